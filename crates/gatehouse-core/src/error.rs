@@ -1,0 +1,69 @@
+//! Errors a token request can end in, with their RFC 6749 §5.2 codes and Melody's messages.
+
+/// The `error` code of RFC 6749 §5.2 (and RFC 7009 / 7662 where they reuse it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthErrorCode {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    InvalidScope,
+}
+
+impl OAuthErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+        }
+    }
+}
+
+/// A refused token request: what the client did wrong, in words it can show.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("Invalid grant_type provided")]
+    UnsupportedGrantType,
+    #[error("Client authentication is required: send the client id and secret with HTTP Basic")]
+    ClientAuthenticationRequired,
+    #[error("Malformed Authorization header: expected Basic base64(client_id:client_secret)")]
+    MalformedAuthorizationHeader,
+    #[error("The {0} parameter is required")]
+    MissingParameter(&'static str),
+    #[error("No S2S app found")]
+    NoS2sAppFound,
+    #[error("A S2S request sent to a non-S2S app")]
+    NotAnS2sApp,
+    #[error("Wrong S2S client secret provided")]
+    WrongS2sClientSecret,
+    #[error("A request to a S2S app was made but the app is disabled")]
+    S2sAppDisabled,
+}
+
+impl TokenError {
+    pub fn code(&self) -> OAuthErrorCode {
+        match self {
+            Self::UnsupportedGrantType => OAuthErrorCode::UnsupportedGrantType,
+            Self::ClientAuthenticationRequired
+            | Self::NoS2sAppFound
+            | Self::WrongS2sClientSecret => OAuthErrorCode::InvalidClient,
+            Self::MalformedAuthorizationHeader | Self::MissingParameter(_) => {
+                OAuthErrorCode::InvalidRequest
+            }
+            Self::NotAnS2sApp | Self::S2sAppDisabled => OAuthErrorCode::UnauthorizedClient,
+        }
+    }
+
+    /// HTTP status per RFC 6749 §5.2: 401 when client authentication failed, 400 otherwise.
+    pub fn status(&self) -> u16 {
+        match self.code() {
+            OAuthErrorCode::InvalidClient => 401,
+            _ => 400,
+        }
+    }
+}

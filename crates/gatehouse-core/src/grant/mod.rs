@@ -1,0 +1,33 @@
+//! One module per grant type; each decides a token request from plain facts.
+
+pub mod client_credentials;
+
+/// The kinds of app (OAuth client) Gatehouse knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppType {
+    /// A public browser app: authorization code with PKCE, no secret.
+    Spa,
+    /// A backend calling Gatehouse's APIs with client credentials.
+    S2s,
+    /// A confidential web app that authenticates at the token endpoint.
+    Web,
+}
+
+impl AppType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Spa => "spa",
+            Self::S2s => "s2s",
+            Self::Web => "web",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "spa" => Some(Self::Spa),
+            "s2s" => Some(Self::S2s),
+            "web" => Some(Self::Web),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Protocol and identity decisions of Gatehouse.
+//!
+//! Everything here is plain data in, decisions out: no I/O, no clock, no randomness. The server
+//! crate passes `now` (unix seconds) and random bytes in, and persists what comes back.
+
+pub mod client_auth;
+pub mod error;
+pub mod grant;
+pub mod jwt;
+pub mod scope;
+
+pub use error::TokenError;

@@ -1,0 +1,363 @@
+//! Every configuration key, declared once.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::Secret;
+
+/// What the reference page says about one key.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyDoc {
+    pub section: &'static str,
+    pub name: &'static str,
+    pub doc: &'static str,
+    /// The key's name in the `/info` document (Melody Auth's variable name), if it appears there.
+    pub info: Option<&'static str>,
+    pub secret: bool,
+}
+
+macro_rules! config_keys {
+    ($(
+        section $section:literal {
+            $(
+                #[doc = $doc:literal]
+                $name:ident : $ty:ty = $default:expr $(, info = $info:literal)? $(, secret = $secret:literal)?;
+            )*
+        }
+    )*) => {
+        /// The whole configuration. Field names are the TOML keys.
+        #[derive(Debug, Clone, Serialize, Deserialize)]
+        #[serde(default, deny_unknown_fields)]
+        pub struct Config {
+            $($(
+                #[doc = $doc]
+                pub $name: $ty,
+            )*)*
+        }
+
+        impl Default for Config {
+            fn default() -> Self {
+                Self { $($( $name: $default, )*)* }
+            }
+        }
+
+        pub const KEYS: &[KeyDoc] = &[
+            $($(
+                KeyDoc {
+                    section: $section,
+                    name: stringify!($name),
+                    doc: $doc.trim_ascii(),
+                    info: config_keys!(@info $($info)?),
+                    secret: config_keys!(@secret $($secret)?),
+                },
+            )*)*
+        ];
+
+        impl Config {
+            /// The `{configs: …}` body of `GET /info`: every key that has an `/info` name.
+            pub fn info_configs(&self) -> serde_json::Map<String, serde_json::Value> {
+                let mut map = serde_json::Map::new();
+                $($($(
+                    map.insert(
+                        $info.to_owned(),
+                        serde_json::to_value(&self.$name).unwrap_or(serde_json::Value::Null),
+                    );
+                )?)*)*
+                map
+            }
+        }
+    };
+    (@info) => { None };
+    (@info $info:literal) => { Some($info) };
+    (@secret) => { false };
+    (@secret $secret:literal) => { $secret };
+}
+
+fn strings(values: &[&str]) -> Vec<String> {
+    values.iter().map(|v| (*v).to_owned()).collect()
+}
+
+config_keys! {
+    section "Server" {
+        /// Public base URL of this server: the token issuer and the base of every link it makes. No trailing slash.
+        issuer: String = "http://127.0.0.1:8787".into(), info = "AUTH_SERVER_URL";
+        /// Address and port to listen on.
+        listen: String = "127.0.0.1:8787".into();
+        /// `prod`, or `dev` (development: mail and SMS go to the dev receivers).
+        environment: String = "prod".into(), info = "ENVIRONMENT";
+        /// Folder for the embedded database and the generated master key.
+        data_dir: String = "./data".into();
+        /// Largest request body accepted, in bytes.
+        max_body_bytes: usize = 64 * 1024;
+        /// Serve Prometheus metrics at `/metrics`.
+        metrics_enabled: bool = true;
+    }
+    section "Logging" {
+        /// Log filter: `error`, `warn`, `info`, `debug`, `trace`, `silent`, or a tracing directive such as `gatehouse=debug`.
+        log_level: String = "info".into(), info = "LOG_LEVEL";
+        /// `text` (human-readable) or `json` (one object per line).
+        log_format: String = "text".into();
+    }
+    section "Storage" {
+        /// Database URL: `sqlite:PATH` or `postgres://…`. Empty means the SQLite file `gatehouse.db` in `data_dir`.
+        database_url: Secret = Secret::default(), secret = true;
+        /// Most database connections this instance opens.
+        database_max_connections: u32 = 8;
+        /// Redis URL (`redis://…`) for the shared cache. Empty means an in-process cache.
+        redis_url: Secret = Secret::default(), secret = true;
+        /// Prefix of every Redis key, so deployments can share a Redis server.
+        redis_key_prefix: String = "gatehouse:".into();
+        /// Seconds an instance may serve a client's app record (secret hash, scopes, active flag) from memory before reading it again.
+        client_cache_ttl: u64 = 5;
+    }
+    section "Keys" {
+        /// 32-byte key (64 hex characters or base64) that encrypts signing keys at rest. Required with PostgreSQL; with SQLite it is generated into `data_dir/master.key` when unset.
+        master_key: Secret = Secret::default(), secret = true;
+        /// Algorithm of newly made signing keys: `RS256`, `ES256` or `EdDSA`.
+        signing_algorithm: String = "RS256".into();
+        /// Seconds a rotated-out key stays published and accepted. At least the longest token lifetime.
+        key_rotation_overlap: u64 = 86_400;
+        /// Seconds between checks for keys rotated by another process or instance.
+        keys_reload_interval: u64 = 10;
+    }
+    section "Bootstrap" {
+        /// Client id of the admin S2S app made on first start (holds `root`). Generated and printed once when unset.
+        bootstrap_client_id: String = String::new();
+        /// Secret of that app, at least 32 characters. Generated and printed once when unset.
+        bootstrap_client_secret: Secret = Secret::default(), secret = true;
+        /// Redirect URIs of the admin SPA app made on first start.
+        bootstrap_admin_redirect_uris: Vec<String> = strings(&["http://localhost:3000/en/dashboard", "http://localhost:3000/fr/dashboard"]);
+    }
+    section "Token lifetimes (seconds)" {
+        /// Authorization code lifetime.
+        authorization_code_expires_in: u64 = 300, info = "AUTHORIZATION_CODE_EXPIRES_IN";
+        /// Access tokens of browser apps.
+        spa_access_token_expires_in: u64 = 1800, info = "SPA_ACCESS_TOKEN_EXPIRES_IN";
+        /// Refresh tokens of browser apps.
+        spa_refresh_token_expires_in: u64 = 604_800, info = "SPA_REFRESH_TOKEN_EXPIRES_IN";
+        /// Access tokens of S2S apps (client credentials).
+        s2s_access_token_expires_in: u64 = 3600, info = "S2S_ACCESS_TOKEN_EXPIRES_IN";
+        /// ID tokens.
+        id_token_expires_in: u64 = 1800, info = "ID_TOKEN_EXPIRES_IN";
+        /// Idle lifetime of the browser sign-in session; 0 turns single sign-on off.
+        server_session_expires_in: u64 = 1800, info = "SERVER_SESSION_EXPIRES_IN";
+        /// Refresh tokens minted for impersonation.
+        impersonation_refresh_token_expires_in: u64 = 1800;
+        /// Email verification codes.
+        email_verification_code_expires_in: u64 = 7200;
+        /// Password reset codes.
+        password_reset_code_expires_in: u64 = 7200;
+        /// Change-email codes.
+        change_email_code_expires_in: u64 = 7200;
+        /// Email MFA codes.
+        email_mfa_code_expires_in: u64 = 300;
+        /// SMS MFA codes.
+        sms_mfa_code_expires_in: u64 = 300;
+        /// Invitations.
+        invitation_expires_in: u64 = 604_800;
+        /// Passkey enrollment and verification challenges.
+        passkey_challenge_expires_in: u64 = 300;
+        /// PKCE verifiers used toward external OIDC providers.
+        oidc_code_verifier_expires_in: u64 = 300;
+        /// How long "remember this device" skips MFA.
+        mfa_remember_device_expires_in: u64 = 2_592_000;
+    }
+    section "Branding and locales" {
+        /// Logo shown on the sign-in pages.
+        company_logo_url: String = String::new(), info = "COMPANY_LOGO_URL";
+        /// Logo used in emails.
+        company_email_logo_url: String = String::new(), info = "COMPANY_EMAIL_LOGO_URL";
+        /// Sender name of emails.
+        email_sender_name: String = "Gatehouse".into(), info = "EMAIL_SENDER_NAME";
+        /// Terms of service link shown on sign-up.
+        terms_link: String = String::new(), info = "TERMS_LINK";
+        /// Privacy policy link shown on sign-up.
+        privacy_policy_link: String = String::new(), info = "PRIVACY_POLICY_LINK";
+        /// Locales offered, from `en`, `fr`, `zh-CN`; the first is the fallback.
+        supported_locales: Vec<String> = strings(&["en", "fr", "zh-CN"]), info = "SUPPORTED_LOCALES";
+        /// Show the locale selector (hidden anyway with one locale).
+        enable_locale_selector: bool = true, info = "ENABLE_LOCALE_SELECTOR";
+        /// Font family of the pages.
+        font_family: String = "system-ui, sans-serif".into();
+        /// Stylesheet URL for the font (empty: none, nothing is loaded from elsewhere).
+        font_url: String = String::new();
+        /// Page layout colour.
+        layout_color: String = "#f4f6f8".into();
+        /// Label colour.
+        label_color: String = "#1f2937".into();
+        /// Primary button colour.
+        primary_button_color: String = "#1f2937".into();
+        /// Primary button label colour.
+        primary_button_label_color: String = "#ffffff".into();
+        /// Primary button border colour.
+        primary_button_border_color: String = "#1f2937".into();
+        /// Secondary button colour.
+        secondary_button_color: String = "#ffffff".into();
+        /// Secondary button label colour.
+        secondary_button_label_color: String = "#1f2937".into();
+        /// Secondary button border colour.
+        secondary_button_border_color: String = "#d1d5db".into();
+        /// Critical indicator (errors) colour.
+        critical_indicator_color: String = "#b91c1c".into();
+    }
+    section "Sign-in features" {
+        /// Allow sign-up.
+        enable_sign_up: bool = true, info = "ENABLE_SIGN_UP";
+        /// Allow email + password sign-in.
+        enable_password_sign_in: bool = true, info = "ENABLE_PASSWORD_SIGN_IN";
+        /// Allow password reset.
+        enable_password_reset: bool = true, info = "ENABLE_PASSWORD_RESET";
+        /// Ask for first and last names.
+        enable_names: bool = true, info = "ENABLE_NAMES";
+        /// Make names required when asked.
+        names_is_required: bool = false, info = "NAMES_IS_REQUIRED";
+        /// Ask users to consent to each app's scopes.
+        enable_user_app_consent: bool = true, info = "ENABLE_USER_APP_CONSENT";
+        /// Send a verification code after sign-up.
+        enable_email_verification: bool = true, info = "ENABLE_EMAIL_VERIFICATION";
+        /// Send a welcome email instead of a verification code.
+        replace_email_verification_with_welcome_email: bool = false, info = "REPLACE_EMAIL_VERIFICATION_WITH_WELCOME_EMAIL";
+        /// Organizations.
+        enable_org: bool = false, info = "ENABLE_ORG";
+        /// Organization groups (with `enable_org`).
+        enable_org_group: bool = true, info = "ENABLE_ORG_GROUP";
+        /// Let users switch their active organization while signing in.
+        allow_user_switch_org_on_sign_in: bool = false, info = "ALLOW_USER_SWITCH_ORG_ON_SIGN_IN";
+        /// Custom user attributes.
+        enable_user_attribute: bool = false, info = "ENABLE_USER_ATTRIBUTE";
+        /// Policies that cannot be started through `/authorize`.
+        blocked_policies: Vec<String> = strings(&["change_org"]), info = "BLOCKED_POLICIES";
+        /// Sign in with an emailed code instead of a password (turns password sign-in, sign-up, reset, passkeys and recovery codes off).
+        enable_passwordless_sign_in: bool = false, info = "ENABLE_PASSWORDLESS_SIGN_IN";
+        /// Passwordless sign-in sends a magic link instead of a code.
+        use_passwordless_as_magic_link: bool = false, info = "USE_PASSWORDLESS_AS_MAGIC_LINK";
+        /// Origins allowed to use the embedded auth API (also accepted as redirect URIs).
+        embedded_auth_origins: Vec<String> = Vec::new(), info = "EMBEDDED_AUTH_ORIGINS";
+        /// SAML 2.0 sign-in as a service provider.
+        enable_saml_sso_as_sp: bool = false, info = "ENABLE_SAML_SSO_AS_SP";
+        /// App banners on the sign-in pages.
+        enable_app_banner: bool = false, info = "ENABLE_APP_BANNER";
+        /// Accept the `plain` PKCE method (not recommended).
+        enable_plain_pkce_method: bool = false, info = "ENABLE_PLAIN_PKCE_METHOD";
+    }
+    section "Multi-factor authentication" {
+        /// Require TOTP for every user.
+        otp_mfa_is_required: bool = false, info = "OTP_MFA_IS_REQUIRED";
+        /// Require email codes for every user.
+        email_mfa_is_required: bool = false, info = "EMAIL_MFA_IS_REQUIRED";
+        /// Require SMS codes for every user.
+        sms_mfa_is_required: bool = false, info = "SMS_MFA_IS_REQUIRED";
+        /// When nothing is required, make users enroll in one of these (`otp`, `email`, `sms`).
+        enforce_one_mfa_enrollment: Vec<String> = strings(&["otp", "email"]), info = "ENFORCE_ONE_MFA_ENROLLMENT";
+        /// Let TOTP and SMS users fall back to an email code.
+        allow_email_mfa_as_backup: bool = true, info = "ALLOW_EMAIL_MFA_AS_BACKUP";
+        /// Offer passkey enrollment after sign-in.
+        allow_passkey_enrollment: bool = false, info = "ALLOW_PASSKEY_ENROLLMENT";
+        /// Recovery codes.
+        enable_recovery_code: bool = false, info = "ENABLE_RECOVERY_CODE";
+        /// "Remember this device" for MFA.
+        enable_mfa_remember_device: bool = false, info = "ENABLE_MFA_REMEMBER_DEVICE";
+        /// Country calling code assumed for SMS numbers entered without one.
+        sms_country_code: String = "+1".into();
+    }
+    section "Brute-force limits" {
+        /// A password reset unlocks a locked account.
+        unlock_account_via_password_reset: bool = true, info = "UNLOCK_ACCOUNT_VIA_PASSWORD_RESET";
+        /// Password reset emails per email and IP per day.
+        password_reset_email_threshold: u32 = 5, info = "PASSWORD_RESET_EMAIL_THRESHOLD";
+        /// Wrong reset codes per user and IP per 30 minutes.
+        password_reset_code_threshold: u32 = 5, info = "PASSWORD_RESET_CODE_THRESHOLD";
+        /// Wrong passwords per email and IP before the account is locked.
+        account_lockout_threshold: u32 = 5, info = "ACCOUNT_LOCKOUT_THRESHOLD";
+        /// Seconds a lockout lasts; 0 = until an admin unlocks it.
+        account_lockout_expires_in: u64 = 86_400, info = "ACCOUNT_LOCKOUT_EXPIRES_IN";
+        /// Email MFA sends per user and IP per 30 minutes.
+        email_mfa_email_threshold: u32 = 10, info = "EMAIL_MFA_EMAIL_THRESHOLD";
+        /// Change-email code sends per email per 30 minutes.
+        change_email_email_threshold: u32 = 5, info = "CHANGE_EMAIL_EMAIL_THRESHOLD";
+        /// Wrong change-email codes per user and IP per 30 minutes.
+        change_email_code_threshold: u32 = 5, info = "CHANGE_EMAIL_CODE_THRESHOLD";
+        /// Wrong email verification codes per user and IP per 30 minutes.
+        email_verification_code_threshold: u32 = 5, info = "EMAIL_VERIFICATION_CODE_THRESHOLD";
+        /// SMS sends per user and IP per 30 minutes.
+        sms_mfa_message_threshold: u32 = 5, info = "SMS_MFA_MESSAGE_THRESHOLD";
+        /// Wrong MFA codes (email, SMS, TOTP, passwordless) per user and IP per 30 minutes.
+        mfa_code_verify_threshold: u32 = 10, info = "MFA_CODE_VERIFY_THRESHOLD";
+        /// Wrong PKCE verifiers per user and IP per 30 minutes (unset: no limit).
+        auth_code_verifier_threshold: Option<u32> = None, info = "AUTH_CODE_VERIFIER_THRESHOLD";
+        /// Proxies (IP addresses) whose `X-Forwarded-For` is trusted for the client IP.
+        trusted_proxies: Vec<String> = Vec::new();
+    }
+    section "Social sign-in" {
+        /// Google client id (unset: Google off).
+        google_auth_client_id: String = String::new(), info = "GOOGLE_AUTH_CLIENT_ID";
+        /// Facebook app id (unset: Facebook off).
+        facebook_auth_client_id: String = String::new(), info = "FACEBOOK_AUTH_CLIENT_ID";
+        /// Facebook app secret.
+        facebook_auth_client_secret: Secret = Secret::default(), secret = true;
+        /// Scopes asked of Facebook.
+        facebook_auth_scope: String = "public_profile".into();
+        /// GitHub OAuth app client id (unset: GitHub off).
+        github_auth_client_id: String = String::new(), info = "GITHUB_AUTH_CLIENT_ID";
+        /// GitHub OAuth app secret.
+        github_auth_client_secret: Secret = Secret::default(), secret = true;
+        /// GitHub app name shown to users.
+        github_auth_app_name: String = String::new(), info = "GITHUB_AUTH_APP_NAME";
+        /// Discord client id (unset: Discord off).
+        discord_auth_client_id: String = String::new(), info = "DISCORD_AUTH_CLIENT_ID";
+        /// Discord client secret.
+        discord_auth_client_secret: Secret = Secret::default(), secret = true;
+        /// Scopes asked of Discord.
+        discord_auth_scope: String = "identify email".into();
+        /// Apple services id (unset: Apple off).
+        apple_auth_client_id: String = String::new(), info = "APPLE_AUTH_CLIENT_ID";
+        /// Apple client secret (a signed JWT).
+        apple_auth_client_secret: Secret = Secret::default(), secret = true;
+        /// Scopes asked of Apple.
+        apple_auth_scope: String = "name email".into();
+        /// Users from external providers skip local MFA (not recommended).
+        external_sign_in_can_bypass_local_mfa: bool = false;
+        /// Generic OpenID Connect providers: a list of tables with `name`, `client_id`, `client_secret`, `issuer`, `discovery_url` or the explicit endpoints, `scopes`, `enable_sign_in_button`, `button_text`.
+        oidc_auth_providers: Vec<OidcProviderConfig> = Vec::new(), info = "OIDC_AUTH_PROVIDERS";
+    }
+    section "Logs and S2S rules" {
+        /// Keep a log of sent emails (codes redacted).
+        enable_email_log: bool = false, info = "ENABLE_EMAIL_LOG";
+        /// Keep a log of sent SMS (codes redacted).
+        enable_sms_log: bool = false, info = "ENABLE_SMS_LOG";
+        /// Keep a log of sign-ins.
+        enable_sign_in_log: bool = false, info = "ENABLE_SIGN_IN_LOG";
+        /// Roles whose holders may impersonate users (through the admin panel or the S2S API).
+        impersonation_roles: Vec<String> = strings(&["super_admin"]);
+        /// Roles only a `root` caller may assign.
+        privileged_roles: Vec<String> = strings(&["super_admin"]);
+    }
+}
+
+/// A generic OpenID Connect provider for federated sign-in.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct OidcProviderConfig {
+    pub name: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub issuer: String,
+    pub discovery_url: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub jwks_uri: String,
+    pub scopes: Vec<String>,
+    pub use_pkce: bool,
+    pub enable_sign_in_button: bool,
+    pub button_text: String,
+    pub logo_url: String,
+}
+
+/// Each key's default rendered as TOML; keys whose default is unset are absent.
+pub fn default_values() -> BTreeMap<&'static str, String> {
+    let table = toml::Table::try_from(Config::default()).unwrap_or_default();
+    KEYS.iter()
+        .filter_map(|key| table.get(key.name).map(|v| (key.name, v.to_string())))
+        .collect()
+}

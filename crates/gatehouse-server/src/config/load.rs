@@ -1,0 +1,428 @@
+//! Reading the file and the environment into a validated `Config`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use super::{env_name, Config, KEYS};
+
+/// Where configuration comes from: an optional file and the process environment.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigSource {
+    /// A file named with `--config` must exist; the default `gatehouse.toml` is read only when
+    /// present.
+    pub file: Option<PathBuf>,
+    pub file_required: bool,
+    pub env: Vec<(String, String)>,
+}
+
+impl ConfigSource {
+    /// `--config PATH` if given, else `gatehouse.toml` when it exists, plus the real environment.
+    pub fn from_process(explicit_file: Option<PathBuf>) -> Self {
+        let file_required = explicit_file.is_some();
+        Self {
+            file: explicit_file.or_else(|| Some(PathBuf::from("gatehouse.toml"))),
+            file_required,
+            env: std::env::vars().collect(),
+        }
+    }
+}
+
+/// A configuration that cannot be used, with the key (or file) at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {reason}")]
+    File { path: String, reason: String },
+    #[error("config file {path} is not valid TOML: {reason}")]
+    Syntax { path: String, reason: String },
+    #[error("unknown config key `{key}` (from {origin})")]
+    UnknownKey { key: String, origin: String },
+    #[error("config key `{key}` (env {env}): {reason}")]
+    Invalid {
+        key: String,
+        env: String,
+        reason: String,
+    },
+}
+
+impl ConfigError {
+    fn invalid(key: &str, reason: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            key: key.to_owned(),
+            env: env_name(key),
+            reason: reason.into(),
+        }
+    }
+}
+
+pub fn load(source: &ConfigSource) -> Result<Config, ConfigError> {
+    let mut table = toml::Table::new();
+    let mut origins = std::collections::HashMap::new();
+    if let Some(path) = &source.file {
+        if let Some(file_table) = read_file(path, source.file_required)? {
+            for (key, value) in file_table {
+                origins.insert(key.clone(), path.display().to_string());
+                table.insert(key, value);
+            }
+        }
+    }
+    for (name, raw) in &source.env {
+        let Some(rest) = name.strip_prefix("GATEHOUSE_") else {
+            continue;
+        };
+        let key = rest.to_ascii_lowercase();
+        if !KEYS.iter().any(|k| k.name == key) {
+            return Err(ConfigError::UnknownKey {
+                key,
+                origin: format!("environment variable {name}"),
+            });
+        }
+        origins.insert(key.clone(), format!("environment variable {name}"));
+        table.insert(key.clone(), env_value(&key, raw));
+    }
+    for key in table.keys() {
+        if !KEYS.iter().any(|k| k.name == key) {
+            return Err(ConfigError::UnknownKey {
+                key: key.clone(),
+                origin: origins.get(key).cloned().unwrap_or_default(),
+            });
+        }
+    }
+    let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
+        .map_err(|err| {
+            let path = err.path().to_string();
+            let key = path.split(['.', '[']).next().unwrap_or_default().to_owned();
+            ConfigError::Invalid {
+                env: env_name(&key),
+                key: path,
+                reason: err.into_inner().to_string(),
+            }
+        })?;
+    validate(&config)?;
+    Ok(config)
+}
+
+fn read_file(path: &Path, required: bool) -> Result<Option<toml::Table>, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound && !required => return Ok(None),
+        Err(err) => {
+            return Err(ConfigError::File {
+                path: path.display().to_string(),
+                reason: err.to_string(),
+            })
+        }
+    };
+    text.parse::<toml::Table>()
+        .map(Some)
+        .map_err(|err| ConfigError::Syntax {
+            path: path.display().to_string(),
+            reason: err.to_string(),
+        })
+}
+
+/// An environment value is TOML when it parses as TOML, otherwise a plain string — except for
+/// keys whose type is a string, which always take the raw text (so `GATEHOUSE_LISTEN=1` is "1").
+fn env_value(key: &str, raw: &str) -> toml::Value {
+    let default = toml::Table::try_from(Config::default()).unwrap_or_default();
+    let is_string_key = match default.get(key) {
+        Some(value) => value.is_str(),
+        // Unset-by-default keys are numbers (thresholds); secrets default to "" and are strings.
+        None => false,
+    };
+    if is_string_key {
+        return toml::Value::String(raw.to_owned());
+    }
+    format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_owned()))
+}
+
+const LOCALES: [&str; 3] = ["en", "fr", "zh-CN"];
+const MFA_TYPES: [&str; 3] = ["otp", "email", "sms"];
+const POLICIES: [&str; 8] = [
+    "sign_in_or_sign_up",
+    "update_info",
+    "change_password",
+    "change_email",
+    "reset_mfa",
+    "manage_passkey",
+    "manage_recovery_code",
+    "change_org",
+];
+
+fn validate(c: &Config) -> Result<(), ConfigError> {
+    validate_issuer(&c.issuer)?;
+    c.listen
+        .parse::<SocketAddr>()
+        .map_err(|_| ConfigError::invalid("listen", "expected an address such as 127.0.0.1:8787"))?;
+    one_of("environment", &c.environment, &["prod", "dev"])?;
+    one_of("log_format", &c.log_format, &["text", "json"])?;
+    one_of("signing_algorithm", &c.signing_algorithm, &["RS256", "ES256", "EdDSA"])?;
+    if c.max_body_bytes < 1024 {
+        return Err(ConfigError::invalid("max_body_bytes", "must be at least 1024"));
+    }
+    if c.database_max_connections == 0 {
+        return Err(ConfigError::invalid("database_max_connections", "must be at least 1"));
+    }
+    let url = c.database_url.expose();
+    if !(url.is_empty()
+        || url.starts_with("sqlite:")
+        || url.starts_with("postgres://")
+        || url.starts_with("postgresql://"))
+    {
+        return Err(ConfigError::invalid(
+            "database_url",
+            "must be empty, sqlite:PATH, postgres://… or postgresql://…",
+        ));
+    }
+    let redis = c.redis_url.expose();
+    if !(redis.is_empty() || redis.starts_with("redis://") || redis.starts_with("rediss://")) {
+        return Err(ConfigError::invalid("redis_url", "must be empty, redis://… or rediss://…"));
+    }
+    if !c.master_key.is_empty() && crate::crypto::MasterKey::parse(c.master_key.expose()).is_err()
+    {
+        return Err(ConfigError::invalid(
+            "master_key",
+            "must be 32 bytes written as 64 hex characters or base64",
+        ));
+    }
+    if (url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        && c.master_key.is_empty()
+    {
+        return Err(ConfigError::invalid(
+            "master_key",
+            "is required with PostgreSQL, so every instance decrypts the same signing keys \
+             (generate one with `openssl rand -hex 32`)",
+        ));
+    }
+    for (key, value) in [
+        ("authorization_code_expires_in", c.authorization_code_expires_in),
+        ("spa_access_token_expires_in", c.spa_access_token_expires_in),
+        ("spa_refresh_token_expires_in", c.spa_refresh_token_expires_in),
+        ("s2s_access_token_expires_in", c.s2s_access_token_expires_in),
+        ("id_token_expires_in", c.id_token_expires_in),
+        ("impersonation_refresh_token_expires_in", c.impersonation_refresh_token_expires_in),
+        ("email_verification_code_expires_in", c.email_verification_code_expires_in),
+        ("password_reset_code_expires_in", c.password_reset_code_expires_in),
+        ("change_email_code_expires_in", c.change_email_code_expires_in),
+        ("email_mfa_code_expires_in", c.email_mfa_code_expires_in),
+        ("sms_mfa_code_expires_in", c.sms_mfa_code_expires_in),
+        ("invitation_expires_in", c.invitation_expires_in),
+        ("passkey_challenge_expires_in", c.passkey_challenge_expires_in),
+        ("oidc_code_verifier_expires_in", c.oidc_code_verifier_expires_in),
+        ("mfa_remember_device_expires_in", c.mfa_remember_device_expires_in),
+        ("keys_reload_interval", c.keys_reload_interval),
+    ] {
+        if value == 0 {
+            return Err(ConfigError::invalid(key, "must be greater than 0"));
+        }
+    }
+    let longest_token = c
+        .s2s_access_token_expires_in
+        .max(c.spa_access_token_expires_in)
+        .max(c.id_token_expires_in);
+    if c.key_rotation_overlap < longest_token {
+        return Err(ConfigError::invalid(
+            "key_rotation_overlap",
+            format!(
+                "must be at least the longest access or ID token lifetime ({longest_token} s), \
+                 or tokens signed just before a rotation would stop verifying"
+            ),
+        ));
+    }
+    if c.supported_locales.is_empty() {
+        return Err(ConfigError::invalid("supported_locales", "must name at least one locale"));
+    }
+    for locale in &c.supported_locales {
+        one_of("supported_locales", locale, &LOCALES)?;
+    }
+    for kind in &c.enforce_one_mfa_enrollment {
+        one_of("enforce_one_mfa_enrollment", kind, &MFA_TYPES)?;
+    }
+    for policy in &c.blocked_policies {
+        one_of("blocked_policies", policy, &POLICIES)?;
+    }
+    for origin in &c.embedded_auth_origins {
+        if !(origin.starts_with("http://") || origin.starts_with("https://")) {
+            return Err(ConfigError::invalid(
+                "embedded_auth_origins",
+                format!("`{origin}` is not an http(s) origin"),
+            ));
+        }
+    }
+    for proxy in &c.trusted_proxies {
+        if proxy.parse::<std::net::IpAddr>().is_err() {
+            return Err(ConfigError::invalid(
+                "trusted_proxies",
+                format!("`{proxy}` is not an IP address"),
+            ));
+        }
+    }
+    let secret = c.bootstrap_client_secret.expose();
+    if !secret.is_empty() && secret.chars().count() < 32 {
+        return Err(ConfigError::invalid(
+            "bootstrap_client_secret",
+            "must be at least 32 characters (it is the admin API's root credential)",
+        ));
+    }
+    if !secret.is_empty() && c.bootstrap_client_id.is_empty() {
+        return Err(ConfigError::invalid(
+            "bootstrap_client_id",
+            "must be set together with bootstrap_client_secret",
+        ));
+    }
+    if c.bootstrap_client_id.len() > 64 {
+        return Err(ConfigError::invalid("bootstrap_client_id", "must be at most 64 characters"));
+    }
+    for (i, provider) in c.oidc_auth_providers.iter().enumerate() {
+        if provider.name.is_empty() || provider.client_id.is_empty() {
+            return Err(ConfigError::invalid(
+                &format!("oidc_auth_providers[{i}]"),
+                "every provider needs a name and a client_id",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn validate_issuer(issuer: &str) -> Result<(), ConfigError> {
+    let rest = issuer
+        .strip_prefix("https://")
+        .or_else(|| issuer.strip_prefix("http://"));
+    let ok = match rest {
+        Some(rest) => {
+            !rest.is_empty()
+                && !issuer.ends_with('/')
+                && !rest.contains(['?', '#', ' '])
+                && !rest.starts_with('/')
+        }
+        None => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError::invalid(
+            "issuer",
+            "must be an http(s) URL without query, fragment or trailing slash, such as https://auth.example.com",
+        ))
+    }
+}
+
+fn one_of(key: &str, value: &str, allowed: &[&str]) -> Result<(), ConfigError> {
+    if allowed.contains(&value) {
+        Ok(())
+    } else {
+        Err(ConfigError::invalid(
+            key,
+            format!("`{value}` is not one of {}", allowed.join(", ")),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_env(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        load(&ConfigSource {
+            file: None,
+            file_required: false,
+            env: vars
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        })
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let config = from_env(&[]).unwrap();
+        assert_eq!(config.issuer, "http://127.0.0.1:8787");
+        assert_eq!(config.s2s_access_token_expires_in, 3600);
+    }
+
+    #[test]
+    fn env_overrides_with_typed_values() {
+        let config = from_env(&[
+            ("GATEHOUSE_S2S_ACCESS_TOKEN_EXPIRES_IN", "60"),
+            ("GATEHOUSE_ENABLE_SIGN_UP", "false"),
+            ("GATEHOUSE_SUPPORTED_LOCALES", r#"["fr"]"#),
+            ("GATEHOUSE_ISSUER", "https://id.example.com"),
+            ("OTHER_VAR", "ignored"),
+        ])
+        .unwrap();
+        assert_eq!(config.s2s_access_token_expires_in, 60);
+        assert!(!config.enable_sign_up);
+        assert_eq!(config.supported_locales, vec!["fr".to_string()]);
+        assert_eq!(config.issuer, "https://id.example.com");
+    }
+
+    #[test]
+    fn unknown_env_key_is_named() {
+        let err = from_env(&[("GATEHOUSE_NOPE", "1")]).unwrap_err();
+        assert!(err.to_string().contains("nope"), "{err}");
+        assert!(err.to_string().contains("GATEHOUSE_NOPE"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let err = from_env(&[("GATEHOUSE_S2S_ACCESS_TOKEN_EXPIRES_IN", "soon")]).unwrap_err();
+        assert!(err.to_string().contains("s2s_access_token_expires_in"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        for (var, value, key) in [
+            ("GATEHOUSE_ISSUER", "https://id.example.com/", "issuer"),
+            ("GATEHOUSE_ISSUER", "id.example.com", "issuer"),
+            ("GATEHOUSE_LISTEN", "nowhere", "listen"),
+            ("GATEHOUSE_SIGNING_ALGORITHM", "HS256", "signing_algorithm"),
+            ("GATEHOUSE_SUPPORTED_LOCALES", r#"["de"]"#, "supported_locales"),
+            ("GATEHOUSE_KEY_ROTATION_OVERLAP", "10", "key_rotation_overlap"),
+            ("GATEHOUSE_DATABASE_URL", "mysql://x", "database_url"),
+            ("GATEHOUSE_DATABASE_URL", "postgres://127.0.0.1/test", "master_key"),
+            ("GATEHOUSE_MASTER_KEY", "short", "master_key"),
+            ("GATEHOUSE_BOOTSTRAP_CLIENT_SECRET", "short", "bootstrap_client_secret"),
+        ] {
+            let err = from_env(&[(var, value)]).unwrap_err();
+            assert!(
+                matches!(&err, ConfigError::Invalid { key: k, .. } if k == key),
+                "{var}={value}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn file_keys_are_checked_and_env_wins() {
+        let dir = std::env::temp_dir().join(format!("gh-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("gatehouse.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\nenable_org = true\n").unwrap();
+        let source = ConfigSource {
+            file: Some(path.clone()),
+            file_required: true,
+            env: vec![("GATEHOUSE_LISTEN".into(), "127.0.0.1:9001".into())],
+        };
+        let config = load(&source).unwrap();
+        assert_eq!(config.listen, "127.0.0.1:9001");
+        assert!(config.enable_org);
+
+        std::fs::write(&path, "[server]\nlisten = 1\n").unwrap();
+        let err = load(&source).unwrap_err();
+        assert!(err.to_string().contains("`server`"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn info_lists_melody_names_and_no_secrets() {
+        let mut config = Config::default();
+        config.facebook_auth_client_secret = super::super::Secret::new("fb-secret");
+        let info = config.info_configs();
+        assert_eq!(info["AUTH_SERVER_URL"], "http://127.0.0.1:8787");
+        assert_eq!(info["ENABLE_ORG_GROUP"], true);
+        assert!(info.contains_key("ACCOUNT_LOCKOUT_THRESHOLD"));
+        assert!(!serde_json::to_string(&info).unwrap().contains("fb-secret"));
+    }
+}

@@ -1,0 +1,67 @@
+//! Cryptography on aws-lc-rs: the fastest sound RSA on this hardware (see docs/benchmarks.md),
+//! and it generates RSA, P-256 and Ed25519 keys alike.
+
+mod master_key;
+mod signing_key;
+
+pub use master_key::{MasterKey, MasterKeyError};
+pub use signing_key::{Algorithm, SigningKey, SigningKeyError};
+
+use aws_lc_rs::digest;
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+
+/// `n` bytes from the operating system's CSPRNG.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    // The system RNG failing is unrecoverable for an auth server; refuse to go on.
+    aws_lc_rs::rand::fill(&mut bytes).expect("the system random number generator failed");
+    bytes
+}
+
+/// A random value as lowercase hex, `N` bytes of entropy.
+pub fn random_hex<const N: usize>() -> String {
+    hex::encode(random_bytes::<N>())
+}
+
+/// A random value as unpadded base64url, `N` bytes of entropy.
+pub fn random_token<const N: usize>() -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes::<N>())
+}
+
+/// Lowercase hex SHA-256: how client secrets (high-entropy, server-generated) are stored.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(digest::digest(&digest::SHA256, data))
+}
+
+/// Compares two byte strings without leaking where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random_values_differ_and_have_the_right_size() {
+        assert_eq!(random_hex::<16>().len(), 32);
+        assert_ne!(random_hex::<16>(), random_hex::<16>());
+        assert_eq!(random_token::<32>().len(), 43);
+    }
+
+    #[test]
+    fn sha256_matches_the_known_answer() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn constant_time_eq_compares_contents_and_length() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+}

@@ -1,0 +1,59 @@
+//! Guards: the only code that turns a request's credentials into a caller type. Handlers and
+//! services take these types, so an unguarded call does not compile.
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use gatehouse_core::grant::AppType;
+use gatehouse_core::jwt::{self, AccessTokenClaims};
+use gatehouse_core::scope::parse_scope_list;
+
+use super::error::ApiError;
+use crate::state::AppState;
+
+/// A server-to-server caller: an active S2S app presenting a valid access token.
+#[derive(Debug, Clone)]
+pub struct S2sCaller {
+    pub client_id: String,
+    pub scopes: Vec<String>,
+}
+
+/// The bearer token of a request: `Ok(None)` when there is no Authorization header.
+fn bearer_token(parts: &Parts) -> Result<Option<&str>, ApiError> {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let malformed =
+        || ApiError::BadRequest("Malformed Authorization header: expected Bearer <token>".into());
+    let value = value.to_str().map_err(|_| malformed())?;
+    let (scheme, token) = value.trim().split_once(' ').ok_or_else(malformed)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(malformed());
+    }
+    Ok(Some(token.trim()))
+}
+
+impl FromRequestParts<AppState> for S2sCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer_token(parts)?
+            .ok_or_else(|| ApiError::Unauthorized("A bearer access token is required".into()))?;
+        let invalid = |reason: &str| ApiError::Unauthorized(format!("Invalid access token: {reason}"));
+        let payload = state.keys.verify(token).map_err(|e| invalid(&e.to_string()))?;
+        let claims: AccessTokenClaims =
+            serde_json::from_slice(&payload).map_err(|_| invalid("unexpected claims"))?;
+        jwt::check_access_token(&claims, &state.config.issuer, chrono::Utc::now().timestamp())
+            .map_err(|e| invalid(&e.to_string()))?;
+        let app = state
+            .clients
+            .app(&claims.azp)
+            .await?
+            .filter(|app| app.is_active && AppType::parse(&app.app_type) == Some(AppType::S2s))
+            .ok_or_else(|| invalid("the token does not belong to an active S2S app"))?;
+        Ok(S2sCaller {
+            client_id: app.client_id.clone(),
+            scopes: parse_scope_list(&claims.scope),
+        })
+    }
+}

@@ -1,0 +1,64 @@
+//! `/.well-known/openid-configuration` and `/.well-known/jwks.json`.
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use gatehouse_core::scope::BUILT_IN_SCOPES;
+use serde_json::json;
+
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/.well-known/openid-configuration", get(openid_configuration))
+        .route("/.well-known/jwks.json", get(jwks))
+}
+
+/// The discovery document (OpenID Connect Discovery 1.0 §3).
+pub fn openid_configuration_document(issuer: &str, signing_algorithm: &str) -> serde_json::Value {
+    json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/oauth2/v1/authorize"),
+        "token_endpoint": format!("{issuer}/oauth2/v1/token"),
+        "userinfo_endpoint": format!("{issuer}/oauth2/v1/userinfo"),
+        "revocation_endpoint": format!("{issuer}/oauth2/v1/revoke"),
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "scopes_supported": BUILT_IN_SCOPES,
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["client_credentials"],
+        "subject_types_supported": ["public"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+        "claims_supported": ["sub", "email", "first_name", "last_name", "locale"],
+        "id_token_signing_alg_values_supported": [signing_algorithm],
+        "code_challenge_methods_supported": ["S256"],
+    })
+}
+
+async fn openid_configuration(State(state): State<AppState>) -> Response {
+    let document =
+        openid_configuration_document(&state.config.issuer, &state.config.signing_algorithm);
+    cacheable(Json(document), "public, max-age=300")
+}
+
+async fn jwks(State(state): State<AppState>) -> Response {
+    let body = state.keys.jwks();
+    cacheable(
+        (
+            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            body.to_string(),
+        ),
+        // Short, so a rotated-in key is fetched soon after it appears.
+        "public, max-age=60",
+    )
+}
+
+fn cacheable(body: impl IntoResponse, cache_control: &'static str) -> Response {
+    let mut response = body.into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(cache_control),
+    );
+    response
+}

@@ -1,0 +1,129 @@
+//! The one place errors become HTTP responses.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use gatehouse_core::error::OAuthErrorCode;
+use gatehouse_core::TokenError;
+use serde_json::json;
+
+use crate::error::ServiceError;
+
+/// An error from an OAuth endpoint: RFC 6749 §5.2 JSON, Melody's message as the description.
+#[derive(Debug)]
+pub enum OAuthError {
+    Token(TokenError),
+    /// The request could not be read at all (wrong content type, bad encoding, too large).
+    BadRequest {
+        status: StatusCode,
+        description: String,
+    },
+    Internal(ServiceError),
+}
+
+impl From<TokenError> for OAuthError {
+    fn from(err: TokenError) -> Self {
+        OAuthError::Token(err)
+    }
+}
+
+impl From<ServiceError> for OAuthError {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::Token(err) => OAuthError::Token(err),
+            other => OAuthError::Internal(other),
+        }
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let (status, code, description) = match self {
+            OAuthError::Token(err) => (
+                StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST),
+                err.code().as_str(),
+                err.to_string(),
+            ),
+            OAuthError::BadRequest {
+                status,
+                description,
+            } => (status, OAuthErrorCode::InvalidRequest.as_str(), description),
+            OAuthError::Internal(err) => return internal_error(&err),
+        };
+        let mut response = (
+            status,
+            [
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                (header::PRAGMA, HeaderValue::from_static("no-cache")),
+            ],
+            axum::Json(json!({ "error": code, "error_description": description })),
+        )
+            .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"gatehouse\""),
+            );
+        }
+        response
+    }
+}
+
+/// An error from the JSON APIs (`/info`, `/api/v1`): `{error, error_description}` with the
+/// human message clients show.
+#[derive(Debug)]
+pub enum ApiError {
+    /// No usable bearer token, or a token without the required scope.
+    Unauthorized(String),
+    BadRequest(String),
+    Internal(ServiceError),
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
+        ApiError::Internal(err)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::Unauthorized(message) => {
+                let mut response = (
+                    StatusCode::UNAUTHORIZED,
+                    axum::Json(json!({ "error": "unauthorized", "error_description": message })),
+                )
+                    .into_response();
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"gatehouse\", error=\"invalid_token\""),
+                );
+                response
+            }
+            ApiError::BadRequest(message) => (
+                StatusCode::BAD_REQUEST,
+                axum::Json(json!({ "error": "bad_request", "error_description": message })),
+            )
+                .into_response(),
+            ApiError::Internal(err) => internal_error(&err),
+        }
+    }
+}
+
+/// Logs the cause with a greppable code and answers 500 (or 503 when a backing service is
+/// down) without internals.
+fn internal_error(err: &ServiceError) -> Response {
+    let code = err.internal_code();
+    tracing::error!(code, error = %err, "request failed");
+    let status = match err {
+        ServiceError::Store(_) | ServiceError::Cache(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    (
+        status,
+        axum::Json(json!({
+            "error": "server_error",
+            "error_description": format!("The server could not complete the request ({code}). Try again later."),
+        })),
+    )
+        .into_response()
+}

@@ -1,0 +1,60 @@
+//! The HTTP surface: routers by area, one error mapping, guards.
+
+pub mod auth;
+mod discovery;
+pub mod error;
+mod form;
+mod oauth2;
+mod system;
+
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde_json::json;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+
+pub use discovery::openid_configuration_document;
+
+use crate::metrics::method_name;
+use crate::state::AppState;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(oauth2::routes())
+        .merge(discovery::routes())
+        .merge(system::routes(state.config.metrics_enabled))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+async fn not_found() -> Response {
+    (
+        axum::http::StatusCode::NOT_FOUND,
+        axum::Json(json!({ "error": "not_found", "error_description": "No such route" })),
+    )
+        .into_response()
+}
+
+/// Records each request's latency and status by route, and logs it at debug level.
+async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = method_name(request.method());
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .cloned();
+    let response = next.run(request).await;
+    let elapsed = started.elapsed();
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let status = response.status().as_u16();
+    state.metrics.observe_request(method, route, status, elapsed);
+    tracing::debug!(method, route, status, elapsed_us = elapsed.as_micros() as u64, "request");
+    response
+}

@@ -1,0 +1,74 @@
+//! `/info`, health checks and `/metrics`.
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+
+use super::auth::S2sCaller;
+use crate::state::AppState;
+
+pub fn routes(metrics_enabled: bool) -> Router<AppState> {
+    let router = Router::new()
+        .route("/info", get(info))
+        .route("/health/live", get(live))
+        .route("/health/ready", get(ready));
+    if metrics_enabled {
+        router.route("/metrics", get(metrics))
+    } else {
+        router
+    }
+}
+
+/// Any valid S2S token may read the non-secret configuration.
+async fn info(_caller: S2sCaller, State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        state.documents.info.clone(),
+    )
+        .into_response()
+}
+
+async fn live() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// Ready when both the database and the cache answer.
+async fn ready(State(state): State<AppState>) -> Response {
+    let database = state.store.ping().await;
+    let cache = state.cache.ping().await;
+    if let Err(err) = &database {
+        tracing::warn!(error = %err, "readiness: database unreachable");
+    }
+    if let Err(err) = &cache {
+        tracing::warn!(error = %err, "readiness: cache unreachable");
+    }
+    let status = if database.is_ok() && cache.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let word = |ok: bool| if ok { "ok" } else { "unavailable" };
+    (
+        status,
+        Json(json!({
+            "status": word(status == StatusCode::OK),
+            "database": word(database.is_ok()),
+            "cache": word(cache.is_ok()),
+        })),
+    )
+        .into_response()
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4"),
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}

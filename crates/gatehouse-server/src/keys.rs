@@ -1,0 +1,208 @@
+//! The key ring: the signing keys this instance uses, loaded from the store (decrypted with the
+//! master key) and refreshed on an interval so a rotation made elsewhere is picked up.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use gatehouse_core::jwt::{self, JwtError, JwtHeader};
+use gatehouse_store::{now_utc, NewSigningKey, SigningKeyRecord, SigningKeyStore, Store};
+use serde::Serialize;
+
+use crate::crypto::{Algorithm, MasterKey, SigningKey};
+use crate::error::ServiceError;
+
+/// The live keys, newest (signing) first, and the JWKS document made from them.
+struct KeySet {
+    keys: Vec<Arc<SigningKey>>,
+    jwks: Arc<str>,
+}
+
+pub struct KeyRing {
+    store: Store,
+    master_key: MasterKey,
+    algorithm: Algorithm,
+    overlap: Duration,
+    current: RwLock<Arc<KeySet>>,
+}
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRing").finish_non_exhaustive()
+    }
+}
+
+fn associated_data(kid: &str) -> Vec<u8> {
+    format!("gatehouse signing key {kid}").into_bytes()
+}
+
+impl KeyRing {
+    /// Loads the live keys, generating the first one when there is none.
+    pub async fn load(
+        store: Store,
+        master_key: MasterKey,
+        algorithm: Algorithm,
+        overlap: Duration,
+    ) -> Result<Self, ServiceError> {
+        let ring = Self {
+            store,
+            master_key,
+            algorithm,
+            overlap,
+            current: RwLock::new(Arc::new(KeySet {
+                keys: Vec::new(),
+                jwks: Arc::from("{\"keys\":[]}"),
+            })),
+        };
+        ring.reload().await?;
+        if ring.snapshot().keys.is_empty() {
+            tracing::info!(algorithm = algorithm.as_str(), "no signing key yet, generating one");
+            ring.rotate().await?;
+        }
+        Ok(ring)
+    }
+
+    fn snapshot(&self) -> Arc<KeySet> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Reads the live keys from the store again; keys already loaded are reused.
+    pub async fn reload(&self) -> Result<(), ServiceError> {
+        let records = self.store.live_signing_keys(now_utc()).await?;
+        let old = self.snapshot();
+        let unchanged = records.len() == old.keys.len()
+            && records.iter().zip(&old.keys).all(|(r, k)| r.kid == k.kid());
+        if unchanged {
+            return Ok(());
+        }
+        let mut keys = Vec::with_capacity(records.len());
+        for record in &records {
+            match old.keys.iter().find(|k| k.kid() == record.kid) {
+                Some(loaded) => keys.push(loaded.clone()),
+                None => keys.push(Arc::new(self.decrypt(record)?)),
+            }
+        }
+        let jwks = serde_json::json!({
+            "keys": keys.iter().map(|k| k.jwk()).collect::<Vec<_>>()
+        })
+        .to_string();
+        if let Some(first) = keys.first() {
+            tracing::info!(kid = first.kid(), published = keys.len(), "signing keys loaded");
+        }
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(KeySet {
+            keys,
+            jwks: Arc::from(jwks),
+        });
+        Ok(())
+    }
+
+    fn decrypt(&self, record: &SigningKeyRecord) -> Result<SigningKey, ServiceError> {
+        let algorithm = Algorithm::parse(&record.algorithm).ok_or_else(|| {
+            ServiceError::Internal(format!(
+                "signing key {} has unknown algorithm {}",
+                record.kid, record.algorithm
+            ))
+        })?;
+        let pkcs8 = self
+            .master_key
+            .open(&record.private_key_encrypted, &associated_data(&record.kid))
+            .map_err(|e| ServiceError::Internal(format!("signing key {}: {e}", record.kid)))?;
+        let key = SigningKey::from_pkcs8(algorithm, &pkcs8)
+            .map_err(|e| ServiceError::Internal(format!("signing key {}: {e}", record.kid)))?;
+        if key.kid() != record.kid {
+            return Err(ServiceError::Internal(format!(
+                "signing key {} does not match its stored kid",
+                record.kid
+            )));
+        }
+        Ok(key)
+    }
+
+    /// Makes a new signing key; the keys it replaces stay published and accepted for the
+    /// configured overlap.
+    pub async fn rotate(&self) -> Result<SigningKeyRecord, ServiceError> {
+        let algorithm = self.algorithm;
+        let (key, pkcs8) = tokio::task::spawn_blocking(move || SigningKey::generate(algorithm))
+            .await
+            .map_err(|e| ServiceError::Internal(format!("key generation task: {e}")))?
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let overlap = TimeDelta::from_std(self.overlap).unwrap_or(TimeDelta::MAX);
+        let record = self
+            .store
+            .rotate_in_signing_key(
+                NewSigningKey {
+                    kid: key.kid().to_owned(),
+                    algorithm: algorithm.as_str().to_owned(),
+                    public_key: key.spki_der().to_vec(),
+                    private_key_encrypted: self
+                        .master_key
+                        .seal(&pkcs8, &associated_data(key.kid())),
+                },
+                now_utc() + overlap,
+            )
+            .await?;
+        self.reload().await?;
+        Ok(record)
+    }
+
+    /// The JWKS document, active key first.
+    pub fn jwks(&self) -> Arc<str> {
+        self.snapshot().jwks.clone()
+    }
+
+    /// Signs claims with the active key, as a compact JWS.
+    pub fn sign<C: Serialize>(&self, claims: &C) -> Result<String, ServiceError> {
+        let set = self.snapshot();
+        let key = set
+            .keys
+            .first()
+            .ok_or_else(|| ServiceError::Internal("no signing key loaded".into()))?;
+        let header = JwtHeader {
+            alg: key.algorithm().as_str().to_owned(),
+            typ: Some("JWT".to_owned()),
+            kid: Some(key.kid().to_owned()),
+        };
+        let input = jwt::signing_input(&header, claims);
+        let signature = key.sign(input.as_bytes());
+        Ok(jwt::compact(input, &signature))
+    }
+
+    /// Checks the signature of a compact JWS against the live keys (chosen by `kid`), returning
+    /// the payload bytes.
+    pub fn verify(&self, token: &str) -> Result<Vec<u8>, JwtError> {
+        let parts = jwt::split(token)?;
+        let set = self.snapshot();
+        let key = set
+            .keys
+            .iter()
+            .find(|k| Some(k.kid()) == parts.header.kid.as_deref())
+            .ok_or(JwtError::UnknownKey)?;
+        if parts.header.alg != key.algorithm().as_str() {
+            return Err(JwtError::BadSignature);
+        }
+        if !key.verify(parts.signing_input.as_bytes(), &parts.signature) {
+            return Err(JwtError::BadSignature);
+        }
+        Ok(parts.payload)
+    }
+
+    /// Reloads every `interval` until the process ends.
+    pub fn spawn_reloader(self: &Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
+        let ring = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            ticker.tick().await;
+            loop {
+                ticker.tick().await;
+                let Some(ring) = ring.upgrade() else { break };
+                if let Err(err) = ring.reload().await {
+                    tracing::warn!(error = %err, "reloading signing keys failed; keeping the loaded ones");
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,11 @@
+//! The Gatehouse server: configuration, services and the HTTP surface.
+
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod http;
+pub mod keys;
+pub mod metrics;
+pub mod services;
+pub mod startup;
+pub mod state;

@@ -1,0 +1,144 @@
+//! Prometheus metrics: request counts and latencies by route, tokens issued by grant.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// A static name for the methods Gatehouse serves, so recording a request allocates nothing.
+pub fn method_name(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
+/// Upper bounds (seconds) of the latency histogram buckets.
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+
+#[derive(Default)]
+struct RouteStats {
+    count: u64,
+    sum_seconds: f64,
+    buckets: [u64; BUCKETS.len()],
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    /// route → (method, status) → stats; keyed so that a seen route costs no allocation.
+    requests: Mutex<BTreeMap<String, BTreeMap<(&'static str, u16), RouteStats>>>,
+    tokens: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl Metrics {
+    pub fn observe_request(&self, method: &'static str, route: &str, status: u16, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        let mut requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        if !requests.contains_key(route) {
+            requests.insert(route.to_owned(), BTreeMap::new());
+        }
+        let Some(by_method) = requests.get_mut(route) else {
+            return;
+        };
+        let stats = by_method.entry((method, status)).or_default();
+        stats.count += 1;
+        stats.sum_seconds += seconds;
+        for (bucket, bound) in stats.buckets.iter_mut().zip(BUCKETS) {
+            if seconds <= bound {
+                *bucket += 1;
+            }
+        }
+    }
+
+    pub fn token_issued(&self, grant: &'static str) {
+        *self
+            .tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(grant)
+            .or_default() += 1;
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP gatehouse_http_requests_total HTTP requests by method, route and status.\n");
+        out.push_str("# TYPE gatehouse_http_requests_total counter\n");
+        let requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        let rows = || {
+            requests.iter().flat_map(|(route, by_method)| {
+                by_method
+                    .iter()
+                    .map(move |((method, status), stats)| (method, route, status, stats))
+            })
+        };
+        for (method, route, status, stats) in rows() {
+            let _ = writeln!(
+                out,
+                "gatehouse_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {}",
+                stats.count
+            );
+        }
+        out.push_str("# HELP gatehouse_http_request_duration_seconds HTTP request latency by method, route and status.\n");
+        out.push_str("# TYPE gatehouse_http_request_duration_seconds histogram\n");
+        for (method, route, status, stats) in rows() {
+            let labels = format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"");
+            for (bound, count) in BUCKETS.iter().zip(stats.buckets) {
+                let _ = writeln!(
+                    out,
+                    "gatehouse_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "gatehouse_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                stats.count
+            );
+            let _ = writeln!(
+                out,
+                "gatehouse_http_request_duration_seconds_sum{{{labels}}} {}",
+                stats.sum_seconds
+            );
+            let _ = writeln!(
+                out,
+                "gatehouse_http_request_duration_seconds_count{{{labels}}} {}",
+                stats.count
+            );
+        }
+        drop(requests);
+        out.push_str("# HELP gatehouse_tokens_issued_total Tokens issued by grant type.\n");
+        out.push_str("# TYPE gatehouse_tokens_issued_total counter\n");
+        for (grant, count) in self.tokens.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            let _ = writeln!(out, "gatehouse_tokens_issued_total{{grant=\"{grant}\"}} {count}");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counts_and_buckets() {
+        let metrics = Metrics::default();
+        metrics.observe_request("POST", "/oauth2/v1/token", 200, Duration::from_millis(2));
+        metrics.token_issued("client_credentials");
+        let text = metrics.render();
+        assert!(text.contains(
+            "gatehouse_http_requests_total{method=\"POST\",route=\"/oauth2/v1/token\",status=\"200\"} 1"
+        ));
+        assert!(text.contains("le=\"0.0025\"} 1"));
+        assert!(text.contains("le=\"0.001\"} 0"));
+        assert!(text.contains("gatehouse_tokens_issued_total{grant=\"client_credentials\"} 1"));
+    }
+}

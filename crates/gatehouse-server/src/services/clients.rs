@@ -1,0 +1,62 @@
+//! Apps looked up by client id, kept in memory for a short, configured time so the token
+//! endpoint does not read the database on every request. A change made on this instance is
+//! seen at once (`forget`); one made elsewhere within `ttl`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use gatehouse_store::{App, AppStore, Store};
+
+use crate::error::ServiceError;
+
+pub struct ClientCache {
+    store: Store,
+    ttl: Duration,
+    entries: RwLock<HashMap<String, (Arc<App>, Instant)>>,
+}
+
+/// Beyond this many entries the cache is cleared rather than grown (a flood of distinct ids).
+const MAX_ENTRIES: usize = 10_000;
+
+impl ClientCache {
+    pub fn new(store: Store, ttl: Duration) -> Self {
+        Self {
+            store,
+            ttl,
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub async fn app(&self, client_id: &str) -> Result<Option<Arc<App>>, ServiceError> {
+        if !self.ttl.is_zero() {
+            let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+            if let Some((app, fetched)) = entries.get(client_id) {
+                if fetched.elapsed() < self.ttl {
+                    return Ok(Some(app.clone()));
+                }
+            }
+        }
+        let Some(app) = self.store.app_by_client_id(client_id).await? else {
+            self.forget(client_id);
+            return Ok(None);
+        };
+        let app = Arc::new(app);
+        if !self.ttl.is_zero() {
+            let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+            entries.insert(client_id.to_owned(), (app.clone(), Instant::now()));
+        }
+        Ok(Some(app))
+    }
+
+    /// Drops a cached app after it changed.
+    pub fn forget(&self, client_id: &str) {
+        self.entries
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(client_id);
+    }
+}

@@ -1,0 +1,199 @@
+//! Turning a configuration into a running server: storage, cache, keys, seed, HTTP.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatehouse_store::{Cache, Store};
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::crypto::{Algorithm, MasterKey};
+use crate::keys::KeyRing;
+use crate::metrics::Metrics;
+use crate::services::bootstrap::{self, GeneratedCredentials};
+use crate::services::clients::ClientCache;
+use crate::state::{AppState, Documents};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Setup(String),
+    #[error("database: {0}")]
+    Store(#[from] gatehouse_store::StoreError),
+    #[error("cache: {0}")]
+    Cache(#[from] gatehouse_store::CacheError),
+    #[error("{0}")]
+    Service(#[from] crate::error::ServiceError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// The database URL in effect: the configured one, or the SQLite file in `data_dir`.
+pub fn database_url(config: &Config) -> Result<String, StartError> {
+    if !config.database_url.is_empty() {
+        return Ok(config.database_url.expose().to_owned());
+    }
+    let dir = Path::new(&config.data_dir);
+    std::fs::create_dir_all(dir).map_err(|e| {
+        StartError::Setup(format!("cannot create data_dir {}: {e}", dir.display()))
+    })?;
+    Ok(format!("sqlite:{}", dir.join("gatehouse.db").display()))
+}
+
+/// Connects to the database and applies pending migrations.
+pub async fn open_store(config: &Config) -> Result<Store, StartError> {
+    let store = Store::connect(&database_url(config)?, config.database_max_connections).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// The configured master key; with the embedded database, the one in `data_dir/master.key`,
+/// generated on first use.
+pub fn master_key(config: &Config) -> Result<MasterKey, StartError> {
+    if !config.master_key.is_empty() {
+        return MasterKey::parse(config.master_key.expose())
+            .map_err(|e| StartError::Setup(format!("master_key: {e}")));
+    }
+    let path = PathBuf::from(&config.data_dir).join("master.key");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => MasterKey::parse(&text)
+            .map_err(|e| StartError::Setup(format!("{}: {e}", path.display()))),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let key = MasterKey::generate();
+            write_private_file(&path, &key.to_hex())?;
+            tracing::info!(path = %path.display(), "generated a master key");
+            Ok(key)
+        }
+        Err(err) => Err(StartError::Setup(format!("cannot read {}: {err}", path.display()))),
+    }
+}
+
+fn write_private_file(path: &Path, contents: &str) -> Result<(), StartError> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StartError::Setup(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .map_err(|e| StartError::Setup(format!("cannot create {}: {e}", path.display())))?;
+    file.write_all(contents.as_bytes())
+        .map_err(|e| StartError::Setup(format!("cannot write {}: {e}", path.display())))
+}
+
+pub async fn open_cache(config: &Config) -> Result<Cache, StartError> {
+    if config.redis_url.is_empty() {
+        return Ok(Cache::in_memory());
+    }
+    let cache = Cache::redis(config.redis_url.expose(), &config.redis_key_prefix).await?;
+    cache.ping().await?;
+    Ok(cache)
+}
+
+/// The key ring for this configuration, loaded from the store.
+pub async fn key_ring(config: &Config, store: &Store) -> Result<KeyRing, StartError> {
+    let algorithm = Algorithm::parse(&config.signing_algorithm)
+        .ok_or_else(|| StartError::Setup("signing_algorithm is not supported".into()))?;
+    Ok(KeyRing::load(
+        store.clone(),
+        master_key(config)?,
+        algorithm,
+        Duration::from_secs(config.key_rotation_overlap),
+    )
+    .await?)
+}
+
+/// A server that is listening, with what it generated at start-up.
+pub struct Prepared {
+    pub listener: TcpListener,
+    pub state: AppState,
+    pub generated_credentials: Option<GeneratedCredentials>,
+}
+
+impl Prepared {
+    pub fn local_addr(&self) -> Result<SocketAddr, std::io::Error> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let reloader = self
+            .state
+            .keys
+            .spawn_reloader(Duration::from_secs(self.state.config.keys_reload_interval));
+        let store = self.state.store.clone();
+        let app = crate::http::router(self.state);
+        let result = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        reloader.abort();
+        store.close().await;
+        result
+    }
+}
+
+/// Opens everything the server needs and binds its listener.
+pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
+    let store = open_store(&config).await?;
+    let cache = open_cache(&config).await?;
+    let generated_credentials = bootstrap::bootstrap(&store, &config).await?;
+    let keys = Arc::new(key_ring(&config, &store).await?);
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: config.listen.clone(),
+            source,
+        })?;
+    let documents = Documents {
+        info: json!({ "configs": config.info_configs() }).to_string(),
+    };
+    let state = AppState {
+        clients: Arc::new(ClientCache::new(
+            store.clone(),
+            Duration::from_secs(config.client_cache_ttl),
+        )),
+        config: Arc::new(config),
+        store,
+        cache,
+        keys,
+        metrics: Arc::new(Metrics::default()),
+        documents: Arc::new(documents),
+    };
+    Ok(Prepared {
+        listener,
+        state,
+        generated_credentials,
+    })
+}
+
+/// Installs the log subscriber: human-readable or JSON, filtered by `log_level`.
+pub fn init_logging(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let level = match config.log_level.as_str() {
+        "silent" => "off",
+        other => other,
+    };
+    let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let result = if config.log_format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+    // Already installed (tests start several servers in one process): keep the first.
+    let _ = result;
+}

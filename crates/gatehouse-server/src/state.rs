@@ -1,0 +1,26 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+
+use gatehouse_store::{Cache, Store};
+
+use crate::config::Config;
+use crate::keys::KeyRing;
+use crate::metrics::Metrics;
+use crate::services::clients::ClientCache;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub cache: Cache,
+    pub keys: Arc<KeyRing>,
+    pub clients: Arc<ClientCache>,
+    pub metrics: Arc<Metrics>,
+    /// Documents that only change with the configuration, rendered once.
+    pub documents: Arc<Documents>,
+}
+
+pub struct Documents {
+    pub info: String,
+}

@@ -1,0 +1,311 @@
+//! The cache for short-lived items (codes, counters, challenges): in-process with TTLs by
+//! default, Redis when configured so that every instance sees the same items.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use redis::aio::ConnectionManager;
+use redis::AsyncCommands;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("invalid Redis URL: {0}")]
+    InvalidUrl(String),
+    #[error("Redis error: {0}")]
+    Redis(#[from] redis::RedisError),
+}
+
+/// One cache, chosen at start-up. Cheap to clone.
+#[derive(Clone)]
+pub enum Cache {
+    Memory(Arc<MemoryCache>),
+    Redis(RedisCache),
+}
+
+impl std::fmt::Debug for Cache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Cache::Memory(_) => "Cache::Memory",
+            Cache::Redis(_) => "Cache::Redis",
+        })
+    }
+}
+
+impl Cache {
+    pub fn in_memory() -> Self {
+        Cache::Memory(Arc::new(MemoryCache::default()))
+    }
+
+    /// Connects to Redis; every key is stored under `prefix` so several deployments can share one
+    /// server.
+    pub async fn redis(url: &str, prefix: &str) -> Result<Self, CacheError> {
+        let client =
+            redis::Client::open(url).map_err(|e| CacheError::InvalidUrl(e.to_string()))?;
+        let manager = ConnectionManager::new(client).await?;
+        Ok(Cache::Redis(RedisCache {
+            manager,
+            prefix: prefix.to_owned(),
+        }))
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Cache::Memory(_) => "memory",
+            Cache::Redis(_) => "redis",
+        }
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
+        match self {
+            Cache::Memory(m) => Ok(m.get(key)),
+            Cache::Redis(r) => Ok(r.conn().get(r.key(key)).await?),
+        }
+    }
+
+    pub async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {
+        match self {
+            Cache::Memory(m) => {
+                m.set(key, value, ttl);
+                Ok(())
+            }
+            Cache::Redis(r) => {
+                let _: () = r.conn().set_ex(r.key(key), value, ttl_secs(ttl)).await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Stores the value only when the key is absent; returns whether it was stored. This is the
+    /// "use once" primitive (a TOTP step, a one-time challenge).
+    pub async fn set_if_absent(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+    ) -> Result<bool, CacheError> {
+        match self {
+            Cache::Memory(m) => Ok(m.set_if_absent(key, value, ttl)),
+            Cache::Redis(r) => {
+                let stored: Option<String> = redis::cmd("SET")
+                    .arg(r.key(key))
+                    .arg(value)
+                    .arg("EX")
+                    .arg(ttl_secs(ttl))
+                    .arg("NX")
+                    .query_async(&mut r.conn())
+                    .await?;
+                Ok(stored.is_some())
+            }
+        }
+    }
+
+    /// Reads and deletes in one step, so a single-use item is consumed exactly once.
+    pub async fn take(&self, key: &str) -> Result<Option<String>, CacheError> {
+        match self {
+            Cache::Memory(m) => Ok(m.take(key)),
+            Cache::Redis(r) => Ok(redis::cmd("GETDEL")
+                .arg(r.key(key))
+                .query_async(&mut r.conn())
+                .await?),
+        }
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<(), CacheError> {
+        match self {
+            Cache::Memory(m) => {
+                m.take(key);
+                Ok(())
+            }
+            Cache::Redis(r) => {
+                let _: () = r.conn().del(r.key(key)).await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Adds one to a counter and returns the new value. The window (`ttl`) starts with the first
+    /// increment and is not extended by later ones.
+    pub async fn increment(&self, key: &str, ttl: Duration) -> Result<i64, CacheError> {
+        match self {
+            Cache::Memory(m) => Ok(m.increment(key, ttl)),
+            Cache::Redis(r) => {
+                let key = r.key(key);
+                let (count,): (i64,) = redis::pipe()
+                    .atomic()
+                    .cmd("SET")
+                    .arg(&key)
+                    .arg(0)
+                    .arg("EX")
+                    .arg(ttl_secs(ttl))
+                    .arg("NX")
+                    .ignore()
+                    .incr(&key, 1)
+                    .query_async(&mut r.conn())
+                    .await?;
+                Ok(count)
+            }
+        }
+    }
+
+    /// Keys (without the deployment prefix) that start with `prefix`.
+    pub async fn keys_with_prefix(&self, prefix: &str) -> Result<Vec<String>, CacheError> {
+        match self {
+            Cache::Memory(m) => Ok(m.keys_with_prefix(prefix)),
+            Cache::Redis(r) => {
+                let pattern = format!("{}*", escape_glob(&r.key(prefix)));
+                let mut conn = r.conn();
+                let mut found = Vec::new();
+                let mut iter: redis::AsyncIter<String> = conn.scan_match(pattern).await?;
+                while let Some(item) = iter.next_item().await {
+                    let key = item?;
+                    if let Some(stripped) = key.strip_prefix(&r.prefix) {
+                        found.push(stripped.to_owned());
+                    }
+                }
+                found.sort();
+                Ok(found)
+            }
+        }
+    }
+
+    pub async fn ping(&self) -> Result<(), CacheError> {
+        match self {
+            Cache::Memory(_) => Ok(()),
+            Cache::Redis(r) => {
+                let _: String = redis::cmd("PING").query_async(&mut r.conn()).await?;
+                Ok(())
+            }
+        }
+    }
+}
+
+fn ttl_secs(ttl: Duration) -> u64 {
+    ttl.as_secs().max(1)
+}
+
+fn escape_glob(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[derive(Clone)]
+pub struct RedisCache {
+    manager: ConnectionManager,
+    prefix: String,
+}
+
+impl RedisCache {
+    fn conn(&self) -> ConnectionManager {
+        self.manager.clone()
+    }
+
+    fn key(&self, key: &str) -> String {
+        let mut full = String::with_capacity(self.prefix.len() + key.len());
+        full.push_str(&self.prefix);
+        full.push_str(key);
+        full
+    }
+}
+
+struct Entry {
+    value: String,
+    expires_at: Instant,
+}
+
+/// The in-process cache: a map with deadlines, swept of expired entries as it grows.
+#[derive(Default)]
+pub struct MemoryCache {
+    entries: Mutex<Entries>,
+}
+
+#[derive(Default)]
+struct Entries {
+    map: HashMap<String, Entry>,
+    writes_since_sweep: usize,
+}
+
+impl Entries {
+    fn live(&mut self, key: &str, now: Instant) -> Option<&mut Entry> {
+        if self.map.get(key).is_some_and(|e| e.expires_at <= now) {
+            self.map.remove(key);
+        }
+        self.map.get_mut(key)
+    }
+
+    fn insert(&mut self, key: &str, value: String, ttl: Duration, now: Instant) {
+        self.writes_since_sweep += 1;
+        if self.writes_since_sweep >= 1024 {
+            self.map.retain(|_, e| e.expires_at > now);
+            self.writes_since_sweep = 0;
+        }
+        let expires_at = now + ttl.max(Duration::from_secs(1));
+        self.map.insert(key.to_owned(), Entry { value, expires_at });
+    }
+}
+
+impl MemoryCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        // A panic while holding the lock cannot leave a half-written entry, so keep going.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn get(&self, key: &str) -> Option<String> {
+        self.lock()
+            .live(key, Instant::now())
+            .map(|e| e.value.clone())
+    }
+
+    fn set(&self, key: &str, value: &str, ttl: Duration) {
+        self.lock()
+            .insert(key, value.to_owned(), ttl, Instant::now());
+    }
+
+    fn set_if_absent(&self, key: &str, value: &str, ttl: Duration) -> bool {
+        let now = Instant::now();
+        let mut entries = self.lock();
+        if entries.live(key, now).is_some() {
+            return false;
+        }
+        entries.insert(key, value.to_owned(), ttl, now);
+        true
+    }
+
+    fn take(&self, key: &str) -> Option<String> {
+        let now = Instant::now();
+        let mut entries = self.lock();
+        entries.live(key, now)?;
+        entries.map.remove(key).map(|e| e.value)
+    }
+
+    fn increment(&self, key: &str, ttl: Duration) -> i64 {
+        let now = Instant::now();
+        let mut entries = self.lock();
+        if let Some(entry) = entries.live(key, now) {
+            let count = entry.value.parse::<i64>().unwrap_or(0) + 1;
+            entry.value = count.to_string();
+            return count;
+        }
+        entries.insert(key, "1".to_owned(), ttl, now);
+        1
+    }
+
+    fn keys_with_prefix(&self, prefix: &str) -> Vec<String> {
+        let now = Instant::now();
+        let entries = self.lock();
+        let mut keys: Vec<String> = entries
+            .map
+            .iter()
+            .filter(|(k, e)| k.starts_with(prefix) && e.expires_at > now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        keys.sort();
+        keys
+    }
+}

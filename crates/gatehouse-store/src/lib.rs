@@ -1,0 +1,140 @@
+//! Durable storage (SQLite or PostgreSQL, chosen by URL at run time) and the short-lived cache
+//! (in-process or Redis). Every query is written once, with `$1…` placeholders, and runs on both
+//! databases; the backend is branched on only inside this crate.
+
+mod apps;
+pub mod cache;
+mod error;
+mod roles;
+mod scopes;
+mod settings;
+mod signing_keys;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{NaiveDateTime, Timelike, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+pub use apps::{App, AppStore, NewApp};
+pub use cache::{Cache, CacheError};
+pub use error::StoreError;
+pub use roles::RoleStore;
+pub use scopes::{NewScope, ScopeStore};
+pub use settings::SettingsStore;
+pub use signing_keys::{NewSigningKey, SigningKeyRecord, SigningKeyStore};
+
+/// Runs the same expression against whichever pool the store holds. The expression is compiled
+/// once per backend, so a query that does not fit both fails to build rather than at run time.
+macro_rules! on_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.db {
+            $crate::Database::Sqlite($pool) => $body,
+            $crate::Database::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+#[derive(Debug, Clone)]
+enum Database {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The durable store. Cheap to clone: it holds a connection pool.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: Database,
+}
+
+impl Store {
+    /// Connects to `url`: `postgres://…`/`postgresql://…`, or `sqlite:PATH` (the file is created
+    /// when missing).
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Config(format!("invalid PostgreSQL URL: {e}")))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            Database::Postgres(pool)
+        } else if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Config(format!("invalid SQLite URL: {e}")))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            // An in-memory database exists once per connection, so it must have exactly one.
+            let max = if url.contains(":memory:") {
+                1
+            } else {
+                max_connections
+            };
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            Database::Sqlite(pool)
+        } else {
+            return Err(StoreError::Config(
+                "database_url must start with sqlite:, postgres:// or postgresql://".into(),
+            ));
+        };
+        Ok(Self { db })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.db {
+            Database::Sqlite(_) => Backend::Sqlite,
+            Database::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies the migrations embedded in the binary that the database has not seen yet.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.db {
+            Database::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+            Database::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// A round trip to the database, for readiness checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_pool!(self, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, |pool| pool.close().await)
+    }
+}
+
+/// The current UTC time at the one-second precision every stored timestamp has.
+pub fn now_utc() -> NaiveDateTime {
+    let now = Utc::now().naive_utc();
+    now.with_nanosecond(0).unwrap_or(now)
+}
+
+/// Formats a stored timestamp the way the API shows it: `YYYY-MM-DD HH:MM:SS` (UTC).
+pub fn format_timestamp(ts: &NaiveDateTime) -> String {
+    ts.format("%Y-%m-%d %H:%M:%S").to_string()
+}

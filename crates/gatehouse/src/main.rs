@@ -1,0 +1,189 @@
+//! The `gatehouse` command: serve, migrate, keys, config.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use gatehouse_server::config::{self, Config, ConfigSource};
+use gatehouse_server::startup;
+use gatehouse_store::{format_timestamp, now_utc, SigningKeyStore};
+
+#[derive(Parser)]
+#[command(name = "gatehouse", version, about = "OAuth 2.0 / OpenID Connect authentication server")]
+struct Cli {
+    /// Configuration file (default: gatehouse.toml in the working directory, when present).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage token signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Inspect the configuration.
+    #[command(subcommand, name = "config")]
+    Configuration(ConfigCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Make a new signing key; the current ones stay published and accepted for
+    /// `key_rotation_overlap` seconds.
+    Rotate,
+    /// List the signing keys and their state.
+    List,
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate the configuration (file and environment) and exit.
+    Check,
+    /// Print a commented configuration file with every key and its default.
+    Example,
+    /// Print the configuration reference (docs/configuration.md).
+    Docs,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Configuration(ConfigCommand::Example) = command {
+        print!("{}", config::example_toml());
+        return ExitCode::SUCCESS;
+    }
+    if let Command::Configuration(ConfigCommand::Docs) = command {
+        print!("{}", config::reference_markdown());
+        return ExitCode::SUCCESS;
+    }
+    let config = match config::load(&ConfigSource::from_process(cli.config)) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("gatehouse: configuration error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Command::Configuration(ConfigCommand::Check) = command {
+        println!("configuration is valid");
+        return ExitCode::SUCCESS;
+    }
+    startup::init_logging(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("gatehouse: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match command {
+            Command::Serve => serve(config).await,
+            Command::Migrate => migrate(config).await,
+            Command::Keys(KeysCommand::Rotate) => rotate_keys(config).await,
+            Command::Keys(KeysCommand::List) => list_keys(config).await,
+            Command::Configuration(_) => Ok(()),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("gatehouse: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<(), String> {
+    let issuer = config.issuer.clone();
+    let prepared = startup::prepare(config).await.map_err(|e| e.to_string())?;
+    if let Some(generated) = &prepared.generated_credentials {
+        // Shown once, on the console only; only its hash is stored.
+        println!(
+            "Admin S2S app created (scope root). Save these credentials now; the secret is not shown again:\n  \
+             client_id:     {}\n  client_secret: {}\nAdmin SPA app client_id: {}",
+            generated.client_id, generated.client_secret, generated.spa_client_id
+        );
+    }
+    let addr = prepared.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(%addr, %issuer, "listening");
+    prepared
+        .serve(shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested; finishing requests in flight");
+}
+
+async fn migrate(config: Config) -> Result<(), String> {
+    startup::open_store(&config).await.map_err(|e| e.to_string())?;
+    println!("migrations applied");
+    Ok(())
+}
+
+async fn rotate_keys(config: Config) -> Result<(), String> {
+    let store = startup::open_store(&config).await.map_err(|e| e.to_string())?;
+    let ring = startup::key_ring(&config, &store).await.map_err(|e| e.to_string())?;
+    let record = ring.rotate().await.map_err(|e| e.to_string())?;
+    println!(
+        "new signing key {} ({}); previous keys stay published for {} s",
+        record.kid, record.algorithm, config.key_rotation_overlap
+    );
+    Ok(())
+}
+
+async fn list_keys(config: Config) -> Result<(), String> {
+    let store = startup::open_store(&config).await.map_err(|e| e.to_string())?;
+    let keys = store.all_signing_keys().await.map_err(|e| e.to_string())?;
+    let now = now_utc();
+    let mut signing_seen = false;
+    println!("{:<64}  {:<6}  {:<19}  {:<8}  retires", "kid", "alg", "created", "state");
+    for key in keys {
+        let state = match key.retire_at {
+            Some(at) if at <= now => "retired",
+            Some(_) => "retiring",
+            None if !signing_seen => {
+                signing_seen = true;
+                "signing"
+            }
+            None => "retiring",
+        };
+        println!(
+            "{:<64}  {:<6}  {:<19}  {:<8}  {}",
+            key.kid,
+            key.algorithm,
+            format_timestamp(&key.created_at),
+            state,
+            key.retire_at.as_ref().map(format_timestamp).unwrap_or_default()
+        );
+    }
+    Ok(())
+}
