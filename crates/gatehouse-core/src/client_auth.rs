@@ -28,7 +28,9 @@ pub fn parse_basic_authorization(header: &str) -> Result<ClientCredentials, Toke
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(malformed);
     }
-    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed.clone())?;
+    let decoded = STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| malformed.clone())?;
     let decoded = String::from_utf8(decoded).map_err(|_| malformed.clone())?;
     let (id, secret) = decoded.split_once(':').ok_or(malformed.clone())?;
     let client_id = form_urldecode(id).ok_or(malformed.clone())?;
@@ -82,11 +84,9 @@ mod tests {
 
     #[test]
     fn scheme_is_case_insensitive_and_parts_are_form_decoded() {
-        let creds = parse_basic_authorization(&format!(
-            "bAsIc {}",
-            STANDARD.encode("my%20app:a%3Ab+c")
-        ))
-        .unwrap();
+        let creds =
+            parse_basic_authorization(&format!("bAsIc {}", STANDARD.encode("my%20app:a%3Ab+c")))
+                .unwrap();
         assert_eq!(creds.client_id, "my app");
         assert_eq!(creds.client_secret, "a:b c");
     }

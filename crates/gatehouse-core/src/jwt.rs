@@ -159,7 +159,10 @@ mod tests {
             roles: None,
             impersonated_by: None,
         };
-        assert_eq!(check_access_token(&claims, "https://id.example", 199), Ok(()));
+        assert_eq!(
+            check_access_token(&claims, "https://id.example", 199),
+            Ok(())
+        );
         assert_eq!(
             check_access_token(&claims, "https://id.example", 200),
             Err(JwtError::Expired)

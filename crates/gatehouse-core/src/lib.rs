@@ -3,6 +3,11 @@
 //! Everything here is plain data in, decisions out: no I/O, no clock, no randomness. The server
 //! crate passes `now` (unix seconds) and random bytes in, and persists what comes back.
 
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 pub mod client_auth;
 pub mod error;
 pub mod grant;

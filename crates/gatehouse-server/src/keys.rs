@@ -56,7 +56,10 @@ impl KeyRing {
         };
         ring.reload().await?;
         if ring.snapshot().keys.is_empty() {
-            tracing::info!(algorithm = algorithm.as_str(), "no signing key yet, generating one");
+            tracing::info!(
+                algorithm = algorithm.as_str(),
+                "no signing key yet, generating one"
+            );
             ring.rotate().await?;
         }
         Ok(ring)
@@ -90,7 +93,11 @@ impl KeyRing {
         })
         .to_string();
         if let Some(first) = keys.first() {
-            tracing::info!(kid = first.kid(), published = keys.len(), "signing keys loaded");
+            tracing::info!(
+                kid = first.kid(),
+                published = keys.len(),
+                "signing keys loaded"
+            );
         }
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(KeySet {
             keys,

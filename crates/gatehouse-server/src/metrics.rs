@@ -32,15 +32,24 @@ struct RouteStats {
     buckets: [u64; BUCKETS.len()],
 }
 
+/// (method, status) → stats for one route.
+type ByMethodAndStatus = BTreeMap<(&'static str, u16), RouteStats>;
+
 #[derive(Default)]
 pub struct Metrics {
     /// route → (method, status) → stats; keyed so that a seen route costs no allocation.
-    requests: Mutex<BTreeMap<String, BTreeMap<(&'static str, u16), RouteStats>>>,
+    requests: Mutex<BTreeMap<String, ByMethodAndStatus>>,
     tokens: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl Metrics {
-    pub fn observe_request(&self, method: &'static str, route: &str, status: u16, elapsed: Duration) {
+    pub fn observe_request(
+        &self,
+        method: &'static str,
+        route: &str,
+        status: u16,
+        elapsed: Duration,
+    ) {
         let seconds = elapsed.as_secs_f64();
         let mut requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
         if !requests.contains_key(route) {
@@ -71,7 +80,9 @@ impl Metrics {
     /// The text exposition format.
     pub fn render(&self) -> String {
         let mut out = String::new();
-        out.push_str("# HELP gatehouse_http_requests_total HTTP requests by method, route and status.\n");
+        out.push_str(
+            "# HELP gatehouse_http_requests_total HTTP requests by method, route and status.\n",
+        );
         out.push_str("# TYPE gatehouse_http_requests_total counter\n");
         let requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
         let rows = || {
@@ -118,7 +129,10 @@ impl Metrics {
         out.push_str("# HELP gatehouse_tokens_issued_total Tokens issued by grant type.\n");
         out.push_str("# TYPE gatehouse_tokens_issued_total counter\n");
         for (grant, count) in self.tokens.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-            let _ = writeln!(out, "gatehouse_tokens_issued_total{{grant=\"{grant}\"}} {count}");
+            let _ = writeln!(
+                out,
+                "gatehouse_tokens_issued_total{{grant=\"{grant}\"}} {count}"
+            );
         }
         out
     }

@@ -41,9 +41,8 @@ pub fn database_url(config: &Config) -> Result<String, StartError> {
         return Ok(config.database_url.expose().to_owned());
     }
     let dir = Path::new(&config.data_dir);
-    std::fs::create_dir_all(dir).map_err(|e| {
-        StartError::Setup(format!("cannot create data_dir {}: {e}", dir.display()))
-    })?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| StartError::Setup(format!("cannot create data_dir {}: {e}", dir.display())))?;
     Ok(format!("sqlite:{}", dir.join("gatehouse.db").display()))
 }
 
@@ -71,7 +70,10 @@ pub fn master_key(config: &Config) -> Result<MasterKey, StartError> {
             tracing::info!(path = %path.display(), "generated a master key");
             Ok(key)
         }
-        Err(err) => Err(StartError::Setup(format!("cannot read {}: {err}", path.display()))),
+        Err(err) => Err(StartError::Setup(format!(
+            "cannot read {}: {err}",
+            path.display()
+        ))),
     }
 }
 
@@ -130,7 +132,10 @@ impl Prepared {
     }
 
     /// Serves until `shutdown` completes, then finishes the requests in flight.
-    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let reloader = self
             .state
             .keys
@@ -146,18 +151,24 @@ impl Prepared {
     }
 }
 
-/// Opens everything the server needs and binds its listener.
+/// Binds the configured address and opens everything the server needs.
 pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
+    let listener =
+        TcpListener::bind(&config.listen)
+            .await
+            .map_err(|source| StartError::Listen {
+                addr: config.listen.clone(),
+                source,
+            })?;
+    prepare_on(config, listener).await
+}
+
+/// Opens everything the server needs, to serve on an already bound listener.
+pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepared, StartError> {
     let store = open_store(&config).await?;
     let cache = open_cache(&config).await?;
     let generated_credentials = bootstrap::bootstrap(&store, &config).await?;
     let keys = Arc::new(key_ring(&config, &store).await?);
-    let listener = TcpListener::bind(&config.listen)
-        .await
-        .map_err(|source| StartError::Listen {
-            addr: config.listen.clone(),
-            source,
-        })?;
     let documents = Documents {
         info: json!({ "configs": config.info_configs() }).to_string(),
     };
@@ -188,7 +199,9 @@ pub fn init_logging(config: &Config) {
         other => other,
     };
     let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let result = if config.log_format == "json" {
         builder.json().try_init()
     } else {

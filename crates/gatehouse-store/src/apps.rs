@@ -141,7 +141,8 @@ impl AppStore for Store {
     }
 
     async fn insert_app(&self, app: NewApp) -> Result<App, StoreError> {
-        const INSERT: &str = "INSERT INTO apps (name, type, client_id, secret_hash, redirect_uris, \
+        const INSERT: &str =
+            "INSERT INTO apps (name, type, client_id, secret_hash, redirect_uris, \
             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id";
         const LINK: &str = "INSERT INTO app_scopes (app_id, scope_id, created_at, updated_at) \
             SELECT $1, id, $3, $3 FROM scopes WHERE name = $2 AND deleted_at IS NULL";

@@ -40,8 +40,7 @@ impl Cache {
     /// Connects to Redis; every key is stored under `prefix` so several deployments can share one
     /// server.
     pub async fn redis(url: &str, prefix: &str) -> Result<Self, CacheError> {
-        let client =
-            redis::Client::open(url).map_err(|e| CacheError::InvalidUrl(e.to_string()))?;
+        let client = redis::Client::open(url).map_err(|e| CacheError::InvalidUrl(e.to_string()))?;
         let manager = ConnectionManager::new(client).await?;
         Ok(Cache::Redis(RedisCache {
             manager,

@@ -2,6 +2,11 @@
 //! (in-process or Redis). Every query is written once, with `$1…` placeholders, and runs on both
 //! databases; the backend is branched on only inside this crate.
 
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
 mod apps;
 pub mod cache;
 mod error;

@@ -5,8 +5,10 @@ use std::future::Future;
 use crate::{now_utc, on_pool, Store, StoreError};
 
 pub trait SettingsStore {
-    fn setting(&self, name: &str)
-        -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    fn setting(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
     /// Stores a value unless the name already has one; returns whether this call stored it.
     fn insert_setting_if_absent(
         &self,
@@ -26,7 +28,8 @@ impl SettingsStore for Store {
     }
 
     async fn insert_setting_if_absent(&self, name: &str, value: &str) -> Result<bool, StoreError> {
-        const SQL: &str = "INSERT INTO server_settings (name, value, updated_at) VALUES ($1, $2, $3) \
+        const SQL: &str =
+            "INSERT INTO server_settings (name, value, updated_at) VALUES ($1, $2, $3) \
                            ON CONFLICT (name) DO NOTHING";
         let done = on_pool!(self, |pool| sqlx::query(SQL)
             .bind(name)

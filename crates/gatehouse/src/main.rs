@@ -9,7 +9,11 @@ use gatehouse_server::startup;
 use gatehouse_store::{format_timestamp, now_utc, SigningKeyStore};
 
 #[derive(Parser)]
-#[command(name = "gatehouse", version, about = "OAuth 2.0 / OpenID Connect authentication server")]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "OAuth 2.0 / OpenID Connect authentication server"
+)]
 struct Cli {
     /// Configuration file (default: gatehouse.toml in the working directory, when present).
     #[arg(long, global = true, value_name = "FILE")]
@@ -74,7 +78,10 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     startup::init_logging(&config);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("gatehouse: cannot start the async runtime: {err}");
@@ -144,14 +151,20 @@ async fn shutdown_signal() {
 }
 
 async fn migrate(config: Config) -> Result<(), String> {
-    startup::open_store(&config).await.map_err(|e| e.to_string())?;
+    startup::open_store(&config)
+        .await
+        .map_err(|e| e.to_string())?;
     println!("migrations applied");
     Ok(())
 }
 
 async fn rotate_keys(config: Config) -> Result<(), String> {
-    let store = startup::open_store(&config).await.map_err(|e| e.to_string())?;
-    let ring = startup::key_ring(&config, &store).await.map_err(|e| e.to_string())?;
+    let store = startup::open_store(&config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let ring = startup::key_ring(&config, &store)
+        .await
+        .map_err(|e| e.to_string())?;
     let record = ring.rotate().await.map_err(|e| e.to_string())?;
     println!(
         "new signing key {} ({}); previous keys stay published for {} s",
@@ -161,11 +174,16 @@ async fn rotate_keys(config: Config) -> Result<(), String> {
 }
 
 async fn list_keys(config: Config) -> Result<(), String> {
-    let store = startup::open_store(&config).await.map_err(|e| e.to_string())?;
+    let store = startup::open_store(&config)
+        .await
+        .map_err(|e| e.to_string())?;
     let keys = store.all_signing_keys().await.map_err(|e| e.to_string())?;
     let now = now_utc();
     let mut signing_seen = false;
-    println!("{:<64}  {:<6}  {:<19}  {:<8}  retires", "kid", "alg", "created", "state");
+    println!(
+        "{:<64}  {:<6}  {:<19}  {:<8}  retires",
+        "kid", "alg", "created", "state"
+    );
     for key in keys {
         let state = match key.retire_at {
             Some(at) if at <= now => "retired",
@@ -182,7 +200,10 @@ async fn list_keys(config: Config) -> Result<(), String> {
             key.algorithm,
             format_timestamp(&key.created_at),
             state,
-            key.retire_at.as_ref().map(format_timestamp).unwrap_or_default()
+            key.retire_at
+                .as_ref()
+                .map(format_timestamp)
+                .unwrap_or_default()
         );
     }
     Ok(())

@@ -108,7 +108,9 @@ mod tests {
             ..s2s(&held)
         };
         assert_eq!(
-            decide(Some("root"), Some(spa), || panic!("no secret check for a SPA")),
+            decide(Some("root"), Some(spa), || panic!(
+                "no secret check for a SPA"
+            )),
             Err(TokenError::NotAnS2sApp)
         );
         assert_eq!(

@@ -87,8 +87,8 @@ pub fn load(source: &ConfigSource) -> Result<Config, ConfigError> {
             });
         }
     }
-    let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
-        .map_err(|err| {
+    let config: Config =
+        serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|err| {
             let path = err.path().to_string();
             let key = path.split(['.', '[']).next().unwrap_or_default().to_owned();
             ConfigError::Invalid {
@@ -154,17 +154,27 @@ const POLICIES: [&str; 8] = [
 
 fn validate(c: &Config) -> Result<(), ConfigError> {
     validate_issuer(&c.issuer)?;
-    c.listen
-        .parse::<SocketAddr>()
-        .map_err(|_| ConfigError::invalid("listen", "expected an address such as 127.0.0.1:8787"))?;
+    c.listen.parse::<SocketAddr>().map_err(|_| {
+        ConfigError::invalid("listen", "expected an address such as 127.0.0.1:8787")
+    })?;
     one_of("environment", &c.environment, &["prod", "dev"])?;
     one_of("log_format", &c.log_format, &["text", "json"])?;
-    one_of("signing_algorithm", &c.signing_algorithm, &["RS256", "ES256", "EdDSA"])?;
+    one_of(
+        "signing_algorithm",
+        &c.signing_algorithm,
+        &["RS256", "ES256", "EdDSA"],
+    )?;
     if c.max_body_bytes < 1024 {
-        return Err(ConfigError::invalid("max_body_bytes", "must be at least 1024"));
+        return Err(ConfigError::invalid(
+            "max_body_bytes",
+            "must be at least 1024",
+        ));
     }
     if c.database_max_connections == 0 {
-        return Err(ConfigError::invalid("database_max_connections", "must be at least 1"));
+        return Err(ConfigError::invalid(
+            "database_max_connections",
+            "must be at least 1",
+        ));
     }
     let url = c.database_url.expose();
     if !(url.is_empty()
@@ -179,10 +189,12 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
     }
     let redis = c.redis_url.expose();
     if !(redis.is_empty() || redis.starts_with("redis://") || redis.starts_with("rediss://")) {
-        return Err(ConfigError::invalid("redis_url", "must be empty, redis://… or rediss://…"));
+        return Err(ConfigError::invalid(
+            "redis_url",
+            "must be empty, redis://… or rediss://…",
+        ));
     }
-    if !c.master_key.is_empty() && crate::crypto::MasterKey::parse(c.master_key.expose()).is_err()
-    {
+    if !c.master_key.is_empty() && crate::crypto::MasterKey::parse(c.master_key.expose()).is_err() {
         return Err(ConfigError::invalid(
             "master_key",
             "must be 32 bytes written as 64 hex characters or base64",
@@ -198,21 +210,48 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
         ));
     }
     for (key, value) in [
-        ("authorization_code_expires_in", c.authorization_code_expires_in),
+        (
+            "authorization_code_expires_in",
+            c.authorization_code_expires_in,
+        ),
         ("spa_access_token_expires_in", c.spa_access_token_expires_in),
-        ("spa_refresh_token_expires_in", c.spa_refresh_token_expires_in),
+        (
+            "spa_refresh_token_expires_in",
+            c.spa_refresh_token_expires_in,
+        ),
         ("s2s_access_token_expires_in", c.s2s_access_token_expires_in),
         ("id_token_expires_in", c.id_token_expires_in),
-        ("impersonation_refresh_token_expires_in", c.impersonation_refresh_token_expires_in),
-        ("email_verification_code_expires_in", c.email_verification_code_expires_in),
-        ("password_reset_code_expires_in", c.password_reset_code_expires_in),
-        ("change_email_code_expires_in", c.change_email_code_expires_in),
+        (
+            "impersonation_refresh_token_expires_in",
+            c.impersonation_refresh_token_expires_in,
+        ),
+        (
+            "email_verification_code_expires_in",
+            c.email_verification_code_expires_in,
+        ),
+        (
+            "password_reset_code_expires_in",
+            c.password_reset_code_expires_in,
+        ),
+        (
+            "change_email_code_expires_in",
+            c.change_email_code_expires_in,
+        ),
         ("email_mfa_code_expires_in", c.email_mfa_code_expires_in),
         ("sms_mfa_code_expires_in", c.sms_mfa_code_expires_in),
         ("invitation_expires_in", c.invitation_expires_in),
-        ("passkey_challenge_expires_in", c.passkey_challenge_expires_in),
-        ("oidc_code_verifier_expires_in", c.oidc_code_verifier_expires_in),
-        ("mfa_remember_device_expires_in", c.mfa_remember_device_expires_in),
+        (
+            "passkey_challenge_expires_in",
+            c.passkey_challenge_expires_in,
+        ),
+        (
+            "oidc_code_verifier_expires_in",
+            c.oidc_code_verifier_expires_in,
+        ),
+        (
+            "mfa_remember_device_expires_in",
+            c.mfa_remember_device_expires_in,
+        ),
         ("keys_reload_interval", c.keys_reload_interval),
     ] {
         if value == 0 {
@@ -233,7 +272,10 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
         ));
     }
     if c.supported_locales.is_empty() {
-        return Err(ConfigError::invalid("supported_locales", "must name at least one locale"));
+        return Err(ConfigError::invalid(
+            "supported_locales",
+            "must name at least one locale",
+        ));
     }
     for locale in &c.supported_locales {
         one_of("supported_locales", locale, &LOCALES)?;
@@ -274,7 +316,10 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
         ));
     }
     if c.bootstrap_client_id.len() > 64 {
-        return Err(ConfigError::invalid("bootstrap_client_id", "must be at most 64 characters"));
+        return Err(ConfigError::invalid(
+            "bootstrap_client_id",
+            "must be at most 64 characters",
+        ));
     }
     for (i, provider) in c.oidc_auth_providers.iter().enumerate() {
         if provider.name.is_empty() || provider.client_id.is_empty() {
@@ -369,7 +414,10 @@ mod tests {
     #[test]
     fn wrong_type_names_the_key() {
         let err = from_env(&[("GATEHOUSE_S2S_ACCESS_TOKEN_EXPIRES_IN", "soon")]).unwrap_err();
-        assert!(err.to_string().contains("s2s_access_token_expires_in"), "{err}");
+        assert!(
+            err.to_string().contains("s2s_access_token_expires_in"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -379,12 +427,28 @@ mod tests {
             ("GATEHOUSE_ISSUER", "id.example.com", "issuer"),
             ("GATEHOUSE_LISTEN", "nowhere", "listen"),
             ("GATEHOUSE_SIGNING_ALGORITHM", "HS256", "signing_algorithm"),
-            ("GATEHOUSE_SUPPORTED_LOCALES", r#"["de"]"#, "supported_locales"),
-            ("GATEHOUSE_KEY_ROTATION_OVERLAP", "10", "key_rotation_overlap"),
+            (
+                "GATEHOUSE_SUPPORTED_LOCALES",
+                r#"["de"]"#,
+                "supported_locales",
+            ),
+            (
+                "GATEHOUSE_KEY_ROTATION_OVERLAP",
+                "10",
+                "key_rotation_overlap",
+            ),
             ("GATEHOUSE_DATABASE_URL", "mysql://x", "database_url"),
-            ("GATEHOUSE_DATABASE_URL", "postgres://127.0.0.1/test", "master_key"),
+            (
+                "GATEHOUSE_DATABASE_URL",
+                "postgres://127.0.0.1/test",
+                "master_key",
+            ),
             ("GATEHOUSE_MASTER_KEY", "short", "master_key"),
-            ("GATEHOUSE_BOOTSTRAP_CLIENT_SECRET", "short", "bootstrap_client_secret"),
+            (
+                "GATEHOUSE_BOOTSTRAP_CLIENT_SECRET",
+                "short",
+                "bootstrap_client_secret",
+            ),
         ] {
             let err = from_env(&[(var, value)]).unwrap_err();
             assert!(
@@ -417,8 +481,10 @@ mod tests {
 
     #[test]
     fn info_lists_melody_names_and_no_secrets() {
-        let mut config = Config::default();
-        config.facebook_auth_client_secret = super::super::Secret::new("fb-secret");
+        let config = Config {
+            facebook_auth_client_secret: super::super::Secret::new("fb-secret"),
+            ..Config::default()
+        };
         let info = config.info_configs();
         assert_eq!(info["AUTH_SERVER_URL"], "http://127.0.0.1:8787");
         assert_eq!(info["ENABLE_ORG_GROUP"], true);

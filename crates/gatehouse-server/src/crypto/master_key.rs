@@ -96,14 +96,26 @@ mod tests {
     fn sealed_data_opens_only_with_the_same_key_and_context() {
         let key = MasterKey::generate();
         let sealed = key.seal(b"private key", b"signing_key:abc");
-        assert_eq!(key.open(&sealed, b"signing_key:abc").unwrap(), b"private key");
-        assert_eq!(key.open(&sealed, b"signing_key:xyz"), Err(MasterKeyError::Decrypt));
+        assert_eq!(
+            key.open(&sealed, b"signing_key:abc").unwrap(),
+            b"private key"
+        );
+        assert_eq!(
+            key.open(&sealed, b"signing_key:xyz"),
+            Err(MasterKeyError::Decrypt)
+        );
         let other = MasterKey::generate();
-        assert_eq!(other.open(&sealed, b"signing_key:abc"), Err(MasterKeyError::Decrypt));
+        assert_eq!(
+            other.open(&sealed, b"signing_key:abc"),
+            Err(MasterKeyError::Decrypt)
+        );
         let mut tampered = sealed.clone();
         let last = tampered.len() - 1;
         tampered[last] ^= 1;
-        assert_eq!(key.open(&tampered, b"signing_key:abc"), Err(MasterKeyError::Decrypt));
+        assert_eq!(
+            key.open(&tampered, b"signing_key:abc"),
+            Err(MasterKeyError::Decrypt)
+        );
     }
 
     #[test]
@@ -114,6 +126,9 @@ mod tests {
         assert_eq!(again.to_hex(), hex);
         let b64 = STANDARD.encode(hex::decode(&hex).unwrap());
         assert_eq!(MasterKey::parse(&b64).unwrap().to_hex(), hex);
-        assert_eq!(MasterKey::parse("abcd").unwrap_err(), MasterKeyError::BadFormat);
+        assert_eq!(
+            MasterKey::parse("abcd").unwrap_err(),
+            MasterKeyError::BadFormat
+        );
     }
 }

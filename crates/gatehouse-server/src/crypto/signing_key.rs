@@ -4,8 +4,8 @@ use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
 use aws_lc_rs::signature::{
-    self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, UnparsedPublicKey,
-    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING,
+    self, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED,
+    ECDSA_P256_SHA256_FIXED_SIGNING,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use serde_json::json;
@@ -78,8 +78,8 @@ impl SigningKey {
     pub fn generate(algorithm: Algorithm) -> Result<(Self, Vec<u8>), SigningKeyError> {
         let pkcs8 = match algorithm {
             Algorithm::Rs256 => {
-                let pair =
-                    RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| SigningKeyError::Generate)?;
+                let pair = RsaKeyPair::generate(KeySize::Rsa2048)
+                    .map_err(|_| SigningKeyError::Generate)?;
                 let der: Pkcs8V1Der = pair.as_der().map_err(|_| SigningKeyError::Generate)?;
                 der.as_ref().to_vec()
             }
@@ -191,8 +191,13 @@ impl SigningKey {
         match &self.pair {
             Pair::Rsa(pair) => {
                 let mut sig = vec![0; pair.public_modulus_len()];
-                pair.sign(&signature::RSA_PKCS1_SHA256, &SystemRandom::new(), message, &mut sig)
-                    .expect("RSA signing failed");
+                pair.sign(
+                    &signature::RSA_PKCS1_SHA256,
+                    &SystemRandom::new(),
+                    message,
+                    &mut sig,
+                )
+                .expect("RSA signing failed");
                 sig
             }
             Pair::Ec(pair) => pair

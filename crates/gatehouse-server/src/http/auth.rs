@@ -39,12 +39,20 @@ impl FromRequestParts<AppState> for S2sCaller {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer_token(parts)?
             .ok_or_else(|| ApiError::Unauthorized("A bearer access token is required".into()))?;
-        let invalid = |reason: &str| ApiError::Unauthorized(format!("Invalid access token: {reason}"));
-        let payload = state.keys.verify(token).map_err(|e| invalid(&e.to_string()))?;
+        let invalid =
+            |reason: &str| ApiError::Unauthorized(format!("Invalid access token: {reason}"));
+        let payload = state
+            .keys
+            .verify(token)
+            .map_err(|e| invalid(&e.to_string()))?;
         let claims: AccessTokenClaims =
             serde_json::from_slice(&payload).map_err(|_| invalid("unexpected claims"))?;
-        jwt::check_access_token(&claims, &state.config.issuer, chrono::Utc::now().timestamp())
-            .map_err(|e| invalid(&e.to_string()))?;
+        jwt::check_access_token(
+            &claims,
+            &state.config.issuer,
+            chrono::Utc::now().timestamp(),
+        )
+        .map_err(|e| invalid(&e.to_string()))?;
         let app = state
             .clients
             .app(&claims.azp)

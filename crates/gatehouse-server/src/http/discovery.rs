@@ -12,7 +12,10 @@ use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/.well-known/openid-configuration", get(openid_configuration))
+        .route(
+            "/.well-known/openid-configuration",
+            get(openid_configuration),
+        )
         .route("/.well-known/jwks.json", get(jwks))
 }
 
@@ -46,7 +49,10 @@ async fn jwks(State(state): State<AppState>) -> Response {
     let body = state.keys.jwks();
     cacheable(
         (
-            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
             body.to_string(),
         ),
         // Short, so a rotated-in key is fetched soon after it appears.

@@ -46,15 +46,20 @@ async fn not_found() -> Response {
 async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = method_name(request.method());
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .cloned();
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
     let elapsed = started.elapsed();
     let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
     let status = response.status().as_u16();
-    state.metrics.observe_request(method, route, status, elapsed);
-    tracing::debug!(method, route, status, elapsed_us = elapsed.as_micros() as u64, "request");
+    state
+        .metrics
+        .observe_request(method, route, status, elapsed);
+    tracing::debug!(
+        method,
+        route,
+        status,
+        elapsed_us = elapsed.as_micros() as u64,
+        "request"
+    );
     response
 }

@@ -25,7 +25,10 @@ pub fn routes(metrics_enabled: bool) -> Router<AppState> {
 /// Any valid S2S token may read the non-secret configuration.
 async fn info(_caller: S2sCaller, State(state): State<AppState>) -> Response {
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         state.documents.info.clone(),
     )
         .into_response()

@@ -25,7 +25,11 @@ pub async fn token(
     headers: HeaderMap,
     OAuthForm(form): OAuthForm<TokenForm>,
 ) -> Result<Response, OAuthError> {
-    let grant_type = form.grant_type.as_deref().unwrap_or_default().to_ascii_lowercase();
+    let grant_type = form
+        .grant_type
+        .as_deref()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     match grant_type.as_str() {
         "client_credentials" => {
             let authorization = headers
@@ -35,13 +39,9 @@ pub async fn token(
                 .map_err(|_| TokenError::MalformedAuthorizationHeader)?;
             let credentials = parse_basic_authorization(authorization)?;
             let now = chrono::Utc::now().timestamp();
-            let issued = tokens::issue_client_credentials(
-                &state,
-                &credentials,
-                form.scope.as_deref(),
-                now,
-            )
-            .await?;
+            let issued =
+                tokens::issue_client_credentials(&state, &credentials, form.scope.as_deref(), now)
+                    .await?;
             Ok(no_store(Json(issued)))
         }
         _ => Err(TokenError::UnsupportedGrantType.into()),

@@ -1,0 +1,363 @@
+//! `gatehouse-bench`: measures the release server against this machine's own limits and prints
+//! ratios, so numbers from different machines can be compared.
+//!
+//! client-credentials: tokens per second over many keep-alive connections on loopback (driven by
+//! wrk), as a share of the raw RSA-2048 signing rate of every core measured in the same run; the
+//! server's resident memory idle and under that load; the time from start to a served
+//! discovery document on an empty data directory.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+const CLIENT_ID: &str = "bench-admin";
+const CLIENT_SECRET: &str = "bench-secret-0123456789abcdefghijklmnopqrstuvwxyz";
+
+struct Options {
+    server: PathBuf,
+    seconds: u64,
+    connections: u32,
+}
+
+fn parse_options() -> Result<Options, String> {
+    let mut options = Options {
+        server: PathBuf::from("target/release/gatehouse"),
+        seconds: 10,
+        connections: 64,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--server" => options.server = PathBuf::from(value()?),
+            "--seconds" => options.seconds = value()?.parse().map_err(|_| "bad --seconds")?,
+            "--connections" => {
+                options.connections = value()?.parse().map_err(|_| "bad --connections")?
+            }
+            "client-credentials" => {}
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(options)
+}
+
+fn main() {
+    if let Err(err) = run() {
+        eprintln!("gatehouse-bench: {err}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), String> {
+    let options = parse_options()?;
+    if !options.server.exists() {
+        return Err(format!(
+            "{} not found: build it with `cargo build --release`",
+            options.server.display()
+        ));
+    }
+    let cores = thread::available_parallelism().map_or(1, |n| n.get());
+    let data_dir = std::env::temp_dir().join(format!("gatehouse-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    std::fs::create_dir_all(&data_dir).map_err(|e| e.to_string())?;
+
+    let started = Instant::now();
+    let (mut server, addr) = start_server(&options.server, &data_dir)?;
+    let startup = wait_for_discovery(&addr, started)?;
+    let result = measure(&options, cores, &server, &addr, startup);
+    let _ = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status();
+    let _ = server.wait();
+    let _ = std::fs::remove_dir_all(&data_dir);
+    result
+}
+
+fn measure(
+    options: &Options,
+    cores: usize,
+    server: &Child,
+    addr: &str,
+    startup: Duration,
+) -> Result<(), String> {
+    // One token first, so the idle figure includes a warmed-up request path.
+    let status = http_token_status(addr)?;
+    if status != 200 {
+        return Err(format!("warm-up token request answered {status}"));
+    }
+    thread::sleep(Duration::from_secs(1));
+    let idle_rss = rss_kib(server.id())?;
+
+    let raw = raw_rsa_sign_rate(cores, Duration::from_secs(options.seconds.min(5)));
+
+    let sampling = Arc::new(AtomicBool::new(true));
+    let sampler = {
+        let sampling = sampling.clone();
+        let pid = server.id();
+        thread::spawn(move || {
+            let mut peak = 0;
+            while sampling.load(Ordering::Relaxed) {
+                peak = peak.max(rss_kib(pid).unwrap_or(0));
+                thread::sleep(Duration::from_millis(100));
+            }
+            peak
+        })
+    };
+    let wrk = run_wrk(addr, options)?;
+    sampling.store(false, Ordering::Relaxed);
+    let load_rss = sampler.join().unwrap_or(0);
+
+    let ratio = wrk.requests_per_sec / raw;
+    println!(
+        "client-credentials benchmark ({cores} cores, {} connections, {} s)",
+        options.connections, options.seconds
+    );
+    println!("  raw RSA-2048 signing, all cores : {raw:>10.0} signatures/s");
+    println!(
+        "  token endpoint throughput       : {:>10.0} tokens/s",
+        wrk.requests_per_sec
+    );
+    println!(
+        "  ratio                           : {:>10.1} %  (target >= 85 %)",
+        ratio * 100.0
+    );
+    println!("  non-2xx responses               : {:>10}", wrk.non_2xx);
+    println!(
+        "  latency p50 / p99               : {:>10} / {}",
+        wrk.p50, wrk.p99
+    );
+    println!(
+        "  RSS idle                        : {:>10.1} MiB (target <= 15 MiB)",
+        idle_rss as f64 / 1024.0
+    );
+    println!(
+        "  RSS under load (peak)           : {:>10.1} MiB",
+        load_rss as f64 / 1024.0
+    );
+    println!(
+        "  first start to discovery        : {:>10.0} ms",
+        startup.as_secs_f64() * 1000.0
+    );
+    if wrk.non_2xx > 0 {
+        return Err(format!("{} requests failed during the run", wrk.non_2xx));
+    }
+    Ok(())
+}
+
+fn start_server(binary: &Path, data_dir: &Path) -> Result<(Child, String), String> {
+    let mut child = Command::new(binary)
+        .current_dir(data_dir)
+        .env("GATEHOUSE_LISTEN", "127.0.0.1:0")
+        .env("GATEHOUSE_DATA_DIR", data_dir)
+        .env("GATEHOUSE_LOG_FORMAT", "json")
+        .env("GATEHOUSE_LOG_LEVEL", "info")
+        .env("GATEHOUSE_BOOTSTRAP_CLIENT_ID", CLIENT_ID)
+        .env("GATEHOUSE_BOOTSTRAP_CLIENT_SECRET", CLIENT_SECRET)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+    let stderr = child.stderr.take().ok_or("no stderr")?;
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .ok_or("the server exited before listening")?
+            .map_err(|e| e.to_string())?;
+        let entry: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+        if entry["fields"]["message"] == "listening" {
+            break entry["fields"]["addr"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+        }
+    };
+    // Keep draining the log so the server never blocks on a full pipe.
+    thread::spawn(move || for _ in lines {});
+    Ok((child, addr))
+}
+
+fn http(addr: &str, request: &str) -> Result<String, String> {
+    let mut stream = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .map_err(|e| e.to_string())?;
+    Ok(response)
+}
+
+fn status_of(response: &str) -> u16 {
+    response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+fn wait_for_discovery(addr: &str, started: Instant) -> Result<Duration, String> {
+    let request = format!(
+        "GET /.well-known/openid-configuration HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    );
+    while started.elapsed() < Duration::from_secs(30) {
+        if http(addr, &request).map(|r| status_of(&r)) == Ok(200) {
+            return Ok(started.elapsed());
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    Err("discovery was not served within 30 s".into())
+}
+
+fn basic_header() -> String {
+    let raw = format!("{CLIENT_ID}:{CLIENT_SECRET}");
+    format!("Basic {}", base64_standard(raw.as_bytes()))
+}
+
+fn base64_standard(data: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+const TOKEN_BODY: &str = "grant_type=client_credentials&scope=root";
+
+fn http_token_status(addr: &str) -> Result<u16, String> {
+    let request = format!(
+        "POST /oauth2/v1/token HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{TOKEN_BODY}",
+        basic_header(),
+        TOKEN_BODY.len()
+    );
+    http(addr, &request).map(|r| status_of(&r))
+}
+
+/// Signatures per second with every core signing a token-sized message with RSA-2048.
+fn raw_rsa_sign_rate(cores: usize, duration: Duration) -> f64 {
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::rsa::{KeyPair, KeySize};
+    use aws_lc_rs::signature::RSA_PKCS1_SHA256;
+    let key = Arc::new(KeyPair::generate(KeySize::Rsa2048).expect("RSA key generation"));
+    let message = [b'x'; 330];
+    let threads: Vec<_> = (0..cores)
+        .map(|_| {
+            let key = key.clone();
+            thread::spawn(move || {
+                let rng = SystemRandom::new();
+                let mut signature = vec![0; key.public_modulus_len()];
+                let started = Instant::now();
+                let mut count = 0u64;
+                while started.elapsed() < duration {
+                    key.sign(&RSA_PKCS1_SHA256, &rng, &message, &mut signature)
+                        .expect("RSA signing");
+                    count += 1;
+                }
+                count as f64 / started.elapsed().as_secs_f64()
+            })
+        })
+        .collect();
+    threads.into_iter().map(|t| t.join().unwrap_or(0.0)).sum()
+}
+
+struct WrkResult {
+    requests_per_sec: f64,
+    non_2xx: u64,
+    p50: String,
+    p99: String,
+}
+
+fn run_wrk(addr: &str, options: &Options) -> Result<WrkResult, String> {
+    let script = std::env::temp_dir().join(format!("gatehouse-bench-{}.lua", std::process::id()));
+    std::fs::write(
+        &script,
+        format!(
+            "wrk.method = \"POST\"\nwrk.body = \"{TOKEN_BODY}\"\nwrk.headers[\"Content-Type\"] = \"application/x-www-form-urlencoded\"\nwrk.headers[\"Authorization\"] = \"{}\"\n",
+            basic_header()
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let output = Command::new("wrk")
+        .args([
+            "-t1",
+            &format!("-c{}", options.connections),
+            &format!("-d{}s", options.seconds),
+            "--latency",
+            "-s",
+        ])
+        .arg(&script)
+        .arg(format!("http://{addr}/oauth2/v1/token"))
+        .output()
+        .map_err(|e| format!("cannot run wrk (apt-get install wrk): {e}"))?;
+    let _ = std::fs::remove_file(&script);
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    if !output.status.success() {
+        return Err(format!(
+            "wrk failed: {text}{}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let field = |prefix: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(prefix).map(|v| v.trim().to_owned()))
+    };
+    Ok(WrkResult {
+        requests_per_sec: field("Requests/sec:")
+            .and_then(|v| v.parse().ok())
+            .ok_or(format!("no Requests/sec in wrk output: {text}"))?,
+        non_2xx: field("Non-2xx or 3xx responses:")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+        p50: field("50%").unwrap_or_default(),
+        p99: field("99%").unwrap_or_default(),
+    })
+}
+
+/// Resident set size of a process, in KiB.
+fn rss_kib(pid: u32) -> Result<u64, String> {
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(|e| e.to_string())?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .ok_or("no VmRSS".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_known_answers() {
+        assert_eq!(base64_standard(b"a"), "YQ==");
+        assert_eq!(base64_standard(b"ab"), "YWI=");
+        assert_eq!(base64_standard(b"abc"), "YWJj");
+        assert_eq!(base64_standard(b"bench:x"), "YmVuY2g6eA==");
+    }
+
+    #[test]
+    fn status_line_is_read() {
+        assert_eq!(status_of("HTTP/1.1 200 OK\r\n"), 200);
+        assert_eq!(status_of(""), 0);
+    }
+}

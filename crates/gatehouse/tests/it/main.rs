@@ -1,0 +1,11 @@
+//! Black-box tests: the real server on an ephemeral port with a fresh database, on SQLite with
+//! the in-process cache and on PostgreSQL with Redis.
+
+mod harness;
+
+mod cli;
+mod client_credentials;
+mod config_check;
+mod discovery;
+mod store_contract;
+mod system;

@@ -1,0 +1,135 @@
+//! The same contract for both stores and both caches.
+
+use std::time::Duration;
+
+use gatehouse_store::{AppStore, Cache, NewApp, Store, StoreError};
+
+use crate::harness::{backend_tests, Backend, Isolation, REDIS_URL};
+
+async fn cache_for(isolation: &Isolation) -> Cache {
+    match isolation.backend {
+        Backend::Sqlite => Cache::in_memory(),
+        Backend::PostgresRedis => Cache::redis(REDIS_URL, &isolation.redis_prefix)
+            .await
+            .expect("Redis at 127.0.0.1:6379 must be reachable for the test suite"),
+    }
+}
+
+async fn store_for(isolation: &Isolation) -> Store {
+    let store = Store::connect(&isolation.database_url, 2).await.unwrap();
+    store.migrate().await.unwrap();
+    store
+}
+
+fn new_app(client_id: &str) -> NewApp {
+    NewApp {
+        name: "contract".into(),
+        app_type: "s2s".into(),
+        client_id: client_id.into(),
+        secret_hash: Some("a".repeat(64)),
+        redirect_uris: vec!["https://app.example/cb?a=1,2".into()],
+        scopes: vec![],
+    }
+}
+
+backend_tests! {
+    async fn cache_values_expire_and_are_consumed_once(backend: Backend) {
+        let isolation = Isolation::new(backend).await;
+        let cache = cache_for(&isolation).await;
+        cache.ping().await.unwrap();
+        assert_eq!(cache.get("missing").await.unwrap(), None);
+        cache.set("code", "v1", Duration::from_secs(1)).await.unwrap();
+        assert_eq!(cache.get("code").await.unwrap().as_deref(), Some("v1"));
+        assert_eq!(cache.take("code").await.unwrap().as_deref(), Some("v1"));
+        assert_eq!(cache.take("code").await.unwrap(), None);
+
+        assert!(cache.set_if_absent("step", "1", Duration::from_secs(1)).await.unwrap());
+        assert!(!cache.set_if_absent("step", "2", Duration::from_secs(1)).await.unwrap());
+        assert_eq!(cache.get("step").await.unwrap().as_deref(), Some("1"));
+
+        cache.set("short", "x", Duration::from_secs(1)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        assert_eq!(cache.get("short").await.unwrap(), None);
+        assert_eq!(cache.get("step").await.unwrap(), None);
+        assert!(cache.set_if_absent("step", "3", Duration::from_secs(1)).await.unwrap());
+    }
+
+    async fn cache_counters_count_within_their_window(backend: Backend) {
+        let isolation = Isolation::new(backend).await;
+        let cache = cache_for(&isolation).await;
+        for expected in 1..=5 {
+            assert_eq!(cache.increment("FLA-a@b.c-1.2.3.4", Duration::from_secs(1)).await.unwrap(), expected);
+        }
+        cache.increment("FLA-a@b.c-5.6.7.8", Duration::from_secs(1)).await.unwrap();
+        cache.set("OTHER-x", "1", Duration::from_secs(5)).await.unwrap();
+        assert_eq!(
+            cache.keys_with_prefix("FLA-a@b.c").await.unwrap(),
+            vec!["FLA-a@b.c-1.2.3.4".to_string(), "FLA-a@b.c-5.6.7.8".to_string()]
+        );
+        cache.delete("FLA-a@b.c-5.6.7.8").await.unwrap();
+        assert_eq!(cache.keys_with_prefix("FLA-").await.unwrap().len(), 1);
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        assert_eq!(cache.increment("FLA-a@b.c-1.2.3.4", Duration::from_secs(1)).await.unwrap(), 1);
+    }
+
+    async fn store_reports_conflicts_and_binds_placeholders_by_number(backend: Backend) {
+        let isolation = Isolation::new(backend).await;
+        let store = store_for(&isolation).await;
+        let app = store.insert_app(new_app("contract-app")).await.unwrap();
+        assert_eq!(app.redirect_uris, vec!["https://app.example/cb?a=1,2".to_string()]);
+        assert!(app.is_active);
+        assert!(app.rotate_refresh_tokens);
+        match store.insert_app(new_app("contract-app")).await {
+            Err(StoreError::Conflict(_)) => {}
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+        // `SET secret_hash = $2 … WHERE id = $1`: swapped bindings would update nothing.
+        store.set_app_secret_hash(app.id, &"b".repeat(64)).await.unwrap();
+        let again = store.app_by_client_id("contract-app").await.unwrap().unwrap();
+        assert_eq!(again.secret_hash, Some("b".repeat(64)));
+        assert!(store.app_by_client_id("nobody").await.unwrap().is_none());
+        assert_eq!(store.backend() == gatehouse_store::Backend::Sqlite, backend == Backend::Sqlite);
+        store.ping().await.unwrap();
+    }
+}
+
+/// Every query in the store crate numbers its placeholders from `$1` without gaps, so SQLite and
+/// PostgreSQL bind them alike.
+#[test]
+fn store_queries_use_contiguous_numbered_placeholders() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../gatehouse-store/src");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for literal in text
+            .split("const SQL")
+            .skip(1)
+            .chain(text.split("const INSERT").skip(1))
+        {
+            let Some(start) = literal.find('"') else {
+                continue;
+            };
+            let Some(end) = literal[start + 1..].find("\";") else {
+                continue;
+            };
+            let sql = &literal[start + 1..start + 1 + end];
+            let mut numbers: Vec<u32> = sql
+                .split('$')
+                .skip(1)
+                .filter_map(|rest| {
+                    rest.split(|c: char| !c.is_ascii_digit())
+                        .next()?
+                        .parse()
+                        .ok()
+                })
+                .collect();
+            numbers.sort();
+            numbers.dedup();
+            let expected: Vec<u32> = (1..=numbers.len() as u32).collect();
+            assert_eq!(numbers, expected, "{}: {sql}", path.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 8, "only {checked} queries found");
+}
