@@ -61,13 +61,14 @@ fn run() -> Result<(), String> {
             options.server.display()
         ));
     }
+    let server_binary = options.server.canonicalize().map_err(|e| e.to_string())?;
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
     let data_dir = std::env::temp_dir().join(format!("gatehouse-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
     std::fs::create_dir_all(&data_dir).map_err(|e| e.to_string())?;
 
     let started = Instant::now();
-    let (mut server, addr) = start_server(&options.server, &data_dir)?;
+    let (mut server, addr) = start_server(&server_binary, &data_dir)?;
     let startup = wait_for_discovery(&addr, started)?;
     let result = measure(&options, cores, &server, &addr, startup);
     let _ = Command::new("kill")
