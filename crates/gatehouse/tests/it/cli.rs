@@ -142,38 +142,32 @@ fn a_wrong_value_stops_start_up_naming_the_key() {
     assert!(output.status.success());
 }
 
+/// Exit code and stderr of `gatehouse --config PATH config check`.
+fn check_file(path: &std::path::Path) -> (Option<i32>, String) {
+    let output = gatehouse()
+        .arg("--config")
+        .arg(path)
+        .args(["config", "check"])
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn a_config_file_is_read_and_checked() {
     let dir = std::env::temp_dir().join(format!("gh_cfg_{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("custom.toml");
     std::fs::write(&path, "enable_org = \"yes\"\n").unwrap();
-    let output = gatehouse()
-        .arg("--config")
-        .arg(&path)
-        .args(["config", "check"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8(output.stderr)
-        .unwrap()
-        .contains("enable_org"));
+    let (code, stderr) = check_file(&path);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("enable_org"), "{stderr}");
     std::fs::write(&path, "enable_org = true\n").unwrap();
-    let output = gatehouse()
-        .arg("--config")
-        .arg(&path)
-        .args(["config", "check"])
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    let missing = dir.join("missing.toml");
-    let output = gatehouse()
-        .arg("--config")
-        .arg(&missing)
-        .args(["config", "check"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(check_file(&path).0, Some(0));
+    assert_eq!(check_file(&dir.join("missing.toml")).0, Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -204,17 +198,8 @@ fn the_example_file_lists_every_key_and_parses_when_uncommented() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("gatehouse.toml");
     std::fs::write(&path, uncommented).unwrap();
-    let output = gatehouse()
-        .arg("--config")
-        .arg(&path)
-        .args(["config", "check"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let (code, stderr) = check_file(&path);
+    assert_eq!(code, Some(0), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -5,21 +5,11 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
-use crate::harness::{
-    backend_tests, basic, jwt_part, Backend, TestApp, BOOTSTRAP_ID, BOOTSTRAP_SECRET,
-};
+use crate::harness::{backend_tests, basic, jwt_part, TestApp, BOOTSTRAP_ID, BOOTSTRAP_SECRET};
 
 /// Verifies a token against the server's JWKS with an independent JWT library.
 pub async fn verify_with_jwks(app: &TestApp, token: &str) -> Result<Value, String> {
-    let jwks: JwkSet = app
-        .client
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: JwkSet = app.get_json("/.well-known/jwks.json").await;
     let header = decode_header(token).map_err(|e| e.to_string())?;
     let kid = header.kid.ok_or("no kid")?;
     let jwk = jwks.find(&kid).ok_or(format!("kid {kid} not in JWKS"))?;
@@ -61,28 +51,13 @@ async fn add_app(
 }
 
 async fn disable_app(app: &TestApp, client_id: &str) {
-    match app.isolation.backend {
-        Backend::Sqlite => {
-            let pool = sqlx::SqlitePool::connect(&app.isolation.database_url)
-                .await
-                .unwrap();
-            sqlx::query("UPDATE apps SET is_active = 0 WHERE client_id = $1")
-                .bind(client_id)
-                .execute(&pool)
-                .await
-                .unwrap();
-        }
-        Backend::PostgresRedis => {
-            let pool = sqlx::PgPool::connect(&app.isolation.database_url)
-                .await
-                .unwrap();
-            sqlx::query("UPDATE apps SET is_active = FALSE WHERE client_id = $1")
-                .bind(client_id)
-                .execute(&pool)
-                .await
-                .unwrap();
-        }
-    }
+    // `is_active = (1 = 0)` is false in both dialects (an integer 0 in SQLite, FALSE in PostgreSQL).
+    app.isolation
+        .execute(
+            "UPDATE apps SET is_active = (1 = 0) WHERE client_id = $1",
+            client_id,
+        )
+        .await;
 }
 
 backend_tests! {
@@ -112,7 +87,7 @@ backend_tests! {
         assert_eq!(header["typ"], "JWT");
 
         // The kid is the hex SHA-256 of the key's SubjectPublicKeyInfo DER.
-        let jwks: Value = app.client.get(app.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+        let jwks: Value = app.get_json("/.well-known/jwks.json").await;
         let first = &jwks["keys"][0];
         assert_eq!(first["kid"], header["kid"]);
         assert_eq!(first["use"], "sig");

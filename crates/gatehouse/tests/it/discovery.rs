@@ -89,7 +89,7 @@ backend_tests! {
             let app = TestApp::spawn_with(backend, |c| c.signing_algorithm = algorithm.into()).await;
             let token = app.admin_token("root").await;
             assert_eq!(jwt_part(&token, 0)["alg"], algorithm);
-            let jwks: Value = app.client.get(app.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+            let jwks: Value = app.get_json("/.well-known/jwks.json").await;
             assert_eq!(jwks["keys"][0]["kty"], kty);
             assert_eq!(jwks["keys"][0]["alg"], algorithm);
             let response = app.client.get(app.url("/info")).bearer_auth(&token).send().await.unwrap();
@@ -106,7 +106,7 @@ backend_tests! {
         let again = TestApp::spawn_on(isolation, |_| {}).await;
         assert_eq!(jwks_kids(&again).await, kids);
         // The issuer changed with the port, so only the signature can be checked here.
-        let jwks: jsonwebtoken::jwk::JwkSet = again.client.get(again.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+        let jwks: jsonwebtoken::jwk::JwkSet = again.get_json("/.well-known/jwks.json").await;
         let key = jsonwebtoken::DecodingKey::from_jwk(&jwks.keys[0]).unwrap();
         let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
         validation.validate_aud = false;

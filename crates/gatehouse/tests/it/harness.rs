@@ -131,16 +131,12 @@ impl Isolation {
 
     /// Row counts of every table, to show a refused request changed nothing.
     pub async fn table_counts(&self) -> Vec<(String, i64)> {
-        let mut counts = Vec::new();
-        match self.backend {
-            Backend::Sqlite => {
-                let pool = sqlx::SqlitePool::connect(&self.database_url).await.unwrap();
-                let tables: Vec<(String,)> = sqlx::query_as(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-                )
-                .fetch_all(&pool)
-                .await
-                .unwrap();
+        /// Lists the tables with `$list`, then counts each one's rows, on either pool type.
+        macro_rules! count_rows {
+            ($pool:expr, $list:expr) => {{
+                let pool = $pool;
+                let tables: Vec<(String,)> = sqlx::query_as($list).fetch_all(&pool).await.unwrap();
+                let mut counts = Vec::new();
                 for (table,) in tables {
                     let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM \"{table}\""))
                         .fetch_one(&pool)
@@ -148,27 +144,36 @@ impl Isolation {
                         .unwrap();
                     counts.push((table, n));
                 }
+                pool.close().await;
+                counts
+            }};
+        }
+        match self.backend {
+            Backend::Sqlite => count_rows!(
+                sqlx::SqlitePool::connect(&self.database_url).await.unwrap(),
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            ),
+            Backend::PostgresRedis => count_rows!(
+                sqlx::PgPool::connect(&self.database_url).await.unwrap(),
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1"
+            ),
+        }
+    }
+
+    /// Runs one statement with one text parameter directly against the test's database.
+    pub async fn execute(&self, sql: &str, param: &str) {
+        match self.backend {
+            Backend::Sqlite => {
+                let pool = sqlx::SqlitePool::connect(&self.database_url).await.unwrap();
+                sqlx::query(sql).bind(param).execute(&pool).await.unwrap();
                 pool.close().await;
             }
             Backend::PostgresRedis => {
                 let pool = sqlx::PgPool::connect(&self.database_url).await.unwrap();
-                let tables: Vec<(String,)> = sqlx::query_as(
-                    "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1",
-                )
-                .fetch_all(&pool)
-                .await
-                .unwrap();
-                for (table,) in tables {
-                    let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM \"{table}\""))
-                        .fetch_one(&pool)
-                        .await
-                        .unwrap();
-                    counts.push((table, n));
-                }
+                sqlx::query(sql).bind(param).execute(&pool).await.unwrap();
                 pool.close().await;
             }
         }
-        counts
     }
 }
 
@@ -247,6 +252,18 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// GETs a JSON document.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     /// POSTs a client-credentials request with HTTP Basic credentials.
