@@ -38,6 +38,21 @@ pub struct NewApp {
     pub scopes: Vec<String>,
 }
 
+/// Changes to an app: `None` leaves a field as it is; `scopes` replaces the whole set.
+#[derive(Debug, Clone, Default)]
+pub struct AppChanges {
+    pub name: Option<String>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub is_active: Option<bool>,
+    pub scopes: Option<Vec<String>>,
+    pub use_system_mfa_config: Option<bool>,
+    pub require_email_mfa: Option<bool>,
+    pub require_otp_mfa: Option<bool>,
+    pub require_sms_mfa: Option<bool>,
+    pub allow_email_mfa_as_backup: Option<bool>,
+    pub rotate_refresh_tokens: Option<bool>,
+}
+
 #[derive(sqlx::FromRow)]
 struct AppRow {
     id: i64,
@@ -101,6 +116,16 @@ pub trait AppStore {
     /// Creates an app and links it to the named scopes (names that are not live scopes are
     /// ignored). A client id already in use is a `Conflict`.
     fn insert_app(&self, app: NewApp) -> impl Future<Output = Result<App, StoreError>> + Send;
+    fn list_apps(&self) -> impl Future<Output = Result<Vec<App>, StoreError>> + Send;
+    fn app_by_id(&self, id: i64) -> impl Future<Output = Result<Option<App>, StoreError>> + Send;
+    /// Applies the changes in one transaction; `None` when there is no live app with that id.
+    fn update_app(
+        &self,
+        id: i64,
+        changes: &AppChanges,
+    ) -> impl Future<Output = Result<Option<App>, StoreError>> + Send;
+    /// Soft-deletes the app and its scope links; whether it existed.
+    fn delete_app(&self, id: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
     fn set_app_secret_hash(
         &self,
         app_id: i64,
@@ -144,8 +169,6 @@ impl AppStore for Store {
         const INSERT: &str =
             "INSERT INTO apps (name, type, client_id, secret_hash, redirect_uris, \
             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id";
-        const LINK: &str = "INSERT INTO app_scopes (app_id, scope_id, created_at, updated_at) \
-            SELECT $1, id, $3, $3 FROM scopes WHERE name = $2 AND deleted_at IS NULL";
         let redirect_uris = serde_json::to_string(&app.redirect_uris)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let now = now_utc();
@@ -161,7 +184,7 @@ impl AppStore for Store {
                 .fetch_one(&mut *tx)
                 .await?;
             for scope in &app.scopes {
-                sqlx::query(LINK)
+                sqlx::query(LINK_SCOPE)
                     .bind(id)
                     .bind(scope)
                     .bind(now)
@@ -187,4 +210,143 @@ impl AppStore for Store {
             .map(|r| r.rows_affected()))?;
         Ok(())
     }
+
+    async fn list_apps(&self) -> Result<Vec<App>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            app_columns!(),
+            " FROM apps WHERE deleted_at IS NULL ORDER BY id"
+        );
+        const LINKS: &str =
+            "SELECT a.app_id, s.name FROM app_scopes a JOIN scopes s ON s.id = a.scope_id \
+            WHERE a.deleted_at IS NULL AND s.deleted_at IS NULL ORDER BY s.id";
+        let rows: Vec<AppRow> = on_pool!(self, |pool| sqlx::query_as(SQL).fetch_all(pool).await)?;
+        let links: Vec<(i64, String)> =
+            on_pool!(self, |pool| sqlx::query_as(LINKS).fetch_all(pool).await)?;
+        rows.into_iter()
+            .map(|row| {
+                let scopes = links
+                    .iter()
+                    .filter(|(app_id, _)| *app_id == row.id)
+                    .map(|(_, name)| name.clone())
+                    .collect();
+                row.into_app(scopes)
+            })
+            .collect()
+    }
+
+    async fn app_by_id(&self, id: i64) -> Result<Option<App>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            app_columns!(),
+            " FROM apps WHERE id = $1 AND deleted_at IS NULL"
+        );
+        let row: Option<AppRow> = on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?;
+        match row {
+            Some(row) => {
+                let scopes = self.app_scope_names(row.id).await?;
+                Ok(Some(row.into_app(scopes)?))
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn update_app(&self, id: i64, changes: &AppChanges) -> Result<Option<App>, StoreError> {
+        const UPDATE: &str = "UPDATE apps SET name = COALESCE($2, name), \
+            redirect_uris = COALESCE($3, redirect_uris), is_active = COALESCE($4, is_active), \
+            use_system_mfa_config = COALESCE($5, use_system_mfa_config), \
+            require_email_mfa = COALESCE($6, require_email_mfa), \
+            require_otp_mfa = COALESCE($7, require_otp_mfa), \
+            require_sms_mfa = COALESCE($8, require_sms_mfa), \
+            allow_email_mfa_as_backup = COALESCE($9, allow_email_mfa_as_backup), \
+            rotate_refresh_tokens = COALESCE($10, rotate_refresh_tokens), updated_at = $11 \
+            WHERE id = $1 AND deleted_at IS NULL";
+        const UNLINK: &str = "UPDATE app_scopes SET deleted_at = $2, updated_at = $2 \
+            WHERE app_id = $1 AND deleted_at IS NULL";
+        let redirect_uris = changes
+            .redirect_uris
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let now = now_utc();
+        let updated = on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let updated = sqlx::query(UPDATE)
+                .bind(id)
+                .bind(&changes.name)
+                .bind(&redirect_uris)
+                .bind(changes.is_active)
+                .bind(changes.use_system_mfa_config)
+                .bind(changes.require_email_mfa)
+                .bind(changes.require_otp_mfa)
+                .bind(changes.require_sms_mfa)
+                .bind(changes.allow_email_mfa_as_backup)
+                .bind(changes.rotate_refresh_tokens)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 1;
+            if updated {
+                if let Some(scopes) = &changes.scopes {
+                    sqlx::query(UNLINK)
+                        .bind(id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    for scope in scopes {
+                        sqlx::query(LINK_SCOPE)
+                            .bind(id)
+                            .bind(scope)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+            }
+            tx.commit().await?;
+            Ok::<_, StoreError>(updated)
+        })?;
+        if updated {
+            self.app_by_id(id).await
+        } else {
+            Ok(None)
+        }
+    }
+
+    async fn delete_app(&self, id: i64) -> Result<bool, StoreError> {
+        const DELETE: &str = "UPDATE apps SET deleted_at = $2, updated_at = $2 \
+            WHERE id = $1 AND deleted_at IS NULL";
+        const CHILDREN: [&str; 2] = [
+            "UPDATE app_scopes SET deleted_at = $2, updated_at = $2 WHERE app_id = $1 AND deleted_at IS NULL",
+            "UPDATE app_banners SET deleted_at = $2, updated_at = $2 WHERE app_id = $1 AND deleted_at IS NULL",
+        ];
+        let now = now_utc();
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let deleted = sqlx::query(DELETE)
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            for sql in CHILDREN {
+                sqlx::query(sql)
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(deleted == 1)
+        })
+    }
 }
+
+/// Links an app to a live scope by name (a name that is no live scope links nothing).
+const LINK_SCOPE: &str = "INSERT INTO app_scopes (app_id, scope_id, created_at, updated_at) \
+    SELECT $1, id, $3, $3 FROM scopes WHERE name = $2 AND deleted_at IS NULL";

@@ -14,6 +14,7 @@ mod roles;
 mod scopes;
 mod settings;
 mod signing_keys;
+mod users;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -23,13 +24,14 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
-pub use apps::{App, AppStore, NewApp};
+pub use apps::{App, AppChanges, AppStore, NewApp};
 pub use cache::{Cache, CacheError};
 pub use error::StoreError;
-pub use roles::RoleStore;
-pub use scopes::{NewScope, ScopeStore};
+pub use roles::{RoleRecord, RoleStore};
+pub use scopes::{NewScope, ScopeChanges, ScopeLocaleRecord, ScopeRecord, ScopeStore};
 pub use settings::SettingsStore;
 pub use signing_keys::{NewSigningKey, SigningKeyRecord, SigningKeyStore};
+pub use users::UserRecord;
 
 /// Runs the same expression against whichever pool the store holds. The expression is compiled
 /// once per backend, so a query that does not fit both fails to build rather than at run time.

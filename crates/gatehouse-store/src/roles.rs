@@ -2,7 +2,25 @@
 
 use std::future::Future;
 
+use chrono::NaiveDateTime;
+
+use crate::users::{user_columns_u, UserRecord};
 use crate::{now_utc, on_pool, Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RoleRecord {
+    pub id: i64,
+    pub name: String,
+    pub note: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+macro_rules! role_columns {
+    () => {
+        "id, name, note, created_at, updated_at"
+    };
+}
 
 pub trait RoleStore {
     /// Creates the role unless a live one has that name; returns whether it was created.
@@ -11,6 +29,31 @@ pub trait RoleStore {
         name: &str,
         note: &str,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn list_roles(&self) -> impl Future<Output = Result<Vec<RoleRecord>, StoreError>> + Send;
+    fn role_by_id(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = Result<Option<RoleRecord>, StoreError>> + Send;
+    /// A live role with that name is a `Conflict`.
+    fn insert_role(
+        &self,
+        name: &str,
+        note: &str,
+    ) -> impl Future<Output = Result<RoleRecord, StoreError>> + Send;
+    /// `None` fields stay as they are; `None` result when there is no live role with that id.
+    fn update_role(
+        &self,
+        id: i64,
+        name: Option<&str>,
+        note: Option<&str>,
+    ) -> impl Future<Output = Result<Option<RoleRecord>, StoreError>> + Send;
+    /// Soft-deletes the role and who holds it; whether it existed.
+    fn delete_role(&self, id: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Live users holding the role, oldest first.
+    fn users_with_role(
+        &self,
+        role_id: i64,
+    ) -> impl Future<Output = Result<Vec<UserRecord>, StoreError>> + Send;
 }
 
 impl RoleStore for Store {
@@ -26,5 +69,98 @@ impl RoleStore for Store {
             .await
             .map(|r| r.rows_affected()))?;
         Ok(done == 1)
+    }
+
+    async fn list_roles(&self) -> Result<Vec<RoleRecord>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            role_columns!(),
+            " FROM roles WHERE deleted_at IS NULL ORDER BY id"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    async fn role_by_id(&self, id: i64) -> Result<Option<RoleRecord>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            role_columns!(),
+            " FROM roles WHERE id = $1 AND deleted_at IS NULL"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    async fn insert_role(&self, name: &str, note: &str) -> Result<RoleRecord, StoreError> {
+        const INSERT: &str = concat!(
+            "INSERT INTO roles (name, note, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING ",
+            role_columns!()
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(INSERT)
+            .bind(name)
+            .bind(note)
+            .bind(now_utc())
+            .fetch_one(pool)
+            .await)?)
+    }
+
+    async fn update_role(
+        &self,
+        id: i64,
+        name: Option<&str>,
+        note: Option<&str>,
+    ) -> Result<Option<RoleRecord>, StoreError> {
+        const SQL: &str = concat!(
+            "UPDATE roles SET name = COALESCE($2, name), note = COALESCE($3, note), updated_at = $4 \
+             WHERE id = $1 AND deleted_at IS NULL RETURNING ",
+            role_columns!()
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(id)
+            .bind(name)
+            .bind(note)
+            .bind(now_utc())
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    async fn delete_role(&self, id: i64) -> Result<bool, StoreError> {
+        const DELETE: &str = "UPDATE roles SET deleted_at = $2, updated_at = $2 \
+            WHERE id = $1 AND deleted_at IS NULL";
+        const HOLDERS: &str = "UPDATE user_roles SET deleted_at = $2, updated_at = $2 \
+            WHERE role_id = $1 AND deleted_at IS NULL";
+        let now = now_utc();
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let deleted = sqlx::query(DELETE)
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            sqlx::query(HOLDERS)
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(deleted == 1)
+        })
+    }
+
+    async fn users_with_role(&self, role_id: i64) -> Result<Vec<UserRecord>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            user_columns_u!(),
+            " FROM users u JOIN user_roles ur ON ur.user_id = u.id \
+             WHERE ur.role_id = $1 AND ur.deleted_at IS NULL AND u.deleted_at IS NULL ORDER BY u.id"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(role_id)
+            .fetch_all(pool)
+            .await)?)
     }
 }

@@ -2,7 +2,44 @@
 
 use std::future::Future;
 
+use chrono::NaiveDateTime;
+
 use crate::{now_utc, on_pool, Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ScopeRecord {
+    pub id: i64,
+    pub name: String,
+    #[sqlx(rename = "type")]
+    pub scope_type: String,
+    pub note: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ScopeLocaleRecord {
+    pub id: i64,
+    pub scope_id: i64,
+    pub locale: String,
+    pub value: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Changes to a scope; `None` leaves a field as it is, `Some` locales replace them all.
+#[derive(Debug, Clone, Default)]
+pub struct ScopeChanges {
+    pub name: Option<String>,
+    pub note: Option<String>,
+    pub locales: Option<Vec<(String, String)>>,
+}
+
+macro_rules! scope_columns {
+    () => {
+        "id, name, type, note, created_at, updated_at"
+    };
+}
 
 #[derive(Debug, Clone)]
 pub struct NewScope {
@@ -18,6 +55,29 @@ pub trait ScopeStore {
         scope: &NewScope,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     fn scope_names(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    fn list_scopes(&self) -> impl Future<Output = Result<Vec<ScopeRecord>, StoreError>> + Send;
+    fn scope_by_id(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = Result<Option<ScopeRecord>, StoreError>> + Send;
+    fn scope_locales(
+        &self,
+        scope_id: i64,
+    ) -> impl Future<Output = Result<Vec<ScopeLocaleRecord>, StoreError>> + Send;
+    /// Creates a scope with its locale texts. A live scope with that name is a `Conflict`.
+    fn insert_scope(
+        &self,
+        scope: &NewScope,
+        locales: &[(String, String)],
+    ) -> impl Future<Output = Result<ScopeRecord, StoreError>> + Send;
+    /// Applies the changes; `None` when there is no live scope with that id.
+    fn update_scope(
+        &self,
+        id: i64,
+        changes: &ScopeChanges,
+    ) -> impl Future<Output = Result<Option<ScopeRecord>, StoreError>> + Send;
+    /// Soft-deletes the scope, its locale texts and its app links; whether it existed.
+    fn delete_scope(&self, id: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 impl ScopeStore for Store {
@@ -42,4 +102,146 @@ impl ScopeStore for Store {
             on_pool!(self, |pool| sqlx::query_as(SQL).fetch_all(pool).await)?;
         Ok(rows.into_iter().map(|(n,)| n).collect())
     }
+
+    async fn list_scopes(&self) -> Result<Vec<ScopeRecord>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            scope_columns!(),
+            " FROM scopes WHERE deleted_at IS NULL ORDER BY id"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    async fn scope_by_id(&self, id: i64) -> Result<Option<ScopeRecord>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            scope_columns!(),
+            " FROM scopes WHERE id = $1 AND deleted_at IS NULL"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    async fn scope_locales(&self, scope_id: i64) -> Result<Vec<ScopeLocaleRecord>, StoreError> {
+        const SQL: &str = "SELECT id, scope_id, locale, value, created_at, updated_at \
+            FROM scope_locales WHERE scope_id = $1 AND deleted_at IS NULL ORDER BY id";
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(scope_id)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    async fn insert_scope(
+        &self,
+        scope: &NewScope,
+        locales: &[(String, String)],
+    ) -> Result<ScopeRecord, StoreError> {
+        const INSERT: &str = concat!(
+            "INSERT INTO scopes (name, type, note, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING ",
+            scope_columns!()
+        );
+        let now = now_utc();
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let record: ScopeRecord = sqlx::query_as(INSERT)
+                .bind(&scope.name)
+                .bind(&scope.scope_type)
+                .bind(&scope.note)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+            for (locale, value) in locales {
+                sqlx::query(INSERT_LOCALE)
+                    .bind(record.id)
+                    .bind(locale)
+                    .bind(value)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(record)
+        })
+    }
+
+    async fn update_scope(
+        &self,
+        id: i64,
+        changes: &ScopeChanges,
+    ) -> Result<Option<ScopeRecord>, StoreError> {
+        const UPDATE: &str = concat!(
+            "UPDATE scopes SET name = COALESCE($2, name), note = COALESCE($3, note), updated_at = $4 \
+             WHERE id = $1 AND deleted_at IS NULL RETURNING ",
+            scope_columns!()
+        );
+        const DROP_LOCALES: &str = "UPDATE scope_locales SET deleted_at = $2, updated_at = $2 \
+            WHERE scope_id = $1 AND deleted_at IS NULL";
+        let now = now_utc();
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let record: Option<ScopeRecord> = sqlx::query_as(UPDATE)
+                .bind(id)
+                .bind(&changes.name)
+                .bind(&changes.note)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if record.is_some() {
+                if let Some(locales) = &changes.locales {
+                    sqlx::query(DROP_LOCALES)
+                        .bind(id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    for (locale, value) in locales {
+                        sqlx::query(INSERT_LOCALE)
+                            .bind(id)
+                            .bind(locale)
+                            .bind(value)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+            }
+            tx.commit().await?;
+            Ok(record)
+        })
+    }
+
+    async fn delete_scope(&self, id: i64) -> Result<bool, StoreError> {
+        const DELETE: &str = "UPDATE scopes SET deleted_at = $2, updated_at = $2 \
+            WHERE id = $1 AND deleted_at IS NULL";
+        const CHILDREN: [&str; 2] = [
+            "UPDATE scope_locales SET deleted_at = $2, updated_at = $2 WHERE scope_id = $1 AND deleted_at IS NULL",
+            "UPDATE app_scopes SET deleted_at = $2, updated_at = $2 WHERE scope_id = $1 AND deleted_at IS NULL",
+        ];
+        let now = now_utc();
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let deleted = sqlx::query(DELETE)
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            for sql in CHILDREN {
+                sqlx::query(sql)
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(deleted == 1)
+        })
+    }
 }
+
+const INSERT_LOCALE: &str =
+    "INSERT INTO scope_locales (scope_id, locale, value, created_at, updated_at) \
+    VALUES ($1, $2, $3, $4, $4)";

@@ -75,13 +75,29 @@ pub enum ApiError {
     /// No usable bearer token, or a token without the required scope.
     Unauthorized(String),
     BadRequest(String),
+    NotFound(String),
+    Conflict(String),
     Internal(ServiceError),
 }
 
 impl From<ServiceError> for ApiError {
     fn from(err: ServiceError) -> Self {
-        ApiError::Internal(err)
+        match err {
+            ServiceError::Rule(rule) => ApiError::BadRequest(rule.to_string()),
+            ServiceError::Token(token) => ApiError::BadRequest(token.to_string()),
+            ServiceError::NotFound(message) => ApiError::NotFound(message.to_owned()),
+            ServiceError::Conflict(message) => ApiError::Conflict(message),
+            other => ApiError::Internal(other),
+        }
     }
+}
+
+fn api_error_body(status: StatusCode, code: &str, message: String) -> Response {
+    (
+        status,
+        axum::Json(json!({ "error": code, "error_description": message })),
+    )
+        .into_response()
 }
 
 impl IntoResponse for ApiError {
@@ -99,11 +115,15 @@ impl IntoResponse for ApiError {
                 );
                 response
             }
-            ApiError::BadRequest(message) => (
-                StatusCode::BAD_REQUEST,
-                axum::Json(json!({ "error": "bad_request", "error_description": message })),
-            )
-                .into_response(),
+            ApiError::BadRequest(message) => {
+                api_error_body(StatusCode::BAD_REQUEST, "bad_request", message)
+            }
+            ApiError::NotFound(message) => {
+                api_error_body(StatusCode::NOT_FOUND, "not_found", message)
+            }
+            ApiError::Conflict(message) => {
+                api_error_body(StatusCode::CONFLICT, "conflict", message)
+            }
             ApiError::Internal(err) => internal_error(&err),
         }
     }

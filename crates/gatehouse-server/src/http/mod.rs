@@ -1,11 +1,12 @@
 //! The HTTP surface: routers by area, one error mapping, guards.
 
+mod api;
 pub mod auth;
 mod discovery;
 pub mod error;
 mod form;
 mod oauth2;
-mod system;
+pub(crate) mod system;
 
 use std::time::Instant;
 
@@ -16,6 +17,7 @@ use axum::Router;
 use serde_json::json;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
+pub use api::openapi_json;
 pub use discovery::openid_configuration_document;
 
 use crate::metrics::method_name;
@@ -24,6 +26,7 @@ use crate::state::AppState;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(oauth2::routes())
+        .merge(api::routes())
         .merge(discovery::routes())
         .merge(system::routes(state.config.metrics_enabled))
         .fallback(not_found)

@@ -22,8 +22,12 @@ pub fn routes(metrics_enabled: bool) -> Router<AppState> {
     }
 }
 
-/// Any valid S2S token may read the non-secret configuration.
-async fn info(_caller: S2sCaller, State(state): State<AppState>) -> Response {
+/// The server's non-secret configuration (Melody's variable names). Any S2S token will do.
+#[utoipa::path(get, path = "/info", tag = "System",
+    security(("oauth2" = [])),
+    responses((status = 200, description = "`{configs: {…}}`", body = serde_json::Value),
+        (status = 401, body = crate::http::api::ErrorBody)))]
+pub(crate) async fn info(_caller: S2sCaller, State(state): State<AppState>) -> Response {
     (
         [(
             header::CONTENT_TYPE,

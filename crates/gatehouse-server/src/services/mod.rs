@@ -1,6 +1,9 @@
 //! Services: the operations HTTP handlers (and the CLI) call. They take plain data and the
 //! guards the auth layer built, ask the core for decisions and the store for data.
 
+pub mod apps;
 pub mod bootstrap;
 pub mod clients;
+pub mod roles;
+pub mod scopes;
 pub mod tokens;

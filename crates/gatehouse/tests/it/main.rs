@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod api_catalog;
 mod cli;
 mod client_credentials;
 mod config_check;

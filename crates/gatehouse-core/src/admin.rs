@@ -1,0 +1,130 @@
+//! Rules of the management API that need no storage: field limits, redirect URIs, built-ins.
+
+use crate::scope::{BUILT_IN_SCOPES, ROOT_SCOPE};
+
+/// A management request that breaks a rule, with the message clients show.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdminRuleError {
+    #[error("{field} must be between 1 and {max} characters")]
+    Length { field: &'static str, max: usize },
+    #[error("{field} must be one of {allowed}")]
+    OneOf {
+        field: &'static str,
+        allowed: &'static str,
+    },
+    #[error("Invalid redirect URI `{0}`: it must be an absolute URI without a fragment")]
+    RedirectUri(String),
+    #[error("Built-in scopes cannot be created, deleted, or renamed")]
+    BuiltInScope,
+    #[error("Built-in roles cannot be created, deleted, or updated")]
+    BuiltInRole,
+    #[error("Only an app with the root scope can assign the root scope to an app")]
+    RootScopeNeedsRoot,
+    #[error("Unknown scope")]
+    UnknownScope,
+}
+
+/// Trims a name-like field and checks it holds 1 to `max` characters.
+pub fn bounded_text(
+    field: &'static str,
+    value: &str,
+    max: usize,
+) -> Result<String, AdminRuleError> {
+    let trimmed = value.trim();
+    let count = trimmed.chars().count();
+    if count == 0 || count > max {
+        return Err(AdminRuleError::Length { field, max });
+    }
+    Ok(trimmed.to_owned())
+}
+
+pub fn is_built_in_scope(name: &str) -> bool {
+    BUILT_IN_SCOPES.contains(&name)
+}
+
+pub fn is_built_in_role(name: &str) -> bool {
+    name == "super_admin"
+}
+
+/// A redirect URI as registered: trimmed, case kept (compared exactly later), absolute
+/// (`scheme:` followed by something), no fragment (RFC 6749 §3.1.2), no whitespace.
+pub fn redirect_uri(value: &str) -> Result<String, AdminRuleError> {
+    let uri = value.trim();
+    let scheme_ok = uri.split_once(':').is_some_and(|(scheme, rest)| {
+        !rest.is_empty()
+            && scheme
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    });
+    if !scheme_ok || uri.contains('#') || uri.chars().any(char::is_whitespace) {
+        return Err(AdminRuleError::RedirectUri(uri.to_owned()));
+    }
+    Ok(uri.to_owned())
+}
+
+/// Whether giving an app these scopes is allowed to this caller: `root` only by a root caller.
+pub fn may_assign_scopes(
+    caller_scopes: &[String],
+    assigned: &[String],
+) -> Result<(), AdminRuleError> {
+    let assigns_root = assigned.iter().any(|s| s == ROOT_SCOPE);
+    if assigns_root && !caller_scopes.iter().any(|s| s == ROOT_SCOPE) {
+        return Err(AdminRuleError::RootScopeNeedsRoot);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_trimmed_and_bounded() {
+        assert_eq!(bounded_text("name", "  app ", 50).unwrap(), "app");
+        assert!(bounded_text("name", "   ", 50).is_err());
+        assert!(bounded_text("name", &"x".repeat(51), 50).is_err());
+        assert!(bounded_text("name", &"é".repeat(50), 50).is_ok());
+    }
+
+    #[test]
+    fn redirect_uris_keep_their_case_and_refuse_fragments() {
+        assert_eq!(
+            redirect_uri(" https://App.example/CB ").unwrap(),
+            "https://App.example/CB"
+        );
+        assert_eq!(
+            redirect_uri("com.example.app:/cb").unwrap(),
+            "com.example.app:/cb"
+        );
+        for bad in [
+            "",
+            "/relative",
+            "https://a.example/#x",
+            "no scheme",
+            "1http://x",
+            "https:",
+        ] {
+            assert!(redirect_uri(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_root_assigns_root() {
+        let root = vec!["root".to_string()];
+        let writer = vec!["write_app".to_string()];
+        let wants_root = vec!["read_user".to_string(), "root".to_string()];
+        assert_eq!(
+            may_assign_scopes(&writer, &wants_root),
+            Err(AdminRuleError::RootScopeNeedsRoot)
+        );
+        assert_eq!(may_assign_scopes(&root, &wants_root), Ok(()));
+        assert_eq!(
+            may_assign_scopes(&writer, &["read_user".to_string()]),
+            Ok(())
+        );
+    }
+}

@@ -1,0 +1,90 @@
+//! `/api/v1`: the server-to-server management API, its OpenAPI document (generated from the
+//! handlers' annotations) and Swagger UI (served from the binary).
+
+mod apps;
+mod guard;
+mod json;
+mod roles;
+mod scopes;
+mod views;
+
+pub use views::ErrorBody;
+
+use axum::routing::get;
+use axum::Router;
+use utoipa::openapi::security::{ClientCredentials, Flow, OAuth2, Scopes, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Gatehouse S2S API", description = "Server-to-server management API. Authenticate with a client-credentials access token (`Authorization: Bearer …`); `root` satisfies every scope."),
+    paths(
+        crate::http::system::info,
+        scopes::list, scopes::get, scopes::create, scopes::update, scopes::delete,
+        roles::list, roles::get, roles::users, roles::create, roles::update, roles::delete,
+        apps::list, apps::get, apps::create, apps::update, apps::delete,
+    ),
+    modifiers(&ClientCredentialsSecurity),
+    tags(
+        (name = "System", description = "Server information"),
+        (name = "Scopes", description = "Scopes apps can hold"),
+        (name = "Roles", description = "Roles users can hold"),
+        (name = "Apps", description = "OAuth clients"),
+    )
+)]
+pub struct ApiDoc;
+
+struct ClientCredentialsSecurity;
+
+impl Modify for ClientCredentialsSecurity {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let scopes = Scopes::from_iter([
+            ("root", "Full access"),
+            ("read_app", "Read access to app"),
+            ("write_app", "Write access to app"),
+            ("read_user", "Read access to user"),
+            ("write_user", "Write access to user"),
+            ("read_role", "Read access to role"),
+            ("write_role", "Write access to role"),
+            ("read_scope", "Read access to scope"),
+            ("write_scope", "Write access to scope"),
+            ("read_org", "Read access to org"),
+            ("write_org", "Write access to org"),
+        ]);
+        let flow = Flow::ClientCredentials(ClientCredentials::new("/oauth2/v1/token", scopes));
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("oauth2", SecurityScheme::OAuth2(OAuth2::new([flow])));
+    }
+}
+
+/// The OpenAPI document as served at `/api/v1/openapi.json`.
+pub fn openapi_json() -> String {
+    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+}
+
+pub fn routes() -> Router<AppState> {
+    let swagger: Router<AppState> = SwaggerUi::new("/api/v1/swagger")
+        .url("/api/v1/openapi.json", ApiDoc::openapi())
+        .into();
+    Router::new()
+        .route("/api/v1/scopes", get(scopes::list).post(scopes::create))
+        .route(
+            "/api/v1/scopes/{id}",
+            get(scopes::get).put(scopes::update).delete(scopes::delete),
+        )
+        .route("/api/v1/roles", get(roles::list).post(roles::create))
+        .route(
+            "/api/v1/roles/{id}",
+            get(roles::get).put(roles::update).delete(roles::delete),
+        )
+        .route("/api/v1/roles/{id}/users", get(roles::users))
+        .route("/api/v1/apps", get(apps::list).post(apps::create))
+        .route(
+            "/api/v1/apps/{id}",
+            get(apps::get).put(apps::update).delete(apps::delete),
+        )
+        .merge(swagger)
+}

@@ -1,0 +1,341 @@
+//! JSON shapes of `/api/v1` (melody.md §8.3): camelCase fields, `YYYY-MM-DD HH:MM:SS` timestamps.
+
+use gatehouse_store::{
+    format_timestamp, App, RoleRecord, ScopeLocaleRecord, ScopeRecord, UserRecord,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScopeView {
+    pub id: i64,
+    pub name: String,
+    /// `spa` (user-facing) or `s2s` (API permission).
+    #[serde(rename = "type")]
+    pub scope_type: String,
+    pub note: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+}
+
+impl From<&ScopeRecord> for ScopeView {
+    fn from(r: &ScopeRecord) -> Self {
+        Self {
+            id: r.id,
+            name: r.name.clone(),
+            scope_type: r.scope_type.clone(),
+            note: r.note.clone(),
+            created_at: format_timestamp(&r.created_at),
+            updated_at: format_timestamp(&r.updated_at),
+            deleted_at: None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScopeLocaleView {
+    pub id: i64,
+    pub scope_id: i64,
+    pub locale: String,
+    pub value: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+}
+
+impl From<&ScopeLocaleRecord> for ScopeLocaleView {
+    fn from(r: &ScopeLocaleRecord) -> Self {
+        Self {
+            id: r.id,
+            scope_id: r.scope_id,
+            locale: r.locale.clone(),
+            value: r.value.clone(),
+            created_at: format_timestamp(&r.created_at),
+            updated_at: format_timestamp(&r.updated_at),
+            deleted_at: None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScopeDetailView {
+    #[serde(flatten)]
+    pub scope: ScopeView,
+    pub locales: Vec<ScopeLocaleView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScopesBody {
+    pub scopes: Vec<ScopeView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScopeBody {
+    pub scope: ScopeDetailView,
+}
+
+/// A scope's display text in one locale.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LocaleText {
+    pub locale: String,
+    pub value: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PostScopeReq {
+    /// 1–50 characters; not one of the built-in scope names.
+    pub name: String,
+    /// `spa` or `s2s`.
+    #[serde(rename = "type")]
+    pub scope_type: String,
+    pub note: Option<String>,
+    pub locales: Option<Vec<LocaleText>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PutScopeReq {
+    pub name: Option<String>,
+    pub note: Option<String>,
+    /// Replaces every locale text of the scope.
+    pub locales: Option<Vec<LocaleText>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleView {
+    pub id: i64,
+    pub name: String,
+    pub note: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+}
+
+impl From<&RoleRecord> for RoleView {
+    fn from(r: &RoleRecord) -> Self {
+        Self {
+            id: r.id,
+            name: r.name.clone(),
+            note: r.note.clone(),
+            created_at: format_timestamp(&r.created_at),
+            updated_at: format_timestamp(&r.updated_at),
+            deleted_at: None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RolesBody {
+    pub roles: Vec<RoleView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoleBody {
+    pub role: RoleView,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PostRoleReq {
+    /// 1–50 characters; not `super_admin`.
+    pub name: String,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PutRoleReq {
+    pub name: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    pub id: i64,
+    pub auth_id: String,
+    pub linked_auth_id: Option<String>,
+    pub social_account_id: Option<String>,
+    pub social_account_type: Option<String>,
+    pub email: Option<String>,
+    pub locale: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    pub email_verified: bool,
+    pub otp_verified: bool,
+    pub sms_phone_number_verified: bool,
+    pub login_count: i64,
+    pub mfa_types: Vec<String>,
+    pub is_active: bool,
+    pub is_inviting: bool,
+    /// ISO 8601 (`…T…​.000Z`), unlike the other timestamps.
+    pub invitation_expires_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+}
+
+impl UserView {
+    /// `with_names`: whether names are part of the shape (`enable_names`).
+    pub fn new(r: &UserRecord, with_names: bool) -> Self {
+        let names = |v: &Option<String>| with_names.then(|| v.clone().unwrap_or_default());
+        Self {
+            id: r.id,
+            auth_id: r.auth_id.clone(),
+            linked_auth_id: r.linked_auth_id.clone(),
+            social_account_id: r.social_account_id.clone(),
+            social_account_type: r.social_account_type.clone(),
+            email: r.email.clone(),
+            locale: r.locale.clone(),
+            first_name: names(&r.first_name),
+            last_name: names(&r.last_name),
+            email_verified: r.email_verified,
+            otp_verified: r.otp_verified,
+            sms_phone_number_verified: r.sms_phone_number_verified,
+            login_count: r.login_count,
+            mfa_types: r
+                .mfa_types
+                .split(',')
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            is_active: r.is_active,
+            is_inviting: r.invitation_token.is_some(),
+            invitation_expires_at: r
+                .invitation_expires_at
+                .map(|t| t.format("%Y-%m-%dT%H:%M:%S.000Z").to_string()),
+            created_at: format_timestamp(&r.created_at),
+            updated_at: format_timestamp(&r.updated_at),
+            deleted_at: None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsersBody {
+    pub users: Vec<UserView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppView {
+    pub id: i64,
+    pub client_id: String,
+    pub name: String,
+    /// `spa`, `s2s` or `web`.
+    #[serde(rename = "type")]
+    pub app_type: String,
+    pub is_active: bool,
+    pub redirect_uris: Vec<String>,
+    pub use_system_mfa_config: bool,
+    pub require_email_mfa: bool,
+    pub require_otp_mfa: bool,
+    pub require_sms_mfa: bool,
+    pub allow_email_mfa_as_backup: bool,
+    /// Refresh-token rotation with reuse detection (turn off for Melody SDK apps).
+    pub rotate_refresh_tokens: bool,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+}
+
+impl From<&App> for AppView {
+    fn from(a: &App) -> Self {
+        Self {
+            id: a.id,
+            client_id: a.client_id.clone(),
+            name: a.name.clone(),
+            app_type: a.app_type.clone(),
+            is_active: a.is_active,
+            redirect_uris: a.redirect_uris.clone(),
+            use_system_mfa_config: a.use_system_mfa_config,
+            require_email_mfa: a.require_email_mfa,
+            require_otp_mfa: a.require_otp_mfa,
+            require_sms_mfa: a.require_sms_mfa,
+            allow_email_mfa_as_backup: a.allow_email_mfa_as_backup,
+            rotate_refresh_tokens: a.rotate_refresh_tokens,
+            created_at: format_timestamp(&a.created_at),
+            updated_at: format_timestamp(&a.updated_at),
+            deleted_at: None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppDetailView {
+    #[serde(flatten)]
+    pub app: AppView,
+    pub scopes: Vec<String>,
+}
+
+impl From<&App> for AppDetailView {
+    fn from(a: &App) -> Self {
+        Self {
+            app: AppView::from(a),
+            scopes: a.scopes.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedAppView {
+    #[serde(flatten)]
+    pub app: AppDetailView,
+    /// The client secret: shown this once, stored only as a hash.
+    pub secret: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppsBody {
+    pub apps: Vec<AppView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppBody {
+    pub app: AppDetailView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedAppBody {
+    pub app: CreatedAppView,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PostAppReq {
+    /// 1–50 characters.
+    pub name: String,
+    /// `spa`, `s2s` or `web`.
+    #[serde(rename = "type")]
+    pub app_type: String,
+    /// Scope names; names that are not scopes are dropped. `root` needs a `root` caller.
+    pub scopes: Vec<String>,
+    /// Absolute URIs without fragments, compared exactly (case kept).
+    pub redirect_uris: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PutAppReq {
+    pub name: Option<String>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub is_active: Option<bool>,
+    /// Replaces the app's scopes; an unknown name is refused. `root` needs a `root` caller.
+    pub scopes: Option<Vec<String>>,
+    pub use_system_mfa_config: Option<bool>,
+    pub require_email_mfa: Option<bool>,
+    pub require_otp_mfa: Option<bool>,
+    pub require_sms_mfa: Option<bool>,
+    pub allow_email_mfa_as_backup: Option<bool>,
+    pub rotate_refresh_tokens: Option<bool>,
+}
+
+/// Every error: `{error, error_description}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: String,
+    pub error_description: String,
+}

@@ -1,0 +1,123 @@
+//! Managing apps (OAuth clients). The secret is returned once, at creation; only its hash is kept.
+
+use gatehouse_core::admin::{bounded_text, may_assign_scopes, redirect_uri, AdminRuleError};
+use gatehouse_core::grant::AppType;
+use gatehouse_store::{App, AppChanges, AppStore, NewApp, ScopeStore};
+
+use crate::crypto::{random_hex, random_token, sha256_hex};
+use crate::error::{conflict_as, ServiceError};
+use crate::state::AppState;
+
+const NOT_FOUND: &str = "No app found";
+
+pub struct NewAppInput {
+    pub name: String,
+    pub app_type: String,
+    pub scopes: Vec<String>,
+    pub redirect_uris: Vec<String>,
+}
+
+fn redirect_uris(uris: &[String]) -> Result<Vec<String>, ServiceError> {
+    let mut out: Vec<String> = Vec::with_capacity(uris.len());
+    for uri in uris {
+        let uri = redirect_uri(uri)?;
+        if !out.contains(&uri) {
+            out.push(uri);
+        }
+    }
+    Ok(out)
+}
+
+fn scope_names(scopes: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for scope in scopes {
+        let scope = scope.trim().to_ascii_lowercase();
+        if !scope.is_empty() && !out.contains(&scope) {
+            out.push(scope);
+        }
+    }
+    out
+}
+
+pub async fn list(state: &AppState) -> Result<Vec<App>, ServiceError> {
+    Ok(state.store.list_apps().await?)
+}
+
+pub async fn get(state: &AppState, id: i64) -> Result<App, ServiceError> {
+    state
+        .store
+        .app_by_id(id)
+        .await?
+        .ok_or(ServiceError::NotFound(NOT_FOUND))
+}
+
+/// Creates an app; returns it with its secret, which is not stored and cannot be shown again.
+pub async fn create(
+    state: &AppState,
+    caller_scopes: &[String],
+    input: NewAppInput,
+) -> Result<(App, String), ServiceError> {
+    let name = bounded_text("name", &input.name, 50)?;
+    let app_type = AppType::parse(&input.app_type).ok_or(AdminRuleError::OneOf {
+        field: "type",
+        allowed: "spa, s2s, web",
+    })?;
+    let scopes = scope_names(&input.scopes);
+    may_assign_scopes(caller_scopes, &scopes)?;
+    let secret = random_token::<32>();
+    let app = state
+        .store
+        .insert_app(NewApp {
+            name,
+            app_type: app_type.as_str().to_owned(),
+            client_id: random_hex::<16>(),
+            secret_hash: Some(sha256_hex(secret.as_bytes())),
+            redirect_uris: redirect_uris(&input.redirect_uris)?,
+            scopes,
+        })
+        .await
+        .map_err(conflict_as("An app with this client id already exists"))?;
+    Ok((app, secret))
+}
+
+pub async fn update(
+    state: &AppState,
+    caller_scopes: &[String],
+    id: i64,
+    mut changes: AppChanges,
+) -> Result<App, ServiceError> {
+    let current = get(state, id).await?;
+    changes.name = changes
+        .name
+        .map(|n| bounded_text("name", &n, 50))
+        .transpose()?;
+    changes.redirect_uris = changes
+        .redirect_uris
+        .map(|uris| redirect_uris(&uris))
+        .transpose()?;
+    if let Some(scopes) = &changes.scopes {
+        let scopes = scope_names(scopes);
+        let known = state.store.scope_names().await?;
+        if scopes.iter().any(|s| !known.contains(s)) {
+            return Err(AdminRuleError::UnknownScope.into());
+        }
+        may_assign_scopes(caller_scopes, &scopes)?;
+        changes.scopes = Some(scopes);
+    }
+    let app = state
+        .store
+        .update_app(id, &changes)
+        .await?
+        .ok_or(ServiceError::NotFound(NOT_FOUND))?;
+    state.clients.forget(&current.client_id);
+    Ok(app)
+}
+
+pub async fn delete(state: &AppState, id: i64) -> Result<(), ServiceError> {
+    let current = get(state, id).await?;
+    if !state.store.delete_app(id).await? {
+        return Err(ServiceError::NotFound(NOT_FOUND));
+    }
+    state.clients.forget(&current.client_id);
+    Ok(())
+}

@@ -1,0 +1,293 @@
+//! `/api/v1/scopes`, `/api/v1/roles`, `/api/v1/apps` through HTTP with S2S tokens.
+
+use serde_json::{json, Value};
+
+use crate::harness::{backend_tests, TestApp, BOOTSTRAP_ID, BOOTSTRAP_SECRET};
+
+/// Sends a JSON request with a bearer token; returns status and body (null when empty).
+async fn call(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = app
+        .client
+        .request(method.parse().unwrap(), app.url(path))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// An S2S app holding `scopes`, and a token for it with all of them.
+async fn token_with(app: &TestApp, root: &str, scopes: &[&str]) -> String {
+    let (status, body) = call(app, "POST", "/api/v1/apps", root, Some(json!({
+        "name": format!("caller {}", scopes.join(" ")), "type": "s2s", "scopes": scopes, "redirectUris": []
+    }))).await;
+    assert_eq!(status, 201, "{body}");
+    let client_id = body["app"]["clientId"].as_str().unwrap();
+    let secret = body["app"]["secret"].as_str().unwrap();
+    let response = app
+        .client_credentials(client_id, secret, &scopes.join(" "))
+        .await;
+    assert_eq!(response.status(), 200);
+    response.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+backend_tests! {
+    async fn scopes_are_managed_and_built_ins_are_protected(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let root = app.admin_token("root").await;
+        let (status, body) = call(&app, "GET", "/api/v1/scopes", &root, None).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["scopes"].as_array().unwrap().len(), 14);
+        let openid = &body["scopes"][0];
+        for field in ["id", "name", "type", "note", "createdAt", "updatedAt", "deletedAt"] {
+            assert!(openid.get(field).is_some(), "{field} missing: {openid}");
+        }
+
+        let (status, body) = call(&app, "POST", "/api/v1/scopes", &root, Some(json!({
+            "name": "Read_Reports", "type": "s2s", "note": "reports", "locales": [{"locale": "en", "value": "Read reports"}]
+        }))).await;
+        assert_eq!(status, 201, "{body}");
+        let scope = &body["scope"];
+        assert_eq!(scope["name"], "read_reports");
+        assert_eq!(scope["locales"][0]["value"], "Read reports");
+        assert_eq!(scope["locales"][0]["scopeId"], scope["id"]);
+        let id = scope["id"].as_i64().unwrap();
+
+        let (status, body) = call(&app, "PUT", &format!("/api/v1/scopes/{id}"), &root, Some(json!({
+            "note": "changed", "locales": [{"locale": "fr", "value": "Lire"}]
+        }))).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["scope"]["note"], "changed");
+        assert_eq!(body["scope"]["locales"].as_array().unwrap().len(), 1);
+        assert_eq!(body["scope"]["locales"][0]["locale"], "fr");
+
+        let before = app.isolation.table_counts().await;
+        for (method, path, payload, status, message) in [
+            ("POST", "/api/v1/scopes".to_string(), Some(json!({"name": "openid", "type": "spa"})), 400, "Built-in scopes cannot be created, deleted, or renamed"),
+            ("POST", "/api/v1/scopes".to_string(), Some(json!({"name": "read_reports", "type": "s2s"})), 409, "A scope with this name already exists"),
+            ("POST", "/api/v1/scopes".to_string(), Some(json!({"name": "", "type": "s2s"})), 400, "name must be between 1 and 50 characters"),
+            ("POST", "/api/v1/scopes".to_string(), Some(json!({"name": "x", "type": "web"})), 400, "type must be one of spa, s2s"),
+            ("PUT", format!("/api/v1/scopes/{id}"), Some(json!({"name": "root"})), 400, "Built-in scopes cannot be created, deleted, or renamed"),
+            ("PUT", "/api/v1/scopes/1".to_string(), Some(json!({"name": "renamed"})), 400, "Built-in scopes cannot be created, deleted, or renamed"),
+            ("DELETE", "/api/v1/scopes/4".to_string(), None, 400, "Built-in scopes cannot be created, deleted, or renamed"),
+            ("GET", "/api/v1/scopes/9999".to_string(), None, 404, "No scope found"),
+            ("GET", "/api/v1/scopes/abc".to_string(), None, 400, "id must be a positive integer"),
+        ] {
+            let (got, body) = call(&app, method, &path, &root, payload).await;
+            assert_eq!(got, status, "{method} {path}: {body}");
+            assert_eq!(body["error_description"], message, "{method} {path}");
+        }
+        let (status, body) = call(&app, "POST", "/api/v1/scopes", &root, Some(json!({"name": 5}))).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(app.isolation.table_counts().await, before);
+
+        let (status, _) = call(&app, "DELETE", &format!("/api/v1/scopes/{id}"), &root, None).await;
+        assert_eq!(status, 204);
+        let (status, _) = call(&app, "GET", &format!("/api/v1/scopes/{id}"), &root, None).await;
+        assert_eq!(status, 404);
+        // The name is free again once deleted.
+        let (status, _) = call(&app, "POST", "/api/v1/scopes", &root, Some(json!({"name": "read_reports", "type": "s2s"}))).await;
+        assert_eq!(status, 201);
+    }
+
+    async fn roles_are_managed_and_super_admin_is_protected(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let root = app.admin_token("root").await;
+        let (status, body) = call(&app, "GET", "/api/v1/roles", &root, None).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["roles"][0]["name"], "super_admin");
+        let (status, body) = call(&app, "POST", "/api/v1/roles", &root, Some(json!({"name": "editor", "note": "edits"}))).await;
+        assert_eq!(status, 201);
+        let id = body["role"]["id"].as_i64().unwrap();
+        let (status, body) = call(&app, "PUT", &format!("/api/v1/roles/{id}"), &root, Some(json!({"name": "writer"}))).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["role"]["name"], "writer");
+        assert_eq!(body["role"]["note"], "edits");
+        let (status, body) = call(&app, "GET", &format!("/api/v1/roles/{id}/users"), &root, None).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["users"], json!([]));
+
+        let before = app.isolation.table_counts().await;
+        for (method, path, payload, status, message) in [
+            ("POST", "/api/v1/roles".to_string(), Some(json!({"name": "super_admin"})), 400, "Built-in roles cannot be created, deleted, or updated"),
+            ("PUT", "/api/v1/roles/1".to_string(), Some(json!({"note": "x"})), 400, "Built-in roles cannot be created, deleted, or updated"),
+            ("DELETE", "/api/v1/roles/1".to_string(), None, 400, "Built-in roles cannot be created, deleted, or updated"),
+            ("PUT", format!("/api/v1/roles/{id}"), Some(json!({"name": "super_admin"})), 400, "Built-in roles cannot be created, deleted, or updated"),
+            ("POST", "/api/v1/roles".to_string(), Some(json!({"name": "writer"})), 409, "A role with this name already exists"),
+            ("GET", "/api/v1/roles/999".to_string(), None, 404, "Role not found"),
+        ] {
+            let (got, body) = call(&app, method, &path, &root, payload).await;
+            assert_eq!(got, status, "{method} {path}: {body}");
+            assert_eq!(body["error_description"], message, "{method} {path}");
+        }
+        assert_eq!(app.isolation.table_counts().await, before);
+        let (status, _) = call(&app, "DELETE", &format!("/api/v1/roles/{id}"), &root, None).await;
+        assert_eq!(status, 204);
+        let (status, _) = call(&app, "DELETE", &format!("/api/v1/roles/{id}"), &root, None).await;
+        assert_eq!(status, 404);
+    }
+
+    async fn apps_are_managed_and_only_root_assigns_root(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let root = app.admin_token("root").await;
+        let (status, body) = call(&app, "POST", "/api/v1/apps", &root, Some(json!({
+            "name": "Shop", "type": "spa", "scopes": ["openid", "Profile", "nonsense"],
+            "redirectUris": [" https://Shop.example/Callback "]
+        }))).await;
+        assert_eq!(status, 201, "{body}");
+        let created = &body["app"];
+        assert_eq!(created["scopes"], json!(["openid", "profile"]));
+        assert_eq!(created["redirectUris"], json!(["https://Shop.example/Callback"]));
+        assert_eq!(created["secret"].as_str().unwrap().len(), 43);
+        assert_eq!(created["clientId"].as_str().unwrap().len(), 32);
+        let id = created["id"].as_i64().unwrap();
+
+        let (status, body) = call(&app, "GET", &format!("/api/v1/apps/{id}"), &root, None).await;
+        assert_eq!(status, 200);
+        assert!(body["app"].get("secret").is_none(), "the secret is shown only once");
+        let (_, body) = call(&app, "GET", "/api/v1/apps", &root, None).await;
+        assert_eq!(body["apps"].as_array().unwrap().len(), 3);
+        assert!(body["apps"].as_array().unwrap().iter().all(|a| a.get("secret").is_none()));
+
+        // A write_app caller manages apps but cannot hand out root.
+        let writer = token_with(&app, &root, &["write_app", "read_app"]).await;
+        let before = app.isolation.table_counts().await;
+        let (status, body) = call(&app, "POST", "/api/v1/apps", &writer, Some(json!({
+            "name": "Escalate", "type": "s2s", "scopes": ["root"], "redirectUris": []
+        }))).await;
+        assert_eq!(status, 400);
+        assert_eq!(body["error_description"], "Only an app with the root scope can assign the root scope to an app");
+        let (status, body) = call(&app, "PUT", &format!("/api/v1/apps/{id}"), &writer, Some(json!({"scopes": ["root"]}))).await;
+        assert_eq!(status, 400);
+        assert_eq!(body["error_description"], "Only an app with the root scope can assign the root scope to an app");
+        let (status, body) = call(&app, "PUT", &format!("/api/v1/apps/{id}"), &writer, Some(json!({"scopes": ["nope"]}))).await;
+        assert_eq!(status, 400);
+        assert_eq!(body["error_description"], "Unknown scope");
+        let (status, body) = call(&app, "POST", "/api/v1/apps", &writer, Some(json!({
+            "name": "Bad", "type": "spa", "scopes": [], "redirectUris": ["https://x.example/#frag"]
+        }))).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(app.isolation.table_counts().await, before);
+
+        let (status, body) = call(&app, "PUT", &format!("/api/v1/apps/{id}"), &writer, Some(json!({
+            "name": "Shop 2", "isActive": false, "scopes": ["openid"], "rotateRefreshTokens": false
+        }))).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["app"]["name"], "Shop 2");
+        assert_eq!(body["app"]["isActive"], false);
+        assert_eq!(body["app"]["rotateRefreshTokens"], false);
+        assert_eq!(body["app"]["scopes"], json!(["openid"]));
+        assert_eq!(body["app"]["redirectUris"], json!(["https://Shop.example/Callback"]));
+        // Root may hand out root.
+        let (status, body) = call(&app, "POST", "/api/v1/apps", &root, Some(json!({
+            "name": "Second root", "type": "s2s", "scopes": ["root"], "redirectUris": []
+        }))).await;
+        assert_eq!(status, 201);
+        assert_eq!(body["app"]["scopes"], json!(["root"]));
+
+        let (status, _) = call(&app, "DELETE", &format!("/api/v1/apps/{id}"), &writer, None).await;
+        assert_eq!(status, 204);
+        let (status, body) = call(&app, "GET", &format!("/api/v1/apps/{id}"), &root, None).await;
+        assert_eq!(status, 404);
+        assert_eq!(body["error_description"], "No app found");
+    }
+
+    async fn a_disabled_app_loses_its_tokens_and_its_api_access(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let root = app.admin_token("root").await;
+        let (_, body) = call(&app, "POST", "/api/v1/apps", &root, Some(json!({
+            "name": "Reader", "type": "s2s", "scopes": ["read_app"], "redirectUris": []
+        }))).await;
+        let (id, client_id, secret) = (
+            body["app"]["id"].as_i64().unwrap(),
+            body["app"]["clientId"].as_str().unwrap().to_owned(),
+            body["app"]["secret"].as_str().unwrap().to_owned(),
+        );
+        let token = app.client_credentials(&client_id, &secret, "read_app").await.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
+        assert_eq!(call(&app, "GET", "/api/v1/apps", &token, None).await.0, 200);
+        let (status, _) = call(&app, "PUT", &format!("/api/v1/apps/{id}"), &root, Some(json!({"isActive": false}))).await;
+        assert_eq!(status, 200);
+        assert_eq!(call(&app, "GET", "/api/v1/apps", &token, None).await.0, 401);
+        let refused = app.client_credentials(&client_id, &secret, "read_app").await;
+        assert_eq!(refused.status(), 400);
+    }
+
+    async fn every_route_checks_its_scope(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let root = app.admin_token("root").await;
+        let reader = token_with(&app, &root, &["read_user"]).await;
+        for (method, path, scope) in [
+            ("GET", "/api/v1/scopes", "read_scope"),
+            ("POST", "/api/v1/scopes", "write_scope"),
+            ("GET", "/api/v1/scopes/1", "read_scope"),
+            ("PUT", "/api/v1/scopes/1", "write_scope"),
+            ("DELETE", "/api/v1/scopes/1", "write_scope"),
+            ("GET", "/api/v1/roles", "read_role"),
+            ("POST", "/api/v1/roles", "write_role"),
+            ("GET", "/api/v1/roles/1", "read_role"),
+            ("GET", "/api/v1/roles/1/users", "read_role"),
+            ("PUT", "/api/v1/roles/1", "write_role"),
+            ("DELETE", "/api/v1/roles/1", "write_role"),
+            ("GET", "/api/v1/apps", "read_app"),
+            ("POST", "/api/v1/apps", "write_app"),
+            ("GET", "/api/v1/apps/1", "read_app"),
+            ("PUT", "/api/v1/apps/1", "write_app"),
+            ("DELETE", "/api/v1/apps/1", "write_app"),
+        ] {
+            let (status, body) = call(&app, method, path, &reader, Some(json!({}))).await;
+            assert_eq!(status, 401, "{method} {path}");
+            assert_eq!(body["error_description"], format!("Insufficient scope: this operation requires {scope}"), "{method} {path}");
+            let (status, _) = app.client.request(method.parse().unwrap(), app.url(path)).send().await.map(|r| (r.status().as_u16(), ())).unwrap();
+            assert_eq!(status, 401, "{method} {path} without a token");
+        }
+        // read_user alone does not open /roles/:id/users; read_user + read_role does.
+        let both = token_with(&app, &root, &["read_user", "read_role"]).await;
+        assert_eq!(call(&app, "GET", "/api/v1/roles/1/users", &both, None).await.0, 200);
+        let _ = (BOOTSTRAP_ID, BOOTSTRAP_SECRET);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_is_generated_and_swagger_ui_is_served() {
+    let app = TestApp::spawn(crate::harness::Backend::Sqlite).await;
+    let doc: Value = app.get_json("/api/v1/openapi.json").await;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let operations: usize = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|item| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| ["get", "post", "put", "delete"].contains(&k.as_str()))
+                .count()
+        })
+        .sum();
+    assert_eq!(operations, 17, "16 /api/v1 operations so far plus /info");
+    assert!(
+        doc["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"].is_object()
+    );
+    assert!(doc["paths"]["/api/v1/apps"]["post"]["security"][0]["oauth2"][0] == "write_app");
+    let page = app
+        .client
+        .get(app.url("/api/v1/swagger/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("swagger-ui"), "{html}");
+}
