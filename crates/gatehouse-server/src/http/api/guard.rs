@@ -58,4 +58,27 @@ requirements! {
     ReadUserAndRole => ["read_user", "read_role"];
     ReadApp => ["read_app"];
     WriteApp => ["write_app"];
+    ReadUser => ["read_user"];
+    WriteUser => ["write_user"];
+    ReadOrg => ["read_org"];
+    WriteOrg => ["write_org"];
+    ReadOrgAndUser => ["read_org", "read_user"];
+    WriteOrgAndUser => ["write_org", "write_user"];
+    Root => ["root"];
 }
+
+/// Feature-gated routes answer 400 with the configuration error's text when the feature is off
+/// (checked after the scope guard, as the guard runs first).
+pub fn feature(enabled: bool, message: &'static str) -> Result<(), ApiError> {
+    if enabled {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest(message.to_owned()))
+    }
+}
+
+pub const ORG_NOT_ENABLED: &str = "Organization is not enabled";
+pub const ORG_GROUP_NOT_ENABLED: &str = "Organization group is not enabled";
+pub const APP_BANNER_NOT_ENABLED: &str = "App banner is not enabled";
+pub const USER_ATTRIBUTE_NOT_ENABLED: &str = "User attribute is not enabled";
+pub const SAML_SP_NOT_ENABLED: &str = "SAML SP feature is not enabled";
