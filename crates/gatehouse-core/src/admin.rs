@@ -7,6 +7,8 @@ use crate::scope::{BUILT_IN_SCOPES, ROOT_SCOPE};
 pub enum AdminRuleError {
     #[error("{field} must be between 1 and {max} characters")]
     Length { field: &'static str, max: usize },
+    #[error("{field} must be at most {max} characters")]
+    TooLong { field: &'static str, max: usize },
     #[error("{field} must be one of {allowed}")]
     OneOf {
         field: &'static str,
@@ -22,6 +24,8 @@ pub enum AdminRuleError {
     RootScopeNeedsRoot,
     #[error("Unknown scope")]
     UnknownScope,
+    #[error("Can not delete organization with users")]
+    OrgHasUsers,
 }
 
 /// Trims a name-like field and checks it holds 1 to `max` characters.

@@ -10,6 +10,7 @@
 mod apps;
 pub mod cache;
 mod error;
+mod orgs;
 mod roles;
 mod scopes;
 mod settings;
@@ -27,6 +28,7 @@ use sqlx::{PgPool, SqlitePool};
 pub use apps::{App, AppChanges, AppStore, NewApp};
 pub use cache::{Cache, CacheError};
 pub use error::StoreError;
+pub use orgs::{OrgChanges, OrgGroupRecord, OrgRecord, OrgStore, Page};
 pub use roles::{RoleRecord, RoleStore};
 pub use scopes::{NewScope, ScopeChanges, ScopeLocaleRecord, ScopeRecord, ScopeStore};
 pub use settings::SettingsStore;

@@ -4,6 +4,7 @@
 pub mod apps;
 pub mod bootstrap;
 pub mod clients;
+pub mod orgs;
 pub mod roles;
 pub mod scopes;
 pub mod tokens;

@@ -4,6 +4,7 @@
 mod harness;
 
 mod api_catalog;
+mod api_orgs;
 mod cli;
 mod client_credentials;
 mod config_check;

@@ -77,6 +77,42 @@ pub fn feature(enabled: bool, message: &'static str) -> Result<(), ApiError> {
     }
 }
 
+/// A switch of the configuration that turns a group of routes on.
+pub trait FeatureFlag: Send + Sync {
+    const MESSAGE: &'static str;
+    fn enabled(config: &crate::config::Config) -> bool;
+}
+
+/// Present only when the feature `F` is on. Handlers list it right after their scope guard, so
+/// the check runs before the body is read.
+pub struct Enabled<F: FeatureFlag>(PhantomData<F>);
+
+impl<F: FeatureFlag> FromRequestParts<AppState> for Enabled<F> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(_: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        feature(F::enabled(&state.config), F::MESSAGE)?;
+        Ok(Self(PhantomData))
+    }
+}
+
+pub struct OrgFeature;
+impl FeatureFlag for OrgFeature {
+    const MESSAGE: &'static str = ORG_NOT_ENABLED;
+    fn enabled(config: &crate::config::Config) -> bool {
+        config.enable_org
+    }
+}
+
+/// Organization groups need organizations too; the first missing switch is reported.
+pub struct OrgGroupFeature;
+impl FeatureFlag for OrgGroupFeature {
+    const MESSAGE: &'static str = ORG_GROUP_NOT_ENABLED;
+    fn enabled(config: &crate::config::Config) -> bool {
+        config.enable_org_group
+    }
+}
+
 pub const ORG_NOT_ENABLED: &str = "Organization is not enabled";
 pub const ORG_GROUP_NOT_ENABLED: &str = "Organization group is not enabled";
 pub const APP_BANNER_NOT_ENABLED: &str = "App banner is not enabled";

@@ -4,6 +4,8 @@
 mod apps;
 mod guard;
 mod json;
+mod orgs;
+mod paging;
 mod roles;
 mod scopes;
 mod views;
@@ -26,6 +28,8 @@ use crate::state::AppState;
         scopes::list, scopes::get, scopes::create, scopes::update, scopes::delete,
         roles::list, roles::get, roles::users, roles::create, roles::update, roles::delete,
         apps::list, apps::get, apps::create, apps::update, apps::delete,
+        orgs::list, orgs::get, orgs::create, orgs::update, orgs::delete, orgs::users, orgs::all_users,
+        orgs::list_groups, orgs::create_group, orgs::update_group, orgs::delete_group, orgs::group_users,
     ),
     modifiers(&ClientCredentialsSecurity),
     tags(
@@ -33,6 +37,8 @@ use crate::state::AppState;
         (name = "Scopes", description = "Scopes apps can hold"),
         (name = "Roles", description = "Roles users can hold"),
         (name = "Apps", description = "OAuth clients"),
+        (name = "Orgs", description = "Organizations and their branding"),
+        (name = "Org groups", description = "Groups within an organization"),
     )
 )]
 pub struct ApiDoc;
@@ -86,5 +92,21 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/apps/{id}",
             get(apps::get).put(apps::update).delete(apps::delete),
         )
+        .route("/api/v1/orgs", get(orgs::list).post(orgs::create))
+        .route(
+            "/api/v1/orgs/{id}",
+            get(orgs::get).put(orgs::update).delete(orgs::delete),
+        )
+        .route("/api/v1/orgs/{id}/users", get(orgs::users))
+        .route("/api/v1/orgs/{id}/all-users", get(orgs::all_users))
+        .route(
+            "/api/v1/org-groups",
+            get(orgs::list_groups).post(orgs::create_group),
+        )
+        .route(
+            "/api/v1/org-groups/{id}",
+            axum::routing::put(orgs::update_group).delete(orgs::delete_group),
+        )
+        .route("/api/v1/org-groups/{id}/users", get(orgs::group_users))
         .merge(swagger)
 }

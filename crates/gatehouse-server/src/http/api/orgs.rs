@@ -1,0 +1,409 @@
+//! `/api/v1/orgs` and `/api/v1/org-groups` (with `enable_org`).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use gatehouse_store::{format_timestamp, OrgChanges, OrgGroupRecord, OrgRecord};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::guard::{
+    Enabled, Guarded, OrgFeature, OrgGroupFeature, ReadOrg, ReadOrgAndUser, WriteOrg,
+};
+use super::json::{ApiJson, RecordId};
+use super::paging::{ListQuery, UsersPage};
+use super::views::{ErrorBody, UserView, UsersBody};
+use crate::http::error::ApiError;
+use crate::services::orgs;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgView {
+    pub id: i64,
+    pub name: String,
+    pub slug: String,
+    pub company_logo_url: String,
+    pub company_email_logo_url: String,
+    pub font_family: String,
+    pub font_url: String,
+    pub layout_color: String,
+    pub label_color: String,
+    pub primary_button_color: String,
+    pub primary_button_label_color: String,
+    pub primary_button_border_color: String,
+    pub secondary_button_color: String,
+    pub secondary_button_label_color: String,
+    pub secondary_button_border_color: String,
+    pub critical_indicator_color: String,
+    pub email_sender_name: String,
+    pub terms_link: String,
+    pub privacy_policy_link: String,
+    pub allow_public_registration: bool,
+    pub only_use_for_branding_override: bool,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+}
+
+impl From<&OrgRecord> for OrgView {
+    fn from(o: &OrgRecord) -> Self {
+        Self {
+            id: o.id,
+            name: o.name.clone(),
+            slug: o.slug.clone(),
+            company_logo_url: o.company_logo_url.clone(),
+            company_email_logo_url: o.company_email_logo_url.clone(),
+            font_family: o.font_family.clone(),
+            font_url: o.font_url.clone(),
+            layout_color: o.layout_color.clone(),
+            label_color: o.label_color.clone(),
+            primary_button_color: o.primary_button_color.clone(),
+            primary_button_label_color: o.primary_button_label_color.clone(),
+            primary_button_border_color: o.primary_button_border_color.clone(),
+            secondary_button_color: o.secondary_button_color.clone(),
+            secondary_button_label_color: o.secondary_button_label_color.clone(),
+            secondary_button_border_color: o.secondary_button_border_color.clone(),
+            critical_indicator_color: o.critical_indicator_color.clone(),
+            email_sender_name: o.email_sender_name.clone(),
+            terms_link: o.terms_link.clone(),
+            privacy_policy_link: o.privacy_policy_link.clone(),
+            allow_public_registration: o.allow_public_registration,
+            only_use_for_branding_override: o.only_use_for_branding_override,
+            created_at: format_timestamp(&o.created_at),
+            updated_at: format_timestamp(&o.updated_at),
+            deleted_at: None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrgsBody {
+    pub orgs: Vec<OrgView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrgBody {
+    pub org: OrgView,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PostOrgReq {
+    /// 1–50 characters, unique.
+    pub name: String,
+    /// 1–50 characters without spaces, unique.
+    pub slug: String,
+    #[serde(default = "yes")]
+    pub allow_public_registration: bool,
+    #[serde(default)]
+    pub only_use_for_branding_override: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PutOrgReq {
+    pub name: Option<String>,
+    /// A new slug is written to every user whose active organization this is.
+    pub slug: Option<String>,
+    pub company_logo_url: Option<String>,
+    pub company_email_logo_url: Option<String>,
+    pub font_family: Option<String>,
+    pub font_url: Option<String>,
+    pub layout_color: Option<String>,
+    pub label_color: Option<String>,
+    pub primary_button_color: Option<String>,
+    pub primary_button_label_color: Option<String>,
+    pub primary_button_border_color: Option<String>,
+    pub secondary_button_color: Option<String>,
+    pub secondary_button_label_color: Option<String>,
+    pub secondary_button_border_color: Option<String>,
+    pub critical_indicator_color: Option<String>,
+    pub email_sender_name: Option<String>,
+    pub terms_link: Option<String>,
+    pub privacy_policy_link: Option<String>,
+    pub allow_public_registration: Option<bool>,
+    pub only_use_for_branding_override: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgGroupView {
+    pub id: i64,
+    pub org_id: i64,
+    pub name: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+}
+
+impl From<&OrgGroupRecord> for OrgGroupView {
+    fn from(g: &OrgGroupRecord) -> Self {
+        Self {
+            id: g.id,
+            org_id: g.org_id,
+            name: g.name.clone(),
+            created_at: format_timestamp(&g.created_at),
+            updated_at: format_timestamp(&g.updated_at),
+            deleted_at: None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgGroupsBody {
+    pub org_groups: Vec<OrgGroupView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgGroupBody {
+    pub org_group: OrgGroupView,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PostOrgGroupReq {
+    /// 1–50 characters, unique within the organization.
+    pub name: String,
+    pub org_id: i64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PutOrgGroupReq {
+    pub name: String,
+}
+
+fn users_page(
+    state: &AppState,
+    (users, count): (Vec<gatehouse_store::UserRecord>, i64),
+) -> UsersPage {
+    let with_names = state.config.enable_names;
+    UsersPage {
+        users: users.iter().map(|u| UserView::new(u, with_names)).collect(),
+        count,
+    }
+}
+
+/// List organizations. Requires `read_org`.
+#[utoipa::path(get, path = "/api/v1/orgs", tag = "Orgs", security(("oauth2" = ["read_org"])),
+    responses((status = 200, body = OrgsBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list(
+    _: Guarded<ReadOrg>,
+    _: Enabled<OrgFeature>,
+    State(state): State<AppState>,
+) -> Result<Json<OrgsBody>, ApiError> {
+    let orgs = orgs::list(&state.store).await?;
+    Ok(Json(OrgsBody {
+        orgs: orgs.iter().map(Into::into).collect(),
+    }))
+}
+
+/// Get an organization. Requires `read_org`.
+#[utoipa::path(get, path = "/api/v1/orgs/{id}", tag = "Orgs", security(("oauth2" = ["read_org"])),
+    params(("id" = i64, Path, description = "The organization's id")),
+    responses((status = 200, body = OrgBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    _: Guarded<ReadOrg>,
+    _: Enabled<OrgFeature>,
+    State(state): State<AppState>,
+    RecordId(id): RecordId,
+) -> Result<Json<OrgBody>, ApiError> {
+    Ok(Json(OrgBody {
+        org: (&orgs::get(&state.store, id).await?).into(),
+    }))
+}
+
+/// Create an organization. Requires `write_org`.
+#[utoipa::path(post, path = "/api/v1/orgs", tag = "Orgs", request_body = PostOrgReq, security(("oauth2" = ["write_org"])),
+    responses((status = 201, body = OrgBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create(
+    _: Guarded<WriteOrg>,
+    _: Enabled<OrgFeature>,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<PostOrgReq>,
+) -> Result<(StatusCode, Json<OrgBody>), ApiError> {
+    let org = orgs::create(
+        &state.store,
+        &body.name,
+        &body.slug,
+        body.allow_public_registration,
+        body.only_use_for_branding_override,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(OrgBody { org: (&org).into() })))
+}
+
+/// Update an organization and its branding. Requires `write_org`.
+#[utoipa::path(put, path = "/api/v1/orgs/{id}", tag = "Orgs", request_body = PutOrgReq, security(("oauth2" = ["write_org"])),
+    params(("id" = i64, Path, description = "The organization's id")),
+    responses((status = 200, body = OrgBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn update(
+    _: Guarded<WriteOrg>,
+    _: Enabled<OrgFeature>,
+    State(state): State<AppState>,
+    RecordId(id): RecordId,
+    ApiJson(b): ApiJson<PutOrgReq>,
+) -> Result<Json<OrgBody>, ApiError> {
+    let changes = OrgChanges {
+        name: b.name,
+        slug: b.slug,
+        company_logo_url: b.company_logo_url,
+        company_email_logo_url: b.company_email_logo_url,
+        font_family: b.font_family,
+        font_url: b.font_url,
+        layout_color: b.layout_color,
+        label_color: b.label_color,
+        primary_button_color: b.primary_button_color,
+        primary_button_label_color: b.primary_button_label_color,
+        primary_button_border_color: b.primary_button_border_color,
+        secondary_button_color: b.secondary_button_color,
+        secondary_button_label_color: b.secondary_button_label_color,
+        secondary_button_border_color: b.secondary_button_border_color,
+        critical_indicator_color: b.critical_indicator_color,
+        email_sender_name: b.email_sender_name,
+        terms_link: b.terms_link,
+        privacy_policy_link: b.privacy_policy_link,
+        allow_public_registration: b.allow_public_registration,
+        only_use_for_branding_override: b.only_use_for_branding_override,
+    };
+    Ok(Json(OrgBody {
+        org: (&orgs::update(&state.store, id, changes).await?).into(),
+    }))
+}
+
+/// Delete an organization no user has active. Requires `write_org`.
+#[utoipa::path(delete, path = "/api/v1/orgs/{id}", tag = "Orgs", security(("oauth2" = ["write_org"])),
+    params(("id" = i64, Path, description = "The organization's id")),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete(
+    _: Guarded<WriteOrg>,
+    _: Enabled<OrgFeature>,
+    State(state): State<AppState>,
+    RecordId(id): RecordId,
+) -> Result<StatusCode, ApiError> {
+    orgs::delete(&state.store, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Users whose active organization this is. Requires `read_org` and `read_user`.
+#[utoipa::path(get, path = "/api/v1/orgs/{id}/users", tag = "Orgs", security(("oauth2" = ["read_org", "read_user"])),
+    params(("id" = i64, Path, description = "The organization's id"), ListQuery),
+    responses((status = 200, body = UsersPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn users(
+    _: Guarded<ReadOrgAndUser>,
+    _: Enabled<OrgFeature>,
+    State(state): State<AppState>,
+    RecordId(id): RecordId,
+    query: ListQuery,
+) -> Result<Json<UsersPage>, ApiError> {
+    let found = orgs::active_users(&state.store, id, query.search.as_deref(), query.page()).await?;
+    Ok(Json(users_page(&state, found)))
+}
+
+/// Every member of the organization. Requires `read_org` and `read_user`.
+#[utoipa::path(get, path = "/api/v1/orgs/{id}/all-users", tag = "Orgs", security(("oauth2" = ["read_org", "read_user"])),
+    params(("id" = i64, Path, description = "The organization's id"), ListQuery),
+    responses((status = 200, body = UsersPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn all_users(
+    _: Guarded<ReadOrgAndUser>,
+    _: Enabled<OrgFeature>,
+    State(state): State<AppState>,
+    RecordId(id): RecordId,
+    query: ListQuery,
+) -> Result<Json<UsersPage>, ApiError> {
+    let found = orgs::members(&state.store, id, query.page()).await?;
+    Ok(Json(users_page(&state, found)))
+}
+
+/// List organization groups, optionally of one organization (`org_id`). Requires `read_org`.
+#[utoipa::path(get, path = "/api/v1/org-groups", tag = "Org groups", security(("oauth2" = ["read_org"])),
+    params(ListQuery),
+    responses((status = 200, body = OrgGroupsBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list_groups(
+    _: Guarded<ReadOrg>,
+    _: Enabled<OrgFeature>,
+    _: Enabled<OrgGroupFeature>,
+    State(state): State<AppState>,
+    query: ListQuery,
+) -> Result<Json<OrgGroupsBody>, ApiError> {
+    let groups = orgs::list_groups(&state.store, query.org_id).await?;
+    Ok(Json(OrgGroupsBody {
+        org_groups: groups.iter().map(Into::into).collect(),
+    }))
+}
+
+/// Create an organization group. Requires `write_org`.
+#[utoipa::path(post, path = "/api/v1/org-groups", tag = "Org groups", request_body = PostOrgGroupReq, security(("oauth2" = ["write_org"])),
+    responses((status = 201, body = OrgGroupBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create_group(
+    _: Guarded<WriteOrg>,
+    _: Enabled<OrgFeature>,
+    _: Enabled<OrgGroupFeature>,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<PostOrgGroupReq>,
+) -> Result<(StatusCode, Json<OrgGroupBody>), ApiError> {
+    let group = orgs::create_group(&state.store, body.org_id, &body.name).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(OrgGroupBody {
+            org_group: (&group).into(),
+        }),
+    ))
+}
+
+/// Rename an organization group. Requires `write_org`.
+#[utoipa::path(put, path = "/api/v1/org-groups/{id}", tag = "Org groups", request_body = PutOrgGroupReq, security(("oauth2" = ["write_org"])),
+    params(("id" = i64, Path, description = "The group's id")),
+    responses((status = 200, body = OrgGroupBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn update_group(
+    _: Guarded<WriteOrg>,
+    _: Enabled<OrgFeature>,
+    _: Enabled<OrgGroupFeature>,
+    State(state): State<AppState>,
+    RecordId(id): RecordId,
+    ApiJson(body): ApiJson<PutOrgGroupReq>,
+) -> Result<Json<OrgGroupBody>, ApiError> {
+    let group = orgs::rename_group(&state.store, id, &body.name).await?;
+    Ok(Json(OrgGroupBody {
+        org_group: (&group).into(),
+    }))
+}
+
+/// Delete an organization group. Requires `write_org`.
+#[utoipa::path(delete, path = "/api/v1/org-groups/{id}", tag = "Org groups", security(("oauth2" = ["write_org"])),
+    params(("id" = i64, Path, description = "The group's id")),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete_group(
+    _: Guarded<WriteOrg>,
+    _: Enabled<OrgFeature>,
+    _: Enabled<OrgGroupFeature>,
+    State(state): State<AppState>,
+    RecordId(id): RecordId,
+) -> Result<StatusCode, ApiError> {
+    orgs::delete_group(&state.store, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Members of an organization group. Requires `read_org` and `read_user`.
+#[utoipa::path(get, path = "/api/v1/org-groups/{id}/users", tag = "Org groups", security(("oauth2" = ["read_org", "read_user"])),
+    params(("id" = i64, Path, description = "The group's id")),
+    responses((status = 200, body = UsersBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn group_users(
+    _: Guarded<ReadOrgAndUser>,
+    _: Enabled<OrgFeature>,
+    _: Enabled<OrgGroupFeature>,
+    State(state): State<AppState>,
+    RecordId(id): RecordId,
+) -> Result<Json<UsersBody>, ApiError> {
+    let users = orgs::group_members(&state.store, id).await?;
+    let with_names = state.config.enable_names;
+    Ok(Json(UsersBody {
+        users: users.iter().map(|u| UserView::new(u, with_names)).collect(),
+    }))
+}

@@ -1,0 +1,504 @@
+//! Organizations (with their branding) and organization groups.
+
+use std::future::Future;
+
+use chrono::NaiveDateTime;
+
+use crate::users::{user_columns_u, UserRecord};
+use crate::{now_utc, on_pool, Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OrgRecord {
+    pub id: i64,
+    pub name: String,
+    pub slug: String,
+    pub company_logo_url: String,
+    pub company_email_logo_url: String,
+    pub font_family: String,
+    pub font_url: String,
+    pub layout_color: String,
+    pub label_color: String,
+    pub primary_button_color: String,
+    pub primary_button_label_color: String,
+    pub primary_button_border_color: String,
+    pub secondary_button_color: String,
+    pub secondary_button_label_color: String,
+    pub secondary_button_border_color: String,
+    pub critical_indicator_color: String,
+    pub email_sender_name: String,
+    pub terms_link: String,
+    pub privacy_policy_link: String,
+    pub allow_public_registration: bool,
+    pub only_use_for_branding_override: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Changes to an organization: `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct OrgChanges {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub company_logo_url: Option<String>,
+    pub company_email_logo_url: Option<String>,
+    pub font_family: Option<String>,
+    pub font_url: Option<String>,
+    pub layout_color: Option<String>,
+    pub label_color: Option<String>,
+    pub primary_button_color: Option<String>,
+    pub primary_button_label_color: Option<String>,
+    pub primary_button_border_color: Option<String>,
+    pub secondary_button_color: Option<String>,
+    pub secondary_button_label_color: Option<String>,
+    pub secondary_button_border_color: Option<String>,
+    pub critical_indicator_color: Option<String>,
+    pub email_sender_name: Option<String>,
+    pub terms_link: Option<String>,
+    pub privacy_policy_link: Option<String>,
+    pub allow_public_registration: Option<bool>,
+    pub only_use_for_branding_override: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OrgGroupRecord {
+    pub id: i64,
+    pub org_id: i64,
+    pub name: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A page request: `size` rows starting after `(number - 1) * size`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub size: u32,
+    pub number: u32,
+}
+
+impl Page {
+    fn limit_offset(page: Option<Page>) -> (i64, i64) {
+        match page {
+            Some(p) => (
+                i64::from(p.size),
+                i64::from(p.size) * (i64::from(p.number) - 1),
+            ),
+            // SQLite and PostgreSQL both take a very large limit as "all".
+            None => (i64::MAX, 0),
+        }
+    }
+}
+
+macro_rules! org_columns {
+    () => {
+        "id, name, slug, company_logo_url, company_email_logo_url, font_family, font_url, \
+         layout_color, label_color, primary_button_color, primary_button_label_color, \
+         primary_button_border_color, secondary_button_color, secondary_button_label_color, \
+         secondary_button_border_color, critical_indicator_color, email_sender_name, terms_link, \
+         privacy_policy_link, allow_public_registration, only_use_for_branding_override, \
+         created_at, updated_at"
+    };
+}
+
+macro_rules! group_columns {
+    () => {
+        "id, org_id, name, created_at, updated_at"
+    };
+}
+
+/// Escapes `%`, `_` and `\` so a search term matches literally inside `LIKE … ESCAPE '\'`.
+pub(crate) fn like_pattern(term: &str) -> String {
+    let mut out = String::with_capacity(term.len() + 2);
+    out.push('%');
+    for c in term.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+pub trait OrgStore {
+    fn list_orgs(&self) -> impl Future<Output = Result<Vec<OrgRecord>, StoreError>> + Send;
+    fn org_by_id(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = Result<Option<OrgRecord>, StoreError>> + Send;
+    /// A live org with that name or slug is a `Conflict`.
+    fn insert_org(
+        &self,
+        name: &str,
+        slug: &str,
+        allow_public_registration: bool,
+        only_use_for_branding_override: bool,
+    ) -> impl Future<Output = Result<OrgRecord, StoreError>> + Send;
+    /// Applies the changes; a new slug is written to every user whose active org it was.
+    fn update_org(
+        &self,
+        id: i64,
+        changes: &OrgChanges,
+    ) -> impl Future<Output = Result<Option<OrgRecord>, StoreError>> + Send;
+    /// How many live users have this org active.
+    fn count_users_in_org(
+        &self,
+        slug: &str,
+    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+    /// Soft-deletes the org with its groups and memberships; whether it existed.
+    fn delete_org(&self, id: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Users whose active org is `slug`, optionally filtered by name or email, and the total.
+    fn users_with_active_org(
+        &self,
+        slug: &str,
+        search: Option<&str>,
+        page: Option<Page>,
+    ) -> impl Future<Output = Result<(Vec<UserRecord>, i64), StoreError>> + Send;
+    /// Every member of the org, and the total.
+    fn org_members(
+        &self,
+        org_id: i64,
+        page: Option<Page>,
+    ) -> impl Future<Output = Result<(Vec<UserRecord>, i64), StoreError>> + Send;
+    fn list_org_groups(
+        &self,
+        org_id: Option<i64>,
+    ) -> impl Future<Output = Result<Vec<OrgGroupRecord>, StoreError>> + Send;
+    fn org_group_by_id(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = Result<Option<OrgGroupRecord>, StoreError>> + Send;
+    fn insert_org_group(
+        &self,
+        org_id: i64,
+        name: &str,
+    ) -> impl Future<Output = Result<OrgGroupRecord, StoreError>> + Send;
+    fn rename_org_group(
+        &self,
+        id: i64,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<OrgGroupRecord>, StoreError>> + Send;
+    fn delete_org_group(&self, id: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn org_group_members(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = Result<Vec<UserRecord>, StoreError>> + Send;
+}
+
+impl OrgStore for Store {
+    async fn list_orgs(&self) -> Result<Vec<OrgRecord>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            org_columns!(),
+            " FROM orgs WHERE deleted_at IS NULL ORDER BY id"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    async fn org_by_id(&self, id: i64) -> Result<Option<OrgRecord>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            org_columns!(),
+            " FROM orgs WHERE id = $1 AND deleted_at IS NULL"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    async fn insert_org(
+        &self,
+        name: &str,
+        slug: &str,
+        allow_public_registration: bool,
+        only_use_for_branding_override: bool,
+    ) -> Result<OrgRecord, StoreError> {
+        const INSERT: &str = concat!(
+            "INSERT INTO orgs (name, slug, allow_public_registration, only_use_for_branding_override, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING ",
+            org_columns!()
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(INSERT)
+            .bind(name)
+            .bind(slug)
+            .bind(allow_public_registration)
+            .bind(only_use_for_branding_override)
+            .bind(now_utc())
+            .fetch_one(pool)
+            .await)?)
+    }
+
+    async fn update_org(&self, id: i64, c: &OrgChanges) -> Result<Option<OrgRecord>, StoreError> {
+        const UPDATE: &str = concat!(
+            "UPDATE orgs SET name = COALESCE($2, name), slug = COALESCE($3, slug), \
+             company_logo_url = COALESCE($4, company_logo_url), \
+             company_email_logo_url = COALESCE($5, company_email_logo_url), \
+             font_family = COALESCE($6, font_family), font_url = COALESCE($7, font_url), \
+             layout_color = COALESCE($8, layout_color), label_color = COALESCE($9, label_color), \
+             primary_button_color = COALESCE($10, primary_button_color), \
+             primary_button_label_color = COALESCE($11, primary_button_label_color), \
+             primary_button_border_color = COALESCE($12, primary_button_border_color), \
+             secondary_button_color = COALESCE($13, secondary_button_color), \
+             secondary_button_label_color = COALESCE($14, secondary_button_label_color), \
+             secondary_button_border_color = COALESCE($15, secondary_button_border_color), \
+             critical_indicator_color = COALESCE($16, critical_indicator_color), \
+             email_sender_name = COALESCE($17, email_sender_name), \
+             terms_link = COALESCE($18, terms_link), \
+             privacy_policy_link = COALESCE($19, privacy_policy_link), \
+             allow_public_registration = COALESCE($20, allow_public_registration), \
+             only_use_for_branding_override = COALESCE($21, only_use_for_branding_override), \
+             updated_at = $22 WHERE id = $1 AND deleted_at IS NULL RETURNING ",
+            org_columns!()
+        );
+        const RESLUG: &str = "UPDATE users SET org_slug = $2, updated_at = $3 \
+            WHERE org_slug = $1 AND deleted_at IS NULL";
+        let now = now_utc();
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let old_slug: Option<(String,)> =
+                sqlx::query_as("SELECT slug FROM orgs WHERE id = $1 AND deleted_at IS NULL")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let record: Option<OrgRecord> = sqlx::query_as(UPDATE)
+                .bind(id)
+                .bind(&c.name)
+                .bind(&c.slug)
+                .bind(&c.company_logo_url)
+                .bind(&c.company_email_logo_url)
+                .bind(&c.font_family)
+                .bind(&c.font_url)
+                .bind(&c.layout_color)
+                .bind(&c.label_color)
+                .bind(&c.primary_button_color)
+                .bind(&c.primary_button_label_color)
+                .bind(&c.primary_button_border_color)
+                .bind(&c.secondary_button_color)
+                .bind(&c.secondary_button_label_color)
+                .bind(&c.secondary_button_border_color)
+                .bind(&c.critical_indicator_color)
+                .bind(&c.email_sender_name)
+                .bind(&c.terms_link)
+                .bind(&c.privacy_policy_link)
+                .bind(c.allow_public_registration)
+                .bind(c.only_use_for_branding_override)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let (Some(record), Some((old,))) = (&record, old_slug) {
+                if record.slug != old {
+                    sqlx::query(RESLUG)
+                        .bind(&old)
+                        .bind(&record.slug)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(record)
+        })
+    }
+
+    async fn count_users_in_org(&self, slug: &str) -> Result<i64, StoreError> {
+        const SQL: &str = "SELECT COUNT(*) FROM users WHERE org_slug = $1 AND deleted_at IS NULL";
+        let (n,): (i64,) = on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(slug)
+            .fetch_one(pool)
+            .await)?;
+        Ok(n)
+    }
+
+    async fn delete_org(&self, id: i64) -> Result<bool, StoreError> {
+        const DELETE: &str = "UPDATE orgs SET deleted_at = $2, updated_at = $2 \
+            WHERE id = $1 AND deleted_at IS NULL";
+        const CHILDREN: [&str; 3] = [
+            "UPDATE user_org_groups SET deleted_at = $2, updated_at = $2 WHERE deleted_at IS NULL \
+             AND org_group_id IN (SELECT id FROM org_groups WHERE org_id = $1)",
+            "UPDATE org_groups SET deleted_at = $2, updated_at = $2 WHERE org_id = $1 AND deleted_at IS NULL",
+            "UPDATE user_orgs SET deleted_at = $2, updated_at = $2 WHERE org_id = $1 AND deleted_at IS NULL",
+        ];
+        let now = now_utc();
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let deleted = sqlx::query(DELETE)
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            for sql in CHILDREN {
+                sqlx::query(sql)
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(deleted == 1)
+        })
+    }
+
+    async fn users_with_active_org(
+        &self,
+        slug: &str,
+        search: Option<&str>,
+        page: Option<Page>,
+    ) -> Result<(Vec<UserRecord>, i64), StoreError> {
+        const FILTER: &str = " FROM users u WHERE u.org_slug = $1 AND u.deleted_at IS NULL \
+            AND ($2 = '' OR LOWER(COALESCE(u.first_name, '') || ' ' || COALESCE(u.last_name, '') \
+            || ' ' || COALESCE(u.email, '')) LIKE $2 ESCAPE '\\')";
+        let pattern = search
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(like_pattern)
+            .unwrap_or_default();
+        let (limit, offset) = Page::limit_offset(page);
+        let rows_sql = format!(
+            "SELECT {}{FILTER} ORDER BY u.id LIMIT $3 OFFSET $4",
+            user_columns_u!()
+        );
+        let count_sql = format!("SELECT COUNT(*){FILTER}");
+        on_pool!(self, |pool| {
+            let users: Vec<UserRecord> = sqlx::query_as(&rows_sql)
+                .bind(slug)
+                .bind(&pattern)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(pool)
+                .await?;
+            let (count,): (i64,) = sqlx::query_as(&count_sql)
+                .bind(slug)
+                .bind(&pattern)
+                .fetch_one(pool)
+                .await?;
+            Ok((users, count))
+        })
+    }
+
+    async fn org_members(
+        &self,
+        org_id: i64,
+        page: Option<Page>,
+    ) -> Result<(Vec<UserRecord>, i64), StoreError> {
+        const ROWS: &str = concat!(
+            "SELECT ",
+            user_columns_u!(),
+            " FROM users u JOIN user_orgs m ON m.user_id = u.id WHERE m.org_id = $1 \
+             AND m.deleted_at IS NULL AND u.deleted_at IS NULL ORDER BY u.id LIMIT $2 OFFSET $3"
+        );
+        const COUNT: &str = "SELECT COUNT(*) FROM users u JOIN user_orgs m ON m.user_id = u.id \
+            WHERE m.org_id = $1 AND m.deleted_at IS NULL AND u.deleted_at IS NULL";
+        let (limit, offset) = Page::limit_offset(page);
+        on_pool!(self, |pool| {
+            let users: Vec<UserRecord> = sqlx::query_as(ROWS)
+                .bind(org_id)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(pool)
+                .await?;
+            let (count,): (i64,) = sqlx::query_as(COUNT).bind(org_id).fetch_one(pool).await?;
+            Ok((users, count))
+        })
+    }
+
+    async fn list_org_groups(
+        &self,
+        org_id: Option<i64>,
+    ) -> Result<Vec<OrgGroupRecord>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            group_columns!(),
+            " FROM org_groups WHERE deleted_at IS NULL AND ($1 = 0 OR org_id = $1) ORDER BY id"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(org_id.unwrap_or(0))
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    async fn org_group_by_id(&self, id: i64) -> Result<Option<OrgGroupRecord>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            group_columns!(),
+            " FROM org_groups WHERE id = $1 AND deleted_at IS NULL"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    async fn insert_org_group(
+        &self,
+        org_id: i64,
+        name: &str,
+    ) -> Result<OrgGroupRecord, StoreError> {
+        const INSERT: &str = concat!(
+            "INSERT INTO org_groups (org_id, name, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING ",
+            group_columns!()
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(INSERT)
+            .bind(org_id)
+            .bind(name)
+            .bind(now_utc())
+            .fetch_one(pool)
+            .await)?)
+    }
+
+    async fn rename_org_group(
+        &self,
+        id: i64,
+        name: &str,
+    ) -> Result<Option<OrgGroupRecord>, StoreError> {
+        const SQL: &str = concat!(
+            "UPDATE org_groups SET name = $2, updated_at = $3 WHERE id = $1 AND deleted_at IS NULL RETURNING ",
+            group_columns!()
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(id)
+            .bind(name)
+            .bind(now_utc())
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    async fn delete_org_group(&self, id: i64) -> Result<bool, StoreError> {
+        const DELETE: &str = "UPDATE org_groups SET deleted_at = $2, updated_at = $2 \
+            WHERE id = $1 AND deleted_at IS NULL";
+        const MEMBERS: &str = "UPDATE user_org_groups SET deleted_at = $2, updated_at = $2 \
+            WHERE org_group_id = $1 AND deleted_at IS NULL";
+        let now = now_utc();
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let deleted = sqlx::query(DELETE)
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            sqlx::query(MEMBERS)
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(deleted == 1)
+        })
+    }
+
+    async fn org_group_members(&self, id: i64) -> Result<Vec<UserRecord>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            user_columns_u!(),
+            " FROM users u JOIN user_org_groups g ON g.user_id = u.id WHERE g.org_group_id = $1 \
+             AND g.deleted_at IS NULL AND u.deleted_at IS NULL ORDER BY u.id"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(id)
+            .fetch_all(pool)
+            .await)?)
+    }
+}
