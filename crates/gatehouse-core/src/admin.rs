@@ -24,6 +24,8 @@ pub enum AdminRuleError {
     RootScopeNeedsRoot,
     #[error("Unknown scope")]
     UnknownScope,
+    #[error("validationRegex is not a valid regular expression")]
+    InvalidRegex,
     #[error("Can not delete organization with users")]
     OrgHasUsers,
 }

@@ -15,6 +15,7 @@ mod roles;
 mod scopes;
 mod settings;
 mod signing_keys;
+mod user_attributes;
 mod users;
 
 use std::str::FromStr;
@@ -33,6 +34,7 @@ pub use roles::{RoleRecord, RoleStore};
 pub use scopes::{NewScope, ScopeChanges, ScopeLocaleRecord, ScopeRecord, ScopeStore};
 pub use settings::SettingsStore;
 pub use signing_keys::{NewSigningKey, SigningKeyRecord, SigningKeyStore};
+pub use user_attributes::{UserAttributeFields, UserAttributeRecord, UserAttributeStore};
 pub use users::UserRecord;
 
 /// Runs the same expression against whichever pool the store holds. The expression is compiled

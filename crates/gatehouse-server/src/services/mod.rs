@@ -8,3 +8,4 @@ pub mod orgs;
 pub mod roles;
 pub mod scopes;
 pub mod tokens;
+pub mod user_attributes;

@@ -5,6 +5,7 @@ mod harness;
 
 mod api_catalog;
 mod api_orgs;
+mod api_user_attributes;
 mod cli;
 mod client_credentials;
 mod config_check;

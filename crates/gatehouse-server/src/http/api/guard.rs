@@ -113,6 +113,14 @@ impl FeatureFlag for OrgGroupFeature {
     }
 }
 
+pub struct UserAttributeFeature;
+impl FeatureFlag for UserAttributeFeature {
+    const MESSAGE: &'static str = USER_ATTRIBUTE_NOT_ENABLED;
+    fn enabled(config: &crate::config::Config) -> bool {
+        config.enable_user_attribute
+    }
+}
+
 pub const ORG_NOT_ENABLED: &str = "Organization is not enabled";
 pub const ORG_GROUP_NOT_ENABLED: &str = "Organization group is not enabled";
 pub const APP_BANNER_NOT_ENABLED: &str = "App banner is not enabled";

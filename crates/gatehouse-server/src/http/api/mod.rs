@@ -8,6 +8,7 @@ mod orgs;
 mod paging;
 mod roles;
 mod scopes;
+mod user_attributes;
 mod views;
 
 pub use views::ErrorBody;
@@ -30,6 +31,7 @@ use crate::state::AppState;
         apps::list, apps::get, apps::create, apps::update, apps::delete,
         orgs::list, orgs::get, orgs::create, orgs::update, orgs::delete, orgs::users, orgs::all_users,
         orgs::list_groups, orgs::create_group, orgs::update_group, orgs::delete_group, orgs::group_users,
+        user_attributes::list, user_attributes::get, user_attributes::create, user_attributes::update, user_attributes::delete,
     ),
     modifiers(&ClientCredentialsSecurity),
     tags(
@@ -39,6 +41,7 @@ use crate::state::AppState;
         (name = "Apps", description = "OAuth clients"),
         (name = "Orgs", description = "Organizations and their branding"),
         (name = "Org groups", description = "Groups within an organization"),
+        (name = "User attributes", description = "Custom profile fields"),
     )
 )]
 pub struct ApiDoc;
@@ -108,5 +111,15 @@ pub fn routes() -> Router<AppState> {
             axum::routing::put(orgs::update_group).delete(orgs::delete_group),
         )
         .route("/api/v1/org-groups/{id}/users", get(orgs::group_users))
+        .route(
+            "/api/v1/user-attributes",
+            get(user_attributes::list).post(user_attributes::create),
+        )
+        .route(
+            "/api/v1/user-attributes/{id}",
+            get(user_attributes::get)
+                .put(user_attributes::update)
+                .delete(user_attributes::delete),
+        )
         .merge(swagger)
 }

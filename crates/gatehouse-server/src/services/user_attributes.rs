@@ -1,0 +1,110 @@
+//! Managing custom user attributes.
+
+use std::collections::BTreeMap;
+
+use gatehouse_core::admin::{bounded_text, AdminRuleError};
+use gatehouse_store::{Store, UserAttributeFields, UserAttributeRecord, UserAttributeStore};
+
+use crate::error::{conflict_as, ServiceError};
+
+const NOT_FOUND: &str = "No user attribute found";
+const TAKEN: &str = "A user attribute with this name already exists";
+
+/// An attribute as the API speaks of it: locale texts as `(locale, text)` pairs.
+pub struct AttributeInput {
+    pub name: Option<String>,
+    pub locales: Option<Vec<(String, String)>>,
+    pub include_in_sign_up_form: Option<bool>,
+    pub required_in_sign_up_form: Option<bool>,
+    pub include_in_id_token_body: Option<bool>,
+    pub include_in_user_info: Option<bool>,
+    pub unique: Option<bool>,
+    pub validation_regex: Option<String>,
+    pub validation_locales: Option<Vec<(String, String)>>,
+}
+
+/// Locale texts are stored as one JSON object `{locale: text}`.
+fn locale_object(pairs: Vec<(String, String)>) -> Result<String, ServiceError> {
+    let mut map = BTreeMap::new();
+    for (locale, text) in pairs {
+        map.insert(bounded_text("locale", &locale, 5)?, text);
+    }
+    serde_json::to_string(&map).map_err(|e| ServiceError::Internal(e.to_string()))
+}
+
+/// Reads stored locale texts back as pairs; a malformed value reads as none.
+pub fn locale_pairs(stored: &str) -> Vec<(String, String)> {
+    serde_json::from_str::<BTreeMap<String, String>>(stored)
+        .map(|m| m.into_iter().collect())
+        .unwrap_or_default()
+}
+
+fn fields(input: AttributeInput) -> Result<UserAttributeFields, ServiceError> {
+    if let Some(pattern) = &input.validation_regex {
+        if !pattern.is_empty() && regex::Regex::new(pattern).is_err() {
+            return Err(AdminRuleError::InvalidRegex.into());
+        }
+    }
+    Ok(UserAttributeFields {
+        name: input
+            .name
+            .map(|n| bounded_text("name", &n, 50))
+            .transpose()?,
+        include_in_sign_up_form: input.include_in_sign_up_form,
+        required_in_sign_up_form: input.required_in_sign_up_form,
+        include_in_id_token_body: input.include_in_id_token_body,
+        include_in_user_info: input.include_in_user_info,
+        locales: input.locales.map(locale_object).transpose()?,
+        is_unique: input.unique,
+        validation_regex: input.validation_regex,
+        validation_locales: input.validation_locales.map(locale_object).transpose()?,
+    })
+}
+
+pub async fn list(store: &Store) -> Result<Vec<UserAttributeRecord>, ServiceError> {
+    Ok(store.list_user_attributes().await?)
+}
+
+pub async fn get(store: &Store, id: i64) -> Result<UserAttributeRecord, ServiceError> {
+    store
+        .user_attribute_by_id(id)
+        .await?
+        .ok_or(ServiceError::NotFound(NOT_FOUND))
+}
+
+pub async fn create(
+    store: &Store,
+    input: AttributeInput,
+) -> Result<UserAttributeRecord, ServiceError> {
+    if input.name.is_none() {
+        return Err(AdminRuleError::Length {
+            field: "name",
+            max: 50,
+        }
+        .into());
+    }
+    store
+        .insert_user_attribute(&fields(input)?)
+        .await
+        .map_err(conflict_as(TAKEN))
+}
+
+pub async fn update(
+    store: &Store,
+    id: i64,
+    input: AttributeInput,
+) -> Result<UserAttributeRecord, ServiceError> {
+    get(store, id).await?;
+    store
+        .update_user_attribute(id, &fields(input)?)
+        .await
+        .map_err(conflict_as(TAKEN))?
+        .ok_or(ServiceError::NotFound(NOT_FOUND))
+}
+
+pub async fn delete(store: &Store, id: i64) -> Result<(), ServiceError> {
+    if !store.delete_user_attribute(id).await? {
+        return Err(ServiceError::NotFound(NOT_FOUND));
+    }
+    Ok(())
+}

@@ -1,0 +1,183 @@
+//! Custom user attributes (the fields, not their values).
+
+use std::future::Future;
+
+use chrono::NaiveDateTime;
+
+use crate::{now_utc, on_pool, Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UserAttributeRecord {
+    pub id: i64,
+    pub name: String,
+    pub include_in_sign_up_form: bool,
+    pub required_in_sign_up_form: bool,
+    pub include_in_id_token_body: bool,
+    pub include_in_user_info: bool,
+    /// JSON object `{locale: label}`.
+    pub locales: String,
+    pub is_unique: bool,
+    pub validation_regex: Option<String>,
+    /// JSON object `{locale: message}`.
+    pub validation_locales: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Every field of an attribute; `None` leaves a field as it is on update.
+#[derive(Debug, Clone, Default)]
+pub struct UserAttributeFields {
+    pub name: Option<String>,
+    pub include_in_sign_up_form: Option<bool>,
+    pub required_in_sign_up_form: Option<bool>,
+    pub include_in_id_token_body: Option<bool>,
+    pub include_in_user_info: Option<bool>,
+    pub locales: Option<String>,
+    pub is_unique: Option<bool>,
+    pub validation_regex: Option<String>,
+    pub validation_locales: Option<String>,
+}
+
+macro_rules! attribute_columns {
+    () => {
+        "id, name, include_in_sign_up_form, required_in_sign_up_form, include_in_id_token_body, \
+         include_in_user_info, locales, is_unique, validation_regex, validation_locales, \
+         created_at, updated_at"
+    };
+}
+
+pub trait UserAttributeStore {
+    fn list_user_attributes(
+        &self,
+    ) -> impl Future<Output = Result<Vec<UserAttributeRecord>, StoreError>> + Send;
+    fn user_attribute_by_id(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = Result<Option<UserAttributeRecord>, StoreError>> + Send;
+    /// Creates an attribute (absent fields take their defaults); a taken name is a `Conflict`.
+    fn insert_user_attribute(
+        &self,
+        fields: &UserAttributeFields,
+    ) -> impl Future<Output = Result<UserAttributeRecord, StoreError>> + Send;
+    fn update_user_attribute(
+        &self,
+        id: i64,
+        fields: &UserAttributeFields,
+    ) -> impl Future<Output = Result<Option<UserAttributeRecord>, StoreError>> + Send;
+    /// Soft-deletes the attribute and its values; whether it existed.
+    fn delete_user_attribute(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+impl UserAttributeStore for Store {
+    async fn list_user_attributes(&self) -> Result<Vec<UserAttributeRecord>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            attribute_columns!(),
+            " FROM user_attributes WHERE deleted_at IS NULL ORDER BY id"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    async fn user_attribute_by_id(
+        &self,
+        id: i64,
+    ) -> Result<Option<UserAttributeRecord>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            attribute_columns!(),
+            " FROM user_attributes WHERE id = $1 AND deleted_at IS NULL"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    async fn insert_user_attribute(
+        &self,
+        f: &UserAttributeFields,
+    ) -> Result<UserAttributeRecord, StoreError> {
+        const INSERT: &str = concat!(
+            "INSERT INTO user_attributes (name, include_in_sign_up_form, required_in_sign_up_form, \
+             include_in_id_token_body, include_in_user_info, locales, is_unique, validation_regex, \
+             validation_locales, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING ",
+            attribute_columns!()
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(INSERT)
+            .bind(f.name.as_deref().unwrap_or_default())
+            .bind(f.include_in_sign_up_form.unwrap_or(false))
+            .bind(f.required_in_sign_up_form.unwrap_or(false))
+            .bind(f.include_in_id_token_body.unwrap_or(false))
+            .bind(f.include_in_user_info.unwrap_or(false))
+            .bind(f.locales.as_deref().unwrap_or("{}"))
+            .bind(f.is_unique.unwrap_or(false))
+            .bind(&f.validation_regex)
+            .bind(f.validation_locales.as_deref().unwrap_or("{}"))
+            .bind(now_utc())
+            .fetch_one(pool)
+            .await)?)
+    }
+
+    async fn update_user_attribute(
+        &self,
+        id: i64,
+        f: &UserAttributeFields,
+    ) -> Result<Option<UserAttributeRecord>, StoreError> {
+        const SQL: &str = concat!(
+            "UPDATE user_attributes SET name = COALESCE($2, name), \
+             include_in_sign_up_form = COALESCE($3, include_in_sign_up_form), \
+             required_in_sign_up_form = COALESCE($4, required_in_sign_up_form), \
+             include_in_id_token_body = COALESCE($5, include_in_id_token_body), \
+             include_in_user_info = COALESCE($6, include_in_user_info), \
+             locales = COALESCE($7, locales), is_unique = COALESCE($8, is_unique), \
+             validation_regex = COALESCE($9, validation_regex), \
+             validation_locales = COALESCE($10, validation_locales), updated_at = $11 \
+             WHERE id = $1 AND deleted_at IS NULL RETURNING ",
+            attribute_columns!()
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(id)
+            .bind(&f.name)
+            .bind(f.include_in_sign_up_form)
+            .bind(f.required_in_sign_up_form)
+            .bind(f.include_in_id_token_body)
+            .bind(f.include_in_user_info)
+            .bind(&f.locales)
+            .bind(f.is_unique)
+            .bind(&f.validation_regex)
+            .bind(&f.validation_locales)
+            .bind(now_utc())
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    async fn delete_user_attribute(&self, id: i64) -> Result<bool, StoreError> {
+        const DELETE: &str = "UPDATE user_attributes SET deleted_at = $2, updated_at = $2 \
+            WHERE id = $1 AND deleted_at IS NULL";
+        const VALUES: &str = "UPDATE user_attribute_values SET deleted_at = $2, updated_at = $2 \
+            WHERE user_attribute_id = $1 AND deleted_at IS NULL";
+        let now = now_utc();
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let deleted = sqlx::query(DELETE)
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            sqlx::query(VALUES)
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(deleted == 1)
+        })
+    }
+}
