@@ -8,6 +8,7 @@
 )]
 
 mod apps;
+mod banners;
 pub mod cache;
 mod error;
 mod orgs;
@@ -27,6 +28,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 
 pub use apps::{App, AppChanges, AppStore, NewApp};
+pub use banners::{BannerChanges, BannerRecord, BannerStore};
 pub use cache::{Cache, CacheError};
 pub use error::StoreError;
 pub use orgs::{OrgChanges, OrgGroupRecord, OrgRecord, OrgStore, Page};

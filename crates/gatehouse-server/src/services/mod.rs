@@ -2,6 +2,7 @@
 //! guards the auth layer built, ask the core for decisions and the store for data.
 
 pub mod apps;
+pub mod banners;
 pub mod bootstrap;
 pub mod clients;
 pub mod orgs;

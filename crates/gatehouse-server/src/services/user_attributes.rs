@@ -24,7 +24,7 @@ pub struct AttributeInput {
 }
 
 /// Locale texts are stored as one JSON object `{locale: text}`.
-fn locale_object(pairs: Vec<(String, String)>) -> Result<String, ServiceError> {
+pub fn locale_object(pairs: Vec<(String, String)>) -> Result<String, ServiceError> {
     let mut map = BTreeMap::new();
     for (locale, text) in pairs {
         map.insert(bounded_text("locale", &locale, 5)?, text);

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod api_banners;
 mod api_catalog;
 mod api_orgs;
 mod api_user_attributes;

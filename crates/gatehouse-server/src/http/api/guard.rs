@@ -113,6 +113,14 @@ impl FeatureFlag for OrgGroupFeature {
     }
 }
 
+pub struct AppBannerFeature;
+impl FeatureFlag for AppBannerFeature {
+    const MESSAGE: &'static str = APP_BANNER_NOT_ENABLED;
+    fn enabled(config: &crate::config::Config) -> bool {
+        config.enable_app_banner
+    }
+}
+
 pub struct UserAttributeFeature;
 impl FeatureFlag for UserAttributeFeature {
     const MESSAGE: &'static str = USER_ATTRIBUTE_NOT_ENABLED;

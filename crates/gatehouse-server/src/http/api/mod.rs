@@ -2,6 +2,7 @@
 //! handlers' annotations) and Swagger UI (served from the binary).
 
 mod apps;
+mod banners;
 mod guard;
 mod json;
 mod orgs;
@@ -32,6 +33,7 @@ use crate::state::AppState;
         orgs::list, orgs::get, orgs::create, orgs::update, orgs::delete, orgs::users, orgs::all_users,
         orgs::list_groups, orgs::create_group, orgs::update_group, orgs::delete_group, orgs::group_users,
         user_attributes::list, user_attributes::get, user_attributes::create, user_attributes::update, user_attributes::delete,
+        banners::list, banners::get, banners::create, banners::update, banners::delete,
     ),
     modifiers(&ClientCredentialsSecurity),
     tags(
@@ -42,6 +44,7 @@ use crate::state::AppState;
         (name = "Orgs", description = "Organizations and their branding"),
         (name = "Org groups", description = "Groups within an organization"),
         (name = "User attributes", description = "Custom profile fields"),
+        (name = "App banners", description = "Banners on the sign-in pages"),
     )
 )]
 pub struct ApiDoc;
@@ -111,6 +114,14 @@ pub fn routes() -> Router<AppState> {
             axum::routing::put(orgs::update_group).delete(orgs::delete_group),
         )
         .route("/api/v1/org-groups/{id}/users", get(orgs::group_users))
+        .route(
+            "/api/v1/app-banners",
+            get(banners::list).post(banners::create),
+        )
+        .route(
+            "/api/v1/app-banners/{id}",
+            get(banners::get).put(banners::update).delete(banners::delete),
+        )
         .route(
             "/api/v1/user-attributes",
             get(user_attributes::list).post(user_attributes::create),

@@ -1,0 +1,183 @@
+//! Banners shown on the sign-in pages of the apps they are linked to.
+
+use std::future::Future;
+
+use chrono::NaiveDateTime;
+
+use crate::{now_utc, on_pool, Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct BannerRecord {
+    pub id: i64,
+    #[sqlx(rename = "type")]
+    pub banner_type: String,
+    pub text: String,
+    /// JSON object `{locale: text}`.
+    pub locales: String,
+    pub is_active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Changes to a banner; `app_ids` replaces its app links.
+#[derive(Debug, Clone, Default)]
+pub struct BannerChanges {
+    pub banner_type: Option<String>,
+    pub text: Option<String>,
+    pub locales: Option<String>,
+    pub is_active: Option<bool>,
+    pub app_ids: Option<Vec<i64>>,
+}
+
+macro_rules! banner_columns {
+    () => {
+        "id, type, text, locales, is_active, created_at, updated_at"
+    };
+}
+
+pub trait BannerStore {
+    fn list_banners(&self) -> impl Future<Output = Result<Vec<BannerRecord>, StoreError>> + Send;
+    fn banner_by_id(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = Result<Option<BannerRecord>, StoreError>> + Send;
+    /// `(banner id, app id)` for every live link.
+    fn banner_app_links(&self) -> impl Future<Output = Result<Vec<(i64, i64)>, StoreError>> + Send;
+    fn insert_banner(
+        &self,
+        banner_type: &str,
+        text: &str,
+        locales: &str,
+    ) -> impl Future<Output = Result<BannerRecord, StoreError>> + Send;
+    fn update_banner(
+        &self,
+        id: i64,
+        changes: &BannerChanges,
+    ) -> impl Future<Output = Result<Option<BannerRecord>, StoreError>> + Send;
+    /// Soft-deletes the banner and its links; whether it existed.
+    fn delete_banner(&self, id: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+impl BannerStore for Store {
+    async fn list_banners(&self) -> Result<Vec<BannerRecord>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            banner_columns!(),
+            " FROM banners WHERE deleted_at IS NULL ORDER BY id"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    async fn banner_by_id(&self, id: i64) -> Result<Option<BannerRecord>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            banner_columns!(),
+            " FROM banners WHERE id = $1 AND deleted_at IS NULL"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    async fn banner_app_links(&self) -> Result<Vec<(i64, i64)>, StoreError> {
+        const SQL: &str = "SELECT l.banner_id, l.app_id FROM app_banners l \
+            JOIN apps a ON a.id = l.app_id WHERE l.deleted_at IS NULL AND a.deleted_at IS NULL \
+            ORDER BY l.banner_id, l.app_id";
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    async fn insert_banner(
+        &self,
+        banner_type: &str,
+        text: &str,
+        locales: &str,
+    ) -> Result<BannerRecord, StoreError> {
+        const INSERT: &str = concat!(
+            "INSERT INTO banners (type, text, locales, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING ",
+            banner_columns!()
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(INSERT)
+            .bind(banner_type)
+            .bind(text)
+            .bind(locales)
+            .bind(now_utc())
+            .fetch_one(pool)
+            .await)?)
+    }
+
+    async fn update_banner(
+        &self,
+        id: i64,
+        c: &BannerChanges,
+    ) -> Result<Option<BannerRecord>, StoreError> {
+        const UPDATE: &str = concat!(
+            "UPDATE banners SET type = COALESCE($2, type), text = COALESCE($3, text), \
+             locales = COALESCE($4, locales), is_active = COALESCE($5, is_active), updated_at = $6 \
+             WHERE id = $1 AND deleted_at IS NULL RETURNING ",
+            banner_columns!()
+        );
+        const UNLINK: &str = "UPDATE app_banners SET deleted_at = $2, updated_at = $2 \
+            WHERE banner_id = $1 AND deleted_at IS NULL";
+        const LINK: &str = "INSERT INTO app_banners (banner_id, app_id, created_at, updated_at) \
+            VALUES ($1, $2, $3, $3)";
+        let now = now_utc();
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let record: Option<BannerRecord> = sqlx::query_as(UPDATE)
+                .bind(id)
+                .bind(&c.banner_type)
+                .bind(&c.text)
+                .bind(&c.locales)
+                .bind(c.is_active)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let (Some(_), Some(app_ids)) = (&record, &c.app_ids) {
+                sqlx::query(UNLINK)
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                for app_id in app_ids {
+                    sqlx::query(LINK)
+                        .bind(id)
+                        .bind(app_id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(record)
+        })
+    }
+
+    async fn delete_banner(&self, id: i64) -> Result<bool, StoreError> {
+        const DELETE: &str = "UPDATE banners SET deleted_at = $2, updated_at = $2 \
+            WHERE id = $1 AND deleted_at IS NULL";
+        const LINKS: &str = "UPDATE app_banners SET deleted_at = $2, updated_at = $2 \
+            WHERE banner_id = $1 AND deleted_at IS NULL";
+        let now = now_utc();
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let deleted = sqlx::query(DELETE)
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            sqlx::query(LINKS)
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(deleted == 1)
+        })
+    }
+}
