@@ -22,6 +22,25 @@ pub enum AdminRuleError {
     BuiltInRole,
     #[error("Only an app with the root scope can assign the root scope to an app")]
     RootScopeNeedsRoot,
+    #[error("Only an app with the root scope can assign a privileged role")]
+    PrivilegedRoleNeedsRoot,
+    #[error("User is not in the organization")]
+    UserNotInOrg,
+    #[error("Invitation must be accepted before activating user")]
+    InvitationMustBeAccepted,
+    #[error("This account has already been linked with one account")]
+    UserAlreadyLinked,
+    #[error("Target account has already been linked with one account")]
+    TargetUserAlreadyLinked,
+    #[error("Value for attribute \"{0}\" does not match the validation rule")]
+    AttributeValidationFailed(String),
+    #[error("Duplicate value \"{value}\" for attribute \"{attribute}\"")]
+    UniqueAttributeAlreadyExists { value: String, attribute: String },
+    /// A part of the request needs a feature that is switched off.
+    #[error("{0}")]
+    FeatureOff(&'static str),
+    #[error("locale must be one of the supported locales")]
+    UnsupportedLocale,
     #[error("Unknown scope")]
     UnknownScope,
     #[error("validationRegex is not a valid regular expression")]
@@ -84,6 +103,20 @@ pub fn may_assign_scopes(
     Ok(())
 }
 
+/// Whether giving a user these roles is allowed to this caller: roles listed as privileged only
+/// by a `root` caller.
+pub fn may_assign_roles(
+    caller_scopes: &[String],
+    assigned: &[String],
+    privileged: &[String],
+) -> Result<(), AdminRuleError> {
+    let assigns_privileged = assigned.iter().any(|r| privileged.contains(r));
+    if assigns_privileged && !caller_scopes.iter().any(|s| s == ROOT_SCOPE) {
+        return Err(AdminRuleError::PrivilegedRoleNeedsRoot);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +149,23 @@ mod tests {
         ] {
             assert!(redirect_uri(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn only_root_assigns_privileged_roles() {
+        let privileged = vec!["super_admin".to_string()];
+        let writer = vec!["write_user".to_string()];
+        let root = vec!["root".to_string()];
+        let wants = vec!["editor".to_string(), "super_admin".to_string()];
+        assert_eq!(
+            may_assign_roles(&writer, &wants, &privileged),
+            Err(AdminRuleError::PrivilegedRoleNeedsRoot)
+        );
+        assert_eq!(may_assign_roles(&root, &wants, &privileged), Ok(()));
+        assert_eq!(
+            may_assign_roles(&writer, &["editor".to_string()], &privileged),
+            Ok(())
+        );
     }
 
     #[test]

@@ -76,7 +76,7 @@ pub struct Page {
 }
 
 impl Page {
-    fn limit_offset(page: Option<Page>) -> (i64, i64) {
+    pub(crate) fn limit_offset(page: Option<Page>) -> (i64, i64) {
         match page {
             Some(p) => (
                 i64::from(p.size),
@@ -182,6 +182,21 @@ pub trait OrgStore {
         &self,
         id: i64,
     ) -> impl Future<Output = Result<Vec<UserRecord>, StoreError>> + Send;
+    fn org_by_slug(
+        &self,
+        slug: &str,
+    ) -> impl Future<Output = Result<Option<OrgRecord>, StoreError>> + Send;
+    /// `(group id, group name)` of the groups the user is in.
+    fn user_org_groups(
+        &self,
+        user_id: i64,
+    ) -> impl Future<Output = Result<Vec<(i64, String)>, StoreError>> + Send;
+    /// Whether the user is a member of the org.
+    fn is_org_member(
+        &self,
+        user_id: i64,
+        org_id: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 impl OrgStore for Store {
@@ -500,5 +515,38 @@ impl OrgStore for Store {
             .bind(id)
             .fetch_all(pool)
             .await)?)
+    }
+
+    async fn org_by_slug(&self, slug: &str) -> Result<Option<OrgRecord>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            org_columns!(),
+            " FROM orgs WHERE slug = $1 AND deleted_at IS NULL"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(slug)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    async fn user_org_groups(&self, user_id: i64) -> Result<Vec<(i64, String)>, StoreError> {
+        const SQL: &str = "SELECT g.id, g.name FROM user_org_groups m JOIN org_groups g \
+            ON g.id = m.org_group_id WHERE m.user_id = $1 AND m.deleted_at IS NULL \
+            AND g.deleted_at IS NULL ORDER BY g.id";
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(user_id)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    async fn is_org_member(&self, user_id: i64, org_id: i64) -> Result<bool, StoreError> {
+        const SQL: &str = "SELECT COUNT(*) FROM user_orgs WHERE user_id = $1 AND org_id = $2 \
+            AND deleted_at IS NULL";
+        let (n,): (i64,) = on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(user_id)
+            .bind(org_id)
+            .fetch_one(pool)
+            .await)?;
+        Ok(n > 0)
     }
 }

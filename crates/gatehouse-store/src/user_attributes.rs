@@ -64,6 +64,20 @@ pub trait UserAttributeStore {
         id: i64,
         fields: &UserAttributeFields,
     ) -> impl Future<Output = Result<Option<UserAttributeRecord>, StoreError>> + Send;
+    /// Sets (or with `None` removes) a user's value for an attribute.
+    fn set_user_attribute_value(
+        &self,
+        user_id: i64,
+        attribute_id: i64,
+        value: Option<&str>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Whether another live user already has this value for the attribute.
+    fn attribute_value_taken(
+        &self,
+        attribute_id: i64,
+        value: &str,
+        except_user_id: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Soft-deletes the attribute and its values; whether it existed.
     fn delete_user_attribute(
         &self,
@@ -179,5 +193,58 @@ impl UserAttributeStore for Store {
             tx.commit().await?;
             Ok(deleted == 1)
         })
+    }
+
+    async fn set_user_attribute_value(
+        &self,
+        user_id: i64,
+        attribute_id: i64,
+        value: Option<&str>,
+    ) -> Result<(), StoreError> {
+        const CLEAR: &str = "UPDATE user_attribute_values SET deleted_at = $3, updated_at = $3 \
+            WHERE user_id = $1 AND user_attribute_id = $2 AND deleted_at IS NULL";
+        const INSERT: &str =
+            "INSERT INTO user_attribute_values (user_id, user_attribute_id, value, \
+            created_at, updated_at) VALUES ($1, $2, $3, $4, $4)";
+        let now = now_utc();
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(CLEAR)
+                .bind(user_id)
+                .bind(attribute_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            if let Some(value) = value {
+                sqlx::query(INSERT)
+                    .bind(user_id)
+                    .bind(attribute_id)
+                    .bind(value)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    async fn attribute_value_taken(
+        &self,
+        attribute_id: i64,
+        value: &str,
+        except_user_id: i64,
+    ) -> Result<bool, StoreError> {
+        const SQL: &str =
+            "SELECT COUNT(*) FROM user_attribute_values v JOIN users u ON u.id = v.user_id \
+            WHERE v.user_attribute_id = $1 AND v.value = $2 AND v.user_id <> $3 \
+            AND v.deleted_at IS NULL AND u.deleted_at IS NULL";
+        let (n,): (i64,) = on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(attribute_id)
+            .bind(value)
+            .bind(except_user_id)
+            .fetch_one(pool)
+            .await)?;
+        Ok(n > 0)
     }
 }

@@ -1,6 +1,11 @@
 //! Users as the API shows them.
 
+use std::future::Future;
+
 use chrono::NaiveDateTime;
+
+use crate::orgs::{like_pattern, Page};
+use crate::{now_utc, on_pool, Store, StoreError};
 
 /// A user row with every column the API's User shape needs.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -37,3 +42,334 @@ macro_rules! user_columns_u {
     };
 }
 pub(crate) use user_columns_u;
+
+/// Changes to a user: `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub locale: Option<String>,
+    pub org_slug: Option<String>,
+    pub is_active: Option<bool>,
+}
+
+/// A passkey as listed to admins (never its public key).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PasskeyRecord {
+    pub id: i64,
+    pub credential_id: String,
+    pub counter: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub trait UserStore {
+    /// Users matching `search` (first name, last name or email; case-insensitive substring),
+    /// oldest first, and how many match in all.
+    fn list_users(
+        &self,
+        search: Option<&str>,
+        page: Option<Page>,
+    ) -> impl Future<Output = Result<(Vec<UserRecord>, i64), StoreError>> + Send;
+    fn user_by_auth_id(
+        &self,
+        auth_id: &str,
+    ) -> impl Future<Output = Result<Option<UserRecord>, StoreError>> + Send;
+    fn user_role_names(
+        &self,
+        user_id: i64,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    /// `(attribute name, value)` of every live attribute the user has a value for.
+    fn user_attribute_values(
+        &self,
+        user_id: i64,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
+    /// Updates the user and, when `role_ids` is given, replaces their roles — in one transaction.
+    fn update_user(
+        &self,
+        user_id: i64,
+        changes: &UserChanges,
+        role_ids: Option<&[i64]>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Soft-deletes the user with their roles, consents and memberships.
+    fn delete_user(&self, user_id: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// `(app id, app name)` of every live app the user consented to.
+    fn consented_apps(
+        &self,
+        user_id: i64,
+    ) -> impl Future<Output = Result<Vec<(i64, String)>, StoreError>> + Send;
+    /// Removes a consent; whether there was one.
+    fn delete_consent(
+        &self,
+        user_id: i64,
+        app_id: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Links two accounts to each other (or unlinks both when `linked` is `None`).
+    fn set_linked_accounts(
+        &self,
+        a: i64,
+        b: i64,
+        linked: Option<(&str, &str)>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Sets the enrolled MFA types (comma-separated) and, for a removed factor, its secrets.
+    fn set_mfa_types(
+        &self,
+        user_id: i64,
+        mfa_types: &str,
+        clear_otp: bool,
+        clear_sms: bool,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn user_passkeys(
+        &self,
+        user_id: i64,
+    ) -> impl Future<Output = Result<Vec<PasskeyRecord>, StoreError>> + Send;
+    /// Removes one of the user's passkeys; whether it was theirs.
+    fn delete_passkey(
+        &self,
+        user_id: i64,
+        passkey_id: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+impl UserStore for Store {
+    async fn list_users(
+        &self,
+        search: Option<&str>,
+        page: Option<Page>,
+    ) -> Result<(Vec<UserRecord>, i64), StoreError> {
+        const ROWS: &str = concat!(
+            "SELECT ",
+            user_columns_u!(),
+            " FROM users u WHERE u.deleted_at IS NULL AND ($1 = '' OR LOWER(COALESCE(u.first_name, '') \
+             || ' ' || COALESCE(u.last_name, '') || ' ' || COALESCE(u.email, '')) LIKE $1 ESCAPE '\\') \
+             ORDER BY u.id LIMIT $2 OFFSET $3"
+        );
+        const COUNT: &str = "SELECT COUNT(*) FROM users u WHERE u.deleted_at IS NULL AND ($1 = '' \
+             OR LOWER(COALESCE(u.first_name, '') || ' ' || COALESCE(u.last_name, '') || ' ' || \
+             COALESCE(u.email, '')) LIKE $1 ESCAPE '\\')";
+        let pattern = search
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(like_pattern)
+            .unwrap_or_default();
+        let (limit, offset) = Page::limit_offset(page);
+        on_pool!(self, |pool| {
+            let users: Vec<UserRecord> = sqlx::query_as(ROWS)
+                .bind(&pattern)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(pool)
+                .await?;
+            let (count,): (i64,) = sqlx::query_as(COUNT).bind(&pattern).fetch_one(pool).await?;
+            Ok((users, count))
+        })
+    }
+
+    async fn user_by_auth_id(&self, auth_id: &str) -> Result<Option<UserRecord>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            user_columns_u!(),
+            " FROM users u WHERE u.auth_id = $1 AND u.deleted_at IS NULL"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(auth_id)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    async fn user_role_names(&self, user_id: i64) -> Result<Vec<String>, StoreError> {
+        const SQL: &str = "SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
+            WHERE ur.user_id = $1 AND ur.deleted_at IS NULL AND r.deleted_at IS NULL ORDER BY r.id";
+        let rows: Vec<(String,)> = on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(user_id)
+            .fetch_all(pool)
+            .await)?;
+        Ok(rows.into_iter().map(|(n,)| n).collect())
+    }
+
+    async fn user_attribute_values(
+        &self,
+        user_id: i64,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        const SQL: &str = "SELECT a.name, v.value FROM user_attribute_values v \
+            JOIN user_attributes a ON a.id = v.user_attribute_id WHERE v.user_id = $1 \
+            AND v.deleted_at IS NULL AND a.deleted_at IS NULL ORDER BY a.id";
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(user_id)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    async fn update_user(
+        &self,
+        user_id: i64,
+        c: &UserChanges,
+        role_ids: Option<&[i64]>,
+    ) -> Result<(), StoreError> {
+        const UPDATE: &str = "UPDATE users SET first_name = COALESCE($2, first_name), \
+            last_name = COALESCE($3, last_name), locale = COALESCE($4, locale), \
+            org_slug = COALESCE($5, org_slug), is_active = COALESCE($6, is_active), updated_at = $7 \
+            WHERE id = $1 AND deleted_at IS NULL";
+        const DROP_ROLES: &str = "UPDATE user_roles SET deleted_at = $2, updated_at = $2 \
+            WHERE user_id = $1 AND deleted_at IS NULL";
+        const ADD_ROLE: &str = "INSERT INTO user_roles (user_id, role_id, created_at, updated_at) \
+            VALUES ($1, $2, $3, $3)";
+        let now = now_utc();
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(UPDATE)
+                .bind(user_id)
+                .bind(&c.first_name)
+                .bind(&c.last_name)
+                .bind(&c.locale)
+                .bind(&c.org_slug)
+                .bind(c.is_active)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            if let Some(role_ids) = role_ids {
+                sqlx::query(DROP_ROLES)
+                    .bind(user_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                for role_id in role_ids {
+                    sqlx::query(ADD_ROLE)
+                        .bind(user_id)
+                        .bind(role_id)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    async fn delete_user(&self, user_id: i64) -> Result<(), StoreError> {
+        const STATEMENTS: [&str; 6] = [
+            "UPDATE users SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+            "UPDATE user_roles SET deleted_at = $2, updated_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
+            "UPDATE user_app_consents SET deleted_at = $2, updated_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
+            "UPDATE user_orgs SET deleted_at = $2, updated_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
+            "UPDATE user_org_groups SET deleted_at = $2, updated_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
+            "UPDATE user_passkeys SET deleted_at = $2, updated_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
+        ];
+        let now = now_utc();
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            for sql in STATEMENTS {
+                sqlx::query(sql)
+                    .bind(user_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    async fn consented_apps(&self, user_id: i64) -> Result<Vec<(i64, String)>, StoreError> {
+        const SQL: &str =
+            "SELECT a.id, a.name FROM user_app_consents c JOIN apps a ON a.id = c.app_id \
+            WHERE c.user_id = $1 AND c.deleted_at IS NULL AND a.deleted_at IS NULL ORDER BY a.id";
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(user_id)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    async fn delete_consent(&self, user_id: i64, app_id: i64) -> Result<bool, StoreError> {
+        const SQL: &str = "UPDATE user_app_consents SET deleted_at = $3, updated_at = $3 \
+            WHERE user_id = $1 AND app_id = $2 AND deleted_at IS NULL";
+        let done = on_pool!(self, |pool| sqlx::query(SQL)
+            .bind(user_id)
+            .bind(app_id)
+            .bind(now_utc())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(done > 0)
+    }
+
+    async fn set_linked_accounts(
+        &self,
+        a: i64,
+        b: i64,
+        linked: Option<(&str, &str)>,
+    ) -> Result<(), StoreError> {
+        const SQL: &str = "UPDATE users SET linked_auth_id = $2, updated_at = $3 WHERE id = $1";
+        let (a_to, b_to) = match linked {
+            Some((a_links_to, b_links_to)) => (Some(a_links_to), Some(b_links_to)),
+            None => (None, None),
+        };
+        let now = now_utc();
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(SQL)
+                .bind(a)
+                .bind(a_to)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(SQL)
+                .bind(b)
+                .bind(b_to)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    async fn set_mfa_types(
+        &self,
+        user_id: i64,
+        mfa_types: &str,
+        clear_otp: bool,
+        clear_sms: bool,
+    ) -> Result<(), StoreError> {
+        const SQL: &str = "UPDATE users SET mfa_types = $2, \
+            otp_secret = CASE WHEN $3 THEN NULL ELSE otp_secret END, \
+            otp_verified = CASE WHEN $3 THEN (1 = 0) ELSE otp_verified END, \
+            sms_phone_number = CASE WHEN $4 THEN NULL ELSE sms_phone_number END, \
+            sms_phone_number_verified = CASE WHEN $4 THEN (1 = 0) ELSE sms_phone_number_verified END, \
+            updated_at = $5 WHERE id = $1";
+        on_pool!(self, |pool| sqlx::query(SQL)
+            .bind(user_id)
+            .bind(mfa_types)
+            .bind(clear_otp)
+            .bind(clear_sms)
+            .bind(now_utc())
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    async fn user_passkeys(&self, user_id: i64) -> Result<Vec<PasskeyRecord>, StoreError> {
+        const SQL: &str =
+            "SELECT id, credential_id, counter, created_at, updated_at FROM user_passkeys \
+            WHERE user_id = $1 AND deleted_at IS NULL ORDER BY id";
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(user_id)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    async fn delete_passkey(&self, user_id: i64, passkey_id: i64) -> Result<bool, StoreError> {
+        const SQL: &str = "UPDATE user_passkeys SET deleted_at = $3, updated_at = $3 \
+            WHERE id = $2 AND user_id = $1 AND deleted_at IS NULL";
+        let done = on_pool!(self, |pool| sqlx::query(SQL)
+            .bind(user_id)
+            .bind(passkey_id)
+            .bind(now_utc())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(done == 1)
+    }
+}

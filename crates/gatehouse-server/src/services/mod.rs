@@ -10,3 +10,4 @@ pub mod roles;
 pub mod scopes;
 pub mod tokens;
 pub mod user_attributes;
+pub mod users;

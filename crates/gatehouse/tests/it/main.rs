@@ -7,6 +7,7 @@ mod api_banners;
 mod api_catalog;
 mod api_orgs;
 mod api_user_attributes;
+mod api_users;
 mod cli;
 mod client_credentials;
 mod config_check;

@@ -10,6 +10,7 @@ mod paging;
 mod roles;
 mod scopes;
 mod user_attributes;
+mod users;
 mod views;
 
 pub use views::ErrorBody;
@@ -34,6 +35,9 @@ use crate::state::AppState;
         orgs::list_groups, orgs::create_group, orgs::update_group, orgs::delete_group, orgs::group_users,
         user_attributes::list, user_attributes::get, user_attributes::create, user_attributes::update, user_attributes::delete,
         banners::list, banners::get, banners::create, banners::update, banners::delete,
+        users::list, users::get, users::update, users::delete, users::consented_apps, users::revoke_consent,
+        users::link, users::unlink, users::enroll_email_mfa, users::reset_email_mfa, users::enroll_otp_mfa,
+        users::reset_otp_mfa, users::enroll_sms_mfa, users::reset_sms_mfa, users::passkeys, users::delete_passkey,
     ),
     modifiers(&ClientCredentialsSecurity),
     tags(
@@ -45,6 +49,7 @@ use crate::state::AppState;
         (name = "Org groups", description = "Groups within an organization"),
         (name = "User attributes", description = "Custom profile fields"),
         (name = "App banners", description = "Banners on the sign-in pages"),
+        (name = "Users", description = "People who sign in"),
     )
 )]
 pub struct ApiDoc;
@@ -114,6 +119,44 @@ pub fn routes() -> Router<AppState> {
             axum::routing::put(orgs::update_group).delete(orgs::delete_group),
         )
         .route("/api/v1/org-groups/{id}/users", get(orgs::group_users))
+        .route("/api/v1/users", get(users::list))
+        .route(
+            "/api/v1/users/{authId}",
+            get(users::get).put(users::update).delete(users::delete),
+        )
+        .route(
+            "/api/v1/users/{authId}/consented-apps",
+            get(users::consented_apps),
+        )
+        .route(
+            "/api/v1/users/{authId}/consented-apps/{appId}",
+            axum::routing::delete(users::revoke_consent),
+        )
+        .route(
+            "/api/v1/users/{authId}/account-linking",
+            axum::routing::delete(users::unlink),
+        )
+        .route(
+            "/api/v1/users/{authId}/account-linking/{linkingAuthId}",
+            axum::routing::post(users::link),
+        )
+        .route(
+            "/api/v1/users/{authId}/email-mfa",
+            axum::routing::post(users::enroll_email_mfa).delete(users::reset_email_mfa),
+        )
+        .route(
+            "/api/v1/users/{authId}/otp-mfa",
+            axum::routing::post(users::enroll_otp_mfa).delete(users::reset_otp_mfa),
+        )
+        .route(
+            "/api/v1/users/{authId}/sms-mfa",
+            axum::routing::post(users::enroll_sms_mfa).delete(users::reset_sms_mfa),
+        )
+        .route("/api/v1/users/{authId}/passkeys", get(users::passkeys))
+        .route(
+            "/api/v1/users/{authId}/passkeys/{passkeyId}",
+            axum::routing::delete(users::delete_passkey),
+        )
         .route(
             "/api/v1/app-banners",
             get(banners::list).post(banners::create),

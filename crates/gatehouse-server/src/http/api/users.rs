@@ -1,0 +1,328 @@
+//! `/api/v1/users`.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use gatehouse_store::format_timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::guard::{Guarded, ReadUser, WriteUser};
+use super::json::ApiJson;
+use super::orgs::OrgView;
+use super::paging::{ListQuery, UsersPage};
+use super::views::{ErrorBody, UserView};
+use crate::http::error::ApiError;
+use crate::services::users::{self, UserDetail, UserUpdate};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrgGroupRef {
+    pub id: i64,
+    pub name: String,
+}
+
+/// A user with roles and, when those features are on, attributes, organization and groups.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserDetailView {
+    #[serde(flatten)]
+    pub user: UserView,
+    pub roles: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org: Option<Option<OrgView>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org_groups: Option<Vec<OrgGroupRef>>,
+}
+
+fn detail_view(state: &AppState, d: &UserDetail) -> UserDetailView {
+    UserDetailView {
+        user: UserView::new(&d.user, state.config.enable_names),
+        roles: d.roles.clone(),
+        attributes: d.attributes.clone(),
+        org: d.org.as_ref().map(|o| o.as_ref().map(OrgView::from)),
+        org_groups: d.org_groups.as_ref().map(|groups| {
+            groups
+                .iter()
+                .map(|(id, name)| OrgGroupRef {
+                    id: *id,
+                    name: name.clone(),
+                })
+                .collect()
+        }),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserBody {
+    pub user: UserDetailView,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PutUserReq {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// One of the supported locales.
+    pub locale: Option<String>,
+    /// The active organization; the user must be a member.
+    pub org_slug: Option<String>,
+    pub is_active: Option<bool>,
+    /// Replaces the user's roles (unknown names are ignored). Privileged roles need `root`.
+    pub roles: Option<Vec<String>>,
+    /// Attribute id → value, or null to remove it.
+    #[schema(value_type = Option<Object>)]
+    pub attributes: Option<BTreeMap<String, Option<String>>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsentedApp {
+    pub app_id: i64,
+    pub app_name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsentedAppsBody {
+    pub consented_apps: Vec<ConsentedApp>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PasskeyView {
+    pub id: i64,
+    pub credential_id: String,
+    pub counter: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PasskeysBody {
+    pub passkeys: Vec<PasskeyView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SuccessBody {
+    pub success: bool,
+}
+
+fn success() -> Json<serde_json::Value> {
+    Json(json!({ "success": true }))
+}
+
+fn id_param(raw: &str, name: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::BadRequest(format!("{name} must be a positive integer")))
+}
+
+/// List users, paged and searched. Requires `read_user`.
+#[utoipa::path(get, path = "/api/v1/users", tag = "Users", security(("oauth2" = ["read_user"])),
+    params(ListQuery),
+    responses((status = 200, body = UsersPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list(
+    _: Guarded<ReadUser>,
+    State(state): State<AppState>,
+    query: ListQuery,
+) -> Result<Json<UsersPage>, ApiError> {
+    let (found, count) = users::list(&state.store, query.search.as_deref(), query.page()).await?;
+    let with_names = state.config.enable_names;
+    Ok(Json(UsersPage {
+        users: found.iter().map(|u| UserView::new(u, with_names)).collect(),
+        count,
+    }))
+}
+
+/// Get a user with roles (and attributes, organization and groups when enabled). Requires `read_user`.
+#[utoipa::path(get, path = "/api/v1/users/{authId}", tag = "Users", security(("oauth2" = ["read_user"])),
+    params(("authId" = String, Path, description = "The user's authId")),
+    responses((status = 200, body = UserBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    _: Guarded<ReadUser>,
+    State(state): State<AppState>,
+    Path(auth_id): Path<String>,
+) -> Result<Json<UserBody>, ApiError> {
+    let detail = users::detail(&state, &auth_id).await?;
+    Ok(Json(UserBody {
+        user: detail_view(&state, &detail),
+    }))
+}
+
+/// Update a user. Requires `write_user`; assigning a privileged role also requires `root`.
+#[utoipa::path(put, path = "/api/v1/users/{authId}", tag = "Users", request_body = PutUserReq, security(("oauth2" = ["write_user"])),
+    params(("authId" = String, Path, description = "The user's authId")),
+    responses((status = 200, body = UserBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update(
+    guard: Guarded<WriteUser>,
+    State(state): State<AppState>,
+    Path(auth_id): Path<String>,
+    ApiJson(body): ApiJson<PutUserReq>,
+) -> Result<Json<UserBody>, ApiError> {
+    let attributes = body
+        .attributes
+        .map(|values| {
+            values
+                .into_iter()
+                .map(|(id, value)| Ok((id_param(&id, "attribute id")?, value)))
+                .collect::<Result<BTreeMap<_, _>, ApiError>>()
+        })
+        .transpose()?;
+    let update = UserUpdate {
+        first_name: body.first_name,
+        last_name: body.last_name,
+        locale: body.locale,
+        org_slug: body.org_slug,
+        is_active: body.is_active,
+        roles: body.roles,
+        attributes,
+    };
+    let detail = users::update(&state, &guard.caller.scopes, &auth_id, update).await?;
+    Ok(Json(UserBody {
+        user: detail_view(&state, &detail),
+    }))
+}
+
+/// Delete a user (and their roles, consents and memberships). Requires `write_user`.
+#[utoipa::path(delete, path = "/api/v1/users/{authId}", tag = "Users", security(("oauth2" = ["write_user"])),
+    params(("authId" = String, Path, description = "The user's authId")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete(
+    _: Guarded<WriteUser>,
+    State(state): State<AppState>,
+    Path(auth_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    users::delete(&state.store, &auth_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Apps the user consented to. Requires `read_user`.
+#[utoipa::path(get, path = "/api/v1/users/{authId}/consented-apps", tag = "Users", security(("oauth2" = ["read_user"])),
+    params(("authId" = String, Path, description = "The user's authId")),
+    responses((status = 200, body = ConsentedAppsBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn consented_apps(
+    _: Guarded<ReadUser>,
+    State(state): State<AppState>,
+    Path(auth_id): Path<String>,
+) -> Result<Json<ConsentedAppsBody>, ApiError> {
+    let apps = users::consented_apps(&state.store, &auth_id).await?;
+    Ok(Json(ConsentedAppsBody {
+        consented_apps: apps
+            .into_iter()
+            .map(|(app_id, app_name)| ConsentedApp { app_id, app_name })
+            .collect(),
+    }))
+}
+
+/// Revoke the user's consent to an app. Requires `write_user`.
+#[utoipa::path(delete, path = "/api/v1/users/{authId}/consented-apps/{appId}", tag = "Users", security(("oauth2" = ["write_user"])),
+    params(("authId" = String, Path, description = "The user's authId"), ("appId" = i64, Path, description = "The app's id")),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn revoke_consent(
+    _: Guarded<WriteUser>,
+    State(state): State<AppState>,
+    Path((auth_id, app_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    users::revoke_consent(&state.store, &auth_id, id_param(&app_id, "appId")?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Link two accounts to each other. Requires `write_user`.
+#[utoipa::path(post, path = "/api/v1/users/{authId}/account-linking/{linkingAuthId}", tag = "Users", security(("oauth2" = ["write_user"])),
+    params(("authId" = String, Path, description = "The user's authId"), ("linkingAuthId" = String, Path, description = "The account to link")),
+    responses((status = 200, body = SuccessBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn link(
+    _: Guarded<WriteUser>,
+    State(state): State<AppState>,
+    Path((auth_id, target)): Path<(String, String)>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    users::link(&state.store, &auth_id, &target).await?;
+    Ok(success())
+}
+
+/// Unlink the user's linked account (both sides). Requires `write_user`.
+#[utoipa::path(delete, path = "/api/v1/users/{authId}/account-linking", tag = "Users", security(("oauth2" = ["write_user"])),
+    params(("authId" = String, Path, description = "The user's authId")),
+    responses((status = 200, body = SuccessBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn unlink(
+    _: Guarded<WriteUser>,
+    State(state): State<AppState>,
+    Path(auth_id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    users::unlink(&state.store, &auth_id).await?;
+    Ok(success())
+}
+
+macro_rules! mfa_routes {
+    ($($enroll:ident, $reset:ident, $kind:literal, $path:literal;)*) => {$(
+        #[doc = concat!("Enroll the user in ", $kind, " MFA. Requires `write_user`.")]
+        #[utoipa::path(post, path = $path, tag = "Users", security(("oauth2" = ["write_user"])),
+            params(("authId" = String, Path, description = "The user's authId")),
+            responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+        pub async fn $enroll(_: Guarded<WriteUser>, State(state): State<AppState>, Path(auth_id): Path<String>) -> Result<StatusCode, ApiError> {
+            users::set_mfa(&state.store, &auth_id, $kind, true).await?;
+            Ok(StatusCode::NO_CONTENT)
+        }
+
+        #[doc = concat!("Reset the user's ", $kind, " MFA (its secrets are removed). Requires `write_user`.")]
+        #[utoipa::path(delete, path = $path, tag = "Users", security(("oauth2" = ["write_user"])),
+            params(("authId" = String, Path, description = "The user's authId")),
+            responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+        pub async fn $reset(_: Guarded<WriteUser>, State(state): State<AppState>, Path(auth_id): Path<String>) -> Result<StatusCode, ApiError> {
+            users::set_mfa(&state.store, &auth_id, $kind, false).await?;
+            Ok(StatusCode::NO_CONTENT)
+        }
+    )*};
+}
+
+mfa_routes! {
+    enroll_email_mfa, reset_email_mfa, "email", "/api/v1/users/{authId}/email-mfa";
+    enroll_otp_mfa, reset_otp_mfa, "otp", "/api/v1/users/{authId}/otp-mfa";
+    enroll_sms_mfa, reset_sms_mfa, "sms", "/api/v1/users/{authId}/sms-mfa";
+}
+
+/// The user's passkeys. Requires `read_user`.
+#[utoipa::path(get, path = "/api/v1/users/{authId}/passkeys", tag = "Users", security(("oauth2" = ["read_user"])),
+    params(("authId" = String, Path, description = "The user's authId")),
+    responses((status = 200, body = PasskeysBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn passkeys(
+    _: Guarded<ReadUser>,
+    State(state): State<AppState>,
+    Path(auth_id): Path<String>,
+) -> Result<Json<PasskeysBody>, ApiError> {
+    let found = users::passkeys(&state.store, &auth_id).await?;
+    Ok(Json(PasskeysBody {
+        passkeys: found
+            .iter()
+            .map(|p| PasskeyView {
+                id: p.id,
+                credential_id: p.credential_id.clone(),
+                counter: p.counter,
+                created_at: format_timestamp(&p.created_at),
+                updated_at: format_timestamp(&p.updated_at),
+                deleted_at: None,
+            })
+            .collect(),
+    }))
+}
+
+/// Remove one of the user's passkeys. Requires `write_user`.
+#[utoipa::path(delete, path = "/api/v1/users/{authId}/passkeys/{passkeyId}", tag = "Users", security(("oauth2" = ["write_user"])),
+    params(("authId" = String, Path, description = "The user's authId"), ("passkeyId" = i64, Path, description = "The passkey's id")),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete_passkey(
+    _: Guarded<WriteUser>,
+    State(state): State<AppState>,
+    Path((auth_id, passkey_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    users::delete_passkey(&state.store, &auth_id, id_param(&passkey_id, "passkeyId")?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,289 @@
+//! Managing users through the S2S API.
+
+use std::collections::BTreeMap;
+
+use gatehouse_core::admin::{bounded_text, may_assign_roles, AdminRuleError};
+use gatehouse_store::{
+    OrgRecord, OrgStore, Page, PasskeyRecord, RoleStore, Store, UserAttributeStore, UserChanges,
+    UserRecord, UserStore,
+};
+
+use crate::error::ServiceError;
+use crate::state::AppState;
+
+const NO_USER: &str = "No user found";
+const MFA_TYPES: [&str; 3] = ["otp", "email", "sms"];
+
+/// A user with what the detail view adds.
+pub struct UserDetail {
+    pub user: UserRecord,
+    pub roles: Vec<String>,
+    /// Values by attribute name (with `enable_user_attribute`).
+    pub attributes: Option<BTreeMap<String, String>>,
+    /// The active organization and the user's groups (with `enable_org`).
+    pub org: Option<Option<OrgRecord>>,
+    pub org_groups: Option<Vec<(i64, String)>>,
+}
+
+/// What a PUT may change.
+#[derive(Default)]
+pub struct UserUpdate {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub locale: Option<String>,
+    pub org_slug: Option<String>,
+    pub is_active: Option<bool>,
+    pub roles: Option<Vec<String>>,
+    /// Attribute id → new value (`None` removes it).
+    pub attributes: Option<BTreeMap<i64, Option<String>>>,
+}
+
+pub async fn user(store: &Store, auth_id: &str) -> Result<UserRecord, ServiceError> {
+    store
+        .user_by_auth_id(auth_id)
+        .await?
+        .ok_or(ServiceError::NotFound(NO_USER))
+}
+
+pub async fn list(
+    store: &Store,
+    search: Option<&str>,
+    page: Option<Page>,
+) -> Result<(Vec<UserRecord>, i64), ServiceError> {
+    Ok(store.list_users(search, page).await?)
+}
+
+pub async fn detail(state: &AppState, auth_id: &str) -> Result<UserDetail, ServiceError> {
+    let store = &state.store;
+    let user = user(store, auth_id).await?;
+    let roles = store.user_role_names(user.id).await?;
+    let attributes = if state.config.enable_user_attribute {
+        Some(
+            store
+                .user_attribute_values(user.id)
+                .await?
+                .into_iter()
+                .collect(),
+        )
+    } else {
+        None
+    };
+    let (org, org_groups) = if state.config.enable_org {
+        let org = match user.org_slug.trim() {
+            "" => None,
+            slug => store.org_by_slug(slug).await?,
+        };
+        (Some(org), Some(store.user_org_groups(user.id).await?))
+    } else {
+        (None, None)
+    };
+    Ok(UserDetail {
+        user,
+        roles,
+        attributes,
+        org,
+        org_groups,
+    })
+}
+
+pub async fn update(
+    state: &AppState,
+    caller_scopes: &[String],
+    auth_id: &str,
+    update: UserUpdate,
+) -> Result<UserDetail, ServiceError> {
+    let store = &state.store;
+    let current = user(store, auth_id).await?;
+    let names = |field, v: Option<String>| -> Result<Option<String>, ServiceError> {
+        match v {
+            Some(v) if v.trim().chars().count() > 50 => {
+                Err(AdminRuleError::TooLong { field, max: 50 }.into())
+            }
+            other => Ok(other.map(|v| v.trim().to_owned())),
+        }
+    };
+    let first_name = names("firstName", update.first_name)?;
+    let last_name = names("lastName", update.last_name)?;
+    let locale = match update.locale {
+        Some(locale) if !state.config.supported_locales.contains(&locale) => {
+            return Err(AdminRuleError::UnsupportedLocale.into())
+        }
+        other => other,
+    };
+    if update.is_active == Some(true) && current.invitation_token.is_some() {
+        return Err(AdminRuleError::InvitationMustBeAccepted.into());
+    }
+    if let Some(slug) = &update.org_slug {
+        let slug = bounded_text("orgSlug", slug, 50)?;
+        let org = store
+            .org_by_slug(&slug)
+            .await?
+            .ok_or(ServiceError::NotFound("No organization found"))?;
+        if !store.is_org_member(current.id, org.id).await? {
+            return Err(AdminRuleError::UserNotInOrg.into());
+        }
+    }
+    let role_ids = match &update.roles {
+        Some(names) => {
+            may_assign_roles(caller_scopes, names, &state.config.privileged_roles)?;
+            let all = store.list_roles().await?;
+            // Unknown names are ignored, as Melody does.
+            Some(
+                all.iter()
+                    .filter(|r| names.contains(&r.name))
+                    .map(|r| r.id)
+                    .collect::<Vec<_>>(),
+            )
+        }
+        None => None,
+    };
+    let mut attribute_writes = Vec::new();
+    if let Some(values) = update.attributes {
+        if !state.config.enable_user_attribute {
+            return Err(AdminRuleError::FeatureOff("User attribute is not enabled").into());
+        }
+        for (attribute_id, value) in values {
+            let attribute = store
+                .user_attribute_by_id(attribute_id)
+                .await?
+                .ok_or(ServiceError::NotFound("No user attribute found"))?;
+            if let Some(value) = &value {
+                if let Some(pattern) = attribute
+                    .validation_regex
+                    .as_deref()
+                    .filter(|p| !p.is_empty())
+                {
+                    let matches = regex::Regex::new(pattern).is_ok_and(|re| re.is_match(value));
+                    if !matches {
+                        return Err(
+                            AdminRuleError::AttributeValidationFailed(attribute.name).into()
+                        );
+                    }
+                }
+                if attribute.is_unique
+                    && store
+                        .attribute_value_taken(attribute_id, value, current.id)
+                        .await?
+                {
+                    return Err(AdminRuleError::UniqueAttributeAlreadyExists {
+                        value: value.clone(),
+                        attribute: attribute.name,
+                    }
+                    .into());
+                }
+            }
+            attribute_writes.push((attribute_id, value));
+        }
+    }
+    let changes = UserChanges {
+        first_name,
+        last_name,
+        locale,
+        org_slug: update.org_slug,
+        is_active: update.is_active,
+    };
+    store
+        .update_user(current.id, &changes, role_ids.as_deref())
+        .await?;
+    for (attribute_id, value) in attribute_writes {
+        store
+            .set_user_attribute_value(current.id, attribute_id, value.as_deref())
+            .await?;
+    }
+    detail(state, auth_id).await
+}
+
+pub async fn delete(store: &Store, auth_id: &str) -> Result<(), ServiceError> {
+    let current = user(store, auth_id).await?;
+    store.delete_user(current.id).await?;
+    Ok(())
+}
+
+pub async fn consented_apps(
+    store: &Store,
+    auth_id: &str,
+) -> Result<Vec<(i64, String)>, ServiceError> {
+    let current = user(store, auth_id).await?;
+    Ok(store.consented_apps(current.id).await?)
+}
+
+pub async fn revoke_consent(store: &Store, auth_id: &str, app_id: i64) -> Result<(), ServiceError> {
+    let current = user(store, auth_id).await?;
+    if !store.delete_consent(current.id, app_id).await? {
+        return Err(ServiceError::NotFound("No consent found for this app"));
+    }
+    Ok(())
+}
+
+pub async fn link(store: &Store, auth_id: &str, target_auth_id: &str) -> Result<(), ServiceError> {
+    let a = user(store, auth_id).await?;
+    let b = user(store, target_auth_id).await?;
+    if a.linked_auth_id.is_some() {
+        return Err(AdminRuleError::UserAlreadyLinked.into());
+    }
+    if b.linked_auth_id.is_some() {
+        return Err(AdminRuleError::TargetUserAlreadyLinked.into());
+    }
+    if a.id == b.id {
+        return Err(AdminRuleError::TargetUserAlreadyLinked.into());
+    }
+    store
+        .set_linked_accounts(a.id, b.id, Some((&b.auth_id, &a.auth_id)))
+        .await?;
+    Ok(())
+}
+
+pub async fn unlink(store: &Store, auth_id: &str) -> Result<(), ServiceError> {
+    let a = user(store, auth_id).await?;
+    let Some(other) = a.linked_auth_id.as_deref() else {
+        return Ok(());
+    };
+    match store.user_by_auth_id(other).await? {
+        Some(b) => store.set_linked_accounts(a.id, b.id, None).await?,
+        None => store.set_linked_accounts(a.id, a.id, None).await?,
+    }
+    Ok(())
+}
+
+/// Enrolls (`enroll = true`) or resets an MFA type. Enrolling TOTP starts over (a new secret is
+/// set up at the next sign-in); resetting removes the factor's secrets.
+pub async fn set_mfa(
+    store: &Store,
+    auth_id: &str,
+    mfa_type: &str,
+    enroll: bool,
+) -> Result<(), ServiceError> {
+    debug_assert!(MFA_TYPES.contains(&mfa_type));
+    let current = user(store, auth_id).await?;
+    let mut types: Vec<&str> = current
+        .mfa_types
+        .split(',')
+        .filter(|t| !t.is_empty() && *t != mfa_type)
+        .collect();
+    if enroll {
+        types.push(mfa_type);
+    }
+    let clear_otp = mfa_type == "otp";
+    let clear_sms = mfa_type == "sms" && !enroll;
+    store
+        .set_mfa_types(current.id, &types.join(","), clear_otp, clear_sms)
+        .await?;
+    Ok(())
+}
+
+pub async fn passkeys(store: &Store, auth_id: &str) -> Result<Vec<PasskeyRecord>, ServiceError> {
+    let current = user(store, auth_id).await?;
+    Ok(store.user_passkeys(current.id).await?)
+}
+
+pub async fn delete_passkey(
+    store: &Store,
+    auth_id: &str,
+    passkey_id: i64,
+) -> Result<(), ServiceError> {
+    let current = user(store, auth_id).await?;
+    if !store.delete_passkey(current.id, passkey_id).await? {
+        return Err(ServiceError::NotFound("No passkey found"));
+    }
+    Ok(())
+}
