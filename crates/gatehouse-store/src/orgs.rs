@@ -191,6 +191,25 @@ pub trait OrgStore {
         &self,
         user_id: i64,
     ) -> impl Future<Output = Result<Vec<(i64, String)>, StoreError>> + Send;
+    /// The organizations the user is a member of (branding-only ones left out).
+    fn user_orgs(
+        &self,
+        user_id: i64,
+    ) -> impl Future<Output = Result<Vec<OrgRecord>, StoreError>> + Send;
+    /// Replaces the user's memberships; clears the active org (to a single space, as Melody
+    /// does) when it is no longer among them.
+    fn set_user_orgs(
+        &self,
+        user_id: i64,
+        org_ids: &[i64],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Adds (or with `member = false` removes) the user to an org group.
+    fn set_org_group_member(
+        &self,
+        user_id: i64,
+        group_id: i64,
+        member: bool,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Whether the user is a member of the org.
     fn is_org_member(
         &self,
@@ -548,5 +567,88 @@ impl OrgStore for Store {
             .fetch_one(pool)
             .await)?;
         Ok(n > 0)
+    }
+
+    async fn user_orgs(&self, user_id: i64) -> Result<Vec<OrgRecord>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            org_columns!(),
+            " FROM orgs WHERE deleted_at IS NULL AND only_use_for_branding_override = (1 = 0) \
+             AND id IN (SELECT org_id FROM user_orgs WHERE user_id = $1 AND deleted_at IS NULL) \
+             ORDER BY id"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(user_id)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    async fn set_user_orgs(&self, user_id: i64, org_ids: &[i64]) -> Result<(), StoreError> {
+        const DROP: &str = "UPDATE user_orgs SET deleted_at = $2, updated_at = $2 \
+            WHERE user_id = $1 AND deleted_at IS NULL";
+        const ADD: &str = "INSERT INTO user_orgs (user_id, org_id, created_at, updated_at) \
+            VALUES ($1, $2, $3, $3)";
+        const CLEAR_ACTIVE: &str =
+            "UPDATE users SET org_slug = ' ', updated_at = $2 WHERE id = $1 \
+            AND org_slug NOT IN ('', ' ') AND org_slug NOT IN (SELECT o.slug FROM orgs o \
+            JOIN user_orgs m ON m.org_id = o.id WHERE m.user_id = $1 AND m.deleted_at IS NULL \
+            AND o.deleted_at IS NULL)";
+        let now = now_utc();
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(DROP)
+                .bind(user_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            for org_id in org_ids {
+                sqlx::query(ADD)
+                    .bind(user_id)
+                    .bind(org_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query(CLEAR_ACTIVE)
+                .bind(user_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    async fn set_org_group_member(
+        &self,
+        user_id: i64,
+        group_id: i64,
+        member: bool,
+    ) -> Result<(), StoreError> {
+        const DROP: &str = "UPDATE user_org_groups SET deleted_at = $3, updated_at = $3 \
+            WHERE user_id = $1 AND org_group_id = $2 AND deleted_at IS NULL";
+        const ADD: &str =
+            "INSERT INTO user_org_groups (user_id, org_group_id, created_at, updated_at) \
+            VALUES ($1, $2, $3, $3)";
+        let now = now_utc();
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(DROP)
+                .bind(user_id)
+                .bind(group_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            if member {
+                sqlx::query(ADD)
+                    .bind(user_id)
+                    .bind(group_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
     }
 }

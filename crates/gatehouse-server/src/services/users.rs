@@ -175,6 +175,10 @@ pub async fn update(
             attribute_writes.push((attribute_id, value));
         }
     }
+    let org_changed = update
+        .org_slug
+        .as_deref()
+        .is_some_and(|slug| slug.trim() != current.org_slug.trim());
     let changes = UserChanges {
         first_name,
         last_name,
@@ -185,6 +189,14 @@ pub async fn update(
     store
         .update_user(current.id, &changes, role_ids.as_deref())
         .await?;
+    if org_changed {
+        // Groups belong to the previous organization.
+        for (group_id, _) in store.user_org_groups(current.id).await? {
+            store
+                .set_org_group_member(current.id, group_id, false)
+                .await?;
+        }
+    }
     for (attribute_id, value) in attribute_writes {
         store
             .set_user_attribute_value(current.id, attribute_id, value.as_deref())
@@ -285,5 +297,49 @@ pub async fn delete_passkey(
     if !store.delete_passkey(current.id, passkey_id).await? {
         return Err(ServiceError::NotFound("No passkey found"));
     }
+    Ok(())
+}
+
+pub async fn orgs(store: &Store, auth_id: &str) -> Result<Vec<OrgRecord>, ServiceError> {
+    let current = user(store, auth_id).await?;
+    Ok(store.user_orgs(current.id).await?)
+}
+
+/// Replaces the user's organization memberships.
+pub async fn set_orgs(store: &Store, auth_id: &str, org_ids: &[i64]) -> Result<(), ServiceError> {
+    let current = user(store, auth_id).await?;
+    let mut ids = org_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in &ids {
+        if store.org_by_id(*id).await?.is_none() {
+            return Err(ServiceError::NotFound("No organization found"));
+        }
+    }
+    store.set_user_orgs(current.id, &ids).await?;
+    Ok(())
+}
+
+/// Adds the user to (or removes them from) a group of their active organization.
+pub async fn set_org_group(
+    store: &Store,
+    auth_id: &str,
+    group_id: i64,
+    member: bool,
+) -> Result<(), ServiceError> {
+    let current = user(store, auth_id).await?;
+    let org = match current.org_slug.trim() {
+        "" => None,
+        slug => store.org_by_slug(slug).await?,
+    }
+    .ok_or(ServiceError::NotFound("No organization found"))?;
+    let group = store
+        .org_group_by_id(group_id)
+        .await?
+        .filter(|g| g.org_id == org.id)
+        .ok_or(ServiceError::NotFound("Organization group not found"))?;
+    store
+        .set_org_group_member(current.id, group.id, member)
+        .await?;
     Ok(())
 }

@@ -158,4 +158,49 @@ backend_tests! {
         assert_eq!(call(&app, "DELETE", &format!("/api/v1/org-groups/{group}"), &root, None).await.0, 204);
         assert_eq!(call(&app, "GET", &format!("/api/v1/org-groups/{group}/users"), &root, None).await.0, 404);
     }
+
+    async fn user_memberships_and_groups(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |c| c.enable_org = true).await;
+        let root = app.admin_token("root").await;
+        let (_, acme) = call(&app, "POST", "/api/v1/orgs", &root, Some(json!({"name": "Acme", "slug": "acme"}))).await;
+        let (_, brand) = call(&app, "POST", "/api/v1/orgs", &root, Some(json!({"name": "Brand", "slug": "brand", "onlyUseForBrandingOverride": true}))).await;
+        let (acme, brand) = (acme["org"]["id"].as_i64().unwrap(), brand["org"]["id"].as_i64().unwrap());
+        let user = "00000000-0000-4000-8000-0000000000bb";
+        app.isolation.execute("INSERT INTO users (auth_id, email) VALUES ($1, 'bb@example.com')", user).await;
+
+        let (status, body) = call(&app, "POST", &format!("/api/v1/users/{user}/orgs"), &root, Some(json!({"orgs": [acme, brand, acme]}))).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body, json!({"success": true}));
+        let (_, body) = call(&app, "GET", &format!("/api/v1/users/{user}/orgs"), &root, None).await;
+        let slugs: Vec<&str> = body["orgs"].as_array().unwrap().iter().map(|o| o["slug"].as_str().unwrap()).collect();
+        assert_eq!(slugs, ["acme"], "branding-only organizations are not memberships to list");
+
+        // Groups belong to the active organization.
+        let (_, group) = call(&app, "POST", "/api/v1/org-groups", &root, Some(json!({"name": "Ops", "orgId": acme}))).await;
+        let group = group["orgGroup"]["id"].as_i64().unwrap();
+        let (status, body) = call(&app, "POST", &format!("/api/v1/users/{user}/org-groups/{group}"), &root, None).await;
+        assert_eq!(status, 404);
+        assert_eq!(body["error_description"], "No organization found");
+        let (status, body) = call(&app, "PUT", &format!("/api/v1/users/{user}"), &root, Some(json!({"orgSlug": "acme"}))).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["user"]["org"]["slug"], "acme");
+        assert_eq!(call(&app, "POST", &format!("/api/v1/users/{user}/org-groups/{group}"), &root, None).await.0, 200);
+        let (_, body) = call(&app, "GET", &format!("/api/v1/users/{user}"), &root, None).await;
+        assert_eq!(body["user"]["orgGroups"], json!([{"id": group, "name": "Ops"}]));
+
+        let (status, body) = call(&app, "PUT", &format!("/api/v1/users/{user}"), &root, Some(json!({"orgSlug": "nowhere"}))).await;
+        assert_eq!(status, 404, "{body}");
+        let (status, body) = call(&app, "POST", &format!("/api/v1/users/{user}/orgs"), &root, Some(json!({"orgs": [999]}))).await;
+        assert_eq!(status, 404);
+        assert_eq!(body["error_description"], "No organization found");
+
+        // Leaving the active organization clears it.
+        assert_eq!(call(&app, "POST", &format!("/api/v1/users/{user}/orgs"), &root, Some(json!({"orgs": [brand]}))).await.0, 200);
+        let (_, body) = call(&app, "GET", &format!("/api/v1/users/{user}"), &root, None).await;
+        assert_eq!(body["user"]["org"], Value::Null);
+        let (status, body) = call(&app, "PUT", &format!("/api/v1/users/{user}"), &root, Some(json!({"orgSlug": "acme"}))).await;
+        assert_eq!(status, 400);
+        assert_eq!(body["error_description"], "User is not in the organization");
+        assert_eq!(call(&app, "DELETE", &format!("/api/v1/users/{user}/org-groups/{group}"), &root, None).await.0, 404);
+    }
 }

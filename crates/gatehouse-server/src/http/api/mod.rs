@@ -38,6 +38,7 @@ use crate::state::AppState;
         users::list, users::get, users::update, users::delete, users::consented_apps, users::revoke_consent,
         users::link, users::unlink, users::enroll_email_mfa, users::reset_email_mfa, users::enroll_otp_mfa,
         users::reset_otp_mfa, users::enroll_sms_mfa, users::reset_sms_mfa, users::passkeys, users::delete_passkey,
+        users::orgs, users::set_orgs, users::join_org_group, users::leave_org_group,
     ),
     modifiers(&ClientCredentialsSecurity),
     tags(
@@ -153,6 +154,14 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(users::enroll_sms_mfa).delete(users::reset_sms_mfa),
         )
         .route("/api/v1/users/{authId}/passkeys", get(users::passkeys))
+        .route(
+            "/api/v1/users/{authId}/orgs",
+            get(users::orgs).post(users::set_orgs),
+        )
+        .route(
+            "/api/v1/users/{authId}/org-groups/{orgGroupId}",
+            axum::routing::post(users::join_org_group).delete(users::leave_org_group),
+        )
         .route(
             "/api/v1/users/{authId}/passkeys/{passkeyId}",
             axum::routing::delete(users::delete_passkey),
