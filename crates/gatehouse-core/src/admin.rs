@@ -41,6 +41,16 @@ pub enum AdminRuleError {
     FeatureOff(&'static str),
     #[error("locale must be one of the supported locales")]
     UnsupportedLocale,
+    #[error("The email address is already in use")]
+    EmailTaken,
+    #[error("email must be a valid email address")]
+    InvalidEmail,
+    #[error("Organization does not allow invitation")]
+    OrgNotAllowInvite,
+    #[error("User is already active")]
+    UserAlreadyActive,
+    #[error("Invitation not found or already used")]
+    InvitationNotFound,
     #[error("Unknown scope")]
     UnknownScope,
     #[error("validationRegex is not a valid regular expression")]
@@ -103,6 +113,26 @@ pub fn may_assign_scopes(
     Ok(())
 }
 
+/// An email address as stored: trimmed and lower-cased, with one `@` between a non-empty local
+/// part and a domain that has a dot and no spaces.
+pub fn email_address(value: &str) -> Result<String, AdminRuleError> {
+    let email = value.trim().to_lowercase();
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
+        && !email.chars().any(char::is_whitespace);
+    if valid {
+        Ok(email)
+    } else {
+        Err(AdminRuleError::InvalidEmail)
+    }
+}
+
 /// Whether giving a user these roles is allowed to this caller: roles listed as privileged only
 /// by a `root` caller.
 pub fn may_assign_roles(
@@ -148,6 +178,30 @@ mod tests {
             "https:",
         ] {
             assert!(redirect_uri(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn emails_are_normalized_and_checked() {
+        assert_eq!(
+            email_address(" Ada@Example.COM ").unwrap(),
+            "ada@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a b@example.com",
+            "a@b@c.com",
+            "a@.com",
+        ] {
+            assert_eq!(
+                email_address(bad),
+                Err(AdminRuleError::InvalidEmail),
+                "{bad}"
+            );
         }
     }
 

@@ -37,7 +37,7 @@ pub use scopes::{NewScope, ScopeChanges, ScopeLocaleRecord, ScopeRecord, ScopeSt
 pub use settings::SettingsStore;
 pub use signing_keys::{NewSigningKey, SigningKeyRecord, SigningKeyStore};
 pub use user_attributes::{UserAttributeFields, UserAttributeRecord, UserAttributeStore};
-pub use users::{PasskeyRecord, UserChanges, UserRecord, UserStore};
+pub use users::{NewInvitedUser, PasskeyRecord, UserChanges, UserRecord, UserStore};
 
 /// Runs the same expression against whichever pool the store holds. The expression is compiled
 /// once per backend, so a query that does not fit both fails to build rather than at run time.

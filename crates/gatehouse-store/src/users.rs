@@ -63,7 +63,36 @@ pub struct PasskeyRecord {
     pub updated_at: NaiveDateTime,
 }
 
+/// A user invited by an admin: inactive until the invitation is accepted.
+#[derive(Debug, Clone)]
+pub struct NewInvitedUser {
+    pub auth_id: String,
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub locale: String,
+    /// The active organization, with its id for the membership row.
+    pub org: Option<(i64, String)>,
+    pub role_ids: Vec<i64>,
+    /// SHA-256 (hex) of the invitation token; the token itself is only ever sent.
+    pub invitation_token_hash: String,
+    pub invitation_expires_at: NaiveDateTime,
+}
+
 pub trait UserStore {
+    /// Whether a live password (non-social) account uses this email.
+    fn email_in_use(&self, email: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Creates the invited user with roles and membership in one transaction.
+    fn insert_invited_user(
+        &self,
+        user: &NewInvitedUser,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Sets a new invitation (token hash and expiry), or clears it with `None`.
+    fn set_invitation(
+        &self,
+        user_id: i64,
+        invitation: Option<(&str, NaiveDateTime)>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Users matching `search` (first name, last name or email; case-insensitive substring),
     /// oldest first, and how many match in all.
     fn list_users(
@@ -132,6 +161,87 @@ pub trait UserStore {
 }
 
 impl UserStore for Store {
+    async fn email_in_use(&self, email: &str) -> Result<bool, StoreError> {
+        const SQL: &str = "SELECT COUNT(*) FROM users WHERE email = $1 \
+            AND social_account_id IS NULL AND deleted_at IS NULL";
+        let (n,): (i64,) = on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(email)
+            .fetch_one(pool)
+            .await)?;
+        Ok(n > 0)
+    }
+
+    async fn insert_invited_user(&self, u: &NewInvitedUser) -> Result<(), StoreError> {
+        const INSERT: &str = "INSERT INTO users (auth_id, email, first_name, last_name, locale, \
+            org_slug, is_active, invitation_token, invitation_expires_at, created_at, updated_at) \
+            VALUES ($1, $2, $3, $4, $5, $6, (1 = 0), $7, $8, $9, $9) RETURNING id";
+        const ADD_ROLE: &str = "INSERT INTO user_roles (user_id, role_id, created_at, updated_at) \
+            VALUES ($1, $2, $3, $3)";
+        const ADD_ORG: &str = "INSERT INTO user_orgs (user_id, org_id, created_at, updated_at) \
+            VALUES ($1, $2, $3, $3)";
+        let now = now_utc();
+        let slug = u
+            .org
+            .as_ref()
+            .map(|(_, slug)| slug.as_str())
+            .unwrap_or_default();
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let (id,): (i64,) = sqlx::query_as(INSERT)
+                .bind(&u.auth_id)
+                .bind(&u.email)
+                .bind(&u.first_name)
+                .bind(&u.last_name)
+                .bind(&u.locale)
+                .bind(slug)
+                .bind(&u.invitation_token_hash)
+                .bind(u.invitation_expires_at)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+            for role_id in &u.role_ids {
+                sqlx::query(ADD_ROLE)
+                    .bind(id)
+                    .bind(role_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            if let Some((org_id, _)) = &u.org {
+                sqlx::query(ADD_ORG)
+                    .bind(id)
+                    .bind(org_id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    async fn set_invitation(
+        &self,
+        user_id: i64,
+        invitation: Option<(&str, NaiveDateTime)>,
+    ) -> Result<(), StoreError> {
+        const SQL: &str = "UPDATE users SET invitation_token = $2, invitation_expires_at = $3, \
+            updated_at = $4 WHERE id = $1";
+        let (hash, expires) = match invitation {
+            Some((hash, expires)) => (Some(hash), Some(expires)),
+            None => (None, None),
+        };
+        on_pool!(self, |pool| sqlx::query(SQL)
+            .bind(user_id)
+            .bind(hash)
+            .bind(expires)
+            .bind(now_utc())
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
     async fn list_users(
         &self,
         search: Option<&str>,

@@ -189,4 +189,59 @@ backend_tests! {
         let (_, body) = call(&app, "GET", "/api/v1/users", &root, None).await;
         assert_eq!(body["count"], 1);
     }
+
+    async fn invitations_create_inactive_users(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |c| c.enable_org = true).await;
+        let root = app.admin_token("root").await;
+        add_users(&app, 1).await;
+        let (_, org) = call(&app, "POST", "/api/v1/orgs", &root, Some(json!({"name": "Acme", "slug": "acme"}))).await;
+        call(&app, "POST", "/api/v1/orgs", &root, Some(json!({"name": "Brand", "slug": "brand", "onlyUseForBrandingOverride": true}))).await;
+        let writer = token_with(&app, &root, &["write_user"]).await;
+
+        let before = app.isolation.table_counts().await;
+        for (token, payload, status, message) in [
+            (&writer, json!({"email": "new@example.com", "roles": ["super_admin"]}), 400, "Only an app with the root scope can assign a privileged role"),
+            (&writer, json!({"email": "USER0@example.com"}), 400, "The email address is already in use"),
+            (&writer, json!({"email": "not-an-email"}), 400, "email must be a valid email address"),
+            (&writer, json!({"email": "new@example.com", "orgSlug": "brand"}), 400, "Organization does not allow invitation"),
+            (&writer, json!({"email": "new@example.com", "roles": ["ghost"]}), 404, "Role not found"),
+            (&writer, json!({"email": "new@example.com", "signinUrl": "not a url"}), 400, "signinUrl must be an absolute URL"),
+        ] {
+            let (got, body) = call(&app, "POST", "/api/v1/users/invitations", token, Some(payload.clone())).await;
+            assert_eq!(got, status, "{payload}: {body}");
+            assert_eq!(body["error_description"], message, "{payload}");
+        }
+        assert_eq!(app.isolation.table_counts().await, before);
+
+        let (status, body) = call(&app, "POST", "/api/v1/users/invitations", &writer, Some(json!({
+            "email": " New@Example.com ", "firstName": "Nia", "orgSlug": "acme", "signinUrl": "https://app.example/signin"
+        }))).await;
+        assert_eq!(status, 200, "{body}");
+        let user = &body["user"];
+        assert_eq!(user["email"], "new@example.com");
+        assert_eq!(user["isActive"], false);
+        assert_eq!(user["isInviting"], true);
+        assert!(user["invitationExpiresAt"].as_str().unwrap().ends_with(".000Z"));
+        assert_eq!(user["org"]["id"], org["org"]["id"]);
+        let invited = user["authId"].as_str().unwrap().to_owned();
+
+        // Activating before the invitation is accepted is refused.
+        let (status, body) = call(&app, "PUT", &format!("/api/v1/users/{invited}"), &root, Some(json!({"isActive": true}))).await;
+        assert_eq!(status, 400);
+        assert_eq!(body["error_description"], "Invitation must be accepted before activating user");
+
+        let (status, body) = call(&app, "POST", &format!("/api/v1/users/invitations/{invited}"), &writer, Some(json!({"locale": "fr"}))).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body, json!({"success": true}));
+        assert_eq!(call(&app, "DELETE", &format!("/api/v1/users/invitations/{invited}"), &writer, None).await.0, 204);
+        let (_, body) = call(&app, "GET", &format!("/api/v1/users/{invited}"), &root, None).await;
+        assert_eq!(body["user"]["isInviting"], false);
+        assert_eq!(body["user"]["isActive"], false);
+        let (status, body) = call(&app, "POST", &format!("/api/v1/users/invitations/{invited}"), &writer, Some(json!({}))).await;
+        assert_eq!(status, 400);
+        assert_eq!(body["error_description"], "Invitation not found or already used");
+        let (status, body) = call(&app, "POST", &format!("/api/v1/users/invitations/{}", auth_id(0)), &writer, Some(json!({}))).await;
+        assert_eq!(status, 400);
+        assert_eq!(body["error_description"], "User is already active");
+    }
 }

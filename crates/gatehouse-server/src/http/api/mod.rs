@@ -39,6 +39,7 @@ use crate::state::AppState;
         users::link, users::unlink, users::enroll_email_mfa, users::reset_email_mfa, users::enroll_otp_mfa,
         users::reset_otp_mfa, users::enroll_sms_mfa, users::reset_sms_mfa, users::passkeys, users::delete_passkey,
         users::orgs, users::set_orgs, users::join_org_group, users::leave_org_group,
+        users::invite, users::renew_invitation, users::revoke_invitation,
     ),
     modifiers(&ClientCredentialsSecurity),
     tags(
@@ -121,6 +122,11 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/org-groups/{id}/users", get(orgs::group_users))
         .route("/api/v1/users", get(users::list))
+        .route("/api/v1/users/invitations", axum::routing::post(users::invite))
+        .route(
+            "/api/v1/users/invitations/{authId}",
+            axum::routing::post(users::renew_invitation).delete(users::revoke_invitation),
+        )
         .route(
             "/api/v1/users/{authId}",
             get(users::get).put(users::update).delete(users::delete),
