@@ -8,6 +8,7 @@ mod api_catalog;
 mod api_orgs;
 mod api_user_attributes;
 mod api_users;
+mod browser;
 mod cli;
 mod client_credentials;
 mod config_check;
