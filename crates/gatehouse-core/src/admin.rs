@@ -51,6 +51,8 @@ pub enum AdminRuleError {
     UserAlreadyActive,
     #[error("Invitation not found or already used")]
     InvitationNotFound,
+    #[error("metadata must be an XML document")]
+    NotXml,
     #[error("Unknown scope")]
     UnknownScope,
     #[error("validationRegex is not a valid regular expression")]

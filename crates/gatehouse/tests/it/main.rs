@@ -5,6 +5,7 @@ mod harness;
 
 mod api_banners;
 mod api_catalog;
+mod api_logs_saml;
 mod api_orgs;
 mod api_user_attributes;
 mod api_users;

@@ -121,6 +121,14 @@ impl FeatureFlag for AppBannerFeature {
     }
 }
 
+pub struct SamlSpFeature;
+impl FeatureFlag for SamlSpFeature {
+    const MESSAGE: &'static str = SAML_SP_NOT_ENABLED;
+    fn enabled(config: &crate::config::Config) -> bool {
+        config.enable_saml_sso_as_sp
+    }
+}
+
 pub struct UserAttributeFeature;
 impl FeatureFlag for UserAttributeFeature {
     const MESSAGE: &'static str = USER_ATTRIBUTE_NOT_ENABLED;

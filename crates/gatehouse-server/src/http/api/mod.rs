@@ -5,9 +5,11 @@ mod apps;
 mod banners;
 mod guard;
 mod json;
+mod logs;
 mod orgs;
 mod paging;
 mod roles;
+mod saml_idps;
 mod scopes;
 mod user_attributes;
 mod users;
@@ -40,6 +42,9 @@ use crate::state::AppState;
         users::reset_otp_mfa, users::enroll_sms_mfa, users::reset_sms_mfa, users::passkeys, users::delete_passkey,
         users::orgs, users::set_orgs, users::join_org_group, users::leave_org_group,
         users::invite, users::renew_invitation, users::revoke_invitation,
+        logs::list_email, logs::get_email, logs::delete_email, logs::list_sms, logs::get_sms, logs::delete_sms,
+        logs::list_sign_in, logs::get_sign_in, logs::delete_sign_in,
+        saml_idps::list, saml_idps::get, saml_idps::create, saml_idps::update, saml_idps::delete,
     ),
     modifiers(&ClientCredentialsSecurity),
     tags(
@@ -52,6 +57,8 @@ use crate::state::AppState;
         (name = "User attributes", description = "Custom profile fields"),
         (name = "App banners", description = "Banners on the sign-in pages"),
         (name = "Users", description = "People who sign in"),
+        (name = "Logs", description = "Email, SMS and sign-in logs"),
+        (name = "SAML", description = "SAML identity providers"),
     )
 )]
 pub struct ApiDoc;
@@ -122,7 +129,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api/v1/org-groups/{id}/users", get(orgs::group_users))
         .route("/api/v1/users", get(users::list))
-        .route("/api/v1/users/invitations", axum::routing::post(users::invite))
+        .route(
+            "/api/v1/users/invitations",
+            axum::routing::post(users::invite),
+        )
         .route(
             "/api/v1/users/invitations/{authId}",
             axum::routing::post(users::renew_invitation).delete(users::revoke_invitation),
@@ -178,7 +188,9 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/api/v1/app-banners/{id}",
-            get(banners::get).put(banners::update).delete(banners::delete),
+            get(banners::get)
+                .put(banners::update)
+                .delete(banners::delete),
         )
         .route(
             "/api/v1/user-attributes",
@@ -189,6 +201,31 @@ pub fn routes() -> Router<AppState> {
             get(user_attributes::get)
                 .put(user_attributes::update)
                 .delete(user_attributes::delete),
+        )
+        .route(
+            "/api/v1/logs/email",
+            get(logs::list_email).delete(logs::delete_email),
+        )
+        .route("/api/v1/logs/email/{id}", get(logs::get_email))
+        .route(
+            "/api/v1/logs/sms",
+            get(logs::list_sms).delete(logs::delete_sms),
+        )
+        .route("/api/v1/logs/sms/{id}", get(logs::get_sms))
+        .route(
+            "/api/v1/logs/sign-in",
+            get(logs::list_sign_in).delete(logs::delete_sign_in),
+        )
+        .route("/api/v1/logs/sign-in/{id}", get(logs::get_sign_in))
+        .route(
+            "/api/v1/saml/idps",
+            get(saml_idps::list).post(saml_idps::create),
+        )
+        .route(
+            "/api/v1/saml/idps/{id}",
+            get(saml_idps::get)
+                .put(saml_idps::update)
+                .delete(saml_idps::delete),
         )
         .merge(swagger)
 }

@@ -1,0 +1,246 @@
+//! `/api/v1/logs/*` (root only): email, SMS and sign-in logs.
+
+use std::collections::HashMap;
+
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use gatehouse_store::{format_timestamp, LogStore, MessageLog, MessageLogRecord, SignInLogRecord};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::guard::{Guarded, Root};
+use super::json::RecordId;
+use super::paging::ListQuery;
+use super::views::ErrorBody;
+use crate::error::ServiceError;
+use crate::http::error::ApiError;
+use crate::state::AppState;
+
+const NO_LOG: &str = "No log found";
+const BAD_BEFORE: &str = "deleteBefore must be present and in utc format";
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageLogView {
+    pub id: i64,
+    pub success: bool,
+    pub receiver: String,
+    pub response: String,
+    /// The message as sent, with one-time codes redacted.
+    pub content: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+}
+
+impl From<&MessageLogRecord> for MessageLogView {
+    fn from(r: &MessageLogRecord) -> Self {
+        Self {
+            id: r.id,
+            success: r.success,
+            receiver: r.receiver.clone(),
+            response: r.response.clone(),
+            content: r.content.clone(),
+            created_at: format_timestamp(&r.created_at),
+            updated_at: format_timestamp(&r.updated_at),
+            deleted_at: None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInLogView {
+    pub id: i64,
+    pub user_id: i64,
+    pub ip: Option<String>,
+    /// JSON text with what is known of where the sign-in came from.
+    pub detail: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+}
+
+impl From<&SignInLogRecord> for SignInLogView {
+    fn from(r: &SignInLogRecord) -> Self {
+        Self {
+            id: r.id,
+            user_id: r.user_id,
+            ip: r.ip.clone(),
+            detail: Some(r.detail.clone()),
+            created_at: format_timestamp(&r.created_at),
+            updated_at: format_timestamp(&r.updated_at),
+            deleted_at: None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageLogsBody {
+    pub logs: Vec<MessageLogView>,
+    pub count: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageLogBody {
+    pub log: MessageLogView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignInLogsBody {
+    pub logs: Vec<SignInLogView>,
+    pub count: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignInLogBody {
+    pub log: SignInLogView,
+}
+
+/// `before` as `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` or RFC 3339, taken as UTC.
+fn parse_before(query: &HashMap<String, String>) -> Result<NaiveDateTime, ApiError> {
+    let raw = query
+        .get("before")
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| ApiError::BadRequest(BAD_BEFORE.into()))?;
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.naive_utc())
+        .or_else(|_| NaiveDateTime::parse_from_str(raw, "%Y-%m-%d %H:%M:%S"))
+        .or_else(|_| NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S"))
+        .or_else(|_| {
+            NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
+        })
+        .map_err(|_| ApiError::BadRequest(BAD_BEFORE.into()))
+}
+
+async fn delete_before(
+    state: &AppState,
+    log: Option<MessageLog>,
+    query: &Option<String>,
+) -> Result<StatusCode, ApiError> {
+    let query: HashMap<String, String> =
+        serde_urlencoded::from_str(query.as_deref().unwrap_or_default())
+            .map_err(|_| ApiError::BadRequest(BAD_BEFORE.into()))?;
+    let before = parse_before(&query)?;
+    state
+        .store
+        .delete_logs_before(log, before)
+        .await
+        .map_err(ServiceError::from)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_messages(
+    state: &AppState,
+    log: MessageLog,
+    query: &ListQuery,
+) -> Result<Json<MessageLogsBody>, ApiError> {
+    let (rows, count) = state
+        .store
+        .message_logs(log, query.page())
+        .await
+        .map_err(ServiceError::from)?;
+    Ok(Json(MessageLogsBody {
+        logs: rows.iter().map(Into::into).collect(),
+        count,
+    }))
+}
+
+async fn one_message(
+    state: &AppState,
+    log: MessageLog,
+    id: i64,
+) -> Result<Json<MessageLogBody>, ApiError> {
+    let row = state
+        .store
+        .message_log(log, id)
+        .await
+        .map_err(ServiceError::from)?
+        .ok_or_else(|| ApiError::NotFound(NO_LOG.into()))?;
+    Ok(Json(MessageLogBody { log: (&row).into() }))
+}
+
+macro_rules! message_log_routes {
+    ($($list:ident, $get:ident, $delete:ident, $kind:expr, $name:literal, $path:literal, $item:literal;)*) => {$(
+        #[doc = concat!("List ", $name, " logs, newest first. Requires `root`.")]
+        #[utoipa::path(get, path = $path, tag = "Logs", security(("oauth2" = ["root"])), params(ListQuery),
+            responses((status = 200, body = MessageLogsBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+        pub async fn $list(_: Guarded<Root>, State(state): State<AppState>, query: ListQuery) -> Result<Json<MessageLogsBody>, ApiError> {
+            list_messages(&state, $kind, &query).await
+        }
+
+        #[doc = concat!("Get one ", $name, " log entry. Requires `root`.")]
+        #[utoipa::path(get, path = $item, tag = "Logs", security(("oauth2" = ["root"])),
+            params(("id" = i64, Path, description = "The entry's id")),
+            responses((status = 200, body = MessageLogBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+        pub async fn $get(_: Guarded<Root>, State(state): State<AppState>, RecordId(id): RecordId) -> Result<Json<MessageLogBody>, ApiError> {
+            one_message(&state, $kind, id).await
+        }
+
+        #[doc = concat!("Delete ", $name, " log entries written before `before` (UTC). Requires `root`.")]
+        #[utoipa::path(delete, path = $path, tag = "Logs", security(("oauth2" = ["root"])),
+            params(("before" = String, Query, description = "UTC date: YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or RFC 3339")),
+            responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+        pub async fn $delete(_: Guarded<Root>, State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<StatusCode, ApiError> {
+            delete_before(&state, Some($kind), &query).await
+        }
+    )*};
+}
+
+message_log_routes! {
+    list_email, get_email, delete_email, MessageLog::Email, "email", "/api/v1/logs/email", "/api/v1/logs/email/{id}";
+    list_sms, get_sms, delete_sms, MessageLog::Sms, "SMS", "/api/v1/logs/sms", "/api/v1/logs/sms/{id}";
+}
+
+/// List sign-in log entries, newest first. Requires `root`.
+#[utoipa::path(get, path = "/api/v1/logs/sign-in", tag = "Logs", security(("oauth2" = ["root"])), params(ListQuery),
+    responses((status = 200, body = SignInLogsBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list_sign_in(
+    _: Guarded<Root>,
+    State(state): State<AppState>,
+    query: ListQuery,
+) -> Result<Json<SignInLogsBody>, ApiError> {
+    let (rows, count) = state
+        .store
+        .sign_in_logs(query.page())
+        .await
+        .map_err(ServiceError::from)?;
+    Ok(Json(SignInLogsBody {
+        logs: rows.iter().map(Into::into).collect(),
+        count,
+    }))
+}
+
+/// Get one sign-in log entry. Requires `root`.
+#[utoipa::path(get, path = "/api/v1/logs/sign-in/{id}", tag = "Logs", security(("oauth2" = ["root"])),
+    params(("id" = i64, Path, description = "The entry's id")),
+    responses((status = 200, body = SignInLogBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_sign_in(
+    _: Guarded<Root>,
+    State(state): State<AppState>,
+    RecordId(id): RecordId,
+) -> Result<Json<SignInLogBody>, ApiError> {
+    let row = state
+        .store
+        .sign_in_log(id)
+        .await
+        .map_err(ServiceError::from)?
+        .ok_or_else(|| ApiError::NotFound(NO_LOG.into()))?;
+    Ok(Json(SignInLogBody { log: (&row).into() }))
+}
+
+/// Delete sign-in log entries written before `before` (UTC). Requires `root`.
+#[utoipa::path(delete, path = "/api/v1/logs/sign-in", tag = "Logs", security(("oauth2" = ["root"])),
+    params(("before" = String, Query, description = "UTC date: YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or RFC 3339")),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn delete_sign_in(
+    _: Guarded<Root>,
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<StatusCode, ApiError> {
+    delete_before(&state, None, &query).await
+}

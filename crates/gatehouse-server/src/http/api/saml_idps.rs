@@ -1,0 +1,219 @@
+//! `/api/v1/saml/idps` (root only, with `enable_saml_sso_as_sp`).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use gatehouse_core::admin::{bounded_text, AdminRuleError};
+use gatehouse_store::{format_timestamp, SamlIdpFields, SamlIdpRecord, SamlIdpStore};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::guard::{Enabled, Guarded, Root, SamlSpFeature};
+use super::json::{ApiJson, RecordId};
+use super::views::ErrorBody;
+use crate::error::{conflict_as, ServiceError};
+use crate::http::error::ApiError;
+use crate::state::AppState;
+
+const NOT_FOUND: &str = "No SAML IDP found";
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SamlIdpView {
+    pub id: i64,
+    pub name: String,
+    pub is_active: bool,
+    pub user_id_attribute: String,
+    pub email_attribute: Option<String>,
+    pub first_name_attribute: Option<String>,
+    pub last_name_attribute: Option<String>,
+    /// The identity provider's metadata XML.
+    pub metadata: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+}
+
+impl From<&SamlIdpRecord> for SamlIdpView {
+    fn from(r: &SamlIdpRecord) -> Self {
+        Self {
+            id: r.id,
+            name: r.name.clone(),
+            is_active: r.is_active,
+            user_id_attribute: r.user_id_attribute.clone(),
+            email_attribute: r.email_attribute.clone(),
+            first_name_attribute: r.first_name_attribute.clone(),
+            last_name_attribute: r.last_name_attribute.clone(),
+            metadata: r.metadata.clone(),
+            created_at: format_timestamp(&r.created_at),
+            updated_at: format_timestamp(&r.updated_at),
+            deleted_at: None,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SamlIdpsBody {
+    pub idps: Vec<SamlIdpView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SamlIdpBody {
+    pub idp: SamlIdpView,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PostSamlIdpReq {
+    /// 1–50 characters, unique.
+    pub name: String,
+    /// The assertion attribute holding the user's id.
+    pub user_id_attribute: String,
+    pub email_attribute: Option<String>,
+    pub first_name_attribute: Option<String>,
+    pub last_name_attribute: Option<String>,
+    /// The identity provider's metadata XML.
+    pub metadata: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PutSamlIdpReq {
+    pub is_active: Option<bool>,
+    pub user_id_attribute: Option<String>,
+    pub email_attribute: Option<String>,
+    pub first_name_attribute: Option<String>,
+    pub last_name_attribute: Option<String>,
+    pub metadata: Option<String>,
+}
+
+/// Metadata must at least be XML-shaped; it is parsed fully when a sign-in uses it.
+fn metadata(value: Option<String>) -> Result<Option<String>, ServiceError> {
+    match value {
+        Some(xml) if !xml.trim_start().starts_with('<') => Err(AdminRuleError::NotXml.into()),
+        other => Ok(other),
+    }
+}
+
+fn attribute(field: &'static str, value: Option<String>) -> Result<Option<String>, ServiceError> {
+    value
+        .map(|v| bounded_text(field, &v, 100))
+        .transpose()
+        .map_err(Into::into)
+}
+
+/// List SAML identity providers. Requires `root`.
+#[utoipa::path(get, path = "/api/v1/saml/idps", tag = "SAML", security(("oauth2" = ["root"])),
+    responses((status = 200, body = SamlIdpsBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list(
+    _: Guarded<Root>,
+    _: Enabled<SamlSpFeature>,
+    State(state): State<AppState>,
+) -> Result<Json<SamlIdpsBody>, ApiError> {
+    let all = state
+        .store
+        .list_saml_idps()
+        .await
+        .map_err(ServiceError::from)?;
+    Ok(Json(SamlIdpsBody {
+        idps: all.iter().map(Into::into).collect(),
+    }))
+}
+
+/// Get a SAML identity provider. Requires `root`.
+#[utoipa::path(get, path = "/api/v1/saml/idps/{id}", tag = "SAML", security(("oauth2" = ["root"])),
+    params(("id" = i64, Path, description = "The provider's id")),
+    responses((status = 200, body = SamlIdpBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    _: Guarded<Root>,
+    _: Enabled<SamlSpFeature>,
+    State(state): State<AppState>,
+    RecordId(id): RecordId,
+) -> Result<Json<SamlIdpBody>, ApiError> {
+    let idp = state
+        .store
+        .saml_idp_by_id(id)
+        .await
+        .map_err(ServiceError::from)?
+        .ok_or(ServiceError::NotFound(NOT_FOUND))?;
+    Ok(Json(SamlIdpBody { idp: (&idp).into() }))
+}
+
+/// Add a SAML identity provider. Requires `root`.
+#[utoipa::path(post, path = "/api/v1/saml/idps", tag = "SAML", request_body = PostSamlIdpReq, security(("oauth2" = ["root"])),
+    responses((status = 201, body = SamlIdpBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create(
+    _: Guarded<Root>,
+    _: Enabled<SamlSpFeature>,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<PostSamlIdpReq>,
+) -> Result<(StatusCode, Json<SamlIdpBody>), ApiError> {
+    let fields = SamlIdpFields {
+        name: Some(bounded_text("name", &body.name, 50).map_err(ServiceError::from)?),
+        user_id_attribute: attribute("userIdAttribute", Some(body.user_id_attribute))?,
+        email_attribute: attribute("emailAttribute", body.email_attribute)?,
+        first_name_attribute: attribute("firstNameAttribute", body.first_name_attribute)?,
+        last_name_attribute: attribute("lastNameAttribute", body.last_name_attribute)?,
+        metadata: metadata(Some(body.metadata))?,
+        is_active: None,
+    };
+    let idp = state
+        .store
+        .insert_saml_idp(&fields)
+        .await
+        .map_err(conflict_as("A SAML IDP with this name already exists"))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(SamlIdpBody { idp: (&idp).into() }),
+    ))
+}
+
+/// Update a SAML identity provider. Requires `root`.
+#[utoipa::path(put, path = "/api/v1/saml/idps/{id}", tag = "SAML", request_body = PutSamlIdpReq, security(("oauth2" = ["root"])),
+    params(("id" = i64, Path, description = "The provider's id")),
+    responses((status = 200, body = SamlIdpBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update(
+    _: Guarded<Root>,
+    _: Enabled<SamlSpFeature>,
+    State(state): State<AppState>,
+    RecordId(id): RecordId,
+    ApiJson(body): ApiJson<PutSamlIdpReq>,
+) -> Result<Json<SamlIdpBody>, ApiError> {
+    let fields = SamlIdpFields {
+        name: None,
+        user_id_attribute: attribute("userIdAttribute", body.user_id_attribute)?,
+        email_attribute: attribute("emailAttribute", body.email_attribute)?,
+        first_name_attribute: attribute("firstNameAttribute", body.first_name_attribute)?,
+        last_name_attribute: attribute("lastNameAttribute", body.last_name_attribute)?,
+        metadata: metadata(body.metadata)?,
+        is_active: body.is_active,
+    };
+    let idp = state
+        .store
+        .update_saml_idp(id, &fields)
+        .await
+        .map_err(ServiceError::from)?
+        .ok_or(ServiceError::NotFound(NOT_FOUND))?;
+    Ok(Json(SamlIdpBody { idp: (&idp).into() }))
+}
+
+/// Remove a SAML identity provider. Requires `root`.
+#[utoipa::path(delete, path = "/api/v1/saml/idps/{id}", tag = "SAML", security(("oauth2" = ["root"])),
+    params(("id" = i64, Path, description = "The provider's id")),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete(
+    _: Guarded<Root>,
+    _: Enabled<SamlSpFeature>,
+    State(state): State<AppState>,
+    RecordId(id): RecordId,
+) -> Result<StatusCode, ApiError> {
+    if !state
+        .store
+        .delete_saml_idp(id)
+        .await
+        .map_err(ServiceError::from)?
+    {
+        return Err(ServiceError::NotFound(NOT_FOUND).into());
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

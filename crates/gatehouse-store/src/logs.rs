@@ -1,0 +1,166 @@
+//! Delivery logs (email, SMS) and sign-in logs.
+
+use std::future::Future;
+
+use chrono::NaiveDateTime;
+
+use crate::orgs::Page;
+use crate::{now_utc, on_pool, Store, StoreError};
+
+/// Which delivery log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageLog {
+    Email,
+    Sms,
+}
+
+impl MessageLog {
+    fn table(self) -> &'static str {
+        match self {
+            MessageLog::Email => "email_logs",
+            MessageLog::Sms => "sms_logs",
+        }
+    }
+}
+
+/// One sent email or SMS (one-time codes are redacted before a row is written).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MessageLogRecord {
+    pub id: i64,
+    pub success: bool,
+    pub receiver: String,
+    pub response: String,
+    pub content: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SignInLogRecord {
+    pub id: i64,
+    pub user_id: i64,
+    pub ip: Option<String>,
+    /// JSON text.
+    pub detail: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub trait LogStore {
+    /// Newest first, with the total count.
+    fn message_logs(
+        &self,
+        log: MessageLog,
+        page: Option<Page>,
+    ) -> impl Future<Output = Result<(Vec<MessageLogRecord>, i64), StoreError>> + Send;
+    fn message_log(
+        &self,
+        log: MessageLog,
+        id: i64,
+    ) -> impl Future<Output = Result<Option<MessageLogRecord>, StoreError>> + Send;
+    fn sign_in_logs(
+        &self,
+        page: Option<Page>,
+    ) -> impl Future<Output = Result<(Vec<SignInLogRecord>, i64), StoreError>> + Send;
+    fn sign_in_log(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = Result<Option<SignInLogRecord>, StoreError>> + Send;
+    /// Soft-deletes the rows of a log (`None`: the sign-in log) written before `before`.
+    fn delete_logs_before(
+        &self,
+        log: Option<MessageLog>,
+        before: NaiveDateTime,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+const MESSAGE_COLUMNS: &str = "id, success, receiver, response, content, created_at, updated_at";
+
+impl LogStore for Store {
+    async fn message_logs(
+        &self,
+        log: MessageLog,
+        page: Option<Page>,
+    ) -> Result<(Vec<MessageLogRecord>, i64), StoreError> {
+        let (limit, offset) = Page::limit_offset(page);
+        let rows_sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM {} WHERE deleted_at IS NULL ORDER BY id DESC LIMIT $1 OFFSET $2",
+            log.table()
+        );
+        let count_sql = format!(
+            "SELECT COUNT(*) FROM {} WHERE deleted_at IS NULL",
+            log.table()
+        );
+        on_pool!(self, |pool| {
+            let rows: Vec<MessageLogRecord> = sqlx::query_as(&rows_sql)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(pool)
+                .await?;
+            let (count,): (i64,) = sqlx::query_as(&count_sql).fetch_one(pool).await?;
+            Ok((rows, count))
+        })
+    }
+
+    async fn message_log(
+        &self,
+        log: MessageLog,
+        id: i64,
+    ) -> Result<Option<MessageLogRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM {} WHERE id = $1 AND deleted_at IS NULL",
+            log.table()
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    async fn sign_in_logs(
+        &self,
+        page: Option<Page>,
+    ) -> Result<(Vec<SignInLogRecord>, i64), StoreError> {
+        const ROWS: &str =
+            "SELECT id, user_id, ip, detail, created_at, updated_at FROM sign_in_logs \
+            WHERE deleted_at IS NULL ORDER BY id DESC LIMIT $1 OFFSET $2";
+        const COUNT: &str = "SELECT COUNT(*) FROM sign_in_logs WHERE deleted_at IS NULL";
+        let (limit, offset) = Page::limit_offset(page);
+        on_pool!(self, |pool| {
+            let rows: Vec<SignInLogRecord> = sqlx::query_as(ROWS)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(pool)
+                .await?;
+            let (count,): (i64,) = sqlx::query_as(COUNT).fetch_one(pool).await?;
+            Ok((rows, count))
+        })
+    }
+
+    async fn sign_in_log(&self, id: i64) -> Result<Option<SignInLogRecord>, StoreError> {
+        const SQL: &str =
+            "SELECT id, user_id, ip, detail, created_at, updated_at FROM sign_in_logs \
+            WHERE id = $1 AND deleted_at IS NULL";
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    async fn delete_logs_before(
+        &self,
+        log: Option<MessageLog>,
+        before: NaiveDateTime,
+    ) -> Result<u64, StoreError> {
+        let table = log.map_or("sign_in_logs", MessageLog::table);
+        let sql = format!(
+            "UPDATE {table} SET deleted_at = $2, updated_at = $2 WHERE created_at < $1 AND deleted_at IS NULL"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query(&sql)
+            .bind(before)
+            .bind(now_utc())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?)
+    }
+}

@@ -1,0 +1,143 @@
+//! SAML identity providers (for sign-in with SAML as a service provider).
+
+use std::future::Future;
+
+use chrono::NaiveDateTime;
+
+use crate::{now_utc, on_pool, Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SamlIdpRecord {
+    pub id: i64,
+    pub name: String,
+    pub user_id_attribute: String,
+    pub email_attribute: Option<String>,
+    pub first_name_attribute: Option<String>,
+    pub last_name_attribute: Option<String>,
+    pub metadata: String,
+    pub is_active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The fields of an identity provider; `None` leaves a field as it is on update.
+#[derive(Debug, Clone, Default)]
+pub struct SamlIdpFields {
+    pub name: Option<String>,
+    pub user_id_attribute: Option<String>,
+    pub email_attribute: Option<String>,
+    pub first_name_attribute: Option<String>,
+    pub last_name_attribute: Option<String>,
+    pub metadata: Option<String>,
+    pub is_active: Option<bool>,
+}
+
+macro_rules! idp_columns {
+    () => {
+        "id, name, user_id_attribute, email_attribute, first_name_attribute, last_name_attribute, \
+         metadata, is_active, created_at, updated_at"
+    };
+}
+
+pub trait SamlIdpStore {
+    fn list_saml_idps(&self)
+        -> impl Future<Output = Result<Vec<SamlIdpRecord>, StoreError>> + Send;
+    fn saml_idp_by_id(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = Result<Option<SamlIdpRecord>, StoreError>> + Send;
+    /// A live provider with that name is a `Conflict`.
+    fn insert_saml_idp(
+        &self,
+        fields: &SamlIdpFields,
+    ) -> impl Future<Output = Result<SamlIdpRecord, StoreError>> + Send;
+    fn update_saml_idp(
+        &self,
+        id: i64,
+        fields: &SamlIdpFields,
+    ) -> impl Future<Output = Result<Option<SamlIdpRecord>, StoreError>> + Send;
+    fn delete_saml_idp(&self, id: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+impl SamlIdpStore for Store {
+    async fn list_saml_idps(&self) -> Result<Vec<SamlIdpRecord>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            idp_columns!(),
+            " FROM saml_idps WHERE deleted_at IS NULL ORDER BY id"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    async fn saml_idp_by_id(&self, id: i64) -> Result<Option<SamlIdpRecord>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            idp_columns!(),
+            " FROM saml_idps WHERE id = $1 AND deleted_at IS NULL"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    async fn insert_saml_idp(&self, f: &SamlIdpFields) -> Result<SamlIdpRecord, StoreError> {
+        const INSERT: &str = concat!(
+            "INSERT INTO saml_idps (name, user_id_attribute, email_attribute, first_name_attribute, \
+             last_name_attribute, metadata, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING ",
+            idp_columns!()
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(INSERT)
+            .bind(f.name.as_deref().unwrap_or_default())
+            .bind(f.user_id_attribute.as_deref().unwrap_or_default())
+            .bind(&f.email_attribute)
+            .bind(&f.first_name_attribute)
+            .bind(&f.last_name_attribute)
+            .bind(f.metadata.as_deref().unwrap_or_default())
+            .bind(now_utc())
+            .fetch_one(pool)
+            .await)?)
+    }
+
+    async fn update_saml_idp(
+        &self,
+        id: i64,
+        f: &SamlIdpFields,
+    ) -> Result<Option<SamlIdpRecord>, StoreError> {
+        const SQL: &str = concat!(
+            "UPDATE saml_idps SET user_id_attribute = COALESCE($2, user_id_attribute), \
+             email_attribute = COALESCE($3, email_attribute), \
+             first_name_attribute = COALESCE($4, first_name_attribute), \
+             last_name_attribute = COALESCE($5, last_name_attribute), \
+             metadata = COALESCE($6, metadata), is_active = COALESCE($7, is_active), updated_at = $8 \
+             WHERE id = $1 AND deleted_at IS NULL RETURNING ",
+            idp_columns!()
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(id)
+            .bind(&f.user_id_attribute)
+            .bind(&f.email_attribute)
+            .bind(&f.first_name_attribute)
+            .bind(&f.last_name_attribute)
+            .bind(&f.metadata)
+            .bind(f.is_active)
+            .bind(now_utc())
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    async fn delete_saml_idp(&self, id: i64) -> Result<bool, StoreError> {
+        const SQL: &str = "UPDATE saml_idps SET deleted_at = $2, updated_at = $2 \
+            WHERE id = $1 AND deleted_at IS NULL";
+        let done = on_pool!(self, |pool| sqlx::query(SQL)
+            .bind(id)
+            .bind(now_utc())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(done == 1)
+    }
+}
