@@ -13,6 +13,7 @@ pub mod client_auth;
 pub mod error;
 pub mod grant;
 pub mod jwt;
+pub mod lockout;
 pub mod scope;
 
 pub use error::TokenError;

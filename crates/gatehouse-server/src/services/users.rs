@@ -464,3 +464,81 @@ pub async fn revoke_invitation(store: &Store, auth_id: &str) -> Result<(), Servi
     store.set_invitation(current.id, None).await?;
     Ok(())
 }
+
+/// The IPs (`""` for the IP-less counter) from which the user's email is locked out.
+pub async fn locked_ips(state: &AppState, auth_id: &str) -> Result<Vec<String>, ServiceError> {
+    use gatehouse_core::lockout::{failed_login_ip, failed_login_prefix};
+    let current = user(&state.store, auth_id).await?;
+    let Some(email) = current.email.as_deref() else {
+        return Ok(Vec::new());
+    };
+    let threshold = i64::from(state.config.account_lockout_threshold);
+    let mut locked = Vec::new();
+    for key in state
+        .cache
+        .keys_with_prefix(&failed_login_prefix(email))
+        .await?
+    {
+        let Some(ip) = failed_login_ip(email, &key) else {
+            continue;
+        };
+        let count = state
+            .cache
+            .get(&key)
+            .await?
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0);
+        if count >= threshold {
+            locked.push(ip.to_owned());
+        }
+    }
+    Ok(locked)
+}
+
+/// Clears every failed-password counter of the user's email (every IP).
+pub async fn unlock(state: &AppState, auth_id: &str) -> Result<(), ServiceError> {
+    use gatehouse_core::lockout::{failed_login_ip, failed_login_prefix};
+    let current = user(&state.store, auth_id).await?;
+    let Some(email) = current.email.as_deref() else {
+        return Ok(());
+    };
+    for key in state
+        .cache
+        .keys_with_prefix(&failed_login_prefix(email))
+        .await?
+    {
+        if failed_login_ip(email, &key).is_some() {
+            state.cache.delete(&key).await?;
+        }
+    }
+    Ok(())
+}
+
+pub async fn active_sessions(
+    store: &Store,
+    auth_id: &str,
+) -> Result<(UserRecord, Vec<gatehouse_store::ActiveSession>), ServiceError> {
+    use gatehouse_store::RefreshTokenStore;
+    let current = user(store, auth_id).await?;
+    let sessions = store
+        .active_sessions(current.id, gatehouse_store::now_utc())
+        .await?;
+    Ok((current, sessions))
+}
+
+/// Ends a session: every refresh token of its family stops working.
+pub async fn end_session(
+    store: &Store,
+    auth_id: &str,
+    session_id: &str,
+) -> Result<(), ServiceError> {
+    use gatehouse_store::RefreshTokenStore;
+    let current = user(store, auth_id).await?;
+    if !store
+        .revoke_session(current.id, session_id, gatehouse_store::now_utc())
+        .await?
+    {
+        return Err(ServiceError::NotFound("No active session found"));
+    }
+    Ok(())
+}

@@ -244,4 +244,62 @@ backend_tests! {
         assert_eq!(status, 400);
         assert_eq!(body["error_description"], "User is already active");
     }
+
+    async fn lockouts_are_listed_and_cleared(backend: Backend) {
+        use gatehouse_core::lockout::failed_login_key;
+        let app = TestApp::spawn(backend).await;
+        let root = app.admin_token("root").await;
+        add_users(&app, 1).await;
+        let window = std::time::Duration::from_secs(600);
+        // Five failures from one IP lock it; two from another do not; the neighbour's email is not ours.
+        for _ in 0..5 {
+            app.cache.increment(&failed_login_key("user0@example.com", Some("203.0.113.9")), window).await.unwrap();
+        }
+        for _ in 0..2 {
+            app.cache.increment(&failed_login_key("user0@example.com", Some("198.51.100.1")), window).await.unwrap();
+        }
+        for _ in 0..5 {
+            app.cache.increment(&failed_login_key("user0@example.community", None), window).await.unwrap();
+        }
+        let path = format!("/api/v1/users/{}/locked-ips", auth_id(0));
+        let (status, body) = call(&app, "GET", &path, &root, None).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body, json!({"lockedIPs": ["203.0.113.9"]}));
+        assert_eq!(call(&app, "DELETE", &path, &root, None).await.0, 204);
+        let (_, body) = call(&app, "GET", &path, &root, None).await;
+        assert_eq!(body, json!({"lockedIPs": []}));
+        assert!(app.cache.get(&failed_login_key("user0@example.com", Some("198.51.100.1"))).await.unwrap().is_none());
+        assert!(app.cache.get(&failed_login_key("user0@example.community", None)).await.unwrap().is_some());
+    }
+
+    async fn active_sessions_are_listed_and_ended(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let root = app.admin_token("root").await;
+        add_users(&app, 1).await;
+        for (family, hash, expires) in [("fam-live", "h1", "2099-01-01 00:00:00"), ("fam-old", "h2", "2001-01-01 00:00:00")] {
+            app.isolation.execute(
+                &format!("INSERT INTO refresh_tokens (token_hash, family_id, user_id, app_id, scope, roles, expires_at) \
+                          SELECT '{hash}', '{family}', u.id, 1, 'openid profile offline_access', '[\"editor\"]', '{expires}' \
+                          FROM users u WHERE u.auth_id = $1"),
+                &auth_id(0),
+            ).await;
+        }
+        let path = format!("/api/v1/users/{}/active-sessions", auth_id(0));
+        let (status, body) = call(&app, "GET", &path, &root, None).await;
+        assert_eq!(status, 200, "{body}");
+        let sessions = body["activeSessions"].as_array().unwrap();
+        assert_eq!(sessions.len(), 1, "expired tokens are no session");
+        assert_eq!(sessions[0]["sessionId"], "fam-live");
+        assert_eq!(sessions[0]["authId"], auth_id(0));
+        assert_eq!(sessions[0]["roles"], json!(["editor"]));
+        assert_eq!(sessions[0]["expiredAt"], "2099-01-01 00:00:00");
+        assert!(!body.to_string().contains("h1"), "token hashes are never shown");
+
+        let (status, body) = call(&app, "DELETE", &format!("{path}/fam-old"), &root, None).await;
+        assert_eq!(status, 404);
+        assert_eq!(body["error_description"], "No active session found");
+        assert_eq!(call(&app, "DELETE", &format!("{path}/fam-live"), &root, None).await.0, 204);
+        let (_, body) = call(&app, "GET", &path, &root, None).await;
+        assert_eq!(body["activeSessions"], json!([]));
+    }
 }

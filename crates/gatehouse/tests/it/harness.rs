@@ -208,6 +208,8 @@ async fn sweep_old_schemas() {
 
 /// A running server.
 pub struct TestApp {
+    /// The server's own cache (the in-process one, or Redis under this test's prefix).
+    pub cache: gatehouse_store::Cache,
     pub base: String,
     pub client: reqwest::Client,
     pub isolation: Isolation,
@@ -237,11 +239,13 @@ impl TestApp {
         let prepared = startup::prepare_on(config, listener)
             .await
             .expect("server starts");
+        let cache = prepared.state.cache.clone();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(prepared.serve(async {
             let _ = rx.await;
         }));
         Self {
+            cache,
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
             isolation,

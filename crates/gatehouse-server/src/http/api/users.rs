@@ -502,3 +502,97 @@ fn check_signin_url(url: Option<&str>) -> Result<(), ApiError> {
         None => Ok(()),
     }
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LockedIpsBody {
+    /// IP addresses locked out for this user's email (`""`: locked whatever the IP).
+    #[serde(rename = "lockedIPs")]
+    pub locked_ips: Vec<String>,
+}
+
+/// Where the user is locked out after too many wrong passwords. Requires `read_user`.
+#[utoipa::path(get, path = "/api/v1/users/{authId}/locked-ips", tag = "Users", security(("oauth2" = ["read_user"])),
+    params(("authId" = String, Path, description = "The user's authId")),
+    responses((status = 200, body = LockedIpsBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn locked_ips(
+    _: Guarded<ReadUser>,
+    State(state): State<AppState>,
+    Path(auth_id): Path<String>,
+) -> Result<Json<LockedIpsBody>, ApiError> {
+    Ok(Json(LockedIpsBody {
+        locked_ips: users::locked_ips(&state, &auth_id).await?,
+    }))
+}
+
+/// Clear every lockout of the user's email. Requires `write_user`.
+#[utoipa::path(delete, path = "/api/v1/users/{authId}/locked-ips", tag = "Users", security(("oauth2" = ["write_user"])),
+    params(("authId" = String, Path, description = "The user's authId")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn unlock(
+    _: Guarded<WriteUser>,
+    State(state): State<AppState>,
+    Path(auth_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    users::unlock(&state, &auth_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ActiveSessionView {
+    /// Identifies the session (its refresh-token family); never a token.
+    pub session_id: String,
+    pub auth_id: String,
+    pub client_id: String,
+    pub scope: String,
+    pub roles: Vec<String>,
+    /// When the current refresh token expires (`YYYY-MM-DD HH:MM:SS` UTC).
+    pub expired_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impersonated_by: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ActiveSessionsBody {
+    pub active_sessions: Vec<ActiveSessionView>,
+}
+
+/// The user's active sessions (one per live refresh-token family). Requires `read_user`.
+#[utoipa::path(get, path = "/api/v1/users/{authId}/active-sessions", tag = "Users", security(("oauth2" = ["read_user"])),
+    params(("authId" = String, Path, description = "The user's authId")),
+    responses((status = 200, body = ActiveSessionsBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn active_sessions(
+    _: Guarded<ReadUser>,
+    State(state): State<AppState>,
+    Path(auth_id): Path<String>,
+) -> Result<Json<ActiveSessionsBody>, ApiError> {
+    let (user, sessions) = users::active_sessions(&state.store, &auth_id).await?;
+    Ok(Json(ActiveSessionsBody {
+        active_sessions: sessions
+            .into_iter()
+            .map(|s| ActiveSessionView {
+                session_id: s.family_id,
+                auth_id: user.auth_id.clone(),
+                client_id: s.client_id,
+                scope: s.scope,
+                roles: serde_json::from_str(&s.roles).unwrap_or_default(),
+                expired_at: format_timestamp(&s.expires_at),
+                impersonated_by: s.impersonated_by,
+            })
+            .collect(),
+    }))
+}
+
+/// End one of the user's sessions (its refresh tokens stop working). Requires `write_user`.
+#[utoipa::path(delete, path = "/api/v1/users/{authId}/active-sessions/{sessionId}", tag = "Users", security(("oauth2" = ["write_user"])),
+    params(("authId" = String, Path, description = "The user's authId"), ("sessionId" = String, Path, description = "The session's id")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn end_session(
+    _: Guarded<WriteUser>,
+    State(state): State<AppState>,
+    Path((auth_id, session_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    users::end_session(&state.store, &auth_id, &session_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
