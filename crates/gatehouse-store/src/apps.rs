@@ -319,31 +319,15 @@ impl AppStore for Store {
     }
 
     async fn delete_app(&self, id: i64) -> Result<bool, StoreError> {
-        const DELETE: &str = "UPDATE apps SET deleted_at = $2, updated_at = $2 \
-            WHERE id = $1 AND deleted_at IS NULL";
-        const CHILDREN: [&str; 2] = [
-            "UPDATE app_scopes SET deleted_at = $2, updated_at = $2 WHERE app_id = $1 AND deleted_at IS NULL",
-            "UPDATE app_banners SET deleted_at = $2, updated_at = $2 WHERE app_id = $1 AND deleted_at IS NULL",
-        ];
-        let now = now_utc();
-        on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            let deleted = sqlx::query(DELETE)
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            for sql in CHILDREN {
-                sqlx::query(sql)
-                    .bind(id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok(deleted == 1)
-        })
+        self.soft_delete_cascade(
+            "UPDATE apps SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+            &[
+                "UPDATE app_scopes SET deleted_at = $2, updated_at = $2 WHERE app_id = $1 AND deleted_at IS NULL",
+                "UPDATE app_banners SET deleted_at = $2, updated_at = $2 WHERE app_id = $1 AND deleted_at IS NULL",
+            ],
+            id,
+        )
+        .await
     }
 }
 

@@ -158,26 +158,11 @@ impl BannerStore for Store {
     }
 
     async fn delete_banner(&self, id: i64) -> Result<bool, StoreError> {
-        const DELETE: &str = "UPDATE banners SET deleted_at = $2, updated_at = $2 \
-            WHERE id = $1 AND deleted_at IS NULL";
-        const LINKS: &str = "UPDATE app_banners SET deleted_at = $2, updated_at = $2 \
-            WHERE banner_id = $1 AND deleted_at IS NULL";
-        let now = now_utc();
-        on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            let deleted = sqlx::query(DELETE)
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            sqlx::query(LINKS)
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok(deleted == 1)
-        })
+        self.soft_delete_cascade(
+            "UPDATE banners SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+            &["UPDATE app_banners SET deleted_at = $2, updated_at = $2 WHERE banner_id = $1 AND deleted_at IS NULL"],
+            id,
+        )
+        .await
     }
 }

@@ -142,6 +142,35 @@ impl Store {
         Ok(())
     }
 
+    /// Soft-deletes a row and its dependents in one transaction. Every statement binds `$1` to
+    /// `id` and `$2` to now; `main` is the row itself, and whether it touched a row is returned.
+    pub(crate) async fn soft_delete_cascade(
+        &self,
+        main: &str,
+        dependents: &[&str],
+        id: i64,
+    ) -> Result<bool, StoreError> {
+        let now = now_utc();
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let deleted = sqlx::query(main)
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            for sql in dependents {
+                sqlx::query(sql)
+                    .bind(id)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(deleted > 0)
+        })
+    }
+
     pub async fn close(&self) {
         on_pool!(self, |pool| pool.close().await)
     }

@@ -346,33 +346,17 @@ impl OrgStore for Store {
     }
 
     async fn delete_org(&self, id: i64) -> Result<bool, StoreError> {
-        const DELETE: &str = "UPDATE orgs SET deleted_at = $2, updated_at = $2 \
-            WHERE id = $1 AND deleted_at IS NULL";
-        const CHILDREN: [&str; 3] = [
-            "UPDATE user_org_groups SET deleted_at = $2, updated_at = $2 WHERE deleted_at IS NULL \
-             AND org_group_id IN (SELECT id FROM org_groups WHERE org_id = $1)",
-            "UPDATE org_groups SET deleted_at = $2, updated_at = $2 WHERE org_id = $1 AND deleted_at IS NULL",
-            "UPDATE user_orgs SET deleted_at = $2, updated_at = $2 WHERE org_id = $1 AND deleted_at IS NULL",
-        ];
-        let now = now_utc();
-        on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            let deleted = sqlx::query(DELETE)
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            for sql in CHILDREN {
-                sqlx::query(sql)
-                    .bind(id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok(deleted == 1)
-        })
+        self.soft_delete_cascade(
+            "UPDATE orgs SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+            &[
+                "UPDATE user_org_groups SET deleted_at = $2, updated_at = $2 WHERE deleted_at IS NULL \
+                 AND org_group_id IN (SELECT id FROM org_groups WHERE org_id = $1)",
+                "UPDATE org_groups SET deleted_at = $2, updated_at = $2 WHERE org_id = $1 AND deleted_at IS NULL",
+                "UPDATE user_orgs SET deleted_at = $2, updated_at = $2 WHERE org_id = $1 AND deleted_at IS NULL",
+            ],
+            id,
+        )
+        .await
     }
 
     async fn users_with_active_org(
@@ -500,27 +484,12 @@ impl OrgStore for Store {
     }
 
     async fn delete_org_group(&self, id: i64) -> Result<bool, StoreError> {
-        const DELETE: &str = "UPDATE org_groups SET deleted_at = $2, updated_at = $2 \
-            WHERE id = $1 AND deleted_at IS NULL";
-        const MEMBERS: &str = "UPDATE user_org_groups SET deleted_at = $2, updated_at = $2 \
-            WHERE org_group_id = $1 AND deleted_at IS NULL";
-        let now = now_utc();
-        on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            let deleted = sqlx::query(DELETE)
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            sqlx::query(MEMBERS)
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok(deleted == 1)
-        })
+        self.soft_delete_cascade(
+            "UPDATE org_groups SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+            &["UPDATE user_org_groups SET deleted_at = $2, updated_at = $2 WHERE org_group_id = $1 AND deleted_at IS NULL"],
+            id,
+        )
+        .await
     }
 
     async fn org_group_members(&self, id: i64) -> Result<Vec<UserRecord>, StoreError> {

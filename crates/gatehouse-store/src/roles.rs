@@ -128,27 +128,12 @@ impl RoleStore for Store {
     }
 
     async fn delete_role(&self, id: i64) -> Result<bool, StoreError> {
-        const DELETE: &str = "UPDATE roles SET deleted_at = $2, updated_at = $2 \
-            WHERE id = $1 AND deleted_at IS NULL";
-        const HOLDERS: &str = "UPDATE user_roles SET deleted_at = $2, updated_at = $2 \
-            WHERE role_id = $1 AND deleted_at IS NULL";
-        let now = now_utc();
-        on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            let deleted = sqlx::query(DELETE)
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            sqlx::query(HOLDERS)
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok(deleted == 1)
-        })
+        self.soft_delete_cascade(
+            "UPDATE roles SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+            &["UPDATE user_roles SET deleted_at = $2, updated_at = $2 WHERE role_id = $1 AND deleted_at IS NULL"],
+            id,
+        )
+        .await
     }
 
     async fn users_with_role(&self, role_id: i64) -> Result<Vec<UserRecord>, StoreError> {

@@ -130,14 +130,11 @@ impl SamlIdpStore for Store {
     }
 
     async fn delete_saml_idp(&self, id: i64) -> Result<bool, StoreError> {
-        const SQL: &str = "UPDATE saml_idps SET deleted_at = $2, updated_at = $2 \
-            WHERE id = $1 AND deleted_at IS NULL";
-        let done = on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(id)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
-        Ok(done == 1)
+        self.soft_delete_cascade(
+            "UPDATE saml_idps SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+            &[],
+            id,
+        )
+        .await
     }
 }

@@ -214,31 +214,15 @@ impl ScopeStore for Store {
     }
 
     async fn delete_scope(&self, id: i64) -> Result<bool, StoreError> {
-        const DELETE: &str = "UPDATE scopes SET deleted_at = $2, updated_at = $2 \
-            WHERE id = $1 AND deleted_at IS NULL";
-        const CHILDREN: [&str; 2] = [
-            "UPDATE scope_locales SET deleted_at = $2, updated_at = $2 WHERE scope_id = $1 AND deleted_at IS NULL",
-            "UPDATE app_scopes SET deleted_at = $2, updated_at = $2 WHERE scope_id = $1 AND deleted_at IS NULL",
-        ];
-        let now = now_utc();
-        on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            let deleted = sqlx::query(DELETE)
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            for sql in CHILDREN {
-                sqlx::query(sql)
-                    .bind(id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok(deleted == 1)
-        })
+        self.soft_delete_cascade(
+            "UPDATE scopes SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+            &[
+                "UPDATE scope_locales SET deleted_at = $2, updated_at = $2 WHERE scope_id = $1 AND deleted_at IS NULL",
+                "UPDATE app_scopes SET deleted_at = $2, updated_at = $2 WHERE scope_id = $1 AND deleted_at IS NULL",
+            ],
+            id,
+        )
+        .await
     }
 }
 

@@ -172,27 +172,12 @@ impl UserAttributeStore for Store {
     }
 
     async fn delete_user_attribute(&self, id: i64) -> Result<bool, StoreError> {
-        const DELETE: &str = "UPDATE user_attributes SET deleted_at = $2, updated_at = $2 \
-            WHERE id = $1 AND deleted_at IS NULL";
-        const VALUES: &str = "UPDATE user_attribute_values SET deleted_at = $2, updated_at = $2 \
-            WHERE user_attribute_id = $1 AND deleted_at IS NULL";
-        let now = now_utc();
-        on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            let deleted = sqlx::query(DELETE)
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            sqlx::query(VALUES)
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok(deleted == 1)
-        })
+        self.soft_delete_cascade(
+            "UPDATE user_attributes SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+            &["UPDATE user_attribute_values SET deleted_at = $2, updated_at = $2 WHERE user_attribute_id = $1 AND deleted_at IS NULL"],
+            id,
+        )
+        .await
     }
 
     async fn set_user_attribute_value(

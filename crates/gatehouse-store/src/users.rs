@@ -358,27 +358,19 @@ impl UserStore for Store {
     }
 
     async fn delete_user(&self, user_id: i64) -> Result<(), StoreError> {
-        const STATEMENTS: [&str; 6] = [
+        self.soft_delete_cascade(
             "UPDATE users SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
-            "UPDATE user_roles SET deleted_at = $2, updated_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
-            "UPDATE user_app_consents SET deleted_at = $2, updated_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
-            "UPDATE user_orgs SET deleted_at = $2, updated_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
-            "UPDATE user_org_groups SET deleted_at = $2, updated_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
-            "UPDATE user_passkeys SET deleted_at = $2, updated_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
-        ];
-        let now = now_utc();
-        on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
-            for sql in STATEMENTS {
-                sqlx::query(sql)
-                    .bind(user_id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok(())
-        })
+            &[
+                "UPDATE user_roles SET deleted_at = $2, updated_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
+                "UPDATE user_app_consents SET deleted_at = $2, updated_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
+                "UPDATE user_orgs SET deleted_at = $2, updated_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
+                "UPDATE user_org_groups SET deleted_at = $2, updated_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
+                "UPDATE user_passkeys SET deleted_at = $2, updated_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
+            ],
+            user_id,
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn consented_apps(&self, user_id: i64) -> Result<Vec<(i64, String)>, StoreError> {

@@ -1,30 +1,8 @@
 //! `/api/v1/app-banners`.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::harness::{backend_tests, TestApp};
-
-async fn call(
-    app: &TestApp,
-    method: &str,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = app
-        .client
-        .request(method.parse().unwrap(), app.url(path))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (
-        status,
-        serde_json::from_str(&response.text().await.unwrap()).unwrap_or(Value::Null),
-    )
-}
+use crate::harness::{backend_tests, call, TestApp};
 
 backend_tests! {
     async fn app_banners_are_managed_and_linked_to_apps(backend: Backend) {

@@ -2,28 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::harness::{backend_tests, TestApp, BOOTSTRAP_ID, BOOTSTRAP_SECRET};
-
-/// Sends a JSON request with a bearer token; returns status and body (null when empty).
-async fn call(
-    app: &TestApp,
-    method: &str,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = app
-        .client
-        .request(method.parse().unwrap(), app.url(path))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
+use crate::harness::{backend_tests, call, TestApp, BOOTSTRAP_ID, BOOTSTRAP_SECRET};
 
 /// An S2S app holding `scopes`, and a token for it with all of them.
 async fn token_with(app: &TestApp, root: &str, scopes: &[&str]) -> String {

@@ -2,29 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::harness::{backend_tests, TestApp};
-
-async fn call(
-    app: &TestApp,
-    method: &str,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = app
-        .client
-        .request(method.parse().unwrap(), app.url(path))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (
-        status,
-        serde_json::from_str(&response.text().await.unwrap()).unwrap_or(Value::Null),
-    )
-}
+use crate::harness::{backend_tests, call, TestApp};
 
 /// A user with an active org and a membership row, written straight to the database.
 async fn add_member(app: &TestApp, auth_id: &str, email: &str, slug: &str, org_id: i64) {
