@@ -6,6 +6,8 @@
 //! server's resident memory idle and under that load; the time from start to a served
 //! discovery document on an empty data directory.
 
+mod users_paging;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -47,6 +49,22 @@ fn parse_options() -> Result<Options, String> {
 }
 
 fn main() {
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() == Some("users-paging") {
+        let postgres = match (args.next().as_deref(), args.next()) {
+            (Some("--postgres"), Some(url)) => Some(url),
+            _ => None,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        if let Err(err) = runtime.block_on(users_paging::run(postgres)) {
+            eprintln!("gatehouse-bench: {err}");
+            std::process::exit(1);
+        }
+        return;
+    }
     if let Err(err) = run() {
         eprintln!("gatehouse-bench: {err}");
         std::process::exit(1);

@@ -247,31 +247,52 @@ impl UserStore for Store {
         search: Option<&str>,
         page: Option<Page>,
     ) -> Result<(Vec<UserRecord>, i64), StoreError> {
+        // Without a search the plain query walks the primary key; the search one cannot.
         const ROWS: &str = concat!(
             "SELECT ",
             user_columns_u!(),
-            " FROM users u WHERE u.deleted_at IS NULL AND ($1 = '' OR LOWER(COALESCE(u.first_name, '') \
-             || ' ' || COALESCE(u.last_name, '') || ' ' || COALESCE(u.email, '')) LIKE $1 ESCAPE '\\') \
-             ORDER BY u.id LIMIT $2 OFFSET $3"
+            " FROM users u WHERE u.deleted_at IS NULL ORDER BY u.id LIMIT $1 OFFSET $2"
         );
-        const COUNT: &str = "SELECT COUNT(*) FROM users u WHERE u.deleted_at IS NULL AND ($1 = '' \
-             OR LOWER(COALESCE(u.first_name, '') || ' ' || COALESCE(u.last_name, '') || ' ' || \
-             COALESCE(u.email, '')) LIKE $1 ESCAPE '\\')";
+        const COUNT: &str = "SELECT COUNT(*) FROM users u WHERE u.deleted_at IS NULL";
+        const SEARCH_ROWS: &str = concat!(
+            "SELECT ",
+            user_columns_u!(),
+            " FROM users u WHERE u.deleted_at IS NULL AND LOWER(COALESCE(u.first_name, '') \
+             || ' ' || COALESCE(u.last_name, '') || ' ' || COALESCE(u.email, '')) LIKE $3 ESCAPE '\\' \
+             ORDER BY u.id LIMIT $1 OFFSET $2"
+        );
+        const SEARCH_COUNT: &str = "SELECT COUNT(*) FROM users u WHERE u.deleted_at IS NULL \
+             AND LOWER(COALESCE(u.first_name, '') || ' ' || COALESCE(u.last_name, '') || ' ' || \
+             COALESCE(u.email, '')) LIKE $1 ESCAPE '\\'";
         let pattern = search
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(like_pattern)
-            .unwrap_or_default();
+            .map(like_pattern);
         let (limit, offset) = Page::limit_offset(page);
         on_pool!(self, |pool| {
-            let users: Vec<UserRecord> = sqlx::query_as(ROWS)
-                .bind(&pattern)
-                .bind(limit)
-                .bind(offset)
-                .fetch_all(pool)
-                .await?;
-            let (count,): (i64,) = sqlx::query_as(COUNT).bind(&pattern).fetch_one(pool).await?;
-            Ok((users, count))
+            let (users, count): (Vec<UserRecord>, (i64,)) = match &pattern {
+                None => (
+                    sqlx::query_as(ROWS)
+                        .bind(limit)
+                        .bind(offset)
+                        .fetch_all(pool)
+                        .await?,
+                    sqlx::query_as(COUNT).fetch_one(pool).await?,
+                ),
+                Some(pattern) => (
+                    sqlx::query_as(SEARCH_ROWS)
+                        .bind(limit)
+                        .bind(offset)
+                        .bind(pattern)
+                        .fetch_all(pool)
+                        .await?,
+                    sqlx::query_as(SEARCH_COUNT)
+                        .bind(pattern)
+                        .fetch_one(pool)
+                        .await?,
+                ),
+            };
+            Ok((users, count.0))
         })
     }
 
