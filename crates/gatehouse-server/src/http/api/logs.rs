@@ -6,7 +6,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
-use gatehouse_store::{format_timestamp, LogStore, MessageLog, MessageLogRecord, SignInLogRecord};
+use gatehouse_store::{format_timestamp, MessageLog, MessageLogRecord, SignInLogRecord};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -14,11 +14,10 @@ use super::guard::{Guarded, Root};
 use super::json::RecordId;
 use super::paging::ListQuery;
 use super::views::ErrorBody;
-use crate::error::ServiceError;
 use crate::http::error::ApiError;
+use crate::services::logs;
 use crate::state::AppState;
 
-const NO_LOG: &str = "No log found";
 const BAD_BEFORE: &str = "deleteBefore must be present and in utc format";
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -126,11 +125,7 @@ async fn delete_before(
         serde_urlencoded::from_str(query.as_deref().unwrap_or_default())
             .map_err(|_| ApiError::BadRequest(BAD_BEFORE.into()))?;
     let before = parse_before(&query)?;
-    state
-        .store
-        .delete_logs_before(log, before)
-        .await
-        .map_err(ServiceError::from)?;
+    logs::prune(&state.store, log, before).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -139,11 +134,7 @@ async fn list_messages(
     log: MessageLog,
     query: &ListQuery,
 ) -> Result<Json<MessageLogsBody>, ApiError> {
-    let (rows, count) = state
-        .store
-        .message_logs(log, query.page())
-        .await
-        .map_err(ServiceError::from)?;
+    let (rows, count) = logs::messages(&state.store, log, query.page()).await?;
     Ok(Json(MessageLogsBody {
         logs: rows.iter().map(Into::into).collect(),
         count,
@@ -155,12 +146,7 @@ async fn one_message(
     log: MessageLog,
     id: i64,
 ) -> Result<Json<MessageLogBody>, ApiError> {
-    let row = state
-        .store
-        .message_log(log, id)
-        .await
-        .map_err(ServiceError::from)?
-        .ok_or_else(|| ApiError::NotFound(NO_LOG.into()))?;
+    let row = logs::message(&state.store, log, id).await?;
     Ok(Json(MessageLogBody { log: (&row).into() }))
 }
 
@@ -204,11 +190,7 @@ pub async fn list_sign_in(
     State(state): State<AppState>,
     query: ListQuery,
 ) -> Result<Json<SignInLogsBody>, ApiError> {
-    let (rows, count) = state
-        .store
-        .sign_in_logs(query.page())
-        .await
-        .map_err(ServiceError::from)?;
+    let (rows, count) = logs::sign_ins(&state.store, query.page()).await?;
     Ok(Json(SignInLogsBody {
         logs: rows.iter().map(Into::into).collect(),
         count,
@@ -224,12 +206,7 @@ pub async fn get_sign_in(
     State(state): State<AppState>,
     RecordId(id): RecordId,
 ) -> Result<Json<SignInLogBody>, ApiError> {
-    let row = state
-        .store
-        .sign_in_log(id)
-        .await
-        .map_err(ServiceError::from)?
-        .ok_or_else(|| ApiError::NotFound(NO_LOG.into()))?;
+    let row = logs::sign_in(&state.store, id).await?;
     Ok(Json(SignInLogBody { log: (&row).into() }))
 }
 

@@ -3,19 +3,16 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use gatehouse_core::admin::{bounded_text, AdminRuleError};
-use gatehouse_store::{format_timestamp, SamlIdpFields, SamlIdpRecord, SamlIdpStore};
+use gatehouse_store::{format_timestamp, SamlIdpFields, SamlIdpRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::guard::{Enabled, Guarded, Root, SamlSpFeature};
 use super::json::{ApiJson, RecordId};
 use super::views::ErrorBody;
-use crate::error::{conflict_as, ServiceError};
 use crate::http::error::ApiError;
+use crate::services::saml_idps;
 use crate::state::AppState;
-
-const NOT_FOUND: &str = "No SAML IDP found";
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -87,21 +84,6 @@ pub struct PutSamlIdpReq {
     pub metadata: Option<String>,
 }
 
-/// Metadata must at least be XML-shaped; it is parsed fully when a sign-in uses it.
-fn metadata(value: Option<String>) -> Result<Option<String>, ServiceError> {
-    match value {
-        Some(xml) if !xml.trim_start().starts_with('<') => Err(AdminRuleError::NotXml.into()),
-        other => Ok(other),
-    }
-}
-
-fn attribute(field: &'static str, value: Option<String>) -> Result<Option<String>, ServiceError> {
-    value
-        .map(|v| bounded_text(field, &v, 100))
-        .transpose()
-        .map_err(Into::into)
-}
-
 /// List SAML identity providers. Requires `root`.
 #[utoipa::path(get, path = "/api/v1/saml/idps", tag = "SAML", security(("oauth2" = ["root"])),
     responses((status = 200, body = SamlIdpsBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
@@ -110,11 +92,7 @@ pub async fn list(
     _: Enabled<SamlSpFeature>,
     State(state): State<AppState>,
 ) -> Result<Json<SamlIdpsBody>, ApiError> {
-    let all = state
-        .store
-        .list_saml_idps()
-        .await
-        .map_err(ServiceError::from)?;
+    let all = saml_idps::list(&state.store).await?;
     Ok(Json(SamlIdpsBody {
         idps: all.iter().map(Into::into).collect(),
     }))
@@ -130,13 +108,9 @@ pub async fn get(
     State(state): State<AppState>,
     RecordId(id): RecordId,
 ) -> Result<Json<SamlIdpBody>, ApiError> {
-    let idp = state
-        .store
-        .saml_idp_by_id(id)
-        .await
-        .map_err(ServiceError::from)?
-        .ok_or(ServiceError::NotFound(NOT_FOUND))?;
-    Ok(Json(SamlIdpBody { idp: (&idp).into() }))
+    Ok(Json(SamlIdpBody {
+        idp: (&saml_idps::get(&state.store, id).await?).into(),
+    }))
 }
 
 /// Add a SAML identity provider. Requires `root`.
@@ -149,19 +123,15 @@ pub async fn create(
     ApiJson(body): ApiJson<PostSamlIdpReq>,
 ) -> Result<(StatusCode, Json<SamlIdpBody>), ApiError> {
     let fields = SamlIdpFields {
-        name: Some(bounded_text("name", &body.name, 50).map_err(ServiceError::from)?),
-        user_id_attribute: attribute("userIdAttribute", Some(body.user_id_attribute))?,
-        email_attribute: attribute("emailAttribute", body.email_attribute)?,
-        first_name_attribute: attribute("firstNameAttribute", body.first_name_attribute)?,
-        last_name_attribute: attribute("lastNameAttribute", body.last_name_attribute)?,
-        metadata: metadata(Some(body.metadata))?,
+        name: Some(body.name),
+        user_id_attribute: Some(body.user_id_attribute),
+        email_attribute: body.email_attribute,
+        first_name_attribute: body.first_name_attribute,
+        last_name_attribute: body.last_name_attribute,
+        metadata: Some(body.metadata),
         is_active: None,
     };
-    let idp = state
-        .store
-        .insert_saml_idp(&fields)
-        .await
-        .map_err(conflict_as("A SAML IDP with this name already exists"))?;
+    let idp = saml_idps::create(&state.store, fields).await?;
     Ok((
         StatusCode::CREATED,
         Json(SamlIdpBody { idp: (&idp).into() }),
@@ -181,19 +151,14 @@ pub async fn update(
 ) -> Result<Json<SamlIdpBody>, ApiError> {
     let fields = SamlIdpFields {
         name: None,
-        user_id_attribute: attribute("userIdAttribute", body.user_id_attribute)?,
-        email_attribute: attribute("emailAttribute", body.email_attribute)?,
-        first_name_attribute: attribute("firstNameAttribute", body.first_name_attribute)?,
-        last_name_attribute: attribute("lastNameAttribute", body.last_name_attribute)?,
-        metadata: metadata(body.metadata)?,
+        user_id_attribute: body.user_id_attribute,
+        email_attribute: body.email_attribute,
+        first_name_attribute: body.first_name_attribute,
+        last_name_attribute: body.last_name_attribute,
+        metadata: body.metadata,
         is_active: body.is_active,
     };
-    let idp = state
-        .store
-        .update_saml_idp(id, &fields)
-        .await
-        .map_err(ServiceError::from)?
-        .ok_or(ServiceError::NotFound(NOT_FOUND))?;
+    let idp = saml_idps::update(&state.store, id, fields).await?;
     Ok(Json(SamlIdpBody { idp: (&idp).into() }))
 }
 
@@ -207,13 +172,6 @@ pub async fn delete(
     State(state): State<AppState>,
     RecordId(id): RecordId,
 ) -> Result<StatusCode, ApiError> {
-    if !state
-        .store
-        .delete_saml_idp(id)
-        .await
-        .map_err(ServiceError::from)?
-    {
-        return Err(ServiceError::NotFound(NOT_FOUND).into());
-    }
+    saml_idps::delete(&state.store, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,0 +1,50 @@
+//! Reading and pruning the email, SMS and sign-in logs.
+
+use chrono::NaiveDateTime;
+use gatehouse_store::{LogStore, MessageLog, MessageLogRecord, Page, SignInLogRecord, Store};
+
+use crate::error::ServiceError;
+
+const NO_LOG: &str = "No log found";
+
+pub async fn messages(
+    store: &Store,
+    log: MessageLog,
+    page: Option<Page>,
+) -> Result<(Vec<MessageLogRecord>, i64), ServiceError> {
+    Ok(store.message_logs(log, page).await?)
+}
+
+pub async fn message(
+    store: &Store,
+    log: MessageLog,
+    id: i64,
+) -> Result<MessageLogRecord, ServiceError> {
+    store
+        .message_log(log, id)
+        .await?
+        .ok_or(ServiceError::NotFound(NO_LOG))
+}
+
+pub async fn sign_ins(
+    store: &Store,
+    page: Option<Page>,
+) -> Result<(Vec<SignInLogRecord>, i64), ServiceError> {
+    Ok(store.sign_in_logs(page).await?)
+}
+
+pub async fn sign_in(store: &Store, id: i64) -> Result<SignInLogRecord, ServiceError> {
+    store
+        .sign_in_log(id)
+        .await?
+        .ok_or(ServiceError::NotFound(NO_LOG))
+}
+
+/// Removes the entries of a log (`None`: the sign-in log) written before `before` (UTC).
+pub async fn prune(
+    store: &Store,
+    log: Option<MessageLog>,
+    before: NaiveDateTime,
+) -> Result<u64, ServiceError> {
+    Ok(store.delete_logs_before(log, before).await?)
+}
