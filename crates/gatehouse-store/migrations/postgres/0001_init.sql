@@ -36,7 +36,7 @@ CREATE TABLE users (
     login_count BIGINT NOT NULL DEFAULT 0,
     locale VARCHAR(5) NOT NULL DEFAULT 'en',
     otp_secret VARCHAR(64),
-    mfa_types VARCHAR(50) NOT NULL DEFAULT '',
+    mfa_types TEXT NOT NULL DEFAULT '',
     otp_verified BOOLEAN NOT NULL DEFAULT FALSE,
     social_account_id VARCHAR(255),
     social_account_type VARCHAR(100),
@@ -53,7 +53,7 @@ CREATE TABLE users (
     deleted_at TIMESTAMP(0)
 );
 CREATE UNIQUE INDEX users_auth_id_key ON users (auth_id) WHERE deleted_at IS NULL;
-CREATE INDEX users_email_idx ON users (email);
+CREATE INDEX users_email_idx ON users (email) WHERE deleted_at IS NULL;
 CREATE INDEX users_created_at_id_idx ON users (created_at, id);
 CREATE INDEX users_social_account_type_social_account_id_idx ON users (social_account_type, social_account_id);
 
@@ -190,7 +190,7 @@ CREATE TABLE user_passkeys (
     credential_id TEXT NOT NULL,
     public_key TEXT NOT NULL,
     counter BIGINT NOT NULL DEFAULT 0,
-    name VARCHAR(100),
+    name TEXT,
     transports TEXT,
     last_used_at TIMESTAMP(0),
     created_at TIMESTAMP(0) NOT NULL DEFAULT (now() AT TIME ZONE 'utc'),
@@ -313,7 +313,8 @@ CREATE TABLE signing_keys (
     retire_at TIMESTAMP(0),
     created_at TIMESTAMP(0) NOT NULL DEFAULT (now() AT TIME ZONE 'utc'),
     updated_at TIMESTAMP(0) NOT NULL DEFAULT (now() AT TIME ZONE 'utc'),
-    deleted_at TIMESTAMP(0)
+    deleted_at TIMESTAMP(0),
+    CHECK (algorithm IN ('RS256', 'ES256', 'EdDSA'))
 );
 CREATE UNIQUE INDEX signing_keys_kid_key ON signing_keys (kid) WHERE deleted_at IS NULL;
 

@@ -53,7 +53,7 @@ CREATE TABLE users (
     deleted_at TEXT
 );
 CREATE UNIQUE INDEX users_auth_id_key ON users (auth_id) WHERE deleted_at IS NULL;
-CREATE INDEX users_email_idx ON users (email);
+CREATE INDEX users_email_idx ON users (email) WHERE deleted_at IS NULL;
 CREATE INDEX users_created_at_id_idx ON users (created_at, id);
 CREATE INDEX users_social_account_type_social_account_id_idx ON users (social_account_type, social_account_id);
 
@@ -313,7 +313,8 @@ CREATE TABLE signing_keys (
     retire_at TEXT,
     created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
     updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
-    deleted_at TEXT
+    deleted_at TEXT,
+    CHECK (algorithm IN ('RS256', 'ES256', 'EdDSA'))
 );
 CREATE UNIQUE INDEX signing_keys_kid_key ON signing_keys (kid) WHERE deleted_at IS NULL;
 
