@@ -34,7 +34,7 @@ pub use apps::{App, AppChanges, AppStore, NewApp};
 pub use banners::{BannerChanges, BannerRecord, BannerStore};
 pub use cache::{Cache, CacheError};
 pub use error::StoreError;
-pub use logs::{LogStore, MessageLog, MessageLogRecord, SignInLogRecord};
+pub use logs::{LogKind, LogStore, MessageLog, MessageLogRecord, SignInLogRecord};
 pub use orgs::{OrgChanges, OrgGroupRecord, OrgRecord, OrgStore, Page};
 pub use refresh_tokens::{ActiveSession, RefreshTokenStore};
 pub use roles::{RoleRecord, RoleStore};

@@ -7,7 +7,25 @@ use chrono::NaiveDateTime;
 use crate::orgs::Page;
 use crate::{now_utc, on_pool, Store, StoreError};
 
-/// Which delivery log.
+/// Which log. The table name comes from this fixed match, never from a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogKind {
+    Email,
+    Sms,
+    SignIn,
+}
+
+impl LogKind {
+    fn table(self) -> &'static str {
+        match self {
+            LogKind::Email => "email_logs",
+            LogKind::Sms => "sms_logs",
+            LogKind::SignIn => "sign_in_logs",
+        }
+    }
+}
+
+/// A delivery log (email or SMS): the logs whose rows are [`MessageLogRecord`]s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageLog {
     Email,
@@ -16,9 +34,15 @@ pub enum MessageLog {
 
 impl MessageLog {
     fn table(self) -> &'static str {
-        match self {
-            MessageLog::Email => "email_logs",
-            MessageLog::Sms => "sms_logs",
+        LogKind::from(self).table()
+    }
+}
+
+impl From<MessageLog> for LogKind {
+    fn from(log: MessageLog) -> Self {
+        match log {
+            MessageLog::Email => LogKind::Email,
+            MessageLog::Sms => LogKind::Sms,
         }
     }
 }
@@ -66,10 +90,10 @@ pub trait LogStore {
         &self,
         id: i64,
     ) -> impl Future<Output = Result<Option<SignInLogRecord>, StoreError>> + Send;
-    /// Soft-deletes the rows of a log (`None`: the sign-in log) written before `before`.
+    /// Soft-deletes the live rows of a log written before `before` (UTC); returns how many.
     fn delete_logs_before(
         &self,
-        log: Option<MessageLog>,
+        log: LogKind,
         before: NaiveDateTime,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
@@ -149,12 +173,12 @@ impl LogStore for Store {
 
     async fn delete_logs_before(
         &self,
-        log: Option<MessageLog>,
+        log: LogKind,
         before: NaiveDateTime,
     ) -> Result<u64, StoreError> {
-        let table = log.map_or("sign_in_logs", MessageLog::table);
         let sql = format!(
-            "UPDATE {table} SET deleted_at = $2, updated_at = $2 WHERE created_at < $1 AND deleted_at IS NULL"
+            "UPDATE {} SET deleted_at = $2, updated_at = $2 WHERE created_at < $1 AND deleted_at IS NULL",
+            log.table()
         );
         Ok(on_pool!(self, |pool| sqlx::query(&sql)
             .bind(before)

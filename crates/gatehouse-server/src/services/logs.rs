@@ -1,7 +1,9 @@
 //! Reading and pruning the email, SMS and sign-in logs.
 
 use chrono::NaiveDateTime;
-use gatehouse_store::{LogStore, MessageLog, MessageLogRecord, Page, SignInLogRecord, Store};
+use gatehouse_store::{
+    LogKind, LogStore, MessageLog, MessageLogRecord, Page, SignInLogRecord, Store,
+};
 
 use crate::error::ServiceError;
 
@@ -40,10 +42,10 @@ pub async fn sign_in(store: &Store, id: i64) -> Result<SignInLogRecord, ServiceE
         .ok_or(ServiceError::NotFound(NO_LOG))
 }
 
-/// Removes the entries of a log (`None`: the sign-in log) written before `before` (UTC).
+/// Removes the entries of a log written before `before` (UTC).
 pub async fn prune(
     store: &Store,
-    log: Option<MessageLog>,
+    log: LogKind,
     before: NaiveDateTime,
 ) -> Result<u64, ServiceError> {
     Ok(store.delete_logs_before(log, before).await?)

@@ -6,7 +6,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
-use gatehouse_store::{format_timestamp, MessageLog, MessageLogRecord, SignInLogRecord};
+use gatehouse_store::{format_timestamp, LogKind, MessageLog, MessageLogRecord, SignInLogRecord};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -118,7 +118,7 @@ fn parse_before(query: &HashMap<String, String>) -> Result<NaiveDateTime, ApiErr
 
 async fn delete_before(
     state: &AppState,
-    log: Option<MessageLog>,
+    log: LogKind,
     query: &Option<String>,
 ) -> Result<StatusCode, ApiError> {
     let query: HashMap<String, String> =
@@ -172,7 +172,7 @@ macro_rules! message_log_routes {
             params(("before" = String, Query, description = "UTC date: YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or RFC 3339")),
             responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
         pub async fn $delete(_: Guarded<Root>, State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<StatusCode, ApiError> {
-            delete_before(&state, Some($kind), &query).await
+            delete_before(&state, $kind.into(), &query).await
         }
     )*};
 }
@@ -219,5 +219,5 @@ pub async fn delete_sign_in(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<StatusCode, ApiError> {
-    delete_before(&state, None, &query).await
+    delete_before(&state, LogKind::SignIn, &query).await
 }
