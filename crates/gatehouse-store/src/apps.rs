@@ -143,6 +143,17 @@ impl Store {
             .await)?;
         Ok(rows.into_iter().map(|(name,)| name).collect())
     }
+
+    /// An app row completed with the names of its scopes.
+    async fn with_scopes(&self, row: Option<AppRow>) -> Result<Option<App>, StoreError> {
+        match row {
+            Some(row) => {
+                let scopes = self.app_scope_names(row.id).await?;
+                Ok(Some(row.into_app(scopes)?))
+            }
+            None => Ok(None),
+        }
+    }
 }
 
 impl AppStore for Store {
@@ -156,13 +167,7 @@ impl AppStore for Store {
             .bind(client_id)
             .fetch_optional(pool)
             .await)?;
-        match row {
-            Some(row) => {
-                let scopes = self.app_scope_names(row.id).await?;
-                Ok(Some(row.into_app(scopes)?))
-            }
-            None => Ok(None),
-        }
+        self.with_scopes(row).await
     }
 
     async fn insert_app(&self, app: NewApp) -> Result<App, StoreError> {
@@ -245,13 +250,7 @@ impl AppStore for Store {
             .bind(id)
             .fetch_optional(pool)
             .await)?;
-        match row {
-            Some(row) => {
-                let scopes = self.app_scope_names(row.id).await?;
-                Ok(Some(row.into_app(scopes)?))
-            }
-            None => Ok(None),
-        }
+        self.with_scopes(row).await
     }
 
     async fn update_app(&self, id: i64, changes: &AppChanges) -> Result<Option<App>, StoreError> {
