@@ -65,6 +65,8 @@ pub fn load(source: &ConfigSource) -> Result<Config, ConfigError> {
             }
         }
     }
+    // Only the defaults' types are needed, to read string keys as raw text.
+    let defaults = toml::Table::try_from(Config::default()).unwrap_or_default();
     for (name, raw) in &source.env {
         let Some(rest) = name.strip_prefix("GATEHOUSE_") else {
             continue;
@@ -77,7 +79,7 @@ pub fn load(source: &ConfigSource) -> Result<Config, ConfigError> {
             });
         }
         origins.insert(key.clone(), format!("environment variable {name}"));
-        table.insert(key.clone(), env_value(&key, raw));
+        table.insert(key.clone(), env_value(&defaults, &key, raw));
     }
     for key in table.keys() {
         if !KEYS.iter().any(|k| k.name == key) {
@@ -122,9 +124,8 @@ fn read_file(path: &Path, required: bool) -> Result<Option<toml::Table>, ConfigE
 
 /// An environment value is TOML when it parses as TOML, otherwise a plain string — except for
 /// keys whose type is a string, which always take the raw text (so `GATEHOUSE_LISTEN=1` is "1").
-fn env_value(key: &str, raw: &str) -> toml::Value {
-    let default = toml::Table::try_from(Config::default()).unwrap_or_default();
-    let is_string_key = match default.get(key) {
+fn env_value(defaults: &toml::Table, key: &str, raw: &str) -> toml::Value {
+    let is_string_key = match defaults.get(key) {
         Some(value) => value.is_str(),
         // Unset-by-default keys are numbers (thresholds); secrets default to "" and are strings.
         None => false,
