@@ -13,6 +13,15 @@ pub struct ClientApp<'a> {
     pub scopes: &'a [String],
 }
 
+/// The requested scopes, which the grant requires: checked before anything is looked up.
+pub fn requested_scopes(requested_scope: Option<&str>) -> Result<Vec<String>, TokenError> {
+    let requested = parse_scope_list(requested_scope.unwrap_or_default());
+    if requested.is_empty() {
+        return Err(TokenError::MissingParameter("scope"));
+    }
+    Ok(requested)
+}
+
 /// Decides a client-credentials request. `secret_matches` is asked only once the app is known to
 /// be an S2S app, so the (constant-time) comparison runs only where a secret exists.
 /// Returns the granted scopes (possibly empty: the request is narrowed, not refused).
@@ -21,10 +30,7 @@ pub fn decide(
     app: Option<ClientApp<'_>>,
     secret_matches: impl FnOnce() -> bool,
 ) -> Result<Vec<String>, TokenError> {
-    let requested = parse_scope_list(requested_scope.unwrap_or_default());
-    if requested.is_empty() {
-        return Err(TokenError::MissingParameter("scope"));
-    }
+    let requested = requested_scopes(requested_scope)?;
     let app = app.ok_or(TokenError::NoS2sAppFound)?;
     if app.app_type != AppType::S2s {
         return Err(TokenError::NotAnS2sApp);

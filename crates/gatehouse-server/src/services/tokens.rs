@@ -25,9 +25,7 @@ pub async fn issue_client_credentials(
     now: i64,
 ) -> Result<ClientCredentialsTokens, ServiceError> {
     // Without a scope nothing is looked up.
-    if requested_scope.is_none_or(|s| s.trim().is_empty()) {
-        client_credentials::decide(requested_scope, None, || false)?;
-    }
+    client_credentials::requested_scopes(requested_scope)?;
     let app = state.clients.app(&credentials.client_id).await?;
     let facts = app.as_deref().map(|app| client_credentials::ClientApp {
         app_type: AppType::parse(&app.app_type).unwrap_or(AppType::Spa),
