@@ -6,6 +6,7 @@
 //! server's resident memory idle and under that load; the time from start to a served
 //! discovery document on an empty data directory.
 
+mod password_sign_in;
 mod users_paging;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -60,6 +61,15 @@ fn main() {
             .build()
             .expect("tokio runtime");
         if let Err(err) = runtime.block_on(users_paging::run(postgres)) {
+            eprintln!("gatehouse-bench: {err}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    if std::env::args().nth(1).as_deref() == Some("password-sign-in") {
+        let server = std::env::args().nth(2).unwrap_or_else(|| "target/release/gatehouse".into());
+        let seconds = std::env::args().nth(3).and_then(|s| s.parse().ok()).unwrap_or(10);
+        if let Err(err) = password_sign_in::run(Path::new(&server), seconds) {
             eprintln!("gatehouse-bench: {err}");
             std::process::exit(1);
         }

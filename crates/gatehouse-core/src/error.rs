@@ -43,6 +43,32 @@ pub enum TokenError {
     WrongS2sClientSecret,
     #[error("A request to a S2S app was made but the app is disabled")]
     S2sAppDisabled,
+    #[error("No app found for this client_id")]
+    UnknownClient,
+    #[error("Wrong client secret provided")]
+    WrongClientSecret,
+    #[error("This app must authenticate with its client secret (client_secret_basic or client_secret_post)")]
+    ConfidentialClientMustAuthenticate,
+    #[error("The app is disabled")]
+    AppDisabled,
+    #[error("This app may not use the {0} grant")]
+    GrantNotAllowed(&'static str),
+    #[error("Invalid auth code provided")]
+    InvalidAuthCode,
+    #[error("The auth code was issued to another client")]
+    CodeOfAnotherClient,
+    #[error("redirect_uri does not match the one of the authorization request")]
+    RedirectUriMismatch,
+    #[error("Invalid code_verifier provided")]
+    InvalidCodeVerifier,
+    #[error("Too many failed auth code verifier attempts. Please try again after 30 minutes.")]
+    VerifierLockout,
+    #[error("{0}")]
+    NotSecured(#[from] crate::signin::NotSecured),
+    #[error("Invalid refresh_token provided")]
+    InvalidRefreshToken,
+    #[error("Try to access a disabled account")]
+    DisabledAccount,
 }
 
 impl TokenError {
@@ -55,7 +81,21 @@ impl TokenError {
             Self::MalformedAuthorizationHeader | Self::MissingParameter(_) => {
                 OAuthErrorCode::InvalidRequest
             }
-            Self::NotAnS2sApp | Self::S2sAppDisabled => OAuthErrorCode::UnauthorizedClient,
+            Self::NotAnS2sApp | Self::S2sAppDisabled | Self::GrantNotAllowed(_) => {
+                OAuthErrorCode::UnauthorizedClient
+            }
+            Self::UnknownClient
+            | Self::WrongClientSecret
+            | Self::ConfidentialClientMustAuthenticate
+            | Self::AppDisabled => OAuthErrorCode::InvalidClient,
+            Self::InvalidAuthCode
+            | Self::CodeOfAnotherClient
+            | Self::RedirectUriMismatch
+            | Self::InvalidCodeVerifier
+            | Self::VerifierLockout
+            | Self::NotSecured(_)
+            | Self::InvalidRefreshToken
+            | Self::DisabledAccount => OAuthErrorCode::InvalidGrant,
         }
     }
 

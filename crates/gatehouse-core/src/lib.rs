@@ -9,11 +9,16 @@
 )]
 
 pub mod admin;
+pub mod authorize;
 pub mod client_auth;
 pub mod error;
 pub mod grant;
 pub mod jwt;
 pub mod lockout;
+pub mod password;
+pub mod pkce;
 pub mod scope;
+pub mod signin;
+pub mod tokens;
 
 pub use error::TokenError;

@@ -9,6 +9,9 @@ pub enum ServiceError {
     /// The client's request was refused by a protocol rule.
     #[error(transparent)]
     Token(#[from] TokenError),
+    /// A sign-in step was refused.
+    #[error(transparent)]
+    SignIn(#[from] gatehouse_core::signin::SignInError),
     /// A management request broke a rule.
     #[error(transparent)]
     Rule(#[from] AdminRuleError),
@@ -31,6 +34,7 @@ impl ServiceError {
     pub fn internal_code(&self) -> &'static str {
         match self {
             ServiceError::Token(_)
+            | ServiceError::SignIn(_)
             | ServiceError::Rule(_)
             | ServiceError::NotFound(_)
             | ServiceError::Conflict(_) => "GH-CLIENT",

@@ -142,9 +142,12 @@ impl Prepared {
             .spawn_reloader(Duration::from_secs(self.state.config.keys_reload_interval));
         let store = self.state.store.clone();
         let app = crate::http::router(self.state);
-        let result = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let result = axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
         reloader.abort();
         store.close().await;
         result
@@ -172,7 +175,15 @@ pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepare
     let documents = Documents {
         info: json!({ "configs": config.info_configs() }).to_string(),
     };
+    let passwords = crate::crypto::PasswordHasher::new(
+        config.password_hash_memory_kib,
+        config.password_hash_iterations,
+        config.password_hash_parallelism,
+        config.password_hash_concurrency,
+    )
+    .map_err(StartError::Setup)?;
     let state = AppState {
+        passwords: Arc::new(passwords),
         clients: Arc::new(ClientCache::new(
             store.clone(),
             Duration::from_secs(config.client_cache_ttl),

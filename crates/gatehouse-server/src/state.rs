@@ -5,6 +5,7 @@ use std::sync::Arc;
 use gatehouse_store::{Cache, Store};
 
 use crate::config::Config;
+use crate::crypto::PasswordHasher;
 use crate::keys::KeyRing;
 use crate::metrics::Metrics;
 use crate::services::clients::ClientCache;
@@ -17,6 +18,7 @@ pub struct AppState {
     pub keys: Arc<KeyRing>,
     pub clients: Arc<ClientCache>,
     pub metrics: Arc<Metrics>,
+    pub passwords: Arc<PasswordHasher>,
     /// Documents that only change with the configuration, rendered once.
     pub documents: Arc<Documents>,
 }

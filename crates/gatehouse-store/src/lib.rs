@@ -7,8 +7,10 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod accounts;
 mod apps;
 mod banners;
+mod browser_sessions;
 pub mod cache;
 mod error;
 mod logs;
@@ -30,13 +32,15 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
+pub use accounts::{AccountStore, NewSignUp, PasswordAccount};
 pub use apps::{App, AppChanges, AppStore, NewApp};
 pub use banners::{BannerChanges, BannerRecord, BannerStore};
+pub use browser_sessions::{BrowserSession, BrowserSessionStore, NewBrowserSession};
 pub use cache::{Cache, CacheError};
 pub use error::StoreError;
 pub use logs::{LogKind, LogStore, MessageLog, MessageLogRecord, SignInLogRecord};
 pub use orgs::{OrgChanges, OrgGroupRecord, OrgRecord, OrgStore, Page};
-pub use refresh_tokens::{ActiveSession, RefreshTokenStore};
+pub use refresh_tokens::{ActiveSession, NewRefreshToken, RefreshTokenRecord, RefreshTokenStore};
 pub use roles::{RoleRecord, RoleStore};
 pub use saml_idps::{SamlIdpFields, SamlIdpRecord, SamlIdpStore};
 pub use scopes::{NewScope, ScopeChanges, ScopeLocaleRecord, ScopeRecord, ScopeStore};

@@ -19,7 +19,58 @@ pub struct ActiveSession {
     pub expires_at: NaiveDateTime,
 }
 
+/// A stored refresh token with its app's client id.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RefreshTokenRecord {
+    pub id: i64,
+    pub family_id: String,
+    pub user_id: i64,
+    pub app_id: i64,
+    pub client_id: String,
+    pub session_id: Option<i64>,
+    pub scope: String,
+    /// JSON array text.
+    pub roles: String,
+    pub impersonated_by: Option<String>,
+    pub expires_at: NaiveDateTime,
+    pub used_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewRefreshToken<'a> {
+    /// SHA-256 (hex) of the token.
+    pub token_hash: &'a str,
+    pub family_id: &'a str,
+    pub user_id: i64,
+    pub app_id: i64,
+    pub session_id: Option<i64>,
+    pub scope: &'a str,
+    pub roles: &'a str,
+    pub impersonated_by: Option<&'a str>,
+    pub expires_at: NaiveDateTime,
+}
+
 pub trait RefreshTokenStore {
+    fn insert_refresh_token(
+        &self,
+        token: &NewRefreshToken<'_>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn refresh_token_by_hash(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<Option<RefreshTokenRecord>, StoreError>> + Send;
+    /// Marks a token used; false when it already was (a concurrent refresh won).
+    fn mark_refresh_token_used(
+        &self,
+        id: i64,
+        now: NaiveDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Revokes every token of a family (logout, reuse detection, replayed code).
+    fn revoke_refresh_family(
+        &self,
+        family_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// The user's live (unused, unrevoked, unexpired) refresh tokens, one per family.
     fn active_sessions(
         &self,
@@ -36,6 +87,69 @@ pub trait RefreshTokenStore {
 }
 
 impl RefreshTokenStore for Store {
+    async fn insert_refresh_token(&self, t: &NewRefreshToken<'_>) -> Result<(), StoreError> {
+        const INSERT: &str = "INSERT INTO refresh_tokens (token_hash, family_id, user_id, app_id, \
+            session_id, scope, roles, impersonated_by, expires_at, created_at, updated_at) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)";
+        on_pool!(self, |pool| sqlx::query(INSERT)
+            .bind(t.token_hash)
+            .bind(t.family_id)
+            .bind(t.user_id)
+            .bind(t.app_id)
+            .bind(t.session_id)
+            .bind(t.scope)
+            .bind(t.roles)
+            .bind(t.impersonated_by)
+            .bind(t.expires_at)
+            .bind(now_utc())
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    async fn refresh_token_by_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<RefreshTokenRecord>, StoreError> {
+        const SQL: &str = "SELECT t.id, t.family_id, t.user_id, t.app_id, a.client_id, \
+            t.session_id, t.scope, t.roles, t.impersonated_by, t.expires_at, t.used_at, \
+            t.revoked_at FROM refresh_tokens t JOIN apps a ON a.id = t.app_id \
+            WHERE t.token_hash = $1 AND t.deleted_at IS NULL";
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(token_hash)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    async fn mark_refresh_token_used(
+        &self,
+        id: i64,
+        now: NaiveDateTime,
+    ) -> Result<bool, StoreError> {
+        const SQL: &str = "UPDATE refresh_tokens SET used_at = $2, updated_at = $2 \
+            WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL";
+        let changed = on_pool!(self, |pool| sqlx::query(SQL)
+            .bind(id)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(changed == 1)
+    }
+
+    async fn revoke_refresh_family(&self, family_id: &str) -> Result<(), StoreError> {
+        const SQL: &str = "UPDATE refresh_tokens SET revoked_at = $2, updated_at = $2 \
+            WHERE family_id = $1 AND revoked_at IS NULL";
+        on_pool!(self, |pool| sqlx::query(SQL)
+            .bind(family_id)
+            .bind(now_utc())
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
     async fn active_sessions(
         &self,
         user_id: i64,

@@ -1,6 +1,8 @@
 //! One module per grant type; each decides a token request from plain facts.
 
+pub mod authorization_code;
 pub mod client_credentials;
+pub mod refresh_token;
 
 /// The kinds of app (OAuth client) Gatehouse knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -130,6 +130,8 @@ config_keys! {
         bootstrap_admin_redirect_uris: Vec<String> = strings(&["http://localhost:3000/en/dashboard", "http://localhost:3000/fr/dashboard"]);
     }
     section "Token lifetimes (seconds)" {
+        /// How long a browser has to finish signing in (sign-in, sign-up and consent pages).
+        sign_in_expires_in: u64 = 1800;
         /// Authorization code lifetime.
         authorization_code_expires_in: u64 = 300, info = "AUTHORIZATION_CODE_EXPIRES_IN";
         /// Access tokens of browser apps.
@@ -201,6 +203,16 @@ config_keys! {
         /// Critical indicator (errors) colour.
         critical_indicator_color: String = "#b91c1c".into();
     }
+    section "Passwords" {
+        /// Argon2id memory cost in KiB (OWASP: 19456).
+        password_hash_memory_kib: u32 = 19_456;
+        /// Argon2id iterations (OWASP: 2).
+        password_hash_iterations: u32 = 2;
+        /// Argon2id lanes.
+        password_hash_parallelism: u32 = 1;
+        /// Password hashes computed at once; more wait their turn. 0 = one per CPU core.
+        password_hash_concurrency: usize = 0;
+    }
     section "Sign-in features" {
         /// Allow sign-up.
         enable_sign_up: bool = true, info = "ENABLE_SIGN_UP";
@@ -249,7 +261,7 @@ config_keys! {
         /// Require SMS codes for every user.
         sms_mfa_is_required: bool = false, info = "SMS_MFA_IS_REQUIRED";
         /// When nothing is required, make users enroll in one of these (`otp`, `email`, `sms`).
-        enforce_one_mfa_enrollment: Vec<String> = strings(&["otp", "email"]), info = "ENFORCE_ONE_MFA_ENROLLMENT";
+        enforce_one_mfa_enrollment: Vec<String> = Vec::new(), info = "ENFORCE_ONE_MFA_ENROLLMENT";
         /// Let TOTP and SMS users fall back to an email code.
         allow_email_mfa_as_backup: bool = true, info = "ALLOW_EMAIL_MFA_AS_BACKUP";
         /// Offer passkey enrollment after sign-in.

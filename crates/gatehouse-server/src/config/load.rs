@@ -284,6 +284,49 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
     for kind in &c.enforce_one_mfa_enrollment {
         one_of("enforce_one_mfa_enrollment", kind, &MFA_TYPES)?;
     }
+    // Sign-in steps whose pages this version does not serve yet: refuse them at start-up
+    // rather than strand users half-way through a sign-in.
+    for (key, on) in [
+        ("otp_mfa_is_required", c.otp_mfa_is_required),
+        ("email_mfa_is_required", c.email_mfa_is_required),
+        ("sms_mfa_is_required", c.sms_mfa_is_required),
+        (
+            "enforce_one_mfa_enrollment",
+            !c.enforce_one_mfa_enrollment.is_empty(),
+        ),
+        ("enable_passwordless_sign_in", c.enable_passwordless_sign_in),
+        ("allow_passkey_enrollment", c.allow_passkey_enrollment),
+        ("enable_recovery_code", c.enable_recovery_code),
+        (
+            "allow_user_switch_org_on_sign_in",
+            c.allow_user_switch_org_on_sign_in,
+        ),
+    ] {
+        if on {
+            return Err(ConfigError::invalid(
+                key,
+                "this sign-in step is not available in this version of Gatehouse; leave it off",
+            ));
+        }
+    }
+    if c.password_hash_iterations == 0 || c.password_hash_parallelism == 0 {
+        return Err(ConfigError::invalid(
+            "password_hash_iterations",
+            "iterations and parallelism must be at least 1",
+        ));
+    }
+    if c.password_hash_memory_kib < 8 * c.password_hash_parallelism {
+        return Err(ConfigError::invalid(
+            "password_hash_memory_kib",
+            "must be at least 8 KiB per lane of parallelism",
+        ));
+    }
+    if c.sign_in_expires_in == 0 {
+        return Err(ConfigError::invalid(
+            "sign_in_expires_in",
+            "must be greater than 0",
+        ));
+    }
     for policy in &c.blocked_policies {
         one_of("blocked_policies", policy, &POLICIES)?;
     }

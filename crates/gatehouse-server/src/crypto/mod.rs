@@ -2,9 +2,11 @@
 //! and it generates RSA, P-256 and Ed25519 keys alike.
 
 mod master_key;
+mod password;
 mod signing_key;
 
 pub use master_key::{MasterKey, MasterKeyError};
+pub use password::{PasswordCheck, PasswordHasher};
 pub use signing_key::{Algorithm, SigningKey, SigningKeyError};
 
 use aws_lc_rs::digest;

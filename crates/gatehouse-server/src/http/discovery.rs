@@ -27,15 +27,27 @@ pub fn openid_configuration_document(issuer: &str, signing_algorithm: &str) -> s
         "token_endpoint": format!("{issuer}/oauth2/v1/token"),
         "userinfo_endpoint": format!("{issuer}/oauth2/v1/userinfo"),
         "revocation_endpoint": format!("{issuer}/oauth2/v1/revoke"),
+        "end_session_endpoint": format!("{issuer}/oauth2/v1/logout"),
         "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
         "scopes_supported": BUILT_IN_SCOPES,
         "response_types_supported": ["code"],
-        "grant_types_supported": ["client_credentials"],
+        "response_modes_supported": ["query", "form_post"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic"],
-        "claims_supported": ["sub", "email", "first_name", "last_name", "locale"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "claims_supported": [
+            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "email",
+            "email_verified", "given_name", "family_name", "first_name", "last_name", "locale", "roles"
+        ],
         "id_token_signing_alg_values_supported": [signing_algorithm],
         "code_challenge_methods_supported": ["S256"],
+        "prompt_values_supported": ["none", "login", "consent"],
+        "ui_locales_supported": ["en", "fr", "zh-CN"],
+        "authorization_response_iss_parameter_supported": true,
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
     })
 }
 

@@ -30,6 +30,10 @@ impl From<ServiceError> for OAuthError {
     fn from(err: ServiceError) -> Self {
         match err {
             ServiceError::Token(err) => OAuthError::Token(err),
+            ServiceError::SignIn(err) => OAuthError::BadRequest {
+                status: StatusCode::BAD_REQUEST,
+                description: err.to_string(),
+            },
             other => OAuthError::Internal(other),
         }
     }
@@ -85,6 +89,10 @@ impl From<ServiceError> for ApiError {
         match err {
             ServiceError::Rule(rule) => ApiError::BadRequest(rule.to_string()),
             ServiceError::Token(token) => ApiError::BadRequest(token.to_string()),
+            ServiceError::SignIn(err) => match err.status() {
+                404 => ApiError::NotFound(err.to_string()),
+                _ => ApiError::BadRequest(err.to_string()),
+            },
             ServiceError::NotFound(message) => ApiError::NotFound(message.to_owned()),
             ServiceError::Conflict(message) => ApiError::Conflict(message),
             other => ApiError::Internal(other),
@@ -146,4 +154,25 @@ fn internal_error(err: &ServiceError) -> Response {
         })),
     )
         .into_response()
+}
+
+/// An internal failure on a page: logged with its code, shown without internals.
+pub fn page_internal_error(
+    config: &crate::config::Config,
+    locale: &str,
+    err: &ServiceError,
+) -> Response {
+    let code = err.internal_code();
+    tracing::error!(code, error = %err, "page request failed");
+    let status = match err {
+        ServiceError::Store(_) | ServiceError::Cache(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    super::identity::pages::message(
+        config,
+        locale,
+        status,
+        "Server error",
+        &format!("The server could not complete the request ({code}). Try again later."),
+    )
 }

@@ -3,10 +3,13 @@
 mod api;
 pub mod auth;
 mod discovery;
+mod embedded;
 pub mod error;
 mod form;
+pub mod identity;
 mod oauth2;
 pub(crate) mod system;
+pub mod web;
 
 use std::time::Instant;
 
@@ -26,6 +29,8 @@ use crate::state::AppState;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(oauth2::routes())
+        .merge(identity::routes())
+        .merge(embedded::routes(state.clone()))
         .merge(api::routes())
         .merge(discovery::routes())
         .merge(system::routes(state.config.metrics_enabled))

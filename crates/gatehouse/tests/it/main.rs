@@ -14,5 +14,8 @@ mod cli;
 mod client_credentials;
 mod config_check;
 mod discovery;
+mod embedded;
+mod flow;
+mod sign_in;
 mod store_contract;
 mod system;

@@ -4,7 +4,7 @@
 mod apps;
 mod banners;
 mod guard;
-mod json;
+pub(crate) mod json;
 mod logs;
 mod orgs;
 mod paging;

@@ -1,12 +1,25 @@
 //! `/oauth2/v1/*`: the OAuth 2.0 endpoints.
 
-mod token;
+mod authorize;
+mod revoke;
+pub mod token;
+mod userinfo;
 
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/oauth2/v1/token", post(token::token))
+    Router::new()
+        .route("/oauth2/v1/token", post(token::token))
+        .route(
+            "/oauth2/v1/authorize",
+            get(authorize::authorize_get).post(authorize::authorize_post),
+        )
+        .route(
+            "/oauth2/v1/userinfo",
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        )
+        .route("/oauth2/v1/revoke", post(revoke::revoke))
 }

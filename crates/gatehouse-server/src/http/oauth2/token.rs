@@ -1,5 +1,5 @@
-//! `POST /oauth2/v1/token`: reads the form, authenticates the client and hands the request to
-//! the grant's service.
+//! `POST /oauth2/v1/token`: reads the form, identifies the client and hands the request to the
+//! grant's service.
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -11,18 +11,60 @@ use serde::Deserialize;
 
 use crate::http::error::OAuthError;
 use crate::http::form::OAuthForm;
+use crate::http::web::{client_ip, PeerAddr};
 use crate::services::tokens;
+use crate::services::user_tokens::{self, PresentedClient};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
 pub struct TokenForm {
     grant_type: Option<String>,
     scope: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
+    refresh_token: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// The client's claimed identity: HTTP Basic (`client_secret_basic`) or form fields
+/// (`client_secret_post`, or a public client naming itself). Both at once is refused.
+pub fn presented_client(
+    headers: &HeaderMap,
+    form_id: Option<String>,
+    form_secret: Option<String>,
+) -> Result<PresentedClient, OAuthError> {
+    match headers.get(header::AUTHORIZATION) {
+        Some(value) => {
+            let value = value
+                .to_str()
+                .map_err(|_| TokenError::MalformedAuthorizationHeader)?;
+            let basic = parse_basic_authorization(value)?;
+            if form_secret.is_some() {
+                return Err(OAuthError::BadRequest {
+                    status: axum::http::StatusCode::BAD_REQUEST,
+                    description:
+                        "Use one client authentication method, not Basic and client_secret together"
+                            .into(),
+                });
+            }
+            Ok(PresentedClient {
+                client_id: Some(basic.client_id),
+                client_secret: Some(basic.client_secret),
+            })
+        }
+        None => Ok(PresentedClient {
+            client_id: form_id,
+            client_secret: form_secret,
+        }),
+    }
 }
 
 pub async fn token(
     State(state): State<AppState>,
     headers: HeaderMap,
+    PeerAddr(peer): PeerAddr,
     OAuthForm(form): OAuthForm<TokenForm>,
 ) -> Result<Response, OAuthError> {
     let grant_type = form
@@ -30,6 +72,7 @@ pub async fn token(
         .as_deref()
         .unwrap_or_default()
         .to_ascii_lowercase();
+    let now = chrono::Utc::now().timestamp();
     match grant_type.as_str() {
         "client_credentials" => {
             let authorization = headers
@@ -38,10 +81,37 @@ pub async fn token(
                 .to_str()
                 .map_err(|_| TokenError::MalformedAuthorizationHeader)?;
             let credentials = parse_basic_authorization(authorization)?;
-            let now = chrono::Utc::now().timestamp();
             let issued =
                 tokens::issue_client_credentials(&state, &credentials, form.scope.as_deref(), now)
                     .await?;
+            Ok(no_store(Json(issued)))
+        }
+        "authorization_code" => {
+            let presented = presented_client(&headers, form.client_id, form.client_secret)?;
+            let client = user_tokens::identify_client(&state, &presented).await?;
+            let ip = client_ip(&headers, peer, &state.config);
+            let issued = user_tokens::exchange_code(
+                &state,
+                client.as_ref(),
+                form.code.as_deref().unwrap_or_default(),
+                form.redirect_uri.as_deref(),
+                form.code_verifier.as_deref(),
+                ip.as_deref(),
+                now,
+            )
+            .await?;
+            Ok(no_store(Json(issued)))
+        }
+        "refresh_token" => {
+            let presented = presented_client(&headers, form.client_id, form.client_secret)?;
+            let client = user_tokens::identify_client(&state, &presented).await?;
+            let issued = user_tokens::refresh(
+                &state,
+                client.as_ref(),
+                form.refresh_token.as_deref().unwrap_or_default(),
+                now,
+            )
+            .await?;
             Ok(no_store(Json(issued)))
         }
         _ => Err(TokenError::UnsupportedGrantType.into()),

@@ -1,0 +1,579 @@
+//! The authorization request (`GET /oauth2/v1/authorize`): Melody's parameters plus the
+//! standard OIDC ones, checked in two stages. Client and redirect-URI problems are shown to the
+//! user (never redirected, RFC 6749 §4.1.2.1); everything after that is redirected to the client.
+
+use serde::{Deserialize, Serialize};
+
+use crate::grant::AppType;
+use crate::pkce::{CodeChallenge, PkceError};
+use crate::scope::{grant_scopes, parse_scope_list};
+
+/// The query (or form) of an authorization request, as received.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AuthorizeParams {
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub response_type: Option<String>,
+    pub response_mode: Option<String>,
+    pub state: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub scope: Option<String>,
+    pub nonce: Option<String>,
+    pub prompt: Option<String>,
+    pub max_age: Option<String>,
+    pub login_hint: Option<String>,
+    pub ui_locales: Option<String>,
+    pub locale: Option<String>,
+    pub policy: Option<String>,
+    pub org: Option<String>,
+    pub authorize_method: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseMode {
+    Query,
+    FormPost,
+    /// Melody's popup: a page that `postMessage`s the result to the opener.
+    WebMessage,
+}
+
+/// What `prompt` asked for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prompt {
+    pub none: bool,
+    pub login: bool,
+    pub consent: bool,
+}
+
+/// A checked authorization request: everything the sign-in transaction needs to finish.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizationRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub state: String,
+    pub challenge: Option<CodeChallenge>,
+    /// Requested scopes the app holds, in request order.
+    pub scopes: Vec<String>,
+    pub nonce: Option<String>,
+    pub prompt: Prompt,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    pub response_mode: ResponseMode,
+    pub locale: String,
+    pub policy: Option<String>,
+    pub org: Option<String>,
+}
+
+/// The facts about the client that the first stage needs.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientFacts<'a> {
+    pub app_type: AppType,
+    pub is_active: bool,
+    pub redirect_uris: &'a [String],
+    pub scopes: &'a [String],
+}
+
+/// Server-wide settings the checks depend on.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthorizeSettings<'a> {
+    pub allow_plain_pkce: bool,
+    /// Origins of the embedded auth API, accepted as redirect URIs too (Melody parity).
+    pub embedded_origins: &'a [String],
+    pub supported_locales: &'a [String],
+    /// Policies that exist in this build.
+    pub known_policies: &'a [&'a str],
+    pub blocked_policies: &'a [String],
+}
+
+/// A request the user must be told about, because the client cannot be trusted with a redirect.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    #[error("The client_id parameter is required")]
+    MissingClientId,
+    #[error("No SPA app found")]
+    UnknownClient,
+    #[error("A request to a SPA app was made but the app is disabled")]
+    DisabledApp,
+    #[error("A SPA request sent to a non-SPA app")]
+    NotABrowserApp,
+    #[error("The redirect_uri parameter is required")]
+    MissingRedirectUri,
+    #[error("Invalid redirect_uri provided")]
+    UnregisteredRedirectUri,
+}
+
+impl ClientError {
+    /// Melody's status for each case (the page shows it too).
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::UnknownClient => 404,
+            Self::NotABrowserApp | Self::UnregisteredRedirectUri => 401,
+            _ => 400,
+        }
+    }
+}
+
+/// A refusal that goes back to the client's redirect URI as `error` + `error_description`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedirectError {
+    pub code: &'static str,
+    pub description: String,
+}
+
+impl RedirectError {
+    pub fn new(code: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            code,
+            description: description.into(),
+        }
+    }
+
+    fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new("invalid_request", description)
+    }
+}
+
+/// Stage one: the client and the redirect URI. Redirect URIs match exactly (case and trailing
+/// slash included, RFC 9700 §2.1).
+pub fn check_client<'a>(
+    params: &'a AuthorizeParams,
+    client: Option<ClientFacts<'_>>,
+    settings: &AuthorizeSettings<'_>,
+) -> Result<&'a str, ClientError> {
+    params
+        .client_id
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .ok_or(ClientError::MissingClientId)?;
+    let client = client.ok_or(ClientError::UnknownClient)?;
+    if !client.is_active {
+        return Err(ClientError::DisabledApp);
+    }
+    if client.app_type == AppType::S2s {
+        return Err(ClientError::NotABrowserApp);
+    }
+    let redirect_uri = params
+        .redirect_uri
+        .as_deref()
+        .filter(|r| !r.is_empty())
+        .ok_or(ClientError::MissingRedirectUri)?;
+    let registered = client.redirect_uris.iter().any(|r| r == redirect_uri)
+        || settings.embedded_origins.iter().any(|o| o == redirect_uri);
+    if !registered {
+        return Err(ClientError::UnregisteredRedirectUri);
+    }
+    Ok(redirect_uri)
+}
+
+/// Picks the page language: the first of `requested` (Melody's `locale`, then the space-separated
+/// `ui_locales`) that is supported, matched case-insensitively and by primary language
+/// (`zh` → `zh-CN`); otherwise the first supported locale.
+pub fn pick_locale<'a>(
+    requested: impl IntoIterator<Item = &'a str>,
+    supported: &[String],
+) -> String {
+    for wanted in requested {
+        if let Some(exact) = supported.iter().find(|s| s.eq_ignore_ascii_case(wanted)) {
+            return exact.clone();
+        }
+        let primary = wanted.split(['-', '_']).next().unwrap_or(wanted);
+        if let Some(close) = supported.iter().find(|s| {
+            s.split(['-', '_'])
+                .next()
+                .is_some_and(|p| p.eq_ignore_ascii_case(primary))
+        }) {
+            return close.clone();
+        }
+    }
+    supported
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "en".to_owned())
+}
+
+/// Stage two, for a client and redirect URI already accepted: everything else. Errors here are
+/// redirected to the client with `state`.
+pub fn check_request(
+    params: &AuthorizeParams,
+    client: ClientFacts<'_>,
+    redirect_uri: &str,
+    settings: &AuthorizeSettings<'_>,
+) -> Result<AuthorizationRequest, RedirectError> {
+    match params
+        .response_type
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("code") => {}
+        None | Some("") => {
+            return Err(RedirectError::invalid_request(
+                "The response_type parameter is required",
+            ))
+        }
+        Some(_) => {
+            return Err(RedirectError::new(
+                "unsupported_response_type",
+                "Only response_type=code is supported",
+            ))
+        }
+    }
+    let state = params.state.clone().unwrap_or_default();
+    if state.is_empty() {
+        return Err(RedirectError::invalid_request(
+            "The state parameter is required",
+        ));
+    }
+    let challenge = match CodeChallenge::parse(
+        params.code_challenge.as_deref(),
+        params.code_challenge_method.as_deref(),
+        settings.allow_plain_pkce,
+    ) {
+        Ok(c) => Some(c),
+        // Confidential web apps authenticate at the token endpoint; PKCE is theirs to add.
+        Err(PkceError::MissingChallenge) if client.app_type == AppType::Web => None,
+        Err(err) => return Err(RedirectError::invalid_request(err.to_string())),
+    };
+    let requested = parse_scope_list(params.scope.as_deref().unwrap_or_default());
+    if requested.is_empty() {
+        return Err(RedirectError::new(
+            "invalid_scope",
+            "The scope parameter is required",
+        ));
+    }
+    let scopes = grant_scopes(&requested, client.scopes);
+    if scopes.is_empty() {
+        return Err(RedirectError::new(
+            "invalid_scope",
+            "None of the requested scopes is assigned to this app",
+        ));
+    }
+    let prompt = parse_prompt(params.prompt.as_deref())?;
+    let max_age = match params.max_age.as_deref().filter(|m| !m.is_empty()) {
+        None => None,
+        Some(raw) => Some(
+            raw.parse::<u32>()
+                .map_err(|_| {
+                    RedirectError::invalid_request(
+                        "max_age must be a non-negative number of seconds",
+                    )
+                })?
+                .into(),
+        ),
+    };
+    let response_mode = match (
+        params.authorize_method.as_deref(),
+        params.response_mode.as_deref().filter(|m| !m.is_empty()),
+    ) {
+        (Some("popup"), _) => ResponseMode::WebMessage,
+        (_, None | Some("query")) => ResponseMode::Query,
+        (_, Some("form_post")) => ResponseMode::FormPost,
+        (_, Some(_)) => {
+            return Err(RedirectError::invalid_request(
+                "response_mode must be query or form_post",
+            ))
+        }
+    };
+    let policy = match params
+        .policy
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        None | Some("sign_in_or_sign_up") => None,
+        Some(p) if settings.blocked_policies.iter().any(|b| b == p) => {
+            return Err(RedirectError::invalid_request(format!(
+                "The {p} policy is blocked on this server"
+            )))
+        }
+        Some(p) if settings.known_policies.contains(&p) => Some(p.to_owned()),
+        Some(p) => {
+            return Err(RedirectError::invalid_request(format!(
+                "Unknown policy: {p}"
+            )))
+        }
+    };
+    let locale = {
+        let requested = params.locale.as_deref().into_iter().chain(
+            params
+                .ui_locales
+                .as_deref()
+                .unwrap_or_default()
+                .split_ascii_whitespace(),
+        );
+        pick_locale(requested, settings.supported_locales)
+    };
+    let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+    Ok(AuthorizationRequest {
+        client_id: params.client_id.clone().unwrap_or_default(),
+        redirect_uri: redirect_uri.to_owned(),
+        state,
+        challenge,
+        scopes,
+        nonce: nonempty(&params.nonce),
+        prompt,
+        max_age,
+        login_hint: nonempty(&params.login_hint),
+        response_mode,
+        locale,
+        policy,
+        org: nonempty(&params.org),
+    })
+}
+
+fn parse_prompt(raw: Option<&str>) -> Result<Prompt, RedirectError> {
+    let mut prompt = Prompt::default();
+    for value in raw.unwrap_or_default().split_ascii_whitespace() {
+        match value {
+            "none" => prompt.none = true,
+            "login" | "select_account" => prompt.login = true,
+            "consent" => prompt.consent = true,
+            other => {
+                return Err(RedirectError::invalid_request(format!(
+                    "Unsupported prompt value: {other}"
+                )))
+            }
+        }
+    }
+    if prompt.none && (prompt.login || prompt.consent) {
+        return Err(RedirectError::invalid_request(
+            "prompt=none cannot be combined with other values",
+        ));
+    }
+    Ok(prompt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    fn params() -> AuthorizeParams {
+        AuthorizeParams {
+            client_id: Some("spa1".into()),
+            redirect_uri: Some("https://app.example/Callback".into()),
+            response_type: Some("code".into()),
+            state: Some("xyz".into()),
+            code_challenge: Some(CHALLENGE.into()),
+            code_challenge_method: Some("S256".into()),
+            scope: Some("openid profile openid read_user".into()),
+            ..Default::default()
+        }
+    }
+
+    struct Fixture {
+        uris: Vec<String>,
+        scopes: Vec<String>,
+        locales: Vec<String>,
+        blocked: Vec<String>,
+    }
+
+    fn fixture() -> Fixture {
+        Fixture {
+            uris: strings(&["https://app.example/Callback"]),
+            scopes: strings(&["openid", "profile", "offline_access"]),
+            locales: strings(&["en", "fr", "zh-CN"]),
+            blocked: strings(&["change_org"]),
+        }
+    }
+
+    fn facts(f: &Fixture, app_type: AppType) -> ClientFacts<'_> {
+        ClientFacts {
+            app_type,
+            is_active: true,
+            redirect_uris: &f.uris,
+            scopes: &f.scopes,
+        }
+    }
+
+    fn settings(f: &Fixture) -> AuthorizeSettings<'_> {
+        AuthorizeSettings {
+            allow_plain_pkce: false,
+            embedded_origins: &[],
+            supported_locales: &f.locales,
+            known_policies: &["change_password", "update_info", "change_org"],
+            blocked_policies: &f.blocked,
+        }
+    }
+
+    #[test]
+    fn a_good_request_is_accepted_with_scopes_narrowed() {
+        let f = fixture();
+        let p = params();
+        let uri = check_client(&p, Some(facts(&f, AppType::Spa)), &settings(&f)).unwrap();
+        let req = check_request(&p, facts(&f, AppType::Spa), uri, &settings(&f)).unwrap();
+        assert_eq!(req.scopes, strings(&["openid", "profile"]));
+        assert_eq!(req.response_mode, ResponseMode::Query);
+        assert_eq!(req.locale, "en");
+        assert!(req.challenge.is_some());
+    }
+
+    #[test]
+    fn redirect_uri_must_match_exactly() {
+        let f = fixture();
+        for uri in [
+            "https://app.example/callback",
+            "https://app.example/Callback/",
+            "https://app.example/Callback?x=1",
+            "https://app.example/Callback#",
+            "https://evil.example/Callback",
+        ] {
+            let p = AuthorizeParams {
+                redirect_uri: Some(uri.into()),
+                ..params()
+            };
+            assert_eq!(
+                check_client(&p, Some(facts(&f, AppType::Spa)), &settings(&f)),
+                Err(ClientError::UnregisteredRedirectUri),
+                "{uri}"
+            );
+        }
+    }
+
+    #[test]
+    fn client_problems_are_not_redirected() {
+        let f = fixture();
+        let p = params();
+        assert_eq!(
+            check_client(&p, None, &settings(&f)),
+            Err(ClientError::UnknownClient)
+        );
+        assert_eq!(
+            check_client(&p, Some(facts(&f, AppType::S2s)), &settings(&f)),
+            Err(ClientError::NotABrowserApp)
+        );
+        let disabled = ClientFacts {
+            is_active: false,
+            ..facts(&f, AppType::Spa)
+        };
+        assert_eq!(
+            check_client(&p, Some(disabled), &settings(&f)),
+            Err(ClientError::DisabledApp)
+        );
+    }
+
+    #[test]
+    fn spa_needs_pkce_and_web_may_omit_it() {
+        let f = fixture();
+        let p = AuthorizeParams {
+            code_challenge: None,
+            code_challenge_method: None,
+            ..params()
+        };
+        let err = check_request(&p, facts(&f, AppType::Spa), "u", &settings(&f)).unwrap_err();
+        assert_eq!(err.code, "invalid_request");
+        let ok = check_request(&p, facts(&f, AppType::Web), "u", &settings(&f)).unwrap();
+        assert_eq!(ok.challenge, None);
+    }
+
+    #[test]
+    fn later_problems_carry_oauth_codes() {
+        let f = fixture();
+        let s = settings(&f);
+        let cases: Vec<(AuthorizeParams, &str)> = vec![
+            (
+                AuthorizeParams {
+                    response_type: Some("token".into()),
+                    ..params()
+                },
+                "unsupported_response_type",
+            ),
+            (
+                AuthorizeParams {
+                    response_type: None,
+                    ..params()
+                },
+                "invalid_request",
+            ),
+            (
+                AuthorizeParams {
+                    state: None,
+                    ..params()
+                },
+                "invalid_request",
+            ),
+            (
+                AuthorizeParams {
+                    scope: Some("read_user".into()),
+                    ..params()
+                },
+                "invalid_scope",
+            ),
+            (
+                AuthorizeParams {
+                    prompt: Some("none login".into()),
+                    ..params()
+                },
+                "invalid_request",
+            ),
+            (
+                AuthorizeParams {
+                    max_age: Some("-1".into()),
+                    ..params()
+                },
+                "invalid_request",
+            ),
+            (
+                AuthorizeParams {
+                    response_mode: Some("fragment".into()),
+                    ..params()
+                },
+                "invalid_request",
+            ),
+            (
+                AuthorizeParams {
+                    policy: Some("change_org".into()),
+                    ..params()
+                },
+                "invalid_request",
+            ),
+            (
+                AuthorizeParams {
+                    policy: Some("nope".into()),
+                    ..params()
+                },
+                "invalid_request",
+            ),
+        ];
+        for (p, code) in cases {
+            let err = check_request(&p, facts(&f, AppType::Spa), "u", &s).unwrap_err();
+            assert_eq!(err.code, code, "{p:?}");
+        }
+    }
+
+    #[test]
+    fn melody_extras_are_read() {
+        let f = fixture();
+        let p = AuthorizeParams {
+            authorize_method: Some("popup".into()),
+            locale: Some("ZH".into()),
+            policy: Some("update_info".into()),
+            org: Some("acme".into()),
+            prompt: Some("login consent".into()),
+            max_age: Some("60".into()),
+            ..params()
+        };
+        let req = check_request(&p, facts(&f, AppType::Spa), "u", &settings(&f)).unwrap();
+        assert_eq!(req.response_mode, ResponseMode::WebMessage);
+        assert_eq!(req.locale, "zh-CN");
+        assert_eq!(req.policy.as_deref(), Some("update_info"));
+        assert_eq!(req.org.as_deref(), Some("acme"));
+        assert!(req.prompt.login && req.prompt.consent && !req.prompt.none);
+        assert_eq!(req.max_age, Some(60));
+    }
+
+    #[test]
+    fn locale_falls_back_to_the_first_supported() {
+        let supported = strings(&["fr", "en"]);
+        assert_eq!(pick_locale(["de"], &supported), "fr");
+        assert_eq!(pick_locale(["en-GB"], &supported), "en");
+        assert_eq!(pick_locale(["de", "EN"], &supported), "en");
+    }
+}

@@ -1,0 +1,516 @@
+//! The sign-in transaction (melody.md §4): after the first factor, which step comes next.
+//!
+//! A transaction records what has been proven so far; [`next_step`] looks at it and at the facts
+//! about the user, the app and the server, and names the one page still owed, or none. Steps are
+//! asked in a fixed order and each at most once, so later capabilities plug in by adding facts.
+
+use serde::{Deserialize, Serialize};
+
+/// Why a sign-in step was refused, in the words the pages and the embedded API show.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignInError {
+    /// Unknown email or wrong password: deliberately the same answer.
+    #[error("No user found")]
+    NoUserFound,
+    #[error("Account temporarily locked due to excessive login failures")]
+    LockedOut,
+    #[error("Try to access a disabled account")]
+    DisabledAccount,
+    #[error("The email address is already in use")]
+    EmailInUse,
+    #[error("{0}")]
+    BadInput(String),
+    #[error("This sign-in has expired or is unknown; start again from the app")]
+    UnknownTransaction,
+    #[error(
+        "The form is out of date or was not sent by this browser; reload the page and try again"
+    )]
+    CsrfMismatch,
+    #[error("{0} is not enabled on this server")]
+    FeatureOff(&'static str),
+    #[error("This step does not belong to the current sign-in")]
+    WrongStep,
+}
+
+impl SignInError {
+    /// Melody's status codes: 404 for an unknown user or sign-in, 400 for the rest.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::NoUserFound | Self::UnknownTransaction => 404,
+            Self::CsrfMismatch => 403,
+            _ => 400,
+        }
+    }
+}
+
+/// Melody's `nextPage` values (its `View` enum): the steps a transaction can stop at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    PasswordlessVerify,
+    Consent,
+    MfaEnroll,
+    OtpSetup,
+    OtpMfa,
+    SmsMfa,
+    EmailMfa,
+    PasskeyEnroll,
+    RecoveryCodeEnroll,
+    SwitchOrg,
+    ChangePassword,
+    ChangeEmail,
+    ResetMfa,
+    ManagePasskey,
+    ManageRecoveryCode,
+    UpdateInfo,
+    ChangeOrg,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PasswordlessVerify => "passwordless_verify",
+            Self::Consent => "consent",
+            Self::MfaEnroll => "mfa_enroll",
+            Self::OtpSetup => "otp_setup",
+            Self::OtpMfa => "otp_mfa",
+            Self::SmsMfa => "sms_mfa",
+            Self::EmailMfa => "email_mfa",
+            Self::PasskeyEnroll => "passkey_enroll",
+            Self::RecoveryCodeEnroll => "recovery_code_enroll",
+            Self::SwitchOrg => "switch_org",
+            Self::ChangePassword => "change_password",
+            Self::ChangeEmail => "change_email",
+            Self::ResetMfa => "reset_mfa",
+            Self::ManagePasskey => "manage_passkey",
+            Self::ManageRecoveryCode => "manage_recovery_code",
+            Self::UpdateInfo => "update_info",
+            Self::ChangeOrg => "change_org",
+        }
+    }
+
+    /// The policy page a `policy` parameter names.
+    pub fn from_policy(policy: &str) -> Option<Self> {
+        Some(match policy {
+            "change_password" => Self::ChangePassword,
+            "change_email" => Self::ChangeEmail,
+            "reset_mfa" => Self::ResetMfa,
+            "manage_passkey" => Self::ManagePasskey,
+            "manage_recovery_code" => Self::ManageRecoveryCode,
+            "update_info" => Self::UpdateInfo,
+            "change_org" => Self::ChangeOrg,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MfaType {
+    Otp,
+    Email,
+    Sms,
+}
+
+impl MfaType {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "otp" => Some(Self::Otp),
+            "email" => Some(Self::Email),
+            "sms" => Some(Self::Sms),
+            _ => None,
+        }
+    }
+}
+
+/// How the user proved who they are first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FirstFactor {
+    Password,
+    SignUp,
+    Passwordless,
+    /// Passkey or recovery code: already strong, MFA is skipped.
+    StrongFactor,
+    /// An external identity provider (social, OIDC, SAML).
+    External,
+    /// The browser's single sign-on session.
+    Session,
+}
+
+/// What a transaction has proven so far. Stored with the transaction between requests.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Steps completed (a verified factor, a given consent, a declined enrollment…).
+    pub done: Vec<Step>,
+}
+
+impl Progress {
+    pub fn is_done(&self, step: Step) -> bool {
+        self.done.contains(&step)
+    }
+
+    pub fn complete(&mut self, step: Step) {
+        if !self.done.contains(&step) {
+            self.done.push(step);
+        }
+    }
+}
+
+/// Which factors the app or the server require (melody.md §4: the app's own settings when it
+/// does not use the system's).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MfaRequirement {
+    pub otp: bool,
+    pub email: bool,
+    pub sms: bool,
+    /// When nothing is required: the types a user must enroll in one of.
+    pub enforce_one_of: Vec<MfaType>,
+}
+
+/// Facts about the user and the settings that decide the steps.
+#[derive(Debug, Clone, Default)]
+pub struct StepFacts<'a> {
+    pub first_factor: Option<FirstFactor>,
+    pub passwordless_enabled: bool,
+    pub consent_enabled: bool,
+    /// The app's requested scopes not yet consented to (with `prompt=consent`: all of them).
+    pub scopes_needing_consent: usize,
+    pub mfa: MfaRequirement,
+    /// External sign-ins skip local MFA only when the server allows it.
+    pub external_can_bypass_mfa: bool,
+    pub user_mfa_types: &'a [MfaType],
+    pub user_otp_verified: bool,
+    /// MFA types a valid remember-device cookie skips.
+    pub remembered: &'a [MfaType],
+    pub passkey_enrollment_enabled: bool,
+    pub user_has_passkey: bool,
+    pub user_skips_passkey_enroll: bool,
+    pub recovery_code_enabled: bool,
+    pub user_has_recovery_code: bool,
+    pub org_switch_enabled: bool,
+    /// The policy page requested, when its feature is on.
+    pub policy: Option<Step>,
+}
+
+fn needs(facts: &StepFacts<'_>, kind: MfaType) -> bool {
+    let required = match kind {
+        MfaType::Otp => facts.mfa.otp,
+        MfaType::Email => facts.mfa.email,
+        MfaType::Sms => facts.mfa.sms,
+    };
+    (required || facts.user_mfa_types.contains(&kind)) && !facts.remembered.contains(&kind)
+}
+
+fn skips_mfa(facts: &StepFacts<'_>) -> bool {
+    match facts.first_factor {
+        Some(FirstFactor::StrongFactor) | Some(FirstFactor::Session) => true,
+        Some(FirstFactor::External) => facts.external_can_bypass_mfa,
+        _ => false,
+    }
+}
+
+fn is_external(facts: &StepFacts<'_>) -> bool {
+    facts.first_factor == Some(FirstFactor::External)
+}
+
+/// The MFA steps still owed, in order; empty once every required factor is verified.
+pub fn pending_mfa(progress: &Progress, facts: &StepFacts<'_>) -> Option<Step> {
+    if skips_mfa(facts) {
+        return None;
+    }
+    let nothing_required = !facts.mfa.otp && !facts.mfa.email && !facts.mfa.sms;
+    if nothing_required
+        && !facts.mfa.enforce_one_of.is_empty()
+        && facts.user_mfa_types.is_empty()
+        && !progress.is_done(Step::MfaEnroll)
+    {
+        return Some(Step::MfaEnroll);
+    }
+    if needs(facts, MfaType::Otp) && !progress.is_done(Step::OtpMfa) {
+        return Some(if facts.user_otp_verified {
+            Step::OtpMfa
+        } else {
+            Step::OtpSetup
+        });
+    }
+    if needs(facts, MfaType::Sms) && !progress.is_done(Step::SmsMfa) {
+        return Some(Step::SmsMfa);
+    }
+    if needs(facts, MfaType::Email) && !progress.is_done(Step::EmailMfa) {
+        return Some(Step::EmailMfa);
+    }
+    None
+}
+
+/// Why a transaction may not yet turn into tokens (the token endpoint's 401 messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NotSecured {
+    #[error("Passwordless code not verified")]
+    PasswordlessNotVerified,
+    #[error("User consent required")]
+    ConsentRequired,
+    #[error("Try to exchange token while MFA code is not verified")]
+    MfaNotVerified,
+}
+
+/// Whether every factor and consent the sign-in needs is in place (Melody's `isSecured`).
+pub fn check_secured(progress: &Progress, facts: &StepFacts<'_>) -> Result<(), NotSecured> {
+    if facts.first_factor == Some(FirstFactor::Passwordless)
+        && facts.passwordless_enabled
+        && !progress.is_done(Step::PasswordlessVerify)
+    {
+        return Err(NotSecured::PasswordlessNotVerified);
+    }
+    if facts.consent_enabled && facts.scopes_needing_consent > 0 && !progress.is_done(Step::Consent)
+    {
+        return Err(NotSecured::ConsentRequired);
+    }
+    if pending_mfa(progress, facts).is_some() {
+        return Err(NotSecured::MfaNotVerified);
+    }
+    Ok(())
+}
+
+/// The next page of the transaction, or `None` when it is complete.
+pub fn next_step(progress: &Progress, facts: &StepFacts<'_>) -> Option<Step> {
+    if facts.first_factor == Some(FirstFactor::Passwordless)
+        && facts.passwordless_enabled
+        && !progress.is_done(Step::PasswordlessVerify)
+    {
+        return Some(Step::PasswordlessVerify);
+    }
+    if facts.consent_enabled && facts.scopes_needing_consent > 0 && !progress.is_done(Step::Consent)
+    {
+        return Some(Step::Consent);
+    }
+    if let Some(step) = pending_mfa(progress, facts) {
+        return Some(step);
+    }
+    let local_account = !is_external(facts);
+    let fully_authorized = matches!(
+        facts.first_factor,
+        Some(FirstFactor::StrongFactor) | Some(FirstFactor::Session)
+    );
+    if !fully_authorized && local_account {
+        if facts.passkey_enrollment_enabled
+            && !facts.user_has_passkey
+            && !facts.user_skips_passkey_enroll
+            && !progress.is_done(Step::PasskeyEnroll)
+        {
+            return Some(Step::PasskeyEnroll);
+        }
+        if facts.recovery_code_enabled
+            && !facts.user_has_recovery_code
+            && !progress.is_done(Step::RecoveryCodeEnroll)
+        {
+            return Some(Step::RecoveryCodeEnroll);
+        }
+        if facts.org_switch_enabled && !progress.is_done(Step::SwitchOrg) {
+            return Some(Step::SwitchOrg);
+        }
+    }
+    match facts.policy {
+        Some(policy) if local_account && !progress.is_done(policy) => Some(policy),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn password_facts() -> StepFacts<'static> {
+        StepFacts {
+            first_factor: Some(FirstFactor::Password),
+            consent_enabled: true,
+            scopes_needing_consent: 2,
+            ..Default::default()
+        }
+    }
+
+    fn walk(facts: &StepFacts<'_>) -> Vec<Step> {
+        let mut progress = Progress::default();
+        let mut seen = Vec::new();
+        while let Some(step) = next_step(&progress, facts) {
+            assert!(!seen.contains(&step), "{step:?} asked twice");
+            seen.push(step);
+            // Verifying the OTP setup proves the OTP factor.
+            progress.complete(if step == Step::OtpSetup {
+                Step::OtpMfa
+            } else {
+                step
+            });
+        }
+        assert_eq!(check_secured(&progress, facts), Ok(()));
+        seen
+    }
+
+    #[test]
+    fn password_sign_in_asks_consent_then_finishes() {
+        assert_eq!(walk(&password_facts()), vec![Step::Consent]);
+    }
+
+    #[test]
+    fn no_consent_needed_when_every_scope_was_granted() {
+        let facts = StepFacts {
+            scopes_needing_consent: 0,
+            ..password_facts()
+        };
+        assert_eq!(walk(&facts), Vec::<Step>::new());
+        let off = StepFacts {
+            consent_enabled: false,
+            ..password_facts()
+        };
+        assert_eq!(walk(&off), Vec::<Step>::new());
+    }
+
+    #[test]
+    fn the_full_order_of_melody_section_4() {
+        let facts = StepFacts {
+            first_factor: Some(FirstFactor::Passwordless),
+            passwordless_enabled: true,
+            mfa: MfaRequirement {
+                otp: true,
+                sms: true,
+                email: true,
+                enforce_one_of: vec![],
+            },
+            passkey_enrollment_enabled: true,
+            recovery_code_enabled: true,
+            org_switch_enabled: true,
+            policy: Some(Step::UpdateInfo),
+            ..password_facts()
+        };
+        assert_eq!(
+            walk(&facts),
+            vec![
+                Step::PasswordlessVerify,
+                Step::Consent,
+                Step::OtpSetup,
+                Step::SmsMfa,
+                Step::EmailMfa,
+                Step::PasskeyEnroll,
+                Step::RecoveryCodeEnroll,
+                Step::SwitchOrg,
+                Step::UpdateInfo,
+            ]
+        );
+    }
+
+    #[test]
+    fn enrollment_is_asked_only_when_nothing_is_required_and_the_user_has_none() {
+        let enforce = MfaRequirement {
+            enforce_one_of: vec![MfaType::Otp, MfaType::Email],
+            ..Default::default()
+        };
+        let facts = StepFacts {
+            mfa: enforce.clone(),
+            scopes_needing_consent: 0,
+            ..password_facts()
+        };
+        assert_eq!(
+            next_step(&Progress::default(), &facts),
+            Some(Step::MfaEnroll)
+        );
+        let enrolled = [MfaType::Email];
+        let facts = StepFacts {
+            mfa: enforce,
+            user_mfa_types: &enrolled,
+            scopes_needing_consent: 0,
+            ..password_facts()
+        };
+        assert_eq!(walk(&facts), vec![Step::EmailMfa]);
+    }
+
+    #[test]
+    fn verified_otp_users_get_the_code_page_and_remembered_devices_skip_it() {
+        let otp = [MfaType::Otp];
+        let facts = StepFacts {
+            user_mfa_types: &otp,
+            user_otp_verified: true,
+            scopes_needing_consent: 0,
+            ..password_facts()
+        };
+        assert_eq!(walk(&facts), vec![Step::OtpMfa]);
+        let remembered = StepFacts {
+            remembered: &otp,
+            ..facts
+        };
+        assert_eq!(walk(&remembered), Vec::<Step>::new());
+    }
+
+    #[test]
+    fn strong_factors_and_sessions_skip_mfa_and_enrollments_but_not_consent_or_policy() {
+        for first in [FirstFactor::StrongFactor, FirstFactor::Session] {
+            let facts = StepFacts {
+                first_factor: Some(first),
+                mfa: MfaRequirement {
+                    otp: true,
+                    ..Default::default()
+                },
+                passkey_enrollment_enabled: true,
+                policy: Some(Step::ChangePassword),
+                ..password_facts()
+            };
+            assert_eq!(walk(&facts), vec![Step::Consent, Step::ChangePassword]);
+        }
+    }
+
+    #[test]
+    fn external_users_do_mfa_unless_bypass_is_allowed_and_never_see_policies() {
+        let base = StepFacts {
+            first_factor: Some(FirstFactor::External),
+            mfa: MfaRequirement {
+                email: true,
+                ..Default::default()
+            },
+            recovery_code_enabled: true,
+            policy: Some(Step::UpdateInfo),
+            scopes_needing_consent: 0,
+            ..password_facts()
+        };
+        assert_eq!(walk(&base), vec![Step::EmailMfa]);
+        let bypass = StepFacts {
+            external_can_bypass_mfa: true,
+            ..base
+        };
+        assert_eq!(walk(&bypass), Vec::<Step>::new());
+    }
+
+    #[test]
+    fn an_unfinished_transaction_is_not_secured() {
+        let facts = StepFacts {
+            mfa: MfaRequirement {
+                email: true,
+                ..Default::default()
+            },
+            ..password_facts()
+        };
+        let mut progress = Progress::default();
+        assert_eq!(
+            check_secured(&progress, &facts),
+            Err(NotSecured::ConsentRequired)
+        );
+        progress.complete(Step::Consent);
+        assert_eq!(
+            check_secured(&progress, &facts),
+            Err(NotSecured::MfaNotVerified)
+        );
+        progress.complete(Step::EmailMfa);
+        assert_eq!(check_secured(&progress, &facts), Ok(()));
+    }
+
+    #[test]
+    fn policies_map_from_their_names() {
+        for step in [
+            Step::ChangePassword,
+            Step::UpdateInfo,
+            Step::ChangeOrg,
+            Step::ResetMfa,
+        ] {
+            assert_eq!(Step::from_policy(step.as_str()), Some(step));
+        }
+        assert_eq!(Step::from_policy("consent"), None);
+    }
+}

@@ -1,0 +1,182 @@
+//! The claims of tokens issued to users: access token and ID token.
+
+use serde::{Deserialize, Serialize};
+
+use crate::jwt::AccessTokenClaims;
+
+/// Claims of an ID token (OIDC Core §2) with Melody's extras (`first_name`, `roles`…).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdTokenClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub azp: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub auth_time: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    pub at_hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    pub locale: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    pub roles: Vec<String>,
+}
+
+/// What the user-token claims are made from.
+#[derive(Debug, Clone)]
+pub struct UserTokenFacts<'a> {
+    pub issuer: &'a str,
+    pub client_id: &'a str,
+    pub auth_id: &'a str,
+    pub scopes: &'a [String],
+    pub roles: &'a [String],
+    pub now: i64,
+    pub access_lifetime: i64,
+    pub jti: String,
+    pub impersonated_by: Option<String>,
+}
+
+pub fn user_access_token_claims(f: &UserTokenFacts<'_>) -> AccessTokenClaims {
+    AccessTokenClaims {
+        iss: f.issuer.to_owned(),
+        sub: f.auth_id.to_owned(),
+        azp: f.client_id.to_owned(),
+        aud: f.issuer.to_owned(),
+        scope: f.scopes.join(" "),
+        iat: f.now,
+        exp: f.now + f.access_lifetime,
+        jti: f.jti.clone(),
+        roles: Some(f.roles.to_vec()),
+        impersonated_by: f.impersonated_by.clone(),
+    }
+}
+
+/// The profile part of an ID token, from the user record.
+#[derive(Debug, Clone, Default)]
+pub struct IdTokenProfile {
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub locale: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
+/// ID-token claims; `email` claims only with the `profile` or `email` scope.
+#[allow(clippy::too_many_arguments)]
+pub fn id_token_claims(
+    f: &UserTokenFacts<'_>,
+    profile: &IdTokenProfile,
+    id_lifetime: i64,
+    auth_time: i64,
+    nonce: Option<String>,
+    at_hash: String,
+    sid: Option<String>,
+) -> IdTokenClaims {
+    let shows_profile = f.scopes.iter().any(|s| s == "profile" || s == "email");
+    let pick = |v: &Option<String>| if shows_profile { v.clone() } else { None };
+    IdTokenClaims {
+        iss: f.issuer.to_owned(),
+        sub: f.auth_id.to_owned(),
+        aud: f.client_id.to_owned(),
+        azp: f.client_id.to_owned(),
+        exp: f.now + id_lifetime,
+        iat: f.now,
+        auth_time,
+        nonce,
+        at_hash,
+        sid,
+        email: pick(&profile.email),
+        email_verified: shows_profile.then_some(profile.email_verified),
+        locale: profile.locale.clone(),
+        first_name: pick(&profile.first_name),
+        last_name: pick(&profile.last_name),
+        given_name: pick(&profile.first_name),
+        family_name: pick(&profile.last_name),
+        roles: f.roles.to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(scopes: &[String]) -> UserTokenFacts<'_> {
+        UserTokenFacts {
+            issuer: "https://id.example",
+            client_id: "spa1",
+            auth_id: "user-1",
+            scopes,
+            roles: &[],
+            now: 1000,
+            access_lifetime: 60,
+            jti: "j".into(),
+            impersonated_by: None,
+        }
+    }
+
+    fn profile() -> IdTokenProfile {
+        IdTokenProfile {
+            email: Some("a@b.c".into()),
+            email_verified: true,
+            locale: "en".into(),
+            first_name: Some("Ada".into()),
+            last_name: None,
+        }
+    }
+
+    #[test]
+    fn access_token_names_user_client_and_expiry() {
+        let scopes = vec!["openid".to_owned()];
+        let c = user_access_token_claims(&facts(&scopes));
+        assert_eq!(
+            (c.sub.as_str(), c.azp.as_str(), c.exp),
+            ("user-1", "spa1", 1060)
+        );
+        assert_eq!(c.roles, Some(vec![]));
+    }
+
+    #[test]
+    fn id_token_shows_profile_claims_only_with_profile_scope() {
+        let with = vec!["openid".to_owned(), "profile".to_owned()];
+        let c = id_token_claims(
+            &facts(&with),
+            &profile(),
+            30,
+            900,
+            Some("n".into()),
+            "h".into(),
+            None,
+        );
+        assert_eq!(c.aud, "spa1");
+        assert_eq!(c.email.as_deref(), Some("a@b.c"));
+        assert_eq!(c.given_name.as_deref(), Some("Ada"));
+        assert_eq!((c.exp, c.auth_time), (1030, 900));
+        let without = vec!["openid".to_owned()];
+        let c = id_token_claims(
+            &facts(&without),
+            &profile(),
+            30,
+            900,
+            None,
+            "h".into(),
+            None,
+        );
+        assert_eq!(c.email, None);
+        assert_eq!(c.email_verified, None);
+        let json = serde_json::to_value(&c).unwrap();
+        assert!(json.get("nonce").is_none());
+    }
+}

@@ -1,0 +1,347 @@
+//! `/embedded-auth/v1`: the sign-in transaction as JSON, for apps that draw their own sign-in
+//! UI (melody.md §6). The session id is the transaction id; responses are
+//! `{sessionId, nextStep?, success}`.
+
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{middleware, Json, Router};
+use gatehouse_core::authorize::{
+    check_client, check_request, AuthorizeParams, AuthorizeSettings, ClientFacts,
+};
+use gatehouse_core::grant::AppType;
+use gatehouse_core::signin::SignInError;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::api::json::ApiJson;
+use super::error::ApiError;
+use super::web::{client_ip, PeerAddr};
+use crate::error::ServiceError;
+use crate::services::signin::{self, Outcome, RequestMeta, SignUpInput};
+use crate::services::user_tokens;
+use crate::state::AppState;
+
+/// Where a finished embedded session keeps its authorization code until `token-exchange`.
+const SESSION_CODE_PREFIX: &str = "ES-";
+
+pub fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/embedded-auth/v1/initiate", post(initiate))
+        .route("/embedded-auth/v1/{session_id}/sign-in", post(sign_in))
+        .route(
+            "/embedded-auth/v1/{session_id}/sign-up",
+            get(sign_up_fields).post(sign_up),
+        )
+        .route(
+            "/embedded-auth/v1/{session_id}/app-consent",
+            get(consent_info).post(consent),
+        )
+        .route("/embedded-auth/v1/token-exchange", post(token_exchange))
+        .route("/embedded-auth/v1/token-refresh", post(token_refresh))
+        .route("/embedded-auth/v1/sign-out", post(sign_out))
+        .route_layer(middleware::from_fn_with_state(state, origin_guard))
+}
+
+/// Runs before any body is read, so a disabled feature or a foreign origin is the answer.
+async fn origin_guard(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    match check_origin(&state, request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(err) => err.into_response(),
+    }
+}
+
+/// The embedded API is off until origins are configured; browsers must come from one of them.
+fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let origins = &state.config.embedded_auth_origins;
+    if origins.is_empty() {
+        return Err(ApiError::BadRequest(
+            "Embedded auth feature is not enabled".into(),
+        ));
+    }
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        let origin = origin.trim_end_matches('/');
+        let issuer = state.config.issuer.trim_end_matches('/');
+        if origin != issuer && !origins.iter().any(|o| o.trim_end_matches('/') == origin) {
+            return Err(ApiError::BadRequest(
+                "Request from unexpected origin".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn meta<'a>(ip: &'a Option<String>) -> RequestMeta<'a> {
+    RequestMeta {
+        ip: ip.as_deref(),
+        user_agent: None,
+        now: chrono::Utc::now().timestamp(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InitiateBody {
+    client_id: String,
+    redirect_uri: String,
+    code_challenge: String,
+    code_challenge_method: String,
+    scopes: Vec<String>,
+    locale: Option<String>,
+    org: Option<String>,
+}
+
+async fn initiate(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<InitiateBody>,
+) -> Result<Response, ApiError> {
+    let config = &state.config;
+    let settings = AuthorizeSettings {
+        allow_plain_pkce: config.enable_plain_pkce_method,
+        embedded_origins: &config.embedded_auth_origins,
+        supported_locales: &config.supported_locales,
+        known_policies: &[],
+        blocked_policies: &config.blocked_policies,
+    };
+    let params = AuthorizeParams {
+        client_id: Some(body.client_id.clone()),
+        redirect_uri: Some(body.redirect_uri),
+        response_type: Some("code".into()),
+        state: Some("embedded".into()),
+        code_challenge: Some(body.code_challenge),
+        code_challenge_method: Some(body.code_challenge_method),
+        scope: Some(body.scopes.join(" ")),
+        locale: body.locale,
+        org: body.org,
+        ..AuthorizeParams::default()
+    };
+    let app = state.clients.app(&body.client_id).await?;
+    let facts = app.as_deref().map(|a| ClientFacts {
+        app_type: AppType::parse(&a.app_type).unwrap_or(AppType::S2s),
+        is_active: a.is_active,
+        redirect_uris: &a.redirect_uris,
+        scopes: &a.scopes,
+    });
+    let redirect_uri = check_client(&params, facts, &settings).map_err(|e| match e.status() {
+        404 => ApiError::NotFound(e.to_string()),
+        401 => ApiError::Unauthorized(e.to_string()),
+        _ => ApiError::BadRequest(e.to_string()),
+    })?;
+    let (Some(app), Some(facts)) = (app.as_deref(), facts) else {
+        return Err(ApiError::NotFound("No SPA app found".into()));
+    };
+    let request = check_request(&params, facts, redirect_uri, &settings)
+        .map_err(|e| ApiError::BadRequest(e.description))?;
+    let session_id = signin::begin(&state, request, app, None).await?;
+    Ok(Json(json!({ "sessionId": session_id })).into_response())
+}
+
+/// Answers a step in Melody's `AuthRes` shape; a finished session parks its code.
+async fn auth_res(
+    state: &AppState,
+    session_id: &str,
+    outcome: Outcome,
+) -> Result<Response, ApiError> {
+    match outcome {
+        Outcome::Step(step) => Ok(Json(json!({
+            "sessionId": session_id,
+            "nextStep": step.as_str(),
+            "success": false,
+        }))
+        .into_response()),
+        Outcome::Done(done) => {
+            let ttl = Duration::from_secs(state.config.authorization_code_expires_in);
+            state
+                .cache
+                .set(
+                    &format!("{SESSION_CODE_PREFIX}{session_id}"),
+                    &done.code,
+                    ttl,
+                )
+                .await
+                .map_err(ServiceError::from)?;
+            Ok(Json(json!({ "sessionId": session_id, "success": true })).into_response())
+        }
+    }
+}
+
+async fn session(state: &AppState, session_id: &str) -> Result<signin::Transaction, ApiError> {
+    signin::load(state, session_id, None)
+        .await
+        .map_err(|e| match e {
+            ServiceError::SignIn(SignInError::UnknownTransaction) => {
+                ApiError::NotFound("Invalid session id provided".into())
+            }
+            other => other.into(),
+        })
+}
+
+#[derive(Debug, Deserialize)]
+struct SignInBody {
+    email: String,
+    password: String,
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PeerAddr(peer): PeerAddr,
+    Path(session_id): Path<String>,
+    ApiJson(body): ApiJson<SignInBody>,
+) -> Result<Response, ApiError> {
+    let tx = session(&state, &session_id).await?;
+    let ip = client_ip(&headers, peer, &state.config);
+    let outcome = signin::sign_in_with_password(
+        &state,
+        &session_id,
+        tx,
+        &body.email,
+        &body.password,
+        meta(&ip),
+    )
+    .await?;
+    auth_res(&state, &session_id, outcome).await
+}
+
+async fn sign_up_fields(
+    State(state): State<AppState>,
+    Path(session_id): Path<String>,
+) -> Result<Response, ApiError> {
+    session(&state, &session_id).await?;
+    // Sign-up attributes arrive with the user-attribute sign-up form.
+    Ok(Json(json!({ "userAttributes": [] })).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SignUpBody {
+    email: String,
+    password: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+}
+
+async fn sign_up(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PeerAddr(peer): PeerAddr,
+    Path(session_id): Path<String>,
+    ApiJson(body): ApiJson<SignUpBody>,
+) -> Result<Response, ApiError> {
+    let tx = session(&state, &session_id).await?;
+    let ip = client_ip(&headers, peer, &state.config);
+    let input = SignUpInput {
+        email: body.email,
+        password: body.password,
+        first_name: body.first_name,
+        last_name: body.last_name,
+    };
+    let outcome = signin::sign_up(&state, &session_id, tx, input, meta(&ip)).await?;
+    auth_res(&state, &session_id, outcome).await
+}
+
+async fn consent_info(
+    State(state): State<AppState>,
+    Path(session_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let tx = session(&state, &session_id).await?;
+    let scopes = signin::scopes_needing_consent(&state, &tx).await?;
+    let scopes: Vec<_> = scopes
+        .into_iter()
+        .map(|name| json!({ "name": name, "locales": [] }))
+        .collect();
+    Ok(Json(json!({ "scopes": scopes, "appName": tx.app_name })).into_response())
+}
+
+async fn consent(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PeerAddr(peer): PeerAddr,
+    Path(session_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let tx = session(&state, &session_id).await?;
+    let ip = client_ip(&headers, peer, &state.config);
+    match signin::answer_consent(&state, &session_id, tx, true, meta(&ip)).await? {
+        Some(outcome) => auth_res(&state, &session_id, outcome).await,
+        None => Err(ApiError::BadRequest("User consent required".into())),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenExchangeBody {
+    session_id: String,
+    code_verifier: String,
+}
+
+async fn token_exchange(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PeerAddr(peer): PeerAddr,
+    ApiJson(body): ApiJson<TokenExchangeBody>,
+) -> Result<Response, ApiError> {
+    let code = state
+        .cache
+        .take(&format!("{SESSION_CODE_PREFIX}{}", body.session_id))
+        .await
+        .map_err(ServiceError::from)?
+        .ok_or_else(|| ApiError::NotFound("Invalid session id provided".into()))?;
+    let ip = client_ip(&headers, peer, &state.config);
+    let now = chrono::Utc::now().timestamp();
+    let tokens = user_tokens::exchange_code(
+        &state,
+        None,
+        &code,
+        None,
+        Some(&body.code_verifier),
+        ip.as_deref(),
+        now,
+    )
+    .await?;
+    Ok(Json(tokens).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TokenRefreshBody {
+    refresh_token: String,
+}
+
+async fn token_refresh(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<TokenRefreshBody>,
+) -> Result<Response, ApiError> {
+    let now = chrono::Utc::now().timestamp();
+    let tokens = user_tokens::refresh(&state, None, &body.refresh_token, now).await?;
+    Ok(Json(tokens).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SignOutBody {
+    refresh_token: String,
+    client_id: String,
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<SignOutBody>,
+) -> Result<Response, ApiError> {
+    let presented = user_tokens::PresentedClient {
+        client_id: Some(body.client_id),
+        client_secret: None,
+    };
+    let client = user_tokens::identify_client(&state, &presented)
+        .await?
+        .ok_or_else(|| ApiError::BadRequest("The clientId is required".into()))?;
+    let now = chrono::Utc::now().timestamp();
+    user_tokens::revoke(&state, &client, &body.refresh_token, now).await?;
+    Ok(StatusCode::OK.into_response())
+}

@@ -1,0 +1,179 @@
+//! Signing out: Melody's `POST /identity/v1/logout` (revokes the refresh token and answers where
+//! to send the browser) and `GET /oauth2/v1/logout` (ends the browser session, the OIDC
+//! end-session endpoint).
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use gatehouse_core::grant::AppType;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::browser::Browser;
+use super::i18n;
+use super::pages::message;
+use super::respond::see_other;
+use crate::http::error::{ApiError, OAuthError};
+use crate::http::form::OAuthForm;
+use crate::http::web::clear_cookie;
+use crate::services::sessions::{self, SESSION_COOKIE};
+use crate::services::user_tokens;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct IdentityLogoutForm {
+    refresh_token: Option<String>,
+    post_logout_redirect_uri: Option<String>,
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+pub async fn identity_logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    OAuthForm(form): OAuthForm<IdentityLogoutForm>,
+) -> Result<Response, Response> {
+    let now = chrono::Utc::now().timestamp();
+    let token = bearer(&headers).ok_or_else(|| {
+        ApiError::Unauthorized("A bearer access token is required".into()).into_response()
+    })?;
+    let claims = user_tokens::read_access_token(&state, token, now)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?
+        .ok_or_else(|| ApiError::Unauthorized("Invalid access token".into()).into_response())?;
+    let refresh = form.refresh_token.unwrap_or_default();
+    if refresh.is_empty() {
+        return Err(
+            OAuthError::from(gatehouse_core::TokenError::InvalidRefreshToken).into_response(),
+        );
+    }
+    user_tokens::revoke_own_refresh_token(&state, &claims.sub, &refresh)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
+    let query = serde_urlencoded::to_string([
+        (
+            "post_logout_redirect_uri",
+            form.post_logout_redirect_uri.unwrap_or_default(),
+        ),
+        ("client_id", claims.azp),
+    ])
+    .unwrap_or_default();
+    Ok(Json(json!({
+        "success": true,
+        "redirectUri": format!("{}/oauth2/v1/logout?{query}", state.config.issuer),
+    }))
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EndSessionQuery {
+    client_id: Option<String>,
+    post_logout_redirect_uri: Option<String>,
+    id_token_hint: Option<String>,
+    state: Option<String>,
+    ui_locales: Option<String>,
+}
+
+/// The client an end-session request is for: `client_id`, or the audience of `id_token_hint`.
+fn client_of(state: &AppState, q: &EndSessionQuery) -> Option<String> {
+    if let Some(id) = q.client_id.as_deref().filter(|c| !c.is_empty()) {
+        return Some(id.to_owned());
+    }
+    let payload = state.keys.verify(q.id_token_hint.as_deref()?).ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&payload).ok()?;
+    claims.get("aud")?.as_str().map(str::to_owned)
+}
+
+pub async fn end_session(
+    State(state): State<AppState>,
+    browser: Browser,
+    Query(q): Query<EndSessionQuery>,
+) -> Response {
+    let locale = gatehouse_core::authorize::pick_locale(
+        q.ui_locales
+            .as_deref()
+            .unwrap_or_default()
+            .split_ascii_whitespace(),
+        &state.config.supported_locales,
+    );
+    let t = i18n::texts(&locale);
+    let refuse = |text: &str| {
+        message(
+            &state.config,
+            &locale,
+            StatusCode::BAD_REQUEST,
+            t.error_title,
+            text,
+        )
+    };
+    let app = match client_of(&state, &q) {
+        Some(client_id) => match state.clients.app(&client_id).await {
+            Ok(app) => {
+                app.filter(|a| a.is_active && AppType::parse(&a.app_type) != Some(AppType::S2s))
+            }
+            Err(err) => {
+                return crate::http::error::page_internal_error(&state.config, &locale, &err)
+            }
+        },
+        None => None,
+    };
+    let redirect = match (
+        &app,
+        q.post_logout_redirect_uri
+            .as_deref()
+            .filter(|u| !u.is_empty()),
+    ) {
+        (None, Some(_)) => {
+            return refuse("A post_logout_redirect_uri needs a valid client_id or id_token_hint")
+        }
+        (None, None) if q.client_id.is_some() => return refuse("No SPA app found"),
+        (Some(app), Some(uri)) => {
+            // Exact match against the app's registered URIs: never an open redirect.
+            if !app.redirect_uris.iter().any(|r| r == uri) {
+                return refuse("Invalid redirect_uri provided");
+            }
+            Some(uri.to_owned())
+        }
+        (Some(app), None) => app.redirect_uris.first().cloned(),
+        (None, None) => None,
+    };
+    if let Err(err) = sessions::end(&state, browser.session.as_deref(), browser.now).await {
+        return crate::http::error::page_internal_error(&state.config, &locale, &err);
+    }
+    let mut response = match redirect {
+        Some(uri) => {
+            let target = match q.state.as_deref().filter(|s| !s.is_empty()) {
+                Some(s) => {
+                    let sep = if uri.contains('?') { '&' } else { '?' };
+                    format!(
+                        "{uri}{sep}{}",
+                        serde_urlencoded::to_string([("state", s)]).unwrap_or_default()
+                    )
+                }
+                None => uri,
+            };
+            let mut r = see_other(&target);
+            *r.status_mut() = StatusCode::FOUND;
+            r
+        }
+        None => message(
+            &state.config,
+            &locale,
+            StatusCode::OK,
+            t.signed_out_title,
+            t.signed_out_text,
+        ),
+    };
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        clear_cookie(&state.config, SESSION_COOKIE),
+    );
+    response
+}

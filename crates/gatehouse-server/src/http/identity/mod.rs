@@ -1,0 +1,629 @@
+//! `/identity/v1`: the sign-in pages (server-rendered forms) and Melody's logout call.
+
+pub mod browser;
+mod i18n;
+mod logout;
+pub mod pages;
+pub mod respond;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use gatehouse_core::signin::{SignInError, Step};
+use gatehouse_store::{AccountStore, ScopeStore};
+use serde::Deserialize;
+
+use self::browser::Browser;
+use self::pages::{message, render, Chrome, ConsentPage, PolicyPage, SignInPage, SignUpPage};
+use crate::error::ServiceError;
+use crate::services::signin::{self, SignUpInput, Transaction};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/identity/v1/view/authorize",
+            get(sign_in_page).post(sign_in_submit),
+        )
+        .route(
+            "/identity/v1/view/sign-up",
+            get(sign_up_page).post(sign_up_submit),
+        )
+        .route(
+            "/identity/v1/view/consent",
+            get(consent_page).post(consent_submit),
+        )
+        .route(
+            "/identity/v1/view/change-password",
+            get(change_password_page).post(change_password_submit),
+        )
+        .route(
+            "/identity/v1/view/update-info",
+            get(update_info_page).post(update_info_submit),
+        )
+        .route("/identity/v1/view/auth-code-expired", get(expired_page))
+        .route("/identity/v1/logout", post(logout::identity_logout))
+        .route("/oauth2/v1/logout", get(logout::end_session))
+}
+
+#[derive(Debug, Deserialize)]
+struct PageQuery {
+    tx: Option<String>,
+    locale: Option<String>,
+}
+
+/// Fields every form posts.
+#[derive(Debug, Default, Deserialize)]
+struct StepForm {
+    #[serde(default)]
+    tx: String,
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    decision: Option<String>,
+}
+
+/// A page's locale: an explicit `locale` choice, else the transaction's.
+fn page_locale(state: &AppState, query: Option<&str>, tx: &Transaction) -> String {
+    match query {
+        Some(l) => gatehouse_core::authorize::pick_locale([l], &state.config.supported_locales),
+        None => tx.request.locale.clone(),
+    }
+}
+
+fn expired(state: &AppState, locale: &str) -> Response {
+    let t = i18n::texts(locale);
+    message(
+        &state.config,
+        locale,
+        StatusCode::NOT_FOUND,
+        t.expired_title,
+        t.expired_text,
+    )
+}
+
+/// What a failed step shows: a page for unknown or foreign transactions, an error page for
+/// internal failures. Refusals a form can show come back as `Ok(message)`.
+fn form_error(
+    state: &AppState,
+    locale: &str,
+    err: ServiceError,
+) -> Result<(StatusCode, String), Response> {
+    match err {
+        ServiceError::SignIn(SignInError::UnknownTransaction) => Err(expired(state, locale)),
+        ServiceError::SignIn(e) => Ok((
+            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            e.to_string(),
+        )),
+        ServiceError::Token(e) => Ok((StatusCode::BAD_REQUEST, e.to_string())),
+        other => Err(crate::http::error::page_internal_error(
+            &state.config,
+            locale,
+            &other,
+        )),
+    }
+}
+
+/// Loads the transaction a page or form names, bound to this browser.
+async fn transaction(
+    state: &AppState,
+    browser: &Browser,
+    tx: Option<&str>,
+) -> Result<Transaction, ServiceError> {
+    let tx = tx
+        .filter(|t| !t.is_empty())
+        .ok_or(SignInError::UnknownTransaction)?;
+    signin::load(state, tx, browser.csrf.as_deref()).await
+}
+
+/// Loads a posted form's transaction after the CSRF and Origin checks.
+async fn posted_transaction(
+    state: &AppState,
+    browser: &Browser,
+    form: &StepForm,
+) -> Result<Transaction, ServiceError> {
+    if browser.foreign_origin || !browser.csrf_matches(&form.csrf_token) {
+        return Err(SignInError::CsrfMismatch.into());
+    }
+    transaction(state, browser, Some(&form.tx)).await
+}
+
+fn sign_up_url(state: &AppState, tx_id: &str, locale: &str) -> Option<String> {
+    let c = &state.config;
+    (c.enable_sign_up && !c.enable_passwordless_sign_in)
+        .then(|| format!("/identity/v1/view/sign-up?tx={tx_id}&locale={locale}"))
+}
+
+fn sign_in_view(
+    state: &AppState,
+    browser: &Browser,
+    tx_id: &str,
+    tx: &Transaction,
+    locale: &str,
+    email: &str,
+    error: Option<(StatusCode, String)>,
+) -> Response {
+    let base = format!("/identity/v1/view/authorize?tx={tx_id}");
+    let (status, error) = match error {
+        Some((s, e)) => (s, Some(e)),
+        None => (StatusCode::OK, None),
+    };
+    let email = if email.is_empty() {
+        tx.request.login_hint.as_deref().unwrap_or_default()
+    } else {
+        email
+    };
+    let mut response = render(
+        status,
+        &SignInPage {
+            c: Chrome::new(&state.config, locale, Some(&base)),
+            app_name: &tx.app_name,
+            tx: tx_id,
+            csrf: browser.csrf.as_deref().unwrap_or_default(),
+            email,
+            error,
+            sign_up_url: if tx.request.policy.is_none() {
+                sign_up_url(state, tx_id, locale)
+            } else {
+                None
+            },
+        },
+        None,
+    );
+    browser.set_csrf_cookie(state, &mut response);
+    response
+}
+
+async fn sign_in_page(
+    State(state): State<AppState>,
+    browser: Browser,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let fallback = q.locale.clone().unwrap_or_else(|| "en".into());
+    match transaction(&state, &browser, q.tx.as_deref()).await {
+        Ok(tx) => {
+            let locale = page_locale(&state, q.locale.as_deref(), &tx);
+            sign_in_view(
+                &state,
+                &browser,
+                q.tx.as_deref().unwrap_or_default(),
+                &tx,
+                &locale,
+                "",
+                None,
+            )
+        }
+        Err(err) => form_error(&state, &fallback, err)
+            .err()
+            .unwrap_or_else(|| expired(&state, &fallback)),
+    }
+}
+
+async fn sign_in_submit(
+    State(state): State<AppState>,
+    browser: Browser,
+    Form(form): Form<StepForm>,
+) -> Response {
+    let tx = match posted_transaction(&state, &browser, &form).await {
+        Ok(tx) => tx,
+        Err(err) => return refused_post(&state, err),
+    };
+    let locale = tx.request.locale.clone();
+    let shown = tx.clone();
+    match signin::sign_in_with_password(
+        &state,
+        &form.tx,
+        tx,
+        &form.email,
+        &form.password,
+        browser.meta(),
+    )
+    .await
+    {
+        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
+        Err(err) => match form_error(&state, &locale, err) {
+            Ok(error) => sign_in_view(
+                &state,
+                &browser,
+                &form.tx,
+                &shown,
+                &locale,
+                &form.email,
+                Some(error),
+            ),
+            Err(page) => page,
+        },
+    }
+}
+
+/// A post that failed its CSRF or transaction check.
+fn refused_post(state: &AppState, err: ServiceError) -> Response {
+    match form_error(state, "en", err) {
+        Ok((status, text)) => message(&state.config, "en", status, i18n::EN.error_title, &text),
+        Err(page) => page,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sign_up_view(
+    state: &AppState,
+    browser: &Browser,
+    tx_id: &str,
+    tx: &Transaction,
+    locale: &str,
+    form: &StepForm,
+    error: Option<(StatusCode, String)>,
+) -> Response {
+    let c = &state.config;
+    let base = format!("/identity/v1/view/sign-up?tx={tx_id}");
+    let (status, error) = match error {
+        Some((s, e)) => (s, Some(e)),
+        None => (StatusCode::OK, None),
+    };
+    let mut response = render(
+        status,
+        &SignUpPage {
+            c: Chrome::new(c, locale, Some(&base)),
+            app_name: &tx.app_name,
+            tx: tx_id,
+            csrf: browser.csrf.as_deref().unwrap_or_default(),
+            email: &form.email,
+            first_name: form.first_name.as_deref().unwrap_or_default(),
+            last_name: form.last_name.as_deref().unwrap_or_default(),
+            names: c.enable_names,
+            names_required: c.names_is_required,
+            terms_link: &c.terms_link,
+            privacy_link: &c.privacy_policy_link,
+            error,
+            sign_in_url: format!("/identity/v1/view/authorize?tx={tx_id}&locale={locale}"),
+        },
+        None,
+    );
+    browser.set_csrf_cookie(state, &mut response);
+    response
+}
+
+async fn sign_up_page(
+    State(state): State<AppState>,
+    browser: Browser,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let fallback = q.locale.clone().unwrap_or_else(|| "en".into());
+    let tx = match transaction(&state, &browser, q.tx.as_deref()).await {
+        Ok(tx) => tx,
+        Err(err) => {
+            return form_error(&state, &fallback, err)
+                .err()
+                .unwrap_or_else(|| expired(&state, &fallback))
+        }
+    };
+    let locale = page_locale(&state, q.locale.as_deref(), &tx);
+    if sign_up_url(&state, "", &locale).is_none() {
+        let t = i18n::texts(&locale);
+        return message(
+            &state.config,
+            &locale,
+            StatusCode::BAD_REQUEST,
+            t.error_title,
+            &SignInError::FeatureOff("Sign-up").to_string(),
+        );
+    }
+    sign_up_view(
+        &state,
+        &browser,
+        q.tx.as_deref().unwrap_or_default(),
+        &tx,
+        &locale,
+        &StepForm::default(),
+        None,
+    )
+}
+
+async fn sign_up_submit(
+    State(state): State<AppState>,
+    browser: Browser,
+    Form(form): Form<StepForm>,
+) -> Response {
+    let tx = match posted_transaction(&state, &browser, &form).await {
+        Ok(tx) => tx,
+        Err(err) => return refused_post(&state, err),
+    };
+    let locale = tx.request.locale.clone();
+    let shown = tx.clone();
+    let input = SignUpInput {
+        email: form.email.clone(),
+        password: form.password.clone(),
+        first_name: form.first_name.clone(),
+        last_name: form.last_name.clone(),
+    };
+    match signin::sign_up(&state, &form.tx, tx, input, browser.meta()).await {
+        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
+        Err(err) => match form_error(&state, &locale, err) {
+            Ok(error) => sign_up_view(
+                &state,
+                &browser,
+                &form.tx,
+                &shown,
+                &locale,
+                &form,
+                Some(error),
+            ),
+            Err(page) => page,
+        },
+    }
+}
+
+/// The requested scopes with the text shown for each: the scope's own locale text, the
+/// built-in description, or its name.
+async fn consent_lines(
+    state: &AppState,
+    tx: &Transaction,
+    locale: &str,
+) -> Result<Vec<(String, String)>, ServiceError> {
+    let t = i18n::texts(locale);
+    let wanted = signin::scopes_needing_consent(state, tx).await?;
+    let records = state.store.list_scopes().await?;
+    let mut lines = Vec::with_capacity(wanted.len());
+    for name in wanted {
+        let mut text = t.scope_text(&name).map(str::to_owned);
+        if let Some(record) = records.iter().find(|r| r.name == name) {
+            let locales = state.store.scope_locales(record.id).await?;
+            if let Some(l) = locales
+                .iter()
+                .find(|l| l.locale.eq_ignore_ascii_case(locale))
+            {
+                text = Some(l.value.clone());
+            } else if text.is_none() && !record.note.is_empty() {
+                text = Some(record.note.clone());
+            }
+        }
+        let text = text.unwrap_or_else(|| name.clone());
+        lines.push((name, text));
+    }
+    Ok(lines)
+}
+
+async fn consent_page(
+    State(state): State<AppState>,
+    browser: Browser,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let fallback = q.locale.clone().unwrap_or_else(|| "en".into());
+    let tx = match transaction(&state, &browser, q.tx.as_deref()).await {
+        Ok(tx) if tx.user.is_some() => tx,
+        Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
+        Err(err) => {
+            return form_error(&state, &fallback, err)
+                .err()
+                .unwrap_or_else(|| expired(&state, &fallback))
+        }
+    };
+    let locale = page_locale(&state, q.locale.as_deref(), &tx);
+    let scopes = match consent_lines(&state, &tx, &locale).await {
+        Ok(lines) => lines,
+        Err(err) => return crate::http::error::page_internal_error(&state.config, &locale, &err),
+    };
+    let tx_id = q.tx.unwrap_or_default();
+    let base = format!("/identity/v1/view/consent?tx={tx_id}");
+    render(
+        StatusCode::OK,
+        &ConsentPage {
+            c: Chrome::new(&state.config, &locale, Some(&base)),
+            app_name: &tx.app_name,
+            tx: &tx_id,
+            csrf: browser.csrf.as_deref().unwrap_or_default(),
+            scopes,
+        },
+        None,
+    )
+}
+
+async fn consent_submit(
+    State(state): State<AppState>,
+    browser: Browser,
+    Form(form): Form<StepForm>,
+) -> Response {
+    let tx = match posted_transaction(&state, &browser, &form).await {
+        Ok(tx) => tx,
+        Err(err) => return refused_post(&state, err),
+    };
+    let locale = tx.request.locale.clone();
+    let (redirect_uri, mode, client_state) = (
+        tx.request.redirect_uri.clone(),
+        tx.request.response_mode,
+        tx.request.state.clone(),
+    );
+    let accept = form.decision.as_deref() == Some("accept");
+    match signin::answer_consent(&state, &form.tx, tx, accept, browser.meta()).await {
+        Ok(Some(outcome)) => respond::outcome(&state.config, &form.tx, &locale, outcome),
+        Ok(None) => respond::client_error(
+            &state.config,
+            &redirect_uri,
+            mode,
+            Some(&client_state),
+            "access_denied",
+            "The user denied the request",
+        ),
+        Err(err) => refused_post(&state, err),
+    }
+}
+
+fn policy_view(
+    state: &AppState,
+    browser: &Browser,
+    tx_id: &str,
+    locale: &str,
+    step: Step,
+    names: (&str, &str),
+    error: Option<(StatusCode, String)>,
+) -> Response {
+    let t = i18n::texts(locale);
+    let (title, action) = match step {
+        Step::ChangePassword => (t.change_password_title, "/identity/v1/view/change-password"),
+        _ => (t.update_info_title, "/identity/v1/view/update-info"),
+    };
+    let (status, error) = match error {
+        Some((s, e)) => (s, Some(e)),
+        None => (StatusCode::OK, None),
+    };
+    render(
+        status,
+        &PolicyPage {
+            c: Chrome::new(&state.config, locale, None),
+            title,
+            action,
+            tx: tx_id,
+            csrf: browser.csrf.as_deref().unwrap_or_default(),
+            password: step == Step::ChangePassword,
+            first_name: names.0,
+            last_name: names.1,
+            error,
+        },
+        None,
+    )
+}
+
+/// A policy page may only be shown at its step: the user signed in and the request named it.
+fn at_policy(tx: &Transaction, step: Step) -> bool {
+    tx.user.is_some()
+        && tx.request.policy.as_deref().and_then(Step::from_policy) == Some(step)
+        && !tx.progress.is_done(step)
+}
+
+async fn policy_page(state: AppState, browser: Browser, q: PageQuery, step: Step) -> Response {
+    let fallback = q.locale.clone().unwrap_or_else(|| "en".into());
+    let tx = match transaction(&state, &browser, q.tx.as_deref()).await {
+        Ok(tx) if at_policy(&tx, step) => tx,
+        Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
+        Err(err) => {
+            return form_error(&state, &fallback, err)
+                .err()
+                .unwrap_or_else(|| expired(&state, &fallback))
+        }
+    };
+    let locale = page_locale(&state, q.locale.as_deref(), &tx);
+    let user = match tx.user.as_ref() {
+        Some(u) => state.store.user_by_id(u.id).await.ok().flatten(),
+        None => None,
+    };
+    let first = user
+        .as_ref()
+        .and_then(|u| u.first_name.clone())
+        .unwrap_or_default();
+    let last = user
+        .as_ref()
+        .and_then(|u| u.last_name.clone())
+        .unwrap_or_default();
+    policy_view(
+        &state,
+        &browser,
+        q.tx.as_deref().unwrap_or_default(),
+        &locale,
+        step,
+        (&first, &last),
+        None,
+    )
+}
+
+async fn policy_submit(state: AppState, browser: Browser, form: StepForm, step: Step) -> Response {
+    let tx = match posted_transaction(&state, &browser, &form).await {
+        Ok(tx) if at_policy(&tx, step) => tx,
+        Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
+        Err(err) => return refused_post(&state, err),
+    };
+    let locale = tx.request.locale.clone();
+    let user_id = tx.user.as_ref().map_or(0, |u| u.id);
+    let applied = match step {
+        Step::ChangePassword => {
+            crate::services::users::change_own_password(&state, user_id, &form.password).await
+        }
+        _ => {
+            crate::services::users::update_own_names(
+                &state,
+                user_id,
+                form.first_name.as_deref(),
+                form.last_name.as_deref(),
+            )
+            .await
+        }
+    };
+    if let Err(err) = applied {
+        return match form_error(&state, &locale, err) {
+            Ok(error) => {
+                let names = (
+                    form.first_name.as_deref().unwrap_or_default(),
+                    form.last_name.as_deref().unwrap_or_default(),
+                );
+                policy_view(
+                    &state,
+                    &browser,
+                    &form.tx,
+                    &locale,
+                    step,
+                    names,
+                    Some(error),
+                )
+            }
+            Err(page) => page,
+        };
+    }
+    match signin::complete_step(&state, &form.tx, tx, step, browser.meta()).await {
+        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
+        Err(err) => refused_post(&state, err),
+    }
+}
+
+async fn change_password_page(
+    State(state): State<AppState>,
+    browser: Browser,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    policy_page(state, browser, q, Step::ChangePassword).await
+}
+
+async fn change_password_submit(
+    State(state): State<AppState>,
+    browser: Browser,
+    Form(form): Form<StepForm>,
+) -> Response {
+    policy_submit(state, browser, form, Step::ChangePassword).await
+}
+
+async fn update_info_page(
+    State(state): State<AppState>,
+    browser: Browser,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    policy_page(state, browser, q, Step::UpdateInfo).await
+}
+
+async fn update_info_submit(
+    State(state): State<AppState>,
+    browser: Browser,
+    Form(form): Form<StepForm>,
+) -> Response {
+    policy_submit(state, browser, form, Step::UpdateInfo).await
+}
+
+async fn expired_page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Response {
+    let locale = gatehouse_core::authorize::pick_locale(
+        q.locale.as_deref(),
+        &state.config.supported_locales,
+    );
+    let t = i18n::texts(&locale);
+    message(
+        &state.config,
+        &locale,
+        StatusCode::OK,
+        t.expired_title,
+        t.expired_text,
+    )
+    .into_response()
+}

@@ -1,0 +1,181 @@
+//! Page templates (compiled in) and the chrome every page shares: words, branding, locale links.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+use super::i18n::{texts, Texts};
+use crate::config::Config;
+use crate::http::web::page_headers;
+
+/// Branding and words of a page.
+pub struct Chrome<'a> {
+    pub t: &'static Texts,
+    pub logo_url: &'a str,
+    pub font_family: &'a str,
+    pub font_url: &'a str,
+    pub layout_color: &'a str,
+    pub label_color: &'a str,
+    pub primary_button_color: &'a str,
+    pub primary_button_label_color: &'a str,
+    pub primary_button_border_color: &'a str,
+    pub secondary_button_color: &'a str,
+    pub secondary_button_label_color: &'a str,
+    pub secondary_button_border_color: &'a str,
+    pub critical_indicator_color: &'a str,
+    /// ((lang, name), href, current) for each offered locale.
+    pub locale_links: Vec<((&'static str, &'static str), String, bool)>,
+}
+
+impl<'a> Chrome<'a> {
+    /// `base_href` is the page's own URL up to the point where `&locale=` can be appended.
+    pub fn new(config: &'a Config, locale: &str, base_href: Option<&str>) -> Self {
+        let t = texts(locale);
+        let locale_links = match base_href {
+            Some(base) if config.enable_locale_selector => config
+                .supported_locales
+                .iter()
+                .map(|l| {
+                    let other = texts(l);
+                    (
+                        (other.lang, other.language_name),
+                        format!("{base}&locale={}", other.lang),
+                        other.lang == t.lang,
+                    )
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        Self {
+            t,
+            logo_url: &config.company_logo_url,
+            font_family: &config.font_family,
+            font_url: &config.font_url,
+            layout_color: &config.layout_color,
+            label_color: &config.label_color,
+            primary_button_color: &config.primary_button_color,
+            primary_button_label_color: &config.primary_button_label_color,
+            primary_button_border_color: &config.primary_button_border_color,
+            secondary_button_color: &config.secondary_button_color,
+            secondary_button_label_color: &config.secondary_button_label_color,
+            secondary_button_border_color: &config.secondary_button_border_color,
+            critical_indicator_color: &config.critical_indicator_color,
+            locale_links,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+pub struct SignInPage<'a> {
+    pub c: Chrome<'a>,
+    pub app_name: &'a str,
+    pub tx: &'a str,
+    pub csrf: &'a str,
+    pub email: &'a str,
+    pub error: Option<String>,
+    pub sign_up_url: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "sign_up.html")]
+pub struct SignUpPage<'a> {
+    pub c: Chrome<'a>,
+    pub app_name: &'a str,
+    pub tx: &'a str,
+    pub csrf: &'a str,
+    pub email: &'a str,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub names: bool,
+    pub names_required: bool,
+    pub terms_link: &'a str,
+    pub privacy_link: &'a str,
+    pub error: Option<String>,
+    pub sign_in_url: String,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+pub struct ConsentPage<'a> {
+    pub c: Chrome<'a>,
+    pub app_name: &'a str,
+    pub tx: &'a str,
+    pub csrf: &'a str,
+    /// (scope name, text shown).
+    pub scopes: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "policy.html")]
+pub struct PolicyPage<'a> {
+    pub c: Chrome<'a>,
+    pub title: &'a str,
+    pub action: &'a str,
+    pub tx: &'a str,
+    pub csrf: &'a str,
+    pub password: bool,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage<'a> {
+    pub c: Chrome<'a>,
+    pub title: &'a str,
+    pub text: &'a str,
+    pub is_error: bool,
+    pub link: Option<String>,
+}
+
+/// The auto-submitting `form_post` page, or the popup's `postMessage` page.
+#[derive(Template)]
+#[template(path = "respond.html")]
+pub struct RespondPage<'a> {
+    pub nonce: &'a str,
+    pub popup: bool,
+    pub redirect_uri: &'a str,
+    pub fields: Vec<(&'a str, &'a str)>,
+    pub message_json: String,
+    pub target_origin_json: String,
+}
+
+/// Renders a template as a page with the security headers.
+pub fn render(status: StatusCode, page: &impl Template, script_nonce: Option<&str>) -> Response {
+    let mut response = match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(err) => {
+            tracing::error!(code = "GH-TEMPLATE", error = %err, "page failed to render");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The page could not be rendered",
+            )
+                .into_response()
+        }
+    };
+    page_headers(&mut response, script_nonce);
+    response
+}
+
+/// An error or notice page.
+pub fn message(
+    config: &Config,
+    locale: &str,
+    status: StatusCode,
+    title: &str,
+    text: &str,
+) -> Response {
+    render(
+        status,
+        &MessagePage {
+            c: Chrome::new(config, locale, None),
+            title,
+            text,
+            is_error: status.is_client_error() || status.is_server_error(),
+            link: None,
+        },
+        None,
+    )
+}

@@ -1,0 +1,168 @@
+//! `GET|POST /oauth2/v1/authorize`: checks the request, then resumes the browser's single
+//! sign-on session or sends it to the sign-in page.
+
+use axum::extract::{Query, RawForm, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use gatehouse_core::authorize::{
+    check_client, check_request, AuthorizeParams, AuthorizeSettings, ClientFacts, ResponseMode,
+};
+use gatehouse_core::grant::AppType;
+use gatehouse_core::signin::SignInError;
+
+use crate::error::ServiceError;
+use crate::http::identity::browser::Browser;
+use crate::http::identity::pages::message;
+use crate::http::identity::respond::{client_error, outcome, see_other};
+use crate::services::{sessions, signin};
+use crate::state::AppState;
+
+pub async fn authorize_get(
+    State(state): State<AppState>,
+    browser: Browser,
+    Query(params): Query<AuthorizeParams>,
+) -> Response {
+    authorize(state, browser, params).await
+}
+
+pub async fn authorize_post(
+    State(state): State<AppState>,
+    browser: Browser,
+    RawForm(body): RawForm,
+) -> Response {
+    match serde_urlencoded::from_bytes::<AuthorizeParams>(&body) {
+        Ok(params) => authorize(state, browser, params).await,
+        Err(_) => message(
+            &state.config,
+            "en",
+            StatusCode::BAD_REQUEST,
+            "Bad authorization request",
+            "The request body could not be read as a form",
+        ),
+    }
+}
+
+async fn authorize(state: AppState, browser: Browser, params: AuthorizeParams) -> Response {
+    let config = &state.config;
+    let settings = AuthorizeSettings {
+        allow_plain_pkce: config.enable_plain_pkce_method,
+        embedded_origins: &config.embedded_auth_origins,
+        supported_locales: &config.supported_locales,
+        known_policies: signin::KNOWN_POLICIES,
+        blocked_policies: &config.blocked_policies,
+    };
+    let page_locale =
+        gatehouse_core::authorize::pick_locale(params.locale.as_deref(), &config.supported_locales);
+    let app = match params.client_id.as_deref().filter(|c| !c.is_empty()) {
+        Some(client_id) => match state.clients.app(client_id).await {
+            Ok(app) => app,
+            Err(err) => return crate::http::error::page_internal_error(config, &page_locale, &err),
+        },
+        None => None,
+    };
+    let facts = app.as_deref().map(|a| ClientFacts {
+        app_type: AppType::parse(&a.app_type).unwrap_or(AppType::S2s),
+        is_active: a.is_active,
+        redirect_uris: &a.redirect_uris,
+        scopes: &a.scopes,
+    });
+    // Client and redirect URI problems are shown, never redirected.
+    let redirect_uri = match check_client(&params, facts, &settings) {
+        Ok(uri) => uri,
+        Err(err) => {
+            return message(
+                config,
+                &page_locale,
+                StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST),
+                "Bad authorization request",
+                &err.to_string(),
+            )
+        }
+    };
+    let (Some(app), Some(facts)) = (app.as_deref(), facts) else {
+        return message(
+            config,
+            &page_locale,
+            StatusCode::NOT_FOUND,
+            "Bad authorization request",
+            "No SPA app found",
+        );
+    };
+    let mode = if params.authorize_method.as_deref() == Some("popup") {
+        ResponseMode::WebMessage
+    } else if params.response_mode.as_deref() == Some("form_post") {
+        ResponseMode::FormPost
+    } else {
+        ResponseMode::Query
+    };
+    let request = match check_request(&params, facts, redirect_uri, &settings) {
+        Ok(request) => request,
+        Err(err) => {
+            return client_error(
+                config,
+                redirect_uri,
+                mode,
+                params.state.as_deref(),
+                err.code,
+                &err.description,
+            )
+        }
+    };
+    let locale = request.locale.clone();
+    let prompt = request.prompt;
+    let max_age = request.max_age;
+    let (redirect_uri, client_state) = (request.redirect_uri.clone(), request.state.clone());
+    let mode = request.response_mode;
+    let tx_id = match signin::begin(&state, request, app, browser.csrf.as_deref()).await {
+        Ok(id) => id,
+        Err(err) => return crate::http::error::page_internal_error(config, &locale, &err),
+    };
+    // A live session signs in silently unless the client asked for a fresh sign-in.
+    let session = if prompt.login {
+        None
+    } else {
+        match sessions::resume(&state, browser.session.as_deref(), browser.now).await {
+            Ok(s) => s.filter(|s| {
+                max_age.is_none_or(|age| browser.now - s.auth_time.and_utc().timestamp() <= age)
+            }),
+            Err(err) => return crate::http::error::page_internal_error(config, &locale, &err),
+        }
+    };
+    let deny = |code: &str, text: &str| {
+        client_error(config, &redirect_uri, mode, Some(&client_state), code, text)
+    };
+    let Some(session) = session else {
+        if prompt.none {
+            let _ = signin::discard(&state, &tx_id).await;
+            return deny("login_required", "The user is not signed in");
+        }
+        let mut response = see_other(&format!(
+            "/identity/v1/view/authorize?tx={tx_id}&locale={locale}"
+        ));
+        browser.set_csrf_cookie(&state, &mut response);
+        return response;
+    };
+    let tx = match signin::load(&state, &tx_id, browser.csrf.as_deref()).await {
+        Ok(tx) => tx,
+        Err(err) => return crate::http::error::page_internal_error(config, &locale, &err),
+    };
+    match signin::sign_in_with_session(&state, &tx_id, tx, &session, browser.meta()).await {
+        Ok(signin::Outcome::Step(_)) if prompt.none => {
+            let _ = signin::discard(&state, &tx_id).await;
+            deny(
+                "consent_required",
+                "The user must consent or complete a step interactively",
+            )
+        }
+        Ok(next) => {
+            let mut response = outcome(config, &tx_id, &locale, next);
+            browser.set_csrf_cookie(&state, &mut response);
+            response
+        }
+        Err(ServiceError::SignIn(SignInError::DisabledAccount)) => {
+            let _ = signin::discard(&state, &tx_id).await;
+            deny("access_denied", &SignInError::DisabledAccount.to_string())
+        }
+        Err(err) => crate::http::error::page_internal_error(config, &locale, &err),
+    }
+}

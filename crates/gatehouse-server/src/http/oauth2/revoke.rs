@@ -1,0 +1,43 @@
+//! `POST /oauth2/v1/revoke` (RFC 7009): refresh tokens (their whole family) and access tokens.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::token::presented_client;
+use crate::http::error::OAuthError;
+use crate::http::form::OAuthForm;
+use crate::services::user_tokens;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct RevokeForm {
+    token: Option<String>,
+    // Accepted and ignored: both kinds are looked up (RFC 7009 §2.1 allows it).
+    #[allow(dead_code)]
+    token_type_hint: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    OAuthForm(form): OAuthForm<RevokeForm>,
+) -> Result<Response, OAuthError> {
+    let presented = presented_client(&headers, form.client_id, form.client_secret)?;
+    let client = user_tokens::identify_client(&state, &presented)
+        .await?
+        .ok_or(gatehouse_core::TokenError::MissingParameter("client_id"))?;
+    let now = chrono::Utc::now().timestamp();
+    user_tokens::revoke(
+        &state,
+        &client,
+        form.token.as_deref().unwrap_or_default(),
+        now,
+    )
+    .await?;
+    // An empty 200 with no content type: what every client library accepts.
+    Ok(StatusCode::OK.into_response())
+}

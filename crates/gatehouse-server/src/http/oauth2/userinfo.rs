@@ -1,0 +1,134 @@
+//! `GET|POST /oauth2/v1/userinfo`: Melody's fields plus the standard OIDC claims.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use gatehouse_store::{format_timestamp, AccountStore, UserStore};
+use serde_json::{json, Map, Value};
+
+use crate::http::error::ApiError;
+use crate::services::user_tokens;
+use crate::state::AppState;
+
+fn unauthorized(description: &str) -> Response {
+    let mut response = (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({ "error": "invalid_token", "error_description": description })),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "Bearer realm=\"gatehouse\", error=\"invalid_token\", error_description=\"{description}\""
+    )) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    response
+}
+
+/// The access token from the Authorization header, or (POST) the `access_token` form field.
+fn access_token(headers: &HeaderMap, body: &[u8]) -> Option<String> {
+    if let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let (scheme, token) = value.trim().split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim().to_owned());
+    }
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == "access_token")
+        .map(|(_, v)| v)
+}
+
+fn user_fields(
+    user: &gatehouse_store::UserRecord,
+    roles: Vec<String>,
+    names: bool,
+) -> Map<String, Value> {
+    let mut map = Map::new();
+    map.insert("authId".into(), json!(user.auth_id));
+    map.insert("email".into(), json!(user.email));
+    map.insert("locale".into(), json!(user.locale));
+    map.insert(
+        "createdAt".into(),
+        json!(format_timestamp(&user.created_at)),
+    );
+    map.insert(
+        "updatedAt".into(),
+        json!(format_timestamp(&user.updated_at)),
+    );
+    map.insert("emailVerified".into(), json!(user.email_verified));
+    map.insert("roles".into(), json!(roles));
+    if names {
+        map.insert("firstName".into(), json!(user.first_name));
+        map.insert("lastName".into(), json!(user.last_name));
+    }
+    map
+}
+
+pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let now = chrono::Utc::now().timestamp();
+    let Some(token) = access_token(&headers, &body) else {
+        return unauthorized("A bearer access token is required");
+    };
+    let claims = match user_tokens::read_access_token(&state, &token, now).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return unauthorized("The access token is invalid, expired or revoked"),
+        Err(err) => return ApiError::from(err).into_response(),
+    };
+    let scopes: Vec<&str> = claims.scope.split(' ').collect();
+    if !scopes.iter().any(|s| *s == "openid" || *s == "profile") {
+        return unauthorized("The access token needs the openid or profile scope");
+    }
+    let (user, roles) = match user_tokens::user_for_token(&state, &claims).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return ApiError::NotFound("No user found".into()).into_response(),
+        Err(err) => return ApiError::from(err).into_response(),
+    };
+    if !user.is_active {
+        return ApiError::BadRequest("Try to access a disabled account".into()).into_response();
+    }
+    let names = state.config.enable_names;
+    let mut body = user_fields(&user, roles, names);
+    body.insert("sub".into(), json!(user.auth_id));
+    body.insert("email_verified".into(), json!(user.email_verified));
+    if names {
+        body.insert("given_name".into(), json!(user.first_name));
+        body.insert("family_name".into(), json!(user.last_name));
+    }
+    let linked = match user.linked_auth_id.as_deref() {
+        Some(auth_id) => match state.store.user_by_auth_id(auth_id).await {
+            Ok(Some(other)) => {
+                let roles = state
+                    .store
+                    .user_role_names(other.id)
+                    .await
+                    .unwrap_or_default();
+                Value::Object(user_fields(&other, roles, names))
+            }
+            _ => Value::Null,
+        },
+        None => Value::Null,
+    };
+    body.insert("linkedAccount".into(), linked);
+    if state.config.enable_user_attribute {
+        let attributes = state
+            .store
+            .user_info_attributes(user.id)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, value)| (name, json!(value)))
+            .collect::<Map<String, Value>>();
+        body.insert("attributes".into(), Value::Object(attributes));
+    }
+    let mut response = Json(Value::Object(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}

@@ -1,0 +1,126 @@
+//! What browser-facing handlers share: cookies, the client's IP, the Origin check, and the
+//! security headers of pages.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::ConnectInfo;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::Response;
+
+use crate::config::Config;
+
+/// The browser's CSRF token cookie; sign-in transactions are bound to it.
+pub const CSRF_COOKIE: &str = "gh_csrf";
+
+/// A cookie's value from the request.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, Secure when the issuer is https.
+pub fn set_cookie(config: &Config, name: &str, value: &str, max_age: Option<u64>) -> HeaderValue {
+    let secure = if config.issuer.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    let age = max_age.map_or(String::new(), |a| format!("; Max-Age={a}"));
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{age}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// A `Set-Cookie` value that deletes the cookie.
+pub fn clear_cookie(config: &Config, name: &str) -> HeaderValue {
+    set_cookie(config, name, "", Some(0))
+}
+
+/// The client's IP: the peer, or the last untrusted hop of `X-Forwarded-For` when the peer is
+/// a configured proxy.
+pub fn client_ip(
+    parts_headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+    config: &Config,
+) -> Option<String> {
+    let peer = peer?.ip();
+    let trusted = |ip: &IpAddr| {
+        config
+            .trusted_proxies
+            .iter()
+            .any(|p| p.parse::<IpAddr>().ok() == Some(*ip))
+    };
+    if !trusted(&peer) {
+        return Some(peer.to_string());
+    }
+    let forwarded: Vec<IpAddr> = parts_headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    forwarded
+        .iter()
+        .rev()
+        .find(|ip| !trusted(ip))
+        .or(forwarded.first())
+        .map(|ip| ip.to_string())
+        .or(Some(peer.to_string()))
+}
+
+/// The peer address, when the server was started with connect info.
+pub fn peer(parts: &Parts) -> Option<SocketAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0)
+}
+
+/// A cross-site form post: an `Origin` header naming another site than the issuer.
+pub fn foreign_origin(headers: &HeaderMap, issuer: &str) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let issuer_origin = issuer.split('/').take(3).collect::<Vec<_>>().join("/");
+    origin != "null" && origin.trim_end_matches('/') != issuer_origin
+}
+
+/// Headers every page carries: no caching, no framing, a strict content policy.
+pub fn page_headers(response: &mut Response, script_nonce: Option<&str>) {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    let script = script_nonce.map_or("'none'".to_owned(), |n| format!("'nonce-{n}'"));
+    if let Ok(csp) = HeaderValue::from_str(&format!(
+        "default-src 'none'; style-src 'unsafe-inline' https:; font-src https: data:; \
+         img-src https: http: data:; script-src {script}; base-uri 'none'; frame-ancestors 'none'"
+    )) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+}
+
+/// The peer address as an extractor (absent when served without connect info).
+pub struct PeerAddr(pub Option<SocketAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PeerAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(PeerAddr(peer(parts)))
+    }
+}

@@ -1,0 +1,484 @@
+//! The sign-in transaction: started by `/authorize` (or the embedded API's `initiate`), advanced
+//! by each page, finished with an authorization code. It lives in the shared cache, so any
+//! instance can serve any step.
+
+use std::time::Duration;
+
+use gatehouse_core::admin::email_address;
+use gatehouse_core::authorize::{AuthorizationRequest, ResponseMode};
+use gatehouse_core::grant::authorization_code::IssuedCode;
+use gatehouse_core::lockout::failed_login_key;
+use gatehouse_core::password::check_new_password;
+use gatehouse_core::signin::{
+    check_secured, next_step, FirstFactor, Progress, SignInError, Step, StepFacts,
+};
+use gatehouse_store::{AccountStore, App, NewSignUp};
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::{constant_time_eq, random_token, sha256_hex, PasswordCheck};
+use crate::error::ServiceError;
+use crate::services::sessions;
+use crate::state::AppState;
+
+const TRANSACTION_PREFIX: &str = "TX-";
+const CODE_PREFIX: &str = "AC-";
+
+/// Policies this version serves as pages.
+pub const KNOWN_POLICIES: &[&str] = &["change_password", "update_info", "change_org"];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignedInUser {
+    pub id: i64,
+    pub auth_id: String,
+}
+
+/// One sign-in in progress.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Transaction {
+    pub request: AuthorizationRequest,
+    pub app_id: i64,
+    pub app_name: String,
+    /// SHA-256 of the browser's CSRF cookie: only that browser may continue. `None` for the
+    /// embedded API, whose session id is the only handle.
+    pub browser_key: Option<String>,
+    pub user: Option<SignedInUser>,
+    pub first_factor: Option<FirstFactor>,
+    pub auth_time: Option<i64>,
+    pub session_id: Option<i64>,
+    pub progress: Progress,
+}
+
+/// Facts about the request that are not in the transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestMeta<'a> {
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub now: i64,
+}
+
+/// The authorization response the client is owed.
+#[derive(Debug, Clone)]
+pub struct Completion {
+    pub redirect_uri: String,
+    pub code: String,
+    pub state: String,
+    pub response_mode: ResponseMode,
+    pub locale: String,
+    pub org: Option<String>,
+    /// A new single sign-on cookie to set, if a session was started.
+    pub session_cookie: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// The transaction stopped at a page.
+    Step(Step),
+    Done(Completion),
+}
+
+/// New-account fields from the sign-up form.
+#[derive(Debug, Clone, Default)]
+pub struct SignUpInput {
+    pub email: String,
+    pub password: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
+fn transaction_key(id: &str) -> String {
+    format!("{TRANSACTION_PREFIX}{id}")
+}
+
+pub fn code_key(code: &str) -> String {
+    format!("{CODE_PREFIX}{code}")
+}
+
+/// Starts a transaction for a checked request; returns its id.
+pub async fn begin(
+    state: &AppState,
+    request: AuthorizationRequest,
+    app: &App,
+    browser_token: Option<&str>,
+) -> Result<String, ServiceError> {
+    let tx = Transaction {
+        request,
+        app_id: app.id,
+        app_name: app.name.clone(),
+        browser_key: browser_token.map(|t| sha256_hex(t.as_bytes())),
+        user: None,
+        first_factor: None,
+        auth_time: None,
+        session_id: None,
+        progress: Progress::default(),
+    };
+    let id = random_token::<32>();
+    save(state, &id, &tx).await?;
+    Ok(id)
+}
+
+async fn save(state: &AppState, id: &str, tx: &Transaction) -> Result<(), ServiceError> {
+    let json = serde_json::to_string(tx).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let ttl = Duration::from_secs(state.config.sign_in_expires_in);
+    state.cache.set(&transaction_key(id), &json, ttl).await?;
+    Ok(())
+}
+
+/// The transaction `id`, if it exists and this browser (by its CSRF cookie) started it.
+pub async fn load(
+    state: &AppState,
+    id: &str,
+    browser_token: Option<&str>,
+) -> Result<Transaction, ServiceError> {
+    let raw = state
+        .cache
+        .get(&transaction_key(id))
+        .await?
+        .ok_or(SignInError::UnknownTransaction)?;
+    let tx: Transaction =
+        serde_json::from_str(&raw).map_err(|_| SignInError::UnknownTransaction)?;
+    if let Some(expected) = &tx.browser_key {
+        let presented = browser_token.map(|t| sha256_hex(t.as_bytes()));
+        if !presented.is_some_and(|p| constant_time_eq(p.as_bytes(), expected.as_bytes())) {
+            return Err(SignInError::CsrfMismatch.into());
+        }
+    }
+    Ok(tx)
+}
+
+/// Forgets a transaction (denied consent, cancelled).
+pub async fn discard(state: &AppState, id: &str) -> Result<(), ServiceError> {
+    state.cache.delete(&transaction_key(id)).await?;
+    Ok(())
+}
+
+fn lockout_ttl(state: &AppState) -> Duration {
+    match state.config.account_lockout_expires_in {
+        // "Until an admin unlocks it": ten years is forever for a counter.
+        0 => Duration::from_secs(10 * 365 * 86_400),
+        secs => Duration::from_secs(secs),
+    }
+}
+
+/// Email + password. Unknown email and wrong password answer alike, in the same time.
+pub async fn sign_in_with_password(
+    state: &AppState,
+    id: &str,
+    mut tx: Transaction,
+    email: &str,
+    password: &str,
+    meta: RequestMeta<'_>,
+) -> Result<Outcome, ServiceError> {
+    if !state.config.enable_password_sign_in || state.config.enable_passwordless_sign_in {
+        return Err(SignInError::FeatureOff("Password sign-in").into());
+    }
+    let email = email.trim().to_lowercase();
+    let lock_key = failed_login_key(&email, meta.ip);
+    let threshold = state.config.account_lockout_threshold;
+    if threshold > 0 {
+        let failures: u32 = state
+            .cache
+            .get(&lock_key)
+            .await?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        if failures >= threshold {
+            return Err(SignInError::LockedOut.into());
+        }
+    }
+    // The lookup finishes (and frees its connection) before the hash runs.
+    let account = state.store.password_account(&email).await?;
+    let check = state
+        .passwords
+        .verify(
+            password.to_owned(),
+            account.as_ref().and_then(|a| a.password_hash.clone()),
+        )
+        .await?;
+    let Some(account) = account else {
+        return Err(SignInError::NoUserFound.into());
+    };
+    let PasswordCheck::Match { rehash } = check else {
+        if threshold > 0 {
+            state.cache.increment(&lock_key, lockout_ttl(state)).await?;
+        }
+        return Err(SignInError::NoUserFound.into());
+    };
+    if !account.is_active {
+        return Err(SignInError::DisabledAccount.into());
+    }
+    state.cache.delete(&lock_key).await?;
+    if rehash {
+        let state = state.clone();
+        let password = password.to_owned();
+        tokio::spawn(async move {
+            match state.passwords.hash(password).await {
+                Ok(hash) => {
+                    if let Err(err) = state.store.set_password_hash(account.id, &hash).await {
+                        tracing::warn!(error = %err, "could not store the upgraded password hash");
+                    }
+                }
+                Err(err) => tracing::warn!(error = %err, "could not rehash a password"),
+            }
+        });
+    }
+    tx.user = Some(SignedInUser {
+        id: account.id,
+        auth_id: account.auth_id,
+    });
+    tx.first_factor = Some(FirstFactor::Password);
+    tx.auth_time = Some(meta.now);
+    tx.session_id = None;
+    advance(state, id, tx, meta).await
+}
+
+fn optional_name(
+    value: Option<&str>,
+    label: &str,
+    required: bool,
+) -> Result<Option<String>, SignInError> {
+    let value = value.map(str::trim).filter(|v| !v.is_empty());
+    match value {
+        None if required => Err(SignInError::BadInput(format!("{label} is required"))),
+        Some(v) if v.chars().count() > 50 => Err(SignInError::BadInput(format!(
+            "{label} must be at most 50 characters"
+        ))),
+        other => Ok(other.map(str::to_owned)),
+    }
+}
+
+/// Creates an account and signs it in.
+pub async fn sign_up(
+    state: &AppState,
+    id: &str,
+    mut tx: Transaction,
+    input: SignUpInput,
+    meta: RequestMeta<'_>,
+) -> Result<Outcome, ServiceError> {
+    let config = &state.config;
+    if !config.enable_sign_up || config.enable_passwordless_sign_in {
+        return Err(SignInError::FeatureOff("Sign-up").into());
+    }
+    let email = email_address(&input.email).map_err(|e| SignInError::BadInput(e.to_string()))?;
+    check_new_password(&input.password).map_err(|e| SignInError::BadInput(e.to_string()))?;
+    let (first_name, last_name) = if config.enable_names {
+        (
+            optional_name(
+                input.first_name.as_deref(),
+                "First name",
+                config.names_is_required,
+            )?,
+            optional_name(
+                input.last_name.as_deref(),
+                "Last name",
+                config.names_is_required,
+            )?,
+        )
+    } else {
+        (None, None)
+    };
+    if state.store.password_account(&email).await?.is_some() {
+        return Err(SignInError::EmailInUse.into());
+    }
+    let password_hash = state.passwords.hash(input.password).await?;
+    let user = state
+        .store
+        .insert_sign_up(&NewSignUp {
+            auth_id: uuid::Uuid::new_v4().to_string(),
+            email,
+            password_hash,
+            first_name,
+            last_name,
+            locale: tx.request.locale.clone(),
+        })
+        .await
+        .map_err(|err| match err {
+            gatehouse_store::StoreError::Conflict(_) => SignInError::EmailInUse.into(),
+            other => ServiceError::Store(other),
+        })?;
+    tx.user = Some(SignedInUser {
+        id: user.id,
+        auth_id: user.auth_id,
+    });
+    tx.first_factor = Some(FirstFactor::SignUp);
+    tx.auth_time = Some(meta.now);
+    tx.session_id = None;
+    advance(state, id, tx, meta).await
+}
+
+/// A browser whose single sign-on session is still valid skips the sign-in page.
+pub async fn sign_in_with_session(
+    state: &AppState,
+    id: &str,
+    mut tx: Transaction,
+    session: &gatehouse_store::BrowserSession,
+    meta: RequestMeta<'_>,
+) -> Result<Outcome, ServiceError> {
+    let user = state
+        .store
+        .user_by_id(session.user_id)
+        .await?
+        .filter(|u| u.is_active)
+        .ok_or(SignInError::DisabledAccount)?;
+    tx.user = Some(SignedInUser {
+        id: user.id,
+        auth_id: user.auth_id,
+    });
+    tx.first_factor = Some(FirstFactor::Session);
+    tx.auth_time = Some(session.auth_time.and_utc().timestamp());
+    tx.session_id = Some(session.id);
+    advance(state, id, tx, meta).await
+}
+
+/// The user's answer on the consent page. `Ok(None)`: consent denied (transaction ended).
+pub async fn answer_consent(
+    state: &AppState,
+    id: &str,
+    mut tx: Transaction,
+    accept: bool,
+    meta: RequestMeta<'_>,
+) -> Result<Option<Outcome>, ServiceError> {
+    let user = tx.user.as_ref().ok_or(SignInError::WrongStep)?;
+    if !accept {
+        discard(state, id).await?;
+        return Ok(None);
+    }
+    state
+        .store
+        .grant_consent(user.id, tx.app_id, &tx.request.scopes)
+        .await?;
+    tx.progress.complete(Step::Consent);
+    advance(state, id, tx, meta).await.map(Some)
+}
+
+/// Requested scopes the user has not granted this app yet.
+pub async fn scopes_needing_consent(
+    state: &AppState,
+    tx: &Transaction,
+) -> Result<Vec<String>, ServiceError> {
+    let Some(user) = &tx.user else {
+        return Ok(tx.request.scopes.clone());
+    };
+    if tx.request.prompt.consent {
+        return Ok(tx.request.scopes.clone());
+    }
+    let granted = state.store.consented_scopes(user.id, tx.app_id).await?;
+    Ok(tx
+        .request
+        .scopes
+        .iter()
+        .filter(|s| !granted.contains(s))
+        .cloned()
+        .collect())
+}
+
+fn policy_step(state: &AppState, policy: Option<&str>) -> Option<Step> {
+    let config = &state.config;
+    let step = Step::from_policy(policy?)?;
+    let enabled = match step {
+        Step::ChangePassword => config.enable_password_reset,
+        Step::UpdateInfo => config.enable_names,
+        Step::ChangeOrg => config.enable_org,
+        _ => false,
+    };
+    enabled.then_some(step)
+}
+
+async fn facts_for(state: &AppState, tx: &Transaction) -> Result<StepFacts<'static>, ServiceError> {
+    let config = &state.config;
+    let consent_needed = if config.enable_user_app_consent {
+        scopes_needing_consent(state, tx).await?.len()
+    } else {
+        0
+    };
+    Ok(StepFacts {
+        first_factor: tx.first_factor,
+        passwordless_enabled: config.enable_passwordless_sign_in,
+        consent_enabled: config.enable_user_app_consent,
+        scopes_needing_consent: consent_needed,
+        external_can_bypass_mfa: config.external_sign_in_can_bypass_local_mfa,
+        policy: policy_step(state, tx.request.policy.as_deref()),
+        ..StepFacts::default()
+    })
+}
+
+/// Moves the transaction on: to its next page, or to the authorization code.
+pub async fn advance(
+    state: &AppState,
+    id: &str,
+    tx: Transaction,
+    meta: RequestMeta<'_>,
+) -> Result<Outcome, ServiceError> {
+    let facts = facts_for(state, &tx).await?;
+    if let Some(step) = next_step(&tx.progress, &facts) {
+        save(state, id, &tx).await?;
+        return Ok(Outcome::Step(step));
+    }
+    check_secured(&tx.progress, &facts).map_err(gatehouse_core::TokenError::from)?;
+    finish(state, id, tx, meta).await.map(Outcome::Done)
+}
+
+/// Marks a step done (a policy page submitted) and moves on.
+pub async fn complete_step(
+    state: &AppState,
+    id: &str,
+    mut tx: Transaction,
+    step: Step,
+    meta: RequestMeta<'_>,
+) -> Result<Outcome, ServiceError> {
+    tx.progress.complete(step);
+    advance(state, id, tx, meta).await
+}
+
+async fn finish(
+    state: &AppState,
+    id: &str,
+    tx: Transaction,
+    meta: RequestMeta<'_>,
+) -> Result<Completion, ServiceError> {
+    let user = tx.user.ok_or(SignInError::WrongStep)?;
+    let auth_time = tx.auth_time.unwrap_or(meta.now);
+    let mut session_id = tx.session_id;
+    let mut session_cookie = None;
+    // Browser sign-ins start a single sign-on session; the embedded API has no browser.
+    if session_id.is_none() && tx.browser_key.is_some() {
+        if let Some((sid, cookie)) = sessions::start(
+            state,
+            user.id,
+            auth_time,
+            meta.ip,
+            meta.user_agent,
+            meta.now,
+        )
+        .await?
+        {
+            session_id = Some(sid);
+            session_cookie = Some(cookie);
+        }
+    }
+    let code = random_token::<32>();
+    let issued = IssuedCode {
+        client_id: tx.request.client_id.clone(),
+        redirect_uri: tx.request.redirect_uri.clone(),
+        challenge: tx.request.challenge.clone(),
+        scopes: tx.request.scopes.clone(),
+        nonce: tx.request.nonce.clone(),
+        user_id: user.id,
+        auth_id: user.auth_id,
+        auth_time,
+        session_id,
+        expires_at: meta.now + state.config.authorization_code_expires_in as i64,
+    };
+    let json = serde_json::to_string(&issued).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let ttl = Duration::from_secs(state.config.authorization_code_expires_in);
+    state.cache.set(&code_key(&code), &json, ttl).await?;
+    discard(state, id).await?;
+    Ok(Completion {
+        redirect_uri: tx.request.redirect_uri,
+        code,
+        state: tx.request.state,
+        response_mode: tx.request.response_mode,
+        locale: tx.request.locale,
+        org: tx.request.org,
+        session_cookie,
+    })
+}

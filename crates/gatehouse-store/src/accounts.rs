@@ -1,0 +1,283 @@
+//! The sign-in side of users: finding a password account, signing up, consents, login counts
+//! and the sign-in log.
+
+use std::future::Future;
+
+use crate::users::user_columns_u;
+use crate::{now_utc, on_pool, Store, StoreError, UserRecord};
+
+/// What a password check needs of an account.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PasswordAccount {
+    pub id: i64,
+    pub auth_id: String,
+    pub password_hash: Option<String>,
+    pub is_active: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSignUp {
+    pub auth_id: String,
+    pub email: String,
+    pub password_hash: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub locale: String,
+}
+
+pub trait AccountStore {
+    /// The live password (non-social) account with this email.
+    fn password_account(
+        &self,
+        email: &str,
+    ) -> impl Future<Output = Result<Option<PasswordAccount>, StoreError>> + Send;
+    fn user_by_id(
+        &self,
+        user_id: i64,
+    ) -> impl Future<Output = Result<Option<UserRecord>, StoreError>> + Send;
+    /// Creates a signed-up user; a taken email is `StoreError::Conflict`.
+    fn insert_sign_up(
+        &self,
+        user: &NewSignUp,
+    ) -> impl Future<Output = Result<UserRecord, StoreError>> + Send;
+    fn set_password_hash(
+        &self,
+        user_id: i64,
+        password_hash: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn set_names(
+        &self,
+        user_id: i64,
+        first_name: Option<&str>,
+        last_name: Option<&str>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Counts a completed sign-in.
+    fn increment_login_count(
+        &self,
+        user_id: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The scopes the user granted the app (JSON array text parsed), if any consent exists.
+    fn consented_scopes(
+        &self,
+        user_id: i64,
+        app_id: i64,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    /// Records consent to `scopes`, merged with what was granted before.
+    fn grant_consent(
+        &self,
+        user_id: i64,
+        app_id: i64,
+        scopes: &[String],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Attribute values flagged for userinfo, as (name, value).
+    fn user_info_attributes(
+        &self,
+        user_id: i64,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
+    fn insert_sign_in_log(
+        &self,
+        user_id: i64,
+        ip: Option<&str>,
+        detail: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+impl AccountStore for Store {
+    async fn password_account(&self, email: &str) -> Result<Option<PasswordAccount>, StoreError> {
+        const SQL: &str = "SELECT id, auth_id, password_hash, is_active FROM users \
+            WHERE email = $1 AND social_account_id IS NULL AND deleted_at IS NULL \
+            ORDER BY id LIMIT 1";
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(email)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    async fn user_by_id(&self, user_id: i64) -> Result<Option<UserRecord>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            user_columns_u!(),
+            " FROM users u WHERE u.id = $1 AND u.deleted_at IS NULL"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(user_id)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    async fn insert_sign_up(&self, u: &NewSignUp) -> Result<UserRecord, StoreError> {
+        // Emails of password accounts are unique; the check and insert share a transaction,
+        // and the unique index on auth_id guards the rest.
+        const TAKEN: &str = "SELECT COUNT(*) FROM users WHERE email = $1 \
+            AND social_account_id IS NULL AND deleted_at IS NULL";
+        const INSERT: &str = "INSERT INTO users (auth_id, email, password_hash, first_name, \
+            last_name, locale, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+            RETURNING id";
+        const READ: &str = concat!(
+            "SELECT ",
+            user_columns_u!(),
+            " FROM users u WHERE u.id = $1"
+        );
+        let now = now_utc();
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let (taken,): (i64,) = sqlx::query_as(TAKEN)
+                .bind(&u.email)
+                .fetch_one(&mut *tx)
+                .await?;
+            if taken > 0 {
+                return Err(StoreError::Conflict("users.email".into()));
+            }
+            let (id,): (i64,) = sqlx::query_as(INSERT)
+                .bind(&u.auth_id)
+                .bind(&u.email)
+                .bind(&u.password_hash)
+                .bind(&u.first_name)
+                .bind(&u.last_name)
+                .bind(&u.locale)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+            let user: UserRecord = sqlx::query_as(READ).bind(id).fetch_one(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(user)
+        })
+    }
+
+    async fn set_password_hash(&self, user_id: i64, password_hash: &str) -> Result<(), StoreError> {
+        const SQL: &str = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
+        on_pool!(self, |pool| sqlx::query(SQL)
+            .bind(user_id)
+            .bind(password_hash)
+            .bind(now_utc())
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    async fn set_names(
+        &self,
+        user_id: i64,
+        first_name: Option<&str>,
+        last_name: Option<&str>,
+    ) -> Result<(), StoreError> {
+        const SQL: &str =
+            "UPDATE users SET first_name = $2, last_name = $3, updated_at = $4 WHERE id = $1";
+        on_pool!(self, |pool| sqlx::query(SQL)
+            .bind(user_id)
+            .bind(first_name)
+            .bind(last_name)
+            .bind(now_utc())
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    async fn increment_login_count(&self, user_id: i64) -> Result<(), StoreError> {
+        const SQL: &str = "UPDATE users SET login_count = login_count + 1 WHERE id = $1";
+        on_pool!(self, |pool| sqlx::query(SQL)
+            .bind(user_id)
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    async fn consented_scopes(&self, user_id: i64, app_id: i64) -> Result<Vec<String>, StoreError> {
+        const SQL: &str = "SELECT scopes FROM user_app_consents \
+            WHERE user_id = $1 AND app_id = $2 AND deleted_at IS NULL";
+        let row: Option<(String,)> = on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(user_id)
+            .bind(app_id)
+            .fetch_optional(pool)
+            .await)?;
+        Ok(row
+            .and_then(|(json,)| serde_json::from_str(&json).ok())
+            .unwrap_or_default())
+    }
+
+    async fn grant_consent(
+        &self,
+        user_id: i64,
+        app_id: i64,
+        scopes: &[String],
+    ) -> Result<(), StoreError> {
+        const CURRENT: &str = "SELECT id, scopes FROM user_app_consents \
+            WHERE user_id = $1 AND app_id = $2 AND deleted_at IS NULL";
+        const UPDATE: &str =
+            "UPDATE user_app_consents SET scopes = $2, updated_at = $3 WHERE id = $1";
+        const INSERT: &str = "INSERT INTO user_app_consents (user_id, app_id, scopes, \
+            created_at, updated_at) VALUES ($1, $2, $3, $4, $4)";
+        let now = now_utc();
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let current: Option<(i64, String)> = sqlx::query_as(CURRENT)
+                .bind(user_id)
+                .bind(app_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            match current {
+                Some((id, json)) => {
+                    let mut merged: Vec<String> = serde_json::from_str(&json).unwrap_or_default();
+                    for scope in scopes {
+                        if !merged.contains(scope) {
+                            merged.push(scope.clone());
+                        }
+                    }
+                    sqlx::query(UPDATE)
+                        .bind(id)
+                        .bind(serde_json::Value::from(merged).to_string())
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                None => {
+                    sqlx::query(INSERT)
+                        .bind(user_id)
+                        .bind(app_id)
+                        .bind(serde_json::Value::from(scopes.to_vec()).to_string())
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    async fn user_info_attributes(
+        &self,
+        user_id: i64,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        const SQL: &str = "SELECT a.name, v.value FROM user_attribute_values v \
+            JOIN user_attributes a ON a.id = v.user_attribute_id WHERE v.user_id = $1 \
+            AND a.include_in_user_info = (1 = 1) AND v.deleted_at IS NULL \
+            AND a.deleted_at IS NULL ORDER BY a.id";
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(user_id)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    async fn insert_sign_in_log(
+        &self,
+        user_id: i64,
+        ip: Option<&str>,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        const SQL: &str = "INSERT INTO sign_in_logs (user_id, ip, detail, created_at, updated_at) \
+            VALUES ($1, $2, $3, $4, $4)";
+        on_pool!(self, |pool| sqlx::query(SQL)
+            .bind(user_id)
+            .bind(ip)
+            .bind(detail)
+            .bind(now_utc())
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,71 @@
+//! The embedded auth API: the same sign-in transaction as JSON.
+
+use serde_json::{json, Value};
+
+use crate::flow::{challenge, create_app, PASSWORD, VERIFIER};
+use crate::harness::{backend_tests, jwt_part, TestApp};
+
+const ORIGIN: &str = "http://127.0.0.1:5173";
+const CB: &str = "http://127.0.0.1:5173/cb";
+
+async fn post(app: &TestApp, path: &str, origin: &str, body: Value) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .post(app.url(path))
+        .header("Origin", origin)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+backend_tests! {
+    async fn embedded_sign_up_consent_exchange_refresh_and_sign_out(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |c| c.embedded_auth_origins = vec![ORIGIN.into()]).await;
+        let (_, client_id, _) = create_app(&app, "Embedded", "spa", &[CB]).await;
+        let initiate = json!({
+            "clientId": client_id, "redirectUri": CB, "codeChallenge": challenge(VERIFIER),
+            "codeChallengeMethod": "S256", "scopes": ["openid", "profile", "offline_access"], "locale": "en",
+        });
+        let (s, body) = post(&app, "/embedded-auth/v1/initiate", "https://evil.example", initiate.clone()).await;
+        assert_eq!(s, 400, "{body}");
+        let (s, body) = post(&app, "/embedded-auth/v1/initiate", ORIGIN, initiate).await;
+        assert_eq!(s, 200, "{body}");
+        let session = body["sessionId"].as_str().unwrap().to_owned();
+
+        let (s, body) = post(&app, "/embedded-auth/v1/unknown-session/sign-in", ORIGIN, json!({"email": "a@b.c", "password": PASSWORD})).await;
+        assert_eq!((s, body["error_description"].as_str()), (404, Some("Invalid session id provided")));
+        let (s, body) = post(&app, &format!("/embedded-auth/v1/{session}/sign-up"), ORIGIN, json!({"email": "emb@example.com", "password": "weak"})).await;
+        assert_eq!(s, 400, "{body}");
+        let (s, body) = post(&app, &format!("/embedded-auth/v1/{session}/sign-up"), ORIGIN, json!({"email": "emb@example.com", "password": PASSWORD, "firstName": "Em"})).await;
+        assert_eq!(s, 200, "{body}");
+        assert_eq!(body["nextStep"], "consent");
+        assert_eq!(body["success"], false);
+        // Tokens before consent: refused.
+        let (s, _) = post(&app, "/embedded-auth/v1/token-exchange", ORIGIN, json!({"sessionId": session, "codeVerifier": VERIFIER})).await;
+        assert_eq!(s, 404);
+        let (s, body) = post(&app, &format!("/embedded-auth/v1/{session}/app-consent"), ORIGIN, json!({})).await;
+        assert_eq!((s, body["success"].as_bool()), (200, Some(true)), "{body}");
+        let (s, tokens) = post(&app, "/embedded-auth/v1/token-exchange", ORIGIN, json!({"sessionId": session, "codeVerifier": VERIFIER})).await;
+        assert_eq!(s, 200, "{tokens}");
+        assert_eq!(jwt_part(tokens["id_token"].as_str().unwrap(), 1)["aud"], client_id);
+        let (s, _) = post(&app, "/embedded-auth/v1/token-exchange", ORIGIN, json!({"sessionId": session, "codeVerifier": VERIFIER})).await;
+        assert_eq!(s, 404, "a session is exchanged once");
+        let refresh = tokens["refresh_token"].as_str().unwrap();
+        let (s, refreshed) = post(&app, "/embedded-auth/v1/token-refresh", ORIGIN, json!({"refreshToken": refresh})).await;
+        assert_eq!(s, 200, "{refreshed}");
+        let next = refreshed["refresh_token"].as_str().unwrap();
+        let (s, _) = post(&app, "/embedded-auth/v1/sign-out", ORIGIN, json!({"refreshToken": next, "clientId": client_id})).await;
+        assert_eq!(s, 200);
+        let (s, _) = post(&app, "/embedded-auth/v1/token-refresh", ORIGIN, json!({"refreshToken": next})).await;
+        assert_eq!(s, 400);
+    }
+
+    async fn embedded_api_is_off_without_origins(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let (s, body) = post(&app, "/embedded-auth/v1/initiate", ORIGIN, json!({})).await;
+        assert_eq!((s, body["error_description"].as_str()), (400, Some("Embedded auth feature is not enabled")), "{body}");
+    }
+}
