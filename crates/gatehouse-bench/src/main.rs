@@ -67,8 +67,13 @@ fn main() {
         return;
     }
     if std::env::args().nth(1).as_deref() == Some("password-sign-in") {
-        let server = std::env::args().nth(2).unwrap_or_else(|| "target/release/gatehouse".into());
-        let seconds = std::env::args().nth(3).and_then(|s| s.parse().ok()).unwrap_or(10);
+        let server = std::env::args()
+            .nth(2)
+            .unwrap_or_else(|| "target/release/gatehouse".into());
+        let seconds = std::env::args()
+            .nth(3)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(10);
         if let Err(err) = password_sign_in::run(Path::new(&server), seconds) {
             eprintln!("gatehouse-bench: {err}");
             std::process::exit(1);

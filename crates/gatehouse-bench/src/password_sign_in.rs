@@ -26,12 +26,19 @@ fn one_hash_secs() -> f64 {
     let rounds = 20;
     let started = Instant::now();
     for i in 0..rounds {
-        let _ = argon.hash_password_into(format!("pw{i}").as_bytes(), b"saltsaltsaltsalt", &mut out);
+        let _ =
+            argon.hash_password_into(format!("pw{i}").as_bytes(), b"saltsaltsaltsalt", &mut out);
     }
     started.elapsed().as_secs_f64() / rounds as f64
 }
 
-fn request(method: &str, addr: &str, path: &str, headers: &str, body: &str) -> Result<String, String> {
+fn request(
+    method: &str,
+    addr: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> Result<String, String> {
     http(
         addr,
         &format!(
@@ -62,7 +69,12 @@ fn token(addr: &str) -> Result<String, String> {
         .ok_or(format!("no admin token: {response}"))
 }
 
-fn post_json(addr: &str, path: &str, extra: &str, body: serde_json::Value) -> Result<String, String> {
+fn post_json(
+    addr: &str,
+    path: &str,
+    extra: &str,
+    body: serde_json::Value,
+) -> Result<String, String> {
     request(
         "POST",
         addr,
@@ -98,12 +110,20 @@ fn sign_in(addr: &str, client_id: &str, email: &str) -> Result<bool, String> {
 }
 
 /// Runs `clients` threads signing in until `duration` passes; returns (sign-ins, peak RSS KiB).
-fn load(addr: &str, pid: u32, client_id: &str, email: &str, clients: usize, duration: Duration) -> (u64, u64) {
+fn load(
+    addr: &str,
+    pid: u32,
+    client_id: &str,
+    email: &str,
+    clients: usize,
+    duration: Duration,
+) -> (u64, u64) {
     let done = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let workers: Vec<_> = (0..clients)
         .map(|_| {
-            let (addr, client_id, email) = (addr.to_owned(), client_id.to_owned(), email.to_owned());
+            let (addr, client_id, email) =
+                (addr.to_owned(), client_id.to_owned(), email.to_owned());
             let (done, stop) = (done.clone(), stop.clone());
             thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
@@ -163,12 +183,33 @@ pub fn run(server: &Path, seconds: u64) -> Result<(), String> {
         let ceiling = cores as f64 / hash;
         let pid = child.id();
         let idle = rss_kib(pid)?;
-        let (signed_in, _) = load(&addr, pid, &client_id, email, cores * 4, Duration::from_secs(seconds));
+        let (signed_in, _) = load(
+            &addr,
+            pid,
+            &client_id,
+            email,
+            cores * 4,
+            Duration::from_secs(seconds),
+        );
         let rate = signed_in as f64 / seconds as f64;
-        let (burst, peak) = load(&addr, pid, &client_id, email, 500, Duration::from_secs(seconds));
-        println!("one Argon2id hash (m=19456 KiB, t=2, p=1): {:.1} ms", hash * 1000.0);
+        let (burst, peak) = load(
+            &addr,
+            pid,
+            &client_id,
+            email,
+            500,
+            Duration::from_secs(seconds),
+        );
+        println!(
+            "one Argon2id hash (m=19456 KiB, t=2, p=1): {:.1} ms",
+            hash * 1000.0
+        );
         println!("ceiling: {cores} cores / one hash = {ceiling:.1} sign-ins/s");
-        println!("password sign-ins: {rate:.1}/s with {} clients = {:.1} % of the ceiling", cores * 4, rate / ceiling * 100.0);
+        println!(
+            "password sign-ins: {rate:.1}/s with {} clients = {:.1} % of the ceiling",
+            cores * 4,
+            rate / ceiling * 100.0
+        );
         println!(
             "500 concurrent sign-ins: {:.1}/s, server RSS idle {:.1} MiB, peak {:.1} MiB",
             burst as f64 / seconds as f64,

@@ -95,19 +95,29 @@ fn form_error(
     state: &AppState,
     locale: &str,
     err: ServiceError,
-) -> Result<(StatusCode, String), Response> {
+) -> Result<(StatusCode, String), Box<Response>> {
     match err {
-        ServiceError::SignIn(SignInError::UnknownTransaction) => Err(expired(state, locale)),
+        ServiceError::SignIn(SignInError::UnknownTransaction) => {
+            Err(Box::new(expired(state, locale)))
+        }
         ServiceError::SignIn(e) => Ok((
             StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
             e.to_string(),
         )),
         ServiceError::Token(e) => Ok((StatusCode::BAD_REQUEST, e.to_string())),
-        other => Err(crate::http::error::page_internal_error(
+        other => Err(Box::new(crate::http::error::page_internal_error(
             &state.config,
             locale,
             &other,
-        )),
+        ))),
+    }
+}
+
+/// The page a GET shows when its transaction cannot be loaded.
+fn page_error(state: &AppState, locale: &str, err: ServiceError) -> Response {
+    match form_error(state, locale, err) {
+        Err(page) => *page,
+        Ok(_) => expired(state, locale),
     }
 }
 
@@ -200,9 +210,7 @@ async fn sign_in_page(
                 None,
             )
         }
-        Err(err) => form_error(&state, &fallback, err)
-            .err()
-            .unwrap_or_else(|| expired(&state, &fallback)),
+        Err(err) => page_error(&state, &fallback, err),
     }
 }
 
@@ -238,7 +246,7 @@ async fn sign_in_submit(
                 &form.email,
                 Some(error),
             ),
-            Err(page) => page,
+            Err(page) => *page,
         },
     }
 }
@@ -247,7 +255,7 @@ async fn sign_in_submit(
 fn refused_post(state: &AppState, err: ServiceError) -> Response {
     match form_error(state, "en", err) {
         Ok((status, text)) => message(&state.config, "en", status, i18n::EN.error_title, &text),
-        Err(page) => page,
+        Err(page) => *page,
     }
 }
 
@@ -298,11 +306,7 @@ async fn sign_up_page(
     let fallback = q.locale.clone().unwrap_or_else(|| "en".into());
     let tx = match transaction(&state, &browser, q.tx.as_deref()).await {
         Ok(tx) => tx,
-        Err(err) => {
-            return form_error(&state, &fallback, err)
-                .err()
-                .unwrap_or_else(|| expired(&state, &fallback))
-        }
+        Err(err) => return page_error(&state, &fallback, err),
     };
     let locale = page_locale(&state, q.locale.as_deref(), &tx);
     if sign_up_url(&state, "", &locale).is_none() {
@@ -355,7 +359,7 @@ async fn sign_up_submit(
                 &form,
                 Some(error),
             ),
-            Err(page) => page,
+            Err(page) => *page,
         },
     }
 }
@@ -399,11 +403,7 @@ async fn consent_page(
     let tx = match transaction(&state, &browser, q.tx.as_deref()).await {
         Ok(tx) if tx.user.is_some() => tx,
         Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
-        Err(err) => {
-            return form_error(&state, &fallback, err)
-                .err()
-                .unwrap_or_else(|| expired(&state, &fallback))
-        }
+        Err(err) => return page_error(&state, &fallback, err),
     };
     let locale = page_locale(&state, q.locale.as_deref(), &tx);
     let scopes = match consent_lines(&state, &tx, &locale).await {
@@ -502,11 +502,7 @@ async fn policy_page(state: AppState, browser: Browser, q: PageQuery, step: Step
     let tx = match transaction(&state, &browser, q.tx.as_deref()).await {
         Ok(tx) if at_policy(&tx, step) => tx,
         Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
-        Err(err) => {
-            return form_error(&state, &fallback, err)
-                .err()
-                .unwrap_or_else(|| expired(&state, &fallback))
-        }
+        Err(err) => return page_error(&state, &fallback, err),
     };
     let locale = page_locale(&state, q.locale.as_deref(), &tx);
     let user = match tx.user.as_ref() {
@@ -571,7 +567,7 @@ async fn policy_submit(state: AppState, browser: Browser, form: StepForm, step: 
                     Some(error),
                 )
             }
-            Err(page) => page,
+            Err(page) => *page,
         };
     }
     match signin::complete_step(&state, &form.tx, tx, step, browser.meta()).await {
