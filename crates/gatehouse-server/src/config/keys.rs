@@ -92,6 +92,8 @@ config_keys! {
         max_body_bytes: usize = 64 * 1024;
         /// Serve Prometheus metrics at `/metrics`.
         metrics_enabled: bool = true;
+        /// Browser origins (`https://app.example.com`) whose scripts may call the token, userinfo, revoke and logout endpoints (CORS). Discovery and JWKS are open to every origin; the embedded auth origins are allowed too.
+        cors_allowed_origins: Vec<String> = Vec::new();
     }
     section "Logging" {
         /// Log filter: `error`, `warn`, `info`, `debug`, `trace`, `silent`, or a tracing directive such as `gatehouse=debug`.

@@ -330,12 +330,17 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
     for policy in &c.blocked_policies {
         one_of("blocked_policies", policy, &POLICIES)?;
     }
-    for origin in &c.embedded_auth_origins {
-        if !(origin.starts_with("http://") || origin.starts_with("https://")) {
-            return Err(ConfigError::invalid(
-                "embedded_auth_origins",
-                format!("`{origin}` is not an http(s) origin"),
-            ));
+    for (key, origins) in [
+        ("embedded_auth_origins", &c.embedded_auth_origins),
+        ("cors_allowed_origins", &c.cors_allowed_origins),
+    ] {
+        for origin in origins {
+            if !is_origin(origin) {
+                return Err(ConfigError::invalid(
+                    key,
+                    format!("`{origin}` is not an origin such as https://app.example.com (scheme, host and port only)"),
+                ));
+            }
         }
     }
     for proxy in &c.trusted_proxies {
@@ -374,6 +379,19 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
         }
     }
     Ok(())
+}
+
+/// `scheme://host[:port]` (a trailing slash tolerated): what a browser sends in `Origin`.
+fn is_origin(origin: &str) -> bool {
+    let origin = origin.trim_end_matches('/');
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    rest.is_some_and(|host| {
+        !host.is_empty()
+            && !host.contains(['/', '?', '#', ' ', '@'])
+            && axum::http::HeaderValue::from_str(origin).is_ok()
+    })
 }
 
 fn validate_issuer(issuer: &str) -> Result<(), ConfigError> {
@@ -470,6 +488,16 @@ mod tests {
             ("GATEHOUSE_ISSUER", "https://id.example.com/", "issuer"),
             ("GATEHOUSE_ISSUER", "id.example.com", "issuer"),
             ("GATEHOUSE_LISTEN", "nowhere", "listen"),
+            (
+                "GATEHOUSE_CORS_ALLOWED_ORIGINS",
+                r#"["https://app.example.com/callback"]"#,
+                "cors_allowed_origins",
+            ),
+            (
+                "GATEHOUSE_EMBEDDED_AUTH_ORIGINS",
+                r#"["app.example.com"]"#,
+                "embedded_auth_origins",
+            ),
             ("GATEHOUSE_SIGNING_ALGORITHM", "HS256", "signing_algorithm"),
             (
                 "GATEHOUSE_SUPPORTED_LOCALES",

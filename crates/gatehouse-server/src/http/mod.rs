@@ -2,6 +2,7 @@
 
 mod api;
 pub mod auth;
+mod cors;
 mod discovery;
 mod embedded;
 pub mod error;
@@ -28,11 +29,15 @@ use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .merge(oauth2::routes())
+        .merge(
+            oauth2::routes()
+                .merge(identity::logout_routes())
+                .merge(embedded::routes(state.clone()))
+                .layer(cors::browser_endpoints(&state.config)),
+        )
         .merge(identity::routes())
-        .merge(embedded::routes(state.clone()))
         .merge(api::routes())
-        .merge(discovery::routes())
+        .merge(discovery::routes().layer(cors::public_documents()))
         .merge(system::routes(state.config.metrics_enabled))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), observe))

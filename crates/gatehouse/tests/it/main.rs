@@ -12,6 +12,7 @@ mod api_users;
 mod browser;
 mod cli;
 mod client_credentials;
+mod clients;
 mod config_check;
 mod discovery;
 mod embedded;

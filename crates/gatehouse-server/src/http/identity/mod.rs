@@ -44,6 +44,11 @@ pub fn routes() -> Router<AppState> {
             get(update_info_page).post(update_info_submit),
         )
         .route("/identity/v1/view/auth-code-expired", get(expired_page))
+}
+
+/// The logout endpoints, which browser apps call from scripts as well as by navigation.
+pub fn logout_routes() -> Router<AppState> {
+    Router::new()
         .route("/identity/v1/logout", post(logout::identity_logout))
         .route("/oauth2/v1/logout", get(logout::end_session))
 }

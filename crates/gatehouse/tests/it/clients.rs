@@ -1,0 +1,205 @@
+//! Real outside clients against the running server: headless Chromium on the pages, Melody's own
+//! browser SDK, openid-client (npm) and Authlib (PyPI). The scripts live in `tests/clients/`;
+//! the test command installs their packages.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::flow::{create_app, PASSWORD};
+use crate::harness::{backend_tests, call, Backend, TestApp};
+
+/// An origin for the test's browser app on a free loopback port (the client script serves it).
+fn app_origin() -> String {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    format!("http://{}", probe.local_addr().unwrap())
+}
+
+fn scripts() -> PathBuf {
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/clients"));
+    assert!(
+        dir.join("node_modules/playwright-core").is_dir(),
+        "the client packages are missing: run ./scripts/test (or `npm ci` in tests/clients)"
+    );
+    dir
+}
+
+/// Runs one client script to the end; fails the test with its output when it fails.
+async fn run_client(program: &str, script: &str, env: &[(&str, String)]) {
+    let mut command = tokio::process::Command::new(program);
+    command
+        .arg(script)
+        .current_dir(scripts())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {program} {script}: {e}"));
+    let output = tokio::time::timeout(Duration::from_secs(180), child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("{script} did not finish in 180 s"))
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{script} failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    assert!(
+        stdout.contains(": ok"),
+        "{script} ended without its ok line:\n{stdout}\n{stderr}"
+    );
+}
+
+/// A server whose CORS lets the app's scripts call the token, userinfo and logout endpoints.
+async fn spawn(backend: Backend, app_origin: &str) -> TestApp {
+    TestApp::spawn_with(backend, |c| {
+        c.cors_allowed_origins = vec![app_origin.to_owned()];
+    })
+    .await
+}
+
+fn email(name: &str, backend: Backend) -> String {
+    format!("{name}.{backend:?}@example.com").to_lowercase()
+}
+
+backend_tests! {
+    async fn chromium_signs_up_consents_and_returns_with_a_code_in_english_and_chinese(backend: Backend) {
+        let origin = app_origin();
+        let app = spawn(backend, &origin).await;
+        let redirect = format!("{origin}/cb");
+        let (_, client_id, _) = create_app(&app, "Chromium app", "spa", &[&redirect]).await;
+        for (locale, title) in [("en", "Sign in"), ("zh-CN", "登录")] {
+            run_client("node", "browser-flow.mjs", &[
+                ("ISSUER", app.base.clone()),
+                ("CLIENT_ID", client_id.clone()),
+                ("REDIRECT_URI", redirect.clone()),
+                ("LOCALE", locale.into()),
+                ("EXPECT_TITLE", title.into()),
+                ("EMAIL", email(&format!("browser-{locale}"), backend)),
+                ("PASSWORD", PASSWORD.into()),
+            ]).await;
+        }
+        let shots = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-artifacts"));
+        for name in ["browser-en-sign-in", "browser-en-sign-up", "browser-en-consent", "browser-zh-CN-consent"] {
+            let size = std::fs::metadata(shots.join(format!("{name}.png"))).map(|m| m.len()).unwrap_or(0);
+            assert!(size > 5_000, "screenshot {name} missing or blank");
+        }
+    }
+
+    async fn melody_sdk_signs_in_refreshes_and_logs_out_unchanged(backend: Backend) {
+        let origin = app_origin();
+        let app = spawn(backend, &origin).await;
+        let cb = format!("{origin}/cb");
+        let out = format!("{origin}/signed-out");
+        let (app_id, client_id, _) = create_app(&app, "Melody SDK app", "spa", &[&cb, &out]).await;
+        // Melody's SDKs keep the first refresh token, so this app turns rotation off.
+        let token = app.admin_token("root").await;
+        let (status, body) = call(&app, "PUT", &format!("/api/v1/apps/{app_id}"), &token,
+            Some(json!({ "rotateRefreshTokens": false }))).await;
+        assert_eq!(status, 200, "{body}");
+        run_client("node", "melody-sdk.mjs", &[
+            ("ISSUER", app.base.clone()),
+            ("CLIENT_ID", client_id),
+            ("APP_ORIGIN", origin.clone()),
+            ("EMAIL", email("melody-sdk", backend)),
+            ("PASSWORD", PASSWORD.into()),
+        ]).await;
+    }
+
+    async fn openid_client_completes_code_flow_refresh_and_revocation(backend: Backend) {
+        let origin = app_origin();
+        let app = spawn(backend, &origin).await;
+        let redirect = format!("{origin}/oidc/cb");
+        let (_, client_id, secret) = create_app(&app, "openid-client app", "web", &[&redirect]).await;
+        run_client("node", "openid-client.mjs", &[
+            ("ISSUER", app.base.clone()),
+            ("CLIENT_ID", client_id),
+            ("CLIENT_SECRET", secret.expect("web apps get a secret")),
+            ("REDIRECT_URI", redirect),
+            ("EMAIL", email("openid-client", backend)),
+            ("PASSWORD", PASSWORD.into()),
+        ]).await;
+    }
+
+    async fn authlib_completes_code_flow_refresh_and_revocation(backend: Backend) {
+        let origin = app_origin();
+        let app = spawn(backend, &origin).await;
+        let redirect = format!("{origin}/authlib/cb");
+        let (_, client_id, secret) = create_app(&app, "Authlib app", "web", &[&redirect]).await;
+        run_client("python3", "authlib_flow.py", &[
+            ("ISSUER", app.base.clone()),
+            ("CLIENT_ID", client_id),
+            ("CLIENT_SECRET", secret.expect("web apps get a secret")),
+            ("REDIRECT_URI", redirect),
+            ("EMAIL", email("authlib", backend)),
+            ("PASSWORD", PASSWORD.into()),
+        ]).await;
+    }
+}
+
+/// CORS: the browser endpoints answer only configured origins; the management API answers none;
+/// discovery is public.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_answers_configured_origins_on_browser_endpoints_only() {
+    let allowed = "https://app.example.com";
+    let app = spawn(Backend::Sqlite, allowed).await;
+    let preflight = |path: &'static str, origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url(path))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header(
+                "Access-Control-Request-Headers",
+                "authorization, content-type",
+            )
+            .send()
+    };
+    let allow_origin = |r: &reqwest::Response| {
+        r.headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    for path in [
+        "/oauth2/v1/token",
+        "/oauth2/v1/userinfo",
+        "/oauth2/v1/revoke",
+        "/identity/v1/logout",
+    ] {
+        let ok = preflight(path, allowed).await.unwrap();
+        assert_eq!(allow_origin(&ok).as_deref(), Some(allowed), "{path}");
+        let allowed_headers = ok.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .to_lowercase();
+        assert!(
+            allowed_headers.contains("authorization"),
+            "{path}: {allowed_headers}"
+        );
+        let foreign = preflight(path, "https://evil.example").await.unwrap();
+        assert_eq!(
+            allow_origin(&foreign),
+            None,
+            "{path} allowed a foreign origin"
+        );
+    }
+    let api = preflight("/api/v1/apps", allowed).await.unwrap();
+    assert_eq!(
+        allow_origin(&api),
+        None,
+        "the management API is not for browsers"
+    );
+    let discovery = app
+        .client
+        .get(app.url("/.well-known/openid-configuration"))
+        .header("Origin", "https://anyone.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allow_origin(&discovery).as_deref(), Some("*"));
+}

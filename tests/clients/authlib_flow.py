@@ -1,0 +1,100 @@
+"""Authlib (PyPI) against Gatehouse: discovery, authorization code + PKCE with client_secret_post,
+ID token checked with joserfc against the JWKS (signature, iss, aud, exp, nonce), userinfo,
+refresh, revoke. The sign-in step runs in headless Chromium (drive.mjs).
+
+Env: ISSUER, CLIENT_ID, CLIENT_SECRET (a confidential `web` app), REDIRECT_URI, EMAIL, PASSWORD.
+"""
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.integrations.base_client.errors import OAuthError
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+
+def need(name):
+    value = os.environ.get(name)
+    if not value:
+        sys.exit(f"environment variable {name} is required")
+    return value
+
+
+issuer = need("ISSUER")
+client_id = need("CLIENT_ID")
+client_secret = need("CLIENT_SECRET")
+redirect_uri = need("REDIRECT_URI")
+email = need("EMAIL")
+
+meta = requests.get(f"{issuer}/.well-known/openid-configuration", timeout=10).json()
+assert meta["issuer"] == issuer, meta
+assert "client_secret_post" in meta["token_endpoint_auth_methods_supported"], meta
+
+session = OAuth2Session(
+    client_id,
+    client_secret,
+    scope="openid profile offline_access",
+    redirect_uri=redirect_uri,
+    code_challenge_method="S256",
+    token_endpoint_auth_method="client_secret_post",
+)
+verifier = secrets.token_urlsafe(48)
+nonce = secrets.token_urlsafe(16)
+url, state = session.create_authorization_url(
+    meta["authorization_endpoint"], code_verifier=verifier, nonce=nonce
+)
+
+driver = Path(__file__).with_name("drive.mjs")
+callback = subprocess.run(
+    ["node", str(driver), url, redirect_uri],
+    env={**os.environ, "SIGN_UP": "1"},
+    check=True,
+    capture_output=True,
+    text=True,
+    timeout=120,
+).stdout.strip()
+
+token = session.fetch_token(
+    meta["token_endpoint"],
+    authorization_response=callback,
+    code_verifier=verifier,
+    state=state,
+)
+assert token["token_type"].lower() == "bearer", token
+
+keys = KeySet.import_key_set(requests.get(meta["jwks_uri"], timeout=10).json())
+id_token = jwt.decode(token["id_token"], keys, algorithms=["RS256", "ES256", "EdDSA"])
+claims = id_token.claims
+jwt.JWTClaimsRegistry(
+    iss={"essential": True, "value": issuer},
+    aud={"essential": True, "value": client_id},
+    nonce={"essential": True, "value": nonce},
+    exp={"essential": True},
+    sub={"essential": True},
+).validate(claims)
+assert claims["exp"] > time.time() and claims["email"] == email, claims
+
+info = session.get(meta["userinfo_endpoint"], timeout=10).json()
+assert info["sub"] == claims["sub"] and info["email"] == email, info
+
+refreshed = session.refresh_token(meta["token_endpoint"], refresh_token=token["refresh_token"])
+assert refreshed["access_token"] != token["access_token"], refreshed
+current = refreshed.get("refresh_token", token["refresh_token"])
+
+revoked = session.revoke_token(
+    meta["revocation_endpoint"], token=current, token_type_hint="refresh_token"
+)
+assert revoked.status_code == 200, revoked.text
+try:
+    session.refresh_token(meta["token_endpoint"], refresh_token=current)
+except OAuthError as error:
+    assert error.error == "invalid_grant", error
+else:
+    sys.exit("a revoked refresh token still works")
+print("authlib: ok")

@@ -1,0 +1,121 @@
+// Headless Chromium (Debian's /usr/bin/chromium) driven by playwright-core, playing the user on
+// Gatehouse's sign-in pages, and a small HTTP server playing the app the user comes from.
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test-artifacts');
+
+export function need(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`environment variable ${name} is required`);
+  return value;
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
+  });
+}
+
+/**
+ * Serves the test app at `appOrigin` (a free loopback port the test picked): `handler(url)` answers
+ * each request, or a plain page. Returns a function that stops the server.
+ */
+export async function serveApp(appOrigin, handler) {
+  const { port, hostname } = new URL(appOrigin);
+  const server = createServer(async (req, res) => {
+    const url = `${appOrigin}${req.url}`;
+    const answer = (handler && (await handler(url))) || { body: '<!doctype html><title>app</title><p>back at the app</p>' };
+    res.writeHead(200, { 'content-type': `${answer.contentType || 'text/html'}; charset=utf-8` });
+    res.end(answer.body);
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(port), hostname, resolve);
+  });
+  return () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); });
+}
+
+async function shoot(page, shots, name) {
+  if (!shots) return;
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${shots}-${name}.png`), fullPage: true });
+}
+
+/**
+ * Goes through whatever Gatehouse shows (sign-in, sign-up, consent) until the browser lands on
+ * `redirectUri`; returns that URL. `user.signUp` creates the account on the way; `shots` is a
+ * file-name prefix for a screenshot of each page; `expectLang` checks each page's language.
+ */
+export async function completeSignIn(page, startUrl, { redirectUri, user, shots, expectLang }) {
+  const seen = [];
+  if (startUrl) await page.goto(startUrl);
+  for (let step = 0; step < 8; step += 1) {
+    const back = () => page.url().startsWith(redirectUri);
+    // Either back at the app, or a Gatehouse page (they all have a <main>).
+    await page.waitForFunction(
+      (uri) => window.location.href.startsWith(uri) || document.querySelector('main') !== null,
+      redirectUri,
+      { timeout: 15_000 },
+    ).catch(async () => {
+      if (!back()) throw new Error(`no Gatehouse page at ${page.url()} after ${seen.join(', ')}: ${(await page.content()).slice(0, 800)}`);
+    });
+    if (back()) return { url: page.url(), seen };
+    const form = await page.$('form#sign-in-form, form#sign-up-form, form#consent-form');
+    const id = form && (await form.getAttribute('id'));
+    const refusal = await page.$('[role=alert]');
+    if (refusal) throw new Error(`${page.url()} refused the step: ${await refusal.textContent()}`);
+    if (expectLang) {
+      const lang = await page.getAttribute('html', 'lang');
+      if (lang !== expectLang) throw new Error(`page ${page.url()} is in ${lang}, expected ${expectLang}`);
+    }
+    if (id === 'sign-in-form' && user.signUp && !seen.includes('sign-up')) {
+      seen.push('sign-in');
+      await shoot(page, shots, 'sign-in');
+      await Promise.all([page.waitForURL(/\/view\/sign-up/), page.click('#sign-up-link')]);
+      continue;
+    }
+    const submit = async (selector) => {
+      await Promise.all([page.waitForEvent('load', { timeout: 15_000 }), page.click(selector)]);
+    };
+    if (id === 'sign-in-form') {
+      seen.push('sign-in');
+      await page.fill('#email', user.email);
+      await page.fill('#password', user.password);
+      await shoot(page, shots, 'sign-in');
+      await submit('#submit');
+    } else if (id === 'sign-up-form') {
+      seen.push('sign-up');
+      await page.fill('#email', user.email);
+      await page.fill('#password', user.password);
+      if (await page.$('#first_name')) await page.fill('#first_name', user.firstName || 'Ada');
+      if (await page.$('#last_name')) await page.fill('#last_name', user.lastName || 'Lovelace');
+      await shoot(page, shots, 'sign-up');
+      await submit('#submit');
+    } else if (id === 'consent-form') {
+      seen.push('consent');
+      await shoot(page, shots, 'consent');
+      await submit('#accept');
+    } else {
+      throw new Error(`unexpected page at ${page.url()}: ${(await page.textContent('body')).slice(0, 500)}`);
+    }
+  }
+  throw new Error(`still not back at ${redirectUri} after ${seen.join(', ')}: at ${page.url()}`);
+}
+
+export function assert(condition, message) {
+  if (!condition) throw new Error(`assertion failed: ${message}`);
+}
+
+export async function json(response) {
+  const text = await response.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error(`expected JSON from ${response.url} (${response.status}): ${text.slice(0, 300)}`);
+  }
+}

@@ -1,0 +1,86 @@
+// openid-client (a certified relying party) against Gatehouse, with the sign-in step in headless
+// Chromium: discovery → code + PKCE + nonce → token (ID token signature checked via JWKS) →
+// userinfo → refresh → revoke. jose checks the ID token again on its own and refuses forgeries.
+// Env: ISSUER, CLIENT_ID, CLIENT_SECRET (a confidential `web` app), REDIRECT_URI, EMAIL, PASSWORD.
+import * as client from 'openid-client';
+import * as jose from 'jose';
+import { assert, completeSignIn, json, launch, need, serveApp } from './lib/browser.mjs';
+
+const issuer = need('ISSUER');
+const clientId = need('CLIENT_ID');
+const redirectUri = need('REDIRECT_URI');
+const user = { email: need('EMAIL'), password: need('PASSWORD'), signUp: true };
+
+const config = await client.discovery(new URL(issuer), clientId, need('CLIENT_SECRET'), undefined, {
+  execute: [client.allowInsecureRequests],
+});
+client.enableNonRepudiationChecks(config);
+const meta = config.serverMetadata();
+assert(meta.issuer === issuer && meta.end_session_endpoint, 'discovery document');
+
+const verifier = client.randomPKCECodeVerifier();
+const state = client.randomState();
+const nonce = client.randomNonce();
+const url = client.buildAuthorizationUrl(config, {
+  redirect_uri: redirectUri,
+  scope: 'openid profile offline_access',
+  state,
+  nonce,
+  code_challenge: await client.calculatePKCECodeChallenge(verifier),
+  code_challenge_method: 'S256',
+});
+
+const stopApp = await serveApp(new URL(redirectUri).origin);
+const browser = await launch();
+let callback;
+try {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  ({ url: callback } = await completeSignIn(page, url.href, { redirectUri, user }));
+} finally {
+  await browser.close();
+  await stopApp();
+}
+
+// The library checks state, iss, the code exchange, the ID token's signature, nonce, aud, exp.
+const tokens = await client.authorizationCodeGrant(config, new URL(callback), {
+  pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true,
+});
+const claims = tokens.claims();
+assert(claims.sub && claims.email === user.email && claims.auth_time && claims.at_hash, `id token claims: ${JSON.stringify(claims)}`);
+assert(tokens.refresh_token, 'a refresh token (offline_access)');
+
+// An independent check of the ID token with jose, and two forgeries it must refuse.
+const jwks = jose.createRemoteJWKSet(new URL(meta.jwks_uri));
+const { protectedHeader } = await jose.jwtVerify(tokens.id_token, jwks, { issuer, audience: clientId });
+assert(protectedHeader.kid, 'the ID token names its key');
+const parts = tokens.id_token.split('.');
+const forged = JSON.parse(Buffer.from(parts[1], 'base64url'));
+forged.email = 'mallory@example.com';
+const tampered = [parts[0], Buffer.from(JSON.stringify(forged)).toString('base64url'), parts[2]].join('.');
+const unsigned = [Buffer.from('{"alg":"none"}').toString('base64url'), parts[1], ''].join('.');
+for (const [name, token] of [['tampered', tampered], ['unsigned', unsigned]]) {
+  let refused = false;
+  try { await jose.jwtVerify(token, jwks, { issuer, audience: clientId }); } catch { refused = true; }
+  assert(refused, `a ${name} ID token verified`);
+}
+
+const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+assert(info.sub === claims.sub && info.email === user.email, `userinfo: ${JSON.stringify(info)}`);
+
+const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token);
+assert(refreshed.access_token && refreshed.access_token !== tokens.access_token, 'a new access token');
+const current = refreshed.refresh_token || tokens.refresh_token;
+
+await client.tokenRevocation(config, current, { token_type_hint: 'refresh_token' });
+try {
+  await client.refreshTokenGrant(config, current);
+  throw new Error('a revoked refresh token still works');
+} catch (e) {
+  assert(e.error === 'invalid_grant' && e.status === 400, `revoked refresh token: ${e.error} ${e.status} ${e.message}`);
+}
+// Revoking the access token ends it too: userinfo refuses it.
+await client.tokenRevocation(config, refreshed.access_token, { token_type_hint: 'access_token' });
+const after = await fetch(meta.userinfo_endpoint, { headers: { authorization: `Bearer ${refreshed.access_token}` } });
+assert(after.status === 401, `userinfo after revocation: ${after.status} ${JSON.stringify(await json(after).catch(() => null))}`);
+console.log('openid-client: ok');
