@@ -14,6 +14,17 @@ pub struct BrowserSession {
     pub expires_at: NaiveDateTime,
 }
 
+/// A live session as the management API lists it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct BrowserSessionSummary {
+    pub id: i64,
+    pub auth_time: NaiveDateTime,
+    pub last_seen_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewBrowserSession<'a> {
     pub session_hash: &'a str,
@@ -46,6 +57,19 @@ pub trait BrowserSessionStore {
         &self,
         id: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The user's live sessions, oldest first.
+    fn user_browser_sessions(
+        &self,
+        user_id: i64,
+        now: NaiveDateTime,
+    ) -> impl Future<Output = Result<Vec<BrowserSessionSummary>, StoreError>> + Send;
+    /// Ends one of the user's live sessions; whether there was one.
+    fn revoke_user_browser_session(
+        &self,
+        user_id: i64,
+        id: i64,
+        now: NaiveDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 impl BrowserSessionStore for Store {
@@ -110,5 +134,39 @@ impl BrowserSessionStore for Store {
             .await
             .map(|_| ()))?;
         Ok(())
+    }
+
+    async fn user_browser_sessions(
+        &self,
+        user_id: i64,
+        now: NaiveDateTime,
+    ) -> Result<Vec<BrowserSessionSummary>, StoreError> {
+        const SQL: &str = "SELECT id, auth_time, last_seen_at, expires_at, ip, user_agent \
+            FROM browser_sessions WHERE user_id = $1 AND revoked_at IS NULL \
+            AND expires_at > $2 AND deleted_at IS NULL ORDER BY id";
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(user_id)
+            .bind(now)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    async fn revoke_user_browser_session(
+        &self,
+        user_id: i64,
+        id: i64,
+        now: NaiveDateTime,
+    ) -> Result<bool, StoreError> {
+        const SQL: &str = "UPDATE browser_sessions SET revoked_at = $3, updated_at = $3 \
+            WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3 \
+            AND deleted_at IS NULL";
+        let ended = on_pool!(self, |pool| sqlx::query(SQL)
+            .bind(id)
+            .bind(user_id)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(ended > 0)
     }
 }

@@ -35,7 +35,9 @@ use sqlx::{PgPool, SqlitePool};
 pub use accounts::{AccountStore, NewSignUp, PasswordAccount};
 pub use apps::{App, AppChanges, AppStore, NewApp};
 pub use banners::{BannerChanges, BannerRecord, BannerStore};
-pub use browser_sessions::{BrowserSession, BrowserSessionStore, NewBrowserSession};
+pub use browser_sessions::{
+    BrowserSession, BrowserSessionStore, BrowserSessionSummary, NewBrowserSession,
+};
 pub use cache::{Cache, CacheError};
 pub use error::StoreError;
 pub use logs::{LogKind, LogStore, MessageLog, MessageLogRecord, SignInLogRecord};

@@ -125,6 +125,52 @@ backend_tests! {
         assert_eq!(query_param(page.location.as_deref().unwrap(), "error").as_deref(), Some("login_required"));
     }
 
+    async fn browser_sessions_are_listed_and_ended_through_the_management_api(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let (_, client_id, _) = create_app(&app, "Shop", "spa", &[SPA_CB]).await;
+        let browser = Browser::new(&app);
+        let redirect = sign_up(&browser, &authorize_url(&client_id, SPA_CB, &[]), "sessions@example.com", SPA_CB).await;
+        let code = code_from(&redirect).await;
+        let (status, tokens) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", VERIFIER), ("client_id", &client_id)]).await;
+        assert_eq!(status, 200, "{tokens}");
+        let auth_id = jwt_part(tokens["id_token"].as_str().unwrap(), 1)["sub"].as_str().unwrap().to_owned();
+        let admin = app.admin_token("root").await;
+        let path = format!("/api/v1/users/{auth_id}/active-sessions");
+        let (status, listed) = call(&app, "GET", &path, &admin, None).await;
+        assert_eq!(status, 200, "{listed}");
+        assert_eq!(listed["activeSessions"].as_array().unwrap().len(), 1, "{listed}");
+        assert_eq!(listed["activeSessions"][0]["clientId"], client_id.as_str());
+        let browsers = listed["browserSessions"].as_array().unwrap();
+        assert_eq!(browsers.len(), 1, "{listed}");
+        assert_eq!(browsers[0]["authId"], auth_id.as_str());
+        assert_eq!(browsers[0]["ipAddress"], "127.0.0.1");
+        for field in ["signedInAt", "lastSeenAt", "expiredAt"] {
+            assert!(browsers[0][field].as_str().is_some_and(|t| t.len() == 19), "{field}: {listed}");
+        }
+        let browser_session = browsers[0]["sessionId"].as_str().unwrap().to_owned();
+        assert!(browser_session.starts_with("browser-"), "{browser_session}");
+
+        // Ids that name nothing of this user's are 404 and end nothing.
+        for wrong in ["browser-999999", "browser-x", "no-such-family"] {
+            let (status, body) = call(&app, "DELETE", &format!("{path}/{wrong}"), &admin, None).await;
+            assert_eq!(status, 404, "{wrong}: {body}");
+        }
+        let page = browser.get(&authorize_url(&client_id, SPA_CB, &[("prompt", "none")])).await;
+        assert!(query_param(page.location.as_deref().unwrap(), "code").is_some(), "the session still signs in");
+
+        // Ending the browser session: that browser must sign in again; the app's tokens live on.
+        let (status, _) = call(&app, "DELETE", &format!("{path}/{browser_session}"), &admin, None).await;
+        assert_eq!(status, 204);
+        let page = browser.get(&authorize_url(&client_id, SPA_CB, &[("prompt", "none")])).await;
+        assert_eq!(query_param(page.location.as_deref().unwrap(), "error").as_deref(), Some("login_required"));
+        let (status, listed) = call(&app, "GET", &path, &admin, None).await;
+        assert_eq!(status, 200);
+        assert_eq!(listed["browserSessions"], json!([]));
+        assert_eq!(listed["activeSessions"].as_array().unwrap().len(), 1);
+        let (status, _) = call(&app, "DELETE", &format!("{path}/{browser_session}"), &admin, None).await;
+        assert_eq!(status, 404, "ended twice");
+    }
+
     async fn codes_are_bound_single_use_and_checked(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         let (_, spa, _) = create_app(&app, "Spa", "spa", &[SPA_CB]).await;

@@ -552,13 +552,31 @@ pub struct ActiveSessionView {
     pub impersonated_by: Option<String>,
 }
 
+/// A signed-in browser: the single sign-on session shared by every app it visits.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BrowserSessionView {
+    /// `browser-<n>`; end it with `DELETE …/active-sessions/{sessionId}`.
+    pub session_id: String,
+    pub auth_id: String,
+    /// When the user last entered their credentials (`YYYY-MM-DD HH:MM:SS` UTC).
+    pub signed_in_at: String,
+    pub last_seen_at: String,
+    pub expired_at: String,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ActiveSessionsBody {
     pub active_sessions: Vec<ActiveSessionView>,
+    /// Gatehouse's addition: the browsers signed in as this user.
+    pub browser_sessions: Vec<BrowserSessionView>,
 }
 
-/// The user's active sessions (one per live refresh-token family). Requires `read_user`.
+/// The user's active sessions: one per live refresh-token family, and one per signed-in
+/// browser. Requires `read_user`.
 #[utoipa::path(get, path = "/api/v1/users/{authId}/active-sessions", tag = "Users", security(("oauth2" = ["read_user"])),
     params(("authId" = String, Path, description = "The user's authId")),
     responses((status = 200, body = ActiveSessionsBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -567,9 +585,24 @@ pub async fn active_sessions(
     State(state): State<AppState>,
     Path(auth_id): Path<String>,
 ) -> Result<Json<ActiveSessionsBody>, ApiError> {
-    let (user, sessions) = users::active_sessions(&state.store, &auth_id).await?;
+    let sessions = users::active_sessions(&state.store, &auth_id).await?;
+    let user = &sessions.user;
     Ok(Json(ActiveSessionsBody {
+        browser_sessions: sessions
+            .browser_sessions
+            .iter()
+            .map(|b| BrowserSessionView {
+                session_id: format!("{}{}", users::BROWSER_SESSION_PREFIX, b.id),
+                auth_id: user.auth_id.clone(),
+                signed_in_at: format_timestamp(&b.auth_time),
+                last_seen_at: format_timestamp(&b.last_seen_at),
+                expired_at: format_timestamp(&b.expires_at),
+                ip_address: b.ip.clone(),
+                user_agent: b.user_agent.clone(),
+            })
+            .collect(),
         active_sessions: sessions
+            .token_sessions
             .into_iter()
             .map(|s| ActiveSessionView {
                 session_id: s.family_id,
@@ -584,7 +617,8 @@ pub async fn active_sessions(
     }))
 }
 
-/// End one of the user's sessions (its refresh tokens stop working). Requires `write_user`.
+/// End one of the user's sessions: a refresh-token family (its tokens stop working) or a
+/// browser session (`browser-<n>`: that browser must sign in again). Requires `write_user`.
 #[utoipa::path(delete, path = "/api/v1/users/{authId}/active-sessions/{sessionId}", tag = "Users", security(("oauth2" = ["write_user"])),
     params(("authId" = String, Path, description = "The user's authId"), ("sessionId" = String, Path, description = "The session's id")),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
