@@ -184,7 +184,11 @@ fn measure(
 }
 
 fn start_server(binary: &Path, data_dir: &Path) -> Result<(Child, String), String> {
-    let mut child = Command::new(binary)
+    // The server runs in its data folder, so a relative path must be resolved first.
+    let binary = binary
+        .canonicalize()
+        .map_err(|e| format!("cannot find {}: {e}", binary.display()))?;
+    let mut child = Command::new(&binary)
         .current_dir(data_dir)
         .env("GATEHOUSE_LISTEN", "127.0.0.1:0")
         .env("GATEHOUSE_DATA_DIR", data_dir)
