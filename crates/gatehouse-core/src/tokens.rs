@@ -33,6 +33,9 @@ pub struct IdTokenClaims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub family_name: Option<String>,
     pub roles: Vec<String>,
+    /// Custom attributes flagged for ID tokens (present only when attributes are enabled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// What the user-token claims are made from.
@@ -106,6 +109,7 @@ pub fn id_token_claims(
         given_name: pick(&profile.first_name),
         family_name: pick(&profile.last_name),
         roles: f.roles.to_vec(),
+        attributes: None,
     }
 }
 

@@ -6,6 +6,13 @@ use std::future::Future;
 use crate::users::user_columns_u;
 use crate::{now_utc, on_pool, Store, StoreError, UserRecord};
 
+/// Who sees an attribute value: userinfo answers or ID tokens (each attribute says).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttributeAudience {
+    UserInfo,
+    IdToken,
+}
+
 /// What a password check needs of an account.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct PasswordAccount {
@@ -69,10 +76,11 @@ pub trait AccountStore {
         app_id: i64,
         scopes: &[String],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Attribute values flagged for userinfo, as (name, value).
-    fn user_info_attributes(
+    /// The user's attribute values flagged for `audience`, as (name, value).
+    fn shared_attributes(
         &self,
         user_id: i64,
+        audience: AttributeAudience,
     ) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
     fn insert_sign_in_log(
         &self,
@@ -248,15 +256,24 @@ impl AccountStore for Store {
         })
     }
 
-    async fn user_info_attributes(
+    async fn shared_attributes(
         &self,
         user_id: i64,
+        audience: AttributeAudience,
     ) -> Result<Vec<(String, String)>, StoreError> {
-        const SQL: &str = "SELECT a.name, v.value FROM user_attribute_values v \
+        const USER_INFO: &str = "SELECT a.name, v.value FROM user_attribute_values v \
             JOIN user_attributes a ON a.id = v.user_attribute_id WHERE v.user_id = $1 \
             AND a.include_in_user_info = (1 = 1) AND v.deleted_at IS NULL \
             AND a.deleted_at IS NULL ORDER BY a.id";
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+        const ID_TOKEN: &str = "SELECT a.name, v.value FROM user_attribute_values v \
+            JOIN user_attributes a ON a.id = v.user_attribute_id WHERE v.user_id = $1 \
+            AND a.include_in_id_token_body = (1 = 1) AND v.deleted_at IS NULL \
+            AND a.deleted_at IS NULL ORDER BY a.id";
+        let sql = match audience {
+            AttributeAudience::UserInfo => USER_INFO,
+            AttributeAudience::IdToken => ID_TOKEN,
+        };
+        Ok(on_pool!(self, |pool| sqlx::query_as(sql)
             .bind(user_id)
             .fetch_all(pool)
             .await)?)

@@ -32,7 +32,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
-pub use accounts::{AccountStore, NewSignUp, PasswordAccount};
+pub use accounts::{AccountStore, AttributeAudience, NewSignUp, PasswordAccount};
 pub use apps::{App, AppChanges, AppStore, NewApp};
 pub use banners::{BannerChanges, BannerRecord, BannerStore};
 pub use browser_sessions::{

@@ -2,6 +2,7 @@
 //! UI (melody.md §6). The session id is the transaction id; responses are
 //! `{sessionId, nextStep?, success}`.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::extract::{Path, State};
@@ -18,6 +19,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::api::json::ApiJson;
+use super::api::user_attributes::UserAttributeView;
 use super::error::ApiError;
 use super::web::{client_ip, PeerAddr};
 use crate::error::ServiceError;
@@ -215,8 +217,12 @@ async fn sign_up_fields(
     Path(session_id): Path<String>,
 ) -> Result<Response, ApiError> {
     session(&state, &session_id).await?;
-    // Sign-up attributes arrive with the user-attribute sign-up form.
-    Ok(Json(json!({ "userAttributes": [] })).into_response())
+    let attributes: Vec<UserAttributeView> = signin::sign_up_attributes(&state)
+        .await?
+        .iter()
+        .map(UserAttributeView::from)
+        .collect();
+    Ok(Json(json!({ "userAttributes": attributes })).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -226,6 +232,19 @@ struct SignUpBody {
     password: String,
     first_name: Option<String>,
     last_name: Option<String>,
+    /// `{"<attributeId>": value}`.
+    #[serde(default)]
+    attributes: BTreeMap<String, String>,
+}
+
+/// Melody keys attribute values by the attribute's id as a string.
+fn attribute_values(raw: BTreeMap<String, String>) -> Result<BTreeMap<i64, String>, ApiError> {
+    raw.into_iter()
+        .map(|(id, value)| match id.trim().parse::<i64>() {
+            Ok(id) if id > 0 => Ok((id, value)),
+            _ => Err(ApiError::BadRequest(format!("Unknown attribute: {id}"))),
+        })
+        .collect()
 }
 
 async fn sign_up(
@@ -242,6 +261,7 @@ async fn sign_up(
         password: body.password,
         first_name: body.first_name,
         last_name: body.last_name,
+        attributes: attribute_values(body.attributes)?,
     };
     let outcome = signin::sign_up(&state, &session_id, tx, input, meta(&ip)).await?;
     auth_res(&state, &session_id, outcome).await
@@ -252,10 +272,17 @@ async fn consent_info(
     Path(session_id): Path<String>,
 ) -> Result<Response, ApiError> {
     let tx = session(&state, &session_id).await?;
-    let scopes = signin::scopes_needing_consent(&state, &tx).await?;
-    let scopes: Vec<_> = scopes
+    let scopes: Vec<_> = signin::consent_scopes(&state, &tx)
+        .await?
         .into_iter()
-        .map(|name| json!({ "name": name, "locales": [] }))
+        .map(|scope| {
+            let locales: Vec<_> = scope
+                .locales
+                .into_iter()
+                .map(|(locale, value)| json!({ "locale": locale, "value": value }))
+                .collect();
+            json!({ "name": scope.name, "locales": locales })
+        })
         .collect();
     Ok(Json(json!({ "scopes": scopes, "appName": tx.app_name })).into_response())
 }

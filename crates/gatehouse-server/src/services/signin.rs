@@ -2,9 +2,10 @@
 //! by each page, finished with an authorization code. It lives in the shared cache, so any
 //! instance can serve any step.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use gatehouse_core::admin::email_address;
+use gatehouse_core::admin::{email_address, AdminRuleError};
 use gatehouse_core::authorize::{AuthorizationRequest, ResponseMode};
 use gatehouse_core::grant::authorization_code::IssuedCode;
 use gatehouse_core::lockout::failed_login_key;
@@ -12,12 +13,12 @@ use gatehouse_core::password::check_new_password;
 use gatehouse_core::signin::{
     check_secured, next_step, FirstFactor, Progress, SignInError, Step, StepFacts,
 };
-use gatehouse_store::{AccountStore, App, NewSignUp};
+use gatehouse_store::{AccountStore, App, NewSignUp, UserAttributeRecord, UserAttributeStore};
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::{constant_time_eq, random_token, sha256_hex, PasswordCheck};
 use crate::error::ServiceError;
-use crate::services::sessions;
+use crate::services::{sessions, user_attributes};
 use crate::state::AppState;
 
 const TRANSACTION_PREFIX: &str = "TX-";
@@ -83,6 +84,8 @@ pub struct SignUpInput {
     pub password: String,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
+    /// Values of custom attributes by attribute id (`enable_user_attribute`).
+    pub attributes: BTreeMap<i64, String>,
 }
 
 fn transaction_key(id: &str) -> String {
@@ -279,6 +282,7 @@ pub async fn sign_up(
     if state.store.password_account(&email).await?.is_some() {
         return Err(SignInError::EmailInUse.into());
     }
+    let attributes = checked_attributes(state, &input.attributes, &tx.request.locale).await?;
     let password_hash = state.passwords.hash(input.password).await?;
     let user = state
         .store
@@ -295,6 +299,12 @@ pub async fn sign_up(
             gatehouse_store::StoreError::Conflict(_) => SignInError::EmailInUse.into(),
             other => ServiceError::Store(other),
         })?;
+    for (attribute_id, value) in &attributes {
+        state
+            .store
+            .set_user_attribute_value(user.id, *attribute_id, Some(value))
+            .await?;
+    }
     tx.user = Some(SignedInUser {
         id: user.id,
         auth_id: user.auth_id,
@@ -304,6 +314,117 @@ pub async fn sign_up(
     tx.session_id = None;
     advance(state, id, tx, meta).await
 }
+
+/// A scope the user is asked to consent to, with what describes it.
+pub struct ConsentScope {
+    pub name: String,
+    /// The scope's note (empty for unknown scopes).
+    pub note: String,
+    /// `(locale, text)` pairs.
+    pub locales: Vec<(String, String)>,
+}
+
+/// The scopes still needing consent, with their stored descriptions.
+pub async fn consent_scopes(
+    state: &AppState,
+    tx: &Transaction,
+) -> Result<Vec<ConsentScope>, ServiceError> {
+    use gatehouse_store::ScopeStore;
+    let wanted = scopes_needing_consent(state, tx).await?;
+    let records = state.store.list_scopes().await?;
+    let mut scopes = Vec::with_capacity(wanted.len());
+    for name in wanted {
+        let (note, locales) = match records.iter().find(|r| r.name == name) {
+            Some(record) => (
+                record.note.clone(),
+                state
+                    .store
+                    .scope_locales(record.id)
+                    .await?
+                    .into_iter()
+                    .map(|l| (l.locale, l.value))
+                    .collect(),
+            ),
+            None => (String::new(), Vec::new()),
+        };
+        scopes.push(ConsentScope {
+            name,
+            note,
+            locales,
+        });
+    }
+    Ok(scopes)
+}
+
+/// The custom attributes the sign-up form asks for: none unless `enable_user_attribute`.
+pub async fn sign_up_attributes(
+    state: &AppState,
+) -> Result<Vec<UserAttributeRecord>, ServiceError> {
+    if !state.config.enable_user_attribute {
+        return Ok(Vec::new());
+    }
+    let mut attributes = state.store.list_user_attributes().await?;
+    attributes.retain(|a| a.include_in_sign_up_form);
+    Ok(attributes)
+}
+
+/// The submitted attribute values to store, after checking each against the form: required
+/// ones present, each matching its rule, unique ones not taken. Ids not on the form are refused.
+async fn checked_attributes(
+    state: &AppState,
+    submitted: &BTreeMap<i64, String>,
+    locale: &str,
+) -> Result<Vec<(i64, String)>, ServiceError> {
+    let fields = sign_up_attributes(state).await?;
+    if let Some(id) = submitted
+        .keys()
+        .find(|id| !fields.iter().any(|f| f.id == **id))
+    {
+        return Err(SignInError::BadInput(format!("Unknown attribute: {id}")).into());
+    }
+    let mut values = Vec::new();
+    for field in &fields {
+        let value = submitted
+            .get(&field.id)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty());
+        let Some(value) = value else {
+            if field.required_in_sign_up_form {
+                let message = format!("Attribute is required: {}", field.name);
+                return Err(SignInError::BadInput(message).into());
+            }
+            continue;
+        };
+        if value.chars().count() > ATTRIBUTE_VALUE_MAX {
+            let message = format!(
+                "{} must be at most {ATTRIBUTE_VALUE_MAX} characters",
+                field.name
+            );
+            return Err(SignInError::BadInput(message).into());
+        }
+        if !user_attributes::value_matches_rule(field, value) {
+            return Err(SignInError::BadInput(user_attributes::rule_message(field, locale)).into());
+        }
+        // A new user has no id yet: 0 excludes nobody.
+        if field.is_unique
+            && state
+                .store
+                .attribute_value_taken(field.id, value, 0)
+                .await?
+        {
+            let taken = AdminRuleError::UniqueAttributeAlreadyExists {
+                value: value.to_owned(),
+                attribute: field.name.clone(),
+            };
+            return Err(SignInError::BadInput(taken.to_string()).into());
+        }
+        values.push((field.id, value.to_owned()));
+    }
+    Ok(values)
+}
+
+/// Longest custom attribute value accepted at sign-up.
+const ATTRIBUTE_VALUE_MAX: usize = 255;
 
 /// A browser whose single sign-on session is still valid skips the sign-in page.
 pub async fn sign_in_with_session(

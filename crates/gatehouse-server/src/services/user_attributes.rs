@@ -32,6 +32,39 @@ pub fn locale_object(pairs: Vec<(String, String)>) -> Result<String, ServiceErro
     serde_json::to_string(&map).map_err(|e| ServiceError::Internal(e.to_string()))
 }
 
+/// Whether `value` passes the attribute's validation rule (an empty rule passes everything).
+pub fn value_matches_rule(attribute: &UserAttributeRecord, value: &str) -> bool {
+    match attribute
+        .validation_regex
+        .as_deref()
+        .filter(|p| !p.is_empty())
+    {
+        Some(pattern) => regex::Regex::new(pattern).is_ok_and(|re| re.is_match(value)),
+        None => true,
+    }
+}
+
+/// What a person is told when a value breaks the rule: the attribute's own text in `locale`,
+/// else the generic message.
+pub fn rule_message(attribute: &UserAttributeRecord, locale: &str) -> String {
+    locale_text(&attribute.validation_locales, locale).unwrap_or_else(|| {
+        AdminRuleError::AttributeValidationFailed(attribute.name.clone()).to_string()
+    })
+}
+
+/// The attribute's label in `locale`, else its name.
+pub fn label(attribute: &UserAttributeRecord, locale: &str) -> String {
+    locale_text(&attribute.locales, locale).unwrap_or_else(|| attribute.name.clone())
+}
+
+/// The non-empty text stored for `locale`, if any.
+fn locale_text(stored: &str, locale: &str) -> Option<String> {
+    locale_pairs(stored)
+        .into_iter()
+        .find(|(l, text)| l.eq_ignore_ascii_case(locale) && !text.is_empty())
+        .map(|(_, text)| text)
+}
+
 /// Reads stored locale texts back as pairs; a malformed value reads as none.
 pub fn locale_pairs(stored: &str) -> Vec<(String, String)> {
     serde_json::from_str::<BTreeMap<String, String>>(stored)

@@ -192,7 +192,7 @@ async fn mint(
             first_name: m.user.first_name.clone(),
             last_name: m.user.last_name.clone(),
         };
-        let claims = id_token_claims(
+        let mut claims = id_token_claims(
             &facts,
             &profile,
             config.id_token_expires_in as i64,
@@ -201,6 +201,14 @@ async fn mint(
             left_half_hash(&access_token),
             m.session_id.map(|s| s.to_string()),
         );
+        if config.enable_user_attribute {
+            use gatehouse_store::{AccountStore, AttributeAudience};
+            let shared = state
+                .store
+                .shared_attributes(m.user.id, AttributeAudience::IdToken)
+                .await?;
+            claims.attributes = Some(shared.into_iter().collect());
+        }
         Some(state.keys.sign(&claims)?)
     } else {
         None

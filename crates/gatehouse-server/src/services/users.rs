@@ -148,17 +148,8 @@ pub async fn update(
                 .await?
                 .ok_or(ServiceError::NotFound("No user attribute found"))?;
             if let Some(value) = &value {
-                if let Some(pattern) = attribute
-                    .validation_regex
-                    .as_deref()
-                    .filter(|p| !p.is_empty())
-                {
-                    let matches = regex::Regex::new(pattern).is_ok_and(|re| re.is_match(value));
-                    if !matches {
-                        return Err(
-                            AdminRuleError::AttributeValidationFailed(attribute.name).into()
-                        );
-                    }
+                if !super::user_attributes::value_matches_rule(&attribute, value) {
+                    return Err(AdminRuleError::AttributeValidationFailed(attribute.name).into());
                 }
                 if attribute.is_unique
                     && store

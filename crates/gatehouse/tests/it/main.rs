@@ -18,5 +18,6 @@ mod discovery;
 mod embedded;
 mod flow;
 mod sign_in;
+mod sign_up_attributes;
 mod store_contract;
 mod system;

@@ -11,7 +11,7 @@ mod paging;
 mod roles;
 mod saml_idps;
 mod scopes;
-mod user_attributes;
+pub(crate) mod user_attributes;
 mod users;
 mod views;
 

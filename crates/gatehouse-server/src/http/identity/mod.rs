@@ -6,19 +6,24 @@ mod logout;
 pub mod pages;
 pub mod respond;
 
+use std::collections::BTreeMap;
+
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use gatehouse_core::signin::{SignInError, Step};
-use gatehouse_store::{AccountStore, ScopeStore};
+use gatehouse_store::AccountStore;
 use serde::Deserialize;
 
 use self::browser::Browser;
-use self::pages::{message, render, Chrome, ConsentPage, PolicyPage, SignInPage, SignUpPage};
+use self::pages::{
+    message, render, AttributeField, Chrome, ConsentPage, PolicyPage, SignInPage, SignUpPage,
+};
 use crate::error::ServiceError;
 use crate::services::signin::{self, SignUpInput, Transaction};
+use crate::services::user_attributes;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -73,6 +78,44 @@ struct StepForm {
     first_name: Option<String>,
     last_name: Option<String>,
     decision: Option<String>,
+    /// Everything else: custom attribute inputs are named `attribute.<id>`.
+    #[serde(flatten)]
+    rest: BTreeMap<String, String>,
+}
+
+impl StepForm {
+    /// The custom attribute values the sign-up form posted, by attribute id.
+    fn attributes(&self) -> BTreeMap<i64, String> {
+        self.rest
+            .iter()
+            .filter_map(|(name, value)| {
+                let id = name.strip_prefix(ATTRIBUTE_INPUT)?.parse().ok()?;
+                Some((id, value.clone()))
+            })
+            .collect()
+    }
+}
+
+/// Prefix of the sign-up form's custom attribute inputs.
+const ATTRIBUTE_INPUT: &str = "attribute.";
+
+/// The custom attribute inputs of the sign-up form, with what was posted.
+async fn attribute_fields(
+    state: &AppState,
+    locale: &str,
+    form: &StepForm,
+) -> Result<Vec<AttributeField>, ServiceError> {
+    let posted = form.attributes();
+    Ok(signin::sign_up_attributes(state)
+        .await?
+        .iter()
+        .map(|a| AttributeField {
+            id: a.id,
+            label: user_attributes::label(a, locale),
+            required: a.required_in_sign_up_form,
+            value: posted.get(&a.id).cloned().unwrap_or_default(),
+        })
+        .collect())
 }
 
 /// A page's locale: an explicit `locale` choice, else the transaction's.
@@ -265,7 +308,7 @@ fn refused_post(state: &AppState, err: ServiceError) -> Response {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn sign_up_view(
+async fn sign_up_view(
     state: &AppState,
     browser: &Browser,
     tx_id: &str,
@@ -274,6 +317,10 @@ fn sign_up_view(
     form: &StepForm,
     error: Option<(StatusCode, String)>,
 ) -> Response {
+    let attributes = match attribute_fields(state, locale, form).await {
+        Ok(fields) => fields,
+        Err(err) => return crate::http::error::page_internal_error(&state.config, locale, &err),
+    };
     let c = &state.config;
     let base = format!("/identity/v1/view/sign-up?tx={tx_id}");
     let (status, error) = match error {
@@ -292,6 +339,7 @@ fn sign_up_view(
             last_name: form.last_name.as_deref().unwrap_or_default(),
             names: c.enable_names,
             names_required: c.names_is_required,
+            attributes,
             terms_link: &c.terms_link,
             privacy_link: &c.privacy_policy_link,
             error,
@@ -333,6 +381,7 @@ async fn sign_up_page(
         &StepForm::default(),
         None,
     )
+    .await
 }
 
 async fn sign_up_submit(
@@ -351,19 +400,23 @@ async fn sign_up_submit(
         password: form.password.clone(),
         first_name: form.first_name.clone(),
         last_name: form.last_name.clone(),
+        attributes: form.attributes(),
     };
     match signin::sign_up(&state, &form.tx, tx, input, browser.meta()).await {
         Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
         Err(err) => match form_error(&state, &locale, err) {
-            Ok(error) => sign_up_view(
-                &state,
-                &browser,
-                &form.tx,
-                &shown,
-                &locale,
-                &form,
-                Some(error),
-            ),
+            Ok(error) => {
+                sign_up_view(
+                    &state,
+                    &browser,
+                    &form.tx,
+                    &shown,
+                    &locale,
+                    &form,
+                    Some(error),
+                )
+                .await
+            }
             Err(page) => *page,
         },
     }
@@ -377,24 +430,20 @@ async fn consent_lines(
     locale: &str,
 ) -> Result<Vec<(String, String)>, ServiceError> {
     let t = i18n::texts(locale);
-    let wanted = signin::scopes_needing_consent(state, tx).await?;
-    let records = state.store.list_scopes().await?;
-    let mut lines = Vec::with_capacity(wanted.len());
-    for name in wanted {
-        let mut text = t.scope_text(&name).map(str::to_owned);
-        if let Some(record) = records.iter().find(|r| r.name == name) {
-            let locales = state.store.scope_locales(record.id).await?;
-            if let Some(l) = locales
-                .iter()
-                .find(|l| l.locale.eq_ignore_ascii_case(locale))
-            {
-                text = Some(l.value.clone());
-            } else if text.is_none() && !record.note.is_empty() {
-                text = Some(record.note.clone());
-            }
-        }
-        let text = text.unwrap_or_else(|| name.clone());
-        lines.push((name, text));
+    let scopes = signin::consent_scopes(state, tx).await?;
+    let mut lines = Vec::with_capacity(scopes.len());
+    for scope in scopes {
+        let own = scope
+            .locales
+            .into_iter()
+            .find(|(l, _)| l.eq_ignore_ascii_case(locale))
+            .map(|(_, text)| text);
+        let note = Some(scope.note).filter(|n| !n.is_empty());
+        let text = own
+            .or_else(|| t.scope_text(&scope.name).map(str::to_owned))
+            .or(note)
+            .unwrap_or_else(|| scope.name.clone());
+        lines.push((scope.name, text));
     }
     Ok(lines)
 }

@@ -77,6 +77,14 @@ pub struct SignInPage<'a> {
     pub sign_up_url: Option<String>,
 }
 
+/// A custom user attribute on the sign-up form.
+pub struct AttributeField {
+    pub id: i64,
+    pub label: String,
+    pub required: bool,
+    pub value: String,
+}
+
 #[derive(Template)]
 #[template(path = "sign_up.html")]
 pub struct SignUpPage<'a> {
@@ -89,6 +97,7 @@ pub struct SignUpPage<'a> {
     pub last_name: &'a str,
     pub names: bool,
     pub names_required: bool,
+    pub attributes: Vec<AttributeField>,
     pub terms_link: &'a str,
     pub privacy_link: &'a str,
     pub error: Option<String>,

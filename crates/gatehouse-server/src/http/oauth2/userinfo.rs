@@ -118,7 +118,7 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap, body: B
     if state.config.enable_user_attribute {
         let attributes = state
             .store
-            .user_info_attributes(user.id)
+            .shared_attributes(user.id, gatehouse_store::AttributeAudience::UserInfo)
             .await
             .unwrap_or_default()
             .into_iter()
