@@ -558,6 +558,36 @@ pub async fn end_session(
     Ok(())
 }
 
+/// The organizations a signed-in user may switch between (the `change_org` policy).
+pub async fn own_orgs(state: &AppState, user_id: i64) -> Result<Vec<OrgRecord>, ServiceError> {
+    use gatehouse_store::OrgStore;
+    Ok(state.store.user_orgs(user_id).await?)
+}
+
+/// The `change_org` policy: makes one of the user's organizations the active one.
+pub async fn change_own_org(
+    state: &AppState,
+    user_id: i64,
+    slug: &str,
+) -> Result<(), ServiceError> {
+    use gatehouse_core::signin::SignInError;
+    use gatehouse_store::OrgStore;
+    let slug = slug.trim();
+    if slug.is_empty() {
+        return Err(SignInError::BadInput("Choose an organization".into()).into());
+    }
+    let orgs = state.store.user_orgs(user_id).await?;
+    if !orgs.iter().any(|o| o.slug == slug) {
+        return Err(SignInError::BadInput(AdminRuleError::UserNotInOrg.to_string()).into());
+    }
+    let changes = UserChanges {
+        org_slug: Some(slug.to_owned()),
+        ..UserChanges::default()
+    };
+    state.store.update_user(user_id, &changes, None).await?;
+    Ok(())
+}
+
 /// The `change_password` policy: a new password that passes the rule and differs from the old.
 pub async fn change_own_password(
     state: &AppState,

@@ -364,6 +364,44 @@ backend_tests! {
         }
     }
 
+    async fn change_org_policy_switches_between_the_users_organizations(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |c| {
+            c.enable_org = true;
+            c.blocked_policies = Vec::new();
+        })
+        .await;
+        let root = app.admin_token("root").await;
+        let mut org_ids = Vec::new();
+        for (name, slug) in [("Acme", "acme"), ("Globex", "globex"), ("Initech", "initech")] {
+            let (status, body) = call(&app, "POST", "/api/v1/orgs", &root, Some(json!({"name": name, "slug": slug}))).await;
+            assert_eq!(status, 201, "{body}");
+            org_ids.push(body["org"]["id"].as_i64().unwrap());
+        }
+        let (_, client_id, _) = create_app(&app, "Org app", "spa", &[SPA_CB]).await;
+        let browser = Browser::new(&app);
+        let redirect = sign_up(&browser, &authorize_url(&client_id, SPA_CB, &[]), "orgs@example.com", SPA_CB).await;
+        let code = code_from(&redirect).await;
+        let (_, tokens) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", VERIFIER), ("client_id", &client_id)]).await;
+        let auth_id = jwt_part(tokens["id_token"].as_str().unwrap(), 1)["sub"].as_str().unwrap().to_owned();
+        let (status, body) = call(&app, "POST", &format!("/api/v1/users/{auth_id}/orgs"), &root, Some(json!({"orgs": [org_ids[0], org_ids[1]]}))).await;
+        assert_eq!(status, 200, "{body}");
+
+        // The policy runs after sign-in (the session signs in silently) and lists the user's orgs.
+        let page = browser.follow(browser.get(&authorize_url(&client_id, SPA_CB, &[("policy", "change_org")])).await, SPA_CB).await;
+        assert_eq!(page.status, 200, "{}", page.html);
+        assert!(page.html.contains("policy-form") && page.html.contains("value=\"acme\"") && page.html.contains("value=\"globex\""), "{}", page.html);
+        assert!(!page.html.contains("value=\"initech\""), "not a member of Initech");
+        let refused = browser.post("/identity/v1/view/change-org", &form_fields(&page.html, &[("org", "initech")])).await;
+        assert_eq!(refused.status, 400, "{}", refused.html);
+        let (_, user) = call(&app, "GET", &format!("/api/v1/users/{auth_id}"), &root, None).await;
+        assert_ne!(user["user"]["org"]["slug"], "initech", "a refused choice changed nothing");
+        let done = browser.post("/identity/v1/view/change-org", &form_fields(&refused.html, &[("org", "globex")])).await;
+        let loc = done.location.clone().unwrap_or_else(|| panic!("no redirect: {}", done.html));
+        assert!(loc.starts_with(SPA_CB) && query_param(&loc, "code").is_some(), "{loc}");
+        let (_, user) = call(&app, "GET", &format!("/api/v1/users/{auth_id}"), &root, None).await;
+        assert_eq!(user["user"]["org"]["slug"], "globex", "{user}");
+    }
+
     async fn pages_speak_the_requested_language(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         let (_, spa, _) = create_app(&app, "Spa", "spa", &[SPA_CB]).await;

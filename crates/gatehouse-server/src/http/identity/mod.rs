@@ -19,7 +19,8 @@ use serde::Deserialize;
 
 use self::browser::Browser;
 use self::pages::{
-    message, render, AttributeField, Chrome, ConsentPage, PolicyPage, SignInPage, SignUpPage,
+    message, render, AttributeField, Chrome, ConsentPage, PolicyFields, PolicyPage, SignInPage,
+    SignUpPage,
 };
 use crate::error::ServiceError;
 use crate::services::signin::{self, SignUpInput, Transaction};
@@ -47,6 +48,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/identity/v1/view/update-info",
             get(update_info_page).post(update_info_submit),
+        )
+        .route(
+            "/identity/v1/view/change-org",
+            get(change_org_page).post(change_org_submit),
         )
         .route("/identity/v1/view/auth-code-expired", get(expired_page))
 }
@@ -78,6 +83,7 @@ struct StepForm {
     first_name: Option<String>,
     last_name: Option<String>,
     decision: Option<String>,
+    org: Option<String>,
     /// Everything else: custom attribute inputs are named `attribute.<id>`.
     #[serde(flatten)]
     rest: BTreeMap<String, String>,
@@ -515,12 +521,13 @@ fn policy_view(
     tx_id: &str,
     locale: &str,
     step: Step,
-    names: (&str, &str),
+    fields: PolicyFields<'_>,
     error: Option<(StatusCode, String)>,
 ) -> Response {
     let t = i18n::texts(locale);
     let (title, action) = match step {
         Step::ChangePassword => (t.change_password_title, "/identity/v1/view/change-password"),
+        Step::ChangeOrg => (t.change_org_title, "/identity/v1/view/change-org"),
         _ => (t.update_info_title, "/identity/v1/view/update-info"),
     };
     let (status, error) = match error {
@@ -535,13 +542,64 @@ fn policy_view(
             action,
             tx: tx_id,
             csrf: browser.csrf.as_deref().unwrap_or_default(),
-            password: step == Step::ChangePassword,
-            first_name: names.0,
-            last_name: names.1,
+            fields,
             error,
         },
         None,
     )
+}
+
+/// What the policy page shows for `step`: the user's names, or their organizations with the
+/// one to mark (the posted choice, else the active one).
+async fn policy_fields(
+    state: &AppState,
+    user_id: i64,
+    step: Step,
+    chosen: Option<&str>,
+) -> Result<PolicyFieldsOwned, ServiceError> {
+    let user = state.store.user_by_id(user_id).await?;
+    Ok(match step {
+        Step::ChangePassword => PolicyFieldsOwned::NewPassword,
+        Step::ChangeOrg => {
+            let active = chosen
+                .map(str::to_owned)
+                .or_else(|| user.as_ref().map(|u| u.org_slug.trim().to_owned()))
+                .unwrap_or_default();
+            let orgs = crate::services::users::own_orgs(state, user_id).await?;
+            PolicyFieldsOwned::Org(
+                orgs.into_iter()
+                    .map(|o| {
+                        let current = o.slug == active;
+                        (o.slug, o.name, current)
+                    })
+                    .collect(),
+            )
+        }
+        _ => {
+            let user = user.as_ref();
+            PolicyFieldsOwned::Names(
+                user.and_then(|u| u.first_name.clone()).unwrap_or_default(),
+                user.and_then(|u| u.last_name.clone()).unwrap_or_default(),
+            )
+        }
+    })
+}
+
+/// [`PolicyFields`] with its own strings, for pages built from loaded records.
+enum PolicyFieldsOwned {
+    NewPassword,
+    Names(String, String),
+    Org(Vec<(String, String, bool)>),
+}
+
+impl PolicyFieldsOwned {
+    fn view(&self) -> PolicyFields<'_> {
+        match self {
+            Self::NewPassword => PolicyFields::NewPassword,
+            Self::Names(first, last) => PolicyFields::Names { first, last },
+            Self::Org(orgs) => PolicyFields::Org(orgs.clone()),
+        }
+    }
 }
 
 /// A policy page may only be shown at its step: the user signed in and the request named it.
@@ -559,25 +617,18 @@ async fn policy_page(state: AppState, browser: Browser, q: PageQuery, step: Step
         Err(err) => return page_error(&state, &fallback, err),
     };
     let locale = page_locale(&state, q.locale.as_deref(), &tx);
-    let user = match tx.user.as_ref() {
-        Some(u) => state.store.user_by_id(u.id).await.ok().flatten(),
-        None => None,
+    let user_id = tx.user.as_ref().map_or(0, |u| u.id);
+    let fields = match policy_fields(&state, user_id, step, None).await {
+        Ok(fields) => fields,
+        Err(err) => return crate::http::error::page_internal_error(&state.config, &locale, &err),
     };
-    let first = user
-        .as_ref()
-        .and_then(|u| u.first_name.clone())
-        .unwrap_or_default();
-    let last = user
-        .as_ref()
-        .and_then(|u| u.last_name.clone())
-        .unwrap_or_default();
     policy_view(
         &state,
         &browser,
         q.tx.as_deref().unwrap_or_default(),
         &locale,
         step,
-        (&first, &last),
+        fields.view(),
         None,
     )
 }
@@ -594,6 +645,14 @@ async fn policy_submit(state: AppState, browser: Browser, form: StepForm, step: 
         Step::ChangePassword => {
             crate::services::users::change_own_password(&state, user_id, &form.password).await
         }
+        Step::ChangeOrg => {
+            crate::services::users::change_own_org(
+                &state,
+                user_id,
+                form.org.as_deref().unwrap_or_default(),
+            )
+            .await
+        }
         _ => {
             crate::services::users::update_own_names(
                 &state,
@@ -607,17 +666,29 @@ async fn policy_submit(state: AppState, browser: Browser, form: StepForm, step: 
     if let Err(err) = applied {
         return match form_error(&state, &locale, err) {
             Ok(error) => {
-                let names = (
-                    form.first_name.as_deref().unwrap_or_default(),
-                    form.last_name.as_deref().unwrap_or_default(),
-                );
+                let fields = match step {
+                    Step::UpdateInfo => PolicyFieldsOwned::Names(
+                        form.first_name.clone().unwrap_or_default(),
+                        form.last_name.clone().unwrap_or_default(),
+                    ),
+                    _ => match policy_fields(&state, user_id, step, form.org.as_deref()).await {
+                        Ok(fields) => fields,
+                        Err(err) => {
+                            return crate::http::error::page_internal_error(
+                                &state.config,
+                                &locale,
+                                &err,
+                            )
+                        }
+                    },
+                };
                 policy_view(
                     &state,
                     &browser,
                     &form.tx,
                     &locale,
                     step,
-                    names,
+                    fields.view(),
                     Some(error),
                 )
             }
@@ -660,6 +731,22 @@ async fn update_info_submit(
     Form(form): Form<StepForm>,
 ) -> Response {
     policy_submit(state, browser, form, Step::UpdateInfo).await
+}
+
+async fn change_org_page(
+    State(state): State<AppState>,
+    browser: Browser,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    policy_page(state, browser, q, Step::ChangeOrg).await
+}
+
+async fn change_org_submit(
+    State(state): State<AppState>,
+    browser: Browser,
+    Form(form): Form<StepForm>,
+) -> Response {
+    policy_submit(state, browser, form, Step::ChangeOrg).await
 }
 
 async fn expired_page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Response {

@@ -123,10 +123,19 @@ pub struct PolicyPage<'a> {
     pub action: &'a str,
     pub tx: &'a str,
     pub csrf: &'a str,
-    pub password: bool,
-    pub first_name: &'a str,
-    pub last_name: &'a str,
+    pub fields: PolicyFields<'a>,
     pub error: Option<String>,
+}
+
+/// What a policy page asks for.
+pub enum PolicyFields<'a> {
+    NewPassword,
+    Names {
+        first: &'a str,
+        last: &'a str,
+    },
+    /// The user's organizations as (slug, name, active).
+    Org(Vec<(String, String, bool)>),
 }
 
 #[derive(Template)]

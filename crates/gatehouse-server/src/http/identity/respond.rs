@@ -20,6 +20,7 @@ pub fn step_path(step: Step) -> Option<&'static str> {
         Step::Consent => Some("/identity/v1/view/consent"),
         Step::ChangePassword => Some("/identity/v1/view/change-password"),
         Step::UpdateInfo => Some("/identity/v1/view/update-info"),
+        Step::ChangeOrg => Some("/identity/v1/view/change-org"),
         _ => None,
     }
 }
