@@ -2,6 +2,9 @@
 
 use crate::scope::{BUILT_IN_SCOPES, ROOT_SCOPE};
 
+/// The scopes an impersonation refresh token carries (Melody's).
+pub const IMPERSONATION_SCOPES: [&str; 2] = ["offline_access", "profile"];
+
 /// A management request that breaks a rule, with the message clients show.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AdminRuleError {
@@ -55,6 +58,16 @@ pub enum AdminRuleError {
     NotXml,
     #[error("Unknown scope")]
     UnknownScope,
+    #[error("impersonatorToken is required for impersonation")]
+    ImpersonatorTokenRequired,
+    #[error("Invalid access_token provided")]
+    InvalidImpersonatorToken,
+    #[error("Impersonate request sent to a non-SPA app")]
+    ImpersonationNeedsSpa,
+    #[error("Only super admin can impersonate other users")]
+    NotAnImpersonator,
+    #[error("User consent required")]
+    ImpersonationNeedsConsent,
     #[error("validationRegex is not a valid regular expression")]
     InvalidRegex,
     #[error("Can not delete organization with users")]
@@ -154,6 +167,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn impersonation_needs_a_spa_an_allowed_role_and_consent() {
+        let admins = vec!["super_admin".to_owned()];
+        let nobody: Vec<String> = Vec::new();
+        let consented = vec![
+            "openid".to_owned(),
+            "profile".to_owned(),
+            "offline_access".to_owned(),
+        ];
+        assert_eq!(
+            check_impersonation(&admins, &admins, true, true, &consented),
+            Ok(())
+        );
+        assert_eq!(
+            check_impersonation(&admins, &admins, false, true, &consented),
+            Err(AdminRuleError::ImpersonationNeedsSpa)
+        );
+        let err = check_impersonation(&nobody, &admins, true, true, &consented).unwrap_err();
+        assert_eq!(
+            (err.status(), err.to_string().as_str()),
+            (401, "Only super admin can impersonate other users")
+        );
+        let err = check_impersonation(&admins, &admins, true, true, &consented[..2]).unwrap_err();
+        assert_eq!(err, AdminRuleError::ImpersonationNeedsConsent);
+        assert_eq!(
+            check_impersonation(&admins, &admins, true, false, &[]),
+            Ok(())
+        );
+    }
+
+    #[test]
     fn text_is_trimmed_and_bounded() {
         assert_eq!(bounded_text("name", "  app ", 50).unwrap(), "app");
         assert!(bounded_text("name", "   ", 50).is_err());
@@ -239,4 +282,42 @@ mod tests {
             Ok(())
         );
     }
+}
+
+impl AdminRuleError {
+    /// Melody answers 401 when the impersonating admin is not who or what is needed; every other
+    /// broken rule is a 400.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::InvalidImpersonatorToken
+            | Self::NotAnImpersonator
+            | Self::ImpersonationNeedsConsent => 401,
+            _ => 400,
+        }
+    }
+}
+
+/// Who may impersonate, and for which app: an admin holding one of `allowed_roles`, into a
+/// SPA app the target consented to (when consent is asked at all).
+pub fn check_impersonation(
+    impersonator_roles: &[String],
+    allowed_roles: &[String],
+    app_is_spa: bool,
+    consent_needed: bool,
+    consented: &[String],
+) -> Result<(), AdminRuleError> {
+    if !app_is_spa {
+        return Err(AdminRuleError::ImpersonationNeedsSpa);
+    }
+    if !impersonator_roles.iter().any(|r| allowed_roles.contains(r)) {
+        return Err(AdminRuleError::NotAnImpersonator);
+    }
+    if consent_needed
+        && !IMPERSONATION_SCOPES
+            .iter()
+            .all(|s| consented.iter().any(|c| c == s))
+    {
+        return Err(AdminRuleError::ImpersonationNeedsConsent);
+    }
+    Ok(())
 }

@@ -87,6 +87,9 @@ pub enum ApiError {
 impl From<ServiceError> for ApiError {
     fn from(err: ServiceError) -> Self {
         match err {
+            ServiceError::Rule(rule) if rule.status() == 401 => {
+                ApiError::Unauthorized(rule.to_string())
+            }
             ServiceError::Rule(rule) => ApiError::BadRequest(rule.to_string()),
             ServiceError::Token(token) => ApiError::BadRequest(token.to_string()),
             ServiceError::SignIn(err) => match err.status() {

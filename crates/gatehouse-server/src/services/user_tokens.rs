@@ -155,6 +155,8 @@ struct Mint<'a> {
     session_id: Option<i64>,
     /// Start a new refresh family, continue one, or issue none.
     refresh: RefreshPlan,
+    /// The admin acting as this user (tokens minted from an impersonation refresh token).
+    impersonated_by: Option<String>,
     now: i64,
 }
 
@@ -180,7 +182,7 @@ async fn mint(
         now: m.now,
         access_lifetime: config.spa_access_token_expires_in as i64,
         jti: jti.clone(),
-        impersonated_by: None,
+        impersonated_by: m.impersonated_by.clone(),
     };
     let access = user_access_token_claims(&facts);
     let access_token = state.keys.sign(&access)?;
@@ -240,7 +242,7 @@ async fn mint(
                     session_id: m.session_id,
                     scope: &m.scopes.join(" "),
                     roles: &roles_json,
-                    impersonated_by: None,
+                    impersonated_by: m.impersonated_by.as_deref(),
                     expires_at: DateTime::from_timestamp(expires_at, 0)
                         .unwrap_or_default()
                         .naive_utc(),
@@ -306,6 +308,7 @@ pub async fn exchange_code(
             auth_time: issued.auth_time,
             session_id: issued.session_id,
             refresh: RefreshPlan::NewFamily,
+            impersonated_by: None,
             now,
         },
     )
@@ -445,6 +448,7 @@ pub async fn refresh(
             auth_time: now,
             session_id: record.session_id,
             refresh,
+            impersonated_by: record.impersonated_by.clone(),
             now,
         },
     )
@@ -453,6 +457,84 @@ pub async fn refresh(
     tokens.id_token = None;
     state.metrics.token_issued("refresh_token");
     Ok(tokens)
+}
+
+/// What an impersonation hands the admin panel: a refresh token acting as the user.
+#[derive(Debug, Serialize)]
+pub struct ImpersonationTokens {
+    pub refresh_token: String,
+    pub refresh_token_expires_in: u64,
+    pub refresh_token_expires_on: i64,
+}
+
+/// Lets an admin (the holder of `impersonator_token`, a user access token whose user holds an
+/// impersonation role now) act as the user `auth_id` in the SPA app `app_id`.
+pub async fn impersonate(
+    state: &AppState,
+    auth_id: &str,
+    app_id: i64,
+    impersonator_token: &str,
+    now: i64,
+) -> Result<ImpersonationTokens, ServiceError> {
+    use gatehouse_core::admin::{check_impersonation, AdminRuleError, IMPERSONATION_SCOPES};
+    use gatehouse_store::{AccountStore, AppStore, UserStore};
+    if impersonator_token.trim().is_empty() {
+        return Err(AdminRuleError::ImpersonatorTokenRequired.into());
+    }
+    let claims = read_access_token(state, impersonator_token.trim(), now)
+        .await?
+        .ok_or(AdminRuleError::InvalidImpersonatorToken)?;
+    let impersonator = state
+        .store
+        .user_by_auth_id(&claims.sub)
+        .await?
+        .filter(|u| u.is_active)
+        .ok_or(AdminRuleError::InvalidImpersonatorToken)?;
+    let target = state
+        .store
+        .user_by_auth_id(auth_id)
+        .await?
+        .ok_or(ServiceError::NotFound("No user found"))?;
+    let app = state
+        .store
+        .app_by_id(app_id)
+        .await?
+        .ok_or(ServiceError::NotFound("No app found"))?;
+    let impersonator_roles = state.store.user_role_names(impersonator.id).await?;
+    let consented = state.store.consented_scopes(target.id, app.id).await?;
+    check_impersonation(
+        &impersonator_roles,
+        &state.config.impersonation_roles,
+        app_type(&app) == AppType::Spa,
+        state.config.enable_user_app_consent,
+        &consented,
+    )?;
+    let roles = state.store.user_role_names(target.id).await?;
+    let lifetime = state.config.impersonation_refresh_token_expires_in;
+    let expires_on = now + lifetime as i64;
+    let token = random_token::<48>();
+    state
+        .store
+        .insert_refresh_token(&NewRefreshToken {
+            token_hash: &sha256_hex(token.as_bytes()),
+            family_id: &random_hex::<16>(),
+            user_id: target.id,
+            app_id: app.id,
+            session_id: None,
+            scope: &IMPERSONATION_SCOPES.join(" "),
+            roles: &serde_json::Value::from(roles).to_string(),
+            impersonated_by: Some(&impersonator.auth_id),
+            expires_at: DateTime::from_timestamp(expires_on, 0)
+                .unwrap_or_default()
+                .naive_utc(),
+        })
+        .await?;
+    tracing::info!(impersonator = %impersonator.auth_id, target = %target.auth_id, "impersonation started");
+    Ok(ImpersonationTokens {
+        refresh_token: token,
+        refresh_token_expires_in: lifetime,
+        refresh_token_expires_on: expires_on,
+    })
 }
 
 async fn revoke_access_jti(state: &AppState, jti: &str, exp: i64) -> Result<(), ServiceError> {

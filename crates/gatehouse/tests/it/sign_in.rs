@@ -402,6 +402,68 @@ backend_tests! {
         assert_eq!(user["user"]["org"]["slug"], "globex", "{user}");
     }
 
+    async fn root_impersonation_gives_an_admin_a_refresh_token_acting_as_the_user(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let root = app.admin_token("root").await;
+        let (spa_id, spa, _) = create_app(&app, "Panel", "spa", &[SPA_CB]).await;
+        let (other_id, _, _) = create_app(&app, "Other", "spa", &[SPA_CB]).await;
+        let (web_id, _, _) = create_app(&app, "Web", "web", &[WEB_CB]).await;
+        // Two people sign up in the panel app: the admin and the user.
+        let mut ids = Vec::new();
+        let mut access = Vec::new();
+        for email in ["admin@example.com", "user@example.com"] {
+            let browser = Browser::new(&app);
+            let redirect = sign_up(&browser, &authorize_url(&spa, SPA_CB, &[]), email, SPA_CB).await;
+            let code = code_from(&redirect).await;
+            let (_, tokens) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", VERIFIER), ("client_id", &spa)]).await;
+            ids.push(jwt_part(tokens["id_token"].as_str().unwrap(), 1)["sub"].as_str().unwrap().to_owned());
+            access.push(tokens["access_token"].as_str().unwrap().to_owned());
+        }
+        let (admin, user) = (&ids[0], &ids[1]);
+        let admin_token = access[0].as_str();
+        let path = |app_id: i64| format!("/api/v1/users/{user}/impersonation/{app_id}");
+        let body = |token: &str| Some(json!({"impersonatorToken": token}));
+
+        let writer = app.admin_token("write_user").await;
+        let (status, _) = call(&app, "POST", &path(spa_id), &writer, body(admin_token)).await;
+        assert_eq!(status, 401, "root only");
+        let refusals = [
+            (path(spa_id), Some(json!({})), 400, "impersonatorToken is required for impersonation"),
+            (path(spa_id), body("not-a-token"), 401, "Invalid access_token provided"),
+            (path(spa_id), body(&root), 401, "Invalid access_token provided"),
+            (path(spa_id), body(admin_token), 401, "Only super admin can impersonate other users"),
+        ];
+        for (route, request, want, message) in refusals {
+            let (status, answer) = call(&app, "POST", &route, &root, request).await;
+            assert_eq!((status, answer["error_description"].as_str()), (want, Some(message)), "{answer}");
+        }
+        let (status, _) = call(&app, "PUT", &format!("/api/v1/users/{admin}"), &root, Some(json!({"roles": ["super_admin"]}))).await;
+        assert_eq!(status, 200);
+        // The role counts from now on, even with the token minted before it was given.
+        for (app_id, want, message) in [
+            (web_id, 400, "Impersonate request sent to a non-SPA app"),
+            (other_id, 401, "User consent required"),
+            (999_999, 404, "No app found"),
+        ] {
+            let (status, answer) = call(&app, "POST", &path(app_id), &root, body(admin_token)).await;
+            assert_eq!((status, answer["error_description"].as_str()), (want, Some(message)), "{answer}");
+        }
+        let (status, answer) = call(&app, "POST", &format!("/api/v1/users/nobody/impersonation/{spa_id}"), &root, body(admin_token)).await;
+        assert_eq!(status, 404, "{answer}");
+
+        let (status, granted) = call(&app, "POST", &path(spa_id), &root, body(admin_token)).await;
+        assert_eq!(status, 200, "{granted}");
+        assert_eq!(granted["refresh_token_expires_in"], 1800);
+        let refresh = granted["refresh_token"].as_str().unwrap();
+        let (status, tokens) = exchange(&app, &[("grant_type", "refresh_token"), ("refresh_token", refresh)]).await;
+        assert_eq!(status, 200, "{tokens}");
+        let claims = jwt_part(tokens["access_token"].as_str().unwrap(), 1);
+        assert_eq!((claims["sub"].as_str(), claims["impersonatedBy"].as_str()), (Some(user.as_str()), Some(admin.as_str())));
+        assert_eq!(claims["scope"], "offline_access profile");
+        let (_, sessions) = call(&app, "GET", &format!("/api/v1/users/{user}/active-sessions"), &root, None).await;
+        assert!(sessions["activeSessions"].as_array().unwrap().iter().any(|s| s["impersonatedBy"] == admin.as_str()), "{sessions}");
+    }
+
     async fn pages_speak_the_requested_language(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         let (_, spa, _) = create_app(&app, "Spa", "spa", &[SPA_CB]).await;

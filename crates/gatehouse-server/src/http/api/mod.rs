@@ -38,7 +38,7 @@ use crate::state::AppState;
         user_attributes::list, user_attributes::get, user_attributes::create, user_attributes::update, user_attributes::delete,
         banners::list, banners::get, banners::create, banners::update, banners::delete,
         users::list, users::get, users::update, users::delete, users::consented_apps, users::revoke_consent,
-        users::link, users::unlink, users::enroll_email_mfa, users::reset_email_mfa, users::enroll_otp_mfa,
+        users::link, users::unlink, users::impersonate, users::enroll_email_mfa, users::reset_email_mfa, users::enroll_otp_mfa,
         users::reset_otp_mfa, users::enroll_sms_mfa, users::reset_sms_mfa, users::passkeys, users::delete_passkey,
         users::orgs, users::set_orgs, users::join_org_group, users::leave_org_group,
         users::invite, users::renew_invitation, users::revoke_invitation,
@@ -157,6 +157,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/users/{authId}/account-linking/{linkingAuthId}",
             axum::routing::post(users::link),
+        )
+        .route(
+            "/api/v1/users/{authId}/impersonation/{appId}",
+            axum::routing::post(users::impersonate),
         )
         .route(
             "/api/v1/users/{authId}/email-mfa",
