@@ -162,6 +162,44 @@ pub fn may_assign_roles(
     Ok(())
 }
 
+impl AdminRuleError {
+    /// Melody answers 401 when the impersonating admin is not who or what is needed; every other
+    /// broken rule is a 400.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::InvalidImpersonatorToken
+            | Self::NotAnImpersonator
+            | Self::ImpersonationNeedsConsent => 401,
+            _ => 400,
+        }
+    }
+}
+
+/// Who may impersonate, and for which app: an admin holding one of `allowed_roles`, into a
+/// SPA app the target consented to (when consent is asked at all).
+pub fn check_impersonation(
+    impersonator_roles: &[String],
+    allowed_roles: &[String],
+    app_is_spa: bool,
+    consent_needed: bool,
+    consented: &[String],
+) -> Result<(), AdminRuleError> {
+    if !app_is_spa {
+        return Err(AdminRuleError::ImpersonationNeedsSpa);
+    }
+    if !impersonator_roles.iter().any(|r| allowed_roles.contains(r)) {
+        return Err(AdminRuleError::NotAnImpersonator);
+    }
+    if consent_needed
+        && !IMPERSONATION_SCOPES
+            .iter()
+            .all(|s| consented.iter().any(|c| c == s))
+    {
+        return Err(AdminRuleError::ImpersonationNeedsConsent);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,42 +320,4 @@ mod tests {
             Ok(())
         );
     }
-}
-
-impl AdminRuleError {
-    /// Melody answers 401 when the impersonating admin is not who or what is needed; every other
-    /// broken rule is a 400.
-    pub fn status(&self) -> u16 {
-        match self {
-            Self::InvalidImpersonatorToken
-            | Self::NotAnImpersonator
-            | Self::ImpersonationNeedsConsent => 401,
-            _ => 400,
-        }
-    }
-}
-
-/// Who may impersonate, and for which app: an admin holding one of `allowed_roles`, into a
-/// SPA app the target consented to (when consent is asked at all).
-pub fn check_impersonation(
-    impersonator_roles: &[String],
-    allowed_roles: &[String],
-    app_is_spa: bool,
-    consent_needed: bool,
-    consented: &[String],
-) -> Result<(), AdminRuleError> {
-    if !app_is_spa {
-        return Err(AdminRuleError::ImpersonationNeedsSpa);
-    }
-    if !impersonator_roles.iter().any(|r| allowed_roles.contains(r)) {
-        return Err(AdminRuleError::NotAnImpersonator);
-    }
-    if consent_needed
-        && !IMPERSONATION_SCOPES
-            .iter()
-            .all(|s| consented.iter().any(|c| c == s))
-    {
-        return Err(AdminRuleError::ImpersonationNeedsConsent);
-    }
-    Ok(())
 }
