@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Form, Router};
 use gatehouse_core::signin::{SignInError, Step};
 use gatehouse_store::AccountStore;
@@ -43,15 +43,15 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/identity/v1/view/change-password",
-            get(change_password_page).post(change_password_submit),
+            policy_route(Step::ChangePassword),
         )
         .route(
             "/identity/v1/view/update-info",
-            get(update_info_page).post(update_info_submit),
+            policy_route(Step::UpdateInfo),
         )
         .route(
             "/identity/v1/view/change-org",
-            get(change_org_page).post(change_org_submit),
+            policy_route(Step::ChangeOrg),
         )
         .route("/identity/v1/view/auth-code-expired", get(expired_page))
 }
@@ -525,11 +525,12 @@ fn policy_view(
     error: Option<(StatusCode, String)>,
 ) -> Response {
     let t = i18n::texts(locale);
-    let (title, action) = match step {
-        Step::ChangePassword => (t.change_password_title, "/identity/v1/view/change-password"),
-        Step::ChangeOrg => (t.change_org_title, "/identity/v1/view/change-org"),
-        _ => (t.update_info_title, "/identity/v1/view/update-info"),
+    let title = match step {
+        Step::ChangePassword => t.change_password_title,
+        Step::ChangeOrg => t.change_org_title,
+        _ => t.update_info_title,
     };
+    let action = respond::step_path(step).unwrap_or_default();
     let (status, error) = match error {
         Some((s, e)) => (s, Some(e)),
         None => (StatusCode::OK, None),
@@ -701,52 +702,18 @@ async fn policy_submit(state: AppState, browser: Browser, form: StepForm, step: 
     }
 }
 
-async fn change_password_page(
-    State(state): State<AppState>,
-    browser: Browser,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    policy_page(state, browser, q, Step::ChangePassword).await
-}
-
-async fn change_password_submit(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<StepForm>,
-) -> Response {
-    policy_submit(state, browser, form, Step::ChangePassword).await
-}
-
-async fn update_info_page(
-    State(state): State<AppState>,
-    browser: Browser,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    policy_page(state, browser, q, Step::UpdateInfo).await
-}
-
-async fn update_info_submit(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<StepForm>,
-) -> Response {
-    policy_submit(state, browser, form, Step::UpdateInfo).await
-}
-
-async fn change_org_page(
-    State(state): State<AppState>,
-    browser: Browser,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    policy_page(state, browser, q, Step::ChangeOrg).await
-}
-
-async fn change_org_submit(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<StepForm>,
-) -> Response {
-    policy_submit(state, browser, form, Step::ChangeOrg).await
+/// A policy page's route: the page on GET, its form on POST.
+fn policy_route(step: Step) -> MethodRouter<AppState> {
+    get(
+        move |State(state): State<AppState>, browser: Browser, Query(q): Query<PageQuery>| {
+            policy_page(state, browser, q, step)
+        },
+    )
+    .post(
+        move |State(state): State<AppState>, browser: Browser, Form(form): Form<StepForm>| {
+            policy_submit(state, browser, form, step)
+        },
+    )
 }
 
 async fn expired_page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Response {
