@@ -47,6 +47,64 @@ pub struct Transaction {
     pub auth_time: Option<i64>,
     pub session_id: Option<i64>,
     pub progress: Progress,
+    /// The requested organization's look, when orgs are on and `org` names one.
+    #[serde(default)]
+    pub branding: Option<Branding>,
+}
+
+/// An organization's branding for the sign-in pages; empty fields keep the server's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Branding {
+    pub logo_url: String,
+    pub font_family: String,
+    pub font_url: String,
+    pub layout_color: String,
+    pub label_color: String,
+    pub primary_button_color: String,
+    pub primary_button_label_color: String,
+    pub primary_button_border_color: String,
+    pub secondary_button_color: String,
+    pub secondary_button_label_color: String,
+    pub secondary_button_border_color: String,
+    pub critical_indicator_color: String,
+    pub terms_link: String,
+    pub privacy_policy_link: String,
+}
+
+impl From<gatehouse_store::OrgRecord> for Branding {
+    fn from(o: gatehouse_store::OrgRecord) -> Self {
+        Self {
+            logo_url: o.company_logo_url,
+            font_family: o.font_family,
+            font_url: o.font_url,
+            layout_color: o.layout_color,
+            label_color: o.label_color,
+            primary_button_color: o.primary_button_color,
+            primary_button_label_color: o.primary_button_label_color,
+            primary_button_border_color: o.primary_button_border_color,
+            secondary_button_color: o.secondary_button_color,
+            secondary_button_label_color: o.secondary_button_label_color,
+            secondary_button_border_color: o.secondary_button_border_color,
+            critical_indicator_color: o.critical_indicator_color,
+            terms_link: o.terms_link,
+            privacy_policy_link: o.privacy_policy_link,
+        }
+    }
+}
+
+/// The branding of the organization a request names (`org`), when orgs are on.
+async fn org_branding(
+    state: &AppState,
+    org: Option<&str>,
+) -> Result<Option<Branding>, ServiceError> {
+    use gatehouse_store::OrgStore;
+    let slug = org.map(str::trim).filter(|s| !s.is_empty());
+    match slug {
+        Some(slug) if state.config.enable_org => {
+            Ok(state.store.org_by_slug(slug).await?.map(Branding::from))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// Facts about the request that are not in the transaction.
@@ -103,6 +161,7 @@ pub async fn begin(
     app: &App,
     browser_token: Option<&str>,
 ) -> Result<String, ServiceError> {
+    let branding = org_branding(state, request.org.as_deref()).await?;
     let tx = Transaction {
         request,
         app_id: app.id,
@@ -113,6 +172,7 @@ pub async fn begin(
         auth_time: None,
         session_id: None,
         progress: Progress::default(),
+        branding,
     };
     let id = random_token::<32>();
     save(state, &id, &tx).await?;

@@ -464,6 +464,39 @@ backend_tests! {
         assert!(sessions["activeSessions"].as_array().unwrap().iter().any(|s| s["impersonatedBy"] == admin.as_str()), "{sessions}");
     }
 
+    async fn an_org_in_the_request_brands_the_pages(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |c| {
+            c.enable_org = true;
+            c.enable_user_attribute = true;
+        })
+        .await;
+        let root = app.admin_token("root").await;
+        let (status, body) = call(&app, "POST", "/api/v1/orgs", &root, Some(json!({"name": "Acme", "slug": "acme"}))).await;
+        assert_eq!(status, 201, "{body}");
+        let org_id = body["org"]["id"].as_i64().unwrap();
+        let (status, body) = call(&app, "PUT", &format!("/api/v1/orgs/{org_id}"), &root, Some(json!({
+            "primaryButtonColor": "#ff0000", "companyLogoUrl": "https://acme.example/logo.png",
+            "termsLink": "https://acme.example/terms",
+        }))).await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = call(&app, "POST", "/api/v1/user-attributes", &root, Some(json!({"name": "team", "includeInSignUpForm": true}))).await;
+        assert_eq!(status, 201, "{body}");
+        let (_, client_id, _) = create_app(&app, "Branded", "spa", &[SPA_CB]).await;
+
+        let browser = Browser::new(&app);
+        let page = browser.follow(browser.get(&authorize_url(&client_id, SPA_CB, &[("org", "acme")])).await, SPA_CB).await;
+        assert!(page.html.contains("--primary:#ff0000") && page.html.contains("https://acme.example/logo.png"), "{}", page.html);
+        let tx = input_value(&page.html, "tx").unwrap();
+        let sign_up = browser.get(&format!("/identity/v1/view/sign-up?tx={tx}")).await;
+        assert!(sign_up.html.contains("href=\"https://acme.example/terms\""), "{}", sign_up.html);
+        assert_eq!(sign_up.html.matches("name=\"attribute.").count(), 1, "each attribute once");
+        // Unknown orgs and requests without one keep the server's look.
+        for extra in [&[("org", "nope")][..], &[]] {
+            let page = browser.follow(browser.get(&authorize_url(&client_id, SPA_CB, extra)).await, SPA_CB).await;
+            assert!(page.html.contains("--primary:#1f2937") && !page.html.contains("acme.example"), "{extra:?}");
+        }
+    }
+
     async fn pages_speak_the_requested_language(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         let (_, spa, _) = create_app(&app, "Spa", "spa", &[SPA_CB]).await;

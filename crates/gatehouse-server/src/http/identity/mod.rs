@@ -227,7 +227,7 @@ fn sign_in_view(
     let mut response = render(
         status,
         &SignInPage {
-            c: Chrome::new(&state.config, locale, Some(&base)),
+            c: Chrome::new(&state.config, locale, Some(&base)).branded(tx.branding.as_ref()),
             app_name: &tx.app_name,
             tx: tx_id,
             csrf: browser.csrf.as_deref().unwrap_or_default(),
@@ -336,7 +336,7 @@ async fn sign_up_view(
     let mut response = render(
         status,
         &SignUpPage {
-            c: Chrome::new(c, locale, Some(&base)),
+            c: Chrome::new(c, locale, Some(&base)).branded(tx.branding.as_ref()),
             app_name: &tx.app_name,
             tx: tx_id,
             csrf: browser.csrf.as_deref().unwrap_or_default(),
@@ -346,8 +346,6 @@ async fn sign_up_view(
             names: c.enable_names,
             names_required: c.names_is_required,
             attributes,
-            terms_link: &c.terms_link,
-            privacy_link: &c.privacy_policy_link,
             error,
             sign_in_url: format!("/identity/v1/view/authorize?tx={tx_id}&locale={locale}"),
         },
@@ -475,7 +473,7 @@ async fn consent_page(
     render(
         StatusCode::OK,
         &ConsentPage {
-            c: Chrome::new(&state.config, &locale, Some(&base)),
+            c: Chrome::new(&state.config, &locale, Some(&base)).branded(tx.branding.as_ref()),
             app_name: &tx.app_name,
             tx: &tx_id,
             csrf: browser.csrf.as_deref().unwrap_or_default(),

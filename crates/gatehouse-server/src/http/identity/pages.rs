@@ -7,6 +7,7 @@ use axum::response::{Html, IntoResponse, Response};
 use super::i18n::{texts, Texts};
 use crate::config::Config;
 use crate::http::web::page_headers;
+use crate::services::signin::Branding;
 
 /// Branding and words of a page.
 pub struct Chrome<'a> {
@@ -23,6 +24,8 @@ pub struct Chrome<'a> {
     pub secondary_button_label_color: &'a str,
     pub secondary_button_border_color: &'a str,
     pub critical_indicator_color: &'a str,
+    pub terms_link: &'a str,
+    pub privacy_link: &'a str,
     /// ((lang, name), href, current) for each offered locale.
     pub locale_links: Vec<((&'static str, &'static str), String, bool)>,
 }
@@ -60,8 +63,54 @@ impl<'a> Chrome<'a> {
             secondary_button_label_color: &config.secondary_button_label_color,
             secondary_button_border_color: &config.secondary_button_border_color,
             critical_indicator_color: &config.critical_indicator_color,
+            terms_link: &config.terms_link,
+            privacy_link: &config.privacy_policy_link,
             locale_links,
         }
+    }
+
+    /// The organization's branding over the server's, field by field where it has one.
+    pub fn branded(mut self, branding: Option<&'a Branding>) -> Self {
+        let Some(b) = branding else {
+            return self;
+        };
+        let pairs: [(&mut &'a str, &'a String); 14] = [
+            (&mut self.logo_url, &b.logo_url),
+            (&mut self.font_family, &b.font_family),
+            (&mut self.font_url, &b.font_url),
+            (&mut self.layout_color, &b.layout_color),
+            (&mut self.label_color, &b.label_color),
+            (&mut self.primary_button_color, &b.primary_button_color),
+            (
+                &mut self.primary_button_label_color,
+                &b.primary_button_label_color,
+            ),
+            (
+                &mut self.primary_button_border_color,
+                &b.primary_button_border_color,
+            ),
+            (&mut self.secondary_button_color, &b.secondary_button_color),
+            (
+                &mut self.secondary_button_label_color,
+                &b.secondary_button_label_color,
+            ),
+            (
+                &mut self.secondary_button_border_color,
+                &b.secondary_button_border_color,
+            ),
+            (
+                &mut self.critical_indicator_color,
+                &b.critical_indicator_color,
+            ),
+            (&mut self.terms_link, &b.terms_link),
+            (&mut self.privacy_link, &b.privacy_policy_link),
+        ];
+        for (field, value) in pairs {
+            if !value.is_empty() {
+                *field = value;
+            }
+        }
+        self
     }
 }
 
@@ -98,8 +147,6 @@ pub struct SignUpPage<'a> {
     pub names: bool,
     pub names_required: bool,
     pub attributes: Vec<AttributeField>,
-    pub terms_link: &'a str,
-    pub privacy_link: &'a str,
     pub error: Option<String>,
     pub sign_in_url: String,
 }
