@@ -10,6 +10,14 @@ pub fn failed_login_key(email: &str, ip: Option<&str>) -> String {
     }
 }
 
+/// The failed-PKCE-verifier counter of a user, per client IP when the IP is known.
+pub fn failed_verifier_key(user_id: i64, ip: Option<&str>) -> String {
+    match ip {
+        Some(ip) if !ip.is_empty() => format!("FAV-{user_id}-{ip}"),
+        _ => format!("FAV-{user_id}"),
+    }
+}
+
 /// The prefix under which every failed-password counter of an email lives.
 pub fn failed_login_prefix(email: &str) -> String {
     format!("FLA-{email}")

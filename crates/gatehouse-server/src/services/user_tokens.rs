@@ -9,6 +9,7 @@ use gatehouse_core::grant::authorization_code::{check_exchange, Exchange, Issued
 use gatehouse_core::grant::refresh_token::{self, RefreshAction, StoredRefreshToken};
 use gatehouse_core::grant::AppType;
 use gatehouse_core::jwt::{self, AccessTokenClaims};
+use gatehouse_core::lockout::failed_verifier_key;
 use gatehouse_core::pkce::left_half_hash;
 use gatehouse_core::scope::grant_scopes;
 use gatehouse_core::tokens::{
@@ -267,6 +268,9 @@ async fn mint(
     Ok((tokens, family_id, jti))
 }
 
+/// How long wrong PKCE verifiers are counted (Melody: 30 minutes).
+const VERIFIER_LOCKOUT_SECS: u64 = 30 * 60;
+
 /// `grant_type=authorization_code`.
 pub async fn exchange_code(
     state: &AppState,
@@ -286,7 +290,22 @@ pub async fn exchange_code(
     };
     let issued: IssuedCode = serde_json::from_str(&raw).map_err(|_| TokenError::InvalidAuthCode)?;
     let app = app_for_grant(state, client, &issued.client_id, "authorization_code").await?;
-    check_exchange(
+    // AUTH_CODE_VERIFIER_THRESHOLD: wrong verifiers per user and IP, counted across codes (each
+    // code is spent by its first exchange, right or wrong).
+    let verifier_key = failed_verifier_key(issued.user_id, ip);
+    let threshold = state.config.auth_code_verifier_threshold.filter(|t| *t > 0);
+    if let Some(threshold) = threshold {
+        let failures: u32 = state
+            .cache
+            .get(&verifier_key)
+            .await?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        if failures >= threshold {
+            return Err(TokenError::VerifierLockout.into());
+        }
+    }
+    let checked = check_exchange(
         &issued,
         &Exchange {
             client_id: client.map(|c| c.app.client_id.as_str()),
@@ -295,7 +314,14 @@ pub async fn exchange_code(
             code_verifier,
             now,
         },
-    )?;
+    );
+    if let (Err(TokenError::InvalidCodeVerifier), Some(_)) = (&checked, threshold) {
+        state
+            .cache
+            .increment(&verifier_key, Duration::from_secs(VERIFIER_LOCKOUT_SECS))
+            .await?;
+    }
+    checked?;
     let user = active_user(state, issued.user_id).await?;
     let scopes = grant_scopes(&issued.scopes, &app.scopes);
     let (tokens, family_id, jti) = mint(

@@ -497,6 +497,27 @@ backend_tests! {
         }
     }
 
+    async fn wrong_verifiers_beyond_the_threshold_lock_the_code_exchange(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |c| c.auth_code_verifier_threshold = Some(2)).await;
+        let (_, client_id, _) = create_app(&app, "Locked", "spa", &[SPA_CB]).await;
+        let browser = Browser::new(&app);
+        let first = sign_up(&browser, &authorize_url(&client_id, SPA_CB, &[]), "verifier@example.com", SPA_CB).await;
+        let mut code = code_from(&first).await;
+        let wrong = "wrong-verifier-wrong-verifier-wrong-verifier-000";
+        for attempt in 0..3 {
+            let (status, body) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", wrong), ("client_id", &client_id)]).await;
+            let want = if attempt < 2 { "Invalid code_verifier provided" } else { "Too many failed auth code verifier attempts. Please try again after 30 minutes." };
+            assert_eq!((status, body["error_description"].as_str()), (400, Some(want)), "attempt {attempt}");
+            // The signed-in browser gets the next code silently.
+            let page = browser.get(&authorize_url(&client_id, SPA_CB, &[("prompt", "none")])).await;
+            code = code_from(page.location.as_deref().unwrap()).await;
+        }
+        // Even the right verifier is refused while the lock holds.
+        let (status, body) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", VERIFIER), ("client_id", &client_id)]).await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+        assert!(body["error_description"].as_str().unwrap().starts_with("Too many failed"), "{body}");
+    }
+
     async fn pages_speak_the_requested_language(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         let (_, spa, _) = create_app(&app, "Spa", "spa", &[SPA_CB]).await;
