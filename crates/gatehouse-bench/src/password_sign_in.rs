@@ -36,6 +36,14 @@ fn one_hash_secs() -> f64 {
     started.elapsed().as_secs_f64() / rounds as f64
 }
 
+/// Mean time of one hash while every core hashes at once: what a hash costs when the cores
+/// share the memory bus and caches, as they do under a sign-in burst.
+fn contended_hash_secs(cores: usize) -> f64 {
+    let threads: Vec<_> = (0..cores).map(|_| thread::spawn(one_hash_secs)).collect();
+    let times: Vec<f64> = threads.into_iter().filter_map(|t| t.join().ok()).collect();
+    times.iter().sum::<f64>() / times.len().max(1) as f64
+}
+
 fn request(
     method: &str,
     addr: &str,
@@ -113,6 +121,22 @@ fn sign_in(addr: &str, client_id: &str, email: &str) -> Result<bool, String> {
     Ok(status_of(&response) == 200)
 }
 
+/// CPU seconds (user + system) the process has used so far.
+fn cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the name; 100 Hz.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 /// Runs `clients` threads signing in until `duration` passes; returns (sign-ins, peak RSS KiB).
 fn load(
     addr: &str,
@@ -185,8 +209,10 @@ pub fn run(server: &Path, seconds: u64) -> Result<(), String> {
         let cores = thread::available_parallelism().map_or(1, |n| n.get());
         // The machine's speed drifts (shared hosts): time the hash before and after the load.
         let hash_before = one_hash_secs();
+        let contended_before = contended_hash_secs(cores);
         let pid = child.id();
         let idle = rss_kib(pid)?;
+        let cpu_before = cpu_secs(pid);
         let (signed_in, steady_peak) = load(
             &addr,
             pid,
@@ -196,6 +222,8 @@ pub fn run(server: &Path, seconds: u64) -> Result<(), String> {
             Duration::from_secs(seconds),
         );
         let rate = signed_in as f64 / seconds as f64;
+        let cpu_per_sign_in = (cpu_secs(pid) - cpu_before) / signed_in.max(1) as f64;
+        let contended = (contended_before + contended_hash_secs(cores)) / 2.0;
         let hash_after = one_hash_secs();
         let hash = (hash_before + hash_after) / 2.0;
         let ceiling = cores as f64 / hash;
@@ -219,6 +247,13 @@ pub fn run(server: &Path, seconds: u64) -> Result<(), String> {
             cores * 4,
             rate / ceiling * 100.0,
             steady_peak as f64 / 1024.0
+        );
+        println!(
+            "server CPU per sign-in: {:.1} ms; one hash alone {:.1} ms, with all {cores} cores hashing {:.1} ms ({:.1} % of that ceiling)",
+            cpu_per_sign_in * 1000.0,
+            hash * 1000.0,
+            contended * 1000.0,
+            rate / (cores as f64 / contended) * 100.0
         );
         println!(
             "500 concurrent sign-ins: {:.1}/s, server RSS idle {:.1} MiB, peak {:.1} MiB",
