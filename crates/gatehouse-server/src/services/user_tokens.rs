@@ -485,6 +485,42 @@ pub async fn refresh(
     Ok(tokens)
 }
 
+/// What userinfo shows beside the user's own fields.
+pub struct UserInfoExtras {
+    /// The linked account with its roles, when there is one.
+    pub linked: Option<(UserRecord, Vec<String>)>,
+    /// Attributes flagged for userinfo (`enable_user_attribute`).
+    pub attributes: Option<Vec<(String, String)>>,
+}
+
+pub async fn userinfo_extras(
+    state: &AppState,
+    user: &UserRecord,
+) -> Result<UserInfoExtras, ServiceError> {
+    use gatehouse_store::{AccountStore, AttributeAudience, UserStore};
+    let linked = match user.linked_auth_id.as_deref() {
+        Some(auth_id) => match state.store.user_by_auth_id(auth_id).await? {
+            Some(other) => {
+                let roles = state.store.user_role_names(other.id).await?;
+                Some((other, roles))
+            }
+            None => None,
+        },
+        None => None,
+    };
+    let attributes = if state.config.enable_user_attribute {
+        Some(
+            state
+                .store
+                .shared_attributes(user.id, AttributeAudience::UserInfo)
+                .await?,
+        )
+    } else {
+        None
+    };
+    Ok(UserInfoExtras { linked, attributes })
+}
+
 /// What an impersonation hands the admin panel: a refresh token acting as the user.
 #[derive(Debug, Serialize)]
 pub struct ImpersonationTokens {

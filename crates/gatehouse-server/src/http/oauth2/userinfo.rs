@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use gatehouse_store::{format_timestamp, AccountStore, UserStore};
+use gatehouse_store::format_timestamp;
 use serde_json::{json, Map, Value};
 
 use crate::http::error::ApiError;
@@ -100,27 +100,16 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap, body: B
         body.insert("given_name".into(), json!(user.first_name));
         body.insert("family_name".into(), json!(user.last_name));
     }
-    let linked = match user.linked_auth_id.as_deref() {
-        Some(auth_id) => match state.store.user_by_auth_id(auth_id).await {
-            Ok(Some(other)) => {
-                let roles = state
-                    .store
-                    .user_role_names(other.id)
-                    .await
-                    .unwrap_or_default();
-                Value::Object(user_fields(&other, roles, names))
-            }
-            _ => Value::Null,
-        },
-        None => Value::Null,
+    let extras = match user_tokens::userinfo_extras(&state, &user).await {
+        Ok(extras) => extras,
+        Err(err) => return ApiError::from(err).into_response(),
     };
+    let linked = extras.linked.map_or(Value::Null, |(other, roles)| {
+        Value::Object(user_fields(&other, roles, names))
+    });
     body.insert("linkedAccount".into(), linked);
-    if state.config.enable_user_attribute {
-        let attributes = state
-            .store
-            .shared_attributes(user.id, gatehouse_store::AttributeAudience::UserInfo)
-            .await
-            .unwrap_or_default()
+    if let Some(attributes) = extras.attributes {
+        let attributes = attributes
             .into_iter()
             .map(|(name, value)| (name, json!(value)))
             .collect::<Map<String, Value>>();
