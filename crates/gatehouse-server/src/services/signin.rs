@@ -53,7 +53,7 @@ pub struct Transaction {
 }
 
 /// An organization's branding for the sign-in pages; empty fields keep the server's own.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Branding {
     pub logo_url: String,
     pub font_family: String,
@@ -69,6 +69,8 @@ pub struct Branding {
     pub critical_indicator_color: String,
     pub terms_link: String,
     pub privacy_policy_link: String,
+    /// Whether people may sign up through this organization's pages.
+    pub allow_sign_up: bool,
 }
 
 impl From<gatehouse_store::OrgRecord> for Branding {
@@ -88,6 +90,7 @@ impl From<gatehouse_store::OrgRecord> for Branding {
             critical_indicator_color: o.critical_indicator_color,
             terms_link: o.terms_link,
             privacy_policy_link: o.privacy_policy_link,
+            allow_sign_up: o.allow_public_registration,
         }
     }
 }
@@ -318,7 +321,7 @@ pub async fn sign_up(
     meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
     let config = &state.config;
-    if !config.enable_sign_up || config.enable_passwordless_sign_in {
+    if !sign_up_open(state, &tx) {
         return Err(SignInError::FeatureOff("Sign-up").into());
     }
     let email = email_address(&input.email).map_err(|e| SignInError::BadInput(e.to_string()))?;
@@ -414,6 +417,15 @@ pub async fn consent_scopes(
         });
     }
     Ok(scopes)
+}
+
+/// Whether this sign-in may create an account: sign-up on, passwordless off, and the
+/// organization the request names (if any) open to public registration.
+pub fn sign_up_open(state: &AppState, tx: &Transaction) -> bool {
+    let config = &state.config;
+    config.enable_sign_up
+        && !config.enable_passwordless_sign_in
+        && tx.branding.as_ref().is_none_or(|b| b.allow_sign_up)
 }
 
 /// The custom attributes the sign-up form asks for: none unless `enable_user_attribute`.

@@ -495,6 +495,19 @@ backend_tests! {
             let page = browser.follow(browser.get(&authorize_url(&client_id, SPA_CB, extra)).await, SPA_CB).await;
             assert!(page.html.contains("--primary:#1f2937") && !page.html.contains("acme.example"), "{extra:?}");
         }
+        // An org closed to public registration offers no sign-up and refuses one.
+        let (status, _) = call(&app, "PUT", &format!("/api/v1/orgs/{org_id}"), &root, Some(json!({"allowPublicRegistration": false}))).await;
+        assert_eq!(status, 200);
+        let page = browser.follow(browser.get(&authorize_url(&client_id, SPA_CB, &[("org", "acme")])).await, SPA_CB).await;
+        assert!(page.html.contains("sign-in-form") && !page.html.contains("sign-up-link"), "{}", page.html);
+        let tx = input_value(&page.html, "tx").unwrap();
+        let refused = browser.get(&format!("/identity/v1/view/sign-up?tx={tx}")).await;
+        assert_eq!(refused.status, 400, "{}", refused.html);
+        let fields = form_fields(&page.html, &[("email", "closed@example.com"), ("password", PASSWORD)]);
+        let refused = browser.post("/identity/v1/view/sign-up", &fields).await;
+        assert_eq!(refused.status, 400, "{}", refused.html);
+        let (_, users) = call(&app, "GET", "/api/v1/users", &root, None).await;
+        assert_eq!(users["users"].as_array().unwrap().len(), 0, "{users}");
     }
 
     async fn wrong_verifiers_beyond_the_threshold_lock_the_code_exchange(backend: Backend) {

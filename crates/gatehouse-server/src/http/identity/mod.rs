@@ -199,9 +199,8 @@ async fn posted_transaction(
     transaction(state, browser, Some(&form.tx)).await
 }
 
-fn sign_up_url(state: &AppState, tx_id: &str, locale: &str) -> Option<String> {
-    let c = &state.config;
-    (c.enable_sign_up && !c.enable_passwordless_sign_in)
+fn sign_up_url(state: &AppState, tx: &Transaction, tx_id: &str, locale: &str) -> Option<String> {
+    signin::sign_up_open(state, tx)
         .then(|| format!("/identity/v1/view/sign-up?tx={tx_id}&locale={locale}"))
 }
 
@@ -234,7 +233,7 @@ fn sign_in_view(
             email,
             error,
             sign_up_url: if tx.request.policy.is_none() {
-                sign_up_url(state, tx_id, locale)
+                sign_up_url(state, tx, tx_id, locale)
             } else {
                 None
             },
@@ -366,7 +365,7 @@ async fn sign_up_page(
         Err(err) => return page_error(&state, &fallback, err),
     };
     let locale = page_locale(&state, q.locale.as_deref(), &tx);
-    if sign_up_url(&state, "", &locale).is_none() {
+    if !signin::sign_up_open(&state, &tx) {
         let t = i18n::texts(&locale);
         return message(
             &state.config,
