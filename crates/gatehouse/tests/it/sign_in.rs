@@ -387,8 +387,11 @@ backend_tests! {
         assert_eq!(status, 200, "{body}");
 
         // The policy runs after sign-in (the session signs in silently) and lists the user's orgs.
-        let page = browser.follow(browser.get(&authorize_url(&client_id, SPA_CB, &[("policy", "change_org")])).await, SPA_CB).await;
+        let (status, _) = call(&app, "PUT", &format!("/api/v1/orgs/{}", org_ids[1]), &root, Some(json!({"primaryButtonColor": "#00aa00"}))).await;
+        assert_eq!(status, 200);
+        let page = browser.follow(browser.get(&authorize_url(&client_id, SPA_CB, &[("policy", "change_org"), ("org", "globex")])).await, SPA_CB).await;
         assert_eq!(page.status, 200, "{}", page.html);
+        assert!(page.html.contains("--primary:#00aa00"), "the policy page wears the org's branding");
         assert!(page.html.contains("policy-form") && page.html.contains("value=\"acme\"") && page.html.contains("value=\"globex\""), "{}", page.html);
         assert!(!page.html.contains("value=\"initech\""), "not a member of Initech");
         let refused = browser.post("/identity/v1/view/change-org", &form_fields(&page.html, &[("org", "initech")])).await;

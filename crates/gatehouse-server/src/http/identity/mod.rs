@@ -512,10 +512,11 @@ async fn consent_submit(
     }
 }
 
+/// The page of a policy step: `(tx_id, tx)` is the sign-in it belongs to.
 fn policy_view(
     state: &AppState,
     browser: &Browser,
-    tx_id: &str,
+    (tx_id, tx): (&str, &Transaction),
     locale: &str,
     step: Step,
     fields: PolicyFields<'_>,
@@ -535,7 +536,7 @@ fn policy_view(
     render(
         status,
         &PolicyPage {
-            c: Chrome::new(&state.config, locale, None),
+            c: Chrome::new(&state.config, locale, None).branded(tx.branding.as_ref()),
             title,
             action,
             tx: tx_id,
@@ -623,7 +624,7 @@ async fn policy_page(state: AppState, browser: Browser, q: PageQuery, step: Step
     policy_view(
         &state,
         &browser,
-        q.tx.as_deref().unwrap_or_default(),
+        (q.tx.as_deref().unwrap_or_default(), &tx),
         &locale,
         step,
         fields.view(),
@@ -683,7 +684,7 @@ async fn policy_submit(state: AppState, browser: Browser, form: StepForm, step: 
                 policy_view(
                     &state,
                     &browser,
-                    &form.tx,
+                    (&form.tx, &tx),
                     &locale,
                     step,
                     fields.view(),
