@@ -28,6 +28,15 @@ pub struct App {
     pub updated_at: NaiveDateTime,
 }
 
+impl App {
+    /// The app's kind. The column is checked by the schema, so anything else reads as `spa`,
+    /// the kind with the fewest powers.
+    pub fn kind(&self) -> gatehouse_core::grant::AppType {
+        gatehouse_core::grant::AppType::parse(&self.app_type)
+            .unwrap_or(gatehouse_core::grant::AppType::Spa)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewApp {
     pub name: String,

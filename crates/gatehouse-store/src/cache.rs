@@ -123,6 +123,15 @@ impl Cache {
         }
     }
 
+    /// The current value of a counter made by [`Cache::increment`]: 0 when there is none.
+    pub async fn counter(&self, key: &str) -> Result<i64, CacheError> {
+        Ok(self
+            .get(key)
+            .await?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
     /// Adds one to a counter and returns the new value. The window (`ttl`) starts with the first
     /// increment and is not extended by later ones.
     pub async fn increment(&self, key: &str, ttl: Duration) -> Result<i64, CacheError> {

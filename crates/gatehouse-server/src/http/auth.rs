@@ -57,7 +57,7 @@ impl FromRequestParts<AppState> for S2sCaller {
             .clients
             .app(&claims.azp)
             .await?
-            .filter(|app| app.is_active && AppType::parse(&app.app_type) == Some(AppType::S2s))
+            .filter(|app| app.is_active && app.kind() == AppType::S2s)
             .ok_or_else(|| invalid("the token does not belong to an active S2S app"))?;
         Ok(S2sCaller {
             client_id: app.client_id.clone(),

@@ -10,10 +10,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
-use gatehouse_core::authorize::{
-    check_client, check_request, AuthorizeParams, AuthorizeSettings, ClientFacts,
-};
-use gatehouse_core::grant::AppType;
+use gatehouse_core::authorize::{check_client, check_request, AuthorizeParams};
 use gatehouse_core::signin::SignInError;
 use serde::Deserialize;
 use serde_json::json;
@@ -105,13 +102,7 @@ async fn initiate(
     ApiJson(body): ApiJson<InitiateBody>,
 ) -> Result<Response, ApiError> {
     let config = &state.config;
-    let settings = AuthorizeSettings {
-        allow_plain_pkce: config.enable_plain_pkce_method,
-        embedded_origins: &config.embedded_auth_origins,
-        supported_locales: &config.supported_locales,
-        known_policies: &[],
-        blocked_policies: &config.blocked_policies,
-    };
+    let settings = signin::authorize_settings(config, &[]);
     let params = AuthorizeParams {
         client_id: Some(body.client_id.clone()),
         redirect_uri: Some(body.redirect_uri),
@@ -125,12 +116,7 @@ async fn initiate(
         ..AuthorizeParams::default()
     };
     let app = state.clients.app(&body.client_id).await?;
-    let facts = app.as_deref().map(|a| ClientFacts {
-        app_type: AppType::parse(&a.app_type).unwrap_or(AppType::S2s),
-        is_active: a.is_active,
-        redirect_uris: &a.redirect_uris,
-        scopes: &a.scopes,
-    });
+    let facts = app.as_deref().map(signin::client_facts);
     let redirect_uri = check_client(&params, facts, &settings).map_err(|e| match e.status() {
         404 => ApiError::NotFound(e.to_string()),
         401 => ApiError::Unauthorized(e.to_string()),

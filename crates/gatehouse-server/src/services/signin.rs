@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use gatehouse_core::admin::{email_address, AdminRuleError};
-use gatehouse_core::authorize::{AuthorizationRequest, ResponseMode};
+use gatehouse_core::authorize::{
+    AuthorizationRequest, AuthorizeSettings, ClientFacts, ResponseMode,
+};
 use gatehouse_core::grant::authorization_code::IssuedCode;
 use gatehouse_core::lockout::failed_login_key;
 use gatehouse_core::password::check_new_password;
@@ -157,6 +159,31 @@ pub fn code_key(code: &str) -> String {
     format!("{CODE_PREFIX}{code}")
 }
 
+/// The server's rules for authorization requests; `known_policies` are those the caller
+/// serves (pages serve [`KNOWN_POLICIES`], the embedded API none).
+pub fn authorize_settings<'a>(
+    config: &'a crate::config::Config,
+    known_policies: &'a [&'a str],
+) -> AuthorizeSettings<'a> {
+    AuthorizeSettings {
+        allow_plain_pkce: config.enable_plain_pkce_method,
+        embedded_origins: &config.embedded_auth_origins,
+        supported_locales: &config.supported_locales,
+        known_policies,
+        blocked_policies: &config.blocked_policies,
+    }
+}
+
+/// What the authorization checks need to know of an app.
+pub fn client_facts(app: &App) -> ClientFacts<'_> {
+    ClientFacts {
+        app_type: app.kind(),
+        is_active: app.is_active,
+        redirect_uris: &app.redirect_uris,
+        scopes: &app.scopes,
+    }
+}
+
 /// Starts a transaction for a checked request; returns its id.
 pub async fn begin(
     state: &AppState,
@@ -240,16 +267,8 @@ pub async fn sign_in_with_password(
     let email = email.trim().to_lowercase();
     let lock_key = failed_login_key(&email, meta.ip);
     let threshold = state.config.account_lockout_threshold;
-    if threshold > 0 {
-        let failures: u32 = state
-            .cache
-            .get(&lock_key)
-            .await?
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        if failures >= threshold {
-            return Err(SignInError::LockedOut.into());
-        }
+    if threshold > 0 && state.cache.counter(&lock_key).await? >= i64::from(threshold) {
+        return Err(SignInError::LockedOut.into());
     }
     // The lookup finishes (and frees its connection) before the hash runs.
     let account = state.store.password_account(&email).await?;

@@ -1,7 +1,7 @@
 //! Issuing tokens.
 
 use gatehouse_core::client_auth::ClientCredentials;
-use gatehouse_core::grant::{client_credentials, AppType};
+use gatehouse_core::grant::client_credentials;
 use serde::Serialize;
 
 use crate::crypto::{constant_time_eq, random_hex, sha256_hex};
@@ -28,7 +28,7 @@ pub async fn issue_client_credentials(
     client_credentials::requested_scopes(requested_scope)?;
     let app = state.clients.app(&credentials.client_id).await?;
     let facts = app.as_deref().map(|app| client_credentials::ClientApp {
-        app_type: AppType::parse(&app.app_type).unwrap_or(AppType::Spa),
+        app_type: app.kind(),
         is_active: app.is_active,
         scopes: &app.scopes,
     });

@@ -71,10 +71,6 @@ struct RedeemedCode {
     exp: i64,
 }
 
-fn app_type(app: &App) -> AppType {
-    AppType::parse(&app.app_type).unwrap_or(AppType::Spa)
-}
-
 /// Identifies the client from Basic auth or the form. Public apps name themselves; confidential
 /// ones must prove their secret.
 pub async fn identify_client(
@@ -90,7 +86,7 @@ pub async fn identify_client(
         .await?
         .ok_or(TokenError::UnknownClient)?;
     let secret = presented.client_secret.as_deref().filter(|s| !s.is_empty());
-    let authenticated = match (app_type(&app), secret) {
+    let authenticated = match (app.kind(), secret) {
         (AppType::Spa, _) => false,
         (_, None) => return Err(TokenError::ConfidentialClientMustAuthenticate.into()),
         (_, Some(secret)) => {
@@ -125,7 +121,7 @@ async fn app_for_grant(
             .await?
             .ok_or(TokenError::InvalidAuthCode)?,
     };
-    match app_type(&app) {
+    match app.kind() {
         AppType::S2s => return Err(TokenError::GrantNotAllowed(grant).into()),
         AppType::Web if !client.is_some_and(|c| c.authenticated) => {
             return Err(TokenError::ConfidentialClientMustAuthenticate.into())
@@ -295,13 +291,7 @@ pub async fn exchange_code(
     let verifier_key = failed_verifier_key(issued.user_id, ip);
     let threshold = state.config.auth_code_verifier_threshold.filter(|t| *t > 0);
     if let Some(threshold) = threshold {
-        let failures: u32 = state
-            .cache
-            .get(&verifier_key)
-            .await?
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
-        if failures >= threshold {
+        if state.cache.counter(&verifier_key).await? >= i64::from(threshold) {
             return Err(TokenError::VerifierLockout.into());
         }
     }
@@ -309,7 +299,7 @@ pub async fn exchange_code(
         &issued,
         &Exchange {
             client_id: client.map(|c| c.app.client_id.as_str()),
-            client_type: Some(app_type(&app)),
+            client_type: Some(app.kind()),
             redirect_uri,
             code_verifier,
             now,
@@ -567,7 +557,7 @@ pub async fn impersonate(
     check_impersonation(
         &impersonator_roles,
         &state.config.impersonation_roles,
-        app_type(&app) == AppType::Spa,
+        app.kind() == AppType::Spa,
         state.config.enable_user_app_consent,
         &consented,
     )?;
@@ -653,7 +643,7 @@ pub async fn revoke(
     if token.is_empty() {
         return Err(TokenError::MissingParameter("token").into());
     }
-    if app_type(&client.app) == AppType::Web && !client.authenticated {
+    if client.app.kind() == AppType::Web && !client.authenticated {
         return Err(TokenError::ConfidentialClientMustAuthenticate.into());
     }
     if let Some(record) = state

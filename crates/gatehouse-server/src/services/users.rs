@@ -473,13 +473,7 @@ pub async fn locked_ips(state: &AppState, auth_id: &str) -> Result<Vec<String>, 
         let Some(ip) = failed_login_ip(email, &key) else {
             continue;
         };
-        let count = state
-            .cache
-            .get(&key)
-            .await?
-            .and_then(|v| v.parse::<i64>().ok())
-            .unwrap_or(0);
-        if count >= threshold {
+        if state.cache.counter(&key).await? >= threshold {
             locked.push(ip.to_owned());
         }
     }

@@ -115,9 +115,7 @@ pub async fn end_session(
     };
     let app = match client_of(&state, &q) {
         Some(client_id) => match state.clients.app(&client_id).await {
-            Ok(app) => {
-                app.filter(|a| a.is_active && AppType::parse(&a.app_type) != Some(AppType::S2s))
-            }
+            Ok(app) => app.filter(|a| a.is_active && a.kind() != AppType::S2s),
             Err(err) => {
                 return crate::http::error::page_internal_error(&state.config, &locale, &err)
             }

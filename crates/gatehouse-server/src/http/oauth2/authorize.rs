@@ -4,10 +4,7 @@
 use axum::extract::{Query, RawForm, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use gatehouse_core::authorize::{
-    check_client, check_request, AuthorizeParams, AuthorizeSettings, ClientFacts, ResponseMode,
-};
-use gatehouse_core::grant::AppType;
+use gatehouse_core::authorize::{check_client, check_request, AuthorizeParams, ResponseMode};
 use gatehouse_core::signin::SignInError;
 
 use crate::error::ServiceError;
@@ -44,13 +41,7 @@ pub async fn authorize_post(
 
 async fn authorize(state: AppState, browser: Browser, params: AuthorizeParams) -> Response {
     let config = &state.config;
-    let settings = AuthorizeSettings {
-        allow_plain_pkce: config.enable_plain_pkce_method,
-        embedded_origins: &config.embedded_auth_origins,
-        supported_locales: &config.supported_locales,
-        known_policies: signin::KNOWN_POLICIES,
-        blocked_policies: &config.blocked_policies,
-    };
+    let settings = signin::authorize_settings(config, signin::KNOWN_POLICIES);
     let page_locale =
         gatehouse_core::authorize::pick_locale(params.locale.as_deref(), &config.supported_locales);
     let app = match params.client_id.as_deref().filter(|c| !c.is_empty()) {
@@ -60,12 +51,7 @@ async fn authorize(state: AppState, browser: Browser, params: AuthorizeParams) -
         },
         None => None,
     };
-    let facts = app.as_deref().map(|a| ClientFacts {
-        app_type: AppType::parse(&a.app_type).unwrap_or(AppType::S2s),
-        is_active: a.is_active,
-        redirect_uris: &a.redirect_uris,
-        scopes: &a.scopes,
-    });
+    let facts = app.as_deref().map(signin::client_facts);
     // Client and redirect URI problems are shown, never redirected.
     let redirect_uri = match check_client(&params, facts, &settings) {
         Ok(uri) => uri,
