@@ -20,17 +20,15 @@ pub struct S2sCaller {
 
 /// The bearer token of a request: `Ok(None)` when there is no Authorization header.
 fn bearer_token(parts: &Parts) -> Result<Option<&str>, ApiError> {
-    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+    if !parts.headers.contains_key(header::AUTHORIZATION) {
         return Ok(None);
-    };
-    let malformed =
-        || ApiError::BadRequest("Malformed Authorization header: expected Bearer <token>".into());
-    let value = value.to_str().map_err(|_| malformed())?;
-    let (scheme, token) = value.trim().split_once(' ').ok_or_else(malformed)?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(malformed());
     }
-    Ok(Some(token.trim()))
+    match super::web::bearer(&parts.headers) {
+        Some(token) => Ok(Some(token)),
+        None => Err(ApiError::BadRequest(
+            "Malformed Authorization header: expected Bearer <token>".into(),
+        )),
+    }
 }
 
 impl FromRequestParts<AppState> for S2sCaller {

@@ -16,7 +16,7 @@ use super::pages::message;
 use super::respond::see_other;
 use crate::http::error::{ApiError, OAuthError};
 use crate::http::form::OAuthForm;
-use crate::http::web::clear_cookie;
+use crate::http::web::{bearer, clear_cookie};
 use crate::services::sessions::{self, SESSION_COOKIE};
 use crate::services::user_tokens;
 use crate::state::AppState;
@@ -25,14 +25,6 @@ use crate::state::AppState;
 pub struct IdentityLogoutForm {
     refresh_token: Option<String>,
     post_logout_redirect_uri: Option<String>,
-}
-
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then_some(token.trim())
 }
 
 pub async fn identity_logout(

@@ -28,14 +28,9 @@ fn unauthorized(description: &str) -> Response {
 
 /// The access token from the Authorization header, or (POST) the `access_token` form field.
 fn access_token(headers: &HeaderMap, body: &[u8]) -> Option<String> {
-    if let Some(value) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
-        let (scheme, token) = value.trim().split_once(' ')?;
-        return scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim().to_owned());
+    // A request that sends an Authorization header is judged by it alone.
+    if headers.contains_key(header::AUTHORIZATION) {
+        return crate::http::web::bearer(headers).map(str::to_owned);
     }
     serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
         .ok()?
