@@ -5,6 +5,7 @@ pub mod crypto;
 pub mod error;
 pub mod http;
 pub mod keys;
+pub mod mail;
 pub mod metrics;
 pub mod services;
 pub mod startup;

@@ -40,6 +40,8 @@ pub struct Metrics {
     /// route → (method, status) → stats; keyed so that a seen route costs no allocation.
     requests: Mutex<BTreeMap<String, ByMethodAndStatus>>,
     tokens: Mutex<BTreeMap<&'static str, u64>>,
+    emails_sent: std::sync::atomic::AtomicU64,
+    emails_failed: std::sync::atomic::AtomicU64,
 }
 
 impl Metrics {
@@ -75,6 +77,16 @@ impl Metrics {
             .unwrap_or_else(|e| e.into_inner())
             .entry(grant)
             .or_default() += 1;
+    }
+
+    /// Counts one delivery attempt of an email.
+    pub fn record_email(&self, success: bool) {
+        let counter = if success {
+            &self.emails_sent
+        } else {
+            &self.emails_failed
+        };
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The text exposition format.
@@ -132,6 +144,15 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "gatehouse_tokens_issued_total{{grant=\"{grant}\"}} {count}"
+            );
+        }
+        out.push_str("# HELP gatehouse_emails_total Email delivery attempts by result.\n");
+        out.push_str("# TYPE gatehouse_emails_total counter\n");
+        for (result, counter) in [("sent", &self.emails_sent), ("failed", &self.emails_failed)] {
+            let _ = writeln!(
+                out,
+                "gatehouse_emails_total{{result=\"{result}\"}} {}",
+                counter.load(std::sync::atomic::Ordering::Relaxed)
             );
         }
         out

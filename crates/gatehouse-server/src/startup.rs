@@ -182,7 +182,17 @@ pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepare
         config.password_hash_concurrency,
     )
     .map_err(StartError::Setup)?;
+    let mailer = crate::mail::Mailer::from_config(&config)
+        .map_err(|e| StartError::Setup(format!("email: {e}")))?;
+    match mailer.provider_name() {
+        Some(name) => tracing::info!(provider = name, "email is sent through {name}"),
+        None => tracing::warn!(
+            "no email provider is configured: email verification, password reset, change \
+             email, invitation emails and passwordless sign-in are off"
+        ),
+    }
     let state = AppState {
+        mailer: Arc::new(mailer),
         passwords: Arc::new(passwords),
         clients: Arc::new(ClientCache::new(
             store.clone(),

@@ -19,6 +19,7 @@ pub struct AppState {
     pub clients: Arc<ClientCache>,
     pub metrics: Arc<Metrics>,
     pub passwords: Arc<PasswordHasher>,
+    pub mailer: Arc<crate::mail::Mailer>,
     /// Documents that only change with the configuration, rendered once.
     pub documents: Arc<Documents>,
 }

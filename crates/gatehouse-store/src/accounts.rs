@@ -26,7 +26,8 @@ pub struct PasswordAccount {
 pub struct NewSignUp {
     pub auth_id: String,
     pub email: String,
-    pub password_hash: String,
+    /// `None` for a passwordless account.
+    pub password_hash: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub locale: String,

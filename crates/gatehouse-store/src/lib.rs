@@ -13,6 +13,7 @@ mod banners;
 mod browser_sessions;
 pub mod cache;
 mod error;
+mod lifecycle;
 mod logs;
 mod orgs;
 mod refresh_tokens;
@@ -40,7 +41,8 @@ pub use browser_sessions::{
 };
 pub use cache::{Cache, CacheError};
 pub use error::StoreError;
-pub use logs::{LogKind, LogStore, MessageLog, MessageLogRecord, SignInLogRecord};
+pub use lifecycle::{InvitedUser, LifecycleStore};
+pub use logs::{LogKind, LogStore, MessageLog, MessageLogRecord, NewMessageLog, SignInLogRecord};
 pub use orgs::{OrgChanges, OrgGroupRecord, OrgRecord, OrgStore, Page};
 pub use refresh_tokens::{ActiveSession, NewRefreshToken, RefreshTokenRecord, RefreshTokenStore};
 pub use roles::{RoleRecord, RoleStore};

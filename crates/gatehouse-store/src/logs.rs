@@ -90,6 +90,12 @@ pub trait LogStore {
         &self,
         id: i64,
     ) -> impl Future<Output = Result<Option<SignInLogRecord>, StoreError>> + Send;
+    /// Records one delivery (content already redacted).
+    fn insert_message_log(
+        &self,
+        log: MessageLog,
+        entry: &NewMessageLog<'_>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Soft-deletes the live rows of a log written before `before` (UTC); returns how many.
     fn delete_logs_before(
         &self,
@@ -98,9 +104,40 @@ pub trait LogStore {
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
+/// One delivery to record.
+#[derive(Debug, Clone, Copy)]
+pub struct NewMessageLog<'a> {
+    pub success: bool,
+    pub receiver: &'a str,
+    pub response: &'a str,
+    pub content: &'a str,
+}
+
 const MESSAGE_COLUMNS: &str = "id, success, receiver, response, content, created_at, updated_at";
 
 impl LogStore for Store {
+    async fn insert_message_log(
+        &self,
+        log: MessageLog,
+        entry: &NewMessageLog<'_>,
+    ) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT INTO {} (success, receiver, response, content, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $5)",
+            log.table()
+        );
+        on_pool!(self, |pool| sqlx::query(&sql)
+            .bind(entry.success)
+            .bind(entry.receiver)
+            .bind(entry.response)
+            .bind(entry.content)
+            .bind(now_utc())
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
     async fn message_logs(
         &self,
         log: MessageLog,

@@ -335,6 +335,48 @@ config_keys! {
         /// Generic OpenID Connect providers: a list of tables with `name`, `client_id`, `client_secret`, `issuer`, `discovery_url` or the explicit endpoints, `scopes`, `enable_sign_in_button`, `button_text`.
         oidc_auth_providers: Vec<OidcProviderConfig> = Vec::new(), info = "OIDC_AUTH_PROVIDERS";
     }
+    section "Email" {
+        /// `smtp`, `sendgrid`, `mailgun`, `brevo`, `resend` or `postmark`. Empty: the first one configured, in that order; none configured means no email is sent and the features that need it (verification, password reset, change email, invitations, passwordless sign-in) are off.
+        email_provider_name: String = String::new(), info = "EMAIL_PROVIDER_NAME";
+        /// SMTP server: `smtp://user:password@host:587` (STARTTLS), `smtps://…:465` (TLS) or `smtp://host:25?tls=none` (plain, local relays only).
+        smtp_connection_string: Secret = Secret::default(), secret = true;
+        /// Sender address of SMTP mail.
+        smtp_sender_address: String = String::new();
+        /// SendGrid API key.
+        sendgrid_api_key: Secret = Secret::default(), secret = true;
+        /// Sender address of SendGrid mail.
+        sendgrid_sender_address: String = String::new();
+        /// SendGrid API base URL (`https://api.eu.sendgrid.com` for the EU region).
+        sendgrid_api_url: String = "https://api.sendgrid.com".into();
+        /// Mailgun API key.
+        mailgun_api_key: Secret = Secret::default(), secret = true;
+        /// Sender address of Mailgun mail; its domain is the Mailgun sending domain.
+        mailgun_sender_address: String = String::new();
+        /// Mailgun API base URL (`https://api.eu.mailgun.net` for the EU region).
+        mailgun_api_url: String = "https://api.mailgun.net".into();
+        /// Brevo API key.
+        brevo_api_key: Secret = Secret::default(), secret = true;
+        /// Sender address of Brevo mail.
+        brevo_sender_address: String = String::new();
+        /// Brevo API base URL.
+        brevo_api_url: String = "https://api.brevo.com".into();
+        /// Resend API key.
+        resend_api_key: Secret = Secret::default(), secret = true;
+        /// Sender address of Resend mail.
+        resend_sender_address: String = String::new();
+        /// Resend API base URL.
+        resend_api_url: String = "https://api.resend.com".into();
+        /// Postmark server token.
+        postmark_api_key: Secret = Secret::default(), secret = true;
+        /// Sender address of Postmark mail.
+        postmark_sender_address: String = String::new();
+        /// Postmark API base URL.
+        postmark_api_url: String = "https://api.postmarkapp.com".into();
+        /// With `environment = "dev"`: every email goes to this address instead of its receiver.
+        dev_email_receiver: String = String::new();
+        /// Seconds one delivery attempt (SMTP session or provider API call) may take.
+        mail_timeout: u64 = 15;
+    }
     section "Logs and S2S rules" {
         /// Keep a log of sent emails (codes redacted).
         enable_email_log: bool = false, info = "ENABLE_EMAIL_LOG";

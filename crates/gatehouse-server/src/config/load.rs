@@ -370,6 +370,7 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
             "must be at most 64 characters",
         ));
     }
+    validate_email(c)?;
     for (i, provider) in c.oidc_auth_providers.iter().enumerate() {
         if provider.name.is_empty() || provider.client_id.is_empty() {
             return Err(ConfigError::invalid(
@@ -377,6 +378,71 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
                 "every provider needs a name and a client_id",
             ));
         }
+    }
+    Ok(())
+}
+
+fn validate_email(c: &Config) -> Result<(), ConfigError> {
+    use crate::mail::Provider;
+    if !c.email_provider_name.is_empty() {
+        let names = Provider::ALL.map(Provider::name);
+        one_of("email_provider_name", &c.email_provider_name, &names)?;
+    }
+    if let Some(provider) = Provider::parse(&c.email_provider_name) {
+        if !provider.is_configured(c) {
+            let (key, sender) = match provider {
+                Provider::Smtp => ("smtp_connection_string", "smtp_sender_address"),
+                Provider::SendGrid => ("sendgrid_api_key", "sendgrid_sender_address"),
+                Provider::Mailgun => ("mailgun_api_key", "mailgun_sender_address"),
+                Provider::Brevo => ("brevo_api_key", "brevo_sender_address"),
+                Provider::Resend => ("resend_api_key", "resend_sender_address"),
+                Provider::Postmark => ("postmark_api_key", "postmark_sender_address"),
+            };
+            return Err(ConfigError::invalid(
+                "email_provider_name",
+                format!("`{}` needs {key} and {sender}", provider.name()),
+            ));
+        }
+    }
+    for provider in Provider::ALL {
+        let sender = provider.sender_address(c);
+        if !sender.is_empty() && gatehouse_core::admin::email_address(sender).is_err() {
+            return Err(ConfigError::invalid(
+                &format!("{}_sender_address", provider.name()),
+                format!("`{sender}` is not an email address"),
+            ));
+        }
+        let url = provider.api_url(c);
+        if provider != Provider::Smtp
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(ConfigError::invalid(
+                &format!("{}_api_url", provider.name()),
+                "must be an http(s) URL",
+            ));
+        }
+    }
+    let smtp = c.smtp_connection_string.expose();
+    if !smtp.is_empty() && !(smtp.starts_with("smtp://") || smtp.starts_with("smtps://")) {
+        return Err(ConfigError::invalid(
+            "smtp_connection_string",
+            "must start with smtp:// (STARTTLS) or smtps:// (TLS)",
+        ));
+    }
+    if c.environment == "dev"
+        && !c.dev_email_receiver.is_empty()
+        && gatehouse_core::admin::email_address(&c.dev_email_receiver).is_err()
+    {
+        return Err(ConfigError::invalid(
+            "dev_email_receiver",
+            "is not an email address",
+        ));
+    }
+    if c.mail_timeout == 0 {
+        return Err(ConfigError::invalid(
+            "mail_timeout",
+            "must be greater than 0",
+        ));
     }
     Ok(())
 }

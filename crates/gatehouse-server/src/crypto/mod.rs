@@ -30,6 +30,18 @@ pub fn random_token<const N: usize>() -> String {
     URL_SAFE_NO_PAD.encode(random_bytes::<N>())
 }
 
+/// A six-digit one-time code, uniform over 000000–999999 (rejection sampling, no modulo bias).
+pub fn random_code() -> String {
+    // The largest multiple of 10^6 that fits in a u32.
+    const LIMIT: u32 = 4_294_000_000;
+    loop {
+        let n = u32::from_le_bytes(random_bytes::<4>());
+        if n < LIMIT {
+            return format!("{:06}", n % 1_000_000);
+        }
+    }
+}
+
 /// Lowercase hex SHA-256: how client secrets (high-entropy, server-generated) are stored.
 pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(digest::digest(&digest::SHA256, data))

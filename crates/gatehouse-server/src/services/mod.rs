@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod clients;
 pub mod logs;
 pub mod orgs;
+pub mod outbox;
 pub mod roles;
 pub mod saml_idps;
 pub mod scopes;

@@ -371,7 +371,7 @@ pub async fn sign_up(
         .insert_sign_up(&NewSignUp {
             auth_id: uuid::Uuid::new_v4().to_string(),
             email,
-            password_hash,
+            password_hash: Some(password_hash),
             first_name,
             last_name,
             locale: tx.request.locale.clone(),
