@@ -72,6 +72,10 @@ pub enum AdminRuleError {
     InvalidRegex,
     #[error("Can not delete organization with users")]
     OrgHasUsers,
+    #[error("Policies is unavailable for social login accounts.")]
+    SocialAccount,
+    #[error("Email already verified")]
+    EmailAlreadyVerified,
 }
 
 /// Trims a name-like field and checks it holds 1 to `max` characters.

@@ -18,6 +18,48 @@ pub fn failed_verifier_key(user_id: i64, ip: Option<&str>) -> String {
     }
 }
 
+/// The other counters of melody.md §11, each per subject (a user id or an email) and client IP
+/// when the IP is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counter {
+    /// Wrong password-reset codes (`FPRCA`).
+    FailedResetCode,
+    /// Password-reset emails asked for (`PRA`).
+    ResetRequests,
+    /// Wrong email-verification codes (`FEVCA`).
+    FailedVerificationCode,
+    /// Wrong change-email codes (`FCECA`).
+    FailedChangeEmailCode,
+    /// Change-email codes sent, per current email (`CEA`).
+    ChangeEmailSends,
+    /// Emailed sign-in codes sent (`EMEA`).
+    EmailCodeSends,
+    /// Wrong MFA or passwordless codes (`FMA`).
+    FailedMfaCode,
+}
+
+impl Counter {
+    fn prefix(self) -> &'static str {
+        match self {
+            Self::FailedResetCode => "FPRCA",
+            Self::ResetRequests => "PRA",
+            Self::FailedVerificationCode => "FEVCA",
+            Self::FailedChangeEmailCode => "FCECA",
+            Self::ChangeEmailSends => "CEA",
+            Self::EmailCodeSends => "EMEA",
+            Self::FailedMfaCode => "FMA",
+        }
+    }
+
+    /// The counter's cache key for `subject`, per IP when known.
+    pub fn key(self, subject: &str, ip: Option<&str>) -> String {
+        match ip {
+            Some(ip) if !ip.is_empty() => format!("{}-{subject}-{ip}", self.prefix()),
+            _ => format!("{}-{subject}", self.prefix()),
+        }
+    }
+}
+
 /// The prefix under which every failed-password counter of an email lives.
 pub fn failed_login_prefix(email: &str) -> String {
     format!("FLA-{email}")

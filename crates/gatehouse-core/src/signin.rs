@@ -30,13 +30,43 @@ pub enum SignInError {
     FeatureOff(&'static str),
     #[error("This step does not belong to the current sign-in")]
     WrongStep,
+    #[error("Invalid code provided")]
+    InvalidCode,
+    #[error("Too many password reset email requests. Please try again tomorrow.")]
+    ResetRequestLimit,
+    #[error("Too many failed password reset attempts. Please try again after 30 minutes.")]
+    ResetCodeLockout,
+    #[error("Too many failed email verification attempts. Please try again after 30 minutes.")]
+    VerificationLockout,
+    #[error("Too many send email change code requests. Please try again after 30 minutes.")]
+    ChangeEmailSendLimit,
+    #[error(
+        "Too many failed change email verification attempts. Please try again after 30 minutes."
+    )]
+    ChangeEmailLockout,
+    #[error(
+        "Too many failed passwordless verification attempts. Please try again after 30 minutes."
+    )]
+    PasswordlessLockout,
+    #[error("Too many Email verification attempts. Please try again after 30 minutes.")]
+    EmailSendLimit,
+    #[error("The new password is the same as the old password")]
+    SamePassword,
+    #[error("The new email address is the same as the current one")]
+    SameEmail,
+    #[error("Invitation not found or already used")]
+    InvitationNotFound,
+    #[error("Invitation has expired")]
+    InvitationExpired,
+    #[error("User is already active")]
+    AlreadyActive,
 }
 
 impl SignInError {
     /// Melody's status codes: 404 for an unknown user or sign-in, 400 for the rest.
     pub fn status(&self) -> u16 {
         match self {
-            Self::NoUserFound | Self::UnknownTransaction => 404,
+            Self::NoUserFound | Self::UnknownTransaction | Self::InvitationNotFound => 404,
             Self::CsrfMismatch => 403,
             _ => 400,
         }
@@ -48,6 +78,9 @@ impl SignInError {
 #[serde(rename_all = "snake_case")]
 pub enum Step {
     PasswordlessVerify,
+    /// A browser sign-up proving its email address (Gatehouse asks before going on; Melody
+    /// only emails a link).
+    VerifyEmail,
     Consent,
     MfaEnroll,
     OtpSetup,
@@ -70,6 +103,7 @@ impl Step {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::PasswordlessVerify => "passwordless_verify",
+            Self::VerifyEmail => "verify_email",
             Self::Consent => "consent",
             Self::MfaEnroll => "mfa_enroll",
             Self::OtpSetup => "otp_setup",
@@ -173,6 +207,8 @@ pub struct MfaRequirement {
 pub struct StepFacts<'a> {
     pub first_factor: Option<FirstFactor>,
     pub passwordless_enabled: bool,
+    /// A new account whose email must be verified before the sign-in goes on.
+    pub email_verification_pending: bool,
     pub consent_enabled: bool,
     /// The app's requested scopes not yet consented to (with `prompt=consent`: all of them).
     pub scopes_needing_consent: usize,
@@ -279,6 +315,9 @@ pub fn next_step(progress: &Progress, facts: &StepFacts<'_>) -> Option<Step> {
         && !progress.is_done(Step::PasswordlessVerify)
     {
         return Some(Step::PasswordlessVerify);
+    }
+    if facts.email_verification_pending && !progress.is_done(Step::VerifyEmail) {
+        return Some(Step::VerifyEmail);
     }
     if facts.consent_enabled && facts.scopes_needing_consent > 0 && !progress.is_done(Step::Consent)
     {
@@ -499,6 +538,19 @@ mod tests {
         );
         progress.complete(Step::EmailMfa);
         assert_eq!(check_secured(&progress, &facts), Ok(()));
+    }
+
+    #[test]
+    fn a_browser_sign_up_verifies_its_email_before_consent() {
+        let facts = StepFacts {
+            first_factor: Some(FirstFactor::SignUp),
+            email_verification_pending: true,
+            ..password_facts()
+        };
+        let mut progress = Progress::default();
+        assert_eq!(next_step(&progress, &facts), Some(Step::VerifyEmail));
+        progress.complete(Step::VerifyEmail);
+        assert_eq!(next_step(&progress, &facts), Some(Step::Consent));
     }
 
     #[test]

@@ -42,6 +42,11 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/embedded-auth/v1/token-exchange", post(token_exchange))
         .route("/embedded-auth/v1/token-refresh", post(token_refresh))
         .route("/embedded-auth/v1/sign-out", post(sign_out))
+        .route(
+            "/embedded-auth/v1/reset-password-code",
+            post(reset_password_code),
+        )
+        .route("/embedded-auth/v1/reset-password", post(reset_password))
         .route_layer(middleware::from_fn_with_state(state, origin_guard))
 }
 
@@ -357,4 +362,50 @@ async fn sign_out(
     let now = chrono::Utc::now().timestamp();
     user_tokens::revoke(&state, &client, &body.refresh_token, now).await?;
     Ok(StatusCode::OK.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct ResetCodeBody {
+    email: String,
+    locale: Option<String>,
+}
+
+/// Emails a password-reset code; the answer is the same whether or not the email has an account.
+async fn reset_password_code(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PeerAddr(peer): PeerAddr,
+    ApiJson(body): ApiJson<ResetCodeBody>,
+) -> Result<Response, ApiError> {
+    let ip = client_ip(&headers, peer, &state.config);
+    let locale = body.locale.unwrap_or_default();
+    crate::services::lifecycle::request_password_reset(&state, &body.email, &locale, ip.as_deref())
+        .await?;
+    Ok(Json(json!({ "success": true })).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct ResetBody {
+    email: String,
+    code: String,
+    password: String,
+}
+
+/// Sets a new password with the emailed code.
+async fn reset_password(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PeerAddr(peer): PeerAddr,
+    ApiJson(body): ApiJson<ResetBody>,
+) -> Result<Response, ApiError> {
+    let ip = client_ip(&headers, peer, &state.config);
+    crate::services::lifecycle::reset_password(
+        &state,
+        &body.email,
+        &body.code,
+        &body.password,
+        ip.as_deref(),
+    )
+    .await?;
+    Ok(Json(json!({ "success": true })).into_response())
 }

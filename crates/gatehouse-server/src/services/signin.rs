@@ -20,14 +20,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::{constant_time_eq, random_token, sha256_hex, PasswordCheck};
 use crate::error::ServiceError;
-use crate::services::{sessions, user_attributes};
+use crate::services::{lifecycle, sessions, user_attributes};
 use crate::state::AppState;
 
 const TRANSACTION_PREFIX: &str = "TX-";
 const CODE_PREFIX: &str = "AC-";
 
 /// Policies this version serves as pages.
-pub const KNOWN_POLICIES: &[&str] = &["change_password", "update_info", "change_org"];
+pub const KNOWN_POLICIES: &[&str] = &[
+    "change_password",
+    "change_email",
+    "update_info",
+    "change_org",
+];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SignedInUser {
@@ -387,6 +392,17 @@ pub async fn sign_up(
             .set_user_attribute_value(user.id, *attribute_id, Some(value))
             .await?;
     }
+    lifecycle::after_sign_up(
+        state,
+        &lifecycle::Recipient {
+            user_id: user.id,
+            auth_id: &user.auth_id,
+            email: user.email.as_deref().unwrap_or_default(),
+            locale: &user.locale,
+            org_slug: &user.org_slug,
+        },
+    )
+    .await?;
     tx.user = Some(SignedInUser {
         id: user.id,
         auth_id: user.auth_id,
@@ -590,6 +606,7 @@ fn policy_step(state: &AppState, policy: Option<&str>) -> Option<Step> {
         Step::ChangePassword => config.enable_password_reset,
         Step::UpdateInfo => config.enable_names,
         Step::ChangeOrg => config.enable_org,
+        Step::ChangeEmail => lifecycle::change_email_on(state),
         _ => false,
     };
     enabled.then_some(step)
@@ -602,9 +619,16 @@ async fn facts_for(state: &AppState, tx: &Transaction) -> Result<StepFacts<'stat
     } else {
         0
     };
+    // Only the pages ask for the code in the middle of a sign-in; the embedded API's apps
+    // (and Melody's) rely on the emailed link.
+    let email_verification_pending = tx.first_factor == Some(FirstFactor::SignUp)
+        && tx.browser_key.is_some()
+        && lifecycle::verification_on(state)
+        && !config.replace_email_verification_with_welcome_email;
     Ok(StepFacts {
         first_factor: tx.first_factor,
         passwordless_enabled: config.enable_passwordless_sign_in,
+        email_verification_pending,
         consent_enabled: config.enable_user_app_consent,
         scopes_needing_consent: consent_needed,
         external_can_bypass_mfa: config.external_sign_in_can_bypass_local_mfa,
@@ -627,6 +651,34 @@ pub async fn advance(
     }
     check_secured(&tx.progress, &facts).map_err(gatehouse_core::TokenError::from)?;
     finish(state, id, tx, meta).await.map(Outcome::Done)
+}
+
+/// The emailed code of a browser sign-up: checked, then the sign-in goes on.
+pub async fn verify_sign_up_email(
+    state: &AppState,
+    id: &str,
+    tx: Transaction,
+    code: &str,
+    meta: RequestMeta<'_>,
+) -> Result<Outcome, ServiceError> {
+    let user = tx.user.as_ref().ok_or(SignInError::WrongStep)?;
+    lifecycle::verify_email(state, &user.auth_id, code, meta.ip).await?;
+    complete_step(state, id, tx, Step::VerifyEmail, meta).await
+}
+
+/// Sends the sign-up's verification code again (counted like other emailed codes).
+pub async fn resend_sign_up_code(
+    state: &AppState,
+    tx: &Transaction,
+    meta: RequestMeta<'_>,
+) -> Result<(), ServiceError> {
+    let user = tx.user.as_ref().ok_or(SignInError::WrongStep)?;
+    let record = state
+        .store
+        .user_by_id(user.id)
+        .await?
+        .ok_or(SignInError::NoUserFound)?;
+    lifecycle::resend_verification_code(state, &record, meta.ip).await
 }
 
 /// Marks a step done (a policy page submitted) and moves on.

@@ -343,20 +343,40 @@ pub struct Invitation {
     pub locale: Option<String>,
     pub org_slug: Option<String>,
     pub roles: Vec<String>,
+    /// Where the accept page sends the user afterwards.
+    pub sign_in_url: Option<String>,
 }
 
-/// A fresh invitation token (kept only as a hash) and its expiry.
-fn new_invitation(state: &AppState) -> (String, chrono::NaiveDateTime) {
+/// A fresh invitation token, the hash that is stored of it, and its expiry.
+fn new_invitation(state: &AppState) -> (String, String, chrono::NaiveDateTime) {
     let token = crate::crypto::random_hex::<32>();
     let lifetime = chrono::TimeDelta::seconds(state.config.invitation_expires_in as i64);
-    (
-        crate::crypto::sha256_hex(token.as_bytes()),
-        gatehouse_store::now_utc() + lifetime,
-    )
+    let hash = crate::crypto::sha256_hex(token.as_bytes());
+    (token, hash, gatehouse_store::now_utc() + lifetime)
 }
 
-/// Creates an inactive user with a pending invitation. The invitation email is sent by the
-/// email capability; until then the token exists only as its hash.
+/// Emails the invitation: the token travels only in the link.
+async fn send_invitation(
+    state: &AppState,
+    user: &UserRecord,
+    token: &str,
+    locale: &str,
+    sign_in_url: Option<&str>,
+) -> Result<(), ServiceError> {
+    let Some(email) = user.email.as_deref() else {
+        return Ok(());
+    };
+    let to = crate::services::lifecycle::Recipient {
+        user_id: user.id,
+        auth_id: &user.auth_id,
+        email,
+        locale,
+        org_slug: &user.org_slug,
+    };
+    crate::services::lifecycle::send_invitation(state, &to, token, sign_in_url).await
+}
+
+/// Creates an inactive user with a pending invitation and emails them the link.
 pub async fn invite(
     state: &AppState,
     caller_scopes: &[String],
@@ -411,7 +431,7 @@ pub async fn invite(
     if store.email_in_use(&email).await? {
         return Err(AdminRuleError::EmailTaken.into());
     }
-    let (token_hash, expires_at) = new_invitation(state);
+    let (token, token_hash, expires_at) = new_invitation(state);
     let auth_id = uuid::Uuid::new_v4().to_string();
     store
         .insert_invited_user(&gatehouse_store::NewInvitedUser {
@@ -426,11 +446,26 @@ pub async fn invite(
             invitation_expires_at: expires_at,
         })
         .await?;
+    let created = user(store, &auth_id).await?;
+    send_invitation(
+        state,
+        &created,
+        &token,
+        &created.locale,
+        invitation.sign_in_url.as_deref(),
+    )
+    .await?;
     detail(state, &auth_id).await
 }
 
-/// Issues a new invitation token and expiry for a user who has not accepted yet.
-pub async fn renew_invitation(state: &AppState, auth_id: &str) -> Result<(), ServiceError> {
+/// Issues a new invitation token and expiry for a user who has not accepted yet, and emails
+/// it (in `locale` when given, else the user's).
+pub async fn renew_invitation(
+    state: &AppState,
+    auth_id: &str,
+    locale: Option<&str>,
+    sign_in_url: Option<&str>,
+) -> Result<(), ServiceError> {
     let current = user(&state.store, auth_id).await?;
     if current.is_active {
         return Err(AdminRuleError::UserAlreadyActive.into());
@@ -438,12 +473,13 @@ pub async fn renew_invitation(state: &AppState, auth_id: &str) -> Result<(), Ser
     if current.invitation_token.is_none() {
         return Err(AdminRuleError::InvitationNotFound.into());
     }
-    let (token_hash, expires_at) = new_invitation(state);
+    let (token, token_hash, expires_at) = new_invitation(state);
     state
         .store
         .set_invitation(current.id, Some((&token_hash, expires_at)))
         .await?;
-    Ok(())
+    let locale = locale.unwrap_or(&current.locale);
+    send_invitation(state, &current, &token, locale, sign_in_url).await
 }
 
 /// Withdraws a pending invitation; the user stays inactive.
@@ -454,6 +490,32 @@ pub async fn revoke_invitation(store: &Store, auth_id: &str) -> Result<(), Servi
     }
     store.set_invitation(current.id, None).await?;
     Ok(())
+}
+
+/// Sends the user a new email verification code (the admin's "re-send verification").
+pub async fn send_verification_email(state: &AppState, auth_id: &str) -> Result<(), ServiceError> {
+    let current = user(&state.store, auth_id).await?;
+    let email = match (&current.email, &current.social_account_id) {
+        (Some(email), None) => email.clone(),
+        _ => return Err(AdminRuleError::SocialAccount.into()),
+    };
+    if current.email_verified {
+        return Err(AdminRuleError::EmailAlreadyVerified.into());
+    }
+    if !crate::services::lifecycle::verification_on(state) {
+        return Err(AdminRuleError::FeatureOff(
+            "Email verification is not enabled (it needs enable_email_verification and an email provider)",
+        )
+        .into());
+    }
+    let to = crate::services::lifecycle::Recipient {
+        user_id: current.id,
+        auth_id: &current.auth_id,
+        email: &email,
+        locale: &current.locale,
+        org_slug: &current.org_slug,
+    };
+    crate::services::lifecycle::send_verification_code(state, &to).await
 }
 
 /// The IPs (`""` for the IP-less counter) from which the user's email is locked out.

@@ -42,7 +42,7 @@ use crate::state::AppState;
         users::reset_otp_mfa, users::enroll_sms_mfa, users::reset_sms_mfa, users::passkeys, users::delete_passkey,
         users::orgs, users::set_orgs, users::join_org_group, users::leave_org_group,
         users::invite, users::renew_invitation, users::revoke_invitation,
-        users::locked_ips, users::unlock, users::active_sessions, users::end_session,
+        users::send_verification_email, users::locked_ips, users::unlock, users::active_sessions, users::end_session,
         logs::list_email, logs::get_email, logs::delete_email, logs::list_sms, logs::get_sms, logs::delete_sms,
         logs::list_sign_in, logs::get_sign_in, logs::delete_sign_in,
         saml_idps::list, saml_idps::get, saml_idps::create, saml_idps::update, saml_idps::delete,
@@ -175,6 +175,10 @@ pub fn routes() -> Router<AppState> {
             axum::routing::post(users::enroll_sms_mfa).delete(users::reset_sms_mfa),
         )
         .route("/api/v1/users/{authId}/passkeys", get(users::passkeys))
+        .route(
+            "/api/v1/users/{authId}/verify-email",
+            axum::routing::post(users::send_verification_email),
+        )
         .route(
             "/api/v1/users/{authId}/locked-ips",
             get(users::locked_ips).delete(users::unlock),

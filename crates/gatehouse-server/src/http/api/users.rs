@@ -493,6 +493,7 @@ pub async fn invite(
         locale: body.locale,
         org_slug: body.org_slug,
         roles: body.roles,
+        sign_in_url: body.signin_url,
     };
     let detail = users::invite(&state, &guard.caller.scopes, invitation).await?;
     Ok(Json(UserBody {
@@ -520,7 +521,13 @@ pub async fn renew_invitation(
             "locale must be one of the supported locales".into(),
         ));
     }
-    users::renew_invitation(&state, &auth_id).await?;
+    users::renew_invitation(
+        &state,
+        &auth_id,
+        body.locale.as_deref(),
+        body.signin_url.as_deref(),
+    )
+    .await?;
     Ok(success())
 }
 
@@ -552,6 +559,19 @@ pub struct LockedIpsBody {
     /// IP addresses locked out for this user's email (`""`: locked whatever the IP).
     #[serde(rename = "lockedIPs")]
     pub locked_ips: Vec<String>,
+}
+
+/// Email the user a new verification code. Requires `write_user`.
+#[utoipa::path(post, path = "/api/v1/users/{authId}/verify-email", tag = "Users", security(("oauth2" = ["write_user"])),
+    params(("authId" = String, Path, description = "The user's authId")),
+    responses((status = 200, body = SuccessBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn send_verification_email(
+    _: Guarded<WriteUser>,
+    State(state): State<AppState>,
+    Path(auth_id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    users::send_verification_email(&state, &auth_id).await?;
+    Ok(success())
 }
 
 /// Where the user is locked out after too many wrong passwords. Requires `read_user`.

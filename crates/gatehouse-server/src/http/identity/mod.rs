@@ -2,6 +2,7 @@
 
 pub mod browser;
 mod i18n;
+mod lifecycle;
 mod logout;
 pub mod pages;
 pub mod respond;
@@ -54,6 +55,7 @@ pub fn routes() -> Router<AppState> {
             policy_route(Step::ChangeOrg),
         )
         .route("/identity/v1/view/auth-code-expired", get(expired_page))
+        .merge(lifecycle::routes())
 }
 
 /// The logout endpoints, which browser apps call from scripts as well as by navigation.
@@ -84,6 +86,12 @@ struct StepForm {
     last_name: Option<String>,
     decision: Option<String>,
     org: Option<String>,
+    /// A one-time code (verification, reset, change email, passwordless).
+    #[serde(default)]
+    code: String,
+    /// Which part of a two-part form was posted (`request` or `reset`), or `resend`.
+    #[serde(default)]
+    stage: String,
     /// Everything else: custom attribute inputs are named `attribute.<id>`.
     #[serde(flatten)]
     rest: BTreeMap<String, String>,
@@ -212,6 +220,7 @@ fn sign_in_view(
     locale: &str,
     email: &str,
     error: Option<(StatusCode, String)>,
+    notice: Option<&str>,
 ) -> Response {
     let base = format!("/identity/v1/view/authorize?tx={tx_id}");
     let (status, error) = match error {
@@ -232,11 +241,14 @@ fn sign_in_view(
             csrf: browser.csrf.as_deref().unwrap_or_default(),
             email,
             error,
+            notice,
             sign_up_url: if tx.request.policy.is_none() {
                 sign_up_url(state, tx, tx_id, locale)
             } else {
                 None
             },
+            reset_url: (tx.request.policy.is_none() && crate::services::lifecycle::reset_on(state))
+                .then(|| format!("/identity/v1/view/reset-password?tx={tx_id}&locale={locale}")),
         },
         None,
     );
@@ -260,6 +272,7 @@ async fn sign_in_page(
                 &tx,
                 &locale,
                 "",
+                None,
                 None,
             )
         }
@@ -298,6 +311,7 @@ async fn sign_in_submit(
                 &locale,
                 &form.email,
                 Some(error),
+                None,
             ),
             Err(page) => *page,
         },

@@ -123,7 +123,9 @@ pub struct SignInPage<'a> {
     pub csrf: &'a str,
     pub email: &'a str,
     pub error: Option<String>,
+    pub notice: Option<&'a str>,
     pub sign_up_url: Option<String>,
+    pub reset_url: Option<String>,
 }
 
 /// A custom user attribute on the sign-up form.
@@ -185,6 +187,30 @@ pub enum PolicyFields<'a> {
     Org(Vec<(String, String, bool)>),
 }
 
+/// A form of one or two inputs: an email, a code, a new password (verification, reset,
+/// change email, invitation, passwordless).
+#[derive(Template)]
+#[template(path = "step_form.html")]
+pub struct StepFormPage<'a> {
+    pub c: Chrome<'a>,
+    pub title: &'a str,
+    pub intro: &'a str,
+    pub action: &'a str,
+    pub hidden: Vec<(&'a str, String)>,
+    pub csrf: &'a str,
+    /// The email input with its value, when asked.
+    pub ask_email: Option<&'a str>,
+    pub email_label: &'a str,
+    pub ask_code: bool,
+    pub ask_password: bool,
+    pub submit: &'a str,
+    pub error: Option<String>,
+    pub notice: Option<&'a str>,
+    /// The hidden fields of a "send a new code" form, when offered.
+    pub resend: Option<Vec<(&'a str, String)>>,
+    pub back_url: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "message.html")]
 pub struct MessagePage<'a> {
@@ -240,6 +266,27 @@ pub fn message(
             text,
             is_error: status.is_client_error() || status.is_server_error(),
             link: None,
+        },
+        None,
+    )
+}
+
+/// A notice page with a link to go on (an accepted invitation's sign-in page).
+pub fn message_with_link(
+    config: &Config,
+    locale: &str,
+    title: &str,
+    text: &str,
+    link: String,
+) -> Response {
+    render(
+        StatusCode::OK,
+        &MessagePage {
+            c: Chrome::new(config, locale, None),
+            title,
+            text,
+            is_error: false,
+            link: Some(link),
         },
         None,
     )
