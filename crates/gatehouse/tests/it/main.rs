@@ -2,6 +2,7 @@
 //! the in-process cache and on PostgreSQL with Redis.
 
 mod harness;
+mod mailbox;
 
 mod api_banners;
 mod api_catalog;
@@ -15,6 +16,7 @@ mod client_credentials;
 mod clients;
 mod config_check;
 mod discovery;
+mod email;
 mod embedded;
 mod flow;
 mod sign_in;
