@@ -278,19 +278,31 @@ pub fn compose(
     })
 }
 
-/// `content` with every secret replaced, as the email log stores it. HTML-escaped forms of a
-/// secret (a link's `&` as `&amp;`) are replaced too.
+/// `content` with every secret replaced, as the email log stores it; the HTML-escaped form of
+/// a secret (a link's `&` written `&#38;`) is replaced too.
 pub fn redact(content: &str, secrets: &[String]) -> String {
     let mut out = content.to_owned();
     for secret in secrets.iter().filter(|s| !s.is_empty()) {
         out = out.replace(secret.as_str(), "[redacted]");
-        let escaped = secret.replace('&', "&amp;");
+        let escaped = html_escaped(secret);
         if escaped != *secret {
             out = out.replace(&escaped, "[redacted]");
         }
-        let escaped = escaped.replace('/', "&#x2f;").replace('=', "&#x3d;");
-        if escaped != *secret {
-            out = out.replace(&escaped, "[redacted]");
+    }
+    out
+}
+
+/// Text as the HTML templates write it.
+fn html_escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&#38;"),
+            '<' => out.push_str("&#60;"),
+            '>' => out.push_str("&#62;"),
+            '"' => out.push_str("&#34;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
         }
     }
     out

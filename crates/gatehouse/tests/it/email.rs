@@ -31,12 +31,16 @@ fn hidden_fields(html: &str, form_id: &str, extra: &[(&str, &str)]) -> Vec<(Stri
             let marker = format!("{name}=\"");
             let v = tag.find(&marker)? + marker.len();
             let e = tag[v..].find('"')?;
-            Some(tag[v..v + e].replace("&amp;", "&").replace("&#x2f;", "/").replace("&#x3d;", "="))
+            Some(unescape(&tag[v..v + e]))
         };
         fields.push((attr("name").unwrap(), attr("value").unwrap_or_default()));
         rest = &rest[tag_end..];
     }
-    fields.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    fields.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
     fields
 }
 
@@ -46,12 +50,29 @@ fn error_text(html: &str) -> String {
     };
     let start = at + html[at..].find('>').unwrap() + 1;
     let end = start + html[start..].find('<').unwrap();
-    html[start..end].replace("&#x27;", "'")
+    unescape(&html[start..end])
+}
+
+/// Undoes the pages' HTML escaping.
+fn unescape(text: &str) -> String {
+    text.replace("&#39;", "'")
+        .replace("&#34;", "\"")
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
 }
 
 async fn user_by_email(app: &TestApp, email: &str) -> Value {
     let token = app.admin_token("root").await;
-    let (status, body) = call(app, "GET", &format!("/api/v1/users?search={email}"), &token, None).await;
+    let (status, body) = call(
+        app,
+        "GET",
+        &format!("/api/v1/users?search={email}"),
+        &token,
+        None,
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     body["users"][0].clone()
 }
@@ -146,7 +167,7 @@ backend_tests! {
         let auth_id = body["user"]["authId"].as_str().unwrap().to_owned();
         let (status, body) = call(&app, "POST", &format!("/api/v1/users/{auth_id}/verify-email"), &token, None).await;
         assert_eq!((status, &body), (200, &json!({ "success": true })));
-        let mail = mailbox.nth_to(&email, 2).await;
+        let mail = mailbox.with_subject(&email, "Vérifiez votre adresse e-mail").await;
         assert_eq!(mail.subject, "Vérifiez votre adresse e-mail", "sent in the user's locale");
         let link = mail.link(&app.url("/identity/v1/view/verify-email"));
         let browser = Browser::new(&app);
@@ -212,8 +233,9 @@ backend_tests! {
         assert_eq!(error_text(&again.html), "Invalid code provided");
         let old = sign_in(&Browser::new(&app), &authorize_url(&client_id, CB, &[]), &email, PASSWORD, CB).await;
         assert!(old.html.contains("No user found"), "{}", old.html);
-        let new = sign_in(&Browser::new(&app), &authorize_url(&client_id, CB, &[]), &email, "N3w-passw0rd!", CB).await;
-        let back = finish_consent(&Browser::new(&app), new, CB).await;
+        let fresh = Browser::new(&app);
+        let new = sign_in(&fresh, &authorize_url(&client_id, CB, &[]), &email, "N3w-passw0rd!", CB).await;
+        let back = finish_consent(&fresh, new, CB).await;
         assert!(back.contains("code="), "{back}");
 
         // An unknown email gets the same answer and no mail; the log shows the code redacted.
@@ -238,7 +260,7 @@ backend_tests! {
         let email = format!("change.{backend:?}@example.com").to_lowercase();
         let (status, body) = call(&app, "POST", "/api/v1/users/invitations", &token, Some(json!({ "email": email }))).await;
         assert_eq!(status, 200, "{body}");
-        let invite = mailbox.first_to(&email).await;
+        let invite = mailbox.with_subject(&email, "You are invited").await;
         let browser = Browser::new(&app);
         let page = browser.get(&invite.link(&app.url("/identity/v1/view/accept-invitation"))).await;
         let accepted = browser.post("/identity/v1/view/accept-invitation", &hidden_fields(&page.html, "step-form", &[("password", PASSWORD)])).await;
@@ -286,7 +308,7 @@ backend_tests! {
         let first = mailbox.first_to(&email).await;
         assert_eq!(first.subject, "您收到了邀请");
         // A re-sent invitation replaces the first link.
-        let (status, _) = call(&app, "POST", &format!("/api/v1/users/invitations/{auth_id}"), &token, Some(json!({ "locale": "en" }))).await;
+        let (status, _) = call(&app, "POST", &format!("/api/v1/users/invitations/{auth_id}"), &token, Some(json!({ "locale": "en", "signinUrl": "https://app.example.com/login" }))).await;
         assert_eq!(status, 200);
         let second = mailbox.nth_to(&email, 2).await;
         assert_eq!(second.subject, "You are invited");
@@ -300,14 +322,15 @@ backend_tests! {
         assert_eq!(weak.status, 400);
         let done = browser.post("/identity/v1/view/accept-invitation", &hidden_fields(&page.html, "step-form", &[("password", PASSWORD)])).await;
         assert_eq!(done.status, 200, "{}", done.html);
-        assert!(done.html.contains("https://app.example.com/login"), "links on to the app: {}", done.html);
+        assert!(unescape(&done.html).contains("href=\"https://app.example.com/login\""), "links on to the app: {}", done.html);
         let user = user_by_email(&app, &email).await;
         assert_eq!((user["isActive"].as_bool(), user["emailVerified"].as_bool()), (Some(true), Some(true)));
         // The link is spent; the new account signs in.
         let used = browser.get(&link).await;
         assert_eq!(used.status, 404);
-        let signed = sign_in(&Browser::new(&app), &authorize_url(&client_id, CB, &[]), &email, PASSWORD, CB).await;
-        let back = finish_consent(&Browser::new(&app), signed, CB).await;
+        let fresh = Browser::new(&app);
+        let signed = sign_in(&fresh, &authorize_url(&client_id, CB, &[]), &email, PASSWORD, CB).await;
+        let back = finish_consent(&fresh, signed, CB).await;
         assert!(back.contains("code="), "{back}");
         // Melody's link shape lands on the same page.
         let (status, _) = call(&app, "POST", "/api/v1/users/invitations", &token, Some(json!({ "email": "second-invitee@example.com" }))).await;
@@ -339,15 +362,29 @@ async fn reset_code_lockout_holds_across_two_instances_sharing_redis() {
     .await;
     let (_, client_id, _) = create_app(&first, "Shop", "spa", &[CB]).await;
     let email = "lockout@example.com";
-    sign_up(&Browser::new(&first), &authorize_url(&client_id, CB, &[]), email, CB).await;
+    sign_up(
+        &Browser::new(&first),
+        &authorize_url(&client_id, CB, &[]),
+        email,
+        CB,
+    )
+    .await;
     let post = |app: &TestApp, path: &str, body: Value| {
         let request = app.client.post(app.url(path)).json(&body);
         async move {
             let r = request.send().await.unwrap();
-            (r.status().as_u16(), r.json::<Value>().await.unwrap_or(Value::Null))
+            (
+                r.status().as_u16(),
+                r.json::<Value>().await.unwrap_or(Value::Null),
+            )
         }
     };
-    let (status, body) = post(&first, "/embedded-auth/v1/reset-password-code", json!({ "email": email })).await;
+    let (status, body) = post(
+        &first,
+        "/embedded-auth/v1/reset-password-code",
+        json!({ "email": email }),
+    )
+    .await;
     assert_eq!((status, &body), (200, &json!({ "success": true })));
     let mail = mailbox.first_to(email).await;
     assert_eq!(mail.subject, "Reset your password");
@@ -355,31 +392,66 @@ async fn reset_code_lockout_holds_across_two_instances_sharing_redis() {
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for i in 0..5 {
         let app = if i % 2 == 0 { &first } else { &second };
-        let (status, body) = post(app, "/embedded-auth/v1/reset-password", json!({ "email": email, "code": wrong, "password": "N3w-passw0rd!" })).await;
-        assert_eq!((status, body["error_description"].as_str()), (400, Some("Invalid code provided")), "attempt {i}");
+        let (status, body) = post(
+            app,
+            "/embedded-auth/v1/reset-password",
+            json!({ "email": email, "code": wrong, "password": "N3w-passw0rd!" }),
+        )
+        .await;
+        assert_eq!(
+            (status, body["error_description"].as_str()),
+            (400, Some("Invalid code provided")),
+            "attempt {i}"
+        );
     }
     for app in [&first, &second] {
-        let (status, body) = post(app, "/embedded-auth/v1/reset-password", json!({ "email": email, "code": code, "password": "N3w-passw0rd!" })).await;
+        let (status, body) = post(
+            app,
+            "/embedded-auth/v1/reset-password",
+            json!({ "email": email, "code": code, "password": "N3w-passw0rd!" }),
+        )
+        .await;
         assert_eq!(status, 400, "{body}");
-        assert_eq!(body["error_description"], "Too many failed password reset attempts. Please try again after 30 minutes.");
+        assert_eq!(
+            body["error_description"],
+            "Too many failed password reset attempts. Please try again after 30 minutes."
+        );
     }
     // Once the window has passed (the counter expires), the right code works.
     let counters = first.cache.keys_with_prefix("FPRCA-").await.unwrap();
     for key in counters {
         first.cache.delete(&key).await.unwrap();
     }
-    let (status, body) = post(&second, "/embedded-auth/v1/reset-password", json!({ "email": email, "code": code, "password": "N3w-passw0rd!" })).await;
+    let (status, body) = post(
+        &second,
+        "/embedded-auth/v1/reset-password",
+        json!({ "email": email, "code": code, "password": "N3w-passw0rd!" }),
+    )
+    .await;
     assert_eq!((status, &body), (200, &json!({ "success": true })));
 
     // The daily request limit is shared too: five requests, then a refusal on either instance.
     for i in 0..4 {
         let app = if i % 2 == 0 { &first } else { &second };
-        let (status, _) = post(app, "/embedded-auth/v1/reset-password-code", json!({ "email": email })).await;
+        let (status, _) = post(
+            app,
+            "/embedded-auth/v1/reset-password-code",
+            json!({ "email": email }),
+        )
+        .await;
         assert_eq!(status, 200, "request {i}");
     }
-    let (status, body) = post(&second, "/embedded-auth/v1/reset-password-code", json!({ "email": email })).await;
+    let (status, body) = post(
+        &second,
+        "/embedded-auth/v1/reset-password-code",
+        json!({ "email": email }),
+    )
+    .await;
     assert_eq!(status, 400, "{body}");
-    assert_eq!(body["error_description"], "Too many password reset email requests. Please try again tomorrow.");
+    assert_eq!(
+        body["error_description"],
+        "Too many password reset email requests. Please try again tomorrow."
+    );
 }
 
 /// Reset requests for known and unknown emails answer the same, in about the same time: the
@@ -397,13 +469,24 @@ async fn reset_requests_do_not_tell_known_from_unknown_emails() {
     .await;
     let (_, client_id, _) = create_app(&app, "Shop", "spa", &[CB]).await;
     let known = "known@example.com";
-    sign_up(&Browser::new(&app), &authorize_url(&client_id, CB, &[]), known, CB).await;
+    sign_up(
+        &Browser::new(&app),
+        &authorize_url(&client_id, CB, &[]),
+        known,
+        CB,
+    )
+    .await;
     let mut timings = [Vec::new(), Vec::new()];
     for round in 0..40 {
         for (i, email) in [known, "unknown@example.com"].into_iter().enumerate() {
             let started = std::time::Instant::now();
-            let response = app.client.post(app.url("/embedded-auth/v1/reset-password-code"))
-                .json(&json!({ "email": email })).send().await.unwrap();
+            let response = app
+                .client
+                .post(app.url("/embedded-auth/v1/reset-password-code"))
+                .json(&json!({ "email": email }))
+                .send()
+                .await
+                .unwrap();
             let status = response.status().as_u16();
             let body = response.text().await.unwrap();
             if round >= 5 {
@@ -434,8 +517,15 @@ async fn http_providers_send_the_documented_requests() {
 
     type Seen = Arc<Mutex<Vec<(String, HeaderMap, String)>>>;
     let seen: Seen = Arc::default();
-    async fn record(State(seen): State<Seen>, Path(path): Path<String>, headers: HeaderMap, body: String) -> (axum::http::StatusCode, &'static str) {
-        seen.lock().unwrap().push((format!("/{path}"), headers, body));
+    async fn record(
+        State(seen): State<Seen>,
+        Path(path): Path<String>,
+        headers: HeaderMap,
+        body: String,
+    ) -> (axum::http::StatusCode, &'static str) {
+        seen.lock()
+            .unwrap()
+            .push((format!("/{path}"), headers, body));
         (axum::http::StatusCode::ACCEPTED, "{\"id\":\"queued\"}")
     }
     let router = axum::Router::new()
@@ -453,56 +543,114 @@ async fn http_providers_send_the_documented_requests() {
             c.enable_email_log = true;
             let (key, sender) = ("provider-key-123", "id@mail.acme.test".to_owned());
             match provider {
-                "sendgrid" => { c.sendgrid_api_key = Secret::new(key); c.sendgrid_sender_address = sender; c.sendgrid_api_url = api; }
-                "mailgun" => { c.mailgun_api_key = Secret::new(key); c.mailgun_sender_address = sender; c.mailgun_api_url = api; }
-                "brevo" => { c.brevo_api_key = Secret::new(key); c.brevo_sender_address = sender; c.brevo_api_url = api; }
-                "resend" => { c.resend_api_key = Secret::new(key); c.resend_sender_address = sender; c.resend_api_url = api; }
-                _ => { c.postmark_api_key = Secret::new(key); c.postmark_sender_address = sender; c.postmark_api_url = api; }
+                "sendgrid" => {
+                    c.sendgrid_api_key = Secret::new(key);
+                    c.sendgrid_sender_address = sender;
+                    c.sendgrid_api_url = api;
+                }
+                "mailgun" => {
+                    c.mailgun_api_key = Secret::new(key);
+                    c.mailgun_sender_address = sender;
+                    c.mailgun_api_url = api;
+                }
+                "brevo" => {
+                    c.brevo_api_key = Secret::new(key);
+                    c.brevo_sender_address = sender;
+                    c.brevo_api_url = api;
+                }
+                "resend" => {
+                    c.resend_api_key = Secret::new(key);
+                    c.resend_sender_address = sender;
+                    c.resend_api_url = api;
+                }
+                _ => {
+                    c.postmark_api_key = Secret::new(key);
+                    c.postmark_sender_address = sender;
+                    c.postmark_api_url = api;
+                }
             }
-        }).await;
+        })
+        .await;
         let token = app.admin_token("root").await;
         let to = format!("{provider}@example.com");
-        let (status, body) = call(&app, "POST", "/api/v1/users/invitations", &token, Some(json!({ "email": to }))).await;
+        let (status, body) = call(
+            &app,
+            "POST",
+            "/api/v1/users/invitations",
+            &token,
+            Some(json!({ "email": to })),
+        )
+        .await;
         assert_eq!(status, 200, "{body}");
         let (path, headers, body) = {
             let mut found = None;
             for _ in 0..100 {
-                if let Some(hit) = seen.lock().unwrap().pop() { found = Some(hit); break; }
+                if let Some(hit) = seen.lock().unwrap().pop() {
+                    found = Some(hit);
+                    break;
+                }
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
             found.unwrap_or_else(|| panic!("{provider}: no request arrived"))
         };
-        let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
-        let json_body = || serde_json::from_str::<Value>(&body).unwrap_or_else(|_| panic!("{provider}: not JSON: {body}"));
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default()
+        };
+        let json_body = || {
+            serde_json::from_str::<Value>(&body)
+                .unwrap_or_else(|_| panic!("{provider}: not JSON: {body}"))
+        };
         match provider {
             "sendgrid" => {
                 assert_eq!(path, "/v3/mail/send");
                 assert_eq!(header("authorization"), "Bearer provider-key-123");
                 let b = json_body();
                 assert_eq!(b["personalizations"][0]["to"][0]["email"], to.as_str());
-                assert_eq!(b["from"], json!({ "email": "id@mail.acme.test", "name": "Acme ID" }));
+                assert_eq!(
+                    b["from"],
+                    json!({ "email": "id@mail.acme.test", "name": "Acme ID" })
+                );
                 assert_eq!(b["subject"], "You are invited");
                 assert_eq!(b["content"][0]["type"], "text/plain");
                 assert_eq!(b["content"][1]["type"], "text/html");
             }
             "mailgun" => {
                 assert_eq!(path, "/v3/mail.acme.test/messages");
-                assert_eq!(header("authorization"), crate::harness::basic("api", "provider-key-123"));
+                assert_eq!(
+                    header("authorization"),
+                    crate::harness::basic("api", "provider-key-123")
+                );
                 assert!(header("content-type").starts_with("application/x-www-form-urlencoded"));
                 let form: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap();
-                let field = |n: &str| form.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap_or_default();
+                let field = |n: &str| {
+                    form.iter()
+                        .find(|(k, _)| k == n)
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default()
+                };
                 assert_eq!(field("from"), "\"Acme ID\" <id@mail.acme.test>");
                 assert_eq!(field("to"), to);
                 assert_eq!(field("subject"), "You are invited");
-                assert!(field("text").contains("accept-invitation") && field("html").contains("<html"));
+                assert!(
+                    field("text").contains("accept-invitation") && field("html").contains("<html")
+                );
             }
             "brevo" => {
                 assert_eq!(path, "/v3/smtp/email");
                 assert_eq!(header("api-key"), "provider-key-123");
                 let b = json_body();
-                assert_eq!(b["sender"], json!({ "name": "Acme ID", "email": "id@mail.acme.test" }));
+                assert_eq!(
+                    b["sender"],
+                    json!({ "name": "Acme ID", "email": "id@mail.acme.test" })
+                );
                 assert_eq!(b["to"], json!([{ "email": to }]));
-                assert!(b["htmlContent"].as_str().unwrap().contains("<html") && b["textContent"].is_string());
+                assert!(
+                    b["htmlContent"].as_str().unwrap().contains("<html")
+                        && b["textContent"].is_string()
+                );
             }
             "resend" => {
                 assert_eq!(path, "/emails");
@@ -525,8 +673,15 @@ async fn http_providers_send_the_documented_requests() {
         // The email log records the provider's answer, the invitation link redacted.
         let logs = email_log(&app).await;
         assert_eq!(logs[0]["success"], true, "{provider}: {:?}", logs[0]);
-        assert!(logs[0]["response"].as_str().unwrap().starts_with("202"), "{:?}", logs[0]);
-        assert!(!logs[0]["content"].as_str().unwrap().contains("token="), "{provider}: link not redacted");
+        assert!(
+            logs[0]["response"].as_str().unwrap().starts_with("202"),
+            "{:?}",
+            logs[0]
+        );
+        assert!(
+            !logs[0]["content"].as_str().unwrap().contains("token="),
+            "{provider}: link not redacted"
+        );
     }
 }
 
@@ -541,9 +696,20 @@ async fn a_failed_delivery_is_logged_not_fatal() {
     })
     .await;
     let token = app.admin_token("root").await;
-    let (status, body) = call(&app, "POST", "/api/v1/users/invitations", &token, Some(json!({ "email": "lost@example.com" }))).await;
+    let (status, body) = call(
+        &app,
+        "POST",
+        "/api/v1/users/invitations",
+        &token,
+        Some(json!({ "email": "lost@example.com" })),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     let logs = email_log(&app).await;
     assert_eq!(logs[0]["success"], false, "{:?}", logs[0]);
-    assert!(logs[0]["response"].as_str().unwrap().contains("SMTP"), "{:?}", logs[0]);
+    assert!(
+        logs[0]["response"].as_str().unwrap().contains("SMTP"),
+        "{:?}",
+        logs[0]
+    );
 }

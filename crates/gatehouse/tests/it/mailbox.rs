@@ -39,11 +39,7 @@ impl Mailbox {
             let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             probe.local_addr().unwrap().port()
         };
-        let dir = std::env::temp_dir().join(format!(
-            "gh_mail_{}_{}",
-            std::process::id(),
-            port
-        ));
+        let dir = std::env::temp_dir().join(format!("gh_mail_{}_{}", std::process::id(), port));
         std::fs::create_dir_all(&dir).unwrap();
         let script = PathBuf::from(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -99,7 +95,8 @@ impl Mailbox {
         names
             .into_iter()
             .map(|path| {
-                let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+                let v: Value =
+                    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
                 Mail {
                     to: v["to"]
                         .as_array()
@@ -130,10 +127,32 @@ impl Mailbox {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("no message #{n} to {to} arrived; received: {:?}", self.all());
+        panic!(
+            "no message #{n} to {to} arrived; received: {:?}",
+            self.all()
+        );
     }
 
-    /// Waits for the latest message to `to` (the first one).
+    /// Waits (up to 15 s) for a message to `to` with this subject (background sends may arrive
+    /// in any order).
+    pub async fn with_subject(&self, to: &str, subject: &str) -> Mail {
+        for _ in 0..150 {
+            let found = self
+                .all()
+                .into_iter()
+                .find(|m| m.subject == subject && m.to.iter().any(|t| t.eq_ignore_ascii_case(to)));
+            if let Some(mail) = found {
+                return mail;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "no message \"{subject}\" to {to} arrived; received: {:?}",
+            self.all()
+        );
+    }
+
+    /// Waits for the first message to `to`.
     pub async fn first_to(&self, to: &str) -> Mail {
         self.nth_to(to, 1).await
     }
