@@ -294,7 +294,6 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
             "enforce_one_mfa_enrollment",
             !c.enforce_one_mfa_enrollment.is_empty(),
         ),
-        ("enable_passwordless_sign_in", c.enable_passwordless_sign_in),
         ("allow_passkey_enrollment", c.allow_passkey_enrollment),
         ("enable_recovery_code", c.enable_recovery_code),
         (
@@ -436,6 +435,12 @@ fn validate_email(c: &Config) -> Result<(), ConfigError> {
         return Err(ConfigError::invalid(
             "dev_email_receiver",
             "is not an email address",
+        ));
+    }
+    if c.enable_passwordless_sign_in && crate::mail::selected_provider(c).is_none() {
+        return Err(ConfigError::invalid(
+            "enable_passwordless_sign_in",
+            "needs an email provider (set smtp_connection_string or a provider's API key and sender address)",
         ));
     }
     if c.mail_timeout == 0 {

@@ -255,7 +255,7 @@ async fn the_openapi_document_is_generated_and_swagger_ui_is_served() {
                 .count()
         })
         .sum();
-    assert_eq!(operations, 81, "80 /api/v1 operations so far plus /info");
+    assert_eq!(operations, 82, "all 81 /api/v1 operations plus /info");
     assert!(
         doc["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"].is_object()
     );

@@ -339,6 +339,83 @@ backend_tests! {
         let melody = browser.get(&format!("/identity/v1/view/verify-email?invitationToken={token_param}&locale=en")).await;
         assert!(melody.html.contains("Accept your invitation"), "{}", melody.html);
     }
+
+    async fn passwordless_code_signs_in_and_creates_the_account_only_once_proven(backend: Backend) {
+        let mailbox = Mailbox::start().await;
+        let app = TestApp::spawn_with(backend, |c| {
+            mailbox.configure(c);
+            c.enable_passwordless_sign_in = true;
+            c.mfa_code_verify_threshold = 3;
+        }).await;
+        let (_, client_id, _) = create_app(&app, "Shop", "spa", &[CB]).await;
+        let browser = Browser::new(&app);
+        let page = browser.follow(browser.get(&authorize_url(&client_id, CB, &[])).await, CB).await;
+        assert!(!page.html.contains("name=\"password\""), "no password input: {}", page.html);
+        assert!(!page.html.contains("sign-up-link") && !page.html.contains("forgot-password-link"));
+        let email = format!("passwordless.{backend:?}@example.com").to_lowercase();
+        let sent = browser.post("/identity/v1/view/authorize", &form_fields(&page.html, &[("email", &email)])).await;
+        let code_page = browser.follow(sent, CB).await;
+        assert_eq!(code_page.status, 200, "{}", code_page.html);
+        let mail = mailbox.first_to(&email).await;
+        assert_eq!(mail.subject, "Your sign-in code");
+        // Nothing exists until the code is proven.
+        let token = app.admin_token("root").await;
+        let (_, users) = call(&app, "GET", &format!("/api/v1/users?search={email}"), &token, None).await;
+        assert_eq!(users["count"], 0, "{users}");
+        let wrong = if mail.code() == "000000" { "111111" } else { "000000" };
+        let bad = browser.post("/identity/v1/view/passwordless", &hidden_fields(&code_page.html, "step-form", &[("code", wrong)])).await;
+        assert_eq!(error_text(&bad.html), "Invalid code provided");
+        let done = browser.post("/identity/v1/view/passwordless", &hidden_fields(&code_page.html, "step-form", &[("code", &mail.code())])).await;
+        let redirect = finish_consent(&browser, done, CB).await;
+        let code = query_param(&redirect, "code").unwrap();
+        let (status, tokens) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", VERIFIER), ("redirect_uri", CB)]).await;
+        assert_eq!(status, 200, "{tokens}");
+        let user = user_by_email(&app, &email).await;
+        assert_eq!(user["emailVerified"], true);
+
+        // Wrong codes lock the email out, even with the right code, until the window passes.
+        let again = Browser::new(&app);
+        let page = again.follow(again.get(&authorize_url(&client_id, CB, &[])).await, CB).await;
+        let code_page = again.follow(again.post("/identity/v1/view/authorize", &form_fields(&page.html, &[("email", &email)])).await, CB).await;
+        let right = mailbox.nth_to(&email, 2).await.code();
+        let wrong = if right == "000000" { "111111" } else { "000000" };
+        for _ in 0..3 {
+            let bad = again.post("/identity/v1/view/passwordless", &hidden_fields(&code_page.html, "step-form", &[("code", wrong)])).await;
+            assert_eq!(error_text(&bad.html), "Invalid code provided");
+        }
+        let locked = again.post("/identity/v1/view/passwordless", &hidden_fields(&code_page.html, "step-form", &[("code", &right)])).await;
+        assert_eq!(error_text(&locked.html), "Too many failed passwordless verification attempts. Please try again after 30 minutes.");
+    }
+
+    async fn magic_link_signs_in_only_the_browser_that_asked(backend: Backend) {
+        let mailbox = Mailbox::start().await;
+        let app = TestApp::spawn_with(backend, |c| {
+            mailbox.configure(c);
+            c.enable_passwordless_sign_in = true;
+            c.use_passwordless_as_magic_link = true;
+            c.enable_email_log = true;
+        }).await;
+        let (_, client_id, _) = create_app(&app, "Shop", "spa", &[CB]).await;
+        let browser = Browser::new(&app);
+        let page = browser.follow(browser.get(&authorize_url(&client_id, CB, &[])).await, CB).await;
+        let email = format!("magic.{backend:?}@example.com").to_lowercase();
+        let waiting = browser.follow(browser.post("/identity/v1/view/authorize", &form_fields(&page.html, &[("email", &email)])).await, CB).await;
+        assert!(waiting.html.contains("sign-in link"), "{}", waiting.html);
+        let mail = mailbox.first_to(&email).await;
+        assert_eq!(mail.subject, "Your sign-in link");
+        let link = mail.link(&app.url("/identity/v1/view/magic-link"));
+        // Another browser (a link scanner, a forwarded mail) gets nothing and spends nothing.
+        let stranger = Browser::new(&app).get(&link).await;
+        assert_eq!(stranger.status, 404, "{}", stranger.html);
+        let done = browser.get(&link).await;
+        let redirect = finish_consent(&browser, done, CB).await;
+        assert!(query_param(&redirect, "code").is_some(), "{redirect}");
+        // Used once only.
+        let reused = browser.get(&link).await;
+        assert_ne!(reused.location.as_deref().map(|l| l.starts_with(CB)), Some(true));
+        let logs = email_log(&app).await;
+        assert!(!logs[0]["content"].as_str().unwrap().contains("otp="), "the link is redacted");
+    }
 }
 
 /// The sixth wrong reset code is refused even with the right code, and the count is shared by

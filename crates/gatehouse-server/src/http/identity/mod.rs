@@ -242,6 +242,7 @@ fn sign_in_view(
             email,
             error,
             notice,
+            passwordless: state.config.enable_passwordless_sign_in,
             sign_up_url: if tx.request.policy.is_none() {
                 sign_up_url(state, tx, tx_id, locale)
             } else {
@@ -291,16 +292,20 @@ async fn sign_in_submit(
     };
     let locale = tx.request.locale.clone();
     let shown = tx.clone();
-    match signin::sign_in_with_password(
-        &state,
-        &form.tx,
-        tx,
-        &form.email,
-        &form.password,
-        browser.meta(),
-    )
-    .await
-    {
+    let result = if state.config.enable_passwordless_sign_in {
+        signin::sign_in_passwordless(&state, &form.tx, tx, &form.email, browser.meta()).await
+    } else {
+        signin::sign_in_with_password(
+            &state,
+            &form.tx,
+            tx,
+            &form.email,
+            &form.password,
+            browser.meta(),
+        )
+        .await
+    };
+    match result {
         Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
         Err(err) => match form_error(&state, &locale, err) {
             Ok(error) => sign_in_view(

@@ -124,6 +124,8 @@ pub struct SignInPage<'a> {
     pub email: &'a str,
     pub error: Option<String>,
     pub notice: Option<&'a str>,
+    /// Email only: a code or link is sent instead of asking for a password.
+    pub passwordless: bool,
     pub sign_up_url: Option<String>,
     pub reset_url: Option<String>,
 }

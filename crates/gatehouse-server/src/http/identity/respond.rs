@@ -19,6 +19,7 @@ pub fn step_path(step: Step) -> Option<&'static str> {
     match step {
         Step::Consent => Some("/identity/v1/view/consent"),
         Step::VerifyEmail => Some("/identity/v1/view/verify-email"),
+        Step::PasswordlessVerify => Some("/identity/v1/view/passwordless"),
         Step::ChangeEmail => Some("/identity/v1/view/change-email"),
         Step::ChangePassword => Some("/identity/v1/view/change-password"),
         Step::UpdateInfo => Some("/identity/v1/view/update-info"),
