@@ -65,7 +65,7 @@ export async function completeSignIn(page, startUrl, { redirectUri, user, shots,
       if (!back()) throw new Error(`no Gatehouse page at ${page.url()} after ${seen.join(', ')}: ${(await page.content()).slice(0, 800)}`);
     });
     if (back()) return { url: page.url(), seen };
-    const form = await page.$('form#sign-in-form, form#sign-up-form, form#consent-form');
+    const form = await page.$('form#sign-in-form, form#sign-up-form, form#consent-form, form#step-form');
     const id = form && (await form.getAttribute('id'));
     const refusal = await page.$('[role=alert]');
     if (refusal) throw new Error(`${page.url()} refused the step: ${await refusal.textContent()}`);
@@ -100,6 +100,11 @@ export async function completeSignIn(page, startUrl, { redirectUri, user, shots,
       seen.push('consent');
       await shoot(page, shots, 'consent');
       await submit('#accept');
+    } else if (id === 'step-form' && user.stepForm) {
+      // A page that needs something from outside the browser (an emailed code).
+      seen.push(await user.stepForm(page));
+      await shoot(page, shots, seen[seen.length - 1]);
+      await submit('#submit');
     } else {
       throw new Error(`unexpected page at ${page.url()}: ${(await page.textContent('body')).slice(0, 500)}`);
     }
@@ -118,4 +123,36 @@ export async function json(response) {
   } catch {
     throw new Error(`expected JSON from ${response.url} (${response.status}): ${text.slice(0, 300)}`);
   }
+}
+
+/**
+ * Waits (up to 15 s) for a message to `to` with `subject` in the folder the test's SMTP receiver
+ * writes to (`MAIL_DIR`); returns `{subject, text, html, code(), link(prefix)}`.
+ */
+export async function waitForMail(to, subject) {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const dir = need('MAIL_DIR');
+  for (let i = 0; i < 150; i += 1) {
+    const names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
+    for (const name of names) {
+      const mail = JSON.parse(readFileSync(join(dir, name), 'utf8'));
+      if (mail.subject === subject && mail.to.some((t) => t.toLowerCase() === to.toLowerCase())) {
+        return {
+          ...mail,
+          code: () => {
+            const line = mail.text.split('\n').map((l) => l.trim()).find((l) => /^[0-9]{6}$/.test(l));
+            if (!line) throw new Error(`no code in ${mail.text}`);
+            return line;
+          },
+          link: (prefix) => {
+            const at = mail.text.indexOf(prefix);
+            if (at < 0) throw new Error(`no link ${prefix} in ${mail.text}`);
+            return mail.text.slice(at).split(/\s/)[0];
+          },
+        };
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no mail "${subject}" to ${to} arrived`);
 }

@@ -92,6 +92,49 @@ backend_tests! {
         }
     }
 
+    async fn chromium_verifies_resets_and_accepts_an_invitation_by_email(backend: Backend) {
+        let mailbox = crate::mailbox::Mailbox::start().await;
+        let origin = app_origin();
+        let app = TestApp::spawn_with(backend, |c| mailbox.configure(c)).await;
+        let redirect = format!("{origin}/cb");
+        let (_, client_id, _) = create_app(&app, "Email app", "spa", &[&redirect]).await;
+        let invited = email("invited", backend);
+        let token = app.admin_token("root").await;
+        let (status, body) = call(&app, "POST", "/api/v1/users/invitations", &token, Some(json!({ "email": invited }))).await;
+        assert_eq!(status, 200, "{body}");
+        run_client("node", "email-flows.mjs", &[
+            ("ISSUER", app.base.clone()),
+            ("CLIENT_ID", client_id),
+            ("REDIRECT_URI", redirect),
+            ("MAIL_DIR", mailbox.dir.display().to_string()),
+            ("EMAIL", email("email-flows", backend)),
+            ("INVITED_EMAIL", invited),
+            ("PASSWORD", PASSWORD.into()),
+            ("MODE", "accounts".into()),
+        ]).await;
+    }
+
+    async fn chromium_signs_in_with_a_magic_link(backend: Backend) {
+        let mailbox = crate::mailbox::Mailbox::start().await;
+        let origin = app_origin();
+        let app = TestApp::spawn_with(backend, |c| {
+            mailbox.configure(c);
+            c.enable_passwordless_sign_in = true;
+            c.use_passwordless_as_magic_link = true;
+        }).await;
+        let redirect = format!("{origin}/cb");
+        let (_, client_id, _) = create_app(&app, "Magic app", "spa", &[&redirect]).await;
+        run_client("node", "email-flows.mjs", &[
+            ("ISSUER", app.base.clone()),
+            ("CLIENT_ID", client_id),
+            ("REDIRECT_URI", redirect),
+            ("MAIL_DIR", mailbox.dir.display().to_string()),
+            ("EMAIL", email("magic", backend)),
+            ("PASSWORD", PASSWORD.into()),
+            ("MODE", "magic".into()),
+        ]).await;
+    }
+
     async fn melody_sdk_signs_in_refreshes_and_logs_out_unchanged(backend: Backend) {
         let origin = app_origin();
         let app = spawn(backend, &origin).await;
