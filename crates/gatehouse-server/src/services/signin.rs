@@ -403,7 +403,13 @@ pub async fn sign_up(
             auth_id: &user.auth_id,
             email: user.email.as_deref().unwrap_or_default(),
             locale: &user.locale,
-            org_slug: &user.org_slug,
+            // Signing up through an organization's pages: its name and logo on the email.
+            org_slug: tx
+                .request
+                .org
+                .as_deref()
+                .filter(|_| tx.branding.is_some())
+                .unwrap_or(&user.org_slug),
         },
     )
     .await?;

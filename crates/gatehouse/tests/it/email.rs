@@ -416,6 +416,46 @@ backend_tests! {
         let logs = email_log(&app).await;
         assert!(!logs[0]["content"].as_str().unwrap().contains("otp="), "the link is redacted");
     }
+
+    async fn welcome_email_instead_of_a_code_and_org_branding(backend: Backend) {
+        let mailbox = Mailbox::start().await;
+        let app = TestApp::spawn_with(backend, |c| {
+            mailbox.configure(c);
+            c.replace_email_verification_with_welcome_email = true;
+            c.enable_org = true;
+            c.company_email_logo_url = "https://cdn.example.com/server-logo.png".into();
+        }).await;
+        let (_, client_id, _) = create_app(&app, "Shop", "spa", &[CB]).await;
+        let token = app.admin_token("root").await;
+        let (status, body) = call(&app, "POST", "/api/v1/orgs", &token, Some(json!({ "name": "Acme", "slug": "acme" }))).await;
+        assert_eq!(status, 201, "{body}");
+        let org_id = body["org"]["id"].as_i64().unwrap();
+        let (status, body) = call(&app, "PUT", &format!("/api/v1/orgs/{org_id}"), &token, Some(json!({
+            "emailSenderName": "Acme Team", "companyEmailLogoUrl": "https://cdn.example.com/acme.png"
+        }))).await;
+        assert_eq!(status, 200, "{body}");
+
+        // Sign-up goes straight on (no code page) and a welcome email follows, in the org's name.
+        let email = format!("welcome.{backend:?}@example.com").to_lowercase();
+        let redirect = sign_up(&Browser::new(&app), &authorize_url(&client_id, CB, &[("org", "acme")]), &email, CB).await;
+        assert!(query_param(&redirect, "code").is_some());
+        let mail = mailbox.first_to(&email).await;
+        assert_eq!(mail.subject, "Welcome");
+        assert!(mail.from.starts_with("Acme Team") || mail.from.starts_with("\"Acme Team\""), "{}", mail.from);
+        assert!(mail.html.contains("https://cdn.example.com/acme.png"), "{}", mail.html);
+
+        // Without an organization: the server's name and logo.
+        let (status, _) = call(&app, "POST", "/api/v1/users/invitations", &token, Some(json!({ "email": "plain@example.com" }))).await;
+        assert_eq!(status, 200);
+        let plain = mailbox.first_to("plain@example.com").await;
+        assert!(plain.from.contains("Gatehouse"), "{}", plain.from);
+        assert!(plain.html.contains("server-logo.png"));
+        // An invitation into the organization carries its branding.
+        let (status, _) = call(&app, "POST", "/api/v1/users/invitations", &token, Some(json!({ "email": "member@example.com", "orgSlug": "acme" }))).await;
+        assert_eq!(status, 200);
+        let member = mailbox.first_to("member@example.com").await;
+        assert!(member.from.contains("Acme Team"), "{}", member.from);
+    }
 }
 
 /// The sixth wrong reset code is refused even with the right code, and the count is shared by
