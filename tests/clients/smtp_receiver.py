@@ -1,6 +1,8 @@
 """A real SMTP server for the email tests (aiosmtpd). Each message it accepts is written to
-OUT_DIR as one JSON file: envelope sender and receivers, subject, From header, and the decoded
-plain-text and HTML bodies. With SMTP_USER and SMTP_PASSWORD set it requires AUTH.
+OUT_DIR as one JSON file: envelope sender and receivers, subject, From header, the decoded
+plain-text and HTML bodies, and whether the session authenticated and used TLS. With SMTP_USER
+and SMTP_PASSWORD set it requires AUTH. With SMTP_TLS=starttls (or implicit) and SMTP_CERT /
+SMTP_KEY it requires STARTTLS before AUTH (or speaks TLS from the first byte).
 
 Usage: python3 smtp_receiver.py PORT OUT_DIR   (prints "ready" once it accepts connections)
 """
@@ -34,6 +36,7 @@ class Store:
             "text": text.get_content() if text is not None else "",
             "html": html.get_content() if html is not None else "",
             "authenticated": session.authenticated,
+            "tls": session.ssl is not None,
         }
         with self.lock:
             self.count += 1
@@ -70,6 +73,17 @@ def main():
             auth_required=True,
             auth_require_tls=False,
         )
+    mode = os.environ.get("SMTP_TLS", "")
+    if mode:
+        import ssl
+
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(os.environ["SMTP_CERT"], os.environ["SMTP_KEY"])
+        if mode == "starttls":
+            options.update(tls_context=context, require_starttls=True)
+            options["auth_require_tls"] = True
+        else:
+            options.update(ssl_context=context)
     controller = Controller(Store(out_dir), hostname="127.0.0.1", port=port, **options)
     controller.start()
     print("ready", flush=True)

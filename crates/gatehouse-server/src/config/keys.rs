@@ -342,6 +342,8 @@ config_keys! {
         smtp_connection_string: Secret = Secret::default(), secret = true;
         /// Sender address of SMTP mail.
         smtp_sender_address: String = String::new();
+        /// A PEM file of CA certificates to trust, besides the built-in public roots, for the SMTP server's certificate (a relay with a private CA).
+        smtp_ca_certificate: String = String::new();
         /// SendGrid API key.
         sendgrid_api_key: Secret = Secret::default(), secret = true;
         /// Sender address of SendGrid mail.

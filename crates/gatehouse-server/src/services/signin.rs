@@ -519,8 +519,8 @@ pub async fn verify_passwordless(
     }
     let stored = state.cache.get(&passwordless_code_key(id)).await?;
     let code = code.trim();
-    let matches = stored
-        .is_some_and(|s| code.len() == 6 && constant_time_eq(s.as_bytes(), code.as_bytes()));
+    let matches =
+        stored.is_some_and(|s| code.len() == 6 && constant_time_eq(s.as_bytes(), code.as_bytes()));
     if !matches {
         state
             .cache

@@ -830,3 +830,61 @@ async fn a_failed_delivery_is_logged_not_fatal() {
         logs[0]
     );
 }
+
+/// SMTP over STARTTLS (AUTH only after it) and over implicit TLS, with the relay's certificate
+/// from a private CA the configuration trusts; without that CA the delivery fails and is logged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_speaks_starttls_and_implicit_tls_with_a_private_ca() {
+    use crate::mailbox::{SMTP_PASSWORD, SMTP_USER};
+    for (mode, scheme) in [("starttls", "smtp"), ("implicit", "smtps")] {
+        let (mailbox, ca) = Mailbox::start_tls(mode).await;
+        let url = format!(
+            "{scheme}://{SMTP_USER}:{SMTP_PASSWORD}@127.0.0.1:{}",
+            mailbox.port
+        );
+        let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+            c.smtp_connection_string = Secret::new(url.clone());
+            c.smtp_sender_address = SENDER.into();
+            c.smtp_ca_certificate = ca.display().to_string();
+        })
+        .await;
+        let token = app.admin_token("root").await;
+        let to = format!("{mode}@example.com");
+        let (status, body) = call(
+            &app,
+            "POST",
+            "/api/v1/users/invitations",
+            &token,
+            Some(json!({ "email": to })),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let mail = mailbox.first_to(&to).await;
+        assert!(mail.authenticated, "{mode}: authenticated");
+        if mode == "starttls" {
+            assert!(mail.tls, "STARTTLS was used before AUTH");
+        }
+
+        // The same relay without its CA trusted: the certificate is refused, nothing is sent.
+        let untrusted = TestApp::spawn_with(Backend::Sqlite, |c| {
+            c.smtp_connection_string = Secret::new(url.clone());
+            c.smtp_sender_address = SENDER.into();
+            c.enable_email_log = true;
+        })
+        .await;
+        let token = untrusted.admin_token("root").await;
+        let to = format!("untrusted-{mode}@example.com");
+        let (status, _) = call(
+            &untrusted,
+            "POST",
+            "/api/v1/users/invitations",
+            &token,
+            Some(json!({ "email": to })),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let logs = email_log(&untrusted).await;
+        assert_eq!(logs[0]["success"], false, "{mode}: {:?}", logs[0]);
+        assert_eq!(mailbox.count_to(&to), 0);
+    }
+}

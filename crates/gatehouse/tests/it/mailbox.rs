@@ -30,11 +30,109 @@ pub struct Mail {
     pub text: String,
     pub html: String,
     pub authenticated: bool,
+    pub tls: bool,
 }
 
 impl Mailbox {
     /// Starts a receiver that requires SMTP AUTH with [`SMTP_USER`] / [`SMTP_PASSWORD`].
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// A receiver that speaks TLS (`starttls`, AUTH only after it, or `implicit`) with a
+    /// certificate for 127.0.0.1 from a private CA; returns it and the CA's PEM file.
+    pub async fn start_tls(mode: &str) -> (Self, PathBuf) {
+        let dir = std::env::temp_dir().join(format!(
+            "gh_smtp_ca_{}_{mode}_{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let run = |args: &[&str]| {
+            let out = std::process::Command::new("openssl")
+                .args(args)
+                .current_dir(&dir)
+                .output()
+                .expect("openssl runs");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        std::fs::write(
+            dir.join("leaf.ext"),
+            "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n\
+             extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n",
+        )
+        .unwrap();
+        run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=Gatehouse test CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign",
+        ]);
+        run(&[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "leaf.key",
+            "-out",
+            "leaf.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ]);
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "leaf.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "leaf.ext",
+        ]);
+        let cert = dir.join("leaf.pem").display().to_string();
+        let key = dir.join("leaf.key").display().to_string();
+        let mailbox = Self::start_with(&[
+            ("SMTP_TLS", mode.to_owned()),
+            ("SMTP_CERT", cert),
+            ("SMTP_KEY", key),
+        ])
+        .await;
+        (mailbox, dir.join("ca.pem"))
+    }
+
+    async fn start_with(env: &[(&str, String)]) -> Self {
         let port = {
             let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             probe.local_addr().unwrap().port()
@@ -51,6 +149,7 @@ impl Mailbox {
             .arg(&dir)
             .env("SMTP_USER", SMTP_USER)
             .env("SMTP_PASSWORD", SMTP_PASSWORD)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
@@ -109,6 +208,7 @@ impl Mailbox {
                     text: v["text"].as_str().unwrap().to_owned(),
                     html: v["html"].as_str().unwrap().to_owned(),
                     authenticated: v["authenticated"].as_bool().unwrap_or(false),
+                    tls: v["tls"].as_bool().unwrap_or(false),
                 }
             })
             .collect()

@@ -711,7 +711,15 @@ async fn passwordless_page(
     let t = i18n::texts(&locale);
     let tx_id = q.tx.unwrap_or_default();
     let spec = passwordless_spec(&state, t, &tx_id);
-    form_page(&state, &browser, &locale, tx.branding.as_ref(), spec, None, None)
+    form_page(
+        &state,
+        &browser,
+        &locale,
+        tx.branding.as_ref(),
+        spec,
+        None,
+        None,
+    )
 }
 
 async fn passwordless_submit(
