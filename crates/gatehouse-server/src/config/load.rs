@@ -422,7 +422,7 @@ fn validate_email(c: &Config) -> Result<(), ConfigError> {
         }
     }
     let smtp = c.smtp_connection_string.expose();
-    if !smtp.is_empty() && !(smtp.starts_with("smtp://") || smtp.starts_with("smtps://")) {
+    if !(smtp.is_empty() || smtp.starts_with("smtp://") || smtp.starts_with("smtps://")) {
         return Err(ConfigError::invalid(
             "smtp_connection_string",
             "must start with smtp:// (STARTTLS) or smtps:// (TLS)",

@@ -71,11 +71,9 @@ fn smtp_url(url: &str) -> String {
         let sep = if url.contains('?') { '&' } else { '?' };
         return format!("{url}{sep}tls=required");
     }
-    let stripped = url
-        .replace("?tls=none&", "?")
+    url.replace("?tls=none&", "?")
         .replace("&tls=none", "")
-        .replace("?tls=none", "");
-    stripped
+        .replace("?tls=none", "")
 }
 
 /// The TLS mode of `url` (lettre's form) with `ca_file`'s certificates trusted as well.

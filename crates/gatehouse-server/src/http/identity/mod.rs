@@ -212,6 +212,7 @@ fn sign_up_url(state: &AppState, tx: &Transaction, tx_id: &str, locale: &str) ->
         .then(|| format!("/identity/v1/view/sign-up?tx={tx_id}&locale={locale}"))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn sign_in_view(
     state: &AppState,
     browser: &Browser,
