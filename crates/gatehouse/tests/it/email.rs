@@ -183,6 +183,20 @@ backend_tests! {
         // Unknown users get nothing.
         let (status, body) = call(&app, "POST", "/api/v1/users/no-such-user/verify-email", &token, None).await;
         assert_eq!(status, 404, "{body}");
+        // `write_user` is required: a `read_user` token is refused and nothing is sent or stored.
+        let (status, body) = call(&app, "POST", "/api/v1/apps", &token, Some(json!({
+            "name": "reader", "type": "s2s", "scopes": ["read_user"], "redirectUris": []
+        }))).await;
+        assert_eq!(status, 201, "{body}");
+        let reader = app.client_credentials(body["app"]["clientId"].as_str().unwrap(), body["app"]["secret"].as_str().unwrap(), "read_user").await;
+        let reader = reader.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
+        let sent = mailbox.count_to(&email);
+        let before = app.isolation.table_counts().await;
+        let (status, body) = call(&app, "POST", &format!("/api/v1/users/{auth_id}/verify-email"), &reader, None).await;
+        assert_eq!(status, 401, "{body}");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(mailbox.count_to(&email), sent);
+        assert_eq!(app.isolation.table_counts().await, before);
     }
 
     async fn password_reset_by_emailed_code_and_its_lockout(backend: Backend) {
