@@ -15,6 +15,7 @@ pub mod error;
 pub mod grant;
 pub mod jwt;
 pub mod lockout;
+pub mod mfa;
 pub mod password;
 pub mod pkce;
 pub mod scope;

@@ -32,6 +32,10 @@ pub enum SignInError {
     WrongStep,
     #[error("Invalid code provided")]
     InvalidCode,
+    #[error("Invalid MFA code provided")]
+    InvalidMfaCode,
+    #[error("Too many failed MFA verification attempts. Please try again after 30 minutes.")]
+    MfaLockout,
     #[error("Too many password reset email requests. Please try again tomorrow.")]
     ResetRequestLimit,
     #[error("Too many failed password reset attempts. Please try again after 30 minutes.")]

@@ -155,6 +155,24 @@ impl KeyRing {
         Ok(record)
     }
 
+    /// Encrypts a user secret (a TOTP seed) with the master key, bound to `context`, as base64.
+    pub fn seal_secret(&self, plaintext: &[u8], context: &str) -> String {
+        use base64::Engine;
+        let sealed = self.master_key.seal(plaintext, context.as_bytes());
+        base64::engine::general_purpose::STANDARD.encode(sealed)
+    }
+
+    /// Decrypts what [`Self::seal_secret`] made for the same `context`.
+    pub fn open_secret(&self, sealed: &str, context: &str) -> Result<Vec<u8>, ServiceError> {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(sealed)
+            .map_err(|e| ServiceError::Internal(format!("sealed secret: {e}")))?;
+        self.master_key
+            .open(&bytes, context.as_bytes())
+            .map_err(|e| ServiceError::Internal(format!("sealed secret: {e}")))
+    }
+
     /// The JWKS document, active key first.
     pub fn jwks(&self) -> Arc<str> {
         self.snapshot().jwks.clone()

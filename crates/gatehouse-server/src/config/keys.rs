@@ -272,6 +272,8 @@ config_keys! {
         enable_recovery_code: bool = false, info = "ENABLE_RECOVERY_CODE";
         /// "Remember this device" for MFA.
         enable_mfa_remember_device: bool = false, info = "ENABLE_MFA_REMEMBER_DEVICE";
+        /// The issuer name authenticator apps show next to TOTP codes.
+        otp_issuer: String = "Gatehouse".into();
         /// Country calling code assumed for SMS numbers entered without one.
         sms_country_code: String = "+1".into();
     }

@@ -287,12 +287,10 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
     // Sign-in steps whose pages this version does not serve yet: refuse them at start-up
     // rather than strand users half-way through a sign-in.
     for (key, on) in [
-        ("otp_mfa_is_required", c.otp_mfa_is_required),
-        ("email_mfa_is_required", c.email_mfa_is_required),
         ("sms_mfa_is_required", c.sms_mfa_is_required),
         (
             "enforce_one_mfa_enrollment",
-            !c.enforce_one_mfa_enrollment.is_empty(),
+            c.enforce_one_mfa_enrollment.iter().any(|t| t == "sms"),
         ),
         ("allow_passkey_enrollment", c.allow_passkey_enrollment),
         ("enable_recovery_code", c.enable_recovery_code),
@@ -437,7 +435,16 @@ fn validate_email(c: &Config) -> Result<(), ConfigError> {
             "is not an email address",
         ));
     }
-    if c.enable_passwordless_sign_in && crate::mail::selected_provider(c).is_none() {
+    let no_mail = crate::mail::selected_provider(c).is_none();
+    if no_mail
+        && (c.email_mfa_is_required || c.enforce_one_mfa_enrollment.iter().any(|t| t == "email"))
+    {
+        return Err(ConfigError::invalid(
+            "email_mfa_is_required",
+            "email MFA (required, or offered by enforce_one_mfa_enrollment) needs an email provider",
+        ));
+    }
+    if c.enable_passwordless_sign_in && no_mail {
         return Err(ConfigError::invalid(
             "enable_passwordless_sign_in",
             "needs an email provider (set smtp_connection_string or a provider's API key and sender address)",

@@ -42,6 +42,14 @@ pub fn random_code() -> String {
     }
 }
 
+/// The TOTP code of `secret` at time step `step` (HMAC-SHA1, as authenticator apps compute it).
+pub fn totp_code(secret: &[u8], step: i64) -> String {
+    use aws_lc_rs::hmac;
+    let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, secret);
+    let tag = hmac::sign(&key, &gatehouse_core::mfa::step_counter(step));
+    gatehouse_core::mfa::truncate(tag.as_ref()).unwrap_or_default()
+}
+
 /// Lowercase hex SHA-256: how client secrets (high-entropy, server-generated) are stored.
 pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(digest::digest(&digest::SHA256, data))

@@ -87,6 +87,7 @@ fn meta<'a>(ip: &'a Option<String>) -> RequestMeta<'a> {
         ip: ip.as_deref(),
         user_agent: None,
         now: chrono::Utc::now().timestamp(),
+        device: None,
     }
 }
 

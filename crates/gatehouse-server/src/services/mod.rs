@@ -7,6 +7,7 @@ pub mod bootstrap;
 pub mod clients;
 pub mod lifecycle;
 pub mod logs;
+pub mod mfa;
 pub mod orgs;
 pub mod outbox;
 pub mod roles;

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::{constant_time_eq, random_token, sha256_hex, PasswordCheck};
 use crate::error::ServiceError;
-use crate::services::{lifecycle, sessions, user_attributes};
+use crate::services::{lifecycle, mfa, sessions, user_attributes};
 use crate::state::AppState;
 
 const TRANSACTION_PREFIX: &str = "TX-";
@@ -30,6 +30,7 @@ const CODE_PREFIX: &str = "AC-";
 pub const KNOWN_POLICIES: &[&str] = &[
     "change_password",
     "change_email",
+    "reset_mfa",
     "update_info",
     "change_org",
 ];
@@ -126,6 +127,8 @@ pub struct RequestMeta<'a> {
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
     pub now: i64,
+    /// The browser's remember-device cookie (`<device id>.<secret>`), if any.
+    pub device: Option<&'a str>,
 }
 
 /// The authorization response the client is owed.
@@ -761,12 +764,35 @@ fn policy_step(state: &AppState, policy: Option<&str>) -> Option<Step> {
         Step::UpdateInfo => config.enable_names,
         Step::ChangeOrg => config.enable_org,
         Step::ChangeEmail => lifecycle::change_email_on(state),
+        Step::ResetMfa => true,
         _ => false,
     };
     enabled.then_some(step)
 }
 
-async fn facts_for(state: &AppState, tx: &Transaction) -> Result<StepFacts<'static>, ServiceError> {
+/// The facts about a transaction, with the user's enrolled and remembered factors (which the
+/// facts borrow).
+struct OwnedFacts {
+    facts: StepFacts<'static>,
+    user_mfa_types: Vec<gatehouse_core::signin::MfaType>,
+    remembered: Vec<gatehouse_core::signin::MfaType>,
+}
+
+impl OwnedFacts {
+    fn facts(&self) -> StepFacts<'_> {
+        StepFacts {
+            user_mfa_types: &self.user_mfa_types,
+            remembered: &self.remembered,
+            ..self.facts.clone()
+        }
+    }
+}
+
+async fn facts_for(
+    state: &AppState,
+    tx: &Transaction,
+    meta: RequestMeta<'_>,
+) -> Result<OwnedFacts, ServiceError> {
     let config = &state.config;
     let consent_needed = if config.enable_user_app_consent {
         scopes_needing_consent(state, tx).await?.len()
@@ -779,16 +805,44 @@ async fn facts_for(state: &AppState, tx: &Transaction) -> Result<StepFacts<'stat
         && tx.browser_key.is_some()
         && lifecycle::verification_on(state)
         && !config.replace_email_verification_with_welcome_email;
-    Ok(StepFacts {
-        first_factor: tx.first_factor,
-        passwordless_enabled: config.enable_passwordless_sign_in,
-        email_verification_pending,
-        consent_enabled: config.enable_user_app_consent,
-        scopes_needing_consent: consent_needed,
-        external_can_bypass_mfa: config.external_sign_in_can_bypass_local_mfa,
-        policy: policy_step(state, tx.request.policy.as_deref()),
-        ..StepFacts::default()
+    let app = state.clients.app(&tx.request.client_id).await?;
+    let (user_mfa_types, user_otp_verified, remembered) = match &tx.user {
+        Some(signed) => match state.store.user_by_id(signed.id).await? {
+            Some(user) => (
+                mfa::parse_types(&user.mfa_types),
+                user.otp_verified,
+                mfa::remembered(state, user.id, meta.device).await?,
+            ),
+            None => (Vec::new(), false, Vec::new()),
+        },
+        None => (Vec::new(), false, Vec::new()),
+    };
+    Ok(OwnedFacts {
+        facts: StepFacts {
+            first_factor: tx.first_factor,
+            passwordless_enabled: config.enable_passwordless_sign_in,
+            email_verification_pending,
+            consent_enabled: config.enable_user_app_consent,
+            scopes_needing_consent: consent_needed,
+            mfa: mfa::requirement(state, app.as_deref()),
+            external_can_bypass_mfa: config.external_sign_in_can_bypass_local_mfa,
+            user_otp_verified,
+            policy: policy_step(state, tx.request.policy.as_deref()),
+            ..StepFacts::default()
+        },
+        user_mfa_types,
+        remembered,
     })
+}
+
+/// The page the transaction is at now (`None`: nothing is owed).
+pub async fn current_step(
+    state: &AppState,
+    tx: &Transaction,
+    meta: RequestMeta<'_>,
+) -> Result<Option<Step>, ServiceError> {
+    let owned = facts_for(state, tx, meta).await?;
+    Ok(next_step(&tx.progress, &owned.facts()))
 }
 
 /// Moves the transaction on: to its next page, or to the authorization code.
@@ -798,7 +852,8 @@ pub async fn advance(
     tx: Transaction,
     meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
-    let facts = facts_for(state, &tx).await?;
+    let owned = facts_for(state, &tx, meta).await?;
+    let facts = owned.facts();
     if let Some(step) = next_step(&tx.progress, &facts) {
         save(state, id, &tx).await?;
         return Ok(Outcome::Step(step));

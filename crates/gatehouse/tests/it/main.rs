@@ -19,6 +19,7 @@ mod discovery;
 mod email;
 mod embedded;
 mod flow;
+mod mfa;
 mod sign_in;
 mod sign_up_attributes;
 mod store_contract;

@@ -23,6 +23,8 @@ pub struct Browser {
     pub user_agent: Option<String>,
     pub foreign_origin: bool,
     pub now: i64,
+    /// The remember-device cookie (MFA skipped on this device for a while).
+    pub device: Option<String>,
 }
 
 impl Browser {
@@ -50,6 +52,9 @@ impl Browser {
                 .map(str::to_owned),
             foreign_origin: foreign_origin(headers, &state.config.issuer),
             now: chrono::Utc::now().timestamp(),
+            device: cookie(headers, crate::services::mfa::DEVICE_COOKIE)
+                .filter(|v| v.len() <= 200)
+                .map(str::to_owned),
         }
     }
 
@@ -58,6 +63,7 @@ impl Browser {
             ip: self.ip.as_deref(),
             user_agent: self.user_agent.as_deref(),
             now: self.now,
+            device: self.device.as_deref(),
         }
     }
 

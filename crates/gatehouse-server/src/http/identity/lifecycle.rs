@@ -43,22 +43,51 @@ pub(super) struct LifecycleQuery {
 }
 
 /// What differs between the forms built on [`StepFormPage`].
-struct FormSpec<'a> {
-    title: &'a str,
-    intro: &'a str,
-    action: &'a str,
-    hidden: Vec<(&'a str, String)>,
-    ask_email: Option<&'a str>,
-    email_label: &'a str,
-    ask_code: bool,
-    ask_password: bool,
-    submit: &'a str,
-    resend: Option<Vec<(&'a str, String)>>,
-    back_url: Option<String>,
+pub(super) struct FormSpec<'a> {
+    pub(super) title: &'a str,
+    pub(super) intro: &'a str,
+    pub(super) action: &'a str,
+    pub(super) hidden: Vec<(&'a str, String)>,
+    pub(super) ask_email: Option<&'a str>,
+    pub(super) email_label: &'a str,
+    pub(super) ask_code: bool,
+    pub(super) ask_password: bool,
+    pub(super) submit: &'a str,
+    pub(super) resend: Option<Vec<(&'a str, String)>>,
+    pub(super) back_url: Option<String>,
+    pub(super) qr_svg: Option<String>,
+    pub(super) secret: Option<String>,
+    pub(super) choices: Vec<(&'a str, &'a str)>,
+    pub(super) remember: bool,
+    pub(super) alt_link: Option<(&'a str, String)>,
+}
+
+impl<'a> FormSpec<'a> {
+    /// A form with a title, an intro and a submit button; the rest off.
+    pub(super) fn new(title: &'a str, intro: &'a str, action: &'a str, submit: &'a str) -> Self {
+        Self {
+            title,
+            intro,
+            action,
+            hidden: Vec::new(),
+            ask_email: None,
+            email_label: "",
+            ask_code: false,
+            ask_password: false,
+            submit,
+            resend: None,
+            back_url: None,
+            qr_svg: None,
+            secret: None,
+            choices: Vec::new(),
+            remember: false,
+            alt_link: None,
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
-fn form_page(
+pub(super) fn form_page(
     state: &AppState,
     browser: &Browser,
     locale: &str,
@@ -89,6 +118,11 @@ fn form_page(
             notice,
             resend: spec.resend,
             back_url: spec.back_url,
+            qr_svg: spec.qr_svg,
+            secret: spec.secret,
+            choices: spec.choices,
+            remember: spec.remember,
+            alt_link: spec.alt_link,
         },
         None,
     );
@@ -134,6 +168,11 @@ fn verify_spec<'a>(t: &'a i18n::Texts, hidden: (&'a str, String)) -> FormSpec<'a
     let mut resend = vec![hidden.clone()];
     resend.push(("stage", "resend".into()));
     FormSpec {
+        qr_svg: None,
+        secret: None,
+        choices: Vec::new(),
+        remember: false,
+        alt_link: None,
         title: t.verify_email_title,
         intro: t.verify_email_intro,
         action: VERIFY_PATH,
@@ -289,6 +328,11 @@ async fn verify_sign_up_submit(state: AppState, browser: Browser, form: StepForm
 
 fn reset_request_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &'a str) -> FormSpec<'a> {
     FormSpec {
+        qr_svg: None,
+        secret: None,
+        choices: Vec::new(),
+        remember: false,
+        alt_link: None,
         title: t.reset_title,
         intro: t.reset_intro,
         action: RESET_PATH,
@@ -308,6 +352,11 @@ fn reset_request_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &'a str) -> Fo
 
 fn reset_code_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &str) -> FormSpec<'a> {
     FormSpec {
+        qr_svg: None,
+        secret: None,
+        choices: Vec::new(),
+        remember: false,
+        alt_link: None,
         title: t.reset_title,
         intro: t.reset_code_intro,
         action: RESET_PATH,
@@ -437,6 +486,11 @@ async fn reset_submit(
 
 fn change_email_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &'a str) -> FormSpec<'a> {
     FormSpec {
+        qr_svg: None,
+        secret: None,
+        choices: Vec::new(),
+        remember: false,
+        alt_link: None,
         title: t.change_email_title,
         intro: "",
         action: CHANGE_EMAIL_PATH,
@@ -460,6 +514,11 @@ fn change_email_code_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &str) -> F
         ]
     };
     FormSpec {
+        qr_svg: None,
+        secret: None,
+        choices: Vec::new(),
+        remember: false,
+        alt_link: None,
         title: t.change_email_title,
         intro: t.change_email_code_intro,
         action: CHANGE_EMAIL_PATH,
@@ -584,6 +643,11 @@ fn invitation_spec<'a>(
         hidden.push(("signinUrl", url.to_owned()));
     }
     FormSpec {
+        qr_svg: None,
+        secret: None,
+        choices: Vec::new(),
+        remember: false,
+        alt_link: None,
         title: t.invitation_title,
         intro: t.invitation_intro,
         action: INVITATION_PATH,
@@ -671,6 +735,11 @@ fn at_passwordless(tx: &signin::Transaction) -> bool {
 fn passwordless_spec<'a>(state: &AppState, t: &'a i18n::Texts, tx_id: &str) -> FormSpec<'a> {
     let magic_link = state.config.use_passwordless_as_magic_link;
     FormSpec {
+        qr_svg: None,
+        secret: None,
+        choices: Vec::new(),
+        remember: false,
+        alt_link: None,
         title: t.sign_in_title,
         intro: if magic_link {
             t.magic_link_sent

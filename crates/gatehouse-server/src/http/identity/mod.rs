@@ -4,6 +4,7 @@ pub mod browser;
 mod i18n;
 mod lifecycle;
 mod logout;
+mod mfa;
 pub mod pages;
 pub mod respond;
 
@@ -56,6 +57,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/identity/v1/view/auth-code-expired", get(expired_page))
         .merge(lifecycle::routes())
+        .merge(mfa::routes())
 }
 
 /// The logout endpoints, which browser apps call from scripts as well as by navigation.

@@ -211,6 +211,15 @@ pub struct StepFormPage<'a> {
     /// The hidden fields of a "send a new code" form, when offered.
     pub resend: Option<Vec<(&'a str, String)>>,
     pub back_url: Option<String>,
+    /// A TOTP QR code (SVG made by the server) and the secret for manual entry.
+    pub qr_svg: Option<String>,
+    pub secret: Option<String>,
+    /// Radio choices `(value, label)` posted as `type` (MFA enrollment).
+    pub choices: Vec<(&'a str, &'a str)>,
+    /// The "remember this device" checkbox.
+    pub remember: bool,
+    /// Another way through this step, `(label, url)`.
+    pub alt_link: Option<(&'a str, String)>,
 }
 
 #[derive(Template)]

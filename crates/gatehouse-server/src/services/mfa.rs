@@ -1,0 +1,389 @@
+//! Second factors during sign-in: TOTP (setup and codes), email codes, enrollment, the
+//! remember-device cookie and the `reset_mfa` policy. Codes and counters live in the shared
+//! cache under Melody's key names (`EMC-`, `OMUS-`, `FMA-`, `EMEA-`).
+
+use std::time::Duration;
+
+use gatehouse_core::lockout::Counter;
+use gatehouse_core::mfa::{acceptable_steps, base32_encode, is_code, otp_uri};
+use gatehouse_core::signin::{MfaRequirement, MfaType, SignInError, Step};
+use gatehouse_store::{AccountStore, App, MfaStore, UserRecord, UserStore};
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::{constant_time_eq, random_bytes, random_code, random_token, sha256_hex};
+use crate::error::ServiceError;
+use crate::mail::compose::Mail;
+use crate::services::outbox;
+use crate::services::signin::{self, Outcome, RequestMeta, Transaction};
+use crate::state::AppState;
+
+/// The remember-device cookie: `<device id>.<secret>`.
+pub const DEVICE_COOKIE: &str = "gh_device";
+const WINDOW: Duration = Duration::from_secs(30 * 60);
+
+/// The factors a sign-in to `app` requires: the app's own settings, or the server's.
+pub fn requirement(state: &AppState, app: Option<&App>) -> MfaRequirement {
+    let config = &state.config;
+    match app {
+        Some(app) if !app.use_system_mfa_config => MfaRequirement {
+            otp: app.require_otp_mfa,
+            email: app.require_email_mfa,
+            sms: app.require_sms_mfa,
+            enforce_one_of: Vec::new(),
+        },
+        _ => MfaRequirement {
+            otp: config.otp_mfa_is_required,
+            email: config.email_mfa_is_required,
+            sms: config.sms_mfa_is_required,
+            enforce_one_of: config
+                .enforce_one_mfa_enrollment
+                .iter()
+                .filter_map(|t| MfaType::parse(t))
+                .collect(),
+        },
+    }
+}
+
+/// Whether a user facing TOTP may ask for an email code instead.
+pub fn email_backup_allowed(state: &AppState, app: Option<&App>) -> bool {
+    state.mailer.is_configured()
+        && match app {
+            Some(app) if !app.use_system_mfa_config => app.allow_email_mfa_as_backup,
+            _ => state.config.allow_email_mfa_as_backup,
+        }
+}
+
+pub fn parse_types(text: &str) -> Vec<MfaType> {
+    text.split(',')
+        .filter_map(|t| MfaType::parse(t.trim()))
+        .collect()
+}
+
+fn type_name(kind: MfaType) -> &'static str {
+    match kind {
+        MfaType::Otp => "otp",
+        MfaType::Email => "email",
+        MfaType::Sms => "sms",
+    }
+}
+
+fn join_types(types: &[MfaType]) -> String {
+    types
+        .iter()
+        .map(|t| type_name(*t))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// What a remember-device entry holds: the secret's hash and the factors it skips.
+#[derive(Serialize, Deserialize)]
+struct Remembered {
+    secret_hash: String,
+    types: Vec<MfaType>,
+}
+
+fn device_key(user_id: i64, device_id: &str) -> String {
+    format!("MRD-{user_id}-{device_id}")
+}
+
+/// The factors this device may skip for `user_id`.
+pub async fn remembered(
+    state: &AppState,
+    user_id: i64,
+    cookie: Option<&str>,
+) -> Result<Vec<MfaType>, ServiceError> {
+    if !state.config.enable_mfa_remember_device {
+        return Ok(Vec::new());
+    }
+    let Some((device_id, secret)) = cookie.and_then(|c| c.split_once('.')) else {
+        return Ok(Vec::new());
+    };
+    let Some(raw) = state.cache.get(&device_key(user_id, device_id)).await? else {
+        return Ok(Vec::new());
+    };
+    let Ok(entry) = serde_json::from_str::<Remembered>(&raw) else {
+        return Ok(Vec::new());
+    };
+    let presented = sha256_hex(secret.as_bytes());
+    if constant_time_eq(presented.as_bytes(), entry.secret_hash.as_bytes()) {
+        Ok(entry.types)
+    } else {
+        Ok(Vec::new())
+    }
+}
+
+/// Remembers that this device passed `kind` for the user; returns the cookie value to set.
+pub async fn remember(
+    state: &AppState,
+    user_id: i64,
+    kind: MfaType,
+    cookie: Option<&str>,
+) -> Result<String, ServiceError> {
+    let mut types = remembered(state, user_id, cookie).await?;
+    let (device_id, secret) = match cookie.and_then(|c| c.split_once('.')) {
+        Some((id, secret)) if !types.is_empty() => (id.to_owned(), secret.to_owned()),
+        _ => (random_token::<12>(), random_token::<32>()),
+    };
+    if !types.contains(&kind) {
+        types.push(kind);
+    }
+    let entry = Remembered {
+        secret_hash: sha256_hex(secret.as_bytes()),
+        types,
+    };
+    let json = serde_json::to_string(&entry).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let ttl = Duration::from_secs(state.config.mfa_remember_device_expires_in);
+    state
+        .cache
+        .set(&device_key(user_id, &device_id), &json, ttl)
+        .await?;
+    Ok(format!("{device_id}.{secret}"))
+}
+
+async fn signed_in_user(state: &AppState, tx: &Transaction) -> Result<UserRecord, ServiceError> {
+    let user = tx.user.as_ref().ok_or(SignInError::WrongStep)?;
+    Ok(state
+        .store
+        .user_by_id(user.id)
+        .await?
+        .ok_or(SignInError::NoUserFound)?)
+}
+
+/// Refuses when the user's wrong-code counter has reached the threshold.
+async fn check_code_lockout(
+    state: &AppState,
+    user_id: i64,
+    ip: Option<&str>,
+) -> Result<String, ServiceError> {
+    let key = Counter::FailedMfaCode.key(&user_id.to_string(), ip);
+    let threshold = state.config.mfa_code_verify_threshold;
+    if threshold > 0 && state.cache.counter(&key).await? >= i64::from(threshold) {
+        return Err(SignInError::MfaLockout.into());
+    }
+    Ok(key)
+}
+
+async fn wrong_code(state: &AppState, key: &str) -> Result<ServiceError, ServiceError> {
+    state.cache.increment(key, WINDOW).await?;
+    Ok(SignInError::InvalidMfaCode.into())
+}
+
+/// What the TOTP setup page shows.
+pub struct OtpSetup {
+    pub secret: String,
+    pub uri: String,
+    /// The URI as a QR code, an SVG document.
+    pub qr_svg: String,
+}
+
+fn seal_context(user_id: i64) -> String {
+    format!("totp:{user_id}")
+}
+
+/// The user's TOTP secret for setup: the pending one, or a new one when there is none. A
+/// verified secret is never shown again.
+pub async fn otp_setup(state: &AppState, tx: &Transaction) -> Result<OtpSetup, ServiceError> {
+    let user = signed_in_user(state, tx).await?;
+    if user.otp_verified {
+        return Err(SignInError::WrongStep.into());
+    }
+    let context = seal_context(user.id);
+    let secret = match state.store.otp_secret(user.id).await? {
+        Some(sealed) => state.keys.open_secret(&sealed, &context)?,
+        None => {
+            let secret = random_bytes::<20>().to_vec();
+            let sealed = state.keys.seal_secret(&secret, &context);
+            state.store.set_otp_secret(user.id, &sealed).await?;
+            secret
+        }
+    };
+    let secret = base32_encode(&secret);
+    let account = user.email.clone().unwrap_or_else(|| user.auth_id.clone());
+    let uri = otp_uri(&state.config.otp_issuer, &account, &secret);
+    let qr_svg = qrcode::QrCode::new(uri.as_bytes())
+        .map_err(|e| ServiceError::Internal(format!("QR code: {e}")))?
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .build();
+    Ok(OtpSetup {
+        secret,
+        uri,
+        qr_svg,
+    })
+}
+
+/// A TOTP code: checked against the steps either side of now, each step usable once.
+/// Verifying at setup confirms the secret and enrolls the user in TOTP.
+pub async fn verify_otp(
+    state: &AppState,
+    id: &str,
+    mut tx: Transaction,
+    code: &str,
+    meta: RequestMeta<'_>,
+) -> Result<Outcome, ServiceError> {
+    let user = signed_in_user(state, &tx).await?;
+    let failures = check_code_lockout(state, user.id, meta.ip).await?;
+    let sealed = state
+        .store
+        .otp_secret(user.id)
+        .await?
+        .ok_or(SignInError::WrongStep)?;
+    let secret = state.keys.open_secret(&sealed, &seal_context(user.id))?;
+    let code = code.trim();
+    let step = is_code(code)
+        .then(|| {
+            acceptable_steps(meta.now).into_iter().find(|step| {
+                constant_time_eq(
+                    crate::crypto::totp_code(&secret, *step).as_bytes(),
+                    code.as_bytes(),
+                )
+            })
+        })
+        .flatten();
+    let Some(step) = step else {
+        return Err(wrong_code(state, &failures).await?);
+    };
+    // Each step once per user: a code seen over someone's shoulder is already spent.
+    let fresh = state
+        .cache
+        .set_if_absent(
+            &format!("OMUS-{}-{step}", user.id),
+            "1",
+            Duration::from_secs(90),
+        )
+        .await?;
+    if !fresh {
+        return Err(wrong_code(state, &failures).await?);
+    }
+    state.cache.delete(&failures).await?;
+    if !user.otp_verified {
+        let mut types = parse_types(&user.mfa_types);
+        if !types.contains(&MfaType::Otp) {
+            types.push(MfaType::Otp);
+        }
+        state
+            .store
+            .confirm_otp(user.id, &join_types(&types))
+            .await?;
+    }
+    tx.progress.complete(Step::OtpMfa);
+    signin::advance(state, id, tx, meta).await
+}
+
+fn email_code_key(id: &str) -> String {
+    format!("EMC-{id}")
+}
+
+/// Emails a sign-in code for the transaction (replacing any earlier one), within the send limit.
+pub async fn send_email_code(
+    state: &AppState,
+    id: &str,
+    tx: &Transaction,
+    meta: RequestMeta<'_>,
+) -> Result<(), ServiceError> {
+    if !state.mailer.is_configured() {
+        return Err(SignInError::FeatureOff("Email MFA").into());
+    }
+    let user = signed_in_user(state, tx).await?;
+    let email = user.email.clone().ok_or(SignInError::NoUserFound)?;
+    let threshold = state.config.email_mfa_email_threshold;
+    let sends = state
+        .cache
+        .increment(
+            &Counter::EmailCodeSends.key(&user.id.to_string(), meta.ip),
+            WINDOW,
+        )
+        .await?;
+    if threshold > 0 && sends > i64::from(threshold) {
+        return Err(SignInError::EmailSendLimit.into());
+    }
+    let code = random_code();
+    let ttl = Duration::from_secs(state.config.email_mfa_code_expires_in);
+    state.cache.set(&email_code_key(id), &code, ttl).await?;
+    let mail = Mail::PasswordlessCode { code: &code };
+    outbox::send(
+        state,
+        mail,
+        &email,
+        &tx.request.locale,
+        Some(&user.org_slug),
+    )
+    .await
+}
+
+/// Whether the transaction has a live email code (so a page load does not send another).
+pub async fn email_code_pending(state: &AppState, id: &str) -> Result<bool, ServiceError> {
+    Ok(state.cache.get(&email_code_key(id)).await?.is_some())
+}
+
+/// An emailed code. As a backup for TOTP (`instead_of`), it stands in for that step too.
+pub async fn verify_email_code(
+    state: &AppState,
+    id: &str,
+    mut tx: Transaction,
+    code: &str,
+    instead_of: Option<MfaType>,
+    meta: RequestMeta<'_>,
+) -> Result<Outcome, ServiceError> {
+    let user = signed_in_user(state, &tx).await?;
+    let failures = check_code_lockout(state, user.id, meta.ip).await?;
+    let code = code.trim();
+    let stored = state.cache.get(&email_code_key(id)).await?;
+    let matches =
+        stored.is_some_and(|s| is_code(code) && constant_time_eq(s.as_bytes(), code.as_bytes()));
+    if !matches {
+        return Err(wrong_code(state, &failures).await?);
+    }
+    state.cache.delete(&email_code_key(id)).await?;
+    state.cache.delete(&failures).await?;
+    tx.progress.complete(Step::EmailMfa);
+    if instead_of == Some(MfaType::Otp) {
+        tx.progress.complete(Step::OtpMfa);
+    }
+    signin::advance(state, id, tx, meta).await
+}
+
+/// The types the enrollment page offers: the enforced list, less what the server cannot do.
+pub fn enrollment_choices(state: &AppState, app: Option<&App>) -> Vec<MfaType> {
+    requirement(state, app)
+        .enforce_one_of
+        .into_iter()
+        .filter(|t| match t {
+            MfaType::Email => state.mailer.is_configured(),
+            MfaType::Otp => true,
+            MfaType::Sms => false,
+        })
+        .collect()
+}
+
+/// The user picks the factor they must enroll in; the next step sets it up.
+pub async fn enroll(
+    state: &AppState,
+    id: &str,
+    mut tx: Transaction,
+    kind: Option<MfaType>,
+    meta: RequestMeta<'_>,
+) -> Result<Outcome, ServiceError> {
+    let user = signed_in_user(state, &tx).await?;
+    let app = state.clients.app(&tx.request.client_id).await?;
+    let kind = kind
+        .filter(|k| enrollment_choices(state, app.as_deref()).contains(k))
+        .ok_or_else(|| SignInError::BadInput("Choose one of the offered methods".into()))?;
+    let mut types = parse_types(&user.mfa_types);
+    if !types.is_empty() {
+        return Err(SignInError::BadInput("User already enrolled with MFA".into()).into());
+    }
+    types.push(kind);
+    state
+        .store
+        .set_mfa_types(user.id, &join_types(&types), kind == MfaType::Otp, false)
+        .await?;
+    tx.progress.complete(Step::MfaEnroll);
+    signin::advance(state, id, tx, meta).await
+}
+
+/// The `reset_mfa` policy: every factor and its secrets removed.
+pub async fn reset_own_mfa(state: &AppState, user_id: i64) -> Result<(), ServiceError> {
+    state.store.set_mfa_types(user_id, "", true, true).await?;
+    Ok(())
+}

@@ -1,0 +1,273 @@
+//! Second factors through the pages: TOTP setup and codes (computed here from the secret the
+//! page shows), replay and lockout, email codes from the real SMTP receiver, enrollment, email
+//! as a TOTP backup, per-app requirements, remember-device and the reset_mfa policy.
+
+use serde_json::{json, Value};
+
+use crate::flow::*;
+use crate::harness::{backend_tests, call, Backend, TestApp};
+use crate::mailbox::Mailbox;
+
+const CB: &str = "http://127.0.0.1:5173/cb";
+
+fn hidden(html: &str, form_id: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let start = html
+        .find(&format!("id=\"{form_id}\""))
+        .unwrap_or_else(|| panic!("no {form_id}: {html}"));
+    let end = start + html[start..].find("</form>").unwrap();
+    let mut fields = Vec::new();
+    let mut rest = &html[start..end];
+    while let Some(at) = rest.find("type=\"hidden\"") {
+        let tag_start = rest[..at].rfind('<').unwrap();
+        let tag_end = at + rest[at..].find('>').unwrap();
+        let tag = &rest[tag_start..=tag_end];
+        let attr = |name: &str| {
+            let marker = format!("{name}=\"");
+            let v = tag.find(&marker)? + marker.len();
+            Some(tag[v..v + tag[v..].find('"')?].to_owned())
+        };
+        fields.push((attr("name").unwrap(), attr("value").unwrap_or_default()));
+        rest = &rest[tag_end..];
+    }
+    fields.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    fields
+}
+
+fn error_text(html: &str) -> String {
+    let Some(at) = html.find("class=\"error\"") else {
+        return String::new();
+    };
+    let start = at + html[at..].find('>').unwrap() + 1;
+    html[start..start + html[start..].find('<').unwrap()].to_owned()
+}
+
+/// The TOTP secret the setup page shows.
+fn shown_secret(html: &str) -> Vec<u8> {
+    let at = html
+        .find("id=\"otp-secret\">")
+        .unwrap_or_else(|| panic!("no secret: {html}"))
+        + 16;
+    let secret = &html[at..at + html[at..].find('<').unwrap()];
+    gatehouse_core::mfa::base32_decode(secret).unwrap()
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn totp(secret: &[u8], offset: i64) -> String {
+    gatehouse_server::crypto::totp_code(secret, now().div_euclid(30) + offset)
+}
+
+/// Signs up (verification off) and returns the first page after consent.
+async fn sign_up_to_mfa(browser: &Browser, client_id: &str, email: &str) -> Page {
+    let page = browser
+        .follow(browser.get(&authorize_url(client_id, CB, &[])).await, CB)
+        .await;
+    let tx = input_value(&page.html, "tx").unwrap();
+    let form = browser
+        .get(&format!("/identity/v1/view/sign-up?tx={tx}"))
+        .await;
+    let fields = form_fields(
+        &form.html,
+        &[
+            ("email", email),
+            ("password", PASSWORD),
+            ("first_name", "Ada"),
+        ],
+    );
+    let after = browser
+        .follow(browser.post("/identity/v1/view/sign-up", &fields).await, CB)
+        .await;
+    if after.html.contains("consent-form") {
+        let fields = form_fields(&after.html, &[("decision", "accept")]);
+        return browser
+            .follow(browser.post("/identity/v1/view/consent", &fields).await, CB)
+            .await;
+    }
+    after
+}
+
+async fn user(app: &TestApp, email: &str) -> Value {
+    let token = app.admin_token("root").await;
+    let (_, body) = call(
+        app,
+        "GET",
+        &format!("/api/v1/users?search={email}"),
+        &token,
+        None,
+    )
+    .await;
+    body["users"][0].clone()
+}
+
+backend_tests! {
+    async fn totp_setup_codes_replay_lockout_and_remembered_devices(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |c| {
+            c.otp_mfa_is_required = true;
+            c.mfa_code_verify_threshold = 4;
+            c.enable_mfa_remember_device = true;
+        }).await;
+        let (_, client_id, _) = create_app(&app, "Shop", "spa", &[CB]).await;
+        let browser = Browser::new(&app);
+        let email = format!("totp.{backend:?}@example.com").to_lowercase();
+        let setup = sign_up_to_mfa(&browser, &client_id, &email).await;
+        assert!(setup.html.contains("Set up your authenticator app") && setup.html.contains("<svg"), "{}", setup.html);
+        let secret = shown_secret(&setup.html);
+        assert_eq!(secret.len(), 20);
+        // No code exists yet: the transaction id is not one, and the token endpoint refuses it.
+        let tx = input_value(&setup.html, "tx").unwrap();
+        let (status, body) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &tx), ("code_verifier", VERIFIER), ("redirect_uri", CB)]).await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+
+        let bad = browser.post("/identity/v1/view/otp-setup", &hidden(&setup.html, "step-form", &[("code", "12345x")])).await;
+        assert_eq!(error_text(&bad.html), "Invalid MFA code provided");
+        let done = browser.post("/identity/v1/view/otp-setup", &hidden(&setup.html, "step-form", &[("code", &totp(&secret, 0))])).await;
+        let loc = done.location.clone().unwrap_or_else(|| panic!("{}", done.html));
+        assert!(loc.starts_with(CB), "{loc}");
+        let record = user(&app, &email).await;
+        assert_eq!((record["otpVerified"].as_bool(), record["mfaTypes"].clone()), (Some(true), json!(["otp"])));
+
+        // Next sign-in: the code page (no secret shown again); the spent step is refused.
+        let again = Browser::new(&app);
+        let signed = sign_in(&again, &authorize_url(&client_id, CB, &[]), &email, PASSWORD, CB).await;
+        let page = again.follow(signed, CB).await;
+        assert!(page.html.contains("Enter your authenticator code") && !page.html.contains("otp-secret"), "{}", page.html);
+        let replay = again.post("/identity/v1/view/otp-mfa", &hidden(&page.html, "step-form", &[("code", &totp(&secret, 0))])).await;
+        assert_eq!(error_text(&replay.html), "Invalid MFA code provided", "each step is usable once");
+        // The next step's code is within the window; remember this device.
+        let ok = again.post("/identity/v1/view/otp-mfa", &hidden(&page.html, "step-form", &[("code", &totp(&secret, 1)), ("remember", "1")])).await;
+        assert!(ok.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", ok.html);
+
+        // The remembered browser skips TOTP at a forced re-authentication; others do not.
+        let signed = sign_in(&again, &authorize_url(&client_id, CB, &[("prompt", "login")]), &email, PASSWORD, CB).await;
+        assert!(signed.location.as_deref().is_some_and(|l| l.starts_with(CB)), "remembered: {:?} {}", signed.location, signed.html);
+
+        // Wrong codes lock the second factor out, even for the right code.
+        let third = Browser::new(&app);
+        let signed = sign_in(&third, &authorize_url(&client_id, CB, &[]), &email, PASSWORD, CB).await;
+        let page = third.follow(signed, CB).await;
+        for _ in 0..4 {
+            let bad = third.post("/identity/v1/view/otp-mfa", &hidden(&page.html, "step-form", &[("code", "000000")])).await;
+            assert_eq!(error_text(&bad.html), "Invalid MFA code provided");
+        }
+        let locked = third.post("/identity/v1/view/otp-mfa", &hidden(&page.html, "step-form", &[("code", &totp(&secret, -1))])).await;
+        assert_eq!(error_text(&locked.html), "Too many failed MFA verification attempts. Please try again after 30 minutes.");
+    }
+
+    async fn enrollment_email_codes_backup_and_reset_policy(backend: Backend) {
+        let mailbox = Mailbox::start().await;
+        let app = TestApp::spawn_with(backend, |c| {
+            mailbox.configure(c);
+            c.enable_email_verification = false;
+            c.enforce_one_mfa_enrollment = vec!["otp".into(), "email".into()];
+        }).await;
+        let (_, client_id, _) = create_app(&app, "Shop", "spa", &[CB]).await;
+        let browser = Browser::new(&app);
+        let email = format!("enroll.{backend:?}@example.com").to_lowercase();
+        let enroll = sign_up_to_mfa(&browser, &client_id, &email).await;
+        assert!(enroll.html.contains("Add a second sign-in step"), "{}", enroll.html);
+        let bad = browser.post("/identity/v1/view/mfa-enroll", &hidden(&enroll.html, "step-form", &[("type", "sms")])).await;
+        assert_eq!(bad.status, 400, "SMS is not offered");
+        let chosen = browser.post("/identity/v1/view/mfa-enroll", &hidden(&enroll.html, "step-form", &[("type", "email")])).await;
+        let page = browser.follow(chosen, CB).await;
+        assert!(page.html.contains("Check your email"), "{}", page.html);
+        let code = mailbox.first_to(&email).await.code();
+        // Reloading the page does not send another code.
+        let tx = input_value(&page.html, "tx").unwrap();
+        let reload = browser.get(&format!("/identity/v1/view/email-mfa?tx={tx}")).await;
+        assert_eq!(reload.status, 200);
+        let done = browser.post("/identity/v1/view/email-mfa", &hidden(&page.html, "step-form", &[("code", &code)])).await;
+        assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", done.html);
+        assert_eq!(mailbox.count_to(&email), 1);
+        assert_eq!(user(&app, &email).await["mfaTypes"], json!(["email"]));
+
+        // The reset_mfa policy clears the factors; the next sign-in asks to enroll again.
+        let policy = Browser::new(&app);
+        let signed = sign_in(&policy, &authorize_url(&client_id, CB, &[("policy", "reset_mfa")]), &email, PASSWORD, CB).await;
+        let page = policy.follow(signed, CB).await;
+        assert!(page.html.contains("Check your email"), "the factor is still asked first: {}", page.html);
+        let code = mailbox.nth_to(&email, 2).await.code();
+        let reset = policy.follow(policy.post("/identity/v1/view/email-mfa", &hidden(&page.html, "step-form", &[("code", &code)])).await, CB).await;
+        assert!(reset.html.contains("Reset your second sign-in steps"), "{}", reset.html);
+        let done = policy.post("/identity/v1/view/reset-mfa", &hidden(&reset.html, "step-form", &[])).await;
+        let done = policy.follow(done, CB).await;
+        assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)) || done.html.contains("Add a second sign-in step"), "{}", done.html);
+        assert_eq!(user(&app, &email).await["mfaTypes"], json!([]));
+    }
+
+    async fn an_app_that_requires_email_mfa_and_email_as_totp_backup(backend: Backend) {
+        let mailbox = Mailbox::start().await;
+        let app = TestApp::spawn_with(backend, |c| {
+            mailbox.configure(c);
+            c.enable_email_verification = false;
+        }).await;
+        let (app_id, client_id, _) = create_app(&app, "Strict", "spa", &[CB]).await;
+        let (_, lax_client, _) = create_app(&app, "Lax", "spa", &[CB]).await;
+        let token = app.admin_token("root").await;
+        let (status, body) = call(&app, "PUT", &format!("/api/v1/apps/{app_id}"), &token,
+            Some(json!({ "useSystemMfaConfig": false, "requireEmailMfa": true }))).await;
+        assert_eq!(status, 200, "{body}");
+        let email = format!("strict.{backend:?}@example.com").to_lowercase();
+        // The lax app (system settings: nothing required) signs the user straight in.
+        let lax = sign_up_to_mfa(&Browser::new(&app), &lax_client, &email).await;
+        assert!(lax.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", lax.html);
+        // The strict app asks for an emailed code.
+        let browser = Browser::new(&app);
+        let signed = sign_in(&browser, &authorize_url(&client_id, CB, &[]), &email, PASSWORD, CB).await;
+        let mut page = browser.follow(signed, CB).await;
+        if page.html.contains("consent-form") {
+            let fields = form_fields(&page.html, &[("decision", "accept")]);
+            page = browser.follow(browser.post("/identity/v1/view/consent", &fields).await, CB).await;
+        }
+        assert!(page.html.contains("Check your email"), "{}", page.html);
+        let code = mailbox.first_to(&email).await.code();
+        let done = browser.post("/identity/v1/view/email-mfa", &hidden(&page.html, "step-form", &[("code", &code)])).await;
+        assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", done.html);
+
+        // A TOTP user may take an emailed code instead (allow_email_mfa_as_backup).
+        let auth_id = user(&app, &email).await["authId"].as_str().unwrap().to_owned();
+        let (status, _) = call(&app, "POST", &format!("/api/v1/users/{auth_id}/otp-mfa"), &token, None).await;
+        assert!(status == 200 || status == 204, "{status}");
+        let (status, _) = call(&app, "PUT", &format!("/api/v1/apps/{app_id}"), &token,
+            Some(json!({ "useSystemMfaConfig": true }))).await;
+        assert_eq!(status, 200);
+        let second = Browser::new(&app);
+        let signed = sign_in(&second, &authorize_url(&client_id, CB, &[]), &email, PASSWORD, CB).await;
+        let setup = second.follow(signed, CB).await;
+        assert!(setup.html.contains("Set up your authenticator app"), "{}", setup.html);
+        let secret = shown_secret(&setup.html);
+        let done = second.post("/identity/v1/view/otp-setup", &hidden(&setup.html, "step-form", &[("code", &totp(&secret, 0))])).await;
+        assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", done.html);
+        let third = Browser::new(&app);
+        let signed = sign_in(&third, &authorize_url(&client_id, CB, &[]), &email, PASSWORD, CB).await;
+        let otp = third.follow(signed, CB).await;
+        assert!(otp.html.contains("alt-link"), "the backup is offered: {}", otp.html);
+        let tx = input_value(&otp.html, "tx").unwrap();
+        let backup = third.get(&format!("/identity/v1/view/email-mfa?tx={tx}&backup=otp")).await;
+        assert_eq!(backup.status, 200, "{}", backup.html);
+        let code = mailbox.nth_to(&email, 2).await.code();
+        let done = third.post("/identity/v1/view/email-mfa", &hidden(&backup.html, "step-form", &[("code", &code)])).await;
+        assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", done.html);
+    }
+}
+
+/// Settings the server cannot honour are refused at start-up with the key named.
+#[test]
+fn email_mfa_without_an_email_provider_is_a_configuration_error() {
+    use gatehouse_server::config::{load, ConfigSource};
+    let err = load(&ConfigSource {
+        file: None,
+        file_required: false,
+        env: vec![("GATEHOUSE_EMAIL_MFA_IS_REQUIRED".into(), "true".into())],
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("email_mfa_is_required"), "{err}");
+}
