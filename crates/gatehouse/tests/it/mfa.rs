@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use crate::flow::*;
-use crate::harness::{backend_tests, call, Backend, TestApp};
+use crate::harness::{backend_tests, call, TestApp};
 use crate::mailbox::Mailbox;
 
 const CB: &str = "http://127.0.0.1:5173/cb";
