@@ -16,6 +16,23 @@ pub trait MfaStore {
         user_id: i64,
         sealed: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Replaces the user's recovery codes with these hashes (the old ones stop working).
+    fn replace_recovery_codes(
+        &self,
+        user_id: i64,
+        code_hashes: &[String],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Spends one unused recovery code; whether it was one.
+    fn use_recovery_code(
+        &self,
+        user_id: i64,
+        code_hash: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// How many unused recovery codes the user has.
+    fn recovery_codes_left(
+        &self,
+        user_id: i64,
+    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
     /// Marks the TOTP secret verified and records the enrolled types, in one statement.
     fn confirm_otp(
         &self,
@@ -45,6 +62,59 @@ impl MfaStore for Store {
             .await
             .map(|_| ()))?;
         Ok(())
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        user_id: i64,
+        code_hashes: &[String],
+    ) -> Result<(), StoreError> {
+        const RETIRE: &str = "UPDATE user_recovery_codes SET deleted_at = $2, updated_at = $2 \
+            WHERE user_id = $1 AND deleted_at IS NULL";
+        const INSERT: &str = "INSERT INTO user_recovery_codes (user_id, code_hash, created_at, \
+            updated_at) VALUES ($1, $2, $3, $3)";
+        let now = now_utc();
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(RETIRE)
+                .bind(user_id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            for hash in code_hashes {
+                sqlx::query(INSERT)
+                    .bind(user_id)
+                    .bind(hash)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    async fn use_recovery_code(&self, user_id: i64, code_hash: &str) -> Result<bool, StoreError> {
+        const SQL: &str = "UPDATE user_recovery_codes SET used_at = $3, updated_at = $3 \
+            WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL AND deleted_at IS NULL";
+        let n = on_pool!(self, |pool| sqlx::query(SQL)
+            .bind(user_id)
+            .bind(code_hash)
+            .bind(now_utc())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
+    async fn recovery_codes_left(&self, user_id: i64) -> Result<i64, StoreError> {
+        const SQL: &str = "SELECT COUNT(*) FROM user_recovery_codes WHERE user_id = $1 \
+            AND used_at IS NULL AND deleted_at IS NULL";
+        let (n,): (i64,) = on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(user_id)
+            .fetch_one(pool)
+            .await)?;
+        Ok(n)
     }
 
     async fn confirm_otp(&self, user_id: i64, mfa_types: &str) -> Result<(), StoreError> {

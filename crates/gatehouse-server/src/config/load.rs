@@ -293,7 +293,6 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
             c.enforce_one_mfa_enrollment.iter().any(|t| t == "sms"),
         ),
         ("allow_passkey_enrollment", c.allow_passkey_enrollment),
-        ("enable_recovery_code", c.enable_recovery_code),
         (
             "allow_user_switch_org_on_sign_in",
             c.allow_user_switch_org_on_sign_in,

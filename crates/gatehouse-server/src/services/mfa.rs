@@ -387,3 +387,99 @@ pub async fn reset_own_mfa(state: &AppState, user_id: i64) -> Result<(), Service
     state.store.set_mfa_types(user_id, "", true, true).await?;
     Ok(())
 }
+
+/// Recovery codes are on (and passwordless sign-in, which has no second step, is off).
+pub fn recovery_codes_on(state: &AppState) -> bool {
+    state.config.enable_recovery_code && !state.config.enable_passwordless_sign_in
+}
+
+/// How many recovery codes a user gets at a time.
+pub const RECOVERY_CODES: usize = 10;
+
+/// `XXXX-XXXX-XXXX-XXXX`: 80 random bits in base32, so a fast hash is enough to store it.
+fn new_recovery_code() -> String {
+    let text = base32_encode(&random_bytes::<10>());
+    let groups: Vec<&str> = (0..4).map(|i| &text[i * 4..i * 4 + 4]).collect();
+    groups.join("-")
+}
+
+/// A code as typed: case, spaces and dashes do not matter.
+fn recovery_code_hash(code: &str) -> String {
+    let normal: String = code
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    sha256_hex(normal.as_bytes())
+}
+
+/// A new set of recovery codes for the user (the old set stops working); the codes themselves
+/// are returned once and never stored.
+pub async fn issue_recovery_codes(
+    state: &AppState,
+    user_id: i64,
+) -> Result<Vec<String>, ServiceError> {
+    let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
+    let hashes: Vec<String> = codes.iter().map(|c| recovery_code_hash(c)).collect();
+    state.store.replace_recovery_codes(user_id, &hashes).await?;
+    Ok(codes)
+}
+
+/// Whether the user has unused recovery codes.
+pub async fn has_recovery_codes(state: &AppState, user_id: i64) -> Result<bool, ServiceError> {
+    Ok(state.store.recovery_codes_left(user_id).await? > 0)
+}
+
+/// Sign-in with email and a recovery code: a strong first factor (the second step is skipped),
+/// under the same lockout as passwords; the code is spent.
+pub async fn sign_in_with_recovery_code(
+    state: &AppState,
+    id: &str,
+    mut tx: Transaction,
+    email: &str,
+    code: &str,
+    meta: RequestMeta<'_>,
+) -> Result<Outcome, ServiceError> {
+    use gatehouse_core::lockout::failed_login_key;
+    if !recovery_codes_on(state) {
+        return Err(SignInError::FeatureOff("Recovery codes").into());
+    }
+    let email = email.trim().to_lowercase();
+    let lock_key = failed_login_key(&email, meta.ip);
+    let threshold = state.config.account_lockout_threshold;
+    if threshold > 0 && state.cache.counter(&lock_key).await? >= i64::from(threshold) {
+        return Err(SignInError::LockedOut.into());
+    }
+    let account = state.store.password_account(&email).await?;
+    let spent = match &account {
+        Some(a) => {
+            state
+                .store
+                .use_recovery_code(a.id, &recovery_code_hash(code))
+                .await?
+        }
+        None => false,
+    };
+    let Some(account) = account.filter(|_| spent) else {
+        if threshold > 0 {
+            let ttl = match state.config.account_lockout_expires_in {
+                0 => Duration::from_secs(10 * 365 * 86_400),
+                secs => Duration::from_secs(secs),
+            };
+            state.cache.increment(&lock_key, ttl).await?;
+        }
+        return Err(SignInError::NoUserFound.into());
+    };
+    if !account.is_active {
+        return Err(SignInError::DisabledAccount.into());
+    }
+    state.cache.delete(&lock_key).await?;
+    tx.user = Some(signin::SignedInUser {
+        id: account.id,
+        auth_id: account.auth_id,
+    });
+    tx.first_factor = Some(gatehouse_core::signin::FirstFactor::StrongFactor);
+    tx.auth_time = Some(meta.now);
+    tx.session_id = None;
+    signin::advance(state, id, tx, meta).await
+}

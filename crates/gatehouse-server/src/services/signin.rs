@@ -29,6 +29,7 @@ const CODE_PREFIX: &str = "AC-";
 /// Policies this version serves as pages.
 pub const KNOWN_POLICIES: &[&str] = &[
     "change_password",
+    "manage_recovery_code",
     "change_email",
     "reset_mfa",
     "update_info",
@@ -61,6 +62,9 @@ pub struct Transaction {
     /// Passwordless sign-in: the email the code went to, until the code proves it.
     #[serde(default)]
     pub passwordless_email: Option<String>,
+    /// Recovery codes being shown (enrollment or regeneration), until the user confirms.
+    #[serde(default)]
+    pub recovery_codes: Option<Vec<String>>,
 }
 
 /// An organization's branding for the sign-in pages; empty fields keep the server's own.
@@ -215,13 +219,15 @@ pub async fn begin(
         progress: Progress::default(),
         branding,
         passwordless_email: None,
+        recovery_codes: None,
     };
     let id = random_token::<32>();
     save(state, &id, &tx).await?;
     Ok(id)
 }
 
-async fn save(state: &AppState, id: &str, tx: &Transaction) -> Result<(), ServiceError> {
+/// Stores the transaction as it is now (also when a page keeps something for its next request).
+pub async fn save(state: &AppState, id: &str, tx: &Transaction) -> Result<(), ServiceError> {
     let json = serde_json::to_string(tx).map_err(|e| ServiceError::Internal(e.to_string()))?;
     let ttl = Duration::from_secs(state.config.sign_in_expires_in);
     state.cache.set(&transaction_key(id), &json, ttl).await?;
@@ -765,6 +771,7 @@ fn policy_step(state: &AppState, policy: Option<&str>) -> Option<Step> {
         Step::ChangeOrg => config.enable_org,
         Step::ChangeEmail => lifecycle::change_email_on(state),
         Step::ResetMfa => true,
+        Step::ManageRecoveryCode => mfa::recovery_codes_on(state),
         _ => false,
     };
     enabled.then_some(step)
@@ -817,6 +824,11 @@ async fn facts_for(
         },
         None => (Vec::new(), false, Vec::new()),
     };
+    let recovery_code_enabled = mfa::recovery_codes_on(state);
+    let user_has_recovery_code = match (&tx.user, recovery_code_enabled) {
+        (Some(signed), true) => mfa::has_recovery_codes(state, signed.id).await?,
+        _ => false,
+    };
     Ok(OwnedFacts {
         facts: StepFacts {
             first_factor: tx.first_factor,
@@ -827,6 +839,8 @@ async fn facts_for(
             mfa: mfa::requirement(state, app.as_deref()),
             external_can_bypass_mfa: config.external_sign_in_can_bypass_local_mfa,
             user_otp_verified,
+            recovery_code_enabled,
+            user_has_recovery_code,
             policy: policy_step(state, tx.request.policy.as_deref()),
             ..StepFacts::default()
         },

@@ -271,3 +271,77 @@ fn email_mfa_without_an_email_provider_is_a_configuration_error() {
     .unwrap_err();
     assert!(err.to_string().contains("email_mfa_is_required"), "{err}");
 }
+
+fn recovery_codes(html: &str) -> Vec<String> {
+    let start = html
+        .find("id=\"recovery-codes\"")
+        .unwrap_or_else(|| panic!("no codes: {html}"));
+    let end = start + html[start..].find("</ul>").unwrap();
+    html[start..end]
+        .split("<code>")
+        .skip(1)
+        .map(|c| c[..c.find('<').unwrap()].to_owned())
+        .collect()
+}
+
+backend_tests! {
+    async fn recovery_codes_enroll_sign_in_once_each_and_regenerate(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |c| {
+            c.otp_mfa_is_required = true;
+            c.enable_recovery_code = true;
+        }).await;
+        let (_, client_id, _) = create_app(&app, "Shop", "spa", &[CB]).await;
+        let browser = Browser::new(&app);
+        let email = format!("recovery.{backend:?}@example.com").to_lowercase();
+        let setup = sign_up_to_mfa(&browser, &client_id, &email).await;
+        let secret = shown_secret(&setup.html);
+        let after = browser.post("/identity/v1/view/otp-setup", &hidden(&setup.html, "step-form", &[("code", &totp(&secret, 0))])).await;
+        let codes_page = browser.follow(after, CB).await;
+        let codes = recovery_codes(&codes_page.html);
+        assert_eq!(codes.len(), 10);
+        assert!(codes.iter().all(|c| c.len() == 19 && c.matches('-').count() == 3), "{codes:?}");
+        // A reload shows the same set; confirming finishes the sign-in.
+        let tx = input_value(&codes_page.html, "tx").unwrap();
+        let reload = browser.get(&format!("/identity/v1/view/recovery-code-enroll?tx={tx}")).await;
+        assert_eq!(recovery_codes(&reload.html), codes);
+        let done = browser.post("/identity/v1/view/recovery-code-enroll", &hidden(&codes_page.html, "step-form", &[])).await;
+        assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", done.html);
+
+        // A recovery code signs in without the password or the authenticator, once.
+        let recover = |code: String| {
+            let app = &app;
+            let client_id = client_id.clone();
+            let email = email.clone();
+            async move {
+                let b = Browser::new(app);
+                let page = b.follow(b.get(&authorize_url(&client_id, CB, &[])).await, CB).await;
+                assert!(page.html.contains("recovery-code-link"), "{}", page.html);
+                let tx = input_value(&page.html, "tx").unwrap();
+                let form = b.get(&format!("/identity/v1/view/recovery-code?tx={tx}")).await;
+                b.post("/identity/v1/view/recovery-code", &hidden(&form.html, "step-form", &[("email", &email), ("recovery_code", &code)])).await
+            }
+        };
+        let first = recover(codes[0].to_lowercase().replace('-', " ")).await;
+        assert!(first.location.as_deref().is_some_and(|l| l.starts_with(CB)), "typed loosely, it still works: {}", first.html);
+        let again = recover(codes[0].clone()).await;
+        assert_eq!(error_text(&again.html), "No user found", "a spent code");
+        let second = recover(codes[1].clone()).await;
+        assert!(second.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", second.html);
+
+        // manage_recovery_code: a new set replaces the old one.
+        let manage = Browser::new(&app);
+        let signed = sign_in(&manage, &authorize_url(&client_id, CB, &[("policy", "manage_recovery_code")]), &email, PASSWORD, CB).await;
+        let otp = manage.follow(signed, CB).await;
+        let after = manage.post("/identity/v1/view/otp-mfa", &hidden(&otp.html, "step-form", &[("code", &totp(&secret, 1))])).await;
+        let page = manage.follow(after, CB).await;
+        let fresh = recovery_codes(&page.html);
+        assert_eq!(fresh.len(), 10);
+        assert!(fresh.iter().all(|c| !codes.contains(c)));
+        let done = manage.post("/identity/v1/view/manage-recovery-code", &hidden(&page.html, "step-form", &[])).await;
+        assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", done.html);
+        let old = recover(codes[2].clone()).await;
+        assert_eq!(error_text(&old.html), "No user found", "the old set is retired");
+        let new = recover(fresh[0].clone()).await;
+        assert!(new.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", new.html);
+    }
+}

@@ -82,6 +82,13 @@ pub struct Texts {
     pub reset_mfa_title: &'static str,
     pub reset_mfa_intro: &'static str,
     pub reset_mfa_button: &'static str,
+    pub recovery_code_label: &'static str,
+    pub use_recovery_code: &'static str,
+    pub recovery_sign_in_title: &'static str,
+    pub recovery_sign_in_intro: &'static str,
+    pub recovery_codes_title: &'static str,
+    pub recovery_codes_intro: &'static str,
+    pub saved_codes: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -168,6 +175,13 @@ pub const EN: Texts = Texts {
     reset_mfa_title: "Reset your second sign-in steps",
     reset_mfa_intro: "This removes your authenticator app and other second steps. You will set them up again at your next sign-in if they are required.",
     reset_mfa_button: "Reset",
+    recovery_code_label: "Recovery code",
+    use_recovery_code: "Use a recovery code",
+    recovery_sign_in_title: "Sign in with a recovery code",
+    recovery_sign_in_intro: "Each recovery code works once. Signing in with one skips the second step.",
+    recovery_codes_title: "Save your recovery codes",
+    recovery_codes_intro: "Keep these codes somewhere safe. Each one signs you in once if you lose your second step. They are shown only now.",
+    saved_codes: "I have saved them",
 };
 
 pub const ZH_CN: Texts = Texts {
@@ -252,6 +266,13 @@ pub const ZH_CN: Texts = Texts {
     reset_mfa_title: "重置第二步验证",
     reset_mfa_intro: "这将移除您的身份验证器应用和其他第二步验证。如有要求，下次登录时需重新设置。",
     reset_mfa_button: "重置",
+    recovery_code_label: "恢复码",
+    use_recovery_code: "使用恢复码",
+    recovery_sign_in_title: "使用恢复码登录",
+    recovery_sign_in_intro: "每个恢复码只能使用一次。使用恢复码登录将跳过第二步验证。",
+    recovery_codes_title: "保存您的恢复码",
+    recovery_codes_intro: "请将这些恢复码保存在安全的地方。丢失第二步验证方式时，每个恢复码可登录一次。它们只显示这一次。",
+    saved_codes: "我已保存",
 };
 
 pub const FR: Texts = Texts {
@@ -336,6 +357,13 @@ pub const FR: Texts = Texts {
     reset_mfa_title: "Réinitialiser les étapes de connexion",
     reset_mfa_intro: "Cela retire votre application d'authentification et vos autres secondes étapes. Vous les configurerez à nouveau à la prochaine connexion si elles sont requises.",
     reset_mfa_button: "Réinitialiser",
+    recovery_code_label: "Code de récupération",
+    use_recovery_code: "Utiliser un code de récupération",
+    recovery_sign_in_title: "Se connecter avec un code de récupération",
+    recovery_sign_in_intro: "Chaque code de récupération ne sert qu'une fois. Se connecter avec l'un d'eux évite la seconde étape.",
+    recovery_codes_title: "Enregistrez vos codes de récupération",
+    recovery_codes_intro: "Conservez ces codes en lieu sûr. Chacun vous connecte une fois si vous perdez votre seconde étape. Ils ne sont affichés qu'ici.",
+    saved_codes: "Je les ai enregistrés",
 };
 
 pub const ALL: [&Texts; 3] = [&EN, &FR, &ZH_CN];

@@ -60,6 +60,8 @@ pub(super) struct FormSpec<'a> {
     pub(super) choices: Vec<(&'a str, &'a str)>,
     pub(super) remember: bool,
     pub(super) alt_link: Option<(&'a str, String)>,
+    pub(super) codes: Vec<String>,
+    pub(super) ask_recovery: bool,
 }
 
 impl<'a> FormSpec<'a> {
@@ -82,6 +84,8 @@ impl<'a> FormSpec<'a> {
             choices: Vec::new(),
             remember: false,
             alt_link: None,
+            codes: Vec::new(),
+            ask_recovery: false,
         }
     }
 }
@@ -123,6 +127,8 @@ pub(super) fn form_page(
             choices: spec.choices,
             remember: spec.remember,
             alt_link: spec.alt_link,
+            codes: spec.codes,
+            ask_recovery: spec.ask_recovery,
         },
         None,
     );
@@ -168,6 +174,8 @@ fn verify_spec<'a>(t: &'a i18n::Texts, hidden: (&'a str, String)) -> FormSpec<'a
     let mut resend = vec![hidden.clone()];
     resend.push(("stage", "resend".into()));
     FormSpec {
+        codes: Vec::new(),
+        ask_recovery: false,
         qr_svg: None,
         secret: None,
         choices: Vec::new(),
@@ -328,6 +336,8 @@ async fn verify_sign_up_submit(state: AppState, browser: Browser, form: StepForm
 
 fn reset_request_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &'a str) -> FormSpec<'a> {
     FormSpec {
+        codes: Vec::new(),
+        ask_recovery: false,
         qr_svg: None,
         secret: None,
         choices: Vec::new(),
@@ -352,6 +362,8 @@ fn reset_request_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &'a str) -> Fo
 
 fn reset_code_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &str) -> FormSpec<'a> {
     FormSpec {
+        codes: Vec::new(),
+        ask_recovery: false,
         qr_svg: None,
         secret: None,
         choices: Vec::new(),
@@ -486,6 +498,8 @@ async fn reset_submit(
 
 fn change_email_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &'a str) -> FormSpec<'a> {
     FormSpec {
+        codes: Vec::new(),
+        ask_recovery: false,
         qr_svg: None,
         secret: None,
         choices: Vec::new(),
@@ -514,6 +528,8 @@ fn change_email_code_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &str) -> F
         ]
     };
     FormSpec {
+        codes: Vec::new(),
+        ask_recovery: false,
         qr_svg: None,
         secret: None,
         choices: Vec::new(),
@@ -643,6 +659,8 @@ fn invitation_spec<'a>(
         hidden.push(("signinUrl", url.to_owned()));
     }
     FormSpec {
+        codes: Vec::new(),
+        ask_recovery: false,
         qr_svg: None,
         secret: None,
         choices: Vec::new(),
@@ -735,6 +753,8 @@ fn at_passwordless(tx: &signin::Transaction) -> bool {
 fn passwordless_spec<'a>(state: &AppState, t: &'a i18n::Texts, tx_id: &str) -> FormSpec<'a> {
     let magic_link = state.config.use_passwordless_as_magic_link;
     FormSpec {
+        codes: Vec::new(),
+        ask_recovery: false,
         qr_svg: None,
         secret: None,
         choices: Vec::new(),

@@ -253,6 +253,8 @@ fn sign_in_view(
             },
             reset_url: (tx.request.policy.is_none() && crate::services::lifecycle::reset_on(state))
                 .then(|| format!("/identity/v1/view/reset-password?tx={tx_id}&locale={locale}")),
+            recovery_url: crate::services::mfa::recovery_codes_on(state)
+                .then(|| format!("/identity/v1/view/recovery-code?tx={tx_id}&locale={locale}")),
         },
         None,
     );

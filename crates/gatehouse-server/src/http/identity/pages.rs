@@ -128,6 +128,7 @@ pub struct SignInPage<'a> {
     pub passwordless: bool,
     pub sign_up_url: Option<String>,
     pub reset_url: Option<String>,
+    pub recovery_url: Option<String>,
 }
 
 /// A custom user attribute on the sign-up form.
@@ -220,6 +221,10 @@ pub struct StepFormPage<'a> {
     pub remember: bool,
     /// Another way through this step, `(label, url)`.
     pub alt_link: Option<(&'a str, String)>,
+    /// Recovery codes to write down (shown once).
+    pub codes: Vec<String>,
+    /// The recovery-code input.
+    pub ask_recovery: bool,
 }
 
 #[derive(Template)]

@@ -25,6 +25,8 @@ pub fn step_path(step: Step) -> Option<&'static str> {
         Step::OtpMfa => Some("/identity/v1/view/otp-mfa"),
         Step::EmailMfa => Some("/identity/v1/view/email-mfa"),
         Step::ResetMfa => Some("/identity/v1/view/reset-mfa"),
+        Step::RecoveryCodeEnroll => Some("/identity/v1/view/recovery-code-enroll"),
+        Step::ManageRecoveryCode => Some("/identity/v1/view/manage-recovery-code"),
         Step::ChangeEmail => Some("/identity/v1/view/change-email"),
         Step::ChangePassword => Some("/identity/v1/view/change-password"),
         Step::UpdateInfo => Some("/identity/v1/view/update-info"),
