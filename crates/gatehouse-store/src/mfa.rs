@@ -69,9 +69,9 @@ impl MfaStore for Store {
         user_id: i64,
         code_hashes: &[String],
     ) -> Result<(), StoreError> {
-        const RETIRE: &str = "UPDATE user_recovery_codes SET deleted_at = $2, updated_at = $2 \
+        const RETIRE: &str = "UPDATE recovery_codes SET deleted_at = $2, updated_at = $2 \
             WHERE user_id = $1 AND deleted_at IS NULL";
-        const INSERT: &str = "INSERT INTO user_recovery_codes (user_id, code_hash, created_at, \
+        const INSERT: &str = "INSERT INTO recovery_codes (user_id, code_hash, created_at, \
             updated_at) VALUES ($1, $2, $3, $3)";
         let now = now_utc();
         on_pool!(self, |pool| {
@@ -95,7 +95,7 @@ impl MfaStore for Store {
     }
 
     async fn use_recovery_code(&self, user_id: i64, code_hash: &str) -> Result<bool, StoreError> {
-        const SQL: &str = "UPDATE user_recovery_codes SET used_at = $3, updated_at = $3 \
+        const SQL: &str = "UPDATE recovery_codes SET used_at = $3, updated_at = $3 \
             WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL AND deleted_at IS NULL";
         let n = on_pool!(self, |pool| sqlx::query(SQL)
             .bind(user_id)
@@ -108,7 +108,7 @@ impl MfaStore for Store {
     }
 
     async fn recovery_codes_left(&self, user_id: i64) -> Result<i64, StoreError> {
-        const SQL: &str = "SELECT COUNT(*) FROM user_recovery_codes WHERE user_id = $1 \
+        const SQL: &str = "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 \
             AND used_at IS NULL AND deleted_at IS NULL";
         let (n,): (i64,) = on_pool!(self, |pool| sqlx::query_as(SQL)
             .bind(user_id)
