@@ -36,6 +36,8 @@ pub enum Counter {
     EmailCodeSends,
     /// Wrong MFA or passwordless codes (`FMA`).
     FailedMfaCode,
+    /// SMS codes sent (`SMMA`).
+    SmsSends,
 }
 
 impl Counter {
@@ -48,6 +50,7 @@ impl Counter {
             Self::ChangeEmailSends => "CEA",
             Self::EmailCodeSends => "EMEA",
             Self::FailedMfaCode => "FMA",
+            Self::SmsSends => "SMMA",
         }
     }
 

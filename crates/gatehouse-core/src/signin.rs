@@ -54,6 +54,8 @@ pub enum SignInError {
     PasswordlessLockout,
     #[error("Too many Email verification attempts. Please try again after 30 minutes.")]
     EmailSendLimit,
+    #[error("Too many SMS verification attempts. Please try again after 30 minutes.")]
+    SmsSendLimit,
     #[error("The new password is the same as the old password")]
     SamePassword,
     #[error("The new email address is the same as the current one")]

@@ -8,5 +8,6 @@ pub mod keys;
 pub mod mail;
 pub mod metrics;
 pub mod services;
+pub mod sms;
 pub mod startup;
 pub mod state;

@@ -191,8 +191,11 @@ pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepare
              email, invitation emails and passwordless sign-in are off"
         ),
     }
+    let sms = crate::sms::SmsSender::from_config(&config)
+        .map_err(|e| StartError::Setup(format!("SMS: {e}")))?;
     let state = AppState {
         mailer: Arc::new(mailer),
+        sms: Arc::new(sms),
         passwords: Arc::new(passwords),
         clients: Arc::new(ClientCache::new(
             store.clone(),

@@ -20,6 +20,7 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub passwords: Arc<PasswordHasher>,
     pub mailer: Arc<crate::mail::Mailer>,
+    pub sms: Arc<crate::sms::SmsSender>,
     /// Documents that only change with the configuration, rendered once.
     pub documents: Arc<Documents>,
 }

@@ -33,6 +33,23 @@ pub trait MfaStore {
         &self,
         user_id: i64,
     ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+    /// The user's SMS number and whether a code sent to it was verified.
+    fn sms_phone(
+        &self,
+        user_id: i64,
+    ) -> impl Future<Output = Result<Option<(String, bool)>, StoreError>> + Send;
+    /// Stores a new, not yet verified SMS number.
+    fn set_sms_phone(
+        &self,
+        user_id: i64,
+        number: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Marks the SMS number verified and records the enrolled types, in one statement.
+    fn confirm_sms(
+        &self,
+        user_id: i64,
+        mfa_types: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Marks the TOTP secret verified and records the enrolled types, in one statement.
     fn confirm_otp(
         &self,
@@ -115,6 +132,42 @@ impl MfaStore for Store {
             .fetch_one(pool)
             .await)?;
         Ok(n)
+    }
+
+    async fn sms_phone(&self, user_id: i64) -> Result<Option<(String, bool)>, StoreError> {
+        const SQL: &str = "SELECT sms_phone_number, sms_phone_number_verified FROM users \
+            WHERE id = $1 AND deleted_at IS NULL";
+        let row: Option<(Option<String>, bool)> = on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(user_id)
+            .fetch_optional(pool)
+            .await)?;
+        Ok(row.and_then(|(number, verified)| number.map(|n| (n, verified))))
+    }
+
+    async fn set_sms_phone(&self, user_id: i64, number: &str) -> Result<(), StoreError> {
+        const SQL: &str = "UPDATE users SET sms_phone_number = $2, \
+            sms_phone_number_verified = (1 = 0), updated_at = $3 WHERE id = $1";
+        on_pool!(self, |pool| sqlx::query(SQL)
+            .bind(user_id)
+            .bind(number)
+            .bind(now_utc())
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    async fn confirm_sms(&self, user_id: i64, mfa_types: &str) -> Result<(), StoreError> {
+        const SQL: &str = "UPDATE users SET sms_phone_number_verified = (1 = 1), mfa_types = $2, \
+            updated_at = $3 WHERE id = $1";
+        on_pool!(self, |pool| sqlx::query(SQL)
+            .bind(user_id)
+            .bind(mfa_types)
+            .bind(now_utc())
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
     }
 
     async fn confirm_otp(&self, user_id: i64, mfa_types: &str) -> Result<(), StoreError> {

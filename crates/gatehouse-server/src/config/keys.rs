@@ -381,6 +381,22 @@ config_keys! {
         /// Seconds one delivery attempt (SMTP session or provider API call) may take.
         mail_timeout: u64 = 15;
     }
+    section "SMS" {
+        /// Twilio account SID (with the auth token and sender number: SMS through Twilio).
+        twilio_account_id: String = String::new();
+        /// Twilio auth token.
+        twilio_auth_token: Secret = Secret::default(), secret = true;
+        /// The Twilio number (E.164) messages come from.
+        twilio_sender_number: String = String::new();
+        /// Twilio API base URL.
+        twilio_api_url: String = "https://api.twilio.com".into();
+        /// Instead of Twilio: a URL that receives `POST {"to": "+1…", "text": "…"}` (JSON) for each SMS.
+        sms_webhook_url: String = String::new();
+        /// Sent to the webhook as `Authorization: Bearer <secret>`.
+        sms_webhook_secret: Secret = Secret::default(), secret = true;
+        /// With `environment = "dev"`: every SMS goes to this number instead.
+        dev_sms_receiver: String = String::new();
+    }
     section "Logs and S2S rules" {
         /// Keep a log of sent emails (codes redacted).
         enable_email_log: bool = false, info = "ENABLE_EMAIL_LOG";

@@ -287,11 +287,6 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
     // Sign-in steps whose pages this version does not serve yet: refuse them at start-up
     // rather than strand users half-way through a sign-in.
     for (key, on) in [
-        ("sms_mfa_is_required", c.sms_mfa_is_required),
-        (
-            "enforce_one_mfa_enrollment",
-            c.enforce_one_mfa_enrollment.iter().any(|t| t == "sms"),
-        ),
         ("allow_passkey_enrollment", c.allow_passkey_enrollment),
         (
             "allow_user_switch_org_on_sign_in",
@@ -441,6 +436,39 @@ fn validate_email(c: &Config) -> Result<(), ConfigError> {
         return Err(ConfigError::invalid(
             "email_mfa_is_required",
             "email MFA (required, or offered by enforce_one_mfa_enrollment) needs an email provider",
+        ));
+    }
+    let no_sms = c.twilio_account_id.is_empty() && c.sms_webhook_url.is_empty();
+    if no_sms && (c.sms_mfa_is_required || c.enforce_one_mfa_enrollment.iter().any(|t| t == "sms"))
+    {
+        return Err(ConfigError::invalid(
+            "sms_mfa_is_required",
+            "SMS MFA (required, or offered by enforce_one_mfa_enrollment) needs twilio_account_id or sms_webhook_url",
+        ));
+    }
+    if !c.twilio_account_id.is_empty()
+        && (c.twilio_auth_token.is_empty() || !crate::sms::is_e164(&c.twilio_sender_number))
+    {
+        return Err(ConfigError::invalid(
+            "twilio_sender_number",
+            "Twilio needs twilio_auth_token and an E.164 twilio_sender_number such as +14155550123",
+        ));
+    }
+    for (key, url) in [
+        ("twilio_api_url", &c.twilio_api_url),
+        ("sms_webhook_url", &c.sms_webhook_url),
+    ] {
+        if !(url.is_empty() || url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(ConfigError::invalid(key, "must be an http(s) URL"));
+        }
+    }
+    if !(c.sms_country_code.starts_with('+')
+        && c.sms_country_code.len() > 1
+        && c.sms_country_code[1..].bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(ConfigError::invalid(
+            "sms_country_code",
+            "must be + and digits, such as +1",
         ));
     }
     if c.enable_passwordless_sign_in && no_mail {

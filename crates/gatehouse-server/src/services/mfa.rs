@@ -44,7 +44,7 @@ pub fn requirement(state: &AppState, app: Option<&App>) -> MfaRequirement {
     }
 }
 
-/// Whether a user facing TOTP may ask for an email code instead.
+/// Whether a user facing TOTP or SMS may ask for an email code instead.
 pub fn email_backup_allowed(state: &AppState, app: Option<&App>) -> bool {
     state.mailer.is_configured()
         && match app {
@@ -337,8 +337,10 @@ pub async fn verify_email_code(
     state.cache.delete(&email_code_key(id)).await?;
     state.cache.delete(&failures).await?;
     tx.progress.complete(Step::EmailMfa);
-    if instead_of == Some(MfaType::Otp) {
-        tx.progress.complete(Step::OtpMfa);
+    match instead_of {
+        Some(MfaType::Otp) => tx.progress.complete(Step::OtpMfa),
+        Some(MfaType::Sms) => tx.progress.complete(Step::SmsMfa),
+        _ => {}
     }
     signin::advance(state, id, tx, meta).await
 }
@@ -351,7 +353,7 @@ pub fn enrollment_choices(state: &AppState, app: Option<&App>) -> Vec<MfaType> {
         .filter(|t| match t {
             MfaType::Email => state.mailer.is_configured(),
             MfaType::Otp => true,
-            MfaType::Sms => false,
+            MfaType::Sms => state.sms.is_configured(),
         })
         .collect()
 }
@@ -481,5 +483,160 @@ pub async fn sign_in_with_recovery_code(
     tx.first_factor = Some(gatehouse_core::signin::FirstFactor::StrongFactor);
     tx.auth_time = Some(meta.now);
     tx.session_id = None;
+    signin::advance(state, id, tx, meta).await
+}
+
+// --- SMS ----------------------------------------------------------------------------------
+
+fn sms_code_key(id: &str) -> String {
+    format!("SMC-{id}")
+}
+
+fn sms_text(locale: &str, code: &str) -> String {
+    match locale {
+        "fr" => format!("Votre code de connexion : {code}"),
+        l if l.eq_ignore_ascii_case("zh-CN") => format!("您的登录验证码：{code}"),
+        _ => format!("Your sign-in code: {code}"),
+    }
+}
+
+/// The user's SMS number (masked but the last 4 digits) once verified, for the code page.
+pub async fn verified_phone(
+    state: &AppState,
+    user_id: i64,
+) -> Result<Option<String>, ServiceError> {
+    Ok(state
+        .store
+        .sms_phone(user_id)
+        .await?
+        .filter(|(_, verified)| *verified)
+        .map(|(number, _)| {
+            let keep = number.len().saturating_sub(4);
+            format!("{}{}", "•".repeat(keep.saturating_sub(1)), &number[keep..])
+        }))
+}
+
+/// Stores the number the user typed (not yet verified) and texts it a code.
+pub async fn setup_sms(
+    state: &AppState,
+    id: &str,
+    tx: &Transaction,
+    typed: &str,
+    meta: RequestMeta<'_>,
+) -> Result<(), ServiceError> {
+    let user = signed_in_user(state, tx).await?;
+    if state
+        .store
+        .sms_phone(user.id)
+        .await?
+        .is_some_and(|(_, verified)| verified)
+    {
+        return Err(SignInError::BadInput("User already enrolled with MFA".into()).into());
+    }
+    let number =
+        crate::sms::normalize_number(typed, &state.config.sms_country_code).ok_or_else(|| {
+            SignInError::BadInput(
+                "Enter a phone number in international form, such as +14155550123".into(),
+            )
+        })?;
+    state.store.set_sms_phone(user.id, &number).await?;
+    send_sms_code(state, id, tx, meta).await
+}
+
+/// Texts a sign-in code to the user's number (replacing any earlier one), within the limit.
+pub async fn send_sms_code(
+    state: &AppState,
+    id: &str,
+    tx: &Transaction,
+    meta: RequestMeta<'_>,
+) -> Result<(), ServiceError> {
+    use gatehouse_store::{LogStore, MessageLog, NewMessageLog};
+    if !state.sms.is_configured() {
+        return Err(SignInError::FeatureOff("SMS MFA").into());
+    }
+    let user = signed_in_user(state, tx).await?;
+    let (number, _) = state
+        .store
+        .sms_phone(user.id)
+        .await?
+        .ok_or_else(|| SignInError::BadInput("SMS MFA is not setup".into()))?;
+    let threshold = state.config.sms_mfa_message_threshold;
+    let sends = state
+        .cache
+        .increment(
+            &Counter::SmsSends.key(&user.id.to_string(), meta.ip),
+            WINDOW,
+        )
+        .await?;
+    if threshold > 0 && sends > i64::from(threshold) {
+        return Err(SignInError::SmsSendLimit.into());
+    }
+    let code = random_code();
+    let ttl = Duration::from_secs(state.config.sms_mfa_code_expires_in);
+    state.cache.set(&sms_code_key(id), &code, ttl).await?;
+    let text = sms_text(&tx.request.locale, &code);
+    let state = state.clone();
+    tokio::spawn(async move {
+        let receiver = state.sms.receiver(&number).to_owned();
+        let result = state.sms.send(&number, &text).await;
+        let (success, response) = match &result {
+            Ok(answer) => (true, answer.clone()),
+            Err(err) => {
+                tracing::warn!(code = "GH-SMS", error = %err, "SMS not sent");
+                (false, err.to_string())
+            }
+        };
+        if state.config.enable_sms_log {
+            let entry = NewMessageLog {
+                success,
+                receiver: &receiver,
+                response: &response.replace(&code, "[redacted]"),
+                content: &text.replace(&code, "[redacted]"),
+            };
+            if let Err(err) = state
+                .store
+                .insert_message_log(MessageLog::Sms, &entry)
+                .await
+            {
+                tracing::warn!(error = %err, "could not write the SMS log");
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Whether the transaction has a live SMS code.
+pub async fn sms_code_pending(state: &AppState, id: &str) -> Result<bool, ServiceError> {
+    Ok(state.cache.get(&sms_code_key(id)).await?.is_some())
+}
+
+/// A texted code: confirms the number (enrolling the user in SMS) and the step.
+pub async fn verify_sms_code(
+    state: &AppState,
+    id: &str,
+    mut tx: Transaction,
+    code: &str,
+    meta: RequestMeta<'_>,
+) -> Result<Outcome, ServiceError> {
+    let user = signed_in_user(state, &tx).await?;
+    let failures = check_code_lockout(state, user.id, meta.ip).await?;
+    let code = code.trim();
+    let stored = state.cache.get(&sms_code_key(id)).await?;
+    let matches =
+        stored.is_some_and(|s| is_code(code) && constant_time_eq(s.as_bytes(), code.as_bytes()));
+    if !matches {
+        return Err(wrong_code(state, &failures).await?);
+    }
+    state.cache.delete(&sms_code_key(id)).await?;
+    state.cache.delete(&failures).await?;
+    let mut types = parse_types(&user.mfa_types);
+    if !types.contains(&MfaType::Sms) {
+        types.push(MfaType::Sms);
+    }
+    state
+        .store
+        .confirm_sms(user.id, &join_types(&types))
+        .await?;
+    tx.progress.complete(Step::SmsMfa);
     signin::advance(state, id, tx, meta).await
 }

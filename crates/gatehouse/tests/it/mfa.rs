@@ -345,3 +345,122 @@ backend_tests! {
         assert!(new.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", new.html);
     }
 }
+
+/// (account, Authorization header, form body) of each request the Twilio stub received.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>;
+
+/// A local server speaking Twilio's Messages API: records each request, answers 201.
+async fn twilio_stub() -> (String, Seen) {
+    use axum::extract::{Path, State};
+    use axum::http::HeaderMap;
+    let seen: Seen = Default::default();
+    async fn create(
+        State(seen): State<Seen>,
+        Path(account): Path<String>,
+        headers: HeaderMap,
+        body: String,
+    ) -> (axum::http::StatusCode, String) {
+        let auth = headers
+            .get("authorization")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        seen.lock().unwrap().push((account.clone(), auth, body));
+        (
+            axum::http::StatusCode::CREATED,
+            format!("{{\"sid\":\"SM1\",\"account_sid\":\"{account}\",\"status\":\"queued\"}}"),
+        )
+    }
+    let router = axum::Router::new()
+        .route(
+            "/2010-04-01/Accounts/{account}/Messages.json",
+            axum::routing::post(create),
+        )
+        .with_state(seen.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (url, seen)
+}
+
+/// The code in the nth (1-based) recorded SMS, after checking the request's shape.
+async fn texted_code(seen: &Seen, n: usize) -> String {
+    for _ in 0..100 {
+        if let Some((account, auth, body)) = seen.lock().unwrap().get(n - 1).cloned() {
+            assert_eq!(account, "AC0123");
+            assert_eq!(auth, crate::harness::basic("AC0123", "twilio-token"));
+            let form: Vec<(String, String)> = serde_urlencoded::from_str(&body).unwrap();
+            let field = |k: &str| {
+                form.iter()
+                    .find(|(n, _)| n == k)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            };
+            assert_eq!(field("To"), "+14155550123");
+            assert_eq!(field("From"), "+15005550006");
+            return field("Body").rsplit(' ').next().unwrap().to_owned();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no SMS #{n} arrived");
+}
+
+backend_tests! {
+    async fn an_app_that_requires_sms_while_the_system_does_not(backend: Backend) {
+        let (twilio, seen) = twilio_stub().await;
+        let app = TestApp::spawn_with(backend, |c| {
+            c.twilio_account_id = "AC0123".into();
+            c.twilio_auth_token = gatehouse_server::config::Secret::new("twilio-token");
+            c.twilio_sender_number = "+15005550006".into();
+            c.twilio_api_url = twilio;
+            c.enable_sms_log = true;
+        }).await;
+        let (app_id, client_id, _) = create_app(&app, "Strict", "spa", &[CB]).await;
+        let (_, lax_client, _) = create_app(&app, "Lax", "spa", &[CB]).await;
+        let token = app.admin_token("root").await;
+        let (status, body) = call(&app, "PUT", &format!("/api/v1/apps/{app_id}"), &token,
+            Some(json!({ "useSystemMfaConfig": false, "requireSmsMfa": true }))).await;
+        assert_eq!(status, 200, "{body}");
+        let email = format!("sms.{backend:?}@example.com").to_lowercase();
+        let lax = sign_up_to_mfa(&Browser::new(&app), &lax_client, &email).await;
+        assert!(lax.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", lax.html);
+
+        let browser = Browser::new(&app);
+        let signed = sign_in(&browser, &authorize_url(&client_id, CB, &[]), &email, PASSWORD, CB).await;
+        let mut page = browser.follow(signed, CB).await;
+        if page.html.contains("consent-form") {
+            let fields = form_fields(&page.html, &[("decision", "accept")]);
+            page = browser.follow(browser.post("/identity/v1/view/consent", &fields).await, CB).await;
+        }
+        assert!(page.html.contains("phone_number"), "{}", page.html);
+        let bad = browser.post("/identity/v1/view/sms-mfa", &hidden(&page.html, "step-form", &[("phone_number", "12")])).await;
+        assert_eq!(error_text(&bad.html), "Enter a phone number in international form, such as +14155550123");
+        let sent = browser.post("/identity/v1/view/sms-mfa", &hidden(&page.html, "step-form", &[("phone_number", "(415) 555-0123")])).await;
+        assert_eq!(sent.status, 200, "{}", sent.html);
+        let code = texted_code(&seen, 1).await;
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let refused = browser.post("/identity/v1/view/sms-mfa", &hidden(&sent.html, "step-form", &[("code", wrong)])).await;
+        assert_eq!(error_text(&refused.html), "Invalid MFA code provided");
+        let done = browser.post("/identity/v1/view/sms-mfa", &hidden(&sent.html, "step-form", &[("code", &code)])).await;
+        assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", done.html);
+        assert_eq!(user(&app, &email).await["mfaTypes"], json!(["sms"]));
+
+        // The next sign-in texts the verified number on arrival.
+        let again = Browser::new(&app);
+        let signed = sign_in(&again, &authorize_url(&client_id, CB, &[]), &email, PASSWORD, CB).await;
+        let page = again.follow(signed, CB).await;
+        assert!(page.html.contains("0123") && !page.html.contains("4155550123"), "masked number: {}", page.html);
+        let code = texted_code(&seen, 2).await;
+        let done = again.post("/identity/v1/view/sms-mfa", &hidden(&page.html, "step-form", &[("code", &code)])).await;
+        assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", done.html);
+
+        // The SMS log holds both, codes redacted.
+        let (status, logs) = call(&app, "GET", "/api/v1/logs/sms", &token, None).await;
+        assert_eq!(status, 200, "{logs}");
+        let logs = logs["logs"].as_array().unwrap();
+        assert_eq!(logs.len(), 2, "{logs:?}");
+        for log in logs {
+            assert_eq!(log["receiver"], "+14155550123");
+            assert!(log["content"].as_str().unwrap().contains("[redacted]") && !log["content"].as_str().unwrap().contains(&code));
+        }
+    }
+}

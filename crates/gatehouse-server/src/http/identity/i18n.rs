@@ -89,6 +89,11 @@ pub struct Texts {
     pub recovery_codes_title: &'static str,
     pub recovery_codes_intro: &'static str,
     pub saved_codes: &'static str,
+    pub phone_label: &'static str,
+    pub sms_setup_title: &'static str,
+    pub sms_setup_intro: &'static str,
+    pub sms_title: &'static str,
+    pub sms_intro: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -182,6 +187,11 @@ pub const EN: Texts = Texts {
     recovery_codes_title: "Save your recovery codes",
     recovery_codes_intro: "Keep these codes somewhere safe. Each one signs you in once if you lose your second step. They are shown only now.",
     saved_codes: "I have saved them",
+    phone_label: "Mobile phone number",
+    sms_setup_title: "Add your phone",
+    sms_setup_intro: "Enter your mobile number; we will text it a 6-digit code.",
+    sms_title: "Check your phone",
+    sms_intro: "We sent a 6-digit code by SMS to",
 };
 
 pub const ZH_CN: Texts = Texts {
@@ -273,6 +283,11 @@ pub const ZH_CN: Texts = Texts {
     recovery_codes_title: "保存您的恢复码",
     recovery_codes_intro: "请将这些恢复码保存在安全的地方。丢失第二步验证方式时，每个恢复码可登录一次。它们只显示这一次。",
     saved_codes: "我已保存",
+    phone_label: "手机号码",
+    sms_setup_title: "添加您的手机",
+    sms_setup_intro: "请输入手机号码，我们将通过短信发送 6 位验证码。",
+    sms_title: "查看您的手机",
+    sms_intro: "我们已通过短信发送 6 位验证码至",
 };
 
 pub const FR: Texts = Texts {
@@ -364,6 +379,11 @@ pub const FR: Texts = Texts {
     recovery_codes_title: "Enregistrez vos codes de récupération",
     recovery_codes_intro: "Conservez ces codes en lieu sûr. Chacun vous connecte une fois si vous perdez votre seconde étape. Ils ne sont affichés qu'ici.",
     saved_codes: "Je les ai enregistrés",
+    phone_label: "Numéro de mobile",
+    sms_setup_title: "Ajoutez votre téléphone",
+    sms_setup_intro: "Saisissez votre numéro de mobile ; nous y enverrons un code à 6 chiffres par SMS.",
+    sms_title: "Consultez votre téléphone",
+    sms_intro: "Nous avons envoyé un code à 6 chiffres par SMS au",
 };
 
 pub const ALL: [&Texts; 3] = [&EN, &FR, &ZH_CN];

@@ -62,6 +62,7 @@ pub(super) struct FormSpec<'a> {
     pub(super) alt_link: Option<(&'a str, String)>,
     pub(super) codes: Vec<String>,
     pub(super) ask_recovery: bool,
+    pub(super) ask_phone: bool,
 }
 
 impl<'a> FormSpec<'a> {
@@ -86,6 +87,7 @@ impl<'a> FormSpec<'a> {
             alt_link: None,
             codes: Vec::new(),
             ask_recovery: false,
+            ask_phone: false,
         }
     }
 }
@@ -129,6 +131,7 @@ pub(super) fn form_page(
             alt_link: spec.alt_link,
             codes: spec.codes,
             ask_recovery: spec.ask_recovery,
+            ask_phone: spec.ask_phone,
         },
         None,
     );
@@ -176,6 +179,7 @@ fn verify_spec<'a>(t: &'a i18n::Texts, hidden: (&'a str, String)) -> FormSpec<'a
     FormSpec {
         codes: Vec::new(),
         ask_recovery: false,
+        ask_phone: false,
         qr_svg: None,
         secret: None,
         choices: Vec::new(),
@@ -338,6 +342,7 @@ fn reset_request_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &'a str) -> Fo
     FormSpec {
         codes: Vec::new(),
         ask_recovery: false,
+        ask_phone: false,
         qr_svg: None,
         secret: None,
         choices: Vec::new(),
@@ -364,6 +369,7 @@ fn reset_code_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &str) -> FormSpec
     FormSpec {
         codes: Vec::new(),
         ask_recovery: false,
+        ask_phone: false,
         qr_svg: None,
         secret: None,
         choices: Vec::new(),
@@ -500,6 +506,7 @@ fn change_email_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &'a str) -> For
     FormSpec {
         codes: Vec::new(),
         ask_recovery: false,
+        ask_phone: false,
         qr_svg: None,
         secret: None,
         choices: Vec::new(),
@@ -530,6 +537,7 @@ fn change_email_code_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &str) -> F
     FormSpec {
         codes: Vec::new(),
         ask_recovery: false,
+        ask_phone: false,
         qr_svg: None,
         secret: None,
         choices: Vec::new(),
@@ -661,6 +669,7 @@ fn invitation_spec<'a>(
     FormSpec {
         codes: Vec::new(),
         ask_recovery: false,
+        ask_phone: false,
         qr_svg: None,
         secret: None,
         choices: Vec::new(),
@@ -755,6 +764,7 @@ fn passwordless_spec<'a>(state: &AppState, t: &'a i18n::Texts, tx_id: &str) -> F
     FormSpec {
         codes: Vec::new(),
         ask_recovery: false,
+        ask_phone: false,
         qr_svg: None,
         secret: None,
         choices: Vec::new(),

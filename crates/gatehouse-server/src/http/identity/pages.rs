@@ -225,6 +225,8 @@ pub struct StepFormPage<'a> {
     pub codes: Vec<String>,
     /// The recovery-code input.
     pub ask_recovery: bool,
+    /// The phone-number input (SMS setup).
+    pub ask_phone: bool,
 }
 
 #[derive(Template)]

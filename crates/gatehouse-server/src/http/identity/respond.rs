@@ -24,6 +24,7 @@ pub fn step_path(step: Step) -> Option<&'static str> {
         Step::OtpSetup => Some("/identity/v1/view/otp-setup"),
         Step::OtpMfa => Some("/identity/v1/view/otp-mfa"),
         Step::EmailMfa => Some("/identity/v1/view/email-mfa"),
+        Step::SmsMfa => Some("/identity/v1/view/sms-mfa"),
         Step::ResetMfa => Some("/identity/v1/view/reset-mfa"),
         Step::RecoveryCodeEnroll => Some("/identity/v1/view/recovery-code-enroll"),
         Step::ManageRecoveryCode => Some("/identity/v1/view/manage-recovery-code"),
