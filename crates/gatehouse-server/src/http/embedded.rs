@@ -47,6 +47,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             post(reset_password_code),
         )
         .route("/embedded-auth/v1/reset-password", post(reset_password))
+        .merge(super::embedded_mfa::routes())
         .route_layer(middleware::from_fn_with_state(state, origin_guard))
 }
 
@@ -82,7 +83,7 @@ fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn meta<'a>(ip: &'a Option<String>) -> RequestMeta<'a> {
+pub(super) fn meta<'a>(ip: &'a Option<String>) -> RequestMeta<'a> {
     RequestMeta {
         ip: ip.as_deref(),
         user_agent: None,
@@ -138,7 +139,7 @@ async fn initiate(
 }
 
 /// Answers a step in Melody's `AuthRes` shape; a finished session parks its code.
-async fn auth_res(
+pub(super) async fn auth_res(
     state: &AppState,
     session_id: &str,
     outcome: Outcome,
@@ -166,7 +167,10 @@ async fn auth_res(
     }
 }
 
-async fn session(state: &AppState, session_id: &str) -> Result<signin::Transaction, ApiError> {
+pub(super) async fn session(
+    state: &AppState,
+    session_id: &str,
+) -> Result<signin::Transaction, ApiError> {
     signin::load(state, session_id, None)
         .await
         .map_err(|e| match e {

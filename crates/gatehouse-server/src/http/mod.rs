@@ -5,6 +5,7 @@ pub mod auth;
 mod cors;
 mod discovery;
 mod embedded;
+mod embedded_mfa;
 pub mod error;
 mod form;
 pub mod identity;

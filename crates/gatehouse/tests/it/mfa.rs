@@ -464,3 +464,77 @@ backend_tests! {
         }
     }
 }
+
+async fn embedded(app: &TestApp, path: &str, body: Option<Value>) -> (u16, Value) {
+    let request = match body {
+        Some(body) => app.client.post(app.url(path)).json(&body),
+        None => app.client.get(app.url(path)),
+    };
+    let r = request.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+backend_tests! {
+    async fn embedded_api_totp_email_backup_and_recovery_codes(backend: Backend) {
+        let mailbox = Mailbox::start().await;
+        let app = TestApp::spawn_with(backend, |c| {
+            mailbox.configure(c);
+            c.enable_email_verification = false;
+            c.otp_mfa_is_required = true;
+            c.enable_recovery_code = true;
+            c.embedded_auth_origins = vec!["http://127.0.0.1:5173".into()];
+        }).await;
+        let (_, client_id, _) = create_app(&app, "Embedded", "spa", &[CB]).await;
+        let initiate = json!({
+            "clientId": client_id, "redirectUri": CB, "codeChallenge": challenge(VERIFIER),
+            "codeChallengeMethod": "S256", "scopes": ["openid", "profile"], "locale": "en",
+        });
+        let (_, body) = embedded(&app, "/embedded-auth/v1/initiate", Some(initiate.clone())).await;
+        let session = body["sessionId"].as_str().unwrap().to_owned();
+        let email = format!("embedded.mfa.{backend:?}@example.com").to_lowercase();
+        let (s, body) = embedded(&app, &format!("/embedded-auth/v1/{session}/sign-up"), Some(json!({ "email": email, "password": PASSWORD }))).await;
+        assert_eq!((s, body["nextStep"].as_str()), (200, Some("consent")), "{body}");
+        let (_, body) = embedded(&app, &format!("/embedded-auth/v1/{session}/app-consent"), Some(json!({}))).await;
+        assert_eq!(body["nextStep"], "otp_setup", "{body}");
+        // Out of order: the SMS route refuses, and no token is issued mid-transaction.
+        let (s, _) = embedded(&app, &format!("/embedded-auth/v1/{session}/sms-mfa-code"), Some(json!({}))).await;
+        assert_eq!(s, 400);
+        let (s, _) = embedded(&app, "/embedded-auth/v1/token-exchange", Some(json!({ "sessionId": session, "codeVerifier": VERIFIER }))).await;
+        assert_eq!(s, 404);
+        let (s, setup) = embedded(&app, &format!("/embedded-auth/v1/{session}/otp-mfa-setup"), None).await;
+        assert_eq!(s, 200, "{setup}");
+        assert!(setup["otpUri"].as_str().unwrap().starts_with("otpauth://totp/Gatehouse:"), "{setup}");
+        let secret = gatehouse_core::mfa::base32_decode(setup["otpSecret"].as_str().unwrap()).unwrap();
+        let (s, body) = embedded(&app, &format!("/embedded-auth/v1/{session}/otp-mfa"), Some(json!({ "mfaCode": "000000" }))).await;
+        assert_eq!((s, body["error_description"].as_str()), (400, Some("Invalid MFA code provided")), "{body}");
+        let (_, body) = embedded(&app, &format!("/embedded-auth/v1/{session}/otp-mfa"), Some(json!({ "mfaCode": totp(&secret, 0) }))).await;
+        assert_eq!(body["nextStep"], "recovery_code_enroll", "{body}");
+        let (_, codes) = embedded(&app, &format!("/embedded-auth/v1/{session}/recovery-code-enroll"), None).await;
+        let codes: Vec<String> = codes["recoveryCodes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
+        assert_eq!(codes.len(), 10);
+        let (_, body) = embedded(&app, &format!("/embedded-auth/v1/{session}/recovery-code-enroll"), Some(json!({}))).await;
+        assert_eq!(body["success"], true, "{body}");
+        let (s, tokens) = embedded(&app, "/embedded-auth/v1/token-exchange", Some(json!({ "sessionId": session, "codeVerifier": VERIFIER }))).await;
+        assert_eq!(s, 200, "{tokens}");
+
+        // Next time: TOTP, with an emailed code standing in for it.
+        let (_, body) = embedded(&app, "/embedded-auth/v1/initiate", Some(initiate.clone())).await;
+        let session = body["sessionId"].as_str().unwrap().to_owned();
+        let (_, body) = embedded(&app, &format!("/embedded-auth/v1/{session}/sign-in"), Some(json!({ "email": email, "password": PASSWORD }))).await;
+        assert_eq!(body["nextStep"], "otp_mfa", "{body}");
+        let (_, info) = embedded(&app, &format!("/embedded-auth/v1/{session}/otp-mfa"), None).await;
+        assert_eq!(info["allowFallbackToEmailMfa"], true);
+        let (s, _) = embedded(&app, &format!("/embedded-auth/v1/{session}/email-mfa-code"), Some(json!({}))).await;
+        assert_eq!(s, 200);
+        let code = mailbox.first_to(&email).await.code();
+        let (_, body) = embedded(&app, &format!("/embedded-auth/v1/{session}/email-mfa"), Some(json!({ "mfaCode": code }))).await;
+        assert_eq!(body["success"], true, "{body}");
+
+        // And with a recovery code instead of the password and TOTP.
+        let (_, body) = embedded(&app, "/embedded-auth/v1/initiate", Some(initiate)).await;
+        let session = body["sessionId"].as_str().unwrap().to_owned();
+        let (_, body) = embedded(&app, &format!("/embedded-auth/v1/{session}/recovery-code"), Some(json!({ "email": email, "recoveryCode": codes[3] }))).await;
+        assert_eq!(body["success"], true, "{body}");
+    }
+}
