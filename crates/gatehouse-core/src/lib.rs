@@ -21,5 +21,6 @@ pub mod pkce;
 pub mod scope;
 pub mod signin;
 pub mod tokens;
+pub mod webauthn;
 
 pub use error::TokenError;

@@ -44,7 +44,7 @@ pub use cache::{Cache, CacheError};
 pub use error::StoreError;
 pub use lifecycle::{InvitedUser, LifecycleStore};
 pub use logs::{LogKind, LogStore, MessageLog, MessageLogRecord, NewMessageLog, SignInLogRecord};
-pub use mfa::MfaStore;
+pub use mfa::{MfaStore, StoredPasskey};
 pub use orgs::{OrgChanges, OrgGroupRecord, OrgRecord, OrgStore, Page};
 pub use refresh_tokens::{ActiveSession, NewRefreshToken, RefreshTokenRecord, RefreshTokenStore};
 pub use roles::{RoleRecord, RoleStore};

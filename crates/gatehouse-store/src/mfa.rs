@@ -4,7 +4,46 @@ use std::future::Future;
 
 use crate::{now_utc, on_pool, Store, StoreError};
 
+/// A stored passkey, as sign-in needs it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoredPasskey {
+    pub id: i64,
+    pub user_id: i64,
+    pub public_key: String,
+    pub counter: i64,
+}
+
 pub trait MfaStore {
+    /// Records a new passkey for the user.
+    fn insert_passkey(
+        &self,
+        user_id: i64,
+        credential_id: &str,
+        public_key: &str,
+        counter: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The live passkey with this credential id (base64url).
+    fn passkey_by_credential(
+        &self,
+        credential_id: &str,
+    ) -> impl Future<Output = Result<Option<StoredPasskey>, StoreError>> + Send;
+    /// Records a use: the authenticator's new signature counter.
+    fn passkey_used(
+        &self,
+        id: i64,
+        counter: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The user declined passkey enrollment for good (or asked again: `false`).
+    fn set_skip_passkey_enroll(
+        &self,
+        user_id: i64,
+        skip: bool,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Whether the user declined passkey enrollment for good.
+    fn skips_passkey_enroll(
+        &self,
+        user_id: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// The user's sealed TOTP secret, if one was set up.
     fn otp_secret(
         &self,
@@ -59,6 +98,73 @@ pub trait MfaStore {
 }
 
 impl MfaStore for Store {
+    async fn insert_passkey(
+        &self,
+        user_id: i64,
+        credential_id: &str,
+        public_key: &str,
+        counter: i64,
+    ) -> Result<(), StoreError> {
+        const SQL: &str = "INSERT INTO user_passkeys (user_id, credential_id, public_key, counter, \
+            created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)";
+        on_pool!(self, |pool| sqlx::query(SQL)
+            .bind(user_id)
+            .bind(credential_id)
+            .bind(public_key)
+            .bind(counter)
+            .bind(now_utc())
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    async fn passkey_by_credential(
+        &self,
+        credential_id: &str,
+    ) -> Result<Option<StoredPasskey>, StoreError> {
+        const SQL: &str = "SELECT id, user_id, public_key, counter FROM user_passkeys \
+            WHERE credential_id = $1 AND deleted_at IS NULL";
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(credential_id)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    async fn passkey_used(&self, id: i64, counter: i64) -> Result<(), StoreError> {
+        const SQL: &str = "UPDATE user_passkeys SET counter = $2, last_used_at = $3, \
+            updated_at = $3 WHERE id = $1";
+        on_pool!(self, |pool| sqlx::query(SQL)
+            .bind(id)
+            .bind(counter)
+            .bind(now_utc())
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    async fn set_skip_passkey_enroll(&self, user_id: i64, skip: bool) -> Result<(), StoreError> {
+        const SQL: &str = "UPDATE users SET skip_passkey_enroll = $2, updated_at = $3 WHERE id = $1";
+        on_pool!(self, |pool| sqlx::query(SQL)
+            .bind(user_id)
+            .bind(skip)
+            .bind(now_utc())
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    async fn skips_passkey_enroll(&self, user_id: i64) -> Result<bool, StoreError> {
+        const SQL: &str = "SELECT skip_passkey_enroll FROM users WHERE id = $1";
+        let row: Option<(bool,)> = on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(user_id)
+            .fetch_optional(pool)
+            .await)?;
+        Ok(row.is_some_and(|(skip,)| skip))
+    }
+
     async fn otp_secret(&self, user_id: i64) -> Result<Option<String>, StoreError> {
         const SQL: &str = "SELECT otp_secret FROM users WHERE id = $1 AND deleted_at IS NULL";
         let row: Option<(Option<String>,)> = on_pool!(self, |pool| sqlx::query_as(SQL)

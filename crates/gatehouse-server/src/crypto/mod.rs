@@ -50,6 +50,27 @@ pub fn totp_code(secret: &[u8], step: i64) -> String {
     gatehouse_core::mfa::truncate(tag.as_ref()).unwrap_or_default()
 }
 
+/// Whether `signature` over `message` verifies with a passkey's public key.
+pub fn passkey_signature_valid(
+    key: &gatehouse_core::webauthn::PublicKey,
+    message: &[u8],
+    signature: &[u8],
+) -> bool {
+    use aws_lc_rs::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
+    use gatehouse_core::webauthn::PublicKey;
+    match key {
+        PublicKey::Es256(point) => UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_ASN1, point)
+            .verify(message, signature)
+            .is_ok(),
+        PublicKey::Ed25519(key) => UnparsedPublicKey::new(&signature::ED25519, key)
+            .verify(message, signature)
+            .is_ok(),
+        PublicKey::Rs256 { n, e } => RsaPublicKeyComponents { n, e }
+            .verify(&signature::RSA_PKCS1_2048_8192_SHA256, message, signature)
+            .is_ok(),
+    }
+}
+
 /// Lowercase hex SHA-256: how client secrets (high-entropy, server-generated) are stored.
 pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(digest::digest(&digest::SHA256, data))

@@ -10,6 +10,7 @@ pub mod logs;
 pub mod mfa;
 pub mod orgs;
 pub mod outbox;
+pub mod passkeys;
 pub mod roles;
 pub mod saml_idps;
 pub mod scopes;

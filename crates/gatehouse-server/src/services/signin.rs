@@ -30,6 +30,7 @@ const CODE_PREFIX: &str = "AC-";
 pub const KNOWN_POLICIES: &[&str] = &[
     "change_password",
     "manage_recovery_code",
+    "manage_passkey",
     "change_email",
     "reset_mfa",
     "update_info",
@@ -772,6 +773,7 @@ fn policy_step(state: &AppState, policy: Option<&str>) -> Option<Step> {
         Step::ChangeEmail => lifecycle::change_email_on(state),
         Step::ResetMfa => true,
         Step::ManageRecoveryCode => mfa::recovery_codes_on(state),
+        Step::ManagePasskey => crate::services::passkeys::passkeys_on(state),
         _ => false,
     };
     enabled.then_some(step)
@@ -824,6 +826,11 @@ async fn facts_for(
         },
         None => (Vec::new(), false, Vec::new()),
     };
+    let passkey_enrollment_enabled = crate::services::passkeys::passkeys_on(state);
+    let (user_has_passkey, user_skips_passkey_enroll) = match (&tx.user, passkey_enrollment_enabled) {
+        (Some(signed), true) => crate::services::passkeys::enrollment_facts(state, signed.id).await?,
+        _ => (false, false),
+    };
     let recovery_code_enabled = mfa::recovery_codes_on(state);
     let user_has_recovery_code = match (&tx.user, recovery_code_enabled) {
         (Some(signed), true) => mfa::has_recovery_codes(state, signed.id).await?,
@@ -841,6 +848,9 @@ async fn facts_for(
             user_otp_verified,
             recovery_code_enabled,
             user_has_recovery_code,
+            passkey_enrollment_enabled,
+            user_has_passkey,
+            user_skips_passkey_enroll,
             policy: policy_step(state, tx.request.policy.as_deref()),
             ..StepFacts::default()
         },

@@ -94,6 +94,15 @@ pub struct Texts {
     pub sms_setup_intro: &'static str,
     pub sms_title: &'static str,
     pub sms_intro: &'static str,
+    pub remove: &'static str,
+    pub add_passkey: &'static str,
+    pub dont_ask_again: &'static str,
+    pub not_now: &'static str,
+    pub sign_in_with_passkey: &'static str,
+    pub passkey_enroll_title: &'static str,
+    pub passkey_enroll_intro: &'static str,
+    pub manage_passkey_title: &'static str,
+    pub manage_passkey_intro: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -192,6 +201,15 @@ pub const EN: Texts = Texts {
     sms_setup_intro: "Enter your mobile number; we will text it a 6-digit code.",
     sms_title: "Check your phone",
     sms_intro: "We sent a 6-digit code by SMS to",
+    remove: "Remove",
+    add_passkey: "Add a passkey",
+    dont_ask_again: "Don't ask again",
+    not_now: "Not now",
+    sign_in_with_passkey: "Sign in with a passkey",
+    passkey_enroll_title: "Sign in faster next time",
+    passkey_enroll_intro: "Add a passkey: your device's screen lock or security key signs you in, no password needed.",
+    manage_passkey_title: "Your passkeys",
+    manage_passkey_intro: "Add a passkey, or remove one you no longer use.",
 };
 
 pub const ZH_CN: Texts = Texts {
@@ -288,6 +306,15 @@ pub const ZH_CN: Texts = Texts {
     sms_setup_intro: "请输入手机号码，我们将通过短信发送 6 位验证码。",
     sms_title: "查看您的手机",
     sms_intro: "我们已通过短信发送 6 位验证码至",
+    remove: "移除",
+    add_passkey: "添加通行密钥",
+    dont_ask_again: "不再询问",
+    not_now: "暂不",
+    sign_in_with_passkey: "使用通行密钥登录",
+    passkey_enroll_title: "下次更快登录",
+    passkey_enroll_intro: "添加通行密钥：用设备的屏幕锁或安全密钥即可登录，无需密码。",
+    manage_passkey_title: "您的通行密钥",
+    manage_passkey_intro: "添加通行密钥，或移除不再使用的通行密钥。",
 };
 
 pub const FR: Texts = Texts {
@@ -384,6 +411,15 @@ pub const FR: Texts = Texts {
     sms_setup_intro: "Saisissez votre numéro de mobile ; nous y enverrons un code à 6 chiffres par SMS.",
     sms_title: "Consultez votre téléphone",
     sms_intro: "Nous avons envoyé un code à 6 chiffres par SMS au",
+    remove: "Retirer",
+    add_passkey: "Ajouter une clé d'accès",
+    dont_ask_again: "Ne plus demander",
+    not_now: "Pas maintenant",
+    sign_in_with_passkey: "Se connecter avec une clé d'accès",
+    passkey_enroll_title: "Connectez-vous plus vite la prochaine fois",
+    passkey_enroll_intro: "Ajoutez une clé d'accès : le verrouillage de votre appareil ou une clé de sécurité vous connecte, sans mot de passe.",
+    manage_passkey_title: "Vos clés d'accès",
+    manage_passkey_intro: "Ajoutez une clé d'accès, ou retirez celles que vous n'utilisez plus.",
 };
 
 pub const ALL: [&Texts; 3] = [&EN, &FR, &ZH_CN];

@@ -460,7 +460,7 @@ async fn reset_submit(
                 &form.email,
                 None,
                 Some(t.reset_done),
-            ),
+            ).await,
             Err(err) => match form_error(&state, &locale, err) {
                 Ok(error) => form_page(
                     &state,

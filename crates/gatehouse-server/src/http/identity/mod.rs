@@ -5,6 +5,7 @@ mod i18n;
 mod lifecycle;
 mod logout;
 mod mfa;
+mod passkeys;
 pub mod pages;
 pub mod respond;
 
@@ -58,6 +59,7 @@ pub fn routes() -> Router<AppState> {
         .route("/identity/v1/view/auth-code-expired", get(expired_page))
         .merge(lifecycle::routes())
         .merge(mfa::routes())
+        .merge(passkeys::routes())
 }
 
 /// The logout endpoints, which browser apps call from scripts as well as by navigation.
@@ -215,7 +217,7 @@ fn sign_up_url(state: &AppState, tx: &Transaction, tx_id: &str, locale: &str) ->
 }
 
 #[allow(clippy::too_many_arguments)]
-fn sign_in_view(
+async fn sign_in_view(
     state: &AppState,
     browser: &Browser,
     tx_id: &str,
@@ -235,6 +237,15 @@ fn sign_in_view(
     } else {
         email
     };
+    let passkey_options = if crate::services::passkeys::passkeys_on(state) {
+        match crate::services::passkeys::sign_in_options(state).await {
+            Ok(options) => Some(options.to_string()),
+            Err(err) => return crate::http::error::page_internal_error(&state.config, locale, &err),
+        }
+    } else {
+        None
+    };
+    let nonce = crate::crypto::random_token::<16>();
     let mut response = render(
         status,
         &SignInPage {
@@ -255,8 +266,10 @@ fn sign_in_view(
                 .then(|| format!("/identity/v1/view/reset-password?tx={tx_id}&locale={locale}")),
             recovery_url: crate::services::mfa::recovery_codes_on(state)
                 .then(|| format!("/identity/v1/view/recovery-code?tx={tx_id}&locale={locale}")),
+            passkey_options,
+            nonce: &nonce,
         },
-        None,
+        Some(&nonce),
     );
     browser.set_csrf_cookie(state, &mut response);
     response
@@ -280,7 +293,7 @@ async fn sign_in_page(
                 "",
                 None,
                 None,
-            )
+            ).await
         }
         Err(err) => page_error(&state, &fallback, err),
     }
@@ -322,7 +335,7 @@ async fn sign_in_submit(
                 &form.email,
                 Some(error),
                 None,
-            ),
+            ).await,
             Err(page) => *page,
         },
     }

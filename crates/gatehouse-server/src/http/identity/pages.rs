@@ -129,6 +129,9 @@ pub struct SignInPage<'a> {
     pub sign_up_url: Option<String>,
     pub reset_url: Option<String>,
     pub recovery_url: Option<String>,
+    /// Passkey sign-in: the request options (JSON) and the script's nonce.
+    pub passkey_options: Option<String>,
+    pub nonce: &'a str,
 }
 
 /// A custom user attribute on the sign-up form.
@@ -188,6 +191,25 @@ pub enum PolicyFields<'a> {
     },
     /// The user's organizations as (slug, name, active).
     Org(Vec<(String, String, bool)>),
+}
+
+/// Passkey enrollment (a sign-in step) or management (a policy).
+#[derive(Template)]
+#[template(path = "passkey.html")]
+pub struct PasskeyPage<'a> {
+    pub c: Chrome<'a>,
+    pub title: &'a str,
+    pub intro: &'a str,
+    pub action: &'a str,
+    pub tx: &'a str,
+    pub csrf: &'a str,
+    /// (passkey id, label) of each registered passkey.
+    pub passkeys: Vec<(i64, String)>,
+    pub options_json: String,
+    pub nonce: &'a str,
+    /// Offer "not now" (enrollment) rather than "continue" (management).
+    pub decline: bool,
+    pub error: Option<String>,
 }
 
 /// A form of one or two inputs: an email, a code, a new password (verification, reset,

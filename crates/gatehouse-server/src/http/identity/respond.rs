@@ -27,6 +27,8 @@ pub fn step_path(step: Step) -> Option<&'static str> {
         Step::SmsMfa => Some("/identity/v1/view/sms-mfa"),
         Step::ResetMfa => Some("/identity/v1/view/reset-mfa"),
         Step::RecoveryCodeEnroll => Some("/identity/v1/view/recovery-code-enroll"),
+        Step::PasskeyEnroll => Some("/identity/v1/view/passkey-enroll"),
+        Step::ManagePasskey => Some("/identity/v1/view/manage-passkey"),
         Step::ManageRecoveryCode => Some("/identity/v1/view/manage-recovery-code"),
         Step::ChangeEmail => Some("/identity/v1/view/change-email"),
         Step::ChangePassword => Some("/identity/v1/view/change-password"),

@@ -1,0 +1,241 @@
+//! Passkey pages: the enrollment step after sign-in, the `manage_passkey` policy, and the
+//! sign-in with a passkey posted from the sign-in page.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Form;
+use gatehouse_core::signin::{SignInError, Step};
+use gatehouse_store::{MfaStore, UserStore};
+use serde::Deserialize;
+
+use super::browser::Browser;
+use super::pages::{render, Chrome, PasskeyPage};
+use super::{
+    at_policy, form_error, i18n, page_error, page_locale, posted_transaction, refused_post,
+    respond, sign_in_view, transaction, StepForm,
+};
+use crate::error::ServiceError;
+use crate::services::passkeys;
+use crate::services::signin::{self, Transaction};
+use crate::state::AppState;
+
+const ENROLL_PATH: &str = "/identity/v1/view/passkey-enroll";
+const MANAGE_PATH: &str = "/identity/v1/view/manage-passkey";
+const SIGN_IN_PATH: &str = "/identity/v1/view/passkey";
+
+#[derive(Debug, Deserialize)]
+pub(super) struct PasskeyQuery {
+    tx: Option<String>,
+    locale: Option<String>,
+}
+
+pub(super) fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route(
+            ENROLL_PATH,
+            get(|State(state): State<AppState>, browser: Browser, Query(q): Query<PasskeyQuery>| {
+                page(state, browser, q, Step::PasskeyEnroll)
+            })
+            .post(|State(state): State<AppState>, browser: Browser, Form(form): Form<StepForm>| {
+                submit(state, browser, form, Step::PasskeyEnroll)
+            }),
+        )
+        .route(
+            MANAGE_PATH,
+            get(|State(state): State<AppState>, browser: Browser, Query(q): Query<PasskeyQuery>| {
+                page(state, browser, q, Step::ManagePasskey)
+            })
+            .post(|State(state): State<AppState>, browser: Browser, Form(form): Form<StepForm>| {
+                submit(state, browser, form, Step::ManagePasskey)
+            }),
+        )
+        .route(SIGN_IN_PATH, post(sign_in))
+}
+
+/// The transaction, if it is at `step` (the enrollment step, or the policy it asked for).
+async fn at(
+    state: &AppState,
+    browser: &Browser,
+    tx_id: Option<&str>,
+    step: Step,
+) -> Result<Transaction, ServiceError> {
+    let tx = transaction(state, browser, tx_id).await?;
+    let here = if step == Step::ManagePasskey {
+        at_policy(&tx, step)
+    } else {
+        !tx.progress.is_done(step)
+            && signin::current_step(state, &tx, browser.meta()).await? == Some(step)
+    };
+    if here {
+        Ok(tx)
+    } else {
+        Err(SignInError::WrongStep.into())
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn view(
+    state: &AppState,
+    browser: &Browser,
+    tx_id: &str,
+    tx: &Transaction,
+    locale: &str,
+    step: Step,
+    error: Option<(StatusCode, String)>,
+) -> Response {
+    let t = i18n::texts(locale);
+    let user_id = tx.user.as_ref().map_or(0, |u| u.id);
+    let options = match passkeys::enroll_options(state, user_id).await {
+        Ok(options) => options,
+        Err(err) => return page_error(state, locale, err),
+    };
+    let listed = match state.store.user_passkeys(user_id).await {
+        Ok(list) => list,
+        Err(err) => return page_error(state, locale, err.into()),
+    };
+    let manage = step == Step::ManagePasskey;
+    let passkeys = if manage {
+        listed
+            .into_iter()
+            .map(|p| {
+                let short: String = p.credential_id.chars().take(10).collect();
+                (p.id, format!("{short}… ({})", p.created_at.format("%Y-%m-%d")))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let (status, error) = match error {
+        Some((s, e)) => (s, Some(e)),
+        None => (StatusCode::OK, None),
+    };
+    let nonce = crate::crypto::random_token::<16>();
+    let mut response = render(
+        status,
+        &PasskeyPage {
+            c: Chrome::new(&state.config, locale, None).branded(tx.branding.as_ref()),
+            title: if manage { t.manage_passkey_title } else { t.passkey_enroll_title },
+            intro: if manage { t.manage_passkey_intro } else { t.passkey_enroll_intro },
+            action: if manage { MANAGE_PATH } else { ENROLL_PATH },
+            tx: tx_id,
+            csrf: browser.csrf.as_deref().unwrap_or_default(),
+            passkeys,
+            options_json: options.to_string(),
+            nonce: &nonce,
+            decline: !manage,
+            error,
+        },
+        Some(&nonce),
+    );
+    browser.set_csrf_cookie(state, &mut response);
+    response
+}
+
+async fn page(state: AppState, browser: Browser, q: PasskeyQuery, step: Step) -> Response {
+    let fallback = gatehouse_core::authorize::pick_locale(
+        q.locale.as_deref(),
+        &state.config.supported_locales,
+    );
+    let tx = match at(&state, &browser, q.tx.as_deref(), step).await {
+        Ok(tx) => tx,
+        Err(ServiceError::SignIn(SignInError::WrongStep)) => {
+            return refused_post(&state, SignInError::WrongStep.into())
+        }
+        Err(err) => return page_error(&state, &fallback, err),
+    };
+    let locale = page_locale(&state, q.locale.as_deref(), &tx);
+    view(&state, &browser, q.tx.as_deref().unwrap_or_default(), &tx, &locale, step, None).await
+}
+
+async fn submit(state: AppState, browser: Browser, form: StepForm, step: Step) -> Response {
+    if browser.foreign_origin || !browser.csrf_matches(&form.csrf_token) {
+        return refused_post(&state, SignInError::CsrfMismatch.into());
+    }
+    let tx = match at(&state, &browser, Some(&form.tx), step).await {
+        Ok(tx) => tx,
+        Err(err) => return refused_post(&state, err),
+    };
+    let locale = tx.request.locale.clone();
+    let user_id = tx.user.as_ref().map_or(0, |u| u.id);
+    let done = match form.stage.as_str() {
+        "add" => {
+            let parsed = serde_json::from_str::<passkeys::RegistrationResponse>(
+                form.rest.get("credential").map(String::as_str).unwrap_or_default(),
+            );
+            let result = match parsed {
+                Ok(response) => passkeys::enroll(&state, user_id, &response).await,
+                Err(_) => Err(SignInError::BadInput("Invalid passkey request".into()).into()),
+            };
+            if let Err(err) = result {
+                return match form_error(&state, &locale, err) {
+                    Ok(error) => view(&state, &browser, &form.tx, &tx, &locale, step, Some(error)).await,
+                    Err(page) => *page,
+                };
+            }
+            // Enrollment ends with the passkey; management shows the list again.
+            step == Step::PasskeyEnroll
+        }
+        "delete" => {
+            let id = form
+                .rest
+                .get("passkey_id")
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or(0);
+            if let Err(err) = state.store.delete_passkey(user_id, id).await {
+                return page_error(&state, &locale, err.into());
+            }
+            false
+        }
+        _ => {
+            if step == Step::PasskeyEnroll && form.rest.contains_key("remember") {
+                if let Err(err) = state.store.set_skip_passkey_enroll(user_id, true).await {
+                    return page_error(&state, &locale, err.into());
+                }
+            }
+            true
+        }
+    };
+    if !done {
+        return view(&state, &browser, &form.tx, &tx, &locale, step, None).await;
+    }
+    match signin::complete_step(&state, &form.tx, tx, step, browser.meta()).await {
+        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
+        Err(err) => refused_post(&state, err),
+    }
+}
+
+/// The sign-in page's passkey button posts here.
+async fn sign_in(
+    State(state): State<AppState>,
+    browser: Browser,
+    Form(form): Form<StepForm>,
+) -> Response {
+    let tx = match posted_transaction(&state, &browser, &form).await {
+        Ok(tx) => tx,
+        Err(err) => return refused_post(&state, err),
+    };
+    let locale = tx.request.locale.clone();
+    let shown = tx.clone();
+    let raw = form.rest.get("credential").map(String::as_str).unwrap_or_default();
+    // The challenge travels inside the signed client data; take it from there.
+    let parsed = serde_json::from_str::<passkeys::AuthenticationResponse>(raw);
+    let result = match parsed {
+        Ok(response) => {
+            let challenge = passkeys::challenge_of(&response).unwrap_or_default();
+            passkeys::sign_in_with_passkey(&state, &form.tx, tx, &response, &challenge, browser.meta())
+                .await
+        }
+        Err(_) => Err(SignInError::BadInput("Invalid passkey request".into()).into()),
+    };
+    match result {
+        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
+        Err(err) => match form_error(&state, &locale, err) {
+            Ok(error) => {
+                sign_in_view(&state, &browser, &form.tx, &shown, &locale, "", Some(error), None).await
+            }
+            Err(page) => *page,
+        },
+    }
+}
