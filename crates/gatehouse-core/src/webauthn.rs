@@ -334,7 +334,10 @@ mod tests {
         assert!(rest.is_empty());
         assert_eq!(value.get_int(3), Some(&Cbor::Int(-7)));
         assert_eq!(value.get_int(-2), Some(&Cbor::Bytes(vec![1, 2])));
-        assert!(decode_cbor(&[0x5a, 0xff, 0xff, 0xff, 0xff]).is_err(), "length past the end");
+        assert!(
+            decode_cbor(&[0x5a, 0xff, 0xff, 0xff, 0xff]).is_err(),
+            "length past the end"
+        );
         assert!(decode_cbor(&[0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).is_err());
     }
 
@@ -370,7 +373,10 @@ mod tests {
             origins: &origins,
             rp_id: "example.com",
         };
-        assert_eq!(check_ceremony(client, &parsed, &expected("webauthn.get", "abc")), Ok(()));
+        assert_eq!(
+            check_ceremony(client, &parsed, &expected("webauthn.get", "abc")),
+            Ok(())
+        );
         assert_eq!(
             check_ceremony(client, &parsed, &expected("webauthn.create", "abc")),
             Err(WebauthnError::Type)

@@ -105,7 +105,8 @@ impl MfaStore for Store {
         public_key: &str,
         counter: i64,
     ) -> Result<(), StoreError> {
-        const SQL: &str = "INSERT INTO user_passkeys (user_id, credential_id, public_key, counter, \
+        const SQL: &str =
+            "INSERT INTO user_passkeys (user_id, credential_id, public_key, counter, \
             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)";
         on_pool!(self, |pool| sqlx::query(SQL)
             .bind(user_id)
@@ -145,7 +146,8 @@ impl MfaStore for Store {
     }
 
     async fn set_skip_passkey_enroll(&self, user_id: i64, skip: bool) -> Result<(), StoreError> {
-        const SQL: &str = "UPDATE users SET skip_passkey_enroll = $2, updated_at = $3 WHERE id = $1";
+        const SQL: &str =
+            "UPDATE users SET skip_passkey_enroll = $2, updated_at = $3 WHERE id = $1";
         on_pool!(self, |pool| sqlx::query(SQL)
             .bind(user_id)
             .bind(skip)

@@ -286,12 +286,10 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
     }
     // Sign-in steps whose pages this version does not serve yet: refuse them at start-up
     // rather than strand users half-way through a sign-in.
-    for (key, on) in [
-        (
-            "allow_user_switch_org_on_sign_in",
-            c.allow_user_switch_org_on_sign_in,
-        ),
-    ] {
+    for (key, on) in [(
+        "allow_user_switch_org_on_sign_in",
+        c.allow_user_switch_org_on_sign_in,
+    )] {
         if on {
             return Err(ConfigError::invalid(
                 key,

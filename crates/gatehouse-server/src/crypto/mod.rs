@@ -59,9 +59,11 @@ pub fn passkey_signature_valid(
     use aws_lc_rs::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
     use gatehouse_core::webauthn::PublicKey;
     match key {
-        PublicKey::Es256(point) => UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_ASN1, point)
-            .verify(message, signature)
-            .is_ok(),
+        PublicKey::Es256(point) => {
+            UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_ASN1, point)
+                .verify(message, signature)
+                .is_ok()
+        }
         PublicKey::Ed25519(key) => UnparsedPublicKey::new(&signature::ED25519, key)
             .verify(message, signature)
             .is_ok(),

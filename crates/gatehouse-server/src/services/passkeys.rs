@@ -130,7 +130,8 @@ pub async fn enroll(
         .await?
         .ok_or_else(refused)?;
     let client_data = b64(&response.response.client_data_json)?;
-    let auth = attested_data(&b64(&response.response.attestation_object)?).map_err(|_| refused())?;
+    let auth =
+        attested_data(&b64(&response.response.attestation_object)?).map_err(|_| refused())?;
     let expected = Expected {
         kind: "webauthn.create",
         challenge: &challenge,
@@ -146,7 +147,12 @@ pub async fn enroll(
     if credential_id != response.id.trim_end_matches('=') {
         return Err(refused());
     }
-    if state.store.passkey_by_credential(&credential_id).await?.is_some() {
+    if state
+        .store
+        .passkey_by_credential(&credential_id)
+        .await?
+        .is_some()
+    {
         return Err(SignInError::BadInput("This passkey is already registered".into()).into());
     }
     state
@@ -271,7 +277,10 @@ pub async fn sign_in_with_passkey(
 }
 
 /// Whether the user has a passkey, and whether they declined enrolling one for good.
-pub async fn enrollment_facts(state: &AppState, user_id: i64) -> Result<(bool, bool), ServiceError> {
+pub async fn enrollment_facts(
+    state: &AppState,
+    user_id: i64,
+) -> Result<(bool, bool), ServiceError> {
     let has = !state.store.user_passkeys(user_id).await?.is_empty();
     let skips = state.store.skips_passkey_enroll(user_id).await?;
     Ok((has, skips))

@@ -827,8 +827,11 @@ async fn facts_for(
         None => (Vec::new(), false, Vec::new()),
     };
     let passkey_enrollment_enabled = crate::services::passkeys::passkeys_on(state);
-    let (user_has_passkey, user_skips_passkey_enroll) = match (&tx.user, passkey_enrollment_enabled) {
-        (Some(signed), true) => crate::services::passkeys::enrollment_facts(state, signed.id).await?,
+    let (user_has_passkey, user_skips_passkey_enroll) = match (&tx.user, passkey_enrollment_enabled)
+    {
+        (Some(signed), true) => {
+            crate::services::passkeys::enrollment_facts(state, signed.id).await?
+        }
         _ => (false, false),
     };
     let recovery_code_enabled = mfa::recovery_codes_on(state);

@@ -135,6 +135,32 @@ backend_tests! {
         ]).await;
     }
 
+    async fn chromium_enrolls_signs_in_with_and_deletes_passkeys(backend: Backend) {
+        let origin = app_origin();
+        // WebAuthn takes no IP address as relying party id: the server is reached as localhost.
+        let app = TestApp::spawn_with(backend, |c| {
+            c.allow_passkey_enrollment = true;
+            c.issuer = c.issuer.replace("127.0.0.1", "localhost");
+        }).await;
+        let issuer = app.base.replace("127.0.0.1", "localhost");
+        let redirect = format!("{origin}/cb");
+        let (_, client_id, _) = create_app(&app, "Passkey app", "spa", &[&redirect]).await;
+        run_client("node", "passkeys.mjs", &[
+            ("ISSUER", issuer),
+            ("CLIENT_ID", client_id),
+            ("REDIRECT_URI", redirect),
+            ("EMAIL", email("passkeys", backend)),
+            ("PASSWORD", PASSWORD.into()),
+        ]).await;
+        // The S2S API lists the one passkey left.
+        let token = app.admin_token("root").await;
+        let (_, users) = call(&app, "GET", &format!("/api/v1/users?search={}", email("passkeys", backend)), &token, None).await;
+        let auth_id = users["users"][0]["authId"].as_str().unwrap().to_owned();
+        let (status, body) = call(&app, "GET", &format!("/api/v1/users/{auth_id}/passkeys"), &token, None).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["passkeys"].as_array().unwrap().len(), 1, "{body}");
+    }
+
     async fn melody_sdk_signs_in_refreshes_and_logs_out_unchanged(backend: Backend) {
         let origin = app_origin();
         let app = spawn(backend, &origin).await;

@@ -451,16 +451,19 @@ async fn reset_submit(
         let result =
             lifecycle::reset_password(&state, &form.email, &form.code, &form.password, ip).await;
         return match result {
-            Ok(()) => sign_in_view(
-                &state,
-                &browser,
-                &form.tx,
-                &tx,
-                &locale,
-                &form.email,
-                None,
-                Some(t.reset_done),
-            ).await,
+            Ok(()) => {
+                sign_in_view(
+                    &state,
+                    &browser,
+                    &form.tx,
+                    &tx,
+                    &locale,
+                    &form.email,
+                    None,
+                    Some(t.reset_done),
+                )
+                .await
+            }
             Err(err) => match form_error(&state, &locale, err) {
                 Ok(error) => form_page(
                     &state,

@@ -5,8 +5,8 @@ mod i18n;
 mod lifecycle;
 mod logout;
 mod mfa;
-mod passkeys;
 pub mod pages;
+mod passkeys;
 pub mod respond;
 
 use std::collections::BTreeMap;
@@ -240,7 +240,9 @@ async fn sign_in_view(
     let passkey_options = if crate::services::passkeys::passkeys_on(state) {
         match crate::services::passkeys::sign_in_options(state).await {
             Ok(options) => Some(options.to_string()),
-            Err(err) => return crate::http::error::page_internal_error(&state.config, locale, &err),
+            Err(err) => {
+                return crate::http::error::page_internal_error(&state.config, locale, &err)
+            }
         }
     } else {
         None
@@ -293,7 +295,8 @@ async fn sign_in_page(
                 "",
                 None,
                 None,
-            ).await
+            )
+            .await
         }
         Err(err) => page_error(&state, &fallback, err),
     }
@@ -326,16 +329,19 @@ async fn sign_in_submit(
     match result {
         Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
         Err(err) => match form_error(&state, &locale, err) {
-            Ok(error) => sign_in_view(
-                &state,
-                &browser,
-                &form.tx,
-                &shown,
-                &locale,
-                &form.email,
-                Some(error),
-                None,
-            ).await,
+            Ok(error) => {
+                sign_in_view(
+                    &state,
+                    &browser,
+                    &form.tx,
+                    &shown,
+                    &locale,
+                    &form.email,
+                    Some(error),
+                    None,
+                )
+                .await
+            }
             Err(page) => *page,
         },
     }

@@ -35,21 +35,29 @@ pub(super) fn routes() -> axum::Router<AppState> {
     axum::Router::new()
         .route(
             ENROLL_PATH,
-            get(|State(state): State<AppState>, browser: Browser, Query(q): Query<PasskeyQuery>| {
-                page(state, browser, q, Step::PasskeyEnroll)
-            })
-            .post(|State(state): State<AppState>, browser: Browser, Form(form): Form<StepForm>| {
-                submit(state, browser, form, Step::PasskeyEnroll)
-            }),
+            get(
+                |State(state): State<AppState>, browser: Browser, Query(q): Query<PasskeyQuery>| {
+                    page(state, browser, q, Step::PasskeyEnroll)
+                },
+            )
+            .post(
+                |State(state): State<AppState>, browser: Browser, Form(form): Form<StepForm>| {
+                    submit(state, browser, form, Step::PasskeyEnroll)
+                },
+            ),
         )
         .route(
             MANAGE_PATH,
-            get(|State(state): State<AppState>, browser: Browser, Query(q): Query<PasskeyQuery>| {
-                page(state, browser, q, Step::ManagePasskey)
-            })
-            .post(|State(state): State<AppState>, browser: Browser, Form(form): Form<StepForm>| {
-                submit(state, browser, form, Step::ManagePasskey)
-            }),
+            get(
+                |State(state): State<AppState>, browser: Browser, Query(q): Query<PasskeyQuery>| {
+                    page(state, browser, q, Step::ManagePasskey)
+                },
+            )
+            .post(
+                |State(state): State<AppState>, browser: Browser, Form(form): Form<StepForm>| {
+                    submit(state, browser, form, Step::ManagePasskey)
+                },
+            ),
         )
         .route(SIGN_IN_PATH, post(sign_in))
 }
@@ -101,7 +109,10 @@ async fn view(
             .into_iter()
             .map(|p| {
                 let short: String = p.credential_id.chars().take(10).collect();
-                (p.id, format!("{short}… ({})", p.created_at.format("%Y-%m-%d")))
+                (
+                    p.id,
+                    format!("{short}… ({})", p.created_at.format("%Y-%m-%d")),
+                )
             })
             .collect()
     } else {
@@ -116,8 +127,16 @@ async fn view(
         status,
         &PasskeyPage {
             c: Chrome::new(&state.config, locale, None).branded(tx.branding.as_ref()),
-            title: if manage { t.manage_passkey_title } else { t.passkey_enroll_title },
-            intro: if manage { t.manage_passkey_intro } else { t.passkey_enroll_intro },
+            title: if manage {
+                t.manage_passkey_title
+            } else {
+                t.passkey_enroll_title
+            },
+            intro: if manage {
+                t.manage_passkey_intro
+            } else {
+                t.passkey_enroll_intro
+            },
             action: if manage { MANAGE_PATH } else { ENROLL_PATH },
             tx: tx_id,
             csrf: browser.csrf.as_deref().unwrap_or_default(),
@@ -146,7 +165,16 @@ async fn page(state: AppState, browser: Browser, q: PasskeyQuery, step: Step) ->
         Err(err) => return page_error(&state, &fallback, err),
     };
     let locale = page_locale(&state, q.locale.as_deref(), &tx);
-    view(&state, &browser, q.tx.as_deref().unwrap_or_default(), &tx, &locale, step, None).await
+    view(
+        &state,
+        &browser,
+        q.tx.as_deref().unwrap_or_default(),
+        &tx,
+        &locale,
+        step,
+        None,
+    )
+    .await
 }
 
 async fn submit(state: AppState, browser: Browser, form: StepForm, step: Step) -> Response {
@@ -162,7 +190,10 @@ async fn submit(state: AppState, browser: Browser, form: StepForm, step: Step) -
     let done = match form.stage.as_str() {
         "add" => {
             let parsed = serde_json::from_str::<passkeys::RegistrationResponse>(
-                form.rest.get("credential").map(String::as_str).unwrap_or_default(),
+                form.rest
+                    .get("credential")
+                    .map(String::as_str)
+                    .unwrap_or_default(),
             );
             let result = match parsed {
                 Ok(response) => passkeys::enroll(&state, user_id, &response).await,
@@ -170,7 +201,9 @@ async fn submit(state: AppState, browser: Browser, form: StepForm, step: Step) -
             };
             if let Err(err) = result {
                 return match form_error(&state, &locale, err) {
-                    Ok(error) => view(&state, &browser, &form.tx, &tx, &locale, step, Some(error)).await,
+                    Ok(error) => {
+                        view(&state, &browser, &form.tx, &tx, &locale, step, Some(error)).await
+                    }
                     Err(page) => *page,
                 };
             }
@@ -218,14 +251,25 @@ async fn sign_in(
     };
     let locale = tx.request.locale.clone();
     let shown = tx.clone();
-    let raw = form.rest.get("credential").map(String::as_str).unwrap_or_default();
+    let raw = form
+        .rest
+        .get("credential")
+        .map(String::as_str)
+        .unwrap_or_default();
     // The challenge travels inside the signed client data; take it from there.
     let parsed = serde_json::from_str::<passkeys::AuthenticationResponse>(raw);
     let result = match parsed {
         Ok(response) => {
             let challenge = passkeys::challenge_of(&response).unwrap_or_default();
-            passkeys::sign_in_with_passkey(&state, &form.tx, tx, &response, &challenge, browser.meta())
-                .await
+            passkeys::sign_in_with_passkey(
+                &state,
+                &form.tx,
+                tx,
+                &response,
+                &challenge,
+                browser.meta(),
+            )
+            .await
         }
         Err(_) => Err(SignInError::BadInput("Invalid passkey request".into()).into()),
     };
@@ -233,7 +277,17 @@ async fn sign_in(
         Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
         Err(err) => match form_error(&state, &locale, err) {
             Ok(error) => {
-                sign_in_view(&state, &browser, &form.tx, &shown, &locale, "", Some(error), None).await
+                sign_in_view(
+                    &state,
+                    &browser,
+                    &form.tx,
+                    &shown,
+                    &locale,
+                    "",
+                    Some(error),
+                    None,
+                )
+                .await
             }
             Err(page) => *page,
         },
