@@ -14,8 +14,8 @@ use super::api::json::ApiJson;
 use super::embedded::{auth_res, meta, session};
 use super::error::ApiError;
 use super::web::{client_ip, PeerAddr};
-use crate::services::mfa;
 use crate::services::signin::{self, Transaction};
+use crate::services::{mfa, passkeys};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -59,6 +59,18 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/embedded-auth/v1/{session_id}/recovery-code",
             post(recovery_sign_in),
+        )
+        .route(
+            "/embedded-auth/v1/{session_id}/passkey-enroll",
+            get(passkey_options).post(passkey_enroll),
+        )
+        .route(
+            "/embedded-auth/v1/{session_id}/passkey-enroll-decline",
+            post(passkey_decline),
+        )
+        .route(
+            "/embedded-auth/v1/{session_id}/passkey-verify",
+            get(passkey_request).post(passkey_verify),
         )
 }
 
@@ -374,5 +386,123 @@ async fn recovery_sign_in(
         meta(&ip),
     )
     .await?;
+    auth_res(&state, &session_id, outcome).await
+}
+
+async fn passkey_options(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PeerAddr(peer): PeerAddr,
+    Path(session_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let tx = at(&state, &session_id, &[Step::PasskeyEnroll], &headers, peer).await?;
+    let user_id = tx.user.as_ref().map_or(0, |u| u.id);
+    let options = passkeys::enroll_options(&state, user_id).await?;
+    Ok(Json(json!({ "enrollOptions": options })).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EnrollInfoBody {
+    enroll_info: passkeys::RegistrationResponse,
+}
+
+async fn passkey_enroll(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PeerAddr(peer): PeerAddr,
+    Path(session_id): Path<String>,
+    ApiJson(body): ApiJson<EnrollInfoBody>,
+) -> Result<Response, ApiError> {
+    let tx = at(&state, &session_id, &[Step::PasskeyEnroll], &headers, peer).await?;
+    let user_id = tx.user.as_ref().map_or(0, |u| u.id);
+    passkeys::enroll(&state, user_id, &body.enroll_info)
+        .await
+        .map_err(|e| match e {
+            crate::error::ServiceError::SignIn(SignInError::BadInput(_)) => {
+                ApiError::Unauthorized("Invalid passkey enroll request".into())
+            }
+            other => other.into(),
+        })?;
+    let ip = client_ip(&headers, peer, &state.config);
+    let outcome =
+        signin::complete_step(&state, &session_id, tx, Step::PasskeyEnroll, meta(&ip)).await?;
+    auth_res(&state, &session_id, outcome).await
+}
+
+#[derive(Debug, Deserialize)]
+struct DeclineBody {
+    #[serde(default)]
+    remember: bool,
+}
+
+async fn passkey_decline(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PeerAddr(peer): PeerAddr,
+    Path(session_id): Path<String>,
+    ApiJson(body): ApiJson<DeclineBody>,
+) -> Result<Response, ApiError> {
+    use gatehouse_store::MfaStore;
+    let tx = at(&state, &session_id, &[Step::PasskeyEnroll], &headers, peer).await?;
+    if body.remember {
+        let user_id = tx.user.as_ref().map_or(0, |u| u.id);
+        state
+            .store
+            .set_skip_passkey_enroll(user_id, true)
+            .await
+            .map_err(crate::error::ServiceError::from)?;
+    }
+    let ip = client_ip(&headers, peer, &state.config);
+    let outcome =
+        signin::complete_step(&state, &session_id, tx, Step::PasskeyEnroll, meta(&ip)).await?;
+    auth_res(&state, &session_id, outcome).await
+}
+
+async fn passkey_request(
+    State(state): State<AppState>,
+    Path(session_id): Path<String>,
+) -> Result<Response, ApiError> {
+    session(&state, &session_id).await?;
+    if !passkeys::passkeys_on(&state) {
+        return Err(ApiError::BadRequest(
+            "Passkeys is not enabled on this server".into(),
+        ));
+    }
+    let options = passkeys::sign_in_options(&state).await?;
+    Ok(Json(json!({ "passkeyOption": options })).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PasskeyVerifyBody {
+    passkey_info: passkeys::AuthenticationResponse,
+    challenge: String,
+}
+
+async fn passkey_verify(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PeerAddr(peer): PeerAddr,
+    Path(session_id): Path<String>,
+    ApiJson(body): ApiJson<PasskeyVerifyBody>,
+) -> Result<Response, ApiError> {
+    let tx = session(&state, &session_id).await?;
+    let ip = client_ip(&headers, peer, &state.config);
+    let outcome = passkeys::sign_in_with_passkey(
+        &state,
+        &session_id,
+        tx,
+        &body.passkey_info,
+        &body.challenge,
+        meta(&ip),
+    )
+    .await
+    .map_err(|e| match e {
+        crate::error::ServiceError::SignIn(SignInError::BadInput(_)) => {
+            ApiError::Unauthorized("Invalid passkey verify request".into())
+        }
+        other => other.into(),
+    })?;
     auth_res(&state, &session_id, outcome).await
 }

@@ -538,3 +538,83 @@ backend_tests! {
         assert_eq!(body["success"], true, "{body}");
     }
 }
+
+backend_tests! {
+    async fn the_full_step_order_with_totp_passkeys_and_recovery_codes(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |c| {
+            c.otp_mfa_is_required = true;
+            c.enable_recovery_code = true;
+            c.allow_passkey_enrollment = true;
+        }).await;
+        let (_, client_id, _) = create_app(&app, "Shop", "spa", &[CB]).await;
+        let browser = Browser::new(&app);
+        let email = format!("order.{backend:?}@example.com").to_lowercase();
+        // sign-up → consent (inside sign_up_to_mfa) → otp_setup → passkey_enroll → recovery codes.
+        let setup = sign_up_to_mfa(&browser, &client_id, &email).await;
+        assert!(setup.html.contains("Set up your authenticator app"), "{}", setup.html);
+        let secret = shown_secret(&setup.html);
+        let next = browser.follow(browser.post("/identity/v1/view/otp-setup", &hidden(&setup.html, "step-form", &[("code", &totp(&secret, 0))])).await, CB).await;
+        assert!(next.html.contains("Sign in faster next time"), "passkey enrollment follows MFA: {}", next.html);
+        // An enrollment posted with a forged credential is refused and changes nothing.
+        let forged = browser.post("/identity/v1/view/passkey-enroll", &hidden(&next.html, "passkey-form", &[]).into_iter()
+            .map(|(k, v)| if k == "credential" { (k, r#"{"id":"x","response":{"clientDataJSON":"e30","attestationObject":"oA"}}"#.to_owned()) } else { (k, v) }).collect::<Vec<_>>()).await;
+        assert_eq!(error_text(&forged.html), "Invalid passkey request");
+        // "Not now, don't ask again".
+        let declined = browser.follow(browser.post("/identity/v1/view/passkey-enroll", &hidden(&next.html, "step-form", &[("remember", "1")])).await, CB).await;
+        assert!(declined.html.contains("recovery-codes"), "recovery codes come last: {}", declined.html);
+        let done = browser.post("/identity/v1/view/recovery-code-enroll", &hidden(&declined.html, "step-form", &[])).await;
+        assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", done.html);
+        // Next sign-in: TOTP only (no passkey prompt after "don't ask again", codes exist).
+        let again = Browser::new(&app);
+        let signed = sign_in(&again, &authorize_url(&client_id, CB, &[]), &email, PASSWORD, CB).await;
+        let otp = again.follow(signed, CB).await;
+        let done = again.post("/identity/v1/view/otp-mfa", &hidden(&otp.html, "step-form", &[("code", &totp(&secret, 1))])).await;
+        assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", done.html);
+    }
+}
+
+backend_tests! {
+    async fn embedded_passkey_routes_offer_options_and_refuse_forgeries(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |c| {
+            c.allow_passkey_enrollment = true;
+            c.embedded_auth_origins = vec!["http://127.0.0.1:5173".into()];
+        }).await;
+        let (_, client_id, _) = create_app(&app, "Embedded", "spa", &[CB]).await;
+        let initiate = json!({
+            "clientId": client_id, "redirectUri": CB, "codeChallenge": challenge(VERIFIER),
+            "codeChallengeMethod": "S256", "scopes": ["openid"], "locale": "en",
+        });
+        let (_, body) = embedded(&app, "/embedded-auth/v1/initiate", Some(initiate.clone())).await;
+        let session = body["sessionId"].as_str().unwrap().to_owned();
+        let email = format!("embedded.passkey.{backend:?}@example.com").to_lowercase();
+        embedded(&app, &format!("/embedded-auth/v1/{session}/sign-up"), Some(json!({ "email": email, "password": PASSWORD }))).await;
+        let (_, body) = embedded(&app, &format!("/embedded-auth/v1/{session}/app-consent"), Some(json!({}))).await;
+        assert_eq!(body["nextStep"], "passkey_enroll", "{body}");
+        let (s, options) = embedded(&app, &format!("/embedded-auth/v1/{session}/passkey-enroll"), None).await;
+        assert_eq!(s, 200, "{options}");
+        assert_eq!(options["enrollOptions"]["rp"]["id"], "127.0.0.1");
+        assert_eq!(options["enrollOptions"]["attestation"], "none");
+        assert!(options["enrollOptions"]["challenge"].as_str().unwrap().len() >= 43);
+        let forged = json!({ "enrollInfo": { "id": "x", "response": { "clientDataJSON": "e30", "attestationObject": "oA" } } });
+        let (s, body) = embedded(&app, &format!("/embedded-auth/v1/{session}/passkey-enroll"), Some(forged)).await;
+        assert_eq!((s, body["error_description"].as_str()), (401, Some("Invalid passkey enroll request")), "{body}");
+        let (_, body) = embedded(&app, &format!("/embedded-auth/v1/{session}/passkey-enroll-decline"), Some(json!({ "remember": true }))).await;
+        assert_eq!(body["success"], true, "{body}");
+
+        let (_, body) = embedded(&app, "/embedded-auth/v1/initiate", Some(initiate)).await;
+        let session = body["sessionId"].as_str().unwrap().to_owned();
+        let (s, option) = embedded(&app, &format!("/embedded-auth/v1/{session}/passkey-verify"), None).await;
+        assert_eq!(s, 200, "{option}");
+        let challenge = option["passkeyOption"]["challenge"].as_str().unwrap().to_owned();
+        let forged = json!({ "challenge": challenge, "passkeyInfo": { "id": "nope", "response": {
+            "clientDataJSON": "e30", "authenticatorData": "AA", "signature": "AA" } } });
+        let (s, body) = embedded(&app, &format!("/embedded-auth/v1/{session}/passkey-verify"), Some(forged.clone())).await;
+        assert_eq!((s, body["error_description"].as_str()), (401, Some("Invalid passkey verify request")), "{body}");
+        // The challenge was spent by the failed attempt.
+        let (s, _) = embedded(&app, &format!("/embedded-auth/v1/{session}/passkey-verify"), Some(forged)).await;
+        assert_eq!(s, 401);
+        // Signing in with the password again: the declined enrollment is not offered.
+        let (_, body) = embedded(&app, &format!("/embedded-auth/v1/{session}/sign-in"), Some(json!({ "email": email, "password": PASSWORD }))).await;
+        assert_eq!(body["success"], true, "{body}");
+    }
+}
