@@ -39,11 +39,24 @@ async function usePasskey(page) {
   await Promise.all([page.waitForEvent('load', { timeout: 15_000 }), page.click('#passkey-button')]);
 }
 
+/**
+ * Signs in with whichever passkey the authenticator holds. The sign-in page offers passkeys in
+ * the email field's autofill (conditional UI), which the virtual authenticator answers at once;
+ * the explicit button is the fallback when the page is still there.
+ */
 async function signInWithPasskey(page, context) {
   await context.clearCookies();
   await page.goto(authorizeUrl());
-  await usePasskey(page);
-  return page.url();
+  await page.waitForFunction(
+    (uri) => window.location.href.startsWith(uri) || document.querySelector('.error:not([hidden])'),
+    redirectUri, { timeout: 5_000 },
+  ).catch(() => {});
+  let viaAutofill = true;
+  if (!page.url().startsWith(redirectUri) && !(await page.$('.error:not([hidden])'))) {
+    viaAutofill = false;
+    await usePasskey(page);
+  }
+  return { url: page.url(), viaAutofill };
 }
 
 const stopApp = await serveApp(new URL(redirectUri).origin);
@@ -69,8 +82,10 @@ try {
   assert(firstCredentials.length === 1 && firstCredentials[0].isResidentCredential, 'a discoverable credential was made');
 
   // 2. Sign in with it: no email, no password.
-  let url = await signInWithPasskey(page, context);
+  const viaSignInPage = await signInWithPasskey(page, context);
+  let url = viaSignInPage.url;
   assert(url.startsWith(redirectUri), `passkey sign-in: ${url} ${await page.textContent('body')}`);
+  assert(viaSignInPage.viaAutofill, 'the sign-in page offered the passkey through autofill (conditional UI)');
 
   // 3. A second passkey, on another authenticator, through the manage_passkey policy.
   await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: first });
@@ -84,12 +99,13 @@ try {
   assert(page.url().startsWith(redirectUri), `back after managing: ${page.url()}`);
 
   // 4. Sign in with the second one.
-  url = await signInWithPasskey(page, context);
+  url = (await signInWithPasskey(page, context)).url;
   assert(url.startsWith(redirectUri), `second passkey sign-in: ${url}`);
 
   // 5. Delete the first one (the oldest in the list), then it no longer signs in.
   await page.goto(authorizeUrl({ policy: 'manage_passkey', prompt: 'login' }));
-  if (await page.$('#passkey-button') && (await page.textContent('h1')).includes('Sign in')) {
+  await page.waitForFunction(() => document.querySelector('#passkeys'), null, { timeout: 5_000 }).catch(() => {});
+  if (!(await page.$('#passkeys'))) {
     await usePasskey(page);
   }
   const deleteButtons = await page.$$('#passkeys button');
@@ -101,7 +117,7 @@ try {
   await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: second });
   const again = await addAuthenticator(cdp);
   await cdp.send('WebAuthn.addCredential', { authenticatorId: again, credential: firstCredentials[0] });
-  url = await signInWithPasskey(page, context);
+  url = (await signInWithPasskey(page, context)).url;
   assert(!url.startsWith(redirectUri), 'the deleted passkey no longer signs in');
   const refusal = await page.textContent('[role=alert]');
   assert(refusal.includes('Invalid passkey request'), `refusal: ${refusal}`);
