@@ -407,7 +407,10 @@ async fn texted_code(seen: &Seen, n: usize) -> String {
 backend_tests! {
     async fn an_app_that_requires_sms_while_the_system_does_not(backend: Backend) {
         let (twilio, seen) = twilio_stub().await;
+        let mailbox = Mailbox::start().await;
         let app = TestApp::spawn_with(backend, |c| {
+            mailbox.configure(c);
+            c.enable_email_verification = false;
             c.twilio_account_id = "AC0123".into();
             c.twilio_auth_token = gatehouse_server::config::Secret::new("twilio-token");
             c.twilio_sender_number = "+15005550006".into();
@@ -418,7 +421,7 @@ backend_tests! {
         let (_, lax_client, _) = create_app(&app, "Lax", "spa", &[CB]).await;
         let token = app.admin_token("root").await;
         let (status, body) = call(&app, "PUT", &format!("/api/v1/apps/{app_id}"), &token,
-            Some(json!({ "useSystemMfaConfig": false, "requireSmsMfa": true }))).await;
+            Some(json!({ "useSystemMfaConfig": false, "requireSmsMfa": true, "allowEmailMfaAsBackup": true }))).await;
         assert_eq!(status, 200, "{body}");
         let email = format!("sms.{backend:?}@example.com").to_lowercase();
         let lax = sign_up_to_mfa(&Browser::new(&app), &lax_client, &email).await;
@@ -453,11 +456,23 @@ backend_tests! {
         let done = again.post("/identity/v1/view/sms-mfa", &hidden(&page.html, "step-form", &[("code", &code)])).await;
         assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", done.html);
 
-        // The SMS log holds both, codes redacted.
+        // An emailed code may stand in for the SMS (allow_email_mfa_as_backup).
+        let third = Browser::new(&app);
+        let signed = sign_in(&third, &authorize_url(&client_id, CB, &[]), &email, PASSWORD, CB).await;
+        let page = third.follow(signed, CB).await;
+        assert!(page.html.contains("alt-link"), "{}", page.html);
+        let tx = input_value(&page.html, "tx").unwrap();
+        let backup = third.get(&format!("/identity/v1/view/email-mfa?tx={tx}&backup=sms")).await;
+        assert_eq!(backup.status, 200, "{}", backup.html);
+        let emailed = mailbox.first_to(&email).await.code();
+        let done = third.post("/identity/v1/view/email-mfa", &hidden(&backup.html, "step-form", &[("code", &emailed)])).await;
+        assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", done.html);
+
+        // The SMS log holds every message, codes redacted.
         let (status, logs) = call(&app, "GET", "/api/v1/logs/sms", &token, None).await;
         assert_eq!(status, 200, "{logs}");
         let logs = logs["logs"].as_array().unwrap();
-        assert_eq!(logs.len(), 2, "{logs:?}");
+        assert_eq!(logs.len(), 3, "{logs:?}");
         for log in logs {
             assert_eq!(log["receiver"], "+14155550123");
             assert!(log["content"].as_str().unwrap().contains("[redacted]") && !log["content"].as_str().unwrap().contains(&code));
