@@ -191,6 +191,27 @@ pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepare
              email, invitation emails and passwordless sign-in are off"
         ),
     }
+    if config.allow_passkey_enrollment {
+        let host = config
+            .issuer
+            .split("://")
+            .nth(1)
+            .unwrap_or_default()
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        let bare = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        if bare
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok()
+        {
+            tracing::warn!(
+                issuer = %config.issuer,
+                "passkeys need the issuer to be a host name: browsers refuse an IP address as WebAuthn relying party"
+            );
+        }
+    }
     let sms = crate::sms::SmsSender::from_config(&config)
         .map_err(|e| StartError::Setup(format!("SMS: {e}")))?;
     let state = AppState {
