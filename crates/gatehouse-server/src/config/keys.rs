@@ -397,6 +397,14 @@ config_keys! {
         /// With `environment = "dev"`: every SMS goes to this number instead.
         dev_sms_receiver: String = String::new();
     }
+    section "Legacy integrations" {
+        /// Serve the Simple-OAuth token API (`/token/get`, `/token/id`) for apps built on it.
+        simple_oauth_enabled: bool = false;
+        /// Accept `GET /token/get?id=…&password=…` (the original form). Turn off where proxies log query strings; `POST` with a form body always works.
+        simple_oauth_allow_get: bool = true;
+        /// Seconds a Simple-OAuth token is valid.
+        simple_oauth_token_expires_in: u64 = 3600;
+    }
     section "Logs and S2S rules" {
         /// Keep a log of sent emails (codes redacted).
         enable_email_log: bool = false, info = "ENABLE_EMAIL_LOG";

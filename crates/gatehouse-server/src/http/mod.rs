@@ -2,6 +2,7 @@
 
 mod api;
 pub mod auth;
+mod compat;
 mod cors;
 mod discovery;
 mod embedded;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(identity::routes())
         .merge(api::routes())
+        .merge(compat::routes(&state.config))
         .merge(discovery::routes().layer(cors::public_documents()))
         .merge(system::routes(state.config.metrics_enabled))
         .fallback(not_found)

@@ -16,6 +16,7 @@ pub mod saml_idps;
 pub mod scopes;
 pub mod sessions;
 pub mod signin;
+pub mod simple_oauth;
 pub mod tokens;
 pub mod user_attributes;
 pub mod user_tokens;

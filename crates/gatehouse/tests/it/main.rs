@@ -22,5 +22,6 @@ mod flow;
 mod mfa;
 mod sign_in;
 mod sign_up_attributes;
+mod simple_oauth;
 mod store_contract;
 mod system;

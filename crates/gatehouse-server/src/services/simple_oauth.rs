@@ -1,0 +1,141 @@
+//! The Simple-OAuth token API (simple-oauth.md): a user id and password buy a one-hour token;
+//! the app's server asks whose it is. Passwords are checked against the real store under the
+//! same lockout as every sign-in; tokens are random and only their hash is kept (in the cache,
+//! so every instance sees them).
+
+use std::time::Duration;
+
+use gatehouse_core::lockout::failed_login_key;
+use gatehouse_store::AccountStore;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::crypto::{random_hex, sha256_hex, PasswordCheck};
+use crate::error::ServiceError;
+use crate::state::AppState;
+
+#[derive(Serialize, Deserialize)]
+struct Issued {
+    user_id: i64,
+    expires_at: i64,
+}
+
+fn token_key(token: &str) -> String {
+    format!("SOT-{}", sha256_hex(token.as_bytes()))
+}
+
+fn refusal(status: u16, message: &str) -> Value {
+    json!({ "status": status, "errmsg": message })
+}
+
+/// `/token/get`: a 32-hex token for the right id and password; `PFALSE` for anything else.
+pub async fn get_token(
+    state: &AppState,
+    id: &str,
+    password: &str,
+    ip: Option<&str>,
+    now: i64,
+) -> Result<Value, ServiceError> {
+    let user = match id.trim().parse::<i64>() {
+        Ok(id) if id > 0 => state.store.user_by_id(id).await?,
+        _ => None,
+    };
+    let email = user
+        .as_ref()
+        .and_then(|u| u.email.clone())
+        .unwrap_or_default();
+    let lock_key = failed_login_key(&email, ip);
+    let threshold = state.config.account_lockout_threshold;
+    if !email.is_empty()
+        && threshold > 0
+        && state.cache.counter(&lock_key).await? >= i64::from(threshold)
+    {
+        return Ok(refusal(
+            401,
+            "Account temporarily locked due to excessive login failures",
+        ));
+    }
+    let account = match &user {
+        Some(u) if u.social_account_id.is_none() => state.store.password_account(&email).await?,
+        _ => None,
+    }
+    .filter(|a| user.as_ref().is_some_and(|u| u.id == a.id));
+    // The hash runs for unknown ids too, so the answer's timing tells nothing.
+    let check = state
+        .passwords
+        .verify(
+            password.to_owned(),
+            account.as_ref().and_then(|a| a.password_hash.clone()),
+        )
+        .await?;
+    let matched = matches!(check, PasswordCheck::Match { .. });
+    let Some(account) = account.filter(|a| matched && a.is_active) else {
+        // Wrong passwords of a real account count toward its lockout.
+        if !matched && !email.is_empty() && threshold > 0 {
+            let ttl = match state.config.account_lockout_expires_in {
+                0 => Duration::from_secs(10 * 365 * 86_400),
+                secs => Duration::from_secs(secs),
+            };
+            state.cache.increment(&lock_key, ttl).await?;
+        }
+        return Ok(refusal(301, "PFALSE"));
+    };
+    state.cache.delete(&lock_key).await?;
+    let token = random_hex::<16>();
+    let lifetime = state.config.simple_oauth_token_expires_in;
+    let issued = Issued {
+        user_id: account.id,
+        expires_at: now + lifetime as i64,
+    };
+    let value =
+        serde_json::to_string(&issued).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    // Kept past its end for as long again, so a late caller hears "out of date", not "no token".
+    state
+        .cache
+        .set(
+            &token_key(&token),
+            &value,
+            Duration::from_secs(lifetime * 2),
+        )
+        .await?;
+    Ok(json!({ "status": 200, "token": token }))
+}
+
+/// `/token/id`: whose token this is.
+pub async fn resolve(state: &AppState, token: &str, now: i64) -> Result<Value, ServiceError> {
+    let token = token.trim();
+    if token.len() != 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(refusal(300, "NO TOKEN"));
+    }
+    let Some(raw) = state
+        .cache
+        .get(&token_key(&token.to_ascii_lowercase()))
+        .await?
+    else {
+        return Ok(refusal(300, "NO TOKEN"));
+    };
+    let Ok(issued) = serde_json::from_str::<Issued>(&raw) else {
+        return Ok(refusal(300, "NO TOKEN"));
+    };
+    if issued.expires_at <= now {
+        return Ok(refusal(300, "TOKEN OUT DATE"));
+    }
+    Ok(json!({ "status": 200, "USER_ID": issued.user_id }))
+}
+
+/// Whether a `/token/id` caller is an app's server: HTTP Basic with an active S2S app's
+/// credentials.
+pub async fn s2s_basic_allowed(
+    state: &AppState,
+    client_id: &str,
+    secret: &str,
+) -> Result<bool, ServiceError> {
+    use gatehouse_core::grant::AppType;
+    let Some(app) = state.clients.app(client_id).await? else {
+        return Ok(false);
+    };
+    let secret_ok = app.secret_hash.as_deref().is_some_and(|stored| {
+        crate::crypto::constant_time_eq(sha256_hex(secret.as_bytes()).as_bytes(), stored.as_bytes())
+    });
+    Ok(secret_ok && app.is_active && app.kind() == AppType::S2s)
+}
