@@ -11,6 +11,7 @@
 pub mod admin;
 pub mod authorize;
 pub mod client_auth;
+pub mod connect;
 pub mod error;
 pub mod grant;
 pub mod jwt;

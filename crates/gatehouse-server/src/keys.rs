@@ -155,6 +155,18 @@ impl KeyRing {
         Ok(record)
     }
 
+    /// Encrypts bytes with the master key, bound to `context` (connect app secrets).
+    pub fn seal_bytes(&self, plaintext: &[u8], context: &str) -> Vec<u8> {
+        self.master_key.seal(plaintext, context.as_bytes())
+    }
+
+    /// Decrypts what [`Self::seal_bytes`] made for the same `context`.
+    pub fn open_bytes(&self, sealed: &[u8], context: &str) -> Result<Vec<u8>, ServiceError> {
+        self.master_key
+            .open(sealed, context.as_bytes())
+            .map_err(|e| ServiceError::Internal(format!("sealed secret: {e}")))
+    }
+
     /// Encrypts a user secret (a TOTP seed) with the master key, bound to `context`, as base64.
     pub fn seal_secret(&self, plaintext: &[u8], context: &str) -> String {
         use base64::Engine;

@@ -12,6 +12,7 @@ mod apps;
 mod banners;
 mod browser_sessions;
 pub mod cache;
+mod connect_apps;
 mod error;
 mod lifecycle;
 mod logs;
@@ -41,6 +42,7 @@ pub use browser_sessions::{
     BrowserSession, BrowserSessionStore, BrowserSessionSummary, NewBrowserSession,
 };
 pub use cache::{Cache, CacheError};
+pub use connect_apps::{ConnectAppRecord, ConnectAppStore, NewConnectApp};
 pub use error::StoreError;
 pub use lifecycle::{InvitedUser, LifecycleStore};
 pub use logs::{LogKind, LogStore, MessageLog, MessageLogRecord, NewMessageLog, SignInLogRecord};

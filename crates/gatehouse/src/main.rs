@@ -34,6 +34,34 @@ enum Command {
     /// Inspect the configuration.
     #[command(subcommand, name = "config")]
     Configuration(ConfigCommand),
+    /// Manage ePass connect apps (`/connect/<name>`).
+    #[command(subcommand, name = "connect-app")]
+    ConnectApp(ConnectAppCommand),
+}
+
+#[derive(Subcommand)]
+enum ConnectAppCommand {
+    /// Register an app; prints its secret (the sauce's AES key) once.
+    Create {
+        /// Kebab-case name, used in the URL (`i` is reserved).
+        name: String,
+        /// Where signed-in users are sent with the sauce.
+        #[arg(long)]
+        redirect_url: String,
+        /// Name shown on the sign-in page.
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Logo shown on the sign-in page.
+        #[arg(long)]
+        logo_url: Option<String>,
+        /// A regular expression other redirect URLs (`?redirect=`) must match in full; repeatable.
+        #[arg(long = "redirect-pattern")]
+        redirect_patterns: Vec<String>,
+    },
+    /// List the apps.
+    List,
+    /// Delete an app.
+    Delete { name: String },
 }
 
 #[derive(Subcommand)]
@@ -95,6 +123,7 @@ fn main() -> ExitCode {
             Command::Keys(KeysCommand::Rotate) => rotate_keys(config).await,
             Command::Keys(KeysCommand::List) => list_keys(config).await,
             Command::Configuration(_) => Ok(()),
+            Command::ConnectApp(command) => connect_app(config, command).await,
         }
     });
     match result {
@@ -205,6 +234,63 @@ async fn list_keys(config: Config) -> Result<(), String> {
                 .map(format_timestamp)
                 .unwrap_or_default()
         );
+    }
+    Ok(())
+}
+
+async fn connect_app(config: Config, command: ConnectAppCommand) -> Result<(), String> {
+    use gatehouse_server::services::connect;
+    use gatehouse_store::ConnectAppStore;
+    let store = startup::open_store(&config)
+        .await
+        .map_err(|e| e.to_string())?;
+    match command {
+        ConnectAppCommand::Create {
+            name,
+            redirect_url,
+            display_name,
+            logo_url,
+            redirect_patterns,
+        } => {
+            let keys = startup::key_ring(&config, &store)
+                .await
+                .map_err(|e| e.to_string())?;
+            let app = connect::NewApp {
+                name,
+                redirect_url,
+                display_name,
+                logo_url,
+                redirect_patterns,
+            };
+            let (record, secret) = connect::create(&store, &keys, app)
+                .await
+                .map_err(|e| e.to_string())?;
+            // Shown once; stored sealed with the master key.
+            println!(
+                "connect app {} created; sign-in URL {}/connect/{}\napp secret (save it now, it is not shown again): {secret}",
+                record.name, config.issuer, record.name
+            );
+        }
+        ConnectAppCommand::List => {
+            for app in store.list_connect_apps().await.map_err(|e| e.to_string())? {
+                println!(
+                    "{}\t{}\t{}",
+                    app.name,
+                    app.redirect_url,
+                    app.display_name.unwrap_or_default()
+                );
+            }
+        }
+        ConnectAppCommand::Delete { name } => {
+            if !store
+                .delete_connect_app(&name)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                return Err(format!("no connect app named {name}"));
+            }
+            println!("connect app {name} deleted");
+        }
     }
     Ok(())
 }

@@ -73,6 +73,35 @@ pub fn passkey_signature_valid(
     }
 }
 
+/// The ePass "sauce": base64url(12-byte IV ‖ AES-256-GCM ciphertext ‖ 16-byte tag) of
+/// `plaintext` under `key` (an app secret's 32 bytes), no associated data.
+pub fn seal_sauce(key: &[u8], plaintext: &[u8]) -> Option<String> {
+    use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
+    let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).ok()?);
+    let iv = random_bytes::<12>();
+    let mut sealed = plaintext.to_vec();
+    key.seal_in_place_append_tag(Nonce::assume_unique_for_key(iv), Aad::empty(), &mut sealed)
+        .ok()?;
+    let mut out = iv.to_vec();
+    out.extend_from_slice(&sealed);
+    Some(URL_SAFE_NO_PAD.encode(out))
+}
+
+/// A secret of `len` letters and digits, uniform (rejection sampling).
+pub fn random_alphanumeric(len: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
+        for b in random_bytes::<32>() {
+            // 248 = 4 × 62: bytes at or above it would bias the draw.
+            if b < 248 && out.len() < len {
+                out.push(ALPHABET[usize::from(b) % 62] as char);
+            }
+        }
+    }
+    out
+}
+
 /// Lowercase hex SHA-256: how client secrets (high-entropy, server-generated) are stored.
 pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(digest::digest(&digest::SHA256, data))

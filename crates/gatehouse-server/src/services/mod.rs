@@ -5,6 +5,7 @@ pub mod apps;
 pub mod banners;
 pub mod bootstrap;
 pub mod clients;
+pub mod connect;
 pub mod lifecycle;
 pub mod logs;
 pub mod mfa;

@@ -66,6 +66,9 @@ pub struct Transaction {
     /// Recovery codes being shown (enrollment or regeneration), until the user confirms.
     #[serde(default)]
     pub recovery_codes: Option<Vec<String>>,
+    /// An ePass connect sign-in: ends with the sauce instead of an authorization code.
+    #[serde(default)]
+    pub connect: Option<crate::services::connect::ConnectTarget>,
 }
 
 /// An organization's branding for the sign-in pages; empty fields keep the server's own.
@@ -147,6 +150,8 @@ pub struct Completion {
     pub org: Option<String>,
     /// A new single sign-on cookie to set, if a session was started.
     pub session_cookie: Option<String>,
+    /// An ePass connect sign-in: the app's URL with the sauce (no code was issued).
+    pub sauce_redirect: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -207,11 +212,39 @@ pub async fn begin(
     app: &App,
     browser_token: Option<&str>,
 ) -> Result<String, ServiceError> {
+    begin_for(state, request, (app.id, &app.name), browser_token, None).await
+}
+
+/// Starts an ePass connect sign-in for `app` (shown by `display_name`).
+pub async fn begin_connect(
+    state: &AppState,
+    request: AuthorizationRequest,
+    display_name: &str,
+    target: crate::services::connect::ConnectTarget,
+    browser_token: Option<&str>,
+) -> Result<String, ServiceError> {
+    begin_for(
+        state,
+        request,
+        (0, display_name),
+        browser_token,
+        Some(target),
+    )
+    .await
+}
+
+async fn begin_for(
+    state: &AppState,
+    request: AuthorizationRequest,
+    (app_id, app_name): (i64, &str),
+    browser_token: Option<&str>,
+    connect: Option<crate::services::connect::ConnectTarget>,
+) -> Result<String, ServiceError> {
     let branding = org_branding(state, request.org.as_deref()).await?;
     let tx = Transaction {
         request,
-        app_id: app.id,
-        app_name: app.name.clone(),
+        app_id,
+        app_name: app_name.to_owned(),
         browser_key: browser_token.map(|t| sha256_hex(t.as_bytes())),
         user: None,
         first_factor: None,
@@ -221,6 +254,7 @@ pub async fn begin(
         branding,
         passwordless_email: None,
         recovery_codes: None,
+        connect,
     };
     let id = random_token::<32>();
     save(state, &id, &tx).await?;
@@ -955,6 +989,21 @@ async fn finish(
             session_cookie = Some(cookie);
         }
     }
+    if let Some(target) = &tx.connect {
+        let redirect =
+            crate::services::connect::sauce_redirect(state, target, user.id, meta.now).await?;
+        discard(state, id).await?;
+        return Ok(Completion {
+            redirect_uri: redirect.clone(),
+            code: String::new(),
+            state: String::new(),
+            response_mode: tx.request.response_mode,
+            locale: tx.request.locale,
+            org: None,
+            session_cookie,
+            sauce_redirect: Some(redirect),
+        });
+    }
     let code = random_token::<32>();
     let issued = IssuedCode {
         client_id: tx.request.client_id.clone(),
@@ -980,5 +1029,6 @@ async fn finish(
         locale: tx.request.locale,
         org: tx.request.org,
         session_cookie,
+        sauce_redirect: None,
     })
 }

@@ -15,6 +15,7 @@ mod cli;
 mod client_credentials;
 mod clients;
 mod config_check;
+mod connect;
 mod discovery;
 mod email;
 mod embedded;

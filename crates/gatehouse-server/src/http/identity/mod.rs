@@ -1,6 +1,7 @@
 //! `/identity/v1`: the sign-in pages (server-rendered forms) and Melody's logout call.
 
 pub mod browser;
+mod connect;
 mod i18n;
 mod lifecycle;
 mod logout;
@@ -57,6 +58,7 @@ pub fn routes() -> Router<AppState> {
             policy_route(Step::ChangeOrg),
         )
         .route("/identity/v1/view/auth-code-expired", get(expired_page))
+        .route("/connect/{name}", get(connect::start))
         .merge(lifecycle::routes())
         .merge(mfa::routes())
         .merge(passkeys::routes())
