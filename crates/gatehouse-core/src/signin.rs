@@ -32,6 +32,8 @@ pub enum SignInError {
     WrongStep,
     #[error("Invalid code provided")]
     InvalidCode,
+    #[error("Please complete the captcha and try again")]
+    Captcha,
     #[error("Invalid MFA code provided")]
     InvalidMfaCode,
     #[error("Too many failed MFA verification attempts. Please try again after 30 minutes.")]

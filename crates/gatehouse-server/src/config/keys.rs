@@ -397,6 +397,20 @@ config_keys! {
         /// With `environment = "dev"`: every SMS goes to this number instead.
         dev_sms_receiver: String = String::new();
     }
+    section "Captcha" {
+        /// `turnstile` (Cloudflare), `hcaptcha`, `recaptcha_v2` or `recaptcha_v3`; empty: no captcha.
+        captcha_provider: String = String::new();
+        /// The provider's site key (public, shown in the page).
+        captcha_site_key: String = String::new();
+        /// The provider's secret key, sent to its verify endpoint.
+        captcha_secret_key: Secret = Secret::default(), secret = true;
+        /// The verify endpoint; empty means the provider's own (`…/siteverify`).
+        captcha_verify_url: String = String::new();
+        /// reCAPTCHA v3: the lowest score accepted (0.0 to 1.0).
+        captcha_min_score: f64 = 0.5;
+        /// The forms that ask for it: `sign_in`, `sign_up`, `password_reset`.
+        captcha_pages: Vec<String> = strings(&["sign_in", "sign_up", "password_reset"]);
+    }
     section "Legacy integrations" {
         /// Serve the Simple-OAuth token API (`/token/get`, `/token/id`) for apps built on it.
         simple_oauth_enabled: bool = false;

@@ -474,6 +474,32 @@ fn validate_email(c: &Config) -> Result<(), ConfigError> {
             "needs an email provider (set smtp_connection_string or a provider's API key and sender address)",
         ));
     }
+    if !c.captcha_provider.is_empty() {
+        one_of(
+            "captcha_provider",
+            &c.captcha_provider,
+            &["turnstile", "hcaptcha", "recaptcha_v2", "recaptcha_v3"],
+        )?;
+        if c.captcha_site_key.is_empty() || c.captcha_secret_key.is_empty() {
+            return Err(ConfigError::invalid(
+                "captcha_provider",
+                "needs captcha_site_key and captcha_secret_key",
+            ));
+        }
+    }
+    if !(0.0..=1.0).contains(&c.captcha_min_score) {
+        return Err(ConfigError::invalid(
+            "captcha_min_score",
+            "must be between 0.0 and 1.0",
+        ));
+    }
+    for page in &c.captcha_pages {
+        one_of(
+            "captcha_pages",
+            page,
+            &["sign_in", "sign_up", "password_reset"],
+        )?;
+    }
     if c.mail_timeout == 0 {
         return Err(ConfigError::invalid(
             "mail_timeout",

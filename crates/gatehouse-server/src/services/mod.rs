@@ -4,6 +4,7 @@
 pub mod apps;
 pub mod banners;
 pub mod bootstrap;
+pub mod captcha;
 pub mod clients;
 pub mod connect;
 pub mod lifecycle;

@@ -11,6 +11,7 @@ mod api_orgs;
 mod api_user_attributes;
 mod api_users;
 mod browser;
+mod captcha;
 mod cli;
 mod client_credentials;
 mod clients;

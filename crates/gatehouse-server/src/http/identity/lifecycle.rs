@@ -63,6 +63,7 @@ pub(super) struct FormSpec<'a> {
     pub(super) codes: Vec<String>,
     pub(super) ask_recovery: bool,
     pub(super) ask_phone: bool,
+    pub(super) captcha: Option<crate::services::captcha::Widget>,
 }
 
 impl<'a> FormSpec<'a> {
@@ -88,6 +89,7 @@ impl<'a> FormSpec<'a> {
             codes: Vec::new(),
             ask_recovery: false,
             ask_phone: false,
+            captcha: None,
         }
     }
 }
@@ -106,6 +108,8 @@ pub(super) fn form_page(
         Some((s, e)) => (s, Some(e)),
         None => (StatusCode::OK, None),
     };
+    let nonce = crate::crypto::random_token::<16>();
+    let spec_captcha = spec.captcha.clone();
     let mut response = render(
         status,
         &StepFormPage {
@@ -132,9 +136,12 @@ pub(super) fn form_page(
             codes: spec.codes,
             ask_recovery: spec.ask_recovery,
             ask_phone: spec.ask_phone,
+            captcha: spec.captcha.clone(),
+            nonce: &nonce,
         },
-        None,
+        Some(&nonce),
     );
+    super::pages::allow_captcha(&mut response, spec_captcha.as_ref(), &nonce);
     browser.set_csrf_cookie(state, &mut response);
     response
 }
@@ -177,6 +184,7 @@ fn verify_spec<'a>(t: &'a i18n::Texts, hidden: (&'a str, String)) -> FormSpec<'a
     let mut resend = vec![hidden.clone()];
     resend.push(("stage", "resend".into()));
     FormSpec {
+        captcha: None,
         codes: Vec::new(),
         ask_recovery: false,
         ask_phone: false,
@@ -340,6 +348,7 @@ async fn verify_sign_up_submit(state: AppState, browser: Browser, form: StepForm
 
 fn reset_request_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &'a str) -> FormSpec<'a> {
     FormSpec {
+        captcha: None,
         codes: Vec::new(),
         ask_recovery: false,
         ask_phone: false,
@@ -365,8 +374,28 @@ fn reset_request_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &'a str) -> Fo
     }
 }
 
+/// The reset request form with the captcha widget, when the server asks for one there.
+fn with_captcha<'a>(state: &AppState, mut spec: FormSpec<'a>) -> FormSpec<'a> {
+    spec.captcha = crate::services::captcha::widget(
+        state,
+        crate::services::captcha::CaptchaPage::PasswordReset,
+    );
+    spec
+}
+
+/// Under a captcha a new code is asked for from the request form (which carries the widget).
+fn without_resend_under_captcha<'a>(state: &AppState, mut spec: FormSpec<'a>) -> FormSpec<'a> {
+    if crate::services::captcha::widget(state, crate::services::captcha::CaptchaPage::PasswordReset)
+        .is_some()
+    {
+        spec.resend = None;
+    }
+    spec
+}
+
 fn reset_code_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &str) -> FormSpec<'a> {
     FormSpec {
+        captcha: None,
         codes: Vec::new(),
         ask_recovery: false,
         ask_phone: false,
@@ -428,7 +457,7 @@ async fn reset_page(
         &browser,
         &locale,
         tx.branding.as_ref(),
-        reset_request_spec(t, &tx_id, &hint),
+        with_captcha(&state, reset_request_spec(t, &tx_id, &hint)),
         None,
         None,
     )
@@ -470,7 +499,7 @@ async fn reset_submit(
                     &browser,
                     &locale,
                     branding,
-                    reset_code_spec(t, &form.tx, &form.email),
+                    without_resend_under_captcha(&state, reset_code_spec(t, &form.tx, &form.email)),
                     Some(error),
                     None,
                 ),
@@ -478,13 +507,30 @@ async fn reset_submit(
             },
         };
     }
-    match lifecycle::request_password_reset(&state, &form.email, &locale, ip).await {
+    let token = form
+        .rest
+        .get(crate::services::captcha::response_field(
+            &state.config.captcha_provider,
+        ))
+        .map(String::as_str);
+    let checked = crate::services::captcha::check(
+        &state,
+        crate::services::captcha::CaptchaPage::PasswordReset,
+        token,
+        ip,
+    )
+    .await;
+    let requested = match checked {
+        Ok(()) => lifecycle::request_password_reset(&state, &form.email, &locale, ip).await,
+        Err(err) => Err(err),
+    };
+    match requested {
         Ok(()) => form_page(
             &state,
             &browser,
             &locale,
             branding,
-            reset_code_spec(t, &form.tx, form.email.trim()),
+            without_resend_under_captcha(&state, reset_code_spec(t, &form.tx, form.email.trim())),
             None,
             None,
         ),
@@ -494,7 +540,7 @@ async fn reset_submit(
                 &browser,
                 &locale,
                 branding,
-                reset_request_spec(t, &form.tx, &form.email),
+                with_captcha(&state, reset_request_spec(t, &form.tx, &form.email)),
                 Some(error),
                 None,
             ),
@@ -507,6 +553,7 @@ async fn reset_submit(
 
 fn change_email_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &'a str) -> FormSpec<'a> {
     FormSpec {
+        captcha: None,
         codes: Vec::new(),
         ask_recovery: false,
         ask_phone: false,
@@ -538,6 +585,7 @@ fn change_email_code_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &str) -> F
         ]
     };
     FormSpec {
+        captcha: None,
         codes: Vec::new(),
         ask_recovery: false,
         ask_phone: false,
@@ -670,6 +718,7 @@ fn invitation_spec<'a>(
         hidden.push(("signinUrl", url.to_owned()));
     }
     FormSpec {
+        captcha: None,
         codes: Vec::new(),
         ask_recovery: false,
         ask_phone: false,
@@ -765,6 +814,7 @@ fn at_passwordless(tx: &signin::Transaction) -> bool {
 fn passwordless_spec<'a>(state: &AppState, t: &'a i18n::Texts, tx_id: &str) -> FormSpec<'a> {
     let magic_link = state.config.use_passwordless_as_magic_link;
     FormSpec {
+        captcha: None,
         codes: Vec::new(),
         ask_recovery: false,
         ask_phone: false,

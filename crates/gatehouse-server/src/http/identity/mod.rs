@@ -27,6 +27,7 @@ use self::pages::{
     SignUpPage,
 };
 use crate::error::ServiceError;
+use crate::services::captcha::{self, CaptchaPage};
 use crate::services::signin::{self, SignUpInput, Transaction};
 use crate::services::user_attributes;
 use crate::state::AppState;
@@ -250,6 +251,7 @@ async fn sign_in_view(
         None
     };
     let nonce = crate::crypto::random_token::<16>();
+    let captcha = crate::services::captcha::widget(state, CaptchaPage::SignIn);
     let mut response = render(
         status,
         &SignInPage {
@@ -272,9 +274,11 @@ async fn sign_in_view(
                 .then(|| format!("/identity/v1/view/recovery-code?tx={tx_id}&locale={locale}")),
             passkey_options,
             nonce: &nonce,
+            captcha: captcha.clone(),
         },
         Some(&nonce),
     );
+    pages::allow_captcha(&mut response, captcha.as_ref(), &nonce);
     browser.set_csrf_cookie(state, &mut response);
     response
 }
@@ -315,7 +319,19 @@ async fn sign_in_submit(
     };
     let locale = tx.request.locale.clone();
     let shown = tx.clone();
-    let result = if state.config.enable_passwordless_sign_in {
+    let token = form
+        .rest
+        .get(captcha::response_field(&state.config.captcha_provider));
+    let checked = captcha::check(
+        &state,
+        CaptchaPage::SignIn,
+        token.map(String::as_str),
+        browser.ip.as_deref(),
+    )
+    .await;
+    let result = if let Err(err) = checked {
+        Err(err)
+    } else if state.config.enable_passwordless_sign_in {
         signin::sign_in_passwordless(&state, &form.tx, tx, &form.email, browser.meta()).await
     } else {
         signin::sign_in_with_password(
@@ -373,6 +389,8 @@ async fn sign_up_view(
     };
     let c = &state.config;
     let base = format!("/identity/v1/view/sign-up?tx={tx_id}");
+    let nonce = crate::crypto::random_token::<16>();
+    let captcha = crate::services::captcha::widget(state, CaptchaPage::SignUp);
     let (status, error) = match error {
         Some((s, e)) => (s, Some(e)),
         None => (StatusCode::OK, None),
@@ -392,9 +410,12 @@ async fn sign_up_view(
             attributes,
             error,
             sign_in_url: format!("/identity/v1/view/authorize?tx={tx_id}&locale={locale}"),
+            captcha: captcha.clone(),
+            nonce: &nonce,
         },
-        None,
+        Some(&nonce),
     );
+    pages::allow_captcha(&mut response, captcha.as_ref(), &nonce);
     browser.set_csrf_cookie(state, &mut response);
     response
 }
@@ -450,7 +471,21 @@ async fn sign_up_submit(
         last_name: form.last_name.clone(),
         attributes: form.attributes(),
     };
-    match signin::sign_up(&state, &form.tx, tx, input, browser.meta()).await {
+    let token = form
+        .rest
+        .get(captcha::response_field(&state.config.captcha_provider));
+    let checked = captcha::check(
+        &state,
+        CaptchaPage::SignUp,
+        token.map(String::as_str),
+        browser.ip.as_deref(),
+    )
+    .await;
+    let result = match checked {
+        Ok(()) => signin::sign_up(&state, &form.tx, tx, input, browser.meta()).await,
+        Err(err) => Err(err),
+    };
+    match result {
         Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
         Err(err) => match form_error(&state, &locale, err) {
             Ok(error) => {

@@ -7,7 +7,24 @@ use axum::response::{Html, IntoResponse, Response};
 use super::i18n::{texts, Texts};
 use crate::config::Config;
 use crate::http::web::page_headers;
+use crate::services::captcha::Widget;
 use crate::services::signin::Branding;
+
+/// Lets a page load and frame its captcha provider (the policy is otherwise closed to others).
+pub fn allow_captcha(response: &mut Response, widget: Option<&Widget>, nonce: &str) {
+    let Some(widget) = widget else { return };
+    let sources = widget.sources;
+    let policy = format!(
+        "default-src 'none'; style-src 'unsafe-inline' https:; font-src https: data:; \
+         img-src https: http: data:; script-src 'nonce-{nonce}' {sources}; frame-src {sources}; \
+         connect-src {sources}; base-uri 'none'; frame-ancestors 'none'"
+    );
+    if let Ok(value) = axum::http::HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::CONTENT_SECURITY_POLICY, value);
+    }
+}
 
 /// Branding and words of a page.
 pub struct Chrome<'a> {
@@ -132,6 +149,7 @@ pub struct SignInPage<'a> {
     /// Passkey sign-in: the request options (JSON) and the script's nonce.
     pub passkey_options: Option<String>,
     pub nonce: &'a str,
+    pub captcha: Option<Widget>,
 }
 
 /// A custom user attribute on the sign-up form.
@@ -157,6 +175,8 @@ pub struct SignUpPage<'a> {
     pub attributes: Vec<AttributeField>,
     pub error: Option<String>,
     pub sign_in_url: String,
+    pub captcha: Option<Widget>,
+    pub nonce: &'a str,
 }
 
 #[derive(Template)]
@@ -249,6 +269,8 @@ pub struct StepFormPage<'a> {
     pub ask_recovery: bool,
     /// The phone-number input (SMS setup).
     pub ask_phone: bool,
+    pub captcha: Option<Widget>,
+    pub nonce: &'a str,
 }
 
 #[derive(Template)]
