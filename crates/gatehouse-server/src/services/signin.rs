@@ -69,6 +69,9 @@ pub struct Transaction {
     /// An ePass connect sign-in: ends with the sauce instead of an authorization code.
     #[serde(default)]
     pub connect: Option<crate::services::connect::ConnectTarget>,
+    /// A sign-in (or policy) for the user's own account page: ends back there.
+    #[serde(default)]
+    pub account_page: bool,
 }
 
 /// An organization's branding for the sign-in pages; empty fields keep the server's own.
@@ -150,8 +153,9 @@ pub struct Completion {
     pub org: Option<String>,
     /// A new single sign-on cookie to set, if a session was started.
     pub session_cookie: Option<String>,
-    /// An ePass connect sign-in: the app's URL with the sauce (no code was issued).
-    pub sauce_redirect: Option<String>,
+    /// No code was issued: an ePass connect sign-in (the app's URL with the sauce) or the
+    /// user's own account page.
+    pub direct_redirect: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -212,7 +216,45 @@ pub async fn begin(
     app: &App,
     browser_token: Option<&str>,
 ) -> Result<String, ServiceError> {
-    begin_for(state, request, (app.id, &app.name), browser_token, None).await
+    begin_for(
+        state,
+        request,
+        (app.id, &app.name),
+        browser_token,
+        None,
+        false,
+    )
+    .await
+}
+
+/// The user's own account page ("my pass").
+pub const ACCOUNT_PAGE: &str = "/i";
+
+/// Starts a sign-in for the account page, or one of its policies (`policy`).
+pub async fn begin_account(
+    state: &AppState,
+    locale: String,
+    policy: Option<String>,
+    title: &str,
+    browser_token: Option<&str>,
+) -> Result<String, ServiceError> {
+    use gatehouse_core::authorize::{Prompt, ResponseMode};
+    let request = AuthorizationRequest {
+        client_id: "gatehouse:account".into(),
+        redirect_uri: ACCOUNT_PAGE.into(),
+        state: String::new(),
+        challenge: None,
+        scopes: Vec::new(),
+        nonce: None,
+        prompt: Prompt::default(),
+        max_age: None,
+        login_hint: None,
+        response_mode: ResponseMode::Query,
+        locale,
+        policy,
+        org: None,
+    };
+    begin_for(state, request, (0, title), browser_token, None, true).await
 }
 
 /// Starts an ePass connect sign-in for `app` (shown by `display_name`).
@@ -229,6 +271,7 @@ pub async fn begin_connect(
         (0, display_name),
         browser_token,
         Some(target),
+        false,
     )
     .await
 }
@@ -239,6 +282,7 @@ async fn begin_for(
     (app_id, app_name): (i64, &str),
     browser_token: Option<&str>,
     connect: Option<crate::services::connect::ConnectTarget>,
+    account_page: bool,
 ) -> Result<String, ServiceError> {
     let branding = org_branding(state, request.org.as_deref()).await?;
     let tx = Transaction {
@@ -255,6 +299,7 @@ async fn begin_for(
         passwordless_email: None,
         recovery_codes: None,
         connect,
+        account_page,
     };
     let id = random_token::<32>();
     save(state, &id, &tx).await?;
@@ -989,6 +1034,19 @@ async fn finish(
             session_cookie = Some(cookie);
         }
     }
+    if tx.account_page {
+        discard(state, id).await?;
+        return Ok(Completion {
+            redirect_uri: ACCOUNT_PAGE.to_owned(),
+            code: String::new(),
+            state: String::new(),
+            response_mode: tx.request.response_mode,
+            locale: tx.request.locale.clone(),
+            org: None,
+            session_cookie,
+            direct_redirect: Some(format!("{ACCOUNT_PAGE}?locale={}", tx.request.locale)),
+        });
+    }
     if let Some(target) = &tx.connect {
         let redirect =
             crate::services::connect::sauce_redirect(state, target, user.id, meta.now).await?;
@@ -1001,7 +1059,7 @@ async fn finish(
             locale: tx.request.locale,
             org: None,
             session_cookie,
-            sauce_redirect: Some(redirect),
+            direct_redirect: Some(redirect),
         });
     }
     let code = random_token::<32>();
@@ -1029,6 +1087,6 @@ async fn finish(
         locale: tx.request.locale,
         org: tx.request.org,
         session_cookie,
-        sauce_redirect: None,
+        direct_redirect: None,
     })
 }

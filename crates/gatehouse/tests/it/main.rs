@@ -22,6 +22,7 @@ mod email;
 mod embedded;
 mod flow;
 mod mfa;
+mod my_pass;
 mod sign_in;
 mod sign_up_attributes;
 mod simple_oauth;

@@ -103,6 +103,15 @@ pub struct Texts {
     pub passkey_enroll_intro: &'static str,
     pub manage_passkey_title: &'static str,
     pub manage_passkey_intro: &'static str,
+    pub my_pass_title: &'static str,
+    pub security_title: &'static str,
+    pub sessions_title: &'static str,
+    pub apps_title: &'static str,
+    pub no_apps: &'static str,
+    pub end_session: &'static str,
+    pub sign_out: &'static str,
+    pub names_saved: &'static str,
+    pub this_browser: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -210,6 +219,15 @@ pub const EN: Texts = Texts {
     passkey_enroll_intro: "Add a passkey: your device's screen lock or security key signs you in, no password needed.",
     manage_passkey_title: "Your passkeys",
     manage_passkey_intro: "Add a passkey, or remove one you no longer use.",
+    my_pass_title: "Your account",
+    security_title: "Sign-in and security",
+    sessions_title: "Where you are signed in",
+    apps_title: "Apps you allowed",
+    no_apps: "No app has access to your account.",
+    end_session: "End",
+    sign_out: "Sign out",
+    names_saved: "Your details were saved.",
+    this_browser: "this browser",
 };
 
 pub const ZH_CN: Texts = Texts {
@@ -315,6 +333,15 @@ pub const ZH_CN: Texts = Texts {
     passkey_enroll_intro: "添加通行密钥：用设备的屏幕锁或安全密钥即可登录，无需密码。",
     manage_passkey_title: "您的通行密钥",
     manage_passkey_intro: "添加通行密钥，或移除不再使用的通行密钥。",
+    my_pass_title: "您的账户",
+    security_title: "登录与安全",
+    sessions_title: "您的登录设备",
+    apps_title: "您已授权的应用",
+    no_apps: "没有应用可以访问您的账户。",
+    end_session: "结束",
+    sign_out: "退出登录",
+    names_saved: "您的信息已保存。",
+    this_browser: "此浏览器",
 };
 
 pub const FR: Texts = Texts {
@@ -420,6 +447,15 @@ pub const FR: Texts = Texts {
     passkey_enroll_intro: "Ajoutez une clé d'accès : le verrouillage de votre appareil ou une clé de sécurité vous connecte, sans mot de passe.",
     manage_passkey_title: "Vos clés d'accès",
     manage_passkey_intro: "Ajoutez une clé d'accès, ou retirez celles que vous n'utilisez plus.",
+    my_pass_title: "Votre compte",
+    security_title: "Connexion et sécurité",
+    sessions_title: "Où vous êtes connecté",
+    apps_title: "Applications autorisées",
+    no_apps: "Aucune application n'a accès à votre compte.",
+    end_session: "Terminer",
+    sign_out: "Se déconnecter",
+    names_saved: "Vos informations sont enregistrées.",
+    this_browser: "ce navigateur",
 };
 
 pub const ALL: [&Texts; 3] = [&EN, &FR, &ZH_CN];

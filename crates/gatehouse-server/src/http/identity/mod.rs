@@ -6,6 +6,7 @@ mod i18n;
 mod lifecycle;
 mod logout;
 mod mfa;
+mod my_pass;
 pub mod pages;
 mod passkeys;
 pub mod respond;
@@ -63,6 +64,7 @@ pub fn routes() -> Router<AppState> {
         .merge(lifecycle::routes())
         .merge(mfa::routes())
         .merge(passkeys::routes())
+        .merge(my_pass::routes())
 }
 
 /// The logout endpoints, which browser apps call from scripts as well as by navigation.

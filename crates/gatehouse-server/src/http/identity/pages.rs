@@ -213,6 +213,26 @@ pub enum PolicyFields<'a> {
     Org(Vec<(String, String, bool)>),
 }
 
+/// The user's own account page ("my pass", `/i`).
+#[derive(Template)]
+#[template(path = "my_pass.html")]
+pub struct MyPassPage<'a> {
+    pub c: Chrome<'a>,
+    pub csrf: &'a str,
+    pub email: &'a str,
+    pub names: bool,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    /// (policy, label) of each self-service flow offered.
+    pub policies: Vec<(&'static str, &'static str)>,
+    /// (session id, label) of each live session.
+    pub sessions: Vec<(String, String)>,
+    /// (app id, name) of each app with consent.
+    pub apps: Vec<(i64, String)>,
+    pub notice: Option<&'a str>,
+    pub error: Option<String>,
+}
+
 /// Passkey enrollment (a sign-in step) or management (a policy).
 #[derive(Template)]
 #[template(path = "passkey.html")]

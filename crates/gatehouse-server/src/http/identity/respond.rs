@@ -85,7 +85,7 @@ fn texts_error_title(locale: &str) -> &'static str {
 
 /// The authorization response (RFC 6749 §4.1.2, RFC 9207 `iss`, OAuth form post, Melody popup).
 pub fn completion(config: &Config, done: Completion) -> Response {
-    if let Some(url) = &done.sauce_redirect {
+    if let Some(url) = &done.direct_redirect {
         let mut response = see_other(url);
         if let Some(cookie) = &done.session_cookie {
             response.headers_mut().append(

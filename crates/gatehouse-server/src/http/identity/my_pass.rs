@@ -1,0 +1,350 @@
+//! The user's own account page, `/i` ("my pass" in ePass): names, links to the self-service
+//! policies (password, email, MFA, passkeys, recovery codes), sessions and consented apps to
+//! revoke, sign-out. Reached with the browser's single sign-on session; without one, the usual
+//! sign-in comes first and ends back here.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Form;
+use gatehouse_core::signin::SignInError;
+use gatehouse_store::{AccountStore, BrowserSession};
+use serde::Deserialize;
+
+use super::browser::Browser;
+use super::pages::{message, render, Chrome, MyPassPage};
+use super::respond::{outcome, see_other};
+use super::{form_error, i18n, StepForm};
+use crate::error::ServiceError;
+use crate::http::web::clear_cookie;
+use crate::services::sessions::{self, SESSION_COOKIE};
+use crate::services::signin::{self, ACCOUNT_PAGE};
+use crate::services::{lifecycle, mfa, passkeys, users};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub(super) struct MyPassQuery {
+    locale: Option<String>,
+    /// Set after the names were saved.
+    saved: Option<String>,
+}
+
+pub(super) fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route(ACCOUNT_PAGE, get(page))
+        .route("/i/policy/{policy}", get(policy))
+        .route("/i/names", post(save_names))
+        .route("/i/sessions/{id}/end", post(end_session))
+        .route("/i/apps/{id}/revoke", post(revoke_app))
+        .route("/i/sign-out", post(sign_out))
+}
+
+fn locale_of(state: &AppState, locale: Option<&str>) -> String {
+    gatehouse_core::authorize::pick_locale(locale, &state.config.supported_locales)
+}
+
+/// The signed-in browser's session, if any.
+async fn session(
+    state: &AppState,
+    browser: &Browser,
+) -> Result<Option<BrowserSession>, ServiceError> {
+    sessions::resume(state, browser.session.as_deref(), browser.now).await
+}
+
+/// Sends a browser without a session through sign-in (and `policy`, if any), back to `/i`.
+async fn sign_in_first(
+    state: &AppState,
+    browser: &Browser,
+    locale: &str,
+    policy: Option<&str>,
+) -> Response {
+    let title = i18n::texts(locale).my_pass_title;
+    let id = signin::begin_account(
+        state,
+        locale.to_owned(),
+        policy.map(str::to_owned),
+        title,
+        browser.csrf.as_deref(),
+    )
+    .await;
+    let mut response = match id {
+        Ok(id) => see_other(&format!(
+            "/identity/v1/view/authorize?tx={id}&locale={locale}"
+        )),
+        Err(err) => return crate::http::error::page_internal_error(&state.config, locale, &err),
+    };
+    browser.set_csrf_cookie(state, &mut response);
+    response
+}
+
+/// The self-service flows this server offers, as (policy, label).
+fn policies(state: &AppState, t: &'static i18n::Texts) -> Vec<(&'static str, &'static str)> {
+    let config = &state.config;
+    let mut list = Vec::new();
+    if config.enable_password_reset && !config.enable_passwordless_sign_in {
+        list.push(("change_password", t.change_password_title));
+    }
+    if lifecycle::change_email_on(state) {
+        list.push(("change_email", t.change_email_title));
+    }
+    if passkeys::passkeys_on(state) {
+        list.push(("manage_passkey", t.manage_passkey_title));
+    }
+    if mfa::recovery_codes_on(state) {
+        list.push(("manage_recovery_code", t.recovery_codes_title));
+    }
+    list.push(("reset_mfa", t.reset_mfa_title));
+    list.retain(|(p, _)| !config.blocked_policies.iter().any(|b| b == p));
+    list
+}
+
+async fn view(
+    state: &AppState,
+    browser: &Browser,
+    user_id: i64,
+    locale: &str,
+    notice: Option<&str>,
+) -> Result<Response, ServiceError> {
+    let t = i18n::texts(locale);
+    let user = state
+        .store
+        .user_by_id(user_id)
+        .await?
+        .ok_or(SignInError::NoUserFound)?;
+    let listed = users::active_sessions(&state.store, &user.auth_id).await?;
+    let mut session_rows: Vec<(String, String)> = listed
+        .browser_sessions
+        .iter()
+        .map(|s| {
+            let agent: String = s
+                .user_agent
+                .clone()
+                .unwrap_or_default()
+                .chars()
+                .take(60)
+                .collect();
+            (
+                format!("{}{}", users::BROWSER_SESSION_PREFIX, s.id),
+                format!(
+                    "{} · {} · {}",
+                    s.last_seen_at.format("%Y-%m-%d %H:%M"),
+                    s.ip.clone().unwrap_or_default(),
+                    agent
+                ),
+            )
+        })
+        .collect();
+    session_rows.extend(listed.token_sessions.iter().map(|s| {
+        (
+            s.family_id.clone(),
+            format!(
+                "{} · {}",
+                s.client_id,
+                s.expires_at.format("%Y-%m-%d %H:%M")
+            ),
+        )
+    }));
+    let apps = users::consented_apps(&state.store, &user.auth_id).await?;
+    let mut response = render(
+        StatusCode::OK,
+        &MyPassPage {
+            c: Chrome::new(&state.config, locale, Some(&format!("{ACCOUNT_PAGE}?"))),
+            csrf: browser.csrf.as_deref().unwrap_or_default(),
+            email: user.email.as_deref().unwrap_or_default(),
+            names: state.config.enable_names,
+            first_name: user.first_name.as_deref().unwrap_or_default(),
+            last_name: user.last_name.as_deref().unwrap_or_default(),
+            policies: policies(state, t),
+            sessions: session_rows,
+            apps,
+            notice,
+            error: None,
+        },
+        None,
+    );
+    browser.set_csrf_cookie(state, &mut response);
+    Ok(response)
+}
+
+async fn page(
+    State(state): State<AppState>,
+    browser: Browser,
+    Query(q): Query<MyPassQuery>,
+) -> Response {
+    let locale = locale_of(&state, q.locale.as_deref());
+    match session(&state, &browser).await {
+        Ok(Some(s)) => {
+            let notice = q
+                .saved
+                .is_some()
+                .then_some(i18n::texts(&locale).names_saved);
+            match view(&state, &browser, s.user_id, &locale, notice).await {
+                Ok(response) => response,
+                Err(err) => crate::http::error::page_internal_error(&state.config, &locale, &err),
+            }
+        }
+        Ok(None) => sign_in_first(&state, &browser, &locale, None).await,
+        Err(err) => crate::http::error::page_internal_error(&state.config, &locale, &err),
+    }
+}
+
+/// Starts a self-service flow: the policy page, after sign-in when needed, then back to `/i`.
+async fn policy(
+    State(state): State<AppState>,
+    browser: Browser,
+    Path(policy): Path<String>,
+    Query(q): Query<MyPassQuery>,
+) -> Response {
+    let locale = locale_of(&state, q.locale.as_deref());
+    let t = i18n::texts(&locale);
+    let Some((policy, _)) = policies(&state, t).into_iter().find(|(p, _)| *p == policy) else {
+        return message(
+            &state.config,
+            &locale,
+            StatusCode::NOT_FOUND,
+            t.error_title,
+            "This account setting is not offered here",
+        );
+    };
+    let session = match session(&state, &browser).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return sign_in_first(&state, &browser, &locale, Some(policy)).await,
+        Err(err) => return crate::http::error::page_internal_error(&state.config, &locale, &err),
+    };
+    let started = async {
+        let id = signin::begin_account(
+            &state,
+            locale.clone(),
+            Some(policy.to_owned()),
+            t.my_pass_title,
+            browser.csrf.as_deref(),
+        )
+        .await?;
+        let tx = signin::load(&state, &id, browser.csrf.as_deref()).await?;
+        let next = signin::sign_in_with_session(&state, &id, tx, &session, browser.meta()).await?;
+        Ok::<_, ServiceError>((id, next))
+    }
+    .await;
+    let mut response = match started {
+        Ok((id, next)) => outcome(&state.config, &id, &locale, next),
+        Err(err) => return crate::http::error::page_internal_error(&state.config, &locale, &err),
+    };
+    browser.set_csrf_cookie(&state, &mut response);
+    response
+}
+
+/// A posted form of this page: from this browser, with a live session.
+async fn posted(
+    state: &AppState,
+    browser: &Browser,
+    form: &StepForm,
+) -> Result<BrowserSession, ServiceError> {
+    if browser.foreign_origin || !browser.csrf_matches(&form.csrf_token) {
+        return Err(SignInError::CsrfMismatch.into());
+    }
+    session(state, browser)
+        .await?
+        .ok_or_else(|| SignInError::UnknownTransaction.into())
+}
+
+fn back(notice: bool) -> Response {
+    see_other(if notice { "/i?saved=1" } else { ACCOUNT_PAGE })
+}
+
+fn refused(state: &AppState, err: ServiceError) -> Response {
+    match form_error(state, "en", err) {
+        Ok((status, text)) => message(&state.config, "en", status, i18n::EN.error_title, &text),
+        Err(page) => *page,
+    }
+}
+
+async fn save_names(
+    State(state): State<AppState>,
+    browser: Browser,
+    Form(form): Form<StepForm>,
+) -> Response {
+    let session = match posted(&state, &browser, &form).await {
+        Ok(s) => s,
+        Err(err) => return refused(&state, err),
+    };
+    match users::update_own_names(
+        &state,
+        session.user_id,
+        form.first_name.as_deref(),
+        form.last_name.as_deref(),
+    )
+    .await
+    {
+        Ok(()) => back(true),
+        Err(err) => refused(&state, err),
+    }
+}
+
+async fn end_session(
+    State(state): State<AppState>,
+    browser: Browser,
+    Path(id): Path<String>,
+    Form(form): Form<StepForm>,
+) -> Response {
+    let session = match posted(&state, &browser, &form).await {
+        Ok(s) => s,
+        Err(err) => return refused(&state, err),
+    };
+    let auth_id = match state.store.user_by_id(session.user_id).await {
+        Ok(Some(user)) => user.auth_id,
+        Ok(None) => return refused(&state, SignInError::NoUserFound.into()),
+        Err(err) => return refused(&state, err.into()),
+    };
+    match users::end_session(&state.store, &auth_id, &id).await {
+        Ok(()) => back(false),
+        Err(err) => refused(&state, err),
+    }
+}
+
+async fn revoke_app(
+    State(state): State<AppState>,
+    browser: Browser,
+    Path(id): Path<i64>,
+    Form(form): Form<StepForm>,
+) -> Response {
+    let session = match posted(&state, &browser, &form).await {
+        Ok(s) => s,
+        Err(err) => return refused(&state, err),
+    };
+    let auth_id = match state.store.user_by_id(session.user_id).await {
+        Ok(Some(user)) => user.auth_id,
+        Ok(None) => return refused(&state, SignInError::NoUserFound.into()),
+        Err(err) => return refused(&state, err.into()),
+    };
+    match users::revoke_consent(&state.store, &auth_id, id).await {
+        Ok(()) => back(false),
+        Err(err) => refused(&state, err),
+    }
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    browser: Browser,
+    Form(form): Form<StepForm>,
+) -> Response {
+    if let Err(err) = posted(&state, &browser, &form).await {
+        return refused(&state, err);
+    }
+    if let Err(err) = sessions::end(&state, browser.session.as_deref(), browser.now).await {
+        return refused(&state, err);
+    }
+    let t = i18n::texts("en");
+    let mut response = message(
+        &state.config,
+        "en",
+        StatusCode::OK,
+        t.signed_out_title,
+        t.signed_out_text,
+    );
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        clear_cookie(&state.config, SESSION_COOKIE),
+    );
+    response
+}
