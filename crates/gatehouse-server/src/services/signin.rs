@@ -2,26 +2,28 @@
 //! by each page, finished with an authorization code. It lives in the shared cache, so any
 //! instance can serve any step.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use gatehouse_core::admin::{email_address, AdminRuleError};
 use gatehouse_core::authorize::{
     AuthorizationRequest, AuthorizeSettings, ClientFacts, ResponseMode,
 };
 use gatehouse_core::grant::authorization_code::IssuedCode;
 use gatehouse_core::lockout::failed_login_key;
-use gatehouse_core::password::check_new_password;
 use gatehouse_core::signin::{
     check_secured, next_step, FirstFactor, Progress, SignInError, Step, StepFacts,
 };
-use gatehouse_store::{AccountStore, App, NewSignUp, UserAttributeRecord, UserAttributeStore};
+use gatehouse_store::{AccountStore, App};
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::{constant_time_eq, random_token, sha256_hex, PasswordCheck};
 use crate::error::ServiceError;
-use crate::services::{lifecycle, mfa, sessions, user_attributes};
+use crate::services::{lifecycle, mfa, sessions};
 use crate::state::AppState;
+
+pub use crate::services::sign_up::{
+    resend_sign_up_code, sign_up, sign_up_attributes, sign_up_open, verify_sign_up_email,
+    SignUpInput,
+};
 
 const TRANSACTION_PREFIX: &str = "TX-";
 const CODE_PREFIX: &str = "AC-";
@@ -163,17 +165,6 @@ pub enum Outcome {
     /// The transaction stopped at a page.
     Step(Step),
     Done(Completion),
-}
-
-/// New-account fields from the sign-up form.
-#[derive(Debug, Clone, Default)]
-pub struct SignUpInput {
-    pub email: String,
-    pub password: String,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    /// Values of custom attributes by attribute id (`enable_user_attribute`).
-    pub attributes: BTreeMap<i64, String>,
 }
 
 fn transaction_key(id: &str) -> String {
@@ -342,7 +333,7 @@ pub async fn discard(state: &AppState, id: &str) -> Result<(), ServiceError> {
     Ok(())
 }
 
-fn lockout_ttl(state: &AppState) -> Duration {
+pub(crate) fn lockout_ttl(state: &AppState) -> Duration {
     match state.config.account_lockout_expires_in {
         // "Until an admin unlocks it": ten years is forever for a counter.
         0 => Duration::from_secs(10 * 365 * 86_400),
@@ -414,248 +405,6 @@ pub async fn sign_in_with_password(
     advance(state, id, tx, meta).await
 }
 
-fn optional_name(
-    value: Option<&str>,
-    label: &str,
-    required: bool,
-) -> Result<Option<String>, SignInError> {
-    let value = value.map(str::trim).filter(|v| !v.is_empty());
-    match value {
-        None if required => Err(SignInError::BadInput(format!("{label} is required"))),
-        Some(v) if v.chars().count() > 50 => Err(SignInError::BadInput(format!(
-            "{label} must be at most 50 characters"
-        ))),
-        other => Ok(other.map(str::to_owned)),
-    }
-}
-
-/// Creates an account and signs it in.
-pub async fn sign_up(
-    state: &AppState,
-    id: &str,
-    mut tx: Transaction,
-    input: SignUpInput,
-    meta: RequestMeta<'_>,
-) -> Result<Outcome, ServiceError> {
-    let config = &state.config;
-    if !sign_up_open(state, &tx) {
-        return Err(SignInError::FeatureOff("Sign-up").into());
-    }
-    let email = email_address(&input.email).map_err(|e| SignInError::BadInput(e.to_string()))?;
-    check_new_password(&input.password).map_err(|e| SignInError::BadInput(e.to_string()))?;
-    let (first_name, last_name) = if config.enable_names {
-        (
-            optional_name(
-                input.first_name.as_deref(),
-                "First name",
-                config.names_is_required,
-            )?,
-            optional_name(
-                input.last_name.as_deref(),
-                "Last name",
-                config.names_is_required,
-            )?,
-        )
-    } else {
-        (None, None)
-    };
-    if state.store.password_account(&email).await?.is_some() {
-        return Err(SignInError::EmailInUse.into());
-    }
-    let attributes = checked_attributes(state, &input.attributes, &tx.request.locale).await?;
-    let password_hash = state.passwords.hash(input.password).await?;
-    let user = state
-        .store
-        .insert_sign_up(&NewSignUp {
-            auth_id: uuid::Uuid::new_v4().to_string(),
-            email,
-            password_hash: Some(password_hash),
-            first_name,
-            last_name,
-            locale: tx.request.locale.clone(),
-        })
-        .await
-        .map_err(|err| match err {
-            gatehouse_store::StoreError::Conflict(_) => SignInError::EmailInUse.into(),
-            other => ServiceError::Store(other),
-        })?;
-    for (attribute_id, value) in &attributes {
-        state
-            .store
-            .set_user_attribute_value(user.id, *attribute_id, Some(value))
-            .await?;
-    }
-    lifecycle::after_sign_up(
-        state,
-        &lifecycle::Recipient {
-            user_id: user.id,
-            auth_id: &user.auth_id,
-            email: user.email.as_deref().unwrap_or_default(),
-            locale: &user.locale,
-            // Signing up through an organization's pages: its name and logo on the email.
-            org_slug: tx
-                .request
-                .org
-                .as_deref()
-                .filter(|_| tx.branding.is_some())
-                .unwrap_or(&user.org_slug),
-        },
-    )
-    .await?;
-    tx.user = Some(SignedInUser {
-        id: user.id,
-        auth_id: user.auth_id,
-    });
-    tx.first_factor = Some(FirstFactor::SignUp);
-    tx.auth_time = Some(meta.now);
-    tx.session_id = None;
-    advance(state, id, tx, meta).await
-}
-
-fn passwordless_code_key(id: &str) -> String {
-    format!("PLC-{id}")
-}
-
-/// Passwordless sign-in, first half: emails a code (or a magic link) to `email`. Nothing is
-/// looked up or created yet, so the answer says nothing about which emails have accounts.
-pub async fn sign_in_passwordless(
-    state: &AppState,
-    id: &str,
-    mut tx: Transaction,
-    email: &str,
-    meta: RequestMeta<'_>,
-) -> Result<Outcome, ServiceError> {
-    if !state.config.enable_passwordless_sign_in || !state.mailer.is_configured() {
-        return Err(SignInError::FeatureOff("Passwordless sign-in").into());
-    }
-    let email = email_address(email).map_err(|e| SignInError::BadInput(e.to_string()))?;
-    tx.user = None;
-    tx.first_factor = Some(FirstFactor::Passwordless);
-    tx.passwordless_email = Some(email);
-    tx.progress = Progress::default();
-    send_passwordless_code(state, id, &tx, meta).await?;
-    advance(state, id, tx, meta).await
-}
-
-/// Emails the transaction's passwordless code (a fresh one each time), within the send limit.
-pub async fn send_passwordless_code(
-    state: &AppState,
-    id: &str,
-    tx: &Transaction,
-    meta: RequestMeta<'_>,
-) -> Result<(), ServiceError> {
-    use gatehouse_core::lockout::Counter;
-    let email = tx
-        .passwordless_email
-        .as_deref()
-        .ok_or(SignInError::WrongStep)?;
-    let config = &state.config;
-    let sends = state
-        .cache
-        .increment(
-            &Counter::EmailCodeSends.key(email, meta.ip),
-            Duration::from_secs(30 * 60),
-        )
-        .await?;
-    if config.email_mfa_email_threshold > 0 && sends > i64::from(config.email_mfa_email_threshold) {
-        return Err(SignInError::EmailSendLimit.into());
-    }
-    let code = crate::crypto::random_code();
-    let ttl = Duration::from_secs(config.email_mfa_code_expires_in);
-    state
-        .cache
-        .set(&passwordless_code_key(id), &code, ttl)
-        .await?;
-    let locale = &tx.request.locale;
-    let org = tx.request.org.as_deref();
-    if config.use_passwordless_as_magic_link {
-        let link = format!(
-            "{}/identity/v1/view/magic-link?tx={id}&otp={code}&locale={locale}",
-            config.issuer
-        );
-        let mail = crate::mail::compose::Mail::MagicLink { link: &link };
-        crate::services::outbox::send(state, mail, email, locale, org).await
-    } else {
-        let mail = crate::mail::compose::Mail::PasswordlessCode { code: &code };
-        crate::services::outbox::send(state, mail, email, locale, org).await
-    }
-}
-
-/// Passwordless sign-in, second half: the emailed code (or the magic link's) proves the email.
-/// The account is found, or made (with the email verified) when sign-up is open to this
-/// request; the code is single-use and wrong codes count toward a lockout.
-pub async fn verify_passwordless(
-    state: &AppState,
-    id: &str,
-    mut tx: Transaction,
-    code: &str,
-    meta: RequestMeta<'_>,
-) -> Result<Outcome, ServiceError> {
-    use gatehouse_core::lockout::Counter;
-    if tx.first_factor != Some(FirstFactor::Passwordless)
-        || tx.progress.is_done(Step::PasswordlessVerify)
-    {
-        return Err(SignInError::WrongStep.into());
-    }
-    let email = tx
-        .passwordless_email
-        .clone()
-        .ok_or(SignInError::WrongStep)?;
-    let threshold = state.config.mfa_code_verify_threshold;
-    let failures = Counter::FailedMfaCode.key(&email, meta.ip);
-    if threshold > 0 && state.cache.counter(&failures).await? >= i64::from(threshold) {
-        return Err(SignInError::PasswordlessLockout.into());
-    }
-    let stored = state.cache.get(&passwordless_code_key(id)).await?;
-    let code = code.trim();
-    let matches =
-        stored.is_some_and(|s| code.len() == 6 && constant_time_eq(s.as_bytes(), code.as_bytes()));
-    if !matches {
-        state
-            .cache
-            .increment(&failures, Duration::from_secs(30 * 60))
-            .await?;
-        return Err(SignInError::InvalidCode.into());
-    }
-    state.cache.delete(&passwordless_code_key(id)).await?;
-    state.cache.delete(&failures).await?;
-    let user = match state.store.password_account(&email).await? {
-        Some(account) if !account.is_active => return Err(SignInError::DisabledAccount.into()),
-        Some(account) => SignedInUser {
-            id: account.id,
-            auth_id: account.auth_id,
-        },
-        None => {
-            if tx.branding.as_ref().is_some_and(|b| !b.allow_sign_up) {
-                return Err(SignInError::NoUserFound.into());
-            }
-            let created = state
-                .store
-                .insert_sign_up(&NewSignUp {
-                    auth_id: uuid::Uuid::new_v4().to_string(),
-                    email: email.clone(),
-                    password_hash: None,
-                    first_name: None,
-                    last_name: None,
-                    locale: tx.request.locale.clone(),
-                })
-                .await?;
-            // The code just proved the address.
-            use gatehouse_store::LifecycleStore;
-            state.store.set_email_verified(created.id).await?;
-            SignedInUser {
-                id: created.id,
-                auth_id: created.auth_id,
-            }
-        }
-    };
-    tx.user = Some(user);
-    tx.auth_time = Some(meta.now);
-    tx.session_id = None;
-    tx.progress.complete(Step::PasswordlessVerify);
-    advance(state, id, tx, meta).await
-}
-
 /// A scope the user is asked to consent to, with what describes it.
 pub struct ConsentScope {
     pub name: String,
@@ -696,85 +445,6 @@ pub async fn consent_scopes(
     }
     Ok(scopes)
 }
-
-/// Whether this sign-in may create an account: sign-up on, passwordless off, and the
-/// organization the request names (if any) open to public registration.
-pub fn sign_up_open(state: &AppState, tx: &Transaction) -> bool {
-    let config = &state.config;
-    config.enable_sign_up
-        && !config.enable_passwordless_sign_in
-        && tx.branding.as_ref().is_none_or(|b| b.allow_sign_up)
-}
-
-/// The custom attributes the sign-up form asks for: none unless `enable_user_attribute`.
-pub async fn sign_up_attributes(
-    state: &AppState,
-) -> Result<Vec<UserAttributeRecord>, ServiceError> {
-    if !state.config.enable_user_attribute {
-        return Ok(Vec::new());
-    }
-    let mut attributes = state.store.list_user_attributes().await?;
-    attributes.retain(|a| a.include_in_sign_up_form);
-    Ok(attributes)
-}
-
-/// The submitted attribute values to store, after checking each against the form: required
-/// ones present, each matching its rule, unique ones not taken. Ids not on the form are refused.
-async fn checked_attributes(
-    state: &AppState,
-    submitted: &BTreeMap<i64, String>,
-    locale: &str,
-) -> Result<Vec<(i64, String)>, ServiceError> {
-    let fields = sign_up_attributes(state).await?;
-    if let Some(id) = submitted
-        .keys()
-        .find(|id| !fields.iter().any(|f| f.id == **id))
-    {
-        return Err(SignInError::BadInput(format!("Unknown attribute: {id}")).into());
-    }
-    let mut values = Vec::new();
-    for field in &fields {
-        let value = submitted
-            .get(&field.id)
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty());
-        let Some(value) = value else {
-            if field.required_in_sign_up_form {
-                let message = format!("Attribute is required: {}", field.name);
-                return Err(SignInError::BadInput(message).into());
-            }
-            continue;
-        };
-        if value.chars().count() > ATTRIBUTE_VALUE_MAX {
-            let message = format!(
-                "{} must be at most {ATTRIBUTE_VALUE_MAX} characters",
-                field.name
-            );
-            return Err(SignInError::BadInput(message).into());
-        }
-        if !user_attributes::value_matches_rule(field, value) {
-            return Err(SignInError::BadInput(user_attributes::rule_message(field, locale)).into());
-        }
-        // A new user has no id yet: 0 excludes nobody.
-        if field.is_unique
-            && state
-                .store
-                .attribute_value_taken(field.id, value, 0)
-                .await?
-        {
-            let taken = AdminRuleError::UniqueAttributeAlreadyExists {
-                value: value.to_owned(),
-                attribute: field.name.clone(),
-            };
-            return Err(SignInError::BadInput(taken.to_string()).into());
-        }
-        values.push((field.id, value.to_owned()));
-    }
-    Ok(values)
-}
-
-/// Longest custom attribute value accepted at sign-up.
-const ATTRIBUTE_VALUE_MAX: usize = 255;
 
 /// A browser whose single sign-on session is still valid skips the sign-in page.
 pub async fn sign_in_with_session(
@@ -966,34 +636,6 @@ pub async fn advance(
     }
     check_secured(&tx.progress, &facts).map_err(gatehouse_core::TokenError::from)?;
     finish(state, id, tx, meta).await.map(Outcome::Done)
-}
-
-/// The emailed code of a browser sign-up: checked, then the sign-in goes on.
-pub async fn verify_sign_up_email(
-    state: &AppState,
-    id: &str,
-    tx: Transaction,
-    code: &str,
-    meta: RequestMeta<'_>,
-) -> Result<Outcome, ServiceError> {
-    let user = tx.user.as_ref().ok_or(SignInError::WrongStep)?;
-    lifecycle::verify_email(state, &user.auth_id, code, meta.ip).await?;
-    complete_step(state, id, tx, Step::VerifyEmail, meta).await
-}
-
-/// Sends the sign-up's verification code again (counted like other emailed codes).
-pub async fn resend_sign_up_code(
-    state: &AppState,
-    tx: &Transaction,
-    meta: RequestMeta<'_>,
-) -> Result<(), ServiceError> {
-    let user = tx.user.as_ref().ok_or(SignInError::WrongStep)?;
-    let record = state
-        .store
-        .user_by_id(user.id)
-        .await?
-        .ok_or(SignInError::NoUserFound)?;
-    lifecycle::resend_verification_code(state, &record, meta.ip).await
 }
 
 /// Marks a step done (a policy page submitted) and moves on.

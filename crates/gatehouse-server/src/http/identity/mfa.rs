@@ -23,17 +23,13 @@ use crate::state::AppState;
 const ENROLL_PATH: &str = "/identity/v1/view/mfa-enroll";
 const OTP_SETUP_PATH: &str = "/identity/v1/view/otp-setup";
 const OTP_PATH: &str = "/identity/v1/view/otp-mfa";
-const EMAIL_PATH: &str = "/identity/v1/view/email-mfa";
+pub(super) const EMAIL_PATH: &str = "/identity/v1/view/email-mfa";
 const RESET_PATH: &str = "/identity/v1/view/reset-mfa";
-const SMS_PATH: &str = "/identity/v1/view/sms-mfa";
-const RECOVERY_ENROLL_PATH: &str = "/identity/v1/view/recovery-code-enroll";
-const RECOVERY_MANAGE_PATH: &str = "/identity/v1/view/manage-recovery-code";
-const RECOVERY_SIGN_IN_PATH: &str = "/identity/v1/view/recovery-code";
 
 #[derive(Debug, Deserialize)]
 pub(super) struct MfaQuery {
-    tx: Option<String>,
-    locale: Option<String>,
+    pub(super) tx: Option<String>,
+    pub(super) locale: Option<String>,
     /// `otp` or `sms`: the email code stands in for that factor.
     backup: Option<String>,
 }
@@ -44,42 +40,11 @@ pub(super) fn routes() -> axum::Router<AppState> {
         .route(OTP_SETUP_PATH, get(otp_setup_page).post(otp_submit))
         .route(OTP_PATH, get(otp_page).post(otp_submit))
         .route(EMAIL_PATH, get(email_page).post(email_submit))
-        .route(SMS_PATH, get(sms_page).post(sms_submit))
         .route(RESET_PATH, get(reset_page).post(reset_submit))
-        .route(
-            RECOVERY_ENROLL_PATH,
-            get(
-                |State(state): State<AppState>, browser: Browser, Query(q): Query<MfaQuery>| {
-                    codes_page(state, browser, q, Step::RecoveryCodeEnroll)
-                },
-            )
-            .post(
-                |State(state): State<AppState>, browser: Browser, Form(form): Form<StepForm>| {
-                    codes_submit(state, browser, form, Step::RecoveryCodeEnroll)
-                },
-            ),
-        )
-        .route(
-            RECOVERY_MANAGE_PATH,
-            get(
-                |State(state): State<AppState>, browser: Browser, Query(q): Query<MfaQuery>| {
-                    codes_page(state, browser, q, Step::ManageRecoveryCode)
-                },
-            )
-            .post(
-                |State(state): State<AppState>, browser: Browser, Form(form): Form<StepForm>| {
-                    codes_submit(state, browser, form, Step::ManageRecoveryCode)
-                },
-            ),
-        )
-        .route(
-            RECOVERY_SIGN_IN_PATH,
-            get(recovery_sign_in_page).post(recovery_sign_in_submit),
-        )
 }
 
 /// Loads the transaction and checks it is at `step` (or, for an email backup, at TOTP).
-async fn at_step(
+pub(super) async fn at_step(
     state: &AppState,
     browser: &Browser,
     tx_id: Option<&str>,
@@ -94,12 +59,12 @@ async fn at_step(
     }
 }
 
-fn fallback(state: &AppState, locale: Option<&str>) -> String {
+pub(super) fn fallback(state: &AppState, locale: Option<&str>) -> String {
     gatehouse_core::authorize::pick_locale(locale, &state.config.supported_locales)
 }
 
 /// A failed page load: the expired page, or the refusal.
-fn load_error(state: &AppState, locale: &str, err: ServiceError) -> Response {
+pub(super) fn load_error(state: &AppState, locale: &str, err: ServiceError) -> Response {
     match err {
         ServiceError::SignIn(SignInError::WrongStep) => refused_post(state, err),
         other => page_error(state, locale, other),
@@ -107,7 +72,7 @@ fn load_error(state: &AppState, locale: &str, err: ServiceError) -> Response {
 }
 
 /// The outcome, with the remember-device cookie when one was made.
-fn finish(
+pub(super) fn finish(
     state: &AppState,
     tx_id: &str,
     locale: &str,
@@ -336,7 +301,7 @@ async fn otp_submit(
     }
 }
 
-async fn remember_if_asked(
+pub(super) async fn remember_if_asked(
     state: &AppState,
     browser: &Browser,
     form: &StepForm,
@@ -522,208 +487,6 @@ async fn email_submit(
     }
 }
 
-// --- SMS ----------------------------------------------------------------------------------
-
-/// The SMS page: the number to set up, or the code sent to the verified one.
-async fn sms_spec<'a>(
-    state: &AppState,
-    t: &'a i18n::Texts,
-    tx: &Transaction,
-    tx_id: &str,
-    setup: bool,
-) -> Result<(FormSpec<'a>, String), ServiceError> {
-    let app = state.clients.app(&tx.request.client_id).await?;
-    let mut spec = if setup {
-        let mut spec = FormSpec::new(t.sms_setup_title, t.sms_setup_intro, SMS_PATH, t.send_code);
-        spec.ask_phone = true;
-        spec.hidden = vec![("tx", tx_id.to_owned()), ("stage", "setup".to_owned())];
-        spec
-    } else {
-        let mut spec = FormSpec::new(t.sms_title, "", SMS_PATH, t.verify_button);
-        spec.ask_code = true;
-        spec.hidden = vec![("tx", tx_id.to_owned())];
-        spec.resend = Some(vec![
-            ("tx", tx_id.to_owned()),
-            ("stage", "resend".to_owned()),
-        ]);
-        spec.remember = state.config.enable_mfa_remember_device;
-        spec
-    };
-    if mfa::email_backup_allowed(state, app.as_deref()) {
-        spec.alt_link = Some((
-            t.use_email_instead,
-            format!("{EMAIL_PATH}?tx={tx_id}&backup=sms&locale={}", t.lang),
-        ));
-    }
-    let user_id = tx.user.as_ref().map_or(0, |u| u.id);
-    let intro = match mfa::verified_phone(state, user_id).await? {
-        Some(masked) if !setup => format!("{} {masked}", t.sms_intro),
-        _ => String::new(),
-    };
-    Ok((spec, intro))
-}
-
-async fn sms_page(
-    State(state): State<AppState>,
-    browser: Browser,
-    Query(q): Query<MfaQuery>,
-) -> Response {
-    let locale = fallback(&state, q.locale.as_deref());
-    let tx = match at_step(&state, &browser, q.tx.as_deref(), &[Step::SmsMfa]).await {
-        Ok(tx) => tx,
-        Err(err) => return load_error(&state, &locale, err),
-    };
-    let locale = page_locale(&state, q.locale.as_deref(), &tx);
-    let t = i18n::texts(&locale);
-    let tx_id = q.tx.unwrap_or_default();
-    let user_id = tx.user.as_ref().map_or(0, |u| u.id);
-    let verified = match mfa::verified_phone(&state, user_id).await {
-        Ok(phone) => phone.is_some(),
-        Err(err) => return page_error(&state, &locale, err),
-    };
-    let mut error = None;
-    if verified {
-        match mfa::sms_code_pending(&state, &tx_id).await {
-            Ok(true) => {}
-            Ok(false) => {
-                if let Err(err) = mfa::send_sms_code(&state, &tx_id, &tx, browser.meta()).await {
-                    match form_error(&state, &locale, err) {
-                        Ok(e) => error = Some(e),
-                        Err(page) => return *page,
-                    }
-                }
-            }
-            Err(err) => return page_error(&state, &locale, err),
-        }
-    }
-    match sms_spec(&state, t, &tx, &tx_id, !verified).await {
-        Ok((spec, intro)) => {
-            let mut spec: FormSpec<'_> = spec;
-            if !intro.is_empty() {
-                spec.intro = &intro;
-            }
-            form_page(
-                &state,
-                &browser,
-                &locale,
-                tx.branding.as_ref(),
-                spec,
-                error,
-                None,
-            )
-        }
-        Err(err) => page_error(&state, &locale, err),
-    }
-}
-
-async fn sms_submit(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<StepForm>,
-) -> Response {
-    let tx = match at_step(&state, &browser, Some(&form.tx), &[Step::SmsMfa]).await {
-        Ok(tx) if !browser.foreign_origin && browser.csrf_matches(&form.csrf_token) => tx,
-        Ok(_) => return refused_post(&state, SignInError::CsrfMismatch.into()),
-        Err(err) => return refused_post(&state, err),
-    };
-    let locale = tx.request.locale.clone();
-    let t = i18n::texts(&locale);
-    let user_id = tx.user.as_ref().map_or(0, |u| u.id);
-    let branding = tx.branding.clone();
-    let meta = browser.meta();
-    let (result, setup_failed) = match form.stage.as_str() {
-        "setup" => {
-            let number = form.rest.get("phone_number").cloned().unwrap_or_default();
-            (
-                mfa::setup_sms(&state, &form.tx, &tx, &number, meta)
-                    .await
-                    .map(|()| None),
-                true,
-            )
-        }
-        "resend" => (
-            mfa::send_sms_code(&state, &form.tx, &tx, meta)
-                .await
-                .map(|()| None),
-            false,
-        ),
-        _ => (
-            mfa::verify_sms_code(&state, &form.tx, tx.clone(), &form.code, meta)
-                .await
-                .map(Some),
-            false,
-        ),
-    };
-    match result {
-        Ok(Some(outcome)) => {
-            let device = remember_if_asked(&state, &browser, &form, user_id, MfaType::Sms).await;
-            finish(&state, &form.tx, &locale, outcome, device)
-        }
-        Ok(None) => {
-            code_page(
-                &state,
-                &browser,
-                &locale,
-                &tx,
-                &form.tx,
-                t,
-                None,
-                branding.as_ref(),
-            )
-            .await
-        }
-        Err(err) => match form_error(&state, &locale, err) {
-            Ok(error) if setup_failed => match sms_spec(&state, t, &tx, &form.tx, true).await {
-                Ok((spec, _)) => form_page(
-                    &state,
-                    &browser,
-                    &locale,
-                    branding.as_ref(),
-                    spec,
-                    Some(error),
-                    None,
-                ),
-                Err(err) => page_error(&state, &locale, err),
-            },
-            Ok(error) => {
-                code_page(
-                    &state,
-                    &browser,
-                    &locale,
-                    &tx,
-                    &form.tx,
-                    t,
-                    Some(error),
-                    branding.as_ref(),
-                )
-                .await
-            }
-            Err(page) => *page,
-        },
-    }
-}
-
-/// The SMS code form (after a setup or a resend, or with an error).
-#[allow(clippy::too_many_arguments)]
-async fn code_page(
-    state: &AppState,
-    browser: &Browser,
-    locale: &str,
-    tx: &Transaction,
-    tx_id: &str,
-    t: &i18n::Texts,
-    error: Option<(axum::http::StatusCode, String)>,
-    branding: Option<&signin::Branding>,
-) -> Response {
-    match sms_spec(state, t, tx, tx_id, false).await {
-        Ok((mut spec, _)) => {
-            spec.intro = t.sms_setup_intro;
-            form_page(state, browser, locale, branding, spec, error, None)
-        }
-        Err(err) => page_error(state, locale, err),
-    }
-}
-
 // --- reset_mfa policy ---------------------------------------------------------------------
 
 fn reset_spec<'a>(t: &'a i18n::Texts, tx_id: &str) -> FormSpec<'a> {
@@ -780,181 +543,5 @@ async fn reset_submit(
     match signin::complete_step(&state, &form.tx, tx, Step::ResetMfa, browser.meta()).await {
         Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
         Err(err) => refused_post(&state, err),
-    }
-}
-
-// --- Recovery codes -----------------------------------------------------------------------
-
-/// The transaction is at `step`: the enrollment step, or the policy it asked for.
-async fn at_codes_step(
-    state: &AppState,
-    browser: &Browser,
-    tx_id: Option<&str>,
-    step: Step,
-) -> Result<Transaction, ServiceError> {
-    if step == Step::ManageRecoveryCode {
-        let tx = transaction(state, browser, tx_id).await?;
-        return if at_policy(&tx, step) {
-            Ok(tx)
-        } else {
-            Err(SignInError::WrongStep.into())
-        };
-    }
-    // Once issued, the user has codes and the step is no longer "owed"; the set shown in this
-    // transaction keeps the page (and its confirmation) open.
-    let tx = transaction(state, browser, tx_id).await?;
-    if tx.recovery_codes.is_some() && !tx.progress.is_done(step) {
-        return Ok(tx);
-    }
-    at_step(state, browser, tx_id, &[step]).await
-}
-
-async fn codes_page(state: AppState, browser: Browser, q: MfaQuery, step: Step) -> Response {
-    let locale = fallback(&state, q.locale.as_deref());
-    let tx_id = q.tx.clone().unwrap_or_default();
-    let mut tx = match at_codes_step(&state, &browser, q.tx.as_deref(), step).await {
-        Ok(tx) => tx,
-        Err(err) => return load_error(&state, &locale, err),
-    };
-    let locale = page_locale(&state, q.locale.as_deref(), &tx);
-    let t = i18n::texts(&locale);
-    // Issued once per transaction: a reload shows the same set.
-    let codes = match tx.recovery_codes.clone() {
-        Some(codes) => codes,
-        None => {
-            let user_id = tx.user.as_ref().map_or(0, |u| u.id);
-            let issued = mfa::issue_recovery_codes(&state, user_id).await;
-            let codes = match issued {
-                Ok(codes) => codes,
-                Err(err) => return page_error(&state, &locale, err),
-            };
-            tx.recovery_codes = Some(codes.clone());
-            if let Err(err) = signin::save(&state, &tx_id, &tx).await {
-                return page_error(&state, &locale, err);
-            }
-            codes
-        }
-    };
-    let action = if step == Step::ManageRecoveryCode {
-        RECOVERY_MANAGE_PATH
-    } else {
-        RECOVERY_ENROLL_PATH
-    };
-    let mut spec = FormSpec::new(
-        t.recovery_codes_title,
-        t.recovery_codes_intro,
-        action,
-        t.saved_codes,
-    );
-    spec.hidden = vec![("tx", tx_id)];
-    spec.codes = codes;
-    form_page(
-        &state,
-        &browser,
-        &locale,
-        tx.branding.as_ref(),
-        spec,
-        None,
-        None,
-    )
-}
-
-async fn codes_submit(state: AppState, browser: Browser, form: StepForm, step: Step) -> Response {
-    let tx = match at_codes_step(&state, &browser, Some(&form.tx), step).await {
-        Ok(tx) if !browser.foreign_origin && browser.csrf_matches(&form.csrf_token) => tx,
-        Ok(_) => return refused_post(&state, SignInError::CsrfMismatch.into()),
-        Err(err) => return refused_post(&state, err),
-    };
-    // Confirming codes that were never shown confirms nothing.
-    if tx.recovery_codes.is_none() {
-        return refused_post(&state, SignInError::WrongStep.into());
-    }
-    let locale = tx.request.locale.clone();
-    let mut tx = tx;
-    tx.recovery_codes = None;
-    match signin::complete_step(&state, &form.tx, tx, step, browser.meta()).await {
-        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
-        Err(err) => refused_post(&state, err),
-    }
-}
-
-fn recovery_sign_in_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &'a str) -> FormSpec<'a> {
-    let mut spec = FormSpec::new(
-        t.recovery_sign_in_title,
-        t.recovery_sign_in_intro,
-        RECOVERY_SIGN_IN_PATH,
-        t.submit_sign_in,
-    );
-    spec.hidden = vec![("tx", tx_id.to_owned())];
-    spec.ask_email = Some(email);
-    spec.email_label = t.email;
-    spec.ask_recovery = true;
-    spec.back_url = Some(format!(
-        "/identity/v1/view/authorize?tx={tx_id}&locale={}",
-        t.lang
-    ));
-    spec
-}
-
-async fn recovery_sign_in_page(
-    State(state): State<AppState>,
-    browser: Browser,
-    Query(q): Query<MfaQuery>,
-) -> Response {
-    let locale = fallback(&state, q.locale.as_deref());
-    let tx = match transaction(&state, &browser, q.tx.as_deref()).await {
-        Ok(tx) => tx,
-        Err(err) => return page_error(&state, &locale, err),
-    };
-    let locale = page_locale(&state, q.locale.as_deref(), &tx);
-    let t = i18n::texts(&locale);
-    if !mfa::recovery_codes_on(&state) {
-        return refused_post(&state, SignInError::FeatureOff("Recovery codes").into());
-    }
-    let tx_id = q.tx.unwrap_or_default();
-    let spec = recovery_sign_in_spec(t, &tx_id, "");
-    form_page(
-        &state,
-        &browser,
-        &locale,
-        tx.branding.as_ref(),
-        spec,
-        None,
-        None,
-    )
-}
-
-async fn recovery_sign_in_submit(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<StepForm>,
-) -> Response {
-    let tx = match posted_transaction(&state, &browser, &form).await {
-        Ok(tx) => tx,
-        Err(err) => return refused_post(&state, err),
-    };
-    let locale = tx.request.locale.clone();
-    let branding = tx.branding.clone();
-    let code = form.rest.get("recovery_code").cloned().unwrap_or_default();
-    match mfa::sign_in_with_recovery_code(&state, &form.tx, tx, &form.email, &code, browser.meta())
-        .await
-    {
-        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
-        Err(err) => match form_error(&state, &locale, err) {
-            Ok(error) => {
-                let t = i18n::texts(&locale);
-                let spec = recovery_sign_in_spec(t, &form.tx, &form.email);
-                form_page(
-                    &state,
-                    &browser,
-                    &locale,
-                    branding.as_ref(),
-                    spec,
-                    Some(error),
-                    None,
-                )
-            }
-            Err(page) => *page,
-        },
     }
 }

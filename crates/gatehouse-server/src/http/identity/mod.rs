@@ -1,15 +1,20 @@
 //! `/identity/v1`: the sign-in pages (server-rendered forms) and Melody's logout call.
 
 pub mod browser;
+mod change_email;
 mod connect;
 mod i18n;
+mod invitations;
 mod lifecycle;
 mod logout;
 mod mfa;
 mod my_pass;
 pub mod pages;
 mod passkeys;
+mod passwordless;
+mod recovery_codes;
 pub mod respond;
+mod sms;
 
 use std::collections::BTreeMap;
 
@@ -65,6 +70,11 @@ pub fn routes() -> Router<AppState> {
         .merge(mfa::routes())
         .merge(passkeys::routes())
         .merge(my_pass::routes())
+        .merge(passwordless::routes())
+        .merge(recovery_codes::routes())
+        .merge(sms::routes())
+        .merge(change_email::routes())
+        .merge(invitations::routes())
 }
 
 /// The logout endpoints, which browser apps call from scripts as well as by navigation.
@@ -334,7 +344,14 @@ async fn sign_in_submit(
     let result = if let Err(err) = checked {
         Err(err)
     } else if state.config.enable_passwordless_sign_in {
-        signin::sign_in_passwordless(&state, &form.tx, tx, &form.email, browser.meta()).await
+        crate::services::passwordless::sign_in_passwordless(
+            &state,
+            &form.tx,
+            tx,
+            &form.email,
+            browser.meta(),
+        )
+        .await
     } else {
         signin::sign_in_with_password(
             &state,

@@ -1,0 +1,168 @@
+//! The `change_email` policy: a code sent to the new address proves it before the change.
+
+use axum::extract::{Query, State};
+use axum::response::Response;
+use axum::routing::{get, MethodRouter};
+use axum::Form;
+use gatehouse_core::signin::{SignInError, Step};
+
+use super::browser::Browser;
+use super::lifecycle::{form_page, supported_locale, FormSpec, LifecycleQuery};
+use super::{
+    at_policy, form_error, i18n, page_error, page_locale, posted_transaction, refused_post,
+    respond, transaction, StepForm,
+};
+use crate::services::{lifecycle, signin};
+use crate::state::AppState;
+
+const CHANGE_EMAIL_PATH: &str = "/identity/v1/view/change-email";
+
+pub(super) fn routes() -> axum::Router<AppState> {
+    axum::Router::new().route(CHANGE_EMAIL_PATH, change_email_route())
+}
+
+fn change_email_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &'a str) -> FormSpec<'a> {
+    FormSpec {
+        captcha: None,
+        codes: Vec::new(),
+        ask_recovery: false,
+        ask_phone: false,
+        qr_svg: None,
+        secret: None,
+        choices: Vec::new(),
+        remember: false,
+        alt_link: None,
+        title: t.change_email_title,
+        intro: "",
+        action: CHANGE_EMAIL_PATH,
+        hidden: vec![("tx", tx_id.to_owned()), ("stage", "send".into())],
+        ask_email: Some(email),
+        email_label: t.new_email,
+        ask_code: false,
+        ask_password: false,
+        submit: t.send_code,
+        resend: None,
+        back_url: None,
+    }
+}
+
+fn change_email_code_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &str) -> FormSpec<'a> {
+    let fields = |stage: &str| {
+        vec![
+            ("tx", tx_id.to_owned()),
+            ("stage", stage.to_owned()),
+            ("email", email.to_owned()),
+        ]
+    };
+    FormSpec {
+        captcha: None,
+        codes: Vec::new(),
+        ask_recovery: false,
+        ask_phone: false,
+        qr_svg: None,
+        secret: None,
+        choices: Vec::new(),
+        remember: false,
+        alt_link: None,
+        title: t.change_email_title,
+        intro: t.change_email_code_intro,
+        action: CHANGE_EMAIL_PATH,
+        hidden: fields("confirm"),
+        ask_email: None,
+        email_label: t.new_email,
+        ask_code: true,
+        ask_password: false,
+        submit: t.confirm,
+        resend: Some(fields("send")),
+        back_url: None,
+    }
+}
+
+fn change_email_route() -> MethodRouter<AppState> {
+    get(
+        |State(state): State<AppState>, browser: Browser, Query(q): Query<LifecycleQuery>| async move {
+            let fallback = supported_locale(&state, q.locale.as_deref());
+            let tx = match transaction(&state, &browser, q.tx.as_deref()).await {
+                Ok(tx) if at_policy(&tx, Step::ChangeEmail) => tx,
+                Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
+                Err(err) => return page_error(&state, &fallback, err),
+            };
+            let locale = page_locale(&state, q.locale.as_deref(), &tx);
+            let t = i18n::texts(&locale);
+            let tx_id = q.tx.unwrap_or_default();
+            form_page(
+                &state,
+                &browser,
+                &locale,
+                tx.branding.as_ref(),
+                change_email_spec(t, &tx_id, ""),
+                None,
+                None,
+            )
+        },
+    )
+    .post(
+        |State(state): State<AppState>, browser: Browser, Form(form): Form<StepForm>| async move {
+            change_email_submit(state, browser, form).await
+        },
+    )
+}
+
+async fn change_email_submit(state: AppState, browser: Browser, form: StepForm) -> Response {
+    let tx = match posted_transaction(&state, &browser, &form).await {
+        Ok(tx) if at_policy(&tx, Step::ChangeEmail) => tx,
+        Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
+        Err(err) => return refused_post(&state, err),
+    };
+    let locale = tx.request.locale.clone();
+    let t = i18n::texts(&locale);
+    let user_id = tx.user.as_ref().map_or(0, |u| u.id);
+    let branding = tx.branding.clone();
+    let email = form.email.trim().to_owned();
+    if form.stage == "confirm" {
+        let ip = browser.ip.as_deref();
+        if let Err(err) = lifecycle::change_email(&state, user_id, &email, &form.code, ip).await {
+            return match form_error(&state, &locale, err) {
+                Ok(error) => form_page(
+                    &state,
+                    &browser,
+                    &locale,
+                    branding.as_ref(),
+                    change_email_code_spec(t, &form.tx, &email),
+                    Some(error),
+                    None,
+                ),
+                Err(page) => *page,
+            };
+        }
+        return match signin::complete_step(&state, &form.tx, tx, Step::ChangeEmail, browser.meta())
+            .await
+        {
+            Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
+            Err(err) => refused_post(&state, err),
+        };
+    }
+    match lifecycle::send_change_email_code(&state, user_id, &email, &locale).await {
+        Ok(()) => form_page(
+            &state,
+            &browser,
+            &locale,
+            branding.as_ref(),
+            change_email_code_spec(t, &form.tx, &email),
+            None,
+            None,
+        ),
+        Err(err) => match form_error(&state, &locale, err) {
+            Ok(error) => form_page(
+                &state,
+                &browser,
+                &locale,
+                branding.as_ref(),
+                change_email_spec(t, &form.tx, &email),
+                Some(error),
+                None,
+            ),
+            Err(page) => *page,
+        },
+    }
+}

@@ -1,0 +1,208 @@
+//! Passwordless sign-in pages: the emailed code, or the magic link that only the browser that
+//! asked for it can use.
+
+use axum::extract::{Query, State};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Form;
+use gatehouse_core::signin::{SignInError, Step};
+use serde::Deserialize;
+
+use super::browser::Browser;
+use super::lifecycle::{form_page, supported_locale, FormSpec};
+use super::{
+    form_error, i18n, page_error, page_locale, posted_transaction, refused_post, respond,
+    transaction, StepForm,
+};
+use crate::services::signin;
+use crate::state::AppState;
+
+const PASSWORDLESS_PATH: &str = "/identity/v1/view/passwordless";
+const MAGIC_LINK_PATH: &str = "/identity/v1/view/magic-link";
+
+#[derive(Debug, Deserialize)]
+pub(super) struct PasswordlessQuery {
+    tx: Option<String>,
+    locale: Option<String>,
+    /// The code a magic link carries.
+    otp: Option<String>,
+}
+
+pub(super) fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route(
+            PASSWORDLESS_PATH,
+            get(passwordless_page).post(passwordless_submit),
+        )
+        .route(MAGIC_LINK_PATH, get(magic_link))
+}
+
+fn at_passwordless(tx: &signin::Transaction) -> bool {
+    tx.first_factor == Some(gatehouse_core::signin::FirstFactor::Passwordless)
+        && !tx.progress.is_done(Step::PasswordlessVerify)
+}
+
+fn passwordless_spec<'a>(state: &AppState, t: &'a i18n::Texts, tx_id: &str) -> FormSpec<'a> {
+    let magic_link = state.config.use_passwordless_as_magic_link;
+    FormSpec {
+        captcha: None,
+        codes: Vec::new(),
+        ask_recovery: false,
+        ask_phone: false,
+        qr_svg: None,
+        secret: None,
+        choices: Vec::new(),
+        remember: false,
+        alt_link: None,
+        title: t.sign_in_title,
+        intro: if magic_link {
+            t.magic_link_sent
+        } else {
+            t.passwordless_intro
+        },
+        action: PASSWORDLESS_PATH,
+        hidden: vec![("tx", tx_id.to_owned())],
+        ask_email: None,
+        email_label: t.email,
+        ask_code: !magic_link,
+        ask_password: false,
+        submit: if magic_link {
+            t.resend_code
+        } else {
+            t.submit_sign_in
+        },
+        resend: (!magic_link).then(|| vec![("tx", tx_id.to_owned()), ("stage", "resend".into())]),
+        back_url: Some(format!(
+            "/identity/v1/view/authorize?tx={tx_id}&locale={}",
+            t.lang
+        )),
+    }
+}
+
+async fn passwordless_page(
+    State(state): State<AppState>,
+    browser: Browser,
+    Query(q): Query<PasswordlessQuery>,
+) -> Response {
+    let fallback = supported_locale(&state, q.locale.as_deref());
+    let tx = match transaction(&state, &browser, q.tx.as_deref()).await {
+        Ok(tx) if at_passwordless(&tx) => tx,
+        Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
+        Err(err) => return page_error(&state, &fallback, err),
+    };
+    let locale = page_locale(&state, q.locale.as_deref(), &tx);
+    let t = i18n::texts(&locale);
+    let tx_id = q.tx.unwrap_or_default();
+    let spec = passwordless_spec(&state, t, &tx_id);
+    form_page(
+        &state,
+        &browser,
+        &locale,
+        tx.branding.as_ref(),
+        spec,
+        None,
+        None,
+    )
+}
+
+async fn passwordless_submit(
+    State(state): State<AppState>,
+    browser: Browser,
+    Form(form): Form<StepForm>,
+) -> Response {
+    let tx = match posted_transaction(&state, &browser, &form).await {
+        Ok(tx) if at_passwordless(&tx) => tx,
+        Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
+        Err(err) => return refused_post(&state, err),
+    };
+    let locale = tx.request.locale.clone();
+    let t = i18n::texts(&locale);
+    let branding = tx.branding.clone();
+    // The magic-link page's only button asks for a new link.
+    let resend = form.stage == "resend" || state.config.use_passwordless_as_magic_link;
+    let result = if resend {
+        crate::services::passwordless::send_passwordless_code(&state, &form.tx, &tx, browser.meta())
+            .await
+            .map(|()| None)
+    } else {
+        crate::services::passwordless::verify_passwordless(
+            &state,
+            &form.tx,
+            tx,
+            &form.code,
+            browser.meta(),
+        )
+        .await
+        .map(Some)
+    };
+    match result {
+        Ok(Some(outcome)) => respond::outcome(&state.config, &form.tx, &locale, outcome),
+        Ok(None) => form_page(
+            &state,
+            &browser,
+            &locale,
+            branding.as_ref(),
+            passwordless_spec(&state, t, &form.tx),
+            None,
+            Some(t.code_resent),
+        ),
+        Err(err) => match form_error(&state, &locale, err) {
+            Ok(error) => form_page(
+                &state,
+                &browser,
+                &locale,
+                branding.as_ref(),
+                passwordless_spec(&state, t, &form.tx),
+                Some(error),
+                None,
+            ),
+            Err(page) => *page,
+        },
+    }
+}
+
+/// The emailed magic link: only the browser that asked for it can use it (the transaction is
+/// bound to that browser's cookie), so a forwarded or scanned link signs nobody in.
+async fn magic_link(
+    State(state): State<AppState>,
+    browser: Browser,
+    Query(q): Query<PasswordlessQuery>,
+) -> Response {
+    let fallback = supported_locale(&state, q.locale.as_deref());
+    if !state.config.use_passwordless_as_magic_link {
+        return page_error(&state, &fallback, SignInError::UnknownTransaction.into());
+    }
+    let tx = match transaction(&state, &browser, q.tx.as_deref()).await {
+        Ok(tx) if at_passwordless(&tx) => tx,
+        Ok(_) => return page_error(&state, &fallback, SignInError::UnknownTransaction.into()),
+        Err(err) => return page_error(&state, &fallback, err),
+    };
+    let locale = tx.request.locale.clone();
+    let t = i18n::texts(&locale);
+    let tx_id = q.tx.unwrap_or_default();
+    let code = q.otp.unwrap_or_default();
+    let branding = tx.branding.clone();
+    match crate::services::passwordless::verify_passwordless(
+        &state,
+        &tx_id,
+        tx,
+        &code,
+        browser.meta(),
+    )
+    .await
+    {
+        Ok(outcome) => respond::outcome(&state.config, &tx_id, &locale, outcome),
+        Err(err) => match form_error(&state, &locale, err) {
+            Ok(error) => form_page(
+                &state,
+                &browser,
+                &locale,
+                branding.as_ref(),
+                passwordless_spec(&state, t, &tx_id),
+                Some(error),
+                None,
+            ),
+            Err(page) => *page,
+        },
+    }
+}

@@ -1,0 +1,232 @@
+//! Recovery codes: the enrollment step that shows a new set once, the `manage_recovery_code`
+//! policy that replaces it, and the sign-in with one code (a strong first factor).
+
+use axum::extract::{Query, State};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Form;
+use gatehouse_core::signin::{SignInError, Step};
+
+use super::browser::Browser;
+use super::lifecycle::{form_page, FormSpec};
+use super::mfa::{at_step, fallback, load_error, MfaQuery};
+use super::{
+    at_policy, form_error, i18n, page_error, page_locale, posted_transaction, refused_post,
+    respond, transaction, StepForm,
+};
+use crate::error::ServiceError;
+use crate::services::mfa;
+use crate::services::signin::{self, Transaction};
+use crate::state::AppState;
+
+const RECOVERY_ENROLL_PATH: &str = "/identity/v1/view/recovery-code-enroll";
+const RECOVERY_MANAGE_PATH: &str = "/identity/v1/view/manage-recovery-code";
+const RECOVERY_SIGN_IN_PATH: &str = "/identity/v1/view/recovery-code";
+
+pub(super) fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route(
+            RECOVERY_ENROLL_PATH,
+            get(
+                |State(state): State<AppState>, browser: Browser, Query(q): Query<MfaQuery>| {
+                    codes_page(state, browser, q, Step::RecoveryCodeEnroll)
+                },
+            )
+            .post(
+                |State(state): State<AppState>, browser: Browser, Form(form): Form<StepForm>| {
+                    codes_submit(state, browser, form, Step::RecoveryCodeEnroll)
+                },
+            ),
+        )
+        .route(
+            RECOVERY_MANAGE_PATH,
+            get(
+                |State(state): State<AppState>, browser: Browser, Query(q): Query<MfaQuery>| {
+                    codes_page(state, browser, q, Step::ManageRecoveryCode)
+                },
+            )
+            .post(
+                |State(state): State<AppState>, browser: Browser, Form(form): Form<StepForm>| {
+                    codes_submit(state, browser, form, Step::ManageRecoveryCode)
+                },
+            ),
+        )
+        .route(
+            RECOVERY_SIGN_IN_PATH,
+            get(recovery_sign_in_page).post(recovery_sign_in_submit),
+        )
+}
+
+/// The transaction is at `step`: the enrollment step, or the policy it asked for.
+async fn at_codes_step(
+    state: &AppState,
+    browser: &Browser,
+    tx_id: Option<&str>,
+    step: Step,
+) -> Result<Transaction, ServiceError> {
+    if step == Step::ManageRecoveryCode {
+        let tx = transaction(state, browser, tx_id).await?;
+        return if at_policy(&tx, step) {
+            Ok(tx)
+        } else {
+            Err(SignInError::WrongStep.into())
+        };
+    }
+    // Once issued, the user has codes and the step is no longer "owed"; the set shown in this
+    // transaction keeps the page (and its confirmation) open.
+    let tx = transaction(state, browser, tx_id).await?;
+    if tx.recovery_codes.is_some() && !tx.progress.is_done(step) {
+        return Ok(tx);
+    }
+    at_step(state, browser, tx_id, &[step]).await
+}
+
+async fn codes_page(state: AppState, browser: Browser, q: MfaQuery, step: Step) -> Response {
+    let locale = fallback(&state, q.locale.as_deref());
+    let tx_id = q.tx.clone().unwrap_or_default();
+    let mut tx = match at_codes_step(&state, &browser, q.tx.as_deref(), step).await {
+        Ok(tx) => tx,
+        Err(err) => return load_error(&state, &locale, err),
+    };
+    let locale = page_locale(&state, q.locale.as_deref(), &tx);
+    let t = i18n::texts(&locale);
+    // Issued once per transaction: a reload shows the same set.
+    let codes = match tx.recovery_codes.clone() {
+        Some(codes) => codes,
+        None => {
+            let user_id = tx.user.as_ref().map_or(0, |u| u.id);
+            let issued = mfa::issue_recovery_codes(&state, user_id).await;
+            let codes = match issued {
+                Ok(codes) => codes,
+                Err(err) => return page_error(&state, &locale, err),
+            };
+            tx.recovery_codes = Some(codes.clone());
+            if let Err(err) = signin::save(&state, &tx_id, &tx).await {
+                return page_error(&state, &locale, err);
+            }
+            codes
+        }
+    };
+    let action = if step == Step::ManageRecoveryCode {
+        RECOVERY_MANAGE_PATH
+    } else {
+        RECOVERY_ENROLL_PATH
+    };
+    let mut spec = FormSpec::new(
+        t.recovery_codes_title,
+        t.recovery_codes_intro,
+        action,
+        t.saved_codes,
+    );
+    spec.hidden = vec![("tx", tx_id)];
+    spec.codes = codes;
+    form_page(
+        &state,
+        &browser,
+        &locale,
+        tx.branding.as_ref(),
+        spec,
+        None,
+        None,
+    )
+}
+
+async fn codes_submit(state: AppState, browser: Browser, form: StepForm, step: Step) -> Response {
+    let tx = match at_codes_step(&state, &browser, Some(&form.tx), step).await {
+        Ok(tx) if !browser.foreign_origin && browser.csrf_matches(&form.csrf_token) => tx,
+        Ok(_) => return refused_post(&state, SignInError::CsrfMismatch.into()),
+        Err(err) => return refused_post(&state, err),
+    };
+    // Confirming codes that were never shown confirms nothing.
+    if tx.recovery_codes.is_none() {
+        return refused_post(&state, SignInError::WrongStep.into());
+    }
+    let locale = tx.request.locale.clone();
+    let mut tx = tx;
+    tx.recovery_codes = None;
+    match signin::complete_step(&state, &form.tx, tx, step, browser.meta()).await {
+        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
+        Err(err) => refused_post(&state, err),
+    }
+}
+
+fn recovery_sign_in_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &'a str) -> FormSpec<'a> {
+    let mut spec = FormSpec::new(
+        t.recovery_sign_in_title,
+        t.recovery_sign_in_intro,
+        RECOVERY_SIGN_IN_PATH,
+        t.submit_sign_in,
+    );
+    spec.hidden = vec![("tx", tx_id.to_owned())];
+    spec.ask_email = Some(email);
+    spec.email_label = t.email;
+    spec.ask_recovery = true;
+    spec.back_url = Some(format!(
+        "/identity/v1/view/authorize?tx={tx_id}&locale={}",
+        t.lang
+    ));
+    spec
+}
+
+async fn recovery_sign_in_page(
+    State(state): State<AppState>,
+    browser: Browser,
+    Query(q): Query<MfaQuery>,
+) -> Response {
+    let locale = fallback(&state, q.locale.as_deref());
+    let tx = match transaction(&state, &browser, q.tx.as_deref()).await {
+        Ok(tx) => tx,
+        Err(err) => return page_error(&state, &locale, err),
+    };
+    let locale = page_locale(&state, q.locale.as_deref(), &tx);
+    let t = i18n::texts(&locale);
+    if !mfa::recovery_codes_on(&state) {
+        return refused_post(&state, SignInError::FeatureOff("Recovery codes").into());
+    }
+    let tx_id = q.tx.unwrap_or_default();
+    let spec = recovery_sign_in_spec(t, &tx_id, "");
+    form_page(
+        &state,
+        &browser,
+        &locale,
+        tx.branding.as_ref(),
+        spec,
+        None,
+        None,
+    )
+}
+
+async fn recovery_sign_in_submit(
+    State(state): State<AppState>,
+    browser: Browser,
+    Form(form): Form<StepForm>,
+) -> Response {
+    let tx = match posted_transaction(&state, &browser, &form).await {
+        Ok(tx) => tx,
+        Err(err) => return refused_post(&state, err),
+    };
+    let locale = tx.request.locale.clone();
+    let branding = tx.branding.clone();
+    let code = form.rest.get("recovery_code").cloned().unwrap_or_default();
+    match mfa::sign_in_with_recovery_code(&state, &form.tx, tx, &form.email, &code, browser.meta())
+        .await
+    {
+        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
+        Err(err) => match form_error(&state, &locale, err) {
+            Ok(error) => {
+                let t = i18n::texts(&locale);
+                let spec = recovery_sign_in_spec(t, &form.tx, &form.email);
+                form_page(
+                    &state,
+                    &browser,
+                    &locale,
+                    branding.as_ref(),
+                    spec,
+                    Some(error),
+                    None,
+                )
+            }
+            Err(page) => *page,
+        },
+    }
+}

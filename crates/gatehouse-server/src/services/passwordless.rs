@@ -1,0 +1,157 @@
+//! Passwordless sign-in (`enable_passwordless_sign_in`): an emailed code or magic link is the
+//! first factor. Nothing is looked up or created before the code proves the email.
+
+use std::time::Duration;
+
+use gatehouse_core::admin::email_address;
+use gatehouse_core::signin::{FirstFactor, Progress, SignInError, Step};
+use gatehouse_store::{AccountStore, NewSignUp};
+
+use crate::crypto::constant_time_eq;
+use crate::error::ServiceError;
+use crate::services::signin::{advance, Outcome, RequestMeta, SignedInUser, Transaction};
+use crate::state::AppState;
+
+fn passwordless_code_key(id: &str) -> String {
+    format!("PLC-{id}")
+}
+
+/// Passwordless sign-in, first half: emails a code (or a magic link) to `email`. Nothing is
+/// looked up or created yet, so the answer says nothing about which emails have accounts.
+pub async fn sign_in_passwordless(
+    state: &AppState,
+    id: &str,
+    mut tx: Transaction,
+    email: &str,
+    meta: RequestMeta<'_>,
+) -> Result<Outcome, ServiceError> {
+    if !state.config.enable_passwordless_sign_in || !state.mailer.is_configured() {
+        return Err(SignInError::FeatureOff("Passwordless sign-in").into());
+    }
+    let email = email_address(email).map_err(|e| SignInError::BadInput(e.to_string()))?;
+    tx.user = None;
+    tx.first_factor = Some(FirstFactor::Passwordless);
+    tx.passwordless_email = Some(email);
+    tx.progress = Progress::default();
+    send_passwordless_code(state, id, &tx, meta).await?;
+    advance(state, id, tx, meta).await
+}
+
+/// Emails the transaction's passwordless code (a fresh one each time), within the send limit.
+pub async fn send_passwordless_code(
+    state: &AppState,
+    id: &str,
+    tx: &Transaction,
+    meta: RequestMeta<'_>,
+) -> Result<(), ServiceError> {
+    use gatehouse_core::lockout::Counter;
+    let email = tx
+        .passwordless_email
+        .as_deref()
+        .ok_or(SignInError::WrongStep)?;
+    let config = &state.config;
+    let sends = state
+        .cache
+        .increment(
+            &Counter::EmailCodeSends.key(email, meta.ip),
+            Duration::from_secs(30 * 60),
+        )
+        .await?;
+    if config.email_mfa_email_threshold > 0 && sends > i64::from(config.email_mfa_email_threshold) {
+        return Err(SignInError::EmailSendLimit.into());
+    }
+    let code = crate::crypto::random_code();
+    let ttl = Duration::from_secs(config.email_mfa_code_expires_in);
+    state
+        .cache
+        .set(&passwordless_code_key(id), &code, ttl)
+        .await?;
+    let locale = &tx.request.locale;
+    let org = tx.request.org.as_deref();
+    if config.use_passwordless_as_magic_link {
+        let link = format!(
+            "{}/identity/v1/view/magic-link?tx={id}&otp={code}&locale={locale}",
+            config.issuer
+        );
+        let mail = crate::mail::compose::Mail::MagicLink { link: &link };
+        crate::services::outbox::send(state, mail, email, locale, org).await
+    } else {
+        let mail = crate::mail::compose::Mail::PasswordlessCode { code: &code };
+        crate::services::outbox::send(state, mail, email, locale, org).await
+    }
+}
+
+/// Passwordless sign-in, second half: the emailed code (or the magic link's) proves the email.
+/// The account is found, or made (with the email verified) when sign-up is open to this
+/// request; the code is single-use and wrong codes count toward a lockout.
+pub async fn verify_passwordless(
+    state: &AppState,
+    id: &str,
+    mut tx: Transaction,
+    code: &str,
+    meta: RequestMeta<'_>,
+) -> Result<Outcome, ServiceError> {
+    use gatehouse_core::lockout::Counter;
+    if tx.first_factor != Some(FirstFactor::Passwordless)
+        || tx.progress.is_done(Step::PasswordlessVerify)
+    {
+        return Err(SignInError::WrongStep.into());
+    }
+    let email = tx
+        .passwordless_email
+        .clone()
+        .ok_or(SignInError::WrongStep)?;
+    let threshold = state.config.mfa_code_verify_threshold;
+    let failures = Counter::FailedMfaCode.key(&email, meta.ip);
+    if threshold > 0 && state.cache.counter(&failures).await? >= i64::from(threshold) {
+        return Err(SignInError::PasswordlessLockout.into());
+    }
+    let stored = state.cache.get(&passwordless_code_key(id)).await?;
+    let code = code.trim();
+    let matches =
+        stored.is_some_and(|s| code.len() == 6 && constant_time_eq(s.as_bytes(), code.as_bytes()));
+    if !matches {
+        state
+            .cache
+            .increment(&failures, Duration::from_secs(30 * 60))
+            .await?;
+        return Err(SignInError::InvalidCode.into());
+    }
+    state.cache.delete(&passwordless_code_key(id)).await?;
+    state.cache.delete(&failures).await?;
+    let user = match state.store.password_account(&email).await? {
+        Some(account) if !account.is_active => return Err(SignInError::DisabledAccount.into()),
+        Some(account) => SignedInUser {
+            id: account.id,
+            auth_id: account.auth_id,
+        },
+        None => {
+            if tx.branding.as_ref().is_some_and(|b| !b.allow_sign_up) {
+                return Err(SignInError::NoUserFound.into());
+            }
+            let created = state
+                .store
+                .insert_sign_up(&NewSignUp {
+                    auth_id: uuid::Uuid::new_v4().to_string(),
+                    email: email.clone(),
+                    password_hash: None,
+                    first_name: None,
+                    last_name: None,
+                    locale: tx.request.locale.clone(),
+                })
+                .await?;
+            // The code just proved the address.
+            use gatehouse_store::LifecycleStore;
+            state.store.set_email_verified(created.id).await?;
+            SignedInUser {
+                id: created.id,
+                auth_id: created.auth_id,
+            }
+        }
+    };
+    tx.user = Some(user);
+    tx.auth_time = Some(meta.now);
+    tx.session_id = None;
+    tx.progress.complete(Step::PasswordlessVerify);
+    advance(state, id, tx, meta).await
+}

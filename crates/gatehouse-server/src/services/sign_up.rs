@@ -1,0 +1,232 @@
+//! Sign-up: a new account from the form (names, custom attributes checked before anything is
+//! written), its email verification during a browser sign-up, then the rest of the sign-in.
+
+use std::collections::BTreeMap;
+
+use gatehouse_core::admin::{email_address, AdminRuleError};
+use gatehouse_core::password::check_new_password;
+use gatehouse_core::signin::{FirstFactor, SignInError, Step};
+use gatehouse_store::{AccountStore, NewSignUp, UserAttributeRecord, UserAttributeStore};
+
+use crate::error::ServiceError;
+use crate::services::signin::{
+    advance, complete_step, Outcome, RequestMeta, SignedInUser, Transaction,
+};
+use crate::services::{lifecycle, user_attributes};
+use crate::state::AppState;
+
+/// New-account fields from the sign-up form.
+#[derive(Debug, Clone, Default)]
+pub struct SignUpInput {
+    pub email: String,
+    pub password: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// Values of custom attributes by attribute id (`enable_user_attribute`).
+    pub attributes: BTreeMap<i64, String>,
+}
+
+fn optional_name(
+    value: Option<&str>,
+    label: &str,
+    required: bool,
+) -> Result<Option<String>, SignInError> {
+    let value = value.map(str::trim).filter(|v| !v.is_empty());
+    match value {
+        None if required => Err(SignInError::BadInput(format!("{label} is required"))),
+        Some(v) if v.chars().count() > 50 => Err(SignInError::BadInput(format!(
+            "{label} must be at most 50 characters"
+        ))),
+        other => Ok(other.map(str::to_owned)),
+    }
+}
+
+/// Creates an account and signs it in.
+pub async fn sign_up(
+    state: &AppState,
+    id: &str,
+    mut tx: Transaction,
+    input: SignUpInput,
+    meta: RequestMeta<'_>,
+) -> Result<Outcome, ServiceError> {
+    let config = &state.config;
+    if !sign_up_open(state, &tx) {
+        return Err(SignInError::FeatureOff("Sign-up").into());
+    }
+    let email = email_address(&input.email).map_err(|e| SignInError::BadInput(e.to_string()))?;
+    check_new_password(&input.password).map_err(|e| SignInError::BadInput(e.to_string()))?;
+    let (first_name, last_name) = if config.enable_names {
+        (
+            optional_name(
+                input.first_name.as_deref(),
+                "First name",
+                config.names_is_required,
+            )?,
+            optional_name(
+                input.last_name.as_deref(),
+                "Last name",
+                config.names_is_required,
+            )?,
+        )
+    } else {
+        (None, None)
+    };
+    if state.store.password_account(&email).await?.is_some() {
+        return Err(SignInError::EmailInUse.into());
+    }
+    let attributes = checked_attributes(state, &input.attributes, &tx.request.locale).await?;
+    let password_hash = state.passwords.hash(input.password).await?;
+    let user = state
+        .store
+        .insert_sign_up(&NewSignUp {
+            auth_id: uuid::Uuid::new_v4().to_string(),
+            email,
+            password_hash: Some(password_hash),
+            first_name,
+            last_name,
+            locale: tx.request.locale.clone(),
+        })
+        .await
+        .map_err(|err| match err {
+            gatehouse_store::StoreError::Conflict(_) => SignInError::EmailInUse.into(),
+            other => ServiceError::Store(other),
+        })?;
+    for (attribute_id, value) in &attributes {
+        state
+            .store
+            .set_user_attribute_value(user.id, *attribute_id, Some(value))
+            .await?;
+    }
+    lifecycle::after_sign_up(
+        state,
+        &lifecycle::Recipient {
+            user_id: user.id,
+            auth_id: &user.auth_id,
+            email: user.email.as_deref().unwrap_or_default(),
+            locale: &user.locale,
+            // Signing up through an organization's pages: its name and logo on the email.
+            org_slug: tx
+                .request
+                .org
+                .as_deref()
+                .filter(|_| tx.branding.is_some())
+                .unwrap_or(&user.org_slug),
+        },
+    )
+    .await?;
+    tx.user = Some(SignedInUser {
+        id: user.id,
+        auth_id: user.auth_id,
+    });
+    tx.first_factor = Some(FirstFactor::SignUp);
+    tx.auth_time = Some(meta.now);
+    tx.session_id = None;
+    advance(state, id, tx, meta).await
+}
+
+/// Whether this sign-in may create an account: sign-up on, passwordless off, and the
+/// organization the request names (if any) open to public registration.
+pub fn sign_up_open(state: &AppState, tx: &Transaction) -> bool {
+    let config = &state.config;
+    config.enable_sign_up
+        && !config.enable_passwordless_sign_in
+        && tx.branding.as_ref().is_none_or(|b| b.allow_sign_up)
+}
+
+/// The custom attributes the sign-up form asks for: none unless `enable_user_attribute`.
+pub async fn sign_up_attributes(
+    state: &AppState,
+) -> Result<Vec<UserAttributeRecord>, ServiceError> {
+    if !state.config.enable_user_attribute {
+        return Ok(Vec::new());
+    }
+    let mut attributes = state.store.list_user_attributes().await?;
+    attributes.retain(|a| a.include_in_sign_up_form);
+    Ok(attributes)
+}
+
+/// The submitted attribute values to store, after checking each against the form: required
+/// ones present, each matching its rule, unique ones not taken. Ids not on the form are refused.
+async fn checked_attributes(
+    state: &AppState,
+    submitted: &BTreeMap<i64, String>,
+    locale: &str,
+) -> Result<Vec<(i64, String)>, ServiceError> {
+    let fields = sign_up_attributes(state).await?;
+    if let Some(id) = submitted
+        .keys()
+        .find(|id| !fields.iter().any(|f| f.id == **id))
+    {
+        return Err(SignInError::BadInput(format!("Unknown attribute: {id}")).into());
+    }
+    let mut values = Vec::new();
+    for field in &fields {
+        let value = submitted
+            .get(&field.id)
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty());
+        let Some(value) = value else {
+            if field.required_in_sign_up_form {
+                let message = format!("Attribute is required: {}", field.name);
+                return Err(SignInError::BadInput(message).into());
+            }
+            continue;
+        };
+        if value.chars().count() > ATTRIBUTE_VALUE_MAX {
+            let message = format!(
+                "{} must be at most {ATTRIBUTE_VALUE_MAX} characters",
+                field.name
+            );
+            return Err(SignInError::BadInput(message).into());
+        }
+        if !user_attributes::value_matches_rule(field, value) {
+            return Err(SignInError::BadInput(user_attributes::rule_message(field, locale)).into());
+        }
+        // A new user has no id yet: 0 excludes nobody.
+        if field.is_unique
+            && state
+                .store
+                .attribute_value_taken(field.id, value, 0)
+                .await?
+        {
+            let taken = AdminRuleError::UniqueAttributeAlreadyExists {
+                value: value.to_owned(),
+                attribute: field.name.clone(),
+            };
+            return Err(SignInError::BadInput(taken.to_string()).into());
+        }
+        values.push((field.id, value.to_owned()));
+    }
+    Ok(values)
+}
+
+/// Longest custom attribute value accepted at sign-up.
+const ATTRIBUTE_VALUE_MAX: usize = 255;
+
+/// The emailed code of a browser sign-up: checked, then the sign-in goes on.
+pub async fn verify_sign_up_email(
+    state: &AppState,
+    id: &str,
+    tx: Transaction,
+    code: &str,
+    meta: RequestMeta<'_>,
+) -> Result<Outcome, ServiceError> {
+    let user = tx.user.as_ref().ok_or(SignInError::WrongStep)?;
+    lifecycle::verify_email(state, &user.auth_id, code, meta.ip).await?;
+    complete_step(state, id, tx, Step::VerifyEmail, meta).await
+}
+
+/// Sends the sign-up's verification code again (counted like other emailed codes).
+pub async fn resend_sign_up_code(
+    state: &AppState,
+    tx: &Transaction,
+    meta: RequestMeta<'_>,
+) -> Result<(), ServiceError> {
+    let user = tx.user.as_ref().ok_or(SignInError::WrongStep)?;
+    let record = state
+        .store
+        .user_by_id(user.id)
+        .await?
+        .ok_or(SignInError::NoUserFound)?;
+    lifecycle::resend_verification_code(state, &record, meta.ip).await
+}
