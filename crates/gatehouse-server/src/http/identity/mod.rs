@@ -3,6 +3,7 @@
 pub mod browser;
 mod change_email;
 mod connect;
+mod consent;
 mod i18n;
 mod invitations;
 mod lifecycle;
@@ -12,8 +13,10 @@ mod my_pass;
 pub mod pages;
 mod passkeys;
 mod passwordless;
+mod policy;
 mod recovery_codes;
 pub mod respond;
+mod sign_up;
 mod sms;
 
 use std::collections::BTreeMap;
@@ -21,21 +24,16 @@ use std::collections::BTreeMap;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, MethodRouter};
+use axum::routing::{get, post};
 use axum::{Form, Router};
 use gatehouse_core::signin::{SignInError, Step};
-use gatehouse_store::AccountStore;
 use serde::Deserialize;
 
 use self::browser::Browser;
-use self::pages::{
-    message, render, AttributeField, Chrome, ConsentPage, PolicyFields, PolicyPage, SignInPage,
-    SignUpPage,
-};
+use self::pages::{message, render, Chrome, SignInPage};
 use crate::error::ServiceError;
 use crate::services::captcha::{self, CaptchaPage};
-use crate::services::signin::{self, SignUpInput, Transaction};
-use crate::services::user_attributes;
+use crate::services::signin::{self, Transaction};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -46,23 +44,23 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/identity/v1/view/sign-up",
-            get(sign_up_page).post(sign_up_submit),
+            get(sign_up::sign_up_page).post(sign_up::sign_up_submit),
         )
         .route(
             "/identity/v1/view/consent",
-            get(consent_page).post(consent_submit),
+            get(consent::consent_page).post(consent::consent_submit),
         )
         .route(
             "/identity/v1/view/change-password",
-            policy_route(Step::ChangePassword),
+            policy::policy_route(Step::ChangePassword),
         )
         .route(
             "/identity/v1/view/update-info",
-            policy_route(Step::UpdateInfo),
+            policy::policy_route(Step::UpdateInfo),
         )
         .route(
             "/identity/v1/view/change-org",
-            policy_route(Step::ChangeOrg),
+            policy::policy_route(Step::ChangeOrg),
         )
         .route("/identity/v1/view/auth-code-expired", get(expired_page))
         .route("/connect/{name}", get(connect::start))
@@ -130,26 +128,7 @@ impl StepForm {
 }
 
 /// Prefix of the sign-up form's custom attribute inputs.
-const ATTRIBUTE_INPUT: &str = "attribute.";
-
-/// The custom attribute inputs of the sign-up form, with what was posted.
-async fn attribute_fields(
-    state: &AppState,
-    locale: &str,
-    form: &StepForm,
-) -> Result<Vec<AttributeField>, ServiceError> {
-    let posted = form.attributes();
-    Ok(signin::sign_up_attributes(state)
-        .await?
-        .iter()
-        .map(|a| AttributeField {
-            id: a.id,
-            label: user_attributes::label(a, locale),
-            required: a.required_in_sign_up_form,
-            value: posted.get(&a.id).cloned().unwrap_or_default(),
-        })
-        .collect())
-}
+pub(super) const ATTRIBUTE_INPUT: &str = "attribute.";
 
 /// A page's locale: an explicit `locale` choice, else the transaction's.
 fn page_locale(state: &AppState, query: Option<&str>, tx: &Transaction) -> String {
@@ -392,425 +371,11 @@ fn refused_post(state: &AppState, err: ServiceError) -> Response {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn sign_up_view(
-    state: &AppState,
-    browser: &Browser,
-    tx_id: &str,
-    tx: &Transaction,
-    locale: &str,
-    form: &StepForm,
-    error: Option<(StatusCode, String)>,
-) -> Response {
-    let attributes = match attribute_fields(state, locale, form).await {
-        Ok(fields) => fields,
-        Err(err) => return crate::http::error::page_internal_error(&state.config, locale, &err),
-    };
-    let c = &state.config;
-    let base = format!("/identity/v1/view/sign-up?tx={tx_id}");
-    let nonce = crate::crypto::random_token::<16>();
-    let captcha = crate::services::captcha::widget(state, CaptchaPage::SignUp);
-    let (status, error) = match error {
-        Some((s, e)) => (s, Some(e)),
-        None => (StatusCode::OK, None),
-    };
-    let mut response = render(
-        status,
-        &SignUpPage {
-            c: Chrome::new(c, locale, Some(&base)).branded(tx.branding.as_ref()),
-            app_name: &tx.app_name,
-            tx: tx_id,
-            csrf: browser.csrf.as_deref().unwrap_or_default(),
-            email: &form.email,
-            first_name: form.first_name.as_deref().unwrap_or_default(),
-            last_name: form.last_name.as_deref().unwrap_or_default(),
-            names: c.enable_names,
-            names_required: c.names_is_required,
-            attributes,
-            error,
-            sign_in_url: format!("/identity/v1/view/authorize?tx={tx_id}&locale={locale}"),
-            captcha: captcha.clone(),
-            nonce: &nonce,
-        },
-        Some(&nonce),
-    );
-    pages::allow_captcha(&mut response, captcha.as_ref(), &nonce);
-    browser.set_csrf_cookie(state, &mut response);
-    response
-}
-
-async fn sign_up_page(
-    State(state): State<AppState>,
-    browser: Browser,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    let fallback = q.locale.clone().unwrap_or_else(|| "en".into());
-    let tx = match transaction(&state, &browser, q.tx.as_deref()).await {
-        Ok(tx) => tx,
-        Err(err) => return page_error(&state, &fallback, err),
-    };
-    let locale = page_locale(&state, q.locale.as_deref(), &tx);
-    if !signin::sign_up_open(&state, &tx) {
-        let t = i18n::texts(&locale);
-        return message(
-            &state.config,
-            &locale,
-            StatusCode::BAD_REQUEST,
-            t.error_title,
-            &SignInError::FeatureOff("Sign-up").to_string(),
-        );
-    }
-    sign_up_view(
-        &state,
-        &browser,
-        q.tx.as_deref().unwrap_or_default(),
-        &tx,
-        &locale,
-        &StepForm::default(),
-        None,
-    )
-    .await
-}
-
-async fn sign_up_submit(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<StepForm>,
-) -> Response {
-    let tx = match posted_transaction(&state, &browser, &form).await {
-        Ok(tx) => tx,
-        Err(err) => return refused_post(&state, err),
-    };
-    let locale = tx.request.locale.clone();
-    let shown = tx.clone();
-    let input = SignUpInput {
-        email: form.email.clone(),
-        password: form.password.clone(),
-        first_name: form.first_name.clone(),
-        last_name: form.last_name.clone(),
-        attributes: form.attributes(),
-    };
-    let token = form
-        .rest
-        .get(captcha::response_field(&state.config.captcha_provider));
-    let checked = captcha::check(
-        &state,
-        CaptchaPage::SignUp,
-        token.map(String::as_str),
-        browser.ip.as_deref(),
-    )
-    .await;
-    let result = match checked {
-        Ok(()) => signin::sign_up(&state, &form.tx, tx, input, browser.meta()).await,
-        Err(err) => Err(err),
-    };
-    match result {
-        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
-        Err(err) => match form_error(&state, &locale, err) {
-            Ok(error) => {
-                sign_up_view(
-                    &state,
-                    &browser,
-                    &form.tx,
-                    &shown,
-                    &locale,
-                    &form,
-                    Some(error),
-                )
-                .await
-            }
-            Err(page) => *page,
-        },
-    }
-}
-
-/// The requested scopes with the text shown for each: the scope's own locale text, the
-/// built-in description, or its name.
-async fn consent_lines(
-    state: &AppState,
-    tx: &Transaction,
-    locale: &str,
-) -> Result<Vec<(String, String)>, ServiceError> {
-    let t = i18n::texts(locale);
-    let scopes = signin::consent_scopes(state, tx).await?;
-    let mut lines = Vec::with_capacity(scopes.len());
-    for scope in scopes {
-        let own = scope
-            .locales
-            .into_iter()
-            .find(|(l, _)| l.eq_ignore_ascii_case(locale))
-            .map(|(_, text)| text);
-        let note = Some(scope.note).filter(|n| !n.is_empty());
-        let text = own
-            .or_else(|| t.scope_text(&scope.name).map(str::to_owned))
-            .or(note)
-            .unwrap_or_else(|| scope.name.clone());
-        lines.push((scope.name, text));
-    }
-    Ok(lines)
-}
-
-async fn consent_page(
-    State(state): State<AppState>,
-    browser: Browser,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    let fallback = q.locale.clone().unwrap_or_else(|| "en".into());
-    let tx = match transaction(&state, &browser, q.tx.as_deref()).await {
-        Ok(tx) if tx.user.is_some() => tx,
-        Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
-        Err(err) => return page_error(&state, &fallback, err),
-    };
-    let locale = page_locale(&state, q.locale.as_deref(), &tx);
-    let scopes = match consent_lines(&state, &tx, &locale).await {
-        Ok(lines) => lines,
-        Err(err) => return crate::http::error::page_internal_error(&state.config, &locale, &err),
-    };
-    let tx_id = q.tx.unwrap_or_default();
-    let base = format!("/identity/v1/view/consent?tx={tx_id}");
-    render(
-        StatusCode::OK,
-        &ConsentPage {
-            c: Chrome::new(&state.config, &locale, Some(&base)).branded(tx.branding.as_ref()),
-            app_name: &tx.app_name,
-            tx: &tx_id,
-            csrf: browser.csrf.as_deref().unwrap_or_default(),
-            scopes,
-        },
-        None,
-    )
-}
-
-async fn consent_submit(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<StepForm>,
-) -> Response {
-    let tx = match posted_transaction(&state, &browser, &form).await {
-        Ok(tx) => tx,
-        Err(err) => return refused_post(&state, err),
-    };
-    let locale = tx.request.locale.clone();
-    let (redirect_uri, mode, client_state) = (
-        tx.request.redirect_uri.clone(),
-        tx.request.response_mode,
-        tx.request.state.clone(),
-    );
-    let accept = form.decision.as_deref() == Some("accept");
-    match signin::answer_consent(&state, &form.tx, tx, accept, browser.meta()).await {
-        Ok(Some(outcome)) => respond::outcome(&state.config, &form.tx, &locale, outcome),
-        Ok(None) => respond::client_error(
-            &state.config,
-            &redirect_uri,
-            mode,
-            Some(&client_state),
-            "access_denied",
-            "The user denied the request",
-        ),
-        Err(err) => refused_post(&state, err),
-    }
-}
-
-/// The page of a policy step: `(tx_id, tx)` is the sign-in it belongs to.
-fn policy_view(
-    state: &AppState,
-    browser: &Browser,
-    (tx_id, tx): (&str, &Transaction),
-    locale: &str,
-    step: Step,
-    fields: PolicyFields<'_>,
-    error: Option<(StatusCode, String)>,
-) -> Response {
-    let t = i18n::texts(locale);
-    let title = match step {
-        Step::ChangePassword => t.change_password_title,
-        Step::ChangeOrg => t.change_org_title,
-        _ => t.update_info_title,
-    };
-    let action = respond::step_path(step).unwrap_or_default();
-    let (status, error) = match error {
-        Some((s, e)) => (s, Some(e)),
-        None => (StatusCode::OK, None),
-    };
-    render(
-        status,
-        &PolicyPage {
-            c: Chrome::new(&state.config, locale, None).branded(tx.branding.as_ref()),
-            title,
-            action,
-            tx: tx_id,
-            csrf: browser.csrf.as_deref().unwrap_or_default(),
-            fields,
-            error,
-        },
-        None,
-    )
-}
-
-/// What the policy page shows for `step`: the user's names, or their organizations with the
-/// one to mark (the posted choice, else the active one).
-async fn policy_fields(
-    state: &AppState,
-    user_id: i64,
-    step: Step,
-    chosen: Option<&str>,
-) -> Result<PolicyFieldsOwned, ServiceError> {
-    let user = state.store.user_by_id(user_id).await?;
-    Ok(match step {
-        Step::ChangePassword => PolicyFieldsOwned::NewPassword,
-        Step::ChangeOrg => {
-            let active = chosen
-                .map(str::to_owned)
-                .or_else(|| user.as_ref().map(|u| u.org_slug.trim().to_owned()))
-                .unwrap_or_default();
-            let orgs = crate::services::users::own_orgs(state, user_id).await?;
-            PolicyFieldsOwned::Org(
-                orgs.into_iter()
-                    .map(|o| {
-                        let current = o.slug == active;
-                        (o.slug, o.name, current)
-                    })
-                    .collect(),
-            )
-        }
-        _ => {
-            let user = user.as_ref();
-            PolicyFieldsOwned::Names(
-                user.and_then(|u| u.first_name.clone()).unwrap_or_default(),
-                user.and_then(|u| u.last_name.clone()).unwrap_or_default(),
-            )
-        }
-    })
-}
-
-/// [`PolicyFields`] with its own strings, for pages built from loaded records.
-enum PolicyFieldsOwned {
-    NewPassword,
-    Names(String, String),
-    Org(Vec<(String, String, bool)>),
-}
-
-impl PolicyFieldsOwned {
-    fn view(&self) -> PolicyFields<'_> {
-        match self {
-            Self::NewPassword => PolicyFields::NewPassword,
-            Self::Names(first, last) => PolicyFields::Names { first, last },
-            Self::Org(orgs) => PolicyFields::Org(orgs.clone()),
-        }
-    }
-}
-
 /// A policy page may only be shown at its step: the user signed in and the request named it.
 fn at_policy(tx: &Transaction, step: Step) -> bool {
     tx.user.is_some()
         && tx.request.policy.as_deref().and_then(Step::from_policy) == Some(step)
         && !tx.progress.is_done(step)
-}
-
-async fn policy_page(state: AppState, browser: Browser, q: PageQuery, step: Step) -> Response {
-    let fallback = q.locale.clone().unwrap_or_else(|| "en".into());
-    let tx = match transaction(&state, &browser, q.tx.as_deref()).await {
-        Ok(tx) if at_policy(&tx, step) => tx,
-        Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
-        Err(err) => return page_error(&state, &fallback, err),
-    };
-    let locale = page_locale(&state, q.locale.as_deref(), &tx);
-    let user_id = tx.user.as_ref().map_or(0, |u| u.id);
-    let fields = match policy_fields(&state, user_id, step, None).await {
-        Ok(fields) => fields,
-        Err(err) => return crate::http::error::page_internal_error(&state.config, &locale, &err),
-    };
-    policy_view(
-        &state,
-        &browser,
-        (q.tx.as_deref().unwrap_or_default(), &tx),
-        &locale,
-        step,
-        fields.view(),
-        None,
-    )
-}
-
-async fn policy_submit(state: AppState, browser: Browser, form: StepForm, step: Step) -> Response {
-    let tx = match posted_transaction(&state, &browser, &form).await {
-        Ok(tx) if at_policy(&tx, step) => tx,
-        Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
-        Err(err) => return refused_post(&state, err),
-    };
-    let locale = tx.request.locale.clone();
-    let user_id = tx.user.as_ref().map_or(0, |u| u.id);
-    let applied = match step {
-        Step::ChangePassword => {
-            crate::services::users::change_own_password(&state, user_id, &form.password).await
-        }
-        Step::ChangeOrg => {
-            crate::services::users::change_own_org(
-                &state,
-                user_id,
-                form.org.as_deref().unwrap_or_default(),
-            )
-            .await
-        }
-        _ => {
-            crate::services::users::update_own_names(
-                &state,
-                user_id,
-                form.first_name.as_deref(),
-                form.last_name.as_deref(),
-            )
-            .await
-        }
-    };
-    if let Err(err) = applied {
-        return match form_error(&state, &locale, err) {
-            Ok(error) => {
-                let fields = match step {
-                    Step::UpdateInfo => PolicyFieldsOwned::Names(
-                        form.first_name.clone().unwrap_or_default(),
-                        form.last_name.clone().unwrap_or_default(),
-                    ),
-                    _ => match policy_fields(&state, user_id, step, form.org.as_deref()).await {
-                        Ok(fields) => fields,
-                        Err(err) => {
-                            return crate::http::error::page_internal_error(
-                                &state.config,
-                                &locale,
-                                &err,
-                            )
-                        }
-                    },
-                };
-                policy_view(
-                    &state,
-                    &browser,
-                    (&form.tx, &tx),
-                    &locale,
-                    step,
-                    fields.view(),
-                    Some(error),
-                )
-            }
-            Err(page) => *page,
-        };
-    }
-    match signin::complete_step(&state, &form.tx, tx, step, browser.meta()).await {
-        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
-        Err(err) => refused_post(&state, err),
-    }
-}
-
-/// A policy page's route: the page on GET, its form on POST.
-fn policy_route(step: Step) -> MethodRouter<AppState> {
-    get(
-        move |State(state): State<AppState>, browser: Browser, Query(q): Query<PageQuery>| {
-            policy_page(state, browser, q, step)
-        },
-    )
-    .post(
-        move |State(state): State<AppState>, browser: Browser, Form(form): Form<StepForm>| {
-            policy_submit(state, browser, form, step)
-        },
-    )
 }
 
 async fn expired_page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Response {

@@ -1,0 +1,216 @@
+//! The policy pages a sign-in can end with: change password, update names, change org.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Form;
+use gatehouse_core::signin::{SignInError, Step};
+use gatehouse_store::AccountStore;
+
+use super::at_policy;
+use super::browser::Browser;
+use super::pages::{render, Chrome};
+use super::pages::{PolicyFields, PolicyPage};
+use super::{
+    form_error, i18n, page_error, page_locale, posted_transaction, refused_post, respond,
+    transaction, PageQuery, StepForm,
+};
+use crate::error::ServiceError;
+use crate::services::signin::{self, Transaction};
+use crate::state::AppState;
+use axum::routing::{get, MethodRouter};
+
+/// The page of a policy step: `(tx_id, tx)` is the sign-in it belongs to.
+fn policy_view(
+    state: &AppState,
+    browser: &Browser,
+    (tx_id, tx): (&str, &Transaction),
+    locale: &str,
+    step: Step,
+    fields: PolicyFields<'_>,
+    error: Option<(StatusCode, String)>,
+) -> Response {
+    let t = i18n::texts(locale);
+    let title = match step {
+        Step::ChangePassword => t.change_password_title,
+        Step::ChangeOrg => t.change_org_title,
+        _ => t.update_info_title,
+    };
+    let action = respond::step_path(step).unwrap_or_default();
+    let (status, error) = match error {
+        Some((s, e)) => (s, Some(e)),
+        None => (StatusCode::OK, None),
+    };
+    render(
+        status,
+        &PolicyPage {
+            c: Chrome::new(&state.config, locale, None).branded(tx.branding.as_ref()),
+            title,
+            action,
+            tx: tx_id,
+            csrf: browser.csrf.as_deref().unwrap_or_default(),
+            fields,
+            error,
+        },
+        None,
+    )
+}
+
+/// What the policy page shows for `step`: the user's names, or their organizations with the
+/// one to mark (the posted choice, else the active one).
+async fn policy_fields(
+    state: &AppState,
+    user_id: i64,
+    step: Step,
+    chosen: Option<&str>,
+) -> Result<PolicyFieldsOwned, ServiceError> {
+    let user = state.store.user_by_id(user_id).await?;
+    Ok(match step {
+        Step::ChangePassword => PolicyFieldsOwned::NewPassword,
+        Step::ChangeOrg => {
+            let active = chosen
+                .map(str::to_owned)
+                .or_else(|| user.as_ref().map(|u| u.org_slug.trim().to_owned()))
+                .unwrap_or_default();
+            let orgs = crate::services::users::own_orgs(state, user_id).await?;
+            PolicyFieldsOwned::Org(
+                orgs.into_iter()
+                    .map(|o| {
+                        let current = o.slug == active;
+                        (o.slug, o.name, current)
+                    })
+                    .collect(),
+            )
+        }
+        _ => {
+            let user = user.as_ref();
+            PolicyFieldsOwned::Names(
+                user.and_then(|u| u.first_name.clone()).unwrap_or_default(),
+                user.and_then(|u| u.last_name.clone()).unwrap_or_default(),
+            )
+        }
+    })
+}
+
+/// [`PolicyFields`] with its own strings, for pages built from loaded records.
+enum PolicyFieldsOwned {
+    NewPassword,
+    Names(String, String),
+    Org(Vec<(String, String, bool)>),
+}
+
+impl PolicyFieldsOwned {
+    fn view(&self) -> PolicyFields<'_> {
+        match self {
+            Self::NewPassword => PolicyFields::NewPassword,
+            Self::Names(first, last) => PolicyFields::Names { first, last },
+            Self::Org(orgs) => PolicyFields::Org(orgs.clone()),
+        }
+    }
+}
+
+async fn policy_page(state: AppState, browser: Browser, q: PageQuery, step: Step) -> Response {
+    let fallback = q.locale.clone().unwrap_or_else(|| "en".into());
+    let tx = match transaction(&state, &browser, q.tx.as_deref()).await {
+        Ok(tx) if at_policy(&tx, step) => tx,
+        Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
+        Err(err) => return page_error(&state, &fallback, err),
+    };
+    let locale = page_locale(&state, q.locale.as_deref(), &tx);
+    let user_id = tx.user.as_ref().map_or(0, |u| u.id);
+    let fields = match policy_fields(&state, user_id, step, None).await {
+        Ok(fields) => fields,
+        Err(err) => return crate::http::error::page_internal_error(&state.config, &locale, &err),
+    };
+    policy_view(
+        &state,
+        &browser,
+        (q.tx.as_deref().unwrap_or_default(), &tx),
+        &locale,
+        step,
+        fields.view(),
+        None,
+    )
+}
+
+async fn policy_submit(state: AppState, browser: Browser, form: StepForm, step: Step) -> Response {
+    let tx = match posted_transaction(&state, &browser, &form).await {
+        Ok(tx) if at_policy(&tx, step) => tx,
+        Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
+        Err(err) => return refused_post(&state, err),
+    };
+    let locale = tx.request.locale.clone();
+    let user_id = tx.user.as_ref().map_or(0, |u| u.id);
+    let applied = match step {
+        Step::ChangePassword => {
+            crate::services::users::change_own_password(&state, user_id, &form.password).await
+        }
+        Step::ChangeOrg => {
+            crate::services::users::change_own_org(
+                &state,
+                user_id,
+                form.org.as_deref().unwrap_or_default(),
+            )
+            .await
+        }
+        _ => {
+            crate::services::users::update_own_names(
+                &state,
+                user_id,
+                form.first_name.as_deref(),
+                form.last_name.as_deref(),
+            )
+            .await
+        }
+    };
+    if let Err(err) = applied {
+        return match form_error(&state, &locale, err) {
+            Ok(error) => {
+                let fields = match step {
+                    Step::UpdateInfo => PolicyFieldsOwned::Names(
+                        form.first_name.clone().unwrap_or_default(),
+                        form.last_name.clone().unwrap_or_default(),
+                    ),
+                    _ => match policy_fields(&state, user_id, step, form.org.as_deref()).await {
+                        Ok(fields) => fields,
+                        Err(err) => {
+                            return crate::http::error::page_internal_error(
+                                &state.config,
+                                &locale,
+                                &err,
+                            )
+                        }
+                    },
+                };
+                policy_view(
+                    &state,
+                    &browser,
+                    (&form.tx, &tx),
+                    &locale,
+                    step,
+                    fields.view(),
+                    Some(error),
+                )
+            }
+            Err(page) => *page,
+        };
+    }
+    match signin::complete_step(&state, &form.tx, tx, step, browser.meta()).await {
+        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
+        Err(err) => refused_post(&state, err),
+    }
+}
+
+/// A policy page's route: the page on GET, its form on POST.
+pub(super) fn policy_route(step: Step) -> MethodRouter<AppState> {
+    get(
+        move |State(state): State<AppState>, browser: Browser, Query(q): Query<PageQuery>| {
+            policy_page(state, browser, q, step)
+        },
+    )
+    .post(
+        move |State(state): State<AppState>, browser: Browser, Form(form): Form<StepForm>| {
+            policy_submit(state, browser, form, step)
+        },
+    )
+}
