@@ -192,16 +192,8 @@ pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepare
         ),
     }
     if config.allow_passkey_enrollment {
-        let host = config
-            .issuer
-            .split("://")
-            .nth(1)
-            .unwrap_or_default()
-            .split('/')
-            .next()
-            .unwrap_or_default();
-        let bare = host.rsplit_once(':').map_or(host, |(h, _)| h);
-        if bare
+        let host = crate::services::passkeys::relying_party_id(&config.issuer);
+        if host
             .trim_matches(['[', ']'])
             .parse::<std::net::IpAddr>()
             .is_ok()
@@ -214,7 +206,12 @@ pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepare
     }
     let sms = crate::sms::SmsSender::from_config(&config)
         .map_err(|e| StartError::Setup(format!("SMS: {e}")))?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(config.mail_timeout.max(1)))
+        .build()
+        .map_err(|e| StartError::Setup(format!("HTTP client: {e}")))?;
     let state = AppState {
+        http,
         mailer: Arc::new(mailer),
         sms: Arc::new(sms),
         passwords: Arc::new(passwords),

@@ -21,6 +21,8 @@ pub struct AppState {
     pub passwords: Arc<PasswordHasher>,
     pub mailer: Arc<crate::mail::Mailer>,
     pub sms: Arc<crate::sms::SmsSender>,
+    /// For outgoing calls made on a request's behalf (captcha verification); built once.
+    pub http: reqwest::Client,
     /// Documents that only change with the configuration, rendered once.
     pub documents: Arc<Documents>,
 }

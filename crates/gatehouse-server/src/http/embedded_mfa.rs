@@ -92,14 +92,6 @@ async fn at(
     }
 }
 
-fn type_name(kind: MfaType) -> &'static str {
-    match kind {
-        MfaType::Otp => "otp",
-        MfaType::Email => "email",
-        MfaType::Sms => "sms",
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct CodeBody {
@@ -120,7 +112,7 @@ async fn enrollment_types(
     let app = state.clients.app(&tx.request.client_id).await?;
     let types: Vec<&str> = mfa::enrollment_choices(&state, app.as_deref())
         .into_iter()
-        .map(type_name)
+        .map(mfa::type_name)
         .collect();
     Ok(Json(json!({ "mfaTypes": types })).into_response())
 }

@@ -2,8 +2,6 @@
 //! reCAPTCHA (v2, v3), each verified server-side with the provider's `siteverify` call. A
 //! provider that cannot be reached fails closed.
 
-use std::time::Duration;
-
 use gatehouse_core::signin::SignInError;
 use serde::Deserialize;
 
@@ -132,11 +130,7 @@ pub async fn check(
     if let Some(ip) = ip {
         form.push(("remoteip", ip));
     }
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(config.mail_timeout.max(1)))
-        .build()
-        .map_err(|e| ServiceError::Internal(format!("HTTP client: {e}")))?;
-    let verdict = match client.post(verify_url(state)).form(&form).send().await {
+    let verdict = match state.http.post(verify_url(state)).form(&form).send().await {
         Ok(response) => response.json::<Verdict>().await.ok(),
         Err(err) => {
             tracing::warn!(code = "GH-CAPTCHA", error = %err, "captcha provider unreachable");

@@ -10,14 +10,15 @@ use gatehouse_core::password::check_new_password;
 use gatehouse_core::signin::SignInError;
 use gatehouse_store::{AccountStore, LifecycleStore, UserStore};
 
-use crate::crypto::{constant_time_eq, random_code, sha256_hex, PasswordCheck};
+use crate::crypto::{random_code, sha256_hex, PasswordCheck};
 use crate::error::ServiceError;
 use crate::mail::compose::Mail;
+use crate::services::codes::{
+    check_lockout, clear_failures, code_matches, count_failure, within_send_limit, WINDOW,
+};
 use crate::services::outbox;
 use crate::state::AppState;
 
-/// Melody's window for the failed-code and send counters.
-const WINDOW: Duration = Duration::from_secs(30 * 60);
 /// The password-reset request limit is per day.
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -48,45 +49,6 @@ pub fn reset_on(state: &AppState) -> bool {
 /// Changing the email needs verification (the new address gets a code).
 pub fn change_email_on(state: &AppState) -> bool {
     verification_on(state)
-}
-
-/// Whether `presented` is the code stored under `key`.
-async fn code_matches(state: &AppState, key: &str, presented: &str) -> Result<bool, ServiceError> {
-    let presented = presented.trim();
-    let Some(stored) = state.cache.get(key).await? else {
-        return Ok(false);
-    };
-    Ok(presented.len() == 6 && constant_time_eq(stored.as_bytes(), presented.as_bytes()))
-}
-
-/// Refuses when `counter` for `subject` has reached `threshold` (0 = no limit).
-async fn check_limit(
-    state: &AppState,
-    counter: Counter,
-    subject: &str,
-    ip: Option<&str>,
-    threshold: u32,
-    refusal: SignInError,
-) -> Result<(), ServiceError> {
-    if threshold > 0
-        && state.cache.counter(&counter.key(subject, ip)).await? >= i64::from(threshold)
-    {
-        return Err(refusal.into());
-    }
-    Ok(())
-}
-
-async fn count(
-    state: &AppState,
-    counter: Counter,
-    subject: &str,
-    ip: Option<&str>,
-    window: Duration,
-) -> Result<i64, ServiceError> {
-    Ok(state
-        .cache
-        .increment(&counter.key(subject, ip), window)
-        .await?)
 }
 
 /// Who an email goes to, in which language, under which organization's name.
@@ -140,12 +102,17 @@ pub async fn resend_verification_code(
     if !verification_on(state) || user.email_verified {
         return Err(SignInError::WrongStep.into());
     }
-    let threshold = state.config.email_mfa_email_threshold;
+    let limit = (state.config.email_mfa_email_threshold, WINDOW);
     let subject = user.id.to_string();
-    let sent = count(state, Counter::EmailCodeSends, &subject, ip, WINDOW).await?;
-    if threshold > 0 && sent > i64::from(threshold) {
-        return Err(SignInError::EmailSendLimit.into());
-    }
+    within_send_limit(
+        state,
+        Counter::EmailCodeSends,
+        &subject,
+        ip,
+        limit,
+        SignInError::EmailSendLimit,
+    )
+    .await?;
     let to = Recipient {
         user_id: user.id,
         auth_id: &user.auth_id,
@@ -174,7 +141,7 @@ pub async fn verify_email(
         .filter(|u| !u.email_verified)
         .ok_or(SignInError::NoUserFound)?;
     let subject = user.id.to_string();
-    check_limit(
+    check_lockout(
         state,
         Counter::FailedVerificationCode,
         &subject,
@@ -184,7 +151,7 @@ pub async fn verify_email(
     )
     .await?;
     if !code_matches(state, &verification_key(user.id), code).await? {
-        count(state, Counter::FailedVerificationCode, &subject, ip, WINDOW).await?;
+        count_failure(state, Counter::FailedVerificationCode, &subject, ip).await?;
         return Err(SignInError::InvalidCode.into());
     }
     state.store.set_email_verified(user.id).await?;
@@ -205,11 +172,16 @@ pub async fn request_password_reset(
         return Err(SignInError::FeatureOff("Password reset").into());
     }
     let email = email_address(email).map_err(|e| SignInError::BadInput(e.to_string()))?;
-    let threshold = state.config.password_reset_email_threshold;
-    let sent = count(state, Counter::ResetRequests, &email, ip, DAY).await?;
-    if threshold > 0 && sent > i64::from(threshold) {
-        return Err(SignInError::ResetRequestLimit.into());
-    }
+    let limit = (state.config.password_reset_email_threshold, DAY);
+    within_send_limit(
+        state,
+        Counter::ResetRequests,
+        &email,
+        ip,
+        limit,
+        SignInError::ResetRequestLimit,
+    )
+    .await?;
     let state = state.clone();
     let locale = gatehouse_core::authorize::pick_locale([locale], &state.config.supported_locales);
     tokio::spawn(async move {
@@ -270,7 +242,7 @@ pub async fn reset_password(
         .await?
         .ok_or(SignInError::InvalidCode)?;
     let subject = account.id.to_string();
-    check_limit(
+    check_lockout(
         state,
         Counter::FailedResetCode,
         &subject,
@@ -280,7 +252,7 @@ pub async fn reset_password(
     )
     .await?;
     if !code_matches(state, &reset_key(account.id), code).await? {
-        count(state, Counter::FailedResetCode, &subject, ip, WINDOW).await?;
+        count_failure(state, Counter::FailedResetCode, &subject, ip).await?;
         return Err(SignInError::InvalidCode.into());
     }
     if let PasswordCheck::Match { .. } = state
@@ -293,10 +265,7 @@ pub async fn reset_password(
     let hash = state.passwords.hash(password.to_owned()).await?;
     state.store.set_password_hash(account.id, &hash).await?;
     state.cache.delete(&reset_key(account.id)).await?;
-    state
-        .cache
-        .delete(&Counter::FailedResetCode.key(&subject, ip))
-        .await?;
+    clear_failures(state, Counter::FailedResetCode, &subject, ip).await?;
     if state.config.unlock_account_via_password_reset {
         // Whoever reset the password owns the mailbox: lockouts of the old password are moot.
         for key in state
@@ -335,11 +304,16 @@ pub async fn send_change_email_code(
     if state.store.email_in_use(&new_email).await? {
         return Err(SignInError::EmailInUse.into());
     }
-    let threshold = state.config.change_email_email_threshold;
-    let sent = count(state, Counter::ChangeEmailSends, &current, None, WINDOW).await?;
-    if threshold > 0 && sent > i64::from(threshold) {
-        return Err(SignInError::ChangeEmailSendLimit.into());
-    }
+    let limit = (state.config.change_email_email_threshold, WINDOW);
+    within_send_limit(
+        state,
+        Counter::ChangeEmailSends,
+        &current,
+        None,
+        limit,
+        SignInError::ChangeEmailSendLimit,
+    )
+    .await?;
     let code = random_code();
     let ttl = Duration::from_secs(state.config.change_email_code_expires_in);
     state
@@ -369,7 +343,7 @@ pub async fn change_email(
     }
     let new_email = email_address(new_email).map_err(|e| SignInError::BadInput(e.to_string()))?;
     let subject = user_id.to_string();
-    check_limit(
+    check_lockout(
         state,
         Counter::FailedChangeEmailCode,
         &subject,
@@ -380,7 +354,7 @@ pub async fn change_email(
     .await?;
     let key = change_email_key(user_id, &new_email);
     if !code_matches(state, &key, code).await? {
-        count(state, Counter::FailedChangeEmailCode, &subject, ip, WINDOW).await?;
+        count_failure(state, Counter::FailedChangeEmailCode, &subject, ip).await?;
         return Err(SignInError::InvalidCode.into());
     }
     state

@@ -13,13 +13,12 @@ use serde::{Deserialize, Serialize};
 use crate::crypto::{constant_time_eq, random_bytes, random_code, random_token, sha256_hex};
 use crate::error::ServiceError;
 use crate::mail::compose::Mail;
-use crate::services::outbox;
 use crate::services::signin::{self, Outcome, RequestMeta, Transaction};
+use crate::services::{codes, outbox};
 use crate::state::AppState;
 
 /// The remember-device cookie: `<device id>.<secret>`.
 pub const DEVICE_COOKIE: &str = "gh_device";
-const WINDOW: Duration = Duration::from_secs(30 * 60);
 
 /// The factors a sign-in to `app` requires: the app's own settings, or the server's.
 pub fn requirement(state: &AppState, app: Option<&App>) -> MfaRequirement {
@@ -59,7 +58,8 @@ pub fn parse_types(text: &str) -> Vec<MfaType> {
         .collect()
 }
 
-fn type_name(kind: MfaType) -> &'static str {
+/// A factor's name as stored and as the APIs show it.
+pub fn type_name(kind: MfaType) -> &'static str {
     match kind {
         MfaType::Otp => "otp",
         MfaType::Email => "email",
@@ -149,23 +149,38 @@ async fn signed_in_user(state: &AppState, tx: &Transaction) -> Result<UserRecord
         .ok_or(SignInError::NoUserFound)?)
 }
 
-/// Refuses when the user's wrong-code counter has reached the threshold.
+/// Refuses when the user's wrong MFA codes (TOTP, email, SMS alike) reached the threshold.
 async fn check_code_lockout(
     state: &AppState,
     user_id: i64,
     ip: Option<&str>,
-) -> Result<String, ServiceError> {
-    let key = Counter::FailedMfaCode.key(&user_id.to_string(), ip);
+) -> Result<(), ServiceError> {
     let threshold = state.config.mfa_code_verify_threshold;
-    if threshold > 0 && state.cache.counter(&key).await? >= i64::from(threshold) {
-        return Err(SignInError::MfaLockout.into());
-    }
-    Ok(key)
+    let subject = user_id.to_string();
+    codes::check_lockout(
+        state,
+        Counter::FailedMfaCode,
+        &subject,
+        ip,
+        threshold,
+        SignInError::MfaLockout,
+    )
+    .await
 }
 
-async fn wrong_code(state: &AppState, key: &str) -> Result<ServiceError, ServiceError> {
-    state.cache.increment(key, WINDOW).await?;
+/// Counts a wrong MFA code; the refusal to answer with.
+async fn wrong_code(
+    state: &AppState,
+    user_id: i64,
+    ip: Option<&str>,
+) -> Result<ServiceError, ServiceError> {
+    codes::count_failure(state, Counter::FailedMfaCode, &user_id.to_string(), ip).await?;
     Ok(SignInError::InvalidMfaCode.into())
+}
+
+/// Forgets the wrong MFA codes once the right one came.
+async fn right_code(state: &AppState, user_id: i64, ip: Option<&str>) -> Result<(), ServiceError> {
+    codes::clear_failures(state, Counter::FailedMfaCode, &user_id.to_string(), ip).await
 }
 
 /// What the TOTP setup page shows.
@@ -222,7 +237,7 @@ pub async fn verify_otp(
     meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
     let user = signed_in_user(state, &tx).await?;
-    let failures = check_code_lockout(state, user.id, meta.ip).await?;
+    check_code_lockout(state, user.id, meta.ip).await?;
     let sealed = state
         .store
         .otp_secret(user.id)
@@ -241,7 +256,7 @@ pub async fn verify_otp(
         })
         .flatten();
     let Some(step) = step else {
-        return Err(wrong_code(state, &failures).await?);
+        return Err(wrong_code(state, user.id, meta.ip).await?);
     };
     // Each step once per user: a code seen over someone's shoulder is already spent.
     let fresh = state
@@ -253,9 +268,9 @@ pub async fn verify_otp(
         )
         .await?;
     if !fresh {
-        return Err(wrong_code(state, &failures).await?);
+        return Err(wrong_code(state, user.id, meta.ip).await?);
     }
-    state.cache.delete(&failures).await?;
+    right_code(state, user.id, meta.ip).await?;
     if !user.otp_verified {
         let mut types = parse_types(&user.mfa_types);
         if !types.contains(&MfaType::Otp) {
@@ -286,17 +301,17 @@ pub async fn send_email_code(
     }
     let user = signed_in_user(state, tx).await?;
     let email = user.email.clone().ok_or(SignInError::NoUserFound)?;
-    let threshold = state.config.email_mfa_email_threshold;
-    let sends = state
-        .cache
-        .increment(
-            &Counter::EmailCodeSends.key(&user.id.to_string(), meta.ip),
-            WINDOW,
-        )
-        .await?;
-    if threshold > 0 && sends > i64::from(threshold) {
-        return Err(SignInError::EmailSendLimit.into());
-    }
+    let limit = (state.config.email_mfa_email_threshold, codes::WINDOW);
+    let subject = user.id.to_string();
+    codes::within_send_limit(
+        state,
+        Counter::EmailCodeSends,
+        &subject,
+        meta.ip,
+        limit,
+        SignInError::EmailSendLimit,
+    )
+    .await?;
     let code = random_code();
     let ttl = Duration::from_secs(state.config.email_mfa_code_expires_in);
     state.cache.set(&email_code_key(id), &code, ttl).await?;
@@ -326,16 +341,12 @@ pub async fn verify_email_code(
     meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
     let user = signed_in_user(state, &tx).await?;
-    let failures = check_code_lockout(state, user.id, meta.ip).await?;
-    let code = code.trim();
-    let stored = state.cache.get(&email_code_key(id)).await?;
-    let matches =
-        stored.is_some_and(|s| is_code(code) && constant_time_eq(s.as_bytes(), code.as_bytes()));
-    if !matches {
-        return Err(wrong_code(state, &failures).await?);
+    check_code_lockout(state, user.id, meta.ip).await?;
+    if !codes::code_matches(state, &email_code_key(id), code).await? {
+        return Err(wrong_code(state, user.id, meta.ip).await?);
     }
     state.cache.delete(&email_code_key(id)).await?;
-    state.cache.delete(&failures).await?;
+    right_code(state, user.id, meta.ip).await?;
     tx.progress.complete(Step::EmailMfa);
     match instead_of {
         Some(MfaType::Otp) => tx.progress.complete(Step::OtpMfa),
@@ -442,14 +453,12 @@ pub async fn sign_in_with_recovery_code(
     code: &str,
     meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
-    use gatehouse_core::lockout::failed_login_key;
     if !recovery_codes_on(state) {
         return Err(SignInError::FeatureOff("Recovery codes").into());
     }
     let email = email.trim().to_lowercase();
-    let lock_key = failed_login_key(&email, meta.ip);
-    let threshold = state.config.account_lockout_threshold;
-    if threshold > 0 && state.cache.counter(&lock_key).await? >= i64::from(threshold) {
+    let lockout = signin::PasswordLockout::new(state, &email, meta.ip);
+    if lockout.is_locked(state).await? {
         return Err(SignInError::LockedOut.into());
     }
     let account = state.store.password_account(&email).await?;
@@ -463,19 +472,13 @@ pub async fn sign_in_with_recovery_code(
         None => false,
     };
     let Some(account) = account.filter(|_| spent) else {
-        if threshold > 0 {
-            let ttl = match state.config.account_lockout_expires_in {
-                0 => Duration::from_secs(10 * 365 * 86_400),
-                secs => Duration::from_secs(secs),
-            };
-            state.cache.increment(&lock_key, ttl).await?;
-        }
+        lockout.failed(state).await?;
         return Err(SignInError::NoUserFound.into());
     };
     if !account.is_active {
         return Err(SignInError::DisabledAccount.into());
     }
-    state.cache.delete(&lock_key).await?;
+    lockout.clear(state).await?;
     tx.user = Some(signin::SignedInUser {
         id: account.id,
         auth_id: account.auth_id,
@@ -550,7 +553,6 @@ pub async fn send_sms_code(
     tx: &Transaction,
     meta: RequestMeta<'_>,
 ) -> Result<(), ServiceError> {
-    use gatehouse_store::{LogStore, MessageLog, NewMessageLog};
     if !state.sms.is_configured() {
         return Err(SignInError::FeatureOff("SMS MFA").into());
     }
@@ -560,48 +562,22 @@ pub async fn send_sms_code(
         .sms_phone(user.id)
         .await?
         .ok_or_else(|| SignInError::BadInput("SMS MFA is not setup".into()))?;
-    let threshold = state.config.sms_mfa_message_threshold;
-    let sends = state
-        .cache
-        .increment(
-            &Counter::SmsSends.key(&user.id.to_string(), meta.ip),
-            WINDOW,
-        )
-        .await?;
-    if threshold > 0 && sends > i64::from(threshold) {
-        return Err(SignInError::SmsSendLimit.into());
-    }
+    let limit = (state.config.sms_mfa_message_threshold, codes::WINDOW);
+    let subject = user.id.to_string();
+    codes::within_send_limit(
+        state,
+        Counter::SmsSends,
+        &subject,
+        meta.ip,
+        limit,
+        SignInError::SmsSendLimit,
+    )
+    .await?;
     let code = random_code();
     let ttl = Duration::from_secs(state.config.sms_mfa_code_expires_in);
     state.cache.set(&sms_code_key(id), &code, ttl).await?;
     let text = sms_text(&tx.request.locale, &code);
-    let state = state.clone();
-    tokio::spawn(async move {
-        let receiver = state.sms.receiver(&number).to_owned();
-        let result = state.sms.send(&number, &text).await;
-        let (success, response) = match &result {
-            Ok(answer) => (true, answer.clone()),
-            Err(err) => {
-                tracing::warn!(code = "GH-SMS", error = %err, "SMS not sent");
-                (false, err.to_string())
-            }
-        };
-        if state.config.enable_sms_log {
-            let entry = NewMessageLog {
-                success,
-                receiver: &receiver,
-                response: &response.replace(&code, "[redacted]"),
-                content: &text.replace(&code, "[redacted]"),
-            };
-            if let Err(err) = state
-                .store
-                .insert_message_log(MessageLog::Sms, &entry)
-                .await
-            {
-                tracing::warn!(error = %err, "could not write the SMS log");
-            }
-        }
-    });
+    outbox::send_sms(state, &number, &text, &code);
     Ok(())
 }
 
@@ -619,16 +595,12 @@ pub async fn verify_sms_code(
     meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
     let user = signed_in_user(state, &tx).await?;
-    let failures = check_code_lockout(state, user.id, meta.ip).await?;
-    let code = code.trim();
-    let stored = state.cache.get(&sms_code_key(id)).await?;
-    let matches =
-        stored.is_some_and(|s| is_code(code) && constant_time_eq(s.as_bytes(), code.as_bytes()));
-    if !matches {
-        return Err(wrong_code(state, &failures).await?);
+    check_code_lockout(state, user.id, meta.ip).await?;
+    if !codes::code_matches(state, &sms_code_key(id), code).await? {
+        return Err(wrong_code(state, user.id, meta.ip).await?);
     }
     state.cache.delete(&sms_code_key(id)).await?;
-    state.cache.delete(&failures).await?;
+    right_code(state, user.id, meta.ip).await?;
     let mut types = parse_types(&user.mfa_types);
     if !types.contains(&MfaType::Sms) {
         types.push(MfaType::Sms);

@@ -6,6 +6,7 @@ pub mod banners;
 pub mod bootstrap;
 pub mod captcha;
 pub mod clients;
+pub(crate) mod codes;
 pub mod connect;
 pub mod invitations;
 pub mod lifecycle;

@@ -60,20 +60,68 @@ pub async fn send(
         state.metrics.record_email(success);
         if state.config.enable_email_log {
             let content = redact(&email.html, &composed.secrets);
-            let entry = NewMessageLog {
+            let response = redact(&response, &composed.secrets);
+            record(
+                &state,
+                MessageLog::Email,
                 success,
-                receiver: &receiver,
-                response: &redact(&response, &composed.secrets),
-                content: &content,
-            };
-            if let Err(err) = state
-                .store
-                .insert_message_log(MessageLog::Email, &entry)
-                .await
-            {
-                tracing::warn!(error = %err, "could not write the email log");
-            }
+                &receiver,
+                &response,
+                &content,
+            )
+            .await;
         }
     });
     Ok(())
+}
+
+/// Texts `text` to `to` in the background; `secret` (the code in it) is redacted from the SMS
+/// log.
+pub fn send_sms(state: &AppState, to: &str, text: &str, secret: &str) {
+    let state = state.clone();
+    let (to, text, secret) = (to.to_owned(), text.to_owned(), secret.to_owned());
+    tokio::spawn(async move {
+        let receiver = state.sms.receiver(&to).to_owned();
+        let (success, response) = match state.sms.send(&to, &text).await {
+            Ok(answer) => (true, answer),
+            Err(err) => {
+                tracing::warn!(code = "GH-SMS", error = %err, "SMS not sent");
+                (false, err.to_string())
+            }
+        };
+        if state.config.enable_sms_log {
+            let secrets = [secret];
+            let response = redact(&response, &secrets);
+            let content = redact(&text, &secrets);
+            record(
+                &state,
+                MessageLog::Sms,
+                success,
+                &receiver,
+                &response,
+                &content,
+            )
+            .await;
+        }
+    });
+}
+
+/// Writes one delivery to its log (the content already redacted).
+async fn record(
+    state: &AppState,
+    log: MessageLog,
+    success: bool,
+    receiver: &str,
+    response: &str,
+    content: &str,
+) {
+    let entry = NewMessageLog {
+        success,
+        receiver,
+        response,
+        content,
+    };
+    if let Err(err) = state.store.insert_message_log(log, &entry).await {
+        tracing::warn!(error = %err, "could not write a delivery log");
+    }
 }

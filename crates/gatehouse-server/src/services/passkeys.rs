@@ -23,17 +23,18 @@ pub fn passkeys_on(state: &AppState) -> bool {
     state.config.allow_passkey_enrollment && !state.config.enable_passwordless_sign_in
 }
 
-/// The relying party id: the issuer's host.
+/// The relying party id: the issuer's host (without port; IPv6 keeps its brackets).
+pub fn relying_party_id(issuer: &str) -> &str {
+    let authority = issuer.split("://").nth(1).unwrap_or_default();
+    let authority = authority.split('/').next().unwrap_or_default();
+    match authority.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => authority,
+    }
+}
+
 fn rp_id(state: &AppState) -> String {
-    let issuer = &state.config.issuer;
-    let host = issuer
-        .split("://")
-        .nth(1)
-        .unwrap_or_default()
-        .split(['/', ':'])
-        .next()
-        .unwrap_or_default();
-    host.to_owned()
+    relying_party_id(&state.config.issuer).to_owned()
 }
 
 /// Origins a ceremony may come from: the issuer and the embedded auth origins.

@@ -7,8 +7,10 @@ use gatehouse_core::admin::email_address;
 use gatehouse_core::signin::{FirstFactor, Progress, SignInError, Step};
 use gatehouse_store::{AccountStore, NewSignUp};
 
-use crate::crypto::constant_time_eq;
+use gatehouse_core::lockout::Counter;
+
 use crate::error::ServiceError;
+use crate::services::codes;
 use crate::services::signin::{advance, Outcome, RequestMeta, SignedInUser, Transaction};
 use crate::state::AppState;
 
@@ -44,22 +46,21 @@ pub async fn send_passwordless_code(
     tx: &Transaction,
     meta: RequestMeta<'_>,
 ) -> Result<(), ServiceError> {
-    use gatehouse_core::lockout::Counter;
     let email = tx
         .passwordless_email
         .as_deref()
         .ok_or(SignInError::WrongStep)?;
     let config = &state.config;
-    let sends = state
-        .cache
-        .increment(
-            &Counter::EmailCodeSends.key(email, meta.ip),
-            Duration::from_secs(30 * 60),
-        )
-        .await?;
-    if config.email_mfa_email_threshold > 0 && sends > i64::from(config.email_mfa_email_threshold) {
-        return Err(SignInError::EmailSendLimit.into());
-    }
+    let limit = (config.email_mfa_email_threshold, codes::WINDOW);
+    codes::within_send_limit(
+        state,
+        Counter::EmailCodeSends,
+        email,
+        meta.ip,
+        limit,
+        SignInError::EmailSendLimit,
+    )
+    .await?;
     let code = crate::crypto::random_code();
     let ttl = Duration::from_secs(config.email_mfa_code_expires_in);
     state
@@ -91,7 +92,6 @@ pub async fn verify_passwordless(
     code: &str,
     meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
-    use gatehouse_core::lockout::Counter;
     if tx.first_factor != Some(FirstFactor::Passwordless)
         || tx.progress.is_done(Step::PasswordlessVerify)
     {
@@ -102,23 +102,22 @@ pub async fn verify_passwordless(
         .clone()
         .ok_or(SignInError::WrongStep)?;
     let threshold = state.config.mfa_code_verify_threshold;
-    let failures = Counter::FailedMfaCode.key(&email, meta.ip);
-    if threshold > 0 && state.cache.counter(&failures).await? >= i64::from(threshold) {
-        return Err(SignInError::PasswordlessLockout.into());
-    }
-    let stored = state.cache.get(&passwordless_code_key(id)).await?;
-    let code = code.trim();
-    let matches =
-        stored.is_some_and(|s| code.len() == 6 && constant_time_eq(s.as_bytes(), code.as_bytes()));
-    if !matches {
-        state
-            .cache
-            .increment(&failures, Duration::from_secs(30 * 60))
-            .await?;
+    let counter = Counter::FailedMfaCode;
+    codes::check_lockout(
+        state,
+        counter,
+        &email,
+        meta.ip,
+        threshold,
+        SignInError::PasswordlessLockout,
+    )
+    .await?;
+    if !codes::code_matches(state, &passwordless_code_key(id), code).await? {
+        codes::count_failure(state, counter, &email, meta.ip).await?;
         return Err(SignInError::InvalidCode.into());
     }
     state.cache.delete(&passwordless_code_key(id)).await?;
-    state.cache.delete(&failures).await?;
+    codes::clear_failures(state, counter, &email, meta.ip).await?;
     let user = match state.store.password_account(&email).await? {
         Some(account) if !account.is_active => return Err(SignInError::DisabledAccount.into()),
         Some(account) => SignedInUser {

@@ -331,11 +331,44 @@ pub async fn discard(state: &AppState, id: &str) -> Result<(), ServiceError> {
     Ok(())
 }
 
-pub(crate) fn lockout_ttl(state: &AppState) -> Duration {
-    match state.config.account_lockout_expires_in {
-        // "Until an admin unlocks it": ten years is forever for a counter.
-        0 => Duration::from_secs(10 * 365 * 86_400),
-        secs => Duration::from_secs(secs),
+/// The failed-password lockout of an email, per client IP: shared by every first factor that
+/// takes a secret (password, recovery code, the Simple-OAuth token API).
+pub(crate) struct PasswordLockout {
+    key: String,
+    threshold: u32,
+}
+
+impl PasswordLockout {
+    pub(crate) fn new(state: &AppState, email: &str, ip: Option<&str>) -> Self {
+        Self {
+            key: failed_login_key(email, ip),
+            threshold: state.config.account_lockout_threshold,
+        }
+    }
+
+    pub(crate) async fn is_locked(&self, state: &AppState) -> Result<bool, ServiceError> {
+        Ok(
+            self.threshold > 0
+                && state.cache.counter(&self.key).await? >= i64::from(self.threshold),
+        )
+    }
+
+    /// Counts a wrong secret.
+    pub(crate) async fn failed(&self, state: &AppState) -> Result<(), ServiceError> {
+        if self.threshold > 0 {
+            let ttl = match state.config.account_lockout_expires_in {
+                // "Until an admin unlocks it": ten years is forever for a counter.
+                0 => Duration::from_secs(10 * 365 * 86_400),
+                secs => Duration::from_secs(secs),
+            };
+            state.cache.increment(&self.key, ttl).await?;
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn clear(&self, state: &AppState) -> Result<(), ServiceError> {
+        state.cache.delete(&self.key).await?;
+        Ok(())
     }
 }
 
@@ -352,9 +385,8 @@ pub async fn sign_in_with_password(
         return Err(SignInError::FeatureOff("Password sign-in").into());
     }
     let email = email.trim().to_lowercase();
-    let lock_key = failed_login_key(&email, meta.ip);
-    let threshold = state.config.account_lockout_threshold;
-    if threshold > 0 && state.cache.counter(&lock_key).await? >= i64::from(threshold) {
+    let lockout = PasswordLockout::new(state, &email, meta.ip);
+    if lockout.is_locked(state).await? {
         return Err(SignInError::LockedOut.into());
     }
     // The lookup finishes (and frees its connection) before the hash runs.
@@ -370,15 +402,13 @@ pub async fn sign_in_with_password(
         return Err(SignInError::NoUserFound.into());
     };
     let PasswordCheck::Match { rehash } = check else {
-        if threshold > 0 {
-            state.cache.increment(&lock_key, lockout_ttl(state)).await?;
-        }
+        lockout.failed(state).await?;
         return Err(SignInError::NoUserFound.into());
     };
     if !account.is_active {
         return Err(SignInError::DisabledAccount.into());
     }
-    state.cache.delete(&lock_key).await?;
+    lockout.clear(state).await?;
     if rehash {
         let state = state.clone();
         let password = password.to_owned();

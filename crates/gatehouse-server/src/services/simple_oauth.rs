@@ -5,13 +5,13 @@
 
 use std::time::Duration;
 
-use gatehouse_core::lockout::failed_login_key;
 use gatehouse_store::AccountStore;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::crypto::{random_hex, sha256_hex, PasswordCheck};
 use crate::error::ServiceError;
+use crate::services::signin::PasswordLockout;
 use crate::state::AppState;
 
 #[derive(Serialize, Deserialize)]
@@ -44,12 +44,8 @@ pub async fn get_token(
         .as_ref()
         .and_then(|u| u.email.clone())
         .unwrap_or_default();
-    let lock_key = failed_login_key(&email, ip);
-    let threshold = state.config.account_lockout_threshold;
-    if !email.is_empty()
-        && threshold > 0
-        && state.cache.counter(&lock_key).await? >= i64::from(threshold)
-    {
+    let lockout = PasswordLockout::new(state, &email, ip);
+    if !email.is_empty() && lockout.is_locked(state).await? {
         return Ok(refusal(
             401,
             "Account temporarily locked due to excessive login failures",
@@ -71,16 +67,12 @@ pub async fn get_token(
     let matched = matches!(check, PasswordCheck::Match { .. });
     let Some(account) = account.filter(|a| matched && a.is_active) else {
         // Wrong passwords of a real account count toward its lockout.
-        if !matched && !email.is_empty() && threshold > 0 {
-            let ttl = match state.config.account_lockout_expires_in {
-                0 => Duration::from_secs(10 * 365 * 86_400),
-                secs => Duration::from_secs(secs),
-            };
-            state.cache.increment(&lock_key, ttl).await?;
+        if !matched && !email.is_empty() {
+            lockout.failed(state).await?;
         }
         return Ok(refusal(301, "PFALSE"));
     };
-    state.cache.delete(&lock_key).await?;
+    lockout.clear(state).await?;
     let token = random_hex::<16>();
     let lifetime = state.config.simple_oauth_token_expires_in;
     let issued = Issued {

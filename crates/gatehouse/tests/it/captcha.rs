@@ -44,14 +44,6 @@ async fn siteverify() -> (String, Seen) {
     (url, seen)
 }
 
-fn error_text(html: &str) -> String {
-    let Some(at) = html.find("class=\"error\" role") else {
-        return String::new();
-    };
-    let start = at + html[at..].find('>').unwrap() + 1;
-    html[start..start + html[start..].find('<').unwrap()].to_owned()
-}
-
 async fn sign_up_form(browser: &Browser, client_id: &str) -> Page {
     let page = browser
         .follow(browser.get(&authorize_url(client_id, CB, &[])).await, CB)

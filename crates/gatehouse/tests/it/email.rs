@@ -14,55 +14,6 @@ use gatehouse_server::config::Secret;
 
 const CB: &str = "http://127.0.0.1:5173/cb";
 
-/// The hidden inputs of the form with id `form_id`, plus `extra`.
-fn hidden_fields(html: &str, form_id: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
-    let start = html
-        .find(&format!("id=\"{form_id}\""))
-        .unwrap_or_else(|| panic!("no form {form_id} in {html}"));
-    let end = start + html[start..].find("</form>").unwrap();
-    let form = &html[start..end];
-    let mut fields = Vec::new();
-    let mut rest = form;
-    while let Some(at) = rest.find("type=\"hidden\"") {
-        let tag_start = rest[..at].rfind('<').unwrap();
-        let tag_end = at + rest[at..].find('>').unwrap();
-        let tag = &rest[tag_start..=tag_end];
-        let attr = |name: &str| {
-            let marker = format!("{name}=\"");
-            let v = tag.find(&marker)? + marker.len();
-            let e = tag[v..].find('"')?;
-            Some(unescape(&tag[v..v + e]))
-        };
-        fields.push((attr("name").unwrap(), attr("value").unwrap_or_default()));
-        rest = &rest[tag_end..];
-    }
-    fields.extend(
-        extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    fields
-}
-
-fn error_text(html: &str) -> String {
-    let Some(at) = html.find("class=\"error\"") else {
-        return String::new();
-    };
-    let start = at + html[at..].find('>').unwrap() + 1;
-    let end = start + html[start..].find('<').unwrap();
-    unescape(&html[start..end])
-}
-
-/// Undoes the pages' HTML escaping.
-fn unescape(text: &str) -> String {
-    text.replace("&#39;", "'")
-        .replace("&#34;", "\"")
-        .replace("&#60;", "<")
-        .replace("&#62;", ">")
-        .replace("&#38;", "&")
-        .replace("&amp;", "&")
-}
-
 async fn user_by_email(app: &TestApp, email: &str) -> Value {
     let token = app.admin_token("root").await;
     let (status, body) = call(

@@ -263,3 +263,53 @@ pub async fn exchange(app: &TestApp, form: &[(&str, &str)]) -> (u16, Value) {
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }
+
+/// The hidden inputs of the form with id `form_id`, plus `extra`.
+pub fn hidden_fields(html: &str, form_id: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let start = html
+        .find(&format!("id=\"{form_id}\""))
+        .unwrap_or_else(|| panic!("no form {form_id} in {html}"));
+    let end = start + html[start..].find("</form>").unwrap();
+    let mut fields = Vec::new();
+    let mut rest = &html[start..end];
+    while let Some(at) = rest.find("type=\"hidden\"") {
+        let tag_start = rest[..at].rfind('<').unwrap();
+        let tag_end = at + rest[at..].find('>').unwrap();
+        let tag = &rest[tag_start..=tag_end];
+        let attr = |name: &str| {
+            let marker = format!("{name}=\"");
+            let v = tag.find(&marker)? + marker.len();
+            let e = tag[v..].find('"')?;
+            Some(unescape(&tag[v..v + e]))
+        };
+        fields.push((attr("name").unwrap(), attr("value").unwrap_or_default()));
+        rest = &rest[tag_end..];
+    }
+    fields.extend(
+        extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    fields
+}
+
+/// The text of the page's refusal (`<p class="error" role="alert">`), or "".
+pub fn error_text(html: &str) -> String {
+    let marker = "class=\"error\" role=\"alert\">";
+    let Some(at) = html.find(marker) else {
+        return String::new();
+    };
+    let start = at + marker.len();
+    let end = start + html[start..].find('<').unwrap();
+    unescape(&html[start..end])
+}
+
+/// Undoes the pages' HTML escaping.
+pub fn unescape(text: &str) -> String {
+    text.replace("&#39;", "'")
+        .replace("&#34;", "\"")
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
+}

@@ -10,41 +10,6 @@ use crate::mailbox::Mailbox;
 
 const CB: &str = "http://127.0.0.1:5173/cb";
 
-fn hidden(html: &str, form_id: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
-    let start = html
-        .find(&format!("id=\"{form_id}\""))
-        .unwrap_or_else(|| panic!("no {form_id}: {html}"));
-    let end = start + html[start..].find("</form>").unwrap();
-    let mut fields = Vec::new();
-    let mut rest = &html[start..end];
-    while let Some(at) = rest.find("type=\"hidden\"") {
-        let tag_start = rest[..at].rfind('<').unwrap();
-        let tag_end = at + rest[at..].find('>').unwrap();
-        let tag = &rest[tag_start..=tag_end];
-        let attr = |name: &str| {
-            let marker = format!("{name}=\"");
-            let v = tag.find(&marker)? + marker.len();
-            Some(tag[v..v + tag[v..].find('"')?].to_owned())
-        };
-        fields.push((attr("name").unwrap(), attr("value").unwrap_or_default()));
-        rest = &rest[tag_end..];
-    }
-    fields.extend(
-        extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    fields
-}
-
-fn error_text(html: &str) -> String {
-    let Some(at) = html.find("class=\"error\"") else {
-        return String::new();
-    };
-    let start = at + html[at..].find('>').unwrap() + 1;
-    html[start..start + html[start..].find('<').unwrap()].to_owned()
-}
-
 /// The TOTP secret the setup page shows.
 fn shown_secret(html: &str) -> Vec<u8> {
     let at = html
@@ -127,9 +92,9 @@ backend_tests! {
         let (status, body) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &tx), ("code_verifier", VERIFIER), ("redirect_uri", CB)]).await;
         assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
 
-        let bad = browser.post("/identity/v1/view/otp-setup", &hidden(&setup.html, "step-form", &[("code", "12345x")])).await;
+        let bad = browser.post("/identity/v1/view/otp-setup", &hidden_fields(&setup.html, "step-form", &[("code", "12345x")])).await;
         assert_eq!(error_text(&bad.html), "Invalid MFA code provided");
-        let done = browser.post("/identity/v1/view/otp-setup", &hidden(&setup.html, "step-form", &[("code", &totp(&secret, 0))])).await;
+        let done = browser.post("/identity/v1/view/otp-setup", &hidden_fields(&setup.html, "step-form", &[("code", &totp(&secret, 0))])).await;
         let loc = done.location.clone().unwrap_or_else(|| panic!("{}", done.html));
         assert!(loc.starts_with(CB), "{loc}");
         let record = user(&app, &email).await;
@@ -140,10 +105,10 @@ backend_tests! {
         let signed = sign_in(&again, &authorize_url(&client_id, CB, &[]), &email, PASSWORD, CB).await;
         let page = again.follow(signed, CB).await;
         assert!(page.html.contains("Enter your authenticator code") && !page.html.contains("otp-secret"), "{}", page.html);
-        let replay = again.post("/identity/v1/view/otp-mfa", &hidden(&page.html, "step-form", &[("code", &totp(&secret, 0))])).await;
+        let replay = again.post("/identity/v1/view/otp-mfa", &hidden_fields(&page.html, "step-form", &[("code", &totp(&secret, 0))])).await;
         assert_eq!(error_text(&replay.html), "Invalid MFA code provided", "each step is usable once");
         // The next step's code is within the window; remember this device.
-        let ok = again.post("/identity/v1/view/otp-mfa", &hidden(&page.html, "step-form", &[("code", &totp(&secret, 1)), ("remember", "1")])).await;
+        let ok = again.post("/identity/v1/view/otp-mfa", &hidden_fields(&page.html, "step-form", &[("code", &totp(&secret, 1)), ("remember", "1")])).await;
         assert!(ok.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", ok.html);
 
         // The remembered browser skips TOTP at a forced re-authentication; others do not.
@@ -155,10 +120,10 @@ backend_tests! {
         let signed = sign_in(&third, &authorize_url(&client_id, CB, &[]), &email, PASSWORD, CB).await;
         let page = third.follow(signed, CB).await;
         for _ in 0..4 {
-            let bad = third.post("/identity/v1/view/otp-mfa", &hidden(&page.html, "step-form", &[("code", "000000")])).await;
+            let bad = third.post("/identity/v1/view/otp-mfa", &hidden_fields(&page.html, "step-form", &[("code", "000000")])).await;
             assert_eq!(error_text(&bad.html), "Invalid MFA code provided");
         }
-        let locked = third.post("/identity/v1/view/otp-mfa", &hidden(&page.html, "step-form", &[("code", &totp(&secret, -1))])).await;
+        let locked = third.post("/identity/v1/view/otp-mfa", &hidden_fields(&page.html, "step-form", &[("code", &totp(&secret, -1))])).await;
         assert_eq!(error_text(&locked.html), "Too many failed MFA verification attempts. Please try again after 30 minutes.");
     }
 
@@ -174,9 +139,9 @@ backend_tests! {
         let email = format!("enroll.{backend:?}@example.com").to_lowercase();
         let enroll = sign_up_to_mfa(&browser, &client_id, &email).await;
         assert!(enroll.html.contains("Add a second sign-in step"), "{}", enroll.html);
-        let bad = browser.post("/identity/v1/view/mfa-enroll", &hidden(&enroll.html, "step-form", &[("type", "sms")])).await;
+        let bad = browser.post("/identity/v1/view/mfa-enroll", &hidden_fields(&enroll.html, "step-form", &[("type", "sms")])).await;
         assert_eq!(bad.status, 400, "SMS is not offered");
-        let chosen = browser.post("/identity/v1/view/mfa-enroll", &hidden(&enroll.html, "step-form", &[("type", "email")])).await;
+        let chosen = browser.post("/identity/v1/view/mfa-enroll", &hidden_fields(&enroll.html, "step-form", &[("type", "email")])).await;
         let page = browser.follow(chosen, CB).await;
         assert!(page.html.contains("Check your email"), "{}", page.html);
         let code = mailbox.first_to(&email).await.code();
@@ -184,7 +149,7 @@ backend_tests! {
         let tx = input_value(&page.html, "tx").unwrap();
         let reload = browser.get(&format!("/identity/v1/view/email-mfa?tx={tx}")).await;
         assert_eq!(reload.status, 200);
-        let done = browser.post("/identity/v1/view/email-mfa", &hidden(&page.html, "step-form", &[("code", &code)])).await;
+        let done = browser.post("/identity/v1/view/email-mfa", &hidden_fields(&page.html, "step-form", &[("code", &code)])).await;
         assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", done.html);
         assert_eq!(mailbox.count_to(&email), 1);
         assert_eq!(user(&app, &email).await["mfaTypes"], json!(["email"]));
@@ -195,9 +160,9 @@ backend_tests! {
         let page = policy.follow(signed, CB).await;
         assert!(page.html.contains("Check your email"), "the factor is still asked first: {}", page.html);
         let code = mailbox.nth_to(&email, 2).await.code();
-        let reset = policy.follow(policy.post("/identity/v1/view/email-mfa", &hidden(&page.html, "step-form", &[("code", &code)])).await, CB).await;
+        let reset = policy.follow(policy.post("/identity/v1/view/email-mfa", &hidden_fields(&page.html, "step-form", &[("code", &code)])).await, CB).await;
         assert!(reset.html.contains("Reset your second sign-in steps"), "{}", reset.html);
-        let done = policy.post("/identity/v1/view/reset-mfa", &hidden(&reset.html, "step-form", &[])).await;
+        let done = policy.post("/identity/v1/view/reset-mfa", &hidden_fields(&reset.html, "step-form", &[])).await;
         let done = policy.follow(done, CB).await;
         assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)) || done.html.contains("Add a second sign-in step"), "{}", done.html);
         assert_eq!(user(&app, &email).await["mfaTypes"], json!([]));
@@ -229,7 +194,7 @@ backend_tests! {
         }
         assert!(page.html.contains("Check your email"), "{}", page.html);
         let code = mailbox.first_to(&email).await.code();
-        let done = browser.post("/identity/v1/view/email-mfa", &hidden(&page.html, "step-form", &[("code", &code)])).await;
+        let done = browser.post("/identity/v1/view/email-mfa", &hidden_fields(&page.html, "step-form", &[("code", &code)])).await;
         assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", done.html);
 
         // A TOTP user may take an emailed code instead (allow_email_mfa_as_backup).
@@ -244,7 +209,7 @@ backend_tests! {
         let setup = second.follow(signed, CB).await;
         assert!(setup.html.contains("Set up your authenticator app"), "{}", setup.html);
         let secret = shown_secret(&setup.html);
-        let done = second.post("/identity/v1/view/otp-setup", &hidden(&setup.html, "step-form", &[("code", &totp(&secret, 0))])).await;
+        let done = second.post("/identity/v1/view/otp-setup", &hidden_fields(&setup.html, "step-form", &[("code", &totp(&secret, 0))])).await;
         assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", done.html);
         let third = Browser::new(&app);
         let signed = sign_in(&third, &authorize_url(&client_id, CB, &[]), &email, PASSWORD, CB).await;
@@ -254,7 +219,7 @@ backend_tests! {
         let backup = third.get(&format!("/identity/v1/view/email-mfa?tx={tx}&backup=otp")).await;
         assert_eq!(backup.status, 200, "{}", backup.html);
         let code = mailbox.nth_to(&email, 2).await.code();
-        let done = third.post("/identity/v1/view/email-mfa", &hidden(&backup.html, "step-form", &[("code", &code)])).await;
+        let done = third.post("/identity/v1/view/email-mfa", &hidden_fields(&backup.html, "step-form", &[("code", &code)])).await;
         assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", done.html);
     }
 }
@@ -295,7 +260,7 @@ backend_tests! {
         let email = format!("recovery.{backend:?}@example.com").to_lowercase();
         let setup = sign_up_to_mfa(&browser, &client_id, &email).await;
         let secret = shown_secret(&setup.html);
-        let after = browser.post("/identity/v1/view/otp-setup", &hidden(&setup.html, "step-form", &[("code", &totp(&secret, 0))])).await;
+        let after = browser.post("/identity/v1/view/otp-setup", &hidden_fields(&setup.html, "step-form", &[("code", &totp(&secret, 0))])).await;
         let codes_page = browser.follow(after, CB).await;
         let codes = recovery_codes(&codes_page.html);
         assert_eq!(codes.len(), 10);
@@ -304,7 +269,7 @@ backend_tests! {
         let tx = input_value(&codes_page.html, "tx").unwrap();
         let reload = browser.get(&format!("/identity/v1/view/recovery-code-enroll?tx={tx}")).await;
         assert_eq!(recovery_codes(&reload.html), codes);
-        let done = browser.post("/identity/v1/view/recovery-code-enroll", &hidden(&codes_page.html, "step-form", &[])).await;
+        let done = browser.post("/identity/v1/view/recovery-code-enroll", &hidden_fields(&codes_page.html, "step-form", &[])).await;
         assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", done.html);
 
         // A recovery code signs in without the password or the authenticator, once.
@@ -318,7 +283,7 @@ backend_tests! {
                 assert!(page.html.contains("recovery-code-link"), "{}", page.html);
                 let tx = input_value(&page.html, "tx").unwrap();
                 let form = b.get(&format!("/identity/v1/view/recovery-code?tx={tx}")).await;
-                b.post("/identity/v1/view/recovery-code", &hidden(&form.html, "step-form", &[("email", &email), ("recovery_code", &code)])).await
+                b.post("/identity/v1/view/recovery-code", &hidden_fields(&form.html, "step-form", &[("email", &email), ("recovery_code", &code)])).await
             }
         };
         let first = recover(codes[0].to_lowercase().replace('-', " ")).await;
@@ -332,12 +297,12 @@ backend_tests! {
         let manage = Browser::new(&app);
         let signed = sign_in(&manage, &authorize_url(&client_id, CB, &[("policy", "manage_recovery_code")]), &email, PASSWORD, CB).await;
         let otp = manage.follow(signed, CB).await;
-        let after = manage.post("/identity/v1/view/otp-mfa", &hidden(&otp.html, "step-form", &[("code", &totp(&secret, 1))])).await;
+        let after = manage.post("/identity/v1/view/otp-mfa", &hidden_fields(&otp.html, "step-form", &[("code", &totp(&secret, 1))])).await;
         let page = manage.follow(after, CB).await;
         let fresh = recovery_codes(&page.html);
         assert_eq!(fresh.len(), 10);
         assert!(fresh.iter().all(|c| !codes.contains(c)));
-        let done = manage.post("/identity/v1/view/manage-recovery-code", &hidden(&page.html, "step-form", &[])).await;
+        let done = manage.post("/identity/v1/view/manage-recovery-code", &hidden_fields(&page.html, "step-form", &[])).await;
         assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", done.html);
         let old = recover(codes[2].clone()).await;
         assert_eq!(error_text(&old.html), "No user found", "the old set is retired");
@@ -435,15 +400,15 @@ backend_tests! {
             page = browser.follow(browser.post("/identity/v1/view/consent", &fields).await, CB).await;
         }
         assert!(page.html.contains("phone_number"), "{}", page.html);
-        let bad = browser.post("/identity/v1/view/sms-mfa", &hidden(&page.html, "step-form", &[("phone_number", "12")])).await;
+        let bad = browser.post("/identity/v1/view/sms-mfa", &hidden_fields(&page.html, "step-form", &[("phone_number", "12")])).await;
         assert_eq!(error_text(&bad.html), "Enter a phone number in international form, such as +14155550123");
-        let sent = browser.post("/identity/v1/view/sms-mfa", &hidden(&page.html, "step-form", &[("phone_number", "(415) 555-0123")])).await;
+        let sent = browser.post("/identity/v1/view/sms-mfa", &hidden_fields(&page.html, "step-form", &[("phone_number", "(415) 555-0123")])).await;
         assert_eq!(sent.status, 200, "{}", sent.html);
         let code = texted_code(&seen, 1).await;
         let wrong = if code == "000000" { "111111" } else { "000000" };
-        let refused = browser.post("/identity/v1/view/sms-mfa", &hidden(&sent.html, "step-form", &[("code", wrong)])).await;
+        let refused = browser.post("/identity/v1/view/sms-mfa", &hidden_fields(&sent.html, "step-form", &[("code", wrong)])).await;
         assert_eq!(error_text(&refused.html), "Invalid MFA code provided");
-        let done = browser.post("/identity/v1/view/sms-mfa", &hidden(&sent.html, "step-form", &[("code", &code)])).await;
+        let done = browser.post("/identity/v1/view/sms-mfa", &hidden_fields(&sent.html, "step-form", &[("code", &code)])).await;
         assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", done.html);
         assert_eq!(user(&app, &email).await["mfaTypes"], json!(["sms"]));
 
@@ -453,7 +418,7 @@ backend_tests! {
         let page = again.follow(signed, CB).await;
         assert!(page.html.contains("0123") && !page.html.contains("4155550123"), "masked number: {}", page.html);
         let code = texted_code(&seen, 2).await;
-        let done = again.post("/identity/v1/view/sms-mfa", &hidden(&page.html, "step-form", &[("code", &code)])).await;
+        let done = again.post("/identity/v1/view/sms-mfa", &hidden_fields(&page.html, "step-form", &[("code", &code)])).await;
         assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", done.html);
 
         // An emailed code may stand in for the SMS (allow_email_mfa_as_backup).
@@ -465,7 +430,7 @@ backend_tests! {
         let backup = third.get(&format!("/identity/v1/view/email-mfa?tx={tx}&backup=sms")).await;
         assert_eq!(backup.status, 200, "{}", backup.html);
         let emailed = mailbox.first_to(&email).await.code();
-        let done = third.post("/identity/v1/view/email-mfa", &hidden(&backup.html, "step-form", &[("code", &emailed)])).await;
+        let done = third.post("/identity/v1/view/email-mfa", &hidden_fields(&backup.html, "step-form", &[("code", &emailed)])).await;
         assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", done.html);
 
         // The SMS log holds every message, codes redacted.
@@ -568,22 +533,22 @@ backend_tests! {
         let setup = sign_up_to_mfa(&browser, &client_id, &email).await;
         assert!(setup.html.contains("Set up your authenticator app"), "{}", setup.html);
         let secret = shown_secret(&setup.html);
-        let next = browser.follow(browser.post("/identity/v1/view/otp-setup", &hidden(&setup.html, "step-form", &[("code", &totp(&secret, 0))])).await, CB).await;
+        let next = browser.follow(browser.post("/identity/v1/view/otp-setup", &hidden_fields(&setup.html, "step-form", &[("code", &totp(&secret, 0))])).await, CB).await;
         assert!(next.html.contains("Sign in faster next time"), "passkey enrollment follows MFA: {}", next.html);
         // An enrollment posted with a forged credential is refused and changes nothing.
-        let forged = browser.post("/identity/v1/view/passkey-enroll", &hidden(&next.html, "passkey-form", &[]).into_iter()
+        let forged = browser.post("/identity/v1/view/passkey-enroll", &hidden_fields(&next.html, "passkey-form", &[]).into_iter()
             .map(|(k, v)| if k == "credential" { (k, r#"{"id":"x","response":{"clientDataJSON":"e30","attestationObject":"oA"}}"#.to_owned()) } else { (k, v) }).collect::<Vec<_>>()).await;
         assert_eq!(error_text(&forged.html), "Invalid passkey request");
         // "Not now, don't ask again".
-        let declined = browser.follow(browser.post("/identity/v1/view/passkey-enroll", &hidden(&next.html, "step-form", &[("remember", "1")])).await, CB).await;
+        let declined = browser.follow(browser.post("/identity/v1/view/passkey-enroll", &hidden_fields(&next.html, "step-form", &[("remember", "1")])).await, CB).await;
         assert!(declined.html.contains("recovery-codes"), "recovery codes come last: {}", declined.html);
-        let done = browser.post("/identity/v1/view/recovery-code-enroll", &hidden(&declined.html, "step-form", &[])).await;
+        let done = browser.post("/identity/v1/view/recovery-code-enroll", &hidden_fields(&declined.html, "step-form", &[])).await;
         assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", done.html);
         // Next sign-in: TOTP only (no passkey prompt after "don't ask again", codes exist).
         let again = Browser::new(&app);
         let signed = sign_in(&again, &authorize_url(&client_id, CB, &[]), &email, PASSWORD, CB).await;
         let otp = again.follow(signed, CB).await;
-        let done = again.post("/identity/v1/view/otp-mfa", &hidden(&otp.html, "step-form", &[("code", &totp(&secret, 1))])).await;
+        let done = again.post("/identity/v1/view/otp-mfa", &hidden_fields(&otp.html, "step-form", &[("code", &totp(&secret, 1))])).await;
         assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", done.html);
     }
 }

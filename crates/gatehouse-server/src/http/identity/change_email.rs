@@ -7,10 +7,10 @@ use axum::Form;
 use gatehouse_core::signin::{SignInError, Step};
 
 use super::browser::Browser;
-use super::lifecycle::{form_page, supported_locale, FormSpec, LifecycleQuery};
+use super::lifecycle::{form_or_refusal, form_page, supported_locale, FormSpec, LifecycleQuery};
 use super::{
-    at_policy, form_error, i18n, page_error, page_locale, posted_transaction, refused_post,
-    respond, transaction, StepForm,
+    at_policy, i18n, page_error, page_locale, posted_transaction, refused_post, respond,
+    transaction, StepForm,
 };
 use crate::services::{lifecycle, signin};
 use crate::state::AppState;
@@ -122,18 +122,14 @@ async fn change_email_submit(state: AppState, browser: Browser, form: StepForm) 
     if form.stage == "confirm" {
         let ip = browser.ip.as_deref();
         if let Err(err) = lifecycle::change_email(&state, user_id, &email, &form.code, ip).await {
-            return match form_error(&state, &locale, err) {
-                Ok(error) => form_page(
-                    &state,
-                    &browser,
-                    &locale,
-                    branding.as_ref(),
-                    change_email_code_spec(t, &form.tx, &email),
-                    Some(error),
-                    None,
-                ),
-                Err(page) => *page,
-            };
+            return form_or_refusal(
+                &state,
+                &browser,
+                &locale,
+                branding.as_ref(),
+                change_email_code_spec(t, &form.tx, &email),
+                err,
+            );
         }
         return match signin::complete_step(&state, &form.tx, tx, Step::ChangeEmail, browser.meta())
             .await
@@ -152,17 +148,13 @@ async fn change_email_submit(state: AppState, browser: Browser, form: StepForm) 
             None,
             None,
         ),
-        Err(err) => match form_error(&state, &locale, err) {
-            Ok(error) => form_page(
-                &state,
-                &browser,
-                &locale,
-                branding.as_ref(),
-                change_email_spec(t, &form.tx, &email),
-                Some(error),
-                None,
-            ),
-            Err(page) => *page,
-        },
+        Err(err) => form_or_refusal(
+            &state,
+            &browser,
+            &locale,
+            branding.as_ref(),
+            change_email_spec(t, &form.tx, &email),
+            err,
+        ),
     }
 }

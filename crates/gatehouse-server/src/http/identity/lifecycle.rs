@@ -140,6 +140,22 @@ pub(super) fn form_page(
     response
 }
 
+/// A refused form shown again with the refusal, or the error page for failures a form cannot
+/// show.
+pub(super) fn form_or_refusal(
+    state: &AppState,
+    browser: &Browser,
+    locale: &str,
+    branding: Option<&signin::Branding>,
+    spec: FormSpec<'_>,
+    err: ServiceError,
+) -> Response {
+    match form_error(state, locale, err) {
+        Ok(error) => form_page(state, browser, locale, branding, spec, Some(error), None),
+        Err(page) => *page,
+    }
+}
+
 pub(super) fn supported_locale(state: &AppState, locale: Option<&str>) -> String {
     gatehouse_core::authorize::pick_locale(locale, &state.config.supported_locales)
 }
@@ -297,34 +313,12 @@ async fn verify_sign_up_submit(state: AppState, browser: Browser, form: StepForm
                 None,
                 Some(t.code_resent),
             ),
-            Err(err) => match form_error(&state, &locale, err) {
-                Ok(error) => form_page(
-                    &state,
-                    &browser,
-                    &locale,
-                    branding.as_ref(),
-                    spec(),
-                    Some(error),
-                    None,
-                ),
-                Err(page) => *page,
-            },
+            Err(err) => form_or_refusal(&state, &browser, &locale, branding.as_ref(), spec(), err),
         };
     }
     match signin::verify_sign_up_email(&state, &form.tx, tx, &form.code, browser.meta()).await {
         Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
-        Err(err) => match form_error(&state, &locale, err) {
-            Ok(error) => form_page(
-                &state,
-                &browser,
-                &locale,
-                branding.as_ref(),
-                spec(),
-                Some(error),
-                None,
-            ),
-            Err(page) => *page,
-        },
+        Err(err) => form_or_refusal(&state, &browser, &locale, branding.as_ref(), spec(), err),
     }
 }
 
@@ -477,18 +471,14 @@ async fn reset_submit(
                 )
                 .await
             }
-            Err(err) => match form_error(&state, &locale, err) {
-                Ok(error) => form_page(
-                    &state,
-                    &browser,
-                    &locale,
-                    branding,
-                    without_resend_under_captcha(&state, reset_code_spec(t, &form.tx, &form.email)),
-                    Some(error),
-                    None,
-                ),
-                Err(page) => *page,
-            },
+            Err(err) => form_or_refusal(
+                &state,
+                &browser,
+                &locale,
+                branding,
+                without_resend_under_captcha(&state, reset_code_spec(t, &form.tx, &form.email)),
+                err,
+            ),
         };
     }
     let token = form
@@ -518,17 +508,13 @@ async fn reset_submit(
             None,
             None,
         ),
-        Err(err) => match form_error(&state, &locale, err) {
-            Ok(error) => form_page(
-                &state,
-                &browser,
-                &locale,
-                branding,
-                with_captcha(&state, reset_request_spec(t, &form.tx, &form.email)),
-                Some(error),
-                None,
-            ),
-            Err(page) => *page,
-        },
+        Err(err) => form_or_refusal(
+            &state,
+            &browser,
+            &locale,
+            branding,
+            with_captcha(&state, reset_request_spec(t, &form.tx, &form.email)),
+            err,
+        ),
     }
 }

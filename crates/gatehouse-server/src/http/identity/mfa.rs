@@ -10,7 +10,7 @@ use gatehouse_core::signin::{MfaType, SignInError, Step};
 use serde::Deserialize;
 
 use super::browser::Browser;
-use super::lifecycle::{form_page, FormSpec};
+use super::lifecycle::{form_or_refusal, form_page, FormSpec};
 use super::{
     at_policy, form_error, i18n, page_error, page_locale, posted_transaction, refused_post,
     respond, transaction, StepForm,
@@ -446,18 +446,7 @@ async fn email_submit(
                 None,
                 Some(t.code_resent),
             ),
-            Err(err) => match form_error(&state, &locale, err) {
-                Ok(error) => form_page(
-                    &state,
-                    &browser,
-                    &locale,
-                    branding.as_ref(),
-                    spec(),
-                    Some(error),
-                    None,
-                ),
-                Err(page) => *page,
-            },
+            Err(err) => form_or_refusal(&state, &browser, &locale, branding.as_ref(), spec(), err),
         };
     }
     match mfa::verify_email_code(&state, &form.tx, tx, &form.code, backup, browser.meta()).await {
@@ -472,18 +461,7 @@ async fn email_submit(
             .await;
             finish(&state, &form.tx, &locale, outcome, device)
         }
-        Err(err) => match form_error(&state, &locale, err) {
-            Ok(error) => form_page(
-                &state,
-                &browser,
-                &locale,
-                branding.as_ref(),
-                spec(),
-                Some(error),
-                None,
-            ),
-            Err(page) => *page,
-        },
+        Err(err) => form_or_refusal(&state, &browser, &locale, branding.as_ref(), spec(), err),
     }
 }
 

@@ -248,6 +248,16 @@ async fn posted(
         .ok_or_else(|| SignInError::UnknownTransaction.into())
 }
 
+/// The session's user, by the id the management services take.
+async fn auth_id_of(state: &AppState, session: &BrowserSession) -> Result<String, ServiceError> {
+    Ok(state
+        .store
+        .user_by_id(session.user_id)
+        .await?
+        .ok_or(SignInError::NoUserFound)?
+        .auth_id)
+}
+
 fn back(notice: bool) -> Response {
     see_other(if notice { "/i?saved=1" } else { ACCOUNT_PAGE })
 }
@@ -291,10 +301,9 @@ async fn end_session(
         Ok(s) => s,
         Err(err) => return refused(&state, err),
     };
-    let auth_id = match state.store.user_by_id(session.user_id).await {
-        Ok(Some(user)) => user.auth_id,
-        Ok(None) => return refused(&state, SignInError::NoUserFound.into()),
-        Err(err) => return refused(&state, err.into()),
+    let auth_id = match auth_id_of(&state, &session).await {
+        Ok(id) => id,
+        Err(err) => return refused(&state, err),
     };
     match users::end_session(&state.store, &auth_id, &id).await {
         Ok(()) => back(false),
@@ -312,10 +321,9 @@ async fn revoke_app(
         Ok(s) => s,
         Err(err) => return refused(&state, err),
     };
-    let auth_id = match state.store.user_by_id(session.user_id).await {
-        Ok(Some(user)) => user.auth_id,
-        Ok(None) => return refused(&state, SignInError::NoUserFound.into()),
-        Err(err) => return refused(&state, err.into()),
+    let auth_id = match auth_id_of(&state, &session).await {
+        Ok(id) => id,
+        Err(err) => return refused(&state, err),
     };
     match users::revoke_consent(&state.store, &auth_id, id).await {
         Ok(()) => back(false),

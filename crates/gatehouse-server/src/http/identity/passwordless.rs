@@ -9,10 +9,9 @@ use gatehouse_core::signin::{SignInError, Step};
 use serde::Deserialize;
 
 use super::browser::Browser;
-use super::lifecycle::{form_page, supported_locale, FormSpec};
+use super::lifecycle::{form_or_refusal, form_page, supported_locale, FormSpec};
 use super::{
-    form_error, i18n, page_error, page_locale, posted_transaction, refused_post, respond,
-    transaction, StepForm,
+    i18n, page_error, page_locale, posted_transaction, refused_post, respond, transaction, StepForm,
 };
 use crate::services::signin;
 use crate::state::AppState;
@@ -146,18 +145,14 @@ async fn passwordless_submit(
             None,
             Some(t.code_resent),
         ),
-        Err(err) => match form_error(&state, &locale, err) {
-            Ok(error) => form_page(
-                &state,
-                &browser,
-                &locale,
-                branding.as_ref(),
-                passwordless_spec(&state, t, &form.tx),
-                Some(error),
-                None,
-            ),
-            Err(page) => *page,
-        },
+        Err(err) => form_or_refusal(
+            &state,
+            &browser,
+            &locale,
+            branding.as_ref(),
+            passwordless_spec(&state, t, &form.tx),
+            err,
+        ),
     }
 }
 
@@ -192,17 +187,13 @@ async fn magic_link(
     .await
     {
         Ok(outcome) => respond::outcome(&state.config, &tx_id, &locale, outcome),
-        Err(err) => match form_error(&state, &locale, err) {
-            Ok(error) => form_page(
-                &state,
-                &browser,
-                &locale,
-                branding.as_ref(),
-                passwordless_spec(&state, t, &tx_id),
-                Some(error),
-                None,
-            ),
-            Err(page) => *page,
-        },
+        Err(err) => form_or_refusal(
+            &state,
+            &browser,
+            &locale,
+            branding.as_ref(),
+            passwordless_spec(&state, t, &tx_id),
+            err,
+        ),
     }
 }
