@@ -536,13 +536,13 @@ async fn reset_code_lockout_holds_across_two_instances_sharing_redis() {
     );
 }
 
+backend_tests! {
 /// Reset requests for known and unknown emails answer the same, in about the same time: the
 /// account lookup happens after the answer.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reset_requests_do_not_tell_known_from_unknown_emails() {
+async fn reset_requests_do_not_tell_known_from_unknown_emails(backend: Backend) {
     let mailbox = Mailbox::start().await;
     let origin = "https://embedded.example";
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+    let app = TestApp::spawn_with(backend, |c| {
         mailbox.configure(c);
         c.embedded_auth_origins = vec![origin.into()];
         c.enable_email_verification = false;
@@ -592,8 +592,7 @@ async fn reset_requests_do_not_tell_known_from_unknown_emails() {
 }
 
 /// Each email provider's API receives the request its documentation describes.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn http_providers_send_the_documented_requests() {
+async fn http_providers_send_the_documented_requests(backend: Backend) {
     use axum::extract::{Path, State};
     use axum::http::HeaderMap;
 
@@ -619,7 +618,7 @@ async fn http_providers_send_the_documented_requests() {
 
     for provider in ["sendgrid", "mailgun", "brevo", "resend", "postmark"] {
         let api = api.clone();
-        let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        let app = TestApp::spawn_with(backend, |c| {
             c.email_provider_name = provider.into();
             c.email_sender_name = "Acme ID".into();
             c.enable_email_log = true;
@@ -768,9 +767,8 @@ async fn http_providers_send_the_documented_requests() {
 }
 
 /// A provider that fails is logged as a failure; the request that caused the email still succeeds.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_delivery_is_logged_not_fatal() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+async fn a_failed_delivery_is_logged_not_fatal(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
         // Nothing listens on port 9 of loopback.
         c.smtp_connection_string = Secret::new("smtp://127.0.0.1:9?tls=none");
         c.smtp_sender_address = SENDER.into();
@@ -798,8 +796,7 @@ async fn a_failed_delivery_is_logged_not_fatal() {
 
 /// SMTP over STARTTLS (AUTH only after it) and over implicit TLS, with the relay's certificate
 /// from a private CA the configuration trusts; without that CA the delivery fails and is logged.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn smtp_speaks_starttls_and_implicit_tls_with_a_private_ca() {
+async fn smtp_speaks_starttls_and_implicit_tls_with_a_private_ca(backend: Backend) {
     use crate::mailbox::{SMTP_PASSWORD, SMTP_USER};
     for (mode, scheme) in [("starttls", "smtp"), ("implicit", "smtps")] {
         let (mailbox, ca) = Mailbox::start_tls(mode).await;
@@ -807,7 +804,7 @@ async fn smtp_speaks_starttls_and_implicit_tls_with_a_private_ca() {
             "{scheme}://{SMTP_USER}:{SMTP_PASSWORD}@127.0.0.1:{}",
             mailbox.port
         );
-        let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        let app = TestApp::spawn_with(backend, |c| {
             c.smtp_connection_string = Secret::new(url.clone());
             c.smtp_sender_address = SENDER.into();
             c.smtp_ca_certificate = ca.display().to_string();
@@ -831,7 +828,7 @@ async fn smtp_speaks_starttls_and_implicit_tls_with_a_private_ca() {
         }
 
         // The same relay without its CA trusted: the certificate is refused, nothing is sent.
-        let untrusted = TestApp::spawn_with(Backend::Sqlite, |c| {
+        let untrusted = TestApp::spawn_with(backend, |c| {
             c.smtp_connection_string = Secret::new(url.clone());
             c.smtp_sender_address = SENDER.into();
             c.enable_email_log = true;
@@ -852,4 +849,5 @@ async fn smtp_speaks_starttls_and_implicit_tls_with_a_private_ca() {
         assert_eq!(logs[0]["success"], false, "{mode}: {:?}", logs[0]);
         assert_eq!(mailbox.count_to(&to), 0);
     }
+}
 }
