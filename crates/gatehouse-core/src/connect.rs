@@ -8,6 +8,42 @@ pub enum ConnectError {
     BadName,
     #[error("The app name `i` is reserved")]
     ReservedName,
+    #[error("The redirect URL must be an absolute http(s) URL without a fragment")]
+    BadRedirectUrl,
+    #[error("Redirect pattern `{pattern}` is not a regular expression: {reason}")]
+    BadRedirectPattern { pattern: String, reason: String },
+    #[error("The logo URL must be an absolute http(s) URL without a fragment")]
+    BadLogoUrl,
+    #[error("{field} must be at most {max} characters")]
+    TooLong { field: &'static str, max: usize },
+}
+
+/// A redirect URL an app may receive the sauce at: absolute http(s), no fragment, nothing a
+/// browser would re-interpret.
+pub fn check_redirect_url(url: &str) -> Result<(), ConnectError> {
+    let ok = (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() > 8
+        && url.len() <= 2048
+        && !url.contains(['#', ' ', '"', '<', '>', '\\'])
+        && !url.chars().any(char::is_control);
+    if ok {
+        Ok(())
+    } else {
+        Err(ConnectError::BadRedirectUrl)
+    }
+}
+
+/// An optional display text: trimmed, empty means none, at most `max` characters.
+pub fn optional_text(
+    field: &'static str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, ConnectError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) if v.chars().count() > max => Err(ConnectError::TooLong { field, max }),
+        Some(v) => Ok(Some(v.to_owned())),
+    }
 }
 
 /// A connect app's name: kebab-case, at most 50 characters, never `i` (the user's own page).
@@ -78,6 +114,26 @@ mod tests {
     #[test]
     fn names_and_claims() {
         assert!(check_app_name("my-app2").is_ok());
+        assert!(check_redirect_url("https://shop.example/cb?x=1").is_ok());
+        for bad in [
+            "shop.example/cb",
+            "https://",
+            "https://a.example/#frag",
+            "javascript:alert(1)",
+            "https://a.example/\\x",
+        ] {
+            assert_eq!(
+                check_redirect_url(bad),
+                Err(ConnectError::BadRedirectUrl),
+                "{bad}"
+            );
+        }
+        assert_eq!(optional_text("displayName", Some("  "), 5), Ok(None));
+        assert_eq!(
+            optional_text("displayName", Some(" Shop "), 5),
+            Ok(Some("Shop".into()))
+        );
+        assert!(optional_text("displayName", Some("123456"), 5).is_err());
         assert_eq!(check_app_name("i"), Err(ConnectError::ReservedName));
         for bad in ["My-App", "-a", "a--b", "a_b", "", "a-"] {
             assert_eq!(check_app_name(bad), Err(ConnectError::BadName), "{bad}");

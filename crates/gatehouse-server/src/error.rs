@@ -15,6 +15,9 @@ pub enum ServiceError {
     /// A management request broke a rule.
     #[error(transparent)]
     Rule(#[from] AdminRuleError),
+    /// A connect app's settings were refused.
+    #[error(transparent)]
+    Connect(#[from] gatehouse_core::connect::ConnectError),
     /// The named thing does not exist (the message is what clients show).
     #[error("{0}")]
     NotFound(&'static str),
@@ -36,6 +39,7 @@ impl ServiceError {
             ServiceError::Token(_)
             | ServiceError::SignIn(_)
             | ServiceError::Rule(_)
+            | ServiceError::Connect(_)
             | ServiceError::NotFound(_)
             | ServiceError::Conflict(_) => "GH-CLIENT",
             ServiceError::Store(StoreError::Conflict(_)) => "GH-CONFLICT",

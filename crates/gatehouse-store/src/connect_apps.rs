@@ -32,6 +32,19 @@ pub struct NewConnectApp {
     pub redirect_patterns: String,
 }
 
+/// New settings for an app; `None` keeps a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectAppChange {
+    pub redirect_url: Option<String>,
+    /// `Some(None)` clears the display name.
+    pub display_name: Option<Option<String>>,
+    pub logo_url: Option<Option<String>>,
+    pub redirect_patterns: Option<String>,
+    pub is_active: Option<bool>,
+    /// A new sealed secret (the old one stops opening sauces at once).
+    pub secret_encrypted: Option<Vec<u8>>,
+}
+
 const COLUMNS: &str = "id, name, secret_encrypted, redirect_url, display_name, logo_url, \
     redirect_patterns, is_active, created_at, updated_at";
 
@@ -48,6 +61,12 @@ pub trait ConnectAppStore {
     fn list_connect_apps(
         &self,
     ) -> impl Future<Output = Result<Vec<ConnectAppRecord>, StoreError>> + Send;
+    /// Applies `change` to the live app named `name`; the app as it is now, or `None`.
+    fn update_connect_app(
+        &self,
+        name: &str,
+        change: &ConnectAppChange,
+    ) -> impl Future<Output = Result<Option<ConnectAppRecord>, StoreError>> + Send;
     /// Soft-deletes the app; whether there was one.
     fn delete_connect_app(
         &self,
@@ -108,6 +127,54 @@ impl ConnectAppStore for Store {
         Ok(on_pool!(self, |pool| sqlx::query_as(&sql)
             .fetch_all(pool)
             .await)?)
+    }
+
+    async fn update_connect_app(
+        &self,
+        name: &str,
+        change: &ConnectAppChange,
+    ) -> Result<Option<ConnectAppRecord>, StoreError> {
+        // One statement: each column keeps its value unless its flag says to replace it.
+        const UPDATE: &str = "UPDATE connect_apps SET \
+            redirect_url = CASE WHEN $2 THEN $3 ELSE redirect_url END, \
+            display_name = CASE WHEN $4 THEN $5 ELSE display_name END, \
+            logo_url = CASE WHEN $6 THEN $7 ELSE logo_url END, \
+            redirect_patterns = CASE WHEN $8 THEN $9 ELSE redirect_patterns END, \
+            is_active = CASE WHEN $10 THEN $11 ELSE is_active END, \
+            secret_encrypted = CASE WHEN $12 THEN $13 ELSE secret_encrypted END, \
+            updated_at = $14 \
+            WHERE name = $1 AND deleted_at IS NULL";
+        let read =
+            format!("SELECT {COLUMNS} FROM connect_apps WHERE name = $1 AND deleted_at IS NULL");
+        let now = now_utc();
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let updated = sqlx::query(UPDATE)
+                .bind(name)
+                .bind(change.redirect_url.is_some())
+                .bind(change.redirect_url.clone().unwrap_or_default())
+                .bind(change.display_name.is_some())
+                .bind(change.display_name.clone().flatten())
+                .bind(change.logo_url.is_some())
+                .bind(change.logo_url.clone().flatten())
+                .bind(change.redirect_patterns.is_some())
+                .bind(change.redirect_patterns.clone().unwrap_or_default())
+                .bind(change.is_active.is_some())
+                .bind(change.is_active.unwrap_or(true))
+                .bind(change.secret_encrypted.is_some())
+                .bind(change.secret_encrypted.clone().unwrap_or_default())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if updated == 0 {
+                return Ok(None);
+            }
+            let record: ConnectAppRecord =
+                sqlx::query_as(&read).bind(name).fetch_one(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(Some(record))
+        })
     }
 
     async fn delete_connect_app(&self, name: &str) -> Result<bool, StoreError> {

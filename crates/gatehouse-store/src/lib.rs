@@ -42,7 +42,7 @@ pub use browser_sessions::{
     BrowserSession, BrowserSessionStore, BrowserSessionSummary, NewBrowserSession,
 };
 pub use cache::{Cache, CacheError};
-pub use connect_apps::{ConnectAppRecord, ConnectAppStore, NewConnectApp};
+pub use connect_apps::{ConnectAppChange, ConnectAppRecord, ConnectAppStore, NewConnectApp};
 pub use error::StoreError;
 pub use lifecycle::{InvitedUser, LifecycleStore};
 pub use logs::{LogKind, LogStore, MessageLog, MessageLogRecord, NewMessageLog, SignInLogRecord};

@@ -240,7 +240,6 @@ async fn list_keys(config: Config) -> Result<(), String> {
 
 async fn connect_app(config: Config, command: ConnectAppCommand) -> Result<(), String> {
     use gatehouse_server::services::connect;
-    use gatehouse_store::ConnectAppStore;
     let store = startup::open_store(&config)
         .await
         .map_err(|e| e.to_string())?;
@@ -272,7 +271,7 @@ async fn connect_app(config: Config, command: ConnectAppCommand) -> Result<(), S
             );
         }
         ConnectAppCommand::List => {
-            for app in store.list_connect_apps().await.map_err(|e| e.to_string())? {
+            for app in connect::list(&store).await.map_err(|e| e.to_string())? {
                 println!(
                     "{}\t{}\t{}",
                     app.name,
@@ -282,13 +281,12 @@ async fn connect_app(config: Config, command: ConnectAppCommand) -> Result<(), S
             }
         }
         ConnectAppCommand::Delete { name } => {
-            if !store
-                .delete_connect_app(&name)
-                .await
-                .map_err(|e| e.to_string())?
-            {
-                return Err(format!("no connect app named {name}"));
-            }
+            connect::delete(&store, &name).await.map_err(|e| match e {
+                gatehouse_server::error::ServiceError::NotFound(_) => {
+                    format!("no connect app named {name}")
+                }
+                other => other.to_string(),
+            })?;
             println!("connect app {name} deleted");
         }
     }

@@ -91,6 +91,7 @@ impl From<ServiceError> for ApiError {
                 ApiError::Unauthorized(rule.to_string())
             }
             ServiceError::Rule(rule) => ApiError::BadRequest(rule.to_string()),
+            ServiceError::Connect(err) => ApiError::BadRequest(err.to_string()),
             ServiceError::Token(token) => ApiError::BadRequest(token.to_string()),
             ServiceError::SignIn(err) => match err.status() {
                 404 => ApiError::NotFound(err.to_string()),

@@ -3,9 +3,13 @@
 //! sealed with the master key, never hashed and never in plain text.
 
 use gatehouse_core::authorize::{AuthorizationRequest, Prompt, ResponseMode};
-use gatehouse_core::connect::{check_app_name, sauce_claims};
+use gatehouse_core::connect::{
+    check_app_name, check_redirect_url, optional_text, sauce_claims, ConnectError,
+};
 use gatehouse_core::signin::SignInError;
-use gatehouse_store::{AccountStore, ConnectAppRecord, ConnectAppStore, NewConnectApp};
+use gatehouse_store::{
+    AccountStore, ConnectAppChange, ConnectAppRecord, ConnectAppStore, NewConnectApp, Store,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::{random_alphanumeric, seal_sauce};
@@ -32,52 +36,168 @@ pub struct NewApp {
     pub redirect_patterns: Vec<String>,
 }
 
-fn is_absolute_url(url: &str) -> bool {
-    (url.starts_with("https://") || url.starts_with("http://"))
-        && url.len() > 8
-        && !url.contains(['#', ' ', '"', '<', '>'])
+/// New settings for an app; `None` keeps what it has.
+#[derive(Debug, Default)]
+pub struct AppChange {
+    pub redirect_url: Option<String>,
+    /// `Some("")` clears it.
+    pub display_name: Option<String>,
+    pub logo_url: Option<String>,
+    pub redirect_patterns: Option<Vec<String>>,
+    pub is_active: Option<bool>,
 }
 
+const MAX_DISPLAY_NAME: usize = 100;
+const MAX_LOGO_URL: usize = 2048;
+const MAX_PATTERNS: usize = 20;
+const MAX_PATTERN_LEN: usize = 500;
+
 /// The anchored form of a redirect pattern: it must match the whole URL.
-fn anchored(pattern: &str) -> Result<regex::Regex, ServiceError> {
-    regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
-        ServiceError::Conflict(format!(
-            "redirect pattern `{pattern}` is not a regular expression: {e}"
-        ))
-    })
+fn anchored(pattern: &str) -> Result<regex::Regex, ConnectError> {
+    let refused = |reason: String| ConnectError::BadRedirectPattern {
+        pattern: pattern.to_owned(),
+        reason,
+    };
+    if pattern.trim().is_empty() || pattern.len() > MAX_PATTERN_LEN {
+        return Err(refused(format!(
+            "it must have between 1 and {MAX_PATTERN_LEN} characters"
+        )));
+    }
+    regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| refused(e.to_string()))
+}
+
+/// The patterns as stored (a JSON array), each checked.
+fn patterns_json(patterns: &[String]) -> Result<String, ServiceError> {
+    if patterns.len() > MAX_PATTERNS {
+        return Err(ConnectError::BadRedirectPattern {
+            pattern: String::new(),
+            reason: format!("an app has at most {MAX_PATTERNS} patterns"),
+        }
+        .into());
+    }
+    for pattern in patterns {
+        anchored(pattern)?;
+    }
+    serde_json::to_string(patterns).map_err(|e| ServiceError::Internal(e.to_string()))
+}
+
+fn logo_url(value: Option<&str>) -> Result<Option<String>, ConnectError> {
+    let url = optional_text("logoUrl", value, MAX_LOGO_URL)?;
+    if let Some(url) = &url {
+        check_redirect_url(url).map_err(|_| ConnectError::BadLogoUrl)?;
+    }
+    Ok(url)
+}
+
+/// The app's redirect patterns.
+pub fn redirect_patterns(app: &ConnectAppRecord) -> Vec<String> {
+    serde_json::from_str(&app.redirect_patterns).unwrap_or_default()
 }
 
 /// Creates a connect app; returns it and its secret (shown once).
 pub async fn create(
-    store: &gatehouse_store::Store,
+    store: &Store,
     keys: &crate::keys::KeyRing,
     app: NewApp,
 ) -> Result<(ConnectAppRecord, String), ServiceError> {
-    check_app_name(&app.name).map_err(|e| ServiceError::Conflict(e.to_string()))?;
-    if !is_absolute_url(&app.redirect_url) {
-        return Err(ServiceError::Conflict(
-            "The redirect URL must be an absolute http(s) URL without a fragment".into(),
-        ));
-    }
-    for pattern in &app.redirect_patterns {
-        anchored(pattern)?;
-    }
+    check_app_name(&app.name)?;
+    check_redirect_url(&app.redirect_url)?;
+    let display_name = optional_text("displayName", app.display_name.as_deref(), MAX_DISPLAY_NAME)?;
+    let logo_url = logo_url(app.logo_url.as_deref())?;
+    let redirect_patterns = patterns_json(&app.redirect_patterns)?;
     let secret = random_alphanumeric(32);
     let record = store
         .insert_connect_app(&NewConnectApp {
             name: app.name.clone(),
             secret_encrypted: keys.seal_bytes(secret.as_bytes(), &seal_context(&app.name)),
             redirect_url: app.redirect_url,
-            display_name: app.display_name,
-            logo_url: app.logo_url,
-            redirect_patterns: serde_json::to_string(&app.redirect_patterns)
-                .map_err(|e| ServiceError::Internal(e.to_string()))?,
+            display_name,
+            logo_url,
+            redirect_patterns,
         })
         .await
         .map_err(crate::error::conflict_as(
             "A connect app with this name already exists",
         ))?;
     Ok((record, secret))
+}
+
+pub async fn list(store: &Store) -> Result<Vec<ConnectAppRecord>, ServiceError> {
+    Ok(store.list_connect_apps().await?)
+}
+
+pub async fn get(store: &Store, name: &str) -> Result<ConnectAppRecord, ServiceError> {
+    store
+        .connect_app(name)
+        .await?
+        .ok_or(ServiceError::NotFound("No connect app found"))
+}
+
+/// Changes an app's settings; everything is checked before anything is written.
+pub async fn update(
+    store: &Store,
+    name: &str,
+    change: AppChange,
+) -> Result<ConnectAppRecord, ServiceError> {
+    if let Some(url) = &change.redirect_url {
+        check_redirect_url(url)?;
+    }
+    let display_name = change
+        .display_name
+        .as_deref()
+        .map(|v| optional_text("displayName", Some(v), MAX_DISPLAY_NAME))
+        .transpose()?;
+    let logo_url = change
+        .logo_url
+        .as_deref()
+        .map(|v| logo_url(Some(v)))
+        .transpose()?;
+    let redirect_patterns = change
+        .redirect_patterns
+        .as_deref()
+        .map(patterns_json)
+        .transpose()?;
+    let stored = ConnectAppChange {
+        redirect_url: change.redirect_url,
+        display_name,
+        logo_url,
+        redirect_patterns,
+        is_active: change.is_active,
+        secret_encrypted: None,
+    };
+    store
+        .update_connect_app(name, &stored)
+        .await?
+        .ok_or(ServiceError::NotFound("No connect app found"))
+}
+
+/// Replaces an app's secret; the old one stops working at once. Returns the new one (shown once).
+pub async fn rotate_secret(
+    store: &Store,
+    keys: &crate::keys::KeyRing,
+    name: &str,
+) -> Result<(ConnectAppRecord, String), ServiceError> {
+    let secret = random_alphanumeric(32);
+    let change = ConnectAppChange {
+        secret_encrypted: Some(keys.seal_bytes(secret.as_bytes(), &seal_context(name))),
+        ..ConnectAppChange::default()
+    };
+    let record = store
+        .update_connect_app(name, &change)
+        .await?
+        .ok_or(ServiceError::NotFound("No connect app found"))?;
+    Ok((record, secret))
+}
+
+pub async fn delete(store: &Store, name: &str) -> Result<(), ServiceError> {
+    if store.delete_connect_app(name).await? {
+        Ok(())
+    } else {
+        Err(ServiceError::NotFound("No connect app found"))
+    }
 }
 
 /// Where the sauce goes: the app's redirect URL, or `requested` when it matches one of the
@@ -89,9 +209,8 @@ pub fn redirect_for(
     let Some(requested) = requested.map(str::trim).filter(|r| !r.is_empty()) else {
         return Ok(app.redirect_url.clone());
     };
-    let patterns: Vec<String> = serde_json::from_str(&app.redirect_patterns).unwrap_or_default();
-    let allowed = is_absolute_url(requested)
-        && patterns
+    let allowed = check_redirect_url(requested).is_ok()
+        && redirect_patterns(app)
             .iter()
             .any(|p| anchored(p).is_ok_and(|re| re.is_match(requested)));
     if allowed {

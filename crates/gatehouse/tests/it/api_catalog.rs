@@ -2,25 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::harness::{backend_tests, call, TestApp, BOOTSTRAP_ID, BOOTSTRAP_SECRET};
-
-/// An S2S app holding `scopes`, and a token for it with all of them.
-async fn token_with(app: &TestApp, root: &str, scopes: &[&str]) -> String {
-    let (status, body) = call(app, "POST", "/api/v1/apps", root, Some(json!({
-        "name": format!("caller {}", scopes.join(" ")), "type": "s2s", "scopes": scopes, "redirectUris": []
-    }))).await;
-    assert_eq!(status, 201, "{body}");
-    let client_id = body["app"]["clientId"].as_str().unwrap();
-    let secret = body["app"]["secret"].as_str().unwrap();
-    let response = app
-        .client_credentials(client_id, secret, &scopes.join(" "))
-        .await;
-    assert_eq!(response.status(), 200);
-    response.json::<Value>().await.unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
+use crate::harness::{backend_tests, call, token_with, TestApp, BOOTSTRAP_ID, BOOTSTRAP_SECRET};
 
 backend_tests! {
     async fn scopes_are_managed_and_built_ins_are_protected(backend: Backend) {
@@ -255,7 +237,10 @@ async fn the_openapi_document_is_generated_and_swagger_ui_is_served() {
                 .count()
         })
         .sum();
-    assert_eq!(operations, 82, "all 81 /api/v1 operations plus /info");
+    assert_eq!(
+        operations, 88,
+        "Melody's 81 /api/v1 operations, 6 for connect apps, and /info"
+    );
     assert!(
         doc["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"].is_object()
     );

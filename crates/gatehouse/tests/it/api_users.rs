@@ -2,31 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::harness::{backend_tests, call, TestApp};
-
-async fn token_with(app: &TestApp, root: &str, scopes: &[&str]) -> String {
-    let (_, body) = call(
-        app,
-        "POST",
-        "/api/v1/apps",
-        root,
-        Some(json!({
-            "name": "caller", "type": "s2s", "scopes": scopes, "redirectUris": []
-        })),
-    )
-    .await;
-    let response = app
-        .client_credentials(
-            body["app"]["clientId"].as_str().unwrap(),
-            body["app"]["secret"].as_str().unwrap(),
-            &scopes.join(" "),
-        )
-        .await;
-    response.json::<Value>().await.unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
+use crate::harness::{backend_tests, call, token_with, TestApp};
 
 fn auth_id(n: usize) -> String {
     format!("00000000-0000-4000-8000-{n:012}")

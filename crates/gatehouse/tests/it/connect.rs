@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::flow::*;
-use crate::harness::{backend_tests, TestApp};
+use crate::harness::{backend_tests, call, token_with, TestApp};
 
 fn clients_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/clients"))
@@ -61,6 +61,49 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
+/// Signs a new user up through `/connect/<name>`; the sauce handed to `landing`.
+async fn sign_up_through(
+    browser: &Browser,
+    name: &str,
+    shown: &str,
+    email: &str,
+    landing: &str,
+) -> String {
+    let origin = landing.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
+    let page = browser
+        .follow(browser.get(&format!("/connect/{name}")).await, &origin)
+        .await;
+    assert!(page.html.contains(shown), "{}", page.html);
+    let tx = input_value(&page.html, "tx").unwrap();
+    let form = browser
+        .get(&format!("/identity/v1/view/sign-up?tx={tx}"))
+        .await;
+    let fields = form_fields(
+        &form.html,
+        &[
+            ("email", email),
+            ("password", PASSWORD),
+            ("first_name", "Ada"),
+            ("last_name", "Lovelace"),
+        ],
+    );
+    let done = browser
+        .follow(
+            browser.post("/identity/v1/view/sign-up", &fields).await,
+            &origin,
+        )
+        .await;
+    let location = done
+        .location
+        .clone()
+        .unwrap_or_else(|| panic!("{}", done.html));
+    assert!(
+        location.starts_with(&format!("{landing}?sauce=")),
+        "{location}"
+    );
+    query_param(&location, "sauce").unwrap()
+}
+
 backend_tests! {
     async fn connect_signs_in_and_hands_a_sauce_the_apps_can_open(backend: Backend) {
         let app = TestApp::spawn(backend).await;
@@ -84,16 +127,8 @@ backend_tests! {
 
         // The sign-in page names the app; after sign-up the browser lands on the app with a sauce.
         let browser = Browser::new(&app);
-        let page = browser.follow(browser.get("/connect/shop").await, "https://shop.example").await;
-        assert!(page.html.contains("The Shop"), "{}", page.html);
-        let tx = input_value(&page.html, "tx").unwrap();
-        let form = browser.get(&format!("/identity/v1/view/sign-up?tx={tx}")).await;
         let email = format!("connect.{backend:?}@example.com").to_lowercase();
-        let fields = form_fields(&form.html, &[("email", &email), ("password", PASSWORD), ("first_name", "Ada"), ("last_name", "Lovelace")]);
-        let done = browser.follow(browser.post("/identity/v1/view/sign-up", &fields).await, "https://shop.example").await;
-        let landing = done.location.clone().unwrap_or_else(|| panic!("{}", done.html));
-        assert!(landing.starts_with("https://shop.example/auth?sauce="), "{landing}");
-        let sauce = query_param(&landing, "sauce").unwrap();
+        let sauce = sign_up_through(&browser, "shop", "The Shop", &email, "https://shop.example/auth").await;
 
         for (program, script) in [("python3", "epass_sauce.py"), ("node", "epass-sauce.mjs")] {
             let info = open(program, script, &sauce, &secret).unwrap_or_else(|| panic!("{script} could not open the sauce"));
@@ -124,5 +159,97 @@ backend_tests! {
         let (ok, list) = connect_app(&app, &["list"]);
         assert!(ok && list.contains("shop") && !list.contains("blog"), "{list}");
         assert_eq!(browser.get("/connect/blog").await.status, 404);
+    }
+}
+
+backend_tests! {
+    async fn connect_apps_are_managed_through_the_api(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let root = app.admin_token("root").await;
+        let (status, made) = call(&app, "POST", "/api/v1/connect-apps", &root, Some(json!({
+            "name": "forum", "redirectUrl": "https://forum.example/login", "displayName": "The Forum",
+            "redirectPatterns": [r"https://forum\.example/t/[0-9]+"]
+        }))).await;
+        assert_eq!(status, 201, "{made}");
+        let secret = made["secret"].as_str().unwrap().to_owned();
+        assert!(secret.len() == 32 && secret.bytes().all(|b| b.is_ascii_alphanumeric()), "{made}");
+        assert_eq!(made["connectApp"]["signInUrl"], format!("{}/connect/forum", app.base));
+        assert_eq!(made["connectApp"]["redirectPatterns"][0], r"https://forum\.example/t/[0-9]+");
+
+        // The secret is never shown again.
+        let (status, listed) = call(&app, "GET", "/api/v1/connect-apps", &root, None).await;
+        assert_eq!(status, 200);
+        assert_eq!(listed["connectApps"].as_array().unwrap().len(), 1);
+        assert!(!listed.to_string().contains(&secret), "{listed}");
+        let (status, one) = call(&app, "GET", "/api/v1/connect-apps/forum", &root, None).await;
+        assert_eq!((status, one["connectApp"]["displayName"].as_str()), (200, Some("The Forum")));
+        assert!(one["secret"].is_null());
+
+        // Bad input: a clear 400 (or 409) and nothing made or changed.
+        for (body, expected) in [
+            (json!({"name": "Bad_Name", "redirectUrl": "https://x.example/"}), "kebab-case"),
+            (json!({"name": "i", "redirectUrl": "https://x.example/"}), "reserved"),
+            (json!({"name": "x", "redirectUrl": "x.example/cb"}), "absolute"),
+            (json!({"name": "x", "redirectUrl": "https://x.example/#top"}), "absolute"),
+            (json!({"name": "x", "redirectUrl": "https://x.example/", "redirectPatterns": ["(unclosed"]}), "regular expression"),
+            (json!({"name": "x", "redirectUrl": "https://x.example/", "logoUrl": "javascript:alert(1)"}), "logo URL"),
+            (json!({"name": "x", "redirectUrl": "https://x.example/", "secret": "mine"}), "unknown field"),
+            (json!({"redirectUrl": "https://x.example/"}), "name"),
+        ] {
+            let (status, body) = call(&app, "POST", "/api/v1/connect-apps", &root, Some(body.clone())).await;
+            assert_eq!(status, 400, "{body}");
+            assert!(body["error_description"].as_str().unwrap().contains(expected), "{expected}: {body}");
+        }
+        let (status, body) = call(&app, "POST", "/api/v1/connect-apps", &root, Some(json!({"name": "forum", "redirectUrl": "https://x.example/"}))).await;
+        assert_eq!(status, 409, "{body}");
+        let (status, body) = call(&app, "PUT", "/api/v1/connect-apps/forum", &root, Some(json!({"redirectUrl": "nope", "displayName": "Changed"}))).await;
+        assert_eq!(status, 400, "{body}");
+        let (_, listed) = call(&app, "GET", "/api/v1/connect-apps", &root, None).await;
+        assert_eq!(listed["connectApps"].as_array().unwrap().len(), 1);
+        assert_eq!(listed["connectApps"][0]["displayName"], "The Forum", "a refused update changes nothing");
+        assert_eq!(call(&app, "PUT", "/api/v1/connect-apps/nope", &root, Some(json!({}))).await.0, 404);
+
+        // Scopes: reading needs read_app, changing write_app.
+        let user_reader = token_with(&app, &root, &["read_user"]).await;
+        for (method, path) in [("GET", "/api/v1/connect-apps"), ("GET", "/api/v1/connect-apps/forum"), ("POST", "/api/v1/connect-apps"),
+            ("PUT", "/api/v1/connect-apps/forum"), ("POST", "/api/v1/connect-apps/forum/secret"), ("DELETE", "/api/v1/connect-apps/forum")] {
+            let (status, body) = call(&app, method, path, &user_reader, Some(json!({}))).await;
+            assert_eq!(status, 401, "{method} {path}: {body}");
+        }
+        let app_reader = token_with(&app, &root, &["read_app"]).await;
+        assert_eq!(call(&app, "GET", "/api/v1/connect-apps", &app_reader, None).await.0, 200);
+        assert_eq!(call(&app, "DELETE", "/api/v1/connect-apps/forum", &app_reader, None).await.0, 401);
+
+        // The app made through the API works, and an update takes effect.
+        let (status, body) = call(&app, "PUT", "/api/v1/connect-apps/forum", &root, Some(json!({
+            "displayName": "Forum Two", "redirectPatterns": [r"https://forum\.example/u/[a-z]+"]
+        }))).await;
+        assert_eq!(status, 200, "{body}");
+        let browser = Browser::new(&app);
+        let email = format!("forum.{backend:?}@example.com").to_lowercase();
+        let sauce = sign_up_through(&browser, "forum", "Forum Two", &email, "https://forum.example/login").await;
+        let info = open("python3", "epass_sauce.py", &sauce, &secret).expect("the API's secret opens the sauce");
+        assert_eq!(info["email"], email.as_str());
+        assert_eq!(browser.get("/connect/forum?redirect=https://forum.example/t/1").await.status, 400, "the old pattern is gone");
+        let moved = browser.get("/connect/forum?redirect=https://forum.example/u/ada").await;
+        assert!(moved.location.as_deref().unwrap_or_default().starts_with("https://forum.example/u/ada?sauce="), "{:?}", moved.location);
+
+        // A new secret: the old one no longer opens what is handed out.
+        let (status, rotated) = call(&app, "POST", "/api/v1/connect-apps/forum/secret", &root, None).await;
+        assert_eq!(status, 200, "{rotated}");
+        let new_secret = rotated["secret"].as_str().unwrap().to_owned();
+        assert_ne!(new_secret, secret);
+        let again = browser.get("/connect/forum").await;
+        let fresh = query_param(again.location.as_deref().unwrap(), "sauce").unwrap();
+        assert!(open("python3", "epass_sauce.py", &fresh, &secret).is_none());
+        assert!(open("python3", "epass_sauce.py", &fresh, &new_secret).is_some());
+
+        // Switched off, then deleted: the flow is gone.
+        let (status, _) = call(&app, "PUT", "/api/v1/connect-apps/forum", &root, Some(json!({"isActive": false}))).await;
+        assert_eq!(status, 200);
+        assert_eq!(browser.get("/connect/forum").await.status, 404);
+        assert_eq!(call(&app, "DELETE", "/api/v1/connect-apps/forum", &root, None).await.0, 204);
+        assert_eq!(call(&app, "DELETE", "/api/v1/connect-apps/forum", &root, None).await.0, 404);
+        assert_eq!(call(&app, "GET", "/api/v1/connect-apps/forum", &root, None).await.0, 404);
     }
 }

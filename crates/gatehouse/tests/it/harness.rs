@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use base64::{engine::general_purpose::STANDARD, Engine};
 use gatehouse_server::config::{Config, Secret};
 use gatehouse_server::startup;
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::sync::{oneshot, OnceCell};
 
 pub const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -343,4 +343,22 @@ pub async fn call(
     let status = response.status().as_u16();
     let text = response.text().await.unwrap();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// An S2S app holding `scopes`, and a token for it with all of them.
+pub async fn token_with(app: &TestApp, root: &str, scopes: &[&str]) -> String {
+    let (status, body) = call(app, "POST", "/api/v1/apps", root, Some(json!({
+        "name": format!("caller {} {}", scopes.join(" "), NEXT_ID.fetch_add(1, Ordering::SeqCst)), "type": "s2s", "scopes": scopes, "redirectUris": []
+    }))).await;
+    assert_eq!(status, 201, "{body}");
+    let client_id = body["app"]["clientId"].as_str().unwrap();
+    let secret = body["app"]["secret"].as_str().unwrap();
+    let response = app
+        .client_credentials(client_id, secret, &scopes.join(" "))
+        .await;
+    assert_eq!(response.status(), 200);
+    response.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }

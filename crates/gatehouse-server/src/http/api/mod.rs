@@ -3,6 +3,7 @@
 
 mod apps;
 mod banners;
+mod connect_apps;
 mod guard;
 pub(crate) mod json;
 mod logs;
@@ -46,6 +47,8 @@ use crate::state::AppState;
         logs::list_email, logs::get_email, logs::delete_email, logs::list_sms, logs::get_sms, logs::delete_sms,
         logs::list_sign_in, logs::get_sign_in, logs::delete_sign_in,
         saml_idps::list, saml_idps::get, saml_idps::create, saml_idps::update, saml_idps::delete,
+        connect_apps::list, connect_apps::get, connect_apps::create, connect_apps::update,
+        connect_apps::rotate_secret, connect_apps::delete,
     ),
     modifiers(&ClientCredentialsSecurity),
     tags(
@@ -60,6 +63,7 @@ use crate::state::AppState;
         (name = "Users", description = "People who sign in"),
         (name = "Logs", description = "Email, SMS and sign-in logs"),
         (name = "SAML", description = "SAML identity providers"),
+        (name = "Connect apps", description = "ePass connect apps (`/connect/<name>`)"),
     )
 )]
 pub struct ApiDoc;
@@ -247,6 +251,20 @@ pub fn routes() -> Router<AppState> {
             get(saml_idps::get)
                 .put(saml_idps::update)
                 .delete(saml_idps::delete),
+        )
+        .route(
+            "/api/v1/connect-apps",
+            get(connect_apps::list).post(connect_apps::create),
+        )
+        .route(
+            "/api/v1/connect-apps/{name}",
+            get(connect_apps::get)
+                .put(connect_apps::update)
+                .delete(connect_apps::delete),
+        )
+        .route(
+            "/api/v1/connect-apps/{name}/secret",
+            axum::routing::post(connect_apps::rotate_secret),
         )
         .merge(swagger)
 }

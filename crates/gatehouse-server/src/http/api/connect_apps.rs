@@ -1,0 +1,205 @@
+//! `/api/v1/connect-apps`: the ePass connect apps behind `/connect/<name>`. The secret (the key
+//! that seals each sauce) is shown once, when the app is made or its secret replaced.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use gatehouse_store::{format_timestamp, ConnectAppRecord};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::guard::{Guarded, ReadApp, WriteApp};
+use super::json::ApiJson;
+use super::views::ErrorBody;
+use crate::http::error::ApiError;
+use crate::services::connect::{self, AppChange, NewApp};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectAppView {
+    pub id: i64,
+    /// The app's name in `/connect/<name>`.
+    pub name: String,
+    /// Where the signed-in user is sent with the sauce.
+    pub redirect_url: String,
+    pub display_name: Option<String>,
+    pub logo_url: Option<String>,
+    /// Other redirect URLs the app may ask for with `?redirect=`; each must match in full.
+    pub redirect_patterns: Vec<String>,
+    pub is_active: bool,
+    /// Where the app sends its users.
+    pub sign_in_url: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl ConnectAppView {
+    fn new(app: &ConnectAppRecord, issuer: &str) -> Self {
+        Self {
+            id: app.id,
+            name: app.name.clone(),
+            redirect_url: app.redirect_url.clone(),
+            display_name: app.display_name.clone(),
+            logo_url: app.logo_url.clone(),
+            redirect_patterns: connect::redirect_patterns(app),
+            is_active: app.is_active,
+            sign_in_url: format!("{issuer}/connect/{}", app.name),
+            created_at: format_timestamp(&app.created_at),
+            updated_at: format_timestamp(&app.updated_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectAppsBody {
+    pub connect_apps: Vec<ConnectAppView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectAppBody {
+    pub connect_app: ConnectAppView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectAppSecretBody {
+    pub connect_app: ConnectAppView,
+    /// The app secret: 32 letters and digits, the AES-256 key of its sauces. Shown only now.
+    pub secret: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PostConnectAppReq {
+    /// Kebab-case letters and digits, at most 50 characters; `i` is reserved.
+    pub name: String,
+    pub redirect_url: String,
+    pub display_name: Option<String>,
+    pub logo_url: Option<String>,
+    #[serde(default)]
+    pub redirect_patterns: Vec<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PutConnectAppReq {
+    pub redirect_url: Option<String>,
+    /// An empty string clears it.
+    pub display_name: Option<String>,
+    /// An empty string clears it.
+    pub logo_url: Option<String>,
+    /// Replaces the patterns.
+    pub redirect_patterns: Option<Vec<String>>,
+    pub is_active: Option<bool>,
+}
+
+/// List ePass connect apps. Requires `read_app`.
+#[utoipa::path(get, path = "/api/v1/connect-apps", tag = "Connect apps", security(("oauth2" = ["read_app"])),
+    responses((status = 200, body = ConnectAppsBody), (status = 401, body = ErrorBody)))]
+pub async fn list(
+    _: Guarded<ReadApp>,
+    State(state): State<AppState>,
+) -> Result<Json<ConnectAppsBody>, ApiError> {
+    let apps = connect::list(&state.store).await?;
+    Ok(Json(ConnectAppsBody {
+        connect_apps: apps
+            .iter()
+            .map(|a| ConnectAppView::new(a, &state.config.issuer))
+            .collect(),
+    }))
+}
+
+/// Get an ePass connect app. Requires `read_app`.
+#[utoipa::path(get, path = "/api/v1/connect-apps/{name}", tag = "Connect apps", security(("oauth2" = ["read_app"])),
+    params(("name" = String, Path, description = "The app's name")),
+    responses((status = 200, body = ConnectAppBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    _: Guarded<ReadApp>,
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<ConnectAppBody>, ApiError> {
+    let app = connect::get(&state.store, &name).await?;
+    Ok(Json(ConnectAppBody {
+        connect_app: ConnectAppView::new(&app, &state.config.issuer),
+    }))
+}
+
+/// Create an ePass connect app; the answer carries its secret, shown only now. Requires `write_app`.
+#[utoipa::path(post, path = "/api/v1/connect-apps", tag = "Connect apps", request_body = PostConnectAppReq, security(("oauth2" = ["write_app"])),
+    responses((status = 201, body = ConnectAppSecretBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create(
+    _: Guarded<WriteApp>,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<PostConnectAppReq>,
+) -> Result<(StatusCode, Json<ConnectAppSecretBody>), ApiError> {
+    let new = NewApp {
+        name: body.name,
+        redirect_url: body.redirect_url,
+        display_name: body.display_name,
+        logo_url: body.logo_url,
+        redirect_patterns: body.redirect_patterns,
+    };
+    let (app, secret) = connect::create(&state.store, &state.keys, new).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ConnectAppSecretBody {
+            connect_app: ConnectAppView::new(&app, &state.config.issuer),
+            secret,
+        }),
+    ))
+}
+
+/// Update an ePass connect app (the name stays). Requires `write_app`.
+#[utoipa::path(put, path = "/api/v1/connect-apps/{name}", tag = "Connect apps", request_body = PutConnectAppReq, security(("oauth2" = ["write_app"])),
+    params(("name" = String, Path, description = "The app's name")),
+    responses((status = 200, body = ConnectAppBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update(
+    _: Guarded<WriteApp>,
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<PutConnectAppReq>,
+) -> Result<Json<ConnectAppBody>, ApiError> {
+    let change = AppChange {
+        redirect_url: body.redirect_url,
+        display_name: body.display_name,
+        logo_url: body.logo_url,
+        redirect_patterns: body.redirect_patterns,
+        is_active: body.is_active,
+    };
+    let app = connect::update(&state.store, &name, change).await?;
+    Ok(Json(ConnectAppBody {
+        connect_app: ConnectAppView::new(&app, &state.config.issuer),
+    }))
+}
+
+/// Replace an ePass connect app's secret; the old one stops working at once. Requires `write_app`.
+#[utoipa::path(post, path = "/api/v1/connect-apps/{name}/secret", tag = "Connect apps", security(("oauth2" = ["write_app"])),
+    params(("name" = String, Path, description = "The app's name")),
+    responses((status = 200, body = ConnectAppSecretBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn rotate_secret(
+    _: Guarded<WriteApp>,
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<ConnectAppSecretBody>, ApiError> {
+    let (app, secret) = connect::rotate_secret(&state.store, &state.keys, &name).await?;
+    Ok(Json(ConnectAppSecretBody {
+        connect_app: ConnectAppView::new(&app, &state.config.issuer),
+        secret,
+    }))
+}
+
+/// Delete an ePass connect app. Requires `write_app`.
+#[utoipa::path(delete, path = "/api/v1/connect-apps/{name}", tag = "Connect apps", security(("oauth2" = ["write_app"])),
+    params(("name" = String, Path, description = "The app's name")),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete(
+    _: Guarded<WriteApp>,
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    connect::delete(&state.store, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
