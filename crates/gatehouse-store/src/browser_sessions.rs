@@ -63,6 +63,12 @@ pub trait BrowserSessionStore {
         user_id: i64,
         now: NaiveDateTime,
     ) -> impl Future<Output = Result<Vec<BrowserSessionSummary>, StoreError>> + Send;
+    /// Ends every live session of the user; how many there were.
+    fn revoke_all_user_browser_sessions(
+        &self,
+        user_id: i64,
+        now: NaiveDateTime,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
     /// Ends one of the user's live sessions; whether there was one.
     fn revoke_user_browser_session(
         &self,
@@ -168,5 +174,20 @@ impl BrowserSessionStore for Store {
             .await
             .map(|r| r.rows_affected()))?;
         Ok(ended > 0)
+    }
+
+    async fn revoke_all_user_browser_sessions(
+        &self,
+        user_id: i64,
+        now: NaiveDateTime,
+    ) -> Result<u64, StoreError> {
+        const SQL: &str = "UPDATE browser_sessions SET revoked_at = $2, updated_at = $2 \
+            WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND deleted_at IS NULL";
+        Ok(on_pool!(self, |pool| sqlx::query(SQL)
+            .bind(user_id)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?)
     }
 }

@@ -77,6 +77,12 @@ pub trait RefreshTokenStore {
         user_id: i64,
         now: NaiveDateTime,
     ) -> impl Future<Output = Result<Vec<ActiveSession>, StoreError>> + Send;
+    /// Revokes every refresh token of the user; how many were not revoked yet.
+    fn revoke_user_refresh_tokens(
+        &self,
+        user_id: i64,
+        now: NaiveDateTime,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
     /// Revokes every token of one of the user's families; whether it had a live one.
     fn revoke_session(
         &self,
@@ -164,6 +170,21 @@ impl RefreshTokenStore for Store {
             .bind(now)
             .fetch_all(pool)
             .await)?)
+    }
+
+    async fn revoke_user_refresh_tokens(
+        &self,
+        user_id: i64,
+        now: NaiveDateTime,
+    ) -> Result<u64, StoreError> {
+        const SQL: &str = "UPDATE refresh_tokens SET revoked_at = $2, updated_at = $2 \
+            WHERE user_id = $1 AND revoked_at IS NULL";
+        Ok(on_pool!(self, |pool| sqlx::query(SQL)
+            .bind(user_id)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?)
     }
 
     async fn revoke_session(

@@ -280,6 +280,8 @@ config_keys! {
     section "Brute-force limits" {
         /// A password reset unlocks a locked account.
         unlock_account_via_password_reset: bool = true, info = "UNLOCK_ACCOUNT_VIA_PASSWORD_RESET";
+        /// A password reset ends the account's browser sessions and revokes its refresh tokens.
+        end_sessions_on_password_reset: bool = true;
         /// Password reset emails per email and IP per day.
         password_reset_email_threshold: u32 = 5, info = "PASSWORD_RESET_EMAIL_THRESHOLD";
         /// Wrong reset codes per user and IP per 30 minutes.

@@ -1,7 +1,7 @@
 //! Single sign-on: one server-side session per browser, found by the SHA-256 of its cookie.
 
 use chrono::{DateTime, NaiveDateTime};
-use gatehouse_store::{BrowserSession, BrowserSessionStore, NewBrowserSession};
+use gatehouse_store::{BrowserSession, BrowserSessionStore, NewBrowserSession, RefreshTokenStore};
 
 use crate::crypto::{random_token, sha256_hex};
 use crate::error::ServiceError;
@@ -75,5 +75,20 @@ pub async fn end(state: &AppState, cookie: Option<&str>, now: i64) -> Result<(),
     if let Some(session) = state.store.live_browser_session(&hash, at(now)).await? {
         state.store.revoke_browser_session(session.id).await?;
     }
+    Ok(())
+}
+
+/// Signs the user out everywhere: every browser session ends and every refresh token is
+/// revoked. Access tokens already issued run out at their own expiry.
+pub async fn end_everywhere(state: &AppState, user_id: i64, now: i64) -> Result<(), ServiceError> {
+    let browsers = state
+        .store
+        .revoke_all_user_browser_sessions(user_id, at(now))
+        .await?;
+    let tokens = state
+        .store
+        .revoke_user_refresh_tokens(user_id, at(now))
+        .await?;
+    tracing::info!(user_id, browsers, tokens, "signed out everywhere");
     Ok(())
 }

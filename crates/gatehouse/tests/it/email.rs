@@ -160,8 +160,13 @@ backend_tests! {
         let (_, client_id, _) = create_app(&app, "Shop", "spa", &[CB]).await;
         let browser = Browser::new(&app);
         let email = format!("reset.{backend:?}@example.com").to_lowercase();
-        sign_up(&browser, &authorize_url(&client_id, CB, &[]), &email, CB).await;
+        let back = sign_up(&browser, &authorize_url(&client_id, CB, &[]), &email, CB).await;
         assert_eq!(mailbox.count_to(&email), 0, "verification is off: no mail at sign-up");
+        let code = query_param(&back, "code").unwrap();
+        let (status, tokens) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("client_id", &client_id),
+            ("redirect_uri", CB), ("code_verifier", VERIFIER)]).await;
+        assert_eq!(status, 200, "{tokens}");
+        let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
 
         // Lock the account with wrong passwords first: the reset unlocks it.
         let other = Browser::new(&app);
@@ -198,6 +203,11 @@ backend_tests! {
         assert_eq!(error_text(&again.html), "Invalid code provided");
         let old = sign_in(&Browser::new(&app), &authorize_url(&client_id, CB, &[]), &email, PASSWORD, CB).await;
         assert!(old.html.contains("No user found"), "{}", old.html);
+        // Signed out everywhere: the sign-up browser's session and the refresh token are gone.
+        let silent = browser.follow(browser.get(&authorize_url(&client_id, CB, &[("prompt", "none")])).await, CB).await;
+        assert!(silent.location.as_deref().unwrap_or_default().contains("error=login_required"), "{:?}", silent.location);
+        let (status, refused) = exchange(&app, &[("grant_type", "refresh_token"), ("refresh_token", &refresh)]).await;
+        assert_eq!((status, refused["error"].as_str()), (400, Some("invalid_grant")), "{refused}");
         let fresh = Browser::new(&app);
         let new = sign_in(&fresh, &authorize_url(&client_id, CB, &[]), &email, "N3w-passw0rd!", CB).await;
         let back = finish_consent(&fresh, new, CB).await;
