@@ -301,10 +301,12 @@ pub fn user(row: &SourceRow, ids: &IdMap) -> Result<MappedUser, Skip> {
             }
         }
     });
-    if row.non_empty("recoveryCodeHash").is_some() {
+    let recovery_code_hash = row.non_empty("recoveryCodeHash").map(str::to_owned);
+    if recovery_code_hash.is_some() {
         note(
             "user.recoveryCodeHash",
-            "Melody's single bcrypt recovery code cannot carry over; the user makes new recovery codes",
+            "kept in recovery_code_hash, but Melody's single bcrypt recovery code is not accepted \
+             at sign-in; the user makes new recovery codes",
         );
     }
     let linked_auth_id = row.non_empty("linkedAuthId").and_then(|linked| {
@@ -369,6 +371,7 @@ pub fn user(row: &SourceRow, ids: &IdMap) -> Result<MappedUser, Skip> {
                 Cell::text(row.non_empty("orgSlug").unwrap_or_default()),
             ),
             ("skip_passkey_enroll", flag(row, "skipPasskeyEnroll", false)),
+            ("recovery_code_hash", Cell::Text(recovery_code_hash)),
             (
                 "invitation_token",
                 Cell::Text(
