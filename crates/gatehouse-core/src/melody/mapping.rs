@@ -1,30 +1,26 @@
 //! One function per Melody table: a Melody row in, the Gatehouse row it becomes (or why it is
 //! skipped) out.
 
-use std::collections::BTreeSet;
-
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
 
 use super::*;
-use crate::mfa::base32_decode;
 use crate::webauthn::public_key_from_cose;
 
-const MFA_TYPES: [&str; 3] = ["otp", "email", "sms"];
 const BANNER_TYPES: [&str; 4] = ["info", "warning", "error", "success"];
 
-fn live(row: &SourceRow) -> Result<(), Skip> {
+pub(super) fn live(row: &SourceRow) -> Result<(), Skip> {
     if row.is_deleted() {
         return Err(Skip::deleted());
     }
     Ok(())
 }
 
-fn required<'a>(row: &'a SourceRow, column: &str) -> Result<&'a str, Skip> {
+pub(super) fn required<'a>(row: &'a SourceRow, column: &str) -> Result<&'a str, Skip> {
     row.non_empty(column).ok_or_else(|| Skip::missing(column))
 }
 
-fn name(row: &SourceRow, column: &str, max: usize) -> Result<String, Skip> {
+pub(super) fn name(row: &SourceRow, column: &str, max: usize) -> Result<String, Skip> {
     let value = required(row, column)?;
     if value.chars().count() > max {
         return Err(Skip::invalid(
@@ -35,15 +31,15 @@ fn name(row: &SourceRow, column: &str, max: usize) -> Result<String, Skip> {
     Ok(value.to_owned())
 }
 
-fn text_or_empty(row: &SourceRow, column: &str) -> Cell {
+pub(super) fn text_or_empty(row: &SourceRow, column: &str) -> Cell {
     Cell::text(row.text(column).unwrap_or_default())
 }
 
-fn optional_text(row: &SourceRow, column: &str) -> Cell {
+pub(super) fn optional_text(row: &SourceRow, column: &str) -> Cell {
     Cell::Text(row.non_empty(column).map(str::to_owned))
 }
 
-fn flag(row: &SourceRow, column: &str, default: bool) -> Cell {
+pub(super) fn flag(row: &SourceRow, column: &str, default: bool) -> Cell {
     Cell::Bool(row.flag(column, default))
 }
 
@@ -167,7 +163,7 @@ pub fn app(row: &SourceRow) -> Result<Record, Skip> {
 }
 
 /// A value kept exactly (an identifier), only checked for presence and length.
-fn name_value(row: &SourceRow, column: &str, max: usize) -> Result<String, Skip> {
+pub(super) fn name_value(row: &SourceRow, column: &str, max: usize) -> Result<String, Skip> {
     let value = row.text(column).unwrap_or_default();
     if value.trim().is_empty() {
         return Err(Skip::missing(column));
@@ -251,151 +247,6 @@ pub fn org_group(row: &SourceRow, ids: &IdMap) -> Result<Record, Skip> {
         row,
         vec![("org_id", Cell::Int(org_id)), ("name", Cell::text(group))],
     ))
-}
-
-/// A Melody user as Gatehouse keeps them, with the TOTP secret's bytes (the caller seals them
-/// for the new row) and the values that could not come along.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MappedUser {
-    pub record: Record,
-    pub otp_secret: Option<Vec<u8>>,
-    pub notes: Vec<FieldNote>,
-}
-
-fn is_bcrypt(hash: &str) -> bool {
-    ["$2a$", "$2b$", "$2y$"].iter().any(|p| hash.starts_with(p)) && hash.len() == 60
-}
-
-/// A user keeps their `authId`, bcrypt hash (verified and rehashed at the next sign-in), TOTP
-/// secret and profile. The invitation token is carried as its SHA-256, as Gatehouse keeps it.
-pub fn user(row: &SourceRow, ids: &IdMap) -> Result<MappedUser, Skip> {
-    live(row)?;
-    let auth_id = name_value(row, "authId", 36)?;
-    let mut notes = Vec::new();
-    let mut note = |field: &'static str, reason: &str| {
-        notes.push(FieldNote {
-            field,
-            reason: reason.to_owned(),
-        })
-    };
-    let password = row.non_empty("password").and_then(|hash| {
-        if is_bcrypt(hash) {
-            Some(hash.to_owned())
-        } else {
-            note(
-                "user.password",
-                "not a bcrypt hash; the user sets a new password",
-            );
-            None
-        }
-    });
-    let otp_secret = row.non_empty("otpSecret").and_then(|text| {
-        match base32_decode(text).filter(|bytes| (10..=20).contains(&bytes.len())) {
-            Some(bytes) => Some(bytes),
-            None => {
-                note(
-                    "user.otpSecret",
-                    "not a base32 TOTP secret of 10 to 20 bytes; the user sets up TOTP again",
-                );
-                None
-            }
-        }
-    });
-    let recovery_code_hash = row.non_empty("recoveryCodeHash").map(str::to_owned);
-    if recovery_code_hash.is_some() {
-        note(
-            "user.recoveryCodeHash",
-            "kept in recovery_code_hash, but Melody's single bcrypt recovery code is not accepted \
-             at sign-in; the user makes new recovery codes",
-        );
-    }
-    let linked_auth_id = row.non_empty("linkedAuthId").and_then(|linked| {
-        if ids.source_auth_ids.contains(linked) {
-            Some(linked.to_owned())
-        } else {
-            note(
-                "user.linkedAuthId",
-                "the linked account is not in the import",
-            );
-            None
-        }
-    });
-    let mfa_types: BTreeSet<&str> = row
-        .text("mfaTypes")
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|t| MFA_TYPES.contains(t))
-        .collect();
-    let mfa_types: Vec<&str> = MFA_TYPES
-        .iter()
-        .copied()
-        .filter(|t| mfa_types.contains(t))
-        .collect();
-    let social_account_id = row.non_empty("socialAccountId").map(str::to_owned);
-    let email = row.non_empty("email").map(str::to_owned);
-    let mut record =
-        Record::new(Table::Users, row, vec![("auth_id", Cell::text(auth_id))]).with(vec![
-            ("email", Cell::Text(email.clone())),
-            ("password_hash", Cell::Text(password)),
-            ("first_name", optional_text(row, "firstName")),
-            ("last_name", optional_text(row, "lastName")),
-            ("email_verified", flag(row, "emailVerified", false)),
-            ("is_active", flag(row, "isActive", true)),
-            (
-                "login_count",
-                Cell::Int(row.int("loginCount").unwrap_or(0).max(0)),
-            ),
-            (
-                "locale",
-                Cell::text(row.non_empty("locale").unwrap_or("en")),
-            ),
-            ("mfa_types", Cell::text(mfa_types.join(","))),
-            (
-                "otp_verified",
-                Cell::Bool(otp_secret.is_some() && row.flag("otpVerified", false)),
-            ),
-            ("social_account_id", Cell::Text(social_account_id.clone())),
-            (
-                "social_account_type",
-                optional_text(row, "socialAccountType"),
-            ),
-            ("sms_phone_number", optional_text(row, "smsPhoneNumber")),
-            (
-                "sms_phone_number_verified",
-                flag(row, "smsPhoneNumberVerified", false),
-            ),
-            ("linked_auth_id", Cell::Text(linked_auth_id)),
-            (
-                "org_slug",
-                Cell::text(row.non_empty("orgSlug").unwrap_or_default()),
-            ),
-            ("skip_passkey_enroll", flag(row, "skipPasskeyEnroll", false)),
-            ("recovery_code_hash", Cell::Text(recovery_code_hash)),
-            (
-                "invitation_token",
-                Cell::Text(
-                    row.non_empty("invitationToken")
-                        .map(|t| sha256_hex(t.as_bytes())),
-                ),
-            ),
-            (
-                "invitation_expires_at",
-                Cell::Time(row.text("invitationExpiresAt").and_then(timestamp)),
-            ),
-        ]);
-    // Password accounts are found by email, so two of them must not share one.
-    if let (Some(email), None) = (email, social_account_id) {
-        record.other_keys = vec![vec![
-            ("email", Cell::text(email)),
-            ("social_account_id", Cell::Text(None)),
-        ]];
-    }
-    Ok(MappedUser {
-        record,
-        otp_secret,
-        notes,
-    })
 }
 
 fn user_link(
@@ -605,7 +456,7 @@ pub fn map_row(table: SourceTable, row: &SourceRow, ids: &IdMap) -> Result<Mappe
         "app_scope" => app_scope(row, ids),
         "org" => org(row),
         "org_group" => org_group(row, ids),
-        "user" => return user(row, ids).map(Mapped::User),
+        "user" => return super::user(row, ids).map(Mapped::User),
         "user_role" => user_role(row, ids),
         "user_org" => user_org(row, ids),
         "user_org_group" => user_org_group(row, ids),
