@@ -344,6 +344,10 @@ async fn import(config: Config, command: ImportCommand) -> Result<(), String> {
     let store = startup::open_store(&config)
         .await
         .map_err(|e| e.to_string())?;
+    // Before the key ring, which would make a signing key in an empty database.
+    melody_import::ensure_target_ready(&store)
+        .await
+        .map_err(|e| e.to_string())?;
     let keys = startup::key_ring(&config, &store)
         .await
         .map_err(|e| e.to_string())?;

@@ -59,26 +59,24 @@ fn counts(report: &Value, name: &str) -> (u64, u64, u64) {
 async fn stored_password_hash(isolation: &Isolation, auth_id: &str) -> String {
     const SQL: &str = "SELECT password_hash FROM users WHERE auth_id = $1";
     let url = &isolation.database_url;
-    let (hash,): (String,) = if url.starts_with("sqlite:") {
-        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-        let row = sqlx::query_as(SQL)
-            .bind(auth_id)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-        row
+    /// Reads the hash on a pool of either type, then closes it.
+    macro_rules! read_hash {
+        ($pool:expr) => {{
+            let pool = $pool;
+            let (hash,): (String,) = sqlx::query_as(SQL)
+                .bind(auth_id)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            pool.close().await;
+            hash
+        }};
+    }
+    if url.starts_with("sqlite:") {
+        read_hash!(sqlx::SqlitePool::connect(url).await.unwrap())
     } else {
-        let pool = sqlx::PgPool::connect(url).await.unwrap();
-        let row = sqlx::query_as(SQL)
-            .bind(auth_id)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-        row
-    };
-    hash
+        read_hash!(sqlx::PgPool::connect(url).await.unwrap())
+    }
 }
 
 fn totp_now(secret: &[u8]) -> String {
@@ -98,6 +96,15 @@ async fn spawn(backend: Backend) -> TestApp {
     .await
 }
 
+/// Signs in to the Shop app with a password; returns the browser and the page after it.
+async fn password_sign_in(app: &TestApp, email: &str, password: &str) -> (Browser, Page) {
+    let browser = Browser::new(app);
+    let authorize = authorize_url(SHOP_CLIENT, CB, &[]);
+    let page = sign_in(&browser, &authorize, email, password, CB).await;
+    let page = browser.follow(page, CB).await;
+    (browser, page)
+}
+
 /// Everything a first import from `melody` must show.
 async fn imports_and_signs_in(app: &TestApp, melody: &MelodyDb) {
     let report = import(&app.isolation, &melody.args(), &["--json"]).report();
@@ -109,26 +116,21 @@ async fn imports_and_signs_in(app: &TestApp, melody: &MelodyDb) {
     );
     let notes = table(&report, "user")["notes"].to_string();
     assert!(notes.contains("user.recoveryCodeHash"), "{notes}");
-    assert_eq!(
-        counts(&report, "app"),
-        (5, 2, 2),
-        "two admin apps map onto Gatehouse's own"
-    );
-    assert_eq!(
-        counts(&report, "role"),
-        (3, 1, 1),
-        "super_admin is Gatehouse's own"
-    );
-    assert_eq!(
-        counts(&report, "scope"),
-        (6, 1, 5),
-        "built-in scopes are Gatehouse's own"
-    );
-    assert_eq!(
-        counts(&report, "app_scope"),
-        (9, 5, 0),
-        "admin-app links stay Gatehouse's: {report}"
-    );
+    let expected = [
+        ("app", (5, 2, 2), "two admin apps map onto Gatehouse's own"),
+        ("role", (3, 1, 1), "super_admin is Gatehouse's own"),
+        ("scope", (6, 1, 5), "built-in scopes are Gatehouse's own"),
+        ("app_scope", (9, 5, 0), "admin-app links stay Gatehouse's"),
+        (
+            "user_app_consent",
+            (2, 2, 0),
+            "both consents, one to the admin SPA",
+        ),
+        ("user_role", (3, 2, 0), "the deleted user's role is left"),
+    ];
+    for (name, counted, why) in expected {
+        assert_eq!(counts(&report, name), counted, "{name}: {why}: {report}");
+    }
     for name in [
         "org",
         "org_group",
@@ -142,23 +144,12 @@ async fn imports_and_signs_in(app: &TestApp, melody: &MelodyDb) {
     ] {
         assert_eq!(counts(&report, name).1, 1, "{name}: {report}");
     }
-    assert_eq!(counts(&report, "user_app_consent"), (2, 2, 0));
-    assert_eq!(counts(&report, "user_role"), (3, 2, 0));
 
     // Ada signs in with her Melody password; her consent came along, so no consent page.
     assert!(stored_password_hash(&app.isolation, ADA)
         .await
         .starts_with("$2b$"));
-    let browser = Browser::new(app);
-    let page = sign_in(
-        &browser,
-        &authorize_url(SHOP_CLIENT, CB, &[]),
-        ADA_EMAIL,
-        ADA_PASSWORD,
-        CB,
-    )
-    .await;
-    let page = browser.follow(page, CB).await;
+    let (browser, page) = password_sign_in(app, ADA_EMAIL, ADA_PASSWORD).await;
     let location = page.location.clone().unwrap_or_default();
     assert!(location.starts_with(CB), "{} {}", page.status, page.html);
     let code = query_param(&location, "code").unwrap();
@@ -194,16 +185,7 @@ async fn imports_and_signs_in(app: &TestApp, melody: &MelodyDb) {
     );
 
     // Grace's TOTP secret carried over (sealed): her authenticator's code is accepted.
-    let browser = Browser::new(app);
-    let page = sign_in(
-        &browser,
-        &authorize_url(SHOP_CLIENT, CB, &[]),
-        GRACE_EMAIL,
-        GRACE_PASSWORD,
-        CB,
-    )
-    .await;
-    let mut page = browser.follow(page, CB).await;
+    let (browser, mut page) = password_sign_in(app, GRACE_EMAIL, GRACE_PASSWORD).await;
     if page.html.contains("consent-form") {
         let fields = form_fields(&page.html, &[("decision", "accept")]);
         page = browser
@@ -364,5 +346,17 @@ backend_tests! {
             assert!(run.stderr.contains("not a Melody Auth database"), "{}", run.stderr);
         }
         assert_eq!(app.isolation.table_counts().await, before);
+    }
+
+    async fn a_target_that_was_never_started_is_refused(backend: Backend) {
+        let isolation = Isolation::new(backend).await;
+        let melody = MelodyDb::build(&isolation, backend == Backend::PostgresRedis).await;
+        let run = import(&isolation, &melody.args(), &[]);
+        assert!(!run.ok);
+        assert!(run.stderr.contains("has not been set up yet"), "{}", run.stderr);
+        let tables = isolation.table_counts().await;
+        assert!(tables.iter().any(|(name, _)| name == "users"), "migrations ran");
+        let written: i64 = tables.iter().filter(|(name, _)| name != "_sqlx_migrations").map(|(_, rows)| rows).sum();
+        assert_eq!(written, 0, "nothing but the migrations is written: {tables:?}");
     }
 }

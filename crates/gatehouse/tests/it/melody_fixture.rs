@@ -57,9 +57,10 @@ impl MelodyDb {
     }
 
     pub async fn execute(&self, statements: &[String]) {
-        match self {
-            Self::Postgres { url } => {
-                let pool = sqlx::PgPool::connect(url).await.unwrap();
+        /// Runs every statement on a pool of either type, then closes it.
+        macro_rules! run_all {
+            ($pool:expr) => {{
+                let pool = $pool;
                 for sql in statements {
                     sqlx::query(sql)
                         .execute(&pool)
@@ -67,19 +68,15 @@ impl MelodyDb {
                         .unwrap_or_else(|e| panic!("{sql}: {e}"));
                 }
                 pool.close().await;
-            }
+            }};
+        }
+        match self {
+            Self::Postgres { url } => run_all!(sqlx::PgPool::connect(url).await.unwrap()),
             Self::Sqlite { path } => {
                 let options = sqlx::sqlite::SqliteConnectOptions::new()
                     .filename(path)
                     .create_if_missing(true);
-                let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
-                for sql in statements {
-                    sqlx::query(sql)
-                        .execute(&pool)
-                        .await
-                        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-                }
-                pool.close().await;
+                run_all!(sqlx::SqlitePool::connect_with(options).await.unwrap())
             }
         }
     }

@@ -58,17 +58,23 @@ pub async fn read_source(location: &MelodyLocation) -> Result<Vec<SourceTableRow
     Ok(tables?)
 }
 
-/// Imports what `read_source` read into the target. The target must have been bootstrapped,
-/// so Melody's built-in scopes, role and admin apps map onto Gatehouse's own.
+/// The target must have been bootstrapped, so Melody's built-in scopes, role and admin apps map
+/// onto Gatehouse's own.
+pub async fn ensure_target_ready(store: &Store) -> Result<(), ImportError> {
+    if store.setting(BOOTSTRAP_SETTING).await?.is_none() {
+        return Err(ImportError::NotBootstrapped);
+    }
+    Ok(())
+}
+
+/// Imports what `read_source` read into the target.
 pub async fn import(
     store: &Store,
     keys: &KeyRing,
     tables: &[SourceTableRows],
     dry_run: bool,
 ) -> Result<ImportReport, ImportError> {
-    if store.setting(BOOTSTRAP_SETTING).await?.is_none() {
-        return Err(ImportError::NotBootstrapped);
-    }
+    ensure_target_ready(store).await?;
     let mut ids = IdMap::default();
     for row in tables
         .iter()
