@@ -149,7 +149,7 @@ async fn imports_and_signs_in(app: &TestApp, melody: &MelodyDb) {
     assert!(stored_password_hash(&app.isolation, ADA)
         .await
         .starts_with("$2b$"));
-    let (browser, page) = password_sign_in(app, ADA_EMAIL, ADA_PASSWORD).await;
+    let (_, page) = password_sign_in(app, ADA_EMAIL, ADA_PASSWORD).await;
     let location = page.location.clone().unwrap_or_default();
     assert!(location.starts_with(CB), "{} {}", page.status, page.html);
     let code = query_param(&location, "code").unwrap();
