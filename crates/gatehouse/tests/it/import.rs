@@ -9,6 +9,8 @@ use crate::flow::*;
 use crate::harness::{backend_tests, call, jwt_part, Backend, Isolation, TestApp};
 use crate::melody_fixture::*;
 
+const EMBEDDED_ORIGIN: &str = "http://127.0.0.1:5173";
+
 struct Run {
     ok: bool,
     stdout: String,
@@ -92,6 +94,8 @@ async fn spawn(backend: Backend) -> TestApp {
         c.enable_org = true;
         c.enable_user_attribute = true;
         c.enable_app_banner = true;
+        c.allow_passkey_enrollment = true;
+        c.embedded_auth_origins = vec![EMBEDDED_ORIGIN.into()];
     })
     .await
 }
@@ -103,6 +107,75 @@ async fn password_sign_in(app: &TestApp, email: &str, password: &str) -> (Browse
     let page = sign_in(&browser, &authorize, email, password, CB).await;
     let page = browser.follow(page, CB).await;
     (browser, page)
+}
+
+async fn embedded(app: &TestApp, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut request = app
+        .client
+        .request(method.parse().unwrap(), app.url(path))
+        .header("Origin", EMBEDDED_ORIGIN);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Ada signs in through the embedded API with the passkey she registered with Melody: the
+/// assertion is signed here with its private key, as her authenticator would.
+async fn passkey_sign_in(app: &TestApp) {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let initiate = serde_json::json!({
+        "clientId": SHOP_CLIENT, "redirectUri": CB, "codeChallenge": challenge(VERIFIER),
+        "codeChallengeMethod": "S256", "scopes": ["openid", "profile", "offline_access"], "locale": "en",
+    });
+    let (status, body) = embedded(app, "POST", "/embedded-auth/v1/initiate", Some(initiate)).await;
+    assert_eq!(status, 200, "{body}");
+    let session = body["sessionId"].as_str().unwrap().to_owned();
+    let path = format!("/embedded-auth/v1/{session}/passkey-verify");
+    let (status, options) = embedded(app, "GET", &path, None).await;
+    assert_eq!(status, 200, "{options}");
+    let nonce = options["passkeyOption"]["challenge"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rp_id = options["passkeyOption"]["rpId"].as_str().unwrap();
+    let client_data =
+        serde_json::json!({"type": "webauthn.get", "challenge": nonce, "origin": app.base})
+            .to_string();
+    let mut authenticator_data = Sha256::digest(rp_id.as_bytes()).to_vec();
+    authenticator_data.push(0x05); // user present and verified
+    authenticator_data.extend(4u32.to_be_bytes()); // past the counter Melody recorded (3)
+    let mut signed = authenticator_data.clone();
+    signed.extend(Sha256::digest(client_data.as_bytes()));
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let signature = passkey().sign(&rng, &signed).unwrap();
+    let assertion = serde_json::json!({
+        "challenge": nonce,
+        "passkeyInfo": {"id": PASSKEY_ID, "response": {
+            "clientDataJSON": URL_SAFE_NO_PAD.encode(client_data),
+            "authenticatorData": URL_SAFE_NO_PAD.encode(&authenticator_data),
+            "signature": URL_SAFE_NO_PAD.encode(signature.as_ref()),
+        }},
+    });
+    let (status, body) = embedded(app, "POST", &path, Some(assertion)).await;
+    assert_eq!(status, 200, "{body}");
+    let exchange = serde_json::json!({"sessionId": session, "codeVerifier": VERIFIER});
+    let (status, tokens) = embedded(
+        app,
+        "POST",
+        "/embedded-auth/v1/token-exchange",
+        Some(exchange),
+    )
+    .await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(
+        jwt_part(tokens["access_token"].as_str().unwrap(), 1)["sub"],
+        ADA
+    );
 }
 
 /// Everything a first import from `melody` must show.
@@ -183,6 +256,8 @@ async fn imports_and_signs_in(app: &TestApp, melody: &MelodyDb) {
         stored.starts_with("$argon2id$"),
         "the bcrypt hash is replaced at sign-in: {stored}"
     );
+
+    passkey_sign_in(app).await;
 
     // Grace's TOTP secret carried over (sealed): her authenticator's code is accepted.
     let (browser, mut page) = password_sign_in(app, GRACE_EMAIL, GRACE_PASSWORD).await;
@@ -275,8 +350,8 @@ async fn imports_and_signs_in(app: &TestApp, melody: &MelodyDb) {
             passkeys["passkeys"][0]["credentialId"].as_str(),
             passkeys["passkeys"][0]["counter"].as_i64()
         ),
-        (Some(PASSKEY_ID), Some(3)),
-        "{passkeys}"
+        (Some(PASSKEY_ID), Some(4)),
+        "the counter Melody recorded, moved on by the sign-in: {passkeys}"
     );
     let (_, banners) = call(app, "GET", "/api/v1/app-banners", &token, None).await;
     assert_eq!(

@@ -4,6 +4,9 @@
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
+use std::sync::OnceLock;
+
+use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
 
 use crate::harness::{Isolation, POSTGRES_URL};
 
@@ -130,12 +133,20 @@ const SCHEMA: [(&str, &str); 17] = [
     ("app_banner", "\"bannerId\" INTEGER NOT NULL, \"appId\" INTEGER NOT NULL"),
 ];
 
-/// An ES256 COSE key (kty 2, alg -7, crv 1, x, y), as SimpleWebAuthn hands it to Melody.
+/// Ada's passkey: a P-256 key made once per test process; Melody holds its public half.
+pub fn passkey() -> &'static EcdsaKeyPair {
+    static KEY: OnceLock<EcdsaKeyPair> = OnceLock::new();
+    KEY.get_or_init(|| EcdsaKeyPair::generate(&ECDSA_P256_SHA256_ASN1_SIGNING).unwrap())
+}
+
+/// The passkey's ES256 COSE key (kty 2, alg -7, crv 1, x, y), as SimpleWebAuthn hands it to
+/// Melody, in base64.
 fn cose_public_key() -> String {
+    let point = passkey().public_key().as_ref();
     let mut cose = vec![0xa5, 0x01, 0x02, 0x03, 0x26, 0x20, 0x01, 0x21, 0x58, 0x20];
-    cose.extend([7u8; 32]);
+    cose.extend(&point[1..33]);
     cose.extend([0x22, 0x58, 0x20]);
-    cose.extend([9u8; 32]);
+    cose.extend(&point[33..65]);
     STANDARD.encode(cose)
 }
 
@@ -164,8 +175,8 @@ fn rows() -> Vec<String> {
         "INSERT INTO \"org_group\" (\"id\", \"orgId\", \"name\") VALUES (1, 1, 'Engineering')".into(),
         format!("INSERT INTO \"user\" (\"id\", \"authId\", \"email\", \"password\", \"firstName\", \"lastName\", \"emailVerified\", \"loginCount\", \"orgSlug\", \"createdAt\", \"updatedAt\") VALUES \
          (1, '{ADA}', '{ADA_EMAIL}', '{ada_hash}', 'Ada', 'Lovelace', 1, 4, 'acme', '2024-01-02 03:04:05', '2024-01-03 03:04:05')"),
-        format!("INSERT INTO \"user\" (\"id\", \"authId\", \"email\", \"password\", \"firstName\", \"emailVerified\", \"otpSecret\", \"mfaTypes\", \"otpVerified\", \"recoveryCodeHash\") VALUES \
-         (2, '{GRACE}', '{GRACE_EMAIL}', '{grace_hash}', 'Grace', 1, '{GRACE_OTP}', 'otp', 1, '{recovery_hash}')"),
+        format!("INSERT INTO \"user\" (\"id\", \"authId\", \"email\", \"password\", \"firstName\", \"emailVerified\", \"otpSecret\", \"mfaTypes\", \"otpVerified\", \"recoveryCodeHash\", \"skipPasskeyEnroll\") VALUES \
+         (2, '{GRACE}', '{GRACE_EMAIL}', '{grace_hash}', 'Grace', 1, '{GRACE_OTP}', 'otp', 1, '{recovery_hash}', 1)"),
         "INSERT INTO \"user\" (\"id\", \"authId\", \"email\", \"deletedAt\") VALUES (3, '8b3e4c1a-7d5f-4e9a-9c32-3d4e5f607182', 'gone@melody.example', '2024-06-01 00:00:00')".into(),
         "INSERT INTO \"user_role\" (\"id\", \"userId\", \"roleId\") VALUES (1, 1, 2), (2, 2, 1), (3, 3, 2)".into(),
         "INSERT INTO \"user_org\" (\"id\", \"userId\", \"orgId\") VALUES (1, 1, 1)".into(),
