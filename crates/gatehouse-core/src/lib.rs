@@ -16,6 +16,7 @@ pub mod error;
 pub mod grant;
 pub mod jwt;
 pub mod lockout;
+pub mod melody;
 pub mod mfa;
 pub mod password;
 pub mod pkce;

@@ -187,6 +187,12 @@ impl PublicKey {
     }
 }
 
+/// A credential public key from its COSE encoding, as other WebAuthn servers store it.
+pub fn public_key_from_cose(bytes: &[u8]) -> Result<PublicKey, WebauthnError> {
+    let (key, _) = decode_cbor(bytes)?;
+    cose_key(&key)
+}
+
 fn cose_key(key: &Cbor) -> Result<PublicKey, WebauthnError> {
     const BAD: WebauthnError = WebauthnError::Malformed("credential public key");
     let kty = key.get_int(1).and_then(Cbor::int).ok_or(BAD)?;

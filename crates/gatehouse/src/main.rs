@@ -1,4 +1,4 @@
-//! The `gatehouse` command: serve, migrate, keys, config.
+//! The `gatehouse` command: serve, migrate, keys, config, connect-app, import.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +37,34 @@ enum Command {
     /// Manage ePass connect apps (`/connect/<name>`).
     #[command(subcommand, name = "connect-app")]
     ConnectApp(ConnectAppCommand),
+    /// Import users, apps and the rest from another server's database.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Import from Melody Auth: its PostgreSQL database or its SQLite (D1) file. Idempotent:
+    /// what is already present is left alone.
+    Melody {
+        /// Melody's PostgreSQL database, `postgres://…`.
+        #[arg(
+            long,
+            value_name = "URL",
+            required_unless_present = "from_sqlite",
+            conflicts_with = "from_sqlite"
+        )]
+        from: Option<String>,
+        /// Melody's SQLite database file (a D1 export).
+        #[arg(long, value_name = "FILE")]
+        from_sqlite: Option<PathBuf>,
+        /// Report what would be imported and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -124,6 +152,7 @@ fn main() -> ExitCode {
             Command::Keys(KeysCommand::List) => list_keys(config).await,
             Command::Configuration(_) => Ok(()),
             Command::ConnectApp(command) => connect_app(config, command).await,
+            Command::Import(command) => import(config, command).await,
         }
     });
     match result {
@@ -289,6 +318,45 @@ async fn connect_app(config: Config, command: ConnectAppCommand) -> Result<(), S
             })?;
             println!("connect app {name} deleted");
         }
+    }
+    Ok(())
+}
+
+async fn import(config: Config, command: ImportCommand) -> Result<(), String> {
+    use gatehouse_server::services::melody_import::{self, MelodyLocation};
+    let ImportCommand::Melody {
+        from,
+        from_sqlite,
+        dry_run,
+        json,
+    } = command;
+    let location = match (from, from_sqlite) {
+        (Some(url), None) => MelodyLocation::Postgres(url),
+        (None, Some(path)) => MelodyLocation::Sqlite(path),
+        _ => return Err("give either --from URL or --from-sqlite FILE".into()),
+    };
+    // The whole source is read before the target is opened: a bad source changes nothing.
+    let tables = melody_import::read_source(&location)
+        .await
+        .map_err(|e| e.to_string())?;
+    let store = startup::open_store(&config)
+        .await
+        .map_err(|e| e.to_string())?;
+    // Before the key ring, which would make a signing key in an empty database.
+    melody_import::ensure_target_ready(&store)
+        .await
+        .map_err(|e| e.to_string())?;
+    let keys = startup::key_ring(&config, &store)
+        .await
+        .map_err(|e| e.to_string())?;
+    let report = melody_import::import(&store, &keys, &tables, dry_run)
+        .await
+        .map_err(|e| e.to_string())?;
+    if json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        println!("{text}");
+    } else {
+        print!("{}", report.to_text());
     }
     Ok(())
 }

@@ -13,7 +13,8 @@ use crate::error::ServiceError;
 pub const ADMIN_SPA_APP_NAME: &str = "Admin Panel (SPA)";
 pub const ADMIN_S2S_APP_NAME: &str = "Admin Panel (S2S)";
 pub const SUPER_ADMIN_ROLE: &str = "super_admin";
-const BOOTSTRAP_SETTING: &str = "bootstrap_started_at";
+/// Set once the seed data has been written (the first start).
+pub const BOOTSTRAP_SETTING: &str = "bootstrap_started_at";
 
 /// Credentials generated for the admin S2S app, to be shown once.
 pub struct GeneratedCredentials {

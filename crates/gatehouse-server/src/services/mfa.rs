@@ -191,7 +191,8 @@ pub struct OtpSetup {
     pub qr_svg: String,
 }
 
-fn seal_context(user_id: i64) -> String {
+/// What a user's sealed TOTP secret is bound to, so it cannot be moved to another user.
+pub(crate) fn otp_seal_context(user_id: i64) -> String {
     format!("totp:{user_id}")
 }
 
@@ -202,7 +203,7 @@ pub async fn otp_setup(state: &AppState, tx: &Transaction) -> Result<OtpSetup, S
     if user.otp_verified {
         return Err(SignInError::WrongStep.into());
     }
-    let context = seal_context(user.id);
+    let context = otp_seal_context(user.id);
     let secret = match state.store.otp_secret(user.id).await? {
         Some(sealed) => state.keys.open_secret(&sealed, &context)?,
         None => {
@@ -243,7 +244,9 @@ pub async fn verify_otp(
         .otp_secret(user.id)
         .await?
         .ok_or(SignInError::WrongStep)?;
-    let secret = state.keys.open_secret(&sealed, &seal_context(user.id))?;
+    let secret = state
+        .keys
+        .open_secret(&sealed, &otp_seal_context(user.id))?;
     let code = code.trim();
     let step = is_code(code)
         .then(|| {

@@ -11,6 +11,7 @@ pub mod connect;
 pub mod invitations;
 pub mod lifecycle;
 pub mod logs;
+pub mod melody_import;
 pub mod mfa;
 pub mod orgs;
 pub mod outbox;

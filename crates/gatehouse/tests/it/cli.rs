@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::harness::{backend_tests, Isolation};
 
-fn gatehouse() -> Command {
+pub(crate) fn gatehouse() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
     // Only what a test sets reaches the process.
     for (name, _) in std::env::vars() {

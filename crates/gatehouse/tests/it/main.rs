@@ -3,6 +3,7 @@
 
 mod harness;
 mod mailbox;
+mod melody_fixture;
 
 mod api_banners;
 mod api_catalog;
@@ -21,6 +22,7 @@ mod discovery;
 mod email;
 mod embedded;
 mod flow;
+mod import;
 mod mfa;
 mod my_pass;
 mod sign_in;
