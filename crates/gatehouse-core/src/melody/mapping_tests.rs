@@ -174,7 +174,9 @@ fn link_rows_resolve_through_the_id_map_or_are_skipped() {
     );
     assert_eq!(
         user_role(&row(&[("userId", "10"), ("roleId", "21")]), &ids),
-        Err(Skip("references a role that is not imported".into()))
+        Err(Skip(
+            "references a role that is not imported (deleted, skipped or missing)".into()
+        ))
     );
     ids.mark_admin_app(1);
     assert!(app_scope(&row(&[("appId", "1"), ("scopeId", "2")]), &ids)

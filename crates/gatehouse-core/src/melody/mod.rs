@@ -176,7 +176,14 @@ impl Skip {
     }
 
     fn unresolved(what: &str) -> Self {
-        Skip(format!("references a {what} that is not imported"))
+        let article = if what.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        Skip(format!(
+            "references {article} {what} that is not imported (deleted, skipped or missing)"
+        ))
     }
 
     pub fn conflict(table: Table, columns: &[&str]) -> Self {

@@ -423,6 +423,25 @@ backend_tests! {
         assert_eq!(app.isolation.table_counts().await, before);
     }
 
+    async fn rows_that_clash_with_existing_records_are_skipped_with_the_reason(backend: Backend) {
+        let app = spawn(backend).await;
+        let token = app.admin_token("root").await;
+        let org = serde_json::json!({"name": "Acme", "slug": "acme-gatehouse"});
+        let (status, body) = call(&app, "POST", "/api/v1/orgs", &token, Some(org)).await;
+        assert_eq!(status, 201, "{body}");
+        let melody = MelodyDb::build(&app.isolation, backend == Backend::PostgresRedis).await;
+        let report = import(&app.isolation, &melody.args(), &["--json"]).report();
+        assert_eq!(counts(&report, "org"), (1, 0, 0));
+        assert_eq!(table(&report, "org")["skipped"]["another orgs row already has this name"], 1, "{report}");
+        let unresolved = "references an org that is not imported (deleted, skipped or missing)";
+        assert_eq!(table(&report, "user_org")["skipped"][unresolved], 1, "{report}");
+        assert_eq!(table(&report, "org_group")["skipped"][unresolved], 1, "{report}");
+        assert_eq!(counts(&report, "user"), (3, 2, 0), "the rest imports");
+        let (_, orgs) = call(&app, "GET", "/api/v1/orgs", &token, None).await;
+        assert_eq!(orgs["orgs"].as_array().map(Vec::len), Some(1), "Gatehouse's org is left as it was: {orgs}");
+        assert_eq!(orgs["orgs"][0]["slug"], "acme-gatehouse");
+    }
+
     async fn a_target_that_was_never_started_is_refused(backend: Backend) {
         let isolation = Isolation::new(backend).await;
         let melody = MelodyDb::build(&isolation, backend == Backend::PostgresRedis).await;
