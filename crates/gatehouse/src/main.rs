@@ -34,6 +34,9 @@ enum Command {
     /// Inspect the configuration.
     #[command(subcommand, name = "config")]
     Configuration(ConfigCommand),
+    /// Manage administrators.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Manage ePass connect apps (`/connect/<name>`).
     #[command(subcommand, name = "connect-app")]
     ConnectApp(ConnectAppCommand),
@@ -62,6 +65,19 @@ enum ConnectAppCommand {
     List,
     /// Delete an app.
     Delete { name: String },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a `super_admin` user; the password is read from stdin (one line).
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        first_name: Option<String>,
+        #[arg(long)]
+        last_name: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -124,6 +140,7 @@ fn main() -> ExitCode {
             Command::Keys(KeysCommand::List) => list_keys(config).await,
             Command::Configuration(_) => Ok(()),
             Command::ConnectApp(command) => connect_app(config, command).await,
+            Command::Admin(command) => admin(config, command).await,
         }
     });
     match result {
@@ -144,6 +161,12 @@ async fn serve(config: Config) -> Result<(), String> {
             "Admin S2S app created (scope root). Save these credentials now; the secret is not shown again:\n  \
              client_id:     {}\n  client_secret: {}\nAdmin SPA app client_id: {}",
             generated.client_id, generated.client_secret, generated.spa_client_id
+        );
+    }
+    if let Some(link) = &prepared.setup_link {
+        println!(
+            "No administrator exists yet. Open this one-time link to create the first super_admin \
+             (or run `gatehouse admin create-user`):\n  {link}"
         );
     }
     let addr = prepared.local_addr().map_err(|e| e.to_string())?;
@@ -235,6 +258,55 @@ async fn list_keys(config: Config) -> Result<(), String> {
                 .unwrap_or_default()
         );
     }
+    Ok(())
+}
+
+async fn admin(config: Config, command: AdminCommand) -> Result<(), String> {
+    use gatehouse_server::services::admin_accounts::{create_super_admin, NewAccount};
+    use std::io::{BufRead, IsTerminal, Write};
+    let AdminCommand::CreateUser {
+        email,
+        first_name,
+        last_name,
+    } = command;
+    if std::io::stdin().is_terminal() {
+        eprint!("Password for {email}: ");
+        let _ = std::io::stderr().flush();
+    }
+    let mut password = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut password)
+        .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    let store = startup::open_store(&config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let passwords = gatehouse_server::crypto::PasswordHasher::new(
+        config.password_hash_memory_kib,
+        config.password_hash_iterations,
+        config.password_hash_parallelism,
+        config.password_hash_concurrency,
+    )?;
+    // The role the first start seeds; the rest of the seed (and its one-time credentials) is
+    // left to the first `serve`.
+    gatehouse_server::services::bootstrap::ensure_super_admin_role(&store)
+        .await
+        .map_err(|e| e.to_string())?;
+    let input = NewAccount {
+        email,
+        password,
+        first_name,
+        last_name,
+    };
+    let user = create_super_admin(&store, &passwords, &config, input)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "super_admin {} created (authId {})",
+        user.email.unwrap_or_default(),
+        user.auth_id
+    );
     Ok(())
 }
 

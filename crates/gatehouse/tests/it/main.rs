@@ -4,6 +4,7 @@
 mod harness;
 mod mailbox;
 
+mod admin;
 mod api_banners;
 mod api_catalog;
 mod api_logs_saml;

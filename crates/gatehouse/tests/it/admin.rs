@@ -1,0 +1,219 @@
+//! The admin panel over HTTP: first run (setup link and CLI), sign-in through the authorize
+//! flow, the refusal of non-admins and of forms without the session's CSRF token. The browser
+//! path with screenshots is `admin_browser.rs`.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::flow::{error_text, form_fields, hidden_fields, input_value, Browser, Page, PASSWORD};
+use crate::harness::{backend_tests, Backend, TestApp};
+
+pub const ADMIN_EMAIL: &str = "root-admin@example.com";
+/// Never a prefix of a URL: `follow` goes to the end.
+const NOWHERE: &str = "\u{0}";
+
+/// Creates the first super_admin through the start-up setup link.
+pub async fn set_up_admin(app: &TestApp, email: &str) {
+    let link = app
+        .setup_link
+        .clone()
+        .expect("a setup link on an empty install");
+    let browser = Browser::new(app);
+    let page = browser.get(&link).await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    let fields = hidden_fields(
+        &page.html,
+        "setup-form",
+        &[
+            ("email", email),
+            ("password", PASSWORD),
+            ("first_name", "Root"),
+            ("last_name", "Admin"),
+        ],
+    );
+    let done = browser.post("/admin/setup", &fields).await;
+    assert_eq!(done.status, 200, "{}", done.html);
+}
+
+/// Goes through sign-in (and consent) from `page` to wherever the flow ends.
+async fn through_sign_in(browser: &Browser, page: Page, email: &str, password: &str) -> Page {
+    let mut page = browser.follow(page, NOWHERE).await;
+    for _ in 0..4 {
+        if page.html.contains("sign-in-form") {
+            let fields = form_fields(&page.html, &[("email", email), ("password", password)]);
+            page = browser.post("/identity/v1/view/authorize", &fields).await;
+        } else if page.html.contains("consent-form") {
+            let fields = form_fields(&page.html, &[("decision", "accept")]);
+            page = browser.post("/identity/v1/view/consent", &fields).await;
+        } else {
+            return page;
+        }
+        page = browser.follow(page, NOWHERE).await;
+    }
+    page
+}
+
+/// A browser signed in to the panel (or refused); returns it with the page `/admin` led to.
+pub async fn panel_browser(app: &TestApp, email: &str, password: &str) -> (Browser, Page) {
+    let browser = Browser::new(app);
+    let start = browser.get("/admin").await;
+    assert_eq!(start.status, 303, "{}", start.html);
+    let page = through_sign_in(&browser, start, email, password).await;
+    (browser, page)
+}
+
+/// Signs a user up through an app's sign-up page (no admin role).
+async fn sign_up_user(app: &TestApp, email: &str) {
+    let redirect = "https://app.example.com/cb";
+    let (_, client_id, _) = crate::flow::create_app(app, "User app", "spa", &[redirect]).await;
+    let browser = Browser::new(app);
+    let authorize = crate::flow::authorize_url(&client_id, redirect, &[]);
+    crate::flow::sign_up(&browser, &authorize, email, redirect).await;
+}
+
+backend_tests! {
+    async fn setup_link_creates_the_first_super_admin_once(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let link = app.setup_link.clone().expect("a setup link on an empty install");
+        assert!(link.starts_with(&format!("{}/admin/setup?token=", app.base)), "{link}");
+        let browser = Browser::new(&app);
+        let page = browser.get(&link).await;
+        assert_eq!(page.status, 200, "{}", page.html);
+        // A weak password is refused and the link stays usable.
+        let weak = hidden_fields(&page.html, "setup-form", &[("email", ADMIN_EMAIL), ("password", "short")]);
+        let refused = browser.post("/admin/setup", &weak).await;
+        assert_eq!(refused.status, 400, "{}", refused.html);
+        assert!(!error_text(&refused.html).is_empty(), "{}", refused.html);
+        // A post without the browser's CSRF token is refused.
+        let mut forged = hidden_fields(&page.html, "setup-form", &[("email", ADMIN_EMAIL), ("password", PASSWORD)]);
+        forged.retain(|(k, _)| k != "csrf_token");
+        let forged = Browser::new(&app).post("/admin/setup", &forged).await;
+        assert_eq!(forged.status, 403, "{}", forged.html);
+        let good = hidden_fields(&page.html, "setup-form", &[("email", ADMIN_EMAIL), ("password", PASSWORD)]);
+        let done = browser.post("/admin/setup", &good).await;
+        assert_eq!(done.status, 200, "{}", done.html);
+        // Spent: neither the form nor the link work again.
+        let again = browser.post("/admin/setup", &good).await;
+        assert_eq!(again.status, 404, "{}", again.html);
+        assert_eq!(browser.get(&link).await.status, 404);
+        // The admin signs in to the panel and holds super_admin.
+        let (_, dashboard) = panel_browser(&app, ADMIN_EMAIL, PASSWORD).await;
+        assert_eq!(dashboard.status, 200, "{}", dashboard.html);
+        assert!(dashboard.html.contains(ADMIN_EMAIL) && dashboard.html.contains("server-info"), "{}", dashboard.html);
+        // With an admin in place, a restart prints no link.
+        let isolation = app.stop().await;
+        let restarted = TestApp::spawn_on(isolation, |_| {}).await;
+        assert!(restarted.setup_link.is_none());
+    }
+
+    async fn a_user_without_an_admin_role_is_refused(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let email = format!("plain.{backend:?}@example.com").to_lowercase();
+        sign_up_user(&app, &email).await;
+        let (browser, page) = panel_browser(&app, &email, PASSWORD).await;
+        assert_eq!(page.status, 403, "{}", page.html);
+        assert!(page.html.contains("id=\"refused\""), "{}", page.html);
+        // The panel stays closed to this browser, and its sign-out works.
+        let again = browser.get("/admin/users").await;
+        assert_eq!(again.status, 303);
+        let token = input_value(&page.html, "csrf_token").unwrap();
+        let out = browser.post("/admin/sign-out", &[("csrf_token".into(), token)]).await;
+        assert_eq!(out.status, 200, "{}", out.html);
+    }
+
+    async fn a_panel_post_without_the_csrf_token_is_refused_and_changes_nothing(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        set_up_admin(&app, ADMIN_EMAIL).await;
+        let (browser, dashboard) = panel_browser(&app, ADMIN_EMAIL, PASSWORD).await;
+        assert_eq!(dashboard.status, 200, "{}", dashboard.html);
+        let users = browser.get("/admin/users").await;
+        let token = input_value(&users.html, "csrf_token").unwrap();
+        let before = app.isolation.table_counts().await;
+        let new_user = |token: Option<&str>| {
+            let mut form = vec![
+                ("email".to_owned(), "made@example.com".to_owned()),
+                ("password".to_owned(), PASSWORD.to_owned()),
+            ];
+            if let Some(t) = token {
+                form.push(("csrf_token".to_owned(), t.to_owned()));
+            }
+            form
+        };
+        let missing = browser.post("/admin/users", &new_user(None)).await;
+        assert_eq!(missing.status, 403, "{}", missing.html);
+        let wrong = browser.post("/admin/users", &new_user(Some("not-the-token"))).await;
+        assert_eq!(wrong.status, 403, "{}", wrong.html);
+        let foreign = browser
+            .http
+            .post(app.url("/admin/users"))
+            .header("Origin", "https://evil.example")
+            .form(&new_user(Some(&token)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(foreign.status(), 403);
+        // Without the panel's session the token alone does nothing.
+        let stranger = Browser::new(&app).post("/admin/users", &new_user(Some(&token))).await;
+        assert_eq!(stranger.status, 403, "{}", stranger.html);
+        assert_eq!(app.isolation.table_counts().await, before);
+        // Bad input gets its reason and changes nothing.
+        let weak = browser
+            .post("/admin/users", &[("csrf_token".into(), token.clone()), ("email".into(), "x@example.com".into()), ("password".into(), "weak".into())])
+            .await;
+        assert_eq!(weak.status, 400, "{}", weak.html);
+        assert_eq!(app.isolation.table_counts().await, before);
+        let made = browser.post("/admin/users", &new_user(Some(&token))).await;
+        assert_eq!(made.status, 303, "{}", made.html);
+    }
+}
+
+/// `gatehouse admin create-user` reads the password from stdin and makes a super_admin who can
+/// sign in to the panel; a weak password is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_create_user_makes_a_super_admin() {
+    let isolation = crate::harness::Isolation::new(Backend::Sqlite).await;
+    let run = |password: &str| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+        for (name, _) in std::env::vars() {
+            if name.starts_with("GATEHOUSE_") {
+                command.env_remove(name);
+            }
+        }
+        let mut child = command
+            .args([
+                "admin",
+                "create-user",
+                "--email",
+                "cli-admin@example.com",
+                "--first-name",
+                "Cli",
+            ])
+            .envs(isolation.env())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let weak = run("weak");
+    assert!(!weak.status.success());
+    assert!(
+        String::from_utf8_lossy(&weak.stderr).contains("assword"),
+        "{weak:?}"
+    );
+    let made = run(PASSWORD);
+    assert!(made.status.success(), "{made:?}");
+    assert!(
+        String::from_utf8_lossy(&made.stdout).contains("super_admin cli-admin@example.com created"),
+        "{made:?}"
+    );
+    let app = TestApp::spawn_on(isolation, |_| {}).await;
+    assert!(
+        app.setup_link.is_none(),
+        "an admin exists, so no setup link"
+    );
+    let (_, dashboard) = panel_browser(&app, "cli-admin@example.com", PASSWORD).await;
+    assert_eq!(dashboard.status, 200, "{}", dashboard.html);
+}
