@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use gatehouse_server::config::{self, Config, ConfigSource};
 use gatehouse_server::startup;
-use gatehouse_store::{format_timestamp, now_utc, SigningKeyStore};
+use gatehouse_store::{format_timestamp, now_utc};
 
 #[derive(Parser)]
 #[command(
@@ -229,29 +229,20 @@ async fn list_keys(config: Config) -> Result<(), String> {
     let store = startup::open_store(&config)
         .await
         .map_err(|e| e.to_string())?;
-    let keys = store.all_signing_keys().await.map_err(|e| e.to_string())?;
-    let now = now_utc();
-    let mut signing_seen = false;
+    let keys = gatehouse_server::services::signing_keys::list(&store, now_utc())
+        .await
+        .map_err(|e| e.to_string())?;
     println!(
         "{:<64}  {:<6}  {:<19}  {:<8}  retires",
         "kid", "alg", "created", "state"
     );
-    for key in keys {
-        let state = match key.retire_at {
-            Some(at) if at <= now => "retired",
-            Some(_) => "retiring",
-            None if !signing_seen => {
-                signing_seen = true;
-                "signing"
-            }
-            None => "retiring",
-        };
+    for (key, state) in keys {
         println!(
             "{:<64}  {:<6}  {:<19}  {:<8}  {}",
             key.kid,
             key.algorithm,
             format_timestamp(&key.created_at),
-            state,
+            state.as_str(),
             key.retire_at
                 .as_ref()
                 .map(format_timestamp)

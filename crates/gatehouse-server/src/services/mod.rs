@@ -24,6 +24,7 @@ pub mod scopes;
 pub mod sessions;
 pub mod sign_up;
 pub mod signin;
+pub mod signing_keys;
 pub mod simple_oauth;
 pub mod step_facts;
 pub mod tokens;

@@ -5,6 +5,7 @@ mod harness;
 mod mailbox;
 
 mod admin;
+mod admin_browser;
 mod api_banners;
 mod api_catalog;
 mod api_logs_saml;

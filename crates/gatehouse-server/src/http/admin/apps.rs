@@ -26,16 +26,33 @@ pub(super) fn routes() -> Router<AppState> {
 struct AppsPage {
     f: Frame,
     apps: Vec<App>,
+    /// (scope name, scope type, checked at first) for the create form.
+    scopes: Vec<(String, String, bool)>,
 }
+
+/// What a new browser or web app usually asks for.
+const DEFAULT_SCOPES: [&str; 3] = ["openid", "profile", "offline_access"];
 
 async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
     let w = admin.words();
     let apps = apps::list(&state).await.map_err(fail(&state, &admin))?;
+    let scopes = state
+        .store
+        .list_scopes()
+        .await
+        .map_err(|e| fail(&state, &admin)(e.into()))?
+        .into_iter()
+        .map(|s| {
+            let checked = DEFAULT_SCOPES.contains(&s.name.as_str());
+            (s.name, s.scope_type, checked)
+        })
+        .collect();
     Ok(render(
         StatusCode::OK,
         &AppsPage {
             f: Frame::new(&admin, "apps", w.apps, "/admin/apps"),
             apps,
+            scopes,
         },
     ))
 }

@@ -55,7 +55,6 @@ words! {
     create: "Create", "创建", "Créer";
     save: "Save", "保存", "Enregistrer";
     delete: "Delete", "删除", "Supprimer";
-    details: "Details", "详情", "Détails";
     disable: "Disable", "停用", "Désactiver";
     enable: "Enable", "启用", "Activer";
     saved: "Saved.", "已保存。", "Enregistré.";
@@ -85,8 +84,6 @@ words! {
     refresh_token: "Refresh token", "刷新令牌", "Jeton de rafraîchissement";
     expires: "Expires", "过期时间", "Expire le";
     invitation: "Invitation", "邀请", "Invitation";
-    invite: "Invite by email", "通过邮件邀请", "Inviter par e-mail";
-    resend_invitation: "Send again", "重新发送", "Renvoyer";
     verification_email: "Send a verification email", "发送验证邮件", "Envoyer un e-mail de vérification";
     none: "None", "无", "Aucun";
     app_type: "Type", "类型", "Type";
@@ -116,7 +113,6 @@ words! {
     cleanup: "Delete entries before", "删除此日期之前的记录", "Supprimer les entrées avant le";
     deleted_entries: "Entries deleted:", "已删除记录：", "Entrées supprimées :";
     receiver: "To", "收件人", "Destinataire";
-    subject: "Subject", "主题", "Objet";
     kid: "Key id", "密钥 ID", "Identifiant de clé";
     algorithm: "Algorithm", "算法", "Algorithme";
     state: "State", "状态", "État";

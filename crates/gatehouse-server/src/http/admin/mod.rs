@@ -3,11 +3,15 @@
 //! services the `/api/v1` handlers call. One module and one template per area; a new page adds
 //! a module, a template, its routes here and a line in `view::NAV`.
 
+mod account;
 mod apps;
 mod auth;
 mod dashboard;
 mod i18n;
+mod keys;
 mod logs;
+mod roles;
+mod scopes;
 mod setup;
 mod user_actions;
 mod users;
@@ -30,4 +34,8 @@ pub fn routes() -> Router<AppState> {
         .merge(users::routes())
         .merge(apps::routes())
         .merge(logs::routes())
+        .merge(roles::routes())
+        .merge(scopes::routes())
+        .merge(keys::routes())
+        .route("/admin/account", get(account::page))
 }
