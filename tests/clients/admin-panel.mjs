@@ -173,6 +173,36 @@ try {
   assert((await admin.textContent('#log-entries')).includes(userEmail), 'the sign-in log lists the user');
   await shoot(admin, 'logs-sign-in');
 
+  // An organization with its branding, previewed live as it is typed, then saved.
+  await admin.goto(`${panel}/orgs`);
+  await admin.fill('#org-name', 'Acme');
+  await admin.fill('#org-slug', 'acme');
+  await submit(admin, '#create-org');
+  await noRefusal(admin, 'create org');
+  await admin.fill('#primary_button_color', '#dc2626');
+  const live = await admin.$eval('#preview-primary', (el) => getComputedStyle(el).backgroundColor);
+  assert(live === 'rgb(220, 38, 38)', `the preview follows the typed color (${live})`);
+  await admin.fill('#layout_color', '#fef3c7');
+  await submit(admin, '#save-org');
+  await noRefusal(admin, 'save org');
+  assert((await admin.inputValue('#primary_button_color')) === '#dc2626', 'the branding is saved');
+  await shoot(admin, 'org-branding');
+  await admin.fill('#group-name', 'Engineering');
+  await submit(admin, '#create-group');
+  await noRefusal(admin, 'create org group');
+
+  // A custom attribute and a banner, so their pages show data.
+  await admin.goto(`${panel}/attributes`);
+  await admin.fill('#attribute-name', 'employee_id');
+  await admin.check('input[name=include_in_sign_up_form]');
+  await submit(admin, '#create-attribute');
+  await noRefusal(admin, 'create attribute');
+  await admin.goto(`${panel}/banners`);
+  await admin.fill('#banner-text', 'Maintenance on Sunday');
+  await submit(admin, '#create-banner');
+  await noRefusal(admin, 'create banner');
+  assert((await admin.textContent('main')).includes('Storefront'), 'the banner offers the apps');
+
   // Every page of the navigation, with the data made above; then the users list on a phone.
   for (const id of await admin.$$eval('nav.side a', (links) => links.map((a) => a.id))) {
     await admin.click(`#${id}`);

@@ -11,7 +11,14 @@ use crate::harness::{backend_tests, call, TestApp};
 
 backend_tests! {
     async fn chromium_runs_the_admin_panel_from_first_run_to_the_sign_in_log(backend: Backend) {
-        let app = TestApp::spawn_with(backend, |c| c.enable_sign_in_log = true).await;
+        let app = TestApp::spawn_with(backend, |c| {
+            c.enable_sign_in_log = true;
+            c.enable_org = true;
+            c.enable_org_group = true;
+            c.enable_app_banner = true;
+            c.enable_user_attribute = true;
+        })
+        .await;
         // A role to assign (the roles page is reached later in the script).
         let token = app.admin_token("root").await;
         let (status, body) = call(&app, "POST", "/api/v1/roles", &token, Some(json!({ "name": "support", "note": "Help desk" }))).await;
@@ -28,7 +35,7 @@ backend_tests! {
             ("SHOTS", shots.clone()),
         ]).await;
         let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-artifacts"));
-        for page in ["setup", "dashboard", "app-created-secret", "apps", "users-search", "user-disabled", "user-sign-in-refused", "user-impersonation", "user-detail", "logs-sign-in", "page-users", "users-phone", "users-zh-CN", "users-fr"] {
+        for page in ["setup", "dashboard", "app-created-secret", "apps", "users-search", "user-disabled", "user-sign-in-refused", "user-impersonation", "user-detail", "logs-sign-in", "page-users", "org-branding", "page-orgs", "page-attributes", "page-banners", "page-roles", "page-scopes", "page-keys", "page-account", "users-phone", "users-zh-CN", "users-fr"] {
             let size = std::fs::metadata(dir.join(format!("{shots}-{page}.png"))).map(|m| m.len()).unwrap_or(0);
             assert!(size > 5_000, "screenshot {shots}-{page} missing or blank");
         }

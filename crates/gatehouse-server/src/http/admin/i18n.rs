@@ -20,6 +20,8 @@ words! {
     users: "Users", "用户", "Utilisateurs";
     apps: "Apps", "应用", "Applications";
     roles: "Roles", "角色", "Rôles";
+    banners: "App banners", "应用横幅", "Bannières";
+    text: "Text", "文本", "Texte";
     scopes: "Scopes", "权限范围", "Portées";
     logs: "Logs", "日志", "Journaux";
     keys: "Signing keys", "签名密钥", "Clés de signature";

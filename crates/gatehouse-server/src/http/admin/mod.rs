@@ -5,11 +5,14 @@
 
 mod account;
 mod apps;
+mod attributes;
 mod auth;
+mod banners;
 mod dashboard;
 mod i18n;
 mod keys;
 mod logs;
+mod orgs;
 mod roles;
 mod scopes;
 mod setup;
@@ -26,6 +29,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin", get(dashboard::page))
         .route("/admin/assets/admin.css", get(view::stylesheet))
+        .route("/admin/assets/preview.js", get(view::preview_script))
         .route("/admin/sign-in", get(auth::sign_in))
         .route("/admin/callback", get(auth::callback))
         .route("/admin/sign-out", post(auth::sign_out))
@@ -34,6 +38,9 @@ pub fn routes() -> Router<AppState> {
         .merge(users::routes())
         .merge(apps::routes())
         .merge(logs::routes())
+        .merge(orgs::routes())
+        .merge(banners::routes())
+        .merge(attributes::routes())
         .merge(roles::routes())
         .merge(scopes::routes())
         .merge(keys::routes())

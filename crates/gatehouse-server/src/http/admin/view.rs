@@ -13,10 +13,13 @@ use crate::http::web::page_headers;
 use crate::state::AppState;
 
 /// The navigation: (section id, path, label). A new page adds one line here.
-const NAV: [(&str, &str, fn(&Words) -> &'static str); 8] = [
+const NAV: [(&str, &str, fn(&Words) -> &'static str); 11] = [
     ("dashboard", "/admin", |w| w.dashboard),
     ("users", "/admin/users", |w| w.users),
     ("apps", "/admin/apps", |w| w.apps),
+    ("orgs", "/admin/orgs", |w| w.orgs),
+    ("attributes", "/admin/attributes", |w| w.attributes),
+    ("banners", "/admin/banners", |w| w.banners),
     ("roles", "/admin/roles", |w| w.roles),
     ("scopes", "/admin/scopes", |w| w.scopes),
     ("logs", "/admin/logs/sign-in", |w| w.logs),
@@ -103,6 +106,20 @@ impl Frame {
 /// The panel's stylesheet, compiled into the binary.
 pub const STYLESHEET: &str = include_str!("../../../assets/admin.css");
 
+/// The organization page's live preview, the panel's only script.
+pub const PREVIEW_SCRIPT: &str = include_str!("../../../assets/preview.js");
+
+pub async fn preview_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        PREVIEW_SCRIPT,
+    )
+        .into_response()
+}
+
 pub async fn stylesheet() -> Response {
     (
         [
@@ -114,7 +131,7 @@ pub async fn stylesheet() -> Response {
         .into_response()
 }
 
-/// Renders a panel page: no caching, no framing, scripts off, styles from the panel only (and
+/// Renders a panel page: no caching, no framing, only the panel's own script, styles from the panel only (and
 /// inline ones, for the branding preview).
 pub fn render(status: StatusCode, page: &impl Template) -> Response {
     let mut response = match page.render() {
@@ -132,7 +149,8 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
     response.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:; \
+            "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+             img-src 'self' https: data:; \
              form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
         ),
     );
