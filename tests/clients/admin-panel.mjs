@@ -191,7 +191,20 @@ try {
   await submit(admin, '#create-group');
   await noRefusal(admin, 'create org group');
 
-  // A custom attribute and a banner, so their pages show data.
+  // The user joins the organization.
+  await admin.goto(userUrl);
+  await admin.check('#orgs-form input[type=checkbox]');
+  await submit(admin, '#save-orgs');
+  await noRefusal(admin, 'join org');
+  assert(await admin.isChecked('#orgs-form input[type=checkbox]'), 'the user is a member of the organization');
+
+  // A custom attribute, a banner and a SAML identity provider, so their pages show data.
+  await admin.goto(`${panel}/saml`);
+  await admin.fill('#idp-name', 'Corporate IdP');
+  await admin.fill('#idp-user-id', 'nameID');
+  await admin.fill('#idp-metadata', '<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example.com"/>');
+  await submit(admin, '#create-idp');
+  await noRefusal(admin, 'create SAML IdP');
   await admin.goto(`${panel}/attributes`);
   await admin.fill('#attribute-name', 'employee_id');
   await admin.check('input[name=include_in_sign_up_form]');

@@ -9,7 +9,7 @@ use axum::Router;
 use gatehouse_store::{App, AppChanges, ScopeStore};
 use serde::Deserialize;
 
-use super::auth::{AdminForm, AdminUser};
+use super::auth::{AdminForm, AdminUser, NoFields};
 use super::view::{fail, render, see_other, when, Frame, PageResult};
 use crate::services::apps::{self, NewAppInput};
 use crate::state::AppState;
@@ -215,13 +215,10 @@ async fn update(
     Ok(see_other(&format!("/admin/apps/{id}?done=1")))
 }
 
-#[derive(Deserialize)]
-struct Empty {}
-
 async fn delete(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    posted: AdminForm<Empty>,
+    posted: AdminForm<NoFields>,
 ) -> PageResult {
     let admin = posted.admin;
     apps::delete(&state, id)

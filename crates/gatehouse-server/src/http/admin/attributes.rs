@@ -9,8 +9,8 @@ use axum::Router;
 use gatehouse_store::UserAttributeRecord;
 use serde::Deserialize;
 
-use super::auth::{AdminForm, AdminUser};
-use super::view::{fail, message, render, see_other, Frame, PageResult};
+use super::auth::{AdminForm, AdminUser, NoFields};
+use super::view::{fail, feature_on, render, see_other, Frame, PageError, PageResult};
 use crate::services::user_attributes::{self, AttributeInput};
 use crate::state::AppState;
 
@@ -20,18 +20,14 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/admin/attributes/{id}/delete", post(delete))
 }
 
-fn attribute_feature(state: &AppState, admin: &AdminUser) -> Result<(), axum::response::Response> {
-    if state.config.enable_user_attribute {
-        return Ok(());
-    }
-    let w = admin.words();
-    Err(message(
-        w,
-        StatusCode::BAD_REQUEST,
-        w.attributes,
-        crate::http::api::USER_ATTRIBUTE_NOT_ENABLED,
-        Some(("/admin", w.back)),
-    ))
+fn attribute_feature(state: &AppState, admin: &AdminUser) -> Result<(), PageError> {
+    let off = crate::http::api::USER_ATTRIBUTE_NOT_ENABLED;
+    feature_on(
+        state.config.enable_user_attribute,
+        admin,
+        |w| w.attributes,
+        off,
+    )
 }
 
 #[derive(Template)]
@@ -85,13 +81,10 @@ async fn create(State(state): State<AppState>, posted: AdminForm<NewAttributeFor
     Ok(see_other("/admin/attributes"))
 }
 
-#[derive(Deserialize)]
-struct Empty {}
-
 async fn delete(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    posted: AdminForm<Empty>,
+    posted: AdminForm<NoFields>,
 ) -> PageResult {
     let admin = posted.admin;
     attribute_feature(&state, &admin)?;

@@ -125,6 +125,10 @@ pub struct AdminForm<T> {
     pub form: T,
 }
 
+/// The form of a button that posts nothing but its CSRF token.
+#[derive(Deserialize)]
+pub struct NoFields {}
+
 #[derive(Deserialize)]
 struct CsrfField {
     #[serde(default)]

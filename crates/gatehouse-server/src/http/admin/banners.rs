@@ -8,8 +8,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
-use super::auth::{AdminForm, AdminUser};
-use super::view::{fail, message, render, see_other, Frame, PageResult};
+use super::auth::{AdminForm, AdminUser, NoFields};
+use super::view::{fail, feature_on, render, see_other, Frame, PageError, PageResult};
 use crate::services::{apps, banners};
 use crate::state::AppState;
 
@@ -20,18 +20,9 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/admin/banners/{id}/delete", post(delete))
 }
 
-fn banner_feature(state: &AppState, admin: &AdminUser) -> Result<(), axum::response::Response> {
-    if state.config.enable_app_banner {
-        return Ok(());
-    }
-    let w = admin.words();
-    Err(message(
-        w,
-        StatusCode::BAD_REQUEST,
-        w.banners,
-        crate::http::api::APP_BANNER_NOT_ENABLED,
-        Some(("/admin", w.back)),
-    ))
+fn banner_feature(state: &AppState, admin: &AdminUser) -> Result<(), PageError> {
+    let off = crate::http::api::APP_BANNER_NOT_ENABLED;
+    feature_on(state.config.enable_app_banner, admin, |w| w.banners, off)
 }
 
 struct BannerRow {
@@ -122,13 +113,10 @@ async fn update(
     Ok(see_other("/admin/banners"))
 }
 
-#[derive(Deserialize)]
-struct Empty {}
-
 async fn delete(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    posted: AdminForm<Empty>,
+    posted: AdminForm<NoFields>,
 ) -> PageResult {
     let admin = posted.admin;
     banner_feature(&state, &admin)?;

@@ -24,6 +24,7 @@ words! {
     text: "Text", "文本", "Texte";
     scopes: "Scopes", "权限范围", "Portées";
     logs: "Logs", "日志", "Journaux";
+    saml: "SAML identity providers", "SAML 身份提供方", "Fournisseurs d’identité SAML";
     keys: "Signing keys", "签名密钥", "Clés de signature";
     account: "My account", "我的账户", "Mon compte";
     sign_out: "Sign out", "退出登录", "Se déconnecter";
@@ -77,6 +78,8 @@ words! {
     end_session: "End", "结束", "Terminer";
     orgs: "Organizations", "组织", "Organisations";
     org_groups: "Organization groups", "组织分组", "Groupes d’organisation";
+    join: "Join", "加入", "Rejoindre";
+    leave: "Leave", "离开", "Quitter";
     attributes: "User attributes", "用户属性", "Attributs utilisateur";
     linked_account: "Linked account", "关联账户", "Compte lié";
     link: "Link", "关联", "Lier";

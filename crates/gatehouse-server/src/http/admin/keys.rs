@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
-use super::auth::{AdminForm, AdminUser};
+use super::auth::{AdminForm, AdminUser, NoFields};
 use super::view::{fail, render, see_other, when, Frame, PageResult};
 use crate::services::signing_keys;
 use crate::state::AppState;
@@ -63,10 +63,7 @@ async fn list(
     Ok(render(StatusCode::OK, &KeysPage { f, keys, overlap }))
 }
 
-#[derive(Deserialize)]
-struct Empty {}
-
-async fn rotate(State(state): State<AppState>, posted: AdminForm<Empty>) -> PageResult {
+async fn rotate(State(state): State<AppState>, posted: AdminForm<NoFields>) -> PageResult {
     let admin = posted.admin;
     let key = state.keys.rotate().await.map_err(fail(&state, &admin))?;
     tracing::info!(kid = %key.kid, admin = %admin.admin.user.auth_id, "signing key rotated from the admin panel");

@@ -14,6 +14,7 @@ mod keys;
 mod logs;
 mod orgs;
 mod roles;
+mod saml;
 mod scopes;
 mod setup;
 mod user_actions;
@@ -42,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .merge(banners::routes())
         .merge(attributes::routes())
         .merge(roles::routes())
+        .merge(saml::routes())
         .merge(scopes::routes())
         .merge(keys::routes())
         .route("/admin/account", get(account::page))

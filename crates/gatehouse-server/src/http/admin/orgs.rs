@@ -10,9 +10,10 @@ use axum::Router;
 use gatehouse_store::{OrgChanges, OrgGroupRecord, OrgRecord, Page, UserRecord};
 use serde::Deserialize;
 
-use super::auth::{AdminForm, AdminUser};
+use super::auth::{AdminForm, AdminUser, NoFields};
 use super::view::{
-    fail, message, page_number, render, see_other, Frame, PageResult, Paging, PAGE_SIZE,
+    fail, feature_on, page_number, render, see_other, Frame, PageError, PageResult, Paging,
+    PAGE_SIZE,
 };
 use crate::services::orgs;
 use crate::state::AppState;
@@ -31,18 +32,9 @@ pub(super) fn routes() -> Router<AppState> {
 }
 
 /// Organizations need `enable_org`; the page says so instead of offering forms that fail.
-fn org_feature(state: &AppState, admin: &AdminUser) -> Result<(), axum::response::Response> {
-    if state.config.enable_org {
-        return Ok(());
-    }
-    let w = admin.words();
-    Err(message(
-        w,
-        StatusCode::BAD_REQUEST,
-        w.orgs,
-        crate::http::api::ORG_NOT_ENABLED,
-        Some(("/admin", w.back)),
-    ))
+fn org_feature(state: &AppState, admin: &AdminUser) -> Result<(), PageError> {
+    let off = crate::http::api::ORG_NOT_ENABLED;
+    feature_on(state.config.enable_org, admin, |w| w.orgs, off)
 }
 
 #[derive(Template)]
@@ -309,13 +301,10 @@ async fn update(
     Ok(see_other(&format!("/admin/orgs/{id}?done=1")))
 }
 
-#[derive(Deserialize)]
-struct Empty {}
-
 async fn delete(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    posted: AdminForm<Empty>,
+    posted: AdminForm<NoFields>,
 ) -> PageResult {
     let admin = posted.admin;
     org_feature(&state, &admin)?;
@@ -360,7 +349,7 @@ async fn rename_group(
 async fn delete_group(
     State(state): State<AppState>,
     Path((id, group_id)): Path<(i64, i64)>,
-    posted: AdminForm<Empty>,
+    posted: AdminForm<NoFields>,
 ) -> PageResult {
     let admin = posted.admin;
     org_feature(&state, &admin)?;

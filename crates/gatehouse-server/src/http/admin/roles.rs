@@ -8,7 +8,7 @@ use axum::Router;
 use gatehouse_store::{RoleRecord, UserRecord};
 use serde::Deserialize;
 
-use super::auth::{AdminForm, AdminUser};
+use super::auth::{AdminForm, AdminUser, NoFields};
 use super::view::{fail, render, see_other, when, Frame, PageResult};
 use crate::services::roles;
 use crate::state::AppState;
@@ -105,13 +105,10 @@ async fn update(
     Ok(see_other(&format!("/admin/roles/{id}?done=1")))
 }
 
-#[derive(Deserialize)]
-struct Empty {}
-
 async fn delete(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    posted: AdminForm<Empty>,
+    posted: AdminForm<NoFields>,
 ) -> PageResult {
     let admin = posted.admin;
     roles::delete(&state.store, id)

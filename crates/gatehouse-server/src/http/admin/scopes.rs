@@ -8,7 +8,7 @@ use axum::Router;
 use gatehouse_store::ScopeRecord;
 use serde::Deserialize;
 
-use super::auth::{AdminForm, AdminUser};
+use super::auth::{AdminForm, AdminUser, NoFields};
 use super::view::{fail, render, see_other, Frame, PageResult};
 use crate::services::scopes::{self, ScopeInput};
 use crate::state::AppState;
@@ -160,13 +160,10 @@ async fn update(
     Ok(see_other(&format!("/admin/scopes/{id}?done=1")))
 }
 
-#[derive(Deserialize)]
-struct Empty {}
-
 async fn delete(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    posted: AdminForm<Empty>,
+    posted: AdminForm<NoFields>,
 ) -> PageResult {
     let admin = posted.admin;
     scopes::delete(&state.store, id)

@@ -7,7 +7,7 @@ use axum::routing::post;
 use axum::Router;
 use serde::Deserialize;
 
-use super::auth::AdminForm;
+use super::auth::{AdminForm, NoFields};
 use super::users::user_page;
 use super::view::{fail, see_other, PageResult};
 use crate::services::user_tokens;
@@ -43,6 +43,11 @@ pub(super) fn routes() -> Router<AppState> {
             post(send_verification),
         )
         .route("/admin/users/{auth_id}/delete", post(delete))
+        .route("/admin/users/{auth_id}/orgs", post(set_orgs))
+        .route(
+            "/admin/users/{auth_id}/org-groups/{group_id}",
+            post(set_org_group),
+        )
 }
 
 /// Back to the detail page with "Saved".
@@ -134,13 +139,10 @@ async fn impersonate(
     .await
 }
 
-#[derive(Deserialize)]
-struct Empty {}
-
 async fn end_session(
     State(state): State<AppState>,
     Path((auth_id, session_id)): Path<(String, String)>,
-    posted: AdminForm<Empty>,
+    posted: AdminForm<NoFields>,
 ) -> PageResult {
     let admin = posted.admin;
     users::end_session(&state.store, &auth_id, &session_id)
@@ -152,7 +154,7 @@ async fn end_session(
 async fn unlock(
     State(state): State<AppState>,
     Path(auth_id): Path<String>,
-    posted: AdminForm<Empty>,
+    posted: AdminForm<NoFields>,
 ) -> PageResult {
     let admin = posted.admin;
     users::unlock(&state, &auth_id)
@@ -164,7 +166,7 @@ async fn unlock(
 async fn reset_mfa(
     State(state): State<AppState>,
     Path((auth_id, mfa_type)): Path<(String, String)>,
-    posted: AdminForm<Empty>,
+    posted: AdminForm<NoFields>,
 ) -> PageResult {
     let admin = posted.admin;
     let Some(mfa_type) = ["otp", "email", "sms"].into_iter().find(|t| *t == mfa_type) else {
@@ -181,7 +183,7 @@ async fn reset_mfa(
 async fn delete_passkey(
     State(state): State<AppState>,
     Path((auth_id, id)): Path<(String, i64)>,
-    posted: AdminForm<Empty>,
+    posted: AdminForm<NoFields>,
 ) -> PageResult {
     let admin = posted.admin;
     users::delete_passkey(&state.store, &auth_id, id)
@@ -193,7 +195,7 @@ async fn delete_passkey(
 async fn revoke_consent(
     State(state): State<AppState>,
     Path((auth_id, app_id)): Path<(String, i64)>,
-    posted: AdminForm<Empty>,
+    posted: AdminForm<NoFields>,
 ) -> PageResult {
     let admin = posted.admin;
     users::revoke_consent(&state.store, &auth_id, app_id)
@@ -223,7 +225,7 @@ async fn link(
 async fn unlink(
     State(state): State<AppState>,
     Path(auth_id): Path<String>,
-    posted: AdminForm<Empty>,
+    posted: AdminForm<NoFields>,
 ) -> PageResult {
     let admin = posted.admin;
     users::unlink(&state.store, &auth_id)
@@ -235,7 +237,7 @@ async fn unlink(
 async fn send_verification(
     State(state): State<AppState>,
     Path(auth_id): Path<String>,
-    posted: AdminForm<Empty>,
+    posted: AdminForm<NoFields>,
 ) -> PageResult {
     let admin = posted.admin;
     users::send_verification_email(&state, &auth_id)
@@ -247,11 +249,47 @@ async fn send_verification(
 async fn delete(
     State(state): State<AppState>,
     Path(auth_id): Path<String>,
-    posted: AdminForm<Empty>,
+    posted: AdminForm<NoFields>,
 ) -> PageResult {
     let admin = posted.admin;
     users::delete(&state.store, &auth_id)
         .await
         .map_err(fail(&state, &admin))?;
     Ok(see_other("/admin/users"))
+}
+
+/// Checkboxes post `org=<id>` once per organization the user belongs to.
+async fn set_orgs(
+    State(state): State<AppState>,
+    Path(auth_id): Path<String>,
+    posted: AdminForm<Vec<(String, String)>>,
+) -> PageResult {
+    let AdminForm { admin, form } = posted;
+    let ids: Vec<i64> = form
+        .iter()
+        .filter(|(k, _)| k == "org")
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect();
+    users::set_orgs(&state.store, &auth_id, &ids)
+        .await
+        .map_err(fail(&state, &admin))?;
+    done(&auth_id)
+}
+
+#[derive(Deserialize)]
+struct MemberForm {
+    #[serde(default)]
+    member: String,
+}
+
+async fn set_org_group(
+    State(state): State<AppState>,
+    Path((auth_id, group_id)): Path<(String, i64)>,
+    posted: AdminForm<MemberForm>,
+) -> PageResult {
+    let AdminForm { admin, form } = posted;
+    users::set_org_group(&state.store, &auth_id, group_id, form.member == "true")
+        .await
+        .map_err(fail(&state, &admin))?;
+    done(&auth_id)
 }

@@ -160,6 +160,10 @@ struct UserPage {
     linked: Option<String>,
     attributes: Vec<(String, String)>,
     org_groups: Vec<(i64, String)>,
+    /// With `enable_org`: (org id, name, member) of every organization, and (group id, name,
+    /// member) of the active organization's groups.
+    orgs: Option<Vec<(i64, String, bool)>>,
+    groups: Vec<(i64, String, bool)>,
     /// The token an impersonation just made (shown once), and its expiry.
     impersonation: Option<(String, String)>,
 }
@@ -212,6 +216,37 @@ pub(super) async fn user_page(
         .filter(|a| a.app_type == "spa" && a.is_active)
         .map(|a| (a.id, a.name))
         .collect();
+    let (orgs, groups) = if state.config.enable_org {
+        let held = users::orgs(&state.store, auth_id).await.map_err(fail())?;
+        let all = crate::services::orgs::list(&state.store)
+            .await
+            .map_err(fail())?;
+        let groups = match &detail.org {
+            Some(Some(active)) if state.config.enable_org_group => {
+                crate::services::orgs::list_groups(&state.store, Some(active.id))
+                    .await
+                    .map_err(fail())?
+            }
+            _ => Vec::new(),
+        };
+        let in_group = |id: i64| detail.org_groups.iter().flatten().any(|(g, _)| *g == id);
+        (
+            Some(
+                all.into_iter()
+                    .map(|o| {
+                        let member = held.iter().any(|h| h.id == o.id);
+                        (o.id, o.name, member)
+                    })
+                    .collect(),
+            ),
+            groups
+                .into_iter()
+                .map(|g| (g.id, g.name, in_group(g.id)))
+                .collect(),
+        )
+    } else {
+        (None, Vec::new())
+    };
     let user = &detail.user;
     let yes_no = |b: bool| if b { w.yes } else { w.no }.to_owned();
     let mut facts = vec![
@@ -344,6 +379,8 @@ pub(super) async fn user_page(
             .unwrap_or_default(),
         org_groups: detail.org_groups.clone().unwrap_or_default(),
         impersonation,
+        orgs,
+        groups,
         facts,
     };
     Ok(render(StatusCode::OK, &page))

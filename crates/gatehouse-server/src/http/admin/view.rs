@@ -13,7 +13,10 @@ use crate::http::web::page_headers;
 use crate::state::AppState;
 
 /// The navigation: (section id, path, label). A new page adds one line here.
-const NAV: [(&str, &str, fn(&Words) -> &'static str); 11] = [
+/// (section id, path, label).
+type NavEntry = (&'static str, &'static str, fn(&Words) -> &'static str);
+
+const NAV: [NavEntry; 12] = [
     ("dashboard", "/admin", |w| w.dashboard),
     ("users", "/admin/users", |w| w.users),
     ("apps", "/admin/apps", |w| w.apps),
@@ -23,6 +26,7 @@ const NAV: [(&str, &str, fn(&Words) -> &'static str); 11] = [
     ("roles", "/admin/roles", |w| w.roles),
     ("scopes", "/admin/scopes", |w| w.scopes),
     ("logs", "/admin/logs/sign-in", |w| w.logs),
+    ("saml", "/admin/saml", |w| w.saml),
     ("keys", "/admin/keys", |w| w.keys),
     ("account", "/admin/account", |w| w.account),
 ];
@@ -232,15 +236,52 @@ pub fn service_error(state: &AppState, w: &'static Words, err: ServiceError) -> 
     )
 }
 
+/// The page of what went wrong (boxed: a response is large to carry in every `Result`).
+pub struct PageError(Box<Response>);
+
+impl From<Response> for PageError {
+    fn from(response: Response) -> Self {
+        Self(Box::new(response))
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        *self.0
+    }
+}
+
 /// The result of a panel handler: a page, or the page of what went wrong.
-pub type PageResult = Result<Response, Response>;
+pub type PageResult = Result<Response, PageError>;
 
 /// Turns a service error into its page inside handlers (`.map_err(fail(&state, &admin))?`).
 pub fn fail<'a>(
     state: &'a AppState,
     admin: &'a AdminUser,
-) -> impl FnOnce(ServiceError) -> Response + 'a {
-    move |err| service_error(state, admin.words(), err)
+) -> impl FnOnce(ServiceError) -> PageError + 'a {
+    move |err| service_error(state, admin.words(), err).into()
+}
+
+/// A page of a switched-off feature says so (with the S2S API's message) instead of offering
+/// forms that fail.
+pub fn feature_on(
+    enabled: bool,
+    admin: &AdminUser,
+    title: fn(&Words) -> &'static str,
+    off_message: &str,
+) -> Result<(), PageError> {
+    if enabled {
+        return Ok(());
+    }
+    let w = admin.words();
+    Err(message(
+        w,
+        StatusCode::BAD_REQUEST,
+        title(w),
+        off_message,
+        Some(("/admin", w.back)),
+    )
+    .into())
 }
 
 /// Paging of a list: 1-based page number, page count, links.
