@@ -217,3 +217,58 @@ async fn cli_create_user_makes_a_super_admin() {
     let (_, dashboard) = panel_browser(&app, "cli-admin@example.com", PASSWORD).await;
     assert_eq!(dashboard.status, 200, "{}", dashboard.html);
 }
+
+backend_tests! {
+    async fn the_panel_pages_and_searches_users_rotates_keys_and_cleans_logs(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |c| c.enable_sign_in_log = true).await;
+        set_up_admin(&app, ADMIN_EMAIL).await;
+        let token = app.admin_token("root").await;
+        for n in 0..24 {
+            let email = format!("invitee{n:02}@example.com");
+            let (status, body) = crate::harness::call(&app, "POST", "/api/v1/users/invitations", &token, Some(serde_json::json!({ "email": email }))).await;
+            assert_eq!(status, 200, "{body}");
+        }
+        let (browser, dashboard) = panel_browser(&app, ADMIN_EMAIL, PASSWORD).await;
+        assert_eq!(dashboard.status, 200, "{}", dashboard.html);
+        // 25 users, 20 a page: two pages, found and counted by the store.
+        let first = browser.get("/admin/users").await;
+        assert!(first.html.contains("Page 1 of 2 · 25 in all"), "{}", first.html);
+        assert!(first.html.contains("id=\"page-next\""), "{}", first.html);
+        let second = browser.get("/admin/users?search=&page=2").await;
+        assert_eq!(second.html.matches("class=\"user-link\"").count(), 5, "{}", second.html);
+        let found = browser.get("/admin/users?search=invitee07").await;
+        assert_eq!(found.html.matches("class=\"user-link\"").count(), 1, "{}", found.html);
+        assert!(found.html.contains("invitee07@example.com"));
+        let csrf = input_value(&first.html, "csrf_token").unwrap();
+        // Rotation: a new signing key leads the list, the old one retires.
+        let keys = browser.get("/admin/keys").await;
+        assert_eq!(keys.html.matches(">signing<").count(), 1, "{}", keys.html);
+        let rotated = browser.post("/admin/keys/rotate", &[("csrf_token".into(), csrf.clone())]).await;
+        assert_eq!(rotated.status, 303, "{}", rotated.html);
+        let keys = browser.get("/admin/keys?rotated=1").await;
+        assert_eq!(keys.html.matches(">signing<").count(), 1, "{}", keys.html);
+        assert_eq!(keys.html.matches(">retiring<").count(), 1, "{}", keys.html);
+        // The admin's sign-in is logged; a cleanup before tomorrow removes it, a bad date is refused.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let logs = browser.get("/admin/logs/sign-in").await;
+        assert!(logs.html.contains(ADMIN_EMAIL), "{}", logs.html);
+        let bad = browser.post("/admin/logs/sign-in/cleanup", &[("csrf_token".into(), csrf.clone()), ("before".into(), "yesterday".into())]).await;
+        assert_eq!(bad.status, 400, "{}", bad.html);
+        let tomorrow = gatehouse_store::now_utc().date().succ_opt().unwrap().format("%Y-%m-%d").to_string();
+        let cleaned = browser.post("/admin/logs/sign-in/cleanup", &[("csrf_token".into(), csrf.clone()), ("before".into(), tomorrow)]).await;
+        assert_eq!(cleaned.status, 303, "{}", cleaned.html);
+        let logs = browser.get(cleaned.location.as_deref().unwrap()).await;
+        assert!(logs.html.contains("Entries deleted: 1"), "{}", logs.html);
+        assert!(logs.html.contains("id=\"no-entries\""), "{}", logs.html);
+        // Roles made in the panel are the S2S API's roles; built-in ones stay protected.
+        let made = browser.post("/admin/roles", &[("csrf_token".into(), csrf.clone()), ("name".into(), "auditor".into()), ("note".into(), "Reads logs".into())]).await;
+        assert_eq!(made.status, 303, "{}", made.html);
+        let (_, roles) = crate::harness::call(&app, "GET", "/api/v1/roles", &token, None).await;
+        assert!(roles.to_string().contains("auditor"), "{roles}");
+        let (_, listed) = crate::harness::call(&app, "GET", "/api/v1/roles", &token, None).await;
+        let super_id = listed["roles"].as_array().unwrap().iter().find(|r| r["name"] == "super_admin").unwrap()["id"].as_i64().unwrap();
+        let refused = browser.post(&format!("/admin/roles/{super_id}/delete"), &[("csrf_token".into(), csrf)]).await;
+        assert_eq!(refused.status, 400, "{}", refused.html);
+        assert!(!error_text(&refused.html).is_empty(), "{}", refused.html);
+    }
+}
