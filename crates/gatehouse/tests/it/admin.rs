@@ -267,8 +267,21 @@ backend_tests! {
         assert!(roles.to_string().contains("auditor"), "{roles}");
         let (_, listed) = crate::harness::call(&app, "GET", "/api/v1/roles", &token, None).await;
         let super_id = listed["roles"].as_array().unwrap().iter().find(|r| r["name"] == "super_admin").unwrap()["id"].as_i64().unwrap();
-        let refused = browser.post(&format!("/admin/roles/{super_id}/delete"), &[("csrf_token".into(), csrf)]).await;
+        let refused = browser.post(&format!("/admin/roles/{super_id}/delete"), &[("csrf_token".into(), csrf.clone())]).await;
         assert_eq!(refused.status, 400, "{}", refused.html);
         assert!(!error_text(&refused.html).is_empty(), "{}", refused.html);
+        // Invitations: an inactive user with a pending invitation, re-sent and revoked.
+        let invited = browser.post("/admin/users/invitations", &[("csrf_token".into(), csrf.clone()), ("email".into(), "newcomer@example.com".into())]).await;
+        assert_eq!(invited.status, 303, "{}", invited.html);
+        let detail_url = invited.location.clone().unwrap();
+        let detail = browser.get(&detail_url).await;
+        assert!(detail.html.contains("id=\"resend-invitation\"") && !detail.html.contains("id=\"enable-user\""), "{}", detail.html);
+        let auth_id = detail_url.rsplit('/').next().unwrap().split('?').next().unwrap().to_owned();
+        let again = browser.post(&format!("/admin/users/{auth_id}/invitation"), &[("csrf_token".into(), csrf.clone())]).await;
+        assert_eq!(again.status, 303, "{}", again.html);
+        let revoked = browser.post(&format!("/admin/users/{auth_id}/invitation/revoke"), &[("csrf_token".into(), csrf.clone())]).await;
+        assert_eq!(revoked.status, 303, "{}", revoked.html);
+        let twice = browser.post(&format!("/admin/users/{auth_id}/invitation/revoke"), &[("csrf_token".into(), csrf)]).await;
+        assert_eq!(twice.status, 400, "{}", twice.html);
     }
 }

@@ -89,6 +89,8 @@ words! {
     refresh_token: "Refresh token", "刷新令牌", "Jeton de rafraîchissement";
     expires: "Expires", "过期时间", "Expire le";
     invitation: "Invitation", "邀请", "Invitation";
+    invite: "Invite by email", "通过邮件邀请", "Inviter par e-mail";
+    resend_invitation: "Send the invitation again", "重新发送邀请", "Renvoyer l’invitation";
     verification_email: "Send a verification email", "发送验证邮件", "Envoyer un e-mail de vérification";
     none: "None", "无", "Aucun";
     app_type: "Type", "类型", "Type";

@@ -44,6 +44,11 @@ pub(super) fn routes() -> Router<AppState> {
         )
         .route("/admin/users/{auth_id}/delete", post(delete))
         .route("/admin/users/{auth_id}/orgs", post(set_orgs))
+        .route("/admin/users/{auth_id}/invitation", post(renew_invitation))
+        .route(
+            "/admin/users/{auth_id}/invitation/revoke",
+            post(revoke_invitation),
+        )
         .route(
             "/admin/users/{auth_id}/org-groups/{group_id}",
             post(set_org_group),
@@ -289,6 +294,30 @@ async fn set_org_group(
 ) -> PageResult {
     let AdminForm { admin, form } = posted;
     users::set_org_group(&state.store, &auth_id, group_id, form.member == "true")
+        .await
+        .map_err(fail(&state, &admin))?;
+    done(&auth_id)
+}
+
+async fn renew_invitation(
+    State(state): State<AppState>,
+    Path(auth_id): Path<String>,
+    posted: AdminForm<NoFields>,
+) -> PageResult {
+    let admin = posted.admin;
+    users::renew_invitation(&state, &auth_id, None, None)
+        .await
+        .map_err(fail(&state, &admin))?;
+    done(&auth_id)
+}
+
+async fn revoke_invitation(
+    State(state): State<AppState>,
+    Path(auth_id): Path<String>,
+    posted: AdminForm<NoFields>,
+) -> PageResult {
+    let admin = posted.admin;
+    users::revoke_invitation(&state.store, &auth_id)
         .await
         .map_err(fail(&state, &admin))?;
     done(&auth_id)

@@ -21,6 +21,7 @@ use crate::state::AppState;
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/users", get(list).post(create))
+        .route("/admin/users/invitations", axum::routing::post(invite))
         .route("/admin/users/{auth_id}", get(detail))
         .merge(user_actions::routes())
 }
@@ -129,6 +130,36 @@ async fn create(State(state): State<AppState>, posted: AdminForm<CreateForm>) ->
         .await
         .map_err(fail(&state, &admin))?;
     Ok(see_other(&format!("/admin/users/{}?done=1", user.auth_id)))
+}
+
+#[derive(Deserialize)]
+pub(super) struct InviteForm {
+    #[serde(default)]
+    email: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+}
+
+/// An inactive user emailed a link to accept (the S2S API's invitation).
+async fn invite(State(state): State<AppState>, posted: AdminForm<InviteForm>) -> PageResult {
+    let AdminForm { admin, form } = posted;
+    let blank = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
+    let invitation = crate::services::users::Invitation {
+        email: form.email,
+        first_name: blank(form.first_name),
+        last_name: blank(form.last_name),
+        locale: None,
+        org_slug: None,
+        roles: Vec::new(),
+        sign_in_url: None,
+    };
+    let made = users::invite(&state, &admin.scopes(), invitation)
+        .await
+        .map_err(fail(&state, &admin))?;
+    Ok(see_other(&format!(
+        "/admin/users/{}?done=1",
+        made.user.auth_id
+    )))
 }
 
 /// A labelled line of the detail page.
