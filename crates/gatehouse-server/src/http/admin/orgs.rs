@@ -11,6 +11,7 @@ use gatehouse_store::{OrgChanges, OrgGroupRecord, OrgRecord, Page, UserRecord};
 use serde::Deserialize;
 
 use super::auth::{AdminForm, AdminUser, NoFields};
+use super::i18n::Words;
 use super::view::{
     fail, feature_on, page_number, render, see_other, Frame, PageError, PageResult, Paging,
     PAGE_SIZE,
@@ -81,62 +82,62 @@ async fn create(State(state): State<AppState>, posted: AdminForm<NewOrgForm>) ->
 /// (form field, label, value) of each branding text field.
 type BrandingField = (&'static str, &'static str, String);
 
-fn branding_fields(org: &OrgRecord) -> Vec<BrandingField> {
+fn branding_fields(w: &Words, org: &OrgRecord) -> Vec<BrandingField> {
     vec![
-        ("company_logo_url", "Logo URL", org.company_logo_url.clone()),
+        ("company_logo_url", w.logo_url, org.company_logo_url.clone()),
         (
             "company_email_logo_url",
-            "Email logo URL",
+            w.email_logo_url,
             org.company_email_logo_url.clone(),
         ),
-        ("font_family", "Font family", org.font_family.clone()),
-        ("font_url", "Font URL", org.font_url.clone()),
-        ("layout_color", "Layout color", org.layout_color.clone()),
-        ("label_color", "Label color", org.label_color.clone()),
+        ("font_family", w.font_family, org.font_family.clone()),
+        ("font_url", w.font_url, org.font_url.clone()),
+        ("layout_color", w.layout_color, org.layout_color.clone()),
+        ("label_color", w.label_color, org.label_color.clone()),
         (
             "primary_button_color",
-            "Primary button color",
+            w.primary_button_color,
             org.primary_button_color.clone(),
         ),
         (
             "primary_button_label_color",
-            "Primary button label color",
+            w.primary_button_label_color,
             org.primary_button_label_color.clone(),
         ),
         (
             "primary_button_border_color",
-            "Primary button border color",
+            w.primary_button_border_color,
             org.primary_button_border_color.clone(),
         ),
         (
             "secondary_button_color",
-            "Secondary button color",
+            w.secondary_button_color,
             org.secondary_button_color.clone(),
         ),
         (
             "secondary_button_label_color",
-            "Secondary button label color",
+            w.secondary_button_label_color,
             org.secondary_button_label_color.clone(),
         ),
         (
             "secondary_button_border_color",
-            "Secondary button border color",
+            w.secondary_button_border_color,
             org.secondary_button_border_color.clone(),
         ),
         (
             "critical_indicator_color",
-            "Critical indicator color",
+            w.critical_indicator_color,
             org.critical_indicator_color.clone(),
         ),
         (
             "email_sender_name",
-            "Email sender name",
+            w.email_sender_name,
             org.email_sender_name.clone(),
         ),
-        ("terms_link", "Terms link", org.terms_link.clone()),
+        ("terms_link", w.terms_link, org.terms_link.clone()),
         (
             "privacy_policy_link",
-            "Privacy policy link",
+            w.privacy_policy_link,
             org.privacy_policy_link.clone(),
         ),
     ]
@@ -246,7 +247,7 @@ async fn detail(
     let here = format!("/admin/orgs/{id}");
     let page = OrgPage {
         f: Frame::new(&admin, "orgs", &org.name, &here).with_notice(notice),
-        fields: branding_fields(&org),
+        fields: branding_fields(w, &org),
         preview: preview(&state, &org),
         paging: Paging::new(w, page, total, |n| format!("{here}?page={n}")),
         groups,
