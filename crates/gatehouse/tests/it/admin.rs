@@ -285,3 +285,37 @@ backend_tests! {
         assert_eq!(twice.status, 400, "{}", twice.html);
     }
 }
+
+backend_tests! {
+    async fn a_configured_panel_role_gets_in_without_root_powers_until_it_is_taken_away(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |c| c.admin_panel_roles = vec!["support".into()]).await;
+        set_up_admin(&app, ADMIN_EMAIL).await;
+        let token = app.admin_token("root").await;
+        let (status, body) = crate::harness::call(&app, "POST", "/api/v1/roles", &token, Some(serde_json::json!({ "name": "support" }))).await;
+        assert_eq!(status, 201, "{body}");
+        let email = format!("helpdesk.{backend:?}@example.com").to_lowercase();
+        sign_up_user(&app, &email).await;
+        let (_, found) = crate::harness::call(&app, "GET", &format!("/api/v1/users?search={email}"), &token, None).await;
+        let auth_id = found["users"][0]["authId"].as_str().unwrap().to_owned();
+        let (status, body) = crate::harness::call(&app, "PUT", &format!("/api/v1/users/{auth_id}"), &token, Some(serde_json::json!({ "roles": ["support"] }))).await;
+        assert_eq!(status, 200, "{body}");
+        let (browser, dashboard) = panel_browser(&app, &email, PASSWORD).await;
+        assert_eq!(dashboard.status, 200, "{}", dashboard.html);
+        let csrf = input_value(&dashboard.html, "csrf_token").unwrap();
+        // super_admin is privileged: only root (super_admin holders) may hand it out.
+        let before = app.isolation.table_counts().await;
+        let grab = browser
+            .post(&format!("/admin/users/{auth_id}/roles"), &[("csrf_token".into(), csrf.clone()), ("role".into(), "super_admin".into()), ("role".into(), "support".into())])
+            .await;
+        assert_eq!(grab.status, 400, "{}", grab.html);
+        assert!(!error_text(&grab.html).is_empty(), "{}", grab.html);
+        assert_eq!(app.isolation.table_counts().await, before);
+        // Taking the role away closes the panel at the next request.
+        let (status, body) = crate::harness::call(&app, "PUT", &format!("/api/v1/users/{auth_id}"), &token, Some(serde_json::json!({ "roles": [] }))).await;
+        assert_eq!(status, 200, "{body}");
+        let closed = browser.get("/admin").await;
+        assert_eq!(closed.status, 303, "{}", closed.html);
+        let refused = browser.post("/admin/users", &[("csrf_token".into(), csrf), ("email".into(), "x@example.com".into()), ("password".into(), PASSWORD.into())]).await;
+        assert_eq!(refused.status, 403, "{}", refused.html);
+    }
+}
