@@ -204,9 +204,36 @@ pub fn check_impersonation(
     Ok(())
 }
 
+/// Who may use the admin panel: holders of `super_admin` or of a role the configuration names.
+pub fn holds_admin_role(roles: &[String], admin_panel_roles: &[String]) -> bool {
+    roles
+        .iter()
+        .any(|r| r == SUPER_ADMIN || admin_panel_roles.contains(r))
+}
+
+/// Whether the admin acts with every power (`root`): only `super_admin` holders do; other panel
+/// roles may not hand out privileged roles or the `root` scope.
+pub fn admin_acts_as_root(roles: &[String]) -> bool {
+    roles.iter().any(|r| r == SUPER_ADMIN)
+}
+
+/// The built-in role of full administrators.
+pub const SUPER_ADMIN: &str = "super_admin";
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn super_admin_or_a_configured_role_opens_the_panel() {
+        let roles = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        assert!(holds_admin_role(&roles(&["super_admin"]), &[]));
+        assert!(holds_admin_role(&roles(&["support"]), &roles(&["support"])));
+        assert!(!holds_admin_role(&roles(&["support"]), &[]));
+        assert!(!holds_admin_role(&[], &roles(&["support"])));
+        assert!(admin_acts_as_root(&roles(&["a", "super_admin"])));
+        assert!(!admin_acts_as_root(&roles(&["support"])));
+    }
 
     #[test]
     fn impersonation_needs_a_spa_an_allowed_role_and_consent() {

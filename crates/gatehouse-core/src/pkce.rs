@@ -81,12 +81,17 @@ impl CodeChallenge {
             return false;
         }
         let expected = match self.method {
-            ChallengeMethod::S256 => URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())),
+            ChallengeMethod::S256 => s256_challenge(verifier),
             ChallengeMethod::Plain => verifier.to_owned(),
         };
         // The challenge is public; the comparison need not be constant-time.
         expected == self.value
     }
+}
+
+/// The S256 challenge of a verifier (what a client sends; the admin panel is one).
+pub fn s256_challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
 /// The left half of SHA-256 of a token, base64url: the `at_hash` of an ID token (OIDC Core

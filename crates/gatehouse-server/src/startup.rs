@@ -124,6 +124,8 @@ pub struct Prepared {
     pub listener: TcpListener,
     pub state: AppState,
     pub generated_credentials: Option<GeneratedCredentials>,
+    /// The admin panel's one-time setup link, made while no active user holds an admin role.
+    pub setup_link: Option<String>,
 }
 
 impl Prepared {
@@ -171,6 +173,8 @@ pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepare
     let store = open_store(&config).await?;
     let cache = open_cache(&config).await?;
     let generated_credentials = bootstrap::bootstrap(&store, &config).await?;
+    let setup_link =
+        crate::services::admin_panel::issue_setup_link(&store, &cache, &config).await?;
     let keys = Arc::new(key_ring(&config, &store).await?);
     let documents = Documents {
         info: json!({ "configs": config.info_configs() }).to_string(),
@@ -230,6 +234,7 @@ pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepare
         listener,
         state,
         generated_credentials,
+        setup_link,
     })
 }
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use gatehouse_server::config::{self, Config, ConfigSource};
 use gatehouse_server::startup;
-use gatehouse_store::{format_timestamp, now_utc, SigningKeyStore};
+use gatehouse_store::{format_timestamp, now_utc};
 
 #[derive(Parser)]
 #[command(
@@ -34,6 +34,9 @@ enum Command {
     /// Inspect the configuration.
     #[command(subcommand, name = "config")]
     Configuration(ConfigCommand),
+    /// Manage administrators.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Manage ePass connect apps (`/connect/<name>`).
     #[command(subcommand, name = "connect-app")]
     ConnectApp(ConnectAppCommand),
@@ -90,6 +93,19 @@ enum ConnectAppCommand {
     List,
     /// Delete an app.
     Delete { name: String },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a `super_admin` user; the password is read from stdin (one line).
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        first_name: Option<String>,
+        #[arg(long)]
+        last_name: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -153,6 +169,7 @@ fn main() -> ExitCode {
             Command::Configuration(_) => Ok(()),
             Command::ConnectApp(command) => connect_app(config, command).await,
             Command::Import(command) => import(config, command).await,
+            Command::Admin(command) => admin(config, command).await,
         }
     });
     match result {
@@ -173,6 +190,12 @@ async fn serve(config: Config) -> Result<(), String> {
             "Admin S2S app created (scope root). Save these credentials now; the secret is not shown again:\n  \
              client_id:     {}\n  client_secret: {}\nAdmin SPA app client_id: {}",
             generated.client_id, generated.client_secret, generated.spa_client_id
+        );
+    }
+    if let Some(link) = &prepared.setup_link {
+        println!(
+            "No administrator exists yet. Open this one-time link to create the first super_admin \
+             (or run `gatehouse admin create-user`):\n  {link}"
         );
     }
     let addr = prepared.local_addr().map_err(|e| e.to_string())?;
@@ -235,35 +258,75 @@ async fn list_keys(config: Config) -> Result<(), String> {
     let store = startup::open_store(&config)
         .await
         .map_err(|e| e.to_string())?;
-    let keys = store.all_signing_keys().await.map_err(|e| e.to_string())?;
-    let now = now_utc();
-    let mut signing_seen = false;
+    let keys = gatehouse_server::services::signing_keys::list(&store, now_utc())
+        .await
+        .map_err(|e| e.to_string())?;
     println!(
         "{:<64}  {:<6}  {:<19}  {:<8}  retires",
         "kid", "alg", "created", "state"
     );
-    for key in keys {
-        let state = match key.retire_at {
-            Some(at) if at <= now => "retired",
-            Some(_) => "retiring",
-            None if !signing_seen => {
-                signing_seen = true;
-                "signing"
-            }
-            None => "retiring",
-        };
+    for (key, state) in keys {
         println!(
             "{:<64}  {:<6}  {:<19}  {:<8}  {}",
             key.kid,
             key.algorithm,
             format_timestamp(&key.created_at),
-            state,
+            state.as_str(),
             key.retire_at
                 .as_ref()
                 .map(format_timestamp)
                 .unwrap_or_default()
         );
     }
+    Ok(())
+}
+
+async fn admin(config: Config, command: AdminCommand) -> Result<(), String> {
+    use gatehouse_server::services::admin_accounts::{create_super_admin, NewAccount};
+    use std::io::{BufRead, IsTerminal, Write};
+    let AdminCommand::CreateUser {
+        email,
+        first_name,
+        last_name,
+    } = command;
+    if std::io::stdin().is_terminal() {
+        eprint!("Password for {email}: ");
+        let _ = std::io::stderr().flush();
+    }
+    let mut password = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut password)
+        .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    let store = startup::open_store(&config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let passwords = gatehouse_server::crypto::PasswordHasher::new(
+        config.password_hash_memory_kib,
+        config.password_hash_iterations,
+        config.password_hash_parallelism,
+        config.password_hash_concurrency,
+    )?;
+    // The role the first start seeds; the rest of the seed (and its one-time credentials) is
+    // left to the first `serve`.
+    gatehouse_server::services::bootstrap::ensure_super_admin_role(&store)
+        .await
+        .map_err(|e| e.to_string())?;
+    let input = NewAccount {
+        email,
+        password,
+        first_name,
+        last_name,
+    };
+    let user = create_super_admin(&store, &passwords, &config, input)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "super_admin {} created (authId {})",
+        user.email.unwrap_or_default(),
+        user.auth_id
+    );
     Ok(())
 }
 

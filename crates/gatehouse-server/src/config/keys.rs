@@ -433,6 +433,12 @@ config_keys! {
         /// Roles only a `root` caller may assign.
         privileged_roles: Vec<String> = strings(&["super_admin"]);
     }
+    section "Admin panel" {
+        /// Roles besides `super_admin` whose holders may use the admin panel at `/admin` (they act without `root`: no privileged roles, no `root` scope).
+        admin_panel_roles: Vec<String> = Vec::new();
+        /// Seconds the one-time setup link printed at start-up (while no active user holds an admin role) stays valid.
+        admin_setup_link_expires_in: u64 = 86400;
+    }
 }
 
 /// A generic OpenID Connect provider for federated sign-in.

@@ -1,5 +1,6 @@
 //! The HTTP surface: routers by area, one error mapping, guards.
 
+mod admin;
 mod api;
 pub mod auth;
 mod compat;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(cors::browser_endpoints(&state.config)),
         )
         .merge(identity::routes())
+        .merge(admin::routes())
         .merge(api::routes())
         .merge(compat::routes(&state.config))
         .merge(discovery::routes().layer(cors::public_documents()))

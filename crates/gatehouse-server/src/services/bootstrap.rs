@@ -37,9 +37,7 @@ pub async fn bootstrap(
             })
             .await?;
     }
-    store
-        .insert_role_if_absent(SUPER_ADMIN_ROLE, "Full access to the admin panel")
-        .await?;
+    ensure_super_admin_role(store).await?;
 
     // Claimed before the apps are made, so two instances starting together seed them once.
     let first_start = store
@@ -47,6 +45,7 @@ pub async fn bootstrap(
         .await?;
     if !first_start {
         sync_configured_secret(store, config).await?;
+        ensure_admin_callback(store, config).await?;
         return Ok(None);
     }
 
@@ -57,7 +56,7 @@ pub async fn bootstrap(
             app_type: "spa".to_owned(),
             client_id: spa_client_id.clone(),
             secret_hash: None,
-            redirect_uris: config.bootstrap_admin_redirect_uris.clone(),
+            redirect_uris: admin_redirect_uris(config, &config.bootstrap_admin_redirect_uris),
             scopes: vec!["openid".into(), "profile".into(), "offline_access".into()],
         })
         .await?;
@@ -102,6 +101,56 @@ pub async fn bootstrap(
         client_secret,
         spa_client_id,
     }))
+}
+
+/// Seeds the `super_admin` role when missing.
+pub async fn ensure_super_admin_role(store: &Store) -> Result<(), ServiceError> {
+    store
+        .insert_role_if_absent(SUPER_ADMIN_ROLE, "Full access to the admin panel")
+        .await?;
+    Ok(())
+}
+
+/// Where the admin panel receives its sign-in code.
+pub fn admin_callback_uri(config: &Config) -> String {
+    format!("{}/admin/callback", config.issuer.trim_end_matches('/'))
+}
+
+/// `uris` with the panel's callback added when missing.
+fn admin_redirect_uris(config: &Config, uris: &[String]) -> Vec<String> {
+    let callback = admin_callback_uri(config);
+    let mut uris = uris.to_vec();
+    if !uris.contains(&callback) {
+        uris.push(callback);
+    }
+    uris
+}
+
+/// The admin SPA app, found by its seeded name and type.
+pub async fn admin_spa_app(store: &Store) -> Result<Option<gatehouse_store::App>, ServiceError> {
+    Ok(store
+        .list_apps()
+        .await?
+        .into_iter()
+        .find(|a| a.name == ADMIN_SPA_APP_NAME && a.app_type == "spa"))
+}
+
+/// Installs seeded before the panel existed (or started under another issuer) get the panel's
+/// callback added to the admin SPA app.
+async fn ensure_admin_callback(store: &Store, config: &Config) -> Result<(), ServiceError> {
+    let Some(app) = admin_spa_app(store).await? else {
+        return Ok(());
+    };
+    let wanted = admin_redirect_uris(config, &app.redirect_uris);
+    if wanted != app.redirect_uris {
+        let changes = gatehouse_store::AppChanges {
+            redirect_uris: Some(wanted),
+            ..Default::default()
+        };
+        store.update_app(app.id, &changes).await?;
+        tracing::info!(uri = %admin_callback_uri(config), "admin panel callback added to the admin SPA app");
+    }
+    Ok(())
 }
 
 /// When the bootstrap credentials are configured, the app they name keeps that secret: changing

@@ -1,6 +1,8 @@
 //! Services: the operations HTTP handlers (and the CLI) call. They take plain data and the
 //! guards the auth layer built, ask the core for decisions and the store for data.
 
+pub mod admin_accounts;
+pub mod admin_panel;
 pub mod apps;
 pub mod banners;
 pub mod bootstrap;
@@ -23,6 +25,7 @@ pub mod scopes;
 pub mod sessions;
 pub mod sign_up;
 pub mod signin;
+pub mod signing_keys;
 pub mod simple_oauth;
 pub mod step_facts;
 pub mod tokens;

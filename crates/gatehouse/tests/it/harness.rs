@@ -218,6 +218,8 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub isolation: Isolation,
+    /// The admin panel's one-time setup link, when start-up made one.
+    pub setup_link: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -245,6 +247,7 @@ impl TestApp {
             .await
             .expect("server starts");
         let cache = prepared.state.cache.clone();
+        let setup_link = prepared.setup_link.clone();
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(prepared.serve(async {
             let _ = rx.await;
@@ -254,6 +257,7 @@ impl TestApp {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
             isolation,
+            setup_link,
             shutdown: Some(tx),
             task: Some(task),
         }

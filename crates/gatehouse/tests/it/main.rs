@@ -5,6 +5,8 @@ mod harness;
 mod mailbox;
 mod melody_fixture;
 
+mod admin;
+mod admin_browser;
 mod api_banners;
 mod api_catalog;
 mod api_logs_saml;

@@ -16,6 +16,9 @@ pub(crate) mod user_attributes;
 mod users;
 mod views;
 
+pub(crate) use guard::{
+    APP_BANNER_NOT_ENABLED, ORG_NOT_ENABLED, SAML_SP_NOT_ENABLED, USER_ATTRIBUTE_NOT_ENABLED,
+};
 pub use views::ErrorBody;
 
 use axum::routing::get;

@@ -75,6 +75,11 @@ pub fn routes() -> Router<AppState> {
         .merge(invitations::routes())
 }
 
+/// The self-service flows the account page offers, as (policy, label in `locale`).
+pub fn account_policies(state: &AppState, locale: &str) -> Vec<(&'static str, &'static str)> {
+    my_pass::policies(state, i18n::texts(locale))
+}
+
 /// The logout endpoints, which browser apps call from scripts as well as by navigation.
 pub fn logout_routes() -> Router<AppState> {
     Router::new()

@@ -79,7 +79,10 @@ async fn sign_in_first(
 }
 
 /// The self-service flows this server offers, as (policy, label).
-fn policies(state: &AppState, t: &'static i18n::Texts) -> Vec<(&'static str, &'static str)> {
+pub(super) fn policies(
+    state: &AppState,
+    t: &'static i18n::Texts,
+) -> Vec<(&'static str, &'static str)> {
     let config = &state.config;
     let mut list = Vec::new();
     if config.enable_password_reset && !config.enable_passwordless_sign_in {

@@ -1,0 +1,228 @@
+//! Apps: the list, creating one (the secret shown once), and editing redirect URIs, scopes,
+//! MFA overrides, the refresh-token rotation switch and the active switch.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+use gatehouse_store::{App, AppChanges, ScopeStore};
+use serde::Deserialize;
+
+use super::auth::{AdminForm, AdminUser, NoFields};
+use super::view::{fail, render, see_other, when, Frame, PageResult};
+use crate::services::apps::{self, NewAppInput};
+use crate::state::AppState;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/apps", get(list).post(create))
+        .route("/admin/apps/{id}", get(detail).post(update))
+        .route("/admin/apps/{id}/delete", post(delete))
+}
+
+#[derive(Template)]
+#[template(path = "admin/apps.html")]
+struct AppsPage {
+    f: Frame,
+    apps: Vec<App>,
+    /// (scope name, scope type, checked at first) for the create form.
+    scopes: Vec<(String, String, bool)>,
+}
+
+/// What a new browser or web app usually asks for.
+const DEFAULT_SCOPES: [&str; 3] = ["openid", "profile", "offline_access"];
+
+async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
+    let w = admin.words();
+    let apps = apps::list(&state).await.map_err(fail(&state, &admin))?;
+    let scopes = state
+        .store
+        .list_scopes()
+        .await
+        .map_err(|e| fail(&state, &admin)(e.into()))?
+        .into_iter()
+        .map(|s| {
+            let checked = DEFAULT_SCOPES.contains(&s.name.as_str());
+            (s.name, s.scope_type, checked)
+        })
+        .collect();
+    Ok(render(
+        StatusCode::OK,
+        &AppsPage {
+            f: Frame::new(&admin, "apps", w.apps, "/admin/apps"),
+            apps,
+            scopes,
+        },
+    ))
+}
+
+/// One URI per line (blank lines ignored).
+fn lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The values of every `name=` field of a posted form.
+fn all_of(form: &[(String, String)], name: &str) -> Vec<String> {
+    form.iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+fn one_of<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+async fn create(
+    State(state): State<AppState>,
+    posted: AdminForm<Vec<(String, String)>>,
+) -> PageResult {
+    let AdminForm { admin, form } = posted;
+    let input = NewAppInput {
+        name: one_of(&form, "name").to_owned(),
+        app_type: one_of(&form, "type").to_owned(),
+        scopes: all_of(&form, "scope"),
+        redirect_uris: lines(one_of(&form, "redirect_uris")),
+    };
+    let (app, secret) = apps::create(&state, &admin.scopes(), input)
+        .await
+        .map_err(fail(&state, &admin))?;
+    // Public (SPA) apps never use a secret; confidential ones see theirs once, here.
+    let secret = (app.app_type != "spa").then_some(secret);
+    app_page(&state, &admin, app, secret, None).await
+}
+
+#[derive(Template)]
+#[template(path = "admin/app.html")]
+struct AppPage {
+    f: Frame,
+    app: App,
+    created: String,
+    secret: Option<String>,
+    redirect_uris: String,
+    /// (scope name, held).
+    scopes: Vec<(String, bool)>,
+    /// (field, label, on).
+    switches: Vec<(&'static str, &'static str, bool)>,
+}
+
+async fn app_page(
+    state: &AppState,
+    admin: &AdminUser,
+    app: App,
+    secret: Option<String>,
+    notice: Option<String>,
+) -> PageResult {
+    let w = admin.words();
+    let scope_type = if app.app_type == "s2s" { "s2s" } else { "spa" };
+    let known = state
+        .store
+        .list_scopes()
+        .await
+        .map_err(|e| fail(state, admin)(e.into()))?;
+    let scopes = known
+        .into_iter()
+        .filter(|s| s.scope_type == scope_type || app.scopes.contains(&s.name))
+        .map(|s| {
+            let held = app.scopes.contains(&s.name);
+            (s.name, held)
+        })
+        .collect();
+    let switches = vec![
+        ("is_active", w.active, app.is_active),
+        (
+            "rotate_refresh_tokens",
+            w.rotate_refresh_tokens,
+            app.rotate_refresh_tokens,
+        ),
+        (
+            "use_system_mfa_config",
+            w.use_system_mfa,
+            app.use_system_mfa_config,
+        ),
+        (
+            "require_email_mfa",
+            w.require_email_mfa,
+            app.require_email_mfa,
+        ),
+        ("require_otp_mfa", w.require_otp_mfa, app.require_otp_mfa),
+        ("require_sms_mfa", w.require_sms_mfa, app.require_sms_mfa),
+        (
+            "allow_email_mfa_as_backup",
+            w.email_mfa_backup,
+            app.allow_email_mfa_as_backup,
+        ),
+    ];
+    let page = AppPage {
+        f: Frame::new(admin, "apps", &app.name, &format!("/admin/apps/{}", app.id))
+            .with_notice(notice),
+        created: when(&app.created_at),
+        redirect_uris: app.redirect_uris.join("\n"),
+        secret,
+        scopes,
+        switches,
+        app,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+#[derive(Deserialize)]
+pub(super) struct DetailQuery {
+    done: Option<String>,
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(id): Path<i64>,
+    Query(q): Query<DetailQuery>,
+) -> PageResult {
+    let app = apps::get(&state, id).await.map_err(fail(&state, &admin))?;
+    let notice = q.done.is_some().then(|| admin.words().saved.to_owned());
+    app_page(&state, &admin, app, None, notice).await
+}
+
+/// The edit form posts every field; unchecked switches are absent, so they read as off.
+async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    posted: AdminForm<Vec<(String, String)>>,
+) -> PageResult {
+    let AdminForm { admin, form } = posted;
+    let on = |name: &str| Some(one_of(&form, name) == "on");
+    let changes = AppChanges {
+        name: Some(one_of(&form, "name").to_owned()),
+        redirect_uris: Some(lines(one_of(&form, "redirect_uris"))),
+        scopes: Some(all_of(&form, "scope")),
+        is_active: on("is_active"),
+        rotate_refresh_tokens: on("rotate_refresh_tokens"),
+        use_system_mfa_config: on("use_system_mfa_config"),
+        require_email_mfa: on("require_email_mfa"),
+        require_otp_mfa: on("require_otp_mfa"),
+        require_sms_mfa: on("require_sms_mfa"),
+        allow_email_mfa_as_backup: on("allow_email_mfa_as_backup"),
+    };
+    apps::update(&state, &admin.scopes(), id, changes)
+        .await
+        .map_err(fail(&state, &admin))?;
+    Ok(see_other(&format!("/admin/apps/{id}?done=1")))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    posted: AdminForm<NoFields>,
+) -> PageResult {
+    let admin = posted.admin;
+    apps::delete(&state, id)
+        .await
+        .map_err(fail(&state, &admin))?;
+    Ok(see_other("/admin/apps"))
+}

@@ -1,0 +1,95 @@
+//! Custom user attributes: the list, creating one (sign-up form, token and userinfo switches,
+//! uniqueness, a validation pattern), deleting.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+use gatehouse_store::UserAttributeRecord;
+use serde::Deserialize;
+
+use super::auth::{AdminForm, AdminUser, NoFields};
+use super::view::{fail, feature_on, render, see_other, Frame, PageError, PageResult};
+use crate::services::user_attributes::{self, AttributeInput};
+use crate::state::AppState;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/attributes", get(list).post(create))
+        .route("/admin/attributes/{id}/delete", post(delete))
+}
+
+fn attribute_feature(state: &AppState, admin: &AdminUser) -> Result<(), PageError> {
+    let off = crate::http::api::USER_ATTRIBUTE_NOT_ENABLED;
+    feature_on(
+        state.config.enable_user_attribute,
+        admin,
+        |w| w.attributes,
+        off,
+    )
+}
+
+#[derive(Template)]
+#[template(path = "admin/attributes.html")]
+struct AttributesPage {
+    f: Frame,
+    attributes: Vec<UserAttributeRecord>,
+}
+
+async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
+    attribute_feature(&state, &admin)?;
+    let w = admin.words();
+    let attributes = user_attributes::list(&state.store)
+        .await
+        .map_err(fail(&state, &admin))?;
+    let f = Frame::new(&admin, "attributes", w.attributes, "/admin/attributes");
+    Ok(render(StatusCode::OK, &AttributesPage { f, attributes }))
+}
+
+#[derive(Deserialize)]
+struct NewAttributeForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    validation_regex: String,
+    include_in_sign_up_form: Option<String>,
+    required_in_sign_up_form: Option<String>,
+    include_in_id_token_body: Option<String>,
+    include_in_user_info: Option<String>,
+    unique: Option<String>,
+}
+
+async fn create(State(state): State<AppState>, posted: AdminForm<NewAttributeForm>) -> PageResult {
+    let AdminForm { admin, form } = posted;
+    attribute_feature(&state, &admin)?;
+    let regex = form.validation_regex.trim();
+    let input = AttributeInput {
+        name: Some(form.name),
+        locales: None,
+        include_in_sign_up_form: Some(form.include_in_sign_up_form.is_some()),
+        required_in_sign_up_form: Some(form.required_in_sign_up_form.is_some()),
+        include_in_id_token_body: Some(form.include_in_id_token_body.is_some()),
+        include_in_user_info: Some(form.include_in_user_info.is_some()),
+        unique: Some(form.unique.is_some()),
+        validation_regex: (!regex.is_empty()).then(|| regex.to_owned()),
+        validation_locales: None,
+    };
+    user_attributes::create(&state.store, input)
+        .await
+        .map_err(fail(&state, &admin))?;
+    Ok(see_other("/admin/attributes"))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    posted: AdminForm<NoFields>,
+) -> PageResult {
+    let admin = posted.admin;
+    attribute_feature(&state, &admin)?;
+    user_attributes::delete(&state.store, id)
+        .await
+        .map_err(fail(&state, &admin))?;
+    Ok(see_other("/admin/attributes"))
+}

@@ -1,0 +1,127 @@
+//! App banners: the list with the apps showing each, creating one, switching it on or off, the
+//! apps it shows on, deleting.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+
+use super::auth::{AdminForm, AdminUser, NoFields};
+use super::view::{fail, feature_on, render, see_other, Frame, PageError, PageResult};
+use crate::services::{apps, banners};
+use crate::state::AppState;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/banners", get(list).post(create))
+        .route("/admin/banners/{id}", post(update))
+        .route("/admin/banners/{id}/delete", post(delete))
+}
+
+fn banner_feature(state: &AppState, admin: &AdminUser) -> Result<(), PageError> {
+    let off = crate::http::api::APP_BANNER_NOT_ENABLED;
+    feature_on(state.config.enable_app_banner, admin, |w| w.banners, off)
+}
+
+struct BannerRow {
+    id: i64,
+    kind: String,
+    text: String,
+    active: bool,
+    /// (app id, name, shows this banner).
+    apps: Vec<(i64, String, bool)>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/banners.html")]
+struct BannersPage {
+    f: Frame,
+    banners: Vec<BannerRow>,
+}
+
+async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
+    banner_feature(&state, &admin)?;
+    let w = admin.words();
+    let all_apps = apps::list(&state).await.map_err(fail(&state, &admin))?;
+    let banners = banners::list(&state.store)
+        .await
+        .map_err(fail(&state, &admin))?
+        .into_iter()
+        .map(|b| BannerRow {
+            id: b.record.id,
+            kind: b.record.banner_type,
+            text: b.record.text,
+            active: b.record.is_active,
+            apps: all_apps
+                .iter()
+                .map(|a| (a.id, a.name.clone(), b.app_ids.contains(&a.id)))
+                .collect(),
+        })
+        .collect();
+    let f = Frame::new(&admin, "banners", w.banners, "/admin/banners");
+    Ok(render(StatusCode::OK, &BannersPage { f, banners }))
+}
+
+#[derive(Deserialize)]
+struct NewBannerForm {
+    #[serde(default, rename = "type")]
+    kind: String,
+    #[serde(default)]
+    text: String,
+}
+
+async fn create(State(state): State<AppState>, posted: AdminForm<NewBannerForm>) -> PageResult {
+    let AdminForm { admin, form } = posted;
+    banner_feature(&state, &admin)?;
+    banners::create(&state.store, &form.kind, Some(form.text), None)
+        .await
+        .map_err(fail(&state, &admin))?;
+    Ok(see_other("/admin/banners"))
+}
+
+/// The banner's row posts its text, its switch and one `app` field per app showing it.
+async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    posted: AdminForm<Vec<(String, String)>>,
+) -> PageResult {
+    let AdminForm { admin, form } = posted;
+    banner_feature(&state, &admin)?;
+    let text = form
+        .iter()
+        .find(|(k, _)| k == "text")
+        .map(|(_, v)| v.clone());
+    let active = form.iter().any(|(k, v)| k == "is_active" && v == "on");
+    let app_ids = form
+        .iter()
+        .filter(|(k, _)| k == "app")
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect();
+    banners::update(
+        &state.store,
+        id,
+        None,
+        text,
+        None,
+        Some(active),
+        Some(app_ids),
+    )
+    .await
+    .map_err(fail(&state, &admin))?;
+    Ok(see_other("/admin/banners"))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    posted: AdminForm<NoFields>,
+) -> PageResult {
+    let admin = posted.admin;
+    banner_feature(&state, &admin)?;
+    banners::delete(&state.store, id)
+        .await
+        .map_err(fail(&state, &admin))?;
+    Ok(see_other("/admin/banners"))
+}

@@ -1,0 +1,361 @@
+//! Organizations: the list, creating one, the branding fields with a live preview (a small
+//! script of the panel's own updates it as you type; without it the preview shows what is
+//! saved), members, and the organization's groups.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+use gatehouse_store::{OrgChanges, OrgGroupRecord, OrgRecord, Page, UserRecord};
+use serde::Deserialize;
+
+use super::auth::{AdminForm, AdminUser, NoFields};
+use super::i18n::Words;
+use super::view::{
+    fail, feature_on, page_number, render, see_other, Frame, PageError, PageResult, Paging,
+    PAGE_SIZE,
+};
+use crate::services::orgs;
+use crate::state::AppState;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/orgs", get(list).post(create))
+        .route("/admin/orgs/{id}", get(detail).post(update))
+        .route("/admin/orgs/{id}/delete", post(delete))
+        .route("/admin/orgs/{id}/groups", post(create_group))
+        .route("/admin/orgs/{id}/groups/{group_id}", post(rename_group))
+        .route(
+            "/admin/orgs/{id}/groups/{group_id}/delete",
+            post(delete_group),
+        )
+}
+
+/// Organizations need `enable_org`; the page says so instead of offering forms that fail.
+fn org_feature(state: &AppState, admin: &AdminUser) -> Result<(), PageError> {
+    let off = crate::http::api::ORG_NOT_ENABLED;
+    feature_on(state.config.enable_org, admin, |w| w.orgs, off)
+}
+
+#[derive(Template)]
+#[template(path = "admin/orgs.html")]
+struct OrgsPage {
+    f: Frame,
+    orgs: Vec<OrgRecord>,
+}
+
+async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
+    org_feature(&state, &admin)?;
+    let w = admin.words();
+    let orgs = orgs::list(&state.store)
+        .await
+        .map_err(fail(&state, &admin))?;
+    let f = Frame::new(&admin, "orgs", w.orgs, "/admin/orgs");
+    Ok(render(StatusCode::OK, &OrgsPage { f, orgs }))
+}
+
+#[derive(Deserialize)]
+struct NewOrgForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    slug: String,
+    allow_public_registration: Option<String>,
+}
+
+async fn create(State(state): State<AppState>, posted: AdminForm<NewOrgForm>) -> PageResult {
+    let AdminForm { admin, form } = posted;
+    org_feature(&state, &admin)?;
+    let org = orgs::create(
+        &state.store,
+        &form.name,
+        &form.slug,
+        form.allow_public_registration.is_some(),
+        false,
+    )
+    .await
+    .map_err(fail(&state, &admin))?;
+    Ok(see_other(&format!("/admin/orgs/{}?done=1", org.id)))
+}
+
+/// (form field, label, value) of each branding text field.
+type BrandingField = (&'static str, &'static str, String);
+
+fn branding_fields(w: &Words, org: &OrgRecord) -> Vec<BrandingField> {
+    vec![
+        ("company_logo_url", w.logo_url, org.company_logo_url.clone()),
+        (
+            "company_email_logo_url",
+            w.email_logo_url,
+            org.company_email_logo_url.clone(),
+        ),
+        ("font_family", w.font_family, org.font_family.clone()),
+        ("font_url", w.font_url, org.font_url.clone()),
+        ("layout_color", w.layout_color, org.layout_color.clone()),
+        ("label_color", w.label_color, org.label_color.clone()),
+        (
+            "primary_button_color",
+            w.primary_button_color,
+            org.primary_button_color.clone(),
+        ),
+        (
+            "primary_button_label_color",
+            w.primary_button_label_color,
+            org.primary_button_label_color.clone(),
+        ),
+        (
+            "primary_button_border_color",
+            w.primary_button_border_color,
+            org.primary_button_border_color.clone(),
+        ),
+        (
+            "secondary_button_color",
+            w.secondary_button_color,
+            org.secondary_button_color.clone(),
+        ),
+        (
+            "secondary_button_label_color",
+            w.secondary_button_label_color,
+            org.secondary_button_label_color.clone(),
+        ),
+        (
+            "secondary_button_border_color",
+            w.secondary_button_border_color,
+            org.secondary_button_border_color.clone(),
+        ),
+        (
+            "critical_indicator_color",
+            w.critical_indicator_color,
+            org.critical_indicator_color.clone(),
+        ),
+        (
+            "email_sender_name",
+            w.email_sender_name,
+            org.email_sender_name.clone(),
+        ),
+        ("terms_link", w.terms_link, org.terms_link.clone()),
+        (
+            "privacy_policy_link",
+            w.privacy_policy_link,
+            org.privacy_policy_link.clone(),
+        ),
+    ]
+}
+
+/// The preview's colors: the org's, else the server's.
+struct Preview {
+    layout: String,
+    label: String,
+    primary: String,
+    primary_label: String,
+    primary_border: String,
+    secondary: String,
+    secondary_label: String,
+    secondary_border: String,
+    critical: String,
+    font: String,
+    logo: String,
+}
+
+fn preview(state: &AppState, org: &OrgRecord) -> Preview {
+    let c = &state.config;
+    let pick = |own: &str, server: &str| {
+        if own.is_empty() {
+            server.to_owned()
+        } else {
+            own.to_owned()
+        }
+    };
+    Preview {
+        layout: pick(&org.layout_color, &c.layout_color),
+        label: pick(&org.label_color, &c.label_color),
+        primary: pick(&org.primary_button_color, &c.primary_button_color),
+        primary_label: pick(
+            &org.primary_button_label_color,
+            &c.primary_button_label_color,
+        ),
+        primary_border: pick(
+            &org.primary_button_border_color,
+            &c.primary_button_border_color,
+        ),
+        secondary: pick(&org.secondary_button_color, &c.secondary_button_color),
+        secondary_label: pick(
+            &org.secondary_button_label_color,
+            &c.secondary_button_label_color,
+        ),
+        secondary_border: pick(
+            &org.secondary_button_border_color,
+            &c.secondary_button_border_color,
+        ),
+        critical: pick(&org.critical_indicator_color, &c.critical_indicator_color),
+        font: pick(&org.font_family, &c.font_family),
+        logo: pick(&org.company_logo_url, &c.company_logo_url),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/org.html")]
+struct OrgPage {
+    f: Frame,
+    org: OrgRecord,
+    fields: Vec<BrandingField>,
+    preview: Preview,
+    groups: Option<Vec<OrgGroupRecord>>,
+    members: Vec<UserRecord>,
+    paging: Paging,
+}
+
+#[derive(Deserialize)]
+pub(super) struct DetailQuery {
+    done: Option<String>,
+    page: Option<u32>,
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(id): Path<i64>,
+    Query(q): Query<DetailQuery>,
+) -> PageResult {
+    org_feature(&state, &admin)?;
+    let w = admin.words();
+    let org = orgs::get(&state.store, id)
+        .await
+        .map_err(fail(&state, &admin))?;
+    let page = page_number(q.page);
+    let (members, total) = orgs::members(
+        &state.store,
+        id,
+        Some(Page {
+            size: PAGE_SIZE,
+            number: page,
+        }),
+    )
+    .await
+    .map_err(fail(&state, &admin))?;
+    let groups = if state.config.enable_org_group {
+        Some(
+            orgs::list_groups(&state.store, Some(id))
+                .await
+                .map_err(fail(&state, &admin))?,
+        )
+    } else {
+        None
+    };
+    let notice = q.done.is_some().then(|| w.saved.to_owned());
+    let here = format!("/admin/orgs/{id}");
+    let page = OrgPage {
+        f: Frame::new(&admin, "orgs", &org.name, &here).with_notice(notice),
+        fields: branding_fields(w, &org),
+        preview: preview(&state, &org),
+        paging: Paging::new(w, page, total, |n| format!("{here}?page={n}")),
+        groups,
+        members,
+        org,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// The edit form posts every field; a blank branding field falls back to the server's value.
+async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    posted: AdminForm<Vec<(String, String)>>,
+) -> PageResult {
+    let AdminForm { admin, form } = posted;
+    org_feature(&state, &admin)?;
+    let text = |name: &str| {
+        Some(
+            form.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.trim().to_owned())
+                .unwrap_or_default(),
+        )
+    };
+    let on = |name: &str| Some(form.iter().any(|(k, v)| k == name && v == "on"));
+    let changes = OrgChanges {
+        name: text("name"),
+        slug: text("slug"),
+        company_logo_url: text("company_logo_url"),
+        company_email_logo_url: text("company_email_logo_url"),
+        font_family: text("font_family"),
+        font_url: text("font_url"),
+        layout_color: text("layout_color"),
+        label_color: text("label_color"),
+        primary_button_color: text("primary_button_color"),
+        primary_button_label_color: text("primary_button_label_color"),
+        primary_button_border_color: text("primary_button_border_color"),
+        secondary_button_color: text("secondary_button_color"),
+        secondary_button_label_color: text("secondary_button_label_color"),
+        secondary_button_border_color: text("secondary_button_border_color"),
+        critical_indicator_color: text("critical_indicator_color"),
+        email_sender_name: text("email_sender_name"),
+        terms_link: text("terms_link"),
+        privacy_policy_link: text("privacy_policy_link"),
+        allow_public_registration: on("allow_public_registration"),
+        only_use_for_branding_override: on("only_use_for_branding_override"),
+    };
+    orgs::update(&state.store, id, changes)
+        .await
+        .map_err(fail(&state, &admin))?;
+    Ok(see_other(&format!("/admin/orgs/{id}?done=1")))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    posted: AdminForm<NoFields>,
+) -> PageResult {
+    let admin = posted.admin;
+    org_feature(&state, &admin)?;
+    orgs::delete(&state.store, id)
+        .await
+        .map_err(fail(&state, &admin))?;
+    Ok(see_other("/admin/orgs"))
+}
+
+#[derive(Deserialize)]
+struct GroupForm {
+    #[serde(default)]
+    name: String,
+}
+
+async fn create_group(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    posted: AdminForm<GroupForm>,
+) -> PageResult {
+    let AdminForm { admin, form } = posted;
+    org_feature(&state, &admin)?;
+    orgs::create_group(&state.store, id, &form.name)
+        .await
+        .map_err(fail(&state, &admin))?;
+    Ok(see_other(&format!("/admin/orgs/{id}?done=1")))
+}
+
+async fn rename_group(
+    State(state): State<AppState>,
+    Path((id, group_id)): Path<(i64, i64)>,
+    posted: AdminForm<GroupForm>,
+) -> PageResult {
+    let AdminForm { admin, form } = posted;
+    org_feature(&state, &admin)?;
+    orgs::rename_group(&state.store, group_id, &form.name)
+        .await
+        .map_err(fail(&state, &admin))?;
+    Ok(see_other(&format!("/admin/orgs/{id}?done=1")))
+}
+
+async fn delete_group(
+    State(state): State<AppState>,
+    Path((id, group_id)): Path<(i64, i64)>,
+    posted: AdminForm<NoFields>,
+) -> PageResult {
+    let admin = posted.admin;
+    org_feature(&state, &admin)?;
+    orgs::delete_group(&state.store, group_id)
+        .await
+        .map_err(fail(&state, &admin))?;
+    Ok(see_other(&format!("/admin/orgs/{id}?done=1")))
+}

@@ -1,0 +1,118 @@
+//! Roles: the list, creating one, renaming, the note, deleting, and who holds it.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+use gatehouse_store::{RoleRecord, UserRecord};
+use serde::Deserialize;
+
+use super::auth::{AdminForm, AdminUser, NoFields};
+use super::view::{fail, render, see_other, when, Frame, PageResult};
+use crate::services::roles;
+use crate::state::AppState;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/roles", get(list).post(create))
+        .route("/admin/roles/{id}", get(detail).post(update))
+        .route("/admin/roles/{id}/delete", post(delete))
+}
+
+#[derive(Template)]
+#[template(path = "admin/roles.html")]
+struct RolesPage {
+    f: Frame,
+    roles: Vec<RoleRecord>,
+}
+
+async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
+    let w = admin.words();
+    let roles = roles::list(&state.store)
+        .await
+        .map_err(fail(&state, &admin))?;
+    let f = Frame::new(&admin, "roles", w.roles, "/admin/roles");
+    Ok(render(StatusCode::OK, &RolesPage { f, roles }))
+}
+
+#[derive(Deserialize)]
+struct RoleForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    note: String,
+}
+
+async fn create(State(state): State<AppState>, posted: AdminForm<RoleForm>) -> PageResult {
+    let AdminForm { admin, form } = posted;
+    let role = roles::create(&state.store, &form.name, Some(&form.note))
+        .await
+        .map_err(fail(&state, &admin))?;
+    Ok(see_other(&format!("/admin/roles/{}?done=1", role.id)))
+}
+
+#[derive(Template)]
+#[template(path = "admin/role.html")]
+struct RolePage {
+    f: Frame,
+    role: RoleRecord,
+    created: String,
+    holders: Vec<UserRecord>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct DetailQuery {
+    done: Option<String>,
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(id): Path<i64>,
+    Query(q): Query<DetailQuery>,
+) -> PageResult {
+    let role = roles::get(&state.store, id)
+        .await
+        .map_err(fail(&state, &admin))?;
+    let holders = roles::users(&state.store, id)
+        .await
+        .map_err(fail(&state, &admin))?;
+    let notice = q.done.is_some().then(|| admin.words().saved.to_owned());
+    let f =
+        Frame::new(&admin, "roles", &role.name, &format!("/admin/roles/{id}")).with_notice(notice);
+    let created = when(&role.created_at);
+    Ok(render(
+        StatusCode::OK,
+        &RolePage {
+            f,
+            role,
+            created,
+            holders,
+        },
+    ))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    posted: AdminForm<RoleForm>,
+) -> PageResult {
+    let AdminForm { admin, form } = posted;
+    roles::update(&state.store, id, Some(&form.name), Some(&form.note))
+        .await
+        .map_err(fail(&state, &admin))?;
+    Ok(see_other(&format!("/admin/roles/{id}?done=1")))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    posted: AdminForm<NoFields>,
+) -> PageResult {
+    let admin = posted.admin;
+    roles::delete(&state.store, id)
+        .await
+        .map_err(fail(&state, &admin))?;
+    Ok(see_other("/admin/roles"))
+}

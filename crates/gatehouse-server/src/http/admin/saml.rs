@@ -1,0 +1,119 @@
+//! SAML identity providers: the list, adding one (name, attribute mapping, metadata XML),
+//! switching one on or off, deleting.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+use gatehouse_store::{SamlIdpFields, SamlIdpRecord};
+use serde::Deserialize;
+
+use super::auth::{AdminForm, AdminUser, NoFields};
+use super::view::{fail, feature_on, render, see_other, Frame, PageError, PageResult};
+use crate::services::saml_idps;
+use crate::state::AppState;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/saml", get(list).post(create))
+        .route("/admin/saml/{id}/active", post(set_active))
+        .route("/admin/saml/{id}/delete", post(delete))
+}
+
+fn saml_feature(state: &AppState, admin: &AdminUser) -> Result<(), PageError> {
+    let off = crate::http::api::SAML_SP_NOT_ENABLED;
+    feature_on(state.config.enable_saml_sso_as_sp, admin, |w| w.saml, off)
+}
+
+#[derive(Template)]
+#[template(path = "admin/saml.html")]
+struct SamlPage {
+    f: Frame,
+    idps: Vec<SamlIdpRecord>,
+}
+
+async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
+    saml_feature(&state, &admin)?;
+    let w = admin.words();
+    let idps = saml_idps::list(&state.store)
+        .await
+        .map_err(fail(&state, &admin))?;
+    let f = Frame::new(&admin, "saml", w.saml, "/admin/saml");
+    Ok(render(StatusCode::OK, &SamlPage { f, idps }))
+}
+
+#[derive(Deserialize)]
+struct NewIdpForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    user_id_attribute: String,
+    #[serde(default)]
+    email_attribute: String,
+    #[serde(default)]
+    first_name_attribute: String,
+    #[serde(default)]
+    last_name_attribute: String,
+    #[serde(default)]
+    metadata: String,
+}
+
+fn optional(value: String) -> Option<String> {
+    let value = value.trim();
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
+async fn create(State(state): State<AppState>, posted: AdminForm<NewIdpForm>) -> PageResult {
+    let AdminForm { admin, form } = posted;
+    saml_feature(&state, &admin)?;
+    let fields = SamlIdpFields {
+        name: Some(form.name),
+        user_id_attribute: Some(form.user_id_attribute),
+        email_attribute: optional(form.email_attribute),
+        first_name_attribute: optional(form.first_name_attribute),
+        last_name_attribute: optional(form.last_name_attribute),
+        metadata: Some(form.metadata),
+        is_active: Some(true),
+    };
+    saml_idps::create(&state.store, fields)
+        .await
+        .map_err(fail(&state, &admin))?;
+    Ok(see_other("/admin/saml"))
+}
+
+#[derive(Deserialize)]
+struct ActiveForm {
+    #[serde(default)]
+    active: String,
+}
+
+async fn set_active(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    posted: AdminForm<ActiveForm>,
+) -> PageResult {
+    let AdminForm { admin, form } = posted;
+    saml_feature(&state, &admin)?;
+    let fields = SamlIdpFields {
+        is_active: Some(form.active == "true"),
+        ..SamlIdpFields::default()
+    };
+    saml_idps::update(&state.store, id, fields)
+        .await
+        .map_err(fail(&state, &admin))?;
+    Ok(see_other("/admin/saml"))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    posted: AdminForm<NoFields>,
+) -> PageResult {
+    let admin = posted.admin;
+    saml_feature(&state, &admin)?;
+    saml_idps::delete(&state.store, id)
+        .await
+        .map_err(fail(&state, &admin))?;
+    Ok(see_other("/admin/saml"))
+}

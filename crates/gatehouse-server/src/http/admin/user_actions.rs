@@ -1,0 +1,324 @@
+//! What the user detail page posts: enable/disable, roles, impersonation, sessions, locked IPs,
+//! MFA, passkeys, consents, account linking, verification email, deletion. Each is one call of
+//! the service the S2S API uses.
+
+use axum::extract::{Path, State};
+use axum::routing::post;
+use axum::Router;
+use serde::Deserialize;
+
+use super::auth::{AdminForm, NoFields};
+use super::users::user_page;
+use super::view::{fail, see_other, PageResult};
+use crate::services::user_tokens;
+use crate::services::users::{self, UserUpdate};
+use crate::state::AppState;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/users/{auth_id}/active", post(set_active))
+        .route("/admin/users/{auth_id}/roles", post(set_roles))
+        .route("/admin/users/{auth_id}/impersonate", post(impersonate))
+        .route(
+            "/admin/users/{auth_id}/sessions/{session_id}/end",
+            post(end_session),
+        )
+        .route("/admin/users/{auth_id}/unlock", post(unlock))
+        .route(
+            "/admin/users/{auth_id}/mfa/{mfa_type}/reset",
+            post(reset_mfa),
+        )
+        .route(
+            "/admin/users/{auth_id}/passkeys/{id}/delete",
+            post(delete_passkey),
+        )
+        .route(
+            "/admin/users/{auth_id}/consents/{app_id}/revoke",
+            post(revoke_consent),
+        )
+        .route("/admin/users/{auth_id}/link", post(link))
+        .route("/admin/users/{auth_id}/unlink", post(unlink))
+        .route(
+            "/admin/users/{auth_id}/verification-email",
+            post(send_verification),
+        )
+        .route("/admin/users/{auth_id}/delete", post(delete))
+        .route("/admin/users/{auth_id}/orgs", post(set_orgs))
+        .route("/admin/users/{auth_id}/invitation", post(renew_invitation))
+        .route(
+            "/admin/users/{auth_id}/invitation/revoke",
+            post(revoke_invitation),
+        )
+        .route(
+            "/admin/users/{auth_id}/org-groups/{group_id}",
+            post(set_org_group),
+        )
+}
+
+/// Back to the detail page with "Saved".
+fn done(auth_id: &str) -> PageResult {
+    Ok(see_other(&format!("/admin/users/{auth_id}?done=1")))
+}
+
+#[derive(Deserialize)]
+struct ActiveForm {
+    #[serde(default)]
+    active: String,
+}
+
+async fn set_active(
+    State(state): State<AppState>,
+    Path(auth_id): Path<String>,
+    posted: AdminForm<ActiveForm>,
+) -> PageResult {
+    let AdminForm { admin, form } = posted;
+    let update = UserUpdate {
+        is_active: Some(form.active == "true"),
+        ..UserUpdate::default()
+    };
+    users::update(&state, &admin.scopes(), &auth_id, update)
+        .await
+        .map_err(fail(&state, &admin))?;
+    done(&auth_id)
+}
+
+/// Checkboxes post `role=<name>` once per checked role.
+async fn set_roles(
+    State(state): State<AppState>,
+    Path(auth_id): Path<String>,
+    posted: AdminForm<Vec<(String, String)>>,
+) -> PageResult {
+    let AdminForm { admin, form } = posted;
+    let roles = form
+        .into_iter()
+        .filter(|(k, _)| k == "role")
+        .map(|(_, v)| v)
+        .collect();
+    let update = UserUpdate {
+        roles: Some(roles),
+        ..UserUpdate::default()
+    };
+    users::update(&state, &admin.scopes(), &auth_id, update)
+        .await
+        .map_err(fail(&state, &admin))?;
+    done(&auth_id)
+}
+
+#[derive(Deserialize)]
+struct ImpersonateForm {
+    #[serde(default)]
+    app_id: String,
+}
+
+/// Impersonation needs the admin's own access token, which the panel's session holds.
+async fn impersonate(
+    State(state): State<AppState>,
+    Path(auth_id): Path<String>,
+    posted: AdminForm<ImpersonateForm>,
+) -> PageResult {
+    let AdminForm { admin, form } = posted;
+    let app_id =
+        form.app_id.trim().parse::<i64>().map_err(|_| {
+            fail(&state, &admin)(crate::error::ServiceError::NotFound("No app found"))
+        })?;
+    let now = chrono::Utc::now().timestamp();
+    let tokens = user_tokens::impersonate(
+        &state,
+        &auth_id,
+        app_id,
+        &admin.admin.session.access_token,
+        now,
+    )
+    .await
+    .map_err(fail(&state, &admin))?;
+    let expires = chrono::DateTime::from_timestamp(tokens.refresh_token_expires_on, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default();
+    user_page(
+        &state,
+        &admin,
+        &auth_id,
+        None,
+        Some((tokens.refresh_token, expires)),
+    )
+    .await
+}
+
+async fn end_session(
+    State(state): State<AppState>,
+    Path((auth_id, session_id)): Path<(String, String)>,
+    posted: AdminForm<NoFields>,
+) -> PageResult {
+    let admin = posted.admin;
+    users::end_session(&state.store, &auth_id, &session_id)
+        .await
+        .map_err(fail(&state, &admin))?;
+    done(&auth_id)
+}
+
+async fn unlock(
+    State(state): State<AppState>,
+    Path(auth_id): Path<String>,
+    posted: AdminForm<NoFields>,
+) -> PageResult {
+    let admin = posted.admin;
+    users::unlock(&state, &auth_id)
+        .await
+        .map_err(fail(&state, &admin))?;
+    done(&auth_id)
+}
+
+async fn reset_mfa(
+    State(state): State<AppState>,
+    Path((auth_id, mfa_type)): Path<(String, String)>,
+    posted: AdminForm<NoFields>,
+) -> PageResult {
+    let admin = posted.admin;
+    let Some(mfa_type) = ["otp", "email", "sms"].into_iter().find(|t| *t == mfa_type) else {
+        return Err(fail(&state, &admin)(crate::error::ServiceError::NotFound(
+            "No such MFA type (otp, email or sms)",
+        )));
+    };
+    users::set_mfa(&state.store, &auth_id, mfa_type, false)
+        .await
+        .map_err(fail(&state, &admin))?;
+    done(&auth_id)
+}
+
+async fn delete_passkey(
+    State(state): State<AppState>,
+    Path((auth_id, id)): Path<(String, i64)>,
+    posted: AdminForm<NoFields>,
+) -> PageResult {
+    let admin = posted.admin;
+    users::delete_passkey(&state.store, &auth_id, id)
+        .await
+        .map_err(fail(&state, &admin))?;
+    done(&auth_id)
+}
+
+async fn revoke_consent(
+    State(state): State<AppState>,
+    Path((auth_id, app_id)): Path<(String, i64)>,
+    posted: AdminForm<NoFields>,
+) -> PageResult {
+    let admin = posted.admin;
+    users::revoke_consent(&state.store, &auth_id, app_id)
+        .await
+        .map_err(fail(&state, &admin))?;
+    done(&auth_id)
+}
+
+#[derive(Deserialize)]
+struct LinkForm {
+    #[serde(default)]
+    target_auth_id: String,
+}
+
+async fn link(
+    State(state): State<AppState>,
+    Path(auth_id): Path<String>,
+    posted: AdminForm<LinkForm>,
+) -> PageResult {
+    let AdminForm { admin, form } = posted;
+    users::link(&state.store, &auth_id, form.target_auth_id.trim())
+        .await
+        .map_err(fail(&state, &admin))?;
+    done(&auth_id)
+}
+
+async fn unlink(
+    State(state): State<AppState>,
+    Path(auth_id): Path<String>,
+    posted: AdminForm<NoFields>,
+) -> PageResult {
+    let admin = posted.admin;
+    users::unlink(&state.store, &auth_id)
+        .await
+        .map_err(fail(&state, &admin))?;
+    done(&auth_id)
+}
+
+async fn send_verification(
+    State(state): State<AppState>,
+    Path(auth_id): Path<String>,
+    posted: AdminForm<NoFields>,
+) -> PageResult {
+    let admin = posted.admin;
+    users::send_verification_email(&state, &auth_id)
+        .await
+        .map_err(fail(&state, &admin))?;
+    done(&auth_id)
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Path(auth_id): Path<String>,
+    posted: AdminForm<NoFields>,
+) -> PageResult {
+    let admin = posted.admin;
+    users::delete(&state.store, &auth_id)
+        .await
+        .map_err(fail(&state, &admin))?;
+    Ok(see_other("/admin/users"))
+}
+
+/// Checkboxes post `org=<id>` once per organization the user belongs to.
+async fn set_orgs(
+    State(state): State<AppState>,
+    Path(auth_id): Path<String>,
+    posted: AdminForm<Vec<(String, String)>>,
+) -> PageResult {
+    let AdminForm { admin, form } = posted;
+    let ids: Vec<i64> = form
+        .iter()
+        .filter(|(k, _)| k == "org")
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect();
+    users::set_orgs(&state.store, &auth_id, &ids)
+        .await
+        .map_err(fail(&state, &admin))?;
+    done(&auth_id)
+}
+
+#[derive(Deserialize)]
+struct MemberForm {
+    #[serde(default)]
+    member: String,
+}
+
+async fn set_org_group(
+    State(state): State<AppState>,
+    Path((auth_id, group_id)): Path<(String, i64)>,
+    posted: AdminForm<MemberForm>,
+) -> PageResult {
+    let AdminForm { admin, form } = posted;
+    users::set_org_group(&state.store, &auth_id, group_id, form.member == "true")
+        .await
+        .map_err(fail(&state, &admin))?;
+    done(&auth_id)
+}
+
+async fn renew_invitation(
+    State(state): State<AppState>,
+    Path(auth_id): Path<String>,
+    posted: AdminForm<NoFields>,
+) -> PageResult {
+    let admin = posted.admin;
+    users::renew_invitation(&state, &auth_id, None, None)
+        .await
+        .map_err(fail(&state, &admin))?;
+    done(&auth_id)
+}
+
+async fn revoke_invitation(
+    State(state): State<AppState>,
+    Path(auth_id): Path<String>,
+    posted: AdminForm<NoFields>,
+) -> PageResult {
+    let admin = posted.admin;
+    users::revoke_invitation(&state.store, &auth_id)
+        .await
+        .map_err(fail(&state, &admin))?;
+    done(&auth_id)
+}

@@ -1,0 +1,418 @@
+//! Users: the list (server-side search and paging), creating a user, and the detail page. The
+//! detail page's actions are in `user_actions`.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use gatehouse_store::{Page, RoleStore, UserRecord};
+use serde::Deserialize;
+
+use super::auth::{AdminForm, AdminUser};
+use super::user_actions;
+use super::view::{
+    fail, page_number, render, see_other, when, Frame, PageResult, Paging, PAGE_SIZE,
+};
+use crate::services::admin_accounts::{self, NewAccount};
+use crate::services::{apps, users};
+use crate::state::AppState;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/users", get(list).post(create))
+        .route("/admin/users/invitations", axum::routing::post(invite))
+        .route("/admin/users/{auth_id}", get(detail))
+        .merge(user_actions::routes())
+}
+
+/// A user as a row of the list.
+struct UserRow {
+    auth_id: String,
+    email: String,
+    name: String,
+    active: bool,
+    created: String,
+}
+
+impl From<&UserRecord> for UserRow {
+    fn from(u: &UserRecord) -> Self {
+        Self {
+            auth_id: u.auth_id.clone(),
+            email: u.email.clone().unwrap_or_default(),
+            name: full_name(u),
+            active: u.is_active,
+            created: when(&u.created_at),
+        }
+    }
+}
+
+fn full_name(u: &UserRecord) -> String {
+    [u.first_name.as_deref(), u.last_name.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+struct UsersPage {
+    f: Frame,
+    search: String,
+    rows: Vec<UserRow>,
+    paging: Paging,
+}
+
+#[derive(Deserialize)]
+pub(super) struct ListQuery {
+    search: Option<String>,
+    page: Option<u32>,
+    created: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Query(q): Query<ListQuery>,
+) -> PageResult {
+    let w = admin.words();
+    let search = q.search.unwrap_or_default();
+    let page = page_number(q.page);
+    let (found, total) = users::list(
+        &state.store,
+        Some(search.as_str()).filter(|s| !s.trim().is_empty()),
+        Some(Page {
+            size: PAGE_SIZE,
+            number: page,
+        }),
+    )
+    .await
+    .map_err(fail(&state, &admin))?;
+    let query = |n: u32| {
+        let q =
+            serde_urlencoded::to_string([("search", search.as_str()), ("page", &n.to_string())])
+                .unwrap_or_default();
+        format!("/admin/users?{q}")
+    };
+    let notice = q.created.is_some().then(|| w.saved.to_owned());
+    Ok(render(
+        StatusCode::OK,
+        &UsersPage {
+            f: Frame::new(&admin, "users", w.users, "/admin/users").with_notice(notice),
+            rows: found.iter().map(UserRow::from).collect(),
+            paging: Paging::new(w, page, total, query),
+            search,
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+pub(super) struct CreateForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+}
+
+async fn create(State(state): State<AppState>, posted: AdminForm<CreateForm>) -> PageResult {
+    let AdminForm { admin, form } = posted;
+    let input = NewAccount {
+        email: form.email,
+        password: form.password,
+        first_name: form.first_name,
+        last_name: form.last_name,
+    };
+    let checked = admin_accounts::check(input).map_err(fail(&state, &admin))?;
+    let user = admin_accounts::create(&state.store, &state.passwords, &state.config, checked, &[])
+        .await
+        .map_err(fail(&state, &admin))?;
+    Ok(see_other(&format!("/admin/users/{}?done=1", user.auth_id)))
+}
+
+#[derive(Deserialize)]
+pub(super) struct InviteForm {
+    #[serde(default)]
+    email: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+}
+
+/// An inactive user emailed a link to accept (the S2S API's invitation).
+async fn invite(State(state): State<AppState>, posted: AdminForm<InviteForm>) -> PageResult {
+    let AdminForm { admin, form } = posted;
+    let blank = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
+    let invitation = crate::services::users::Invitation {
+        email: form.email,
+        first_name: blank(form.first_name),
+        last_name: blank(form.last_name),
+        locale: None,
+        org_slug: None,
+        roles: Vec::new(),
+        sign_in_url: None,
+    };
+    let made = users::invite(&state, &admin.scopes(), invitation)
+        .await
+        .map_err(fail(&state, &admin))?;
+    Ok(see_other(&format!(
+        "/admin/users/{}?done=1",
+        made.user.auth_id
+    )))
+}
+
+/// A labelled line of the detail page.
+struct Fact {
+    label: &'static str,
+    value: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/user.html")]
+struct UserPage {
+    f: Frame,
+    auth_id: String,
+    active: bool,
+    invited: bool,
+    facts: Vec<Fact>,
+    /// (role name, held).
+    roles: Vec<(String, bool)>,
+    /// (mfa type, label, enrolled).
+    mfa: Vec<(&'static str, &'static str, bool)>,
+    /// (session id, description).
+    sessions: Vec<(String, String)>,
+    locked_ips: Vec<String>,
+    /// (passkey id, description).
+    passkeys: Vec<(i64, String)>,
+    consented: Vec<(i64, String)>,
+    /// (app id, name) of the browser apps impersonation can use.
+    spa_apps: Vec<(i64, String)>,
+    linked: Option<String>,
+    attributes: Vec<(String, String)>,
+    org_groups: Vec<(i64, String)>,
+    /// With `enable_org`: (org id, name, member) of every organization, and (group id, name,
+    /// member) of the active organization's groups.
+    orgs: Option<Vec<(i64, String, bool)>>,
+    groups: Vec<(i64, String, bool)>,
+    /// The token an impersonation just made (shown once), and its expiry.
+    impersonation: Option<(String, String)>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct DetailQuery {
+    done: Option<String>,
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(auth_id): Path<String>,
+    Query(q): Query<DetailQuery>,
+) -> PageResult {
+    let notice = q.done.is_some().then(|| admin.words().saved.to_owned());
+    user_page(&state, &admin, &auth_id, notice, None).await
+}
+
+/// The detail page; `impersonation` is a refresh token to show once.
+pub(super) async fn user_page(
+    state: &AppState,
+    admin: &AdminUser,
+    auth_id: &str,
+    notice: Option<String>,
+    impersonation: Option<(String, String)>,
+) -> PageResult {
+    let w = admin.words();
+    let fail = || fail(state, admin);
+    let detail = users::detail(state, auth_id).await.map_err(fail())?;
+    let all_roles = state
+        .store
+        .list_roles()
+        .await
+        .map_err(|e| fail()(e.into()))?;
+    let listed = users::active_sessions(&state.store, auth_id)
+        .await
+        .map_err(fail())?;
+    let locked_ips = users::locked_ips(state, auth_id).await.map_err(fail())?;
+    let passkeys = users::passkeys(&state.store, auth_id)
+        .await
+        .map_err(fail())?;
+    let consented = users::consented_apps(&state.store, auth_id)
+        .await
+        .map_err(fail())?;
+    let spa_apps = apps::list(state)
+        .await
+        .map_err(fail())?
+        .into_iter()
+        .filter(|a| a.app_type == "spa" && a.is_active)
+        .map(|a| (a.id, a.name))
+        .collect();
+    let (orgs, groups) = if state.config.enable_org {
+        let held = users::orgs(&state.store, auth_id).await.map_err(fail())?;
+        let all = crate::services::orgs::list(&state.store)
+            .await
+            .map_err(fail())?;
+        let groups = match &detail.org {
+            Some(Some(active)) if state.config.enable_org_group => {
+                crate::services::orgs::list_groups(&state.store, Some(active.id))
+                    .await
+                    .map_err(fail())?
+            }
+            _ => Vec::new(),
+        };
+        let in_group = |id: i64| detail.org_groups.iter().flatten().any(|(g, _)| *g == id);
+        (
+            Some(
+                all.into_iter()
+                    .map(|o| {
+                        let member = held.iter().any(|h| h.id == o.id);
+                        (o.id, o.name, member)
+                    })
+                    .collect(),
+            ),
+            groups
+                .into_iter()
+                .map(|g| (g.id, g.name, in_group(g.id)))
+                .collect(),
+        )
+    } else {
+        (None, Vec::new())
+    };
+    let user = &detail.user;
+    let yes_no = |b: bool| if b { w.yes } else { w.no }.to_owned();
+    let mut facts = vec![
+        Fact {
+            label: w.email,
+            value: user.email.clone().unwrap_or_default(),
+        },
+        Fact {
+            label: w.name,
+            value: full_name(user),
+        },
+        Fact {
+            label: w.status,
+            value: if user.is_active { w.active } else { w.disabled }.to_owned(),
+        },
+        Fact {
+            label: w.email_verified,
+            value: yes_no(user.email_verified),
+        },
+        Fact {
+            label: w.sign_in_count,
+            value: user.login_count.to_string(),
+        },
+        Fact {
+            label: w.locale,
+            value: user.locale.clone(),
+        },
+        Fact {
+            label: w.created,
+            value: when(&user.created_at),
+        },
+    ];
+    if user.invitation_token.is_some() {
+        facts.push(Fact {
+            label: w.invitation,
+            value: user
+                .invitation_expires_at
+                .as_ref()
+                .map(when)
+                .unwrap_or_default(),
+        });
+    }
+    if let Some(Some(org)) = &detail.org {
+        facts.push(Fact {
+            label: w.orgs,
+            value: org.name.clone(),
+        });
+    }
+    let enrolled = |t: &str| user.mfa_types.split(',').any(|m| m == t);
+    let mut sessions: Vec<(String, String)> = listed
+        .browser_sessions
+        .iter()
+        .map(|s| {
+            (
+                format!("{}{}", users::BROWSER_SESSION_PREFIX, s.id),
+                format!(
+                    "{} · {} · {}",
+                    when(&s.last_seen_at),
+                    s.ip.clone().unwrap_or_default(),
+                    s.user_agent
+                        .clone()
+                        .unwrap_or_default()
+                        .chars()
+                        .take(60)
+                        .collect::<String>()
+                ),
+            )
+        })
+        .collect();
+    sessions.extend(listed.token_sessions.iter().map(|s| {
+        let by = s
+            .impersonated_by
+            .as_deref()
+            .map(|b| format!(" · {} {b}", w.impersonate))
+            .unwrap_or_default();
+        (
+            s.family_id.clone(),
+            format!("{} · {}{by}", s.client_id, when(&s.expires_at)),
+        )
+    }));
+    let page = UserPage {
+        f: Frame::new(
+            admin,
+            "users",
+            &user.email.clone().unwrap_or_else(|| auth_id.to_owned()),
+            &format!("/admin/users/{auth_id}"),
+        )
+        .with_notice(notice),
+        auth_id: user.auth_id.clone(),
+        active: user.is_active,
+        invited: user.invitation_token.is_some(),
+        roles: all_roles
+            .into_iter()
+            .map(|r| {
+                let held = detail.roles.contains(&r.name);
+                (r.name, held)
+            })
+            .collect(),
+        mfa: vec![
+            ("otp", "TOTP", enrolled("otp") || user.otp_verified),
+            ("email", "Email", enrolled("email")),
+            (
+                "sms",
+                "SMS",
+                enrolled("sms") || user.sms_phone_number_verified,
+            ),
+        ],
+        sessions,
+        locked_ips,
+        passkeys: passkeys
+            .iter()
+            .map(|p| {
+                (
+                    p.id,
+                    format!(
+                        "{} · {}",
+                        p.credential_id.chars().take(16).collect::<String>(),
+                        when(&p.created_at)
+                    ),
+                )
+            })
+            .collect(),
+        consented,
+        spa_apps,
+        linked: user.linked_auth_id.clone(),
+        attributes: detail
+            .attributes
+            .clone()
+            .map(|a| a.into_iter().collect())
+            .unwrap_or_default(),
+        org_groups: detail.org_groups.clone().unwrap_or_default(),
+        impersonation,
+        orgs,
+        groups,
+        facts,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
