@@ -210,6 +210,11 @@ try {
   await admin.check('input[name=include_in_sign_up_form]');
   await submit(admin, '#create-attribute');
   await noRefusal(admin, 'create attribute');
+  await admin.goto(userUrl);
+  await admin.fill('#attributes-form input[type=text]', 'E-1042');
+  await submit(admin, '#save-attributes');
+  await noRefusal(admin, 'set attribute');
+  assert((await admin.inputValue('#attributes-form input[type=text]')) === 'E-1042', 'the attribute value is saved');
   await admin.goto(`${panel}/banners`);
   await admin.fill('#banner-text', 'Maintenance on Sunday');
   await submit(admin, '#create-banner');

@@ -44,6 +44,7 @@ pub(super) fn routes() -> Router<AppState> {
         )
         .route("/admin/users/{auth_id}/delete", post(delete))
         .route("/admin/users/{auth_id}/orgs", post(set_orgs))
+        .route("/admin/users/{auth_id}/attributes", post(set_attributes))
         .route("/admin/users/{auth_id}/invitation", post(renew_invitation))
         .route(
             "/admin/users/{auth_id}/invitation/revoke",
@@ -318,6 +319,31 @@ async fn revoke_invitation(
 ) -> PageResult {
     let admin = posted.admin;
     users::revoke_invitation(&state.store, &auth_id)
+        .await
+        .map_err(fail(&state, &admin))?;
+    done(&auth_id)
+}
+
+/// Each attribute posts `attribute:<id>`; an empty value removes the user's value.
+async fn set_attributes(
+    State(state): State<AppState>,
+    Path(auth_id): Path<String>,
+    posted: AdminForm<Vec<(String, String)>>,
+) -> PageResult {
+    let AdminForm { admin, form } = posted;
+    let values = form
+        .iter()
+        .filter_map(|(k, v)| {
+            let id = k.strip_prefix("attribute:")?.parse::<i64>().ok()?;
+            let v = v.trim();
+            Some((id, (!v.is_empty()).then(|| v.to_owned())))
+        })
+        .collect();
+    let update = UserUpdate {
+        attributes: Some(values),
+        ..UserUpdate::default()
+    };
+    users::update(&state, &admin.scopes(), &auth_id, update)
         .await
         .map_err(fail(&state, &admin))?;
     done(&auth_id)

@@ -189,8 +189,8 @@ struct UserPage {
     /// (app id, name) of the browser apps impersonation can use.
     spa_apps: Vec<(i64, String)>,
     linked: Option<String>,
-    attributes: Vec<(String, String)>,
-    org_groups: Vec<(i64, String)>,
+    /// With `enable_user_attribute`: (attribute id, name, the user's value) of every attribute.
+    attributes: Option<Vec<(i64, String, String)>>,
     /// With `enable_org`: (org id, name, member) of every organization, and (group id, name,
     /// member) of the active organization's groups.
     orgs: Option<Vec<(i64, String, bool)>>,
@@ -277,6 +277,20 @@ pub(super) async fn user_page(
         )
     } else {
         (None, Vec::new())
+    };
+    let attributes = match &detail.attributes {
+        Some(values) => Some(
+            crate::services::user_attributes::list(&state.store)
+                .await
+                .map_err(fail())?
+                .into_iter()
+                .map(|a| {
+                    let value = values.get(&a.name).cloned().unwrap_or_default();
+                    (a.id, a.name, value)
+                })
+                .collect(),
+        ),
+        None => None,
     };
     let user = &detail.user;
     let yes_no = |b: bool| if b { w.yes } else { w.no }.to_owned();
@@ -403,12 +417,7 @@ pub(super) async fn user_page(
         consented,
         spa_apps,
         linked: user.linked_auth_id.clone(),
-        attributes: detail
-            .attributes
-            .clone()
-            .map(|a| a.into_iter().collect())
-            .unwrap_or_default(),
-        org_groups: detail.org_groups.clone().unwrap_or_default(),
+        attributes,
         impersonation,
         orgs,
         groups,
