@@ -221,6 +221,16 @@ try {
   await noRefusal(admin, 'create banner');
   assert((await admin.textContent('main')).includes('Storefront'), 'the banner offers the apps');
 
+  // An ePass connect app: its secret is shown once, on the page the creation leads to.
+  await admin.goto(`${panel}/connect-apps`);
+  await admin.fill('#connect-name', 'forum');
+  await admin.fill('#connect-redirect-url', 'https://forum.example.com/auth');
+  await admin.fill('#connect-display-name', 'Community Forum');
+  await submit(admin, '#create-connect-app');
+  await noRefusal(admin, 'create connect app');
+  assert((await admin.textContent('#connect-secret')).trim().length === 32, 'the connect app secret is shown once');
+  await shoot(admin, 'connect-app-created');
+
   // Every page of the navigation, with the data made above; then the users list on a phone.
   for (const id of await admin.$$eval('nav.side a', (links) => links.map((a) => a.id))) {
     await admin.click(`#${id}`);

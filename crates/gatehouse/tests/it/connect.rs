@@ -253,3 +253,77 @@ backend_tests! {
         assert_eq!(call(&app, "GET", "/api/v1/connect-apps/forum", &root, None).await.0, 404);
     }
 }
+
+/// The text of the element with `id` (up to its closing tag).
+fn element_text(html: &str, id: &str) -> String {
+    let start = html
+        .find(&format!("id=\"{id}\">"))
+        .unwrap_or_else(|| panic!("no #{id}: {html}"));
+    let rest = &html[start + id.len() + 6..];
+    rest[..rest.find('<').unwrap()].to_owned()
+}
+
+backend_tests! {
+    async fn connect_apps_are_managed_in_the_admin_panel(backend: Backend) {
+        use crate::admin::{panel_browser, set_up_admin, ADMIN_EMAIL};
+        let app = TestApp::spawn(backend).await;
+        set_up_admin(&app, ADMIN_EMAIL).await;
+        let (panel, _) = panel_browser(&app, ADMIN_EMAIL, PASSWORD).await;
+        let page = panel.get("/admin/connect-apps").await;
+        assert_eq!(page.status, 200, "{}", page.html);
+        let form = |extra: &[(&str, &str)]| hidden_fields(&page.html, "create-connect-app-form", extra);
+
+        // Refused input shows the service's reason and makes nothing.
+        for (fields, expected) in [
+            (vec![("name", "Wiki"), ("redirect_url", "https://wiki.example/cb")], "kebab-case"),
+            (vec![("name", "wiki"), ("redirect_url", "wiki.example/cb")], "absolute"),
+            (vec![("name", "wiki"), ("redirect_url", "https://wiki.example/cb"), ("redirect_patterns", "(open")], "regular expression"),
+        ] {
+            let refused = panel.post("/admin/connect-apps", &form(&fields)).await;
+            assert_eq!(refused.status, 400, "{}", refused.html);
+            assert!(unescape(&refused.html).contains(expected), "{expected}: {}", refused.html);
+        }
+        assert!(!panel.get("/admin/connect-apps").await.html.contains("connect-app-link"));
+
+        let made = panel.post("/admin/connect-apps", &form(&[("name", "wiki"), ("redirect_url", "https://wiki.example/cb"),
+            ("display_name", "The Wiki"), ("redirect_patterns", "https://wiki\\.example/page/[a-z]+\n\n")])).await;
+        assert_eq!(made.status, 200, "{}", made.html);
+        let secret = element_text(&made.html, "connect-secret");
+        assert_eq!(secret.len(), 32, "{}", made.html);
+        assert_eq!(element_text(&made.html, "connect-sign-in-url"), format!("{}/connect/wiki", app.base));
+        let shown = panel.get("/admin/connect-apps/wiki").await;
+        assert!(!shown.html.contains(&secret), "the secret is shown once");
+        assert!(panel.get("/admin/connect-apps").await.html.contains("The Wiki"));
+
+        // The panel's secret opens the sauce; an edit takes effect.
+        let edit = |html: &str, extra: &[(&str, &str)]| hidden_fields(html, "connect-app-form", extra);
+        let saved = panel.post("/admin/connect-apps/wiki", &edit(&shown.html, &[("redirect_url", "https://wiki.example/login"),
+            ("display_name", "Wiki Two"), ("redirect_patterns", ""), ("is_active", "on")])).await;
+        assert_eq!(saved.status, 303, "{}", saved.html);
+        let user = Browser::new(&app);
+        let email = format!("wiki.{backend:?}@example.com").to_lowercase();
+        let sauce = sign_up_through(&user, "wiki", "Wiki Two", &email, "https://wiki.example/login").await;
+        assert!(open("python3", "epass_sauce.py", &sauce, &secret).is_some());
+        assert_eq!(user.get("/connect/wiki?redirect=https://wiki.example/page/home").await.status, 400, "the patterns were cleared");
+
+        // A new secret replaces the old one at once.
+        let shown = panel.get("/admin/connect-apps/wiki").await;
+        let csrf = input_value(&shown.html, "csrf_token").unwrap();
+        let rotated = panel.post("/admin/connect-apps/wiki/secret", &[("csrf_token".into(), csrf.clone())]).await;
+        assert_eq!(rotated.status, 200, "{}", rotated.html);
+        let new_secret = element_text(&rotated.html, "connect-secret");
+        let fresh = query_param(user.get("/connect/wiki").await.location.as_deref().unwrap(), "sauce").unwrap();
+        assert!(open("python3", "epass_sauce.py", &fresh, &secret).is_none());
+        assert!(open("python3", "epass_sauce.py", &fresh, &new_secret).is_some());
+
+        // Without the session's CSRF token nothing changes; with it, the app is deleted.
+        let forged = panel.post("/admin/connect-apps/wiki/delete", &[("csrf_token".into(), "forged".into())]).await;
+        assert_eq!(forged.status, 403, "{}", forged.html);
+        let still = user.get("/connect/wiki").await;
+        assert!(still.location.as_deref().unwrap_or_default().starts_with("https://wiki.example/login?sauce="), "{:?}", still.location);
+        let deleted = panel.post("/admin/connect-apps/wiki/delete", &[("csrf_token".into(), csrf)]).await;
+        assert_eq!(deleted.status, 303, "{}", deleted.html);
+        assert_eq!(user.get("/connect/wiki").await.status, 404);
+        assert_eq!(panel.get("/admin/connect-apps/wiki").await.status, 404);
+    }
+}

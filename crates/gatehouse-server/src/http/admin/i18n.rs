@@ -21,6 +21,15 @@ words! {
     apps: "Apps", "应用", "Applications";
     roles: "Roles", "角色", "Rôles";
     banners: "App banners", "应用横幅", "Bannières";
+    connect_apps: "ePass connect apps", "ePass 连接应用", "Applications ePass connect";
+    connect_app_name: "Name (in /connect/<name>)", "名称（用于 /connect/<名称>）", "Nom (dans /connect/<nom>)";
+    display_name: "Display name", "显示名称", "Nom affiché";
+    redirect_url: "Redirect URL", "回调地址", "URL de redirection";
+    redirect_patterns: "Other redirect URLs allowed (one regular expression per line, matched in full)", "允许的其他回调地址（每行一个正则表达式，须完整匹配）", "Autres URL de redirection permises (une expression régulière par ligne, à faire correspondre en entier)";
+    sign_in_url: "Sign-in URL", "登录地址", "URL de connexion";
+    app_secret: "App secret", "应用密钥", "Secret de l’application";
+    new_secret: "Issue a new secret", "生成新密钥", "Émettre un nouveau secret";
+    new_secret_hint: "The old secret stops working at once.", "旧密钥将立即失效。", "L’ancien secret cesse aussitôt de fonctionner.";
     logo_url: "Logo URL", "Logo 地址", "URL du logo";
     email_logo_url: "Email logo URL", "邮件 Logo 地址", "URL du logo des e-mails";
     font_family: "Font family", "字体", "Police";

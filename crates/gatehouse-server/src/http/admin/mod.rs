@@ -8,6 +8,7 @@ mod apps;
 mod attributes;
 mod auth;
 mod banners;
+mod connect_apps;
 mod dashboard;
 mod i18n;
 mod keys;
@@ -41,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .merge(logs::routes())
         .merge(orgs::routes())
         .merge(banners::routes())
+        .merge(connect_apps::routes())
         .merge(attributes::routes())
         .merge(roles::routes())
         .merge(saml::routes())

@@ -16,7 +16,7 @@ use crate::state::AppState;
 /// (section id, path, label).
 type NavEntry = (&'static str, &'static str, fn(&Words) -> &'static str);
 
-const NAV: [NavEntry; 12] = [
+const NAV: [NavEntry; 13] = [
     ("dashboard", "/admin", |w| w.dashboard),
     ("users", "/admin/users", |w| w.users),
     ("apps", "/admin/apps", |w| w.apps),
@@ -27,6 +27,7 @@ const NAV: [NavEntry; 12] = [
     ("scopes", "/admin/scopes", |w| w.scopes),
     ("logs", "/admin/logs/sign-in", |w| w.logs),
     ("saml", "/admin/saml", |w| w.saml),
+    ("connect", "/admin/connect-apps", |w| w.connect_apps),
     ("keys", "/admin/keys", |w| w.keys),
     ("account", "/admin/account", |w| w.account),
 ];
@@ -219,7 +220,9 @@ pub fn refused_page(w: &'static Words, browser_csrf: &str) -> Response {
 /// S2S API gives), internal failures get the greppable code only.
 pub fn service_error(state: &AppState, w: &'static Words, err: ServiceError) -> Response {
     let status = match &err {
-        ServiceError::Rule(_) | ServiceError::Token(_) => StatusCode::BAD_REQUEST,
+        ServiceError::Rule(_) | ServiceError::Token(_) | ServiceError::Connect(_) => {
+            StatusCode::BAD_REQUEST
+        }
         ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
         ServiceError::Conflict(_) => StatusCode::CONFLICT,
         ServiceError::SignIn(e) => {

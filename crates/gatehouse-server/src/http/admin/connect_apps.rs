@@ -1,0 +1,204 @@
+//! ePass connect apps: the list, creating one (its secret shown once), editing its redirect URL,
+//! names and patterns, switching it off, a new secret, deleting. The same service as
+//! `/api/v1/connect-apps` and `gatehouse connect-app`.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+use gatehouse_store::ConnectAppRecord;
+use serde::Deserialize;
+
+use super::auth::{AdminForm, AdminUser, NoFields};
+use super::view::{fail, render, see_other, Frame, PageResult};
+use crate::services::connect::{self, AppChange, NewApp};
+use crate::state::AppState;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/connect-apps", get(list).post(create))
+        .route("/admin/connect-apps/{name}", get(detail).post(update))
+        .route("/admin/connect-apps/{name}/secret", post(new_secret))
+        .route("/admin/connect-apps/{name}/delete", post(delete))
+}
+
+struct ConnectAppRow {
+    name: String,
+    display_name: String,
+    redirect_url: String,
+    sign_in_url: String,
+    active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/connect_apps.html")]
+struct ConnectAppsPage {
+    f: Frame,
+    apps: Vec<ConnectAppRow>,
+}
+
+fn sign_in_url(state: &AppState, app: &ConnectAppRecord) -> String {
+    format!("{}/connect/{}", state.config.issuer, app.name)
+}
+
+async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
+    let apps = connect::list(&state.store)
+        .await
+        .map_err(fail(&state, &admin))?
+        .into_iter()
+        .map(|app| ConnectAppRow {
+            sign_in_url: sign_in_url(&state, &app),
+            display_name: app.display_name.clone().unwrap_or_default(),
+            name: app.name,
+            redirect_url: app.redirect_url,
+            active: app.is_active,
+        })
+        .collect();
+    let w = admin.words();
+    let f = Frame::new(&admin, "connect", w.connect_apps, "/admin/connect-apps");
+    Ok(render(StatusCode::OK, &ConnectAppsPage { f, apps }))
+}
+
+#[derive(Template)]
+#[template(path = "admin/connect_app.html")]
+struct ConnectAppPage {
+    f: Frame,
+    app: ConnectAppRecord,
+    sign_in_url: String,
+    patterns: String,
+    secret: Option<String>,
+}
+
+fn app_page(
+    state: &AppState,
+    admin: &AdminUser,
+    app: ConnectAppRecord,
+    secret: Option<String>,
+    notice: Option<String>,
+) -> PageResult {
+    let path = format!("/admin/connect-apps/{}", app.name);
+    let title = app.display_name.clone().unwrap_or_else(|| app.name.clone());
+    let page = ConnectAppPage {
+        f: Frame::new(admin, "connect", &title, &path).with_notice(notice),
+        sign_in_url: sign_in_url(state, &app),
+        patterns: connect::redirect_patterns(&app).join("\n"),
+        secret,
+        app,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// One pattern per line (blank lines ignored).
+fn patterns(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[derive(Deserialize)]
+struct NewAppForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    redirect_url: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    logo_url: String,
+    #[serde(default)]
+    redirect_patterns: String,
+}
+
+async fn create(State(state): State<AppState>, posted: AdminForm<NewAppForm>) -> PageResult {
+    let AdminForm { admin, form } = posted;
+    let new = NewApp {
+        name: form.name.trim().to_owned(),
+        redirect_url: form.redirect_url.trim().to_owned(),
+        display_name: Some(form.display_name),
+        logo_url: Some(form.logo_url),
+        redirect_patterns: patterns(&form.redirect_patterns),
+    };
+    let (app, secret) = connect::create(&state.store, &state.keys, new)
+        .await
+        .map_err(fail(&state, &admin))?;
+    app_page(&state, &admin, app, Some(secret), None)
+}
+
+#[derive(Deserialize)]
+struct DetailQuery {
+    done: Option<String>,
+}
+
+async fn detail(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(name): Path<String>,
+    Query(q): Query<DetailQuery>,
+) -> PageResult {
+    let app = connect::get(&state.store, &name)
+        .await
+        .map_err(fail(&state, &admin))?;
+    let notice = q.done.is_some().then(|| admin.words().saved.to_owned());
+    app_page(&state, &admin, app, None, notice)
+}
+
+#[derive(Deserialize)]
+struct EditForm {
+    #[serde(default)]
+    redirect_url: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    logo_url: String,
+    #[serde(default)]
+    redirect_patterns: String,
+    /// An unchecked box is absent, so it reads as off.
+    #[serde(default)]
+    is_active: Option<String>,
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    posted: AdminForm<EditForm>,
+) -> PageResult {
+    let AdminForm { admin, form } = posted;
+    let change = AppChange {
+        redirect_url: Some(form.redirect_url.trim().to_owned()),
+        display_name: Some(form.display_name),
+        logo_url: Some(form.logo_url),
+        redirect_patterns: Some(patterns(&form.redirect_patterns)),
+        is_active: Some(form.is_active.as_deref() == Some("on")),
+    };
+    connect::update(&state.store, &name, change)
+        .await
+        .map_err(fail(&state, &admin))?;
+    Ok(see_other(&format!("/admin/connect-apps/{name}?done=1")))
+}
+
+async fn new_secret(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    posted: AdminForm<NoFields>,
+) -> PageResult {
+    let admin = posted.admin;
+    let (app, secret) = connect::rotate_secret(&state.store, &state.keys, &name)
+        .await
+        .map_err(fail(&state, &admin))?;
+    app_page(&state, &admin, app, Some(secret), None)
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    posted: AdminForm<NoFields>,
+) -> PageResult {
+    let admin = posted.admin;
+    connect::delete(&state.store, &name)
+        .await
+        .map_err(fail(&state, &admin))?;
+    Ok(see_other("/admin/connect-apps"))
+}
