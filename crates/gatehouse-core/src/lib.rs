@@ -13,6 +13,7 @@ pub mod authorize;
 pub mod client_auth;
 pub mod connect;
 pub mod error;
+pub mod federation;
 pub mod grant;
 pub mod jwt;
 pub mod lockout;

@@ -224,6 +224,7 @@ pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepare
         cache,
         keys,
         metrics: Arc::new(Metrics::default()),
+        federation: Arc::default(),
         documents: Arc::new(documents),
     };
     Ok(Prepared {

@@ -24,6 +24,7 @@ mod saml_idps;
 mod scopes;
 mod settings;
 mod signing_keys;
+mod social;
 mod user_attributes;
 mod users;
 
@@ -54,6 +55,7 @@ pub use saml_idps::{SamlIdpFields, SamlIdpRecord, SamlIdpStore};
 pub use scopes::{NewScope, ScopeChanges, ScopeLocaleRecord, ScopeRecord, ScopeStore};
 pub use settings::SettingsStore;
 pub use signing_keys::{NewSigningKey, SigningKeyRecord, SigningKeyStore};
+pub use social::{NewSocialUser, SocialAccountStore};
 pub use user_attributes::{UserAttributeFields, UserAttributeRecord, UserAttributeStore};
 pub use users::{NewInvitedUser, PasskeyRecord, UserChanges, UserRecord, UserStore};
 

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::Secret;
+use super::{OidcProviderConfig, Secret};
 
 /// What the reference page says about one key.
 #[derive(Debug, Clone, Copy)]
@@ -64,6 +64,7 @@ macro_rules! config_keys {
                         serde_json::to_value(&self.$name).unwrap_or(serde_json::Value::Null),
                     );
                 )?)*)*
+                self.info_overrides(&mut map);
                 map
             }
         }
@@ -334,7 +335,7 @@ config_keys! {
         apple_auth_scope: String = "name email".into();
         /// Users from external providers skip local MFA (not recommended).
         external_sign_in_can_bypass_local_mfa: bool = false;
-        /// Generic OpenID Connect providers: a list of tables with `name`, `client_id`, `client_secret`, `issuer`, `discovery_url` or the explicit endpoints, `scopes`, `enable_sign_in_button`, `button_text`.
+        /// Generic OpenID Connect providers, each a `[[oidc_auth_providers]]` table (fields below, under "OpenID Connect providers"). From the environment the whole list is one TOML array of inline tables, which replaces the file's list: `GATEHOUSE_OIDC_AUTH_PROVIDERS='[{ name = "corp", client_id = "…", client_secret = "…", discovery_url = "https://id.corp.example/.well-known/openid-configuration" }]'`. `/info` lists only their names.
         oidc_auth_providers: Vec<OidcProviderConfig> = Vec::new(), info = "OIDC_AUTH_PROVIDERS";
     }
     section "Email" {
@@ -433,23 +434,16 @@ config_keys! {
     }
 }
 
-/// A generic OpenID Connect provider for federated sign-in.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct OidcProviderConfig {
-    pub name: String,
-    pub client_id: String,
-    pub client_secret: Secret,
-    pub issuer: String,
-    pub discovery_url: String,
-    pub authorization_endpoint: String,
-    pub token_endpoint: String,
-    pub jwks_uri: String,
-    pub scopes: Vec<String>,
-    pub use_pkce: bool,
-    pub enable_sign_in_button: bool,
-    pub button_text: String,
-    pub logo_url: String,
+impl Config {
+    /// `/info` shows what Melody shows: the OIDC providers by name only.
+    fn info_overrides(&self, map: &mut serde_json::Map<String, serde_json::Value>) {
+        let names: Vec<&str> = self
+            .oidc_auth_providers
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        map.insert("OIDC_AUTH_PROVIDERS".into(), names.into());
+    }
 }
 
 /// Each key's default rendered as TOML; keys whose default is unset are absent.

@@ -20,6 +20,8 @@ mod connect;
 mod discovery;
 mod email;
 mod embedded;
+mod federation;
+mod federation_upstream;
 mod flow;
 mod mfa;
 mod my_pass;

@@ -4,6 +4,7 @@ pub mod browser;
 mod change_email;
 mod connect;
 mod consent;
+mod federation;
 mod i18n;
 mod invitations;
 mod lifecycle;
@@ -67,6 +68,7 @@ pub fn routes() -> Router<AppState> {
         .merge(lifecycle::routes())
         .merge(mfa::routes())
         .merge(passkeys::routes())
+        .merge(federation::routes())
         .merge(my_pass::routes())
         .merge(passwordless::routes())
         .merge(recovery_codes::routes())
@@ -266,12 +268,40 @@ async fn sign_in_view(
             passkey_options,
             nonce: &nonce,
             captcha: captcha.clone(),
+            // Account policies hide the other ways in; `oidc_sso_<name>` is not one of them.
+            providers: if tx
+                .request
+                .policy
+                .as_deref()
+                .and_then(Step::from_policy)
+                .is_none()
+            {
+                provider_buttons(state, locale)
+            } else {
+                Vec::new()
+            },
         },
         Some(&nonce),
     );
     pages::allow_captcha(&mut response, captcha.as_ref(), &nonce);
     browser.set_csrf_cookie(state, &mut response);
     response
+}
+
+/// The sign-in page's buttons for outside providers, labelled in the page's language.
+fn provider_buttons<'a>(state: &'a AppState, locale: &str) -> Vec<pages::ProviderButton<'a>> {
+    let t = i18n::texts(locale);
+    crate::services::federation::buttons(state)
+        .map(|p| pages::ProviderButton {
+            name: &p.name,
+            label: if p.button_text.is_empty() {
+                t.sign_in_with_provider.replace("{provider}", &p.name)
+            } else {
+                p.button_text.clone()
+            },
+            logo_url: &p.logo_url,
+        })
+        .collect()
 }
 
 async fn sign_in_page(

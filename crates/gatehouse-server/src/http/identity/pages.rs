@@ -150,6 +150,15 @@ pub struct SignInPage<'a> {
     pub passkey_options: Option<String>,
     pub nonce: &'a str,
     pub captcha: Option<Widget>,
+    /// Buttons of the configured OpenID Connect providers.
+    pub providers: Vec<ProviderButton<'a>>,
+}
+
+/// A button that starts sign-in through an outside provider.
+pub struct ProviderButton<'a> {
+    pub name: &'a str,
+    pub label: String,
+    pub logo_url: &'a str,
 }
 
 /// A custom user attribute on the sign-up form.
