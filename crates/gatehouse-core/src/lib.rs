@@ -22,6 +22,7 @@ pub mod password;
 pub mod pkce;
 pub mod scope;
 pub mod signin;
+pub mod social_profiles;
 pub mod tokens;
 pub mod webauthn;
 

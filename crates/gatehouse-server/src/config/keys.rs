@@ -321,12 +321,18 @@ config_keys! {
         github_auth_client_secret: Secret = Secret::default(), secret = true;
         /// GitHub app name shown to users.
         github_auth_app_name: String = String::new(), info = "GITHUB_AUTH_APP_NAME";
+        /// GitHub's web base URL (its `/login/oauth/authorize` and `/login/oauth/access_token`); register `<issuer>/identity/v1/authorize-github` as the callback there.
+        github_auth_url: String = "https://github.com".into();
+        /// GitHub's API base URL (`/user`, `/user/emails`; GitHub Enterprise: `https://<host>/api/v3`).
+        github_api_url: String = "https://api.github.com".into();
         /// Discord client id (unset: Discord off).
         discord_auth_client_id: String = String::new(), info = "DISCORD_AUTH_CLIENT_ID";
         /// Discord client secret.
         discord_auth_client_secret: Secret = Secret::default(), secret = true;
         /// Scopes asked of Discord.
         discord_auth_scope: String = "identify email".into();
+        /// Discord's base URL (`/oauth2/authorize`, `/api/oauth2/token`, `/api/users/@me`); register `<issuer>/identity/v1/authorize-discord` as the redirect there.
+        discord_api_url: String = "https://discord.com".into();
         /// Apple services id (unset: Apple off).
         apple_auth_client_id: String = String::new(), info = "APPLE_AUTH_CLIENT_ID";
         /// Apple client secret (a signed JWT).

@@ -362,6 +362,7 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
     }
     validate_email(c)?;
     super::oidc_providers::validate(&c.oidc_auth_providers)?;
+    super::oidc_providers::validate_social(c)?;
     Ok(())
 }
 

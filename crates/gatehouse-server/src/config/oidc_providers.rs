@@ -177,6 +177,37 @@ pub fn validate(providers: &[OidcProviderConfig]) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// The built-in code-flow providers: a client id needs its secret, and their URLs are https.
+pub fn validate_social(c: &super::Config) -> Result<(), ConfigError> {
+    for (id, secret, secret_key) in [
+        (
+            &c.github_auth_client_id,
+            &c.github_auth_client_secret,
+            "github_auth_client_secret",
+        ),
+        (
+            &c.discord_auth_client_id,
+            &c.discord_auth_client_secret,
+            "discord_auth_client_secret",
+        ),
+    ] {
+        if !id.is_empty() && secret.is_empty() {
+            return Err(ConfigError::invalid(
+                secret_key,
+                "is required with its client id",
+            ));
+        }
+    }
+    for (key, url) in [
+        ("github_auth_url", &c.github_auth_url),
+        ("github_api_url", &c.github_api_url),
+        ("discord_api_url", &c.discord_api_url),
+    ] {
+        check_url(key, url)?;
+    }
+    Ok(())
+}
+
 /// An https URL, or http to this machine only (a provider run next to the server).
 fn check_url(key: &str, url: &str) -> Result<(), ConfigError> {
     let Ok(parsed) = url::Url::parse(url) else {

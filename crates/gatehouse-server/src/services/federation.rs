@@ -13,6 +13,7 @@ use gatehouse_core::federation::{
 };
 use gatehouse_core::jwt::split;
 use gatehouse_core::signin::{FirstFactor, SignInError};
+use gatehouse_core::social_profiles::ExternalProfile;
 use gatehouse_store::{NewSocialUser, SocialAccountStore, StoreError, UserRecord};
 use serde::{Deserialize, Serialize};
 
@@ -30,8 +31,8 @@ const PENDING_PREFIX: &str = "OIDCS-";
 pub struct PendingSignIn {
     pub tx_id: String,
     pub provider: String,
-    nonce: String,
-    code_verifier: Option<String>,
+    pub(crate) nonce: String,
+    pub(crate) code_verifier: Option<String>,
 }
 
 /// What the provider sent back to the callback.
@@ -86,20 +87,8 @@ pub async fn start(
         return Err(SignInError::WrongStep.into());
     }
     let endpoints = state.federation.endpoints(&state.http, provider).await?;
-    let pending_state = random_token::<32>();
-    let pending = PendingSignIn {
-        tx_id: tx_id.to_owned(),
-        provider: provider.name.clone(),
-        nonce: random_token::<32>(),
-        code_verifier: provider.use_pkce.then(random_token::<32>),
-    };
-    let json =
-        serde_json::to_string(&pending).map_err(|e| ServiceError::Internal(e.to_string()))?;
-    let ttl = Duration::from_secs(state.config.oidc_code_verifier_expires_in);
-    state
-        .cache
-        .set(&format!("{PENDING_PREFIX}{pending_state}"), &json, ttl)
-        .await?;
+    let (pending_state, pending) =
+        remember(state, tx_id, &provider.name, provider.use_pkce).await?;
     let redirect_uri = callback_uri(state, &provider.name);
     Ok(authorization_url(&AuthorizationRedirect {
         authorization_endpoint: &endpoints.authorization_endpoint,
@@ -110,6 +99,31 @@ pub async fn start(
         nonce: &pending.nonce,
         code_verifier: pending.code_verifier.as_deref(),
     }))
+}
+
+/// Keeps a new state (with a nonce and, with `pkce`, a verifier) for `provider`, pointing at the
+/// transaction; returns the state and what it keeps.
+pub(crate) async fn remember(
+    state: &AppState,
+    tx_id: &str,
+    provider: &str,
+    pkce: bool,
+) -> Result<(String, PendingSignIn), ServiceError> {
+    let pending_state = random_token::<32>();
+    let pending = PendingSignIn {
+        tx_id: tx_id.to_owned(),
+        provider: provider.to_owned(),
+        nonce: random_token::<32>(),
+        code_verifier: pkce.then(random_token::<32>),
+    };
+    let json =
+        serde_json::to_string(&pending).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let ttl = Duration::from_secs(state.config.oidc_code_verifier_expires_in);
+    state
+        .cache
+        .set(&format!("{PENDING_PREFIX}{pending_state}"), &json, ttl)
+        .await?;
+    Ok((pending_state, pending))
 }
 
 /// Begins sign-in through `name` for a transaction just started (the `oidc_sso_<name>` policy).
@@ -146,9 +160,9 @@ pub async fn take_pending(
     Ok(pending)
 }
 
-fn refused(provider: &OidcProviderConfig, reason: impl Into<String>) -> ServiceError {
+pub(crate) fn refused(provider: &str, reason: impl Into<String>) -> ServiceError {
     SignInError::ExternalRefused {
-        provider: provider.name.clone(),
+        provider: provider.to_owned(),
         reason: reason.into(),
     }
     .into()
@@ -159,11 +173,39 @@ fn refused(provider: &OidcProviderConfig, reason: impl Into<String>) -> ServiceE
 pub async fn sign_in_with_provider(
     state: &AppState,
     pending: &PendingSignIn,
-    mut tx: Transaction,
+    tx: Transaction,
     answer: &ProviderAnswer,
     meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
     let provider = provider(state, &pending.provider)?;
+    check_answer(&provider.name, answer, &tx)?;
+    let endpoints = state.federation.endpoints(&state.http, provider).await?;
+    let id_token = exchange_code(
+        state,
+        provider,
+        pending,
+        &endpoints.token_endpoint,
+        &answer.code,
+    )
+    .await?;
+    let claims = verify_id_token(state, provider, &endpoints, pending, &id_token, meta.now).await?;
+    sign_in_as(
+        state,
+        &provider.name,
+        pending,
+        tx,
+        &ExternalProfile::from(&claims),
+        meta,
+    )
+    .await
+}
+
+/// The provider's own refusal (`error`), or an answer without a code, stops here.
+pub(crate) fn check_answer(
+    provider: &str,
+    answer: &ProviderAnswer,
+    tx: &Transaction,
+) -> Result<(), ServiceError> {
     if let Some(error) = &answer.error {
         let detail = answer.error_description.as_deref().unwrap_or_default();
         return Err(refused(
@@ -176,17 +218,19 @@ pub async fn sign_in_with_provider(
     if answer.code.is_empty() || tx.user.is_some() {
         return Err(SignInError::WrongStep.into());
     }
-    let endpoints = state.federation.endpoints(&state.http, provider).await?;
-    let id_token = exchange_code(
-        state,
-        provider,
-        pending,
-        &endpoints.token_endpoint,
-        &answer.code,
-    )
-    .await?;
-    let claims = verify_id_token(state, provider, &endpoints, pending, &id_token, meta.now).await?;
-    let user = find_or_create_user(state, provider, &tx, &claims).await?;
+    Ok(())
+}
+
+/// The person the provider vouched for signs the transaction in, and it moves on.
+pub(crate) async fn sign_in_as(
+    state: &AppState,
+    provider: &str,
+    pending: &PendingSignIn,
+    mut tx: Transaction,
+    profile: &ExternalProfile,
+    meta: RequestMeta<'_>,
+) -> Result<Outcome, ServiceError> {
+    let user = find_or_create_user(state, provider, &tx, profile).await?;
     tx.user = Some(SignedInUser {
         id: user.id,
         auth_id: user.auth_id,
@@ -206,7 +250,7 @@ struct TokenAnswer {
 }
 
 /// RFC 6749 §2.3.1: the Basic credentials are form-encoded first.
-fn form_encode(value: &str) -> String {
+pub(crate) fn form_encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
@@ -253,10 +297,10 @@ async fn exchange_code(
         Some(TokenAnswer {
             error: Some(error), ..
         }) => Err(refused(
-            provider,
+            &provider.name,
             format!("the provider refused the code (`{error}`)"),
         )),
-        _ if status.is_success() => Err(refused(provider, "the provider sent no ID token")),
+        _ if status.is_success() => Err(refused(&provider.name, "the provider sent no ID token")),
         _ => {
             tracing::warn!(provider = %provider.name, %status, "the token endpoint failed");
             Err(SignInError::ProviderUnavailable(provider.name.clone()).into())
@@ -274,7 +318,7 @@ async fn verify_id_token(
 ) -> Result<IdTokenClaims, ServiceError> {
     let refuse = |e: FederationError| {
         tracing::info!(provider = %provider.name, error = %e, "refused an ID token");
-        refused(provider, e.to_string())
+        refused(&provider.name, e.to_string())
     };
     let jwt = split(token).map_err(|_| refuse(FederationError::Malformed))?;
     let keys = |stale| {
@@ -315,11 +359,11 @@ fn bounded(value: Option<&str>, max: usize) -> Option<String> {
 
 async fn find_or_create_user(
     state: &AppState,
-    provider: &OidcProviderConfig,
+    provider: &str,
     tx: &Transaction,
-    claims: &IdTokenClaims,
+    profile: &ExternalProfile,
 ) -> Result<UserRecord, ServiceError> {
-    if let Some(user) = state.store.social_user(&provider.name, &claims.sub).await? {
+    if let Some(user) = state.store.social_user(provider, &profile.subject).await? {
         if !user.is_active {
             return Err(SignInError::DisabledAccount.into());
         }
@@ -328,19 +372,19 @@ async fn find_or_create_user(
     if tx.branding.as_ref().is_some_and(|b| !b.allow_sign_up) {
         return Err(SignInError::NoUserFound.into());
     }
-    let email = claims
+    let email = profile
         .email
         .as_deref()
         .map(|e| e.trim().to_lowercase())
         .filter(|e| gatehouse_core::admin::email_address(e).is_ok());
     let new_user = NewSocialUser {
         auth_id: uuid::Uuid::new_v4().to_string(),
-        provider: provider.name.clone(),
-        subject: claims.sub.clone(),
-        email_verified: email.is_some() && claims.email_verified,
+        provider: provider.to_owned(),
+        subject: profile.subject.clone(),
+        email_verified: email.is_some() && profile.email_verified,
         email,
-        first_name: bounded(claims.given_name.as_deref(), 50),
-        last_name: bounded(claims.family_name.as_deref(), 50),
+        first_name: bounded(profile.first_name.as_deref(), 50),
+        last_name: bounded(profile.last_name.as_deref(), 50),
         locale: tx.request.locale.clone(),
     };
     match state.store.insert_social_user(&new_user).await {
@@ -348,7 +392,7 @@ async fn find_or_create_user(
         // Another request made the same identity's user a moment ago.
         Err(StoreError::Conflict(_)) => state
             .store
-            .social_user(&provider.name, &claims.sub)
+            .social_user(provider, &profile.subject)
             .await?
             .ok_or_else(|| ServiceError::Internal("a conflicting social user vanished".into())),
         Err(other) => Err(other.into()),

@@ -25,6 +25,7 @@ pub mod sessions;
 pub mod sign_up;
 pub mod signin;
 pub mod simple_oauth;
+pub mod social_oauth;
 pub mod step_facts;
 pub mod tokens;
 pub mod user_attributes;

@@ -21,7 +21,7 @@ use crate::harness::{backend_tests, basic, call, TestApp};
 const PROVIDER: &str = "acme";
 const CLIENT_ID: &str = "gatehouse-at-acme";
 const CLIENT_SECRET: &str = "acme-client-secret";
-const APP_CB: &str = "http://127.0.0.1:9/federation/cb";
+pub(crate) const APP_CB: &str = "http://127.0.0.1:9/federation/cb";
 
 /// One token request: its `Authorization` header and its form.
 type TokenRequest = (Option<String>, Vec<(String, String)>);
@@ -145,7 +145,7 @@ async fn token(
 }
 
 /// The sign-in page of a fresh authorization request, in a fresh browser.
-async fn sign_in_page(app: &TestApp, client_id: &str) -> (Browser, Page) {
+pub(crate) async fn sign_in_page(app: &TestApp, client_id: &str) -> (Browser, Page) {
     let browser = Browser::new(app);
     let page = browser
         .follow(
@@ -159,7 +159,7 @@ async fn sign_in_page(app: &TestApp, client_id: &str) -> (Browser, Page) {
 
 /// Presses the provider's button; returns the provider's authorization URL.
 async fn press_button(browser: &Browser, page: &Page) -> String {
-    let fields = hidden_fields(&page.html, &format!("oidc-form-{PROVIDER}"), &[]);
+    let fields = hidden_fields(&page.html, &format!("oidc-{PROVIDER}-form"), &[]);
     let sent = browser
         .post(
             &format!("/identity/v1/view/authorize-oidc/{PROVIDER}"),
@@ -174,7 +174,7 @@ fn callback(state: &str) -> String {
     format!("/identity/v1/authorize-oidc/{PROVIDER}?code=upstream-code&state={state}")
 }
 
-async fn social_users(app: &TestApp) -> Vec<Value> {
+pub(crate) async fn social_users(app: &TestApp) -> Vec<Value> {
     let token = app.admin_token("root").await;
     let (status, body) = call(app, "GET", "/api/v1/users", &token, None).await;
     assert_eq!(status, 200, "{body}");

@@ -28,5 +28,6 @@ mod my_pass;
 mod sign_in;
 mod sign_up_attributes;
 mod simple_oauth;
+mod social_oauth;
 mod store_contract;
 mod system;

@@ -1,5 +1,6 @@
-//! Sign-in through a configured OpenID Connect provider: the sign-in page's button sends the
-//! browser there, and the provider sends it back to Melody's callback path.
+//! Sign-in through an outside provider (a configured OpenID Connect provider, GitHub, Discord):
+//! the sign-in page's button sends the browser there, and the provider sends it back to Melody's
+//! callback path.
 
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -10,14 +11,89 @@ use super::browser::Browser;
 use super::respond::{self, see_other};
 use super::{form_error, page_error, posted_transaction, refused_post, sign_in_view, StepForm};
 use crate::error::ServiceError;
-use crate::services::federation::{self, ProviderAnswer};
+use crate::services::federation::{self, PendingSignIn, ProviderAnswer};
 use crate::services::signin::{self, Transaction};
+use crate::services::social_oauth::{self, SocialProvider};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/identity/v1/view/authorize-oidc/{provider}", post(start))
         .route("/identity/v1/authorize-oidc/{provider}", get(callback))
+        .route(
+            "/identity/v1/view/authorize-social/{provider}",
+            post(start_social),
+        )
+        .route("/identity/v1/authorize-github", get(github_callback))
+        .route("/identity/v1/authorize-discord", get(discord_callback))
+}
+
+async fn start_social(
+    State(state): State<AppState>,
+    browser: Browser,
+    Path(slug): Path<String>,
+    Form(form): Form<StepForm>,
+) -> Response {
+    let tx = match posted_transaction(&state, &browser, &form).await {
+        Ok(tx) => tx,
+        Err(err) => return refused_post(&state, err),
+    };
+    let started = match social_oauth::provider(&state, &slug) {
+        Ok(provider) => social_oauth::start(&state, &form.tx, &tx, provider).await,
+        Err(err) => Err(err),
+    };
+    match started {
+        Ok(url) => see_other(&url),
+        Err(err) => refusal(&state, &browser, &form.tx, &tx, err).await,
+    }
+}
+
+async fn github_callback(
+    State(state): State<AppState>,
+    browser: Browser,
+    Query(answer): Query<ProviderAnswer>,
+) -> Response {
+    social_callback(state, browser, SocialProvider::GitHub, answer).await
+}
+
+async fn discord_callback(
+    State(state): State<AppState>,
+    browser: Browser,
+    Query(answer): Query<ProviderAnswer>,
+) -> Response {
+    social_callback(state, browser, SocialProvider::Discord, answer).await
+}
+
+async fn social_callback(
+    state: AppState,
+    browser: Browser,
+    provider: SocialProvider,
+    answer: ProviderAnswer,
+) -> Response {
+    let (pending, tx) = match pending_transaction(&state, &browser, provider.name(), &answer).await
+    {
+        Ok(found) => found,
+        Err(err) => return page_error(&state, "en", err),
+    };
+    let locale = tx.request.locale.clone();
+    let shown = tx.clone();
+    let meta = browser.meta();
+    match social_oauth::sign_in_with(&state, provider, &pending, tx, &answer, meta).await {
+        Ok(outcome) => respond::outcome(&state.config, &pending.tx_id, &locale, outcome),
+        Err(err) => refusal(&state, &browser, &pending.tx_id, &shown, err).await,
+    }
+}
+
+/// The sign-in a callback's `state` names (once), and its transaction, bound to this browser.
+async fn pending_transaction(
+    state: &AppState,
+    browser: &Browser,
+    provider: &str,
+    answer: &ProviderAnswer,
+) -> Result<(PendingSignIn, Transaction), ServiceError> {
+    let pending = federation::take_pending(state, provider, answer).await?;
+    let tx = signin::load(state, &pending.tx_id, browser.csrf.as_deref()).await?;
+    Ok((pending, tx))
 }
 
 /// The button: off to the provider with a state, nonce and PKCE challenge kept here.
@@ -44,13 +120,7 @@ async fn callback(
     Path(provider): Path<String>,
     Query(answer): Query<ProviderAnswer>,
 ) -> Response {
-    let loaded = match federation::take_pending(&state, &provider, &answer).await {
-        Ok(pending) => signin::load(&state, &pending.tx_id, browser.csrf.as_deref())
-            .await
-            .map(|tx| (pending, tx)),
-        Err(err) => Err(err),
-    };
-    let (pending, tx) = match loaded {
+    let (pending, tx) = match pending_transaction(&state, &browser, &provider, &answer).await {
         Ok(found) => found,
         Err(err) => return page_error(&state, "en", err),
     };

@@ -290,18 +290,29 @@ async fn sign_in_view(
 
 /// The sign-in page's buttons for outside providers, labelled in the page's language.
 fn provider_buttons<'a>(state: &'a AppState, locale: &str) -> Vec<pages::ProviderButton<'a>> {
+    use crate::services::social_oauth::SocialProvider;
     let t = i18n::texts(locale);
-    crate::services::federation::buttons(state)
+    let label = |name: &str| t.sign_in_with_provider.replace("{provider}", name);
+    let built_in = SocialProvider::ALL
+        .into_iter()
+        .filter(|p| p.is_configured(state))
         .map(|p| pages::ProviderButton {
-            name: &p.name,
-            label: if p.button_text.is_empty() {
-                t.sign_in_with_provider.replace("{provider}", &p.name)
-            } else {
-                p.button_text.clone()
-            },
-            logo_url: &p.logo_url,
-        })
-        .collect()
+            id: format!("social-{}", p.slug()),
+            action: format!("/identity/v1/view/authorize-social/{}", p.slug()),
+            label: label(p.name()),
+            logo_url: "",
+        });
+    let configured = crate::services::federation::buttons(state).map(|p| pages::ProviderButton {
+        id: format!("oidc-{}", p.name),
+        action: format!("/identity/v1/view/authorize-oidc/{}", p.name),
+        label: if p.button_text.is_empty() {
+            label(&p.name)
+        } else {
+            p.button_text.clone()
+        },
+        logo_url: &p.logo_url,
+    });
+    built_in.chain(configured).collect()
 }
 
 async fn sign_in_page(

@@ -156,7 +156,9 @@ pub struct SignInPage<'a> {
 
 /// A button that starts sign-in through an outside provider.
 pub struct ProviderButton<'a> {
-    pub name: &'a str,
+    /// The button's id (`oidc-<name>`, `social-github`); its form's is `<id>-form`.
+    pub id: String,
+    pub action: String,
     pub label: String,
     pub logo_url: &'a str,
 }
