@@ -309,6 +309,10 @@ config_keys! {
     section "Social sign-in" {
         /// Google client id (unset: Google off).
         google_auth_client_id: String = String::new(), info = "GOOGLE_AUTH_CLIENT_ID";
+        /// Google client secret: with it, a "Sign in with Google" button runs the code flow (PKCE, nonce, ID token checked against Google's keys) through `<issuer>/identity/v1/authorize-oidc/Google`, the redirect URI to register at Google.
+        google_auth_client_secret: Secret = Secret::default(), secret = true;
+        /// Google's issuer, whose discovery document names its endpoints and keys.
+        google_auth_url: String = "https://accounts.google.com".into();
         /// Facebook app id (unset: Facebook off).
         facebook_auth_client_id: String = String::new(), info = "FACEBOOK_AUTH_CLIENT_ID";
         /// Facebook app secret.

@@ -48,6 +48,22 @@ impl Default for OidcProviderConfig {
 }
 
 impl OidcProviderConfig {
+    /// Google's code flow, when its client id and secret are set: an OpenID Connect provider
+    /// named `Google` (Melody's `socialAccountType`).
+    pub fn google(c: &super::Config) -> Option<Self> {
+        if c.google_auth_client_id.is_empty() || c.google_auth_client_secret.is_empty() {
+            return None;
+        }
+        Some(Self {
+            name: "Google".into(),
+            client_id: c.google_auth_client_id.clone(),
+            client_secret: c.google_auth_client_secret.clone(),
+            discovery_url: format!("{}/.well-known/openid-configuration", c.google_auth_url),
+            issuer: c.google_auth_url.clone(),
+            ..Self::default()
+        })
+    }
+
     /// Whether the endpoints come from the provider's discovery document.
     pub fn uses_discovery(&self) -> bool {
         !self.discovery_url.is_empty()
@@ -198,10 +214,17 @@ pub fn validate_social(c: &super::Config) -> Result<(), ConfigError> {
             ));
         }
     }
+    if c.google_auth_client_id.is_empty() && !c.google_auth_client_secret.is_empty() {
+        return Err(ConfigError::invalid(
+            "google_auth_client_id",
+            "is required with google_auth_client_secret",
+        ));
+    }
     for (key, url) in [
         ("github_auth_url", &c.github_auth_url),
         ("github_api_url", &c.github_api_url),
         ("discord_api_url", &c.discord_api_url),
+        ("google_auth_url", &c.google_auth_url),
     ] {
         check_url(key, url)?;
     }

@@ -54,8 +54,8 @@ pub fn provider<'a>(
     name: &str,
 ) -> Result<&'a OidcProviderConfig, ServiceError> {
     state
-        .config
-        .oidc_auth_providers
+        .federation
+        .providers()
         .iter()
         .find(|p| p.name == name)
         .ok_or_else(|| SignInError::UnknownProvider(name.to_owned()).into())
@@ -69,8 +69,8 @@ pub fn callback_uri(state: &AppState, name: &str) -> String {
 /// The providers that show a button on the sign-in page.
 pub fn buttons(state: &AppState) -> impl Iterator<Item = &OidcProviderConfig> {
     state
-        .config
-        .oidc_auth_providers
+        .federation
+        .providers()
         .iter()
         .filter(|p| p.enable_sign_in_button)
 }

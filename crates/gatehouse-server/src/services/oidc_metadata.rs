@@ -35,9 +35,11 @@ struct Fetched<T> {
     at: Instant,
 }
 
-/// Endpoints and key sets by provider name.
+/// The providers (configured, and Google's when set up), with their endpoints and key sets by
+/// name.
 #[derive(Debug, Default)]
 pub struct ProviderDirectory {
+    providers: Vec<OidcProviderConfig>,
     endpoints: RwLock<HashMap<String, Fetched<Endpoints>>>,
     keys: RwLock<HashMap<String, Fetched<JwkSet>>>,
 }
@@ -73,6 +75,19 @@ async fn fetch_json<T: serde::de::DeserializeOwned>(
 }
 
 impl ProviderDirectory {
+    pub fn new(config: &crate::config::Config) -> Self {
+        let mut providers = config.oidc_auth_providers.clone();
+        providers.extend(OidcProviderConfig::google(config));
+        Self {
+            providers,
+            ..Self::default()
+        }
+    }
+
+    pub fn providers(&self) -> &[OidcProviderConfig] {
+        &self.providers
+    }
+
     /// The provider's endpoints: from the configuration, or from its discovery document.
     pub async fn endpoints(
         &self,

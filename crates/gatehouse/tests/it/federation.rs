@@ -335,6 +335,46 @@ backend_tests! {
         assert_eq!(app.isolation.table_counts().await, before);
     }
 
+    async fn google_code_flow_goes_through_googles_discovery_and_keys(backend: Backend) {
+        let provider = LocalProvider::start().await;
+        let app = TestApp::spawn_with(backend, |c| {
+            c.google_auth_client_id = CLIENT_ID.into();
+            c.google_auth_client_secret = Secret::new(CLIENT_SECRET);
+            c.google_auth_url = provider.base.clone();
+        })
+        .await;
+        let (_, client_id, _) = create_app(&app, "Federated app", "spa", &[APP_CB]).await;
+        let (browser, page) = sign_in_page(&app, &client_id).await;
+        assert!(page.html.contains("Sign in with Google"), "{}", page.html);
+        let fields = hidden_fields(&page.html, "oidc-Google-form", &[]);
+        let sent = browser.post("/identity/v1/view/authorize-oidc/Google", &fields).await;
+        let upstream = sent.location.unwrap_or_default();
+        assert!(upstream.starts_with(&format!("{}/authorize?", provider.base)), "{upstream}");
+        let nonce = query_param(&upstream, "nonce").unwrap();
+        let state = query_param(&upstream, "state").unwrap();
+        // A token for another client first: refused, and the state is spent.
+        let mut claims = provider.claims("g-123", &nonce);
+        claims["aud"] = json!("someone-else.apps.googleusercontent.com");
+        provider.answer_with(LocalProvider::sign(&provider.keys[0], provider.keys[0].kid(), &claims));
+        let refused = browser.get(&format!("/identity/v1/authorize-oidc/Google?code=c&state={state}")).await;
+        assert_eq!(refused.status, 400);
+        assert!(error_text(&refused.html).starts_with("Sign-in with Google failed"), "{}", refused.html);
+
+        let sent = browser.post("/identity/v1/view/authorize-oidc/Google", &fields).await;
+        let upstream = sent.location.unwrap_or_default();
+        let nonce = query_param(&upstream, "nonce").unwrap();
+        provider.answer_with(LocalProvider::sign(&provider.keys[0], provider.keys[0].kid(), &provider.claims("g-123", &nonce)));
+        let back = browser.get(&format!(
+            "/identity/v1/authorize-oidc/Google?code=c&state={}",
+            query_param(&upstream, "state").unwrap()
+        )).await;
+        finish_consent(&browser, back, APP_CB).await;
+        let users = social_users(&app).await;
+        assert_eq!(users.len(), 1, "{users:?}");
+        assert_eq!(users[0]["socialAccountType"], "Google");
+        assert_eq!(users[0]["socialAccountId"], "g-123");
+    }
+
     async fn provider_users_still_pass_required_mfa(backend: Backend) {
         let provider = LocalProvider::start().await;
         for (bypass, after_consent) in [(false, "/identity/v1/view/otp-setup"), (true, APP_CB)] {
