@@ -261,6 +261,8 @@ pub struct IdTokenClaims {
 #[derive(Debug, Clone, Copy)]
 pub struct Expected<'a> {
     pub issuer: &'a str,
+    /// Also accept the issuer without `https://` (Google's ID tokens say either).
+    pub bare_issuer_too: bool,
     pub client_id: &'a str,
     pub nonce: &'a str,
 }
@@ -275,7 +277,10 @@ pub fn check_claims(
     expected: Expected<'_>,
     now: i64,
 ) -> Result<(), FederationError> {
-    if claims.iss != expected.issuer {
+    let bare = expected.issuer.strip_prefix("https://");
+    let issuer_ok = claims.iss == expected.issuer
+        || (expected.bare_issuer_too && bare == Some(claims.iss.as_str()));
+    if !issuer_ok {
         return Err(FederationError::WrongIssuer(claims.iss.clone()));
     }
     let audience_ok = match &claims.aud {
@@ -330,6 +335,7 @@ mod tests {
     fn check(overrides: serde_json::Value) -> Result<(), FederationError> {
         let expected = Expected {
             issuer: "https://id.example.com",
+            bare_issuer_too: false,
             client_id: "client",
             nonce: "n-1",
         };

@@ -307,7 +307,7 @@ config_keys! {
         trusted_proxies: Vec<String> = Vec::new();
     }
     section "Social sign-in" {
-        /// Google client id (unset: Google off).
+        /// Google client id (unset: Google off). Alone it shows Google Identity Services' button (its script from `accounts.google.com`, allowed by the page's CSP only then), whose ID token is posted to `/identity/v1/authorize-google`.
         google_auth_client_id: String = String::new(), info = "GOOGLE_AUTH_CLIENT_ID";
         /// Google client secret: with it, a "Sign in with Google" button runs the code flow (PKCE, nonce, ID token checked against Google's keys) through `<issuer>/identity/v1/authorize-oidc/Google`, the redirect URI to register at Google.
         google_auth_client_secret: Secret = Secret::default(), secret = true;

@@ -51,7 +51,15 @@ impl OidcProviderConfig {
     /// Google's code flow, when its client id and secret are set: an OpenID Connect provider
     /// named `Google` (Melody's `socialAccountType`).
     pub fn google(c: &super::Config) -> Option<Self> {
-        if c.google_auth_client_id.is_empty() || c.google_auth_client_secret.is_empty() {
+        if c.google_auth_client_secret.is_empty() {
+            return None;
+        }
+        Self::google_identity(c)
+    }
+
+    /// Google as Google Identity Services' ID tokens are checked: its client id is enough.
+    pub fn google_identity(c: &super::Config) -> Option<Self> {
+        if c.google_auth_client_id.is_empty() {
             return None;
         }
         Some(Self {

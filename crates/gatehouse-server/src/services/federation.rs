@@ -188,11 +188,19 @@ pub async fn sign_in_with_provider(
         &answer.code,
     )
     .await?;
-    let claims = verify_id_token(state, provider, &endpoints, pending, &id_token, meta.now).await?;
+    let claims = verify_id_token(
+        state,
+        provider,
+        &endpoints,
+        (&pending.nonce, false),
+        &id_token,
+        meta.now,
+    )
+    .await?;
     sign_in_as(
         state,
         &provider.name,
-        pending,
+        &pending.tx_id,
         tx,
         &ExternalProfile::from(&claims),
         meta,
@@ -225,7 +233,7 @@ pub(crate) fn check_answer(
 pub(crate) async fn sign_in_as(
     state: &AppState,
     provider: &str,
-    pending: &PendingSignIn,
+    tx_id: &str,
     mut tx: Transaction,
     profile: &ExternalProfile,
     meta: RequestMeta<'_>,
@@ -238,7 +246,7 @@ pub(crate) async fn sign_in_as(
     tx.first_factor = Some(FirstFactor::External);
     tx.auth_time = Some(meta.now);
     tx.session_id = None;
-    advance(state, &pending.tx_id, tx, meta).await
+    advance(state, tx_id, tx, meta).await
 }
 
 #[derive(Deserialize)]
@@ -308,11 +316,12 @@ async fn exchange_code(
     }
 }
 
-async fn verify_id_token(
+/// `expected` is the nonce, and whether the issuer may come without its scheme.
+pub(crate) async fn verify_id_token(
     state: &AppState,
     provider: &OidcProviderConfig,
     endpoints: &crate::services::oidc_metadata::Endpoints,
-    pending: &PendingSignIn,
+    (nonce, bare_issuer_too): (&str, bool),
     token: &str,
     now: i64,
 ) -> Result<IdTokenClaims, ServiceError> {
@@ -344,8 +353,9 @@ async fn verify_id_token(
     let claims = parse_claims(&jwt.payload).map_err(refuse)?;
     let expected = Expected {
         issuer: &endpoints.issuer,
+        bare_issuer_too,
         client_id: &provider.client_id,
-        nonce: &pending.nonce,
+        nonce,
     };
     check_claims(&claims, expected, now).map_err(refuse)?;
     Ok(claims)

@@ -9,6 +9,7 @@ pub mod clients;
 pub(crate) mod codes;
 pub mod connect;
 pub mod federation;
+pub mod google_identity;
 pub mod invitations;
 pub mod lifecycle;
 pub mod logs;

@@ -150,7 +150,7 @@ pub async fn sign_in_with(
     check_answer(provider.name(), answer, &tx)?;
     let access_token = exchange_code(state, provider, pending, &answer.code).await?;
     let profile = read_profile(state, provider, &access_token).await?;
-    sign_in_as(state, provider.name(), pending, tx, &profile, meta).await
+    sign_in_as(state, provider.name(), &pending.tx_id, tx, &profile, meta).await
 }
 
 fn unavailable(provider: SocialProvider, detail: impl std::fmt::Display) -> ServiceError {

@@ -375,6 +375,57 @@ backend_tests! {
         assert_eq!(users[0]["socialAccountId"], "g-123");
     }
 
+    async fn google_identity_credentials_must_answer_this_sign_in(backend: Backend) {
+        let provider = LocalProvider::start().await;
+        let app = TestApp::spawn_with(backend, |c| {
+            c.google_auth_client_id = CLIENT_ID.into();
+            c.google_auth_url = provider.base.clone();
+        })
+        .await;
+        let (_, client_id, _) = create_app(&app, "Federated app", "spa", &[APP_CB]).await;
+        let (browser, page) = sign_in_page(&app, &client_id).await;
+        // Only the identity button: without a secret there is no code-flow button.
+        assert!(page.html.contains("g_id_onload") && !page.html.contains("oidc-Google"), "{}", page.html);
+        let tx = crate::flow::input_value(&page.html, "tx").unwrap();
+        let csp = browser.http.get(app.url(&format!("/identity/v1/view/authorize?tx={tx}"))).send().await.unwrap()
+            .headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(csp.contains("script-src 'nonce-") && csp.contains("https://accounts.google.com/gsi/"), "{csp}");
+        let page = browser.get(&format!("/identity/v1/view/authorize?tx={tx}")).await;
+        let marker = "data-nonce=\"";
+        let at = page.html.find(marker).unwrap() + marker.len();
+        let nonce = page.html[at..at + page.html[at..].find('"').unwrap()].to_owned();
+        let post = |credential: String| {
+            let fields = hidden_fields(&page.html, "google-form", &[]);
+            let mut fields: Vec<(String, String)> = fields.into_iter().filter(|(k, _)| k != "credential").collect();
+            fields.push(("credential".into(), credential));
+            let browser = &browser;
+            async move { browser.post("/identity/v1/authorize-google", &fields).await }
+        };
+        let before = app.isolation.table_counts().await;
+        let sign = |claims: &Value| LocalProvider::sign(&provider.keys[1], provider.keys[1].kid(), claims);
+        let mut wrong_aud = provider.claims("gis-1", &nonce);
+        wrong_aud["aud"] = json!("another.apps.googleusercontent.com");
+        for (credential, words) in [
+            (String::new(), "The Google credential is missing"),
+            (sign(&provider.claims("gis-1", "another-sign-ins-nonce")), "nonce mismatch"),
+            (sign(&wrong_aud), "issued to another client"),
+        ] {
+            let refused = post(credential).await;
+            assert_eq!(refused.status, 400, "{}", refused.html);
+            assert!(error_text(&refused.html).contains(words), "{words}: {}", refused.html);
+        }
+        assert_eq!(app.isolation.table_counts().await, before);
+
+        let credential = sign(&provider.claims("gis-1", &nonce));
+        let accepted = post(credential.clone()).await;
+        assert_eq!(accepted.status, 303, "{}", accepted.html);
+        // The same credential again: this sign-in has its user already.
+        assert_eq!(post(credential).await.status, 400);
+        finish_consent(&browser, accepted, APP_CB).await;
+        let users = social_users(&app).await;
+        assert_eq!((users.len(), &users[0]["socialAccountType"], &users[0]["socialAccountId"]), (1, &json!("Google"), &json!("gis-1")));
+    }
+
     async fn provider_users_still_pass_required_mfa(backend: Backend) {
         let provider = LocalProvider::start().await;
         for (bypass, after_consent) in [(false, "/identity/v1/view/otp-setup"), (true, APP_CB)] {

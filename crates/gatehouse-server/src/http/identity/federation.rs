@@ -12,6 +12,7 @@ use super::respond::{self, see_other};
 use super::{form_error, page_error, posted_transaction, refused_post, sign_in_view, StepForm};
 use crate::error::ServiceError;
 use crate::services::federation::{self, PendingSignIn, ProviderAnswer};
+use crate::services::google_identity;
 use crate::services::signin::{self, Transaction};
 use crate::services::social_oauth::{self, SocialProvider};
 use crate::state::AppState;
@@ -24,6 +25,7 @@ pub fn routes() -> Router<AppState> {
             "/identity/v1/view/authorize-social/{provider}",
             post(start_social),
         )
+        .route("/identity/v1/authorize-google", post(google_credential))
         .route("/identity/v1/authorize-github", get(github_callback))
         .route("/identity/v1/authorize-discord", get(discord_callback))
 }
@@ -45,6 +47,29 @@ async fn start_social(
     match started {
         Ok(url) => see_other(&url),
         Err(err) => refusal(&state, &browser, &form.tx, &tx, err).await,
+    }
+}
+
+/// Google Identity Services' credential, posted by the sign-in page's script.
+async fn google_credential(
+    State(state): State<AppState>,
+    browser: Browser,
+    Form(form): Form<StepForm>,
+) -> Response {
+    let tx = match posted_transaction(&state, &browser, &form).await {
+        Ok(tx) => tx,
+        Err(err) => return refused_post(&state, err),
+    };
+    let credential = form
+        .rest
+        .get("credential")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let (locale, shown) = (tx.request.locale.clone(), tx.clone());
+    let meta = browser.meta();
+    match google_identity::sign_in_with_credential(&state, &form.tx, tx, credential, meta).await {
+        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
+        Err(err) => refusal(&state, &browser, &form.tx, &shown, err).await,
     }
 }
 

@@ -245,6 +245,15 @@ async fn sign_in_view(
     };
     let nonce = crate::crypto::random_token::<16>();
     let captcha = crate::services::captcha::widget(state, CaptchaPage::SignIn);
+    let other_ways = tx
+        .request
+        .policy
+        .as_deref()
+        .and_then(Step::from_policy)
+        .is_none();
+    let google = crate::services::google_identity::provider(state)
+        .filter(|_| other_ways)
+        .map(|p| (p.client_id, crate::services::google_identity::nonce(tx_id)));
     let mut response = render(
         status,
         &SignInPage {
@@ -269,21 +278,24 @@ async fn sign_in_view(
             nonce: &nonce,
             captcha: captcha.clone(),
             // Account policies hide the other ways in; `oidc_sso_<name>` is not one of them.
-            providers: if tx
-                .request
-                .policy
-                .as_deref()
-                .and_then(Step::from_policy)
-                .is_none()
-            {
+            providers: if other_ways {
                 provider_buttons(state, locale)
             } else {
                 Vec::new()
             },
+            google: google.clone(),
         },
         Some(&nonce),
     );
-    pages::allow_captcha(&mut response, captcha.as_ref(), &nonce);
+    let sources = captcha
+        .as_ref()
+        .map(|w| w.sources)
+        .into_iter()
+        .chain(google.is_some().then_some(pages::GOOGLE_IDENTITY_SOURCES));
+    let sources = sources.collect::<Vec<_>>().join(" ");
+    if !sources.is_empty() {
+        pages::allow_sources(&mut response, &sources, &nonce);
+    }
     browser.set_csrf_cookie(state, &mut response);
     response
 }

@@ -12,8 +12,16 @@ use crate::services::signin::Branding;
 
 /// Lets a page load and frame its captcha provider (the policy is otherwise closed to others).
 pub fn allow_captcha(response: &mut Response, widget: Option<&Widget>, nonce: &str) {
-    let Some(widget) = widget else { return };
-    let sources = widget.sources;
+    if let Some(widget) = widget {
+        allow_sources(response, widget.sources, nonce);
+    }
+}
+
+/// Where Google Identity Services' button loads from and talks to.
+pub const GOOGLE_IDENTITY_SOURCES: &str = "https://accounts.google.com/gsi/";
+
+/// Lets a page load scripts and frames from `sources` (space-separated), besides its own.
+pub fn allow_sources(response: &mut Response, sources: &str, nonce: &str) {
     let policy = format!(
         "default-src 'none'; style-src 'unsafe-inline' https:; font-src https: data:; \
          img-src https: http: data:; script-src 'nonce-{nonce}' {sources}; frame-src {sources}; \
@@ -152,6 +160,8 @@ pub struct SignInPage<'a> {
     pub captcha: Option<Widget>,
     /// Buttons of the configured OpenID Connect providers.
     pub providers: Vec<ProviderButton<'a>>,
+    /// Google Identity Services' button: the client id and this sign-in's nonce.
+    pub google: Option<(String, String)>,
 }
 
 /// A button that starts sign-in through an outside provider.
