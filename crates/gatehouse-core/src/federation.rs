@@ -47,6 +47,8 @@ pub struct AuthorizationRedirect<'a> {
     pub nonce: &'a str,
     /// The PKCE verifier, when the provider takes PKCE.
     pub code_verifier: Option<&'a str>,
+    /// Ask for the answer by POST (`response_mode=form_post`).
+    pub form_post: bool,
 }
 
 /// The S256 challenge of a PKCE verifier.
@@ -66,6 +68,9 @@ pub fn authorization_url(r: &AuthorizationRedirect<'_>) -> String {
         ("state", r.state),
         ("nonce", r.nonce),
     ];
+    if r.form_post {
+        params.push(("response_mode", "form_post"));
+    }
     if let Some(challenge) = &challenge {
         params.push(("code_challenge", challenge));
         params.push(("code_challenge_method", "S256"));
@@ -424,6 +429,7 @@ mod tests {
             state: "s-1",
             nonce: "n-1",
             code_verifier: Some("verifier"),
+            form_post: false,
         });
         assert!(url.starts_with("https://id.example.com/authorize?tenant=a&response_type=code"));
         assert!(url.contains("scope=openid+email") && url.contains("state=s-1"));

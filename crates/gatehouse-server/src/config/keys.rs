@@ -343,6 +343,8 @@ config_keys! {
         apple_auth_client_secret: Secret = Secret::default(), secret = true;
         /// Scopes asked of Apple.
         apple_auth_scope: String = "name email".into();
+        /// Apple's issuer, whose discovery document names its endpoints and keys. Apple answers by `form_post` to `<issuer>/identity/v1/authorize-apple`, the return URL to register there.
+        apple_auth_url: String = "https://appleid.apple.com".into();
         /// Users from external providers skip local MFA (not recommended).
         external_sign_in_can_bypass_local_mfa: bool = false;
         /// Generic OpenID Connect providers, each a `[[oidc_auth_providers]]` table (fields below, under "OpenID Connect providers"). From the environment the whole list is one TOML array of inline tables, which replaces the file's list: `GATEHOUSE_OIDC_AUTH_PROVIDERS='[{ name = "corp", client_id = "…", client_secret = "…", discovery_url = "https://id.corp.example/.well-known/openid-configuration" }]'`. `/info` lists only their names.

@@ -24,6 +24,9 @@ pub struct OidcProviderConfig {
     pub enable_sign_in_button: bool,
     pub button_text: String,
     pub logo_url: String,
+    /// The provider answers by POST (`response_mode=form_post`; Apple), at this path.
+    #[serde(skip)]
+    pub form_post_path: Option<&'static str>,
 }
 
 impl Default for OidcProviderConfig {
@@ -43,6 +46,7 @@ impl Default for OidcProviderConfig {
             enable_sign_in_button: true,
             button_text: String::new(),
             logo_url: String::new(),
+            form_post_path: None,
         }
     }
 }
@@ -55,6 +59,30 @@ impl OidcProviderConfig {
             return None;
         }
         Self::google_identity(c)
+    }
+
+    /// Sign in with Apple, when its services id and client secret (the signed JWT) are set.
+    pub fn apple(c: &super::Config) -> Option<Self> {
+        if c.apple_auth_client_id.is_empty() || c.apple_auth_client_secret.is_empty() {
+            return None;
+        }
+        Some(Self {
+            name: "Apple".into(),
+            client_id: c.apple_auth_client_id.clone(),
+            client_secret: c.apple_auth_client_secret.clone(),
+            token_endpoint_auth_method: "client_secret_post".into(),
+            discovery_url: format!("{}/.well-known/openid-configuration", c.apple_auth_url),
+            issuer: c.apple_auth_url.clone(),
+            scopes: c
+                .apple_auth_scope
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+            // Apple documents no PKCE; the state and nonce bind its answer.
+            use_pkce: false,
+            form_post_path: Some("/identity/v1/authorize-apple"),
+            ..Self::default()
+        })
     }
 
     /// Google as Google Identity Services' ID tokens are checked: its client id is enough.
@@ -233,6 +261,7 @@ pub fn validate_social(c: &super::Config) -> Result<(), ConfigError> {
         ("github_api_url", &c.github_api_url),
         ("discord_api_url", &c.discord_api_url),
         ("google_auth_url", &c.google_auth_url),
+        ("apple_auth_url", &c.apple_auth_url),
     ] {
         check_url(key, url)?;
     }

@@ -62,8 +62,14 @@ pub fn provider<'a>(
 }
 
 /// The redirect URI registered at the provider.
-pub fn callback_uri(state: &AppState, name: &str) -> String {
-    format!("{}/identity/v1/authorize-oidc/{name}", state.config.issuer)
+pub fn callback_uri(state: &AppState, provider: &OidcProviderConfig) -> String {
+    match provider.form_post_path {
+        Some(path) => format!("{}{path}", state.config.issuer),
+        None => format!(
+            "{}/identity/v1/authorize-oidc/{}",
+            state.config.issuer, provider.name
+        ),
+    }
 }
 
 /// The providers that show a button on the sign-in page.
@@ -89,7 +95,7 @@ pub async fn start(
     let endpoints = state.federation.endpoints(&state.http, provider).await?;
     let (pending_state, pending) =
         remember(state, tx_id, &provider.name, provider.use_pkce).await?;
-    let redirect_uri = callback_uri(state, &provider.name);
+    let redirect_uri = callback_uri(state, provider);
     Ok(authorization_url(&AuthorizationRedirect {
         authorization_endpoint: &endpoints.authorization_endpoint,
         client_id: &provider.client_id,
@@ -98,6 +104,7 @@ pub async fn start(
         state: &pending_state,
         nonce: &pending.nonce,
         code_verifier: pending.code_verifier.as_deref(),
+        form_post: provider.form_post_path.is_some(),
     }))
 }
 
@@ -269,7 +276,7 @@ async fn exchange_code(
     token_endpoint: &str,
     code: &str,
 ) -> Result<String, ServiceError> {
-    let redirect_uri = callback_uri(state, &provider.name);
+    let redirect_uri = callback_uri(state, provider);
     let mut form: Vec<(&str, &str)> = vec![
         ("grant_type", "authorization_code"),
         ("code", code),

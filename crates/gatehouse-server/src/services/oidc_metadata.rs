@@ -78,6 +78,7 @@ impl ProviderDirectory {
     pub fn new(config: &crate::config::Config) -> Self {
         let mut providers = config.oidc_auth_providers.clone();
         providers.extend(OidcProviderConfig::google(config));
+        providers.extend(OidcProviderConfig::apple(config));
         Self {
             providers,
             ..Self::default()

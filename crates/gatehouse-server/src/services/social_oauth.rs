@@ -126,6 +126,7 @@ pub async fn start(
         state: &pending_state,
         nonce: &pending.nonce,
         code_verifier: pending.code_verifier.as_deref(),
+        form_post: false,
     }))
 }
 

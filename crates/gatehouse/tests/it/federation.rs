@@ -426,6 +426,56 @@ backend_tests! {
         assert_eq!((users.len(), &users[0]["socialAccountType"], &users[0]["socialAccountId"]), (1, &json!("Google"), &json!("gis-1")));
     }
 
+    async fn apple_answers_by_form_post_and_is_checked_like_any_provider(backend: Backend) {
+        let provider = LocalProvider::start().await;
+        let app = TestApp::spawn_with(backend, |c| {
+            c.apple_auth_client_id = CLIENT_ID.into();
+            c.apple_auth_client_secret = Secret::new("apple-client-secret-jwt");
+            c.apple_auth_url = provider.base.clone();
+        })
+        .await;
+        let (_, client_id, _) = create_app(&app, "Federated app", "spa", &[APP_CB]).await;
+        let (browser, page) = sign_in_page(&app, &client_id).await;
+        assert!(page.html.contains("Sign in with Apple"), "{}", page.html);
+        let fields = hidden_fields(&page.html, "oidc-Apple-form", &[]);
+        let start = |fields: Vec<(String, String)>| {
+            let browser = &browser;
+            async move { browser.post("/identity/v1/view/authorize-oidc/Apple", &fields).await.location.unwrap_or_default() }
+        };
+        let upstream = start(fields.clone()).await;
+        assert!(upstream.starts_with(&format!("{}/authorize?", provider.base)), "{upstream}");
+        assert_eq!(query_param(&upstream, "response_mode").as_deref(), Some("form_post"));
+        assert_eq!(query_param(&upstream, "scope").as_deref(), Some("name email"));
+        assert_eq!(query_param(&upstream, "redirect_uri").unwrap(), app.url("/identity/v1/authorize-apple"));
+
+        // An expired token first.
+        let nonce = query_param(&upstream, "nonce").unwrap();
+        let mut claims = provider.claims("001234.apple", &nonce);
+        claims["exp"] = json!(chrono_now() - 600);
+        provider.answer_with(LocalProvider::sign(&provider.keys[1], provider.keys[1].kid(), &claims));
+        let form = |state: String| vec![("code".to_owned(), "apple-code".to_owned()), ("state".to_owned(), state)];
+        let posted = browser.post("/identity/v1/authorize-apple", &form(query_param(&upstream, "state").unwrap())).await;
+        assert_eq!(posted.status, 303);
+        let refused = browser.get(posted.location.as_deref().unwrap()).await;
+        assert_eq!(refused.status, 400);
+        assert!(error_text(&refused.html).contains("Sign-in with Apple failed: the ID token has expired"), "{}", refused.html);
+
+        let upstream = start(fields).await;
+        let nonce = query_param(&upstream, "nonce").unwrap();
+        provider.answer_with(LocalProvider::sign(&provider.keys[1], provider.keys[1].kid(), &provider.claims("001234.apple", &nonce)));
+        let posted = browser.post("/identity/v1/authorize-apple", &form(query_param(&upstream, "state").unwrap())).await;
+        let back = browser.get(posted.location.as_deref().unwrap()).await;
+        assert_eq!(back.status, 303, "{}", back.html);
+        finish_consent(&browser, back, APP_CB).await;
+        // Apple's token request carries the client secret in the form.
+        let (auth, form) = provider.state.lock().unwrap().token_requests.last().cloned().unwrap();
+        assert_eq!(auth, None);
+        assert!(form.contains(&("client_secret".into(), "apple-client-secret-jwt".into())), "{form:?}");
+        assert!(!form.iter().any(|(k, _)| k == "code_verifier"), "{form:?}");
+        let users = social_users(&app).await;
+        assert_eq!((users.len(), &users[0]["socialAccountType"]), (1, &json!("Apple")));
+    }
+
     async fn provider_users_still_pass_required_mfa(backend: Backend) {
         let provider = LocalProvider::start().await;
         for (bypass, after_consent) in [(false, "/identity/v1/view/otp-setup"), (true, APP_CB)] {

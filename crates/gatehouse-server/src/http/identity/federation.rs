@@ -26,6 +26,10 @@ pub fn routes() -> Router<AppState> {
             post(start_social),
         )
         .route("/identity/v1/authorize-google", post(google_credential))
+        .route(
+            "/identity/v1/authorize-apple",
+            get(apple_return).post(apple_form_post),
+        )
         .route("/identity/v1/authorize-github", get(github_callback))
         .route("/identity/v1/authorize-discord", get(discord_callback))
 }
@@ -145,7 +149,35 @@ async fn callback(
     Path(provider): Path<String>,
     Query(answer): Query<ProviderAnswer>,
 ) -> Response {
-    let (pending, tx) = match pending_transaction(&state, &browser, &provider, &answer).await {
+    finish_oidc(state, browser, &provider, answer).await
+}
+
+/// Apple's `form_post` answer. The browser's SameSite cookie does not come with a cross-site
+/// POST, so the answer is passed on to a same-site GET, where it does.
+async fn apple_form_post(Form(answer): Form<Vec<(String, String)>>) -> Response {
+    let kept: Vec<(String, String)> = answer
+        .into_iter()
+        .filter(|(k, _)| matches!(k.as_str(), "code" | "state" | "error"))
+        .collect();
+    let query = serde_urlencoded::to_string(&kept).unwrap_or_default();
+    see_other(&format!("/identity/v1/authorize-apple?{query}"))
+}
+
+async fn apple_return(
+    State(state): State<AppState>,
+    browser: Browser,
+    Query(answer): Query<ProviderAnswer>,
+) -> Response {
+    finish_oidc(state, browser, "Apple", answer).await
+}
+
+async fn finish_oidc(
+    state: AppState,
+    browser: Browser,
+    provider: &str,
+    answer: ProviderAnswer,
+) -> Response {
+    let (pending, tx) = match pending_transaction(&state, &browser, provider, &answer).await {
         Ok(found) => found,
         Err(err) => return page_error(&state, "en", err),
     };
