@@ -127,6 +127,73 @@ pub fn discord_profile(user: &[u8]) -> Result<ExternalProfile, ProfileError> {
     })
 }
 
+#[derive(Deserialize)]
+struct DebugTokenAnswer {
+    data: DebugToken,
+}
+
+#[derive(Deserialize)]
+struct DebugToken {
+    #[serde(default)]
+    is_valid: bool,
+    #[serde(default)]
+    app_id: Option<Id>,
+    #[serde(default)]
+    user_id: Option<Id>,
+}
+
+/// Why Facebook's `debug_token` answer does not vouch for a user token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FacebookTokenError {
+    #[error("Facebook says the access token is not valid")]
+    Invalid,
+    #[error("the access token was issued to another Facebook app")]
+    OtherApp,
+}
+
+/// Facebook's `GET /debug_token`: the token must be valid and issued to `app_id`; returns the
+/// user id it names.
+pub fn facebook_token_user(answer: &[u8], app_id: &str) -> Result<String, FacebookTokenError> {
+    let answer: DebugTokenAnswer =
+        serde_json::from_slice(answer).map_err(|_| FacebookTokenError::Invalid)?;
+    let token = answer.data;
+    if !token.is_valid {
+        return Err(FacebookTokenError::Invalid);
+    }
+    let issued_to = token.app_id.and_then(|id| id.into_subject().ok());
+    if issued_to.as_deref() != Some(app_id) {
+        return Err(FacebookTokenError::OtherApp);
+    }
+    token
+        .user_id
+        .and_then(|id| id.into_subject().ok())
+        .ok_or(FacebookTokenError::Invalid)
+}
+
+#[derive(Deserialize)]
+struct FacebookUser {
+    id: Id,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    first_name: Option<String>,
+    #[serde(default)]
+    last_name: Option<String>,
+}
+
+/// Facebook's `GET /me?fields=id,email,first_name,last_name`. Facebook returns only confirmed
+/// addresses, so a given email counts as verified.
+pub fn facebook_profile(user: &[u8]) -> Result<ExternalProfile, ProfileError> {
+    let user: FacebookUser = serde_json::from_slice(user).map_err(|_| ProfileError::Unreadable)?;
+    Ok(ExternalProfile {
+        subject: user.id.into_subject()?,
+        email_verified: user.email.is_some(),
+        email: user.email,
+        first_name: user.first_name,
+        last_name: user.last_name,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +214,26 @@ mod tests {
         assert_eq!(
             github_profile(br#"{"login": "x"}"#, b"[]"),
             Err(ProfileError::Unreadable)
+        );
+    }
+
+    #[test]
+    fn facebook_tokens_must_be_valid_and_ours() {
+        let ok =
+            br#"{"data": {"app_id": "138483919580948", "is_valid": true, "user_id": "10215"}}"#;
+        assert_eq!(
+            facebook_token_user(ok, "138483919580948"),
+            Ok("10215".into())
+        );
+        assert_eq!(
+            facebook_token_user(ok, "999"),
+            Err(FacebookTokenError::OtherApp)
+        );
+        let invalid =
+            br#"{"data": {"app_id": "138483919580948", "is_valid": false, "user_id": "10215"}}"#;
+        assert_eq!(
+            facebook_token_user(invalid, "138483919580948"),
+            Err(FacebookTokenError::Invalid)
         );
     }
 

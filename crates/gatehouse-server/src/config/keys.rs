@@ -319,6 +319,8 @@ config_keys! {
         facebook_auth_client_secret: Secret = Secret::default(), secret = true;
         /// Scopes asked of Facebook.
         facebook_auth_scope: String = "public_profile".into();
+        /// Facebook's Graph API base URL (`/debug_token`, `/me`).
+        facebook_graph_url: String = "https://graph.facebook.com".into();
         /// GitHub OAuth app client id (unset: GitHub off).
         github_auth_client_id: String = String::new(), info = "GITHUB_AUTH_CLIENT_ID";
         /// GitHub OAuth app secret.

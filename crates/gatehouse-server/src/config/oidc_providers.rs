@@ -262,6 +262,7 @@ pub fn validate_social(c: &super::Config) -> Result<(), ConfigError> {
         ("discord_api_url", &c.discord_api_url),
         ("google_auth_url", &c.google_auth_url),
         ("apple_auth_url", &c.apple_auth_url),
+        ("facebook_graph_url", &c.facebook_graph_url),
     ] {
         check_url(key, url)?;
     }

@@ -8,6 +8,7 @@ pub mod captcha;
 pub mod clients;
 pub(crate) mod codes;
 pub mod connect;
+pub mod facebook;
 pub mod federation;
 pub mod google_identity;
 pub mod invitations;

@@ -98,6 +98,36 @@ async fn discord_me(headers: HeaderMap) -> Response {
     Json(json!({"id": "80351110224678912", "username": "nelly", "global_name": "Nelly", "email": "nelly@discord.example", "verified": false})).into_response()
 }
 
+const FB_APP: &str = "138483919580948";
+
+async fn facebook_debug_token(
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    if q.get("access_token").map(String::as_str) != Some(&format!("{FB_APP}|fb-secret")) {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": {"message": "Invalid OAuth access token"}})),
+        )
+            .into_response();
+    }
+    let (app, valid) = match q.get("input_token").map(String::as_str) {
+        Some("fb-user-token") => (FB_APP, true),
+        Some("other-app-token") => ("999", true),
+        _ => (FB_APP, false),
+    };
+    Json(json!({"data": {"app_id": app, "type": "USER", "is_valid": valid, "user_id": "10215"}}))
+        .into_response()
+}
+
+async fn facebook_me(
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    match q.get("access_token").map(String::as_str) {
+        Some("fb-user-token" | "other-app-token") => Json(json!({"id": "10215", "email": "Fiona@fb.example", "first_name": "Fiona", "last_name": "Fern"})).into_response(),
+        _ => StatusCode::BAD_REQUEST.into_response(),
+    }
+}
+
 /// Starts the local provider; returns its base URL and the token requests it gets.
 async fn start_provider() -> (String, Seen) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -109,6 +139,8 @@ async fn start_provider() -> (String, Seen) {
         .route("/user/emails", get(github_emails))
         .route("/api/oauth2/token", post(discord_token))
         .route("/api/users/@me", get(discord_me))
+        .route("/debug_token", get(facebook_debug_token))
+        .route("/me", get(facebook_me))
         .with_state(seen.clone());
     tokio::spawn(async move { axum::serve(listener, router).await });
     (base, seen)
@@ -122,6 +154,9 @@ fn configure(config: &mut Config, base: &str) {
     config.discord_auth_client_id = "dc-client".into();
     config.discord_auth_client_secret = Secret::new("dc-secret");
     config.discord_api_url = base.into();
+    config.facebook_auth_client_id = FB_APP.into();
+    config.facebook_auth_client_secret = Secret::new("fb-secret");
+    config.facebook_graph_url = base.into();
 }
 
 /// Presses the provider's button; returns the provider's authorization URL.
@@ -138,6 +173,39 @@ async fn press(browser: &Browser, page: &crate::flow::Page, slug: &str) -> Strin
 }
 
 backend_tests! {
+    async fn facebook_tokens_are_checked_with_debug_token_before_sign_in(backend: Backend) {
+        let (base, _) = start_provider().await;
+        let app = TestApp::spawn_with(backend, |c| configure(c, &base)).await;
+        let (_, client_id, _) = create_app(&app, "Social app", "spa", &[APP_CB]).await;
+        let (browser, page) = sign_in_page(&app, &client_id).await;
+        assert!(page.html.contains("facebook-button") && page.html.contains("Sign in with Facebook"), "{}", page.html);
+        let post = |token: &str| {
+            let mut fields: Vec<(String, String)> = hidden_fields(&page.html, "facebook-form", &[])
+                .into_iter().filter(|(k, _)| k != "credential").collect();
+            fields.push(("credential".into(), token.into()));
+            let browser = &browser;
+            async move { browser.post("/identity/v1/authorize-facebook", &fields).await }
+        };
+        let before = app.isolation.table_counts().await;
+        for (token, words) in [
+            ("", "The Facebook access token is missing"),
+            ("expired-token", "Sign-in with Facebook failed: Facebook says the access token is not valid"),
+            ("other-app-token", "Sign-in with Facebook failed: the access token was issued to another Facebook app"),
+        ] {
+            let refused = post(token).await;
+            assert_eq!(refused.status, 400, "{token}: {}", refused.html);
+            assert_eq!(error_text(&refused.html), words);
+        }
+        assert_eq!(app.isolation.table_counts().await, before);
+        let accepted = post("fb-user-token").await;
+        assert_eq!(accepted.status, 303, "{}", accepted.html);
+        finish_consent(&browser, accepted, APP_CB).await;
+        let users = social_users(&app).await;
+        assert_eq!(users.len(), 1, "{users:?}");
+        assert_eq!((&users[0]["socialAccountType"], &users[0]["socialAccountId"]), (&json!("Facebook"), &json!("10215")));
+        assert_eq!((&users[0]["email"], &users[0]["firstName"]), (&json!("fiona@fb.example"), &json!("Fiona")));
+    }
+
     async fn github_and_discord_sign_ins_make_one_user_per_provider_identity(backend: Backend) {
         let (base, seen) = start_provider().await;
         let app = TestApp::spawn_with(backend, |c| configure(c, &base)).await;

@@ -26,6 +26,7 @@ pub fn routes() -> Router<AppState> {
             post(start_social),
         )
         .route("/identity/v1/authorize-google", post(google_credential))
+        .route("/identity/v1/authorize-facebook", post(facebook_token))
         .route(
             "/identity/v1/authorize-apple",
             get(apple_return).post(apple_form_post),
@@ -72,6 +73,29 @@ async fn google_credential(
     let (locale, shown) = (tx.request.locale.clone(), tx.clone());
     let meta = browser.meta();
     match google_identity::sign_in_with_credential(&state, &form.tx, tx, credential, meta).await {
+        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
+        Err(err) => refusal(&state, &browser, &form.tx, &shown, err).await,
+    }
+}
+
+/// The Facebook SDK's user access token, posted by the sign-in page's script.
+async fn facebook_token(
+    State(state): State<AppState>,
+    browser: Browser,
+    Form(form): Form<StepForm>,
+) -> Response {
+    let tx = match posted_transaction(&state, &browser, &form).await {
+        Ok(tx) => tx,
+        Err(err) => return refused_post(&state, err),
+    };
+    let token = form
+        .rest
+        .get("credential")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let (locale, shown) = (tx.request.locale.clone(), tx.clone());
+    let meta = browser.meta();
+    match crate::services::facebook::sign_in_with_token(&state, &form.tx, tx, token, meta).await {
         Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
         Err(err) => refusal(&state, &browser, &form.tx, &shown, err).await,
     }

@@ -254,6 +254,7 @@ async fn sign_in_view(
     let google = crate::services::google_identity::provider(state)
         .filter(|_| other_ways)
         .map(|p| (p.client_id, crate::services::google_identity::nonce(tx_id)));
+    let facebook = other_ways && crate::services::facebook::enabled(state);
     let mut response = render(
         status,
         &SignInPage {
@@ -284,6 +285,15 @@ async fn sign_in_view(
                 Vec::new()
             },
             google: google.clone(),
+            facebook: facebook.then(|| {
+                (
+                    state.config.facebook_auth_client_id.as_str(),
+                    state.config.facebook_auth_scope.as_str(),
+                    i18n::texts(locale)
+                        .sign_in_with_provider
+                        .replace("{provider}", "Facebook"),
+                )
+            }),
         },
         Some(&nonce),
     );
@@ -291,7 +301,8 @@ async fn sign_in_view(
         .as_ref()
         .map(|w| w.sources)
         .into_iter()
-        .chain(google.is_some().then_some(pages::GOOGLE_IDENTITY_SOURCES));
+        .chain(google.is_some().then_some(pages::GOOGLE_IDENTITY_SOURCES))
+        .chain(facebook.then_some(pages::FACEBOOK_SOURCES));
     let sources = sources.collect::<Vec<_>>().join(" ");
     if !sources.is_empty() {
         pages::allow_sources(&mut response, &sources, &nonce);

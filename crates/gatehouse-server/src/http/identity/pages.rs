@@ -20,6 +20,10 @@ pub fn allow_captcha(response: &mut Response, widget: Option<&Widget>, nonce: &s
 /// Where Google Identity Services' button loads from and talks to.
 pub const GOOGLE_IDENTITY_SOURCES: &str = "https://accounts.google.com/gsi/";
 
+/// Where Facebook's JavaScript SDK loads from and talks to.
+pub const FACEBOOK_SOURCES: &str =
+    "https://connect.facebook.net https://www.facebook.com https://graph.facebook.com";
+
 /// Lets a page load scripts and frames from `sources` (space-separated), besides its own.
 pub fn allow_sources(response: &mut Response, sources: &str, nonce: &str) {
     let policy = format!(
@@ -162,6 +166,8 @@ pub struct SignInPage<'a> {
     pub providers: Vec<ProviderButton<'a>>,
     /// Google Identity Services' button: the client id and this sign-in's nonce.
     pub google: Option<(String, String)>,
+    /// Facebook's button: the app id, the scopes and the label.
+    pub facebook: Option<(&'a str, &'a str, String)>,
 }
 
 /// A button that starts sign-in through an outside provider.
