@@ -2,8 +2,7 @@
 // back at the app with code, state and iss; the app then exchanges the code and reads userinfo.
 // Env: ISSUER, CLIENT_ID, REDIRECT_URI, EMAIL, PASSWORD, LOCALE, EXPECT_TITLE (the sign-in
 // page's heading in that language).
-import { createHash, randomBytes } from 'node:crypto';
-import { assert, completeSignIn, json, launch, need, serveApp } from './lib/browser.mjs';
+import { assert, authorizeRequest, completeSignIn, json, launch, need, serveApp } from './lib/browser.mjs';
 
 const issuer = need('ISSUER');
 const clientId = need('CLIENT_ID');
@@ -11,15 +10,7 @@ const redirectUri = need('REDIRECT_URI');
 const locale = need('LOCALE');
 const user = { email: need('EMAIL'), password: need('PASSWORD'), signUp: true, firstName: 'Ada', lastName: '李' };
 
-const verifier = randomBytes(32).toString('base64url');
-const challenge = createHash('sha256').update(verifier).digest('base64url');
-const state = randomBytes(12).toString('base64url');
-const nonce = randomBytes(12).toString('base64url');
-const authorize = new URL(`${issuer}/oauth2/v1/authorize`);
-authorize.search = new URLSearchParams({
-  response_type: 'code', client_id: clientId, redirect_uri: redirectUri, state, nonce,
-  scope: 'openid profile offline_access', code_challenge: challenge, code_challenge_method: 'S256', locale,
-}).toString();
+const { url: authorize, verifier, state, nonce } = authorizeRequest(issuer, clientId, redirectUri, { locale });
 
 const stopApp = await serveApp(new URL(redirectUri).origin);
 const browser = await launch();

@@ -76,7 +76,7 @@ pub struct ClientFacts<'a> {
 }
 
 /// Server-wide settings the checks depend on.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct AuthorizeSettings<'a> {
     pub allow_plain_pkce: bool,
     /// Origins of the embedded auth API, accepted as redirect URIs too (Melody parity).
@@ -85,6 +85,13 @@ pub struct AuthorizeSettings<'a> {
     /// Policies that exist in this build.
     pub known_policies: &'a [&'a str],
     pub blocked_policies: &'a [String],
+    /// Outside providers a `oidc_sso_<name>` policy may send the browser straight to.
+    pub federated_providers: Vec<&'a str>,
+}
+
+/// The provider an `oidc_sso_<name>` policy names.
+pub fn federated_policy(policy: &str) -> Option<&str> {
+    policy.strip_prefix("oidc_sso_")
 }
 
 /// A request the user must be told about, because the client cannot be trusted with a redirect.
@@ -289,6 +296,12 @@ pub fn check_request(
             )))
         }
         Some(p) if settings.known_policies.contains(&p) => Some(p.to_owned()),
+        Some(p)
+            if federated_policy(p)
+                .is_some_and(|name| settings.federated_providers.contains(&name)) =>
+        {
+            Some(p.to_owned())
+        }
         Some(p) => {
             return Err(RedirectError::invalid_request(format!(
                 "Unknown policy: {p}"
@@ -400,6 +413,7 @@ mod tests {
             supported_locales: &f.locales,
             known_policies: &["change_password", "update_info", "change_org"],
             blocked_policies: &f.blocked,
+            federated_providers: vec!["corp"],
         }
     }
 
@@ -541,11 +555,32 @@ mod tests {
                 },
                 "invalid_request",
             ),
+            (
+                AuthorizeParams {
+                    policy: Some("oidc_sso_other".into()),
+                    ..params()
+                },
+                "invalid_request",
+            ),
         ];
         for (p, code) in cases {
             let err = check_request(&p, facts(&f, AppType::Spa), "u", &s).unwrap_err();
             assert_eq!(err.code, code, "{p:?}");
         }
+    }
+
+    #[test]
+    fn a_configured_provider_policy_is_kept() {
+        let f = fixture();
+        let p = AuthorizeParams {
+            policy: Some("oidc_sso_corp".into()),
+            ..params()
+        };
+        let req = check_request(&p, facts(&f, AppType::Spa), "u", &settings(&f)).unwrap();
+        assert_eq!(
+            req.policy.as_deref().and_then(federated_policy),
+            Some("corp")
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod authorize;
 pub mod client_auth;
 pub mod connect;
 pub mod error;
+pub mod federation;
 pub mod grant;
 pub mod jwt;
 pub mod lockout;
@@ -22,6 +23,7 @@ pub mod password;
 pub mod pkce;
 pub mod scope;
 pub mod signin;
+pub mod social_profiles;
 pub mod tokens;
 pub mod webauthn;
 

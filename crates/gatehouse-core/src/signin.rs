@@ -68,14 +68,24 @@ pub enum SignInError {
     InvitationExpired,
     #[error("User is already active")]
     AlreadyActive,
+    #[error("No sign-in provider is named `{0}`")]
+    UnknownProvider(String),
+    #[error("Sign-in with {provider} failed: {reason}")]
+    ExternalRefused { provider: String, reason: String },
+    #[error("Sign-in with {0} is unavailable right now (the provider could not be reached); try again later")]
+    ProviderUnavailable(String),
 }
 
 impl SignInError {
     /// Melody's status codes: 404 for an unknown user or sign-in, 400 for the rest.
     pub fn status(&self) -> u16 {
         match self {
-            Self::NoUserFound | Self::UnknownTransaction | Self::InvitationNotFound => 404,
+            Self::NoUserFound
+            | Self::UnknownTransaction
+            | Self::InvitationNotFound
+            | Self::UnknownProvider(_) => 404,
             Self::CsrfMismatch => 403,
+            Self::ProviderUnavailable(_) => 502,
             _ => 400,
         }
     }

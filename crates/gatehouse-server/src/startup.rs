@@ -214,6 +214,9 @@ pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepare
         .timeout(Duration::from_secs(config.mail_timeout.max(1)))
         .build()
         .map_err(|e| StartError::Setup(format!("HTTP client: {e}")))?;
+    let federation = Arc::new(crate::services::oidc_metadata::ProviderDirectory::new(
+        &config,
+    ));
     let state = AppState {
         http,
         mailer: Arc::new(mailer),
@@ -228,6 +231,7 @@ pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepare
         cache,
         keys,
         metrics: Arc::new(Metrics::default()),
+        federation,
         documents: Arc::new(documents),
     };
     Ok(Prepared {

@@ -23,6 +23,8 @@ pub struct AppState {
     pub sms: Arc<crate::sms::SmsSender>,
     /// For outgoing calls made on a request's behalf (captcha verification); built once.
     pub http: reqwest::Client,
+    /// Endpoints and keys of the OpenID Connect providers, as last read.
+    pub federation: Arc<crate::services::oidc_metadata::ProviderDirectory>,
     /// Documents that only change with the configuration, rendered once.
     pub documents: Arc<Documents>,
 }

@@ -26,6 +26,7 @@ mod saml_idps;
 mod scopes;
 mod settings;
 mod signing_keys;
+mod social;
 mod user_attributes;
 mod users;
 
@@ -58,6 +59,7 @@ pub use saml_idps::{SamlIdpFields, SamlIdpRecord, SamlIdpStore};
 pub use scopes::{NewScope, ScopeChanges, ScopeLocaleRecord, ScopeRecord, ScopeStore};
 pub use settings::SettingsStore;
 pub use signing_keys::{NewSigningKey, SigningKeyRecord, SigningKeyStore};
+pub use social::{NewSocialUser, SocialAccountStore};
 pub use user_attributes::{UserAttributeFields, UserAttributeRecord, UserAttributeStore};
 pub use users::{NewInvitedUser, PasskeyRecord, UserChanges, UserRecord, UserStore};
 

@@ -1,5 +1,6 @@
 // Headless Chromium (Debian's /usr/bin/chromium) driven by playwright-core, playing the user on
 // Gatehouse's sign-in pages, and a small HTTP server playing the app the user comes from.
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
@@ -155,4 +156,21 @@ export async function waitForMail(to, subject) {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`no mail "${subject}" to ${to} arrived`);
+}
+
+/**
+ * A fresh authorization request to `issuer` with PKCE S256, a random state and nonce, and
+ * `extra` parameters; returns the URL and the values the app keeps.
+ */
+export function authorizeRequest(issuer, clientId, redirectUri, extra = {}) {
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const state = randomBytes(12).toString('base64url');
+  const nonce = randomBytes(12).toString('base64url');
+  const url = new URL(`${issuer}/oauth2/v1/authorize`);
+  url.search = new URLSearchParams({
+    response_type: 'code', client_id: clientId, redirect_uri: redirectUri, state, nonce,
+    scope: 'openid profile offline_access', code_challenge: challenge, code_challenge_method: 'S256', ...extra,
+  }).toString();
+  return { url, verifier, state, nonce };
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::Secret;
+use super::{OidcProviderConfig, Secret};
 
 /// What the reference page says about one key.
 #[derive(Debug, Clone, Copy)]
@@ -64,6 +64,7 @@ macro_rules! config_keys {
                         serde_json::to_value(&self.$name).unwrap_or(serde_json::Value::Null),
                     );
                 )?)*)*
+                self.info_overrides(&mut map);
                 map
             }
         }
@@ -308,35 +309,49 @@ config_keys! {
         trusted_proxies: Vec<String> = Vec::new();
     }
     section "Social sign-in" {
-        /// Google client id (unset: Google off).
+        /// Google client id (unset: Google off). Alone it shows Google Identity Services' button (its script from `accounts.google.com`, allowed by the page's CSP only then), whose ID token is posted to `/identity/v1/authorize-google`.
         google_auth_client_id: String = String::new(), info = "GOOGLE_AUTH_CLIENT_ID";
+        /// Google client secret: with it, a "Sign in with Google" button runs the code flow (PKCE, nonce, ID token checked against Google's keys) through `<issuer>/identity/v1/authorize-oidc/Google`, the redirect URI to register at Google.
+        google_auth_client_secret: Secret = Secret::default(), secret = true;
+        /// Google's issuer, whose discovery document names its endpoints and keys.
+        google_auth_url: String = "https://accounts.google.com".into();
         /// Facebook app id (unset: Facebook off).
         facebook_auth_client_id: String = String::new(), info = "FACEBOOK_AUTH_CLIENT_ID";
         /// Facebook app secret.
         facebook_auth_client_secret: Secret = Secret::default(), secret = true;
         /// Scopes asked of Facebook.
         facebook_auth_scope: String = "public_profile".into();
+        /// Facebook's Graph API base URL (`/debug_token`, `/me`).
+        facebook_graph_url: String = "https://graph.facebook.com".into();
         /// GitHub OAuth app client id (unset: GitHub off).
         github_auth_client_id: String = String::new(), info = "GITHUB_AUTH_CLIENT_ID";
         /// GitHub OAuth app secret.
         github_auth_client_secret: Secret = Secret::default(), secret = true;
         /// GitHub app name shown to users.
         github_auth_app_name: String = String::new(), info = "GITHUB_AUTH_APP_NAME";
+        /// GitHub's web base URL (its `/login/oauth/authorize` and `/login/oauth/access_token`); register `<issuer>/identity/v1/authorize-github` as the callback there.
+        github_auth_url: String = "https://github.com".into();
+        /// GitHub's API base URL (`/user`, `/user/emails`; GitHub Enterprise: `https://<host>/api/v3`).
+        github_api_url: String = "https://api.github.com".into();
         /// Discord client id (unset: Discord off).
         discord_auth_client_id: String = String::new(), info = "DISCORD_AUTH_CLIENT_ID";
         /// Discord client secret.
         discord_auth_client_secret: Secret = Secret::default(), secret = true;
         /// Scopes asked of Discord.
         discord_auth_scope: String = "identify email".into();
+        /// Discord's base URL (`/oauth2/authorize`, `/api/oauth2/token`, `/api/users/@me`); register `<issuer>/identity/v1/authorize-discord` as the redirect there.
+        discord_api_url: String = "https://discord.com".into();
         /// Apple services id (unset: Apple off).
         apple_auth_client_id: String = String::new(), info = "APPLE_AUTH_CLIENT_ID";
         /// Apple client secret (a signed JWT).
         apple_auth_client_secret: Secret = Secret::default(), secret = true;
         /// Scopes asked of Apple.
         apple_auth_scope: String = "name email".into();
+        /// Apple's issuer, whose discovery document names its endpoints and keys. Apple answers by `form_post` to `<issuer>/identity/v1/authorize-apple`, the return URL to register there.
+        apple_auth_url: String = "https://appleid.apple.com".into();
         /// Users from external providers skip local MFA (not recommended).
         external_sign_in_can_bypass_local_mfa: bool = false;
-        /// Generic OpenID Connect providers: a list of tables with `name`, `client_id`, `client_secret`, `issuer`, `discovery_url` or the explicit endpoints, `scopes`, `enable_sign_in_button`, `button_text`.
+        /// Generic OpenID Connect providers, each a `[[oidc_auth_providers]]` table (fields below, under "OpenID Connect providers"). From the environment the whole list is one TOML array of inline tables, which replaces the file's list: `GATEHOUSE_OIDC_AUTH_PROVIDERS='[{ name = "corp", client_id = "…", client_secret = "…", discovery_url = "https://id.corp.example/.well-known/openid-configuration" }]'`. `/info` lists only their names.
         oidc_auth_providers: Vec<OidcProviderConfig> = Vec::new(), info = "OIDC_AUTH_PROVIDERS";
     }
     section "Email" {
@@ -441,23 +456,16 @@ config_keys! {
     }
 }
 
-/// A generic OpenID Connect provider for federated sign-in.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct OidcProviderConfig {
-    pub name: String,
-    pub client_id: String,
-    pub client_secret: Secret,
-    pub issuer: String,
-    pub discovery_url: String,
-    pub authorization_endpoint: String,
-    pub token_endpoint: String,
-    pub jwks_uri: String,
-    pub scopes: Vec<String>,
-    pub use_pkce: bool,
-    pub enable_sign_in_button: bool,
-    pub button_text: String,
-    pub logo_url: String,
+impl Config {
+    /// `/info` shows what Melody shows: the OIDC providers by name only.
+    fn info_overrides(&self, map: &mut serde_json::Map<String, serde_json::Value>) {
+        let names: Vec<&str> = self
+            .oidc_auth_providers
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        map.insert("OIDC_AUTH_PROVIDERS".into(), names.into());
+    }
 }
 
 /// Each key's default rendered as TOML; keys whose default is unset are absent.

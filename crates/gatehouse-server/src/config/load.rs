@@ -45,10 +45,12 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
-    fn invalid(key: &str, reason: impl Into<String>) -> Self {
+    /// `key` may be a path into a list (`oidc_auth_providers[0].name`); the variable is the list's.
+    pub(super) fn invalid(key: &str, reason: impl Into<String>) -> Self {
+        let root = key.split(['.', '[']).next().unwrap_or(key);
         ConfigError::Invalid {
             key: key.to_owned(),
-            env: env_name(key),
+            env: env_name(root),
             reason: reason.into(),
         }
     }
@@ -359,14 +361,8 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
         ));
     }
     validate_email(c)?;
-    for (i, provider) in c.oidc_auth_providers.iter().enumerate() {
-        if provider.name.is_empty() || provider.client_id.is_empty() {
-            return Err(ConfigError::invalid(
-                &format!("oidc_auth_providers[{i}]"),
-                "every provider needs a name and a client_id",
-            ));
-        }
-    }
+    super::oidc_providers::validate(&c.oidc_auth_providers)?;
+    super::oidc_providers::validate_social(c)?;
     Ok(())
 }
 

@@ -5,10 +5,12 @@
 
 mod keys;
 mod load;
+mod oidc_providers;
 mod secret;
 
-pub use keys::{Config, KeyDoc, OidcProviderConfig, KEYS};
+pub use keys::{Config, KeyDoc, KEYS};
 pub use load::{load, ConfigError, ConfigSource};
+pub use oidc_providers::{OidcProviderConfig, PROVIDER_FIELDS};
 pub use secret::Secret;
 
 /// The environment variable that overrides a key.
@@ -60,6 +62,19 @@ pub fn reference_markdown() -> String {
             doc.replace('|', "\\|")
         ));
     }
+    out.push_str(
+        "\n## OpenID Connect providers\n\nEach `[[oidc_auth_providers]]` table names one provider \
+         (see `oidc_auth_providers` above for the environment form). Its button sends the browser \
+         to the provider with a state, a nonce and a PKCE challenge kept on this server; the \
+         provider sends it back to `/identity/v1/authorize-oidc/<name>`, which is the redirect URI \
+         to register there.\n\n| field | default | meaning |\n|---|---|---|\n",
+    );
+    for (name, default, meaning) in PROVIDER_FIELDS {
+        out.push_str(&format!(
+            "| `{name}` | {default} | {} |\n",
+            meaning.replace('|', "\\|")
+        ));
+    }
     out
 }
 
@@ -80,6 +95,14 @@ pub fn example_toml() -> String {
             Some(value) => out.push_str(&format!("# {} = {}\n", key.name, value)),
             None => out.push_str(&format!("# {} =\n", key.name)),
         }
+    }
+    out.push_str("\n# --- One OpenID Connect provider (repeat the table for more) ---\n");
+    out.push_str("\n# [[oidc_auth_providers]]\n");
+    for (name, default, meaning) in PROVIDER_FIELDS {
+        out.push_str(&format!(
+            "# {meaning}\n# {name} = {}\n",
+            default.trim_matches('`')
+        ));
     }
     out
 }

@@ -1,6 +1,7 @@
 //! Cryptography on aws-lc-rs: the fastest sound RSA on this hardware (see docs/benchmarks.md),
 //! and it generates RSA, P-256 and Ed25519 keys alike.
 
+pub mod jws;
 mod master_key;
 mod password;
 mod signing_key;

@@ -185,6 +185,16 @@ pub fn authorize_settings<'a>(
         supported_locales: &config.supported_locales,
         known_policies,
         blocked_policies: &config.blocked_policies,
+        // Only the pages can send a browser to a provider.
+        federated_providers: if known_policies.is_empty() {
+            Vec::new()
+        } else {
+            config
+                .oidc_auth_providers
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect()
+        },
     }
 }
 

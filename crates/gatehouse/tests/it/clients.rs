@@ -12,7 +12,7 @@ use crate::flow::{create_app, PASSWORD};
 use crate::harness::{backend_tests, call, Backend, TestApp};
 
 /// An origin for the test's browser app on a free loopback port (the client script serves it).
-pub fn app_origin() -> String {
+pub(crate) fn app_origin() -> String {
     let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     format!("http://{}", probe.local_addr().unwrap())
 }
@@ -27,7 +27,7 @@ fn scripts() -> PathBuf {
 }
 
 /// Runs one client script to the end; fails the test with its output when it fails.
-pub async fn run_client(program: &str, script: &str, env: &[(&str, String)]) {
+pub(crate) async fn run_client(program: &str, script: &str, env: &[(&str, String)]) {
     let mut command = tokio::process::Command::new(program);
     command
         .arg(script)

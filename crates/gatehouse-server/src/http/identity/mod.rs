@@ -4,6 +4,7 @@ pub mod browser;
 mod change_email;
 mod connect;
 mod consent;
+mod federation;
 mod i18n;
 mod invitations;
 mod lifecycle;
@@ -67,6 +68,7 @@ pub fn routes() -> Router<AppState> {
         .merge(lifecycle::routes())
         .merge(mfa::routes())
         .merge(passkeys::routes())
+        .merge(federation::routes())
         .merge(my_pass::routes())
         .merge(passwordless::routes())
         .merge(recovery_codes::routes())
@@ -248,6 +250,16 @@ async fn sign_in_view(
     };
     let nonce = crate::crypto::random_token::<16>();
     let captcha = crate::services::captcha::widget(state, CaptchaPage::SignIn);
+    let other_ways = tx
+        .request
+        .policy
+        .as_deref()
+        .and_then(Step::from_policy)
+        .is_none();
+    let google = crate::services::google_identity::provider(state)
+        .filter(|_| other_ways)
+        .map(|p| (p.client_id, crate::services::google_identity::nonce(tx_id)));
+    let facebook = other_ways && crate::services::facebook::enabled(state);
     let mut response = render(
         status,
         &SignInPage {
@@ -271,12 +283,64 @@ async fn sign_in_view(
             passkey_options,
             nonce: &nonce,
             captcha: captcha.clone(),
+            // Account policies hide the other ways in; `oidc_sso_<name>` is not one of them.
+            providers: if other_ways {
+                provider_buttons(state, locale)
+            } else {
+                Vec::new()
+            },
+            google: google.clone(),
+            facebook: facebook.then(|| {
+                (
+                    state.config.facebook_auth_client_id.as_str(),
+                    state.config.facebook_auth_scope.as_str(),
+                    i18n::texts(locale)
+                        .sign_in_with_provider
+                        .replace("{provider}", "Facebook"),
+                )
+            }),
         },
         Some(&nonce),
     );
-    pages::allow_captcha(&mut response, captcha.as_ref(), &nonce);
+    let sources = captcha
+        .as_ref()
+        .map(|w| w.sources)
+        .into_iter()
+        .chain(google.is_some().then_some(pages::GOOGLE_IDENTITY_SOURCES))
+        .chain(facebook.then_some(pages::FACEBOOK_SOURCES));
+    let sources = sources.collect::<Vec<_>>().join(" ");
+    if !sources.is_empty() {
+        pages::allow_sources(&mut response, &sources, &nonce);
+    }
     browser.set_csrf_cookie(state, &mut response);
     response
+}
+
+/// The sign-in page's buttons for outside providers, labelled in the page's language.
+fn provider_buttons<'a>(state: &'a AppState, locale: &str) -> Vec<pages::ProviderButton<'a>> {
+    use crate::services::social_oauth::SocialProvider;
+    let t = i18n::texts(locale);
+    let label = |name: &str| t.sign_in_with_provider.replace("{provider}", name);
+    let built_in = SocialProvider::ALL
+        .into_iter()
+        .filter(|p| p.is_configured(state))
+        .map(|p| pages::ProviderButton {
+            id: format!("social-{}", p.slug()),
+            action: format!("/identity/v1/view/authorize-social/{}", p.slug()),
+            label: label(p.name()),
+            logo_url: "",
+        });
+    let configured = crate::services::federation::buttons(state).map(|p| pages::ProviderButton {
+        id: format!("oidc-{}", p.name),
+        action: format!("/identity/v1/view/authorize-oidc/{}", p.name),
+        label: if p.button_text.is_empty() {
+            label(&p.name)
+        } else {
+            p.button_text.clone()
+        },
+        logo_url: &p.logo_url,
+    });
+    built_in.chain(configured).collect()
 }
 
 async fn sign_in_page(

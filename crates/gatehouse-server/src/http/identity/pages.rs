@@ -12,8 +12,20 @@ use crate::services::signin::Branding;
 
 /// Lets a page load and frame its captcha provider (the policy is otherwise closed to others).
 pub fn allow_captcha(response: &mut Response, widget: Option<&Widget>, nonce: &str) {
-    let Some(widget) = widget else { return };
-    let sources = widget.sources;
+    if let Some(widget) = widget {
+        allow_sources(response, widget.sources, nonce);
+    }
+}
+
+/// Where Google Identity Services' button loads from and talks to.
+pub const GOOGLE_IDENTITY_SOURCES: &str = "https://accounts.google.com/gsi/";
+
+/// Where Facebook's JavaScript SDK loads from and talks to.
+pub const FACEBOOK_SOURCES: &str =
+    "https://connect.facebook.net https://www.facebook.com https://graph.facebook.com";
+
+/// Lets a page load scripts and frames from `sources` (space-separated), besides its own.
+pub fn allow_sources(response: &mut Response, sources: &str, nonce: &str) {
     let policy = format!(
         "default-src 'none'; style-src 'unsafe-inline' https:; font-src https: data:; \
          img-src https: http: data:; script-src 'nonce-{nonce}' {sources}; frame-src {sources}; \
@@ -150,6 +162,21 @@ pub struct SignInPage<'a> {
     pub passkey_options: Option<String>,
     pub nonce: &'a str,
     pub captcha: Option<Widget>,
+    /// Buttons of the configured OpenID Connect providers.
+    pub providers: Vec<ProviderButton<'a>>,
+    /// Google Identity Services' button: the client id and this sign-in's nonce.
+    pub google: Option<(String, String)>,
+    /// Facebook's button: the app id, the scopes and the label.
+    pub facebook: Option<(&'a str, &'a str, String)>,
+}
+
+/// A button that starts sign-in through an outside provider.
+pub struct ProviderButton<'a> {
+    /// The button's id (`oidc-<name>`, `social-github`); its form's is `<id>-form`.
+    pub id: String,
+    pub action: String,
+    pub label: String,
+    pub logo_url: &'a str,
 }
 
 /// A custom user attribute on the sign-up form.

@@ -99,6 +99,11 @@ async fn authorize(state: AppState, browser: Browser, params: AuthorizeParams) -
     let max_age = request.max_age;
     let (redirect_uri, client_state) = (request.redirect_uri.clone(), request.state.clone());
     let mode = request.response_mode;
+    let federated = request
+        .policy
+        .as_deref()
+        .and_then(gatehouse_core::authorize::federated_policy)
+        .map(str::to_owned);
     let tx_id = match signin::begin(&state, request, app, browser.csrf.as_deref()).await {
         Ok(id) => id,
         Err(err) => return crate::http::error::page_internal_error(config, &locale, &err),
@@ -122,9 +127,32 @@ async fn authorize(state: AppState, browser: Browser, params: AuthorizeParams) -
             let _ = signin::discard(&state, &tx_id).await;
             return deny("login_required", "The user is not signed in");
         }
-        let mut response = see_other(&format!(
-            "/identity/v1/view/authorize?tx={tx_id}&locale={locale}"
-        ));
+        let mut response = match federated.as_deref() {
+            // `oidc_sso_<name>`: straight to the provider, no sign-in page.
+            Some(provider) => match crate::services::federation::begin_at(
+                &state,
+                &tx_id,
+                provider,
+                browser.csrf.as_deref(),
+            )
+            .await
+            {
+                Ok(url) => see_other(&url),
+                Err(ServiceError::SignIn(err)) => {
+                    return message(
+                        config,
+                        &locale,
+                        StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST),
+                        "Bad authorization request",
+                        &err.to_string(),
+                    )
+                }
+                Err(err) => return crate::http::error::page_internal_error(config, &locale, &err),
+            },
+            None => see_other(&format!(
+                "/identity/v1/view/authorize?tx={tx_id}&locale={locale}"
+            )),
+        };
         browser.set_csrf_cookie(&state, &mut response);
         return response;
     };

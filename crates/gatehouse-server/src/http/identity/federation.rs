@@ -1,0 +1,229 @@
+//! Sign-in through an outside provider (a configured OpenID Connect provider, GitHub, Discord):
+//! the sign-in page's button sends the browser there, and the provider sends it back to Melody's
+//! callback path.
+
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Form, Router};
+
+use super::browser::Browser;
+use super::respond::{self, see_other};
+use super::{form_error, page_error, posted_transaction, refused_post, sign_in_view, StepForm};
+use crate::error::ServiceError;
+use crate::services::federation::{self, PendingSignIn, ProviderAnswer};
+use crate::services::google_identity;
+use crate::services::signin::{self, Transaction};
+use crate::services::social_oauth::{self, SocialProvider};
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/identity/v1/view/authorize-oidc/{provider}", post(start))
+        .route("/identity/v1/authorize-oidc/{provider}", get(callback))
+        .route(
+            "/identity/v1/view/authorize-social/{provider}",
+            post(start_social),
+        )
+        .route("/identity/v1/authorize-google", post(google_credential))
+        .route("/identity/v1/authorize-facebook", post(facebook_token))
+        .route(
+            "/identity/v1/authorize-apple",
+            get(apple_return).post(apple_form_post),
+        )
+        .route("/identity/v1/authorize-github", get(github_callback))
+        .route("/identity/v1/authorize-discord", get(discord_callback))
+}
+
+async fn start_social(
+    State(state): State<AppState>,
+    browser: Browser,
+    Path(slug): Path<String>,
+    Form(form): Form<StepForm>,
+) -> Response {
+    let tx = match posted_transaction(&state, &browser, &form).await {
+        Ok(tx) => tx,
+        Err(err) => return refused_post(&state, err),
+    };
+    let started = match social_oauth::provider(&state, &slug) {
+        Ok(provider) => social_oauth::start(&state, &form.tx, &tx, provider).await,
+        Err(err) => Err(err),
+    };
+    match started {
+        Ok(url) => see_other(&url),
+        Err(err) => refusal(&state, &browser, &form.tx, &tx, err).await,
+    }
+}
+
+/// Google Identity Services' credential, posted by the sign-in page's script.
+async fn google_credential(
+    State(state): State<AppState>,
+    browser: Browser,
+    Form(form): Form<StepForm>,
+) -> Response {
+    let tx = match posted_transaction(&state, &browser, &form).await {
+        Ok(tx) => tx,
+        Err(err) => return refused_post(&state, err),
+    };
+    let credential = form
+        .rest
+        .get("credential")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let (locale, shown) = (tx.request.locale.clone(), tx.clone());
+    let meta = browser.meta();
+    match google_identity::sign_in_with_credential(&state, &form.tx, tx, credential, meta).await {
+        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
+        Err(err) => refusal(&state, &browser, &form.tx, &shown, err).await,
+    }
+}
+
+/// The Facebook SDK's user access token, posted by the sign-in page's script.
+async fn facebook_token(
+    State(state): State<AppState>,
+    browser: Browser,
+    Form(form): Form<StepForm>,
+) -> Response {
+    let tx = match posted_transaction(&state, &browser, &form).await {
+        Ok(tx) => tx,
+        Err(err) => return refused_post(&state, err),
+    };
+    let token = form
+        .rest
+        .get("credential")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let (locale, shown) = (tx.request.locale.clone(), tx.clone());
+    let meta = browser.meta();
+    match crate::services::facebook::sign_in_with_token(&state, &form.tx, tx, token, meta).await {
+        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
+        Err(err) => refusal(&state, &browser, &form.tx, &shown, err).await,
+    }
+}
+
+async fn github_callback(
+    State(state): State<AppState>,
+    browser: Browser,
+    Query(answer): Query<ProviderAnswer>,
+) -> Response {
+    social_callback(state, browser, SocialProvider::GitHub, answer).await
+}
+
+async fn discord_callback(
+    State(state): State<AppState>,
+    browser: Browser,
+    Query(answer): Query<ProviderAnswer>,
+) -> Response {
+    social_callback(state, browser, SocialProvider::Discord, answer).await
+}
+
+async fn social_callback(
+    state: AppState,
+    browser: Browser,
+    provider: SocialProvider,
+    answer: ProviderAnswer,
+) -> Response {
+    let (pending, tx) = match pending_transaction(&state, &browser, provider.name(), &answer).await
+    {
+        Ok(found) => found,
+        Err(err) => return page_error(&state, "en", err),
+    };
+    let locale = tx.request.locale.clone();
+    let shown = tx.clone();
+    let meta = browser.meta();
+    match social_oauth::sign_in_with(&state, provider, &pending, tx, &answer, meta).await {
+        Ok(outcome) => respond::outcome(&state.config, &pending.tx_id, &locale, outcome),
+        Err(err) => refusal(&state, &browser, &pending.tx_id, &shown, err).await,
+    }
+}
+
+/// The sign-in a callback's `state` names (once), and its transaction, bound to this browser.
+async fn pending_transaction(
+    state: &AppState,
+    browser: &Browser,
+    provider: &str,
+    answer: &ProviderAnswer,
+) -> Result<(PendingSignIn, Transaction), ServiceError> {
+    let pending = federation::take_pending(state, provider, answer).await?;
+    let tx = signin::load(state, &pending.tx_id, browser.csrf.as_deref()).await?;
+    Ok((pending, tx))
+}
+
+/// The button: off to the provider with a state, nonce and PKCE challenge kept here.
+async fn start(
+    State(state): State<AppState>,
+    browser: Browser,
+    Path(provider): Path<String>,
+    Form(form): Form<StepForm>,
+) -> Response {
+    let tx = match posted_transaction(&state, &browser, &form).await {
+        Ok(tx) => tx,
+        Err(err) => return refused_post(&state, err),
+    };
+    match federation::start(&state, &form.tx, &tx, &provider).await {
+        Ok(url) => see_other(&url),
+        Err(err) => refusal(&state, &browser, &form.tx, &tx, err).await,
+    }
+}
+
+/// The provider's answer (`code` and `state`, or `error`).
+async fn callback(
+    State(state): State<AppState>,
+    browser: Browser,
+    Path(provider): Path<String>,
+    Query(answer): Query<ProviderAnswer>,
+) -> Response {
+    finish_oidc(state, browser, &provider, answer).await
+}
+
+/// Apple's `form_post` answer. The browser's SameSite cookie does not come with a cross-site
+/// POST, so the answer is passed on to a same-site GET, where it does.
+async fn apple_form_post(Form(answer): Form<Vec<(String, String)>>) -> Response {
+    let kept: Vec<(String, String)> = answer
+        .into_iter()
+        .filter(|(k, _)| matches!(k.as_str(), "code" | "state" | "error"))
+        .collect();
+    let query = serde_urlencoded::to_string(&kept).unwrap_or_default();
+    see_other(&format!("/identity/v1/authorize-apple?{query}"))
+}
+
+async fn apple_return(
+    State(state): State<AppState>,
+    browser: Browser,
+    Query(answer): Query<ProviderAnswer>,
+) -> Response {
+    finish_oidc(state, browser, "Apple", answer).await
+}
+
+async fn finish_oidc(
+    state: AppState,
+    browser: Browser,
+    provider: &str,
+    answer: ProviderAnswer,
+) -> Response {
+    let (pending, tx) = match pending_transaction(&state, &browser, provider, &answer).await {
+        Ok(found) => found,
+        Err(err) => return page_error(&state, "en", err),
+    };
+    let locale = tx.request.locale.clone();
+    let shown = tx.clone();
+    match federation::sign_in_with_provider(&state, &pending, tx, &answer, browser.meta()).await {
+        Ok(outcome) => respond::outcome(&state.config, &pending.tx_id, &locale, outcome),
+        Err(err) => refusal(&state, &browser, &pending.tx_id, &shown, err).await,
+    }
+}
+
+/// The sign-in page again, saying why the provider's way failed.
+async fn refusal(
+    state: &AppState,
+    browser: &Browser,
+    tx_id: &str,
+    tx: &Transaction,
+    err: ServiceError,
+) -> Response {
+    let locale = tx.request.locale.clone();
+    match form_error(state, &locale, err) {
+        Ok(error) => sign_in_view(state, browser, tx_id, tx, &locale, "", Some(error), None).await,
+        Err(page) => *page,
+    }
+}
