@@ -1,11 +1,11 @@
-//! users-paging: the S2S user list (`GET /api/v1/users?page_size=20&page_number=500`) as the
-//! store runs it, on 10,000 users, so paging stays an index walk and not a scan.
+//! users-paging: the user list of the S2S API and the admin panel
+//! (`GET /api/v1/users?page_size=20&page_number=500`) as the store runs it, on 100,000 users.
 
 use std::time::{Duration, Instant};
 
 use gatehouse_store::{Page, Store, UserStore};
 
-const USERS: i64 = 10_000;
+const USERS: i64 = 100_000;
 
 /// Seeds the users in one statement that reads the same on SQLite and PostgreSQL.
 const SEED: &str = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1) \

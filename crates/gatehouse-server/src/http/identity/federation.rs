@@ -55,11 +55,36 @@ async fn start_social(
     }
 }
 
-/// Google Identity Services' credential, posted by the sign-in page's script.
+/// A credential the sign-in page's script got from a provider's own SDK and posts.
+#[derive(Clone, Copy)]
+enum PostedCredential {
+    /// Google Identity Services' ID token.
+    Google,
+    /// The Facebook SDK's user access token.
+    Facebook,
+}
+
 async fn google_credential(
     State(state): State<AppState>,
     browser: Browser,
     Form(form): Form<StepForm>,
+) -> Response {
+    credential_sign_in(state, browser, form, PostedCredential::Google).await
+}
+
+async fn facebook_token(
+    State(state): State<AppState>,
+    browser: Browser,
+    Form(form): Form<StepForm>,
+) -> Response {
+    credential_sign_in(state, browser, form, PostedCredential::Facebook).await
+}
+
+async fn credential_sign_in(
+    state: AppState,
+    browser: Browser,
+    form: StepForm,
+    kind: PostedCredential,
 ) -> Response {
     let tx = match posted_transaction(&state, &browser, &form).await {
         Ok(tx) => tx,
@@ -72,30 +97,16 @@ async fn google_credential(
         .unwrap_or_default();
     let (locale, shown) = (tx.request.locale.clone(), tx.clone());
     let meta = browser.meta();
-    match google_identity::sign_in_with_credential(&state, &form.tx, tx, credential, meta).await {
-        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
-        Err(err) => refusal(&state, &browser, &form.tx, &shown, err).await,
-    }
-}
-
-/// The Facebook SDK's user access token, posted by the sign-in page's script.
-async fn facebook_token(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<StepForm>,
-) -> Response {
-    let tx = match posted_transaction(&state, &browser, &form).await {
-        Ok(tx) => tx,
-        Err(err) => return refused_post(&state, err),
+    let signed_in = match kind {
+        PostedCredential::Google => {
+            google_identity::sign_in_with_credential(&state, &form.tx, tx, credential, meta).await
+        }
+        PostedCredential::Facebook => {
+            crate::services::facebook::sign_in_with_token(&state, &form.tx, tx, credential, meta)
+                .await
+        }
     };
-    let token = form
-        .rest
-        .get("credential")
-        .map(String::as_str)
-        .unwrap_or_default();
-    let (locale, shown) = (tx.request.locale.clone(), tx.clone());
-    let meta = browser.meta();
-    match crate::services::facebook::sign_in_with_token(&state, &form.tx, tx, token, meta).await {
+    match signed_in {
         Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
         Err(err) => refusal(&state, &browser, &form.tx, &shown, err).await,
     }
