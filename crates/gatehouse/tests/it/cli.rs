@@ -182,7 +182,15 @@ fn the_example_file_lists_every_key_and_parses_when_uncommented() {
             key.name
         );
     }
-    let uncommented: String = example
+    // The top-level keys only: the provider table's fields below its header share some names.
+    let (top_level, provider_table) = example
+        .split_once("# [[oidc_auth_providers]]")
+        .expect("the example shows an OpenID Connect provider table");
+    assert!(
+        provider_table.contains("# client_id = "),
+        "{provider_table}"
+    );
+    let uncommented: String = top_level
         .lines()
         .filter_map(|l| l.strip_prefix("# "))
         .filter(|l| {
