@@ -129,7 +129,7 @@ impl AccountStore for Store {
         );
         let now = now_utc();
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let (taken,): (i64,) = sqlx::query_as(TAKEN)
                 .bind(&u.email)
                 .fetch_one(&mut *tx)
@@ -221,7 +221,7 @@ impl AccountStore for Store {
             created_at, updated_at) VALUES ($1, $2, $3, $4, $4)";
         let now = now_utc();
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let current: Option<(i64, String)> = sqlx::query_as(CURRENT)
                 .bind(user_id)
                 .bind(app_id)

@@ -187,7 +187,7 @@ impl AppStore for Store {
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let now = now_utc();
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let (id,): (i64,) = sqlx::query_as(INSERT)
                 .bind(&app.name)
                 .bind(&app.app_type)
@@ -282,7 +282,7 @@ impl AppStore for Store {
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let now = now_utc();
         let updated = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let updated = sqlx::query(UPDATE)
                 .bind(id)
                 .bind(&changes.name)

@@ -127,7 +127,7 @@ impl BannerStore for Store {
             VALUES ($1, $2, $3, $3)";
         let now = now_utc();
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let record: Option<BannerRecord> = sqlx::query_as(UPDATE)
                 .bind(id)
                 .bind(&c.banner_type)

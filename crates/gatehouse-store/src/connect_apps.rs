@@ -87,7 +87,7 @@ impl ConnectAppStore for Store {
         let read = format!("SELECT {COLUMNS} FROM connect_apps WHERE id = $1");
         let now = now_utc();
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let (taken,): (i64,) = sqlx::query_as(TAKEN)
                 .bind(&app.name)
                 .fetch_one(&mut *tx)
@@ -148,7 +148,7 @@ impl ConnectAppStore for Store {
             format!("SELECT {COLUMNS} FROM connect_apps WHERE name = $1 AND deleted_at IS NULL");
         let now = now_utc();
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let updated = sqlx::query(UPDATE)
                 .bind(name)
                 .bind(change.redirect_url.is_some())

@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use gatehouse_core::melody::{Cell, Record, Table};
 use sqlx::{Postgres, Sqlite, Transaction};
 
-use crate::{now_utc, Database, Store, StoreError};
+use crate::{now_utc, BeginWrite, Database, Store, StoreError};
 
 /// What became of one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,8 +89,8 @@ impl Store {
     /// Starts an import. Its writes are seen by nobody until `commit`.
     pub async fn begin_import(&self) -> Result<ImportTx, StoreError> {
         let tx = match &self.db {
-            Database::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
-            Database::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+            Database::Sqlite(pool) => Tx::Sqlite(pool.begin_write().await?),
+            Database::Postgres(pool) => Tx::Postgres(pool.begin_write().await?),
         };
         Ok(ImportTx { tx })
     }

@@ -68,12 +68,51 @@ pub use users::{NewInvitedUser, PasskeyRecord, UserChanges, UserRecord, UserStor
 macro_rules! on_pool {
     ($store:expr, |$pool:ident| $body:expr) => {
         match &$store.db {
-            $crate::Database::Sqlite($pool) => $body,
-            $crate::Database::Postgres($pool) => $body,
+            $crate::Database::Sqlite($pool) => {
+                #[allow(unused_imports)]
+                use $crate::BeginWrite as _;
+                $body
+            }
+            $crate::Database::Postgres($pool) => {
+                #[allow(unused_imports)]
+                use $crate::BeginWrite as _;
+                $body
+            }
         }
     };
 }
 pub(crate) use on_pool;
+
+/// A transaction that will write. SQLite takes the write lock at `BEGIN IMMEDIATE`, so a
+/// transaction that reads first and then writes waits for another writer (busy timeout) instead
+/// of failing with `SQLITE_BUSY_SNAPSHOT`; PostgreSQL's row locks need nothing more.
+pub(crate) trait BeginWrite {
+    type Db: sqlx::Database;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+           + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+           + Send {
+        self.begin_with("BEGIN IMMEDIATE")
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+           + Send {
+        self.begin()
+    }
+}
 
 #[derive(Debug, Clone)]
 enum Database {
@@ -170,7 +209,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let now = now_utc();
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let deleted = sqlx::query(main)
                 .bind(id)
                 .bind(now)

@@ -65,7 +65,7 @@ impl LifecycleStore for Store {
         const SQL: &str = "UPDATE users SET email = $2, email_verified = (1 = 1), updated_at = $3 \
             WHERE id = $1";
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let (taken,): (i64,) = sqlx::query_as(TAKEN)
                 .bind(email)
                 .bind(user_id)

@@ -200,7 +200,7 @@ impl MfaStore for Store {
             updated_at) VALUES ($1, $2, $3, $3)";
         let now = now_utc();
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(RETIRE)
                 .bind(user_id)
                 .bind(now)

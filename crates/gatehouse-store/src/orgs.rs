@@ -290,7 +290,7 @@ impl OrgStore for Store {
             WHERE org_slug = $1 AND deleted_at IS NULL";
         let now = now_utc();
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let old_slug: Option<(String,)> =
                 sqlx::query_as("SELECT slug FROM orgs WHERE id = $1 AND deleted_at IS NULL")
                     .bind(id)
@@ -564,7 +564,7 @@ impl OrgStore for Store {
             AND o.deleted_at IS NULL)";
         let now = now_utc();
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(DROP)
                 .bind(user_id)
                 .bind(now)
@@ -601,7 +601,7 @@ impl OrgStore for Store {
             VALUES ($1, $2, $3, $3)";
         let now = now_utc();
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(DROP)
                 .bind(user_id)
                 .bind(group_id)

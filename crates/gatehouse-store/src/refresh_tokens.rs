@@ -200,7 +200,7 @@ impl RefreshTokenStore for Store {
             WHERE user_id = $1 AND family_id = $2 AND revoked_at IS NULL";
         let stamp = now_utc();
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let (live,): (i64,) = sqlx::query_as(LIVE)
                 .bind(user_id)
                 .bind(family_id)

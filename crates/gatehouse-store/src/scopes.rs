@@ -146,7 +146,7 @@ impl ScopeStore for Store {
         );
         let now = now_utc();
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let record: ScopeRecord = sqlx::query_as(INSERT)
                 .bind(&scope.name)
                 .bind(&scope.scope_type)
@@ -182,7 +182,7 @@ impl ScopeStore for Store {
             WHERE scope_id = $1 AND deleted_at IS NULL";
         let now = now_utc();
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let record: Option<ScopeRecord> = sqlx::query_as(UPDATE)
                 .bind(id)
                 .bind(&changes.name)

@@ -80,7 +80,7 @@ impl SigningKeyStore for Store {
             RETURNING id, kid, algorithm, public_key, private_key_encrypted, created_at, retire_at";
         let now = now_utc();
         let record = on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(RETIRE)
                 .bind(retire_others_at)
                 .bind(now)

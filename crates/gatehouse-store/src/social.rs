@@ -68,7 +68,7 @@ impl SocialAccountStore for Store {
         );
         let now = now_utc();
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let (id,): (i64,) = sqlx::query_as(INSERT)
                 .bind(&u.auth_id)
                 .bind(&u.email)

@@ -193,7 +193,7 @@ impl UserAttributeStore for Store {
             created_at, updated_at) VALUES ($1, $2, $3, $4, $4)";
         let now = now_utc();
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(CLEAR)
                 .bind(user_id)
                 .bind(attribute_id)

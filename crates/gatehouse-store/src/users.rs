@@ -186,7 +186,7 @@ impl UserStore for Store {
             .map(|(_, slug)| slug.as_str())
             .unwrap_or_default();
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let (id,): (i64,) = sqlx::query_as(INSERT)
                 .bind(&u.auth_id)
                 .bind(&u.email)
@@ -347,7 +347,7 @@ impl UserStore for Store {
             VALUES ($1, $2, $3, $3)";
         let now = now_utc();
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(UPDATE)
                 .bind(user_id)
                 .bind(&c.first_name)
@@ -430,7 +430,7 @@ impl UserStore for Store {
         };
         let now = now_utc();
         on_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(SQL)
                 .bind(a)
                 .bind(a_to)
