@@ -12,6 +12,10 @@ pub enum ConnectError {
     BadRedirectUrl,
     #[error("Redirect pattern `{pattern}` is not a regular expression: {reason}")]
     BadRedirectPattern { pattern: String, reason: String },
+    #[error("Each redirect pattern must have between 1 and {max} characters")]
+    RedirectPatternLength { max: usize },
+    #[error("An app has at most {max} redirect patterns")]
+    TooManyRedirectPatterns { max: usize },
     #[error("The logo URL must be an absolute http(s) URL without a fragment")]
     BadLogoUrl,
     #[error("{field} must be at most {max} characters")]

@@ -99,7 +99,10 @@ impl From<ServiceError> for ApiError {
             },
             ServiceError::NotFound(message) => ApiError::NotFound(message.to_owned()),
             ServiceError::Conflict(message) => ApiError::Conflict(message),
-            other => ApiError::Internal(other),
+            // Listed, not a wildcard: a new kind of refusal must be given its status here.
+            other @ (ServiceError::Store(_)
+            | ServiceError::Cache(_)
+            | ServiceError::Internal(_)) => ApiError::Internal(other),
         }
     }
 }

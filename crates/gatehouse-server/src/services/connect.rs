@@ -54,29 +54,24 @@ const MAX_PATTERN_LEN: usize = 500;
 
 /// The anchored form of a redirect pattern: it must match the whole URL.
 fn anchored(pattern: &str) -> Result<regex::Regex, ConnectError> {
-    let refused = |reason: String| ConnectError::BadRedirectPattern {
-        pattern: pattern.to_owned(),
-        reason,
-    };
     if pattern.trim().is_empty() || pattern.len() > MAX_PATTERN_LEN {
-        return Err(refused(format!(
-            "it must have between 1 and {MAX_PATTERN_LEN} characters"
-        )));
+        return Err(ConnectError::RedirectPatternLength {
+            max: MAX_PATTERN_LEN,
+        });
     }
     regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
         .size_limit(1 << 20)
         .build()
-        .map_err(|e| refused(e.to_string()))
+        .map_err(|e| ConnectError::BadRedirectPattern {
+            pattern: pattern.to_owned(),
+            reason: e.to_string(),
+        })
 }
 
 /// The patterns as stored (a JSON array), each checked.
 fn patterns_json(patterns: &[String]) -> Result<String, ServiceError> {
     if patterns.len() > MAX_PATTERNS {
-        return Err(ConnectError::BadRedirectPattern {
-            pattern: String::new(),
-            reason: format!("an app has at most {MAX_PATTERNS} patterns"),
-        }
-        .into());
+        return Err(ConnectError::TooManyRedirectPatterns { max: MAX_PATTERNS }.into());
     }
     for pattern in patterns {
         anchored(pattern)?;

@@ -193,6 +193,8 @@ backend_tests! {
             (json!({"name": "x", "redirectUrl": "https://x.example/#top"}), "absolute"),
             (json!({"name": "x", "redirectUrl": "https://x.example/", "redirectPatterns": ["(unclosed"]}), "regular expression"),
             (json!({"name": "x", "redirectUrl": "https://x.example/", "logoUrl": "javascript:alert(1)"}), "logo URL"),
+            (json!({"name": "x", "redirectUrl": "https://x.example/", "redirectPatterns": vec!["https://x\\.example/a"; 21]}), "at most 20 redirect patterns"),
+            (json!({"name": "x", "redirectUrl": "https://x.example/", "redirectPatterns": [" "]}), "between 1 and 500 characters"),
             (json!({"name": "x", "redirectUrl": "https://x.example/", "secret": "mine"}), "unknown field"),
             (json!({"redirectUrl": "https://x.example/"}), "name"),
         ] {

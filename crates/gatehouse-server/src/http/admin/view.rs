@@ -228,7 +228,10 @@ pub fn service_error(state: &AppState, w: &'static Words, err: ServiceError) -> 
         ServiceError::SignIn(e) => {
             StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST)
         }
-        _ => return crate::http::error::page_internal_error(&state.config, w.lang, &err),
+        // Listed, not a wildcard: a new kind of refusal must be given its status here.
+        ServiceError::Store(_) | ServiceError::Cache(_) | ServiceError::Internal(_) => {
+            return crate::http::error::page_internal_error(&state.config, w.lang, &err)
+        }
     };
     message(
         w,
