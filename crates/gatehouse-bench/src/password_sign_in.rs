@@ -17,10 +17,28 @@ const REDIRECT: &str = "http://bench.local/cb";
 const PASSWORD: &str = "Bench-passw0rd!";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
-/// Mean time of one Argon2id hash at the server's default parameters (OWASP), at its fastest:
-/// one thread, working memory allocated once and reused.
+/// The Argon2id parameters the server runs with: its defaults, or what the environment it
+/// inherits from this process sets (`GATEHOUSE_PASSWORD_HASH_*`).
+fn server_params() -> Params {
+    let read = |name: &str, default: u32| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(default)
+    };
+    Params::new(
+        read("GATEHOUSE_PASSWORD_HASH_MEMORY_KIB", 19_456),
+        read("GATEHOUSE_PASSWORD_HASH_ITERATIONS", 2),
+        read("GATEHOUSE_PASSWORD_HASH_PARALLELISM", 1),
+        None,
+    )
+    .unwrap_or_default()
+}
+
+/// Mean time of one Argon2id hash at the server's parameters, at its fastest: one thread,
+/// working memory allocated once and reused.
 fn one_hash_secs() -> f64 {
-    let params = Params::new(19_456, 2, 1, None).unwrap_or_default();
+    let params = server_params();
     let mut memory = vec![Block::default(); params.block_count()];
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
     let mut out = [0u8; 32];
@@ -235,8 +253,12 @@ pub fn run(server: &Path, seconds: u64) -> Result<(), String> {
             500,
             Duration::from_secs(seconds),
         );
+        let params = server_params();
         println!(
-            "one Argon2id hash (m=19456 KiB, t=2, p=1): {:.1} ms (before the load {:.1} ms, after {:.1} ms)",
+            "one Argon2id hash (m={} KiB, t={}, p={}): {:.1} ms (before the load {:.1} ms, after {:.1} ms)",
+            params.m_cost(),
+            params.t_cost(),
+            params.p_cost(),
             hash * 1000.0,
             hash_before * 1000.0,
             hash_after * 1000.0
