@@ -283,22 +283,31 @@ async fn list_keys(config: Config) -> Result<(), String> {
 
 async fn admin(config: Config, command: AdminCommand) -> Result<(), String> {
     use gatehouse_server::services::admin_accounts::{create_super_admin, NewAccount};
-    use std::io::{BufRead, IsTerminal, Write};
+    use std::io::{BufRead, IsTerminal};
     let AdminCommand::CreateUser {
         email,
         first_name,
         last_name,
     } = command;
-    if std::io::stdin().is_terminal() {
-        eprint!("Password for {email}: ");
-        let _ = std::io::stderr().flush();
-    }
-    let mut password = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut password)
-        .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
-    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    let password = if std::io::stdin().is_terminal() {
+        // Typed at a terminal: not echoed, and asked twice since it cannot be seen.
+        let ask = |prompt: String| {
+            rpassword::prompt_password(prompt)
+                .map_err(|e| format!("cannot read the password from the terminal: {e}"))
+        };
+        let password = ask(format!("Password for {email}: "))?;
+        if ask("The same password again: ".to_owned())? != password {
+            return Err("the two passwords differ; nothing was created".into());
+        }
+        password
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
     let store = startup::open_store(&config)
         .await
         .map_err(|e| e.to_string())?;

@@ -218,6 +218,82 @@ async fn cli_create_user_makes_a_super_admin() {
     assert_eq!(dashboard.status, 200, "{}", dashboard.html);
 }
 
+/// Runs `gatehouse admin create-user` on a terminal (a pty made by util-linux `script`), typing
+/// each answer once its prompt has appeared; returns what the terminal showed and whether the
+/// command succeeded.
+fn create_user_at_a_terminal(
+    isolation: &crate::harness::Isolation,
+    email: &str,
+    answers: &[&str],
+) -> (String, bool) {
+    use std::io::Read;
+    let line = format!(
+        "{} admin create-user --email {email}",
+        env!("CARGO_BIN_EXE_gatehouse")
+    );
+    let mut command = Command::new("script");
+    for (name, _) in std::env::vars() {
+        if name.starts_with("GATEHOUSE_") {
+            command.env_remove(name);
+        }
+    }
+    let mut child = command
+        .args(["-qec", &line, "/dev/null"])
+        .envs(isolation.env())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("util-linux `script` runs");
+    let mut input = child.stdin.take().unwrap();
+    let mut output = child.stdout.take().unwrap();
+    let mut shown = String::new();
+    for (answer, prompt) in answers.iter().zip(["Password for", "again: "]) {
+        let mut buffer = [0u8; 256];
+        while !shown.contains(prompt) {
+            let read = output.read(&mut buffer).unwrap();
+            assert!(read > 0, "the terminal closed before `{prompt}`: {shown}");
+            shown.push_str(&String::from_utf8_lossy(&buffer[..read]));
+        }
+        writeln!(input, "{answer}").unwrap();
+    }
+    let mut rest = String::new();
+    output.read_to_string(&mut rest).unwrap();
+    shown.push_str(&rest);
+    (shown, child.wait().unwrap().success())
+}
+
+/// At a terminal the password is asked twice and never echoed; two different answers create
+/// nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_create_user_at_a_terminal_hides_the_password() {
+    let isolation = crate::harness::Isolation::new(Backend::Sqlite).await;
+    let (shown, ok) = create_user_at_a_terminal(
+        &isolation,
+        "tty-admin@example.com",
+        &[PASSWORD, "Other-passw0rd!"],
+    );
+    assert!(!ok, "{shown}");
+    assert!(
+        shown.contains("the two passwords differ; nothing was created"),
+        "{shown}"
+    );
+    let (shown, ok) =
+        create_user_at_a_terminal(&isolation, "tty-admin@example.com", &[PASSWORD, PASSWORD]);
+    assert!(ok, "{shown}");
+    assert!(
+        shown.contains("super_admin tty-admin@example.com created"),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains(PASSWORD),
+        "the password was echoed: {shown}"
+    );
+    let app = TestApp::spawn_on(isolation, |_| {}).await;
+    let (_, dashboard) = panel_browser(&app, "tty-admin@example.com", PASSWORD).await;
+    assert_eq!(dashboard.status, 200, "{}", dashboard.html);
+}
+
 backend_tests! {
     async fn the_panel_pages_and_searches_users_rotates_keys_and_cleans_logs(backend: Backend) {
         let app = TestApp::spawn_with(backend, |c| c.enable_sign_in_log = true).await;
