@@ -10,7 +10,7 @@ use gatehouse_core::authorize::{
 use gatehouse_core::grant::authorization_code::IssuedCode;
 use gatehouse_core::lockout::failed_login_key;
 use gatehouse_core::signin::{check_secured, next_step, FirstFactor, Progress, SignInError, Step};
-use gatehouse_store::{AccountStore, App};
+use gatehouse_store::{AccountStore, App, PasswordAccount};
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::{constant_time_eq, random_token, sha256_hex, PasswordCheck};
@@ -72,6 +72,9 @@ pub struct Transaction {
     /// A sign-in (or policy) for the user's own account page: ends back there.
     #[serde(default)]
     pub account_page: bool,
+    /// A provider identity waiting for an account's password to be linked to it.
+    #[serde(default)]
+    pub pending_link: Option<crate::services::account_linking::PendingLink>,
 }
 
 /// An organization's branding for the sign-in pages; empty fields keep the server's own.
@@ -299,6 +302,7 @@ async fn begin_for(
         recovery_codes: None,
         connect,
         account_page,
+        pending_link: None,
     };
     let id = random_token::<32>();
     save(state, &id, &tx).await?;
@@ -391,11 +395,35 @@ pub async fn sign_in_with_password(
     password: &str,
     meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
-    if !state.config.enable_password_sign_in || state.config.enable_passwordless_sign_in {
+    if !password_sign_in_on(state) {
         return Err(SignInError::FeatureOff("Password sign-in").into());
     }
+    let account = check_password(state, email, password, meta.ip).await?;
+    tx.user = Some(SignedInUser {
+        id: account.id,
+        auth_id: account.auth_id,
+    });
+    tx.first_factor = Some(FirstFactor::Password);
+    tx.auth_time = Some(meta.now);
+    tx.session_id = None;
+    advance(state, id, tx, meta).await
+}
+
+/// Whether accounts sign in with their password on this server.
+pub fn password_sign_in_on(state: &AppState) -> bool {
+    state.config.enable_password_sign_in && !state.config.enable_passwordless_sign_in
+}
+
+/// The password account of `email` if `password` is its password, with the lockout counted
+/// per email and client IP. Unknown email and wrong password answer alike, in the same time.
+pub(crate) async fn check_password(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    ip: Option<&str>,
+) -> Result<PasswordAccount, ServiceError> {
     let email = email.trim().to_lowercase();
-    let lockout = PasswordLockout::new(state, &email, meta.ip);
+    let lockout = PasswordLockout::new(state, &email, ip);
     if lockout.is_locked(state).await? {
         return Err(SignInError::LockedOut.into());
     }
@@ -422,10 +450,11 @@ pub async fn sign_in_with_password(
     if rehash {
         let state = state.clone();
         let password = password.to_owned();
+        let user_id = account.id;
         tokio::spawn(async move {
             match state.passwords.hash(password).await {
                 Ok(hash) => {
-                    if let Err(err) = state.store.set_password_hash(account.id, &hash).await {
+                    if let Err(err) = state.store.set_password_hash(user_id, &hash).await {
                         tracing::warn!(error = %err, "could not store the upgraded password hash");
                     }
                 }
@@ -433,14 +462,7 @@ pub async fn sign_in_with_password(
             }
         });
     }
-    tx.user = Some(SignedInUser {
-        id: account.id,
-        auth_id: account.auth_id,
-    });
-    tx.first_factor = Some(FirstFactor::Password);
-    tx.auth_time = Some(meta.now);
-    tx.session_id = None;
-    advance(state, id, tx, meta).await
+    Ok(account)
 }
 
 /// A scope the user is asked to consent to, with what describes it.
