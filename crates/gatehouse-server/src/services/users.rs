@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use gatehouse_core::admin::{bounded_text, may_assign_roles, AdminRuleError};
 use gatehouse_store::{
-    OrgRecord, OrgStore, Page, PasskeyRecord, RoleStore, Store, UserAttributeStore, UserChanges,
+    SocialAccountStore,
+    LinkedIdentity, OrgRecord, OrgStore, Page, PasskeyRecord, RoleStore, Store, UserAttributeStore, UserChanges,
     UserRecord, UserStore,
 };
 
@@ -287,6 +288,29 @@ pub async fn delete_passkey(
     let current = user(store, auth_id).await?;
     if !store.delete_passkey(current.id, passkey_id).await? {
         return Err(ServiceError::NotFound("No passkey found"));
+    }
+    Ok(())
+}
+
+/// The provider identities linked to the user at sign-in (not the one a social user was made
+/// from).
+pub async fn linked_identities(
+    store: &Store,
+    auth_id: &str,
+) -> Result<Vec<LinkedIdentity>, ServiceError> {
+    let current = user(store, auth_id).await?;
+    Ok(store.linked_identities(current.id).await?)
+}
+
+/// Unlinks one of them: that provider identity no longer signs into the user.
+pub async fn unlink_identity(
+    store: &Store,
+    auth_id: &str,
+    identity_id: i64,
+) -> Result<(), ServiceError> {
+    let current = user(store, auth_id).await?;
+    if !store.unlink_identity(current.id, identity_id).await? {
+        return Err(ServiceError::NotFound("No linked identity found"));
     }
     Ok(())
 }

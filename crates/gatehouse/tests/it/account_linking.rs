@@ -214,3 +214,45 @@ backend_tests! {
         }
     }
 }
+
+backend_tests! {
+    async fn admins_see_linked_identities_and_unlinking_one_stops_it_signing_in(backend: Backend) {
+        use crate::admin::{panel_browser, set_up_admin, ADMIN_EMAIL};
+        let provider = LocalProvider::start().await;
+        let app = TestApp::spawn_with(backend, linking_on(&provider)).await;
+        set_up_admin(&app, ADMIN_EMAIL).await;
+        let (_, client_id, _) = create_app(&app, "Federated app", "spa", &[APP_CB]).await;
+        let auth_id = password_account(&app, &client_id, true).await;
+        let (browser, back) = provider_sign_in(&app, &provider, &client_id, true).await;
+        let page = browser.get(back.location.as_deref().unwrap()).await;
+        let linked = browser.post(LINK_PAGE, &link_form(&page, PASSWORD)).await;
+        finish_consent(&browser, linked, APP_CB).await;
+
+        let (admin, dashboard) = panel_browser(&app, ADMIN_EMAIL, PASSWORD).await;
+        assert_eq!(dashboard.status, 200, "{}", dashboard.html);
+        let detail = admin.get(&format!("/admin/users/{auth_id}")).await;
+        assert_eq!(detail.status, 200, "{}", detail.html);
+        assert!(detail.html.contains(&format!("{PROVIDER} · grace-at-acme · ")), "{}", detail.html);
+        let marker = "id=\"unlink-identity-";
+        let at = detail.html.find(marker).unwrap() + marker.len();
+        let id = &detail.html[at..at + detail.html[at..].find('"').unwrap()];
+        let unlink = format!("/admin/users/{auth_id}/identities/{id}/unlink");
+        let csrf = crate::flow::input_value(&detail.html, "csrf_token").unwrap();
+
+        // Without the CSRF token: refused, still linked.
+        assert_eq!(admin.post(&unlink, &[]).await.status, 403);
+        let (_, back) = provider_sign_in(&app, &provider, &client_id, true).await;
+        assert!(back.location.as_deref().unwrap().starts_with(APP_CB), "{:?}", back.location);
+
+        let done = admin.post(&unlink, &[("csrf_token".into(), csrf.clone())]).await;
+        assert_eq!(done.status, 303, "{}", done.html);
+        let detail = admin.get(done.location.as_deref().unwrap()).await;
+        assert!(!detail.html.contains("grace-at-acme"), "{}", detail.html);
+        // Unlinked twice, or someone else's: not found.
+        let again = admin.post(&unlink, &[("csrf_token".into(), csrf)]).await;
+        assert_eq!(again.status, 404, "{}", again.html);
+        // The identity no longer signs in: its next sign-in asks for the password again.
+        let (_, back) = provider_sign_in(&app, &provider, &client_id, true).await;
+        assert!(back.location.as_deref().unwrap().contains(LINK_PAGE), "{:?}", back.location);
+    }
+}
