@@ -621,7 +621,10 @@ mod tests {
             },
             ..password_facts()
         };
-        assert_eq!(next_step(&Progress::default(), &facts), Some(Step::LinkAccount));
+        assert_eq!(
+            next_step(&Progress::default(), &facts),
+            Some(Step::LinkAccount)
+        );
         assert_eq!(
             check_secured(&Progress::default(), &facts),
             Err(NotSecured::AccountLinkPending)
@@ -643,14 +646,35 @@ mod tests {
             email_verified: true,
         };
         assert!(offers_link(true, true, true, Some(account)));
-        assert!(!offers_link(false, true, true, Some(account)), "feature off");
-        assert!(!offers_link(true, false, true, Some(account)), "no password sign-in");
-        assert!(!offers_link(true, true, false, Some(account)), "provider did not verify");
-        assert!(!offers_link(true, true, true, None), "no account with the email");
+        assert!(
+            !offers_link(false, true, true, Some(account)),
+            "feature off"
+        );
+        assert!(
+            !offers_link(true, false, true, Some(account)),
+            "no password sign-in"
+        );
+        assert!(
+            !offers_link(true, true, false, Some(account)),
+            "provider did not verify"
+        );
+        assert!(
+            !offers_link(true, true, true, None),
+            "no account with the email"
+        );
         for other in [
-            LinkCandidate { email_verified: false, ..account },
-            LinkCandidate { is_active: false, ..account },
-            LinkCandidate { has_password: false, ..account },
+            LinkCandidate {
+                email_verified: false,
+                ..account
+            },
+            LinkCandidate {
+                is_active: false,
+                ..account
+            },
+            LinkCandidate {
+                has_password: false,
+                ..account
+            },
         ] {
             assert!(!offers_link(true, true, true, Some(other)), "{other:?}");
         }

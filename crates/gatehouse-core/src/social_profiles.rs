@@ -245,7 +245,13 @@ mod tests {
         let (first, last) = apple_user_names(&long);
         assert_eq!(first.map(|f| f.chars().count()), Some(50));
         assert_eq!(last, None);
-        for malformed in ["", "{", "null", r#"{"name":"Grace"}"#, r#"{"name":{"firstName":7}}"#] {
+        for malformed in [
+            "",
+            "{",
+            "null",
+            r#"{"name":"Grace"}"#,
+            r#"{"name":{"firstName":7}}"#,
+        ] {
             assert_eq!(apple_user_names(malformed), (None, None), "{malformed}");
         }
         assert_eq!(

@@ -4,9 +4,8 @@ use std::collections::BTreeMap;
 
 use gatehouse_core::admin::{bounded_text, may_assign_roles, AdminRuleError};
 use gatehouse_store::{
-    SocialAccountStore,
-    LinkedIdentity, OrgRecord, OrgStore, Page, PasskeyRecord, RoleStore, Store, UserAttributeStore, UserChanges,
-    UserRecord, UserStore,
+    LinkedIdentity, OrgRecord, OrgStore, Page, PasskeyRecord, RoleStore, SocialAccountStore, Store,
+    UserAttributeStore, UserChanges, UserRecord, UserStore,
 };
 
 use crate::error::ServiceError;

@@ -9,8 +9,8 @@ use crate::federation::{
     callback, press_button, sign_in_page, social_users, LocalProvider, APP_CB, PROVIDER,
 };
 use crate::flow::{
-    create_app, error_text, exchange, finish_consent, hidden_fields, query_param, sign_up,
-    authorize_url, Browser, Page, PASSWORD, VERIFIER,
+    authorize_url, create_app, error_text, exchange, finish_consent, hidden_fields, query_param,
+    sign_up, Browser, Page, PASSWORD, VERIFIER,
 };
 use crate::harness::{backend_tests, call, jwt_part, TestApp};
 
@@ -21,10 +21,19 @@ const LINK_PAGE: &str = "/identity/v1/view/link-account";
 /// `verified`. Returns its authId.
 async fn password_account(app: &TestApp, client_id: &str, verified: bool) -> String {
     let browser = Browser::new(app);
-    sign_up(&browser, &authorize_url(client_id, APP_CB, &[]), EMAIL, APP_CB).await;
+    sign_up(
+        &browser,
+        &authorize_url(client_id, APP_CB, &[]),
+        EMAIL,
+        APP_CB,
+    )
+    .await;
     if verified {
         app.isolation
-            .execute("UPDATE users SET email_verified = TRUE WHERE email = $1", EMAIL)
+            .execute(
+                "UPDATE users SET email_verified = TRUE WHERE email = $1",
+                EMAIL,
+            )
             .await;
     }
     let user = user_with_email(app).await;
@@ -34,7 +43,14 @@ async fn password_account(app: &TestApp, client_id: &str, verified: bool) -> Str
 
 async fn user_with_email(app: &TestApp) -> Value {
     let token = app.admin_token("root").await;
-    let (status, body) = call(app, "GET", &format!("/api/v1/users?search={EMAIL}"), &token, None).await;
+    let (status, body) = call(
+        app,
+        "GET",
+        &format!("/api/v1/users?search={EMAIL}"),
+        &token,
+        None,
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     body["users"]
         .as_array()
@@ -59,8 +75,14 @@ async fn provider_sign_in(
     let mut claims = provider.claims("grace-at-acme", &nonce);
     claims["email"] = EMAIL.into();
     claims["email_verified"] = email_verified.into();
-    provider.answer_with(LocalProvider::sign(&provider.keys[0], provider.keys[0].kid(), &claims));
-    let back = browser.get(&callback(&query_param(&upstream, "state").unwrap())).await;
+    provider.answer_with(LocalProvider::sign(
+        &provider.keys[0],
+        provider.keys[0].kid(),
+        &claims,
+    ));
+    let back = browser
+        .get(&callback(&query_param(&upstream, "state").unwrap()))
+        .await;
     assert_eq!(back.status, 303, "{}", back.html);
     (browser, back)
 }
@@ -68,10 +90,17 @@ async fn provider_sign_in(
 /// The `sub` of the ID token the final redirect's code is exchanged for.
 async fn subject_of(app: &TestApp, client_id: &str, redirect: &str) -> Value {
     let code = query_param(redirect, "code").unwrap_or_else(|| panic!("no code: {redirect}"));
-    let (status, tokens) = exchange(app, &[
-        ("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", APP_CB),
-        ("code_verifier", VERIFIER), ("client_id", client_id),
-    ]).await;
+    let (status, tokens) = exchange(
+        app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", APP_CB),
+            ("code_verifier", VERIFIER),
+            ("client_id", client_id),
+        ],
+    )
+    .await;
     assert_eq!(status, 200, "{tokens}");
     jwt_part(tokens["id_token"].as_str().unwrap(), 1)["sub"].clone()
 }
