@@ -130,6 +130,50 @@ pub fn buttons(state: &AppState) -> impl Iterator<Item = &OidcProviderConfig> {
         .filter(|p| p.enable_sign_in_button)
 }
 
+/// What Melody's `GET /identity/v1/authorize-oidc-configs` tells a page about a configured
+/// `[[oidc_auth_providers]]` provider: public facts only, never its secret.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicProviderConfig {
+    pub client_id: String,
+    pub issuer: String,
+    pub authorize_endpoint: String,
+    pub token_endpoint: String,
+    pub jwks_endpoint: String,
+    pub enable_sign_in_button: bool,
+    /// `policy=oidc_sso_<name>` on `/authorize` goes straight to every configured provider.
+    pub enable_sign_in_redirect: bool,
+}
+
+/// The configured OpenID Connect providers (not the built-in Google and Apple), by name, with
+/// their endpoints (from discovery where configured so).
+pub async fn public_configs(
+    state: &AppState,
+) -> Result<Vec<(String, PublicProviderConfig)>, ServiceError> {
+    let configured = &state.config.oidc_auth_providers;
+    if configured.is_empty() {
+        return Err(SignInError::FeatureOff("OpenID Connect sign-in").into());
+    }
+    let mut configs = Vec::with_capacity(configured.len());
+    for listed in configured {
+        let provider = provider(state, &listed.name)?;
+        let endpoints = state.federation.endpoints(&state.http, provider).await?;
+        configs.push((
+            provider.name.clone(),
+            PublicProviderConfig {
+                client_id: provider.client_id.clone(),
+                issuer: endpoints.issuer.clone(),
+                authorize_endpoint: endpoints.authorization_endpoint.clone(),
+                token_endpoint: endpoints.token_endpoint.clone(),
+                jwks_endpoint: endpoints.jwks_uri.clone(),
+                enable_sign_in_button: provider.enable_sign_in_button,
+                enable_sign_in_redirect: true,
+            },
+        ));
+    }
+    Ok(configs)
+}
+
 /// Begins sign-in through `name` for the transaction; returns the provider's authorization URL.
 pub async fn start(
     state: &AppState,

@@ -66,7 +66,7 @@ impl LocalProvider {
         Self { base, state, keys }
     }
 
-    fn config(&self) -> OidcProviderConfig {
+    pub(crate) fn config(&self) -> OidcProviderConfig {
         OidcProviderConfig {
             name: PROVIDER.into(),
             client_id: CLIENT_ID.into(),
@@ -518,6 +518,55 @@ backend_tests! {
         let malformed = user("002.malformed");
         assert_eq!((malformed["firstName"].as_str(), malformed["lastName"].as_str()), (Some(""), Some("")), "no names: {malformed}");
         assert_eq!(malformed["email"], "002.malformed@acme.example");
+    }
+
+    async fn the_oidc_configs_list_the_providers_public_facts_and_never_their_secret(backend: Backend) {
+        let provider = LocalProvider::start().await;
+        let app = TestApp::spawn_with(backend, |c| {
+            provider.configure(c);
+            let mut explicit = provider.config();
+            explicit.name = "corp".into();
+            explicit.discovery_url = String::new();
+            explicit.issuer = "https://id.corp.example".into();
+            explicit.authorization_endpoint = "https://id.corp.example/auth".into();
+            explicit.token_endpoint = "https://id.corp.example/token".into();
+            explicit.jwks_uri = "https://id.corp.example/keys".into();
+            explicit.enable_sign_in_button = false;
+            c.oidc_auth_providers.push(explicit);
+            // Built-in providers are not Melody's `OIDC_AUTH_PROVIDERS`.
+            c.apple_auth_client_id = "apple-id".into();
+            c.apple_auth_client_secret = Secret::new("apple-client-secret-jwt");
+            c.apple_auth_url = provider.base.clone();
+        })
+        .await;
+        let response = reqwest::get(app.url("/identity/v1/authorize-oidc-configs")).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let text = response.text().await.unwrap();
+        assert!(!text.contains(CLIENT_SECRET) && !text.contains("apple-client-secret-jwt"), "{text}");
+        let body: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(body, json!({ "configs": [
+            { "name": PROVIDER, "config": {
+                "clientId": CLIENT_ID, "issuer": provider.base,
+                "authorizeEndpoint": format!("{}/authorize", provider.base),
+                "tokenEndpoint": format!("{}/token", provider.base),
+                "jwksEndpoint": format!("{}/jwks", provider.base),
+                "enableSignInButton": true, "enableSignInRedirect": true,
+            }},
+            { "name": "corp", "config": {
+                "clientId": CLIENT_ID, "issuer": "https://id.corp.example",
+                "authorizeEndpoint": "https://id.corp.example/auth",
+                "tokenEndpoint": "https://id.corp.example/token",
+                "jwksEndpoint": "https://id.corp.example/keys",
+                "enableSignInButton": false, "enableSignInRedirect": true,
+            }},
+        ]}));
+
+        // Without configured providers the route is off.
+        let plain = TestApp::spawn(backend).await;
+        let response = reqwest::get(plain.url("/identity/v1/authorize-oidc-configs")).await.unwrap();
+        assert_eq!(response.status(), 400);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error_description"], "OpenID Connect sign-in is not enabled on this server");
     }
 
     async fn provider_users_still_pass_required_mfa(backend: Backend) {

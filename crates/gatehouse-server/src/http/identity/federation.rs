@@ -3,7 +3,7 @@
 //! callback path.
 
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 
@@ -11,6 +11,7 @@ use super::browser::Browser;
 use super::respond::{self, see_other};
 use super::{form_error, page_error, posted_transaction, refused_post, sign_in_view, StepForm};
 use crate::error::ServiceError;
+use crate::http::error::ApiError;
 use gatehouse_core::social_profiles::apple_user_names;
 
 use crate::services::federation::{self, PendingSignIn, PostedNames, ProviderAnswer};
@@ -23,6 +24,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/identity/v1/view/authorize-oidc/{provider}", post(start))
         .route("/identity/v1/authorize-oidc/{provider}", get(callback))
+        .route("/identity/v1/authorize-oidc-configs", get(oidc_configs))
         .route(
             "/identity/v1/view/authorize-social/{provider}",
             post(start_social),
@@ -160,6 +162,22 @@ async fn pending_transaction(
     let pending = federation::take_pending(state, provider, answer).await?;
     let tx = signin::load(state, &pending.tx_id, browser.csrf.as_deref()).await?;
     Ok((pending, tx))
+}
+
+/// Melody's list of the configured providers for its own page. Its `codeVerifier` is left out:
+/// Gatehouse keeps the PKCE verifier of each sign-in on the server (`OIDCS-<state>`), so a
+/// verifier handed to the page would be honoured by no flow.
+async fn oidc_configs(State(state): State<AppState>) -> Response {
+    match federation::public_configs(&state).await {
+        Ok(configs) => {
+            let configs: Vec<_> = configs
+                .into_iter()
+                .map(|(name, config)| serde_json::json!({ "name": name, "config": config }))
+                .collect();
+            axum::Json(serde_json::json!({ "configs": configs })).into_response()
+        }
+        Err(err) => ApiError::from(err).into_response(),
+    }
 }
 
 /// The button: off to the provider with a state, nonce and PKCE challenge kept here.
