@@ -23,6 +23,8 @@ pub struct UserDetail {
     /// The active organization and the user's groups (with `enable_org`).
     pub org: Option<Option<OrgRecord>>,
     pub org_groups: Option<Vec<(i64, String)>>,
+    /// Provider identities linked at sign-in (with `link_social_accounts_at_sign_in`).
+    pub linked_identities: Option<Vec<LinkedIdentity>>,
 }
 
 /// What a PUT may change.
@@ -77,12 +79,18 @@ pub async fn detail(state: &AppState, auth_id: &str) -> Result<UserDetail, Servi
     } else {
         (None, None)
     };
+    let linked_identities = if state.config.link_social_accounts_at_sign_in {
+        Some(store.linked_identities(user.id).await?)
+    } else {
+        None
+    };
     Ok(UserDetail {
         user,
         roles,
         attributes,
         org,
         org_groups,
+        linked_identities,
     })
 }
 

@@ -165,6 +165,14 @@ backend_tests! {
         assert_eq!(subject_of(&app, &client_id, &done).await, auth_id.as_str());
         assert!(social_users(&app).await.is_empty(), "no second user");
         assert_eq!(identity_rows(&app).await, 1);
+        // The S2S user record lists the linked identity.
+        let root = app.admin_token("root").await;
+        let (status, body) = call(&app, "GET", &format!("/api/v1/users/{auth_id}"), &root, None).await;
+        assert_eq!(status, 200, "{body}");
+        let identities = body["user"]["linkedIdentities"].as_array().unwrap();
+        assert_eq!(identities.len(), 1, "{body}");
+        assert_eq!((&identities[0]["provider"], &identities[0]["subject"]), (&PROVIDER.into(), &"grace-at-acme".into()));
+        assert_eq!(identities[0]["createdAt"].as_str().unwrap().len(), "YYYY-MM-DD HH:MM:SS".len());
 
         // From now on the provider identity signs straight into the account.
         let (_, back) = provider_sign_in(&app, &provider, &client_id, true).await;
@@ -173,7 +181,6 @@ backend_tests! {
         assert_eq!(subject_of(&app, &client_id, &location).await, auth_id.as_str());
 
         // A deleted account's identity signs into nothing: the next sign-in is a new user.
-        let root = app.admin_token("root").await;
         assert_eq!(call(&app, "DELETE", &format!("/api/v1/users/{auth_id}"), &root, None).await.0, 204);
         let (browser, back) = provider_sign_in(&app, &provider, &client_id, true).await;
         assert!(back.location.as_deref().unwrap().contains("/identity/v1/view/consent"), "{:?}", back.location);
@@ -239,6 +246,9 @@ backend_tests! {
             assert_eq!(sub, users[0]["authId"], "{case}");
             assert_ne!(sub, auth_id.as_str(), "{case}");
             assert_eq!(identity_rows(&app).await, 0, "{case}");
+            let root = app.admin_token("root").await;
+            let (_, body) = call(&app, "GET", &format!("/api/v1/users/{auth_id}"), &root, None).await;
+            assert_eq!(body["user"].get("linkedIdentities").is_some(), on, "{case}: {body}");
             app.stop().await;
         }
     }
