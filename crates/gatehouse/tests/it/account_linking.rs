@@ -142,6 +142,13 @@ backend_tests! {
         assert_eq!(page.status, 200, "{}", page.html);
         assert!(page.html.contains(&format!("An account with {EMAIL} already exists — enter its password to sign in with {PROVIDER} from now on")), "{}", page.html);
         assert!(page.html.contains("cancel-link-form"), "{}", page.html);
+        for (locale, words) in [
+            ("fr", format!("Un compte avec l’adresse {EMAIL} existe déjà")),
+            ("zh-CN", format!("使用 {EMAIL} 的账户已存在")),
+        ] {
+            let shown = browser.get(&location.replace("locale=en", &format!("locale={locale}"))).await;
+            assert!(shown.html.contains(&words), "{locale}: {}", shown.html);
+        }
         // Nobody is signed in at this step: no code can be had, and nothing was made.
         assert!(social_users(&app).await.is_empty());
         assert_eq!(identity_rows(&app).await, 0);
