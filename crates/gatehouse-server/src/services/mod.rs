@@ -23,6 +23,7 @@ pub mod oidc_metadata;
 pub mod orgs;
 pub mod outbox;
 pub mod passkeys;
+pub mod password_check;
 pub mod passwordless;
 pub mod roles;
 pub mod saml_idps;
