@@ -302,3 +302,27 @@ backend_tests! {
         assert!(back.location.as_deref().unwrap().contains(LINK_PAGE), "{:?}", back.location);
     }
 }
+
+backend_tests! {
+    async fn a_linked_sign_in_is_a_password_sign_in_so_required_mfa_is_not_bypassed(backend: Backend) {
+        let provider = LocalProvider::start().await;
+        let app = TestApp::spawn_with(backend, |c| {
+            linking_on(&provider)(c);
+            c.external_sign_in_can_bypass_local_mfa = true;
+        })
+        .await;
+        let (_, client_id, _) = create_app(&app, "Federated app", "spa", &[APP_CB]).await;
+        password_account(&app, &client_id, true).await;
+        // MFA is required from now on (the account was made before).
+        app.isolation
+            .execute("UPDATE users SET mfa_types = 'otp' WHERE email = $1", EMAIL)
+            .await;
+        let (browser, back) = provider_sign_in(&app, &provider, &client_id, true).await;
+        let page = browser.get(back.location.as_deref().unwrap()).await;
+        let linked = browser.post(LINK_PAGE, &link_form(&page, PASSWORD)).await;
+        assert_eq!(linked.status, 303, "{}", linked.html);
+        let next = linked.location.unwrap();
+        assert!(next.contains("/identity/v1/view/otp-setup"), "{next}");
+        assert!(!next.contains("code="), "{next}");
+    }
+}
