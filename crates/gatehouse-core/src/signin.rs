@@ -95,6 +95,9 @@ impl SignInError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
+    /// A provider identity with no user, whose verified email is a password account's: the
+    /// account's password links the two (Gatehouse's; Melody has no such page).
+    LinkAccount,
     PasswordlessVerify,
     /// A browser sign-up proving its email address (Gatehouse asks before going on; Melody
     /// only emails a link).
@@ -120,6 +123,7 @@ pub enum Step {
 impl Step {
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::LinkAccount => "link_account",
             Self::PasswordlessVerify => "passwordless_verify",
             Self::VerifyEmail => "verify_email",
             Self::Consent => "consent",
@@ -224,6 +228,8 @@ pub struct MfaRequirement {
 #[derive(Debug, Clone, Default)]
 pub struct StepFacts<'a> {
     pub first_factor: Option<FirstFactor>,
+    /// A provider identity waits for an account's password before it is linked to the account.
+    pub account_link_pending: bool,
     pub passwordless_enabled: bool,
     /// A new account whose email must be verified before the sign-in goes on.
     pub email_verification_pending: bool,
@@ -306,10 +312,39 @@ pub enum NotSecured {
     ConsentRequired,
     #[error("Try to exchange token while MFA code is not verified")]
     MfaNotVerified,
+    #[error("The account's password has not been given to link the sign-in")]
+    AccountLinkPending,
+}
+
+/// The local account a provider's first sign-in found by email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkCandidate {
+    pub is_active: bool,
+    pub has_password: bool,
+    /// Whether the account's own email was verified here.
+    pub email_verified: bool,
+}
+
+/// Whether a provider identity without a user is offered to the account with its email (after
+/// that account's password) instead of becoming a user of its own. Both sides must vouch for
+/// the email, and the account must be able to prove itself with a password.
+pub fn offers_link(
+    enabled: bool,
+    password_sign_in: bool,
+    provider_email_verified: bool,
+    candidate: Option<LinkCandidate>,
+) -> bool {
+    enabled
+        && password_sign_in
+        && provider_email_verified
+        && candidate.is_some_and(|c| c.is_active && c.has_password && c.email_verified)
 }
 
 /// Whether every factor and consent the sign-in needs is in place (Melody's `isSecured`).
 pub fn check_secured(progress: &Progress, facts: &StepFacts<'_>) -> Result<(), NotSecured> {
+    if facts.account_link_pending {
+        return Err(NotSecured::AccountLinkPending);
+    }
     if facts.first_factor == Some(FirstFactor::Passwordless)
         && facts.passwordless_enabled
         && !progress.is_done(Step::PasswordlessVerify)
@@ -328,6 +363,10 @@ pub fn check_secured(progress: &Progress, facts: &StepFacts<'_>) -> Result<(), N
 
 /// The next page of the transaction, or `None` when it is complete.
 pub fn next_step(progress: &Progress, facts: &StepFacts<'_>) -> Option<Step> {
+    // Nobody is signed in until the password proves the account the identity joins.
+    if facts.account_link_pending {
+        return Some(Step::LinkAccount);
+    }
     if facts.first_factor == Some(FirstFactor::Passwordless)
         && facts.passwordless_enabled
         && !progress.is_done(Step::PasswordlessVerify)
@@ -569,6 +608,76 @@ mod tests {
         assert_eq!(next_step(&progress, &facts), Some(Step::VerifyEmail));
         progress.complete(Step::VerifyEmail);
         assert_eq!(next_step(&progress, &facts), Some(Step::Consent));
+    }
+
+    #[test]
+    fn a_pending_link_comes_before_everything_and_keeps_the_sign_in_unsecured() {
+        let facts = StepFacts {
+            first_factor: None,
+            account_link_pending: true,
+            mfa: MfaRequirement {
+                otp: true,
+                ..Default::default()
+            },
+            ..password_facts()
+        };
+        assert_eq!(
+            next_step(&Progress::default(), &facts),
+            Some(Step::LinkAccount)
+        );
+        assert_eq!(
+            check_secured(&Progress::default(), &facts),
+            Err(NotSecured::AccountLinkPending)
+        );
+        // Once the password proved the account, the sign-in goes on as a password sign-in.
+        let linked = StepFacts {
+            first_factor: Some(FirstFactor::Password),
+            account_link_pending: false,
+            ..facts
+        };
+        assert_eq!(walk(&linked), vec![Step::Consent, Step::OtpSetup]);
+    }
+
+    #[test]
+    fn a_link_is_offered_only_when_both_sides_vouch_for_the_email() {
+        let account = LinkCandidate {
+            is_active: true,
+            has_password: true,
+            email_verified: true,
+        };
+        assert!(offers_link(true, true, true, Some(account)));
+        assert!(
+            !offers_link(false, true, true, Some(account)),
+            "feature off"
+        );
+        assert!(
+            !offers_link(true, false, true, Some(account)),
+            "no password sign-in"
+        );
+        assert!(
+            !offers_link(true, true, false, Some(account)),
+            "provider did not verify"
+        );
+        assert!(
+            !offers_link(true, true, true, None),
+            "no account with the email"
+        );
+        for other in [
+            LinkCandidate {
+                email_verified: false,
+                ..account
+            },
+            LinkCandidate {
+                is_active: false,
+                ..account
+            },
+            LinkCandidate {
+                has_password: false,
+                ..account
+            },
+        ] {
+            assert!(!offers_link(true, true, true, Some(other)), "{other:?}");
+        }
     }
 
     #[test]

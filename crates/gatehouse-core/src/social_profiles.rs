@@ -6,7 +6,7 @@ use serde::Deserialize;
 use crate::federation::IdTokenClaims;
 
 /// A provider's identity of a person, as the user row keeps it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct ExternalProfile {
     /// The provider's stable id (`socialAccountId`).
     pub subject: String,
@@ -194,9 +194,71 @@ pub fn facebook_profile(user: &[u8]) -> Result<ExternalProfile, ProfileError> {
     })
 }
 
+/// The longest name kept from Apple's `user` form field (the user columns' limit).
+const APPLE_NAME_MAX: usize = 50;
+
+#[derive(Deserialize)]
+struct AppleUser {
+    #[serde(default)]
+    name: Option<AppleName>,
+}
+
+#[derive(Deserialize)]
+struct AppleName {
+    #[serde(default, rename = "firstName")]
+    first_name: Option<String>,
+    #[serde(default, rename = "lastName")]
+    last_name: Option<String>,
+}
+
+fn apple_name_part(part: Option<String>) -> Option<String> {
+    let part = part?;
+    let part = part.trim();
+    (!part.is_empty()).then(|| part.chars().take(APPLE_NAME_MAX).collect())
+}
+
+/// The names in the `user` field Apple posts with the first authorization only
+/// (`{"name":{"firstName":…,"lastName":…},"email":…}`), each at most 50 characters. Its email is
+/// not read: the ID token is the authority for who signed in. Unreadable JSON gives no names.
+pub fn apple_user_names(user: &str) -> (Option<String>, Option<String>) {
+    match serde_json::from_str::<AppleUser>(user) {
+        Ok(AppleUser { name: Some(name) }) => (
+            apple_name_part(name.first_name),
+            apple_name_part(name.last_name),
+        ),
+        _ => (None, None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn apples_first_authorization_names_are_read_bounded_and_malformed_ones_ignored() {
+        let user = r#"{"name":{"firstName":" Grace ","lastName":"Hopper"},"email":"x@privaterelay.appleid.com"}"#;
+        assert_eq!(
+            apple_user_names(user),
+            (Some("Grace".into()), Some("Hopper".into()))
+        );
+        let long = format!(r#"{{"name":{{"firstName":"{}"}}}}"#, "é".repeat(80));
+        let (first, last) = apple_user_names(&long);
+        assert_eq!(first.map(|f| f.chars().count()), Some(50));
+        assert_eq!(last, None);
+        for malformed in [
+            "",
+            "{",
+            "null",
+            r#"{"name":"Grace"}"#,
+            r#"{"name":{"firstName":7}}"#,
+        ] {
+            assert_eq!(apple_user_names(malformed), (None, None), "{malformed}");
+        }
+        assert_eq!(
+            apple_user_names(r#"{"email":"x@example.com"}"#),
+            (None, None)
+        );
+    }
 
     #[test]
     fn github_gives_the_primary_email_and_its_verification() {

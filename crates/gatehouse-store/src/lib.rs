@@ -59,7 +59,7 @@ pub use saml_idps::{SamlIdpFields, SamlIdpRecord, SamlIdpStore};
 pub use scopes::{NewScope, ScopeChanges, ScopeLocaleRecord, ScopeRecord, ScopeStore};
 pub use settings::SettingsStore;
 pub use signing_keys::{NewSigningKey, SigningKeyRecord, SigningKeyStore};
-pub use social::{NewSocialUser, SocialAccountStore};
+pub use social::{LinkedIdentity, NewSocialUser, SocialAccountStore};
 pub use user_attributes::{UserAttributeFields, UserAttributeRecord, UserAttributeStore};
 pub use users::{NewInvitedUser, PasskeyRecord, UserChanges, UserRecord, UserStore};
 

@@ -1,7 +1,10 @@
 //! Users who sign in through an outside provider: one row per provider identity, found by
-//! (`social_account_type`, `social_account_id`), never by email.
+//! (`social_account_type`, `social_account_id`), never by email; and identities linked to an
+//! existing account (`user_identities`, after the account's password proved it).
 
 use std::future::Future;
+
+use chrono::NaiveDateTime;
 
 use crate::users::user_columns_u;
 use crate::{now_utc, on_pool, Store, StoreError, UserRecord};
@@ -22,8 +25,18 @@ pub struct NewSocialUser {
     pub locale: String,
 }
 
+/// A provider identity linked to an account.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct LinkedIdentity {
+    pub id: i64,
+    pub provider: String,
+    pub subject: String,
+    pub created_at: NaiveDateTime,
+}
+
 pub trait SocialAccountStore {
-    /// The live user of this provider identity.
+    /// The live user of this provider identity: the social user made from it, or the account
+    /// it was linked to.
     fn social_user(
         &self,
         provider: &str,
@@ -34,6 +47,24 @@ pub trait SocialAccountStore {
         &self,
         user: &NewSocialUser,
     ) -> impl Future<Output = Result<UserRecord, StoreError>> + Send;
+    /// Links the identity to the live user; an identity already linked is `StoreError::Conflict`.
+    fn link_identity(
+        &self,
+        user_id: i64,
+        provider: &str,
+        subject: &str,
+    ) -> impl Future<Output = Result<LinkedIdentity, StoreError>> + Send;
+    /// The identities linked to the user, oldest first.
+    fn linked_identities(
+        &self,
+        user_id: i64,
+    ) -> impl Future<Output = Result<Vec<LinkedIdentity>, StoreError>> + Send;
+    /// Unlinks one of the user's identities; whether it was linked.
+    fn unlink_identity(
+        &self,
+        user_id: i64,
+        identity_id: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 impl SocialAccountStore for Store {
@@ -45,8 +76,10 @@ impl SocialAccountStore for Store {
         const SQL: &str = concat!(
             "SELECT ",
             user_columns_u!(),
-            " FROM users u WHERE u.social_account_type = $1 AND u.social_account_id = $2 \
-             AND u.deleted_at IS NULL"
+            " FROM users u WHERE u.deleted_at IS NULL AND ((u.social_account_type = $1 \
+             AND u.social_account_id = $2) OR u.id IN (SELECT i.user_id FROM user_identities i \
+             WHERE i.provider = $1 AND i.subject = $2 AND i.deleted_at IS NULL)) \
+             ORDER BY u.id LIMIT 1"
         );
         Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
             .bind(provider)
@@ -85,5 +118,60 @@ impl SocialAccountStore for Store {
             tx.commit().await?;
             Ok(user)
         })
+    }
+
+    async fn link_identity(
+        &self,
+        user_id: i64,
+        provider: &str,
+        subject: &str,
+    ) -> Result<LinkedIdentity, StoreError> {
+        // The user must still be live when the row goes in; the unique index on live
+        // (provider, subject) refuses a second link of the same identity.
+        const LIVE: &str = "SELECT COUNT(*) FROM users WHERE id = $1 AND deleted_at IS NULL";
+        const INSERT: &str = "INSERT INTO user_identities (user_id, provider, subject, \
+            created_at) VALUES ($1, $2, $3, $4) RETURNING id, provider, subject, created_at";
+        let now = now_utc();
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let (live,): (i64,) = sqlx::query_as(LIVE)
+                .bind(user_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            if live == 0 {
+                return Err(StoreError::Conflict("the user no longer exists".into()));
+            }
+            let linked: LinkedIdentity = sqlx::query_as(INSERT)
+                .bind(user_id)
+                .bind(provider)
+                .bind(subject)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(linked)
+        })
+    }
+
+    async fn linked_identities(&self, user_id: i64) -> Result<Vec<LinkedIdentity>, StoreError> {
+        const SQL: &str = "SELECT id, provider, subject, created_at FROM user_identities \
+            WHERE user_id = $1 AND deleted_at IS NULL ORDER BY id";
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(user_id)
+            .fetch_all(pool)
+            .await)?)
+    }
+
+    async fn unlink_identity(&self, user_id: i64, identity_id: i64) -> Result<bool, StoreError> {
+        const SQL: &str = "UPDATE user_identities SET deleted_at = $3 \
+            WHERE user_id = $1 AND id = $2 AND deleted_at IS NULL";
+        let done = on_pool!(self, |pool| sqlx::query(SQL)
+            .bind(user_id)
+            .bind(identity_id)
+            .bind(now_utc())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(done > 0)
     }
 }

@@ -387,6 +387,8 @@ impl UserStore for Store {
                 "UPDATE user_orgs SET deleted_at = $2, updated_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
                 "UPDATE user_org_groups SET deleted_at = $2, updated_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
                 "UPDATE user_passkeys SET deleted_at = $2, updated_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
+                // A deleted account's linked identities sign into nothing, and may be linked anew.
+                "UPDATE user_identities SET deleted_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
             ],
             user_id,
         )

@@ -351,6 +351,8 @@ config_keys! {
         apple_auth_url: String = "https://appleid.apple.com".into();
         /// Users from external providers skip local MFA (not recommended).
         external_sign_in_can_bypass_local_mfa: bool = false;
+        /// A provider sign-in whose verified email is a verified password account's asks that account's password, then links the identity to it (off: the identity gets a user of its own).
+        link_social_accounts_at_sign_in: bool = false;
         /// Generic OpenID Connect providers, each a `[[oidc_auth_providers]]` table (fields below, under "OpenID Connect providers"). From the environment the whole list is one TOML array of inline tables, which replaces the file's list: `GATEHOUSE_OIDC_AUTH_PROVIDERS='[{ name = "corp", client_id = "…", client_secret = "…", discovery_url = "https://id.corp.example/.well-known/openid-configuration" }]'`. `/info` lists only their names.
         oidc_auth_providers: Vec<OidcProviderConfig> = Vec::new(), info = "OIDC_AUTH_PROVIDERS";
     }

@@ -21,6 +21,7 @@ use crate::config::OidcProviderConfig;
 use crate::crypto::jws::verify_signature;
 use crate::crypto::random_token;
 use crate::error::ServiceError;
+use crate::services::account_linking::{self, PendingLink};
 use crate::services::signin::{advance, Outcome, RequestMeta, SignedInUser, Transaction};
 use crate::state::AppState;
 
@@ -46,6 +47,54 @@ pub struct ProviderAnswer {
     pub error: Option<String>,
     #[serde(default)]
     pub error_description: Option<String>,
+    /// Names posted beside the answer (Apple's `user` field, on the first authorization only),
+    /// kept by this server; never read from the request itself.
+    #[serde(skip)]
+    pub posted_names: PostedNames,
+}
+
+/// A first and last name a provider posted outside its ID token.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostedNames {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
+const POSTED_NAMES_PREFIX: &str = "OIDCN-";
+
+/// Keeps the names posted with the answer for `answer_state` until its callback reads them.
+pub async fn keep_posted_names(
+    state: &AppState,
+    answer_state: &str,
+    names: &PostedNames,
+) -> Result<(), ServiceError> {
+    if answer_state.is_empty() || (names.first_name.is_none() && names.last_name.is_none()) {
+        return Ok(());
+    }
+    let json = serde_json::to_string(names).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let ttl = Duration::from_secs(state.config.oidc_code_verifier_expires_in);
+    state
+        .cache
+        .set(&format!("{POSTED_NAMES_PREFIX}{answer_state}"), &json, ttl)
+        .await?;
+    Ok(())
+}
+
+/// The names kept for `answer_state`, once; none when nothing (readable) was kept.
+pub async fn take_posted_names(
+    state: &AppState,
+    answer_state: &str,
+) -> Result<PostedNames, ServiceError> {
+    if answer_state.is_empty() {
+        return Ok(PostedNames::default());
+    }
+    let raw = state
+        .cache
+        .take(&format!("{POSTED_NAMES_PREFIX}{answer_state}"))
+        .await?;
+    Ok(raw
+        .and_then(|r| serde_json::from_str(&r).ok())
+        .unwrap_or_default())
 }
 
 /// The configured provider called `name`.
@@ -79,6 +128,50 @@ pub fn buttons(state: &AppState) -> impl Iterator<Item = &OidcProviderConfig> {
         .providers()
         .iter()
         .filter(|p| p.enable_sign_in_button)
+}
+
+/// What Melody's `GET /identity/v1/authorize-oidc-configs` tells a page about a configured
+/// `[[oidc_auth_providers]]` provider: public facts only, never its secret.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicProviderConfig {
+    pub client_id: String,
+    pub issuer: String,
+    pub authorize_endpoint: String,
+    pub token_endpoint: String,
+    pub jwks_endpoint: String,
+    pub enable_sign_in_button: bool,
+    /// `policy=oidc_sso_<name>` on `/authorize` goes straight to every configured provider.
+    pub enable_sign_in_redirect: bool,
+}
+
+/// The configured OpenID Connect providers (not the built-in Google and Apple), by name, with
+/// their endpoints (from discovery where configured so).
+pub async fn public_configs(
+    state: &AppState,
+) -> Result<Vec<(String, PublicProviderConfig)>, ServiceError> {
+    let configured = &state.config.oidc_auth_providers;
+    if configured.is_empty() {
+        return Err(SignInError::FeatureOff("OpenID Connect sign-in").into());
+    }
+    let mut configs = Vec::with_capacity(configured.len());
+    for listed in configured {
+        let provider = provider(state, &listed.name)?;
+        let endpoints = state.federation.endpoints(&state.http, provider).await?;
+        configs.push((
+            provider.name.clone(),
+            PublicProviderConfig {
+                client_id: provider.client_id.clone(),
+                issuer: endpoints.issuer.clone(),
+                authorize_endpoint: endpoints.authorization_endpoint.clone(),
+                token_endpoint: endpoints.token_endpoint.clone(),
+                jwks_endpoint: endpoints.jwks_uri.clone(),
+                enable_sign_in_button: provider.enable_sign_in_button,
+                enable_sign_in_redirect: true,
+            },
+        ));
+    }
+    Ok(configs)
 }
 
 /// Begins sign-in through `name` for the transaction; returns the provider's authorization URL.
@@ -204,15 +297,12 @@ pub async fn sign_in_with_provider(
         meta.now,
     )
     .await?;
-    sign_in_as(
-        state,
-        &provider.name,
-        &pending.tx_id,
-        tx,
-        &ExternalProfile::from(&claims),
-        meta,
-    )
-    .await
+    // The ID token says who signed in; posted names only fill what it leaves out.
+    let mut profile = ExternalProfile::from(&claims);
+    let posted = answer.posted_names.clone();
+    profile.first_name = profile.first_name.or(posted.first_name);
+    profile.last_name = profile.last_name.or(posted.last_name);
+    sign_in_as(state, &provider.name, &pending.tx_id, tx, &profile, meta).await
 }
 
 /// The provider's own refusal (`error`), or an answer without a code, stops here.
@@ -245,7 +335,17 @@ pub(crate) async fn sign_in_as(
     profile: &ExternalProfile,
     meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
-    let user = find_or_create_user(state, provider, &tx, profile).await?;
+    let user = match find_or_create_user(state, provider, &tx, profile).await? {
+        ProviderUser::Found(user) => user,
+        ProviderUser::LinkOffered(link) => {
+            // Nobody is signed in yet: the account's password comes first.
+            tx.pending_link = Some(link);
+            tx.user = None;
+            tx.first_factor = None;
+            return advance(state, tx_id, tx, meta).await;
+        }
+    };
+    tx.pending_link = None;
     tx.user = Some(SignedInUser {
         id: user.id,
         auth_id: user.auth_id,
@@ -374,17 +474,28 @@ fn bounded(value: Option<&str>, max: usize) -> Option<String> {
     (!value.is_empty()).then(|| value.chars().take(max).collect())
 }
 
+/// Who a provider identity signs in as.
+enum ProviderUser {
+    Found(UserRecord),
+    /// No user yet, and a password account with the same verified email may take the identity.
+    LinkOffered(PendingLink),
+}
+
 async fn find_or_create_user(
     state: &AppState,
     provider: &str,
     tx: &Transaction,
     profile: &ExternalProfile,
-) -> Result<UserRecord, ServiceError> {
+) -> Result<ProviderUser, ServiceError> {
     if let Some(user) = state.store.social_user(provider, &profile.subject).await? {
         if !user.is_active {
             return Err(SignInError::DisabledAccount.into());
         }
-        return Ok(user);
+        return Ok(ProviderUser::Found(user));
+    }
+    // Joining an existing account is no sign-up, so a closed sign-up does not stop it.
+    if let Some(link) = account_linking::offer(state, provider, profile).await? {
+        return Ok(ProviderUser::LinkOffered(link));
     }
     if tx.branding.as_ref().is_some_and(|b| !b.allow_sign_up) {
         return Err(SignInError::NoUserFound.into());
@@ -405,12 +516,13 @@ async fn find_or_create_user(
         locale: tx.request.locale.clone(),
     };
     match state.store.insert_social_user(&new_user).await {
-        Ok(user) => Ok(user),
+        Ok(user) => Ok(ProviderUser::Found(user)),
         // Another request made the same identity's user a moment ago.
         Err(StoreError::Conflict(_)) => state
             .store
             .social_user(provider, &profile.subject)
             .await?
+            .map(ProviderUser::Found)
             .ok_or_else(|| ServiceError::Internal("a conflicting social user vanished".into())),
         Err(other) => Err(other.into()),
     }

@@ -1,6 +1,7 @@
 //! Services: the operations HTTP handlers (and the CLI) call. They take plain data and the
 //! guards the auth layer built, ask the core for decisions and the store for data.
 
+pub mod account_linking;
 pub mod admin_accounts;
 pub mod admin_panel;
 pub mod apps;
@@ -22,6 +23,7 @@ pub mod oidc_metadata;
 pub mod orgs;
 pub mod outbox;
 pub mod passkeys;
+pub mod password_check;
 pub mod passwordless;
 pub mod roles;
 pub mod saml_idps;

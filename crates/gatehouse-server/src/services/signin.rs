@@ -8,16 +8,16 @@ use gatehouse_core::authorize::{
     AuthorizationRequest, AuthorizeSettings, ClientFacts, ResponseMode,
 };
 use gatehouse_core::grant::authorization_code::IssuedCode;
-use gatehouse_core::lockout::failed_login_key;
 use gatehouse_core::signin::{check_secured, next_step, FirstFactor, Progress, SignInError, Step};
 use gatehouse_store::{AccountStore, App};
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::{constant_time_eq, random_token, sha256_hex, PasswordCheck};
+use crate::crypto::{constant_time_eq, random_token, sha256_hex};
 use crate::error::ServiceError;
 use crate::services::sessions;
 use crate::state::AppState;
 
+pub(crate) use crate::services::password_check::{check_password, PasswordLockout};
 pub use crate::services::sign_up::{
     resend_sign_up_code, sign_up, sign_up_attributes, sign_up_open, verify_sign_up_email,
     SignUpInput,
@@ -72,6 +72,9 @@ pub struct Transaction {
     /// A sign-in (or policy) for the user's own account page: ends back there.
     #[serde(default)]
     pub account_page: bool,
+    /// A provider identity waiting for an account's password to be linked to it.
+    #[serde(default)]
+    pub pending_link: Option<crate::services::account_linking::PendingLink>,
 }
 
 /// An organization's branding for the sign-in pages; empty fields keep the server's own.
@@ -299,6 +302,7 @@ async fn begin_for(
         recovery_codes: None,
         connect,
         account_page,
+        pending_link: None,
     };
     let id = random_token::<32>();
     save(state, &id, &tx).await?;
@@ -341,47 +345,6 @@ pub async fn discard(state: &AppState, id: &str) -> Result<(), ServiceError> {
     Ok(())
 }
 
-/// The failed-password lockout of an email, per client IP: shared by every first factor that
-/// takes a secret (password, recovery code, the Simple-OAuth token API).
-pub(crate) struct PasswordLockout {
-    key: String,
-    threshold: u32,
-}
-
-impl PasswordLockout {
-    pub(crate) fn new(state: &AppState, email: &str, ip: Option<&str>) -> Self {
-        Self {
-            key: failed_login_key(email, ip),
-            threshold: state.config.account_lockout_threshold,
-        }
-    }
-
-    pub(crate) async fn is_locked(&self, state: &AppState) -> Result<bool, ServiceError> {
-        Ok(
-            self.threshold > 0
-                && state.cache.counter(&self.key).await? >= i64::from(self.threshold),
-        )
-    }
-
-    /// Counts a wrong secret.
-    pub(crate) async fn failed(&self, state: &AppState) -> Result<(), ServiceError> {
-        if self.threshold > 0 {
-            let ttl = match state.config.account_lockout_expires_in {
-                // "Until an admin unlocks it": ten years is forever for a counter.
-                0 => Duration::from_secs(10 * 365 * 86_400),
-                secs => Duration::from_secs(secs),
-            };
-            state.cache.increment(&self.key, ttl).await?;
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn clear(&self, state: &AppState) -> Result<(), ServiceError> {
-        state.cache.delete(&self.key).await?;
-        Ok(())
-    }
-}
-
 /// Email + password. Unknown email and wrong password answer alike, in the same time.
 pub async fn sign_in_with_password(
     state: &AppState,
@@ -391,48 +354,10 @@ pub async fn sign_in_with_password(
     password: &str,
     meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
-    if !state.config.enable_password_sign_in || state.config.enable_passwordless_sign_in {
+    if !password_sign_in_on(state) {
         return Err(SignInError::FeatureOff("Password sign-in").into());
     }
-    let email = email.trim().to_lowercase();
-    let lockout = PasswordLockout::new(state, &email, meta.ip);
-    if lockout.is_locked(state).await? {
-        return Err(SignInError::LockedOut.into());
-    }
-    // The lookup finishes (and frees its connection) before the hash runs.
-    let account = state.store.password_account(&email).await?;
-    let check = state
-        .passwords
-        .verify(
-            password.to_owned(),
-            account.as_ref().and_then(|a| a.password_hash.clone()),
-        )
-        .await?;
-    let Some(account) = account else {
-        return Err(SignInError::NoUserFound.into());
-    };
-    let PasswordCheck::Match { rehash } = check else {
-        lockout.failed(state).await?;
-        return Err(SignInError::NoUserFound.into());
-    };
-    if !account.is_active {
-        return Err(SignInError::DisabledAccount.into());
-    }
-    lockout.clear(state).await?;
-    if rehash {
-        let state = state.clone();
-        let password = password.to_owned();
-        tokio::spawn(async move {
-            match state.passwords.hash(password).await {
-                Ok(hash) => {
-                    if let Err(err) = state.store.set_password_hash(account.id, &hash).await {
-                        tracing::warn!(error = %err, "could not store the upgraded password hash");
-                    }
-                }
-                Err(err) => tracing::warn!(error = %err, "could not rehash a password"),
-            }
-        });
-    }
+    let account = check_password(state, email, password, meta.ip).await?;
     tx.user = Some(SignedInUser {
         id: account.id,
         auth_id: account.auth_id,
@@ -441,6 +366,11 @@ pub async fn sign_in_with_password(
     tx.auth_time = Some(meta.now);
     tx.session_id = None;
     advance(state, id, tx, meta).await
+}
+
+/// Whether accounts sign in with their password on this server.
+pub fn password_sign_in_on(state: &AppState) -> bool {
+    state.config.enable_password_sign_in && !state.config.enable_passwordless_sign_in
 }
 
 /// A scope the user is asked to consent to, with what describes it.

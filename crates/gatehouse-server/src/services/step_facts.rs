@@ -88,6 +88,7 @@ pub(crate) async fn facts_for(
     Ok(OwnedFacts {
         facts: StepFacts {
             first_factor: tx.first_factor,
+            account_link_pending: tx.user.is_none() && tx.pending_link.is_some(),
             passwordless_enabled: config.enable_passwordless_sign_in,
             email_verification_pending,
             consent_enabled: config.enable_user_app_consent,

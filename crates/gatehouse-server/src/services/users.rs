@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use gatehouse_core::admin::{bounded_text, may_assign_roles, AdminRuleError};
 use gatehouse_store::{
-    OrgRecord, OrgStore, Page, PasskeyRecord, RoleStore, Store, UserAttributeStore, UserChanges,
-    UserRecord, UserStore,
+    LinkedIdentity, OrgRecord, OrgStore, Page, PasskeyRecord, RoleStore, SocialAccountStore, Store,
+    UserAttributeStore, UserChanges, UserRecord, UserStore,
 };
 
 use crate::error::ServiceError;
@@ -23,6 +23,8 @@ pub struct UserDetail {
     /// The active organization and the user's groups (with `enable_org`).
     pub org: Option<Option<OrgRecord>>,
     pub org_groups: Option<Vec<(i64, String)>>,
+    /// Provider identities linked at sign-in (with `link_social_accounts_at_sign_in`).
+    pub linked_identities: Option<Vec<LinkedIdentity>>,
 }
 
 /// What a PUT may change.
@@ -77,12 +79,18 @@ pub async fn detail(state: &AppState, auth_id: &str) -> Result<UserDetail, Servi
     } else {
         (None, None)
     };
+    let linked_identities = if state.config.link_social_accounts_at_sign_in {
+        Some(store.linked_identities(user.id).await?)
+    } else {
+        None
+    };
     Ok(UserDetail {
         user,
         roles,
         attributes,
         org,
         org_groups,
+        linked_identities,
     })
 }
 
@@ -287,6 +295,29 @@ pub async fn delete_passkey(
     let current = user(store, auth_id).await?;
     if !store.delete_passkey(current.id, passkey_id).await? {
         return Err(ServiceError::NotFound("No passkey found"));
+    }
+    Ok(())
+}
+
+/// The provider identities linked to the user at sign-in (not the one a social user was made
+/// from).
+pub async fn linked_identities(
+    store: &Store,
+    auth_id: &str,
+) -> Result<Vec<LinkedIdentity>, ServiceError> {
+    let current = user(store, auth_id).await?;
+    Ok(store.linked_identities(current.id).await?)
+}
+
+/// Unlinks one of them: that provider identity no longer signs into the user.
+pub async fn unlink_identity(
+    store: &Store,
+    auth_id: &str,
+    identity_id: i64,
+) -> Result<(), ServiceError> {
+    let current = user(store, auth_id).await?;
+    if !store.unlink_identity(current.id, identity_id).await? {
+        return Err(ServiceError::NotFound("No linked identity found"));
     }
     Ok(())
 }

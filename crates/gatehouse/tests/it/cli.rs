@@ -224,7 +224,7 @@ backend_tests! {
             "scope_locales", "orgs", "user_orgs", "org_groups", "user_org_groups", "user_passkeys",
             "user_attributes", "user_attribute_values", "banners", "app_banners", "saml_idps",
             "email_logs", "sms_logs", "sign_in_logs", "signing_keys", "refresh_tokens",
-            "browser_sessions", "recovery_codes", "connect_apps",
+            "browser_sessions", "recovery_codes", "connect_apps", "user_identities",
         ] {
             assert!(tables.iter().any(|t| t == table), "{table} missing: {tables:?}");
         }

@@ -18,7 +18,7 @@ use crate::flow::{
 };
 use crate::harness::{backend_tests, basic, call, TestApp};
 
-const PROVIDER: &str = "acme";
+pub(crate) const PROVIDER: &str = "acme";
 const CLIENT_ID: &str = "gatehouse-at-acme";
 const CLIENT_SECRET: &str = "acme-client-secret";
 pub(crate) const APP_CB: &str = "http://127.0.0.1:9/federation/cb";
@@ -38,14 +38,14 @@ struct ProviderState {
 type Shared = Arc<Mutex<ProviderState>>;
 
 /// A running local OpenID Connect provider.
-struct LocalProvider {
-    base: String,
+pub(crate) struct LocalProvider {
+    pub(crate) base: String,
     state: Shared,
-    keys: Vec<SigningKey>,
+    pub(crate) keys: Vec<SigningKey>,
 }
 
 impl LocalProvider {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let keys: Vec<SigningKey> = [Algorithm::Rs256, Algorithm::Es256, Algorithm::EdDsa]
@@ -66,7 +66,7 @@ impl LocalProvider {
         Self { base, state, keys }
     }
 
-    fn config(&self) -> OidcProviderConfig {
+    pub(crate) fn config(&self) -> OidcProviderConfig {
         OidcProviderConfig {
             name: PROVIDER.into(),
             client_id: CLIENT_ID.into(),
@@ -77,12 +77,12 @@ impl LocalProvider {
         }
     }
 
-    fn configure(&self, config: &mut Config) {
+    pub(crate) fn configure(&self, config: &mut Config) {
         config.oidc_auth_providers = vec![self.config()];
     }
 
     /// Signs `claims` with `key` (the header names `kid`).
-    fn sign(key: &SigningKey, kid: &str, claims: &Value) -> String {
+    pub(crate) fn sign(key: &SigningKey, kid: &str, claims: &Value) -> String {
         let header = JwtHeader {
             alg: key.algorithm().as_str().into(),
             typ: Some("JWT".into()),
@@ -93,11 +93,11 @@ impl LocalProvider {
         compact(input, &signature)
     }
 
-    fn answer_with(&self, id_token: String) {
+    pub(crate) fn answer_with(&self, id_token: String) {
         self.state.lock().unwrap().next_id_token = Some(id_token);
     }
 
-    fn claims(&self, sub: &str, nonce: &str) -> Value {
+    pub(crate) fn claims(&self, sub: &str, nonce: &str) -> Value {
         let now = chrono_now();
         json!({
             "iss": self.base, "sub": sub, "aud": CLIENT_ID, "iat": now, "exp": now + 300,
@@ -158,7 +158,7 @@ pub(crate) async fn sign_in_page(app: &TestApp, client_id: &str) -> (Browser, Pa
 }
 
 /// Presses the provider's button; returns the provider's authorization URL.
-async fn press_button(browser: &Browser, page: &Page) -> String {
+pub(crate) async fn press_button(browser: &Browser, page: &Page) -> String {
     let fields = hidden_fields(&page.html, &format!("oidc-{PROVIDER}-form"), &[]);
     let sent = browser
         .post(
@@ -170,7 +170,7 @@ async fn press_button(browser: &Browser, page: &Page) -> String {
     sent.location.unwrap()
 }
 
-fn callback(state: &str) -> String {
+pub(crate) fn callback(state: &str) -> String {
     format!("/identity/v1/authorize-oidc/{PROVIDER}?code=upstream-code&state={state}")
 }
 
@@ -474,6 +474,99 @@ backend_tests! {
         assert!(!form.iter().any(|(k, _)| k == "code_verifier"), "{form:?}");
         let users = social_users(&app).await;
         assert_eq!((users.len(), &users[0]["socialAccountType"]), (1, &json!("Apple")));
+    }
+
+    async fn apples_first_sign_in_names_the_user_and_a_malformed_user_field_is_ignored(backend: Backend) {
+        let provider = LocalProvider::start().await;
+        let app = TestApp::spawn_with(backend, |c| {
+            c.apple_auth_client_id = CLIENT_ID.into();
+            c.apple_auth_client_secret = Secret::new("apple-client-secret-jwt");
+            c.apple_auth_url = provider.base.clone();
+        })
+        .await;
+        let (_, client_id, _) = create_app(&app, "Federated app", "spa", &[APP_CB]).await;
+        let long_last = "L".repeat(70);
+        let named = format!(r#"{{"name":{{"firstName":"Grace","lastName":"{long_last}"}},"email":"someone-else@example.com"}}"#);
+        for (sub, user) in [("001.named", named.as_str()), ("002.malformed", "{\"name\": {\"firstName\": ")] {
+            let (browser, page) = sign_in_page(&app, &client_id).await;
+            let fields = hidden_fields(&page.html, "oidc-Apple-form", &[]);
+            let upstream = browser.post("/identity/v1/view/authorize-oidc/Apple", &fields).await.location.unwrap_or_default();
+            let nonce = query_param(&upstream, "nonce").unwrap();
+            // Apple's ID token carries no names; the email is the token's, not the `user` field's.
+            let mut claims = provider.claims(sub, &nonce);
+            claims.as_object_mut().unwrap().retain(|k, _| k != "given_name" && k != "family_name");
+            provider.answer_with(LocalProvider::sign(&provider.keys[1], provider.keys[1].kid(), &claims));
+            let form = vec![
+                ("code".to_owned(), "apple-code".to_owned()),
+                ("state".to_owned(), query_param(&upstream, "state").unwrap()),
+                ("user".to_owned(), user.to_owned()),
+            ];
+            let posted = browser.post("/identity/v1/authorize-apple", &form).await;
+            assert_eq!(posted.status, 303, "{sub}");
+            let location = posted.location.unwrap();
+            assert!(!location.contains("Grace") && !location.contains("user="), "the names stay out of the URL: {location}");
+            let back = browser.get(&location).await;
+            assert_eq!(back.status, 303, "{sub}: {}", back.html);
+            finish_consent(&browser, back, APP_CB).await;
+        }
+        let users = social_users(&app).await;
+        let user = |sub: &str| users.iter().find(|u| u["socialAccountId"] == sub).cloned().unwrap();
+        let named = user("001.named");
+        assert_eq!(named["firstName"], "Grace");
+        assert_eq!(named["lastName"], "L".repeat(50));
+        assert_eq!(named["email"], "001.named@acme.example");
+        let malformed = user("002.malformed");
+        assert_eq!((malformed["firstName"].as_str(), malformed["lastName"].as_str()), (Some(""), Some("")), "no names: {malformed}");
+        assert_eq!(malformed["email"], "002.malformed@acme.example");
+    }
+
+    async fn the_oidc_configs_list_the_providers_public_facts_and_never_their_secret(backend: Backend) {
+        let provider = LocalProvider::start().await;
+        let app = TestApp::spawn_with(backend, |c| {
+            provider.configure(c);
+            let mut explicit = provider.config();
+            explicit.name = "corp".into();
+            explicit.discovery_url = String::new();
+            explicit.issuer = "https://id.corp.example".into();
+            explicit.authorization_endpoint = "https://id.corp.example/auth".into();
+            explicit.token_endpoint = "https://id.corp.example/token".into();
+            explicit.jwks_uri = "https://id.corp.example/keys".into();
+            explicit.enable_sign_in_button = false;
+            c.oidc_auth_providers.push(explicit);
+            // Built-in providers are not Melody's `OIDC_AUTH_PROVIDERS`.
+            c.apple_auth_client_id = "apple-id".into();
+            c.apple_auth_client_secret = Secret::new("apple-client-secret-jwt");
+            c.apple_auth_url = provider.base.clone();
+        })
+        .await;
+        let response = reqwest::get(app.url("/identity/v1/authorize-oidc-configs")).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let text = response.text().await.unwrap();
+        assert!(!text.contains(CLIENT_SECRET) && !text.contains("apple-client-secret-jwt"), "{text}");
+        let body: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(body, json!({ "configs": [
+            { "name": PROVIDER, "config": {
+                "clientId": CLIENT_ID, "issuer": provider.base,
+                "authorizeEndpoint": format!("{}/authorize", provider.base),
+                "tokenEndpoint": format!("{}/token", provider.base),
+                "jwksEndpoint": format!("{}/jwks", provider.base),
+                "enableSignInButton": true, "enableSignInRedirect": true,
+            }},
+            { "name": "corp", "config": {
+                "clientId": CLIENT_ID, "issuer": "https://id.corp.example",
+                "authorizeEndpoint": "https://id.corp.example/auth",
+                "tokenEndpoint": "https://id.corp.example/token",
+                "jwksEndpoint": "https://id.corp.example/keys",
+                "enableSignInButton": false, "enableSignInRedirect": true,
+            }},
+        ]}));
+
+        // Without configured providers the route is off.
+        let plain = TestApp::spawn(backend).await;
+        let response = reqwest::get(plain.url("/identity/v1/authorize-oidc-configs")).await.unwrap();
+        assert_eq!(response.status(), 400);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error_description"], "OpenID Connect sign-in is not enabled on this server");
     }
 
     async fn provider_users_still_pass_required_mfa(backend: Backend) {

@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use gatehouse_store::{AppStore, Cache, NewApp, Store, StoreError};
+use gatehouse_store::{
+    AccountStore, AppStore, Cache, NewApp, NewSignUp, SocialAccountStore, Store, StoreError,
+    UserStore,
+};
 
 use crate::harness::{backend_tests, Backend, Isolation, REDIS_URL};
 
@@ -32,7 +35,55 @@ fn new_app(client_id: &str) -> NewApp {
     }
 }
 
+fn sign_up(n: u8) -> NewSignUp {
+    NewSignUp {
+        auth_id: format!("00000000-0000-4000-8000-0000000000{n:02}"),
+        email: format!("link{n}@example.com"),
+        password_hash: Some("not-a-real-hash".into()),
+        first_name: None,
+        last_name: None,
+        locale: "en".into(),
+    }
+}
+
 backend_tests! {
+    async fn linked_identities_find_their_account_until_unlinked_or_the_account_is_deleted(backend: Backend) {
+        let isolation = Isolation::new(backend).await;
+        let store = store_for(&isolation).await;
+        let user = store.insert_sign_up(&sign_up(1)).await.unwrap();
+        let other = store.insert_sign_up(&sign_up(2)).await.unwrap();
+        let found = |provider: &'static str, subject: &'static str| {
+            let store = store.clone();
+            async move { store.social_user(provider, subject).await.unwrap().map(|u| u.id) }
+        };
+        assert_eq!(found("acme", "s-1").await, None);
+        let linked = store.link_identity(user.id, "acme", "s-1").await.unwrap();
+        assert_eq!((linked.provider.as_str(), linked.subject.as_str()), ("acme", "s-1"));
+        assert_eq!(found("acme", "s-1").await, Some(user.id));
+        assert_eq!(found("acme", "s-2").await, None);
+        assert_eq!(found("other", "s-1").await, None);
+        // One live account per identity, whoever asks.
+        for to in [user.id, other.id] {
+            assert!(matches!(store.link_identity(to, "acme", "s-1").await, Err(StoreError::Conflict(_))));
+        }
+        assert_eq!(store.linked_identities(user.id).await.unwrap(), vec![linked.clone()]);
+        assert!(!store.unlink_identity(other.id, linked.id).await.unwrap(), "not the other user's");
+        assert!(store.unlink_identity(user.id, linked.id).await.unwrap());
+        assert!(!store.unlink_identity(user.id, linked.id).await.unwrap(), "only once");
+        assert_eq!(found("acme", "s-1").await, None);
+        assert!(store.linked_identities(user.id).await.unwrap().is_empty());
+
+        // Unlinked, the identity may be linked anew; a deleted account's identities go with it.
+        store.link_identity(other.id, "acme", "s-1").await.unwrap();
+        assert_eq!(found("acme", "s-1").await, Some(other.id));
+        store.delete_user(other.id).await.unwrap();
+        assert_eq!(found("acme", "s-1").await, None);
+        assert!(store.linked_identities(other.id).await.unwrap().is_empty());
+        assert!(matches!(store.link_identity(other.id, "acme", "s-3").await, Err(StoreError::Conflict(_))));
+        store.link_identity(user.id, "acme", "s-1").await.unwrap();
+        assert_eq!(found("acme", "s-1").await, Some(user.id));
+    }
+
     async fn cache_values_expire_and_are_consumed_once(backend: Backend) {
         let isolation = Isolation::new(backend).await;
         let cache = cache_for(&isolation).await;

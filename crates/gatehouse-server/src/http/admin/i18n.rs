@@ -96,6 +96,7 @@ words! {
     mfa_enrolled: "Enrolled", "已注册", "Inscrit";
     reset: "Reset", "重置", "Réinitialiser";
     passkeys: "Passkeys", "通行密钥", "Clés d’accès";
+    linked_identities: "Linked sign-in identities", "已关联的登录身份", "Identités de connexion liées";
     consented_apps: "Apps with consent", "已授权的应用", "Applications autorisées";
     revoke: "Revoke", "撤销", "Révoquer";
     locked_ips: "Locked IPs", "被锁定的 IP", "IP bloquées";

@@ -1,5 +1,5 @@
 //! What the user detail page posts: enable/disable, roles, impersonation, sessions, locked IPs,
-//! MFA, passkeys, consents, account linking, verification email, deletion. Each is one call of
+//! MFA, passkeys, linked sign-in identities, consents, account linking, verification email, deletion. Each is one call of
 //! the service the S2S API uses.
 
 use axum::extract::{Path, State};
@@ -31,6 +31,10 @@ pub(super) fn routes() -> Router<AppState> {
         .route(
             "/admin/users/{auth_id}/passkeys/{id}/delete",
             post(delete_passkey),
+        )
+        .route(
+            "/admin/users/{auth_id}/identities/{id}/unlink",
+            post(unlink_identity),
         )
         .route(
             "/admin/users/{auth_id}/consents/{app_id}/revoke",
@@ -193,6 +197,18 @@ async fn delete_passkey(
 ) -> PageResult {
     let admin = posted.admin;
     users::delete_passkey(&state.store, &auth_id, id)
+        .await
+        .map_err(fail(&state, &admin))?;
+    done(&auth_id)
+}
+
+async fn unlink_identity(
+    State(state): State<AppState>,
+    Path((auth_id, id)): Path<(String, i64)>,
+    posted: AdminForm<NoFields>,
+) -> PageResult {
+    let admin = posted.admin;
+    users::unlink_identity(&state.store, &auth_id, id)
         .await
         .map_err(fail(&state, &admin))?;
     done(&auth_id)

@@ -185,6 +185,8 @@ struct UserPage {
     locked_ips: Vec<String>,
     /// (passkey id, description).
     passkeys: Vec<(i64, String)>,
+    /// (identity id, "provider · subject · linked at") of each linked provider identity.
+    identities: Vec<(i64, String)>,
     consented: Vec<(i64, String)>,
     /// (app id, name) of the browser apps impersonation can use.
     spa_apps: Vec<(i64, String)>,
@@ -235,6 +237,9 @@ pub(super) async fn user_page(
         .map_err(fail())?;
     let locked_ips = users::locked_ips(state, auth_id).await.map_err(fail())?;
     let passkeys = users::passkeys(&state.store, auth_id)
+        .await
+        .map_err(fail())?;
+    let identities = users::linked_identities(&state.store, auth_id)
         .await
         .map_err(fail())?;
     let consented = users::consented_apps(&state.store, auth_id)
@@ -411,6 +416,15 @@ pub(super) async fn user_page(
                         p.credential_id.chars().take(16).collect::<String>(),
                         when(&p.created_at)
                     ),
+                )
+            })
+            .collect(),
+        identities: identities
+            .iter()
+            .map(|i| {
+                (
+                    i.id,
+                    format!("{} · {} · {}", i.provider, i.subject, when(&i.created_at)),
                 )
             })
             .collect(),

@@ -41,6 +41,20 @@ pub struct UserDetailView {
     pub org: Option<Option<OrgView>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub org_groups: Option<Vec<OrgGroupRef>>,
+    /// With `link_social_accounts_at_sign_in`: provider identities linked to the account at
+    /// sign-in (Gatehouse's; Melody has no such field).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub linked_identities: Option<Vec<LinkedIdentityView>>,
+}
+
+/// A provider identity linked to the account.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkedIdentityView {
+    pub id: i64,
+    pub provider: String,
+    pub subject: String,
+    pub created_at: String,
 }
 
 fn detail_view(state: &AppState, d: &UserDetail) -> UserDetailView {
@@ -55,6 +69,17 @@ fn detail_view(state: &AppState, d: &UserDetail) -> UserDetailView {
                 .map(|(id, name)| OrgGroupRef {
                     id: *id,
                     name: name.clone(),
+                })
+                .collect()
+        }),
+        linked_identities: d.linked_identities.as_ref().map(|identities| {
+            identities
+                .iter()
+                .map(|i| LinkedIdentityView {
+                    id: i.id,
+                    provider: i.provider.clone(),
+                    subject: i.subject.clone(),
+                    created_at: format_timestamp(&i.created_at),
                 })
                 .collect()
         }),

@@ -3,7 +3,7 @@
 //! callback path.
 
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 
@@ -11,7 +11,10 @@ use super::browser::Browser;
 use super::respond::{self, see_other};
 use super::{form_error, page_error, posted_transaction, refused_post, sign_in_view, StepForm};
 use crate::error::ServiceError;
-use crate::services::federation::{self, PendingSignIn, ProviderAnswer};
+use crate::http::error::ApiError;
+use gatehouse_core::social_profiles::apple_user_names;
+
+use crate::services::federation::{self, PendingSignIn, PostedNames, ProviderAnswer};
 use crate::services::google_identity;
 use crate::services::signin::{self, Transaction};
 use crate::services::social_oauth::{self, SocialProvider};
@@ -21,6 +24,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/identity/v1/view/authorize-oidc/{provider}", post(start))
         .route("/identity/v1/authorize-oidc/{provider}", get(callback))
+        .route("/identity/v1/authorize-oidc-configs", get(oidc_configs))
         .route(
             "/identity/v1/view/authorize-social/{provider}",
             post(start_social),
@@ -160,6 +164,22 @@ async fn pending_transaction(
     Ok((pending, tx))
 }
 
+/// Melody's list of the configured providers for its own page. Its `codeVerifier` is left out:
+/// Gatehouse keeps the PKCE verifier of each sign-in on the server (`OIDCS-<state>`), so a
+/// verifier handed to the page would be honoured by no flow.
+async fn oidc_configs(State(state): State<AppState>) -> Response {
+    match federation::public_configs(&state).await {
+        Ok(configs) => {
+            let configs: Vec<_> = configs
+                .into_iter()
+                .map(|(name, config)| serde_json::json!({ "name": name, "config": config }))
+                .collect();
+            axum::Json(serde_json::json!({ "configs": configs })).into_response()
+        }
+        Err(err) => ApiError::from(err).into_response(),
+    }
+}
+
 /// The button: off to the provider with a state, nonce and PKCE challenge kept here.
 async fn start(
     State(state): State<AppState>,
@@ -188,8 +208,29 @@ async fn callback(
 }
 
 /// Apple's `form_post` answer. The browser's SameSite cookie does not come with a cross-site
-/// POST, so the answer is passed on to a same-site GET, where it does.
-async fn apple_form_post(Form(answer): Form<Vec<(String, String)>>) -> Response {
+/// POST, so the answer is passed on to a same-site GET, where it does. The names Apple posts on
+/// the first authorization (`user`) stay here, under the answer's state, not in the URL.
+async fn apple_form_post(
+    State(state): State<AppState>,
+    Form(answer): Form<Vec<(String, String)>>,
+) -> Response {
+    let field = |name: &str| {
+        answer
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if let (Some(user), Some(answer_state)) = (field("user"), field("state")) {
+        let (first_name, last_name) = apple_user_names(user);
+        let names = PostedNames {
+            first_name,
+            last_name,
+        };
+        // The names are a courtesy: losing them never fails the sign-in.
+        if let Err(err) = federation::keep_posted_names(&state, answer_state, &names).await {
+            tracing::warn!(error = %err, "could not keep the names Apple posted");
+        }
+    }
     let kept: Vec<(String, String)> = answer
         .into_iter()
         .filter(|(k, _)| matches!(k.as_str(), "code" | "state" | "error"))
@@ -201,8 +242,12 @@ async fn apple_form_post(Form(answer): Form<Vec<(String, String)>>) -> Response 
 async fn apple_return(
     State(state): State<AppState>,
     browser: Browser,
-    Query(answer): Query<ProviderAnswer>,
+    Query(mut answer): Query<ProviderAnswer>,
 ) -> Response {
+    match federation::take_posted_names(&state, &answer.state).await {
+        Ok(names) => answer.posted_names = names,
+        Err(err) => tracing::warn!(error = %err, "could not read the names Apple posted"),
+    }
     finish_oidc(state, browser, "Apple", answer).await
 }
 

@@ -115,6 +115,11 @@ pub struct Texts {
     pub sign_out: &'static str,
     pub names_saved: &'static str,
     pub this_browser: &'static str,
+    pub link_account_title: &'static str,
+    /// `{email}` and `{provider}` are replaced.
+    pub link_account_intro: &'static str,
+    pub link_account_submit: &'static str,
+    pub link_account_cancel: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -233,6 +238,10 @@ pub const EN: Texts = Texts {
     sign_out: "Sign out",
     names_saved: "Your details were saved.",
     this_browser: "this browser",
+    link_account_title: "Link your account",
+    link_account_intro: "An account with {email} already exists — enter its password to sign in with {provider} from now on.",
+    link_account_submit: "Link and sign in",
+    link_account_cancel: "Cancel",
 };
 
 pub const ZH_CN: Texts = Texts {
@@ -349,6 +358,10 @@ pub const ZH_CN: Texts = Texts {
     sign_out: "退出登录",
     names_saved: "您的信息已保存。",
     this_browser: "此浏览器",
+    link_account_title: "关联已有账户",
+    link_account_intro: "使用 {email} 的账户已存在——请输入该账户的密码，此后即可使用 {provider} 登录。",
+    link_account_submit: "关联并登录",
+    link_account_cancel: "取消",
 };
 
 pub const FR: Texts = Texts {
@@ -465,6 +478,10 @@ pub const FR: Texts = Texts {
     sign_out: "Se déconnecter",
     names_saved: "Vos informations sont enregistrées.",
     this_browser: "ce navigateur",
+    link_account_title: "Associer votre compte",
+    link_account_intro: "Un compte avec l’adresse {email} existe déjà — saisissez son mot de passe pour vous connecter désormais avec {provider}.",
+    link_account_submit: "Associer et se connecter",
+    link_account_cancel: "Annuler",
 };
 
 pub const ALL: [&Texts; 3] = [&EN, &FR, &ZH_CN];

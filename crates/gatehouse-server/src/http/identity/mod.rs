@@ -8,6 +8,7 @@ mod federation;
 mod i18n;
 mod invitations;
 mod lifecycle;
+mod link_account;
 mod logout;
 mod mfa;
 mod my_pass;
@@ -66,6 +67,7 @@ pub fn routes() -> Router<AppState> {
         .route("/identity/v1/view/auth-code-expired", get(expired_page))
         .route("/connect/{name}", get(connect::start))
         .merge(lifecycle::routes())
+        .merge(link_account::routes())
         .merge(mfa::routes())
         .merge(passkeys::routes())
         .merge(federation::routes())

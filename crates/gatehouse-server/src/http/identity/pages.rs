@@ -217,6 +217,20 @@ pub struct ConsentPage<'a> {
     pub scopes: Vec<(String, String)>,
 }
 
+/// A provider identity's first sign-in asking the password of the account with its email.
+#[derive(Template)]
+#[template(path = "link_account.html")]
+pub struct LinkAccountPage<'a> {
+    pub c: Chrome<'a>,
+    pub app_name: &'a str,
+    pub tx: &'a str,
+    pub csrf: &'a str,
+    pub email: &'a str,
+    /// "An account with <email> already exists…", in the page's language.
+    pub intro: String,
+    pub error: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "policy.html")]
 pub struct PolicyPage<'a> {

@@ -17,6 +17,7 @@ use crate::services::signin::{Completion, Outcome};
 /// The page that serves a step, if this version has one.
 pub fn step_path(step: Step) -> Option<&'static str> {
     match step {
+        Step::LinkAccount => Some(super::link_account::PATH),
         Step::Consent => Some("/identity/v1/view/consent"),
         Step::VerifyEmail => Some("/identity/v1/view/verify-email"),
         Step::PasswordlessVerify => Some("/identity/v1/view/passwordless"),

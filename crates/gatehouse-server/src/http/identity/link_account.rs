@@ -1,0 +1,112 @@
+//! The `link_account` step: a provider identity's first sign-in whose email is an existing
+//! account's asks that account's password, or goes back to the sign-in page.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Form, Router};
+
+use super::browser::Browser;
+use super::pages::{render, Chrome, LinkAccountPage};
+use super::respond::{self, see_other};
+use super::{
+    form_error, i18n, page_error, page_locale, posted_transaction, refused_post, transaction,
+    PageQuery, StepForm,
+};
+use crate::services::account_linking;
+use crate::services::signin::Transaction;
+use crate::state::AppState;
+
+pub const PATH: &str = "/identity/v1/view/link-account";
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route(PATH, get(link_page).post(link_submit))
+}
+
+fn link_view(
+    state: &AppState,
+    browser: &Browser,
+    tx_id: &str,
+    tx: &Transaction,
+    locale: &str,
+    error: Option<(StatusCode, String)>,
+) -> Response {
+    let link = match account_linking::pending(tx) {
+        Ok(link) => link,
+        Err(err) => return refused_post(state, err),
+    };
+    let (status, error) = match error {
+        Some((status, text)) => (status, Some(text)),
+        None => (StatusCode::OK, None),
+    };
+    let t = i18n::texts(locale);
+    let base = format!("{PATH}?tx={tx_id}");
+    let mut response = render(
+        status,
+        &LinkAccountPage {
+            c: Chrome::new(&state.config, locale, Some(&base)).branded(tx.branding.as_ref()),
+            app_name: &tx.app_name,
+            tx: tx_id,
+            csrf: browser.csrf.as_deref().unwrap_or_default(),
+            email: &link.email,
+            intro: t
+                .link_account_intro
+                .replace("{email}", &link.email)
+                .replace("{provider}", &link.provider),
+            error,
+        },
+        None,
+    );
+    browser.set_csrf_cookie(state, &mut response);
+    response
+}
+
+async fn link_page(
+    State(state): State<AppState>,
+    browser: Browser,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let fallback = q.locale.clone().unwrap_or_else(|| "en".into());
+    match transaction(&state, &browser, q.tx.as_deref()).await {
+        Ok(tx) => {
+            let locale = page_locale(&state, q.locale.as_deref(), &tx);
+            let tx_id = q.tx.as_deref().unwrap_or_default();
+            link_view(&state, &browser, tx_id, &tx, &locale, None)
+        }
+        Err(err) => page_error(&state, &fallback, err),
+    }
+}
+
+/// The password (links and signs in), or `stage=cancel` (back to the sign-in page).
+async fn link_submit(
+    State(state): State<AppState>,
+    browser: Browser,
+    Form(form): Form<StepForm>,
+) -> Response {
+    let tx = match posted_transaction(&state, &browser, &form).await {
+        Ok(tx) => tx,
+        Err(err) => return refused_post(&state, err),
+    };
+    let locale = tx.request.locale.clone();
+    if form.stage == "cancel" {
+        return match account_linking::cancel(&state, &form.tx, tx).await {
+            Ok(()) => see_other(&format!(
+                "/identity/v1/view/authorize?tx={}&locale={locale}",
+                form.tx
+            )),
+            Err(err) => refused_post(&state, err),
+        };
+    }
+    let shown = tx.clone();
+    let linked =
+        account_linking::link_with_password(&state, &form.tx, tx, &form.password, browser.meta())
+            .await;
+    match linked {
+        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
+        Err(err) => match form_error(&state, &locale, err) {
+            Ok(error) => link_view(&state, &browser, &form.tx, &shown, &locale, Some(error)),
+            Err(page) => *page,
+        },
+    }
+}
