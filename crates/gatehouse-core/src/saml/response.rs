@@ -1,0 +1,630 @@
+//! The IdP's Response at the ACS: read from the parsed tree (structure only, no trust), then
+//! checked against what this SP asked for and `now`.
+//!
+//! Reading refuses every shape that lets a signature cover one element while the SP reads
+//! another: more than one Assertion, an Assertion that is not a child of the Response, an ID
+//! carried by two elements, an EncryptedAssertion (not supported), values split by comments.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use xml_sec::{XmlDomDocument, XmlDomNode};
+
+use super::{parse_instant, ASSERTION_NS, BEARER, PROTOCOL_NS, STATUS_SUCCESS};
+use crate::social_profiles::ExternalProfile;
+
+/// How far the IdP's clock may be from ours.
+pub const CLOCK_SKEW_SECONDS: i64 = 60;
+/// A posted response larger than this is refused before decoding.
+const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+
+/// Why a SAML response is refused; shown after "Invalid SAML response: ".
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SamlError {
+    #[error("SAMLResponse is missing or not base64")]
+    NotBase64,
+    #[error("the response is too large")]
+    TooLarge,
+    #[error("DOCTYPE and entity declarations are not accepted")]
+    Doctype,
+    #[error("the response is not well-formed XML")]
+    Malformed,
+    #[error("the document is not a SAML 2.0 Response")]
+    NotAResponse,
+    #[error("encrypted assertions are not supported; configure the IdP to sign, not encrypt")]
+    EncryptedAssertion,
+    #[error("the response must carry exactly one assertion")]
+    AssertionCount,
+    #[error("the assertion must be a direct child of the response")]
+    AssertionMisplaced,
+    #[error("`{0}` is missing")]
+    Missing(&'static str),
+    #[error("the ID `{0}` is not unique in the document")]
+    DuplicateId(String),
+    #[error("`{0}` is split by a comment or holds markup")]
+    SplitValue(&'static str),
+    #[error("signature: no valid signature by the IdP's key covers the assertion")]
+    Signature,
+    #[error("status: the IdP answered `{0}`")]
+    Status(String),
+    #[error("issuer: `{0}` is not the IdP's entity ID")]
+    Issuer(String),
+    #[error("destination: the response is addressed to `{0}`, not this ACS")]
+    Destination(String),
+    #[error("InResponseTo: the response does not answer the request this sign-in sent")]
+    InResponseTo,
+    #[error("audience: the assertion is not restricted to this service provider")]
+    Audience,
+    #[error("expired: the assertion is not valid now (NotBefore / NotOnOrAfter)")]
+    Expired,
+    #[error("recipient: no bearer SubjectConfirmation names this ACS")]
+    Recipient,
+    #[error("replay: this response was already used")]
+    Replay,
+    #[error("unknown RelayState: this sign-in has expired or was already used")]
+    UnknownRelayState,
+    #[error("the user ID attribute `{0}` is missing from the assertion")]
+    MissingUserId(String),
+}
+
+/// One `<saml:Attribute>` with its values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attribute {
+    pub name: String,
+    pub friendly_name: Option<String>,
+    pub values: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BearerConfirmation {
+    pub not_before: Option<String>,
+    pub not_on_or_after: Option<String>,
+    pub recipient: Option<String>,
+    pub in_response_to: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssertionData {
+    pub id: String,
+    pub issuer: String,
+    pub name_id: Option<String>,
+    pub bearer: Vec<BearerConfirmation>,
+    /// Conditions' NotBefore / NotOnOrAfter.
+    pub not_before: Option<String>,
+    pub not_on_or_after: Option<String>,
+    /// Each AudienceRestriction's audiences; every one must name this SP.
+    pub audience_restrictions: Vec<Vec<String>>,
+    pub attributes: Vec<Attribute>,
+}
+
+/// What a Response says, read without trusting it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseData {
+    pub id: String,
+    pub issuer: Option<String>,
+    pub destination: Option<String>,
+    pub in_response_to: Option<String>,
+    pub status: String,
+    pub assertion: AssertionData,
+}
+
+/// The POST binding's `SAMLResponse`: base64 of the XML; DOCTYPEs are refused here already.
+pub fn decode_post_binding(encoded: &str) -> Result<String, SamlError> {
+    if encoded.len() > MAX_RESPONSE_BYTES * 4 / 3 + 4096 {
+        return Err(SamlError::TooLarge);
+    }
+    let compact: String = encoded
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    if compact.is_empty() {
+        return Err(SamlError::NotBase64);
+    }
+    let bytes = STANDARD.decode(compact).map_err(|_| SamlError::NotBase64)?;
+    let xml = String::from_utf8(bytes).map_err(|_| SamlError::Malformed)?;
+    let upper = xml.to_ascii_uppercase();
+    if upper.contains("<!DOCTYPE") || upper.contains("<!ENTITY") {
+        return Err(SamlError::Doctype);
+    }
+    Ok(xml)
+}
+
+fn child<'a, 'i>(node: XmlDomNode<'a, 'i>, ns: &str, name: &str) -> Option<XmlDomNode<'a, 'i>> {
+    node.children().find(|n| n.has_tag_name((ns, name)))
+}
+
+/// An element's text: all of its direct text, refused when a comment or element splits it
+/// (canonicalization drops comments, so a split value could differ from what was signed).
+fn text(node: XmlDomNode<'_, '_>, what: &'static str) -> Result<String, SamlError> {
+    let mut value = String::new();
+    for part in node.children() {
+        if part.is_text() {
+            value.push_str(part.text().unwrap_or_default());
+        } else {
+            return Err(SamlError::SplitValue(what));
+        }
+    }
+    Ok(value.trim().to_owned())
+}
+
+fn required_child_text(
+    node: XmlDomNode<'_, '_>,
+    ns: &str,
+    name: &'static str,
+) -> Result<String, SamlError> {
+    let found = child(node, ns, name).ok_or(SamlError::Missing(name))?;
+    text(found, name)
+}
+
+/// Every element carrying `value` as an ID-like attribute; exactly one may.
+fn unique_id(document: &XmlDomDocument<'_>, value: &str) -> Result<(), SamlError> {
+    let carriers = document
+        .descendants()
+        .filter(|n| n.is_element())
+        .filter(|n| {
+            n.attributes().any(|a| {
+                a.value() == value
+                    && (a.is_id() || matches!(a.name(), "ID" | "Id" | "id" | "AssertionID"))
+            })
+        })
+        .count();
+    if carriers == 1 {
+        Ok(())
+    } else {
+        Err(SamlError::DuplicateId(value.to_owned()))
+    }
+}
+
+fn attr(node: XmlDomNode<'_, '_>, name: &str) -> Option<String> {
+    node.attribute(name).map(|v| v.trim().to_owned())
+}
+
+/// Reads the Response and its one Assertion.
+pub fn read_response(document: &XmlDomDocument<'_>) -> Result<ResponseData, SamlError> {
+    let root = document.root_element();
+    if !root.has_tag_name((PROTOCOL_NS, "Response")) {
+        return Err(SamlError::NotAResponse);
+    }
+    if document
+        .descendants()
+        .any(|n| n.has_tag_name((ASSERTION_NS, "EncryptedAssertion")))
+    {
+        return Err(SamlError::EncryptedAssertion);
+    }
+    let assertions: Vec<_> = document
+        .descendants()
+        .filter(|n| n.is_element() && n.tag_name().name() == "Assertion")
+        .collect();
+    let [assertion] = assertions[..] else {
+        return Err(SamlError::AssertionCount);
+    };
+    if !assertion.has_tag_name((ASSERTION_NS, "Assertion"))
+        || assertion.parent_element() != Some(root)
+    {
+        return Err(SamlError::AssertionMisplaced);
+    }
+    let id = attr(root, "ID").ok_or(SamlError::Missing("Response ID"))?;
+    unique_id(document, &id)?;
+    let status = child(root, PROTOCOL_NS, "Status")
+        .and_then(|s| child(s, PROTOCOL_NS, "StatusCode"))
+        .and_then(|c| attr(c, "Value"))
+        .ok_or(SamlError::Missing("StatusCode"))?;
+    let issuer = child(root, ASSERTION_NS, "Issuer")
+        .map(|i| text(i, "Issuer"))
+        .transpose()?;
+    Ok(ResponseData {
+        id,
+        issuer,
+        destination: attr(root, "Destination"),
+        in_response_to: attr(root, "InResponseTo"),
+        status,
+        assertion: read_assertion(document, assertion)?,
+    })
+}
+
+fn read_assertion(
+    document: &XmlDomDocument<'_>,
+    assertion: XmlDomNode<'_, '_>,
+) -> Result<AssertionData, SamlError> {
+    let id = attr(assertion, "ID").ok_or(SamlError::Missing("Assertion ID"))?;
+    unique_id(document, &id)?;
+    let issuer = required_child_text(assertion, ASSERTION_NS, "Issuer")?;
+    let subject = child(assertion, ASSERTION_NS, "Subject");
+    let name_id = subject
+        .and_then(|s| child(s, ASSERTION_NS, "NameID"))
+        .map(|n| text(n, "NameID"))
+        .transpose()?;
+    let bearer = subject
+        .into_iter()
+        .flat_map(|s| s.children())
+        .filter(|c| c.has_tag_name((ASSERTION_NS, "SubjectConfirmation")))
+        .filter(|c| c.attribute("Method") == Some(BEARER))
+        .map(|c| {
+            let data = child(c, ASSERTION_NS, "SubjectConfirmationData");
+            let get = |name| data.and_then(|d| attr(d, name));
+            BearerConfirmation {
+                not_before: get("NotBefore"),
+                not_on_or_after: get("NotOnOrAfter"),
+                recipient: get("Recipient"),
+                in_response_to: get("InResponseTo"),
+            }
+        })
+        .collect();
+    let conditions = child(assertion, ASSERTION_NS, "Conditions");
+    let mut audience_restrictions = Vec::new();
+    for restriction in conditions
+        .into_iter()
+        .flat_map(|c| c.children())
+        .filter(|c| c.has_tag_name((ASSERTION_NS, "AudienceRestriction")))
+    {
+        let audiences = restriction
+            .children()
+            .filter(|a| a.has_tag_name((ASSERTION_NS, "Audience")))
+            .map(|a| text(a, "Audience"))
+            .collect::<Result<Vec<_>, _>>()?;
+        audience_restrictions.push(audiences);
+    }
+    let mut attributes = Vec::new();
+    for statement in assertion
+        .children()
+        .filter(|c| c.has_tag_name((ASSERTION_NS, "AttributeStatement")))
+    {
+        for attribute in statement
+            .children()
+            .filter(|c| c.has_tag_name((ASSERTION_NS, "Attribute")))
+        {
+            let values = attribute
+                .children()
+                .filter(|v| v.has_tag_name((ASSERTION_NS, "AttributeValue")))
+                .map(|v| text(v, "AttributeValue"))
+                .collect::<Result<Vec<_>, _>>()?;
+            attributes.push(Attribute {
+                name: attr(attribute, "Name").unwrap_or_default(),
+                friendly_name: attr(attribute, "FriendlyName"),
+                values,
+            });
+        }
+    }
+    Ok(AssertionData {
+        id,
+        issuer,
+        name_id,
+        bearer,
+        not_before: conditions.and_then(|c| attr(c, "NotBefore")),
+        not_on_or_after: conditions.and_then(|c| attr(c, "NotOnOrAfter")),
+        audience_restrictions,
+        attributes,
+    })
+}
+
+/// What this SP expects of the response to one request, and how the IdP record maps attributes.
+pub struct Expected<'a> {
+    pub idp_entity_id: &'a str,
+    pub sp_entity_id: &'a str,
+    pub acs_url: &'a str,
+    pub request_id: &'a str,
+    pub user_id_attribute: &'a str,
+    pub email_attribute: Option<&'a str>,
+    pub first_name_attribute: Option<&'a str>,
+    pub last_name_attribute: Option<&'a str>,
+}
+
+/// Whether `now` is inside [not_before, not_on_or_after), each widened by the skew.
+fn within(not_before: Option<&str>, not_on_or_after: Option<&str>, now: i64) -> bool {
+    let after_start = not_before.is_none_or(|t| {
+        parse_instant(t).is_some_and(|start| now + CLOCK_SKEW_SECONDS >= start)
+    });
+    let before_end = not_on_or_after
+        .is_none_or(|t| parse_instant(t).is_some_and(|end| now - CLOCK_SKEW_SECONDS < end));
+    after_start && before_end
+}
+
+impl AssertionData {
+    /// The first non-empty value of the attribute named `name` (its Name or FriendlyName).
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .filter(|a| a.name == name || a.friendly_name.as_deref() == Some(name))
+            .flat_map(|a| a.values.iter())
+            .map(String::as_str)
+            .find(|v| !v.is_empty())
+    }
+}
+
+/// Checks a response whose assertion the IdP's signature covers; returns who signed in.
+pub fn check_response(
+    data: &ResponseData,
+    expected: &Expected<'_>,
+    now: i64,
+) -> Result<ExternalProfile, SamlError> {
+    if data.status != STATUS_SUCCESS {
+        return Err(SamlError::Status(data.status.clone()));
+    }
+    let assertion = &data.assertion;
+    for issuer in data.issuer.iter().chain([&assertion.issuer]) {
+        if issuer != expected.idp_entity_id {
+            return Err(SamlError::Issuer(issuer.clone()));
+        }
+    }
+    if let Some(destination) = data.destination.as_deref() {
+        if destination != expected.acs_url {
+            return Err(SamlError::Destination(destination.to_owned()));
+        }
+    }
+    if data.in_response_to.as_deref() != Some(expected.request_id) {
+        return Err(SamlError::InResponseTo);
+    }
+    if assertion.audience_restrictions.is_empty()
+        || !assertion
+            .audience_restrictions
+            .iter()
+            .all(|r| r.iter().any(|a| a == expected.sp_entity_id))
+    {
+        return Err(SamlError::Audience);
+    }
+    if !within(
+        assertion.not_before.as_deref(),
+        assertion.not_on_or_after.as_deref(),
+        now,
+    ) {
+        return Err(SamlError::Expired);
+    }
+    check_bearer(&assertion.bearer, expected, now)?;
+    let subject = assertion
+        .attribute(expected.user_id_attribute)
+        .ok_or_else(|| SamlError::MissingUserId(expected.user_id_attribute.to_owned()))?;
+    let mapped = |name: Option<&str>| {
+        name.and_then(|n| assertion.attribute(n))
+            .map(str::to_owned)
+    };
+    Ok(ExternalProfile {
+        subject: subject.to_owned(),
+        email: mapped(expected.email_attribute),
+        // The IdP vouches for its users, not for their mailbox.
+        email_verified: false,
+        first_name: mapped(expected.first_name_attribute),
+        last_name: mapped(expected.last_name_attribute),
+    })
+}
+
+/// A bearer assertion needs a confirmation for this ACS and this request that is valid now
+/// (SAML profiles §4.1.4.2).
+fn check_bearer(
+    confirmations: &[BearerConfirmation],
+    expected: &Expected<'_>,
+    now: i64,
+) -> Result<(), SamlError> {
+    let for_here: Vec<_> = confirmations
+        .iter()
+        .filter(|c| c.recipient.as_deref() == Some(expected.acs_url))
+        .collect();
+    if for_here.is_empty() {
+        return Err(SamlError::Recipient);
+    }
+    let answering: Vec<_> = for_here
+        .into_iter()
+        .filter(|c| {
+            c.in_response_to
+                .as_deref()
+                .is_none_or(|r| r == expected.request_id)
+        })
+        .collect();
+    if answering.is_empty() {
+        return Err(SamlError::InResponseTo);
+    }
+    if answering.iter().any(|c| {
+        c.not_on_or_after.is_some()
+            && within(c.not_before.as_deref(), c.not_on_or_after.as_deref(), now)
+    }) {
+        Ok(())
+    } else {
+        Err(SamlError::Expired)
+    }
+}
+
+/// How long the response and assertion IDs stay one-time: until they would expire anyway, at
+/// least a minute.
+pub fn replay_ttl(data: &ResponseData, now: i64) -> u64 {
+    let ends = data
+        .assertion
+        .bearer
+        .iter()
+        .filter_map(|c| c.not_on_or_after.as_deref())
+        .chain(data.assertion.not_on_or_after.as_deref())
+        .filter_map(parse_instant);
+    let latest = ends.max().unwrap_or(now) + CLOCK_SKEW_SECONDS - now;
+    u64::try_from(latest.max(60)).unwrap_or(60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::saml::{instant, ServiceProvider};
+
+    const NOW: i64 = 1_700_000_000;
+    const IDP: &str = "https://idp.example/entity";
+
+    struct Shape {
+        destination: String,
+        in_response_to: String,
+        audience: String,
+        recipient: String,
+        not_on_or_after: i64,
+        extra: String,
+        email: String,
+    }
+
+    impl Default for Shape {
+        fn default() -> Self {
+            let sp = ServiceProvider::at("https://id.example");
+            Self {
+                destination: sp.acs_url.clone(),
+                in_response_to: "_req1".into(),
+                audience: sp.entity_id,
+                recipient: sp.acs_url,
+                not_on_or_after: NOW + 300,
+                extra: String::new(),
+                email: "ada@example.com".into(),
+            }
+        }
+    }
+
+    fn response(s: &Shape) -> String {
+        let (start, end) = (instant(NOW - 10), instant(s.not_on_or_after));
+        format!(
+            r#"<samlp:Response xmlns:samlp="{PROTOCOL_NS}" xmlns:saml="{ASSERTION_NS}" ID="_r1" Version="2.0" IssueInstant="{start}" Destination="{dest}" InResponseTo="{irt}">
+<saml:Issuer>{IDP}</saml:Issuer>
+<samlp:Status><samlp:StatusCode Value="{STATUS_SUCCESS}"/></samlp:Status>
+<saml:Assertion ID="_a1" Version="2.0" IssueInstant="{start}">
+<saml:Issuer>{IDP}</saml:Issuer>
+<saml:Subject><saml:NameID>ada</saml:NameID>
+<saml:SubjectConfirmation Method="{BEARER}"><saml:SubjectConfirmationData NotOnOrAfter="{end}" Recipient="{rcpt}" InResponseTo="{irt}"/></saml:SubjectConfirmation></saml:Subject>
+<saml:Conditions NotBefore="{start}" NotOnOrAfter="{end}"><saml:AudienceRestriction><saml:Audience>{aud}</saml:Audience></saml:AudienceRestriction></saml:Conditions>
+<saml:AttributeStatement>
+<saml:Attribute Name="uid"><saml:AttributeValue>u-42</saml:AttributeValue></saml:Attribute>
+<saml:Attribute Name="urn:oid:0.9.2342.19200300.100.1.3" FriendlyName="mail"><saml:AttributeValue>{email}</saml:AttributeValue></saml:Attribute>
+<saml:Attribute Name="givenName"><saml:AttributeValue>Ada</saml:AttributeValue></saml:Attribute>
+</saml:AttributeStatement>
+</saml:Assertion>{extra}
+</samlp:Response>"#,
+            dest = s.destination,
+            irt = s.in_response_to,
+            rcpt = s.recipient,
+            aud = s.audience,
+            extra = s.extra,
+            email = s.email,
+        )
+    }
+
+    fn checked(shape: &Shape, now: i64) -> Result<ExternalProfile, SamlError> {
+        let xml = response(shape);
+        let document = XmlDomDocument::parse(&xml).map_err(|_| SamlError::Malformed)?;
+        let data = read_response(&document)?;
+        let sp = ServiceProvider::at("https://id.example");
+        check_response(
+            &data,
+            &Expected {
+                idp_entity_id: IDP,
+                sp_entity_id: &sp.entity_id,
+                acs_url: &sp.acs_url,
+                request_id: "_req1",
+                user_id_attribute: "uid",
+                email_attribute: Some("mail"),
+                first_name_attribute: Some("givenName"),
+                last_name_attribute: Some("sn"),
+            },
+            now,
+        )
+    }
+
+    #[test]
+    fn a_good_response_maps_the_attributes() {
+        let profile = checked(&Shape::default(), NOW).unwrap();
+        assert_eq!(profile.subject, "u-42");
+        assert_eq!(profile.email.as_deref(), Some("ada@example.com"));
+        assert_eq!(profile.first_name.as_deref(), Some("Ada"));
+        assert_eq!(profile.last_name, None);
+    }
+
+    #[test]
+    fn each_condition_is_checked() {
+        let cases = [
+            (
+                Shape {
+                    destination: "https://elsewhere/acs".into(),
+                    ..Shape::default()
+                },
+                "destination",
+            ),
+            (
+                Shape {
+                    in_response_to: "_other".into(),
+                    ..Shape::default()
+                },
+                "InResponseTo",
+            ),
+            (
+                Shape {
+                    audience: "https://other-sp".into(),
+                    ..Shape::default()
+                },
+                "audience",
+            ),
+            (
+                Shape {
+                    recipient: "https://elsewhere/acs".into(),
+                    ..Shape::default()
+                },
+                "recipient",
+            ),
+            (
+                Shape {
+                    not_on_or_after: NOW - 61,
+                    ..Shape::default()
+                },
+                "expired",
+            ),
+        ];
+        for (shape, reason) in cases {
+            let err = checked(&shape, NOW).unwrap_err();
+            assert!(err.to_string().starts_with(reason), "{reason}: {err}");
+        }
+        // Inside the skew is still valid; past it is not.
+        let shape = Shape::default();
+        assert!(checked(&shape, NOW + 300 + CLOCK_SKEW_SECONDS - 1).is_ok());
+        assert_eq!(
+            checked(&shape, NOW + 300 + CLOCK_SKEW_SECONDS),
+            Err(SamlError::Expired)
+        );
+    }
+
+    #[test]
+    fn shapes_that_allow_wrapping_are_refused() {
+        let injected = Shape {
+            extra: format!(
+                r#"<saml:Assertion ID="_a2"><saml:Issuer>{IDP}</saml:Issuer></saml:Assertion>"#
+            ),
+            ..Shape::default()
+        };
+        assert_eq!(checked(&injected, NOW), Err(SamlError::AssertionCount));
+        let duplicate = Shape {
+            extra: r#"<samlp:Extensions ID="_a1"/>"#.into(),
+            ..Shape::default()
+        };
+        assert_eq!(
+            checked(&duplicate, NOW),
+            Err(SamlError::DuplicateId("_a1".into()))
+        );
+        let encrypted = Shape {
+            extra: "<saml:EncryptedAssertion/>".into(),
+            ..Shape::default()
+        };
+        assert_eq!(checked(&encrypted, NOW), Err(SamlError::EncryptedAssertion));
+        let commented = Shape {
+            email: "ada@example.com<!---->.evil".into(),
+            ..Shape::default()
+        };
+        assert_eq!(
+            checked(&commented, NOW),
+            Err(SamlError::SplitValue("AttributeValue"))
+        );
+    }
+
+    #[test]
+    fn the_post_binding_refuses_doctypes_and_garbage() {
+        let doctype = STANDARD.encode("<!DOCTYPE r [<!ENTITY x \"y\">]><r/>");
+        assert_eq!(decode_post_binding(&doctype), Err(SamlError::Doctype));
+        assert_eq!(decode_post_binding("%%%"), Err(SamlError::NotBase64));
+        assert_eq!(decode_post_binding(""), Err(SamlError::NotBase64));
+        let wrapped = format!("{}\n{}", &STANDARD.encode("<r/>")[..2], &STANDARD.encode("<r/>")[2..]);
+        assert_eq!(decode_post_binding(&wrapped).unwrap(), "<r/>");
+    }
+
+    #[test]
+    fn replay_protection_lasts_until_expiry() {
+        let document = XmlDomDocument::parse(&response(&Shape::default()))
+            .map(|d| read_response(&d).unwrap())
+            .unwrap();
+        assert_eq!(replay_ttl(&document, NOW), 300 + 60);
+        assert_eq!(replay_ttl(&document, NOW + 1000), 60);
+    }
+}
