@@ -169,7 +169,9 @@ mod tests {
             Err(MetadataError::Unreadable)
         );
         assert_eq!(
-            parse_idp_metadata(&format!("<md:EntityDescriptor xmlns:md=\"{METADATA_NS}\"/>")),
+            parse_idp_metadata(&format!(
+                "<md:EntityDescriptor xmlns:md=\"{METADATA_NS}\"/>"
+            )),
             Err(MetadataError::NoIdpDescriptor)
         );
         assert_eq!(

@@ -86,7 +86,10 @@ mod tests {
     fn instants_round_trip_in_utc() {
         assert_eq!(instant(1_700_000_000), "2023-11-14T22:13:20Z");
         assert_eq!(parse_instant("2023-11-14T22:13:20Z"), Some(1_700_000_000));
-        assert_eq!(parse_instant("2023-11-14T22:13:20.123Z"), Some(1_700_000_000));
+        assert_eq!(
+            parse_instant("2023-11-14T22:13:20.123Z"),
+            Some(1_700_000_000)
+        );
         assert_eq!(parse_instant("yesterday"), None);
     }
 

@@ -310,9 +310,8 @@ pub struct Expected<'a> {
 
 /// Whether `now` is inside [not_before, not_on_or_after), each widened by the skew.
 fn within(not_before: Option<&str>, not_on_or_after: Option<&str>, now: i64) -> bool {
-    let after_start = not_before.is_none_or(|t| {
-        parse_instant(t).is_some_and(|start| now + CLOCK_SKEW_SECONDS >= start)
-    });
+    let after_start = not_before
+        .is_none_or(|t| parse_instant(t).is_some_and(|start| now + CLOCK_SKEW_SECONDS >= start));
     let before_end = not_on_or_after
         .is_none_or(|t| parse_instant(t).is_some_and(|end| now - CLOCK_SKEW_SECONDS < end));
     after_start && before_end
@@ -372,10 +371,7 @@ pub fn check_response(
     let subject = assertion
         .attribute(expected.user_id_attribute)
         .ok_or_else(|| SamlError::MissingUserId(expected.user_id_attribute.to_owned()))?;
-    let mapped = |name: Option<&str>| {
-        name.and_then(|n| assertion.attribute(n))
-            .map(str::to_owned)
-    };
+    let mapped = |name: Option<&str>| name.and_then(|n| assertion.attribute(n)).map(str::to_owned);
     Ok(ExternalProfile {
         subject: subject.to_owned(),
         email: mapped(expected.email_attribute),
@@ -615,7 +611,11 @@ mod tests {
         assert_eq!(decode_post_binding(&doctype), Err(SamlError::Doctype));
         assert_eq!(decode_post_binding("%%%"), Err(SamlError::NotBase64));
         assert_eq!(decode_post_binding(""), Err(SamlError::NotBase64));
-        let wrapped = format!("{}\n{}", &STANDARD.encode("<r/>")[..2], &STANDARD.encode("<r/>")[2..]);
+        let wrapped = format!(
+            "{}\n{}",
+            &STANDARD.encode("<r/>")[..2],
+            &STANDARD.encode("<r/>")[2..]
+        );
         assert_eq!(decode_post_binding(&wrapped).unwrap(), "<r/>");
     }
 

@@ -25,7 +25,7 @@ fn accepted(algorithm: SignatureAlgorithm) -> bool {
 /// Reads the response and proves its assertion signed by one of `certificates` (DER X.509).
 pub fn verify_response(xml: String, certificates: &[Vec<u8>]) -> Result<ResponseData, SamlError> {
     let document = XmlDocument::parse(xml).map_err(|_| SamlError::Malformed)?;
-    let (data, assertion, methods) = document.with_view(|view| {
+    let (data, targets, methods) = document.with_view(|view| {
         let tree = view.document();
         let data = read_response(tree)?;
         // `None` when the ID is absent or carried twice: nothing to prove coverage of.
@@ -40,7 +40,8 @@ pub fn verify_response(xml: String, certificates: &[Vec<u8>]) -> Result<Response
             .filter(|a| accepted(*a))
             .collect();
         methods.dedup();
-        Ok::<_, SamlError>((data, assertion, methods))
+        // The assertion is the Response's child: a signature over the Response covers it too.
+        Ok::<_, SamlError>((data, [assertion, view.root_element()], methods))
     })?;
     for certificate in certificates {
         let Some(spki) = subject_public_key_info(certificate) else {
@@ -56,9 +57,9 @@ pub fn verify_response(xml: String, certificates: &[Vec<u8>]) -> Result<Response
             let Ok(evidence) = VerifyContext::new().key(&key).verify_all(&document) else {
                 continue;
             };
-            if evidence
-                .covers_element(&document, assertion)
-                .unwrap_or(false)
+            if targets
+                .iter()
+                .any(|t| evidence.covers_element(&document, *t).unwrap_or(false))
             {
                 return Ok(data);
             }
@@ -119,7 +120,10 @@ mod tests {
     fn reads_lengths_short_and_long() {
         let short = [0x30, 0x02, 0x05, 0x00, 0xff];
         let (tag, contents, whole, rest) = der_element(&short).unwrap();
-        assert_eq!((tag, contents, whole, rest), (0x30, &[5u8, 0][..], &short[..4], &[0xffu8][..]));
+        assert_eq!(
+            (tag, contents, whole, rest),
+            (0x30, &[5u8, 0][..], &short[..4], &[0xffu8][..])
+        );
         let mut long = vec![0x04, 0x81, 0x80];
         long.extend([7u8; 0x80]);
         assert_eq!(der_element(&long).unwrap().1.len(), 0x80);

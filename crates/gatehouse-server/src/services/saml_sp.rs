@@ -85,12 +85,11 @@ pub async fn idp(
         .into_iter()
         .find(|r| r.name == name && r.is_active)
         .ok_or_else(|| SignInError::UnknownSamlIdp(name.to_owned()))?;
-    let metadata = parse_idp_metadata(&record.metadata).map_err(|e| {
-        SignInError::SamlIdpMisconfigured {
+    let metadata =
+        parse_idp_metadata(&record.metadata).map_err(|e| SignInError::SamlIdpMisconfigured {
             idp: record.name.clone(),
             reason: e.to_string(),
-        }
-    })?;
+        })?;
     Ok((record, metadata))
 }
 

@@ -79,7 +79,9 @@ impl TestIdp {
             .key_info(true)
             .build_template()
             .unwrap();
-        let with_template = xml.replacen("<!--SIG-->", &template, 1).replace("<!--SIG-->", "");
+        let with_template = xml
+            .replacen("<!--SIG-->", &template, 1)
+            .replace("<!--SIG-->", "");
         let key = RsaSigningKey::from_pkcs8_pem(&self.key_pem).unwrap();
         let key_info = X509CertificateKeyInfoWriter::from_pem(&self.cert_pem).unwrap();
         SignContext::new(&key)
@@ -194,7 +196,11 @@ struct SentRequest {
 impl SentRequest {
     fn attribute(&self, name: &str) -> String {
         let marker = format!(" {name}=\"");
-        let at = self.xml.find(&marker).unwrap_or_else(|| panic!("no {name}: {}", self.xml)) + marker.len();
+        let at = self
+            .xml
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no {name}: {}", self.xml))
+            + marker.len();
         let end = self.xml[at..].find('"').unwrap();
         self.xml[at..at + end].to_owned()
     }
@@ -210,38 +216,70 @@ async fn send_to_idp(browser: &Browser, path: &str) -> SentRequest {
     assert_eq!(page.status, 303, "{}", page.html);
     let location = page.location.unwrap();
     assert!(location.starts_with(&format!("{IDP_SSO}?")), "{location}");
-    let deflated = STANDARD.decode(query_param(&location, "SAMLRequest").unwrap()).unwrap();
+    let deflated = STANDARD
+        .decode(query_param(&location, "SAMLRequest").unwrap())
+        .unwrap();
     let mut xml = String::new();
-    flate2::read::DeflateDecoder::new(&deflated[..]).read_to_string(&mut xml).unwrap();
-    SentRequest { xml, relay_state: query_param(&location, "RelayState").unwrap() }
+    flate2::read::DeflateDecoder::new(&deflated[..])
+        .read_to_string(&mut xml)
+        .unwrap();
+    SentRequest {
+        xml,
+        relay_state: query_param(&location, "RelayState").unwrap(),
+    }
 }
 
 async fn post_to_acs(browser: &Browser, response_xml: &str, relay_state: &str) -> Page {
     browser
-        .post("/saml/sp/v1/acs", &[
-            ("SAMLResponse".to_owned(), STANDARD.encode(response_xml)),
-            ("RelayState".to_owned(), relay_state.to_owned()),
-        ])
+        .post(
+            "/saml/sp/v1/acs",
+            &[
+                ("SAMLResponse".to_owned(), STANDARD.encode(response_xml)),
+                ("RelayState".to_owned(), relay_state.to_owned()),
+            ],
+        )
         .await
 }
 
 fn saml_users(users: &[Value]) -> Vec<Value> {
-    users.iter().filter(|u| u["socialAccountType"] == json!(format!("SAML_{IDP}"))).cloned().collect()
+    users
+        .iter()
+        .filter(|u| u["socialAccountType"] == json!(format!("SAML_{IDP}")))
+        .cloned()
+        .collect()
 }
 
 /// Finishes a sign-in the ACS accepted: back to the app (through consent), the code exchanged;
 /// returns the ID token's subject.
 async fn finish(app: &TestApp, browser: &Browser, accepted: Page, client_id: &str) -> String {
     assert_eq!(accepted.status, 303, "{}", accepted.html);
-    assert!(accepted.location.as_deref().unwrap().contains("/saml/sp/v1/acs/return?key="), "{:?}", accepted.location);
+    assert!(
+        accepted
+            .location
+            .as_deref()
+            .unwrap()
+            .contains("/saml/sp/v1/acs/return?key="),
+        "{:?}",
+        accepted.location
+    );
     let done = finish_consent(browser, accepted, APP_CB).await;
     let code = query_param(&done, "code").unwrap();
-    let (status, tokens) = exchange(app, &[
-        ("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", APP_CB),
-        ("code_verifier", VERIFIER), ("client_id", client_id),
-    ]).await;
+    let (status, tokens) = exchange(
+        app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", APP_CB),
+            ("code_verifier", VERIFIER),
+            ("client_id", client_id),
+        ],
+    )
+    .await;
     assert_eq!(status, 200, "{tokens}");
-    crate::harness::jwt_part(tokens["id_token"].as_str().unwrap(), 1)["sub"].as_str().unwrap().to_owned()
+    crate::harness::jwt_part(tokens["id_token"].as_str().unwrap(), 1)["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 fn authorize(client_id: &str) -> String {
@@ -252,7 +290,10 @@ fn authorize(client_id: &str) -> String {
 fn assert_refused(page: &Page, reason: &str) {
     assert_eq!(page.status, 400, "{reason}: {}", page.html);
     let text = unescape(&page.html);
-    assert!(text.contains(&format!("Invalid SAML response: {reason}")), "{reason}: {text}");
+    assert!(
+        text.contains(&format!("Invalid SAML response: {reason}")),
+        "{reason}: {text}"
+    );
 }
 
 backend_tests! {
@@ -343,6 +384,15 @@ backend_tests! {
                 let forged = Answer { uid: "admin".into(), ..Answer::to(app, id) }.assertion("");
                 format!("{}<samlp:Extensions>{}</samlp:Extensions>{}{}", &signed[..start], &signed[start..end], forged, &signed[end..])
             }),
+            ("signature", |app, idp, _, id| {
+                // A valid signature by the IdP's key, over another element than the assertion.
+                let xml = Answer::to(app, id).xml(false).replace("<!--SIG-->", "").replacen(
+                    "<samlp:Status>",
+                    "<samlp:Extensions ID=\"_ext\"><!--SIG--></samlp:Extensions><samlp:Status>",
+                    1,
+                );
+                idp.sign(&xml, "_ext")
+            }),
             ("DOCTYPE", |app, idp, _, id| {
                 format!("<!DOCTYPE r [<!ENTITY who \"admin\">]>{}", Answer::to(app, id).signed(idp))
             }),
@@ -415,7 +465,7 @@ backend_tests! {
         // Metadata without a redirect SSO service is named as the problem.
         let (status, body) = call(&app, "POST", "/api/v1/saml/idps", &root, Some(json!({
             "name": "broken", "userIdAttribute": "uid",
-            "metadata": format!("<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"x\"><md:IDPSSODescriptor/></md:EntityDescriptor>"),
+            "metadata": "<md:EntityDescriptor xmlns:md=\"urn:oasis:names:tc:SAML:2.0:metadata\" entityID=\"x\"><md:IDPSSODescriptor/></md:EntityDescriptor>",
         }))).await;
         assert_eq!(status, 201, "{body}");
         let page = browser.get(&authorize_url(&client_id, APP_CB, &[("policy", "saml_sso_broken")])).await;

@@ -155,18 +155,16 @@ pub(crate) async fn authorize(
         }
         let mut response = match (federated.as_deref(), &saml_idp) {
             // `saml_sso_<idp>`: straight to the IdP with an AuthnRequest.
-            (_, Some(idp)) => match saml_sp::begin_at(
-                &state,
-                &tx_id,
-                idp,
-                browser.csrf.as_deref(),
-                browser.now,
-            )
-            .await
-            {
-                Ok(url) => see_other(&url),
-                Err(err) => return crate::http::error::page_internal_error(config, &locale, &err),
-            },
+            (_, Some(idp)) => {
+                match saml_sp::begin_at(&state, &tx_id, idp, browser.csrf.as_deref(), browser.now)
+                    .await
+                {
+                    Ok(url) => see_other(&url),
+                    Err(err) => {
+                        return crate::http::error::page_internal_error(config, &locale, &err)
+                    }
+                }
+            }
             // `oidc_sso_<name>`: straight to the provider, no sign-in page.
             (Some(provider), None) => match crate::services::federation::begin_at(
                 &state,
