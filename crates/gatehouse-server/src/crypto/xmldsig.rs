@@ -68,8 +68,16 @@ pub fn verify_response(xml: String, certificates: &[Vec<u8>]) -> Result<Response
     Err(SamlError::Signature)
 }
 
-/// One DER element at the start of `input`: (tag, contents, the whole element, what follows).
-fn der_element(input: &[u8]) -> Option<(u8, &[u8], &[u8], &[u8])> {
+/// One DER element: its tag, its contents, the whole element, and what follows it.
+struct DerElement<'a> {
+    tag: u8,
+    contents: &'a [u8],
+    whole: &'a [u8],
+    rest: &'a [u8],
+}
+
+/// The DER element at the start of `input`.
+fn der_element(input: &[u8]) -> Option<DerElement<'_>> {
     let tag = *input.first()?;
     let first = *input.get(1)?;
     let (length, header) = if first < 0x80 {
@@ -87,29 +95,30 @@ fn der_element(input: &[u8]) -> Option<(u8, &[u8], &[u8], &[u8])> {
     };
     let end = header.checked_add(length)?;
     let whole = input.get(..end)?;
-    Some((tag, &whole[header..], whole, &input[end..]))
+    Some(DerElement {
+        tag,
+        contents: &whole[header..],
+        whole,
+        rest: &input[end..],
+    })
 }
 
 /// The SubjectPublicKeyInfo of an X.509 certificate (RFC 5280 §4.1), as DER.
 fn subject_public_key_info(certificate: &[u8]) -> Option<&[u8]> {
     const SEQUENCE: u8 = 0x30;
-    let (tag, certificate, _, _) = der_element(certificate)?;
-    if tag != SEQUENCE {
-        return None;
-    }
-    let (tag, mut tbs, _, _) = der_element(certificate)?;
-    if tag != SEQUENCE {
-        return None;
-    }
+    let certificate = der_element(certificate).filter(|e| e.tag == SEQUENCE)?;
+    let tbs = der_element(certificate.contents).filter(|e| e.tag == SEQUENCE)?;
     // [0] version (optional), serial, signature algorithm, issuer, validity, subject, SPKI.
-    if tbs.first() == Some(&0xa0) {
-        tbs = der_element(tbs)?.3;
+    let mut fields = tbs.contents;
+    if fields.first() == Some(&0xa0) {
+        fields = der_element(fields)?.rest;
     }
     for _ in 0..5 {
-        tbs = der_element(tbs)?.3;
+        fields = der_element(fields)?.rest;
     }
-    let (tag, _, spki, _) = der_element(tbs)?;
-    (tag == SEQUENCE).then_some(spki)
+    der_element(fields)
+        .filter(|e| e.tag == SEQUENCE)
+        .map(|e| e.whole)
 }
 
 #[cfg(test)]
@@ -119,14 +128,14 @@ mod tests {
     #[test]
     fn reads_lengths_short_and_long() {
         let short = [0x30, 0x02, 0x05, 0x00, 0xff];
-        let (tag, contents, whole, rest) = der_element(&short).unwrap();
-        assert_eq!(
-            (tag, contents, whole, rest),
-            (0x30, &[5u8, 0][..], &short[..4], &[0xffu8][..])
-        );
+        let element = der_element(&short).unwrap();
+        assert_eq!(element.tag, 0x30);
+        assert_eq!(element.contents, &[5u8, 0][..]);
+        assert_eq!(element.whole, &short[..4]);
+        assert_eq!(element.rest, &[0xffu8][..]);
         let mut long = vec![0x04, 0x81, 0x80];
         long.extend([7u8; 0x80]);
-        assert_eq!(der_element(&long).unwrap().1.len(), 0x80);
+        assert_eq!(der_element(&long).unwrap().contents.len(), 0x80);
         assert!(der_element(&[0x30, 0x05, 0x00]).is_none());
         assert!(subject_public_key_info(b"not a certificate").is_none());
     }
