@@ -383,7 +383,8 @@ pub fn check_response(
 }
 
 /// A bearer assertion needs a confirmation for this ACS and this request that is valid now
-/// (SAML profiles §4.1.4.2).
+/// (SAML profiles §4.1.4.2). Its InResponseTo is required: unlike the Response's, it is signed
+/// whenever the assertion is.
 fn check_bearer(
     confirmations: &[BearerConfirmation],
     expected: &Expected<'_>,
@@ -398,11 +399,7 @@ fn check_bearer(
     }
     let answering: Vec<_> = for_here
         .into_iter()
-        .filter(|c| {
-            c.in_response_to
-                .as_deref()
-                .is_none_or(|r| r == expected.request_id)
-        })
+        .filter(|c| c.in_response_to.as_deref() == Some(expected.request_id))
         .collect();
     if answering.is_empty() {
         return Err(SamlError::InResponseTo);
@@ -492,8 +489,11 @@ mod tests {
     }
 
     fn checked(shape: &Shape, now: i64) -> Result<ExternalProfile, SamlError> {
-        let xml = response(shape);
-        let document = XmlDomDocument::parse(&xml).map_err(|_| SamlError::Malformed)?;
+        checked_xml(&response(shape), now)
+    }
+
+    fn checked_xml(xml: &str, now: i64) -> Result<ExternalProfile, SamlError> {
+        let document = XmlDomDocument::parse(xml).map_err(|_| SamlError::Malformed)?;
         let data = read_response(&document)?;
         let sp = ServiceProvider::at("https://id.example");
         check_response(
@@ -571,6 +571,13 @@ mod tests {
             checked(&shape, NOW + 300 + CLOCK_SKEW_SECONDS),
             Err(SamlError::Expired)
         );
+    }
+
+    #[test]
+    fn the_bearer_confirmation_must_answer_the_request_too() {
+        let xml = response(&Shape::default()).replace(r#" InResponseTo="_req1"/>"#, "/>");
+        assert!(!xml.contains(r#"InResponseTo="_req1"/>"#));
+        assert_eq!(checked_xml(&xml, NOW), Err(SamlError::InResponseTo));
     }
 
     #[test]
