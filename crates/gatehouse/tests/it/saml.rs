@@ -229,16 +229,27 @@ async fn send_to_idp(browser: &Browser, path: &str) -> SentRequest {
     }
 }
 
+/// The IdP's page posting the response: a cross-site form POST.
 async fn post_to_acs(browser: &Browser, response_xml: &str, relay_state: &str) -> Page {
-    browser
-        .post(
-            "/saml/sp/v1/acs",
-            &[
-                ("SAMLResponse".to_owned(), STANDARD.encode(response_xml)),
-                ("RelayState".to_owned(), relay_state.to_owned()),
-            ],
-        )
+    let response = browser
+        .http
+        .post(format!("{}/saml/sp/v1/acs", browser.base))
+        .header("Origin", "https://idp.corp.test")
+        .form(&[
+            ("SAMLResponse", STANDARD.encode(response_xml)),
+            ("RelayState", relay_state.to_owned()),
+        ])
+        .send()
         .await
+        .unwrap();
+    Page {
+        status: response.status().as_u16(),
+        location: response
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned()),
+        html: response.text().await.unwrap(),
+    }
 }
 
 fn saml_users(users: &[Value]) -> Vec<Value> {
