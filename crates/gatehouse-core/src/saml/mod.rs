@@ -4,15 +4,17 @@
 //! The XML signature is verified by the server (`crypto::xmldsig`); what is read here is always
 //! the one Assertion that signature covers, from the same parsed tree.
 
+mod checks;
 mod metadata;
 mod request;
 mod response;
 
+pub use checks::{check_response, replay_ttl, Expected, CLOCK_SKEW_SECONDS};
 pub use metadata::{parse_idp_metadata, sp_metadata_xml, IdpMetadata, MetadataError};
 pub use request::{authn_request_xml, redirect_url, AuthnRequest};
 pub use response::{
-    check_response, decode_post_binding, read_response, replay_ttl, AssertionData, Attribute,
-    BearerConfirmation, Expected, ResponseData, SamlError, CLOCK_SKEW_SECONDS,
+    decode_post_binding, read_response, AssertionData, Attribute, BearerConfirmation, ResponseData,
+    SamlError,
 };
 
 pub const PROTOCOL_NS: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
