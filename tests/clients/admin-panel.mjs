@@ -200,6 +200,7 @@ try {
 
   // A custom attribute, a banner and a SAML identity provider, so their pages show data.
   await admin.goto(`${panel}/saml`);
+  assert((await admin.textContent('#saml-sp')).includes(`${issuer}/saml/sp/v1/acs`), 'the SAML page names the SP ACS URL');
   await admin.fill('#idp-name', 'Corporate IdP');
   await admin.fill('#idp-user-id', 'nameID');
   await admin.fill('#idp-metadata', '<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="https://idp.example.com"/>');

@@ -87,6 +87,8 @@ pub struct AuthorizeSettings<'a> {
     pub blocked_policies: &'a [String],
     /// Outside providers a `oidc_sso_<name>` policy may send the browser straight to.
     pub federated_providers: Vec<&'a str>,
+    /// Whether `saml_sso_<idp>` policies are served (the IdP is looked up afterwards).
+    pub saml_sso: bool,
 }
 
 /// The provider an `oidc_sso_<name>` policy names.
@@ -297,6 +299,12 @@ pub fn check_request(
         }
         Some(p) if settings.known_policies.contains(&p) => Some(p.to_owned()),
         Some(p)
+            if settings.saml_sso
+                && crate::saml::saml_policy(p).is_some_and(|name| !name.is_empty()) =>
+        {
+            Some(p.to_owned())
+        }
+        Some(p)
             if federated_policy(p)
                 .is_some_and(|name| settings.federated_providers.contains(&name)) =>
         {
@@ -414,6 +422,7 @@ mod tests {
             known_policies: &["change_password", "update_info", "change_org"],
             blocked_policies: &f.blocked,
             federated_providers: vec!["corp"],
+            saml_sso: true,
         }
     }
 
@@ -581,6 +590,28 @@ mod tests {
             req.policy.as_deref().and_then(federated_policy),
             Some("corp")
         );
+    }
+
+    #[test]
+    fn a_saml_policy_is_kept_only_while_saml_is_on() {
+        let f = fixture();
+        let p = AuthorizeParams {
+            policy: Some("saml_sso_corp".into()),
+            ..params()
+        };
+        let req = check_request(&p, facts(&f, AppType::Spa), "u", &settings(&f)).unwrap();
+        assert_eq!(req.policy.as_deref(), Some("saml_sso_corp"));
+        let off = AuthorizeSettings {
+            saml_sso: false,
+            ..settings(&f)
+        };
+        let err = check_request(&p, facts(&f, AppType::Spa), "u", &off).unwrap_err();
+        assert_eq!(err.code, "invalid_request");
+        let empty = AuthorizeParams {
+            policy: Some("saml_sso_".into()),
+            ..params()
+        };
+        assert!(check_request(&empty, facts(&f, AppType::Spa), "u", &settings(&f)).is_err());
     }
 
     #[test]

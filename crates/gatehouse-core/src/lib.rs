@@ -21,6 +21,7 @@ pub mod melody;
 pub mod mfa;
 pub mod password;
 pub mod pkce;
+pub mod saml;
 pub mod scope;
 pub mod signin;
 pub mod social_profiles;

@@ -74,6 +74,12 @@ pub enum SignInError {
     ExternalRefused { provider: String, reason: String },
     #[error("Sign-in with {0} is unavailable right now (the provider could not be reached); try again later")]
     ProviderUnavailable(String),
+    #[error("No active SAML IdP is named `{0}`")]
+    UnknownSamlIdp(String),
+    #[error("The SAML IdP `{idp}` cannot be used: {reason}")]
+    SamlIdpMisconfigured { idp: String, reason: String },
+    #[error("Invalid SAML response: {0}")]
+    InvalidSamlResponse(crate::saml::SamlError),
 }
 
 impl SignInError {

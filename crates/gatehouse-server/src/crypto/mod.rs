@@ -5,6 +5,7 @@ pub mod jws;
 mod master_key;
 mod password;
 mod signing_key;
+pub mod xmldsig;
 
 pub use master_key::{MasterKey, MasterKeyError};
 pub use password::{PasswordCheck, PasswordHasher};

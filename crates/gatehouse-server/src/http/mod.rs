@@ -12,6 +12,7 @@ pub mod error;
 mod form;
 pub mod identity;
 mod oauth2;
+mod saml;
 pub(crate) mod system;
 pub mod web;
 
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::routes())
         .merge(api::routes())
         .merge(compat::routes(&state.config))
+        .merge(saml::routes(&state.config))
         .merge(discovery::routes().layer(cors::public_documents()))
         .merge(system::routes(state.config.metrics_enabled))
         .fallback(not_found)

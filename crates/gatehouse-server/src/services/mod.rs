@@ -27,6 +27,7 @@ pub mod password_check;
 pub mod passwordless;
 pub mod roles;
 pub mod saml_idps;
+pub mod saml_sp;
 pub mod scopes;
 pub mod sessions;
 pub mod sign_up;

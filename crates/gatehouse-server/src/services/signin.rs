@@ -198,6 +198,7 @@ pub fn authorize_settings<'a>(
                 .map(|p| p.name.as_str())
                 .collect()
         },
+        saml_sso: !known_policies.is_empty() && config.enable_saml_sso_as_sp,
     }
 }
 

@@ -30,6 +30,7 @@ mod flow;
 mod import;
 mod mfa;
 mod my_pass;
+mod saml;
 mod sign_in;
 mod sign_up_attributes;
 mod simple_oauth;

@@ -31,6 +31,9 @@ fn saml_feature(state: &AppState, admin: &AdminUser) -> Result<(), PageError> {
 struct SamlPage {
     f: Frame,
     idps: Vec<SamlIdpRecord>,
+    /// What an IdP is told about this SP.
+    sp_metadata_url: String,
+    acs_url: String,
 }
 
 async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
@@ -40,7 +43,16 @@ async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
         .await
         .map_err(fail(&state, &admin))?;
     let f = Frame::new(&admin, "saml", w.saml, "/admin/saml");
-    Ok(render(StatusCode::OK, &SamlPage { f, idps }))
+    let sp = crate::services::saml_sp::service_provider(&state);
+    Ok(render(
+        StatusCode::OK,
+        &SamlPage {
+            f,
+            idps,
+            sp_metadata_url: sp.entity_id,
+            acs_url: sp.acs_url,
+        },
+    ))
 }
 
 #[derive(Deserialize)]

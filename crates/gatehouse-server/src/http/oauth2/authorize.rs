@@ -11,7 +11,7 @@ use crate::error::ServiceError;
 use crate::http::identity::browser::Browser;
 use crate::http::identity::pages::message;
 use crate::http::identity::respond::{client_error, outcome, see_other};
-use crate::services::{sessions, signin};
+use crate::services::{saml_sp, sessions, signin};
 use crate::state::AppState;
 
 pub async fn authorize_get(
@@ -39,7 +39,12 @@ pub async fn authorize_post(
     }
 }
 
-async fn authorize(state: AppState, browser: Browser, params: AuthorizeParams) -> Response {
+/// The authorize request (also `/saml/sp/v1/login`).
+pub(crate) async fn authorize(
+    state: AppState,
+    browser: Browser,
+    params: AuthorizeParams,
+) -> Response {
     let config = &state.config;
     let settings = signin::authorize_settings(config, signin::KNOWN_POLICIES);
     let page_locale =
@@ -104,6 +109,27 @@ async fn authorize(state: AppState, browser: Browser, params: AuthorizeParams) -
         .as_deref()
         .and_then(gatehouse_core::authorize::federated_policy)
         .map(str::to_owned);
+    // `saml_sso_<idp>`: the IdP is found before anything is stored.
+    let saml_idp = match request
+        .policy
+        .as_deref()
+        .and_then(gatehouse_core::saml::saml_policy)
+    {
+        Some(name) => match saml_sp::idp(&state, name).await {
+            Ok(found) => Some(found),
+            Err(ServiceError::SignIn(err)) => {
+                return message(
+                    config,
+                    &locale,
+                    StatusCode::BAD_REQUEST,
+                    "Bad authorization request",
+                    &err.to_string(),
+                )
+            }
+            Err(err) => return crate::http::error::page_internal_error(config, &locale, &err),
+        },
+        None => None,
+    };
     let tx_id = match signin::begin(&state, request, app, browser.csrf.as_deref()).await {
         Ok(id) => id,
         Err(err) => return crate::http::error::page_internal_error(config, &locale, &err),
@@ -127,9 +153,20 @@ async fn authorize(state: AppState, browser: Browser, params: AuthorizeParams) -
             let _ = signin::discard(&state, &tx_id).await;
             return deny("login_required", "The user is not signed in");
         }
-        let mut response = match federated.as_deref() {
+        let mut response = match (federated.as_deref(), &saml_idp) {
+            // `saml_sso_<idp>`: straight to the IdP with an AuthnRequest.
+            (_, Some(idp)) => {
+                match saml_sp::begin_at(&state, &tx_id, idp, browser.csrf.as_deref(), browser.now)
+                    .await
+                {
+                    Ok(url) => see_other(&url),
+                    Err(err) => {
+                        return crate::http::error::page_internal_error(config, &locale, &err)
+                    }
+                }
+            }
             // `oidc_sso_<name>`: straight to the provider, no sign-in page.
-            Some(provider) => match crate::services::federation::begin_at(
+            (Some(provider), None) => match crate::services::federation::begin_at(
                 &state,
                 &tx_id,
                 provider,
@@ -149,7 +186,7 @@ async fn authorize(state: AppState, browser: Browser, params: AuthorizeParams) -
                 }
                 Err(err) => return crate::http::error::page_internal_error(config, &locale, &err),
             },
-            None => see_other(&format!(
+            (None, None) => see_other(&format!(
                 "/identity/v1/view/authorize?tx={tx_id}&locale={locale}"
             )),
         };

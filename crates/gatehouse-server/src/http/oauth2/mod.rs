@@ -1,6 +1,6 @@
 //! `/oauth2/v1/*`: the OAuth 2.0 endpoints.
 
-mod authorize;
+pub(crate) mod authorize;
 mod revoke;
 pub mod token;
 mod userinfo;
