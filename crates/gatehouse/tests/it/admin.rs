@@ -255,12 +255,37 @@ fn create_user_at_a_terminal(
             assert!(read > 0, "the terminal closed before `{prompt}`: {shown}");
             shown.push_str(&String::from_utf8_lossy(&buffer[..read]));
         }
+        // The prompt is written just before echo goes off; a person cannot type in between,
+        // a test can, so it waits for the terminal to stop echoing.
+        wait_for_echo_off(child.id());
         writeln!(input, "{answer}").unwrap();
     }
     let mut rest = String::new();
     output.read_to_string(&mut rest).unwrap();
     shown.push_str(&rest);
     (shown, child.wait().unwrap().success())
+}
+
+/// Waits until the terminal of `script`'s child (the command) no longer echoes input.
+fn wait_for_echo_off(script_pid: u32) {
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(10) {
+        let children =
+            std::fs::read_to_string(format!("/proc/{script_pid}/task/{script_pid}/children"))
+                .unwrap_or_default();
+        for pid in children.split_whitespace() {
+            let settings = Command::new("stty")
+                .args(["-a", "-F", &format!("/proc/{pid}/fd/0")])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
+            if settings.split_whitespace().any(|flag| flag == "-echo") {
+                return;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("the terminal kept echoing for 10 s");
 }
 
 /// At a terminal the password is asked twice and never echoed; two different answers create
