@@ -73,13 +73,17 @@ impl SocialAccountStore for Store {
         provider: &str,
         subject: &str,
     ) -> Result<Option<UserRecord>, StoreError> {
+        // Two index lookups joined by UNION ALL: an `OR` over both tables makes PostgreSQL
+        // walk every user.
         const SQL: &str = concat!(
             "SELECT ",
             user_columns_u!(),
-            " FROM users u WHERE u.deleted_at IS NULL AND ((u.social_account_type = $1 \
-             AND u.social_account_id = $2) OR u.id IN (SELECT i.user_id FROM user_identities i \
-             WHERE i.provider = $1 AND i.subject = $2 AND i.deleted_at IS NULL)) \
-             ORDER BY u.id LIMIT 1"
+            " FROM users u WHERE u.social_account_type = $1 AND u.social_account_id = $2 \
+             AND u.deleted_at IS NULL UNION ALL SELECT ",
+            user_columns_u!(),
+            " FROM user_identities i JOIN users u ON u.id = i.user_id \
+             WHERE i.provider = $1 AND i.subject = $2 AND i.deleted_at IS NULL \
+             AND u.deleted_at IS NULL ORDER BY 1 LIMIT 1"
         );
         Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
             .bind(provider)
