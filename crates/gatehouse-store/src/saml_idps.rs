@@ -46,6 +46,11 @@ pub trait SamlIdpStore {
         &self,
         id: i64,
     ) -> impl Future<Output = Result<Option<SamlIdpRecord>, StoreError>> + Send;
+    /// The live provider called `name` (names are unique among live providers).
+    fn saml_idp_by_name(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<SamlIdpRecord>, StoreError>> + Send;
     /// A live provider with that name is a `Conflict`.
     fn insert_saml_idp(
         &self,
@@ -79,6 +84,18 @@ impl SamlIdpStore for Store {
         );
         Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
             .bind(id)
+            .fetch_optional(pool)
+            .await)?)
+    }
+
+    async fn saml_idp_by_name(&self, name: &str) -> Result<Option<SamlIdpRecord>, StoreError> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            idp_columns!(),
+            " FROM saml_idps WHERE name = $1 AND deleted_at IS NULL"
+        );
+        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
+            .bind(name)
             .fetch_optional(pool)
             .await)?)
     }

@@ -80,10 +80,9 @@ pub async fn idp(
 ) -> Result<(SamlIdpRecord, IdpMetadata), ServiceError> {
     let record = state
         .store
-        .list_saml_idps()
+        .saml_idp_by_name(name)
         .await?
-        .into_iter()
-        .find(|r| r.name == name && r.is_active)
+        .filter(|r| r.is_active)
         .ok_or_else(|| SignInError::UnknownSamlIdp(name.to_owned()))?;
     let metadata =
         parse_idp_metadata(&record.metadata).map_err(|e| SignInError::SamlIdpMisconfigured {
