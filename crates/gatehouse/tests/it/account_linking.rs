@@ -9,10 +9,10 @@ use crate::federation::{
     callback, press_button, sign_in_page, social_users, LocalProvider, APP_CB, PROVIDER,
 };
 use crate::flow::{
-    authorize_url, create_app, error_text, exchange, finish_consent, hidden_fields, query_param,
-    sign_up, Browser, Page, PASSWORD, VERIFIER,
+    authorize_url, create_app, error_text, finish_consent, hidden_fields, id_token_subject,
+    query_param, sign_up, Browser, Page, PASSWORD,
 };
-use crate::harness::{backend_tests, call, jwt_part, TestApp};
+use crate::harness::{backend_tests, call, TestApp};
 
 const EMAIL: &str = "grace@acme.example";
 const LINK_PAGE: &str = "/identity/v1/view/link-account";
@@ -88,21 +88,8 @@ async fn provider_sign_in(
 }
 
 /// The `sub` of the ID token the final redirect's code is exchanged for.
-async fn subject_of(app: &TestApp, client_id: &str, redirect: &str) -> Value {
-    let code = query_param(redirect, "code").unwrap_or_else(|| panic!("no code: {redirect}"));
-    let (status, tokens) = exchange(
-        app,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", APP_CB),
-            ("code_verifier", VERIFIER),
-            ("client_id", client_id),
-        ],
-    )
-    .await;
-    assert_eq!(status, 200, "{tokens}");
-    jwt_part(tokens["id_token"].as_str().unwrap(), 1)["sub"].clone()
+async fn subject_of(app: &TestApp, client_id: &str, redirect: &str) -> String {
+    id_token_subject(app, client_id, APP_CB, redirect).await
 }
 
 fn linking_on(provider: &LocalProvider) -> impl FnOnce(&mut Config) + '_ {

@@ -264,6 +264,31 @@ pub async fn exchange(app: &TestApp, form: &[(&str, &str)]) -> (u16, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// Exchanges the code an app's final `redirect` carries (PKCE with [`VERIFIER`]) for tokens and
+/// returns the ID token's `sub`.
+pub async fn id_token_subject(
+    app: &TestApp,
+    client_id: &str,
+    redirect_uri: &str,
+    redirect: &str,
+) -> String {
+    let code = query_param(redirect, "code").unwrap_or_else(|| panic!("no code: {redirect}"));
+    let (status, tokens) = exchange(
+        app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", redirect_uri),
+            ("code_verifier", VERIFIER),
+            ("client_id", client_id),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{tokens}");
+    let claims = crate::harness::jwt_part(tokens["id_token"].as_str().unwrap(), 1);
+    claims["sub"].as_str().unwrap().to_owned()
+}
+
 /// The hidden inputs of the form with id `form_id`, plus `extra`.
 pub fn hidden_fields(html: &str, form_id: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let start = html

@@ -14,8 +14,8 @@ use xml_sec::xmldsig::{
 };
 
 use crate::flow::{
-    authorize_url, create_app, exchange, finish_consent, query_param, unescape, Browser, Page,
-    VERIFIER,
+    authorize_url, create_app, finish_consent, id_token_subject, query_param, unescape, Browser,
+    Page,
 };
 use crate::harness::{backend_tests, call, token_with, TestApp};
 
@@ -274,23 +274,7 @@ async fn finish(app: &TestApp, browser: &Browser, accepted: Page, client_id: &st
         accepted.location
     );
     let done = finish_consent(browser, accepted, APP_CB).await;
-    let code = query_param(&done, "code").unwrap();
-    let (status, tokens) = exchange(
-        app,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", APP_CB),
-            ("code_verifier", VERIFIER),
-            ("client_id", client_id),
-        ],
-    )
-    .await;
-    assert_eq!(status, 200, "{tokens}");
-    crate::harness::jwt_part(tokens["id_token"].as_str().unwrap(), 1)["sub"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    id_token_subject(app, client_id, APP_CB, &done).await
 }
 
 fn authorize(client_id: &str) -> String {
