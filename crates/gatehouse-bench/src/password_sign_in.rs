@@ -2,6 +2,8 @@
 //! the cores could hash (cores ÷ one Argon2id hash at the server's parameters), and the
 //! server's memory with 500 sign-ins in flight.
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -44,7 +46,7 @@ fn one_hash_secs() -> f64 {
     let mut out = [0u8; 32];
     let salt = b"saltsaltsaltsalt";
     let _ = argon.hash_password_into_with_memory(b"warm-up", salt, &mut out, &mut memory);
-    let rounds = 40;
+    let rounds = 20;
     let started = Instant::now();
     for i in 0..rounds {
         let password = format!("pw{i}");
@@ -76,6 +78,80 @@ fn request(
             body.len()
         ),
     )
+}
+
+/// One client's keep-alive connection to the server, as a browser or an app's backend keeps
+/// one: the load then costs the server HTTP work, not a TCP handshake per request.
+struct Connection {
+    addr: String,
+    stream: Option<BufReader<TcpStream>>,
+}
+
+impl Connection {
+    fn new(addr: &str) -> Self {
+        Self {
+            addr: addr.to_owned(),
+            stream: None,
+        }
+    }
+
+    /// POSTs `body` as JSON; returns the status and the response body. A connection the
+    /// server closed is opened again once.
+    fn post_json(&mut self, path: &str, body: &serde_json::Value) -> Result<(u16, String), String> {
+        let body = body.to_string();
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nOrigin: {ORIGIN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.addr,
+            body.len()
+        );
+        match self.exchange(&request) {
+            Ok(response) => Ok(response),
+            Err(_) => {
+                self.stream = None;
+                self.exchange(&request)
+            }
+        }
+    }
+
+    fn exchange(&mut self, request: &str) -> Result<(u16, String), String> {
+        if self.stream.is_none() {
+            let stream = TcpStream::connect(&self.addr).map_err(|e| e.to_string())?;
+            let _ = stream.set_nodelay(true);
+            self.stream = Some(BufReader::new(stream));
+        }
+        let stream = self.stream.as_mut().ok_or("no connection")?;
+        stream
+            .get_mut()
+            .write_all(request.as_bytes())
+            .map_err(|e| e.to_string())?;
+        let mut line = String::new();
+        stream.read_line(&mut line).map_err(|e| e.to_string())?;
+        let status = status_of(&line);
+        let mut length = 0usize;
+        let mut close = false;
+        loop {
+            line.clear();
+            if stream.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
+                return Err("connection closed in the headers".into());
+            }
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            let (name, value) = header.split_once(':').unwrap_or((header, ""));
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().map_err(|_| "bad Content-Length")?;
+            } else if name.eq_ignore_ascii_case("connection") {
+                close = value.trim().eq_ignore_ascii_case("close");
+            }
+        }
+        let mut body = vec![0; length];
+        stream.read_exact(&mut body).map_err(|e| e.to_string())?;
+        if close {
+            self.stream = None;
+        }
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    }
 }
 
 fn json_body(response: &str) -> serde_json::Value {
@@ -128,15 +204,21 @@ fn initiate(addr: &str, client_id: &str) -> Result<String, String> {
         .ok_or(format!("initiate failed: {response}"))
 }
 
-fn sign_in(addr: &str, client_id: &str, email: &str) -> Result<bool, String> {
-    let session = initiate(addr, client_id)?;
-    let response = post_json(
-        addr,
-        &format!("/embedded-auth/v1/{session}/sign-in"),
-        "",
-        serde_json::json!({"email": email, "password": PASSWORD}),
+fn sign_in(connection: &mut Connection, client_id: &str, email: &str) -> Result<bool, String> {
+    let (_, initiated) = connection.post_json(
+        "/embedded-auth/v1/initiate",
+        &serde_json::json!({"clientId": client_id, "redirectUri": REDIRECT, "codeChallenge": CHALLENGE,
+            "codeChallengeMethod": "S256", "scopes": ["openid", "profile"], "locale": "en"}),
     )?;
-    Ok(status_of(&response) == 200)
+    let initiated: serde_json::Value = serde_json::from_str(&initiated).unwrap_or_default();
+    let session = initiated["sessionId"]
+        .as_str()
+        .ok_or(format!("initiate failed: {initiated}"))?;
+    let (status, _) = connection.post_json(
+        &format!("/embedded-auth/v1/{session}/sign-in"),
+        &serde_json::json!({"email": email, "password": PASSWORD}),
+    )?;
+    Ok(status == 200)
 }
 
 /// CPU seconds (user + system) the process has used so far.
@@ -172,8 +254,9 @@ fn load(
                 (addr.to_owned(), client_id.to_owned(), email.to_owned());
             let (done, stop) = (done.clone(), stop.clone());
             thread::spawn(move || {
+                let mut connection = Connection::new(&addr);
                 while !stop.load(Ordering::Relaxed) {
-                    if let Ok(true) = sign_in(&addr, &client_id, &email) {
+                    if let Ok(true) = sign_in(&mut connection, &client_id, &email) {
                         done.fetch_add(1, Ordering::Relaxed);
                     }
                 }
@@ -192,6 +275,153 @@ fn load(
         let _ = w.join();
     }
     (signed_in, peak)
+}
+
+/// Load windows between which the reference hashes are timed again: the host's speed drifts
+/// (it is shared), so each window is compared with the hash timed just before and after it.
+const WINDOWS: u64 = 5;
+
+/// The steady-load measurement: sign-ins in each window, the reference hash times at the
+/// window boundaries, and where the cores' time went during the windows.
+#[derive(Default)]
+struct SteadyLoad {
+    cores: usize,
+    window_secs: f64,
+    /// Sign-ins per window.
+    windows: Vec<u64>,
+    /// One hash alone and with every core hashing, timed at each boundary (`windows + 1`).
+    hashes: Vec<f64>,
+    contended: Vec<f64>,
+    signed_in: u64,
+    peak_rss_kib: u64,
+    server_cpu: f64,
+    client_cpu: f64,
+    idle_cpu: f64,
+    steal_cpu: f64,
+    wall: f64,
+}
+
+impl SteadyLoad {
+    fn mean(values: &[f64]) -> f64 {
+        values.iter().sum::<f64>() / values.len().max(1) as f64
+    }
+
+    fn mean_hash(&self) -> f64 {
+        Self::mean(&self.hashes)
+    }
+
+    fn mean_contended(&self) -> f64 {
+        Self::mean(&self.contended)
+    }
+
+    fn fastest_hash(&self) -> f64 {
+        self.hashes.iter().copied().fold(f64::INFINITY, f64::min)
+    }
+
+    fn slowest_hash(&self) -> f64 {
+        self.hashes.iter().copied().fold(0.0, f64::max)
+    }
+
+    fn rate(&self) -> f64 {
+        self.signed_in as f64 / (self.window_secs * self.windows.len() as f64)
+    }
+
+    /// What the cores could have hashed in window `i`, by the hash times around it.
+    fn window_ceiling(&self, i: usize, times: &[f64]) -> f64 {
+        let hash = (times[i] + times[i + 1]) / 2.0;
+        self.window_secs * self.cores as f64 / hash
+    }
+
+    fn ratio_against(&self, times: &[f64]) -> f64 {
+        let ceiling: f64 = (0..self.windows.len())
+            .map(|i| self.window_ceiling(i, times))
+            .sum();
+        self.signed_in as f64 / ceiling
+    }
+
+    /// Sign-ins over what the cores could have hashed, window by window.
+    fn ratio(&self) -> f64 {
+        self.ratio_against(&self.hashes)
+    }
+
+    fn contended_ratio(&self) -> f64 {
+        self.ratio_against(&self.contended)
+    }
+
+    fn window_ratios(&self) -> String {
+        let ratios: Vec<String> = self
+            .windows
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| {
+                format!(
+                    "{:.0} %",
+                    n as f64 / self.window_ceiling(i, &self.hashes) * 100.0
+                )
+            })
+            .collect();
+        ratios.join(", ")
+    }
+
+    /// `cpu` seconds as a share of the cores' time during the windows.
+    fn share(&self, cpu: f64) -> f64 {
+        cpu / (self.wall * self.cores as f64) * 100.0
+    }
+}
+
+/// Idle and stolen seconds of the whole machine so far (`/proc/stat`, 100 Hz).
+fn machine_idle_and_steal() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let fields: Vec<f64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().unwrap_or(0.0))
+        .collect();
+    let field = |i: usize| fields.get(i).copied().unwrap_or(0.0) / 100.0;
+    // user nice system idle iowait irq softirq steal: idle and iowait are idle time.
+    (field(3) + field(4), field(7))
+}
+
+fn measure_steady_load(
+    addr: &str,
+    pid: u32,
+    client_id: &str,
+    email: &str,
+    cores: usize,
+    clients: usize,
+    seconds: u64,
+) -> SteadyLoad {
+    let window = Duration::from_secs_f64(seconds as f64 / WINDOWS as f64);
+    let mut steady = SteadyLoad {
+        cores,
+        window_secs: window.as_secs_f64(),
+        ..SteadyLoad::default()
+    };
+    let me = std::process::id();
+    for i in 0..=WINDOWS {
+        steady.hashes.push(one_hash_secs());
+        steady.contended.push(contended_hash_secs(cores));
+        if i == WINDOWS {
+            break;
+        }
+        let (server_before, client_before) = (cpu_secs(pid), cpu_secs(me));
+        let (idle_before, steal_before) = machine_idle_and_steal();
+        let started = Instant::now();
+        let (signed_in, peak) = load(addr, pid, client_id, email, clients, window);
+        steady.wall += started.elapsed().as_secs_f64();
+        let (idle_after, steal_after) = machine_idle_and_steal();
+        steady.server_cpu += cpu_secs(pid) - server_before;
+        steady.client_cpu += cpu_secs(me) - client_before;
+        steady.idle_cpu += idle_after - idle_before;
+        steady.steal_cpu += steal_after - steal_before;
+        steady.windows.push(signed_in);
+        steady.signed_in += signed_in;
+        steady.peak_rss_kib = steady.peak_rss_kib.max(peak);
+    }
+    steady
 }
 
 pub fn run(server: &Path, seconds: u64) -> Result<(), String> {
@@ -225,27 +455,11 @@ pub fn run(server: &Path, seconds: u64) -> Result<(), String> {
             return Err(format!("sign-up failed: {signed_up}"));
         }
         let cores = thread::available_parallelism().map_or(1, |n| n.get());
-        // The machine's speed drifts (shared hosts): time the hash before and after the load.
-        let hash_before = one_hash_secs();
-        let contended_before = contended_hash_secs(cores);
+        let clients = cores * 4;
         let pid = child.id();
-        let idle = rss_kib(pid)?;
-        let cpu_before = cpu_secs(pid);
-        let (signed_in, steady_peak) = load(
-            &addr,
-            pid,
-            &client_id,
-            email,
-            cores * 4,
-            Duration::from_secs(seconds),
-        );
-        let rate = signed_in as f64 / seconds as f64;
-        let cpu_per_sign_in = (cpu_secs(pid) - cpu_before) / signed_in.max(1) as f64;
-        let contended = (contended_before + contended_hash_secs(cores)) / 2.0;
-        let hash_after = one_hash_secs();
-        let hash = (hash_before + hash_after) / 2.0;
-        let ceiling = cores as f64 / hash;
-        let (burst, peak) = load(
+        let idle_rss = rss_kib(pid)?;
+        let steady = measure_steady_load(&addr, pid, &client_id, email, cores, clients, seconds);
+        let (burst, burst_peak) = load(
             &addr,
             pid,
             &client_id,
@@ -254,34 +468,48 @@ pub fn run(server: &Path, seconds: u64) -> Result<(), String> {
             Duration::from_secs(seconds),
         );
         let params = server_params();
+        let hash = steady.mean_hash();
         println!(
-            "one Argon2id hash (m={} KiB, t={}, p={}): {:.1} ms (before the load {:.1} ms, after {:.1} ms)",
+            "one Argon2id hash (m={} KiB, t={}, p={}): {:.1} ms on average, {:.1}–{:.1} ms across the run",
             params.m_cost(),
             params.t_cost(),
             params.p_cost(),
             hash * 1000.0,
-            hash_before * 1000.0,
-            hash_after * 1000.0
-        );
-        println!("ceiling: {cores} cores / one hash = {ceiling:.1} sign-ins/s");
-        println!(
-            "password sign-ins: {rate:.1}/s with {} clients = {:.1} % of the ceiling (server RSS peak {:.1} MiB)",
-            cores * 4,
-            rate / ceiling * 100.0,
-            steady_peak as f64 / 1024.0
+            steady.fastest_hash() * 1000.0,
+            steady.slowest_hash() * 1000.0,
         );
         println!(
-            "server CPU per sign-in: {:.1} ms; one hash alone {:.1} ms, with all {cores} cores hashing {:.1} ms ({:.1} % of that ceiling)",
-            cpu_per_sign_in * 1000.0,
-            hash * 1000.0,
-            contended * 1000.0,
-            rate / (cores as f64 / contended) * 100.0
+            "ceiling: {cores} cores / one hash = {:.1} sign-ins/s",
+            cores as f64 / hash
+        );
+        println!(
+            "password sign-ins: {:.1}/s with {clients} clients = {:.1} % of the ceiling \
+             (per window: {}; server RSS peak {:.1} MiB)",
+            steady.rate(),
+            steady.ratio() * 100.0,
+            steady.window_ratios(),
+            steady.peak_rss_kib as f64 / 1024.0
+        );
+        println!(
+            "one hash with all {cores} cores hashing: {:.1} ms on average ({:.1} % of that ceiling)",
+            steady.mean_contended() * 1000.0,
+            steady.contended_ratio() * 100.0
+        );
+        println!(
+            "CPU per sign-in: server {:.2} ms, load clients {:.2} ms; of the cores' time: \
+             server {:.1} %, clients {:.1} %, idle {:.1} %, taken by the host (steal) {:.1} %",
+            steady.server_cpu / steady.signed_in.max(1) as f64 * 1000.0,
+            steady.client_cpu / steady.signed_in.max(1) as f64 * 1000.0,
+            steady.share(steady.server_cpu),
+            steady.share(steady.client_cpu),
+            steady.share(steady.idle_cpu),
+            steady.share(steady.steal_cpu),
         );
         println!(
             "500 concurrent sign-ins: {:.1}/s, server RSS idle {:.1} MiB, peak {:.1} MiB",
             burst as f64 / seconds as f64,
-            idle as f64 / 1024.0,
-            peak as f64 / 1024.0
+            idle_rss as f64 / 1024.0,
+            burst_peak as f64 / 1024.0
         );
         Ok(())
     })();

@@ -1,18 +1,23 @@
-//! Password hashing: Argon2id with configured parameters, off the async executor and behind a
-//! semaphore so a burst of sign-ins cannot take all memory or starve other requests. bcrypt
-//! hashes (imported from Melody Auth) verify and are flagged for rehashing.
+//! Password hashing: Argon2id with configured parameters, off the async executor and with a
+//! bounded number of hashes at once, so a burst of sign-ins cannot take all memory or starve
+//! other requests. bcrypt hashes (imported from Melody Auth) verify and are flagged for
+//! rehashing.
 //!
-//! Each running hash borrows its working memory (`memory_kib`) from a small pool instead of
-//! allocating it: a fresh 19 MiB buffer per hash, freed on whichever blocking thread ran it,
-//! left the allocator holding hundreds of MiB. With the pool, memory is `concurrency` buffers.
+//! Hashes run on a fixed set of hashing threads (`concurrency` of them, one per core by
+//! default) that take jobs from one queue. Each thread owns its working memory (`memory_kib`),
+//! allocated at its first job and reused, so memory stays `concurrency` buffers; and a thread
+//! that finishes a hash starts the next queued one at once, with no hop through the async
+//! runtime in between. A job whose request has gone away while queued is skipped.
 
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::{
     Output, ParamsString, PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString,
 };
 use argon2::{Algorithm, Argon2, Block, Params, Version};
-use tokio::sync::Semaphore;
 
 use crate::error::ServiceError;
 
@@ -26,11 +31,15 @@ pub enum PasswordCheck {
     },
 }
 
+/// A hash to compute, given a hashing thread's working memory.
+type Job = Box<dyn FnOnce(&mut [Block]) + Send>;
+
 pub struct PasswordHasher {
     params: Params,
-    permits: Arc<Semaphore>,
-    /// Working memory of finished hashes, ready for the next (at most one per permit).
-    memory: Arc<Mutex<Vec<Vec<Block>>>>,
+    /// The hashing threads' queue; they stop when it is dropped with the hasher.
+    jobs: mpsc::Sender<Job>,
+    /// Working buffers the hashing threads have allocated (one each, at most).
+    buffers: Arc<AtomicUsize>,
     /// A hash of a random password, verified when there is no account so timing says nothing.
     dummy: String,
 }
@@ -39,6 +48,7 @@ impl std::fmt::Debug for PasswordHasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PasswordHasher")
             .field("params", &self.params)
+            .field("working_buffers", &self.buffers.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
@@ -92,6 +102,25 @@ fn verify_argon2(
     }
 }
 
+/// One hashing thread: takes jobs until the hasher is dropped, lending each its memory.
+fn hashing_thread(queue: &Mutex<mpsc::Receiver<Job>>, blocks: usize, buffers: &AtomicUsize) {
+    let mut memory: Vec<Block> = Vec::new();
+    loop {
+        // Holding the lock while waiting is fine: only one thread can take the next job anyway.
+        let job = match queue.lock() {
+            Ok(queue) => queue.recv(),
+            Err(_) => return,
+        };
+        let Ok(job) = job else { return };
+        if memory.len() != blocks {
+            memory = vec![Block::default(); blocks];
+            buffers.fetch_add(1, Ordering::Relaxed);
+        }
+        // A panicking job drops its reply (its caller gets an error); the thread goes on.
+        let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut memory)));
+    }
+}
+
 fn salt() -> SaltString {
     let bytes = super::random_bytes::<16>();
     // 16 bytes always encode to a valid salt.
@@ -117,37 +146,44 @@ impl PasswordHasher {
         } else {
             concurrency
         };
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        let buffers = Arc::new(AtomicUsize::new(0));
+        for index in 0..concurrency {
+            let (queue, buffers) = (queue.clone(), buffers.clone());
+            let blocks = params.block_count();
+            std::thread::Builder::new()
+                .name(format!("password-hash-{index}"))
+                .spawn(move || hashing_thread(&queue, blocks, &buffers))
+                .map_err(|err| format!("cannot start a password hashing thread: {err}"))?;
+        }
         Ok(Self {
             params,
-            permits: Arc::new(Semaphore::new(concurrency)),
-            memory: Arc::new(Mutex::new(Vec::with_capacity(concurrency))),
+            jobs,
+            buffers,
             dummy,
         })
     }
 
-    /// Runs `work` on a blocking thread once a permit is free, lending it working memory.
+    /// Queues `work` for the next free hashing thread and waits for its result.
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut [Block]) -> T + Send + 'static,
     ) -> Result<T, ServiceError> {
-        let _permit = self
-            .permits
-            .acquire()
+        let (reply, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |memory| {
+            // The request was cancelled (its client went away) while it waited.
+            if reply.is_closed() {
+                return;
+            }
+            let _ = reply.send(work(memory));
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| ServiceError::Internal("password hashing threads stopped".into()))?;
+        result
             .await
-            .map_err(|_| ServiceError::Internal("password hasher closed".into()))?;
-        let lent = self.memory.lock().ok().and_then(|mut pool| pool.pop());
-        let blocks = self.params.block_count();
-        let (result, memory) = tokio::task::spawn_blocking(move || {
-            let mut memory = lent.unwrap_or_else(|| vec![Block::default(); blocks]);
-            let result = work(&mut memory);
-            (result, memory)
-        })
-        .await
-        .map_err(|err| ServiceError::Internal(format!("password hashing failed: {err}")))?;
-        if let Ok(mut pool) = self.memory.lock() {
-            pool.push(memory);
-        }
-        Ok(result)
+            .map_err(|_| ServiceError::Internal("password hashing failed".into()))
     }
 
     /// A PHC-format Argon2id hash of `password`.
@@ -311,8 +347,45 @@ mod tests {
         for task in tasks {
             task.await.unwrap();
         }
-        // Two permits: never more than two buffers, however many hashes ran.
-        assert!(hasher.memory.lock().unwrap().len() <= 2);
+        // Two hashing threads: never more than two buffers, however many hashes ran.
+        assert!(hasher.buffers.load(Ordering::Relaxed) <= 2);
+    }
+
+    #[tokio::test]
+    async fn a_hash_whose_request_went_away_is_skipped() {
+        let hasher = Arc::new(PasswordHasher::new(1024, 1, 1, 1).unwrap());
+        // Hold the one hashing thread until the cancelled job is queued behind it.
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        let (started, holder_started) = tokio::sync::oneshot::channel::<()>();
+        let holder = hasher.clone();
+        let holding = tokio::spawn(async move {
+            holder
+                .run(move |_| {
+                    let _ = started.send(());
+                    held.recv().is_ok()
+                })
+                .await
+        });
+        holder_started.await.unwrap();
+        let ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = ran.clone();
+        let cancelled = hasher.run(move |_| flag.store(true, Ordering::SeqCst));
+        // Queue the job, then drop it as a disconnected client's request would be.
+        let waited = tokio::time::timeout(std::time::Duration::from_millis(50), cancelled).await;
+        assert!(waited.is_err(), "the queued job cannot have finished");
+        release.send(()).unwrap();
+        assert!(holding.await.unwrap().unwrap());
+        // A later job runs after the skipped one, on the same thread.
+        assert!(hasher.hash("Passw0rd!".into()).await.is_ok());
+        assert!(!ran.load(Ordering::SeqCst));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_fails_its_request_and_the_thread_goes_on() {
+        let hasher = PasswordHasher::new(1024, 1, 1, 1).unwrap();
+        let failed = hasher.run(|_| -> bool { panic!("boom") }).await;
+        assert!(matches!(failed, Err(ServiceError::Internal(_))));
+        assert!(hasher.hash("Passw0rd!".into()).await.is_ok());
     }
 
     #[test]
