@@ -74,7 +74,9 @@ fn main() {
             .nth(3)
             .and_then(|s| s.parse().ok())
             .unwrap_or(10);
-        if let Err(err) = password_sign_in::run(Path::new(&server), seconds) {
+        // Default: four clients per core, enough to keep every hashing thread's queue full.
+        let clients = std::env::args().nth(4).and_then(|s| s.parse().ok());
+        if let Err(err) = password_sign_in::run(Path::new(&server), seconds, clients) {
             eprintln!("gatehouse-bench: {err}");
             std::process::exit(1);
         }

@@ -424,7 +424,7 @@ fn measure_steady_load(
     steady
 }
 
-pub fn run(server: &Path, seconds: u64) -> Result<(), String> {
+pub fn run(server: &Path, seconds: u64, clients: Option<usize>) -> Result<(), String> {
     let data_dir = std::env::temp_dir().join(format!("gatehouse-bench-pw-{}", std::process::id()));
     std::fs::create_dir_all(&data_dir).map_err(|e| e.to_string())?;
     std::env::set_var("GATEHOUSE_EMBEDDED_AUTH_ORIGINS", format!("[\"{ORIGIN}\"]"));
@@ -455,7 +455,7 @@ pub fn run(server: &Path, seconds: u64) -> Result<(), String> {
             return Err(format!("sign-up failed: {signed_up}"));
         }
         let cores = thread::available_parallelism().map_or(1, |n| n.get());
-        let clients = cores * 4;
+        let clients = clients.unwrap_or(cores * 4).max(1);
         let pid = child.id();
         let idle_rss = rss_kib(pid)?;
         let steady = measure_steady_load(&addr, pid, &client_id, email, cores, clients, seconds);
