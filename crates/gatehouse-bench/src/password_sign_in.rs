@@ -190,30 +190,22 @@ fn post_json(
     )
 }
 
-fn initiate(addr: &str, client_id: &str) -> Result<String, String> {
-    let response = post_json(
-        addr,
-        "/embedded-auth/v1/initiate",
-        "",
-        serde_json::json!({"clientId": client_id, "redirectUri": REDIRECT, "codeChallenge": CHALLENGE,
-            "codeChallengeMethod": "S256", "scopes": ["openid", "profile"], "locale": "en"}),
-    )?;
-    json_body(&response)["sessionId"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or(format!("initiate failed: {response}"))
-}
-
-fn sign_in(connection: &mut Connection, client_id: &str, email: &str) -> Result<bool, String> {
+/// Starts an embedded-auth sign-in; returns its session ID.
+fn initiate(connection: &mut Connection, client_id: &str) -> Result<String, String> {
     let (_, initiated) = connection.post_json(
         "/embedded-auth/v1/initiate",
         &serde_json::json!({"clientId": client_id, "redirectUri": REDIRECT, "codeChallenge": CHALLENGE,
             "codeChallengeMethod": "S256", "scopes": ["openid", "profile"], "locale": "en"}),
     )?;
     let initiated: serde_json::Value = serde_json::from_str(&initiated).unwrap_or_default();
-    let session = initiated["sessionId"]
+    initiated["sessionId"]
         .as_str()
-        .ok_or(format!("initiate failed: {initiated}"))?;
+        .map(str::to_owned)
+        .ok_or(format!("initiate failed: {initiated}"))
+}
+
+fn sign_in(connection: &mut Connection, client_id: &str, email: &str) -> Result<bool, String> {
+    let session = initiate(connection, client_id)?;
     let (status, _) = connection.post_json(
         &format!("/embedded-auth/v1/{session}/sign-in"),
         &serde_json::json!({"email": email, "password": PASSWORD}),
@@ -444,15 +436,14 @@ pub fn run(server: &Path, seconds: u64, clients: Option<usize>) -> Result<(), St
             .map(str::to_owned)
             .ok_or(format!("app not created: {created}"))?;
         let email = "bench@example.com";
-        let session = initiate(&addr, &client_id)?;
-        let signed_up = post_json(
-            &addr,
+        let mut connection = Connection::new(&addr);
+        let session = initiate(&mut connection, &client_id)?;
+        let (status, signed_up) = connection.post_json(
             &format!("/embedded-auth/v1/{session}/sign-up"),
-            "",
-            serde_json::json!({"email": email, "password": PASSWORD}),
+            &serde_json::json!({"email": email, "password": PASSWORD}),
         )?;
-        if status_of(&signed_up) != 200 {
-            return Err(format!("sign-up failed: {signed_up}"));
+        if status != 200 {
+            return Err(format!("sign-up failed: {status} {signed_up}"));
         }
         let cores = thread::available_parallelism().map_or(1, |n| n.get());
         let clients = clients.unwrap_or(cores * 4).max(1);

@@ -149,9 +149,9 @@ impl PasswordHasher {
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         let buffers = Arc::new(AtomicUsize::new(0));
+        let blocks = params.block_count();
         for index in 0..concurrency {
             let (queue, buffers) = (queue.clone(), buffers.clone());
-            let blocks = params.block_count();
             std::thread::Builder::new()
                 .name(format!("password-hash-{index}"))
                 .spawn(move || hashing_thread(&queue, blocks, &buffers))
