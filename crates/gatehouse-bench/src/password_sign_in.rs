@@ -213,11 +213,13 @@ fn sign_in(connection: &mut Connection, client_id: &str, email: &str) -> Result<
     Ok(status == 200)
 }
 
-/// CPU seconds (user + system) the process has used so far.
-fn cpu_secs(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+/// CPU seconds (user + system) in a `stat(5)` file's text, and the command name it gives.
+fn stat_cpu_secs(stat: &str) -> (&str, f64) {
+    // The command name is in parentheses and may hold spaces.
+    let (name, rest) = stat
+        .split_once('(')
+        .and_then(|(_, r)| r.rsplit_once(')'))
+        .unwrap_or(("", ""));
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks = |i: usize| {
         fields
@@ -226,10 +228,89 @@ fn cpu_secs(pid: u32) -> f64 {
             .unwrap_or(0.0)
     };
     // utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the name; 100 Hz.
-    (ticks(11) + ticks(12)) / 100.0
+    (name, (ticks(11) + ticks(12)) / 100.0)
 }
 
-/// Runs `clients` threads signing in until `duration` passes; returns (sign-ins, peak RSS KiB).
+/// CPU seconds (user + system) the process has used so far.
+fn cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat_cpu_secs(&stat).1
+}
+
+/// What the server's threads have used so far: the hashing threads' (`password-hash-N`) CPU
+/// seconds, and context switches of all its threads (each a wake-up or a preemption).
+fn server_threads(pid: u32) -> (f64, f64) {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return (0.0, 0.0);
+    };
+    let (mut hashing, mut switches) = (0.0, 0.0);
+    for task in tasks.flatten() {
+        let path = task.path();
+        if let Ok(stat) = std::fs::read_to_string(path.join("stat")) {
+            let (name, secs) = stat_cpu_secs(&stat);
+            if name.starts_with("password-hash") {
+                hashing += secs;
+            }
+        }
+        let status = std::fs::read_to_string(path.join("status")).unwrap_or_default();
+        switches += status
+            .lines()
+            .filter(|line| line.contains("ctxt_switches:"))
+            .filter_map(|line| line.split_whitespace().nth(1)?.parse::<f64>().ok())
+            .sum::<f64>();
+    }
+    (hashing, switches)
+}
+
+/// CPU seconds used so far by the server, its hashing threads and this process, and the
+/// machine's idle and stolen seconds: read at both edges of a measured window.
+#[derive(Clone, Copy, Default)]
+struct Usage {
+    server: f64,
+    hashing: f64,
+    /// The server's context switches.
+    switches: f64,
+    clients: f64,
+    idle: f64,
+    steal: f64,
+}
+
+impl Usage {
+    fn read(server_pid: u32) -> Self {
+        let (idle, steal) = machine_idle_and_steal();
+        let (hashing, switches) = server_threads(server_pid);
+        Self {
+            server: cpu_secs(server_pid),
+            hashing,
+            switches,
+            clients: cpu_secs(std::process::id()),
+            idle,
+            steal,
+        }
+    }
+
+    fn add(&mut self, later: &Usage, earlier: &Usage) {
+        self.server += later.server - earlier.server;
+        self.hashing += later.hashing - earlier.hashing;
+        self.switches += later.switches - earlier.switches;
+        self.clients += later.clients - earlier.clients;
+        self.idle += later.idle - earlier.idle;
+        self.steal += later.steal - earlier.steal;
+    }
+}
+
+/// One measured stretch of load.
+struct Window {
+    signed_in: u64,
+    secs: f64,
+    peak_rss_kib: u64,
+    usage: Usage,
+}
+
+/// Before a window is measured, the clients connect and the first hashes fill the queue.
+const WARM_UP: Duration = Duration::from_millis(250);
+
+/// Runs `clients` threads signing in; after the warm-up, measures `duration` of it.
 fn load(
     addr: &str,
     pid: u32,
@@ -237,7 +318,7 @@ fn load(
     email: &str,
     clients: usize,
     duration: Duration,
-) -> (u64, u64) {
+) -> Window {
     let done = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let workers: Vec<_> = (0..clients)
@@ -255,42 +336,47 @@ fn load(
             })
         })
         .collect();
+    // Memory is sampled from the start: connecting clients is part of the peak.
+    let mut peak_rss_kib = 0;
+    let mut sample_rss_until = |end: Instant| {
+        while Instant::now() < end {
+            peak_rss_kib = peak_rss_kib.max(rss_kib(pid).unwrap_or(0));
+            thread::sleep(Duration::from_millis(50).min(end - Instant::now().min(end)));
+        }
+    };
+    sample_rss_until(Instant::now() + WARM_UP);
+    let (done_before, usage_before) = (done.load(Ordering::Relaxed), Usage::read(pid));
     let started = Instant::now();
-    let mut peak = 0;
-    while started.elapsed() < duration {
-        peak = peak.max(rss_kib(pid).unwrap_or(0));
-        thread::sleep(Duration::from_millis(100));
-    }
-    let signed_in = done.load(Ordering::Relaxed);
+    sample_rss_until(started + duration);
+    let signed_in = done.load(Ordering::Relaxed) - done_before;
+    let secs = started.elapsed().as_secs_f64();
+    let mut usage = Usage::default();
+    usage.add(&Usage::read(pid), &usage_before);
     stop.store(true, Ordering::Relaxed);
     for w in workers {
         let _ = w.join();
     }
-    (signed_in, peak)
+    Window {
+        signed_in,
+        secs,
+        peak_rss_kib,
+        usage,
+    }
 }
 
 /// Load windows between which the reference hashes are timed again: the host's speed drifts
 /// (it is shared), so each window is compared with the hash timed just before and after it.
 const WINDOWS: u64 = 5;
 
-/// The steady-load measurement: sign-ins in each window, the reference hash times at the
-/// window boundaries, and where the cores' time went during the windows.
+/// The steady-load measurement: the load windows and the reference hash times at their
+/// boundaries.
 #[derive(Default)]
 struct SteadyLoad {
     cores: usize,
-    window_secs: f64,
-    /// Sign-ins per window.
-    windows: Vec<u64>,
+    windows: Vec<Window>,
     /// One hash alone and with every core hashing, timed at each boundary (`windows + 1`).
     hashes: Vec<f64>,
     contended: Vec<f64>,
-    signed_in: u64,
-    peak_rss_kib: u64,
-    server_cpu: f64,
-    client_cpu: f64,
-    idle_cpu: f64,
-    steal_cpu: f64,
-    wall: f64,
 }
 
 impl SteadyLoad {
@@ -314,21 +400,41 @@ impl SteadyLoad {
         self.hashes.iter().copied().fold(0.0, f64::max)
     }
 
+    fn signed_in(&self) -> u64 {
+        self.windows.iter().map(|w| w.signed_in).sum()
+    }
+
+    fn secs(&self) -> f64 {
+        self.windows.iter().map(|w| w.secs).sum()
+    }
+
     fn rate(&self) -> f64 {
-        self.signed_in as f64 / (self.window_secs * self.windows.len() as f64)
+        self.signed_in() as f64 / self.secs()
+    }
+
+    fn peak_rss_kib(&self) -> u64 {
+        self.windows.iter().map(|w| w.peak_rss_kib).max().unwrap_or(0)
+    }
+
+    fn usage(&self) -> Usage {
+        let mut total = Usage::default();
+        for window in &self.windows {
+            total.add(&window.usage, &Usage::default());
+        }
+        total
     }
 
     /// What the cores could have hashed in window `i`, by the hash times around it.
     fn window_ceiling(&self, i: usize, times: &[f64]) -> f64 {
         let hash = (times[i] + times[i + 1]) / 2.0;
-        self.window_secs * self.cores as f64 / hash
+        self.windows[i].secs * self.cores as f64 / hash
     }
 
     fn ratio_against(&self, times: &[f64]) -> f64 {
         let ceiling: f64 = (0..self.windows.len())
             .map(|i| self.window_ceiling(i, times))
             .sum();
-        self.signed_in as f64 / ceiling
+        self.signed_in() as f64 / ceiling
     }
 
     /// Sign-ins over what the cores could have hashed, window by window.
@@ -345,19 +451,24 @@ impl SteadyLoad {
             .windows
             .iter()
             .enumerate()
-            .map(|(i, &n)| {
+            .map(|(i, w)| {
                 format!(
                     "{:.0} %",
-                    n as f64 / self.window_ceiling(i, &self.hashes) * 100.0
+                    w.signed_in as f64 / self.window_ceiling(i, &self.hashes) * 100.0
                 )
             })
             .collect();
         ratios.join(", ")
     }
 
+    /// CPU milliseconds per sign-in.
+    fn per_sign_in_ms(&self, cpu: f64) -> f64 {
+        cpu / self.signed_in().max(1) as f64 * 1000.0
+    }
+
     /// `cpu` seconds as a share of the cores' time during the windows.
     fn share(&self, cpu: f64) -> f64 {
-        cpu / (self.wall * self.cores as f64) * 100.0
+        cpu / (self.secs() * self.cores as f64) * 100.0
     }
 }
 
@@ -389,29 +500,16 @@ fn measure_steady_load(
     let window = Duration::from_secs_f64(seconds as f64 / WINDOWS as f64);
     let mut steady = SteadyLoad {
         cores,
-        window_secs: window.as_secs_f64(),
         ..SteadyLoad::default()
     };
-    let me = std::process::id();
     for i in 0..=WINDOWS {
         steady.hashes.push(one_hash_secs());
         steady.contended.push(contended_hash_secs(cores));
-        if i == WINDOWS {
-            break;
+        if i < WINDOWS {
+            steady
+                .windows
+                .push(load(addr, pid, client_id, email, clients, window));
         }
-        let (server_before, client_before) = (cpu_secs(pid), cpu_secs(me));
-        let (idle_before, steal_before) = machine_idle_and_steal();
-        let started = Instant::now();
-        let (signed_in, peak) = load(addr, pid, client_id, email, clients, window);
-        steady.wall += started.elapsed().as_secs_f64();
-        let (idle_after, steal_after) = machine_idle_and_steal();
-        steady.server_cpu += cpu_secs(pid) - server_before;
-        steady.client_cpu += cpu_secs(me) - client_before;
-        steady.idle_cpu += idle_after - idle_before;
-        steady.steal_cpu += steal_after - steal_before;
-        steady.windows.push(signed_in);
-        steady.signed_in += signed_in;
-        steady.peak_rss_kib = steady.peak_rss_kib.max(peak);
     }
     steady
 }
@@ -450,7 +548,7 @@ pub fn run(server: &Path, seconds: u64, clients: Option<usize>) -> Result<(), St
         let pid = child.id();
         let idle_rss = rss_kib(pid)?;
         let steady = measure_steady_load(&addr, pid, &client_id, email, cores, clients, seconds);
-        let (burst, burst_peak) = load(
+        let burst = load(
             &addr,
             pid,
             &client_id,
@@ -460,6 +558,7 @@ pub fn run(server: &Path, seconds: u64, clients: Option<usize>) -> Result<(), St
         );
         let params = server_params();
         let hash = steady.mean_hash();
+        let usage = steady.usage();
         println!(
             "one Argon2id hash (m={} KiB, t={}, p={}): {:.1} ms on average, {:.1}–{:.1} ms across the run",
             params.m_cost(),
@@ -479,7 +578,7 @@ pub fn run(server: &Path, seconds: u64, clients: Option<usize>) -> Result<(), St
             steady.rate(),
             steady.ratio() * 100.0,
             steady.window_ratios(),
-            steady.peak_rss_kib as f64 / 1024.0
+            steady.peak_rss_kib() as f64 / 1024.0
         );
         println!(
             "one hash with all {cores} cores hashing: {:.1} ms on average ({:.1} % of that ceiling)",
@@ -487,20 +586,23 @@ pub fn run(server: &Path, seconds: u64, clients: Option<usize>) -> Result<(), St
             steady.contended_ratio() * 100.0
         );
         println!(
-            "CPU per sign-in: server {:.2} ms, load clients {:.2} ms; of the cores' time: \
-             server {:.1} %, clients {:.1} %, idle {:.1} %, taken by the host (steal) {:.1} %",
-            steady.server_cpu / steady.signed_in.max(1) as f64 * 1000.0,
-            steady.client_cpu / steady.signed_in.max(1) as f64 * 1000.0,
-            steady.share(steady.server_cpu),
-            steady.share(steady.client_cpu),
-            steady.share(steady.idle_cpu),
-            steady.share(steady.steal_cpu),
+            "CPU per sign-in: server {:.2} ms (hashing threads {:.2} ms, {:.1} context \
+             switches), load clients {:.2} ms; of the cores' time: server {:.1} %, clients {:.1} %, idle {:.1} %, taken by the \
+             host (steal) {:.1} %",
+            steady.per_sign_in_ms(usage.server),
+            steady.per_sign_in_ms(usage.hashing),
+            usage.switches / steady.signed_in().max(1) as f64,
+            steady.per_sign_in_ms(usage.clients),
+            steady.share(usage.server),
+            steady.share(usage.clients),
+            steady.share(usage.idle),
+            steady.share(usage.steal),
         );
         println!(
             "500 concurrent sign-ins: {:.1}/s, server RSS idle {:.1} MiB, peak {:.1} MiB",
-            burst as f64 / seconds as f64,
+            burst.signed_in as f64 / burst.secs,
             idle_rss as f64 / 1024.0,
-            burst_peak as f64 / 1024.0
+            burst.peak_rss_kib as f64 / 1024.0
         );
         Ok(())
     })();
