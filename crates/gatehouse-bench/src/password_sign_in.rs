@@ -413,7 +413,11 @@ impl SteadyLoad {
     }
 
     fn peak_rss_kib(&self) -> u64 {
-        self.windows.iter().map(|w| w.peak_rss_kib).max().unwrap_or(0)
+        self.windows
+            .iter()
+            .map(|w| w.peak_rss_kib)
+            .max()
+            .unwrap_or(0)
     }
 
     fn usage(&self) -> Usage {
