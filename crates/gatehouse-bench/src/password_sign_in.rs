@@ -289,13 +289,21 @@ impl Usage {
         }
     }
 
-    fn add(&mut self, later: &Usage, earlier: &Usage) {
-        self.server += later.server - earlier.server;
-        self.hashing += later.hashing - earlier.hashing;
-        self.switches += later.switches - earlier.switches;
-        self.clients += later.clients - earlier.clients;
-        self.idle += later.idle - earlier.idle;
-        self.steal += later.steal - earlier.steal;
+    /// Applies `f` field by field.
+    fn zip(self, other: Usage, f: impl Fn(f64, f64) -> f64) -> Usage {
+        Usage {
+            server: f(self.server, other.server),
+            hashing: f(self.hashing, other.hashing),
+            switches: f(self.switches, other.switches),
+            clients: f(self.clients, other.clients),
+            idle: f(self.idle, other.idle),
+            steal: f(self.steal, other.steal),
+        }
+    }
+
+    /// What was used between `earlier` and this reading.
+    fn since(self, earlier: Usage) -> Usage {
+        self.zip(earlier, |later, earlier| later - earlier)
     }
 }
 
@@ -341,7 +349,10 @@ fn load(
     let mut sample_rss_until = |end: Instant| {
         while Instant::now() < end {
             peak_rss_kib = peak_rss_kib.max(rss_kib(pid).unwrap_or(0));
-            thread::sleep(Duration::from_millis(50).min(end - Instant::now().min(end)));
+            thread::sleep(
+                end.saturating_duration_since(Instant::now())
+                    .min(Duration::from_millis(50)),
+            );
         }
     };
     sample_rss_until(Instant::now() + WARM_UP);
@@ -350,8 +361,7 @@ fn load(
     sample_rss_until(started + duration);
     let signed_in = done.load(Ordering::Relaxed) - done_before;
     let secs = started.elapsed().as_secs_f64();
-    let mut usage = Usage::default();
-    usage.add(&Usage::read(pid), &usage_before);
+    let usage = Usage::read(pid).since(usage_before);
     stop.store(true, Ordering::Relaxed);
     for w in workers {
         let _ = w.join();
@@ -421,11 +431,9 @@ impl SteadyLoad {
     }
 
     fn usage(&self) -> Usage {
-        let mut total = Usage::default();
-        for window in &self.windows {
-            total.add(&window.usage, &Usage::default());
-        }
-        total
+        self.windows.iter().fold(Usage::default(), |total, w| {
+            total.zip(w.usage, |a, b| a + b)
+        })
     }
 
     /// What the cores could have hashed in window `i`, by the hash times around it.
@@ -591,8 +599,8 @@ pub fn run(server: &Path, seconds: u64, clients: Option<usize>) -> Result<(), St
         );
         println!(
             "CPU per sign-in: server {:.2} ms (hashing threads {:.2} ms, {:.1} context \
-             switches), load clients {:.2} ms; of the cores' time: server {:.1} %, clients {:.1} %, idle {:.1} %, taken by the \
-             host (steal) {:.1} %",
+             switches), load clients {:.2} ms; of the cores' time: server {:.1} %, clients \
+             {:.1} %, idle {:.1} %, taken by the host (steal) {:.1} %",
             steady.per_sign_in_ms(usage.server),
             steady.per_sign_in_ms(usage.hashing),
             usage.switches / steady.signed_in().max(1) as f64,

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::crypto::{constant_time_eq, random_token, sha256_hex};
 use crate::error::ServiceError;
 use crate::services::sessions;
+use crate::services::step_facts::KnownFactors;
 use crate::state::AppState;
 
 pub(crate) use crate::services::password_check::{check_password, PasswordLockout};
@@ -359,6 +360,11 @@ pub async fn sign_in_with_password(
         return Err(SignInError::FeatureOff("Password sign-in").into());
     }
     let account = check_password(state, email, password, meta.ip).await?;
+    let known = KnownFactors {
+        user_id: account.id,
+        mfa_types: account.mfa_types,
+        otp_verified: account.otp_verified,
+    };
     tx.user = Some(SignedInUser {
         id: account.id,
         auth_id: account.auth_id,
@@ -366,7 +372,7 @@ pub async fn sign_in_with_password(
     tx.first_factor = Some(FirstFactor::Password);
     tx.auth_time = Some(meta.now);
     tx.session_id = None;
-    advance(state, id, tx, meta).await
+    advance_knowing(state, id, tx, meta, Some(known)).await
 }
 
 /// Whether accounts sign in with their password on this server.
@@ -487,7 +493,7 @@ pub async fn current_step(
     tx: &Transaction,
     meta: RequestMeta<'_>,
 ) -> Result<Option<Step>, ServiceError> {
-    let owned = crate::services::step_facts::facts_for(state, tx, meta).await?;
+    let owned = crate::services::step_facts::facts_for(state, tx, meta, None).await?;
     Ok(next_step(&tx.progress, &owned.facts()))
 }
 
@@ -498,7 +504,18 @@ pub async fn advance(
     tx: Transaction,
     meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
-    let owned = crate::services::step_facts::facts_for(state, &tx, meta).await?;
+    advance_knowing(state, id, tx, meta, None).await
+}
+
+/// `advance`, with the signed-in user's second factors when the caller has just read them.
+async fn advance_knowing(
+    state: &AppState,
+    id: &str,
+    tx: Transaction,
+    meta: RequestMeta<'_>,
+    known: Option<KnownFactors>,
+) -> Result<Outcome, ServiceError> {
+    let owned = crate::services::step_facts::facts_for(state, &tx, meta, known).await?;
     let facts = owned.facts();
     if let Some(step) = next_step(&tx.progress, &facts) {
         save(state, id, &tx).await?;

@@ -43,10 +43,20 @@ impl OwnedFacts {
     }
 }
 
+/// The signed-in user's enrolled second factors, when the caller has just read them (a password
+/// check reads them with the account), so the facts need not read the user again.
+#[derive(Debug, Clone)]
+pub(crate) struct KnownFactors {
+    pub user_id: i64,
+    pub mfa_types: String,
+    pub otp_verified: bool,
+}
+
 pub(crate) async fn facts_for(
     state: &AppState,
     tx: &Transaction,
     meta: RequestMeta<'_>,
+    known: Option<KnownFactors>,
 ) -> Result<OwnedFacts, ServiceError> {
     let config = &state.config;
     let consent_needed = if config.enable_user_app_consent {
@@ -61,15 +71,25 @@ pub(crate) async fn facts_for(
         && lifecycle::verification_on(state)
         && !config.replace_email_verification_with_welcome_email;
     let app = state.clients.app(&tx.request.client_id).await?;
-    let (user_mfa_types, user_otp_verified, remembered) = match &tx.user {
-        Some(signed) => match state.store.user_by_id(signed.id).await? {
-            Some(user) => (
-                mfa::parse_types(&user.mfa_types),
-                user.otp_verified,
-                mfa::remembered(state, user.id, meta.device).await?,
-            ),
-            None => (Vec::new(), false, Vec::new()),
-        },
+    let factors = match (&tx.user, known) {
+        (Some(signed), Some(known)) if known.user_id == signed.id => Some(known),
+        (Some(signed), _) => state
+            .store
+            .user_by_id(signed.id)
+            .await?
+            .map(|user| KnownFactors {
+                user_id: user.id,
+                mfa_types: user.mfa_types,
+                otp_verified: user.otp_verified,
+            }),
+        (None, _) => None,
+    };
+    let (user_mfa_types, user_otp_verified, remembered) = match factors {
+        Some(factors) => (
+            mfa::parse_types(&factors.mfa_types),
+            factors.otp_verified,
+            mfa::remembered(state, factors.user_id, meta.device).await?,
+        ),
         None => (Vec::new(), false, Vec::new()),
     };
     let passkey_enrollment_enabled = crate::services::passkeys::passkeys_on(state);
