@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 
-use crate::{http, rss_kib, start_server, status_of};
+use crate::{basic_header, rss_kib, start_server, status_of, TOKEN_BODY};
 
 const ORIGIN: &str = "http://bench.local";
 const REDIRECT: &str = "http://bench.local/cb";
@@ -64,22 +64,6 @@ fn contended_hash_secs(cores: usize) -> f64 {
     times.iter().sum::<f64>() / times.len().max(1) as f64
 }
 
-fn request(
-    method: &str,
-    addr: &str,
-    path: &str,
-    headers: &str,
-    body: &str,
-) -> Result<String, String> {
-    http(
-        addr,
-        &format!(
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nOrigin: {ORIGIN}\r\n{headers}Content-Length: {}\r\n\r\n{body}",
-            body.len()
-        ),
-    )
-}
-
 /// One client's keep-alive connection to the server, as a browser or an app's backend keeps
 /// one: the load then costs the server HTTP work, not a TCP handshake per request.
 struct Connection {
@@ -95,12 +79,11 @@ impl Connection {
         }
     }
 
-    /// POSTs `body` as JSON; returns the status and the response body. A connection the
-    /// server closed is opened again once.
-    fn post_json(&mut self, path: &str, body: &serde_json::Value) -> Result<(u16, String), String> {
-        let body = body.to_string();
+    /// POSTs `body` with the extra `headers` (each ending in CRLF); returns the status and the
+    /// response body. A connection the server closed is opened again once.
+    fn post(&mut self, path: &str, headers: &str, body: &str) -> Result<(u16, String), String> {
         let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nOrigin: {ORIGIN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nOrigin: {ORIGIN}\r\n{headers}Content-Length: {}\r\n\r\n{body}",
             self.addr,
             body.len()
         );
@@ -111,6 +94,17 @@ impl Connection {
                 self.exchange(&request)
             }
         }
+    }
+
+    /// POSTs `body` as JSON, with the extra `headers`.
+    fn post_json(
+        &mut self,
+        path: &str,
+        headers: &str,
+        body: &serde_json::Value,
+    ) -> Result<(u16, String), String> {
+        let headers = format!("{headers}Content-Type: application/json\r\n");
+        self.post(path, &headers, &body.to_string())
     }
 
     fn exchange(&mut self, request: &str) -> Result<(u16, String), String> {
@@ -154,46 +148,28 @@ impl Connection {
     }
 }
 
-fn json_body(response: &str) -> serde_json::Value {
-    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
-    serde_json::from_str(body).unwrap_or_default()
-}
-
-fn token(addr: &str) -> Result<String, String> {
-    let body = "grant_type=client_credentials&scope=root";
-    let auth = crate::basic_header();
-    let response = request(
-        "POST",
-        addr,
+/// An access token for the management API, from the bootstrap client.
+fn admin_token(connection: &mut Connection) -> Result<String, String> {
+    let (_, issued) = connection.post(
         "/oauth2/v1/token",
-        &format!("Authorization: {auth}\r\nContent-Type: application/x-www-form-urlencoded\r\n"),
-        body,
+        &format!(
+            "Authorization: {}\r\nContent-Type: application/x-www-form-urlencoded\r\n",
+            basic_header()
+        ),
+        TOKEN_BODY,
     )?;
-    json_body(&response)["access_token"]
+    let issued: serde_json::Value = serde_json::from_str(&issued).unwrap_or_default();
+    issued["access_token"]
         .as_str()
         .map(str::to_owned)
-        .ok_or(format!("no admin token: {response}"))
-}
-
-fn post_json(
-    addr: &str,
-    path: &str,
-    extra: &str,
-    body: serde_json::Value,
-) -> Result<String, String> {
-    request(
-        "POST",
-        addr,
-        path,
-        &format!("{extra}Content-Type: application/json\r\n"),
-        &body.to_string(),
-    )
+        .ok_or(format!("no admin token: {issued}"))
 }
 
 /// Starts an embedded-auth sign-in; returns its session ID.
 fn initiate(connection: &mut Connection, client_id: &str) -> Result<String, String> {
     let (_, initiated) = connection.post_json(
         "/embedded-auth/v1/initiate",
+        "",
         &serde_json::json!({"clientId": client_id, "redirectUri": REDIRECT, "codeChallenge": CHALLENGE,
             "codeChallengeMethod": "S256", "scopes": ["openid", "profile"], "locale": "en"}),
     )?;
@@ -208,6 +184,7 @@ fn sign_in(connection: &mut Connection, client_id: &str, email: &str) -> Result<
     let session = initiate(connection, client_id)?;
     let (status, _) = connection.post_json(
         &format!("/embedded-auth/v1/{session}/sign-in"),
+        "",
         &serde_json::json!({"email": email, "password": PASSWORD}),
     )?;
     Ok(status == 200)
@@ -534,22 +511,23 @@ pub fn run(server: &Path, seconds: u64, clients: Option<usize>) -> Result<(), St
     std::env::set_var("GATEHOUSE_ACCOUNT_LOCKOUT_THRESHOLD", "0");
     let (mut child, addr) = start_server(server, &data_dir)?;
     let result = (|| {
-        let admin = token(&addr)?;
-        let created = post_json(
-            &addr,
+        let mut connection = Connection::new(&addr);
+        let admin = admin_token(&mut connection)?;
+        let (_, created) = connection.post_json(
             "/api/v1/apps",
             &format!("Authorization: Bearer {admin}\r\n"),
-            serde_json::json!({"name": "bench", "type": "spa", "scopes": ["openid", "profile"], "redirectUris": [REDIRECT]}),
+            &serde_json::json!({"name": "bench", "type": "spa", "scopes": ["openid", "profile"], "redirectUris": [REDIRECT]}),
         )?;
-        let client_id = json_body(&created)["app"]["clientId"]
+        let created: serde_json::Value = serde_json::from_str(&created).unwrap_or_default();
+        let client_id = created["app"]["clientId"]
             .as_str()
             .map(str::to_owned)
             .ok_or(format!("app not created: {created}"))?;
         let email = "bench@example.com";
-        let mut connection = Connection::new(&addr);
         let session = initiate(&mut connection, &client_id)?;
         let (status, signed_up) = connection.post_json(
             &format!("/embedded-auth/v1/{session}/sign-up"),
+            "",
             &serde_json::json!({"email": email, "password": PASSWORD}),
         )?;
         if status != 200 {
