@@ -268,7 +268,7 @@ async fn sms_info(
     let tx = at(&state, &session_id, &[Step::SmsMfa], &headers, peer).await?;
     let ip = client_ip(&headers, peer, &state.config);
     let app = state.clients.app(&tx.request.client_id).await?;
-    let user_id = tx.user.as_ref().map_or(0, |u| u.id);
+    let user_id = tx.user().map_or(0, |u| u.id);
     let phone = mfa::verified_phone(&state, user_id).await?;
     if phone.is_some() {
         mfa::send_sms_code(&state, &session_id, &tx, meta(&ip)).await?;
@@ -318,7 +318,7 @@ async fn recovery_codes(
     let codes = match tx.recovery_codes.clone() {
         Some(codes) => codes,
         None => {
-            let tx_at = at(
+            at(
                 &state,
                 &session_id,
                 &[Step::RecoveryCodeEnroll],
@@ -326,8 +326,8 @@ async fn recovery_codes(
                 peer,
             )
             .await?;
-            let user_id = tx_at.user.as_ref().map_or(0, |u| u.id);
-            let codes = mfa::issue_recovery_codes(&state, user_id).await?;
+            // Stored when the client says they are saved.
+            let codes = mfa::new_recovery_codes();
             tx.recovery_codes = Some(codes.clone());
             signin::save(&state, &session_id, &tx).await?;
             codes
@@ -343,13 +343,14 @@ async fn recovery_codes_saved(
     Path(session_id): Path<String>,
 ) -> Result<Response, ApiError> {
     let mut tx = session(&state, &session_id).await?;
-    if tx.recovery_codes.is_none() || tx.progress.is_done(Step::RecoveryCodeEnroll) {
-        return Err(crate::error::ServiceError::from(SignInError::WrongStep).into());
-    }
-    tx.recovery_codes = None;
+    let codes = tx
+        .recovery_codes
+        .take()
+        .ok_or(crate::error::ServiceError::from(SignInError::WrongStep))?;
     let ip = client_ip(&headers, peer, &state.config);
-    let outcome =
-        signin::complete_step(&state, &session_id, tx, Step::RecoveryCodeEnroll, meta(&ip)).await?;
+    let at = signin::at_step(&state, &tx, &[Step::RecoveryCodeEnroll], meta(&ip)).await?;
+    mfa::store_recovery_codes(&state, at.user().id, &codes).await?;
+    let outcome = signin::complete_step(&state, &session_id, tx, at, meta(&ip)).await?;
     auth_res(&state, &session_id, outcome).await
 }
 
@@ -388,7 +389,7 @@ async fn passkey_options(
     Path(session_id): Path<String>,
 ) -> Result<Response, ApiError> {
     let tx = at(&state, &session_id, &[Step::PasskeyEnroll], &headers, peer).await?;
-    let user_id = tx.user.as_ref().map_or(0, |u| u.id);
+    let user_id = tx.user().map_or(0, |u| u.id);
     let options = passkeys::enroll_options(&state, user_id).await?;
     Ok(Json(json!({ "enrollOptions": options })).into_response())
 }
@@ -406,9 +407,10 @@ async fn passkey_enroll(
     Path(session_id): Path<String>,
     ApiJson(body): ApiJson<EnrollInfoBody>,
 ) -> Result<Response, ApiError> {
-    let tx = at(&state, &session_id, &[Step::PasskeyEnroll], &headers, peer).await?;
-    let user_id = tx.user.as_ref().map_or(0, |u| u.id);
-    passkeys::enroll(&state, user_id, &body.enroll_info)
+    let tx = session(&state, &session_id).await?;
+    let ip = client_ip(&headers, peer, &state.config);
+    let at = signin::at_step(&state, &tx, &[Step::PasskeyEnroll], meta(&ip)).await?;
+    passkeys::enroll(&state, at.user().id, &body.enroll_info)
         .await
         .map_err(|e| match e {
             crate::error::ServiceError::SignIn(SignInError::BadInput(_)) => {
@@ -416,9 +418,7 @@ async fn passkey_enroll(
             }
             other => other.into(),
         })?;
-    let ip = client_ip(&headers, peer, &state.config);
-    let outcome =
-        signin::complete_step(&state, &session_id, tx, Step::PasskeyEnroll, meta(&ip)).await?;
+    let outcome = signin::complete_step(&state, &session_id, tx, at, meta(&ip)).await?;
     auth_res(&state, &session_id, outcome).await
 }
 
@@ -436,18 +436,17 @@ async fn passkey_decline(
     ApiJson(body): ApiJson<DeclineBody>,
 ) -> Result<Response, ApiError> {
     use gatehouse_store::MfaStore;
-    let tx = at(&state, &session_id, &[Step::PasskeyEnroll], &headers, peer).await?;
+    let tx = session(&state, &session_id).await?;
+    let ip = client_ip(&headers, peer, &state.config);
+    let at = signin::at_step(&state, &tx, &[Step::PasskeyEnroll], meta(&ip)).await?;
     if body.remember {
-        let user_id = tx.user.as_ref().map_or(0, |u| u.id);
         state
             .store
-            .set_skip_passkey_enroll(user_id, true)
+            .set_skip_passkey_enroll(at.user().id, true)
             .await
             .map_err(crate::error::ServiceError::from)?;
     }
-    let ip = client_ip(&headers, peer, &state.config);
-    let outcome =
-        signin::complete_step(&state, &session_id, tx, Step::PasskeyEnroll, meta(&ip)).await?;
+    let outcome = signin::complete_step(&state, &session_id, tx, at, meta(&ip)).await?;
     auth_res(&state, &session_id, outcome).await
 }
 

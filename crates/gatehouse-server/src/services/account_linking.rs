@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ServiceError;
 use crate::services::signin::{
-    advance, check_password, password_sign_in_on, save, Outcome, RequestMeta, SignedInUser,
+    check_password, password_sign_in_on, save, signed_in, Outcome, RequestMeta, SignedInUser,
     Transaction,
 };
 use crate::state::AppState;
@@ -76,7 +76,7 @@ pub(crate) async fn offer(
 
 /// The link the transaction is waiting for, if it is at that step.
 pub fn pending(tx: &Transaction) -> Result<&PendingLink, ServiceError> {
-    match (&tx.user, &tx.pending_link) {
+    match (tx.user(), &tx.pending_link) {
         (None, Some(link)) => Ok(link),
         _ => Err(SignInError::WrongStep.into()),
     }
@@ -117,14 +117,11 @@ pub async fn link_with_password(
     }
     tracing::info!(user_id = account.id, provider = %link.provider, "linked a provider identity to an account");
     tx.pending_link = None;
-    tx.user = Some(SignedInUser {
+    let user = SignedInUser {
         id: account.id,
         auth_id: account.auth_id,
-    });
-    tx.first_factor = Some(FirstFactor::Password);
-    tx.auth_time = Some(meta.now);
-    tx.session_id = None;
-    advance(state, id, tx, meta).await
+    };
+    signed_in(state, id, tx, user, FirstFactor::Password, meta).await
 }
 
 async fn owned_by(state: &AppState, link: &PendingLink, user_id: i64) -> Result<(), ServiceError> {

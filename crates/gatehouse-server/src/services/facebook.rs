@@ -50,9 +50,7 @@ pub async fn sign_in_with_token(
     if !enabled(state) {
         return Err(SignInError::FeatureOff("Facebook sign-in").into());
     }
-    if tx.user.is_some() {
-        return Err(SignInError::WrongStep.into());
-    }
+    tx.expect_first_factor()?;
     if token.is_empty() {
         return Err(SignInError::BadInput("The Facebook access token is missing".into()).into());
     }

@@ -182,9 +182,7 @@ pub async fn start(
     name: &str,
 ) -> Result<String, ServiceError> {
     let provider = provider(state, name)?;
-    if tx.user.is_some() {
-        return Err(SignInError::WrongStep.into());
-    }
+    tx.expect_first_factor()?;
     let endpoints = state.federation.endpoints(&state.http, provider).await?;
     let (pending_state, pending) =
         remember(state, tx_id, &provider.name, provider.use_pkce).await?;
@@ -320,7 +318,7 @@ pub(crate) fn check_answer(
                 .to_owned(),
         ));
     }
-    if answer.code.is_empty() || tx.user.is_some() {
+    if answer.code.is_empty() || tx.user().is_some() {
         return Err(SignInError::WrongStep.into());
     }
     Ok(())
@@ -335,25 +333,22 @@ pub(crate) async fn sign_in_as(
     profile: &ExternalProfile,
     meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
+    tx.expect_first_factor()?;
     let user = match find_or_create_user(state, provider, &tx, profile).await? {
         ProviderUser::Found(user) => user,
         ProviderUser::LinkOffered(link) => {
             // Nobody is signed in yet: the account's password comes first.
+            tx.await_first_factor(None)?;
             tx.pending_link = Some(link);
-            tx.user = None;
-            tx.first_factor = None;
             return advance(state, tx_id, tx, meta).await;
         }
     };
     tx.pending_link = None;
-    tx.user = Some(SignedInUser {
+    let user = SignedInUser {
         id: user.id,
         auth_id: user.auth_id,
-    });
-    tx.first_factor = Some(FirstFactor::External);
-    tx.auth_time = Some(meta.now);
-    tx.session_id = None;
-    advance(state, tx_id, tx, meta).await
+    };
+    crate::services::signin::signed_in(state, tx_id, tx, user, FirstFactor::External, meta).await
 }
 
 #[derive(Deserialize)]

@@ -32,9 +32,7 @@ pub async fn sign_in_with_credential(
     meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
     let provider = provider(state).ok_or(SignInError::FeatureOff("Google sign-in"))?;
-    if tx.user.is_some() {
-        return Err(SignInError::WrongStep.into());
-    }
+    tx.expect_first_factor()?;
     if credential.is_empty() {
         return Err(SignInError::BadInput("The Google credential is missing".into()).into());
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use gatehouse_core::lockout::Counter;
 use gatehouse_core::mfa::{acceptable_steps, base32_encode, is_code, otp_uri};
-use gatehouse_core::signin::{MfaRequirement, MfaType, SignInError, Step};
+use gatehouse_core::signin::{AtStep, MfaRequirement, MfaType, SignInError, Step};
 use gatehouse_store::{AccountStore, App, MfaStore, UserRecord, UserStore};
 use serde::{Deserialize, Serialize};
 
@@ -140,8 +140,25 @@ pub async fn remember(
     Ok(format!("{device_id}.{secret}"))
 }
 
+/// The signed-in account, when the transaction owes one of `steps`: where a code's check
+/// begins, so that only the owed step is recorded, and only for this account.
+async fn user_at(
+    state: &AppState,
+    tx: &Transaction,
+    steps: &[Step],
+    meta: RequestMeta<'_>,
+) -> Result<(AtStep, UserRecord), ServiceError> {
+    let at = signin::at_step(state, tx, steps, meta).await?;
+    let user = state
+        .store
+        .user_by_id(at.user().id)
+        .await?
+        .ok_or(SignInError::NoUserFound)?;
+    Ok((at, user))
+}
+
 async fn signed_in_user(state: &AppState, tx: &Transaction) -> Result<UserRecord, ServiceError> {
-    let user = tx.user.as_ref().ok_or(SignInError::WrongStep)?;
+    let user = tx.user().ok_or(SignInError::WrongStep)?;
     Ok(state
         .store
         .user_by_id(user.id)
@@ -233,11 +250,11 @@ pub async fn otp_setup(state: &AppState, tx: &Transaction) -> Result<OtpSetup, S
 pub async fn verify_otp(
     state: &AppState,
     id: &str,
-    mut tx: Transaction,
+    tx: Transaction,
     code: &str,
     meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
-    let user = signed_in_user(state, &tx).await?;
+    let (at, user) = user_at(state, &tx, &[Step::OtpMfa, Step::OtpSetup], meta).await?;
     check_code_lockout(state, user.id, meta.ip).await?;
     let sealed = state
         .store
@@ -284,12 +301,12 @@ pub async fn verify_otp(
             .confirm_otp(user.id, &join_types(&types))
             .await?;
     }
-    tx.progress.complete(Step::OtpMfa);
-    signin::advance(state, id, tx, meta).await
+    signin::complete_step(state, id, tx, at, meta).await
 }
 
-fn email_code_key(id: &str) -> String {
-    format!("EMC-{id}")
+/// A code is bound to its transaction and to the account it was sent to.
+fn email_code_key(id: &str, user_id: i64) -> String {
+    format!("EMC-{id}-{user_id}")
 }
 
 /// Emails a sign-in code for the transaction (replacing any earlier one), within the send limit.
@@ -317,7 +334,10 @@ pub async fn send_email_code(
     .await?;
     let code = random_code();
     let ttl = Duration::from_secs(state.config.email_mfa_code_expires_in);
-    state.cache.set(&email_code_key(id), &code, ttl).await?;
+    state
+        .cache
+        .set(&email_code_key(id, user.id), &code, ttl)
+        .await?;
     let mail = Mail::PasswordlessCode { code: &code };
     outbox::send(
         state,
@@ -330,33 +350,49 @@ pub async fn send_email_code(
 }
 
 /// Whether the transaction has a live email code (so a page load does not send another).
-pub async fn email_code_pending(state: &AppState, id: &str) -> Result<bool, ServiceError> {
-    Ok(state.cache.get(&email_code_key(id)).await?.is_some())
+pub async fn email_code_pending(
+    state: &AppState,
+    id: &str,
+    tx: &Transaction,
+) -> Result<bool, ServiceError> {
+    let Some(user) = tx.user() else {
+        return Ok(false);
+    };
+    Ok(state
+        .cache
+        .get(&email_code_key(id, user.id))
+        .await?
+        .is_some())
 }
 
 /// An emailed code. As a backup for TOTP (`instead_of`), it stands in for that step too.
 pub async fn verify_email_code(
     state: &AppState,
     id: &str,
-    mut tx: Transaction,
+    tx: Transaction,
     code: &str,
     instead_of: Option<MfaType>,
     meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
-    let user = signed_in_user(state, &tx).await?;
+    let step = match instead_of {
+        None | Some(MfaType::Email) => Step::EmailMfa,
+        Some(MfaType::Otp) => Step::OtpMfa,
+        Some(MfaType::Sms) => Step::SmsMfa,
+    };
+    if step != Step::EmailMfa {
+        let app = state.clients.app(&tx.request.client_id).await?;
+        if !email_backup_allowed(state, app.as_deref()) {
+            return Err(SignInError::WrongStep.into());
+        }
+    }
+    let (at, user) = user_at(state, &tx, &[step], meta).await?;
     check_code_lockout(state, user.id, meta.ip).await?;
-    if !codes::code_matches(state, &email_code_key(id), code).await? {
+    if !codes::code_matches(state, &email_code_key(id, user.id), code).await? {
         return Err(wrong_code(state, user.id, meta.ip).await?);
     }
-    state.cache.delete(&email_code_key(id)).await?;
+    state.cache.delete(&email_code_key(id, user.id)).await?;
     right_code(state, user.id, meta.ip).await?;
-    tx.progress.complete(Step::EmailMfa);
-    match instead_of {
-        Some(MfaType::Otp) => tx.progress.complete(Step::OtpMfa),
-        Some(MfaType::Sms) => tx.progress.complete(Step::SmsMfa),
-        _ => {}
-    }
-    signin::advance(state, id, tx, meta).await
+    signin::complete_by_email(state, id, tx, at, meta).await
 }
 
 /// The types the enrollment page offers: the enforced list, less what the server cannot do.
@@ -376,11 +412,11 @@ pub fn enrollment_choices(state: &AppState, app: Option<&App>) -> Vec<MfaType> {
 pub async fn enroll(
     state: &AppState,
     id: &str,
-    mut tx: Transaction,
+    tx: Transaction,
     kind: Option<MfaType>,
     meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
-    let user = signed_in_user(state, &tx).await?;
+    let (at, user) = user_at(state, &tx, &[Step::MfaEnroll], meta).await?;
     let app = state.clients.app(&tx.request.client_id).await?;
     let kind = kind
         .filter(|k| enrollment_choices(state, app.as_deref()).contains(k))
@@ -394,8 +430,7 @@ pub async fn enroll(
         .store
         .set_mfa_types(user.id, &join_types(&types), kind == MfaType::Otp, false)
         .await?;
-    tx.progress.complete(Step::MfaEnroll);
-    signin::advance(state, id, tx, meta).await
+    signin::complete_step(state, id, tx, at, meta).await
 }
 
 /// The `reset_mfa` policy: every factor and its secrets removed.
@@ -429,16 +464,21 @@ fn recovery_code_hash(code: &str) -> String {
     sha256_hex(normal.as_bytes())
 }
 
-/// A new set of recovery codes for the user (the old set stops working); the codes themselves
-/// are returned once and never stored.
-pub async fn issue_recovery_codes(
+/// A new set of recovery codes, shown to the user before they are stored.
+pub fn new_recovery_codes() -> Vec<String> {
+    (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect()
+}
+
+/// Makes `codes` the user's recovery codes (the old set stops working); only their hashes
+/// are kept.
+pub async fn store_recovery_codes(
     state: &AppState,
     user_id: i64,
-) -> Result<Vec<String>, ServiceError> {
-    let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
+    codes: &[String],
+) -> Result<(), ServiceError> {
     let hashes: Vec<String> = codes.iter().map(|c| recovery_code_hash(c)).collect();
     state.store.replace_recovery_codes(user_id, &hashes).await?;
-    Ok(codes)
+    Ok(())
 }
 
 /// Whether the user has unused recovery codes.
@@ -451,7 +491,7 @@ pub async fn has_recovery_codes(state: &AppState, user_id: i64) -> Result<bool, 
 pub async fn sign_in_with_recovery_code(
     state: &AppState,
     id: &str,
-    mut tx: Transaction,
+    tx: Transaction,
     email: &str,
     code: &str,
     meta: RequestMeta<'_>,
@@ -459,6 +499,7 @@ pub async fn sign_in_with_recovery_code(
     if !recovery_codes_on(state) {
         return Err(SignInError::FeatureOff("Recovery codes").into());
     }
+    tx.expect_first_factor()?;
     let email = email.trim().to_lowercase();
     let lockout = signin::PasswordLockout::new(state, &email, meta.ip);
     if lockout.is_locked(state).await? {
@@ -482,20 +523,18 @@ pub async fn sign_in_with_recovery_code(
         return Err(SignInError::DisabledAccount.into());
     }
     lockout.clear(state).await?;
-    tx.user = Some(signin::SignedInUser {
+    let user = signin::SignedInUser {
         id: account.id,
         auth_id: account.auth_id,
-    });
-    tx.first_factor = Some(gatehouse_core::signin::FirstFactor::StrongFactor);
-    tx.auth_time = Some(meta.now);
-    tx.session_id = None;
-    signin::advance(state, id, tx, meta).await
+    };
+    let factor = gatehouse_core::signin::FirstFactor::StrongFactor;
+    signin::signed_in(state, id, tx, user, factor, meta).await
 }
 
 // --- SMS ----------------------------------------------------------------------------------
 
-fn sms_code_key(id: &str) -> String {
-    format!("SMC-{id}")
+fn sms_code_key(id: &str, user_id: i64) -> String {
+    format!("SMC-{id}-{user_id}")
 }
 
 fn sms_text(locale: &str, code: &str) -> String {
@@ -578,31 +617,41 @@ pub async fn send_sms_code(
     .await?;
     let code = random_code();
     let ttl = Duration::from_secs(state.config.sms_mfa_code_expires_in);
-    state.cache.set(&sms_code_key(id), &code, ttl).await?;
+    state
+        .cache
+        .set(&sms_code_key(id, user.id), &code, ttl)
+        .await?;
     let text = sms_text(&tx.request.locale, &code);
     outbox::send_sms(state, &number, &text, &code);
     Ok(())
 }
 
 /// Whether the transaction has a live SMS code.
-pub async fn sms_code_pending(state: &AppState, id: &str) -> Result<bool, ServiceError> {
-    Ok(state.cache.get(&sms_code_key(id)).await?.is_some())
+pub async fn sms_code_pending(
+    state: &AppState,
+    id: &str,
+    tx: &Transaction,
+) -> Result<bool, ServiceError> {
+    let Some(user) = tx.user() else {
+        return Ok(false);
+    };
+    Ok(state.cache.get(&sms_code_key(id, user.id)).await?.is_some())
 }
 
 /// A texted code: confirms the number (enrolling the user in SMS) and the step.
 pub async fn verify_sms_code(
     state: &AppState,
     id: &str,
-    mut tx: Transaction,
+    tx: Transaction,
     code: &str,
     meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
-    let user = signed_in_user(state, &tx).await?;
+    let (at, user) = user_at(state, &tx, &[Step::SmsMfa], meta).await?;
     check_code_lockout(state, user.id, meta.ip).await?;
-    if !codes::code_matches(state, &sms_code_key(id), code).await? {
+    if !codes::code_matches(state, &sms_code_key(id, user.id), code).await? {
         return Err(wrong_code(state, user.id, meta.ip).await?);
     }
-    state.cache.delete(&sms_code_key(id)).await?;
+    state.cache.delete(&sms_code_key(id, user.id)).await?;
     right_code(state, user.id, meta.ip).await?;
     let mut types = parse_types(&user.mfa_types);
     if !types.contains(&MfaType::Sms) {
@@ -612,6 +661,5 @@ pub async fn verify_sms_code(
         .store
         .confirm_sms(user.id, &join_types(&types))
         .await?;
-    tx.progress.complete(Step::SmsMfa);
-    signin::advance(state, id, tx, meta).await
+    signin::complete_step(state, id, tx, at, meta).await
 }

@@ -215,7 +215,7 @@ pub fn challenge_of(response: &AuthenticationResponse) -> Option<String> {
 pub async fn sign_in_with_passkey(
     state: &AppState,
     id: &str,
-    mut tx: Transaction,
+    tx: Transaction,
     response: &AuthenticationResponse,
     challenge: &str,
     meta: RequestMeta<'_>,
@@ -223,6 +223,7 @@ pub async fn sign_in_with_passkey(
     if !passkeys_on(state) {
         return Err(SignInError::FeatureOff("Passkeys").into());
     }
+    tx.expect_first_factor()?;
     // The challenge is spent whatever happens next.
     state
         .cache
@@ -267,14 +268,11 @@ pub async fn sign_in_with_passkey(
     if !user.is_active {
         return Err(SignInError::DisabledAccount.into());
     }
-    tx.user = Some(SignedInUser {
+    let user = SignedInUser {
         id: user.id,
         auth_id: user.auth_id,
-    });
-    tx.first_factor = Some(FirstFactor::StrongFactor);
-    tx.auth_time = Some(meta.now);
-    tx.session_id = None;
-    signin::advance(state, id, tx, meta).await
+    };
+    signin::signed_in(state, id, tx, user, FirstFactor::StrongFactor, meta).await
 }
 
 /// Whether the user has a passkey, and whether they declined enrolling one for good.

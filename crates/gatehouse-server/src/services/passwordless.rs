@@ -4,14 +4,16 @@
 use std::time::Duration;
 
 use gatehouse_core::admin::email_address;
-use gatehouse_core::signin::{FirstFactor, Progress, SignInError, Step};
+use gatehouse_core::signin::{FirstFactor, SignInError};
 use gatehouse_store::{AccountStore, NewSignUp};
 
 use gatehouse_core::lockout::Counter;
 
 use crate::error::ServiceError;
 use crate::services::codes;
-use crate::services::signin::{advance, Outcome, RequestMeta, SignedInUser, Transaction};
+use crate::services::signin::{
+    advance, signed_in, Outcome, RequestMeta, SignedInUser, Transaction,
+};
 use crate::state::AppState;
 
 fn passwordless_code_key(id: &str) -> String {
@@ -31,10 +33,8 @@ pub async fn sign_in_passwordless(
         return Err(SignInError::FeatureOff("Passwordless sign-in").into());
     }
     let email = email_address(email).map_err(|e| SignInError::BadInput(e.to_string()))?;
-    tx.user = None;
-    tx.first_factor = Some(FirstFactor::Passwordless);
+    tx.await_first_factor(Some(FirstFactor::Passwordless))?;
     tx.passwordless_email = Some(email);
-    tx.progress = Progress::default();
     send_passwordless_code(state, id, &tx, meta).await?;
     advance(state, id, tx, meta).await
 }
@@ -88,13 +88,11 @@ pub async fn send_passwordless_code(
 pub async fn verify_passwordless(
     state: &AppState,
     id: &str,
-    mut tx: Transaction,
+    tx: Transaction,
     code: &str,
     meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
-    if tx.first_factor != Some(FirstFactor::Passwordless)
-        || tx.progress.is_done(Step::PasswordlessVerify)
-    {
+    if tx.user().is_some() || tx.first_factor() != Some(FirstFactor::Passwordless) {
         return Err(SignInError::WrongStep.into());
     }
     let email = tx
@@ -148,9 +146,5 @@ pub async fn verify_passwordless(
             }
         }
     };
-    tx.user = Some(user);
-    tx.auth_time = Some(meta.now);
-    tx.session_id = None;
-    tx.progress.complete(Step::PasswordlessVerify);
-    advance(state, id, tx, meta).await
+    signed_in(state, id, tx, user, FirstFactor::Passwordless, meta).await
 }

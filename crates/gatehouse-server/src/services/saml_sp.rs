@@ -100,9 +100,7 @@ pub async fn start(
     idp: &(SamlIdpRecord, IdpMetadata),
     now: i64,
 ) -> Result<String, ServiceError> {
-    if tx.user.is_some() {
-        return Err(SignInError::WrongStep.into());
-    }
+    tx.expect_first_factor()?;
     let (record, metadata) = idp;
     let relay_state = random_token::<32>();
     let pending = PendingRequest {
@@ -230,9 +228,7 @@ pub async fn finish(
     let verified: VerifiedSignIn =
         serde_json::from_str(&raw).map_err(|_| SignInError::UnknownTransaction)?;
     let tx = signin::load(state, &verified.tx_id, browser_token).await?;
-    if tx.user.is_some() {
-        return Err(SignInError::WrongStep.into());
-    }
+    tx.expect_first_factor()?;
     let locale = tx.request.locale.clone();
     let profile = ExternalProfile {
         subject: verified.subject,

@@ -10,7 +10,7 @@ use gatehouse_store::{AccountStore, NewSignUp, UserAttributeRecord, UserAttribut
 
 use crate::error::ServiceError;
 use crate::services::signin::{
-    advance, complete_step, Outcome, RequestMeta, SignedInUser, Transaction,
+    at_step, complete_step, signed_in, Outcome, RequestMeta, SignedInUser, Transaction,
 };
 use crate::services::{lifecycle, user_attributes};
 use crate::state::AppState;
@@ -45,7 +45,7 @@ fn optional_name(
 pub async fn sign_up(
     state: &AppState,
     id: &str,
-    mut tx: Transaction,
+    tx: Transaction,
     input: SignUpInput,
     meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
@@ -53,6 +53,7 @@ pub async fn sign_up(
     if !sign_up_open(state, &tx) {
         return Err(SignInError::FeatureOff("Sign-up").into());
     }
+    tx.expect_first_factor()?;
     let email = email_address(&input.email).map_err(|e| SignInError::BadInput(e.to_string()))?;
     check_new_password(&input.password).map_err(|e| SignInError::BadInput(e.to_string()))?;
     let (first_name, last_name) = if config.enable_names {
@@ -114,14 +115,11 @@ pub async fn sign_up(
         },
     )
     .await?;
-    tx.user = Some(SignedInUser {
+    let user = SignedInUser {
         id: user.id,
         auth_id: user.auth_id,
-    });
-    tx.first_factor = Some(FirstFactor::SignUp);
-    tx.auth_time = Some(meta.now);
-    tx.session_id = None;
-    advance(state, id, tx, meta).await
+    };
+    signed_in(state, id, tx, user, FirstFactor::SignUp, meta).await
 }
 
 /// Whether this sign-in may create an account: sign-up on, passwordless off, and the
@@ -211,9 +209,9 @@ pub async fn verify_sign_up_email(
     code: &str,
     meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
-    let user = tx.user.as_ref().ok_or(SignInError::WrongStep)?;
-    lifecycle::verify_email(state, &user.auth_id, code, meta.ip).await?;
-    complete_step(state, id, tx, Step::VerifyEmail, meta).await
+    let at = at_step(state, &tx, &[Step::VerifyEmail], meta).await?;
+    lifecycle::verify_email(state, &at.user().auth_id, code, meta.ip).await?;
+    complete_step(state, id, tx, at, meta).await
 }
 
 /// Sends the sign-up's verification code again (counted like other emailed codes).
@@ -222,7 +220,7 @@ pub async fn resend_sign_up_code(
     tx: &Transaction,
     meta: RequestMeta<'_>,
 ) -> Result<(), ServiceError> {
-    let user = tx.user.as_ref().ok_or(SignInError::WrongStep)?;
+    let user = tx.user().ok_or(SignInError::WrongStep)?;
     let record = state
         .store
         .user_by_id(user.id)

@@ -8,7 +8,7 @@ use gatehouse_core::authorize::{
     AuthorizationRequest, AuthorizeSettings, ClientFacts, ResponseMode,
 };
 use gatehouse_core::grant::authorization_code::IssuedCode;
-use gatehouse_core::signin::{check_secured, next_step, FirstFactor, Progress, SignInError, Step};
+use gatehouse_core::signin::{AtStep, FirstFactor, Proof, SignInError, Step, Subject};
 use gatehouse_store::{AccountStore, App};
 use serde::{Deserialize, Serialize};
 
@@ -38,11 +38,8 @@ pub const KNOWN_POLICIES: &[&str] = &[
     "change_org",
 ];
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SignedInUser {
-    pub id: i64,
-    pub auth_id: String,
-}
+/// The account a transaction has signed in.
+pub type SignedInUser = Subject;
 
 /// One sign-in in progress.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -53,11 +50,11 @@ pub struct Transaction {
     /// SHA-256 of the browser's CSRF cookie: only that browser may continue. `None` for the
     /// embedded API, whose session id is the only handle.
     pub browser_key: Option<String>,
-    pub user: Option<SignedInUser>,
-    pub first_factor: Option<FirstFactor>,
-    pub auth_time: Option<i64>,
+    /// Who signed in and what they passed: changed only through this module's first-factor
+    /// and step functions, which the core's rules govern.
+    #[serde(flatten)]
+    proof: Proof,
     pub session_id: Option<i64>,
-    pub progress: Progress,
     /// The requested organization's look, when orgs are on and `org` names one.
     #[serde(default)]
     pub branding: Option<Branding>,
@@ -294,11 +291,8 @@ async fn begin_for(
         app_id,
         app_name: app_name.to_owned(),
         browser_key: browser_token.map(|t| sha256_hex(t.as_bytes())),
-        user: None,
-        first_factor: None,
-        auth_time: None,
+        proof: Proof::default(),
         session_id: None,
-        progress: Progress::default(),
         branding,
         passwordless_email: None,
         recovery_codes: None,
@@ -359,18 +353,18 @@ pub async fn sign_in_with_password(
     if !password_sign_in_on(state) {
         return Err(SignInError::FeatureOff("Password sign-in").into());
     }
+    tx.expect_first_factor()?;
     let account = check_password(state, email, password, meta.ip).await?;
     let known = KnownFactors {
         user_id: account.id,
         mfa_types: account.mfa_types,
         otp_verified: account.otp_verified,
     };
-    tx.user = Some(SignedInUser {
+    let user = SignedInUser {
         id: account.id,
         auth_id: account.auth_id,
-    });
-    tx.first_factor = Some(FirstFactor::Password);
-    tx.auth_time = Some(meta.now);
+    };
+    tx.proof.sign_in(user, FirstFactor::Password, meta.now)?;
     tx.session_id = None;
     advance_knowing(state, id, tx, meta, Some(known)).await
 }
@@ -429,18 +423,19 @@ pub async fn sign_in_with_session(
     session: &gatehouse_store::BrowserSession,
     meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
+    tx.expect_first_factor()?;
     let user = state
         .store
         .user_by_id(session.user_id)
         .await?
         .filter(|u| u.is_active)
         .ok_or(SignInError::DisabledAccount)?;
-    tx.user = Some(SignedInUser {
+    let user = SignedInUser {
         id: user.id,
         auth_id: user.auth_id,
-    });
-    tx.first_factor = Some(FirstFactor::Session);
-    tx.auth_time = Some(session.auth_time.and_utc().timestamp());
+    };
+    let auth_time = session.auth_time.and_utc().timestamp();
+    tx.proof.sign_in(user, FirstFactor::Session, auth_time)?;
     tx.session_id = Some(session.id);
     advance(state, id, tx, meta).await
 }
@@ -449,21 +444,20 @@ pub async fn sign_in_with_session(
 pub async fn answer_consent(
     state: &AppState,
     id: &str,
-    mut tx: Transaction,
+    tx: Transaction,
     accept: bool,
     meta: RequestMeta<'_>,
 ) -> Result<Option<Outcome>, ServiceError> {
-    let user = tx.user.as_ref().ok_or(SignInError::WrongStep)?;
+    let at = at_step(state, &tx, &[Step::Consent], meta).await?;
     if !accept {
         discard(state, id).await?;
         return Ok(None);
     }
     state
         .store
-        .grant_consent(user.id, tx.app_id, &tx.request.scopes)
+        .grant_consent(at.user().id, tx.app_id, &tx.request.scopes)
         .await?;
-    tx.progress.complete(Step::Consent);
-    advance(state, id, tx, meta).await.map(Some)
+    complete_step(state, id, tx, at, meta).await.map(Some)
 }
 
 /// Requested scopes the user has not granted this app yet.
@@ -471,7 +465,7 @@ pub async fn scopes_needing_consent(
     state: &AppState,
     tx: &Transaction,
 ) -> Result<Vec<String>, ServiceError> {
-    let Some(user) = &tx.user else {
+    let Some(user) = tx.user() else {
         return Ok(tx.request.scopes.clone());
     };
     if tx.request.prompt.consent {
@@ -494,7 +488,19 @@ pub async fn current_step(
     meta: RequestMeta<'_>,
 ) -> Result<Option<Step>, ServiceError> {
     let owned = crate::services::step_facts::facts_for(state, tx, meta, None).await?;
-    Ok(next_step(&tx.progress, &owned.facts()))
+    Ok(tx.proof.owed(&owned.facts()))
+}
+
+/// A submission may begin: the transaction is signed in and owes one of `steps` now. The
+/// answer names the account and is what [`complete_step`] records.
+pub async fn at_step(
+    state: &AppState,
+    tx: &Transaction,
+    steps: &[Step],
+    meta: RequestMeta<'_>,
+) -> Result<AtStep, ServiceError> {
+    let owned = crate::services::step_facts::facts_for(state, tx, meta, None).await?;
+    Ok(tx.proof.at(steps, &owned.facts())?)
 }
 
 /// Moves the transaction on: to its next page, or to the authorization code.
@@ -517,24 +523,81 @@ async fn advance_knowing(
 ) -> Result<Outcome, ServiceError> {
     let owned = crate::services::step_facts::facts_for(state, &tx, meta, known).await?;
     let facts = owned.facts();
-    if let Some(step) = next_step(&tx.progress, &facts) {
+    if let Some(step) = tx.proof.owed(&facts) {
         save(state, id, &tx).await?;
         return Ok(Outcome::Step(step));
     }
-    check_secured(&tx.progress, &facts).map_err(gatehouse_core::TokenError::from)?;
+    tx.proof
+        .secured(&facts)
+        .map_err(gatehouse_core::TokenError::from)?;
     finish(state, id, tx, meta).await.map(Outcome::Done)
 }
 
-/// Marks a step done (a policy page submitted) and moves on.
+/// Records the step a submission began at (see [`at_step`]: asked before the submission
+/// changes anything, since what it changes may change what is owed) and moves on.
 pub async fn complete_step(
     state: &AppState,
     id: &str,
     mut tx: Transaction,
-    step: Step,
+    at: AtStep,
     meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
-    tx.progress.complete(step);
+    tx.proof.complete(at)?;
     advance(state, id, tx, meta).await
+}
+
+/// An emailed code passed at `at`: the email step, or the TOTP or SMS step it stands in for.
+pub async fn complete_by_email(
+    state: &AppState,
+    id: &str,
+    mut tx: Transaction,
+    at: AtStep,
+    meta: RequestMeta<'_>,
+) -> Result<Outcome, ServiceError> {
+    tx.proof.complete_by_email(at)?;
+    advance(state, id, tx, meta).await
+}
+
+/// The first factor proved `user`: the transaction is signed in and moves on. Refused once
+/// the transaction has an account (first factors also ask [`Transaction::expect_first_factor`]
+/// before they check anything, so a refused post changes nothing).
+pub async fn signed_in(
+    state: &AppState,
+    id: &str,
+    mut tx: Transaction,
+    user: SignedInUser,
+    factor: FirstFactor,
+    meta: RequestMeta<'_>,
+) -> Result<Outcome, ServiceError> {
+    tx.proof.sign_in(user, factor, meta.now)?;
+    tx.session_id = None;
+    advance(state, id, tx, meta).await
+}
+
+impl Transaction {
+    /// Who signed in and what they passed.
+    pub fn proof(&self) -> &Proof {
+        &self.proof
+    }
+
+    /// The signed-in account, if any.
+    pub fn user(&self) -> Option<&SignedInUser> {
+        self.proof.user()
+    }
+
+    pub fn first_factor(&self) -> Option<FirstFactor> {
+        self.proof.first_factor()
+    }
+
+    /// Refuses once an account is signed in (see [`Proof::expect_first_factor`]).
+    pub fn expect_first_factor(&self) -> Result<(), SignInError> {
+        self.proof.expect_first_factor()
+    }
+
+    /// A first factor under way that names no account yet (see [`Proof::await_first_factor`]).
+    pub fn await_first_factor(&mut self, factor: Option<FirstFactor>) -> Result<(), SignInError> {
+        self.proof.await_first_factor(factor)
+    }
 }
 
 async fn finish(
@@ -543,8 +606,8 @@ async fn finish(
     tx: Transaction,
     meta: RequestMeta<'_>,
 ) -> Result<Completion, ServiceError> {
-    let user = tx.user.ok_or(SignInError::WrongStep)?;
-    let auth_time = tx.auth_time.unwrap_or(meta.now);
+    let user = tx.proof.user().cloned().ok_or(SignInError::WrongStep)?;
+    let auth_time = tx.proof.auth_time().unwrap_or(meta.now);
     let mut session_id = tx.session_id;
     let mut session_cookie = None;
     // Browser sign-ins start a single sign-on session; the embedded API has no browser.

@@ -112,9 +112,7 @@ pub async fn start(
     tx: &Transaction,
     provider: SocialProvider,
 ) -> Result<String, ServiceError> {
-    if tx.user.is_some() {
-        return Err(SignInError::WrongStep.into());
-    }
+    tx.expect_first_factor()?;
     // PKCE binds the code to this server's exchange where the provider checks it.
     let (pending_state, pending) = remember(state, tx_id, provider.name(), true).await?;
     let (client_id, _) = provider.client(state);

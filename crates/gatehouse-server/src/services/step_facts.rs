@@ -66,12 +66,12 @@ pub(crate) async fn facts_for(
     };
     // Only the pages ask for the code in the middle of a sign-in; the embedded API's apps
     // (and Melody's) rely on the emailed link.
-    let email_verification_pending = tx.first_factor == Some(FirstFactor::SignUp)
+    let email_verification_pending = tx.first_factor() == Some(FirstFactor::SignUp)
         && tx.browser_key.is_some()
         && lifecycle::verification_on(state)
         && !config.replace_email_verification_with_welcome_email;
     let app = state.clients.app(&tx.request.client_id).await?;
-    let factors = match (&tx.user, known) {
+    let factors = match (tx.user(), known) {
         (Some(signed), Some(known)) if known.user_id == signed.id => Some(known),
         (Some(signed), _) => state
             .store
@@ -93,22 +93,22 @@ pub(crate) async fn facts_for(
         None => (Vec::new(), false, Vec::new()),
     };
     let passkey_enrollment_enabled = crate::services::passkeys::passkeys_on(state);
-    let (user_has_passkey, user_skips_passkey_enroll) = match (&tx.user, passkey_enrollment_enabled)
-    {
-        (Some(signed), true) => {
-            crate::services::passkeys::enrollment_facts(state, signed.id).await?
-        }
-        _ => (false, false),
-    };
+    let (user_has_passkey, user_skips_passkey_enroll) =
+        match (tx.user(), passkey_enrollment_enabled) {
+            (Some(signed), true) => {
+                crate::services::passkeys::enrollment_facts(state, signed.id).await?
+            }
+            _ => (false, false),
+        };
     let recovery_code_enabled = mfa::recovery_codes_on(state);
-    let user_has_recovery_code = match (&tx.user, recovery_code_enabled) {
+    let user_has_recovery_code = match (tx.user(), recovery_code_enabled) {
         (Some(signed), true) => mfa::has_recovery_codes(state, signed.id).await?,
         _ => false,
     };
     Ok(OwnedFacts {
         facts: StepFacts {
-            first_factor: tx.first_factor,
-            account_link_pending: tx.user.is_none() && tx.pending_link.is_some(),
+            first_factor: tx.first_factor(),
+            account_link_pending: tx.user().is_none() && tx.pending_link.is_some(),
             passwordless_enabled: config.enable_passwordless_sign_in,
             email_verification_pending,
             consent_enabled: config.enable_user_app_consent,

@@ -8,10 +8,10 @@ use crate::flow::*;
 use crate::harness::{backend_tests, call, TestApp};
 use crate::mailbox::Mailbox;
 
-const CB: &str = "http://127.0.0.1:5173/cb";
+pub(crate) const CB: &str = "http://127.0.0.1:5173/cb";
 
 /// The TOTP secret the setup page shows.
-fn shown_secret(html: &str) -> Vec<u8> {
+pub(crate) fn shown_secret(html: &str) -> Vec<u8> {
     let at = html
         .find("id=\"otp-secret\">")
         .unwrap_or_else(|| panic!("no secret: {html}"))
@@ -27,12 +27,12 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
-fn totp(secret: &[u8], offset: i64) -> String {
+pub(crate) fn totp(secret: &[u8], offset: i64) -> String {
     gatehouse_server::crypto::totp_code(secret, now().div_euclid(30) + offset)
 }
 
 /// Signs up (verification off) and returns the first page after consent.
-async fn sign_up_to_mfa(browser: &Browser, client_id: &str, email: &str) -> Page {
+pub(crate) async fn sign_up_to_mfa(browser: &Browser, client_id: &str, email: &str) -> Page {
     let page = browser
         .follow(browser.get(&authorize_url(client_id, CB, &[])).await, CB)
         .await;
@@ -60,7 +60,7 @@ async fn sign_up_to_mfa(browser: &Browser, client_id: &str, email: &str) -> Page
     after
 }
 
-async fn user(app: &TestApp, email: &str) -> Value {
+pub(crate) async fn user(app: &TestApp, email: &str) -> Value {
     let token = app.admin_token("root").await;
     let (_, body) = call(
         app,
@@ -445,7 +445,7 @@ backend_tests! {
     }
 }
 
-async fn embedded(app: &TestApp, path: &str, body: Option<Value>) -> (u16, Value) {
+pub(crate) async fn embedded(app: &TestApp, path: &str, body: Option<Value>) -> (u16, Value) {
     let request = match body {
         Some(body) => app.client.post(app.url(path)).json(&body),
         None => app.client.get(app.url(path)),

@@ -116,10 +116,14 @@ async fn change_email_submit(state: AppState, browser: Browser, form: StepForm) 
     };
     let locale = tx.request.locale.clone();
     let t = i18n::texts(&locale);
-    let user_id = tx.user.as_ref().map_or(0, |u| u.id);
+    let user_id = tx.user().map_or(0, |u| u.id);
     let branding = tx.branding.clone();
     let email = form.email.trim().to_owned();
     if form.stage == "confirm" {
+        let at = match signin::at_step(&state, &tx, &[Step::ChangeEmail], browser.meta()).await {
+            Ok(at) => at,
+            Err(err) => return refused_post(&state, err),
+        };
         let ip = browser.ip.as_deref();
         if let Err(err) = lifecycle::change_email(&state, user_id, &email, &form.code, ip).await {
             return form_or_refusal(
@@ -131,9 +135,7 @@ async fn change_email_submit(state: AppState, browser: Browser, form: StepForm) 
                 err,
             );
         }
-        return match signin::complete_step(&state, &form.tx, tx, Step::ChangeEmail, browser.meta())
-            .await
-        {
+        return match signin::complete_step(&state, &form.tx, tx, at, browser.meta()).await {
             Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
             Err(err) => refused_post(&state, err),
         };

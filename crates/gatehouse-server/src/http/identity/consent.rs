@@ -50,7 +50,7 @@ pub(super) async fn consent_page(
 ) -> Response {
     let fallback = q.locale.clone().unwrap_or_else(|| "en".into());
     let tx = match transaction(&state, &browser, q.tx.as_deref()).await {
-        Ok(tx) if tx.user.is_some() => tx,
+        Ok(tx) if tx.user().is_some() => tx,
         Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
         Err(err) => return page_error(&state, &fallback, err),
     };

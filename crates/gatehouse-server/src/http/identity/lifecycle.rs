@@ -222,7 +222,9 @@ async fn verify_email_page(
     let fallback = supported_locale(&state, q.locale.as_deref());
     if q.tx.is_some() {
         let tx = match transaction(&state, &browser, q.tx.as_deref()).await {
-            Ok(tx) if tx.user.is_some() && !tx.progress.is_done(Step::VerifyEmail) => tx,
+            Ok(tx) if tx.user().is_some() && !tx.proof().progress().is_done(Step::VerifyEmail) => {
+                tx
+            }
             Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
             Err(err) => return page_error(&state, &fallback, err),
         };
@@ -293,7 +295,7 @@ async fn verify_email_submit(
 
 async fn verify_sign_up_submit(state: AppState, browser: Browser, form: StepForm) -> Response {
     let tx = match posted_transaction(&state, &browser, &form).await {
-        Ok(tx) if tx.user.is_some() && !tx.progress.is_done(Step::VerifyEmail) => tx,
+        Ok(tx) if tx.user().is_some() && !tx.proof().progress().is_done(Step::VerifyEmail) => tx,
         Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
         Err(err) => return refused_post(&state, err),
     };

@@ -269,7 +269,7 @@ async fn otp_submit(
         Err(err) => return refused_post(&state, err),
     };
     let locale = tx.request.locale.clone();
-    let user_id = tx.user.as_ref().map_or(0, |u| u.id);
+    let user_id = tx.user().map_or(0, |u| u.id);
     let shown = tx.clone();
     let setup = matches!(
         signin::current_step(&state, &tx, browser.meta()).await,
@@ -396,7 +396,7 @@ async fn email_page(
     let t = i18n::texts(&locale);
     let tx_id = q.tx.unwrap_or_default();
     // The first visit sends the code; reloads do not send another.
-    let error = match mfa::email_code_pending(&state, &tx_id).await {
+    let error = match mfa::email_code_pending(&state, &tx_id, &tx).await {
         Ok(true) => None,
         Ok(false) => match mfa::send_email_code(&state, &tx_id, &tx, browser.meta()).await {
             Ok(()) => None,
@@ -432,7 +432,7 @@ async fn email_submit(
     };
     let locale = tx.request.locale.clone();
     let t = i18n::texts(&locale);
-    let user_id = tx.user.as_ref().map_or(0, |u| u.id);
+    let user_id = tx.user().map_or(0, |u| u.id);
     let branding = tx.branding.clone();
     let spec = || email_spec(&state, t, &form.tx, backup);
     if form.stage == "resend" {
@@ -514,11 +514,15 @@ async fn reset_submit(
         Err(err) => return refused_post(&state, err),
     };
     let locale = tx.request.locale.clone();
-    let user_id = tx.user.as_ref().map_or(0, |u| u.id);
+    let at = match signin::at_step(&state, &tx, &[Step::ResetMfa], browser.meta()).await {
+        Ok(at) => at,
+        Err(err) => return refused_post(&state, err),
+    };
+    let user_id = at.user().id;
     if let Err(err) = mfa::reset_own_mfa(&state, user_id).await {
         return page_error(&state, &locale, err);
     }
-    match signin::complete_step(&state, &form.tx, tx, Step::ResetMfa, browser.meta()).await {
+    match signin::complete_step(&state, &form.tx, tx, at, browser.meta()).await {
         Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
         Err(err) => refused_post(&state, err),
     }

@@ -444,9 +444,9 @@ fn refused_post(state: &AppState, err: ServiceError) -> Response {
 
 /// A policy page may only be shown at its step: the user signed in and the request named it.
 fn at_policy(tx: &Transaction, step: Step) -> bool {
-    tx.user.is_some()
+    tx.user().is_some()
         && tx.request.policy.as_deref().and_then(Step::from_policy) == Some(step)
-        && !tx.progress.is_done(step)
+        && !tx.proof().progress().is_done(step)
 }
 
 async fn expired_page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Response {

@@ -73,7 +73,7 @@ async fn at(
     let here = if step == Step::ManagePasskey {
         at_policy(&tx, step)
     } else {
-        !tx.progress.is_done(step)
+        !tx.proof().progress().is_done(step)
             && signin::current_step(state, &tx, browser.meta()).await? == Some(step)
     };
     if here {
@@ -94,7 +94,7 @@ async fn view(
     error: Option<(StatusCode, String)>,
 ) -> Response {
     let t = i18n::texts(locale);
-    let user_id = tx.user.as_ref().map_or(0, |u| u.id);
+    let user_id = tx.user().map_or(0, |u| u.id);
     let options = match passkeys::enroll_options(state, user_id).await {
         Ok(options) => options,
         Err(err) => return page_error(state, locale, err),
@@ -185,8 +185,12 @@ async fn submit(state: AppState, browser: Browser, form: StepForm, step: Step) -
         Ok(tx) => tx,
         Err(err) => return refused_post(&state, err),
     };
+    let at = match signin::at_step(&state, &tx, &[step], browser.meta()).await {
+        Ok(at) => at,
+        Err(err) => return refused_post(&state, err),
+    };
     let locale = tx.request.locale.clone();
-    let user_id = tx.user.as_ref().map_or(0, |u| u.id);
+    let user_id = at.user().id;
     let done = match form.stage.as_str() {
         "add" => {
             let parsed = serde_json::from_str::<passkeys::RegistrationResponse>(
@@ -233,7 +237,7 @@ async fn submit(state: AppState, browser: Browser, form: StepForm, step: Step) -
     if !done {
         return view(&state, &browser, &form.tx, &tx, &locale, step, None).await;
     }
-    match signin::complete_step(&state, &form.tx, tx, step, browser.meta()).await {
+    match signin::complete_step(&state, &form.tx, tx, at, browser.meta()).await {
         Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
         Err(err) => refused_post(&state, err),
     }

@@ -37,8 +37,8 @@ pub(super) fn routes() -> axum::Router<AppState> {
 }
 
 fn at_passwordless(tx: &signin::Transaction) -> bool {
-    tx.first_factor == Some(gatehouse_core::signin::FirstFactor::Passwordless)
-        && !tx.progress.is_done(Step::PasswordlessVerify)
+    tx.first_factor() == Some(gatehouse_core::signin::FirstFactor::Passwordless)
+        && !tx.proof().progress().is_done(Step::PasswordlessVerify)
 }
 
 fn passwordless_spec<'a>(state: &AppState, t: &'a i18n::Texts, tx_id: &str) -> FormSpec<'a> {

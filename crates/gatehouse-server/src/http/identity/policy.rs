@@ -117,7 +117,7 @@ async fn policy_page(state: AppState, browser: Browser, q: PageQuery, step: Step
         Err(err) => return page_error(&state, &fallback, err),
     };
     let locale = page_locale(&state, q.locale.as_deref(), &tx);
-    let user_id = tx.user.as_ref().map_or(0, |u| u.id);
+    let user_id = tx.user().map_or(0, |u| u.id);
     let fields = match policy_fields(&state, user_id, step, None).await {
         Ok(fields) => fields,
         Err(err) => return crate::http::error::page_internal_error(&state.config, &locale, &err),
@@ -139,8 +139,12 @@ async fn policy_submit(state: AppState, browser: Browser, form: StepForm, step: 
         Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
         Err(err) => return refused_post(&state, err),
     };
+    let at = match signin::at_step(&state, &tx, &[step], browser.meta()).await {
+        Ok(at) => at,
+        Err(err) => return refused_post(&state, err),
+    };
     let locale = tx.request.locale.clone();
-    let user_id = tx.user.as_ref().map_or(0, |u| u.id);
+    let user_id = at.user().id;
     let applied = match step {
         Step::ChangePassword => {
             crate::services::users::change_own_password(&state, user_id, &form.password).await
@@ -195,7 +199,7 @@ async fn policy_submit(state: AppState, browser: Browser, form: StepForm, step: 
             Err(page) => *page,
         };
     }
-    match signin::complete_step(&state, &form.tx, tx, step, browser.meta()).await {
+    match signin::complete_step(&state, &form.tx, tx, at, browser.meta()).await {
         Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
         Err(err) => refused_post(&state, err),
     }

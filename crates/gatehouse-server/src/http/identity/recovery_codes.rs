@@ -72,12 +72,6 @@ async fn at_codes_step(
             Err(SignInError::WrongStep.into())
         };
     }
-    // Once issued, the user has codes and the step is no longer "owed"; the set shown in this
-    // transaction keeps the page (and its confirmation) open.
-    let tx = transaction(state, browser, tx_id).await?;
-    if tx.recovery_codes.is_some() && !tx.progress.is_done(step) {
-        return Ok(tx);
-    }
     at_step(state, browser, tx_id, &[step]).await
 }
 
@@ -94,12 +88,7 @@ async fn codes_page(state: AppState, browser: Browser, q: MfaQuery, step: Step) 
     let codes = match tx.recovery_codes.clone() {
         Some(codes) => codes,
         None => {
-            let user_id = tx.user.as_ref().map_or(0, |u| u.id);
-            let issued = mfa::issue_recovery_codes(&state, user_id).await;
-            let codes = match issued {
-                Ok(codes) => codes,
-                Err(err) => return page_error(&state, &locale, err),
-            };
+            let codes = mfa::new_recovery_codes();
             tx.recovery_codes = Some(codes.clone());
             if let Err(err) = signin::save(&state, &tx_id, &tx).await {
                 return page_error(&state, &locale, err);
@@ -138,13 +127,21 @@ async fn codes_submit(state: AppState, browser: Browser, form: StepForm, step: S
         Err(err) => return refused_post(&state, err),
     };
     // Confirming codes that were never shown confirms nothing.
-    if tx.recovery_codes.is_none() {
+    let Some(codes) = tx.recovery_codes.clone() else {
         return refused_post(&state, SignInError::WrongStep.into());
-    }
+    };
+    let at = match signin::at_step(&state, &tx, &[step], browser.meta()).await {
+        Ok(at) => at,
+        Err(err) => return refused_post(&state, err),
+    };
     let locale = tx.request.locale.clone();
+    // The codes work from the moment the user says they are saved.
+    if let Err(err) = mfa::store_recovery_codes(&state, at.user().id, &codes).await {
+        return page_error(&state, &locale, err);
+    }
     let mut tx = tx;
     tx.recovery_codes = None;
-    match signin::complete_step(&state, &form.tx, tx, step, browser.meta()).await {
+    match signin::complete_step(&state, &form.tx, tx, at, browser.meta()).await {
         Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
         Err(err) => refused_post(&state, err),
     }

@@ -52,7 +52,7 @@ async fn sms_spec<'a>(
             format!("{EMAIL_PATH}?tx={tx_id}&backup=sms&locale={}", t.lang),
         ));
     }
-    let user_id = tx.user.as_ref().map_or(0, |u| u.id);
+    let user_id = tx.user().map_or(0, |u| u.id);
     let intro = match mfa::verified_phone(state, user_id).await? {
         Some(masked) if !setup => format!("{} {masked}", t.sms_intro),
         _ => String::new(),
@@ -73,14 +73,14 @@ async fn sms_page(
     let locale = page_locale(&state, q.locale.as_deref(), &tx);
     let t = i18n::texts(&locale);
     let tx_id = q.tx.unwrap_or_default();
-    let user_id = tx.user.as_ref().map_or(0, |u| u.id);
+    let user_id = tx.user().map_or(0, |u| u.id);
     let verified = match mfa::verified_phone(&state, user_id).await {
         Ok(phone) => phone.is_some(),
         Err(err) => return page_error(&state, &locale, err),
     };
     let mut error = None;
     if verified {
-        match mfa::sms_code_pending(&state, &tx_id).await {
+        match mfa::sms_code_pending(&state, &tx_id, &tx).await {
             Ok(true) => {}
             Ok(false) => {
                 if let Err(err) = mfa::send_sms_code(&state, &tx_id, &tx, browser.meta()).await {
@@ -125,7 +125,7 @@ async fn sms_submit(
     };
     let locale = tx.request.locale.clone();
     let t = i18n::texts(&locale);
-    let user_id = tx.user.as_ref().map_or(0, |u| u.id);
+    let user_id = tx.user().map_or(0, |u| u.id);
     let branding = tx.branding.clone();
     let meta = browser.meta();
     let (result, setup_failed) = match form.stage.as_str() {
