@@ -437,6 +437,8 @@ config_keys! {
         simple_oauth_allow_get: bool = true;
         /// Seconds a Simple-OAuth token is valid.
         simple_oauth_token_expires_in: u64 = 3600;
+        /// Let `/token/get` answer users who have a second factor enrolled, or for whom the server requires one. Off: such users get `PFALSE`, because a token bought with the password alone would skip the second factor every sign-in asks of them. Turn on only for a legacy app that cannot be moved off Simple-OAuth, knowing that its tokens then prove only the password.
+        simple_oauth_allow_without_mfa: bool = false;
     }
     section "Logs and S2S rules" {
         /// Keep a log of sent emails (codes redacted).

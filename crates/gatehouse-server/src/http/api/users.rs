@@ -213,7 +213,7 @@ pub async fn update(
         roles: body.roles,
         attributes,
     };
-    let detail = users::update(&state, &guard.caller.scopes, &auth_id, update).await?;
+    let detail = users::update(&state, &guard.caller.authority(), &auth_id, update).await?;
     Ok(Json(UserBody {
         user: detail_view(&state, &detail),
     }))
@@ -224,11 +224,11 @@ pub async fn update(
     params(("authId" = String, Path, description = "The user's authId")),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete(
-    _: Guarded<WriteUser>,
+    guard: Guarded<WriteUser>,
     State(state): State<AppState>,
     Path(auth_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    users::delete(&state.store, &auth_id).await?;
+    users::delete(&state, &guard.caller.authority(), &auth_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -312,11 +312,11 @@ pub async fn impersonate(
     params(("authId" = String, Path, description = "The user's authId"), ("linkingAuthId" = String, Path, description = "The account to link")),
     responses((status = 200, body = SuccessBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn link(
-    _: Guarded<WriteUser>,
+    guard: Guarded<WriteUser>,
     State(state): State<AppState>,
     Path((auth_id, target)): Path<(String, String)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    users::link(&state.store, &auth_id, &target).await?;
+    users::link(&state, &guard.caller.authority(), &auth_id, &target).await?;
     Ok(success())
 }
 
@@ -325,11 +325,11 @@ pub async fn link(
     params(("authId" = String, Path, description = "The user's authId")),
     responses((status = 200, body = SuccessBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn unlink(
-    _: Guarded<WriteUser>,
+    guard: Guarded<WriteUser>,
     State(state): State<AppState>,
     Path(auth_id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    users::unlink(&state.store, &auth_id).await?;
+    users::unlink(&state, &guard.caller.authority(), &auth_id).await?;
     Ok(success())
 }
 
@@ -339,8 +339,8 @@ macro_rules! mfa_routes {
         #[utoipa::path(post, path = $path, tag = "Users", security(("oauth2" = ["write_user"])),
             params(("authId" = String, Path, description = "The user's authId")),
             responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-        pub async fn $enroll(_: Guarded<WriteUser>, State(state): State<AppState>, Path(auth_id): Path<String>) -> Result<StatusCode, ApiError> {
-            users::set_mfa(&state.store, &auth_id, $kind, true).await?;
+        pub async fn $enroll(guard: Guarded<WriteUser>, State(state): State<AppState>, Path(auth_id): Path<String>) -> Result<StatusCode, ApiError> {
+            users::set_mfa(&state, &guard.caller.authority(), &auth_id, $kind, true).await?;
             Ok(StatusCode::NO_CONTENT)
         }
 
@@ -348,8 +348,8 @@ macro_rules! mfa_routes {
         #[utoipa::path(delete, path = $path, tag = "Users", security(("oauth2" = ["write_user"])),
             params(("authId" = String, Path, description = "The user's authId")),
             responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-        pub async fn $reset(_: Guarded<WriteUser>, State(state): State<AppState>, Path(auth_id): Path<String>) -> Result<StatusCode, ApiError> {
-            users::set_mfa(&state.store, &auth_id, $kind, false).await?;
+        pub async fn $reset(guard: Guarded<WriteUser>, State(state): State<AppState>, Path(auth_id): Path<String>) -> Result<StatusCode, ApiError> {
+            users::set_mfa(&state, &guard.caller.authority(), &auth_id, $kind, false).await?;
             Ok(StatusCode::NO_CONTENT)
         }
     )*};
@@ -391,11 +391,12 @@ pub async fn passkeys(
     params(("authId" = String, Path, description = "The user's authId"), ("passkeyId" = i64, Path, description = "The passkey's id")),
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_passkey(
-    _: Guarded<WriteUser>,
+    guard: Guarded<WriteUser>,
     State(state): State<AppState>,
     Path((auth_id, passkey_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    users::delete_passkey(&state.store, &auth_id, id_param(&passkey_id, "passkeyId")?).await?;
+    let passkey_id = id_param(&passkey_id, "passkeyId")?;
+    users::delete_passkey(&state, &guard.caller.authority(), &auth_id, passkey_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -520,7 +521,7 @@ pub async fn invite(
         roles: body.roles,
         sign_in_url: body.signin_url,
     };
-    let detail = users::invite(&state, &guard.caller.scopes, invitation).await?;
+    let detail = users::invite(&state, &guard.caller.authority(), invitation).await?;
     Ok(Json(UserBody {
         user: detail_view(&state, &detail),
     }))
