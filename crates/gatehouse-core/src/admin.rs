@@ -211,7 +211,10 @@ impl UserAction {
 #[derive(Debug, Clone, Copy)]
 pub enum ManagementChange<'a> {
     CreateRole(&'a str),
-    RenameRole { from: &'a str, to: &'a str },
+    RenameRole {
+        from: &'a str,
+        to: &'a str,
+    },
     DeleteRole(&'a str),
     /// The user's roles go from `held` to `wanted` (invitations hold nothing yet).
     SetUserRoles {
@@ -416,8 +419,11 @@ mod tests {
     #[test]
     fn only_root_touches_protected_roles_and_their_holders() {
         let names = |n: &[&str]| n.iter().map(|r| r.to_string()).collect::<Vec<_>>();
-        let (privileged, impersonation, panel) =
-            (names(&["owner"]), names(&["impersonator"]), names(&["support"]));
+        let (privileged, impersonation, panel) = (
+            names(&["owner"]),
+            names(&["impersonator"]),
+            names(&["support"]),
+        );
         let protected = ProtectedRoles::new(&privileged, &impersonation, &panel);
         let (editor, admin) = (names(&["editor"]), names(&["editor", "support"]));
         let refused = |change| authorize_change(false, protected, change);

@@ -114,12 +114,27 @@ mod tests {
         assert!(!password_alone_suffices(&none, &[MfaType::Email], false));
         assert!(!password_alone_suffices(&none, &[], true));
         for required in [
-            MfaRequirement { otp: true, ..MfaRequirement::default() },
-            MfaRequirement { email: true, ..MfaRequirement::default() },
-            MfaRequirement { sms: true, ..MfaRequirement::default() },
-            MfaRequirement { enforce_one_of: vec![MfaType::Sms], ..MfaRequirement::default() },
+            MfaRequirement {
+                otp: true,
+                ..MfaRequirement::default()
+            },
+            MfaRequirement {
+                email: true,
+                ..MfaRequirement::default()
+            },
+            MfaRequirement {
+                sms: true,
+                ..MfaRequirement::default()
+            },
+            MfaRequirement {
+                enforce_one_of: vec![MfaType::Sms],
+                ..MfaRequirement::default()
+            },
         ] {
-            assert!(!password_alone_suffices(&required, &[], false), "{required:?}");
+            assert!(
+                !password_alone_suffices(&required, &[], false),
+                "{required:?}"
+            );
         }
     }
 

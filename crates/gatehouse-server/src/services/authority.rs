@@ -36,8 +36,16 @@ impl Authority {
     }
 
     /// Refuses a change this caller may not make to a protected role or its holder.
-    pub fn allows(&self, config: &Config, change: ManagementChange<'_>) -> Result<(), ServiceError> {
-        Ok(authorize_change(self.root, protected_roles(config), change)?)
+    pub fn allows(
+        &self,
+        config: &Config,
+        change: ManagementChange<'_>,
+    ) -> Result<(), ServiceError> {
+        Ok(authorize_change(
+            self.root,
+            protected_roles(config),
+            change,
+        )?)
     }
 }
 

@@ -153,7 +153,10 @@ pub async fn update(
     if update.is_active == Some(true) && current.invitation_token.is_some() {
         return Err(AdminRuleError::InvitationMustBeAccepted.into());
     }
-    if update.is_active.is_some_and(|active| active != current.is_active) {
+    if update
+        .is_active
+        .is_some_and(|active| active != current.is_active)
+    {
         may_act_on(state, authority, &current, UserAction::SetActive).await?;
     }
     if let Some(slug) = &update.org_slug {

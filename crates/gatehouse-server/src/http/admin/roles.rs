@@ -106,8 +106,8 @@ async fn update(
         Some(&form.name),
         Some(&form.note),
     )
-        .await
-        .map_err(fail(&state, &admin))?;
+    .await
+    .map_err(fail(&state, &admin))?;
     Ok(see_other(&format!("/admin/roles/{id}?done=1")))
 }
 

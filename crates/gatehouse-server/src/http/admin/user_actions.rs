@@ -244,8 +244,8 @@ async fn link(
         &auth_id,
         form.target_auth_id.trim(),
     )
-        .await
-        .map_err(fail(&state, &admin))?;
+    .await
+    .map_err(fail(&state, &admin))?;
     done(&auth_id)
 }
 
