@@ -426,6 +426,7 @@ mod tests {
         );
         let protected = ProtectedRoles::new(&privileged, &impersonation, &panel);
         let (editor, admin) = (names(&["editor"]), names(&["editor", "support"]));
+        let support = names(&["support"]);
         let refused = |change| authorize_change(false, protected, change);
         for name in ["owner", "impersonator", "support", "super_admin"] {
             assert_eq!(
@@ -469,7 +470,7 @@ mod tests {
         assert_eq!(
             refused(ManagementChange::SetUserRoles {
                 held: &admin,
-                wanted: &names(&["support"])
+                wanted: &support
             }),
             Ok(())
         );

@@ -185,7 +185,9 @@ pub async fn get(
     }))
 }
 
-/// Update a user. Requires `write_user`; assigning a privileged role also requires `root`.
+/// Update a user. Requires `write_user`; giving or taking away a protected role (`privileged_roles`,
+/// `impersonation_roles`, `admin_panel_roles`), or disabling or enabling a holder of one, also
+/// requires `root`.
 #[utoipa::path(put, path = "/api/v1/users/{authId}", tag = "Users", request_body = PutUserReq, security(("oauth2" = ["write_user"])),
     params(("authId" = String, Path, description = "The user's authId")),
     responses((status = 200, body = UserBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -219,7 +221,8 @@ pub async fn update(
     }))
 }
 
-/// Delete a user (and their roles, consents and memberships). Requires `write_user`.
+/// Delete a user (and their roles, consents and memberships). Requires `write_user`; a holder of
+/// a protected role also requires `root`.
 #[utoipa::path(delete, path = "/api/v1/users/{authId}", tag = "Users", security(("oauth2" = ["write_user"])),
     params(("authId" = String, Path, description = "The user's authId")),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -307,7 +310,8 @@ pub async fn impersonate(
     }))
 }
 
-/// Link two accounts to each other. Requires `write_user`.
+/// Link two accounts to each other. Requires `write_user`; a holder of a protected role on either
+/// side also requires `root`.
 #[utoipa::path(post, path = "/api/v1/users/{authId}/account-linking/{linkingAuthId}", tag = "Users", security(("oauth2" = ["write_user"])),
     params(("authId" = String, Path, description = "The user's authId"), ("linkingAuthId" = String, Path, description = "The account to link")),
     responses((status = 200, body = SuccessBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -320,7 +324,8 @@ pub async fn link(
     Ok(success())
 }
 
-/// Unlink the user's linked account (both sides). Requires `write_user`.
+/// Unlink the user's linked account (both sides). Requires `write_user`; a holder of a protected
+/// role on either side also requires `root`.
 #[utoipa::path(delete, path = "/api/v1/users/{authId}/account-linking", tag = "Users", security(("oauth2" = ["write_user"])),
     params(("authId" = String, Path, description = "The user's authId")),
     responses((status = 200, body = SuccessBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -335,7 +340,7 @@ pub async fn unlink(
 
 macro_rules! mfa_routes {
     ($($enroll:ident, $reset:ident, $kind:literal, $path:literal;)*) => {$(
-        #[doc = concat!("Enroll the user in ", $kind, " MFA. Requires `write_user`.")]
+        #[doc = concat!("Enroll the user in ", $kind, " MFA. Requires `write_user`; a holder of a protected role also requires `root`.")]
         #[utoipa::path(post, path = $path, tag = "Users", security(("oauth2" = ["write_user"])),
             params(("authId" = String, Path, description = "The user's authId")),
             responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -344,7 +349,7 @@ macro_rules! mfa_routes {
             Ok(StatusCode::NO_CONTENT)
         }
 
-        #[doc = concat!("Reset the user's ", $kind, " MFA (its secrets are removed). Requires `write_user`.")]
+        #[doc = concat!("Reset the user's ", $kind, " MFA (its secrets are removed). Requires `write_user`; a holder of a protected role also requires `root`.")]
         #[utoipa::path(delete, path = $path, tag = "Users", security(("oauth2" = ["write_user"])),
             params(("authId" = String, Path, description = "The user's authId")),
             responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -386,7 +391,8 @@ pub async fn passkeys(
     }))
 }
 
-/// Remove one of the user's passkeys. Requires `write_user`.
+/// Remove one of the user's passkeys. Requires `write_user`; a holder of a protected role also
+/// requires `root`.
 #[utoipa::path(delete, path = "/api/v1/users/{authId}/passkeys/{passkeyId}", tag = "Users", security(("oauth2" = ["write_user"])),
     params(("authId" = String, Path, description = "The user's authId"), ("passkeyId" = i64, Path, description = "The passkey's id")),
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
