@@ -296,15 +296,9 @@ async fn simple_oauth_user(app: &TestApp, root: &str) -> (i64, String) {
 }
 
 async fn token_get(app: &TestApp, id: i64, password: &str) -> Value {
-    app.client
-        .post(app.url("/token/get"))
-        .form(&[("id", id.to_string()), ("password", password.to_owned())])
-        .send()
+    let id = id.to_string();
+    app.post_form_json("/token/get", &[("id", &id), ("password", password)])
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 fn pfalse() -> Value {

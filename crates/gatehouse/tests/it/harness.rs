@@ -269,14 +269,16 @@ impl TestApp {
 
     /// GETs a JSON document.
     pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
-        self.client
-            .get(self.url(path))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        json_answer(self.client.get(self.url(path))).await
+    }
+
+    /// POSTs a form and reads the JSON answer.
+    pub async fn post_form_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> T {
+        json_answer(self.client.post(self.url(path)).form(form)).await
     }
 
     /// POSTs a client-credentials request with HTTP Basic credentials.
@@ -315,6 +317,10 @@ impl TestApp {
         }
         self.isolation.clone()
     }
+}
+
+async fn json_answer<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder) -> T {
+    request.send().await.unwrap().json().await.unwrap()
 }
 
 pub fn basic(client_id: &str, secret: &str) -> String {
