@@ -27,6 +27,12 @@ pub enum AdminRuleError {
     RootScopeNeedsRoot,
     #[error("Only an app with the root scope can assign a privileged role")]
     PrivilegedRoleNeedsRoot,
+    #[error("Only an app with the root scope can create, rename, or delete a privileged role")]
+    PrivilegedRoleChangeNeedsRoot,
+    #[error("Only an app with the root scope can remove a privileged role from a user")]
+    PrivilegedRoleRemovalNeedsRoot,
+    #[error("Only an app with the root scope can {} a user who holds a privileged role", .0.verb())]
+    PrivilegedUserNeedsRoot(UserAction),
     #[error("User is not in the organization")]
     UserNotInOrg,
     #[error("Invitation must be accepted before activating user")]
@@ -152,18 +158,109 @@ pub fn email_address(value: &str) -> Result<String, AdminRuleError> {
     }
 }
 
-/// Whether giving a user these roles is allowed to this caller: roles listed as privileged only
-/// by a `root` caller.
-pub fn may_assign_roles(
-    caller_scopes: &[String],
-    assigned: &[String],
-    privileged: &[String],
-) -> Result<(), AdminRuleError> {
-    let assigns_privileged = assigned.iter().any(|r| privileged.contains(r));
-    if assigns_privileged && !caller_scopes.iter().any(|s| s == ROOT_SCOPE) {
-        return Err(AdminRuleError::PrivilegedRoleNeedsRoot);
+/// The roles only a `root` caller may create, rename (to or from), delete, give or take away, and
+/// whose holders only a `root` caller may disable, delete, link or strip of a factor: the
+/// configured privileged, impersonation and admin panel roles, and `super_admin`. Renaming is
+/// covered because a name is what every one of these lists holds.
+#[derive(Debug, Clone, Copy)]
+pub struct ProtectedRoles<'a> {
+    lists: [&'a [String]; 3],
+}
+
+impl<'a> ProtectedRoles<'a> {
+    pub fn new(
+        privileged: &'a [String],
+        impersonation: &'a [String],
+        admin_panel: &'a [String],
+    ) -> Self {
+        Self {
+            lists: [privileged, impersonation, admin_panel],
+        }
     }
-    Ok(())
+
+    pub fn contains(&self, role: &str) -> bool {
+        role == SUPER_ADMIN || self.lists.iter().any(|list| list.iter().any(|r| r == role))
+    }
+}
+
+/// Something done to a user who may hold a protected role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserAction {
+    SetActive,
+    Delete,
+    ChangeMfa,
+    RemovePasskey,
+    LinkAccounts,
+    UnlinkIdentity,
+}
+
+impl UserAction {
+    fn verb(&self) -> &'static str {
+        match self {
+            Self::SetActive => "disable or enable",
+            Self::Delete => "delete",
+            Self::ChangeMfa => "change the MFA of",
+            Self::RemovePasskey => "remove a passkey of",
+            Self::LinkAccounts => "link or unlink",
+            Self::UnlinkIdentity => "unlink a sign-in identity of",
+        }
+    }
+}
+
+/// A management change as the protected-role rule sees it.
+#[derive(Debug, Clone, Copy)]
+pub enum ManagementChange<'a> {
+    CreateRole(&'a str),
+    RenameRole {
+        from: &'a str,
+        to: &'a str,
+    },
+    DeleteRole(&'a str),
+    /// The user's roles go from `held` to `wanted` (invitations hold nothing yet).
+    SetUserRoles {
+        held: &'a [String],
+        wanted: &'a [String],
+    },
+    ActOnUser {
+        held: &'a [String],
+        action: UserAction,
+    },
+}
+
+/// The one rule for protected roles: a `root` caller may do anything; any other caller may make
+/// no change that creates, renames, deletes, grants or takes away a protected role, nor act on
+/// a user who holds one. A harmless role renamed into a protected name would otherwise grant it.
+pub fn authorize_change(
+    root: bool,
+    protected: ProtectedRoles<'_>,
+    change: ManagementChange<'_>,
+) -> Result<(), AdminRuleError> {
+    if root {
+        return Ok(());
+    }
+    let is = |role: &str| protected.contains(role);
+    let holds_one = |roles: &[String]| roles.iter().any(|r| is(r));
+    match change {
+        ManagementChange::CreateRole(name) | ManagementChange::DeleteRole(name) if is(name) => {
+            Err(AdminRuleError::PrivilegedRoleChangeNeedsRoot)
+        }
+        ManagementChange::RenameRole { from, to } if from != to && (is(from) || is(to)) => {
+            Err(AdminRuleError::PrivilegedRoleChangeNeedsRoot)
+        }
+        ManagementChange::SetUserRoles { held, wanted } => {
+            if wanted.iter().any(|r| is(r) && !held.contains(r)) {
+                Err(AdminRuleError::PrivilegedRoleNeedsRoot)
+            } else if held.iter().any(|r| is(r) && !wanted.contains(r)) {
+                Err(AdminRuleError::PrivilegedRoleRemovalNeedsRoot)
+            } else {
+                Ok(())
+            }
+        }
+        ManagementChange::ActOnUser { held, action } if holds_one(held) => {
+            Err(AdminRuleError::PrivilegedUserNeedsRoot(action))
+        }
+        _ => Ok(()),
+    }
 }
 
 impl AdminRuleError {
@@ -320,20 +417,99 @@ mod tests {
     }
 
     #[test]
-    fn only_root_assigns_privileged_roles() {
-        let privileged = vec!["super_admin".to_string()];
-        let writer = vec!["write_user".to_string()];
-        let root = vec!["root".to_string()];
-        let wants = vec!["editor".to_string(), "super_admin".to_string()];
-        assert_eq!(
-            may_assign_roles(&writer, &wants, &privileged),
-            Err(AdminRuleError::PrivilegedRoleNeedsRoot)
+    fn only_root_touches_protected_roles_and_their_holders() {
+        let names = |n: &[&str]| n.iter().map(|r| r.to_string()).collect::<Vec<_>>();
+        let (privileged, impersonation, panel) = (
+            names(&["owner"]),
+            names(&["impersonator"]),
+            names(&["support"]),
         );
-        assert_eq!(may_assign_roles(&root, &wants, &privileged), Ok(()));
+        let protected = ProtectedRoles::new(&privileged, &impersonation, &panel);
+        let (editor, admin) = (names(&["editor"]), names(&["editor", "support"]));
+        let support = names(&["support"]);
+        let refused = |change| authorize_change(false, protected, change);
+        for name in ["owner", "impersonator", "support", "super_admin"] {
+            assert_eq!(
+                refused(ManagementChange::CreateRole(name)),
+                Err(AdminRuleError::PrivilegedRoleChangeNeedsRoot)
+            );
+            assert_eq!(
+                refused(ManagementChange::DeleteRole(name)),
+                Err(AdminRuleError::PrivilegedRoleChangeNeedsRoot)
+            );
+            for (from, to) in [("editor", name), (name, "editor")] {
+                assert_eq!(
+                    refused(ManagementChange::RenameRole { from, to }),
+                    Err(AdminRuleError::PrivilegedRoleChangeNeedsRoot)
+                );
+            }
+        }
+        assert_eq!(refused(ManagementChange::CreateRole("editor")), Ok(()));
         assert_eq!(
-            may_assign_roles(&writer, &["editor".to_string()], &privileged),
+            refused(ManagementChange::RenameRole {
+                from: "editor",
+                to: "writer"
+            }),
             Ok(())
         );
+        assert_eq!(
+            refused(ManagementChange::SetUserRoles {
+                held: &editor,
+                wanted: &admin
+            }),
+            Err(AdminRuleError::PrivilegedRoleNeedsRoot)
+        );
+        assert_eq!(
+            refused(ManagementChange::SetUserRoles {
+                held: &admin,
+                wanted: &editor
+            }),
+            Err(AdminRuleError::PrivilegedRoleRemovalNeedsRoot)
+        );
+        // Keeping a protected role while changing the others is no grant and no removal.
+        assert_eq!(
+            refused(ManagementChange::SetUserRoles {
+                held: &admin,
+                wanted: &support
+            }),
+            Ok(())
+        );
+        let err = refused(ManagementChange::ActOnUser {
+            held: &admin,
+            action: UserAction::Delete,
+        })
+        .unwrap_err();
+        assert_eq!(
+            (err.status(), err.to_string().as_str()),
+            (
+                400,
+                "Only an app with the root scope can delete a user who holds a privileged role"
+            )
+        );
+        assert_eq!(
+            refused(ManagementChange::ActOnUser {
+                held: &editor,
+                action: UserAction::ChangeMfa
+            }),
+            Ok(())
+        );
+        for change in [
+            ManagementChange::CreateRole("super_admin"),
+            ManagementChange::RenameRole {
+                from: "editor",
+                to: "owner",
+            },
+            ManagementChange::SetUserRoles {
+                held: &admin,
+                wanted: &[],
+            },
+            ManagementChange::ActOnUser {
+                held: &admin,
+                action: UserAction::SetActive,
+            },
+        ] {
+            assert_eq!(authorize_change(true, protected, change), Ok(()));
+        }
     }
 
     #[test]

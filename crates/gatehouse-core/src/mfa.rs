@@ -88,9 +88,55 @@ pub fn is_code(code: &str) -> bool {
     code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Whether a password alone may stand for the user, as a password-only API (Simple-OAuth) asks:
+/// only when the user has enrolled no second factor and the server requires none, since such an
+/// API would otherwise be a way around the sign-in's second step.
+pub fn password_alone_suffices(
+    required: &crate::signin::MfaRequirement,
+    enrolled: &[crate::signin::MfaType],
+    otp_verified: bool,
+) -> bool {
+    let none_required =
+        !required.otp && !required.email && !required.sms && required.enforce_one_of.is_empty();
+    none_required && enrolled.is_empty() && !otp_verified
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_alone_suffices_only_without_any_second_factor() {
+        use crate::signin::{MfaRequirement, MfaType};
+        let none = MfaRequirement::default();
+        assert!(password_alone_suffices(&none, &[], false));
+        assert!(!password_alone_suffices(&none, &[MfaType::Otp], false));
+        assert!(!password_alone_suffices(&none, &[MfaType::Email], false));
+        assert!(!password_alone_suffices(&none, &[], true));
+        for required in [
+            MfaRequirement {
+                otp: true,
+                ..MfaRequirement::default()
+            },
+            MfaRequirement {
+                email: true,
+                ..MfaRequirement::default()
+            },
+            MfaRequirement {
+                sms: true,
+                ..MfaRequirement::default()
+            },
+            MfaRequirement {
+                enforce_one_of: vec![MfaType::Sms],
+                ..MfaRequirement::default()
+            },
+        ] {
+            assert!(
+                !password_alone_suffices(&required, &[], false),
+                "{required:?}"
+            );
+        }
+    }
 
     #[test]
     fn base32_round_trips_rfc_4648_vectors() {

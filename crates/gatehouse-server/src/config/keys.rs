@@ -437,6 +437,8 @@ config_keys! {
         simple_oauth_allow_get: bool = true;
         /// Seconds a Simple-OAuth token is valid.
         simple_oauth_token_expires_in: u64 = 3600;
+        /// Let `/token/get` answer users who have a second factor enrolled, or for whom the server requires one. Off: such users get `PFALSE`, because a token bought with the password alone would skip the second factor every sign-in asks of them. Turn on only for a legacy app that cannot be moved off Simple-OAuth, knowing that its tokens then prove only the password.
+        simple_oauth_allow_without_mfa: bool = false;
     }
     section "Logs and S2S rules" {
         /// Keep a log of sent emails (codes redacted).
@@ -447,11 +449,11 @@ config_keys! {
         enable_sign_in_log: bool = false, info = "ENABLE_SIGN_IN_LOG";
         /// Roles whose holders may impersonate users (through the admin panel or the S2S API).
         impersonation_roles: Vec<String> = strings(&["super_admin"]);
-        /// Roles only a `root` caller may assign.
+        /// Roles only a `root` caller may assign. This role, every `impersonation_roles` and `admin_panel_roles` role and `super_admin` are protected: without `root` (in the panel, `super_admin`) no caller may create, rename to or from, delete, give or take away one, nor disable, delete, link, unlink or change the MFA or passkeys of a user who holds one.
         privileged_roles: Vec<String> = strings(&["super_admin"]);
     }
     section "Admin panel" {
-        /// Roles besides `super_admin` whose holders may use the admin panel at `/admin` (they act without `root`: no privileged roles, no `root` scope).
+        /// Roles besides `super_admin` whose holders may use the admin panel at `/admin` (they act without `root`: no `root` scope, and no change to a protected role or its holders; see `privileged_roles`).
         admin_panel_roles: Vec<String> = Vec::new();
         /// Seconds the one-time setup link printed at start-up (while no active user holds an admin role) stays valid.
         admin_setup_link_expires_in: u64 = 86400;

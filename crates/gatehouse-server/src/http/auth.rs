@@ -9,13 +9,22 @@ use gatehouse_core::jwt::{self, AccessTokenClaims};
 use gatehouse_core::scope::parse_scope_list;
 
 use super::error::ApiError;
+use crate::services::user_tokens;
 use crate::state::AppState;
 
-/// A server-to-server caller: an active S2S app presenting a valid access token.
+/// A server-to-server caller: an active S2S app presenting a valid, unrevoked access token; its
+/// scopes are the token's that the app holds now.
 #[derive(Debug, Clone)]
 pub struct S2sCaller {
     pub client_id: String,
     pub scopes: Vec<String>,
+}
+
+impl S2sCaller {
+    /// What the caller may change among protected roles and their holders.
+    pub fn authority(&self) -> crate::services::authority::Authority {
+        crate::services::authority::Authority::of_s2s(&self.scopes)
+    }
 }
 
 /// The bearer token of a request: `Ok(None)` when there is no Authorization header.
@@ -51,15 +60,24 @@ impl FromRequestParts<AppState> for S2sCaller {
             chrono::Utc::now().timestamp(),
         )
         .map_err(|e| invalid(&e.to_string()))?;
+        if user_tokens::access_token_revoked(state, &claims.jti).await? {
+            return Err(invalid("the token was revoked"));
+        }
         let app = state
             .clients
             .app(&claims.azp)
             .await?
             .filter(|app| app.is_active && app.kind() == AppType::S2s)
             .ok_or_else(|| invalid("the token does not belong to an active S2S app"))?;
+        // The token's scopes that the app still holds: a scope taken from the app stops working
+        // at once on this instance, and within the client cache's lifetime on the others.
+        let scopes = parse_scope_list(&claims.scope)
+            .into_iter()
+            .filter(|scope| app.scopes.contains(scope))
+            .collect();
         Ok(S2sCaller {
             client_id: app.client_id.clone(),
-            scopes: parse_scope_list(&claims.scope),
+            scopes,
         })
     }
 }

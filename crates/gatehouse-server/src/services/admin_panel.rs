@@ -60,6 +60,11 @@ pub struct PanelAdmin {
 }
 
 impl PanelAdmin {
+    /// What the admin may change among protected roles and their holders.
+    pub fn authority(&self) -> super::authority::Authority {
+        super::authority::Authority::of_panel_admin(&self.roles)
+    }
+
     /// The scopes the admin acts with in the management services.
     pub fn scopes(&self) -> Vec<String> {
         if admin_acts_as_root(&self.roles) {

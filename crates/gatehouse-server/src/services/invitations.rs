@@ -1,7 +1,7 @@
 //! Invitations (S2S): an inactive user with a pending invitation, emailed a link to accept it;
 //! re-sending replaces the token, revoking withdraws it. Only the token's hash is stored.
 
-use gatehouse_core::admin::{may_assign_roles, AdminRuleError};
+use gatehouse_core::admin::{AdminRuleError, ManagementChange};
 use gatehouse_store::{OrgStore, RoleStore, Store, UserRecord, UserStore};
 
 use crate::error::ServiceError;
@@ -52,16 +52,16 @@ async fn send_invitation(
 /// Creates an inactive user with a pending invitation and emails them the link.
 pub async fn invite(
     state: &AppState,
-    caller_scopes: &[String],
+    authority: &super::authority::Authority,
     invitation: Invitation,
 ) -> Result<UserDetail, ServiceError> {
     let store = &state.store;
     let email = gatehouse_core::admin::email_address(&invitation.email)?;
-    may_assign_roles(
-        caller_scopes,
-        &invitation.roles,
-        &state.config.privileged_roles,
-    )?;
+    let change = ManagementChange::SetUserRoles {
+        held: &[],
+        wanted: &invitation.roles,
+    };
+    authority.allows(&state.config, change)?;
     let locale = match invitation.locale {
         Some(locale) if !state.config.supported_locales.contains(&locale) => {
             return Err(AdminRuleError::UnsupportedLocale.into())

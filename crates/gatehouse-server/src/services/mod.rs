@@ -5,6 +5,7 @@ pub mod account_linking;
 pub mod admin_accounts;
 pub mod admin_panel;
 pub mod apps;
+pub mod authority;
 pub mod banners;
 pub mod bootstrap;
 pub mod captcha;

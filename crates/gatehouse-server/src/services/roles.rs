@@ -1,9 +1,11 @@
 //! Managing roles.
 
-use gatehouse_core::admin::{bounded_text, is_built_in_role, AdminRuleError};
+use gatehouse_core::admin::{bounded_text, is_built_in_role, AdminRuleError, ManagementChange};
 use gatehouse_store::{RoleRecord, RoleStore, Store, UserRecord};
 
+use super::authority::Authority;
 use crate::error::{conflict_as, ServiceError};
+use crate::state::AppState;
 
 const NOT_FOUND: &str = "Role not found";
 const TAKEN: &str = "A role with this name already exists";
@@ -25,7 +27,8 @@ pub async fn users(store: &Store, id: i64) -> Result<Vec<UserRecord>, ServiceErr
 }
 
 pub async fn create(
-    store: &Store,
+    state: &AppState,
+    authority: &Authority,
     name: &str,
     note: Option<&str>,
 ) -> Result<RoleRecord, ServiceError> {
@@ -33,22 +36,30 @@ pub async fn create(
     if is_built_in_role(&name) {
         return Err(AdminRuleError::BuiltInRole.into());
     }
-    store
+    authority.allows(&state.config, ManagementChange::CreateRole(&name))?;
+    state
+        .store
         .insert_role(&name, note.unwrap_or_default())
         .await
         .map_err(conflict_as(TAKEN))
 }
 
 pub async fn update(
-    store: &Store,
+    state: &AppState,
+    authority: &Authority,
     id: i64,
     name: Option<&str>,
     note: Option<&str>,
 ) -> Result<RoleRecord, ServiceError> {
+    let store = &state.store;
     let current = get(store, id).await?;
     let name = name.map(|n| bounded_text("name", n, 50)).transpose()?;
     if is_built_in_role(&current.name) || name.as_deref().is_some_and(is_built_in_role) {
         return Err(AdminRuleError::BuiltInRole.into());
+    }
+    if let Some(to) = &name {
+        let from = &current.name;
+        authority.allows(&state.config, ManagementChange::RenameRole { from, to })?;
     }
     store
         .update_role(id, name.as_deref(), note)
@@ -57,11 +68,13 @@ pub async fn update(
         .ok_or(ServiceError::NotFound(NOT_FOUND))
 }
 
-pub async fn delete(store: &Store, id: i64) -> Result<(), ServiceError> {
+pub async fn delete(state: &AppState, authority: &Authority, id: i64) -> Result<(), ServiceError> {
+    let store = &state.store;
     let current = get(store, id).await?;
     if is_built_in_role(&current.name) {
         return Err(AdminRuleError::BuiltInRole.into());
     }
+    authority.allows(&state.config, ManagementChange::DeleteRole(&current.name))?;
     if !store.delete_role(id).await? {
         return Err(ServiceError::NotFound(NOT_FOUND));
     }

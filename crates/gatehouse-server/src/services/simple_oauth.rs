@@ -1,16 +1,19 @@
 //! The Simple-OAuth token API (simple-oauth.md): a user id and password buy a one-hour token;
 //! the app's server asks whose it is. Passwords are checked against the real store under the
-//! same lockout as every sign-in; tokens are random and only their hash is kept (in the cache,
-//! so every instance sees them).
+//! same lockout as every sign-in; a user with a second factor (enrolled, or required by the
+//! server) gets no token unless `simple_oauth_allow_without_mfa` says so. Tokens are random and
+//! only their hash is kept (in the cache, so every instance sees them).
 
 use std::time::Duration;
 
+use gatehouse_core::mfa::password_alone_suffices;
 use gatehouse_store::AccountStore;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::crypto::{random_hex, sha256_hex, PasswordCheck};
 use crate::error::ServiceError;
+use crate::services::mfa;
 use crate::services::signin::PasswordLockout;
 use crate::state::AppState;
 
@@ -28,7 +31,8 @@ fn refusal(status: u16, message: &str) -> Value {
     json!({ "status": status, "errmsg": message })
 }
 
-/// `/token/get`: a 32-hex token for the right id and password; `PFALSE` for anything else.
+/// `/token/get`: a 32-hex token for the right id and password of a user who owes no second
+/// factor; `PFALSE` for anything else.
 pub async fn get_token(
     state: &AppState,
     id: &str,
@@ -73,6 +77,16 @@ pub async fn get_token(
         return Ok(refusal(301, "PFALSE"));
     };
     lockout.clear(state).await?;
+    // The right password, as the sign-in page would have taken it before asking for the
+    // second factor; this API has no second step, so a user who owes one gets no token.
+    let password_suffices = password_alone_suffices(
+        &mfa::requirement(state, None),
+        &mfa::parse_types(&account.mfa_types),
+        account.otp_verified,
+    );
+    if !password_suffices && !state.config.simple_oauth_allow_without_mfa {
+        return Ok(refusal(301, "PFALSE"));
+    }
     let token = random_hex::<16>();
     let lifetime = state.config.simple_oauth_token_expires_in;
     let issued = Issued {

@@ -604,8 +604,19 @@ async fn revoke_access_jti(state: &AppState, jti: &str, exp: i64) -> Result<(), 
     Ok(())
 }
 
-/// Verifies a user access token: signature, issuer, expiry, not revoked, a user subject.
-pub async fn read_access_token(
+/// Whether the access token with this `jti` was revoked (the deny-list lives in the shared
+/// cache, so every instance sees a revocation).
+pub async fn access_token_revoked(state: &AppState, jti: &str) -> Result<bool, ServiceError> {
+    Ok(state
+        .cache
+        .get(&format!("{REVOKED_ACCESS_PREFIX}{jti}"))
+        .await?
+        .is_some())
+}
+
+/// Verifies an access token of any kind (a user's or an S2S app's): signature, issuer, expiry,
+/// not revoked.
+async fn read_any_access_token(
     state: &AppState,
     token: &str,
     now: i64,
@@ -617,19 +628,22 @@ pub async fn read_access_token(
         return Ok(None);
     };
     if jwt::check_access_token(&claims, &state.config.issuer, now).is_err()
-        || claims.roles.is_none()
-    {
-        return Ok(None);
-    }
-    if state
-        .cache
-        .get(&format!("{REVOKED_ACCESS_PREFIX}{}", claims.jti))
-        .await?
-        .is_some()
+        || access_token_revoked(state, &claims.jti).await?
     {
         return Ok(None);
     }
     Ok(Some(claims))
+}
+
+/// Verifies a user access token: signature, issuer, expiry, not revoked, a user subject.
+pub async fn read_access_token(
+    state: &AppState,
+    token: &str,
+    now: i64,
+) -> Result<Option<AccessTokenClaims>, ServiceError> {
+    Ok(read_any_access_token(state, token, now)
+        .await?
+        .filter(|claims| claims.roles.is_some()))
 }
 
 /// RFC 7009: revokes a refresh token (its whole family) or an access token. Unknown tokens
@@ -657,7 +671,8 @@ pub async fn revoke(
         state.store.revoke_refresh_family(&record.family_id).await?;
         return Ok(());
     }
-    if let Some(claims) = read_access_token(state, token, now).await? {
+    // An S2S app's own tokens too: the management API's guard reads the same deny-list.
+    if let Some(claims) = read_any_access_token(state, token, now).await? {
         if claims.azp != client.app.client_id {
             return Err(TokenError::InvalidRefreshToken.into());
         }

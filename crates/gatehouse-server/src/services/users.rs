@@ -2,12 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use gatehouse_core::admin::{bounded_text, may_assign_roles, AdminRuleError};
+use gatehouse_core::admin::{bounded_text, AdminRuleError, ManagementChange, UserAction};
 use gatehouse_store::{
     LinkedIdentity, OrgRecord, OrgStore, Page, PasskeyRecord, RoleStore, SocialAccountStore, Store,
     UserAttributeStore, UserChanges, UserRecord, UserStore,
 };
 
+use super::authority::Authority;
 use crate::error::ServiceError;
 use crate::state::AppState;
 
@@ -45,6 +46,37 @@ pub async fn user(store: &Store, auth_id: &str) -> Result<UserRecord, ServiceErr
         .user_by_auth_id(auth_id)
         .await?
         .ok_or(ServiceError::NotFound(NO_USER))
+}
+
+/// Refuses `action` on `user` when the caller may not act on them: only a `root` caller acts on
+/// a holder of a protected role.
+async fn may_act_on(
+    state: &AppState,
+    authority: &Authority,
+    user: &UserRecord,
+    action: UserAction,
+) -> Result<(), ServiceError> {
+    if authority.is_root() {
+        return Ok(());
+    }
+    let held = state.store.user_role_names(user.id).await?;
+    let change = ManagementChange::ActOnUser {
+        held: &held,
+        action,
+    };
+    authority.allows(&state.config, change)
+}
+
+/// The user `action` is about to change, once the caller may change them.
+async fn target(
+    state: &AppState,
+    authority: &Authority,
+    auth_id: &str,
+    action: UserAction,
+) -> Result<UserRecord, ServiceError> {
+    let found = user(&state.store, auth_id).await?;
+    may_act_on(state, authority, &found, action).await?;
+    Ok(found)
 }
 
 pub async fn list(
@@ -96,7 +128,7 @@ pub async fn detail(state: &AppState, auth_id: &str) -> Result<UserDetail, Servi
 
 pub async fn update(
     state: &AppState,
-    caller_scopes: &[String],
+    authority: &Authority,
     auth_id: &str,
     update: UserUpdate,
 ) -> Result<UserDetail, ServiceError> {
@@ -121,6 +153,12 @@ pub async fn update(
     if update.is_active == Some(true) && current.invitation_token.is_some() {
         return Err(AdminRuleError::InvitationMustBeAccepted.into());
     }
+    if update
+        .is_active
+        .is_some_and(|active| active != current.is_active)
+    {
+        may_act_on(state, authority, &current, UserAction::SetActive).await?;
+    }
     if let Some(slug) = &update.org_slug {
         let slug = bounded_text("orgSlug", slug, 50)?;
         let org = store
@@ -133,7 +171,12 @@ pub async fn update(
     }
     let role_ids = match &update.roles {
         Some(names) => {
-            may_assign_roles(caller_scopes, names, &state.config.privileged_roles)?;
+            let held = store.user_role_names(current.id).await?;
+            let change = ManagementChange::SetUserRoles {
+                held: &held,
+                wanted: names,
+            };
+            authority.allows(&state.config, change)?;
             let all = store.list_roles().await?;
             // Unknown names are ignored, as Melody does.
             Some(
@@ -204,9 +247,13 @@ pub async fn update(
     detail(state, auth_id).await
 }
 
-pub async fn delete(store: &Store, auth_id: &str) -> Result<(), ServiceError> {
-    let current = user(store, auth_id).await?;
-    store.delete_user(current.id).await?;
+pub async fn delete(
+    state: &AppState,
+    authority: &Authority,
+    auth_id: &str,
+) -> Result<(), ServiceError> {
+    let current = target(state, authority, auth_id, UserAction::Delete).await?;
+    state.store.delete_user(current.id).await?;
     Ok(())
 }
 
@@ -226,9 +273,15 @@ pub async fn revoke_consent(store: &Store, auth_id: &str, app_id: i64) -> Result
     Ok(())
 }
 
-pub async fn link(store: &Store, auth_id: &str, target_auth_id: &str) -> Result<(), ServiceError> {
-    let a = user(store, auth_id).await?;
-    let b = user(store, target_auth_id).await?;
+pub async fn link(
+    state: &AppState,
+    authority: &Authority,
+    auth_id: &str,
+    target_auth_id: &str,
+) -> Result<(), ServiceError> {
+    let store = &state.store;
+    let a = target(state, authority, auth_id, UserAction::LinkAccounts).await?;
+    let b = target(state, authority, target_auth_id, UserAction::LinkAccounts).await?;
     if a.linked_auth_id.is_some() {
         return Err(AdminRuleError::UserAlreadyLinked.into());
     }
@@ -244,13 +297,21 @@ pub async fn link(store: &Store, auth_id: &str, target_auth_id: &str) -> Result<
     Ok(())
 }
 
-pub async fn unlink(store: &Store, auth_id: &str) -> Result<(), ServiceError> {
-    let a = user(store, auth_id).await?;
+pub async fn unlink(
+    state: &AppState,
+    authority: &Authority,
+    auth_id: &str,
+) -> Result<(), ServiceError> {
+    let store = &state.store;
+    let a = target(state, authority, auth_id, UserAction::LinkAccounts).await?;
     let Some(other) = a.linked_auth_id.as_deref() else {
         return Ok(());
     };
     match store.user_by_auth_id(other).await? {
-        Some(b) => store.set_linked_accounts(a.id, b.id, None).await?,
+        Some(b) => {
+            may_act_on(state, authority, &b, UserAction::LinkAccounts).await?;
+            store.set_linked_accounts(a.id, b.id, None).await?
+        }
         None => store.set_linked_accounts(a.id, a.id, None).await?,
     }
     Ok(())
@@ -259,13 +320,15 @@ pub async fn unlink(store: &Store, auth_id: &str) -> Result<(), ServiceError> {
 /// Enrolls (`enroll = true`) or resets an MFA type. Enrolling TOTP starts over (a new secret is
 /// set up at the next sign-in); resetting removes the factor's secrets.
 pub async fn set_mfa(
-    store: &Store,
+    state: &AppState,
+    authority: &Authority,
     auth_id: &str,
     mfa_type: &str,
     enroll: bool,
 ) -> Result<(), ServiceError> {
     debug_assert!(MFA_TYPES.contains(&mfa_type));
-    let current = user(store, auth_id).await?;
+    let store = &state.store;
+    let current = target(state, authority, auth_id, UserAction::ChangeMfa).await?;
     let mut types: Vec<&str> = current
         .mfa_types
         .split(',')
@@ -288,12 +351,13 @@ pub async fn passkeys(store: &Store, auth_id: &str) -> Result<Vec<PasskeyRecord>
 }
 
 pub async fn delete_passkey(
-    store: &Store,
+    state: &AppState,
+    authority: &Authority,
     auth_id: &str,
     passkey_id: i64,
 ) -> Result<(), ServiceError> {
-    let current = user(store, auth_id).await?;
-    if !store.delete_passkey(current.id, passkey_id).await? {
+    let current = target(state, authority, auth_id, UserAction::RemovePasskey).await?;
+    if !state.store.delete_passkey(current.id, passkey_id).await? {
         return Err(ServiceError::NotFound("No passkey found"));
     }
     Ok(())
@@ -311,12 +375,13 @@ pub async fn linked_identities(
 
 /// Unlinks one of them: that provider identity no longer signs into the user.
 pub async fn unlink_identity(
-    store: &Store,
+    state: &AppState,
+    authority: &Authority,
     auth_id: &str,
     identity_id: i64,
 ) -> Result<(), ServiceError> {
-    let current = user(store, auth_id).await?;
-    if !store.unlink_identity(current.id, identity_id).await? {
+    let current = target(state, authority, auth_id, UserAction::UnlinkIdentity).await?;
+    if !state.store.unlink_identity(current.id, identity_id).await? {
         return Err(ServiceError::NotFound("No linked identity found"));
     }
     Ok(())

@@ -63,7 +63,7 @@ pub async fn panel_browser(app: &TestApp, email: &str, password: &str) -> (Brows
 }
 
 /// Signs a user up through an app's sign-up page (no admin role).
-async fn sign_up_user(app: &TestApp, email: &str) {
+pub async fn sign_up_user(app: &TestApp, email: &str) {
     let redirect = "https://app.example.com/cb";
     let (_, client_id, _) = crate::flow::create_app(app, "User app", "spa", &[redirect]).await;
     let browser = Browser::new(app);

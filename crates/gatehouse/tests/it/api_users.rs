@@ -4,12 +4,12 @@ use serde_json::{json, Value};
 
 use crate::harness::{backend_tests, call, token_with, TestApp};
 
-fn auth_id(n: usize) -> String {
+pub fn auth_id(n: usize) -> String {
     format!("00000000-0000-4000-8000-{n:012}")
 }
 
 /// Users written straight to the database (sign-up arrives with the browser capability).
-async fn add_users(app: &TestApp, count: usize) {
+pub async fn add_users(app: &TestApp, count: usize) {
     for n in 0..count {
         app.isolation
             .execute(

@@ -269,14 +269,16 @@ impl TestApp {
 
     /// GETs a JSON document.
     pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
-        self.client
-            .get(self.url(path))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        json_answer(self.client.get(self.url(path))).await
+    }
+
+    /// POSTs a form and reads the JSON answer.
+    pub async fn post_form_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> T {
+        json_answer(self.client.post(self.url(path)).form(form)).await
     }
 
     /// POSTs a client-credentials request with HTTP Basic credentials.
@@ -317,6 +319,10 @@ impl TestApp {
     }
 }
 
+async fn json_answer<T: serde::de::DeserializeOwned>(request: reqwest::RequestBuilder) -> T {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 pub fn basic(client_id: &str, secret: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{client_id}:{secret}")))
 }
@@ -349,20 +355,39 @@ pub async fn call(
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-/// An S2S app holding `scopes`, and a token for it with all of them.
-pub async fn token_with(app: &TestApp, root: &str, scopes: &[&str]) -> String {
+/// An S2S app made through the API, with a token holding all of its scopes.
+pub struct S2sApp {
+    pub id: i64,
+    pub client_id: String,
+    pub secret: String,
+    pub token: String,
+}
+
+/// Creates an S2S app holding `scopes` and gets a token for it with all of them.
+pub async fn s2s_app(app: &TestApp, root: &str, scopes: &[&str]) -> S2sApp {
     let (status, body) = call(app, "POST", "/api/v1/apps", root, Some(json!({
-        "name": format!("caller {} {}", scopes.join(" "), NEXT_ID.fetch_add(1, Ordering::SeqCst)), "type": "s2s", "scopes": scopes, "redirectUris": []
+        "name": format!("s2s caller {}", NEXT_ID.fetch_add(1, Ordering::SeqCst)), "type": "s2s", "scopes": scopes, "redirectUris": []
     }))).await;
     assert_eq!(status, 201, "{body}");
-    let client_id = body["app"]["clientId"].as_str().unwrap();
-    let secret = body["app"]["secret"].as_str().unwrap();
+    let client_id = body["app"]["clientId"].as_str().unwrap().to_owned();
+    let secret = body["app"]["secret"].as_str().unwrap().to_owned();
     let response = app
-        .client_credentials(client_id, secret, &scopes.join(" "))
+        .client_credentials(&client_id, &secret, &scopes.join(" "))
         .await;
     assert_eq!(response.status(), 200);
-    response.json::<Value>().await.unwrap()["access_token"]
+    let token = response.json::<Value>().await.unwrap()["access_token"]
         .as_str()
         .unwrap()
-        .to_owned()
+        .to_owned();
+    S2sApp {
+        id: body["app"]["id"].as_i64().unwrap(),
+        client_id,
+        secret,
+        token,
+    }
+}
+
+/// An S2S app holding `scopes`, and a token for it with all of them.
+pub async fn token_with(app: &TestApp, root: &str, scopes: &[&str]) -> String {
+    s2s_app(app, root, scopes).await.token
 }

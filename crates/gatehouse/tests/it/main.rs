@@ -14,6 +14,7 @@ mod api_logs_saml;
 mod api_orgs;
 mod api_user_attributes;
 mod api_users;
+mod attack_api;
 mod attack_signin;
 mod browser;
 mod captcha;

@@ -37,8 +37,7 @@ backend_tests! {
         let token = body["token"].as_str().unwrap().to_owned();
         assert!(token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()), "{token}");
         // POST with a form body works too.
-        let posted: Value = app.client.post(app.url("/token/get")).form(&[("id", id.to_string()), ("password", PASSWORD.to_owned())])
-            .send().await.unwrap().json().await.unwrap();
+        let posted: Value = app.post_form_json("/token/get", &[("id", &id.to_string()), ("password", PASSWORD)]).await;
         assert_eq!(posted["status"], 200, "{posted}");
         // Wrong password, unknown id, missing fields.
         for path in [format!("/token/get?id={id}&password=nope"), "/token/get?id=999999&password=nope".to_owned(), "/token/get?id=abc&password=x".to_owned()] {
@@ -110,15 +109,8 @@ async fn expiry_get_switch_and_default_off() {
     .await;
     assert_eq!(body["status"], 401, "GET is off: {body}");
     let body: Value = app
-        .client
-        .post(app.url("/token/get"))
-        .form(&[("id", "1"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .post_form_json("/token/get", &[("id", "1"), ("password", PASSWORD)])
+        .await;
     let token = body["token"]
         .as_str()
         .unwrap_or_else(|| panic!("{body}"))

@@ -47,6 +47,10 @@ impl AdminUser {
     pub fn scopes(&self) -> Vec<String> {
         self.admin.scopes()
     }
+
+    pub fn authority(&self) -> crate::services::authority::Authority {
+        self.admin.authority()
+    }
 }
 
 /// The panel's language: the one chosen in the panel, else the browser's.

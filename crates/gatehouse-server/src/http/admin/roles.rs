@@ -46,7 +46,7 @@ struct RoleForm {
 
 async fn create(State(state): State<AppState>, posted: AdminForm<RoleForm>) -> PageResult {
     let AdminForm { admin, form } = posted;
-    let role = roles::create(&state.store, &form.name, Some(&form.note))
+    let role = roles::create(&state, &admin.authority(), &form.name, Some(&form.note))
         .await
         .map_err(fail(&state, &admin))?;
     Ok(see_other(&format!("/admin/roles/{}?done=1", role.id)))
@@ -99,9 +99,15 @@ async fn update(
     posted: AdminForm<RoleForm>,
 ) -> PageResult {
     let AdminForm { admin, form } = posted;
-    roles::update(&state.store, id, Some(&form.name), Some(&form.note))
-        .await
-        .map_err(fail(&state, &admin))?;
+    roles::update(
+        &state,
+        &admin.authority(),
+        id,
+        Some(&form.name),
+        Some(&form.note),
+    )
+    .await
+    .map_err(fail(&state, &admin))?;
     Ok(see_other(&format!("/admin/roles/{id}?done=1")))
 }
 
@@ -111,7 +117,7 @@ async fn delete(
     posted: AdminForm<NoFields>,
 ) -> PageResult {
     let admin = posted.admin;
-    roles::delete(&state.store, id)
+    roles::delete(&state, &admin.authority(), id)
         .await
         .map_err(fail(&state, &admin))?;
     Ok(see_other("/admin/roles"))

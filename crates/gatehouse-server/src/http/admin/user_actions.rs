@@ -81,7 +81,7 @@ async fn set_active(
         is_active: Some(form.active == "true"),
         ..UserUpdate::default()
     };
-    users::update(&state, &admin.scopes(), &auth_id, update)
+    users::update(&state, &admin.authority(), &auth_id, update)
         .await
         .map_err(fail(&state, &admin))?;
     done(&auth_id)
@@ -103,7 +103,7 @@ async fn set_roles(
         roles: Some(roles),
         ..UserUpdate::default()
     };
-    users::update(&state, &admin.scopes(), &auth_id, update)
+    users::update(&state, &admin.authority(), &auth_id, update)
         .await
         .map_err(fail(&state, &admin))?;
     done(&auth_id)
@@ -184,7 +184,7 @@ async fn reset_mfa(
             "No such MFA type (otp, email or sms)",
         )));
     };
-    users::set_mfa(&state.store, &auth_id, mfa_type, false)
+    users::set_mfa(&state, &admin.authority(), &auth_id, mfa_type, false)
         .await
         .map_err(fail(&state, &admin))?;
     done(&auth_id)
@@ -196,7 +196,7 @@ async fn delete_passkey(
     posted: AdminForm<NoFields>,
 ) -> PageResult {
     let admin = posted.admin;
-    users::delete_passkey(&state.store, &auth_id, id)
+    users::delete_passkey(&state, &admin.authority(), &auth_id, id)
         .await
         .map_err(fail(&state, &admin))?;
     done(&auth_id)
@@ -208,7 +208,7 @@ async fn unlink_identity(
     posted: AdminForm<NoFields>,
 ) -> PageResult {
     let admin = posted.admin;
-    users::unlink_identity(&state.store, &auth_id, id)
+    users::unlink_identity(&state, &admin.authority(), &auth_id, id)
         .await
         .map_err(fail(&state, &admin))?;
     done(&auth_id)
@@ -238,9 +238,14 @@ async fn link(
     posted: AdminForm<LinkForm>,
 ) -> PageResult {
     let AdminForm { admin, form } = posted;
-    users::link(&state.store, &auth_id, form.target_auth_id.trim())
-        .await
-        .map_err(fail(&state, &admin))?;
+    users::link(
+        &state,
+        &admin.authority(),
+        &auth_id,
+        form.target_auth_id.trim(),
+    )
+    .await
+    .map_err(fail(&state, &admin))?;
     done(&auth_id)
 }
 
@@ -250,7 +255,7 @@ async fn unlink(
     posted: AdminForm<NoFields>,
 ) -> PageResult {
     let admin = posted.admin;
-    users::unlink(&state.store, &auth_id)
+    users::unlink(&state, &admin.authority(), &auth_id)
         .await
         .map_err(fail(&state, &admin))?;
     done(&auth_id)
@@ -274,7 +279,7 @@ async fn delete(
     posted: AdminForm<NoFields>,
 ) -> PageResult {
     let admin = posted.admin;
-    users::delete(&state.store, &auth_id)
+    users::delete(&state, &admin.authority(), &auth_id)
         .await
         .map_err(fail(&state, &admin))?;
     Ok(see_other("/admin/users"))
@@ -359,7 +364,7 @@ async fn set_attributes(
         attributes: Some(values),
         ..UserUpdate::default()
     };
-    users::update(&state, &admin.scopes(), &auth_id, update)
+    users::update(&state, &admin.authority(), &auth_id, update)
         .await
         .map_err(fail(&state, &admin))?;
     done(&auth_id)

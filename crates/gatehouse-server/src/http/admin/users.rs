@@ -153,7 +153,7 @@ async fn invite(State(state): State<AppState>, posted: AdminForm<InviteForm>) ->
         roles: Vec::new(),
         sign_in_url: None,
     };
-    let made = users::invite(&state, &admin.scopes(), invitation)
+    let made = users::invite(&state, &admin.authority(), invitation)
         .await
         .map_err(fail(&state, &admin))?;
     Ok(see_other(&format!(

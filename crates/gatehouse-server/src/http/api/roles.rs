@@ -57,16 +57,19 @@ pub async fn users(
     }))
 }
 
-/// Create a role. Requires `write_role`. `super_admin` is built in and refused.
+/// Create a role. Requires `write_role`; a protected role's name (`privileged_roles`,
+/// `impersonation_roles`, `admin_panel_roles`) also requires `root`. `super_admin` is built in
+/// and refused.
 #[utoipa::path(post, path = "/api/v1/roles", tag = "Roles", request_body = PostRoleReq,
     security(("oauth2" = ["write_role"])),
     responses((status = 201, body = RoleBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create(
-    _: Guarded<WriteRole>,
+    guard: Guarded<WriteRole>,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<PostRoleReq>,
 ) -> Result<(StatusCode, Json<RoleBody>), ApiError> {
-    let role = roles::create(&state.store, &body.name, body.note.as_deref()).await?;
+    let authority = guard.caller.authority();
+    let role = roles::create(&state, &authority, &body.name, body.note.as_deref()).await?;
     Ok((
         StatusCode::CREATED,
         Json(RoleBody {
@@ -75,33 +78,36 @@ pub async fn create(
     ))
 }
 
-/// Update a role. Requires `write_role`.
+/// Update a role. Requires `write_role`; renaming to or from a protected role's name also
+/// requires `root`.
 #[utoipa::path(put, path = "/api/v1/roles/{id}", tag = "Roles", request_body = PutRoleReq,
     params(("id" = i64, Path, description = "The role's id")),
     security(("oauth2" = ["write_role"])),
     responses((status = 200, body = RoleBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update(
-    _: Guarded<WriteRole>,
+    guard: Guarded<WriteRole>,
     State(state): State<AppState>,
     RecordId(id): RecordId,
     ApiJson(body): ApiJson<PutRoleReq>,
 ) -> Result<Json<RoleBody>, ApiError> {
-    let role = roles::update(&state.store, id, body.name.as_deref(), body.note.as_deref()).await?;
+    let authority = guard.caller.authority();
+    let (name, note) = (body.name.as_deref(), body.note.as_deref());
+    let role = roles::update(&state, &authority, id, name, note).await?;
     Ok(Json(RoleBody {
         role: (&role).into(),
     }))
 }
 
-/// Delete a role (and who holds it). Requires `write_role`.
+/// Delete a role (and who holds it). Requires `write_role`; a protected role also requires `root`.
 #[utoipa::path(delete, path = "/api/v1/roles/{id}", tag = "Roles",
     params(("id" = i64, Path, description = "The role's id")),
     security(("oauth2" = ["write_role"])),
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete(
-    _: Guarded<WriteRole>,
+    guard: Guarded<WriteRole>,
     State(state): State<AppState>,
     RecordId(id): RecordId,
 ) -> Result<StatusCode, ApiError> {
-    roles::delete(&state.store, id).await?;
+    roles::delete(&state, &guard.caller.authority(), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

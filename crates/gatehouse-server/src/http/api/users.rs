@@ -185,7 +185,9 @@ pub async fn get(
     }))
 }
 
-/// Update a user. Requires `write_user`; assigning a privileged role also requires `root`.
+/// Update a user. Requires `write_user`; giving or taking away a protected role (`privileged_roles`,
+/// `impersonation_roles`, `admin_panel_roles`), or disabling or enabling a holder of one, also
+/// requires `root`.
 #[utoipa::path(put, path = "/api/v1/users/{authId}", tag = "Users", request_body = PutUserReq, security(("oauth2" = ["write_user"])),
     params(("authId" = String, Path, description = "The user's authId")),
     responses((status = 200, body = UserBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -213,22 +215,23 @@ pub async fn update(
         roles: body.roles,
         attributes,
     };
-    let detail = users::update(&state, &guard.caller.scopes, &auth_id, update).await?;
+    let detail = users::update(&state, &guard.caller.authority(), &auth_id, update).await?;
     Ok(Json(UserBody {
         user: detail_view(&state, &detail),
     }))
 }
 
-/// Delete a user (and their roles, consents and memberships). Requires `write_user`.
+/// Delete a user (and their roles, consents and memberships). Requires `write_user`; a holder of
+/// a protected role also requires `root`.
 #[utoipa::path(delete, path = "/api/v1/users/{authId}", tag = "Users", security(("oauth2" = ["write_user"])),
     params(("authId" = String, Path, description = "The user's authId")),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete(
-    _: Guarded<WriteUser>,
+    guard: Guarded<WriteUser>,
     State(state): State<AppState>,
     Path(auth_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    users::delete(&state.store, &auth_id).await?;
+    users::delete(&state, &guard.caller.authority(), &auth_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -307,49 +310,51 @@ pub async fn impersonate(
     }))
 }
 
-/// Link two accounts to each other. Requires `write_user`.
+/// Link two accounts to each other. Requires `write_user`; a holder of a protected role on either
+/// side also requires `root`.
 #[utoipa::path(post, path = "/api/v1/users/{authId}/account-linking/{linkingAuthId}", tag = "Users", security(("oauth2" = ["write_user"])),
     params(("authId" = String, Path, description = "The user's authId"), ("linkingAuthId" = String, Path, description = "The account to link")),
     responses((status = 200, body = SuccessBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn link(
-    _: Guarded<WriteUser>,
+    guard: Guarded<WriteUser>,
     State(state): State<AppState>,
     Path((auth_id, target)): Path<(String, String)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    users::link(&state.store, &auth_id, &target).await?;
+    users::link(&state, &guard.caller.authority(), &auth_id, &target).await?;
     Ok(success())
 }
 
-/// Unlink the user's linked account (both sides). Requires `write_user`.
+/// Unlink the user's linked account (both sides). Requires `write_user`; a holder of a protected
+/// role on either side also requires `root`.
 #[utoipa::path(delete, path = "/api/v1/users/{authId}/account-linking", tag = "Users", security(("oauth2" = ["write_user"])),
     params(("authId" = String, Path, description = "The user's authId")),
     responses((status = 200, body = SuccessBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn unlink(
-    _: Guarded<WriteUser>,
+    guard: Guarded<WriteUser>,
     State(state): State<AppState>,
     Path(auth_id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    users::unlink(&state.store, &auth_id).await?;
+    users::unlink(&state, &guard.caller.authority(), &auth_id).await?;
     Ok(success())
 }
 
 macro_rules! mfa_routes {
     ($($enroll:ident, $reset:ident, $kind:literal, $path:literal;)*) => {$(
-        #[doc = concat!("Enroll the user in ", $kind, " MFA. Requires `write_user`.")]
+        #[doc = concat!("Enroll the user in ", $kind, " MFA. Requires `write_user`; a holder of a protected role also requires `root`.")]
         #[utoipa::path(post, path = $path, tag = "Users", security(("oauth2" = ["write_user"])),
             params(("authId" = String, Path, description = "The user's authId")),
             responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-        pub async fn $enroll(_: Guarded<WriteUser>, State(state): State<AppState>, Path(auth_id): Path<String>) -> Result<StatusCode, ApiError> {
-            users::set_mfa(&state.store, &auth_id, $kind, true).await?;
+        pub async fn $enroll(guard: Guarded<WriteUser>, State(state): State<AppState>, Path(auth_id): Path<String>) -> Result<StatusCode, ApiError> {
+            users::set_mfa(&state, &guard.caller.authority(), &auth_id, $kind, true).await?;
             Ok(StatusCode::NO_CONTENT)
         }
 
-        #[doc = concat!("Reset the user's ", $kind, " MFA (its secrets are removed). Requires `write_user`.")]
+        #[doc = concat!("Reset the user's ", $kind, " MFA (its secrets are removed). Requires `write_user`; a holder of a protected role also requires `root`.")]
         #[utoipa::path(delete, path = $path, tag = "Users", security(("oauth2" = ["write_user"])),
             params(("authId" = String, Path, description = "The user's authId")),
             responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-        pub async fn $reset(_: Guarded<WriteUser>, State(state): State<AppState>, Path(auth_id): Path<String>) -> Result<StatusCode, ApiError> {
-            users::set_mfa(&state.store, &auth_id, $kind, false).await?;
+        pub async fn $reset(guard: Guarded<WriteUser>, State(state): State<AppState>, Path(auth_id): Path<String>) -> Result<StatusCode, ApiError> {
+            users::set_mfa(&state, &guard.caller.authority(), &auth_id, $kind, false).await?;
             Ok(StatusCode::NO_CONTENT)
         }
     )*};
@@ -386,16 +391,18 @@ pub async fn passkeys(
     }))
 }
 
-/// Remove one of the user's passkeys. Requires `write_user`.
+/// Remove one of the user's passkeys. Requires `write_user`; a holder of a protected role also
+/// requires `root`.
 #[utoipa::path(delete, path = "/api/v1/users/{authId}/passkeys/{passkeyId}", tag = "Users", security(("oauth2" = ["write_user"])),
     params(("authId" = String, Path, description = "The user's authId"), ("passkeyId" = i64, Path, description = "The passkey's id")),
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_passkey(
-    _: Guarded<WriteUser>,
+    guard: Guarded<WriteUser>,
     State(state): State<AppState>,
     Path((auth_id, passkey_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    users::delete_passkey(&state.store, &auth_id, id_param(&passkey_id, "passkeyId")?).await?;
+    let passkey_id = id_param(&passkey_id, "passkeyId")?;
+    users::delete_passkey(&state, &guard.caller.authority(), &auth_id, passkey_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -520,7 +527,7 @@ pub async fn invite(
         roles: body.roles,
         sign_in_url: body.signin_url,
     };
-    let detail = users::invite(&state, &guard.caller.scopes, invitation).await?;
+    let detail = users::invite(&state, &guard.caller.authority(), invitation).await?;
     Ok(Json(UserBody {
         user: detail_view(&state, &detail),
     }))
