@@ -206,7 +206,9 @@ backend_tests! {
         let (_, client_id, _) = create_app(&app, "Plain", "spa", &[CB]).await;
         let (_, policy) = page_with_policy(&Browser::new(&app), &authorize_url(&client_id, CB, &[])).await;
         assert_eq!(directive(&policy, "style-src"), ["'unsafe-inline'"], "{policy}");
-        assert!(!policy.contains("https:;") && !policy.contains("https: "), "no blanket https: source: {policy}");
+        for name in ["style-src", "font-src", "default-src"] {
+            assert!(!directive(&policy, name).contains(&"https:"), "no blanket https: source for {name}: {policy}");
+        }
         assert!(directive(&policy, "font-src").iter().all(|s| *s == "'none'"), "{policy}");
 
         // The server's font: its origin for the stylesheet, it and the font hosts for font files.
