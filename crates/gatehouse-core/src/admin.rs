@@ -1,5 +1,7 @@
 //! Rules of the management API that need no storage: field limits, redirect URIs, built-ins.
 
+use crate::branding::BrandingProblem;
+use crate::redirect_uri::{RedirectUri, RedirectUriProblem};
 use crate::scope::{BUILT_IN_SCOPES, ROOT_SCOPE};
 
 /// The scopes an impersonation refresh token carries (Melody's).
@@ -17,8 +19,19 @@ pub enum AdminRuleError {
         field: &'static str,
         allowed: &'static str,
     },
-    #[error("Invalid redirect URI `{0}`: it must be an absolute URI without a fragment")]
-    RedirectUri(String),
+    #[error("Invalid redirect URI `{uri}`: {problem}")]
+    RedirectUri {
+        uri: String,
+        problem: RedirectUriProblem,
+    },
+    /// A branding value that could break out of its place in the pages' CSS or links.
+    #[error("{field} {problem}")]
+    Branding {
+        field: &'static str,
+        problem: BrandingProblem,
+    },
+    #[error("fontUrl must be a stylesheet on an allowed font host ({0})")]
+    FontHostNotAllowed(String),
     #[error("Built-in scopes cannot be created, deleted, or renamed")]
     BuiltInScope,
     #[error("Built-in roles cannot be created, deleted, or updated")]
@@ -106,24 +119,15 @@ pub fn is_built_in_role(name: &str) -> bool {
     name == "super_admin"
 }
 
-/// A redirect URI as registered: trimmed, case kept (compared exactly later), absolute
-/// (`scheme:` followed by something), no fragment (RFC 6749 §3.1.2), no whitespace.
-pub fn redirect_uri(value: &str) -> Result<String, AdminRuleError> {
-    let uri = value.trim();
-    let scheme_ok = uri.split_once(':').is_some_and(|(scheme, rest)| {
-        !rest.is_empty()
-            && scheme
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic())
-            && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-    });
-    if !scheme_ok || uri.contains('#') || uri.chars().any(char::is_whitespace) {
-        return Err(AdminRuleError::RedirectUri(uri.to_owned()));
-    }
-    Ok(uri.to_owned())
+/// A redirect URI as registered (see [`RedirectUri`]): trimmed, case kept (compared exactly
+/// later); `allow_http` lets `http:` name hosts other than loopback.
+pub fn redirect_uri(value: &str, allow_http: bool) -> Result<String, AdminRuleError> {
+    RedirectUri::parse(value, allow_http)
+        .map(RedirectUri::into_string)
+        .map_err(|problem| AdminRuleError::RedirectUri {
+            uri: value.trim().to_owned(),
+            problem,
+        })
 }
 
 /// Whether giving an app these scopes is allowed to this caller: `root` only by a root caller.
@@ -371,25 +375,24 @@ mod tests {
     }
 
     #[test]
-    fn redirect_uris_keep_their_case_and_refuse_fragments() {
+    fn redirect_uris_keep_their_case_and_name_the_refused_one() {
         assert_eq!(
-            redirect_uri(" https://App.example/CB ").unwrap(),
+            redirect_uri(" https://App.example/CB ", false).unwrap(),
             "https://App.example/CB"
         );
         assert_eq!(
-            redirect_uri("com.example.app:/cb").unwrap(),
+            redirect_uri("com.example.app:/cb", false).unwrap(),
             "com.example.app:/cb"
         );
-        for bad in [
-            "",
-            "/relative",
-            "https://a.example/#x",
-            "no scheme",
-            "1http://x",
-            "https:",
-        ] {
-            assert!(redirect_uri(bad).is_err(), "{bad}");
-        }
+        assert_eq!(
+            redirect_uri("javascript:alert(1)", false)
+                .unwrap_err()
+                .to_string(),
+            "Invalid redirect URI `javascript:alert(1)`: this scheme is never a redirect target; \
+             use https, loopback http, or a private-use scheme with a dot such as com.example.app:/cb"
+        );
+        assert!(redirect_uri("http://app.example/cb", false).is_err());
+        assert!(redirect_uri("http://app.example/cb", true).is_ok());
     }
 
     #[test]

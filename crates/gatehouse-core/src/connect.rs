@@ -2,13 +2,15 @@
 
 use serde::Serialize;
 
+use crate::web_url::WebUrl;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConnectError {
     #[error("The app name must be kebab-case letters and digits (such as `my-app`), at most 50 characters")]
     BadName,
     #[error("The app name `i` is reserved")]
     ReservedName,
-    #[error("The redirect URL must be an absolute http(s) URL without a fragment")]
+    #[error("The redirect URL must be an absolute https URL (http only for localhost, unless the server sets allow_http_redirect_uris) without a fragment or credentials")]
     BadRedirectUrl,
     #[error("Redirect pattern `{pattern}` is not a regular expression: {reason}")]
     BadRedirectPattern { pattern: String, reason: String },
@@ -22,14 +24,10 @@ pub enum ConnectError {
     TooLong { field: &'static str, max: usize },
 }
 
-/// A redirect URL an app may receive the sauce at: absolute http(s), no fragment, nothing a
-/// browser would re-interpret.
-pub fn check_redirect_url(url: &str) -> Result<(), ConnectError> {
-    let ok = (url.starts_with("https://") || url.starts_with("http://"))
-        && url.len() > 8
-        && url.len() <= 2048
-        && !url.contains(['#', ' ', '"', '<', '>', '\\'])
-        && !url.chars().any(char::is_control);
+/// A redirect URL an app may receive the sauce at: `https:`, or `http:` to a loopback host (any
+/// host when `allow_http`), no fragment, no credentials, nothing a browser would re-interpret.
+pub fn check_redirect_url(url: &str, allow_http: bool) -> Result<(), ConnectError> {
+    let ok = !url.contains('#') && WebUrl::parse(url).is_some_and(|u| u.is_web_url(allow_http));
     if ok {
         Ok(())
     } else {
@@ -118,16 +116,20 @@ mod tests {
     #[test]
     fn names_and_claims() {
         assert!(check_app_name("my-app2").is_ok());
-        assert!(check_redirect_url("https://shop.example/cb?x=1").is_ok());
+        assert!(check_redirect_url("https://shop.example/cb?x=1", false).is_ok());
+        assert!(check_redirect_url("http://127.0.0.1:9/cb", false).is_ok());
+        assert!(check_redirect_url("http://shop.example/cb", true).is_ok());
         for bad in [
             "shop.example/cb",
             "https://",
             "https://a.example/#frag",
             "javascript:alert(1)",
             "https://a.example/\\x",
+            "http://shop.example/cb",
+            "https://u:p@shop.example/cb",
         ] {
             assert_eq!(
-                check_redirect_url(bad),
+                check_redirect_url(bad, false),
                 Err(ConnectError::BadRedirectUrl),
                 "{bad}"
             );

@@ -10,6 +10,7 @@
 
 pub mod admin;
 pub mod authorize;
+pub mod branding;
 pub mod client_auth;
 pub mod connect;
 pub mod error;
@@ -21,11 +22,13 @@ pub mod melody;
 pub mod mfa;
 pub mod password;
 pub mod pkce;
+pub mod redirect_uri;
 pub mod saml;
 pub mod scope;
 pub mod signin;
 pub mod social_profiles;
 pub mod tokens;
+pub mod web_url;
 pub mod webauthn;
 
 pub use error::TokenError;

@@ -362,7 +362,7 @@ async fn connect_app(config: Config, command: ConnectAppCommand) -> Result<(), S
                 logo_url,
                 redirect_patterns,
             };
-            let (record, secret) = connect::create(&store, &keys, app)
+            let (record, secret) = connect::create(&store, &keys, app, config.allow_http_redirect_uris)
                 .await
                 .map_err(|e| e.to_string())?;
             // Shown once; stored sealed with the master key.

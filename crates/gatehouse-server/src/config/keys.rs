@@ -95,6 +95,8 @@ config_keys! {
         metrics_enabled: bool = true;
         /// Browser origins (`https://app.example.com`) whose scripts may call the token, userinfo, revoke and logout endpoints (CORS). Discovery and JWKS are open to every origin; the embedded auth origins are allowed too.
         cors_allowed_origins: Vec<String> = Vec::new();
+        /// Let apps register `http:` redirect URIs to hosts other than loopback (`localhost`, `127.0.0.1`, `[::1]`). Off: only `https:`, loopback `http:` (RFC 8252 §7.3) and private-use schemes with a dot (`com.example.app:/cb`) are accepted.
+        allow_http_redirect_uris: bool = false;
     }
     section "Logging" {
         /// Log filter: `error`, `warn`, `info`, `debug`, `trace`, `silent`, or a tracing directive such as `gatehouse=debug`.
@@ -185,8 +187,10 @@ config_keys! {
         enable_locale_selector: bool = true, info = "ENABLE_LOCALE_SELECTOR";
         /// Font family of the pages.
         font_family: String = "system-ui, sans-serif".into();
-        /// Stylesheet URL for the font (empty: none, nothing is loaded from elsewhere).
+        /// Stylesheet URL for the font (`https:`; empty: none, nothing is loaded from elsewhere). The pages' Content-Security-Policy allows styles from this URL's origin only.
         font_url: String = String::new();
+        /// Hosts an organization's `fontUrl` may load its stylesheet from, besides `font_url`'s host; while a font stylesheet is in use the pages may load font files from these hosts (and from the stylesheet's own).
+        font_hosts: Vec<String> = strings(&["fonts.googleapis.com", "fonts.gstatic.com"]);
         /// Page layout colour.
         layout_color: String = "#f4f6f8".into();
         /// Label colour.

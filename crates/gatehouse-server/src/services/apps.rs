@@ -4,6 +4,7 @@ use gatehouse_core::admin::{bounded_text, may_assign_scopes, redirect_uri, Admin
 use gatehouse_core::grant::AppType;
 use gatehouse_store::{App, AppChanges, AppStore, NewApp, ScopeStore};
 
+use crate::config::Config;
 use crate::crypto::{random_hex, random_token, sha256_hex};
 use crate::error::{conflict_as, ServiceError};
 use crate::state::AppState;
@@ -17,15 +18,24 @@ pub struct NewAppInput {
     pub redirect_uris: Vec<String>,
 }
 
-fn redirect_uris(uris: &[String]) -> Result<Vec<String>, ServiceError> {
+fn redirect_uris(state: &AppState, uris: &[String]) -> Result<Vec<String>, ServiceError> {
     let mut out: Vec<String> = Vec::with_capacity(uris.len());
     for uri in uris {
-        let uri = redirect_uri(uri)?;
+        let uri = redirect_uri(uri, state.config.allow_http_redirect_uris)?;
         if !out.contains(&uri) {
             out.push(uri);
         }
     }
     Ok(out)
+}
+
+/// Whether the browser may be sent to `uri`, a redirect URI the app has registered: it must pass
+/// today's rules (a URI stored before them may not), unless it is this server's own (the admin
+/// panel's callback under the issuer, or an embedded-auth origin).
+pub fn may_redirect_to(config: &Config, uri: &str) -> bool {
+    gatehouse_core::redirect_uri::may_redirect_to(uri, config.allow_http_redirect_uris)
+        || uri.starts_with(&format!("{}/", config.issuer))
+        || config.embedded_auth_origins.iter().any(|o| o == uri)
 }
 
 fn scope_names(scopes: &[String]) -> Vec<String> {
@@ -72,7 +82,7 @@ pub async fn create(
             app_type: app_type.as_str().to_owned(),
             client_id: random_hex::<16>(),
             secret_hash: Some(sha256_hex(secret.as_bytes())),
-            redirect_uris: redirect_uris(&input.redirect_uris)?,
+            redirect_uris: redirect_uris(state, &input.redirect_uris)?,
             scopes,
         })
         .await
@@ -93,7 +103,7 @@ pub async fn update(
         .transpose()?;
     changes.redirect_uris = changes
         .redirect_uris
-        .map(|uris| redirect_uris(&uris))
+        .map(|uris| redirect_uris(state, &uris))
         .transpose()?;
     if let Some(scopes) = &changes.scopes {
         let scopes = scope_names(scopes);

@@ -82,7 +82,7 @@ fn patterns_json(patterns: &[String]) -> Result<String, ServiceError> {
 fn logo_url(value: Option<&str>) -> Result<Option<String>, ConnectError> {
     let url = optional_text("logoUrl", value, MAX_LOGO_URL)?;
     if let Some(url) = &url {
-        check_redirect_url(url).map_err(|_| ConnectError::BadLogoUrl)?;
+        check_redirect_url(url, true).map_err(|_| ConnectError::BadLogoUrl)?;
     }
     Ok(url)
 }
@@ -93,13 +93,15 @@ pub fn redirect_patterns(app: &ConnectAppRecord) -> Vec<String> {
 }
 
 /// Creates a connect app; returns it and its secret (shown once).
+/// `allow_http` is the server's `allow_http_redirect_uris`.
 pub async fn create(
     store: &Store,
     keys: &crate::keys::KeyRing,
     app: NewApp,
+    allow_http: bool,
 ) -> Result<(ConnectAppRecord, String), ServiceError> {
     check_app_name(&app.name)?;
-    check_redirect_url(&app.redirect_url)?;
+    check_redirect_url(&app.redirect_url, allow_http)?;
     let display_name = optional_text("displayName", app.display_name.as_deref(), MAX_DISPLAY_NAME)?;
     let logo_url = logo_url(app.logo_url.as_deref())?;
     let redirect_patterns = patterns_json(&app.redirect_patterns)?;
@@ -136,9 +138,10 @@ pub async fn update(
     store: &Store,
     name: &str,
     change: AppChange,
+    allow_http: bool,
 ) -> Result<ConnectAppRecord, ServiceError> {
     if let Some(url) = &change.redirect_url {
-        check_redirect_url(url)?;
+        check_redirect_url(url, allow_http)?;
     }
     let display_name = change
         .display_name
@@ -196,15 +199,17 @@ pub async fn delete(store: &Store, name: &str) -> Result<(), ServiceError> {
 }
 
 /// Where the sauce goes: the app's redirect URL, or `requested` when it matches one of the
-/// app's patterns in full.
+/// app's patterns in full; either must pass today's rules (a URL stored before them may not).
 pub fn redirect_for(
     app: &ConnectAppRecord,
     requested: Option<&str>,
+    allow_http: bool,
 ) -> Result<String, ServiceError> {
     let Some(requested) = requested.map(str::trim).filter(|r| !r.is_empty()) else {
+        check_redirect_url(&app.redirect_url, allow_http)?;
         return Ok(app.redirect_url.clone());
     };
-    let allowed = check_redirect_url(requested).is_ok()
+    let allowed = check_redirect_url(requested, allow_http).is_ok()
         && redirect_patterns(app)
             .iter()
             .any(|p| anchored(p).is_ok_and(|re| re.is_match(requested)));

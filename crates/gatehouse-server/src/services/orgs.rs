@@ -1,8 +1,10 @@
 //! Managing organizations and organization groups.
 
 use gatehouse_core::admin::{bounded_text, AdminRuleError};
+use gatehouse_core::branding::{BrandingProblem, BrandingUrl, CssColor, FontFamily};
 use gatehouse_store::{OrgChanges, OrgGroupRecord, OrgRecord, OrgStore, Page, Store, UserRecord};
 
+use crate::config::Config;
 use crate::error::{conflict_as, ServiceError};
 
 const NO_ORG: &str = "No organization found";
@@ -68,40 +70,80 @@ pub async fn create(
         .map_err(conflict_as(ORG_TAKEN))
 }
 
-pub async fn update(store: &Store, id: i64, mut c: OrgChanges) -> Result<OrgRecord, ServiceError> {
+/// A branding field: at most `max` characters, and empty (the server's value) or what `parse`
+/// accepts, so nothing written here can break out of the pages' CSS or links.
+fn branding<T>(
+    field: &'static str,
+    value: Option<String>,
+    max: usize,
+    parse: fn(&str) -> Result<T, BrandingProblem>,
+) -> Result<Option<String>, ServiceError> {
+    let value = optional_text(field, value, max)?;
+    if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+        parse(v).map_err(|problem| AdminRuleError::Branding { field, problem })?;
+    }
+    Ok(value)
+}
+
+/// A font stylesheet must come from `font_url`'s host or one of `font_hosts`: any other
+/// stylesheet could restyle (and read, through selectors) the sign-in form.
+fn check_font_host(config: &Config, font_url: Option<&str>) -> Result<(), ServiceError> {
+    let Some(url) = font_url.filter(|u| !u.is_empty()) else {
+        return Ok(());
+    };
+    let host = BrandingUrl::parse(url)
+        .map_err(|problem| AdminRuleError::Branding {
+            field: "fontUrl",
+            problem,
+        })?
+        .host();
+    let server_host = BrandingUrl::parse(&config.font_url).map(|u| u.host()).ok();
+    if config.font_hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) || server_host == Some(host) {
+        return Ok(());
+    }
+    let mut hosts: Vec<String> = config.font_hosts.clone();
+    hosts.extend(server_host);
+    Err(AdminRuleError::FontHostNotAllowed(if hosts.is_empty() {
+        "none configured".to_owned()
+    } else {
+        hosts.join(", ")
+    })
+    .into())
+}
+
+pub async fn update(
+    config: &Config,
+    store: &Store,
+    id: i64,
+    mut c: OrgChanges,
+) -> Result<OrgRecord, ServiceError> {
     get(store, id).await?;
     c.name = c.name.map(|n| bounded_text("name", &n, 50)).transpose()?;
     c.slug = c.slug.map(|s| slug(&s)).transpose()?;
-    c.company_logo_url = optional_text("companyLogoUrl", c.company_logo_url, 250)?;
-    c.company_email_logo_url = optional_text("companyEmailLogoUrl", c.company_email_logo_url, 250)?;
-    c.font_family = optional_text("fontFamily", c.font_family, 50)?;
-    c.font_url = optional_text("fontUrl", c.font_url, 250)?;
-    c.layout_color = optional_text("layoutColor", c.layout_color, 20)?;
-    c.label_color = optional_text("labelColor", c.label_color, 20)?;
-    c.primary_button_color = optional_text("primaryButtonColor", c.primary_button_color, 20)?;
-    c.primary_button_label_color =
-        optional_text("primaryButtonLabelColor", c.primary_button_label_color, 20)?;
-    c.primary_button_border_color = optional_text(
-        "primaryButtonBorderColor",
-        c.primary_button_border_color,
-        20,
-    )?;
-    c.secondary_button_color = optional_text("secondaryButtonColor", c.secondary_button_color, 20)?;
-    c.secondary_button_label_color = optional_text(
-        "secondaryButtonLabelColor",
-        c.secondary_button_label_color,
-        20,
-    )?;
-    c.secondary_button_border_color = optional_text(
-        "secondaryButtonBorderColor",
-        c.secondary_button_border_color,
-        20,
-    )?;
-    c.critical_indicator_color =
-        optional_text("criticalIndicatorColor", c.critical_indicator_color, 20)?;
+    let url = BrandingUrl::parse;
+    let color = CssColor::parse;
+    c.company_logo_url = branding("companyLogoUrl", c.company_logo_url, 250, url)?;
+    c.company_email_logo_url =
+        branding("companyEmailLogoUrl", c.company_email_logo_url, 250, url)?;
+    c.font_family = branding("fontFamily", c.font_family, 50, FontFamily::parse)?;
+    c.font_url = branding("fontUrl", c.font_url, 250, url)?;
+    check_font_host(config, c.font_url.as_deref())?;
+    for (field, value) in [
+        ("layoutColor", &mut c.layout_color),
+        ("labelColor", &mut c.label_color),
+        ("primaryButtonColor", &mut c.primary_button_color),
+        ("primaryButtonLabelColor", &mut c.primary_button_label_color),
+        ("primaryButtonBorderColor", &mut c.primary_button_border_color),
+        ("secondaryButtonColor", &mut c.secondary_button_color),
+        ("secondaryButtonLabelColor", &mut c.secondary_button_label_color),
+        ("secondaryButtonBorderColor", &mut c.secondary_button_border_color),
+        ("criticalIndicatorColor", &mut c.critical_indicator_color),
+    ] {
+        *value = branding(field, value.take(), 20, color)?;
+    }
     c.email_sender_name = optional_text("emailSenderName", c.email_sender_name, 100)?;
-    c.terms_link = optional_text("termsLink", c.terms_link, 250)?;
-    c.privacy_policy_link = optional_text("privacyPolicyLink", c.privacy_policy_link, 250)?;
+    c.terms_link = branding("termsLink", c.terms_link, 250, url)?;
+    c.privacy_policy_link = branding("privacyPolicyLink", c.privacy_policy_link, 250, url)?;
     store
         .update_org(id, &c)
         .await

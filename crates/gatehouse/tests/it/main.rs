@@ -9,6 +9,7 @@ mod account_linking;
 mod admin;
 mod admin_browser;
 mod api_banners;
+mod attack_pages;
 mod api_catalog;
 mod api_logs_saml;
 mod api_orgs;

@@ -296,7 +296,7 @@ async fn update(
         allow_public_registration: on("allow_public_registration"),
         only_use_for_branding_override: on("only_use_for_branding_override"),
     };
-    orgs::update(&state.store, id, changes)
+    orgs::update(&state.config, &state.store, id, changes)
         .await
         .map_err(fail(&state, &admin))?;
     Ok(see_other(&format!("/admin/orgs/{id}?done=1")))

@@ -76,6 +76,7 @@ pub struct ConnectAppSecretBody {
 pub struct PostConnectAppReq {
     /// Kebab-case letters and digits, at most 50 characters; `i` is reserved.
     pub name: String,
+    /// Where the sauce is sent: `https:`, or `http:` to a loopback host (any host when the server sets `allow_http_redirect_uris`); no fragment, no credentials.
     pub redirect_url: String,
     pub display_name: Option<String>,
     pub logo_url: Option<String>,
@@ -86,6 +87,7 @@ pub struct PostConnectAppReq {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PutConnectAppReq {
+    /// Where the sauce is sent: `https:`, or `http:` to a loopback host (any host when the server sets `allow_http_redirect_uris`); no fragment, no credentials.
     pub redirect_url: Option<String>,
     /// An empty string clears it.
     pub display_name: Option<String>,
@@ -142,7 +144,7 @@ pub async fn create(
         logo_url: body.logo_url,
         redirect_patterns: body.redirect_patterns,
     };
-    let (app, secret) = connect::create(&state.store, &state.keys, new).await?;
+    let (app, secret) = connect::create(&state.store, &state.keys, new, state.config.allow_http_redirect_uris).await?;
     Ok((
         StatusCode::CREATED,
         Json(ConnectAppSecretBody {
@@ -169,7 +171,7 @@ pub async fn update(
         redirect_patterns: body.redirect_patterns,
         is_active: body.is_active,
     };
-    let app = connect::update(&state.store, &name, change).await?;
+    let app = connect::update(&state.store, &name, change, state.config.allow_http_redirect_uris).await?;
     Ok(Json(ConnectAppBody {
         connect_app: ConnectAppView::new(&app, &state.config.issuer),
     }))

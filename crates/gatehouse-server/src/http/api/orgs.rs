@@ -110,21 +110,36 @@ pub struct PutOrgReq {
     pub name: Option<String>,
     /// A new slug is written to every user whose active organization this is.
     pub slug: Option<String>,
+    /// An `https:` URL (`http:` only for localhost) without credentials, at most 250 characters; `""` uses the server's.
     pub company_logo_url: Option<String>,
+    /// An `https:` URL (`http:` only for localhost) without credentials, at most 250 characters; `""` uses the server's.
     pub company_email_logo_url: Option<String>,
+    /// Letters, digits, spaces, commas, hyphens and balanced quotes (`"Open Sans", sans-serif`), at most 50 characters; `""` uses the server's.
     pub font_family: Option<String>,
+    /// A font stylesheet: an `https:` URL on one of the server's `font_hosts` or on the host of its own `font_url`; `""` uses the server's.
     pub font_url: Option<String>,
+    /// A CSS color (`#rgb`, `#rrggbb`, `#rrggbbaa`, `rgb()`/`rgba()`/`hsl()`/`hsla()` with numbers, or a color name), at most 20 characters; `""` uses the server's.
     pub layout_color: Option<String>,
+    /// A CSS color (`#rgb`, `#rrggbb`, `#rrggbbaa`, `rgb()`/`rgba()`/`hsl()`/`hsla()` with numbers, or a color name), at most 20 characters; `""` uses the server's.
     pub label_color: Option<String>,
+    /// A CSS color (`#rgb`, `#rrggbb`, `#rrggbbaa`, `rgb()`/`rgba()`/`hsl()`/`hsla()` with numbers, or a color name), at most 20 characters; `""` uses the server's.
     pub primary_button_color: Option<String>,
+    /// A CSS color (`#rgb`, `#rrggbb`, `#rrggbbaa`, `rgb()`/`rgba()`/`hsl()`/`hsla()` with numbers, or a color name), at most 20 characters; `""` uses the server's.
     pub primary_button_label_color: Option<String>,
+    /// A CSS color (`#rgb`, `#rrggbb`, `#rrggbbaa`, `rgb()`/`rgba()`/`hsl()`/`hsla()` with numbers, or a color name), at most 20 characters; `""` uses the server's.
     pub primary_button_border_color: Option<String>,
+    /// A CSS color (`#rgb`, `#rrggbb`, `#rrggbbaa`, `rgb()`/`rgba()`/`hsl()`/`hsla()` with numbers, or a color name), at most 20 characters; `""` uses the server's.
     pub secondary_button_color: Option<String>,
+    /// A CSS color (`#rgb`, `#rrggbb`, `#rrggbbaa`, `rgb()`/`rgba()`/`hsl()`/`hsla()` with numbers, or a color name), at most 20 characters; `""` uses the server's.
     pub secondary_button_label_color: Option<String>,
+    /// A CSS color (`#rgb`, `#rrggbb`, `#rrggbbaa`, `rgb()`/`rgba()`/`hsl()`/`hsla()` with numbers, or a color name), at most 20 characters; `""` uses the server's.
     pub secondary_button_border_color: Option<String>,
+    /// A CSS color (`#rgb`, `#rrggbb`, `#rrggbbaa`, `rgb()`/`rgba()`/`hsl()`/`hsla()` with numbers, or a color name), at most 20 characters; `""` uses the server's.
     pub critical_indicator_color: Option<String>,
     pub email_sender_name: Option<String>,
+    /// An `https:` URL (`http:` only for localhost) without credentials, at most 250 characters; `""` uses the server's.
     pub terms_link: Option<String>,
+    /// An `https:` URL (`http:` only for localhost) without credentials, at most 250 characters; `""` uses the server's.
     pub privacy_policy_link: Option<String>,
     pub allow_public_registration: Option<bool>,
     pub only_use_for_branding_override: Option<bool>,
@@ -273,7 +288,7 @@ pub async fn update(
         only_use_for_branding_override: b.only_use_for_branding_override,
     };
     Ok(Json(OrgBody {
-        org: (&orgs::update(&state.store, id, changes).await?).into(),
+        org: (&orgs::update(&state.config, &state.store, id, changes).await?).into(),
     }))
 }
 

@@ -579,7 +579,7 @@ pub async fn revoke_invitation(
 /// The link an invitation leads to must be an absolute URI (it ends up in an email).
 fn check_signin_url(url: Option<&str>) -> Result<(), ApiError> {
     match url {
-        Some(url) => gatehouse_core::admin::redirect_uri(url)
+        Some(url) => gatehouse_core::admin::redirect_uri(url, true)
             .map(|_| ())
             .map_err(|_| ApiError::BadRequest("signinUrl must be an absolute URL".into())),
         None => Ok(()),

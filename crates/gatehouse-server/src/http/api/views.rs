@@ -313,7 +313,7 @@ pub struct PostAppReq {
     pub app_type: String,
     /// Scope names; names that are not scopes are dropped. `root` needs a `root` caller.
     pub scopes: Vec<String>,
-    /// Absolute URIs without fragments, compared exactly (case kept).
+    /// Compared exactly (case kept). Each is `https:`, `http:` to a loopback host (`localhost`, `127.0.0.1`, `[::1]`; any host when the server sets `allow_http_redirect_uris`) or a private-use scheme with a dot (`com.example.app:/cb`); never `javascript:`, `data:`, `file:`, a fragment or `user:password@`.
     pub redirect_uris: Vec<String>,
 }
 
@@ -321,6 +321,7 @@ pub struct PostAppReq {
 #[serde(rename_all = "camelCase")]
 pub struct PutAppReq {
     pub name: Option<String>,
+    /// Replaces the redirect URIs; the same rules as on creation.
     pub redirect_uris: Option<Vec<String>>,
     pub is_active: Option<bool>,
     /// Replaces the app's scopes; an unknown name is refused. `root` needs a `root` caller.

@@ -46,7 +46,7 @@ pub(super) async fn start(
         }
         Err(err) => return crate::http::error::page_internal_error(config, &locale, &err.into()),
     };
-    let redirect_url = match connect::redirect_for(&app, q.redirect.as_deref()) {
+    let redirect_url = match connect::redirect_for(&app, q.redirect.as_deref(), config.allow_http_redirect_uris) {
         Ok(url) => url,
         Err(err) => {
             return match form_error(&state, &locale, err) {

@@ -126,12 +126,18 @@ pub async fn end_session(
         (None, None) if q.client_id.is_some() => return refuse("No SPA app found"),
         (Some(app), Some(uri)) => {
             // Exact match against the app's registered URIs: never an open redirect.
-            if !app.redirect_uris.iter().any(|r| r == uri) {
+            if !app.redirect_uris.iter().any(|r| r == uri)
+                || !crate::services::apps::may_redirect_to(&state.config, uri)
+            {
                 return refuse("Invalid redirect_uri provided");
             }
             Some(uri.to_owned())
         }
-        (Some(app), None) => app.redirect_uris.first().cloned(),
+        (Some(app), None) => app
+            .redirect_uris
+            .iter()
+            .find(|u| crate::services::apps::may_redirect_to(&state.config, u))
+            .cloned(),
         (None, None) => None,
     };
     if let Err(err) = sessions::end(&state, browser.session.as_deref(), browser.now).await {

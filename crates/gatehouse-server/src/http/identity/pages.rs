@@ -1,8 +1,9 @@
 //! Page templates (compiled in) and the chrome every page shares: words, branding, locale links.
 
 use askama::Template;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
+use gatehouse_core::branding::{safe_color, safe_font_family, safe_url, BrandingUrl};
 
 use super::i18n::{texts, Texts};
 use crate::config::Config;
@@ -24,21 +25,59 @@ pub const GOOGLE_IDENTITY_SOURCES: &str = "https://accounts.google.com/gsi/";
 pub const FACEBOOK_SOURCES: &str =
     "https://connect.facebook.net https://www.facebook.com https://graph.facebook.com";
 
-/// Lets a page load scripts and frames from `sources` (space-separated), besides its own.
+/// Lets a page load scripts and frames from `sources` (space-separated), besides its own; the
+/// rest of the page's policy (its styles and fonts) is kept.
 pub fn allow_sources(response: &mut Response, sources: &str, nonce: &str) {
+    let current = response
+        .headers()
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let kept: Vec<&str> = current
+        .split(';')
+        .map(str::trim)
+        .filter(|d| {
+            let name = d.split(' ').next().unwrap_or_default();
+            !d.is_empty() && !matches!(name, "script-src" | "frame-src" | "connect-src")
+        })
+        .collect();
     let policy = format!(
-        "default-src 'none'; style-src 'unsafe-inline' https:; font-src https: data:; \
-         img-src https: http: data:; script-src 'nonce-{nonce}' {sources}; frame-src {sources}; \
-         connect-src {sources}; base-uri 'none'; frame-ancestors 'none'"
+        "{}; script-src 'nonce-{nonce}' {sources}; frame-src {sources}; connect-src {sources}",
+        kept.join("; ")
     );
-    if let Ok(value) = axum::http::HeaderValue::from_str(&policy) {
+    if let Ok(value) = HeaderValue::from_str(&policy) {
         response
             .headers_mut()
-            .insert(axum::http::header::CONTENT_SECURITY_POLICY, value);
+            .insert(header::CONTENT_SECURITY_POLICY, value);
     }
 }
 
-/// Branding and words of a page.
+/// The page's Content-Security-Policy: inline styles (the branding), a font stylesheet only from
+/// the origin of the font URL in use, font files only from there and the configured font hosts.
+fn page_policy(fonts: Option<(&str, &[String])>, script_nonce: Option<&str>) -> String {
+    let script = script_nonce.map_or("'none'".to_owned(), |n| format!("'nonce-{n}'"));
+    let (style, font) = match fonts {
+        Some((origin, hosts)) => {
+            let mut font = vec![origin.to_owned()];
+            font.extend(
+                hosts
+                    .iter()
+                    .map(|h| format!("https://{h}"))
+                    .filter(|h| h != origin),
+            );
+            (format!(" {origin}"), font.join(" "))
+        }
+        None => (String::new(), "'none'".to_owned()),
+    };
+    format!(
+        "default-src 'none'; style-src 'unsafe-inline'{style}; font-src {font}; \
+         img-src https: http: data:; script-src {script}; base-uri 'none'; frame-ancestors 'none'"
+    )
+}
+
+/// Branding and words of a page. Every branding value here has passed the rules of
+/// `gatehouse_core::branding`, so the base template may put it into CSS unescaped.
 pub struct Chrome<'a> {
     pub t: &'static Texts,
     pub logo_url: &'a str,
@@ -57,7 +96,12 @@ pub struct Chrome<'a> {
     pub privacy_link: &'a str,
     /// ((lang, name), href, current) for each offered locale.
     pub locale_links: Vec<((&'static str, &'static str), String, bool)>,
+    /// Hosts font files may come from while a font stylesheet is in use.
+    font_hosts: &'a [String],
 }
+
+/// The rule a branding field's value must pass to be rendered.
+type Rule = fn(&str) -> Option<&str>;
 
 impl<'a> Chrome<'a> {
     /// `base_href` is the page's own URL up to the point where `&locale=` can be appended.
@@ -78,68 +122,127 @@ impl<'a> Chrome<'a> {
                 .collect(),
             _ => Vec::new(),
         };
+        // Start-up refuses bad values; this keeps a page safe from a `Config` built elsewhere.
+        let color = |v: &'a str| safe_color(v).unwrap_or_default();
+        let url = |v: &'a str| safe_url(v).unwrap_or_default();
         Self {
             t,
-            logo_url: &config.company_logo_url,
-            font_family: &config.font_family,
-            font_url: &config.font_url,
-            layout_color: &config.layout_color,
-            label_color: &config.label_color,
-            primary_button_color: &config.primary_button_color,
-            primary_button_label_color: &config.primary_button_label_color,
-            primary_button_border_color: &config.primary_button_border_color,
-            secondary_button_color: &config.secondary_button_color,
-            secondary_button_label_color: &config.secondary_button_label_color,
-            secondary_button_border_color: &config.secondary_button_border_color,
-            critical_indicator_color: &config.critical_indicator_color,
-            terms_link: &config.terms_link,
-            privacy_link: &config.privacy_policy_link,
+            logo_url: url(&config.company_logo_url),
+            font_family: safe_font_family(&config.font_family).unwrap_or_default(),
+            font_url: url(&config.font_url),
+            layout_color: color(&config.layout_color),
+            label_color: color(&config.label_color),
+            primary_button_color: color(&config.primary_button_color),
+            primary_button_label_color: color(&config.primary_button_label_color),
+            primary_button_border_color: color(&config.primary_button_border_color),
+            secondary_button_color: color(&config.secondary_button_color),
+            secondary_button_label_color: color(&config.secondary_button_label_color),
+            secondary_button_border_color: color(&config.secondary_button_border_color),
+            critical_indicator_color: color(&config.critical_indicator_color),
+            terms_link: url(&config.terms_link),
+            privacy_link: url(&config.privacy_policy_link),
             locale_links,
+            font_hosts: &config.font_hosts,
         }
     }
 
-    /// The organization's branding over the server's, field by field where it has one.
+    /// The organization's branding over the server's, field by field where it has a value that
+    /// passes today's rules (one stored before them, or by an import, keeps the server's).
     pub fn branded(mut self, branding: Option<&'a Branding>) -> Self {
         let Some(b) = branding else {
             return self;
         };
-        let pairs: [(&mut &'a str, &'a String); 14] = [
-            (&mut self.logo_url, &b.logo_url),
-            (&mut self.font_family, &b.font_family),
-            (&mut self.font_url, &b.font_url),
-            (&mut self.layout_color, &b.layout_color),
-            (&mut self.label_color, &b.label_color),
-            (&mut self.primary_button_color, &b.primary_button_color),
+        let font_hosts = self.font_hosts;
+        let server_font = self.font_url;
+        let pairs: [(&mut &'a str, &'a String, Rule); 13] = [
+            (&mut self.logo_url, &b.logo_url, safe_url),
+            (&mut self.font_family, &b.font_family, safe_font_family),
+            (&mut self.layout_color, &b.layout_color, safe_color),
+            (&mut self.label_color, &b.label_color, safe_color),
+            (&mut self.primary_button_color, &b.primary_button_color, safe_color),
             (
                 &mut self.primary_button_label_color,
                 &b.primary_button_label_color,
+                safe_color,
             ),
             (
                 &mut self.primary_button_border_color,
                 &b.primary_button_border_color,
+                safe_color,
             ),
-            (&mut self.secondary_button_color, &b.secondary_button_color),
+            (&mut self.secondary_button_color, &b.secondary_button_color, safe_color),
             (
                 &mut self.secondary_button_label_color,
                 &b.secondary_button_label_color,
+                safe_color,
             ),
             (
                 &mut self.secondary_button_border_color,
                 &b.secondary_button_border_color,
+                safe_color,
             ),
             (
                 &mut self.critical_indicator_color,
                 &b.critical_indicator_color,
+                safe_color,
             ),
-            (&mut self.terms_link, &b.terms_link),
-            (&mut self.privacy_link, &b.privacy_policy_link),
+            (&mut self.terms_link, &b.terms_link, safe_url),
+            (&mut self.privacy_link, &b.privacy_policy_link, safe_url),
         ];
-        for (field, value) in pairs {
-            if !value.is_empty() {
+        for (field, value, rule) in pairs {
+            if let Some(value) = rule(value) {
                 *field = value;
             }
         }
+        if let Ok(url) = BrandingUrl::parse(&b.font_url) {
+            let server_host = BrandingUrl::parse(server_font).map(|u| u.host()).ok();
+            let host = url.host();
+            if font_hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) || server_host == Some(host)
+            {
+                self.font_url = b.font_url.trim();
+            }
+        }
         self
+    }
+
+    /// The origin of the font stylesheet in use and the hosts its fonts may come from.
+    fn fonts(&self) -> Option<(String, &'a [String])> {
+        let origin = BrandingUrl::parse(self.font_url).ok()?.origin();
+        Some((origin, self.font_hosts))
+    }
+}
+
+/// A page: a template, and the chrome (if any) whose font its policy must allow.
+pub trait Page: Template {
+    fn chrome(&self) -> Option<&Chrome<'_>>;
+}
+
+/// Every page with a `c: Chrome` field.
+macro_rules! chrome_pages {
+    ($($page:ident),*) => {$(
+        impl Page for $page<'_> {
+            fn chrome(&self) -> Option<&Chrome<'_>> {
+                Some(&self.c)
+            }
+        }
+    )*};
+}
+
+chrome_pages!(
+    SignInPage,
+    SignUpPage,
+    ConsentPage,
+    LinkAccountPage,
+    PolicyPage,
+    MyPassPage,
+    PasskeyPage,
+    StepFormPage,
+    MessagePage
+);
+
+impl Page for RespondPage<'_> {
+    fn chrome(&self) -> Option<&Chrome<'_>> {
+        None
     }
 }
 
@@ -356,8 +459,8 @@ pub struct RespondPage<'a> {
     pub target_origin_json: String,
 }
 
-/// Renders a template as a page with the security headers.
-pub fn render(status: StatusCode, page: &impl Template, script_nonce: Option<&str>) -> Response {
+/// Renders a page with the security headers.
+pub fn render(status: StatusCode, page: &impl Page, script_nonce: Option<&str>) -> Response {
     let mut response = match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(err) => {
@@ -370,6 +473,16 @@ pub fn render(status: StatusCode, page: &impl Template, script_nonce: Option<&st
         }
     };
     page_headers(&mut response, script_nonce);
+    let fonts = page.chrome().and_then(Chrome::fonts);
+    let policy = page_policy(
+        fonts.as_ref().map(|(origin, hosts)| (origin.as_str(), *hosts)),
+        script_nonce,
+    );
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
     response
 }
 

@@ -70,6 +70,16 @@ pub(crate) async fn authorize(
             )
         }
     };
+    // An app registered before the redirect-URI rules may still hold a `javascript:` URI.
+    if !crate::services::apps::may_redirect_to(config, redirect_uri) {
+        return message(
+            config,
+            &page_locale,
+            StatusCode::BAD_REQUEST,
+            "Bad authorization request",
+            "The registered redirect_uri is not allowed: use https, loopback http or a private-use scheme with a dot",
+        );
+    }
     let (Some(app), Some(facts)) = (app.as_deref(), facts) else {
         return message(
             config,
