@@ -48,9 +48,7 @@ impl RedirectUri {
             "https" => {}
             "http" if allow_http || url.is_loopback() => {}
             "http" => return Err(RedirectUriProblem::PlainHttp),
-            scheme if !scheme.contains('.') => {
-                return Err(RedirectUriProblem::ForbiddenScheme)
-            }
+            scheme if !scheme.contains('.') => return Err(RedirectUriProblem::ForbiddenScheme),
             _ => {}
         }
         Ok(Self(uri.to_owned()))
@@ -90,7 +88,9 @@ mod tests {
             assert_eq!(RedirectUri::parse(good, false).unwrap().as_str(), good);
         }
         assert_eq!(
-            RedirectUri::parse(" https://a.example/cb ", false).unwrap().as_str(),
+            RedirectUri::parse(" https://a.example/cb ", false)
+                .unwrap()
+                .as_str(),
             "https://a.example/cb"
         );
     }

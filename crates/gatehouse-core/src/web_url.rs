@@ -149,12 +149,21 @@ mod tests {
         assert!(url.is_loopback());
         let url = WebUrl::parse("com.example.app:/cb").unwrap();
         assert!(!url.has_authority);
-        assert!(WebUrl::parse("https://u:p@a.example/").unwrap().has_credentials);
+        assert!(
+            WebUrl::parse("https://u:p@a.example/")
+                .unwrap()
+                .has_credentials
+        );
     }
 
     #[test]
     fn loopback_is_only_the_loopback() {
-        for yes in ["http://localhost/", "http://127.0.0.1:8/", "http://127.9.9.9", "http://[::1]/"] {
+        for yes in [
+            "http://localhost/",
+            "http://127.0.0.1:8/",
+            "http://127.9.9.9",
+            "http://[::1]/",
+        ] {
             assert!(WebUrl::parse(yes).unwrap().is_loopback(), "{yes}");
         }
         for no in [

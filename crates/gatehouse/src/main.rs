@@ -362,9 +362,10 @@ async fn connect_app(config: Config, command: ConnectAppCommand) -> Result<(), S
                 logo_url,
                 redirect_patterns,
             };
-            let (record, secret) = connect::create(&store, &keys, app, config.allow_http_redirect_uris)
-                .await
-                .map_err(|e| e.to_string())?;
+            let (record, secret) =
+                connect::create(&store, &keys, app, config.allow_http_redirect_uris)
+                    .await
+                    .map_err(|e| e.to_string())?;
             // Shown once; stored sealed with the master key.
             println!(
                 "connect app {} created; sign-in URL {}/connect/{}\napp secret (save it now, it is not shown again): {secret}",

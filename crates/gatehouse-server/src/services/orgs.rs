@@ -98,7 +98,12 @@ fn check_font_host(config: &Config, font_url: Option<&str>) -> Result<(), Servic
         })?
         .host();
     let server_host = BrandingUrl::parse(&config.font_url).map(|u| u.host()).ok();
-    if config.font_hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) || server_host == Some(host) {
+    if config
+        .font_hosts
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(&host))
+        || server_host == Some(host)
+    {
         return Ok(());
     }
     let mut hosts: Vec<String> = config.font_hosts.clone();
@@ -123,8 +128,7 @@ pub async fn update(
     let url = BrandingUrl::parse;
     let color = CssColor::parse;
     c.company_logo_url = branding("companyLogoUrl", c.company_logo_url, 250, url)?;
-    c.company_email_logo_url =
-        branding("companyEmailLogoUrl", c.company_email_logo_url, 250, url)?;
+    c.company_email_logo_url = branding("companyEmailLogoUrl", c.company_email_logo_url, 250, url)?;
     c.font_family = branding("fontFamily", c.font_family, 50, FontFamily::parse)?;
     c.font_url = branding("fontUrl", c.font_url, 250, url)?;
     check_font_host(config, c.font_url.as_deref())?;
@@ -133,10 +137,19 @@ pub async fn update(
         ("labelColor", &mut c.label_color),
         ("primaryButtonColor", &mut c.primary_button_color),
         ("primaryButtonLabelColor", &mut c.primary_button_label_color),
-        ("primaryButtonBorderColor", &mut c.primary_button_border_color),
+        (
+            "primaryButtonBorderColor",
+            &mut c.primary_button_border_color,
+        ),
         ("secondaryButtonColor", &mut c.secondary_button_color),
-        ("secondaryButtonLabelColor", &mut c.secondary_button_label_color),
-        ("secondaryButtonBorderColor", &mut c.secondary_button_border_color),
+        (
+            "secondaryButtonLabelColor",
+            &mut c.secondary_button_label_color,
+        ),
+        (
+            "secondaryButtonBorderColor",
+            &mut c.secondary_button_border_color,
+        ),
         ("criticalIndicatorColor", &mut c.critical_indicator_color),
     ] {
         *value = branding(field, value.take(), 20, color)?;

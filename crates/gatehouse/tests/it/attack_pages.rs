@@ -22,7 +22,10 @@ const BRANDING_ATTACKS: &[(&str, &str)] = &[
     ("fontUrl", "http://fonts.googleapis.com/css2?family=Inter"),
     ("fontUrl", "data:text/css,body{display:none}"),
     ("termsLink", "javascript:alert(document.domain)"),
-    ("privacyPolicyLink", "data:text/html,<script>alert(1)</script>"),
+    (
+        "privacyPolicyLink",
+        "data:text/html,<script>alert(1)</script>",
+    ),
     ("companyLogoUrl", "javascript:alert(1)"),
     ("termsLink", "http://attacker.example/terms"),
 ];
@@ -62,7 +65,14 @@ async fn org_server(
     })
     .await;
     let root = app.admin_token("root").await;
-    let (status, body) = call(&app, "POST", "/api/v1/orgs", &root, Some(json!({"name": "Acme", "slug": "acme"}))).await;
+    let (status, body) = call(
+        &app,
+        "POST",
+        "/api/v1/orgs",
+        &root,
+        Some(json!({"name": "Acme", "slug": "acme"})),
+    )
+    .await;
     assert_eq!(status, 201, "{body}");
     let id = body["org"]["id"].as_i64().unwrap();
     let writer = token_with(&app, &root, &["write_org"]).await;
@@ -105,14 +115,22 @@ fn directive<'a>(policy: &'a str, name: &str) -> Vec<&'a str> {
 /// The sign-in page (with the org's branding) and the sign-up page of one sign-in.
 async fn branded_pages(app: &TestApp, client_id: &str) -> (String, String, String) {
     let browser = Browser::new(app);
-    let (sign_in, policy) = page_with_policy(&browser, &authorize_url(client_id, CB, &[("org", "acme")])).await;
+    let (sign_in, policy) =
+        page_with_policy(&browser, &authorize_url(client_id, CB, &[("org", "acme")])).await;
     let tx = input_value(&sign_in, "tx").unwrap();
-    let (sign_up, _) = page_with_policy(&browser, &format!("/identity/v1/view/sign-up?tx={tx}")).await;
+    let (sign_up, _) =
+        page_with_policy(&browser, &format!("/identity/v1/view/sign-up?tx={tx}")).await;
     (sign_in, sign_up, policy)
 }
 
 fn assert_nothing_injected(html: &str) {
-    for raw in ["attacker.example", "display:none", "javascript:", "data:text", "</style><"] {
+    for raw in [
+        "attacker.example",
+        "display:none",
+        "javascript:",
+        "data:text",
+        "</style><",
+    ] {
         assert!(!html.contains(raw), "`{raw}` rendered: {html}");
     }
 }

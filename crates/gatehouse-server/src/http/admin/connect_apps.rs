@@ -121,9 +121,14 @@ async fn create(State(state): State<AppState>, posted: AdminForm<NewAppForm>) ->
         logo_url: Some(form.logo_url),
         redirect_patterns: patterns(&form.redirect_patterns),
     };
-    let (app, secret) = connect::create(&state.store, &state.keys, new, state.config.allow_http_redirect_uris)
-        .await
-        .map_err(fail(&state, &admin))?;
+    let (app, secret) = connect::create(
+        &state.store,
+        &state.keys,
+        new,
+        state.config.allow_http_redirect_uris,
+    )
+    .await
+    .map_err(fail(&state, &admin))?;
     app_page(&state, &admin, app, Some(secret), None)
 }
 
@@ -173,9 +178,14 @@ async fn update(
         redirect_patterns: Some(patterns(&form.redirect_patterns)),
         is_active: Some(form.is_active.as_deref() == Some("on")),
     };
-    connect::update(&state.store, &name, change, state.config.allow_http_redirect_uris)
-        .await
-        .map_err(fail(&state, &admin))?;
+    connect::update(
+        &state.store,
+        &name,
+        change,
+        state.config.allow_http_redirect_uris,
+    )
+    .await
+    .map_err(fail(&state, &admin))?;
     Ok(see_other(&format!("/admin/connect-apps/{name}?done=1")))
 }
 

@@ -144,7 +144,13 @@ pub async fn create(
         logo_url: body.logo_url,
         redirect_patterns: body.redirect_patterns,
     };
-    let (app, secret) = connect::create(&state.store, &state.keys, new, state.config.allow_http_redirect_uris).await?;
+    let (app, secret) = connect::create(
+        &state.store,
+        &state.keys,
+        new,
+        state.config.allow_http_redirect_uris,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(ConnectAppSecretBody {
@@ -171,7 +177,13 @@ pub async fn update(
         redirect_patterns: body.redirect_patterns,
         is_active: body.is_active,
     };
-    let app = connect::update(&state.store, &name, change, state.config.allow_http_redirect_uris).await?;
+    let app = connect::update(
+        &state.store,
+        &name,
+        change,
+        state.config.allow_http_redirect_uris,
+    )
+    .await?;
     Ok(Json(ConnectAppBody {
         connect_app: ConnectAppView::new(&app, &state.config.issuer),
     }))

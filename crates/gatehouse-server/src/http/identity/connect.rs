@@ -46,15 +46,16 @@ pub(super) async fn start(
         }
         Err(err) => return crate::http::error::page_internal_error(config, &locale, &err.into()),
     };
-    let redirect_url = match connect::redirect_for(&app, q.redirect.as_deref(), config.allow_http_redirect_uris) {
-        Ok(url) => url,
-        Err(err) => {
-            return match form_error(&state, &locale, err) {
-                Ok((status, text)) => message(config, &locale, status, t.error_title, &text),
-                Err(page) => *page,
+    let redirect_url =
+        match connect::redirect_for(&app, q.redirect.as_deref(), config.allow_http_redirect_uris) {
+            Ok(url) => url,
+            Err(err) => {
+                return match form_error(&state, &locale, err) {
+                    Ok((status, text)) => message(config, &locale, status, t.error_title, &text),
+                    Err(page) => *page,
+                }
             }
-        }
-    };
+        };
     let target = ConnectTarget {
         app_name: app.name.clone(),
         redirect_url,

@@ -159,7 +159,11 @@ impl<'a> Chrome<'a> {
             (&mut self.font_family, &b.font_family, safe_font_family),
             (&mut self.layout_color, &b.layout_color, safe_color),
             (&mut self.label_color, &b.label_color, safe_color),
-            (&mut self.primary_button_color, &b.primary_button_color, safe_color),
+            (
+                &mut self.primary_button_color,
+                &b.primary_button_color,
+                safe_color,
+            ),
             (
                 &mut self.primary_button_label_color,
                 &b.primary_button_label_color,
@@ -170,7 +174,11 @@ impl<'a> Chrome<'a> {
                 &b.primary_button_border_color,
                 safe_color,
             ),
-            (&mut self.secondary_button_color, &b.secondary_button_color, safe_color),
+            (
+                &mut self.secondary_button_color,
+                &b.secondary_button_color,
+                safe_color,
+            ),
             (
                 &mut self.secondary_button_label_color,
                 &b.secondary_button_label_color,
@@ -475,7 +483,9 @@ pub fn render(status: StatusCode, page: &impl Page, script_nonce: Option<&str>) 
     page_headers(&mut response, script_nonce);
     let fonts = page.chrome().and_then(Chrome::fonts);
     let policy = page_policy(
-        fonts.as_ref().map(|(origin, hosts)| (origin.as_str(), *hosts)),
+        fonts
+            .as_ref()
+            .map(|(origin, hosts)| (origin.as_str(), *hosts)),
         script_nonce,
     );
     if let Ok(value) = HeaderValue::from_str(&policy) {
