@@ -349,20 +349,27 @@ pub async fn send_email_code(
     .await
 }
 
-/// Whether the transaction has a live email code (so a page load does not send another).
+/// Whether the transaction has a live code under `key` for its account (so a page load does
+/// not send another).
+async fn code_pending(
+    state: &AppState,
+    id: &str,
+    tx: &Transaction,
+    key: fn(&str, i64) -> String,
+) -> Result<bool, ServiceError> {
+    let Some(user) = tx.user() else {
+        return Ok(false);
+    };
+    Ok(state.cache.get(&key(id, user.id)).await?.is_some())
+}
+
+/// Whether the transaction has a live email code.
 pub async fn email_code_pending(
     state: &AppState,
     id: &str,
     tx: &Transaction,
 ) -> Result<bool, ServiceError> {
-    let Some(user) = tx.user() else {
-        return Ok(false);
-    };
-    Ok(state
-        .cache
-        .get(&email_code_key(id, user.id))
-        .await?
-        .is_some())
+    code_pending(state, id, tx, email_code_key).await
 }
 
 /// An emailed code. As a backup for TOTP (`instead_of`), it stands in for that step too.
@@ -632,10 +639,7 @@ pub async fn sms_code_pending(
     id: &str,
     tx: &Transaction,
 ) -> Result<bool, ServiceError> {
-    let Some(user) = tx.user() else {
-        return Ok(false);
-    };
-    Ok(state.cache.get(&sms_code_key(id, user.id)).await?.is_some())
+    code_pending(state, id, tx, sms_code_key).await
 }
 
 /// A texted code: confirms the number (enrolling the user in SMS) and the step.
