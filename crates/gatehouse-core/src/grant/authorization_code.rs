@@ -30,6 +30,8 @@ pub struct Exchange<'a> {
     /// The client the request identified (authenticated for confidential apps), if any.
     pub client_id: Option<&'a str>,
     pub client_type: Option<AppType>,
+    /// The `redirect_uri` the token request sent (empty when it sent none), or `None` when the
+    /// code never travelled through a redirect (the embedded API's session exchange).
     pub redirect_uri: Option<&'a str>,
     pub code_verifier: Option<&'a str>,
     pub now: i64,
@@ -45,7 +47,9 @@ pub fn check_exchange(code: &IssuedCode, exchange: &Exchange<'_>) -> Result<(), 
             return Err(TokenError::CodeOfAnotherClient);
         }
     }
-    match exchange.redirect_uri.filter(|r| !r.is_empty()) {
+    // Every authorization request carries a redirect_uri, so every exchange of a code that was
+    // sent to it names the same one (RFC 6749 §4.1.3): omitted counts as different.
+    match exchange.redirect_uri {
         Some(uri) if uri != code.redirect_uri => return Err(TokenError::RedirectUriMismatch),
         None if exchange.client_type == Some(AppType::Web) => {
             return Err(TokenError::MissingParameter("redirect_uri"))

@@ -16,6 +16,7 @@ mod api_user_attributes;
 mod api_users;
 mod attack_api;
 mod attack_pages;
+mod attack_protocol;
 mod attack_signin;
 mod browser;
 mod captcha;

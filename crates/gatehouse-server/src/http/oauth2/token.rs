@@ -28,6 +28,16 @@ pub struct TokenForm {
     client_secret: Option<String>,
 }
 
+/// A body `client_id` naming another client than HTTP Basic (RFC 6749 §2.3.1: one client
+/// authentication per request).
+fn another_client() -> OAuthError {
+    OAuthError::BadRequest {
+        status: axum::http::StatusCode::BAD_REQUEST,
+        description: "The client_id in the body names another client than the Authorization header"
+            .into(),
+    }
+}
+
 /// The client's claimed identity: HTTP Basic (`client_secret_basic`) or form fields
 /// (`client_secret_post`, or a public client naming itself). Both at once is refused.
 pub fn presented_client(
@@ -48,6 +58,10 @@ pub fn presented_client(
                         "Use one client authentication method, not Basic and client_secret together"
                             .into(),
                 });
+            }
+            // RFC 6749 §2.3.1: one client per request; a body client_id must be Basic's own.
+            if form_id.as_deref().is_some_and(|id| id != basic.client_id) {
+                return Err(another_client());
             }
             Ok(PresentedClient {
                 client_id: Some(basic.client_id),
@@ -81,6 +95,13 @@ pub async fn token(
                 .to_str()
                 .map_err(|_| TokenError::MalformedAuthorizationHeader)?;
             let credentials = parse_basic_authorization(authorization)?;
+            if form
+                .client_id
+                .as_deref()
+                .is_some_and(|id| id != credentials.client_id)
+            {
+                return Err(another_client());
+            }
             let issued =
                 tokens::issue_client_credentials(&state, &credentials, form.scope.as_deref(), now)
                     .await?;
@@ -94,7 +115,7 @@ pub async fn token(
                 &state,
                 client.as_ref(),
                 form.code.as_deref().unwrap_or_default(),
-                form.redirect_uri.as_deref(),
+                Some(form.redirect_uri.as_deref().unwrap_or_default()),
                 form.code_verifier.as_deref(),
                 ip.as_deref(),
                 now,
