@@ -75,10 +75,9 @@ pub(crate) async fn check_password(
             account.as_ref().and_then(|a| a.password_hash.clone()),
         )
         .await?;
-    let Some(account) = account else {
-        return Err(SignInError::NoUserFound.into());
-    };
-    let PasswordCheck::Match { rehash } = check else {
+    // An unknown email counts like a wrong password, so "locked" says nothing about which
+    // emails have accounts.
+    let (Some(account), PasswordCheck::Match { rehash }) = (account, check) else {
         lockout.failed(state).await?;
         return Err(SignInError::NoUserFound.into());
     };

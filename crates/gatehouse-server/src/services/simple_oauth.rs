@@ -48,8 +48,14 @@ pub async fn get_token(
         .as_ref()
         .and_then(|u| u.email.clone())
         .unwrap_or_default();
-    let lockout = PasswordLockout::new(state, &email, ip);
-    if !email.is_empty() && lockout.is_locked(state).await? {
+    // Unknown ids are counted under the id, so a lockout says nothing about which ids exist.
+    let subject = if email.is_empty() {
+        format!("simple-oauth-id:{}", id.trim())
+    } else {
+        email.clone()
+    };
+    let lockout = PasswordLockout::new(state, &subject, ip);
+    if lockout.is_locked(state).await? {
         return Ok(refusal(
             401,
             "Account temporarily locked due to excessive login failures",
@@ -70,8 +76,8 @@ pub async fn get_token(
         .await?;
     let matched = matches!(check, PasswordCheck::Match { .. });
     let Some(account) = account.filter(|a| matched && a.is_active) else {
-        // Wrong passwords of a real account count toward its lockout.
-        if !matched && !email.is_empty() {
+        // Wrong passwords count toward the lockout, for real and unknown ids alike.
+        if !matched {
             lockout.failed(state).await?;
         }
         return Ok(refusal(301, "PFALSE"));

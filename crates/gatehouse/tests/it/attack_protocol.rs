@@ -1,13 +1,149 @@
-//! Attacks on the protocol edges, through the real HTTP interface: a code exchanged without
-//! the redirect URI it was sent to, and a body `client_id` that contradicts HTTP Basic.
+//! Attacks on the protocol edges, through the real HTTP interface: account enumeration through
+//! sign-in answers and lockouts, locking a victim out from one IP, a code exchanged without the
+//! redirect URI it was sent to, and a body `client_id` that contradicts HTTP Basic.
 
-use serde_json::Value;
+use reqwest::header::{HeaderMap, HeaderValue};
+use serde_json::{json, Value};
 
 use crate::flow::*;
-use crate::harness::{backend_tests, basic, TestApp};
+use crate::harness::{backend_tests, basic, call, TestApp};
 
 const CB: &str = "http://127.0.0.1:5173/cb";
+const ORIGIN: &str = "http://127.0.0.1:5173";
 const VICTIM: &str = "victim@example.com";
+/// As long as [`VICTIM`], so the pages' bodies can be compared byte for byte.
+const NOBODY: &str = "nobody@example.com";
+const WRONG: &str = "Wrong-passw0rd!x";
+const ATTACKER_IP: &str = "203.0.113.7";
+const VICTIM_IP: &str = "198.51.100.9";
+
+/// A server behind a trusted proxy (the loopback peer), so `X-Forwarded-For` names the client.
+async fn spawn_behind_proxy(backend: crate::harness::Backend) -> TestApp {
+    TestApp::spawn_with(backend, |c| {
+        c.account_lockout_threshold = 3;
+        c.trusted_proxies = vec!["127.0.0.1".into()];
+        c.embedded_auth_origins = vec![ORIGIN.into()];
+        c.simple_oauth_enabled = true;
+    })
+    .await
+}
+
+/// A browser whose requests come through the proxy from `ip`.
+fn browser_from(app: &TestApp, ip: &str) -> Browser {
+    let mut headers = HeaderMap::new();
+    headers.insert("x-forwarded-for", HeaderValue::from_str(ip).unwrap());
+    Browser {
+        http: reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .unwrap(),
+        base: app.url(""),
+    }
+}
+
+/// Posts the sign-in form of a fresh sign-in page; returns the status and the page with the
+/// email and the transaction id blanked out.
+async fn sign_in_page_answer(
+    browser: &Browser,
+    client_id: &str,
+    email: &str,
+    password: &str,
+) -> (u16, String) {
+    let page = browser
+        .follow(browser.get(&authorize_url(client_id, CB, &[])).await, CB)
+        .await;
+    let tx = input_value(&page.html, "tx").expect("a sign-in page");
+    let fields = form_fields(&page.html, &[("email", email), ("password", password)]);
+    let answer = browser.post("/identity/v1/view/authorize", &fields).await;
+    (
+        answer.status,
+        answer.html.replace(email, "EMAIL").replace(&tx, "TX"),
+    )
+}
+
+/// Starts an embedded session from `ip`; returns its id.
+async fn embedded_session(app: &TestApp, client_id: &str, ip: &str) -> String {
+    let (s, body) = embedded_post(
+        app,
+        "/embedded-auth/v1/initiate",
+        ip,
+        json!({
+            "clientId": client_id, "redirectUri": CB, "codeChallenge": challenge(VERIFIER),
+            "codeChallengeMethod": "S256", "scopes": ["openid", "profile"], "locale": "en",
+        }),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    body["sessionId"].as_str().unwrap().to_owned()
+}
+
+/// An embedded API call from `ip`; returns the status and the raw body.
+async fn embedded_post(app: &TestApp, path: &str, ip: &str, body: Value) -> (u16, String) {
+    let r = app
+        .client
+        .post(app.url(path))
+        .header("Origin", ORIGIN)
+        .header("X-Forwarded-For", ip)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+async fn embedded_sign_in(
+    app: &TestApp,
+    client_id: &str,
+    ip: &str,
+    email: &str,
+    password: &str,
+) -> (u16, String) {
+    let session = embedded_session(app, client_id, ip).await;
+    embedded_post(
+        app,
+        &format!("/embedded-auth/v1/{session}/sign-in"),
+        ip,
+        json!({"email": email, "password": password}),
+    )
+    .await
+}
+
+/// `/token/get` from `ip`; returns the body.
+async fn simple_token(app: &TestApp, ip: &str, id: &str, password: &str) -> Value {
+    let r = app
+        .client
+        .post(app.url("/token/get"))
+        .header("X-Forwarded-For", ip)
+        .form(&[("id", id), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    r.json().await.unwrap()
+}
+
+/// A signed-up user with [`PASSWORD`]; returns the user's numeric id.
+async fn sign_up_victim(app: &TestApp, client_id: &str) -> i64 {
+    sign_up(
+        &Browser::new(app),
+        &authorize_url(client_id, CB, &[]),
+        VICTIM,
+        CB,
+    )
+    .await;
+    let admin = app.admin_token("root").await;
+    let (_, users) = call(
+        app,
+        "GET",
+        &format!("/api/v1/users?search={VICTIM}"),
+        &admin,
+        None,
+    )
+    .await;
+    users["users"][0]["id"].as_i64().unwrap()
+}
 
 /// A code for `client_id` at `redirect_uri`, from a browser already signed in.
 async fn fresh_code(browser: &Browser, client_id: &str, redirect_uri: &str) -> String {
@@ -19,6 +155,64 @@ async fn fresh_code(browser: &Browser, client_id: &str, redirect_uri: &str) -> S
 }
 
 backend_tests! {
+    async fn unknown_emails_and_wrong_passwords_answer_and_lock_alike_on_every_surface(backend: Backend) {
+        let app = spawn_behind_proxy(backend).await;
+        let (_, client_id, _) = create_app(&app, "Shop", "spa", &[CB]).await;
+        let id = sign_up_victim(&app, &client_id).await;
+
+        // The pages: the same status and the same bytes for a wrong password and an unknown email.
+        let attacker = browser_from(&app, ATTACKER_IP);
+        let wrong = sign_in_page_answer(&attacker, &client_id, VICTIM, WRONG).await;
+        let unknown = sign_in_page_answer(&attacker, &client_id, NOBODY, WRONG).await;
+        assert_eq!(wrong.0, 404);
+        assert_eq!(wrong, unknown);
+        // Two more failures each reach the threshold of 3: both are locked now, and say so alike,
+        // even with the right password.
+        for _ in 0..2 {
+            sign_in_page_answer(&attacker, &client_id, VICTIM, WRONG).await;
+            sign_in_page_answer(&attacker, &client_id, NOBODY, WRONG).await;
+        }
+        let locked = sign_in_page_answer(&attacker, &client_id, VICTIM, PASSWORD).await;
+        let locked_unknown = sign_in_page_answer(&attacker, &client_id, NOBODY, PASSWORD).await;
+        assert_eq!(locked.0, 400, "{}", locked.1);
+        assert!(locked.1.contains("Account temporarily locked"), "{}", locked.1);
+        assert_eq!(locked, locked_unknown);
+        // The attacker's IP is locked out, not the victim: from another IP the right password works.
+        let victim = browser_from(&app, VICTIM_IP);
+        let ok = sign_in(&victim, &authorize_url(&client_id, CB, &[]), VICTIM, PASSWORD, CB).await;
+        assert!(ok.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{} {}", ok.status, ok.html);
+
+        // The embedded API, from a third IP: alike, then locked alike.
+        let ip = "192.0.2.33";
+        let wrong = embedded_sign_in(&app, &client_id, ip, VICTIM, WRONG).await;
+        let unknown = embedded_sign_in(&app, &client_id, ip, NOBODY, WRONG).await;
+        assert_eq!(wrong.0, 404, "{}", wrong.1);
+        assert_eq!(wrong, unknown);
+        for _ in 0..2 {
+            embedded_sign_in(&app, &client_id, ip, VICTIM, WRONG).await;
+            embedded_sign_in(&app, &client_id, ip, NOBODY, WRONG).await;
+        }
+        let locked = embedded_sign_in(&app, &client_id, ip, VICTIM, PASSWORD).await;
+        assert_eq!(locked.0, 400, "{}", locked.1);
+        assert_eq!(locked, embedded_sign_in(&app, &client_id, ip, NOBODY, PASSWORD).await);
+        let (s, body) = embedded_sign_in(&app, &client_id, "192.0.2.34", VICTIM, PASSWORD).await;
+        assert_eq!(s, 200, "another IP signs in: {body}");
+
+        // Simple-OAuth `/token/get`: an unknown id locks after as many failures as a real one.
+        let ip = "192.0.2.50";
+        let id = id.to_string();
+        assert_eq!(simple_token(&app, ip, &id, WRONG).await, json!({"status": 301, "errmsg": "PFALSE"}));
+        assert_eq!(simple_token(&app, ip, "999999", WRONG).await, json!({"status": 301, "errmsg": "PFALSE"}));
+        for _ in 0..2 {
+            simple_token(&app, ip, &id, WRONG).await;
+            simple_token(&app, ip, "999999", WRONG).await;
+        }
+        let locked = simple_token(&app, ip, &id, PASSWORD).await;
+        assert_eq!(locked["status"], 401, "{locked}");
+        assert_eq!(locked, simple_token(&app, ip, "999999", PASSWORD).await);
+        assert_eq!(simple_token(&app, "192.0.2.51", &id, PASSWORD).await["status"], 200);
+    }
+
     async fn a_code_is_exchanged_only_with_its_redirect_uri_and_one_client_identity(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         let (_, spa, _) = create_app(&app, "Spa", "spa", &[CB]).await;

@@ -110,7 +110,7 @@ backend_tests! {
         finish_consent(&browser, page, SPA_CB).await;
         let page = browser.get(&authorize_url(&second, SPA_CB, &[("prompt", "none")])).await;
         let code = code_from(page.location.as_deref().unwrap()).await;
-        let (status, tokens) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", VERIFIER), ("client_id", &second)]).await;
+        let (status, tokens) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", SPA_CB), ("code_verifier", VERIFIER), ("client_id", &second)]).await;
         assert_eq!(status, 200, "{tokens}");
         assert_eq!(jwt_part(tokens["id_token"].as_str().unwrap(), 1)["aud"], second);
         // prompt=login shows the sign-in page again.
@@ -131,7 +131,7 @@ backend_tests! {
         let browser = Browser::new(&app);
         let redirect = sign_up(&browser, &authorize_url(&client_id, SPA_CB, &[]), "sessions@example.com", SPA_CB).await;
         let code = code_from(&redirect).await;
-        let (status, tokens) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", VERIFIER), ("client_id", &client_id)]).await;
+        let (status, tokens) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", SPA_CB), ("code_verifier", VERIFIER), ("client_id", &client_id)]).await;
         assert_eq!(status, 200, "{tokens}");
         let auth_id = jwt_part(tokens["id_token"].as_str().unwrap(), 1)["sub"].as_str().unwrap().to_owned();
         let admin = app.admin_token("root").await;
@@ -183,16 +183,16 @@ backend_tests! {
         };
         let refused = |body: &Value| body["error"].as_str().map(str::to_owned);
         let code = fresh_code().await;
-        let (s, b) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", "wrong-verifier-wrong-verifier-wrong-verifier-000")]).await;
+        let (s, b) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", SPA_CB), ("code_verifier", "wrong-verifier-wrong-verifier-wrong-verifier-000")]).await;
         assert_eq!((s, refused(&b).as_deref()), (400, Some("invalid_grant")), "{b}");
         // A failed attempt spends the code.
-        let (s, _) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", VERIFIER)]).await;
+        let (s, _) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", SPA_CB), ("code_verifier", VERIFIER)]).await;
         assert_eq!(s, 400);
         let code = fresh_code().await;
-        let (s, b) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code)]).await;
+        let (s, b) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", SPA_CB)]).await;
         assert_eq!((s, refused(&b).as_deref()), (400, Some("invalid_request")), "{b}");
         let code = fresh_code().await;
-        let (s, b) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", VERIFIER), ("client_id", &other)]).await;
+        let (s, b) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", SPA_CB), ("code_verifier", VERIFIER), ("client_id", &other)]).await;
         assert_eq!((s, refused(&b).as_deref()), (400, Some("invalid_grant")), "{b}");
         let code = fresh_code().await;
         let (s, b) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", VERIFIER), ("redirect_uri", "http://127.0.0.1:5173/callback")]).await;
@@ -200,9 +200,9 @@ backend_tests! {
 
         // A replayed code revokes what its first use gave.
         let code = fresh_code().await;
-        let (s, tokens) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", VERIFIER)]).await;
+        let (s, tokens) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", SPA_CB), ("code_verifier", VERIFIER)]).await;
         assert_eq!(s, 200);
-        let (s, _) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", VERIFIER)]).await;
+        let (s, _) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", SPA_CB), ("code_verifier", VERIFIER)]).await;
         assert_eq!(s, 400);
         let (s, _) = exchange(&app, &[("grant_type", "refresh_token"), ("refresh_token", tokens["refresh_token"].as_str().unwrap())]).await;
         assert_eq!(s, 400, "refresh token of a replayed code still works");
@@ -248,7 +248,7 @@ backend_tests! {
         let first = Browser::new(&app);
         let redirect = sign_up(&first, &authorize_url(&spa, SPA_CB, &[]), "lock@example.com", SPA_CB).await;
         let code = code_from(&redirect).await;
-        let (_, tokens) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", VERIFIER)]).await;
+        let (_, tokens) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", SPA_CB), ("code_verifier", VERIFIER)]).await;
         let auth_id = jwt_part(tokens["access_token"].as_str().unwrap(), 1)["sub"].as_str().unwrap().to_owned();
 
         let browser = Browser::new(&app);
@@ -335,7 +335,7 @@ backend_tests! {
         tokio::time::sleep(std::time::Duration::from_millis(5200)).await;
         let browser = Browser::new(&app);
         let code = code_from(&sign_up(&browser, &authorize_url(&spa, SPA_CB, &[]), "out@example.com", SPA_CB).await).await;
-        let (_, tokens) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", VERIFIER)]).await;
+        let (_, tokens) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", SPA_CB), ("code_verifier", VERIFIER)]).await;
         let refresh = tokens["refresh_token"].as_str().unwrap();
         // Rotation off: the same refresh token keeps working, and no new one is handed out.
         for _ in 0..2 {
@@ -381,7 +381,7 @@ backend_tests! {
         let browser = Browser::new(&app);
         let redirect = sign_up(&browser, &authorize_url(&client_id, SPA_CB, &[]), "orgs@example.com", SPA_CB).await;
         let code = code_from(&redirect).await;
-        let (_, tokens) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", VERIFIER), ("client_id", &client_id)]).await;
+        let (_, tokens) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", SPA_CB), ("code_verifier", VERIFIER), ("client_id", &client_id)]).await;
         let auth_id = jwt_part(tokens["id_token"].as_str().unwrap(), 1)["sub"].as_str().unwrap().to_owned();
         let (status, body) = call(&app, "POST", &format!("/api/v1/users/{auth_id}/orgs"), &root, Some(json!({"orgs": [org_ids[0], org_ids[1]]}))).await;
         assert_eq!(status, 200, "{body}");
@@ -418,7 +418,7 @@ backend_tests! {
             let browser = Browser::new(&app);
             let redirect = sign_up(&browser, &authorize_url(&spa, SPA_CB, &[]), email, SPA_CB).await;
             let code = code_from(&redirect).await;
-            let (_, tokens) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", VERIFIER), ("client_id", &spa)]).await;
+            let (_, tokens) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", SPA_CB), ("code_verifier", VERIFIER), ("client_id", &spa)]).await;
             ids.push(jwt_part(tokens["id_token"].as_str().unwrap(), 1)["sub"].as_str().unwrap().to_owned());
             access.push(tokens["access_token"].as_str().unwrap().to_owned());
         }
@@ -521,7 +521,7 @@ backend_tests! {
         let mut code = code_from(&first).await;
         let wrong = "wrong-verifier-wrong-verifier-wrong-verifier-000";
         for attempt in 0..3 {
-            let (status, body) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", wrong), ("client_id", &client_id)]).await;
+            let (status, body) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", SPA_CB), ("code_verifier", wrong), ("client_id", &client_id)]).await;
             let want = if attempt < 2 { "Invalid code_verifier provided" } else { "Too many failed auth code verifier attempts. Please try again after 30 minutes." };
             assert_eq!((status, body["error_description"].as_str()), (400, Some(want)), "attempt {attempt}");
             // The signed-in browser gets the next code silently.
@@ -529,7 +529,7 @@ backend_tests! {
             code = code_from(page.location.as_deref().unwrap()).await;
         }
         // Even the right verifier is refused while the lock holds.
-        let (status, body) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", VERIFIER), ("client_id", &client_id)]).await;
+        let (status, body) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", SPA_CB), ("code_verifier", VERIFIER), ("client_id", &client_id)]).await;
         assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
         assert!(body["error_description"].as_str().unwrap().starts_with("Too many failed"), "{body}");
     }

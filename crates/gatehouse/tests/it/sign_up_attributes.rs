@@ -79,7 +79,7 @@ backend_tests! {
         let after = browser.post("/identity/v1/view/sign-up", &fields).await;
         let redirect = finish_consent(&browser, after, CB).await;
         let code = query_param(&redirect, "code").unwrap();
-        let (status, tokens) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", VERIFIER), ("client_id", &client_id)]).await;
+        let (status, tokens) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CB), ("code_verifier", VERIFIER), ("client_id", &client_id)]).await;
         assert_eq!(status, 200, "{tokens}");
         let id = jwt_part(tokens["id_token"].as_str().unwrap(), 1);
         assert_eq!(id["attributes"], json!({"employeeId": "E1234"}), "only attributes flagged for ID tokens");
