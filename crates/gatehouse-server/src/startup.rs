@@ -143,6 +143,19 @@ impl Prepared {
             .keys
             .spawn_reloader(Duration::from_secs(self.state.config.keys_reload_interval));
         let store = self.state.store.clone();
+        let metrics = match self.state.config.metrics_listen.as_str() {
+            "" => None,
+            _ if !self.state.config.metrics_enabled => None,
+            addr => {
+                let listener = TcpListener::bind(addr).await?;
+                let app = crate::http::system::metrics_router(self.state.clone());
+                Some(tokio::spawn(async move {
+                    if let Err(err) = axum::serve(listener, app).await {
+                        tracing::error!(error = %err, "the metrics listener stopped");
+                    }
+                }))
+            }
+        };
         let app = crate::http::router(self.state);
         let result = axum::serve(
             self.listener,
@@ -151,6 +164,9 @@ impl Prepared {
         .with_graceful_shutdown(shutdown)
         .await;
         reloader.abort();
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         store.close().await;
         result
     }

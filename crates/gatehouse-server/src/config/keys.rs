@@ -93,6 +93,10 @@ config_keys! {
         max_body_bytes: usize = 64 * 1024;
         /// Serve Prometheus metrics at `/metrics`.
         metrics_enabled: bool = true;
+        /// Bearer token `/metrics` asks for (`Authorization: Bearer <token>`). Empty: no token is asked for.
+        metrics_token: Secret = Secret::default(), secret = true;
+        /// Address and port of a separate listener for `/metrics` (for example `127.0.0.1:9090`, reachable only from inside). Empty: `/metrics` is served on `listen`.
+        metrics_listen: String = String::new();
         /// Browser origins (`https://app.example.com`) whose scripts may call the token, userinfo, revoke and logout endpoints (CORS). Discovery and JWKS are open to every origin; the embedded auth origins are allowed too.
         cors_allowed_origins: Vec<String> = Vec::new();
         /// Let apps register `http:` redirect URIs to hosts other than loopback (`localhost`, `127.0.0.1`, `[::1]`). Off: only `https:`, loopback `http:` (RFC 8252 §7.3) and private-use schemes with a dot (`com.example.app:/cb`) are accepted.

@@ -45,7 +45,9 @@ pub fn router(state: AppState) -> Router {
         .merge(compat::routes(&state.config))
         .merge(saml::routes(&state.config))
         .merge(discovery::routes().layer(cors::public_documents()))
-        .merge(system::routes(state.config.metrics_enabled))
+        .merge(system::routes(
+            state.config.metrics_enabled && state.config.metrics_listen.is_empty(),
+        ))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))

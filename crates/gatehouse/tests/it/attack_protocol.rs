@@ -1,6 +1,7 @@
 //! Attacks on the protocol edges, through the real HTTP interface: account enumeration through
 //! sign-in answers and lockouts, locking a victim out from one IP, a code exchanged without the
-//! redirect URI it was sent to, and a body `client_id` that contradicts HTTP Basic.
+//! redirect URI it was sent to, a body `client_id` that contradicts HTTP Basic, and an open
+//! `/metrics`.
 
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{json, Value};
@@ -155,6 +156,37 @@ async fn fresh_code(browser: &Browser, client_id: &str, redirect_uri: &str) -> S
 }
 
 backend_tests! {
+    async fn metrics_can_need_a_bearer_token_or_live_on_their_own_address(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |c| c.metrics_token = gatehouse_server::config::Secret::new("metrics-token-0123456789")).await;
+        let metrics = |auth: Option<&'static str>| {
+            let mut request = app.client.get(app.url("/metrics"));
+            if let Some(auth) = auth {
+                request = request.header("Authorization", auth);
+            }
+            async move { request.send().await.unwrap() }
+        };
+        for auth in [None, Some("Bearer wrong"), Some("Bearer metrics-token-012345678"), Some("Basic bWV0cmljczp4")] {
+            let r = metrics(auth).await;
+            assert_eq!(r.status(), 401, "{auth:?}");
+            assert!(r.headers().contains_key("www-authenticate"));
+            assert!(!r.text().await.unwrap().contains("gatehouse_"));
+        }
+        let r = metrics(Some("Bearer metrics-token-0123456789")).await;
+        assert_eq!(r.status(), 200);
+        assert!(r.text().await.unwrap().contains("gatehouse_http_requests_total"));
+
+        // On its own address: gone from the public listener.
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = probe.local_addr().unwrap().to_string();
+        drop(probe);
+        let listen = address.clone();
+        let app = TestApp::spawn_with(backend, move |c| c.metrics_listen = listen).await;
+        assert_eq!(app.client.get(app.url("/metrics")).send().await.unwrap().status(), 404);
+        let r = app.client.get(format!("http://{address}/metrics")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.text().await.unwrap().contains("gatehouse_"));
+    }
+
     async fn unknown_emails_and_wrong_passwords_answer_and_lock_alike_on_every_surface(backend: Backend) {
         let app = spawn_behind_proxy(backend).await;
         let (_, client_id, _) = create_app(&app, "Shop", "spa", &[CB]).await;
