@@ -1,11 +1,12 @@
 //! Attacks on the protocol edges, through the real HTTP interface: account enumeration through
 //! sign-in answers and lockouts, locking a victim out from one IP, a code exchanged without the
-//! redirect URI it was sent to, a body `client_id` that contradicts HTTP Basic, and an open
-//! `/metrics`.
+//! redirect URI it was sent to, a body `client_id` that contradicts HTTP Basic, `Origin: null`
+//! form posts, and an open `/metrics`.
 
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{json, Value};
 
+use crate::admin::{panel_browser, set_up_admin, ADMIN_EMAIL};
 use crate::flow::*;
 use crate::harness::{backend_tests, basic, call, TestApp};
 
@@ -156,6 +157,42 @@ async fn fresh_code(browser: &Browser, client_id: &str, redirect_uri: &str) -> S
 }
 
 backend_tests! {
+    async fn origin_null_form_posts_are_refused_and_pages_send_their_origin(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        set_up_admin(&app, ADMIN_EMAIL).await;
+        let (_, client_id, _) = create_app(&app, "Spa", "spa", &[CB]).await;
+
+        // The sign-in page: a post from a sandboxed frame or a data: URL (Origin: null) is refused.
+        let browser = Browser::new(&app);
+        let page = browser.follow(browser.get(&authorize_url(&client_id, CB, &[])).await, CB).await;
+        // A policy under which the browser names the pages' own origin on their form posts.
+        let mut shown = browser.http.get(app.url(&authorize_url(&client_id, CB, &[]))).send().await.unwrap();
+        while let Some(next) = shown.headers().get("location").map(|l| l.to_str().unwrap().to_owned()) {
+            shown = browser.http.get(if next.starts_with('/') { app.url(&next) } else { next }).send().await.unwrap();
+        }
+        assert_eq!(shown.headers()["referrer-policy"], "same-origin");
+        assert!(!page.html.contains("no-referrer"), "{}", page.html);
+        let fields = form_fields(&page.html, &[("email", ADMIN_EMAIL), ("password", PASSWORD)]);
+        let null = browser.http.post(app.url("/identity/v1/view/authorize")).header("Origin", "null").form(&fields).send().await.unwrap();
+        assert_eq!(null.status(), 403);
+        let same = browser.http.post(app.url("/identity/v1/view/authorize")).header("Origin", app.base.as_str()).form(&fields).send().await.unwrap();
+        assert!(same.status().is_redirection(), "{}", same.text().await.unwrap());
+
+        // The admin panel's forms.
+        let (panel, dashboard) = panel_browser(&app, ADMIN_EMAIL, PASSWORD).await;
+        assert_eq!(dashboard.status, 200, "{}", dashboard.html);
+        assert!(!dashboard.html.contains("no-referrer"), "{}", dashboard.html);
+        let users = panel.get("/admin/users").await;
+        let token = input_value(&users.html, "csrf_token").unwrap();
+        let before = app.isolation.table_counts().await;
+        let new_user = [("csrf_token", token.as_str()), ("email", "made@example.com"), ("password", PASSWORD)];
+        let null = panel.http.post(app.url("/admin/users")).header("Origin", "null").form(&new_user).send().await.unwrap();
+        assert_eq!(null.status(), 403);
+        assert_eq!(app.isolation.table_counts().await, before);
+        let same = panel.http.post(app.url("/admin/users")).header("Origin", app.base.as_str()).form(&new_user).send().await.unwrap();
+        assert_eq!(same.status(), 303);
+    }
+
     async fn metrics_can_need_a_bearer_token_or_live_on_their_own_address(backend: Backend) {
         let app = TestApp::spawn_with(backend, |c| c.metrics_token = gatehouse_server::config::Secret::new("metrics-token-0123456789")).await;
         let metrics = |auth: Option<&'static str>| {
