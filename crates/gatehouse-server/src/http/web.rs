@@ -13,15 +13,26 @@ use crate::config::Config;
 /// The browser's CSRF token cookie; sign-in transactions are bound to it.
 pub const CSRF_COOKIE: &str = "gh_csrf";
 
-/// A cookie's value from the request.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// A cookie's name on this server: `__Host-` prefixed on an https issuer, so the browser keeps
+/// it host-only, Secure and at `Path=/`, and a sibling subdomain cannot plant or overwrite it.
+pub fn cookie_name(config: &Config, name: &str) -> String {
+    if config.issuer.starts_with("https://") {
+        format!("__Host-{name}")
+    } else {
+        name.to_owned()
+    }
+}
+
+/// A cookie's value from the request, under its name on this server ([`cookie_name`]).
+pub fn cookie<'a>(config: &Config, headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    let name = cookie_name(config, name);
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
+        .find(|(k, _)| *k == name.as_str())
         .map(|(_, v)| v)
         .filter(|v| !v.is_empty())
 }
@@ -42,6 +53,7 @@ pub fn set_cookie(config: &Config, name: &str, value: &str, max_age: Option<u64>
         ""
     };
     let age = max_age.map_or(String::new(), |a| format!("; Max-Age={a}"));
+    let name = cookie_name(config, name);
     HeaderValue::from_str(&format!(
         "{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{age}"
     ))

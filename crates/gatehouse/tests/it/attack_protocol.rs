@@ -1,7 +1,9 @@
 //! Attacks on the protocol edges, through the real HTTP interface: account enumeration through
 //! sign-in answers and lockouts, locking a victim out from one IP, a code exchanged without the
 //! redirect URI it was sent to, a body `client_id` that contradicts HTTP Basic, `Origin: null`
-//! form posts, and an open `/metrics`.
+//! form posts, cookies without the `__Host-` prefix on https, and an open `/metrics`.
+
+use std::collections::BTreeMap;
 
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::{json, Value};
@@ -156,7 +158,166 @@ async fn fresh_code(browser: &Browser, client_id: &str, redirect_uri: &str) -> S
     query_param(&redirect, "code").unwrap_or_else(|| panic!("no code: {redirect}"))
 }
 
+/// The `Set-Cookie` headers of a response, as `name → attributes` (attributes lower-cased).
+fn set_cookies(response: &reqwest::Response) -> BTreeMap<String, (String, String)> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| {
+            let text = v.to_str().unwrap();
+            let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            (
+                name.to_owned(),
+                (value.to_owned(), attributes.to_ascii_lowercase()),
+            )
+        })
+        .collect()
+}
+
+/// Checks a cookie can only be a host cookie of a secure origin.
+fn assert_host_cookie(name: &str, attributes: &str) {
+    assert!(name.starts_with("__Host-"), "{name} has no __Host- prefix");
+    let attributes: Vec<&str> = attributes.split(';').map(str::trim).collect();
+    assert!(attributes.contains(&"secure"), "{name}: {attributes:?}");
+    assert!(attributes.contains(&"path=/"), "{name}: {attributes:?}");
+    assert!(
+        !attributes.iter().any(|a| a.starts_with("domain=")),
+        "{name}: {attributes:?}"
+    );
+}
+
+/// A browser at an https issuer served over plain HTTP (a TLS proxy in front): it keeps the
+/// cookies by hand, as a browser does for the https origin, and checks each is a host cookie.
+struct HttpsBrowser {
+    http: reqwest::Client,
+    base: String,
+    https_base: String,
+    jar: std::sync::Mutex<BTreeMap<String, String>>,
+}
+
+impl HttpsBrowser {
+    fn new(app: &TestApp) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: app.base.clone(),
+            https_base: app.base.replace("http://", "https://"),
+            jar: Default::default(),
+        }
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.jar.lock().unwrap().contains_key(name)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path.trim_start_matches(&self.https_base))
+    }
+
+    fn keep(&self, response: &reqwest::Response) {
+        for (name, (value, attributes)) in set_cookies(response) {
+            assert_host_cookie(&name, &attributes);
+            self.jar.lock().unwrap().insert(name, value);
+        }
+    }
+
+    fn cookies(&self) -> String {
+        self.jar
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        let r = self
+            .http
+            .get(self.url(path))
+            .header("Cookie", self.cookies())
+            .send()
+            .await
+            .unwrap();
+        self.keep(&r);
+        r
+    }
+
+    /// GETs `path` and follows redirects on this server; returns the final page.
+    async fn follow(&self, path: &str) -> String {
+        let mut r = self.get(path).await;
+        while let Some(next) = r
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned())
+        {
+            assert!(
+                next.starts_with('/') || next.starts_with(&self.https_base),
+                "{next}"
+            );
+            r = self.get(&next).await;
+        }
+        r.text().await.unwrap()
+    }
+
+    /// POSTs a form and follows the redirects on this server; returns the final page.
+    async fn post(&self, path: &str, form: &[(String, String)]) -> String {
+        let r = self
+            .http
+            .post(self.url(path))
+            .header("Cookie", self.cookies())
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.keep(&r);
+        match r
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned())
+        {
+            Some(next) if next.starts_with('/') || next.starts_with(&self.https_base) => {
+                self.follow(&next).await
+            }
+            _ => r.text().await.unwrap(),
+        }
+    }
+}
+
 backend_tests! {
+    async fn cookies_take_the_host_prefix_on_an_https_issuer_and_are_read_back(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |c| c.issuer = c.issuer.replace("http://", "https://")).await;
+        let (_, client_id, _) = create_app(&app, "Spa", "spa", &[CB]).await;
+        let browser = HttpsBrowser::new(&app);
+        let page = browser.follow(&authorize_url(&client_id, CB, &[])).await;
+        assert!(browser.has("__Host-gh_csrf"));
+        let tx = input_value(&page, "tx").expect("the sign-in page");
+        let sign_up = browser.follow(&format!("/identity/v1/view/sign-up?tx={tx}")).await;
+        let fields = form_fields(&sign_up, &[("email", VICTIM), ("password", PASSWORD), ("first_name", "Ada")]);
+        // The unprefixed name is not the CSRF cookie on https: the post is refused.
+        let plain = format!("gh_csrf={}", browser.jar.lock().unwrap()["__Host-gh_csrf"]);
+        let refused = browser.http.post(app.url("/identity/v1/view/sign-up")).header("Cookie", plain).form(&fields).send().await.unwrap();
+        assert_eq!(refused.status(), 403);
+        let consent = browser.post("/identity/v1/view/sign-up", &fields).await;
+        assert!(consent.contains("consent-form"), "{consent}");
+        browser.post("/identity/v1/view/consent", &form_fields(&consent, &[("decision", "accept")])).await;
+        assert!(browser.has("__Host-gh_session"));
+        // The session cookie is read back: a silent authorize answers with a code.
+        let silent = browser.get(&authorize_url(&client_id, CB, &[("prompt", "none")])).await;
+        let location = silent.headers()["location"].to_str().unwrap().to_owned();
+        assert!(query_param(&location, "code").is_some(), "{location}");
+
+        // The admin panel's cookies too.
+        for path in ["/admin/sign-in", "/admin/locale/fr"] {
+            browser.get(path).await;
+        }
+        assert!(browser.has("__Host-gh_admin_login") && browser.has("__Host-gh_admin_locale"));
+    }
+
     async fn origin_null_form_posts_are_refused_and_pages_send_their_origin(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         set_up_admin(&app, ADMIN_EMAIL).await;

@@ -54,9 +54,9 @@ impl AdminUser {
 }
 
 /// The panel's language: the one chosen in the panel, else the browser's.
-pub fn panel_locale(headers: &HeaderMap) -> String {
+pub fn panel_locale(config: &crate::config::Config, headers: &HeaderMap) -> String {
     let supported: Vec<String> = PANEL_LOCALES.iter().map(|l| (*l).to_owned()).collect();
-    let chosen = cookie(headers, LOCALE_COOKIE);
+    let chosen = cookie(config, headers, LOCALE_COOKIE);
     let accepted = headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
@@ -74,13 +74,15 @@ fn panel_cookie(
     same_site: &str,
     max_age: u64,
 ) -> HeaderValue {
-    let secure = if state.config.issuer.starts_with("https://") {
-        "; Secure"
+    // A `__Host-` cookie must be Secure at `Path=/`; on http the panel keeps its own path.
+    let (secure, path) = if state.config.issuer.starts_with("https://") {
+        ("; Secure", "/")
     } else {
-        ""
+        ("", "/admin")
     };
+    let name = crate::http::web::cookie_name(&state.config, name);
     HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/admin; HttpOnly; SameSite={same_site}{secure}; Max-Age={max_age}"
+        "{name}={value}; Path={path}; HttpOnly; SameSite={same_site}{secure}; Max-Age={max_age}"
     ))
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
@@ -89,8 +91,8 @@ impl FromRequestParts<AppState> for AdminUser {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let locale = panel_locale(&parts.headers);
-        let session_id = cookie(&parts.headers, ADMIN_COOKIE).map(str::to_owned);
+        let locale = panel_locale(&state.config, &parts.headers);
+        let session_id = cookie(&state.config, &parts.headers, ADMIN_COOKIE).map(str::to_owned);
         let admin = match &session_id {
             Some(id) => admin_panel::current_admin(state, id).await,
             None => Ok(None),
@@ -189,7 +191,7 @@ pub(super) async fn sign_in(
     headers: HeaderMap,
     Query(q): Query<SignInQuery>,
 ) -> Response {
-    let locale = panel_locale(&headers);
+    let locale = panel_locale(&state.config, &headers);
     let return_to = q.return_to.as_deref().unwrap_or("/admin");
     match admin_panel::begin_sign_in(&state, return_to, &locale).await {
         Ok((login_state, url)) => {
@@ -219,14 +221,14 @@ pub(super) async fn callback(
     parts: Parts,
     Query(q): Query<CallbackQuery>,
 ) -> Response {
-    let locale = panel_locale(&parts.headers);
+    let locale = panel_locale(&state.config, &parts.headers);
     let w = i18n::words(&locale);
     let back = Some(("/admin", w.sign_in_again));
     if let Some(error) = &q.error {
         let text = q.error_description.as_deref().unwrap_or(error);
         return message(w, StatusCode::BAD_REQUEST, w.error_title, text, back);
     }
-    let started = cookie(&parts.headers, LOGIN_COOKIE);
+    let started = cookie(&state.config, &parts.headers, LOGIN_COOKIE);
     let (Some(code), Some(login_state)) = (q.code.as_deref(), q.state.as_deref()) else {
         return message(
             w,
@@ -293,9 +295,9 @@ pub(super) async fn sign_out(
     headers: HeaderMap,
     axum::Form(form): axum::Form<SignOutForm>,
 ) -> Response {
-    let locale = panel_locale(&headers);
+    let locale = panel_locale(&state.config, &headers);
     let w = i18n::words(&locale);
-    let session_id = cookie(&headers, ADMIN_COOKIE);
+    let session_id = cookie(&state.config, &headers, ADMIN_COOKIE);
     let session = match session_id {
         Some(id) => admin_panel::current_admin(&state, id).await.ok().flatten(),
         None => None,

@@ -90,7 +90,7 @@ pub(super) async fn page(
     headers: HeaderMap,
     Query(q): Query<SetupQuery>,
 ) -> Response {
-    let w = i18n::words(&panel_locale(&headers));
+    let w = i18n::words(&panel_locale(&state.config, &headers));
     match admin_panel::setup_open(&state, &q.token).await {
         Ok(true) => {
             let form = SetupForm {
@@ -114,7 +114,7 @@ pub(super) async fn submit(
     headers: HeaderMap,
     Form(form): Form<SetupForm>,
 ) -> Response {
-    let w = i18n::words(&panel_locale(&headers));
+    let w = i18n::words(&panel_locale(&state.config, &headers));
     if browser.foreign_origin || !browser.csrf_matches(&form.csrf_token) {
         return message(
             w,

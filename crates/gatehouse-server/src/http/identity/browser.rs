@@ -33,7 +33,7 @@ impl Browser {
         peer: Option<std::net::SocketAddr>,
         state: &AppState,
     ) -> Self {
-        let existing = cookie(headers, CSRF_COOKIE)
+        let existing = cookie(&state.config, headers, CSRF_COOKIE)
             .filter(|v| {
                 v.len() >= 32
                     && v.bytes()
@@ -44,7 +44,7 @@ impl Browser {
         Self {
             csrf: Some(existing.unwrap_or_else(random_token::<32>)),
             new_csrf,
-            session: cookie(headers, SESSION_COOKIE).map(str::to_owned),
+            session: cookie(&state.config, headers, SESSION_COOKIE).map(str::to_owned),
             ip: client_ip(headers, peer, &state.config),
             user_agent: headers
                 .get(header::USER_AGENT)
@@ -52,7 +52,7 @@ impl Browser {
                 .map(str::to_owned),
             foreign_origin: foreign_origin(headers, &state.config.issuer),
             now: chrono::Utc::now().timestamp(),
-            device: cookie(headers, crate::services::mfa::DEVICE_COOKIE)
+            device: cookie(&state.config, headers, crate::services::mfa::DEVICE_COOKIE)
                 .filter(|v| v.len() <= 200)
                 .map(str::to_owned),
         }
