@@ -293,6 +293,14 @@ impl BrandingUrl {
     }
 }
 
+/// Whether a font stylesheet may come from `url`'s host: the server's own `font_url` host or one
+/// of `font_hosts`. Any other stylesheet could restyle (and read, through selectors) the form.
+pub fn font_host_allowed(url: &BrandingUrl, server_font_url: &str, font_hosts: &[String]) -> bool {
+    let host = url.host();
+    font_hosts.iter().any(|h| h.eq_ignore_ascii_case(&host))
+        || BrandingUrl::parse(server_font_url).is_ok_and(|server| server.host() == host)
+}
+
 /// `value` when it is a valid colour: a stored value from before these rules renders only if it
 /// would be accepted today.
 pub fn safe_color(value: &str) -> Option<&str> {

@@ -1,7 +1,9 @@
 //! Managing organizations and organization groups.
 
 use gatehouse_core::admin::{bounded_text, AdminRuleError};
-use gatehouse_core::branding::{BrandingProblem, BrandingUrl, CssColor, FontFamily};
+use gatehouse_core::branding::{
+    font_host_allowed, BrandingProblem, BrandingUrl, CssColor, FontFamily,
+};
 use gatehouse_store::{OrgChanges, OrgGroupRecord, OrgRecord, OrgStore, Page, Store, UserRecord};
 
 use crate::config::Config;
@@ -91,23 +93,15 @@ fn check_font_host(config: &Config, font_url: Option<&str>) -> Result<(), Servic
     let Some(url) = font_url.filter(|u| !u.is_empty()) else {
         return Ok(());
     };
-    let host = BrandingUrl::parse(url)
-        .map_err(|problem| AdminRuleError::Branding {
-            field: "fontUrl",
-            problem,
-        })?
-        .host();
-    let server_host = BrandingUrl::parse(&config.font_url).map(|u| u.host()).ok();
-    if config
-        .font_hosts
-        .iter()
-        .any(|h| h.eq_ignore_ascii_case(&host))
-        || server_host == Some(host)
-    {
+    let url = BrandingUrl::parse(url).map_err(|problem| AdminRuleError::Branding {
+        field: "fontUrl",
+        problem,
+    })?;
+    if font_host_allowed(&url, &config.font_url, &config.font_hosts) {
         return Ok(());
     }
     let mut hosts: Vec<String> = config.font_hosts.clone();
-    hosts.extend(server_host);
+    hosts.extend(BrandingUrl::parse(&config.font_url).map(|u| u.host()));
     Err(AdminRuleError::FontHostNotAllowed(if hosts.is_empty() {
         "none configured".to_owned()
     } else {

@@ -3,7 +3,9 @@
 use askama::Template;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use gatehouse_core::branding::{safe_color, safe_font_family, safe_url, BrandingUrl};
+use gatehouse_core::branding::{
+    font_host_allowed, safe_color, safe_font_family, safe_url, BrandingUrl,
+};
 
 use super::i18n::{texts, Texts};
 use crate::config::Config;
@@ -202,13 +204,10 @@ impl<'a> Chrome<'a> {
                 *field = value;
             }
         }
-        if let Ok(url) = BrandingUrl::parse(&b.font_url) {
-            let server_host = BrandingUrl::parse(server_font).map(|u| u.host()).ok();
-            let host = url.host();
-            if font_hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) || server_host == Some(host)
-            {
-                self.font_url = b.font_url.trim();
-            }
+        if BrandingUrl::parse(&b.font_url)
+            .is_ok_and(|url| font_host_allowed(&url, server_font, font_hosts))
+        {
+            self.font_url = b.font_url.trim();
         }
         self
     }
