@@ -361,8 +361,53 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
         ));
     }
     validate_email(c)?;
+    validate_branding(c)?;
     super::oidc_providers::validate(&c.oidc_auth_providers)?;
     super::oidc_providers::validate_social(c)?;
+    Ok(())
+}
+
+/// The pages put these values into their CSS and links as they are: each must pass the same
+/// rules an organization's branding does.
+fn validate_branding(c: &Config) -> Result<(), ConfigError> {
+    use gatehouse_core::branding::{BrandingUrl, CssColor, FontFamily};
+    let colors = [
+        ("layout_color", &c.layout_color),
+        ("label_color", &c.label_color),
+        ("primary_button_color", &c.primary_button_color),
+        ("primary_button_label_color", &c.primary_button_label_color),
+        (
+            "primary_button_border_color",
+            &c.primary_button_border_color,
+        ),
+        ("secondary_button_color", &c.secondary_button_color),
+        (
+            "secondary_button_label_color",
+            &c.secondary_button_label_color,
+        ),
+        (
+            "secondary_button_border_color",
+            &c.secondary_button_border_color,
+        ),
+        ("critical_indicator_color", &c.critical_indicator_color),
+    ];
+    for (key, value) in colors {
+        CssColor::parse(value).map_err(|problem| ConfigError::invalid(key, problem.to_string()))?;
+    }
+    FontFamily::parse(&c.font_family)
+        .map_err(|problem| ConfigError::invalid("font_family", problem.to_string()))?;
+    let urls = [
+        ("company_logo_url", &c.company_logo_url),
+        ("font_url", &c.font_url),
+        ("terms_link", &c.terms_link),
+        ("privacy_policy_link", &c.privacy_policy_link),
+    ];
+    for (key, value) in urls {
+        if !value.is_empty() {
+            BrandingUrl::parse(value)
+                .map_err(|problem| ConfigError::invalid(key, problem.to_string()))?;
+        }
+    }
     Ok(())
 }
 

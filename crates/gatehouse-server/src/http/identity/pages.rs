@@ -124,25 +124,23 @@ impl<'a> Chrome<'a> {
                 .collect(),
             _ => Vec::new(),
         };
-        // Start-up refuses bad values; this keeps a page safe from a `Config` built elsewhere.
-        let color = |v: &'a str| safe_color(v).unwrap_or_default();
-        let url = |v: &'a str| safe_url(v).unwrap_or_default();
+        // The server's own values passed the branding rules at start-up (`config::load`).
         Self {
             t,
-            logo_url: url(&config.company_logo_url),
-            font_family: safe_font_family(&config.font_family).unwrap_or_default(),
-            font_url: url(&config.font_url),
-            layout_color: color(&config.layout_color),
-            label_color: color(&config.label_color),
-            primary_button_color: color(&config.primary_button_color),
-            primary_button_label_color: color(&config.primary_button_label_color),
-            primary_button_border_color: color(&config.primary_button_border_color),
-            secondary_button_color: color(&config.secondary_button_color),
-            secondary_button_label_color: color(&config.secondary_button_label_color),
-            secondary_button_border_color: color(&config.secondary_button_border_color),
-            critical_indicator_color: color(&config.critical_indicator_color),
-            terms_link: url(&config.terms_link),
-            privacy_link: url(&config.privacy_policy_link),
+            logo_url: &config.company_logo_url,
+            font_family: &config.font_family,
+            font_url: &config.font_url,
+            layout_color: &config.layout_color,
+            label_color: &config.label_color,
+            primary_button_color: &config.primary_button_color,
+            primary_button_label_color: &config.primary_button_label_color,
+            primary_button_border_color: &config.primary_button_border_color,
+            secondary_button_color: &config.secondary_button_color,
+            secondary_button_label_color: &config.secondary_button_label_color,
+            secondary_button_border_color: &config.secondary_button_border_color,
+            critical_indicator_color: &config.critical_indicator_color,
+            terms_link: &config.terms_link,
+            privacy_link: &config.privacy_policy_link,
             locale_links,
             font_hosts: &config.font_hosts,
         }
