@@ -13,10 +13,15 @@ use crate::config::Config;
 /// The browser's CSRF token cookie; sign-in transactions are bound to it.
 pub const CSRF_COOKIE: &str = "gh_csrf";
 
+/// Whether the browser reaches the server over https: its cookies are then Secure host cookies.
+pub fn secure_cookies(config: &Config) -> bool {
+    config.issuer.starts_with("https://")
+}
+
 /// A cookie's name on this server: `__Host-` prefixed on an https issuer, so the browser keeps
 /// it host-only, Secure and at `Path=/`, and a sibling subdomain cannot plant or overwrite it.
 pub fn cookie_name(config: &Config, name: &str) -> String {
-    if config.issuer.starts_with("https://") {
+    if secure_cookies(config) {
         format!("__Host-{name}")
     } else {
         name.to_owned()
@@ -47,7 +52,7 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 pub fn set_cookie(config: &Config, name: &str, value: &str, max_age: Option<u64>) -> HeaderValue {
-    let secure = if config.issuer.starts_with("https://") {
+    let secure = if secure_cookies(config) {
         "; Secure"
     } else {
         ""

@@ -131,8 +131,16 @@ fn a_wrong_value_stops_start_up_naming_the_key() {
         ("GATEHOUSE_NO_SUCH_KEY", "1", "GATEHOUSE_NO_SUCH_KEY"),
         ("GATEHOUSE_ISSUER", "https://example.com/", "issuer"),
         // Branding the pages put into their CSS and links.
-        ("GATEHOUSE_LAYOUT_COLOR", "red}*{display:none}", "layout_color"),
-        ("GATEHOUSE_FONT_FAMILY", "x}body{background:red", "font_family"),
+        (
+            "GATEHOUSE_LAYOUT_COLOR",
+            "red}*{display:none}",
+            "layout_color",
+        ),
+        (
+            "GATEHOUSE_FONT_FAMILY",
+            "x}body{background:red",
+            "font_family",
+        ),
         ("GATEHOUSE_TERMS_LINK", "javascript:alert(1)", "terms_link"),
     ] {
         for args in [&["config", "check"][..], &["serve"][..]] {

@@ -75,7 +75,7 @@ fn panel_cookie(
     max_age: u64,
 ) -> HeaderValue {
     // A `__Host-` cookie must be Secure at `Path=/`; on http the panel keeps its own path.
-    let (secure, path) = if state.config.issuer.starts_with("https://") {
+    let (secure, path) = if crate::http::web::secure_cookies(&state.config) {
         ("; Secure", "/")
     } else {
         ("", "/admin")
