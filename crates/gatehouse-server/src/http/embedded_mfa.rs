@@ -6,7 +6,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use gatehouse_core::signin::{MfaType, SignInError, Step};
+use gatehouse_core::signin::{AtStep, MfaType, SignInError, Step};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -74,22 +74,18 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// The session, if it is at one of `steps`.
+/// The session, if it owes one of `steps`, with the `AtStep` a submission records its step with.
 async fn at(
     state: &AppState,
     session_id: &str,
     steps: &[Step],
     headers: &HeaderMap,
     peer: Option<std::net::SocketAddr>,
-) -> Result<Transaction, ApiError> {
+) -> Result<(Transaction, AtStep), ApiError> {
     let tx = session(state, session_id).await?;
     let ip = client_ip(headers, peer, &state.config);
-    let current = signin::current_step(state, &tx, meta(&ip)).await?;
-    if current.is_some_and(|s| steps.contains(&s)) {
-        Ok(tx)
-    } else {
-        Err(crate::error::ServiceError::from(SignInError::WrongStep).into())
-    }
+    let at = signin::at_step(state, &tx, steps, meta(&ip)).await?;
+    Ok((tx, at))
 }
 
 #[derive(Debug, Deserialize)]
@@ -108,7 +104,7 @@ async fn enrollment_types(
     PeerAddr(peer): PeerAddr,
     Path(session_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let tx = at(&state, &session_id, &[Step::MfaEnroll], &headers, peer).await?;
+    let (tx, _) = at(&state, &session_id, &[Step::MfaEnroll], &headers, peer).await?;
     let app = state.clients.app(&tx.request.client_id).await?;
     let types: Vec<&str> = mfa::enrollment_choices(&state, app.as_deref())
         .into_iter()
@@ -130,10 +126,10 @@ async fn enroll(
     Path(session_id): Path<String>,
     ApiJson(body): ApiJson<EnrollBody>,
 ) -> Result<Response, ApiError> {
-    let tx = at(&state, &session_id, &[Step::MfaEnroll], &headers, peer).await?;
+    let (tx, at) = at(&state, &session_id, &[Step::MfaEnroll], &headers, peer).await?;
     let ip = client_ip(&headers, peer, &state.config);
     let kind = MfaType::parse(&body.kind);
-    let outcome = mfa::enroll(&state, &session_id, tx, kind, meta(&ip)).await?;
+    let outcome = mfa::enroll(&state, &session_id, tx, at, kind, meta(&ip)).await?;
     auth_res(&state, &session_id, outcome).await
 }
 
@@ -143,7 +139,7 @@ async fn otp_setup(
     PeerAddr(peer): PeerAddr,
     Path(session_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let tx = at(&state, &session_id, &[Step::OtpSetup], &headers, peer).await?;
+    let (tx, _) = at(&state, &session_id, &[Step::OtpSetup], &headers, peer).await?;
     let setup = mfa::otp_setup(&state, &tx).await?;
     Ok(Json(json!({ "otpUri": setup.uri, "otpSecret": setup.secret })).into_response())
 }
@@ -154,7 +150,7 @@ async fn otp_info(
     PeerAddr(peer): PeerAddr,
     Path(session_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let tx = at(&state, &session_id, &[Step::OtpMfa], &headers, peer).await?;
+    let (tx, _) = at(&state, &session_id, &[Step::OtpMfa], &headers, peer).await?;
     let app = state.clients.app(&tx.request.client_id).await?;
     let fallback = mfa::email_backup_allowed(&state, app.as_deref());
     Ok(Json(json!({ "allowFallbackToEmailMfa": fallback })).into_response())
@@ -167,7 +163,7 @@ async fn otp_verify(
     Path(session_id): Path<String>,
     ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<Response, ApiError> {
-    let tx = at(
+    let (tx, at) = at(
         &state,
         &session_id,
         &[Step::OtpSetup, Step::OtpMfa],
@@ -176,7 +172,7 @@ async fn otp_verify(
     )
     .await?;
     let ip = client_ip(&headers, peer, &state.config);
-    let outcome = mfa::verify_otp(&state, &session_id, tx, &body.mfa_code, meta(&ip)).await?;
+    let outcome = mfa::verify_otp(&state, &session_id, tx, at, &body.mfa_code, meta(&ip)).await?;
     auth_res(&state, &session_id, outcome).await
 }
 
@@ -187,20 +183,27 @@ async fn email_step(
     tx: &Transaction,
     headers: &HeaderMap,
     peer: Option<std::net::SocketAddr>,
-) -> Result<Option<MfaType>, ApiError> {
-    let ip = client_ip(headers, peer, &state.config);
-    let current = signin::current_step(state, tx, meta(&ip)).await?;
-    let app = state.clients.app(&tx.request.client_id).await?;
-    let backup = mfa::email_backup_allowed(state, app.as_deref());
-    match current {
-        Some(Step::EmailMfa) => Ok(None),
-        Some(Step::OtpMfa) if backup => Ok(Some(MfaType::Otp)),
-        Some(Step::SmsMfa) if backup => Ok(Some(MfaType::Sms)),
-        _ => Err(ApiError::BadRequest(
+) -> Result<AtStep, ApiError> {
+    let not_owed = || {
+        ApiError::BadRequest(
             "An email mfa request triggered but the system is not supposed to send email mfa"
                 .into(),
-        )),
+        )
+    };
+    let ip = client_ip(headers, peer, &state.config);
+    let steps = [Step::EmailMfa, Step::OtpMfa, Step::SmsMfa];
+    let at = match signin::at_step(state, tx, &steps, meta(&ip)).await {
+        Ok(at) => at,
+        Err(crate::error::ServiceError::SignIn(SignInError::WrongStep)) => return Err(not_owed()),
+        Err(other) => return Err(other.into()),
+    };
+    if at.step() != Step::EmailMfa {
+        let app = state.clients.app(&tx.request.client_id).await?;
+        if !mfa::email_backup_allowed(state, app.as_deref()) {
+            return Err(not_owed());
+        }
     }
+    Ok(at)
 }
 
 async fn email_code(
@@ -224,17 +227,10 @@ async fn email_verify(
     ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<Response, ApiError> {
     let tx = session(&state, &session_id).await?;
-    let instead_of = email_step(&state, &tx, &headers, peer).await?;
+    let at = email_step(&state, &tx, &headers, peer).await?;
     let ip = client_ip(&headers, peer, &state.config);
-    let outcome = mfa::verify_email_code(
-        &state,
-        &session_id,
-        tx,
-        &body.mfa_code,
-        instead_of,
-        meta(&ip),
-    )
-    .await?;
+    let outcome =
+        mfa::verify_email_code(&state, &session_id, tx, at, &body.mfa_code, meta(&ip)).await?;
     auth_res(&state, &session_id, outcome).await
 }
 
@@ -251,7 +247,7 @@ async fn sms_setup(
     Path(session_id): Path<String>,
     ApiJson(body): ApiJson<PhoneBody>,
 ) -> Result<Response, ApiError> {
-    let tx = at(&state, &session_id, &[Step::SmsMfa], &headers, peer).await?;
+    let (tx, _) = at(&state, &session_id, &[Step::SmsMfa], &headers, peer).await?;
     let ip = client_ip(&headers, peer, &state.config);
     mfa::setup_sms(&state, &session_id, &tx, &body.phone_number, meta(&ip)).await?;
     Ok(Json(json!({ "success": true })).into_response())
@@ -265,7 +261,7 @@ async fn sms_info(
     PeerAddr(peer): PeerAddr,
     Path(session_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let tx = at(&state, &session_id, &[Step::SmsMfa], &headers, peer).await?;
+    let (tx, _) = at(&state, &session_id, &[Step::SmsMfa], &headers, peer).await?;
     let ip = client_ip(&headers, peer, &state.config);
     let app = state.clients.app(&tx.request.client_id).await?;
     let user_id = tx.user().map_or(0, |u| u.id);
@@ -287,7 +283,7 @@ async fn sms_code(
     PeerAddr(peer): PeerAddr,
     Path(session_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let tx = at(&state, &session_id, &[Step::SmsMfa], &headers, peer).await?;
+    let (tx, _) = at(&state, &session_id, &[Step::SmsMfa], &headers, peer).await?;
     let ip = client_ip(&headers, peer, &state.config);
     mfa::send_sms_code(&state, &session_id, &tx, meta(&ip)).await?;
     Ok(Json(json!({ "success": true })).into_response())
@@ -300,9 +296,10 @@ async fn sms_verify(
     Path(session_id): Path<String>,
     ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<Response, ApiError> {
-    let tx = at(&state, &session_id, &[Step::SmsMfa], &headers, peer).await?;
+    let (tx, at) = at(&state, &session_id, &[Step::SmsMfa], &headers, peer).await?;
     let ip = client_ip(&headers, peer, &state.config);
-    let outcome = mfa::verify_sms_code(&state, &session_id, tx, &body.mfa_code, meta(&ip)).await?;
+    let outcome =
+        mfa::verify_sms_code(&state, &session_id, tx, at, &body.mfa_code, meta(&ip)).await?;
     auth_res(&state, &session_id, outcome).await
 }
 
@@ -388,7 +385,7 @@ async fn passkey_options(
     PeerAddr(peer): PeerAddr,
     Path(session_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let tx = at(&state, &session_id, &[Step::PasskeyEnroll], &headers, peer).await?;
+    let (tx, _) = at(&state, &session_id, &[Step::PasskeyEnroll], &headers, peer).await?;
     let user_id = tx.user().map_or(0, |u| u.id);
     let options = passkeys::enroll_options(&state, user_id).await?;
     Ok(Json(json!({ "enrollOptions": options })).into_response())

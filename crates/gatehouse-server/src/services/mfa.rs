@@ -140,21 +140,14 @@ pub async fn remember(
     Ok(format!("{device_id}.{secret}"))
 }
 
-/// The signed-in account, when the transaction owes one of `steps`: where a code's check
-/// begins, so that only the owed step is recorded, and only for this account.
-async fn user_at(
-    state: &AppState,
-    tx: &Transaction,
-    steps: &[Step],
-    meta: RequestMeta<'_>,
-) -> Result<(AtStep, UserRecord), ServiceError> {
-    let at = signin::at_step(state, tx, steps, meta).await?;
-    let user = state
+/// The account a submission begun at `at` (see `signin::at_step`) is for: a code is checked
+/// for it, and only the step owed when the submission began is recorded.
+async fn account_at(state: &AppState, at: &AtStep) -> Result<UserRecord, ServiceError> {
+    Ok(state
         .store
         .user_by_id(at.user().id)
         .await?
-        .ok_or(SignInError::NoUserFound)?;
-    Ok((at, user))
+        .ok_or(SignInError::NoUserFound)?)
 }
 
 async fn signed_in_user(state: &AppState, tx: &Transaction) -> Result<UserRecord, ServiceError> {
@@ -251,10 +244,14 @@ pub async fn verify_otp(
     state: &AppState,
     id: &str,
     tx: Transaction,
+    at: AtStep,
     code: &str,
     meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
-    let (at, user) = user_at(state, &tx, &[Step::OtpMfa, Step::OtpSetup], meta).await?;
+    if !matches!(at.step(), Step::OtpMfa | Step::OtpSetup) {
+        return Err(SignInError::WrongStep.into());
+    }
+    let user = account_at(state, &at).await?;
     check_code_lockout(state, user.id, meta.ip).await?;
     let sealed = state
         .store
@@ -372,27 +369,28 @@ pub async fn email_code_pending(
     code_pending(state, id, tx, email_code_key).await
 }
 
-/// An emailed code. As a backup for TOTP (`instead_of`), it stands in for that step too.
+/// An emailed code. Begun at the TOTP or SMS step (the email backup), it stands in for that
+/// step too.
 pub async fn verify_email_code(
     state: &AppState,
     id: &str,
     tx: Transaction,
+    at: AtStep,
     code: &str,
-    instead_of: Option<MfaType>,
     meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
-    let step = match instead_of {
-        None | Some(MfaType::Email) => Step::EmailMfa,
-        Some(MfaType::Otp) => Step::OtpMfa,
-        Some(MfaType::Sms) => Step::SmsMfa,
-    };
-    if step != Step::EmailMfa {
-        let app = state.clients.app(&tx.request.client_id).await?;
-        if !email_backup_allowed(state, app.as_deref()) {
-            return Err(SignInError::WrongStep.into());
+    match at.step() {
+        Step::EmailMfa => {}
+        // Standing in for TOTP or SMS only where the app allows the email backup.
+        Step::OtpMfa | Step::SmsMfa => {
+            let app = state.clients.app(&tx.request.client_id).await?;
+            if !email_backup_allowed(state, app.as_deref()) {
+                return Err(SignInError::WrongStep.into());
+            }
         }
+        _ => return Err(SignInError::WrongStep.into()),
     }
-    let (at, user) = user_at(state, &tx, &[step], meta).await?;
+    let user = account_at(state, &at).await?;
     check_code_lockout(state, user.id, meta.ip).await?;
     if !codes::code_matches(state, &email_code_key(id, user.id), code).await? {
         return Err(wrong_code(state, user.id, meta.ip).await?);
@@ -420,10 +418,14 @@ pub async fn enroll(
     state: &AppState,
     id: &str,
     tx: Transaction,
+    at: AtStep,
     kind: Option<MfaType>,
     meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
-    let (at, user) = user_at(state, &tx, &[Step::MfaEnroll], meta).await?;
+    if at.step() != Step::MfaEnroll {
+        return Err(SignInError::WrongStep.into());
+    }
+    let user = account_at(state, &at).await?;
     let app = state.clients.app(&tx.request.client_id).await?;
     let kind = kind
         .filter(|k| enrollment_choices(state, app.as_deref()).contains(k))
@@ -647,10 +649,14 @@ pub async fn verify_sms_code(
     state: &AppState,
     id: &str,
     tx: Transaction,
+    at: AtStep,
     code: &str,
     meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
-    let (at, user) = user_at(state, &tx, &[Step::SmsMfa], meta).await?;
+    if at.step() != Step::SmsMfa {
+        return Err(SignInError::WrongStep.into());
+    }
+    let user = account_at(state, &at).await?;
     check_code_lockout(state, user.id, meta.ip).await?;
     if !codes::code_matches(state, &sms_code_key(id, user.id), code).await? {
         return Err(wrong_code(state, user.id, meta.ip).await?);

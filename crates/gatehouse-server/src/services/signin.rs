@@ -481,16 +481,6 @@ pub async fn scopes_needing_consent(
         .collect())
 }
 
-/// The page the transaction is at now (`None`: nothing is owed).
-pub async fn current_step(
-    state: &AppState,
-    tx: &Transaction,
-    meta: RequestMeta<'_>,
-) -> Result<Option<Step>, ServiceError> {
-    let owned = crate::services::step_facts::facts_for(state, tx, meta, None).await?;
-    Ok(tx.proof.owed(&owned.facts()))
-}
-
 /// A submission may begin: the transaction is signed in and owes one of `steps` now. The
 /// answer names the account and is what [`complete_step`] records.
 pub async fn at_step(

@@ -4,13 +4,12 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::{get, MethodRouter};
 use axum::Form;
-use gatehouse_core::signin::{SignInError, Step};
+use gatehouse_core::signin::Step;
 
 use super::browser::Browser;
 use super::lifecycle::{form_or_refusal, form_page, supported_locale, FormSpec, LifecycleQuery};
 use super::{
-    at_policy, i18n, page_error, page_locale, posted_transaction, refused_post, respond,
-    transaction, StepForm,
+    at_step, i18n, load_error, page_locale, posted_at_step, refused_post, respond, StepForm,
 };
 use crate::services::{lifecycle, signin};
 use crate::state::AppState;
@@ -82,10 +81,9 @@ fn change_email_route() -> MethodRouter<AppState> {
     get(
         |State(state): State<AppState>, browser: Browser, Query(q): Query<LifecycleQuery>| async move {
             let fallback = supported_locale(&state, q.locale.as_deref());
-            let tx = match transaction(&state, &browser, q.tx.as_deref()).await {
-                Ok(tx) if at_policy(&tx, Step::ChangeEmail) => tx,
-                Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
-                Err(err) => return page_error(&state, &fallback, err),
+            let tx = match at_step(&state, &browser, q.tx.as_deref(), &[Step::ChangeEmail]).await {
+                Ok((tx, _)) => tx,
+                Err(err) => return load_error(&state, &fallback, err),
             };
             let locale = page_locale(&state, q.locale.as_deref(), &tx);
             let t = i18n::texts(&locale);
@@ -109,21 +107,16 @@ fn change_email_route() -> MethodRouter<AppState> {
 }
 
 async fn change_email_submit(state: AppState, browser: Browser, form: StepForm) -> Response {
-    let tx = match posted_transaction(&state, &browser, &form).await {
-        Ok(tx) if at_policy(&tx, Step::ChangeEmail) => tx,
-        Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
+    let (tx, at) = match posted_at_step(&state, &browser, &form, &[Step::ChangeEmail]).await {
+        Ok(found) => found,
         Err(err) => return refused_post(&state, err),
     };
     let locale = tx.request.locale.clone();
     let t = i18n::texts(&locale);
-    let user_id = tx.user().map_or(0, |u| u.id);
+    let user_id = at.user().id;
     let branding = tx.branding.clone();
     let email = form.email.trim().to_owned();
     if form.stage == "confirm" {
-        let at = match signin::at_step(&state, &tx, &[Step::ChangeEmail], browser.meta()).await {
-            Ok(at) => at,
-            Err(err) => return refused_post(&state, err),
-        };
         let ip = browser.ip.as_deref();
         if let Err(err) = lifecycle::change_email(&state, user_id, &email, &form.code, ip).await {
             return form_or_refusal(

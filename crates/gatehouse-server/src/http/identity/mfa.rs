@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::browser::Browser;
 use super::lifecycle::{form_or_refusal, form_page, FormSpec};
 use super::{
-    at_policy, form_error, i18n, page_error, page_locale, posted_transaction, refused_post,
+    at_step, form_error, i18n, load_error, page_error, page_locale, posted_at_step, refused_post,
     respond, transaction, StepForm,
 };
 use crate::error::ServiceError;
@@ -43,32 +43,8 @@ pub(super) fn routes() -> axum::Router<AppState> {
         .route(RESET_PATH, get(reset_page).post(reset_submit))
 }
 
-/// Loads the transaction and checks it is at `step` (or, for an email backup, at TOTP).
-pub(super) async fn at_step(
-    state: &AppState,
-    browser: &Browser,
-    tx_id: Option<&str>,
-    steps: &[Step],
-) -> Result<Transaction, ServiceError> {
-    let tx = transaction(state, browser, tx_id).await?;
-    let current = signin::current_step(state, &tx, browser.meta()).await?;
-    if current.is_some_and(|s| steps.contains(&s)) {
-        Ok(tx)
-    } else {
-        Err(SignInError::WrongStep.into())
-    }
-}
-
 pub(super) fn fallback(state: &AppState, locale: Option<&str>) -> String {
     gatehouse_core::authorize::pick_locale(locale, &state.config.supported_locales)
-}
-
-/// A failed page load: the expired page, or the refusal.
-pub(super) fn load_error(state: &AppState, locale: &str, err: ServiceError) -> Response {
-    match err {
-        ServiceError::SignIn(SignInError::WrongStep) => refused_post(state, err),
-        other => page_error(state, locale, other),
-    }
 }
 
 /// The outcome, with the remember-device cookie when one was made.
@@ -119,7 +95,7 @@ async fn enroll_page(
 ) -> Response {
     let locale = fallback(&state, q.locale.as_deref());
     let tx = match at_step(&state, &browser, q.tx.as_deref(), &[Step::MfaEnroll]).await {
-        Ok(tx) => tx,
+        Ok((tx, _)) => tx,
         Err(err) => return load_error(&state, &locale, err),
     };
     let locale = page_locale(&state, q.locale.as_deref(), &tx);
@@ -144,14 +120,14 @@ async fn enroll_submit(
     browser: Browser,
     Form(form): Form<StepForm>,
 ) -> Response {
-    let tx = match posted_transaction(&state, &browser, &form).await {
-        Ok(tx) => tx,
+    let (tx, at) = match posted_at_step(&state, &browser, &form, &[Step::MfaEnroll]).await {
+        Ok(found) => found,
         Err(err) => return refused_post(&state, err),
     };
     let locale = tx.request.locale.clone();
     let kind = form.rest.get("type").and_then(|t| MfaType::parse(t));
     let shown = tx.clone();
-    match mfa::enroll(&state, &form.tx, tx, kind, browser.meta()).await {
+    match mfa::enroll(&state, &form.tx, tx, at, kind, browser.meta()).await {
         Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
         Err(err) => match form_error(&state, &locale, err) {
             Ok(error) => {
@@ -215,7 +191,7 @@ async fn otp_page_for(state: AppState, browser: Browser, q: MfaQuery, setup: boo
     let locale = fallback(&state, q.locale.as_deref());
     let step = if setup { Step::OtpSetup } else { Step::OtpMfa };
     let tx = match at_step(&state, &browser, q.tx.as_deref(), &[step]).await {
-        Ok(tx) => tx,
+        Ok((tx, _)) => tx,
         Err(err) => return load_error(&state, &locale, err),
     };
     let locale = page_locale(&state, q.locale.as_deref(), &tx);
@@ -256,26 +232,16 @@ async fn otp_submit(
     browser: Browser,
     Form(form): Form<StepForm>,
 ) -> Response {
-    let tx = match at_step(
-        &state,
-        &browser,
-        Some(&form.tx),
-        &[Step::OtpSetup, Step::OtpMfa],
-    )
-    .await
-    {
-        Ok(tx) if !browser.foreign_origin && browser.csrf_matches(&form.csrf_token) => tx,
-        Ok(_) => return refused_post(&state, SignInError::CsrfMismatch.into()),
+    let tx = match posted_at_step(&state, &browser, &form, &[Step::OtpSetup, Step::OtpMfa]).await {
+        Ok(found) => found,
         Err(err) => return refused_post(&state, err),
     };
+    let (tx, at) = tx;
     let locale = tx.request.locale.clone();
-    let user_id = tx.user().map_or(0, |u| u.id);
+    let user_id = at.user().id;
     let shown = tx.clone();
-    let setup = matches!(
-        signin::current_step(&state, &tx, browser.meta()).await,
-        Ok(Some(Step::OtpSetup))
-    );
-    match mfa::verify_otp(&state, &form.tx, tx, &form.code, browser.meta()).await {
+    let setup = at.step() == Step::OtpSetup;
+    match mfa::verify_otp(&state, &form.tx, tx, at, &form.code, browser.meta()).await {
         Ok(outcome) => {
             let device = remember_if_asked(&state, &browser, &form, user_id, MfaType::Otp).await;
             finish(&state, &form.tx, &locale, outcome, device)
@@ -389,7 +355,7 @@ async fn email_page(
         }
     }
     let tx = match at_step(&state, &browser, q.tx.as_deref(), email_steps(backup)).await {
-        Ok(tx) => tx,
+        Ok((tx, _)) => tx,
         Err(err) => return load_error(&state, &locale, err),
     };
     let locale = page_locale(&state, q.locale.as_deref(), &tx);
@@ -425,14 +391,13 @@ async fn email_submit(
     Form(form): Form<StepForm>,
 ) -> Response {
     let backup = backup_of(form.rest.get("backup").map(String::as_str));
-    let tx = match at_step(&state, &browser, Some(&form.tx), email_steps(backup)).await {
-        Ok(tx) if !browser.foreign_origin && browser.csrf_matches(&form.csrf_token) => tx,
-        Ok(_) => return refused_post(&state, SignInError::CsrfMismatch.into()),
+    let (tx, at) = match posted_at_step(&state, &browser, &form, email_steps(backup)).await {
+        Ok(found) => found,
         Err(err) => return refused_post(&state, err),
     };
     let locale = tx.request.locale.clone();
     let t = i18n::texts(&locale);
-    let user_id = tx.user().map_or(0, |u| u.id);
+    let user_id = at.user().id;
     let branding = tx.branding.clone();
     let spec = || email_spec(&state, t, &form.tx, backup);
     if form.stage == "resend" {
@@ -449,7 +414,7 @@ async fn email_submit(
             Err(err) => form_or_refusal(&state, &browser, &locale, branding.as_ref(), spec(), err),
         };
     }
-    match mfa::verify_email_code(&state, &form.tx, tx, &form.code, backup, browser.meta()).await {
+    match mfa::verify_email_code(&state, &form.tx, tx, at, &form.code, browser.meta()).await {
         Ok(outcome) => {
             let device = remember_if_asked(
                 &state,
@@ -484,10 +449,9 @@ async fn reset_page(
     Query(q): Query<MfaQuery>,
 ) -> Response {
     let locale = fallback(&state, q.locale.as_deref());
-    let tx = match transaction(&state, &browser, q.tx.as_deref()).await {
-        Ok(tx) if at_policy(&tx, Step::ResetMfa) => tx,
-        Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
-        Err(err) => return page_error(&state, &locale, err),
+    let tx = match at_step(&state, &browser, q.tx.as_deref(), &[Step::ResetMfa]).await {
+        Ok((tx, _)) => tx,
+        Err(err) => return load_error(&state, &locale, err),
     };
     let locale = page_locale(&state, q.locale.as_deref(), &tx);
     let t = i18n::texts(&locale);
@@ -508,16 +472,11 @@ async fn reset_submit(
     browser: Browser,
     Form(form): Form<StepForm>,
 ) -> Response {
-    let tx = match posted_transaction(&state, &browser, &form).await {
-        Ok(tx) if at_policy(&tx, Step::ResetMfa) => tx,
-        Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
+    let (tx, at) = match posted_at_step(&state, &browser, &form, &[Step::ResetMfa]).await {
+        Ok(found) => found,
         Err(err) => return refused_post(&state, err),
     };
     let locale = tx.request.locale.clone();
-    let at = match signin::at_step(&state, &tx, &[Step::ResetMfa], browser.meta()).await {
-        Ok(at) => at,
-        Err(err) => return refused_post(&state, err),
-    };
     let user_id = at.user().id;
     if let Err(err) = mfa::reset_own_mfa(&state, user_id).await {
         return page_error(&state, &locale, err);

@@ -28,7 +28,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use gatehouse_core::signin::{SignInError, Step};
+use gatehouse_core::signin::{AtStep, SignInError, Step};
 use serde::Deserialize;
 
 use self::browser::Browser;
@@ -212,6 +212,40 @@ async fn posted_transaction(
         return Err(SignInError::CsrfMismatch.into());
     }
     transaction(state, browser, Some(&form.tx)).await
+}
+
+/// Loads the transaction and checks it owes one of `steps`; the `AtStep` is what a submission
+/// records its step with.
+async fn at_step(
+    state: &AppState,
+    browser: &Browser,
+    tx_id: Option<&str>,
+    steps: &[Step],
+) -> Result<(Transaction, AtStep), ServiceError> {
+    let tx = transaction(state, browser, tx_id).await?;
+    let at = signin::at_step(state, &tx, steps, browser.meta()).await?;
+    Ok((tx, at))
+}
+
+/// A posted form's transaction, owing one of `steps`, after the CSRF and Origin checks.
+async fn posted_at_step(
+    state: &AppState,
+    browser: &Browser,
+    form: &StepForm,
+    steps: &[Step],
+) -> Result<(Transaction, AtStep), ServiceError> {
+    if browser.foreign_origin || !browser.csrf_matches(&form.csrf_token) {
+        return Err(SignInError::CsrfMismatch.into());
+    }
+    at_step(state, browser, Some(&form.tx), steps).await
+}
+
+/// A page load that failed: the expired page, or the refusal of a step not owed.
+fn load_error(state: &AppState, locale: &str, err: ServiceError) -> Response {
+    match err {
+        ServiceError::SignIn(SignInError::WrongStep) => refused_post(state, err),
+        other => page_error(state, locale, other),
+    }
 }
 
 fn sign_up_url(state: &AppState, tx: &Transaction, tx_id: &str, locale: &str) -> Option<String> {
@@ -440,13 +474,6 @@ fn refused_post(state: &AppState, err: ServiceError) -> Response {
         Ok((status, text)) => message(&state.config, "en", status, i18n::EN.error_title, &text),
         Err(page) => *page,
     }
-}
-
-/// A policy page may only be shown at its step: the user signed in and the request named it.
-fn at_policy(tx: &Transaction, step: Step) -> bool {
-    tx.user().is_some()
-        && tx.request.policy.as_deref().and_then(Step::from_policy) == Some(step)
-        && !tx.proof().progress().is_done(step)
 }
 
 async fn expired_page(State(state): State<AppState>, Query(q): Query<PageQuery>) -> Response {

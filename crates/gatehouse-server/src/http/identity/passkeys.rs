@@ -13,10 +13,9 @@ use serde::Deserialize;
 use super::browser::Browser;
 use super::pages::{render, Chrome, PasskeyPage};
 use super::{
-    at_policy, form_error, i18n, page_error, page_locale, posted_transaction, refused_post,
-    respond, sign_in_view, transaction, StepForm,
+    at_step, form_error, i18n, load_error, page_error, page_locale, posted_transaction,
+    refused_post, respond, sign_in_view, StepForm,
 };
-use crate::error::ServiceError;
 use crate::services::passkeys;
 use crate::services::signin::{self, Transaction};
 use crate::state::AppState;
@@ -60,27 +59,6 @@ pub(super) fn routes() -> axum::Router<AppState> {
             ),
         )
         .route(SIGN_IN_PATH, post(sign_in))
-}
-
-/// The transaction, if it is at `step` (the enrollment step, or the policy it asked for).
-async fn at(
-    state: &AppState,
-    browser: &Browser,
-    tx_id: Option<&str>,
-    step: Step,
-) -> Result<Transaction, ServiceError> {
-    let tx = transaction(state, browser, tx_id).await?;
-    let here = if step == Step::ManagePasskey {
-        at_policy(&tx, step)
-    } else {
-        !tx.proof().progress().is_done(step)
-            && signin::current_step(state, &tx, browser.meta()).await? == Some(step)
-    };
-    if here {
-        Ok(tx)
-    } else {
-        Err(SignInError::WrongStep.into())
-    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -157,12 +135,9 @@ async fn page(state: AppState, browser: Browser, q: PasskeyQuery, step: Step) ->
         q.locale.as_deref(),
         &state.config.supported_locales,
     );
-    let tx = match at(&state, &browser, q.tx.as_deref(), step).await {
-        Ok(tx) => tx,
-        Err(ServiceError::SignIn(SignInError::WrongStep)) => {
-            return refused_post(&state, SignInError::WrongStep.into())
-        }
-        Err(err) => return page_error(&state, &fallback, err),
+    let tx = match at_step(&state, &browser, q.tx.as_deref(), &[step]).await {
+        Ok((tx, _)) => tx,
+        Err(err) => return load_error(&state, &fallback, err),
     };
     let locale = page_locale(&state, q.locale.as_deref(), &tx);
     view(
@@ -181,12 +156,8 @@ async fn submit(state: AppState, browser: Browser, form: StepForm, step: Step) -
     if browser.foreign_origin || !browser.csrf_matches(&form.csrf_token) {
         return refused_post(&state, SignInError::CsrfMismatch.into());
     }
-    let tx = match at(&state, &browser, Some(&form.tx), step).await {
-        Ok(tx) => tx,
-        Err(err) => return refused_post(&state, err),
-    };
-    let at = match signin::at_step(&state, &tx, &[step], browser.meta()).await {
-        Ok(at) => at,
+    let (tx, at) = match at_step(&state, &browser, Some(&form.tx), &[step]).await {
+        Ok(found) => found,
         Err(err) => return refused_post(&state, err),
     };
     let locale = tx.request.locale.clone();

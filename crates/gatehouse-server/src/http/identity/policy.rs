@@ -4,16 +4,15 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Form;
-use gatehouse_core::signin::{SignInError, Step};
+use gatehouse_core::signin::Step;
 use gatehouse_store::AccountStore;
 
-use super::at_policy;
 use super::browser::Browser;
 use super::pages::{render, Chrome};
 use super::pages::{PolicyFields, PolicyPage};
 use super::{
-    form_error, i18n, page_error, page_locale, posted_transaction, refused_post, respond,
-    transaction, PageQuery, StepForm,
+    at_step, form_error, i18n, load_error, page_locale, posted_at_step, refused_post, respond,
+    PageQuery, StepForm,
 };
 use crate::error::ServiceError;
 use crate::services::signin::{self, Transaction};
@@ -111,13 +110,12 @@ impl PolicyFieldsOwned {
 
 async fn policy_page(state: AppState, browser: Browser, q: PageQuery, step: Step) -> Response {
     let fallback = q.locale.clone().unwrap_or_else(|| "en".into());
-    let tx = match transaction(&state, &browser, q.tx.as_deref()).await {
-        Ok(tx) if at_policy(&tx, step) => tx,
-        Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
-        Err(err) => return page_error(&state, &fallback, err),
+    let (tx, at) = match at_step(&state, &browser, q.tx.as_deref(), &[step]).await {
+        Ok(found) => found,
+        Err(err) => return load_error(&state, &fallback, err),
     };
     let locale = page_locale(&state, q.locale.as_deref(), &tx);
-    let user_id = tx.user().map_or(0, |u| u.id);
+    let user_id = at.user().id;
     let fields = match policy_fields(&state, user_id, step, None).await {
         Ok(fields) => fields,
         Err(err) => return crate::http::error::page_internal_error(&state.config, &locale, &err),
@@ -134,13 +132,8 @@ async fn policy_page(state: AppState, browser: Browser, q: PageQuery, step: Step
 }
 
 async fn policy_submit(state: AppState, browser: Browser, form: StepForm, step: Step) -> Response {
-    let tx = match posted_transaction(&state, &browser, &form).await {
-        Ok(tx) if at_policy(&tx, step) => tx,
-        Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
-        Err(err) => return refused_post(&state, err),
-    };
-    let at = match signin::at_step(&state, &tx, &[step], browser.meta()).await {
-        Ok(at) => at,
+    let (tx, at) = match posted_at_step(&state, &browser, &form, &[step]).await {
+        Ok(found) => found,
         Err(err) => return refused_post(&state, err),
     };
     let locale = tx.request.locale.clone();

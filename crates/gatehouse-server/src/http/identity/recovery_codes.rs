@@ -9,14 +9,14 @@ use gatehouse_core::signin::{SignInError, Step};
 
 use super::browser::Browser;
 use super::lifecycle::{form_page, FormSpec};
-use super::mfa::{at_step, fallback, load_error, MfaQuery};
+use super::mfa::{fallback, MfaQuery};
 use super::{
-    at_policy, form_error, i18n, page_error, page_locale, posted_transaction, refused_post,
-    respond, transaction, StepForm,
+    at_step, form_error, i18n, load_error, page_error, page_locale, posted_at_step,
+    posted_transaction, refused_post, respond, transaction, StepForm,
 };
-use crate::error::ServiceError;
+
 use crate::services::mfa;
-use crate::services::signin::{self, Transaction};
+use crate::services::signin;
 use crate::state::AppState;
 
 const RECOVERY_ENROLL_PATH: &str = "/identity/v1/view/recovery-code-enroll";
@@ -57,29 +57,11 @@ pub(super) fn routes() -> axum::Router<AppState> {
         )
 }
 
-/// The transaction is at `step`: the enrollment step, or the policy it asked for.
-async fn at_codes_step(
-    state: &AppState,
-    browser: &Browser,
-    tx_id: Option<&str>,
-    step: Step,
-) -> Result<Transaction, ServiceError> {
-    if step == Step::ManageRecoveryCode {
-        let tx = transaction(state, browser, tx_id).await?;
-        return if at_policy(&tx, step) {
-            Ok(tx)
-        } else {
-            Err(SignInError::WrongStep.into())
-        };
-    }
-    at_step(state, browser, tx_id, &[step]).await
-}
-
 async fn codes_page(state: AppState, browser: Browser, q: MfaQuery, step: Step) -> Response {
     let locale = fallback(&state, q.locale.as_deref());
     let tx_id = q.tx.clone().unwrap_or_default();
-    let mut tx = match at_codes_step(&state, &browser, q.tx.as_deref(), step).await {
-        Ok(tx) => tx,
+    let mut tx = match at_step(&state, &browser, q.tx.as_deref(), &[step]).await {
+        Ok((tx, _)) => tx,
         Err(err) => return load_error(&state, &locale, err),
     };
     let locale = page_locale(&state, q.locale.as_deref(), &tx);
@@ -121,18 +103,13 @@ async fn codes_page(state: AppState, browser: Browser, q: MfaQuery, step: Step) 
 }
 
 async fn codes_submit(state: AppState, browser: Browser, form: StepForm, step: Step) -> Response {
-    let tx = match at_codes_step(&state, &browser, Some(&form.tx), step).await {
-        Ok(tx) if !browser.foreign_origin && browser.csrf_matches(&form.csrf_token) => tx,
-        Ok(_) => return refused_post(&state, SignInError::CsrfMismatch.into()),
+    let (tx, at) = match posted_at_step(&state, &browser, &form, &[step]).await {
+        Ok(found) => found,
         Err(err) => return refused_post(&state, err),
     };
     // Confirming codes that were never shown confirms nothing.
     let Some(codes) = tx.recovery_codes.clone() else {
         return refused_post(&state, SignInError::WrongStep.into());
-    };
-    let at = match signin::at_step(&state, &tx, &[step], browser.meta()).await {
-        Ok(at) => at,
-        Err(err) => return refused_post(&state, err),
     };
     let locale = tx.request.locale.clone();
     // The codes work from the moment the user says they are saved.

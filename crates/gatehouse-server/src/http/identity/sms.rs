@@ -4,12 +4,15 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Form;
-use gatehouse_core::signin::{MfaType, SignInError, Step};
+use gatehouse_core::signin::{MfaType, Step};
 
 use super::browser::Browser;
 use super::lifecycle::{form_page, FormSpec};
-use super::mfa::{at_step, fallback, finish, load_error, remember_if_asked, MfaQuery, EMAIL_PATH};
-use super::{form_error, i18n, page_error, page_locale, refused_post, StepForm};
+use super::mfa::{fallback, finish, remember_if_asked, MfaQuery, EMAIL_PATH};
+use super::{
+    at_step, form_error, i18n, load_error, page_error, page_locale, posted_at_step, refused_post,
+    StepForm,
+};
 use crate::error::ServiceError;
 use crate::services::mfa;
 use crate::services::signin::{self, Transaction};
@@ -67,7 +70,7 @@ async fn sms_page(
 ) -> Response {
     let locale = fallback(&state, q.locale.as_deref());
     let tx = match at_step(&state, &browser, q.tx.as_deref(), &[Step::SmsMfa]).await {
-        Ok(tx) => tx,
+        Ok((tx, _)) => tx,
         Err(err) => return load_error(&state, &locale, err),
     };
     let locale = page_locale(&state, q.locale.as_deref(), &tx);
@@ -118,14 +121,13 @@ async fn sms_submit(
     browser: Browser,
     Form(form): Form<StepForm>,
 ) -> Response {
-    let tx = match at_step(&state, &browser, Some(&form.tx), &[Step::SmsMfa]).await {
-        Ok(tx) if !browser.foreign_origin && browser.csrf_matches(&form.csrf_token) => tx,
-        Ok(_) => return refused_post(&state, SignInError::CsrfMismatch.into()),
+    let (tx, at) = match posted_at_step(&state, &browser, &form, &[Step::SmsMfa]).await {
+        Ok(found) => found,
         Err(err) => return refused_post(&state, err),
     };
     let locale = tx.request.locale.clone();
     let t = i18n::texts(&locale);
-    let user_id = tx.user().map_or(0, |u| u.id);
+    let user_id = at.user().id;
     let branding = tx.branding.clone();
     let meta = browser.meta();
     let (result, setup_failed) = match form.stage.as_str() {
@@ -145,7 +147,7 @@ async fn sms_submit(
             false,
         ),
         _ => (
-            mfa::verify_sms_code(&state, &form.tx, tx.clone(), &form.code, meta)
+            mfa::verify_sms_code(&state, &form.tx, tx.clone(), at, &form.code, meta)
                 .await
                 .map(Some),
             false,
