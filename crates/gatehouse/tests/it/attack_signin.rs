@@ -96,6 +96,9 @@ backend_tests! {
             .map(|(k, v)| (k.to_owned(), v.to_owned()));
         let refused = browser.post("/identity/v1/view/change-password", &early).await;
         assert_eq!(refused.status, 400, "{:?} {}", refused.location, refused.html);
+        // Nor is the page shown before the second factor.
+        let page = browser.get(&format!("/identity/v1/view/change-password?tx={tx}")).await;
+        assert_eq!(page.status, 400, "{}", page.html);
         // The old password still works and the new one does not.
         let other = Browser::new(&app);
         let page = sign_in(&other, &authorize_url(&client_id, CB, &[]), &email, "Takeover-passw0rd!", CB).await;
@@ -119,6 +122,7 @@ backend_tests! {
             "clientId": client_id, "redirectUri": CB, "codeChallenge": challenge(VERIFIER),
             "codeChallengeMethod": "S256", "scopes": ["openid", "profile"], "locale": "en",
         });
+        let initiate_again = initiate.clone();
         let (_, body) = embedded(&app, "/embedded-auth/v1/initiate", Some(initiate)).await;
         let session = body["sessionId"].as_str().unwrap().to_owned();
         let throwaway = format!("throwaway.{backend:?}@example.com").to_lowercase();
@@ -149,5 +153,15 @@ backend_tests! {
         assert_eq!(s, 200, "{tokens}");
         let claims = crate::harness::jwt_part(tokens["id_token"].as_str().unwrap(), 1);
         assert_eq!(claims["sub"], user(&app, &throwaway).await["authId"], "the throwaway's own tokens");
+
+        // An email code cannot stand in for TOTP where the app offers no email backup.
+        let (_, body) = embedded(&app, "/embedded-auth/v1/initiate", Some(initiate_again)).await;
+        let session = body["sessionId"].as_str().unwrap().to_owned();
+        let (_, body) = embedded(&app, &format!("/embedded-auth/v1/{session}/sign-in"), Some(json!({ "email": throwaway, "password": PASSWORD }))).await;
+        assert_eq!(body["nextStep"], "otp_mfa", "{body}");
+        let (s, _) = embedded(&app, &format!("/embedded-auth/v1/{session}/email-mfa-code"), Some(json!({}))).await;
+        assert_eq!(s, 400, "no email backup to send");
+        let (s, _) = embedded(&app, &format!("/embedded-auth/v1/{session}/email-mfa"), Some(json!({ "mfaCode": "000000" }))).await;
+        assert_eq!(s, 400, "no email backup to verify");
     }
 }
