@@ -33,6 +33,9 @@ pub enum SignInError {
     /// A first factor posted after the sign-in already proved an account.
     #[error("This sign-in already belongs to an account; continue it, or start again from the app to use another account")]
     AlreadySignedIn,
+    /// The current password, asked again before a sensitive change, is wrong.
+    #[error("The current password is not correct")]
+    WrongCurrentPassword,
     #[error("Invalid code provided")]
     InvalidCode,
     #[error("Please complete the captcha and try again")]
@@ -127,6 +130,9 @@ pub enum Step {
     ManageRecoveryCode,
     UpdateInfo,
     ChangeOrg,
+    /// Before a policy that changes how the account proves itself, when the sign-in is older
+    /// than the server accepts for it: the current password, or a new sign-in (Gatehouse's).
+    ConfirmIdentity,
 }
 
 impl Step {
@@ -151,7 +157,21 @@ impl Step {
             Self::ManageRecoveryCode => "manage_recovery_code",
             Self::UpdateInfo => "update_info",
             Self::ChangeOrg => "change_org",
+            Self::ConfirmIdentity => "confirm_identity",
         }
+    }
+
+    /// Policies that change how the account proves itself (or where its codes go): a stolen
+    /// session must not be enough to reach them, so they want a recent proof.
+    pub fn needs_fresh_proof(self) -> bool {
+        matches!(
+            self,
+            Self::ChangePassword
+                | Self::ChangeEmail
+                | Self::ResetMfa
+                | Self::ManagePasskey
+                | Self::ManageRecoveryCode
+        )
     }
 
     /// The policy page a `policy` parameter names.
@@ -305,6 +325,35 @@ impl Proof {
         Ok(())
     }
 
+    /// Whether the sign-in proves the person is here now. A first factor given in this sign-in
+    /// does; the browser's session does only if it began at most `max_age` seconds before `now`
+    /// (0: never), since a stolen session cookie is the threat.
+    pub fn is_fresh(&self, now: i64, max_age: u64) -> bool {
+        match self.first_factor {
+            Some(FirstFactor::Session) => {
+                let max_age = i64::try_from(max_age).unwrap_or(i64::MAX);
+                max_age > 0
+                    && self
+                        .auth_time
+                        .is_some_and(|t| now.saturating_sub(t) <= max_age)
+            }
+            Some(_) => self.user.is_some(),
+            None => false,
+        }
+    }
+
+    /// The account proved itself again (its current password, at `now`): the confirm step is
+    /// recorded and the sign-in counts as fresh from now on.
+    pub fn reconfirm(&mut self, at: AtStep, now: i64) -> Result<(), SignInError> {
+        if at.step != Step::ConfirmIdentity {
+            return Err(SignInError::WrongStep);
+        }
+        self.check_owner(&at)?;
+        self.progress.complete(Step::ConfirmIdentity);
+        self.auth_time = Some(now);
+        Ok(())
+    }
+
     /// The page owed now (`None`: nothing is).
     pub fn owed(&self, facts: &StepFacts<'_>) -> Option<Step> {
         next_step(&self.progress, facts)
@@ -421,6 +470,9 @@ pub struct StepFacts<'a> {
     pub org_switch_enabled: bool,
     /// The policy page requested, when its feature is on.
     pub policy: Option<Step>,
+    /// The first factor is older than a policy that [needs a fresh proof](Step::needs_fresh_proof)
+    /// accepts.
+    pub stale_proof: bool,
 }
 
 fn needs(facts: &StepFacts<'_>, kind: MfaType) -> bool {
@@ -577,7 +629,16 @@ pub fn next_step(progress: &Progress, facts: &StepFacts<'_>) -> Option<Step> {
         }
     }
     match facts.policy {
-        Some(policy) if local_account && !progress.is_done(policy) => Some(policy),
+        Some(policy) if local_account && !progress.is_done(policy) => {
+            let confirm_first = policy.needs_fresh_proof()
+                && facts.stale_proof
+                && !progress.is_done(Step::ConfirmIdentity);
+            Some(if confirm_first {
+                Step::ConfirmIdentity
+            } else {
+                policy
+            })
+        }
         _ => None,
     }
 }
@@ -861,5 +922,83 @@ mod tests {
             assert_eq!(Step::from_policy(step.as_str()), Some(step));
         }
         assert_eq!(Step::from_policy("consent"), None);
+    }
+
+    fn session_policy(policy: Step, stale_proof: bool) -> StepFacts<'static> {
+        StepFacts {
+            first_factor: Some(FirstFactor::Session),
+            policy: Some(policy),
+            stale_proof,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_stale_session_confirms_before_a_sensitive_policy() {
+        for policy in [
+            Step::ChangePassword,
+            Step::ChangeEmail,
+            Step::ResetMfa,
+            Step::ManagePasskey,
+            Step::ManageRecoveryCode,
+        ] {
+            assert_eq!(
+                walk(&session_policy(policy, true)),
+                vec![Step::ConfirmIdentity, policy]
+            );
+            assert_eq!(walk(&session_policy(policy, false)), vec![policy]);
+        }
+        // Names and organization change nothing an attacker could keep the account with.
+        for policy in [Step::UpdateInfo, Step::ChangeOrg] {
+            assert_eq!(walk(&session_policy(policy, true)), vec![policy]);
+        }
+    }
+
+    #[test]
+    fn freshness_is_a_factor_given_now_or_a_recent_session() {
+        let user = Subject {
+            id: 1,
+            auth_id: "a".into(),
+        };
+        assert!(
+            !Proof::default().is_fresh(1_000, 300),
+            "nobody signed in yet"
+        );
+        let mut session = Proof::default();
+        session
+            .sign_in(user.clone(), FirstFactor::Session, 1_000)
+            .unwrap();
+        assert!(session.is_fresh(1_300, 300));
+        assert!(!session.is_fresh(1_301, 300));
+        assert!(!session.is_fresh(1_000, 0), "0: a session is never enough");
+        let mut password = Proof::default();
+        password
+            .sign_in(user, FirstFactor::Password, 1_000)
+            .unwrap();
+        assert!(password.is_fresh(9_999, 0), "typed in this sign-in");
+    }
+
+    #[test]
+    fn reconfirming_records_the_step_once_and_renews_the_auth_time() {
+        let facts = session_policy(Step::ResetMfa, true);
+        let mut proof = Proof::default();
+        let user = Subject {
+            id: 7,
+            auth_id: "u7".into(),
+        };
+        proof.sign_in(user, FirstFactor::Session, 100).unwrap();
+        // The policy itself is not owed yet.
+        assert_eq!(
+            proof.at(&[Step::ResetMfa], &facts),
+            Err(SignInError::WrongStep)
+        );
+        let at = proof.at(&[Step::ConfirmIdentity], &facts).unwrap();
+        proof.reconfirm(at, 5_000).unwrap();
+        assert_eq!(proof.auth_time(), Some(5_000));
+        assert_eq!(proof.owed(&facts), Some(Step::ResetMfa));
+        // A second confirmation, or `complete` standing in for it, is refused.
+        assert!(proof.at(&[Step::ConfirmIdentity], &facts).is_err());
+        let at = proof.at(&[Step::ResetMfa], &facts).unwrap();
+        assert_eq!(proof.reconfirm(at, 6_000), Err(SignInError::WrongStep));
     }
 }

@@ -297,6 +297,8 @@ config_keys! {
         password_reset_code_threshold: u32 = 5, info = "PASSWORD_RESET_CODE_THRESHOLD";
         /// Wrong passwords per email and IP before the account is locked.
         account_lockout_threshold: u32 = 5, info = "ACCOUNT_LOCKOUT_THRESHOLD";
+        /// How old (seconds) a browser's single sign-on session may be for changing the password or email, resetting MFA, managing passkeys or making new recovery codes without proving the account again; older sessions confirm the current password (or sign in again) first. 0 = a session is never enough.
+        sensitive_action_max_auth_age: u64 = 300;
         /// Seconds a lockout lasts; 0 = until an admin unlocks it.
         account_lockout_expires_in: u64 = 86_400, info = "ACCOUNT_LOCKOUT_EXPIRES_IN";
         /// Email MFA sends per user and IP per 30 minutes.

@@ -11,6 +11,7 @@ pub mod bootstrap;
 pub mod captcha;
 pub mod clients;
 pub(crate) mod codes;
+pub mod confirm_identity;
 pub mod connect;
 pub mod facebook;
 pub mod federation;

@@ -536,6 +536,41 @@ pub async fn complete_step(
     advance(state, id, tx, meta).await
 }
 
+/// The account proved itself again at the confirm step: the sign-in is fresh from `meta.now`.
+pub async fn reconfirmed(
+    state: &AppState,
+    id: &str,
+    mut tx: Transaction,
+    at: AtStep,
+    meta: RequestMeta<'_>,
+) -> Result<Outcome, ServiceError> {
+    tx.proof.reconfirm(at, meta.now)?;
+    advance(state, id, tx, meta).await
+}
+
+/// The same request as a new sign-in with nothing proven (the browser's session is not used
+/// for it); the old transaction ends. Returns the new transaction's id.
+pub async fn start_over(
+    state: &AppState,
+    id: &str,
+    tx: Transaction,
+    browser_token: Option<&str>,
+) -> Result<String, ServiceError> {
+    let fresh = Transaction {
+        browser_key: browser_token.map(|t| sha256_hex(t.as_bytes())),
+        proof: Proof::default(),
+        session_id: None,
+        passwordless_email: None,
+        recovery_codes: None,
+        pending_link: None,
+        ..tx
+    };
+    let new_id = random_token::<32>();
+    save(state, &new_id, &fresh).await?;
+    discard(state, id).await?;
+    Ok(new_id)
+}
+
 /// An emailed code passed at `at`: the email step, or the TOTP or SMS step it stands in for.
 pub async fn complete_by_email(
     state: &AppState,

@@ -122,6 +122,9 @@ pub(crate) async fn facts_for(
             user_has_passkey,
             user_skips_passkey_enroll,
             policy: policy_step(state, tx.request.policy.as_deref()),
+            stale_proof: !tx
+                .proof()
+                .is_fresh(meta.now, config.sensitive_action_max_auth_age),
             ..StepFacts::default()
         },
         user_mfa_types,

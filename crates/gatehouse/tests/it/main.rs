@@ -15,6 +15,7 @@ mod api_orgs;
 mod api_user_attributes;
 mod api_users;
 mod attack_api;
+mod attack_fresh_proof;
 mod attack_pages;
 mod attack_protocol;
 mod attack_signin;

@@ -120,6 +120,13 @@ pub struct Texts {
     pub link_account_intro: &'static str,
     pub link_account_submit: &'static str,
     pub link_account_cancel: &'static str,
+    pub confirm_identity_title: &'static str,
+    pub confirm_identity_intro: &'static str,
+    /// For accounts without a password: only a new sign-in confirms them.
+    pub confirm_identity_sign_in_intro: &'static str,
+    pub current_password: &'static str,
+    pub confirm_identity_submit: &'static str,
+    pub sign_in_again: &'static str,
 }
 
 pub const EN: Texts = Texts {
@@ -242,6 +249,12 @@ pub const EN: Texts = Texts {
     link_account_intro: "An account with {email} already exists — enter its password to sign in with {provider} from now on.",
     link_account_submit: "Link and sign in",
     link_account_cancel: "Cancel",
+    confirm_identity_title: "Confirm it’s you",
+    confirm_identity_intro: "You signed in a while ago. Enter your current password to go on, or sign in again.",
+    confirm_identity_sign_in_intro: "You signed in a while ago. Sign in again to go on.",
+    current_password: "Current password",
+    confirm_identity_submit: "Confirm",
+    sign_in_again: "Sign in again",
 };
 
 pub const ZH_CN: Texts = Texts {
@@ -362,6 +375,12 @@ pub const ZH_CN: Texts = Texts {
     link_account_intro: "使用 {email} 的账户已存在——请输入该账户的密码，此后即可使用 {provider} 登录。",
     link_account_submit: "关联并登录",
     link_account_cancel: "取消",
+    confirm_identity_title: "确认是您本人",
+    confirm_identity_intro: "您登录已有一段时间。请输入当前密码以继续，或重新登录。",
+    confirm_identity_sign_in_intro: "您登录已有一段时间。请重新登录以继续。",
+    current_password: "当前密码",
+    confirm_identity_submit: "确认",
+    sign_in_again: "重新登录",
 };
 
 pub const FR: Texts = Texts {
@@ -482,6 +501,12 @@ pub const FR: Texts = Texts {
     link_account_intro: "Un compte avec l’adresse {email} existe déjà — saisissez son mot de passe pour vous connecter désormais avec {provider}.",
     link_account_submit: "Associer et se connecter",
     link_account_cancel: "Annuler",
+    confirm_identity_title: "Confirmez votre identité",
+    confirm_identity_intro: "Vous vous êtes connecté il y a un moment. Saisissez votre mot de passe actuel pour continuer, ou reconnectez-vous.",
+    confirm_identity_sign_in_intro: "Vous vous êtes connecté il y a un moment. Reconnectez-vous pour continuer.",
+    current_password: "Mot de passe actuel",
+    confirm_identity_submit: "Confirmer",
+    sign_in_again: "Se reconnecter",
 };
 
 pub const ALL: [&Texts; 3] = [&EN, &FR, &ZH_CN];

@@ -2,6 +2,7 @@
 
 pub mod browser;
 mod change_email;
+mod confirm_identity;
 mod connect;
 mod consent;
 mod federation;
@@ -67,6 +68,7 @@ pub fn routes() -> Router<AppState> {
         .route("/identity/v1/view/auth-code-expired", get(expired_page))
         .route("/connect/{name}", get(connect::start))
         .merge(lifecycle::routes())
+        .merge(confirm_identity::routes())
         .merge(link_account::routes())
         .merge(mfa::routes())
         .merge(passkeys::routes())

@@ -238,6 +238,7 @@ chrome_pages!(
     SignUpPage,
     ConsentPage,
     LinkAccountPage,
+    ConfirmIdentityPage,
     PolicyPage,
     MyPassPage,
     PasskeyPage,
@@ -336,6 +337,19 @@ pub struct LinkAccountPage<'a> {
     pub email: &'a str,
     /// "An account with <email> already exists…", in the page's language.
     pub intro: String,
+    pub error: Option<String>,
+}
+
+/// A sign-in too old for the sensitive policy that follows: the current password, or a new
+/// sign-in.
+#[derive(Template)]
+#[template(path = "confirm_identity.html")]
+pub struct ConfirmIdentityPage<'a> {
+    pub c: Chrome<'a>,
+    pub tx: &'a str,
+    pub csrf: &'a str,
+    /// The account's email, when it has a password to confirm with.
+    pub email: Option<&'a str>,
     pub error: Option<String>,
 }
 

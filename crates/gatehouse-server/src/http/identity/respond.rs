@@ -35,6 +35,7 @@ pub fn step_path(step: Step) -> Option<&'static str> {
         Step::ChangePassword => Some("/identity/v1/view/change-password"),
         Step::UpdateInfo => Some("/identity/v1/view/update-info"),
         Step::ChangeOrg => Some("/identity/v1/view/change-org"),
+        Step::ConfirmIdentity => Some(super::confirm_identity::PATH),
         _ => None,
     }
 }

@@ -1,0 +1,56 @@
+//! The confirm-identity step. A policy that changes how the account proves itself (password,
+//! email, MFA, passkeys, recovery codes) is not enough behind a sign-in older than
+//! `sensitive_action_max_auth_age`, since a stolen session would then become a permanent
+//! takeover: the account gives its current password first, or signs in again.
+
+use gatehouse_core::signin::{AtStep, SignInError, Step};
+use gatehouse_store::AccountStore;
+
+use crate::error::ServiceError;
+use crate::services::signin::{self, check_password, Outcome, RequestMeta, Transaction};
+use crate::state::AppState;
+
+/// The signed-in account's email, if it has a password to confirm with.
+pub async fn password_email(state: &AppState, at: &AtStep) -> Result<Option<String>, ServiceError> {
+    let Some(email) = state
+        .store
+        .user_by_id(at.user().id)
+        .await?
+        .and_then(|u| u.email)
+    else {
+        return Ok(None);
+    };
+    let has_password = state
+        .store
+        .password_account(&email.trim().to_lowercase())
+        .await?
+        .is_some_and(|a| a.id == at.user().id && a.password_hash.is_some());
+    Ok(has_password.then_some(email))
+}
+
+/// The current password confirms the account. It is checked like a sign-in password, under the
+/// same lockout of the account's email and the client's IP, so guessing here is no cheaper than
+/// guessing on the sign-in page.
+pub async fn with_password(
+    state: &AppState,
+    id: &str,
+    tx: Transaction,
+    at: AtStep,
+    password: &str,
+    meta: RequestMeta<'_>,
+) -> Result<Outcome, ServiceError> {
+    if at.step() != Step::ConfirmIdentity {
+        return Err(SignInError::WrongStep.into());
+    }
+    let email = password_email(state, &at)
+        .await?
+        .ok_or(SignInError::WrongCurrentPassword)?;
+    match check_password(state, &email, password, meta.ip).await {
+        Ok(account) if account.id == at.user().id => {}
+        Ok(_) | Err(ServiceError::SignIn(SignInError::NoUserFound)) => {
+            return Err(SignInError::WrongCurrentPassword.into())
+        }
+        Err(other) => return Err(other),
+    }
+    signin::reconfirmed(state, id, tx, at, meta).await
+}
