@@ -10,21 +10,19 @@ use crate::error::ServiceError;
 use crate::services::signin::{self, check_password, Outcome, RequestMeta, Transaction};
 use crate::state::AppState;
 
-/// The signed-in account's email, if it has a password to confirm with.
-pub async fn password_email(state: &AppState, at: &AtStep) -> Result<Option<String>, ServiceError> {
-    let Some(email) = state
-        .store
-        .user_by_id(at.user().id)
-        .await?
-        .and_then(|u| u.email)
-    else {
+/// The account's email, if it has a password to confirm with.
+pub async fn password_email(
+    state: &AppState,
+    user_id: i64,
+) -> Result<Option<String>, ServiceError> {
+    let Some(email) = state.store.user_by_id(user_id).await?.and_then(|u| u.email) else {
         return Ok(None);
     };
     let has_password = state
         .store
         .password_account(&email.trim().to_lowercase())
         .await?
-        .is_some_and(|a| a.id == at.user().id && a.password_hash.is_some());
+        .is_some_and(|a| a.id == user_id && a.password_hash.is_some());
     Ok(has_password.then_some(email))
 }
 
@@ -42,7 +40,7 @@ pub async fn with_password(
     if at.step() != Step::ConfirmIdentity {
         return Err(SignInError::WrongStep.into());
     }
-    let email = password_email(state, &at)
+    let email = password_email(state, at.user().id)
         .await?
         .ok_or(SignInError::WrongCurrentPassword)?;
     match check_password(state, &email, password, meta.ip).await {

@@ -164,4 +164,41 @@ backend_tests! {
         let (s, _) = embedded(&app, &format!("/embedded-auth/v1/{session}/email-mfa"), Some(json!({ "mfaCode": "000000" }))).await;
         assert_eq!(s, 400, "no email backup to verify");
     }
+
+    async fn step_pages_refuse_other_origins_before_reading_the_body_and_unknown_sign_ins(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let http = reqwest::Client::new();
+        for path in STEP_PAGES {
+            let url = app.url(&format!("/identity/v1/view/{path}"));
+            // From another site, with a body that is not even a form: refused as cross-origin.
+            let foreign = http.post(&url).header("Origin", "https://evil.example")
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body("%%%not=a&form%").send().await.unwrap();
+            assert_eq!(foreign.status().as_u16(), 403, "{path}");
+            assert!(foreign.text().await.unwrap().contains("not sent by this browser"), "{path}");
+            // From this site but for no sign-in: the expired page, not a step.
+            let unknown = http.post(&url).form(&[("tx", "nope"), ("csrf_token", "x")]).send().await.unwrap();
+            assert_eq!(unknown.status().as_u16(), 403, "{path}: no CSRF cookie");
+            let page = http.get(format!("{url}?tx=nope")).send().await.unwrap();
+            assert_eq!(page.status().as_u16(), 404, "{path}");
+        }
+    }
 }
+
+/// Every page a sign-in step serves.
+const STEP_PAGES: &[&str] = &[
+    "confirm-identity",
+    "change-password",
+    "update-info",
+    "change-org",
+    "mfa-enroll",
+    "otp-setup",
+    "otp-mfa",
+    "sms-mfa",
+    "reset-mfa",
+    "change-email",
+    "recovery-code-enroll",
+    "manage-recovery-code",
+    "passkey-enroll",
+    "manage-passkey",
+];

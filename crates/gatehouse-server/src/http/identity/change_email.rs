@@ -1,23 +1,21 @@
 //! The `change_email` policy: a code sent to the new address proves it before the change.
 
-use axum::extract::{Query, State};
 use axum::response::Response;
-use axum::routing::{get, MethodRouter};
-use axum::Form;
-use gatehouse_core::signin::Step;
+use axum::routing::get;
 
-use super::browser::Browser;
-use super::lifecycle::{form_or_refusal, form_page, supported_locale, FormSpec, LifecycleQuery};
-use super::{
-    at_step, i18n, load_error, page_locale, posted_at_step, refused_post, respond, StepForm,
-};
+use super::lifecycle::{form_or_refusal, form_page, FormSpec};
+use super::step::{ChangeEmail, OwedPage, OwedPost};
+use super::{i18n, refused_post, respond};
 use crate::services::{lifecycle, signin};
 use crate::state::AppState;
 
 const CHANGE_EMAIL_PATH: &str = "/identity/v1/view/change-email";
 
 pub(super) fn routes() -> axum::Router<AppState> {
-    axum::Router::new().route(CHANGE_EMAIL_PATH, change_email_route())
+    axum::Router::new().route(
+        CHANGE_EMAIL_PATH,
+        get(change_email_page).post(change_email_submit),
+    )
 }
 
 fn change_email_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &'a str) -> FormSpec<'a> {
@@ -77,41 +75,29 @@ fn change_email_code_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &str) -> F
     }
 }
 
-fn change_email_route() -> MethodRouter<AppState> {
-    get(
-        |State(state): State<AppState>, browser: Browser, Query(q): Query<LifecycleQuery>| async move {
-            let fallback = supported_locale(&state, q.locale.as_deref());
-            let tx = match at_step(&state, &browser, q.tx.as_deref(), &[Step::ChangeEmail]).await {
-                Ok((tx, _)) => tx,
-                Err(err) => return load_error(&state, &fallback, err),
-            };
-            let locale = page_locale(&state, q.locale.as_deref(), &tx);
-            let t = i18n::texts(&locale);
-            let tx_id = q.tx.unwrap_or_default();
-            form_page(
-                &state,
-                &browser,
-                &locale,
-                tx.branding.as_ref(),
-                change_email_spec(t, &tx_id, ""),
-                None,
-                None,
-            )
-        },
-    )
-    .post(
-        |State(state): State<AppState>, browser: Browser, Form(form): Form<StepForm>| async move {
-            change_email_submit(state, browser, form).await
-        },
+async fn change_email_page(page: OwedPage<ChangeEmail>) -> Response {
+    let t = i18n::texts(&page.locale);
+    form_page(
+        &page.state,
+        &page.browser,
+        &page.locale,
+        page.tx.branding.as_ref(),
+        change_email_spec(t, &page.tx_id, ""),
+        None,
+        None,
     )
 }
 
-async fn change_email_submit(state: AppState, browser: Browser, form: StepForm) -> Response {
-    let (tx, at) = match posted_at_step(&state, &browser, &form, &[Step::ChangeEmail]).await {
-        Ok(found) => found,
-        Err(err) => return refused_post(&state, err),
-    };
-    let locale = tx.request.locale.clone();
+async fn change_email_submit(post: OwedPost<ChangeEmail>) -> Response {
+    let OwedPost {
+        state,
+        browser,
+        form,
+        tx,
+        at,
+        locale,
+        ..
+    } = post;
     let t = i18n::texts(&locale);
     let user_id = at.user().id;
     let branding = tx.branding.clone();

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::browser::Browser;
 use super::lifecycle::{form_or_refusal, form_page, FormSpec};
+use super::step::{MfaEnroll, Otp, OtpMfa, OtpSetup, OwedPage, OwedPost, ResetMfa, StepPage};
 use super::{
     at_step, form_error, i18n, load_error, page_error, page_locale, posted_at_step, refused_post,
     respond, transaction, StepForm,
@@ -37,8 +38,11 @@ pub(super) struct MfaQuery {
 pub(super) fn routes() -> axum::Router<AppState> {
     axum::Router::new()
         .route(ENROLL_PATH, get(enroll_page).post(enroll_submit))
-        .route(OTP_SETUP_PATH, get(otp_setup_page).post(otp_submit))
-        .route(OTP_PATH, get(otp_page).post(otp_submit))
+        .route(
+            OTP_SETUP_PATH,
+            get(otp_page_for::<OtpSetup>).post(otp_submit),
+        )
+        .route(OTP_PATH, get(otp_page_for::<OtpMfa>).post(otp_submit))
         .route(EMAIL_PATH, get(email_page).post(email_submit))
         .route(RESET_PATH, get(reset_page).post(reset_submit))
 }
@@ -88,19 +92,16 @@ async fn enroll_spec<'a>(
     Ok(spec)
 }
 
-async fn enroll_page(
-    State(state): State<AppState>,
-    browser: Browser,
-    Query(q): Query<MfaQuery>,
-) -> Response {
-    let locale = fallback(&state, q.locale.as_deref());
-    let tx = match at_step(&state, &browser, q.tx.as_deref(), &[Step::MfaEnroll]).await {
-        Ok((tx, _)) => tx,
-        Err(err) => return load_error(&state, &locale, err),
-    };
-    let locale = page_locale(&state, q.locale.as_deref(), &tx);
+async fn enroll_page(page: OwedPage<MfaEnroll>) -> Response {
+    let OwedPage {
+        state,
+        browser,
+        tx_id,
+        tx,
+        locale,
+        ..
+    } = page;
     let t = i18n::texts(&locale);
-    let tx_id = q.tx.unwrap_or_default();
     match enroll_spec(&state, t, &tx, &tx_id).await {
         Ok(spec) => form_page(
             &state,
@@ -115,16 +116,16 @@ async fn enroll_page(
     }
 }
 
-async fn enroll_submit(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<StepForm>,
-) -> Response {
-    let (tx, at) = match posted_at_step(&state, &browser, &form, &[Step::MfaEnroll]).await {
-        Ok(found) => found,
-        Err(err) => return refused_post(&state, err),
-    };
-    let locale = tx.request.locale.clone();
+async fn enroll_submit(post: OwedPost<MfaEnroll>) -> Response {
+    let OwedPost {
+        state,
+        browser,
+        form,
+        tx,
+        at,
+        locale,
+        ..
+    } = post;
     let kind = form.rest.get("type").and_then(|t| MfaType::parse(t));
     let shown = tx.clone();
     match mfa::enroll(&state, &form.tx, tx, at, kind, browser.meta()).await {
@@ -187,17 +188,18 @@ async fn otp_spec<'a>(
     Ok(spec)
 }
 
-async fn otp_page_for(state: AppState, browser: Browser, q: MfaQuery, setup: bool) -> Response {
-    let locale = fallback(&state, q.locale.as_deref());
-    let step = if setup { Step::OtpSetup } else { Step::OtpMfa };
-    let tx = match at_step(&state, &browser, q.tx.as_deref(), &[step]).await {
-        Ok((tx, _)) => tx,
-        Err(err) => return load_error(&state, &locale, err),
-    };
-    let locale = page_locale(&state, q.locale.as_deref(), &tx);
+async fn otp_page_for<P: StepPage>(page: OwedPage<P>) -> Response {
+    let OwedPage {
+        state,
+        browser,
+        tx_id,
+        tx,
+        at,
+        locale,
+        ..
+    } = page;
     let t = i18n::texts(&locale);
-    let tx_id = q.tx.unwrap_or_default();
-    match otp_spec(&state, t, &tx, &tx_id, setup).await {
+    match otp_spec(&state, t, &tx, &tx_id, at.step() == Step::OtpSetup).await {
         Ok(spec) => form_page(
             &state,
             &browser,
@@ -211,33 +213,16 @@ async fn otp_page_for(state: AppState, browser: Browser, q: MfaQuery, setup: boo
     }
 }
 
-async fn otp_setup_page(
-    State(state): State<AppState>,
-    browser: Browser,
-    Query(q): Query<MfaQuery>,
-) -> Response {
-    otp_page_for(state, browser, q, true).await
-}
-
-async fn otp_page(
-    State(state): State<AppState>,
-    browser: Browser,
-    Query(q): Query<MfaQuery>,
-) -> Response {
-    otp_page_for(state, browser, q, false).await
-}
-
-async fn otp_submit(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<StepForm>,
-) -> Response {
-    let tx = match posted_at_step(&state, &browser, &form, &[Step::OtpSetup, Step::OtpMfa]).await {
-        Ok(found) => found,
-        Err(err) => return refused_post(&state, err),
-    };
-    let (tx, at) = tx;
-    let locale = tx.request.locale.clone();
+async fn otp_submit(post: OwedPost<Otp>) -> Response {
+    let OwedPost {
+        state,
+        browser,
+        form,
+        tx,
+        at,
+        locale,
+        ..
+    } = post;
     let user_id = at.user().id;
     let shown = tx.clone();
     let setup = at.step() == Step::OtpSetup;
@@ -443,40 +428,29 @@ fn reset_spec<'a>(t: &'a i18n::Texts, tx_id: &str) -> FormSpec<'a> {
     spec
 }
 
-async fn reset_page(
-    State(state): State<AppState>,
-    browser: Browser,
-    Query(q): Query<MfaQuery>,
-) -> Response {
-    let locale = fallback(&state, q.locale.as_deref());
-    let tx = match at_step(&state, &browser, q.tx.as_deref(), &[Step::ResetMfa]).await {
-        Ok((tx, _)) => tx,
-        Err(err) => return load_error(&state, &locale, err),
-    };
-    let locale = page_locale(&state, q.locale.as_deref(), &tx);
-    let t = i18n::texts(&locale);
-    let tx_id = q.tx.unwrap_or_default();
+async fn reset_page(page: OwedPage<ResetMfa>) -> Response {
+    let t = i18n::texts(&page.locale);
     form_page(
-        &state,
-        &browser,
-        &locale,
-        tx.branding.as_ref(),
-        reset_spec(t, &tx_id),
+        &page.state,
+        &page.browser,
+        &page.locale,
+        page.tx.branding.as_ref(),
+        reset_spec(t, &page.tx_id),
         None,
         None,
     )
 }
 
-async fn reset_submit(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<StepForm>,
-) -> Response {
-    let (tx, at) = match posted_at_step(&state, &browser, &form, &[Step::ResetMfa]).await {
-        Ok(found) => found,
-        Err(err) => return refused_post(&state, err),
-    };
-    let locale = tx.request.locale.clone();
+async fn reset_submit(post: OwedPost<ResetMfa>) -> Response {
+    let OwedPost {
+        state,
+        browser,
+        form,
+        tx,
+        at,
+        locale,
+        ..
+    } = post;
     let user_id = at.user().id;
     if let Err(err) = mfa::reset_own_mfa(&state, user_id).await {
         return page_error(&state, &locale, err);

@@ -21,6 +21,7 @@ mod recovery_codes;
 pub mod respond;
 mod sign_up;
 mod sms;
+mod step;
 
 use std::collections::BTreeMap;
 
@@ -55,15 +56,15 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/identity/v1/view/change-password",
-            policy::policy_route(Step::ChangePassword),
+            policy::policy_route::<step::ChangePassword>(),
         )
         .route(
             "/identity/v1/view/update-info",
-            policy::policy_route(Step::UpdateInfo),
+            policy::policy_route::<step::UpdateInfo>(),
         )
         .route(
             "/identity/v1/view/change-org",
-            policy::policy_route(Step::ChangeOrg),
+            policy::policy_route::<step::ChangeOrg>(),
         )
         .route("/identity/v1/view/auth-code-expired", get(expired_page))
         .route("/connect/{name}", get(connect::start))

@@ -1,20 +1,19 @@
 //! Passkey pages: the enrollment step after sign-in, the `manage_passkey` policy, and the
 //! sign-in with a passkey posted from the sign-in page.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Form;
 use gatehouse_core::signin::{SignInError, Step};
 use gatehouse_store::{MfaStore, UserStore};
-use serde::Deserialize;
 
 use super::browser::Browser;
 use super::pages::{render, Chrome, PasskeyPage};
+use super::step::{ManagePasskey, OwedPage, OwedPost, PasskeyEnroll, StepPage};
 use super::{
-    at_step, form_error, i18n, load_error, page_error, page_locale, posted_transaction,
-    refused_post, respond, sign_in_view, StepForm,
+    form_error, i18n, page_error, posted_transaction, refused_post, respond, sign_in_view, StepForm,
 };
 use crate::services::passkeys;
 use crate::services::signin::{self, Transaction};
@@ -24,39 +23,15 @@ const ENROLL_PATH: &str = "/identity/v1/view/passkey-enroll";
 const MANAGE_PATH: &str = "/identity/v1/view/manage-passkey";
 const SIGN_IN_PATH: &str = "/identity/v1/view/passkey";
 
-#[derive(Debug, Deserialize)]
-pub(super) struct PasskeyQuery {
-    tx: Option<String>,
-    locale: Option<String>,
-}
-
 pub(super) fn routes() -> axum::Router<AppState> {
     axum::Router::new()
         .route(
             ENROLL_PATH,
-            get(
-                |State(state): State<AppState>, browser: Browser, Query(q): Query<PasskeyQuery>| {
-                    page(state, browser, q, Step::PasskeyEnroll)
-                },
-            )
-            .post(
-                |State(state): State<AppState>, browser: Browser, Form(form): Form<StepForm>| {
-                    submit(state, browser, form, Step::PasskeyEnroll)
-                },
-            ),
+            get(page::<PasskeyEnroll>).post(submit::<PasskeyEnroll>),
         )
         .route(
             MANAGE_PATH,
-            get(
-                |State(state): State<AppState>, browser: Browser, Query(q): Query<PasskeyQuery>| {
-                    page(state, browser, q, Step::ManagePasskey)
-                },
-            )
-            .post(
-                |State(state): State<AppState>, browser: Browser, Form(form): Form<StepForm>| {
-                    submit(state, browser, form, Step::ManagePasskey)
-                },
-            ),
+            get(page::<ManagePasskey>).post(submit::<ManagePasskey>),
         )
         .route(SIGN_IN_PATH, post(sign_in))
 }
@@ -130,37 +105,30 @@ async fn view(
     response
 }
 
-async fn page(state: AppState, browser: Browser, q: PasskeyQuery, step: Step) -> Response {
-    let fallback = gatehouse_core::authorize::pick_locale(
-        q.locale.as_deref(),
-        &state.config.supported_locales,
-    );
-    let tx = match at_step(&state, &browser, q.tx.as_deref(), &[step]).await {
-        Ok((tx, _)) => tx,
-        Err(err) => return load_error(&state, &fallback, err),
-    };
-    let locale = page_locale(&state, q.locale.as_deref(), &tx);
+async fn page<P: StepPage>(page: OwedPage<P>) -> Response {
     view(
-        &state,
-        &browser,
-        q.tx.as_deref().unwrap_or_default(),
-        &tx,
-        &locale,
-        step,
+        &page.state,
+        &page.browser,
+        &page.tx_id,
+        &page.tx,
+        &page.locale,
+        page.at.step(),
         None,
     )
     .await
 }
 
-async fn submit(state: AppState, browser: Browser, form: StepForm, step: Step) -> Response {
-    if browser.foreign_origin || !browser.csrf_matches(&form.csrf_token) {
-        return refused_post(&state, SignInError::CsrfMismatch.into());
-    }
-    let (tx, at) = match at_step(&state, &browser, Some(&form.tx), &[step]).await {
-        Ok(found) => found,
-        Err(err) => return refused_post(&state, err),
-    };
-    let locale = tx.request.locale.clone();
+async fn submit<P: StepPage>(post: OwedPost<P>) -> Response {
+    let OwedPost {
+        state,
+        browser,
+        form,
+        tx,
+        at,
+        locale,
+        ..
+    } = post;
+    let step = at.step();
     let user_id = at.user().id;
     let done = match form.stage.as_str() {
         "add" => {

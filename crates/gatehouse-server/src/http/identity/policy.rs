@@ -1,23 +1,19 @@
 //! The policy pages a sign-in can end with: change password, update names, change org.
 
-use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Form;
+use axum::routing::{get, MethodRouter};
 use gatehouse_core::signin::Step;
 use gatehouse_store::AccountStore;
 
 use super::browser::Browser;
 use super::pages::{render, Chrome};
 use super::pages::{PolicyFields, PolicyPage};
-use super::{
-    at_step, form_error, i18n, load_error, page_locale, posted_at_step, refused_post, respond,
-    PageQuery, StepForm,
-};
+use super::step::{OwedPage, OwedPost, StepPage};
+use super::{form_error, i18n, refused_post, respond};
 use crate::error::ServiceError;
 use crate::services::signin::{self, Transaction};
 use crate::state::AppState;
-use axum::routing::{get, MethodRouter};
 
 /// The page of a policy step: `(tx_id, tx)` is the sign-in it belongs to.
 fn policy_view(
@@ -108,35 +104,37 @@ impl PolicyFieldsOwned {
     }
 }
 
-async fn policy_page(state: AppState, browser: Browser, q: PageQuery, step: Step) -> Response {
-    let fallback = q.locale.clone().unwrap_or_else(|| "en".into());
-    let (tx, at) = match at_step(&state, &browser, q.tx.as_deref(), &[step]).await {
-        Ok(found) => found,
-        Err(err) => return load_error(&state, &fallback, err),
-    };
-    let locale = page_locale(&state, q.locale.as_deref(), &tx);
-    let user_id = at.user().id;
-    let fields = match policy_fields(&state, user_id, step, None).await {
+async fn policy_page<P: StepPage>(page: OwedPage<P>) -> Response {
+    let state = &page.state;
+    let step = page.at.step();
+    let fields = match policy_fields(state, page.at.user().id, step, None).await {
         Ok(fields) => fields,
-        Err(err) => return crate::http::error::page_internal_error(&state.config, &locale, &err),
+        Err(err) => {
+            return crate::http::error::page_internal_error(&state.config, &page.locale, &err)
+        }
     };
     policy_view(
-        &state,
-        &browser,
-        (q.tx.as_deref().unwrap_or_default(), &tx),
-        &locale,
+        state,
+        &page.browser,
+        (&page.tx_id, &page.tx),
+        &page.locale,
         step,
         fields.view(),
         None,
     )
 }
 
-async fn policy_submit(state: AppState, browser: Browser, form: StepForm, step: Step) -> Response {
-    let (tx, at) = match posted_at_step(&state, &browser, &form, &[step]).await {
-        Ok(found) => found,
-        Err(err) => return refused_post(&state, err),
-    };
-    let locale = tx.request.locale.clone();
+async fn policy_submit<P: StepPage>(post: OwedPost<P>) -> Response {
+    let OwedPost {
+        state,
+        browser,
+        form,
+        tx,
+        at,
+        locale,
+        ..
+    } = post;
+    let step = at.step();
     let user_id = at.user().id;
     let applied = match step {
         Step::ChangePassword => {
@@ -199,15 +197,6 @@ async fn policy_submit(state: AppState, browser: Browser, form: StepForm, step: 
 }
 
 /// A policy page's route: the page on GET, its form on POST.
-pub(super) fn policy_route(step: Step) -> MethodRouter<AppState> {
-    get(
-        move |State(state): State<AppState>, browser: Browser, Query(q): Query<PageQuery>| {
-            policy_page(state, browser, q, step)
-        },
-    )
-    .post(
-        move |State(state): State<AppState>, browser: Browser, Form(form): Form<StepForm>| {
-            policy_submit(state, browser, form, step)
-        },
-    )
+pub(super) fn policy_route<P: StepPage>() -> MethodRouter<AppState> {
+    get(policy_page::<P>).post(policy_submit::<P>)
 }

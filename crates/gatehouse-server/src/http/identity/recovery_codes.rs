@@ -10,11 +10,11 @@ use gatehouse_core::signin::{SignInError, Step};
 use super::browser::Browser;
 use super::lifecycle::{form_page, FormSpec};
 use super::mfa::{fallback, MfaQuery};
+use super::step::{ManageRecoveryCode, OwedPage, OwedPost, RecoveryCodeEnroll, StepPage};
 use super::{
-    at_step, form_error, i18n, load_error, page_error, page_locale, posted_at_step,
-    posted_transaction, refused_post, respond, transaction, StepForm,
+    form_error, i18n, page_error, page_locale, posted_transaction, refused_post, respond,
+    transaction, StepForm,
 };
-
 use crate::services::mfa;
 use crate::services::signin;
 use crate::state::AppState;
@@ -27,29 +27,11 @@ pub(super) fn routes() -> axum::Router<AppState> {
     axum::Router::new()
         .route(
             RECOVERY_ENROLL_PATH,
-            get(
-                |State(state): State<AppState>, browser: Browser, Query(q): Query<MfaQuery>| {
-                    codes_page(state, browser, q, Step::RecoveryCodeEnroll)
-                },
-            )
-            .post(
-                |State(state): State<AppState>, browser: Browser, Form(form): Form<StepForm>| {
-                    codes_submit(state, browser, form, Step::RecoveryCodeEnroll)
-                },
-            ),
+            get(codes_page::<RecoveryCodeEnroll>).post(codes_submit::<RecoveryCodeEnroll>),
         )
         .route(
             RECOVERY_MANAGE_PATH,
-            get(
-                |State(state): State<AppState>, browser: Browser, Query(q): Query<MfaQuery>| {
-                    codes_page(state, browser, q, Step::ManageRecoveryCode)
-                },
-            )
-            .post(
-                |State(state): State<AppState>, browser: Browser, Form(form): Form<StepForm>| {
-                    codes_submit(state, browser, form, Step::ManageRecoveryCode)
-                },
-            ),
+            get(codes_page::<ManageRecoveryCode>).post(codes_submit::<ManageRecoveryCode>),
         )
         .route(
             RECOVERY_SIGN_IN_PATH,
@@ -57,14 +39,16 @@ pub(super) fn routes() -> axum::Router<AppState> {
         )
 }
 
-async fn codes_page(state: AppState, browser: Browser, q: MfaQuery, step: Step) -> Response {
-    let locale = fallback(&state, q.locale.as_deref());
-    let tx_id = q.tx.clone().unwrap_or_default();
-    let mut tx = match at_step(&state, &browser, q.tx.as_deref(), &[step]).await {
-        Ok((tx, _)) => tx,
-        Err(err) => return load_error(&state, &locale, err),
-    };
-    let locale = page_locale(&state, q.locale.as_deref(), &tx);
+async fn codes_page<P: StepPage>(page: OwedPage<P>) -> Response {
+    let OwedPage {
+        state,
+        browser,
+        tx_id,
+        mut tx,
+        at,
+        locale,
+        ..
+    } = page;
     let t = i18n::texts(&locale);
     // Issued once per transaction: a reload shows the same set.
     let codes = match tx.recovery_codes.clone() {
@@ -78,7 +62,7 @@ async fn codes_page(state: AppState, browser: Browser, q: MfaQuery, step: Step) 
             codes
         }
     };
-    let action = if step == Step::ManageRecoveryCode {
+    let action = if at.step() == Step::ManageRecoveryCode {
         RECOVERY_MANAGE_PATH
     } else {
         RECOVERY_ENROLL_PATH
@@ -102,22 +86,24 @@ async fn codes_page(state: AppState, browser: Browser, q: MfaQuery, step: Step) 
     )
 }
 
-async fn codes_submit(state: AppState, browser: Browser, form: StepForm, step: Step) -> Response {
-    let (tx, at) = match posted_at_step(&state, &browser, &form, &[step]).await {
-        Ok(found) => found,
-        Err(err) => return refused_post(&state, err),
-    };
+async fn codes_submit<P: StepPage>(post: OwedPost<P>) -> Response {
+    let OwedPost {
+        state,
+        browser,
+        form,
+        mut tx,
+        at,
+        locale,
+        ..
+    } = post;
     // Confirming codes that were never shown confirms nothing.
-    let Some(codes) = tx.recovery_codes.clone() else {
+    let Some(codes) = tx.recovery_codes.take() else {
         return refused_post(&state, SignInError::WrongStep.into());
     };
-    let locale = tx.request.locale.clone();
     // The codes work from the moment the user says they are saved.
     if let Err(err) = mfa::store_recovery_codes(&state, at.user().id, &codes).await {
         return page_error(&state, &locale, err);
     }
-    let mut tx = tx;
-    tx.recovery_codes = None;
     match signin::complete_step(&state, &form.tx, tx, at, browser.meta()).await {
         Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
         Err(err) => refused_post(&state, err),

@@ -1,18 +1,14 @@
 //! The SMS step: the number to set up (E.164), then the texted code; email may stand in.
 
-use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use axum::Form;
-use gatehouse_core::signin::{MfaType, Step};
+use gatehouse_core::signin::MfaType;
 
 use super::browser::Browser;
 use super::lifecycle::{form_page, FormSpec};
-use super::mfa::{fallback, finish, remember_if_asked, MfaQuery, EMAIL_PATH};
-use super::{
-    at_step, form_error, i18n, load_error, page_error, page_locale, posted_at_step, refused_post,
-    StepForm,
-};
+use super::mfa::{finish, remember_if_asked, EMAIL_PATH};
+use super::step::{OwedPage, OwedPost, SmsMfa};
+use super::{form_error, i18n, page_error};
 use crate::error::ServiceError;
 use crate::services::mfa;
 use crate::services::signin::{self, Transaction};
@@ -63,19 +59,16 @@ async fn sms_spec<'a>(
     Ok((spec, intro))
 }
 
-async fn sms_page(
-    State(state): State<AppState>,
-    browser: Browser,
-    Query(q): Query<MfaQuery>,
-) -> Response {
-    let locale = fallback(&state, q.locale.as_deref());
-    let tx = match at_step(&state, &browser, q.tx.as_deref(), &[Step::SmsMfa]).await {
-        Ok((tx, _)) => tx,
-        Err(err) => return load_error(&state, &locale, err),
-    };
-    let locale = page_locale(&state, q.locale.as_deref(), &tx);
+async fn sms_page(page: OwedPage<SmsMfa>) -> Response {
+    let OwedPage {
+        state,
+        browser,
+        tx_id,
+        tx,
+        locale,
+        ..
+    } = page;
     let t = i18n::texts(&locale);
-    let tx_id = q.tx.unwrap_or_default();
     let user_id = tx.user().map_or(0, |u| u.id);
     let verified = match mfa::verified_phone(&state, user_id).await {
         Ok(phone) => phone.is_some(),
@@ -116,16 +109,16 @@ async fn sms_page(
     }
 }
 
-async fn sms_submit(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<StepForm>,
-) -> Response {
-    let (tx, at) = match posted_at_step(&state, &browser, &form, &[Step::SmsMfa]).await {
-        Ok(found) => found,
-        Err(err) => return refused_post(&state, err),
-    };
-    let locale = tx.request.locale.clone();
+async fn sms_submit(post: OwedPost<SmsMfa>) -> Response {
+    let OwedPost {
+        state,
+        browser,
+        form,
+        tx,
+        at,
+        locale,
+        ..
+    } = post;
     let t = i18n::texts(&locale);
     let user_id = at.user().id;
     let branding = tx.branding.clone();
