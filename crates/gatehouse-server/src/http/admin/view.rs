@@ -219,23 +219,13 @@ pub fn refused_page(w: &'static Words, browser_csrf: &str) -> Response {
 /// The one mapping of service errors to pages: refusals say what was wrong (with the status the
 /// S2S API gives), internal failures get the greppable code only.
 pub fn service_error(state: &AppState, w: &'static Words, err: ServiceError) -> Response {
-    let status = match &err {
-        ServiceError::Rule(_) | ServiceError::Token(_) | ServiceError::Connect(_) => {
-            StatusCode::BAD_REQUEST
-        }
-        ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
-        ServiceError::Conflict(_) => StatusCode::CONFLICT,
-        ServiceError::SignIn(e) => {
-            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST)
-        }
-        // Listed, not a wildcard: a new kind of refusal must be given its status here.
-        ServiceError::Store(_) | ServiceError::Cache(_) | ServiceError::Internal(_) => {
-            return crate::http::error::page_internal_error(&state.config, w.lang, &err)
-        }
-    };
+    let class = err.class();
+    if class.is_server_fault() {
+        return crate::http::error::page_internal_error(&state.config, w.lang, &err);
+    }
     message(
         w,
-        status,
+        crate::http::error::status_of(class),
         w.error_title,
         &err.to_string(),
         Some(("/admin", w.back)),
