@@ -357,7 +357,10 @@ mod tests {
         let err = check_impersonation(&nobody, &admins, true, true, &consented).unwrap_err();
         assert_eq!(
             (err.class(), err.to_string().as_str()),
-            (ErrorClass::Unauthenticated, "Only super admin can impersonate other users")
+            (
+                ErrorClass::Unauthenticated,
+                "Only super admin can impersonate other users"
+            )
         );
         let err = check_impersonation(&admins, &admins, true, true, &consented[..2]).unwrap_err();
         assert_eq!(err, AdminRuleError::ImpersonationNeedsConsent);

@@ -84,10 +84,22 @@ mod tests {
     #[test]
     fn service_errors_take_the_class_of_what_went_wrong() {
         let cases = [
-            (ServiceError::from(TokenError::UnknownClient), ErrorClass::Unauthenticated),
-            (ServiceError::from(TokenError::InvalidAuthCode), ErrorClass::Invalid),
-            (ServiceError::from(SignInError::NoUserFound), ErrorClass::NotFound),
-            (ServiceError::from(SignInError::CsrfMismatch), ErrorClass::Forbidden),
+            (
+                ServiceError::from(TokenError::UnknownClient),
+                ErrorClass::Unauthenticated,
+            ),
+            (
+                ServiceError::from(TokenError::InvalidAuthCode),
+                ErrorClass::Invalid,
+            ),
+            (
+                ServiceError::from(SignInError::NoUserFound),
+                ErrorClass::NotFound,
+            ),
+            (
+                ServiceError::from(SignInError::CsrfMismatch),
+                ErrorClass::Forbidden,
+            ),
             (
                 ServiceError::from(SignInError::ProviderUnavailable("corp".into())),
                 ErrorClass::Upstream,

@@ -59,11 +59,9 @@ impl From<ServiceError> for OAuthError {
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let (status, code, description) = match self {
-            OAuthError::Token(err) => (
-                status_of(err.class()),
-                err.code().as_str(),
-                err.to_string(),
-            ),
+            OAuthError::Token(err) => {
+                (status_of(err.class()), err.code().as_str(), err.to_string())
+            }
             OAuthError::InvalidRequest {
                 status,
                 description,

@@ -52,14 +52,14 @@ impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
         let Query(raw) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::bad_request("The query string could not be read".into()))?;
-        let org_id =
-            raw.get("org_id")
-                .map(|v| {
-                    v.parse::<i64>().ok().filter(|n| *n >= 1).ok_or_else(|| {
-                        ApiError::bad_request("org_id must be a positive integer".into())
-                    })
+        let org_id = raw
+            .get("org_id")
+            .map(|v| {
+                v.parse::<i64>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                    ApiError::bad_request("org_id must be a positive integer".into())
                 })
-                .transpose()?;
+            })
+            .transpose()?;
         Ok(Self {
             page_size: positive("page_size", raw.get("page_size"))?,
             page_number: positive("page_number", raw.get("page_number"))?,
