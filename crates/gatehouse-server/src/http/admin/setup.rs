@@ -104,7 +104,7 @@ pub(super) async fn page(
             form_page(w, &browser, &state, &form, StatusCode::OK, None)
         }
         Ok(false) => invalid(w),
-        Err(err) => service_error(&state, w, err),
+        Err(err) => service_error(&state, w, &err),
     }
 }
 
@@ -143,6 +143,6 @@ pub(super) async fn submit(
             let status = crate::http::error::status_of(e.class());
             form_page(w, &browser, &state, &form, status, Some(e.to_string()))
         }
-        Err(err) => service_error(&state, w, err),
+        Err(err) => service_error(&state, w, &err),
     }
 }
