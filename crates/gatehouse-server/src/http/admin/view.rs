@@ -2,9 +2,9 @@
 //! rendering with the panel's security headers, message pages and the one mapping of service
 //! errors to pages.
 
-use askama::Template;
 use std::sync::Arc;
 
+use askama::Template;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
