@@ -1,6 +1,7 @@
 //! Rules of the management API that need no storage: field limits, redirect URIs, built-ins.
 
 use crate::branding::BrandingProblem;
+use crate::error::ErrorClass;
 use crate::redirect_uri::{RedirectUri, RedirectUriProblem};
 use crate::scope::{BUILT_IN_SCOPES, ROOT_SCOPE};
 
@@ -269,13 +270,13 @@ pub fn authorize_change(
 
 impl AdminRuleError {
     /// Melody answers 401 when the impersonating admin is not who or what is needed; every other
-    /// broken rule is a 400.
-    pub fn status(&self) -> u16 {
+    /// broken rule is invalid (400).
+    pub fn class(&self) -> ErrorClass {
         match self {
             Self::InvalidImpersonatorToken
             | Self::NotAnImpersonator
-            | Self::ImpersonationNeedsConsent => 401,
-            _ => 400,
+            | Self::ImpersonationNeedsConsent => ErrorClass::Unauthenticated,
+            _ => ErrorClass::Invalid,
         }
     }
 }
@@ -355,8 +356,11 @@ mod tests {
         );
         let err = check_impersonation(&nobody, &admins, true, true, &consented).unwrap_err();
         assert_eq!(
-            (err.status(), err.to_string().as_str()),
-            (401, "Only super admin can impersonate other users")
+            (err.class(), err.to_string().as_str()),
+            (
+                ErrorClass::Unauthenticated,
+                "Only super admin can impersonate other users"
+            )
         );
         let err = check_impersonation(&admins, &admins, true, true, &consented[..2]).unwrap_err();
         assert_eq!(err, AdminRuleError::ImpersonationNeedsConsent);
@@ -483,9 +487,9 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(
-            (err.status(), err.to_string().as_str()),
+            (err.class(), err.to_string().as_str()),
             (
-                400,
+                ErrorClass::Invalid,
                 "Only an app with the root scope can delete a user who holds a privileged role"
             )
         );

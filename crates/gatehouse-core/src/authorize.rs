@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::ErrorClass;
 use crate::grant::AppType;
 use crate::pkce::{CodeChallenge, PkceError};
 use crate::scope::{grant_scopes, parse_scope_list};
@@ -114,12 +115,14 @@ pub enum ClientError {
 }
 
 impl ClientError {
-    /// Melody's status for each case (the page shows it too).
-    pub fn status(&self) -> u16 {
+    /// Melody's status for each case (the page shows it too): an unknown app is not found
+    /// (404), a non-SPA app or an unregistered redirect URI unauthenticated (401, the client
+    /// did not prove it may use them), the rest invalid (400).
+    pub fn class(&self) -> ErrorClass {
         match self {
-            Self::UnknownClient => 404,
-            Self::NotABrowserApp | Self::UnregisteredRedirectUri => 401,
-            _ => 400,
+            Self::UnknownClient => ErrorClass::NotFound,
+            Self::NotABrowserApp | Self::UnregisteredRedirectUri => ErrorClass::Unauthenticated,
+            _ => ErrorClass::Invalid,
         }
     }
 }
@@ -369,6 +372,21 @@ fn parse_prompt(raw: Option<&str>) -> Result<Prompt, RedirectError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn client_problems_keep_melodys_statuses_as_classes() {
+        assert_eq!(ClientError::UnknownClient.class(), ErrorClass::NotFound);
+        assert_eq!(
+            ClientError::NotABrowserApp.class(),
+            ErrorClass::Unauthenticated
+        );
+        assert_eq!(
+            ClientError::UnregisteredRedirectUri.class(),
+            ErrorClass::Unauthenticated
+        );
+        assert_eq!(ClientError::MissingClientId.class(), ErrorClass::Invalid);
+        assert_eq!(ClientError::DisabledApp.class(), ErrorClass::Invalid);
+    }
 
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::error::ErrorClass;
 use crate::web_url::WebUrl;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -22,6 +23,13 @@ pub enum ConnectError {
     BadLogoUrl,
     #[error("{field} must be at most {max} characters")]
     TooLong { field: &'static str, max: usize },
+}
+
+impl ConnectError {
+    /// Every refused setting is the request's fault.
+    pub fn class(&self) -> ErrorClass {
+        ErrorClass::Invalid
+    }
 }
 
 /// A redirect URL an app may receive the sauce at: `https:`, or `http:` to a loopback host (any

@@ -1,4 +1,34 @@
-//! Errors a token request can end in, with their RFC 6749 §5.2 codes and Melody's messages.
+//! What kind of failure an error is ([`ErrorClass`]), and the errors a token request can end
+//! in, with their RFC 6749 §5.2 codes and Melody's messages.
+
+/// What kind of failure an error is. Every core error names its class; each HTTP surface turns
+/// a class into its status in one place, so a refusal answers the same on every surface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorClass {
+    /// The request breaks a rule or is malformed; sent again unchanged, it fails again.
+    Invalid,
+    /// The caller did not prove who it is: no credentials, or ones that do not verify.
+    Unauthenticated,
+    /// The caller may not do this here (a form not sent by this browser, say).
+    Forbidden,
+    /// What the request names does not exist, or is not known to this caller.
+    NotFound,
+    /// The request conflicts with what exists (a name already taken).
+    Conflict,
+    /// An outside provider the request depends on could not be reached or answered nonsense.
+    Upstream,
+    /// A backing service of this server (database, cache) cannot answer; a retry may succeed.
+    Unavailable,
+    /// A fault on the server's side.
+    Internal,
+}
+
+impl ErrorClass {
+    /// Whether the fault is the server's (logged with its cause, never shown).
+    pub fn is_server_fault(self) -> bool {
+        matches!(self, Self::Unavailable | Self::Internal)
+    }
+}
 
 /// The `error` code of RFC 6749 §5.2 (and RFC 7009 / 7662 where they reuse it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,11 +129,42 @@ impl TokenError {
         }
     }
 
-    /// HTTP status per RFC 6749 §5.2: 401 when client authentication failed, 400 otherwise.
-    pub fn status(&self) -> u16 {
+    /// RFC 6749 §5.2: a failed client authentication is unauthenticated (401), the rest invalid.
+    pub fn class(&self) -> ErrorClass {
         match self.code() {
-            OAuthErrorCode::InvalidClient => 401,
-            _ => 400,
+            OAuthErrorCode::InvalidClient => ErrorClass::Unauthenticated,
+            _ => ErrorClass::Invalid,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_client_authentication_is_unauthenticated_and_the_rest_invalid() {
+        for err in [
+            TokenError::ClientAuthenticationRequired,
+            TokenError::NoS2sAppFound,
+            TokenError::WrongS2sClientSecret,
+            TokenError::UnknownClient,
+            TokenError::WrongClientSecret,
+            TokenError::ConfidentialClientMustAuthenticate,
+            TokenError::AppDisabled,
+        ] {
+            assert_eq!(err.class(), ErrorClass::Unauthenticated, "{err:?}");
+        }
+        for err in [
+            TokenError::UnsupportedGrantType,
+            TokenError::MalformedAuthorizationHeader,
+            TokenError::NotAnS2sApp,
+            TokenError::S2sAppDisabled,
+            TokenError::InvalidAuthCode,
+            TokenError::InvalidRefreshToken,
+            TokenError::DisabledAccount,
+        ] {
+            assert_eq!(err.class(), ErrorClass::Invalid, "{err:?}");
         }
     }
 }

@@ -31,4 +31,4 @@ pub mod tokens;
 pub mod web_url;
 pub mod webauthn;
 
-pub use error::TokenError;
+pub use error::{ErrorClass, TokenError};

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::ErrorClass;
+
 /// Why a sign-in step was refused, in the words the pages and the embedded API show.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignInError {
@@ -89,16 +91,17 @@ pub enum SignInError {
 }
 
 impl SignInError {
-    /// Melody's status codes: 404 for an unknown user or sign-in, 400 for the rest.
-    pub fn status(&self) -> u16 {
+    /// Melody's statuses as classes: an unknown user or sign-in is not found (404), a form from
+    /// another browser forbidden (403), an unreachable provider upstream (502), the rest invalid.
+    pub fn class(&self) -> ErrorClass {
         match self {
             Self::NoUserFound
             | Self::UnknownTransaction
             | Self::InvitationNotFound
-            | Self::UnknownProvider(_) => 404,
-            Self::CsrfMismatch => 403,
-            Self::ProviderUnavailable(_) => 502,
-            _ => 400,
+            | Self::UnknownProvider(_) => ErrorClass::NotFound,
+            Self::CsrfMismatch => ErrorClass::Forbidden,
+            Self::ProviderUnavailable(_) => ErrorClass::Upstream,
+            _ => ErrorClass::Invalid,
         }
     }
 }
@@ -646,6 +649,34 @@ pub fn next_step(progress: &Progress, facts: &StepFacts<'_>) -> Option<Step> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sign_in_refusals_keep_melodys_statuses_as_classes() {
+        for err in [
+            SignInError::NoUserFound,
+            SignInError::UnknownTransaction,
+            SignInError::InvitationNotFound,
+            SignInError::UnknownProvider("corp".into()),
+        ] {
+            assert_eq!(err.class(), ErrorClass::NotFound, "{err:?}");
+        }
+        assert_eq!(SignInError::CsrfMismatch.class(), ErrorClass::Forbidden);
+        assert_eq!(
+            SignInError::ProviderUnavailable("corp".into()).class(),
+            ErrorClass::Upstream
+        );
+        for err in [
+            SignInError::LockedOut,
+            SignInError::WrongStep,
+            SignInError::InvalidCode,
+            SignInError::ExternalRefused {
+                provider: "corp".into(),
+                reason: "access_denied".into(),
+            },
+        ] {
+            assert_eq!(err.class(), ErrorClass::Invalid, "{err:?}");
+        }
+    }
 
     fn password_facts() -> StepFacts<'static> {
         StepFacts {

@@ -1,7 +1,7 @@
 //! The service layer's error: what went wrong below HTTP. The HTTP layer maps it once.
 
 use gatehouse_core::admin::AdminRuleError;
-use gatehouse_core::TokenError;
+use gatehouse_core::{ErrorClass, TokenError};
 use gatehouse_store::{CacheError, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +33,23 @@ pub enum ServiceError {
 }
 
 impl ServiceError {
+    /// What kind of failure this is; each HTTP surface maps the class to its status once.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            ServiceError::Token(err) => err.class(),
+            ServiceError::SignIn(err) => err.class(),
+            ServiceError::Rule(err) => err.class(),
+            ServiceError::Connect(err) => err.class(),
+            ServiceError::NotFound(_) => ErrorClass::NotFound,
+            ServiceError::Conflict(_) => ErrorClass::Conflict,
+            // A unique violation no service turned into a `Conflict` is a race past the
+            // service's own check: answered like a store failure (503, `GH-CONFLICT`), so the
+            // client retries and the operator finds it in the log.
+            ServiceError::Store(_) | ServiceError::Cache(_) => ErrorClass::Unavailable,
+            ServiceError::Internal(_) => ErrorClass::Internal,
+        }
+    }
+
     /// A short, greppable code for the log line and the response of an internal failure.
     pub fn internal_code(&self) -> &'static str {
         match self {
@@ -55,5 +72,68 @@ pub fn conflict_as(message: &str) -> impl FnOnce(gatehouse_store::StoreError) ->
     move |err| match err {
         gatehouse_store::StoreError::Conflict(_) => ServiceError::Conflict(message.to_owned()),
         other => ServiceError::Store(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use gatehouse_core::signin::SignInError;
+
+    use super::*;
+
+    #[test]
+    fn service_errors_take_the_class_of_what_went_wrong() {
+        let cases = [
+            (
+                ServiceError::from(TokenError::UnknownClient),
+                ErrorClass::Unauthenticated,
+            ),
+            (
+                ServiceError::from(TokenError::InvalidAuthCode),
+                ErrorClass::Invalid,
+            ),
+            (
+                ServiceError::from(SignInError::NoUserFound),
+                ErrorClass::NotFound,
+            ),
+            (
+                ServiceError::from(SignInError::CsrfMismatch),
+                ErrorClass::Forbidden,
+            ),
+            (
+                ServiceError::from(SignInError::ProviderUnavailable("corp".into())),
+                ErrorClass::Upstream,
+            ),
+            (
+                ServiceError::from(AdminRuleError::NotAnImpersonator),
+                ErrorClass::Unauthenticated,
+            ),
+            (
+                ServiceError::from(AdminRuleError::RootScopeNeedsRoot),
+                ErrorClass::Invalid,
+            ),
+            (
+                ServiceError::from(gatehouse_core::connect::ConnectError::BadName),
+                ErrorClass::Invalid,
+            ),
+            (ServiceError::NotFound("No app found"), ErrorClass::NotFound),
+            (ServiceError::Conflict("taken".into()), ErrorClass::Conflict),
+            (
+                ServiceError::Store(StoreError::Conflict("unique".into())),
+                ErrorClass::Unavailable,
+            ),
+            (
+                ServiceError::Store(StoreError::Corrupt("row".into())),
+                ErrorClass::Unavailable,
+            ),
+            (
+                ServiceError::Cache(CacheError::InvalidUrl("x".into())),
+                ErrorClass::Unavailable,
+            ),
+            (ServiceError::Internal("bug".into()), ErrorClass::Internal),
+        ];
+        for (err, class) in cases {
+            assert_eq!(err.class(), class, "{err:?}");
+        }
     }
 }

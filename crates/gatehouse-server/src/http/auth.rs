@@ -34,7 +34,7 @@ fn bearer_token(parts: &Parts) -> Result<Option<&str>, ApiError> {
     }
     match super::web::bearer(&parts.headers) {
         Some(token) => Ok(Some(token)),
-        None => Err(ApiError::BadRequest(
+        None => Err(ApiError::bad_request(
             "Malformed Authorization header: expected Bearer <token>".into(),
         )),
     }
@@ -45,9 +45,9 @@ impl FromRequestParts<AppState> for S2sCaller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer_token(parts)?
-            .ok_or_else(|| ApiError::Unauthorized("A bearer access token is required".into()))?;
+            .ok_or_else(|| ApiError::unauthorized("A bearer access token is required".into()))?;
         let invalid =
-            |reason: &str| ApiError::Unauthorized(format!("Invalid access token: {reason}"));
+            |reason: &str| ApiError::unauthorized(format!("Invalid access token: {reason}"));
         let payload = state
             .keys
             .verify(token)

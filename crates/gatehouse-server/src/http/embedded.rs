@@ -67,7 +67,7 @@ async fn origin_guard(
 fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let origins = &state.config.embedded_auth_origins;
     if origins.is_empty() {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::bad_request(
             "Embedded auth feature is not enabled".into(),
         ));
     }
@@ -75,7 +75,7 @@ fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
         let origin = origin.trim_end_matches('/');
         let issuer = state.config.issuer.trim_end_matches('/');
         if origin != issuer && !origins.iter().any(|o| o.trim_end_matches('/') == origin) {
-            return Err(ApiError::BadRequest(
+            return Err(ApiError::bad_request(
                 "Request from unexpected origin".into(),
             ));
         }
@@ -124,16 +124,13 @@ async fn initiate(
     };
     let app = state.clients.app(&body.client_id).await?;
     let facts = app.as_deref().map(signin::client_facts);
-    let redirect_uri = check_client(&params, facts, &settings).map_err(|e| match e.status() {
-        404 => ApiError::NotFound(e.to_string()),
-        401 => ApiError::Unauthorized(e.to_string()),
-        _ => ApiError::BadRequest(e.to_string()),
-    })?;
+    let redirect_uri = check_client(&params, facts, &settings)
+        .map_err(|e| ApiError::refused(e.class(), e.to_string()))?;
     let (Some(app), Some(facts)) = (app.as_deref(), facts) else {
-        return Err(ApiError::NotFound("No SPA app found".into()));
+        return Err(ApiError::not_found("No SPA app found".into()));
     };
     let request = check_request(&params, facts, redirect_uri, &settings)
-        .map_err(|e| ApiError::BadRequest(e.description))?;
+        .map_err(|e| ApiError::bad_request(e.description))?;
     let session_id = signin::begin(&state, request, app, None).await?;
     Ok(Json(json!({ "sessionId": session_id })).into_response())
 }
@@ -175,7 +172,7 @@ pub(super) async fn session(
         .await
         .map_err(|e| match e {
             ServiceError::SignIn(SignInError::UnknownTransaction) => {
-                ApiError::NotFound("Invalid session id provided".into())
+                ApiError::not_found("Invalid session id provided".into())
             }
             other => other.into(),
         })
@@ -238,7 +235,7 @@ fn attribute_values(raw: BTreeMap<String, String>) -> Result<BTreeMap<i64, Strin
     raw.into_iter()
         .map(|(id, value)| match id.trim().parse::<i64>() {
             Ok(id) if id > 0 => Ok((id, value)),
-            _ => Err(ApiError::BadRequest(format!("Unknown attribute: {id}"))),
+            _ => Err(ApiError::bad_request(format!("Unknown attribute: {id}"))),
         })
         .collect()
 }
@@ -293,7 +290,7 @@ async fn consent(
     let ip = client_ip(&headers, peer, &state.config);
     match signin::answer_consent(&state, &session_id, tx, true, meta(&ip)).await? {
         Some(outcome) => auth_res(&state, &session_id, outcome).await,
-        None => Err(ApiError::BadRequest("User consent required".into())),
+        None => Err(ApiError::bad_request("User consent required".into())),
     }
 }
 
@@ -315,7 +312,7 @@ async fn token_exchange(
         .take(&format!("{SESSION_CODE_PREFIX}{}", body.session_id))
         .await
         .map_err(ServiceError::from)?
-        .ok_or_else(|| ApiError::NotFound("Invalid session id provided".into()))?;
+        .ok_or_else(|| ApiError::not_found("Invalid session id provided".into()))?;
     let ip = client_ip(&headers, peer, &state.config);
     let now = chrono::Utc::now().timestamp();
     let tokens = user_tokens::exchange_code(
@@ -363,7 +360,7 @@ async fn sign_out(
     };
     let client = user_tokens::identify_client(&state, &presented)
         .await?
-        .ok_or_else(|| ApiError::BadRequest("The clientId is required".into()))?;
+        .ok_or_else(|| ApiError::bad_request("The clientId is required".into()))?;
     let now = chrono::Utc::now().timestamp();
     user_tokens::revoke(&state, &client, &body.refresh_token, now).await?;
     Ok(StatusCode::OK.into_response())

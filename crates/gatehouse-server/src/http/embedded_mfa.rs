@@ -185,7 +185,7 @@ async fn email_step(
     peer: Option<std::net::SocketAddr>,
 ) -> Result<AtStep, ApiError> {
     let not_owed = || {
-        ApiError::BadRequest(
+        ApiError::bad_request(
             "An email mfa request triggered but the system is not supposed to send email mfa"
                 .into(),
         )
@@ -411,7 +411,7 @@ async fn passkey_enroll(
         .await
         .map_err(|e| match e {
             crate::error::ServiceError::SignIn(SignInError::BadInput(_)) => {
-                ApiError::Unauthorized("Invalid passkey enroll request".into())
+                ApiError::unauthorized("Invalid passkey enroll request".into())
             }
             other => other.into(),
         })?;
@@ -453,7 +453,7 @@ async fn passkey_request(
 ) -> Result<Response, ApiError> {
     session(&state, &session_id).await?;
     if !passkeys::passkeys_on(&state) {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::bad_request(
             "Passkeys is not enabled on this server".into(),
         ));
     }
@@ -488,7 +488,7 @@ async fn passkey_verify(
     .await
     .map_err(|e| match e {
         crate::error::ServiceError::SignIn(SignInError::BadInput(_)) => {
-            ApiError::Unauthorized("Invalid passkey verify request".into())
+            ApiError::unauthorized("Invalid passkey verify request".into())
         }
         other => other.into(),
     })?;

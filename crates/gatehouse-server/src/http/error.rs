@@ -1,19 +1,36 @@
-//! The one place errors become HTTP responses.
+//! The one place errors become HTTP responses. [`status_of`] is the only mapping of an
+//! [`ErrorClass`] to a status; every surface uses it: RFC 6749 JSON ([`OAuthError`]), the JSON
+//! APIs ([`ApiError`]), the sign-in pages and the admin panel.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::error::OAuthErrorCode;
-use gatehouse_core::TokenError;
+use gatehouse_core::{ErrorClass, TokenError};
 use serde_json::json;
 
 use crate::error::ServiceError;
+
+/// The HTTP status of each class of error.
+pub fn status_of(class: ErrorClass) -> StatusCode {
+    match class {
+        ErrorClass::Invalid => StatusCode::BAD_REQUEST,
+        ErrorClass::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorClass::Forbidden => StatusCode::FORBIDDEN,
+        ErrorClass::NotFound => StatusCode::NOT_FOUND,
+        ErrorClass::Conflict => StatusCode::CONFLICT,
+        ErrorClass::Upstream => StatusCode::BAD_GATEWAY,
+        ErrorClass::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorClass::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
 
 /// An error from an OAuth endpoint: RFC 6749 §5.2 JSON, Melody's message as the description.
 #[derive(Debug)]
 pub enum OAuthError {
     Token(TokenError),
-    /// The request could not be read at all (wrong content type, bad encoding, too large).
-    BadRequest {
+    /// The request could not be read at all (wrong content type, bad encoding, too large), or
+    /// was refused for a reason RFC 6749 has no code of its own for.
+    InvalidRequest {
         status: StatusCode,
         description: String,
     },
@@ -30,11 +47,11 @@ impl From<ServiceError> for OAuthError {
     fn from(err: ServiceError) -> Self {
         match err {
             ServiceError::Token(err) => OAuthError::Token(err),
-            ServiceError::SignIn(err) => OAuthError::BadRequest {
-                status: StatusCode::BAD_REQUEST,
-                description: err.to_string(),
+            other if other.class().is_server_fault() => OAuthError::Internal(other),
+            other => OAuthError::InvalidRequest {
+                status: status_of(other.class()),
+                description: other.to_string(),
             },
-            other => OAuthError::Internal(other),
         }
     }
 }
@@ -42,12 +59,10 @@ impl From<ServiceError> for OAuthError {
 impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let (status, code, description) = match self {
-            OAuthError::Token(err) => (
-                StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST),
-                err.code().as_str(),
-                err.to_string(),
-            ),
-            OAuthError::BadRequest {
+            OAuthError::Token(err) => {
+                (status_of(err.class()), err.code().as_str(), err.to_string())
+            }
+            OAuthError::InvalidRequest {
                 status,
                 description,
             } => (status, OAuthErrorCode::InvalidRequest.as_str(), description),
@@ -72,75 +87,75 @@ impl IntoResponse for OAuthError {
     }
 }
 
-/// An error from the JSON APIs (`/info`, `/api/v1`): `{error, error_description}` with the
-/// human message clients show.
+/// An error from the JSON APIs (`/info`, `/api/v1`, the embedded auth API): `{error,
+/// error_description}` with the human message clients show. The class gives the status and the
+/// `error` code.
 #[derive(Debug)]
 pub enum ApiError {
-    /// No usable bearer token, or a token without the required scope.
-    Unauthorized(String),
-    BadRequest(String),
-    NotFound(String),
-    Conflict(String),
+    Refused { class: ErrorClass, message: String },
     Internal(ServiceError),
+}
+
+impl ApiError {
+    /// No usable bearer token, or a token without the required scope.
+    pub fn unauthorized(message: String) -> Self {
+        Self::refused(ErrorClass::Unauthenticated, message)
+    }
+
+    pub fn bad_request(message: String) -> Self {
+        Self::refused(ErrorClass::Invalid, message)
+    }
+
+    pub fn not_found(message: String) -> Self {
+        Self::refused(ErrorClass::NotFound, message)
+    }
+
+    pub fn refused(class: ErrorClass, message: String) -> Self {
+        ApiError::Refused { class, message }
+    }
 }
 
 impl From<ServiceError> for ApiError {
     fn from(err: ServiceError) -> Self {
-        match err {
-            ServiceError::Rule(rule) if rule.status() == 401 => {
-                ApiError::Unauthorized(rule.to_string())
-            }
-            ServiceError::Rule(rule) => ApiError::BadRequest(rule.to_string()),
-            ServiceError::Connect(err) => ApiError::BadRequest(err.to_string()),
-            ServiceError::Token(token) => ApiError::BadRequest(token.to_string()),
-            ServiceError::SignIn(err) => match err.status() {
-                404 => ApiError::NotFound(err.to_string()),
-                _ => ApiError::BadRequest(err.to_string()),
-            },
-            ServiceError::NotFound(message) => ApiError::NotFound(message.to_owned()),
-            ServiceError::Conflict(message) => ApiError::Conflict(message),
-            // Listed, not a wildcard: a new kind of refusal must be given its status here.
-            other @ (ServiceError::Store(_)
-            | ServiceError::Cache(_)
-            | ServiceError::Internal(_)) => ApiError::Internal(other),
+        let class = err.class();
+        if class.is_server_fault() {
+            return ApiError::Internal(err);
         }
+        ApiError::refused(class, err.to_string())
     }
 }
 
-fn api_error_body(status: StatusCode, code: &str, message: String) -> Response {
-    (
-        status,
-        axum::Json(json!({ "error": code, "error_description": message })),
-    )
-        .into_response()
+/// The `error` code of the JSON APIs for each class.
+pub fn api_error_code(class: ErrorClass) -> &'static str {
+    match class {
+        ErrorClass::Invalid => "bad_request",
+        ErrorClass::Unauthenticated => "unauthorized",
+        ErrorClass::Forbidden => "forbidden",
+        ErrorClass::NotFound => "not_found",
+        ErrorClass::Conflict => "conflict",
+        ErrorClass::Upstream => "bad_gateway",
+        ErrorClass::Unavailable | ErrorClass::Internal => "server_error",
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        match self {
-            ApiError::Unauthorized(message) => {
-                let mut response = (
-                    StatusCode::UNAUTHORIZED,
-                    axum::Json(json!({ "error": "unauthorized", "error_description": message })),
-                )
-                    .into_response();
-                response.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer realm=\"gatehouse\", error=\"invalid_token\""),
-                );
-                response
-            }
-            ApiError::BadRequest(message) => {
-                api_error_body(StatusCode::BAD_REQUEST, "bad_request", message)
-            }
-            ApiError::NotFound(message) => {
-                api_error_body(StatusCode::NOT_FOUND, "not_found", message)
-            }
-            ApiError::Conflict(message) => {
-                api_error_body(StatusCode::CONFLICT, "conflict", message)
-            }
-            ApiError::Internal(err) => internal_error(&err),
+        let (class, message) = match self {
+            ApiError::Refused { class, message } => (class, message),
+            ApiError::Internal(err) => return internal_error(&err),
+        };
+        let mut response = (
+            status_of(class),
+            axum::Json(json!({ "error": api_error_code(class), "error_description": message })),
+        )
+            .into_response();
+        if class == ErrorClass::Unauthenticated {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"gatehouse\", error=\"invalid_token\""),
+            );
         }
+        response
     }
 }
 
@@ -149,10 +164,7 @@ impl IntoResponse for ApiError {
 fn internal_error(err: &ServiceError) -> Response {
     let code = err.internal_code();
     tracing::error!(code, error = %err, "request failed");
-    let status = match err {
-        ServiceError::Store(_) | ServiceError::Cache(_) => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
+    let status = status_of(err.class());
     (
         status,
         axum::Json(json!({
@@ -171,10 +183,7 @@ pub fn page_internal_error(
 ) -> Response {
     let code = err.internal_code();
     tracing::error!(code, error = %err, "page request failed");
-    let status = match err {
-        ServiceError::Store(_) | ServiceError::Cache(_) => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
+    let status = status_of(err.class());
     super::identity::pages::message(
         config,
         locale,
@@ -182,4 +191,61 @@ pub fn page_internal_error(
         "Server error",
         &format!("The server could not complete the request ({code}). Try again later."),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use gatehouse_core::admin::AdminRuleError;
+    use gatehouse_core::signin::SignInError;
+
+    use super::*;
+
+    #[test]
+    fn each_class_has_its_status_and_api_code() {
+        let table = [
+            (ErrorClass::Invalid, 400, "bad_request"),
+            (ErrorClass::Unauthenticated, 401, "unauthorized"),
+            (ErrorClass::Forbidden, 403, "forbidden"),
+            (ErrorClass::NotFound, 404, "not_found"),
+            (ErrorClass::Conflict, 409, "conflict"),
+            (ErrorClass::Upstream, 502, "bad_gateway"),
+            (ErrorClass::Unavailable, 503, "server_error"),
+            (ErrorClass::Internal, 500, "server_error"),
+        ];
+        for (class, status, code) in table {
+            assert_eq!(
+                (status_of(class).as_u16(), api_error_code(class)),
+                (status, code),
+                "{class:?}"
+            );
+        }
+    }
+
+    /// Refusals whose status the API and the token endpoint once gave differently.
+    fn refusals() -> Vec<ServiceError> {
+        vec![
+            SignInError::NoUserFound.into(),
+            SignInError::CsrfMismatch.into(),
+            SignInError::ProviderUnavailable("corp".into()).into(),
+            AdminRuleError::NotAnImpersonator.into(),
+            ServiceError::NotFound("No app found"),
+        ]
+    }
+
+    #[test]
+    fn a_refusal_answers_the_same_status_from_the_api_and_the_token_endpoint() {
+        for (api, oauth) in refusals().into_iter().zip(refusals()) {
+            let expected = status_of(api.class());
+            let api = ApiError::from(api).into_response().status();
+            let oauth = OAuthError::from(oauth).into_response().status();
+            assert_eq!((api, oauth), (expected, expected));
+        }
+    }
+
+    #[test]
+    fn a_store_failure_is_a_503() {
+        let err = ServiceError::Store(gatehouse_store::StoreError::Corrupt("secret row".into()));
+        let response = ApiError::from(err).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
 }

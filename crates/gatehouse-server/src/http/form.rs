@@ -28,7 +28,7 @@ where
                     .eq_ignore_ascii_case("application/x-www-form-urlencoded")
             });
         if !is_form {
-            return Err(OAuthError::BadRequest {
+            return Err(OAuthError::InvalidRequest {
                 status: StatusCode::BAD_REQUEST,
                 description: "The request body must be application/x-www-form-urlencoded".into(),
             });
@@ -40,14 +40,14 @@ where
             } else {
                 "The request body could not be read".to_owned()
             };
-            OAuthError::BadRequest {
+            OAuthError::InvalidRequest {
                 status,
                 description,
             }
         })?;
         serde_urlencoded::from_bytes(&body)
             .map(OAuthForm)
-            .map_err(|err| OAuthError::BadRequest {
+            .map_err(|err| OAuthError::InvalidRequest {
                 status: StatusCode::BAD_REQUEST,
                 description: format!("The request body is not a valid form: {err}"),
             })

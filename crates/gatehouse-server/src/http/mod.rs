@@ -40,7 +40,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(cors::browser_endpoints(&state.config)),
         )
         .merge(identity::routes())
-        .merge(admin::routes())
+        .merge(admin::routes(state.clone()))
         .merge(api::routes())
         .merge(compat::routes(&state.config))
         .merge(saml::routes(&state.config))

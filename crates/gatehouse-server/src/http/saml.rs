@@ -11,6 +11,7 @@ use gatehouse_core::authorize::AuthorizeParams;
 use serde::Deserialize;
 
 use crate::error::ServiceError;
+use crate::http::error::status_of;
 use crate::http::identity::browser::Browser;
 use crate::http::identity::pages::message;
 use crate::http::identity::respond::{outcome, see_other};
@@ -72,7 +73,7 @@ fn refused(state: &AppState, err: &ServiceError, title: &str) -> Response {
         ServiceError::SignIn(refusal) => message(
             &state.config,
             "en",
-            StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            status_of(refusal.class()),
             title,
             &refusal.to_string(),
         ),

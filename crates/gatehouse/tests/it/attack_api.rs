@@ -280,6 +280,29 @@ backend_tests! {
     }
 }
 
+backend_tests! {
+    async fn a_panel_admin_without_an_impersonation_role_is_refused_with_401_as_by_the_api(backend: Backend) {
+        let app = TestApp::spawn_with(backend, protected_roles).await;
+        set_up_admin(&app, ADMIN_EMAIL).await;
+        let root = app.admin_token("root").await;
+        role(&app, &root, "support").await;
+        let email = format!("helpdesk.{backend:?}@example.com").to_lowercase();
+        sign_up_user(&app, &email).await;
+        let support_user = user_id_by_email(&app, &root, &email).await["authId"].as_str().unwrap().to_owned();
+        assert_eq!(set_roles(&app, &root, &support_user, &["support"]).await.0, 200);
+        let admin = user_id_by_email(&app, &root, ADMIN_EMAIL).await["authId"].as_str().unwrap().to_owned();
+        let (spa_id, _, _) = crate::flow::create_app(&app, "Target", "spa", &["https://app.example.com/cb"]).await;
+        let (browser, csrf) = panel_session(&app, &email).await;
+        let before = app.isolation.table_counts().await;
+        let spa_id = spa_id.to_string();
+        let page = panel_post(&browser, &csrf, &format!("/admin/users/{admin}/impersonate"), &[("app_id", &spa_id)]).await;
+        // The S2S API answers this refusal 401; the panel gave 400.
+        assert_eq!(page.status, 401, "{}", page.html);
+        assert_eq!(error_text(&page.html), "Only super admin can impersonate other users");
+        assert_eq!(app.isolation.table_counts().await, before);
+    }
+}
+
 /// A user signed up through the pages; returns the numeric id `/token/get` takes and the authId.
 async fn simple_oauth_user(app: &TestApp, root: &str) -> (i64, String) {
     let email = format!(

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::flow::{challenge, create_app, PASSWORD, VERIFIER};
+use crate::flow::{authorize_url, challenge, create_app, input_value, Browser, PASSWORD, VERIFIER};
 use crate::harness::{backend_tests, jwt_part, TestApp};
 
 const ORIGIN: &str = "http://127.0.0.1:5173";
@@ -67,5 +67,25 @@ backend_tests! {
         let app = TestApp::spawn(backend).await;
         let (s, body) = post(&app, "/embedded-auth/v1/initiate", ORIGIN, json!({})).await;
         assert_eq!((s, body["error_description"].as_str()), (400, Some("Embedded auth feature is not enabled")), "{body}");
+    }
+
+    async fn a_sign_in_begun_in_a_browser_is_refused_to_the_embedded_api_with_403(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |c| c.embedded_auth_origins = vec![ORIGIN.into()]).await;
+        let (_, client_id, _) = create_app(&app, "Embedded", "spa", &[CB]).await;
+        let browser = Browser::new(&app);
+        let page = browser.follow(browser.get(&authorize_url(&client_id, CB, &[])).await, CB).await;
+        let tx = input_value(&page.html, "tx").unwrap();
+        // The transaction is bound to the browser's CSRF cookie, which the API caller lacks:
+        // the same refusal (403) a page gives a form from another browser, where it was 400.
+        let (s, body) = post(&app, &format!("/embedded-auth/v1/{tx}/sign-in"), ORIGIN, json!({"email": "a@b.c", "password": PASSWORD})).await;
+        assert_eq!((s, body["error"].as_str()), (403, Some("forbidden")), "{body}");
+        assert_eq!(body["error_description"], "The form is out of date or was not sent by this browser; reload the page and try again");
+    }
+
+    async fn an_embedded_sign_out_naming_an_unknown_client_is_401_as_at_the_token_endpoint(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |c| c.embedded_auth_origins = vec![ORIGIN.into()]).await;
+        let (s, body) = post(&app, "/embedded-auth/v1/sign-out", ORIGIN, json!({"refreshToken": "r", "clientId": "no-such-client"})).await;
+        assert_eq!((s, body["error"].as_str()), (401, Some("unauthorized")), "{body}");
+        assert_eq!(body["error_description"], "No app found for this client_id");
     }
 }

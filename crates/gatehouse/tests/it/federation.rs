@@ -569,6 +569,27 @@ backend_tests! {
         assert_eq!(body["error_description"], "OpenID Connect sign-in is not enabled on this server");
     }
 
+    async fn the_oidc_configs_of_an_unreachable_provider_are_a_502(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |c| {
+            let provider = OidcProviderConfig {
+                name: PROVIDER.into(),
+                client_id: CLIENT_ID.into(),
+                client_secret: Secret::new(CLIENT_SECRET),
+                // Nothing listens on the discard port: the discovery document cannot be fetched.
+                discovery_url: "http://127.0.0.1:9/.well-known/openid-configuration".into(),
+                ..OidcProviderConfig::default()
+            };
+            c.oidc_auth_providers = vec![provider];
+        })
+        .await;
+        let response = reqwest::get(app.url("/identity/v1/authorize-oidc-configs")).await.unwrap();
+        // The provider's fault, not the request's: 502 as on the sign-in pages, where it was 400.
+        assert_eq!(response.status(), 502);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "bad_gateway");
+        assert_eq!(body["error_description"], format!("Sign-in with {PROVIDER} is unavailable right now (the provider could not be reached); try again later"));
+    }
+
     async fn provider_users_still_pass_required_mfa(backend: Backend) {
         let provider = LocalProvider::start().await;
         for (bypass, after_consent) in [(false, "/identity/v1/view/otp-setup"), (true, APP_CB)] {

@@ -10,7 +10,7 @@ use gatehouse_store::{App, AppChanges, ScopeStore};
 use serde::Deserialize;
 
 use super::auth::{AdminForm, AdminUser, NoFields};
-use super::view::{fail, render, see_other, when, Frame, PageResult};
+use super::view::{render, see_other, when, Frame, PageResult};
 use crate::services::apps::{self, NewAppInput};
 use crate::state::AppState;
 
@@ -35,12 +35,11 @@ const DEFAULT_SCOPES: [&str; 3] = ["openid", "profile", "offline_access"];
 
 async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
     let w = admin.words();
-    let apps = apps::list(&state).await.map_err(fail(&state, &admin))?;
+    let apps = apps::list(&state).await?;
     let scopes = state
         .store
         .list_scopes()
-        .await
-        .map_err(|e| fail(&state, &admin)(e.into()))?
+        .await?
         .into_iter()
         .map(|s| {
             let checked = DEFAULT_SCOPES.contains(&s.name.as_str());
@@ -91,9 +90,7 @@ async fn create(
         scopes: all_of(&form, "scope"),
         redirect_uris: lines(one_of(&form, "redirect_uris")),
     };
-    let (app, secret) = apps::create(&state, &admin.scopes(), input)
-        .await
-        .map_err(fail(&state, &admin))?;
+    let (app, secret) = apps::create(&state, &admin.scopes(), input).await?;
     // Public (SPA) apps never use a secret; confidential ones see theirs once, here.
     let secret = (app.app_type != "spa").then_some(secret);
     app_page(&state, &admin, app, secret, None).await
@@ -122,11 +119,7 @@ async fn app_page(
 ) -> PageResult {
     let w = admin.words();
     let scope_type = if app.app_type == "s2s" { "s2s" } else { "spa" };
-    let known = state
-        .store
-        .list_scopes()
-        .await
-        .map_err(|e| fail(state, admin)(e.into()))?;
+    let known = state.store.list_scopes().await?;
     let scopes = known
         .into_iter()
         .filter(|s| s.scope_type == scope_type || app.scopes.contains(&s.name))
@@ -184,7 +177,7 @@ async fn detail(
     Path(id): Path<i64>,
     Query(q): Query<DetailQuery>,
 ) -> PageResult {
-    let app = apps::get(&state, id).await.map_err(fail(&state, &admin))?;
+    let app = apps::get(&state, id).await?;
     let notice = q.done.is_some().then(|| admin.words().saved.to_owned());
     app_page(&state, &admin, app, None, notice).await
 }
@@ -209,20 +202,15 @@ async fn update(
         require_sms_mfa: on("require_sms_mfa"),
         allow_email_mfa_as_backup: on("allow_email_mfa_as_backup"),
     };
-    apps::update(&state, &admin.scopes(), id, changes)
-        .await
-        .map_err(fail(&state, &admin))?;
+    apps::update(&state, &admin.scopes(), id, changes).await?;
     Ok(see_other(&format!("/admin/apps/{id}?done=1")))
 }
 
 async fn delete(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    posted: AdminForm<NoFields>,
+    AdminForm { .. }: AdminForm<NoFields>,
 ) -> PageResult {
-    let admin = posted.admin;
-    apps::delete(&state, id)
-        .await
-        .map_err(fail(&state, &admin))?;
+    apps::delete(&state, id).await?;
     Ok(see_other("/admin/apps"))
 }

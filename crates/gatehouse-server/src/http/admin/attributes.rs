@@ -10,7 +10,7 @@ use gatehouse_store::UserAttributeRecord;
 use serde::Deserialize;
 
 use super::auth::{AdminForm, AdminUser, NoFields};
-use super::view::{fail, feature_on, render, see_other, Frame, PageError, PageResult};
+use super::view::{feature_on, render, see_other, Frame, PageError, PageResult};
 use crate::services::user_attributes::{self, AttributeInput};
 use crate::state::AppState;
 
@@ -40,9 +40,7 @@ struct AttributesPage {
 async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
     attribute_feature(&state, &admin)?;
     let w = admin.words();
-    let attributes = user_attributes::list(&state.store)
-        .await
-        .map_err(fail(&state, &admin))?;
+    let attributes = user_attributes::list(&state.store).await?;
     let f = Frame::new(&admin, "attributes", w.attributes, "/admin/attributes");
     Ok(render(StatusCode::OK, &AttributesPage { f, attributes }))
 }
@@ -75,9 +73,7 @@ async fn create(State(state): State<AppState>, posted: AdminForm<NewAttributeFor
         validation_regex: (!regex.is_empty()).then(|| regex.to_owned()),
         validation_locales: None,
     };
-    user_attributes::create(&state.store, input)
-        .await
-        .map_err(fail(&state, &admin))?;
+    user_attributes::create(&state.store, input).await?;
     Ok(see_other("/admin/attributes"))
 }
 
@@ -88,8 +84,6 @@ async fn delete(
 ) -> PageResult {
     let admin = posted.admin;
     attribute_feature(&state, &admin)?;
-    user_attributes::delete(&state.store, id)
-        .await
-        .map_err(fail(&state, &admin))?;
+    user_attributes::delete(&state.store, id).await?;
     Ok(see_other("/admin/attributes"))
 }

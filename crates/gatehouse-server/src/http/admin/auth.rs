@@ -264,7 +264,7 @@ pub(super) async fn callback(
             response
         }
         Ok(SignedIn::NotAnAdmin) => refusal(&state, &parts.headers, w),
-        Err(err) => super::view::service_error(&state, w, err),
+        Err(err) => super::view::service_error(&state, w, &err),
     };
     response.headers_mut().append(
         header::SET_COOKIE,

@@ -9,7 +9,7 @@ use axum::Router;
 use serde::Deserialize;
 
 use super::auth::{AdminForm, AdminUser, NoFields};
-use super::view::{fail, feature_on, render, see_other, Frame, PageError, PageResult};
+use super::view::{feature_on, render, see_other, Frame, PageError, PageResult};
 use crate::services::{apps, banners};
 use crate::state::AppState;
 
@@ -44,10 +44,9 @@ struct BannersPage {
 async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
     banner_feature(&state, &admin)?;
     let w = admin.words();
-    let all_apps = apps::list(&state).await.map_err(fail(&state, &admin))?;
+    let all_apps = apps::list(&state).await?;
     let banners = banners::list(&state.store)
-        .await
-        .map_err(fail(&state, &admin))?
+        .await?
         .into_iter()
         .map(|b| BannerRow {
             id: b.record.id,
@@ -75,9 +74,7 @@ struct NewBannerForm {
 async fn create(State(state): State<AppState>, posted: AdminForm<NewBannerForm>) -> PageResult {
     let AdminForm { admin, form } = posted;
     banner_feature(&state, &admin)?;
-    banners::create(&state.store, &form.kind, Some(form.text), None)
-        .await
-        .map_err(fail(&state, &admin))?;
+    banners::create(&state.store, &form.kind, Some(form.text), None).await?;
     Ok(see_other("/admin/banners"))
 }
 
@@ -108,8 +105,7 @@ async fn update(
         Some(active),
         Some(app_ids),
     )
-    .await
-    .map_err(fail(&state, &admin))?;
+    .await?;
     Ok(see_other("/admin/banners"))
 }
 
@@ -120,8 +116,6 @@ async fn delete(
 ) -> PageResult {
     let admin = posted.admin;
     banner_feature(&state, &admin)?;
-    banners::delete(&state.store, id)
-        .await
-        .map_err(fail(&state, &admin))?;
+    banners::delete(&state.store, id).await?;
     Ok(see_other("/admin/banners"))
 }

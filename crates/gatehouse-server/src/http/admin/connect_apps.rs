@@ -11,7 +11,7 @@ use gatehouse_store::ConnectAppRecord;
 use serde::Deserialize;
 
 use super::auth::{AdminForm, AdminUser, NoFields};
-use super::view::{fail, render, see_other, Frame, PageResult};
+use super::view::{render, see_other, Frame, PageResult};
 use crate::services::connect::{self, AppChange, NewApp};
 use crate::state::AppState;
 
@@ -44,8 +44,7 @@ fn sign_in_url(state: &AppState, app: &ConnectAppRecord) -> String {
 
 async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
     let apps = connect::list(&state.store)
-        .await
-        .map_err(fail(&state, &admin))?
+        .await?
         .into_iter()
         .map(|app| ConnectAppRow {
             sign_in_url: sign_in_url(&state, &app),
@@ -127,8 +126,7 @@ async fn create(State(state): State<AppState>, posted: AdminForm<NewAppForm>) ->
         new,
         state.config.allow_http_redirect_uris,
     )
-    .await
-    .map_err(fail(&state, &admin))?;
+    .await?;
     app_page(&state, &admin, app, Some(secret), None)
 }
 
@@ -143,9 +141,7 @@ async fn detail(
     Path(name): Path<String>,
     Query(q): Query<DetailQuery>,
 ) -> PageResult {
-    let app = connect::get(&state.store, &name)
-        .await
-        .map_err(fail(&state, &admin))?;
+    let app = connect::get(&state.store, &name).await?;
     let notice = q.done.is_some().then(|| admin.words().saved.to_owned());
     app_page(&state, &admin, app, None, notice)
 }
@@ -170,7 +166,7 @@ async fn update(
     Path(name): Path<String>,
     posted: AdminForm<EditForm>,
 ) -> PageResult {
-    let AdminForm { admin, form } = posted;
+    let AdminForm { form, .. } = posted;
     let change = AppChange {
         redirect_url: Some(form.redirect_url.trim().to_owned()),
         display_name: Some(form.display_name),
@@ -184,8 +180,7 @@ async fn update(
         change,
         state.config.allow_http_redirect_uris,
     )
-    .await
-    .map_err(fail(&state, &admin))?;
+    .await?;
     Ok(see_other(&format!("/admin/connect-apps/{name}?done=1")))
 }
 
@@ -195,20 +190,15 @@ async fn new_secret(
     posted: AdminForm<NoFields>,
 ) -> PageResult {
     let admin = posted.admin;
-    let (app, secret) = connect::rotate_secret(&state.store, &state.keys, &name)
-        .await
-        .map_err(fail(&state, &admin))?;
+    let (app, secret) = connect::rotate_secret(&state.store, &state.keys, &name).await?;
     app_page(&state, &admin, app, Some(secret), None)
 }
 
 async fn delete(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    posted: AdminForm<NoFields>,
+    AdminForm { .. }: AdminForm<NoFields>,
 ) -> PageResult {
-    let admin = posted.admin;
-    connect::delete(&state.store, &name)
-        .await
-        .map_err(fail(&state, &admin))?;
+    connect::delete(&state.store, &name).await?;
     Ok(see_other("/admin/connect-apps"))
 }

@@ -8,7 +8,7 @@ use axum::Router;
 use serde::Deserialize;
 
 use super::auth::{AdminForm, AdminUser, NoFields};
-use super::view::{fail, render, see_other, when, Frame, PageResult};
+use super::view::{render, see_other, when, Frame, PageResult};
 use crate::services::signing_keys;
 use crate::state::AppState;
 
@@ -46,8 +46,7 @@ async fn list(
 ) -> PageResult {
     let w = admin.words();
     let keys = signing_keys::list(&state.store, gatehouse_store::now_utc())
-        .await
-        .map_err(fail(&state, &admin))?
+        .await?
         .into_iter()
         .map(|(key, key_state)| KeyRow {
             created: when(&key.created_at),
@@ -65,7 +64,7 @@ async fn list(
 
 async fn rotate(State(state): State<AppState>, posted: AdminForm<NoFields>) -> PageResult {
     let admin = posted.admin;
-    let key = state.keys.rotate().await.map_err(fail(&state, &admin))?;
+    let key = state.keys.rotate().await?;
     tracing::info!(kid = %key.kid, admin = %admin.admin.user.auth_id, "signing key rotated from the admin panel");
     Ok(see_other("/admin/keys?rotated=1"))
 }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::auth::{AdminForm, AdminUser};
 use super::view::{
-    fail, page_number, render, see_other, when, Frame, PageResult, Paging, PAGE_SIZE,
+    page_number, render, see_other, when, Frame, PageError, PageResult, Paging, PAGE_SIZE,
 };
 use crate::error::ServiceError;
 use crate::services::logs;
@@ -104,7 +104,7 @@ async fn list(
     Query(q): Query<LogQuery>,
 ) -> PageResult {
     let w = admin.words();
-    let kind = Kind::parse(&kind).map_err(fail(&state, &admin))?;
+    let kind = Kind::parse(&kind)?;
     let page = page_number(q.page);
     let paged = Some(Page {
         size: PAGE_SIZE,
@@ -112,16 +112,10 @@ async fn list(
     });
     let (entries, total) = match kind {
         Kind::SignIn => {
-            let (rows, total) = logs::sign_ins(&state.store, paged)
-                .await
-                .map_err(fail(&state, &admin))?;
+            let (rows, total) = logs::sign_ins(&state.store, paged).await?;
             let mut entries = Vec::with_capacity(rows.len());
             for row in rows {
-                let user = state
-                    .store
-                    .user_by_id(row.user_id)
-                    .await
-                    .map_err(|e| fail(&state, &admin)(e.into()))?;
+                let user = state.store.user_by_id(row.user_id).await?;
                 entries.push(Entry {
                     time: when(&row.created_at),
                     who: user
@@ -141,9 +135,7 @@ async fn list(
             } else {
                 MessageLog::Sms
             };
-            let (rows, total) = logs::messages(&state.store, log, paged)
-                .await
-                .map_err(fail(&state, &admin))?;
+            let (rows, total) = logs::messages(&state.store, log, paged).await?;
             let entries = rows
                 .into_iter()
                 .map(|row| Entry {
@@ -195,23 +187,20 @@ async fn cleanup(
     Path(kind): Path<String>,
     posted: AdminForm<CleanupForm>,
 ) -> PageResult {
-    let AdminForm { admin, form } = posted;
-    let kind = Kind::parse(&kind).map_err(fail(&state, &admin))?;
+    let AdminForm { form, .. } = posted;
+    let kind = Kind::parse(&kind)?;
     let before = chrono::NaiveDate::parse_from_str(form.before.trim(), "%Y-%m-%d")
         .ok()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .ok_or_else(|| {
-            fail(&state, &admin)(
+            PageError::from(ServiceError::from(
                 gatehouse_core::admin::AdminRuleError::OneOf {
                     field: "before",
                     allowed: "a date as YYYY-MM-DD",
-                }
-                .into(),
-            )
+                },
+            ))
         })?;
-    let deleted = logs::prune(&state.store, kind.store_kind(), before)
-        .await
-        .map_err(fail(&state, &admin))?;
+    let deleted = logs::prune(&state.store, kind.store_kind(), before).await?;
     Ok(see_other(&format!(
         "/admin/logs/{}?deleted={deleted}",
         kind.slug()

@@ -22,12 +22,13 @@ mod user_actions;
 mod users;
 mod view;
 
+use axum::middleware;
 use axum::routing::{get, post};
 use axum::Router;
 
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/admin", get(dashboard::page))
         .route("/admin/assets/admin.css", get(view::stylesheet))
@@ -49,4 +50,8 @@ pub fn routes() -> Router<AppState> {
         .merge(scopes::routes())
         .merge(keys::routes())
         .route("/admin/account", get(account::page))
+        .layer(middleware::from_fn_with_state(
+            state,
+            view::render_service_errors,
+        ))
 }

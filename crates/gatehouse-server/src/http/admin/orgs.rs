@@ -13,8 +13,7 @@ use serde::Deserialize;
 use super::auth::{AdminForm, AdminUser, NoFields};
 use super::i18n::Words;
 use super::view::{
-    fail, feature_on, page_number, render, see_other, Frame, PageError, PageResult, Paging,
-    PAGE_SIZE,
+    feature_on, page_number, render, see_other, Frame, PageError, PageResult, Paging, PAGE_SIZE,
 };
 use crate::services::orgs;
 use crate::state::AppState;
@@ -48,9 +47,7 @@ struct OrgsPage {
 async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
     org_feature(&state, &admin)?;
     let w = admin.words();
-    let orgs = orgs::list(&state.store)
-        .await
-        .map_err(fail(&state, &admin))?;
+    let orgs = orgs::list(&state.store).await?;
     let f = Frame::new(&admin, "orgs", w.orgs, "/admin/orgs");
     Ok(render(StatusCode::OK, &OrgsPage { f, orgs }))
 }
@@ -74,8 +71,7 @@ async fn create(State(state): State<AppState>, posted: AdminForm<NewOrgForm>) ->
         form.allow_public_registration.is_some(),
         false,
     )
-    .await
-    .map_err(fail(&state, &admin))?;
+    .await?;
     Ok(see_other(&format!("/admin/orgs/{}?done=1", org.id)))
 }
 
@@ -220,9 +216,7 @@ async fn detail(
 ) -> PageResult {
     org_feature(&state, &admin)?;
     let w = admin.words();
-    let org = orgs::get(&state.store, id)
-        .await
-        .map_err(fail(&state, &admin))?;
+    let org = orgs::get(&state.store, id).await?;
     let page = page_number(q.page);
     let (members, total) = orgs::members(
         &state.store,
@@ -232,14 +226,9 @@ async fn detail(
             number: page,
         }),
     )
-    .await
-    .map_err(fail(&state, &admin))?;
+    .await?;
     let groups = if state.config.enable_org_group {
-        Some(
-            orgs::list_groups(&state.store, Some(id))
-                .await
-                .map_err(fail(&state, &admin))?,
-        )
+        Some(orgs::list_groups(&state.store, Some(id)).await?)
     } else {
         None
     };
@@ -296,9 +285,7 @@ async fn update(
         allow_public_registration: on("allow_public_registration"),
         only_use_for_branding_override: on("only_use_for_branding_override"),
     };
-    orgs::update(&state.config, &state.store, id, changes)
-        .await
-        .map_err(fail(&state, &admin))?;
+    orgs::update(&state.config, &state.store, id, changes).await?;
     Ok(see_other(&format!("/admin/orgs/{id}?done=1")))
 }
 
@@ -309,9 +296,7 @@ async fn delete(
 ) -> PageResult {
     let admin = posted.admin;
     org_feature(&state, &admin)?;
-    orgs::delete(&state.store, id)
-        .await
-        .map_err(fail(&state, &admin))?;
+    orgs::delete(&state.store, id).await?;
     Ok(see_other("/admin/orgs"))
 }
 
@@ -328,9 +313,7 @@ async fn create_group(
 ) -> PageResult {
     let AdminForm { admin, form } = posted;
     org_feature(&state, &admin)?;
-    orgs::create_group(&state.store, id, &form.name)
-        .await
-        .map_err(fail(&state, &admin))?;
+    orgs::create_group(&state.store, id, &form.name).await?;
     Ok(see_other(&format!("/admin/orgs/{id}?done=1")))
 }
 
@@ -341,9 +324,7 @@ async fn rename_group(
 ) -> PageResult {
     let AdminForm { admin, form } = posted;
     org_feature(&state, &admin)?;
-    orgs::rename_group(&state.store, group_id, &form.name)
-        .await
-        .map_err(fail(&state, &admin))?;
+    orgs::rename_group(&state.store, group_id, &form.name).await?;
     Ok(see_other(&format!("/admin/orgs/{id}?done=1")))
 }
 
@@ -354,8 +335,6 @@ async fn delete_group(
 ) -> PageResult {
     let admin = posted.admin;
     org_feature(&state, &admin)?;
-    orgs::delete_group(&state.store, group_id)
-        .await
-        .map_err(fail(&state, &admin))?;
+    orgs::delete_group(&state.store, group_id).await?;
     Ok(see_other(&format!("/admin/orgs/{id}?done=1")))
 }

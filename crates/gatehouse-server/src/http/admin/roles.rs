@@ -9,7 +9,7 @@ use gatehouse_store::{RoleRecord, UserRecord};
 use serde::Deserialize;
 
 use super::auth::{AdminForm, AdminUser, NoFields};
-use super::view::{fail, render, see_other, when, Frame, PageResult};
+use super::view::{render, see_other, when, Frame, PageResult};
 use crate::services::roles;
 use crate::state::AppState;
 
@@ -29,9 +29,7 @@ struct RolesPage {
 
 async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
     let w = admin.words();
-    let roles = roles::list(&state.store)
-        .await
-        .map_err(fail(&state, &admin))?;
+    let roles = roles::list(&state.store).await?;
     let f = Frame::new(&admin, "roles", w.roles, "/admin/roles");
     Ok(render(StatusCode::OK, &RolesPage { f, roles }))
 }
@@ -46,9 +44,7 @@ struct RoleForm {
 
 async fn create(State(state): State<AppState>, posted: AdminForm<RoleForm>) -> PageResult {
     let AdminForm { admin, form } = posted;
-    let role = roles::create(&state, &admin.authority(), &form.name, Some(&form.note))
-        .await
-        .map_err(fail(&state, &admin))?;
+    let role = roles::create(&state, &admin.authority(), &form.name, Some(&form.note)).await?;
     Ok(see_other(&format!("/admin/roles/{}?done=1", role.id)))
 }
 
@@ -72,12 +68,8 @@ async fn detail(
     Path(id): Path<i64>,
     Query(q): Query<DetailQuery>,
 ) -> PageResult {
-    let role = roles::get(&state.store, id)
-        .await
-        .map_err(fail(&state, &admin))?;
-    let holders = roles::users(&state.store, id)
-        .await
-        .map_err(fail(&state, &admin))?;
+    let role = roles::get(&state.store, id).await?;
+    let holders = roles::users(&state.store, id).await?;
     let notice = q.done.is_some().then(|| admin.words().saved.to_owned());
     let f =
         Frame::new(&admin, "roles", &role.name, &format!("/admin/roles/{id}")).with_notice(notice);
@@ -106,8 +98,7 @@ async fn update(
         Some(&form.name),
         Some(&form.note),
     )
-    .await
-    .map_err(fail(&state, &admin))?;
+    .await?;
     Ok(see_other(&format!("/admin/roles/{id}?done=1")))
 }
 
@@ -117,8 +108,6 @@ async fn delete(
     posted: AdminForm<NoFields>,
 ) -> PageResult {
     let admin = posted.admin;
-    roles::delete(&state, &admin.authority(), id)
-        .await
-        .map_err(fail(&state, &admin))?;
+    roles::delete(&state, &admin.authority(), id).await?;
     Ok(see_other("/admin/roles"))
 }

@@ -10,7 +10,7 @@ use gatehouse_store::{SamlIdpFields, SamlIdpRecord};
 use serde::Deserialize;
 
 use super::auth::{AdminForm, AdminUser, NoFields};
-use super::view::{fail, feature_on, render, see_other, Frame, PageError, PageResult};
+use super::view::{feature_on, render, see_other, Frame, PageError, PageResult};
 use crate::services::saml_idps;
 use crate::state::AppState;
 
@@ -39,9 +39,7 @@ struct SamlPage {
 async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
     saml_feature(&state, &admin)?;
     let w = admin.words();
-    let idps = saml_idps::list(&state.store)
-        .await
-        .map_err(fail(&state, &admin))?;
+    let idps = saml_idps::list(&state.store).await?;
     let f = Frame::new(&admin, "saml", w.saml, "/admin/saml");
     let sp = crate::services::saml_sp::service_provider(&state);
     Ok(render(
@@ -88,9 +86,7 @@ async fn create(State(state): State<AppState>, posted: AdminForm<NewIdpForm>) ->
         metadata: Some(form.metadata),
         is_active: Some(true),
     };
-    saml_idps::create(&state.store, fields)
-        .await
-        .map_err(fail(&state, &admin))?;
+    saml_idps::create(&state.store, fields).await?;
     Ok(see_other("/admin/saml"))
 }
 
@@ -111,9 +107,7 @@ async fn set_active(
         is_active: Some(form.active == "true"),
         ..SamlIdpFields::default()
     };
-    saml_idps::update(&state.store, id, fields)
-        .await
-        .map_err(fail(&state, &admin))?;
+    saml_idps::update(&state.store, id, fields).await?;
     Ok(see_other("/admin/saml"))
 }
 
@@ -124,8 +118,6 @@ async fn delete(
 ) -> PageResult {
     let admin = posted.admin;
     saml_feature(&state, &admin)?;
-    saml_idps::delete(&state.store, id)
-        .await
-        .map_err(fail(&state, &admin))?;
+    saml_idps::delete(&state.store, id).await?;
     Ok(see_other("/admin/saml"))
 }

@@ -9,7 +9,7 @@ use gatehouse_store::ScopeRecord;
 use serde::Deserialize;
 
 use super::auth::{AdminForm, AdminUser, NoFields};
-use super::view::{fail, render, see_other, Frame, PageResult};
+use super::view::{render, see_other, Frame, PageResult};
 use crate::services::scopes::{self, ScopeInput};
 use crate::state::AppState;
 
@@ -68,9 +68,7 @@ struct ScopesPage {
 
 async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
     let w = admin.words();
-    let scopes = scopes::list(&state.store)
-        .await
-        .map_err(fail(&state, &admin))?;
+    let scopes = scopes::list(&state.store).await?;
     let f = Frame::new(&admin, "scopes", w.scopes, "/admin/scopes");
     let locales = locale_rows(&state, &[]);
     Ok(render(StatusCode::OK, &ScopesPage { f, scopes, locales }))
@@ -80,16 +78,14 @@ async fn create(
     State(state): State<AppState>,
     posted: AdminForm<Vec<(String, String)>>,
 ) -> PageResult {
-    let AdminForm { admin, form } = posted;
+    let AdminForm { form, .. } = posted;
     let input = ScopeInput {
         name: field(&form, "name").to_owned(),
         scope_type: field(&form, "type").to_owned(),
         note: Some(field(&form, "note").to_owned()),
         locales: Some(posted_locales(&form)),
     };
-    let made = scopes::create(&state.store, input)
-        .await
-        .map_err(fail(&state, &admin))?;
+    let made = scopes::create(&state.store, input).await?;
     Ok(see_other(&format!(
         "/admin/scopes/{}?done=1",
         made.scope.id
@@ -115,9 +111,7 @@ async fn detail(
     Path(id): Path<i64>,
     Query(q): Query<DetailQuery>,
 ) -> PageResult {
-    let found = scopes::get(&state.store, id)
-        .await
-        .map_err(fail(&state, &admin))?;
+    let found = scopes::get(&state.store, id).await?;
     let texts: Vec<(String, String)> = found
         .locales
         .into_iter()
@@ -147,7 +141,7 @@ async fn update(
     Path(id): Path<i64>,
     posted: AdminForm<Vec<(String, String)>>,
 ) -> PageResult {
-    let AdminForm { admin, form } = posted;
+    let AdminForm { form, .. } = posted;
     scopes::update(
         &state.store,
         id,
@@ -155,19 +149,15 @@ async fn update(
         Some(field(&form, "note").to_owned()),
         Some(posted_locales(&form)),
     )
-    .await
-    .map_err(fail(&state, &admin))?;
+    .await?;
     Ok(see_other(&format!("/admin/scopes/{id}?done=1")))
 }
 
 async fn delete(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    posted: AdminForm<NoFields>,
+    AdminForm { .. }: AdminForm<NoFields>,
 ) -> PageResult {
-    let admin = posted.admin;
-    scopes::delete(&state.store, id)
-        .await
-        .map_err(fail(&state, &admin))?;
+    scopes::delete(&state.store, id).await?;
     Ok(see_other("/admin/scopes"))
 }

@@ -104,7 +104,7 @@ pub(super) async fn page(
             form_page(w, &browser, &state, &form, StatusCode::OK, None)
         }
         Ok(false) => invalid(w),
-        Err(err) => service_error(&state, w, err),
+        Err(err) => service_error(&state, w, &err),
     }
 }
 
@@ -140,9 +140,9 @@ pub(super) async fn submit(
         ),
         Err(crate::error::ServiceError::NotFound(_)) => invalid(w),
         Err(crate::error::ServiceError::SignIn(e)) => {
-            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+            let status = crate::http::error::status_of(e.class());
             form_page(w, &browser, &state, &form, status, Some(e.to_string()))
         }
-        Err(err) => service_error(&state, w, err),
+        Err(err) => service_error(&state, w, &err),
     }
 }

@@ -9,7 +9,8 @@ use serde::Deserialize;
 
 use super::auth::{AdminForm, NoFields};
 use super::users::user_page;
-use super::view::{fail, see_other, PageResult};
+use super::view::{see_other, PageResult};
+use crate::error::ServiceError;
 use crate::services::user_tokens;
 use crate::services::users::{self, UserUpdate};
 use crate::state::AppState;
@@ -81,9 +82,7 @@ async fn set_active(
         is_active: Some(form.active == "true"),
         ..UserUpdate::default()
     };
-    users::update(&state, &admin.authority(), &auth_id, update)
-        .await
-        .map_err(fail(&state, &admin))?;
+    users::update(&state, &admin.authority(), &auth_id, update).await?;
     done(&auth_id)
 }
 
@@ -103,9 +102,7 @@ async fn set_roles(
         roles: Some(roles),
         ..UserUpdate::default()
     };
-    users::update(&state, &admin.authority(), &auth_id, update)
-        .await
-        .map_err(fail(&state, &admin))?;
+    users::update(&state, &admin.authority(), &auth_id, update).await?;
     done(&auth_id)
 }
 
@@ -122,10 +119,11 @@ async fn impersonate(
     posted: AdminForm<ImpersonateForm>,
 ) -> PageResult {
     let AdminForm { admin, form } = posted;
-    let app_id =
-        form.app_id.trim().parse::<i64>().map_err(|_| {
-            fail(&state, &admin)(crate::error::ServiceError::NotFound("No app found"))
-        })?;
+    let app_id = form
+        .app_id
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| ServiceError::NotFound("No app found"))?;
     let now = chrono::Utc::now().timestamp();
     let tokens = user_tokens::impersonate(
         &state,
@@ -134,8 +132,7 @@ async fn impersonate(
         &admin.admin.session.access_token,
         now,
     )
-    .await
-    .map_err(fail(&state, &admin))?;
+    .await?;
     let expires = chrono::DateTime::from_timestamp(tokens.refresh_token_expires_on, 0)
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_default();
@@ -152,24 +149,18 @@ async fn impersonate(
 async fn end_session(
     State(state): State<AppState>,
     Path((auth_id, session_id)): Path<(String, String)>,
-    posted: AdminForm<NoFields>,
+    AdminForm { .. }: AdminForm<NoFields>,
 ) -> PageResult {
-    let admin = posted.admin;
-    users::end_session(&state.store, &auth_id, &session_id)
-        .await
-        .map_err(fail(&state, &admin))?;
+    users::end_session(&state.store, &auth_id, &session_id).await?;
     done(&auth_id)
 }
 
 async fn unlock(
     State(state): State<AppState>,
     Path(auth_id): Path<String>,
-    posted: AdminForm<NoFields>,
+    AdminForm { .. }: AdminForm<NoFields>,
 ) -> PageResult {
-    let admin = posted.admin;
-    users::unlock(&state, &auth_id)
-        .await
-        .map_err(fail(&state, &admin))?;
+    users::unlock(&state, &auth_id).await?;
     done(&auth_id)
 }
 
@@ -180,13 +171,9 @@ async fn reset_mfa(
 ) -> PageResult {
     let admin = posted.admin;
     let Some(mfa_type) = ["otp", "email", "sms"].into_iter().find(|t| *t == mfa_type) else {
-        return Err(fail(&state, &admin)(crate::error::ServiceError::NotFound(
-            "No such MFA type (otp, email or sms)",
-        )));
+        return Err(ServiceError::NotFound("No such MFA type (otp, email or sms)").into());
     };
-    users::set_mfa(&state, &admin.authority(), &auth_id, mfa_type, false)
-        .await
-        .map_err(fail(&state, &admin))?;
+    users::set_mfa(&state, &admin.authority(), &auth_id, mfa_type, false).await?;
     done(&auth_id)
 }
 
@@ -196,9 +183,7 @@ async fn delete_passkey(
     posted: AdminForm<NoFields>,
 ) -> PageResult {
     let admin = posted.admin;
-    users::delete_passkey(&state, &admin.authority(), &auth_id, id)
-        .await
-        .map_err(fail(&state, &admin))?;
+    users::delete_passkey(&state, &admin.authority(), &auth_id, id).await?;
     done(&auth_id)
 }
 
@@ -208,21 +193,16 @@ async fn unlink_identity(
     posted: AdminForm<NoFields>,
 ) -> PageResult {
     let admin = posted.admin;
-    users::unlink_identity(&state, &admin.authority(), &auth_id, id)
-        .await
-        .map_err(fail(&state, &admin))?;
+    users::unlink_identity(&state, &admin.authority(), &auth_id, id).await?;
     done(&auth_id)
 }
 
 async fn revoke_consent(
     State(state): State<AppState>,
     Path((auth_id, app_id)): Path<(String, i64)>,
-    posted: AdminForm<NoFields>,
+    AdminForm { .. }: AdminForm<NoFields>,
 ) -> PageResult {
-    let admin = posted.admin;
-    users::revoke_consent(&state.store, &auth_id, app_id)
-        .await
-        .map_err(fail(&state, &admin))?;
+    users::revoke_consent(&state.store, &auth_id, app_id).await?;
     done(&auth_id)
 }
 
@@ -244,8 +224,7 @@ async fn link(
         &auth_id,
         form.target_auth_id.trim(),
     )
-    .await
-    .map_err(fail(&state, &admin))?;
+    .await?;
     done(&auth_id)
 }
 
@@ -255,21 +234,16 @@ async fn unlink(
     posted: AdminForm<NoFields>,
 ) -> PageResult {
     let admin = posted.admin;
-    users::unlink(&state, &admin.authority(), &auth_id)
-        .await
-        .map_err(fail(&state, &admin))?;
+    users::unlink(&state, &admin.authority(), &auth_id).await?;
     done(&auth_id)
 }
 
 async fn send_verification(
     State(state): State<AppState>,
     Path(auth_id): Path<String>,
-    posted: AdminForm<NoFields>,
+    AdminForm { .. }: AdminForm<NoFields>,
 ) -> PageResult {
-    let admin = posted.admin;
-    users::send_verification_email(&state, &auth_id)
-        .await
-        .map_err(fail(&state, &admin))?;
+    users::send_verification_email(&state, &auth_id).await?;
     done(&auth_id)
 }
 
@@ -279,9 +253,7 @@ async fn delete(
     posted: AdminForm<NoFields>,
 ) -> PageResult {
     let admin = posted.admin;
-    users::delete(&state, &admin.authority(), &auth_id)
-        .await
-        .map_err(fail(&state, &admin))?;
+    users::delete(&state, &admin.authority(), &auth_id).await?;
     Ok(see_other("/admin/users"))
 }
 
@@ -291,15 +263,13 @@ async fn set_orgs(
     Path(auth_id): Path<String>,
     posted: AdminForm<Vec<(String, String)>>,
 ) -> PageResult {
-    let AdminForm { admin, form } = posted;
+    let AdminForm { form, .. } = posted;
     let ids: Vec<i64> = form
         .iter()
         .filter(|(k, _)| k == "org")
         .filter_map(|(_, v)| v.parse().ok())
         .collect();
-    users::set_orgs(&state.store, &auth_id, &ids)
-        .await
-        .map_err(fail(&state, &admin))?;
+    users::set_orgs(&state.store, &auth_id, &ids).await?;
     done(&auth_id)
 }
 
@@ -314,34 +284,26 @@ async fn set_org_group(
     Path((auth_id, group_id)): Path<(String, i64)>,
     posted: AdminForm<MemberForm>,
 ) -> PageResult {
-    let AdminForm { admin, form } = posted;
-    users::set_org_group(&state.store, &auth_id, group_id, form.member == "true")
-        .await
-        .map_err(fail(&state, &admin))?;
+    let AdminForm { form, .. } = posted;
+    users::set_org_group(&state.store, &auth_id, group_id, form.member == "true").await?;
     done(&auth_id)
 }
 
 async fn renew_invitation(
     State(state): State<AppState>,
     Path(auth_id): Path<String>,
-    posted: AdminForm<NoFields>,
+    AdminForm { .. }: AdminForm<NoFields>,
 ) -> PageResult {
-    let admin = posted.admin;
-    users::renew_invitation(&state, &auth_id, None, None)
-        .await
-        .map_err(fail(&state, &admin))?;
+    users::renew_invitation(&state, &auth_id, None, None).await?;
     done(&auth_id)
 }
 
 async fn revoke_invitation(
     State(state): State<AppState>,
     Path(auth_id): Path<String>,
-    posted: AdminForm<NoFields>,
+    AdminForm { .. }: AdminForm<NoFields>,
 ) -> PageResult {
-    let admin = posted.admin;
-    users::revoke_invitation(&state.store, &auth_id)
-        .await
-        .map_err(fail(&state, &admin))?;
+    users::revoke_invitation(&state.store, &auth_id).await?;
     done(&auth_id)
 }
 
@@ -364,8 +326,6 @@ async fn set_attributes(
         attributes: Some(values),
         ..UserUpdate::default()
     };
-    users::update(&state, &admin.authority(), &auth_id, update)
-        .await
-        .map_err(fail(&state, &admin))?;
+    users::update(&state, &admin.authority(), &auth_id, update).await?;
     done(&auth_id)
 }

@@ -11,9 +11,7 @@ use serde::Deserialize;
 
 use super::auth::{AdminForm, AdminUser};
 use super::user_actions;
-use super::view::{
-    fail, page_number, render, see_other, when, Frame, PageResult, Paging, PAGE_SIZE,
-};
+use super::view::{page_number, render, see_other, when, Frame, PageResult, Paging, PAGE_SIZE};
 use crate::services::admin_accounts::{self, NewAccount};
 use crate::services::{apps, users};
 use crate::state::AppState;
@@ -87,8 +85,7 @@ async fn list(
             number: page,
         }),
     )
-    .await
-    .map_err(fail(&state, &admin))?;
+    .await?;
     let query = |n: u32| {
         let q =
             serde_urlencoded::to_string([("search", search.as_str()), ("page", &n.to_string())])
@@ -118,17 +115,16 @@ pub(super) struct CreateForm {
 }
 
 async fn create(State(state): State<AppState>, posted: AdminForm<CreateForm>) -> PageResult {
-    let AdminForm { admin, form } = posted;
+    let AdminForm { form, .. } = posted;
     let input = NewAccount {
         email: form.email,
         password: form.password,
         first_name: form.first_name,
         last_name: form.last_name,
     };
-    let checked = admin_accounts::check(input).map_err(fail(&state, &admin))?;
-    let user = admin_accounts::create(&state.store, &state.passwords, &state.config, checked, &[])
-        .await
-        .map_err(fail(&state, &admin))?;
+    let checked = admin_accounts::check(input)?;
+    let user =
+        admin_accounts::create(&state.store, &state.passwords, &state.config, checked, &[]).await?;
     Ok(see_other(&format!("/admin/users/{}?done=1", user.auth_id)))
 }
 
@@ -153,9 +149,7 @@ async fn invite(State(state): State<AppState>, posted: AdminForm<InviteForm>) ->
         roles: Vec::new(),
         sign_in_url: None,
     };
-    let made = users::invite(&state, &admin.authority(), invitation)
-        .await
-        .map_err(fail(&state, &admin))?;
+    let made = users::invite(&state, &admin.authority(), invitation).await?;
     Ok(see_other(&format!(
         "/admin/users/{}?done=1",
         made.user.auth_id
@@ -225,43 +219,25 @@ pub(super) async fn user_page(
     impersonation: Option<(String, String)>,
 ) -> PageResult {
     let w = admin.words();
-    let fail = || fail(state, admin);
-    let detail = users::detail(state, auth_id).await.map_err(fail())?;
-    let all_roles = state
-        .store
-        .list_roles()
-        .await
-        .map_err(|e| fail()(e.into()))?;
-    let listed = users::active_sessions(&state.store, auth_id)
-        .await
-        .map_err(fail())?;
-    let locked_ips = users::locked_ips(state, auth_id).await.map_err(fail())?;
-    let passkeys = users::passkeys(&state.store, auth_id)
-        .await
-        .map_err(fail())?;
-    let identities = users::linked_identities(&state.store, auth_id)
-        .await
-        .map_err(fail())?;
-    let consented = users::consented_apps(&state.store, auth_id)
-        .await
-        .map_err(fail())?;
+    let detail = users::detail(state, auth_id).await?;
+    let all_roles = state.store.list_roles().await?;
+    let listed = users::active_sessions(&state.store, auth_id).await?;
+    let locked_ips = users::locked_ips(state, auth_id).await?;
+    let passkeys = users::passkeys(&state.store, auth_id).await?;
+    let identities = users::linked_identities(&state.store, auth_id).await?;
+    let consented = users::consented_apps(&state.store, auth_id).await?;
     let spa_apps = apps::list(state)
-        .await
-        .map_err(fail())?
+        .await?
         .into_iter()
         .filter(|a| a.app_type == "spa" && a.is_active)
         .map(|a| (a.id, a.name))
         .collect();
     let (orgs, groups) = if state.config.enable_org {
-        let held = users::orgs(&state.store, auth_id).await.map_err(fail())?;
-        let all = crate::services::orgs::list(&state.store)
-            .await
-            .map_err(fail())?;
+        let held = users::orgs(&state.store, auth_id).await?;
+        let all = crate::services::orgs::list(&state.store).await?;
         let groups = match &detail.org {
             Some(Some(active)) if state.config.enable_org_group => {
-                crate::services::orgs::list_groups(&state.store, Some(active.id))
-                    .await
-                    .map_err(fail())?
+                crate::services::orgs::list_groups(&state.store, Some(active.id)).await?
             }
             _ => Vec::new(),
         };
@@ -286,8 +262,7 @@ pub(super) async fn user_page(
     let attributes = match &detail.attributes {
         Some(values) => Some(
             crate::services::user_attributes::list(&state.store)
-                .await
-                .map_err(fail())?
+                .await?
                 .into_iter()
                 .map(|a| {
                     let value = values.get(&a.name).cloned().unwrap_or_default();

@@ -2,13 +2,18 @@
 //! rendering with the panel's security headers, message pages and the one mapping of service
 //! errors to pages.
 
+use std::sync::Arc;
+
 use askama::Template;
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 
-use super::auth::AdminUser;
+use super::auth::{panel_locale, AdminUser};
 use super::i18n::{self, Words};
 use crate::error::ServiceError;
+use crate::http::error::status_of;
 use crate::http::web::page_headers;
 use crate::state::AppState;
 
@@ -218,55 +223,83 @@ pub fn refused_page(w: &'static Words, browser_csrf: &str) -> Response {
 
 /// The one mapping of service errors to pages: refusals say what was wrong (with the status the
 /// S2S API gives), internal failures get the greppable code only.
-pub fn service_error(state: &AppState, w: &'static Words, err: ServiceError) -> Response {
-    let status = match &err {
-        ServiceError::Rule(_) | ServiceError::Token(_) | ServiceError::Connect(_) => {
-            StatusCode::BAD_REQUEST
-        }
-        ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
-        ServiceError::Conflict(_) => StatusCode::CONFLICT,
-        ServiceError::SignIn(e) => {
-            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST)
-        }
-        // Listed, not a wildcard: a new kind of refusal must be given its status here.
-        ServiceError::Store(_) | ServiceError::Cache(_) | ServiceError::Internal(_) => {
-            return crate::http::error::page_internal_error(&state.config, w.lang, &err)
-        }
-    };
+pub fn service_error(state: &AppState, w: &'static Words, err: &ServiceError) -> Response {
+    let class = err.class();
+    if class.is_server_fault() {
+        return crate::http::error::page_internal_error(&state.config, w.lang, err);
+    }
     message(
         w,
-        status,
+        status_of(class),
         w.error_title,
         &err.to_string(),
         Some(("/admin", w.back)),
     )
 }
 
-/// The page of what went wrong (boxed: a response is large to carry in every `Result`).
-pub struct PageError(Box<Response>);
+/// What went wrong in a panel handler: a page it made itself, or a service error (so handlers
+/// can use `?`), which [`render_service_errors`] turns into a page in the admin's language.
+pub enum PageError {
+    /// Boxed: a response is large to carry in every `Result`.
+    Page(Box<Response>),
+    Service(ServiceError),
+}
 
 impl From<Response> for PageError {
     fn from(response: Response) -> Self {
-        Self(Box::new(response))
+        Self::Page(Box::new(response))
     }
 }
 
+impl From<ServiceError> for PageError {
+    fn from(err: ServiceError) -> Self {
+        Self::Service(err)
+    }
+}
+
+impl From<gatehouse_store::StoreError> for PageError {
+    fn from(err: gatehouse_store::StoreError) -> Self {
+        Self::Service(err.into())
+    }
+}
+
+/// A service error on its way from a handler to [`render_service_errors`].
+#[derive(Clone)]
+struct UnrenderedServiceError(Arc<ServiceError>);
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        *self.0
+        match self {
+            Self::Page(page) => *page,
+            Self::Service(err) => {
+                // The status is set here so that every layer in between sees the real one.
+                let mut response = status_of(err.class()).into_response();
+                response
+                    .extensions_mut()
+                    .insert(UnrenderedServiceError(Arc::new(err)));
+                response
+            }
+        }
+    }
+}
+
+/// The panel router's layer: a handler's service error becomes its page, in the language the
+/// admin reads the panel in (chosen as `AdminUser` chooses it).
+pub async fn render_service_errors(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let locale = panel_locale(&state.config, request.headers());
+    let response = next.run(request).await;
+    match response.extensions().get::<UnrenderedServiceError>() {
+        Some(UnrenderedServiceError(err)) => service_error(&state, i18n::words(&locale), err),
+        None => response,
     }
 }
 
 /// The result of a panel handler: a page, or the page of what went wrong.
 pub type PageResult = Result<Response, PageError>;
-
-/// Turns a service error into its page inside handlers (`.map_err(fail(&state, &admin))?`).
-pub fn fail<'a>(
-    state: &'a AppState,
-    admin: &'a AdminUser,
-) -> impl FnOnce(ServiceError) -> PageError + 'a {
-    move |err| service_error(state, admin.words(), err).into()
-}
 
 /// A page of a switched-off feature says so (with the S2S API's message) instead of offering
 /// forms that fail.

@@ -28,7 +28,7 @@ impl<R: Requirement> FromRequestParts<AppState> for Guarded<R> {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let caller = S2sCaller::from_request_parts(parts, state).await?;
         if let Some(missing) = R::SCOPES.iter().find(|s| !satisfies(&caller.scopes, s)) {
-            return Err(ApiError::Unauthorized(format!(
+            return Err(ApiError::unauthorized(format!(
                 "Insufficient scope: this operation requires {missing}"
             )));
         }
@@ -73,7 +73,7 @@ pub fn feature(enabled: bool, message: &'static str) -> Result<(), ApiError> {
     if enabled {
         Ok(())
     } else {
-        Err(ApiError::BadRequest(message.to_owned()))
+        Err(ApiError::bad_request(message.to_owned()))
     }
 }
 

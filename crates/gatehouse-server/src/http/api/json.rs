@@ -16,7 +16,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(ApiError::BadRequest(rejection.body_text())),
+            Err(rejection) => Err(ApiError::bad_request(rejection.body_text())),
         }
     }
 }
@@ -30,11 +30,11 @@ impl<S: Send + Sync> FromRequestParts<S> for RecordId {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let Path(raw) = Path::<String>::from_request_parts(parts, state)
             .await
-            .map_err(|_| ApiError::BadRequest("id must be a positive integer".into()))?;
+            .map_err(|_| ApiError::bad_request("id must be a positive integer".into()))?;
         raw.parse::<i64>()
             .ok()
             .filter(|id| *id > 0)
             .map(RecordId)
-            .ok_or_else(|| ApiError::BadRequest("id must be a positive integer".into()))
+            .ok_or_else(|| ApiError::bad_request("id must be a positive integer".into()))
     }
 }

@@ -104,7 +104,7 @@ fn parse_before(query: &HashMap<String, String>) -> Result<NaiveDateTime, ApiErr
         .get("before")
         .map(|v| v.trim())
         .filter(|v| !v.is_empty())
-        .ok_or_else(|| ApiError::BadRequest(BAD_BEFORE.into()))?;
+        .ok_or_else(|| ApiError::bad_request(BAD_BEFORE.into()))?;
     DateTime::parse_from_rfc3339(raw)
         .map(|t| t.naive_utc())
         .or_else(|_| NaiveDateTime::parse_from_str(raw, "%Y-%m-%d %H:%M:%S"))
@@ -113,7 +113,7 @@ fn parse_before(query: &HashMap<String, String>) -> Result<NaiveDateTime, ApiErr
             NaiveDate::parse_from_str(raw, "%Y-%m-%d")
                 .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
         })
-        .map_err(|_| ApiError::BadRequest(BAD_BEFORE.into()))
+        .map_err(|_| ApiError::bad_request(BAD_BEFORE.into()))
 }
 
 async fn delete_before(
@@ -123,7 +123,7 @@ async fn delete_before(
 ) -> Result<StatusCode, ApiError> {
     let query: HashMap<String, String> =
         serde_urlencoded::from_str(query.as_deref().unwrap_or_default())
-            .map_err(|_| ApiError::BadRequest(BAD_BEFORE.into()))?;
+            .map_err(|_| ApiError::bad_request(BAD_BEFORE.into()))?;
     let before = parse_before(&query)?;
     logs::prune(&state.store, log, before).await?;
     Ok(StatusCode::NO_CONTENT)

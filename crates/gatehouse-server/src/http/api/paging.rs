@@ -39,7 +39,7 @@ impl ListQuery {
 fn positive(name: &str, raw: Option<&String>) -> Result<Option<u32>, ApiError> {
     raw.map(|v| {
         v.parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| {
-            ApiError::BadRequest(format!("{name} must be a whole number of at least 1"))
+            ApiError::bad_request(format!("{name} must be a whole number of at least 1"))
         })
     })
     .transpose()
@@ -51,15 +51,15 @@ impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let Query(raw) = Query::<HashMap<String, String>>::from_request_parts(parts, state)
             .await
-            .map_err(|_| ApiError::BadRequest("The query string could not be read".into()))?;
-        let org_id =
-            raw.get("org_id")
-                .map(|v| {
-                    v.parse::<i64>().ok().filter(|n| *n >= 1).ok_or_else(|| {
-                        ApiError::BadRequest("org_id must be a positive integer".into())
-                    })
+            .map_err(|_| ApiError::bad_request("The query string could not be read".into()))?;
+        let org_id = raw
+            .get("org_id")
+            .map(|v| {
+                v.parse::<i64>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                    ApiError::bad_request("org_id must be a positive integer".into())
                 })
-                .transpose()?;
+            })
+            .transpose()?;
         Ok(Self {
             page_size: positive("page_size", raw.get("page_size"))?,
             page_number: positive("page_number", raw.get("page_number"))?,

@@ -150,7 +150,7 @@ fn id_param(raw: &str, name: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>()
         .ok()
         .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::BadRequest(format!("{name} must be a positive integer")))
+        .ok_or_else(|| ApiError::bad_request(format!("{name} must be a positive integer")))
 }
 
 /// List users, paged and searched. Requires `read_user`.
@@ -549,7 +549,7 @@ pub async fn renew_invitation(
         .as_ref()
         .is_some_and(|l| !state.config.supported_locales.contains(l))
     {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::bad_request(
             "locale must be one of the supported locales".into(),
         ));
     }
@@ -581,7 +581,7 @@ fn check_signin_url(url: Option<&str>) -> Result<(), ApiError> {
     match url {
         Some(url) => gatehouse_core::admin::redirect_uri(url, true)
             .map(|_| ())
-            .map_err(|_| ApiError::BadRequest("signinUrl must be an absolute URL".into())),
+            .map_err(|_| ApiError::bad_request("signinUrl must be an absolute URL".into())),
         None => Ok(()),
     }
 }

@@ -34,12 +34,12 @@ pub async fn identity_logout(
 ) -> Result<Response, Response> {
     let now = chrono::Utc::now().timestamp();
     let token = bearer(&headers).ok_or_else(|| {
-        ApiError::Unauthorized("A bearer access token is required".into()).into_response()
+        ApiError::unauthorized("A bearer access token is required".into()).into_response()
     })?;
     let claims = user_tokens::read_access_token(&state, token, now)
         .await
         .map_err(|e| ApiError::from(e).into_response())?
-        .ok_or_else(|| ApiError::Unauthorized("Invalid access token".into()).into_response())?;
+        .ok_or_else(|| ApiError::unauthorized("Invalid access token".into()).into_response())?;
     let refresh = form.refresh_token.unwrap_or_default();
     if refresh.is_empty() {
         return Err(

@@ -36,6 +36,7 @@ use serde::Deserialize;
 use self::browser::Browser;
 use self::pages::{message, render, Chrome, SignInPage};
 use crate::error::ServiceError;
+use crate::http::error::status_of;
 use crate::services::captcha::{self, CaptchaPage};
 use crate::services::signin::{self, Transaction};
 use crate::state::AppState;
@@ -172,16 +173,10 @@ fn form_error(
         ServiceError::SignIn(SignInError::UnknownTransaction) => {
             Err(Box::new(expired(state, locale)))
         }
-        ServiceError::SignIn(e) => Ok((
-            StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST),
-            e.to_string(),
+        other if other.class().is_server_fault() => Err(Box::new(
+            crate::http::error::page_internal_error(&state.config, locale, &other),
         )),
-        ServiceError::Token(e) => Ok((StatusCode::BAD_REQUEST, e.to_string())),
-        other => Err(Box::new(crate::http::error::page_internal_error(
-            &state.config,
-            locale,
-            &other,
-        ))),
+        refusal => Ok((status_of(refusal.class()), refusal.to_string())),
     }
 }
 

@@ -8,6 +8,7 @@ use gatehouse_core::authorize::{check_client, check_request, AuthorizeParams, Re
 use gatehouse_core::signin::SignInError;
 
 use crate::error::ServiceError;
+use crate::http::error::status_of;
 use crate::http::identity::browser::Browser;
 use crate::http::identity::pages::message;
 use crate::http::identity::respond::{client_error, outcome, see_other};
@@ -64,7 +65,7 @@ pub(crate) async fn authorize(
             return message(
                 config,
                 &page_locale,
-                StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST),
+                status_of(err.class()),
                 "Bad authorization request",
                 &err.to_string(),
             )
@@ -131,7 +132,7 @@ pub(crate) async fn authorize(
                 return message(
                     config,
                     &locale,
-                    StatusCode::BAD_REQUEST,
+                    status_of(err.class()),
                     "Bad authorization request",
                     &err.to_string(),
                 )
@@ -189,7 +190,7 @@ pub(crate) async fn authorize(
                     return message(
                         config,
                         &locale,
-                        StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST),
+                        status_of(err.class()),
                         "Bad authorization request",
                         &err.to_string(),
                     )

@@ -31,7 +31,7 @@ pub struct TokenForm {
 /// A body `client_id` naming another client than HTTP Basic (RFC 6749 §2.3.1: one client
 /// authentication per request).
 fn another_client() -> OAuthError {
-    OAuthError::BadRequest {
+    OAuthError::InvalidRequest {
         status: axum::http::StatusCode::BAD_REQUEST,
         description: "The client_id in the body names another client than the Authorization header"
             .into(),
@@ -52,7 +52,7 @@ pub fn presented_client(
                 .map_err(|_| TokenError::MalformedAuthorizationHeader)?;
             let basic = parse_basic_authorization(value)?;
             if form_secret.is_some() {
-                return Err(OAuthError::BadRequest {
+                return Err(OAuthError::InvalidRequest {
                     status: axum::http::StatusCode::BAD_REQUEST,
                     description:
                         "Use one client authentication method, not Basic and client_secret together"

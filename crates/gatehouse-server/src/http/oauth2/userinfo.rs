@@ -81,11 +81,11 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap, body: B
     }
     let (user, roles) = match user_tokens::user_for_token(&state, &claims).await {
         Ok(Some(found)) => found,
-        Ok(None) => return ApiError::NotFound("No user found".into()).into_response(),
+        Ok(None) => return ApiError::not_found("No user found".into()).into_response(),
         Err(err) => return ApiError::from(err).into_response(),
     };
     if !user.is_active {
-        return ApiError::BadRequest("Try to access a disabled account".into()).into_response();
+        return ApiError::bad_request("Try to access a disabled account".into()).into_response();
     }
     let names = state.config.enable_names;
     let mut body = user_fields(&user, roles, names);
