@@ -1,6 +1,10 @@
 //! The ePass connect flow (epass.md): app names, and what the "sauce" handed to the app says.
 
-use serde::Serialize;
+use base64::alphabet::URL_SAFE;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE_NO_PAD};
+use base64::engine::DecodePaddingMode;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorClass;
 use crate::web_url::WebUrl;
@@ -43,6 +47,46 @@ pub fn check_redirect_url(url: &str, allow_http: bool) -> Result<(), ConnectErro
     }
 }
 
+/// An app has at most this many redirect patterns, each at most `MAX_PATTERN_LEN` long.
+pub const MAX_PATTERNS: usize = 20;
+pub const MAX_PATTERN_LEN: usize = 500;
+
+/// The anchored form of a redirect pattern: it must match the whole URL.
+pub fn anchored_pattern(pattern: &str) -> Result<regex::Regex, ConnectError> {
+    if pattern.trim().is_empty() || pattern.len() > MAX_PATTERN_LEN {
+        return Err(ConnectError::RedirectPatternLength {
+            max: MAX_PATTERN_LEN,
+        });
+    }
+    regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| ConnectError::BadRedirectPattern {
+            pattern: pattern.to_owned(),
+            reason: e.to_string(),
+        })
+}
+
+/// An app's redirect patterns as given: not too many, each a regular expression.
+pub fn check_redirect_patterns(patterns: &[String]) -> Result<(), ConnectError> {
+    if patterns.len() > MAX_PATTERNS {
+        return Err(ConnectError::TooManyRedirectPatterns { max: MAX_PATTERNS });
+    }
+    for pattern in patterns {
+        anchored_pattern(pattern)?;
+    }
+    Ok(())
+}
+
+/// Whether `requested` (trimmed) may receive the sauce instead of the app's redirect URL: it
+/// passes today's redirect-URL rules and one of the app's patterns matches it in full.
+pub fn redirect_allowed(requested: &str, patterns: &[String], allow_http: bool) -> bool {
+    check_redirect_url(requested, allow_http).is_ok()
+        && patterns
+            .iter()
+            .any(|p| anchored_pattern(p).is_ok_and(|re| re.is_match(requested)))
+}
+
 /// An optional display text: trimmed, empty means none, at most `max` characters.
 pub fn optional_text(
     field: &'static str,
@@ -77,7 +121,7 @@ pub fn check_app_name(name: &str) -> Result<(), ConnectError> {
 }
 
 /// The user info sealed into the sauce, field names exactly as epass.md.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SauceClaims {
     pub user_id: i64,
@@ -115,6 +159,53 @@ pub fn sauce_claims(
         email: email.to_owned(),
         issue_date: now,
     }
+}
+
+/// The sauce's AES-GCM nonce and tag sizes (epass.md).
+pub const SAUCE_IV_LEN: usize = 12;
+pub const SAUCE_TAG_LEN: usize = 16;
+
+/// base64url that reads a sauce with or without padding, as the apps' decoders do.
+const SAUCE_BASE64: GeneralPurpose = GeneralPurpose::new(
+    &URL_SAFE,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// The sauce's text: base64url(IV ‖ ciphertext ‖ tag), `sealed` being ciphertext ‖ tag.
+pub fn encode_sauce(iv: &[u8; SAUCE_IV_LEN], sealed: &[u8]) -> String {
+    let mut bytes = Vec::with_capacity(SAUCE_IV_LEN + sealed.len());
+    bytes.extend_from_slice(iv);
+    bytes.extend_from_slice(sealed);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A sauce split into what AES-GCM opens, before any decryption.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SauceParts {
+    pub iv: [u8; SAUCE_IV_LEN],
+    pub ciphertext: Vec<u8>,
+    pub tag: [u8; SAUCE_TAG_LEN],
+}
+
+/// Splits a sauce as an app's back end reads it; `None` when it is not base64url or too short
+/// to hold an IV and a tag.
+pub fn decode_sauce(sauce: &str) -> Option<SauceParts> {
+    let bytes = SAUCE_BASE64.decode(sauce).ok()?;
+    if bytes.len() < SAUCE_IV_LEN + SAUCE_TAG_LEN {
+        return None;
+    }
+    let (iv, rest) = bytes.split_at(SAUCE_IV_LEN);
+    let (ciphertext, tag) = rest.split_at(rest.len() - SAUCE_TAG_LEN);
+    Some(SauceParts {
+        iv: iv.try_into().ok()?,
+        ciphertext: ciphertext.to_vec(),
+        tag: tag.try_into().ok()?,
+    })
+}
+
+/// The claims of an opened sauce's plaintext.
+pub fn read_sauce_claims(plaintext: &[u8]) -> Option<SauceClaims> {
+    serde_json::from_slice(plaintext).ok()
 }
 
 #[cfg(test)]
@@ -159,5 +250,53 @@ mod tests {
             serde_json::json!({"userId": 7, "username": "ada", "displayName": "Ada", "email": "ada@example.com", "issueDate": 1_721_441_086})
         );
         assert_eq!(sauce_claims(1, "bo@x.y", None, None, 0).display_name, "bo");
+    }
+
+    #[test]
+    fn sauces_split_back_into_iv_ciphertext_and_tag() {
+        let iv = [7u8; SAUCE_IV_LEN];
+        let sealed: Vec<u8> = (0..40).collect();
+        let sauce = encode_sauce(&iv, &sealed);
+        assert!(!sauce.contains(['=', '+', '/']));
+        let parts = decode_sauce(&sauce).unwrap();
+        assert_eq!(parts.iv, iv);
+        assert_eq!(parts.ciphertext, sealed[..24]);
+        assert_eq!(parts.tag[..], sealed[24..]);
+        let padded = format!("{sauce}{}", "=".repeat((4 - sauce.len() % 4) % 4));
+        assert_eq!(decode_sauce(&padded), Some(parts));
+        assert_eq!(decode_sauce(&encode_sauce(&iv, &[0; 15])), None);
+        assert_eq!(decode_sauce("not base64!"), None);
+        let claims = sauce_claims(7, "ada@example.com", Some("Ada"), None, 1);
+        let json = serde_json::to_vec(&claims).unwrap();
+        assert_eq!(read_sauce_claims(&json), Some(claims));
+    }
+
+    #[test]
+    fn redirect_patterns_match_whole_web_urls() {
+        let patterns = vec![r"https://shop\.example/[a-z]+".to_owned()];
+        assert!(check_redirect_patterns(&patterns).is_ok());
+        assert!(redirect_allowed(
+            "https://shop.example/cart",
+            &patterns,
+            false
+        ));
+        assert!(!redirect_allowed(
+            "https://shop.example/cart?x",
+            &patterns,
+            false
+        ));
+        assert!(!redirect_allowed(
+            "https://evil.example/https://shop.example/a",
+            &patterns,
+            false
+        ));
+        let open = vec![".*".to_owned()];
+        assert!(!redirect_allowed("javascript:alert(1)", &open, true));
+        assert!(matches!(
+            check_redirect_patterns(&["(".to_owned()]),
+            Err(ConnectError::BadRedirectPattern { .. })
+        ));
+        assert!(check_redirect_patterns(&vec![".".to_owned(); MAX_PATTERNS + 1]).is_err());
+        assert!(check_redirect_patterns(&[" ".to_owned()]).is_err());
     }
 }

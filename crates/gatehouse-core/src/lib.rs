@@ -23,6 +23,7 @@ pub mod mfa;
 pub mod password;
 pub mod pkce;
 pub mod redirect_uri;
+pub mod request_headers;
 pub mod saml;
 pub mod scope;
 pub mod signin;

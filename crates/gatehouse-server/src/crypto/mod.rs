@@ -84,9 +84,7 @@ pub fn seal_sauce(key: &[u8], plaintext: &[u8]) -> Option<String> {
     let mut sealed = plaintext.to_vec();
     key.seal_in_place_append_tag(Nonce::assume_unique_for_key(iv), Aad::empty(), &mut sealed)
         .ok()?;
-    let mut out = iv.to_vec();
-    out.extend_from_slice(&sealed);
-    Some(URL_SAFE_NO_PAD.encode(out))
+    Some(gatehouse_core::connect::encode_sauce(&iv, &sealed))
 }
 
 /// A secret of `len` letters and digits, uniform (rejection sampling).
@@ -132,6 +130,22 @@ mod tests {
             sha256_hex(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn a_sealed_sauce_opens_with_the_apps_recipe() {
+        use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
+        use gatehouse_core::connect::decode_sauce;
+        let key = *b"0123456789abcdefghijklmnopqrstuv";
+        let sauce = seal_sauce(&key, br#"{"userId":1}"#).unwrap();
+        let parts = decode_sauce(&sauce).unwrap();
+        let opener = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &key).unwrap());
+        let mut sealed = [parts.ciphertext, parts.tag.to_vec()].concat();
+        let nonce = Nonce::assume_unique_for_key(parts.iv);
+        let plain = opener
+            .open_in_place(nonce, Aad::empty(), &mut sealed)
+            .unwrap();
+        assert_eq!(plain, br#"{"userId":1}"#);
     }
 
     #[test]

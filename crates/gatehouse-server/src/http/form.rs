@@ -4,6 +4,7 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, StatusCode};
+use gatehouse_core::request_headers::is_form_content_type;
 use serde::de::DeserializeOwned;
 
 use super::error::OAuthError;
@@ -22,11 +23,7 @@ where
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|v| {
-                v.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            });
+            .is_some_and(is_form_content_type);
         if !is_form {
             return Err(OAuthError::InvalidRequest {
                 status: StatusCode::BAD_REQUEST,

@@ -7,6 +7,7 @@ use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
+use gatehouse_core::request_headers;
 
 use crate::config::Config;
 
@@ -30,27 +31,19 @@ pub fn cookie_name(config: &Config, name: &str) -> String {
 
 /// A cookie's value from the request, under its name on this server ([`cookie_name`]).
 pub fn cookie<'a>(config: &Config, headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    let name = cookie_name(config, name);
-    headers
+    let values = headers
         .get_all(header::COOKIE)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name.as_str())
-        .map(|(_, v)| v)
-        .filter(|v| !v.is_empty())
+        .filter_map(|v| v.to_str().ok());
+    request_headers::cookie_value(values, &cookie_name(config, name))
+}
+
+/// The token of an `Authorization: Bearer <token>` header, if that is what the request sent.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    request_headers::bearer_token(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
 }
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Lax, Secure when the issuer is https.
-/// The token of an `Authorization: Bearer <token>` header, if that is what the request sent.
-pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
-}
-
 pub fn set_cookie(config: &Config, name: &str, value: &str, max_age: Option<u64>) -> HeaderValue {
     let secure = if secure_cookies(config) {
         "; Secure"
@@ -77,30 +70,17 @@ pub fn client_ip(
     peer: Option<SocketAddr>,
     config: &Config,
 ) -> Option<String> {
-    let peer = peer?.ip();
     let trusted = |ip: &IpAddr| {
         config
             .trusted_proxies
             .iter()
             .any(|p| p.parse::<IpAddr>().ok() == Some(*ip))
     };
-    if !trusted(&peer) {
-        return Some(peer.to_string());
-    }
-    let forwarded: Vec<IpAddr> = parts_headers
+    let forwarded = parts_headers
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|s| s.trim().parse().ok())
-        .collect();
-    forwarded
-        .iter()
-        .rev()
-        .find(|ip| !trusted(ip))
-        .or(forwarded.first())
-        .map(|ip| ip.to_string())
-        .or(Some(peer.to_string()))
+        .filter_map(|v| v.to_str().ok());
+    Some(request_headers::client_ip(peer?.ip(), forwarded, trusted).to_string())
 }
 
 /// The peer address, when the server was started with connect info.
@@ -115,11 +95,10 @@ pub fn peer(parts: &Parts) -> Option<SocketAddr> {
 /// (a sandboxed frame, a `data:` page, a redirect through another site). The pages' own
 /// `Referrer-Policy` lets the browser name their origin on their own posts.
 pub fn foreign_origin(headers: &HeaderMap, issuer: &str) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return false;
-    };
-    let issuer_origin = issuer.split('/').take(3).collect::<Vec<_>>().join("/");
-    origin.trim_end_matches('/') != issuer_origin
+    headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|origin| request_headers::is_foreign_origin(origin, issuer))
 }
 
 /// Headers every page carries: no caching, no framing, a strict content policy.

@@ -4,7 +4,8 @@
 
 use gatehouse_core::authorize::{AuthorizationRequest, Prompt, ResponseMode};
 use gatehouse_core::connect::{
-    check_app_name, check_redirect_url, optional_text, sauce_claims, ConnectError,
+    check_app_name, check_redirect_patterns, check_redirect_url, optional_text, redirect_allowed,
+    sauce_claims, ConnectError,
 };
 use gatehouse_core::signin::SignInError;
 use gatehouse_store::{
@@ -49,33 +50,10 @@ pub struct AppChange {
 
 const MAX_DISPLAY_NAME: usize = 100;
 const MAX_LOGO_URL: usize = 2048;
-const MAX_PATTERNS: usize = 20;
-const MAX_PATTERN_LEN: usize = 500;
-
-/// The anchored form of a redirect pattern: it must match the whole URL.
-fn anchored(pattern: &str) -> Result<regex::Regex, ConnectError> {
-    if pattern.trim().is_empty() || pattern.len() > MAX_PATTERN_LEN {
-        return Err(ConnectError::RedirectPatternLength {
-            max: MAX_PATTERN_LEN,
-        });
-    }
-    regex::RegexBuilder::new(&format!("^(?:{pattern})$"))
-        .size_limit(1 << 20)
-        .build()
-        .map_err(|e| ConnectError::BadRedirectPattern {
-            pattern: pattern.to_owned(),
-            reason: e.to_string(),
-        })
-}
 
 /// The patterns as stored (a JSON array), each checked.
 fn patterns_json(patterns: &[String]) -> Result<String, ServiceError> {
-    if patterns.len() > MAX_PATTERNS {
-        return Err(ConnectError::TooManyRedirectPatterns { max: MAX_PATTERNS }.into());
-    }
-    for pattern in patterns {
-        anchored(pattern)?;
-    }
+    check_redirect_patterns(patterns)?;
     serde_json::to_string(patterns).map_err(|e| ServiceError::Internal(e.to_string()))
 }
 
@@ -209,11 +187,7 @@ pub fn redirect_for(
         check_redirect_url(&app.redirect_url, allow_http)?;
         return Ok(app.redirect_url.clone());
     };
-    let allowed = check_redirect_url(requested, allow_http).is_ok()
-        && redirect_patterns(app)
-            .iter()
-            .any(|p| anchored(p).is_ok_and(|re| re.is_match(requested)));
-    if allowed {
+    if redirect_allowed(requested, &redirect_patterns(app), allow_http) {
         Ok(requested.to_owned())
     } else {
         Err(SignInError::BadInput("The redirect URL is not allowed for this app".into()).into())
