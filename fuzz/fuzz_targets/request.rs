@@ -101,7 +101,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     // A public app needs PKCE, a confidential one may leave it out: alternate by input.
-    authorization_request(input.query, data.len() % 2 == 0);
+    authorization_request(input.query, data.len().is_multiple_of(2));
 
     if let Ok(credentials) = parse_basic_authorization(input.authorization) {
         assert!(!credentials.client_id.is_empty() && !credentials.client_secret.is_empty());
