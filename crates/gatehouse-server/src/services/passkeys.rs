@@ -275,6 +275,28 @@ pub async fn sign_in_with_passkey(
     signin::signed_in(state, id, tx, user, FirstFactor::StrongFactor, meta).await
 }
 
+/// The user's passkeys, for the `manage_passkey` page.
+pub async fn list(
+    state: &AppState,
+    user_id: i64,
+) -> Result<Vec<gatehouse_store::PasskeyRecord>, ServiceError> {
+    Ok(state.store.user_passkeys(user_id).await?)
+}
+
+/// Removes one of the user's own passkeys; another user's passkey is not found.
+pub async fn remove(state: &AppState, user_id: i64, passkey_id: i64) -> Result<(), ServiceError> {
+    if state.store.delete_passkey(user_id, passkey_id).await? {
+        Ok(())
+    } else {
+        Err(ServiceError::NotFound("No such passkey"))
+    }
+}
+
+/// The user declined enrolling a passkey for good: the step is not offered again.
+pub async fn decline_enrollment(state: &AppState, user_id: i64) -> Result<(), ServiceError> {
+    Ok(state.store.set_skip_passkey_enroll(user_id, true).await?)
+}
+
 /// Whether the user has a passkey, and whether they declined enrolling one for good.
 pub async fn enrollment_facts(
     state: &AppState,

@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use crate::flow::*;
-use crate::harness::{backend_tests, TestApp};
+use crate::harness::{backend_tests, Backend, TestApp};
 use crate::mfa::{embedded, shown_secret, sign_up_to_mfa, totp, user, CB};
 
 const ORIGIN: &str = "http://127.0.0.1:5173";
@@ -183,6 +183,64 @@ backend_tests! {
             assert_eq!(page.status().as_u16(), 404, "{path}");
         }
     }
+
+    async fn a_passkey_page_cannot_remove_another_accounts_passkey(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |c| c.allow_passkey_enrollment = true).await;
+        let victim = format!("pk.victim.{backend:?}@example.com").to_lowercase();
+        let attacker = format!("pk.attacker.{backend:?}@example.com").to_lowercase();
+        signed_up_declining_passkeys(&app, &victim).await;
+        let browser = signed_up_declining_passkeys(&app, &attacker).await;
+        // The victim's passkey, as enrollment would have stored it.
+        let insert = match backend {
+            Backend::Sqlite => "INSERT INTO user_passkeys (user_id, credential_id, public_key) SELECT id, 'victim-cred', 'key' FROM users WHERE email = ?1",
+            Backend::PostgresRedis => "INSERT INTO user_passkeys (user_id, credential_id, public_key) SELECT id, 'victim-cred', 'key' FROM users WHERE email = $1",
+        };
+        app.isolation.execute(insert, &victim).await;
+
+        let page = browser.follow(browser.get("/i/policy/manage_passkey").await, "http://never").await;
+        assert!(page.html.contains("step-form"), "{}", page.html);
+        // Passkey ids are small integers: the attacker tries them all.
+        for id in 1..=5 {
+            let id = id.to_string();
+            let fields = hidden_fields(&page.html, "step-form", &[("passkey_id", &id)]);
+            let fields: Vec<_> = fields.into_iter().map(|(k, v)| if k == "stage" { (k, "delete".to_owned()) } else { (k, v) }).collect();
+            let refused = browser.post("/identity/v1/view/manage-passkey", &fields).await;
+            assert_eq!(refused.status, 404, "{}", refused.html);
+            assert_eq!(error_text(&refused.html), "No such passkey");
+        }
+        let mut fields = hidden_fields(&page.html, "step-form", &[]);
+        fields.iter_mut().filter(|(k, _)| k == "stage").for_each(|(_, v)| *v = "delete".into());
+        let missing = browser.post("/identity/v1/view/manage-passkey", &fields).await;
+        assert_eq!(missing.status, 400, "{}", missing.html);
+        assert_eq!(error_text(&missing.html), "Choose the passkey to remove");
+    }
+}
+
+/// A browser with a session of a new account made through `/i`, declining the passkey offer.
+async fn signed_up_declining_passkeys(app: &TestApp, email: &str) -> Browser {
+    let browser = Browser::new(app);
+    let page = browser
+        .follow(browser.get("/i").await, "http://never")
+        .await;
+    let tx = input_value(&page.html, "tx").unwrap();
+    let form = browser
+        .get(&format!("/identity/v1/view/sign-up?tx={tx}"))
+        .await;
+    let fields = form_fields(&form.html, &[("email", email), ("password", PASSWORD)]);
+    let next = browser
+        .follow(
+            browser.post("/identity/v1/view/sign-up", &fields).await,
+            "http://never",
+        )
+        .await;
+    if next.html.contains("passkey-form") {
+        let decline = hidden_fields(&next.html, "step-form", &[]);
+        let done = browser
+            .post("/identity/v1/view/passkey-enroll", &decline)
+            .await;
+        assert_eq!(done.status, 303, "{}", done.html);
+    }
+    browser
 }
 
 /// Every page a sign-in step serves.

@@ -7,7 +7,6 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Form;
 use gatehouse_core::signin::{SignInError, Step};
-use gatehouse_store::{MfaStore, UserStore};
 
 use super::browser::Browser;
 use super::pages::{render, Chrome, PasskeyPage};
@@ -52,9 +51,9 @@ async fn view(
         Ok(options) => options,
         Err(err) => return page_error(state, locale, err),
     };
-    let listed = match state.store.user_passkeys(user_id).await {
+    let listed = match passkeys::list(state, user_id).await {
         Ok(list) => list,
-        Err(err) => return page_error(state, locale, err.into()),
+        Err(err) => return page_error(state, locale, err),
     };
     let manage = step == Step::ManagePasskey;
     let passkeys = if manage {
@@ -154,20 +153,24 @@ async fn submit<P: StepPage>(post: OwedPost<P>) -> Response {
             step == Step::PasskeyEnroll
         }
         "delete" => {
-            let id = form
-                .rest
-                .get("passkey_id")
-                .and_then(|v| v.parse::<i64>().ok())
-                .unwrap_or(0);
-            if let Err(err) = state.store.delete_passkey(user_id, id).await {
-                return page_error(&state, &locale, err.into());
+            let removed = match form.rest.get("passkey_id").map(|v| v.parse::<i64>()) {
+                Some(Ok(id)) => passkeys::remove(&state, user_id, id).await,
+                _ => Err(SignInError::BadInput("Choose the passkey to remove".into()).into()),
+            };
+            if let Err(err) = removed {
+                return match form_error(&state, &locale, err) {
+                    Ok(error) => {
+                        view(&state, &browser, &form.tx, &tx, &locale, step, Some(error)).await
+                    }
+                    Err(page) => *page,
+                };
             }
             false
         }
         _ => {
             if step == Step::PasskeyEnroll && form.rest.contains_key("remember") {
-                if let Err(err) = state.store.set_skip_passkey_enroll(user_id, true).await {
-                    return page_error(&state, &locale, err.into());
+                if let Err(err) = passkeys::decline_enrollment(&state, user_id).await {
+                    return page_error(&state, &locale, err);
                 }
             }
             true

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::http::error::OAuthError;
 use crate::http::form::OAuthForm;
 use crate::http::web::{client_ip, PeerAddr};
-use crate::services::tokens;
+use crate::services::client_credentials;
 use crate::services::user_tokens::{self, PresentedClient};
 use crate::state::AppState;
 
@@ -103,8 +103,7 @@ pub async fn token(
                 return Err(another_client());
             }
             let issued =
-                tokens::issue_client_credentials(&state, &credentials, form.scope.as_deref(), now)
-                    .await?;
+                client_credentials::issue(&state, &credentials, form.scope.as_deref(), now).await?;
             Ok(no_store(Json(issued)))
         }
         "authorization_code" => {

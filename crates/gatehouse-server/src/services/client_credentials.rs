@@ -1,4 +1,4 @@
-//! Issuing tokens.
+//! The client-credentials grant: an S2S app's secret and requested scopes in, an access token out.
 
 use gatehouse_core::client_auth::ClientCredentials;
 use gatehouse_core::grant::client_credentials;
@@ -18,7 +18,7 @@ pub struct ClientCredentialsTokens {
     pub scope: String,
 }
 
-pub async fn issue_client_credentials(
+pub async fn issue(
     state: &AppState,
     credentials: &ClientCredentials,
     requested_scope: Option<&str>,
