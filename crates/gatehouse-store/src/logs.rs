@@ -4,7 +4,7 @@ use std::future::Future;
 
 use chrono::NaiveDateTime;
 
-use crate::orgs::Page;
+use crate::listing::Page;
 use crate::{now_utc, on_pool, Store, StoreError};
 
 /// Which log. The table name comes from this fixed match, never from a request.

@@ -4,6 +4,7 @@ use std::future::Future;
 
 use chrono::NaiveDateTime;
 
+use crate::listing::{like_pattern, Page};
 use crate::users::{user_columns_u, UserRecord};
 use crate::{now_utc, on_pool, Store, StoreError};
 
@@ -68,26 +69,6 @@ pub struct OrgGroupRecord {
     pub updated_at: NaiveDateTime,
 }
 
-/// A page request: `size` rows starting after `(number - 1) * size`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Page {
-    pub size: u32,
-    pub number: u32,
-}
-
-impl Page {
-    pub(crate) fn limit_offset(page: Option<Page>) -> (i64, i64) {
-        match page {
-            Some(p) => (
-                i64::from(p.size),
-                i64::from(p.size) * (i64::from(p.number) - 1),
-            ),
-            // SQLite and PostgreSQL both take a very large limit as "all".
-            None => (i64::MAX, 0),
-        }
-    }
-}
-
 macro_rules! org_columns {
     () => {
         "id, name, slug, company_logo_url, company_email_logo_url, font_family, font_url, \
@@ -103,20 +84,6 @@ macro_rules! group_columns {
     () => {
         "id, org_id, name, created_at, updated_at"
     };
-}
-
-/// Escapes `%`, `_` and `\` so a search term matches literally inside `LIKE … ESCAPE '\'`.
-pub(crate) fn like_pattern(term: &str) -> String {
-    let mut out = String::with_capacity(term.len() + 2);
-    out.push('%');
-    for c in term.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
 }
 
 pub trait OrgStore {

@@ -4,7 +4,7 @@ use std::future::Future;
 
 use chrono::NaiveDateTime;
 
-use crate::orgs::{like_pattern, Page};
+use crate::listing::{like_pattern, Page};
 use crate::{now_utc, on_pool, Store, StoreError};
 
 /// A user row with every column the API's User shape needs.

@@ -7,6 +7,7 @@ mod keys;
 mod load;
 mod oidc_providers;
 mod secret;
+mod validate;
 
 pub use keys::{Config, KeyDoc, KEYS};
 pub use load::{load, ConfigError, ConfigSource};

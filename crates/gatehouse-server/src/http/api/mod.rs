@@ -41,12 +41,18 @@ use crate::state::AppState;
         orgs::list_groups, orgs::create_group, orgs::update_group, orgs::delete_group, orgs::group_users,
         user_attributes::list, user_attributes::get, user_attributes::create, user_attributes::update, user_attributes::delete,
         banners::list, banners::get, banners::create, banners::update, banners::delete,
-        users::list, users::get, users::update, users::delete, users::consented_apps, users::revoke_consent,
-        users::link, users::unlink, users::impersonate, users::enroll_email_mfa, users::reset_email_mfa, users::enroll_otp_mfa,
-        users::reset_otp_mfa, users::enroll_sms_mfa, users::reset_sms_mfa, users::passkeys, users::delete_passkey,
-        users::orgs, users::set_orgs, users::join_org_group, users::leave_org_group,
-        users::invite, users::renew_invitation, users::revoke_invitation,
-        users::send_verification_email, users::locked_ips, users::unlock, users::active_sessions, users::end_session,
+        users::list, users::get, users::update, users::delete, users::consents::consented_apps,
+        users::consents::revoke_consent, users::linked_accounts::link,
+        users::linked_accounts::unlink, users::impersonation::impersonate,
+        users::factors::enroll_email_mfa, users::factors::reset_email_mfa,
+        users::factors::enroll_otp_mfa, users::factors::reset_otp_mfa,
+        users::factors::enroll_sms_mfa, users::factors::reset_sms_mfa, users::factors::passkeys,
+        users::factors::delete_passkey, users::org_memberships::orgs,
+        users::org_memberships::set_orgs, users::org_memberships::join_org_group,
+        users::org_memberships::leave_org_group, users::invitations::invite,
+        users::invitations::renew_invitation, users::invitations::revoke_invitation,
+        users::send_verification_email, users::lockouts::locked_ips, users::lockouts::unlock,
+        users::sessions::active_sessions, users::sessions::end_session,
         logs::list_email, logs::get_email, logs::delete_email, logs::list_sms, logs::get_sms, logs::delete_sms,
         logs::list_sign_in, logs::get_sign_in, logs::delete_sign_in,
         saml_idps::list, saml_idps::get, saml_idps::create, saml_idps::update, saml_idps::delete,
@@ -139,11 +145,12 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/users", get(users::list))
         .route(
             "/api/v1/users/invitations",
-            axum::routing::post(users::invite),
+            axum::routing::post(users::invitations::invite),
         )
         .route(
             "/api/v1/users/invitations/{authId}",
-            axum::routing::post(users::renew_invitation).delete(users::revoke_invitation),
+            axum::routing::post(users::invitations::renew_invitation)
+                .delete(users::invitations::revoke_invitation),
         )
         .route(
             "/api/v1/users/{authId}",
@@ -151,64 +158,71 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/api/v1/users/{authId}/consented-apps",
-            get(users::consented_apps),
+            get(users::consents::consented_apps),
         )
         .route(
             "/api/v1/users/{authId}/consented-apps/{appId}",
-            axum::routing::delete(users::revoke_consent),
+            axum::routing::delete(users::consents::revoke_consent),
         )
         .route(
             "/api/v1/users/{authId}/account-linking",
-            axum::routing::delete(users::unlink),
+            axum::routing::delete(users::linked_accounts::unlink),
         )
         .route(
             "/api/v1/users/{authId}/account-linking/{linkingAuthId}",
-            axum::routing::post(users::link),
+            axum::routing::post(users::linked_accounts::link),
         )
         .route(
             "/api/v1/users/{authId}/impersonation/{appId}",
-            axum::routing::post(users::impersonate),
+            axum::routing::post(users::impersonation::impersonate),
         )
         .route(
             "/api/v1/users/{authId}/email-mfa",
-            axum::routing::post(users::enroll_email_mfa).delete(users::reset_email_mfa),
+            axum::routing::post(users::factors::enroll_email_mfa)
+                .delete(users::factors::reset_email_mfa),
         )
         .route(
             "/api/v1/users/{authId}/otp-mfa",
-            axum::routing::post(users::enroll_otp_mfa).delete(users::reset_otp_mfa),
+            axum::routing::post(users::factors::enroll_otp_mfa)
+                .delete(users::factors::reset_otp_mfa),
         )
         .route(
             "/api/v1/users/{authId}/sms-mfa",
-            axum::routing::post(users::enroll_sms_mfa).delete(users::reset_sms_mfa),
+            axum::routing::post(users::factors::enroll_sms_mfa)
+                .delete(users::factors::reset_sms_mfa),
         )
-        .route("/api/v1/users/{authId}/passkeys", get(users::passkeys))
+        .route(
+            "/api/v1/users/{authId}/passkeys",
+            get(users::factors::passkeys),
+        )
         .route(
             "/api/v1/users/{authId}/verify-email",
             axum::routing::post(users::send_verification_email),
         )
         .route(
             "/api/v1/users/{authId}/locked-ips",
-            get(users::locked_ips).delete(users::unlock),
+            get(users::lockouts::locked_ips).delete(users::lockouts::unlock),
         )
         .route(
             "/api/v1/users/{authId}/active-sessions",
-            get(users::active_sessions),
+            get(users::sessions::active_sessions),
         )
         .route(
             "/api/v1/users/{authId}/active-sessions/{sessionId}",
-            axum::routing::delete(users::end_session),
+            axum::routing::delete(users::sessions::end_session),
         )
         .route(
             "/api/v1/users/{authId}/orgs",
-            get(users::orgs).post(users::set_orgs),
+            get(users::org_memberships::orgs).post(users::org_memberships::set_orgs),
         )
         .route(
             "/api/v1/users/{authId}/org-groups/{orgGroupId}",
-            axum::routing::post(users::join_org_group).delete(users::leave_org_group),
+            axum::routing::post(users::org_memberships::join_org_group)
+                .delete(users::org_memberships::leave_org_group),
         )
         .route(
             "/api/v1/users/{authId}/passkeys/{passkeyId}",
-            axum::routing::delete(users::delete_passkey),
+            axum::routing::delete(users::factors::delete_passkey),
         )
         .route(
             "/api/v1/app-banners",

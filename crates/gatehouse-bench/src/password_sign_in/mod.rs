@@ -2,8 +2,6 @@
 //! the cores could hash (cores ÷ one Argon2id hash at the server's parameters), and the
 //! server's memory with 500 sign-ins in flight.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -12,7 +10,13 @@ use std::time::{Duration, Instant};
 
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 
-use crate::{basic_header, rss_kib, start_server, status_of, TOKEN_BODY};
+use crate::{rss_kib, start_server};
+
+use connection::{admin_token, initiate, sign_in, Connection};
+use usage::Usage;
+
+mod connection;
+mod usage;
 
 const ORIGIN: &str = "http://bench.local";
 const REDIRECT: &str = "http://bench.local/cb";
@@ -62,226 +66,6 @@ fn contended_hash_secs(cores: usize) -> f64 {
     let threads: Vec<_> = (0..cores).map(|_| thread::spawn(one_hash_secs)).collect();
     let times: Vec<f64> = threads.into_iter().filter_map(|t| t.join().ok()).collect();
     times.iter().sum::<f64>() / times.len().max(1) as f64
-}
-
-/// One client's keep-alive connection to the server, as a browser or an app's backend keeps
-/// one: the load then costs the server HTTP work, not a TCP handshake per request.
-struct Connection {
-    addr: String,
-    stream: Option<BufReader<TcpStream>>,
-}
-
-impl Connection {
-    fn new(addr: &str) -> Self {
-        Self {
-            addr: addr.to_owned(),
-            stream: None,
-        }
-    }
-
-    /// POSTs `body` with the extra `headers` (each ending in CRLF); returns the status and the
-    /// response body. A connection the server closed is opened again once.
-    fn post(&mut self, path: &str, headers: &str, body: &str) -> Result<(u16, String), String> {
-        let request = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nOrigin: {ORIGIN}\r\n{headers}Content-Length: {}\r\n\r\n{body}",
-            self.addr,
-            body.len()
-        );
-        match self.exchange(&request) {
-            Ok(response) => Ok(response),
-            Err(_) => {
-                self.stream = None;
-                self.exchange(&request)
-            }
-        }
-    }
-
-    /// POSTs `body` as JSON, with the extra `headers`.
-    fn post_json(
-        &mut self,
-        path: &str,
-        headers: &str,
-        body: &serde_json::Value,
-    ) -> Result<(u16, String), String> {
-        let headers = format!("{headers}Content-Type: application/json\r\n");
-        self.post(path, &headers, &body.to_string())
-    }
-
-    fn exchange(&mut self, request: &str) -> Result<(u16, String), String> {
-        if self.stream.is_none() {
-            let stream = TcpStream::connect(&self.addr).map_err(|e| e.to_string())?;
-            let _ = stream.set_nodelay(true);
-            self.stream = Some(BufReader::new(stream));
-        }
-        let stream = self.stream.as_mut().ok_or("no connection")?;
-        stream
-            .get_mut()
-            .write_all(request.as_bytes())
-            .map_err(|e| e.to_string())?;
-        let mut line = String::new();
-        stream.read_line(&mut line).map_err(|e| e.to_string())?;
-        let status = status_of(&line);
-        let mut length = 0usize;
-        let mut close = false;
-        loop {
-            line.clear();
-            if stream.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
-                return Err("connection closed in the headers".into());
-            }
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            let (name, value) = header.split_once(':').unwrap_or((header, ""));
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().map_err(|_| "bad Content-Length")?;
-            } else if name.eq_ignore_ascii_case("connection") {
-                close = value.trim().eq_ignore_ascii_case("close");
-            }
-        }
-        let mut body = vec![0; length];
-        stream.read_exact(&mut body).map_err(|e| e.to_string())?;
-        if close {
-            self.stream = None;
-        }
-        Ok((status, String::from_utf8_lossy(&body).into_owned()))
-    }
-}
-
-/// An access token for the management API, from the bootstrap client.
-fn admin_token(connection: &mut Connection) -> Result<String, String> {
-    let (_, issued) = connection.post(
-        "/oauth2/v1/token",
-        &format!(
-            "Authorization: {}\r\nContent-Type: application/x-www-form-urlencoded\r\n",
-            basic_header()
-        ),
-        TOKEN_BODY,
-    )?;
-    let issued: serde_json::Value = serde_json::from_str(&issued).unwrap_or_default();
-    issued["access_token"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or(format!("no admin token: {issued}"))
-}
-
-/// Starts an embedded-auth sign-in; returns its session ID.
-fn initiate(connection: &mut Connection, client_id: &str) -> Result<String, String> {
-    let (_, initiated) = connection.post_json(
-        "/embedded-auth/v1/initiate",
-        "",
-        &serde_json::json!({"clientId": client_id, "redirectUri": REDIRECT, "codeChallenge": CHALLENGE,
-            "codeChallengeMethod": "S256", "scopes": ["openid", "profile"], "locale": "en"}),
-    )?;
-    let initiated: serde_json::Value = serde_json::from_str(&initiated).unwrap_or_default();
-    initiated["sessionId"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or(format!("initiate failed: {initiated}"))
-}
-
-fn sign_in(connection: &mut Connection, client_id: &str, email: &str) -> Result<bool, String> {
-    let session = initiate(connection, client_id)?;
-    let (status, _) = connection.post_json(
-        &format!("/embedded-auth/v1/{session}/sign-in"),
-        "",
-        &serde_json::json!({"email": email, "password": PASSWORD}),
-    )?;
-    Ok(status == 200)
-}
-
-/// CPU seconds (user + system) in a `stat(5)` file's text, and the command name it gives.
-fn stat_cpu_secs(stat: &str) -> (&str, f64) {
-    // The command name is in parentheses and may hold spaces.
-    let (name, rest) = stat
-        .split_once('(')
-        .and_then(|(_, r)| r.rsplit_once(')'))
-        .unwrap_or(("", ""));
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the name; 100 Hz.
-    (name, (ticks(11) + ticks(12)) / 100.0)
-}
-
-/// CPU seconds (user + system) the process has used so far.
-fn cpu_secs(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    stat_cpu_secs(&stat).1
-}
-
-/// What the server's threads have used so far: the hashing threads' (`password-hash-N`) CPU
-/// seconds, and context switches of all its threads (each a wake-up or a preemption).
-fn server_threads(pid: u32) -> (f64, f64) {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return (0.0, 0.0);
-    };
-    let (mut hashing, mut switches) = (0.0, 0.0);
-    for task in tasks.flatten() {
-        let path = task.path();
-        if let Ok(stat) = std::fs::read_to_string(path.join("stat")) {
-            let (name, secs) = stat_cpu_secs(&stat);
-            if name.starts_with("password-hash") {
-                hashing += secs;
-            }
-        }
-        let status = std::fs::read_to_string(path.join("status")).unwrap_or_default();
-        switches += status
-            .lines()
-            .filter(|line| line.contains("ctxt_switches:"))
-            .filter_map(|line| line.split_whitespace().nth(1)?.parse::<f64>().ok())
-            .sum::<f64>();
-    }
-    (hashing, switches)
-}
-
-/// CPU seconds used so far by the server, its hashing threads and this process, and the
-/// machine's idle and stolen seconds: read at both edges of a measured window.
-#[derive(Clone, Copy, Default)]
-struct Usage {
-    server: f64,
-    hashing: f64,
-    /// The server's context switches.
-    switches: f64,
-    clients: f64,
-    idle: f64,
-    steal: f64,
-}
-
-impl Usage {
-    fn read(server_pid: u32) -> Self {
-        let (idle, steal) = machine_idle_and_steal();
-        let (hashing, switches) = server_threads(server_pid);
-        Self {
-            server: cpu_secs(server_pid),
-            hashing,
-            switches,
-            clients: cpu_secs(std::process::id()),
-            idle,
-            steal,
-        }
-    }
-
-    /// Applies `f` field by field.
-    fn zip(self, other: Usage, f: impl Fn(f64, f64) -> f64) -> Usage {
-        Usage {
-            server: f(self.server, other.server),
-            hashing: f(self.hashing, other.hashing),
-            switches: f(self.switches, other.switches),
-            clients: f(self.clients, other.clients),
-            idle: f(self.idle, other.idle),
-            steal: f(self.steal, other.steal),
-        }
-    }
-
-    /// What was used between `earlier` and this reading.
-    fn since(self, earlier: Usage) -> Usage {
-        self.zip(earlier, |later, earlier| later - earlier)
-    }
 }
 
 /// One measured stretch of load.
@@ -459,22 +243,6 @@ impl SteadyLoad {
     fn share(&self, cpu: f64) -> f64 {
         cpu / (self.secs() * self.cores as f64) * 100.0
     }
-}
-
-/// Idle and stolen seconds of the whole machine so far (`/proc/stat`, 100 Hz).
-fn machine_idle_and_steal() -> (f64, f64) {
-    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-    let fields: Vec<f64> = stat
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .skip(1)
-        .map(|v| v.parse().unwrap_or(0.0))
-        .collect();
-    let field = |i: usize| fields.get(i).copied().unwrap_or(0.0) / 100.0;
-    // user nice system idle iowait irq softirq steal: idle and iowait are idle time.
-    (field(3) + field(4), field(7))
 }
 
 fn measure_steady_load(

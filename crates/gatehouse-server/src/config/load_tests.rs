@@ -1,0 +1,133 @@
+use super::*;
+
+fn from_env(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    load(&ConfigSource {
+        file: None,
+        file_required: false,
+        env: vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    })
+}
+
+#[test]
+fn defaults_are_valid() {
+    let config = from_env(&[]).unwrap();
+    assert_eq!(config.issuer, "http://127.0.0.1:8787");
+    assert_eq!(config.s2s_access_token_expires_in, 3600);
+}
+
+#[test]
+fn env_overrides_with_typed_values() {
+    let config = from_env(&[
+        ("GATEHOUSE_S2S_ACCESS_TOKEN_EXPIRES_IN", "60"),
+        ("GATEHOUSE_ENABLE_SIGN_UP", "false"),
+        ("GATEHOUSE_SUPPORTED_LOCALES", r#"["fr"]"#),
+        ("GATEHOUSE_ISSUER", "https://id.example.com"),
+        ("OTHER_VAR", "ignored"),
+    ])
+    .unwrap();
+    assert_eq!(config.s2s_access_token_expires_in, 60);
+    assert!(!config.enable_sign_up);
+    assert_eq!(config.supported_locales, vec!["fr".to_string()]);
+    assert_eq!(config.issuer, "https://id.example.com");
+}
+
+#[test]
+fn unknown_env_key_is_named() {
+    let err = from_env(&[("GATEHOUSE_NOPE", "1")]).unwrap_err();
+    assert!(err.to_string().contains("nope"), "{err}");
+    assert!(err.to_string().contains("GATEHOUSE_NOPE"), "{err}");
+}
+
+#[test]
+fn wrong_type_names_the_key() {
+    let err = from_env(&[("GATEHOUSE_S2S_ACCESS_TOKEN_EXPIRES_IN", "soon")]).unwrap_err();
+    assert!(
+        err.to_string().contains("s2s_access_token_expires_in"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_values_name_the_key() {
+    for (var, value, key) in [
+        ("GATEHOUSE_ISSUER", "https://id.example.com/", "issuer"),
+        ("GATEHOUSE_ISSUER", "id.example.com", "issuer"),
+        ("GATEHOUSE_LISTEN", "nowhere", "listen"),
+        (
+            "GATEHOUSE_CORS_ALLOWED_ORIGINS",
+            r#"["https://app.example.com/callback"]"#,
+            "cors_allowed_origins",
+        ),
+        (
+            "GATEHOUSE_EMBEDDED_AUTH_ORIGINS",
+            r#"["app.example.com"]"#,
+            "embedded_auth_origins",
+        ),
+        ("GATEHOUSE_SIGNING_ALGORITHM", "HS256", "signing_algorithm"),
+        (
+            "GATEHOUSE_SUPPORTED_LOCALES",
+            r#"["de"]"#,
+            "supported_locales",
+        ),
+        (
+            "GATEHOUSE_KEY_ROTATION_OVERLAP",
+            "10",
+            "key_rotation_overlap",
+        ),
+        ("GATEHOUSE_DATABASE_URL", "mysql://x", "database_url"),
+        (
+            "GATEHOUSE_DATABASE_URL",
+            "postgres://127.0.0.1/test",
+            "master_key",
+        ),
+        ("GATEHOUSE_MASTER_KEY", "short", "master_key"),
+        (
+            "GATEHOUSE_BOOTSTRAP_CLIENT_SECRET",
+            "short",
+            "bootstrap_client_secret",
+        ),
+    ] {
+        let err = from_env(&[(var, value)]).unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::Invalid { key: k, .. } if k == key),
+            "{var}={value}: {err}"
+        );
+    }
+}
+
+#[test]
+fn file_keys_are_checked_and_env_wins() {
+    let dir = std::env::temp_dir().join(format!("gh-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("gatehouse.toml");
+    std::fs::write(&path, "listen = \"127.0.0.1:9000\"\nenable_org = true\n").unwrap();
+    let source = ConfigSource {
+        file: Some(path.clone()),
+        file_required: true,
+        env: vec![("GATEHOUSE_LISTEN".into(), "127.0.0.1:9001".into())],
+    };
+    let config = load(&source).unwrap();
+    assert_eq!(config.listen, "127.0.0.1:9001");
+    assert!(config.enable_org);
+
+    std::fs::write(&path, "[server]\nlisten = 1\n").unwrap();
+    let err = load(&source).unwrap_err();
+    assert!(err.to_string().contains("`server`"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn info_lists_melody_names_and_no_secrets() {
+    let config = Config {
+        facebook_auth_client_secret: super::super::Secret::new("fb-secret"),
+        ..Config::default()
+    };
+    let info = config.info_configs();
+    assert_eq!(info["AUTH_SERVER_URL"], "http://127.0.0.1:8787");
+    assert_eq!(info["ENABLE_ORG_GROUP"], true);
+    assert!(info.contains_key("ACCOUNT_LOCKOUT_THRESHOLD"));
+    assert!(!serde_json::to_string(&info).unwrap().contains("fb-secret"));
+}

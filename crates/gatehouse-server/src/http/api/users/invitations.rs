@@ -1,0 +1,116 @@
+//! `/api/v1/users/invitations`: inviting a user, renewing and revoking the invitation.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{detail_view, success, SuccessBody, UserBody};
+use crate::http::api::guard::{Guarded, WriteUser};
+use crate::http::api::json::ApiJson;
+use crate::http::api::views::ErrorBody;
+use crate::http::error::ApiError;
+use crate::services::users;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PostInvitationReq {
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub locale: Option<String>,
+    /// The organization the user joins (not a branding-only one).
+    pub org_slug: Option<String>,
+    /// Role names; privileged roles need `root`.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Where the accepted invitation leads (used by the invitation email).
+    pub signin_url: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RenewInvitationReq {
+    pub locale: Option<String>,
+    pub signin_url: Option<String>,
+}
+
+/// Invite a user: an inactive account with a pending invitation. Requires `write_user`;
+/// privileged roles also require `root`.
+#[utoipa::path(post, path = "/api/v1/users/invitations", tag = "Users", request_body = PostInvitationReq, security(("oauth2" = ["write_user"])),
+    responses((status = 200, body = UserBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn invite(
+    guard: Guarded<WriteUser>,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<PostInvitationReq>,
+) -> Result<Json<UserBody>, ApiError> {
+    check_signin_url(body.signin_url.as_deref())?;
+    let invitation = users::Invitation {
+        email: body.email,
+        first_name: body.first_name,
+        last_name: body.last_name,
+        locale: body.locale,
+        org_slug: body.org_slug,
+        roles: body.roles,
+        sign_in_url: body.signin_url,
+    };
+    let detail = users::invite(&state, &guard.caller.authority(), invitation).await?;
+    Ok(Json(UserBody {
+        user: detail_view(&state, &detail),
+    }))
+}
+
+/// Renew a pending invitation (new token and expiry). Requires `write_user`.
+#[utoipa::path(post, path = "/api/v1/users/invitations/{authId}", tag = "Users", request_body = RenewInvitationReq, security(("oauth2" = ["write_user"])),
+    params(("authId" = String, Path, description = "The invited user's authId")),
+    responses((status = 200, body = SuccessBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn renew_invitation(
+    _: Guarded<WriteUser>,
+    State(state): State<AppState>,
+    Path(auth_id): Path<String>,
+    ApiJson(body): ApiJson<RenewInvitationReq>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    check_signin_url(body.signin_url.as_deref())?;
+    if body
+        .locale
+        .as_ref()
+        .is_some_and(|l| !state.config.supported_locales.contains(l))
+    {
+        return Err(ApiError::bad_request(
+            "locale must be one of the supported locales".into(),
+        ));
+    }
+    users::renew_invitation(
+        &state,
+        &auth_id,
+        body.locale.as_deref(),
+        body.signin_url.as_deref(),
+    )
+    .await?;
+    Ok(success())
+}
+
+/// Withdraw a pending invitation (the user stays inactive). Requires `write_user`.
+#[utoipa::path(delete, path = "/api/v1/users/invitations/{authId}", tag = "Users", security(("oauth2" = ["write_user"])),
+    params(("authId" = String, Path, description = "The invited user's authId")),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn revoke_invitation(
+    _: Guarded<WriteUser>,
+    State(state): State<AppState>,
+    Path(auth_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    users::revoke_invitation(&state.store, &auth_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The link an invitation leads to must be an absolute URI (it ends up in an email).
+fn check_signin_url(url: Option<&str>) -> Result<(), ApiError> {
+    match url {
+        Some(url) => gatehouse_core::admin::redirect_uri(url, true)
+            .map(|_| ())
+            .map_err(|_| ApiError::bad_request("signinUrl must be an absolute URL".into())),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,102 @@
+//! Codes sent by email, as a second factor or as a backup for TOTP and SMS.
+
+use std::time::Duration;
+
+use gatehouse_core::lockout::Counter;
+use gatehouse_core::signin::{AtStep, SignInError, Step};
+
+use super::{
+    account_at, check_code_lockout, code_pending, email_backup_allowed, right_code, signed_in_user,
+    wrong_code,
+};
+use crate::crypto::random_code;
+use crate::error::ServiceError;
+use crate::mail::compose::Mail;
+use crate::services::signin::{self, Outcome, RequestMeta, Transaction};
+use crate::services::{codes, outbox};
+use crate::state::AppState;
+
+/// A code is bound to its transaction and to the account it was sent to.
+fn email_code_key(id: &str, user_id: i64) -> String {
+    format!("EMC-{id}-{user_id}")
+}
+
+/// Emails a sign-in code for the transaction (replacing any earlier one), within the send limit.
+pub async fn send_email_code(
+    state: &AppState,
+    id: &str,
+    tx: &Transaction,
+    meta: RequestMeta<'_>,
+) -> Result<(), ServiceError> {
+    if !state.mailer.is_configured() {
+        return Err(SignInError::FeatureOff("Email MFA").into());
+    }
+    let user = signed_in_user(state, tx).await?;
+    let email = user.email.clone().ok_or(SignInError::NoUserFound)?;
+    let limit = (state.config.email_mfa_email_threshold, codes::WINDOW);
+    let subject = user.id.to_string();
+    codes::within_send_limit(
+        state,
+        Counter::EmailCodeSends,
+        &subject,
+        meta.ip,
+        limit,
+        SignInError::EmailSendLimit,
+    )
+    .await?;
+    let code = random_code();
+    let ttl = Duration::from_secs(state.config.email_mfa_code_expires_in);
+    state
+        .cache
+        .set(&email_code_key(id, user.id), &code, ttl)
+        .await?;
+    let mail = Mail::PasswordlessCode { code: &code };
+    outbox::send(
+        state,
+        mail,
+        &email,
+        &tx.request.locale,
+        Some(&user.org_slug),
+    )
+    .await
+}
+
+/// Whether the transaction has a live email code.
+pub async fn email_code_pending(
+    state: &AppState,
+    id: &str,
+    tx: &Transaction,
+) -> Result<bool, ServiceError> {
+    code_pending(state, id, tx, email_code_key).await
+}
+
+/// An emailed code. Begun at the TOTP or SMS step (the email backup), it stands in for that
+/// step too.
+pub async fn verify_email_code(
+    state: &AppState,
+    id: &str,
+    tx: Transaction,
+    at: AtStep,
+    code: &str,
+    meta: RequestMeta<'_>,
+) -> Result<Outcome, ServiceError> {
+    match at.step() {
+        Step::EmailMfa => {}
+        // Standing in for TOTP or SMS only where the app allows the email backup.
+        Step::OtpMfa | Step::SmsMfa => {
+            let app = state.clients.app(&tx.request.client_id).await?;
+            if !email_backup_allowed(state, app.as_deref()) {
+                return Err(SignInError::WrongStep.into());
+            }
+        }
+        _ => return Err(SignInError::WrongStep.into()),
+    }
+    let user = account_at(state, &at).await?;
+    check_code_lockout(state, user.id, meta.ip).await?;
+    if !codes::code_matches(state, &email_code_key(id, user.id), code).await? {
+        return Err(wrong_code(state, user.id, meta.ip).await?);
+    }
+    state.cache.delete(&email_code_key(id, user.id)).await?;
+    right_code(state, user.id, meta.ip).await?;
+    signin::complete_by_email(state, id, tx, at, meta).await
+}

@@ -1,0 +1,57 @@
+//! Choosing second factors: the enrollment page and the `reset_mfa` policy.
+
+use gatehouse_core::signin::{AtStep, MfaType, SignInError, Step};
+use gatehouse_store::{App, UserStore};
+
+use super::{account_at, join_types, parse_types, requirement};
+use crate::error::ServiceError;
+use crate::services::signin::{self, Outcome, RequestMeta, Transaction};
+use crate::state::AppState;
+
+/// The types the enrollment page offers: the enforced list, less what the server cannot do.
+pub fn enrollment_choices(state: &AppState, app: Option<&App>) -> Vec<MfaType> {
+    requirement(state, app)
+        .enforce_one_of
+        .into_iter()
+        .filter(|t| match t {
+            MfaType::Email => state.mailer.is_configured(),
+            MfaType::Otp => true,
+            MfaType::Sms => state.sms.is_configured(),
+        })
+        .collect()
+}
+
+/// The user picks the factor they must enroll in; the next step sets it up.
+pub async fn enroll(
+    state: &AppState,
+    id: &str,
+    tx: Transaction,
+    at: AtStep,
+    kind: Option<MfaType>,
+    meta: RequestMeta<'_>,
+) -> Result<Outcome, ServiceError> {
+    if at.step() != Step::MfaEnroll {
+        return Err(SignInError::WrongStep.into());
+    }
+    let user = account_at(state, &at).await?;
+    let app = state.clients.app(&tx.request.client_id).await?;
+    let kind = kind
+        .filter(|k| enrollment_choices(state, app.as_deref()).contains(k))
+        .ok_or_else(|| SignInError::BadInput("Choose one of the offered methods".into()))?;
+    let mut types = parse_types(&user.mfa_types);
+    if !types.is_empty() {
+        return Err(SignInError::BadInput("User already enrolled with MFA".into()).into());
+    }
+    types.push(kind);
+    state
+        .store
+        .set_mfa_types(user.id, &join_types(&types), kind == MfaType::Otp, false)
+        .await?;
+    signin::complete_step(state, id, tx, at, meta).await
+}
+
+/// The `reset_mfa` policy: every factor and its secrets removed.
+pub async fn reset_own_mfa(state: &AppState, user_id: i64) -> Result<(), ServiceError> {
+    state.store.set_mfa_types(user_id, "", true, true).await?;
+    Ok(())
+}

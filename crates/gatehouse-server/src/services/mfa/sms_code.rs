@@ -1,0 +1,149 @@
+//! SMS: verifying the phone number and the codes sent to it.
+
+use std::time::Duration;
+
+use gatehouse_core::lockout::Counter;
+use gatehouse_core::signin::{AtStep, MfaType, SignInError, Step};
+use gatehouse_store::MfaStore;
+
+use super::{
+    account_at, check_code_lockout, code_pending, join_types, parse_types, right_code,
+    signed_in_user, wrong_code,
+};
+use crate::crypto::random_code;
+use crate::error::ServiceError;
+use crate::services::signin::{self, Outcome, RequestMeta, Transaction};
+use crate::services::{codes, outbox};
+use crate::state::AppState;
+
+fn sms_code_key(id: &str, user_id: i64) -> String {
+    format!("SMC-{id}-{user_id}")
+}
+
+fn sms_text(locale: &str, code: &str) -> String {
+    match locale {
+        "fr" => format!("Votre code de connexion : {code}"),
+        l if l.eq_ignore_ascii_case("zh-CN") => format!("您的登录验证码：{code}"),
+        _ => format!("Your sign-in code: {code}"),
+    }
+}
+
+/// The user's SMS number (masked but the last 4 digits) once verified, for the code page.
+pub async fn verified_phone(
+    state: &AppState,
+    user_id: i64,
+) -> Result<Option<String>, ServiceError> {
+    Ok(state
+        .store
+        .sms_phone(user_id)
+        .await?
+        .filter(|(_, verified)| *verified)
+        .map(|(number, _)| {
+            let keep = number.len().saturating_sub(4);
+            format!("{}{}", "•".repeat(keep.saturating_sub(1)), &number[keep..])
+        }))
+}
+
+/// Stores the number the user typed (not yet verified) and texts it a code.
+pub async fn setup_sms(
+    state: &AppState,
+    id: &str,
+    tx: &Transaction,
+    typed: &str,
+    meta: RequestMeta<'_>,
+) -> Result<(), ServiceError> {
+    let user = signed_in_user(state, tx).await?;
+    if state
+        .store
+        .sms_phone(user.id)
+        .await?
+        .is_some_and(|(_, verified)| verified)
+    {
+        return Err(SignInError::BadInput("User already enrolled with MFA".into()).into());
+    }
+    let number =
+        crate::sms::normalize_number(typed, &state.config.sms_country_code).ok_or_else(|| {
+            SignInError::BadInput(
+                "Enter a phone number in international form, such as +14155550123".into(),
+            )
+        })?;
+    state.store.set_sms_phone(user.id, &number).await?;
+    send_sms_code(state, id, tx, meta).await
+}
+
+/// Texts a sign-in code to the user's number (replacing any earlier one), within the limit.
+pub async fn send_sms_code(
+    state: &AppState,
+    id: &str,
+    tx: &Transaction,
+    meta: RequestMeta<'_>,
+) -> Result<(), ServiceError> {
+    if !state.sms.is_configured() {
+        return Err(SignInError::FeatureOff("SMS MFA").into());
+    }
+    let user = signed_in_user(state, tx).await?;
+    let (number, _) = state
+        .store
+        .sms_phone(user.id)
+        .await?
+        .ok_or_else(|| SignInError::BadInput("SMS MFA is not setup".into()))?;
+    let limit = (state.config.sms_mfa_message_threshold, codes::WINDOW);
+    let subject = user.id.to_string();
+    codes::within_send_limit(
+        state,
+        Counter::SmsSends,
+        &subject,
+        meta.ip,
+        limit,
+        SignInError::SmsSendLimit,
+    )
+    .await?;
+    let code = random_code();
+    let ttl = Duration::from_secs(state.config.sms_mfa_code_expires_in);
+    state
+        .cache
+        .set(&sms_code_key(id, user.id), &code, ttl)
+        .await?;
+    let text = sms_text(&tx.request.locale, &code);
+    outbox::send_sms(state, &number, &text, &code);
+    Ok(())
+}
+
+/// Whether the transaction has a live SMS code.
+pub async fn sms_code_pending(
+    state: &AppState,
+    id: &str,
+    tx: &Transaction,
+) -> Result<bool, ServiceError> {
+    code_pending(state, id, tx, sms_code_key).await
+}
+
+/// A texted code: confirms the number (enrolling the user in SMS) and the step.
+pub async fn verify_sms_code(
+    state: &AppState,
+    id: &str,
+    tx: Transaction,
+    at: AtStep,
+    code: &str,
+    meta: RequestMeta<'_>,
+) -> Result<Outcome, ServiceError> {
+    if at.step() != Step::SmsMfa {
+        return Err(SignInError::WrongStep.into());
+    }
+    let user = account_at(state, &at).await?;
+    check_code_lockout(state, user.id, meta.ip).await?;
+    if !codes::code_matches(state, &sms_code_key(id, user.id), code).await? {
+        return Err(wrong_code(state, user.id, meta.ip).await?);
+    }
+    state.cache.delete(&sms_code_key(id, user.id)).await?;
+    right_code(state, user.id, meta.ip).await?;
+    let mut types = parse_types(&user.mfa_types);
+    if !types.contains(&MfaType::Sms) {
+        types.push(MfaType::Sms);
+    }
+    state
+        .store
+        .confirm_sms(user.id, &join_types(&types))
+        .await?;
+    signin::complete_step(state, id, tx, at, meta).await
+}

@@ -1,0 +1,217 @@
+//! Moving a transaction through its steps, and finishing it with an authorization code.
+
+use std::time::Duration;
+
+use gatehouse_core::grant::authorization_code::IssuedCode;
+use gatehouse_core::signin::{AtStep, FirstFactor, Proof, SignInError, Step};
+
+use super::{
+    code_key, discard, save, Completion, Outcome, RequestMeta, SignedInUser, Transaction,
+    ACCOUNT_PAGE,
+};
+use crate::crypto::{random_token, sha256_hex};
+use crate::error::ServiceError;
+use crate::services::sessions;
+use crate::services::step_facts::KnownFactors;
+use crate::state::AppState;
+
+/// A submission may begin: the transaction is signed in and owes one of `steps` now. The
+/// answer names the account and is what [`complete_step`] records.
+pub async fn at_step(
+    state: &AppState,
+    tx: &Transaction,
+    steps: &[Step],
+    meta: RequestMeta<'_>,
+) -> Result<AtStep, ServiceError> {
+    let owned = crate::services::step_facts::facts_for(state, tx, meta, None).await?;
+    Ok(tx.proof.at(steps, &owned.facts())?)
+}
+
+/// Moves the transaction on: to its next page, or to the authorization code.
+pub async fn advance(
+    state: &AppState,
+    id: &str,
+    tx: Transaction,
+    meta: RequestMeta<'_>,
+) -> Result<Outcome, ServiceError> {
+    advance_knowing(state, id, tx, meta, None).await
+}
+
+/// `advance`, with the signed-in user's second factors when the caller has just read them.
+pub(super) async fn advance_knowing(
+    state: &AppState,
+    id: &str,
+    tx: Transaction,
+    meta: RequestMeta<'_>,
+    known: Option<KnownFactors>,
+) -> Result<Outcome, ServiceError> {
+    let owned = crate::services::step_facts::facts_for(state, &tx, meta, known).await?;
+    let facts = owned.facts();
+    if let Some(step) = tx.proof.owed(&facts) {
+        save(state, id, &tx).await?;
+        return Ok(Outcome::Step(step));
+    }
+    tx.proof
+        .secured(&facts)
+        .map_err(gatehouse_core::TokenError::from)?;
+    finish(state, id, tx, meta).await.map(Outcome::Done)
+}
+
+/// Records the step a submission began at (see [`at_step`]: asked before the submission
+/// changes anything, since what it changes may change what is owed) and moves on.
+pub async fn complete_step(
+    state: &AppState,
+    id: &str,
+    mut tx: Transaction,
+    at: AtStep,
+    meta: RequestMeta<'_>,
+) -> Result<Outcome, ServiceError> {
+    tx.proof.complete(at)?;
+    advance(state, id, tx, meta).await
+}
+
+/// The account proved itself again at the confirm step: the sign-in is fresh from `meta.now`.
+pub async fn reconfirmed(
+    state: &AppState,
+    id: &str,
+    mut tx: Transaction,
+    at: AtStep,
+    meta: RequestMeta<'_>,
+) -> Result<Outcome, ServiceError> {
+    tx.proof.reconfirm(at, meta.now)?;
+    advance(state, id, tx, meta).await
+}
+
+/// The same request as a new sign-in with nothing proven (the browser's session is not used
+/// for it); the old transaction ends. Returns the new transaction's id.
+pub async fn start_over(
+    state: &AppState,
+    id: &str,
+    tx: Transaction,
+    browser_token: Option<&str>,
+) -> Result<String, ServiceError> {
+    let fresh = Transaction {
+        browser_key: browser_token.map(|t| sha256_hex(t.as_bytes())),
+        proof: Proof::default(),
+        session_id: None,
+        passwordless_email: None,
+        recovery_codes: None,
+        pending_link: None,
+        ..tx
+    };
+    let new_id = random_token::<32>();
+    save(state, &new_id, &fresh).await?;
+    discard(state, id).await?;
+    Ok(new_id)
+}
+
+/// An emailed code passed at `at`: the email step, or the TOTP or SMS step it stands in for.
+pub async fn complete_by_email(
+    state: &AppState,
+    id: &str,
+    mut tx: Transaction,
+    at: AtStep,
+    meta: RequestMeta<'_>,
+) -> Result<Outcome, ServiceError> {
+    tx.proof.complete_by_email(at)?;
+    advance(state, id, tx, meta).await
+}
+
+/// The first factor proved `user`: the transaction is signed in and moves on. Refused once
+/// the transaction has an account (first factors also ask [`Transaction::expect_first_factor`]
+/// before they check anything, so a refused post changes nothing).
+pub async fn signed_in(
+    state: &AppState,
+    id: &str,
+    mut tx: Transaction,
+    user: SignedInUser,
+    factor: FirstFactor,
+    meta: RequestMeta<'_>,
+) -> Result<Outcome, ServiceError> {
+    tx.proof.sign_in(user, factor, meta.now)?;
+    tx.session_id = None;
+    advance(state, id, tx, meta).await
+}
+
+async fn finish(
+    state: &AppState,
+    id: &str,
+    tx: Transaction,
+    meta: RequestMeta<'_>,
+) -> Result<Completion, ServiceError> {
+    let user = tx.proof.user().cloned().ok_or(SignInError::WrongStep)?;
+    let auth_time = tx.proof.auth_time().unwrap_or(meta.now);
+    let mut session_id = tx.session_id;
+    let mut session_cookie = None;
+    // Browser sign-ins start a single sign-on session; the embedded API has no browser.
+    if session_id.is_none() && tx.browser_key.is_some() {
+        if let Some((sid, cookie)) = sessions::start(
+            state,
+            user.id,
+            auth_time,
+            meta.ip,
+            meta.user_agent,
+            meta.now,
+        )
+        .await?
+        {
+            session_id = Some(sid);
+            session_cookie = Some(cookie);
+        }
+    }
+    if tx.account_page {
+        discard(state, id).await?;
+        return Ok(Completion {
+            redirect_uri: ACCOUNT_PAGE.to_owned(),
+            code: String::new(),
+            state: String::new(),
+            response_mode: tx.request.response_mode,
+            locale: tx.request.locale.clone(),
+            org: None,
+            session_cookie,
+            direct_redirect: Some(format!("{ACCOUNT_PAGE}?locale={}", tx.request.locale)),
+        });
+    }
+    if let Some(target) = &tx.connect {
+        let redirect =
+            crate::services::connect::sauce_redirect(state, target, user.id, meta.now).await?;
+        discard(state, id).await?;
+        return Ok(Completion {
+            redirect_uri: redirect.clone(),
+            code: String::new(),
+            state: String::new(),
+            response_mode: tx.request.response_mode,
+            locale: tx.request.locale,
+            org: None,
+            session_cookie,
+            direct_redirect: Some(redirect),
+        });
+    }
+    let code = random_token::<32>();
+    let issued = IssuedCode {
+        client_id: tx.request.client_id.clone(),
+        redirect_uri: tx.request.redirect_uri.clone(),
+        challenge: tx.request.challenge.clone(),
+        scopes: tx.request.scopes.clone(),
+        nonce: tx.request.nonce.clone(),
+        user_id: user.id,
+        auth_id: user.auth_id,
+        auth_time,
+        session_id,
+        expires_at: meta.now + state.config.authorization_code_expires_in as i64,
+    };
+    let json = serde_json::to_string(&issued).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let ttl = Duration::from_secs(state.config.authorization_code_expires_in);
+    state.cache.set(&code_key(&code), &json, ttl).await?;
+    discard(state, id).await?;
+    Ok(Completion {
+        redirect_uri: tx.request.redirect_uri,
+        code,
+        state: tx.request.state,
+        response_mode: tx.request.response_mode,
+        locale: tx.request.locale,
+        org: tx.request.org,
+        session_cookie,
+        direct_redirect: None,
+    })
+}

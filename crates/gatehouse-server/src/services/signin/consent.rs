@@ -1,0 +1,91 @@
+//! The consent page: which scopes to ask for, and the user's answer.
+
+use gatehouse_core::signin::Step;
+use gatehouse_store::AccountStore;
+
+use super::{at_step, complete_step};
+use super::{discard, Outcome, RequestMeta, Transaction};
+use crate::error::ServiceError;
+use crate::state::AppState;
+
+/// A scope the user is asked to consent to, with what describes it.
+pub struct ConsentScope {
+    pub name: String,
+    /// The scope's note (empty for unknown scopes).
+    pub note: String,
+    /// `(locale, text)` pairs.
+    pub locales: Vec<(String, String)>,
+}
+
+/// The scopes still needing consent, with their stored descriptions.
+pub async fn consent_scopes(
+    state: &AppState,
+    tx: &Transaction,
+) -> Result<Vec<ConsentScope>, ServiceError> {
+    use gatehouse_store::ScopeStore;
+    let wanted = scopes_needing_consent(state, tx).await?;
+    let records = state.store.list_scopes().await?;
+    let mut scopes = Vec::with_capacity(wanted.len());
+    for name in wanted {
+        let (note, locales) = match records.iter().find(|r| r.name == name) {
+            Some(record) => (
+                record.note.clone(),
+                state
+                    .store
+                    .scope_locales(record.id)
+                    .await?
+                    .into_iter()
+                    .map(|l| (l.locale, l.value))
+                    .collect(),
+            ),
+            None => (String::new(), Vec::new()),
+        };
+        scopes.push(ConsentScope {
+            name,
+            note,
+            locales,
+        });
+    }
+    Ok(scopes)
+}
+
+/// The user's answer on the consent page. `Ok(None)`: consent denied (transaction ended).
+pub async fn answer_consent(
+    state: &AppState,
+    id: &str,
+    tx: Transaction,
+    accept: bool,
+    meta: RequestMeta<'_>,
+) -> Result<Option<Outcome>, ServiceError> {
+    let at = at_step(state, &tx, &[Step::Consent], meta).await?;
+    if !accept {
+        discard(state, id).await?;
+        return Ok(None);
+    }
+    state
+        .store
+        .grant_consent(at.user().id, tx.app_id, &tx.request.scopes)
+        .await?;
+    complete_step(state, id, tx, at, meta).await.map(Some)
+}
+
+/// Requested scopes the user has not granted this app yet.
+pub async fn scopes_needing_consent(
+    state: &AppState,
+    tx: &Transaction,
+) -> Result<Vec<String>, ServiceError> {
+    let Some(user) = tx.user() else {
+        return Ok(tx.request.scopes.clone());
+    };
+    if tx.request.prompt.consent {
+        return Ok(tx.request.scopes.clone());
+    }
+    let granted = state.store.consented_scopes(user.id, tx.app_id).await?;
+    Ok(tx
+        .request
+        .scopes
+        .iter()
+        .filter(|s| !granted.contains(s))
+        .cloned()
+        .collect())
+}

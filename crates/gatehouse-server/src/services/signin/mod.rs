@@ -1,0 +1,320 @@
+//! The sign-in transaction: started by `/authorize` (or the embedded API's `initiate`), advanced
+//! by each page, finished with an authorization code. It lives in the shared cache, so any
+//! instance can serve any step.
+
+use std::time::Duration;
+
+use gatehouse_core::authorize::{
+    AuthorizationRequest, AuthorizeSettings, ClientFacts, ResponseMode,
+};
+use gatehouse_core::signin::{FirstFactor, Proof, SignInError, Step, Subject};
+use gatehouse_store::App;
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::{constant_time_eq, random_token, sha256_hex};
+use crate::error::ServiceError;
+use crate::state::AppState;
+
+pub(crate) use crate::services::password_check::{check_password, PasswordLockout};
+pub use crate::services::sign_up::{
+    resend_sign_up_code, sign_up, sign_up_attributes, sign_up_open, verify_sign_up_email,
+    SignUpInput,
+};
+
+mod advance;
+mod branding;
+mod consent;
+mod first_factor;
+
+pub use advance::{
+    advance, at_step, complete_by_email, complete_step, reconfirmed, signed_in, start_over,
+};
+use branding::org_branding;
+pub use branding::Branding;
+pub use consent::{answer_consent, consent_scopes, scopes_needing_consent, ConsentScope};
+pub use first_factor::{password_sign_in_on, sign_in_with_password, sign_in_with_session};
+
+const TRANSACTION_PREFIX: &str = "TX-";
+const CODE_PREFIX: &str = "AC-";
+
+/// Policies this version serves as pages.
+pub const KNOWN_POLICIES: &[&str] = &[
+    "change_password",
+    "manage_recovery_code",
+    "manage_passkey",
+    "change_email",
+    "reset_mfa",
+    "update_info",
+    "change_org",
+];
+
+/// The account a transaction has signed in.
+pub type SignedInUser = Subject;
+
+/// One sign-in in progress.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Transaction {
+    pub request: AuthorizationRequest,
+    pub app_id: i64,
+    pub app_name: String,
+    /// SHA-256 of the browser's CSRF cookie: only that browser may continue. `None` for the
+    /// embedded API, whose session id is the only handle.
+    pub browser_key: Option<String>,
+    /// Who signed in and what they passed: changed only through this module's first-factor
+    /// and step functions, which the core's rules govern.
+    #[serde(flatten)]
+    proof: Proof,
+    pub session_id: Option<i64>,
+    /// The requested organization's look, when orgs are on and `org` names one.
+    #[serde(default)]
+    pub branding: Option<Branding>,
+    /// Passwordless sign-in: the email the code went to, until the code proves it.
+    #[serde(default)]
+    pub passwordless_email: Option<String>,
+    /// Recovery codes being shown (enrollment or regeneration), until the user confirms.
+    #[serde(default)]
+    pub recovery_codes: Option<Vec<String>>,
+    /// An ePass connect sign-in: ends with the sauce instead of an authorization code.
+    #[serde(default)]
+    pub connect: Option<crate::services::connect::ConnectTarget>,
+    /// A sign-in (or policy) for the user's own account page: ends back there.
+    #[serde(default)]
+    pub account_page: bool,
+    /// A provider identity waiting for an account's password to be linked to it.
+    #[serde(default)]
+    pub pending_link: Option<crate::services::account_linking::PendingLink>,
+}
+
+/// Facts about the request that are not in the transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestMeta<'a> {
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub now: i64,
+    /// The browser's remember-device cookie (`<device id>.<secret>`), if any.
+    pub device: Option<&'a str>,
+}
+
+/// The authorization response the client is owed.
+#[derive(Debug, Clone)]
+pub struct Completion {
+    pub redirect_uri: String,
+    pub code: String,
+    pub state: String,
+    pub response_mode: ResponseMode,
+    pub locale: String,
+    pub org: Option<String>,
+    /// A new single sign-on cookie to set, if a session was started.
+    pub session_cookie: Option<String>,
+    /// No code was issued: an ePass connect sign-in (the app's URL with the sauce) or the
+    /// user's own account page.
+    pub direct_redirect: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// The transaction stopped at a page.
+    Step(Step),
+    Done(Completion),
+}
+
+fn transaction_key(id: &str) -> String {
+    format!("{TRANSACTION_PREFIX}{id}")
+}
+
+pub fn code_key(code: &str) -> String {
+    format!("{CODE_PREFIX}{code}")
+}
+
+/// The server's rules for authorization requests; `known_policies` are those the caller
+/// serves (pages serve [`KNOWN_POLICIES`], the embedded API none).
+pub fn authorize_settings<'a>(
+    config: &'a crate::config::Config,
+    known_policies: &'a [&'a str],
+) -> AuthorizeSettings<'a> {
+    AuthorizeSettings {
+        allow_plain_pkce: config.enable_plain_pkce_method,
+        embedded_origins: &config.embedded_auth_origins,
+        supported_locales: &config.supported_locales,
+        known_policies,
+        blocked_policies: &config.blocked_policies,
+        // Only the pages can send a browser to a provider.
+        federated_providers: if known_policies.is_empty() {
+            Vec::new()
+        } else {
+            config
+                .oidc_auth_providers
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect()
+        },
+        saml_sso: !known_policies.is_empty() && config.enable_saml_sso_as_sp,
+    }
+}
+
+/// What the authorization checks need to know of an app.
+pub fn client_facts(app: &App) -> ClientFacts<'_> {
+    ClientFacts {
+        app_type: app.kind(),
+        is_active: app.is_active,
+        redirect_uris: &app.redirect_uris,
+        scopes: &app.scopes,
+    }
+}
+
+/// Starts a transaction for a checked request; returns its id.
+pub async fn begin(
+    state: &AppState,
+    request: AuthorizationRequest,
+    app: &App,
+    browser_token: Option<&str>,
+) -> Result<String, ServiceError> {
+    begin_for(
+        state,
+        request,
+        (app.id, &app.name),
+        browser_token,
+        None,
+        false,
+    )
+    .await
+}
+
+/// The user's own account page ("my pass").
+pub const ACCOUNT_PAGE: &str = "/i";
+
+/// Starts a sign-in for the account page, or one of its policies (`policy`).
+pub async fn begin_account(
+    state: &AppState,
+    locale: String,
+    policy: Option<String>,
+    title: &str,
+    browser_token: Option<&str>,
+) -> Result<String, ServiceError> {
+    use gatehouse_core::authorize::{Prompt, ResponseMode};
+    let request = AuthorizationRequest {
+        client_id: "gatehouse:account".into(),
+        redirect_uri: ACCOUNT_PAGE.into(),
+        state: String::new(),
+        challenge: None,
+        scopes: Vec::new(),
+        nonce: None,
+        prompt: Prompt::default(),
+        max_age: None,
+        login_hint: None,
+        response_mode: ResponseMode::Query,
+        locale,
+        policy,
+        org: None,
+    };
+    begin_for(state, request, (0, title), browser_token, None, true).await
+}
+
+/// Starts an ePass connect sign-in for `app` (shown by `display_name`).
+pub async fn begin_connect(
+    state: &AppState,
+    request: AuthorizationRequest,
+    display_name: &str,
+    target: crate::services::connect::ConnectTarget,
+    browser_token: Option<&str>,
+) -> Result<String, ServiceError> {
+    begin_for(
+        state,
+        request,
+        (0, display_name),
+        browser_token,
+        Some(target),
+        false,
+    )
+    .await
+}
+
+async fn begin_for(
+    state: &AppState,
+    request: AuthorizationRequest,
+    (app_id, app_name): (i64, &str),
+    browser_token: Option<&str>,
+    connect: Option<crate::services::connect::ConnectTarget>,
+    account_page: bool,
+) -> Result<String, ServiceError> {
+    let branding = org_branding(state, request.org.as_deref()).await?;
+    let tx = Transaction {
+        request,
+        app_id,
+        app_name: app_name.to_owned(),
+        browser_key: browser_token.map(|t| sha256_hex(t.as_bytes())),
+        proof: Proof::default(),
+        session_id: None,
+        branding,
+        passwordless_email: None,
+        recovery_codes: None,
+        connect,
+        account_page,
+        pending_link: None,
+    };
+    let id = random_token::<32>();
+    save(state, &id, &tx).await?;
+    Ok(id)
+}
+
+/// Stores the transaction as it is now (also when a page keeps something for its next request).
+pub async fn save(state: &AppState, id: &str, tx: &Transaction) -> Result<(), ServiceError> {
+    let json = serde_json::to_string(tx).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let ttl = Duration::from_secs(state.config.sign_in_expires_in);
+    state.cache.set(&transaction_key(id), &json, ttl).await?;
+    Ok(())
+}
+
+/// The transaction `id`, if it exists and this browser (by its CSRF cookie) started it.
+pub async fn load(
+    state: &AppState,
+    id: &str,
+    browser_token: Option<&str>,
+) -> Result<Transaction, ServiceError> {
+    let raw = state
+        .cache
+        .get(&transaction_key(id))
+        .await?
+        .ok_or(SignInError::UnknownTransaction)?;
+    let tx: Transaction =
+        serde_json::from_str(&raw).map_err(|_| SignInError::UnknownTransaction)?;
+    if let Some(expected) = &tx.browser_key {
+        let presented = browser_token.map(|t| sha256_hex(t.as_bytes()));
+        if !presented.is_some_and(|p| constant_time_eq(p.as_bytes(), expected.as_bytes())) {
+            return Err(SignInError::CsrfMismatch.into());
+        }
+    }
+    Ok(tx)
+}
+
+/// Forgets a transaction (denied consent, cancelled).
+pub async fn discard(state: &AppState, id: &str) -> Result<(), ServiceError> {
+    state.cache.delete(&transaction_key(id)).await?;
+    Ok(())
+}
+
+impl Transaction {
+    /// Who signed in and what they passed.
+    pub fn proof(&self) -> &Proof {
+        &self.proof
+    }
+
+    /// The signed-in account, if any.
+    pub fn user(&self) -> Option<&SignedInUser> {
+        self.proof.user()
+    }
+
+    pub fn first_factor(&self) -> Option<FirstFactor> {
+        self.proof.first_factor()
+    }
+
+    /// Refuses once an account is signed in (see [`Proof::expect_first_factor`]).
+    pub fn expect_first_factor(&self) -> Result<(), SignInError> {
+        self.proof.expect_first_factor()
+    }
+
+    /// A first factor under way that names no account yet (see [`Proof::await_first_factor`]).
+    pub fn await_first_factor(&mut self, factor: Option<FirstFactor>) -> Result<(), SignInError> {
+        self.proof.await_first_factor(factor)
+    }
+}

@@ -1,0 +1,148 @@
+//! `grant_type=authorization_code`: one code, one exchange; a replay revokes what the first gave.
+
+use std::time::Duration;
+
+use gatehouse_core::grant::authorization_code::{check_exchange, Exchange, IssuedCode};
+use gatehouse_core::lockout::failed_verifier_key;
+use gatehouse_core::scope::grant_scopes;
+use gatehouse_core::TokenError;
+use gatehouse_store::{AccountStore, RefreshTokenStore};
+use serde::{Deserialize, Serialize};
+
+use super::revocation::revoke_access_jti;
+use super::{active_user, app_for_grant, mint, IdentifiedClient, Mint, RefreshPlan, UserTokens};
+use crate::error::ServiceError;
+use crate::services::signin::code_key;
+use crate::state::AppState;
+
+/// Marks a redeemed code; a replay finds it and revokes what the code gave.
+const USED_CODE_PREFIX: &str = "ACU-";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct RedeemedCode {
+    family_id: Option<String>,
+    jti: String,
+    exp: i64,
+}
+
+/// How long wrong PKCE verifiers are counted (Melody: 30 minutes).
+const VERIFIER_LOCKOUT_SECS: u64 = 30 * 60;
+
+/// `grant_type=authorization_code`.
+pub async fn exchange_code(
+    state: &AppState,
+    client: Option<&IdentifiedClient>,
+    code: &str,
+    redirect_uri: Option<&str>,
+    code_verifier: Option<&str>,
+    ip: Option<&str>,
+    now: i64,
+) -> Result<UserTokens, ServiceError> {
+    if code.is_empty() {
+        return Err(TokenError::MissingParameter("code").into());
+    }
+    let Some(raw) = state.cache.take(&code_key(code)).await? else {
+        revoke_replayed_code(state, code).await?;
+        return Err(TokenError::InvalidAuthCode.into());
+    };
+    let issued: IssuedCode = serde_json::from_str(&raw).map_err(|_| TokenError::InvalidAuthCode)?;
+    let app = app_for_grant(state, client, &issued.client_id, "authorization_code").await?;
+    // AUTH_CODE_VERIFIER_THRESHOLD: wrong verifiers per user and IP, counted across codes (each
+    // code is spent by its first exchange, right or wrong).
+    let verifier_key = failed_verifier_key(issued.user_id, ip);
+    let threshold = state.config.auth_code_verifier_threshold.filter(|t| *t > 0);
+    if let Some(threshold) = threshold {
+        if state.cache.counter(&verifier_key).await? >= i64::from(threshold) {
+            return Err(TokenError::VerifierLockout.into());
+        }
+    }
+    let checked = check_exchange(
+        &issued,
+        &Exchange {
+            client_id: client.map(|c| c.app.client_id.as_str()),
+            client_type: Some(app.kind()),
+            redirect_uri,
+            code_verifier,
+            now,
+        },
+    );
+    if let (Err(TokenError::InvalidCodeVerifier), Some(_)) = (&checked, threshold) {
+        state
+            .cache
+            .increment(&verifier_key, Duration::from_secs(VERIFIER_LOCKOUT_SECS))
+            .await?;
+    }
+    checked?;
+    let user = active_user(state, issued.user_id).await?;
+    let scopes = grant_scopes(&issued.scopes, &app.scopes);
+    let (tokens, family_id, jti) = mint(
+        state,
+        Mint {
+            app: &app,
+            user: &user,
+            scopes,
+            nonce: issued.nonce.clone(),
+            auth_time: issued.auth_time,
+            session_id: issued.session_id,
+            refresh: RefreshPlan::NewFamily,
+            impersonated_by: None,
+            now,
+        },
+    )
+    .await?;
+    let redeemed = RedeemedCode {
+        family_id,
+        jti,
+        exp: tokens.expires_on,
+    };
+    let ttl = Duration::from_secs(state.config.spa_access_token_expires_in);
+    let json =
+        serde_json::to_string(&redeemed).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    state
+        .cache
+        .set(&format!("{USED_CODE_PREFIX}{code}"), &json, ttl)
+        .await?;
+    record_sign_in(state, user.id, app.id, ip);
+    state.metrics.token_issued("authorization_code");
+    Ok(tokens)
+}
+
+/// A code used twice means it leaked: end what its first use gave (RFC 6749 §4.1.2).
+async fn revoke_replayed_code(state: &AppState, code: &str) -> Result<(), ServiceError> {
+    let Some(raw) = state
+        .cache
+        .take(&format!("{USED_CODE_PREFIX}{code}"))
+        .await?
+    else {
+        return Ok(());
+    };
+    let Ok(redeemed) = serde_json::from_str::<RedeemedCode>(&raw) else {
+        return Ok(());
+    };
+    tracing::warn!("an authorization code was replayed; revoking the tokens it gave");
+    if let Some(family) = &redeemed.family_id {
+        state.store.revoke_refresh_family(family).await?;
+    }
+    revoke_access_jti(state, &redeemed.jti, redeemed.exp).await
+}
+
+/// Counts the sign-in and logs it, off the request path.
+pub(super) fn record_sign_in(state: &AppState, user_id: i64, app_id: i64, ip: Option<&str>) {
+    let state = state.clone();
+    let ip = ip.map(str::to_owned);
+    tokio::spawn(async move {
+        if let Err(err) = state.store.increment_login_count(user_id).await {
+            tracing::warn!(error = %err, "could not count a sign-in");
+        }
+        if state.config.enable_sign_in_log {
+            let detail = serde_json::json!({ "appId": app_id }).to_string();
+            if let Err(err) = state
+                .store
+                .insert_sign_in_log(user_id, ip.as_deref(), &detail)
+                .await
+            {
+                tracing::warn!(error = %err, "could not write the sign-in log");
+            }
+        }
+    });
+}

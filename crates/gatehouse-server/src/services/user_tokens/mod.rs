@@ -1,0 +1,257 @@
+//! Tokens for users: the authorization-code and refresh-token grants, revocation, and reading
+//! an access token back (userinfo, logout).
+
+use std::sync::Arc;
+
+use chrono::DateTime;
+use gatehouse_core::grant::AppType;
+use gatehouse_core::pkce::left_half_hash;
+use gatehouse_core::tokens::{
+    id_token_claims, user_access_token_claims, IdTokenProfile, UserTokenFacts,
+};
+use gatehouse_core::TokenError;
+use gatehouse_store::{
+    AccountStore, App, NewRefreshToken, RefreshTokenStore, UserRecord, UserStore,
+};
+use serde::Serialize;
+
+use crate::crypto::{constant_time_eq, random_hex, random_token, sha256_hex};
+use crate::error::ServiceError;
+use crate::state::AppState;
+
+mod code_exchange;
+mod impersonation;
+mod refresh;
+mod revocation;
+mod userinfo;
+
+pub use code_exchange::exchange_code;
+pub use impersonation::{impersonate, ImpersonationTokens};
+pub use refresh::refresh;
+pub use revocation::{access_token_revoked, read_access_token, revoke, revoke_own_refresh_token};
+pub use userinfo::{user_for_token, userinfo_extras, UserInfoExtras};
+
+/// Who the client says it is at the token or revocation endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct PresentedClient {
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+/// A client identified (and, for confidential apps, authenticated).
+#[derive(Debug, Clone)]
+pub struct IdentifiedClient {
+    pub app: Arc<App>,
+    pub authenticated: bool,
+}
+
+/// The token endpoint's answer for users (melody.md §3.2 field names).
+#[derive(Debug, Serialize)]
+pub struct UserTokens {
+    pub access_token: String,
+    pub expires_in: u64,
+    pub expires_on: i64,
+    pub not_before: i64,
+    pub token_type: &'static str,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token_expires_in: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token_expires_on: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+/// Identifies the client from Basic auth or the form. Public apps name themselves; confidential
+/// ones must prove their secret.
+pub async fn identify_client(
+    state: &AppState,
+    presented: &PresentedClient,
+) -> Result<Option<IdentifiedClient>, ServiceError> {
+    let Some(client_id) = presented.client_id.as_deref().filter(|c| !c.is_empty()) else {
+        return Ok(None);
+    };
+    let app = state
+        .clients
+        .app(client_id)
+        .await?
+        .ok_or(TokenError::UnknownClient)?;
+    let secret = presented.client_secret.as_deref().filter(|s| !s.is_empty());
+    let authenticated = match (app.kind(), secret) {
+        (AppType::Spa, _) => false,
+        (_, None) => return Err(TokenError::ConfidentialClientMustAuthenticate.into()),
+        (_, Some(secret)) => {
+            let ok = app.secret_hash.as_deref().is_some_and(|stored| {
+                constant_time_eq(sha256_hex(secret.as_bytes()).as_bytes(), stored.as_bytes())
+            });
+            if !ok {
+                return Err(TokenError::WrongClientSecret.into());
+            }
+            true
+        }
+    };
+    if !app.is_active {
+        return Err(TokenError::AppDisabled.into());
+    }
+    Ok(Some(IdentifiedClient { app, authenticated }))
+}
+
+/// The app a grant is for: the identified client, or (public apps only) the one named by the
+/// code or token. Confidential apps must have authenticated; S2S apps have no users.
+async fn app_for_grant(
+    state: &AppState,
+    client: Option<&IdentifiedClient>,
+    client_id: &str,
+    grant: &'static str,
+) -> Result<Arc<App>, ServiceError> {
+    let app = match client {
+        Some(c) => c.app.clone(),
+        None => state
+            .clients
+            .app(client_id)
+            .await?
+            .ok_or(TokenError::InvalidAuthCode)?,
+    };
+    match app.kind() {
+        AppType::S2s => return Err(TokenError::GrantNotAllowed(grant).into()),
+        AppType::Web if !client.is_some_and(|c| c.authenticated) => {
+            return Err(TokenError::ConfidentialClientMustAuthenticate.into())
+        }
+        _ => {}
+    }
+    if !app.is_active {
+        return Err(TokenError::AppDisabled.into());
+    }
+    Ok(app)
+}
+
+async fn active_user(state: &AppState, user_id: i64) -> Result<UserRecord, ServiceError> {
+    state
+        .store
+        .user_by_id(user_id)
+        .await?
+        .filter(|u| u.is_active)
+        .ok_or_else(|| TokenError::DisabledAccount.into())
+}
+
+struct Mint<'a> {
+    app: &'a App,
+    user: &'a UserRecord,
+    scopes: Vec<String>,
+    nonce: Option<String>,
+    auth_time: i64,
+    session_id: Option<i64>,
+    /// Start a new refresh family, continue one, or issue none.
+    refresh: RefreshPlan,
+    /// The admin acting as this user (tokens minted from an impersonation refresh token).
+    impersonated_by: Option<String>,
+    now: i64,
+}
+
+enum RefreshPlan {
+    None,
+    NewFamily,
+    Continue { family_id: String, expires_at: i64 },
+}
+
+async fn mint(
+    state: &AppState,
+    m: Mint<'_>,
+) -> Result<(UserTokens, Option<String>, String), ServiceError> {
+    let config = &state.config;
+    let roles = state.store.user_role_names(m.user.id).await?;
+    let jti = random_hex::<16>();
+    let facts = UserTokenFacts {
+        issuer: &config.issuer,
+        client_id: &m.app.client_id,
+        auth_id: &m.user.auth_id,
+        scopes: &m.scopes,
+        roles: &roles,
+        now: m.now,
+        access_lifetime: config.spa_access_token_expires_in as i64,
+        jti: jti.clone(),
+        impersonated_by: m.impersonated_by.clone(),
+    };
+    let access = user_access_token_claims(&facts);
+    let access_token = state.keys.sign(&access)?;
+    let id_token = if m.scopes.iter().any(|s| s == "openid") {
+        let profile = IdTokenProfile {
+            email: m.user.email.clone(),
+            email_verified: m.user.email_verified,
+            locale: m.user.locale.clone(),
+            first_name: m.user.first_name.clone(),
+            last_name: m.user.last_name.clone(),
+        };
+        let mut claims = id_token_claims(
+            &facts,
+            &profile,
+            config.id_token_expires_in as i64,
+            m.auth_time,
+            m.nonce,
+            left_half_hash(&access_token),
+            m.session_id.map(|s| s.to_string()),
+        );
+        if config.enable_user_attribute {
+            use gatehouse_store::{AccountStore, AttributeAudience};
+            let shared = state
+                .store
+                .shared_attributes(m.user.id, AttributeAudience::IdToken)
+                .await?;
+            claims.attributes = Some(shared.into_iter().collect());
+        }
+        Some(state.keys.sign(&claims)?)
+    } else {
+        None
+    };
+    let offline = m.scopes.iter().any(|s| s == "offline_access");
+    let (family_id, expires_at) = match m.refresh {
+        RefreshPlan::None => (None, 0),
+        RefreshPlan::NewFamily if offline => (
+            Some(random_hex::<16>()),
+            m.now + config.spa_refresh_token_expires_in as i64,
+        ),
+        RefreshPlan::NewFamily => (None, 0),
+        RefreshPlan::Continue {
+            family_id,
+            expires_at,
+        } => (Some(family_id), expires_at),
+    };
+    let refresh_token = match &family_id {
+        Some(family_id) => {
+            let token = random_token::<48>();
+            let roles_json = serde_json::Value::from(roles.clone()).to_string();
+            state
+                .store
+                .insert_refresh_token(&NewRefreshToken {
+                    token_hash: &sha256_hex(token.as_bytes()),
+                    family_id,
+                    user_id: m.user.id,
+                    app_id: m.app.id,
+                    session_id: m.session_id,
+                    scope: &m.scopes.join(" "),
+                    roles: &roles_json,
+                    impersonated_by: m.impersonated_by.as_deref(),
+                    expires_at: DateTime::from_timestamp(expires_at, 0)
+                        .unwrap_or_default()
+                        .naive_utc(),
+                })
+                .await?;
+            Some(token)
+        }
+        None => None,
+    };
+    let tokens = UserTokens {
+        access_token,
+        expires_in: config.spa_access_token_expires_in,
+        expires_on: access.exp,
+        not_before: m.now,
+        token_type: "Bearer",
+        scope: access.scope,
+        refresh_token_expires_in: refresh_token.as_ref().map(|_| expires_at - m.now),
+        refresh_token_expires_on: refresh_token.as_ref().map(|_| expires_at),
+        refresh_token,
+        id_token,
+    };
+    Ok((tokens, family_id, jti))
+}

@@ -1,0 +1,101 @@
+//! `grant_type=refresh_token`: rotation with reuse detection.
+
+use chrono::DateTime;
+use gatehouse_core::grant::refresh_token::{self, RefreshAction, StoredRefreshToken};
+use gatehouse_core::scope::grant_scopes;
+use gatehouse_core::TokenError;
+use gatehouse_store::RefreshTokenStore;
+
+use super::{active_user, app_for_grant, mint, IdentifiedClient, Mint, RefreshPlan, UserTokens};
+use crate::crypto::sha256_hex;
+use crate::error::ServiceError;
+use crate::state::AppState;
+
+/// `grant_type=refresh_token`: rotation with reuse detection unless the app turned it off;
+/// the app, the user and the user's roles are checked again.
+pub async fn refresh(
+    state: &AppState,
+    client: Option<&IdentifiedClient>,
+    token: &str,
+    now: i64,
+) -> Result<UserTokens, ServiceError> {
+    if token.is_empty() {
+        return Err(TokenError::MissingParameter("refresh_token").into());
+    }
+    let stored = state
+        .store
+        .refresh_token_by_hash(&sha256_hex(token.as_bytes()))
+        .await?;
+    let app = match &stored {
+        Some(record) => {
+            Some(app_for_grant(state, client, &record.client_id, "refresh_token").await?)
+        }
+        None => None,
+    };
+    let decision = refresh_token::decide(
+        stored.as_ref().map(|r| StoredRefreshToken {
+            client_id: &r.client_id,
+            expires_at: r.expires_at.and_utc().timestamp(),
+            used: r.used_at.is_some(),
+            revoked: r.revoked_at.is_some(),
+        }),
+        client.map(|c| c.app.client_id.as_str()),
+        app.as_ref().is_none_or(|a| a.rotate_refresh_tokens),
+        now,
+    );
+    let (record, app) = match (decision, stored, app) {
+        (Ok(action), Some(record), Some(app)) => ((action, record), app),
+        (Err((err, revoke_family)), stored, _) => {
+            if let (true, Some(record)) = (revoke_family, stored) {
+                tracing::warn!("a rotated refresh token was reused; revoking its family");
+                state.store.revoke_refresh_family(&record.family_id).await?;
+            }
+            return Err(err.into());
+        }
+        _ => return Err(TokenError::InvalidRefreshToken.into()),
+    };
+    let (action, record) = record;
+    let user = active_user(state, record.user_id).await?;
+    let requested: Vec<String> = record.scope.split(' ').map(str::to_owned).collect();
+    let scopes = grant_scopes(&requested, &app.scopes);
+    let refresh = match action {
+        RefreshAction::Rotate => {
+            let stamp = DateTime::from_timestamp(now, 0)
+                .unwrap_or_default()
+                .naive_utc();
+            if !state
+                .store
+                .mark_refresh_token_used(record.id, stamp)
+                .await?
+            {
+                // Another request rotated it first: treat as reuse.
+                state.store.revoke_refresh_family(&record.family_id).await?;
+                return Err(TokenError::InvalidRefreshToken.into());
+            }
+            RefreshPlan::Continue {
+                family_id: record.family_id.clone(),
+                expires_at: record.expires_at.and_utc().timestamp(),
+            }
+        }
+        RefreshAction::Reuse => RefreshPlan::None,
+    };
+    let (mut tokens, _, _) = mint(
+        state,
+        Mint {
+            app: &app,
+            user: &user,
+            scopes,
+            nonce: None,
+            auth_time: now,
+            session_id: record.session_id,
+            refresh,
+            impersonated_by: record.impersonated_by.clone(),
+            now,
+        },
+    )
+    .await?;
+    // A refresh answers with an access token (and its successor refresh token); no ID token.
+    tokens.id_token = None;
+    state.metrics.token_issued("refresh_token");
+    Ok(tokens)
+}

@@ -1,0 +1,133 @@
+//! Revoking refresh and access tokens, and reading an access token back only while it stands.
+
+use std::time::Duration;
+
+use gatehouse_core::grant::AppType;
+use gatehouse_core::jwt::{self, AccessTokenClaims};
+use gatehouse_core::TokenError;
+use gatehouse_store::{AccountStore, RefreshTokenStore};
+
+use super::IdentifiedClient;
+use crate::crypto::sha256_hex;
+use crate::error::ServiceError;
+use crate::state::AppState;
+
+/// A revoked access token's `jti`, kept until the token would have expired anyway.
+const REVOKED_ACCESS_PREFIX: &str = "RAT-";
+
+pub(super) async fn revoke_access_jti(
+    state: &AppState,
+    jti: &str,
+    exp: i64,
+) -> Result<(), ServiceError> {
+    let left = exp - chrono::Utc::now().timestamp();
+    if left > 0 {
+        state
+            .cache
+            .set(
+                &format!("{REVOKED_ACCESS_PREFIX}{jti}"),
+                "1",
+                Duration::from_secs(left as u64),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// Whether the access token with this `jti` was revoked (the deny-list lives in the shared
+/// cache, so every instance sees a revocation).
+pub async fn access_token_revoked(state: &AppState, jti: &str) -> Result<bool, ServiceError> {
+    Ok(state
+        .cache
+        .get(&format!("{REVOKED_ACCESS_PREFIX}{jti}"))
+        .await?
+        .is_some())
+}
+
+/// Verifies an access token of any kind (a user's or an S2S app's): signature, issuer, expiry,
+/// not revoked.
+pub(super) async fn read_any_access_token(
+    state: &AppState,
+    token: &str,
+    now: i64,
+) -> Result<Option<AccessTokenClaims>, ServiceError> {
+    let Ok(payload) = state.keys.verify(token) else {
+        return Ok(None);
+    };
+    let Ok(claims) = serde_json::from_slice::<AccessTokenClaims>(&payload) else {
+        return Ok(None);
+    };
+    if jwt::check_access_token(&claims, &state.config.issuer, now).is_err()
+        || access_token_revoked(state, &claims.jti).await?
+    {
+        return Ok(None);
+    }
+    Ok(Some(claims))
+}
+
+/// Verifies a user access token: signature, issuer, expiry, not revoked, a user subject.
+pub async fn read_access_token(
+    state: &AppState,
+    token: &str,
+    now: i64,
+) -> Result<Option<AccessTokenClaims>, ServiceError> {
+    Ok(read_any_access_token(state, token, now)
+        .await?
+        .filter(|claims| claims.roles.is_some()))
+}
+
+/// RFC 7009: revokes a refresh token (its whole family) or an access token. Unknown tokens
+/// are not an error; a token of another client is.
+pub async fn revoke(
+    state: &AppState,
+    client: &IdentifiedClient,
+    token: &str,
+    now: i64,
+) -> Result<(), ServiceError> {
+    if token.is_empty() {
+        return Err(TokenError::MissingParameter("token").into());
+    }
+    if client.app.kind() == AppType::Web && !client.authenticated {
+        return Err(TokenError::ConfidentialClientMustAuthenticate.into());
+    }
+    if let Some(record) = state
+        .store
+        .refresh_token_by_hash(&sha256_hex(token.as_bytes()))
+        .await?
+    {
+        if record.client_id != client.app.client_id {
+            return Err(TokenError::InvalidRefreshToken.into());
+        }
+        state.store.revoke_refresh_family(&record.family_id).await?;
+        return Ok(());
+    }
+    // An S2S app's own tokens too: the management API's guard reads the same deny-list.
+    if let Some(claims) = read_any_access_token(state, token, now).await? {
+        if claims.azp != client.app.client_id {
+            return Err(TokenError::InvalidRefreshToken.into());
+        }
+        revoke_access_jti(state, &claims.jti, claims.exp).await?;
+    }
+    Ok(())
+}
+
+/// Melody's `/identity/v1/logout`: ends the refresh token when it belongs to the caller.
+pub async fn revoke_own_refresh_token(
+    state: &AppState,
+    auth_id: &str,
+    token: &str,
+) -> Result<Option<String>, ServiceError> {
+    let Some(record) = state
+        .store
+        .refresh_token_by_hash(&sha256_hex(token.as_bytes()))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let owner = state.store.user_by_id(record.user_id).await?;
+    if owner.is_none_or(|u| u.auth_id != auth_id) {
+        return Ok(None);
+    }
+    state.store.revoke_refresh_family(&record.family_id).await?;
+    Ok(Some(record.client_id))
+}

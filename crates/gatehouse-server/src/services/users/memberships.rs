@@ -1,0 +1,50 @@
+//! A user's organization memberships and groups.
+
+use gatehouse_store::{OrgRecord, OrgStore, Store};
+
+use super::user;
+use crate::error::ServiceError;
+
+pub async fn orgs(store: &Store, auth_id: &str) -> Result<Vec<OrgRecord>, ServiceError> {
+    let current = user(store, auth_id).await?;
+    Ok(store.user_orgs(current.id).await?)
+}
+
+/// Replaces the user's organization memberships.
+pub async fn set_orgs(store: &Store, auth_id: &str, org_ids: &[i64]) -> Result<(), ServiceError> {
+    let current = user(store, auth_id).await?;
+    let mut ids = org_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in &ids {
+        if store.org_by_id(*id).await?.is_none() {
+            return Err(ServiceError::NotFound("No organization found"));
+        }
+    }
+    store.set_user_orgs(current.id, &ids).await?;
+    Ok(())
+}
+
+/// Adds the user to (or removes them from) a group of their active organization.
+pub async fn set_org_group(
+    store: &Store,
+    auth_id: &str,
+    group_id: i64,
+    member: bool,
+) -> Result<(), ServiceError> {
+    let current = user(store, auth_id).await?;
+    let org = match current.org_slug.trim() {
+        "" => None,
+        slug => store.org_by_slug(slug).await?,
+    }
+    .ok_or(ServiceError::NotFound("No organization found"))?;
+    let group = store
+        .org_group_by_id(group_id)
+        .await?
+        .filter(|g| g.org_id == org.id)
+        .ok_or(ServiceError::NotFound("Organization group not found"))?;
+    store
+        .set_org_group_member(current.id, group.id, member)
+        .await?;
+    Ok(())
+}
