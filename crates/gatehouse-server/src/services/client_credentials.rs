@@ -4,7 +4,7 @@ use gatehouse_core::client_auth::ClientCredentials;
 use gatehouse_core::grant::client_credentials;
 use serde::Serialize;
 
-use crate::crypto::{constant_time_eq, random_hex, sha256_hex};
+use crate::crypto::random_hex;
 use crate::error::ServiceError;
 use crate::state::AppState;
 
@@ -33,14 +33,9 @@ pub async fn issue(
         scopes: &app.scopes,
     });
     let scopes = client_credentials::decide(requested_scope, facts, || {
-        app.as_deref()
-            .and_then(|app| app.secret_hash.as_deref())
-            .is_some_and(|stored| {
-                constant_time_eq(
-                    sha256_hex(credentials.client_secret.as_bytes()).as_bytes(),
-                    stored.as_bytes(),
-                )
-            })
+        app.as_deref().is_some_and(|app| {
+            crate::services::clients::secret_matches(app, &credentials.client_secret)
+        })
     })?;
     let lifetime = state.config.s2s_access_token_expires_in;
     let claims = client_credentials::access_token_claims(

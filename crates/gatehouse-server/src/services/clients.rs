@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use gatehouse_store::{App, AppStore, Store};
 
+use crate::crypto::{constant_time_eq, sha256_hex};
 use crate::error::ServiceError;
 
 pub struct ClientCache {
@@ -59,4 +60,15 @@ impl ClientCache {
             .unwrap_or_else(|e| e.into_inner())
             .remove(client_id);
     }
+}
+
+/// Whether `presented` is the app's client secret (stored as its SHA-256), compared in constant
+/// time. An app without a secret matches nothing.
+pub fn secret_matches(app: &App, presented: &str) -> bool {
+    app.secret_hash.as_deref().is_some_and(|stored| {
+        constant_time_eq(
+            sha256_hex(presented.as_bytes()).as_bytes(),
+            stored.as_bytes(),
+        )
+    })
 }

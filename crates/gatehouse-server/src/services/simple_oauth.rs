@@ -146,8 +146,6 @@ pub async fn s2s_basic_allowed(
     let Some(app) = state.clients.app(client_id).await? else {
         return Ok(false);
     };
-    let secret_ok = app.secret_hash.as_deref().is_some_and(|stored| {
-        crate::crypto::constant_time_eq(sha256_hex(secret.as_bytes()).as_bytes(), stored.as_bytes())
-    });
+    let secret_ok = crate::services::clients::secret_matches(&app, secret);
     Ok(secret_ok && app.is_active && app.kind() == AppType::S2s)
 }

@@ -15,7 +15,7 @@ use gatehouse_store::{
 };
 use serde::Serialize;
 
-use crate::crypto::{constant_time_eq, random_hex, random_token, sha256_hex};
+use crate::crypto::{random_hex, random_token, sha256_hex};
 use crate::error::ServiceError;
 use crate::state::AppState;
 
@@ -82,10 +82,7 @@ pub async fn identify_client(
         (AppType::Spa, _) => false,
         (_, None) => return Err(TokenError::ConfidentialClientMustAuthenticate.into()),
         (_, Some(secret)) => {
-            let ok = app.secret_hash.as_deref().is_some_and(|stored| {
-                constant_time_eq(sha256_hex(secret.as_bytes()).as_bytes(), stored.as_bytes())
-            });
-            if !ok {
+            if !crate::services::clients::secret_matches(&app, secret) {
                 return Err(TokenError::WrongClientSecret.into());
             }
             true
