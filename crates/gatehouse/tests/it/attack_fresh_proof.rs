@@ -3,32 +3,12 @@
 //! password, or a new sign-in) before changing the password or resetting MFA, a post that skips
 //! the proof is refused, and guessing the current password counts toward the sign-in lockout.
 
+use crate::attack_signin::signed_up_declining_passkeys;
 use crate::flow::*;
 use crate::harness::{backend_tests, Backend, TestApp};
 
 const CB: &str = "http://127.0.0.1:5173/cb";
 const NEW_PASSWORD: &str = "N3w-passw0rd!";
-
-/// A browser with a session of a new account, made through `/i`.
-async fn signed_up_browser(app: &TestApp, email: &str) -> Browser {
-    let browser = Browser::new(app);
-    let page = browser
-        .follow(browser.get("/i").await, "http://never")
-        .await;
-    let tx = input_value(&page.html, "tx").unwrap();
-    let form = browser
-        .get(&format!("/identity/v1/view/sign-up?tx={tx}"))
-        .await;
-    let fields = form_fields(&form.html, &[("email", email), ("password", PASSWORD)]);
-    let back = browser.post("/identity/v1/view/sign-up", &fields).await;
-    assert!(
-        back.location.as_deref().is_some_and(|l| l.contains("/i?")),
-        "{:?} {}",
-        back.location,
-        back.html
-    );
-    browser
-}
 
 /// Whether `password` signs `email` in from a new browser.
 async fn password_works(app: &TestApp, client_id: &str, email: &str, password: &str) -> bool {
@@ -74,7 +54,7 @@ backend_tests! {
         let app = TestApp::spawn(backend).await;
         let (_, client_id, _) = create_app(&app, "Shop", "spa", &[CB]).await;
         let email = format!("fresh.{backend:?}@example.com").to_lowercase();
-        let browser = signed_up_browser(&app, &email).await;
+        let browser = signed_up_declining_passkeys(&app, &email).await;
 
         // A session just made needs no proof (the default age is five minutes).
         let page = browser.follow(browser.get("/i/policy/reset_mfa").await, "http://never").await;
@@ -126,7 +106,7 @@ backend_tests! {
         .await;
         let (_, client_id, _) = create_app(&app, "Shop", "spa", &[CB]).await;
         let email = format!("guess.{backend:?}@example.com").to_lowercase();
-        let browser = signed_up_browser(&app, &email).await;
+        let browser = signed_up_declining_passkeys(&app, &email).await;
 
         let page = browser.follow(browser.get("/i/policy/reset_mfa").await, "http://never").await;
         assert!(page.html.contains("confirm-identity-form"), "0 asks every session: {}", page.html);
@@ -147,7 +127,7 @@ backend_tests! {
         let app = TestApp::spawn_with(backend, |c| c.sensitive_action_max_auth_age = 0).await;
         let (_, client_id, _) = create_app(&app, "Shop", "spa", &[CB]).await;
         let email = format!("again.{backend:?}@example.com").to_lowercase();
-        let browser = signed_up_browser(&app, &email).await;
+        let browser = signed_up_declining_passkeys(&app, &email).await;
 
         // An app's own request for the policy meets the same rule.
         let url = authorize_url(&client_id, CB, &[("policy", "change_password")]);
@@ -181,7 +161,7 @@ backend_tests! {
     async fn an_account_without_a_password_can_only_sign_in_again(backend: Backend) {
         let app = TestApp::spawn_with(backend, |c| c.sensitive_action_max_auth_age = 0).await;
         let email = format!("nopass.{backend:?}@example.com").to_lowercase();
-        let browser = signed_up_browser(&app, &email).await;
+        let browser = signed_up_declining_passkeys(&app, &email).await;
         // As an account made by an outside provider or a passwordless sign-in: no password.
         let sql = match backend {
             Backend::Sqlite => "UPDATE users SET password_hash = NULL WHERE email = ?1",

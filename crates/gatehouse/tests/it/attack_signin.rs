@@ -216,8 +216,9 @@ backend_tests! {
     }
 }
 
-/// A browser with a session of a new account made through `/i`, declining the passkey offer.
-async fn signed_up_declining_passkeys(app: &TestApp, email: &str) -> Browser {
+/// A browser with a session of a new account made through `/i` (declining the passkey offer,
+/// when there is one).
+pub async fn signed_up_declining_passkeys(app: &TestApp, email: &str) -> Browser {
     let browser = Browser::new(app);
     let page = browser
         .follow(browser.get("/i").await, "http://never")
@@ -239,6 +240,12 @@ async fn signed_up_declining_passkeys(app: &TestApp, email: &str) -> Browser {
             .post("/identity/v1/view/passkey-enroll", &decline)
             .await;
         assert_eq!(done.status, 303, "{}", done.html);
+    } else {
+        assert!(
+            next.html.contains("/i/sign-out"),
+            "the account page: {}",
+            next.html
+        );
     }
     browser
 }
