@@ -40,8 +40,13 @@ pub async fn with_password(
     if at.step() != Step::ConfirmIdentity {
         return Err(SignInError::WrongStep.into());
     }
-    let email = password_email(state, at.user().id)
+    // The password account of this email is the user's own; one without a password hash
+    // fails the check like a wrong password.
+    let email = state
+        .store
+        .user_by_id(at.user().id)
         .await?
+        .and_then(|u| u.email)
         .ok_or(SignInError::WrongCurrentPassword)?;
     match check_password(state, &email, password, meta.ip).await {
         Ok(account) if account.id == at.user().id => {}

@@ -79,7 +79,7 @@ async fn confirm_submit(post: OwedPost<ConfirmIdentity>) -> Response {
     } = post;
     let state = &state;
     if form.stage == "restart" {
-        return match signin::start_over(state, &form.tx, tx, browser.csrf.as_deref()).await {
+        return match signin::start_over(state, &form.tx, tx).await {
             Ok(new_tx) => see_other(&format!(
                 "/identity/v1/view/authorize?tx={new_tx}&locale={locale}"
             )),

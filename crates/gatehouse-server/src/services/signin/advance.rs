@@ -9,7 +9,7 @@ use super::{
     code_key, discard, save, Completion, Outcome, RequestMeta, SignedInUser, Transaction,
     ACCOUNT_PAGE,
 };
-use crate::crypto::{random_token, sha256_hex};
+use crate::crypto::random_token;
 use crate::error::ServiceError;
 use crate::services::sessions;
 use crate::services::step_facts::KnownFactors;
@@ -88,10 +88,9 @@ pub async fn start_over(
     state: &AppState,
     id: &str,
     tx: Transaction,
-    browser_token: Option<&str>,
 ) -> Result<String, ServiceError> {
+    // Same request and browser binding; nothing proven.
     let fresh = Transaction {
-        browser_key: browser_token.map(|t| sha256_hex(t.as_bytes())),
         proof: Proof::default(),
         session_id: None,
         passwordless_email: None,
