@@ -83,8 +83,9 @@ pub struct AuthorizeSettings<'a> {
     /// Origins of the embedded auth API, accepted as redirect URIs too (Melody parity).
     pub embedded_origins: &'a [String],
     pub supported_locales: &'a [String],
-    /// Policies that exist in this build.
-    pub known_policies: &'a [&'a str],
+    /// Whether the caller serves the policy pages (`Step::POLICY_PAGES`); the embedded API
+    /// serves none.
+    pub policy_pages: bool,
     pub blocked_policies: &'a [String],
     /// Outside providers a `oidc_sso_<name>` policy may send the browser straight to.
     pub federated_providers: Vec<&'a str>,
@@ -294,13 +295,15 @@ pub fn check_request(
         .map(str::trim)
         .filter(|p| !p.is_empty())
     {
-        None | Some("sign_in_or_sign_up") => None,
+        None | Some(crate::signin::SIGN_IN_OR_SIGN_UP) => None,
         Some(p) if settings.blocked_policies.iter().any(|b| b == p) => {
             return Err(RedirectError::invalid_request(format!(
                 "The {p} policy is blocked on this server"
             )))
         }
-        Some(p) if settings.known_policies.contains(&p) => Some(p.to_owned()),
+        Some(p) if settings.policy_pages && crate::signin::Step::from_policy(p).is_some() => {
+            Some(p.to_owned())
+        }
         Some(p)
             if settings.saml_sso
                 && crate::saml::saml_policy(p).is_some_and(|name| !name.is_empty()) =>

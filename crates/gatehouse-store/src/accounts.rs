@@ -3,6 +3,8 @@
 
 use std::future::Future;
 
+use gatehouse_core::signin::MfaTypes;
+
 use crate::users::user_columns_u;
 use crate::{now_utc, on_pool, Store, StoreError, UserRecord};
 
@@ -22,7 +24,8 @@ pub struct PasswordAccount {
     pub is_active: bool,
     /// The enrolled second factors, which decide the next step after the password: read
     /// here so a sign-in needs no second read of the user.
-    pub mfa_types: String,
+    #[sqlx(try_from = "String")]
+    pub mfa_types: MfaTypes,
     pub otp_verified: bool,
 }
 

@@ -3,6 +3,7 @@
 use std::future::Future;
 
 use chrono::NaiveDateTime;
+use gatehouse_core::grant::AppType;
 
 use crate::{now_utc, on_pool, Store, StoreError};
 
@@ -11,7 +12,7 @@ use crate::{now_utc, on_pool, Store, StoreError};
 pub struct App {
     pub id: i64,
     pub name: String,
-    pub app_type: String,
+    pub app_type: AppType,
     pub client_id: String,
     /// Lowercase hex SHA-256 of the client secret; `None` for public apps.
     pub secret_hash: Option<String>,
@@ -28,19 +29,10 @@ pub struct App {
     pub updated_at: NaiveDateTime,
 }
 
-impl App {
-    /// The app's kind. The column is checked by the schema, so anything else reads as `spa`,
-    /// the kind with the fewest powers.
-    pub fn kind(&self) -> gatehouse_core::grant::AppType {
-        gatehouse_core::grant::AppType::parse(&self.app_type)
-            .unwrap_or(gatehouse_core::grant::AppType::Spa)
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct NewApp {
     pub name: String,
-    pub app_type: String,
+    pub app_type: AppType,
     pub client_id: String,
     pub secret_hash: Option<String>,
     pub redirect_uris: Vec<String>,
@@ -87,10 +79,13 @@ impl AppRow {
         let redirect_uris = serde_json::from_str(&self.redirect_uris).map_err(|e| {
             StoreError::Corrupt(format!("apps.redirect_uris of app {}: {e}", self.id))
         })?;
+        let app_type = AppType::parse(&self.app_type).ok_or_else(|| {
+            StoreError::Corrupt(format!("apps.type of app {}: {:?}", self.id, self.app_type))
+        })?;
         Ok(App {
             id: self.id,
             name: self.name,
-            app_type: self.app_type,
+            app_type,
             client_id: self.client_id,
             secret_hash: self.secret_hash,
             redirect_uris,
@@ -190,7 +185,7 @@ impl AppStore for Store {
             let mut tx = pool.begin_write().await?;
             let (id,): (i64,) = sqlx::query_as(INSERT)
                 .bind(&app.name)
-                .bind(&app.app_type)
+                .bind(app.app_type.as_str())
                 .bind(&app.client_id)
                 .bind(&app.secret_hash)
                 .bind(&redirect_uris)

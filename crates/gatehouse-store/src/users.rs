@@ -3,6 +3,7 @@
 use std::future::Future;
 
 use chrono::NaiveDateTime;
+use gatehouse_core::signin::MfaTypes;
 
 use crate::listing::{like_pattern, Page};
 use crate::{now_utc, on_pool, Store, StoreError};
@@ -19,7 +20,8 @@ pub struct UserRecord {
     pub is_active: bool,
     pub login_count: i64,
     pub locale: String,
-    pub mfa_types: String,
+    #[sqlx(try_from = "String")]
+    pub mfa_types: MfaTypes,
     pub otp_verified: bool,
     pub social_account_id: Option<String>,
     pub social_account_type: Option<String>,

@@ -64,7 +64,7 @@ fn settings(f: &Fixture) -> AuthorizeSettings<'_> {
         allow_plain_pkce: false,
         embedded_origins: &[],
         supported_locales: &f.locales,
-        known_policies: &["change_password", "update_info", "change_org"],
+        policy_pages: true,
         blocked_policies: &f.blocked,
         federated_providers: vec!["corp"],
         saml_sso: true,

@@ -1,12 +1,9 @@
 //! A Melody user as Gatehouse keeps them.
 
-use std::collections::BTreeSet;
-
 use super::mapping::{flag, live, name_value, optional_text};
 use super::{sha256_hex, timestamp, Cell, FieldNote, IdMap, Record, Skip, SourceRow, Table};
 use crate::mfa::base32_decode;
-
-const MFA_TYPES: [&str; 3] = ["otp", "email", "sms"];
+use crate::signin::{MfaType, MfaTypes};
 
 /// A Melody user as Gatehouse keeps them, with the TOTP secret's bytes (the caller seals them
 /// for the new row) and the values that could not come along.
@@ -75,17 +72,12 @@ pub fn user(row: &SourceRow, ids: &IdMap) -> Result<MappedUser, Skip> {
             None
         }
     });
-    let mfa_types: BTreeSet<&str> = row
-        .text("mfaTypes")
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|t| MFA_TYPES.contains(t))
-        .collect();
-    let mfa_types: Vec<&str> = MFA_TYPES
-        .iter()
-        .copied()
-        .filter(|t| mfa_types.contains(t))
+    // Melody's own order, whatever order the source row lists them in.
+    let enrolled = MfaTypes::parse_list(row.text("mfaTypes").unwrap_or_default());
+    let mfa_types: Vec<&str> = MfaType::ALL
+        .into_iter()
+        .filter(|t| enrolled.contains(t))
+        .map(MfaType::as_str)
         .collect();
     let social_account_id = row.non_empty("socialAccountId").map(str::to_owned);
     let email = row.non_empty("email").map(str::to_owned);

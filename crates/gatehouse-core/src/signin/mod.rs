@@ -15,4 +15,6 @@ pub use next_step::{
     StepFacts,
 };
 pub use proof::{AtStep, Progress, Proof, Subject};
-pub use steps::{FirstFactor, MfaType, SignInError, Step};
+pub use steps::{
+    policy_names, FirstFactor, MfaType, MfaTypes, SignInError, Step, SIGN_IN_OR_SIGN_UP,
+};

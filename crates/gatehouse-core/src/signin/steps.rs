@@ -173,19 +173,32 @@ impl Step {
         )
     }
 
+    /// The steps an authorization request's `policy` parameter may open as a page.
+    pub const POLICY_PAGES: [Self; 7] = [
+        Self::ChangePassword,
+        Self::ChangeEmail,
+        Self::ResetMfa,
+        Self::ManagePasskey,
+        Self::ManageRecoveryCode,
+        Self::UpdateInfo,
+        Self::ChangeOrg,
+    ];
+
     /// The policy page a `policy` parameter names.
     pub fn from_policy(policy: &str) -> Option<Self> {
-        Some(match policy {
-            "change_password" => Self::ChangePassword,
-            "change_email" => Self::ChangeEmail,
-            "reset_mfa" => Self::ResetMfa,
-            "manage_passkey" => Self::ManagePasskey,
-            "manage_recovery_code" => Self::ManageRecoveryCode,
-            "update_info" => Self::UpdateInfo,
-            "change_org" => Self::ChangeOrg,
-            _ => return None,
-        })
+        Self::POLICY_PAGES
+            .into_iter()
+            .find(|step| step.as_str() == policy)
     }
+}
+
+/// The `policy` value that asks for the plain sign-in (the default).
+pub const SIGN_IN_OR_SIGN_UP: &str = "sign_in_or_sign_up";
+
+/// Every name a fixed `policy` parameter may carry: the plain sign-in and the policy pages
+/// (the `oidc_sso_<name>` and `saml_sso_<idp>` families are named by configuration instead).
+pub fn policy_names() -> impl Iterator<Item = &'static str> {
+    std::iter::once(SIGN_IN_OR_SIGN_UP).chain(Step::POLICY_PAGES.into_iter().map(Step::as_str))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -197,13 +210,74 @@ pub enum MfaType {
 }
 
 impl MfaType {
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "otp" => Some(Self::Otp),
-            "email" => Some(Self::Email),
-            "sms" => Some(Self::Sms),
-            _ => None,
+    pub const ALL: [Self; 3] = [Self::Otp, Self::Email, Self::Sms];
+
+    /// The factor's name as stored, configured and shown by the APIs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Otp => "otp",
+            Self::Email => "email",
+            Self::Sms => "sms",
         }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for MfaType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The second factors an account has enrolled, each once, in the order they were enrolled.
+/// Stored as Melody's comma-separated `mfaTypes` text and read into this once, where it leaves
+/// the database; names no version ever wrote are dropped there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MfaTypes(Vec<MfaType>);
+
+impl MfaTypes {
+    /// Reads the stored comma-separated list.
+    pub fn parse_list(text: &str) -> Self {
+        text.split(',')
+            .filter_map(|name| MfaType::parse(name.trim()))
+            .fold(Self::default(), Self::with)
+    }
+
+    /// The set with `kind` enrolled (last, if it was not already).
+    pub fn with(mut self, kind: MfaType) -> Self {
+        if !self.0.contains(&kind) {
+            self.0.push(kind);
+        }
+        self
+    }
+
+    /// The set without `kind`.
+    pub fn without(mut self, kind: MfaType) -> Self {
+        self.0.retain(|k| *k != kind);
+        self
+    }
+
+    /// The stored form: names joined by commas.
+    pub fn to_list(&self) -> String {
+        let names: Vec<&str> = self.0.iter().map(|k| k.as_str()).collect();
+        names.join(",")
+    }
+}
+
+impl std::ops::Deref for MfaTypes {
+    type Target = [MfaType];
+
+    fn deref(&self) -> &[MfaType] {
+        &self.0
+    }
+}
+
+impl From<String> for MfaTypes {
+    fn from(text: String) -> Self {
+        Self::parse_list(&text)
     }
 }
 

@@ -384,3 +384,17 @@ fn reconfirming_records_the_step_once_and_renews_the_auth_time() {
     let at = proof.at(&[Step::ResetMfa], &facts).unwrap();
     assert_eq!(proof.reconfirm(at, 6_000), Err(SignInError::WrongStep));
 }
+
+#[test]
+fn mfa_types_read_once_in_enrolment_order() {
+    let types = MfaTypes::parse_list("sms, otp,,unknown,otp");
+    assert_eq!(&*types, &[MfaType::Sms, MfaType::Otp]);
+    assert_eq!(types.to_list(), "sms,otp");
+    let types = types.with(MfaType::Email).with(MfaType::Sms);
+    assert_eq!(types.to_list(), "sms,otp,email");
+    assert_eq!(types.without(MfaType::Otp).to_list(), "sms,email");
+    assert_eq!(MfaTypes::parse_list("").to_list(), "");
+    for kind in MfaType::ALL {
+        assert_eq!(MfaType::parse(kind.as_str()), Some(kind));
+    }
+}

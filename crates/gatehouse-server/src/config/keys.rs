@@ -1,7 +1,9 @@
 //! Every configuration key, declared once.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
+use gatehouse_core::signin::MfaType;
 use serde::{Deserialize, Serialize};
 
 use super::{OidcProviderConfig, Secret};
@@ -272,7 +274,7 @@ config_keys! {
         /// Require SMS codes for every user.
         sms_mfa_is_required: bool = false, info = "SMS_MFA_IS_REQUIRED";
         /// When nothing is required, make users enroll in one of these (`otp`, `email`, `sms`).
-        enforce_one_mfa_enrollment: Vec<String> = Vec::new(), info = "ENFORCE_ONE_MFA_ENROLLMENT";
+        enforce_one_mfa_enrollment: Vec<MfaType> = Vec::new(), info = "ENFORCE_ONE_MFA_ENROLLMENT";
         /// Let TOTP and SMS users fall back to an email code.
         allow_email_mfa_as_backup: bool = true, info = "ALLOW_EMAIL_MFA_AS_BACKUP";
         /// Offer passkey enrollment after sign-in.
@@ -316,7 +318,7 @@ config_keys! {
         /// Wrong PKCE verifiers per user and IP per 30 minutes (unset: no limit).
         auth_code_verifier_threshold: Option<u32> = None, info = "AUTH_CODE_VERIFIER_THRESHOLD";
         /// Proxies (IP addresses) whose `X-Forwarded-For` is trusted for the client IP.
-        trusted_proxies: Vec<String> = Vec::new();
+        trusted_proxies: Vec<IpAddr> = Vec::new();
     }
     section "Social sign-in" {
         /// Google client id (unset: Google off). Alone it shows Google Identity Services' button (its script from `accounts.google.com`, allowed by the page's CSP only then), whose ID token is posted to `/identity/v1/authorize-google`.

@@ -131,3 +131,41 @@ fn info_lists_melody_names_and_no_secrets() {
     assert!(info.contains_key("ACCOUNT_LOCKOUT_THRESHOLD"));
     assert!(!serde_json::to_string(&info).unwrap().contains("fb-secret"));
 }
+
+#[test]
+fn typed_lists_are_parsed_once_at_load() {
+    let config = from_env(&[
+        ("GATEHOUSE_TRUSTED_PROXIES", r#"["10.0.0.1", "::1"]"#),
+        ("GATEHOUSE_ENFORCE_ONE_MFA_ENROLLMENT", r#"["otp"]"#),
+    ])
+    .unwrap();
+    assert_eq!(
+        config.trusted_proxies,
+        vec![
+            "10.0.0.1".parse::<std::net::IpAddr>().unwrap(),
+            "::1".parse().unwrap()
+        ]
+    );
+    assert_eq!(
+        config.enforce_one_mfa_enrollment,
+        vec![gatehouse_core::signin::MfaType::Otp]
+    );
+    for (var, value, key, reason) in [
+        (
+            "GATEHOUSE_TRUSTED_PROXIES",
+            r#"["10.0.0.300"]"#,
+            "trusted_proxies[0]",
+            "invalid IP address",
+        ),
+        (
+            "GATEHOUSE_ENFORCE_ONE_MFA_ENROLLMENT",
+            r#"["otp", "fax"]"#,
+            "enforce_one_mfa_enrollment[1]",
+            "unknown variant `fax`",
+        ),
+    ] {
+        let err = from_env(&[(var, value)]).unwrap_err().to_string();
+        assert!(err.contains(key) && err.contains(reason), "{err}");
+        assert!(err.contains(var), "{err}");
+    }
+}

@@ -2,21 +2,12 @@
 
 use std::net::SocketAddr;
 
+use gatehouse_core::signin::MfaType;
+
 use super::load::ConfigError;
 use super::Config;
 
 const LOCALES: [&str; 3] = ["en", "fr", "zh-CN"];
-const MFA_TYPES: [&str; 3] = ["otp", "email", "sms"];
-const POLICIES: [&str; 8] = [
-    "sign_in_or_sign_up",
-    "update_info",
-    "change_password",
-    "change_email",
-    "reset_mfa",
-    "manage_passkey",
-    "manage_recovery_code",
-    "change_org",
-];
 
 pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
     validate_issuer(&c.issuer)?;
@@ -146,9 +137,6 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
     for locale in &c.supported_locales {
         one_of("supported_locales", locale, &LOCALES)?;
     }
-    for kind in &c.enforce_one_mfa_enrollment {
-        one_of("enforce_one_mfa_enrollment", kind, &MFA_TYPES)?;
-    }
     // Sign-in steps whose pages this version does not serve yet: refuse them at start-up
     // rather than strand users half-way through a sign-in.
     for (key, on) in [(
@@ -180,8 +168,9 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
             "must be greater than 0",
         ));
     }
+    let policies: Vec<&str> = gatehouse_core::signin::policy_names().collect();
     for policy in &c.blocked_policies {
-        one_of("blocked_policies", policy, &POLICIES)?;
+        one_of("blocked_policies", policy, &policies)?;
     }
     for (key, origins) in [
         ("embedded_auth_origins", &c.embedded_auth_origins),
@@ -194,14 +183,6 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
                     format!("`{origin}` is not an origin such as https://app.example.com (scheme, host and port only)"),
                 ));
             }
-        }
-    }
-    for proxy in &c.trusted_proxies {
-        if proxy.parse::<std::net::IpAddr>().is_err() {
-            return Err(ConfigError::invalid(
-                "trusted_proxies",
-                format!("`{proxy}` is not an IP address"),
-            ));
         }
     }
     let secret = c.bootstrap_client_secret.expose();
@@ -332,7 +313,7 @@ fn validate_email(c: &Config) -> Result<(), ConfigError> {
     }
     let no_mail = crate::mail::selected_provider(c).is_none();
     if no_mail
-        && (c.email_mfa_is_required || c.enforce_one_mfa_enrollment.iter().any(|t| t == "email"))
+        && (c.email_mfa_is_required || c.enforce_one_mfa_enrollment.contains(&MfaType::Email))
     {
         return Err(ConfigError::invalid(
             "email_mfa_is_required",
@@ -340,8 +321,7 @@ fn validate_email(c: &Config) -> Result<(), ConfigError> {
         ));
     }
     let no_sms = c.twilio_account_id.is_empty() && c.sms_webhook_url.is_empty();
-    if no_sms && (c.sms_mfa_is_required || c.enforce_one_mfa_enrollment.iter().any(|t| t == "sms"))
-    {
+    if no_sms && (c.sms_mfa_is_required || c.enforce_one_mfa_enrollment.contains(&MfaType::Sms)) {
         return Err(ConfigError::invalid(
             "sms_mfa_is_required",
             "SMS MFA (required, or offered by enforce_one_mfa_enrollment) needs twilio_account_id or sms_webhook_url",

@@ -67,7 +67,7 @@ impl FromRequestParts<AppState> for S2sCaller {
             .clients
             .app(&claims.azp)
             .await?
-            .filter(|app| app.is_active && app.kind() == AppType::S2s)
+            .filter(|app| app.is_active && app.app_type == AppType::S2s)
             .ok_or_else(|| invalid("the token does not belong to an active S2S app"))?;
         // The token's scopes that the app still holds: a scope taken from the app stops working
         // at once on this instance, and within the client cache's lifetime on the others.

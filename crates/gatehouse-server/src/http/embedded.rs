@@ -109,7 +109,7 @@ async fn initiate(
     ApiJson(body): ApiJson<InitiateBody>,
 ) -> Result<Response, ApiError> {
     let config = &state.config;
-    let settings = signin::authorize_settings(config, &[]);
+    let settings = signin::authorize_settings(config, signin::RequestSurface::EmbeddedApi);
     let params = AuthorizeParams {
         client_id: Some(body.client_id.clone()),
         redirect_uri: Some(body.redirect_uri),

@@ -108,7 +108,7 @@ async fn enrollment_types(
     let app = state.clients.app(&tx.request.client_id).await?;
     let types: Vec<&str> = mfa::enrollment_choices(&state, app.as_deref())
         .into_iter()
-        .map(mfa::type_name)
+        .map(MfaType::as_str)
         .collect();
     Ok(Json(json!({ "mfaTypes": types })).into_response())
 }

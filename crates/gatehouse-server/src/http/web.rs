@@ -70,12 +70,7 @@ pub fn client_ip(
     peer: Option<SocketAddr>,
     config: &Config,
 ) -> Option<String> {
-    let trusted = |ip: &IpAddr| {
-        config
-            .trusted_proxies
-            .iter()
-            .any(|p| p.parse::<IpAddr>().ok() == Some(*ip))
-    };
+    let trusted = |ip: &IpAddr| config.trusted_proxies.contains(ip);
     let forwarded = parts_headers
         .get_all("x-forwarded-for")
         .iter()

@@ -11,8 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ServiceError;
 use crate::services::signin::{
-    check_password, password_sign_in_on, save, signed_in, Outcome, RequestMeta, SignedInUser,
-    Transaction,
+    password_sign_in_on, save, signed_in, Outcome, RequestMeta, SignedInUser, Transaction,
 };
 use crate::state::AppState;
 
@@ -95,7 +94,10 @@ pub async fn link_with_password(
     if !state.config.link_social_accounts_at_sign_in || !password_sign_in_on(state) {
         return Err(SignInError::FeatureOff("Account linking").into());
     }
-    let account = check_password(state, &link.email, password, meta.ip).await?;
+    let account = state
+        .password_checker()
+        .check(&link.email, password, meta.ip)
+        .await?;
     // The email names another account now (changed in between): that one was never offered.
     if account.id != link.user_id {
         return Err(SignInError::NoUserFound.into());

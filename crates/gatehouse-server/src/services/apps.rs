@@ -79,7 +79,7 @@ pub async fn create(
         .store
         .insert_app(NewApp {
             name,
-            app_type: app_type.as_str().to_owned(),
+            app_type,
             client_id: random_hex::<16>(),
             secret_hash: Some(sha256_hex(secret.as_bytes())),
             redirect_uris: redirect_uris(state, &input.redirect_uris)?,

@@ -38,14 +38,10 @@ impl Authority {
     /// Refuses a change this caller may not make to a protected role or its holder.
     pub fn allows(
         &self,
-        config: &Config,
+        protected: ProtectedRoles<'_>,
         change: ManagementChange<'_>,
     ) -> Result<(), ServiceError> {
-        Ok(authorize_change(
-            self.root,
-            protected_roles(config),
-            change,
-        )?)
+        Ok(authorize_change(self.root, protected, change)?)
     }
 }
 

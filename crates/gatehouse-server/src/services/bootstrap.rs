@@ -1,6 +1,7 @@
 //! First-start seed: the built-in scopes, the `super_admin` role, the admin panel's SPA app and
 //! the admin S2S app holding `root`.
 
+use gatehouse_core::grant::AppType;
 use gatehouse_core::scope::{built_in_scope_type, BUILT_IN_SCOPES};
 use gatehouse_store::{
     AppStore, NewApp, NewScope, RoleStore, ScopeStore, SettingsStore, Store, StoreError,
@@ -53,7 +54,7 @@ pub async fn bootstrap(
     store
         .insert_app(NewApp {
             name: ADMIN_SPA_APP_NAME.to_owned(),
-            app_type: "spa".to_owned(),
+            app_type: AppType::Spa,
             client_id: spa_client_id.clone(),
             secret_hash: None,
             redirect_uris: admin_redirect_uris(config, &config.bootstrap_admin_redirect_uris),
@@ -78,7 +79,7 @@ pub async fn bootstrap(
     store
         .insert_app(NewApp {
             name: ADMIN_S2S_APP_NAME.to_owned(),
-            app_type: "s2s".to_owned(),
+            app_type: AppType::S2s,
             client_id: client_id.clone(),
             secret_hash: Some(sha256_hex(client_secret.as_bytes())),
             redirect_uris: Vec::new(),
@@ -132,7 +133,7 @@ pub async fn admin_spa_app(store: &Store) -> Result<Option<gatehouse_store::App>
         .list_apps()
         .await?
         .into_iter()
-        .find(|a| a.name == ADMIN_SPA_APP_NAME && a.app_type == "spa"))
+        .find(|a| a.name == ADMIN_SPA_APP_NAME && a.app_type == AppType::Spa))
 }
 
 /// Installs seeded before the panel existed (or started under another issuer) get the panel's

@@ -28,7 +28,7 @@ pub async fn issue(
     client_credentials::requested_scopes(requested_scope)?;
     let app = state.clients.app(&credentials.client_id).await?;
     let facts = app.as_deref().map(|app| client_credentials::ClientApp {
-        app_type: app.kind(),
+        app_type: app.app_type,
         is_active: app.is_active,
         scopes: &app.scopes,
     });

@@ -7,7 +7,7 @@ use gatehouse_core::signin::{AtStep, SignInError, Step};
 use gatehouse_store::AccountStore;
 
 use crate::error::ServiceError;
-use crate::services::signin::{self, check_password, Outcome, RequestMeta, Transaction};
+use crate::services::signin::{self, Outcome, RequestMeta, Transaction};
 use crate::state::AppState;
 
 /// The account's email, if it has a password to confirm with.
@@ -48,7 +48,11 @@ pub async fn with_password(
         .await?
         .and_then(|u| u.email)
         .ok_or(SignInError::WrongCurrentPassword)?;
-    match check_password(state, &email, password, meta.ip).await {
+    match state
+        .password_checker()
+        .check(&email, password, meta.ip)
+        .await
+    {
         Ok(account) if account.id == at.user().id => {}
         Ok(_) | Err(ServiceError::SignIn(SignInError::NoUserFound)) => {
             return Err(SignInError::WrongCurrentPassword.into())

@@ -5,6 +5,7 @@ use gatehouse_core::admin::{AdminRuleError, ManagementChange};
 use gatehouse_store::{OrgStore, RoleStore, Store, UserRecord, UserStore};
 
 use crate::error::ServiceError;
+use crate::services::authority::protected_roles;
 use crate::services::users::{detail, user, UserDetail};
 use crate::state::AppState;
 
@@ -61,7 +62,7 @@ pub async fn invite(
         held: &[],
         wanted: &invitation.roles,
     };
-    authority.allows(&state.config, change)?;
+    authority.allows(protected_roles(&state.config), change)?;
     let locale = match invitation.locale {
         Some(locale) if !state.config.supported_locales.contains(&locale) => {
             return Err(AdminRuleError::UnsupportedLocale.into())

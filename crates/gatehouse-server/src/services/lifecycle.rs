@@ -268,7 +268,10 @@ pub async fn reset_password(
     clear_failures(state, Counter::FailedResetCode, &subject, ip).await?;
     if state.config.end_sessions_on_password_reset {
         // Whoever knew the old password may still be signed in somewhere.
-        super::sessions::end_everywhere(state, account.id, chrono::Utc::now().timestamp()).await?;
+        state
+            .sessions()
+            .end_everywhere(account.id, chrono::Utc::now().timestamp())
+            .await?;
     }
     if state.config.unlock_account_via_password_reset {
         // Whoever reset the password owns the mailbox: lockouts of the old password are moot.

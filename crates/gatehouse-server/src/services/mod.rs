@@ -16,6 +16,8 @@ pub mod confirm_identity;
 pub mod connect;
 pub mod facebook;
 pub mod federation;
+#[cfg(test)]
+pub(crate) mod fixture;
 pub mod google_identity;
 pub mod invitations;
 pub mod lifecycle;

@@ -1,98 +1,157 @@
 //! The password check every password first factor shares (the sign-in page, the account-linking
-//! step): the failed-password lockout per email and client IP, the hash verified off the async
-//! threads after the account lookup has freed its connection.
+//! step, confirming identity): the failed-password lockout per email and client IP, the hash
+//! verified off the async threads after the account lookup has freed its connection.
+//!
+//! It takes only what it uses (the account store, the cache, the hasher and the lockout rules),
+//! so the unit tests below run it on an in-memory database.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse_core::lockout::failed_login_key;
 use gatehouse_core::signin::SignInError;
-use gatehouse_store::{AccountStore, PasswordAccount};
+use gatehouse_store::{AccountStore, Cache, PasswordAccount, Store};
 
-use crate::crypto::PasswordCheck;
+use crate::config::Config;
+use crate::crypto::{PasswordCheck, PasswordHasher};
 use crate::error::ServiceError;
 use crate::state::AppState;
 
-/// The failed-password lockout of an email, per client IP: shared by every first factor that
-/// takes a secret (password, recovery code, the Simple-OAuth token API).
-pub(crate) struct PasswordLockout {
-    key: String,
-    threshold: u32,
+/// The configured failed-secret lockout: how many failures lock, and for how long (0 = until an
+/// admin unlocks).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LockoutRules {
+    pub threshold: u32,
+    pub expires_in: u64,
 }
 
-impl PasswordLockout {
-    pub(crate) fn new(state: &AppState, email: &str, ip: Option<&str>) -> Self {
+impl LockoutRules {
+    pub(crate) fn of(config: &Config) -> Self {
         Self {
-            key: failed_login_key(email, ip),
-            threshold: state.config.account_lockout_threshold,
+            threshold: config.account_lockout_threshold,
+            expires_in: config.account_lockout_expires_in,
         }
     }
 
-    pub(crate) async fn is_locked(&self, state: &AppState) -> Result<bool, ServiceError> {
-        Ok(
-            self.threshold > 0
-                && state.cache.counter(&self.key).await? >= i64::from(self.threshold),
-        )
+    fn ttl(self) -> Duration {
+        match self.expires_in {
+            // "Until an admin unlocks it": ten years is forever for a counter.
+            0 => Duration::from_secs(10 * 365 * 86_400),
+            secs => Duration::from_secs(secs),
+        }
+    }
+}
+
+/// The failed-password lockout of an email, per client IP: shared by every first factor that
+/// takes a secret (password, recovery code, the Simple-OAuth token API).
+pub(crate) struct PasswordLockout<'a> {
+    cache: &'a Cache,
+    key: String,
+    rules: LockoutRules,
+}
+
+impl<'a> PasswordLockout<'a> {
+    pub(crate) fn new(state: &'a AppState, subject: &str, ip: Option<&str>) -> Self {
+        Self::on(&state.cache, LockoutRules::of(&state.config), subject, ip)
+    }
+
+    fn on(cache: &'a Cache, rules: LockoutRules, subject: &str, ip: Option<&str>) -> Self {
+        Self {
+            cache,
+            key: failed_login_key(subject, ip),
+            rules,
+        }
+    }
+
+    pub(crate) async fn is_locked(&self) -> Result<bool, ServiceError> {
+        Ok(self.rules.threshold > 0
+            && self.cache.counter(&self.key).await? >= i64::from(self.rules.threshold))
     }
 
     /// Counts a wrong secret.
-    pub(crate) async fn failed(&self, state: &AppState) -> Result<(), ServiceError> {
-        if self.threshold > 0 {
-            let ttl = match state.config.account_lockout_expires_in {
-                // "Until an admin unlocks it": ten years is forever for a counter.
-                0 => Duration::from_secs(10 * 365 * 86_400),
-                secs => Duration::from_secs(secs),
-            };
-            state.cache.increment(&self.key, ttl).await?;
+    pub(crate) async fn failed(&self) -> Result<(), ServiceError> {
+        if self.rules.threshold > 0 {
+            self.cache.increment(&self.key, self.rules.ttl()).await?;
         }
         Ok(())
     }
 
-    pub(crate) async fn clear(&self, state: &AppState) -> Result<(), ServiceError> {
-        state.cache.delete(&self.key).await?;
+    pub(crate) async fn clear(&self) -> Result<(), ServiceError> {
+        self.cache.delete(&self.key).await?;
         Ok(())
     }
 }
 
-/// The password account of `email` if `password` is its password, with the lockout counted
-/// per email and client IP. Unknown email and wrong password answer alike, in the same time.
-pub(crate) async fn check_password(
-    state: &AppState,
-    email: &str,
-    password: &str,
-    ip: Option<&str>,
-) -> Result<PasswordAccount, ServiceError> {
-    let email = email.trim().to_lowercase();
-    let lockout = PasswordLockout::new(state, &email, ip);
-    if lockout.is_locked(state).await? {
-        return Err(SignInError::LockedOut.into());
+/// What a password check reads and writes.
+pub(crate) struct PasswordChecker<'a, S> {
+    pub store: &'a S,
+    pub cache: &'a Cache,
+    pub passwords: &'a Arc<PasswordHasher>,
+    pub lockout: LockoutRules,
+}
+
+impl AppState {
+    pub(crate) fn password_checker(&self) -> PasswordChecker<'_, Store> {
+        PasswordChecker {
+            store: &self.store,
+            cache: &self.cache,
+            passwords: &self.passwords,
+            lockout: LockoutRules::of(&self.config),
+        }
     }
-    // The lookup finishes (and frees its connection) before the hash runs.
-    let account = state.store.password_account(&email).await?;
-    let check = state
-        .passwords
-        .verify(
-            password.to_owned(),
-            account.as_ref().and_then(|a| a.password_hash.clone()),
-        )
-        .await?;
-    // An unknown email counts like a wrong password, so "locked" says nothing about which
-    // emails have accounts.
-    let (Some(account), PasswordCheck::Match { rehash }) = (account, check) else {
-        lockout.failed(state).await?;
-        return Err(SignInError::NoUserFound.into());
-    };
-    if !account.is_active {
-        return Err(SignInError::DisabledAccount.into());
+}
+
+impl<S> PasswordChecker<'_, S>
+where
+    S: AccountStore + Clone + Send + Sync + 'static,
+{
+    /// The password account of `email` if `password` is its password, with the lockout counted
+    /// per email and client IP. Unknown email and wrong password answer alike, in the same time.
+    pub(crate) async fn check(
+        &self,
+        email: &str,
+        password: &str,
+        ip: Option<&str>,
+    ) -> Result<PasswordAccount, ServiceError> {
+        let email = email.trim().to_lowercase();
+        let lockout = PasswordLockout::on(self.cache, self.lockout, &email, ip);
+        if lockout.is_locked().await? {
+            return Err(SignInError::LockedOut.into());
+        }
+        // The lookup finishes (and frees its connection) before the hash runs.
+        let account = self.store.password_account(&email).await?;
+        let check = self
+            .passwords
+            .verify(
+                password.to_owned(),
+                account.as_ref().and_then(|a| a.password_hash.clone()),
+            )
+            .await?;
+        // An unknown email counts like a wrong password, so "locked" says nothing about which
+        // emails have accounts.
+        let (Some(account), PasswordCheck::Match { rehash }) = (account, check) else {
+            lockout.failed().await?;
+            return Err(SignInError::NoUserFound.into());
+        };
+        if !account.is_active {
+            return Err(SignInError::DisabledAccount.into());
+        }
+        lockout.clear().await?;
+        if rehash {
+            self.store_upgraded_hash(account.id, password);
+        }
+        Ok(account)
     }
-    lockout.clear(state).await?;
-    if rehash {
-        let state = state.clone();
+
+    /// Rehashes with the current parameters in the background; the sign-in does not wait.
+    fn store_upgraded_hash(&self, user_id: i64, password: &str) {
+        let store = self.store.clone();
+        let passwords = Arc::clone(self.passwords);
         let password = password.to_owned();
-        let user_id = account.id;
         tokio::spawn(async move {
-            match state.passwords.hash(password).await {
+            match passwords.hash(password).await {
                 Ok(hash) => {
-                    if let Err(err) = state.store.set_password_hash(user_id, &hash).await {
+                    if let Err(err) = store.set_password_hash(user_id, &hash).await {
                         tracing::warn!(error = %err, "could not store the upgraded password hash");
                     }
                 }
@@ -100,5 +159,7 @@ pub(crate) async fn check_password(
             }
         });
     }
-    Ok(account)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,7 +1,9 @@
 //! Single sign-on: one server-side session per browser, found by the SHA-256 of its cookie.
 
 use chrono::{DateTime, NaiveDateTime};
-use gatehouse_store::{BrowserSession, BrowserSessionStore, NewBrowserSession, RefreshTokenStore};
+use gatehouse_store::{
+    BrowserSession, BrowserSessionStore, NewBrowserSession, RefreshTokenStore, Store,
+};
 
 use crate::crypto::{random_token, sha256_hex};
 use crate::error::ServiceError;
@@ -15,80 +17,102 @@ fn at(unix: i64) -> NaiveDateTime {
         .naive_utc()
 }
 
-/// The browser's live session, extended by the idle lifetime. `None` with SSO off.
-pub async fn resume(
-    state: &AppState,
-    cookie: Option<&str>,
-    now: i64,
-) -> Result<Option<BrowserSession>, ServiceError> {
-    let lifetime = state.config.server_session_expires_in as i64;
-    let Some(cookie) = cookie.filter(|_| lifetime > 0) else {
-        return Ok(None);
-    };
-    let hash = sha256_hex(cookie.as_bytes());
-    let Some(session) = state.store.live_browser_session(&hash, at(now)).await? else {
-        return Ok(None);
-    };
-    state
-        .store
-        .touch_browser_session(session.id, at(now), at(now + lifetime))
-        .await?;
-    Ok(Some(session))
+/// Single sign-on sessions: the browser-session store and the configured idle lifetime (0 =
+/// single sign-on off). Ending everywhere also revokes refresh tokens, hence the second trait.
+pub struct Sessions<'a, S> {
+    pub store: &'a S,
+    pub idle_lifetime: i64,
 }
 
-/// Starts a session for a user who just signed in; returns its id and the cookie value.
-pub async fn start(
-    state: &AppState,
-    user_id: i64,
-    auth_time: i64,
-    ip: Option<&str>,
-    user_agent: Option<&str>,
-    now: i64,
-) -> Result<Option<(i64, String)>, ServiceError> {
-    let lifetime = state.config.server_session_expires_in as i64;
-    if lifetime == 0 {
-        return Ok(None);
+impl AppState {
+    pub fn sessions(&self) -> Sessions<'_, Store> {
+        Sessions {
+            store: &self.store,
+            idle_lifetime: self.config.server_session_expires_in as i64,
+        }
     }
-    let cookie = random_token::<32>();
-    let hash = sha256_hex(cookie.as_bytes());
-    let user_agent = user_agent.map(|ua| &ua[..ua.len().min(512)]);
-    let id = state
-        .store
-        .insert_browser_session(&NewBrowserSession {
-            session_hash: &hash,
-            user_id,
-            auth_time: at(auth_time),
-            expires_at: at(now + lifetime),
-            ip,
-            user_agent,
-        })
-        .await?;
-    Ok(Some((id, cookie)))
 }
 
-/// Ends the browser's session (logout).
-pub async fn end(state: &AppState, cookie: Option<&str>, now: i64) -> Result<(), ServiceError> {
-    let Some(cookie) = cookie else {
-        return Ok(());
-    };
-    let hash = sha256_hex(cookie.as_bytes());
-    if let Some(session) = state.store.live_browser_session(&hash, at(now)).await? {
-        state.store.revoke_browser_session(session.id).await?;
+impl<S> Sessions<'_, S>
+where
+    S: BrowserSessionStore + RefreshTokenStore + Sync,
+{
+    /// The browser's live session, extended by the idle lifetime. `None` with SSO off.
+    pub async fn resume(
+        &self,
+        cookie: Option<&str>,
+        now: i64,
+    ) -> Result<Option<BrowserSession>, ServiceError> {
+        let Some(cookie) = cookie.filter(|_| self.idle_lifetime > 0) else {
+            return Ok(None);
+        };
+        let hash = sha256_hex(cookie.as_bytes());
+        let Some(session) = self.store.live_browser_session(&hash, at(now)).await? else {
+            return Ok(None);
+        };
+        self.store
+            .touch_browser_session(session.id, at(now), at(now + self.idle_lifetime))
+            .await?;
+        Ok(Some(session))
     }
-    Ok(())
+
+    /// Starts a session for a user who just signed in; returns its id and the cookie value.
+    /// `None` with SSO off.
+    pub async fn start(
+        &self,
+        user_id: i64,
+        auth_time: i64,
+        ip: Option<&str>,
+        user_agent: Option<&str>,
+        now: i64,
+    ) -> Result<Option<(i64, String)>, ServiceError> {
+        if self.idle_lifetime <= 0 {
+            return Ok(None);
+        }
+        let cookie = random_token::<32>();
+        let hash = sha256_hex(cookie.as_bytes());
+        let user_agent = user_agent.map(|ua| &ua[..ua.floor_char_boundary(512)]);
+        let id = self
+            .store
+            .insert_browser_session(&NewBrowserSession {
+                session_hash: &hash,
+                user_id,
+                auth_time: at(auth_time),
+                expires_at: at(now + self.idle_lifetime),
+                ip,
+                user_agent,
+            })
+            .await?;
+        Ok(Some((id, cookie)))
+    }
+
+    /// Ends the browser's session (logout).
+    pub async fn end(&self, cookie: Option<&str>, now: i64) -> Result<(), ServiceError> {
+        let Some(cookie) = cookie else {
+            return Ok(());
+        };
+        let hash = sha256_hex(cookie.as_bytes());
+        if let Some(session) = self.store.live_browser_session(&hash, at(now)).await? {
+            self.store.revoke_browser_session(session.id).await?;
+        }
+        Ok(())
+    }
+
+    /// Signs the user out everywhere: every browser session ends and every refresh token is
+    /// revoked. Access tokens already issued run out at their own expiry.
+    pub async fn end_everywhere(&self, user_id: i64, now: i64) -> Result<(), ServiceError> {
+        let browsers = self
+            .store
+            .revoke_all_user_browser_sessions(user_id, at(now))
+            .await?;
+        let tokens = self
+            .store
+            .revoke_user_refresh_tokens(user_id, at(now))
+            .await?;
+        tracing::info!(user_id, browsers, tokens, "signed out everywhere");
+        Ok(())
+    }
 }
 
-/// Signs the user out everywhere: every browser session ends and every refresh token is
-/// revoked. Access tokens already issued run out at their own expiry.
-pub async fn end_everywhere(state: &AppState, user_id: i64, now: i64) -> Result<(), ServiceError> {
-    let browsers = state
-        .store
-        .revoke_all_user_browser_sessions(user_id, at(now))
-        .await?;
-    let tokens = state
-        .store
-        .revoke_user_refresh_tokens(user_id, at(now))
-        .await?;
-    tracing::info!(user_id, browsers, tokens, "signed out everywhere");
-    Ok(())
-}
+#[cfg(test)]
+mod tests;

@@ -55,7 +55,7 @@ pub async fn get_token(
         email.clone()
     };
     let lockout = PasswordLockout::new(state, &subject, ip);
-    if lockout.is_locked(state).await? {
+    if lockout.is_locked().await? {
         return Ok(refusal(
             401,
             "Account temporarily locked due to excessive login failures",
@@ -78,16 +78,16 @@ pub async fn get_token(
     let Some(account) = account.filter(|a| matched && a.is_active) else {
         // Wrong passwords count toward the lockout, for real and unknown ids alike.
         if !matched {
-            lockout.failed(state).await?;
+            lockout.failed().await?;
         }
         return Ok(refusal(301, "PFALSE"));
     };
-    lockout.clear(state).await?;
+    lockout.clear().await?;
     // The right password, as the sign-in page would have taken it before asking for the
     // second factor; this API has no second step, so a user who owes one gets no token.
     let password_suffices = password_alone_suffices(
         &mfa::requirement(state, None),
-        &mfa::parse_types(&account.mfa_types),
+        &account.mfa_types,
         account.otp_verified,
     );
     if !password_suffices && !state.config.simple_oauth_allow_without_mfa {
@@ -147,5 +147,5 @@ pub async fn s2s_basic_allowed(
         return Ok(false);
     };
     let secret_ok = crate::services::clients::secret_matches(&app, secret);
-    Ok(secret_ok && app.is_active && app.kind() == AppType::S2s)
+    Ok(secret_ok && app.is_active && app.app_type == AppType::S2s)
 }

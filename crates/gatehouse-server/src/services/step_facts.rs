@@ -1,7 +1,7 @@
 //! What decides a transaction's next step (melody.md §4): the facts about the user, the app and
 //! the server that `gatehouse_core::signin::next_step` weighs.
 
-use gatehouse_core::signin::{FirstFactor, Step, StepFacts};
+use gatehouse_core::signin::{FirstFactor, MfaTypes, Step, StepFacts};
 use gatehouse_store::AccountStore;
 
 use crate::error::ServiceError;
@@ -29,7 +29,7 @@ fn policy_step(state: &AppState, policy: Option<&str>) -> Option<Step> {
 /// facts borrow).
 pub(crate) struct OwnedFacts {
     facts: StepFacts<'static>,
-    user_mfa_types: Vec<gatehouse_core::signin::MfaType>,
+    user_mfa_types: MfaTypes,
     remembered: Vec<gatehouse_core::signin::MfaType>,
 }
 
@@ -48,7 +48,7 @@ impl OwnedFacts {
 #[derive(Debug, Clone)]
 pub(crate) struct KnownFactors {
     pub user_id: i64,
-    pub mfa_types: String,
+    pub mfa_types: MfaTypes,
     pub otp_verified: bool,
 }
 
@@ -86,11 +86,11 @@ pub(crate) async fn facts_for(
     };
     let (user_mfa_types, user_otp_verified, remembered) = match factors {
         Some(factors) => (
-            mfa::parse_types(&factors.mfa_types),
+            factors.mfa_types,
             factors.otp_verified,
             mfa::remembered(state, factors.user_id, meta.device).await?,
         ),
-        None => (Vec::new(), false, Vec::new()),
+        None => (MfaTypes::default(), false, Vec::new()),
     };
     let passkey_enrollment_enabled = crate::services::passkeys::passkeys_on(state);
     let (user_has_passkey, user_skips_passkey_enroll) =

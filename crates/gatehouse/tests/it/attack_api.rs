@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::admin::{panel_browser, set_up_admin, sign_up_user, ADMIN_EMAIL};
 use crate::api_users::{add_users, auth_id};
-use crate::flow::{error_text, input_value, Browser, Page, PASSWORD};
+use crate::flow::{error_text, input_value, user_by_email, Browser, Page, PASSWORD};
 use crate::harness::{backend_tests, basic, call, s2s_app, token_with, Backend, TestApp};
 
 const CHANGE_NEEDS_ROOT: &str =
@@ -222,18 +222,6 @@ async fn panel_session(app: &TestApp, email: &str) -> (Browser, String) {
     (browser, csrf)
 }
 
-async fn user_id_by_email(app: &TestApp, root: &str, email: &str) -> Value {
-    let (_, found) = call(
-        app,
-        "GET",
-        &format!("/api/v1/users?search={email}"),
-        root,
-        None,
-    )
-    .await;
-    found["users"][0].clone()
-}
-
 backend_tests! {
     async fn panel_roles_other_than_super_admin_meet_the_same_rules(backend: Backend) {
         let app = TestApp::spawn_with(backend, protected_roles).await;
@@ -244,9 +232,9 @@ backend_tests! {
         let helper = role(&app, &root, "helper").await;
         let email = format!("helpdesk.{backend:?}@example.com").to_lowercase();
         sign_up_user(&app, &email).await;
-        let support_user = user_id_by_email(&app, &root, &email).await["authId"].as_str().unwrap().to_owned();
+        let support_user = user_by_email(&app, &email).await["authId"].as_str().unwrap().to_owned();
         assert_eq!(set_roles(&app, &root, &support_user, &["support"]).await.0, 200);
-        let admin = user_id_by_email(&app, &root, ADMIN_EMAIL).await["authId"].as_str().unwrap().to_owned();
+        let admin = user_by_email(&app, ADMIN_EMAIL).await["authId"].as_str().unwrap().to_owned();
         let (browser, csrf) = panel_session(&app, &email).await;
 
         let before = app.isolation.table_counts().await;
@@ -288,9 +276,9 @@ backend_tests! {
         role(&app, &root, "support").await;
         let email = format!("helpdesk.{backend:?}@example.com").to_lowercase();
         sign_up_user(&app, &email).await;
-        let support_user = user_id_by_email(&app, &root, &email).await["authId"].as_str().unwrap().to_owned();
+        let support_user = user_by_email(&app, &email).await["authId"].as_str().unwrap().to_owned();
         assert_eq!(set_roles(&app, &root, &support_user, &["support"]).await.0, 200);
-        let admin = user_id_by_email(&app, &root, ADMIN_EMAIL).await["authId"].as_str().unwrap().to_owned();
+        let admin = user_by_email(&app, ADMIN_EMAIL).await["authId"].as_str().unwrap().to_owned();
         let (spa_id, _, _) = crate::flow::create_app(&app, "Target", "spa", &["https://app.example.com/cb"]).await;
         let (browser, csrf) = panel_session(&app, &email).await;
         let before = app.isolation.table_counts().await;
@@ -304,14 +292,14 @@ backend_tests! {
 }
 
 /// A user signed up through the pages; returns the numeric id `/token/get` takes and the authId.
-async fn simple_oauth_user(app: &TestApp, root: &str) -> (i64, String) {
+async fn simple_oauth_user(app: &TestApp) -> (i64, String) {
     let email = format!(
         "simple.{}@example.com",
         app.isolation.redis_prefix.trim_end_matches(':')
     )
     .to_lowercase();
     sign_up_user(app, &email).await;
-    let user = user_id_by_email(app, root, &email).await;
+    let user = user_by_email(app, &email).await;
     (
         user["id"].as_i64().unwrap(),
         user["authId"].as_str().unwrap().to_owned(),
@@ -336,7 +324,7 @@ backend_tests! {
     async fn simple_oauth_gives_no_password_only_token_to_a_user_with_a_second_factor(backend: Backend) {
         let app = TestApp::spawn_with(backend, simple_oauth_on).await;
         let root = app.admin_token("root").await;
-        let (id, user) = simple_oauth_user(&app, &root).await;
+        let (id, user) = simple_oauth_user(&app).await;
         assert_eq!(token_get(&app, id, PASSWORD).await["status"], 200);
         for factor in ["otp-mfa", "email-mfa"] {
             assert_eq!(call(&app, "POST", &format!("/api/v1/users/{user}/{factor}"), &root, None).await.0, 204);
@@ -350,8 +338,7 @@ backend_tests! {
 
     async fn simple_oauth_answers_users_owing_a_second_factor_only_when_the_operator_allows_it(backend: Backend) {
         let app = TestApp::spawn_with(backend, simple_oauth_on).await;
-        let root = app.admin_token("root").await;
-        let (id, user) = simple_oauth_user(&app, &root).await;
+        let (id, user) = simple_oauth_user(&app).await;
         let isolation = app.stop().await;
         let app = TestApp::spawn_on(isolation, |c| {
             simple_oauth_on(c);

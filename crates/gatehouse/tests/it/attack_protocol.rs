@@ -25,7 +25,7 @@ const VICTIM_IP: &str = "198.51.100.9";
 async fn spawn_behind_proxy(backend: crate::harness::Backend) -> TestApp {
     TestApp::spawn_with(backend, |c| {
         c.account_lockout_threshold = 3;
-        c.trusted_proxies = vec!["127.0.0.1".into()];
+        c.trusted_proxies = vec![std::net::Ipv4Addr::LOCALHOST.into()];
         c.embedded_auth_origins = vec![ORIGIN.into()];
         c.simple_oauth_enabled = true;
     })

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::flow::*;
 use crate::harness::{backend_tests, Backend, TestApp};
-use crate::mfa::{embedded, shown_secret, sign_up_to_mfa, totp, user, CB};
+use crate::mfa::{embedded, shown_secret, sign_up_to_mfa, totp, CB};
 
 const ORIGIN: &str = "http://127.0.0.1:5173";
 
@@ -68,14 +68,14 @@ backend_tests! {
             .map(|(k, v)| (k.to_owned(), v.to_owned()));
         let refused = browser.post("/identity/v1/view/sign-up", &sign_up).await;
         assert_eq!(refused.status, 400, "{}", refused.html);
-        assert_eq!(user(&app, "new.account@example.com").await, serde_json::Value::Null, "no account was made");
+        assert_eq!(user_by_email(&app, "new.account@example.com").await, serde_json::Value::Null, "no account was made");
 
         // Finishing the held sign-in gives the attacker's own code, never the victim's.
         let fields = form_fields(&policy.html, &[("first_name", "Eve")]);
         let done = browser.post("/identity/v1/view/update-info", &fields).await;
         let redirect = done.location.unwrap_or_else(|| panic!("{}", done.html));
         let sub = id_token_subject(&app, &client_id, CB, &redirect).await;
-        assert_eq!(sub, user(&app, &attacker).await["authId"].as_str().unwrap());
+        assert_eq!(sub, user_by_email(&app, &attacker).await["authId"].as_str().unwrap());
     }
 
     async fn a_policy_page_posted_before_the_second_factor_changes_nothing(backend: Backend) {
@@ -152,7 +152,7 @@ backend_tests! {
         let (s, tokens) = embedded(&app, "/embedded-auth/v1/token-exchange", Some(json!({ "sessionId": session, "codeVerifier": VERIFIER }))).await;
         assert_eq!(s, 200, "{tokens}");
         let claims = crate::harness::jwt_part(tokens["id_token"].as_str().unwrap(), 1);
-        assert_eq!(claims["sub"], user(&app, &throwaway).await["authId"], "the throwaway's own tokens");
+        assert_eq!(claims["sub"], user_by_email(&app, &throwaway).await["authId"], "the throwaway's own tokens");
 
         // An email code cannot stand in for TOTP where the app offers no email backup.
         let (_, body) = embedded(&app, "/embedded-auth/v1/initiate", Some(initiate_again)).await;

@@ -45,16 +45,7 @@ fn chromium(args: &[&str]) -> String {
 }
 
 fn tempfile_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "gh_chromium_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    crate::harness::fresh_temp_dir("gh_chromium")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -39,7 +39,7 @@ async fn add_app(
     store
         .insert_app(NewApp {
             name: format!("test {client_id}"),
-            app_type: app_type.into(),
+            app_type: gatehouse_core::grant::AppType::parse(app_type).unwrap(),
             client_id: client_id.into(),
             secret_hash: secret.map(|s| gatehouse_server::crypto::sha256_hex(s.as_bytes())),
             redirect_uris: vec![],

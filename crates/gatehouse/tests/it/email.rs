@@ -14,18 +14,11 @@ use gatehouse_server::config::Secret;
 
 const CB: &str = "http://127.0.0.1:5173/cb";
 
-async fn user_by_email(app: &TestApp, email: &str) -> Value {
+/// Invites `email` through the management API, as root.
+async fn invite(app: &TestApp, email: &str) -> (u16, Value) {
     let token = app.admin_token("root").await;
-    let (status, body) = call(
-        app,
-        "GET",
-        &format!("/api/v1/users?search={email}"),
-        &token,
-        None,
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    body["users"][0].clone()
+    let body = json!({ "email": email });
+    call(app, "POST", "/api/v1/users/invitations", &token, Some(body)).await
 }
 
 async fn email_log(app: &TestApp) -> Vec<Value> {
@@ -662,16 +655,8 @@ async fn http_providers_send_the_documented_requests(backend: Backend) {
             }
         })
         .await;
-        let token = app.admin_token("root").await;
         let to = format!("{provider}@example.com");
-        let (status, body) = call(
-            &app,
-            "POST",
-            "/api/v1/users/invitations",
-            &token,
-            Some(json!({ "email": to })),
-        )
-        .await;
+        let (status, body) = invite(&app, &to).await;
         assert_eq!(status, 200, "{body}");
         let (path, headers, body) = {
             let mut found = None;
@@ -785,15 +770,7 @@ async fn a_failed_delivery_is_logged_not_fatal(backend: Backend) {
         c.enable_email_log = true;
     })
     .await;
-    let token = app.admin_token("root").await;
-    let (status, body) = call(
-        &app,
-        "POST",
-        "/api/v1/users/invitations",
-        &token,
-        Some(json!({ "email": "lost@example.com" })),
-    )
-    .await;
+    let (status, body) = invite(&app, "lost@example.com").await;
     assert_eq!(status, 200, "{body}");
     let logs = email_log(&app).await;
     assert_eq!(logs[0]["success"], false, "{:?}", logs[0]);
@@ -820,16 +797,8 @@ async fn smtp_speaks_starttls_and_implicit_tls_with_a_private_ca(backend: Backen
             c.smtp_ca_certificate = ca.display().to_string();
         })
         .await;
-        let token = app.admin_token("root").await;
         let to = format!("{mode}@example.com");
-        let (status, body) = call(
-            &app,
-            "POST",
-            "/api/v1/users/invitations",
-            &token,
-            Some(json!({ "email": to })),
-        )
-        .await;
+        let (status, body) = invite(&app, &to).await;
         assert_eq!(status, 200, "{body}");
         let mail = mailbox.first_to(&to).await;
         assert!(mail.authenticated, "{mode}: authenticated");
@@ -844,16 +813,8 @@ async fn smtp_speaks_starttls_and_implicit_tls_with_a_private_ca(backend: Backen
             c.enable_email_log = true;
         })
         .await;
-        let token = untrusted.admin_token("root").await;
         let to = format!("untrusted-{mode}@example.com");
-        let (status, _) = call(
-            &untrusted,
-            "POST",
-            "/api/v1/users/invitations",
-            &token,
-            Some(json!({ "email": to })),
-        )
-        .await;
+        let (status, _) = invite(&untrusted, &to).await;
         assert_eq!(status, 200);
         let logs = email_log(&untrusted).await;
         assert_eq!(logs[0]["success"], false, "{mode}: {:?}", logs[0]);

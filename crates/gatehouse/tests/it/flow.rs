@@ -338,3 +338,12 @@ pub fn unescape(text: &str) -> String {
         .replace("&#38;", "&")
         .replace("&amp;", "&")
 }
+
+/// The first user the management API finds for `email`, as it shows them.
+pub(crate) async fn user_by_email(app: &TestApp, email: &str) -> Value {
+    let token = app.admin_token("root").await;
+    let path = format!("/api/v1/users?search={email}");
+    let (status, body) = call(app, "GET", &path, &token, None).await;
+    assert_eq!(status, 200, "{body}");
+    body["users"][0].clone()
+}

@@ -391,3 +391,15 @@ pub async fn s2s_app(app: &TestApp, root: &str, scopes: &[&str]) -> S2sApp {
 pub async fn token_with(app: &TestApp, root: &str, scopes: &[&str]) -> String {
     s2s_app(app, root, scopes).await.token
 }
+
+/// A new, empty folder under the system's temporary folder, named after `label`, this process
+/// and the time.
+pub fn fresh_temp_dir(label: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let dir = std::env::temp_dir().join(format!("{label}_{}_{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

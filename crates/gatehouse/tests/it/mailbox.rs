@@ -42,15 +42,7 @@ impl Mailbox {
     /// A receiver that speaks TLS (`starttls`, AUTH only after it, or `implicit`) with a
     /// certificate for 127.0.0.1 from a private CA; returns it and the CA's PEM file.
     pub async fn start_tls(mode: &str) -> (Self, PathBuf) {
-        let dir = std::env::temp_dir().join(format!(
-            "gh_smtp_ca_{}_{mode}_{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::harness::fresh_temp_dir(&format!("gh_smtp_ca_{mode}"));
         let run = |args: &[&str]| {
             let out = std::process::Command::new("openssl")
                 .args(args)

@@ -2,6 +2,7 @@
 //! page shows), replay and lockout, email codes from the real SMTP receiver, enrollment, email
 //! as a TOTP backup, per-app requirements, remember-device and the reset_mfa policy.
 
+use gatehouse_core::signin::MfaType;
 use serde_json::{json, Value};
 
 use crate::flow::*;
@@ -25,6 +26,34 @@ fn now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
+}
+
+/// Two apps: "Strict" with its own MFA settings (`settings`), "Lax" on the server's (none
+/// required); returns the strict app's id and client id, the lax one's, and a root token.
+async fn strict_and_lax_apps(app: &TestApp, mut settings: Value) -> (i64, String, String, String) {
+    let (app_id, client_id, _) = create_app(app, "Strict", "spa", &[CB]).await;
+    let (_, lax_client, _) = create_app(app, "Lax", "spa", &[CB]).await;
+    let token = app.admin_token("root").await;
+    settings["useSystemMfaConfig"] = json!(false);
+    let path = format!("/api/v1/apps/{app_id}");
+    let (status, body) = call(app, "PUT", &path, &token, Some(settings)).await;
+    assert_eq!(status, 200, "{body}");
+    (app_id, client_id, lax_client, token)
+}
+
+/// Signs in with the password and accepts consent if asked; returns the next page.
+async fn sign_in_past_consent(browser: &Browser, client_id: &str, email: &str) -> Page {
+    let url = authorize_url(client_id, CB, &[]);
+    let page = browser
+        .follow(sign_in(browser, &url, email, PASSWORD, CB).await, CB)
+        .await;
+    if !page.html.contains("consent-form") {
+        return page;
+    }
+    let fields = form_fields(&page.html, &[("decision", "accept")]);
+    browser
+        .follow(browser.post("/identity/v1/view/consent", &fields).await, CB)
+        .await
 }
 
 pub(crate) fn totp(secret: &[u8], offset: i64) -> String {
@@ -60,19 +89,6 @@ pub(crate) async fn sign_up_to_mfa(browser: &Browser, client_id: &str, email: &s
     after
 }
 
-pub(crate) async fn user(app: &TestApp, email: &str) -> Value {
-    let token = app.admin_token("root").await;
-    let (_, body) = call(
-        app,
-        "GET",
-        &format!("/api/v1/users?search={email}"),
-        &token,
-        None,
-    )
-    .await;
-    body["users"][0].clone()
-}
-
 backend_tests! {
     async fn totp_setup_codes_replay_lockout_and_remembered_devices(backend: Backend) {
         let app = TestApp::spawn_with(backend, |c| {
@@ -97,7 +113,7 @@ backend_tests! {
         let done = browser.post("/identity/v1/view/otp-setup", &hidden_fields(&setup.html, "step-form", &[("code", &totp(&secret, 0))])).await;
         let loc = done.location.clone().unwrap_or_else(|| panic!("{}", done.html));
         assert!(loc.starts_with(CB), "{loc}");
-        let record = user(&app, &email).await;
+        let record = user_by_email(&app, &email).await;
         assert_eq!((record["otpVerified"].as_bool(), record["mfaTypes"].clone()), (Some(true), json!(["otp"])));
 
         // Next sign-in: the code page (no secret shown again); the spent step is refused.
@@ -132,7 +148,7 @@ backend_tests! {
         let app = TestApp::spawn_with(backend, |c| {
             mailbox.configure(c);
             c.enable_email_verification = false;
-            c.enforce_one_mfa_enrollment = vec!["otp".into(), "email".into()];
+            c.enforce_one_mfa_enrollment = vec![MfaType::Otp, MfaType::Email];
         }).await;
         let (_, client_id, _) = create_app(&app, "Shop", "spa", &[CB]).await;
         let browser = Browser::new(&app);
@@ -152,7 +168,7 @@ backend_tests! {
         let done = browser.post("/identity/v1/view/email-mfa", &hidden_fields(&page.html, "step-form", &[("code", &code)])).await;
         assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", done.html);
         assert_eq!(mailbox.count_to(&email), 1);
-        assert_eq!(user(&app, &email).await["mfaTypes"], json!(["email"]));
+        assert_eq!(user_by_email(&app, &email).await["mfaTypes"], json!(["email"]));
 
         // The reset_mfa policy clears the factors; the next sign-in asks to enroll again.
         let policy = Browser::new(&app);
@@ -165,7 +181,7 @@ backend_tests! {
         let done = policy.post("/identity/v1/view/reset-mfa", &hidden_fields(&reset.html, "step-form", &[])).await;
         let done = policy.follow(done, CB).await;
         assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)) || done.html.contains("Add a second sign-in step"), "{}", done.html);
-        assert_eq!(user(&app, &email).await["mfaTypes"], json!([]));
+        assert_eq!(user_by_email(&app, &email).await["mfaTypes"], json!([]));
     }
 
     async fn an_app_that_requires_email_mfa_and_email_as_totp_backup(backend: Backend) {
@@ -174,31 +190,22 @@ backend_tests! {
             mailbox.configure(c);
             c.enable_email_verification = false;
         }).await;
-        let (app_id, client_id, _) = create_app(&app, "Strict", "spa", &[CB]).await;
-        let (_, lax_client, _) = create_app(&app, "Lax", "spa", &[CB]).await;
-        let token = app.admin_token("root").await;
-        let (status, body) = call(&app, "PUT", &format!("/api/v1/apps/{app_id}"), &token,
-            Some(json!({ "useSystemMfaConfig": false, "requireEmailMfa": true }))).await;
-        assert_eq!(status, 200, "{body}");
+        let (app_id, client_id, lax_client, token) =
+            strict_and_lax_apps(&app, json!({ "requireEmailMfa": true })).await;
         let email = format!("strict.{backend:?}@example.com").to_lowercase();
         // The lax app (system settings: nothing required) signs the user straight in.
         let lax = sign_up_to_mfa(&Browser::new(&app), &lax_client, &email).await;
         assert!(lax.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", lax.html);
         // The strict app asks for an emailed code.
         let browser = Browser::new(&app);
-        let signed = sign_in(&browser, &authorize_url(&client_id, CB, &[]), &email, PASSWORD, CB).await;
-        let mut page = browser.follow(signed, CB).await;
-        if page.html.contains("consent-form") {
-            let fields = form_fields(&page.html, &[("decision", "accept")]);
-            page = browser.follow(browser.post("/identity/v1/view/consent", &fields).await, CB).await;
-        }
+        let page = sign_in_past_consent(&browser, &client_id, &email).await;
         assert!(page.html.contains("Check your email"), "{}", page.html);
         let code = mailbox.first_to(&email).await.code();
         let done = browser.post("/identity/v1/view/email-mfa", &hidden_fields(&page.html, "step-form", &[("code", &code)])).await;
         assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", done.html);
 
         // A TOTP user may take an emailed code instead (allow_email_mfa_as_backup).
-        let auth_id = user(&app, &email).await["authId"].as_str().unwrap().to_owned();
+        let auth_id = user_by_email(&app, &email).await["authId"].as_str().unwrap().to_owned();
         let (status, _) = call(&app, "POST", &format!("/api/v1/users/{auth_id}/otp-mfa"), &token, None).await;
         assert!(status == 200 || status == 204, "{status}");
         let (status, _) = call(&app, "PUT", &format!("/api/v1/apps/{app_id}"), &token,
@@ -382,23 +389,14 @@ backend_tests! {
             c.twilio_api_url = twilio;
             c.enable_sms_log = true;
         }).await;
-        let (app_id, client_id, _) = create_app(&app, "Strict", "spa", &[CB]).await;
-        let (_, lax_client, _) = create_app(&app, "Lax", "spa", &[CB]).await;
-        let token = app.admin_token("root").await;
-        let (status, body) = call(&app, "PUT", &format!("/api/v1/apps/{app_id}"), &token,
-            Some(json!({ "useSystemMfaConfig": false, "requireSmsMfa": true, "allowEmailMfaAsBackup": true }))).await;
-        assert_eq!(status, 200, "{body}");
+        let (_, client_id, lax_client, token) =
+            strict_and_lax_apps(&app, json!({ "requireSmsMfa": true, "allowEmailMfaAsBackup": true })).await;
         let email = format!("sms.{backend:?}@example.com").to_lowercase();
         let lax = sign_up_to_mfa(&Browser::new(&app), &lax_client, &email).await;
         assert!(lax.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", lax.html);
 
         let browser = Browser::new(&app);
-        let signed = sign_in(&browser, &authorize_url(&client_id, CB, &[]), &email, PASSWORD, CB).await;
-        let mut page = browser.follow(signed, CB).await;
-        if page.html.contains("consent-form") {
-            let fields = form_fields(&page.html, &[("decision", "accept")]);
-            page = browser.follow(browser.post("/identity/v1/view/consent", &fields).await, CB).await;
-        }
+        let page = sign_in_past_consent(&browser, &client_id, &email).await;
         assert!(page.html.contains("phone_number"), "{}", page.html);
         let bad = browser.post("/identity/v1/view/sms-mfa", &hidden_fields(&page.html, "step-form", &[("phone_number", "12")])).await;
         assert_eq!(error_text(&bad.html), "Enter a phone number in international form, such as +14155550123");
@@ -410,7 +408,7 @@ backend_tests! {
         assert_eq!(error_text(&refused.html), "Invalid MFA code provided");
         let done = browser.post("/identity/v1/view/sms-mfa", &hidden_fields(&sent.html, "step-form", &[("code", &code)])).await;
         assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", done.html);
-        assert_eq!(user(&app, &email).await["mfaTypes"], json!(["sms"]));
+        assert_eq!(user_by_email(&app, &email).await["mfaTypes"], json!(["sms"]));
 
         // The next sign-in texts the verified number on arrival.
         let again = Browser::new(&app);

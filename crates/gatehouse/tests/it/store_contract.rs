@@ -27,7 +27,7 @@ async fn store_for(isolation: &Isolation) -> Store {
 fn new_app(client_id: &str) -> NewApp {
     NewApp {
         name: "contract".into(),
-        app_type: "s2s".into(),
+        app_type: gatehouse_core::grant::AppType::S2s,
         client_id: client_id.into(),
         secret_hash: Some("a".repeat(64)),
         redirect_uris: vec!["https://app.example/cb?a=1,2".into()],

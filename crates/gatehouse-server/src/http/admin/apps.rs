@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
+use gatehouse_core::grant::AppType;
 use gatehouse_store::{App, AppChanges, ScopeStore};
 use serde::Deserialize;
 
@@ -92,7 +93,7 @@ async fn create(
     };
     let (app, secret) = apps::create(&state, &admin.scopes(), input).await?;
     // Public (SPA) apps never use a secret; confidential ones see theirs once, here.
-    let secret = (app.app_type != "spa").then_some(secret);
+    let secret = (app.app_type != AppType::Spa).then_some(secret);
     app_page(&state, &admin, app, secret, None).await
 }
 
@@ -118,7 +119,11 @@ async fn app_page(
     notice: Option<String>,
 ) -> PageResult {
     let w = admin.words();
-    let scope_type = if app.app_type == "s2s" { "s2s" } else { "spa" };
+    let scope_type = if app.app_type == AppType::S2s {
+        "s2s"
+    } else {
+        "spa"
+    };
     let known = state.store.list_scopes().await?;
     let scopes = known
         .into_iter()

@@ -318,7 +318,10 @@ pub(super) async fn sign_out(
         if let Some(id) = session_id {
             admin_panel::end_session(&state, id).await?;
         }
-        sessions::end(&state, browser.session.as_deref(), browser.now).await
+        state
+            .sessions()
+            .end(browser.session.as_deref(), browser.now)
+            .await
     }
     .await;
     if let Err(err) = ended {

@@ -10,7 +10,6 @@ use serde::Deserialize;
 
 use super::auth::{AdminForm, AdminUser, NoFields};
 use super::view::{render, see_other, when, Frame, PageResult};
-use crate::services::roles;
 use crate::state::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -29,7 +28,7 @@ struct RolesPage {
 
 async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
     let w = admin.words();
-    let roles = roles::list(&state.store).await?;
+    let roles = state.roles().list().await?;
     let f = Frame::new(&admin, "roles", w.roles, "/admin/roles");
     Ok(render(StatusCode::OK, &RolesPage { f, roles }))
 }
@@ -44,7 +43,10 @@ struct RoleForm {
 
 async fn create(State(state): State<AppState>, posted: AdminForm<RoleForm>) -> PageResult {
     let AdminForm { admin, form } = posted;
-    let role = roles::create(&state, &admin.authority(), &form.name, Some(&form.note)).await?;
+    let role = state
+        .roles()
+        .create(&admin.authority(), &form.name, Some(&form.note))
+        .await?;
     Ok(see_other(&format!("/admin/roles/{}?done=1", role.id)))
 }
 
@@ -68,8 +70,8 @@ async fn detail(
     Path(id): Path<i64>,
     Query(q): Query<DetailQuery>,
 ) -> PageResult {
-    let role = roles::get(&state.store, id).await?;
-    let holders = roles::users(&state.store, id).await?;
+    let role = state.roles().get(id).await?;
+    let holders = state.roles().users(id).await?;
     let notice = q.done.is_some().then(|| admin.words().saved.to_owned());
     let f =
         Frame::new(&admin, "roles", &role.name, &format!("/admin/roles/{id}")).with_notice(notice);
@@ -91,14 +93,10 @@ async fn update(
     posted: AdminForm<RoleForm>,
 ) -> PageResult {
     let AdminForm { admin, form } = posted;
-    roles::update(
-        &state,
-        &admin.authority(),
-        id,
-        Some(&form.name),
-        Some(&form.note),
-    )
-    .await?;
+    state
+        .roles()
+        .update(&admin.authority(), id, Some(&form.name), Some(&form.note))
+        .await?;
     Ok(see_other(&format!("/admin/roles/{id}?done=1")))
 }
 
@@ -108,6 +106,6 @@ async fn delete(
     posted: AdminForm<NoFields>,
 ) -> PageResult {
     let admin = posted.admin;
-    roles::delete(&state, &admin.authority(), id).await?;
+    state.roles().delete(&admin.authority(), id).await?;
     Ok(see_other("/admin/roles"))
 }

@@ -5,6 +5,7 @@
 use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::Router;
+use gatehouse_core::signin::MfaType;
 use serde::Deserialize;
 
 use super::auth::{AdminForm, NoFields};
@@ -170,7 +171,7 @@ async fn reset_mfa(
     posted: AdminForm<NoFields>,
 ) -> PageResult {
     let admin = posted.admin;
-    let Some(mfa_type) = ["otp", "email", "sms"].into_iter().find(|t| *t == mfa_type) else {
+    let Some(mfa_type) = MfaType::parse(&mfa_type) else {
         return Err(ServiceError::NotFound("No such MFA type (otp, email or sms)").into());
     };
     users::set_mfa(&state, &admin.authority(), &auth_id, mfa_type, false).await?;

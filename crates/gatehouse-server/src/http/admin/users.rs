@@ -6,6 +6,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
+use gatehouse_core::grant::AppType;
+use gatehouse_core::signin::MfaType;
 use gatehouse_store::{Page, RoleStore, UserRecord};
 use serde::Deserialize;
 
@@ -229,7 +231,7 @@ pub(super) async fn user_page(
     let spa_apps = apps::list(state)
         .await?
         .into_iter()
-        .filter(|a| a.app_type == "spa" && a.is_active)
+        .filter(|a| a.app_type == AppType::Spa && a.is_active)
         .map(|a| (a.id, a.name))
         .collect();
     let (orgs, groups) = if state.config.enable_org {
@@ -320,7 +322,7 @@ pub(super) async fn user_page(
             value: org.name.clone(),
         });
     }
-    let enrolled = |t: &str| user.mfa_types.split(',').any(|m| m == t);
+    let enrolled = |kind: MfaType| user.mfa_types.contains(&kind);
     let mut sessions: Vec<(String, String)> = listed
         .browser_sessions
         .iter()
@@ -371,12 +373,12 @@ pub(super) async fn user_page(
             })
             .collect(),
         mfa: vec![
-            ("otp", "TOTP", enrolled("otp") || user.otp_verified),
-            ("email", "Email", enrolled("email")),
+            ("otp", "TOTP", enrolled(MfaType::Otp) || user.otp_verified),
+            ("email", "Email", enrolled(MfaType::Email)),
             (
                 "sms",
                 "SMS",
-                enrolled("sms") || user.sms_phone_number_verified,
+                enrolled(MfaType::Sms) || user.sms_phone_number_verified,
             ),
         ],
         sessions,

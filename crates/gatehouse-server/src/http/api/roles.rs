@@ -8,7 +8,6 @@ use super::guard::{Guarded, ReadRole, ReadUserAndRole, WriteRole};
 use super::json::{ApiJson, RecordId};
 use super::views::{ErrorBody, PostRoleReq, PutRoleReq, RoleBody, RolesBody, UserView, UsersBody};
 use crate::http::error::ApiError;
-use crate::services::roles;
 use crate::state::AppState;
 
 /// List roles. Requires `read_role`.
@@ -19,7 +18,7 @@ pub async fn list(
     _: Guarded<ReadRole>,
     State(state): State<AppState>,
 ) -> Result<Json<RolesBody>, ApiError> {
-    let roles = roles::list(&state.store).await?;
+    let roles = state.roles().list().await?;
     Ok(Json(RolesBody {
         roles: roles.iter().map(Into::into).collect(),
     }))
@@ -36,7 +35,7 @@ pub async fn get(
     RecordId(id): RecordId,
 ) -> Result<Json<RoleBody>, ApiError> {
     Ok(Json(RoleBody {
-        role: (&roles::get(&state.store, id).await?).into(),
+        role: (&state.roles().get(id).await?).into(),
     }))
 }
 
@@ -50,7 +49,7 @@ pub async fn users(
     State(state): State<AppState>,
     RecordId(id): RecordId,
 ) -> Result<Json<UsersBody>, ApiError> {
-    let users = roles::users(&state.store, id).await?;
+    let users = state.roles().users(id).await?;
     let with_names = state.config.enable_names;
     Ok(Json(UsersBody {
         users: users.iter().map(|u| UserView::new(u, with_names)).collect(),
@@ -69,7 +68,10 @@ pub async fn create(
     ApiJson(body): ApiJson<PostRoleReq>,
 ) -> Result<(StatusCode, Json<RoleBody>), ApiError> {
     let authority = guard.caller.authority();
-    let role = roles::create(&state, &authority, &body.name, body.note.as_deref()).await?;
+    let role = state
+        .roles()
+        .create(&authority, &body.name, body.note.as_deref())
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(RoleBody {
@@ -92,7 +94,7 @@ pub async fn update(
 ) -> Result<Json<RoleBody>, ApiError> {
     let authority = guard.caller.authority();
     let (name, note) = (body.name.as_deref(), body.note.as_deref());
-    let role = roles::update(&state, &authority, id, name, note).await?;
+    let role = state.roles().update(&authority, id, name, note).await?;
     Ok(Json(RoleBody {
         role: (&role).into(),
     }))
@@ -108,6 +110,6 @@ pub async fn delete(
     State(state): State<AppState>,
     RecordId(id): RecordId,
 ) -> Result<StatusCode, ApiError> {
-    roles::delete(&state, &guard.caller.authority(), id).await?;
+    state.roles().delete(&guard.caller.authority(), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

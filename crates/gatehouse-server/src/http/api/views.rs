@@ -196,12 +196,7 @@ impl UserView {
             otp_verified: r.otp_verified,
             sms_phone_number_verified: r.sms_phone_number_verified,
             login_count: r.login_count,
-            mfa_types: r
-                .mfa_types
-                .split(',')
-                .filter(|t| !t.is_empty())
-                .map(str::to_owned)
-                .collect(),
+            mfa_types: r.mfa_types.iter().map(|t| t.as_str().to_owned()).collect(),
             is_active: r.is_active,
             is_inviting: r.invitation_token.is_some(),
             invitation_expires_at: r
@@ -248,7 +243,7 @@ impl From<&App> for AppView {
             id: a.id,
             client_id: a.client_id.clone(),
             name: a.name.clone(),
-            app_type: a.app_type.clone(),
+            app_type: a.app_type.as_str().to_owned(),
             is_active: a.is_active,
             redirect_uris: a.redirect_uris.clone(),
             use_system_mfa_config: a.use_system_mfa_config,

@@ -14,7 +14,7 @@ use super::pages::message;
 use super::respond::{outcome, see_other};
 use super::{form_error, i18n};
 use crate::services::connect::{self, ConnectTarget};
-use crate::services::{sessions, signin};
+use crate::services::signin;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -69,7 +69,11 @@ pub(super) async fn start(
             Ok(id) => id,
             Err(err) => return crate::http::error::page_internal_error(config, &locale, &err),
         };
-    let session = match sessions::resume(&state, browser.session.as_deref(), browser.now).await {
+    let session = match state
+        .sessions()
+        .resume(browser.session.as_deref(), browser.now)
+        .await
+    {
         Ok(session) => session,
         Err(err) => return crate::http::error::page_internal_error(config, &locale, &err),
     };

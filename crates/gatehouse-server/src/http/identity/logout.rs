@@ -17,7 +17,7 @@ use super::respond::see_other;
 use crate::http::error::{ApiError, OAuthError};
 use crate::http::form::OAuthForm;
 use crate::http::web::{bearer, clear_cookie};
-use crate::services::sessions::{self, SESSION_COOKIE};
+use crate::services::sessions::SESSION_COOKIE;
 use crate::services::user_tokens;
 use crate::state::AppState;
 
@@ -107,7 +107,7 @@ pub async fn end_session(
     };
     let app = match client_of(&state, &q) {
         Some(client_id) => match state.clients.app(&client_id).await {
-            Ok(app) => app.filter(|a| a.is_active && a.kind() != AppType::S2s),
+            Ok(app) => app.filter(|a| a.is_active && a.app_type != AppType::S2s),
             Err(err) => {
                 return crate::http::error::page_internal_error(&state.config, &locale, &err)
             }
@@ -140,7 +140,11 @@ pub async fn end_session(
             .cloned(),
         (None, None) => None,
     };
-    if let Err(err) = sessions::end(&state, browser.session.as_deref(), browser.now).await {
+    if let Err(err) = state
+        .sessions()
+        .end(browser.session.as_deref(), browser.now)
+        .await
+    {
         return crate::http::error::page_internal_error(&state.config, &locale, &err);
     }
     let mut response = match redirect {

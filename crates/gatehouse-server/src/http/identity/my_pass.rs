@@ -18,7 +18,7 @@ use super::respond::{outcome, see_other};
 use super::{form_error, i18n, StepForm};
 use crate::error::ServiceError;
 use crate::http::web::clear_cookie;
-use crate::services::sessions::{self, SESSION_COOKIE};
+use crate::services::sessions::SESSION_COOKIE;
 use crate::services::signin::{self, ACCOUNT_PAGE};
 use crate::services::{lifecycle, mfa, passkeys, users};
 use crate::state::AppState;
@@ -49,7 +49,10 @@ async fn session(
     state: &AppState,
     browser: &Browser,
 ) -> Result<Option<BrowserSession>, ServiceError> {
-    sessions::resume(state, browser.session.as_deref(), browser.now).await
+    state
+        .sessions()
+        .resume(browser.session.as_deref(), browser.now)
+        .await
 }
 
 /// Sends a browser without a session through sign-in (and `policy`, if any), back to `/i`.
@@ -342,7 +345,11 @@ async fn sign_out(
     if let Err(err) = posted(&state, &browser, &form).await {
         return refused(&state, err);
     }
-    if let Err(err) = sessions::end(&state, browser.session.as_deref(), browser.now).await {
+    if let Err(err) = state
+        .sessions()
+        .end(browser.session.as_deref(), browser.now)
+        .await
+    {
         return refused(&state, err);
     }
     let t = i18n::texts("en");

@@ -12,7 +12,7 @@ use crate::http::error::status_of;
 use crate::http::identity::browser::Browser;
 use crate::http::identity::pages::message;
 use crate::http::identity::respond::{client_error, outcome, see_other};
-use crate::services::{saml_sp, sessions, signin};
+use crate::services::{saml_sp, signin};
 use crate::state::AppState;
 
 pub async fn authorize_get(
@@ -47,7 +47,7 @@ pub(crate) async fn authorize(
     params: AuthorizeParams,
 ) -> Response {
     let config = &state.config;
-    let settings = signin::authorize_settings(config, signin::KNOWN_POLICIES);
+    let settings = signin::authorize_settings(config, signin::RequestSurface::Pages);
     let page_locale =
         gatehouse_core::authorize::pick_locale(params.locale.as_deref(), &config.supported_locales);
     let app = match params.client_id.as_deref().filter(|c| !c.is_empty()) {
@@ -149,7 +149,11 @@ pub(crate) async fn authorize(
     let session = if prompt.login {
         None
     } else {
-        match sessions::resume(&state, browser.session.as_deref(), browser.now).await {
+        match state
+            .sessions()
+            .resume(browser.session.as_deref(), browser.now)
+            .await
+        {
             Ok(s) => s.filter(|s| {
                 max_age.is_none_or(|age| browser.now - s.auth_time.and_utc().timestamp() <= age)
             }),

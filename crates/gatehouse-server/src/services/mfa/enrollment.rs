@@ -1,9 +1,9 @@
 //! Choosing second factors: the enrollment page and the `reset_mfa` policy.
 
-use gatehouse_core::signin::{AtStep, MfaType, SignInError, Step};
+use gatehouse_core::signin::{AtStep, MfaType, MfaTypes, SignInError, Step};
 use gatehouse_store::{App, UserStore};
 
-use super::{account_at, join_types, parse_types, requirement};
+use super::{account_at, requirement};
 use crate::error::ServiceError;
 use crate::services::signin::{self, Outcome, RequestMeta, Transaction};
 use crate::state::AppState;
@@ -38,14 +38,13 @@ pub async fn enroll(
     let kind = kind
         .filter(|k| enrollment_choices(state, app.as_deref()).contains(k))
         .ok_or_else(|| SignInError::BadInput("Choose one of the offered methods".into()))?;
-    let mut types = parse_types(&user.mfa_types);
-    if !types.is_empty() {
+    if !user.mfa_types.is_empty() {
         return Err(SignInError::BadInput("User already enrolled with MFA".into()).into());
     }
-    types.push(kind);
+    let types = MfaTypes::default().with(kind);
     state
         .store
-        .set_mfa_types(user.id, &join_types(&types), kind == MfaType::Otp, false)
+        .set_mfa_types(user.id, &types.to_list(), kind == MfaType::Otp, false)
         .await?;
     signin::complete_step(state, id, tx, at, meta).await
 }

@@ -3,7 +3,7 @@
 //! cache under Melody's key names (`EMC-`, `OMUS-`, `FMA-`, `EMEA-`).
 
 use gatehouse_core::lockout::Counter;
-use gatehouse_core::signin::{AtStep, MfaRequirement, MfaType, SignInError};
+use gatehouse_core::signin::{AtStep, MfaRequirement, SignInError};
 use gatehouse_store::{AccountStore, App, UserRecord};
 
 use crate::error::ServiceError;
@@ -43,11 +43,7 @@ pub fn requirement(state: &AppState, app: Option<&App>) -> MfaRequirement {
             otp: config.otp_mfa_is_required,
             email: config.email_mfa_is_required,
             sms: config.sms_mfa_is_required,
-            enforce_one_of: config
-                .enforce_one_mfa_enrollment
-                .iter()
-                .filter_map(|t| MfaType::parse(t))
-                .collect(),
+            enforce_one_of: config.enforce_one_mfa_enrollment.clone(),
         },
     }
 }
@@ -59,29 +55,6 @@ pub fn email_backup_allowed(state: &AppState, app: Option<&App>) -> bool {
             Some(app) if !app.use_system_mfa_config => app.allow_email_mfa_as_backup,
             _ => state.config.allow_email_mfa_as_backup,
         }
-}
-
-pub fn parse_types(text: &str) -> Vec<MfaType> {
-    text.split(',')
-        .filter_map(|t| MfaType::parse(t.trim()))
-        .collect()
-}
-
-/// A factor's name as stored and as the APIs show it.
-pub fn type_name(kind: MfaType) -> &'static str {
-    match kind {
-        MfaType::Otp => "otp",
-        MfaType::Email => "email",
-        MfaType::Sms => "sms",
-    }
-}
-
-fn join_types(types: &[MfaType]) -> String {
-    types
-        .iter()
-        .map(|t| type_name(*t))
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 /// The account a submission begun at `at` (see `signin::at_step`) is for: a code is checked

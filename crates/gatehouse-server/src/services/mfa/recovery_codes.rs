@@ -72,7 +72,7 @@ pub async fn sign_in_with_recovery_code(
     tx.expect_first_factor()?;
     let email = email.trim().to_lowercase();
     let lockout = signin::PasswordLockout::new(state, &email, meta.ip);
-    if lockout.is_locked(state).await? {
+    if lockout.is_locked().await? {
         return Err(SignInError::LockedOut.into());
     }
     let account = state.store.password_account(&email).await?;
@@ -86,13 +86,13 @@ pub async fn sign_in_with_recovery_code(
         None => false,
     };
     let Some(account) = account.filter(|_| spent) else {
-        lockout.failed(state).await?;
+        lockout.failed().await?;
         return Err(SignInError::NoUserFound.into());
     };
     if !account.is_active {
         return Err(SignInError::DisabledAccount.into());
     }
-    lockout.clear(state).await?;
+    lockout.clear().await?;
     let user = signin::SignedInUser {
         id: account.id,
         auth_id: account.auth_id,

@@ -6,10 +6,7 @@ use gatehouse_core::lockout::Counter;
 use gatehouse_core::signin::{AtStep, MfaType, SignInError, Step};
 use gatehouse_store::MfaStore;
 
-use super::{
-    account_at, check_code_lockout, code_pending, join_types, parse_types, right_code,
-    signed_in_user, wrong_code,
-};
+use super::{account_at, check_code_lockout, code_pending, right_code, signed_in_user, wrong_code};
 use crate::crypto::random_code;
 use crate::error::ServiceError;
 use crate::services::signin::{self, Outcome, RequestMeta, Transaction};
@@ -137,13 +134,7 @@ pub async fn verify_sms_code(
     }
     state.cache.delete(&sms_code_key(id, user.id)).await?;
     right_code(state, user.id, meta.ip).await?;
-    let mut types = parse_types(&user.mfa_types);
-    if !types.contains(&MfaType::Sms) {
-        types.push(MfaType::Sms);
-    }
-    state
-        .store
-        .confirm_sms(user.id, &join_types(&types))
-        .await?;
+    let types = user.mfa_types.with(MfaType::Sms);
+    state.store.confirm_sms(user.id, &types.to_list()).await?;
     signin::complete_step(state, id, tx, at, meta).await
 }

@@ -6,9 +6,7 @@ use gatehouse_core::mfa::{acceptable_steps, base32_encode, is_code, otp_uri};
 use gatehouse_core::signin::{AtStep, MfaType, SignInError, Step};
 use gatehouse_store::MfaStore;
 
-use super::{
-    account_at, check_code_lockout, join_types, parse_types, right_code, signed_in_user, wrong_code,
-};
+use super::{account_at, check_code_lockout, right_code, signed_in_user, wrong_code};
 use crate::crypto::{constant_time_eq, random_bytes};
 use crate::error::ServiceError;
 use crate::services::signin::{self, Outcome, RequestMeta, Transaction};
@@ -110,14 +108,8 @@ pub async fn verify_otp(
     }
     right_code(state, user.id, meta.ip).await?;
     if !user.otp_verified {
-        let mut types = parse_types(&user.mfa_types);
-        if !types.contains(&MfaType::Otp) {
-            types.push(MfaType::Otp);
-        }
-        state
-            .store
-            .confirm_otp(user.id, &join_types(&types))
-            .await?;
+        let types = user.mfa_types.with(MfaType::Otp);
+        state.store.confirm_otp(user.id, &types.to_list()).await?;
     }
     signin::complete_step(state, id, tx, at, meta).await
 }

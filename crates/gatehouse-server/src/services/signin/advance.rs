@@ -11,7 +11,6 @@ use super::{
 };
 use crate::crypto::random_token;
 use crate::error::ServiceError;
-use crate::services::sessions;
 use crate::services::step_facts::KnownFactors;
 use crate::state::AppState;
 
@@ -144,15 +143,10 @@ async fn finish(
     let mut session_cookie = None;
     // Browser sign-ins start a single sign-on session; the embedded API has no browser.
     if session_id.is_none() && tx.browser_key.is_some() {
-        if let Some((sid, cookie)) = sessions::start(
-            state,
-            user.id,
-            auth_time,
-            meta.ip,
-            meta.user_agent,
-            meta.now,
-        )
-        .await?
+        if let Some((sid, cookie)) = state
+            .sessions()
+            .start(user.id, auth_time, meta.ip, meta.user_agent, meta.now)
+            .await?
         {
             session_id = Some(sid);
             session_cookie = Some(cookie);

@@ -4,7 +4,6 @@ use gatehouse_core::signin::{FirstFactor, SignInError};
 use gatehouse_store::AccountStore;
 
 use super::advance::advance_knowing;
-use super::check_password;
 use super::{advance, Outcome, RequestMeta, SignedInUser, Transaction};
 use crate::error::ServiceError;
 use crate::services::step_facts::KnownFactors;
@@ -23,7 +22,10 @@ pub async fn sign_in_with_password(
         return Err(SignInError::FeatureOff("Password sign-in").into());
     }
     tx.expect_first_factor()?;
-    let account = check_password(state, email, password, meta.ip).await?;
+    let account = state
+        .password_checker()
+        .check(email, password, meta.ip)
+        .await?;
     let known = KnownFactors {
         user_id: account.id,
         mfa_types: account.mfa_types,

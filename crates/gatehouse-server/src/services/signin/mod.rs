@@ -15,7 +15,7 @@ use crate::crypto::{constant_time_eq, random_token, sha256_hex};
 use crate::error::ServiceError;
 use crate::state::AppState;
 
-pub(crate) use crate::services::password_check::{check_password, PasswordLockout};
+pub(crate) use crate::services::password_check::PasswordLockout;
 pub use crate::services::sign_up::{
     resend_sign_up_code, sign_up, sign_up_attributes, sign_up_open, verify_sign_up_email,
     SignUpInput,
@@ -36,17 +36,6 @@ pub use first_factor::{password_sign_in_on, sign_in_with_password, sign_in_with_
 
 const TRANSACTION_PREFIX: &str = "TX-";
 const CODE_PREFIX: &str = "AC-";
-
-/// Policies this version serves as pages.
-pub const KNOWN_POLICIES: &[&str] = &[
-    "change_password",
-    "manage_recovery_code",
-    "manage_passkey",
-    "change_email",
-    "reset_mfa",
-    "update_info",
-    "change_org",
-];
 
 /// The account a transaction has signed in.
 pub type SignedInUser = Subject;
@@ -126,36 +115,44 @@ pub fn code_key(code: &str) -> String {
     format!("{CODE_PREFIX}{code}")
 }
 
-/// The server's rules for authorization requests; `known_policies` are those the caller
-/// serves (pages serve [`KNOWN_POLICIES`], the embedded API none).
-pub fn authorize_settings<'a>(
-    config: &'a crate::config::Config,
-    known_policies: &'a [&'a str],
-) -> AuthorizeSettings<'a> {
+/// Where an authorization request arrives: the pages serve policy pages and can send a browser
+/// to an outside provider; the embedded API does neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestSurface {
+    Pages,
+    EmbeddedApi,
+}
+
+/// The server's rules for authorization requests arriving on `surface`.
+pub fn authorize_settings(
+    config: &crate::config::Config,
+    surface: RequestSurface,
+) -> AuthorizeSettings<'_> {
+    let pages = surface == RequestSurface::Pages;
     AuthorizeSettings {
         allow_plain_pkce: config.enable_plain_pkce_method,
         embedded_origins: &config.embedded_auth_origins,
         supported_locales: &config.supported_locales,
-        known_policies,
+        policy_pages: pages,
         blocked_policies: &config.blocked_policies,
         // Only the pages can send a browser to a provider.
-        federated_providers: if known_policies.is_empty() {
-            Vec::new()
-        } else {
+        federated_providers: if pages {
             config
                 .oidc_auth_providers
                 .iter()
                 .map(|p| p.name.as_str())
                 .collect()
+        } else {
+            Vec::new()
         },
-        saml_sso: !known_policies.is_empty() && config.enable_saml_sso_as_sp,
+        saml_sso: pages && config.enable_saml_sso_as_sp,
     }
 }
 
 /// What the authorization checks need to know of an app.
 pub fn client_facts(app: &App) -> ClientFacts<'_> {
     ClientFacts {
-        app_type: app.kind(),
+        app_type: app.app_type,
         is_active: app.is_active,
         redirect_uris: &app.redirect_uris,
         scopes: &app.scopes,

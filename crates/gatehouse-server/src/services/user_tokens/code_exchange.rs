@@ -10,7 +10,7 @@ use gatehouse_store::{AccountStore, RefreshTokenStore};
 use serde::{Deserialize, Serialize};
 
 use super::revocation::revoke_access_jti;
-use super::{active_user, app_for_grant, mint, IdentifiedClient, Mint, RefreshPlan, UserTokens};
+use super::{active_user, app_for_grant, IdentifiedClient, Mint, RefreshPlan, UserTokens};
 use crate::error::ServiceError;
 use crate::services::signin::code_key;
 use crate::state::AppState;
@@ -60,7 +60,7 @@ pub async fn exchange_code(
         &issued,
         &Exchange {
             client_id: client.map(|c| c.app.client_id.as_str()),
-            client_type: Some(app.kind()),
+            client_type: Some(app.app_type),
             redirect_uri,
             code_verifier,
             now,
@@ -75,9 +75,9 @@ pub async fn exchange_code(
     checked?;
     let user = active_user(state, issued.user_id).await?;
     let scopes = grant_scopes(&issued.scopes, &app.scopes);
-    let (tokens, family_id, jti) = mint(
-        state,
-        Mint {
+    let (tokens, family_id, jti) = state
+        .token_issuer()
+        .mint(Mint {
             app: &app,
             user: &user,
             scopes,
@@ -87,9 +87,8 @@ pub async fn exchange_code(
             refresh: RefreshPlan::NewFamily,
             impersonated_by: None,
             now,
-        },
-    )
-    .await?;
+        })
+        .await?;
     let redeemed = RedeemedCode {
         family_id,
         jti,

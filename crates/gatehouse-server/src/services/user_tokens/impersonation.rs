@@ -56,7 +56,7 @@ pub async fn impersonate(
     check_impersonation(
         &impersonator_roles,
         &state.config.impersonation_roles,
-        app.kind() == AppType::Spa,
+        app.app_type == AppType::Spa,
         state.config.enable_user_app_consent,
         &consented,
     )?;

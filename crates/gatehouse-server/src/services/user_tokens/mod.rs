@@ -11,12 +11,14 @@ use gatehouse_core::tokens::{
 };
 use gatehouse_core::TokenError;
 use gatehouse_store::{
-    AccountStore, App, NewRefreshToken, RefreshTokenStore, UserRecord, UserStore,
+    AccountStore, App, AttributeAudience, NewRefreshToken, RefreshTokenStore, Store, UserRecord,
+    UserStore,
 };
 use serde::Serialize;
 
 use crate::crypto::{random_hex, random_token, sha256_hex};
 use crate::error::ServiceError;
+use crate::keys::KeyRing;
 use crate::state::AppState;
 
 mod code_exchange;
@@ -78,7 +80,7 @@ pub async fn identify_client(
         .await?
         .ok_or(TokenError::UnknownClient)?;
     let secret = presented.client_secret.as_deref().filter(|s| !s.is_empty());
-    let authenticated = match (app.kind(), secret) {
+    let authenticated = match (app.app_type, secret) {
         (AppType::Spa, _) => false,
         (_, None) => return Err(TokenError::ConfidentialClientMustAuthenticate.into()),
         (_, Some(secret)) => {
@@ -110,7 +112,7 @@ async fn app_for_grant(
             .await?
             .ok_or(TokenError::InvalidAuthCode)?,
     };
-    match app.kind() {
+    match app.app_type {
         AppType::S2s => return Err(TokenError::GrantNotAllowed(grant).into()),
         AppType::Web if !client.is_some_and(|c| c.authenticated) => {
             return Err(TokenError::ConfidentialClientMustAuthenticate.into())
@@ -152,103 +154,148 @@ enum RefreshPlan {
     Continue { family_id: String, expires_at: i64 },
 }
 
-async fn mint(
-    state: &AppState,
-    m: Mint<'_>,
-) -> Result<(UserTokens, Option<String>, String), ServiceError> {
-    let config = &state.config;
-    let roles = state.store.user_role_names(m.user.id).await?;
-    let jti = random_hex::<16>();
-    let facts = UserTokenFacts {
-        issuer: &config.issuer,
-        client_id: &m.app.client_id,
-        auth_id: &m.user.auth_id,
-        scopes: &m.scopes,
-        roles: &roles,
-        now: m.now,
-        access_lifetime: config.spa_access_token_expires_in as i64,
-        jti: jti.clone(),
-        impersonated_by: m.impersonated_by.clone(),
-    };
-    let access = user_access_token_claims(&facts);
-    let access_token = state.keys.sign(&access)?;
-    let id_token = if m.scopes.iter().any(|s| s == "openid") {
-        let profile = IdTokenProfile {
-            email: m.user.email.clone(),
-            email_verified: m.user.email_verified,
-            locale: m.user.locale.clone(),
-            first_name: m.user.first_name.clone(),
-            last_name: m.user.last_name.clone(),
-        };
-        let mut claims = id_token_claims(
-            &facts,
-            &profile,
-            config.id_token_expires_in as i64,
-            m.auth_time,
-            m.nonce,
-            left_half_hash(&access_token),
-            m.session_id.map(|s| s.to_string()),
-        );
-        if config.enable_user_attribute {
-            use gatehouse_store::{AccountStore, AttributeAudience};
-            let shared = state
-                .store
-                .shared_attributes(m.user.id, AttributeAudience::IdToken)
-                .await?;
-            claims.attributes = Some(shared.into_iter().collect());
-        }
-        Some(state.keys.sign(&claims)?)
-    } else {
-        None
-    };
-    let offline = m.scopes.iter().any(|s| s == "offline_access");
-    let (family_id, expires_at) = match m.refresh {
-        RefreshPlan::None => (None, 0),
-        RefreshPlan::NewFamily if offline => (
-            Some(random_hex::<16>()),
-            m.now + config.spa_refresh_token_expires_in as i64,
-        ),
-        RefreshPlan::NewFamily => (None, 0),
-        RefreshPlan::Continue {
-            family_id,
-            expires_at,
-        } => (Some(family_id), expires_at),
-    };
-    let refresh_token = match &family_id {
-        Some(family_id) => {
-            let token = random_token::<48>();
-            let roles_json = serde_json::Value::from(roles.clone()).to_string();
-            state
-                .store
-                .insert_refresh_token(&NewRefreshToken {
-                    token_hash: &sha256_hex(token.as_bytes()),
-                    family_id,
-                    user_id: m.user.id,
-                    app_id: m.app.id,
-                    session_id: m.session_id,
-                    scope: &m.scopes.join(" "),
-                    roles: &roles_json,
-                    impersonated_by: m.impersonated_by.as_deref(),
-                    expires_at: DateTime::from_timestamp(expires_at, 0)
-                        .unwrap_or_default()
-                        .naive_utc(),
-                })
-                .await?;
-            Some(token)
-        }
-        None => None,
-    };
-    let tokens = UserTokens {
-        access_token,
-        expires_in: config.spa_access_token_expires_in,
-        expires_on: access.exp,
-        not_before: m.now,
-        token_type: "Bearer",
-        scope: access.scope,
-        refresh_token_expires_in: refresh_token.as_ref().map(|_| expires_at - m.now),
-        refresh_token_expires_on: refresh_token.as_ref().map(|_| expires_at),
-        refresh_token,
-        id_token,
-    };
-    Ok((tokens, family_id, jti))
+/// The lifetimes and switches minting reads from the configuration.
+#[derive(Debug, Clone, Copy)]
+struct TokenSettings<'a> {
+    issuer: &'a str,
+    access_lifetime: u64,
+    id_token_lifetime: u64,
+    refresh_lifetime: u64,
+    /// Whether ID tokens carry the user's attributes (`enable_user_attribute`).
+    attributes: bool,
 }
+
+/// What minting user tokens reads and writes: roles and attributes, refresh tokens, the
+/// signing keys and the token settings.
+struct TokenIssuer<'a, S> {
+    store: &'a S,
+    keys: &'a KeyRing,
+    settings: TokenSettings<'a>,
+}
+
+impl AppState {
+    fn token_issuer(&self) -> TokenIssuer<'_, Store> {
+        let config = &self.config;
+        TokenIssuer {
+            store: &self.store,
+            keys: &self.keys,
+            settings: TokenSettings {
+                issuer: &config.issuer,
+                access_lifetime: config.spa_access_token_expires_in,
+                id_token_lifetime: config.id_token_expires_in,
+                refresh_lifetime: config.spa_refresh_token_expires_in,
+                attributes: config.enable_user_attribute,
+            },
+        }
+    }
+}
+
+impl<S> TokenIssuer<'_, S>
+where
+    S: UserStore + AccountStore + RefreshTokenStore + Sync,
+{
+    /// Signs the access token (and, with `openid`, the ID token) and stores a refresh token when
+    /// the plan and `offline_access` call for one; returns the tokens, the refresh family and
+    /// the access token's `jti`.
+    async fn mint(
+        &self,
+        m: Mint<'_>,
+    ) -> Result<(UserTokens, Option<String>, String), ServiceError> {
+        let config = self.settings;
+        let roles = self.store.user_role_names(m.user.id).await?;
+        let jti = random_hex::<16>();
+        let facts = UserTokenFacts {
+            issuer: config.issuer,
+            client_id: &m.app.client_id,
+            auth_id: &m.user.auth_id,
+            scopes: &m.scopes,
+            roles: &roles,
+            now: m.now,
+            access_lifetime: config.access_lifetime as i64,
+            jti: jti.clone(),
+            impersonated_by: m.impersonated_by.clone(),
+        };
+        let access = user_access_token_claims(&facts);
+        let access_token = self.keys.sign(&access)?;
+        let id_token = if m.scopes.iter().any(|s| s == "openid") {
+            let profile = IdTokenProfile {
+                email: m.user.email.clone(),
+                email_verified: m.user.email_verified,
+                locale: m.user.locale.clone(),
+                first_name: m.user.first_name.clone(),
+                last_name: m.user.last_name.clone(),
+            };
+            let mut claims = id_token_claims(
+                &facts,
+                &profile,
+                config.id_token_lifetime as i64,
+                m.auth_time,
+                m.nonce,
+                left_half_hash(&access_token),
+                m.session_id.map(|s| s.to_string()),
+            );
+            if config.attributes {
+                let shared = self
+                    .store
+                    .shared_attributes(m.user.id, AttributeAudience::IdToken)
+                    .await?;
+                claims.attributes = Some(shared.into_iter().collect());
+            }
+            Some(self.keys.sign(&claims)?)
+        } else {
+            None
+        };
+        let offline = m.scopes.iter().any(|s| s == "offline_access");
+        let (family_id, expires_at) = match m.refresh {
+            RefreshPlan::None => (None, 0),
+            RefreshPlan::NewFamily if offline => (
+                Some(random_hex::<16>()),
+                m.now + config.refresh_lifetime as i64,
+            ),
+            RefreshPlan::NewFamily => (None, 0),
+            RefreshPlan::Continue {
+                family_id,
+                expires_at,
+            } => (Some(family_id), expires_at),
+        };
+        let refresh_token = match &family_id {
+            Some(family_id) => {
+                let token = random_token::<48>();
+                let roles_json = serde_json::Value::from(roles.clone()).to_string();
+                self.store
+                    .insert_refresh_token(&NewRefreshToken {
+                        token_hash: &sha256_hex(token.as_bytes()),
+                        family_id,
+                        user_id: m.user.id,
+                        app_id: m.app.id,
+                        session_id: m.session_id,
+                        scope: &m.scopes.join(" "),
+                        roles: &roles_json,
+                        impersonated_by: m.impersonated_by.as_deref(),
+                        expires_at: DateTime::from_timestamp(expires_at, 0)
+                            .unwrap_or_default()
+                            .naive_utc(),
+                    })
+                    .await?;
+                Some(token)
+            }
+            None => None,
+        };
+        let tokens = UserTokens {
+            access_token,
+            expires_in: config.access_lifetime,
+            expires_on: access.exp,
+            not_before: m.now,
+            token_type: "Bearer",
+            scope: access.scope,
+            refresh_token_expires_in: refresh_token.as_ref().map(|_| expires_at - m.now),
+            refresh_token_expires_on: refresh_token.as_ref().map(|_| expires_at),
+            refresh_token,
+            id_token,
+        };
+        Ok((tokens, family_id, jti))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -6,7 +6,7 @@ use gatehouse_core::scope::grant_scopes;
 use gatehouse_core::TokenError;
 use gatehouse_store::RefreshTokenStore;
 
-use super::{active_user, app_for_grant, mint, IdentifiedClient, Mint, RefreshPlan, UserTokens};
+use super::{active_user, app_for_grant, IdentifiedClient, Mint, RefreshPlan, UserTokens};
 use crate::crypto::sha256_hex;
 use crate::error::ServiceError;
 use crate::state::AppState;
@@ -79,9 +79,9 @@ pub async fn refresh(
         }
         RefreshAction::Reuse => RefreshPlan::None,
     };
-    let (mut tokens, _, _) = mint(
-        state,
-        Mint {
+    let (mut tokens, _, _) = state
+        .token_issuer()
+        .mint(Mint {
             app: &app,
             user: &user,
             scopes,
@@ -91,9 +91,8 @@ pub async fn refresh(
             refresh,
             impersonated_by: record.impersonated_by.clone(),
             now,
-        },
-    )
-    .await?;
+        })
+        .await?;
     // A refresh answers with an access token (and its successor refresh token); no ID token.
     tokens.id_token = None;
     state.metrics.token_issued("refresh_token");

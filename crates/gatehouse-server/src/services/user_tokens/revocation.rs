@@ -87,7 +87,7 @@ pub async fn revoke(
     if token.is_empty() {
         return Err(TokenError::MissingParameter("token").into());
     }
-    if client.app.kind() == AppType::Web && !client.authenticated {
+    if client.app.app_type == AppType::Web && !client.authenticated {
         return Err(TokenError::ConfidentialClientMustAuthenticate.into());
     }
     if let Some(record) = state

@@ -1,9 +1,10 @@
 //! A user's second factors and passkeys, as the management API resets them.
 
 use gatehouse_core::admin::UserAction;
+use gatehouse_core::signin::MfaType;
 use gatehouse_store::{PasskeyRecord, Store, UserStore};
 
-use super::{target, user, MFA_TYPES};
+use super::{target, user};
 use crate::error::ServiceError;
 use crate::services::authority::Authority;
 use crate::state::AppState;
@@ -14,24 +15,18 @@ pub async fn set_mfa(
     state: &AppState,
     authority: &Authority,
     auth_id: &str,
-    mfa_type: &str,
+    mfa_type: MfaType,
     enroll: bool,
 ) -> Result<(), ServiceError> {
-    debug_assert!(MFA_TYPES.contains(&mfa_type));
-    let store = &state.store;
     let current = target(state, authority, auth_id, UserAction::ChangeMfa).await?;
-    let mut types: Vec<&str> = current
-        .mfa_types
-        .split(',')
-        .filter(|t| !t.is_empty() && *t != mfa_type)
-        .collect();
-    if enroll {
-        types.push(mfa_type);
-    }
-    let clear_otp = mfa_type == "otp";
-    let clear_sms = mfa_type == "sms" && !enroll;
-    store
-        .set_mfa_types(current.id, &types.join(","), clear_otp, clear_sms)
+    // Enrolling again moves the factor last, as Melody's list does.
+    let types = current.mfa_types.without(mfa_type);
+    let types = if enroll { types.with(mfa_type) } else { types };
+    let clear_otp = mfa_type == MfaType::Otp;
+    let clear_sms = mfa_type == MfaType::Sms && !enroll;
+    state
+        .store
+        .set_mfa_types(current.id, &types.to_list(), clear_otp, clear_sms)
         .await?;
     Ok(())
 }

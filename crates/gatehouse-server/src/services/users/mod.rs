@@ -8,7 +8,7 @@ use gatehouse_store::{
     UserAttributeStore, UserChanges, UserRecord, UserStore,
 };
 
-use super::authority::Authority;
+use super::authority::{protected_roles, Authority};
 use crate::error::ServiceError;
 use crate::state::AppState;
 
@@ -29,7 +29,6 @@ pub use own_account::{change_own_org, change_own_password, own_orgs, update_own_
 pub use sessions::{active_sessions, end_session, UserSessions, BROWSER_SESSION_PREFIX};
 
 const NO_USER: &str = "No user found";
-const MFA_TYPES: [&str; 3] = ["otp", "email", "sms"];
 
 /// A user with what the detail view adds.
 pub struct UserDetail {
@@ -80,7 +79,7 @@ async fn may_act_on(
         held: &held,
         action,
     };
-    authority.allows(&state.config, change)
+    authority.allows(protected_roles(&state.config), change)
 }
 
 /// The user `action` is about to change, once the caller may change them.
@@ -192,7 +191,7 @@ pub async fn update(
                 held: &held,
                 wanted: names,
             };
-            authority.allows(&state.config, change)?;
+            authority.allows(protected_roles(&state.config), change)?;
             let all = store.list_roles().await?;
             // Unknown names are ignored, as Melody does.
             Some(

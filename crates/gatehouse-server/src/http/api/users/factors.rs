@@ -3,6 +3,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use gatehouse_core::signin::MfaType;
 use gatehouse_store::format_timestamp;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -31,13 +32,13 @@ pub struct PasskeysBody {
 }
 
 macro_rules! mfa_routes {
-    ($($enroll:ident, $reset:ident, $kind:literal, $path:literal;)*) => {$(
+    ($($enroll:ident, $reset:ident, $kind:literal, $variant:ident, $path:literal;)*) => {$(
         #[doc = concat!("Enroll the user in ", $kind, " MFA. Requires `write_user`; a holder of a protected role also requires `root`.")]
         #[utoipa::path(post, path = $path, tag = "Users", security(("oauth2" = ["write_user"])),
             params(("authId" = String, Path, description = "The user's authId")),
             responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
         pub async fn $enroll(guard: Guarded<WriteUser>, State(state): State<AppState>, Path(auth_id): Path<String>) -> Result<StatusCode, ApiError> {
-            users::set_mfa(&state, &guard.caller.authority(), &auth_id, $kind, true).await?;
+            users::set_mfa(&state, &guard.caller.authority(), &auth_id, MfaType::$variant, true).await?;
             Ok(StatusCode::NO_CONTENT)
         }
 
@@ -46,16 +47,16 @@ macro_rules! mfa_routes {
             params(("authId" = String, Path, description = "The user's authId")),
             responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
         pub async fn $reset(guard: Guarded<WriteUser>, State(state): State<AppState>, Path(auth_id): Path<String>) -> Result<StatusCode, ApiError> {
-            users::set_mfa(&state, &guard.caller.authority(), &auth_id, $kind, false).await?;
+            users::set_mfa(&state, &guard.caller.authority(), &auth_id, MfaType::$variant, false).await?;
             Ok(StatusCode::NO_CONTENT)
         }
     )*};
 }
 
 mfa_routes! {
-    enroll_email_mfa, reset_email_mfa, "email", "/api/v1/users/{authId}/email-mfa";
-    enroll_otp_mfa, reset_otp_mfa, "otp", "/api/v1/users/{authId}/otp-mfa";
-    enroll_sms_mfa, reset_sms_mfa, "sms", "/api/v1/users/{authId}/sms-mfa";
+    enroll_email_mfa, reset_email_mfa, "email", Email, "/api/v1/users/{authId}/email-mfa";
+    enroll_otp_mfa, reset_otp_mfa, "otp", Otp, "/api/v1/users/{authId}/otp-mfa";
+    enroll_sms_mfa, reset_sms_mfa, "sms", Sms, "/api/v1/users/{authId}/sms-mfa";
 }
 
 /// The user's passkeys. Requires `read_user`.

@@ -1,0 +1,49 @@
+//! What the services' unit tests run on: a migrated in-memory SQLite store, the in-process
+//! cache and a cheap password hasher.
+
+use std::sync::Arc;
+
+use gatehouse_store::{AccountStore, Cache, NewSignUp, Store, UserRecord};
+
+use crate::crypto::PasswordHasher;
+
+pub(crate) async fn store() -> Store {
+    let store = Store::connect("sqlite::memory:", 1)
+        .await
+        .expect("an in-memory SQLite store opens");
+    store.migrate().await.expect("the migrations run");
+    store
+}
+
+pub(crate) fn cache() -> Cache {
+    Cache::in_memory()
+}
+
+/// Argon2id at its smallest parameters: the tests check the flow, not the cost.
+pub(crate) fn passwords() -> Arc<PasswordHasher> {
+    Arc::new(PasswordHasher::new(8, 1, 1, 1).expect("minimal Argon2id parameters are valid"))
+}
+
+/// A signed-up account with this email and (when given) password.
+pub(crate) async fn user(
+    store: &Store,
+    passwords: &PasswordHasher,
+    email: &str,
+    password: Option<&str>,
+) -> UserRecord {
+    let password_hash = match password {
+        Some(p) => Some(passwords.hash(p.to_owned()).await.expect("hashes")),
+        None => None,
+    };
+    store
+        .insert_sign_up(&NewSignUp {
+            auth_id: format!("auth-{email}"),
+            email: email.to_owned(),
+            password_hash,
+            first_name: None,
+            last_name: None,
+            locale: "en".to_owned(),
+        })
+        .await
+        .expect("the account is stored")
+}

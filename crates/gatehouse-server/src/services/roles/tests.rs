@@ -1,0 +1,149 @@
+use gatehouse_core::admin::{AdminRuleError, ProtectedRoles};
+use gatehouse_store::{Store, UserChanges, UserStore};
+
+use super::*;
+use crate::services::fixture;
+
+fn refusal(err: ServiceError) -> AdminRuleError {
+    match err {
+        ServiceError::Rule(rule) => rule,
+        other => panic!("expected a rule refusal, got {other:?}"),
+    }
+}
+
+fn root() -> Authority {
+    Authority::of_s2s(&["root".to_owned()])
+}
+
+fn not_root() -> Authority {
+    Authority::of_s2s(&["write_role".to_owned()])
+}
+
+async fn roles_with<'a>(store: &'a Store, privileged: &'a [String]) -> Roles<'a, Store> {
+    Roles {
+        store,
+        protected: ProtectedRoles::new(privileged, &[], &[]),
+    }
+}
+
+#[tokio::test]
+async fn a_protected_role_is_created_renamed_and_deleted_only_by_root() {
+    let store = fixture::store().await;
+    let privileged = vec!["auditor".to_owned()];
+    let roles = roles_with(&store, &privileged).await;
+
+    let err = roles
+        .create(&not_root(), "auditor", None)
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(err), AdminRuleError::PrivilegedRoleChangeNeedsRoot);
+    let auditor = roles
+        .create(&root(), "auditor", Some("reads logs"))
+        .await
+        .unwrap();
+    let editor = roles.create(&not_root(), "editor", None).await.unwrap();
+
+    // Into or out of a protected name: root only. A note alone is anyone's.
+    let err = roles
+        .update(&not_root(), editor.id, Some("auditor"), None)
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(err), AdminRuleError::PrivilegedRoleChangeNeedsRoot);
+    let err = roles
+        .update(&not_root(), auditor.id, Some("viewer"), None)
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(err), AdminRuleError::PrivilegedRoleChangeNeedsRoot);
+    let noted = roles
+        .update(&not_root(), auditor.id, None, Some("audits"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (noted.name.as_str(), noted.note.as_str()),
+        ("auditor", "audits")
+    );
+
+    let err = roles.delete(&not_root(), auditor.id).await.unwrap_err();
+    assert_eq!(refusal(err), AdminRuleError::PrivilegedRoleChangeNeedsRoot);
+    roles.delete(&root(), auditor.id).await.unwrap();
+    let names: Vec<String> = roles
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert!(names.contains(&"editor".to_owned()) && !names.contains(&"auditor".to_owned()));
+}
+
+#[tokio::test]
+async fn super_admin_is_built_in_even_for_root() {
+    let store = fixture::store().await;
+    let roles = roles_with(&store, &[]).await;
+    let err = roles
+        .create(&root(), "super_admin", None)
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(err), AdminRuleError::BuiltInRole);
+    let plain = roles.create(&root(), "plain", None).await.unwrap();
+    let err = roles
+        .update(&root(), plain.id, Some("super_admin"), None)
+        .await
+        .unwrap_err();
+    assert_eq!(refusal(err), AdminRuleError::BuiltInRole);
+}
+
+#[tokio::test]
+async fn names_are_bounded_unique_and_missing_roles_are_not_found() {
+    let store = fixture::store().await;
+    let roles = roles_with(&store, &[]).await;
+    let err = roles
+        .create(&root(), &"r".repeat(51), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        refusal(err),
+        AdminRuleError::Length {
+            field: "name",
+            max: 50
+        }
+    ));
+    roles.create(&root(), "team", None).await.unwrap();
+    match roles.create(&root(), "team", None).await.unwrap_err() {
+        ServiceError::Conflict(message) => assert_eq!(message, TAKEN),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    for err in [
+        roles.get(9_999).await.unwrap_err(),
+        roles.users(9_999).await.unwrap_err(),
+        roles
+            .update(&root(), 9_999, Some("x"), None)
+            .await
+            .unwrap_err(),
+        roles.delete(&root(), 9_999).await.unwrap_err(),
+    ] {
+        assert!(matches!(err, ServiceError::NotFound(NOT_FOUND)), "{err:?}");
+    }
+}
+
+#[tokio::test]
+async fn users_lists_the_holders_of_a_role() {
+    let store = fixture::store().await;
+    let roles = roles_with(&store, &[]).await;
+    let team = roles.create(&root(), "team", None).await.unwrap();
+    let passwords = fixture::passwords();
+    let holder = fixture::user(&store, &passwords, "holder@example.com", None).await;
+    fixture::user(&store, &passwords, "other@example.com", None).await;
+    store
+        .update_user(holder.id, &UserChanges::default(), Some(&[team.id]))
+        .await
+        .unwrap();
+    let holders: Vec<i64> = roles
+        .users(team.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|u| u.id)
+        .collect();
+    assert_eq!(holders, vec![holder.id]);
+}

@@ -1,0 +1,179 @@
+use gatehouse_core::grant::AppType;
+use gatehouse_store::{AppStore, NewApp, NewRefreshToken};
+
+use super::*;
+use crate::services::fixture;
+
+const NOW: i64 = 1_800_000_000;
+
+async fn signed_up(store: &Store) -> i64 {
+    fixture::user(store, &fixture::passwords(), "sso@example.com", None)
+        .await
+        .id
+}
+
+#[tokio::test]
+async fn a_started_session_resumes_by_its_cookie_and_slides_its_idle_expiry() {
+    let store = fixture::store().await;
+    let user_id = signed_up(&store).await;
+    let sessions = Sessions {
+        store: &store,
+        idle_lifetime: 600,
+    };
+
+    let (id, cookie) = sessions
+        .start(user_id, NOW - 5, Some("192.0.2.1"), Some("agent"), NOW)
+        .await
+        .unwrap()
+        .expect("SSO is on");
+    let resumed = sessions
+        .resume(Some(&cookie), NOW + 500)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((resumed.id, resumed.user_id), (id, user_id));
+    assert_eq!(resumed.auth_time.and_utc().timestamp(), NOW - 5);
+    // Resumed at +500, so it lives until +1100: still there at +1000, gone after.
+    assert!(sessions
+        .resume(Some(&cookie), NOW + 1000)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(sessions
+        .resume(Some(&cookie), NOW + 1700)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
+async fn only_the_exact_cookie_resumes_and_logout_ends_it() {
+    let store = fixture::store().await;
+    let user_id = signed_up(&store).await;
+    let sessions = Sessions {
+        store: &store,
+        idle_lifetime: 600,
+    };
+    let (_, cookie) = sessions
+        .start(user_id, NOW, None, None, NOW)
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert!(sessions.resume(None, NOW).await.unwrap().is_none());
+    assert!(sessions.resume(Some(""), NOW).await.unwrap().is_none());
+    let altered = format!("{cookie}x");
+    assert!(sessions
+        .resume(Some(&altered), NOW)
+        .await
+        .unwrap()
+        .is_none());
+    // The store keeps the hash, never the cookie.
+    assert!(store
+        .live_browser_session(&cookie, at(NOW))
+        .await
+        .unwrap()
+        .is_none());
+
+    sessions.end(Some(&altered), NOW).await.unwrap();
+    assert!(sessions.resume(Some(&cookie), NOW).await.unwrap().is_some());
+    sessions.end(Some(&cookie), NOW).await.unwrap();
+    assert!(sessions.resume(Some(&cookie), NOW).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn with_single_sign_on_off_nothing_starts_or_resumes() {
+    let store = fixture::store().await;
+    let user_id = signed_up(&store).await;
+    let on = Sessions {
+        store: &store,
+        idle_lifetime: 600,
+    };
+    let (_, cookie) = on
+        .start(user_id, NOW, None, None, NOW)
+        .await
+        .unwrap()
+        .unwrap();
+
+    let off = Sessions {
+        store: &store,
+        idle_lifetime: 0,
+    };
+    assert!(off
+        .start(user_id, NOW, None, None, NOW)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(off.resume(Some(&cookie), NOW).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_long_multibyte_user_agent_is_cut_on_a_character_boundary() {
+    let store = fixture::store().await;
+    let user_id = signed_up(&store).await;
+    let sessions = Sessions {
+        store: &store,
+        idle_lifetime: 600,
+    };
+    let agent = "é".repeat(400);
+    let started = sessions
+        .start(user_id, NOW, None, Some(&agent), NOW)
+        .await
+        .unwrap();
+    assert!(started.is_some());
+}
+
+#[tokio::test]
+async fn ending_everywhere_ends_every_browser_and_revokes_refresh_tokens() {
+    let store = fixture::store().await;
+    let user_id = signed_up(&store).await;
+    let sessions = Sessions {
+        store: &store,
+        idle_lifetime: 600,
+    };
+    let (_, first) = sessions
+        .start(user_id, NOW, None, None, NOW)
+        .await
+        .unwrap()
+        .unwrap();
+    let (_, second) = sessions
+        .start(user_id, NOW, None, None, NOW)
+        .await
+        .unwrap()
+        .unwrap();
+    let app = store
+        .insert_app(NewApp {
+            name: "spa".into(),
+            app_type: AppType::Spa,
+            client_id: "spa-client".into(),
+            secret_hash: None,
+            redirect_uris: vec!["https://app.example.com/cb".into()],
+            scopes: vec![],
+        })
+        .await
+        .unwrap();
+    store
+        .insert_refresh_token(&NewRefreshToken {
+            token_hash: "hash-1",
+            family_id: "family-1",
+            user_id,
+            app_id: app.id,
+            session_id: None,
+            scope: "openid offline_access",
+            roles: "[]",
+            impersonated_by: None,
+            expires_at: at(NOW + 3600),
+        })
+        .await
+        .unwrap();
+
+    sessions.end_everywhere(user_id, NOW).await.unwrap();
+    assert!(sessions.resume(Some(&first), NOW).await.unwrap().is_none());
+    assert!(sessions.resume(Some(&second), NOW).await.unwrap().is_none());
+    let token = store
+        .refresh_token_by_hash("hash-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(token.revoked_at.is_some());
+}
