@@ -4,7 +4,7 @@ use std::future::Future;
 
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, on_pool, Store, StoreError};
+use crate::{now_utc, on_pool, sql, Store, StoreError};
 
 /// An app as stored, with the names of the scopes it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,10 +146,7 @@ impl Store {
     async fn app_scope_names(&self, app_id: i64) -> Result<Vec<String>, StoreError> {
         const SQL: &str = "SELECT s.name FROM app_scopes a JOIN scopes s ON s.id = a.scope_id \
             WHERE a.app_id = $1 AND a.deleted_at IS NULL AND s.deleted_at IS NULL ORDER BY s.id";
-        let rows: Vec<(String,)> = on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(app_id)
-            .fetch_all(pool)
-            .await)?;
+        let rows: Vec<(String,)> = self.fetch_all(SQL, (app_id,)).await?;
         Ok(rows.into_iter().map(|(name,)| name).collect())
     }
 
@@ -172,10 +169,7 @@ impl AppStore for Store {
             app_columns!(),
             " FROM apps WHERE client_id = $1 AND deleted_at IS NULL"
         );
-        let row: Option<AppRow> = on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(client_id)
-            .fetch_optional(pool)
-            .await)?;
+        let row: Option<AppRow> = self.fetch_optional(SQL, (client_id,)).await?;
         self.with_scopes(row).await
     }
 
@@ -188,22 +182,21 @@ impl AppStore for Store {
         let now = now_utc();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let (id,): (i64,) = sqlx::query_as(INSERT)
-                .bind(&app.name)
-                .bind(&app.app_type)
-                .bind(&app.client_id)
-                .bind(&app.secret_hash)
-                .bind(&redirect_uris)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
+            let (id,): (i64,) = sql::fetch_one(
+                &mut *tx,
+                INSERT,
+                (
+                    &app.name,
+                    &app.app_type,
+                    &app.client_id,
+                    &app.secret_hash,
+                    &redirect_uris,
+                    now,
+                ),
+            )
+            .await?;
             for scope in &app.scopes {
-                sqlx::query(LINK_SCOPE)
-                    .bind(id)
-                    .bind(scope)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                sql::execute(&mut *tx, LINK_SCOPE, (id, scope, now)).await?;
             }
             tx.commit().await?;
             Ok::<_, StoreError>(())
@@ -215,13 +208,7 @@ impl AppStore for Store {
 
     async fn set_app_secret_hash(&self, app_id: i64, secret_hash: &str) -> Result<(), StoreError> {
         const SQL: &str = "UPDATE apps SET secret_hash = $2, updated_at = $3 WHERE id = $1";
-        on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(app_id)
-            .bind(secret_hash)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        self.execute(SQL, (app_id, secret_hash, now_utc())).await?;
         Ok(())
     }
 
@@ -234,9 +221,8 @@ impl AppStore for Store {
         const LINKS: &str =
             "SELECT a.app_id, s.name FROM app_scopes a JOIN scopes s ON s.id = a.scope_id \
             WHERE a.deleted_at IS NULL AND s.deleted_at IS NULL ORDER BY s.id";
-        let rows: Vec<AppRow> = on_pool!(self, |pool| sqlx::query_as(SQL).fetch_all(pool).await)?;
-        let links: Vec<(i64, String)> =
-            on_pool!(self, |pool| sqlx::query_as(LINKS).fetch_all(pool).await)?;
+        let rows: Vec<AppRow> = self.fetch_all(SQL, ()).await?;
+        let links: Vec<(i64, String)> = self.fetch_all(LINKS, ()).await?;
         rows.into_iter()
             .map(|row| {
                 let scopes = links
@@ -255,10 +241,7 @@ impl AppStore for Store {
             app_columns!(),
             " FROM apps WHERE id = $1 AND deleted_at IS NULL"
         );
-        let row: Option<AppRow> = on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(id)
-            .fetch_optional(pool)
-            .await)?;
+        let row: Option<AppRow> = self.fetch_optional(SQL, (id,)).await?;
         self.with_scopes(row).await
     }
 
@@ -283,36 +266,31 @@ impl AppStore for Store {
         let now = now_utc();
         let updated = on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let updated = sqlx::query(UPDATE)
-                .bind(id)
-                .bind(&changes.name)
-                .bind(&redirect_uris)
-                .bind(changes.is_active)
-                .bind(changes.use_system_mfa_config)
-                .bind(changes.require_email_mfa)
-                .bind(changes.require_otp_mfa)
-                .bind(changes.require_sms_mfa)
-                .bind(changes.allow_email_mfa_as_backup)
-                .bind(changes.rotate_refresh_tokens)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
+            let updated = sql::execute(
+                &mut *tx,
+                UPDATE,
+                (
+                    id,
+                    &changes.name,
+                    &redirect_uris,
+                    changes.is_active,
+                    changes.use_system_mfa_config,
+                    changes.require_email_mfa,
+                    changes.require_otp_mfa,
+                    changes.require_sms_mfa,
+                    changes.allow_email_mfa_as_backup,
+                    changes.rotate_refresh_tokens,
+                    now,
+                ),
+            )
+            .await?
+            .rows_affected()
                 == 1;
             if updated {
                 if let Some(scopes) = &changes.scopes {
-                    sqlx::query(UNLINK)
-                        .bind(id)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
+                    sql::execute(&mut *tx, UNLINK, (id, now)).await?;
                     for scope in scopes {
-                        sqlx::query(LINK_SCOPE)
-                            .bind(id)
-                            .bind(scope)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
+                        sql::execute(&mut *tx, LINK_SCOPE, (id, scope, now)).await?;
                     }
                 }
             }

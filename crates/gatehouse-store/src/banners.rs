@@ -4,7 +4,7 @@ use std::future::Future;
 
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, on_pool, Store, StoreError};
+use crate::{now_utc, on_pool, sql, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct BannerRecord {
@@ -65,9 +65,7 @@ impl BannerStore for Store {
             banner_columns!(),
             " FROM banners WHERE deleted_at IS NULL ORDER BY id"
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(SQL, ()).await
     }
 
     async fn banner_by_id(&self, id: i64) -> Result<Option<BannerRecord>, StoreError> {
@@ -76,19 +74,14 @@ impl BannerStore for Store {
             banner_columns!(),
             " FROM banners WHERE id = $1 AND deleted_at IS NULL"
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(id)
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(SQL, (id,)).await
     }
 
     async fn banner_app_links(&self) -> Result<Vec<(i64, i64)>, StoreError> {
         const SQL: &str = "SELECT l.banner_id, l.app_id FROM app_banners l \
             JOIN apps a ON a.id = l.app_id WHERE l.deleted_at IS NULL AND a.deleted_at IS NULL \
             ORDER BY l.banner_id, l.app_id";
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(SQL, ()).await
     }
 
     async fn insert_banner(
@@ -101,13 +94,8 @@ impl BannerStore for Store {
             "INSERT INTO banners (type, text, locales, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING ",
             banner_columns!()
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(INSERT)
-            .bind(banner_type)
-            .bind(text)
-            .bind(locales)
-            .bind(now_utc())
-            .fetch_one(pool)
-            .await)?)
+        self.fetch_one(INSERT, (banner_type, text, locales, now_utc()))
+            .await
     }
 
     async fn update_banner(
@@ -128,28 +116,16 @@ impl BannerStore for Store {
         let now = now_utc();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let record: Option<BannerRecord> = sqlx::query_as(UPDATE)
-                .bind(id)
-                .bind(&c.banner_type)
-                .bind(&c.text)
-                .bind(&c.locales)
-                .bind(c.is_active)
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let record: Option<BannerRecord> = sql::fetch_optional(
+                &mut *tx,
+                UPDATE,
+                (id, &c.banner_type, &c.text, &c.locales, c.is_active, now),
+            )
+            .await?;
             if let (Some(_), Some(app_ids)) = (&record, &c.app_ids) {
-                sqlx::query(UNLINK)
-                    .bind(id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                sql::execute(&mut *tx, UNLINK, (id, now)).await?;
                 for app_id in app_ids {
-                    sqlx::query(LINK)
-                        .bind(id)
-                        .bind(app_id)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
+                    sql::execute(&mut *tx, LINK, (id, app_id, now)).await?;
                 }
             }
             tx.commit().await?;

@@ -4,7 +4,7 @@ use std::future::Future;
 
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, on_pool, Store, StoreError};
+use crate::{now_utc, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct BrowserSession {
@@ -84,16 +84,20 @@ impl BrowserSessionStore for Store {
             last_seen_at, expires_at, ip, user_agent, created_at, updated_at) \
             VALUES ($1, $2, $3, $6, $4, $5, $7, $6, $6) RETURNING id";
         let now = now_utc();
-        let (id,): (i64,) = on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(s.session_hash)
-            .bind(s.user_id)
-            .bind(s.auth_time)
-            .bind(s.expires_at)
-            .bind(s.ip)
-            .bind(now)
-            .bind(s.user_agent)
-            .fetch_one(pool)
-            .await)?;
+        let (id,): (i64,) = self
+            .fetch_one(
+                SQL,
+                (
+                    s.session_hash,
+                    s.user_id,
+                    s.auth_time,
+                    s.expires_at,
+                    s.ip,
+                    now,
+                    s.user_agent,
+                ),
+            )
+            .await?;
         Ok(id)
     }
 
@@ -105,11 +109,7 @@ impl BrowserSessionStore for Store {
         const SQL: &str = "SELECT id, user_id, auth_time, expires_at FROM browser_sessions \
             WHERE session_hash = $1 AND revoked_at IS NULL AND expires_at > $2 \
             AND deleted_at IS NULL";
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(session_hash)
-            .bind(now)
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(SQL, (session_hash, now)).await
     }
 
     async fn touch_browser_session(
@@ -120,25 +120,14 @@ impl BrowserSessionStore for Store {
     ) -> Result<(), StoreError> {
         const SQL: &str = "UPDATE browser_sessions SET last_seen_at = $2, expires_at = $3, \
             updated_at = $2 WHERE id = $1";
-        on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(id)
-            .bind(now)
-            .bind(expires_at)
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        self.execute(SQL, (id, now, expires_at)).await?;
         Ok(())
     }
 
     async fn revoke_browser_session(&self, id: i64) -> Result<(), StoreError> {
         const SQL: &str =
             "UPDATE browser_sessions SET revoked_at = $2, updated_at = $2 WHERE id = $1";
-        on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(id)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        self.execute(SQL, (id, now_utc())).await?;
         Ok(())
     }
 
@@ -150,11 +139,7 @@ impl BrowserSessionStore for Store {
         const SQL: &str = "SELECT id, auth_time, last_seen_at, expires_at, ip, user_agent \
             FROM browser_sessions WHERE user_id = $1 AND revoked_at IS NULL \
             AND expires_at > $2 AND deleted_at IS NULL ORDER BY id";
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(user_id)
-            .bind(now)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(SQL, (user_id, now)).await
     }
 
     async fn revoke_user_browser_session(
@@ -166,13 +151,7 @@ impl BrowserSessionStore for Store {
         const SQL: &str = "UPDATE browser_sessions SET revoked_at = $3, updated_at = $3 \
             WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3 \
             AND deleted_at IS NULL";
-        let ended = on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(id)
-            .bind(user_id)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let ended = self.execute(SQL, (id, user_id, now)).await?;
         Ok(ended > 0)
     }
 
@@ -183,11 +162,6 @@ impl BrowserSessionStore for Store {
     ) -> Result<u64, StoreError> {
         const SQL: &str = "UPDATE browser_sessions SET revoked_at = $2, updated_at = $2 \
             WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND deleted_at IS NULL";
-        Ok(on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(user_id)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?)
+        self.execute(SQL, (user_id, now)).await
     }
 }

@@ -28,6 +28,7 @@ mod scopes;
 mod settings;
 mod signing_keys;
 mod social;
+mod sql;
 mod user_attributes;
 mod users;
 
@@ -38,6 +39,8 @@ use chrono::{NaiveDateTime, Timelike, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
+
+use crate::sql::{Binds, Row};
 
 pub use accounts::{AccountStore, AttributeAudience, NewSignUp, PasswordAccount};
 pub use apps::{App, AppChanges, AppStore, NewApp};
@@ -180,6 +183,29 @@ impl Store {
         Ok(Self { db })
     }
 
+    /// A migrated SQLite database in memory, empty but for what the migrations seed: the
+    /// store fixture for unit tests here and in the server crate. Each connection to
+    /// `sqlite::memory:` is a database of its own, so the pool holds exactly one connection
+    /// and never closes it; the database lives as long as the store.
+    pub async fn memory() -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(|e| StoreError::Config(format!("invalid SQLite URL: {e}")))?
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        let store = Self {
+            db: Database::Sqlite(pool),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
     pub fn backend(&self) -> Backend {
         match self.db {
             Database::Sqlite(_) => Backend::Sqlite,
@@ -198,11 +224,7 @@ impl Store {
 
     /// A round trip to the database, for readiness checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        on_pool!(self, |pool| sqlx::query("SELECT 1")
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
-        Ok(())
+        self.execute("SELECT 1", ()).await.map(|_| ())
     }
 
     /// Soft-deletes a row and its dependents in one transaction. Every statement binds `$1` to
@@ -216,22 +238,62 @@ impl Store {
         let now = now_utc();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let deleted = sqlx::query(main)
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            for sql in dependents {
-                sqlx::query(sql)
-                    .bind(id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+            let deleted = sql::execute(&mut *tx, main, (id, now)).await?;
+            for dependent in dependents {
+                sql::execute(&mut *tx, dependent, (id, now)).await?;
             }
             tx.commit().await?;
-            Ok(deleted > 0)
+            Ok(deleted.rows_affected() > 0)
         })
+    }
+
+    /// Runs one statement on the pool; how many rows it touched.
+    pub(crate) async fn execute<'q>(
+        &self,
+        sql: &'q str,
+        params: impl Binds<'q>,
+    ) -> Result<u64, StoreError> {
+        on_pool!(self, |pool| Ok(sql::execute(pool, sql, params)
+            .await?
+            .rows_affected()))
+    }
+
+    /// The row a query on the pool returns, if any.
+    pub(crate) async fn fetch_optional<'q, O: Row>(
+        &self,
+        sql: &'q str,
+        params: impl Binds<'q>,
+    ) -> Result<Option<O>, StoreError> {
+        on_pool!(self, |pool| sql::fetch_optional(pool, sql, params).await)
+    }
+
+    /// The one row a query on the pool returns; none is an error.
+    pub(crate) async fn fetch_one<'q, O: Row>(
+        &self,
+        sql: &'q str,
+        params: impl Binds<'q>,
+    ) -> Result<O, StoreError> {
+        on_pool!(self, |pool| sql::fetch_one(pool, sql, params).await)
+    }
+
+    /// Every row a query on the pool returns.
+    pub(crate) async fn fetch_all<'q, O: Row>(
+        &self,
+        sql: &'q str,
+        params: impl Binds<'q>,
+    ) -> Result<Vec<O>, StoreError> {
+        on_pool!(self, |pool| sql::fetch_all(pool, sql, params).await)
+    }
+
+    /// A page of rows, and how many rows there are in all: two statements, each with its values.
+    pub(crate) async fn fetch_page<'q, O: Row>(
+        &self,
+        (rows, rows_params): (&'q str, impl Binds<'q>),
+        (count, count_params): (&'q str, impl Binds<'q>),
+    ) -> Result<(Vec<O>, i64), StoreError> {
+        let rows = self.fetch_all(rows, rows_params).await?;
+        let (count,): (i64,) = self.fetch_one(count, count_params).await?;
+        Ok((rows, count))
     }
 
     pub async fn close(&self) {

@@ -4,7 +4,7 @@ use std::future::Future;
 
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, on_pool, Store, StoreError};
+use crate::{now_utc, on_pool, sql, Store, StoreError};
 
 /// A user holding a pending invitation, found by the invitation token's hash.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -50,12 +50,7 @@ impl LifecycleStore for Store {
     async fn set_email_verified(&self, user_id: i64) -> Result<(), StoreError> {
         const SQL: &str =
             "UPDATE users SET email_verified = (1 = 1), updated_at = $2 WHERE id = $1";
-        on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(user_id)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        self.execute(SQL, (user_id, now_utc())).await?;
         Ok(())
     }
 
@@ -66,20 +61,11 @@ impl LifecycleStore for Store {
             WHERE id = $1";
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let (taken,): (i64,) = sqlx::query_as(TAKEN)
-                .bind(email)
-                .bind(user_id)
-                .fetch_one(&mut *tx)
-                .await?;
+            let (taken,): (i64,) = sql::fetch_one(&mut *tx, TAKEN, (email, user_id)).await?;
             if taken > 0 {
                 return Err(StoreError::Conflict("users.email".into()));
             }
-            sqlx::query(SQL)
-                .bind(user_id)
-                .bind(email)
-                .bind(now_utc())
-                .execute(&mut *tx)
-                .await?;
+            sql::execute(&mut *tx, SQL, (user_id, email, now_utc())).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -88,10 +74,7 @@ impl LifecycleStore for Store {
     async fn invited_user(&self, token_hash: &str) -> Result<Option<InvitedUser>, StoreError> {
         const SQL: &str = "SELECT id, auth_id, email, first_name, locale, is_active, \
             invitation_expires_at FROM users WHERE invitation_token = $1 AND deleted_at IS NULL";
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(token_hash)
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(SQL, (token_hash,)).await
     }
 
     async fn accept_invitation(
@@ -103,14 +86,9 @@ impl LifecycleStore for Store {
         const SQL: &str = "UPDATE users SET password_hash = $3, is_active = (1 = 1), \
             email_verified = (1 = 1), invitation_token = NULL, invitation_expires_at = NULL, \
             updated_at = $4 WHERE id = $1 AND invitation_token = $2 AND deleted_at IS NULL";
-        let done = on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(user_id)
-            .bind(token_hash)
-            .bind(password_hash)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let done = self
+            .execute(SQL, (user_id, token_hash, password_hash, now_utc()))
+            .await?;
         Ok(done == 1)
     }
 }

@@ -2,7 +2,7 @@
 
 use std::future::Future;
 
-use crate::{now_utc, on_pool, Store, StoreError};
+use crate::{now_utc, on_pool, sql, Store, StoreError};
 
 /// A stored passkey, as sign-in needs it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -108,15 +108,11 @@ impl MfaStore for Store {
         const SQL: &str =
             "INSERT INTO user_passkeys (user_id, credential_id, public_key, counter, \
             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)";
-        on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(user_id)
-            .bind(credential_id)
-            .bind(public_key)
-            .bind(counter)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        self.execute(
+            SQL,
+            (user_id, credential_id, public_key, counter, now_utc()),
+        )
+        .await?;
         Ok(())
     }
 
@@ -126,66 +122,39 @@ impl MfaStore for Store {
     ) -> Result<Option<StoredPasskey>, StoreError> {
         const SQL: &str = "SELECT id, user_id, public_key, counter FROM user_passkeys \
             WHERE credential_id = $1 AND deleted_at IS NULL";
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(credential_id)
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(SQL, (credential_id,)).await
     }
 
     async fn passkey_used(&self, id: i64, counter: i64) -> Result<(), StoreError> {
         const SQL: &str = "UPDATE user_passkeys SET counter = $2, last_used_at = $3, \
             updated_at = $3 WHERE id = $1";
-        on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(id)
-            .bind(counter)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        self.execute(SQL, (id, counter, now_utc())).await?;
         Ok(())
     }
 
     async fn set_skip_passkey_enroll(&self, user_id: i64, skip: bool) -> Result<(), StoreError> {
         const SQL: &str =
             "UPDATE users SET skip_passkey_enroll = $2, updated_at = $3 WHERE id = $1";
-        on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(user_id)
-            .bind(skip)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        self.execute(SQL, (user_id, skip, now_utc())).await?;
         Ok(())
     }
 
     async fn skips_passkey_enroll(&self, user_id: i64) -> Result<bool, StoreError> {
         const SQL: &str = "SELECT skip_passkey_enroll FROM users WHERE id = $1";
-        let row: Option<(bool,)> = on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(user_id)
-            .fetch_optional(pool)
-            .await)?;
+        let row: Option<(bool,)> = self.fetch_optional(SQL, (user_id,)).await?;
         Ok(row.is_some_and(|(skip,)| skip))
     }
 
     async fn otp_secret(&self, user_id: i64) -> Result<Option<String>, StoreError> {
         const SQL: &str = "SELECT otp_secret FROM users WHERE id = $1 AND deleted_at IS NULL";
-        let row: Option<(Option<String>,)> = on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(user_id)
-            .fetch_optional(pool)
-            .await)?;
+        let row: Option<(Option<String>,)> = self.fetch_optional(SQL, (user_id,)).await?;
         Ok(row.and_then(|(secret,)| secret))
     }
 
     async fn set_otp_secret(&self, user_id: i64, sealed: &str) -> Result<(), StoreError> {
         const SQL: &str = "UPDATE users SET otp_secret = $2, otp_verified = (1 = 0), \
             updated_at = $3 WHERE id = $1";
-        on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(user_id)
-            .bind(sealed)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        self.execute(SQL, (user_id, sealed, now_utc())).await?;
         Ok(())
     }
 
@@ -201,18 +170,9 @@ impl MfaStore for Store {
         let now = now_utc();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            sqlx::query(RETIRE)
-                .bind(user_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            sql::execute(&mut *tx, RETIRE, (user_id, now)).await?;
             for hash in code_hashes {
-                sqlx::query(INSERT)
-                    .bind(user_id)
-                    .bind(hash)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                sql::execute(&mut *tx, INSERT, (user_id, hash, now)).await?;
             }
             tx.commit().await?;
             Ok(())
@@ -222,72 +182,42 @@ impl MfaStore for Store {
     async fn use_recovery_code(&self, user_id: i64, code_hash: &str) -> Result<bool, StoreError> {
         const SQL: &str = "UPDATE recovery_codes SET used_at = $3, updated_at = $3 \
             WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL AND deleted_at IS NULL";
-        let n = on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(user_id)
-            .bind(code_hash)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let n = self.execute(SQL, (user_id, code_hash, now_utc())).await?;
         Ok(n == 1)
     }
 
     async fn recovery_codes_left(&self, user_id: i64) -> Result<i64, StoreError> {
         const SQL: &str = "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 \
             AND used_at IS NULL AND deleted_at IS NULL";
-        let (n,): (i64,) = on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(user_id)
-            .fetch_one(pool)
-            .await)?;
+        let (n,): (i64,) = self.fetch_one(SQL, (user_id,)).await?;
         Ok(n)
     }
 
     async fn sms_phone(&self, user_id: i64) -> Result<Option<(String, bool)>, StoreError> {
         const SQL: &str = "SELECT sms_phone_number, sms_phone_number_verified FROM users \
             WHERE id = $1 AND deleted_at IS NULL";
-        let row: Option<(Option<String>, bool)> = on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(user_id)
-            .fetch_optional(pool)
-            .await)?;
+        let row: Option<(Option<String>, bool)> = self.fetch_optional(SQL, (user_id,)).await?;
         Ok(row.and_then(|(number, verified)| number.map(|n| (n, verified))))
     }
 
     async fn set_sms_phone(&self, user_id: i64, number: &str) -> Result<(), StoreError> {
         const SQL: &str = "UPDATE users SET sms_phone_number = $2, \
             sms_phone_number_verified = (1 = 0), updated_at = $3 WHERE id = $1";
-        on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(user_id)
-            .bind(number)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        self.execute(SQL, (user_id, number, now_utc())).await?;
         Ok(())
     }
 
     async fn confirm_sms(&self, user_id: i64, mfa_types: &str) -> Result<(), StoreError> {
         const SQL: &str = "UPDATE users SET sms_phone_number_verified = (1 = 1), mfa_types = $2, \
             updated_at = $3 WHERE id = $1";
-        on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(user_id)
-            .bind(mfa_types)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        self.execute(SQL, (user_id, mfa_types, now_utc())).await?;
         Ok(())
     }
 
     async fn confirm_otp(&self, user_id: i64, mfa_types: &str) -> Result<(), StoreError> {
         const SQL: &str = "UPDATE users SET otp_verified = (1 = 1), mfa_types = $2, \
             updated_at = $3 WHERE id = $1";
-        on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(user_id)
-            .bind(mfa_types)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        self.execute(SQL, (user_id, mfa_types, now_utc())).await?;
         Ok(())
     }
 }

@@ -5,7 +5,7 @@ use std::future::Future;
 
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, on_pool, Store, StoreError};
+use crate::{now_utc, on_pool, sql, Store, StoreError};
 
 /// The live token of one family, as the admin API lists sessions.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -97,20 +97,22 @@ impl RefreshTokenStore for Store {
         const INSERT: &str = "INSERT INTO refresh_tokens (token_hash, family_id, user_id, app_id, \
             session_id, scope, roles, impersonated_by, expires_at, created_at, updated_at) \
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)";
-        on_pool!(self, |pool| sqlx::query(INSERT)
-            .bind(t.token_hash)
-            .bind(t.family_id)
-            .bind(t.user_id)
-            .bind(t.app_id)
-            .bind(t.session_id)
-            .bind(t.scope)
-            .bind(t.roles)
-            .bind(t.impersonated_by)
-            .bind(t.expires_at)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        self.execute(
+            INSERT,
+            (
+                t.token_hash,
+                t.family_id,
+                t.user_id,
+                t.app_id,
+                t.session_id,
+                t.scope,
+                t.roles,
+                t.impersonated_by,
+                t.expires_at,
+                now_utc(),
+            ),
+        )
+        .await?;
         Ok(())
     }
 
@@ -122,10 +124,7 @@ impl RefreshTokenStore for Store {
             t.session_id, t.scope, t.roles, t.impersonated_by, t.expires_at, t.used_at, \
             t.revoked_at FROM refresh_tokens t JOIN apps a ON a.id = t.app_id \
             WHERE t.token_hash = $1 AND t.deleted_at IS NULL";
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(token_hash)
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(SQL, (token_hash,)).await
     }
 
     async fn mark_refresh_token_used(
@@ -135,24 +134,14 @@ impl RefreshTokenStore for Store {
     ) -> Result<bool, StoreError> {
         const SQL: &str = "UPDATE refresh_tokens SET used_at = $2, updated_at = $2 \
             WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL";
-        let changed = on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(id)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let changed = self.execute(SQL, (id, now)).await?;
         Ok(changed == 1)
     }
 
     async fn revoke_refresh_family(&self, family_id: &str) -> Result<(), StoreError> {
         const SQL: &str = "UPDATE refresh_tokens SET revoked_at = $2, updated_at = $2 \
             WHERE family_id = $1 AND revoked_at IS NULL";
-        on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(family_id)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        self.execute(SQL, (family_id, now_utc())).await?;
         Ok(())
     }
 
@@ -165,11 +154,7 @@ impl RefreshTokenStore for Store {
             t.expires_at FROM refresh_tokens t JOIN apps a ON a.id = t.app_id \
             WHERE t.user_id = $1 AND t.revoked_at IS NULL AND t.used_at IS NULL \
             AND t.expires_at > $2 AND t.deleted_at IS NULL ORDER BY t.id";
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(user_id)
-            .bind(now)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(SQL, (user_id, now)).await
     }
 
     async fn revoke_user_refresh_tokens(
@@ -179,12 +164,7 @@ impl RefreshTokenStore for Store {
     ) -> Result<u64, StoreError> {
         const SQL: &str = "UPDATE refresh_tokens SET revoked_at = $2, updated_at = $2 \
             WHERE user_id = $1 AND revoked_at IS NULL";
-        Ok(on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(user_id)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?)
+        self.execute(SQL, (user_id, now)).await
     }
 
     async fn revoke_session(
@@ -201,18 +181,8 @@ impl RefreshTokenStore for Store {
         let stamp = now_utc();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let (live,): (i64,) = sqlx::query_as(LIVE)
-                .bind(user_id)
-                .bind(family_id)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-            sqlx::query(REVOKE)
-                .bind(user_id)
-                .bind(family_id)
-                .bind(stamp)
-                .execute(&mut *tx)
-                .await?;
+            let (live,): (i64,) = sql::fetch_one(&mut *tx, LIVE, (user_id, family_id, now)).await?;
+            sql::execute(&mut *tx, REVOKE, (user_id, family_id, stamp)).await?;
             tx.commit().await?;
             Ok(live > 0)
         })

@@ -5,7 +5,7 @@ use std::future::Future;
 use chrono::NaiveDateTime;
 
 use crate::users::{user_columns_u, UserRecord};
-use crate::{now_utc, on_pool, Store, StoreError};
+use crate::{now_utc, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RoleRecord {
@@ -61,13 +61,7 @@ impl RoleStore for Store {
         const SQL: &str = "INSERT INTO roles (name, note, created_at, updated_at) \
             SELECT $1, $2, $3, $3 WHERE NOT EXISTS \
             (SELECT 1 FROM roles WHERE name = $1 AND deleted_at IS NULL)";
-        let done = on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(name)
-            .bind(note)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let done = self.execute(SQL, (name, note, now_utc())).await?;
         Ok(done == 1)
     }
 
@@ -77,9 +71,7 @@ impl RoleStore for Store {
             role_columns!(),
             " FROM roles WHERE deleted_at IS NULL ORDER BY id"
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(SQL, ()).await
     }
 
     async fn role_by_id(&self, id: i64) -> Result<Option<RoleRecord>, StoreError> {
@@ -88,10 +80,7 @@ impl RoleStore for Store {
             role_columns!(),
             " FROM roles WHERE id = $1 AND deleted_at IS NULL"
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(id)
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(SQL, (id,)).await
     }
 
     async fn insert_role(&self, name: &str, note: &str) -> Result<RoleRecord, StoreError> {
@@ -99,12 +88,7 @@ impl RoleStore for Store {
             "INSERT INTO roles (name, note, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING ",
             role_columns!()
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(INSERT)
-            .bind(name)
-            .bind(note)
-            .bind(now_utc())
-            .fetch_one(pool)
-            .await)?)
+        self.fetch_one(INSERT, (name, note, now_utc())).await
     }
 
     async fn update_role(
@@ -118,13 +102,7 @@ impl RoleStore for Store {
              WHERE id = $1 AND deleted_at IS NULL RETURNING ",
             role_columns!()
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(id)
-            .bind(name)
-            .bind(note)
-            .bind(now_utc())
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(SQL, (id, name, note, now_utc())).await
     }
 
     async fn delete_role(&self, id: i64) -> Result<bool, StoreError> {
@@ -143,9 +121,6 @@ impl RoleStore for Store {
             " FROM users u JOIN user_roles ur ON ur.user_id = u.id \
              WHERE ur.role_id = $1 AND ur.deleted_at IS NULL AND u.deleted_at IS NULL ORDER BY u.id"
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(role_id)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(SQL, (role_id,)).await
     }
 }

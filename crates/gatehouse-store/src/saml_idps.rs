@@ -4,7 +4,7 @@ use std::future::Future;
 
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, on_pool, Store, StoreError};
+use crate::{now_utc, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SamlIdpRecord {
@@ -71,9 +71,7 @@ impl SamlIdpStore for Store {
             idp_columns!(),
             " FROM saml_idps WHERE deleted_at IS NULL ORDER BY id"
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(SQL, ()).await
     }
 
     async fn saml_idp_by_id(&self, id: i64) -> Result<Option<SamlIdpRecord>, StoreError> {
@@ -82,10 +80,7 @@ impl SamlIdpStore for Store {
             idp_columns!(),
             " FROM saml_idps WHERE id = $1 AND deleted_at IS NULL"
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(id)
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(SQL, (id,)).await
     }
 
     async fn saml_idp_by_name(&self, name: &str) -> Result<Option<SamlIdpRecord>, StoreError> {
@@ -94,10 +89,7 @@ impl SamlIdpStore for Store {
             idp_columns!(),
             " FROM saml_idps WHERE name = $1 AND deleted_at IS NULL"
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(name)
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(SQL, (name,)).await
     }
 
     async fn insert_saml_idp(&self, f: &SamlIdpFields) -> Result<SamlIdpRecord, StoreError> {
@@ -107,16 +99,19 @@ impl SamlIdpStore for Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING ",
             idp_columns!()
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(INSERT)
-            .bind(f.name.as_deref().unwrap_or_default())
-            .bind(f.user_id_attribute.as_deref().unwrap_or_default())
-            .bind(&f.email_attribute)
-            .bind(&f.first_name_attribute)
-            .bind(&f.last_name_attribute)
-            .bind(f.metadata.as_deref().unwrap_or_default())
-            .bind(now_utc())
-            .fetch_one(pool)
-            .await)?)
+        self.fetch_one(
+            INSERT,
+            (
+                f.name.as_deref().unwrap_or_default(),
+                f.user_id_attribute.as_deref().unwrap_or_default(),
+                &f.email_attribute,
+                &f.first_name_attribute,
+                &f.last_name_attribute,
+                f.metadata.as_deref().unwrap_or_default(),
+                now_utc(),
+            ),
+        )
+        .await
     }
 
     async fn update_saml_idp(
@@ -133,17 +128,20 @@ impl SamlIdpStore for Store {
              WHERE id = $1 AND deleted_at IS NULL RETURNING ",
             idp_columns!()
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(id)
-            .bind(&f.user_id_attribute)
-            .bind(&f.email_attribute)
-            .bind(&f.first_name_attribute)
-            .bind(&f.last_name_attribute)
-            .bind(&f.metadata)
-            .bind(f.is_active)
-            .bind(now_utc())
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(
+            SQL,
+            (
+                id,
+                &f.user_id_attribute,
+                &f.email_attribute,
+                &f.first_name_attribute,
+                &f.last_name_attribute,
+                &f.metadata,
+                f.is_active,
+                now_utc(),
+            ),
+        )
+        .await
     }
 
     async fn delete_saml_idp(&self, id: i64) -> Result<bool, StoreError> {

@@ -4,7 +4,7 @@ use std::future::Future;
 
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, on_pool, Store, StoreError};
+use crate::{now_utc, on_pool, sql, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ScopeRecord {
@@ -85,21 +85,18 @@ impl ScopeStore for Store {
         const SQL: &str = "INSERT INTO scopes (name, type, note, created_at, updated_at) \
             SELECT $1, $2, $3, $4, $4 WHERE NOT EXISTS \
             (SELECT 1 FROM scopes WHERE name = $1 AND deleted_at IS NULL)";
-        let done = on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(&scope.name)
-            .bind(&scope.scope_type)
-            .bind(&scope.note)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let done = self
+            .execute(
+                SQL,
+                (&scope.name, &scope.scope_type, &scope.note, now_utc()),
+            )
+            .await?;
         Ok(done == 1)
     }
 
     async fn scope_names(&self) -> Result<Vec<String>, StoreError> {
         const SQL: &str = "SELECT name FROM scopes WHERE deleted_at IS NULL ORDER BY id";
-        let rows: Vec<(String,)> =
-            on_pool!(self, |pool| sqlx::query_as(SQL).fetch_all(pool).await)?;
+        let rows: Vec<(String,)> = self.fetch_all(SQL, ()).await?;
         Ok(rows.into_iter().map(|(n,)| n).collect())
     }
 
@@ -109,9 +106,7 @@ impl ScopeStore for Store {
             scope_columns!(),
             " FROM scopes WHERE deleted_at IS NULL ORDER BY id"
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(SQL, ()).await
     }
 
     async fn scope_by_id(&self, id: i64) -> Result<Option<ScopeRecord>, StoreError> {
@@ -120,19 +115,13 @@ impl ScopeStore for Store {
             scope_columns!(),
             " FROM scopes WHERE id = $1 AND deleted_at IS NULL"
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(id)
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(SQL, (id,)).await
     }
 
     async fn scope_locales(&self, scope_id: i64) -> Result<Vec<ScopeLocaleRecord>, StoreError> {
         const SQL: &str = "SELECT id, scope_id, locale, value, created_at, updated_at \
             FROM scope_locales WHERE scope_id = $1 AND deleted_at IS NULL ORDER BY id";
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(scope_id)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(SQL, (scope_id,)).await
     }
 
     async fn insert_scope(
@@ -147,21 +136,14 @@ impl ScopeStore for Store {
         let now = now_utc();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let record: ScopeRecord = sqlx::query_as(INSERT)
-                .bind(&scope.name)
-                .bind(&scope.scope_type)
-                .bind(&scope.note)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
+            let record: ScopeRecord = sql::fetch_one(
+                &mut *tx,
+                INSERT,
+                (&scope.name, &scope.scope_type, &scope.note, now),
+            )
+            .await?;
             for (locale, value) in locales {
-                sqlx::query(INSERT_LOCALE)
-                    .bind(record.id)
-                    .bind(locale)
-                    .bind(value)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                sql::execute(&mut *tx, INSERT_LOCALE, (record.id, locale, value, now)).await?;
             }
             tx.commit().await?;
             Ok(record)
@@ -183,28 +165,14 @@ impl ScopeStore for Store {
         let now = now_utc();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let record: Option<ScopeRecord> = sqlx::query_as(UPDATE)
-                .bind(id)
-                .bind(&changes.name)
-                .bind(&changes.note)
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let record: Option<ScopeRecord> =
+                sql::fetch_optional(&mut *tx, UPDATE, (id, &changes.name, &changes.note, now))
+                    .await?;
             if record.is_some() {
                 if let Some(locales) = &changes.locales {
-                    sqlx::query(DROP_LOCALES)
-                        .bind(id)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
+                    sql::execute(&mut *tx, DROP_LOCALES, (id, now)).await?;
                     for (locale, value) in locales {
-                        sqlx::query(INSERT_LOCALE)
-                            .bind(id)
-                            .bind(locale)
-                            .bind(value)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
+                        sql::execute(&mut *tx, INSERT_LOCALE, (id, locale, value, now)).await?;
                     }
                 }
             }

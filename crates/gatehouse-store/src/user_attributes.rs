@@ -4,7 +4,7 @@ use std::future::Future;
 
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, on_pool, Store, StoreError};
+use crate::{now_utc, on_pool, sql, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct UserAttributeRecord {
@@ -92,9 +92,7 @@ impl UserAttributeStore for Store {
             attribute_columns!(),
             " FROM user_attributes WHERE deleted_at IS NULL ORDER BY id"
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(SQL, ()).await
     }
 
     async fn user_attribute_by_id(
@@ -106,10 +104,7 @@ impl UserAttributeStore for Store {
             attribute_columns!(),
             " FROM user_attributes WHERE id = $1 AND deleted_at IS NULL"
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(id)
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(SQL, (id,)).await
     }
 
     async fn insert_user_attribute(
@@ -123,19 +118,22 @@ impl UserAttributeStore for Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING ",
             attribute_columns!()
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(INSERT)
-            .bind(f.name.as_deref().unwrap_or_default())
-            .bind(f.include_in_sign_up_form.unwrap_or(false))
-            .bind(f.required_in_sign_up_form.unwrap_or(false))
-            .bind(f.include_in_id_token_body.unwrap_or(false))
-            .bind(f.include_in_user_info.unwrap_or(false))
-            .bind(f.locales.as_deref().unwrap_or("{}"))
-            .bind(f.is_unique.unwrap_or(false))
-            .bind(&f.validation_regex)
-            .bind(f.validation_locales.as_deref().unwrap_or("{}"))
-            .bind(now_utc())
-            .fetch_one(pool)
-            .await)?)
+        self.fetch_one(
+            INSERT,
+            (
+                f.name.as_deref().unwrap_or_default(),
+                f.include_in_sign_up_form.unwrap_or(false),
+                f.required_in_sign_up_form.unwrap_or(false),
+                f.include_in_id_token_body.unwrap_or(false),
+                f.include_in_user_info.unwrap_or(false),
+                f.locales.as_deref().unwrap_or("{}"),
+                f.is_unique.unwrap_or(false),
+                &f.validation_regex,
+                f.validation_locales.as_deref().unwrap_or("{}"),
+                now_utc(),
+            ),
+        )
+        .await
     }
 
     async fn update_user_attribute(
@@ -155,20 +153,23 @@ impl UserAttributeStore for Store {
              WHERE id = $1 AND deleted_at IS NULL RETURNING ",
             attribute_columns!()
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(id)
-            .bind(&f.name)
-            .bind(f.include_in_sign_up_form)
-            .bind(f.required_in_sign_up_form)
-            .bind(f.include_in_id_token_body)
-            .bind(f.include_in_user_info)
-            .bind(&f.locales)
-            .bind(f.is_unique)
-            .bind(&f.validation_regex)
-            .bind(&f.validation_locales)
-            .bind(now_utc())
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(
+            SQL,
+            (
+                id,
+                &f.name,
+                f.include_in_sign_up_form,
+                f.required_in_sign_up_form,
+                f.include_in_id_token_body,
+                f.include_in_user_info,
+                &f.locales,
+                f.is_unique,
+                &f.validation_regex,
+                &f.validation_locales,
+                now_utc(),
+            ),
+        )
+        .await
     }
 
     async fn delete_user_attribute(&self, id: i64) -> Result<bool, StoreError> {
@@ -194,20 +195,9 @@ impl UserAttributeStore for Store {
         let now = now_utc();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            sqlx::query(CLEAR)
-                .bind(user_id)
-                .bind(attribute_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            sql::execute(&mut *tx, CLEAR, (user_id, attribute_id, now)).await?;
             if let Some(value) = value {
-                sqlx::query(INSERT)
-                    .bind(user_id)
-                    .bind(attribute_id)
-                    .bind(value)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                sql::execute(&mut *tx, INSERT, (user_id, attribute_id, value, now)).await?;
             }
             tx.commit().await?;
             Ok(())
@@ -224,12 +214,9 @@ impl UserAttributeStore for Store {
             "SELECT COUNT(*) FROM user_attribute_values v JOIN users u ON u.id = v.user_id \
             WHERE v.user_attribute_id = $1 AND v.value = $2 AND v.user_id <> $3 \
             AND v.deleted_at IS NULL AND u.deleted_at IS NULL";
-        let (n,): (i64,) = on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(attribute_id)
-            .bind(value)
-            .bind(except_user_id)
-            .fetch_one(pool)
-            .await)?;
+        let (n,): (i64,) = self
+            .fetch_one(SQL, (attribute_id, value, except_user_id))
+            .await?;
         Ok(n > 0)
     }
 }

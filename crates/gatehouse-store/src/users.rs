@@ -5,7 +5,7 @@ use std::future::Future;
 use chrono::NaiveDateTime;
 
 use crate::listing::{like_pattern, Page};
-use crate::{now_utc, on_pool, Store, StoreError};
+use crate::{now_utc, on_pool, sql, Store, StoreError};
 
 /// A user row with every column the API's User shape needs.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -164,10 +164,7 @@ impl UserStore for Store {
     async fn email_in_use(&self, email: &str) -> Result<bool, StoreError> {
         const SQL: &str = "SELECT COUNT(*) FROM users WHERE email = $1 \
             AND social_account_id IS NULL AND deleted_at IS NULL";
-        let (n,): (i64,) = on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(email)
-            .fetch_one(pool)
-            .await)?;
+        let (n,): (i64,) = self.fetch_one(SQL, (email,)).await?;
         Ok(n > 0)
     }
 
@@ -187,33 +184,27 @@ impl UserStore for Store {
             .unwrap_or_default();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let (id,): (i64,) = sqlx::query_as(INSERT)
-                .bind(&u.auth_id)
-                .bind(&u.email)
-                .bind(&u.first_name)
-                .bind(&u.last_name)
-                .bind(&u.locale)
-                .bind(slug)
-                .bind(&u.invitation_token_hash)
-                .bind(u.invitation_expires_at)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
+            let (id,): (i64,) = sql::fetch_one(
+                &mut *tx,
+                INSERT,
+                (
+                    &u.auth_id,
+                    &u.email,
+                    &u.first_name,
+                    &u.last_name,
+                    &u.locale,
+                    slug,
+                    &u.invitation_token_hash,
+                    u.invitation_expires_at,
+                    now,
+                ),
+            )
+            .await?;
             for role_id in &u.role_ids {
-                sqlx::query(ADD_ROLE)
-                    .bind(id)
-                    .bind(role_id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                sql::execute(&mut *tx, ADD_ROLE, (id, role_id, now)).await?;
             }
             if let Some((org_id, _)) = &u.org {
-                sqlx::query(ADD_ORG)
-                    .bind(id)
-                    .bind(org_id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                sql::execute(&mut *tx, ADD_ORG, (id, org_id, now)).await?;
             }
             tx.commit().await?;
             Ok(())
@@ -231,14 +222,8 @@ impl UserStore for Store {
             Some((hash, expires)) => (Some(hash), Some(expires)),
             None => (None, None),
         };
-        on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(user_id)
-            .bind(hash)
-            .bind(expires)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        self.execute(SQL, (user_id, hash, expires, now_utc()))
+            .await?;
         Ok(())
     }
 
@@ -269,31 +254,16 @@ impl UserStore for Store {
             .filter(|s| !s.is_empty())
             .map(like_pattern);
         let (limit, offset) = Page::limit_offset(page);
-        on_pool!(self, |pool| {
-            let (users, count): (Vec<UserRecord>, (i64,)) = match &pattern {
-                None => (
-                    sqlx::query_as(ROWS)
-                        .bind(limit)
-                        .bind(offset)
-                        .fetch_all(pool)
-                        .await?,
-                    sqlx::query_as(COUNT).fetch_one(pool).await?,
-                ),
-                Some(pattern) => (
-                    sqlx::query_as(SEARCH_ROWS)
-                        .bind(limit)
-                        .bind(offset)
-                        .bind(pattern)
-                        .fetch_all(pool)
-                        .await?,
-                    sqlx::query_as(SEARCH_COUNT)
-                        .bind(pattern)
-                        .fetch_one(pool)
-                        .await?,
-                ),
-            };
-            Ok((users, count.0))
-        })
+        match &pattern {
+            None => self.fetch_page((ROWS, (limit, offset)), (COUNT, ())).await,
+            Some(pattern) => {
+                self.fetch_page(
+                    (SEARCH_ROWS, (limit, offset, pattern)),
+                    (SEARCH_COUNT, (pattern,)),
+                )
+                .await
+            }
+        }
     }
 
     async fn user_by_auth_id(&self, auth_id: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -302,19 +272,13 @@ impl UserStore for Store {
             user_columns_u!(),
             " FROM users u WHERE u.auth_id = $1 AND u.deleted_at IS NULL"
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(auth_id)
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(SQL, (auth_id,)).await
     }
 
     async fn user_role_names(&self, user_id: i64) -> Result<Vec<String>, StoreError> {
         const SQL: &str = "SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
             WHERE ur.user_id = $1 AND ur.deleted_at IS NULL AND r.deleted_at IS NULL ORDER BY r.id";
-        let rows: Vec<(String,)> = on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(user_id)
-            .fetch_all(pool)
-            .await)?;
+        let rows: Vec<(String,)> = self.fetch_all(SQL, (user_id,)).await?;
         Ok(rows.into_iter().map(|(n,)| n).collect())
     }
 
@@ -325,10 +289,7 @@ impl UserStore for Store {
         const SQL: &str = "SELECT a.name, v.value FROM user_attribute_values v \
             JOIN user_attributes a ON a.id = v.user_attribute_id WHERE v.user_id = $1 \
             AND v.deleted_at IS NULL AND a.deleted_at IS NULL ORDER BY a.id";
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(user_id)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(SQL, (user_id,)).await
     }
 
     async fn update_user(
@@ -348,29 +309,24 @@ impl UserStore for Store {
         let now = now_utc();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            sqlx::query(UPDATE)
-                .bind(user_id)
-                .bind(&c.first_name)
-                .bind(&c.last_name)
-                .bind(&c.locale)
-                .bind(&c.org_slug)
-                .bind(c.is_active)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            sql::execute(
+                &mut *tx,
+                UPDATE,
+                (
+                    user_id,
+                    &c.first_name,
+                    &c.last_name,
+                    &c.locale,
+                    &c.org_slug,
+                    c.is_active,
+                    now,
+                ),
+            )
+            .await?;
             if let Some(role_ids) = role_ids {
-                sqlx::query(DROP_ROLES)
-                    .bind(user_id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                sql::execute(&mut *tx, DROP_ROLES, (user_id, now)).await?;
                 for role_id in role_ids {
-                    sqlx::query(ADD_ROLE)
-                        .bind(user_id)
-                        .bind(role_id)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
+                    sql::execute(&mut *tx, ADD_ROLE, (user_id, role_id, now)).await?;
                 }
             }
             tx.commit().await?;
@@ -400,22 +356,13 @@ impl UserStore for Store {
         const SQL: &str =
             "SELECT a.id, a.name FROM user_app_consents c JOIN apps a ON a.id = c.app_id \
             WHERE c.user_id = $1 AND c.deleted_at IS NULL AND a.deleted_at IS NULL ORDER BY a.id";
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(user_id)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(SQL, (user_id,)).await
     }
 
     async fn delete_consent(&self, user_id: i64, app_id: i64) -> Result<bool, StoreError> {
         const SQL: &str = "UPDATE user_app_consents SET deleted_at = $3, updated_at = $3 \
             WHERE user_id = $1 AND app_id = $2 AND deleted_at IS NULL";
-        let done = on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(user_id)
-            .bind(app_id)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let done = self.execute(SQL, (user_id, app_id, now_utc())).await?;
         Ok(done > 0)
     }
 
@@ -433,18 +380,8 @@ impl UserStore for Store {
         let now = now_utc();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            sqlx::query(SQL)
-                .bind(a)
-                .bind(a_to)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(SQL)
-                .bind(b)
-                .bind(b_to)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            sql::execute(&mut *tx, SQL, (a, a_to, now)).await?;
+            sql::execute(&mut *tx, SQL, (b, b_to, now)).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -463,15 +400,8 @@ impl UserStore for Store {
             sms_phone_number = CASE WHEN $4 THEN NULL ELSE sms_phone_number END, \
             sms_phone_number_verified = CASE WHEN $4 THEN (1 = 0) ELSE sms_phone_number_verified END, \
             updated_at = $5 WHERE id = $1";
-        on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(user_id)
-            .bind(mfa_types)
-            .bind(clear_otp)
-            .bind(clear_sms)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        self.execute(SQL, (user_id, mfa_types, clear_otp, clear_sms, now_utc()))
+            .await?;
         Ok(())
     }
 
@@ -479,22 +409,13 @@ impl UserStore for Store {
         const SQL: &str =
             "SELECT id, credential_id, counter, created_at, updated_at FROM user_passkeys \
             WHERE user_id = $1 AND deleted_at IS NULL ORDER BY id";
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(user_id)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(SQL, (user_id,)).await
     }
 
     async fn delete_passkey(&self, user_id: i64, passkey_id: i64) -> Result<bool, StoreError> {
         const SQL: &str = "UPDATE user_passkeys SET deleted_at = $3, updated_at = $3 \
             WHERE id = $2 AND user_id = $1 AND deleted_at IS NULL";
-        let done = on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(user_id)
-            .bind(passkey_id)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let done = self.execute(SQL, (user_id, passkey_id, now_utc())).await?;
         Ok(done == 1)
     }
 }
