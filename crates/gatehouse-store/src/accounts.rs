@@ -1,10 +1,8 @@
 //! The sign-in side of users: finding a password account, signing up, consents, login counts
 //! and the sign-in log.
 
-use std::future::Future;
-
 use crate::users::user_columns_u;
-use crate::{now_utc, on_pool, sql, Store, StoreError, UserRecord};
+use crate::{now_utc, on_pool, sql, Store, StoreError, StoreFuture, UserRecord};
 
 /// Who sees an attribute value: userinfo answers or ID tokens (each attribute says).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,60 +37,35 @@ pub struct NewSignUp {
 
 pub trait AccountStore {
     /// The live password (non-social) account with this email.
-    fn password_account(
-        &self,
-        email: &str,
-    ) -> impl Future<Output = Result<Option<PasswordAccount>, StoreError>> + Send;
-    fn user_by_id(
-        &self,
-        user_id: i64,
-    ) -> impl Future<Output = Result<Option<UserRecord>, StoreError>> + Send;
+    fn password_account(&self, email: &str) -> impl StoreFuture<Option<PasswordAccount>>;
+    fn user_by_id(&self, user_id: i64) -> impl StoreFuture<Option<UserRecord>>;
     /// Creates a signed-up user; a taken email is `StoreError::Conflict`.
-    fn insert_sign_up(
-        &self,
-        user: &NewSignUp,
-    ) -> impl Future<Output = Result<UserRecord, StoreError>> + Send;
-    fn set_password_hash(
-        &self,
-        user_id: i64,
-        password_hash: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn insert_sign_up(&self, user: &NewSignUp) -> impl StoreFuture<UserRecord>;
+    fn set_password_hash(&self, user_id: i64, password_hash: &str) -> impl StoreFuture<()>;
     fn set_names(
         &self,
         user_id: i64,
         first_name: Option<&str>,
         last_name: Option<&str>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl StoreFuture<()>;
     /// Counts a completed sign-in.
-    fn increment_login_count(
-        &self,
-        user_id: i64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn increment_login_count(&self, user_id: i64) -> impl StoreFuture<()>;
     /// The scopes the user granted the app (JSON array text parsed), if any consent exists.
-    fn consented_scopes(
-        &self,
-        user_id: i64,
-        app_id: i64,
-    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    fn consented_scopes(&self, user_id: i64, app_id: i64) -> impl StoreFuture<Vec<String>>;
     /// Records consent to `scopes`, merged with what was granted before.
-    fn grant_consent(
-        &self,
-        user_id: i64,
-        app_id: i64,
-        scopes: &[String],
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn grant_consent(&self, user_id: i64, app_id: i64, scopes: &[String]) -> impl StoreFuture<()>;
     /// The user's attribute values flagged for `audience`, as (name, value).
     fn shared_attributes(
         &self,
         user_id: i64,
         audience: AttributeAudience,
-    ) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
+    ) -> impl StoreFuture<Vec<(String, String)>>;
     fn insert_sign_in_log(
         &self,
         user_id: i64,
         ip: Option<&str>,
         detail: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl StoreFuture<()>;
 }
 
 impl AccountStore for Store {

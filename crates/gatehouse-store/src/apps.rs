@@ -1,10 +1,8 @@
 //! Apps (OAuth clients) and the scopes each one holds.
 
-use std::future::Future;
-
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, on_pool, sql, Store, StoreError};
+use crate::{now_utc, on_pool, sql, Store, StoreError, StoreFuture};
 
 /// An app as stored, with the names of the scopes it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,28 +116,17 @@ macro_rules! app_columns {
 
 pub trait AppStore {
     /// The live (not deleted) app with this client id, with its scopes.
-    fn app_by_client_id(
-        &self,
-        client_id: &str,
-    ) -> impl Future<Output = Result<Option<App>, StoreError>> + Send;
+    fn app_by_client_id(&self, client_id: &str) -> impl StoreFuture<Option<App>>;
     /// Creates an app and links it to the named scopes (names that are not live scopes are
     /// ignored). A client id already in use is a `Conflict`.
-    fn insert_app(&self, app: NewApp) -> impl Future<Output = Result<App, StoreError>> + Send;
-    fn list_apps(&self) -> impl Future<Output = Result<Vec<App>, StoreError>> + Send;
-    fn app_by_id(&self, id: i64) -> impl Future<Output = Result<Option<App>, StoreError>> + Send;
+    fn insert_app(&self, app: NewApp) -> impl StoreFuture<App>;
+    fn list_apps(&self) -> impl StoreFuture<Vec<App>>;
+    fn app_by_id(&self, id: i64) -> impl StoreFuture<Option<App>>;
     /// Applies the changes in one transaction; `None` when there is no live app with that id.
-    fn update_app(
-        &self,
-        id: i64,
-        changes: &AppChanges,
-    ) -> impl Future<Output = Result<Option<App>, StoreError>> + Send;
+    fn update_app(&self, id: i64, changes: &AppChanges) -> impl StoreFuture<Option<App>>;
     /// Soft-deletes the app and its scope links; whether it existed.
-    fn delete_app(&self, id: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    fn set_app_secret_hash(
-        &self,
-        app_id: i64,
-        secret_hash: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn delete_app(&self, id: i64) -> impl StoreFuture<bool>;
+    fn set_app_secret_hash(&self, app_id: i64, secret_hash: &str) -> impl StoreFuture<()>;
 }
 
 impl Store {

@@ -1,10 +1,8 @@
 //! Banners shown on the sign-in pages of the apps they are linked to.
 
-use std::future::Future;
-
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, on_pool, sql, Store, StoreError};
+use crate::{now_utc, on_pool, sql, Store, StoreError, StoreFuture};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct BannerRecord {
@@ -36,26 +34,23 @@ macro_rules! banner_columns {
 }
 
 pub trait BannerStore {
-    fn list_banners(&self) -> impl Future<Output = Result<Vec<BannerRecord>, StoreError>> + Send;
-    fn banner_by_id(
-        &self,
-        id: i64,
-    ) -> impl Future<Output = Result<Option<BannerRecord>, StoreError>> + Send;
+    fn list_banners(&self) -> impl StoreFuture<Vec<BannerRecord>>;
+    fn banner_by_id(&self, id: i64) -> impl StoreFuture<Option<BannerRecord>>;
     /// `(banner id, app id)` for every live link.
-    fn banner_app_links(&self) -> impl Future<Output = Result<Vec<(i64, i64)>, StoreError>> + Send;
+    fn banner_app_links(&self) -> impl StoreFuture<Vec<(i64, i64)>>;
     fn insert_banner(
         &self,
         banner_type: &str,
         text: &str,
         locales: &str,
-    ) -> impl Future<Output = Result<BannerRecord, StoreError>> + Send;
+    ) -> impl StoreFuture<BannerRecord>;
     fn update_banner(
         &self,
         id: i64,
         changes: &BannerChanges,
-    ) -> impl Future<Output = Result<Option<BannerRecord>, StoreError>> + Send;
+    ) -> impl StoreFuture<Option<BannerRecord>>;
     /// Soft-deletes the banner and its links; whether it existed.
-    fn delete_banner(&self, id: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn delete_banner(&self, id: i64) -> impl StoreFuture<bool>;
 }
 
 impl BannerStore for Store {

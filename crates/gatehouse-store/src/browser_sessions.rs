@@ -1,10 +1,8 @@
 //! Single sign-on sessions: one per browser, stored as the SHA-256 of the cookie value.
 
-use std::future::Future;
-
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, Store, StoreError};
+use crate::{now_utc, Store, StoreError, StoreFuture};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct BrowserSession {
@@ -36,46 +34,40 @@ pub struct NewBrowserSession<'a> {
 }
 
 pub trait BrowserSessionStore {
-    fn insert_browser_session(
-        &self,
-        session: &NewBrowserSession<'_>,
-    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+    fn insert_browser_session(&self, session: &NewBrowserSession<'_>) -> impl StoreFuture<i64>;
     /// The live (unrevoked, unexpired) session with this hash.
     fn live_browser_session(
         &self,
         session_hash: &str,
         now: NaiveDateTime,
-    ) -> impl Future<Output = Result<Option<BrowserSession>, StoreError>> + Send;
+    ) -> impl StoreFuture<Option<BrowserSession>>;
     /// Extends an idle-timed session.
     fn touch_browser_session(
         &self,
         id: i64,
         now: NaiveDateTime,
         expires_at: NaiveDateTime,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn revoke_browser_session(
-        &self,
-        id: i64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl StoreFuture<()>;
+    fn revoke_browser_session(&self, id: i64) -> impl StoreFuture<()>;
     /// The user's live sessions, oldest first.
     fn user_browser_sessions(
         &self,
         user_id: i64,
         now: NaiveDateTime,
-    ) -> impl Future<Output = Result<Vec<BrowserSessionSummary>, StoreError>> + Send;
+    ) -> impl StoreFuture<Vec<BrowserSessionSummary>>;
     /// Ends every live session of the user; how many there were.
     fn revoke_all_user_browser_sessions(
         &self,
         user_id: i64,
         now: NaiveDateTime,
-    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    ) -> impl StoreFuture<u64>;
     /// Ends one of the user's live sessions; whether there was one.
     fn revoke_user_browser_session(
         &self,
         user_id: i64,
         id: i64,
         now: NaiveDateTime,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl StoreFuture<bool>;
 }
 
 impl BrowserSessionStore for Store {

@@ -1,10 +1,8 @@
 //! ePass connect apps: a name in the URL, a sealed AES key, a redirect URL and its patterns.
 
-use std::future::Future;
-
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, on_pool, sql, Store, StoreError};
+use crate::{now_utc, on_pool, sql, Store, StoreError, StoreFuture};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ConnectAppRecord {
@@ -50,28 +48,17 @@ const COLUMNS: &str = "id, name, secret_encrypted, redirect_url, display_name, l
 
 pub trait ConnectAppStore {
     /// Creates an app; a live app with the name is `StoreError::Conflict`.
-    fn insert_connect_app(
-        &self,
-        app: &NewConnectApp,
-    ) -> impl Future<Output = Result<ConnectAppRecord, StoreError>> + Send;
-    fn connect_app(
-        &self,
-        name: &str,
-    ) -> impl Future<Output = Result<Option<ConnectAppRecord>, StoreError>> + Send;
-    fn list_connect_apps(
-        &self,
-    ) -> impl Future<Output = Result<Vec<ConnectAppRecord>, StoreError>> + Send;
+    fn insert_connect_app(&self, app: &NewConnectApp) -> impl StoreFuture<ConnectAppRecord>;
+    fn connect_app(&self, name: &str) -> impl StoreFuture<Option<ConnectAppRecord>>;
+    fn list_connect_apps(&self) -> impl StoreFuture<Vec<ConnectAppRecord>>;
     /// Applies `change` to the live app named `name`; the app as it is now, or `None`.
     fn update_connect_app(
         &self,
         name: &str,
         change: &ConnectAppChange,
-    ) -> impl Future<Output = Result<Option<ConnectAppRecord>, StoreError>> + Send;
+    ) -> impl StoreFuture<Option<ConnectAppRecord>>;
     /// Soft-deletes the app; whether there was one.
-    fn delete_connect_app(
-        &self,
-        name: &str,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn delete_connect_app(&self, name: &str) -> impl StoreFuture<bool>;
 }
 
 impl ConnectAppStore for Store {

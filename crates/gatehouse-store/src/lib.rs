@@ -32,6 +32,7 @@ mod sql;
 mod user_attributes;
 mod users;
 
+use std::future::Future;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -67,6 +68,12 @@ pub use signing_keys::{NewSigningKey, SigningKeyRecord, SigningKeyStore};
 pub use social::{LinkedIdentity, NewSocialUser, SocialAccountStore};
 pub use user_attributes::{UserAttributeFields, UserAttributeRecord, UserAttributeStore};
 pub use users::{NewInvitedUser, PasskeyRecord, UserChanges, UserRecord, UserStore};
+
+/// What every store call returns: a future of `Result<T, StoreError>` that can be sent to
+/// another thread (the server awaits store calls inside spawned tasks).
+pub trait StoreFuture<T>: Future<Output = Result<T, StoreError>> + Send {}
+
+impl<T, F: Future<Output = Result<T, StoreError>> + Send> StoreFuture<T> for F {}
 
 /// Runs the same expression against whichever pool the store holds. The expression is compiled
 /// once per backend, so a query that does not fit both fails to build rather than at run time.

@@ -1,10 +1,8 @@
 //! The account lifecycle after sign-up: verified emails, changed emails, accepted invitations.
 
-use std::future::Future;
-
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, on_pool, sql, Store, StoreError};
+use crate::{now_utc, on_pool, sql, Store, StoreError, StoreFuture};
 
 /// A user holding a pending invitation, found by the invitation token's hash.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -20,22 +18,12 @@ pub struct InvitedUser {
 
 pub trait LifecycleStore {
     /// Marks the user's email as verified.
-    fn set_email_verified(
-        &self,
-        user_id: i64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn set_email_verified(&self, user_id: i64) -> impl StoreFuture<()>;
     /// Gives the user a new (verified) email; another live password account holding it is
     /// `StoreError::Conflict`.
-    fn change_email(
-        &self,
-        user_id: i64,
-        email: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn change_email(&self, user_id: i64, email: &str) -> impl StoreFuture<()>;
     /// The live user whose pending invitation has this token hash.
-    fn invited_user(
-        &self,
-        token_hash: &str,
-    ) -> impl Future<Output = Result<Option<InvitedUser>, StoreError>> + Send;
+    fn invited_user(&self, token_hash: &str) -> impl StoreFuture<Option<InvitedUser>>;
     /// Accepts the invitation: sets the password, activates the account, marks the email
     /// verified and clears the token. `false` when the token was used or withdrawn meanwhile.
     fn accept_invitation(
@@ -43,7 +31,7 @@ pub trait LifecycleStore {
         user_id: i64,
         token_hash: &str,
         password_hash: &str,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl StoreFuture<bool>;
 }
 
 impl LifecycleStore for Store {

@@ -1,11 +1,9 @@
 //! Delivery logs (email, SMS) and sign-in logs.
 
-use std::future::Future;
-
 use chrono::NaiveDateTime;
 
 use crate::listing::Page;
-use crate::{now_utc, Store, StoreError};
+use crate::{now_utc, Store, StoreError, StoreFuture};
 
 /// Which log. The table name comes from this fixed match, never from a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,32 +74,18 @@ pub trait LogStore {
         &self,
         log: MessageLog,
         page: Option<Page>,
-    ) -> impl Future<Output = Result<(Vec<MessageLogRecord>, i64), StoreError>> + Send;
-    fn message_log(
-        &self,
-        log: MessageLog,
-        id: i64,
-    ) -> impl Future<Output = Result<Option<MessageLogRecord>, StoreError>> + Send;
-    fn sign_in_logs(
-        &self,
-        page: Option<Page>,
-    ) -> impl Future<Output = Result<(Vec<SignInLogRecord>, i64), StoreError>> + Send;
-    fn sign_in_log(
-        &self,
-        id: i64,
-    ) -> impl Future<Output = Result<Option<SignInLogRecord>, StoreError>> + Send;
+    ) -> impl StoreFuture<(Vec<MessageLogRecord>, i64)>;
+    fn message_log(&self, log: MessageLog, id: i64) -> impl StoreFuture<Option<MessageLogRecord>>;
+    fn sign_in_logs(&self, page: Option<Page>) -> impl StoreFuture<(Vec<SignInLogRecord>, i64)>;
+    fn sign_in_log(&self, id: i64) -> impl StoreFuture<Option<SignInLogRecord>>;
     /// Records one delivery (content already redacted).
     fn insert_message_log(
         &self,
         log: MessageLog,
         entry: &NewMessageLog<'_>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl StoreFuture<()>;
     /// Soft-deletes the live rows of a log written before `before` (UTC); returns how many.
-    fn delete_logs_before(
-        &self,
-        log: LogKind,
-        before: NaiveDateTime,
-    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    fn delete_logs_before(&self, log: LogKind, before: NaiveDateTime) -> impl StoreFuture<u64>;
 }
 
 /// One delivery to record.

@@ -1,8 +1,6 @@
 //! A user's second factors: the TOTP secret (sealed by the server) and the enrolled types.
 
-use std::future::Future;
-
-use crate::{now_utc, on_pool, sql, Store, StoreError};
+use crate::{now_utc, on_pool, sql, Store, StoreError, StoreFuture};
 
 /// A stored passkey, as sign-in needs it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -21,80 +19,34 @@ pub trait MfaStore {
         credential_id: &str,
         public_key: &str,
         counter: i64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl StoreFuture<()>;
     /// The live passkey with this credential id (base64url).
-    fn passkey_by_credential(
-        &self,
-        credential_id: &str,
-    ) -> impl Future<Output = Result<Option<StoredPasskey>, StoreError>> + Send;
+    fn passkey_by_credential(&self, credential_id: &str)
+        -> impl StoreFuture<Option<StoredPasskey>>;
     /// Records a use: the authenticator's new signature counter.
-    fn passkey_used(
-        &self,
-        id: i64,
-        counter: i64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn passkey_used(&self, id: i64, counter: i64) -> impl StoreFuture<()>;
     /// The user declined passkey enrollment for good (or asked again: `false`).
-    fn set_skip_passkey_enroll(
-        &self,
-        user_id: i64,
-        skip: bool,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn set_skip_passkey_enroll(&self, user_id: i64, skip: bool) -> impl StoreFuture<()>;
     /// Whether the user declined passkey enrollment for good.
-    fn skips_passkey_enroll(
-        &self,
-        user_id: i64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn skips_passkey_enroll(&self, user_id: i64) -> impl StoreFuture<bool>;
     /// The user's sealed TOTP secret, if one was set up.
-    fn otp_secret(
-        &self,
-        user_id: i64,
-    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    fn otp_secret(&self, user_id: i64) -> impl StoreFuture<Option<String>>;
     /// Stores a new (not yet verified) sealed TOTP secret.
-    fn set_otp_secret(
-        &self,
-        user_id: i64,
-        sealed: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn set_otp_secret(&self, user_id: i64, sealed: &str) -> impl StoreFuture<()>;
     /// Replaces the user's recovery codes with these hashes (the old ones stop working).
-    fn replace_recovery_codes(
-        &self,
-        user_id: i64,
-        code_hashes: &[String],
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn replace_recovery_codes(&self, user_id: i64, code_hashes: &[String]) -> impl StoreFuture<()>;
     /// Spends one unused recovery code; whether it was one.
-    fn use_recovery_code(
-        &self,
-        user_id: i64,
-        code_hash: &str,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn use_recovery_code(&self, user_id: i64, code_hash: &str) -> impl StoreFuture<bool>;
     /// How many unused recovery codes the user has.
-    fn recovery_codes_left(
-        &self,
-        user_id: i64,
-    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+    fn recovery_codes_left(&self, user_id: i64) -> impl StoreFuture<i64>;
     /// The user's SMS number and whether a code sent to it was verified.
-    fn sms_phone(
-        &self,
-        user_id: i64,
-    ) -> impl Future<Output = Result<Option<(String, bool)>, StoreError>> + Send;
+    fn sms_phone(&self, user_id: i64) -> impl StoreFuture<Option<(String, bool)>>;
     /// Stores a new, not yet verified SMS number.
-    fn set_sms_phone(
-        &self,
-        user_id: i64,
-        number: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn set_sms_phone(&self, user_id: i64, number: &str) -> impl StoreFuture<()>;
     /// Marks the SMS number verified and records the enrolled types, in one statement.
-    fn confirm_sms(
-        &self,
-        user_id: i64,
-        mfa_types: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn confirm_sms(&self, user_id: i64, mfa_types: &str) -> impl StoreFuture<()>;
     /// Marks the TOTP secret verified and records the enrolled types, in one statement.
-    fn confirm_otp(
-        &self,
-        user_id: i64,
-        mfa_types: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn confirm_otp(&self, user_id: i64, mfa_types: &str) -> impl StoreFuture<()>;
 }
 
 impl MfaStore for Store {

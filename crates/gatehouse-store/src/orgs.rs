@@ -1,12 +1,10 @@
 //! Organizations (with their branding) and organization groups.
 
-use std::future::Future;
-
 use chrono::NaiveDateTime;
 
 use crate::listing::{like_pattern, Page};
 use crate::users::{user_columns_u, UserRecord};
-use crate::{now_utc, on_pool, sql, Store, StoreError};
+use crate::{now_utc, on_pool, sql, Store, StoreError, StoreFuture};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct OrgRecord {
@@ -87,11 +85,8 @@ macro_rules! group_columns {
 }
 
 pub trait OrgStore {
-    fn list_orgs(&self) -> impl Future<Output = Result<Vec<OrgRecord>, StoreError>> + Send;
-    fn org_by_id(
-        &self,
-        id: i64,
-    ) -> impl Future<Output = Result<Option<OrgRecord>, StoreError>> + Send;
+    fn list_orgs(&self) -> impl StoreFuture<Vec<OrgRecord>>;
+    fn org_by_id(&self, id: i64) -> impl StoreFuture<Option<OrgRecord>>;
     /// A live org with that name or slug is a `Conflict`.
     fn insert_org(
         &self,
@@ -99,90 +94,49 @@ pub trait OrgStore {
         slug: &str,
         allow_public_registration: bool,
         only_use_for_branding_override: bool,
-    ) -> impl Future<Output = Result<OrgRecord, StoreError>> + Send;
+    ) -> impl StoreFuture<OrgRecord>;
     /// Applies the changes; a new slug is written to every user whose active org it was.
-    fn update_org(
-        &self,
-        id: i64,
-        changes: &OrgChanges,
-    ) -> impl Future<Output = Result<Option<OrgRecord>, StoreError>> + Send;
+    fn update_org(&self, id: i64, changes: &OrgChanges) -> impl StoreFuture<Option<OrgRecord>>;
     /// How many live users have this org active.
-    fn count_users_in_org(
-        &self,
-        slug: &str,
-    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+    fn count_users_in_org(&self, slug: &str) -> impl StoreFuture<i64>;
     /// Soft-deletes the org with its groups and memberships; whether it existed.
-    fn delete_org(&self, id: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn delete_org(&self, id: i64) -> impl StoreFuture<bool>;
     /// Users whose active org is `slug`, optionally filtered by name or email, and the total.
     fn users_with_active_org(
         &self,
         slug: &str,
         search: Option<&str>,
         page: Option<Page>,
-    ) -> impl Future<Output = Result<(Vec<UserRecord>, i64), StoreError>> + Send;
+    ) -> impl StoreFuture<(Vec<UserRecord>, i64)>;
     /// Every member of the org, and the total.
     fn org_members(
         &self,
         org_id: i64,
         page: Option<Page>,
-    ) -> impl Future<Output = Result<(Vec<UserRecord>, i64), StoreError>> + Send;
-    fn list_org_groups(
-        &self,
-        org_id: Option<i64>,
-    ) -> impl Future<Output = Result<Vec<OrgGroupRecord>, StoreError>> + Send;
-    fn org_group_by_id(
-        &self,
-        id: i64,
-    ) -> impl Future<Output = Result<Option<OrgGroupRecord>, StoreError>> + Send;
-    fn insert_org_group(
-        &self,
-        org_id: i64,
-        name: &str,
-    ) -> impl Future<Output = Result<OrgGroupRecord, StoreError>> + Send;
-    fn rename_org_group(
-        &self,
-        id: i64,
-        name: &str,
-    ) -> impl Future<Output = Result<Option<OrgGroupRecord>, StoreError>> + Send;
-    fn delete_org_group(&self, id: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    fn org_group_members(
-        &self,
-        id: i64,
-    ) -> impl Future<Output = Result<Vec<UserRecord>, StoreError>> + Send;
-    fn org_by_slug(
-        &self,
-        slug: &str,
-    ) -> impl Future<Output = Result<Option<OrgRecord>, StoreError>> + Send;
+    ) -> impl StoreFuture<(Vec<UserRecord>, i64)>;
+    fn list_org_groups(&self, org_id: Option<i64>) -> impl StoreFuture<Vec<OrgGroupRecord>>;
+    fn org_group_by_id(&self, id: i64) -> impl StoreFuture<Option<OrgGroupRecord>>;
+    fn insert_org_group(&self, org_id: i64, name: &str) -> impl StoreFuture<OrgGroupRecord>;
+    fn rename_org_group(&self, id: i64, name: &str) -> impl StoreFuture<Option<OrgGroupRecord>>;
+    fn delete_org_group(&self, id: i64) -> impl StoreFuture<bool>;
+    fn org_group_members(&self, id: i64) -> impl StoreFuture<Vec<UserRecord>>;
+    fn org_by_slug(&self, slug: &str) -> impl StoreFuture<Option<OrgRecord>>;
     /// `(group id, group name)` of the groups the user is in.
-    fn user_org_groups(
-        &self,
-        user_id: i64,
-    ) -> impl Future<Output = Result<Vec<(i64, String)>, StoreError>> + Send;
+    fn user_org_groups(&self, user_id: i64) -> impl StoreFuture<Vec<(i64, String)>>;
     /// The organizations the user is a member of (branding-only ones left out).
-    fn user_orgs(
-        &self,
-        user_id: i64,
-    ) -> impl Future<Output = Result<Vec<OrgRecord>, StoreError>> + Send;
+    fn user_orgs(&self, user_id: i64) -> impl StoreFuture<Vec<OrgRecord>>;
     /// Replaces the user's memberships; clears the active org (to a single space, as Melody
     /// does) when it is no longer among them.
-    fn set_user_orgs(
-        &self,
-        user_id: i64,
-        org_ids: &[i64],
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn set_user_orgs(&self, user_id: i64, org_ids: &[i64]) -> impl StoreFuture<()>;
     /// Adds (or with `member = false` removes) the user to an org group.
     fn set_org_group_member(
         &self,
         user_id: i64,
         group_id: i64,
         member: bool,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl StoreFuture<()>;
     /// Whether the user is a member of the org.
-    fn is_org_member(
-        &self,
-        user_id: i64,
-        org_id: i64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn is_org_member(&self, user_id: i64, org_id: i64) -> impl StoreFuture<bool>;
 }
 
 impl OrgStore for Store {

@@ -1,11 +1,9 @@
 //! Refresh tokens (stored as hashes, grouped in rotation families). A live family is an
 //! active session of a user in an app.
 
-use std::future::Future;
-
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, on_pool, sql, Store, StoreError};
+use crate::{now_utc, on_pool, sql, Store, StoreError, StoreFuture};
 
 /// The live token of one family, as the admin API lists sessions.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -52,44 +50,31 @@ pub struct NewRefreshToken<'a> {
 }
 
 pub trait RefreshTokenStore {
-    fn insert_refresh_token(
-        &self,
-        token: &NewRefreshToken<'_>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn insert_refresh_token(&self, token: &NewRefreshToken<'_>) -> impl StoreFuture<()>;
     fn refresh_token_by_hash(
         &self,
         token_hash: &str,
-    ) -> impl Future<Output = Result<Option<RefreshTokenRecord>, StoreError>> + Send;
+    ) -> impl StoreFuture<Option<RefreshTokenRecord>>;
     /// Marks a token used; false when it already was (a concurrent refresh won).
-    fn mark_refresh_token_used(
-        &self,
-        id: i64,
-        now: NaiveDateTime,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn mark_refresh_token_used(&self, id: i64, now: NaiveDateTime) -> impl StoreFuture<bool>;
     /// Revokes every token of a family (logout, reuse detection, replayed code).
-    fn revoke_refresh_family(
-        &self,
-        family_id: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn revoke_refresh_family(&self, family_id: &str) -> impl StoreFuture<()>;
     /// The user's live (unused, unrevoked, unexpired) refresh tokens, one per family.
     fn active_sessions(
         &self,
         user_id: i64,
         now: NaiveDateTime,
-    ) -> impl Future<Output = Result<Vec<ActiveSession>, StoreError>> + Send;
+    ) -> impl StoreFuture<Vec<ActiveSession>>;
     /// Revokes every refresh token of the user; how many were not revoked yet.
-    fn revoke_user_refresh_tokens(
-        &self,
-        user_id: i64,
-        now: NaiveDateTime,
-    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    fn revoke_user_refresh_tokens(&self, user_id: i64, now: NaiveDateTime)
+        -> impl StoreFuture<u64>;
     /// Revokes every token of one of the user's families; whether it had a live one.
     fn revoke_session(
         &self,
         user_id: i64,
         family_id: &str,
         now: NaiveDateTime,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl StoreFuture<bool>;
 }
 
 impl RefreshTokenStore for Store {

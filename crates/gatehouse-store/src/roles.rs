@@ -1,11 +1,9 @@
 //! Roles users can hold (`super_admin` is built in).
 
-use std::future::Future;
-
 use chrono::NaiveDateTime;
 
 use crate::users::{user_columns_u, UserRecord};
-use crate::{now_utc, Store, StoreError};
+use crate::{now_utc, Store, StoreError, StoreFuture};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RoleRecord {
@@ -24,36 +22,22 @@ macro_rules! role_columns {
 
 pub trait RoleStore {
     /// Creates the role unless a live one has that name; returns whether it was created.
-    fn insert_role_if_absent(
-        &self,
-        name: &str,
-        note: &str,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    fn list_roles(&self) -> impl Future<Output = Result<Vec<RoleRecord>, StoreError>> + Send;
-    fn role_by_id(
-        &self,
-        id: i64,
-    ) -> impl Future<Output = Result<Option<RoleRecord>, StoreError>> + Send;
+    fn insert_role_if_absent(&self, name: &str, note: &str) -> impl StoreFuture<bool>;
+    fn list_roles(&self) -> impl StoreFuture<Vec<RoleRecord>>;
+    fn role_by_id(&self, id: i64) -> impl StoreFuture<Option<RoleRecord>>;
     /// A live role with that name is a `Conflict`.
-    fn insert_role(
-        &self,
-        name: &str,
-        note: &str,
-    ) -> impl Future<Output = Result<RoleRecord, StoreError>> + Send;
+    fn insert_role(&self, name: &str, note: &str) -> impl StoreFuture<RoleRecord>;
     /// `None` fields stay as they are; `None` result when there is no live role with that id.
     fn update_role(
         &self,
         id: i64,
         name: Option<&str>,
         note: Option<&str>,
-    ) -> impl Future<Output = Result<Option<RoleRecord>, StoreError>> + Send;
+    ) -> impl StoreFuture<Option<RoleRecord>>;
     /// Soft-deletes the role and who holds it; whether it existed.
-    fn delete_role(&self, id: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn delete_role(&self, id: i64) -> impl StoreFuture<bool>;
     /// Live users holding the role, oldest first.
-    fn users_with_role(
-        &self,
-        role_id: i64,
-    ) -> impl Future<Output = Result<Vec<UserRecord>, StoreError>> + Send;
+    fn users_with_role(&self, role_id: i64) -> impl StoreFuture<Vec<UserRecord>>;
 }
 
 impl RoleStore for Store {

@@ -1,10 +1,8 @@
 //! SAML identity providers (for sign-in with SAML as a service provider).
 
-use std::future::Future;
-
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, Store, StoreError};
+use crate::{now_utc, Store, StoreError, StoreFuture};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SamlIdpRecord {
@@ -40,28 +38,18 @@ macro_rules! idp_columns {
 }
 
 pub trait SamlIdpStore {
-    fn list_saml_idps(&self)
-        -> impl Future<Output = Result<Vec<SamlIdpRecord>, StoreError>> + Send;
-    fn saml_idp_by_id(
-        &self,
-        id: i64,
-    ) -> impl Future<Output = Result<Option<SamlIdpRecord>, StoreError>> + Send;
+    fn list_saml_idps(&self) -> impl StoreFuture<Vec<SamlIdpRecord>>;
+    fn saml_idp_by_id(&self, id: i64) -> impl StoreFuture<Option<SamlIdpRecord>>;
     /// The live provider called `name` (names are unique among live providers).
-    fn saml_idp_by_name(
-        &self,
-        name: &str,
-    ) -> impl Future<Output = Result<Option<SamlIdpRecord>, StoreError>> + Send;
+    fn saml_idp_by_name(&self, name: &str) -> impl StoreFuture<Option<SamlIdpRecord>>;
     /// A live provider with that name is a `Conflict`.
-    fn insert_saml_idp(
-        &self,
-        fields: &SamlIdpFields,
-    ) -> impl Future<Output = Result<SamlIdpRecord, StoreError>> + Send;
+    fn insert_saml_idp(&self, fields: &SamlIdpFields) -> impl StoreFuture<SamlIdpRecord>;
     fn update_saml_idp(
         &self,
         id: i64,
         fields: &SamlIdpFields,
-    ) -> impl Future<Output = Result<Option<SamlIdpRecord>, StoreError>> + Send;
-    fn delete_saml_idp(&self, id: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl StoreFuture<Option<SamlIdpRecord>>;
+    fn delete_saml_idp(&self, id: i64) -> impl StoreFuture<bool>;
 }
 
 impl SamlIdpStore for Store {

@@ -1,10 +1,8 @@
 //! Scopes (with their type: `spa` or `s2s`).
 
-use std::future::Future;
-
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, on_pool, sql, Store, StoreError};
+use crate::{now_utc, on_pool, sql, Store, StoreError, StoreFuture};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ScopeRecord {
@@ -50,34 +48,25 @@ pub struct NewScope {
 
 pub trait ScopeStore {
     /// Creates the scope unless a live one has that name; returns whether it was created.
-    fn insert_scope_if_absent(
-        &self,
-        scope: &NewScope,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    fn scope_names(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
-    fn list_scopes(&self) -> impl Future<Output = Result<Vec<ScopeRecord>, StoreError>> + Send;
-    fn scope_by_id(
-        &self,
-        id: i64,
-    ) -> impl Future<Output = Result<Option<ScopeRecord>, StoreError>> + Send;
-    fn scope_locales(
-        &self,
-        scope_id: i64,
-    ) -> impl Future<Output = Result<Vec<ScopeLocaleRecord>, StoreError>> + Send;
+    fn insert_scope_if_absent(&self, scope: &NewScope) -> impl StoreFuture<bool>;
+    fn scope_names(&self) -> impl StoreFuture<Vec<String>>;
+    fn list_scopes(&self) -> impl StoreFuture<Vec<ScopeRecord>>;
+    fn scope_by_id(&self, id: i64) -> impl StoreFuture<Option<ScopeRecord>>;
+    fn scope_locales(&self, scope_id: i64) -> impl StoreFuture<Vec<ScopeLocaleRecord>>;
     /// Creates a scope with its locale texts. A live scope with that name is a `Conflict`.
     fn insert_scope(
         &self,
         scope: &NewScope,
         locales: &[(String, String)],
-    ) -> impl Future<Output = Result<ScopeRecord, StoreError>> + Send;
+    ) -> impl StoreFuture<ScopeRecord>;
     /// Applies the changes; `None` when there is no live scope with that id.
     fn update_scope(
         &self,
         id: i64,
         changes: &ScopeChanges,
-    ) -> impl Future<Output = Result<Option<ScopeRecord>, StoreError>> + Send;
+    ) -> impl StoreFuture<Option<ScopeRecord>>;
     /// Soft-deletes the scope, its locale texts and its app links; whether it existed.
-    fn delete_scope(&self, id: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn delete_scope(&self, id: i64) -> impl StoreFuture<bool>;
 }
 
 impl ScopeStore for Store {

@@ -1,20 +1,11 @@
 //! Small named values the server keeps about itself (for example when it was bootstrapped).
 
-use std::future::Future;
-
-use crate::{now_utc, Store, StoreError};
+use crate::{now_utc, Store, StoreError, StoreFuture};
 
 pub trait SettingsStore {
-    fn setting(
-        &self,
-        name: &str,
-    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    fn setting(&self, name: &str) -> impl StoreFuture<Option<String>>;
     /// Stores a value unless the name already has one; returns whether this call stored it.
-    fn insert_setting_if_absent(
-        &self,
-        name: &str,
-        value: &str,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn insert_setting_if_absent(&self, name: &str, value: &str) -> impl StoreFuture<bool>;
 }
 
 impl SettingsStore for Store {

@@ -1,10 +1,8 @@
 //! Token signing keys. Private keys arrive here already encrypted with the master key.
 
-use std::future::Future;
-
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, on_pool, sql, Store, StoreError};
+use crate::{now_utc, on_pool, sql, Store, StoreError, StoreFuture};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SigningKeyRecord {
@@ -29,21 +27,16 @@ pub struct NewSigningKey {
 
 pub trait SigningKeyStore {
     /// Every key not yet retired at `now`, newest first: the first one signs, all of them verify.
-    fn live_signing_keys(
-        &self,
-        now: NaiveDateTime,
-    ) -> impl Future<Output = Result<Vec<SigningKeyRecord>, StoreError>> + Send;
+    fn live_signing_keys(&self, now: NaiveDateTime) -> impl StoreFuture<Vec<SigningKeyRecord>>;
     /// Every key ever made, newest first.
-    fn all_signing_keys(
-        &self,
-    ) -> impl Future<Output = Result<Vec<SigningKeyRecord>, StoreError>> + Send;
+    fn all_signing_keys(&self) -> impl StoreFuture<Vec<SigningKeyRecord>>;
     /// Adds a key that becomes the signing key, and schedules every other live key without a
     /// retirement time to retire at `retire_others_at` — in one transaction.
     fn rotate_in_signing_key(
         &self,
         key: NewSigningKey,
         retire_others_at: NaiveDateTime,
-    ) -> impl Future<Output = Result<SigningKeyRecord, StoreError>> + Send;
+    ) -> impl StoreFuture<SigningKeyRecord>;
 }
 
 impl SigningKeyStore for Store {

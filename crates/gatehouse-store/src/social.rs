@@ -2,12 +2,10 @@
 //! (`social_account_type`, `social_account_id`), never by email; and identities linked to an
 //! existing account (`user_identities`, after the account's password proved it).
 
-use std::future::Future;
-
 use chrono::NaiveDateTime;
 
 use crate::users::user_columns_u;
-use crate::{now_utc, on_pool, sql, Store, StoreError, UserRecord};
+use crate::{now_utc, on_pool, sql, Store, StoreError, StoreFuture, UserRecord};
 
 /// A user made by a first sign-in through a provider.
 #[derive(Debug, Clone)]
@@ -37,34 +35,20 @@ pub struct LinkedIdentity {
 pub trait SocialAccountStore {
     /// The live user of this provider identity: the social user made from it, or the account
     /// it was linked to.
-    fn social_user(
-        &self,
-        provider: &str,
-        subject: &str,
-    ) -> impl Future<Output = Result<Option<UserRecord>, StoreError>> + Send;
+    fn social_user(&self, provider: &str, subject: &str) -> impl StoreFuture<Option<UserRecord>>;
     /// Creates the user; an identity that already has one is `StoreError::Conflict`.
-    fn insert_social_user(
-        &self,
-        user: &NewSocialUser,
-    ) -> impl Future<Output = Result<UserRecord, StoreError>> + Send;
+    fn insert_social_user(&self, user: &NewSocialUser) -> impl StoreFuture<UserRecord>;
     /// Links the identity to the live user; an identity already linked is `StoreError::Conflict`.
     fn link_identity(
         &self,
         user_id: i64,
         provider: &str,
         subject: &str,
-    ) -> impl Future<Output = Result<LinkedIdentity, StoreError>> + Send;
+    ) -> impl StoreFuture<LinkedIdentity>;
     /// The identities linked to the user, oldest first.
-    fn linked_identities(
-        &self,
-        user_id: i64,
-    ) -> impl Future<Output = Result<Vec<LinkedIdentity>, StoreError>> + Send;
+    fn linked_identities(&self, user_id: i64) -> impl StoreFuture<Vec<LinkedIdentity>>;
     /// Unlinks one of the user's identities; whether it was linked.
-    fn unlink_identity(
-        &self,
-        user_id: i64,
-        identity_id: i64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn unlink_identity(&self, user_id: i64, identity_id: i64) -> impl StoreFuture<bool>;
 }
 
 impl SocialAccountStore for Store {

@@ -3,12 +3,10 @@
 //! in order, exactly as a chain of `.bind()` calls binds them, and a value that fails to encode
 //! fails the statement with the error `.bind()` gives, before anything is sent.
 
-use std::future::Future;
-
 use sqlx::error::BoxDynError;
 use sqlx::{Arguments, Database, Encode, Executor, FromRow, IntoArguments, Postgres, Sqlite, Type};
 
-use crate::StoreError;
+use crate::{StoreError, StoreFuture};
 
 /// The values of one statement, bound in order: a tuple of bindable values, or `()`.
 pub(crate) trait Params<'q, DB: Database>: Send {
@@ -82,7 +80,7 @@ pub(crate) fn execute<'q, 'c, DB, E, P>(
     conn: E,
     sql: &'q str,
     params: P,
-) -> impl Future<Output = Result<DB::QueryResult, StoreError>> + Send + use<'q, 'c, DB, E, P>
+) -> impl StoreFuture<DB::QueryResult> + use<'q, 'c, DB, E, P>
 where
     DB: Database,
     E: Executor<'c, Database = DB>,
@@ -100,7 +98,7 @@ pub(crate) fn fetch_optional<'q, 'c, DB, O, E, P>(
     conn: E,
     sql: &'q str,
     params: P,
-) -> impl Future<Output = Result<Option<O>, StoreError>> + Send + use<'q, 'c, DB, O, E, P>
+) -> impl StoreFuture<Option<O>> + use<'q, 'c, DB, O, E, P>
 where
     DB: Database,
     O: RowOf<DB>,
@@ -138,7 +136,7 @@ pub(crate) fn fetch_all<'q, 'c, DB, O, E, P>(
     conn: E,
     sql: &'q str,
     params: P,
-) -> impl Future<Output = Result<Vec<O>, StoreError>> + Send + use<'q, 'c, DB, O, E, P>
+) -> impl StoreFuture<Vec<O>> + use<'q, 'c, DB, O, E, P>
 where
     DB: Database,
     O: RowOf<DB>,

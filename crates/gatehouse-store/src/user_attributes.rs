@@ -1,10 +1,8 @@
 //! Custom user attributes (the fields, not their values).
 
-use std::future::Future;
-
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, on_pool, sql, Store, StoreError};
+use crate::{now_utc, on_pool, sql, Store, StoreError, StoreFuture};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct UserAttributeRecord {
@@ -47,42 +45,34 @@ macro_rules! attribute_columns {
 }
 
 pub trait UserAttributeStore {
-    fn list_user_attributes(
-        &self,
-    ) -> impl Future<Output = Result<Vec<UserAttributeRecord>, StoreError>> + Send;
-    fn user_attribute_by_id(
-        &self,
-        id: i64,
-    ) -> impl Future<Output = Result<Option<UserAttributeRecord>, StoreError>> + Send;
+    fn list_user_attributes(&self) -> impl StoreFuture<Vec<UserAttributeRecord>>;
+    fn user_attribute_by_id(&self, id: i64) -> impl StoreFuture<Option<UserAttributeRecord>>;
     /// Creates an attribute (absent fields take their defaults); a taken name is a `Conflict`.
     fn insert_user_attribute(
         &self,
         fields: &UserAttributeFields,
-    ) -> impl Future<Output = Result<UserAttributeRecord, StoreError>> + Send;
+    ) -> impl StoreFuture<UserAttributeRecord>;
     fn update_user_attribute(
         &self,
         id: i64,
         fields: &UserAttributeFields,
-    ) -> impl Future<Output = Result<Option<UserAttributeRecord>, StoreError>> + Send;
+    ) -> impl StoreFuture<Option<UserAttributeRecord>>;
     /// Sets (or with `None` removes) a user's value for an attribute.
     fn set_user_attribute_value(
         &self,
         user_id: i64,
         attribute_id: i64,
         value: Option<&str>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl StoreFuture<()>;
     /// Whether another live user already has this value for the attribute.
     fn attribute_value_taken(
         &self,
         attribute_id: i64,
         value: &str,
         except_user_id: i64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl StoreFuture<bool>;
     /// Soft-deletes the attribute and its values; whether it existed.
-    fn delete_user_attribute(
-        &self,
-        id: i64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn delete_user_attribute(&self, id: i64) -> impl StoreFuture<bool>;
 }
 
 impl UserAttributeStore for Store {

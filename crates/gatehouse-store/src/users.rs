@@ -1,11 +1,9 @@
 //! Users as the API shows them.
 
-use std::future::Future;
-
 use chrono::NaiveDateTime;
 
 use crate::listing::{like_pattern, Page};
-use crate::{now_utc, on_pool, sql, Store, StoreError};
+use crate::{now_utc, on_pool, sql, Store, StoreError, StoreFuture};
 
 /// A user row with every column the API's User shape needs.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -81,65 +79,46 @@ pub struct NewInvitedUser {
 
 pub trait UserStore {
     /// Whether a live password (non-social) account uses this email.
-    fn email_in_use(&self, email: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn email_in_use(&self, email: &str) -> impl StoreFuture<bool>;
     /// Creates the invited user with roles and membership in one transaction.
-    fn insert_invited_user(
-        &self,
-        user: &NewInvitedUser,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn insert_invited_user(&self, user: &NewInvitedUser) -> impl StoreFuture<()>;
     /// Sets a new invitation (token hash and expiry), or clears it with `None`.
     fn set_invitation(
         &self,
         user_id: i64,
         invitation: Option<(&str, NaiveDateTime)>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl StoreFuture<()>;
     /// Users matching `search` (first name, last name or email; case-insensitive substring),
     /// oldest first, and how many match in all.
     fn list_users(
         &self,
         search: Option<&str>,
         page: Option<Page>,
-    ) -> impl Future<Output = Result<(Vec<UserRecord>, i64), StoreError>> + Send;
-    fn user_by_auth_id(
-        &self,
-        auth_id: &str,
-    ) -> impl Future<Output = Result<Option<UserRecord>, StoreError>> + Send;
-    fn user_role_names(
-        &self,
-        user_id: i64,
-    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    ) -> impl StoreFuture<(Vec<UserRecord>, i64)>;
+    fn user_by_auth_id(&self, auth_id: &str) -> impl StoreFuture<Option<UserRecord>>;
+    fn user_role_names(&self, user_id: i64) -> impl StoreFuture<Vec<String>>;
     /// `(attribute name, value)` of every live attribute the user has a value for.
-    fn user_attribute_values(
-        &self,
-        user_id: i64,
-    ) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
+    fn user_attribute_values(&self, user_id: i64) -> impl StoreFuture<Vec<(String, String)>>;
     /// Updates the user and, when `role_ids` is given, replaces their roles — in one transaction.
     fn update_user(
         &self,
         user_id: i64,
         changes: &UserChanges,
         role_ids: Option<&[i64]>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl StoreFuture<()>;
     /// Soft-deletes the user with their roles, consents and memberships.
-    fn delete_user(&self, user_id: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn delete_user(&self, user_id: i64) -> impl StoreFuture<()>;
     /// `(app id, app name)` of every live app the user consented to.
-    fn consented_apps(
-        &self,
-        user_id: i64,
-    ) -> impl Future<Output = Result<Vec<(i64, String)>, StoreError>> + Send;
+    fn consented_apps(&self, user_id: i64) -> impl StoreFuture<Vec<(i64, String)>>;
     /// Removes a consent; whether there was one.
-    fn delete_consent(
-        &self,
-        user_id: i64,
-        app_id: i64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn delete_consent(&self, user_id: i64, app_id: i64) -> impl StoreFuture<bool>;
     /// Links two accounts to each other (or unlinks both when `linked` is `None`).
     fn set_linked_accounts(
         &self,
         a: i64,
         b: i64,
         linked: Option<(&str, &str)>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl StoreFuture<()>;
     /// Sets the enrolled MFA types (comma-separated) and, for a removed factor, its secrets.
     fn set_mfa_types(
         &self,
@@ -147,17 +126,10 @@ pub trait UserStore {
         mfa_types: &str,
         clear_otp: bool,
         clear_sms: bool,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn user_passkeys(
-        &self,
-        user_id: i64,
-    ) -> impl Future<Output = Result<Vec<PasskeyRecord>, StoreError>> + Send;
+    ) -> impl StoreFuture<()>;
+    fn user_passkeys(&self, user_id: i64) -> impl StoreFuture<Vec<PasskeyRecord>>;
     /// Removes one of the user's passkeys; whether it was theirs.
-    fn delete_passkey(
-        &self,
-        user_id: i64,
-        passkey_id: i64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn delete_passkey(&self, user_id: i64, passkey_id: i64) -> impl StoreFuture<bool>;
 }
 
 impl UserStore for Store {
