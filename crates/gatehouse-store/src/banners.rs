@@ -2,7 +2,7 @@
 
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, on_pool, sql, Store, StoreError, StoreFuture};
+use crate::{live_rows, now_utc, on_pool, sql, LiveRows, Store, StoreError, StoreFuture};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct BannerRecord {
@@ -33,6 +33,8 @@ macro_rules! banner_columns {
     };
 }
 
+const BANNERS: LiveRows = live_rows!(banner_columns, "banners");
+
 pub trait BannerStore {
     fn list_banners(&self) -> impl StoreFuture<Vec<BannerRecord>>;
     fn banner_by_id(&self, id: i64) -> impl StoreFuture<Option<BannerRecord>>;
@@ -55,21 +57,11 @@ pub trait BannerStore {
 
 impl BannerStore for Store {
     async fn list_banners(&self) -> Result<Vec<BannerRecord>, StoreError> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            banner_columns!(),
-            " FROM banners WHERE deleted_at IS NULL ORDER BY id"
-        );
-        self.fetch_all(SQL, ()).await
+        self.fetch_all(BANNERS.all, ()).await
     }
 
     async fn banner_by_id(&self, id: i64) -> Result<Option<BannerRecord>, StoreError> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            banner_columns!(),
-            " FROM banners WHERE id = $1 AND deleted_at IS NULL"
-        );
-        self.fetch_optional(SQL, (id,)).await
+        self.fetch_optional(BANNERS.by_id, (id,)).await
     }
 
     async fn banner_app_links(&self) -> Result<Vec<(i64, i64)>, StoreError> {

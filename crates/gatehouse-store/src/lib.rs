@@ -95,6 +95,36 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
+/// The two reads every table of soft-deleted records shares: its live rows in id order, and the
+/// live row with the id `$1`.
+pub(crate) struct LiveRows {
+    pub all: &'static str,
+    pub by_id: &'static str,
+}
+
+/// The [`LiveRows`] of `$table`, selecting the columns its `$columns!()` macro lists.
+macro_rules! live_rows {
+    ($columns:ident, $table:literal) => {
+        $crate::LiveRows {
+            all: concat!(
+                "SELECT ",
+                $columns!(),
+                " FROM ",
+                $table,
+                " WHERE deleted_at IS NULL ORDER BY id"
+            ),
+            by_id: concat!(
+                "SELECT ",
+                $columns!(),
+                " FROM ",
+                $table,
+                " WHERE id = $1 AND deleted_at IS NULL"
+            ),
+        }
+    };
+}
+pub(crate) use live_rows;
+
 /// A transaction that will write. SQLite takes the write lock at `BEGIN IMMEDIATE`, so a
 /// transaction that reads first and then writes waits for another writer (busy timeout) instead
 /// of failing with `SQLITE_BUSY_SNAPSHOT`; PostgreSQL's row locks need nothing more.

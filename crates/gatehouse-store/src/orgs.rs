@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 
 use crate::listing::{like_pattern, Page};
 use crate::users::{user_columns_u, UserRecord};
-use crate::{now_utc, on_pool, sql, Store, StoreError, StoreFuture};
+use crate::{live_rows, now_utc, on_pool, sql, LiveRows, Store, StoreError, StoreFuture};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct OrgRecord {
@@ -78,11 +78,15 @@ macro_rules! org_columns {
     };
 }
 
+const ORGS: LiveRows = live_rows!(org_columns, "orgs");
+
 macro_rules! group_columns {
     () => {
         "id, org_id, name, created_at, updated_at"
     };
 }
+
+const GROUPS: LiveRows = live_rows!(group_columns, "org_groups");
 
 pub trait OrgStore {
     fn list_orgs(&self) -> impl StoreFuture<Vec<OrgRecord>>;
@@ -141,21 +145,11 @@ pub trait OrgStore {
 
 impl OrgStore for Store {
     async fn list_orgs(&self) -> Result<Vec<OrgRecord>, StoreError> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            org_columns!(),
-            " FROM orgs WHERE deleted_at IS NULL ORDER BY id"
-        );
-        self.fetch_all(SQL, ()).await
+        self.fetch_all(ORGS.all, ()).await
     }
 
     async fn org_by_id(&self, id: i64) -> Result<Option<OrgRecord>, StoreError> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            org_columns!(),
-            " FROM orgs WHERE id = $1 AND deleted_at IS NULL"
-        );
-        self.fetch_optional(SQL, (id,)).await
+        self.fetch_optional(ORGS.by_id, (id,)).await
     }
 
     async fn insert_org(
@@ -333,12 +327,7 @@ impl OrgStore for Store {
     }
 
     async fn org_group_by_id(&self, id: i64) -> Result<Option<OrgGroupRecord>, StoreError> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            group_columns!(),
-            " FROM org_groups WHERE id = $1 AND deleted_at IS NULL"
-        );
-        self.fetch_optional(SQL, (id,)).await
+        self.fetch_optional(GROUPS.by_id, (id,)).await
     }
 
     async fn insert_org_group(

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 
 use crate::users::{user_columns_u, UserRecord};
-use crate::{now_utc, Store, StoreError, StoreFuture};
+use crate::{live_rows, now_utc, LiveRows, Store, StoreError, StoreFuture};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RoleRecord {
@@ -19,6 +19,8 @@ macro_rules! role_columns {
         "id, name, note, created_at, updated_at"
     };
 }
+
+const ROLES: LiveRows = live_rows!(role_columns, "roles");
 
 pub trait RoleStore {
     /// Creates the role unless a live one has that name; returns whether it was created.
@@ -50,21 +52,11 @@ impl RoleStore for Store {
     }
 
     async fn list_roles(&self) -> Result<Vec<RoleRecord>, StoreError> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            role_columns!(),
-            " FROM roles WHERE deleted_at IS NULL ORDER BY id"
-        );
-        self.fetch_all(SQL, ()).await
+        self.fetch_all(ROLES.all, ()).await
     }
 
     async fn role_by_id(&self, id: i64) -> Result<Option<RoleRecord>, StoreError> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            role_columns!(),
-            " FROM roles WHERE id = $1 AND deleted_at IS NULL"
-        );
-        self.fetch_optional(SQL, (id,)).await
+        self.fetch_optional(ROLES.by_id, (id,)).await
     }
 
     async fn insert_role(&self, name: &str, note: &str) -> Result<RoleRecord, StoreError> {

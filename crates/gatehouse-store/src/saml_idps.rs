@@ -2,7 +2,7 @@
 
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, Store, StoreError, StoreFuture};
+use crate::{live_rows, now_utc, LiveRows, Store, StoreError, StoreFuture};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SamlIdpRecord {
@@ -37,6 +37,8 @@ macro_rules! idp_columns {
     };
 }
 
+const IDPS: LiveRows = live_rows!(idp_columns, "saml_idps");
+
 pub trait SamlIdpStore {
     fn list_saml_idps(&self) -> impl StoreFuture<Vec<SamlIdpRecord>>;
     fn saml_idp_by_id(&self, id: i64) -> impl StoreFuture<Option<SamlIdpRecord>>;
@@ -54,21 +56,11 @@ pub trait SamlIdpStore {
 
 impl SamlIdpStore for Store {
     async fn list_saml_idps(&self) -> Result<Vec<SamlIdpRecord>, StoreError> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            idp_columns!(),
-            " FROM saml_idps WHERE deleted_at IS NULL ORDER BY id"
-        );
-        self.fetch_all(SQL, ()).await
+        self.fetch_all(IDPS.all, ()).await
     }
 
     async fn saml_idp_by_id(&self, id: i64) -> Result<Option<SamlIdpRecord>, StoreError> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            idp_columns!(),
-            " FROM saml_idps WHERE id = $1 AND deleted_at IS NULL"
-        );
-        self.fetch_optional(SQL, (id,)).await
+        self.fetch_optional(IDPS.by_id, (id,)).await
     }
 
     async fn saml_idp_by_name(&self, name: &str) -> Result<Option<SamlIdpRecord>, StoreError> {

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, on_pool, sql, Store, StoreError, StoreFuture};
+use crate::{live_rows, now_utc, on_pool, sql, LiveRows, Store, StoreError, StoreFuture};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ScopeRecord {
@@ -38,6 +38,8 @@ macro_rules! scope_columns {
         "id, name, type, note, created_at, updated_at"
     };
 }
+
+const SCOPES: LiveRows = live_rows!(scope_columns, "scopes");
 
 #[derive(Debug, Clone)]
 pub struct NewScope {
@@ -90,21 +92,11 @@ impl ScopeStore for Store {
     }
 
     async fn list_scopes(&self) -> Result<Vec<ScopeRecord>, StoreError> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            scope_columns!(),
-            " FROM scopes WHERE deleted_at IS NULL ORDER BY id"
-        );
-        self.fetch_all(SQL, ()).await
+        self.fetch_all(SCOPES.all, ()).await
     }
 
     async fn scope_by_id(&self, id: i64) -> Result<Option<ScopeRecord>, StoreError> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            scope_columns!(),
-            " FROM scopes WHERE id = $1 AND deleted_at IS NULL"
-        );
-        self.fetch_optional(SQL, (id,)).await
+        self.fetch_optional(SCOPES.by_id, (id,)).await
     }
 
     async fn scope_locales(&self, scope_id: i64) -> Result<Vec<ScopeLocaleRecord>, StoreError> {

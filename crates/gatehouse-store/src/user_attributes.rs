@@ -2,7 +2,7 @@
 
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, on_pool, sql, Store, StoreError, StoreFuture};
+use crate::{live_rows, now_utc, on_pool, sql, LiveRows, Store, StoreError, StoreFuture};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct UserAttributeRecord {
@@ -44,6 +44,8 @@ macro_rules! attribute_columns {
     };
 }
 
+const ATTRIBUTES: LiveRows = live_rows!(attribute_columns, "user_attributes");
+
 pub trait UserAttributeStore {
     fn list_user_attributes(&self) -> impl StoreFuture<Vec<UserAttributeRecord>>;
     fn user_attribute_by_id(&self, id: i64) -> impl StoreFuture<Option<UserAttributeRecord>>;
@@ -77,24 +79,14 @@ pub trait UserAttributeStore {
 
 impl UserAttributeStore for Store {
     async fn list_user_attributes(&self) -> Result<Vec<UserAttributeRecord>, StoreError> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            attribute_columns!(),
-            " FROM user_attributes WHERE deleted_at IS NULL ORDER BY id"
-        );
-        self.fetch_all(SQL, ()).await
+        self.fetch_all(ATTRIBUTES.all, ()).await
     }
 
     async fn user_attribute_by_id(
         &self,
         id: i64,
     ) -> Result<Option<UserAttributeRecord>, StoreError> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            attribute_columns!(),
-            " FROM user_attributes WHERE id = $1 AND deleted_at IS NULL"
-        );
-        self.fetch_optional(SQL, (id,)).await
+        self.fetch_optional(ATTRIBUTES.by_id, (id,)).await
     }
 
     async fn insert_user_attribute(
