@@ -157,3 +157,159 @@ impl BrowserSessionStore for Store {
         self.execute(SQL, (user_id, now)).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{at, store, user};
+
+    /// Starts a session for the user at 8 o'clock that expires at `expires` o'clock.
+    async fn sign_in(store: &Store, hash: &str, user_id: i64, expires: u32) -> i64 {
+        let session = NewBrowserSession {
+            session_hash: hash,
+            user_id,
+            auth_time: at(8),
+            expires_at: at(expires),
+            ip: Some("203.0.113.7"),
+            user_agent: Some("Firefox"),
+        };
+        store
+            .insert_browser_session(&session)
+            .await
+            .expect("insert")
+    }
+
+    #[tokio::test]
+    async fn a_session_is_live_until_it_expires() {
+        let store = store().await;
+        let user_id = user(&store, "a@example.com").await.id;
+        let id = sign_in(&store, "cookie", user_id, 12).await;
+        let live = store
+            .live_browser_session("cookie", at(11))
+            .await
+            .expect("read");
+        let expected = BrowserSession {
+            id,
+            user_id,
+            auth_time: at(8),
+            expires_at: at(12),
+        };
+        assert_eq!(live, Some(expected));
+        assert_eq!(
+            store
+                .live_browser_session("cookie", at(12))
+                .await
+                .expect("read"),
+            None
+        );
+        assert_eq!(
+            store
+                .live_browser_session("other", at(9))
+                .await
+                .expect("read"),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn touching_a_session_keeps_it_live_past_its_old_expiry() {
+        let store = store().await;
+        let user_id = user(&store, "a@example.com").await.id;
+        let id = sign_in(&store, "cookie", user_id, 10).await;
+        store
+            .touch_browser_session(id, at(9), at(14))
+            .await
+            .expect("touch");
+        let live = store
+            .live_browser_session("cookie", at(13))
+            .await
+            .expect("read");
+        assert_eq!(live.map(|s| s.expires_at), Some(at(14)));
+        let listed = store
+            .user_browser_sessions(user_id, at(13))
+            .await
+            .expect("list");
+        assert_eq!(listed[0].last_seen_at, at(9));
+    }
+
+    #[tokio::test]
+    async fn a_revoked_session_is_no_longer_live() {
+        let store = store().await;
+        let user_id = user(&store, "a@example.com").await.id;
+        let id = sign_in(&store, "cookie", user_id, 12).await;
+        store.revoke_browser_session(id).await.expect("revoke");
+        assert_eq!(
+            store
+                .live_browser_session("cookie", at(9))
+                .await
+                .expect("read"),
+            None
+        );
+        assert!(store
+            .user_browser_sessions(user_id, at(9))
+            .await
+            .expect("list")
+            .is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_user_can_end_only_their_own_sessions() {
+        let store = store().await;
+        let owner = user(&store, "owner@example.com").await.id;
+        let stranger = user(&store, "stranger@example.com").await.id;
+        let id = sign_in(&store, "cookie", owner, 12).await;
+
+        assert!(!store
+            .revoke_user_browser_session(stranger, id, at(9))
+            .await
+            .expect("theirs"));
+        let listed = store
+            .user_browser_sessions(owner, at(9))
+            .await
+            .expect("list");
+        let seen: Vec<(i64, Option<&str>, Option<&str>)> = listed
+            .iter()
+            .map(|s| (s.id, s.ip.as_deref(), s.user_agent.as_deref()))
+            .collect();
+        assert_eq!(seen, [(id, Some("203.0.113.7"), Some("Firefox"))]);
+        assert!(store
+            .revoke_user_browser_session(owner, id, at(9))
+            .await
+            .expect("own"));
+        assert!(!store
+            .revoke_user_browser_session(owner, id, at(9))
+            .await
+            .expect("again"));
+    }
+
+    #[tokio::test]
+    async fn ending_every_session_of_a_user_counts_the_live_ones() {
+        let store = store().await;
+        let owner = user(&store, "owner@example.com").await.id;
+        let stranger = user(&store, "stranger@example.com").await.id;
+        sign_in(&store, "one", owner, 12).await;
+        sign_in(&store, "two", owner, 13).await;
+        sign_in(&store, "expired", owner, 9).await;
+        sign_in(&store, "theirs", stranger, 12).await;
+
+        assert_eq!(
+            store
+                .revoke_all_user_browser_sessions(owner, at(10))
+                .await
+                .expect("end"),
+            2
+        );
+        assert_eq!(
+            store
+                .live_browser_session("two", at(10))
+                .await
+                .expect("read"),
+            None
+        );
+        assert!(store
+            .live_browser_session("theirs", at(10))
+            .await
+            .expect("read")
+            .is_some());
+    }
+}

@@ -29,6 +29,8 @@ mod settings;
 mod signing_keys;
 mod social;
 mod sql;
+#[cfg(test)]
+mod testing;
 mod user_attributes;
 mod users;
 

@@ -173,3 +173,174 @@ impl RefreshTokenStore for Store {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{app, at, store, user};
+
+    /// Stores a token of `family` for the user in the app, expiring at `expires` o'clock.
+    async fn issue(store: &Store, hash: &str, family: &str, owner: (i64, i64), expires: u32) {
+        let token = NewRefreshToken {
+            token_hash: hash,
+            family_id: family,
+            user_id: owner.0,
+            app_id: owner.1,
+            session_id: None,
+            scope: "openid offline_access",
+            roles: r#"["admin"]"#,
+            impersonated_by: None,
+            expires_at: at(expires),
+        };
+        store.insert_refresh_token(&token).await.expect("insert");
+    }
+
+    async fn by_hash(store: &Store, hash: &str) -> RefreshTokenRecord {
+        let found = store.refresh_token_by_hash(hash).await.expect("read");
+        found.expect("the token is stored")
+    }
+
+    /// A store with one user (`.1`) of one app (`.2`).
+    async fn owner() -> (Store, i64, i64) {
+        let store = store().await;
+        let user = user(&store, "owner@example.com").await;
+        let app = app(&store, "client-a").await;
+        (store, user.id, app.id)
+    }
+
+    #[tokio::test]
+    async fn a_token_is_found_by_its_hash_with_its_apps_client_id() {
+        let (store, user_id, app_id) = owner().await;
+        issue(&store, "h1", "f1", (user_id, app_id), 12).await;
+        let token = by_hash(&store, "h1").await;
+        assert_eq!(
+            (token.family_id.as_str(), token.user_id, token.app_id),
+            ("f1", user_id, app_id)
+        );
+        assert_eq!(token.client_id, "client-a");
+        assert_eq!(
+            (token.scope.as_str(), token.roles.as_str()),
+            ("openid offline_access", r#"["admin"]"#)
+        );
+        assert_eq!(
+            (token.expires_at, token.used_at, token.revoked_at),
+            (at(12), None, None)
+        );
+        assert!(store
+            .refresh_token_by_hash("h2")
+            .await
+            .expect("read")
+            .is_none());
+    }
+
+    #[tokio::test]
+    async fn a_token_is_marked_used_once_so_only_one_concurrent_refresh_wins() {
+        let (store, user_id, app_id) = owner().await;
+        issue(&store, "h1", "f1", (user_id, app_id), 12).await;
+        let id = by_hash(&store, "h1").await.id;
+        assert!(store
+            .mark_refresh_token_used(id, at(9))
+            .await
+            .expect("first"));
+        assert!(!store
+            .mark_refresh_token_used(id, at(10))
+            .await
+            .expect("second"));
+        assert_eq!(by_hash(&store, "h1").await.used_at, Some(at(9)));
+    }
+
+    #[tokio::test]
+    async fn revoking_a_family_revokes_each_of_its_tokens_and_no_other() {
+        let (store, user_id, app_id) = owner().await;
+        for (hash, family) in [("old", "f1"), ("new", "f1"), ("other", "f2")] {
+            issue(&store, hash, family, (user_id, app_id), 12).await;
+        }
+        store.revoke_refresh_family("f1").await.expect("revoke");
+        assert!(by_hash(&store, "old").await.revoked_at.is_some());
+        let new = by_hash(&store, "new").await;
+        assert!(new.revoked_at.is_some());
+        assert!(by_hash(&store, "other").await.revoked_at.is_none());
+        // A revoked token can no longer be spent.
+        assert!(!store
+            .mark_refresh_token_used(new.id, at(9))
+            .await
+            .expect("mark"));
+    }
+
+    #[tokio::test]
+    async fn active_sessions_are_the_unused_unrevoked_unexpired_tokens_of_the_user() {
+        let (store, user_id, app_id) = owner().await;
+        let stranger = user(&store, "stranger@example.com").await.id;
+        issue(&store, "rotated-away", "rotated", (user_id, app_id), 12).await;
+        issue(&store, "rotated-in", "rotated", (user_id, app_id), 12).await;
+        issue(&store, "expired", "expired", (user_id, app_id), 8).await;
+        issue(&store, "revoked", "revoked", (user_id, app_id), 12).await;
+        issue(&store, "theirs", "theirs", (stranger, app_id), 12).await;
+        let used = by_hash(&store, "rotated-away").await.id;
+        store
+            .mark_refresh_token_used(used, at(7))
+            .await
+            .expect("use");
+        store
+            .revoke_refresh_family("revoked")
+            .await
+            .expect("revoke");
+
+        let sessions = store.active_sessions(user_id, at(9)).await.expect("list");
+        let families: Vec<&str> = sessions.iter().map(|s| s.family_id.as_str()).collect();
+        assert_eq!(families, ["rotated"]);
+        assert_eq!(
+            (sessions[0].client_id.as_str(), sessions[0].expires_at),
+            ("client-a", at(12))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_user_can_revoke_only_their_own_live_family() {
+        let (store, user_id, app_id) = owner().await;
+        let stranger = user(&store, "stranger@example.com").await.id;
+        issue(&store, "h1", "f1", (user_id, app_id), 12).await;
+
+        assert!(!store
+            .revoke_session(stranger, "f1", at(9))
+            .await
+            .expect("theirs"));
+        assert!(by_hash(&store, "h1").await.revoked_at.is_none());
+        assert!(store
+            .revoke_session(user_id, "f1", at(9))
+            .await
+            .expect("own"));
+        assert!(by_hash(&store, "h1").await.revoked_at.is_some());
+        assert!(!store
+            .revoke_session(user_id, "f1", at(9))
+            .await
+            .expect("again"));
+    }
+
+    #[tokio::test]
+    async fn revoking_all_of_a_users_tokens_counts_those_not_revoked_yet() {
+        let (store, user_id, app_id) = owner().await;
+        let stranger = user(&store, "stranger@example.com").await.id;
+        issue(&store, "a", "f1", (user_id, app_id), 12).await;
+        issue(&store, "b", "f2", (user_id, app_id), 12).await;
+        issue(&store, "c", "f3", (stranger, app_id), 12).await;
+        store.revoke_refresh_family("f1").await.expect("revoke one");
+
+        assert_eq!(
+            store
+                .revoke_user_refresh_tokens(user_id, at(9))
+                .await
+                .expect("all"),
+            1
+        );
+        assert_eq!(by_hash(&store, "b").await.revoked_at, Some(at(9)));
+        assert!(by_hash(&store, "c").await.revoked_at.is_none());
+        assert_eq!(
+            store
+                .revoke_user_refresh_tokens(user_id, at(10))
+                .await
+                .expect("again"),
+            0
+        );
+    }
+}
