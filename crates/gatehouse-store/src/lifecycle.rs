@@ -80,3 +80,77 @@ impl LifecycleStore for Store {
         Ok(done == 1)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{at, store, user};
+    use crate::{AccountStore, NewInvitedUser, UserStore};
+
+    #[tokio::test]
+    async fn an_invitation_is_accepted_once_and_only_with_its_token() {
+        let store = store().await;
+        let invited = NewInvitedUser {
+            auth_id: "invited".into(),
+            email: "new@example.com".into(),
+            first_name: Some("Grace".into()),
+            last_name: None,
+            locale: "en".into(),
+            org: None,
+            role_ids: Vec::new(),
+            invitation_token_hash: "token-hash".into(),
+            invitation_expires_at: at(12),
+        };
+        store.insert_invited_user(&invited).await.expect("invite");
+        let pending = store.invited_user("token-hash").await.expect("read");
+        let pending = pending.expect("the invitation is pending");
+        assert!(!pending.is_active);
+        assert_eq!(pending.invitation_expires_at, Some(at(12)));
+
+        assert!(!store
+            .accept_invitation(pending.id, "other", "pw")
+            .await
+            .expect("wrong token"));
+        assert!(store
+            .accept_invitation(pending.id, "token-hash", "pw")
+            .await
+            .expect("accept"));
+        let account = store
+            .password_account("new@example.com")
+            .await
+            .expect("read");
+        let account = account.expect("the account can sign in");
+        assert_eq!(
+            (account.is_active, account.password_hash.as_deref()),
+            (true, Some("pw"))
+        );
+        let user = store
+            .user_by_id(pending.id)
+            .await
+            .expect("read")
+            .expect("user");
+        assert!(user.email_verified && user.invitation_token.is_none());
+        assert!(!store
+            .accept_invitation(pending.id, "token-hash", "pw2")
+            .await
+            .expect("again"));
+        assert_eq!(store.invited_user("token-hash").await.expect("read"), None);
+    }
+
+    #[tokio::test]
+    async fn an_email_another_password_account_holds_cannot_be_taken() {
+        let store = store().await;
+        let a = user(&store, "a@example.com").await;
+        user(&store, "b@example.com").await;
+        let taken = store.change_email(a.id, "b@example.com").await;
+        assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+
+        store
+            .change_email(a.id, "c@example.com")
+            .await
+            .expect("change");
+        let changed = store.user_by_id(a.id).await.expect("read").expect("user");
+        assert_eq!(changed.email.as_deref(), Some("c@example.com"));
+        assert!(changed.email_verified);
+    }
+}

@@ -173,3 +173,122 @@ impl MfaStore for Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{store, user};
+    use crate::{AccountStore, UserStore};
+
+    /// The user's `(mfa_types, otp_verified, sms_phone_number_verified)`.
+    async fn factors(store: &Store, user_id: i64) -> (String, bool, bool) {
+        let user = store
+            .user_by_id(user_id)
+            .await
+            .expect("read")
+            .expect("user");
+        (
+            user.mfa_types,
+            user.otp_verified,
+            user.sms_phone_number_verified,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_totp_secret_counts_only_once_confirmed_and_a_new_one_starts_over() {
+        let store = store().await;
+        let id = user(&store, "a@example.com").await.id;
+        assert_eq!(store.otp_secret(id).await.expect("none yet"), None);
+        store.set_otp_secret(id, "sealed-1").await.expect("set");
+        assert_eq!(
+            store.otp_secret(id).await.expect("read").as_deref(),
+            Some("sealed-1")
+        );
+        assert_eq!(factors(&store, id).await, (String::new(), false, false));
+
+        store.confirm_otp(id, "otp").await.expect("confirm");
+        assert_eq!(factors(&store, id).await, ("otp".into(), true, false));
+        let account = store.password_account("a@example.com").await.expect("read");
+        let account = account.expect("account");
+        assert_eq!(
+            (account.mfa_types.as_str(), account.otp_verified),
+            ("otp", true)
+        );
+
+        store.set_otp_secret(id, "sealed-2").await.expect("reset");
+        assert!(!factors(&store, id).await.1);
+    }
+
+    #[tokio::test]
+    async fn removing_a_factor_clears_its_secret_and_keeps_the_other() {
+        let store = store().await;
+        let id = user(&store, "a@example.com").await.id;
+        store.set_otp_secret(id, "sealed").await.expect("otp");
+        store.confirm_otp(id, "otp").await.expect("confirm otp");
+        store.set_sms_phone(id, "+15550100").await.expect("sms");
+        assert_eq!(
+            store.sms_phone(id).await.expect("read"),
+            Some(("+15550100".into(), false))
+        );
+        store.confirm_sms(id, "otp,sms").await.expect("confirm sms");
+        assert_eq!(factors(&store, id).await, ("otp,sms".into(), true, true));
+
+        store
+            .set_mfa_types(id, "sms", true, false)
+            .await
+            .expect("drop otp");
+        assert_eq!(store.otp_secret(id).await.expect("read"), None);
+        assert_eq!(factors(&store, id).await, ("sms".into(), false, true));
+        assert_eq!(
+            store.sms_phone(id).await.expect("read"),
+            Some(("+15550100".into(), true))
+        );
+        store
+            .set_mfa_types(id, "", false, true)
+            .await
+            .expect("drop sms");
+        assert_eq!(store.sms_phone(id).await.expect("read"), None);
+    }
+
+    #[tokio::test]
+    async fn recovery_codes_are_spent_once_and_replaced_as_a_set() {
+        let store = store().await;
+        let id = user(&store, "a@example.com").await.id;
+        let other = user(&store, "b@example.com").await.id;
+        let first = ["c1".to_string(), "c2".to_string()];
+        store.replace_recovery_codes(id, &first).await.expect("set");
+        assert_eq!(store.recovery_codes_left(id).await.expect("count"), 2);
+        assert!(!store
+            .use_recovery_code(other, "c1")
+            .await
+            .expect("not theirs"));
+        assert!(store.use_recovery_code(id, "c1").await.expect("spend"));
+        assert!(!store.use_recovery_code(id, "c1").await.expect("spent"));
+        assert_eq!(store.recovery_codes_left(id).await.expect("count"), 1);
+
+        store
+            .replace_recovery_codes(id, &["c3".to_string()])
+            .await
+            .expect("replace");
+        assert!(!store.use_recovery_code(id, "c2").await.expect("retired"));
+        assert!(store.use_recovery_code(id, "c3").await.expect("new"));
+        assert_eq!(store.recovery_codes_left(id).await.expect("count"), 0);
+    }
+
+    #[tokio::test]
+    async fn declining_passkey_enrollment_is_remembered_until_asked_again() {
+        let store = store().await;
+        let id = user(&store, "a@example.com").await.id;
+        assert!(!store.skips_passkey_enroll(id).await.expect("default"));
+        store
+            .set_skip_passkey_enroll(id, true)
+            .await
+            .expect("decline");
+        assert!(store.skips_passkey_enroll(id).await.expect("declined"));
+        store
+            .set_skip_passkey_enroll(id, false)
+            .await
+            .expect("ask again");
+        assert!(!store.skips_passkey_enroll(id).await.expect("asked"));
+    }
+}

@@ -100,3 +100,93 @@ impl RoleStore for Store {
         self.fetch_all(SQL, (role_id,)).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{store, user};
+    use crate::{UserChanges, UserStore};
+
+    #[tokio::test]
+    async fn a_role_name_is_held_by_one_live_role() {
+        let store = store().await;
+        assert!(store
+            .insert_role_if_absent("super_admin", "built in")
+            .await
+            .expect("seed"));
+        assert!(!store
+            .insert_role_if_absent("super_admin", "again")
+            .await
+            .expect("reseed"));
+        let taken = store.insert_role("super_admin", "").await;
+        assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+        let roles = store.list_roles().await.expect("list");
+        let names: Vec<(&str, &str)> = roles
+            .iter()
+            .map(|r| (r.name.as_str(), r.note.as_str()))
+            .collect();
+        assert_eq!(names, [("super_admin", "built in")]);
+    }
+
+    #[tokio::test]
+    async fn updating_a_role_keeps_what_is_not_given() {
+        let store = store().await;
+        let role = store.insert_role("editor", "edits").await.expect("insert");
+        let renamed = store
+            .update_role(role.id, Some("writer"), None)
+            .await
+            .expect("update");
+        let renamed = renamed.expect("the role is live");
+        assert_eq!(
+            (renamed.name.as_str(), renamed.note.as_str()),
+            ("writer", "edits")
+        );
+        assert_eq!(
+            store.role_by_id(role.id).await.expect("read"),
+            Some(renamed)
+        );
+        assert_eq!(
+            store
+                .update_role(role.id + 1, None, Some("x"))
+                .await
+                .expect("none"),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn deleting_a_role_takes_it_from_every_holder() {
+        let store = store().await;
+        let role = store.insert_role("admin", "").await.expect("insert");
+        let holder = user(&store, "a@example.com").await;
+        let changes = UserChanges::default();
+        store
+            .update_user(holder.id, &changes, Some(&[role.id]))
+            .await
+            .expect("assign");
+        let holders = store.users_with_role(role.id).await.expect("holders");
+        assert_eq!(
+            holders.iter().map(|u| u.id).collect::<Vec<_>>(),
+            [holder.id]
+        );
+
+        assert!(store.delete_role(role.id).await.expect("delete"));
+        assert!(store
+            .users_with_role(role.id)
+            .await
+            .expect("holders")
+            .is_empty());
+        assert!(store
+            .user_role_names(holder.id)
+            .await
+            .expect("names")
+            .is_empty());
+        assert_eq!(store.role_by_id(role.id).await.expect("read"), None);
+        assert!(!store.delete_role(role.id).await.expect("again"));
+        // The name is free again once the role is gone.
+        assert!(store
+            .insert_role_if_absent("admin", "")
+            .await
+            .expect("reuse"));
+    }
+}

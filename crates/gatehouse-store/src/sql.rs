@@ -149,3 +149,48 @@ where
         Ok(sqlx::query_as_with(sql, arguments).fetch_all(conn).await?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{at, store};
+    use crate::Backend;
+
+    #[tokio::test]
+    async fn values_bind_by_placeholder_number_not_by_first_appearance() {
+        let store = store().await;
+        let (text,): (String,) = store
+            .fetch_one("SELECT $2 || $1", ("a", "b"))
+            .await
+            .expect("read");
+        assert_eq!(text, "ba");
+        let (n, when): (i64, chrono::NaiveDateTime) = store
+            .fetch_one("SELECT $1 + $3, $2", (40_i64, at(9), 2_i64))
+            .await
+            .expect("read");
+        assert_eq!((n, when), (42, at(9)));
+    }
+
+    #[tokio::test]
+    async fn the_memory_store_is_one_migrated_database_for_every_call() {
+        let store = store().await;
+        assert_eq!(store.backend(), Backend::Sqlite);
+        let written = store
+            .execute(
+                "INSERT INTO server_settings (name, value, updated_at) VALUES ($1, $2, $3)",
+                ("k", "v", at(9)),
+            )
+            .await
+            .expect("write");
+        assert_eq!(written, 1);
+        // The pool's only connection is the database: a later call sees the row.
+        let row: Option<(String,)> = store
+            .fetch_optional("SELECT value FROM server_settings WHERE name = $1", ("k",))
+            .await
+            .expect("read");
+        assert_eq!(row, Some(("v".to_string(),)));
+        assert!(store
+            .fetch_one::<(i64,)>("SELECT 1 WHERE 1 = 0", ())
+            .await
+            .is_err());
+    }
+}

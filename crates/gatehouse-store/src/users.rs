@@ -391,3 +391,132 @@ impl UserStore for Store {
         Ok(done == 1)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{store, user};
+    use crate::{AccountStore, NewSignUp, RoleStore};
+
+    fn sign_up(email: &str, auth_id: &str) -> NewSignUp {
+        NewSignUp {
+            auth_id: auth_id.into(),
+            email: email.into(),
+            password_hash: None,
+            first_name: Some("Ada".into()),
+            last_name: None,
+            locale: "fr".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_second_password_account_with_a_taken_email_is_a_conflict() {
+        let store = store().await;
+        let first = store
+            .insert_sign_up(&sign_up("a@example.com", "one"))
+            .await
+            .expect("first");
+        assert_eq!(
+            (first.email.as_deref(), first.locale.as_str()),
+            (Some("a@example.com"), "fr")
+        );
+        assert!(first.is_active && !first.email_verified);
+        assert!(store.email_in_use("a@example.com").await.expect("in use"));
+        let second = store.insert_sign_up(&sign_up("a@example.com", "two")).await;
+        assert!(matches!(second, Err(StoreError::Conflict(_))), "{second:?}");
+        assert!(!store.email_in_use("b@example.com").await.expect("free"));
+    }
+
+    #[tokio::test]
+    async fn a_deleted_user_cannot_sign_in_and_frees_their_email() {
+        let store = store().await;
+        let gone = user(&store, "a@example.com").await;
+        store.delete_user(gone.id).await.expect("delete");
+        assert_eq!(
+            store.password_account("a@example.com").await.expect("read"),
+            None
+        );
+        assert_eq!(store.user_by_id(gone.id).await.expect("read"), None);
+        assert_eq!(
+            store.user_by_auth_id(&gone.auth_id).await.expect("read"),
+            None
+        );
+        let again = store
+            .insert_sign_up(&sign_up("a@example.com", "new"))
+            .await
+            .expect("again");
+        let account = store.password_account("a@example.com").await.expect("read");
+        assert_eq!(account.map(|a| a.id), Some(again.id));
+    }
+
+    #[tokio::test]
+    async fn updating_a_user_replaces_roles_only_when_they_are_given() {
+        let store = store().await;
+        let user = user(&store, "a@example.com").await;
+        let admin = store.insert_role("admin", "").await.expect("role").id;
+        let auditor = store.insert_role("auditor", "").await.expect("role").id;
+        let no_change = UserChanges::default();
+        store
+            .update_user(user.id, &no_change, Some(&[admin, auditor]))
+            .await
+            .expect("set");
+        assert_eq!(
+            store.user_role_names(user.id).await.expect("roles"),
+            ["admin", "auditor"]
+        );
+
+        let deactivate = UserChanges {
+            is_active: Some(false),
+            ..UserChanges::default()
+        };
+        store
+            .update_user(user.id, &deactivate, None)
+            .await
+            .expect("keep roles");
+        assert_eq!(
+            store.user_role_names(user.id).await.expect("roles").len(),
+            2
+        );
+        let account = store.password_account("a@example.com").await.expect("read");
+        assert_eq!(account.map(|a| a.is_active), Some(false));
+
+        store
+            .update_user(user.id, &no_change, Some(&[auditor]))
+            .await
+            .expect("replace");
+        assert_eq!(
+            store.user_role_names(user.id).await.expect("roles"),
+            ["auditor"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_passkey_is_removed_only_by_its_owner() {
+        use crate::MfaStore;
+        let store = store().await;
+        let owner = user(&store, "owner@example.com").await.id;
+        let stranger = user(&store, "stranger@example.com").await.id;
+        store
+            .insert_passkey(owner, "cred-1", "key", 0)
+            .await
+            .expect("insert");
+        let stored = store.passkey_by_credential("cred-1").await.expect("read");
+        let stored = stored.expect("the passkey is stored");
+        assert_eq!((stored.user_id, stored.public_key.as_str()), (owner, "key"));
+        store.passkey_used(stored.id, 7).await.expect("use");
+        assert_eq!(
+            store.user_passkeys(owner).await.expect("list")[0].counter,
+            7
+        );
+
+        assert!(!store
+            .delete_passkey(stranger, stored.id)
+            .await
+            .expect("theirs"));
+        assert!(store.delete_passkey(owner, stored.id).await.expect("own"));
+        assert_eq!(
+            store.passkey_by_credential("cred-1").await.expect("read"),
+            None
+        );
+    }
+}
