@@ -2,7 +2,7 @@
 
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, on_pool, sql, Store, StoreError, StoreFuture};
+use crate::{now_utc, on_pool, soft_delete, sql, Store, StoreError, StoreFuture};
 
 /// An app as stored, with the names of the scopes it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -293,10 +293,10 @@ impl AppStore for Store {
 
     async fn delete_app(&self, id: i64) -> Result<bool, StoreError> {
         self.soft_delete_cascade(
-            "UPDATE apps SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+            soft_delete!("apps", "id"),
             &[
-                "UPDATE app_scopes SET deleted_at = $2, updated_at = $2 WHERE app_id = $1 AND deleted_at IS NULL",
-                "UPDATE app_banners SET deleted_at = $2, updated_at = $2 WHERE app_id = $1 AND deleted_at IS NULL",
+                soft_delete!("app_scopes", "app_id"),
+                soft_delete!("app_banners", "app_id"),
             ],
             id,
         )

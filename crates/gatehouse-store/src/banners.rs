@@ -2,7 +2,9 @@
 
 use chrono::NaiveDateTime;
 
-use crate::{live_rows, now_utc, on_pool, sql, LiveRows, Store, StoreError, StoreFuture};
+use crate::{
+    live_rows, now_utc, on_pool, soft_delete, sql, LiveRows, Store, StoreError, StoreFuture,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct BannerRecord {
@@ -122,8 +124,8 @@ impl BannerStore for Store {
 
     async fn delete_banner(&self, id: i64) -> Result<bool, StoreError> {
         self.soft_delete_cascade(
-            "UPDATE banners SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
-            &["UPDATE app_banners SET deleted_at = $2, updated_at = $2 WHERE banner_id = $1 AND deleted_at IS NULL"],
+            BANNERS.delete,
+            &[soft_delete!("app_banners", "banner_id")],
             id,
         )
         .await

@@ -97,11 +97,27 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
-/// The two reads every table of soft-deleted records shares: its live rows in id order, and the
-/// live row with the id `$1`.
+/// Soft-deletes the live rows of `$table` whose `$column` is `$1`, stamping them with `$2`: one
+/// statement of a [`Store::soft_delete_cascade`].
+macro_rules! soft_delete {
+    ($table:literal, $column:literal) => {
+        concat!(
+            "UPDATE ",
+            $table,
+            " SET deleted_at = $2, updated_at = $2 WHERE ",
+            $column,
+            " = $1 AND deleted_at IS NULL"
+        )
+    };
+}
+pub(crate) use soft_delete;
+
+/// The statements every table of soft-deleted records shares: its live rows in id order, the
+/// live row with the id `$1`, and the soft delete of that row (stamped `$2`).
 pub(crate) struct LiveRows {
     pub all: &'static str,
     pub by_id: &'static str,
+    pub delete: &'static str,
 }
 
 /// The [`LiveRows`] of `$table`, selecting the columns its `$columns!()` macro lists.
@@ -122,6 +138,7 @@ macro_rules! live_rows {
                 $table,
                 " WHERE id = $1 AND deleted_at IS NULL"
             ),
+            delete: $crate::soft_delete!($table, "id"),
         }
     };
 }

@@ -4,7 +4,9 @@ use chrono::NaiveDateTime;
 
 use crate::listing::{like_pattern, Page};
 use crate::users::{user_columns_u, UserRecord};
-use crate::{live_rows, now_utc, on_pool, sql, LiveRows, Store, StoreError, StoreFuture};
+use crate::{
+    live_rows, now_utc, on_pool, soft_delete, sql, LiveRows, Store, StoreError, StoreFuture,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct OrgRecord {
@@ -257,12 +259,12 @@ impl OrgStore for Store {
 
     async fn delete_org(&self, id: i64) -> Result<bool, StoreError> {
         self.soft_delete_cascade(
-            "UPDATE orgs SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+            ORGS.delete,
             &[
                 "UPDATE user_org_groups SET deleted_at = $2, updated_at = $2 WHERE deleted_at IS NULL \
                  AND org_group_id IN (SELECT id FROM org_groups WHERE org_id = $1)",
-                "UPDATE org_groups SET deleted_at = $2, updated_at = $2 WHERE org_id = $1 AND deleted_at IS NULL",
-                "UPDATE user_orgs SET deleted_at = $2, updated_at = $2 WHERE org_id = $1 AND deleted_at IS NULL",
+                soft_delete!("org_groups", "org_id"),
+                soft_delete!("user_orgs", "org_id"),
             ],
             id,
         )
@@ -356,8 +358,8 @@ impl OrgStore for Store {
 
     async fn delete_org_group(&self, id: i64) -> Result<bool, StoreError> {
         self.soft_delete_cascade(
-            "UPDATE org_groups SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
-            &["UPDATE user_org_groups SET deleted_at = $2, updated_at = $2 WHERE org_group_id = $1 AND deleted_at IS NULL"],
+            GROUPS.delete,
+            &[soft_delete!("user_org_groups", "org_group_id")],
             id,
         )
         .await

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 
 use crate::users::{user_columns_u, UserRecord};
-use crate::{live_rows, now_utc, LiveRows, Store, StoreError, StoreFuture};
+use crate::{live_rows, now_utc, soft_delete, LiveRows, Store, StoreError, StoreFuture};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RoleRecord {
@@ -82,12 +82,8 @@ impl RoleStore for Store {
     }
 
     async fn delete_role(&self, id: i64) -> Result<bool, StoreError> {
-        self.soft_delete_cascade(
-            "UPDATE roles SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
-            &["UPDATE user_roles SET deleted_at = $2, updated_at = $2 WHERE role_id = $1 AND deleted_at IS NULL"],
-            id,
-        )
-        .await
+        self.soft_delete_cascade(ROLES.delete, &[soft_delete!("user_roles", "role_id")], id)
+            .await
     }
 
     async fn users_with_role(&self, role_id: i64) -> Result<Vec<UserRecord>, StoreError> {

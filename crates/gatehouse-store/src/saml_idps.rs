@@ -125,11 +125,6 @@ impl SamlIdpStore for Store {
     }
 
     async fn delete_saml_idp(&self, id: i64) -> Result<bool, StoreError> {
-        self.soft_delete_cascade(
-            "UPDATE saml_idps SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
-            &[],
-            id,
-        )
-        .await
+        self.soft_delete_cascade(IDPS.delete, &[], id).await
     }
 }

@@ -2,7 +2,9 @@
 
 use chrono::NaiveDateTime;
 
-use crate::{live_rows, now_utc, on_pool, sql, LiveRows, Store, StoreError, StoreFuture};
+use crate::{
+    live_rows, now_utc, on_pool, soft_delete, sql, LiveRows, Store, StoreError, StoreFuture,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ScopeRecord {
@@ -164,10 +166,10 @@ impl ScopeStore for Store {
 
     async fn delete_scope(&self, id: i64) -> Result<bool, StoreError> {
         self.soft_delete_cascade(
-            "UPDATE scopes SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+            SCOPES.delete,
             &[
-                "UPDATE scope_locales SET deleted_at = $2, updated_at = $2 WHERE scope_id = $1 AND deleted_at IS NULL",
-                "UPDATE app_scopes SET deleted_at = $2, updated_at = $2 WHERE scope_id = $1 AND deleted_at IS NULL",
+                soft_delete!("scope_locales", "scope_id"),
+                soft_delete!("app_scopes", "scope_id"),
             ],
             id,
         )

@@ -2,7 +2,9 @@
 
 use chrono::NaiveDateTime;
 
-use crate::{live_rows, now_utc, on_pool, sql, LiveRows, Store, StoreError, StoreFuture};
+use crate::{
+    live_rows, now_utc, on_pool, soft_delete, sql, LiveRows, Store, StoreError, StoreFuture,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct UserAttributeRecord {
@@ -156,8 +158,8 @@ impl UserAttributeStore for Store {
 
     async fn delete_user_attribute(&self, id: i64) -> Result<bool, StoreError> {
         self.soft_delete_cascade(
-            "UPDATE user_attributes SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
-            &["UPDATE user_attribute_values SET deleted_at = $2, updated_at = $2 WHERE user_attribute_id = $1 AND deleted_at IS NULL"],
+            ATTRIBUTES.delete,
+            &[soft_delete!("user_attribute_values", "user_attribute_id")],
             id,
         )
         .await

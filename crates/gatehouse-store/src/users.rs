@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 
 use crate::listing::{like_pattern, Page};
-use crate::{now_utc, on_pool, sql, Store, StoreError, StoreFuture};
+use crate::{now_utc, on_pool, soft_delete, sql, Store, StoreError, StoreFuture};
 
 /// A user row with every column the API's User shape needs.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -308,13 +308,13 @@ impl UserStore for Store {
 
     async fn delete_user(&self, user_id: i64) -> Result<(), StoreError> {
         self.soft_delete_cascade(
-            "UPDATE users SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+            soft_delete!("users", "id"),
             &[
-                "UPDATE user_roles SET deleted_at = $2, updated_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
-                "UPDATE user_app_consents SET deleted_at = $2, updated_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
-                "UPDATE user_orgs SET deleted_at = $2, updated_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
-                "UPDATE user_org_groups SET deleted_at = $2, updated_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
-                "UPDATE user_passkeys SET deleted_at = $2, updated_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
+                soft_delete!("user_roles", "user_id"),
+                soft_delete!("user_app_consents", "user_id"),
+                soft_delete!("user_orgs", "user_id"),
+                soft_delete!("user_org_groups", "user_id"),
+                soft_delete!("user_passkeys", "user_id"),
                 // A deleted account's linked identities sign into nothing, and may be linked anew.
                 "UPDATE user_identities SET deleted_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
             ],
