@@ -179,36 +179,27 @@ mod tests {
             .expect("insert")
     }
 
+    /// The live session with this hash at `hour` o'clock.
+    async fn live(store: &Store, hash: &str, hour: u32) -> Option<BrowserSession> {
+        let found = store.live_browser_session(hash, at(hour)).await;
+        found.expect("read")
+    }
+
     #[tokio::test]
     async fn a_session_is_live_until_it_expires() {
         let store = store().await;
         let user_id = user(&store, "a@example.com").await.id;
         let id = sign_in(&store, "cookie", user_id, 12).await;
-        let live = store
-            .live_browser_session("cookie", at(11))
-            .await
-            .expect("read");
+        let found = live(&store, "cookie", 11).await;
         let expected = BrowserSession {
             id,
             user_id,
             auth_time: at(8),
             expires_at: at(12),
         };
-        assert_eq!(live, Some(expected));
-        assert_eq!(
-            store
-                .live_browser_session("cookie", at(12))
-                .await
-                .expect("read"),
-            None
-        );
-        assert_eq!(
-            store
-                .live_browser_session("other", at(9))
-                .await
-                .expect("read"),
-            None
-        );
+        assert_eq!(found, Some(expected));
+        assert_eq!(live(&store, "cookie", 12).await, None);
+        assert_eq!(live(&store, "other", 9).await, None);
     }
 
     #[tokio::test]
@@ -220,11 +211,8 @@ mod tests {
             .touch_browser_session(id, at(9), at(14))
             .await
             .expect("touch");
-        let live = store
-            .live_browser_session("cookie", at(13))
-            .await
-            .expect("read");
-        assert_eq!(live.map(|s| s.expires_at), Some(at(14)));
+        let found = live(&store, "cookie", 13).await;
+        assert_eq!(found.map(|s| s.expires_at), Some(at(14)));
         let listed = store
             .user_browser_sessions(user_id, at(13))
             .await
@@ -238,13 +226,7 @@ mod tests {
         let user_id = user(&store, "a@example.com").await.id;
         let id = sign_in(&store, "cookie", user_id, 12).await;
         store.revoke_browser_session(id).await.expect("revoke");
-        assert_eq!(
-            store
-                .live_browser_session("cookie", at(9))
-                .await
-                .expect("read"),
-            None
-        );
+        assert_eq!(live(&store, "cookie", 9).await, None);
         assert!(store
             .user_browser_sessions(user_id, at(9))
             .await
@@ -299,17 +281,7 @@ mod tests {
                 .expect("end"),
             2
         );
-        assert_eq!(
-            store
-                .live_browser_session("two", at(10))
-                .await
-                .expect("read"),
-            None
-        );
-        assert!(store
-            .live_browser_session("theirs", at(10))
-            .await
-            .expect("read")
-            .is_some());
+        assert_eq!(live(&store, "two", 10).await, None);
+        assert!(live(&store, "theirs", 10).await.is_some());
     }
 }

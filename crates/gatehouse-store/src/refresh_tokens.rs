@@ -200,17 +200,19 @@ mod tests {
         found.expect("the token is stored")
     }
 
-    /// A store with one user (`.1`) of one app (`.2`).
-    async fn owner() -> (Store, i64, i64) {
+    /// A store with one app (`.2`) and two users: the owner of the tokens (`.1`) and a
+    /// stranger (`.3`).
+    async fn owner() -> (Store, i64, i64, i64) {
         let store = store().await;
-        let user = user(&store, "owner@example.com").await;
+        let owner = user(&store, "owner@example.com").await;
+        let stranger = user(&store, "stranger@example.com").await;
         let app = app(&store, "client-a").await;
-        (store, user.id, app.id)
+        (store, owner.id, app.id, stranger.id)
     }
 
     #[tokio::test]
     async fn a_token_is_found_by_its_hash_with_its_apps_client_id() {
-        let (store, user_id, app_id) = owner().await;
+        let (store, user_id, app_id, _) = owner().await;
         issue(&store, "h1", "f1", (user_id, app_id), 12).await;
         let token = by_hash(&store, "h1").await;
         assert_eq!(
@@ -235,7 +237,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_token_is_marked_used_once_so_only_one_concurrent_refresh_wins() {
-        let (store, user_id, app_id) = owner().await;
+        let (store, user_id, app_id, _) = owner().await;
         issue(&store, "h1", "f1", (user_id, app_id), 12).await;
         let id = by_hash(&store, "h1").await.id;
         assert!(store
@@ -251,7 +253,7 @@ mod tests {
 
     #[tokio::test]
     async fn revoking_a_family_revokes_each_of_its_tokens_and_no_other() {
-        let (store, user_id, app_id) = owner().await;
+        let (store, user_id, app_id, _) = owner().await;
         for (hash, family) in [("old", "f1"), ("new", "f1"), ("other", "f2")] {
             issue(&store, hash, family, (user_id, app_id), 12).await;
         }
@@ -269,8 +271,7 @@ mod tests {
 
     #[tokio::test]
     async fn active_sessions_are_the_unused_unrevoked_unexpired_tokens_of_the_user() {
-        let (store, user_id, app_id) = owner().await;
-        let stranger = user(&store, "stranger@example.com").await.id;
+        let (store, user_id, app_id, stranger) = owner().await;
         issue(&store, "rotated-away", "rotated", (user_id, app_id), 12).await;
         issue(&store, "rotated-in", "rotated", (user_id, app_id), 12).await;
         issue(&store, "expired", "expired", (user_id, app_id), 8).await;
@@ -297,8 +298,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_user_can_revoke_only_their_own_live_family() {
-        let (store, user_id, app_id) = owner().await;
-        let stranger = user(&store, "stranger@example.com").await.id;
+        let (store, user_id, app_id, stranger) = owner().await;
         issue(&store, "h1", "f1", (user_id, app_id), 12).await;
 
         assert!(!store
@@ -319,8 +319,7 @@ mod tests {
 
     #[tokio::test]
     async fn revoking_all_of_a_users_tokens_counts_those_not_revoked_yet() {
-        let (store, user_id, app_id) = owner().await;
-        let stranger = user(&store, "stranger@example.com").await.id;
+        let (store, user_id, app_id, stranger) = owner().await;
         issue(&store, "a", "f1", (user_id, app_id), 12).await;
         issue(&store, "b", "f2", (user_id, app_id), 12).await;
         issue(&store, "c", "f3", (stranger, app_id), 12).await;
