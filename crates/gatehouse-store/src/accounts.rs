@@ -1,12 +1,10 @@
 //! The sign-in side of users: finding a password account, signing up, consents, login counts
 //! and the sign-in log.
 
-use std::future::Future;
-
 use gatehouse_core::signin::MfaTypes;
 
 use crate::users::user_columns_u;
-use crate::{now_utc, on_pool, Store, StoreError, UserRecord};
+use crate::{now_utc, on_pool, sql, Store, StoreError, StoreFuture, UserRecord};
 
 /// Who sees an attribute value: userinfo answers or ID tokens (each attribute says).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,60 +40,35 @@ pub struct NewSignUp {
 
 pub trait AccountStore {
     /// The live password (non-social) account with this email.
-    fn password_account(
-        &self,
-        email: &str,
-    ) -> impl Future<Output = Result<Option<PasswordAccount>, StoreError>> + Send;
-    fn user_by_id(
-        &self,
-        user_id: i64,
-    ) -> impl Future<Output = Result<Option<UserRecord>, StoreError>> + Send;
+    fn password_account(&self, email: &str) -> impl StoreFuture<Option<PasswordAccount>>;
+    fn user_by_id(&self, user_id: i64) -> impl StoreFuture<Option<UserRecord>>;
     /// Creates a signed-up user; a taken email is `StoreError::Conflict`.
-    fn insert_sign_up(
-        &self,
-        user: &NewSignUp,
-    ) -> impl Future<Output = Result<UserRecord, StoreError>> + Send;
-    fn set_password_hash(
-        &self,
-        user_id: i64,
-        password_hash: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn insert_sign_up(&self, user: &NewSignUp) -> impl StoreFuture<UserRecord>;
+    fn set_password_hash(&self, user_id: i64, password_hash: &str) -> impl StoreFuture<()>;
     fn set_names(
         &self,
         user_id: i64,
         first_name: Option<&str>,
         last_name: Option<&str>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl StoreFuture<()>;
     /// Counts a completed sign-in.
-    fn increment_login_count(
-        &self,
-        user_id: i64,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn increment_login_count(&self, user_id: i64) -> impl StoreFuture<()>;
     /// The scopes the user granted the app (JSON array text parsed), if any consent exists.
-    fn consented_scopes(
-        &self,
-        user_id: i64,
-        app_id: i64,
-    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    fn consented_scopes(&self, user_id: i64, app_id: i64) -> impl StoreFuture<Vec<String>>;
     /// Records consent to `scopes`, merged with what was granted before.
-    fn grant_consent(
-        &self,
-        user_id: i64,
-        app_id: i64,
-        scopes: &[String],
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn grant_consent(&self, user_id: i64, app_id: i64, scopes: &[String]) -> impl StoreFuture<()>;
     /// The user's attribute values flagged for `audience`, as (name, value).
     fn shared_attributes(
         &self,
         user_id: i64,
         audience: AttributeAudience,
-    ) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
+    ) -> impl StoreFuture<Vec<(String, String)>>;
     fn insert_sign_in_log(
         &self,
         user_id: i64,
         ip: Option<&str>,
         detail: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl StoreFuture<()>;
 }
 
 impl AccountStore for Store {
@@ -104,10 +77,7 @@ impl AccountStore for Store {
             FROM users \
             WHERE email = $1 AND social_account_id IS NULL AND deleted_at IS NULL \
             ORDER BY id LIMIT 1";
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(email)
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(SQL, (email,)).await
     }
 
     async fn user_by_id(&self, user_id: i64) -> Result<Option<UserRecord>, StoreError> {
@@ -116,10 +86,7 @@ impl AccountStore for Store {
             user_columns_u!(),
             " FROM users u WHERE u.id = $1 AND u.deleted_at IS NULL"
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(user_id)
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(SQL, (user_id,)).await
     }
 
     async fn insert_sign_up(&self, u: &NewSignUp) -> Result<UserRecord, StoreError> {
@@ -138,24 +105,25 @@ impl AccountStore for Store {
         let now = now_utc();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let (taken,): (i64,) = sqlx::query_as(TAKEN)
-                .bind(&u.email)
-                .fetch_one(&mut *tx)
-                .await?;
+            let (taken,): (i64,) = sql::fetch_one(&mut *tx, TAKEN, (&u.email,)).await?;
             if taken > 0 {
                 return Err(StoreError::Conflict("users.email".into()));
             }
-            let (id,): (i64,) = sqlx::query_as(INSERT)
-                .bind(&u.auth_id)
-                .bind(&u.email)
-                .bind(&u.password_hash)
-                .bind(&u.first_name)
-                .bind(&u.last_name)
-                .bind(&u.locale)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-            let user: UserRecord = sqlx::query_as(READ).bind(id).fetch_one(&mut *tx).await?;
+            let (id,): (i64,) = sql::fetch_one(
+                &mut *tx,
+                INSERT,
+                (
+                    &u.auth_id,
+                    &u.email,
+                    &u.password_hash,
+                    &u.first_name,
+                    &u.last_name,
+                    &u.locale,
+                    now,
+                ),
+            )
+            .await?;
+            let user: UserRecord = sql::fetch_one(&mut *tx, READ, (id,)).await?;
             tx.commit().await?;
             Ok(user)
         })
@@ -163,13 +131,8 @@ impl AccountStore for Store {
 
     async fn set_password_hash(&self, user_id: i64, password_hash: &str) -> Result<(), StoreError> {
         const SQL: &str = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
-        on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(user_id)
-            .bind(password_hash)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        self.execute(SQL, (user_id, password_hash, now_utc()))
+            .await?;
         Ok(())
     }
 
@@ -181,35 +144,21 @@ impl AccountStore for Store {
     ) -> Result<(), StoreError> {
         const SQL: &str =
             "UPDATE users SET first_name = $2, last_name = $3, updated_at = $4 WHERE id = $1";
-        on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(user_id)
-            .bind(first_name)
-            .bind(last_name)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        self.execute(SQL, (user_id, first_name, last_name, now_utc()))
+            .await?;
         Ok(())
     }
 
     async fn increment_login_count(&self, user_id: i64) -> Result<(), StoreError> {
         const SQL: &str = "UPDATE users SET login_count = login_count + 1 WHERE id = $1";
-        on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(user_id)
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        self.execute(SQL, (user_id,)).await?;
         Ok(())
     }
 
     async fn consented_scopes(&self, user_id: i64, app_id: i64) -> Result<Vec<String>, StoreError> {
         const SQL: &str = "SELECT scopes FROM user_app_consents \
             WHERE user_id = $1 AND app_id = $2 AND deleted_at IS NULL";
-        let row: Option<(String,)> = on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(user_id)
-            .bind(app_id)
-            .fetch_optional(pool)
-            .await)?;
+        let row: Option<(String,)> = self.fetch_optional(SQL, (user_id, app_id)).await?;
         Ok(row
             .and_then(|(json,)| serde_json::from_str(&json).ok())
             .unwrap_or_default())
@@ -230,11 +179,8 @@ impl AccountStore for Store {
         let now = now_utc();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let current: Option<(i64, String)> = sqlx::query_as(CURRENT)
-                .bind(user_id)
-                .bind(app_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let current: Option<(i64, String)> =
+                sql::fetch_optional(&mut *tx, CURRENT, (user_id, app_id)).await?;
             match current {
                 Some((id, json)) => {
                     let mut merged: Vec<String> = serde_json::from_str(&json).unwrap_or_default();
@@ -243,21 +189,25 @@ impl AccountStore for Store {
                             merged.push(scope.clone());
                         }
                     }
-                    sqlx::query(UPDATE)
-                        .bind(id)
-                        .bind(serde_json::Value::from(merged).to_string())
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
+                    sql::execute(
+                        &mut *tx,
+                        UPDATE,
+                        (id, serde_json::Value::from(merged).to_string(), now),
+                    )
+                    .await?;
                 }
                 None => {
-                    sqlx::query(INSERT)
-                        .bind(user_id)
-                        .bind(app_id)
-                        .bind(serde_json::Value::from(scopes.to_vec()).to_string())
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
+                    sql::execute(
+                        &mut *tx,
+                        INSERT,
+                        (
+                            user_id,
+                            app_id,
+                            serde_json::Value::from(scopes.to_vec()).to_string(),
+                            now,
+                        ),
+                    )
+                    .await?;
                 }
             }
             tx.commit().await?;
@@ -282,10 +232,7 @@ impl AccountStore for Store {
             AttributeAudience::UserInfo => USER_INFO,
             AttributeAudience::IdToken => ID_TOKEN,
         };
-        Ok(on_pool!(self, |pool| sqlx::query_as(sql)
-            .bind(user_id)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(sql, (user_id,)).await
     }
 
     async fn insert_sign_in_log(
@@ -296,14 +243,7 @@ impl AccountStore for Store {
     ) -> Result<(), StoreError> {
         const SQL: &str = "INSERT INTO sign_in_logs (user_id, ip, detail, created_at, updated_at) \
             VALUES ($1, $2, $3, $4, $4)";
-        on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(user_id)
-            .bind(ip)
-            .bind(detail)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        self.execute(SQL, (user_id, ip, detail, now_utc())).await?;
         Ok(())
     }
 }

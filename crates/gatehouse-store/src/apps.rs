@@ -1,11 +1,9 @@
 //! Apps (OAuth clients) and the scopes each one holds.
 
-use std::future::Future;
-
 use chrono::NaiveDateTime;
 use gatehouse_core::grant::AppType;
 
-use crate::{now_utc, on_pool, Store, StoreError};
+use crate::{now_utc, on_pool, soft_delete, sql, Store, StoreError, StoreFuture};
 
 /// An app as stored, with the names of the scopes it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,38 +111,24 @@ macro_rules! app_columns {
 
 pub trait AppStore {
     /// The live (not deleted) app with this client id, with its scopes.
-    fn app_by_client_id(
-        &self,
-        client_id: &str,
-    ) -> impl Future<Output = Result<Option<App>, StoreError>> + Send;
+    fn app_by_client_id(&self, client_id: &str) -> impl StoreFuture<Option<App>>;
     /// Creates an app and links it to the named scopes (names that are not live scopes are
     /// ignored). A client id already in use is a `Conflict`.
-    fn insert_app(&self, app: NewApp) -> impl Future<Output = Result<App, StoreError>> + Send;
-    fn list_apps(&self) -> impl Future<Output = Result<Vec<App>, StoreError>> + Send;
-    fn app_by_id(&self, id: i64) -> impl Future<Output = Result<Option<App>, StoreError>> + Send;
+    fn insert_app(&self, app: NewApp) -> impl StoreFuture<App>;
+    fn list_apps(&self) -> impl StoreFuture<Vec<App>>;
+    fn app_by_id(&self, id: i64) -> impl StoreFuture<Option<App>>;
     /// Applies the changes in one transaction; `None` when there is no live app with that id.
-    fn update_app(
-        &self,
-        id: i64,
-        changes: &AppChanges,
-    ) -> impl Future<Output = Result<Option<App>, StoreError>> + Send;
+    fn update_app(&self, id: i64, changes: &AppChanges) -> impl StoreFuture<Option<App>>;
     /// Soft-deletes the app and its scope links; whether it existed.
-    fn delete_app(&self, id: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    fn set_app_secret_hash(
-        &self,
-        app_id: i64,
-        secret_hash: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn delete_app(&self, id: i64) -> impl StoreFuture<bool>;
+    fn set_app_secret_hash(&self, app_id: i64, secret_hash: &str) -> impl StoreFuture<()>;
 }
 
 impl Store {
     async fn app_scope_names(&self, app_id: i64) -> Result<Vec<String>, StoreError> {
         const SQL: &str = "SELECT s.name FROM app_scopes a JOIN scopes s ON s.id = a.scope_id \
             WHERE a.app_id = $1 AND a.deleted_at IS NULL AND s.deleted_at IS NULL ORDER BY s.id";
-        let rows: Vec<(String,)> = on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(app_id)
-            .fetch_all(pool)
-            .await)?;
+        let rows: Vec<(String,)> = self.fetch_all(SQL, (app_id,)).await?;
         Ok(rows.into_iter().map(|(name,)| name).collect())
     }
 
@@ -167,10 +151,7 @@ impl AppStore for Store {
             app_columns!(),
             " FROM apps WHERE client_id = $1 AND deleted_at IS NULL"
         );
-        let row: Option<AppRow> = on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(client_id)
-            .fetch_optional(pool)
-            .await)?;
+        let row: Option<AppRow> = self.fetch_optional(SQL, (client_id,)).await?;
         self.with_scopes(row).await
     }
 
@@ -183,22 +164,21 @@ impl AppStore for Store {
         let now = now_utc();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let (id,): (i64,) = sqlx::query_as(INSERT)
-                .bind(&app.name)
-                .bind(app.app_type.as_str())
-                .bind(&app.client_id)
-                .bind(&app.secret_hash)
-                .bind(&redirect_uris)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
+            let (id,): (i64,) = sql::fetch_one(
+                &mut *tx,
+                INSERT,
+                (
+                    &app.name,
+                    app.app_type.as_str(),
+                    &app.client_id,
+                    &app.secret_hash,
+                    &redirect_uris,
+                    now,
+                ),
+            )
+            .await?;
             for scope in &app.scopes {
-                sqlx::query(LINK_SCOPE)
-                    .bind(id)
-                    .bind(scope)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                sql::execute(&mut *tx, LINK_SCOPE, (id, scope, now)).await?;
             }
             tx.commit().await?;
             Ok::<_, StoreError>(())
@@ -210,13 +190,7 @@ impl AppStore for Store {
 
     async fn set_app_secret_hash(&self, app_id: i64, secret_hash: &str) -> Result<(), StoreError> {
         const SQL: &str = "UPDATE apps SET secret_hash = $2, updated_at = $3 WHERE id = $1";
-        on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(app_id)
-            .bind(secret_hash)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        self.execute(SQL, (app_id, secret_hash, now_utc())).await?;
         Ok(())
     }
 
@@ -229,9 +203,8 @@ impl AppStore for Store {
         const LINKS: &str =
             "SELECT a.app_id, s.name FROM app_scopes a JOIN scopes s ON s.id = a.scope_id \
             WHERE a.deleted_at IS NULL AND s.deleted_at IS NULL ORDER BY s.id";
-        let rows: Vec<AppRow> = on_pool!(self, |pool| sqlx::query_as(SQL).fetch_all(pool).await)?;
-        let links: Vec<(i64, String)> =
-            on_pool!(self, |pool| sqlx::query_as(LINKS).fetch_all(pool).await)?;
+        let rows: Vec<AppRow> = self.fetch_all(SQL, ()).await?;
+        let links: Vec<(i64, String)> = self.fetch_all(LINKS, ()).await?;
         rows.into_iter()
             .map(|row| {
                 let scopes = links
@@ -250,10 +223,7 @@ impl AppStore for Store {
             app_columns!(),
             " FROM apps WHERE id = $1 AND deleted_at IS NULL"
         );
-        let row: Option<AppRow> = on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(id)
-            .fetch_optional(pool)
-            .await)?;
+        let row: Option<AppRow> = self.fetch_optional(SQL, (id,)).await?;
         self.with_scopes(row).await
     }
 
@@ -278,36 +248,31 @@ impl AppStore for Store {
         let now = now_utc();
         let updated = on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let updated = sqlx::query(UPDATE)
-                .bind(id)
-                .bind(&changes.name)
-                .bind(&redirect_uris)
-                .bind(changes.is_active)
-                .bind(changes.use_system_mfa_config)
-                .bind(changes.require_email_mfa)
-                .bind(changes.require_otp_mfa)
-                .bind(changes.require_sms_mfa)
-                .bind(changes.allow_email_mfa_as_backup)
-                .bind(changes.rotate_refresh_tokens)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
+            let updated = sql::execute(
+                &mut *tx,
+                UPDATE,
+                (
+                    id,
+                    &changes.name,
+                    &redirect_uris,
+                    changes.is_active,
+                    changes.use_system_mfa_config,
+                    changes.require_email_mfa,
+                    changes.require_otp_mfa,
+                    changes.require_sms_mfa,
+                    changes.allow_email_mfa_as_backup,
+                    changes.rotate_refresh_tokens,
+                    now,
+                ),
+            )
+            .await?
+            .rows_affected()
                 == 1;
             if updated {
                 if let Some(scopes) = &changes.scopes {
-                    sqlx::query(UNLINK)
-                        .bind(id)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
+                    sql::execute(&mut *tx, UNLINK, (id, now)).await?;
                     for scope in scopes {
-                        sqlx::query(LINK_SCOPE)
-                            .bind(id)
-                            .bind(scope)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
+                        sql::execute(&mut *tx, LINK_SCOPE, (id, scope, now)).await?;
                     }
                 }
             }
@@ -323,10 +288,10 @@ impl AppStore for Store {
 
     async fn delete_app(&self, id: i64) -> Result<bool, StoreError> {
         self.soft_delete_cascade(
-            "UPDATE apps SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+            soft_delete!("apps", "id"),
             &[
-                "UPDATE app_scopes SET deleted_at = $2, updated_at = $2 WHERE app_id = $1 AND deleted_at IS NULL",
-                "UPDATE app_banners SET deleted_at = $2, updated_at = $2 WHERE app_id = $1 AND deleted_at IS NULL",
+                soft_delete!("app_scopes", "app_id"),
+                soft_delete!("app_banners", "app_id"),
             ],
             id,
         )

@@ -1,10 +1,10 @@
 //! Banners shown on the sign-in pages of the apps they are linked to.
 
-use std::future::Future;
-
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, on_pool, Store, StoreError};
+use crate::{
+    live_rows, now_utc, on_pool, soft_delete, sql, LiveRows, Store, StoreError, StoreFuture,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct BannerRecord {
@@ -35,60 +35,42 @@ macro_rules! banner_columns {
     };
 }
 
+const BANNERS: LiveRows = live_rows!(banner_columns, "banners");
+
 pub trait BannerStore {
-    fn list_banners(&self) -> impl Future<Output = Result<Vec<BannerRecord>, StoreError>> + Send;
-    fn banner_by_id(
-        &self,
-        id: i64,
-    ) -> impl Future<Output = Result<Option<BannerRecord>, StoreError>> + Send;
+    fn list_banners(&self) -> impl StoreFuture<Vec<BannerRecord>>;
+    fn banner_by_id(&self, id: i64) -> impl StoreFuture<Option<BannerRecord>>;
     /// `(banner id, app id)` for every live link.
-    fn banner_app_links(&self) -> impl Future<Output = Result<Vec<(i64, i64)>, StoreError>> + Send;
+    fn banner_app_links(&self) -> impl StoreFuture<Vec<(i64, i64)>>;
     fn insert_banner(
         &self,
         banner_type: &str,
         text: &str,
         locales: &str,
-    ) -> impl Future<Output = Result<BannerRecord, StoreError>> + Send;
+    ) -> impl StoreFuture<BannerRecord>;
     fn update_banner(
         &self,
         id: i64,
         changes: &BannerChanges,
-    ) -> impl Future<Output = Result<Option<BannerRecord>, StoreError>> + Send;
+    ) -> impl StoreFuture<Option<BannerRecord>>;
     /// Soft-deletes the banner and its links; whether it existed.
-    fn delete_banner(&self, id: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn delete_banner(&self, id: i64) -> impl StoreFuture<bool>;
 }
 
 impl BannerStore for Store {
     async fn list_banners(&self) -> Result<Vec<BannerRecord>, StoreError> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            banner_columns!(),
-            " FROM banners WHERE deleted_at IS NULL ORDER BY id"
-        );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(BANNERS.all, ()).await
     }
 
     async fn banner_by_id(&self, id: i64) -> Result<Option<BannerRecord>, StoreError> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            banner_columns!(),
-            " FROM banners WHERE id = $1 AND deleted_at IS NULL"
-        );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(id)
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(BANNERS.by_id, (id,)).await
     }
 
     async fn banner_app_links(&self) -> Result<Vec<(i64, i64)>, StoreError> {
         const SQL: &str = "SELECT l.banner_id, l.app_id FROM app_banners l \
             JOIN apps a ON a.id = l.app_id WHERE l.deleted_at IS NULL AND a.deleted_at IS NULL \
             ORDER BY l.banner_id, l.app_id";
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(SQL, ()).await
     }
 
     async fn insert_banner(
@@ -101,13 +83,8 @@ impl BannerStore for Store {
             "INSERT INTO banners (type, text, locales, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING ",
             banner_columns!()
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(INSERT)
-            .bind(banner_type)
-            .bind(text)
-            .bind(locales)
-            .bind(now_utc())
-            .fetch_one(pool)
-            .await)?)
+        self.fetch_one(INSERT, (banner_type, text, locales, now_utc()))
+            .await
     }
 
     async fn update_banner(
@@ -128,28 +105,16 @@ impl BannerStore for Store {
         let now = now_utc();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let record: Option<BannerRecord> = sqlx::query_as(UPDATE)
-                .bind(id)
-                .bind(&c.banner_type)
-                .bind(&c.text)
-                .bind(&c.locales)
-                .bind(c.is_active)
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let record: Option<BannerRecord> = sql::fetch_optional(
+                &mut *tx,
+                UPDATE,
+                (id, &c.banner_type, &c.text, &c.locales, c.is_active, now),
+            )
+            .await?;
             if let (Some(_), Some(app_ids)) = (&record, &c.app_ids) {
-                sqlx::query(UNLINK)
-                    .bind(id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                sql::execute(&mut *tx, UNLINK, (id, now)).await?;
                 for app_id in app_ids {
-                    sqlx::query(LINK)
-                        .bind(id)
-                        .bind(app_id)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
+                    sql::execute(&mut *tx, LINK, (id, app_id, now)).await?;
                 }
             }
             tx.commit().await?;
@@ -159,8 +124,8 @@ impl BannerStore for Store {
 
     async fn delete_banner(&self, id: i64) -> Result<bool, StoreError> {
         self.soft_delete_cascade(
-            "UPDATE banners SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
-            &["UPDATE app_banners SET deleted_at = $2, updated_at = $2 WHERE banner_id = $1 AND deleted_at IS NULL"],
+            BANNERS.delete,
+            &[soft_delete!("app_banners", "banner_id")],
             id,
         )
         .await

@@ -1,10 +1,8 @@
 //! ePass connect apps: a name in the URL, a sealed AES key, a redirect URL and its patterns.
 
-use std::future::Future;
-
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, on_pool, Store, StoreError};
+use crate::{now_utc, on_pool, sql, Store, StoreError, StoreFuture};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ConnectAppRecord {
@@ -50,28 +48,17 @@ const COLUMNS: &str = "id, name, secret_encrypted, redirect_url, display_name, l
 
 pub trait ConnectAppStore {
     /// Creates an app; a live app with the name is `StoreError::Conflict`.
-    fn insert_connect_app(
-        &self,
-        app: &NewConnectApp,
-    ) -> impl Future<Output = Result<ConnectAppRecord, StoreError>> + Send;
-    fn connect_app(
-        &self,
-        name: &str,
-    ) -> impl Future<Output = Result<Option<ConnectAppRecord>, StoreError>> + Send;
-    fn list_connect_apps(
-        &self,
-    ) -> impl Future<Output = Result<Vec<ConnectAppRecord>, StoreError>> + Send;
+    fn insert_connect_app(&self, app: &NewConnectApp) -> impl StoreFuture<ConnectAppRecord>;
+    fn connect_app(&self, name: &str) -> impl StoreFuture<Option<ConnectAppRecord>>;
+    fn list_connect_apps(&self) -> impl StoreFuture<Vec<ConnectAppRecord>>;
     /// Applies `change` to the live app named `name`; the app as it is now, or `None`.
     fn update_connect_app(
         &self,
         name: &str,
         change: &ConnectAppChange,
-    ) -> impl Future<Output = Result<Option<ConnectAppRecord>, StoreError>> + Send;
+    ) -> impl StoreFuture<Option<ConnectAppRecord>>;
     /// Soft-deletes the app; whether there was one.
-    fn delete_connect_app(
-        &self,
-        name: &str,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn delete_connect_app(&self, name: &str) -> impl StoreFuture<bool>;
 }
 
 impl ConnectAppStore for Store {
@@ -88,25 +75,25 @@ impl ConnectAppStore for Store {
         let now = now_utc();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let (taken,): (i64,) = sqlx::query_as(TAKEN)
-                .bind(&app.name)
-                .fetch_one(&mut *tx)
-                .await?;
+            let (taken,): (i64,) = sql::fetch_one(&mut *tx, TAKEN, (&app.name,)).await?;
             if taken > 0 {
                 return Err(StoreError::Conflict("connect_apps.name".into()));
             }
-            let (id,): (i64,) = sqlx::query_as(INSERT)
-                .bind(&app.name)
-                .bind(&app.secret_encrypted)
-                .bind(&app.redirect_url)
-                .bind(&app.display_name)
-                .bind(&app.logo_url)
-                .bind(&app.redirect_patterns)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-            let record: ConnectAppRecord =
-                sqlx::query_as(&read).bind(id).fetch_one(&mut *tx).await?;
+            let (id,): (i64,) = sql::fetch_one(
+                &mut *tx,
+                INSERT,
+                (
+                    &app.name,
+                    &app.secret_encrypted,
+                    &app.redirect_url,
+                    &app.display_name,
+                    &app.logo_url,
+                    &app.redirect_patterns,
+                    now,
+                ),
+            )
+            .await?;
+            let record: ConnectAppRecord = sql::fetch_one(&mut *tx, &read, (id,)).await?;
             tx.commit().await?;
             Ok(record)
         })
@@ -115,18 +102,13 @@ impl ConnectAppStore for Store {
     async fn connect_app(&self, name: &str) -> Result<Option<ConnectAppRecord>, StoreError> {
         let sql =
             format!("SELECT {COLUMNS} FROM connect_apps WHERE name = $1 AND deleted_at IS NULL");
-        Ok(on_pool!(self, |pool| sqlx::query_as(&sql)
-            .bind(name)
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(&sql, (name,)).await
     }
 
     async fn list_connect_apps(&self) -> Result<Vec<ConnectAppRecord>, StoreError> {
         let sql =
             format!("SELECT {COLUMNS} FROM connect_apps WHERE deleted_at IS NULL ORDER BY id");
-        Ok(on_pool!(self, |pool| sqlx::query_as(&sql)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(&sql, ()).await
     }
 
     async fn update_connect_app(
@@ -149,29 +131,32 @@ impl ConnectAppStore for Store {
         let now = now_utc();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let updated = sqlx::query(UPDATE)
-                .bind(name)
-                .bind(change.redirect_url.is_some())
-                .bind(change.redirect_url.clone().unwrap_or_default())
-                .bind(change.display_name.is_some())
-                .bind(change.display_name.clone().flatten())
-                .bind(change.logo_url.is_some())
-                .bind(change.logo_url.clone().flatten())
-                .bind(change.redirect_patterns.is_some())
-                .bind(change.redirect_patterns.clone().unwrap_or_default())
-                .bind(change.is_active.is_some())
-                .bind(change.is_active.unwrap_or(true))
-                .bind(change.secret_encrypted.is_some())
-                .bind(change.secret_encrypted.clone().unwrap_or_default())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+            let updated = sql::execute(
+                &mut *tx,
+                UPDATE,
+                (
+                    name,
+                    change.redirect_url.is_some(),
+                    change.redirect_url.clone().unwrap_or_default(),
+                    change.display_name.is_some(),
+                    change.display_name.clone().flatten(),
+                    change.logo_url.is_some(),
+                    change.logo_url.clone().flatten(),
+                    change.redirect_patterns.is_some(),
+                    change.redirect_patterns.clone().unwrap_or_default(),
+                    change.is_active.is_some(),
+                    change.is_active.unwrap_or(true),
+                    change.secret_encrypted.is_some(),
+                    change.secret_encrypted.clone().unwrap_or_default(),
+                    now,
+                ),
+            )
+            .await?
+            .rows_affected();
             if updated == 0 {
                 return Ok(None);
             }
-            let record: ConnectAppRecord =
-                sqlx::query_as(&read).bind(name).fetch_one(&mut *tx).await?;
+            let record: ConnectAppRecord = sql::fetch_one(&mut *tx, &read, (name,)).await?;
             tx.commit().await?;
             Ok(Some(record))
         })
@@ -180,12 +165,7 @@ impl ConnectAppStore for Store {
     async fn delete_connect_app(&self, name: &str) -> Result<bool, StoreError> {
         const SQL: &str = "UPDATE connect_apps SET deleted_at = $2, updated_at = $2 \
             WHERE name = $1 AND deleted_at IS NULL";
-        let n = on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(name)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let n = self.execute(SQL, (name, now_utc())).await?;
         Ok(n > 0)
     }
 }

@@ -28,9 +28,13 @@ mod scopes;
 mod settings;
 mod signing_keys;
 mod social;
+mod sql;
+#[cfg(test)]
+mod testing;
 mod user_attributes;
 mod users;
 
+use std::future::Future;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -38,6 +42,8 @@ use chrono::{NaiveDateTime, Timelike, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
+
+use crate::sql::{Binds, Row};
 
 pub use accounts::{AccountStore, AttributeAudience, NewSignUp, PasswordAccount};
 pub use apps::{App, AppChanges, AppStore, NewApp};
@@ -65,6 +71,12 @@ pub use social::{LinkedIdentity, NewSocialUser, SocialAccountStore};
 pub use user_attributes::{UserAttributeFields, UserAttributeRecord, UserAttributeStore};
 pub use users::{NewInvitedUser, PasskeyRecord, UserChanges, UserRecord, UserStore};
 
+/// What every store call returns: a future of `Result<T, StoreError>` that can be sent to
+/// another thread (the server awaits store calls inside spawned tasks).
+pub trait StoreFuture<T>: Future<Output = Result<T, StoreError>> + Send {}
+
+impl<T, F: Future<Output = Result<T, StoreError>> + Send> StoreFuture<T> for F {}
+
 /// Runs the same expression against whichever pool the store holds. The expression is compiled
 /// once per backend, so a query that does not fit both fails to build rather than at run time.
 macro_rules! on_pool {
@@ -84,6 +96,53 @@ macro_rules! on_pool {
     };
 }
 pub(crate) use on_pool;
+
+/// Soft-deletes the live rows of `$table` whose `$column` is `$1`, stamping them with `$2`: one
+/// statement of a [`Store::soft_delete_cascade`].
+macro_rules! soft_delete {
+    ($table:literal, $column:literal) => {
+        concat!(
+            "UPDATE ",
+            $table,
+            " SET deleted_at = $2, updated_at = $2 WHERE ",
+            $column,
+            " = $1 AND deleted_at IS NULL"
+        )
+    };
+}
+pub(crate) use soft_delete;
+
+/// The statements every table of soft-deleted records shares: its live rows in id order, the
+/// live row with the id `$1`, and the soft delete of that row (stamped `$2`).
+pub(crate) struct LiveRows {
+    pub all: &'static str,
+    pub by_id: &'static str,
+    pub delete: &'static str,
+}
+
+/// The [`LiveRows`] of `$table`, selecting the columns its `$columns!()` macro lists.
+macro_rules! live_rows {
+    ($columns:ident, $table:literal) => {
+        $crate::LiveRows {
+            all: concat!(
+                "SELECT ",
+                $columns!(),
+                " FROM ",
+                $table,
+                " WHERE deleted_at IS NULL ORDER BY id"
+            ),
+            by_id: concat!(
+                "SELECT ",
+                $columns!(),
+                " FROM ",
+                $table,
+                " WHERE id = $1 AND deleted_at IS NULL"
+            ),
+            delete: $crate::soft_delete!($table, "id"),
+        }
+    };
+}
+pub(crate) use live_rows;
 
 /// A transaction that will write. SQLite takes the write lock at `BEGIN IMMEDIATE`, so a
 /// transaction that reads first and then writes waits for another writer (busy timeout) instead
@@ -180,6 +239,29 @@ impl Store {
         Ok(Self { db })
     }
 
+    /// A migrated SQLite database in memory, empty but for what the migrations seed: the
+    /// store fixture for unit tests here and in the server crate. Each connection to
+    /// `sqlite::memory:` is a database of its own, so the pool holds exactly one connection
+    /// and never closes it; the database lives as long as the store.
+    pub async fn memory() -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")
+            .map_err(|e| StoreError::Config(format!("invalid SQLite URL: {e}")))?
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        let store = Self {
+            db: Database::Sqlite(pool),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
     pub fn backend(&self) -> Backend {
         match self.db {
             Database::Sqlite(_) => Backend::Sqlite,
@@ -198,11 +280,7 @@ impl Store {
 
     /// A round trip to the database, for readiness checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        on_pool!(self, |pool| sqlx::query("SELECT 1")
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
-        Ok(())
+        self.execute("SELECT 1", ()).await.map(|_| ())
     }
 
     /// Soft-deletes a row and its dependents in one transaction. Every statement binds `$1` to
@@ -216,22 +294,62 @@ impl Store {
         let now = now_utc();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let deleted = sqlx::query(main)
-                .bind(id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            for sql in dependents {
-                sqlx::query(sql)
-                    .bind(id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+            let deleted = sql::execute(&mut *tx, main, (id, now)).await?;
+            for dependent in dependents {
+                sql::execute(&mut *tx, dependent, (id, now)).await?;
             }
             tx.commit().await?;
-            Ok(deleted > 0)
+            Ok(deleted.rows_affected() > 0)
         })
+    }
+
+    /// Runs one statement on the pool; how many rows it touched.
+    pub(crate) async fn execute<'q>(
+        &self,
+        sql: &'q str,
+        params: impl Binds<'q>,
+    ) -> Result<u64, StoreError> {
+        on_pool!(self, |pool| Ok(sql::execute(pool, sql, params)
+            .await?
+            .rows_affected()))
+    }
+
+    /// The row a query on the pool returns, if any.
+    pub(crate) async fn fetch_optional<'q, O: Row>(
+        &self,
+        sql: &'q str,
+        params: impl Binds<'q>,
+    ) -> Result<Option<O>, StoreError> {
+        on_pool!(self, |pool| sql::fetch_optional(pool, sql, params).await)
+    }
+
+    /// The one row a query on the pool returns; none is an error.
+    pub(crate) async fn fetch_one<'q, O: Row>(
+        &self,
+        sql: &'q str,
+        params: impl Binds<'q>,
+    ) -> Result<O, StoreError> {
+        on_pool!(self, |pool| sql::fetch_one(pool, sql, params).await)
+    }
+
+    /// Every row a query on the pool returns.
+    pub(crate) async fn fetch_all<'q, O: Row>(
+        &self,
+        sql: &'q str,
+        params: impl Binds<'q>,
+    ) -> Result<Vec<O>, StoreError> {
+        on_pool!(self, |pool| sql::fetch_all(pool, sql, params).await)
+    }
+
+    /// A page of rows, and how many rows there are in all: two statements, each with its values.
+    pub(crate) async fn fetch_page<'q, O: Row>(
+        &self,
+        (rows, rows_params): (&'q str, impl Binds<'q>),
+        (count, count_params): (&'q str, impl Binds<'q>),
+    ) -> Result<(Vec<O>, i64), StoreError> {
+        let rows = self.fetch_all(rows, rows_params).await?;
+        let (count,): (i64,) = self.fetch_one(count, count_params).await?;
+        Ok((rows, count))
     }
 
     pub async fn close(&self) {

@@ -1,11 +1,9 @@
 //! Delivery logs (email, SMS) and sign-in logs.
 
-use std::future::Future;
-
 use chrono::NaiveDateTime;
 
 use crate::listing::Page;
-use crate::{now_utc, on_pool, Store, StoreError};
+use crate::{now_utc, Store, StoreError, StoreFuture};
 
 /// Which log. The table name comes from this fixed match, never from a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,32 +74,18 @@ pub trait LogStore {
         &self,
         log: MessageLog,
         page: Option<Page>,
-    ) -> impl Future<Output = Result<(Vec<MessageLogRecord>, i64), StoreError>> + Send;
-    fn message_log(
-        &self,
-        log: MessageLog,
-        id: i64,
-    ) -> impl Future<Output = Result<Option<MessageLogRecord>, StoreError>> + Send;
-    fn sign_in_logs(
-        &self,
-        page: Option<Page>,
-    ) -> impl Future<Output = Result<(Vec<SignInLogRecord>, i64), StoreError>> + Send;
-    fn sign_in_log(
-        &self,
-        id: i64,
-    ) -> impl Future<Output = Result<Option<SignInLogRecord>, StoreError>> + Send;
+    ) -> impl StoreFuture<(Vec<MessageLogRecord>, i64)>;
+    fn message_log(&self, log: MessageLog, id: i64) -> impl StoreFuture<Option<MessageLogRecord>>;
+    fn sign_in_logs(&self, page: Option<Page>) -> impl StoreFuture<(Vec<SignInLogRecord>, i64)>;
+    fn sign_in_log(&self, id: i64) -> impl StoreFuture<Option<SignInLogRecord>>;
     /// Records one delivery (content already redacted).
     fn insert_message_log(
         &self,
         log: MessageLog,
         entry: &NewMessageLog<'_>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl StoreFuture<()>;
     /// Soft-deletes the live rows of a log written before `before` (UTC); returns how many.
-    fn delete_logs_before(
-        &self,
-        log: LogKind,
-        before: NaiveDateTime,
-    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    fn delete_logs_before(&self, log: LogKind, before: NaiveDateTime) -> impl StoreFuture<u64>;
 }
 
 /// One delivery to record.
@@ -126,15 +110,17 @@ impl LogStore for Store {
              VALUES ($1, $2, $3, $4, $5, $5)",
             log.table()
         );
-        on_pool!(self, |pool| sqlx::query(&sql)
-            .bind(entry.success)
-            .bind(entry.receiver)
-            .bind(entry.response)
-            .bind(entry.content)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        self.execute(
+            &sql,
+            (
+                entry.success,
+                entry.receiver,
+                entry.response,
+                entry.content,
+                now_utc(),
+            ),
+        )
+        .await?;
         Ok(())
     }
 
@@ -152,15 +138,8 @@ impl LogStore for Store {
             "SELECT COUNT(*) FROM {} WHERE deleted_at IS NULL",
             log.table()
         );
-        on_pool!(self, |pool| {
-            let rows: Vec<MessageLogRecord> = sqlx::query_as(&rows_sql)
-                .bind(limit)
-                .bind(offset)
-                .fetch_all(pool)
-                .await?;
-            let (count,): (i64,) = sqlx::query_as(&count_sql).fetch_one(pool).await?;
-            Ok((rows, count))
-        })
+        self.fetch_page((&rows_sql, (limit, offset)), (&count_sql, ()))
+            .await
     }
 
     async fn message_log(
@@ -172,10 +151,7 @@ impl LogStore for Store {
             "SELECT {MESSAGE_COLUMNS} FROM {} WHERE id = $1 AND deleted_at IS NULL",
             log.table()
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(&sql)
-            .bind(id)
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(&sql, (id,)).await
     }
 
     async fn sign_in_logs(
@@ -187,25 +163,14 @@ impl LogStore for Store {
             WHERE deleted_at IS NULL ORDER BY id DESC LIMIT $1 OFFSET $2";
         const COUNT: &str = "SELECT COUNT(*) FROM sign_in_logs WHERE deleted_at IS NULL";
         let (limit, offset) = Page::limit_offset(page);
-        on_pool!(self, |pool| {
-            let rows: Vec<SignInLogRecord> = sqlx::query_as(ROWS)
-                .bind(limit)
-                .bind(offset)
-                .fetch_all(pool)
-                .await?;
-            let (count,): (i64,) = sqlx::query_as(COUNT).fetch_one(pool).await?;
-            Ok((rows, count))
-        })
+        self.fetch_page((ROWS, (limit, offset)), (COUNT, ())).await
     }
 
     async fn sign_in_log(&self, id: i64) -> Result<Option<SignInLogRecord>, StoreError> {
         const SQL: &str =
             "SELECT id, user_id, ip, detail, created_at, updated_at FROM sign_in_logs \
             WHERE id = $1 AND deleted_at IS NULL";
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(id)
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(SQL, (id,)).await
     }
 
     async fn delete_logs_before(
@@ -217,11 +182,6 @@ impl LogStore for Store {
             "UPDATE {} SET deleted_at = $2, updated_at = $2 WHERE created_at < $1 AND deleted_at IS NULL",
             log.table()
         );
-        Ok(on_pool!(self, |pool| sqlx::query(&sql)
-            .bind(before)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?)
+        self.execute(&sql, (before, now_utc())).await
     }
 }

@@ -1,12 +1,12 @@
 //! Organizations (with their branding) and organization groups.
 
-use std::future::Future;
-
 use chrono::NaiveDateTime;
 
 use crate::listing::{like_pattern, Page};
 use crate::users::{user_columns_u, UserRecord};
-use crate::{now_utc, on_pool, Store, StoreError};
+use crate::{
+    live_rows, now_utc, on_pool, soft_delete, sql, LiveRows, Store, StoreError, StoreFuture,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct OrgRecord {
@@ -80,18 +80,19 @@ macro_rules! org_columns {
     };
 }
 
+const ORGS: LiveRows = live_rows!(org_columns, "orgs");
+
 macro_rules! group_columns {
     () => {
         "id, org_id, name, created_at, updated_at"
     };
 }
 
+const GROUPS: LiveRows = live_rows!(group_columns, "org_groups");
+
 pub trait OrgStore {
-    fn list_orgs(&self) -> impl Future<Output = Result<Vec<OrgRecord>, StoreError>> + Send;
-    fn org_by_id(
-        &self,
-        id: i64,
-    ) -> impl Future<Output = Result<Option<OrgRecord>, StoreError>> + Send;
+    fn list_orgs(&self) -> impl StoreFuture<Vec<OrgRecord>>;
+    fn org_by_id(&self, id: i64) -> impl StoreFuture<Option<OrgRecord>>;
     /// A live org with that name or slug is a `Conflict`.
     fn insert_org(
         &self,
@@ -99,114 +100,58 @@ pub trait OrgStore {
         slug: &str,
         allow_public_registration: bool,
         only_use_for_branding_override: bool,
-    ) -> impl Future<Output = Result<OrgRecord, StoreError>> + Send;
+    ) -> impl StoreFuture<OrgRecord>;
     /// Applies the changes; a new slug is written to every user whose active org it was.
-    fn update_org(
-        &self,
-        id: i64,
-        changes: &OrgChanges,
-    ) -> impl Future<Output = Result<Option<OrgRecord>, StoreError>> + Send;
+    fn update_org(&self, id: i64, changes: &OrgChanges) -> impl StoreFuture<Option<OrgRecord>>;
     /// How many live users have this org active.
-    fn count_users_in_org(
-        &self,
-        slug: &str,
-    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+    fn count_users_in_org(&self, slug: &str) -> impl StoreFuture<i64>;
     /// Soft-deletes the org with its groups and memberships; whether it existed.
-    fn delete_org(&self, id: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn delete_org(&self, id: i64) -> impl StoreFuture<bool>;
     /// Users whose active org is `slug`, optionally filtered by name or email, and the total.
     fn users_with_active_org(
         &self,
         slug: &str,
         search: Option<&str>,
         page: Option<Page>,
-    ) -> impl Future<Output = Result<(Vec<UserRecord>, i64), StoreError>> + Send;
+    ) -> impl StoreFuture<(Vec<UserRecord>, i64)>;
     /// Every member of the org, and the total.
     fn org_members(
         &self,
         org_id: i64,
         page: Option<Page>,
-    ) -> impl Future<Output = Result<(Vec<UserRecord>, i64), StoreError>> + Send;
-    fn list_org_groups(
-        &self,
-        org_id: Option<i64>,
-    ) -> impl Future<Output = Result<Vec<OrgGroupRecord>, StoreError>> + Send;
-    fn org_group_by_id(
-        &self,
-        id: i64,
-    ) -> impl Future<Output = Result<Option<OrgGroupRecord>, StoreError>> + Send;
-    fn insert_org_group(
-        &self,
-        org_id: i64,
-        name: &str,
-    ) -> impl Future<Output = Result<OrgGroupRecord, StoreError>> + Send;
-    fn rename_org_group(
-        &self,
-        id: i64,
-        name: &str,
-    ) -> impl Future<Output = Result<Option<OrgGroupRecord>, StoreError>> + Send;
-    fn delete_org_group(&self, id: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    fn org_group_members(
-        &self,
-        id: i64,
-    ) -> impl Future<Output = Result<Vec<UserRecord>, StoreError>> + Send;
-    fn org_by_slug(
-        &self,
-        slug: &str,
-    ) -> impl Future<Output = Result<Option<OrgRecord>, StoreError>> + Send;
+    ) -> impl StoreFuture<(Vec<UserRecord>, i64)>;
+    fn list_org_groups(&self, org_id: Option<i64>) -> impl StoreFuture<Vec<OrgGroupRecord>>;
+    fn org_group_by_id(&self, id: i64) -> impl StoreFuture<Option<OrgGroupRecord>>;
+    fn insert_org_group(&self, org_id: i64, name: &str) -> impl StoreFuture<OrgGroupRecord>;
+    fn rename_org_group(&self, id: i64, name: &str) -> impl StoreFuture<Option<OrgGroupRecord>>;
+    fn delete_org_group(&self, id: i64) -> impl StoreFuture<bool>;
+    fn org_group_members(&self, id: i64) -> impl StoreFuture<Vec<UserRecord>>;
+    fn org_by_slug(&self, slug: &str) -> impl StoreFuture<Option<OrgRecord>>;
     /// `(group id, group name)` of the groups the user is in.
-    fn user_org_groups(
-        &self,
-        user_id: i64,
-    ) -> impl Future<Output = Result<Vec<(i64, String)>, StoreError>> + Send;
+    fn user_org_groups(&self, user_id: i64) -> impl StoreFuture<Vec<(i64, String)>>;
     /// The organizations the user is a member of (branding-only ones left out).
-    fn user_orgs(
-        &self,
-        user_id: i64,
-    ) -> impl Future<Output = Result<Vec<OrgRecord>, StoreError>> + Send;
+    fn user_orgs(&self, user_id: i64) -> impl StoreFuture<Vec<OrgRecord>>;
     /// Replaces the user's memberships; clears the active org (to a single space, as Melody
     /// does) when it is no longer among them.
-    fn set_user_orgs(
-        &self,
-        user_id: i64,
-        org_ids: &[i64],
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn set_user_orgs(&self, user_id: i64, org_ids: &[i64]) -> impl StoreFuture<()>;
     /// Adds (or with `member = false` removes) the user to an org group.
     fn set_org_group_member(
         &self,
         user_id: i64,
         group_id: i64,
         member: bool,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl StoreFuture<()>;
     /// Whether the user is a member of the org.
-    fn is_org_member(
-        &self,
-        user_id: i64,
-        org_id: i64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn is_org_member(&self, user_id: i64, org_id: i64) -> impl StoreFuture<bool>;
 }
 
 impl OrgStore for Store {
     async fn list_orgs(&self) -> Result<Vec<OrgRecord>, StoreError> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            org_columns!(),
-            " FROM orgs WHERE deleted_at IS NULL ORDER BY id"
-        );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(ORGS.all, ()).await
     }
 
     async fn org_by_id(&self, id: i64) -> Result<Option<OrgRecord>, StoreError> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            org_columns!(),
-            " FROM orgs WHERE id = $1 AND deleted_at IS NULL"
-        );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(id)
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(ORGS.by_id, (id,)).await
     }
 
     async fn insert_org(
@@ -221,14 +166,17 @@ impl OrgStore for Store {
              created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING ",
             org_columns!()
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(INSERT)
-            .bind(name)
-            .bind(slug)
-            .bind(allow_public_registration)
-            .bind(only_use_for_branding_override)
-            .bind(now_utc())
-            .fetch_one(pool)
-            .await)?)
+        self.fetch_one(
+            INSERT,
+            (
+                name,
+                slug,
+                allow_public_registration,
+                only_use_for_branding_override,
+                now_utc(),
+            ),
+        )
+        .await
     }
 
     async fn update_org(&self, id: i64, c: &OrgChanges) -> Result<Option<OrgRecord>, StoreError> {
@@ -258,44 +206,44 @@ impl OrgStore for Store {
         let now = now_utc();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let old_slug: Option<(String,)> =
-                sqlx::query_as("SELECT slug FROM orgs WHERE id = $1 AND deleted_at IS NULL")
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let record: Option<OrgRecord> = sqlx::query_as(UPDATE)
-                .bind(id)
-                .bind(&c.name)
-                .bind(&c.slug)
-                .bind(&c.company_logo_url)
-                .bind(&c.company_email_logo_url)
-                .bind(&c.font_family)
-                .bind(&c.font_url)
-                .bind(&c.layout_color)
-                .bind(&c.label_color)
-                .bind(&c.primary_button_color)
-                .bind(&c.primary_button_label_color)
-                .bind(&c.primary_button_border_color)
-                .bind(&c.secondary_button_color)
-                .bind(&c.secondary_button_label_color)
-                .bind(&c.secondary_button_border_color)
-                .bind(&c.critical_indicator_color)
-                .bind(&c.email_sender_name)
-                .bind(&c.terms_link)
-                .bind(&c.privacy_policy_link)
-                .bind(c.allow_public_registration)
-                .bind(c.only_use_for_branding_override)
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let old_slug: Option<(String,)> = sql::fetch_optional(
+                &mut *tx,
+                "SELECT slug FROM orgs WHERE id = $1 AND deleted_at IS NULL",
+                (id,),
+            )
+            .await?;
+            let record: Option<OrgRecord> = sql::fetch_optional(
+                &mut *tx,
+                UPDATE,
+                (
+                    id,
+                    &c.name,
+                    &c.slug,
+                    &c.company_logo_url,
+                    &c.company_email_logo_url,
+                    &c.font_family,
+                    &c.font_url,
+                    &c.layout_color,
+                    &c.label_color,
+                    &c.primary_button_color,
+                    &c.primary_button_label_color,
+                    &c.primary_button_border_color,
+                    &c.secondary_button_color,
+                    &c.secondary_button_label_color,
+                    &c.secondary_button_border_color,
+                    &c.critical_indicator_color,
+                    &c.email_sender_name,
+                    &c.terms_link,
+                    &c.privacy_policy_link,
+                    c.allow_public_registration,
+                    c.only_use_for_branding_override,
+                    now,
+                ),
+            )
+            .await?;
             if let (Some(record), Some((old,))) = (&record, old_slug) {
                 if record.slug != old {
-                    sqlx::query(RESLUG)
-                        .bind(&old)
-                        .bind(&record.slug)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
+                    sql::execute(&mut *tx, RESLUG, (&old, &record.slug, now)).await?;
                 }
             }
             tx.commit().await?;
@@ -305,21 +253,18 @@ impl OrgStore for Store {
 
     async fn count_users_in_org(&self, slug: &str) -> Result<i64, StoreError> {
         const SQL: &str = "SELECT COUNT(*) FROM users WHERE org_slug = $1 AND deleted_at IS NULL";
-        let (n,): (i64,) = on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(slug)
-            .fetch_one(pool)
-            .await)?;
+        let (n,): (i64,) = self.fetch_one(SQL, (slug,)).await?;
         Ok(n)
     }
 
     async fn delete_org(&self, id: i64) -> Result<bool, StoreError> {
         self.soft_delete_cascade(
-            "UPDATE orgs SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+            ORGS.delete,
             &[
                 "UPDATE user_org_groups SET deleted_at = $2, updated_at = $2 WHERE deleted_at IS NULL \
                  AND org_group_id IN (SELECT id FROM org_groups WHERE org_id = $1)",
-                "UPDATE org_groups SET deleted_at = $2, updated_at = $2 WHERE org_id = $1 AND deleted_at IS NULL",
-                "UPDATE user_orgs SET deleted_at = $2, updated_at = $2 WHERE org_id = $1 AND deleted_at IS NULL",
+                soft_delete!("org_groups", "org_id"),
+                soft_delete!("user_orgs", "org_id"),
             ],
             id,
         )
@@ -346,21 +291,11 @@ impl OrgStore for Store {
             user_columns_u!()
         );
         let count_sql = format!("SELECT COUNT(*){FILTER}");
-        on_pool!(self, |pool| {
-            let users: Vec<UserRecord> = sqlx::query_as(&rows_sql)
-                .bind(slug)
-                .bind(&pattern)
-                .bind(limit)
-                .bind(offset)
-                .fetch_all(pool)
-                .await?;
-            let (count,): (i64,) = sqlx::query_as(&count_sql)
-                .bind(slug)
-                .bind(&pattern)
-                .fetch_one(pool)
-                .await?;
-            Ok((users, count))
-        })
+        self.fetch_page(
+            (&rows_sql, (slug, &pattern, limit, offset)),
+            (&count_sql, (slug, &pattern)),
+        )
+        .await
     }
 
     async fn org_members(
@@ -377,16 +312,8 @@ impl OrgStore for Store {
         const COUNT: &str = "SELECT COUNT(*) FROM users u JOIN user_orgs m ON m.user_id = u.id \
             WHERE m.org_id = $1 AND m.deleted_at IS NULL AND u.deleted_at IS NULL";
         let (limit, offset) = Page::limit_offset(page);
-        on_pool!(self, |pool| {
-            let users: Vec<UserRecord> = sqlx::query_as(ROWS)
-                .bind(org_id)
-                .bind(limit)
-                .bind(offset)
-                .fetch_all(pool)
-                .await?;
-            let (count,): (i64,) = sqlx::query_as(COUNT).bind(org_id).fetch_one(pool).await?;
-            Ok((users, count))
-        })
+        self.fetch_page((ROWS, (org_id, limit, offset)), (COUNT, (org_id,)))
+            .await
     }
 
     async fn list_org_groups(
@@ -398,22 +325,11 @@ impl OrgStore for Store {
             group_columns!(),
             " FROM org_groups WHERE deleted_at IS NULL AND ($1 = 0 OR org_id = $1) ORDER BY id"
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(org_id.unwrap_or(0))
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(SQL, (org_id.unwrap_or(0),)).await
     }
 
     async fn org_group_by_id(&self, id: i64) -> Result<Option<OrgGroupRecord>, StoreError> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            group_columns!(),
-            " FROM org_groups WHERE id = $1 AND deleted_at IS NULL"
-        );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(id)
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(GROUPS.by_id, (id,)).await
     }
 
     async fn insert_org_group(
@@ -425,12 +341,7 @@ impl OrgStore for Store {
             "INSERT INTO org_groups (org_id, name, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING ",
             group_columns!()
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(INSERT)
-            .bind(org_id)
-            .bind(name)
-            .bind(now_utc())
-            .fetch_one(pool)
-            .await)?)
+        self.fetch_one(INSERT, (org_id, name, now_utc())).await
     }
 
     async fn rename_org_group(
@@ -442,18 +353,13 @@ impl OrgStore for Store {
             "UPDATE org_groups SET name = $2, updated_at = $3 WHERE id = $1 AND deleted_at IS NULL RETURNING ",
             group_columns!()
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(id)
-            .bind(name)
-            .bind(now_utc())
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(SQL, (id, name, now_utc())).await
     }
 
     async fn delete_org_group(&self, id: i64) -> Result<bool, StoreError> {
         self.soft_delete_cascade(
-            "UPDATE org_groups SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
-            &["UPDATE user_org_groups SET deleted_at = $2, updated_at = $2 WHERE org_group_id = $1 AND deleted_at IS NULL"],
+            GROUPS.delete,
+            &[soft_delete!("user_org_groups", "org_group_id")],
             id,
         )
         .await
@@ -466,10 +372,7 @@ impl OrgStore for Store {
             " FROM users u JOIN user_org_groups g ON g.user_id = u.id WHERE g.org_group_id = $1 \
              AND g.deleted_at IS NULL AND u.deleted_at IS NULL ORDER BY u.id"
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(id)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(SQL, (id,)).await
     }
 
     async fn org_by_slug(&self, slug: &str) -> Result<Option<OrgRecord>, StoreError> {
@@ -478,30 +381,20 @@ impl OrgStore for Store {
             org_columns!(),
             " FROM orgs WHERE slug = $1 AND deleted_at IS NULL"
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(slug)
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(SQL, (slug,)).await
     }
 
     async fn user_org_groups(&self, user_id: i64) -> Result<Vec<(i64, String)>, StoreError> {
         const SQL: &str = "SELECT g.id, g.name FROM user_org_groups m JOIN org_groups g \
             ON g.id = m.org_group_id WHERE m.user_id = $1 AND m.deleted_at IS NULL \
             AND g.deleted_at IS NULL ORDER BY g.id";
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(user_id)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(SQL, (user_id,)).await
     }
 
     async fn is_org_member(&self, user_id: i64, org_id: i64) -> Result<bool, StoreError> {
         const SQL: &str = "SELECT COUNT(*) FROM user_orgs WHERE user_id = $1 AND org_id = $2 \
             AND deleted_at IS NULL";
-        let (n,): (i64,) = on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(user_id)
-            .bind(org_id)
-            .fetch_one(pool)
-            .await)?;
+        let (n,): (i64,) = self.fetch_one(SQL, (user_id, org_id)).await?;
         Ok(n > 0)
     }
 
@@ -513,10 +406,7 @@ impl OrgStore for Store {
              AND id IN (SELECT org_id FROM user_orgs WHERE user_id = $1 AND deleted_at IS NULL) \
              ORDER BY id"
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(user_id)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(SQL, (user_id,)).await
     }
 
     async fn set_user_orgs(&self, user_id: i64, org_ids: &[i64]) -> Result<(), StoreError> {
@@ -532,24 +422,11 @@ impl OrgStore for Store {
         let now = now_utc();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            sqlx::query(DROP)
-                .bind(user_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            sql::execute(&mut *tx, DROP, (user_id, now)).await?;
             for org_id in org_ids {
-                sqlx::query(ADD)
-                    .bind(user_id)
-                    .bind(org_id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                sql::execute(&mut *tx, ADD, (user_id, org_id, now)).await?;
             }
-            sqlx::query(CLEAR_ACTIVE)
-                .bind(user_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            sql::execute(&mut *tx, CLEAR_ACTIVE, (user_id, now)).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -569,19 +446,9 @@ impl OrgStore for Store {
         let now = now_utc();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            sqlx::query(DROP)
-                .bind(user_id)
-                .bind(group_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            sql::execute(&mut *tx, DROP, (user_id, group_id, now)).await?;
             if member {
-                sqlx::query(ADD)
-                    .bind(user_id)
-                    .bind(group_id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                sql::execute(&mut *tx, ADD, (user_id, group_id, now)).await?;
             }
             tx.commit().await?;
             Ok(())

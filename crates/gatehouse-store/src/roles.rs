@@ -1,11 +1,9 @@
 //! Roles users can hold (`super_admin` is built in).
 
-use std::future::Future;
-
 use chrono::NaiveDateTime;
 
 use crate::users::{user_columns_u, UserRecord};
-use crate::{now_utc, on_pool, Store, StoreError};
+use crate::{live_rows, now_utc, soft_delete, LiveRows, Store, StoreError, StoreFuture};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RoleRecord {
@@ -22,38 +20,26 @@ macro_rules! role_columns {
     };
 }
 
+const ROLES: LiveRows = live_rows!(role_columns, "roles");
+
 pub trait RoleStore {
     /// Creates the role unless a live one has that name; returns whether it was created.
-    fn insert_role_if_absent(
-        &self,
-        name: &str,
-        note: &str,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    fn list_roles(&self) -> impl Future<Output = Result<Vec<RoleRecord>, StoreError>> + Send;
-    fn role_by_id(
-        &self,
-        id: i64,
-    ) -> impl Future<Output = Result<Option<RoleRecord>, StoreError>> + Send;
+    fn insert_role_if_absent(&self, name: &str, note: &str) -> impl StoreFuture<bool>;
+    fn list_roles(&self) -> impl StoreFuture<Vec<RoleRecord>>;
+    fn role_by_id(&self, id: i64) -> impl StoreFuture<Option<RoleRecord>>;
     /// A live role with that name is a `Conflict`.
-    fn insert_role(
-        &self,
-        name: &str,
-        note: &str,
-    ) -> impl Future<Output = Result<RoleRecord, StoreError>> + Send;
+    fn insert_role(&self, name: &str, note: &str) -> impl StoreFuture<RoleRecord>;
     /// `None` fields stay as they are; `None` result when there is no live role with that id.
     fn update_role(
         &self,
         id: i64,
         name: Option<&str>,
         note: Option<&str>,
-    ) -> impl Future<Output = Result<Option<RoleRecord>, StoreError>> + Send;
+    ) -> impl StoreFuture<Option<RoleRecord>>;
     /// Soft-deletes the role and who holds it; whether it existed.
-    fn delete_role(&self, id: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn delete_role(&self, id: i64) -> impl StoreFuture<bool>;
     /// Live users holding the role, oldest first.
-    fn users_with_role(
-        &self,
-        role_id: i64,
-    ) -> impl Future<Output = Result<Vec<UserRecord>, StoreError>> + Send;
+    fn users_with_role(&self, role_id: i64) -> impl StoreFuture<Vec<UserRecord>>;
 }
 
 impl RoleStore for Store {
@@ -61,37 +47,16 @@ impl RoleStore for Store {
         const SQL: &str = "INSERT INTO roles (name, note, created_at, updated_at) \
             SELECT $1, $2, $3, $3 WHERE NOT EXISTS \
             (SELECT 1 FROM roles WHERE name = $1 AND deleted_at IS NULL)";
-        let done = on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(name)
-            .bind(note)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let done = self.execute(SQL, (name, note, now_utc())).await?;
         Ok(done == 1)
     }
 
     async fn list_roles(&self) -> Result<Vec<RoleRecord>, StoreError> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            role_columns!(),
-            " FROM roles WHERE deleted_at IS NULL ORDER BY id"
-        );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(ROLES.all, ()).await
     }
 
     async fn role_by_id(&self, id: i64) -> Result<Option<RoleRecord>, StoreError> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            role_columns!(),
-            " FROM roles WHERE id = $1 AND deleted_at IS NULL"
-        );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(id)
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(ROLES.by_id, (id,)).await
     }
 
     async fn insert_role(&self, name: &str, note: &str) -> Result<RoleRecord, StoreError> {
@@ -99,12 +64,7 @@ impl RoleStore for Store {
             "INSERT INTO roles (name, note, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING ",
             role_columns!()
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(INSERT)
-            .bind(name)
-            .bind(note)
-            .bind(now_utc())
-            .fetch_one(pool)
-            .await)?)
+        self.fetch_one(INSERT, (name, note, now_utc())).await
     }
 
     async fn update_role(
@@ -118,22 +78,12 @@ impl RoleStore for Store {
              WHERE id = $1 AND deleted_at IS NULL RETURNING ",
             role_columns!()
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(id)
-            .bind(name)
-            .bind(note)
-            .bind(now_utc())
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(SQL, (id, name, note, now_utc())).await
     }
 
     async fn delete_role(&self, id: i64) -> Result<bool, StoreError> {
-        self.soft_delete_cascade(
-            "UPDATE roles SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
-            &["UPDATE user_roles SET deleted_at = $2, updated_at = $2 WHERE role_id = $1 AND deleted_at IS NULL"],
-            id,
-        )
-        .await
+        self.soft_delete_cascade(ROLES.delete, &[soft_delete!("user_roles", "role_id")], id)
+            .await
     }
 
     async fn users_with_role(&self, role_id: i64) -> Result<Vec<UserRecord>, StoreError> {
@@ -143,9 +93,96 @@ impl RoleStore for Store {
             " FROM users u JOIN user_roles ur ON ur.user_id = u.id \
              WHERE ur.role_id = $1 AND ur.deleted_at IS NULL AND u.deleted_at IS NULL ORDER BY u.id"
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(role_id)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(SQL, (role_id,)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{store, user};
+    use crate::{UserChanges, UserStore};
+
+    #[tokio::test]
+    async fn a_role_name_is_held_by_one_live_role() {
+        let store = store().await;
+        assert!(store
+            .insert_role_if_absent("super_admin", "built in")
+            .await
+            .expect("seed"));
+        assert!(!store
+            .insert_role_if_absent("super_admin", "again")
+            .await
+            .expect("reseed"));
+        let taken = store.insert_role("super_admin", "").await;
+        assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+        let roles = store.list_roles().await.expect("list");
+        let names: Vec<(&str, &str)> = roles
+            .iter()
+            .map(|r| (r.name.as_str(), r.note.as_str()))
+            .collect();
+        assert_eq!(names, [("super_admin", "built in")]);
+    }
+
+    #[tokio::test]
+    async fn updating_a_role_keeps_what_is_not_given() {
+        let store = store().await;
+        let role = store.insert_role("editor", "edits").await.expect("insert");
+        let renamed = store
+            .update_role(role.id, Some("writer"), None)
+            .await
+            .expect("update");
+        let renamed = renamed.expect("the role is live");
+        assert_eq!(
+            (renamed.name.as_str(), renamed.note.as_str()),
+            ("writer", "edits")
+        );
+        assert_eq!(
+            store.role_by_id(role.id).await.expect("read"),
+            Some(renamed)
+        );
+        assert_eq!(
+            store
+                .update_role(role.id + 1, None, Some("x"))
+                .await
+                .expect("none"),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn deleting_a_role_takes_it_from_every_holder() {
+        let store = store().await;
+        let role = store.insert_role("admin", "").await.expect("insert");
+        let holder = user(&store, "a@example.com").await;
+        let changes = UserChanges::default();
+        store
+            .update_user(holder.id, &changes, Some(&[role.id]))
+            .await
+            .expect("assign");
+        let holders = store.users_with_role(role.id).await.expect("holders");
+        assert_eq!(
+            holders.iter().map(|u| u.id).collect::<Vec<_>>(),
+            [holder.id]
+        );
+
+        assert!(store.delete_role(role.id).await.expect("delete"));
+        assert!(store
+            .users_with_role(role.id)
+            .await
+            .expect("holders")
+            .is_empty());
+        assert!(store
+            .user_role_names(holder.id)
+            .await
+            .expect("names")
+            .is_empty());
+        assert_eq!(store.role_by_id(role.id).await.expect("read"), None);
+        assert!(!store.delete_role(role.id).await.expect("again"));
+        // The name is free again once the role is gone.
+        assert!(store
+            .insert_role_if_absent("admin", "")
+            .await
+            .expect("reuse"));
     }
 }

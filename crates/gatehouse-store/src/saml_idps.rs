@@ -1,10 +1,8 @@
 //! SAML identity providers (for sign-in with SAML as a service provider).
 
-use std::future::Future;
-
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, on_pool, Store, StoreError};
+use crate::{live_rows, now_utc, LiveRows, Store, StoreError, StoreFuture};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SamlIdpRecord {
@@ -39,53 +37,30 @@ macro_rules! idp_columns {
     };
 }
 
+const IDPS: LiveRows = live_rows!(idp_columns, "saml_idps");
+
 pub trait SamlIdpStore {
-    fn list_saml_idps(&self)
-        -> impl Future<Output = Result<Vec<SamlIdpRecord>, StoreError>> + Send;
-    fn saml_idp_by_id(
-        &self,
-        id: i64,
-    ) -> impl Future<Output = Result<Option<SamlIdpRecord>, StoreError>> + Send;
+    fn list_saml_idps(&self) -> impl StoreFuture<Vec<SamlIdpRecord>>;
+    fn saml_idp_by_id(&self, id: i64) -> impl StoreFuture<Option<SamlIdpRecord>>;
     /// The live provider called `name` (names are unique among live providers).
-    fn saml_idp_by_name(
-        &self,
-        name: &str,
-    ) -> impl Future<Output = Result<Option<SamlIdpRecord>, StoreError>> + Send;
+    fn saml_idp_by_name(&self, name: &str) -> impl StoreFuture<Option<SamlIdpRecord>>;
     /// A live provider with that name is a `Conflict`.
-    fn insert_saml_idp(
-        &self,
-        fields: &SamlIdpFields,
-    ) -> impl Future<Output = Result<SamlIdpRecord, StoreError>> + Send;
+    fn insert_saml_idp(&self, fields: &SamlIdpFields) -> impl StoreFuture<SamlIdpRecord>;
     fn update_saml_idp(
         &self,
         id: i64,
         fields: &SamlIdpFields,
-    ) -> impl Future<Output = Result<Option<SamlIdpRecord>, StoreError>> + Send;
-    fn delete_saml_idp(&self, id: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl StoreFuture<Option<SamlIdpRecord>>;
+    fn delete_saml_idp(&self, id: i64) -> impl StoreFuture<bool>;
 }
 
 impl SamlIdpStore for Store {
     async fn list_saml_idps(&self) -> Result<Vec<SamlIdpRecord>, StoreError> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            idp_columns!(),
-            " FROM saml_idps WHERE deleted_at IS NULL ORDER BY id"
-        );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(IDPS.all, ()).await
     }
 
     async fn saml_idp_by_id(&self, id: i64) -> Result<Option<SamlIdpRecord>, StoreError> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            idp_columns!(),
-            " FROM saml_idps WHERE id = $1 AND deleted_at IS NULL"
-        );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(id)
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(IDPS.by_id, (id,)).await
     }
 
     async fn saml_idp_by_name(&self, name: &str) -> Result<Option<SamlIdpRecord>, StoreError> {
@@ -94,10 +69,7 @@ impl SamlIdpStore for Store {
             idp_columns!(),
             " FROM saml_idps WHERE name = $1 AND deleted_at IS NULL"
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(name)
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(SQL, (name,)).await
     }
 
     async fn insert_saml_idp(&self, f: &SamlIdpFields) -> Result<SamlIdpRecord, StoreError> {
@@ -107,16 +79,19 @@ impl SamlIdpStore for Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING ",
             idp_columns!()
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(INSERT)
-            .bind(f.name.as_deref().unwrap_or_default())
-            .bind(f.user_id_attribute.as_deref().unwrap_or_default())
-            .bind(&f.email_attribute)
-            .bind(&f.first_name_attribute)
-            .bind(&f.last_name_attribute)
-            .bind(f.metadata.as_deref().unwrap_or_default())
-            .bind(now_utc())
-            .fetch_one(pool)
-            .await)?)
+        self.fetch_one(
+            INSERT,
+            (
+                f.name.as_deref().unwrap_or_default(),
+                f.user_id_attribute.as_deref().unwrap_or_default(),
+                &f.email_attribute,
+                &f.first_name_attribute,
+                &f.last_name_attribute,
+                f.metadata.as_deref().unwrap_or_default(),
+                now_utc(),
+            ),
+        )
+        .await
     }
 
     async fn update_saml_idp(
@@ -133,25 +108,23 @@ impl SamlIdpStore for Store {
              WHERE id = $1 AND deleted_at IS NULL RETURNING ",
             idp_columns!()
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(id)
-            .bind(&f.user_id_attribute)
-            .bind(&f.email_attribute)
-            .bind(&f.first_name_attribute)
-            .bind(&f.last_name_attribute)
-            .bind(&f.metadata)
-            .bind(f.is_active)
-            .bind(now_utc())
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(
+            SQL,
+            (
+                id,
+                &f.user_id_attribute,
+                &f.email_attribute,
+                &f.first_name_attribute,
+                &f.last_name_attribute,
+                &f.metadata,
+                f.is_active,
+                now_utc(),
+            ),
+        )
+        .await
     }
 
     async fn delete_saml_idp(&self, id: i64) -> Result<bool, StoreError> {
-        self.soft_delete_cascade(
-            "UPDATE saml_idps SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
-            &[],
-            id,
-        )
-        .await
+        self.soft_delete_cascade(IDPS.delete, &[], id).await
     }
 }

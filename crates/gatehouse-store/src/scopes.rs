@@ -1,10 +1,10 @@
 //! Scopes (with their type: `spa` or `s2s`).
 
-use std::future::Future;
-
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, on_pool, Store, StoreError};
+use crate::{
+    live_rows, now_utc, on_pool, soft_delete, sql, LiveRows, Store, StoreError, StoreFuture,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ScopeRecord {
@@ -41,6 +41,8 @@ macro_rules! scope_columns {
     };
 }
 
+const SCOPES: LiveRows = live_rows!(scope_columns, "scopes");
+
 #[derive(Debug, Clone)]
 pub struct NewScope {
     pub name: String,
@@ -50,34 +52,25 @@ pub struct NewScope {
 
 pub trait ScopeStore {
     /// Creates the scope unless a live one has that name; returns whether it was created.
-    fn insert_scope_if_absent(
-        &self,
-        scope: &NewScope,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    fn scope_names(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
-    fn list_scopes(&self) -> impl Future<Output = Result<Vec<ScopeRecord>, StoreError>> + Send;
-    fn scope_by_id(
-        &self,
-        id: i64,
-    ) -> impl Future<Output = Result<Option<ScopeRecord>, StoreError>> + Send;
-    fn scope_locales(
-        &self,
-        scope_id: i64,
-    ) -> impl Future<Output = Result<Vec<ScopeLocaleRecord>, StoreError>> + Send;
+    fn insert_scope_if_absent(&self, scope: &NewScope) -> impl StoreFuture<bool>;
+    fn scope_names(&self) -> impl StoreFuture<Vec<String>>;
+    fn list_scopes(&self) -> impl StoreFuture<Vec<ScopeRecord>>;
+    fn scope_by_id(&self, id: i64) -> impl StoreFuture<Option<ScopeRecord>>;
+    fn scope_locales(&self, scope_id: i64) -> impl StoreFuture<Vec<ScopeLocaleRecord>>;
     /// Creates a scope with its locale texts. A live scope with that name is a `Conflict`.
     fn insert_scope(
         &self,
         scope: &NewScope,
         locales: &[(String, String)],
-    ) -> impl Future<Output = Result<ScopeRecord, StoreError>> + Send;
+    ) -> impl StoreFuture<ScopeRecord>;
     /// Applies the changes; `None` when there is no live scope with that id.
     fn update_scope(
         &self,
         id: i64,
         changes: &ScopeChanges,
-    ) -> impl Future<Output = Result<Option<ScopeRecord>, StoreError>> + Send;
+    ) -> impl StoreFuture<Option<ScopeRecord>>;
     /// Soft-deletes the scope, its locale texts and its app links; whether it existed.
-    fn delete_scope(&self, id: i64) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn delete_scope(&self, id: i64) -> impl StoreFuture<bool>;
 }
 
 impl ScopeStore for Store {
@@ -85,54 +78,33 @@ impl ScopeStore for Store {
         const SQL: &str = "INSERT INTO scopes (name, type, note, created_at, updated_at) \
             SELECT $1, $2, $3, $4, $4 WHERE NOT EXISTS \
             (SELECT 1 FROM scopes WHERE name = $1 AND deleted_at IS NULL)";
-        let done = on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(&scope.name)
-            .bind(&scope.scope_type)
-            .bind(&scope.note)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let done = self
+            .execute(
+                SQL,
+                (&scope.name, &scope.scope_type, &scope.note, now_utc()),
+            )
+            .await?;
         Ok(done == 1)
     }
 
     async fn scope_names(&self) -> Result<Vec<String>, StoreError> {
         const SQL: &str = "SELECT name FROM scopes WHERE deleted_at IS NULL ORDER BY id";
-        let rows: Vec<(String,)> =
-            on_pool!(self, |pool| sqlx::query_as(SQL).fetch_all(pool).await)?;
+        let rows: Vec<(String,)> = self.fetch_all(SQL, ()).await?;
         Ok(rows.into_iter().map(|(n,)| n).collect())
     }
 
     async fn list_scopes(&self) -> Result<Vec<ScopeRecord>, StoreError> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            scope_columns!(),
-            " FROM scopes WHERE deleted_at IS NULL ORDER BY id"
-        );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(SCOPES.all, ()).await
     }
 
     async fn scope_by_id(&self, id: i64) -> Result<Option<ScopeRecord>, StoreError> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            scope_columns!(),
-            " FROM scopes WHERE id = $1 AND deleted_at IS NULL"
-        );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(id)
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(SCOPES.by_id, (id,)).await
     }
 
     async fn scope_locales(&self, scope_id: i64) -> Result<Vec<ScopeLocaleRecord>, StoreError> {
         const SQL: &str = "SELECT id, scope_id, locale, value, created_at, updated_at \
             FROM scope_locales WHERE scope_id = $1 AND deleted_at IS NULL ORDER BY id";
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(scope_id)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(SQL, (scope_id,)).await
     }
 
     async fn insert_scope(
@@ -147,21 +119,14 @@ impl ScopeStore for Store {
         let now = now_utc();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let record: ScopeRecord = sqlx::query_as(INSERT)
-                .bind(&scope.name)
-                .bind(&scope.scope_type)
-                .bind(&scope.note)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
+            let record: ScopeRecord = sql::fetch_one(
+                &mut *tx,
+                INSERT,
+                (&scope.name, &scope.scope_type, &scope.note, now),
+            )
+            .await?;
             for (locale, value) in locales {
-                sqlx::query(INSERT_LOCALE)
-                    .bind(record.id)
-                    .bind(locale)
-                    .bind(value)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                sql::execute(&mut *tx, INSERT_LOCALE, (record.id, locale, value, now)).await?;
             }
             tx.commit().await?;
             Ok(record)
@@ -183,28 +148,14 @@ impl ScopeStore for Store {
         let now = now_utc();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let record: Option<ScopeRecord> = sqlx::query_as(UPDATE)
-                .bind(id)
-                .bind(&changes.name)
-                .bind(&changes.note)
-                .bind(now)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let record: Option<ScopeRecord> =
+                sql::fetch_optional(&mut *tx, UPDATE, (id, &changes.name, &changes.note, now))
+                    .await?;
             if record.is_some() {
                 if let Some(locales) = &changes.locales {
-                    sqlx::query(DROP_LOCALES)
-                        .bind(id)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
+                    sql::execute(&mut *tx, DROP_LOCALES, (id, now)).await?;
                     for (locale, value) in locales {
-                        sqlx::query(INSERT_LOCALE)
-                            .bind(id)
-                            .bind(locale)
-                            .bind(value)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
+                        sql::execute(&mut *tx, INSERT_LOCALE, (id, locale, value, now)).await?;
                     }
                 }
             }
@@ -215,10 +166,10 @@ impl ScopeStore for Store {
 
     async fn delete_scope(&self, id: i64) -> Result<bool, StoreError> {
         self.soft_delete_cascade(
-            "UPDATE scopes SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+            SCOPES.delete,
             &[
-                "UPDATE scope_locales SET deleted_at = $2, updated_at = $2 WHERE scope_id = $1 AND deleted_at IS NULL",
-                "UPDATE app_scopes SET deleted_at = $2, updated_at = $2 WHERE scope_id = $1 AND deleted_at IS NULL",
+                soft_delete!("scope_locales", "scope_id"),
+                soft_delete!("app_scopes", "scope_id"),
             ],
             id,
         )

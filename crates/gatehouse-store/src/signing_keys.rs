@@ -1,10 +1,8 @@
 //! Token signing keys. Private keys arrive here already encrypted with the master key.
 
-use std::future::Future;
-
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, on_pool, Store, StoreError};
+use crate::{now_utc, on_pool, sql, Store, StoreError, StoreFuture};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SigningKeyRecord {
@@ -29,21 +27,16 @@ pub struct NewSigningKey {
 
 pub trait SigningKeyStore {
     /// Every key not yet retired at `now`, newest first: the first one signs, all of them verify.
-    fn live_signing_keys(
-        &self,
-        now: NaiveDateTime,
-    ) -> impl Future<Output = Result<Vec<SigningKeyRecord>, StoreError>> + Send;
+    fn live_signing_keys(&self, now: NaiveDateTime) -> impl StoreFuture<Vec<SigningKeyRecord>>;
     /// Every key ever made, newest first.
-    fn all_signing_keys(
-        &self,
-    ) -> impl Future<Output = Result<Vec<SigningKeyRecord>, StoreError>> + Send;
+    fn all_signing_keys(&self) -> impl StoreFuture<Vec<SigningKeyRecord>>;
     /// Adds a key that becomes the signing key, and schedules every other live key without a
     /// retirement time to retire at `retire_others_at` — in one transaction.
     fn rotate_in_signing_key(
         &self,
         key: NewSigningKey,
         retire_others_at: NaiveDateTime,
-    ) -> impl Future<Output = Result<SigningKeyRecord, StoreError>> + Send;
+    ) -> impl StoreFuture<SigningKeyRecord>;
 }
 
 impl SigningKeyStore for Store {
@@ -54,18 +47,13 @@ impl SigningKeyStore for Store {
         const SQL: &str = "SELECT id, kid, algorithm, public_key, private_key_encrypted, \
             created_at, retire_at FROM signing_keys \
             WHERE deleted_at IS NULL AND (retire_at IS NULL OR retire_at > $1) ORDER BY id DESC";
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(now)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(SQL, (now,)).await
     }
 
     async fn all_signing_keys(&self) -> Result<Vec<SigningKeyRecord>, StoreError> {
         const SQL: &str = "SELECT id, kid, algorithm, public_key, private_key_encrypted, \
             created_at, retire_at FROM signing_keys WHERE deleted_at IS NULL ORDER BY id DESC";
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(SQL, ()).await
     }
 
     async fn rotate_in_signing_key(
@@ -81,19 +69,19 @@ impl SigningKeyStore for Store {
         let now = now_utc();
         let record = on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            sqlx::query(RETIRE)
-                .bind(retire_others_at)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            let record: SigningKeyRecord = sqlx::query_as(INSERT)
-                .bind(&key.kid)
-                .bind(&key.algorithm)
-                .bind(&key.public_key)
-                .bind(&key.private_key_encrypted)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
+            sql::execute(&mut *tx, RETIRE, (retire_others_at, now)).await?;
+            let record: SigningKeyRecord = sql::fetch_one(
+                &mut *tx,
+                INSERT,
+                (
+                    &key.kid,
+                    &key.algorithm,
+                    &key.public_key,
+                    &key.private_key_encrypted,
+                    now,
+                ),
+            )
+            .await?;
             tx.commit().await?;
             Ok::<_, StoreError>(record)
         })?;

@@ -2,12 +2,10 @@
 //! (`social_account_type`, `social_account_id`), never by email; and identities linked to an
 //! existing account (`user_identities`, after the account's password proved it).
 
-use std::future::Future;
-
 use chrono::NaiveDateTime;
 
 use crate::users::user_columns_u;
-use crate::{now_utc, on_pool, Store, StoreError, UserRecord};
+use crate::{now_utc, on_pool, sql, Store, StoreError, StoreFuture, UserRecord};
 
 /// A user made by a first sign-in through a provider.
 #[derive(Debug, Clone)]
@@ -37,34 +35,20 @@ pub struct LinkedIdentity {
 pub trait SocialAccountStore {
     /// The live user of this provider identity: the social user made from it, or the account
     /// it was linked to.
-    fn social_user(
-        &self,
-        provider: &str,
-        subject: &str,
-    ) -> impl Future<Output = Result<Option<UserRecord>, StoreError>> + Send;
+    fn social_user(&self, provider: &str, subject: &str) -> impl StoreFuture<Option<UserRecord>>;
     /// Creates the user; an identity that already has one is `StoreError::Conflict`.
-    fn insert_social_user(
-        &self,
-        user: &NewSocialUser,
-    ) -> impl Future<Output = Result<UserRecord, StoreError>> + Send;
+    fn insert_social_user(&self, user: &NewSocialUser) -> impl StoreFuture<UserRecord>;
     /// Links the identity to the live user; an identity already linked is `StoreError::Conflict`.
     fn link_identity(
         &self,
         user_id: i64,
         provider: &str,
         subject: &str,
-    ) -> impl Future<Output = Result<LinkedIdentity, StoreError>> + Send;
+    ) -> impl StoreFuture<LinkedIdentity>;
     /// The identities linked to the user, oldest first.
-    fn linked_identities(
-        &self,
-        user_id: i64,
-    ) -> impl Future<Output = Result<Vec<LinkedIdentity>, StoreError>> + Send;
+    fn linked_identities(&self, user_id: i64) -> impl StoreFuture<Vec<LinkedIdentity>>;
     /// Unlinks one of the user's identities; whether it was linked.
-    fn unlink_identity(
-        &self,
-        user_id: i64,
-        identity_id: i64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn unlink_identity(&self, user_id: i64, identity_id: i64) -> impl StoreFuture<bool>;
 }
 
 impl SocialAccountStore for Store {
@@ -85,11 +69,7 @@ impl SocialAccountStore for Store {
              WHERE i.provider = $1 AND i.subject = $2 AND i.deleted_at IS NULL \
              AND u.deleted_at IS NULL ORDER BY 1 LIMIT 1"
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(provider)
-            .bind(subject)
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(SQL, (provider, subject)).await
     }
 
     async fn insert_social_user(&self, u: &NewSocialUser) -> Result<UserRecord, StoreError> {
@@ -106,19 +86,23 @@ impl SocialAccountStore for Store {
         let now = now_utc();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let (id,): (i64,) = sqlx::query_as(INSERT)
-                .bind(&u.auth_id)
-                .bind(&u.email)
-                .bind(&u.provider)
-                .bind(&u.subject)
-                .bind(u.email_verified)
-                .bind(&u.first_name)
-                .bind(&u.last_name)
-                .bind(&u.locale)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-            let user: UserRecord = sqlx::query_as(READ).bind(id).fetch_one(&mut *tx).await?;
+            let (id,): (i64,) = sql::fetch_one(
+                &mut *tx,
+                INSERT,
+                (
+                    &u.auth_id,
+                    &u.email,
+                    &u.provider,
+                    &u.subject,
+                    u.email_verified,
+                    &u.first_name,
+                    &u.last_name,
+                    &u.locale,
+                    now,
+                ),
+            )
+            .await?;
+            let user: UserRecord = sql::fetch_one(&mut *tx, READ, (id,)).await?;
             tx.commit().await?;
             Ok(user)
         })
@@ -138,20 +122,12 @@ impl SocialAccountStore for Store {
         let now = now_utc();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let (live,): (i64,) = sqlx::query_as(LIVE)
-                .bind(user_id)
-                .fetch_one(&mut *tx)
-                .await?;
+            let (live,): (i64,) = sql::fetch_one(&mut *tx, LIVE, (user_id,)).await?;
             if live == 0 {
                 return Err(StoreError::Conflict("the user no longer exists".into()));
             }
-            let linked: LinkedIdentity = sqlx::query_as(INSERT)
-                .bind(user_id)
-                .bind(provider)
-                .bind(subject)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
+            let linked: LinkedIdentity =
+                sql::fetch_one(&mut *tx, INSERT, (user_id, provider, subject, now)).await?;
             tx.commit().await?;
             Ok(linked)
         })
@@ -160,22 +136,13 @@ impl SocialAccountStore for Store {
     async fn linked_identities(&self, user_id: i64) -> Result<Vec<LinkedIdentity>, StoreError> {
         const SQL: &str = "SELECT id, provider, subject, created_at FROM user_identities \
             WHERE user_id = $1 AND deleted_at IS NULL ORDER BY id";
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(user_id)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(SQL, (user_id,)).await
     }
 
     async fn unlink_identity(&self, user_id: i64, identity_id: i64) -> Result<bool, StoreError> {
         const SQL: &str = "UPDATE user_identities SET deleted_at = $3 \
             WHERE user_id = $1 AND id = $2 AND deleted_at IS NULL";
-        let done = on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(user_id)
-            .bind(identity_id)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let done = self.execute(SQL, (user_id, identity_id, now_utc())).await?;
         Ok(done > 0)
     }
 }

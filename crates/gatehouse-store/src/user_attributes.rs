@@ -1,10 +1,10 @@
 //! Custom user attributes (the fields, not their values).
 
-use std::future::Future;
-
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, on_pool, Store, StoreError};
+use crate::{
+    live_rows, now_utc, on_pool, soft_delete, sql, LiveRows, Store, StoreError, StoreFuture,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct UserAttributeRecord {
@@ -46,70 +46,49 @@ macro_rules! attribute_columns {
     };
 }
 
+const ATTRIBUTES: LiveRows = live_rows!(attribute_columns, "user_attributes");
+
 pub trait UserAttributeStore {
-    fn list_user_attributes(
-        &self,
-    ) -> impl Future<Output = Result<Vec<UserAttributeRecord>, StoreError>> + Send;
-    fn user_attribute_by_id(
-        &self,
-        id: i64,
-    ) -> impl Future<Output = Result<Option<UserAttributeRecord>, StoreError>> + Send;
+    fn list_user_attributes(&self) -> impl StoreFuture<Vec<UserAttributeRecord>>;
+    fn user_attribute_by_id(&self, id: i64) -> impl StoreFuture<Option<UserAttributeRecord>>;
     /// Creates an attribute (absent fields take their defaults); a taken name is a `Conflict`.
     fn insert_user_attribute(
         &self,
         fields: &UserAttributeFields,
-    ) -> impl Future<Output = Result<UserAttributeRecord, StoreError>> + Send;
+    ) -> impl StoreFuture<UserAttributeRecord>;
     fn update_user_attribute(
         &self,
         id: i64,
         fields: &UserAttributeFields,
-    ) -> impl Future<Output = Result<Option<UserAttributeRecord>, StoreError>> + Send;
+    ) -> impl StoreFuture<Option<UserAttributeRecord>>;
     /// Sets (or with `None` removes) a user's value for an attribute.
     fn set_user_attribute_value(
         &self,
         user_id: i64,
         attribute_id: i64,
         value: Option<&str>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl StoreFuture<()>;
     /// Whether another live user already has this value for the attribute.
     fn attribute_value_taken(
         &self,
         attribute_id: i64,
         value: &str,
         except_user_id: i64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl StoreFuture<bool>;
     /// Soft-deletes the attribute and its values; whether it existed.
-    fn delete_user_attribute(
-        &self,
-        id: i64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn delete_user_attribute(&self, id: i64) -> impl StoreFuture<bool>;
 }
 
 impl UserAttributeStore for Store {
     async fn list_user_attributes(&self) -> Result<Vec<UserAttributeRecord>, StoreError> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            attribute_columns!(),
-            " FROM user_attributes WHERE deleted_at IS NULL ORDER BY id"
-        );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(ATTRIBUTES.all, ()).await
     }
 
     async fn user_attribute_by_id(
         &self,
         id: i64,
     ) -> Result<Option<UserAttributeRecord>, StoreError> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            attribute_columns!(),
-            " FROM user_attributes WHERE id = $1 AND deleted_at IS NULL"
-        );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(id)
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(ATTRIBUTES.by_id, (id,)).await
     }
 
     async fn insert_user_attribute(
@@ -123,19 +102,22 @@ impl UserAttributeStore for Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING ",
             attribute_columns!()
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(INSERT)
-            .bind(f.name.as_deref().unwrap_or_default())
-            .bind(f.include_in_sign_up_form.unwrap_or(false))
-            .bind(f.required_in_sign_up_form.unwrap_or(false))
-            .bind(f.include_in_id_token_body.unwrap_or(false))
-            .bind(f.include_in_user_info.unwrap_or(false))
-            .bind(f.locales.as_deref().unwrap_or("{}"))
-            .bind(f.is_unique.unwrap_or(false))
-            .bind(&f.validation_regex)
-            .bind(f.validation_locales.as_deref().unwrap_or("{}"))
-            .bind(now_utc())
-            .fetch_one(pool)
-            .await)?)
+        self.fetch_one(
+            INSERT,
+            (
+                f.name.as_deref().unwrap_or_default(),
+                f.include_in_sign_up_form.unwrap_or(false),
+                f.required_in_sign_up_form.unwrap_or(false),
+                f.include_in_id_token_body.unwrap_or(false),
+                f.include_in_user_info.unwrap_or(false),
+                f.locales.as_deref().unwrap_or("{}"),
+                f.is_unique.unwrap_or(false),
+                &f.validation_regex,
+                f.validation_locales.as_deref().unwrap_or("{}"),
+                now_utc(),
+            ),
+        )
+        .await
     }
 
     async fn update_user_attribute(
@@ -155,26 +137,29 @@ impl UserAttributeStore for Store {
              WHERE id = $1 AND deleted_at IS NULL RETURNING ",
             attribute_columns!()
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(id)
-            .bind(&f.name)
-            .bind(f.include_in_sign_up_form)
-            .bind(f.required_in_sign_up_form)
-            .bind(f.include_in_id_token_body)
-            .bind(f.include_in_user_info)
-            .bind(&f.locales)
-            .bind(f.is_unique)
-            .bind(&f.validation_regex)
-            .bind(&f.validation_locales)
-            .bind(now_utc())
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(
+            SQL,
+            (
+                id,
+                &f.name,
+                f.include_in_sign_up_form,
+                f.required_in_sign_up_form,
+                f.include_in_id_token_body,
+                f.include_in_user_info,
+                &f.locales,
+                f.is_unique,
+                &f.validation_regex,
+                &f.validation_locales,
+                now_utc(),
+            ),
+        )
+        .await
     }
 
     async fn delete_user_attribute(&self, id: i64) -> Result<bool, StoreError> {
         self.soft_delete_cascade(
-            "UPDATE user_attributes SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
-            &["UPDATE user_attribute_values SET deleted_at = $2, updated_at = $2 WHERE user_attribute_id = $1 AND deleted_at IS NULL"],
+            ATTRIBUTES.delete,
+            &[soft_delete!("user_attribute_values", "user_attribute_id")],
             id,
         )
         .await
@@ -194,20 +179,9 @@ impl UserAttributeStore for Store {
         let now = now_utc();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            sqlx::query(CLEAR)
-                .bind(user_id)
-                .bind(attribute_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            sql::execute(&mut *tx, CLEAR, (user_id, attribute_id, now)).await?;
             if let Some(value) = value {
-                sqlx::query(INSERT)
-                    .bind(user_id)
-                    .bind(attribute_id)
-                    .bind(value)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                sql::execute(&mut *tx, INSERT, (user_id, attribute_id, value, now)).await?;
             }
             tx.commit().await?;
             Ok(())
@@ -224,12 +198,9 @@ impl UserAttributeStore for Store {
             "SELECT COUNT(*) FROM user_attribute_values v JOIN users u ON u.id = v.user_id \
             WHERE v.user_attribute_id = $1 AND v.value = $2 AND v.user_id <> $3 \
             AND v.deleted_at IS NULL AND u.deleted_at IS NULL";
-        let (n,): (i64,) = on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(attribute_id)
-            .bind(value)
-            .bind(except_user_id)
-            .fetch_one(pool)
-            .await)?;
+        let (n,): (i64,) = self
+            .fetch_one(SQL, (attribute_id, value, except_user_id))
+            .await?;
         Ok(n > 0)
     }
 }

@@ -1,12 +1,10 @@
 //! Users as the API shows them.
 
-use std::future::Future;
-
 use chrono::NaiveDateTime;
 use gatehouse_core::signin::MfaTypes;
 
 use crate::listing::{like_pattern, Page};
-use crate::{now_utc, on_pool, Store, StoreError};
+use crate::{now_utc, on_pool, soft_delete, sql, Store, StoreError, StoreFuture};
 
 /// A user row with every column the API's User shape needs.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -83,65 +81,46 @@ pub struct NewInvitedUser {
 
 pub trait UserStore {
     /// Whether a live password (non-social) account uses this email.
-    fn email_in_use(&self, email: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn email_in_use(&self, email: &str) -> impl StoreFuture<bool>;
     /// Creates the invited user with roles and membership in one transaction.
-    fn insert_invited_user(
-        &self,
-        user: &NewInvitedUser,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn insert_invited_user(&self, user: &NewInvitedUser) -> impl StoreFuture<()>;
     /// Sets a new invitation (token hash and expiry), or clears it with `None`.
     fn set_invitation(
         &self,
         user_id: i64,
         invitation: Option<(&str, NaiveDateTime)>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl StoreFuture<()>;
     /// Users matching `search` (first name, last name or email; case-insensitive substring),
     /// oldest first, and how many match in all.
     fn list_users(
         &self,
         search: Option<&str>,
         page: Option<Page>,
-    ) -> impl Future<Output = Result<(Vec<UserRecord>, i64), StoreError>> + Send;
-    fn user_by_auth_id(
-        &self,
-        auth_id: &str,
-    ) -> impl Future<Output = Result<Option<UserRecord>, StoreError>> + Send;
-    fn user_role_names(
-        &self,
-        user_id: i64,
-    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    ) -> impl StoreFuture<(Vec<UserRecord>, i64)>;
+    fn user_by_auth_id(&self, auth_id: &str) -> impl StoreFuture<Option<UserRecord>>;
+    fn user_role_names(&self, user_id: i64) -> impl StoreFuture<Vec<String>>;
     /// `(attribute name, value)` of every live attribute the user has a value for.
-    fn user_attribute_values(
-        &self,
-        user_id: i64,
-    ) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
+    fn user_attribute_values(&self, user_id: i64) -> impl StoreFuture<Vec<(String, String)>>;
     /// Updates the user and, when `role_ids` is given, replaces their roles — in one transaction.
     fn update_user(
         &self,
         user_id: i64,
         changes: &UserChanges,
         role_ids: Option<&[i64]>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl StoreFuture<()>;
     /// Soft-deletes the user with their roles, consents and memberships.
-    fn delete_user(&self, user_id: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn delete_user(&self, user_id: i64) -> impl StoreFuture<()>;
     /// `(app id, app name)` of every live app the user consented to.
-    fn consented_apps(
-        &self,
-        user_id: i64,
-    ) -> impl Future<Output = Result<Vec<(i64, String)>, StoreError>> + Send;
+    fn consented_apps(&self, user_id: i64) -> impl StoreFuture<Vec<(i64, String)>>;
     /// Removes a consent; whether there was one.
-    fn delete_consent(
-        &self,
-        user_id: i64,
-        app_id: i64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn delete_consent(&self, user_id: i64, app_id: i64) -> impl StoreFuture<bool>;
     /// Links two accounts to each other (or unlinks both when `linked` is `None`).
     fn set_linked_accounts(
         &self,
         a: i64,
         b: i64,
         linked: Option<(&str, &str)>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl StoreFuture<()>;
     /// Sets the enrolled MFA types (comma-separated) and, for a removed factor, its secrets.
     fn set_mfa_types(
         &self,
@@ -149,27 +128,17 @@ pub trait UserStore {
         mfa_types: &str,
         clear_otp: bool,
         clear_sms: bool,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    fn user_passkeys(
-        &self,
-        user_id: i64,
-    ) -> impl Future<Output = Result<Vec<PasskeyRecord>, StoreError>> + Send;
+    ) -> impl StoreFuture<()>;
+    fn user_passkeys(&self, user_id: i64) -> impl StoreFuture<Vec<PasskeyRecord>>;
     /// Removes one of the user's passkeys; whether it was theirs.
-    fn delete_passkey(
-        &self,
-        user_id: i64,
-        passkey_id: i64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn delete_passkey(&self, user_id: i64, passkey_id: i64) -> impl StoreFuture<bool>;
 }
 
 impl UserStore for Store {
     async fn email_in_use(&self, email: &str) -> Result<bool, StoreError> {
         const SQL: &str = "SELECT COUNT(*) FROM users WHERE email = $1 \
             AND social_account_id IS NULL AND deleted_at IS NULL";
-        let (n,): (i64,) = on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(email)
-            .fetch_one(pool)
-            .await)?;
+        let (n,): (i64,) = self.fetch_one(SQL, (email,)).await?;
         Ok(n > 0)
     }
 
@@ -189,33 +158,27 @@ impl UserStore for Store {
             .unwrap_or_default();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let (id,): (i64,) = sqlx::query_as(INSERT)
-                .bind(&u.auth_id)
-                .bind(&u.email)
-                .bind(&u.first_name)
-                .bind(&u.last_name)
-                .bind(&u.locale)
-                .bind(slug)
-                .bind(&u.invitation_token_hash)
-                .bind(u.invitation_expires_at)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
+            let (id,): (i64,) = sql::fetch_one(
+                &mut *tx,
+                INSERT,
+                (
+                    &u.auth_id,
+                    &u.email,
+                    &u.first_name,
+                    &u.last_name,
+                    &u.locale,
+                    slug,
+                    &u.invitation_token_hash,
+                    u.invitation_expires_at,
+                    now,
+                ),
+            )
+            .await?;
             for role_id in &u.role_ids {
-                sqlx::query(ADD_ROLE)
-                    .bind(id)
-                    .bind(role_id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                sql::execute(&mut *tx, ADD_ROLE, (id, role_id, now)).await?;
             }
             if let Some((org_id, _)) = &u.org {
-                sqlx::query(ADD_ORG)
-                    .bind(id)
-                    .bind(org_id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                sql::execute(&mut *tx, ADD_ORG, (id, org_id, now)).await?;
             }
             tx.commit().await?;
             Ok(())
@@ -233,14 +196,8 @@ impl UserStore for Store {
             Some((hash, expires)) => (Some(hash), Some(expires)),
             None => (None, None),
         };
-        on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(user_id)
-            .bind(hash)
-            .bind(expires)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        self.execute(SQL, (user_id, hash, expires, now_utc()))
+            .await?;
         Ok(())
     }
 
@@ -271,31 +228,16 @@ impl UserStore for Store {
             .filter(|s| !s.is_empty())
             .map(like_pattern);
         let (limit, offset) = Page::limit_offset(page);
-        on_pool!(self, |pool| {
-            let (users, count): (Vec<UserRecord>, (i64,)) = match &pattern {
-                None => (
-                    sqlx::query_as(ROWS)
-                        .bind(limit)
-                        .bind(offset)
-                        .fetch_all(pool)
-                        .await?,
-                    sqlx::query_as(COUNT).fetch_one(pool).await?,
-                ),
-                Some(pattern) => (
-                    sqlx::query_as(SEARCH_ROWS)
-                        .bind(limit)
-                        .bind(offset)
-                        .bind(pattern)
-                        .fetch_all(pool)
-                        .await?,
-                    sqlx::query_as(SEARCH_COUNT)
-                        .bind(pattern)
-                        .fetch_one(pool)
-                        .await?,
-                ),
-            };
-            Ok((users, count.0))
-        })
+        match &pattern {
+            None => self.fetch_page((ROWS, (limit, offset)), (COUNT, ())).await,
+            Some(pattern) => {
+                self.fetch_page(
+                    (SEARCH_ROWS, (limit, offset, pattern)),
+                    (SEARCH_COUNT, (pattern,)),
+                )
+                .await
+            }
+        }
     }
 
     async fn user_by_auth_id(&self, auth_id: &str) -> Result<Option<UserRecord>, StoreError> {
@@ -304,19 +246,13 @@ impl UserStore for Store {
             user_columns_u!(),
             " FROM users u WHERE u.auth_id = $1 AND u.deleted_at IS NULL"
         );
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(auth_id)
-            .fetch_optional(pool)
-            .await)?)
+        self.fetch_optional(SQL, (auth_id,)).await
     }
 
     async fn user_role_names(&self, user_id: i64) -> Result<Vec<String>, StoreError> {
         const SQL: &str = "SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
             WHERE ur.user_id = $1 AND ur.deleted_at IS NULL AND r.deleted_at IS NULL ORDER BY r.id";
-        let rows: Vec<(String,)> = on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(user_id)
-            .fetch_all(pool)
-            .await)?;
+        let rows: Vec<(String,)> = self.fetch_all(SQL, (user_id,)).await?;
         Ok(rows.into_iter().map(|(n,)| n).collect())
     }
 
@@ -327,10 +263,7 @@ impl UserStore for Store {
         const SQL: &str = "SELECT a.name, v.value FROM user_attribute_values v \
             JOIN user_attributes a ON a.id = v.user_attribute_id WHERE v.user_id = $1 \
             AND v.deleted_at IS NULL AND a.deleted_at IS NULL ORDER BY a.id";
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(user_id)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(SQL, (user_id,)).await
     }
 
     async fn update_user(
@@ -350,29 +283,24 @@ impl UserStore for Store {
         let now = now_utc();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            sqlx::query(UPDATE)
-                .bind(user_id)
-                .bind(&c.first_name)
-                .bind(&c.last_name)
-                .bind(&c.locale)
-                .bind(&c.org_slug)
-                .bind(c.is_active)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            sql::execute(
+                &mut *tx,
+                UPDATE,
+                (
+                    user_id,
+                    &c.first_name,
+                    &c.last_name,
+                    &c.locale,
+                    &c.org_slug,
+                    c.is_active,
+                    now,
+                ),
+            )
+            .await?;
             if let Some(role_ids) = role_ids {
-                sqlx::query(DROP_ROLES)
-                    .bind(user_id)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                sql::execute(&mut *tx, DROP_ROLES, (user_id, now)).await?;
                 for role_id in role_ids {
-                    sqlx::query(ADD_ROLE)
-                        .bind(user_id)
-                        .bind(role_id)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
+                    sql::execute(&mut *tx, ADD_ROLE, (user_id, role_id, now)).await?;
                 }
             }
             tx.commit().await?;
@@ -382,13 +310,13 @@ impl UserStore for Store {
 
     async fn delete_user(&self, user_id: i64) -> Result<(), StoreError> {
         self.soft_delete_cascade(
-            "UPDATE users SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+            soft_delete!("users", "id"),
             &[
-                "UPDATE user_roles SET deleted_at = $2, updated_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
-                "UPDATE user_app_consents SET deleted_at = $2, updated_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
-                "UPDATE user_orgs SET deleted_at = $2, updated_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
-                "UPDATE user_org_groups SET deleted_at = $2, updated_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
-                "UPDATE user_passkeys SET deleted_at = $2, updated_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
+                soft_delete!("user_roles", "user_id"),
+                soft_delete!("user_app_consents", "user_id"),
+                soft_delete!("user_orgs", "user_id"),
+                soft_delete!("user_org_groups", "user_id"),
+                soft_delete!("user_passkeys", "user_id"),
                 // A deleted account's linked identities sign into nothing, and may be linked anew.
                 "UPDATE user_identities SET deleted_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
             ],
@@ -402,22 +330,13 @@ impl UserStore for Store {
         const SQL: &str =
             "SELECT a.id, a.name FROM user_app_consents c JOIN apps a ON a.id = c.app_id \
             WHERE c.user_id = $1 AND c.deleted_at IS NULL AND a.deleted_at IS NULL ORDER BY a.id";
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(user_id)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(SQL, (user_id,)).await
     }
 
     async fn delete_consent(&self, user_id: i64, app_id: i64) -> Result<bool, StoreError> {
         const SQL: &str = "UPDATE user_app_consents SET deleted_at = $3, updated_at = $3 \
             WHERE user_id = $1 AND app_id = $2 AND deleted_at IS NULL";
-        let done = on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(user_id)
-            .bind(app_id)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let done = self.execute(SQL, (user_id, app_id, now_utc())).await?;
         Ok(done > 0)
     }
 
@@ -435,18 +354,8 @@ impl UserStore for Store {
         let now = now_utc();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            sqlx::query(SQL)
-                .bind(a)
-                .bind(a_to)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(SQL)
-                .bind(b)
-                .bind(b_to)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            sql::execute(&mut *tx, SQL, (a, a_to, now)).await?;
+            sql::execute(&mut *tx, SQL, (b, b_to, now)).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -465,15 +374,8 @@ impl UserStore for Store {
             sms_phone_number = CASE WHEN $4 THEN NULL ELSE sms_phone_number END, \
             sms_phone_number_verified = CASE WHEN $4 THEN (1 = 0) ELSE sms_phone_number_verified END, \
             updated_at = $5 WHERE id = $1";
-        on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(user_id)
-            .bind(mfa_types)
-            .bind(clear_otp)
-            .bind(clear_sms)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
+        self.execute(SQL, (user_id, mfa_types, clear_otp, clear_sms, now_utc()))
+            .await?;
         Ok(())
     }
 
@@ -481,22 +383,142 @@ impl UserStore for Store {
         const SQL: &str =
             "SELECT id, credential_id, counter, created_at, updated_at FROM user_passkeys \
             WHERE user_id = $1 AND deleted_at IS NULL ORDER BY id";
-        Ok(on_pool!(self, |pool| sqlx::query_as(SQL)
-            .bind(user_id)
-            .fetch_all(pool)
-            .await)?)
+        self.fetch_all(SQL, (user_id,)).await
     }
 
     async fn delete_passkey(&self, user_id: i64, passkey_id: i64) -> Result<bool, StoreError> {
         const SQL: &str = "UPDATE user_passkeys SET deleted_at = $3, updated_at = $3 \
             WHERE id = $2 AND user_id = $1 AND deleted_at IS NULL";
-        let done = on_pool!(self, |pool| sqlx::query(SQL)
-            .bind(user_id)
-            .bind(passkey_id)
-            .bind(now_utc())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        let done = self.execute(SQL, (user_id, passkey_id, now_utc())).await?;
         Ok(done == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{store, user};
+    use crate::{AccountStore, NewSignUp, RoleStore};
+
+    fn sign_up(email: &str, auth_id: &str) -> NewSignUp {
+        NewSignUp {
+            auth_id: auth_id.into(),
+            email: email.into(),
+            password_hash: None,
+            first_name: Some("Ada".into()),
+            last_name: None,
+            locale: "fr".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_second_password_account_with_a_taken_email_is_a_conflict() {
+        let store = store().await;
+        let first = store
+            .insert_sign_up(&sign_up("a@example.com", "one"))
+            .await
+            .expect("first");
+        assert_eq!(
+            (first.email.as_deref(), first.locale.as_str()),
+            (Some("a@example.com"), "fr")
+        );
+        assert!(first.is_active && !first.email_verified);
+        assert!(store.email_in_use("a@example.com").await.expect("in use"));
+        let second = store.insert_sign_up(&sign_up("a@example.com", "two")).await;
+        assert!(matches!(second, Err(StoreError::Conflict(_))), "{second:?}");
+        assert!(!store.email_in_use("b@example.com").await.expect("free"));
+    }
+
+    #[tokio::test]
+    async fn a_deleted_user_cannot_sign_in_and_frees_their_email() {
+        let store = store().await;
+        let gone = user(&store, "a@example.com").await;
+        store.delete_user(gone.id).await.expect("delete");
+        assert_eq!(
+            store.password_account("a@example.com").await.expect("read"),
+            None
+        );
+        assert_eq!(store.user_by_id(gone.id).await.expect("read"), None);
+        assert_eq!(
+            store.user_by_auth_id(&gone.auth_id).await.expect("read"),
+            None
+        );
+        let again = store
+            .insert_sign_up(&sign_up("a@example.com", "new"))
+            .await
+            .expect("again");
+        let account = store.password_account("a@example.com").await.expect("read");
+        assert_eq!(account.map(|a| a.id), Some(again.id));
+    }
+
+    #[tokio::test]
+    async fn updating_a_user_replaces_roles_only_when_they_are_given() {
+        let store = store().await;
+        let user = user(&store, "a@example.com").await;
+        let admin = store.insert_role("admin", "").await.expect("role").id;
+        let auditor = store.insert_role("auditor", "").await.expect("role").id;
+        let no_change = UserChanges::default();
+        store
+            .update_user(user.id, &no_change, Some(&[admin, auditor]))
+            .await
+            .expect("set");
+        assert_eq!(
+            store.user_role_names(user.id).await.expect("roles"),
+            ["admin", "auditor"]
+        );
+
+        let deactivate = UserChanges {
+            is_active: Some(false),
+            ..UserChanges::default()
+        };
+        store
+            .update_user(user.id, &deactivate, None)
+            .await
+            .expect("keep roles");
+        assert_eq!(
+            store.user_role_names(user.id).await.expect("roles").len(),
+            2
+        );
+        let account = store.password_account("a@example.com").await.expect("read");
+        assert_eq!(account.map(|a| a.is_active), Some(false));
+
+        store
+            .update_user(user.id, &no_change, Some(&[auditor]))
+            .await
+            .expect("replace");
+        assert_eq!(
+            store.user_role_names(user.id).await.expect("roles"),
+            ["auditor"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_passkey_is_removed_only_by_its_owner() {
+        use crate::MfaStore;
+        let store = store().await;
+        let owner = user(&store, "owner@example.com").await.id;
+        let stranger = user(&store, "stranger@example.com").await.id;
+        store
+            .insert_passkey(owner, "cred-1", "key", 0)
+            .await
+            .expect("insert");
+        let stored = store.passkey_by_credential("cred-1").await.expect("read");
+        let stored = stored.expect("the passkey is stored");
+        assert_eq!((stored.user_id, stored.public_key.as_str()), (owner, "key"));
+        store.passkey_used(stored.id, 7).await.expect("use");
+        assert_eq!(
+            store.user_passkeys(owner).await.expect("list")[0].counter,
+            7
+        );
+
+        assert!(!store
+            .delete_passkey(stranger, stored.id)
+            .await
+            .expect("theirs"));
+        assert!(store.delete_passkey(owner, stored.id).await.expect("own"));
+        assert_eq!(
+            store.passkey_by_credential("cred-1").await.expect("read"),
+            None
+        );
     }
 }

@@ -8,11 +8,9 @@ use gatehouse_store::{AccountStore, Cache, NewSignUp, Store, UserRecord};
 use crate::crypto::PasswordHasher;
 
 pub(crate) async fn store() -> Store {
-    let store = Store::connect("sqlite::memory:", 1)
+    Store::memory()
         .await
-        .expect("an in-memory SQLite store opens");
-    store.migrate().await.expect("the migrations run");
-    store
+        .expect("an in-memory SQLite store opens and migrates")
 }
 
 pub(crate) fn cache() -> Cache {
