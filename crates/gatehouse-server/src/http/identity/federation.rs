@@ -8,8 +8,9 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 
 use super::browser::Browser;
+use super::forms::{CredentialForm, TxForm};
 use super::respond::{self, see_other};
-use super::{form_error, page_error, posted_transaction, refused_post, sign_in_view, StepForm};
+use super::{form_error, page_error, posted_transaction, refused_post, sign_in_view};
 use crate::error::ServiceError;
 use crate::http::error::ApiError;
 use gatehouse_core::social_profiles::apple_user_names;
@@ -43,7 +44,7 @@ async fn start_social(
     State(state): State<AppState>,
     browser: Browser,
     Path(slug): Path<String>,
-    Form(form): Form<StepForm>,
+    Form(form): Form<TxForm>,
 ) -> Response {
     let tx = match posted_transaction(&state, &browser, &form).await {
         Ok(tx) => tx,
@@ -71,7 +72,7 @@ enum PostedCredential {
 async fn google_credential(
     State(state): State<AppState>,
     browser: Browser,
-    Form(form): Form<StepForm>,
+    Form(form): Form<CredentialForm>,
 ) -> Response {
     credential_sign_in(state, browser, form, PostedCredential::Google).await
 }
@@ -79,7 +80,7 @@ async fn google_credential(
 async fn facebook_token(
     State(state): State<AppState>,
     browser: Browser,
-    Form(form): Form<StepForm>,
+    Form(form): Form<CredentialForm>,
 ) -> Response {
     credential_sign_in(state, browser, form, PostedCredential::Facebook).await
 }
@@ -87,18 +88,14 @@ async fn facebook_token(
 async fn credential_sign_in(
     state: AppState,
     browser: Browser,
-    form: StepForm,
+    form: CredentialForm,
     kind: PostedCredential,
 ) -> Response {
     let tx = match posted_transaction(&state, &browser, &form).await {
         Ok(tx) => tx,
         Err(err) => return refused_post(&state, err),
     };
-    let credential = form
-        .rest
-        .get("credential")
-        .map(String::as_str)
-        .unwrap_or_default();
+    let credential = form.credential.as_str();
     let (locale, shown) = (tx.request.locale.clone(), tx.clone());
     let meta = browser.meta();
     let signed_in = match kind {
@@ -185,7 +182,7 @@ async fn start(
     State(state): State<AppState>,
     browser: Browser,
     Path(provider): Path<String>,
-    Form(form): Form<StepForm>,
+    Form(form): Form<TxForm>,
 ) -> Response {
     let tx = match posted_transaction(&state, &browser, &form).await {
         Ok(tx) => tx,

@@ -8,11 +8,12 @@ use axum::routing::get;
 use axum::{Form, Router};
 
 use super::browser::Browser;
+use super::forms::PasswordForm;
 use super::pages::{render, Chrome, LinkAccountPage};
-use super::respond::{self, see_other};
+use super::respond::see_other;
+use super::step::{answered, Refusal};
 use super::{
-    form_error, i18n, page_error, page_locale, posted_transaction, refused_post, transaction,
-    PageQuery, StepForm,
+    i18n, page_error, page_locale, posted_transaction, refused_post, transaction, PageQuery,
 };
 use crate::services::account_linking;
 use crate::services::signin::Transaction;
@@ -30,7 +31,7 @@ fn link_view(
     tx_id: &str,
     tx: &Transaction,
     locale: &str,
-    error: Option<(StatusCode, String)>,
+    error: Option<Refusal>,
 ) -> Response {
     let link = match account_linking::pending(tx) {
         Ok(link) => link,
@@ -82,7 +83,7 @@ async fn link_page(
 async fn link_submit(
     State(state): State<AppState>,
     browser: Browser,
-    Form(form): Form<StepForm>,
+    Form(form): Form<PasswordForm>,
 ) -> Response {
     let tx = match posted_transaction(&state, &browser, &form).await {
         Ok(tx) => tx,
@@ -99,14 +100,10 @@ async fn link_submit(
         };
     }
     let shown = tx.clone();
-    let linked =
-        account_linking::link_with_password(&state, &form.tx, tx, &form.password, browser.meta())
-            .await;
-    match linked {
-        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
-        Err(err) => match form_error(&state, &locale, err) {
-            Ok(error) => link_view(&state, &browser, &form.tx, &shown, &locale, Some(error)),
-            Err(page) => *page,
-        },
-    }
+    let (password, meta) = (&form.password, browser.meta());
+    let linked = account_linking::link_with_password(&state, &form.tx, tx, password, meta).await;
+    answered(&state, (&form.tx, &locale), linked, |refusal| async {
+        link_view(&state, &browser, &form.tx, &shown, &locale, Some(refusal))
+    })
+    .await
 }

@@ -13,9 +13,10 @@ use gatehouse_store::{AccountStore, BrowserSession};
 use serde::Deserialize;
 
 use super::browser::Browser;
+use super::forms::{NamesForm, Posted, TxForm};
 use super::pages::{message, render, Chrome, MyPassPage};
 use super::respond::{outcome, see_other};
-use super::{form_error, i18n, StepForm};
+use super::{form_error, i18n};
 use crate::error::ServiceError;
 use crate::http::web::clear_cookie;
 use crate::services::sessions::{self, SESSION_COOKIE};
@@ -241,11 +242,9 @@ async fn policy(
 async fn posted(
     state: &AppState,
     browser: &Browser,
-    form: &StepForm,
+    form: &impl Posted,
 ) -> Result<BrowserSession, ServiceError> {
-    if browser.foreign_origin || !browser.csrf_matches(&form.csrf_token) {
-        return Err(SignInError::CsrfMismatch.into());
-    }
+    super::check_form_origin(browser, form)?;
     session(state, browser)
         .await?
         .ok_or_else(|| SignInError::UnknownTransaction.into())
@@ -275,7 +274,7 @@ fn refused(state: &AppState, err: ServiceError) -> Response {
 async fn save_names(
     State(state): State<AppState>,
     browser: Browser,
-    Form(form): Form<StepForm>,
+    Form(form): Form<NamesForm>,
 ) -> Response {
     let session = match posted(&state, &browser, &form).await {
         Ok(s) => s,
@@ -298,7 +297,7 @@ async fn end_session(
     State(state): State<AppState>,
     browser: Browser,
     Path(id): Path<String>,
-    Form(form): Form<StepForm>,
+    Form(form): Form<TxForm>,
 ) -> Response {
     let session = match posted(&state, &browser, &form).await {
         Ok(s) => s,
@@ -318,7 +317,7 @@ async fn revoke_app(
     State(state): State<AppState>,
     browser: Browser,
     Path(id): Path<i64>,
-    Form(form): Form<StepForm>,
+    Form(form): Form<TxForm>,
 ) -> Response {
     let session = match posted(&state, &browser, &form).await {
         Ok(s) => s,
@@ -337,7 +336,7 @@ async fn revoke_app(
 async fn sign_out(
     State(state): State<AppState>,
     browser: Browser,
-    Form(form): Form<StepForm>,
+    Form(form): Form<TxForm>,
 ) -> Response {
     if let Err(err) = posted(&state, &browser, &form).await {
         return refused(&state, err);

@@ -9,9 +9,11 @@ use gatehouse_core::signin::{SignInError, Step};
 use serde::Deserialize;
 
 use super::browser::Browser;
+use super::forms::CodeForm;
 use super::lifecycle::{form_or_refusal, form_page, supported_locale, FormSpec};
 use super::{
-    i18n, page_error, page_locale, posted_transaction, refused_post, respond, transaction, StepForm,
+    i18n, page_error, page_locale, posted_transaction, refused_post, respond, sign_in_url,
+    transaction,
 };
 use crate::services::signin;
 use crate::state::AppState;
@@ -43,39 +45,27 @@ fn at_passwordless(tx: &signin::Transaction) -> bool {
 
 fn passwordless_spec<'a>(state: &AppState, t: &'a i18n::Texts, tx_id: &str) -> FormSpec<'a> {
     let magic_link = state.config.use_passwordless_as_magic_link;
-    FormSpec {
-        captcha: None,
-        codes: Vec::new(),
-        ask_recovery: false,
-        ask_phone: false,
-        qr_svg: None,
-        secret: None,
-        choices: Vec::new(),
-        remember: false,
-        alt_link: None,
-        title: t.sign_in_title,
-        intro: if magic_link {
-            t.magic_link_sent
-        } else {
-            t.passwordless_intro
-        },
-        action: PASSWORDLESS_PATH,
-        hidden: vec![("tx", tx_id.to_owned())],
-        ask_email: None,
-        email_label: t.email,
-        ask_code: !magic_link,
-        ask_password: false,
-        submit: if magic_link {
-            t.resend_code
-        } else {
-            t.submit_sign_in
-        },
-        resend: (!magic_link).then(|| vec![("tx", tx_id.to_owned()), ("stage", "resend".into())]),
-        back_url: Some(format!(
-            "/identity/v1/view/authorize?tx={tx_id}&locale={}",
-            t.lang
-        )),
-    }
+    let mut spec = if magic_link {
+        FormSpec::new(
+            t.sign_in_title,
+            t.magic_link_sent,
+            PASSWORDLESS_PATH,
+            t.resend_code,
+        )
+    } else {
+        FormSpec::new(
+            t.sign_in_title,
+            t.passwordless_intro,
+            PASSWORDLESS_PATH,
+            t.submit_sign_in,
+        )
+    };
+    spec.hidden = vec![("tx", tx_id.to_owned())];
+    spec.email_label = t.email;
+    spec.ask_code = !magic_link;
+    spec.resend = (!magic_link).then(|| vec![("tx", tx_id.to_owned()), ("stage", "resend".into())]);
+    spec.back_url = Some(sign_in_url(tx_id, t.lang));
+    spec
 }
 
 async fn passwordless_page(
@@ -107,7 +97,7 @@ async fn passwordless_page(
 async fn passwordless_submit(
     State(state): State<AppState>,
     browser: Browser,
-    Form(form): Form<StepForm>,
+    Form(form): Form<CodeForm>,
 ) -> Response {
     let tx = match posted_transaction(&state, &browser, &form).await {
         Ok(tx) if at_passwordless(&tx) => tx,

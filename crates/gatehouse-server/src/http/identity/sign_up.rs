@@ -7,11 +7,12 @@ use axum::Form;
 use gatehouse_core::signin::SignInError;
 
 use super::browser::Browser;
+use super::forms::SignUpForm;
 use super::pages::{message, render, Chrome};
 use super::pages::{AttributeField, SignUpPage};
+use super::step::{answered, Refusal};
 use super::{
-    form_error, i18n, page_error, page_locale, posted_transaction, refused_post, respond,
-    transaction, PageQuery, StepForm,
+    i18n, page_error, page_locale, posted_transaction, refused_post, transaction, PageQuery,
 };
 use crate::error::ServiceError;
 use crate::services::captcha::{self, CaptchaPage};
@@ -24,7 +25,7 @@ use crate::state::AppState;
 async fn attribute_fields(
     state: &AppState,
     locale: &str,
-    form: &StepForm,
+    form: &SignUpForm,
 ) -> Result<Vec<AttributeField>, ServiceError> {
     let posted = form.attributes();
     Ok(signin::sign_up_attributes(state)
@@ -46,8 +47,8 @@ async fn sign_up_view(
     tx_id: &str,
     tx: &Transaction,
     locale: &str,
-    form: &StepForm,
-    error: Option<(StatusCode, String)>,
+    form: &SignUpForm,
+    error: Option<Refusal>,
 ) -> Response {
     let attributes = match attribute_fields(state, locale, form).await {
         Ok(fields) => fields,
@@ -113,7 +114,7 @@ pub(super) async fn sign_up_page(
         q.tx.as_deref().unwrap_or_default(),
         &tx,
         &locale,
-        &StepForm::default(),
+        &SignUpForm::default(),
         None,
     )
     .await
@@ -122,7 +123,7 @@ pub(super) async fn sign_up_page(
 pub(super) async fn sign_up_submit(
     State(state): State<AppState>,
     browser: Browser,
-    Form(form): Form<StepForm>,
+    Form(form): Form<SignUpForm>,
 ) -> Response {
     let tx = match posted_transaction(&state, &browser, &form).await {
         Ok(tx) => tx,
@@ -138,7 +139,7 @@ pub(super) async fn sign_up_submit(
         attributes: form.attributes(),
     };
     let token = form
-        .rest
+        .extra
         .get(captcha::response_field(&state.config.captcha_provider));
     let checked = captcha::check(
         &state,
@@ -151,22 +152,16 @@ pub(super) async fn sign_up_submit(
         Ok(()) => signin::sign_up(&state, &form.tx, tx, input, browser.meta()).await,
         Err(err) => Err(err),
     };
-    match result {
-        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
-        Err(err) => match form_error(&state, &locale, err) {
-            Ok(error) => {
-                sign_up_view(
-                    &state,
-                    &browser,
-                    &form.tx,
-                    &shown,
-                    &locale,
-                    &form,
-                    Some(error),
-                )
-                .await
-            }
-            Err(page) => *page,
-        },
-    }
+    answered(&state, (&form.tx, &locale), result, |refusal| {
+        sign_up_view(
+            &state,
+            &browser,
+            &form.tx,
+            &shown,
+            &locale,
+            &form,
+            Some(refusal),
+        )
+    })
+    .await
 }
