@@ -3,6 +3,7 @@
 //! `{sessionId, nextStep?, success}`.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::marker::PhantomData;
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ use super::api::json::ApiJson;
 use super::api::user_attributes::UserAttributeView;
 use super::error::ApiError;
 use super::identity::step::{Consent, StepPage};
-use super::web::{client_ip, peer, PeerAddr};
+use super::web::{client_ip, peer};
 use crate::error::ServiceError;
 use crate::services::signin::{self, Outcome, RequestMeta, SignUpInput, Transaction};
 use crate::services::user_tokens;
@@ -221,6 +222,17 @@ impl FromRequestParts<AppState> for Session {
     }
 }
 
+/// The client's IP (see [`client_ip`]).
+pub(super) struct ClientIp(pub(super) Option<String>);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        Ok(Self(client_ip(&parts.headers, peer(parts), &state.config)))
+    }
+}
+
 /// A session owing one of `P::STEPS` now (the same step table as the pages).
 pub(super) struct OwedSession<P> {
     pub(super) state: AppState,
@@ -349,8 +361,7 @@ struct TokenExchangeBody {
 
 async fn token_exchange(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    PeerAddr(peer): PeerAddr,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<TokenExchangeBody>,
 ) -> Result<Response, ApiError> {
     let code = state
@@ -359,7 +370,6 @@ async fn token_exchange(
         .await
         .map_err(ServiceError::from)?
         .ok_or_else(|| ApiError::not_found("Invalid session id provided".into()))?;
-    let ip = client_ip(&headers, peer, &state.config);
     let now = chrono::Utc::now().timestamp();
     let tokens = user_tokens::exchange_code(
         &state,
@@ -421,11 +431,9 @@ struct ResetCodeBody {
 /// Emails a password-reset code; the answer is the same whether or not the email has an account.
 async fn reset_password_code(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    PeerAddr(peer): PeerAddr,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<ResetCodeBody>,
 ) -> Result<Response, ApiError> {
-    let ip = client_ip(&headers, peer, &state.config);
     let locale = body.locale.unwrap_or_default();
     crate::services::lifecycle::request_password_reset(&state, &body.email, &locale, ip.as_deref())
         .await?;
@@ -442,11 +450,9 @@ struct ResetBody {
 /// Sets a new password with the emailed code.
 async fn reset_password(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    PeerAddr(peer): PeerAddr,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<ResetBody>,
 ) -> Result<Response, ApiError> {
-    let ip = client_ip(&headers, peer, &state.config);
     crate::services::lifecycle::reset_password(
         &state,
         &body.email,

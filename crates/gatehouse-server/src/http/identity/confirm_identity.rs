@@ -69,15 +69,7 @@ async fn confirm_page(page: OwedPage<ConfirmIdentity>) -> Response {
 /// The current password (the sign-in goes on), or `stage=restart` (a new sign-in for the same
 /// request, without the browser's session).
 async fn confirm_submit(post: OwedPost<ConfirmIdentity, PasswordForm>) -> Response {
-    let OwedPost {
-        state,
-        browser,
-        form,
-        tx,
-        at,
-        locale,
-        ..
-    } = post;
+    let (state, browser, form, tx, at, locale) = post.into_parts();
     let state = &state;
     if form.stage == "restart" {
         return match signin::start_over(state, &form.tx, tx).await {

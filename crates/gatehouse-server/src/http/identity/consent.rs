@@ -39,14 +39,7 @@ async fn consent_lines(
 }
 
 pub(super) async fn consent_page(page: OwedPage<Consent>) -> Response {
-    let OwedPage {
-        state,
-        browser,
-        tx_id,
-        tx,
-        locale,
-        ..
-    } = page;
+    let (state, browser, tx_id, tx, locale) = page.into_parts();
     let scopes = match consent_lines(&state, &tx, &locale).await {
         Ok(lines) => lines,
         Err(err) => return crate::http::error::page_internal_error(&state.config, &locale, &err),
@@ -66,15 +59,7 @@ pub(super) async fn consent_page(page: OwedPage<Consent>) -> Response {
 }
 
 pub(super) async fn consent_submit(post: OwedPost<Consent, ConsentForm>) -> Response {
-    let OwedPost {
-        state,
-        browser,
-        form,
-        tx,
-        at,
-        locale,
-        ..
-    } = post;
+    let (state, browser, form, tx, at, locale) = post.into_parts();
     let (redirect_uri, mode, client_state) = (
         tx.request.redirect_uri.clone(),
         tx.request.response_mode,

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::browser::Browser;
 use super::forms::{ResetForm, VerifyEmailForm};
 use super::pages::{message, render, Chrome, StepFormPage};
-use super::step::Refusal;
+use super::step::{PostedTx, Refusal, TxPage};
 use super::{
     check_form_origin, form_error, i18n, page_error, page_locale, posted_transaction, refused_post,
     respond, sign_in_url, sign_in_view, transaction,
@@ -366,17 +366,8 @@ fn reset_code_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &str) -> FormSpec
     spec
 }
 
-async fn reset_page(
-    State(state): State<AppState>,
-    browser: Browser,
-    Query(q): Query<LifecycleQuery>,
-) -> Response {
-    let fallback = supported_locale(&state, q.locale.as_deref());
-    let tx = match transaction(&state, &browser, q.tx.as_deref()).await {
-        Ok(tx) => tx,
-        Err(err) => return page_error(&state, &fallback, err),
-    };
-    let locale = page_locale(&state, q.locale.as_deref(), &tx);
+async fn reset_page(page: TxPage) -> Response {
+    let (state, browser, tx_id, tx, locale) = page.into_parts();
     let t = i18n::texts(&locale);
     if !lifecycle::reset_on(&state) {
         return message(
@@ -388,28 +379,20 @@ async fn reset_page(
         );
     }
     let hint = tx.request.login_hint.clone().unwrap_or_default();
-    let tx_id = q.tx.unwrap_or_default();
+    let spec = with_captcha(&state, reset_request_spec(t, &tx_id, &hint));
     form_page(
         &state,
         &browser,
         &locale,
         tx.branding.as_ref(),
-        with_captcha(&state, reset_request_spec(t, &tx_id, &hint)),
+        spec,
         None,
         None,
     )
 }
 
-async fn reset_submit(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<ResetForm>,
-) -> Response {
-    let tx = match posted_transaction(&state, &browser, &form).await {
-        Ok(tx) => tx,
-        Err(err) => return refused_post(&state, err),
-    };
-    let locale = tx.request.locale.clone();
+async fn reset_submit(post: PostedTx<ResetForm>) -> Response {
+    let (state, browser, form, tx, locale) = post.into_parts();
     let t = i18n::texts(&locale);
     let ip = browser.ip.as_deref();
     let branding = tx.branding.as_ref();

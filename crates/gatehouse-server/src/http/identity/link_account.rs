@@ -1,20 +1,17 @@
 //! The `link_account` step: a provider identity's first sign-in whose email is an existing
 //! account's asks that account's password, or goes back to the sign-in page.
 
-use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use axum::{Form, Router};
+use axum::Router;
 
 use super::browser::Browser;
 use super::forms::PasswordForm;
 use super::pages::{render, Chrome, LinkAccountPage};
 use super::respond::see_other;
-use super::step::{answered, Refusal};
-use super::{
-    i18n, page_error, page_locale, posted_transaction, refused_post, transaction, PageQuery,
-};
+use super::step::{answered, PostedTx, Refusal, TxPage};
+use super::{i18n, refused_post};
 use crate::services::account_linking;
 use crate::services::signin::Transaction;
 use crate::state::AppState;
@@ -63,39 +60,17 @@ fn link_view(
     response
 }
 
-async fn link_page(
-    State(state): State<AppState>,
-    browser: Browser,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    let fallback = q.locale.clone().unwrap_or_else(|| "en".into());
-    match transaction(&state, &browser, q.tx.as_deref()).await {
-        Ok(tx) => {
-            let locale = page_locale(&state, q.locale.as_deref(), &tx);
-            let tx_id = q.tx.as_deref().unwrap_or_default();
-            link_view(&state, &browser, tx_id, &tx, &locale, None)
-        }
-        Err(err) => page_error(&state, &fallback, err),
-    }
+async fn link_page(page: TxPage) -> Response {
+    let (state, browser, tx_id, tx, locale) = page.into_parts();
+    link_view(&state, &browser, &tx_id, &tx, &locale, None)
 }
 
 /// The password (links and signs in), or `stage=cancel` (back to the sign-in page).
-async fn link_submit(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<PasswordForm>,
-) -> Response {
-    let tx = match posted_transaction(&state, &browser, &form).await {
-        Ok(tx) => tx,
-        Err(err) => return refused_post(&state, err),
-    };
-    let locale = tx.request.locale.clone();
+async fn link_submit(post: PostedTx<PasswordForm>) -> Response {
+    let (state, browser, form, tx, locale) = post.into_parts();
     if form.stage == "cancel" {
         return match account_linking::cancel(&state, &form.tx, tx).await {
-            Ok(()) => see_other(&format!(
-                "/identity/v1/view/authorize?tx={}&locale={locale}",
-                form.tx
-            )),
+            Ok(()) => see_other(&super::sign_in_url(&form.tx, &locale)),
             Err(err) => refused_post(&state, err),
         };
     }

@@ -112,29 +112,14 @@ where
 }
 
 async fn enroll_page(page: OwedPage<MfaEnroll>) -> Response {
-    let OwedPage {
-        state,
-        browser,
-        tx_id,
-        tx,
-        locale,
-        ..
-    } = page;
+    let (state, browser, tx_id, tx, locale) = page.into_parts();
     let t = i18n::texts(&locale);
     let spec = enroll_spec(&state, t, &tx, &tx_id);
     spec_page((&state, &browser, &locale), &tx, spec, None).await
 }
 
 async fn enroll_submit(post: OwedPost<MfaEnroll, EnrollForm>) -> Response {
-    let OwedPost {
-        state,
-        browser,
-        form,
-        tx,
-        at,
-        locale,
-        ..
-    } = post;
+    let (state, browser, form, tx, at, locale) = post.into_parts();
     let kind = form.kind.as_deref().and_then(MfaType::parse);
     let shown = tx.clone();
     let result = mfa::enroll(&state, &form.tx, tx, at, kind, browser.meta()).await;
@@ -183,30 +168,14 @@ async fn otp_spec<'a>(
 }
 
 async fn otp_page_for<P: StepPage>(page: OwedPage<P>) -> Response {
-    let OwedPage {
-        state,
-        browser,
-        tx_id,
-        tx,
-        at,
-        locale,
-        ..
-    } = page;
+    let (state, browser, tx_id, tx, at, locale) = page.into_parts();
     let t = i18n::texts(&locale);
     let spec = otp_spec(&state, t, &tx, &tx_id, at.step() == Step::OtpSetup);
     spec_page((&state, &browser, &locale), &tx, spec, None).await
 }
 
 async fn otp_submit(post: OwedPost<Otp, CodeForm>) -> Response {
-    let OwedPost {
-        state,
-        browser,
-        form,
-        tx,
-        at,
-        locale,
-        ..
-    } = post;
+    let (state, browser, form, tx, at, locale) = post.into_parts();
     let (user_id, setup, shown) = (at.user().id, at.step() == Step::OtpSetup, tx.clone());
     match mfa::verify_otp(&state, &form.tx, tx, at, &form.code, browser.meta()).await {
         Ok(outcome) => {
@@ -310,15 +279,7 @@ fn email_code_step(backup: Option<MfaType>) -> Step {
 }
 
 async fn email_page(page: OwedPage<EmailCode>, Query(q): Query<BackupQuery>) -> Response {
-    let OwedPage {
-        state,
-        browser,
-        tx_id,
-        tx,
-        at,
-        locale,
-        ..
-    } = page;
+    let (state, browser, tx_id, tx, at, locale) = page.into_parts();
     let backup = backup_of(q.backup.as_deref());
     let owed = at.step() == email_code_step(backup) && email_code_owed(&state, &tx, &at).await;
     if !owed {
@@ -340,15 +301,7 @@ async fn email_page(page: OwedPage<EmailCode>, Query(q): Query<BackupQuery>) -> 
 }
 
 async fn email_submit(post: OwedPost<EmailCode, CodeForm>) -> Response {
-    let OwedPost {
-        state,
-        browser,
-        form,
-        tx,
-        at,
-        locale,
-        ..
-    } = post;
+    let (state, browser, form, tx, at, locale) = post.into_parts();
     let backup = backup_of(form.backup.as_deref());
     // Whether the app allows the backup is the service's to say: it refuses within the form.
     if at.step() != email_code_step(backup) {

@@ -176,30 +176,6 @@ fn check_form_origin(browser: &Browser, form: &impl Posted) -> Result<(), Servic
     Ok(())
 }
 
-/// Loads the transaction and checks it owes one of `steps`; the `AtStep` is what a submission
-/// records its step with.
-async fn at_step(
-    state: &AppState,
-    browser: &Browser,
-    tx_id: Option<&str>,
-    steps: &[Step],
-) -> Result<(Transaction, AtStep), ServiceError> {
-    let tx = transaction(state, browser, tx_id).await?;
-    let at = signin::at_step(state, &tx, steps, browser.meta()).await?;
-    Ok((tx, at))
-}
-
-/// A posted form's transaction, owing one of `steps`, after the CSRF and Origin checks.
-async fn posted_at_step(
-    state: &AppState,
-    browser: &Browser,
-    form: &impl Posted,
-    steps: &[Step],
-) -> Result<(Transaction, AtStep), ServiceError> {
-    check_form_origin(browser, form)?;
-    at_step(state, browser, Some(form.tx()), steps).await
-}
-
 /// A page load that failed: the expired page, or the refusal of a step not owed.
 fn load_error(state: &AppState, locale: &str, err: ServiceError) -> Response {
     match err {
@@ -344,41 +320,13 @@ fn provider_buttons<'a>(state: &'a AppState, locale: &str) -> Vec<pages::Provide
     built_in.chain(configured).collect()
 }
 
-async fn sign_in_page(
-    State(state): State<AppState>,
-    browser: Browser,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    let fallback = q.locale.clone().unwrap_or_else(|| "en".into());
-    match transaction(&state, &browser, q.tx.as_deref()).await {
-        Ok(tx) => {
-            let locale = page_locale(&state, q.locale.as_deref(), &tx);
-            sign_in_view(
-                &state,
-                &browser,
-                q.tx.as_deref().unwrap_or_default(),
-                &tx,
-                &locale,
-                "",
-                None,
-                None,
-            )
-            .await
-        }
-        Err(err) => page_error(&state, &fallback, err),
-    }
+async fn sign_in_page(page: step::TxPage) -> Response {
+    let (state, browser, tx_id, tx, locale) = page.into_parts();
+    sign_in_view(&state, &browser, &tx_id, &tx, &locale, "", None, None).await
 }
 
-async fn sign_in_submit(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<SignInForm>,
-) -> Response {
-    let tx = match posted_transaction(&state, &browser, &form).await {
-        Ok(tx) => tx,
-        Err(err) => return refused_post(&state, err),
-    };
-    let locale = tx.request.locale.clone();
+async fn sign_in_submit(post: step::PostedTx<SignInForm>) -> Response {
+    let (state, browser, form, tx, locale) = post.into_parts();
     let shown = tx.clone();
     let token = form
         .extra

@@ -1,18 +1,16 @@
 //! Passkey pages: the enrollment step after sign-in, the `manage_passkey` policy, and the
 //! sign-in with a passkey posted from the sign-in page.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::Form;
 use gatehouse_core::signin::{SignInError, Step};
 
 use super::browser::Browser;
 use super::forms::{CredentialForm, PasskeyAction, PasskeyForm};
 use super::pages::{render, Chrome, PasskeyPage};
-use super::step::{answered, ManagePasskey, OwedPage, OwedPost, PasskeyEnroll, StepPage};
-use super::{form_error, i18n, page_error, posted_transaction, refused_post, sign_in_view};
+use super::step::{answered, ManagePasskey, OwedPage, OwedPost, PasskeyEnroll, PostedTx, StepPage};
+use super::{form_error, i18n, page_error, sign_in_view};
 use crate::services::passkeys;
 use crate::services::signin::Transaction;
 use crate::state::AppState;
@@ -161,16 +159,8 @@ async fn submit<P: StepPage>(post: OwedPost<P, PasskeyForm>) -> Response {
 }
 
 /// The sign-in page's passkey button posts here.
-async fn sign_in(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<CredentialForm>,
-) -> Response {
-    let tx = match posted_transaction(&state, &browser, &form).await {
-        Ok(tx) => tx,
-        Err(err) => return refused_post(&state, err),
-    };
-    let locale = tx.request.locale.clone();
+async fn sign_in(post: PostedTx<CredentialForm>) -> Response {
+    let (state, browser, form, tx, locale) = post.into_parts();
     let shown = tx.clone();
     // The challenge travels inside the signed client data; take it from there.
     let parsed = serde_json::from_str::<passkeys::AuthenticationResponse>(&form.credential);

@@ -4,18 +4,15 @@
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use axum::Form;
 use gatehouse_core::signin::{SignInError, Step};
 use serde::Deserialize;
 
 use super::browser::Browser;
 use super::forms::CodeForm;
 use super::lifecycle::{form_or_refusal, form_page, supported_locale, FormSpec};
-use super::{
-    i18n, page_error, page_locale, posted_transaction, refused_post, respond, sign_in_url,
-    transaction,
-};
-use crate::services::signin;
+use super::step::{PostedTx, TxPage};
+use super::{i18n, page_error, refused_post, respond, sign_in_url, transaction};
+use crate::services::{passwordless, signin};
 use crate::state::AppState;
 
 const PASSWORDLESS_PATH: &str = "/identity/v1/view/passwordless";
@@ -68,81 +65,51 @@ fn passwordless_spec<'a>(state: &AppState, t: &'a i18n::Texts, tx_id: &str) -> F
     spec
 }
 
-async fn passwordless_page(
-    State(state): State<AppState>,
-    browser: Browser,
-    Query(q): Query<PasswordlessQuery>,
-) -> Response {
-    let fallback = supported_locale(&state, q.locale.as_deref());
-    let tx = match transaction(&state, &browser, q.tx.as_deref()).await {
-        Ok(tx) if at_passwordless(&tx) => tx,
-        Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
-        Err(err) => return page_error(&state, &fallback, err),
-    };
-    let locale = page_locale(&state, q.locale.as_deref(), &tx);
-    let t = i18n::texts(&locale);
-    let tx_id = q.tx.unwrap_or_default();
-    let spec = passwordless_spec(&state, t, &tx_id);
-    form_page(
-        &state,
-        &browser,
-        &locale,
-        tx.branding.as_ref(),
-        spec,
-        None,
-        None,
-    )
+async fn passwordless_page(page: TxPage) -> Response {
+    let (state, browser, tx_id, tx, locale) = page.into_parts();
+    if !at_passwordless(&tx) {
+        return refused_post(&state, SignInError::WrongStep.into());
+    }
+    let spec = passwordless_spec(&state, i18n::texts(&locale), &tx_id);
+    let branding = tx.branding.as_ref();
+    form_page(&state, &browser, &locale, branding, spec, None, None)
 }
 
-async fn passwordless_submit(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<CodeForm>,
-) -> Response {
-    let tx = match posted_transaction(&state, &browser, &form).await {
-        Ok(tx) if at_passwordless(&tx) => tx,
-        Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
-        Err(err) => return refused_post(&state, err),
-    };
-    let locale = tx.request.locale.clone();
+async fn passwordless_submit(post: PostedTx<CodeForm>) -> Response {
+    let (state, browser, form, tx, locale) = post.into_parts();
+    if !at_passwordless(&tx) {
+        return refused_post(&state, SignInError::WrongStep.into());
+    }
     let t = i18n::texts(&locale);
     let branding = tx.branding.clone();
     // The magic-link page's only button asks for a new link.
     let resend = form.stage == "resend" || state.config.use_passwordless_as_magic_link;
+    let meta = browser.meta();
     let result = if resend {
-        crate::services::passwordless::send_passwordless_code(&state, &form.tx, &tx, browser.meta())
+        passwordless::send_passwordless_code(&state, &form.tx, &tx, meta)
             .await
             .map(|()| None)
     } else {
-        crate::services::passwordless::verify_passwordless(
-            &state,
-            &form.tx,
-            tx,
-            &form.code,
-            browser.meta(),
-        )
-        .await
-        .map(Some)
+        passwordless::verify_passwordless(&state, &form.tx, tx, &form.code, meta)
+            .await
+            .map(Some)
     };
+    let spec = passwordless_spec(&state, t, &form.tx);
     match result {
         Ok(Some(outcome)) => respond::outcome(&state.config, &form.tx, &locale, outcome),
-        Ok(None) => form_page(
-            &state,
-            &browser,
-            &locale,
-            branding.as_ref(),
-            passwordless_spec(&state, t, &form.tx),
-            None,
-            Some(t.code_resent),
-        ),
-        Err(err) => form_or_refusal(
-            &state,
-            &browser,
-            &locale,
-            branding.as_ref(),
-            passwordless_spec(&state, t, &form.tx),
-            err,
-        ),
+        Ok(None) => {
+            let notice = Some(t.code_resent);
+            form_page(
+                &state,
+                &browser,
+                &locale,
+                branding.as_ref(),
+                spec,
+                None,
+                notice,
+            )
+        }
+        Err(err) => form_or_refusal(&state, &browser, &locale, branding.as_ref(), spec, err),
     }
 }
 
@@ -167,15 +134,7 @@ async fn magic_link(
     let tx_id = q.tx.unwrap_or_default();
     let code = q.otp.unwrap_or_default();
     let branding = tx.branding.clone();
-    match crate::services::passwordless::verify_passwordless(
-        &state,
-        &tx_id,
-        tx,
-        &code,
-        browser.meta(),
-    )
-    .await
-    {
+    match passwordless::verify_passwordless(&state, &tx_id, tx, &code, browser.meta()).await {
         Ok(outcome) => respond::outcome(&state.config, &tx_id, &locale, outcome),
         Err(err) => form_or_refusal(
             &state,

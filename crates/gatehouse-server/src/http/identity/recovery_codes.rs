@@ -1,20 +1,17 @@
 //! Recovery codes: the enrollment step that shows a new set once, the `manage_recovery_code`
 //! policy that replaces it, and the sign-in with one code (a strong first factor).
 
-use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use axum::Form;
 use gatehouse_core::signin::{SignInError, Step};
 
-use super::browser::Browser;
 use super::forms::RecoveryForm;
-use super::lifecycle::{form_page, supported_locale, FormSpec};
-use super::step::{answered, ManageRecoveryCode, OwedPage, OwedPost, RecoveryCodeEnroll, StepPage};
-use super::{
-    i18n, page_error, page_locale, posted_transaction, refused_post, sign_in_url, transaction,
-    PageQuery,
+use super::lifecycle::{form_page, FormSpec};
+use super::step::{
+    answered, ManageRecoveryCode, OwedPage, OwedPost, PostedTx, RecoveryCodeEnroll, StepPage,
+    TxPage,
 };
+use super::{i18n, page_error, refused_post, sign_in_url};
 use crate::services::mfa;
 use crate::services::signin;
 use crate::state::AppState;
@@ -40,15 +37,7 @@ pub(super) fn routes() -> axum::Router<AppState> {
 }
 
 async fn codes_page<P: StepPage>(page: OwedPage<P>) -> Response {
-    let OwedPage {
-        state,
-        browser,
-        tx_id,
-        mut tx,
-        at,
-        locale,
-        ..
-    } = page;
+    let (state, browser, tx_id, mut tx, at, locale) = page.into_parts();
     let t = i18n::texts(&locale);
     // Issued once per transaction: a reload shows the same set.
     let codes = match tx.recovery_codes.clone() {
@@ -106,37 +95,18 @@ fn recovery_sign_in_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &'a str) ->
     spec
 }
 
-async fn recovery_sign_in_page(
-    State(state): State<AppState>,
-    browser: Browser,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    let locale = supported_locale(&state, q.locale.as_deref());
-    let tx = match transaction(&state, &browser, q.tx.as_deref()).await {
-        Ok(tx) => tx,
-        Err(err) => return page_error(&state, &locale, err),
-    };
-    let locale = page_locale(&state, q.locale.as_deref(), &tx);
-    let t = i18n::texts(&locale);
+async fn recovery_sign_in_page(page: TxPage) -> Response {
+    let (state, browser, tx_id, tx, locale) = page.into_parts();
     if !mfa::recovery_codes_on(&state) {
         return refused_post(&state, SignInError::FeatureOff("Recovery codes").into());
     }
-    let tx_id = q.tx.unwrap_or_default();
-    let spec = recovery_sign_in_spec(t, &tx_id, "");
+    let spec = recovery_sign_in_spec(i18n::texts(&locale), &tx_id, "");
     let branding = tx.branding.as_ref();
     form_page(&state, &browser, &locale, branding, spec, None, None)
 }
 
-async fn recovery_sign_in_submit(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<RecoveryForm>,
-) -> Response {
-    let tx = match posted_transaction(&state, &browser, &form).await {
-        Ok(tx) => tx,
-        Err(err) => return refused_post(&state, err),
-    };
-    let locale = tx.request.locale.clone();
+async fn recovery_sign_in_submit(post: PostedTx<RecoveryForm>) -> Response {
+    let (state, browser, form, tx, locale) = post.into_parts();
     let branding = tx.branding.clone();
     let (tx_id, email, meta) = (&form.tx, &form.email, browser.meta());
     let result =

@@ -61,15 +61,7 @@ async fn sms_spec<'a>(
 }
 
 async fn sms_page(page: OwedPage<SmsMfa>) -> Response {
-    let OwedPage {
-        state,
-        browser,
-        tx_id,
-        tx,
-        at,
-        locale,
-        ..
-    } = page;
+    let (state, browser, tx_id, tx, at, locale) = page.into_parts();
     let t = i18n::texts(&locale);
     let verified = match mfa::verified_phone(&state, at.user().id).await {
         Ok(phone) => phone.is_some(),
@@ -99,15 +91,7 @@ async fn sms_page(page: OwedPage<SmsMfa>) -> Response {
 }
 
 async fn sms_submit(post: OwedPost<SmsMfa, CodeForm>) -> Response {
-    let OwedPost {
-        state,
-        browser,
-        form,
-        tx,
-        at,
-        locale,
-        ..
-    } = post;
+    let (state, browser, form, tx, at, locale) = post.into_parts();
     let user_id = at.user().id;
     let page = (&state, &browser, locale.as_str());
     let meta = browser.meta();

@@ -17,7 +17,8 @@ use gatehouse_core::signin::{AtStep, SignInError, Step};
 use super::browser::Browser;
 use super::forms::{Posted, TxForm};
 use super::{
-    at_step, form_error, load_error, page_locale, posted_at_step, refused_post, respond, PageQuery,
+    form_error, load_error, page_locale, posted_transaction, refused_post, respond, transaction,
+    PageQuery,
 };
 use crate::error::ServiceError;
 use crate::services::signin::{self, Outcome, Transaction};
@@ -63,6 +64,46 @@ step_pages! {
     Consent: Consent;
 }
 
+/// A page load for a transaction of this browser, at whatever step.
+pub struct TxPage {
+    pub state: AppState,
+    pub browser: Browser,
+    pub tx_id: String,
+    pub tx: Transaction,
+    /// The page's language: the query's, else the sign-in's.
+    pub locale: String,
+}
+
+impl FromRequestParts<AppState> for TxPage {
+    /// The expired page.
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let browser = match Browser::from_request_parts(parts, state).await {
+            Ok(browser) => browser,
+            Err(never) => match never {},
+        };
+        let Query(q) = Query::<PageQuery>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let fallback = gatehouse_core::authorize::pick_locale(
+            q.locale.as_deref(),
+            &state.config.supported_locales,
+        );
+        let tx = transaction(state, &browser, q.tx.as_deref())
+            .await
+            .map_err(|err| load_error(state, &fallback, err))?;
+        let locale = page_locale(state, q.locale.as_deref(), &tx);
+        Ok(Self {
+            state: state.clone(),
+            browser,
+            tx_id: q.tx.unwrap_or_default(),
+            tx,
+            locale,
+        })
+    }
+}
+
 /// A page load for a transaction owing one of `P::STEPS` now.
 pub struct OwedPage<P> {
     pub state: AppState,
@@ -80,25 +121,20 @@ impl<P: StepPage> FromRequestParts<AppState> for OwedPage<P> {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let browser = match Browser::from_request_parts(parts, state).await {
-            Ok(browser) => browser,
-            Err(never) => match never {},
-        };
-        let Query(q) = Query::<PageQuery>::from_request_parts(parts, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let fallback = gatehouse_core::authorize::pick_locale(
-            q.locale.as_deref(),
-            &state.config.supported_locales,
-        );
-        let (tx, at) = at_step(state, &browser, q.tx.as_deref(), P::STEPS)
-            .await
-            .map_err(|err| load_error(state, &fallback, err))?;
-        let locale = page_locale(state, q.locale.as_deref(), &tx);
-        Ok(Self {
-            state: state.clone(),
+        let TxPage {
+            state,
             browser,
-            tx_id: q.tx.unwrap_or_default(),
+            tx_id,
+            tx,
+            locale,
+        } = TxPage::from_request_parts(parts, state).await?;
+        let at = signin::at_step(&state, &tx, P::STEPS, browser.meta())
+            .await
+            .map_err(|err| load_error(&state, &locale, err))?;
+        Ok(Self {
+            state,
+            browser,
+            tx_id,
             tx,
             at,
             locale,
@@ -107,8 +143,48 @@ impl<P: StepPage> FromRequestParts<AppState> for OwedPage<P> {
     }
 }
 
-/// A form `F` posted for a transaction owing one of `P::STEPS` now, from this browser's page: a
-/// foreign `Origin` is refused before the body is read, the CSRF token after.
+/// A form `F` posted for a transaction of this browser, from this browser's page: a foreign
+/// `Origin` is refused before the body is read, the CSRF token after.
+pub struct PostedTx<F> {
+    pub state: AppState,
+    pub browser: Browser,
+    pub form: F,
+    pub tx: Transaction,
+    /// The sign-in's language.
+    pub locale: String,
+}
+
+impl<F: Posted> FromRequest<AppState> for PostedTx<F> {
+    /// The refusal page.
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let browser = match Browser::from_request_parts(&mut parts, state).await {
+            Ok(browser) => browser,
+            Err(never) => match never {},
+        };
+        if browser.foreign_origin {
+            return Err(refused_post(state, SignInError::CsrfMismatch.into()));
+        }
+        let Form(form) = Form::<F>::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let tx = posted_transaction(state, &browser, &form)
+            .await
+            .map_err(|err| refused_post(state, err))?;
+        let locale = tx.request.locale.clone();
+        Ok(Self {
+            state: state.clone(),
+            browser,
+            form,
+            tx,
+            locale,
+        })
+    }
+}
+
+/// A form `F` posted for a transaction owing one of `P::STEPS` now ([`PostedTx`], then the step).
 pub struct OwedPost<P, F = TxForm> {
     pub state: AppState,
     pub browser: Browser,
@@ -125,23 +201,18 @@ impl<P: StepPage, F: Posted> FromRequest<AppState> for OwedPost<P, F> {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
-        let (mut parts, body) = req.into_parts();
-        let browser = match Browser::from_request_parts(&mut parts, state).await {
-            Ok(browser) => browser,
-            Err(never) => match never {},
-        };
-        if browser.foreign_origin {
-            return Err(refused_post(state, SignInError::CsrfMismatch.into()));
-        }
-        let Form(form) = Form::<F>::from_request(Request::from_parts(parts, body), state)
+        let PostedTx {
+            state,
+            browser,
+            form,
+            tx,
+            locale,
+        } = PostedTx::from_request(req, state).await?;
+        let at = signin::at_step(&state, &tx, P::STEPS, browser.meta())
             .await
-            .map_err(IntoResponse::into_response)?;
-        let (tx, at) = posted_at_step(state, &browser, &form, P::STEPS)
-            .await
-            .map_err(|err| refused_post(state, err))?;
-        let locale = tx.request.locale.clone();
+            .map_err(|err| refused_post(&state, err))?;
         Ok(Self {
-            state: state.clone(),
+            state,
             browser,
             form,
             tx,
@@ -152,18 +223,52 @@ impl<P: StepPage, F: Posted> FromRequest<AppState> for OwedPost<P, F> {
     }
 }
 
+// The handlers take their extractor apart in one line; the field order is fixed here once.
+
+impl TxPage {
+    /// `(state, browser, tx_id, tx, locale)`.
+    pub fn into_parts(self) -> (AppState, Browser, String, Transaction, String) {
+        (self.state, self.browser, self.tx_id, self.tx, self.locale)
+    }
+}
+
+impl<P> OwedPage<P> {
+    /// `(state, browser, tx_id, tx, at, locale)`.
+    pub fn into_parts(self) -> (AppState, Browser, String, Transaction, AtStep, String) {
+        (
+            self.state,
+            self.browser,
+            self.tx_id,
+            self.tx,
+            self.at,
+            self.locale,
+        )
+    }
+}
+
+impl<F> PostedTx<F> {
+    /// `(state, browser, form, tx, locale)`.
+    pub fn into_parts(self) -> (AppState, Browser, F, Transaction, String) {
+        (self.state, self.browser, self.form, self.tx, self.locale)
+    }
+}
+
 impl<P, F: Posted> OwedPost<P, F> {
+    /// `(state, browser, form, tx, at, locale)`.
+    pub fn into_parts(self) -> (AppState, Browser, F, Transaction, AtStep, String) {
+        (
+            self.state,
+            self.browser,
+            self.form,
+            self.tx,
+            self.at,
+            self.locale,
+        )
+    }
+
     /// Records the step done and sends the browser on; a refusal is the error page.
     pub async fn complete(self) -> Response {
-        let Self {
-            state,
-            browser,
-            form,
-            tx,
-            at,
-            locale,
-            ..
-        } = self;
+        let (state, browser, form, tx, at, locale) = self.into_parts();
         let done = signin::complete_step(&state, form.tx(), tx, at, browser.meta()).await;
         match done {
             Ok(outcome) => respond::outcome(&state.config, form.tx(), &locale, outcome),
