@@ -39,7 +39,7 @@ async fn consent_lines(
 }
 
 pub(super) async fn consent_page(page: OwedPage<Consent>) -> Response {
-    let (state, browser, tx_id, tx, locale) = page.into_parts();
+    let (state, browser, tx_id, tx, _, locale) = page.into_parts();
     let scopes = match consent_lines(&state, &tx, &locale).await {
         Ok(lines) => lines,
         Err(err) => return crate::http::error::page_internal_error(&state.config, &locale, &err),

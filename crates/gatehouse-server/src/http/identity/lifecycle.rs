@@ -18,6 +18,7 @@ use super::{
     respond, sign_in_url, sign_in_view, transaction,
 };
 use crate::error::ServiceError;
+use crate::services::signin::Outcome;
 use crate::services::{lifecycle, signin};
 use crate::state::AppState;
 
@@ -158,6 +159,24 @@ pub(super) fn form_or_refusal(
     }
 }
 
+/// A code form's answer: on with the outcome, the form again after a new code was sent (with
+/// that notice), or the form with the refusal.
+pub(super) fn code_form_answer(
+    (state, browser, locale): (&AppState, &Browser, &str),
+    (tx_id, branding): (&str, Option<&signin::Branding>),
+    spec: FormSpec<'_>,
+    result: Result<Option<Outcome>, ServiceError>,
+) -> Response {
+    match result {
+        Ok(Some(outcome)) => respond::outcome(&state.config, tx_id, locale, outcome),
+        Ok(None) => {
+            let notice = Some(i18n::texts(locale).code_resent);
+            form_page(state, browser, locale, branding, spec, None, notice)
+        }
+        Err(err) => form_or_refusal(state, browser, locale, branding, spec, err),
+    }
+}
+
 pub(super) fn supported_locale(state: &AppState, locale: Option<&str>) -> String {
     gatehouse_core::authorize::pick_locale(locale, &state.config.supported_locales)
 }
@@ -295,22 +314,8 @@ async fn verify_sign_up_submit(
             .await
             .map(Some)
     };
-    match result {
-        Ok(Some(outcome)) => respond::outcome(&state.config, &form.tx, &locale, outcome),
-        Ok(None) => {
-            let notice = Some(t.code_resent);
-            form_page(
-                &state,
-                &browser,
-                &locale,
-                branding.as_ref(),
-                spec(),
-                None,
-                notice,
-            )
-        }
-        Err(err) => form_or_refusal(&state, &browser, &locale, branding.as_ref(), spec(), err),
-    }
+    let page = (&state, &browser, locale.as_str());
+    code_form_answer(page, (&form.tx, branding.as_ref()), spec(), result)
 }
 
 // --- Password reset -----------------------------------------------------------------------

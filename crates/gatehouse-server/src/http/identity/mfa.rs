@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::browser::Browser;
 use super::forms::{CodeForm, EnrollForm};
-use super::lifecycle::{form_or_refusal, form_page, FormSpec};
+use super::lifecycle::{code_form_answer, form_or_refusal, form_page, FormSpec};
 use super::step::{
     answered, email_code_owed, refused_again, EmailCode, MfaEnroll, Otp, OtpMfa, OtpSetup,
     OwedPage, OwedPost, ResetMfa, StepPage,
@@ -112,7 +112,7 @@ where
 }
 
 async fn enroll_page(page: OwedPage<MfaEnroll>) -> Response {
-    let (state, browser, tx_id, tx, locale) = page.into_parts();
+    let (state, browser, tx_id, tx, _, locale) = page.into_parts();
     let t = i18n::texts(&locale);
     let spec = enroll_spec(&state, t, &tx, &tx_id);
     spec_page((&state, &browser, &locale), &tx, spec, None).await
@@ -180,10 +180,8 @@ async fn otp_submit(post: OwedPost<Otp, CodeForm>) -> Response {
     match mfa::verify_otp(&state, &form.tx, tx, at, &form.code, browser.meta()).await {
         Ok(outcome) => {
             verified(
-                &state,
-                &browser,
+                (&state, &browser, &locale),
                 &form,
-                &locale,
                 (user_id, MfaType::Otp),
                 outcome,
             )
@@ -201,10 +199,8 @@ async fn otp_submit(post: OwedPost<Otp, CodeForm>) -> Response {
 
 /// A second factor proven: on to the outcome, remembering the device when the form asked.
 pub(super) async fn verified(
-    state: &AppState,
-    browser: &Browser,
+    (state, browser, locale): (&AppState, &Browser, &str),
     form: &CodeForm,
-    locale: &str,
     (user_id, kind): (i64, MfaType),
     outcome: Outcome,
 ) -> Response {
@@ -310,30 +306,24 @@ async fn email_submit(post: OwedPost<EmailCode, CodeForm>) -> Response {
     let t = i18n::texts(&locale);
     let user_id = at.user().id;
     let branding = tx.branding.clone();
-    let spec = || email_spec(&state, t, &form.tx, backup);
-    if form.stage == "resend" {
-        return match mfa::send_email_code(&state, &form.tx, &tx, browser.meta()).await {
-            Ok(()) => {
-                let notice = Some(t.code_resent);
-                form_page(
-                    &state,
-                    &browser,
-                    &locale,
-                    branding.as_ref(),
-                    spec(),
-                    None,
-                    notice,
-                )
-            }
-            Err(err) => form_or_refusal(&state, &browser, &locale, branding.as_ref(), spec(), err),
-        };
-    }
-    match mfa::verify_email_code(&state, &form.tx, tx, at, &form.code, browser.meta()).await {
-        Ok(outcome) => {
+    let spec = email_spec(&state, t, &form.tx, backup);
+    let meta = browser.meta();
+    let result = if form.stage == "resend" {
+        mfa::send_email_code(&state, &form.tx, &tx, meta)
+            .await
+            .map(|()| None)
+    } else {
+        mfa::verify_email_code(&state, &form.tx, tx, at, &form.code, meta)
+            .await
+            .map(Some)
+    };
+    let page = (&state, &browser, locale.as_str());
+    match result {
+        Ok(Some(outcome)) => {
             let kind = backup.unwrap_or(MfaType::Email);
-            verified(&state, &browser, &form, &locale, (user_id, kind), outcome).await
+            verified(page, &form, (user_id, kind), outcome).await
         }
-        Err(err) => form_or_refusal(&state, &browser, &locale, branding.as_ref(), spec(), err),
+        other => code_form_answer(page, (&form.tx, branding.as_ref()), spec, other),
     }
 }
 

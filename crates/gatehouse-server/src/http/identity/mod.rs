@@ -28,8 +28,8 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
-use gatehouse_core::signin::{AtStep, SignInError, Step};
+use axum::Router;
+use gatehouse_core::signin::{SignInError, Step};
 use serde::Deserialize;
 
 use self::browser::Browser;

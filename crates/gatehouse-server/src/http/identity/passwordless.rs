@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::browser::Browser;
 use super::forms::CodeForm;
-use super::lifecycle::{form_or_refusal, form_page, supported_locale, FormSpec};
+use super::lifecycle::{code_form_answer, form_or_refusal, form_page, supported_locale, FormSpec};
 use super::step::{PostedTx, TxPage};
 use super::{i18n, page_error, refused_post, respond, sign_in_url, transaction};
 use crate::services::{passwordless, signin};
@@ -95,22 +95,8 @@ async fn passwordless_submit(post: PostedTx<CodeForm>) -> Response {
             .map(Some)
     };
     let spec = passwordless_spec(&state, t, &form.tx);
-    match result {
-        Ok(Some(outcome)) => respond::outcome(&state.config, &form.tx, &locale, outcome),
-        Ok(None) => {
-            let notice = Some(t.code_resent);
-            form_page(
-                &state,
-                &browser,
-                &locale,
-                branding.as_ref(),
-                spec,
-                None,
-                notice,
-            )
-        }
-        Err(err) => form_or_refusal(&state, &browser, &locale, branding.as_ref(), spec, err),
-    }
+    let page = (&state, &browser, locale.as_str());
+    code_form_answer(page, (&form.tx, branding.as_ref()), spec, result)
 }
 
 /// The emailed magic link: only the browser that asked for it can use it (the transaction is

@@ -102,17 +102,7 @@ async fn sms_submit(post: OwedPost<SmsMfa, CodeForm>) -> Response {
             let verified_code =
                 mfa::verify_sms_code(&state, &form.tx, tx.clone(), at, &form.code, meta).await;
             return match verified_code {
-                Ok(outcome) => {
-                    verified(
-                        &state,
-                        &browser,
-                        &form,
-                        &locale,
-                        (user_id, MfaType::Sms),
-                        outcome,
-                    )
-                    .await
-                }
+                Ok(outcome) => verified(page, &form, (user_id, MfaType::Sms), outcome).await,
                 Err(err) => {
                     refused_again(&state, &locale, err, |refusal| {
                         code_page(page, &tx, &form.tx, Some(refusal))
