@@ -159,6 +159,20 @@ pub(super) fn form_or_refusal(
     }
 }
 
+/// A form shown after `sent` (a code sent on the page's first visit): as it is, or with the
+/// refusal.
+pub(super) fn form_after(
+    (state, browser, locale): (&AppState, &Browser, &str),
+    branding: Option<&signin::Branding>,
+    spec: FormSpec<'_>,
+    sent: Result<(), ServiceError>,
+) -> Response {
+    match sent {
+        Ok(()) => form_page(state, browser, locale, branding, spec, None, None),
+        Err(err) => form_or_refusal(state, browser, locale, branding, spec, err),
+    }
+}
+
 /// A code form's answer: on with the outcome, the form again after a new code was sent (with
 /// that notice), or the form with the refusal.
 pub(super) fn code_form_answer(

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::browser::Browser;
 use super::forms::{CodeForm, EnrollForm};
-use super::lifecycle::{code_form_answer, form_or_refusal, form_page, FormSpec};
+use super::lifecycle::{code_form_answer, form_after, form_page, FormSpec};
 use super::step::{
     answered, email_code_owed, refused_again, EmailCode, MfaEnroll, Otp, OtpMfa, OtpSetup,
     OwedPage, OwedPost, ResetMfa, StepPage,
@@ -88,7 +88,7 @@ async fn enroll_spec<'a>(
 }
 
 /// The page a step's form is on, drawn again after `refusal` (or first, with none).
-async fn spec_page<'a, Fut>(
+pub(super) async fn spec_page<'a, Fut>(
     (state, browser, locale): (&AppState, &Browser, &str),
     tx: &Transaction,
     spec: Fut,
@@ -289,11 +289,12 @@ async fn email_page(page: OwedPage<EmailCode>, Query(q): Query<BackupQuery>) -> 
         Err(err) => return page_error(&state, &locale, err),
     };
     let spec = email_spec(&state, t, &tx_id, backup);
-    let branding = tx.branding.as_ref();
-    match sent {
-        Ok(()) => form_page(&state, &browser, &locale, branding, spec, None, None),
-        Err(err) => form_or_refusal(&state, &browser, &locale, branding, spec, err),
-    }
+    form_after(
+        (&state, &browser, &locale),
+        tx.branding.as_ref(),
+        spec,
+        sent,
+    )
 }
 
 async fn email_submit(post: OwedPost<EmailCode, CodeForm>) -> Response {

@@ -6,8 +6,8 @@ use gatehouse_core::signin::MfaType;
 
 use super::browser::Browser;
 use super::forms::CodeForm;
-use super::lifecycle::{form_or_refusal, form_page, FormSpec};
-use super::mfa::{verified, EMAIL_PATH};
+use super::lifecycle::{form_after, FormSpec};
+use super::mfa::{spec_page, verified, EMAIL_PATH};
 use super::step::{refused_again, OwedPage, OwedPost, Refusal, SmsMfa};
 use super::{i18n, page_error};
 use crate::error::ServiceError;
@@ -83,11 +83,12 @@ async fn sms_page(page: OwedPage<SmsMfa>) -> Response {
     if !intro.is_empty() {
         spec.intro = &intro;
     }
-    let branding = tx.branding.as_ref();
-    match sent {
-        Ok(()) => form_page(&state, &browser, &locale, branding, spec, None, None),
-        Err(err) => form_or_refusal(&state, &browser, &locale, branding, spec, err),
-    }
+    form_after(
+        (&state, &browser, &locale),
+        tx.branding.as_ref(),
+        spec,
+        sent,
+    )
 }
 
 async fn sms_submit(post: OwedPost<SmsMfa, CodeForm>) -> Response {
@@ -116,19 +117,14 @@ async fn sms_submit(post: OwedPost<SmsMfa, CodeForm>) -> Response {
         Ok(()) => code_page(page, &tx, &form.tx, None).await,
         // A number that could not be set up is asked for again.
         Err(err) if form.stage == "setup" => {
-            refused_again(&state, &locale, err, |refusal| async {
-                match sms_spec(&state, i18n::texts(&locale), &tx, &form.tx, true).await {
-                    Ok((spec, _)) => form_page(
-                        &state,
-                        &browser,
-                        &locale,
-                        tx.branding.as_ref(),
-                        spec,
-                        Some(refusal),
-                        None,
-                    ),
-                    Err(err) => page_error(&state, &locale, err),
-                }
+            refused_again(&state, &locale, err, |refusal| {
+                let t = i18n::texts(&locale);
+                let spec = async {
+                    sms_spec(&state, t, &tx, &form.tx, true)
+                        .await
+                        .map(|(s, _)| s)
+                };
+                spec_page(page, &tx, spec, Some(refusal))
             })
             .await
         }
@@ -143,25 +139,18 @@ async fn sms_submit(post: OwedPost<SmsMfa, CodeForm>) -> Response {
 
 /// The SMS code form (after a setup or a resend, or with a refusal).
 async fn code_page(
-    (state, browser, locale): (&AppState, &Browser, &str),
+    page: (&AppState, &Browser, &str),
     tx: &Transaction,
     tx_id: &str,
     refusal: Option<Refusal>,
 ) -> Response {
-    let t = i18n::texts(locale);
-    match sms_spec(state, t, tx, tx_id, false).await {
-        Ok((mut spec, _)) => {
-            spec.intro = t.sms_setup_intro;
-            form_page(
-                state,
-                browser,
-                locale,
-                tx.branding.as_ref(),
-                spec,
-                refusal,
-                None,
-            )
-        }
-        Err(err) => page_error(state, locale, err),
-    }
+    let t = i18n::texts(page.2);
+    let spec = async {
+        let shown = sms_spec(page.0, t, tx, tx_id, false).await;
+        shown.map(|(spec, _)| FormSpec {
+            intro: t.sms_setup_intro,
+            ..spec
+        })
+    };
+    spec_page(page, tx, spec, refusal).await
 }
