@@ -3,24 +3,28 @@
 //! `{sessionId, nextStep?, success}`.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::marker::PhantomData;
 use std::time::Duration;
 
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
 use gatehouse_core::authorize::{check_client, check_request, AuthorizeParams};
-use gatehouse_core::signin::SignInError;
+use gatehouse_core::signin::{AtStep, SignInError, Step};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::api::json::ApiJson;
 use super::api::user_attributes::UserAttributeView;
 use super::error::ApiError;
-use super::web::{client_ip, PeerAddr};
+use super::identity::step::{Consent, StepPage};
+use super::web::{client_ip, peer};
 use crate::error::ServiceError;
-use crate::services::signin::{self, Outcome, RequestMeta, SignUpInput};
+use crate::services::signin::{self, Outcome, RequestMeta, SignUpInput, Transaction};
 use crate::services::user_tokens;
 use crate::state::AppState;
 
@@ -178,39 +182,112 @@ pub(super) async fn session(
         })
 }
 
+/// The session a `/{session_id}/…` route names, loaded, with the client's IP. Handlers that take
+/// it cannot run for an unknown session.
+pub(super) struct Session {
+    pub(super) state: AppState,
+    pub(super) id: String,
+    pub(super) tx: Transaction,
+    pub(super) ip: Option<String>,
+}
+
+impl Session {
+    pub(super) fn meta(&self) -> RequestMeta<'_> {
+        meta(&self.ip)
+    }
+
+    /// The session if it owes one of `steps` now, with the `AtStep` a submission records its
+    /// step with.
+    pub(super) async fn owing(self, steps: &[Step]) -> Result<(Self, AtStep), ServiceError> {
+        let at = signin::at_step(&self.state, &self.tx, steps, self.meta()).await?;
+        Ok((self, at))
+    }
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Path(id) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let tx = session(state, &id).await?;
+        let ip = client_ip(&parts.headers, peer(parts), &state.config);
+        Ok(Self {
+            state: state.clone(),
+            id,
+            tx,
+            ip,
+        })
+    }
+}
+
+/// The client's IP (see [`client_ip`]).
+pub(super) struct ClientIp(pub(super) Option<String>);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        Ok(Self(client_ip(&parts.headers, peer(parts), &state.config)))
+    }
+}
+
+/// A session owing one of `P::STEPS` now (the same step table as the pages).
+pub(super) struct OwedSession<P> {
+    pub(super) state: AppState,
+    pub(super) id: String,
+    pub(super) tx: Transaction,
+    pub(super) at: AtStep,
+    pub(super) ip: Option<String>,
+    page: PhantomData<P>,
+}
+
+impl<P: StepPage> FromRequestParts<AppState> for OwedSession<P> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let (session, at) = Session::from_request_parts(parts, state)
+            .await?
+            .owing(P::STEPS)
+            .await?;
+        let Session { state, id, tx, ip } = session;
+        Ok(Self {
+            state,
+            id,
+            tx,
+            at,
+            ip,
+            page: PhantomData,
+        })
+    }
+}
+
+/// Answers a finished step: the session goes on with `outcome`.
+pub(super) async fn step_done(
+    state: &AppState,
+    session_id: &str,
+    outcome: Result<Outcome, ServiceError>,
+) -> Result<Response, ApiError> {
+    auth_res(state, session_id, outcome?).await
+}
+
 #[derive(Debug, Deserialize)]
 struct SignInBody {
     email: String,
     password: String,
 }
 
-async fn sign_in(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    PeerAddr(peer): PeerAddr,
-    Path(session_id): Path<String>,
-    ApiJson(body): ApiJson<SignInBody>,
-) -> Result<Response, ApiError> {
-    let tx = session(&state, &session_id).await?;
-    let ip = client_ip(&headers, peer, &state.config);
-    let outcome = signin::sign_in_with_password(
-        &state,
-        &session_id,
-        tx,
-        &body.email,
-        &body.password,
-        meta(&ip),
-    )
-    .await?;
-    auth_res(&state, &session_id, outcome).await
+async fn sign_in(s: Session, ApiJson(body): ApiJson<SignInBody>) -> Result<Response, ApiError> {
+    let meta = meta(&s.ip);
+    let outcome =
+        signin::sign_in_with_password(&s.state, &s.id, s.tx, &body.email, &body.password, meta)
+            .await;
+    step_done(&s.state, &s.id, outcome).await
 }
 
-async fn sign_up_fields(
-    State(state): State<AppState>,
-    Path(session_id): Path<String>,
-) -> Result<Response, ApiError> {
-    session(&state, &session_id).await?;
-    let attributes: Vec<UserAttributeView> = signin::sign_up_attributes(&state)
+async fn sign_up_fields(s: Session) -> Result<Response, ApiError> {
+    let attributes: Vec<UserAttributeView> = signin::sign_up_attributes(&s.state)
         .await?
         .iter()
         .map(UserAttributeView::from)
@@ -240,15 +317,7 @@ fn attribute_values(raw: BTreeMap<String, String>) -> Result<BTreeMap<i64, Strin
         .collect()
 }
 
-async fn sign_up(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    PeerAddr(peer): PeerAddr,
-    Path(session_id): Path<String>,
-    ApiJson(body): ApiJson<SignUpBody>,
-) -> Result<Response, ApiError> {
-    let tx = session(&state, &session_id).await?;
-    let ip = client_ip(&headers, peer, &state.config);
+async fn sign_up(s: Session, ApiJson(body): ApiJson<SignUpBody>) -> Result<Response, ApiError> {
     let input = SignUpInput {
         email: body.email,
         password: body.password,
@@ -256,16 +325,12 @@ async fn sign_up(
         last_name: body.last_name,
         attributes: attribute_values(body.attributes)?,
     };
-    let outcome = signin::sign_up(&state, &session_id, tx, input, meta(&ip)).await?;
-    auth_res(&state, &session_id, outcome).await
+    let outcome = signin::sign_up(&s.state, &s.id, s.tx, input, meta(&s.ip)).await;
+    step_done(&s.state, &s.id, outcome).await
 }
 
-async fn consent_info(
-    State(state): State<AppState>,
-    Path(session_id): Path<String>,
-) -> Result<Response, ApiError> {
-    let tx = session(&state, &session_id).await?;
-    let scopes: Vec<_> = signin::consent_scopes(&state, &tx)
+async fn consent_info(s: Session) -> Result<Response, ApiError> {
+    let scopes: Vec<_> = signin::consent_scopes(&s.state, &s.tx)
         .await?
         .into_iter()
         .map(|scope| {
@@ -277,19 +342,12 @@ async fn consent_info(
             json!({ "name": scope.name, "locales": locales })
         })
         .collect();
-    Ok(Json(json!({ "scopes": scopes, "appName": tx.app_name })).into_response())
+    Ok(Json(json!({ "scopes": scopes, "appName": s.tx.app_name })).into_response())
 }
 
-async fn consent(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    PeerAddr(peer): PeerAddr,
-    Path(session_id): Path<String>,
-) -> Result<Response, ApiError> {
-    let tx = session(&state, &session_id).await?;
-    let ip = client_ip(&headers, peer, &state.config);
-    match signin::answer_consent(&state, &session_id, tx, true, meta(&ip)).await? {
-        Some(outcome) => auth_res(&state, &session_id, outcome).await,
+async fn consent(s: OwedSession<Consent>) -> Result<Response, ApiError> {
+    match signin::answer_consent(&s.state, &s.id, s.tx, s.at, true, meta(&s.ip)).await? {
+        Some(outcome) => auth_res(&s.state, &s.id, outcome).await,
         None => Err(ApiError::bad_request("User consent required".into())),
     }
 }
@@ -303,8 +361,7 @@ struct TokenExchangeBody {
 
 async fn token_exchange(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    PeerAddr(peer): PeerAddr,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<TokenExchangeBody>,
 ) -> Result<Response, ApiError> {
     let code = state
@@ -313,7 +370,6 @@ async fn token_exchange(
         .await
         .map_err(ServiceError::from)?
         .ok_or_else(|| ApiError::not_found("Invalid session id provided".into()))?;
-    let ip = client_ip(&headers, peer, &state.config);
     let now = chrono::Utc::now().timestamp();
     let tokens = user_tokens::exchange_code(
         &state,
@@ -375,11 +431,9 @@ struct ResetCodeBody {
 /// Emails a password-reset code; the answer is the same whether or not the email has an account.
 async fn reset_password_code(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    PeerAddr(peer): PeerAddr,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<ResetCodeBody>,
 ) -> Result<Response, ApiError> {
-    let ip = client_ip(&headers, peer, &state.config);
     let locale = body.locale.unwrap_or_default();
     crate::services::lifecycle::request_password_reset(&state, &body.email, &locale, ip.as_deref())
         .await?;
@@ -396,11 +450,9 @@ struct ResetBody {
 /// Sets a new password with the emailed code.
 async fn reset_password(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    PeerAddr(peer): PeerAddr,
+    ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<ResetBody>,
 ) -> Result<Response, ApiError> {
-    let ip = client_ip(&headers, peer, &state.config);
     crate::services::lifecycle::reset_password(
         &state,
         &body.email,

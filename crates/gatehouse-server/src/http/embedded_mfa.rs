@@ -1,8 +1,6 @@
 //! The embedded auth API's second-factor routes (melody.md §6): enrollment, TOTP, email and SMS
 //! codes, recovery codes. Same services as the pages; the session id is the transaction.
 
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -11,10 +9,14 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::api::json::ApiJson;
-use super::embedded::{auth_res, meta, session};
+use super::embedded::{meta, step_done, OwedSession, Session};
 use super::error::ApiError;
-use super::web::{client_ip, PeerAddr};
-use crate::services::signin::{self, Transaction};
+use super::identity::step::{
+    email_code_owed, EmailCode, MfaEnroll, Otp, OtpMfa, OtpSetup, PasskeyEnroll,
+    RecoveryCodeEnroll, SmsMfa, StepPage,
+};
+use crate::error::ServiceError;
+use crate::services::signin;
 use crate::services::{mfa, passkeys};
 use crate::state::AppState;
 
@@ -74,20 +76,6 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// The session, if it owes one of `steps`, with the `AtStep` a submission records its step with.
-async fn at(
-    state: &AppState,
-    session_id: &str,
-    steps: &[Step],
-    headers: &HeaderMap,
-    peer: Option<std::net::SocketAddr>,
-) -> Result<(Transaction, AtStep), ApiError> {
-    let tx = session(state, session_id).await?;
-    let ip = client_ip(headers, peer, &state.config);
-    let at = signin::at_step(state, &tx, steps, meta(&ip)).await?;
-    Ok((tx, at))
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct CodeBody {
@@ -98,15 +86,14 @@ struct CodeBody {
     remember_device: bool,
 }
 
-async fn enrollment_types(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    PeerAddr(peer): PeerAddr,
-    Path(session_id): Path<String>,
-) -> Result<Response, ApiError> {
-    let (tx, _) = at(&state, &session_id, &[Step::MfaEnroll], &headers, peer).await?;
-    let app = state.clients.app(&tx.request.client_id).await?;
-    let types: Vec<&str> = mfa::enrollment_choices(&state, app.as_deref())
+/// `{"success": true}`: the request was carried out and the session stays at its step.
+fn success() -> Response {
+    Json(json!({ "success": true })).into_response()
+}
+
+async fn enrollment_types(s: OwedSession<MfaEnroll>) -> Result<Response, ApiError> {
+    let app = s.state.clients.app(&s.tx.request.client_id).await?;
+    let types: Vec<&str> = mfa::enrollment_choices(&s.state, app.as_deref())
         .into_iter()
         .map(MfaType::as_str)
         .collect();
@@ -120,118 +107,65 @@ struct EnrollBody {
 }
 
 async fn enroll(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    PeerAddr(peer): PeerAddr,
-    Path(session_id): Path<String>,
+    s: OwedSession<MfaEnroll>,
     ApiJson(body): ApiJson<EnrollBody>,
 ) -> Result<Response, ApiError> {
-    let (tx, at) = at(&state, &session_id, &[Step::MfaEnroll], &headers, peer).await?;
-    let ip = client_ip(&headers, peer, &state.config);
     let kind = MfaType::parse(&body.kind);
-    let outcome = mfa::enroll(&state, &session_id, tx, at, kind, meta(&ip)).await?;
-    auth_res(&state, &session_id, outcome).await
+    let outcome = mfa::enroll(&s.state, &s.id, s.tx, s.at, kind, meta(&s.ip)).await;
+    step_done(&s.state, &s.id, outcome).await
 }
 
-async fn otp_setup(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    PeerAddr(peer): PeerAddr,
-    Path(session_id): Path<String>,
-) -> Result<Response, ApiError> {
-    let (tx, _) = at(&state, &session_id, &[Step::OtpSetup], &headers, peer).await?;
-    let setup = mfa::otp_setup(&state, &tx).await?;
+async fn otp_setup(s: OwedSession<OtpSetup>) -> Result<Response, ApiError> {
+    let setup = mfa::otp_setup(&s.state, &s.tx).await?;
     Ok(Json(json!({ "otpUri": setup.uri, "otpSecret": setup.secret })).into_response())
 }
 
-async fn otp_info(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    PeerAddr(peer): PeerAddr,
-    Path(session_id): Path<String>,
-) -> Result<Response, ApiError> {
-    let (tx, _) = at(&state, &session_id, &[Step::OtpMfa], &headers, peer).await?;
-    let app = state.clients.app(&tx.request.client_id).await?;
-    let fallback = mfa::email_backup_allowed(&state, app.as_deref());
+async fn otp_info(s: OwedSession<OtpMfa>) -> Result<Response, ApiError> {
+    let app = s.state.clients.app(&s.tx.request.client_id).await?;
+    let fallback = mfa::email_backup_allowed(&s.state, app.as_deref());
     Ok(Json(json!({ "allowFallbackToEmailMfa": fallback })).into_response())
 }
 
 async fn otp_verify(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    PeerAddr(peer): PeerAddr,
-    Path(session_id): Path<String>,
+    s: OwedSession<Otp>,
     ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<Response, ApiError> {
-    let (tx, at) = at(
-        &state,
-        &session_id,
-        &[Step::OtpSetup, Step::OtpMfa],
-        &headers,
-        peer,
-    )
-    .await?;
-    let ip = client_ip(&headers, peer, &state.config);
-    let outcome = mfa::verify_otp(&state, &session_id, tx, at, &body.mfa_code, meta(&ip)).await?;
-    auth_res(&state, &session_id, outcome).await
+    let code = &body.mfa_code;
+    let outcome = mfa::verify_otp(&s.state, &s.id, s.tx, s.at, code, meta(&s.ip)).await;
+    step_done(&s.state, &s.id, outcome).await
 }
 
 /// The step an email code answers: email MFA itself, or TOTP / SMS when the app allows the
 /// email backup.
-async fn email_step(
-    state: &AppState,
-    tx: &Transaction,
-    headers: &HeaderMap,
-    peer: Option<std::net::SocketAddr>,
-) -> Result<AtStep, ApiError> {
+async fn email_step(s: Session) -> Result<(Session, AtStep), ApiError> {
     let not_owed = || {
         ApiError::bad_request(
             "An email mfa request triggered but the system is not supposed to send email mfa"
                 .into(),
         )
     };
-    let ip = client_ip(headers, peer, &state.config);
-    let steps = [Step::EmailMfa, Step::OtpMfa, Step::SmsMfa];
-    let at = match signin::at_step(state, tx, &steps, meta(&ip)).await {
-        Ok(at) => at,
-        Err(crate::error::ServiceError::SignIn(SignInError::WrongStep)) => return Err(not_owed()),
+    let (s, at) = match s.owing(EmailCode::STEPS).await {
+        Ok(owed) => owed,
+        Err(ServiceError::SignIn(SignInError::WrongStep)) => return Err(not_owed()),
         Err(other) => return Err(other.into()),
     };
-    if at.step() != Step::EmailMfa {
-        let app = state.clients.app(&tx.request.client_id).await?;
-        if !mfa::email_backup_allowed(state, app.as_deref()) {
-            return Err(not_owed());
-        }
+    match email_code_owed(&s.state, &s.tx, &at).await {
+        true => Ok((s, at)),
+        false => Err(not_owed()),
     }
-    Ok(at)
 }
 
-async fn email_code(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    PeerAddr(peer): PeerAddr,
-    Path(session_id): Path<String>,
-) -> Result<Response, ApiError> {
-    let tx = session(&state, &session_id).await?;
-    email_step(&state, &tx, &headers, peer).await?;
-    let ip = client_ip(&headers, peer, &state.config);
-    mfa::send_email_code(&state, &session_id, &tx, meta(&ip)).await?;
-    Ok(Json(json!({ "success": true })).into_response())
+async fn email_code(s: Session) -> Result<Response, ApiError> {
+    let (s, _) = email_step(s).await?;
+    mfa::send_email_code(&s.state, &s.id, &s.tx, s.meta()).await?;
+    Ok(success())
 }
 
-async fn email_verify(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    PeerAddr(peer): PeerAddr,
-    Path(session_id): Path<String>,
-    ApiJson(body): ApiJson<CodeBody>,
-) -> Result<Response, ApiError> {
-    let tx = session(&state, &session_id).await?;
-    let at = email_step(&state, &tx, &headers, peer).await?;
-    let ip = client_ip(&headers, peer, &state.config);
-    let outcome =
-        mfa::verify_email_code(&state, &session_id, tx, at, &body.mfa_code, meta(&ip)).await?;
-    auth_res(&state, &session_id, outcome).await
+async fn email_verify(s: Session, ApiJson(body): ApiJson<CodeBody>) -> Result<Response, ApiError> {
+    let (s, at) = email_step(s).await?;
+    let code = &body.mfa_code;
+    let outcome = mfa::verify_email_code(&s.state, &s.id, s.tx, at, code, meta(&s.ip)).await;
+    step_done(&s.state, &s.id, outcome).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -241,114 +175,69 @@ struct PhoneBody {
 }
 
 async fn sms_setup(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    PeerAddr(peer): PeerAddr,
-    Path(session_id): Path<String>,
+    s: OwedSession<SmsMfa>,
     ApiJson(body): ApiJson<PhoneBody>,
 ) -> Result<Response, ApiError> {
-    let (tx, _) = at(&state, &session_id, &[Step::SmsMfa], &headers, peer).await?;
-    let ip = client_ip(&headers, peer, &state.config);
-    mfa::setup_sms(&state, &session_id, &tx, &body.phone_number, meta(&ip)).await?;
-    Ok(Json(json!({ "success": true })).into_response())
+    mfa::setup_sms(&s.state, &s.id, &s.tx, &body.phone_number, meta(&s.ip)).await?;
+    Ok(success())
 }
 
 /// Melody's answer: whether email may stand in, the country code, and the masked number (a
 /// code is texted to it when it is verified).
-async fn sms_info(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    PeerAddr(peer): PeerAddr,
-    Path(session_id): Path<String>,
-) -> Result<Response, ApiError> {
-    let (tx, _) = at(&state, &session_id, &[Step::SmsMfa], &headers, peer).await?;
-    let ip = client_ip(&headers, peer, &state.config);
-    let app = state.clients.app(&tx.request.client_id).await?;
-    let user_id = tx.user().map_or(0, |u| u.id);
-    let phone = mfa::verified_phone(&state, user_id).await?;
+async fn sms_info(s: OwedSession<SmsMfa>) -> Result<Response, ApiError> {
+    let app = s.state.clients.app(&s.tx.request.client_id).await?;
+    let phone = mfa::verified_phone(&s.state, s.at.user().id).await?;
     if phone.is_some() {
-        mfa::send_sms_code(&state, &session_id, &tx, meta(&ip)).await?;
+        mfa::send_sms_code(&s.state, &s.id, &s.tx, meta(&s.ip)).await?;
     }
     Ok(Json(json!({
-        "allowFallbackToEmailMfa": mfa::email_backup_allowed(&state, app.as_deref()),
-        "countryCode": state.config.sms_country_code,
+        "allowFallbackToEmailMfa": mfa::email_backup_allowed(&s.state, app.as_deref()),
+        "countryCode": s.state.config.sms_country_code,
         "phoneNumber": phone,
     }))
     .into_response())
 }
 
-async fn sms_code(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    PeerAddr(peer): PeerAddr,
-    Path(session_id): Path<String>,
-) -> Result<Response, ApiError> {
-    let (tx, _) = at(&state, &session_id, &[Step::SmsMfa], &headers, peer).await?;
-    let ip = client_ip(&headers, peer, &state.config);
-    mfa::send_sms_code(&state, &session_id, &tx, meta(&ip)).await?;
-    Ok(Json(json!({ "success": true })).into_response())
+async fn sms_code(s: OwedSession<SmsMfa>) -> Result<Response, ApiError> {
+    mfa::send_sms_code(&s.state, &s.id, &s.tx, meta(&s.ip)).await?;
+    Ok(success())
 }
 
 async fn sms_verify(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    PeerAddr(peer): PeerAddr,
-    Path(session_id): Path<String>,
+    s: OwedSession<SmsMfa>,
     ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<Response, ApiError> {
-    let (tx, at) = at(&state, &session_id, &[Step::SmsMfa], &headers, peer).await?;
-    let ip = client_ip(&headers, peer, &state.config);
-    let outcome =
-        mfa::verify_sms_code(&state, &session_id, tx, at, &body.mfa_code, meta(&ip)).await?;
-    auth_res(&state, &session_id, outcome).await
+    let code = &body.mfa_code;
+    let outcome = mfa::verify_sms_code(&s.state, &s.id, s.tx, s.at, code, meta(&s.ip)).await;
+    step_done(&s.state, &s.id, outcome).await
 }
 
 /// The recovery codes to show, issued once per session. `recoveryCode` (Melody's field) holds
 /// them all, one per line, for clients that show a single code.
-async fn recovery_codes(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    PeerAddr(peer): PeerAddr,
-    Path(session_id): Path<String>,
-) -> Result<Response, ApiError> {
-    let mut tx = session(&state, &session_id).await?;
-    let codes = match tx.recovery_codes.clone() {
+async fn recovery_codes(s: Session) -> Result<Response, ApiError> {
+    let codes = match s.tx.recovery_codes.clone() {
         Some(codes) => codes,
         None => {
-            at(
-                &state,
-                &session_id,
-                &[Step::RecoveryCodeEnroll],
-                &headers,
-                peer,
-            )
-            .await?;
+            let (mut s, _) = s.owing(&[Step::RecoveryCodeEnroll]).await?;
             // Stored when the client says they are saved.
             let codes = mfa::new_recovery_codes();
-            tx.recovery_codes = Some(codes.clone());
-            signin::save(&state, &session_id, &tx).await?;
+            s.tx.recovery_codes = Some(codes.clone());
+            signin::save(&s.state, &s.id, &s.tx).await?;
             codes
         }
     };
     Ok(Json(json!({ "recoveryCode": codes.join("\n"), "recoveryCodes": codes })).into_response())
 }
 
-async fn recovery_codes_saved(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    PeerAddr(peer): PeerAddr,
-    Path(session_id): Path<String>,
-) -> Result<Response, ApiError> {
-    let mut tx = session(&state, &session_id).await?;
-    let codes = tx
-        .recovery_codes
-        .take()
-        .ok_or(crate::error::ServiceError::from(SignInError::WrongStep))?;
-    let ip = client_ip(&headers, peer, &state.config);
-    let at = signin::at_step(&state, &tx, &[Step::RecoveryCodeEnroll], meta(&ip)).await?;
-    mfa::store_recovery_codes(&state, at.user().id, &codes).await?;
-    let outcome = signin::complete_step(&state, &session_id, tx, at, meta(&ip)).await?;
-    auth_res(&state, &session_id, outcome).await
+async fn recovery_codes_saved(mut s: Session) -> Result<Response, ApiError> {
+    let codes =
+        s.tx.recovery_codes
+            .take()
+            .ok_or(ServiceError::from(SignInError::WrongStep))?;
+    let (s, at) = s.owing(RecoveryCodeEnroll::STEPS).await?;
+    mfa::store_recovery_codes(&s.state, at.user().id, &codes).await?;
+    let outcome = signin::complete_step(&s.state, &s.id, s.tx, at, meta(&s.ip)).await;
+    step_done(&s.state, &s.id, outcome).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -359,35 +248,17 @@ struct RecoveryBody {
 }
 
 async fn recovery_sign_in(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    PeerAddr(peer): PeerAddr,
-    Path(session_id): Path<String>,
+    s: Session,
     ApiJson(body): ApiJson<RecoveryBody>,
 ) -> Result<Response, ApiError> {
-    let tx = session(&state, &session_id).await?;
-    let ip = client_ip(&headers, peer, &state.config);
-    let outcome = mfa::sign_in_with_recovery_code(
-        &state,
-        &session_id,
-        tx,
-        &body.email,
-        &body.recovery_code,
-        meta(&ip),
-    )
-    .await?;
-    auth_res(&state, &session_id, outcome).await
+    let (email, code) = (&body.email, &body.recovery_code);
+    let outcome =
+        mfa::sign_in_with_recovery_code(&s.state, &s.id, s.tx, email, code, meta(&s.ip)).await;
+    step_done(&s.state, &s.id, outcome).await
 }
 
-async fn passkey_options(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    PeerAddr(peer): PeerAddr,
-    Path(session_id): Path<String>,
-) -> Result<Response, ApiError> {
-    let (tx, _) = at(&state, &session_id, &[Step::PasskeyEnroll], &headers, peer).await?;
-    let user_id = tx.user().map_or(0, |u| u.id);
-    let options = passkeys::enroll_options(&state, user_id).await?;
+async fn passkey_options(s: OwedSession<PasskeyEnroll>) -> Result<Response, ApiError> {
+    let options = passkeys::enroll_options(&s.state, s.at.user().id).await?;
     Ok(Json(json!({ "enrollOptions": options })).into_response())
 }
 
@@ -397,26 +268,23 @@ struct EnrollInfoBody {
     enroll_info: passkeys::RegistrationResponse,
 }
 
+/// A passkey the authenticator's answer does not prove is a 401 with `message`.
+fn passkey_refused(message: &str) -> impl FnOnce(ServiceError) -> ApiError + '_ {
+    move |err| match err {
+        ServiceError::SignIn(SignInError::BadInput(_)) => ApiError::unauthorized(message.into()),
+        other => other.into(),
+    }
+}
+
 async fn passkey_enroll(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    PeerAddr(peer): PeerAddr,
-    Path(session_id): Path<String>,
+    s: OwedSession<PasskeyEnroll>,
     ApiJson(body): ApiJson<EnrollInfoBody>,
 ) -> Result<Response, ApiError> {
-    let tx = session(&state, &session_id).await?;
-    let ip = client_ip(&headers, peer, &state.config);
-    let at = signin::at_step(&state, &tx, &[Step::PasskeyEnroll], meta(&ip)).await?;
-    passkeys::enroll(&state, at.user().id, &body.enroll_info)
+    passkeys::enroll(&s.state, s.at.user().id, &body.enroll_info)
         .await
-        .map_err(|e| match e {
-            crate::error::ServiceError::SignIn(SignInError::BadInput(_)) => {
-                ApiError::unauthorized("Invalid passkey enroll request".into())
-            }
-            other => other.into(),
-        })?;
-    let outcome = signin::complete_step(&state, &session_id, tx, at, meta(&ip)).await?;
-    auth_res(&state, &session_id, outcome).await
+        .map_err(passkey_refused("Invalid passkey enroll request"))?;
+    let outcome = signin::complete_step(&s.state, &s.id, s.tx, s.at, meta(&s.ip)).await;
+    step_done(&s.state, &s.id, outcome).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -426,38 +294,23 @@ struct DeclineBody {
 }
 
 async fn passkey_decline(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    PeerAddr(peer): PeerAddr,
-    Path(session_id): Path<String>,
+    s: OwedSession<PasskeyEnroll>,
     ApiJson(body): ApiJson<DeclineBody>,
 ) -> Result<Response, ApiError> {
-    use gatehouse_store::MfaStore;
-    let tx = session(&state, &session_id).await?;
-    let ip = client_ip(&headers, peer, &state.config);
-    let at = signin::at_step(&state, &tx, &[Step::PasskeyEnroll], meta(&ip)).await?;
     if body.remember {
-        state
-            .store
-            .set_skip_passkey_enroll(at.user().id, true)
-            .await
-            .map_err(crate::error::ServiceError::from)?;
+        passkeys::decline_enrollment(&s.state, s.at.user().id).await?;
     }
-    let outcome = signin::complete_step(&state, &session_id, tx, at, meta(&ip)).await?;
-    auth_res(&state, &session_id, outcome).await
+    let outcome = signin::complete_step(&s.state, &s.id, s.tx, s.at, meta(&s.ip)).await;
+    step_done(&s.state, &s.id, outcome).await
 }
 
-async fn passkey_request(
-    State(state): State<AppState>,
-    Path(session_id): Path<String>,
-) -> Result<Response, ApiError> {
-    session(&state, &session_id).await?;
-    if !passkeys::passkeys_on(&state) {
+async fn passkey_request(s: Session) -> Result<Response, ApiError> {
+    if !passkeys::passkeys_on(&s.state) {
         return Err(ApiError::bad_request(
             "Passkeys is not enabled on this server".into(),
         ));
     }
-    let options = passkeys::sign_in_options(&state).await?;
+    let options = passkeys::sign_in_options(&s.state).await?;
     Ok(Json(json!({ "passkeyOption": options })).into_response())
 }
 
@@ -469,28 +322,13 @@ struct PasskeyVerifyBody {
 }
 
 async fn passkey_verify(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    PeerAddr(peer): PeerAddr,
-    Path(session_id): Path<String>,
+    s: Session,
     ApiJson(body): ApiJson<PasskeyVerifyBody>,
 ) -> Result<Response, ApiError> {
-    let tx = session(&state, &session_id).await?;
-    let ip = client_ip(&headers, peer, &state.config);
-    let outcome = passkeys::sign_in_with_passkey(
-        &state,
-        &session_id,
-        tx,
-        &body.passkey_info,
-        &body.challenge,
-        meta(&ip),
-    )
-    .await
-    .map_err(|e| match e {
-        crate::error::ServiceError::SignIn(SignInError::BadInput(_)) => {
-            ApiError::unauthorized("Invalid passkey verify request".into())
-        }
-        other => other.into(),
-    })?;
-    auth_res(&state, &session_id, outcome).await
+    let (info, challenge) = (&body.passkey_info, &body.challenge);
+    let outcome =
+        passkeys::sign_in_with_passkey(&s.state, &s.id, s.tx, info, challenge, meta(&s.ip))
+            .await
+            .map_err(passkey_refused("Invalid passkey verify request"))?;
+    step_done(&s.state, &s.id, Ok(outcome)).await
 }

@@ -7,6 +7,7 @@ use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
+use axum_extra::extract::cookie::{Cookie, SameSite};
 use gatehouse_core::request_headers;
 
 use crate::config::Config;
@@ -43,24 +44,34 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     request_headers::bearer_token(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
 }
 
-/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, Secure when the issuer is https.
+/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, Secure when the issuer is https, at `Path=/`;
+/// it lasts `max_age` seconds, or the browser session when `None`.
 pub fn set_cookie(config: &Config, name: &str, value: &str, max_age: Option<u64>) -> HeaderValue {
-    let secure = if secure_cookies(config) {
-        "; Secure"
-    } else {
-        ""
-    };
-    let age = max_age.map_or(String::new(), |a| format!("; Max-Age={a}"));
-    let name = cookie_name(config, name);
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{age}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static(""))
+    let mut cookie = Cookie::build((cookie_name(config, name), value.to_owned()))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure_cookies(config))
+        .build();
+    if let Some(secs) = max_age {
+        cookie.set_max_age(seconds(secs));
+    }
+    set_cookie_value(&cookie)
 }
 
 /// A `Set-Cookie` value that deletes the cookie.
 pub fn clear_cookie(config: &Config, name: &str) -> HeaderValue {
     set_cookie(config, name, "", Some(0))
+}
+
+/// A cookie lifetime (`Max-Age`) of `secs` seconds.
+pub fn seconds(secs: u64) -> time::Duration {
+    time::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX))
+}
+
+/// The `Set-Cookie` header value of a built cookie.
+pub fn set_cookie_value(cookie: &Cookie<'_>) -> HeaderValue {
+    HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// The client's IP: the peer, or the last untrusted hop of `X-Forwarded-For` when the peer is

@@ -8,6 +8,7 @@ use axum::extract::{FromRequest, FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -71,20 +72,20 @@ fn panel_cookie(
     state: &AppState,
     name: &str,
     value: &str,
-    same_site: &str,
+    same_site: SameSite,
     max_age: u64,
 ) -> HeaderValue {
     // A `__Host-` cookie must be Secure at `Path=/`; on http the panel keeps its own path.
-    let (secure, path) = if crate::http::web::secure_cookies(&state.config) {
-        ("; Secure", "/")
-    } else {
-        ("", "/admin")
-    };
+    let secure = crate::http::web::secure_cookies(&state.config);
     let name = crate::http::web::cookie_name(&state.config, name);
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Path={path}; HttpOnly; SameSite={same_site}{secure}; Max-Age={max_age}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static(""))
+    let cookie = Cookie::build((name, value.to_owned()))
+        .path(if secure { "/" } else { "/admin" })
+        .http_only(true)
+        .same_site(same_site)
+        .secure(secure)
+        .max_age(crate::http::web::seconds(max_age))
+        .build();
+    crate::http::web::set_cookie_value(&cookie)
 }
 
 impl FromRequestParts<AppState> for AdminUser {
@@ -198,7 +199,7 @@ pub(super) async fn sign_in(
             let mut response = see_other(&url);
             response.headers_mut().append(
                 header::SET_COOKIE,
-                panel_cookie(&state, LOGIN_COOKIE, &login_state, "Lax", 600),
+                panel_cookie(&state, LOGIN_COOKIE, &login_state, SameSite::Lax, 600),
             );
             response
         }
@@ -259,7 +260,7 @@ pub(super) async fn callback(
             let mut response = see_other(&return_to);
             response.headers_mut().append(
                 header::SET_COOKIE,
-                panel_cookie(&state, ADMIN_COOKIE, &session_id, "Strict", max_age),
+                panel_cookie(&state, ADMIN_COOKIE, &session_id, SameSite::Strict, max_age),
             );
             response
         }
@@ -268,7 +269,7 @@ pub(super) async fn callback(
     };
     response.headers_mut().append(
         header::SET_COOKIE,
-        panel_cookie(&state, LOGIN_COOKIE, "", "Lax", 0),
+        panel_cookie(&state, LOGIN_COOKIE, "", SameSite::Lax, 0),
     );
     response
 }
@@ -337,7 +338,7 @@ pub(super) async fn sign_out(
     let headers = response.headers_mut();
     headers.append(
         header::SET_COOKIE,
-        panel_cookie(&state, ADMIN_COOKIE, "", "Strict", 0),
+        panel_cookie(&state, ADMIN_COOKIE, "", SameSite::Strict, 0),
     );
     headers.append(
         header::SET_COOKIE,
@@ -366,7 +367,7 @@ pub(super) async fn switch_locale(
     if let Some(lang) = PANEL_LOCALES.iter().find(|l| l.eq_ignore_ascii_case(&lang)) {
         response.headers_mut().append(
             header::SET_COOKIE,
-            panel_cookie(&state, LOCALE_COOKIE, lang, "Lax", 365 * 24 * 3600),
+            panel_cookie(&state, LOCALE_COOKIE, lang, SameSite::Lax, 365 * 24 * 3600),
         );
     }
     response

@@ -3,10 +3,11 @@
 use axum::response::Response;
 use axum::routing::get;
 
+use super::forms::ChangeEmailForm;
+use super::i18n;
 use super::lifecycle::{form_or_refusal, form_page, FormSpec};
 use super::step::{ChangeEmail, OwedPage, OwedPost};
-use super::{i18n, refused_post, respond};
-use crate::services::{lifecycle, signin};
+use crate::services::lifecycle;
 use crate::state::AppState;
 
 const CHANGE_EMAIL_PATH: &str = "/identity/v1/view/change-email";
@@ -19,28 +20,11 @@ pub(super) fn routes() -> axum::Router<AppState> {
 }
 
 fn change_email_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &'a str) -> FormSpec<'a> {
-    FormSpec {
-        captcha: None,
-        codes: Vec::new(),
-        ask_recovery: false,
-        ask_phone: false,
-        qr_svg: None,
-        secret: None,
-        choices: Vec::new(),
-        remember: false,
-        alt_link: None,
-        title: t.change_email_title,
-        intro: "",
-        action: CHANGE_EMAIL_PATH,
-        hidden: vec![("tx", tx_id.to_owned()), ("stage", "send".into())],
-        ask_email: Some(email),
-        email_label: t.new_email,
-        ask_code: false,
-        ask_password: false,
-        submit: t.send_code,
-        resend: None,
-        back_url: None,
-    }
+    let mut spec = FormSpec::new(t.change_email_title, "", CHANGE_EMAIL_PATH, t.send_code);
+    spec.hidden = vec![("tx", tx_id.to_owned()), ("stage", "send".into())];
+    spec.ask_email = Some(email);
+    spec.email_label = t.new_email;
+    spec
 }
 
 fn change_email_code_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &str) -> FormSpec<'a> {
@@ -51,28 +35,17 @@ fn change_email_code_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &str) -> F
             ("email", email.to_owned()),
         ]
     };
-    FormSpec {
-        captcha: None,
-        codes: Vec::new(),
-        ask_recovery: false,
-        ask_phone: false,
-        qr_svg: None,
-        secret: None,
-        choices: Vec::new(),
-        remember: false,
-        alt_link: None,
-        title: t.change_email_title,
-        intro: t.change_email_code_intro,
-        action: CHANGE_EMAIL_PATH,
-        hidden: fields("confirm"),
-        ask_email: None,
-        email_label: t.new_email,
-        ask_code: true,
-        ask_password: false,
-        submit: t.confirm,
-        resend: Some(fields("send")),
-        back_url: None,
-    }
+    let mut spec = FormSpec::new(
+        t.change_email_title,
+        t.change_email_code_intro,
+        CHANGE_EMAIL_PATH,
+        t.confirm,
+    );
+    spec.hidden = fields("confirm");
+    spec.resend = Some(fields("send"));
+    spec.email_label = t.new_email;
+    spec.ask_code = true;
+    spec
 }
 
 async fn change_email_page(page: OwedPage<ChangeEmail>) -> Response {
@@ -88,54 +61,28 @@ async fn change_email_page(page: OwedPage<ChangeEmail>) -> Response {
     )
 }
 
-async fn change_email_submit(post: OwedPost<ChangeEmail>) -> Response {
-    let OwedPost {
-        state,
-        browser,
-        form,
-        tx,
-        at,
-        locale,
-        ..
-    } = post;
-    let t = i18n::texts(&locale);
-    let user_id = at.user().id;
-    let branding = tx.branding.clone();
-    let email = form.email.trim().to_owned();
-    if form.stage == "confirm" {
-        let ip = browser.ip.as_deref();
-        if let Err(err) = lifecycle::change_email(&state, user_id, &email, &form.code, ip).await {
-            return form_or_refusal(
-                &state,
-                &browser,
-                &locale,
-                branding.as_ref(),
-                change_email_code_spec(t, &form.tx, &email),
-                err,
-            );
+async fn change_email_submit(post: OwedPost<ChangeEmail, ChangeEmailForm>) -> Response {
+    let (state, browser, locale) = (&post.state, &post.browser, post.locale.as_str());
+    let t = i18n::texts(locale);
+    let user_id = post.at.user().id;
+    let (tx_id, email) = (post.form.tx.as_str(), post.form.email.trim());
+    let branding = post.tx.branding.as_ref();
+    if post.form.stage == "confirm" {
+        let (code, ip) = (&post.form.code, browser.ip.as_deref());
+        if let Err(err) = lifecycle::change_email(state, user_id, email, code, ip).await {
+            let spec = change_email_code_spec(t, tx_id, email);
+            return form_or_refusal(state, browser, locale, branding, spec, err);
         }
-        return match signin::complete_step(&state, &form.tx, tx, at, browser.meta()).await {
-            Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
-            Err(err) => refused_post(&state, err),
-        };
+        return post.complete().await;
     }
-    match lifecycle::send_change_email_code(&state, user_id, &email, &locale).await {
-        Ok(()) => form_page(
-            &state,
-            &browser,
-            &locale,
-            branding.as_ref(),
-            change_email_code_spec(t, &form.tx, &email),
-            None,
-            None,
-        ),
-        Err(err) => form_or_refusal(
-            &state,
-            &browser,
-            &locale,
-            branding.as_ref(),
-            change_email_spec(t, &form.tx, &email),
-            err,
-        ),
+    match lifecycle::send_change_email_code(state, user_id, email, locale).await {
+        Ok(()) => {
+            let spec = change_email_code_spec(t, tx_id, email);
+            form_page(state, browser, locale, branding, spec, None, None)
+        }
+        Err(err) => {
+            let spec = change_email_spec(t, tx_id, email);
+            form_or_refusal(state, browser, locale, branding, spec, err)
+        }
     }
 }

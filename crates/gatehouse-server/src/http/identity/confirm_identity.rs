@@ -7,10 +7,11 @@ use axum::routing::get;
 use axum::Router;
 
 use super::browser::Browser;
+use super::forms::PasswordForm;
 use super::pages::{render, Chrome, ConfirmIdentityPage};
-use super::respond::{self, see_other};
-use super::step::{ConfirmIdentity, OwedPage, OwedPost};
-use super::{form_error, refused_post};
+use super::refused_post;
+use super::respond::see_other;
+use super::step::{answered, ConfirmIdentity, OwedPage, OwedPost, Refusal};
 use crate::services::confirm_identity;
 use crate::services::signin::{self, Transaction};
 use crate::state::AppState;
@@ -28,7 +29,7 @@ fn confirm_view(
     (tx_id, tx): (&str, &Transaction),
     locale: &str,
     email: Option<&str>,
-    error: Option<(StatusCode, String)>,
+    error: Option<Refusal>,
 ) -> Response {
     let (status, error) = match error {
         Some((status, text)) => (status, Some(text)),
@@ -67,16 +68,8 @@ async fn confirm_page(page: OwedPage<ConfirmIdentity>) -> Response {
 
 /// The current password (the sign-in goes on), or `stage=restart` (a new sign-in for the same
 /// request, without the browser's session).
-async fn confirm_submit(post: OwedPost<ConfirmIdentity>) -> Response {
-    let OwedPost {
-        state,
-        browser,
-        form,
-        tx,
-        at,
-        locale,
-        ..
-    } = post;
+async fn confirm_submit(post: OwedPost<ConfirmIdentity, PasswordForm>) -> Response {
+    let (state, browser, form, tx, at, locale) = post.into_parts();
     let state = &state;
     if form.stage == "restart" {
         return match signin::start_over(state, &form.tx, tx).await {
@@ -86,28 +79,24 @@ async fn confirm_submit(post: OwedPost<ConfirmIdentity>) -> Response {
             Err(err) => refused_post(state, err),
         };
     }
-    let (shown, user_id) = (tx.clone(), at.user().id);
+    let (shown, user_id, meta) = (tx.clone(), at.user().id, browser.meta());
     let confirmed =
-        confirm_identity::with_password(state, &form.tx, tx, at, &form.password, browser.meta())
-            .await;
-    match confirmed {
-        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
-        Err(err) => {
-            let error = match form_error(state, &locale, err) {
-                Ok(error) => error,
-                Err(page) => return *page,
-            };
-            match confirm_identity::password_email(state, user_id).await {
-                Ok(email) => confirm_view(
+        confirm_identity::with_password(state, &form.tx, tx, at, &form.password, meta).await;
+    answered(state, (&form.tx, &locale), confirmed, |refusal| async {
+        match confirm_identity::password_email(state, user_id).await {
+            Ok(email) => {
+                let shown = (form.tx.as_str(), &shown);
+                confirm_view(
                     state,
                     &browser,
-                    (&form.tx, &shown),
+                    shown,
                     &locale,
                     email.as_deref(),
-                    Some(error),
-                ),
-                Err(err) => refused_post(state, err),
+                    Some(refusal),
+                )
             }
+            Err(err) => refused_post(state, err),
         }
-    }
+    })
+    .await
 }

@@ -1,18 +1,13 @@
 //! The consent page: the app's requested scopes, allow or deny.
 
-use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Form;
-use gatehouse_core::signin::SignInError;
 
-use super::browser::Browser;
+use super::forms::ConsentForm;
 use super::pages::ConsentPage;
 use super::pages::{render, Chrome};
-use super::{
-    i18n, page_error, page_locale, posted_transaction, refused_post, respond, transaction,
-    PageQuery, StepForm,
-};
+use super::step::{Consent, OwedPage, OwedPost};
+use super::{i18n, refused_post, respond};
 use crate::error::ServiceError;
 use crate::services::signin::{self, Transaction};
 use crate::state::AppState;
@@ -43,23 +38,12 @@ async fn consent_lines(
     Ok(lines)
 }
 
-pub(super) async fn consent_page(
-    State(state): State<AppState>,
-    browser: Browser,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    let fallback = q.locale.clone().unwrap_or_else(|| "en".into());
-    let tx = match transaction(&state, &browser, q.tx.as_deref()).await {
-        Ok(tx) if tx.user().is_some() => tx,
-        Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
-        Err(err) => return page_error(&state, &fallback, err),
-    };
-    let locale = page_locale(&state, q.locale.as_deref(), &tx);
+pub(super) async fn consent_page(page: OwedPage<Consent>) -> Response {
+    let (state, browser, tx_id, tx, _, locale) = page.into_parts();
     let scopes = match consent_lines(&state, &tx, &locale).await {
         Ok(lines) => lines,
         Err(err) => return crate::http::error::page_internal_error(&state.config, &locale, &err),
     };
-    let tx_id = q.tx.unwrap_or_default();
     let base = format!("/identity/v1/view/consent?tx={tx_id}");
     render(
         StatusCode::OK,
@@ -74,23 +58,15 @@ pub(super) async fn consent_page(
     )
 }
 
-pub(super) async fn consent_submit(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<StepForm>,
-) -> Response {
-    let tx = match posted_transaction(&state, &browser, &form).await {
-        Ok(tx) => tx,
-        Err(err) => return refused_post(&state, err),
-    };
-    let locale = tx.request.locale.clone();
+pub(super) async fn consent_submit(post: OwedPost<Consent, ConsentForm>) -> Response {
+    let (state, browser, form, tx, at, locale) = post.into_parts();
     let (redirect_uri, mode, client_state) = (
         tx.request.redirect_uri.clone(),
         tx.request.response_mode,
         tx.request.state.clone(),
     );
     let accept = form.decision.as_deref() == Some("accept");
-    match signin::answer_consent(&state, &form.tx, tx, accept, browser.meta()).await {
+    match signin::answer_consent(&state, &form.tx, tx, at, accept, browser.meta()).await {
         Ok(Some(outcome)) => respond::outcome(&state.config, &form.tx, &locale, outcome),
         Ok(None) => respond::client_error(
             &state.config,

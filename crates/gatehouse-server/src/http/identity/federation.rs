@@ -8,8 +8,10 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 
 use super::browser::Browser;
+use super::forms::{CredentialForm, TxForm};
 use super::respond::{self, see_other};
-use super::{form_error, page_error, posted_transaction, refused_post, sign_in_view, StepForm};
+use super::step::PostedTx;
+use super::{form_error, page_error, sign_in_view};
 use crate::error::ServiceError;
 use crate::http::error::ApiError;
 use gatehouse_core::social_profiles::apple_user_names;
@@ -39,16 +41,8 @@ pub fn routes() -> Router<AppState> {
         .route("/identity/v1/authorize-discord", get(discord_callback))
 }
 
-async fn start_social(
-    State(state): State<AppState>,
-    browser: Browser,
-    Path(slug): Path<String>,
-    Form(form): Form<StepForm>,
-) -> Response {
-    let tx = match posted_transaction(&state, &browser, &form).await {
-        Ok(tx) => tx,
-        Err(err) => return refused_post(&state, err),
-    };
+async fn start_social(Path(slug): Path<String>, post: PostedTx<TxForm>) -> Response {
+    let (state, browser, form, tx, _) = post.into_parts();
     let started = match social_oauth::provider(&state, &slug) {
         Ok(provider) => social_oauth::start(&state, &form.tx, &tx, provider).await,
         Err(err) => Err(err),
@@ -68,38 +62,18 @@ enum PostedCredential {
     Facebook,
 }
 
-async fn google_credential(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<StepForm>,
-) -> Response {
-    credential_sign_in(state, browser, form, PostedCredential::Google).await
+async fn google_credential(post: PostedTx<CredentialForm>) -> Response {
+    credential_sign_in(post, PostedCredential::Google).await
 }
 
-async fn facebook_token(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<StepForm>,
-) -> Response {
-    credential_sign_in(state, browser, form, PostedCredential::Facebook).await
+async fn facebook_token(post: PostedTx<CredentialForm>) -> Response {
+    credential_sign_in(post, PostedCredential::Facebook).await
 }
 
-async fn credential_sign_in(
-    state: AppState,
-    browser: Browser,
-    form: StepForm,
-    kind: PostedCredential,
-) -> Response {
-    let tx = match posted_transaction(&state, &browser, &form).await {
-        Ok(tx) => tx,
-        Err(err) => return refused_post(&state, err),
-    };
-    let credential = form
-        .rest
-        .get("credential")
-        .map(String::as_str)
-        .unwrap_or_default();
-    let (locale, shown) = (tx.request.locale.clone(), tx.clone());
+async fn credential_sign_in(post: PostedTx<CredentialForm>, kind: PostedCredential) -> Response {
+    let (state, browser, form, tx, locale) = post.into_parts();
+    let credential = form.credential.as_str();
+    let shown = tx.clone();
     let meta = browser.meta();
     let signed_in = match kind {
         PostedCredential::Google => {
@@ -181,16 +155,8 @@ async fn oidc_configs(State(state): State<AppState>) -> Response {
 }
 
 /// The button: off to the provider with a state, nonce and PKCE challenge kept here.
-async fn start(
-    State(state): State<AppState>,
-    browser: Browser,
-    Path(provider): Path<String>,
-    Form(form): Form<StepForm>,
-) -> Response {
-    let tx = match posted_transaction(&state, &browser, &form).await {
-        Ok(tx) => tx,
-        Err(err) => return refused_post(&state, err),
-    };
+async fn start(Path(provider): Path<String>, post: PostedTx<TxForm>) -> Response {
+    let (state, browser, form, tx, _) = post.into_parts();
     match federation::start(&state, &form.tx, &tx, &provider).await {
         Ok(url) => see_other(&url),
         Err(err) => refusal(&state, &browser, &form.tx, &tx, err).await,

@@ -7,9 +7,10 @@ use axum::routing::get;
 use axum::Form;
 
 use super::browser::Browser;
-use super::lifecycle::{check_form_origin, form_page, supported_locale, FormSpec, LifecycleQuery};
+use super::forms::InvitationForm;
+use super::lifecycle::{form_page, supported_locale, FormSpec, LifecycleQuery};
 use super::pages::message;
-use super::{form_error, i18n, refused_post, StepForm};
+use super::{check_form_origin, form_error, i18n, refused_post};
 use crate::services::lifecycle;
 use crate::state::AppState;
 
@@ -36,32 +37,19 @@ fn invitation_spec<'a>(
     locale: &str,
     signin_url: Option<&str>,
 ) -> FormSpec<'a> {
-    let mut hidden = vec![("token", token.to_owned()), ("locale", locale.to_owned())];
+    let mut spec = FormSpec::new(
+        t.invitation_title,
+        t.invitation_intro,
+        INVITATION_PATH,
+        t.accept_invitation,
+    );
+    spec.hidden = vec![("token", token.to_owned()), ("locale", locale.to_owned())];
     if let Some(url) = signin_url {
-        hidden.push(("signinUrl", url.to_owned()));
+        spec.hidden.push(("signinUrl", url.to_owned()));
     }
-    FormSpec {
-        captcha: None,
-        codes: Vec::new(),
-        ask_recovery: false,
-        ask_phone: false,
-        qr_svg: None,
-        secret: None,
-        choices: Vec::new(),
-        remember: false,
-        alt_link: None,
-        title: t.invitation_title,
-        intro: t.invitation_intro,
-        action: INVITATION_PATH,
-        hidden,
-        ask_email: None,
-        email_label: t.email,
-        ask_code: false,
-        ask_password: true,
-        submit: t.accept_invitation,
-        resend: None,
-        back_url: None,
-    }
+    spec.email_label = t.email;
+    spec.ask_password = true;
+    spec
 }
 
 pub(super) async fn invitation_page(
@@ -85,16 +73,16 @@ pub(super) async fn invitation_page(
 async fn invitation_submit(
     State(state): State<AppState>,
     browser: Browser,
-    Form(form): Form<StepForm>,
+    Form(form): Form<InvitationForm>,
 ) -> Response {
-    let locale = supported_locale(&state, form.rest.get("locale").map(String::as_str));
+    let locale = supported_locale(&state, form.locale.as_deref());
     let t = i18n::texts(&locale);
     if let Err(err) = check_form_origin(&browser, &form) {
         return refused_post(&state, err);
     }
-    let token = form.rest.get("token").cloned().unwrap_or_default();
-    let signin_url = form.rest.get("signinUrl").map(String::as_str);
-    match lifecycle::accept_invitation(&state, &token, &form.password).await {
+    let token = &form.token;
+    let signin_url = form.signin_url.as_deref();
+    match lifecycle::accept_invitation(&state, token, &form.password).await {
         Ok(_) => {
             let mut response = message(
                 &state.config,
@@ -119,7 +107,7 @@ async fn invitation_submit(
                 message(&state.config, &locale, error.0, t.error_title, &error.1)
             }
             Ok(error) => {
-                let spec = invitation_spec(t, &token, &locale, signin_url);
+                let spec = invitation_spec(t, token, &locale, signin_url);
                 form_page(&state, &browser, &locale, None, spec, Some(error), None)
             }
             Err(page) => *page,

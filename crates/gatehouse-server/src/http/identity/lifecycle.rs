@@ -10,12 +10,15 @@ use gatehouse_core::signin::{SignInError, Step};
 use serde::Deserialize;
 
 use super::browser::Browser;
+use super::forms::{ResetForm, VerifyEmailForm};
 use super::pages::{message, render, Chrome, StepFormPage};
+use super::step::{PostedTx, Refusal, TxPage};
 use super::{
-    form_error, i18n, page_error, page_locale, posted_transaction, refused_post, respond,
-    sign_in_view, transaction, StepForm,
+    check_form_origin, form_error, i18n, page_error, page_locale, posted_transaction, refused_post,
+    respond, sign_in_url, sign_in_view, transaction,
 };
 use crate::error::ServiceError;
+use crate::services::signin::Outcome;
 use crate::services::{lifecycle, signin};
 use crate::state::AppState;
 
@@ -95,7 +98,7 @@ pub(super) fn form_page(
     locale: &str,
     branding: Option<&signin::Branding>,
     spec: FormSpec<'_>,
-    error: Option<(StatusCode, String)>,
+    error: Option<Refusal>,
     notice: Option<&str>,
 ) -> Response {
     let (status, error) = match error {
@@ -156,17 +159,40 @@ pub(super) fn form_or_refusal(
     }
 }
 
-pub(super) fn supported_locale(state: &AppState, locale: Option<&str>) -> String {
-    gatehouse_core::authorize::pick_locale(locale, &state.config.supported_locales)
+/// A form shown after `sent` (a code sent on the page's first visit): as it is, or with the
+/// refusal.
+pub(super) fn form_after(
+    (state, browser, locale): (&AppState, &Browser, &str),
+    branding: Option<&signin::Branding>,
+    spec: FormSpec<'_>,
+    sent: Result<(), ServiceError>,
+) -> Response {
+    match sent {
+        Ok(()) => form_page(state, browser, locale, branding, spec, None, None),
+        Err(err) => form_or_refusal(state, browser, locale, branding, spec, err),
+    }
 }
 
-/// A form posted without a transaction (the emailed verification link, an invitation) must
-/// still come from a page this browser loaded.
-pub(super) fn check_form_origin(browser: &Browser, form: &StepForm) -> Result<(), ServiceError> {
-    if browser.foreign_origin || !browser.csrf_matches(&form.csrf_token) {
-        return Err(SignInError::CsrfMismatch.into());
+/// A code form's answer: on with the outcome, the form again after a new code was sent (with
+/// that notice), or the form with the refusal.
+pub(super) fn code_form_answer(
+    (state, browser, locale): (&AppState, &Browser, &str),
+    (tx_id, branding): (&str, Option<&signin::Branding>),
+    spec: FormSpec<'_>,
+    result: Result<Option<Outcome>, ServiceError>,
+) -> Response {
+    match result {
+        Ok(Some(outcome)) => respond::outcome(&state.config, tx_id, locale, outcome),
+        Ok(None) => {
+            let notice = Some(i18n::texts(locale).code_resent);
+            form_page(state, browser, locale, branding, spec, None, notice)
+        }
+        Err(err) => form_or_refusal(state, browser, locale, branding, spec, err),
     }
-    Ok(())
+}
+
+pub(super) fn supported_locale(state: &AppState, locale: Option<&str>) -> String {
+    gatehouse_core::authorize::pick_locale(locale, &state.config.supported_locales)
 }
 
 pub(super) fn routes() -> axum::Router<AppState> {
@@ -181,30 +207,25 @@ pub(super) fn routes() -> axum::Router<AppState> {
 // --- Email verification -------------------------------------------------------------------
 
 fn verify_spec<'a>(t: &'a i18n::Texts, hidden: (&'a str, String)) -> FormSpec<'a> {
-    let mut resend = vec![hidden.clone()];
-    resend.push(("stage", "resend".into()));
-    FormSpec {
-        captcha: None,
-        codes: Vec::new(),
-        ask_recovery: false,
-        ask_phone: false,
-        qr_svg: None,
-        secret: None,
-        choices: Vec::new(),
-        remember: false,
-        alt_link: None,
-        title: t.verify_email_title,
-        intro: t.verify_email_intro,
-        action: VERIFY_PATH,
-        hidden: vec![hidden],
-        ask_email: None,
-        email_label: t.email,
-        ask_code: true,
-        ask_password: false,
-        submit: t.verify_button,
-        resend: Some(resend),
-        back_url: None,
-    }
+    let mut spec = FormSpec::new(
+        t.verify_email_title,
+        t.verify_email_intro,
+        VERIFY_PATH,
+        t.verify_button,
+    );
+    spec.resend = Some(vec![hidden.clone(), ("stage", "resend".into())]);
+    spec.hidden = vec![hidden];
+    spec.email_label = t.email;
+    spec.ask_code = true;
+    spec
+}
+
+/// The verification form of the emailed link: no sign-in to resend a code within.
+fn verify_link_spec<'a>(t: &'a i18n::Texts, id: String, locale: &str) -> FormSpec<'a> {
+    let mut spec = verify_spec(t, ("id", id));
+    spec.hidden.push(("locale", locale.to_owned()));
+    spec.resend = None;
+    spec
 }
 
 async fn verify_email_page(
@@ -251,29 +272,24 @@ async fn verify_email_page(
             &SignInError::FeatureOff("Email verification").to_string(),
         );
     }
-    let id = q.id.unwrap_or_default();
-    let mut spec = verify_spec(t, ("id", id));
-    spec.hidden.push(("locale", fallback.clone()));
-    // The emailed link has no sign-in to resend within.
-    spec.resend = None;
+    let spec = verify_link_spec(t, q.id.unwrap_or_default(), &fallback);
     form_page(&state, &browser, &fallback, None, spec, None, None)
 }
 
 async fn verify_email_submit(
     State(state): State<AppState>,
     browser: Browser,
-    Form(form): Form<StepForm>,
+    Form(form): Form<VerifyEmailForm>,
 ) -> Response {
     if !form.tx.is_empty() {
         return verify_sign_up_submit(state, browser, form).await;
     }
-    let locale = supported_locale(&state, form.rest.get("locale").map(String::as_str));
+    let locale = supported_locale(&state, form.locale.as_deref());
     let t = i18n::texts(&locale);
     if let Err(err) = check_form_origin(&browser, &form) {
         return refused_post(&state, err);
     }
-    let id = form.rest.get("id").cloned().unwrap_or_default();
-    match lifecycle::verify_email(&state, &id, &form.code, browser.ip.as_deref()).await {
+    match lifecycle::verify_email(&state, &form.id, &form.code, browser.ip.as_deref()).await {
         Ok(()) => message(
             &state.config,
             &locale,
@@ -281,19 +297,18 @@ async fn verify_email_submit(
             t.email_verified_title,
             t.email_verified_text,
         ),
-        Err(err) => match form_error(&state, &locale, err) {
-            Ok(error) => {
-                let mut spec = verify_spec(t, ("id", id));
-                spec.hidden.push(("locale", locale.clone()));
-                spec.resend = None;
-                form_page(&state, &browser, &locale, None, spec, Some(error), None)
-            }
-            Err(page) => *page,
-        },
+        Err(err) => {
+            let spec = verify_link_spec(t, form.id.clone(), &locale);
+            form_or_refusal(&state, &browser, &locale, None, spec, err)
+        }
     }
 }
 
-async fn verify_sign_up_submit(state: AppState, browser: Browser, form: StepForm) -> Response {
+async fn verify_sign_up_submit(
+    state: AppState,
+    browser: Browser,
+    form: VerifyEmailForm,
+) -> Response {
     let tx = match posted_transaction(&state, &browser, &form).await {
         Ok(tx) if tx.user().is_some() && !tx.proof().progress().is_done(Step::VerifyEmail) => tx,
         Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
@@ -303,55 +318,29 @@ async fn verify_sign_up_submit(state: AppState, browser: Browser, form: StepForm
     let t = i18n::texts(&locale);
     let branding = tx.branding.clone();
     let spec = || verify_spec(t, ("tx", form.tx.clone()));
-    if form.stage == "resend" {
-        let result = signin::resend_sign_up_code(&state, &tx, browser.meta()).await;
-        return match result {
-            Ok(()) => form_page(
-                &state,
-                &browser,
-                &locale,
-                branding.as_ref(),
-                spec(),
-                None,
-                Some(t.code_resent),
-            ),
-            Err(err) => form_or_refusal(&state, &browser, &locale, branding.as_ref(), spec(), err),
-        };
-    }
-    match signin::verify_sign_up_email(&state, &form.tx, tx, &form.code, browser.meta()).await {
-        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
-        Err(err) => form_or_refusal(&state, &browser, &locale, branding.as_ref(), spec(), err),
-    }
+    let meta = browser.meta();
+    let result = if form.stage == "resend" {
+        signin::resend_sign_up_code(&state, &tx, meta)
+            .await
+            .map(|()| None)
+    } else {
+        signin::verify_sign_up_email(&state, &form.tx, tx, &form.code, meta)
+            .await
+            .map(Some)
+    };
+    let page = (&state, &browser, locale.as_str());
+    code_form_answer(page, (&form.tx, branding.as_ref()), spec(), result)
 }
 
 // --- Password reset -----------------------------------------------------------------------
 
 fn reset_request_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &'a str) -> FormSpec<'a> {
-    FormSpec {
-        captcha: None,
-        codes: Vec::new(),
-        ask_recovery: false,
-        ask_phone: false,
-        qr_svg: None,
-        secret: None,
-        choices: Vec::new(),
-        remember: false,
-        alt_link: None,
-        title: t.reset_title,
-        intro: t.reset_intro,
-        action: RESET_PATH,
-        hidden: vec![("tx", tx_id.to_owned()), ("stage", "request".into())],
-        ask_email: Some(email),
-        email_label: t.email,
-        ask_code: false,
-        ask_password: false,
-        submit: t.send_code,
-        resend: None,
-        back_url: Some(format!(
-            "/identity/v1/view/authorize?tx={tx_id}&locale={}",
-            t.lang
-        )),
-    }
+    let mut spec = FormSpec::new(t.reset_title, t.reset_intro, RESET_PATH, t.send_code);
+    spec.hidden = vec![("tx", tx_id.to_owned()), ("stage", "request".into())];
+    spec.ask_email = Some(email);
+    spec.email_label = t.email;
+    spec.back_url = Some(sign_in_url(tx_id, t.lang));
+    spec
 }
 
 /// The reset request form with the captcha widget, when the server asks for one there.
@@ -374,52 +363,30 @@ fn without_resend_under_captcha<'a>(state: &AppState, mut spec: FormSpec<'a>) ->
 }
 
 fn reset_code_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &str) -> FormSpec<'a> {
-    FormSpec {
-        captcha: None,
-        codes: Vec::new(),
-        ask_recovery: false,
-        ask_phone: false,
-        qr_svg: None,
-        secret: None,
-        choices: Vec::new(),
-        remember: false,
-        alt_link: None,
-        title: t.reset_title,
-        intro: t.reset_code_intro,
-        action: RESET_PATH,
-        hidden: vec![
+    let fields = |stage: &str| {
+        vec![
             ("tx", tx_id.to_owned()),
-            ("stage", "reset".into()),
+            ("stage", stage.to_owned()),
             ("email", email.to_owned()),
-        ],
-        ask_email: None,
-        email_label: t.email,
-        ask_code: true,
-        ask_password: true,
-        submit: t.reset_button,
-        resend: Some(vec![
-            ("tx", tx_id.to_owned()),
-            ("stage", "request".into()),
-            ("email", email.to_owned()),
-        ]),
-        back_url: Some(format!(
-            "/identity/v1/view/authorize?tx={tx_id}&locale={}",
-            t.lang
-        )),
-    }
+        ]
+    };
+    let mut spec = FormSpec::new(
+        t.reset_title,
+        t.reset_code_intro,
+        RESET_PATH,
+        t.reset_button,
+    );
+    spec.hidden = fields("reset");
+    spec.resend = Some(fields("request"));
+    spec.email_label = t.email;
+    spec.ask_code = true;
+    spec.ask_password = true;
+    spec.back_url = Some(sign_in_url(tx_id, t.lang));
+    spec
 }
 
-async fn reset_page(
-    State(state): State<AppState>,
-    browser: Browser,
-    Query(q): Query<LifecycleQuery>,
-) -> Response {
-    let fallback = supported_locale(&state, q.locale.as_deref());
-    let tx = match transaction(&state, &browser, q.tx.as_deref()).await {
-        Ok(tx) => tx,
-        Err(err) => return page_error(&state, &fallback, err),
-    };
-    let locale = page_locale(&state, q.locale.as_deref(), &tx);
+async fn reset_page(page: TxPage) -> Response {
+    let (state, browser, tx_id, tx, locale) = page.into_parts();
     let t = i18n::texts(&locale);
     if !lifecycle::reset_on(&state) {
         return message(
@@ -431,28 +398,20 @@ async fn reset_page(
         );
     }
     let hint = tx.request.login_hint.clone().unwrap_or_default();
-    let tx_id = q.tx.unwrap_or_default();
+    let spec = with_captcha(&state, reset_request_spec(t, &tx_id, &hint));
     form_page(
         &state,
         &browser,
         &locale,
         tx.branding.as_ref(),
-        with_captcha(&state, reset_request_spec(t, &tx_id, &hint)),
+        spec,
         None,
         None,
     )
 }
 
-async fn reset_submit(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<StepForm>,
-) -> Response {
-    let tx = match posted_transaction(&state, &browser, &form).await {
-        Ok(tx) => tx,
-        Err(err) => return refused_post(&state, err),
-    };
-    let locale = tx.request.locale.clone();
+async fn reset_submit(post: PostedTx<ResetForm>) -> Response {
+    let (state, browser, form, tx, locale) = post.into_parts();
     let t = i18n::texts(&locale);
     let ip = browser.ip.as_deref();
     let branding = tx.branding.as_ref();
@@ -484,7 +443,7 @@ async fn reset_submit(
         };
     }
     let token = form
-        .rest
+        .extra
         .get(crate::services::captcha::response_field(
             &state.config.captcha_provider,
         ))

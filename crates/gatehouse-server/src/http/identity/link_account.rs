@@ -1,19 +1,17 @@
 //! The `link_account` step: a provider identity's first sign-in whose email is an existing
 //! account's asks that account's password, or goes back to the sign-in page.
 
-use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use axum::{Form, Router};
+use axum::Router;
 
 use super::browser::Browser;
+use super::forms::PasswordForm;
 use super::pages::{render, Chrome, LinkAccountPage};
-use super::respond::{self, see_other};
-use super::{
-    form_error, i18n, page_error, page_locale, posted_transaction, refused_post, transaction,
-    PageQuery, StepForm,
-};
+use super::respond::see_other;
+use super::step::{answered, PostedTx, Refusal, TxPage};
+use super::{i18n, refused_post};
 use crate::services::account_linking;
 use crate::services::signin::Transaction;
 use crate::state::AppState;
@@ -30,7 +28,7 @@ fn link_view(
     tx_id: &str,
     tx: &Transaction,
     locale: &str,
-    error: Option<(StatusCode, String)>,
+    error: Option<Refusal>,
 ) -> Response {
     let link = match account_linking::pending(tx) {
         Ok(link) => link,
@@ -62,51 +60,25 @@ fn link_view(
     response
 }
 
-async fn link_page(
-    State(state): State<AppState>,
-    browser: Browser,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    let fallback = q.locale.clone().unwrap_or_else(|| "en".into());
-    match transaction(&state, &browser, q.tx.as_deref()).await {
-        Ok(tx) => {
-            let locale = page_locale(&state, q.locale.as_deref(), &tx);
-            let tx_id = q.tx.as_deref().unwrap_or_default();
-            link_view(&state, &browser, tx_id, &tx, &locale, None)
-        }
-        Err(err) => page_error(&state, &fallback, err),
-    }
+async fn link_page(page: TxPage) -> Response {
+    let (state, browser, tx_id, tx, locale) = page.into_parts();
+    link_view(&state, &browser, &tx_id, &tx, &locale, None)
 }
 
 /// The password (links and signs in), or `stage=cancel` (back to the sign-in page).
-async fn link_submit(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<StepForm>,
-) -> Response {
-    let tx = match posted_transaction(&state, &browser, &form).await {
-        Ok(tx) => tx,
-        Err(err) => return refused_post(&state, err),
-    };
-    let locale = tx.request.locale.clone();
+async fn link_submit(post: PostedTx<PasswordForm>) -> Response {
+    let (state, browser, form, tx, locale) = post.into_parts();
     if form.stage == "cancel" {
         return match account_linking::cancel(&state, &form.tx, tx).await {
-            Ok(()) => see_other(&format!(
-                "/identity/v1/view/authorize?tx={}&locale={locale}",
-                form.tx
-            )),
+            Ok(()) => see_other(&super::sign_in_url(&form.tx, &locale)),
             Err(err) => refused_post(&state, err),
         };
     }
     let shown = tx.clone();
-    let linked =
-        account_linking::link_with_password(&state, &form.tx, tx, &form.password, browser.meta())
-            .await;
-    match linked {
-        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
-        Err(err) => match form_error(&state, &locale, err) {
-            Ok(error) => link_view(&state, &browser, &form.tx, &shown, &locale, Some(error)),
-            Err(page) => *page,
-        },
-    }
+    let (password, meta) = (&form.password, browser.meta());
+    let linked = account_linking::link_with_password(&state, &form.tx, tx, password, meta).await;
+    answered(&state, (&form.tx, &locale), linked, |refusal| async {
+        link_view(&state, &browser, &form.tx, &shown, &locale, Some(refusal))
+    })
+    .await
 }

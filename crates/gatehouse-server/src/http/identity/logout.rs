@@ -163,17 +163,28 @@ pub async fn end_session(
             *r.status_mut() = StatusCode::FOUND;
             r
         }
-        None => message(
-            &state.config,
-            &locale,
-            StatusCode::OK,
-            t.signed_out_title,
-            t.signed_out_text,
-        ),
+        None => signed_out_page(&state, &locale),
     };
+    forget_session(&state, &mut response);
+    response
+}
+
+/// The page a signed-out browser sees.
+pub(super) fn signed_out_page(state: &AppState, locale: &str) -> Response {
+    let t = i18n::texts(locale);
+    message(
+        &state.config,
+        locale,
+        StatusCode::OK,
+        t.signed_out_title,
+        t.signed_out_text,
+    )
+}
+
+/// Deletes the browser's session cookie with the response.
+pub(super) fn forget_session(state: &AppState, response: &mut Response) {
     response.headers_mut().append(
         header::SET_COOKIE,
         clear_cookie(&state.config, SESSION_COOKIE),
     );
-    response
 }

@@ -1,24 +1,24 @@
 //! The MFA pages of a sign-in: enrollment, TOTP setup and codes, email codes (also as a backup
 //! for TOTP), and the `reset_mfa` policy.
 
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::http::header;
 use axum::response::Response;
 use axum::routing::get;
-use axum::Form;
 use gatehouse_core::signin::{MfaType, SignInError, Step};
 use serde::Deserialize;
 
 use super::browser::Browser;
-use super::lifecycle::{form_or_refusal, form_page, FormSpec};
-use super::step::{MfaEnroll, Otp, OtpMfa, OtpSetup, OwedPage, OwedPost, ResetMfa, StepPage};
-use super::{
-    at_step, form_error, i18n, load_error, page_error, page_locale, posted_at_step, refused_post,
-    respond, transaction, StepForm,
+use super::forms::{CodeForm, EnrollForm};
+use super::lifecycle::{code_form_answer, form_after, form_page, FormSpec};
+use super::step::{
+    answered, email_code_owed, refused_again, EmailCode, MfaEnroll, Otp, OtpMfa, OtpSetup,
+    OwedPage, OwedPost, ResetMfa, StepPage,
 };
+use super::{i18n, page_error, refused_post, respond};
 use crate::error::ServiceError;
 use crate::services::mfa::{self, DEVICE_COOKIE};
-use crate::services::signin::{self, Outcome, Transaction};
+use crate::services::signin::{Outcome, Transaction};
 use crate::state::AppState;
 
 const ENROLL_PATH: &str = "/identity/v1/view/mfa-enroll";
@@ -27,10 +27,9 @@ const OTP_PATH: &str = "/identity/v1/view/otp-mfa";
 pub(super) const EMAIL_PATH: &str = "/identity/v1/view/email-mfa";
 const RESET_PATH: &str = "/identity/v1/view/reset-mfa";
 
+/// The email page's query besides the transaction's.
 #[derive(Debug, Deserialize)]
-pub(super) struct MfaQuery {
-    pub(super) tx: Option<String>,
-    pub(super) locale: Option<String>,
+struct BackupQuery {
     /// `otp` or `sms`: the email code stands in for that factor.
     backup: Option<String>,
 }
@@ -45,10 +44,6 @@ pub(super) fn routes() -> axum::Router<AppState> {
         .route(OTP_PATH, get(otp_page_for::<OtpMfa>).post(otp_submit))
         .route(EMAIL_PATH, get(email_page).post(email_submit))
         .route(RESET_PATH, get(reset_page).post(reset_submit))
-}
-
-pub(super) fn fallback(state: &AppState, locale: Option<&str>) -> String {
-    gatehouse_core::authorize::pick_locale(locale, &state.config.supported_locales)
 }
 
 /// The outcome, with the remember-device cookie when one was made.
@@ -92,63 +87,47 @@ async fn enroll_spec<'a>(
     Ok(spec)
 }
 
-async fn enroll_page(page: OwedPage<MfaEnroll>) -> Response {
-    let OwedPage {
-        state,
-        browser,
-        tx_id,
-        tx,
-        locale,
-        ..
-    } = page;
-    let t = i18n::texts(&locale);
-    match enroll_spec(&state, t, &tx, &tx_id).await {
+/// The page a step's form is on, drawn again after `refusal` (or first, with none).
+pub(super) async fn spec_page<'a, Fut>(
+    (state, browser, locale): (&AppState, &Browser, &str),
+    tx: &Transaction,
+    spec: Fut,
+    refusal: Option<super::step::Refusal>,
+) -> Response
+where
+    Fut: std::future::Future<Output = Result<FormSpec<'a>, ServiceError>>,
+{
+    match spec.await {
         Ok(spec) => form_page(
-            &state,
-            &browser,
-            &locale,
+            state,
+            browser,
+            locale,
             tx.branding.as_ref(),
             spec,
-            None,
+            refusal,
             None,
         ),
-        Err(err) => page_error(&state, &locale, err),
+        Err(err) => page_error(state, locale, err),
     }
 }
 
-async fn enroll_submit(post: OwedPost<MfaEnroll>) -> Response {
-    let OwedPost {
-        state,
-        browser,
-        form,
-        tx,
-        at,
-        locale,
-        ..
-    } = post;
-    let kind = form.rest.get("type").and_then(|t| MfaType::parse(t));
+async fn enroll_page(page: OwedPage<MfaEnroll>) -> Response {
+    let (state, browser, tx_id, tx, _, locale) = page.into_parts();
+    let t = i18n::texts(&locale);
+    let spec = enroll_spec(&state, t, &tx, &tx_id);
+    spec_page((&state, &browser, &locale), &tx, spec, None).await
+}
+
+async fn enroll_submit(post: OwedPost<MfaEnroll, EnrollForm>) -> Response {
+    let (state, browser, form, tx, at, locale) = post.into_parts();
+    let kind = form.kind.as_deref().and_then(MfaType::parse);
     let shown = tx.clone();
-    match mfa::enroll(&state, &form.tx, tx, at, kind, browser.meta()).await {
-        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
-        Err(err) => match form_error(&state, &locale, err) {
-            Ok(error) => {
-                let t = i18n::texts(&locale);
-                match enroll_spec(&state, t, &shown, &form.tx).await {
-                    Ok(spec) => form_page(
-                        &state,
-                        &browser,
-                        &locale,
-                        shown.branding.as_ref(),
-                        spec,
-                        Some(error),
-                        None,
-                    ),
-                    Err(err) => page_error(&state, &locale, err),
-                }
-            }
-            Err(page) => *page,
-        },
-    }
+    let result = mfa::enroll(&state, &form.tx, tx, at, kind, browser.meta()).await;
+    answered(&state, (&form.tx, &locale), result, |refusal| {
+        let spec = enroll_spec(&state, i18n::texts(&locale), &shown, &form.tx);
+        spec_page((&state, &browser, &locale), &shown, spec, Some(refusal))
+    })
+    .await
 }
 
 // --- TOTP ---------------------------------------------------------------------------------
@@ -189,77 +168,54 @@ async fn otp_spec<'a>(
 }
 
 async fn otp_page_for<P: StepPage>(page: OwedPage<P>) -> Response {
-    let OwedPage {
-        state,
-        browser,
-        tx_id,
-        tx,
-        at,
-        locale,
-        ..
-    } = page;
+    let (state, browser, tx_id, tx, at, locale) = page.into_parts();
     let t = i18n::texts(&locale);
-    match otp_spec(&state, t, &tx, &tx_id, at.step() == Step::OtpSetup).await {
-        Ok(spec) => form_page(
-            &state,
-            &browser,
-            &locale,
-            tx.branding.as_ref(),
-            spec,
-            None,
-            None,
-        ),
-        Err(err) => page_error(&state, &locale, err),
-    }
+    let spec = otp_spec(&state, t, &tx, &tx_id, at.step() == Step::OtpSetup);
+    spec_page((&state, &browser, &locale), &tx, spec, None).await
 }
 
-async fn otp_submit(post: OwedPost<Otp>) -> Response {
-    let OwedPost {
-        state,
-        browser,
-        form,
-        tx,
-        at,
-        locale,
-        ..
-    } = post;
-    let user_id = at.user().id;
-    let shown = tx.clone();
-    let setup = at.step() == Step::OtpSetup;
+async fn otp_submit(post: OwedPost<Otp, CodeForm>) -> Response {
+    let (state, browser, form, tx, at, locale) = post.into_parts();
+    let (user_id, setup, shown) = (at.user().id, at.step() == Step::OtpSetup, tx.clone());
     match mfa::verify_otp(&state, &form.tx, tx, at, &form.code, browser.meta()).await {
         Ok(outcome) => {
-            let device = remember_if_asked(&state, &browser, &form, user_id, MfaType::Otp).await;
-            finish(&state, &form.tx, &locale, outcome, device)
+            verified(
+                (&state, &browser, &locale),
+                &form,
+                (user_id, MfaType::Otp),
+                outcome,
+            )
+            .await
         }
-        Err(err) => match form_error(&state, &locale, err) {
-            Ok(error) => {
-                let t = i18n::texts(&locale);
-                match otp_spec(&state, t, &shown, &form.tx, setup).await {
-                    Ok(spec) => form_page(
-                        &state,
-                        &browser,
-                        &locale,
-                        shown.branding.as_ref(),
-                        spec,
-                        Some(error),
-                        None,
-                    ),
-                    Err(err) => page_error(&state, &locale, err),
-                }
-            }
-            Err(page) => *page,
-        },
+        Err(err) => {
+            refused_again(&state, &locale, err, |refusal| {
+                let spec = otp_spec(&state, i18n::texts(&locale), &shown, &form.tx, setup);
+                spec_page((&state, &browser, &locale), &shown, spec, Some(refusal))
+            })
+            .await
+        }
     }
 }
 
-pub(super) async fn remember_if_asked(
+/// A second factor proven: on to the outcome, remembering the device when the form asked.
+pub(super) async fn verified(
+    (state, browser, locale): (&AppState, &Browser, &str),
+    form: &CodeForm,
+    (user_id, kind): (i64, MfaType),
+    outcome: Outcome,
+) -> Response {
+    let device = remember_if_asked(state, browser, form, user_id, kind).await;
+    finish(state, &form.tx, locale, outcome, device)
+}
+
+async fn remember_if_asked(
     state: &AppState,
     browser: &Browser,
-    form: &StepForm,
+    form: &CodeForm,
     user_id: i64,
     kind: MfaType,
 ) -> Option<String> {
-    if !state.config.enable_mfa_remember_device || !form.rest.contains_key("remember") {
+    if !state.config.enable_mfa_remember_device || form.remember.is_none() {
         return None;
     }
     match mfa::remember(state, user_id, kind, browser.device.as_deref()).await {
@@ -309,109 +265,66 @@ fn email_spec<'a>(
     spec
 }
 
-fn email_steps(backup: Option<MfaType>) -> &'static [Step] {
+/// The step an email code answers: the factor it stands in for (`backup`), else the email step.
+fn email_code_step(backup: Option<MfaType>) -> Step {
     match backup {
-        Some(MfaType::Otp) => &[Step::OtpMfa],
-        Some(MfaType::Sms) => &[Step::SmsMfa],
-        _ => &[Step::EmailMfa],
+        Some(MfaType::Otp) => Step::OtpMfa,
+        Some(MfaType::Sms) => Step::SmsMfa,
+        _ => Step::EmailMfa,
     }
 }
 
-async fn email_page(
-    State(state): State<AppState>,
-    browser: Browser,
-    Query(q): Query<MfaQuery>,
-) -> Response {
-    let locale = fallback(&state, q.locale.as_deref());
+async fn email_page(page: OwedPage<EmailCode>, Query(q): Query<BackupQuery>) -> Response {
+    let (state, browser, tx_id, tx, at, locale) = page.into_parts();
     let backup = backup_of(q.backup.as_deref());
-    if backup.is_some() {
-        let tx = transaction(&state, &browser, q.tx.as_deref()).await;
-        let app = match &tx {
-            Ok(tx) => state
-                .clients
-                .app(&tx.request.client_id)
-                .await
-                .ok()
-                .flatten(),
-            Err(_) => None,
-        };
-        if !mfa::email_backup_allowed(&state, app.as_deref()) {
-            return refused_post(&state, SignInError::WrongStep.into());
-        }
+    let owed = at.step() == email_code_step(backup) && email_code_owed(&state, &tx, &at).await;
+    if !owed {
+        return refused_post(&state, SignInError::WrongStep.into());
     }
-    let tx = match at_step(&state, &browser, q.tx.as_deref(), email_steps(backup)).await {
-        Ok((tx, _)) => tx,
-        Err(err) => return load_error(&state, &locale, err),
-    };
-    let locale = page_locale(&state, q.locale.as_deref(), &tx);
     let t = i18n::texts(&locale);
-    let tx_id = q.tx.unwrap_or_default();
     // The first visit sends the code; reloads do not send another.
-    let error = match mfa::email_code_pending(&state, &tx_id, &tx).await {
-        Ok(true) => None,
-        Ok(false) => match mfa::send_email_code(&state, &tx_id, &tx, browser.meta()).await {
-            Ok(()) => None,
-            Err(err) => match form_error(&state, &locale, err) {
-                Ok(error) => Some(error),
-                Err(page) => return *page,
-            },
-        },
+    let sent = match mfa::email_code_pending(&state, &tx_id, &tx).await {
+        Ok(true) => Ok(()),
+        Ok(false) => mfa::send_email_code(&state, &tx_id, &tx, browser.meta()).await,
         Err(err) => return page_error(&state, &locale, err),
     };
     let spec = email_spec(&state, t, &tx_id, backup);
-    form_page(
-        &state,
-        &browser,
-        &locale,
+    form_after(
+        (&state, &browser, &locale),
         tx.branding.as_ref(),
         spec,
-        error,
-        None,
+        sent,
     )
 }
 
-async fn email_submit(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<StepForm>,
-) -> Response {
-    let backup = backup_of(form.rest.get("backup").map(String::as_str));
-    let (tx, at) = match posted_at_step(&state, &browser, &form, email_steps(backup)).await {
-        Ok(found) => found,
-        Err(err) => return refused_post(&state, err),
-    };
-    let locale = tx.request.locale.clone();
+async fn email_submit(post: OwedPost<EmailCode, CodeForm>) -> Response {
+    let (state, browser, form, tx, at, locale) = post.into_parts();
+    let backup = backup_of(form.backup.as_deref());
+    // Whether the app allows the backup is the service's to say: it refuses within the form.
+    if at.step() != email_code_step(backup) {
+        return refused_post(&state, SignInError::WrongStep.into());
+    }
     let t = i18n::texts(&locale);
     let user_id = at.user().id;
     let branding = tx.branding.clone();
-    let spec = || email_spec(&state, t, &form.tx, backup);
-    if form.stage == "resend" {
-        return match mfa::send_email_code(&state, &form.tx, &tx, browser.meta()).await {
-            Ok(()) => form_page(
-                &state,
-                &browser,
-                &locale,
-                branding.as_ref(),
-                spec(),
-                None,
-                Some(t.code_resent),
-            ),
-            Err(err) => form_or_refusal(&state, &browser, &locale, branding.as_ref(), spec(), err),
-        };
-    }
-    match mfa::verify_email_code(&state, &form.tx, tx, at, &form.code, browser.meta()).await {
-        Ok(outcome) => {
-            let device = remember_if_asked(
-                &state,
-                &browser,
-                &form,
-                user_id,
-                backup.unwrap_or(MfaType::Email),
-            )
-            .await;
-            finish(&state, &form.tx, &locale, outcome, device)
+    let spec = email_spec(&state, t, &form.tx, backup);
+    let meta = browser.meta();
+    let result = if form.stage == "resend" {
+        mfa::send_email_code(&state, &form.tx, &tx, meta)
+            .await
+            .map(|()| None)
+    } else {
+        mfa::verify_email_code(&state, &form.tx, tx, at, &form.code, meta)
+            .await
+            .map(Some)
+    };
+    let page = (&state, &browser, locale.as_str());
+    match result {
+        Ok(Some(outcome)) => {
+            let kind = backup.unwrap_or(MfaType::Email);
+            verified(page, &form, (user_id, kind), outcome).await
         }
-        Err(err) => form_or_refusal(&state, &browser, &locale, branding.as_ref(), spec(), err),
+        other => code_form_answer(page, (&form.tx, branding.as_ref()), spec, other),
     }
 }
 
@@ -442,21 +355,8 @@ async fn reset_page(page: OwedPage<ResetMfa>) -> Response {
 }
 
 async fn reset_submit(post: OwedPost<ResetMfa>) -> Response {
-    let OwedPost {
-        state,
-        browser,
-        form,
-        tx,
-        at,
-        locale,
-        ..
-    } = post;
-    let user_id = at.user().id;
-    if let Err(err) = mfa::reset_own_mfa(&state, user_id).await {
-        return page_error(&state, &locale, err);
+    if let Err(err) = mfa::reset_own_mfa(&post.state, post.at.user().id).await {
+        return page_error(&post.state, &post.locale, err);
     }
-    match signin::complete_step(&state, &form.tx, tx, at, browser.meta()).await {
-        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
-        Err(err) => refused_post(&state, err),
-    }
+    post.complete().await
 }

@@ -6,6 +6,7 @@ mod confirm_identity;
 mod connect;
 mod consent;
 mod federation;
+mod forms;
 mod i18n;
 mod invitations;
 mod lifecycle;
@@ -21,19 +22,18 @@ mod recovery_codes;
 pub mod respond;
 mod sign_up;
 mod sms;
-mod step;
-
-use std::collections::BTreeMap;
+pub mod step;
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
-use gatehouse_core::signin::{AtStep, SignInError, Step};
+use axum::Router;
+use gatehouse_core::signin::{SignInError, Step};
 use serde::Deserialize;
 
 use self::browser::Browser;
+use self::forms::{Posted, SignInForm};
 use self::pages::{message, render, Chrome, SignInPage};
 use crate::error::ServiceError;
 use crate::http::error::status_of;
@@ -101,48 +101,6 @@ struct PageQuery {
     locale: Option<String>,
 }
 
-/// Fields every form posts.
-#[derive(Debug, Default, Deserialize)]
-struct StepForm {
-    #[serde(default)]
-    tx: String,
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    password: String,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    decision: Option<String>,
-    org: Option<String>,
-    /// A one-time code (verification, reset, change email, passwordless).
-    #[serde(default)]
-    code: String,
-    /// Which part of a two-part form was posted (`request` or `reset`), or `resend`.
-    #[serde(default)]
-    stage: String,
-    /// Everything else: custom attribute inputs are named `attribute.<id>`.
-    #[serde(flatten)]
-    rest: BTreeMap<String, String>,
-}
-
-impl StepForm {
-    /// The custom attribute values the sign-up form posted, by attribute id.
-    fn attributes(&self) -> BTreeMap<i64, String> {
-        self.rest
-            .iter()
-            .filter_map(|(name, value)| {
-                let id = name.strip_prefix(ATTRIBUTE_INPUT)?.parse().ok()?;
-                Some((id, value.clone()))
-            })
-            .collect()
-    }
-}
-
-/// Prefix of the sign-up form's custom attribute inputs.
-pub(super) const ATTRIBUTE_INPUT: &str = "attribute.";
-
 /// A page's locale: an explicit `locale` choice, else the transaction's.
 fn page_locale(state: &AppState, query: Option<&str>, tx: &Transaction) -> String {
     match query {
@@ -204,38 +162,18 @@ async fn transaction(
 async fn posted_transaction(
     state: &AppState,
     browser: &Browser,
-    form: &StepForm,
+    form: &impl Posted,
 ) -> Result<Transaction, ServiceError> {
-    if browser.foreign_origin || !browser.csrf_matches(&form.csrf_token) {
-        return Err(SignInError::CsrfMismatch.into());
-    }
-    transaction(state, browser, Some(&form.tx)).await
+    check_form_origin(browser, form)?;
+    transaction(state, browser, Some(form.tx())).await
 }
 
-/// Loads the transaction and checks it owes one of `steps`; the `AtStep` is what a submission
-/// records its step with.
-async fn at_step(
-    state: &AppState,
-    browser: &Browser,
-    tx_id: Option<&str>,
-    steps: &[Step],
-) -> Result<(Transaction, AtStep), ServiceError> {
-    let tx = transaction(state, browser, tx_id).await?;
-    let at = signin::at_step(state, &tx, steps, browser.meta()).await?;
-    Ok((tx, at))
-}
-
-/// A posted form's transaction, owing one of `steps`, after the CSRF and Origin checks.
-async fn posted_at_step(
-    state: &AppState,
-    browser: &Browser,
-    form: &StepForm,
-    steps: &[Step],
-) -> Result<(Transaction, AtStep), ServiceError> {
-    if browser.foreign_origin || !browser.csrf_matches(&form.csrf_token) {
+/// A posted form must come from a page this browser loaded: the same site, and its CSRF token.
+fn check_form_origin(browser: &Browser, form: &impl Posted) -> Result<(), ServiceError> {
+    if browser.foreign_origin || !browser.csrf_matches(form.csrf_token()) {
         return Err(SignInError::CsrfMismatch.into());
     }
-    at_step(state, browser, Some(&form.tx), steps).await
+    Ok(())
 }
 
 /// A page load that failed: the expired page, or the refusal of a step not owed.
@@ -244,6 +182,11 @@ fn load_error(state: &AppState, locale: &str, err: ServiceError) -> Response {
         ServiceError::SignIn(SignInError::WrongStep) => refused_post(state, err),
         other => page_error(state, locale, other),
     }
+}
+
+/// The sign-in page of a transaction, in `locale`: where the other pages lead back to.
+fn sign_in_url(tx_id: &str, locale: &str) -> String {
+    format!("/identity/v1/view/authorize?tx={tx_id}&locale={locale}")
 }
 
 fn sign_up_url(state: &AppState, tx: &Transaction, tx_id: &str, locale: &str) -> Option<String> {
@@ -377,44 +320,16 @@ fn provider_buttons<'a>(state: &'a AppState, locale: &str) -> Vec<pages::Provide
     built_in.chain(configured).collect()
 }
 
-async fn sign_in_page(
-    State(state): State<AppState>,
-    browser: Browser,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    let fallback = q.locale.clone().unwrap_or_else(|| "en".into());
-    match transaction(&state, &browser, q.tx.as_deref()).await {
-        Ok(tx) => {
-            let locale = page_locale(&state, q.locale.as_deref(), &tx);
-            sign_in_view(
-                &state,
-                &browser,
-                q.tx.as_deref().unwrap_or_default(),
-                &tx,
-                &locale,
-                "",
-                None,
-                None,
-            )
-            .await
-        }
-        Err(err) => page_error(&state, &fallback, err),
-    }
+async fn sign_in_page(page: step::TxPage) -> Response {
+    let (state, browser, tx_id, tx, locale) = page.into_parts();
+    sign_in_view(&state, &browser, &tx_id, &tx, &locale, "", None, None).await
 }
 
-async fn sign_in_submit(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<StepForm>,
-) -> Response {
-    let tx = match posted_transaction(&state, &browser, &form).await {
-        Ok(tx) => tx,
-        Err(err) => return refused_post(&state, err),
-    };
-    let locale = tx.request.locale.clone();
+async fn sign_in_submit(post: step::PostedTx<SignInForm>) -> Response {
+    let (state, browser, form, tx, locale) = post.into_parts();
     let shown = tx.clone();
     let token = form
-        .rest
+        .extra
         .get(captcha::response_field(&state.config.captcha_provider));
     let checked = captcha::check(
         &state,
@@ -423,47 +338,27 @@ async fn sign_in_submit(
         browser.ip.as_deref(),
     )
     .await;
+    let (tx_id, email, meta) = (&form.tx, &form.email, browser.meta());
     let result = if let Err(err) = checked {
         Err(err)
     } else if state.config.enable_passwordless_sign_in {
-        crate::services::passwordless::sign_in_passwordless(
-            &state,
-            &form.tx,
-            tx,
-            &form.email,
-            browser.meta(),
-        )
-        .await
+        crate::services::passwordless::sign_in_passwordless(&state, tx_id, tx, email, meta).await
     } else {
-        signin::sign_in_with_password(
-            &state,
-            &form.tx,
-            tx,
-            &form.email,
-            &form.password,
-            browser.meta(),
-        )
-        .await
+        signin::sign_in_with_password(&state, tx_id, tx, email, &form.password, meta).await
     };
-    match result {
-        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
-        Err(err) => match form_error(&state, &locale, err) {
-            Ok(error) => {
-                sign_in_view(
-                    &state,
-                    &browser,
-                    &form.tx,
-                    &shown,
-                    &locale,
-                    &form.email,
-                    Some(error),
-                    None,
-                )
-                .await
-            }
-            Err(page) => *page,
-        },
-    }
+    step::answered(&state, (tx_id, &locale), result, |refusal| {
+        sign_in_view(
+            &state,
+            &browser,
+            tx_id,
+            &shown,
+            &locale,
+            email,
+            Some(refusal),
+            None,
+        )
+    })
+    .await
 }
 
 /// A post that failed its CSRF or transaction check.

@@ -4,7 +4,7 @@
 //! sign-in comes first and ends back here.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Form;
@@ -13,12 +13,11 @@ use gatehouse_store::{AccountStore, BrowserSession};
 use serde::Deserialize;
 
 use super::browser::Browser;
+use super::forms::{NamesForm, Posted, TxForm};
 use super::pages::{message, render, Chrome, MyPassPage};
 use super::respond::{outcome, see_other};
-use super::{form_error, i18n, StepForm};
+use super::{form_error, i18n};
 use crate::error::ServiceError;
-use crate::http::web::clear_cookie;
-use crate::services::sessions::SESSION_COOKIE;
 use crate::services::signin::{self, ACCOUNT_PAGE};
 use crate::services::{lifecycle, mfa, passkeys, users};
 use crate::state::AppState;
@@ -244,11 +243,9 @@ async fn policy(
 async fn posted(
     state: &AppState,
     browser: &Browser,
-    form: &StepForm,
+    form: &impl Posted,
 ) -> Result<BrowserSession, ServiceError> {
-    if browser.foreign_origin || !browser.csrf_matches(&form.csrf_token) {
-        return Err(SignInError::CsrfMismatch.into());
-    }
+    super::check_form_origin(browser, form)?;
     session(state, browser)
         .await?
         .ok_or_else(|| SignInError::UnknownTransaction.into())
@@ -278,7 +275,7 @@ fn refused(state: &AppState, err: ServiceError) -> Response {
 async fn save_names(
     State(state): State<AppState>,
     browser: Browser,
-    Form(form): Form<StepForm>,
+    Form(form): Form<NamesForm>,
 ) -> Response {
     let session = match posted(&state, &browser, &form).await {
         Ok(s) => s,
@@ -297,50 +294,54 @@ async fn save_names(
     }
 }
 
+/// The account a posted form of this page acts on, by the id the management services take.
+async fn posted_account(
+    state: &AppState,
+    browser: &Browser,
+    form: &TxForm,
+) -> Result<String, ServiceError> {
+    let session = posted(state, browser, form).await?;
+    auth_id_of(state, &session).await
+}
+
+/// Back to the account page once `done`, else the refusal.
+fn back_or_refused(state: &AppState, done: Result<(), ServiceError>) -> Response {
+    match done {
+        Ok(()) => back(false),
+        Err(err) => refused(state, err),
+    }
+}
+
 async fn end_session(
     State(state): State<AppState>,
     browser: Browser,
     Path(id): Path<String>,
-    Form(form): Form<StepForm>,
+    Form(form): Form<TxForm>,
 ) -> Response {
-    let session = match posted(&state, &browser, &form).await {
-        Ok(s) => s,
-        Err(err) => return refused(&state, err),
+    let ended = match posted_account(&state, &browser, &form).await {
+        Ok(auth_id) => users::end_session(&state.store, &auth_id, &id).await,
+        Err(err) => Err(err),
     };
-    let auth_id = match auth_id_of(&state, &session).await {
-        Ok(id) => id,
-        Err(err) => return refused(&state, err),
-    };
-    match users::end_session(&state.store, &auth_id, &id).await {
-        Ok(()) => back(false),
-        Err(err) => refused(&state, err),
-    }
+    back_or_refused(&state, ended)
 }
 
 async fn revoke_app(
     State(state): State<AppState>,
     browser: Browser,
     Path(id): Path<i64>,
-    Form(form): Form<StepForm>,
+    Form(form): Form<TxForm>,
 ) -> Response {
-    let session = match posted(&state, &browser, &form).await {
-        Ok(s) => s,
-        Err(err) => return refused(&state, err),
+    let revoked = match posted_account(&state, &browser, &form).await {
+        Ok(auth_id) => users::revoke_consent(&state.store, &auth_id, id).await,
+        Err(err) => Err(err),
     };
-    let auth_id = match auth_id_of(&state, &session).await {
-        Ok(id) => id,
-        Err(err) => return refused(&state, err),
-    };
-    match users::revoke_consent(&state.store, &auth_id, id).await {
-        Ok(()) => back(false),
-        Err(err) => refused(&state, err),
-    }
+    back_or_refused(&state, revoked)
 }
 
 async fn sign_out(
     State(state): State<AppState>,
     browser: Browser,
-    Form(form): Form<StepForm>,
+    Form(form): Form<TxForm>,
 ) -> Response {
     if let Err(err) = posted(&state, &browser, &form).await {
         return refused(&state, err);
@@ -352,17 +353,7 @@ async fn sign_out(
     {
         return refused(&state, err);
     }
-    let t = i18n::texts("en");
-    let mut response = message(
-        &state.config,
-        "en",
-        StatusCode::OK,
-        t.signed_out_title,
-        t.signed_out_text,
-    );
-    response.headers_mut().append(
-        header::SET_COOKIE,
-        clear_cookie(&state.config, SESSION_COOKIE),
-    );
+    let mut response = super::logout::signed_out_page(&state, "en");
+    super::logout::forget_session(&state, &mut response);
     response
 }

@@ -1,21 +1,18 @@
 //! Passkey pages: the enrollment step after sign-in, the `manage_passkey` policy, and the
 //! sign-in with a passkey posted from the sign-in page.
 
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::Form;
 use gatehouse_core::signin::{SignInError, Step};
 
 use super::browser::Browser;
+use super::forms::{CredentialForm, PasskeyAction, PasskeyForm};
 use super::pages::{render, Chrome, PasskeyPage};
-use super::step::{ManagePasskey, OwedPage, OwedPost, PasskeyEnroll, StepPage};
-use super::{
-    form_error, i18n, page_error, posted_transaction, refused_post, respond, sign_in_view, StepForm,
-};
+use super::step::{answered, ManagePasskey, OwedPage, OwedPost, PasskeyEnroll, PostedTx, StepPage};
+use super::{form_error, i18n, page_error, sign_in_view};
 use crate::services::passkeys;
-use crate::services::signin::{self, Transaction};
+use crate::services::signin::Transaction;
 use crate::state::AppState;
 
 const ENROLL_PATH: &str = "/identity/v1/view/passkey-enroll";
@@ -117,125 +114,75 @@ async fn page<P: StepPage>(page: OwedPage<P>) -> Response {
     .await
 }
 
-async fn submit<P: StepPage>(post: OwedPost<P>) -> Response {
-    let OwedPost {
-        state,
-        browser,
-        form,
-        tx,
-        at,
-        locale,
-        ..
-    } = post;
-    let step = at.step();
-    let user_id = at.user().id;
-    let done = match form.stage.as_str() {
-        "add" => {
-            let parsed = serde_json::from_str::<passkeys::RegistrationResponse>(
-                form.rest
-                    .get("credential")
-                    .map(String::as_str)
-                    .unwrap_or_default(),
-            );
-            let result = match parsed {
-                Ok(response) => passkeys::enroll(&state, user_id, &response).await,
-                Err(_) => Err(SignInError::BadInput("Invalid passkey request".into()).into()),
-            };
-            if let Err(err) = result {
-                return match form_error(&state, &locale, err) {
-                    Ok(error) => {
-                        view(&state, &browser, &form.tx, &tx, &locale, step, Some(error)).await
-                    }
-                    Err(page) => *page,
-                };
-            }
-            // Enrollment ends with the passkey; management shows the list again.
-            step == Step::PasskeyEnroll
-        }
-        "delete" => {
-            let removed = match form.rest.get("passkey_id").map(|v| v.parse::<i64>()) {
-                Some(Ok(id)) => passkeys::remove(&state, user_id, id).await,
-                _ => Err(SignInError::BadInput("Choose the passkey to remove".into()).into()),
-            };
-            if let Err(err) = removed {
-                return match form_error(&state, &locale, err) {
-                    Ok(error) => {
-                        view(&state, &browser, &form.tx, &tx, &locale, step, Some(error)).await
-                    }
-                    Err(page) => *page,
-                };
-            }
-            false
-        }
-        _ => {
-            if step == Step::PasskeyEnroll && form.rest.contains_key("remember") {
-                if let Err(err) = passkeys::decline_enrollment(&state, user_id).await {
-                    return page_error(&state, &locale, err);
+async fn submit<P: StepPage>(post: OwedPost<P, PasskeyForm>) -> Response {
+    let (state, browser, locale) = (&post.state, &post.browser, post.locale.as_str());
+    let step = post.at.step();
+    let user_id = post.at.user().id;
+    // Enrollment ends with the passkey; management shows the list again.
+    let done = match PasskeyAction::try_from(&post.form) {
+        Ok(PasskeyAction::Add(response)) => passkeys::enroll(state, user_id, &response)
+            .await
+            .map(|()| step == Step::PasskeyEnroll),
+        Ok(PasskeyAction::Delete(id)) => passkeys::remove(state, user_id, id).await.map(|()| false),
+        Ok(PasskeyAction::Done { remember }) => {
+            if step == Step::PasskeyEnroll && remember {
+                if let Err(err) = passkeys::decline_enrollment(state, user_id).await {
+                    return page_error(state, locale, err);
                 }
             }
-            true
+            Ok(true)
         }
+        Err(err) => Err(err),
     };
-    if !done {
-        return view(&state, &browser, &form.tx, &tx, &locale, step, None).await;
+    let again = |refusal| {
+        view(
+            state,
+            browser,
+            &post.form.tx,
+            &post.tx,
+            locale,
+            step,
+            refusal,
+        )
+    };
+    match done {
+        Ok(true) => {}
+        Ok(false) => return again(None).await,
+        Err(err) => {
+            return match form_error(state, locale, err) {
+                Ok(refusal) => again(Some(refusal)).await,
+                Err(page) => *page,
+            }
+        }
     }
-    match signin::complete_step(&state, &form.tx, tx, at, browser.meta()).await {
-        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
-        Err(err) => refused_post(&state, err),
-    }
+    post.complete().await
 }
 
 /// The sign-in page's passkey button posts here.
-async fn sign_in(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<StepForm>,
-) -> Response {
-    let tx = match posted_transaction(&state, &browser, &form).await {
-        Ok(tx) => tx,
-        Err(err) => return refused_post(&state, err),
-    };
-    let locale = tx.request.locale.clone();
+async fn sign_in(post: PostedTx<CredentialForm>) -> Response {
+    let (state, browser, form, tx, locale) = post.into_parts();
     let shown = tx.clone();
-    let raw = form
-        .rest
-        .get("credential")
-        .map(String::as_str)
-        .unwrap_or_default();
     // The challenge travels inside the signed client data; take it from there.
-    let parsed = serde_json::from_str::<passkeys::AuthenticationResponse>(raw);
+    let parsed = serde_json::from_str::<passkeys::AuthenticationResponse>(&form.credential);
     let result = match parsed {
         Ok(response) => {
             let challenge = passkeys::challenge_of(&response).unwrap_or_default();
-            passkeys::sign_in_with_passkey(
-                &state,
-                &form.tx,
-                tx,
-                &response,
-                &challenge,
-                browser.meta(),
-            )
-            .await
+            let meta = browser.meta();
+            passkeys::sign_in_with_passkey(&state, &form.tx, tx, &response, &challenge, meta).await
         }
         Err(_) => Err(SignInError::BadInput("Invalid passkey request".into()).into()),
     };
-    match result {
-        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
-        Err(err) => match form_error(&state, &locale, err) {
-            Ok(error) => {
-                sign_in_view(
-                    &state,
-                    &browser,
-                    &form.tx,
-                    &shown,
-                    &locale,
-                    "",
-                    Some(error),
-                    None,
-                )
-                .await
-            }
-            Err(page) => *page,
-        },
-    }
+    answered(&state, (&form.tx, &locale), result, |refusal| {
+        sign_in_view(
+            &state,
+            &browser,
+            &form.tx,
+            &shown,
+            &locale,
+            "",
+            Some(refusal),
+            None,
+        )
+    })
+    .await
 }

@@ -4,16 +4,15 @@
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use axum::Form;
 use gatehouse_core::signin::{SignInError, Step};
 use serde::Deserialize;
 
 use super::browser::Browser;
-use super::lifecycle::{form_or_refusal, form_page, supported_locale, FormSpec};
-use super::{
-    i18n, page_error, page_locale, posted_transaction, refused_post, respond, transaction, StepForm,
-};
-use crate::services::signin;
+use super::forms::CodeForm;
+use super::lifecycle::{code_form_answer, form_or_refusal, form_page, supported_locale, FormSpec};
+use super::step::{PostedTx, TxPage};
+use super::{i18n, page_error, refused_post, respond, sign_in_url, transaction};
+use crate::services::{passwordless, signin};
 use crate::state::AppState;
 
 const PASSWORDLESS_PATH: &str = "/identity/v1/view/passwordless";
@@ -43,117 +42,61 @@ fn at_passwordless(tx: &signin::Transaction) -> bool {
 
 fn passwordless_spec<'a>(state: &AppState, t: &'a i18n::Texts, tx_id: &str) -> FormSpec<'a> {
     let magic_link = state.config.use_passwordless_as_magic_link;
-    FormSpec {
-        captcha: None,
-        codes: Vec::new(),
-        ask_recovery: false,
-        ask_phone: false,
-        qr_svg: None,
-        secret: None,
-        choices: Vec::new(),
-        remember: false,
-        alt_link: None,
-        title: t.sign_in_title,
-        intro: if magic_link {
-            t.magic_link_sent
-        } else {
-            t.passwordless_intro
-        },
-        action: PASSWORDLESS_PATH,
-        hidden: vec![("tx", tx_id.to_owned())],
-        ask_email: None,
-        email_label: t.email,
-        ask_code: !magic_link,
-        ask_password: false,
-        submit: if magic_link {
-            t.resend_code
-        } else {
-            t.submit_sign_in
-        },
-        resend: (!magic_link).then(|| vec![("tx", tx_id.to_owned()), ("stage", "resend".into())]),
-        back_url: Some(format!(
-            "/identity/v1/view/authorize?tx={tx_id}&locale={}",
-            t.lang
-        )),
+    let mut spec = if magic_link {
+        FormSpec::new(
+            t.sign_in_title,
+            t.magic_link_sent,
+            PASSWORDLESS_PATH,
+            t.resend_code,
+        )
+    } else {
+        FormSpec::new(
+            t.sign_in_title,
+            t.passwordless_intro,
+            PASSWORDLESS_PATH,
+            t.submit_sign_in,
+        )
+    };
+    spec.hidden = vec![("tx", tx_id.to_owned())];
+    spec.email_label = t.email;
+    spec.ask_code = !magic_link;
+    spec.resend = (!magic_link).then(|| vec![("tx", tx_id.to_owned()), ("stage", "resend".into())]);
+    spec.back_url = Some(sign_in_url(tx_id, t.lang));
+    spec
+}
+
+async fn passwordless_page(page: TxPage) -> Response {
+    let (state, browser, tx_id, tx, locale) = page.into_parts();
+    if !at_passwordless(&tx) {
+        return refused_post(&state, SignInError::WrongStep.into());
     }
+    let spec = passwordless_spec(&state, i18n::texts(&locale), &tx_id);
+    let branding = tx.branding.as_ref();
+    form_page(&state, &browser, &locale, branding, spec, None, None)
 }
 
-async fn passwordless_page(
-    State(state): State<AppState>,
-    browser: Browser,
-    Query(q): Query<PasswordlessQuery>,
-) -> Response {
-    let fallback = supported_locale(&state, q.locale.as_deref());
-    let tx = match transaction(&state, &browser, q.tx.as_deref()).await {
-        Ok(tx) if at_passwordless(&tx) => tx,
-        Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
-        Err(err) => return page_error(&state, &fallback, err),
-    };
-    let locale = page_locale(&state, q.locale.as_deref(), &tx);
-    let t = i18n::texts(&locale);
-    let tx_id = q.tx.unwrap_or_default();
-    let spec = passwordless_spec(&state, t, &tx_id);
-    form_page(
-        &state,
-        &browser,
-        &locale,
-        tx.branding.as_ref(),
-        spec,
-        None,
-        None,
-    )
-}
-
-async fn passwordless_submit(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<StepForm>,
-) -> Response {
-    let tx = match posted_transaction(&state, &browser, &form).await {
-        Ok(tx) if at_passwordless(&tx) => tx,
-        Ok(_) => return refused_post(&state, SignInError::WrongStep.into()),
-        Err(err) => return refused_post(&state, err),
-    };
-    let locale = tx.request.locale.clone();
+async fn passwordless_submit(post: PostedTx<CodeForm>) -> Response {
+    let (state, browser, form, tx, locale) = post.into_parts();
+    if !at_passwordless(&tx) {
+        return refused_post(&state, SignInError::WrongStep.into());
+    }
     let t = i18n::texts(&locale);
     let branding = tx.branding.clone();
     // The magic-link page's only button asks for a new link.
     let resend = form.stage == "resend" || state.config.use_passwordless_as_magic_link;
+    let meta = browser.meta();
     let result = if resend {
-        crate::services::passwordless::send_passwordless_code(&state, &form.tx, &tx, browser.meta())
+        passwordless::send_passwordless_code(&state, &form.tx, &tx, meta)
             .await
             .map(|()| None)
     } else {
-        crate::services::passwordless::verify_passwordless(
-            &state,
-            &form.tx,
-            tx,
-            &form.code,
-            browser.meta(),
-        )
-        .await
-        .map(Some)
+        passwordless::verify_passwordless(&state, &form.tx, tx, &form.code, meta)
+            .await
+            .map(Some)
     };
-    match result {
-        Ok(Some(outcome)) => respond::outcome(&state.config, &form.tx, &locale, outcome),
-        Ok(None) => form_page(
-            &state,
-            &browser,
-            &locale,
-            branding.as_ref(),
-            passwordless_spec(&state, t, &form.tx),
-            None,
-            Some(t.code_resent),
-        ),
-        Err(err) => form_or_refusal(
-            &state,
-            &browser,
-            &locale,
-            branding.as_ref(),
-            passwordless_spec(&state, t, &form.tx),
-            err,
-        ),
-    }
+    let spec = passwordless_spec(&state, t, &form.tx);
+    let page = (&state, &browser, locale.as_str());
+    code_form_answer(page, (&form.tx, branding.as_ref()), spec, result)
 }
 
 /// The emailed magic link: only the browser that asked for it can use it (the transaction is
@@ -177,15 +120,7 @@ async fn magic_link(
     let tx_id = q.tx.unwrap_or_default();
     let code = q.otp.unwrap_or_default();
     let branding = tx.branding.clone();
-    match crate::services::passwordless::verify_passwordless(
-        &state,
-        &tx_id,
-        tx,
-        &code,
-        browser.meta(),
-    )
-    .await
-    {
+    match passwordless::verify_passwordless(&state, &tx_id, tx, &code, browser.meta()).await {
         Ok(outcome) => respond::outcome(&state.config, &tx_id, &locale, outcome),
         Err(err) => form_or_refusal(
             &state,

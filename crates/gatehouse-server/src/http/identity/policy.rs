@@ -7,12 +7,14 @@ use gatehouse_core::signin::Step;
 use gatehouse_store::AccountStore;
 
 use super::browser::Browser;
+use super::forms::PolicyForm;
 use super::pages::{render, Chrome};
 use super::pages::{PolicyFields, PolicyPage};
-use super::step::{OwedPage, OwedPost, StepPage};
-use super::{form_error, i18n, refused_post, respond};
+use super::step::{refused_again, OwedPage, OwedPost, Refusal, StepPage};
+use super::{i18n, respond};
 use crate::error::ServiceError;
-use crate::services::signin::{self, Transaction};
+use crate::services::signin::Transaction;
+use crate::services::users;
 use crate::state::AppState;
 
 /// The page of a policy step: `(tx_id, tx)` is the sign-in it belongs to.
@@ -23,7 +25,7 @@ fn policy_view(
     locale: &str,
     step: Step,
     fields: PolicyFields<'_>,
-    error: Option<(StatusCode, String)>,
+    error: Option<Refusal>,
 ) -> Response {
     let t = i18n::texts(locale);
     let title = match step {
@@ -124,76 +126,51 @@ async fn policy_page<P: StepPage>(page: OwedPage<P>) -> Response {
     )
 }
 
-async fn policy_submit<P: StepPage>(post: OwedPost<P>) -> Response {
-    let OwedPost {
-        state,
-        browser,
-        form,
-        tx,
-        at,
-        locale,
-        ..
-    } = post;
-    let step = at.step();
-    let user_id = at.user().id;
+async fn policy_submit<P: StepPage>(post: OwedPost<P, PolicyForm>) -> Response {
+    let (state, form) = (&post.state, &post.form);
+    let step = post.at.step();
+    let user_id = post.at.user().id;
+    let (first, last) = (form.first_name.as_deref(), form.last_name.as_deref());
     let applied = match step {
-        Step::ChangePassword => {
-            crate::services::users::change_own_password(&state, user_id, &form.password).await
-        }
+        Step::ChangePassword => users::change_own_password(state, user_id, &form.password).await,
         Step::ChangeOrg => {
-            crate::services::users::change_own_org(
-                &state,
-                user_id,
-                form.org.as_deref().unwrap_or_default(),
-            )
-            .await
+            let org = form.org.as_deref().unwrap_or_default();
+            users::change_own_org(state, user_id, org).await
         }
-        _ => {
-            crate::services::users::update_own_names(
-                &state,
-                user_id,
-                form.first_name.as_deref(),
-                form.last_name.as_deref(),
-            )
-            .await
-        }
+        _ => users::update_own_names(state, user_id, first, last).await,
     };
-    if let Err(err) = applied {
-        return match form_error(&state, &locale, err) {
-            Ok(error) => {
-                let fields = match step {
-                    Step::UpdateInfo => PolicyFieldsOwned::Names(
-                        form.first_name.clone().unwrap_or_default(),
-                        form.last_name.clone().unwrap_or_default(),
-                    ),
-                    _ => match policy_fields(&state, user_id, step, form.org.as_deref()).await {
-                        Ok(fields) => fields,
-                        Err(err) => {
-                            return crate::http::error::page_internal_error(
-                                &state.config,
-                                &locale,
-                                &err,
-                            )
-                        }
-                    },
-                };
-                policy_view(
-                    &state,
-                    &browser,
-                    (&form.tx, &tx),
-                    &locale,
-                    step,
-                    fields.view(),
-                    Some(error),
-                )
-            }
-            Err(page) => *page,
+    let Err(err) = applied else {
+        return post.complete().await;
+    };
+    refused_again(state, &post.locale, err, |refusal| async {
+        let fields = match step {
+            Step::UpdateInfo => PolicyFieldsOwned::Names(
+                first.unwrap_or_default().to_owned(),
+                last.unwrap_or_default().to_owned(),
+            ),
+            _ => match policy_fields(state, user_id, step, form.org.as_deref()).await {
+                Ok(fields) => fields,
+                Err(err) => {
+                    return crate::http::error::page_internal_error(
+                        &state.config,
+                        &post.locale,
+                        &err,
+                    )
+                }
+            },
         };
-    }
-    match signin::complete_step(&state, &form.tx, tx, at, browser.meta()).await {
-        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
-        Err(err) => refused_post(&state, err),
-    }
+        let shown = (form.tx.as_str(), &post.tx);
+        policy_view(
+            state,
+            &post.browser,
+            shown,
+            &post.locale,
+            step,
+            fields.view(),
+            Some(refusal),
+        )
+    })
+    .await
 }
 
 /// A policy page's route: the page on GET, its form on POST.

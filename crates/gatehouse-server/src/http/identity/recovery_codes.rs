@@ -1,20 +1,17 @@
 //! Recovery codes: the enrollment step that shows a new set once, the `manage_recovery_code`
 //! policy that replaces it, and the sign-in with one code (a strong first factor).
 
-use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use axum::Form;
 use gatehouse_core::signin::{SignInError, Step};
 
-use super::browser::Browser;
+use super::forms::RecoveryForm;
 use super::lifecycle::{form_page, FormSpec};
-use super::mfa::{fallback, MfaQuery};
-use super::step::{ManageRecoveryCode, OwedPage, OwedPost, RecoveryCodeEnroll, StepPage};
-use super::{
-    form_error, i18n, page_error, page_locale, posted_transaction, refused_post, respond,
-    transaction, StepForm,
+use super::step::{
+    answered, ManageRecoveryCode, OwedPage, OwedPost, PostedTx, RecoveryCodeEnroll, StepPage,
+    TxPage,
 };
+use super::{i18n, page_error, refused_post, sign_in_url};
 use crate::services::mfa;
 use crate::services::signin;
 use crate::state::AppState;
@@ -40,15 +37,7 @@ pub(super) fn routes() -> axum::Router<AppState> {
 }
 
 async fn codes_page<P: StepPage>(page: OwedPage<P>) -> Response {
-    let OwedPage {
-        state,
-        browser,
-        tx_id,
-        mut tx,
-        at,
-        locale,
-        ..
-    } = page;
+    let (state, browser, tx_id, mut tx, at, locale) = page.into_parts();
     let t = i18n::texts(&locale);
     // Issued once per transaction: a reload shows the same set.
     let codes = match tx.recovery_codes.clone() {
@@ -75,39 +64,20 @@ async fn codes_page<P: StepPage>(page: OwedPage<P>) -> Response {
     );
     spec.hidden = vec![("tx", tx_id)];
     spec.codes = codes;
-    form_page(
-        &state,
-        &browser,
-        &locale,
-        tx.branding.as_ref(),
-        spec,
-        None,
-        None,
-    )
+    let branding = tx.branding.as_ref();
+    form_page(&state, &browser, &locale, branding, spec, None, None)
 }
 
-async fn codes_submit<P: StepPage>(post: OwedPost<P>) -> Response {
-    let OwedPost {
-        state,
-        browser,
-        form,
-        mut tx,
-        at,
-        locale,
-        ..
-    } = post;
+async fn codes_submit<P: StepPage>(mut post: OwedPost<P>) -> Response {
     // Confirming codes that were never shown confirms nothing.
-    let Some(codes) = tx.recovery_codes.take() else {
-        return refused_post(&state, SignInError::WrongStep.into());
+    let Some(codes) = post.tx.recovery_codes.take() else {
+        return refused_post(&post.state, SignInError::WrongStep.into());
     };
     // The codes work from the moment the user says they are saved.
-    if let Err(err) = mfa::store_recovery_codes(&state, at.user().id, &codes).await {
-        return page_error(&state, &locale, err);
+    if let Err(err) = mfa::store_recovery_codes(&post.state, post.at.user().id, &codes).await {
+        return page_error(&post.state, &post.locale, err);
     }
-    match signin::complete_step(&state, &form.tx, tx, at, browser.meta()).await {
-        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
-        Err(err) => refused_post(&state, err),
-    }
+    post.complete().await
 }
 
 fn recovery_sign_in_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &'a str) -> FormSpec<'a> {
@@ -121,72 +91,38 @@ fn recovery_sign_in_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &'a str) ->
     spec.ask_email = Some(email);
     spec.email_label = t.email;
     spec.ask_recovery = true;
-    spec.back_url = Some(format!(
-        "/identity/v1/view/authorize?tx={tx_id}&locale={}",
-        t.lang
-    ));
+    spec.back_url = Some(sign_in_url(tx_id, t.lang));
     spec
 }
 
-async fn recovery_sign_in_page(
-    State(state): State<AppState>,
-    browser: Browser,
-    Query(q): Query<MfaQuery>,
-) -> Response {
-    let locale = fallback(&state, q.locale.as_deref());
-    let tx = match transaction(&state, &browser, q.tx.as_deref()).await {
-        Ok(tx) => tx,
-        Err(err) => return page_error(&state, &locale, err),
-    };
-    let locale = page_locale(&state, q.locale.as_deref(), &tx);
-    let t = i18n::texts(&locale);
+async fn recovery_sign_in_page(page: TxPage) -> Response {
+    let (state, browser, tx_id, tx, locale) = page.into_parts();
     if !mfa::recovery_codes_on(&state) {
         return refused_post(&state, SignInError::FeatureOff("Recovery codes").into());
     }
-    let tx_id = q.tx.unwrap_or_default();
-    let spec = recovery_sign_in_spec(t, &tx_id, "");
-    form_page(
-        &state,
-        &browser,
-        &locale,
-        tx.branding.as_ref(),
-        spec,
-        None,
-        None,
-    )
+    let spec = recovery_sign_in_spec(i18n::texts(&locale), &tx_id, "");
+    let branding = tx.branding.as_ref();
+    form_page(&state, &browser, &locale, branding, spec, None, None)
 }
 
-async fn recovery_sign_in_submit(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<StepForm>,
-) -> Response {
-    let tx = match posted_transaction(&state, &browser, &form).await {
-        Ok(tx) => tx,
-        Err(err) => return refused_post(&state, err),
-    };
-    let locale = tx.request.locale.clone();
+async fn recovery_sign_in_submit(post: PostedTx<RecoveryForm>) -> Response {
+    let (state, browser, form, tx, locale) = post.into_parts();
     let branding = tx.branding.clone();
-    let code = form.rest.get("recovery_code").cloned().unwrap_or_default();
-    match mfa::sign_in_with_recovery_code(&state, &form.tx, tx, &form.email, &code, browser.meta())
-        .await
-    {
-        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
-        Err(err) => match form_error(&state, &locale, err) {
-            Ok(error) => {
-                let t = i18n::texts(&locale);
-                let spec = recovery_sign_in_spec(t, &form.tx, &form.email);
-                form_page(
-                    &state,
-                    &browser,
-                    &locale,
-                    branding.as_ref(),
-                    spec,
-                    Some(error),
-                    None,
-                )
-            }
-            Err(page) => *page,
-        },
-    }
+    let (tx_id, email, meta) = (&form.tx, &form.email, browser.meta());
+    let result =
+        mfa::sign_in_with_recovery_code(&state, tx_id, tx, email, &form.recovery_code, meta).await;
+    answered(&state, (tx_id, &locale), result, |refusal| async {
+        let spec = recovery_sign_in_spec(i18n::texts(&locale), tx_id, email);
+        let branding = branding.as_ref();
+        form_page(
+            &state,
+            &browser,
+            &locale,
+            branding,
+            spec,
+            Some(refusal),
+            None,
+        )
+    })
+    .await
 }

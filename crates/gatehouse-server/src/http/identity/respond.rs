@@ -89,17 +89,7 @@ fn texts_error_title(locale: &str) -> &'static str {
 pub fn completion(config: &Config, done: Completion) -> Response {
     if let Some(url) = &done.direct_redirect {
         let mut response = see_other(url);
-        if let Some(cookie) = &done.session_cookie {
-            response.headers_mut().append(
-                header::SET_COOKIE,
-                set_cookie(
-                    config,
-                    SESSION_COOKIE,
-                    cookie,
-                    Some(config.server_session_expires_in),
-                ),
-            );
-        }
+        keep_session(config, &mut response, done.session_cookie.as_deref());
         return response;
     }
     let mut params: Vec<(&str, &str)> = vec![
@@ -117,18 +107,19 @@ pub fn completion(config: &Config, done: Completion) -> Response {
         &params,
         &done.locale,
     );
-    if let Some(cookie) = &done.session_cookie {
+    keep_session(config, &mut response, done.session_cookie.as_deref());
+    response
+}
+
+/// Sets the browser's session cookie of a finished sign-in, when it made one.
+fn keep_session(config: &Config, response: &mut Response, session_cookie: Option<&str>) {
+    if let Some(cookie) = session_cookie {
+        let max_age = Some(config.server_session_expires_in);
         response.headers_mut().append(
             header::SET_COOKIE,
-            set_cookie(
-                config,
-                SESSION_COOKIE,
-                cookie,
-                Some(config.server_session_expires_in),
-            ),
+            set_cookie(config, SESSION_COOKIE, cookie, max_age),
         );
     }
-    response
 }
 
 /// An error sent back to the client (RFC 6749 §4.1.2.1).

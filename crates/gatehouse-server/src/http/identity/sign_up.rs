@@ -1,18 +1,15 @@
 //! The sign-up page: email, password, names and custom attributes.
 
-use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Form;
 use gatehouse_core::signin::SignInError;
 
 use super::browser::Browser;
+use super::forms::SignUpForm;
+use super::i18n;
 use super::pages::{message, render, Chrome};
 use super::pages::{AttributeField, SignUpPage};
-use super::{
-    form_error, i18n, page_error, page_locale, posted_transaction, refused_post, respond,
-    transaction, PageQuery, StepForm,
-};
+use super::step::{answered, PostedTx, Refusal, TxPage};
 use crate::error::ServiceError;
 use crate::services::captcha::{self, CaptchaPage};
 use crate::services::signin::SignUpInput;
@@ -24,7 +21,7 @@ use crate::state::AppState;
 async fn attribute_fields(
     state: &AppState,
     locale: &str,
-    form: &StepForm,
+    form: &SignUpForm,
 ) -> Result<Vec<AttributeField>, ServiceError> {
     let posted = form.attributes();
     Ok(signin::sign_up_attributes(state)
@@ -46,8 +43,8 @@ async fn sign_up_view(
     tx_id: &str,
     tx: &Transaction,
     locale: &str,
-    form: &StepForm,
-    error: Option<(StatusCode, String)>,
+    form: &SignUpForm,
+    error: Option<Refusal>,
 ) -> Response {
     let attributes = match attribute_fields(state, locale, form).await {
         Ok(fields) => fields,
@@ -86,17 +83,8 @@ async fn sign_up_view(
     response
 }
 
-pub(super) async fn sign_up_page(
-    State(state): State<AppState>,
-    browser: Browser,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    let fallback = q.locale.clone().unwrap_or_else(|| "en".into());
-    let tx = match transaction(&state, &browser, q.tx.as_deref()).await {
-        Ok(tx) => tx,
-        Err(err) => return page_error(&state, &fallback, err),
-    };
-    let locale = page_locale(&state, q.locale.as_deref(), &tx);
+pub(super) async fn sign_up_page(page: TxPage) -> Response {
+    let (state, browser, tx_id, tx, locale) = page.into_parts();
     if !signin::sign_up_open(&state, &tx) {
         let t = i18n::texts(&locale);
         return message(
@@ -107,28 +95,12 @@ pub(super) async fn sign_up_page(
             &SignInError::FeatureOff("Sign-up").to_string(),
         );
     }
-    sign_up_view(
-        &state,
-        &browser,
-        q.tx.as_deref().unwrap_or_default(),
-        &tx,
-        &locale,
-        &StepForm::default(),
-        None,
-    )
-    .await
+    let form = SignUpForm::default();
+    sign_up_view(&state, &browser, &tx_id, &tx, &locale, &form, None).await
 }
 
-pub(super) async fn sign_up_submit(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<StepForm>,
-) -> Response {
-    let tx = match posted_transaction(&state, &browser, &form).await {
-        Ok(tx) => tx,
-        Err(err) => return refused_post(&state, err),
-    };
-    let locale = tx.request.locale.clone();
+pub(super) async fn sign_up_submit(post: PostedTx<SignUpForm>) -> Response {
+    let (state, browser, form, tx, locale) = post.into_parts();
     let shown = tx.clone();
     let input = SignUpInput {
         email: form.email.clone(),
@@ -138,7 +110,7 @@ pub(super) async fn sign_up_submit(
         attributes: form.attributes(),
     };
     let token = form
-        .rest
+        .extra
         .get(captcha::response_field(&state.config.captcha_provider));
     let checked = captcha::check(
         &state,
@@ -151,22 +123,16 @@ pub(super) async fn sign_up_submit(
         Ok(()) => signin::sign_up(&state, &form.tx, tx, input, browser.meta()).await,
         Err(err) => Err(err),
     };
-    match result {
-        Ok(outcome) => respond::outcome(&state.config, &form.tx, &locale, outcome),
-        Err(err) => match form_error(&state, &locale, err) {
-            Ok(error) => {
-                sign_up_view(
-                    &state,
-                    &browser,
-                    &form.tx,
-                    &shown,
-                    &locale,
-                    &form,
-                    Some(error),
-                )
-                .await
-            }
-            Err(page) => *page,
-        },
-    }
+    answered(&state, (&form.tx, &locale), result, |refusal| {
+        sign_up_view(
+            &state,
+            &browser,
+            &form.tx,
+            &shown,
+            &locale,
+            &form,
+            Some(refusal),
+        )
+    })
+    .await
 }

@@ -5,13 +5,14 @@ use axum::routing::get;
 use gatehouse_core::signin::MfaType;
 
 use super::browser::Browser;
-use super::lifecycle::{form_page, FormSpec};
-use super::mfa::{finish, remember_if_asked, EMAIL_PATH};
-use super::step::{OwedPage, OwedPost, SmsMfa};
-use super::{form_error, i18n, page_error};
+use super::forms::CodeForm;
+use super::lifecycle::{form_after, FormSpec};
+use super::mfa::{spec_page, verified, EMAIL_PATH};
+use super::step::{refused_again, OwedPage, OwedPost, Refusal, SmsMfa};
+use super::{i18n, page_error};
 use crate::error::ServiceError;
 use crate::services::mfa;
-use crate::services::signin::{self, Transaction};
+use crate::services::signin::Transaction;
 use crate::state::AppState;
 
 const SMS_PATH: &str = "/identity/v1/view/sms-mfa";
@@ -60,158 +61,96 @@ async fn sms_spec<'a>(
 }
 
 async fn sms_page(page: OwedPage<SmsMfa>) -> Response {
-    let OwedPage {
-        state,
-        browser,
-        tx_id,
-        tx,
-        locale,
-        ..
-    } = page;
+    let (state, browser, tx_id, tx, at, locale) = page.into_parts();
     let t = i18n::texts(&locale);
-    let user_id = tx.user().map_or(0, |u| u.id);
-    let verified = match mfa::verified_phone(&state, user_id).await {
+    let verified = match mfa::verified_phone(&state, at.user().id).await {
         Ok(phone) => phone.is_some(),
         Err(err) => return page_error(&state, &locale, err),
     };
-    let mut error = None;
-    if verified {
-        match mfa::sms_code_pending(&state, &tx_id, &tx).await {
-            Ok(true) => {}
-            Ok(false) => {
-                if let Err(err) = mfa::send_sms_code(&state, &tx_id, &tx, browser.meta()).await {
-                    match form_error(&state, &locale, err) {
-                        Ok(e) => error = Some(e),
-                        Err(page) => return *page,
-                    }
-                }
-            }
+    // The first visit texts the code to a verified number; reloads do not send another.
+    let sent = match verified {
+        true => match mfa::sms_code_pending(&state, &tx_id, &tx).await {
+            Ok(true) => Ok(()),
+            Ok(false) => mfa::send_sms_code(&state, &tx_id, &tx, browser.meta()).await,
             Err(err) => return page_error(&state, &locale, err),
-        }
+        },
+        false => Ok(()),
+    };
+    let (mut spec, intro) = match sms_spec(&state, t, &tx, &tx_id, !verified).await {
+        Ok(shown) => shown,
+        Err(err) => return page_error(&state, &locale, err),
+    };
+    if !intro.is_empty() {
+        spec.intro = &intro;
     }
-    match sms_spec(&state, t, &tx, &tx_id, !verified).await {
-        Ok((spec, intro)) => {
-            let mut spec: FormSpec<'_> = spec;
-            if !intro.is_empty() {
-                spec.intro = &intro;
-            }
-            form_page(
-                &state,
-                &browser,
-                &locale,
-                tx.branding.as_ref(),
-                spec,
-                error,
-                None,
-            )
-        }
-        Err(err) => page_error(&state, &locale, err),
-    }
+    form_after(
+        (&state, &browser, &locale),
+        tx.branding.as_ref(),
+        spec,
+        sent,
+    )
 }
 
-async fn sms_submit(post: OwedPost<SmsMfa>) -> Response {
-    let OwedPost {
-        state,
-        browser,
-        form,
-        tx,
-        at,
-        locale,
-        ..
-    } = post;
-    let t = i18n::texts(&locale);
+async fn sms_submit(post: OwedPost<SmsMfa, CodeForm>) -> Response {
+    let (state, browser, form, tx, at, locale) = post.into_parts();
     let user_id = at.user().id;
-    let branding = tx.branding.clone();
+    let page = (&state, &browser, locale.as_str());
     let meta = browser.meta();
-    let (result, setup_failed) = match form.stage.as_str() {
-        "setup" => {
-            let number = form.rest.get("phone_number").cloned().unwrap_or_default();
-            (
-                mfa::setup_sms(&state, &form.tx, &tx, &number, meta)
+    let sent = match form.stage.as_str() {
+        "setup" => mfa::setup_sms(&state, &form.tx, &tx, &form.phone_number, meta).await,
+        "resend" => mfa::send_sms_code(&state, &form.tx, &tx, meta).await,
+        _ => {
+            let verified_code =
+                mfa::verify_sms_code(&state, &form.tx, tx.clone(), at, &form.code, meta).await;
+            return match verified_code {
+                Ok(outcome) => verified(page, &form, (user_id, MfaType::Sms), outcome).await,
+                Err(err) => {
+                    refused_again(&state, &locale, err, |refusal| {
+                        code_page(page, &tx, &form.tx, Some(refusal))
+                    })
                     .await
-                    .map(|()| None),
-                true,
-            )
+                }
+            };
         }
-        "resend" => (
-            mfa::send_sms_code(&state, &form.tx, &tx, meta)
-                .await
-                .map(|()| None),
-            false,
-        ),
-        _ => (
-            mfa::verify_sms_code(&state, &form.tx, tx.clone(), at, &form.code, meta)
-                .await
-                .map(Some),
-            false,
-        ),
     };
-    match result {
-        Ok(Some(outcome)) => {
-            let device = remember_if_asked(&state, &browser, &form, user_id, MfaType::Sms).await;
-            finish(&state, &form.tx, &locale, outcome, device)
-        }
-        Ok(None) => {
-            code_page(
-                &state,
-                &browser,
-                &locale,
-                &tx,
-                &form.tx,
-                t,
-                None,
-                branding.as_ref(),
-            )
+    match sent {
+        Ok(()) => code_page(page, &tx, &form.tx, None).await,
+        // A number that could not be set up is asked for again.
+        Err(err) if form.stage == "setup" => {
+            refused_again(&state, &locale, err, |refusal| {
+                let t = i18n::texts(&locale);
+                let spec = async {
+                    sms_spec(&state, t, &tx, &form.tx, true)
+                        .await
+                        .map(|(s, _)| s)
+                };
+                spec_page(page, &tx, spec, Some(refusal))
+            })
             .await
         }
-        Err(err) => match form_error(&state, &locale, err) {
-            Ok(error) if setup_failed => match sms_spec(&state, t, &tx, &form.tx, true).await {
-                Ok((spec, _)) => form_page(
-                    &state,
-                    &browser,
-                    &locale,
-                    branding.as_ref(),
-                    spec,
-                    Some(error),
-                    None,
-                ),
-                Err(err) => page_error(&state, &locale, err),
-            },
-            Ok(error) => {
-                code_page(
-                    &state,
-                    &browser,
-                    &locale,
-                    &tx,
-                    &form.tx,
-                    t,
-                    Some(error),
-                    branding.as_ref(),
-                )
-                .await
-            }
-            Err(page) => *page,
-        },
+        Err(err) => {
+            refused_again(&state, &locale, err, |refusal| {
+                code_page(page, &tx, &form.tx, Some(refusal))
+            })
+            .await
+        }
     }
 }
 
-/// The SMS code form (after a setup or a resend, or with an error).
-#[allow(clippy::too_many_arguments)]
+/// The SMS code form (after a setup or a resend, or with a refusal).
 async fn code_page(
-    state: &AppState,
-    browser: &Browser,
-    locale: &str,
+    page: (&AppState, &Browser, &str),
     tx: &Transaction,
     tx_id: &str,
-    t: &i18n::Texts,
-    error: Option<(axum::http::StatusCode, String)>,
-    branding: Option<&signin::Branding>,
+    refusal: Option<Refusal>,
 ) -> Response {
-    match sms_spec(state, t, tx, tx_id, false).await {
-        Ok((mut spec, _)) => {
-            spec.intro = t.sms_setup_intro;
-            form_page(state, browser, locale, branding, spec, error, None)
-        }
-        Err(err) => page_error(state, locale, err),
-    }
+    let t = i18n::texts(page.2);
+    let spec = async {
+        let shown = sms_spec(page.0, t, tx, tx_id, false).await;
+        shown.map(|(spec, _)| FormSpec {
+            intro: t.sms_setup_intro,
+            ..spec
+        })
+    };
+    spec_page(page, tx, spec, refusal).await
 }

@@ -1,9 +1,9 @@
 //! The consent page: which scopes to ask for, and the user's answer.
 
-use gatehouse_core::signin::Step;
+use gatehouse_core::signin::{AtStep, SignInError, Step};
 use gatehouse_store::AccountStore;
 
-use super::{at_step, complete_step};
+use super::complete_step;
 use super::{discard, Outcome, RequestMeta, Transaction};
 use crate::error::ServiceError;
 use crate::state::AppState;
@@ -49,15 +49,19 @@ pub async fn consent_scopes(
     Ok(scopes)
 }
 
-/// The user's answer on the consent page. `Ok(None)`: consent denied (transaction ended).
+/// The user's answer on the consent page, at the consent step. `Ok(None)`: consent denied
+/// (transaction ended).
 pub async fn answer_consent(
     state: &AppState,
     id: &str,
     tx: Transaction,
+    at: AtStep,
     accept: bool,
     meta: RequestMeta<'_>,
 ) -> Result<Option<Outcome>, ServiceError> {
-    let at = at_step(state, &tx, &[Step::Consent], meta).await?;
+    if at.step() != Step::Consent {
+        return Err(SignInError::WrongStep.into());
+    }
     if !accept {
         discard(state, id).await?;
         return Ok(None);
