@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use super::load::ConfigError;
 use super::Config;
 
-const LOCALES: [&str; 3] = ["en", "fr", "zh-CN"];
+const LOCALES: [&str; 3] = crate::i18n::TAGS;
 const MFA_TYPES: [&str; 3] = ["otp", "email", "sms"];
 const POLICIES: [&str; 8] = [
     "sign_in_or_sign_up",

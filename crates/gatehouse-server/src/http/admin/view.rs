@@ -81,7 +81,7 @@ impl Frame {
                     current: *id == section,
                 })
                 .collect(),
-            locales: i18n::all()
+            locales: i18n::LANGUAGES
                 .into_iter()
                 .map(|other| LocaleLink {
                     lang: other.lang,

@@ -248,7 +248,10 @@ async fn verify_email_page(
             &fallback,
             StatusCode::BAD_REQUEST,
             t.error_title,
-            &SignInError::FeatureOff("Email verification").to_string(),
+            &i18n::refusal(
+                &fallback,
+                &SignInError::FeatureOff("Email verification").into(),
+            ),
         );
     }
     let id = q.id.unwrap_or_default();
@@ -427,7 +430,7 @@ async fn reset_page(
             &locale,
             StatusCode::BAD_REQUEST,
             t.error_title,
-            &SignInError::FeatureOff("Password reset").to_string(),
+            &i18n::refusal(&locale, &SignInError::FeatureOff("Password reset").into()),
         );
     }
     let hint = tx.request.login_hint.clone().unwrap_or_default();

@@ -267,7 +267,13 @@ fn back(notice: bool) -> Response {
 
 fn refused(state: &AppState, err: ServiceError) -> Response {
     match form_error(state, "en", err) {
-        Ok((status, text)) => message(&state.config, "en", status, i18n::EN.error_title, &text),
+        Ok((status, text)) => message(
+            &state.config,
+            "en",
+            status,
+            i18n::texts("en").error_title,
+            &text,
+        ),
         Err(page) => *page,
     }
 }

@@ -104,7 +104,7 @@ pub(super) async fn sign_up_page(
             &locale,
             StatusCode::BAD_REQUEST,
             t.error_title,
-            &SignInError::FeatureOff("Sign-up").to_string(),
+            &i18n::refusal(&locale, &SignInError::FeatureOff("Sign-up").into()),
         );
     }
     sign_up_view(
