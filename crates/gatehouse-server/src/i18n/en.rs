@@ -3,15 +3,10 @@
 use super::keys::{MailTexts, Refusals, SmsTexts, Texts, Words};
 use super::Catalogue;
 
-const LANG: &str = "en";
-const NAME: &str = "English";
-
 pub const CATALOGUE: Catalogue = Catalogue {
-    lang: LANG,
-    language_name: NAME,
     page: Texts {
-        lang: LANG,
-        language_name: NAME,
+        lang: "en",
+        language_name: "English",
         sign_in_title: "Sign in",
         sign_up_title: "Create an account",
         consent_title: "Authorize access",
@@ -136,8 +131,8 @@ pub const CATALOGUE: Catalogue = Catalogue {
         confirm_identity_submit: "Confirm",
         sign_in_again: "Sign in again",    },
     panel: Words {
-        lang: LANG,
-        language_name: NAME,
+        lang: "en",
+        language_name: "English",
         panel: "Gatehouse admin",
         dashboard: "Dashboard",
         users: "Users",

@@ -3,15 +3,10 @@
 use super::keys::{MailTexts, Refusals, SmsTexts, Texts, Words};
 use super::Catalogue;
 
-const LANG: &str = "fr";
-const NAME: &str = "Français";
-
 pub const CATALOGUE: Catalogue = Catalogue {
-    lang: LANG,
-    language_name: NAME,
     page: Texts {
-        lang: LANG,
-        language_name: NAME,
+        lang: "fr",
+        language_name: "Français",
         sign_in_title: "Connexion",
         sign_up_title: "Créer un compte",
         consent_title: "Autoriser l'accès",
@@ -134,8 +129,8 @@ pub const CATALOGUE: Catalogue = Catalogue {
         confirm_identity_submit: "Confirmer",
         sign_in_again: "Se reconnecter",    },
     panel: Words {
-        lang: LANG,
-        language_name: NAME,
+        lang: "fr",
+        language_name: "Français",
         panel: "Administration Gatehouse",
         dashboard: "Tableau de bord",
         users: "Utilisateurs",

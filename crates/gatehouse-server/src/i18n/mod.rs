@@ -19,12 +19,9 @@ pub use keys::{MailTexts, Refusals, SmsTexts, Texts, Words};
 
 use crate::error::ServiceError;
 
-/// One language's texts.
+/// One language's texts. Its tag (as `supported_locales` spells it) and its name in itself are
+/// the page texts' `lang` and `language_name`.
 pub struct Catalogue {
-    /// The BCP 47 tag, as `supported_locales` spells it.
-    pub lang: &'static str,
-    /// The language's name in itself, for language pickers.
-    pub language_name: &'static str,
     pub page: Texts,
     pub panel: Words,
     pub mail: MailTexts,
@@ -37,22 +34,22 @@ pub const LANGUAGES: [&Catalogue; 3] = [&en::CATALOGUE, &fr::CATALOGUE, &zh_cn::
 
 /// The tags of [`LANGUAGES`], the values `supported_locales` accepts.
 pub const TAGS: [&str; 3] = [
-    en::CATALOGUE.lang,
-    fr::CATALOGUE.lang,
-    zh_cn::CATALOGUE.lang,
+    en::CATALOGUE.page.lang,
+    fr::CATALOGUE.page.lang,
+    zh_cn::CATALOGUE.page.lang,
 ];
 
 /// The catalogue of `locale` (compared case-insensitively; a bare `zh` is Simplified Chinese),
 /// English for anything else.
 pub fn catalogue(locale: &str) -> &'static Catalogue {
     let locale = if locale.eq_ignore_ascii_case("zh") {
-        zh_cn::CATALOGUE.lang
+        zh_cn::CATALOGUE.page.lang
     } else {
         locale
     };
     LANGUAGES
         .into_iter()
-        .find(|c| c.lang.eq_ignore_ascii_case(locale))
+        .find(|c| c.page.lang.eq_ignore_ascii_case(locale))
         .unwrap_or(&en::CATALOGUE)
 }
 
@@ -82,66 +79,63 @@ pub fn sms_code_text(locale: &str, code: &str) -> String {
 
 impl Refusals {
     fn sign_in(&self, err: &SignInError) -> String {
-        let fixed = match err {
-            SignInError::NoUserFound => self.no_user_found,
-            SignInError::LockedOut => self.locked_out,
-            SignInError::DisabledAccount => self.disabled_account,
-            SignInError::EmailInUse => self.email_in_use,
+        let saml_reason;
+        let (template, values): (&str, Vec<(&str, &str)>) = match err {
+            SignInError::NoUserFound => (self.no_user_found, vec![]),
+            SignInError::LockedOut => (self.locked_out, vec![]),
+            SignInError::DisabledAccount => (self.disabled_account, vec![]),
+            SignInError::EmailInUse => (self.email_in_use, vec![]),
             SignInError::BadInput(message) => return self.bad_input(message),
-            SignInError::UnknownTransaction => self.unknown_transaction,
-            SignInError::CsrfMismatch => self.csrf_mismatch,
-            SignInError::FeatureOff(feature) => {
-                return fill(self.feature_off, &[("feature", feature)])
-            }
-            SignInError::WrongStep => self.wrong_step,
-            SignInError::AlreadySignedIn => self.already_signed_in,
-            SignInError::WrongCurrentPassword => self.wrong_current_password,
-            SignInError::InvalidCode => self.invalid_code,
-            SignInError::Captcha => self.captcha,
-            SignInError::InvalidMfaCode => self.invalid_mfa_code,
-            SignInError::MfaLockout => self.mfa_lockout,
-            SignInError::ResetRequestLimit => self.reset_request_limit,
-            SignInError::ResetCodeLockout => self.reset_code_lockout,
-            SignInError::VerificationLockout => self.verification_lockout,
-            SignInError::ChangeEmailSendLimit => self.change_email_send_limit,
-            SignInError::ChangeEmailLockout => self.change_email_lockout,
-            SignInError::PasswordlessLockout => self.passwordless_lockout,
-            SignInError::EmailSendLimit => self.email_send_limit,
-            SignInError::SmsSendLimit => self.sms_send_limit,
-            SignInError::SamePassword => self.same_password,
-            SignInError::SameEmail => self.same_email,
-            SignInError::InvitationNotFound => self.invitation_not_found,
-            SignInError::InvitationExpired => self.invitation_expired,
-            SignInError::AlreadyActive => self.already_active,
+            SignInError::UnknownTransaction => (self.unknown_transaction, vec![]),
+            SignInError::CsrfMismatch => (self.csrf_mismatch, vec![]),
+            SignInError::FeatureOff(feature) => (self.feature_off, vec![("feature", *feature)]),
+            SignInError::WrongStep => (self.wrong_step, vec![]),
+            SignInError::AlreadySignedIn => (self.already_signed_in, vec![]),
+            SignInError::WrongCurrentPassword => (self.wrong_current_password, vec![]),
+            SignInError::InvalidCode => (self.invalid_code, vec![]),
+            SignInError::Captcha => (self.captcha, vec![]),
+            SignInError::InvalidMfaCode => (self.invalid_mfa_code, vec![]),
+            SignInError::MfaLockout => (self.mfa_lockout, vec![]),
+            SignInError::ResetRequestLimit => (self.reset_request_limit, vec![]),
+            SignInError::ResetCodeLockout => (self.reset_code_lockout, vec![]),
+            SignInError::VerificationLockout => (self.verification_lockout, vec![]),
+            SignInError::ChangeEmailSendLimit => (self.change_email_send_limit, vec![]),
+            SignInError::ChangeEmailLockout => (self.change_email_lockout, vec![]),
+            SignInError::PasswordlessLockout => (self.passwordless_lockout, vec![]),
+            SignInError::EmailSendLimit => (self.email_send_limit, vec![]),
+            SignInError::SmsSendLimit => (self.sms_send_limit, vec![]),
+            SignInError::SamePassword => (self.same_password, vec![]),
+            SignInError::SameEmail => (self.same_email, vec![]),
+            SignInError::InvitationNotFound => (self.invitation_not_found, vec![]),
+            SignInError::InvitationExpired => (self.invitation_expired, vec![]),
+            SignInError::AlreadyActive => (self.already_active, vec![]),
             SignInError::UnknownProvider(provider) => {
-                return fill(self.unknown_provider, &[("provider", provider)])
+                (self.unknown_provider, vec![("provider", provider.as_str())])
             }
-            SignInError::ExternalRefused { provider, reason } => {
-                return fill(
-                    self.external_refused,
-                    &[("provider", provider), ("reason", reason)],
-                )
-            }
-            SignInError::ProviderUnavailable(provider) => {
-                return fill(self.provider_unavailable, &[("provider", provider)])
-            }
+            SignInError::ExternalRefused { provider, reason } => (
+                self.external_refused,
+                vec![("provider", provider.as_str()), ("reason", reason.as_str())],
+            ),
+            SignInError::ProviderUnavailable(provider) => (
+                self.provider_unavailable,
+                vec![("provider", provider.as_str())],
+            ),
             SignInError::UnknownSamlIdp(idp) => {
-                return fill(self.unknown_saml_idp, &[("idp", idp)])
+                (self.unknown_saml_idp, vec![("idp", idp.as_str())])
             }
-            SignInError::SamlIdpMisconfigured { idp, reason } => {
-                return fill(
-                    self.saml_idp_misconfigured,
-                    &[("idp", idp), ("reason", reason)],
-                )
-            }
+            SignInError::SamlIdpMisconfigured { idp, reason } => (
+                self.saml_idp_misconfigured,
+                vec![("idp", idp.as_str()), ("reason", reason.as_str())],
+            ),
             SignInError::InvalidSamlResponse(reason) => {
-                return fill(
+                saml_reason = reason.to_string();
+                (
                     self.invalid_saml_response,
-                    &[("reason", &reason.to_string())],
+                    vec![("reason", saml_reason.as_str())],
                 )
             }
         };
-        fixed.to_owned()
+        fill(template, &values)
     }
 
     /// Input problems travel as their English message; the ones a rule of its own produces

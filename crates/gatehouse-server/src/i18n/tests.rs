@@ -76,16 +76,14 @@ fn every_sign_in_error() -> Vec<SignInError> {
 fn every_language_has_every_text_with_the_english_placeholders() {
     let english = catalogue("en");
     for language in LANGUAGES {
-        assert_eq!(language.page.lang, language.lang);
-        assert_eq!(language.panel.lang, language.lang);
-        assert_eq!(language.page.language_name, language.language_name);
-        assert_eq!(language.panel.language_name, language.language_name);
+        assert_eq!(language.panel.lang, language.page.lang);
+        assert_eq!(language.panel.language_name, language.page.language_name);
         for ((table, entries), (_, english_entries)) in
             tables(language).into_iter().zip(tables(english))
         {
             assert_eq!(entries.len(), english_entries.len());
             for ((key, text), (_, english_text)) in entries.into_iter().zip(english_entries) {
-                let at = format!("{} {table}.{key}", language.lang);
+                let at = format!("{} {table}.{key}", language.page.lang);
                 assert!(!text.trim().is_empty(), "{at} is empty");
                 assert_eq!(
                     placeholders(text),
@@ -101,13 +99,13 @@ fn every_language_has_every_text_with_the_english_placeholders() {
 fn supported_tags_are_the_catalogues_and_each_finds_its_own() {
     assert_eq!(TAGS, ["en", "fr", "zh-CN"]);
     for (tag, language) in TAGS.into_iter().zip(LANGUAGES) {
-        assert_eq!(language.lang, tag);
-        assert_eq!(catalogue(tag).lang, tag);
-        assert_eq!(catalogue(&tag.to_uppercase()).lang, tag);
+        assert_eq!(language.page.lang, tag);
+        assert_eq!(catalogue(tag).page.lang, tag);
+        assert_eq!(catalogue(&tag.to_uppercase()).page.lang, tag);
     }
-    assert_eq!(catalogue("zh").lang, "zh-CN");
-    assert_eq!(catalogue("de").lang, "en");
-    assert_eq!(catalogue("").lang, "en");
+    assert_eq!(catalogue("zh").page.lang, "zh-CN");
+    assert_eq!(catalogue("de").page.lang, "en");
+    assert_eq!(catalogue("").page.lang, "en");
 }
 
 #[test]

@@ -3,15 +3,10 @@
 use super::keys::{MailTexts, Refusals, SmsTexts, Texts, Words};
 use super::Catalogue;
 
-const LANG: &str = "zh-CN";
-const NAME: &str = "简体中文";
-
 pub const CATALOGUE: Catalogue = Catalogue {
-    lang: LANG,
-    language_name: NAME,
     page: Texts {
-        lang: LANG,
-        language_name: NAME,
+        lang: "zh-CN",
+        language_name: "简体中文",
         sign_in_title: "登录",
         sign_up_title: "创建账户",
         consent_title: "授权访问",
@@ -134,8 +129,8 @@ pub const CATALOGUE: Catalogue = Catalogue {
         confirm_identity_submit: "确认",
         sign_in_again: "重新登录",    },
     panel: Words {
-        lang: LANG,
-        language_name: NAME,
+        lang: "zh-CN",
+        language_name: "简体中文",
         panel: "Gatehouse 管理后台",
         dashboard: "仪表盘",
         users: "用户",

@@ -137,7 +137,7 @@ pub fn compose(
         ),
     };
     let html = HtmlMessage {
-        lang: language.lang,
+        lang: language.page.lang,
         subject,
         logo_url: &branding.logo_url,
         sender_name: &branding.sender_name,

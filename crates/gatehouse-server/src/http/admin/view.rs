@@ -82,6 +82,7 @@ impl Frame {
                 })
                 .collect(),
             locales: i18n::LANGUAGES
+                .map(|language| &language.panel)
                 .into_iter()
                 .map(|other| LocaleLink {
                     lang: other.lang,

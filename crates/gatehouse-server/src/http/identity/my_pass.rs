@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::browser::Browser;
 use super::pages::{message, render, Chrome, MyPassPage};
 use super::respond::{outcome, see_other};
-use super::{form_error, i18n, StepForm};
+use super::{i18n, StepForm};
 use crate::error::ServiceError;
 use crate::http::web::clear_cookie;
 use crate::services::sessions::{self, SESSION_COOKIE};
@@ -266,16 +266,7 @@ fn back(notice: bool) -> Response {
 }
 
 fn refused(state: &AppState, err: ServiceError) -> Response {
-    match form_error(state, "en", err) {
-        Ok((status, text)) => message(
-            &state.config,
-            "en",
-            status,
-            i18n::texts("en").error_title,
-            &text,
-        ),
-        Err(page) => *page,
-    }
+    super::refused_post(state, err)
 }
 
 async fn save_names(
