@@ -30,8 +30,9 @@ backend_tests! {
             assert_eq!(error_text(&wrong.html), shown, "{extra:?}");
         }
         // The third wrong password locks the email for this IP: said in French too.
-        let browser = Browser::new(&app);
-        let locked = sign_in(&browser, &authorize_url(&client_id, CB, &[("locale", "fr")]), "ada@example.com", "Wrong-passw0rd", CB).await;
+        let third = sign_in(&Browser::new(&app), &authorize_url(&client_id, CB, &[("locale", "fr")]), "ada@example.com", "Wrong-passw0rd", CB).await;
+        assert_eq!(error_text(&third.html), "Aucun utilisateur trouvé");
+        let locked = sign_in(&Browser::new(&app), &authorize_url(&client_id, CB, &[("locale", "fr")]), "ada@example.com", PASSWORD, CB).await;
         assert_eq!(locked.status, 400, "{}", locked.html);
         assert_eq!(error_text(&locked.html), "Compte temporairement bloqué après trop d’échecs de connexion");
         // English pages keep the messages the API gives.
