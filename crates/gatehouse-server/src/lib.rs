@@ -4,6 +4,7 @@ pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod http;
+pub mod i18n;
 pub mod keys;
 pub mod mail;
 pub mod metrics;

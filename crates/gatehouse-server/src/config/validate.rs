@@ -7,7 +7,7 @@ use gatehouse_core::signin::MfaType;
 use super::load::ConfigError;
 use super::Config;
 
-const LOCALES: [&str; 3] = ["en", "fr", "zh-CN"];
+const LOCALES: [&str; 3] = crate::i18n::TAGS;
 
 pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
     validate_issuer(&c.issuer)?;

@@ -1,10 +1,11 @@
-//! The emails Gatehouse sends, in English, French and Simplified Chinese, as HTML and plain
-//! text. Each composed email names the secrets it carries (codes, links) so the email log can
+//! The emails Gatehouse sends, in each language of the catalogue (`crate::i18n`), as HTML and
+//! plain text. Each composed email names the secrets it carries (codes, links) so the email log can
 //! store it redacted.
 
 use askama::Template;
 
 use super::{Email, SendError};
+use crate::i18n;
 
 /// Whose name and logo an email carries: the user's organization's, else the server's.
 #[derive(Debug, Clone, Default)]
@@ -72,112 +73,6 @@ struct TextMessage<'a> {
     footer: &'a str,
 }
 
-/// One locale's words. `{n}` in `invitation_expiry` is the number of days.
-struct Words {
-    lang: &'static str,
-    verify_subject: &'static str,
-    verify_text: &'static str,
-    verify_button: &'static str,
-    welcome_subject: &'static str,
-    welcome_text: &'static str,
-    reset_subject: &'static str,
-    reset_text: &'static str,
-    change_email_subject: &'static str,
-    change_email_text: &'static str,
-    invitation_subject: &'static str,
-    invitation_text: &'static str,
-    invitation_button: &'static str,
-    invitation_expiry: &'static str,
-    passwordless_subject: &'static str,
-    passwordless_text: &'static str,
-    magic_link_subject: &'static str,
-    magic_link_text: &'static str,
-    magic_link_button: &'static str,
-    code_expiry: &'static str,
-    ignore: &'static str,
-}
-
-const EN: Words = Words {
-    lang: "en",
-    verify_subject: "Verify your email address",
-    verify_text: "Welcome! Enter this code to verify your email address:",
-    verify_button: "Verify my email",
-    welcome_subject: "Welcome",
-    welcome_text: "Your account is ready. You can sign in with this email address.",
-    reset_subject: "Reset your password",
-    reset_text: "Enter this code to choose a new password:",
-    change_email_subject: "Confirm your new email address",
-    change_email_text: "Enter this code to make this your account's email address:",
-    invitation_subject: "You are invited",
-    invitation_text: "You have been invited to create an account. Choose a password to accept:",
-    invitation_button: "Accept the invitation",
-    invitation_expiry: "The invitation is valid for {n} days.",
-    passwordless_subject: "Your sign-in code",
-    passwordless_text: "Enter this code to sign in:",
-    magic_link_subject: "Your sign-in link",
-    magic_link_text: "Open this link in the browser where you started signing in:",
-    magic_link_button: "Sign in",
-    code_expiry: "The code expires soon and works once.",
-    ignore: "If you did not ask for this, you can ignore this email.",
-};
-
-const FR: Words = Words {
-    lang: "fr",
-    verify_subject: "Vérifiez votre adresse e-mail",
-    verify_text: "Bienvenue ! Saisissez ce code pour vérifier votre adresse e-mail :",
-    verify_button: "Vérifier mon adresse",
-    welcome_subject: "Bienvenue",
-    welcome_text: "Votre compte est prêt. Vous pouvez vous connecter avec cette adresse e-mail.",
-    reset_subject: "Réinitialisez votre mot de passe",
-    reset_text: "Saisissez ce code pour choisir un nouveau mot de passe :",
-    change_email_subject: "Confirmez votre nouvelle adresse e-mail",
-    change_email_text: "Saisissez ce code pour en faire l'adresse e-mail de votre compte :",
-    invitation_subject: "Vous êtes invité",
-    invitation_text:
-        "Vous êtes invité à créer un compte. Choisissez un mot de passe pour accepter :",
-    invitation_button: "Accepter l'invitation",
-    invitation_expiry: "L'invitation est valable {n} jours.",
-    passwordless_subject: "Votre code de connexion",
-    passwordless_text: "Saisissez ce code pour vous connecter :",
-    magic_link_subject: "Votre lien de connexion",
-    magic_link_text: "Ouvrez ce lien dans le navigateur où vous avez commencé à vous connecter :",
-    magic_link_button: "Se connecter",
-    code_expiry: "Le code expire bientôt et ne sert qu'une fois.",
-    ignore: "Si vous n'êtes pas à l'origine de cette demande, ignorez cet e-mail.",
-};
-
-const ZH: Words = Words {
-    lang: "zh-CN",
-    verify_subject: "验证您的电子邮件地址",
-    verify_text: "欢迎！请输入以下验证码以验证您的电子邮件地址：",
-    verify_button: "验证我的邮箱",
-    welcome_subject: "欢迎",
-    welcome_text: "您的账户已准备就绪，可以使用此电子邮件地址登录。",
-    reset_subject: "重置您的密码",
-    reset_text: "请输入以下验证码以设置新密码：",
-    change_email_subject: "确认您的新电子邮件地址",
-    change_email_text: "请输入以下验证码，将此地址设为您账户的电子邮件地址：",
-    invitation_subject: "您收到了邀请",
-    invitation_text: "您受邀创建账户。设置密码即可接受邀请：",
-    invitation_button: "接受邀请",
-    invitation_expiry: "邀请在 {n} 天内有效。",
-    passwordless_subject: "您的登录验证码",
-    passwordless_text: "请输入以下验证码登录：",
-    magic_link_subject: "您的登录链接",
-    magic_link_text: "请在开始登录的浏览器中打开此链接：",
-    magic_link_button: "登录",
-    code_expiry: "验证码很快过期，且只能使用一次。",
-    ignore: "如果这不是您本人的操作，请忽略此邮件。",
-};
-
-fn words(locale: &str) -> &'static Words {
-    match locale {
-        "fr" => &FR,
-        l if l.eq_ignore_ascii_case("zh-CN") || l.eq_ignore_ascii_case("zh") => &ZH,
-        _ => &EN,
-    }
-}
-
 /// Builds `mail` for `to` in `locale`.
 pub fn compose(
     mail: Mail<'_>,
@@ -185,7 +80,8 @@ pub fn compose(
     locale: &str,
     branding: &MailBranding,
 ) -> Result<Composed, SendError> {
-    let w = words(locale);
+    let language = i18n::catalogue(locale);
+    let w = &language.mail;
     let (subject, lines, code, button, footer) = match mail {
         Mail::VerifyEmail { code, link } => (
             w.verify_subject,
@@ -241,7 +137,7 @@ pub fn compose(
         ),
     };
     let html = HtmlMessage {
-        lang: w.lang,
+        lang: language.page.lang,
         subject,
         logo_url: &branding.logo_url,
         sender_name: &branding.sender_name,

@@ -10,7 +10,6 @@ mod auth;
 mod banners;
 mod connect_apps;
 mod dashboard;
-mod i18n;
 mod keys;
 mod logs;
 mod orgs;
@@ -26,6 +25,7 @@ use axum::middleware;
 use axum::routing::{get, post};
 use axum::Router;
 
+use crate::i18n;
 use crate::state::AppState;
 
 pub fn routes(state: AppState) -> Router<AppState> {

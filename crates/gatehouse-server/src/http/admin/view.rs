@@ -81,7 +81,8 @@ impl Frame {
                     current: *id == section,
                 })
                 .collect(),
-            locales: i18n::all()
+            locales: i18n::LANGUAGES
+                .map(|language| &language.panel)
                 .into_iter()
                 .map(|other| LocaleLink {
                     lang: other.lang,

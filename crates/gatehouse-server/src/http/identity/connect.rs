@@ -93,7 +93,7 @@ pub(super) async fn start(
                     &locale,
                     StatusCode::FORBIDDEN,
                     t.error_title,
-                    &SignInError::DisabledAccount.to_string(),
+                    &i18n::refusal(&locale, &SignInError::DisabledAccount.into()),
                 ),
                 Err(err) => crate::http::error::page_internal_error(config, &locale, &err),
             }

@@ -269,7 +269,10 @@ async fn verify_email_page(
             &fallback,
             StatusCode::BAD_REQUEST,
             t.error_title,
-            &SignInError::FeatureOff("Email verification").to_string(),
+            &i18n::refusal(
+                &fallback,
+                &SignInError::FeatureOff("Email verification").into(),
+            ),
         );
     }
     let spec = verify_link_spec(t, q.id.unwrap_or_default(), &fallback);
@@ -394,7 +397,7 @@ async fn reset_page(page: TxPage) -> Response {
             &locale,
             StatusCode::BAD_REQUEST,
             t.error_title,
-            &SignInError::FeatureOff("Password reset").to_string(),
+            &i18n::refusal(&locale, &SignInError::FeatureOff("Password reset").into()),
         );
     }
     let hint = tx.request.login_hint.clone().unwrap_or_default();

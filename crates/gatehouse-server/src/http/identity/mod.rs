@@ -7,7 +7,6 @@ mod connect;
 mod consent;
 mod federation;
 mod forms;
-mod i18n;
 mod invitations;
 mod lifecycle;
 mod link_account;
@@ -37,6 +36,7 @@ use self::forms::{Posted, SignInForm};
 use self::pages::{message, render, Chrome, SignInPage};
 use crate::error::ServiceError;
 use crate::http::error::status_of;
+use crate::i18n;
 use crate::services::captcha::{self, CaptchaPage};
 use crate::services::signin::{self, Transaction};
 use crate::state::AppState;
@@ -121,7 +121,7 @@ fn expired(state: &AppState, locale: &str) -> Response {
 }
 
 /// What a failed step shows: a page for unknown or foreign transactions, an error page for
-/// internal failures. Refusals a form can show come back as `Ok(message)`.
+/// internal failures. Refusals a form can show come back as `Ok(message)`, in the page's language.
 fn form_error(
     state: &AppState,
     locale: &str,
@@ -134,7 +134,7 @@ fn form_error(
         other if other.class().is_server_fault() => Err(Box::new(
             crate::http::error::page_internal_error(&state.config, locale, &other),
         )),
-        refusal => Ok((status_of(refusal.class()), refusal.to_string())),
+        refusal => Ok((status_of(refusal.class()), i18n::refusal(locale, &refusal))),
     }
 }
 
@@ -364,7 +364,13 @@ async fn sign_in_submit(post: step::PostedTx<SignInForm>) -> Response {
 /// A post that failed its CSRF or transaction check.
 fn refused_post(state: &AppState, err: ServiceError) -> Response {
     match form_error(state, "en", err) {
-        Ok((status, text)) => message(&state.config, "en", status, i18n::EN.error_title, &text),
+        Ok((status, text)) => message(
+            &state.config,
+            "en",
+            status,
+            i18n::texts("en").error_title,
+            &text,
+        ),
         Err(page) => *page,
     }
 }

@@ -16,7 +16,7 @@ use super::browser::Browser;
 use super::forms::{NamesForm, Posted, TxForm};
 use super::pages::{message, render, Chrome, MyPassPage};
 use super::respond::{outcome, see_other};
-use super::{form_error, i18n};
+use super::i18n;
 use crate::error::ServiceError;
 use crate::services::signin::{self, ACCOUNT_PAGE};
 use crate::services::{lifecycle, mfa, passkeys, users};
@@ -266,10 +266,7 @@ fn back(notice: bool) -> Response {
 }
 
 fn refused(state: &AppState, err: ServiceError) -> Response {
-    match form_error(state, "en", err) {
-        Ok((status, text)) => message(&state.config, "en", status, i18n::EN.error_title, &text),
-        Err(page) => *page,
-    }
+    super::refused_post(state, err)
 }
 
 async fn save_names(

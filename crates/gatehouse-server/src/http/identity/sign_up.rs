@@ -92,7 +92,7 @@ pub(super) async fn sign_up_page(page: TxPage) -> Response {
             &locale,
             StatusCode::BAD_REQUEST,
             t.error_title,
-            &SignInError::FeatureOff("Sign-up").to_string(),
+            &i18n::refusal(&locale, &SignInError::FeatureOff("Sign-up").into()),
         );
     }
     let form = SignUpForm::default();

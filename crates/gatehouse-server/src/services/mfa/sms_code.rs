@@ -9,20 +9,13 @@ use gatehouse_store::MfaStore;
 use super::{account_at, check_code_lockout, code_pending, right_code, signed_in_user, wrong_code};
 use crate::crypto::random_code;
 use crate::error::ServiceError;
+use crate::i18n;
 use crate::services::signin::{self, Outcome, RequestMeta, Transaction};
 use crate::services::{codes, outbox};
 use crate::state::AppState;
 
 fn sms_code_key(id: &str, user_id: i64) -> String {
     format!("SMC-{id}-{user_id}")
-}
-
-fn sms_text(locale: &str, code: &str) -> String {
-    match locale {
-        "fr" => format!("Votre code de connexion : {code}"),
-        l if l.eq_ignore_ascii_case("zh-CN") => format!("您的登录验证码：{code}"),
-        _ => format!("Your sign-in code: {code}"),
-    }
 }
 
 /// The user's SMS number (masked but the last 4 digits) once verified, for the code page.
@@ -101,7 +94,7 @@ pub async fn send_sms_code(
         .cache
         .set(&sms_code_key(id, user.id), &code, ttl)
         .await?;
-    let text = sms_text(&tx.request.locale, &code);
+    let text = i18n::sms_code_text(&tx.request.locale, &code);
     outbox::send_sms(state, &number, &text, &code);
     Ok(())
 }
