@@ -302,7 +302,10 @@ mod tests {
         let rsa = cose(
             3,
             -257,
-            &[(-1, Value::Bytes(vec![0xc5; 256])), (-2, Value::Bytes(vec![1, 0, 1]))],
+            &[
+                (-1, Value::Bytes(vec![0xc5; 256])),
+                (-2, Value::Bytes(vec![1, 0, 1])),
+            ],
         );
         assert_eq!(
             public_key_from_cose(&rsa),
@@ -311,8 +314,15 @@ mod tests {
                 e: vec![1, 0, 1]
             })
         );
-        let ed = cose(1, -8, &[(-1, Value::from(6)), (-2, Value::Bytes(vec![3; 32]))]);
-        assert_eq!(public_key_from_cose(&ed), Ok(PublicKey::Ed25519(vec![3; 32])));
+        let ed = cose(
+            1,
+            -8,
+            &[(-1, Value::from(6)), (-2, Value::Bytes(vec![3; 32]))],
+        );
+        assert_eq!(
+            public_key_from_cose(&ed),
+            Ok(PublicKey::Ed25519(vec![3; 32]))
+        );
         let ec = cose(
             2,
             -7,
@@ -354,12 +364,18 @@ mod tests {
         // No algorithm, a repeated label, not a map at all.
         let mut no_alg = Vec::new();
         ciborium::ser::into_writer(
-            &Value::Map(vec![(Value::from(1), Value::from(1)), (Value::from(-2), x.1)]),
+            &Value::Map(vec![
+                (Value::from(1), Value::from(1)),
+                (Value::from(-2), x.1),
+            ]),
             &mut no_alg,
         )
         .unwrap();
         assert_eq!(public_key_from_cose(&no_alg), Err(BAD));
-        assert_eq!(public_key_from_cose(&[0xa2, 0x01, 0x01, 0x01, 0x01]), Err(BAD));
+        assert_eq!(
+            public_key_from_cose(&[0xa2, 0x01, 0x01, 0x01, 0x01]),
+            Err(BAD)
+        );
         assert_eq!(public_key_from_cose(&[0x80]), Err(BAD));
         assert_eq!(
             public_key_from_cose(&[0xa1]),

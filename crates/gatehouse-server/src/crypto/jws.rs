@@ -77,7 +77,10 @@ mod tests {
             let token = compact(input.clone(), &key.sign(input.as_bytes()));
             let verified: IdTokenClaims = verify(&token, jws, public).expect(alg);
             assert_eq!(verified.iss, "https://id.example", "{alg}");
-            let other = signing_input(&header, &serde_json::json!({"iss": "x", "aud": "c", "exp": 1}));
+            let other = signing_input(
+                &header,
+                &serde_json::json!({"iss": "x", "aud": "c", "exp": 1}),
+            );
             let forged = compact(other, &key.sign(input.as_bytes()));
             assert_eq!(
                 verify::<IdTokenClaims>(&forged, jws, public).unwrap_err(),

@@ -8,8 +8,8 @@
 use std::time::Duration;
 
 use gatehouse_core::federation::{
-    authorization_url, check_claims, select_key, AuthorizationRedirect, Expected,
-    FederationError, IdTokenClaims,
+    authorization_url, check_claims, select_key, AuthorizationRedirect, Expected, FederationError,
+    IdTokenClaims,
 };
 use gatehouse_core::jwt::split;
 use gatehouse_core::signin::{FirstFactor, SignInError};
