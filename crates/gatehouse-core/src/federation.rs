@@ -1,6 +1,6 @@
 //! Signing in through an outside OpenID Connect provider: the authorization request we send,
 //! the choice of the provider's key for an ID token, and the checks on its claims. Fetching,
-//! signature arithmetic and the clock belong to the server.
+//! verifying the token's signature (with `jsonwebtoken`) and the clock belong to the server.
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use serde::Deserialize;
@@ -85,7 +85,7 @@ pub fn authorization_url(r: &AuthorizationRedirect<'_>) -> String {
 }
 
 /// A key from the provider's JWKS, as published.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Jwk {
     pub kty: String,
     #[serde(default)]
@@ -120,23 +120,6 @@ pub enum JwsAlgorithm {
     EdDsa,
 }
 
-/// The public key bytes a signature is checked with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PublicKey {
-    /// Big-endian modulus and exponent.
-    Rsa {
-        n: Vec<u8>,
-        e: Vec<u8>,
-    },
-    /// The uncompressed point `0x04 ‖ x ‖ y`.
-    P256 {
-        point: Vec<u8>,
-    },
-    Ed25519 {
-        x: Vec<u8>,
-    },
-}
-
 impl JwsAlgorithm {
     pub fn parse(alg: &str) -> Result<Self, FederationError> {
         match alg {
@@ -156,47 +139,38 @@ impl JwsAlgorithm {
     }
 }
 
-fn decode(part: Option<&String>) -> Option<Vec<u8>> {
-    URL_SAFE_NO_PAD.decode(part?).ok().filter(|b| !b.is_empty())
+/// Whether a key component is present and is base64url of `len` bytes (any non-zero length
+/// when `len` is `None`).
+fn component(part: Option<&String>, len: Option<usize>) -> bool {
+    part.and_then(|p| URL_SAFE_NO_PAD.decode(p).ok())
+        .is_some_and(|bytes| !bytes.is_empty() && len.is_none_or(|len| bytes.len() == len))
 }
 
-/// The key's bytes, if it is a signing key usable with `alg`.
-fn key_for(jwk: &Jwk, alg: JwsAlgorithm) -> Option<PublicKey> {
+/// Whether `jwk` is a signing key usable with `alg`, its parts well formed.
+fn fits(jwk: &Jwk, alg: JwsAlgorithm) -> bool {
     if jwk.key_use.as_deref().is_some_and(|u| u != "sig")
         || jwk.alg.as_deref().is_some_and(|a| a != alg.as_str())
     {
-        return None;
+        return false;
     }
     match (alg, jwk.kty.as_str(), jwk.crv.as_deref()) {
-        (JwsAlgorithm::Rs256, "RSA", _) => Some(PublicKey::Rsa {
-            n: decode(jwk.n.as_ref())?,
-            e: decode(jwk.e.as_ref())?,
-        }),
+        (JwsAlgorithm::Rs256, "RSA", _) => {
+            component(jwk.n.as_ref(), None) && component(jwk.e.as_ref(), None)
+        }
         (JwsAlgorithm::Es256, "EC", Some("P-256")) => {
-            let (x, y) = (decode(jwk.x.as_ref())?, decode(jwk.y.as_ref())?);
-            if x.len() != 32 || y.len() != 32 {
-                return None;
-            }
-            let mut point = Vec::with_capacity(65);
-            point.push(0x04);
-            point.extend_from_slice(&x);
-            point.extend_from_slice(&y);
-            Some(PublicKey::P256 { point })
+            component(jwk.x.as_ref(), Some(32)) && component(jwk.y.as_ref(), Some(32))
         }
-        (JwsAlgorithm::EdDsa, "OKP", Some("Ed25519")) => {
-            let x = decode(jwk.x.as_ref())?;
-            (x.len() == 32).then_some(PublicKey::Ed25519 { x })
-        }
-        _ => None,
+        (JwsAlgorithm::EdDsa, "OKP", Some("Ed25519")) => component(jwk.x.as_ref(), Some(32)),
+        _ => false,
     }
 }
 
 /// The key a token's header points at: same `kid` (or the only fitting key when the header
 /// names none), fitting the header's algorithm. `none` and HMAC are never accepted.
-pub fn select_key(
-    keys: &JwkSet,
+pub fn select_key<'a>(
+    keys: &'a JwkSet,
     header: &JwtHeader,
-) -> Result<(JwsAlgorithm, PublicKey), FederationError> {
+) -> Result<(JwsAlgorithm, &'a Jwk), FederationError> {
     let alg = JwsAlgorithm::parse(&header.alg)?;
     let mut fitting = keys
         .keys
@@ -205,7 +179,7 @@ pub fn select_key(
             Some(kid) => k.kid.as_deref() == Some(kid.as_str()),
             None => true,
         })
-        .filter_map(|k| key_for(k, alg));
+        .filter(|k| fits(k, alg));
     match (fitting.next(), fitting.next(), &header.kid) {
         (Some(key), None, _) | (Some(key), Some(_), Some(_)) => Ok((alg, key)),
         _ => Err(FederationError::UnknownKey),
@@ -270,10 +244,6 @@ pub struct Expected<'a> {
     pub bare_issuer_too: bool,
     pub client_id: &'a str,
     pub nonce: &'a str,
-}
-
-pub fn parse_claims(payload: &[u8]) -> Result<IdTokenClaims, FederationError> {
-    serde_json::from_slice(payload).map_err(|_| FederationError::Malformed)
 }
 
 /// OpenID Connect Core §3.1.3.7, at `now` (unix seconds).
@@ -383,6 +353,8 @@ mod tests {
             {"kty": "EC", "kid": "e1", "crv": "P-256",
              "x": URL_SAFE_NO_PAD.encode([1u8; 32]), "y": URL_SAFE_NO_PAD.encode([2u8; 32])},
             {"kty": "RSA", "kid": "enc", "use": "enc", "n": "AQAB", "e": "AQAB"},
+            {"kty": "EC", "kid": "short", "crv": "P-256", "x": "AQ", "y": "AQ"},
+            {"kty": "OKP", "kid": "garbled", "crv": "Ed25519", "x": "!!"},
         ]}))
         .unwrap();
         let header = |alg: &str, kid: Option<&str>| JwtHeader {
@@ -390,18 +362,23 @@ mod tests {
             typ: None,
             kid: kid.map(str::to_owned),
         };
-        assert!(matches!(
-            select_key(&set, &header("RS256", Some("r1"))),
-            Ok((JwsAlgorithm::Rs256, PublicKey::Rsa { .. }))
-        ));
-        assert!(matches!(
-            select_key(&set, &header("ES256", None)),
-            Ok((JwsAlgorithm::Es256, PublicKey::P256 { .. }))
-        ));
+        let chosen = |alg: &str, kid: Option<&str>| {
+            select_key(&set, &header(alg, kid)).map(|(alg, key)| (alg, key.kid.clone()))
+        };
+        assert_eq!(
+            chosen("RS256", Some("r1")),
+            Ok((JwsAlgorithm::Rs256, Some("r1".into())))
+        );
+        assert_eq!(
+            chosen("ES256", None),
+            Ok((JwsAlgorithm::Es256, Some("e1".into())))
+        );
         for (alg, kid) in [
             ("RS256", Some("e1")),
             ("RS256", Some("enc")),
             ("RS256", Some("missing")),
+            ("ES256", Some("short")),
+            ("EdDSA", Some("garbled")),
             ("EdDSA", None),
         ] {
             assert_eq!(

@@ -1,9 +1,11 @@
-//! WebAuthn (passkeys) without I/O or cryptography: the CBOR the authenticator writes, the
-//! authenticator data, the COSE public key, and the checks on the client data. The server
-//! verifies signatures with the key this module extracts.
+//! WebAuthn (passkeys) without I/O or cryptography: the CBOR the authenticator writes (read by
+//! `ciborium`), the authenticator data, the COSE public key (read by `coset`), and the checks on
+//! the client data. The server verifies signatures with the key this module extracts.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use ciborium::Value;
+use coset::{iana, Algorithm, AsCborValue, CoseKey, KeyType, Label};
 use sha2::{Digest, Sha256};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,124 +26,17 @@ pub enum WebauthnError {
     Algorithm,
 }
 
-/// A CBOR value: the subset authenticators write (RFC 8949 major types 0–5 and 7).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cbor {
-    Int(i128),
-    Bytes(Vec<u8>),
-    Text(String),
-    Array(Vec<Cbor>),
-    Map(Vec<(Cbor, Cbor)>),
-    Bool(bool),
-    Null,
-}
+/// How deeply arrays and maps may nest in what an authenticator sends: a COSE key nests one
+/// level, an attestation object two; the limit keeps hostile input from exhausting the stack.
+const MAX_CBOR_DEPTH: usize = 16;
 
-impl Cbor {
-    pub fn get(&self, key: &Cbor) -> Option<&Cbor> {
-        match self {
-            Cbor::Map(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
-            _ => None,
-        }
-    }
-
-    fn get_text(&self, key: &str) -> Option<&Cbor> {
-        self.get(&Cbor::Text(key.to_owned()))
-    }
-
-    fn get_int(&self, key: i128) -> Option<&Cbor> {
-        self.get(&Cbor::Int(key))
-    }
-
-    fn bytes(&self) -> Option<&[u8]> {
-        match self {
-            Cbor::Bytes(b) => Some(b),
-            _ => None,
-        }
-    }
-
-    fn int(&self) -> Option<i128> {
-        match self {
-            Cbor::Int(i) => Some(*i),
-            _ => None,
-        }
-    }
-}
-
-/// Decodes one CBOR item from the front of `input`; returns it and the bytes after it.
-pub fn decode_cbor(input: &[u8]) -> Result<(Cbor, &[u8]), WebauthnError> {
-    decode_at(input, 0)
-}
-
-fn decode_at(input: &[u8], depth: usize) -> Result<(Cbor, &[u8]), WebauthnError> {
-    const BAD: WebauthnError = WebauthnError::Malformed("CBOR");
-    if depth > 16 {
-        return Err(BAD);
-    }
-    let (&first, rest) = input.split_first().ok_or(BAD)?;
-    let major = first >> 5;
-    let info = first & 0x1f;
-    let (arg, mut rest) = match info {
-        0..=23 => (u64::from(info), rest),
-        24 => (u64::from(*rest.first().ok_or(BAD)?), &rest[1..]),
-        25 => {
-            let b: [u8; 2] = rest.get(..2).ok_or(BAD)?.try_into().map_err(|_| BAD)?;
-            (u64::from(u16::from_be_bytes(b)), &rest[2..])
-        }
-        26 => {
-            let b: [u8; 4] = rest.get(..4).ok_or(BAD)?.try_into().map_err(|_| BAD)?;
-            (u64::from(u32::from_be_bytes(b)), &rest[4..])
-        }
-        27 => {
-            let b: [u8; 8] = rest.get(..8).ok_or(BAD)?.try_into().map_err(|_| BAD)?;
-            (u64::from_be_bytes(b), &rest[8..])
-        }
-        _ => return Err(BAD),
-    };
-    let len = usize::try_from(arg).map_err(|_| BAD)?;
-    Ok(match major {
-        0 => (Cbor::Int(i128::from(arg)), rest),
-        1 => (Cbor::Int(-1 - i128::from(arg)), rest),
-        2 => {
-            let bytes = rest.get(..len).ok_or(BAD)?.to_vec();
-            (Cbor::Bytes(bytes), &rest[len..])
-        }
-        3 => {
-            let text = std::str::from_utf8(rest.get(..len).ok_or(BAD)?).map_err(|_| BAD)?;
-            (Cbor::Text(text.to_owned()), &rest[len..])
-        }
-        4 => {
-            if len > rest.len() {
-                return Err(BAD);
-            }
-            let mut items = Vec::with_capacity(len);
-            for _ in 0..len {
-                let (item, after) = decode_at(rest, depth + 1)?;
-                items.push(item);
-                rest = after;
-            }
-            (Cbor::Array(items), rest)
-        }
-        5 => {
-            if len > rest.len() {
-                return Err(BAD);
-            }
-            let mut entries = Vec::with_capacity(len);
-            for _ in 0..len {
-                let (key, after) = decode_at(rest, depth + 1)?;
-                let (value, after) = decode_at(after, depth + 1)?;
-                entries.push((key, value));
-                rest = after;
-            }
-            (Cbor::Map(entries), rest)
-        }
-        7 => match info {
-            20 => (Cbor::Bool(false), rest),
-            21 => (Cbor::Bool(true), rest),
-            22 | 23 => (Cbor::Null, rest),
-            _ => return Err(BAD),
-        },
-        _ => return Err(BAD),
-    })
+/// Decodes one CBOR item from the front of `input` (nested at most [`MAX_CBOR_DEPTH`] deep);
+/// returns it and the bytes after it, which authenticator data uses for its extensions.
+pub fn decode_cbor(input: &[u8]) -> Result<(Value, &[u8]), WebauthnError> {
+    let mut rest = input;
+    let value = ciborium::de::from_reader_with_recursion_limit(&mut rest, MAX_CBOR_DEPTH)
+        .map_err(|_| WebauthnError::Malformed("CBOR"))?;
+    Ok((value, rest))
 }
 
 /// A credential public key (from its COSE form).
@@ -190,39 +85,46 @@ impl PublicKey {
 /// A credential public key from its COSE encoding, as other WebAuthn servers store it.
 pub fn public_key_from_cose(bytes: &[u8]) -> Result<PublicKey, WebauthnError> {
     let (key, _) = decode_cbor(bytes)?;
-    cose_key(&key)
+    cose_key(key)
 }
 
-fn cose_key(key: &Cbor) -> Result<PublicKey, WebauthnError> {
+/// The key of an ES256, RS256 or EdDSA (Ed25519) COSE key; any other algorithm is refused.
+fn cose_key(value: Value) -> Result<PublicKey, WebauthnError> {
     const BAD: WebauthnError = WebauthnError::Malformed("credential public key");
-    let kty = key.get_int(1).and_then(Cbor::int).ok_or(BAD)?;
-    let alg = key.get_int(3).and_then(Cbor::int).ok_or(BAD)?;
+    let key = CoseKey::from_cbor_value(value).map_err(|_| BAD)?;
+    let param = |label: i64| {
+        key.params
+            .iter()
+            .find(|(l, _)| *l == Label::Int(label))
+            .and_then(|(_, v)| v.as_bytes())
+            .ok_or(BAD)
+    };
+    let (KeyType::Assigned(kty), Some(Algorithm::Assigned(alg))) = (&key.kty, &key.alg) else {
+        return Err(BAD);
+    };
     match (kty, alg) {
-        (2, -7) => {
-            let x = key.get_int(-2).and_then(Cbor::bytes).ok_or(BAD)?;
-            let y = key.get_int(-3).and_then(Cbor::bytes).ok_or(BAD)?;
+        (iana::KeyType::EC2, iana::Algorithm::ES256) => {
+            let x = param(iana::Ec2KeyParameter::X as i64)?;
+            let y = param(iana::Ec2KeyParameter::Y as i64)?;
             if x.len() != 32 || y.len() != 32 {
                 return Err(BAD);
             }
-            let mut point = vec![4u8];
+            let mut point = Vec::with_capacity(65);
+            point.push(4u8);
             point.extend_from_slice(x);
             point.extend_from_slice(y);
             Ok(PublicKey::Es256(point))
         }
-        (3, -257) => {
-            let n = key.get_int(-1).and_then(Cbor::bytes).ok_or(BAD)?;
-            let e = key.get_int(-2).and_then(Cbor::bytes).ok_or(BAD)?;
-            Ok(PublicKey::Rs256 {
-                n: n.to_vec(),
-                e: e.to_vec(),
-            })
-        }
-        (1, -8) => {
-            let x = key.get_int(-2).and_then(Cbor::bytes).ok_or(BAD)?;
+        (iana::KeyType::RSA, iana::Algorithm::RS256) => Ok(PublicKey::Rs256 {
+            n: param(iana::RsaKeyParameter::N as i64)?.clone(),
+            e: param(iana::RsaKeyParameter::E as i64)?.clone(),
+        }),
+        (iana::KeyType::OKP, iana::Algorithm::EdDSA) => {
+            let x = param(iana::OkpKeyParameter::X as i64)?;
             if x.len() != 32 {
                 return Err(BAD);
             }
-            Ok(PublicKey::Ed25519(x.to_vec()))
+            Ok(PublicKey::Ed25519(x.clone()))
         }
         _ => Err(WebauthnError::Algorithm),
     }
@@ -254,7 +156,7 @@ pub fn parse_authenticator_data(data: &[u8]) -> Result<AuthenticatorData, Webaut
         ));
         let id = rest.get(18..18 + len).ok_or(BAD)?.to_vec();
         let (key, _) = decode_cbor(rest.get(18 + len..).ok_or(BAD)?)?;
-        Some((id, cose_key(&key)?))
+        Some((id, cose_key(key)?))
     } else {
         None
     };
@@ -272,8 +174,13 @@ pub fn parse_authenticator_data(data: &[u8]) -> Result<AuthenticatorData, Webaut
 pub fn attested_data(attestation_object: &[u8]) -> Result<AuthenticatorData, WebauthnError> {
     let (object, _) = decode_cbor(attestation_object)?;
     let auth_data = object
-        .get_text("authData")
-        .and_then(Cbor::bytes)
+        .as_map()
+        .and_then(|entries| {
+            entries
+                .iter()
+                .find(|(key, _)| key.as_text() == Some("authData"))
+        })
+        .and_then(|(_, value)| value.as_bytes())
         .ok_or(WebauthnError::Malformed("attestation object"))?;
     parse_authenticator_data(auth_data)
 }
@@ -332,19 +239,171 @@ pub fn signed_bytes(authenticator_data: &[u8], client_data_json: &[u8]) -> Vec<u
 mod tests {
     use super::*;
 
+    fn entry(value: &Value, key: i64) -> Option<&Value> {
+        value
+            .as_map()?
+            .iter()
+            .find(|(k, _)| *k == Value::from(key))
+            .map(|(_, v)| v)
+    }
+
     #[test]
     fn cbor_decodes_maps_negative_ints_and_bytes() {
         // {1: 2, 3: -7, -2: h'0102'}
         let bytes = [0xa3, 0x01, 0x02, 0x03, 0x26, 0x21, 0x42, 0x01, 0x02];
         let (value, rest) = decode_cbor(&bytes).unwrap();
         assert!(rest.is_empty());
-        assert_eq!(value.get_int(3), Some(&Cbor::Int(-7)));
-        assert_eq!(value.get_int(-2), Some(&Cbor::Bytes(vec![1, 2])));
+        assert_eq!(entry(&value, 3), Some(&Value::from(-7)));
+        assert_eq!(entry(&value, -2), Some(&Value::Bytes(vec![1, 2])));
         assert!(
             decode_cbor(&[0x5a, 0xff, 0xff, 0xff, 0xff]).is_err(),
             "length past the end"
         );
         assert!(decode_cbor(&[0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).is_err());
+    }
+
+    #[test]
+    fn cbor_returns_the_bytes_after_the_item() {
+        let (value, rest) = decode_cbor(&[0x42, 0x01, 0x02, 0xa0, 0xff]).unwrap();
+        assert_eq!(value, Value::Bytes(vec![1, 2]));
+        assert_eq!(rest, [0xa0, 0xff]);
+        assert_eq!(decode_cbor(&[]), Err(WebauthnError::Malformed("CBOR")));
+    }
+
+    #[test]
+    fn cbor_nested_past_the_limit_is_refused() {
+        let nested = |depth: usize| {
+            let mut bytes = vec![0x81; depth];
+            bytes.push(0x00);
+            bytes
+        };
+        assert!(decode_cbor(&nested(MAX_CBOR_DEPTH - 1)).is_ok());
+        assert_eq!(
+            decode_cbor(&nested(MAX_CBOR_DEPTH + 1)),
+            Err(WebauthnError::Malformed("CBOR"))
+        );
+        assert!(decode_cbor(&nested(100_000)).is_err());
+    }
+
+    /// A COSE key map: `{1: kty, 3: alg, params…}`.
+    fn cose(kty: i64, alg: i64, params: &[(i64, Value)]) -> Vec<u8> {
+        let mut entries = vec![
+            (Value::from(1), Value::from(kty)),
+            (Value::from(3), Value::from(alg)),
+        ];
+        entries.extend(params.iter().map(|(k, v)| (Value::from(*k), v.clone())));
+        let mut bytes = Vec::new();
+        ciborium::ser::into_writer(&Value::Map(entries), &mut bytes).unwrap();
+        bytes
+    }
+
+    #[test]
+    fn cose_keys_of_the_three_algorithms_are_read() {
+        let rsa = cose(
+            3,
+            -257,
+            &[
+                (-1, Value::Bytes(vec![0xc5; 256])),
+                (-2, Value::Bytes(vec![1, 0, 1])),
+            ],
+        );
+        assert_eq!(
+            public_key_from_cose(&rsa),
+            Ok(PublicKey::Rs256 {
+                n: vec![0xc5; 256],
+                e: vec![1, 0, 1]
+            })
+        );
+        let ed = cose(
+            1,
+            -8,
+            &[(-1, Value::from(6)), (-2, Value::Bytes(vec![3; 32]))],
+        );
+        assert_eq!(
+            public_key_from_cose(&ed),
+            Ok(PublicKey::Ed25519(vec![3; 32]))
+        );
+        let ec = cose(
+            2,
+            -7,
+            &[
+                (-1, Value::from(1)),
+                (-2, Value::Bytes(vec![1; 32])),
+                (-3, Value::Bytes(vec![2; 32])),
+            ],
+        );
+        let Ok(PublicKey::Es256(point)) = public_key_from_cose(&ec) else {
+            panic!("not ES256")
+        };
+        assert_eq!((point.len(), point[0], point[1], point[64]), (65, 4, 1, 2));
+    }
+
+    #[test]
+    fn cose_keys_that_are_wrong_are_refused() {
+        const BAD: WebauthnError = WebauthnError::Malformed("credential public key");
+        let x = (-2, Value::Bytes(vec![3; 32]));
+        // ES384 and an RSA key claiming EdDSA: algorithms not accepted.
+        assert_eq!(
+            public_key_from_cose(&cose(2, -35, &[])),
+            Err(WebauthnError::Algorithm)
+        );
+        assert_eq!(
+            public_key_from_cose(&cose(3, -8, &[x.clone()])),
+            Err(WebauthnError::Algorithm)
+        );
+        // A short Ed25519 key, a missing coordinate, a coordinate that is not bytes.
+        assert_eq!(
+            public_key_from_cose(&cose(1, -8, &[(-2, Value::Bytes(vec![3; 31]))])),
+            Err(BAD)
+        );
+        assert_eq!(public_key_from_cose(&cose(2, -7, &[x.clone()])), Err(BAD));
+        assert_eq!(
+            public_key_from_cose(&cose(1, -8, &[(-2, Value::from(3))])),
+            Err(BAD)
+        );
+        // No algorithm, a repeated label, not a map at all.
+        let mut no_alg = Vec::new();
+        ciborium::ser::into_writer(
+            &Value::Map(vec![
+                (Value::from(1), Value::from(1)),
+                (Value::from(-2), x.1),
+            ]),
+            &mut no_alg,
+        )
+        .unwrap();
+        assert_eq!(public_key_from_cose(&no_alg), Err(BAD));
+        assert_eq!(
+            public_key_from_cose(&[0xa2, 0x01, 0x01, 0x01, 0x01]),
+            Err(BAD)
+        );
+        assert_eq!(public_key_from_cose(&[0x80]), Err(BAD));
+        assert_eq!(
+            public_key_from_cose(&[0xa1]),
+            Err(WebauthnError::Malformed("CBOR"))
+        );
+    }
+
+    #[test]
+    fn the_attestation_object_carries_the_authenticator_data() {
+        let mut data = Sha256::digest(b"example.com").to_vec();
+        data.push(0x01);
+        data.extend(9u32.to_be_bytes());
+        let object = Value::Map(vec![
+            (Value::from("fmt"), Value::from("none")),
+            (Value::from("attStmt"), Value::Map(vec![])),
+            (Value::from("authData"), Value::Bytes(data)),
+        ]);
+        let mut bytes = Vec::new();
+        ciborium::ser::into_writer(&object, &mut bytes).unwrap();
+        let parsed = attested_data(&bytes).unwrap();
+        assert!(parsed.user_present && !parsed.user_verified);
+        assert_eq!((parsed.sign_count, parsed.credential), (9, None));
+        let mut without = Vec::new();
+        ciborium::ser::into_writer(&Value::Map(vec![]), &mut without).unwrap();
+        assert_eq!(
+            attested_data(&without),
+            Err(WebauthnError::Malformed("attestation object"))
+        );
     }
 
     #[test]

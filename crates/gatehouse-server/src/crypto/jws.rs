@@ -1,43 +1,64 @@
-//! Checking an outside party's JWS signature with a key from its JWKS.
+//! Checking an outside party's JWS (a provider's ID token) with a key from its JWKS, through
+//! `jsonwebtoken` on aws-lc-rs: the compact form, the header, the signature and the claims' JSON.
+//! The OpenID Connect claim rules are core's (`federation::check_claims`), at the request's `now`.
 
-use aws_lc_rs::signature::{
-    RsaPublicKeyComponents, UnparsedPublicKey, ECDSA_P256_SHA256_FIXED, ED25519,
-    RSA_PKCS1_2048_8192_SHA256,
-};
-use gatehouse_core::federation::{JwsAlgorithm, PublicKey};
+use gatehouse_core::federation::{FederationError, Jwk, JwsAlgorithm};
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::de::DeserializeOwned;
 
-/// Whether `signature` over `message` verifies with `key` in `algorithm`.
-pub fn verify_signature(
+/// The claims of `token` if it is signed in `algorithm` by `jwk` (a key `select_key` chose).
+pub fn verify<T: DeserializeOwned>(
+    token: &str,
     algorithm: JwsAlgorithm,
-    key: &PublicKey,
-    message: &[u8],
-    signature: &[u8],
-) -> bool {
-    match (algorithm, key) {
-        (JwsAlgorithm::Rs256, PublicKey::Rsa { n, e }) => RsaPublicKeyComponents { n, e }
-            .verify(&RSA_PKCS1_2048_8192_SHA256, message, signature)
-            .is_ok(),
-        (JwsAlgorithm::Es256, PublicKey::P256 { point }) => {
-            UnparsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
-                .verify(message, signature)
-                .is_ok()
-        }
-        (JwsAlgorithm::EdDsa, PublicKey::Ed25519 { x }) => UnparsedPublicKey::new(&ED25519, x)
-            .verify(message, signature)
-            .is_ok(),
-        _ => false,
-    }
+    jwk: &Jwk,
+) -> Result<T, FederationError> {
+    let part = |p: &Option<String>| p.clone().unwrap_or_default();
+    let (key, algorithm) = match algorithm {
+        JwsAlgorithm::Rs256 => (
+            DecodingKey::from_rsa_components(&part(&jwk.n), &part(&jwk.e)),
+            Algorithm::RS256,
+        ),
+        JwsAlgorithm::Es256 => (
+            DecodingKey::from_ec_components(&part(&jwk.x), &part(&jwk.y)),
+            Algorithm::ES256,
+        ),
+        JwsAlgorithm::EdDsa => (
+            DecodingKey::from_ed_components(&part(&jwk.x)),
+            Algorithm::EdDSA,
+        ),
+    };
+    let key = key.map_err(|_| FederationError::UnknownKey)?;
+    // Only the signature here: OpenID Connect's claim rules (the issuer without its scheme,
+    // `azp` beside several audiences, `iat` in the future, the nonce) and the clock, a parameter
+    // for tests, are not what the library's registered-claim checks do.
+    let mut validation = Validation::new(algorithm);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    jsonwebtoken::decode::<T>(token, &key, &validation)
+        .map(|data| data.claims)
+        .map_err(|e| match e.kind() {
+            ErrorKind::InvalidSignature
+            | ErrorKind::InvalidAlgorithm
+            | ErrorKind::InvalidRsaKey(_)
+            | ErrorKind::InvalidEcdsaKey
+            | ErrorKind::InvalidKeyFormat => FederationError::BadSignature,
+            _ => FederationError::Malformed,
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::crypto::{Algorithm, SigningKey};
-    use gatehouse_core::federation::{select_key, JwkSet};
-    use gatehouse_core::jwt::JwtHeader;
+    use gatehouse_core::federation::{select_key, IdTokenClaims, JwkSet};
+    use gatehouse_core::jwt::{compact, signing_input, JwtHeader};
 
     #[test]
     fn a_published_key_verifies_its_own_signatures_only() {
+        let claims = serde_json::json!({"iss": "https://id.example", "aud": "c", "exp": 10});
         for (algorithm, alg) in [
             (Algorithm::Rs256, "RS256"),
             (Algorithm::Es256, "ES256"),
@@ -52,15 +73,39 @@ mod tests {
                 kid: Some(key.kid().to_owned()),
             };
             let (jws, public) = select_key(&set, &header).unwrap();
-            let signature = key.sign(b"message");
-            assert!(
-                verify_signature(jws, &public, b"message", &signature),
-                "{alg}"
+            let input = signing_input(&header, &claims);
+            let token = compact(input.clone(), &key.sign(input.as_bytes()));
+            let verified: IdTokenClaims = verify(&token, jws, public).expect(alg);
+            assert_eq!(verified.iss, "https://id.example", "{alg}");
+            let other = signing_input(
+                &header,
+                &serde_json::json!({"iss": "x", "aud": "c", "exp": 1}),
             );
-            assert!(
-                !verify_signature(jws, &public, b"other", &signature),
+            let forged = compact(other, &key.sign(input.as_bytes()));
+            assert_eq!(
+                verify::<IdTokenClaims>(&forged, jws, public).unwrap_err(),
+                FederationError::BadSignature,
                 "{alg}"
             );
         }
+    }
+
+    #[test]
+    fn a_signed_payload_that_is_no_claims_is_malformed() {
+        let (key, _) = SigningKey::generate(Algorithm::EdDsa).unwrap();
+        let set: JwkSet =
+            serde_json::from_value(serde_json::json!({ "keys": [key.jwk()] })).unwrap();
+        let header = JwtHeader {
+            alg: "EdDSA".into(),
+            typ: None,
+            kid: Some(key.kid().to_owned()),
+        };
+        let (jws, public) = select_key(&set, &header).unwrap();
+        let input = signing_input(&header, &serde_json::json!({"sub": "no issuer"}));
+        let token = compact(input.clone(), &key.sign(input.as_bytes()));
+        assert_eq!(
+            verify::<IdTokenClaims>(&token, jws, public).unwrap_err(),
+            FederationError::Malformed
+        );
     }
 }

@@ -8,8 +8,8 @@
 use std::time::Duration;
 
 use gatehouse_core::federation::{
-    authorization_url, check_claims, parse_claims, select_key, AuthorizationRedirect, Expected,
-    FederationError, IdTokenClaims,
+    authorization_url, check_claims, select_key, AuthorizationRedirect, Expected, FederationError,
+    IdTokenClaims,
 };
 use gatehouse_core::jwt::split;
 use gatehouse_core::signin::{FirstFactor, SignInError};
@@ -18,7 +18,7 @@ use gatehouse_store::{NewSocialUser, SocialAccountStore, StoreError, UserRecord}
 use serde::{Deserialize, Serialize};
 
 use crate::config::OidcProviderConfig;
-use crate::crypto::jws::verify_signature;
+use crate::crypto::jws;
 use crate::crypto::random_token;
 use crate::error::ServiceError;
 use crate::services::account_linking::{self, PendingLink};
@@ -431,28 +431,27 @@ pub(crate) async fn verify_id_token(
         tracing::info!(provider = %provider.name, error = %e, "refused an ID token");
         refused(&provider.name, e.to_string())
     };
-    let jwt = split(token).map_err(|_| refuse(FederationError::Malformed))?;
+    // The header names the algorithm and the key; our allow-list and the provider's key set
+    // decide on them before the token is verified.
+    let header = split(token)
+        .map_err(|_| refuse(FederationError::Malformed))?
+        .header;
     let keys = |stale| {
         state
             .federation
             .keys(&state.http, provider, &endpoints.jwks_uri, stale)
     };
-    let (algorithm, key) = match select_key(&*keys(false).await?, &jwt.header) {
+    let cached = keys(false).await?;
+    let refetched;
+    let (algorithm, key) = match select_key(&cached, &header) {
         // A key published since we last looked (a rotation at the provider).
         Err(FederationError::UnknownKey) => {
-            select_key(&*keys(true).await?, &jwt.header).map_err(refuse)?
+            refetched = keys(true).await?;
+            select_key(&refetched, &header).map_err(refuse)?
         }
         other => other.map_err(refuse)?,
     };
-    if !verify_signature(
-        algorithm,
-        &key,
-        jwt.signing_input.as_bytes(),
-        &jwt.signature,
-    ) {
-        return Err(refuse(FederationError::BadSignature));
-    }
-    let claims = parse_claims(&jwt.payload).map_err(refuse)?;
+    let claims: IdTokenClaims = jws::verify(token, algorithm, key).map_err(refuse)?;
     let expected = Expected {
         issuer: &endpoints.issuer,
         bare_issuer_too,
