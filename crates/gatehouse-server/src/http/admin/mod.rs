@@ -10,6 +10,7 @@ mod auth;
 mod banners;
 mod connect_apps;
 mod dashboard;
+mod feature;
 mod i18n;
 mod keys;
 mod logs;

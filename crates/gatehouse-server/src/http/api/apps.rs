@@ -5,8 +5,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use gatehouse_store::AppChanges;
 
-use super::guard::{Guarded, ReadApp, WriteApp};
 use super::crud::crud_routes;
+use super::guard::{Guarded, ReadApp, WriteApp};
 use super::json::{ApiJson, RecordId};
 use super::views::{
     views, AppBody, AppsBody, CreatedAppBody, CreatedAppView, ErrorBody, PostAppReq, PutAppReq,

@@ -7,8 +7,8 @@ use gatehouse_store::format_timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::guard::{AppBannerFeature, Enabled, Guarded, ReadApp, WriteApp};
 use super::crud::crud_routes;
+use super::guard::{AppBannerFeature, Enabled, Guarded, ReadApp, WriteApp};
 use super::json::{ApiJson, RecordId};
 use super::views::{locale_texts, text_pairs, views, ErrorBody, LocaleText, LocaleTextView};
 use crate::http::error::ApiError;

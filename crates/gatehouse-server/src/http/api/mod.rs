@@ -18,7 +18,7 @@ mod users;
 mod views;
 
 pub(crate) use guard::{
-    APP_BANNER_NOT_ENABLED, ORG_NOT_ENABLED, SAML_SP_NOT_ENABLED, USER_ATTRIBUTE_NOT_ENABLED,
+    AppBannerFeature, FeatureFlag, OrgFeature, SamlSpFeature, UserAttributeFeature,
 };
 pub use views::ErrorBody;
 
@@ -122,7 +122,10 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(users::factors::passkeys))
         .routes(routes!(users::factors::delete_passkey))
         .routes(routes!(users::send_verification_email))
-        .routes(routes!(users::lockouts::locked_ips, users::lockouts::unlock))
+        .routes(routes!(
+            users::lockouts::locked_ips,
+            users::lockouts::unlock
+        ))
         .routes(routes!(users::sessions::active_sessions))
         .routes(routes!(users::sessions::end_session))
         .routes(routes!(
@@ -148,7 +151,11 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(logs::list_sign_in, logs::delete_sign_in))
         .routes(routes!(logs::get_sign_in))
         .routes(routes!(saml_idps::list, saml_idps::create))
-        .routes(routes!(saml_idps::get, saml_idps::update, saml_idps::delete))
+        .routes(routes!(
+            saml_idps::get,
+            saml_idps::update,
+            saml_idps::delete
+        ))
         .routes(routes!(connect_apps::list, connect_apps::create))
         .routes(routes!(
             connect_apps::get,

@@ -7,10 +7,10 @@ use gatehouse_store::{format_timestamp, OrgChanges, OrgGroupRecord, OrgRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::crud::crud_routes;
 use super::guard::{
     Enabled, Guarded, OrgFeature, OrgGroupFeature, ReadOrg, ReadOrgAndUser, WriteOrg,
 };
-use super::crud::crud_routes;
 use super::json::{ApiJson, RecordId};
 use super::paging::{ListQuery, UsersPage};
 use super::views::{user_views, views, ErrorBody, UsersBody};

@@ -4,8 +4,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 
-use super::guard::{Guarded, ReadRole, ReadUserAndRole, WriteRole};
 use super::crud::crud_routes;
+use super::guard::{Guarded, ReadRole, ReadUserAndRole, WriteRole};
 use super::json::{ApiJson, RecordId};
 use super::views::{
     user_views, views, ErrorBody, PostRoleReq, PutRoleReq, RoleBody, RolesBody, UsersBody,

@@ -7,8 +7,8 @@ use gatehouse_store::{format_timestamp, SamlIdpFields, SamlIdpRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::guard::{Enabled, Guarded, Root, SamlSpFeature};
 use super::crud::crud_routes;
+use super::guard::{Enabled, Guarded, Root, SamlSpFeature};
 use super::json::{ApiJson, RecordId};
 use super::views::{views, ErrorBody};
 use crate::http::error::ApiError;

@@ -4,12 +4,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 
+use super::crud::crud_routes;
 use super::guard::{Guarded, ReadScope, WriteScope};
 use super::json::{ApiJson, RecordId};
-use super::crud::crud_routes;
 use super::views::{
-    text_pairs, views, ErrorBody, PostScopeReq, PutScopeReq, ScopeBody, ScopeDetailView,
-    ScopesBody,
+    text_pairs, views, ErrorBody, PostScopeReq, PutScopeReq, ScopeBody, ScopeDetailView, ScopesBody,
 };
 use crate::http::error::ApiError;
 use crate::services::scopes::{self, ScopeDetail, ScopeInput};

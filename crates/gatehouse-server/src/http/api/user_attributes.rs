@@ -8,8 +8,8 @@ use gatehouse_store::{format_timestamp, UserAttributeRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::guard::{Enabled, Guarded, ReadUser, Root, UserAttributeFeature};
 use super::crud::crud_routes;
+use super::guard::{Enabled, Guarded, ReadUser, Root, UserAttributeFeature};
 use super::json::{ApiJson, RecordId};
 use super::views::{locale_texts, text_pairs, views, ErrorBody, LocaleText, LocaleTextView};
 use crate::http::error::ApiError;

@@ -1,0 +1,92 @@
+//! Panel pages of a feature the configuration can switch off (organizations, app banners, user
+//! attributes, SAML): the extractors here let a handler in only when the feature is on; when it
+//! is off the admin gets a page saying so (with the S2S API's message) instead of forms that
+//! fail. The check runs once the admin is known and, for a form, once its CSRF token is checked.
+
+use std::marker::PhantomData;
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+
+use super::auth::{AdminForm, AdminUser};
+use super::i18n::Words;
+use super::view::feature_on;
+use crate::http::api::{
+    AppBannerFeature, FeatureFlag, OrgFeature, SamlSpFeature, UserAttributeFeature,
+};
+use crate::state::AppState;
+
+/// A switchable feature as the panel names it.
+pub trait PanelFeature: FeatureFlag {
+    /// The title of the page that says the feature is off.
+    fn title(w: &Words) -> &'static str;
+}
+
+impl PanelFeature for OrgFeature {
+    fn title(w: &Words) -> &'static str {
+        w.orgs
+    }
+}
+
+impl PanelFeature for AppBannerFeature {
+    fn title(w: &Words) -> &'static str {
+        w.banners
+    }
+}
+
+impl PanelFeature for UserAttributeFeature {
+    fn title(w: &Words) -> &'static str {
+        w.attributes
+    }
+}
+
+impl PanelFeature for SamlSpFeature {
+    fn title(w: &Words) -> &'static str {
+        w.saml
+    }
+}
+
+fn check<F: PanelFeature>(state: &AppState, admin: &AdminUser) -> Result<(), Response> {
+    let on = F::enabled(&state.config);
+    feature_on(on, admin, F::title, F::MESSAGE).map_err(IntoResponse::into_response)
+}
+
+/// A signed-in admin on a page of feature `F`, which is on.
+pub struct FeatureAdmin<F> {
+    pub admin: AdminUser,
+    feature: PhantomData<F>,
+}
+
+impl<F: PanelFeature> FromRequestParts<AppState> for FeatureAdmin<F> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let admin = AdminUser::from_request_parts(parts, state).await?;
+        check::<F>(state, &admin)?;
+        Ok(Self {
+            admin,
+            feature: PhantomData,
+        })
+    }
+}
+
+/// A CSRF-checked form posted to feature `F`, which is on.
+pub struct FeatureForm<F, T> {
+    pub form: T,
+    feature: PhantomData<F>,
+}
+
+impl<F: PanelFeature, T: DeserializeOwned + Send> FromRequest<AppState> for FeatureForm<F, T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let AdminForm { admin, form } = AdminForm::<T>::from_request(request, state).await?;
+        check::<F>(state, &admin)?;
+        Ok(Self {
+            form,
+            feature: PhantomData,
+        })
+    }
+}
