@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 
 use super::auth::{AdminForm, AdminUser};
 use super::i18n::Words;
-use super::view::feature_on;
+use super::view::{feature_on, PageError};
 use crate::http::api::{
     AppBannerFeature, FeatureFlag, OrgFeature, SamlSpFeature, UserAttributeFeature,
 };
@@ -24,33 +24,26 @@ pub trait PanelFeature: FeatureFlag {
     fn title(w: &Words) -> &'static str;
 }
 
-impl PanelFeature for OrgFeature {
-    fn title(w: &Words) -> &'static str {
-        w.orgs
-    }
+/// Each switchable feature's page title.
+macro_rules! panel_features {
+    ($($feature:ident => $title:ident),* $(,)?) => {$(
+        impl PanelFeature for $feature {
+            fn title(w: &Words) -> &'static str {
+                w.$title
+            }
+        }
+    )*};
 }
 
-impl PanelFeature for AppBannerFeature {
-    fn title(w: &Words) -> &'static str {
-        w.banners
-    }
+panel_features! {
+    OrgFeature => orgs,
+    AppBannerFeature => banners,
+    UserAttributeFeature => attributes,
+    SamlSpFeature => saml,
 }
 
-impl PanelFeature for UserAttributeFeature {
-    fn title(w: &Words) -> &'static str {
-        w.attributes
-    }
-}
-
-impl PanelFeature for SamlSpFeature {
-    fn title(w: &Words) -> &'static str {
-        w.saml
-    }
-}
-
-fn check<F: PanelFeature>(state: &AppState, admin: &AdminUser) -> Result<(), Response> {
-    let on = F::enabled(&state.config);
-    feature_on(on, admin, F::title, F::MESSAGE).map_err(IntoResponse::into_response)
+fn check<F: PanelFeature>(state: &AppState, admin: &AdminUser) -> Result<(), PageError> {
+    feature_on(F::enabled(&state.config), admin, F::title, F::MESSAGE)
 }
 
 /// A signed-in admin on a page of feature `F`, which is on.
@@ -64,7 +57,7 @@ impl<F: PanelFeature> FromRequestParts<AppState> for FeatureAdmin<F> {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let admin = AdminUser::from_request_parts(parts, state).await?;
-        check::<F>(state, &admin)?;
+        check::<F>(state, &admin).map_err(IntoResponse::into_response)?;
         Ok(Self {
             admin,
             feature: PhantomData,
@@ -83,7 +76,7 @@ impl<F: PanelFeature, T: DeserializeOwned + Send> FromRequest<AppState> for Feat
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
         let AdminForm { admin, form } = AdminForm::<T>::from_request(request, state).await?;
-        check::<F>(state, &admin)?;
+        check::<F>(state, &admin).map_err(IntoResponse::into_response)?;
         Ok(Self {
             form,
             feature: PhantomData,
