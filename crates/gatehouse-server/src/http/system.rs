@@ -1,4 +1,5 @@
-//! `/info`, health checks and `/metrics`.
+//! `/info` (registered with the S2S API, whose document describes it), health checks and
+//! `/metrics`.
 
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -12,7 +13,6 @@ use crate::state::AppState;
 
 pub fn routes(metrics_enabled: bool) -> Router<AppState> {
     let router = Router::new()
-        .route("/info", get(info))
         .route("/health/live", get(live))
         .route("/health/ready", get(ready));
     if metrics_enabled {

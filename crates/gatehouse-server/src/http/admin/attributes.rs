@@ -9,8 +9,10 @@ use axum::Router;
 use gatehouse_store::UserAttributeRecord;
 use serde::Deserialize;
 
-use super::auth::{AdminForm, AdminUser, NoFields};
-use super::view::{feature_on, render, see_other, Frame, PageError, PageResult};
+use super::auth::NoFields;
+use super::feature::{FeatureAdmin, FeatureForm};
+use super::view::{render, see_other, Frame, PageResult};
+use crate::http::api::UserAttributeFeature;
 use crate::services::user_attributes::{self, AttributeInput};
 use crate::state::AppState;
 
@@ -20,15 +22,8 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/admin/attributes/{id}/delete", post(delete))
 }
 
-fn attribute_feature(state: &AppState, admin: &AdminUser) -> Result<(), PageError> {
-    let off = crate::http::api::USER_ATTRIBUTE_NOT_ENABLED;
-    feature_on(
-        state.config.enable_user_attribute,
-        admin,
-        |w| w.attributes,
-        off,
-    )
-}
+/// The pages' guard: an admin, with user attributes switched on.
+type Attributes<T = NoFields> = FeatureForm<UserAttributeFeature, T>;
 
 #[derive(Template)]
 #[template(path = "admin/attributes.html")]
@@ -37,8 +32,11 @@ struct AttributesPage {
     attributes: Vec<UserAttributeRecord>,
 }
 
-async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
-    attribute_feature(&state, &admin)?;
+async fn list(
+    State(state): State<AppState>,
+    page: FeatureAdmin<UserAttributeFeature>,
+) -> PageResult {
+    let admin = page.admin;
     let w = admin.words();
     let attributes = user_attributes::list(&state.store).await?;
     let f = Frame::new(&admin, "attributes", w.attributes, "/admin/attributes");
@@ -58,9 +56,8 @@ struct NewAttributeForm {
     unique: Option<String>,
 }
 
-async fn create(State(state): State<AppState>, posted: AdminForm<NewAttributeForm>) -> PageResult {
-    let AdminForm { admin, form } = posted;
-    attribute_feature(&state, &admin)?;
+async fn create(State(state): State<AppState>, posted: Attributes<NewAttributeForm>) -> PageResult {
+    let form = posted.form;
     let regex = form.validation_regex.trim();
     let input = AttributeInput {
         name: Some(form.name),
@@ -77,13 +74,7 @@ async fn create(State(state): State<AppState>, posted: AdminForm<NewAttributeFor
     Ok(see_other("/admin/attributes"))
 }
 
-async fn delete(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    posted: AdminForm<NoFields>,
-) -> PageResult {
-    let admin = posted.admin;
-    attribute_feature(&state, &admin)?;
+async fn delete(State(state): State<AppState>, Path(id): Path<i64>, _: Attributes) -> PageResult {
     user_attributes::delete(&state.store, id).await?;
     Ok(see_other("/admin/attributes"))
 }

@@ -8,8 +8,10 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
-use super::auth::{AdminForm, AdminUser, NoFields};
-use super::view::{feature_on, render, see_other, Frame, PageError, PageResult};
+use super::auth::NoFields;
+use super::feature::{FeatureAdmin, FeatureForm};
+use super::view::{render, see_other, Frame, PageResult};
+use crate::http::api::AppBannerFeature;
 use crate::services::{apps, banners};
 use crate::state::AppState;
 
@@ -20,10 +22,8 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/admin/banners/{id}/delete", post(delete))
 }
 
-fn banner_feature(state: &AppState, admin: &AdminUser) -> Result<(), PageError> {
-    let off = crate::http::api::APP_BANNER_NOT_ENABLED;
-    feature_on(state.config.enable_app_banner, admin, |w| w.banners, off)
-}
+/// The pages' guard: an admin, with app banners switched on.
+type Banners<T = NoFields> = FeatureForm<AppBannerFeature, T>;
 
 struct BannerRow {
     id: i64,
@@ -41,8 +41,8 @@ struct BannersPage {
     banners: Vec<BannerRow>,
 }
 
-async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
-    banner_feature(&state, &admin)?;
+async fn list(State(state): State<AppState>, page: FeatureAdmin<AppBannerFeature>) -> PageResult {
+    let admin = page.admin;
     let w = admin.words();
     let all_apps = apps::list(&state).await?;
     let banners = banners::list(&state.store)
@@ -71,9 +71,8 @@ struct NewBannerForm {
     text: String,
 }
 
-async fn create(State(state): State<AppState>, posted: AdminForm<NewBannerForm>) -> PageResult {
-    let AdminForm { admin, form } = posted;
-    banner_feature(&state, &admin)?;
+async fn create(State(state): State<AppState>, posted: Banners<NewBannerForm>) -> PageResult {
+    let form = posted.form;
     banners::create(&state.store, &form.kind, Some(form.text), None).await?;
     Ok(see_other("/admin/banners"))
 }
@@ -82,10 +81,9 @@ async fn create(State(state): State<AppState>, posted: AdminForm<NewBannerForm>)
 async fn update(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    posted: AdminForm<Vec<(String, String)>>,
+    posted: Banners<Vec<(String, String)>>,
 ) -> PageResult {
-    let AdminForm { admin, form } = posted;
-    banner_feature(&state, &admin)?;
+    let form = posted.form;
     let text = form
         .iter()
         .find(|(k, _)| k == "text")
@@ -109,13 +107,7 @@ async fn update(
     Ok(see_other("/admin/banners"))
 }
 
-async fn delete(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    posted: AdminForm<NoFields>,
-) -> PageResult {
-    let admin = posted.admin;
-    banner_feature(&state, &admin)?;
+async fn delete(State(state): State<AppState>, Path(id): Path<i64>, _: Banners) -> PageResult {
     banners::delete(&state.store, id).await?;
     Ok(see_other("/admin/banners"))
 }

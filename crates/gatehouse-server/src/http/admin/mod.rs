@@ -10,6 +10,7 @@ mod auth;
 mod banners;
 mod connect_apps;
 mod dashboard;
+mod feature;
 mod keys;
 mod logs;
 mod orgs;

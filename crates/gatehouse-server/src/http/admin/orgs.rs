@@ -10,11 +10,11 @@ use axum::Router;
 use gatehouse_store::{OrgChanges, OrgGroupRecord, OrgRecord, Page, UserRecord};
 use serde::Deserialize;
 
-use super::auth::{AdminForm, AdminUser, NoFields};
+use super::auth::NoFields;
+use super::feature::{FeatureAdmin, FeatureForm};
 use super::i18n::Words;
-use super::view::{
-    feature_on, page_number, render, see_other, Frame, PageError, PageResult, Paging, PAGE_SIZE,
-};
+use super::view::{page_number, render, see_other, Frame, PageResult, Paging, PAGE_SIZE};
+use crate::http::api::OrgFeature;
 use crate::services::orgs;
 use crate::state::AppState;
 
@@ -31,11 +31,8 @@ pub(super) fn routes() -> Router<AppState> {
         )
 }
 
-/// Organizations need `enable_org`; the page says so instead of offering forms that fail.
-fn org_feature(state: &AppState, admin: &AdminUser) -> Result<(), PageError> {
-    let off = crate::http::api::ORG_NOT_ENABLED;
-    feature_on(state.config.enable_org, admin, |w| w.orgs, off)
-}
+/// The pages' guard: an admin, with organizations (`enable_org`) switched on.
+type Orgs<T = NoFields> = FeatureForm<OrgFeature, T>;
 
 #[derive(Template)]
 #[template(path = "admin/orgs.html")]
@@ -44,8 +41,8 @@ struct OrgsPage {
     orgs: Vec<OrgRecord>,
 }
 
-async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
-    org_feature(&state, &admin)?;
+async fn list(State(state): State<AppState>, page: FeatureAdmin<OrgFeature>) -> PageResult {
+    let admin = page.admin;
     let w = admin.words();
     let orgs = orgs::list(&state.store).await?;
     let f = Frame::new(&admin, "orgs", w.orgs, "/admin/orgs");
@@ -61,9 +58,8 @@ struct NewOrgForm {
     allow_public_registration: Option<String>,
 }
 
-async fn create(State(state): State<AppState>, posted: AdminForm<NewOrgForm>) -> PageResult {
-    let AdminForm { admin, form } = posted;
-    org_feature(&state, &admin)?;
+async fn create(State(state): State<AppState>, posted: Orgs<NewOrgForm>) -> PageResult {
+    let form = posted.form;
     let org = orgs::create(
         &state.store,
         &form.name,
@@ -210,11 +206,11 @@ pub(super) struct DetailQuery {
 
 async fn detail(
     State(state): State<AppState>,
-    admin: AdminUser,
+    page: FeatureAdmin<OrgFeature>,
     Path(id): Path<i64>,
     Query(q): Query<DetailQuery>,
 ) -> PageResult {
-    org_feature(&state, &admin)?;
+    let admin = page.admin;
     let w = admin.words();
     let org = orgs::get(&state.store, id).await?;
     let page = page_number(q.page);
@@ -250,10 +246,9 @@ async fn detail(
 async fn update(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    posted: AdminForm<Vec<(String, String)>>,
+    posted: Orgs<Vec<(String, String)>>,
 ) -> PageResult {
-    let AdminForm { admin, form } = posted;
-    org_feature(&state, &admin)?;
+    let form = posted.form;
     let text = |name: &str| {
         Some(
             form.iter()
@@ -289,13 +284,7 @@ async fn update(
     Ok(see_other(&format!("/admin/orgs/{id}?done=1")))
 }
 
-async fn delete(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    posted: AdminForm<NoFields>,
-) -> PageResult {
-    let admin = posted.admin;
-    org_feature(&state, &admin)?;
+async fn delete(State(state): State<AppState>, Path(id): Path<i64>, _: Orgs) -> PageResult {
     orgs::delete(&state.store, id).await?;
     Ok(see_other("/admin/orgs"))
 }
@@ -309,10 +298,9 @@ struct GroupForm {
 async fn create_group(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    posted: AdminForm<GroupForm>,
+    posted: Orgs<GroupForm>,
 ) -> PageResult {
-    let AdminForm { admin, form } = posted;
-    org_feature(&state, &admin)?;
+    let form = posted.form;
     orgs::create_group(&state.store, id, &form.name).await?;
     Ok(see_other(&format!("/admin/orgs/{id}?done=1")))
 }
@@ -320,10 +308,9 @@ async fn create_group(
 async fn rename_group(
     State(state): State<AppState>,
     Path((id, group_id)): Path<(i64, i64)>,
-    posted: AdminForm<GroupForm>,
+    posted: Orgs<GroupForm>,
 ) -> PageResult {
-    let AdminForm { admin, form } = posted;
-    org_feature(&state, &admin)?;
+    let form = posted.form;
     orgs::rename_group(&state.store, group_id, &form.name).await?;
     Ok(see_other(&format!("/admin/orgs/{id}?done=1")))
 }
@@ -331,10 +318,8 @@ async fn rename_group(
 async fn delete_group(
     State(state): State<AppState>,
     Path((id, group_id)): Path<(i64, i64)>,
-    posted: AdminForm<NoFields>,
+    _: Orgs,
 ) -> PageResult {
-    let admin = posted.admin;
-    org_feature(&state, &admin)?;
     orgs::delete_group(&state.store, group_id).await?;
     Ok(see_other(&format!("/admin/orgs/{id}?done=1")))
 }

@@ -9,8 +9,10 @@ use axum::Router;
 use gatehouse_store::{SamlIdpFields, SamlIdpRecord};
 use serde::Deserialize;
 
-use super::auth::{AdminForm, AdminUser, NoFields};
-use super::view::{feature_on, render, see_other, Frame, PageError, PageResult};
+use super::auth::NoFields;
+use super::feature::{FeatureAdmin, FeatureForm};
+use super::view::{render, see_other, Frame, PageResult};
+use crate::http::api::SamlSpFeature;
 use crate::services::saml_idps;
 use crate::state::AppState;
 
@@ -21,10 +23,8 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/admin/saml/{id}/delete", post(delete))
 }
 
-fn saml_feature(state: &AppState, admin: &AdminUser) -> Result<(), PageError> {
-    let off = crate::http::api::SAML_SP_NOT_ENABLED;
-    feature_on(state.config.enable_saml_sso_as_sp, admin, |w| w.saml, off)
-}
+/// The pages' guard: an admin, with SAML sign-in switched on.
+type Saml<T = NoFields> = FeatureForm<SamlSpFeature, T>;
 
 #[derive(Template)]
 #[template(path = "admin/saml.html")]
@@ -36,8 +36,8 @@ struct SamlPage {
     acs_url: String,
 }
 
-async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
-    saml_feature(&state, &admin)?;
+async fn list(State(state): State<AppState>, page: FeatureAdmin<SamlSpFeature>) -> PageResult {
+    let admin = page.admin;
     let w = admin.words();
     let idps = saml_idps::list(&state.store).await?;
     let f = Frame::new(&admin, "saml", w.saml, "/admin/saml");
@@ -74,9 +74,8 @@ fn optional(value: String) -> Option<String> {
     (!value.is_empty()).then(|| value.to_owned())
 }
 
-async fn create(State(state): State<AppState>, posted: AdminForm<NewIdpForm>) -> PageResult {
-    let AdminForm { admin, form } = posted;
-    saml_feature(&state, &admin)?;
+async fn create(State(state): State<AppState>, posted: Saml<NewIdpForm>) -> PageResult {
+    let form = posted.form;
     let fields = SamlIdpFields {
         name: Some(form.name),
         user_id_attribute: Some(form.user_id_attribute),
@@ -99,10 +98,9 @@ struct ActiveForm {
 async fn set_active(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    posted: AdminForm<ActiveForm>,
+    posted: Saml<ActiveForm>,
 ) -> PageResult {
-    let AdminForm { admin, form } = posted;
-    saml_feature(&state, &admin)?;
+    let form = posted.form;
     let fields = SamlIdpFields {
         is_active: Some(form.active == "true"),
         ..SamlIdpFields::default()
@@ -111,13 +109,7 @@ async fn set_active(
     Ok(see_other("/admin/saml"))
 }
 
-async fn delete(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    posted: AdminForm<NoFields>,
-) -> PageResult {
-    let admin = posted.admin;
-    saml_feature(&state, &admin)?;
+async fn delete(State(state): State<AppState>, Path(id): Path<i64>, _: Saml) -> PageResult {
     saml_idps::delete(&state.store, id).await?;
     Ok(see_other("/admin/saml"))
 }

@@ -4,6 +4,7 @@
 mod apps;
 mod banners;
 mod connect_apps;
+mod crud;
 mod guard;
 pub(crate) mod json;
 mod logs;
@@ -17,48 +18,24 @@ mod users;
 mod views;
 
 pub(crate) use guard::{
-    APP_BANNER_NOT_ENABLED, ORG_NOT_ENABLED, SAML_SP_NOT_ENABLED, USER_ATTRIBUTE_NOT_ENABLED,
+    AppBannerFeature, FeatureFlag, OrgFeature, SamlSpFeature, UserAttributeFeature,
 };
 pub use views::ErrorBody;
 
-use axum::routing::get;
 use axum::Router;
 use utoipa::openapi::security::{ClientCredentials, Flow, OAuth2, Scopes, SecurityScheme};
 use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::state::AppState;
 
+/// What the document says besides its paths (which [`api_router`] adds, one registration a
+/// route): the title, the security scheme and the tags.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Gatehouse S2S API", description = "Server-to-server management API. Authenticate with a client-credentials access token (`Authorization: Bearer …`); `root` satisfies every scope."),
-    paths(
-        crate::http::system::info,
-        scopes::list, scopes::get, scopes::create, scopes::update, scopes::delete,
-        roles::list, roles::get, roles::users, roles::create, roles::update, roles::delete,
-        apps::list, apps::get, apps::create, apps::update, apps::delete,
-        orgs::list, orgs::get, orgs::create, orgs::update, orgs::delete, orgs::users, orgs::all_users,
-        orgs::list_groups, orgs::create_group, orgs::update_group, orgs::delete_group, orgs::group_users,
-        user_attributes::list, user_attributes::get, user_attributes::create, user_attributes::update, user_attributes::delete,
-        banners::list, banners::get, banners::create, banners::update, banners::delete,
-        users::list, users::get, users::update, users::delete, users::consents::consented_apps,
-        users::consents::revoke_consent, users::linked_accounts::link,
-        users::linked_accounts::unlink, users::impersonation::impersonate,
-        users::factors::enroll_email_mfa, users::factors::reset_email_mfa,
-        users::factors::enroll_otp_mfa, users::factors::reset_otp_mfa,
-        users::factors::enroll_sms_mfa, users::factors::reset_sms_mfa, users::factors::passkeys,
-        users::factors::delete_passkey, users::org_memberships::orgs,
-        users::org_memberships::set_orgs, users::org_memberships::join_org_group,
-        users::org_memberships::leave_org_group, users::invitations::invite,
-        users::invitations::renew_invitation, users::invitations::revoke_invitation,
-        users::send_verification_email, users::lockouts::locked_ips, users::lockouts::unlock,
-        users::sessions::active_sessions, users::sessions::end_session,
-        logs::list_email, logs::get_email, logs::delete_email, logs::list_sms, logs::get_sms, logs::delete_sms,
-        logs::list_sign_in, logs::get_sign_in, logs::delete_sign_in,
-        saml_idps::list, saml_idps::get, saml_idps::create, saml_idps::update, saml_idps::delete,
-        connect_apps::list, connect_apps::get, connect_apps::create, connect_apps::update,
-        connect_apps::rotate_secret, connect_apps::delete,
-    ),
     modifiers(&ClientCredentialsSecurity),
     tags(
         (name = "System", description = "Server information"),
@@ -100,188 +77,106 @@ impl Modify for ClientCredentialsSecurity {
     }
 }
 
+/// Every `/api/v1` route (and `/info`), each registered once with its OpenAPI operation.
+fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(crate::http::system::info))
+        .routes(routes!(scopes::list, scopes::create))
+        .routes(routes!(scopes::get, scopes::update, scopes::delete))
+        .routes(routes!(roles::list, roles::create))
+        .routes(routes!(roles::get, roles::update, roles::delete))
+        .routes(routes!(roles::users))
+        .routes(routes!(apps::list, apps::create))
+        .routes(routes!(apps::get, apps::update, apps::delete))
+        .routes(routes!(orgs::list, orgs::create))
+        .routes(routes!(orgs::get, orgs::update, orgs::delete))
+        .routes(routes!(orgs::users))
+        .routes(routes!(orgs::all_users))
+        .routes(routes!(orgs::list_groups, orgs::create_group))
+        .routes(routes!(orgs::update_group, orgs::delete_group))
+        .routes(routes!(orgs::group_users))
+        .routes(routes!(users::list))
+        .routes(routes!(users::invitations::invite))
+        .routes(routes!(
+            users::invitations::renew_invitation,
+            users::invitations::revoke_invitation
+        ))
+        .routes(routes!(users::get, users::update, users::delete))
+        .routes(routes!(users::consents::consented_apps))
+        .routes(routes!(users::consents::revoke_consent))
+        .routes(routes!(users::linked_accounts::unlink))
+        .routes(routes!(users::linked_accounts::link))
+        .routes(routes!(users::impersonation::impersonate))
+        .routes(routes!(
+            users::factors::enroll_email_mfa,
+            users::factors::reset_email_mfa
+        ))
+        .routes(routes!(
+            users::factors::enroll_otp_mfa,
+            users::factors::reset_otp_mfa
+        ))
+        .routes(routes!(
+            users::factors::enroll_sms_mfa,
+            users::factors::reset_sms_mfa
+        ))
+        .routes(routes!(users::factors::passkeys))
+        .routes(routes!(users::factors::delete_passkey))
+        .routes(routes!(users::send_verification_email))
+        .routes(routes!(
+            users::lockouts::locked_ips,
+            users::lockouts::unlock
+        ))
+        .routes(routes!(users::sessions::active_sessions))
+        .routes(routes!(users::sessions::end_session))
+        .routes(routes!(
+            users::org_memberships::orgs,
+            users::org_memberships::set_orgs
+        ))
+        .routes(routes!(
+            users::org_memberships::join_org_group,
+            users::org_memberships::leave_org_group
+        ))
+        .routes(routes!(banners::list, banners::create))
+        .routes(routes!(banners::get, banners::update, banners::delete))
+        .routes(routes!(user_attributes::list, user_attributes::create))
+        .routes(routes!(
+            user_attributes::get,
+            user_attributes::update,
+            user_attributes::delete
+        ))
+        .routes(routes!(logs::list_email, logs::delete_email))
+        .routes(routes!(logs::get_email))
+        .routes(routes!(logs::list_sms, logs::delete_sms))
+        .routes(routes!(logs::get_sms))
+        .routes(routes!(logs::list_sign_in, logs::delete_sign_in))
+        .routes(routes!(logs::get_sign_in))
+        .routes(routes!(saml_idps::list, saml_idps::create))
+        .routes(routes!(
+            saml_idps::get,
+            saml_idps::update,
+            saml_idps::delete
+        ))
+        .routes(routes!(connect_apps::list, connect_apps::create))
+        .routes(routes!(
+            connect_apps::get,
+            connect_apps::update,
+            connect_apps::delete
+        ))
+        .routes(routes!(connect_apps::rotate_secret))
+}
+
 /// The OpenAPI document as served at `/api/v1/openapi.json`.
 pub fn openapi_json() -> String {
-    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+    api_router()
+        .into_openapi()
+        .to_pretty_json()
+        .unwrap_or_default()
 }
 
 pub fn routes() -> Router<AppState> {
+    let (router, doc) = api_router().split_for_parts();
     let swagger: Router<AppState> = SwaggerUi::new("/api/v1/swagger")
-        .url("/api/v1/openapi.json", ApiDoc::openapi())
+        .url("/api/v1/openapi.json", doc)
         .into();
-    Router::new()
-        .route("/api/v1/scopes", get(scopes::list).post(scopes::create))
-        .route(
-            "/api/v1/scopes/{id}",
-            get(scopes::get).put(scopes::update).delete(scopes::delete),
-        )
-        .route("/api/v1/roles", get(roles::list).post(roles::create))
-        .route(
-            "/api/v1/roles/{id}",
-            get(roles::get).put(roles::update).delete(roles::delete),
-        )
-        .route("/api/v1/roles/{id}/users", get(roles::users))
-        .route("/api/v1/apps", get(apps::list).post(apps::create))
-        .route(
-            "/api/v1/apps/{id}",
-            get(apps::get).put(apps::update).delete(apps::delete),
-        )
-        .route("/api/v1/orgs", get(orgs::list).post(orgs::create))
-        .route(
-            "/api/v1/orgs/{id}",
-            get(orgs::get).put(orgs::update).delete(orgs::delete),
-        )
-        .route("/api/v1/orgs/{id}/users", get(orgs::users))
-        .route("/api/v1/orgs/{id}/all-users", get(orgs::all_users))
-        .route(
-            "/api/v1/org-groups",
-            get(orgs::list_groups).post(orgs::create_group),
-        )
-        .route(
-            "/api/v1/org-groups/{id}",
-            axum::routing::put(orgs::update_group).delete(orgs::delete_group),
-        )
-        .route("/api/v1/org-groups/{id}/users", get(orgs::group_users))
-        .route("/api/v1/users", get(users::list))
-        .route(
-            "/api/v1/users/invitations",
-            axum::routing::post(users::invitations::invite),
-        )
-        .route(
-            "/api/v1/users/invitations/{authId}",
-            axum::routing::post(users::invitations::renew_invitation)
-                .delete(users::invitations::revoke_invitation),
-        )
-        .route(
-            "/api/v1/users/{authId}",
-            get(users::get).put(users::update).delete(users::delete),
-        )
-        .route(
-            "/api/v1/users/{authId}/consented-apps",
-            get(users::consents::consented_apps),
-        )
-        .route(
-            "/api/v1/users/{authId}/consented-apps/{appId}",
-            axum::routing::delete(users::consents::revoke_consent),
-        )
-        .route(
-            "/api/v1/users/{authId}/account-linking",
-            axum::routing::delete(users::linked_accounts::unlink),
-        )
-        .route(
-            "/api/v1/users/{authId}/account-linking/{linkingAuthId}",
-            axum::routing::post(users::linked_accounts::link),
-        )
-        .route(
-            "/api/v1/users/{authId}/impersonation/{appId}",
-            axum::routing::post(users::impersonation::impersonate),
-        )
-        .route(
-            "/api/v1/users/{authId}/email-mfa",
-            axum::routing::post(users::factors::enroll_email_mfa)
-                .delete(users::factors::reset_email_mfa),
-        )
-        .route(
-            "/api/v1/users/{authId}/otp-mfa",
-            axum::routing::post(users::factors::enroll_otp_mfa)
-                .delete(users::factors::reset_otp_mfa),
-        )
-        .route(
-            "/api/v1/users/{authId}/sms-mfa",
-            axum::routing::post(users::factors::enroll_sms_mfa)
-                .delete(users::factors::reset_sms_mfa),
-        )
-        .route(
-            "/api/v1/users/{authId}/passkeys",
-            get(users::factors::passkeys),
-        )
-        .route(
-            "/api/v1/users/{authId}/verify-email",
-            axum::routing::post(users::send_verification_email),
-        )
-        .route(
-            "/api/v1/users/{authId}/locked-ips",
-            get(users::lockouts::locked_ips).delete(users::lockouts::unlock),
-        )
-        .route(
-            "/api/v1/users/{authId}/active-sessions",
-            get(users::sessions::active_sessions),
-        )
-        .route(
-            "/api/v1/users/{authId}/active-sessions/{sessionId}",
-            axum::routing::delete(users::sessions::end_session),
-        )
-        .route(
-            "/api/v1/users/{authId}/orgs",
-            get(users::org_memberships::orgs).post(users::org_memberships::set_orgs),
-        )
-        .route(
-            "/api/v1/users/{authId}/org-groups/{orgGroupId}",
-            axum::routing::post(users::org_memberships::join_org_group)
-                .delete(users::org_memberships::leave_org_group),
-        )
-        .route(
-            "/api/v1/users/{authId}/passkeys/{passkeyId}",
-            axum::routing::delete(users::factors::delete_passkey),
-        )
-        .route(
-            "/api/v1/app-banners",
-            get(banners::list).post(banners::create),
-        )
-        .route(
-            "/api/v1/app-banners/{id}",
-            get(banners::get)
-                .put(banners::update)
-                .delete(banners::delete),
-        )
-        .route(
-            "/api/v1/user-attributes",
-            get(user_attributes::list).post(user_attributes::create),
-        )
-        .route(
-            "/api/v1/user-attributes/{id}",
-            get(user_attributes::get)
-                .put(user_attributes::update)
-                .delete(user_attributes::delete),
-        )
-        .route(
-            "/api/v1/logs/email",
-            get(logs::list_email).delete(logs::delete_email),
-        )
-        .route("/api/v1/logs/email/{id}", get(logs::get_email))
-        .route(
-            "/api/v1/logs/sms",
-            get(logs::list_sms).delete(logs::delete_sms),
-        )
-        .route("/api/v1/logs/sms/{id}", get(logs::get_sms))
-        .route(
-            "/api/v1/logs/sign-in",
-            get(logs::list_sign_in).delete(logs::delete_sign_in),
-        )
-        .route("/api/v1/logs/sign-in/{id}", get(logs::get_sign_in))
-        .route(
-            "/api/v1/saml/idps",
-            get(saml_idps::list).post(saml_idps::create),
-        )
-        .route(
-            "/api/v1/saml/idps/{id}",
-            get(saml_idps::get)
-                .put(saml_idps::update)
-                .delete(saml_idps::delete),
-        )
-        .route(
-            "/api/v1/connect-apps",
-            get(connect_apps::list).post(connect_apps::create),
-        )
-        .route(
-            "/api/v1/connect-apps/{name}",
-            get(connect_apps::get)
-                .put(connect_apps::update)
-                .delete(connect_apps::delete),
-        )
-        .route(
-            "/api/v1/connect-apps/{name}/secret",
-            axum::routing::post(connect_apps::rotate_secret),
-        )
-        .merge(swagger)
+    router.merge(swagger)
 }

@@ -7,12 +7,13 @@ use gatehouse_store::{format_timestamp, OrgChanges, OrgGroupRecord, OrgRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::crud::crud_routes;
 use super::guard::{
     Enabled, Guarded, OrgFeature, OrgGroupFeature, ReadOrg, ReadOrgAndUser, WriteOrg,
 };
 use super::json::{ApiJson, RecordId};
 use super::paging::{ListQuery, UsersPage};
-use super::views::{ErrorBody, UserView, UsersBody};
+use super::views::{user_views, views, ErrorBody, UsersBody};
 use crate::http::error::ApiError;
 use crate::services::orgs;
 use crate::state::AppState;
@@ -198,112 +199,76 @@ fn users_page(
     state: &AppState,
     (users, count): (Vec<gatehouse_store::UserRecord>, i64),
 ) -> UsersPage {
-    let with_names = state.config.enable_names;
     UsersPage {
-        users: users.iter().map(|u| UserView::new(u, with_names)).collect(),
+        users: user_views(state, &users),
         count,
     }
 }
 
-/// List organizations. Requires `read_org`.
-#[utoipa::path(get, path = "/api/v1/orgs", tag = "Orgs", security(("oauth2" = ["read_org"])),
-    responses((status = 200, body = OrgsBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-pub async fn list(
-    _: Guarded<ReadOrg>,
-    _: Enabled<OrgFeature>,
-    State(state): State<AppState>,
-) -> Result<Json<OrgsBody>, ApiError> {
-    let orgs = orgs::list(&state.store).await?;
-    Ok(Json(OrgsBody {
-        orgs: orgs.iter().map(Into::into).collect(),
-    }))
-}
+crud_routes! {
+    tag "Orgs", "/api/v1/orgs", "/api/v1/orgs/{id}", id "The organization's id",
+    read ReadOrg ["read_org"], write WriteOrg ["write_org"], features [OrgFeature];
 
-/// Get an organization. Requires `read_org`.
-#[utoipa::path(get, path = "/api/v1/orgs/{id}", tag = "Orgs", security(("oauth2" = ["read_org"])),
-    params(("id" = i64, Path, description = "The organization's id")),
-    responses((status = 200, body = OrgBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get(
-    _: Guarded<ReadOrg>,
-    _: Enabled<OrgFeature>,
-    State(state): State<AppState>,
-    RecordId(id): RecordId,
-) -> Result<Json<OrgBody>, ApiError> {
-    Ok(Json(OrgBody {
-        org: (&orgs::get(&state.store, id).await?).into(),
-    }))
-}
+    /// List organizations. Requires `read_org`.
+    list(state) -> OrgsBody [400, 401] {
+        OrgsBody {
+            orgs: views(&orgs::list(&state.store).await?),
+        }
+    }
 
-/// Create an organization. Requires `write_org`.
-#[utoipa::path(post, path = "/api/v1/orgs", tag = "Orgs", request_body = PostOrgReq, security(("oauth2" = ["write_org"])),
-    responses((status = 201, body = OrgBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create(
-    _: Guarded<WriteOrg>,
-    _: Enabled<OrgFeature>,
-    State(state): State<AppState>,
-    ApiJson(body): ApiJson<PostOrgReq>,
-) -> Result<(StatusCode, Json<OrgBody>), ApiError> {
-    let org = orgs::create(
-        &state.store,
-        &body.name,
-        &body.slug,
-        body.allow_public_registration,
-        body.only_use_for_branding_override,
-    )
-    .await?;
-    Ok((StatusCode::CREATED, Json(OrgBody { org: (&org).into() })))
-}
+    /// Get an organization. Requires `read_org`.
+    get(state, id) -> OrgBody [400, 401, 404] {
+        OrgBody {
+            org: (&orgs::get(&state.store, id).await?).into(),
+        }
+    }
 
-/// Update an organization and its branding. Requires `write_org`.
-#[utoipa::path(put, path = "/api/v1/orgs/{id}", tag = "Orgs", request_body = PutOrgReq, security(("oauth2" = ["write_org"])),
-    params(("id" = i64, Path, description = "The organization's id")),
-    responses((status = 200, body = OrgBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn update(
-    _: Guarded<WriteOrg>,
-    _: Enabled<OrgFeature>,
-    State(state): State<AppState>,
-    RecordId(id): RecordId,
-    ApiJson(b): ApiJson<PutOrgReq>,
-) -> Result<Json<OrgBody>, ApiError> {
-    let changes = OrgChanges {
-        name: b.name,
-        slug: b.slug,
-        company_logo_url: b.company_logo_url,
-        company_email_logo_url: b.company_email_logo_url,
-        font_family: b.font_family,
-        font_url: b.font_url,
-        layout_color: b.layout_color,
-        label_color: b.label_color,
-        primary_button_color: b.primary_button_color,
-        primary_button_label_color: b.primary_button_label_color,
-        primary_button_border_color: b.primary_button_border_color,
-        secondary_button_color: b.secondary_button_color,
-        secondary_button_label_color: b.secondary_button_label_color,
-        secondary_button_border_color: b.secondary_button_border_color,
-        critical_indicator_color: b.critical_indicator_color,
-        email_sender_name: b.email_sender_name,
-        terms_link: b.terms_link,
-        privacy_policy_link: b.privacy_policy_link,
-        allow_public_registration: b.allow_public_registration,
-        only_use_for_branding_override: b.only_use_for_branding_override,
-    };
-    Ok(Json(OrgBody {
-        org: (&orgs::update(&state.config, &state.store, id, changes).await?).into(),
-    }))
-}
+    /// Create an organization. Requires `write_org`.
+    create(state, _caller, body: PostOrgReq) -> OrgBody [400, 401, 409] {
+        let org = orgs::create(
+            &state.store,
+            &body.name,
+            &body.slug,
+            body.allow_public_registration,
+            body.only_use_for_branding_override,
+        )
+        .await?;
+        OrgBody { org: (&org).into() }
+    }
 
-/// Delete an organization no user has active. Requires `write_org`.
-#[utoipa::path(delete, path = "/api/v1/orgs/{id}", tag = "Orgs", security(("oauth2" = ["write_org"])),
-    params(("id" = i64, Path, description = "The organization's id")),
-    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn delete(
-    _: Guarded<WriteOrg>,
-    _: Enabled<OrgFeature>,
-    State(state): State<AppState>,
-    RecordId(id): RecordId,
-) -> Result<StatusCode, ApiError> {
-    orgs::delete(&state.store, id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    /// Update an organization and its branding. Requires `write_org`.
+    update(state, _caller, id, b: PutOrgReq) -> OrgBody [400, 401, 404, 409] {
+        let changes = OrgChanges {
+            name: b.name,
+            slug: b.slug,
+            company_logo_url: b.company_logo_url,
+            company_email_logo_url: b.company_email_logo_url,
+            font_family: b.font_family,
+            font_url: b.font_url,
+            layout_color: b.layout_color,
+            label_color: b.label_color,
+            primary_button_color: b.primary_button_color,
+            primary_button_label_color: b.primary_button_label_color,
+            primary_button_border_color: b.primary_button_border_color,
+            secondary_button_color: b.secondary_button_color,
+            secondary_button_label_color: b.secondary_button_label_color,
+            secondary_button_border_color: b.secondary_button_border_color,
+            critical_indicator_color: b.critical_indicator_color,
+            email_sender_name: b.email_sender_name,
+            terms_link: b.terms_link,
+            privacy_policy_link: b.privacy_policy_link,
+            allow_public_registration: b.allow_public_registration,
+            only_use_for_branding_override: b.only_use_for_branding_override,
+        };
+        OrgBody {
+            org: (&orgs::update(&state.config, &state.store, id, changes).await?).into(),
+        }
+    }
+
+    /// Delete an organization no user has active. Requires `write_org`.
+    delete(state, _caller, id) [400, 401, 404] {
+        orgs::delete(&state.store, id).await?
+    }
 }
 
 /// Users whose active organization this is. Requires `read_org` and `read_user`.
@@ -349,7 +314,7 @@ pub async fn list_groups(
 ) -> Result<Json<OrgGroupsBody>, ApiError> {
     let groups = orgs::list_groups(&state.store, query.org_id).await?;
     Ok(Json(OrgGroupsBody {
-        org_groups: groups.iter().map(Into::into).collect(),
+        org_groups: views(&groups),
     }))
 }
 
@@ -417,8 +382,7 @@ pub async fn group_users(
     RecordId(id): RecordId,
 ) -> Result<Json<UsersBody>, ApiError> {
     let users = orgs::group_members(&state.store, id).await?;
-    let with_names = state.config.enable_names;
     Ok(Json(UsersBody {
-        users: users.iter().map(|u| UserView::new(u, with_names)).collect(),
+        users: user_views(&state, &users),
     }))
 }

@@ -7,9 +7,10 @@ use gatehouse_store::{format_timestamp, SamlIdpFields, SamlIdpRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::crud::crud_routes;
 use super::guard::{Enabled, Guarded, Root, SamlSpFeature};
 use super::json::{ApiJson, RecordId};
-use super::views::ErrorBody;
+use super::views::{views, ErrorBody};
 use crate::http::error::ApiError;
 use crate::services::saml_idps;
 use crate::state::AppState;
@@ -84,94 +85,56 @@ pub struct PutSamlIdpReq {
     pub metadata: Option<String>,
 }
 
-/// List SAML identity providers. Requires `root`.
-#[utoipa::path(get, path = "/api/v1/saml/idps", tag = "SAML", security(("oauth2" = ["root"])),
-    responses((status = 200, body = SamlIdpsBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-pub async fn list(
-    _: Guarded<Root>,
-    _: Enabled<SamlSpFeature>,
-    State(state): State<AppState>,
-) -> Result<Json<SamlIdpsBody>, ApiError> {
-    let all = saml_idps::list(&state.store).await?;
-    Ok(Json(SamlIdpsBody {
-        idps: all.iter().map(Into::into).collect(),
-    }))
-}
+crud_routes! {
+    tag "SAML", "/api/v1/saml/idps", "/api/v1/saml/idps/{id}", id "The provider's id",
+    read Root ["root"], write Root ["root"], features [SamlSpFeature];
 
-/// Get a SAML identity provider. Requires `root`.
-#[utoipa::path(get, path = "/api/v1/saml/idps/{id}", tag = "SAML", security(("oauth2" = ["root"])),
-    params(("id" = i64, Path, description = "The provider's id")),
-    responses((status = 200, body = SamlIdpBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get(
-    _: Guarded<Root>,
-    _: Enabled<SamlSpFeature>,
-    State(state): State<AppState>,
-    RecordId(id): RecordId,
-) -> Result<Json<SamlIdpBody>, ApiError> {
-    Ok(Json(SamlIdpBody {
-        idp: (&saml_idps::get(&state.store, id).await?).into(),
-    }))
-}
+    /// List SAML identity providers. Requires `root`.
+    list(state) -> SamlIdpsBody [400, 401] {
+        SamlIdpsBody {
+            idps: views(&saml_idps::list(&state.store).await?),
+        }
+    }
 
-/// Add a SAML identity provider. Requires `root`.
-#[utoipa::path(post, path = "/api/v1/saml/idps", tag = "SAML", request_body = PostSamlIdpReq, security(("oauth2" = ["root"])),
-    responses((status = 201, body = SamlIdpBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create(
-    _: Guarded<Root>,
-    _: Enabled<SamlSpFeature>,
-    State(state): State<AppState>,
-    ApiJson(body): ApiJson<PostSamlIdpReq>,
-) -> Result<(StatusCode, Json<SamlIdpBody>), ApiError> {
-    let fields = SamlIdpFields {
-        name: Some(body.name),
-        user_id_attribute: Some(body.user_id_attribute),
-        email_attribute: body.email_attribute,
-        first_name_attribute: body.first_name_attribute,
-        last_name_attribute: body.last_name_attribute,
-        metadata: Some(body.metadata),
-        is_active: None,
-    };
-    let idp = saml_idps::create(&state.store, fields).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(SamlIdpBody { idp: (&idp).into() }),
-    ))
-}
+    /// Get a SAML identity provider. Requires `root`.
+    get(state, id) -> SamlIdpBody [400, 401, 404] {
+        SamlIdpBody {
+            idp: (&saml_idps::get(&state.store, id).await?).into(),
+        }
+    }
 
-/// Update a SAML identity provider. Requires `root`.
-#[utoipa::path(put, path = "/api/v1/saml/idps/{id}", tag = "SAML", request_body = PutSamlIdpReq, security(("oauth2" = ["root"])),
-    params(("id" = i64, Path, description = "The provider's id")),
-    responses((status = 200, body = SamlIdpBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn update(
-    _: Guarded<Root>,
-    _: Enabled<SamlSpFeature>,
-    State(state): State<AppState>,
-    RecordId(id): RecordId,
-    ApiJson(body): ApiJson<PutSamlIdpReq>,
-) -> Result<Json<SamlIdpBody>, ApiError> {
-    let fields = SamlIdpFields {
-        name: None,
-        user_id_attribute: body.user_id_attribute,
-        email_attribute: body.email_attribute,
-        first_name_attribute: body.first_name_attribute,
-        last_name_attribute: body.last_name_attribute,
-        metadata: body.metadata,
-        is_active: body.is_active,
-    };
-    let idp = saml_idps::update(&state.store, id, fields).await?;
-    Ok(Json(SamlIdpBody { idp: (&idp).into() }))
-}
+    /// Add a SAML identity provider. Requires `root`.
+    create(state, _caller, body: PostSamlIdpReq) -> SamlIdpBody [400, 401, 409] {
+        let fields = SamlIdpFields {
+            name: Some(body.name),
+            user_id_attribute: Some(body.user_id_attribute),
+            email_attribute: body.email_attribute,
+            first_name_attribute: body.first_name_attribute,
+            last_name_attribute: body.last_name_attribute,
+            metadata: Some(body.metadata),
+            is_active: None,
+        };
+        let idp = saml_idps::create(&state.store, fields).await?;
+        SamlIdpBody { idp: (&idp).into() }
+    }
 
-/// Remove a SAML identity provider. Requires `root`.
-#[utoipa::path(delete, path = "/api/v1/saml/idps/{id}", tag = "SAML", security(("oauth2" = ["root"])),
-    params(("id" = i64, Path, description = "The provider's id")),
-    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn delete(
-    _: Guarded<Root>,
-    _: Enabled<SamlSpFeature>,
-    State(state): State<AppState>,
-    RecordId(id): RecordId,
-) -> Result<StatusCode, ApiError> {
-    saml_idps::delete(&state.store, id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    /// Update a SAML identity provider. Requires `root`.
+    update(state, _caller, id, body: PutSamlIdpReq) -> SamlIdpBody [400, 401, 404] {
+        let fields = SamlIdpFields {
+            name: None,
+            user_id_attribute: body.user_id_attribute,
+            email_attribute: body.email_attribute,
+            first_name_attribute: body.first_name_attribute,
+            last_name_attribute: body.last_name_attribute,
+            metadata: body.metadata,
+            is_active: body.is_active,
+        };
+        let idp = saml_idps::update(&state.store, id, fields).await?;
+        SamlIdpBody { idp: (&idp).into() }
+    }
+
+    /// Remove a SAML identity provider. Requires `root`.
+    delete(state, _caller, id) [400, 401, 404] {
+        saml_idps::delete(&state.store, id).await?
+    }
 }

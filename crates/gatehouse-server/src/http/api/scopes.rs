@@ -4,9 +4,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 
+use super::crud::crud_routes;
 use super::guard::{Guarded, ReadScope, WriteScope};
 use super::json::{ApiJson, RecordId};
-use super::views::{ErrorBody, PostScopeReq, PutScopeReq, ScopeBody, ScopeDetailView, ScopesBody};
+use super::views::{
+    text_pairs, views, ErrorBody, PostScopeReq, PutScopeReq, ScopeBody, ScopeDetailView, ScopesBody,
+};
 use crate::http::error::ApiError;
 use crate::services::scopes::{self, ScopeDetail, ScopeInput};
 use crate::state::AppState;
@@ -15,88 +18,46 @@ fn detail(d: &ScopeDetail) -> ScopeBody {
     ScopeBody {
         scope: ScopeDetailView {
             scope: (&d.scope).into(),
-            locales: d.locales.iter().map(Into::into).collect(),
+            locales: views(&d.locales),
         },
     }
 }
 
-/// List scopes. Requires `read_scope`.
-#[utoipa::path(get, path = "/api/v1/scopes", tag = "Scopes",
-    security(("oauth2" = ["read_scope"])),
-    responses((status = 200, body = ScopesBody), (status = 401, body = ErrorBody)))]
-pub async fn list(
-    _: Guarded<ReadScope>,
-    State(state): State<AppState>,
-) -> Result<Json<ScopesBody>, ApiError> {
-    let scopes = scopes::list(&state.store).await?;
-    Ok(Json(ScopesBody {
-        scopes: scopes.iter().map(Into::into).collect(),
-    }))
-}
+crud_routes! {
+    tag "Scopes", "/api/v1/scopes", "/api/v1/scopes/{id}", id "The scope's id",
+    read ReadScope ["read_scope"], write WriteScope ["write_scope"], features [];
 
-/// Get a scope with its locale texts. Requires `read_scope`.
-#[utoipa::path(get, path = "/api/v1/scopes/{id}", tag = "Scopes",
-    params(("id" = i64, Path, description = "The scope's id")),
-    security(("oauth2" = ["read_scope"])),
-    responses((status = 200, body = ScopeBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get(
-    _: Guarded<ReadScope>,
-    State(state): State<AppState>,
-    RecordId(id): RecordId,
-) -> Result<Json<ScopeBody>, ApiError> {
-    Ok(Json(detail(&scopes::get(&state.store, id).await?)))
-}
+    /// List scopes. Requires `read_scope`.
+    list(state) -> ScopesBody [401] {
+        ScopesBody {
+            scopes: views(&scopes::list(&state.store).await?),
+        }
+    }
 
-/// Create a scope. Requires `write_scope`. Built-in names are refused.
-#[utoipa::path(post, path = "/api/v1/scopes", tag = "Scopes", request_body = PostScopeReq,
-    security(("oauth2" = ["write_scope"])),
-    responses((status = 201, body = ScopeBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create(
-    _: Guarded<WriteScope>,
-    State(state): State<AppState>,
-    ApiJson(body): ApiJson<PostScopeReq>,
-) -> Result<(StatusCode, Json<ScopeBody>), ApiError> {
-    let input = ScopeInput {
-        name: body.name,
-        scope_type: body.scope_type,
-        note: body.note,
-        locales: body
-            .locales
-            .map(|l| l.into_iter().map(|t| (t.locale, t.value)).collect()),
-    };
-    let created = scopes::create(&state.store, input).await?;
-    Ok((StatusCode::CREATED, Json(detail(&created))))
-}
+    /// Get a scope with its locale texts. Requires `read_scope`.
+    get(state, id) -> ScopeBody [400, 401, 404] {
+        detail(&scopes::get(&state.store, id).await?)
+    }
 
-/// Update a scope; `locales` replaces all its texts. Requires `write_scope`.
-#[utoipa::path(put, path = "/api/v1/scopes/{id}", tag = "Scopes", request_body = PutScopeReq,
-    params(("id" = i64, Path, description = "The scope's id")),
-    security(("oauth2" = ["write_scope"])),
-    responses((status = 200, body = ScopeBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn update(
-    _: Guarded<WriteScope>,
-    State(state): State<AppState>,
-    RecordId(id): RecordId,
-    ApiJson(body): ApiJson<PutScopeReq>,
-) -> Result<Json<ScopeBody>, ApiError> {
-    let locales = body
-        .locales
-        .map(|l| l.into_iter().map(|t| (t.locale, t.value)).collect());
-    Ok(Json(detail(
-        &scopes::update(&state.store, id, body.name, body.note, locales).await?,
-    )))
-}
+    /// Create a scope. Requires `write_scope`. Built-in names are refused.
+    create(state, _caller, body: PostScopeReq) -> ScopeBody [400, 401, 409] {
+        let input = ScopeInput {
+            name: body.name,
+            scope_type: body.scope_type,
+            note: body.note,
+            locales: text_pairs(body.locales),
+        };
+        detail(&scopes::create(&state.store, input).await?)
+    }
 
-/// Delete a scope (and its app links and texts). Requires `write_scope`.
-#[utoipa::path(delete, path = "/api/v1/scopes/{id}", tag = "Scopes",
-    params(("id" = i64, Path, description = "The scope's id")),
-    security(("oauth2" = ["write_scope"])),
-    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn delete(
-    _: Guarded<WriteScope>,
-    State(state): State<AppState>,
-    RecordId(id): RecordId,
-) -> Result<StatusCode, ApiError> {
-    scopes::delete(&state.store, id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    /// Update a scope; `locales` replaces all its texts. Requires `write_scope`.
+    update(state, _caller, id, body: PutScopeReq) -> ScopeBody [400, 401, 404, 409] {
+        let locales = text_pairs(body.locales);
+        detail(&scopes::update(&state.store, id, body.name, body.note, locales).await?)
+    }
+
+    /// Delete a scope (and its app links and texts). Requires `write_scope`.
+    delete(state, _caller, id) [400, 401, 404] {
+        scopes::delete(&state.store, id).await?
+    }
 }

@@ -84,6 +84,31 @@ pub struct LocaleText {
     pub value: String,
 }
 
+/// Posted locale texts as the services take them: `(locale, text)` pairs.
+pub fn text_pairs(texts: Option<Vec<LocaleText>>) -> Option<Vec<(String, String)>> {
+    texts.map(|l| l.into_iter().map(|t| (t.locale, t.value)).collect())
+}
+
+/// One stored locale text, as shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LocaleTextView {
+    pub locale: String,
+    pub value: String,
+}
+
+/// Locale texts stored as one string, as shown.
+pub fn locale_texts(stored: &str) -> Vec<LocaleTextView> {
+    crate::services::user_attributes::locale_pairs(stored)
+        .into_iter()
+        .map(|(locale, value)| LocaleTextView { locale, value })
+        .collect()
+}
+
+/// Records as their views.
+pub fn views<'a, R, V: From<&'a R>>(records: &'a [R]) -> Vec<V> {
+    records.iter().map(V::from).collect()
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PostScopeReq {
     /// 1–50 characters; not one of the built-in scope names.
@@ -207,6 +232,12 @@ impl UserView {
             deleted_at: None,
         }
     }
+}
+
+/// Users as the API shows them, with names when the server keeps them (`enable_names`).
+pub fn user_views(state: &crate::state::AppState, users: &[UserRecord]) -> Vec<UserView> {
+    let with_names = state.config.enable_names;
+    users.iter().map(|u| UserView::new(u, with_names)).collect()
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -14,7 +14,7 @@ use super::guard::{Guarded, ReadUser, WriteUser};
 use super::json::ApiJson;
 use super::orgs::OrgView;
 use super::paging::{ListQuery, UsersPage};
-use super::views::{ErrorBody, UserView};
+use super::views::{user_views, ErrorBody, UserView};
 use crate::http::error::ApiError;
 use crate::services::users::{self, UserDetail, UserUpdate};
 use crate::state::AppState;
@@ -140,9 +140,8 @@ pub async fn list(
     query: ListQuery,
 ) -> Result<Json<UsersPage>, ApiError> {
     let (found, count) = users::list(&state.store, query.search.as_deref(), query.page()).await?;
-    let with_names = state.config.enable_names;
     Ok(Json(UsersPage {
-        users: found.iter().map(|u| UserView::new(u, with_names)).collect(),
+        users: user_views(&state, &found),
         count,
     }))
 }

@@ -62,16 +62,9 @@ pub async fn join_org_group(
     _: Enabled<OrgFeature>,
     _: Enabled<OrgGroupFeature>,
     State(state): State<AppState>,
-    Path((auth_id, group)): Path<(String, String)>,
+    Path(ids): Path<(String, String)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    users::set_org_group(
-        &state.store,
-        &auth_id,
-        id_param(&group, "orgGroupId")?,
-        true,
-    )
-    .await?;
-    Ok(success())
+    set_org_group(&state, ids, true).await
 }
 
 /// Remove the user from an organization group. Requires `write_user` and `write_org`.
@@ -83,14 +76,17 @@ pub async fn leave_org_group(
     _: Enabled<OrgFeature>,
     _: Enabled<OrgGroupFeature>,
     State(state): State<AppState>,
-    Path((auth_id, group)): Path<(String, String)>,
+    Path(ids): Path<(String, String)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    users::set_org_group(
-        &state.store,
-        &auth_id,
-        id_param(&group, "orgGroupId")?,
-        false,
-    )
-    .await?;
+    set_org_group(&state, ids, false).await
+}
+
+async fn set_org_group(
+    state: &AppState,
+    (auth_id, group): (String, String),
+    member: bool,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let group = id_param(&group, "orgGroupId")?;
+    users::set_org_group(&state.store, &auth_id, group, member).await?;
     Ok(success())
 }
