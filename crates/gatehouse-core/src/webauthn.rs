@@ -348,7 +348,7 @@ mod tests {
             Err(WebauthnError::Algorithm)
         );
         assert_eq!(
-            public_key_from_cose(&cose(3, -8, &[x.clone()])),
+            public_key_from_cose(&cose(3, -8, std::slice::from_ref(&x))),
             Err(WebauthnError::Algorithm)
         );
         // A short Ed25519 key, a missing coordinate, a coordinate that is not bytes.
@@ -356,7 +356,7 @@ mod tests {
             public_key_from_cose(&cose(1, -8, &[(-2, Value::Bytes(vec![3; 31]))])),
             Err(BAD)
         );
-        assert_eq!(public_key_from_cose(&cose(2, -7, &[x.clone()])), Err(BAD));
+        assert_eq!(public_key_from_cose(&cose(2, -7, std::slice::from_ref(&x))), Err(BAD));
         assert_eq!(
             public_key_from_cose(&cose(1, -8, &[(-2, Value::from(3))])),
             Err(BAD)

@@ -14,9 +14,9 @@ use serde::Deserialize;
 
 use super::browser::Browser;
 use super::forms::{NamesForm, Posted, TxForm};
+use super::i18n;
 use super::pages::{message, render, Chrome, MyPassPage};
 use super::respond::{outcome, see_other};
-use super::i18n;
 use crate::error::ServiceError;
 use crate::services::signin::{self, ACCOUNT_PAGE};
 use crate::services::{lifecycle, mfa, passkeys, users};
