@@ -133,7 +133,7 @@ fn measure(
 
     let sampling = Arc::new(AtomicBool::new(true));
     let sampler = {
-        let sampling = sampling.clone();
+        let sampling = Arc::clone(&sampling);
         let pid = server.id();
         thread::spawn(move || {
             let mut peak = 0;
@@ -301,7 +301,7 @@ fn raw_rsa_sign_rate(cores: usize, duration: Duration) -> f64 {
     let message = [b'x'; 330];
     let threads: Vec<_> = (0..cores)
         .map(|_| {
-            let key = key.clone();
+            let key = Arc::clone(&key);
             thread::spawn(move || {
                 let rng = SystemRandom::new();
                 let mut signature = vec![0; key.public_modulus_len()];

@@ -60,7 +60,7 @@ impl CodeChallenge {
             .ok_or(PkceError::MissingChallenge)?;
         let method = match method.map(str::to_ascii_lowercase).as_deref() {
             Some("s256") => ChallengeMethod::S256,
-            Some("plain") | None | Some("") => ChallengeMethod::Plain,
+            Some("plain" | "") | None => ChallengeMethod::Plain,
             Some(_) => return Err(PkceError::UnknownMethod),
         };
         if method == ChallengeMethod::Plain && !allow_plain {

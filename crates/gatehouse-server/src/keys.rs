@@ -84,7 +84,7 @@ impl KeyRing {
         let mut keys = Vec::with_capacity(records.len());
         for record in &records {
             match old.keys.iter().find(|k| k.kid() == record.kid) {
-                Some(loaded) => keys.push(loaded.clone()),
+                Some(loaded) => keys.push(Arc::clone(loaded)),
                 None => keys.push(Arc::new(self.decrypt(record)?)),
             }
         }
@@ -187,7 +187,7 @@ impl KeyRing {
 
     /// The JWKS document, active key first.
     pub fn jwks(&self) -> Arc<str> {
-        self.snapshot().jwks.clone()
+        Arc::clone(&self.snapshot().jwks)
     }
 
     /// Signs claims with the active key, as a compact JWS.

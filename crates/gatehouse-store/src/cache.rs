@@ -164,7 +164,7 @@ impl Cache {
                 let pattern = format!("{}*", escape_glob(&r.key(prefix)));
                 let mut conn = r.conn();
                 let mut found = Vec::new();
-                let mut iter: redis::AsyncIter<String> = conn.scan_match(pattern).await?;
+                let mut iter: redis::AsyncIter<'_, String> = conn.scan_match(pattern).await?;
                 while let Some(item) = iter.next_item().await {
                     let key = item?;
                     if let Some(stripped) = key.strip_prefix(&r.prefix) {

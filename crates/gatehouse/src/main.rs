@@ -130,11 +130,11 @@ enum ConfigCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve);
-    if let Command::Configuration(ConfigCommand::Example) = command {
+    if matches!(command, Command::Configuration(ConfigCommand::Example)) {
         print!("{}", config::example_toml());
         return ExitCode::SUCCESS;
     }
-    if let Command::Configuration(ConfigCommand::Docs) = command {
+    if matches!(command, Command::Configuration(ConfigCommand::Docs)) {
         print!("{}", config::reference_markdown());
         return ExitCode::SUCCESS;
     }
@@ -145,7 +145,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Command::Configuration(ConfigCommand::Check) = command {
+    if matches!(command, Command::Configuration(ConfigCommand::Check)) {
         println!("configuration is valid");
         return ExitCode::SUCCESS;
     }

@@ -94,11 +94,11 @@ fn load(
         .map(|_| {
             let (addr, client_id, email) =
                 (addr.to_owned(), client_id.to_owned(), email.to_owned());
-            let (done, stop) = (done.clone(), stop.clone());
+            let (done, stop) = (Arc::clone(&done), Arc::clone(&stop));
             thread::spawn(move || {
                 let mut connection = Connection::new(&addr);
                 while !stop.load(Ordering::Relaxed) {
-                    if let Ok(true) = sign_in(&mut connection, &client_id, &email) {
+                    if sign_in(&mut connection, &client_id, &email) == Ok(true) {
                         done.fetch_add(1, Ordering::Relaxed);
                     }
                 }

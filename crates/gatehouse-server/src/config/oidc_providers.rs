@@ -276,9 +276,11 @@ fn check_url(key: &str, url: &str) -> Result<(), ConfigError> {
     };
     let loopback = matches!(
         parsed.host(),
-        Some(url::Host::Domain("localhost"))
-            | Some(url::Host::Ipv4(std::net::Ipv4Addr::LOCALHOST))
-            | Some(url::Host::Ipv6(std::net::Ipv6Addr::LOCALHOST))
+        Some(
+            url::Host::Domain("localhost")
+                | url::Host::Ipv4(std::net::Ipv4Addr::LOCALHOST)
+                | url::Host::Ipv6(std::net::Ipv6Addr::LOCALHOST)
+        )
     );
     match parsed.scheme() {
         "https" => Ok(()),

@@ -151,7 +151,7 @@ impl PasswordHasher {
         let buffers = Arc::new(AtomicUsize::new(0));
         let blocks = params.block_count();
         for index in 0..concurrency {
-            let (queue, buffers) = (queue.clone(), buffers.clone());
+            let (queue, buffers) = (Arc::clone(&queue), Arc::clone(&buffers));
             std::thread::Builder::new()
                 .name(format!("password-hash-{index}"))
                 .spawn(move || hashing_thread(&queue, blocks, &buffers))
@@ -340,7 +340,7 @@ mod tests {
         let hasher = Arc::new(small());
         let tasks: Vec<_> = (0..16)
             .map(|i| {
-                let hasher = hasher.clone();
+                let hasher = Arc::clone(&hasher);
                 tokio::spawn(async move { hasher.hash(format!("Passw0rd!{i}")).await.unwrap() })
             })
             .collect();
@@ -357,7 +357,7 @@ mod tests {
         // Hold the one hashing thread until the cancelled job is queued behind it.
         let (release, held) = std::sync::mpsc::channel::<()>();
         let (started, holder_started) = tokio::sync::oneshot::channel::<()>();
-        let holder = hasher.clone();
+        let holder = Arc::clone(&hasher);
         let holding = tokio::spawn(async move {
             holder
                 .run(move |_| {
@@ -368,7 +368,7 @@ mod tests {
         });
         holder_started.await.unwrap();
         let ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = ran.clone();
+        let flag = Arc::clone(&ran);
         let cancelled = hasher.run(move |_| flag.store(true, Ordering::SeqCst));
         // Queue the job, then drop it as a disconnected client's request would be.
         let waited = tokio::time::timeout(std::time::Duration::from_millis(50), cancelled).await;

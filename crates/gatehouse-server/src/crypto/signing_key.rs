@@ -80,7 +80,7 @@ impl SigningKey {
             Algorithm::Rs256 => {
                 let pair = RsaKeyPair::generate(KeySize::Rsa2048)
                     .map_err(|_| SigningKeyError::Generate)?;
-                let der: Pkcs8V1Der = pair.as_der().map_err(|_| SigningKeyError::Generate)?;
+                let der: Pkcs8V1Der<'_> = pair.as_der().map_err(|_| SigningKeyError::Generate)?;
                 der.as_ref().to_vec()
             }
             Algorithm::Es256 => {
@@ -109,7 +109,7 @@ impl SigningKey {
             Algorithm::Rs256 => {
                 let pair = RsaKeyPair::from_pkcs8(pkcs8).map_err(|_| bad())?;
                 let public = pair.public_key();
-                let spki: PublicKeyX509Der = public.as_der().map_err(|_| bad())?;
+                let spki: PublicKeyX509Der<'_> = public.as_der().map_err(|_| bad())?;
                 let jwk = json!({
                     "kty": "RSA",
                     "n": URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero()),
@@ -122,7 +122,7 @@ impl SigningKey {
                 let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8)
                     .map_err(|_| bad())?;
                 let public = pair.public_key();
-                let spki: PublicKeyX509Der = public.as_der().map_err(|_| bad())?;
+                let spki: PublicKeyX509Der<'_> = public.as_der().map_err(|_| bad())?;
                 // Uncompressed point: 0x04 ‖ x ‖ y.
                 let point = public.as_ref();
                 if point.len() != 65 {
@@ -140,7 +140,7 @@ impl SigningKey {
             Algorithm::EdDsa => {
                 let pair = Ed25519KeyPair::from_pkcs8(pkcs8).map_err(|_| bad())?;
                 let public = pair.public_key();
-                let spki: PublicKeyX509Der = public.as_der().map_err(|_| bad())?;
+                let spki: PublicKeyX509Der<'_> = public.as_der().map_err(|_| bad())?;
                 let jwk = json!({
                     "kty": "OKP",
                     "crv": "Ed25519",

@@ -34,7 +34,7 @@ impl ClientCache {
             let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
             if let Some((app, fetched)) = entries.get(client_id) {
                 if fetched.elapsed() < self.ttl {
-                    return Ok(Some(app.clone()));
+                    return Ok(Some(Arc::clone(app)));
                 }
             }
         }
@@ -48,7 +48,7 @@ impl ClientCache {
             if entries.len() >= MAX_ENTRIES {
                 entries.clear();
             }
-            entries.insert(client_id.to_owned(), (app.clone(), Instant::now()));
+            entries.insert(client_id.to_owned(), (Arc::clone(&app), Instant::now()));
         }
         Ok(Some(app))
     }

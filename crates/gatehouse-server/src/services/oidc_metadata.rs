@@ -105,7 +105,7 @@ impl ProviderDirectory {
         }
         if let Some(known) = self.endpoints.read().await.get(&provider.name) {
             if known.at.elapsed() < METADATA_TTL {
-                return Ok(known.value.clone());
+                return Ok(Arc::clone(&known.value));
             }
         }
         let found: Endpoints = fetch_json(
@@ -129,7 +129,7 @@ impl ProviderDirectory {
         self.endpoints.write().await.insert(
             provider.name.clone(),
             Fetched {
-                value: value.clone(),
+                value: Arc::clone(&value),
                 at: Instant::now(),
             },
         );
@@ -153,7 +153,7 @@ impl ProviderDirectory {
                 age < METADATA_TTL
             };
             if fresh_enough {
-                return Ok(known.value.clone());
+                return Ok(Arc::clone(&known.value));
             }
         }
         let set: JwkSet = fetch_json(http, provider, "key set", jwks_uri).await?;
@@ -161,7 +161,7 @@ impl ProviderDirectory {
         self.keys.write().await.insert(
             provider.name.clone(),
             Fetched {
-                value: value.clone(),
+                value: Arc::clone(&value),
                 at: Instant::now(),
             },
         );

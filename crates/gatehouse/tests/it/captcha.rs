@@ -37,7 +37,7 @@ async fn siteverify() -> (String, Seen) {
     }
     let router = axum::Router::new()
         .route("/siteverify", axum::routing::post(verify))
-        .with_state(seen.clone());
+        .with_state(Arc::clone(&seen));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/siteverify", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });

@@ -614,7 +614,7 @@ async fn http_providers_send_the_documented_requests(backend: Backend) {
     }
     let router = axum::Router::new()
         .route("/{*path}", axum::routing::post(record))
-        .with_state(seen.clone());
+        .with_state(Arc::clone(&seen));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let api = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });

@@ -61,7 +61,7 @@ impl LocalProvider {
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/jwks", get(jwks))
             .route("/token", post(token))
-            .with_state(state.clone());
+            .with_state(Arc::clone(&state));
         tokio::spawn(async move { axum::serve(listener, router).await });
         Self { base, state, keys }
     }

@@ -347,7 +347,7 @@ async fn twilio_stub() -> (String, Seen) {
             "/2010-04-01/Accounts/{account}/Messages.json",
             axum::routing::post(create),
         )
-        .with_state(seen.clone());
+        .with_state(std::sync::Arc::clone(&seen));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });

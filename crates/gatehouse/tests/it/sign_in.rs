@@ -9,7 +9,7 @@ use crate::harness::{backend_tests, basic, call, jwt_part, TestApp};
 const SPA_CB: &str = "http://127.0.0.1:5173/Callback";
 const WEB_CB: &str = "https://web.example/cb";
 
-async fn code_from(redirect: &str) -> String {
+fn code_from(redirect: &str) -> String {
     assert_eq!(
         query_param(redirect, "state").as_deref(),
         Some("state-123"),
@@ -35,7 +35,7 @@ backend_tests! {
         let browser = Browser::new(&app);
         let redirect = sign_up(&browser, &authorize_url(&client_id, SPA_CB, &[]), "ada@example.com", SPA_CB).await;
         assert_eq!(query_param(&redirect, "iss").as_deref(), Some(app.url("").as_str()));
-        let code = code_from(&redirect).await;
+        let code = code_from(&redirect);
         // Melody's SDK sends no client_id: the code names the client.
         let (status, tokens) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("code_verifier", VERIFIER), ("redirect_uri", SPA_CB)]).await;
         assert_eq!(status, 200, "{tokens}");
@@ -109,7 +109,7 @@ backend_tests! {
         let page = browser.get(&authorize_url(&second, SPA_CB, &[])).await;
         finish_consent(&browser, page, SPA_CB).await;
         let page = browser.get(&authorize_url(&second, SPA_CB, &[("prompt", "none")])).await;
-        let code = code_from(page.location.as_deref().unwrap()).await;
+        let code = code_from(page.location.as_deref().unwrap());
         let (status, tokens) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", SPA_CB), ("code_verifier", VERIFIER), ("client_id", &second)]).await;
         assert_eq!(status, 200, "{tokens}");
         assert_eq!(jwt_part(tokens["id_token"].as_str().unwrap(), 1)["aud"], second);
@@ -130,7 +130,7 @@ backend_tests! {
         let (_, client_id, _) = create_app(&app, "Shop", "spa", &[SPA_CB]).await;
         let browser = Browser::new(&app);
         let redirect = sign_up(&browser, &authorize_url(&client_id, SPA_CB, &[]), "sessions@example.com", SPA_CB).await;
-        let code = code_from(&redirect).await;
+        let code = code_from(&redirect);
         let (status, tokens) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", SPA_CB), ("code_verifier", VERIFIER), ("client_id", &client_id)]).await;
         assert_eq!(status, 200, "{tokens}");
         let auth_id = jwt_part(tokens["id_token"].as_str().unwrap(), 1)["sub"].as_str().unwrap().to_owned();
@@ -179,7 +179,7 @@ backend_tests! {
         sign_up(&browser, &authorize_url(&spa, SPA_CB, &[]), "codes@example.com", SPA_CB).await;
         let fresh_code = || async {
             let page = browser.get(&authorize_url(&spa, SPA_CB, &[])).await;
-            code_from(page.location.as_deref().unwrap()).await
+            code_from(page.location.as_deref().unwrap())
         };
         let refused = |body: &Value| body["error"].as_str().map(str::to_owned);
         let code = fresh_code().await;
@@ -247,7 +247,7 @@ backend_tests! {
         let (_, spa, _) = create_app(&app, "Spa", "spa", &[SPA_CB]).await;
         let first = Browser::new(&app);
         let redirect = sign_up(&first, &authorize_url(&spa, SPA_CB, &[]), "lock@example.com", SPA_CB).await;
-        let code = code_from(&redirect).await;
+        let code = code_from(&redirect);
         let (_, tokens) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", SPA_CB), ("code_verifier", VERIFIER)]).await;
         let auth_id = jwt_part(tokens["access_token"].as_str().unwrap(), 1)["sub"].as_str().unwrap().to_owned();
 
@@ -302,13 +302,13 @@ backend_tests! {
         let browser = Browser::new(&app);
         // Web apps may skip PKCE; they must authenticate and send the redirect URI.
         let url = authorize_url(&web, WEB_CB, &[("code_challenge", ""), ("code_challenge_method", "")]);
-        let code = code_from(&sign_up(&browser, &url, "web@example.com", WEB_CB).await).await;
+        let code = code_from(&sign_up(&browser, &url, "web@example.com", WEB_CB).await);
         let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", WEB_CB)];
         let (s, b) = exchange(&app, &form).await;
         assert_eq!((s, b["error"].as_str()), (401, Some("invalid_client")), "{b}");
         let wrong = reqwest::Client::new().post(app.url("/oauth2/v1/token")).header("Authorization", basic(&web, "nope")).form(&form).send().await.unwrap();
         assert_eq!(wrong.status(), 401);
-        let code = code_from(browser.get(&url).await.location.as_deref().unwrap()).await;
+        let code = code_from(browser.get(&url).await.location.as_deref().unwrap());
         let mut post = vec![("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", WEB_CB), ("client_id", web.as_str()), ("client_secret", secret.as_str())];
         let (s, tokens) = exchange(&app, &post).await;
         assert_eq!(s, 200, "{tokens}");
@@ -319,7 +319,7 @@ backend_tests! {
         let (s, _) = exchange(&app, &[("grant_type", "refresh_token"), ("refresh_token", tokens["refresh_token"].as_str().unwrap()), ("client_id", &web), ("client_secret", &secret)]).await;
         assert_eq!(s, 400);
         // An expired code is refused.
-        let code = code_from(browser.get(&url).await.location.as_deref().unwrap()).await;
+        let code = code_from(browser.get(&url).await.location.as_deref().unwrap());
         tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
         post[1] = ("code", code.as_str());
         let (s, b) = exchange(&app, &post).await;
@@ -334,7 +334,7 @@ backend_tests! {
         assert_eq!(s, 200);
         tokio::time::sleep(std::time::Duration::from_millis(5200)).await;
         let browser = Browser::new(&app);
-        let code = code_from(&sign_up(&browser, &authorize_url(&spa, SPA_CB, &[]), "out@example.com", SPA_CB).await).await;
+        let code = code_from(&sign_up(&browser, &authorize_url(&spa, SPA_CB, &[]), "out@example.com", SPA_CB).await);
         let (_, tokens) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", SPA_CB), ("code_verifier", VERIFIER)]).await;
         let refresh = tokens["refresh_token"].as_str().unwrap();
         // Rotation off: the same refresh token keeps working, and no new one is handed out.
@@ -380,7 +380,7 @@ backend_tests! {
         let (_, client_id, _) = create_app(&app, "Org app", "spa", &[SPA_CB]).await;
         let browser = Browser::new(&app);
         let redirect = sign_up(&browser, &authorize_url(&client_id, SPA_CB, &[]), "orgs@example.com", SPA_CB).await;
-        let code = code_from(&redirect).await;
+        let code = code_from(&redirect);
         let (_, tokens) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", SPA_CB), ("code_verifier", VERIFIER), ("client_id", &client_id)]).await;
         let auth_id = jwt_part(tokens["id_token"].as_str().unwrap(), 1)["sub"].as_str().unwrap().to_owned();
         let (status, body) = call(&app, "POST", &format!("/api/v1/users/{auth_id}/orgs"), &root, Some(json!({"orgs": [org_ids[0], org_ids[1]]}))).await;
@@ -417,7 +417,7 @@ backend_tests! {
         for email in ["admin@example.com", "user@example.com"] {
             let browser = Browser::new(&app);
             let redirect = sign_up(&browser, &authorize_url(&spa, SPA_CB, &[]), email, SPA_CB).await;
-            let code = code_from(&redirect).await;
+            let code = code_from(&redirect);
             let (_, tokens) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", SPA_CB), ("code_verifier", VERIFIER), ("client_id", &spa)]).await;
             ids.push(jwt_part(tokens["id_token"].as_str().unwrap(), 1)["sub"].as_str().unwrap().to_owned());
             access.push(tokens["access_token"].as_str().unwrap().to_owned());
@@ -518,7 +518,7 @@ backend_tests! {
         let (_, client_id, _) = create_app(&app, "Locked", "spa", &[SPA_CB]).await;
         let browser = Browser::new(&app);
         let first = sign_up(&browser, &authorize_url(&client_id, SPA_CB, &[]), "verifier@example.com", SPA_CB).await;
-        let mut code = code_from(&first).await;
+        let mut code = code_from(&first);
         let wrong = "wrong-verifier-wrong-verifier-wrong-verifier-000";
         for attempt in 0..3 {
             let (status, body) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", SPA_CB), ("code_verifier", wrong), ("client_id", &client_id)]).await;
@@ -526,7 +526,7 @@ backend_tests! {
             assert_eq!((status, body["error_description"].as_str()), (400, Some(want)), "attempt {attempt}");
             // The signed-in browser gets the next code silently.
             let page = browser.get(&authorize_url(&client_id, SPA_CB, &[("prompt", "none")])).await;
-            code = code_from(page.location.as_deref().unwrap()).await;
+            code = code_from(page.location.as_deref().unwrap());
         }
         // Even the right verifier is refused while the lock holds.
         let (status, body) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", SPA_CB), ("code_verifier", VERIFIER), ("client_id", &client_id)]).await;

@@ -141,7 +141,7 @@ async fn start_provider() -> (String, Seen) {
         .route("/api/users/@me", get(discord_me))
         .route("/debug_token", get(facebook_debug_token))
         .route("/me", get(facebook_me))
-        .with_state(seen.clone());
+        .with_state(Arc::clone(&seen));
     tokio::spawn(async move { axum::serve(listener, router).await });
     (base, seen)
 }

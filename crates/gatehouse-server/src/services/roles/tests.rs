@@ -19,7 +19,7 @@ fn not_root() -> Authority {
     Authority::of_s2s(&["write_role".to_owned()])
 }
 
-async fn roles_with<'a>(store: &'a Store, privileged: &'a [String]) -> Roles<'a, Store> {
+fn roles_with<'a>(store: &'a Store, privileged: &'a [String]) -> Roles<'a, Store> {
     Roles {
         store,
         protected: ProtectedRoles::new(privileged, &[], &[]),
@@ -30,7 +30,7 @@ async fn roles_with<'a>(store: &'a Store, privileged: &'a [String]) -> Roles<'a,
 async fn a_protected_role_is_created_renamed_and_deleted_only_by_root() {
     let store = fixture::store().await;
     let privileged = vec!["auditor".to_owned()];
-    let roles = roles_with(&store, &privileged).await;
+    let roles = roles_with(&store, &privileged);
 
     let err = roles
         .create(&not_root(), "auditor", None)
@@ -79,7 +79,7 @@ async fn a_protected_role_is_created_renamed_and_deleted_only_by_root() {
 #[tokio::test]
 async fn super_admin_is_built_in_even_for_root() {
     let store = fixture::store().await;
-    let roles = roles_with(&store, &[]).await;
+    let roles = roles_with(&store, &[]);
     let err = roles
         .create(&root(), "super_admin", None)
         .await
@@ -96,7 +96,7 @@ async fn super_admin_is_built_in_even_for_root() {
 #[tokio::test]
 async fn names_are_bounded_unique_and_missing_roles_are_not_found() {
     let store = fixture::store().await;
-    let roles = roles_with(&store, &[]).await;
+    let roles = roles_with(&store, &[]);
     let err = roles
         .create(&root(), &"r".repeat(51), None)
         .await
@@ -129,7 +129,7 @@ async fn names_are_bounded_unique_and_missing_roles_are_not_found() {
 #[tokio::test]
 async fn users_lists_the_holders_of_a_role() {
     let store = fixture::store().await;
-    let roles = roles_with(&store, &[]).await;
+    let roles = roles_with(&store, &[]);
     let team = roles.create(&root(), "team", None).await.unwrap();
     let passwords = fixture::passwords();
     let holder = fixture::user(&store, &passwords, "holder@example.com", None).await;

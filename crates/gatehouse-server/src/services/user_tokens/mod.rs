@@ -105,7 +105,7 @@ async fn app_for_grant(
     grant: &'static str,
 ) -> Result<Arc<App>, ServiceError> {
     let app = match client {
-        Some(c) => c.app.clone(),
+        Some(c) => Arc::clone(&c.app),
         None => state
             .clients
             .app(client_id)

@@ -43,6 +43,11 @@ pub struct UserDetailView {
     pub roles: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attributes: Option<BTreeMap<String, String>>,
+    /// Absent without `enable_org`; `null` for a user in no organization (Melody's shape).
+    #[expect(
+        clippy::option_option,
+        reason = "absent and null mean different things here"
+    )]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub org: Option<Option<OrgView>>,
     #[serde(skip_serializing_if = "Option::is_none")]
