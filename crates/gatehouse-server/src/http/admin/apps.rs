@@ -2,16 +2,15 @@
 //! MFA overrides, the refresh-token rotation switch and the active switch.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use gatehouse_core::grant::AppType;
 use gatehouse_store::{App, AppChanges, ScopeStore};
-use serde::Deserialize;
 
 use super::auth::{AdminForm, AdminUser, NoFields};
-use super::view::{render, see_other, when, Frame, PageResult};
+use super::view::{render, see_other, when, Detail, Frame, PageResult};
 use crate::services::apps::{self, NewAppInput};
 use crate::state::AppState;
 
@@ -171,19 +170,12 @@ async fn app_page(
     Ok(render(StatusCode::OK, &page))
 }
 
-#[derive(Deserialize)]
-pub(super) struct DetailQuery {
-    done: Option<String>,
-}
-
 async fn detail(
     State(state): State<AppState>,
-    admin: AdminUser,
+    Detail { admin, notice }: Detail,
     Path(id): Path<i64>,
-    Query(q): Query<DetailQuery>,
 ) -> PageResult {
     let app = apps::get(&state, id).await?;
-    let notice = q.done.is_some().then(|| admin.words().saved.to_owned());
     app_page(&state, &admin, app, None, notice).await
 }
 

@@ -136,6 +136,19 @@ pub struct AdminForm<T> {
 #[derive(Deserialize)]
 pub struct NoFields {}
 
+/// The form of an active switch: `active=true` turns the record on, anything else off.
+#[derive(Deserialize)]
+pub struct ActiveForm {
+    #[serde(default)]
+    active: String,
+}
+
+impl ActiveForm {
+    pub fn is_active(&self) -> bool {
+        self.active == "true"
+    }
+}
+
 #[derive(Deserialize)]
 struct CsrfField {
     #[serde(default)]

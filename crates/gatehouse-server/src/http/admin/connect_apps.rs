@@ -3,7 +3,7 @@
 //! `/api/v1/connect-apps` and `gatehouse connect-app`.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
@@ -11,7 +11,7 @@ use gatehouse_store::ConnectAppRecord;
 use serde::Deserialize;
 
 use super::auth::{AdminForm, AdminUser, NoFields};
-use super::view::{render, see_other, Frame, PageResult};
+use super::view::{render, see_other, Detail, Frame, PageResult};
 use crate::services::connect::{self, AppChange, NewApp};
 use crate::state::AppState;
 
@@ -130,19 +130,12 @@ async fn create(State(state): State<AppState>, posted: AdminForm<NewAppForm>) ->
     app_page(&state, &admin, app, Some(secret), None)
 }
 
-#[derive(Deserialize)]
-struct DetailQuery {
-    done: Option<String>,
-}
-
 async fn detail(
     State(state): State<AppState>,
-    admin: AdminUser,
+    Detail { admin, notice }: Detail,
     Path(name): Path<String>,
-    Query(q): Query<DetailQuery>,
 ) -> PageResult {
     let app = connect::get(&state.store, &name).await?;
-    let notice = q.done.is_some().then(|| admin.words().saved.to_owned());
     app_page(&state, &admin, app, None, notice)
 }
 

@@ -75,64 +75,37 @@ async fn create(State(state): State<AppState>, posted: Orgs<NewOrgForm>) -> Page
 type BrandingField = (&'static str, &'static str, String);
 
 fn branding_fields(w: &Words, org: &OrgRecord) -> Vec<BrandingField> {
-    vec![
+    // The form field, its label and the record's field share one name.
+    macro_rules! same_name {
+        ($($field:ident),* $(,)?) => {
+            [$((stringify!($field), w.$field, org.$field.clone())),*]
+        };
+    }
+    let mut fields = vec![
         ("company_logo_url", w.logo_url, org.company_logo_url.clone()),
         (
             "company_email_logo_url",
             w.email_logo_url,
             org.company_email_logo_url.clone(),
         ),
-        ("font_family", w.font_family, org.font_family.clone()),
-        ("font_url", w.font_url, org.font_url.clone()),
-        ("layout_color", w.layout_color, org.layout_color.clone()),
-        ("label_color", w.label_color, org.label_color.clone()),
-        (
-            "primary_button_color",
-            w.primary_button_color,
-            org.primary_button_color.clone(),
-        ),
-        (
-            "primary_button_label_color",
-            w.primary_button_label_color,
-            org.primary_button_label_color.clone(),
-        ),
-        (
-            "primary_button_border_color",
-            w.primary_button_border_color,
-            org.primary_button_border_color.clone(),
-        ),
-        (
-            "secondary_button_color",
-            w.secondary_button_color,
-            org.secondary_button_color.clone(),
-        ),
-        (
-            "secondary_button_label_color",
-            w.secondary_button_label_color,
-            org.secondary_button_label_color.clone(),
-        ),
-        (
-            "secondary_button_border_color",
-            w.secondary_button_border_color,
-            org.secondary_button_border_color.clone(),
-        ),
-        (
-            "critical_indicator_color",
-            w.critical_indicator_color,
-            org.critical_indicator_color.clone(),
-        ),
-        (
-            "email_sender_name",
-            w.email_sender_name,
-            org.email_sender_name.clone(),
-        ),
-        ("terms_link", w.terms_link, org.terms_link.clone()),
-        (
-            "privacy_policy_link",
-            w.privacy_policy_link,
-            org.privacy_policy_link.clone(),
-        ),
-    ]
+    ];
+    fields.extend(same_name![
+        font_family,
+        font_url,
+        layout_color,
+        label_color,
+        primary_button_color,
+        primary_button_label_color,
+        primary_button_border_color,
+        secondary_button_color,
+        secondary_button_label_color,
+        secondary_button_border_color,
+        critical_indicator_color,
+        email_sender_name,
+        terms_link,
+        privacy_policy_link,
+    ]);
+    fields
 }
 
 /// The preview's colors: the org's, else the server's.

@@ -1,7 +1,7 @@
 //! Roles: the list, creating one, renaming, the note, deleting, and who holds it.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
@@ -9,7 +9,7 @@ use gatehouse_store::{RoleRecord, UserRecord};
 use serde::Deserialize;
 
 use super::auth::{AdminForm, AdminUser, NoFields};
-use super::view::{render, see_other, when, Frame, PageResult};
+use super::view::{render, see_other, when, Detail, Frame, PageResult};
 use crate::state::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -59,20 +59,13 @@ struct RolePage {
     holders: Vec<UserRecord>,
 }
 
-#[derive(Deserialize)]
-pub(super) struct DetailQuery {
-    done: Option<String>,
-}
-
 async fn detail(
     State(state): State<AppState>,
-    admin: AdminUser,
+    Detail { admin, notice }: Detail,
     Path(id): Path<i64>,
-    Query(q): Query<DetailQuery>,
 ) -> PageResult {
     let role = state.roles().get(id).await?;
     let holders = state.roles().users(id).await?;
-    let notice = q.done.is_some().then(|| admin.words().saved.to_owned());
     let f =
         Frame::new(&admin, "roles", &role.name, &format!("/admin/roles/{id}")).with_notice(notice);
     let created = when(&role.created_at);

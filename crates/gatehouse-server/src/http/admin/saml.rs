@@ -9,7 +9,7 @@ use axum::Router;
 use gatehouse_store::{SamlIdpFields, SamlIdpRecord};
 use serde::Deserialize;
 
-use super::auth::NoFields;
+use super::auth::{ActiveForm, NoFields};
 use super::feature::{FeatureAdmin, FeatureForm};
 use super::view::{render, see_other, Frame, PageResult};
 use crate::http::api::SamlSpFeature;
@@ -89,12 +89,6 @@ async fn create(State(state): State<AppState>, posted: Saml<NewIdpForm>) -> Page
     Ok(see_other("/admin/saml"))
 }
 
-#[derive(Deserialize)]
-struct ActiveForm {
-    #[serde(default)]
-    active: String,
-}
-
 async fn set_active(
     State(state): State<AppState>,
     Path(id): Path<i64>,
@@ -102,7 +96,7 @@ async fn set_active(
 ) -> PageResult {
     let form = posted.form;
     let fields = SamlIdpFields {
-        is_active: Some(form.active == "true"),
+        is_active: Some(form.is_active()),
         ..SamlIdpFields::default()
     };
     saml_idps::update(&state.store, id, fields).await?;

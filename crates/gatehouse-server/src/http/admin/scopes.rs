@@ -1,15 +1,14 @@
 //! Scopes: the list, creating one with its consent texts per locale, editing, deleting.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use gatehouse_store::ScopeRecord;
-use serde::Deserialize;
 
 use super::auth::{AdminForm, AdminUser, NoFields};
-use super::view::{render, see_other, Frame, PageResult};
+use super::view::{render, see_other, Detail, Frame, PageResult};
 use crate::services::scopes::{self, ScopeInput};
 use crate::state::AppState;
 
@@ -100,16 +99,10 @@ struct ScopePage {
     locales: Vec<(String, String)>,
 }
 
-#[derive(Deserialize)]
-pub(super) struct DetailQuery {
-    done: Option<String>,
-}
-
 async fn detail(
     State(state): State<AppState>,
-    admin: AdminUser,
+    Detail { admin, notice }: Detail,
     Path(id): Path<i64>,
-    Query(q): Query<DetailQuery>,
 ) -> PageResult {
     let found = scopes::get(&state.store, id).await?;
     let texts: Vec<(String, String)> = found
@@ -117,7 +110,6 @@ async fn detail(
         .into_iter()
         .map(|l| (l.locale, l.value))
         .collect();
-    let notice = q.done.is_some().then(|| admin.words().saved.to_owned());
     let f = Frame::new(
         &admin,
         "scopes",

@@ -8,7 +8,7 @@ use axum::Router;
 use gatehouse_core::signin::MfaType;
 use serde::Deserialize;
 
-use super::auth::{AdminForm, NoFields};
+use super::auth::{ActiveForm, AdminForm, NoFields};
 use super::users::user_page;
 use super::view::{see_other, PageResult};
 use crate::error::ServiceError;
@@ -67,12 +67,6 @@ fn done(auth_id: &str) -> PageResult {
     Ok(see_other(&format!("/admin/users/{auth_id}?done=1")))
 }
 
-#[derive(Deserialize)]
-struct ActiveForm {
-    #[serde(default)]
-    active: String,
-}
-
 async fn set_active(
     State(state): State<AppState>,
     Path(auth_id): Path<String>,
@@ -80,7 +74,7 @@ async fn set_active(
 ) -> PageResult {
     let AdminForm { admin, form } = posted;
     let update = UserUpdate {
-        is_active: Some(form.active == "true"),
+        is_active: Some(form.is_active()),
         ..UserUpdate::default()
     };
     users::update(&state, &admin.authority(), &auth_id, update).await?;

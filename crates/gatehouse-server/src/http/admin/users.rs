@@ -13,7 +13,9 @@ use serde::Deserialize;
 
 use super::auth::{AdminForm, AdminUser};
 use super::user_actions;
-use super::view::{page_number, render, see_other, when, Frame, PageResult, Paging, PAGE_SIZE};
+use super::view::{
+    page_number, render, see_other, when, Detail, Frame, PageResult, Paging, PAGE_SIZE,
+};
 use crate::services::admin_accounts::{self, NewAccount};
 use crate::services::{apps, users};
 use crate::state::AppState;
@@ -197,18 +199,11 @@ struct UserPage {
     impersonation: Option<(String, String)>,
 }
 
-#[derive(Deserialize)]
-pub(super) struct DetailQuery {
-    done: Option<String>,
-}
-
 async fn detail(
     State(state): State<AppState>,
-    admin: AdminUser,
+    Detail { admin, notice }: Detail,
     Path(auth_id): Path<String>,
-    Query(q): Query<DetailQuery>,
 ) -> PageResult {
-    let notice = q.done.is_some().then(|| admin.words().saved.to_owned());
     user_page(&state, &admin, &auth_id, notice, None).await
 }
 

@@ -5,10 +5,13 @@
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
+
+use serde::Deserialize;
 
 use super::auth::{panel_locale, AdminUser};
 use super::i18n::{self, Words};
@@ -111,6 +114,31 @@ impl Frame {
     pub fn with_notice(mut self, notice: Option<String>) -> Self {
         self.notice = notice;
         self
+    }
+}
+
+/// An admin opening a record's page, with the "saved" notice when an edit redirected here
+/// (`?done`).
+pub struct Detail {
+    pub admin: AdminUser,
+    pub notice: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DetailQuery {
+    done: Option<String>,
+}
+
+impl FromRequestParts<AppState> for Detail {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let admin = AdminUser::from_request_parts(parts, state).await?;
+        let Query(q) = Query::<DetailQuery>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let notice = q.done.is_some().then(|| admin.words().saved.to_owned());
+        Ok(Self { admin, notice })
     }
 }
 

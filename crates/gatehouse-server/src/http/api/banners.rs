@@ -3,47 +3,29 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use gatehouse_store::format_timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::crud::crud_routes;
 use super::guard::{AppBannerFeature, Enabled, Guarded, ReadApp, WriteApp};
 use super::json::{ApiJson, RecordId};
-use super::views::{locale_texts, text_pairs, views, ErrorBody, LocaleText, LocaleTextView};
+use super::views::{
+    locale_texts, record_view, text_pairs, views, ErrorBody, LocaleText, LocaleTextView,
+};
 use crate::http::error::ApiError;
 use crate::services::banners::{self, Banner};
 use crate::state::AppState;
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AppBannerView {
-    pub id: i64,
-    /// `info`, `warning`, `error` or `success`.
-    #[serde(rename = "type")]
-    pub banner_type: String,
-    pub text: String,
-    pub is_active: bool,
-    pub locales: Vec<LocaleTextView>,
-    pub app_ids: Vec<i64>,
-    pub created_at: String,
-    pub updated_at: String,
-    pub deleted_at: Option<String>,
-}
-
-impl From<&Banner> for AppBannerView {
-    fn from(b: &Banner) -> Self {
-        Self {
-            id: b.record.id,
-            banner_type: b.record.banner_type.clone(),
-            text: b.record.text.clone(),
-            is_active: b.record.is_active,
-            locales: locale_texts(&b.record.locales),
-            app_ids: b.app_ids.clone(),
-            created_at: format_timestamp(&b.record.created_at),
-            updated_at: format_timestamp(&b.record.updated_at),
-            deleted_at: None,
-        }
+record_view! {
+    pub struct AppBannerView from |b: &Banner| stamped(b.record) {
+        id: i64 = b.record.id,
+        /// `info`, `warning`, `error` or `success`.
+        #[serde(rename = "type")]
+        banner_type: String = b.record.banner_type.clone(),
+        text: String = b.record.text.clone(),
+        is_active: bool = b.record.is_active,
+        locales: Vec<LocaleTextView> = locale_texts(&b.record.locales),
+        app_ids: Vec<i64> = b.app_ids.clone(),
     }
 }
 

@@ -6,73 +6,38 @@ use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
-use gatehouse_store::{format_timestamp, LogKind, MessageLog, MessageLogRecord, SignInLogRecord};
+use gatehouse_store::{LogKind, MessageLog, MessageLogRecord, SignInLogRecord};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::guard::{Guarded, Root};
 use super::json::RecordId;
 use super::paging::ListQuery;
-use super::views::ErrorBody;
+use super::views::{record_view, ErrorBody};
 use crate::http::error::ApiError;
 use crate::services::logs;
 use crate::state::AppState;
 
 const BAD_BEFORE: &str = "deleteBefore must be present and in utc format";
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct MessageLogView {
-    pub id: i64,
-    pub success: bool,
-    pub receiver: String,
-    pub response: String,
-    /// The message as sent, with one-time codes redacted.
-    pub content: String,
-    pub created_at: String,
-    pub updated_at: String,
-    pub deleted_at: Option<String>,
-}
-
-impl From<&MessageLogRecord> for MessageLogView {
-    fn from(r: &MessageLogRecord) -> Self {
-        Self {
-            id: r.id,
-            success: r.success,
-            receiver: r.receiver.clone(),
-            response: r.response.clone(),
-            content: r.content.clone(),
-            created_at: format_timestamp(&r.created_at),
-            updated_at: format_timestamp(&r.updated_at),
-            deleted_at: None,
-        }
+record_view! {
+    pub struct MessageLogView from |r: &MessageLogRecord| {
+        id: i64 = r.id,
+        success: bool = r.success,
+        receiver: String = r.receiver.clone(),
+        response: String = r.response.clone(),
+        /// The message as sent, with one-time codes redacted.
+        content: String = r.content.clone(),
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SignInLogView {
-    pub id: i64,
-    pub user_id: i64,
-    pub ip: Option<String>,
-    /// JSON text with what is known of where the sign-in came from.
-    pub detail: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-    pub deleted_at: Option<String>,
-}
-
-impl From<&SignInLogRecord> for SignInLogView {
-    fn from(r: &SignInLogRecord) -> Self {
-        Self {
-            id: r.id,
-            user_id: r.user_id,
-            ip: r.ip.clone(),
-            detail: Some(r.detail.clone()),
-            created_at: format_timestamp(&r.created_at),
-            updated_at: format_timestamp(&r.updated_at),
-            deleted_at: None,
-        }
+record_view! {
+    pub struct SignInLogView from |r: &SignInLogRecord| {
+        id: i64 = r.id,
+        user_id: i64 = r.user_id,
+        ip: Option<String> = r.ip.clone(),
+        /// JSON text with what is known of where the sign-in came from.
+        detail: Option<String> = Some(r.detail.clone()),
     }
 }
 

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use gatehouse_store::{format_timestamp, OrgChanges, OrgGroupRecord, OrgRecord};
+use gatehouse_store::{OrgChanges, OrgGroupRecord, OrgRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -13,68 +13,34 @@ use super::guard::{
 };
 use super::json::{ApiJson, RecordId};
 use super::paging::{ListQuery, UsersPage};
-use super::views::{user_views, views, ErrorBody, UsersBody};
+use super::views::{record_view, user_views, views, ErrorBody, UsersBody};
 use crate::http::error::ApiError;
 use crate::services::orgs;
 use crate::state::AppState;
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct OrgView {
-    pub id: i64,
-    pub name: String,
-    pub slug: String,
-    pub company_logo_url: String,
-    pub company_email_logo_url: String,
-    pub font_family: String,
-    pub font_url: String,
-    pub layout_color: String,
-    pub label_color: String,
-    pub primary_button_color: String,
-    pub primary_button_label_color: String,
-    pub primary_button_border_color: String,
-    pub secondary_button_color: String,
-    pub secondary_button_label_color: String,
-    pub secondary_button_border_color: String,
-    pub critical_indicator_color: String,
-    pub email_sender_name: String,
-    pub terms_link: String,
-    pub privacy_policy_link: String,
-    pub allow_public_registration: bool,
-    pub only_use_for_branding_override: bool,
-    pub created_at: String,
-    pub updated_at: String,
-    pub deleted_at: Option<String>,
-}
-
-impl From<&OrgRecord> for OrgView {
-    fn from(o: &OrgRecord) -> Self {
-        Self {
-            id: o.id,
-            name: o.name.clone(),
-            slug: o.slug.clone(),
-            company_logo_url: o.company_logo_url.clone(),
-            company_email_logo_url: o.company_email_logo_url.clone(),
-            font_family: o.font_family.clone(),
-            font_url: o.font_url.clone(),
-            layout_color: o.layout_color.clone(),
-            label_color: o.label_color.clone(),
-            primary_button_color: o.primary_button_color.clone(),
-            primary_button_label_color: o.primary_button_label_color.clone(),
-            primary_button_border_color: o.primary_button_border_color.clone(),
-            secondary_button_color: o.secondary_button_color.clone(),
-            secondary_button_label_color: o.secondary_button_label_color.clone(),
-            secondary_button_border_color: o.secondary_button_border_color.clone(),
-            critical_indicator_color: o.critical_indicator_color.clone(),
-            email_sender_name: o.email_sender_name.clone(),
-            terms_link: o.terms_link.clone(),
-            privacy_policy_link: o.privacy_policy_link.clone(),
-            allow_public_registration: o.allow_public_registration,
-            only_use_for_branding_override: o.only_use_for_branding_override,
-            created_at: format_timestamp(&o.created_at),
-            updated_at: format_timestamp(&o.updated_at),
-            deleted_at: None,
-        }
+record_view! {
+    pub struct OrgView from |o: &OrgRecord| {
+        id: i64 = o.id,
+        name: String = o.name.clone(),
+        slug: String = o.slug.clone(),
+        company_logo_url: String = o.company_logo_url.clone(),
+        company_email_logo_url: String = o.company_email_logo_url.clone(),
+        font_family: String = o.font_family.clone(),
+        font_url: String = o.font_url.clone(),
+        layout_color: String = o.layout_color.clone(),
+        label_color: String = o.label_color.clone(),
+        primary_button_color: String = o.primary_button_color.clone(),
+        primary_button_label_color: String = o.primary_button_label_color.clone(),
+        primary_button_border_color: String = o.primary_button_border_color.clone(),
+        secondary_button_color: String = o.secondary_button_color.clone(),
+        secondary_button_label_color: String = o.secondary_button_label_color.clone(),
+        secondary_button_border_color: String = o.secondary_button_border_color.clone(),
+        critical_indicator_color: String = o.critical_indicator_color.clone(),
+        email_sender_name: String = o.email_sender_name.clone(),
+        terms_link: String = o.terms_link.clone(),
+        privacy_policy_link: String = o.privacy_policy_link.clone(),
+        allow_public_registration: bool = o.allow_public_registration,
+        only_use_for_branding_override: bool = o.only_use_for_branding_override,
     }
 }
 
@@ -146,27 +112,11 @@ pub struct PutOrgReq {
     pub only_use_for_branding_override: Option<bool>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct OrgGroupView {
-    pub id: i64,
-    pub org_id: i64,
-    pub name: String,
-    pub created_at: String,
-    pub updated_at: String,
-    pub deleted_at: Option<String>,
-}
-
-impl From<&OrgGroupRecord> for OrgGroupView {
-    fn from(g: &OrgGroupRecord) -> Self {
-        Self {
-            id: g.id,
-            org_id: g.org_id,
-            name: g.name.clone(),
-            created_at: format_timestamp(&g.created_at),
-            updated_at: format_timestamp(&g.updated_at),
-            deleted_at: None,
-        }
+record_view! {
+    pub struct OrgGroupView from |g: &OrgGroupRecord| {
+        id: i64 = g.id,
+        org_id: i64 = g.org_id,
+        name: String = g.name.clone(),
     }
 }
 

@@ -3,50 +3,29 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use gatehouse_store::{format_timestamp, SamlIdpFields, SamlIdpRecord};
+use gatehouse_store::{SamlIdpFields, SamlIdpRecord};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::crud::crud_routes;
 use super::guard::{Enabled, Guarded, Root, SamlSpFeature};
 use super::json::{ApiJson, RecordId};
-use super::views::{views, ErrorBody};
+use super::views::{record_view, views, ErrorBody};
 use crate::http::error::ApiError;
 use crate::services::saml_idps;
 use crate::state::AppState;
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SamlIdpView {
-    pub id: i64,
-    pub name: String,
-    pub is_active: bool,
-    pub user_id_attribute: String,
-    pub email_attribute: Option<String>,
-    pub first_name_attribute: Option<String>,
-    pub last_name_attribute: Option<String>,
-    /// The identity provider's metadata XML.
-    pub metadata: String,
-    pub created_at: String,
-    pub updated_at: String,
-    pub deleted_at: Option<String>,
-}
-
-impl From<&SamlIdpRecord> for SamlIdpView {
-    fn from(r: &SamlIdpRecord) -> Self {
-        Self {
-            id: r.id,
-            name: r.name.clone(),
-            is_active: r.is_active,
-            user_id_attribute: r.user_id_attribute.clone(),
-            email_attribute: r.email_attribute.clone(),
-            first_name_attribute: r.first_name_attribute.clone(),
-            last_name_attribute: r.last_name_attribute.clone(),
-            metadata: r.metadata.clone(),
-            created_at: format_timestamp(&r.created_at),
-            updated_at: format_timestamp(&r.updated_at),
-            deleted_at: None,
-        }
+record_view! {
+    pub struct SamlIdpView from |r: &SamlIdpRecord| {
+        id: i64 = r.id,
+        name: String = r.name.clone(),
+        is_active: bool = r.is_active,
+        user_id_attribute: String = r.user_id_attribute.clone(),
+        email_attribute: Option<String> = r.email_attribute.clone(),
+        first_name_attribute: Option<String> = r.first_name_attribute.clone(),
+        last_name_attribute: Option<String> = r.last_name_attribute.clone(),
+        /// The identity provider's metadata XML.
+        metadata: String = r.metadata.clone(),
     }
 }
 

@@ -4,54 +4,33 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use gatehouse_store::{format_timestamp, UserAttributeRecord};
+use gatehouse_store::UserAttributeRecord;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::crud::crud_routes;
 use super::guard::{Enabled, Guarded, ReadUser, Root, UserAttributeFeature};
 use super::json::{ApiJson, RecordId};
-use super::views::{locale_texts, text_pairs, views, ErrorBody, LocaleText, LocaleTextView};
+use super::views::{
+    locale_texts, record_view, text_pairs, views, ErrorBody, LocaleText, LocaleTextView,
+};
 use crate::http::error::ApiError;
 use crate::services::user_attributes::{self, AttributeInput};
 use crate::state::AppState;
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct UserAttributeView {
-    pub id: i64,
-    pub name: String,
-    pub locales: Vec<LocaleTextView>,
-    pub include_in_sign_up_form: bool,
-    pub required_in_sign_up_form: bool,
-    pub include_in_id_token_body: bool,
-    pub include_in_user_info: bool,
-    pub unique: bool,
-    /// Empty when values are not checked.
-    pub validation_regex: String,
-    pub validation_locales: Vec<LocaleTextView>,
-    pub created_at: String,
-    pub updated_at: String,
-    pub deleted_at: Option<String>,
-}
-
-impl From<&UserAttributeRecord> for UserAttributeView {
-    fn from(r: &UserAttributeRecord) -> Self {
-        Self {
-            id: r.id,
-            name: r.name.clone(),
-            locales: locale_texts(&r.locales),
-            include_in_sign_up_form: r.include_in_sign_up_form,
-            required_in_sign_up_form: r.required_in_sign_up_form,
-            include_in_id_token_body: r.include_in_id_token_body,
-            include_in_user_info: r.include_in_user_info,
-            unique: r.is_unique,
-            validation_regex: r.validation_regex.clone().unwrap_or_default(),
-            validation_locales: locale_texts(&r.validation_locales),
-            created_at: format_timestamp(&r.created_at),
-            updated_at: format_timestamp(&r.updated_at),
-            deleted_at: None,
-        }
+record_view! {
+    pub struct UserAttributeView from |r: &UserAttributeRecord| {
+        id: i64 = r.id,
+        name: String = r.name.clone(),
+        locales: Vec<LocaleTextView> = locale_texts(&r.locales),
+        include_in_sign_up_form: bool = r.include_in_sign_up_form,
+        required_in_sign_up_form: bool = r.required_in_sign_up_form,
+        include_in_id_token_body: bool = r.include_in_id_token_body,
+        include_in_user_info: bool = r.include_in_user_info,
+        unique: bool = r.is_unique,
+        /// Empty when values are not checked.
+        validation_regex: String = r.validation_regex.clone().unwrap_or_default(),
+        validation_locales: Vec<LocaleTextView> = locale_texts(&r.validation_locales),
     }
 }
 

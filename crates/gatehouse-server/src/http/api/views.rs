@@ -6,57 +6,61 @@ use gatehouse_store::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ScopeView {
-    pub id: i64,
-    pub name: String,
-    /// `spa` (user-facing) or `s2s` (API permission).
-    #[serde(rename = "type")]
-    pub scope_type: String,
-    pub note: String,
-    pub created_at: String,
-    pub updated_at: String,
-    pub deleted_at: Option<String>,
-}
-
-impl From<&ScopeRecord> for ScopeView {
-    fn from(r: &ScopeRecord) -> Self {
-        Self {
-            id: r.id,
-            name: r.name.clone(),
-            scope_type: r.scope_type.clone(),
-            note: r.note.clone(),
-            created_at: format_timestamp(&r.created_at),
-            updated_at: format_timestamp(&r.updated_at),
-            deleted_at: None,
+/// A view of a stored record: the fields listed (camelCase in JSON, each with the expression
+/// that reads it from the record `$r`), then the `createdAt`, `updatedAt` and `deletedAt` every
+/// record shows, and one `From<&Record>`. `stamped(expr)` names where the timestamps are when
+/// they are not on `$r` itself.
+macro_rules! record_view {
+    (
+        $(#[$meta:meta])*
+        pub struct $view:ident from |$r:ident: &$record:ty| $(stamped($stamped:expr))? {
+            $($(#[$field_meta:meta])* $field:ident: $ty:ty = $value:expr,)+
         }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $view {
+            $($(#[$field_meta])* pub $field: $ty,)+
+            pub created_at: String,
+            pub updated_at: String,
+            pub deleted_at: Option<String>,
+        }
+
+        impl From<&$record> for $view {
+            fn from($r: &$record) -> Self {
+                let stamped = record_view!(@stamped $r $(, $stamped)?);
+                Self {
+                    $($field: $value,)+
+                    created_at: gatehouse_store::format_timestamp(&stamped.created_at),
+                    updated_at: gatehouse_store::format_timestamp(&stamped.updated_at),
+                    deleted_at: None,
+                }
+            }
+        }
+    };
+    (@stamped $r:ident) => { $r };
+    (@stamped $r:ident, $stamped:expr) => { &$stamped };
+}
+pub(super) use record_view;
+
+record_view! {
+    pub struct ScopeView from |r: &ScopeRecord| {
+        id: i64 = r.id,
+        name: String = r.name.clone(),
+        /// `spa` (user-facing) or `s2s` (API permission).
+        #[serde(rename = "type")]
+        scope_type: String = r.scope_type.clone(),
+        note: String = r.note.clone(),
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ScopeLocaleView {
-    pub id: i64,
-    pub scope_id: i64,
-    pub locale: String,
-    pub value: String,
-    pub created_at: String,
-    pub updated_at: String,
-    pub deleted_at: Option<String>,
-}
-
-impl From<&ScopeLocaleRecord> for ScopeLocaleView {
-    fn from(r: &ScopeLocaleRecord) -> Self {
-        Self {
-            id: r.id,
-            scope_id: r.scope_id,
-            locale: r.locale.clone(),
-            value: r.value.clone(),
-            created_at: format_timestamp(&r.created_at),
-            updated_at: format_timestamp(&r.updated_at),
-            deleted_at: None,
-        }
+record_view! {
+    pub struct ScopeLocaleView from |r: &ScopeLocaleRecord| {
+        id: i64 = r.id,
+        scope_id: i64 = r.scope_id,
+        locale: String = r.locale.clone(),
+        value: String = r.value.clone(),
     }
 }
 
@@ -128,27 +132,11 @@ pub struct PutScopeReq {
     pub locales: Option<Vec<LocaleText>>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RoleView {
-    pub id: i64,
-    pub name: String,
-    pub note: String,
-    pub created_at: String,
-    pub updated_at: String,
-    pub deleted_at: Option<String>,
-}
-
-impl From<&RoleRecord> for RoleView {
-    fn from(r: &RoleRecord) -> Self {
-        Self {
-            id: r.id,
-            name: r.name.clone(),
-            note: r.note.clone(),
-            created_at: format_timestamp(&r.created_at),
-            updated_at: format_timestamp(&r.updated_at),
-            deleted_at: None,
-        }
+record_view! {
+    pub struct RoleView from |r: &RoleRecord| {
+        id: i64 = r.id,
+        name: String = r.name.clone(),
+        note: String = r.note.clone(),
     }
 }
 
@@ -245,48 +233,23 @@ pub struct UsersBody {
     pub users: Vec<UserView>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AppView {
-    pub id: i64,
-    pub client_id: String,
-    pub name: String,
-    /// `spa`, `s2s` or `web`.
-    #[serde(rename = "type")]
-    pub app_type: String,
-    pub is_active: bool,
-    pub redirect_uris: Vec<String>,
-    pub use_system_mfa_config: bool,
-    pub require_email_mfa: bool,
-    pub require_otp_mfa: bool,
-    pub require_sms_mfa: bool,
-    pub allow_email_mfa_as_backup: bool,
-    /// Refresh-token rotation with reuse detection (turn off for Melody SDK apps).
-    pub rotate_refresh_tokens: bool,
-    pub created_at: String,
-    pub updated_at: String,
-    pub deleted_at: Option<String>,
-}
-
-impl From<&App> for AppView {
-    fn from(a: &App) -> Self {
-        Self {
-            id: a.id,
-            client_id: a.client_id.clone(),
-            name: a.name.clone(),
-            app_type: a.app_type.as_str().to_owned(),
-            is_active: a.is_active,
-            redirect_uris: a.redirect_uris.clone(),
-            use_system_mfa_config: a.use_system_mfa_config,
-            require_email_mfa: a.require_email_mfa,
-            require_otp_mfa: a.require_otp_mfa,
-            require_sms_mfa: a.require_sms_mfa,
-            allow_email_mfa_as_backup: a.allow_email_mfa_as_backup,
-            rotate_refresh_tokens: a.rotate_refresh_tokens,
-            created_at: format_timestamp(&a.created_at),
-            updated_at: format_timestamp(&a.updated_at),
-            deleted_at: None,
-        }
+record_view! {
+    pub struct AppView from |a: &App| {
+        id: i64 = a.id,
+        client_id: String = a.client_id.clone(),
+        name: String = a.name.clone(),
+        /// `spa`, `s2s` or `web`.
+        #[serde(rename = "type")]
+        app_type: String = a.app_type.as_str().to_owned(),
+        is_active: bool = a.is_active,
+        redirect_uris: Vec<String> = a.redirect_uris.clone(),
+        use_system_mfa_config: bool = a.use_system_mfa_config,
+        require_email_mfa: bool = a.require_email_mfa,
+        require_otp_mfa: bool = a.require_otp_mfa,
+        require_sms_mfa: bool = a.require_sms_mfa,
+        allow_email_mfa_as_backup: bool = a.allow_email_mfa_as_backup,
+        /// Refresh-token rotation with reuse detection (turn off for Melody SDK apps).
+        rotate_refresh_tokens: bool = a.rotate_refresh_tokens,
     }
 }
 
