@@ -356,7 +356,10 @@ mod tests {
             public_key_from_cose(&cose(1, -8, &[(-2, Value::Bytes(vec![3; 31]))])),
             Err(BAD)
         );
-        assert_eq!(public_key_from_cose(&cose(2, -7, std::slice::from_ref(&x))), Err(BAD));
+        assert_eq!(
+            public_key_from_cose(&cose(2, -7, std::slice::from_ref(&x))),
+            Err(BAD)
+        );
         assert_eq!(
             public_key_from_cose(&cose(1, -8, &[(-2, Value::from(3))])),
             Err(BAD)

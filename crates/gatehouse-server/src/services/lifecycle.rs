@@ -10,11 +10,12 @@ use gatehouse_core::password::check_new_password;
 use gatehouse_core::signin::SignInError;
 use gatehouse_store::{AccountStore, LifecycleStore, UserStore};
 
-use crate::crypto::{random_code, sha256_hex, PasswordCheck};
+use crate::crypto::{sha256_hex, PasswordCheck};
 use crate::error::ServiceError;
 use crate::mail::compose::Mail;
 use crate::services::codes::{
-    check_lockout, clear_failures, code_matches, count_failure, within_send_limit, WINDOW,
+    check_lockout, clear_failures, code_matches, count_failure, new_code, within_email_code_limit,
+    within_send_limit, WINDOW,
 };
 use crate::services::outbox;
 use crate::state::AppState;
@@ -76,12 +77,8 @@ pub async fn send_verification_code(
     state: &AppState,
     to: &Recipient<'_>,
 ) -> Result<(), ServiceError> {
-    let code = random_code();
-    let ttl = Duration::from_secs(state.config.email_verification_code_expires_in);
-    state
-        .cache
-        .set(&verification_key(to.user_id), &code, ttl)
-        .await?;
+    let expires_in = state.config.email_verification_code_expires_in;
+    let code = new_code(state, &verification_key(to.user_id), expires_in).await?;
     let link = format!(
         "{}/identity/v1/view/verify-email?id={}&locale={}",
         state.config.issuer, to.auth_id, to.locale
@@ -102,17 +99,7 @@ pub async fn resend_verification_code(
     if !verification_on(state) || user.email_verified {
         return Err(SignInError::WrongStep.into());
     }
-    let limit = (state.config.email_mfa_email_threshold, WINDOW);
-    let subject = user.id.to_string();
-    within_send_limit(
-        state,
-        Counter::EmailCodeSends,
-        &subject,
-        ip,
-        limit,
-        SignInError::EmailSendLimit,
-    )
-    .await?;
+    within_email_code_limit(state, &user.id.to_string(), ip).await?;
     let to = Recipient {
         user_id: user.id,
         auth_id: &user.auth_id,
@@ -203,9 +190,8 @@ async fn send_reset_code(state: &AppState, email: &str, locale: &str) -> Result<
     if !user.is_active {
         return Ok(());
     }
-    let code = random_code();
-    let ttl = Duration::from_secs(state.config.password_reset_code_expires_in);
-    state.cache.set(&reset_key(user.id), &code, ttl).await?;
+    let expires_in = state.config.password_reset_code_expires_in;
+    let code = new_code(state, &reset_key(user.id), expires_in).await?;
     let locale = if locale.is_empty() {
         user.locale.as_str()
     } else {
@@ -321,12 +307,8 @@ pub async fn send_change_email_code(
         SignInError::ChangeEmailSendLimit,
     )
     .await?;
-    let code = random_code();
-    let ttl = Duration::from_secs(state.config.change_email_code_expires_in);
-    state
-        .cache
-        .set(&change_email_key(user_id, &new_email), &code, ttl)
-        .await?;
+    let key = change_email_key(user_id, &new_email);
+    let code = new_code(state, &key, state.config.change_email_code_expires_in).await?;
     outbox::send(
         state,
         Mail::ChangeEmail { code: &code },
