@@ -72,5 +72,5 @@ pub async fn verify_email_code(
     }
     let user = account_at(state, &at).await?;
     spend_sent_code(state, &email_code_key(id, user.id), user.id, code, meta.ip).await?;
-    signin::complete_by_email(state, id, tx, at, meta).await
+    signin::passed(state, id, tx, (at, signin::Passed::ByEmail), meta).await
 }
