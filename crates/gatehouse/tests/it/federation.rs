@@ -187,6 +187,16 @@ pub(crate) async fn social_users(app: &TestApp) -> Vec<Value> {
         .collect()
 }
 
+/// An app with Sign in with Apple pointed at `provider`.
+async fn apple_app(backend: crate::harness::Backend, provider: &LocalProvider) -> TestApp {
+    TestApp::spawn_with(backend, |c| {
+        c.apple_auth_client_id = CLIENT_ID.into();
+        c.apple_auth_client_secret = Secret::new("apple-client-secret-jwt");
+        c.apple_auth_url = provider.base.clone();
+    })
+    .await
+}
+
 backend_tests! {
     async fn a_provider_sign_in_creates_the_user_then_finds_it_again(backend: Backend) {
         let provider = LocalProvider::start().await;
@@ -428,12 +438,7 @@ backend_tests! {
 
     async fn apple_answers_by_form_post_and_is_checked_like_any_provider(backend: Backend) {
         let provider = LocalProvider::start().await;
-        let app = TestApp::spawn_with(backend, |c| {
-            c.apple_auth_client_id = CLIENT_ID.into();
-            c.apple_auth_client_secret = Secret::new("apple-client-secret-jwt");
-            c.apple_auth_url = provider.base.clone();
-        })
-        .await;
+        let app = apple_app(backend, &provider).await;
         let (_, client_id, _) = create_app(&app, "Federated app", "spa", &[APP_CB]).await;
         let (browser, page) = sign_in_page(&app, &client_id).await;
         assert!(page.html.contains("Sign in with Apple"), "{}", page.html);
@@ -478,12 +483,7 @@ backend_tests! {
 
     async fn apples_first_sign_in_names_the_user_and_a_malformed_user_field_is_ignored(backend: Backend) {
         let provider = LocalProvider::start().await;
-        let app = TestApp::spawn_with(backend, |c| {
-            c.apple_auth_client_id = CLIENT_ID.into();
-            c.apple_auth_client_secret = Secret::new("apple-client-secret-jwt");
-            c.apple_auth_url = provider.base.clone();
-        })
-        .await;
+        let app = apple_app(backend, &provider).await;
         let (_, client_id, _) = create_app(&app, "Federated app", "spa", &[APP_CB]).await;
         let long_last = "L".repeat(70);
         let named = format!(r#"{{"name":{{"firstName":"Grace","lastName":"{long_last}"}},"email":"someone-else@example.com"}}"#);

@@ -323,6 +323,11 @@ async fn json_answer<T: serde::de::DeserializeOwned>(request: reqwest::RequestBu
     request.send().await.unwrap().json().await.unwrap()
 }
 
+/// Sends `request` and reads its body as JSON.
+pub async fn json_body(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 pub fn basic(client_id: &str, secret: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{client_id}:{secret}")))
 }
