@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::flow::{
     authorize_url, challenge, create_app, error_text, exchange, finish_consent, hidden_fields,
-    query_param, Browser, Page, VERIFIER,
+    press_form, query_param, Browser, Page, VERIFIER,
 };
 use crate::harness::{backend_tests, basic, call, TestApp};
 
@@ -159,15 +159,9 @@ pub(crate) async fn sign_in_page(app: &TestApp, client_id: &str) -> (Browser, Pa
 
 /// Presses the provider's button; returns the provider's authorization URL.
 pub(crate) async fn press_button(browser: &Browser, page: &Page) -> String {
-    let fields = hidden_fields(&page.html, &format!("oidc-{PROVIDER}-form"), &[]);
-    let sent = browser
-        .post(
-            &format!("/identity/v1/view/authorize-oidc/{PROVIDER}"),
-            &fields,
-        )
-        .await;
-    assert_eq!(sent.status, 303, "{}", sent.html);
-    sent.location.unwrap()
+    let form = format!("oidc-{PROVIDER}-form");
+    let path = format!("/identity/v1/view/authorize-oidc/{PROVIDER}");
+    press_form(browser, page, &form, &path).await
 }
 
 pub(crate) fn callback(state: &str) -> String {

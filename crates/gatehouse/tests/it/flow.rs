@@ -212,6 +212,15 @@ pub async fn sign_up_form(
     form_fields(&form.html, &extra)
 }
 
+/// Posts the hidden form `form_id` of `page` to `path` (a sign-in button); the redirect it
+/// answers with.
+pub async fn press_form(browser: &Browser, page: &Page, form_id: &str, path: &str) -> String {
+    let fields = hidden_fields(&page.html, form_id, &[]);
+    let sent = browser.post(path, &fields).await;
+    assert_eq!(sent.status, 303, "{}", sent.html);
+    sent.location.unwrap()
+}
+
 /// Accepts the consent page, if `page` is one; the page after it (redirects followed until
 /// `redirect_uri`).
 pub async fn past_consent(browser: &Browser, page: Page, redirect_uri: &str) -> Page {
