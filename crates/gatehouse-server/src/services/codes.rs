@@ -112,3 +112,20 @@ pub(crate) async fn new_code(
     state.cache.set(key, &code, ttl).await?;
     Ok(code)
 }
+
+/// Checks `presented` against the code under `key`, with its wrong codes counted under
+/// `counter` for `subject` and `ip`: refused with `lockout` once `threshold` wrong ones came,
+/// and a wrong one is counted and refused as an invalid code.
+pub(crate) async fn check_counted_code(
+    state: &AppState,
+    (key, presented): (&str, &str),
+    (counter, subject, ip): (Counter, &str, Option<&str>),
+    (threshold, lockout): (u32, SignInError),
+) -> Result<(), ServiceError> {
+    check_lockout(state, counter, subject, ip, threshold, lockout).await?;
+    if !code_matches(state, key, presented).await? {
+        count_failure(state, counter, subject, ip).await?;
+        return Err(SignInError::InvalidCode.into());
+    }
+    Ok(())
+}

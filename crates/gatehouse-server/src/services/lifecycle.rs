@@ -14,8 +14,8 @@ use crate::crypto::{sha256_hex, PasswordCheck};
 use crate::error::ServiceError;
 use crate::mail::compose::Mail;
 use crate::services::codes::{
-    check_lockout, clear_failures, code_matches, count_failure, new_code, within_email_code_limit,
-    within_send_limit, WINDOW,
+    check_counted_code, clear_failures, new_code, within_email_code_limit, within_send_limit,
+    WINDOW,
 };
 use crate::services::outbox;
 use crate::state::AppState;
@@ -128,19 +128,14 @@ pub async fn verify_email(
         .filter(|u| !u.email_verified)
         .ok_or(SignInError::NoUserFound)?;
     let subject = user.id.to_string();
-    check_lockout(
+    let threshold = state.config.email_verification_code_threshold;
+    check_counted_code(
         state,
-        Counter::FailedVerificationCode,
-        &subject,
-        ip,
-        state.config.email_verification_code_threshold,
-        SignInError::VerificationLockout,
+        (&verification_key(user.id), code),
+        (Counter::FailedVerificationCode, &subject, ip),
+        (threshold, SignInError::VerificationLockout),
     )
     .await?;
-    if !code_matches(state, &verification_key(user.id), code).await? {
-        count_failure(state, Counter::FailedVerificationCode, &subject, ip).await?;
-        return Err(SignInError::InvalidCode.into());
-    }
     state.store.set_email_verified(user.id).await?;
     state.cache.delete(&verification_key(user.id)).await?;
     Ok(())
@@ -228,19 +223,14 @@ pub async fn reset_password(
         .await?
         .ok_or(SignInError::InvalidCode)?;
     let subject = account.id.to_string();
-    check_lockout(
+    let threshold = state.config.password_reset_code_threshold;
+    check_counted_code(
         state,
-        Counter::FailedResetCode,
-        &subject,
-        ip,
-        state.config.password_reset_code_threshold,
-        SignInError::ResetCodeLockout,
+        (&reset_key(account.id), code),
+        (Counter::FailedResetCode, &subject, ip),
+        (threshold, SignInError::ResetCodeLockout),
     )
     .await?;
-    if !code_matches(state, &reset_key(account.id), code).await? {
-        count_failure(state, Counter::FailedResetCode, &subject, ip).await?;
-        return Err(SignInError::InvalidCode.into());
-    }
     if let PasswordCheck::Match { .. } = state
         .passwords
         .verify(password.to_owned(), account.password_hash.clone())
@@ -332,20 +322,15 @@ pub async fn change_email(
     }
     let new_email = email_address(new_email).map_err(|e| SignInError::BadInput(e.to_string()))?;
     let subject = user_id.to_string();
-    check_lockout(
+    let key = change_email_key(user_id, &new_email);
+    let threshold = state.config.change_email_code_threshold;
+    check_counted_code(
         state,
-        Counter::FailedChangeEmailCode,
-        &subject,
-        ip,
-        state.config.change_email_code_threshold,
-        SignInError::ChangeEmailLockout,
+        (&key, code),
+        (Counter::FailedChangeEmailCode, &subject, ip),
+        (threshold, SignInError::ChangeEmailLockout),
     )
     .await?;
-    let key = change_email_key(user_id, &new_email);
-    if !code_matches(state, &key, code).await? {
-        count_failure(state, Counter::FailedChangeEmailCode, &subject, ip).await?;
-        return Err(SignInError::InvalidCode.into());
-    }
     state
         .store
         .change_email(user_id, &new_email)
