@@ -4,7 +4,7 @@
 use gatehouse_core::signin::MfaTypes;
 
 use crate::users::user_columns_u;
-use crate::{now_utc, on_pool, sql, Store, StoreError, StoreFuture, UserRecord};
+use crate::{insert_and_read, now_utc, on_pool, sql, Store, StoreError, StoreFuture, UserRecord};
 
 /// Who sees an attribute value: userinfo answers or ID tokens (each attribute says).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,8 +109,8 @@ impl AccountStore for Store {
             if taken > 0 {
                 return Err(StoreError::Conflict("users.email".into()));
             }
-            let (id,): (i64,) = sql::fetch_one(
-                &mut *tx,
+            let user: UserRecord = insert_and_read!(
+                tx,
                 INSERT,
                 (
                     &u.auth_id,
@@ -121,9 +121,8 @@ impl AccountStore for Store {
                     &u.locale,
                     now,
                 ),
-            )
-            .await?;
-            let user: UserRecord = sql::fetch_one(&mut *tx, READ, (id,)).await?;
+                READ
+            );
             tx.commit().await?;
             Ok(user)
         })

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDateTime;
 
-use crate::{now_utc, on_pool, sql, Store, StoreError, StoreFuture};
+use crate::{insert_and_read, now_utc, on_pool, sql, Store, StoreError, StoreFuture};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ConnectAppRecord {
@@ -79,8 +79,8 @@ impl ConnectAppStore for Store {
             if taken > 0 {
                 return Err(StoreError::Conflict("connect_apps.name".into()));
             }
-            let (id,): (i64,) = sql::fetch_one(
-                &mut *tx,
+            let record: ConnectAppRecord = insert_and_read!(
+                tx,
                 INSERT,
                 (
                     &app.name,
@@ -91,9 +91,8 @@ impl ConnectAppStore for Store {
                     &app.redirect_patterns,
                     now,
                 ),
-            )
-            .await?;
-            let record: ConnectAppRecord = sql::fetch_one(&mut *tx, &read, (id,)).await?;
+                &read
+            );
             tx.commit().await?;
             Ok(record)
         })

@@ -97,6 +97,16 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
+/// Inserts a row with `$insert` (which returns the new id) and reads it back with `$read`
+/// (`$1` = the id) in the same write transaction `$tx`.
+macro_rules! insert_and_read {
+    ($tx:ident, $insert:expr, $params:expr, $read:expr $(,)?) => {{
+        let (id,): (i64,) = $crate::sql::fetch_one(&mut *$tx, $insert, $params).await?;
+        $crate::sql::fetch_one(&mut *$tx, $read, (id,)).await?
+    }};
+}
+pub(crate) use insert_and_read;
+
 /// Soft-deletes the live rows of `$table` whose `$column` is `$1`, stamping them with `$2`: one
 /// statement of a [`Store::soft_delete_cascade`].
 macro_rules! soft_delete {

@@ -5,7 +5,7 @@
 use chrono::NaiveDateTime;
 
 use crate::users::user_columns_u;
-use crate::{now_utc, on_pool, sql, Store, StoreError, StoreFuture, UserRecord};
+use crate::{insert_and_read, now_utc, on_pool, sql, Store, StoreError, StoreFuture, UserRecord};
 
 /// A user made by a first sign-in through a provider.
 #[derive(Debug, Clone)]
@@ -86,8 +86,8 @@ impl SocialAccountStore for Store {
         let now = now_utc();
         on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            let (id,): (i64,) = sql::fetch_one(
-                &mut *tx,
+            let user: UserRecord = insert_and_read!(
+                tx,
                 INSERT,
                 (
                     &u.auth_id,
@@ -100,9 +100,8 @@ impl SocialAccountStore for Store {
                     &u.locale,
                     now,
                 ),
-            )
-            .await?;
-            let user: UserRecord = sql::fetch_one(&mut *tx, READ, (id,)).await?;
+                READ
+            );
             tx.commit().await?;
             Ok(user)
         })

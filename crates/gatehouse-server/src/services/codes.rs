@@ -88,3 +88,44 @@ pub(crate) async fn within_send_limit(
     }
     Ok(())
 }
+
+/// Counts one emailed code to `subject` against the emailed-code send limit (sign-in codes,
+/// passwordless codes and verification codes share it).
+pub(crate) async fn within_email_code_limit(
+    state: &AppState,
+    subject: &str,
+    ip: Option<&str>,
+) -> Result<(), ServiceError> {
+    let limit = (state.config.email_mfa_email_threshold, WINDOW);
+    let refusal = SignInError::EmailSendLimit;
+    within_send_limit(state, Counter::EmailCodeSends, subject, ip, limit, refusal).await
+}
+
+/// A fresh code kept under `key` for `expires_in` seconds, replacing any earlier one.
+pub(crate) async fn new_code(
+    state: &AppState,
+    key: &str,
+    expires_in: u64,
+) -> Result<String, ServiceError> {
+    let code = crate::crypto::random_code();
+    let ttl = Duration::from_secs(expires_in);
+    state.cache.set(key, &code, ttl).await?;
+    Ok(code)
+}
+
+/// Checks `presented` against the code under `key`, with its wrong codes counted under
+/// `counter` for `subject` and `ip`: refused with `lockout` once `threshold` wrong ones came,
+/// and a wrong one is counted and refused as an invalid code.
+pub(crate) async fn check_counted_code(
+    state: &AppState,
+    (key, presented): (&str, &str),
+    (counter, subject, ip): (Counter, &str, Option<&str>),
+    (threshold, lockout): (u32, SignInError),
+) -> Result<(), ServiceError> {
+    check_lockout(state, counter, subject, ip, threshold, lockout).await?;
+    if !code_matches(state, key, presented).await? {
+        count_failure(state, counter, subject, ip).await?;
+        return Err(SignInError::InvalidCode.into());
+    }
+    Ok(())
+}

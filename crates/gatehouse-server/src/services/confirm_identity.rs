@@ -59,5 +59,5 @@ pub async fn with_password(
         }
         Err(other) => return Err(other),
     }
-    signin::reconfirmed(state, id, tx, at, meta).await
+    signin::passed(state, id, tx, (at, signin::Passed::Reconfirmed), meta).await
 }

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use gatehouse_store::{AccountStore, Cache, NewSignUp, Store, UserRecord};
+use gatehouse_core::grant::AppType;
+use gatehouse_store::{AccountStore, App, AppStore, Cache, NewApp, NewSignUp, Store, UserRecord};
 
 use crate::crypto::PasswordHasher;
 
@@ -44,4 +45,19 @@ pub(crate) async fn user(
         })
         .await
         .expect("the account is stored")
+}
+
+/// A single-page app `spa-client` that redirects to `https://app.example.com/cb`.
+pub(crate) async fn spa_app(store: &Store) -> App {
+    store
+        .insert_app(NewApp {
+            name: "spa".into(),
+            app_type: AppType::Spa,
+            client_id: "spa-client".into(),
+            secret_hash: None,
+            redirect_uris: vec!["https://app.example.com/cb".into()],
+            scopes: vec![],
+        })
+        .await
+        .expect("the app is stored")
 }

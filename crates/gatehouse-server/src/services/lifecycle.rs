@@ -10,11 +10,12 @@ use gatehouse_core::password::check_new_password;
 use gatehouse_core::signin::SignInError;
 use gatehouse_store::{AccountStore, LifecycleStore, UserStore};
 
-use crate::crypto::{random_code, sha256_hex, PasswordCheck};
+use crate::crypto::{sha256_hex, PasswordCheck};
 use crate::error::ServiceError;
 use crate::mail::compose::Mail;
 use crate::services::codes::{
-    check_lockout, clear_failures, code_matches, count_failure, within_send_limit, WINDOW,
+    check_counted_code, clear_failures, new_code, within_email_code_limit, within_send_limit,
+    WINDOW,
 };
 use crate::services::outbox;
 use crate::state::AppState;
@@ -76,12 +77,8 @@ pub async fn send_verification_code(
     state: &AppState,
     to: &Recipient<'_>,
 ) -> Result<(), ServiceError> {
-    let code = random_code();
-    let ttl = Duration::from_secs(state.config.email_verification_code_expires_in);
-    state
-        .cache
-        .set(&verification_key(to.user_id), &code, ttl)
-        .await?;
+    let expires_in = state.config.email_verification_code_expires_in;
+    let code = new_code(state, &verification_key(to.user_id), expires_in).await?;
     let link = format!(
         "{}/identity/v1/view/verify-email?id={}&locale={}",
         state.config.issuer, to.auth_id, to.locale
@@ -102,17 +99,7 @@ pub async fn resend_verification_code(
     if !verification_on(state) || user.email_verified {
         return Err(SignInError::WrongStep.into());
     }
-    let limit = (state.config.email_mfa_email_threshold, WINDOW);
-    let subject = user.id.to_string();
-    within_send_limit(
-        state,
-        Counter::EmailCodeSends,
-        &subject,
-        ip,
-        limit,
-        SignInError::EmailSendLimit,
-    )
-    .await?;
+    within_email_code_limit(state, &user.id.to_string(), ip).await?;
     let to = Recipient {
         user_id: user.id,
         auth_id: &user.auth_id,
@@ -141,19 +128,14 @@ pub async fn verify_email(
         .filter(|u| !u.email_verified)
         .ok_or(SignInError::NoUserFound)?;
     let subject = user.id.to_string();
-    check_lockout(
+    let threshold = state.config.email_verification_code_threshold;
+    check_counted_code(
         state,
-        Counter::FailedVerificationCode,
-        &subject,
-        ip,
-        state.config.email_verification_code_threshold,
-        SignInError::VerificationLockout,
+        (&verification_key(user.id), code),
+        (Counter::FailedVerificationCode, &subject, ip),
+        (threshold, SignInError::VerificationLockout),
     )
     .await?;
-    if !code_matches(state, &verification_key(user.id), code).await? {
-        count_failure(state, Counter::FailedVerificationCode, &subject, ip).await?;
-        return Err(SignInError::InvalidCode.into());
-    }
     state.store.set_email_verified(user.id).await?;
     state.cache.delete(&verification_key(user.id)).await?;
     Ok(())
@@ -203,9 +185,8 @@ async fn send_reset_code(state: &AppState, email: &str, locale: &str) -> Result<
     if !user.is_active {
         return Ok(());
     }
-    let code = random_code();
-    let ttl = Duration::from_secs(state.config.password_reset_code_expires_in);
-    state.cache.set(&reset_key(user.id), &code, ttl).await?;
+    let expires_in = state.config.password_reset_code_expires_in;
+    let code = new_code(state, &reset_key(user.id), expires_in).await?;
     let locale = if locale.is_empty() {
         user.locale.as_str()
     } else {
@@ -242,19 +223,14 @@ pub async fn reset_password(
         .await?
         .ok_or(SignInError::InvalidCode)?;
     let subject = account.id.to_string();
-    check_lockout(
+    let threshold = state.config.password_reset_code_threshold;
+    check_counted_code(
         state,
-        Counter::FailedResetCode,
-        &subject,
-        ip,
-        state.config.password_reset_code_threshold,
-        SignInError::ResetCodeLockout,
+        (&reset_key(account.id), code),
+        (Counter::FailedResetCode, &subject, ip),
+        (threshold, SignInError::ResetCodeLockout),
     )
     .await?;
-    if !code_matches(state, &reset_key(account.id), code).await? {
-        count_failure(state, Counter::FailedResetCode, &subject, ip).await?;
-        return Err(SignInError::InvalidCode.into());
-    }
     if let PasswordCheck::Match { .. } = state
         .passwords
         .verify(password.to_owned(), account.password_hash.clone())
@@ -321,12 +297,8 @@ pub async fn send_change_email_code(
         SignInError::ChangeEmailSendLimit,
     )
     .await?;
-    let code = random_code();
-    let ttl = Duration::from_secs(state.config.change_email_code_expires_in);
-    state
-        .cache
-        .set(&change_email_key(user_id, &new_email), &code, ttl)
-        .await?;
+    let key = change_email_key(user_id, &new_email);
+    let code = new_code(state, &key, state.config.change_email_code_expires_in).await?;
     outbox::send(
         state,
         Mail::ChangeEmail { code: &code },
@@ -350,20 +322,15 @@ pub async fn change_email(
     }
     let new_email = email_address(new_email).map_err(|e| SignInError::BadInput(e.to_string()))?;
     let subject = user_id.to_string();
-    check_lockout(
+    let key = change_email_key(user_id, &new_email);
+    let threshold = state.config.change_email_code_threshold;
+    check_counted_code(
         state,
-        Counter::FailedChangeEmailCode,
-        &subject,
-        ip,
-        state.config.change_email_code_threshold,
-        SignInError::ChangeEmailLockout,
+        (&key, code),
+        (Counter::FailedChangeEmailCode, &subject, ip),
+        (threshold, SignInError::ChangeEmailLockout),
     )
     .await?;
-    let key = change_email_key(user_id, &new_email);
-    if !code_matches(state, &key, code).await? {
-        count_failure(state, Counter::FailedChangeEmailCode, &subject, ip).await?;
-        return Err(SignInError::InvalidCode.into());
-    }
     state
         .store
         .change_email(user_id, &new_email)

@@ -1,8 +1,6 @@
 //! Passwordless sign-in (`enable_passwordless_sign_in`): an emailed code or magic link is the
 //! first factor. Nothing is looked up or created before the code proves the email.
 
-use std::time::Duration;
-
 use gatehouse_core::admin::email_address;
 use gatehouse_core::signin::{FirstFactor, SignInError};
 use gatehouse_store::{AccountStore, NewSignUp};
@@ -51,22 +49,9 @@ pub async fn send_passwordless_code(
         .as_deref()
         .ok_or(SignInError::WrongStep)?;
     let config = &state.config;
-    let limit = (config.email_mfa_email_threshold, codes::WINDOW);
-    codes::within_send_limit(
-        state,
-        Counter::EmailCodeSends,
-        email,
-        meta.ip,
-        limit,
-        SignInError::EmailSendLimit,
-    )
-    .await?;
-    let code = crate::crypto::random_code();
-    let ttl = Duration::from_secs(config.email_mfa_code_expires_in);
-    state
-        .cache
-        .set(&passwordless_code_key(id), &code, ttl)
-        .await?;
+    codes::within_email_code_limit(state, email, meta.ip).await?;
+    let key = passwordless_code_key(id);
+    let code = codes::new_code(state, &key, config.email_mfa_code_expires_in).await?;
     let locale = &tx.request.locale;
     let org = tx.request.org.as_deref();
     if config.use_passwordless_as_magic_link {

@@ -25,17 +25,6 @@ async fn password_works(app: &TestApp, client_id: &str, email: &str, password: &
     landed.location.is_some() || landed.html.contains("consent-form")
 }
 
-/// Accepts the consent page, if `page` is one; the page after it.
-async fn consented(browser: &Browser, page: Page) -> Page {
-    if !page.html.contains("consent-form") {
-        return page;
-    }
-    let fields = form_fields(&page.html, &[("decision", "accept")]);
-    browser
-        .follow(browser.post("/identity/v1/view/consent", &fields).await, CB)
-        .await
-}
-
 /// Sets the browser sessions' sign-in time ten minutes back, as a stolen old cookie would be.
 async fn age_sessions(app: &TestApp, backend: Backend) {
     let sql = match backend {
@@ -131,7 +120,7 @@ backend_tests! {
 
         // An app's own request for the policy meets the same rule.
         let url = authorize_url(&client_id, CB, &[("policy", "change_password")]);
-        let page = consented(&browser, browser.follow(browser.get(&url).await, CB).await).await;
+        let page = past_consent(&browser, browser.follow(browser.get(&url).await, CB).await, CB).await;
         assert!(page.html.contains("confirm-identity-form"), "{}", page.html);
         let old_tx = input_value(&page.html, "tx").unwrap();
 
@@ -154,7 +143,7 @@ backend_tests! {
         // A password typed now is a fresh proof: straight to the policy after consent.
         let fields = form_fields(&sign_in_page.html, &[("email", &email), ("password", PASSWORD)]);
         let signed = browser.post("/identity/v1/view/authorize", &fields).await;
-        let next = consented(&browser, browser.follow(signed, CB).await).await;
+        let next = past_consent(&browser, browser.follow(signed, CB).await, CB).await;
         assert!(next.html.contains("policy-form") && !next.html.contains("confirm-identity-form"), "{}", next.html);
     }
 

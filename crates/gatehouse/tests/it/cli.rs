@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::{backend_tests, Isolation};
+use crate::harness::{backend_tests, json_body, Isolation};
 
 pub(crate) fn gatehouse() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
@@ -50,14 +50,8 @@ async fn serves_embedded_with_no_configuration_and_stops_on_sigterm() {
         }
     };
     let client = reqwest::Client::new();
-    let doc: Value = client
-        .get(format!("http://{addr}/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc =
+        json_body(client.get(format!("http://{addr}/.well-known/openid-configuration"))).await;
     println!("first start served discovery after {:?}", started.elapsed());
     assert_eq!(doc["issuer"], "http://127.0.0.1:8787");
     assert!(dir.join("data/gatehouse.db").exists());

@@ -75,18 +75,7 @@ async fn sign_up_through(
         .await;
     assert!(page.html.contains(shown), "{}", page.html);
     let tx = input_value(&page.html, "tx").unwrap();
-    let form = browser
-        .get(&format!("/identity/v1/view/sign-up?tx={tx}"))
-        .await;
-    let fields = form_fields(
-        &form.html,
-        &[
-            ("email", email),
-            ("password", PASSWORD),
-            ("first_name", "Ada"),
-            ("last_name", "Lovelace"),
-        ],
-    );
+    let fields = sign_up_form(browser, &tx, email, ADA_NAMES).await;
     let done = browser
         .follow(
             browser.post("/identity/v1/view/sign-up", &fields).await,

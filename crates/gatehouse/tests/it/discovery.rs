@@ -5,18 +5,10 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::client_credentials::verify_with_jwks;
-use crate::harness::{backend_tests, jwt_part, TestApp};
+use crate::harness::{backend_tests, json_body, jwt_part, TestApp};
 
 async fn jwks_kids(app: &TestApp) -> Vec<String> {
-    let jwks: Value = app
-        .client
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = json_body(app.client.get(app.url("/.well-known/jwks.json"))).await;
     jwks["keys"]
         .as_array()
         .unwrap()

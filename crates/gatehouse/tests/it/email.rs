@@ -237,10 +237,7 @@ backend_tests! {
         let url = authorize_url(&client_id, CB, &[("policy", "change_email")]);
         let signed = sign_in(&browser, &url, &email, PASSWORD, CB).await;
         let page = browser.follow(signed, CB).await;
-        let page = if page.html.contains("consent-form") {
-            let fields = form_fields(&page.html, &[("decision", "accept")]);
-            browser.follow(browser.post("/identity/v1/view/consent", &fields).await, CB).await
-        } else { page };
+        let page = past_consent(&browser, page, CB).await;
         assert!(page.html.contains("Change your email"), "{}", page.html);
         let new_email = format!("changed.{backend:?}@example.com").to_lowercase();
         // The current address, and one another account uses, are refused.

@@ -3,22 +3,13 @@
 use serde_json::{json, Value};
 
 use crate::flow::{authorize_url, challenge, create_app, input_value, Browser, PASSWORD, VERIFIER};
-use crate::harness::{backend_tests, jwt_part, TestApp};
+use crate::harness::{backend_tests, jwt_part, post_from_origin, TestApp};
 
 const ORIGIN: &str = "http://127.0.0.1:5173";
 const CB: &str = "http://127.0.0.1:5173/cb";
 
 async fn post(app: &TestApp, path: &str, origin: &str, body: Value) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .post(app.url(path))
-        .header("Origin", origin)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    post_from_origin(app, path, origin, body).await
 }
 
 backend_tests! {

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::flow::{
     authorize_url, challenge, create_app, error_text, exchange, finish_consent, hidden_fields,
-    query_param, Browser, Page, VERIFIER,
+    press_form, query_param, Browser, Page, VERIFIER,
 };
 use crate::harness::{backend_tests, basic, call, TestApp};
 
@@ -159,15 +159,9 @@ pub(crate) async fn sign_in_page(app: &TestApp, client_id: &str) -> (Browser, Pa
 
 /// Presses the provider's button; returns the provider's authorization URL.
 pub(crate) async fn press_button(browser: &Browser, page: &Page) -> String {
-    let fields = hidden_fields(&page.html, &format!("oidc-{PROVIDER}-form"), &[]);
-    let sent = browser
-        .post(
-            &format!("/identity/v1/view/authorize-oidc/{PROVIDER}"),
-            &fields,
-        )
-        .await;
-    assert_eq!(sent.status, 303, "{}", sent.html);
-    sent.location.unwrap()
+    let form = format!("oidc-{PROVIDER}-form");
+    let path = format!("/identity/v1/view/authorize-oidc/{PROVIDER}");
+    press_form(browser, page, &form, &path).await
 }
 
 pub(crate) fn callback(state: &str) -> String {
@@ -185,6 +179,16 @@ pub(crate) async fn social_users(app: &TestApp) -> Vec<Value> {
         .filter(|u| !u["socialAccountType"].is_null())
         .cloned()
         .collect()
+}
+
+/// An app with Sign in with Apple pointed at `provider`.
+async fn apple_app(backend: crate::harness::Backend, provider: &LocalProvider) -> TestApp {
+    TestApp::spawn_with(backend, |c| {
+        c.apple_auth_client_id = CLIENT_ID.into();
+        c.apple_auth_client_secret = Secret::new("apple-client-secret-jwt");
+        c.apple_auth_url = provider.base.clone();
+    })
+    .await
 }
 
 backend_tests! {
@@ -428,12 +432,7 @@ backend_tests! {
 
     async fn apple_answers_by_form_post_and_is_checked_like_any_provider(backend: Backend) {
         let provider = LocalProvider::start().await;
-        let app = TestApp::spawn_with(backend, |c| {
-            c.apple_auth_client_id = CLIENT_ID.into();
-            c.apple_auth_client_secret = Secret::new("apple-client-secret-jwt");
-            c.apple_auth_url = provider.base.clone();
-        })
-        .await;
+        let app = apple_app(backend, &provider).await;
         let (_, client_id, _) = create_app(&app, "Federated app", "spa", &[APP_CB]).await;
         let (browser, page) = sign_in_page(&app, &client_id).await;
         assert!(page.html.contains("Sign in with Apple"), "{}", page.html);
@@ -478,12 +477,7 @@ backend_tests! {
 
     async fn apples_first_sign_in_names_the_user_and_a_malformed_user_field_is_ignored(backend: Backend) {
         let provider = LocalProvider::start().await;
-        let app = TestApp::spawn_with(backend, |c| {
-            c.apple_auth_client_id = CLIENT_ID.into();
-            c.apple_auth_client_secret = Secret::new("apple-client-secret-jwt");
-            c.apple_auth_url = provider.base.clone();
-        })
-        .await;
+        let app = apple_app(backend, &provider).await;
         let (_, client_id, _) = create_app(&app, "Federated app", "spa", &[APP_CB]).await;
         let long_last = "L".repeat(70);
         let named = format!(r#"{{"name":{{"firstName":"Grace","lastName":"{long_last}"}},"email":"someone-else@example.com"}}"#);

@@ -188,21 +188,52 @@ pub async fn sign_up(
         .await;
     assert_eq!(page.status, 200, "sign-in page: {}", page.html);
     let tx = input_value(&page.html, "tx").unwrap();
-    let sign_up = browser
-        .get(&format!("/identity/v1/view/sign-up?tx={tx}"))
-        .await;
-    assert_eq!(sign_up.status, 200, "{}", sign_up.html);
-    let fields = form_fields(
-        &sign_up.html,
-        &[
-            ("email", email),
-            ("password", PASSWORD),
-            ("first_name", "Ada"),
-            ("last_name", "Lovelace"),
-        ],
-    );
+    let fields = sign_up_form(browser, &tx, email, ADA_NAMES).await;
     let after = browser.post("/identity/v1/view/sign-up", &fields).await;
     finish_consent(browser, after, redirect_uri).await
+}
+
+/// The names the test sign-ups give.
+pub const ADA_NAMES: &[(&str, &str)] = &[("first_name", "Ada"), ("last_name", "Lovelace")];
+
+/// The sign-up form of transaction `tx`, filled with `email`, the test password and `names`.
+pub async fn sign_up_form(
+    browser: &Browser,
+    tx: &str,
+    email: &str,
+    names: &[(&str, &str)],
+) -> Vec<(String, String)> {
+    let form = browser
+        .get(&format!("/identity/v1/view/sign-up?tx={tx}"))
+        .await;
+    assert_eq!(form.status, 200, "{}", form.html);
+    let mut extra = vec![("email", email), ("password", PASSWORD)];
+    extra.extend_from_slice(names);
+    form_fields(&form.html, &extra)
+}
+
+/// Posts the hidden form `form_id` of `page` to `path` (a sign-in button); the redirect it
+/// answers with.
+pub async fn press_form(browser: &Browser, page: &Page, form_id: &str, path: &str) -> String {
+    let fields = hidden_fields(&page.html, form_id, &[]);
+    let sent = browser.post(path, &fields).await;
+    assert_eq!(sent.status, 303, "{}", sent.html);
+    sent.location.unwrap()
+}
+
+/// Accepts the consent page, if `page` is one; the page after it (redirects followed until
+/// `redirect_uri`).
+pub async fn past_consent(browser: &Browser, page: Page, redirect_uri: &str) -> Page {
+    if !page.html.contains("consent-form") {
+        return page;
+    }
+    let fields = form_fields(&page.html, &[("decision", "accept")]);
+    browser
+        .follow(
+            browser.post("/identity/v1/view/consent", &fields).await,
+            redirect_uri,
+        )
+        .await
 }
 
 /// Accepts consent if asked; returns the redirect to the client.

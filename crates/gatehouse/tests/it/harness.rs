@@ -323,6 +323,31 @@ async fn json_answer<T: serde::de::DeserializeOwned>(request: reqwest::RequestBu
     request.send().await.unwrap().json().await.unwrap()
 }
 
+/// Posts `body` as JSON to `path` from a page of `origin` (the embedded API's way); the status
+/// and the JSON answer (`null` when it is not JSON).
+pub async fn post_from_origin(
+    app: &TestApp,
+    path: &str,
+    origin: &str,
+    body: Value,
+) -> (u16, Value) {
+    let r = reqwest::Client::new()
+        .post(app.url(path))
+        .header("Origin", origin)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Sends `request` and reads its body as JSON.
+pub async fn json_body(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 pub fn basic(client_id: &str, secret: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{client_id}:{secret}")))
 }

@@ -261,12 +261,7 @@ async fn imports_and_signs_in(app: &TestApp, melody: &MelodyDb) {
 
     // Grace's TOTP secret carried over (sealed): her authenticator's code is accepted.
     let (browser, mut page) = password_sign_in(app, GRACE_EMAIL, GRACE_PASSWORD).await;
-    if page.html.contains("consent-form") {
-        let fields = form_fields(&page.html, &[("decision", "accept")]);
-        page = browser
-            .follow(browser.post("/identity/v1/view/consent", &fields).await, CB)
-            .await;
-    }
+    page = past_consent(&browser, page, CB).await;
     assert!(
         page.html.contains("Enter your authenticator code"),
         "{}",

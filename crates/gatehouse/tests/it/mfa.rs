@@ -47,13 +47,7 @@ async fn sign_in_past_consent(browser: &Browser, client_id: &str, email: &str) -
     let page = browser
         .follow(sign_in(browser, &url, email, PASSWORD, CB).await, CB)
         .await;
-    if !page.html.contains("consent-form") {
-        return page;
-    }
-    let fields = form_fields(&page.html, &[("decision", "accept")]);
-    browser
-        .follow(browser.post("/identity/v1/view/consent", &fields).await, CB)
-        .await
+    past_consent(browser, page, CB).await
 }
 
 pub(crate) fn totp(secret: &[u8], offset: i64) -> String {
@@ -66,27 +60,11 @@ pub(crate) async fn sign_up_to_mfa(browser: &Browser, client_id: &str, email: &s
         .follow(browser.get(&authorize_url(client_id, CB, &[])).await, CB)
         .await;
     let tx = input_value(&page.html, "tx").unwrap();
-    let form = browser
-        .get(&format!("/identity/v1/view/sign-up?tx={tx}"))
-        .await;
-    let fields = form_fields(
-        &form.html,
-        &[
-            ("email", email),
-            ("password", PASSWORD),
-            ("first_name", "Ada"),
-        ],
-    );
+    let fields = sign_up_form(browser, &tx, email, &[("first_name", "Ada")]).await;
     let after = browser
         .follow(browser.post("/identity/v1/view/sign-up", &fields).await, CB)
         .await;
-    if after.html.contains("consent-form") {
-        let fields = form_fields(&after.html, &[("decision", "accept")]);
-        return browser
-            .follow(browser.post("/identity/v1/view/consent", &fields).await, CB)
-            .await;
-    }
-    after
+    past_consent(browser, after, CB).await
 }
 
 backend_tests! {

@@ -121,13 +121,5 @@ backend_tests! {
 }
 
 async fn embedded(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
-    let r = reqwest::Client::new()
-        .post(app.url(path))
-        .header("Origin", ORIGIN)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
+    crate::harness::post_from_origin(app, path, ORIGIN, body).await
 }

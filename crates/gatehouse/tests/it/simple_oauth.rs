@@ -4,7 +4,9 @@
 use serde_json::{json, Value};
 
 use crate::flow::*;
-use crate::harness::{backend_tests, basic, call, TestApp, BOOTSTRAP_ID, BOOTSTRAP_SECRET};
+use crate::harness::{
+    backend_tests, basic, call, json_body, TestApp, BOOTSTRAP_ID, BOOTSTRAP_SECRET,
+};
 
 const CB: &str = "http://127.0.0.1:5173/cb";
 
@@ -116,16 +118,11 @@ async fn expiry_get_switch_and_default_off() {
         .unwrap_or_else(|| panic!("{body}"))
         .to_owned();
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let body: Value = app
+    let request = app
         .client
         .post(app.url("/token/id"))
         .header("Authorization", basic(BOOTSTRAP_ID, BOOTSTRAP_SECRET))
-        .form(&[("token", token.as_str())])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .form(&[("token", token.as_str())]);
+    let body = json_body(request).await;
     assert_eq!(body, json!({ "status": 300, "errmsg": "TOKEN OUT DATE" }));
 }

@@ -161,15 +161,9 @@ fn configure(config: &mut Config, base: &str) {
 
 /// Presses the provider's button; returns the provider's authorization URL.
 async fn press(browser: &Browser, page: &crate::flow::Page, slug: &str) -> String {
-    let fields = hidden_fields(&page.html, &format!("social-{slug}-form"), &[]);
-    let sent = browser
-        .post(
-            &format!("/identity/v1/view/authorize-social/{slug}"),
-            &fields,
-        )
-        .await;
-    assert_eq!(sent.status, 303, "{}", sent.html);
-    sent.location.unwrap()
+    let form = format!("social-{slug}-form");
+    let path = format!("/identity/v1/view/authorize-social/{slug}");
+    crate::flow::press_form(browser, page, &form, &path).await
 }
 
 backend_tests! {

@@ -1,15 +1,8 @@
 //! Codes sent by email, as a second factor or as a backup for TOTP and SMS.
 
-use std::time::Duration;
-
-use gatehouse_core::lockout::Counter;
 use gatehouse_core::signin::{AtStep, SignInError, Step};
 
-use super::{
-    account_at, check_code_lockout, code_pending, email_backup_allowed, right_code, signed_in_user,
-    wrong_code,
-};
-use crate::crypto::random_code;
+use super::{account_at, code_pending, email_backup_allowed, signed_in_user, spend_sent_code};
 use crate::error::ServiceError;
 use crate::mail::compose::Mail;
 use crate::services::signin::{self, Outcome, RequestMeta, Transaction};
@@ -33,23 +26,9 @@ pub async fn send_email_code(
     }
     let user = signed_in_user(state, tx).await?;
     let email = user.email.clone().ok_or(SignInError::NoUserFound)?;
-    let limit = (state.config.email_mfa_email_threshold, codes::WINDOW);
-    let subject = user.id.to_string();
-    codes::within_send_limit(
-        state,
-        Counter::EmailCodeSends,
-        &subject,
-        meta.ip,
-        limit,
-        SignInError::EmailSendLimit,
-    )
-    .await?;
-    let code = random_code();
-    let ttl = Duration::from_secs(state.config.email_mfa_code_expires_in);
-    state
-        .cache
-        .set(&email_code_key(id, user.id), &code, ttl)
-        .await?;
+    codes::within_email_code_limit(state, &user.id.to_string(), meta.ip).await?;
+    let expires_in = state.config.email_mfa_code_expires_in;
+    let code = codes::new_code(state, &email_code_key(id, user.id), expires_in).await?;
     let mail = Mail::PasswordlessCode { code: &code };
     outbox::send(
         state,
@@ -92,11 +71,6 @@ pub async fn verify_email_code(
         _ => return Err(SignInError::WrongStep.into()),
     }
     let user = account_at(state, &at).await?;
-    check_code_lockout(state, user.id, meta.ip).await?;
-    if !codes::code_matches(state, &email_code_key(id, user.id), code).await? {
-        return Err(wrong_code(state, user.id, meta.ip).await?);
-    }
-    state.cache.delete(&email_code_key(id, user.id)).await?;
-    right_code(state, user.id, meta.ip).await?;
-    signin::complete_by_email(state, id, tx, at, meta).await
+    spend_sent_code(state, &email_code_key(id, user.id), user.id, code, meta.ip).await?;
+    signin::passed(state, id, tx, (at, signin::Passed::ByEmail), meta).await
 }

@@ -110,6 +110,23 @@ async fn right_code(state: &AppState, user_id: i64, ip: Option<&str>) -> Result<
     codes::clear_failures(state, Counter::FailedMfaCode, &user_id.to_string(), ip).await
 }
 
+/// Checks a sent code (email or SMS) kept under `key`, within the MFA code lockout: a wrong one
+/// counts against the account, the right one is spent and clears the count.
+async fn spend_sent_code(
+    state: &AppState,
+    key: &str,
+    user_id: i64,
+    code: &str,
+    ip: Option<&str>,
+) -> Result<(), ServiceError> {
+    check_code_lockout(state, user_id, ip).await?;
+    if !codes::code_matches(state, key, code).await? {
+        return Err(wrong_code(state, user_id, ip).await?);
+    }
+    state.cache.delete(key).await?;
+    right_code(state, user_id, ip).await
+}
+
 /// Whether the transaction has a live code under `key` for its account (so a page load does
 /// not send another).
 async fn code_pending(

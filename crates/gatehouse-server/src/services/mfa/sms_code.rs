@@ -1,13 +1,10 @@
 //! SMS: verifying the phone number and the codes sent to it.
 
-use std::time::Duration;
-
 use gatehouse_core::lockout::Counter;
 use gatehouse_core::signin::{AtStep, MfaType, SignInError, Step};
 use gatehouse_store::MfaStore;
 
-use super::{account_at, check_code_lockout, code_pending, right_code, signed_in_user, wrong_code};
-use crate::crypto::random_code;
+use super::{account_at, code_pending, signed_in_user, spend_sent_code};
 use crate::error::ServiceError;
 use crate::i18n;
 use crate::services::signin::{self, Outcome, RequestMeta, Transaction};
@@ -88,12 +85,8 @@ pub async fn send_sms_code(
         SignInError::SmsSendLimit,
     )
     .await?;
-    let code = random_code();
-    let ttl = Duration::from_secs(state.config.sms_mfa_code_expires_in);
-    state
-        .cache
-        .set(&sms_code_key(id, user.id), &code, ttl)
-        .await?;
+    let expires_in = state.config.sms_mfa_code_expires_in;
+    let code = codes::new_code(state, &sms_code_key(id, user.id), expires_in).await?;
     let text = i18n::sms_code_text(&tx.request.locale, &code);
     outbox::send_sms(state, &number, &text, &code);
     Ok(())
@@ -121,12 +114,7 @@ pub async fn verify_sms_code(
         return Err(SignInError::WrongStep.into());
     }
     let user = account_at(state, &at).await?;
-    check_code_lockout(state, user.id, meta.ip).await?;
-    if !codes::code_matches(state, &sms_code_key(id, user.id), code).await? {
-        return Err(wrong_code(state, user.id, meta.ip).await?);
-    }
-    state.cache.delete(&sms_code_key(id, user.id)).await?;
-    right_code(state, user.id, meta.ip).await?;
+    spend_sent_code(state, &sms_code_key(id, user.id), user.id, code, meta.ip).await?;
     let types = user.mfa_types.with(MfaType::Sms);
     state.store.confirm_sms(user.id, &types.to_list()).await?;
     signin::complete_step(state, id, tx, at, meta).await

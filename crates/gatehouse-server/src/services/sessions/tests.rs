@@ -1,5 +1,4 @@
-use gatehouse_core::grant::AppType;
-use gatehouse_store::{AppStore, NewApp, NewRefreshToken};
+use gatehouse_store::NewRefreshToken;
 
 use super::*;
 use crate::services::fixture;
@@ -141,17 +140,7 @@ async fn ending_everywhere_ends_every_browser_and_revokes_refresh_tokens() {
         .await
         .unwrap()
         .unwrap();
-    let app = store
-        .insert_app(NewApp {
-            name: "spa".into(),
-            app_type: AppType::Spa,
-            client_id: "spa-client".into(),
-            secret_hash: None,
-            redirect_uris: vec!["https://app.example.com/cb".into()],
-            scopes: vec![],
-        })
-        .await
-        .unwrap();
+    let app = fixture::spa_app(&store).await;
     store
         .insert_refresh_token(&NewRefreshToken {
             token_hash: "hash-1",

@@ -61,23 +61,38 @@ pub(super) async fn advance_knowing(
 pub async fn complete_step(
     state: &AppState,
     id: &str,
-    mut tx: Transaction,
+    tx: Transaction,
     at: AtStep,
     meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
-    tx.proof.complete(at)?;
-    advance(state, id, tx, meta).await
+    passed(state, id, tx, (at, Passed::Step), meta).await
 }
 
-/// The account proved itself again at the confirm step: the sign-in is fresh from `meta.now`.
-pub async fn reconfirmed(
+/// How a passed step counts toward the sign-in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Passed {
+    /// The step itself.
+    Step,
+    /// An emailed code: the email step, or the TOTP or SMS step it stands in for.
+    ByEmail,
+    /// The account proved itself again at the confirm step: the sign-in is fresh from
+    /// `meta.now`.
+    Reconfirmed,
+}
+
+/// Records the step passed at `at`, counted as `how`, and moves on.
+pub async fn passed(
     state: &AppState,
     id: &str,
     mut tx: Transaction,
-    at: AtStep,
+    (at, how): (AtStep, Passed),
     meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
-    tx.proof.reconfirm(at, meta.now)?;
+    match how {
+        Passed::Step => tx.proof.complete(at)?,
+        Passed::ByEmail => tx.proof.complete_by_email(at)?,
+        Passed::Reconfirmed => tx.proof.reconfirm(at, meta.now)?,
+    }
     advance(state, id, tx, meta).await
 }
 
@@ -103,18 +118,6 @@ pub async fn start_over(
     Ok(new_id)
 }
 
-/// An emailed code passed at `at`: the email step, or the TOTP or SMS step it stands in for.
-pub async fn complete_by_email(
-    state: &AppState,
-    id: &str,
-    mut tx: Transaction,
-    at: AtStep,
-    meta: RequestMeta<'_>,
-) -> Result<Outcome, ServiceError> {
-    tx.proof.complete_by_email(at)?;
-    advance(state, id, tx, meta).await
-}
-
 /// The first factor proved `user`: the transaction is signed in and moves on. Refused once
 /// the transaction has an account (first factors also ask [`Transaction::expect_first_factor`]
 /// before they check anything, so a refused post changes nothing).
@@ -129,6 +132,26 @@ pub async fn signed_in(
     tx.proof.sign_in(user, factor, meta.now)?;
     tx.session_id = None;
     advance(state, id, tx, meta).await
+}
+
+/// A completion without a code: the browser goes straight to `to` (see
+/// [`Completion::direct_redirect`]).
+fn direct(
+    tx: &Transaction,
+    redirect_uri: String,
+    to: String,
+    session_cookie: Option<String>,
+) -> Completion {
+    Completion {
+        redirect_uri,
+        code: String::new(),
+        state: String::new(),
+        response_mode: tx.request.response_mode,
+        locale: tx.request.locale.clone(),
+        org: None,
+        session_cookie,
+        direct_redirect: Some(to),
+    }
 }
 
 async fn finish(
@@ -154,31 +177,14 @@ async fn finish(
     }
     if tx.account_page {
         discard(state, id).await?;
-        return Ok(Completion {
-            redirect_uri: ACCOUNT_PAGE.to_owned(),
-            code: String::new(),
-            state: String::new(),
-            response_mode: tx.request.response_mode,
-            locale: tx.request.locale.clone(),
-            org: None,
-            session_cookie,
-            direct_redirect: Some(format!("{ACCOUNT_PAGE}?locale={}", tx.request.locale)),
-        });
+        let page = format!("{ACCOUNT_PAGE}?locale={}", tx.request.locale);
+        return Ok(direct(&tx, ACCOUNT_PAGE.to_owned(), page, session_cookie));
     }
     if let Some(target) = &tx.connect {
         let redirect =
             crate::services::connect::sauce_redirect(state, target, user.id, meta.now).await?;
         discard(state, id).await?;
-        return Ok(Completion {
-            redirect_uri: redirect.clone(),
-            code: String::new(),
-            state: String::new(),
-            response_mode: tx.request.response_mode,
-            locale: tx.request.locale,
-            org: None,
-            session_cookie,
-            direct_redirect: Some(redirect),
-        });
+        return Ok(direct(&tx, redirect.clone(), redirect, session_cookie));
     }
     let code = random_token::<32>();
     let issued = IssuedCode {

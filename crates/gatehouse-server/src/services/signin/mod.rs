@@ -26,9 +26,7 @@ mod branding;
 mod consent;
 mod first_factor;
 
-pub use advance::{
-    advance, at_step, complete_by_email, complete_step, reconfirmed, signed_in, start_over,
-};
+pub use advance::{advance, at_step, complete_step, passed, signed_in, start_over, Passed};
 use branding::org_branding;
 pub use branding::Branding;
 pub use consent::{answer_consent, consent_scopes, scopes_needing_consent, ConsentScope};

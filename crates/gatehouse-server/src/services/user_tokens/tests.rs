@@ -3,8 +3,7 @@
 
 use std::time::Duration;
 
-use gatehouse_core::grant::AppType;
-use gatehouse_store::{AppStore, NewApp, RoleStore, UserChanges};
+use gatehouse_store::{RoleStore, UserChanges};
 use serde_json::Value;
 
 use super::*;
@@ -30,17 +29,7 @@ async fn world() -> World {
     )
     .await
     .unwrap();
-    let app = store
-        .insert_app(NewApp {
-            name: "spa".into(),
-            app_type: AppType::Spa,
-            client_id: "spa-client".into(),
-            secret_hash: None,
-            redirect_uris: vec!["https://app.example.com/cb".into()],
-            scopes: vec![],
-        })
-        .await
-        .unwrap();
+    let app = fixture::spa_app(&store).await;
     let user = fixture::user(&store, &fixture::passwords(), "mint@example.com", None).await;
     let role = store.insert_role("editor", "").await.unwrap();
     store
