@@ -80,7 +80,7 @@ fn authorization_request(query: &[u8], public_client: bool) {
         allow_plain_pkce: false,
         embedded_origins: &[],
         supported_locales: &locales,
-        known_policies: &["change_password", "reset_mfa"],
+        policy_pages: true,
         blocked_policies: &blocked,
         federated_providers: vec!["corp"],
         saml_sso: true,
