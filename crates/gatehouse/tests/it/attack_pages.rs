@@ -330,4 +330,28 @@ backend_tests! {
         let page = browser.follow(browser.get(&authorize_url(&client_id, CB, &[])).await, CB).await;
         assert!(page.html.contains("sign-in-form"), "{}", page.html);
     }
+
+    /// The consent page asked for (or posted) before the sign-in owes it: refused, no code
+    /// issued, nothing moved.
+    async fn consent_out_of_order_is_refused(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |c| c.enable_user_app_consent = true).await;
+        let (_, client_id, _) = create_app(&app, "Shop", "spa", &[CB]).await;
+        let browser = Browser::new(&app);
+        let page = browser.follow(browser.get(&authorize_url(&client_id, CB, &[])).await, CB).await;
+        let tx = input_value(&page.html, "tx").unwrap();
+        let csrf = input_value(&page.html, "csrf_token").unwrap();
+
+        let shown = browser.get(&format!("/identity/v1/view/consent?tx={tx}")).await;
+        assert_eq!(shown.status, 400, "{}", shown.html);
+        assert!(shown.html.contains("This step does not belong to the current sign-in"), "{}", shown.html);
+        let fields = [("tx", tx.as_str()), ("csrf_token", csrf.as_str()), ("decision", "accept")]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let posted = browser.post("/identity/v1/view/consent", &fields).await;
+        assert_eq!(posted.status, 400, "{}", posted.html);
+        assert!(posted.location.is_none(), "no code is issued");
+
+        // Nothing moved: the page is still refused.
+        let again = browser.get(&format!("/identity/v1/view/consent?tx={tx}")).await;
+        assert_eq!(again.status, 400, "{}", again.html);
+    }
 }
