@@ -32,11 +32,26 @@ const MAX_CBOR_DEPTH: usize = 16;
 
 /// Decodes one CBOR item from the front of `input` (nested at most [`MAX_CBOR_DEPTH`] deep);
 /// returns it and the bytes after it, which authenticator data uses for its extensions.
+/// Tagged items are refused: CTAP2's canonical form has none, and the decoder reads some tags
+/// (bignums) into plain values, so a tagged item would not mean one thing.
 pub fn decode_cbor(input: &[u8]) -> Result<(Value, &[u8]), WebauthnError> {
     let mut rest = input;
     let value = ciborium::de::from_reader_with_recursion_limit(&mut rest, MAX_CBOR_DEPTH)
         .map_err(|_| WebauthnError::Malformed("CBOR"))?;
+    if has_tag(&value) {
+        return Err(WebauthnError::Malformed("CBOR"));
+    }
     Ok((value, rest))
+}
+
+/// Whether a tag appears anywhere in `value` (bounded by the decoder's nesting limit).
+fn has_tag(value: &Value) -> bool {
+    match value {
+        Value::Tag(..) => true,
+        Value::Array(items) => items.iter().any(has_tag),
+        Value::Map(entries) => entries.iter().any(|(k, v)| has_tag(k) || has_tag(v)),
+        _ => false,
+    }
 }
 
 /// A credential public key (from its COSE form).
@@ -268,6 +283,19 @@ mod tests {
         assert_eq!(value, Value::Bytes(vec![1, 2]));
         assert_eq!(rest, [0xa0, 0xff]);
         assert_eq!(decode_cbor(&[]), Err(WebauthnError::Malformed("CBOR")));
+        // Tags, at the top or nested: a tagged tag of zero once re-encoded differently.
+        for tagged in [
+            &[0xc2, 0xc2, 0x00][..],
+            &[0xc1, 0x00],
+            &[0x81, 0xc1, 0x00],
+            &[0xa1, 0x01, 0xc1, 0x00],
+        ] {
+            assert_eq!(
+                decode_cbor(tagged),
+                Err(WebauthnError::Malformed("CBOR")),
+                "{tagged:?}"
+            );
+        }
     }
 
     #[test]
