@@ -54,6 +54,33 @@ backend_tests! {
         assert_eq!(s, 400);
     }
 
+    async fn an_unknown_session_is_404_before_its_malformed_body_is_read(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |c| c.embedded_auth_origins = vec![ORIGIN.into()]).await;
+        let (_, client_id, _) = create_app(&app, "Embedded", "spa", &[CB]).await;
+        let raw = |path: String| {
+            let request = app.client.post(app.url(&path)).header("Origin", ORIGIN);
+            async move {
+                let r = request.header("Content-Type", "application/json").body("{not json").send().await.unwrap();
+                let status = r.status().as_u16();
+                (status, r.json::<Value>().await.unwrap_or(Value::Null))
+            }
+        };
+        // The session the path names is checked first: an unknown one says so, whatever the body.
+        let (s, body) = raw("/embedded-auth/v1/unknown-session/sign-in".into()).await;
+        assert_eq!((s, body["error_description"].as_str()), (404, Some("Invalid session id provided")), "{body}");
+        // A known session with the same body: the body's own error, and the session still works.
+        let initiate = json!({
+            "clientId": client_id, "redirectUri": CB, "codeChallenge": challenge(VERIFIER),
+            "codeChallengeMethod": "S256", "scopes": ["openid"], "locale": "en",
+        });
+        let (_, started) = post(&app, "/embedded-auth/v1/initiate", ORIGIN, initiate).await;
+        let session = started["sessionId"].as_str().unwrap().to_owned();
+        let (s, body) = raw(format!("/embedded-auth/v1/{session}/sign-up")).await;
+        assert_eq!(s, 400, "{body}");
+        let (s, body) = post(&app, &format!("/embedded-auth/v1/{session}/sign-up"), ORIGIN, json!({"email": "late@example.com", "password": PASSWORD})).await;
+        assert_eq!(s, 200, "{body}");
+    }
+
     async fn embedded_api_is_off_without_origins(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         let (s, body) = post(&app, "/embedded-auth/v1/initiate", ORIGIN, json!({})).await;
