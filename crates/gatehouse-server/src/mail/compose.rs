@@ -49,28 +49,34 @@ pub struct Composed {
     pub secrets: Vec<String>,
 }
 
-#[derive(Template)]
-#[template(path = "email/message.html")]
-struct HtmlMessage<'a> {
-    lang: &'a str,
-    subject: &'a str,
-    logo_url: &'a str,
-    sender_name: &'a str,
+/// What a message says, in both its forms.
+struct Message<'a> {
     title: &'a str,
-    lines: &'a [String],
+    lines: Vec<String>,
     code: Option<&'a str>,
     button: Option<(&'a str, &'a str)>,
     footer: &'a str,
 }
 
 #[derive(Template)]
+#[template(path = "email/message.html")]
+struct HtmlMessage<'a> {
+    lang: &'a str,
+    logo_url: &'a str,
+    sender_name: &'a str,
+    m: &'a Message<'a>,
+}
+
+#[derive(Template)]
 #[template(path = "email/message.txt")]
 struct TextMessage<'a> {
-    title: &'a str,
-    lines: &'a [String],
-    code: Option<&'a str>,
-    button: Option<(&'a str, &'a str)>,
-    footer: &'a str,
+    m: &'a Message<'a>,
+}
+
+fn render(template: &impl Template) -> Result<String, SendError> {
+    template
+        .render()
+        .map_err(|e| SendError(format!("email template: {e}")))
 }
 
 /// Builds `mail` for `to` in `locale`.
@@ -82,34 +88,22 @@ pub fn compose(
 ) -> Result<Composed, SendError> {
     let language = i18n::catalogue(locale);
     let w = &language.mail;
-    let (subject, lines, code, button, footer) = match mail {
+    let one = |line: &str| vec![line.to_owned()];
+    let expiring = |line: &str| vec![line.to_owned(), w.code_expiry.to_owned()];
+    let (title, lines, code, button) = match mail {
         Mail::VerifyEmail { code, link } => (
             w.verify_subject,
-            vec![w.verify_text.to_owned()],
+            one(w.verify_text),
             Some(code),
             Some((w.verify_button, link)),
-            w.ignore,
         ),
-        Mail::Welcome => (
-            w.welcome_subject,
-            vec![w.welcome_text.to_owned()],
-            None,
-            None,
-            w.ignore,
-        ),
-        Mail::PasswordReset { code } => (
-            w.reset_subject,
-            vec![w.reset_text.to_owned()],
-            Some(code),
-            None,
-            w.ignore,
-        ),
+        Mail::Welcome => (w.welcome_subject, one(w.welcome_text), None, None),
+        Mail::PasswordReset { code } => (w.reset_subject, one(w.reset_text), Some(code), None),
         Mail::ChangeEmail { code } => (
             w.change_email_subject,
-            vec![w.change_email_text.to_owned()],
+            one(w.change_email_text),
             Some(code),
             None,
-            w.ignore,
         ),
         Mail::Invitation { link, days } => (
             w.invitation_subject,
@@ -119,45 +113,34 @@ pub fn compose(
             ],
             None,
             Some((w.invitation_button, link)),
-            w.ignore,
         ),
         Mail::PasswordlessCode { code } => (
             w.passwordless_subject,
-            vec![w.passwordless_text.to_owned(), w.code_expiry.to_owned()],
+            expiring(w.passwordless_text),
             Some(code),
             None,
-            w.ignore,
         ),
         Mail::MagicLink { link } => (
             w.magic_link_subject,
-            vec![w.magic_link_text.to_owned(), w.code_expiry.to_owned()],
+            expiring(w.magic_link_text),
             None,
             Some((w.magic_link_button, link)),
-            w.ignore,
         ),
     };
-    let html = HtmlMessage {
+    let message = Message {
+        title,
+        lines,
+        code,
+        button,
+        footer: w.ignore,
+    };
+    let html = render(&HtmlMessage {
         lang: language.page.lang,
-        subject,
         logo_url: &branding.logo_url,
         sender_name: &branding.sender_name,
-        title: subject,
-        lines: &lines,
-        code,
-        button,
-        footer,
-    }
-    .render()
-    .map_err(|e| SendError(format!("email template: {e}")))?;
-    let text = TextMessage {
-        title: subject,
-        lines: &lines,
-        code,
-        button,
-        footer,
-    }
-    .render()
-    .map_err(|e| SendError(format!("email template: {e}")))?;
+        m: &message,
+    })?;
+    let text = render(&TextMessage { m: &message })?;
     let mut secrets: Vec<String> = code.into_iter().map(str::to_owned).collect();
     if let Mail::Invitation { link, .. } | Mail::MagicLink { link } = mail {
         secrets.push(link.to_owned());
@@ -166,7 +149,7 @@ pub fn compose(
         email: Email {
             to: to.to_owned(),
             sender_name: branding.sender_name.clone(),
-            subject: subject.to_owned(),
+            subject: title.to_owned(),
             html,
             text,
         },

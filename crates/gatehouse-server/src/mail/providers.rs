@@ -41,38 +41,46 @@ impl Provider {
         Self::ALL.into_iter().find(|p| p.name() == name)
     }
 
+    /// The provider's configured credential (the connection string for SMTP), sender address
+    /// and API base URL (none for SMTP), read from one place.
+    fn settings(self, c: &Config) -> (&Secret, &str, &str) {
+        match self {
+            Self::Smtp => (&c.smtp_connection_string, &c.smtp_sender_address, ""),
+            Self::SendGrid => (
+                &c.sendgrid_api_key,
+                &c.sendgrid_sender_address,
+                &c.sendgrid_api_url,
+            ),
+            Self::Mailgun => (
+                &c.mailgun_api_key,
+                &c.mailgun_sender_address,
+                &c.mailgun_api_url,
+            ),
+            Self::Brevo => (&c.brevo_api_key, &c.brevo_sender_address, &c.brevo_api_url),
+            Self::Resend => (
+                &c.resend_api_key,
+                &c.resend_sender_address,
+                &c.resend_api_url,
+            ),
+            Self::Postmark => (
+                &c.postmark_api_key,
+                &c.postmark_sender_address,
+                &c.postmark_api_url,
+            ),
+        }
+    }
+
     /// The secret that authenticates to the provider (the connection string for SMTP).
     pub fn api_key(self, c: &Config) -> &Secret {
-        match self {
-            Self::Smtp => &c.smtp_connection_string,
-            Self::SendGrid => &c.sendgrid_api_key,
-            Self::Mailgun => &c.mailgun_api_key,
-            Self::Brevo => &c.brevo_api_key,
-            Self::Resend => &c.resend_api_key,
-            Self::Postmark => &c.postmark_api_key,
-        }
+        self.settings(c).0
     }
 
     pub fn sender_address(self, c: &Config) -> &str {
-        match self {
-            Self::Smtp => &c.smtp_sender_address,
-            Self::SendGrid => &c.sendgrid_sender_address,
-            Self::Mailgun => &c.mailgun_sender_address,
-            Self::Brevo => &c.brevo_sender_address,
-            Self::Resend => &c.resend_sender_address,
-            Self::Postmark => &c.postmark_sender_address,
-        }
+        self.settings(c).1
     }
 
     pub fn api_url(self, c: &Config) -> &str {
-        match self {
-            Self::Smtp => "",
-            Self::SendGrid => &c.sendgrid_api_url,
-            Self::Mailgun => &c.mailgun_api_url,
-            Self::Brevo => &c.brevo_api_url,
-            Self::Resend => &c.resend_api_url,
-            Self::Postmark => &c.postmark_api_url,
-        }
+        self.settings(c).2
     }
 
     /// Both the credential and the sender address are set.
