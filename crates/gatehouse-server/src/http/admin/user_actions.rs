@@ -62,11 +62,12 @@ pub(super) fn routes() -> Router<AppState> {
         )
 }
 
-/// The detail page with "Saved".
+/// Where the detail page says "Saved".
 fn saved(auth_id: &str) -> String {
     format!("/admin/users/{auth_id}?done=1")
 }
 
+/// Back to the detail page with "Saved".
 fn done(auth_id: &str) -> PageResult {
     Ok(see_other(&saved(auth_id)))
 }
