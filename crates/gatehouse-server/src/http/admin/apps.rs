@@ -10,7 +10,7 @@ use gatehouse_core::grant::AppType;
 use gatehouse_store::{App, AppChanges, ScopeStore};
 
 use super::auth::{AdminForm, AdminUser, NoFields};
-use super::view::{render, see_other, when, Detail, Frame, PageResult};
+use super::view::{buttons, render, see_other, when, Detail, Frame, PageResult};
 use crate::services::apps::{self, NewAppInput};
 use crate::state::AppState;
 
@@ -203,11 +203,6 @@ async fn update(
     Ok(see_other(&format!("/admin/apps/{id}?done=1")))
 }
 
-async fn delete(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    AdminForm { .. }: AdminForm<NoFields>,
-) -> PageResult {
-    apps::delete(&state, id).await?;
-    Ok(see_other("/admin/apps"))
+buttons! {
+    delete(state, id => i64, _ => AdminForm<NoFields>) { apps::delete(&state, id) } => "/admin/apps";
 }

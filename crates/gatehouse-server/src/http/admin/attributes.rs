@@ -2,7 +2,7 @@
 //! uniqueness, a validation pattern), deleting.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::auth::NoFields;
 use super::feature::{FeatureAdmin, FeatureForm};
-use super::view::{render, see_other, Frame, PageResult};
+use super::view::{buttons, render, see_other, Frame, PageResult};
 use crate::http::api::UserAttributeFeature;
 use crate::services::user_attributes::{self, AttributeInput};
 use crate::state::AppState;
@@ -74,7 +74,8 @@ async fn create(State(state): State<AppState>, posted: Attributes<NewAttributeFo
     Ok(see_other("/admin/attributes"))
 }
 
-async fn delete(State(state): State<AppState>, Path(id): Path<i64>, _: Attributes) -> PageResult {
-    user_attributes::delete(&state.store, id).await?;
-    Ok(see_other("/admin/attributes"))
+buttons! {
+    delete(state, id => i64, _ => Attributes) {
+        user_attributes::delete(&state.store, id)
+    } => "/admin/attributes";
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::auth::NoFields;
 use super::feature::{FeatureAdmin, FeatureForm};
-use super::view::{render, see_other, Frame, PageResult};
+use super::view::{buttons, render, see_other, Frame, PageResult};
 use crate::http::api::AppBannerFeature;
 use crate::services::{apps, banners};
 use crate::state::AppState;
@@ -107,7 +107,6 @@ async fn update(
     Ok(see_other("/admin/banners"))
 }
 
-async fn delete(State(state): State<AppState>, Path(id): Path<i64>, _: Banners) -> PageResult {
-    banners::delete(&state.store, id).await?;
-    Ok(see_other("/admin/banners"))
+buttons! {
+    delete(state, id => i64, _ => Banners) { banners::delete(&state.store, id) } => "/admin/banners";
 }

@@ -11,7 +11,7 @@ use gatehouse_store::ConnectAppRecord;
 use serde::Deserialize;
 
 use super::auth::{AdminForm, AdminUser, NoFields};
-use super::view::{render, see_other, Detail, Frame, PageResult};
+use super::view::{buttons, render, see_other, Detail, Frame, PageResult};
 use crate::services::connect::{self, AppChange, NewApp};
 use crate::state::AppState;
 
@@ -187,11 +187,8 @@ async fn new_secret(
     app_page(&state, &admin, app, Some(secret), None)
 }
 
-async fn delete(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-    AdminForm { .. }: AdminForm<NoFields>,
-) -> PageResult {
-    connect::delete(&state.store, &name).await?;
-    Ok(see_other("/admin/connect-apps"))
+buttons! {
+    delete(state, name => String, _ => AdminForm<NoFields>) {
+        connect::delete(&state.store, &name)
+    } => "/admin/connect-apps";
 }

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use super::auth::NoFields;
 use super::feature::{FeatureAdmin, FeatureForm};
 use super::i18n::Words;
-use super::view::{page_number, render, see_other, Frame, PageResult, Paging, PAGE_SIZE};
+use super::view::{buttons, page_number, render, see_other, Frame, PageResult, Paging, PAGE_SIZE};
 use crate::http::api::OrgFeature;
 use crate::services::orgs;
 use crate::state::AppState;
@@ -257,9 +257,11 @@ async fn update(
     Ok(see_other(&format!("/admin/orgs/{id}?done=1")))
 }
 
-async fn delete(State(state): State<AppState>, Path(id): Path<i64>, _: Orgs) -> PageResult {
-    orgs::delete(&state.store, id).await?;
-    Ok(see_other("/admin/orgs"))
+buttons! {
+    delete(state, id => i64, _ => Orgs) { orgs::delete(&state.store, id) } => "/admin/orgs";
+    delete_group(state, (id, group_id) => (i64, i64), _ => Orgs) {
+        orgs::delete_group(&state.store, group_id)
+    } => format!("/admin/orgs/{id}?done=1");
 }
 
 #[derive(Deserialize)]
@@ -285,14 +287,5 @@ async fn rename_group(
 ) -> PageResult {
     let form = posted.form;
     orgs::rename_group(&state.store, group_id, &form.name).await?;
-    Ok(see_other(&format!("/admin/orgs/{id}?done=1")))
-}
-
-async fn delete_group(
-    State(state): State<AppState>,
-    Path((id, group_id)): Path<(i64, i64)>,
-    _: Orgs,
-) -> PageResult {
-    orgs::delete_group(&state.store, group_id).await?;
     Ok(see_other(&format!("/admin/orgs/{id}?done=1")))
 }

@@ -9,7 +9,7 @@ use gatehouse_store::{RoleRecord, UserRecord};
 use serde::Deserialize;
 
 use super::auth::{AdminForm, AdminUser, NoFields};
-use super::view::{render, see_other, when, Detail, Frame, PageResult};
+use super::view::{buttons, render, see_other, when, Detail, Frame, PageResult};
 use crate::state::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -93,12 +93,8 @@ async fn update(
     Ok(see_other(&format!("/admin/roles/{id}?done=1")))
 }
 
-async fn delete(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    posted: AdminForm<NoFields>,
-) -> PageResult {
-    let admin = posted.admin;
-    state.roles().delete(&admin.authority(), id).await?;
-    Ok(see_other("/admin/roles"))
+buttons! {
+    delete(state, id => i64, posted => AdminForm<NoFields>) {
+        state.roles().delete(&posted.admin.authority(), id)
+    } => "/admin/roles";
 }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::auth::{ActiveForm, NoFields};
 use super::feature::{FeatureAdmin, FeatureForm};
-use super::view::{render, see_other, Frame, PageResult};
+use super::view::{buttons, render, see_other, Frame, PageResult};
 use crate::http::api::SamlSpFeature;
 use crate::services::saml_idps;
 use crate::state::AppState;
@@ -103,7 +103,6 @@ async fn set_active(
     Ok(see_other("/admin/saml"))
 }
 
-async fn delete(State(state): State<AppState>, Path(id): Path<i64>, _: Saml) -> PageResult {
-    saml_idps::delete(&state.store, id).await?;
-    Ok(see_other("/admin/saml"))
+buttons! {
+    delete(state, id => i64, _ => Saml) { saml_idps::delete(&state.store, id) } => "/admin/saml";
 }

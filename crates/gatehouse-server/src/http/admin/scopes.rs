@@ -8,7 +8,7 @@ use axum::Router;
 use gatehouse_store::ScopeRecord;
 
 use super::auth::{AdminForm, AdminUser, NoFields};
-use super::view::{render, see_other, Detail, Frame, PageResult};
+use super::view::{buttons, render, see_other, Detail, Frame, PageResult};
 use crate::services::scopes::{self, ScopeInput};
 use crate::state::AppState;
 
@@ -145,11 +145,6 @@ async fn update(
     Ok(see_other(&format!("/admin/scopes/{id}?done=1")))
 }
 
-async fn delete(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    AdminForm { .. }: AdminForm<NoFields>,
-) -> PageResult {
-    scopes::delete(&state.store, id).await?;
-    Ok(see_other("/admin/scopes"))
+buttons! {
+    delete(state, id => i64, _ => AdminForm<NoFields>) { scopes::delete(&state.store, id) } => "/admin/scopes";
 }

@@ -8,9 +8,9 @@ use axum::Router;
 use gatehouse_core::signin::MfaType;
 use serde::Deserialize;
 
-use super::auth::{ActiveForm, AdminForm, NoFields};
+use super::auth::{ActiveForm, AdminForm, AdminUser, NoFields};
 use super::users::user_page;
-use super::view::{see_other, PageResult};
+use super::view::{buttons, see_other, PageResult};
 use crate::error::ServiceError;
 use crate::services::user_tokens;
 use crate::services::users::{self, UserUpdate};
@@ -62,9 +62,58 @@ pub(super) fn routes() -> Router<AppState> {
         )
 }
 
+/// Where the detail page says "Saved".
+fn saved(auth_id: &str) -> String {
+    format!("/admin/users/{auth_id}?done=1")
+}
+
 /// Back to the detail page with "Saved".
 fn done(auth_id: &str) -> PageResult {
-    Ok(see_other(&format!("/admin/users/{auth_id}?done=1")))
+    Ok(see_other(&saved(auth_id)))
+}
+
+/// Saves one change of the user's record with the admin's authority.
+async fn update_user(
+    state: &AppState,
+    admin: &AdminUser,
+    auth_id: &str,
+    update: UserUpdate,
+) -> PageResult {
+    users::update(state, &admin.authority(), auth_id, update).await?;
+    done(auth_id)
+}
+
+buttons! {
+    end_session(state, (auth_id, session_id) => (String, String), _ => AdminForm<NoFields>) {
+        users::end_session(&state.store, &auth_id, &session_id)
+    } => saved(&auth_id);
+    unlock(state, auth_id => String, _ => AdminForm<NoFields>) {
+        users::unlock(&state, &auth_id)
+    } => saved(&auth_id);
+    delete_passkey(state, (auth_id, id) => (String, i64), posted => AdminForm<NoFields>) {
+        users::delete_passkey(&state, &posted.admin.authority(), &auth_id, id)
+    } => saved(&auth_id);
+    unlink_identity(state, (auth_id, id) => (String, i64), posted => AdminForm<NoFields>) {
+        users::unlink_identity(&state, &posted.admin.authority(), &auth_id, id)
+    } => saved(&auth_id);
+    revoke_consent(state, (auth_id, app_id) => (String, i64), _ => AdminForm<NoFields>) {
+        users::revoke_consent(&state.store, &auth_id, app_id)
+    } => saved(&auth_id);
+    unlink(state, auth_id => String, posted => AdminForm<NoFields>) {
+        users::unlink(&state, &posted.admin.authority(), &auth_id)
+    } => saved(&auth_id);
+    send_verification(state, auth_id => String, _ => AdminForm<NoFields>) {
+        users::send_verification_email(&state, &auth_id)
+    } => saved(&auth_id);
+    renew_invitation(state, auth_id => String, _ => AdminForm<NoFields>) {
+        users::renew_invitation(&state, &auth_id, None, None)
+    } => saved(&auth_id);
+    revoke_invitation(state, auth_id => String, _ => AdminForm<NoFields>) {
+        users::revoke_invitation(&state.store, &auth_id)
+    } => saved(&auth_id);
+    delete(state, auth_id => String, posted => AdminForm<NoFields>) {
+        users::delete(&state, &posted.admin.authority(), &auth_id)
+    } => "/admin/users";
 }
 
 async fn set_active(
@@ -77,8 +126,7 @@ async fn set_active(
         is_active: Some(form.is_active()),
         ..UserUpdate::default()
     };
-    users::update(&state, &admin.authority(), &auth_id, update).await?;
-    done(&auth_id)
+    update_user(&state, &admin, &auth_id, update).await
 }
 
 /// Checkboxes post `role=<name>` once per checked role.
@@ -97,8 +145,7 @@ async fn set_roles(
         roles: Some(roles),
         ..UserUpdate::default()
     };
-    users::update(&state, &admin.authority(), &auth_id, update).await?;
-    done(&auth_id)
+    update_user(&state, &admin, &auth_id, update).await
 }
 
 #[derive(Deserialize)]
@@ -141,24 +188,6 @@ async fn impersonate(
     .await
 }
 
-async fn end_session(
-    State(state): State<AppState>,
-    Path((auth_id, session_id)): Path<(String, String)>,
-    AdminForm { .. }: AdminForm<NoFields>,
-) -> PageResult {
-    users::end_session(&state.store, &auth_id, &session_id).await?;
-    done(&auth_id)
-}
-
-async fn unlock(
-    State(state): State<AppState>,
-    Path(auth_id): Path<String>,
-    AdminForm { .. }: AdminForm<NoFields>,
-) -> PageResult {
-    users::unlock(&state, &auth_id).await?;
-    done(&auth_id)
-}
-
 async fn reset_mfa(
     State(state): State<AppState>,
     Path((auth_id, mfa_type)): Path<(String, String)>,
@@ -169,35 +198,6 @@ async fn reset_mfa(
         return Err(ServiceError::NotFound("No such MFA type (otp, email or sms)").into());
     };
     users::set_mfa(&state, &admin.authority(), &auth_id, mfa_type, false).await?;
-    done(&auth_id)
-}
-
-async fn delete_passkey(
-    State(state): State<AppState>,
-    Path((auth_id, id)): Path<(String, i64)>,
-    posted: AdminForm<NoFields>,
-) -> PageResult {
-    let admin = posted.admin;
-    users::delete_passkey(&state, &admin.authority(), &auth_id, id).await?;
-    done(&auth_id)
-}
-
-async fn unlink_identity(
-    State(state): State<AppState>,
-    Path((auth_id, id)): Path<(String, i64)>,
-    posted: AdminForm<NoFields>,
-) -> PageResult {
-    let admin = posted.admin;
-    users::unlink_identity(&state, &admin.authority(), &auth_id, id).await?;
-    done(&auth_id)
-}
-
-async fn revoke_consent(
-    State(state): State<AppState>,
-    Path((auth_id, app_id)): Path<(String, i64)>,
-    AdminForm { .. }: AdminForm<NoFields>,
-) -> PageResult {
-    users::revoke_consent(&state.store, &auth_id, app_id).await?;
     done(&auth_id)
 }
 
@@ -221,35 +221,6 @@ async fn link(
     )
     .await?;
     done(&auth_id)
-}
-
-async fn unlink(
-    State(state): State<AppState>,
-    Path(auth_id): Path<String>,
-    posted: AdminForm<NoFields>,
-) -> PageResult {
-    let admin = posted.admin;
-    users::unlink(&state, &admin.authority(), &auth_id).await?;
-    done(&auth_id)
-}
-
-async fn send_verification(
-    State(state): State<AppState>,
-    Path(auth_id): Path<String>,
-    AdminForm { .. }: AdminForm<NoFields>,
-) -> PageResult {
-    users::send_verification_email(&state, &auth_id).await?;
-    done(&auth_id)
-}
-
-async fn delete(
-    State(state): State<AppState>,
-    Path(auth_id): Path<String>,
-    posted: AdminForm<NoFields>,
-) -> PageResult {
-    let admin = posted.admin;
-    users::delete(&state, &admin.authority(), &auth_id).await?;
-    Ok(see_other("/admin/users"))
 }
 
 /// Checkboxes post `org=<id>` once per organization the user belongs to.
@@ -284,24 +255,6 @@ async fn set_org_group(
     done(&auth_id)
 }
 
-async fn renew_invitation(
-    State(state): State<AppState>,
-    Path(auth_id): Path<String>,
-    AdminForm { .. }: AdminForm<NoFields>,
-) -> PageResult {
-    users::renew_invitation(&state, &auth_id, None, None).await?;
-    done(&auth_id)
-}
-
-async fn revoke_invitation(
-    State(state): State<AppState>,
-    Path(auth_id): Path<String>,
-    AdminForm { .. }: AdminForm<NoFields>,
-) -> PageResult {
-    users::revoke_invitation(&state.store, &auth_id).await?;
-    done(&auth_id)
-}
-
 /// Each attribute posts `attribute:<id>`; an empty value removes the user's value.
 async fn set_attributes(
     State(state): State<AppState>,
@@ -321,6 +274,5 @@ async fn set_attributes(
         attributes: Some(values),
         ..UserUpdate::default()
     };
-    users::update(&state, &admin.authority(), &auth_id, update).await?;
-    done(&auth_id)
+    update_user(&state, &admin, &auth_id, update).await
 }

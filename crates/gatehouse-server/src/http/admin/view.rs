@@ -330,6 +330,26 @@ pub async fn render_service_errors(
 /// The result of a panel handler: a page, or the page of what went wrong.
 pub type PageResult = Result<Response, PageError>;
 
+/// Handlers of buttons that post nothing but the CSRF token: each binds the URL's parameters
+/// and the area's guard (a CSRF-checked form extractor), makes one service call and sends the
+/// admin on to `$to`.
+macro_rules! buttons {
+    ($(
+        $name:ident($state:ident, $path:pat => $path_ty:ty, $guard:pat => $guard_ty:ty)
+            $call:block => $to:expr;
+    )+) => {$(
+        async fn $name(
+            axum::extract::State($state): axum::extract::State<crate::state::AppState>,
+            axum::extract::Path($path): axum::extract::Path<$path_ty>,
+            $guard: $guard_ty,
+        ) -> super::view::PageResult {
+            $call.await?;
+            Ok(super::view::see_other(&$to))
+        }
+    )+};
+}
+pub(super) use buttons;
+
 /// A page of a switched-off feature says so (with the S2S API's message) instead of offering
 /// forms that fail.
 pub fn feature_on(
