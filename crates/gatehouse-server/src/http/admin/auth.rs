@@ -149,8 +149,9 @@ impl ActiveForm {
     }
 }
 
+/// A form that posts only its CSRF token (a button; the sign-out form).
 #[derive(Deserialize)]
-struct CsrfField {
+pub(super) struct CsrfField {
     #[serde(default)]
     csrf_token: String,
 }
@@ -295,19 +296,13 @@ fn refusal(state: &AppState, headers: &HeaderMap, w: &'static Words) -> Response
     response
 }
 
-#[derive(Deserialize)]
-pub(super) struct SignOutForm {
-    #[serde(default)]
-    csrf_token: String,
-}
-
 /// Ends the panel's session and the browser's single sign-on session. Reached from the panel
 /// (the session's CSRF token) and from the refusal page (the browser's CSRF cookie).
 pub(super) async fn sign_out(
     State(state): State<AppState>,
     browser: Browser,
     headers: HeaderMap,
-    axum::Form(form): axum::Form<SignOutForm>,
+    axum::Form(form): axum::Form<CsrfField>,
 ) -> Response {
     let locale = panel_locale(&state.config, &headers);
     let w = i18n::words(&locale);
