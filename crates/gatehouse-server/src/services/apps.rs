@@ -7,6 +7,7 @@ use gatehouse_store::{App, AppChanges, AppStore, NewApp, ScopeStore};
 use crate::config::Config;
 use crate::crypto::{random_hex, random_token, sha256_hex};
 use crate::error::{conflict_as, ServiceError};
+use crate::services::found;
 use crate::state::AppState;
 
 const NOT_FOUND: &str = "No app found";
@@ -54,11 +55,7 @@ pub async fn list(state: &AppState) -> Result<Vec<App>, ServiceError> {
 }
 
 pub async fn get(state: &AppState, id: i64) -> Result<App, ServiceError> {
-    state
-        .store
-        .app_by_id(id)
-        .await?
-        .ok_or(ServiceError::NotFound(NOT_FOUND))
+    found(state.store.app_by_id(id), NOT_FOUND).await
 }
 
 /// Creates an app; returns it with its secret, which is not stored and cannot be shown again.
@@ -114,11 +111,7 @@ pub async fn update(
         may_assign_scopes(caller_scopes, &scopes)?;
         changes.scopes = Some(scopes);
     }
-    let app = state
-        .store
-        .update_app(id, &changes)
-        .await?
-        .ok_or(ServiceError::NotFound(NOT_FOUND))?;
+    let app = found(state.store.update_app(id, &changes), NOT_FOUND).await?;
     state.clients.forget(&current.client_id);
     Ok(app)
 }

@@ -4,6 +4,7 @@ use gatehouse_core::admin::AdminRuleError;
 use gatehouse_store::{AppStore, BannerChanges, BannerRecord, BannerStore, Store};
 
 use crate::error::ServiceError;
+use crate::services::found;
 use crate::services::user_attributes::locale_object;
 
 const NOT_FOUND: &str = "No app banner found";
@@ -51,10 +52,7 @@ pub async fn list(store: &Store) -> Result<Vec<Banner>, ServiceError> {
 }
 
 pub async fn get(store: &Store, id: i64) -> Result<Banner, ServiceError> {
-    let record = store
-        .banner_by_id(id)
-        .await?
-        .ok_or(ServiceError::NotFound(NOT_FOUND))?;
+    let record = found(store.banner_by_id(id), NOT_FOUND).await?;
     with_links(store, vec![record])
         .await?
         .pop()
@@ -107,10 +105,7 @@ pub async fn update(
         is_active,
         app_ids: unique_ids,
     };
-    store
-        .update_banner(id, &changes)
-        .await?
-        .ok_or(ServiceError::NotFound(NOT_FOUND))?;
+    found(store.update_banner(id, &changes), NOT_FOUND).await?;
     get(store, id).await
 }
 

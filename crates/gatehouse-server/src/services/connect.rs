@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::{random_alphanumeric, seal_sauce};
 use crate::error::ServiceError;
+use crate::services::found;
 use crate::state::AppState;
 
 /// Where a connect sign-in hands its sauce.
@@ -105,10 +106,7 @@ pub async fn list(store: &Store) -> Result<Vec<ConnectAppRecord>, ServiceError> 
 }
 
 pub async fn get(store: &Store, name: &str) -> Result<ConnectAppRecord, ServiceError> {
-    store
-        .connect_app(name)
-        .await?
-        .ok_or(ServiceError::NotFound("No connect app found"))
+    found(store.connect_app(name), "No connect app found").await
 }
 
 /// Changes an app's settings; everything is checked before anything is written.
@@ -144,10 +142,11 @@ pub async fn update(
         is_active: change.is_active,
         secret_encrypted: None,
     };
-    store
-        .update_connect_app(name, &stored)
-        .await?
-        .ok_or(ServiceError::NotFound("No connect app found"))
+    found(
+        store.update_connect_app(name, &stored),
+        "No connect app found",
+    )
+    .await
 }
 
 /// Replaces an app's secret; the old one stops working at once. Returns the new one (shown once).
@@ -161,10 +160,11 @@ pub async fn rotate_secret(
         secret_encrypted: Some(keys.seal_bytes(secret.as_bytes(), &seal_context(name))),
         ..ConnectAppChange::default()
     };
-    let record = store
-        .update_connect_app(name, &change)
-        .await?
-        .ok_or(ServiceError::NotFound("No connect app found"))?;
+    let record = found(
+        store.update_connect_app(name, &change),
+        "No connect app found",
+    )
+    .await?;
     Ok((record, secret))
 }
 

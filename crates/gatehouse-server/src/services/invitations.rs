@@ -6,6 +6,7 @@ use gatehouse_store::{OrgStore, RoleStore, Store, UserRecord, UserStore};
 
 use crate::error::ServiceError;
 use crate::services::authority::protected_roles;
+use crate::services::found;
 use crate::services::users::{detail, user, UserDetail};
 use crate::state::AppState;
 
@@ -82,10 +83,7 @@ pub async fn invite(
         .filter(|s| !s.is_empty())
     {
         Some(slug) => {
-            let org = store
-                .org_by_slug(slug)
-                .await?
-                .ok_or(ServiceError::NotFound("No organization found"))?;
+            let org = found(store.org_by_slug(slug), "No organization found").await?;
             if org.only_use_for_branding_override {
                 return Err(AdminRuleError::OrgNotAllowInvite.into());
             }

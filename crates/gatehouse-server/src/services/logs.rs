@@ -6,6 +6,7 @@ use gatehouse_store::{
 };
 
 use crate::error::ServiceError;
+use crate::services::found;
 
 const NO_LOG: &str = "No log found";
 
@@ -22,10 +23,7 @@ pub async fn message(
     log: MessageLog,
     id: i64,
 ) -> Result<MessageLogRecord, ServiceError> {
-    store
-        .message_log(log, id)
-        .await?
-        .ok_or(ServiceError::NotFound(NO_LOG))
+    found(store.message_log(log, id), NO_LOG).await
 }
 
 pub async fn sign_ins(
@@ -36,10 +34,7 @@ pub async fn sign_ins(
 }
 
 pub async fn sign_in(store: &Store, id: i64) -> Result<SignInLogRecord, ServiceError> {
-    store
-        .sign_in_log(id)
-        .await?
-        .ok_or(ServiceError::NotFound(NO_LOG))
+    found(store.sign_in_log(id), NO_LOG).await
 }
 
 /// Removes the entries of a log written before `before` (UTC).

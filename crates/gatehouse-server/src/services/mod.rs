@@ -44,3 +44,16 @@ pub mod step_facts;
 pub mod user_attributes;
 pub mod user_tokens;
 pub mod users;
+
+/// The row a store lookup found, or `NotFound` with what the API answers for a missing one.
+pub(crate) async fn found<T, E>(
+    lookup: impl std::future::Future<Output = Result<Option<T>, E>>,
+    missing: &'static str,
+) -> Result<T, crate::error::ServiceError>
+where
+    crate::error::ServiceError: From<E>,
+{
+    lookup
+        .await?
+        .ok_or(crate::error::ServiceError::NotFound(missing))
+}

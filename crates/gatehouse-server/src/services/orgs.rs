@@ -8,6 +8,7 @@ use gatehouse_store::{OrgChanges, OrgGroupRecord, OrgRecord, OrgStore, Page, Sto
 
 use crate::config::Config;
 use crate::error::{conflict_as, ServiceError};
+use crate::services::found;
 
 const NO_ORG: &str = "No organization found";
 const NO_GROUP: &str = "No organization group found";
@@ -46,10 +47,7 @@ pub async fn list(store: &Store) -> Result<Vec<OrgRecord>, ServiceError> {
 }
 
 pub async fn get(store: &Store, id: i64) -> Result<OrgRecord, ServiceError> {
-    store
-        .org_by_id(id)
-        .await?
-        .ok_or(ServiceError::NotFound(NO_ORG))
+    found(store.org_by_id(id), NO_ORG).await
 }
 
 pub async fn create(
@@ -229,9 +227,6 @@ pub async fn delete_group(store: &Store, id: i64) -> Result<(), ServiceError> {
 }
 
 pub async fn group_members(store: &Store, id: i64) -> Result<Vec<UserRecord>, ServiceError> {
-    store
-        .org_group_by_id(id)
-        .await?
-        .ok_or(ServiceError::NotFound(NO_GROUP))?;
+    found(store.org_group_by_id(id), NO_GROUP).await?;
     Ok(store.org_group_members(id).await?)
 }

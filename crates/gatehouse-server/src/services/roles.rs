@@ -8,6 +8,7 @@ use gatehouse_store::{RoleRecord, RoleStore, Store, UserRecord};
 
 use super::authority::{protected_roles, Authority};
 use crate::error::{conflict_as, ServiceError};
+use crate::services::found;
 use crate::state::AppState;
 
 const NOT_FOUND: &str = "Role not found";
@@ -33,10 +34,7 @@ impl<S: RoleStore + Sync> Roles<'_, S> {
     }
 
     pub async fn get(&self, id: i64) -> Result<RoleRecord, ServiceError> {
-        self.store
-            .role_by_id(id)
-            .await?
-            .ok_or(ServiceError::NotFound(NOT_FOUND))
+        found(self.store.role_by_id(id), NOT_FOUND).await
     }
 
     pub async fn users(&self, id: i64) -> Result<Vec<UserRecord>, ServiceError> {

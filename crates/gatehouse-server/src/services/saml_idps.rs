@@ -4,6 +4,7 @@ use gatehouse_core::admin::{bounded_text, AdminRuleError};
 use gatehouse_store::{SamlIdpFields, SamlIdpRecord, SamlIdpStore, Store};
 
 use crate::error::{conflict_as, ServiceError};
+use crate::services::found;
 
 const NOT_FOUND: &str = "No SAML IDP found";
 
@@ -43,10 +44,7 @@ pub async fn list(store: &Store) -> Result<Vec<SamlIdpRecord>, ServiceError> {
 }
 
 pub async fn get(store: &Store, id: i64) -> Result<SamlIdpRecord, ServiceError> {
-    store
-        .saml_idp_by_id(id)
-        .await?
-        .ok_or(ServiceError::NotFound(NOT_FOUND))
+    found(store.saml_idp_by_id(id), NOT_FOUND).await
 }
 
 pub async fn create(store: &Store, fields: SamlIdpFields) -> Result<SamlIdpRecord, ServiceError> {

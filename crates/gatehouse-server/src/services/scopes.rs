@@ -4,6 +4,7 @@ use gatehouse_core::admin::{bounded_text, is_built_in_scope, AdminRuleError};
 use gatehouse_store::{NewScope, ScopeChanges, ScopeLocaleRecord, ScopeRecord, ScopeStore, Store};
 
 use crate::error::{conflict_as, ServiceError};
+use crate::services::found;
 
 const NOT_FOUND: &str = "No scope found";
 const TAKEN: &str = "A scope with this name already exists";
@@ -32,10 +33,7 @@ pub async fn list(store: &Store) -> Result<Vec<ScopeRecord>, ServiceError> {
 }
 
 pub async fn get(store: &Store, id: i64) -> Result<ScopeDetail, ServiceError> {
-    let scope = store
-        .scope_by_id(id)
-        .await?
-        .ok_or(ServiceError::NotFound(NOT_FOUND))?;
+    let scope = found(store.scope_by_id(id), NOT_FOUND).await?;
     let locales = store.scope_locales(id).await?;
     Ok(ScopeDetail { scope, locales })
 }
@@ -74,10 +72,7 @@ pub async fn update(
     note: Option<String>,
     locales: Option<Vec<(String, String)>>,
 ) -> Result<ScopeDetail, ServiceError> {
-    let current = store
-        .scope_by_id(id)
-        .await?
-        .ok_or(ServiceError::NotFound(NOT_FOUND))?;
+    let current = found(store.scope_by_id(id), NOT_FOUND).await?;
     let name = name
         .map(|n| bounded_text("name", &n, 50).map(|n| n.to_ascii_lowercase()))
         .transpose()?;
@@ -101,10 +96,7 @@ pub async fn update(
 }
 
 pub async fn delete(store: &Store, id: i64) -> Result<(), ServiceError> {
-    let scope = store
-        .scope_by_id(id)
-        .await?
-        .ok_or(ServiceError::NotFound(NOT_FOUND))?;
+    let scope = found(store.scope_by_id(id), NOT_FOUND).await?;
     if is_built_in_scope(&scope.name) {
         return Err(AdminRuleError::BuiltInScope.into());
     }

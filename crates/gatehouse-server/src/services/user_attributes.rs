@@ -6,6 +6,7 @@ use gatehouse_core::admin::{bounded_text, AdminRuleError};
 use gatehouse_store::{Store, UserAttributeFields, UserAttributeRecord, UserAttributeStore};
 
 use crate::error::{conflict_as, ServiceError};
+use crate::services::found;
 
 const NOT_FOUND: &str = "No user attribute found";
 const TAKEN: &str = "A user attribute with this name already exists";
@@ -99,10 +100,7 @@ pub async fn list(store: &Store) -> Result<Vec<UserAttributeRecord>, ServiceErro
 }
 
 pub async fn get(store: &Store, id: i64) -> Result<UserAttributeRecord, ServiceError> {
-    store
-        .user_attribute_by_id(id)
-        .await?
-        .ok_or(ServiceError::NotFound(NOT_FOUND))
+    found(store.user_attribute_by_id(id), NOT_FOUND).await
 }
 
 pub async fn create(

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::revocation::read_access_token;
 use crate::crypto::{random_hex, random_token, sha256_hex};
 use crate::error::ServiceError;
+use crate::services::found;
 use crate::state::AppState;
 
 /// What an impersonation hands the admin panel: a refresh token acting as the user.
@@ -41,16 +42,8 @@ pub async fn impersonate(
         .await?
         .filter(|u| u.is_active)
         .ok_or(AdminRuleError::InvalidImpersonatorToken)?;
-    let target = state
-        .store
-        .user_by_auth_id(auth_id)
-        .await?
-        .ok_or(ServiceError::NotFound("No user found"))?;
-    let app = state
-        .store
-        .app_by_id(app_id)
-        .await?
-        .ok_or(ServiceError::NotFound("No app found"))?;
+    let target = found(state.store.user_by_auth_id(auth_id), "No user found").await?;
+    let app = found(state.store.app_by_id(app_id), "No app found").await?;
     let impersonator_roles = state.store.user_role_names(impersonator.id).await?;
     let consented = state.store.consented_scopes(target.id, app.id).await?;
     check_impersonation(

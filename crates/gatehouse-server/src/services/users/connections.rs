@@ -4,7 +4,7 @@
 use gatehouse_core::admin::{AdminRuleError, UserAction};
 use gatehouse_store::{LinkedIdentity, SocialAccountStore, Store, UserStore};
 
-use super::{may_act_on, target, user};
+use super::{may_act_on, remove_owned, target, user};
 use crate::error::ServiceError;
 use crate::services::authority::Authority;
 use crate::state::AppState;
@@ -86,9 +86,14 @@ pub async fn unlink_identity(
     auth_id: &str,
     identity_id: i64,
 ) -> Result<(), ServiceError> {
-    let current = target(state, authority, auth_id, UserAction::UnlinkIdentity).await?;
-    if !state.store.unlink_identity(current.id, identity_id).await? {
-        return Err(ServiceError::NotFound("No linked identity found"));
-    }
-    Ok(())
+    let action = UserAction::UnlinkIdentity;
+    remove_owned(
+        state,
+        authority,
+        auth_id,
+        action,
+        "No linked identity found",
+        |u| state.store.unlink_identity(u.id, identity_id),
+    )
+    .await
 }

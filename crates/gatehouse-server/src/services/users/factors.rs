@@ -4,7 +4,7 @@ use gatehouse_core::admin::UserAction;
 use gatehouse_core::signin::MfaType;
 use gatehouse_store::{PasskeyRecord, Store, UserStore};
 
-use super::{target, user};
+use super::{remove_owned, target, user};
 use crate::error::ServiceError;
 use crate::services::authority::Authority;
 use crate::state::AppState;
@@ -42,9 +42,9 @@ pub async fn delete_passkey(
     auth_id: &str,
     passkey_id: i64,
 ) -> Result<(), ServiceError> {
-    let current = target(state, authority, auth_id, UserAction::RemovePasskey).await?;
-    if !state.store.delete_passkey(current.id, passkey_id).await? {
-        return Err(ServiceError::NotFound("No passkey found"));
-    }
-    Ok(())
+    let action = UserAction::RemovePasskey;
+    remove_owned(state, authority, auth_id, action, "No passkey found", |u| {
+        state.store.delete_passkey(u.id, passkey_id)
+    })
+    .await
 }

@@ -10,6 +10,7 @@ use gatehouse_store::{
 
 use super::authority::{protected_roles, Authority};
 use crate::error::ServiceError;
+use crate::services::found;
 use crate::state::AppState;
 
 mod connections;
@@ -57,10 +58,7 @@ pub struct UserUpdate {
 }
 
 pub async fn user(store: &Store, auth_id: &str) -> Result<UserRecord, ServiceError> {
-    store
-        .user_by_auth_id(auth_id)
-        .await?
-        .ok_or(ServiceError::NotFound(NO_USER))
+    found(store.user_by_auth_id(auth_id), NO_USER).await
 }
 
 /// Refuses `action` on `user` when the caller may not act on them: only a `root` caller acts on
@@ -92,6 +90,28 @@ async fn target(
     let found = user(&state.store, auth_id).await?;
     may_act_on(state, authority, &found, action).await?;
     Ok(found)
+}
+
+/// Removes one row the user owns (a passkey, a linked identity) once the caller may take
+/// `action`; `remove` answers false when no such row is the user's, which is `missing`.
+async fn remove_owned<F, Fut, E>(
+    state: &AppState,
+    authority: &Authority,
+    auth_id: &str,
+    action: UserAction,
+    missing: &'static str,
+    remove: F,
+) -> Result<(), ServiceError>
+where
+    F: FnOnce(&UserRecord) -> Fut,
+    Fut: std::future::Future<Output = Result<bool, E>>,
+    ServiceError: From<E>,
+{
+    let current = target(state, authority, auth_id, action).await?;
+    if !remove(&current).await? {
+        return Err(ServiceError::NotFound(missing));
+    }
+    Ok(())
 }
 
 pub async fn list(
@@ -176,10 +196,7 @@ pub async fn update(
     }
     if let Some(slug) = &update.org_slug {
         let slug = bounded_text("orgSlug", slug, 50)?;
-        let org = store
-            .org_by_slug(&slug)
-            .await?
-            .ok_or(ServiceError::NotFound("No organization found"))?;
+        let org = found(store.org_by_slug(&slug), "No organization found").await?;
         if !store.is_org_member(current.id, org.id).await? {
             return Err(AdminRuleError::UserNotInOrg.into());
         }
@@ -209,10 +226,11 @@ pub async fn update(
             return Err(AdminRuleError::FeatureOff("User attribute is not enabled").into());
         }
         for (attribute_id, value) in values {
-            let attribute = store
-                .user_attribute_by_id(attribute_id)
-                .await?
-                .ok_or(ServiceError::NotFound("No user attribute found"))?;
+            let attribute = found(
+                store.user_attribute_by_id(attribute_id),
+                "No user attribute found",
+            )
+            .await?;
             if let Some(value) = &value {
                 if !super::user_attributes::value_matches_rule(&attribute, value) {
                     return Err(AdminRuleError::AttributeValidationFailed(attribute.name).into());
