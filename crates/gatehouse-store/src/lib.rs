@@ -198,6 +198,20 @@ pub enum Backend {
     Postgres,
 }
 
+/// A `Store` method that runs the `sql` module's query function of the same name on the pool.
+macro_rules! pool_fetch {
+    ($(#[$doc:meta])* $name:ident -> $output:ty) => {
+        $(#[$doc])*
+        pub(crate) async fn $name<'q, O: Row>(
+            &self,
+            sql: &'q str,
+            params: impl Binds<'q>,
+        ) -> Result<$output, StoreError> {
+            on_pool!(self, |pool| sql::$name(pool, sql, params).await)
+        }
+    };
+}
+
 /// The durable store. Cheap to clone: it holds a connection pool.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -324,32 +338,20 @@ impl Store {
             .rows_affected()))
     }
 
-    /// The row a query on the pool returns, if any.
-    pub(crate) async fn fetch_optional<'q, O: Row>(
-        &self,
-        sql: &'q str,
-        params: impl Binds<'q>,
-    ) -> Result<Option<O>, StoreError> {
-        on_pool!(self, |pool| sql::fetch_optional(pool, sql, params).await)
-    }
+    pool_fetch!(
+        /// The row a query on the pool returns, if any.
+        fetch_optional -> Option<O>
+    );
 
-    /// The one row a query on the pool returns; none is an error.
-    pub(crate) async fn fetch_one<'q, O: Row>(
-        &self,
-        sql: &'q str,
-        params: impl Binds<'q>,
-    ) -> Result<O, StoreError> {
-        on_pool!(self, |pool| sql::fetch_one(pool, sql, params).await)
-    }
+    pool_fetch!(
+        /// The one row a query on the pool returns; none is an error.
+        fetch_one -> O
+    );
 
-    /// Every row a query on the pool returns.
-    pub(crate) async fn fetch_all<'q, O: Row>(
-        &self,
-        sql: &'q str,
-        params: impl Binds<'q>,
-    ) -> Result<Vec<O>, StoreError> {
-        on_pool!(self, |pool| sql::fetch_all(pool, sql, params).await)
-    }
+    pool_fetch!(
+        /// Every row a query on the pool returns.
+        fetch_all -> Vec<O>
+    );
 
     /// A page of rows, and how many rows there are in all: two statements, each with its values.
     pub(crate) async fn fetch_page<'q, O: Row>(

@@ -93,25 +93,39 @@ where
     }
 }
 
-/// The row a query returns, if any.
-pub(crate) fn fetch_optional<'q, 'c, DB, O, E, P>(
-    conn: E,
-    sql: &'q str,
-    params: P,
-) -> impl StoreFuture<Option<O>> + use<'q, 'c, DB, O, E, P>
-where
-    DB: Database,
-    O: RowOf<DB>,
-    E: Executor<'c, Database = DB>,
-    P: Params<'q, DB>,
-{
-    let arguments = params.into_arguments();
-    async move {
-        let arguments = arguments.map_err(sqlx::Error::Encode)?;
-        let query = sqlx::query_as_with(sql, arguments);
-        Ok(query.fetch_optional(conn).await?)
-    }
+/// A query function that binds `params` and runs sqlx's method of the same name on `conn`.
+macro_rules! fetch_fn {
+    ($(#[$doc:meta])* $name:ident -> $output:ty) => {
+        $(#[$doc])*
+        pub(crate) fn $name<'q, 'c, DB, O, E, P>(
+            conn: E,
+            sql: &'q str,
+            params: P,
+        ) -> impl StoreFuture<$output> + use<'q, 'c, DB, O, E, P>
+        where
+            DB: Database,
+            O: RowOf<DB>,
+            E: Executor<'c, Database = DB>,
+            P: Params<'q, DB>,
+        {
+            let arguments = params.into_arguments();
+            async move {
+                let arguments = arguments.map_err(sqlx::Error::Encode)?;
+                Ok(sqlx::query_as_with(sql, arguments).$name(conn).await?)
+            }
+        }
+    };
 }
+
+fetch_fn!(
+    /// The row a query returns, if any.
+    fetch_optional -> Option<O>
+);
+
+fetch_fn!(
+    /// Every row a query returns.
+    fetch_all -> Vec<O>
+);
 
 /// The one row a query returns; none is `RowNotFound`, as with sqlx's own `fetch_one` (which
 /// reads the same way).
@@ -129,25 +143,6 @@ where
     fetch_optional(conn, sql, params)
         .await?
         .ok_or(StoreError::Database(sqlx::Error::RowNotFound))
-}
-
-/// Every row a query returns.
-pub(crate) fn fetch_all<'q, 'c, DB, O, E, P>(
-    conn: E,
-    sql: &'q str,
-    params: P,
-) -> impl StoreFuture<Vec<O>> + use<'q, 'c, DB, O, E, P>
-where
-    DB: Database,
-    O: RowOf<DB>,
-    E: Executor<'c, Database = DB>,
-    P: Params<'q, DB>,
-{
-    let arguments = params.into_arguments();
-    async move {
-        let arguments = arguments.map_err(sqlx::Error::Encode)?;
-        Ok(sqlx::query_as_with(sql, arguments).fetch_all(conn).await?)
-    }
 }
 
 #[cfg(test)]

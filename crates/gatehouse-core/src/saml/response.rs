@@ -129,6 +129,22 @@ fn child<'a, 'i>(node: XmlDomNode<'a, 'i>, ns: &str, name: &str) -> Option<XmlDo
     node.children().find(|n| n.has_tag_name((ns, name)))
 }
 
+/// A node's children that are the assertion namespace's element `name`.
+fn assertion_children<'a, 'i>(
+    node: XmlDomNode<'a, 'i>,
+    name: &'static str,
+) -> impl Iterator<Item = XmlDomNode<'a, 'i>> {
+    node.children()
+        .filter(move |c| c.has_tag_name((ASSERTION_NS, name)))
+}
+
+/// The texts of a node's assertion-namespace `name` children, in order.
+fn child_texts(node: XmlDomNode<'_, '_>, name: &'static str) -> Result<Vec<String>, SamlError> {
+    assertion_children(node, name)
+        .map(|c| text(c, name))
+        .collect()
+}
+
 /// An element's text: all of its direct text, refused when a comment or element splits it
 /// (canonicalization drops comments, so a split value could differ from what was signed).
 fn text(node: XmlDomNode<'_, '_>, what: &'static str) -> Result<String, SamlError> {
@@ -232,8 +248,7 @@ fn read_assertion(
         .transpose()?;
     let bearer = subject
         .into_iter()
-        .flat_map(|s| s.children())
-        .filter(|c| c.has_tag_name((ASSERTION_NS, "SubjectConfirmation")))
+        .flat_map(|s| assertion_children(s, "SubjectConfirmation"))
         .filter(|c| c.attribute("Method") == Some(BEARER))
         .map(|c| {
             let data = child(c, ASSERTION_NS, "SubjectConfirmationData");
@@ -250,30 +265,14 @@ fn read_assertion(
     let mut audience_restrictions = Vec::new();
     for restriction in conditions
         .into_iter()
-        .flat_map(|c| c.children())
-        .filter(|c| c.has_tag_name((ASSERTION_NS, "AudienceRestriction")))
+        .flat_map(|c| assertion_children(c, "AudienceRestriction"))
     {
-        let audiences = restriction
-            .children()
-            .filter(|a| a.has_tag_name((ASSERTION_NS, "Audience")))
-            .map(|a| text(a, "Audience"))
-            .collect::<Result<Vec<_>, _>>()?;
-        audience_restrictions.push(audiences);
+        audience_restrictions.push(child_texts(restriction, "Audience")?);
     }
     let mut attributes = Vec::new();
-    for statement in assertion
-        .children()
-        .filter(|c| c.has_tag_name((ASSERTION_NS, "AttributeStatement")))
-    {
-        for attribute in statement
-            .children()
-            .filter(|c| c.has_tag_name((ASSERTION_NS, "Attribute")))
-        {
-            let values = attribute
-                .children()
-                .filter(|v| v.has_tag_name((ASSERTION_NS, "AttributeValue")))
-                .map(|v| text(v, "AttributeValue"))
-                .collect::<Result<Vec<_>, _>>()?;
+    for statement in assertion_children(assertion, "AttributeStatement") {
+        for attribute in assertion_children(statement, "Attribute") {
+            let values = child_texts(attribute, "AttributeValue")?;
             attributes.push(Attribute {
                 name: attr(attribute, "Name").unwrap_or_default(),
                 friendly_name: attr(attribute, "FriendlyName"),

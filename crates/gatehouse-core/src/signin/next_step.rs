@@ -133,15 +133,19 @@ pub fn offers_link(
         && candidate.is_some_and(|c| c.is_active && c.has_password && c.email_verified)
 }
 
+/// Whether the user chose a passwordless first factor that still waits for its code.
+fn passwordless_pending(progress: &Progress, facts: &StepFacts<'_>) -> bool {
+    facts.first_factor == Some(FirstFactor::Passwordless)
+        && facts.passwordless_enabled
+        && !progress.is_done(Step::PasswordlessVerify)
+}
+
 /// Whether every factor and consent the sign-in needs is in place (Melody's `isSecured`).
 pub fn check_secured(progress: &Progress, facts: &StepFacts<'_>) -> Result<(), NotSecured> {
     if facts.account_link_pending {
         return Err(NotSecured::AccountLinkPending);
     }
-    if facts.first_factor == Some(FirstFactor::Passwordless)
-        && facts.passwordless_enabled
-        && !progress.is_done(Step::PasswordlessVerify)
-    {
+    if passwordless_pending(progress, facts) {
         return Err(NotSecured::PasswordlessNotVerified);
     }
     if facts.consent_enabled && facts.scopes_needing_consent > 0 && !progress.is_done(Step::Consent)
@@ -160,10 +164,7 @@ pub fn next_step(progress: &Progress, facts: &StepFacts<'_>) -> Option<Step> {
     if facts.account_link_pending {
         return Some(Step::LinkAccount);
     }
-    if facts.first_factor == Some(FirstFactor::Passwordless)
-        && facts.passwordless_enabled
-        && !progress.is_done(Step::PasswordlessVerify)
-    {
+    if passwordless_pending(progress, facts) {
         return Some(Step::PasswordlessVerify);
     }
     if facts.email_verification_pending && !progress.is_done(Step::VerifyEmail) {

@@ -68,6 +68,34 @@ fn email(name: &str, backend: Backend) -> String {
     format!("{name}.{backend:?}@example.com").to_lowercase()
 }
 
+/// Runs a server-side client script (`(program, script)`) through the code flow of a new web
+/// app called `app_name`, with its callback under `/{callback_dir}/cb`.
+async fn web_client_completes_code_flow(
+    backend: Backend,
+    (program, script): (&str, &str),
+    app_name: &str,
+    callback_dir: &str,
+    user: &str,
+) {
+    let origin = app_origin();
+    let app = spawn(backend, &origin).await;
+    let redirect = format!("{origin}/{callback_dir}/cb");
+    let (_, client_id, secret) = create_app(&app, app_name, "web", &[&redirect]).await;
+    run_client(
+        program,
+        script,
+        &[
+            ("ISSUER", app.base.clone()),
+            ("CLIENT_ID", client_id),
+            ("CLIENT_SECRET", secret.expect("web apps get a secret")),
+            ("REDIRECT_URI", redirect),
+            ("EMAIL", email(user, backend)),
+            ("PASSWORD", PASSWORD.into()),
+        ],
+    )
+    .await;
+}
+
 backend_tests! {
     async fn chromium_signs_up_consents_and_returns_with_a_code_in_english_and_chinese(backend: Backend) {
         let origin = app_origin();
@@ -182,33 +210,11 @@ backend_tests! {
     }
 
     async fn openid_client_completes_code_flow_refresh_and_revocation(backend: Backend) {
-        let origin = app_origin();
-        let app = spawn(backend, &origin).await;
-        let redirect = format!("{origin}/oidc/cb");
-        let (_, client_id, secret) = create_app(&app, "openid-client app", "web", &[&redirect]).await;
-        run_client("node", "openid-client.mjs", &[
-            ("ISSUER", app.base.clone()),
-            ("CLIENT_ID", client_id),
-            ("CLIENT_SECRET", secret.expect("web apps get a secret")),
-            ("REDIRECT_URI", redirect),
-            ("EMAIL", email("openid-client", backend)),
-            ("PASSWORD", PASSWORD.into()),
-        ]).await;
+        web_client_completes_code_flow(backend, ("node", "openid-client.mjs"), "openid-client app", "oidc", "openid-client").await;
     }
 
     async fn authlib_completes_code_flow_refresh_and_revocation(backend: Backend) {
-        let origin = app_origin();
-        let app = spawn(backend, &origin).await;
-        let redirect = format!("{origin}/authlib/cb");
-        let (_, client_id, secret) = create_app(&app, "Authlib app", "web", &[&redirect]).await;
-        run_client("python3", "authlib_flow.py", &[
-            ("ISSUER", app.base.clone()),
-            ("CLIENT_ID", client_id),
-            ("CLIENT_SECRET", secret.expect("web apps get a secret")),
-            ("REDIRECT_URI", redirect),
-            ("EMAIL", email("authlib", backend)),
-            ("PASSWORD", PASSWORD.into()),
-        ]).await;
+        web_client_completes_code_flow(backend, ("python3", "authlib_flow.py"), "Authlib app", "authlib", "authlib").await;
     }
 }
 

@@ -61,41 +61,41 @@ impl Mailbox {
              extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n",
         )
         .unwrap();
+        // Both the CA and the leaf get a fresh, unencrypted P-256 key.
+        let new_key = |key_file| {
+            [
+                "req",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                key_file,
+            ]
+        };
         run(&[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=Gatehouse test CA",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign",
-        ]);
+            &new_key("ca.key")[..],
+            &[
+                "-x509",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=Gatehouse test CA",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign",
+            ],
+        ]
+        .concat());
         run(&[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "leaf.key",
-            "-out",
-            "leaf.csr",
-            "-subj",
-            "/CN=127.0.0.1",
-        ]);
+            &new_key("leaf.key")[..],
+            &["-out", "leaf.csr", "-subj", "/CN=127.0.0.1"],
+        ]
+        .concat());
         run(&[
             "x509",
             "-req",
