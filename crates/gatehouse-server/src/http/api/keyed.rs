@@ -49,8 +49,8 @@ impl PathSegment for String {
 /// handler then gives its doc comment; the method, the path, the guard with the scopes it stands
 /// for and the feature switches (`+ Feature`) checked after it; the names it binds (the state,
 /// the caller, the key, a further path segment `/ name: i64|String "pathName" "description"`,
-/// a JSON body `json name: Type`); the status it answers with and, for a 200 or 201, the body
-/// type; the error statuses it documents (`ErrorBody`); and a block that evaluates to the body
+/// a JSON body `json name: Type`); the status it answers with (200 or 204) and, for a 200, the
+/// body type; the error statuses it documents (`ErrorBody`); and a block that evaluates to the body
 /// (or to `()` for a 204; `?` answers with the error).
 macro_rules! keyed_routes {
     (
@@ -74,13 +74,13 @@ macro_rules! keyed_routes {
             guard: Guarded<$guard>,
             $(_: Enabled<$feature>,)*
             State($state): State<AppState>,
-            Segments(segments): Segments<[String; 1 $(+ keyed_routes!(@one $seg))?]>,
+            $crate::http::api::keyed::Segments(segments): $crate::http::api::keyed::Segments<[String; 1 $(+ $crate::http::api::keyed::keyed_routes!(@one $seg))?]>,
             $(ApiJson($body): ApiJson<$req>,)?
-        ) -> Result<keyed_routes!(@answer_type $($answer)?), ApiError> {
+        ) -> Result<$crate::http::api::keyed::keyed_routes!(@answer_type $($answer)?), ApiError> {
             let $caller = &guard.caller;
             let [$key_var $(, $seg)?] = segments;
-            $(let $seg = <$seg_ty as PathSegment>::parse($seg, $seg_name)?;)?
-            keyed_routes!(@answer $status $block $($answer)?)
+            $(let $seg = <$seg_ty as $crate::http::api::keyed::PathSegment>::parse($seg, $seg_name)?;)?
+            $crate::http::api::keyed::keyed_routes!(@answer $status $block $($answer)?)
         }
     )+};
     (@one $seg:ident) => { 1 };

@@ -7,7 +7,6 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::http::api::guard::{Guarded, ReadUser, WriteUser};
-use crate::http::api::keyed::{keyed_routes, PathSegment, Segments};
 use crate::http::api::views::ErrorBody;
 use crate::http::error::ApiError;
 use crate::services::users;
@@ -26,9 +25,7 @@ pub struct ConsentedAppsBody {
     pub consented_apps: Vec<ConsentedApp>,
 }
 
-keyed_routes! {
-    tag "Users", key "authId" "The user's authId";
-
+user_routes! {
     /// Apps the user consented to. Requires `read_user`.
     get "/api/v1/users/{authId}/consented-apps", ReadUser ["read_user"];
     fn consented_apps(state, _caller, auth_id) -> 200 ConsentedAppsBody [401, 404] {

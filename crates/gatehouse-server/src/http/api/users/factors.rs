@@ -9,7 +9,6 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::http::api::guard::{Guarded, ReadUser, WriteUser};
-use crate::http::api::keyed::{keyed_routes, PathSegment, Segments};
 use crate::http::api::views::ErrorBody;
 use crate::http::error::ApiError;
 use crate::services::users;
@@ -33,9 +32,7 @@ pub struct PasskeysBody {
 
 macro_rules! mfa_routes {
     ($($enroll:ident, $reset:ident, $kind:literal, $variant:ident, $path:literal;)*) => {$(
-        keyed_routes! {
-            tag "Users", key "authId" "The user's authId";
-
+        user_routes! {
             #[doc = concat!("Enroll the user in ", $kind, " MFA. Requires `write_user`; a holder of a protected role also requires `root`.")]
             post $path, WriteUser ["write_user"];
             fn $enroll(state, caller, auth_id) -> 204 [401, 404] {
@@ -57,9 +54,7 @@ mfa_routes! {
     enroll_sms_mfa, reset_sms_mfa, "sms", Sms, "/api/v1/users/{authId}/sms-mfa";
 }
 
-keyed_routes! {
-    tag "Users", key "authId" "The user's authId";
-
+user_routes! {
     /// The user's passkeys. Requires `read_user`.
     get "/api/v1/users/{authId}/passkeys", ReadUser ["read_user"];
     fn passkeys(state, _caller, auth_id) -> 200 PasskeysBody [401, 404] {

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::http::api::guard::{Guarded, Root};
 use crate::http::api::json::ApiJson;
-use crate::http::api::keyed::{keyed_routes, PathSegment, Segments};
+use crate::http::api::keyed::keyed_routes;
 use crate::http::api::views::ErrorBody;
 use crate::http::error::ApiError;
 use crate::state::AppState;

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use super::{detail_view, success, SuccessBody, UserBody};
 use crate::http::api::guard::{Guarded, WriteUser};
 use crate::http::api::json::ApiJson;
-use crate::http::api::keyed::{keyed_routes, Segments};
+use crate::http::api::keyed::keyed_routes;
 use crate::http::api::views::ErrorBody;
 use crate::http::error::ApiError;
 use crate::services::users;

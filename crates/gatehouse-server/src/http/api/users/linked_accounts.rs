@@ -5,15 +5,12 @@ use axum::Json;
 
 use super::{success, SuccessBody};
 use crate::http::api::guard::{Guarded, WriteUser};
-use crate::http::api::keyed::{keyed_routes, PathSegment, Segments};
 use crate::http::api::views::ErrorBody;
 use crate::http::error::ApiError;
 use crate::services::users;
 use crate::state::AppState;
 
-keyed_routes! {
-    tag "Users", key "authId" "The user's authId";
-
+user_routes! {
     /// Link two accounts to each other. Requires `write_user`; a holder of a protected role on either
     /// side also requires `root`.
     post "/api/v1/users/{authId}/account-linking/{linkingAuthId}", WriteUser ["write_user"];

@@ -7,7 +7,6 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::http::api::guard::{Guarded, ReadUser, WriteUser};
-use crate::http::api::keyed::{keyed_routes, Segments};
 use crate::http::api::views::ErrorBody;
 use crate::http::error::ApiError;
 use crate::services::users;
@@ -20,9 +19,7 @@ pub struct LockedIpsBody {
     pub locked_ips: Vec<String>,
 }
 
-keyed_routes! {
-    tag "Users", key "authId" "The user's authId";
-
+user_routes! {
     /// Where the user is locked out after too many wrong passwords. Requires `read_user`.
     get "/api/v1/users/{authId}/locked-ips", ReadUser ["read_user"];
     fn locked_ips(state, _caller, auth_id) -> 200 LockedIpsBody [401, 404] {

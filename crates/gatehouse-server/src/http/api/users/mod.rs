@@ -11,13 +11,22 @@ use utoipa::ToSchema;
 
 use super::guard::{Guarded, ReadUser, WriteUser};
 use super::json::{positive_id, ApiJson};
-use super::keyed::{keyed_routes, Segments};
 use super::orgs::OrgView;
 use super::paging::{ListQuery, UsersPage};
-use super::views::{user_views, ErrorBody, UserView};
+use super::views::{ErrorBody, UserView};
 use crate::http::error::ApiError;
 use crate::services::users::{self, UserDetail, UserUpdate};
 use crate::state::AppState;
+
+/// Handlers under `/api/v1/users/{authId}` (the key every user route starts from).
+macro_rules! user_routes {
+    ($($routes:tt)+) => {
+        crate::http::api::keyed::keyed_routes! {
+            tag "Users", key "authId" "The user's authId";
+            $($routes)+
+        }
+    };
+}
 
 pub(super) mod consents;
 pub(super) mod factors;
@@ -138,16 +147,11 @@ pub async fn list(
     State(state): State<AppState>,
     query: ListQuery,
 ) -> Result<Json<UsersPage>, ApiError> {
-    let (found, count) = users::list(&state.store, query.search.as_deref(), query.page()).await?;
-    Ok(Json(UsersPage {
-        users: user_views(&state, &found),
-        count,
-    }))
+    let found = users::list(&state.store, query.search.as_deref(), query.page()).await?;
+    Ok(Json(UsersPage::new(&state, found)))
 }
 
-keyed_routes! {
-    tag "Users", key "authId" "The user's authId";
-
+user_routes! {
     /// Get a user with roles (and attributes, organization and groups when enabled). Requires `read_user`.
     get "/api/v1/users/{authId}", ReadUser ["read_user"];
     fn get(state, _caller, auth_id) -> 200 UserBody [401, 404] {

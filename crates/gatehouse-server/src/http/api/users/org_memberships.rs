@@ -10,7 +10,6 @@ use crate::http::api::guard::{
     Enabled, Guarded, OrgFeature, OrgGroupFeature, ReadOrgAndUser, WriteOrgAndUser,
 };
 use crate::http::api::json::ApiJson;
-use crate::http::api::keyed::{keyed_routes, PathSegment, Segments};
 use crate::http::api::orgs::OrgsBody;
 use crate::http::api::views::ErrorBody;
 use crate::http::error::ApiError;
@@ -23,9 +22,7 @@ pub struct PostUserOrgsReq {
     pub orgs: Vec<i64>,
 }
 
-keyed_routes! {
-    tag "Users", key "authId" "The user's authId";
-
+user_routes! {
     /// The organizations the user belongs to. Requires `read_user` and `read_org`.
     get "/api/v1/users/{authId}/orgs", ReadOrgAndUser ["read_user", "read_org"] + OrgFeature;
     fn orgs(state, _caller, auth_id) -> 200 OrgsBody [400, 401, 404] {

@@ -8,7 +8,6 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::http::api::guard::{Guarded, ReadUser, WriteUser};
-use crate::http::api::keyed::{keyed_routes, PathSegment, Segments};
 use crate::http::api::views::ErrorBody;
 use crate::http::error::ApiError;
 use crate::services::users;
@@ -52,9 +51,7 @@ pub struct ActiveSessionsBody {
     pub browser_sessions: Vec<BrowserSessionView>,
 }
 
-keyed_routes! {
-    tag "Users", key "authId" "The user's authId";
-
+user_routes! {
     /// The user's active sessions: one per live refresh-token family, and one per signed-in
     /// browser. Requires `read_user`.
     get "/api/v1/users/{authId}/active-sessions", ReadUser ["read_user"];
