@@ -1,7 +1,7 @@
 //! `/api/v1/connect-apps`: the ePass connect apps behind `/connect/<name>`. The secret (the key
 //! that seals each sauce) is shown once, when the app is made or its secret replaced.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use gatehouse_store::{format_timestamp, ConnectAppRecord};
@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use super::guard::{Guarded, ReadApp, WriteApp};
 use super::json::ApiJson;
+use super::keyed::keyed_routes;
 use super::views::ErrorBody;
 use crate::http::error::ApiError;
 use crate::services::connect::{self, AppChange, NewApp};
@@ -114,21 +115,6 @@ pub async fn list(
     }))
 }
 
-/// Get an ePass connect app. Requires `read_app`.
-#[utoipa::path(get, path = "/api/v1/connect-apps/{name}", tag = "Connect apps", security(("oauth2" = ["read_app"])),
-    params(("name" = String, Path, description = "The app's name")),
-    responses((status = 200, body = ConnectAppBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get(
-    _: Guarded<ReadApp>,
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-) -> Result<Json<ConnectAppBody>, ApiError> {
-    let app = connect::get(&state.store, &name).await?;
-    Ok(Json(ConnectAppBody {
-        connect_app: ConnectAppView::new(&app, &state.config.issuer),
-    }))
-}
-
 /// Create an ePass connect app; the answer carries its secret, shown only now. Requires `write_app`.
 #[utoipa::path(post, path = "/api/v1/connect-apps", tag = "Connect apps", request_body = PostConnectAppReq, security(("oauth2" = ["write_app"])),
     responses((status = 201, body = ConnectAppSecretBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -160,60 +146,54 @@ pub async fn create(
     ))
 }
 
-/// Update an ePass connect app (the name stays). Requires `write_app`.
-#[utoipa::path(put, path = "/api/v1/connect-apps/{name}", tag = "Connect apps", request_body = PutConnectAppReq, security(("oauth2" = ["write_app"])),
-    params(("name" = String, Path, description = "The app's name")),
-    responses((status = 200, body = ConnectAppBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn update(
-    _: Guarded<WriteApp>,
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-    ApiJson(body): ApiJson<PutConnectAppReq>,
-) -> Result<Json<ConnectAppBody>, ApiError> {
-    let change = AppChange {
-        redirect_url: body.redirect_url,
-        display_name: body.display_name,
-        logo_url: body.logo_url,
-        redirect_patterns: body.redirect_patterns,
-        is_active: body.is_active,
-    };
-    let app = connect::update(
-        &state.store,
-        &name,
-        change,
-        state.config.allow_http_redirect_uris,
-    )
-    .await?;
-    Ok(Json(ConnectAppBody {
-        connect_app: ConnectAppView::new(&app, &state.config.issuer),
-    }))
-}
+keyed_routes! {
+    tag "Connect apps", key "name" "The app's name";
 
-/// Replace an ePass connect app's secret; the old one stops working at once. Requires `write_app`.
-#[utoipa::path(post, path = "/api/v1/connect-apps/{name}/secret", tag = "Connect apps", security(("oauth2" = ["write_app"])),
-    params(("name" = String, Path, description = "The app's name")),
-    responses((status = 200, body = ConnectAppSecretBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn rotate_secret(
-    _: Guarded<WriteApp>,
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-) -> Result<Json<ConnectAppSecretBody>, ApiError> {
-    let (app, secret) = connect::rotate_secret(&state.store, &state.keys, &name).await?;
-    Ok(Json(ConnectAppSecretBody {
-        connect_app: ConnectAppView::new(&app, &state.config.issuer),
-        secret,
-    }))
-}
+    /// Get an ePass connect app. Requires `read_app`.
+    get "/api/v1/connect-apps/{name}", ReadApp ["read_app"];
+    fn get(state, _caller, name) -> 200 ConnectAppBody [401, 404] {
+        let app = connect::get(&state.store, &name).await?;
+        ConnectAppBody {
+            connect_app: ConnectAppView::new(&app, &state.config.issuer),
+        }
+    }
 
-/// Delete an ePass connect app. Requires `write_app`.
-#[utoipa::path(delete, path = "/api/v1/connect-apps/{name}", tag = "Connect apps", security(("oauth2" = ["write_app"])),
-    params(("name" = String, Path, description = "The app's name")),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn delete(
-    _: Guarded<WriteApp>,
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    connect::delete(&state.store, &name).await?;
-    Ok(StatusCode::NO_CONTENT)
+    /// Update an ePass connect app (the name stays). Requires `write_app`.
+    put "/api/v1/connect-apps/{name}", WriteApp ["write_app"];
+    fn update(state, _caller, name, json body: PutConnectAppReq)
+    -> 200 ConnectAppBody [400, 401, 404] {
+        let change = AppChange {
+            redirect_url: body.redirect_url,
+            display_name: body.display_name,
+            logo_url: body.logo_url,
+            redirect_patterns: body.redirect_patterns,
+            is_active: body.is_active,
+        };
+        let app = connect::update(
+            &state.store,
+            &name,
+            change,
+            state.config.allow_http_redirect_uris,
+        )
+        .await?;
+        ConnectAppBody {
+            connect_app: ConnectAppView::new(&app, &state.config.issuer),
+        }
+    }
+
+    /// Replace an ePass connect app's secret; the old one stops working at once. Requires `write_app`.
+    post "/api/v1/connect-apps/{name}/secret", WriteApp ["write_app"];
+    fn rotate_secret(state, _caller, name) -> 200 ConnectAppSecretBody [401, 404] {
+        let (app, secret) = connect::rotate_secret(&state.store, &state.keys, &name).await?;
+        ConnectAppSecretBody {
+            connect_app: ConnectAppView::new(&app, &state.config.issuer),
+            secret,
+        }
+    }
+
+    /// Delete an ePass connect app. Requires `write_app`.
+    delete "/api/v1/connect-apps/{name}", WriteApp ["write_app"];
+    fn delete(state, _caller, name) -> 204 [401, 404] {
+        connect::delete(&state.store, &name).await?
+    }
 }

@@ -96,45 +96,27 @@ impl<F: FeatureFlag> FromRequestParts<AppState> for Enabled<F> {
     }
 }
 
-pub struct OrgFeature;
-impl FeatureFlag for OrgFeature {
-    const MESSAGE: &'static str = ORG_NOT_ENABLED;
-    fn enabled(config: &crate::config::Config) -> bool {
-        config.enable_org
-    }
+/// Each switch: its name, the configuration field that turns it on, and the refusal when off.
+macro_rules! feature_flags {
+    ($($(#[$meta:meta])* $name:ident => $field:ident, $message:ident;)*) => {$(
+        $(#[$meta])*
+        pub struct $name;
+        impl FeatureFlag for $name {
+            const MESSAGE: &'static str = $message;
+            fn enabled(config: &crate::config::Config) -> bool {
+                config.$field
+            }
+        }
+    )*};
 }
 
-/// Organization groups need organizations too; the first missing switch is reported.
-pub struct OrgGroupFeature;
-impl FeatureFlag for OrgGroupFeature {
-    const MESSAGE: &'static str = ORG_GROUP_NOT_ENABLED;
-    fn enabled(config: &crate::config::Config) -> bool {
-        config.enable_org_group
-    }
-}
-
-pub struct AppBannerFeature;
-impl FeatureFlag for AppBannerFeature {
-    const MESSAGE: &'static str = APP_BANNER_NOT_ENABLED;
-    fn enabled(config: &crate::config::Config) -> bool {
-        config.enable_app_banner
-    }
-}
-
-pub struct SamlSpFeature;
-impl FeatureFlag for SamlSpFeature {
-    const MESSAGE: &'static str = SAML_SP_NOT_ENABLED;
-    fn enabled(config: &crate::config::Config) -> bool {
-        config.enable_saml_sso_as_sp
-    }
-}
-
-pub struct UserAttributeFeature;
-impl FeatureFlag for UserAttributeFeature {
-    const MESSAGE: &'static str = USER_ATTRIBUTE_NOT_ENABLED;
-    fn enabled(config: &crate::config::Config) -> bool {
-        config.enable_user_attribute
-    }
+feature_flags! {
+    OrgFeature => enable_org, ORG_NOT_ENABLED;
+    /// Organization groups need organizations too; the first missing switch is reported.
+    OrgGroupFeature => enable_org_group, ORG_GROUP_NOT_ENABLED;
+    AppBannerFeature => enable_app_banner, APP_BANNER_NOT_ENABLED;
+    SamlSpFeature => enable_saml_sso_as_sp, SAML_SP_NOT_ENABLED;
+    UserAttributeFeature => enable_user_attribute, USER_ATTRIBUTE_NOT_ENABLED;
 }
 
 pub const ORG_NOT_ENABLED: &str = "Organization is not enabled";

@@ -31,10 +31,14 @@ impl<S: Send + Sync> FromRequestParts<S> for RecordId {
         let Path(raw) = Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|_| ApiError::bad_request("id must be a positive integer".into()))?;
-        raw.parse::<i64>()
-            .ok()
-            .filter(|id| *id > 0)
-            .map(RecordId)
-            .ok_or_else(|| ApiError::bad_request("id must be a positive integer".into()))
+        positive_id(&raw, "id").map(RecordId)
     }
+}
+
+/// An id read from text: a positive integer, or a 400 naming where it came from.
+pub fn positive_id(raw: &str, name: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::bad_request(format!("{name} must be a positive integer")))
 }

@@ -7,6 +7,7 @@ mod connect_apps;
 mod crud;
 mod guard;
 pub(crate) mod json;
+mod keyed;
 mod logs;
 mod orgs;
 mod paging;

@@ -145,16 +145,6 @@ pub struct PutOrgGroupReq {
     pub name: String,
 }
 
-fn users_page(
-    state: &AppState,
-    (users, count): (Vec<gatehouse_store::UserRecord>, i64),
-) -> UsersPage {
-    UsersPage {
-        users: user_views(state, &users),
-        count,
-    }
-}
-
 crud_routes! {
     tag "Orgs", "/api/v1/orgs", "/api/v1/orgs/{id}", id "The organization's id",
     read ReadOrg ["read_org"], write WriteOrg ["write_org"], features [OrgFeature];
@@ -221,34 +211,32 @@ crud_routes! {
     }
 }
 
-/// Users whose active organization this is. Requires `read_org` and `read_user`.
-#[utoipa::path(get, path = "/api/v1/orgs/{id}/users", tag = "Orgs", security(("oauth2" = ["read_org", "read_user"])),
-    params(("id" = i64, Path, description = "The organization's id"), ListQuery),
-    responses((status = 200, body = UsersPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn users(
-    _: Guarded<ReadOrgAndUser>,
-    _: Enabled<OrgFeature>,
-    State(state): State<AppState>,
-    RecordId(id): RecordId,
-    query: ListQuery,
-) -> Result<Json<UsersPage>, ApiError> {
-    let found = orgs::active_users(&state.store, id, query.search.as_deref(), query.page()).await?;
-    Ok(Json(users_page(&state, found)))
+/// The two lists of an organization's users, which differ only in whom they count.
+macro_rules! org_user_lists {
+    ($($(#[$meta:meta])* $name:ident $path:literal, |$state:ident, $id:ident, $query:ident| $found:expr;)+) => {$(
+        $(#[$meta])*
+        #[utoipa::path(get, path = $path, tag = "Orgs", security(("oauth2" = ["read_org", "read_user"])),
+            params(("id" = i64, Path, description = "The organization's id"), ListQuery),
+            responses((status = 200, body = UsersPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+        pub async fn $name(
+            _: Guarded<ReadOrgAndUser>,
+            _: Enabled<OrgFeature>,
+            State($state): State<AppState>,
+            RecordId($id): RecordId,
+            $query: ListQuery,
+        ) -> Result<Json<UsersPage>, ApiError> {
+            Ok(Json(UsersPage::new(&$state, $found.await?)))
+        }
+    )+};
 }
 
-/// Every member of the organization. Requires `read_org` and `read_user`.
-#[utoipa::path(get, path = "/api/v1/orgs/{id}/all-users", tag = "Orgs", security(("oauth2" = ["read_org", "read_user"])),
-    params(("id" = i64, Path, description = "The organization's id"), ListQuery),
-    responses((status = 200, body = UsersPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn all_users(
-    _: Guarded<ReadOrgAndUser>,
-    _: Enabled<OrgFeature>,
-    State(state): State<AppState>,
-    RecordId(id): RecordId,
-    query: ListQuery,
-) -> Result<Json<UsersPage>, ApiError> {
-    let found = orgs::members(&state.store, id, query.page()).await?;
-    Ok(Json(users_page(&state, found)))
+org_user_lists! {
+    /// Users whose active organization this is. Requires `read_org` and `read_user`.
+    users "/api/v1/orgs/{id}/users",
+        |state, id, query| orgs::active_users(&state.store, id, query.search.as_deref(), query.page());
+    /// Every member of the organization. Requires `read_org` and `read_user`.
+    all_users "/api/v1/orgs/{id}/all-users",
+        |state, id, query| orgs::members(&state.store, id, query.page());
 }
 
 /// List organization groups, optionally of one organization (`org_id`). Requires `read_org`.

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
-use gatehouse_store::Page;
+use gatehouse_store::{Page, UserRecord};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -75,4 +75,14 @@ pub struct UsersPage {
     pub users: Vec<super::views::UserView>,
     /// Every matching user, not only this page.
     pub count: i64,
+}
+
+impl UsersPage {
+    /// One page of users and the count of every match, as the services return them.
+    pub fn new(state: &crate::state::AppState, (users, count): (Vec<UserRecord>, i64)) -> Self {
+        Self {
+            users: super::views::user_views(state, &users),
+            count,
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! A user's MFA types (`email-mfa`, `otp-mfa`, `sms-mfa`) and passkeys.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use gatehouse_core::signin::MfaType;
@@ -8,7 +8,6 @@ use gatehouse_store::format_timestamp;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::id_param;
 use crate::http::api::guard::{Guarded, ReadUser, WriteUser};
 use crate::http::api::views::ErrorBody;
 use crate::http::error::ApiError;
@@ -33,22 +32,18 @@ pub struct PasskeysBody {
 
 macro_rules! mfa_routes {
     ($($enroll:ident, $reset:ident, $kind:literal, $variant:ident, $path:literal;)*) => {$(
-        #[doc = concat!("Enroll the user in ", $kind, " MFA. Requires `write_user`; a holder of a protected role also requires `root`.")]
-        #[utoipa::path(post, path = $path, tag = "Users", security(("oauth2" = ["write_user"])),
-            params(("authId" = String, Path, description = "The user's authId")),
-            responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-        pub async fn $enroll(guard: Guarded<WriteUser>, State(state): State<AppState>, Path(auth_id): Path<String>) -> Result<StatusCode, ApiError> {
-            users::set_mfa(&state, &guard.caller.authority(), &auth_id, MfaType::$variant, true).await?;
-            Ok(StatusCode::NO_CONTENT)
-        }
+        user_routes! {
+            #[doc = concat!("Enroll the user in ", $kind, " MFA. Requires `write_user`; a holder of a protected role also requires `root`.")]
+            post $path, WriteUser ["write_user"];
+            fn $enroll(state, caller, auth_id) -> 204 [401, 404] {
+                users::set_mfa(&state, &caller.authority(), &auth_id, MfaType::$variant, true).await?
+            }
 
-        #[doc = concat!("Reset the user's ", $kind, " MFA (its secrets are removed). Requires `write_user`; a holder of a protected role also requires `root`.")]
-        #[utoipa::path(delete, path = $path, tag = "Users", security(("oauth2" = ["write_user"])),
-            params(("authId" = String, Path, description = "The user's authId")),
-            responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-        pub async fn $reset(guard: Guarded<WriteUser>, State(state): State<AppState>, Path(auth_id): Path<String>) -> Result<StatusCode, ApiError> {
-            users::set_mfa(&state, &guard.caller.authority(), &auth_id, MfaType::$variant, false).await?;
-            Ok(StatusCode::NO_CONTENT)
+            #[doc = concat!("Reset the user's ", $kind, " MFA (its secrets are removed). Requires `write_user`; a holder of a protected role also requires `root`.")]
+            delete $path, WriteUser ["write_user"];
+            fn $reset(state, caller, auth_id) -> 204 [401, 404] {
+                users::set_mfa(&state, &caller.authority(), &auth_id, MfaType::$variant, false).await?
+            }
         }
     )*};
 }
@@ -59,42 +54,31 @@ mfa_routes! {
     enroll_sms_mfa, reset_sms_mfa, "sms", Sms, "/api/v1/users/{authId}/sms-mfa";
 }
 
-/// The user's passkeys. Requires `read_user`.
-#[utoipa::path(get, path = "/api/v1/users/{authId}/passkeys", tag = "Users", security(("oauth2" = ["read_user"])),
-    params(("authId" = String, Path, description = "The user's authId")),
-    responses((status = 200, body = PasskeysBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn passkeys(
-    _: Guarded<ReadUser>,
-    State(state): State<AppState>,
-    Path(auth_id): Path<String>,
-) -> Result<Json<PasskeysBody>, ApiError> {
-    let found = users::passkeys(&state.store, &auth_id).await?;
-    Ok(Json(PasskeysBody {
-        passkeys: found
-            .iter()
-            .map(|p| PasskeyView {
-                id: p.id,
-                credential_id: p.credential_id.clone(),
-                counter: p.counter,
-                created_at: format_timestamp(&p.created_at),
-                updated_at: format_timestamp(&p.updated_at),
-                deleted_at: None,
-            })
-            .collect(),
-    }))
-}
+user_routes! {
+    /// The user's passkeys. Requires `read_user`.
+    get "/api/v1/users/{authId}/passkeys", ReadUser ["read_user"];
+    fn passkeys(state, _caller, auth_id) -> 200 PasskeysBody [401, 404] {
+        let found = users::passkeys(&state.store, &auth_id).await?;
+        PasskeysBody {
+            passkeys: found
+                .iter()
+                .map(|p| PasskeyView {
+                    id: p.id,
+                    credential_id: p.credential_id.clone(),
+                    counter: p.counter,
+                    created_at: format_timestamp(&p.created_at),
+                    updated_at: format_timestamp(&p.updated_at),
+                    deleted_at: None,
+                })
+                .collect(),
+        }
+    }
 
-/// Remove one of the user's passkeys. Requires `write_user`; a holder of a protected role also
-/// requires `root`.
-#[utoipa::path(delete, path = "/api/v1/users/{authId}/passkeys/{passkeyId}", tag = "Users", security(("oauth2" = ["write_user"])),
-    params(("authId" = String, Path, description = "The user's authId"), ("passkeyId" = i64, Path, description = "The passkey's id")),
-    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn delete_passkey(
-    guard: Guarded<WriteUser>,
-    State(state): State<AppState>,
-    Path((auth_id, passkey_id)): Path<(String, String)>,
-) -> Result<StatusCode, ApiError> {
-    let passkey_id = id_param(&passkey_id, "passkeyId")?;
-    users::delete_passkey(&state, &guard.caller.authority(), &auth_id, passkey_id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    /// Remove one of the user's passkeys. Requires `write_user`; a holder of a protected role also
+    /// requires `root`.
+    delete "/api/v1/users/{authId}/passkeys/{passkeyId}", WriteUser ["write_user"];
+    fn delete_passkey(state, caller, auth_id / passkey_id: i64 "passkeyId" "The passkey's id")
+    -> 204 [400, 401, 404] {
+        users::delete_passkey(&state, &caller.authority(), &auth_id, passkey_id).await?
+    }
 }

@@ -1,13 +1,13 @@
 //! `/api/v1/users/{authId}/impersonate`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::id_param;
 use crate::http::api::guard::{Guarded, Root};
 use crate::http::api::json::ApiJson;
+use crate::http::api::keyed::keyed_routes;
 use crate::http::api::views::ErrorBody;
 use crate::http::error::ApiError;
 use crate::state::AppState;
@@ -29,29 +29,26 @@ pub struct ImpersonationBody {
     pub refresh_token_expires_on: i64,
 }
 
-/// Impersonate the user in a SPA app: returns a refresh token acting as them. Requires `root`.
-#[utoipa::path(post, path = "/api/v1/users/{authId}/impersonation/{appId}", tag = "Users", request_body = ImpersonationReq, security(("oauth2" = ["root"])),
-    params(("authId" = String, Path, description = "The user to act as"), ("appId" = i64, Path, description = "The SPA app")),
-    responses((status = 200, body = ImpersonationBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn impersonate(
-    _: Guarded<Root>,
-    State(state): State<AppState>,
-    Path((auth_id, app_id)): Path<(String, String)>,
-    ApiJson(body): ApiJson<ImpersonationReq>,
-) -> Result<Json<ImpersonationBody>, ApiError> {
-    let app_id = id_param(&app_id, "appId")?;
-    let now = chrono::Utc::now().timestamp();
-    let tokens = crate::services::user_tokens::impersonate(
-        &state,
-        &auth_id,
-        app_id,
-        &body.impersonator_token,
-        now,
-    )
-    .await?;
-    Ok(Json(ImpersonationBody {
-        refresh_token: tokens.refresh_token,
-        refresh_token_expires_in: tokens.refresh_token_expires_in,
-        refresh_token_expires_on: tokens.refresh_token_expires_on,
-    }))
+keyed_routes! {
+    tag "Users", key "authId" "The user to act as";
+
+    /// Impersonate the user in a SPA app: returns a refresh token acting as them. Requires `root`.
+    post "/api/v1/users/{authId}/impersonation/{appId}", Root ["root"];
+    fn impersonate(state, _caller, auth_id / app_id: i64 "appId" "The SPA app",
+        json body: ImpersonationReq) -> 200 ImpersonationBody [400, 401, 404] {
+        let now = chrono::Utc::now().timestamp();
+        let tokens = crate::services::user_tokens::impersonate(
+            &state,
+            &auth_id,
+            app_id,
+            &body.impersonator_token,
+            now,
+        )
+        .await?;
+        ImpersonationBody {
+            refresh_token: tokens.refresh_token,
+            refresh_token_expires_in: tokens.refresh_token_expires_in,
+            refresh_token_expires_on: tokens.refresh_token_expires_on,
+        }
+    }
 }

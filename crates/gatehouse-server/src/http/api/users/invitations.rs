@@ -1,6 +1,6 @@
 //! `/api/v1/users/invitations`: inviting a user, renewing and revoking the invitation.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use super::{detail_view, success, SuccessBody, UserBody};
 use crate::http::api::guard::{Guarded, WriteUser};
 use crate::http::api::json::ApiJson;
+use crate::http::api::keyed::keyed_routes;
 use crate::http::api::views::ErrorBody;
 use crate::http::error::ApiError;
 use crate::services::users;
@@ -62,47 +63,38 @@ pub async fn invite(
     }))
 }
 
-/// Renew a pending invitation (new token and expiry). Requires `write_user`.
-#[utoipa::path(post, path = "/api/v1/users/invitations/{authId}", tag = "Users", request_body = RenewInvitationReq, security(("oauth2" = ["write_user"])),
-    params(("authId" = String, Path, description = "The invited user's authId")),
-    responses((status = 200, body = SuccessBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn renew_invitation(
-    _: Guarded<WriteUser>,
-    State(state): State<AppState>,
-    Path(auth_id): Path<String>,
-    ApiJson(body): ApiJson<RenewInvitationReq>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    check_signin_url(body.signin_url.as_deref())?;
-    if body
-        .locale
-        .as_ref()
-        .is_some_and(|l| !state.config.supported_locales.contains(l))
-    {
-        return Err(ApiError::bad_request(
-            "locale must be one of the supported locales".into(),
-        ));
-    }
-    users::renew_invitation(
-        &state,
-        &auth_id,
-        body.locale.as_deref(),
-        body.signin_url.as_deref(),
-    )
-    .await?;
-    Ok(success())
-}
+keyed_routes! {
+    tag "Users", key "authId" "The invited user's authId";
 
-/// Withdraw a pending invitation (the user stays inactive). Requires `write_user`.
-#[utoipa::path(delete, path = "/api/v1/users/invitations/{authId}", tag = "Users", security(("oauth2" = ["write_user"])),
-    params(("authId" = String, Path, description = "The invited user's authId")),
-    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn revoke_invitation(
-    _: Guarded<WriteUser>,
-    State(state): State<AppState>,
-    Path(auth_id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    users::revoke_invitation(&state.store, &auth_id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    /// Renew a pending invitation (new token and expiry). Requires `write_user`.
+    post "/api/v1/users/invitations/{authId}", WriteUser ["write_user"];
+    fn renew_invitation(state, _caller, auth_id, json body: RenewInvitationReq)
+    -> 200 SuccessBody [400, 401, 404] {
+        check_signin_url(body.signin_url.as_deref())?;
+        if body
+            .locale
+            .as_ref()
+            .is_some_and(|l| !state.config.supported_locales.contains(l))
+        {
+            return Err(ApiError::bad_request(
+                "locale must be one of the supported locales".into(),
+            ));
+        }
+        users::renew_invitation(
+            &state,
+            &auth_id,
+            body.locale.as_deref(),
+            body.signin_url.as_deref(),
+        )
+        .await?;
+        success()
+    }
+
+    /// Withdraw a pending invitation (the user stays inactive). Requires `write_user`.
+    delete "/api/v1/users/invitations/{authId}", WriteUser ["write_user"];
+    fn revoke_invitation(state, _caller, auth_id) -> 204 [400, 401, 404] {
+        users::revoke_invitation(&state.store, &auth_id).await?
+    }
 }
 
 /// The link an invitation leads to must be an absolute URI (it ends up in an email).

@@ -1,6 +1,6 @@
 //! `/api/v1/users/{authId}/link`: two accounts linked to each other.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 
 use super::{success, SuccessBody};
@@ -10,30 +10,21 @@ use crate::http::error::ApiError;
 use crate::services::users;
 use crate::state::AppState;
 
-/// Link two accounts to each other. Requires `write_user`; a holder of a protected role on either
-/// side also requires `root`.
-#[utoipa::path(post, path = "/api/v1/users/{authId}/account-linking/{linkingAuthId}", tag = "Users", security(("oauth2" = ["write_user"])),
-    params(("authId" = String, Path, description = "The user's authId"), ("linkingAuthId" = String, Path, description = "The account to link")),
-    responses((status = 200, body = SuccessBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn link(
-    guard: Guarded<WriteUser>,
-    State(state): State<AppState>,
-    Path((auth_id, target)): Path<(String, String)>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    users::link(&state, &guard.caller.authority(), &auth_id, &target).await?;
-    Ok(success())
-}
+user_routes! {
+    /// Link two accounts to each other. Requires `write_user`; a holder of a protected role on either
+    /// side also requires `root`.
+    post "/api/v1/users/{authId}/account-linking/{linkingAuthId}", WriteUser ["write_user"];
+    fn link(state, caller, auth_id / target: String "linkingAuthId" "The account to link")
+    -> 200 SuccessBody [400, 401, 404] {
+        users::link(&state, &caller.authority(), &auth_id, &target).await?;
+        success()
+    }
 
-/// Unlink the user's linked account (both sides). Requires `write_user`; a holder of a protected
-/// role on either side also requires `root`.
-#[utoipa::path(delete, path = "/api/v1/users/{authId}/account-linking", tag = "Users", security(("oauth2" = ["write_user"])),
-    params(("authId" = String, Path, description = "The user's authId")),
-    responses((status = 200, body = SuccessBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn unlink(
-    guard: Guarded<WriteUser>,
-    State(state): State<AppState>,
-    Path(auth_id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    users::unlink(&state, &guard.caller.authority(), &auth_id).await?;
-    Ok(success())
+    /// Unlink the user's linked account (both sides). Requires `write_user`; a holder of a protected
+    /// role on either side also requires `root`.
+    delete "/api/v1/users/{authId}/account-linking", WriteUser ["write_user"];
+    fn unlink(state, caller, auth_id) -> 200 SuccessBody [401, 404] {
+        users::unlink(&state, &caller.authority(), &auth_id).await?;
+        success()
+    }
 }

@@ -2,22 +2,31 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use gatehouse_store::format_timestamp;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 
 use super::guard::{Guarded, ReadUser, WriteUser};
-use super::json::ApiJson;
+use super::json::{positive_id, ApiJson};
 use super::orgs::OrgView;
 use super::paging::{ListQuery, UsersPage};
-use super::views::{user_views, ErrorBody, UserView};
+use super::views::{ErrorBody, UserView};
 use crate::http::error::ApiError;
 use crate::services::users::{self, UserDetail, UserUpdate};
 use crate::state::AppState;
+
+/// Handlers under `/api/v1/users/{authId}` (the key every user route starts from).
+macro_rules! user_routes {
+    ($($routes:tt)+) => {
+        crate::http::api::keyed::keyed_routes! {
+            tag "Users", key "authId" "The user's authId";
+            $($routes)+
+        }
+    };
+}
 
 pub(super) mod consents;
 pub(super) mod factors;
@@ -124,15 +133,9 @@ pub struct SuccessBody {
     pub success: bool,
 }
 
-fn success() -> Json<serde_json::Value> {
-    Json(json!({ "success": true }))
-}
-
-fn id_param(raw: &str, name: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::bad_request(format!("{name} must be a positive integer")))
+/// `{"success": true}`: the answer of actions that have nothing else to say.
+fn success() -> SuccessBody {
+    SuccessBody { success: true }
 }
 
 /// List users, paged and searched. Requires `read_user`.
@@ -144,87 +147,60 @@ pub async fn list(
     State(state): State<AppState>,
     query: ListQuery,
 ) -> Result<Json<UsersPage>, ApiError> {
-    let (found, count) = users::list(&state.store, query.search.as_deref(), query.page()).await?;
-    Ok(Json(UsersPage {
-        users: user_views(&state, &found),
-        count,
-    }))
+    let found = users::list(&state.store, query.search.as_deref(), query.page()).await?;
+    Ok(Json(UsersPage::new(&state, found)))
 }
 
-/// Get a user with roles (and attributes, organization and groups when enabled). Requires `read_user`.
-#[utoipa::path(get, path = "/api/v1/users/{authId}", tag = "Users", security(("oauth2" = ["read_user"])),
-    params(("authId" = String, Path, description = "The user's authId")),
-    responses((status = 200, body = UserBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get(
-    _: Guarded<ReadUser>,
-    State(state): State<AppState>,
-    Path(auth_id): Path<String>,
-) -> Result<Json<UserBody>, ApiError> {
-    let detail = users::detail(&state, &auth_id).await?;
-    Ok(Json(UserBody {
-        user: detail_view(&state, &detail),
-    }))
-}
+user_routes! {
+    /// Get a user with roles (and attributes, organization and groups when enabled). Requires `read_user`.
+    get "/api/v1/users/{authId}", ReadUser ["read_user"];
+    fn get(state, _caller, auth_id) -> 200 UserBody [401, 404] {
+        let detail = users::detail(&state, &auth_id).await?;
+        UserBody {
+            user: detail_view(&state, &detail),
+        }
+    }
 
-/// Update a user. Requires `write_user`; giving or taking away a protected role (`privileged_roles`,
-/// `impersonation_roles`, `admin_panel_roles`), or disabling or enabling a holder of one, also
-/// requires `root`.
-#[utoipa::path(put, path = "/api/v1/users/{authId}", tag = "Users", request_body = PutUserReq, security(("oauth2" = ["write_user"])),
-    params(("authId" = String, Path, description = "The user's authId")),
-    responses((status = 200, body = UserBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn update(
-    guard: Guarded<WriteUser>,
-    State(state): State<AppState>,
-    Path(auth_id): Path<String>,
-    ApiJson(body): ApiJson<PutUserReq>,
-) -> Result<Json<UserBody>, ApiError> {
-    let attributes = body
-        .attributes
-        .map(|values| {
-            values
-                .into_iter()
-                .map(|(id, value)| Ok((id_param(&id, "attribute id")?, value)))
-                .collect::<Result<BTreeMap<_, _>, ApiError>>()
-        })
-        .transpose()?;
-    let update = UserUpdate {
-        first_name: body.first_name,
-        last_name: body.last_name,
-        locale: body.locale,
-        org_slug: body.org_slug,
-        is_active: body.is_active,
-        roles: body.roles,
-        attributes,
-    };
-    let detail = users::update(&state, &guard.caller.authority(), &auth_id, update).await?;
-    Ok(Json(UserBody {
-        user: detail_view(&state, &detail),
-    }))
-}
+    /// Update a user. Requires `write_user`; giving or taking away a protected role (`privileged_roles`,
+    /// `impersonation_roles`, `admin_panel_roles`), or disabling or enabling a holder of one, also
+    /// requires `root`.
+    put "/api/v1/users/{authId}", WriteUser ["write_user"];
+    fn update(state, caller, auth_id, json body: PutUserReq) -> 200 UserBody [400, 401, 404] {
+        let attributes = body
+            .attributes
+            .map(|values| {
+                values
+                    .into_iter()
+                    .map(|(id, value)| Ok((positive_id(&id, "attribute id")?, value)))
+                    .collect::<Result<BTreeMap<_, _>, ApiError>>()
+            })
+            .transpose()?;
+        let update = UserUpdate {
+            first_name: body.first_name,
+            last_name: body.last_name,
+            locale: body.locale,
+            org_slug: body.org_slug,
+            is_active: body.is_active,
+            roles: body.roles,
+            attributes,
+        };
+        let detail = users::update(&state, &caller.authority(), &auth_id, update).await?;
+        UserBody {
+            user: detail_view(&state, &detail),
+        }
+    }
 
-/// Delete a user (and their roles, consents and memberships). Requires `write_user`; a holder of
-/// a protected role also requires `root`.
-#[utoipa::path(delete, path = "/api/v1/users/{authId}", tag = "Users", security(("oauth2" = ["write_user"])),
-    params(("authId" = String, Path, description = "The user's authId")),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn delete(
-    guard: Guarded<WriteUser>,
-    State(state): State<AppState>,
-    Path(auth_id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    users::delete(&state, &guard.caller.authority(), &auth_id).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
+    /// Delete a user (and their roles, consents and memberships). Requires `write_user`; a holder of
+    /// a protected role also requires `root`.
+    delete "/api/v1/users/{authId}", WriteUser ["write_user"];
+    fn delete(state, caller, auth_id) -> 204 [401, 404] {
+        users::delete(&state, &caller.authority(), &auth_id).await?
+    }
 
-/// Email the user a new verification code. Requires `write_user`.
-#[utoipa::path(post, path = "/api/v1/users/{authId}/verify-email", tag = "Users", security(("oauth2" = ["write_user"])),
-    params(("authId" = String, Path, description = "The user's authId")),
-    responses((status = 200, body = SuccessBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn send_verification_email(
-    _: Guarded<WriteUser>,
-    State(state): State<AppState>,
-    Path(auth_id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    users::send_verification_email(&state, &auth_id).await?;
-    Ok(success())
+    /// Email the user a new verification code. Requires `write_user`.
+    post "/api/v1/users/{authId}/verify-email", WriteUser ["write_user"];
+    fn send_verification_email(state, _caller, auth_id) -> 200 SuccessBody [400, 401, 404] {
+        users::send_verification_email(&state, &auth_id).await?;
+        success()
+    }
 }

@@ -1,6 +1,6 @@
 //! `/api/v1/users/{authId}/sessions`: a user's live sessions, and ending one.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use gatehouse_store::format_timestamp;
@@ -51,58 +51,48 @@ pub struct ActiveSessionsBody {
     pub browser_sessions: Vec<BrowserSessionView>,
 }
 
-/// The user's active sessions: one per live refresh-token family, and one per signed-in
-/// browser. Requires `read_user`.
-#[utoipa::path(get, path = "/api/v1/users/{authId}/active-sessions", tag = "Users", security(("oauth2" = ["read_user"])),
-    params(("authId" = String, Path, description = "The user's authId")),
-    responses((status = 200, body = ActiveSessionsBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn active_sessions(
-    _: Guarded<ReadUser>,
-    State(state): State<AppState>,
-    Path(auth_id): Path<String>,
-) -> Result<Json<ActiveSessionsBody>, ApiError> {
-    let sessions = users::active_sessions(&state.store, &auth_id).await?;
-    let user = &sessions.user;
-    Ok(Json(ActiveSessionsBody {
-        browser_sessions: sessions
-            .browser_sessions
-            .iter()
-            .map(|b| BrowserSessionView {
-                session_id: format!("{}{}", users::BROWSER_SESSION_PREFIX, b.id),
-                auth_id: user.auth_id.clone(),
-                signed_in_at: format_timestamp(&b.auth_time),
-                last_seen_at: format_timestamp(&b.last_seen_at),
-                expired_at: format_timestamp(&b.expires_at),
-                ip_address: b.ip.clone(),
-                user_agent: b.user_agent.clone(),
-            })
-            .collect(),
-        active_sessions: sessions
-            .token_sessions
-            .into_iter()
-            .map(|s| ActiveSessionView {
-                session_id: s.family_id,
-                auth_id: user.auth_id.clone(),
-                client_id: s.client_id,
-                scope: s.scope,
-                roles: serde_json::from_str(&s.roles).unwrap_or_default(),
-                expired_at: format_timestamp(&s.expires_at),
-                impersonated_by: s.impersonated_by,
-            })
-            .collect(),
-    }))
-}
+user_routes! {
+    /// The user's active sessions: one per live refresh-token family, and one per signed-in
+    /// browser. Requires `read_user`.
+    get "/api/v1/users/{authId}/active-sessions", ReadUser ["read_user"];
+    fn active_sessions(state, _caller, auth_id) -> 200 ActiveSessionsBody [401, 404] {
+        let sessions = users::active_sessions(&state.store, &auth_id).await?;
+        let user = &sessions.user;
+        ActiveSessionsBody {
+            browser_sessions: sessions
+                .browser_sessions
+                .iter()
+                .map(|b| BrowserSessionView {
+                    session_id: format!("{}{}", users::BROWSER_SESSION_PREFIX, b.id),
+                    auth_id: user.auth_id.clone(),
+                    signed_in_at: format_timestamp(&b.auth_time),
+                    last_seen_at: format_timestamp(&b.last_seen_at),
+                    expired_at: format_timestamp(&b.expires_at),
+                    ip_address: b.ip.clone(),
+                    user_agent: b.user_agent.clone(),
+                })
+                .collect(),
+            active_sessions: sessions
+                .token_sessions
+                .into_iter()
+                .map(|s| ActiveSessionView {
+                    session_id: s.family_id,
+                    auth_id: user.auth_id.clone(),
+                    client_id: s.client_id,
+                    scope: s.scope,
+                    roles: serde_json::from_str(&s.roles).unwrap_or_default(),
+                    expired_at: format_timestamp(&s.expires_at),
+                    impersonated_by: s.impersonated_by,
+                })
+                .collect(),
+        }
+    }
 
-/// End one of the user's sessions: a refresh-token family (its tokens stop working) or a
-/// browser session (`browser-<n>`: that browser must sign in again). Requires `write_user`.
-#[utoipa::path(delete, path = "/api/v1/users/{authId}/active-sessions/{sessionId}", tag = "Users", security(("oauth2" = ["write_user"])),
-    params(("authId" = String, Path, description = "The user's authId"), ("sessionId" = String, Path, description = "The session's id")),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn end_session(
-    _: Guarded<WriteUser>,
-    State(state): State<AppState>,
-    Path((auth_id, session_id)): Path<(String, String)>,
-) -> Result<StatusCode, ApiError> {
-    users::end_session(&state.store, &auth_id, &session_id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    /// End one of the user's sessions: a refresh-token family (its tokens stop working) or a
+    /// browser session (`browser-<n>`: that browser must sign in again). Requires `write_user`.
+    delete "/api/v1/users/{authId}/active-sessions/{sessionId}", WriteUser ["write_user"];
+    fn end_session(state, _caller, auth_id / session_id: String "sessionId" "The session's id")
+    -> 204 [401, 404] {
+        users::end_session(&state.store, &auth_id, &session_id).await?
+    }
 }
