@@ -8,6 +8,7 @@ use arbitrary::{Arbitrary, Unstructured};
 use gatehouse_core::connect::{
     decode_sauce, encode_sauce, read_sauce_claims, sauce_claims, SAUCE_IV_LEN,
 };
+use gatehouse_core::ids::UserId;
 use libfuzzer_sys::fuzz_target;
 
 /// What is sealed: the app's secret, the IV and the user behind the claims.
@@ -56,7 +57,7 @@ fuzz_target!(|data: &[u8]| {
     }
 
     let claims = sauce_claims(
-        sealing.user_id,
+        UserId::new(sealing.user_id),
         sealing.email,
         sealing.first_name,
         sealing.last_name,

@@ -7,6 +7,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorClass;
+use crate::ids::UserId;
 use crate::web_url::WebUrl;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -124,7 +125,7 @@ pub fn check_app_name(name: &str) -> Result<(), ConnectError> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SauceClaims {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub username: String,
     pub display_name: String,
     pub email: String,
@@ -134,7 +135,7 @@ pub struct SauceClaims {
 /// The sauce's claims for a user: `username` falls back to the email's local part,
 /// `displayName` to first + last name, then to the username.
 pub fn sauce_claims(
-    user_id: i64,
+    user_id: UserId,
     email: &str,
     first_name: Option<&str>,
     last_name: Option<&str>,
@@ -243,13 +244,22 @@ mod tests {
         for bad in ["My-App", "-a", "a--b", "a_b", "", "a-"] {
             assert_eq!(check_app_name(bad), Err(ConnectError::BadName), "{bad}");
         }
-        let claims = sauce_claims(7, "ada@example.com", Some("Ada"), None, 1_721_441_086);
+        let claims = sauce_claims(
+            UserId::new(7),
+            "ada@example.com",
+            Some("Ada"),
+            None,
+            1_721_441_086,
+        );
         let json = serde_json::to_value(&claims).unwrap();
         assert_eq!(
             json,
             serde_json::json!({"userId": 7, "username": "ada", "displayName": "Ada", "email": "ada@example.com", "issueDate": 1_721_441_086})
         );
-        assert_eq!(sauce_claims(1, "bo@x.y", None, None, 0).display_name, "bo");
+        assert_eq!(
+            sauce_claims(UserId::new(1), "bo@x.y", None, None, 0).display_name,
+            "bo"
+        );
     }
 
     #[test]
@@ -266,7 +276,7 @@ mod tests {
         assert_eq!(decode_sauce(&padded), Some(parts));
         assert_eq!(decode_sauce(&encode_sauce(&iv, &[0; 15])), None);
         assert_eq!(decode_sauce("not base64!"), None);
-        let claims = sauce_claims(7, "ada@example.com", Some("Ada"), None, 1);
+        let claims = sauce_claims(UserId::new(7), "ada@example.com", Some("Ada"), None, 1);
         let json = serde_json::to_vec(&claims).unwrap();
         assert_eq!(read_sauce_claims(&json), Some(claims));
     }

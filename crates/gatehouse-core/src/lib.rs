@@ -16,6 +16,7 @@ pub mod connect;
 pub mod error;
 pub mod federation;
 pub mod grant;
+pub mod ids;
 pub mod jwt;
 pub mod lockout;
 pub mod melody;

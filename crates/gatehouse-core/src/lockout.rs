@@ -2,6 +2,8 @@
 //! code that lists and clears them (the admin API). Melody's key names, so an operator reading
 //! Redis finds what Melody's documentation describes.
 
+use crate::ids::UserId;
+
 /// The failed-password counter of an email, per client IP when the IP is known.
 pub fn failed_login_key(email: &str, ip: Option<&str>) -> String {
     match ip {
@@ -11,7 +13,7 @@ pub fn failed_login_key(email: &str, ip: Option<&str>) -> String {
 }
 
 /// The failed-PKCE-verifier counter of a user, per client IP when the IP is known.
-pub fn failed_verifier_key(user_id: i64, ip: Option<&str>) -> String {
+pub fn failed_verifier_key(user_id: UserId, ip: Option<&str>) -> String {
     match ip {
         Some(ip) if !ip.is_empty() => format!("FAV-{user_id}-{ip}"),
         _ => format!("FAV-{user_id}"),

@@ -3,6 +3,7 @@
 //! the sequence, a sign-in that may turn into a code belongs to an account that passed, itself
 //! and in this transaction, every second factor and consent that account requires.
 
+use gatehouse_core::ids::UserId;
 use gatehouse_core::signin::{
     AtStep, FirstFactor, MfaRequirement, MfaType, Proof, SignInError, Step, StepFacts, Subject,
 };
@@ -33,7 +34,7 @@ struct World {
 
 impl World {
     fn facts<'a>(&'a self, proof: &Proof) -> StepFacts<'a> {
-        let account = proof.user().map(|u| &self.accounts[u.id as usize]);
+        let account = proof.user().map(|u| &self.accounts[u.id.get() as usize]);
         StepFacts {
             first_factor: proof.first_factor(),
             passwordless_enabled: true,
@@ -192,7 +193,7 @@ fn run(mut world: World, events: &[Event]) -> Result<(), TestCaseError> {
             Event::FirstFactor(user, factor) => {
                 let before = proof.user().cloned();
                 let subject = Subject {
-                    id: *user as i64,
+                    id: UserId::new(*user as i64),
                     auth_id: format!("auth-{user}"),
                 };
                 match proof.sign_in(subject, *factor, 0) {
@@ -206,7 +207,7 @@ fn run(mut world: World, events: &[Event]) -> Result<(), TestCaseError> {
             Event::Submit(step) => {
                 let facts = world.facts(&proof);
                 if let Ok(at) = proof.at(&[*step], &facts) {
-                    let user = at.user().id as usize;
+                    let user = at.user().id.get() as usize;
                     world.side_effects(user, at.step());
                     if proof.complete(at).is_ok() {
                         passed.push(Passed { user, step: *step });
@@ -217,7 +218,7 @@ fn run(mut world: World, events: &[Event]) -> Result<(), TestCaseError> {
                 let steps = [instead_of.unwrap_or(Step::EmailMfa)];
                 let facts = world.facts(&proof);
                 if let Ok(at) = proof.at(&steps, &facts) {
-                    let user = at.user().id as usize;
+                    let user = at.user().id.get() as usize;
                     let step = at.step();
                     if proof.complete_by_email(at).is_ok() {
                         passed.push(Passed {
@@ -234,7 +235,7 @@ fn run(mut world: World, events: &[Event]) -> Result<(), TestCaseError> {
             }
             Event::Finish => {
                 if let Some(at) = held.take() {
-                    let (user, step) = (at.user().id as usize, at.step());
+                    let (user, step) = (at.user().id.get() as usize, at.step());
                     world.side_effects(user, step);
                     if proof.complete(at).is_ok() {
                         passed.push(Passed { user, step });
@@ -261,7 +262,7 @@ fn check_finished(
     if proof.owed(&facts).is_some() || proof.secured(&facts).is_err() {
         return Ok(());
     }
-    let user = subject.id as usize;
+    let user = subject.id.get() as usize;
     let by_user = |steps: &[Step]| {
         passed
             .iter()
@@ -340,7 +341,7 @@ fn another_accounts_first_factor_cannot_take_over_a_passed_second_factor() {
     };
     let mut proof = Proof::default();
     let subject = |id: i64| Subject {
-        id,
+        id: UserId::new(id),
         auth_id: format!("auth-{id}"),
     };
     proof
@@ -356,5 +357,5 @@ fn another_accounts_first_factor_cannot_take_over_a_passed_second_factor() {
         proof.sign_in(subject(1), FirstFactor::Password, 0),
         Err(SignInError::AlreadySignedIn)
     );
-    assert_eq!(proof.user().map(|u| u.id), Some(0));
+    assert_eq!(proof.user().map(|u| u.id), Some(UserId::new(0)));
 }

@@ -1,6 +1,7 @@
 //! The sign-in side of users: finding a password account, signing up, consents, login counts
 //! and the sign-in log.
 
+use gatehouse_core::ids::UserId;
 use gatehouse_core::signin::MfaTypes;
 
 use crate::users::user_columns_u;
@@ -16,7 +17,7 @@ pub enum AttributeAudience {
 /// What a password check needs of an account.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct PasswordAccount {
-    pub id: i64,
+    pub id: UserId,
     pub auth_id: String,
     pub password_hash: Option<String>,
     pub is_active: bool,
@@ -41,31 +42,36 @@ pub struct NewSignUp {
 pub trait AccountStore {
     /// The live password (non-social) account with this email.
     fn password_account(&self, email: &str) -> impl StoreFuture<Option<PasswordAccount>>;
-    fn user_by_id(&self, user_id: i64) -> impl StoreFuture<Option<UserRecord>>;
+    fn user_by_id(&self, user_id: UserId) -> impl StoreFuture<Option<UserRecord>>;
     /// Creates a signed-up user; a taken email is `StoreError::Conflict`.
     fn insert_sign_up(&self, user: &NewSignUp) -> impl StoreFuture<UserRecord>;
-    fn set_password_hash(&self, user_id: i64, password_hash: &str) -> impl StoreFuture<()>;
+    fn set_password_hash(&self, user_id: UserId, password_hash: &str) -> impl StoreFuture<()>;
     fn set_names(
         &self,
-        user_id: i64,
+        user_id: UserId,
         first_name: Option<&str>,
         last_name: Option<&str>,
     ) -> impl StoreFuture<()>;
     /// Counts a completed sign-in.
-    fn increment_login_count(&self, user_id: i64) -> impl StoreFuture<()>;
+    fn increment_login_count(&self, user_id: UserId) -> impl StoreFuture<()>;
     /// The scopes the user granted the app (JSON array text parsed), if any consent exists.
-    fn consented_scopes(&self, user_id: i64, app_id: i64) -> impl StoreFuture<Vec<String>>;
+    fn consented_scopes(&self, user_id: UserId, app_id: i64) -> impl StoreFuture<Vec<String>>;
     /// Records consent to `scopes`, merged with what was granted before.
-    fn grant_consent(&self, user_id: i64, app_id: i64, scopes: &[String]) -> impl StoreFuture<()>;
+    fn grant_consent(
+        &self,
+        user_id: UserId,
+        app_id: i64,
+        scopes: &[String],
+    ) -> impl StoreFuture<()>;
     /// The user's attribute values flagged for `audience`, as (name, value).
     fn shared_attributes(
         &self,
-        user_id: i64,
+        user_id: UserId,
         audience: AttributeAudience,
     ) -> impl StoreFuture<Vec<(String, String)>>;
     fn insert_sign_in_log(
         &self,
-        user_id: i64,
+        user_id: UserId,
         ip: Option<&str>,
         detail: &str,
     ) -> impl StoreFuture<()>;
@@ -80,7 +86,7 @@ impl AccountStore for Store {
         self.fetch_optional(SQL, (email,)).await
     }
 
-    async fn user_by_id(&self, user_id: i64) -> Result<Option<UserRecord>, StoreError> {
+    async fn user_by_id(&self, user_id: UserId) -> Result<Option<UserRecord>, StoreError> {
         const SQL: &str = concat!(
             "SELECT ",
             user_columns_u!(),
@@ -128,7 +134,11 @@ impl AccountStore for Store {
         })
     }
 
-    async fn set_password_hash(&self, user_id: i64, password_hash: &str) -> Result<(), StoreError> {
+    async fn set_password_hash(
+        &self,
+        user_id: UserId,
+        password_hash: &str,
+    ) -> Result<(), StoreError> {
         const SQL: &str = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
         self.execute(SQL, (user_id, password_hash, now_utc()))
             .await?;
@@ -137,7 +147,7 @@ impl AccountStore for Store {
 
     async fn set_names(
         &self,
-        user_id: i64,
+        user_id: UserId,
         first_name: Option<&str>,
         last_name: Option<&str>,
     ) -> Result<(), StoreError> {
@@ -148,13 +158,17 @@ impl AccountStore for Store {
         Ok(())
     }
 
-    async fn increment_login_count(&self, user_id: i64) -> Result<(), StoreError> {
+    async fn increment_login_count(&self, user_id: UserId) -> Result<(), StoreError> {
         const SQL: &str = "UPDATE users SET login_count = login_count + 1 WHERE id = $1";
         self.execute(SQL, (user_id,)).await?;
         Ok(())
     }
 
-    async fn consented_scopes(&self, user_id: i64, app_id: i64) -> Result<Vec<String>, StoreError> {
+    async fn consented_scopes(
+        &self,
+        user_id: UserId,
+        app_id: i64,
+    ) -> Result<Vec<String>, StoreError> {
         const SQL: &str = "SELECT scopes FROM user_app_consents \
             WHERE user_id = $1 AND app_id = $2 AND deleted_at IS NULL";
         let row: Option<(String,)> = self.fetch_optional(SQL, (user_id, app_id)).await?;
@@ -165,7 +179,7 @@ impl AccountStore for Store {
 
     async fn grant_consent(
         &self,
-        user_id: i64,
+        user_id: UserId,
         app_id: i64,
         scopes: &[String],
     ) -> Result<(), StoreError> {
@@ -216,7 +230,7 @@ impl AccountStore for Store {
 
     async fn shared_attributes(
         &self,
-        user_id: i64,
+        user_id: UserId,
         audience: AttributeAudience,
     ) -> Result<Vec<(String, String)>, StoreError> {
         const USER_INFO: &str = "SELECT a.name, v.value FROM user_attribute_values v \
@@ -236,7 +250,7 @@ impl AccountStore for Store {
 
     async fn insert_sign_in_log(
         &self,
-        user_id: i64,
+        user_id: UserId,
         ip: Option<&str>,
         detail: &str,
     ) -> Result<(), StoreError> {

@@ -1,13 +1,14 @@
 //! Single sign-on sessions: one per browser, stored as the SHA-256 of the cookie value.
 
 use chrono::NaiveDateTime;
+use gatehouse_core::ids::UserId;
 
 use crate::{now_utc, Store, StoreError, StoreFuture};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct BrowserSession {
     pub id: i64,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub auth_time: NaiveDateTime,
     pub expires_at: NaiveDateTime,
 }
@@ -26,7 +27,7 @@ pub struct BrowserSessionSummary {
 #[derive(Debug, Clone)]
 pub struct NewBrowserSession<'a> {
     pub session_hash: &'a str,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub auth_time: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub ip: Option<&'a str>,
@@ -52,19 +53,19 @@ pub trait BrowserSessionStore {
     /// The user's live sessions, oldest first.
     fn user_browser_sessions(
         &self,
-        user_id: i64,
+        user_id: UserId,
         now: NaiveDateTime,
     ) -> impl StoreFuture<Vec<BrowserSessionSummary>>;
     /// Ends every live session of the user; how many there were.
     fn revoke_all_user_browser_sessions(
         &self,
-        user_id: i64,
+        user_id: UserId,
         now: NaiveDateTime,
     ) -> impl StoreFuture<u64>;
     /// Ends one of the user's live sessions; whether there was one.
     fn revoke_user_browser_session(
         &self,
-        user_id: i64,
+        user_id: UserId,
         id: i64,
         now: NaiveDateTime,
     ) -> impl StoreFuture<bool>;
@@ -125,7 +126,7 @@ impl BrowserSessionStore for Store {
 
     async fn user_browser_sessions(
         &self,
-        user_id: i64,
+        user_id: UserId,
         now: NaiveDateTime,
     ) -> Result<Vec<BrowserSessionSummary>, StoreError> {
         const SQL: &str = "SELECT id, auth_time, last_seen_at, expires_at, ip, user_agent \
@@ -136,7 +137,7 @@ impl BrowserSessionStore for Store {
 
     async fn revoke_user_browser_session(
         &self,
-        user_id: i64,
+        user_id: UserId,
         id: i64,
         now: NaiveDateTime,
     ) -> Result<bool, StoreError> {
@@ -149,7 +150,7 @@ impl BrowserSessionStore for Store {
 
     async fn revoke_all_user_browser_sessions(
         &self,
-        user_id: i64,
+        user_id: UserId,
         now: NaiveDateTime,
     ) -> Result<u64, StoreError> {
         const SQL: &str = "UPDATE browser_sessions SET revoked_at = $2, updated_at = $2 \
@@ -164,7 +165,7 @@ mod tests {
     use crate::testing::{at, store, user};
 
     /// Starts a session for the user at 8 o'clock that expires at `expires` o'clock.
-    async fn sign_in(store: &Store, hash: &str, user_id: i64, expires: u32) -> i64 {
+    async fn sign_in(store: &Store, hash: &str, user_id: UserId, expires: u32) -> i64 {
         let session = NewBrowserSession {
             session_hash: hash,
             user_id,

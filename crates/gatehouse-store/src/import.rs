@@ -2,6 +2,7 @@
 //! database as it was and a dry run is the same run rolled back.
 
 use chrono::NaiveDateTime;
+use gatehouse_core::ids::UserId;
 use gatehouse_core::melody::{Cell, Record, Table};
 use sqlx::{Postgres, Sqlite, Transaction};
 
@@ -158,7 +159,11 @@ impl ImportTx {
     }
 
     /// Stores an imported user's TOTP secret, sealed by the caller for that user's id.
-    pub async fn set_otp_secret(&mut self, user_id: i64, sealed: &str) -> Result<(), StoreError> {
+    pub async fn set_otp_secret(
+        &mut self,
+        user_id: UserId,
+        sealed: &str,
+    ) -> Result<(), StoreError> {
         const SQL: &str = "UPDATE users SET otp_secret = $2 WHERE id = $1";
         on_tx!(self, |conn| {
             sqlx::query(SQL)

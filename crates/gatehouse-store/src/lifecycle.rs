@@ -1,13 +1,14 @@
 //! The account lifecycle after sign-up: verified emails, changed emails, accepted invitations.
 
 use chrono::NaiveDateTime;
+use gatehouse_core::ids::UserId;
 
 use crate::{now_utc, on_pool, sql, Store, StoreError, StoreFuture};
 
 /// A user holding a pending invitation, found by the invitation token's hash.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct InvitedUser {
-    pub id: i64,
+    pub id: UserId,
     pub auth_id: String,
     pub email: Option<String>,
     pub first_name: Option<String>,
@@ -18,31 +19,31 @@ pub struct InvitedUser {
 
 pub trait LifecycleStore {
     /// Marks the user's email as verified.
-    fn set_email_verified(&self, user_id: i64) -> impl StoreFuture<()>;
+    fn set_email_verified(&self, user_id: UserId) -> impl StoreFuture<()>;
     /// Gives the user a new (verified) email; another live password account holding it is
     /// `StoreError::Conflict`.
-    fn change_email(&self, user_id: i64, email: &str) -> impl StoreFuture<()>;
+    fn change_email(&self, user_id: UserId, email: &str) -> impl StoreFuture<()>;
     /// The live user whose pending invitation has this token hash.
     fn invited_user(&self, token_hash: &str) -> impl StoreFuture<Option<InvitedUser>>;
     /// Accepts the invitation: sets the password, activates the account, marks the email
     /// verified and clears the token. `false` when the token was used or withdrawn meanwhile.
     fn accept_invitation(
         &self,
-        user_id: i64,
+        user_id: UserId,
         token_hash: &str,
         password_hash: &str,
     ) -> impl StoreFuture<bool>;
 }
 
 impl LifecycleStore for Store {
-    async fn set_email_verified(&self, user_id: i64) -> Result<(), StoreError> {
+    async fn set_email_verified(&self, user_id: UserId) -> Result<(), StoreError> {
         const SQL: &str =
             "UPDATE users SET email_verified = (1 = 1), updated_at = $2 WHERE id = $1";
         self.execute(SQL, (user_id, now_utc())).await?;
         Ok(())
     }
 
-    async fn change_email(&self, user_id: i64, email: &str) -> Result<(), StoreError> {
+    async fn change_email(&self, user_id: UserId, email: &str) -> Result<(), StoreError> {
         const TAKEN: &str = "SELECT COUNT(*) FROM users WHERE email = $1 AND id <> $2 \
             AND social_account_id IS NULL AND deleted_at IS NULL";
         const SQL: &str = "UPDATE users SET email = $2, email_verified = (1 = 1), updated_at = $3 \
@@ -67,7 +68,7 @@ impl LifecycleStore for Store {
 
     async fn accept_invitation(
         &self,
-        user_id: i64,
+        user_id: UserId,
         token_hash: &str,
         password_hash: &str,
     ) -> Result<bool, StoreError> {

@@ -1,6 +1,7 @@
 //! Delivery logs (email, SMS) and sign-in logs.
 
 use chrono::NaiveDateTime;
+use gatehouse_core::ids::UserId;
 
 use crate::listing::Page;
 use crate::{now_utc, Store, StoreError, StoreFuture};
@@ -60,7 +61,7 @@ pub struct MessageLogRecord {
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SignInLogRecord {
     pub id: i64,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub ip: Option<String>,
     /// JSON text.
     pub detail: String,

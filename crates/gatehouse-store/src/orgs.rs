@@ -1,6 +1,7 @@
 //! Organizations (with their branding) and organization groups.
 
 use chrono::NaiveDateTime;
+use gatehouse_core::ids::UserId;
 
 use crate::listing::{like_pattern, Page};
 use crate::users::{user_columns_u, UserRecord};
@@ -128,21 +129,21 @@ pub trait OrgStore {
     fn org_group_members(&self, id: i64) -> impl StoreFuture<Vec<UserRecord>>;
     fn org_by_slug(&self, slug: &str) -> impl StoreFuture<Option<OrgRecord>>;
     /// `(group id, group name)` of the groups the user is in.
-    fn user_org_groups(&self, user_id: i64) -> impl StoreFuture<Vec<(i64, String)>>;
+    fn user_org_groups(&self, user_id: UserId) -> impl StoreFuture<Vec<(i64, String)>>;
     /// The organizations the user is a member of (branding-only ones left out).
-    fn user_orgs(&self, user_id: i64) -> impl StoreFuture<Vec<OrgRecord>>;
+    fn user_orgs(&self, user_id: UserId) -> impl StoreFuture<Vec<OrgRecord>>;
     /// Replaces the user's memberships; clears the active org (to a single space, as Melody
     /// does) when it is no longer among them.
-    fn set_user_orgs(&self, user_id: i64, org_ids: &[i64]) -> impl StoreFuture<()>;
+    fn set_user_orgs(&self, user_id: UserId, org_ids: &[i64]) -> impl StoreFuture<()>;
     /// Adds (or with `member = false` removes) the user to an org group.
     fn set_org_group_member(
         &self,
-        user_id: i64,
+        user_id: UserId,
         group_id: i64,
         member: bool,
     ) -> impl StoreFuture<()>;
     /// Whether the user is a member of the org.
-    fn is_org_member(&self, user_id: i64, org_id: i64) -> impl StoreFuture<bool>;
+    fn is_org_member(&self, user_id: UserId, org_id: i64) -> impl StoreFuture<bool>;
 }
 
 impl OrgStore for Store {
@@ -384,21 +385,21 @@ impl OrgStore for Store {
         self.fetch_optional(SQL, (slug,)).await
     }
 
-    async fn user_org_groups(&self, user_id: i64) -> Result<Vec<(i64, String)>, StoreError> {
+    async fn user_org_groups(&self, user_id: UserId) -> Result<Vec<(i64, String)>, StoreError> {
         const SQL: &str = "SELECT g.id, g.name FROM user_org_groups m JOIN org_groups g \
             ON g.id = m.org_group_id WHERE m.user_id = $1 AND m.deleted_at IS NULL \
             AND g.deleted_at IS NULL ORDER BY g.id";
         self.fetch_all(SQL, (user_id,)).await
     }
 
-    async fn is_org_member(&self, user_id: i64, org_id: i64) -> Result<bool, StoreError> {
+    async fn is_org_member(&self, user_id: UserId, org_id: i64) -> Result<bool, StoreError> {
         const SQL: &str = "SELECT COUNT(*) FROM user_orgs WHERE user_id = $1 AND org_id = $2 \
             AND deleted_at IS NULL";
         let (n,): (i64,) = self.fetch_one(SQL, (user_id, org_id)).await?;
         Ok(n > 0)
     }
 
-    async fn user_orgs(&self, user_id: i64) -> Result<Vec<OrgRecord>, StoreError> {
+    async fn user_orgs(&self, user_id: UserId) -> Result<Vec<OrgRecord>, StoreError> {
         const SQL: &str = concat!(
             "SELECT ",
             org_columns!(),
@@ -409,7 +410,7 @@ impl OrgStore for Store {
         self.fetch_all(SQL, (user_id,)).await
     }
 
-    async fn set_user_orgs(&self, user_id: i64, org_ids: &[i64]) -> Result<(), StoreError> {
+    async fn set_user_orgs(&self, user_id: UserId, org_ids: &[i64]) -> Result<(), StoreError> {
         const DROP: &str = "UPDATE user_orgs SET deleted_at = $2, updated_at = $2 \
             WHERE user_id = $1 AND deleted_at IS NULL";
         const ADD: &str = "INSERT INTO user_orgs (user_id, org_id, created_at, updated_at) \
@@ -434,7 +435,7 @@ impl OrgStore for Store {
 
     async fn set_org_group_member(
         &self,
-        user_id: i64,
+        user_id: UserId,
         group_id: i64,
         member: bool,
     ) -> Result<(), StoreError> {

@@ -2,6 +2,7 @@
 //! active session of a user in an app.
 
 use chrono::NaiveDateTime;
+use gatehouse_core::ids::UserId;
 
 use crate::{now_utc, on_pool, sql, Store, StoreError, StoreFuture};
 
@@ -22,7 +23,7 @@ pub struct ActiveSession {
 pub struct RefreshTokenRecord {
     pub id: i64,
     pub family_id: String,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub app_id: i64,
     pub client_id: String,
     pub session_id: Option<i64>,
@@ -40,7 +41,7 @@ pub struct NewRefreshToken<'a> {
     /// SHA-256 (hex) of the token.
     pub token_hash: &'a str,
     pub family_id: &'a str,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub app_id: i64,
     pub session_id: Option<i64>,
     pub scope: &'a str,
@@ -62,16 +63,19 @@ pub trait RefreshTokenStore {
     /// The user's live (unused, unrevoked, unexpired) refresh tokens, one per family.
     fn active_sessions(
         &self,
-        user_id: i64,
+        user_id: UserId,
         now: NaiveDateTime,
     ) -> impl StoreFuture<Vec<ActiveSession>>;
     /// Revokes every refresh token of the user; how many were not revoked yet.
-    fn revoke_user_refresh_tokens(&self, user_id: i64, now: NaiveDateTime)
-        -> impl StoreFuture<u64>;
+    fn revoke_user_refresh_tokens(
+        &self,
+        user_id: UserId,
+        now: NaiveDateTime,
+    ) -> impl StoreFuture<u64>;
     /// Revokes every token of one of the user's families; whether it had a live one.
     fn revoke_session(
         &self,
-        user_id: i64,
+        user_id: UserId,
         family_id: &str,
         now: NaiveDateTime,
     ) -> impl StoreFuture<bool>;
@@ -132,7 +136,7 @@ impl RefreshTokenStore for Store {
 
     async fn active_sessions(
         &self,
-        user_id: i64,
+        user_id: UserId,
         now: NaiveDateTime,
     ) -> Result<Vec<ActiveSession>, StoreError> {
         const SQL: &str = "SELECT t.family_id, a.client_id, t.scope, t.roles, t.impersonated_by, \
@@ -144,7 +148,7 @@ impl RefreshTokenStore for Store {
 
     async fn revoke_user_refresh_tokens(
         &self,
-        user_id: i64,
+        user_id: UserId,
         now: NaiveDateTime,
     ) -> Result<u64, StoreError> {
         const SQL: &str = "UPDATE refresh_tokens SET revoked_at = $2, updated_at = $2 \
@@ -154,7 +158,7 @@ impl RefreshTokenStore for Store {
 
     async fn revoke_session(
         &self,
-        user_id: i64,
+        user_id: UserId,
         family_id: &str,
         now: NaiveDateTime,
     ) -> Result<bool, StoreError> {
@@ -180,7 +184,7 @@ mod tests {
     use crate::testing::{app, at, store, user};
 
     /// Stores a token of `family` for the user in the app, expiring at `expires` o'clock.
-    async fn issue(store: &Store, hash: &str, family: &str, owner: (i64, i64), expires: u32) {
+    async fn issue(store: &Store, hash: &str, family: &str, owner: (UserId, i64), expires: u32) {
         let token = NewRefreshToken {
             token_hash: hash,
             family_id: family,
@@ -202,7 +206,7 @@ mod tests {
 
     /// A store with one app (`.2`) and two users: the owner of the tokens (`.1`) and a
     /// stranger (`.3`).
-    async fn owner() -> (Store, i64, i64, i64) {
+    async fn owner() -> (Store, UserId, i64, UserId) {
         let store = store().await;
         let owner = user(&store, "owner@example.com").await;
         let stranger = user(&store, "stranger@example.com").await;

@@ -3,6 +3,7 @@
 //! existing account (`user_identities`, after the account's password proved it).
 
 use chrono::NaiveDateTime;
+use gatehouse_core::ids::UserId;
 
 use crate::users::user_columns_u;
 use crate::{insert_and_read, now_utc, on_pool, sql, Store, StoreError, StoreFuture, UserRecord};
@@ -41,14 +42,14 @@ pub trait SocialAccountStore {
     /// Links the identity to the live user; an identity already linked is `StoreError::Conflict`.
     fn link_identity(
         &self,
-        user_id: i64,
+        user_id: UserId,
         provider: &str,
         subject: &str,
     ) -> impl StoreFuture<LinkedIdentity>;
     /// The identities linked to the user, oldest first.
-    fn linked_identities(&self, user_id: i64) -> impl StoreFuture<Vec<LinkedIdentity>>;
+    fn linked_identities(&self, user_id: UserId) -> impl StoreFuture<Vec<LinkedIdentity>>;
     /// Unlinks one of the user's identities; whether it was linked.
-    fn unlink_identity(&self, user_id: i64, identity_id: i64) -> impl StoreFuture<bool>;
+    fn unlink_identity(&self, user_id: UserId, identity_id: i64) -> impl StoreFuture<bool>;
 }
 
 impl SocialAccountStore for Store {
@@ -109,7 +110,7 @@ impl SocialAccountStore for Store {
 
     async fn link_identity(
         &self,
-        user_id: i64,
+        user_id: UserId,
         provider: &str,
         subject: &str,
     ) -> Result<LinkedIdentity, StoreError> {
@@ -132,13 +133,13 @@ impl SocialAccountStore for Store {
         })
     }
 
-    async fn linked_identities(&self, user_id: i64) -> Result<Vec<LinkedIdentity>, StoreError> {
+    async fn linked_identities(&self, user_id: UserId) -> Result<Vec<LinkedIdentity>, StoreError> {
         const SQL: &str = "SELECT id, provider, subject, created_at FROM user_identities \
             WHERE user_id = $1 AND deleted_at IS NULL ORDER BY id";
         self.fetch_all(SQL, (user_id,)).await
     }
 
-    async fn unlink_identity(&self, user_id: i64, identity_id: i64) -> Result<bool, StoreError> {
+    async fn unlink_identity(&self, user_id: UserId, identity_id: i64) -> Result<bool, StoreError> {
         const SQL: &str = "UPDATE user_identities SET deleted_at = $3 \
             WHERE user_id = $1 AND id = $2 AND deleted_at IS NULL";
         let done = self.execute(SQL, (user_id, identity_id, now_utc())).await?;

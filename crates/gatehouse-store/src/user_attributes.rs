@@ -1,6 +1,7 @@
 //! Custom user attributes (the fields, not their values).
 
 use chrono::NaiveDateTime;
+use gatehouse_core::ids::UserId;
 
 use crate::{
     live_rows, now_utc, on_pool, soft_delete, sql, LiveRows, Store, StoreError, StoreFuture,
@@ -64,7 +65,7 @@ pub trait UserAttributeStore {
     /// Sets (or with `None` removes) a user's value for an attribute.
     fn set_user_attribute_value(
         &self,
-        user_id: i64,
+        user_id: UserId,
         attribute_id: i64,
         value: Option<&str>,
     ) -> impl StoreFuture<()>;
@@ -73,7 +74,7 @@ pub trait UserAttributeStore {
         &self,
         attribute_id: i64,
         value: &str,
-        except_user_id: i64,
+        except_user_id: UserId,
     ) -> impl StoreFuture<bool>;
     /// Soft-deletes the attribute and its values; whether it existed.
     fn delete_user_attribute(&self, id: i64) -> impl StoreFuture<bool>;
@@ -167,7 +168,7 @@ impl UserAttributeStore for Store {
 
     async fn set_user_attribute_value(
         &self,
-        user_id: i64,
+        user_id: UserId,
         attribute_id: i64,
         value: Option<&str>,
     ) -> Result<(), StoreError> {
@@ -192,7 +193,7 @@ impl UserAttributeStore for Store {
         &self,
         attribute_id: i64,
         value: &str,
-        except_user_id: i64,
+        except_user_id: UserId,
     ) -> Result<bool, StoreError> {
         const SQL: &str =
             "SELECT COUNT(*) FROM user_attribute_values v JOIN users u ON u.id = v.user_id \

@@ -1,6 +1,7 @@
 //! Users as the API shows them.
 
 use chrono::NaiveDateTime;
+use gatehouse_core::ids::UserId;
 use gatehouse_core::signin::MfaTypes;
 
 use crate::listing::{like_pattern, Page};
@@ -9,7 +10,7 @@ use crate::{now_utc, on_pool, soft_delete, sql, Store, StoreError, StoreFuture};
 /// A user row with every column the API's User shape needs.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct UserRecord {
-    pub id: i64,
+    pub id: UserId,
     pub auth_id: String,
     pub email: Option<String>,
     pub first_name: Option<String>,
@@ -87,7 +88,7 @@ pub trait UserStore {
     /// Sets a new invitation (token hash and expiry), or clears it with `None`.
     fn set_invitation(
         &self,
-        user_id: i64,
+        user_id: UserId,
         invitation: Option<(&str, NaiveDateTime)>,
     ) -> impl StoreFuture<()>;
     /// Users matching `search` (first name, last name or email; case-insensitive substring),
@@ -98,40 +99,40 @@ pub trait UserStore {
         page: Option<Page>,
     ) -> impl StoreFuture<(Vec<UserRecord>, i64)>;
     fn user_by_auth_id(&self, auth_id: &str) -> impl StoreFuture<Option<UserRecord>>;
-    fn user_role_names(&self, user_id: i64) -> impl StoreFuture<Vec<String>>;
+    fn user_role_names(&self, user_id: UserId) -> impl StoreFuture<Vec<String>>;
     /// `(attribute name, value)` of every live attribute the user has a value for.
-    fn user_attribute_values(&self, user_id: i64) -> impl StoreFuture<Vec<(String, String)>>;
+    fn user_attribute_values(&self, user_id: UserId) -> impl StoreFuture<Vec<(String, String)>>;
     /// Updates the user and, when `role_ids` is given, replaces their roles — in one transaction.
     fn update_user(
         &self,
-        user_id: i64,
+        user_id: UserId,
         changes: &UserChanges,
         role_ids: Option<&[i64]>,
     ) -> impl StoreFuture<()>;
     /// Soft-deletes the user with their roles, consents and memberships.
-    fn delete_user(&self, user_id: i64) -> impl StoreFuture<()>;
+    fn delete_user(&self, user_id: UserId) -> impl StoreFuture<()>;
     /// `(app id, app name)` of every live app the user consented to.
-    fn consented_apps(&self, user_id: i64) -> impl StoreFuture<Vec<(i64, String)>>;
+    fn consented_apps(&self, user_id: UserId) -> impl StoreFuture<Vec<(i64, String)>>;
     /// Removes a consent; whether there was one.
-    fn delete_consent(&self, user_id: i64, app_id: i64) -> impl StoreFuture<bool>;
+    fn delete_consent(&self, user_id: UserId, app_id: i64) -> impl StoreFuture<bool>;
     /// Links two accounts to each other (or unlinks both when `linked` is `None`).
     fn set_linked_accounts(
         &self,
-        a: i64,
-        b: i64,
+        a: UserId,
+        b: UserId,
         linked: Option<(&str, &str)>,
     ) -> impl StoreFuture<()>;
     /// Sets the enrolled MFA types (comma-separated) and, for a removed factor, its secrets.
     fn set_mfa_types(
         &self,
-        user_id: i64,
+        user_id: UserId,
         mfa_types: &str,
         clear_otp: bool,
         clear_sms: bool,
     ) -> impl StoreFuture<()>;
-    fn user_passkeys(&self, user_id: i64) -> impl StoreFuture<Vec<PasskeyRecord>>;
+    fn user_passkeys(&self, user_id: UserId) -> impl StoreFuture<Vec<PasskeyRecord>>;
     /// Removes one of the user's passkeys; whether it was theirs.
-    fn delete_passkey(&self, user_id: i64, passkey_id: i64) -> impl StoreFuture<bool>;
+    fn delete_passkey(&self, user_id: UserId, passkey_id: i64) -> impl StoreFuture<bool>;
 }
 
 impl UserStore for Store {
@@ -187,7 +188,7 @@ impl UserStore for Store {
 
     async fn set_invitation(
         &self,
-        user_id: i64,
+        user_id: UserId,
         invitation: Option<(&str, NaiveDateTime)>,
     ) -> Result<(), StoreError> {
         const SQL: &str = "UPDATE users SET invitation_token = $2, invitation_expires_at = $3, \
@@ -249,7 +250,7 @@ impl UserStore for Store {
         self.fetch_optional(SQL, (auth_id,)).await
     }
 
-    async fn user_role_names(&self, user_id: i64) -> Result<Vec<String>, StoreError> {
+    async fn user_role_names(&self, user_id: UserId) -> Result<Vec<String>, StoreError> {
         const SQL: &str = "SELECT r.name FROM user_roles ur JOIN roles r ON r.id = ur.role_id \
             WHERE ur.user_id = $1 AND ur.deleted_at IS NULL AND r.deleted_at IS NULL ORDER BY r.id";
         let rows: Vec<(String,)> = self.fetch_all(SQL, (user_id,)).await?;
@@ -258,7 +259,7 @@ impl UserStore for Store {
 
     async fn user_attribute_values(
         &self,
-        user_id: i64,
+        user_id: UserId,
     ) -> Result<Vec<(String, String)>, StoreError> {
         const SQL: &str = "SELECT a.name, v.value FROM user_attribute_values v \
             JOIN user_attributes a ON a.id = v.user_attribute_id WHERE v.user_id = $1 \
@@ -268,7 +269,7 @@ impl UserStore for Store {
 
     async fn update_user(
         &self,
-        user_id: i64,
+        user_id: UserId,
         c: &UserChanges,
         role_ids: Option<&[i64]>,
     ) -> Result<(), StoreError> {
@@ -308,7 +309,7 @@ impl UserStore for Store {
         })
     }
 
-    async fn delete_user(&self, user_id: i64) -> Result<(), StoreError> {
+    async fn delete_user(&self, user_id: UserId) -> Result<(), StoreError> {
         self.soft_delete_cascade(
             soft_delete!("users", "id"),
             &[
@@ -320,20 +321,20 @@ impl UserStore for Store {
                 // A deleted account's linked identities sign into nothing, and may be linked anew.
                 "UPDATE user_identities SET deleted_at = $2 WHERE user_id = $1 AND deleted_at IS NULL",
             ],
-            user_id,
+            user_id.get(),
         )
         .await
         .map(|_| ())
     }
 
-    async fn consented_apps(&self, user_id: i64) -> Result<Vec<(i64, String)>, StoreError> {
+    async fn consented_apps(&self, user_id: UserId) -> Result<Vec<(i64, String)>, StoreError> {
         const SQL: &str =
             "SELECT a.id, a.name FROM user_app_consents c JOIN apps a ON a.id = c.app_id \
             WHERE c.user_id = $1 AND c.deleted_at IS NULL AND a.deleted_at IS NULL ORDER BY a.id";
         self.fetch_all(SQL, (user_id,)).await
     }
 
-    async fn delete_consent(&self, user_id: i64, app_id: i64) -> Result<bool, StoreError> {
+    async fn delete_consent(&self, user_id: UserId, app_id: i64) -> Result<bool, StoreError> {
         const SQL: &str = "UPDATE user_app_consents SET deleted_at = $3, updated_at = $3 \
             WHERE user_id = $1 AND app_id = $2 AND deleted_at IS NULL";
         let done = self.execute(SQL, (user_id, app_id, now_utc())).await?;
@@ -342,8 +343,8 @@ impl UserStore for Store {
 
     async fn set_linked_accounts(
         &self,
-        a: i64,
-        b: i64,
+        a: UserId,
+        b: UserId,
         linked: Option<(&str, &str)>,
     ) -> Result<(), StoreError> {
         const SQL: &str = "UPDATE users SET linked_auth_id = $2, updated_at = $3 WHERE id = $1";
@@ -363,7 +364,7 @@ impl UserStore for Store {
 
     async fn set_mfa_types(
         &self,
-        user_id: i64,
+        user_id: UserId,
         mfa_types: &str,
         clear_otp: bool,
         clear_sms: bool,
@@ -379,14 +380,14 @@ impl UserStore for Store {
         Ok(())
     }
 
-    async fn user_passkeys(&self, user_id: i64) -> Result<Vec<PasskeyRecord>, StoreError> {
+    async fn user_passkeys(&self, user_id: UserId) -> Result<Vec<PasskeyRecord>, StoreError> {
         const SQL: &str =
             "SELECT id, credential_id, counter, created_at, updated_at FROM user_passkeys \
             WHERE user_id = $1 AND deleted_at IS NULL ORDER BY id";
         self.fetch_all(SQL, (user_id,)).await
     }
 
-    async fn delete_passkey(&self, user_id: i64, passkey_id: i64) -> Result<bool, StoreError> {
+    async fn delete_passkey(&self, user_id: UserId, passkey_id: i64) -> Result<bool, StoreError> {
         const SQL: &str = "UPDATE user_passkeys SET deleted_at = $3, updated_at = $3 \
             WHERE id = $2 AND user_id = $1 AND deleted_at IS NULL";
         let done = self.execute(SQL, (user_id, passkey_id, now_utc())).await?;

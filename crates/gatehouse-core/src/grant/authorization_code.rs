@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::grant::AppType;
+use crate::ids::UserId;
 use crate::pkce::CodeChallenge;
 use crate::TokenError;
 
@@ -15,7 +16,7 @@ pub struct IssuedCode {
     pub challenge: Option<CodeChallenge>,
     pub scopes: Vec<String>,
     pub nonce: Option<String>,
-    pub user_id: i64,
+    pub user_id: UserId,
     pub auth_id: String,
     /// When the user last actively signed in (unix seconds).
     pub auth_time: i64,
@@ -85,7 +86,7 @@ mod tests {
             }),
             scopes: vec!["openid".into()],
             nonce: None,
-            user_id: 1,
+            user_id: UserId::new(1),
             auth_id: "u".into(),
             auth_time: 100,
             session_id: None,

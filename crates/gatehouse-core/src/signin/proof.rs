@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::UserId;
+
 use super::next_step::{check_secured, next_step, NotSecured, StepFacts};
 use super::steps::{FirstFactor, SignInError, Step};
 
@@ -27,7 +29,7 @@ impl Progress {
 /// The account a transaction has signed in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subject {
-    pub id: i64,
+    pub id: UserId,
     pub auth_id: String,
 }
 

@@ -1,6 +1,7 @@
 use super::*;
 
 use crate::error::ErrorClass;
+use crate::ids::UserId;
 
 #[test]
 fn sign_in_refusals_keep_melodys_statuses_as_classes() {
@@ -340,7 +341,7 @@ fn a_stale_session_confirms_before_a_sensitive_policy() {
 #[test]
 fn freshness_is_a_factor_given_now_or_a_recent_session() {
     let user = Subject {
-        id: 1,
+        id: UserId::new(1),
         auth_id: "a".into(),
     };
     assert!(
@@ -366,7 +367,7 @@ fn reconfirming_records_the_step_once_and_renews_the_auth_time() {
     let facts = session_policy(Step::ResetMfa, true);
     let mut proof = Proof::default();
     let user = Subject {
-        id: 7,
+        id: UserId::new(7),
         auth_id: "u7".into(),
     };
     proof.sign_in(user, FirstFactor::Session, 100).unwrap();

@@ -4,6 +4,7 @@
 //! asks that account's password (the `link_account` step). The right password links the two and
 //! signs the account in; the email alone never does.
 
+use gatehouse_core::ids::UserId;
 use gatehouse_core::signin::{offers_link, FirstFactor, LinkCandidate, SignInError};
 use gatehouse_core::social_profiles::ExternalProfile;
 use gatehouse_store::{AccountStore, SocialAccountStore, StoreError};
@@ -24,7 +25,7 @@ pub struct PendingLink {
     /// The email both sides vouch for, as the account has it.
     pub email: String,
     /// The account the email found.
-    pub user_id: i64,
+    pub user_id: UserId,
 }
 
 /// The link to offer for an identity that has no user yet, if the feature, both emails and the
@@ -117,7 +118,7 @@ pub async fn link_with_password(
         Some(user) if user.id == account.id => {}
         Some(_) => return Err(taken(&link)),
     }
-    tracing::info!(user_id = account.id, provider = %link.provider, "linked a provider identity to an account");
+    tracing::info!(user_id = %account.id, provider = %link.provider, "linked a provider identity to an account");
     tx.pending_link = None;
     let user = SignedInUser {
         id: account.id,
@@ -126,7 +127,11 @@ pub async fn link_with_password(
     signed_in(state, id, tx, user, FirstFactor::Password, meta).await
 }
 
-async fn owned_by(state: &AppState, link: &PendingLink, user_id: i64) -> Result<(), ServiceError> {
+async fn owned_by(
+    state: &AppState,
+    link: &PendingLink,
+    user_id: UserId,
+) -> Result<(), ServiceError> {
     match state
         .store
         .social_user(&link.provider, &link.profile.subject)

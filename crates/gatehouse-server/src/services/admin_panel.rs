@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use gatehouse_core::admin::{admin_acts_as_root, holds_admin_role};
+use gatehouse_core::ids::UserId;
 use gatehouse_core::signin::SignInError;
 use gatehouse_store::{AccountStore, Cache, Store, UserRecord, UserStore};
 use serde::{Deserialize, Serialize};
@@ -45,7 +46,7 @@ struct PendingSignIn {
 /// What the panel's session cookie stands for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PanelSession {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub csrf: String,
     /// The admin's own access token (the impersonation service verifies it).
     pub access_token: String,

@@ -3,6 +3,7 @@
 //! `sensitive_action_max_auth_age`, since a stolen session would then become a permanent
 //! takeover: the account gives its current password first, or signs in again.
 
+use gatehouse_core::ids::UserId;
 use gatehouse_core::signin::{AtStep, SignInError, Step};
 use gatehouse_store::AccountStore;
 
@@ -13,7 +14,7 @@ use crate::state::AppState;
 /// The account's email, if it has a password to confirm with.
 pub async fn password_email(
     state: &AppState,
-    user_id: i64,
+    user_id: UserId,
 ) -> Result<Option<String>, ServiceError> {
     let Some(email) = state.store.user_by_id(user_id).await?.and_then(|u| u.email) else {
         return Ok(None);

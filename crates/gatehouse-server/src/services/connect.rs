@@ -7,6 +7,7 @@ use gatehouse_core::connect::{
     check_app_name, check_redirect_patterns, check_redirect_url, optional_text, redirect_allowed,
     sauce_claims, ConnectError,
 };
+use gatehouse_core::ids::UserId;
 use gatehouse_core::signin::SignInError;
 use gatehouse_store::{
     AccountStore, ConnectAppChange, ConnectAppRecord, ConnectAppStore, NewConnectApp, Store,
@@ -218,7 +219,7 @@ pub fn sign_in_request(app: &ConnectAppRecord, locale: String) -> AuthorizationR
 pub async fn sauce_redirect(
     state: &AppState,
     target: &ConnectTarget,
-    user_id: i64,
+    user_id: UserId,
     now: i64,
 ) -> Result<String, ServiceError> {
     let app = state

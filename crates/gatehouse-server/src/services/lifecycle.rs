@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use gatehouse_core::admin::email_address;
+use gatehouse_core::ids::UserId;
 use gatehouse_core::lockout::{failed_login_prefix, Counter};
 use gatehouse_core::password::check_new_password;
 use gatehouse_core::signin::SignInError;
@@ -23,15 +24,15 @@ use crate::state::AppState;
 /// The password-reset request limit is per day.
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
-fn verification_key(user_id: i64) -> String {
+fn verification_key(user_id: UserId) -> String {
     format!("EVC-{user_id}")
 }
 
-fn reset_key(user_id: i64) -> String {
+fn reset_key(user_id: UserId) -> String {
     format!("PRC-{user_id}")
 }
 
-fn change_email_key(user_id: i64, email: &str) -> String {
+fn change_email_key(user_id: UserId, email: &str) -> String {
     format!("CEC-{user_id}-{email}")
 }
 
@@ -54,7 +55,7 @@ pub fn change_email_on(state: &AppState) -> bool {
 
 /// Who an email goes to, in which language, under which organization's name.
 pub struct Recipient<'a> {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub auth_id: &'a str,
     pub email: &'a str,
     pub locale: &'a str,
@@ -267,7 +268,7 @@ pub async fn reset_password(
 /// Sends a code to `new_email` that proves the user owns it.
 pub async fn send_change_email_code(
     state: &AppState,
-    user_id: i64,
+    user_id: UserId,
     new_email: &str,
     locale: &str,
 ) -> Result<(), ServiceError> {
@@ -312,7 +313,7 @@ pub async fn send_change_email_code(
 /// Makes `new_email` the user's (verified) email, given the code sent to it.
 pub async fn change_email(
     state: &AppState,
-    user_id: i64,
+    user_id: UserId,
     new_email: &str,
     code: &str,
     ip: Option<&str>,

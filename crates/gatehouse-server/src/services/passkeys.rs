@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use gatehouse_core::ids::UserId;
 use gatehouse_core::signin::{FirstFactor, SignInError};
 use gatehouse_core::webauthn::{
     attested_data, check_ceremony, parse_authenticator_data, signed_bytes, Expected, PublicKey,
@@ -59,7 +60,7 @@ fn b64(text: &str) -> Result<Vec<u8>, ServiceError> {
 }
 
 /// The creation options for `navigator.credentials.create` (WebAuthn JSON form).
-pub async fn enroll_options(state: &AppState, user_id: i64) -> Result<Value, ServiceError> {
+pub async fn enroll_options(state: &AppState, user_id: UserId) -> Result<Value, ServiceError> {
     let user = state
         .store
         .user_by_id(user_id)
@@ -122,7 +123,7 @@ pub struct AttestationResponse {
 /// Checks a registration against the challenge issued to the user and stores the passkey.
 pub async fn enroll(
     state: &AppState,
-    user_id: i64,
+    user_id: UserId,
     response: &RegistrationResponse,
 ) -> Result<(), ServiceError> {
     let challenge = state
@@ -278,13 +279,17 @@ pub async fn sign_in_with_passkey(
 /// The user's passkeys, for the `manage_passkey` page.
 pub async fn list(
     state: &AppState,
-    user_id: i64,
+    user_id: UserId,
 ) -> Result<Vec<gatehouse_store::PasskeyRecord>, ServiceError> {
     Ok(state.store.user_passkeys(user_id).await?)
 }
 
 /// Removes one of the user's own passkeys; another user's passkey is not found.
-pub async fn remove(state: &AppState, user_id: i64, passkey_id: i64) -> Result<(), ServiceError> {
+pub async fn remove(
+    state: &AppState,
+    user_id: UserId,
+    passkey_id: i64,
+) -> Result<(), ServiceError> {
     if state.store.delete_passkey(user_id, passkey_id).await? {
         Ok(())
     } else {
@@ -293,14 +298,14 @@ pub async fn remove(state: &AppState, user_id: i64, passkey_id: i64) -> Result<(
 }
 
 /// The user declined enrolling a passkey for good: the step is not offered again.
-pub async fn decline_enrollment(state: &AppState, user_id: i64) -> Result<(), ServiceError> {
+pub async fn decline_enrollment(state: &AppState, user_id: UserId) -> Result<(), ServiceError> {
     Ok(state.store.set_skip_passkey_enroll(user_id, true).await?)
 }
 
 /// Whether the user has a passkey, and whether they declined enrolling one for good.
 pub async fn enrollment_facts(
     state: &AppState,
-    user_id: i64,
+    user_id: UserId,
 ) -> Result<(bool, bool), ServiceError> {
     let has = !state.store.user_passkeys(user_id).await?.is_empty();
     let skips = state.store.skips_passkey_enroll(user_id).await?;

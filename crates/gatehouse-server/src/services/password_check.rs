@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use gatehouse_core::ids::UserId;
 use gatehouse_core::lockout::failed_login_key;
 use gatehouse_core::signin::SignInError;
 use gatehouse_store::{AccountStore, Cache, PasswordAccount, Store};
@@ -144,7 +145,7 @@ where
     }
 
     /// Rehashes with the current parameters in the background; the sign-in does not wait.
-    fn store_upgraded_hash(&self, user_id: i64, password: &str) {
+    fn store_upgraded_hash(&self, user_id: UserId, password: &str) {
         let store = self.store.clone();
         let passwords = Arc::clone(self.passwords);
         let password = password.to_owned();

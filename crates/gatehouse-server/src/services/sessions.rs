@@ -1,6 +1,7 @@
 //! Single sign-on: one server-side session per browser, found by the SHA-256 of its cookie.
 
 use chrono::{DateTime, NaiveDateTime};
+use gatehouse_core::ids::UserId;
 use gatehouse_store::{
     BrowserSession, BrowserSessionStore, NewBrowserSession, RefreshTokenStore, Store,
 };
@@ -60,7 +61,7 @@ where
     /// `None` with SSO off.
     pub async fn start(
         &self,
-        user_id: i64,
+        user_id: UserId,
         auth_time: i64,
         ip: Option<&str>,
         user_agent: Option<&str>,
@@ -100,7 +101,7 @@ where
 
     /// Signs the user out everywhere: every browser session ends and every refresh token is
     /// revoked. Access tokens already issued run out at their own expiry.
-    pub async fn end_everywhere(&self, user_id: i64, now: i64) -> Result<(), ServiceError> {
+    pub async fn end_everywhere(&self, user_id: UserId, now: i64) -> Result<(), ServiceError> {
         let browsers = self
             .store
             .revoke_all_user_browser_sessions(user_id, at(now))
@@ -109,7 +110,7 @@ where
             .store
             .revoke_user_refresh_tokens(user_id, at(now))
             .await?;
-        tracing::info!(user_id, browsers, tokens, "signed out everywhere");
+        tracing::info!(%user_id, browsers, tokens, "signed out everywhere");
         Ok(())
     }
 }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use gatehouse_core::admin::{email_address, AdminRuleError};
+use gatehouse_core::ids::UserId;
 use gatehouse_core::password::check_new_password;
 use gatehouse_core::signin::{FirstFactor, SignInError, Step};
 use gatehouse_store::{AccountStore, NewSignUp, UserAttributeRecord, UserAttributeStore};
@@ -184,7 +185,7 @@ async fn checked_attributes(
         if field.is_unique
             && state
                 .store
-                .attribute_value_taken(field.id, value, 0)
+                .attribute_value_taken(field.id, value, UserId::new(0))
                 .await?
         {
             let taken = AdminRuleError::UniqueAttributeAlreadyExists {

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use gatehouse_core::ids::UserId;
 use gatehouse_core::mfa::password_alone_suffices;
 use gatehouse_store::AccountStore;
 use serde::{Deserialize, Serialize};
@@ -19,7 +20,7 @@ use crate::state::AppState;
 
 #[derive(Serialize, Deserialize)]
 struct Issued {
-    user_id: i64,
+    user_id: UserId,
     expires_at: i64,
 }
 
@@ -41,7 +42,7 @@ pub async fn get_token(
     now: i64,
 ) -> Result<Value, ServiceError> {
     let user = match id.trim().parse::<i64>() {
-        Ok(id) if id > 0 => state.store.user_by_id(id).await?,
+        Ok(id) if id > 0 => state.store.user_by_id(UserId::new(id)).await?,
         _ => None,
     };
     let email = user

@@ -1,6 +1,7 @@
 //! What decides a transaction's next step (melody.md §4): the facts about the user, the app and
 //! the server that `gatehouse_core::signin::next_step` weighs.
 
+use gatehouse_core::ids::UserId;
 use gatehouse_core::signin::{FirstFactor, MfaTypes, Step, StepFacts};
 use gatehouse_store::AccountStore;
 
@@ -47,7 +48,7 @@ impl OwnedFacts {
 /// check reads them with the account), so the facts need not read the user again.
 #[derive(Debug, Clone)]
 pub(crate) struct KnownFactors {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub mfa_types: MfaTypes,
     pub otp_verified: bool,
 }

@@ -34,7 +34,7 @@ record_view! {
 record_view! {
     pub struct SignInLogView from |r: &SignInLogRecord| {
         id: i64 = r.id,
-        user_id: i64 = r.user_id,
+        user_id: i64 = r.user_id.get(),
         ip: Option<String> = r.ip.clone(),
         /// JSON text with what is known of where the sign-in came from.
         detail: Option<String> = Some(r.detail.clone()),

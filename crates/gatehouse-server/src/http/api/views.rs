@@ -196,7 +196,7 @@ impl UserView {
     pub fn new(r: &UserRecord, with_names: bool) -> Self {
         let names = |v: &Option<String>| with_names.then(|| v.clone().unwrap_or_default());
         Self {
-            id: r.id,
+            id: r.id.get(),
             auth_id: r.auth_id.clone(),
             linked_auth_id: r.linked_auth_id.clone(),
             social_account_id: r.social_account_id.clone(),

@@ -5,6 +5,7 @@ use axum::extract::Query;
 use axum::http::header;
 use axum::response::Response;
 use axum::routing::get;
+use gatehouse_core::ids::UserId;
 use gatehouse_core::signin::{MfaType, SignInError, Step};
 use serde::Deserialize;
 
@@ -201,7 +202,7 @@ async fn otp_submit(post: OwedPost<Otp, CodeForm>) -> Response {
 pub(super) async fn verified(
     (state, browser, locale): (&AppState, &Browser, &str),
     form: &CodeForm,
-    (user_id, kind): (i64, MfaType),
+    (user_id, kind): (UserId, MfaType),
     outcome: Outcome,
 ) -> Response {
     let device = remember_if_asked(state, browser, form, user_id, kind).await;
@@ -212,7 +213,7 @@ async fn remember_if_asked(
     state: &AppState,
     browser: &Browser,
     form: &CodeForm,
-    user_id: i64,
+    user_id: UserId,
     kind: MfaType,
 ) -> Option<String> {
     if !state.config.enable_mfa_remember_device || form.remember.is_none() {

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Form;
+use gatehouse_core::ids::UserId;
 use gatehouse_core::signin::SignInError;
 use gatehouse_store::{AccountStore, BrowserSession};
 use serde::Deserialize;
@@ -107,7 +108,7 @@ pub(super) fn policies(
 async fn view(
     state: &AppState,
     browser: &Browser,
-    user_id: i64,
+    user_id: UserId,
     locale: &str,
     notice: Option<&str>,
 ) -> Result<Response, ServiceError> {

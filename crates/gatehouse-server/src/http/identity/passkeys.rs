@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
+use gatehouse_core::ids::UserId;
 use gatehouse_core::signin::{SignInError, Step};
 
 use super::browser::Browser;
@@ -43,7 +44,7 @@ async fn view(
     error: Option<(StatusCode, String)>,
 ) -> Response {
     let t = i18n::texts(locale);
-    let user_id = tx.user().map_or(0, |u| u.id);
+    let user_id = tx.user().map_or(UserId::new(0), |u| u.id);
     let options = match passkeys::enroll_options(state, user_id).await {
         Ok(options) => options,
         Err(err) => return page_error(state, locale, err),

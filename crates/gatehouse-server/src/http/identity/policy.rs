@@ -3,6 +3,7 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, MethodRouter};
+use gatehouse_core::ids::UserId;
 use gatehouse_core::signin::Step;
 use gatehouse_store::AccountStore;
 
@@ -57,7 +58,7 @@ fn policy_view(
 /// one to mark (the posted choice, else the active one).
 async fn policy_fields(
     state: &AppState,
-    user_id: i64,
+    user_id: UserId,
     step: Step,
     chosen: Option<&str>,
 ) -> Result<PolicyFieldsOwned, ServiceError> {

@@ -2,6 +2,7 @@
 
 use axum::response::Response;
 use axum::routing::get;
+use gatehouse_core::ids::UserId;
 use gatehouse_core::signin::MfaType;
 
 use super::browser::Browser;
@@ -52,7 +53,7 @@ async fn sms_spec<'a>(
             format!("{EMAIL_PATH}?tx={tx_id}&backup=sms&locale={}", t.lang),
         ));
     }
-    let user_id = tx.user().map_or(0, |u| u.id);
+    let user_id = tx.user().map_or(UserId::new(0), |u| u.id);
     let intro = match mfa::verified_phone(state, user_id).await? {
         Some(masked) if !setup => format!("{} {masked}", t.sms_intro),
         _ => String::new(),

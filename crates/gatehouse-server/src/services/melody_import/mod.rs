@@ -5,6 +5,7 @@ mod report;
 
 use std::path::PathBuf;
 
+use gatehouse_core::ids::UserId;
 use gatehouse_core::melody::{
     map_row, AdminApp, Cell, IdMap, Mapped, Record, Skip, SourceTable, Table, APP, USER,
 };
@@ -153,6 +154,8 @@ async fn import_table(
                     report.note(format!("{}: {}", note.field, note.reason));
                 }
                 if let Some(secret) = &user.otp_secret {
+                    // The imported row's id is a user's: typed here, where it comes back.
+                    let id = UserId::new(id);
                     let sealed = keys.seal_secret(secret, &otp_seal_context(id));
                     tx.set_otp_secret(id, &sealed).await?;
                 }

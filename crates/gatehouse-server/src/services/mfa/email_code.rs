@@ -1,5 +1,6 @@
 //! Codes sent by email, as a second factor or as a backup for TOTP and SMS.
 
+use gatehouse_core::ids::UserId;
 use gatehouse_core::signin::{AtStep, SignInError, Step};
 
 use super::{account_at, code_pending, email_backup_allowed, signed_in_user, spend_sent_code};
@@ -10,7 +11,7 @@ use crate::services::{codes, outbox};
 use crate::state::AppState;
 
 /// A code is bound to its transaction and to the account it was sent to.
-fn email_code_key(id: &str, user_id: i64) -> String {
+fn email_code_key(id: &str, user_id: UserId) -> String {
     format!("EMC-{id}-{user_id}")
 }
 

@@ -1,5 +1,6 @@
 //! Choosing second factors: the enrollment page and the `reset_mfa` policy.
 
+use gatehouse_core::ids::UserId;
 use gatehouse_core::signin::{AtStep, MfaType, MfaTypes, SignInError, Step};
 use gatehouse_store::{App, UserStore};
 
@@ -50,7 +51,7 @@ pub async fn enroll(
 }
 
 /// The `reset_mfa` policy: every factor and its secrets removed.
-pub async fn reset_own_mfa(state: &AppState, user_id: i64) -> Result<(), ServiceError> {
+pub async fn reset_own_mfa(state: &AppState, user_id: UserId) -> Result<(), ServiceError> {
     state.store.set_mfa_types(user_id, "", true, true).await?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! remember-device cookie and the `reset_mfa` policy. Codes and counters live in the shared
 //! cache under Melody's key names (`EMC-`, `OMUS-`, `FMA-`, `EMEA-`).
 
+use gatehouse_core::ids::UserId;
 use gatehouse_core::lockout::Counter;
 use gatehouse_core::signin::{AtStep, MfaRequirement, SignInError};
 use gatehouse_store::{AccountStore, App, UserRecord};
@@ -79,7 +80,7 @@ async fn signed_in_user(state: &AppState, tx: &Transaction) -> Result<UserRecord
 /// Refuses when the user's wrong MFA codes (TOTP, email, SMS alike) reached the threshold.
 async fn check_code_lockout(
     state: &AppState,
-    user_id: i64,
+    user_id: UserId,
     ip: Option<&str>,
 ) -> Result<(), ServiceError> {
     let threshold = state.config.mfa_code_verify_threshold;
@@ -98,7 +99,7 @@ async fn check_code_lockout(
 /// Counts a wrong MFA code; the refusal to answer with.
 async fn wrong_code(
     state: &AppState,
-    user_id: i64,
+    user_id: UserId,
     ip: Option<&str>,
 ) -> Result<ServiceError, ServiceError> {
     codes::count_failure(state, Counter::FailedMfaCode, &user_id.to_string(), ip).await?;
@@ -106,7 +107,11 @@ async fn wrong_code(
 }
 
 /// Forgets the wrong MFA codes once the right one came.
-async fn right_code(state: &AppState, user_id: i64, ip: Option<&str>) -> Result<(), ServiceError> {
+async fn right_code(
+    state: &AppState,
+    user_id: UserId,
+    ip: Option<&str>,
+) -> Result<(), ServiceError> {
     codes::clear_failures(state, Counter::FailedMfaCode, &user_id.to_string(), ip).await
 }
 
@@ -115,7 +120,7 @@ async fn right_code(state: &AppState, user_id: i64, ip: Option<&str>) -> Result<
 async fn spend_sent_code(
     state: &AppState,
     key: &str,
-    user_id: i64,
+    user_id: UserId,
     code: &str,
     ip: Option<&str>,
 ) -> Result<(), ServiceError> {
@@ -133,7 +138,7 @@ async fn code_pending(
     state: &AppState,
     id: &str,
     tx: &Transaction,
-    key: fn(&str, i64) -> String,
+    key: fn(&str, UserId) -> String,
 ) -> Result<bool, ServiceError> {
     let Some(user) = tx.user() else {
         return Ok(false);

@@ -1,5 +1,6 @@
 //! Recovery codes: one-time codes that stand in for every factor.
 
+use gatehouse_core::ids::UserId;
 use gatehouse_core::mfa::base32_encode;
 use gatehouse_core::signin::SignInError;
 use gatehouse_store::{AccountStore, MfaStore};
@@ -43,7 +44,7 @@ pub fn new_recovery_codes() -> Vec<String> {
 /// are kept.
 pub async fn store_recovery_codes(
     state: &AppState,
-    user_id: i64,
+    user_id: UserId,
     codes: &[String],
 ) -> Result<(), ServiceError> {
     let hashes: Vec<String> = codes.iter().map(|c| recovery_code_hash(c)).collect();
@@ -52,7 +53,7 @@ pub async fn store_recovery_codes(
 }
 
 /// Whether the user has unused recovery codes.
-pub async fn has_recovery_codes(state: &AppState, user_id: i64) -> Result<bool, ServiceError> {
+pub async fn has_recovery_codes(state: &AppState, user_id: UserId) -> Result<bool, ServiceError> {
     Ok(state.store.recovery_codes_left(user_id).await? > 0)
 }
 

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use gatehouse_core::ids::UserId;
 use gatehouse_core::signin::MfaType;
 use serde::{Deserialize, Serialize};
 
@@ -19,14 +20,14 @@ struct Remembered {
     types: Vec<MfaType>,
 }
 
-fn device_key(user_id: i64, device_id: &str) -> String {
+fn device_key(user_id: UserId, device_id: &str) -> String {
     format!("MRD-{user_id}-{device_id}")
 }
 
 /// The factors this device may skip for `user_id`.
 pub async fn remembered(
     state: &AppState,
-    user_id: i64,
+    user_id: UserId,
     cookie: Option<&str>,
 ) -> Result<Vec<MfaType>, ServiceError> {
     if !state.config.enable_mfa_remember_device {
@@ -52,7 +53,7 @@ pub async fn remembered(
 /// Remembers that this device passed `kind` for the user; returns the cookie value to set.
 pub async fn remember(
     state: &AppState,
-    user_id: i64,
+    user_id: UserId,
     kind: MfaType,
     cookie: Option<&str>,
 ) -> Result<String, ServiceError> {

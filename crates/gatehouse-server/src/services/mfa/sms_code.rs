@@ -1,5 +1,6 @@
 //! SMS: verifying the phone number and the codes sent to it.
 
+use gatehouse_core::ids::UserId;
 use gatehouse_core::lockout::Counter;
 use gatehouse_core::signin::{AtStep, MfaType, SignInError, Step};
 use gatehouse_store::MfaStore;
@@ -11,14 +12,14 @@ use crate::services::signin::{self, Outcome, RequestMeta, Transaction};
 use crate::services::{codes, outbox};
 use crate::state::AppState;
 
-fn sms_code_key(id: &str, user_id: i64) -> String {
+fn sms_code_key(id: &str, user_id: UserId) -> String {
     format!("SMC-{id}-{user_id}")
 }
 
 /// The user's SMS number (masked but the last 4 digits) once verified, for the code page.
 pub async fn verified_phone(
     state: &AppState,
-    user_id: i64,
+    user_id: UserId,
 ) -> Result<Option<String>, ServiceError> {
     Ok(state
         .store

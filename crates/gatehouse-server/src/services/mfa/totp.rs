@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use gatehouse_core::ids::UserId;
 use gatehouse_core::mfa::{acceptable_steps, base32_encode, is_code, otp_uri};
 use gatehouse_core::signin::{AtStep, MfaType, SignInError, Step};
 use gatehouse_store::MfaStore;
@@ -21,7 +22,7 @@ pub struct OtpSetup {
 }
 
 /// What a user's sealed TOTP secret is bound to, so it cannot be moved to another user.
-pub(crate) fn otp_seal_context(user_id: i64) -> String {
+pub(crate) fn otp_seal_context(user_id: UserId) -> String {
     format!("totp:{user_id}")
 }
 

@@ -1,4 +1,5 @@
 use gatehouse_core::admin::{AdminRuleError, ProtectedRoles};
+use gatehouse_core::ids::UserId;
 use gatehouse_store::{Store, UserChanges, UserStore};
 
 use super::*;
@@ -138,7 +139,7 @@ async fn users_lists_the_holders_of_a_role() {
         .update_user(holder.id, &UserChanges::default(), Some(&[team.id]))
         .await
         .unwrap();
-    let holders: Vec<i64> = roles
+    let holders: Vec<UserId> = roles
         .users(team.id)
         .await
         .unwrap()

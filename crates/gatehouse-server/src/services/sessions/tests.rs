@@ -1,3 +1,4 @@
+use gatehouse_core::ids::UserId;
 use gatehouse_store::NewRefreshToken;
 
 use super::*;
@@ -5,7 +6,7 @@ use crate::services::fixture;
 
 const NOW: i64 = 1_800_000_000;
 
-async fn signed_up(store: &Store) -> i64 {
+async fn signed_up(store: &Store) -> UserId {
     fixture::user(store, &fixture::passwords(), "sso@example.com", None)
         .await
         .id

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use gatehouse_core::grant::authorization_code::{check_exchange, Exchange, IssuedCode};
+use gatehouse_core::ids::UserId;
 use gatehouse_core::lockout::failed_verifier_key;
 use gatehouse_core::scope::grant_scopes;
 use gatehouse_core::TokenError;
@@ -126,7 +127,7 @@ async fn revoke_replayed_code(state: &AppState, code: &str) -> Result<(), Servic
 }
 
 /// Counts the sign-in and logs it, off the request path.
-pub(super) fn record_sign_in(state: &AppState, user_id: i64, app_id: i64, ip: Option<&str>) {
+pub(super) fn record_sign_in(state: &AppState, user_id: UserId, app_id: i64, ip: Option<&str>) {
     let state = state.clone();
     let ip = ip.map(str::to_owned);
     tokio::spawn(async move {

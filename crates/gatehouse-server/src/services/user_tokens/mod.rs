@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use chrono::DateTime;
 use gatehouse_core::grant::AppType;
+use gatehouse_core::ids::UserId;
 use gatehouse_core::pkce::left_half_hash;
 use gatehouse_core::tokens::{
     id_token_claims, user_access_token_claims, IdTokenProfile, UserTokenFacts,
@@ -125,7 +126,7 @@ async fn app_for_grant(
     Ok(app)
 }
 
-async fn active_user(state: &AppState, user_id: i64) -> Result<UserRecord, ServiceError> {
+async fn active_user(state: &AppState, user_id: UserId) -> Result<UserRecord, ServiceError> {
     state
         .store
         .user_by_id(user_id)

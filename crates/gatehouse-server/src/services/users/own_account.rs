@@ -1,13 +1,14 @@
 //! What a signed-in user changes about their own account when a policy step asks.
 
 use gatehouse_core::admin::AdminRuleError;
+use gatehouse_core::ids::UserId;
 use gatehouse_store::{OrgRecord, UserChanges, UserStore};
 
 use crate::error::ServiceError;
 use crate::state::AppState;
 
 /// The organizations a signed-in user may switch between (the `change_org` policy).
-pub async fn own_orgs(state: &AppState, user_id: i64) -> Result<Vec<OrgRecord>, ServiceError> {
+pub async fn own_orgs(state: &AppState, user_id: UserId) -> Result<Vec<OrgRecord>, ServiceError> {
     use gatehouse_store::OrgStore;
     Ok(state.store.user_orgs(user_id).await?)
 }
@@ -15,7 +16,7 @@ pub async fn own_orgs(state: &AppState, user_id: i64) -> Result<Vec<OrgRecord>, 
 /// The `change_org` policy: makes one of the user's organizations the active one.
 pub async fn change_own_org(
     state: &AppState,
-    user_id: i64,
+    user_id: UserId,
     slug: &str,
 ) -> Result<(), ServiceError> {
     use gatehouse_core::signin::SignInError;
@@ -39,7 +40,7 @@ pub async fn change_own_org(
 /// The `change_password` policy: a new password that passes the rule and differs from the old.
 pub async fn change_own_password(
     state: &AppState,
-    user_id: i64,
+    user_id: UserId,
     password: &str,
 ) -> Result<(), ServiceError> {
     use gatehouse_core::signin::SignInError;
@@ -77,7 +78,7 @@ pub async fn change_own_password(
 /// The `update_info` policy: first and last name, each at most 50 characters.
 pub async fn update_own_names(
     state: &AppState,
-    user_id: i64,
+    user_id: UserId,
     first_name: Option<&str>,
     last_name: Option<&str>,
 ) -> Result<(), ServiceError> {
