@@ -69,12 +69,13 @@ pub trait UserAttributeStore {
         attribute_id: i64,
         value: Option<&str>,
     ) -> impl StoreFuture<()>;
-    /// Whether another live user already has this value for the attribute.
+    /// Whether a live user other than `except_user_id` (any user, with `None`) already has this
+    /// value for the attribute.
     fn attribute_value_taken(
         &self,
         attribute_id: i64,
         value: &str,
-        except_user_id: UserId,
+        except_user_id: Option<UserId>,
     ) -> impl StoreFuture<bool>;
     /// Soft-deletes the attribute and its values; whether it existed.
     fn delete_user_attribute(&self, id: i64) -> impl StoreFuture<bool>;
@@ -193,11 +194,11 @@ impl UserAttributeStore for Store {
         &self,
         attribute_id: i64,
         value: &str,
-        except_user_id: UserId,
+        except_user_id: Option<UserId>,
     ) -> Result<bool, StoreError> {
         const SQL: &str =
             "SELECT COUNT(*) FROM user_attribute_values v JOIN users u ON u.id = v.user_id \
-            WHERE v.user_attribute_id = $1 AND v.value = $2 AND v.user_id <> $3 \
+            WHERE v.user_attribute_id = $1 AND v.value = $2 AND ($3 IS NULL OR v.user_id <> $3) \
             AND v.deleted_at IS NULL AND u.deleted_at IS NULL";
         let (n,): (i64,) = self
             .fetch_one(SQL, (attribute_id, value, except_user_id))

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use gatehouse_core::admin::{email_address, AdminRuleError};
-use gatehouse_core::ids::UserId;
 use gatehouse_core::password::check_new_password;
 use gatehouse_core::signin::{FirstFactor, SignInError, Step};
 use gatehouse_store::{AccountStore, NewSignUp, UserAttributeRecord, UserAttributeStore};
@@ -181,11 +180,11 @@ async fn checked_attributes(
         if !user_attributes::value_matches_rule(field, value) {
             return Err(SignInError::BadInput(user_attributes::rule_message(field, locale)).into());
         }
-        // A new user has no id yet: 0 excludes nobody.
+        // A new user has no id yet: no one is excluded.
         if field.is_unique
             && state
                 .store
-                .attribute_value_taken(field.id, value, UserId::new(0))
+                .attribute_value_taken(field.id, value, None)
                 .await?
         {
             let taken = AdminRuleError::UniqueAttributeAlreadyExists {

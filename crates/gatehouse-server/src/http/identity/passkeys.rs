@@ -4,8 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use gatehouse_core::ids::UserId;
-use gatehouse_core::signin::{SignInError, Step};
+use gatehouse_core::signin::{AtStep, SignInError, Step};
 
 use super::browser::Browser;
 use super::forms::{CredentialForm, PasskeyAction, PasskeyForm};
@@ -40,11 +39,11 @@ async fn view(
     tx_id: &str,
     tx: &Transaction,
     locale: &str,
-    step: Step,
+    at: &AtStep,
     error: Option<(StatusCode, String)>,
 ) -> Response {
     let t = i18n::texts(locale);
-    let user_id = tx.user().map_or(UserId::new(0), |u| u.id);
+    let (step, user_id) = (at.step(), at.user().id);
     let options = match passkeys::enroll_options(state, user_id).await {
         Ok(options) => options,
         Err(err) => return page_error(state, locale, err),
@@ -109,7 +108,7 @@ async fn page<P: StepPage>(page: OwedPage<P>) -> Response {
         &page.tx_id,
         &page.tx,
         &page.locale,
-        page.at.step(),
+        &page.at,
         None,
     )
     .await
@@ -142,7 +141,7 @@ async fn submit<P: StepPage>(post: OwedPost<P, PasskeyForm>) -> Response {
             &post.form.tx,
             &post.tx,
             locale,
-            step,
+            &post.at,
             refusal,
         )
     };

@@ -27,7 +27,7 @@ async fn sms_spec<'a>(
     state: &AppState,
     t: &'a i18n::Texts,
     tx: &Transaction,
-    tx_id: &str,
+    (tx_id, user_id): (&str, UserId),
     setup: bool,
 ) -> Result<(FormSpec<'a>, String), ServiceError> {
     let app = state.clients.app(&tx.request.client_id).await?;
@@ -53,7 +53,6 @@ async fn sms_spec<'a>(
             format!("{EMAIL_PATH}?tx={tx_id}&backup=sms&locale={}", t.lang),
         ));
     }
-    let user_id = tx.user().map_or(UserId::new(0), |u| u.id);
     let intro = match mfa::verified_phone(state, user_id).await? {
         Some(masked) if !setup => format!("{} {masked}", t.sms_intro),
         _ => String::new(),
@@ -77,7 +76,8 @@ async fn sms_page(page: OwedPage<SmsMfa>) -> Response {
         },
         false => Ok(()),
     };
-    let (mut spec, intro) = match sms_spec(&state, t, &tx, &tx_id, !verified).await {
+    let (mut spec, intro) = match sms_spec(&state, t, &tx, (&tx_id, at.user().id), !verified).await
+    {
         Ok(shown) => shown,
         Err(err) => return page_error(&state, &locale, err),
     };
@@ -107,7 +107,7 @@ async fn sms_submit(post: OwedPost<SmsMfa, CodeForm>) -> Response {
                 Ok(outcome) => verified(page, &form, (user_id, MfaType::Sms), outcome).await,
                 Err(err) => {
                     refused_again(&state, &locale, err, |refusal| {
-                        code_page(page, &tx, &form.tx, Some(refusal))
+                        code_page(page, &tx, (&form.tx, user_id), Some(refusal))
                     })
                     .await
                 }
@@ -115,13 +115,13 @@ async fn sms_submit(post: OwedPost<SmsMfa, CodeForm>) -> Response {
         }
     };
     match sent {
-        Ok(()) => code_page(page, &tx, &form.tx, None).await,
+        Ok(()) => code_page(page, &tx, (&form.tx, user_id), None).await,
         // A number that could not be set up is asked for again.
         Err(err) if form.stage == "setup" => {
             refused_again(&state, &locale, err, |refusal| {
                 let t = i18n::texts(&locale);
                 let spec = async {
-                    sms_spec(&state, t, &tx, &form.tx, true)
+                    sms_spec(&state, t, &tx, (&form.tx, user_id), true)
                         .await
                         .map(|(s, _)| s)
                 };
@@ -131,7 +131,7 @@ async fn sms_submit(post: OwedPost<SmsMfa, CodeForm>) -> Response {
         }
         Err(err) => {
             refused_again(&state, &locale, err, |refusal| {
-                code_page(page, &tx, &form.tx, Some(refusal))
+                code_page(page, &tx, (&form.tx, user_id), Some(refusal))
             })
             .await
         }
@@ -142,12 +142,12 @@ async fn sms_submit(post: OwedPost<SmsMfa, CodeForm>) -> Response {
 async fn code_page(
     page: (&AppState, &Browser, &str),
     tx: &Transaction,
-    tx_id: &str,
+    (tx_id, user_id): (&str, UserId),
     refusal: Option<Refusal>,
 ) -> Response {
     let t = i18n::texts(page.2);
     let spec = async {
-        let shown = sms_spec(page.0, t, tx, tx_id, false).await;
+        let shown = sms_spec(page.0, t, tx, (tx_id, user_id), false).await;
         shown.map(|(spec, _)| FormSpec {
             intro: t.sms_setup_intro,
             ..spec

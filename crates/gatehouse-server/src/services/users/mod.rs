@@ -237,7 +237,7 @@ pub async fn update(
                 }
                 if attribute.is_unique
                     && store
-                        .attribute_value_taken(attribute_id, value, current.id)
+                        .attribute_value_taken(attribute_id, value, Some(current.id))
                         .await?
                 {
                     return Err(AdminRuleError::UniqueAttributeAlreadyExists {
