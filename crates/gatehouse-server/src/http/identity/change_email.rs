@@ -5,7 +5,7 @@ use axum::routing::get;
 
 use super::forms::ChangeEmailForm;
 use super::i18n;
-use super::lifecycle::{form_or_refusal, form_page, FormSpec};
+use super::lifecycle::{form_or_refusal, form_page, owed_form_page, FormSpec};
 use super::step::{ChangeEmail, OwedPage, OwedPost};
 use crate::services::lifecycle;
 use crate::state::AppState;
@@ -28,37 +28,20 @@ fn change_email_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &'a str) -> For
 }
 
 fn change_email_code_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &str) -> FormSpec<'a> {
-    let fields = |stage: &str| {
-        vec![
-            ("tx", tx_id.to_owned()),
-            ("stage", stage.to_owned()),
-            ("email", email.to_owned()),
-        ]
-    };
     let mut spec = FormSpec::new(
         t.change_email_title,
         t.change_email_code_intro,
         CHANGE_EMAIL_PATH,
         t.confirm,
-    );
-    spec.hidden = fields("confirm");
-    spec.resend = Some(fields("send"));
+    )
+    .for_emailed_code(tx_id, email, ("confirm", "send"));
     spec.email_label = t.new_email;
-    spec.ask_code = true;
     spec
 }
 
 async fn change_email_page(page: OwedPage<ChangeEmail>) -> Response {
     let t = i18n::texts(&page.locale);
-    form_page(
-        &page.state,
-        &page.browser,
-        &page.locale,
-        page.tx.branding.as_ref(),
-        change_email_spec(t, &page.tx_id, ""),
-        None,
-        None,
-    )
+    owed_form_page(&page, change_email_spec(t, &page.tx_id, ""))
 }
 
 async fn change_email_submit(post: OwedPost<ChangeEmail, ChangeEmailForm>) -> Response {

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::browser::Browser;
 use super::forms::{ResetForm, VerifyEmailForm};
 use super::pages::{message, render, Chrome, StepFormPage};
-use super::step::{PostedTx, Refusal, TxPage};
+use super::step::{OwedPage, PostedTx, Refusal, TxPage};
 use super::{
     check_form_origin, form_error, i18n, page_error, page_locale, posted_transaction, refused_post,
     respond, sign_in_url, sign_in_view, transaction,
@@ -89,9 +89,43 @@ impl<'a> FormSpec<'a> {
             captcha: None,
         }
     }
+
+    /// Asks for the code emailed to `email`: the form posts `stage` with the code, and the
+    /// resend link posts `resend_stage` for a new one.
+    pub(super) fn for_emailed_code(
+        mut self,
+        tx_id: &str,
+        email: &str,
+        (stage, resend_stage): (&str, &str),
+    ) -> Self {
+        let fields = |stage: &str| {
+            vec![
+                ("tx", tx_id.to_owned()),
+                ("stage", stage.to_owned()),
+                ("email", email.to_owned()),
+            ]
+        };
+        self.hidden = fields(stage);
+        self.resend = Some(fields(resend_stage));
+        self.ask_code = true;
+        self
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
+/// A step's form as first shown: no refusal, no notice.
+pub(super) fn owed_form_page<P>(page: &OwedPage<P>, spec: FormSpec<'_>) -> Response {
+    form_page(
+        &page.state,
+        &page.browser,
+        &page.locale,
+        page.tx.branding.as_ref(),
+        spec,
+        None,
+        None,
+    )
+}
+
 pub(super) fn form_page(
     state: &AppState,
     browser: &Browser,
@@ -366,23 +400,14 @@ fn without_resend_under_captcha<'a>(state: &AppState, mut spec: FormSpec<'a>) ->
 }
 
 fn reset_code_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &str) -> FormSpec<'a> {
-    let fields = |stage: &str| {
-        vec![
-            ("tx", tx_id.to_owned()),
-            ("stage", stage.to_owned()),
-            ("email", email.to_owned()),
-        ]
-    };
     let mut spec = FormSpec::new(
         t.reset_title,
         t.reset_code_intro,
         RESET_PATH,
         t.reset_button,
-    );
-    spec.hidden = fields("reset");
-    spec.resend = Some(fields("request"));
+    )
+    .for_emailed_code(tx_id, email, ("reset", "request"));
     spec.email_label = t.email;
-    spec.ask_code = true;
     spec.ask_password = true;
     spec.back_url = Some(sign_in_url(tx_id, t.lang));
     spec

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::browser::Browser;
 use super::forms::{CodeForm, EnrollForm};
-use super::lifecycle::{code_form_answer, form_after, form_page, FormSpec};
+use super::lifecycle::{code_form_answer, form_after, form_page, owed_form_page, FormSpec};
 use super::step::{
     answered, email_code_owed, refused_again, EmailCode, MfaEnroll, Otp, OtpMfa, OtpSetup,
     OwedPage, OwedPost, ResetMfa, StepPage,
@@ -344,15 +344,7 @@ fn reset_spec<'a>(t: &'a i18n::Texts, tx_id: &str) -> FormSpec<'a> {
 
 async fn reset_page(page: OwedPage<ResetMfa>) -> Response {
     let t = i18n::texts(&page.locale);
-    form_page(
-        &page.state,
-        &page.browser,
-        &page.locale,
-        page.tx.branding.as_ref(),
-        reset_spec(t, &page.tx_id),
-        None,
-        None,
-    )
+    owed_form_page(&page, reset_spec(t, &page.tx_id))
 }
 
 async fn reset_submit(post: OwedPost<ResetMfa>) -> Response {

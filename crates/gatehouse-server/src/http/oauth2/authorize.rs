@@ -7,6 +7,7 @@ use axum::response::Response;
 use gatehouse_core::authorize::{check_client, check_request, AuthorizeParams, ResponseMode};
 use gatehouse_core::signin::SignInError;
 
+use crate::config::Config;
 use crate::error::ServiceError;
 use crate::http::error::status_of;
 use crate::http::identity::browser::Browser;
@@ -30,11 +31,10 @@ pub async fn authorize_post(
 ) -> Response {
     match serde_urlencoded::from_bytes::<AuthorizeParams>(&body) {
         Ok(params) => authorize(state, browser, params).await,
-        Err(_) => message(
+        Err(_) => bad_request(
             &state.config,
             "en",
             StatusCode::BAD_REQUEST,
-            "Bad authorization request",
             "The request body could not be read as a form",
         ),
     }
@@ -62,31 +62,28 @@ pub(crate) async fn authorize(
     let redirect_uri = match check_client(&params, facts, &settings) {
         Ok(uri) => uri,
         Err(err) => {
-            return message(
+            return bad_request(
                 config,
                 &page_locale,
                 status_of(err.class()),
-                "Bad authorization request",
                 &err.to_string(),
             )
         }
     };
     // An app registered before the redirect-URI rules may still hold a `javascript:` URI.
     if !crate::services::apps::may_redirect_to(config, redirect_uri) {
-        return message(
+        return bad_request(
             config,
             &page_locale,
             StatusCode::BAD_REQUEST,
-            "Bad authorization request",
             "The registered redirect_uri is not allowed: use https, loopback http or a private-use scheme with a dot",
         );
     }
     let (Some(app), Some(facts)) = (app.as_deref(), facts) else {
-        return message(
+        return bad_request(
             config,
             &page_locale,
             StatusCode::NOT_FOUND,
-            "Bad authorization request",
             "No SPA app found",
         );
     };
@@ -128,16 +125,7 @@ pub(crate) async fn authorize(
     {
         Some(name) => match saml_sp::idp(&state, name).await {
             Ok(found) => Some(found),
-            Err(ServiceError::SignIn(err)) => {
-                return message(
-                    config,
-                    &locale,
-                    status_of(err.class()),
-                    "Bad authorization request",
-                    &err.to_string(),
-                )
-            }
-            Err(err) => return crate::http::error::page_internal_error(config, &locale, &err),
+            Err(err) => return refused(config, &locale, err),
         },
         None => None,
     };
@@ -190,16 +178,7 @@ pub(crate) async fn authorize(
             .await
             {
                 Ok(url) => see_other(&url),
-                Err(ServiceError::SignIn(err)) => {
-                    return message(
-                        config,
-                        &locale,
-                        status_of(err.class()),
-                        "Bad authorization request",
-                        &err.to_string(),
-                    )
-                }
-                Err(err) => return crate::http::error::page_internal_error(config, &locale, &err),
+                Err(err) => return refused(config, &locale, err),
             },
             (None, None) => see_other(&format!(
                 "/identity/v1/view/authorize?tx={tx_id}&locale={locale}"
@@ -230,5 +209,18 @@ pub(crate) async fn authorize(
             deny("access_denied", &SignInError::DisabledAccount.to_string())
         }
         Err(err) => crate::http::error::page_internal_error(config, &locale, &err),
+    }
+}
+
+/// A refused authorize request, shown as a page (never redirected).
+fn bad_request(config: &Config, locale: &str, status: StatusCode, detail: &str) -> Response {
+    message(config, locale, status, "Bad authorization request", detail)
+}
+
+/// A sign-in refusal is the request's fault and says why; anything else is the server's.
+fn refused(config: &Config, locale: &str, err: ServiceError) -> Response {
+    match err {
+        ServiceError::SignIn(err) => bad_request(config, locale, status_of(err.class()), &err.to_string()),
+        err => crate::http::error::page_internal_error(config, locale, &err),
     }
 }
