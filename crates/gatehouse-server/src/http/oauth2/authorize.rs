@@ -220,7 +220,9 @@ fn bad_request(config: &Config, locale: &str, status: StatusCode, detail: &str) 
 /// A sign-in refusal is the request's fault and says why; anything else is the server's.
 fn refused(config: &Config, locale: &str, err: ServiceError) -> Response {
     match err {
-        ServiceError::SignIn(err) => bad_request(config, locale, status_of(err.class()), &err.to_string()),
+        ServiceError::SignIn(err) => {
+            bad_request(config, locale, status_of(err.class()), &err.to_string())
+        }
         err => crate::http::error::page_internal_error(config, locale, &err),
     }
 }
