@@ -24,7 +24,7 @@ use super::error::ApiError;
 use super::identity::step::{Consent, StepPage};
 use super::web::{client_ip, peer};
 use crate::error::ServiceError;
-use crate::services::signin::{self, Outcome, RequestMeta, SignUpInput, Transaction};
+use crate::services::signin::{self, Outcome, RequestMeta, SignUpInput, StepCall, Transaction};
 use crate::services::user_tokens;
 use crate::state::AppState;
 
@@ -346,7 +346,12 @@ async fn consent_info(s: Session) -> Result<Response, ApiError> {
 }
 
 async fn consent(s: OwedSession<Consent>) -> Result<Response, ApiError> {
-    match signin::answer_consent(&s.state, &s.id, s.tx, s.at, true, meta(&s.ip)).await? {
+    match signin::answer_consent(
+        StepCall::new(&s.state, &s.id, s.tx, s.at, meta(&s.ip)),
+        true,
+    )
+    .await?
+    {
         Some(outcome) => auth_res(&s.state, &s.id, outcome).await,
         None => Err(ApiError::bad_request("User consent required".into())),
     }

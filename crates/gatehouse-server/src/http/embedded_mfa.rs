@@ -16,7 +16,7 @@ use super::identity::step::{
     RecoveryCodeEnroll, SmsMfa, StepPage,
 };
 use crate::error::ServiceError;
-use crate::services::signin;
+use crate::services::signin::{self, StepCall};
 use crate::services::{mfa, passkeys};
 use crate::state::AppState;
 
@@ -111,7 +111,11 @@ async fn enroll(
     ApiJson(body): ApiJson<EnrollBody>,
 ) -> Result<Response, ApiError> {
     let kind = MfaType::parse(&body.kind);
-    let outcome = mfa::enroll(&s.state, &s.id, s.tx, s.at, kind, meta(&s.ip)).await;
+    let outcome = mfa::enroll(
+        StepCall::new(&s.state, &s.id, s.tx, s.at, meta(&s.ip)),
+        kind,
+    )
+    .await;
     step_done(&s.state, &s.id, outcome).await
 }
 
@@ -131,7 +135,11 @@ async fn otp_verify(
     ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<Response, ApiError> {
     let code = &body.mfa_code;
-    let outcome = mfa::verify_otp(&s.state, &s.id, s.tx, s.at, code, meta(&s.ip)).await;
+    let outcome = mfa::verify_otp(
+        StepCall::new(&s.state, &s.id, s.tx, s.at, meta(&s.ip)),
+        code,
+    )
+    .await;
     step_done(&s.state, &s.id, outcome).await
 }
 
@@ -164,7 +172,8 @@ async fn email_code(s: Session) -> Result<Response, ApiError> {
 async fn email_verify(s: Session, ApiJson(body): ApiJson<CodeBody>) -> Result<Response, ApiError> {
     let (s, at) = email_step(s).await?;
     let code = &body.mfa_code;
-    let outcome = mfa::verify_email_code(&s.state, &s.id, s.tx, at, code, meta(&s.ip)).await;
+    let outcome =
+        mfa::verify_email_code(StepCall::new(&s.state, &s.id, s.tx, at, meta(&s.ip)), code).await;
     step_done(&s.state, &s.id, outcome).await
 }
 
@@ -208,7 +217,11 @@ async fn sms_verify(
     ApiJson(body): ApiJson<CodeBody>,
 ) -> Result<Response, ApiError> {
     let code = &body.mfa_code;
-    let outcome = mfa::verify_sms_code(&s.state, &s.id, s.tx, s.at, code, meta(&s.ip)).await;
+    let outcome = mfa::verify_sms_code(
+        StepCall::new(&s.state, &s.id, s.tx, s.at, meta(&s.ip)),
+        code,
+    )
+    .await;
     step_done(&s.state, &s.id, outcome).await
 }
 
@@ -236,7 +249,8 @@ async fn recovery_codes_saved(mut s: Session) -> Result<Response, ApiError> {
             .ok_or(ServiceError::from(SignInError::WrongStep))?;
     let (s, at) = s.owing(RecoveryCodeEnroll::STEPS).await?;
     mfa::store_recovery_codes(&s.state, at.user().id, &codes).await?;
-    let outcome = signin::complete_step(&s.state, &s.id, s.tx, at, meta(&s.ip)).await;
+    let outcome =
+        signin::complete_step(StepCall::new(&s.state, &s.id, s.tx, at, meta(&s.ip))).await;
     step_done(&s.state, &s.id, outcome).await
 }
 
@@ -283,7 +297,8 @@ async fn passkey_enroll(
     passkeys::enroll(&s.state, s.at.user().id, &body.enroll_info)
         .await
         .map_err(passkey_refused("Invalid passkey enroll request"))?;
-    let outcome = signin::complete_step(&s.state, &s.id, s.tx, s.at, meta(&s.ip)).await;
+    let outcome =
+        signin::complete_step(StepCall::new(&s.state, &s.id, s.tx, s.at, meta(&s.ip))).await;
     step_done(&s.state, &s.id, outcome).await
 }
 
@@ -300,7 +315,8 @@ async fn passkey_decline(
     if body.remember {
         passkeys::decline_enrollment(&s.state, s.at.user().id).await?;
     }
-    let outcome = signin::complete_step(&s.state, &s.id, s.tx, s.at, meta(&s.ip)).await;
+    let outcome =
+        signin::complete_step(StepCall::new(&s.state, &s.id, s.tx, s.at, meta(&s.ip))).await;
     step_done(&s.state, &s.id, outcome).await
 }
 

@@ -10,7 +10,7 @@ use gatehouse_store::{AccountStore, NewSignUp, UserAttributeRecord, UserAttribut
 
 use crate::error::ServiceError;
 use crate::services::signin::{
-    at_step, complete_step, signed_in, Outcome, RequestMeta, SignedInUser, Transaction,
+    at_step, complete_step, signed_in, Outcome, RequestMeta, SignedInUser, StepCall, Transaction,
 };
 use crate::services::{lifecycle, user_attributes};
 use crate::state::AppState;
@@ -211,7 +211,7 @@ pub async fn verify_sign_up_email(
 ) -> Result<Outcome, ServiceError> {
     let at = at_step(state, &tx, &[Step::VerifyEmail], meta).await?;
     lifecycle::verify_email(state, &at.user().auth_id, code, meta.ip).await?;
-    complete_step(state, id, tx, at, meta).await
+    complete_step(StepCall::new(state, id, tx, at, meta)).await
 }
 
 /// Sends the sign-up's verification code again (counted like other emailed codes).

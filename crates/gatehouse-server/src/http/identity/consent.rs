@@ -9,7 +9,7 @@ use super::pages::{render, Chrome};
 use super::step::{Consent, OwedPage, OwedPost};
 use super::{i18n, refused_post, respond};
 use crate::error::ServiceError;
-use crate::services::signin::{self, Transaction};
+use crate::services::signin::{self, StepCall, Transaction};
 use crate::state::AppState;
 
 /// The requested scopes with the text shown for each: the scope's own locale text, the
@@ -66,7 +66,12 @@ pub(super) async fn consent_submit(post: OwedPost<Consent, ConsentForm>) -> Resp
         tx.request.state.clone(),
     );
     let accept = form.decision.as_deref() == Some("accept");
-    match signin::answer_consent(&state, &form.tx, tx, at, accept, browser.meta()).await {
+    match signin::answer_consent(
+        StepCall::new(&state, &form.tx, tx, at, browser.meta()),
+        accept,
+    )
+    .await
+    {
         Ok(Some(outcome)) => respond::outcome(&state.config, &form.tx, &locale, outcome),
         Ok(None) => respond::client_error(
             &state.config,

@@ -19,7 +19,7 @@ use super::step::{
 use super::{i18n, page_error, refused_post, respond};
 use crate::error::ServiceError;
 use crate::services::mfa::{self, DEVICE_COOKIE};
-use crate::services::signin::{Outcome, Transaction};
+use crate::services::signin::{Outcome, StepCall, Transaction};
 use crate::state::AppState;
 
 const ENROLL_PATH: &str = "/identity/v1/view/mfa-enroll";
@@ -123,7 +123,11 @@ async fn enroll_submit(post: OwedPost<MfaEnroll, EnrollForm>) -> Response {
     let (state, browser, form, tx, at, locale) = post.into_parts();
     let kind = form.kind.as_deref().and_then(MfaType::parse);
     let shown = tx.clone();
-    let result = mfa::enroll(&state, &form.tx, tx, at, kind, browser.meta()).await;
+    let result = mfa::enroll(
+        StepCall::new(&state, &form.tx, tx, at, browser.meta()),
+        kind,
+    )
+    .await;
     answered(&state, (&form.tx, &locale), result, |refusal| {
         let spec = enroll_spec(&state, i18n::texts(&locale), &shown, &form.tx);
         spec_page((&state, &browser, &locale), &shown, spec, Some(refusal))
@@ -178,7 +182,12 @@ async fn otp_page_for<P: StepPage>(page: OwedPage<P>) -> Response {
 async fn otp_submit(post: OwedPost<Otp, CodeForm>) -> Response {
     let (state, browser, form, tx, at, locale) = post.into_parts();
     let (user_id, setup, shown) = (at.user().id, at.step() == Step::OtpSetup, tx.clone());
-    match mfa::verify_otp(&state, &form.tx, tx, at, &form.code, browser.meta()).await {
+    match mfa::verify_otp(
+        StepCall::new(&state, &form.tx, tx, at, browser.meta()),
+        &form.code,
+    )
+    .await
+    {
         Ok(outcome) => {
             verified(
                 (&state, &browser, &locale),
@@ -315,7 +324,7 @@ async fn email_submit(post: OwedPost<EmailCode, CodeForm>) -> Response {
             .await
             .map(|()| None)
     } else {
-        mfa::verify_email_code(&state, &form.tx, tx, at, &form.code, meta)
+        mfa::verify_email_code(StepCall::new(&state, &form.tx, tx, at, meta), &form.code)
             .await
             .map(Some)
     };

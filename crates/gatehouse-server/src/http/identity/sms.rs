@@ -13,7 +13,7 @@ use super::step::{refused_again, OwedPage, OwedPost, Refusal, SmsMfa};
 use super::{i18n, page_error};
 use crate::error::ServiceError;
 use crate::services::mfa;
-use crate::services::signin::Transaction;
+use crate::services::signin::{StepCall, Transaction};
 use crate::state::AppState;
 
 const SMS_PATH: &str = "/identity/v1/view/sms-mfa";
@@ -101,8 +101,11 @@ async fn sms_submit(post: OwedPost<SmsMfa, CodeForm>) -> Response {
         "setup" => mfa::setup_sms(&state, &form.tx, &tx, &form.phone_number, meta).await,
         "resend" => mfa::send_sms_code(&state, &form.tx, &tx, meta).await,
         _ => {
-            let verified_code =
-                mfa::verify_sms_code(&state, &form.tx, tx.clone(), at, &form.code, meta).await;
+            let verified_code = mfa::verify_sms_code(
+                StepCall::new(&state, &form.tx, tx.clone(), at, meta),
+                &form.code,
+            )
+            .await;
             return match verified_code {
                 Ok(outcome) => verified(page, &form, (user_id, MfaType::Sms), outcome).await,
                 Err(err) => {

@@ -21,7 +21,7 @@ use super::{
     PageQuery,
 };
 use crate::error::ServiceError;
-use crate::services::signin::{self, Outcome, Transaction};
+use crate::services::signin::{self, Outcome, StepCall, Transaction};
 use crate::state::AppState;
 
 /// A page of the sign-in: the steps it serves.
@@ -269,7 +269,8 @@ impl<P, F: Posted> OwedPost<P, F> {
     /// Records the step done and sends the browser on; a refusal is the error page.
     pub async fn complete(self) -> Response {
         let (state, browser, form, tx, at, locale) = self.into_parts();
-        let done = signin::complete_step(&state, form.tx(), tx, at, browser.meta()).await;
+        let done =
+            signin::complete_step(StepCall::new(&state, form.tx(), tx, at, browser.meta())).await;
         match done {
             Ok(outcome) => respond::outcome(&state.config, form.tx(), &locale, outcome),
             Err(err) => refused_post(&state, err),

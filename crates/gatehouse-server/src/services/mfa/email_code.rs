@@ -1,12 +1,12 @@
 //! Codes sent by email, as a second factor or as a backup for TOTP and SMS.
 
 use gatehouse_core::ids::UserId;
-use gatehouse_core::signin::{AtStep, SignInError, Step};
+use gatehouse_core::signin::{SignInError, Step};
 
 use super::{account_at, code_pending, email_backup_allowed, signed_in_user, spend_sent_code};
 use crate::error::ServiceError;
 use crate::mail::compose::Mail;
-use crate::services::signin::{self, Outcome, RequestMeta, Transaction};
+use crate::services::signin::{self, Outcome, RequestMeta, StepCall, Transaction};
 use crate::services::{codes, outbox};
 use crate::state::AppState;
 
@@ -52,14 +52,8 @@ pub async fn email_code_pending(
 
 /// An emailed code. Begun at the TOTP or SMS step (the email backup), it stands in for that
 /// step too.
-pub async fn verify_email_code(
-    state: &AppState,
-    id: &str,
-    tx: Transaction,
-    at: AtStep,
-    code: &str,
-    meta: RequestMeta<'_>,
-) -> Result<Outcome, ServiceError> {
+pub async fn verify_email_code(call: StepCall<'_>, code: &str) -> Result<Outcome, ServiceError> {
+    let (state, id, tx, at, meta) = call.into_parts();
     match at.step() {
         Step::EmailMfa => {}
         // Standing in for TOTP or SMS only where the app allows the email backup.

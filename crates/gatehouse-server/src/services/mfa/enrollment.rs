@@ -1,12 +1,12 @@
 //! Choosing second factors: the enrollment page and the `reset_mfa` policy.
 
 use gatehouse_core::ids::UserId;
-use gatehouse_core::signin::{AtStep, MfaType, MfaTypes, SignInError, Step};
+use gatehouse_core::signin::{MfaType, MfaTypes, SignInError, Step};
 use gatehouse_store::{App, UserStore};
 
 use super::{account_at, requirement};
 use crate::error::ServiceError;
-use crate::services::signin::{self, Outcome, RequestMeta, Transaction};
+use crate::services::signin::{self, Outcome, StepCall};
 use crate::state::AppState;
 
 /// The types the enrollment page offers: the enforced list, less what the server cannot do.
@@ -23,14 +23,8 @@ pub fn enrollment_choices(state: &AppState, app: Option<&App>) -> Vec<MfaType> {
 }
 
 /// The user picks the factor they must enroll in; the next step sets it up.
-pub async fn enroll(
-    state: &AppState,
-    id: &str,
-    tx: Transaction,
-    at: AtStep,
-    kind: Option<MfaType>,
-    meta: RequestMeta<'_>,
-) -> Result<Outcome, ServiceError> {
+pub async fn enroll(call: StepCall<'_>, kind: Option<MfaType>) -> Result<Outcome, ServiceError> {
+    let (state, id, tx, at, meta) = call.into_parts();
     if at.step() != Step::MfaEnroll {
         return Err(SignInError::WrongStep.into());
     }
@@ -47,7 +41,7 @@ pub async fn enroll(
         .store
         .set_mfa_types(user.id, &types.to_list(), kind == MfaType::Otp, false)
         .await?;
-    signin::complete_step(state, id, tx, at, meta).await
+    signin::complete_step(StepCall::new(state, id, tx, at, meta)).await
 }
 
 /// The `reset_mfa` policy: every factor and its secrets removed.

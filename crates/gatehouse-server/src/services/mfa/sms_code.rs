@@ -2,13 +2,13 @@
 
 use gatehouse_core::ids::UserId;
 use gatehouse_core::lockout::Counter;
-use gatehouse_core::signin::{AtStep, MfaType, SignInError, Step};
+use gatehouse_core::signin::{MfaType, SignInError, Step};
 use gatehouse_store::MfaStore;
 
 use super::{account_at, code_pending, signed_in_user, spend_sent_code};
 use crate::error::ServiceError;
 use crate::i18n;
-use crate::services::signin::{self, Outcome, RequestMeta, Transaction};
+use crate::services::signin::{self, Outcome, RequestMeta, StepCall, Transaction};
 use crate::services::{codes, outbox};
 use crate::state::AppState;
 
@@ -103,14 +103,8 @@ pub async fn sms_code_pending(
 }
 
 /// A texted code: confirms the number (enrolling the user in SMS) and the step.
-pub async fn verify_sms_code(
-    state: &AppState,
-    id: &str,
-    tx: Transaction,
-    at: AtStep,
-    code: &str,
-    meta: RequestMeta<'_>,
-) -> Result<Outcome, ServiceError> {
+pub async fn verify_sms_code(call: StepCall<'_>, code: &str) -> Result<Outcome, ServiceError> {
+    let (state, id, tx, at, meta) = call.into_parts();
     if at.step() != Step::SmsMfa {
         return Err(SignInError::WrongStep.into());
     }
@@ -118,5 +112,5 @@ pub async fn verify_sms_code(
     spend_sent_code(state, &sms_code_key(id, user.id), user.id, code, meta.ip).await?;
     let types = user.mfa_types.with(MfaType::Sms);
     state.store.confirm_sms(user.id, &types.to_list()).await?;
-    signin::complete_step(state, id, tx, at, meta).await
+    signin::complete_step(StepCall::new(state, id, tx, at, meta)).await
 }

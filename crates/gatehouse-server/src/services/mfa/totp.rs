@@ -4,13 +4,13 @@ use std::time::Duration;
 
 use gatehouse_core::ids::UserId;
 use gatehouse_core::mfa::{acceptable_steps, base32_encode, is_code, otp_uri};
-use gatehouse_core::signin::{AtStep, MfaType, SignInError, Step};
+use gatehouse_core::signin::{MfaType, SignInError, Step};
 use gatehouse_store::MfaStore;
 
 use super::{account_at, check_code_lockout, right_code, signed_in_user, wrong_code};
 use crate::crypto::{constant_time_eq, random_bytes};
 use crate::error::ServiceError;
-use crate::services::signin::{self, Outcome, RequestMeta, Transaction};
+use crate::services::signin::{self, Outcome, StepCall, Transaction};
 use crate::state::AppState;
 
 /// What the TOTP setup page shows.
@@ -60,14 +60,8 @@ pub async fn otp_setup(state: &AppState, tx: &Transaction) -> Result<OtpSetup, S
 
 /// A TOTP code: checked against the steps either side of now, each step usable once.
 /// Verifying at setup confirms the secret and enrolls the user in TOTP.
-pub async fn verify_otp(
-    state: &AppState,
-    id: &str,
-    tx: Transaction,
-    at: AtStep,
-    code: &str,
-    meta: RequestMeta<'_>,
-) -> Result<Outcome, ServiceError> {
+pub async fn verify_otp(call: StepCall<'_>, code: &str) -> Result<Outcome, ServiceError> {
+    let (state, id, tx, at, meta) = call.into_parts();
     if !matches!(at.step(), Step::OtpMfa | Step::OtpSetup) {
         return Err(SignInError::WrongStep.into());
     }
@@ -112,5 +106,5 @@ pub async fn verify_otp(
         let types = user.mfa_types.with(MfaType::Otp);
         state.store.confirm_otp(user.id, &types.to_list()).await?;
     }
-    signin::complete_step(state, id, tx, at, meta).await
+    signin::complete_step(StepCall::new(state, id, tx, at, meta)).await
 }

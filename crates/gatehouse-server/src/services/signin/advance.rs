@@ -6,7 +6,7 @@ use gatehouse_core::grant::authorization_code::IssuedCode;
 use gatehouse_core::signin::{AtStep, FirstFactor, Proof, SignInError, Step};
 
 use super::{
-    code_key, discard, save, Completion, Outcome, RequestMeta, SignedInUser, Transaction,
+    code_key, discard, save, Completion, Outcome, RequestMeta, SignedInUser, StepCall, Transaction,
     ACCOUNT_PAGE,
 };
 use crate::crypto::random_token;
@@ -58,13 +58,8 @@ pub(super) async fn advance_knowing(
 
 /// Records the step a submission began at (see [`at_step`]: asked before the submission
 /// changes anything, since what it changes may change what is owed) and moves on.
-pub async fn complete_step(
-    state: &AppState,
-    id: &str,
-    tx: Transaction,
-    at: AtStep,
-    meta: RequestMeta<'_>,
-) -> Result<Outcome, ServiceError> {
+pub async fn complete_step(call: StepCall<'_>) -> Result<Outcome, ServiceError> {
+    let (state, id, tx, at, meta) = call.into_parts();
     passed(state, id, tx, (at, Passed::Step), meta).await
 }
 

@@ -1,10 +1,10 @@
 //! The consent page: which scopes to ask for, and the user's answer.
 
-use gatehouse_core::signin::{AtStep, SignInError, Step};
+use gatehouse_core::signin::{SignInError, Step};
 use gatehouse_store::AccountStore;
 
 use super::complete_step;
-use super::{discard, Outcome, RequestMeta, Transaction};
+use super::{discard, Outcome, StepCall, Transaction};
 use crate::error::ServiceError;
 use crate::state::AppState;
 
@@ -52,13 +52,10 @@ pub async fn consent_scopes(
 /// The user's answer on the consent page, at the consent step. `Ok(None)`: consent denied
 /// (transaction ended).
 pub async fn answer_consent(
-    state: &AppState,
-    id: &str,
-    tx: Transaction,
-    at: AtStep,
+    call: StepCall<'_>,
     accept: bool,
-    meta: RequestMeta<'_>,
 ) -> Result<Option<Outcome>, ServiceError> {
+    let (state, id, tx, at, meta) = call.into_parts();
     if at.step() != Step::Consent {
         return Err(SignInError::WrongStep.into());
     }
@@ -70,7 +67,9 @@ pub async fn answer_consent(
         .store
         .grant_consent(at.user().id, tx.app_id, &tx.request.scopes)
         .await?;
-    complete_step(state, id, tx, at, meta).await.map(Some)
+    complete_step(StepCall::new(state, id, tx, at, meta))
+        .await
+        .map(Some)
 }
 
 /// Requested scopes the user has not granted this app yet.

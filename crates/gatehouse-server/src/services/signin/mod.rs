@@ -7,7 +7,7 @@ use std::time::Duration;
 use gatehouse_core::authorize::{
     AuthorizationRequest, AuthorizeSettings, ClientFacts, ResponseMode,
 };
-use gatehouse_core::signin::{FirstFactor, Proof, SignInError, Step, Subject};
+use gatehouse_core::signin::{AtStep, FirstFactor, Proof, SignInError, Step, Subject};
 use gatehouse_store::App;
 use serde::{Deserialize, Serialize};
 
@@ -80,6 +80,39 @@ pub struct RequestMeta<'a> {
     pub now: i64,
     /// The browser's remember-device cookie (`<device id>.<secret>`), if any.
     pub device: Option<&'a str>,
+}
+
+/// A submission at a sign-in step: the transaction and its id, the step it began at (see
+/// [`at_step`]) and the request's facts. Every step's service takes one.
+pub struct StepCall<'a> {
+    pub state: &'a AppState,
+    pub id: &'a str,
+    pub tx: Transaction,
+    pub at: AtStep,
+    pub meta: RequestMeta<'a>,
+}
+
+impl<'a> StepCall<'a> {
+    pub fn new(
+        state: &'a AppState,
+        id: &'a str,
+        tx: Transaction,
+        at: AtStep,
+        meta: RequestMeta<'a>,
+    ) -> Self {
+        Self {
+            state,
+            id,
+            tx,
+            at,
+            meta,
+        }
+    }
+
+    /// The parts, for a service that uses them one by one.
+    pub fn into_parts(self) -> (&'a AppState, &'a str, Transaction, AtStep, RequestMeta<'a>) {
+        (self.state, self.id, self.tx, self.at, self.meta)
+    }
 }
 
 /// The authorization response the client is owed.
