@@ -24,7 +24,9 @@ use super::error::ApiError;
 use super::identity::step::{Consent, StepPage};
 use super::web::{client_ip, peer};
 use crate::error::ServiceError;
-use crate::services::signin::{self, Outcome, RequestMeta, SignUpInput, StepCall, Transaction};
+use crate::services::signin::{
+    self, Outcome, RequestMeta, SignUpInput, StepCall, Transaction, TxCall,
+};
 use crate::services::user_tokens;
 use crate::state::AppState;
 
@@ -280,9 +282,12 @@ struct SignInBody {
 
 async fn sign_in(s: Session, ApiJson(body): ApiJson<SignInBody>) -> Result<Response, ApiError> {
     let meta = meta(&s.ip);
-    let outcome =
-        signin::sign_in_with_password(&s.state, &s.id, s.tx, &body.email, &body.password, meta)
-            .await;
+    let outcome = signin::sign_in_with_password(
+        TxCall::new(&s.state, &s.id, s.tx, meta),
+        &body.email,
+        &body.password,
+    )
+    .await;
     step_done(&s.state, &s.id, outcome).await
 }
 

@@ -16,7 +16,7 @@ use super::identity::step::{
     RecoveryCodeEnroll, SmsMfa, StepPage,
 };
 use crate::error::ServiceError;
-use crate::services::signin::{self, StepCall};
+use crate::services::signin::{self, StepCall, TxCall};
 use crate::services::{mfa, passkeys};
 use crate::state::AppState;
 
@@ -266,8 +266,12 @@ async fn recovery_sign_in(
     ApiJson(body): ApiJson<RecoveryBody>,
 ) -> Result<Response, ApiError> {
     let (email, code) = (&body.email, &body.recovery_code);
-    let outcome =
-        mfa::sign_in_with_recovery_code(&s.state, &s.id, s.tx, email, code, meta(&s.ip)).await;
+    let outcome = mfa::sign_in_with_recovery_code(
+        TxCall::new(&s.state, &s.id, s.tx, meta(&s.ip)),
+        email,
+        code,
+    )
+    .await;
     step_done(&s.state, &s.id, outcome).await
 }
 
@@ -342,9 +346,12 @@ async fn passkey_verify(
     ApiJson(body): ApiJson<PasskeyVerifyBody>,
 ) -> Result<Response, ApiError> {
     let (info, challenge) = (&body.passkey_info, &body.challenge);
-    let outcome =
-        passkeys::sign_in_with_passkey(&s.state, &s.id, s.tx, info, challenge, meta(&s.ip))
-            .await
-            .map_err(passkey_refused("Invalid passkey verify request"))?;
+    let outcome = passkeys::sign_in_with_passkey(
+        TxCall::new(&s.state, &s.id, s.tx, meta(&s.ip)),
+        info,
+        challenge,
+    )
+    .await
+    .map_err(passkey_refused("Invalid passkey verify request"))?;
     step_done(&s.state, &s.id, Ok(outcome)).await
 }

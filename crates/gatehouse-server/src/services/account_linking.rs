@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ServiceError;
 use crate::services::signin::{
-    password_sign_in_on, save, signed_in, Outcome, RequestMeta, SignedInUser, Transaction,
+    password_sign_in_on, save, signed_in, Outcome, SignedInUser, Transaction, TxCall,
 };
 use crate::state::AppState;
 
@@ -84,13 +84,8 @@ pub fn pending(tx: &Transaction) -> Result<&PendingLink, ServiceError> {
 
 /// The account's password: the identity is linked to the account, which is signed in with the
 /// password as its first factor. A wrong password is counted like the sign-in page's.
-pub async fn link_with_password(
-    state: &AppState,
-    id: &str,
-    mut tx: Transaction,
-    password: &str,
-    meta: RequestMeta<'_>,
-) -> Result<Outcome, ServiceError> {
+pub async fn link_with_password(call: TxCall<'_>, password: &str) -> Result<Outcome, ServiceError> {
+    let (state, id, mut tx, meta) = call.into_parts();
     let link = pending(&tx)?.clone();
     if !state.config.link_social_accounts_at_sign_in || !password_sign_in_on(state) {
         return Err(SignInError::FeatureOff("Account linking").into());

@@ -4,11 +4,11 @@
 //! takeover: the account gives its current password first, or signs in again.
 
 use gatehouse_core::ids::UserId;
-use gatehouse_core::signin::{AtStep, SignInError, Step};
+use gatehouse_core::signin::{SignInError, Step};
 use gatehouse_store::AccountStore;
 
 use crate::error::ServiceError;
-use crate::services::signin::{self, Outcome, RequestMeta, Transaction};
+use crate::services::signin::{self, Outcome, StepCall};
 use crate::state::AppState;
 
 /// The account's email, if it has a password to confirm with.
@@ -30,14 +30,8 @@ pub async fn password_email(
 /// The current password confirms the account. It is checked like a sign-in password, under the
 /// same lockout of the account's email and the client's IP, so guessing here is no cheaper than
 /// guessing on the sign-in page.
-pub async fn with_password(
-    state: &AppState,
-    id: &str,
-    tx: Transaction,
-    at: AtStep,
-    password: &str,
-    meta: RequestMeta<'_>,
-) -> Result<Outcome, ServiceError> {
+pub async fn with_password(call: StepCall<'_>, password: &str) -> Result<Outcome, ServiceError> {
+    let (state, id, tx, at, meta) = call.into_parts();
     if at.step() != Step::ConfirmIdentity {
         return Err(SignInError::WrongStep.into());
     }

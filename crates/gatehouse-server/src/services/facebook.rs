@@ -8,7 +8,7 @@ use gatehouse_core::social_profiles::{facebook_profile, facebook_token_user};
 
 use crate::error::ServiceError;
 use crate::services::federation::{refused, sign_in_as};
-use crate::services::signin::{Outcome, RequestMeta, Transaction};
+use crate::services::signin::{Outcome, TxCall};
 use crate::state::AppState;
 
 const NAME: &str = "Facebook";
@@ -40,13 +40,8 @@ async fn graph(
     Ok(body.to_vec())
 }
 
-pub async fn sign_in_with_token(
-    state: &AppState,
-    tx_id: &str,
-    tx: Transaction,
-    token: &str,
-    meta: RequestMeta<'_>,
-) -> Result<Outcome, ServiceError> {
+pub async fn sign_in_with_token(call: TxCall<'_>, token: &str) -> Result<Outcome, ServiceError> {
+    let (state, tx_id, tx, meta) = call.into_parts();
     if !enabled(state) {
         return Err(SignInError::FeatureOff("Facebook sign-in").into());
     }

@@ -10,7 +10,7 @@ use crate::config::OidcProviderConfig;
 use crate::crypto::sha256_hex;
 use crate::error::ServiceError;
 use crate::services::federation::{sign_in_as, verify_id_token};
-use crate::services::signin::{Outcome, RequestMeta, Transaction};
+use crate::services::signin::{Outcome, TxCall};
 use crate::state::AppState;
 
 /// Google's button, when `google_auth_client_id` is set.
@@ -25,12 +25,10 @@ pub fn nonce(tx_id: &str) -> String {
 }
 
 pub async fn sign_in_with_credential(
-    state: &AppState,
-    tx_id: &str,
-    tx: Transaction,
+    call: TxCall<'_>,
     credential: &str,
-    meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
+    let (state, tx_id, tx, meta) = call.into_parts();
     let provider = provider(state).ok_or(SignInError::FeatureOff("Google sign-in"))?;
     tx.expect_first_factor()?;
     if credential.is_empty() {

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 use crate::crypto::{passkey_signature_valid, random_token};
 use crate::error::ServiceError;
-use crate::services::signin::{self, Outcome, RequestMeta, SignedInUser, Transaction};
+use crate::services::signin::{self, Outcome, SignedInUser, TxCall};
 use crate::state::AppState;
 
 /// Passkeys are offered (and passwordless sign-in, which replaces them, is off).
@@ -214,13 +214,11 @@ pub fn challenge_of(response: &AuthenticationResponse) -> Option<String> {
 
 /// Sign-in with a passkey: a strong first factor (the second step is skipped).
 pub async fn sign_in_with_passkey(
-    state: &AppState,
-    id: &str,
-    tx: Transaction,
+    call: TxCall<'_>,
     response: &AuthenticationResponse,
     challenge: &str,
-    meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
+    let (state, id, tx, meta) = call.into_parts();
     if !passkeys_on(state) {
         return Err(SignInError::FeatureOff("Passkeys").into());
     }

@@ -10,7 +10,7 @@ use gatehouse_core::lockout::Counter;
 use crate::error::ServiceError;
 use crate::services::codes;
 use crate::services::signin::{
-    advance, signed_in, Outcome, RequestMeta, SignedInUser, Transaction,
+    advance, signed_in, Outcome, RequestMeta, SignedInUser, Transaction, TxCall,
 };
 use crate::state::AppState;
 
@@ -20,13 +20,8 @@ fn passwordless_code_key(id: &str) -> String {
 
 /// Passwordless sign-in, first half: emails a code (or a magic link) to `email`. Nothing is
 /// looked up or created yet, so the answer says nothing about which emails have accounts.
-pub async fn sign_in_passwordless(
-    state: &AppState,
-    id: &str,
-    mut tx: Transaction,
-    email: &str,
-    meta: RequestMeta<'_>,
-) -> Result<Outcome, ServiceError> {
+pub async fn sign_in_passwordless(call: TxCall<'_>, email: &str) -> Result<Outcome, ServiceError> {
+    let (state, id, mut tx, meta) = call.into_parts();
     if !state.config.enable_passwordless_sign_in || !state.mailer.is_configured() {
         return Err(SignInError::FeatureOff("Passwordless sign-in").into());
     }
@@ -70,13 +65,8 @@ pub async fn send_passwordless_code(
 /// Passwordless sign-in, second half: the emailed code (or the magic link's) proves the email.
 /// The account is found, or made (with the email verified) when sign-up is open to this
 /// request; the code is single-use and wrong codes count toward a lockout.
-pub async fn verify_passwordless(
-    state: &AppState,
-    id: &str,
-    tx: Transaction,
-    code: &str,
-    meta: RequestMeta<'_>,
-) -> Result<Outcome, ServiceError> {
+pub async fn verify_passwordless(call: TxCall<'_>, code: &str) -> Result<Outcome, ServiceError> {
+    let (state, id, tx, meta) = call.into_parts();
     if tx.user().is_some() || tx.first_factor() != Some(FirstFactor::Passwordless) {
         return Err(SignInError::WrongStep.into());
     }

@@ -11,6 +11,7 @@ use gatehouse_store::{AccountStore, NewSignUp, UserAttributeRecord, UserAttribut
 use crate::error::ServiceError;
 use crate::services::signin::{
     at_step, complete_step, signed_in, Outcome, RequestMeta, SignedInUser, StepCall, Transaction,
+    TxCall,
 };
 use crate::services::{lifecycle, user_attributes};
 use crate::state::AppState;
@@ -202,13 +203,8 @@ async fn checked_attributes(
 const ATTRIBUTE_VALUE_MAX: usize = 255;
 
 /// The emailed code of a browser sign-up: checked, then the sign-in goes on.
-pub async fn verify_sign_up_email(
-    state: &AppState,
-    id: &str,
-    tx: Transaction,
-    code: &str,
-    meta: RequestMeta<'_>,
-) -> Result<Outcome, ServiceError> {
+pub async fn verify_sign_up_email(call: TxCall<'_>, code: &str) -> Result<Outcome, ServiceError> {
+    let (state, id, tx, meta) = call.into_parts();
     let at = at_step(state, &tx, &[Step::VerifyEmail], meta).await?;
     lifecycle::verify_email(state, &at.user().auth_id, code, meta.ip).await?;
     complete_step(StepCall::new(state, id, tx, at, meta)).await

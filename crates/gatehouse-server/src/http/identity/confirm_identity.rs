@@ -13,7 +13,7 @@ use super::refused_post;
 use super::respond::see_other;
 use super::step::{answered, ConfirmIdentity, OwedPage, OwedPost, Refusal};
 use crate::services::confirm_identity;
-use crate::services::signin::{self, Transaction};
+use crate::services::signin::{self, StepCall, Transaction};
 use crate::state::AppState;
 
 pub const PATH: &str = "/identity/v1/view/confirm-identity";
@@ -80,8 +80,11 @@ async fn confirm_submit(post: OwedPost<ConfirmIdentity, PasswordForm>) -> Respon
         };
     }
     let (shown, user_id, meta) = (tx.clone(), at.user().id, browser.meta());
-    let confirmed =
-        confirm_identity::with_password(state, &form.tx, tx, at, &form.password, meta).await;
+    let confirmed = confirm_identity::with_password(
+        StepCall::new(state, &form.tx, tx, at, meta),
+        &form.password,
+    )
+    .await;
     answered(state, (&form.tx, &locale), confirmed, |refusal| async {
         match confirm_identity::password_email(state, user_id).await {
             Ok(email) => {

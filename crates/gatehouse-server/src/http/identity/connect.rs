@@ -14,7 +14,7 @@ use super::pages::message;
 use super::respond::{outcome, see_other};
 use super::{form_error, i18n};
 use crate::services::connect::{self, ConnectTarget};
-use crate::services::signin;
+use crate::services::signin::{self, TxCall};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -86,7 +86,12 @@ pub(super) async fn start(
                 Ok(tx) => tx,
                 Err(err) => return crate::http::error::page_internal_error(config, &locale, &err),
             };
-            match signin::sign_in_with_session(&state, &tx_id, tx, &session, browser.meta()).await {
+            match signin::sign_in_with_session(
+                TxCall::new(&state, &tx_id, tx, browser.meta()),
+                &session,
+            )
+            .await
+            {
                 Ok(next) => outcome(config, &tx_id, &locale, next),
                 Err(crate::error::ServiceError::SignIn(SignInError::DisabledAccount)) => message(
                     config,

@@ -18,7 +18,7 @@ use gatehouse_core::social_profiles::apple_user_names;
 
 use crate::services::federation::{self, PendingSignIn, PostedNames, ProviderAnswer};
 use crate::services::google_identity;
-use crate::services::signin::{self, Transaction};
+use crate::services::signin::{self, Transaction, TxCall};
 use crate::services::social_oauth::{self, SocialProvider};
 use crate::state::AppState;
 
@@ -77,11 +77,18 @@ async fn credential_sign_in(post: PostedTx<CredentialForm>, kind: PostedCredenti
     let meta = browser.meta();
     let signed_in = match kind {
         PostedCredential::Google => {
-            google_identity::sign_in_with_credential(&state, &form.tx, tx, credential, meta).await
+            google_identity::sign_in_with_credential(
+                TxCall::new(&state, &form.tx, tx, meta),
+                credential,
+            )
+            .await
         }
         PostedCredential::Facebook => {
-            crate::services::facebook::sign_in_with_token(&state, &form.tx, tx, credential, meta)
-                .await
+            crate::services::facebook::sign_in_with_token(
+                TxCall::new(&state, &form.tx, tx, meta),
+                credential,
+            )
+            .await
         }
     };
     match signed_in {

@@ -19,6 +19,7 @@ use super::{
 };
 use crate::error::ServiceError;
 use crate::services::signin::Outcome;
+use crate::services::signin::TxCall;
 use crate::services::{lifecycle, signin};
 use crate::state::AppState;
 
@@ -361,7 +362,7 @@ async fn verify_sign_up_submit(
             .await
             .map(|()| None)
     } else {
-        signin::verify_sign_up_email(&state, &form.tx, tx, &form.code, meta)
+        signin::verify_sign_up_email(TxCall::new(&state, &form.tx, tx, meta), &form.code)
             .await
             .map(Some)
     };

@@ -14,6 +14,7 @@ use super::step::{answered, PostedTx, Refusal, TxPage};
 use super::{i18n, refused_post};
 use crate::services::account_linking;
 use crate::services::signin::Transaction;
+use crate::services::signin::TxCall;
 use crate::state::AppState;
 
 pub const PATH: &str = "/identity/v1/view/link-account";
@@ -76,7 +77,9 @@ async fn link_submit(post: PostedTx<PasswordForm>) -> Response {
     }
     let shown = tx.clone();
     let (password, meta) = (&form.password, browser.meta());
-    let linked = account_linking::link_with_password(&state, &form.tx, tx, password, meta).await;
+    let linked =
+        account_linking::link_with_password(TxCall::new(&state, &form.tx, tx, meta), password)
+            .await;
     answered(&state, (&form.tx, &locale), linked, |refusal| async {
         link_view(&state, &browser, &form.tx, &shown, &locale, Some(refusal))
     })

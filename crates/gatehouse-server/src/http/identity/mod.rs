@@ -38,7 +38,7 @@ use crate::error::ServiceError;
 use crate::http::error::status_of;
 use crate::i18n;
 use crate::services::captcha::{self, CaptchaPage};
-use crate::services::signin::{self, Transaction};
+use crate::services::signin::{self, Transaction, TxCall};
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -342,9 +342,14 @@ async fn sign_in_submit(post: step::PostedTx<SignInForm>) -> Response {
     let result = if let Err(err) = checked {
         Err(err)
     } else if state.config.enable_passwordless_sign_in {
-        crate::services::passwordless::sign_in_passwordless(&state, tx_id, tx, email, meta).await
+        crate::services::passwordless::sign_in_passwordless(
+            TxCall::new(&state, tx_id, tx, meta),
+            email,
+        )
+        .await
     } else {
-        signin::sign_in_with_password(&state, tx_id, tx, email, &form.password, meta).await
+        signin::sign_in_with_password(TxCall::new(&state, tx_id, tx, meta), email, &form.password)
+            .await
     };
     step::answered(&state, (tx_id, &locale), result, |refusal| {
         sign_in_view(

@@ -19,7 +19,7 @@ use super::i18n;
 use super::pages::{message, render, Chrome, MyPassPage};
 use super::respond::{outcome, see_other};
 use crate::error::ServiceError;
-use crate::services::signin::{self, ACCOUNT_PAGE};
+use crate::services::signin::{self, TxCall, ACCOUNT_PAGE};
 use crate::services::{lifecycle, mfa, passkeys, users};
 use crate::state::AppState;
 
@@ -228,7 +228,9 @@ async fn policy(
         )
         .await?;
         let tx = signin::load(&state, &id, browser.csrf.as_deref()).await?;
-        let next = signin::sign_in_with_session(&state, &id, tx, &session, browser.meta()).await?;
+        let next =
+            signin::sign_in_with_session(TxCall::new(&state, &id, tx, browser.meta()), &session)
+                .await?;
         Ok::<_, ServiceError>((id, next))
     }
     .await;

@@ -13,6 +13,7 @@ use super::step::{answered, ManagePasskey, OwedPage, OwedPost, PasskeyEnroll, Po
 use super::{form_error, i18n, page_error, sign_in_view};
 use crate::services::passkeys;
 use crate::services::signin::Transaction;
+use crate::services::signin::TxCall;
 use crate::state::AppState;
 
 const ENROLL_PATH: &str = "/identity/v1/view/passkey-enroll";
@@ -168,7 +169,12 @@ async fn sign_in(post: PostedTx<CredentialForm>) -> Response {
         Ok(response) => {
             let challenge = passkeys::challenge_of(&response).unwrap_or_default();
             let meta = browser.meta();
-            passkeys::sign_in_with_passkey(&state, &form.tx, tx, &response, &challenge, meta).await
+            passkeys::sign_in_with_passkey(
+                TxCall::new(&state, &form.tx, tx, meta),
+                &response,
+                &challenge,
+            )
+            .await
         }
         Err(_) => Err(SignInError::BadInput("Invalid passkey request".into()).into()),
     };

@@ -12,6 +12,7 @@ use super::forms::CodeForm;
 use super::lifecycle::{code_form_answer, form_or_refusal, form_page, supported_locale, FormSpec};
 use super::step::{PostedTx, TxPage};
 use super::{i18n, page_error, refused_post, respond, sign_in_url, transaction};
+use crate::services::signin::TxCall;
 use crate::services::{passwordless, signin};
 use crate::state::AppState;
 
@@ -90,7 +91,7 @@ async fn passwordless_submit(post: PostedTx<CodeForm>) -> Response {
             .await
             .map(|()| None)
     } else {
-        passwordless::verify_passwordless(&state, &form.tx, tx, &form.code, meta)
+        passwordless::verify_passwordless(TxCall::new(&state, &form.tx, tx, meta), &form.code)
             .await
             .map(Some)
     };
@@ -120,7 +121,9 @@ async fn magic_link(
     let tx_id = q.tx.unwrap_or_default();
     let code = q.otp.unwrap_or_default();
     let branding = tx.branding.clone();
-    match passwordless::verify_passwordless(&state, &tx_id, tx, &code, browser.meta()).await {
+    match passwordless::verify_passwordless(TxCall::new(&state, &tx_id, tx, browser.meta()), &code)
+        .await
+    {
         Ok(outcome) => respond::outcome(&state.config, &tx_id, &locale, outcome),
         Err(err) => form_or_refusal(
             &state,

@@ -13,7 +13,7 @@ use super::step::{
 };
 use super::{i18n, page_error, refused_post, sign_in_url};
 use crate::services::mfa;
-use crate::services::signin;
+use crate::services::signin::{self, TxCall};
 use crate::state::AppState;
 
 const RECOVERY_ENROLL_PATH: &str = "/identity/v1/view/recovery-code-enroll";
@@ -109,8 +109,12 @@ async fn recovery_sign_in_submit(post: PostedTx<RecoveryForm>) -> Response {
     let (state, browser, form, tx, locale) = post.into_parts();
     let branding = tx.branding.clone();
     let (tx_id, email, meta) = (&form.tx, &form.email, browser.meta());
-    let result =
-        mfa::sign_in_with_recovery_code(&state, tx_id, tx, email, &form.recovery_code, meta).await;
+    let result = mfa::sign_in_with_recovery_code(
+        TxCall::new(&state, tx_id, tx, meta),
+        email,
+        &form.recovery_code,
+    )
+    .await;
     answered(&state, (tx_id, &locale), result, |refusal| async {
         let spec = recovery_sign_in_spec(i18n::texts(&locale), tx_id, email);
         let branding = branding.as_ref();

@@ -13,6 +13,7 @@ use crate::http::error::status_of;
 use crate::http::identity::browser::Browser;
 use crate::http::identity::pages::message;
 use crate::http::identity::respond::{client_error, outcome, see_other};
+use crate::services::signin::TxCall;
 use crate::services::{saml_sp, signin};
 use crate::state::AppState;
 
@@ -191,7 +192,9 @@ pub(crate) async fn authorize(
         Ok(tx) => tx,
         Err(err) => return crate::http::error::page_internal_error(config, &locale, &err),
     };
-    match signin::sign_in_with_session(&state, &tx_id, tx, &session, browser.meta()).await {
+    match signin::sign_in_with_session(TxCall::new(&state, &tx_id, tx, browser.meta()), &session)
+        .await
+    {
         Ok(signin::Outcome::Step(_)) if prompt.none => {
             let _ = signin::discard(&state, &tx_id).await;
             deny(

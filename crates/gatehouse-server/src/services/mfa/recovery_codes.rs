@@ -7,7 +7,7 @@ use gatehouse_store::{AccountStore, MfaStore};
 
 use crate::crypto::{random_bytes, sha256_hex};
 use crate::error::ServiceError;
-use crate::services::signin::{self, Outcome, RequestMeta, Transaction};
+use crate::services::signin::{self, Outcome, TxCall};
 use crate::state::AppState;
 
 /// Recovery codes are on (and passwordless sign-in, which has no second step, is off).
@@ -60,13 +60,11 @@ pub async fn has_recovery_codes(state: &AppState, user_id: UserId) -> Result<boo
 /// Sign-in with email and a recovery code: a strong first factor (the second step is skipped),
 /// under the same lockout as passwords; the code is spent.
 pub async fn sign_in_with_recovery_code(
-    state: &AppState,
-    id: &str,
-    tx: Transaction,
+    call: TxCall<'_>,
     email: &str,
     code: &str,
-    meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
+    let (state, id, tx, meta) = call.into_parts();
     if !recovery_codes_on(state) {
         return Err(SignInError::FeatureOff("Recovery codes").into());
     }

@@ -4,20 +4,19 @@ use gatehouse_core::signin::{FirstFactor, SignInError};
 use gatehouse_store::AccountStore;
 
 use super::advance::advance_knowing;
-use super::{advance, Outcome, RequestMeta, SignedInUser, Transaction};
+use super::{advance, Outcome, SignedInUser};
 use crate::error::ServiceError;
+use crate::services::signin::TxCall;
 use crate::services::step_facts::KnownFactors;
 use crate::state::AppState;
 
 /// Email + password. Unknown email and wrong password answer alike, in the same time.
 pub async fn sign_in_with_password(
-    state: &AppState,
-    id: &str,
-    mut tx: Transaction,
+    call: TxCall<'_>,
     email: &str,
     password: &str,
-    meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
+    let (state, id, mut tx, meta) = call.into_parts();
     if !password_sign_in_on(state) {
         return Err(SignInError::FeatureOff("Password sign-in").into());
     }
@@ -47,12 +46,10 @@ pub fn password_sign_in_on(state: &AppState) -> bool {
 
 /// A browser whose single sign-on session is still valid skips the sign-in page.
 pub async fn sign_in_with_session(
-    state: &AppState,
-    id: &str,
-    mut tx: Transaction,
+    call: TxCall<'_>,
     session: &gatehouse_store::BrowserSession,
-    meta: RequestMeta<'_>,
 ) -> Result<Outcome, ServiceError> {
+    let (state, id, mut tx, meta) = call.into_parts();
     tx.expect_first_factor()?;
     let user = state
         .store

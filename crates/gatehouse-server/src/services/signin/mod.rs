@@ -82,14 +82,36 @@ pub struct RequestMeta<'a> {
     pub device: Option<&'a str>,
 }
 
-/// A submission at a sign-in step: the transaction and its id, the step it began at (see
-/// [`at_step`]) and the request's facts. Every step's service takes one.
-pub struct StepCall<'a> {
+/// A submission to a sign-in transaction: the transaction and its id and the request's facts.
+/// The services that answer one take it whole.
+pub struct TxCall<'a> {
     pub state: &'a AppState,
     pub id: &'a str,
     pub tx: Transaction,
-    pub at: AtStep,
     pub meta: RequestMeta<'a>,
+}
+
+impl<'a> TxCall<'a> {
+    pub fn new(state: &'a AppState, id: &'a str, tx: Transaction, meta: RequestMeta<'a>) -> Self {
+        Self {
+            state,
+            id,
+            tx,
+            meta,
+        }
+    }
+
+    /// The parts, for a service that uses them one by one.
+    pub fn into_parts(self) -> (&'a AppState, &'a str, Transaction, RequestMeta<'a>) {
+        (self.state, self.id, self.tx, self.meta)
+    }
+}
+
+/// A submission at a sign-in step: the transaction's submission and the step it began at (see
+/// [`at_step`]). Every step's service takes one.
+pub struct StepCall<'a> {
+    pub call: TxCall<'a>,
+    pub at: AtStep,
 }
 
 impl<'a> StepCall<'a> {
@@ -100,18 +122,14 @@ impl<'a> StepCall<'a> {
         at: AtStep,
         meta: RequestMeta<'a>,
     ) -> Self {
-        Self {
-            state,
-            id,
-            tx,
-            at,
-            meta,
-        }
+        let call = TxCall::new(state, id, tx, meta);
+        Self { call, at }
     }
 
     /// The parts, for a service that uses them one by one.
     pub fn into_parts(self) -> (&'a AppState, &'a str, Transaction, AtStep, RequestMeta<'a>) {
-        (self.state, self.id, self.tx, self.at, self.meta)
+        let (state, id, tx, meta) = self.call.into_parts();
+        (state, id, tx, self.at, meta)
     }
 }
 
