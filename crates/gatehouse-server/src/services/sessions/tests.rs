@@ -6,20 +6,30 @@ use crate::services::fixture;
 
 const NOW: i64 = 1_800_000_000;
 
-async fn signed_up(store: &Store) -> UserId {
-    fixture::user(store, &fixture::passwords(), "sso@example.com", None)
-        .await
-        .id
+/// A store with one signed-up user, and the user's id.
+async fn store_with_user() -> (Store, UserId) {
+    let store = fixture::store().await;
+    let user = fixture::user(&store, &fixture::passwords(), "sso@example.com", None).await;
+    (store, user.id)
+}
+
+fn sessions(store: &Store, idle_lifetime: i64) -> Sessions<'_, Store> {
+    Sessions {
+        store,
+        idle_lifetime,
+    }
+}
+
+/// Starts a session at `NOW` (no address, no user agent); its cookie.
+async fn cookie_for(sessions: &Sessions<'_, Store>, user_id: UserId) -> String {
+    let started = sessions.start(user_id, NOW, None, None, NOW).await.unwrap();
+    started.expect("SSO is on").1
 }
 
 #[tokio::test]
 async fn a_started_session_resumes_by_its_cookie_and_slides_its_idle_expiry() {
-    let store = fixture::store().await;
-    let user_id = signed_up(&store).await;
-    let sessions = Sessions {
-        store: &store,
-        idle_lifetime: 600,
-    };
+    let (store, user_id) = store_with_user().await;
+    let sessions = sessions(&store, 600);
 
     let (id, cookie) = sessions
         .start(user_id, NOW - 5, Some("192.0.2.1"), Some("agent"), NOW)
@@ -48,17 +58,9 @@ async fn a_started_session_resumes_by_its_cookie_and_slides_its_idle_expiry() {
 
 #[tokio::test]
 async fn only_the_exact_cookie_resumes_and_logout_ends_it() {
-    let store = fixture::store().await;
-    let user_id = signed_up(&store).await;
-    let sessions = Sessions {
-        store: &store,
-        idle_lifetime: 600,
-    };
-    let (_, cookie) = sessions
-        .start(user_id, NOW, None, None, NOW)
-        .await
-        .unwrap()
-        .unwrap();
+    let (store, user_id) = store_with_user().await;
+    let sessions = sessions(&store, 600);
+    let cookie = cookie_for(&sessions, user_id).await;
 
     assert!(sessions.resume(None, NOW).await.unwrap().is_none());
     assert!(sessions.resume(Some(""), NOW).await.unwrap().is_none());
@@ -83,22 +85,11 @@ async fn only_the_exact_cookie_resumes_and_logout_ends_it() {
 
 #[tokio::test]
 async fn with_single_sign_on_off_nothing_starts_or_resumes() {
-    let store = fixture::store().await;
-    let user_id = signed_up(&store).await;
-    let on = Sessions {
-        store: &store,
-        idle_lifetime: 600,
-    };
-    let (_, cookie) = on
-        .start(user_id, NOW, None, None, NOW)
-        .await
-        .unwrap()
-        .unwrap();
+    let (store, user_id) = store_with_user().await;
+    let on = sessions(&store, 600);
+    let cookie = cookie_for(&on, user_id).await;
 
-    let off = Sessions {
-        store: &store,
-        idle_lifetime: 0,
-    };
+    let off = sessions(&store, 0);
     assert!(off
         .start(user_id, NOW, None, None, NOW)
         .await
@@ -109,12 +100,8 @@ async fn with_single_sign_on_off_nothing_starts_or_resumes() {
 
 #[tokio::test]
 async fn a_long_multibyte_user_agent_is_cut_on_a_character_boundary() {
-    let store = fixture::store().await;
-    let user_id = signed_up(&store).await;
-    let sessions = Sessions {
-        store: &store,
-        idle_lifetime: 600,
-    };
+    let (store, user_id) = store_with_user().await;
+    let sessions = sessions(&store, 600);
     let agent = "é".repeat(400);
     let started = sessions
         .start(user_id, NOW, None, Some(&agent), NOW)
@@ -125,22 +112,10 @@ async fn a_long_multibyte_user_agent_is_cut_on_a_character_boundary() {
 
 #[tokio::test]
 async fn ending_everywhere_ends_every_browser_and_revokes_refresh_tokens() {
-    let store = fixture::store().await;
-    let user_id = signed_up(&store).await;
-    let sessions = Sessions {
-        store: &store,
-        idle_lifetime: 600,
-    };
-    let (_, first) = sessions
-        .start(user_id, NOW, None, None, NOW)
-        .await
-        .unwrap()
-        .unwrap();
-    let (_, second) = sessions
-        .start(user_id, NOW, None, None, NOW)
-        .await
-        .unwrap()
-        .unwrap();
+    let (store, user_id) = store_with_user().await;
+    let sessions = sessions(&store, 600);
+    let first = cookie_for(&sessions, user_id).await;
+    let second = cookie_for(&sessions, user_id).await;
     let app = fixture::spa_app(&store).await;
     store
         .insert_refresh_token(&NewRefreshToken {
