@@ -28,15 +28,13 @@ fn change_email_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &'a str) -> For
 }
 
 fn change_email_code_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &str) -> FormSpec<'a> {
-    let mut spec = FormSpec::new(
+    FormSpec::new(
         t.change_email_title,
         t.change_email_code_intro,
         CHANGE_EMAIL_PATH,
         t.confirm,
     )
-    .for_emailed_code(tx_id, email, ("confirm", "send"));
-    spec.email_label = t.new_email;
-    spec
+    .for_emailed_code(tx_id, (email, t.new_email), ("confirm", "send"))
 }
 
 async fn change_email_page(page: OwedPage<ChangeEmail>) -> Response {

@@ -91,12 +91,12 @@ impl<'a> FormSpec<'a> {
         }
     }
 
-    /// Asks for the code emailed to `email`: the form posts `stage` with the code, and the
-    /// resend link posts `resend_stage` for a new one.
+    /// Asks for the code emailed to `email` (shown under `email_label`): the form posts `stage`
+    /// with the code, and the resend link posts `resend_stage` for a new one.
     pub(super) fn for_emailed_code(
         mut self,
         tx_id: &str,
-        email: &str,
+        (email, email_label): (&str, &'a str),
         (stage, resend_stage): (&str, &str),
     ) -> Self {
         let fields = |stage: &str| {
@@ -108,6 +108,7 @@ impl<'a> FormSpec<'a> {
         };
         self.hidden = fields(stage);
         self.resend = Some(fields(resend_stage));
+        self.email_label = email_label;
         self.ask_code = true;
         self
     }
@@ -407,8 +408,7 @@ fn reset_code_spec<'a>(t: &'a i18n::Texts, tx_id: &str, email: &str) -> FormSpec
         RESET_PATH,
         t.reset_button,
     )
-    .for_emailed_code(tx_id, email, ("reset", "request"));
-    spec.email_label = t.email;
+    .for_emailed_code(tx_id, (email, t.email), ("reset", "request"));
     spec.ask_password = true;
     spec.back_url = Some(sign_in_url(tx_id, t.lang));
     spec
