@@ -62,7 +62,6 @@ impl Id {
 #[derive(Deserialize)]
 struct GitHubUser {
     id: Id,
-    #[serde(default)]
     name: Option<String>,
 }
 
@@ -106,11 +105,9 @@ pub fn github_profile(user: &[u8], emails: &[u8]) -> Result<ExternalProfile, Pro
 #[derive(Deserialize)]
 struct DiscordUser {
     id: Id,
-    #[serde(default)]
     email: Option<String>,
     #[serde(default)]
     verified: bool,
-    #[serde(default)]
     global_name: Option<String>,
 }
 
@@ -136,9 +133,7 @@ struct DebugTokenAnswer {
 struct DebugToken {
     #[serde(default)]
     is_valid: bool,
-    #[serde(default)]
     app_id: Option<Id>,
-    #[serde(default)]
     user_id: Option<Id>,
 }
 
@@ -173,11 +168,8 @@ pub fn facebook_token_user(answer: &[u8], app_id: &str) -> Result<String, Facebo
 #[derive(Deserialize)]
 struct FacebookUser {
     id: Id,
-    #[serde(default)]
     email: Option<String>,
-    #[serde(default)]
     first_name: Option<String>,
-    #[serde(default)]
     last_name: Option<String>,
 }
 
@@ -199,7 +191,6 @@ const APPLE_NAME_MAX: usize = 50;
 
 #[derive(Deserialize)]
 struct AppleUser {
-    #[serde(default)]
     name: Option<AppleName>,
 }
 

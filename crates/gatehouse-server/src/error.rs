@@ -42,6 +42,8 @@ impl ServiceError {
             ServiceError::Connect(err) => err.class(),
             ServiceError::NotFound(_) => ErrorClass::NotFound,
             ServiceError::Conflict(_) => ErrorClass::Conflict,
+            // A value that cannot be written as JSON is a bug, not an outage.
+            ServiceError::Cache(CacheError::Encode(_)) => ErrorClass::Internal,
             // A unique violation no service turned into a `Conflict` is a race past the
             // service's own check: answered like a store failure (503, `GH-CONFLICT`), so the
             // client retries and the operator finds it in the log.
@@ -131,6 +133,12 @@ mod tests {
                 ErrorClass::Unavailable,
             ),
             (ServiceError::Internal("bug".into()), ErrorClass::Internal),
+            (
+                ServiceError::Cache(CacheError::Encode(
+                    serde_json::from_str::<u8>("x").unwrap_err(),
+                )),
+                ErrorClass::Internal,
+            ),
         ];
         for (err, class) in cases {
             assert_eq!(err.class(), class, "{err:?}");

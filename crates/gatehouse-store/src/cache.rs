@@ -14,6 +14,8 @@ pub enum CacheError {
     InvalidUrl(String),
     #[error("Redis error: {0}")]
     Redis(#[from] redis::RedisError),
+    #[error("could not encode a cache item: {0}")]
+    Encode(#[from] serde_json::Error),
 }
 
 /// One cache, chosen at start-up. Cheap to clone.
@@ -73,6 +75,16 @@ impl Cache {
                 Ok(())
             }
         }
+    }
+
+    /// Stores `value` as JSON (a pending sign-in, a redeemed code, a session).
+    pub async fn set_json<T: serde::Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: &T,
+        ttl: Duration,
+    ) -> Result<(), CacheError> {
+        self.set(key, &serde_json::to_string(value)?, ttl).await
     }
 
     /// Stores the value only when the key is absent; returns whether it was stored. This is the

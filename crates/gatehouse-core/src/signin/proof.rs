@@ -40,11 +40,8 @@ pub struct Subject {
 /// keeps one account's second factor from finishing another's sign-in.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Proof {
-    #[serde(default)]
     user: Option<Subject>,
-    #[serde(default)]
     first_factor: Option<FirstFactor>,
-    #[serde(default)]
     auth_time: Option<i64>,
     #[serde(default)]
     progress: Progress,

@@ -120,11 +120,9 @@ pub async fn begin_sign_in(
         )
         .append_pair("code_challenge_method", "S256")
         .append_pair("locale", locale);
-    let json =
-        serde_json::to_string(&pending).map_err(|e| ServiceError::Internal(e.to_string()))?;
     state
         .cache
-        .set(&format!("{LOGIN_PREFIX}{login_state}"), &json, LOGIN_TTL)
+        .set_json(&format!("{LOGIN_PREFIX}{login_state}"), &pending, LOGIN_TTL)
         .await?;
     Ok((login_state, url.into()))
 }
@@ -186,15 +184,13 @@ pub async fn finish_sign_in(
         csrf: random_token::<32>(),
         access_token: tokens.access_token,
     };
-    let json =
-        serde_json::to_string(&session).map_err(|e| ServiceError::Internal(e.to_string()))?;
     // The session lives as long as the access token it holds.
     let max_age = tokens.expires_in;
     state
         .cache
-        .set(
+        .set_json(
             &session_key(&session_id),
-            &json,
+            &session,
             Duration::from_secs(max_age),
         )
         .await?;

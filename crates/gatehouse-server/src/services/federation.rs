@@ -43,9 +43,7 @@ pub struct ProviderAnswer {
     pub code: String,
     #[serde(default)]
     pub state: String,
-    #[serde(default)]
     pub error: Option<String>,
-    #[serde(default)]
     pub error_description: Option<String>,
     /// Names posted beside the answer (Apple's `user` field, on the first authorization only),
     /// kept by this server; never read from the request itself.
@@ -71,11 +69,10 @@ pub async fn keep_posted_names(
     if answer_state.is_empty() || (names.first_name.is_none() && names.last_name.is_none()) {
         return Ok(());
     }
-    let json = serde_json::to_string(names).map_err(|e| ServiceError::Internal(e.to_string()))?;
     let ttl = Duration::from_secs(state.config.oidc_code_verifier_expires_in);
     state
         .cache
-        .set(&format!("{POSTED_NAMES_PREFIX}{answer_state}"), &json, ttl)
+        .set_json(&format!("{POSTED_NAMES_PREFIX}{answer_state}"), names, ttl)
         .await?;
     Ok(())
 }
@@ -214,12 +211,10 @@ pub(crate) async fn remember(
         nonce: random_token::<32>(),
         code_verifier: pkce.then(random_token::<32>),
     };
-    let json =
-        serde_json::to_string(&pending).map_err(|e| ServiceError::Internal(e.to_string()))?;
     let ttl = Duration::from_secs(state.config.oidc_code_verifier_expires_in);
     state
         .cache
-        .set(&format!("{PENDING_PREFIX}{pending_state}"), &json, ttl)
+        .set_json(&format!("{PENDING_PREFIX}{pending_state}"), &pending, ttl)
         .await?;
     Ok((pending_state, pending))
 }
@@ -353,9 +348,7 @@ pub(crate) async fn sign_in_as(
 
 #[derive(Deserialize)]
 struct TokenAnswer {
-    #[serde(default)]
     id_token: Option<String>,
-    #[serde(default)]
     error: Option<String>,
 }
 

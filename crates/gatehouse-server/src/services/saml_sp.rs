@@ -108,12 +108,10 @@ pub async fn start(
         idp: record.name.clone(),
         request_id: format!("_{}", crate::crypto::random_hex::<20>()),
     };
-    let json =
-        serde_json::to_string(&pending).map_err(|e| ServiceError::Internal(e.to_string()))?;
     let ttl = Duration::from_secs(state.config.oidc_code_verifier_expires_in);
     state
         .cache
-        .set(&format!("{PENDING_PREFIX}{relay_state}"), &json, ttl)
+        .set_json(&format!("{PENDING_PREFIX}{relay_state}"), &pending, ttl)
         .await?;
     let sp = service_provider(state);
     let xml = authn_request_xml(&AuthnRequest {
@@ -203,11 +201,9 @@ pub async fn accept_response(
         last_name: profile.last_name,
     };
     let key = random_token::<32>();
-    let json =
-        serde_json::to_string(&verified).map_err(|e| ServiceError::Internal(e.to_string()))?;
     state
         .cache
-        .set(&format!("{VERIFIED_PREFIX}{key}"), &json, VERIFIED_TTL)
+        .set_json(&format!("{VERIFIED_PREFIX}{key}"), &verified, VERIFIED_TTL)
         .await?;
     Ok(key)
 }

@@ -100,14 +100,12 @@ pub async fn get_token(
         user_id: account.id,
         expires_at: now + lifetime as i64,
     };
-    let value =
-        serde_json::to_string(&issued).map_err(|e| ServiceError::Internal(e.to_string()))?;
     // Kept past its end for as long again, so a late caller hears "out of date", not "no token".
     state
         .cache
-        .set(
+        .set_json(
             &token_key(&token),
-            &value,
+            &issued,
             Duration::from_secs(lifetime * 2),
         )
         .await?;

@@ -130,9 +130,7 @@ pub async fn start(
 
 #[derive(Deserialize)]
 struct TokenAnswer {
-    #[serde(default)]
     access_token: Option<String>,
-    #[serde(default)]
     error: Option<String>,
 }
 

@@ -43,11 +43,10 @@ async fn list(
     Ok(render(StatusCode::OK, &AttributesPage { f, attributes }))
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct NewAttributeForm {
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     validation_regex: String,
     include_in_sign_up_form: Option<String>,
     required_in_sign_up_form: Option<String>,

@@ -137,9 +137,9 @@ pub struct AdminForm<T> {
 pub struct NoFields {}
 
 /// The form of an active switch: `active=true` turns the record on, anything else off.
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub struct ActiveForm {
-    #[serde(default)]
     active: String,
 }
 
@@ -150,9 +150,9 @@ impl ActiveForm {
 }
 
 /// A form that posts only its CSRF token (a button; the sign-out form).
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub(super) struct CsrfField {
-    #[serde(default)]
     csrf_token: String,
 }
 

@@ -63,11 +63,11 @@ async fn list(State(state): State<AppState>, page: FeatureAdmin<AppBannerFeature
     Ok(render(StatusCode::OK, &BannersPage { f, banners }))
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct NewBannerForm {
-    #[serde(default, rename = "type")]
+    #[serde(rename = "type")]
     kind: String,
-    #[serde(default)]
     text: String,
 }
 

@@ -97,17 +97,13 @@ fn patterns(text: &str) -> Vec<String> {
         .collect()
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct NewAppForm {
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     redirect_url: String,
-    #[serde(default)]
     display_name: String,
-    #[serde(default)]
     logo_url: String,
-    #[serde(default)]
     redirect_patterns: String,
 }
 
@@ -139,18 +135,14 @@ async fn detail(
     app_page(&state, &admin, app, None, notice)
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct EditForm {
-    #[serde(default)]
     redirect_url: String,
-    #[serde(default)]
     display_name: String,
-    #[serde(default)]
     logo_url: String,
-    #[serde(default)]
     redirect_patterns: String,
     /// An unchecked box is absent, so it reads as off.
-    #[serde(default)]
     is_active: Option<String>,
 }
 

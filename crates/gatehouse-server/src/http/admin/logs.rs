@@ -176,9 +176,9 @@ async fn list(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct CleanupForm {
-    #[serde(default)]
     before: String,
 }
 

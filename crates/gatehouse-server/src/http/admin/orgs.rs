@@ -49,11 +49,10 @@ async fn list(State(state): State<AppState>, page: FeatureAdmin<OrgFeature>) -> 
     Ok(render(StatusCode::OK, &OrgsPage { f, orgs }))
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct NewOrgForm {
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     slug: String,
     allow_public_registration: Option<String>,
 }
@@ -264,9 +263,9 @@ buttons! {
     } => format!("/admin/orgs/{id}?done=1");
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct GroupForm {
-    #[serde(default)]
     name: String,
 }
 

@@ -33,11 +33,10 @@ async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
     Ok(render(StatusCode::OK, &RolesPage { f, roles }))
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct RoleForm {
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     note: String,
 }
 

@@ -53,19 +53,14 @@ async fn list(State(state): State<AppState>, page: FeatureAdmin<SamlSpFeature>) 
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct NewIdpForm {
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     user_id_attribute: String,
-    #[serde(default)]
     email_attribute: String,
-    #[serde(default)]
     first_name_attribute: String,
-    #[serde(default)]
     last_name_attribute: String,
-    #[serde(default)]
     metadata: String,
 }
 

@@ -28,25 +28,20 @@ struct SetupPage<'a> {
     error: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub(super) struct SetupQuery {
-    #[serde(default)]
     token: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub(super) struct SetupForm {
-    #[serde(default)]
     token: String,
-    #[serde(default)]
     csrf_token: String,
-    #[serde(default)]
     email: String,
-    #[serde(default)]
     password: String,
-    #[serde(default)]
     first_name: String,
-    #[serde(default)]
     last_name: String,
 }
 

@@ -148,9 +148,9 @@ async fn set_roles(
     update_user(&state, &admin, &auth_id, update).await
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct ImpersonateForm {
-    #[serde(default)]
     app_id: String,
 }
 
@@ -201,9 +201,9 @@ async fn reset_mfa(
     done(&auth_id)
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct LinkForm {
-    #[serde(default)]
     target_auth_id: String,
 }
 
@@ -239,9 +239,9 @@ async fn set_orgs(
     done(&auth_id)
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 struct MemberForm {
-    #[serde(default)]
     member: String,
 }
 

@@ -108,11 +108,10 @@ async fn list(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub(super) struct CreateForm {
-    #[serde(default)]
     email: String,
-    #[serde(default)]
     password: String,
     first_name: Option<String>,
     last_name: Option<String>,
@@ -132,9 +131,9 @@ async fn create(State(state): State<AppState>, posted: AdminForm<CreateForm>) ->
     Ok(see_other(&format!("/admin/users/{}?done=1", user.auth_id)))
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
+#[serde(default)]
 pub(super) struct InviteForm {
-    #[serde(default)]
     email: String,
     first_name: Option<String>,
     last_name: Option<String>,

@@ -9,9 +9,7 @@ use utoipa::ToSchema;
 use super::crud::crud_routes;
 use super::guard::{AppBannerFeature, Enabled, Guarded, ReadApp, WriteApp};
 use super::json::{ApiJson, RecordId};
-use super::views::{
-    locale_texts, record_view, text_pairs, views, ErrorBody, LocaleText, LocaleTextView,
-};
+use super::views::{locale_texts, record_view, text_pairs, views, ErrorBody, LocaleText};
 use crate::http::error::ApiError;
 use crate::services::banners::{self, Banner};
 use crate::state::AppState;
@@ -24,7 +22,7 @@ record_view! {
         banner_type: String = b.record.banner_type.clone(),
         text: String = b.record.text.clone(),
         is_active: bool = b.record.is_active,
-        locales: Vec<LocaleTextView> = locale_texts(&b.record.locales),
+        locales: Vec<LocaleText> = locale_texts(&b.record.locales),
         app_ids: Vec<i64> = b.app_ids.clone(),
     }
 }

@@ -11,9 +11,7 @@ use utoipa::ToSchema;
 use super::crud::crud_routes;
 use super::guard::{Enabled, Guarded, ReadUser, Root, UserAttributeFeature};
 use super::json::{ApiJson, RecordId};
-use super::views::{
-    locale_texts, record_view, text_pairs, views, ErrorBody, LocaleText, LocaleTextView,
-};
+use super::views::{locale_texts, record_view, text_pairs, views, ErrorBody, LocaleText};
 use crate::http::error::ApiError;
 use crate::services::user_attributes::{self, AttributeInput};
 use crate::state::AppState;
@@ -22,7 +20,7 @@ record_view! {
     pub struct UserAttributeView from |r: &UserAttributeRecord| {
         id: i64 = r.id,
         name: String = r.name.clone(),
-        locales: Vec<LocaleTextView> = locale_texts(&r.locales),
+        locales: Vec<LocaleText> = locale_texts(&r.locales),
         include_in_sign_up_form: bool = r.include_in_sign_up_form,
         required_in_sign_up_form: bool = r.required_in_sign_up_form,
         include_in_id_token_body: bool = r.include_in_id_token_body,
@@ -30,7 +28,7 @@ record_view! {
         unique: bool = r.is_unique,
         /// Empty when values are not checked.
         validation_regex: String = r.validation_regex.clone().unwrap_or_default(),
-        validation_locales: Vec<LocaleTextView> = locale_texts(&r.validation_locales),
+        validation_locales: Vec<LocaleText> = locale_texts(&r.validation_locales),
     }
 }
 

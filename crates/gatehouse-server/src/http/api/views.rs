@@ -81,8 +81,8 @@ pub struct ScopeBody {
     pub scope: ScopeDetailView,
 }
 
-/// A scope's display text in one locale.
-#[derive(Debug, Deserialize, ToSchema)]
+/// A display text in one locale, as posted and as shown.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct LocaleText {
     pub locale: String,
     pub value: String,
@@ -93,18 +93,11 @@ pub fn text_pairs(texts: Option<Vec<LocaleText>>) -> Option<Vec<(String, String)
     texts.map(|l| l.into_iter().map(|t| (t.locale, t.value)).collect())
 }
 
-/// One stored locale text, as shown.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LocaleTextView {
-    pub locale: String,
-    pub value: String,
-}
-
 /// Locale texts stored as one string, as shown.
-pub fn locale_texts(stored: &str) -> Vec<LocaleTextView> {
+pub fn locale_texts(stored: &str) -> Vec<LocaleText> {
     crate::services::user_attributes::locale_pairs(stored)
         .into_iter()
-        .map(|(locale, value)| LocaleTextView { locale, value })
+        .map(|(locale, value)| LocaleText { locale, value })
         .collect()
 }
 

@@ -69,11 +69,10 @@ pub async fn remember(
         secret_hash: sha256_hex(secret.as_bytes()),
         types,
     };
-    let json = serde_json::to_string(&entry).map_err(|e| ServiceError::Internal(e.to_string()))?;
     let ttl = Duration::from_secs(state.config.mfa_remember_device_expires_in);
     state
         .cache
-        .set(&device_key(user_id, &device_id), &json, ttl)
+        .set_json(&device_key(user_id, &device_id), &entry, ttl)
         .await?;
     Ok(format!("{device_id}.{secret}"))
 }

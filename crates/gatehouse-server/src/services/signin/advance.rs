@@ -194,9 +194,8 @@ async fn finish(
         session_id,
         expires_at: meta.now + state.config.authorization_code_expires_in as i64,
     };
-    let json = serde_json::to_string(&issued).map_err(|e| ServiceError::Internal(e.to_string()))?;
     let ttl = Duration::from_secs(state.config.authorization_code_expires_in);
-    state.cache.set(&code_key(&code), &json, ttl).await?;
+    state.cache.set_json(&code_key(&code), &issued, ttl).await?;
     discard(state, id).await?;
     Ok(Completion {
         redirect_uri: tx.request.redirect_uri,

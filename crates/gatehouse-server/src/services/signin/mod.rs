@@ -53,22 +53,17 @@ pub struct Transaction {
     proof: Proof,
     pub session_id: Option<i64>,
     /// The requested organization's look, when orgs are on and `org` names one.
-    #[serde(default)]
     pub branding: Option<Branding>,
     /// Passwordless sign-in: the email the code went to, until the code proves it.
-    #[serde(default)]
     pub passwordless_email: Option<String>,
     /// Recovery codes being shown (enrollment or regeneration), until the user confirms.
-    #[serde(default)]
     pub recovery_codes: Option<Vec<String>>,
     /// An ePass connect sign-in: ends with the sauce instead of an authorization code.
-    #[serde(default)]
     pub connect: Option<crate::services::connect::ConnectTarget>,
     /// A sign-in (or policy) for the user's own account page: ends back there.
     #[serde(default)]
     pub account_page: bool,
     /// A provider identity waiting for an account's password to be linked to it.
-    #[serde(default)]
     pub pending_link: Option<crate::services::account_linking::PendingLink>,
 }
 
@@ -305,9 +300,8 @@ async fn begin_for(
 
 /// Stores the transaction as it is now (also when a page keeps something for its next request).
 pub async fn save(state: &AppState, id: &str, tx: &Transaction) -> Result<(), ServiceError> {
-    let json = serde_json::to_string(tx).map_err(|e| ServiceError::Internal(e.to_string()))?;
     let ttl = Duration::from_secs(state.config.sign_in_expires_in);
-    state.cache.set(&transaction_key(id), &json, ttl).await?;
+    state.cache.set_json(&transaction_key(id), tx, ttl).await?;
     Ok(())
 }
 

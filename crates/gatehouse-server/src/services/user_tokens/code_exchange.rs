@@ -96,11 +96,9 @@ pub async fn exchange_code(
         exp: tokens.expires_on,
     };
     let ttl = Duration::from_secs(state.config.spa_access_token_expires_in);
-    let json =
-        serde_json::to_string(&redeemed).map_err(|e| ServiceError::Internal(e.to_string()))?;
     state
         .cache
-        .set(&format!("{USED_CODE_PREFIX}{code}"), &json, ttl)
+        .set_json(&format!("{USED_CODE_PREFIX}{code}"), &redeemed, ttl)
         .await?;
     record_sign_in(state, user.id, app.id, ip);
     state.metrics.token_issued("authorization_code");
