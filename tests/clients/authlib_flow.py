@@ -1,8 +1,10 @@
 """Authlib (PyPI) against Gatehouse: discovery, authorization code + PKCE with client_secret_post,
 ID token checked with joserfc against the JWKS (signature, iss, aud, exp, nonce), userinfo,
-refresh, revoke. The sign-in step runs in headless Chromium (drive.mjs).
+refresh, introspection (RFC 7662, by the app and by a resource server that reads the RFC 8414
+metadata), revoke. The sign-in step runs in headless Chromium (drive.mjs).
 
-Env: ISSUER, CLIENT_ID, CLIENT_SECRET (a confidential `web` app), REDIRECT_URI, EMAIL, PASSWORD.
+Env: ISSUER, CLIENT_ID, CLIENT_SECRET (a confidential `web` app), REDIRECT_URI, EMAIL, PASSWORD,
+RS_CLIENT_ID, RS_CLIENT_SECRET (an S2S app standing for a resource server).
 """
 
 import os
@@ -87,6 +89,29 @@ refreshed = session.refresh_token(meta["token_endpoint"], refresh_token=token["r
 assert refreshed["access_token"] != token["access_token"], refreshed
 current = refreshed.get("refresh_token", token["refresh_token"])
 
+as_meta = requests.get(f"{issuer}/.well-known/oauth-authorization-server", timeout=10).json()
+assert as_meta["issuer"] == issuer and as_meta["introspection_endpoint"], as_meta
+resource_server = OAuth2Session(
+    need("RS_CLIENT_ID"), need("RS_CLIENT_SECRET"), token_endpoint_auth_method="client_secret_basic"
+)
+
+
+def introspect(session, value, hint=None):
+    answer = session.introspect_token(
+        as_meta["introspection_endpoint"], token=value, token_type_hint=hint
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.headers.get("cache-control") == "no-store", answer.headers
+    return answer.json()
+
+
+seen = introspect(resource_server, refreshed["access_token"], "access_token")
+assert seen["active"] is True and seen["client_id"] == client_id, seen
+assert seen["sub"] == claims["sub"] and seen["iss"] == issuer, seen
+own = introspect(session, current, "refresh_token")
+assert own["active"] is True and own["client_id"] == client_id, own
+assert introspect(resource_server, current) == {"active": False}
+
 revoked = session.revoke_token(
     meta["revocation_endpoint"], token=current, token_type_hint="refresh_token"
 )
@@ -97,4 +122,5 @@ except OAuthError as error:
     assert error.error == "invalid_grant", error
 else:
     sys.exit("a revoked refresh token still works")
+assert introspect(session, current, "refresh_token") == {"active": False}
 print("authlib: ok")

@@ -99,6 +99,8 @@ pub enum TokenError {
     InvalidRefreshToken,
     #[error("Try to access a disabled account")]
     DisabledAccount,
+    #[error("Only an app with a client secret (S2S or server-side web) may introspect tokens")]
+    PublicClientCannotIntrospect,
 }
 
 impl TokenError {
@@ -117,7 +119,8 @@ impl TokenError {
             Self::UnknownClient
             | Self::WrongClientSecret
             | Self::ConfidentialClientMustAuthenticate
-            | Self::AppDisabled => OAuthErrorCode::InvalidClient,
+            | Self::AppDisabled
+            | Self::PublicClientCannotIntrospect => OAuthErrorCode::InvalidClient,
             Self::InvalidAuthCode
             | Self::CodeOfAnotherClient
             | Self::RedirectUriMismatch

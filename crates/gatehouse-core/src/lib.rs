@@ -17,6 +17,7 @@ pub mod error;
 pub mod federation;
 pub mod grant;
 pub mod ids;
+pub mod introspection;
 pub mod jwt;
 pub mod lockout;
 pub mod melody;

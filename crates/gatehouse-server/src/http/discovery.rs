@@ -1,4 +1,5 @@
-//! `/.well-known/openid-configuration` and `/.well-known/jwks.json`.
+//! `/.well-known/openid-configuration` (OpenID Connect Discovery), `/.well-known/oauth-authorization-server`
+//! (RFC 8414) and `/.well-known/jwks.json`.
 
 use axum::extract::State;
 use axum::http::{header, HeaderValue};
@@ -16,6 +17,12 @@ pub fn routes() -> Router<AppState> {
             "/.well-known/openid-configuration",
             get(openid_configuration),
         )
+        // RFC 8414's metadata: every member it defines is in the discovery document already
+        // (introspection, revocation, PKCE methods), so both names serve one document.
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(openid_configuration),
+        )
         .route("/.well-known/jwks.json", get(jwks))
 }
 
@@ -27,6 +34,7 @@ pub fn openid_configuration_document(issuer: &str, signing_algorithm: &str) -> s
         "token_endpoint": format!("{issuer}/oauth2/v1/token"),
         "userinfo_endpoint": format!("{issuer}/oauth2/v1/userinfo"),
         "revocation_endpoint": format!("{issuer}/oauth2/v1/revoke"),
+        "introspection_endpoint": format!("{issuer}/oauth2/v1/introspect"),
         "end_session_endpoint": format!("{issuer}/oauth2/v1/logout"),
         "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
         "scopes_supported": BUILT_IN_SCOPES,
@@ -36,6 +44,8 @@ pub fn openid_configuration_document(issuer: &str, signing_algorithm: &str) -> s
         "subject_types_supported": ["public"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        // Only apps with a secret may introspect.
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "email",
             "email_verified", "given_name", "family_name", "first_name", "last_name", "locale", "roles"

@@ -62,7 +62,7 @@ async fn disable_app(app: &TestApp, client_id: &str) {
 
 /// A POST over a plain TCP connection that tolerates the server closing early; returns the
 /// status and the JSON body of the answer.
-async fn raw_post(
+pub async fn raw_post(
     app: &TestApp,
     path: &str,
     authorization: &str,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::flow::{create_app, PASSWORD};
-use crate::harness::{backend_tests, call, Backend, TestApp};
+use crate::harness::{backend_tests, call, s2s_app, Backend, TestApp};
 
 /// An origin for the test's browser app on a free loopback port (the client script serves it).
 pub(crate) fn app_origin() -> String {
@@ -81,6 +81,9 @@ async fn web_client_completes_code_flow(
     let app = spawn(backend, &origin).await;
     let redirect = format!("{origin}/{callback_dir}/cb");
     let (_, client_id, secret) = create_app(&app, app_name, "web", &[&redirect]).await;
+    // A resource server: an S2S app that introspects the tokens it is sent.
+    let root = app.admin_token("root").await;
+    let resource_server = s2s_app(&app, &root, &["read_user"]).await;
     run_client(
         program,
         script,
@@ -91,6 +94,8 @@ async fn web_client_completes_code_flow(
             ("REDIRECT_URI", redirect),
             ("EMAIL", email(user, backend)),
             ("PASSWORD", PASSWORD.into()),
+            ("RS_CLIENT_ID", resource_server.client_id),
+            ("RS_CLIENT_SECRET", resource_server.secret),
         ],
     )
     .await;

@@ -33,6 +33,7 @@ mod federation;
 mod federation_upstream;
 mod flow;
 mod import;
+mod introspection;
 mod locales;
 mod mfa;
 mod my_pass;

@@ -1,6 +1,7 @@
 //! `/oauth2/v1/*`: the OAuth 2.0 endpoints.
 
 pub(crate) mod authorize;
+mod introspect;
 mod revoke;
 pub mod token;
 mod userinfo;
@@ -22,4 +23,5 @@ pub fn routes() -> Router<AppState> {
             get(userinfo::userinfo).post(userinfo::userinfo),
         )
         .route("/oauth2/v1/revoke", post(revoke::revoke))
+        .route("/oauth2/v1/introspect", post(introspect::introspect))
 }

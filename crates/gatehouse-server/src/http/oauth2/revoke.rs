@@ -11,20 +11,21 @@ use crate::http::form::OAuthForm;
 use crate::services::user_tokens;
 use crate::state::AppState;
 
+/// The form of the revocation and introspection endpoints (RFC 7009 §2.1, RFC 7662 §2.1).
 #[derive(Debug, Deserialize)]
-pub struct RevokeForm {
-    token: Option<String>,
-    // Accepted and ignored: both kinds are looked up (RFC 7009 §2.1 allows it).
-    #[allow(dead_code)]
-    token_type_hint: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
+pub struct TokenForm {
+    pub token: Option<String>,
+    /// Revocation looks both kinds up whatever the hint (RFC 7009 §2.1 allows it);
+    /// introspection looks first for the kind hinted.
+    pub token_type_hint: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
 }
 
 pub async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
-    OAuthForm(form): OAuthForm<RevokeForm>,
+    OAuthForm(form): OAuthForm<TokenForm>,
 ) -> Result<Response, OAuthError> {
     let presented = presented_client(&headers, form.client_id, form.client_secret)?;
     let client = user_tokens::identify_client(&state, &presented)

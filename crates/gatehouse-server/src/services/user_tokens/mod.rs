@@ -24,12 +24,14 @@ use crate::state::AppState;
 
 mod code_exchange;
 mod impersonation;
+mod introspection;
 mod refresh;
 mod revocation;
 mod userinfo;
 
 pub use code_exchange::exchange_code;
 pub use impersonation::{impersonate, ImpersonationTokens};
+pub use introspection::introspect;
 pub use refresh::refresh;
 pub use revocation::{access_token_revoked, read_access_token, revoke, revoke_own_refresh_token};
 pub use userinfo::{user_for_token, userinfo_extras, UserInfoExtras};

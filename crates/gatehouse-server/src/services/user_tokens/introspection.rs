@@ -1,0 +1,139 @@
+//! Token introspection (RFC 7662): finds the token and the state of its app and user; what the
+//! caller may learn is decided in `gatehouse_core::introspection`.
+
+use gatehouse_core::grant::refresh_token::StoredRefreshToken;
+use gatehouse_core::grant::AppType;
+use gatehouse_core::introspection::{self, FoundToken, Introspection, StoredRefresh, TokenHint};
+use gatehouse_core::jwt::AccessTokenClaims;
+use gatehouse_core::TokenError;
+use gatehouse_store::{AccountStore, RefreshTokenRecord, RefreshTokenStore, UserStore};
+
+use super::revocation::read_any_access_token;
+use super::IdentifiedClient;
+use crate::crypto::sha256_hex;
+use crate::error::ServiceError;
+use crate::state::AppState;
+
+/// Answers `client`'s question about `token`. Only apps that authenticated with their secret
+/// (S2S and web) may ask; nothing is changed by asking (a rotated-out refresh token is reported
+/// inactive, its family is not revoked).
+pub async fn introspect(
+    state: &AppState,
+    client: &IdentifiedClient,
+    token: &str,
+    hint: Option<&str>,
+    now: i64,
+) -> Result<Introspection, ServiceError> {
+    if client.app.app_type == AppType::Spa || !client.authenticated {
+        return Err(TokenError::PublicClientCannotIntrospect.into());
+    }
+    if token.is_empty() {
+        return Err(TokenError::MissingParameter("token").into());
+    }
+    let caller = client.app.client_id.as_str();
+    // The hint only orders the lookups: a token not found as one kind is looked for as the
+    // other (RFC 7662 §2.1).
+    let kinds = match TokenHint::parse(hint) {
+        Some(TokenHint::RefreshToken) => [TokenHint::RefreshToken, TokenHint::AccessToken],
+        _ => [TokenHint::AccessToken, TokenHint::RefreshToken],
+    };
+    for kind in kinds {
+        let answer = match kind {
+            TokenHint::AccessToken => access_answer(state, caller, token, now).await?,
+            TokenHint::RefreshToken => refresh_answer(state, caller, token, now).await?,
+        };
+        if let Some(answer) = answer {
+            return Ok(answer);
+        }
+    }
+    Ok(Introspection::INACTIVE)
+}
+
+/// The answer for a valid access token, or `None` when the value is no such token (unsigned,
+/// foreign, expired or revoked tokens are none of ours to describe).
+async fn access_answer(
+    state: &AppState,
+    caller: &str,
+    token: &str,
+    now: i64,
+) -> Result<Option<Introspection>, ServiceError> {
+    let Some(claims) = read_any_access_token(state, token, now).await? else {
+        return Ok(None);
+    };
+    let found = FoundToken::Access {
+        claims: &claims,
+        holders_active: access_holders_active(state, &claims).await?,
+    };
+    let issuer = state.config.issuer.as_str();
+    Ok(Some(introspection::introspect(
+        caller,
+        issuer,
+        Some(found),
+        now,
+    )))
+}
+
+/// The answer for a stored refresh token, or `None` when no refresh token has this value.
+async fn refresh_answer(
+    state: &AppState,
+    caller: &str,
+    token: &str,
+    now: i64,
+) -> Result<Option<Introspection>, ServiceError> {
+    let hash = sha256_hex(token.as_bytes());
+    let Some(record) = state.store.refresh_token_by_hash(&hash).await? else {
+        return Ok(None);
+    };
+    let user = state.store.user_by_id(record.user_id).await?;
+    let holders_active =
+        app_active(state, &record.client_id).await? && user.as_ref().is_some_and(|u| u.is_active);
+    let subject = user.as_ref().map_or("", |u| u.auth_id.as_str());
+    let found = FoundToken::Refresh {
+        stored: stored_refresh(&record, subject),
+        holders_active,
+    };
+    let issuer = state.config.issuer.as_str();
+    Ok(Some(introspection::introspect(
+        caller,
+        issuer,
+        Some(found),
+        now,
+    )))
+}
+
+fn stored_refresh<'a>(record: &'a RefreshTokenRecord, subject: &'a str) -> StoredRefresh<'a> {
+    StoredRefresh {
+        token: StoredRefreshToken {
+            client_id: &record.client_id,
+            expires_at: record.expires_at.and_utc().timestamp(),
+            used: record.used_at.is_some(),
+            revoked: record.revoked_at.is_some(),
+        },
+        scope: &record.scope,
+        subject,
+    }
+}
+
+/// The token's app is live and active and, for a user's token, so is the user.
+async fn access_holders_active(
+    state: &AppState,
+    claims: &AccessTokenClaims,
+) -> Result<bool, ServiceError> {
+    if !app_active(state, &claims.azp).await? {
+        return Ok(false);
+    }
+    // An S2S app's token carries no roles and names the app itself.
+    if claims.roles.is_none() {
+        return Ok(true);
+    }
+    let user = state.store.user_by_auth_id(&claims.sub).await?;
+    Ok(user.is_some_and(|u| u.is_active))
+}
+
+async fn app_active(state: &AppState, client_id: &str) -> Result<bool, ServiceError> {
+    Ok(state
+        .clients
+        .app(client_id)
+        .await?
+        .is_some_and(|app| app.is_active))
+}
