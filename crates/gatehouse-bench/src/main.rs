@@ -5,7 +5,11 @@
 //! wrk), as a share of the raw RSA-2048 signing rate of every core measured in the same run; the
 //! server's resident memory idle and under that load; the time from start to a served
 //! discovery document on an empty data directory.
+//!
+//! introspection: `POST /oauth2/v1/introspect` of an S2S token as a share of `GET /info` with the
+//! same token (a JWT check and no database), measured in the same run.
 
+mod introspection;
 mod password_sign_in;
 mod users_paging;
 
@@ -66,6 +70,16 @@ fn main() {
         }
         return;
     }
+    if std::env::args().nth(1).as_deref() == Some("introspection") {
+        let server = std::env::args()
+            .nth(2)
+            .unwrap_or_else(|| "target/release/gatehouse".into());
+        if let Err(err) = introspection::run(Path::new(&server), 10, 64) {
+            eprintln!("gatehouse-bench: {err}");
+            std::process::exit(1);
+        }
+        return;
+    }
     if std::env::args().nth(1).as_deref() == Some("password-sign-in") {
         let server = std::env::args()
             .nth(2)
@@ -96,16 +110,30 @@ fn run() -> Result<(), String> {
             options.server.display()
         ));
     }
-    let server_binary = options.server.canonicalize().map_err(|e| e.to_string())?;
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
-    let data_dir = std::env::temp_dir().join(format!("gatehouse-bench-{}", std::process::id()));
+    with_server(
+        &options.server,
+        "client-credentials",
+        |server, addr, startup| measure(&options, cores, server, addr, startup),
+    )
+}
+
+/// Starts the server on a fresh data folder, waits for its discovery document, runs `measure`
+/// (given the server, its address and the time it took to start), then stops the server and
+/// removes the folder.
+fn with_server<T>(
+    binary: &Path,
+    label: &str,
+    measure: impl FnOnce(&Child, &str, Duration) -> Result<T, String>,
+) -> Result<T, String> {
+    let data_dir =
+        std::env::temp_dir().join(format!("gatehouse-bench-{label}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data_dir);
     std::fs::create_dir_all(&data_dir).map_err(|e| e.to_string())?;
-
     let started = Instant::now();
-    let (mut server, addr) = start_server(&server_binary, &data_dir)?;
-    let startup = wait_for_discovery(&addr, started)?;
-    let result = measure(&options, cores, &server, &addr, startup);
+    let (mut server, addr) = start_server(binary, &data_dir)?;
+    let result =
+        wait_for_discovery(&addr, started).and_then(|startup| measure(&server, &addr, startup));
     let _ = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
         .status();
@@ -327,25 +355,58 @@ struct WrkResult {
 }
 
 fn run_wrk(addr: &str, options: &Options) -> Result<WrkResult, String> {
-    let script = std::env::temp_dir().join(format!("gatehouse-bench-{}.lua", std::process::id()));
-    std::fs::write(
-        &script,
-        format!(
-            "wrk.method = \"POST\"\nwrk.body = \"{TOKEN_BODY}\"\nwrk.headers[\"Content-Type\"] = \"application/x-www-form-urlencoded\"\nwrk.headers[\"Authorization\"] = \"{}\"\n",
-            basic_header()
-        ),
-    )
-    .map_err(|e| e.to_string())?;
+    let load = Load::app_form("/oauth2/v1/token", TOKEN_BODY.into());
+    wrk(addr, options.seconds, options.connections, &load)
+}
+
+/// One kind of request wrk repeats.
+struct Load {
+    method: &'static str,
+    path: &'static str,
+    headers: Vec<(&'static str, String)>,
+    body: String,
+}
+
+impl Load {
+    /// A form the bench's S2S app posts, authenticated with HTTP Basic.
+    fn app_form(path: &'static str, body: String) -> Self {
+        Load {
+            method: "POST",
+            path,
+            headers: vec![
+                ("Content-Type", "application/x-www-form-urlencoded".into()),
+                ("Authorization", basic_header()),
+            ],
+            body,
+        }
+    }
+}
+
+/// Runs wrk with one thread (the server gets the other cores) against `addr`.
+fn wrk(addr: &str, seconds: u64, connections: u32, load: &Load) -> Result<WrkResult, String> {
+    let script = std::env::temp_dir().join(format!(
+        "gatehouse-bench-{}-{}.lua",
+        std::process::id(),
+        load.path.replace('/', "_")
+    ));
+    let mut lua = format!("wrk.method = \"{}\"\n", load.method);
+    if !load.body.is_empty() {
+        lua.push_str(&format!("wrk.body = \"{}\"\n", load.body));
+    }
+    for (name, value) in &load.headers {
+        lua.push_str(&format!("wrk.headers[\"{name}\"] = \"{value}\"\n"));
+    }
+    std::fs::write(&script, lua).map_err(|e| e.to_string())?;
     let output = Command::new("wrk")
         .args([
             "-t1",
-            &format!("-c{}", options.connections),
-            &format!("-d{}s", options.seconds),
+            &format!("-c{connections}"),
+            &format!("-d{seconds}s"),
             "--latency",
             "-s",
         ])
         .arg(&script)
-        .arg(format!("http://{addr}/oauth2/v1/token"))
+        .arg(format!("http://{addr}{}", load.path))
         .output()
         .map_err(|e| format!("cannot run wrk (apt-get install wrk): {e}"))?;
     let _ = std::fs::remove_file(&script);

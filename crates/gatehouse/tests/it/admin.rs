@@ -396,8 +396,8 @@ backend_tests! {
         assert_eq!(status, 201, "{body}");
         let email = format!("helpdesk.{backend:?}@example.com").to_lowercase();
         sign_up_user(&app, &email).await;
-        let (_, found) = crate::harness::call(&app, "GET", &format!("/api/v1/users?search={email}"), &token, None).await;
-        let auth_id = found["users"][0]["authId"].as_str().unwrap().to_owned();
+        let found = crate::flow::user_by_email(&app, &email).await;
+        let auth_id = found["authId"].as_str().unwrap().to_owned();
         let (status, body) = crate::harness::call(&app, "PUT", &format!("/api/v1/users/{auth_id}"), &token, Some(serde_json::json!({ "roles": ["support"] }))).await;
         assert_eq!(status, 200, "{body}");
         let (browser, dashboard) = panel_browser(&app, &email, PASSWORD).await;

@@ -89,6 +89,18 @@ async fn live_counts(app: &TestApp, root: &str) -> Vec<Value> {
 
 const AUTH_ID: &str = "00000000-0000-4000-8000-0000000000a1";
 
+/// `method path` is refused with 400 and `description`.
+async fn assert_refused(
+    app: &TestApp,
+    token: &str,
+    (method, path): (&str, &str),
+    description: &str,
+) {
+    let (status, body) = call(app, method, path, token, None).await;
+    assert_eq!(status, 400, "{method} {path}: {body}");
+    assert_eq!(body["error_description"], description, "{method} {path}");
+}
+
 backend_tests! {
     async fn logs_are_listed_newest_first_and_paged(backend: Backend) {
         let app = TestApp::spawn(backend).await;
@@ -155,13 +167,10 @@ backend_tests! {
             "/api/v1/logs/sms?page_size=two&page_number=1",
             "/api/v1/logs/sign-in?page_size=-1",
         ] {
-            let (status, body) = call(&app, "GET", path, &root, None).await;
-            assert_eq!(status, 400, "{path}: {body}");
-            assert_eq!(body["error_description"], "page_size must be a whole number of at least 1", "{path}");
+            assert_refused(&app, &root, ("GET", path), "page_size must be a whole number of at least 1").await;
         }
-        let (status, body) = call(&app, "GET", "/api/v1/logs/email?page_size=2&page_number=0", &root, None).await;
-        assert_eq!(status, 400);
-        assert_eq!(body["error_description"], "page_number must be a whole number of at least 1");
+        let path = "/api/v1/logs/email?page_size=2&page_number=0";
+        assert_refused(&app, &root, ("GET", path), "page_number must be a whole number of at least 1").await;
         assert_eq!(app.isolation.table_counts().await, before);
     }
 
@@ -203,9 +212,7 @@ backend_tests! {
         assert_ne!(ids[0], ids[1]);
         let (status, _) = call(&app, "GET", &format!("/api/v1/logs/sms/{}", ids[0]), &root, None).await;
         assert_eq!(status, 404);
-        let (status, body) = call(&app, "GET", "/api/v1/logs/email/first", &root, None).await;
-        assert_eq!(status, 400);
-        assert_eq!(body["error_description"], "id must be a positive integer");
+        assert_refused(&app, &root, ("GET", "/api/v1/logs/email/first"), "id must be a positive integer").await;
         assert_eq!(app.isolation.table_counts().await, before);
     }
 
@@ -228,9 +235,7 @@ backend_tests! {
         for query in ["", "?before=", "?before=yesterday", "?before=2026-13-01", "?before=01/02/2026", "?after=2026-01-02"] {
             for kind in ["email", "sms", "sign-in"] {
                 let path = format!("/api/v1/logs/{kind}{query}");
-                let (status, body) = call(&app, "DELETE", &path, &root, None).await;
-                assert_eq!(status, 400, "{path}: {body}");
-                assert_eq!(body["error_description"], BAD_BEFORE, "{path}");
+                assert_refused(&app, &root, ("DELETE", &path), BAD_BEFORE).await;
             }
         }
         assert_eq!(app.isolation.table_counts().await, tables);

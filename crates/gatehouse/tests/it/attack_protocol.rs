@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::admin::{panel_browser, set_up_admin, ADMIN_EMAIL};
 use crate::flow::*;
-use crate::harness::{backend_tests, basic, call, TestApp};
+use crate::harness::{backend_tests, basic, TestApp};
 
 const CB: &str = "http://127.0.0.1:5173/cb";
 const ORIGIN: &str = "http://127.0.0.1:5173";
@@ -137,16 +137,7 @@ async fn sign_up_victim(app: &TestApp, client_id: &str) -> i64 {
         CB,
     )
     .await;
-    let admin = app.admin_token("root").await;
-    let (_, users) = call(
-        app,
-        "GET",
-        &format!("/api/v1/users?search={VICTIM}"),
-        &admin,
-        None,
-    )
-    .await;
-    users["users"][0]["id"].as_i64().unwrap()
+    user_by_email(app, VICTIM).await["id"].as_i64().unwrap()
 }
 
 /// A code for `client_id` at `redirect_uri`, from a browser already signed in.

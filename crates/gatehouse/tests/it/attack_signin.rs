@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use crate::flow::*;
-use crate::harness::{backend_tests, Backend, TestApp};
+use crate::harness::{backend_tests, TestApp};
 use crate::mfa::{embedded, shown_secret, sign_up_to_mfa, totp, CB};
 
 const ORIGIN: &str = "http://127.0.0.1:5173";
@@ -191,10 +191,7 @@ backend_tests! {
         signed_up_declining_passkeys(&app, &victim).await;
         let browser = signed_up_declining_passkeys(&app, &attacker).await;
         // The victim's passkey, as enrollment would have stored it.
-        let insert = match backend {
-            Backend::Sqlite => "INSERT INTO user_passkeys (user_id, credential_id, public_key) SELECT id, 'victim-cred', 'key' FROM users WHERE email = ?1",
-            Backend::PostgresRedis => "INSERT INTO user_passkeys (user_id, credential_id, public_key) SELECT id, 'victim-cred', 'key' FROM users WHERE email = $1",
-        };
+        let insert = "INSERT INTO user_passkeys (user_id, credential_id, public_key) SELECT id, 'victim-cred', 'key' FROM users WHERE email = $1";
         app.isolation.execute(insert, &victim).await;
 
         let page = browser.follow(browser.get("/i/policy/manage_passkey").await, "http://never").await;

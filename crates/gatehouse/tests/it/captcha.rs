@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use gatehouse_server::config::Secret;
+use gatehouse_server::config::{Config, Secret};
 use serde_json::json;
 
 use crate::flow::*;
@@ -44,6 +44,25 @@ async fn siteverify() -> (String, Seen) {
     (url, seen)
 }
 
+/// A server (SQLite) with `provider` checked at `verify_url`, and `more` settings; the client id
+/// of an SPA on it.
+async fn captcha_app(
+    (provider, site_key, secret): (&str, &str, &str),
+    verify_url: String,
+    more: impl FnOnce(&mut Config),
+) -> (TestApp, String) {
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.captcha_provider = provider.into();
+        c.captcha_site_key = site_key.into();
+        c.captcha_secret_key = Secret::new(secret);
+        c.captcha_verify_url = verify_url;
+        more(c);
+    })
+    .await;
+    let (_, client_id, _) = create_app(&app, "Shop", "spa", &[CB]).await;
+    (app, client_id)
+}
+
 async fn sign_up_form(browser: &Browser, client_id: &str) -> Page {
     let page = browser
         .follow(browser.get(&authorize_url(client_id, CB, &[])).await, CB)
@@ -57,17 +76,13 @@ async fn sign_up_form(browser: &Browser, client_id: &str) -> Page {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn turnstile_guards_sign_up_sign_in_and_reset_and_fails_closed() {
     let (url, seen) = siteverify().await;
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
-        c.captcha_provider = "turnstile".into();
-        c.captcha_site_key = "site-key-1".into();
-        c.captcha_secret_key = Secret::new("captcha-secret");
-        c.captcha_verify_url = url;
+    let provider = ("turnstile", "site-key-1", "captcha-secret");
+    let (app, client_id) = captcha_app(provider, url, |c| {
         c.smtp_connection_string = Secret::new("smtp://127.0.0.1:9?tls=none");
         c.smtp_sender_address = "id@example.com".into();
         c.enable_email_verification = false;
     })
     .await;
-    let (_, client_id, _) = create_app(&app, "Shop", "spa", &[CB]).await;
     let browser = Browser::new(&app);
     let form = sign_up_form(&browser, &client_id).await;
     assert!(
@@ -208,15 +223,9 @@ async fn turnstile_guards_sign_up_sign_in_and_reset_and_fails_closed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recaptcha_v3_checks_the_score_and_an_unreachable_provider_refuses() {
     let (url, _seen) = siteverify().await;
-    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
-        c.captcha_provider = "recaptcha_v3".into();
-        c.captcha_site_key = "v3-key".into();
-        c.captcha_secret_key = Secret::new("v3-secret");
-        c.captcha_verify_url = url;
-        c.captcha_pages = vec!["sign_up".into()];
-    })
-    .await;
-    let (_, client_id, _) = create_app(&app, "Shop", "spa", &[CB]).await;
+    let provider = ("recaptcha_v3", "v3-key", "v3-secret");
+    let (app, client_id) =
+        captcha_app(provider, url, |c| c.captcha_pages = vec!["sign_up".into()]).await;
     let browser = Browser::new(&app);
     let form = sign_up_form(&browser, &client_id).await;
     assert!(
@@ -255,14 +264,9 @@ async fn recaptcha_v3_checks_the_score_and_an_unreachable_provider_refuses() {
         .await;
     assert!(!page.html.contains("g-recaptcha"));
 
-    let down = TestApp::spawn_with(Backend::Sqlite, |c| {
-        c.captcha_provider = "hcaptcha".into();
-        c.captcha_site_key = "h-key".into();
-        c.captcha_secret_key = Secret::new("h-secret");
-        c.captcha_verify_url = "http://127.0.0.1:9/siteverify".into();
-    })
-    .await;
-    let (_, client_id, _) = create_app(&down, "Shop", "spa", &[CB]).await;
+    let unreachable = "http://127.0.0.1:9/siteverify".into();
+    let (down, client_id) =
+        captcha_app(("hcaptcha", "h-key", "h-secret"), unreachable, |_| {}).await;
     let browser = Browser::new(&down);
     let form = sign_up_form(&browser, &client_id).await;
     assert!(form.html.contains(r#"class="h-captcha""#));

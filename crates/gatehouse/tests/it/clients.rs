@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::flow::{create_app, PASSWORD};
+use crate::flow::{create_app, user_by_email, PASSWORD};
 use crate::harness::{backend_tests, call, s2s_app, Backend, TestApp};
 
 /// An origin for the test's browser app on a free loopback port (the client script serves it).
@@ -101,6 +101,25 @@ async fn web_client_completes_code_flow(
     .await;
 }
 
+/// Runs `email-flows.mjs` for the SPA `client` (id, redirect URI) with the mails `mailbox`
+/// receives, and `env` besides.
+async fn run_email_flows(
+    app: &TestApp,
+    mailbox: &crate::mailbox::Mailbox,
+    (client_id, redirect): (String, String),
+    env: &[(&str, String)],
+) {
+    let mut all = vec![
+        ("ISSUER", app.base.clone()),
+        ("CLIENT_ID", client_id),
+        ("REDIRECT_URI", redirect),
+        ("MAIL_DIR", mailbox.dir.display().to_string()),
+        ("PASSWORD", PASSWORD.into()),
+    ];
+    all.extend_from_slice(env);
+    run_client("node", "email-flows.mjs", &all).await;
+}
+
 backend_tests! {
     async fn chromium_signs_up_consents_and_returns_with_a_code_in_english_and_chinese(backend: Backend) {
         let origin = app_origin();
@@ -135,16 +154,8 @@ backend_tests! {
         let token = app.admin_token("root").await;
         let (status, body) = call(&app, "POST", "/api/v1/users/invitations", &token, Some(json!({ "email": invited }))).await;
         assert_eq!(status, 200, "{body}");
-        run_client("node", "email-flows.mjs", &[
-            ("ISSUER", app.base.clone()),
-            ("CLIENT_ID", client_id),
-            ("REDIRECT_URI", redirect),
-            ("MAIL_DIR", mailbox.dir.display().to_string()),
-            ("EMAIL", email("email-flows", backend)),
-            ("INVITED_EMAIL", invited),
-            ("PASSWORD", PASSWORD.into()),
-            ("MODE", "accounts".into()),
-        ]).await;
+        let env = [("EMAIL", email("email-flows", backend)), ("INVITED_EMAIL", invited), ("MODE", "accounts".into())];
+        run_email_flows(&app, &mailbox, (client_id, redirect), &env).await;
     }
 
     async fn chromium_signs_in_with_a_magic_link(backend: Backend) {
@@ -157,15 +168,8 @@ backend_tests! {
         }).await;
         let redirect = format!("{origin}/cb");
         let (_, client_id, _) = create_app(&app, "Magic app", "spa", &[&redirect]).await;
-        run_client("node", "email-flows.mjs", &[
-            ("ISSUER", app.base.clone()),
-            ("CLIENT_ID", client_id),
-            ("REDIRECT_URI", redirect),
-            ("MAIL_DIR", mailbox.dir.display().to_string()),
-            ("EMAIL", email("magic", backend)),
-            ("PASSWORD", PASSWORD.into()),
-            ("MODE", "magic".into()),
-        ]).await;
+        let env = [("EMAIL", email("magic", backend)), ("MODE", "magic".into())];
+        run_email_flows(&app, &mailbox, (client_id, redirect), &env).await;
     }
 
     async fn chromium_enrolls_signs_in_with_and_deletes_passkeys(backend: Backend) {
@@ -187,8 +191,8 @@ backend_tests! {
         ]).await;
         // The S2S API lists the one passkey left.
         let token = app.admin_token("root").await;
-        let (_, users) = call(&app, "GET", &format!("/api/v1/users?search={}", email("passkeys", backend)), &token, None).await;
-        let auth_id = users["users"][0]["authId"].as_str().unwrap().to_owned();
+        let user = user_by_email(&app, &email("passkeys", backend)).await;
+        let auth_id = user["authId"].as_str().unwrap();
         let (status, body) = call(&app, "GET", &format!("/api/v1/users/{auth_id}/passkeys"), &token, None).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["passkeys"].as_array().unwrap().len(), 1, "{body}");

@@ -344,12 +344,12 @@ backend_tests! {
         let code_page = again.follow(again.post("/identity/v1/view/authorize", &form_fields(&page.html, &[("email", &email)])).await, CB).await;
         let right = mailbox.nth_to(&email, 2).await.code();
         let wrong = if right == "000000" { "111111" } else { "000000" };
+        let path = "/identity/v1/view/passwordless";
         for _ in 0..3 {
-            let bad = again.post("/identity/v1/view/passwordless", &hidden_fields(&code_page.html, "step-form", &[("code", wrong)])).await;
-            assert_eq!(error_text(&bad.html), "Invalid code provided");
+            assert_eq!(submit_step_code(&again, &code_page, path, wrong).await, "Invalid code provided");
         }
-        let locked = again.post("/identity/v1/view/passwordless", &hidden_fields(&code_page.html, "step-form", &[("code", &right)])).await;
-        assert_eq!(error_text(&locked.html), "Too many failed passwordless verification attempts. Please try again after 30 minutes.");
+        let locked = submit_step_code(&again, &code_page, path, &right).await;
+        assert_eq!(locked, "Too many failed passwordless verification attempts. Please try again after 30 minutes.");
     }
 
     async fn magic_link_signs_in_only_the_browser_that_asked(backend: Backend) {

@@ -284,6 +284,17 @@ pub async fn sign_in(
     browser.post("/identity/v1/view/authorize", &fields).await
 }
 
+/// Submits `code` on the step page `page` (its `step-form`) to `path`; the error shown, if any.
+pub async fn submit_step_code(browser: &Browser, page: &Page, path: &str, code: &str) -> String {
+    let answer = browser
+        .post(
+            path,
+            &hidden_fields(&page.html, "step-form", &[("code", code)]),
+        )
+        .await;
+    error_text(&answer.html)
+}
+
 pub async fn exchange(app: &TestApp, form: &[(&str, &str)]) -> (u16, Value) {
     let response = reqwest::Client::new()
         .post(app.url("/oauth2/v1/token"))

@@ -50,16 +50,10 @@ async fn web_user(app: &TestApp, email: &str) -> (String, String, String, Value)
     ];
     let (status, tokens) = exchange(app, &form).await;
     assert_eq!(status, 200, "{tokens}");
-    let root = app.admin_token("root").await;
-    let (_, users) = call(
-        app,
-        "GET",
-        &format!("/api/v1/users?search={email}"),
-        &root,
-        None,
-    )
-    .await;
-    let auth_id = users["users"][0]["authId"].as_str().unwrap().to_owned();
+    let auth_id = user_by_email(app, email).await["authId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     (auth_id, web, secret, tokens)
 }
 
@@ -148,6 +142,16 @@ backend_tests! {
         // A switched-off app may not introspect either.
         let (status, body) = introspect(&app, Some((&third.client_id, &third.secret)), &[("token", &resource_server.token)]).await;
         assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "{body}");
+    }
+
+    async fn an_expired_token_is_inactive(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |c| c.s2s_access_token_expires_in = 1).await;
+        let root = app.admin_token("root").await;
+        let caller = s2s_app(&app, &root, &["read_user"]).await;
+        let me = Some((caller.client_id.as_str(), caller.secret.as_str()));
+        let fresh = s2s_app(&app, &root, &["read_user"]).await;
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        assert_eq!(introspect(&app, me, &[("token", &fresh.token)]).await, (200, inactive()));
     }
 
     async fn user_tokens_are_shown_to_whom_they_concern_and_introspection_changes_nothing(backend: Backend) {

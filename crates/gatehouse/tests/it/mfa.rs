@@ -30,7 +30,14 @@ fn now() -> i64 {
 
 /// Two apps: "Strict" with its own MFA settings (`settings`), "Lax" on the server's (none
 /// required); returns the strict app's id and client id, the lax one's, and a root token.
-async fn strict_and_lax_apps(app: &TestApp, mut settings: Value) -> (i64, String, String, String) {
+/// A "Strict" app with its own MFA `settings` beside a "Lax" one on the system's (which asks
+/// for nothing), and a user `email` signed up straight through the lax one. Returns the strict
+/// app's id and client id and a root token.
+async fn strict_and_lax_apps(
+    app: &TestApp,
+    mut settings: Value,
+    email: &str,
+) -> (i64, String, String) {
     let (app_id, client_id, _) = create_app(app, "Strict", "spa", &[CB]).await;
     let (_, lax_client, _) = create_app(app, "Lax", "spa", &[CB]).await;
     let token = app.admin_token("root").await;
@@ -38,7 +45,13 @@ async fn strict_and_lax_apps(app: &TestApp, mut settings: Value) -> (i64, String
     let path = format!("/api/v1/apps/{app_id}");
     let (status, body) = call(app, "PUT", &path, &token, Some(settings)).await;
     assert_eq!(status, 200, "{body}");
-    (app_id, client_id, lax_client, token)
+    let lax = sign_up_to_mfa(&Browser::new(app), &lax_client, email).await;
+    assert!(
+        lax.location.as_deref().is_some_and(|l| l.starts_with(CB)),
+        "{}",
+        lax.html
+    );
+    (app_id, client_id, token)
 }
 
 /// Signs in with the password and accepts consent if asked; returns the next page.
@@ -113,12 +126,12 @@ backend_tests! {
         let third = Browser::new(&app);
         let signed = sign_in(&third, &authorize_url(&client_id, CB, &[]), &email, PASSWORD, CB).await;
         let page = third.follow(signed, CB).await;
+        let path = "/identity/v1/view/otp-mfa";
         for _ in 0..4 {
-            let bad = third.post("/identity/v1/view/otp-mfa", &hidden_fields(&page.html, "step-form", &[("code", "000000")])).await;
-            assert_eq!(error_text(&bad.html), "Invalid MFA code provided");
+            assert_eq!(submit_step_code(&third, &page, path, "000000").await, "Invalid MFA code provided");
         }
-        let locked = third.post("/identity/v1/view/otp-mfa", &hidden_fields(&page.html, "step-form", &[("code", &totp(&secret, -1))])).await;
-        assert_eq!(error_text(&locked.html), "Too many failed MFA verification attempts. Please try again after 30 minutes.");
+        let locked = submit_step_code(&third, &page, path, &totp(&secret, -1)).await;
+        assert_eq!(locked, "Too many failed MFA verification attempts. Please try again after 30 minutes.");
     }
 
     async fn enrollment_email_codes_backup_and_reset_policy(backend: Backend) {
@@ -168,12 +181,9 @@ backend_tests! {
             mailbox.configure(c);
             c.enable_email_verification = false;
         }).await;
-        let (app_id, client_id, lax_client, token) =
-            strict_and_lax_apps(&app, json!({ "requireEmailMfa": true })).await;
         let email = format!("strict.{backend:?}@example.com").to_lowercase();
-        // The lax app (system settings: nothing required) signs the user straight in.
-        let lax = sign_up_to_mfa(&Browser::new(&app), &lax_client, &email).await;
-        assert!(lax.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", lax.html);
+        let (app_id, client_id, token) =
+            strict_and_lax_apps(&app, json!({ "requireEmailMfa": true }), &email).await;
         // The strict app asks for an emailed code.
         let browser = Browser::new(&app);
         let page = sign_in_past_consent(&browser, &client_id, &email).await;
@@ -367,11 +377,9 @@ backend_tests! {
             c.twilio_api_url = twilio;
             c.enable_sms_log = true;
         }).await;
-        let (_, client_id, lax_client, token) =
-            strict_and_lax_apps(&app, json!({ "requireSmsMfa": true, "allowEmailMfaAsBackup": true })).await;
         let email = format!("sms.{backend:?}@example.com").to_lowercase();
-        let lax = sign_up_to_mfa(&Browser::new(&app), &lax_client, &email).await;
-        assert!(lax.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", lax.html);
+        let settings = json!({ "requireSmsMfa": true, "allowEmailMfaAsBackup": true });
+        let (_, client_id, token) = strict_and_lax_apps(&app, settings, &email).await;
 
         let browser = Browser::new(&app);
         let page = sign_in_past_consent(&browser, &client_id, &email).await;

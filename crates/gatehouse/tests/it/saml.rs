@@ -187,6 +187,15 @@ async fn spawn(backend: crate::harness::Backend) -> TestApp {
     TestApp::spawn_with(backend, |c| c.enable_saml_sso_as_sp = true).await
 }
 
+/// A server with an IdP registered as `IDP`: the server, the IdP, its id and an app's client id.
+async fn spawn_with_idp(backend: crate::harness::Backend) -> (TestApp, TestIdp, i64, String) {
+    let app = spawn(backend).await;
+    let idp = TestIdp::new();
+    let id = register_idp(&app, &idp, IDP).await;
+    let (_, client_id, _) = create_app(&app, "SAML app", "spa", &[APP_CB]).await;
+    (app, idp, id, client_id)
+}
+
 /// A sign-in sent to the IdP: the decoded AuthnRequest and the RelayState.
 struct SentRequest {
     xml: String,
@@ -252,6 +261,12 @@ async fn post_to_acs(browser: &Browser, response_xml: &str, relay_state: &str) -
     }
 }
 
+/// Exactly one user came in through the IdP.
+async fn assert_one_saml_user(app: &TestApp) {
+    let users = crate::federation::social_users(app).await;
+    assert_eq!(saml_users(&users).len(), 1, "{users:?}");
+}
+
 fn saml_users(users: &[Value]) -> Vec<Value> {
     users
         .iter()
@@ -293,10 +308,7 @@ fn assert_refused(page: &Page, reason: &str) {
 
 backend_tests! {
     async fn a_signed_assertion_signs_the_user_in_and_finds_them_again(backend: Backend) {
-        let app = spawn(backend).await;
-        let idp = TestIdp::new();
-        register_idp(&app, &idp, IDP).await;
-        let (_, client_id, _) = create_app(&app, "SAML app", "spa", &[APP_CB]).await;
+        let (app, idp, _, client_id) = spawn_with_idp(backend).await;
 
         let browser = Browser::new(&app);
         let sent = send_to_idp(&browser, &authorize(&client_id)).await;
@@ -329,15 +341,11 @@ backend_tests! {
         let signed = idp.sign(&answer.xml(true), &answer.response_id);
         let accepted = post_to_acs(&browser, &signed, &sent.relay_state).await;
         assert_eq!(finish(&app, &browser, accepted, &client_id).await, sub);
-        let users = crate::federation::social_users(&app).await;
-        assert_eq!(saml_users(&users).len(), 1, "{users:?}");
+        assert_one_saml_user(&app).await;
     }
 
     async fn refused_responses_say_why_and_make_nobody(backend: Backend) {
-        let app = spawn(backend).await;
-        let idp = TestIdp::new();
-        register_idp(&app, &idp, IDP).await;
-        let (_, client_id, _) = create_app(&app, "SAML app", "spa", &[APP_CB]).await;
+        let (app, idp, _, client_id) = spawn_with_idp(backend).await;
         let before = app.isolation.table_counts().await;
         let other_key = TestIdp::new();
 
@@ -417,15 +425,11 @@ backend_tests! {
         let again = send_to_idp(&browser, &authorize(&client_id)).await;
         assert_refused(&post_to_acs(&browser, &good, &again.relay_state).await, "replay");
         finish(&app, &browser, accepted, &client_id).await;
-        let users = crate::federation::social_users(&app).await;
-        assert_eq!(saml_users(&users).len(), 1, "{users:?}");
+        assert_one_saml_user(&app).await;
     }
 
     async fn the_return_from_the_acs_belongs_to_the_browser_that_began(backend: Backend) {
-        let app = spawn(backend).await;
-        let idp = TestIdp::new();
-        register_idp(&app, &idp, IDP).await;
-        let (_, client_id, _) = create_app(&app, "SAML app", "spa", &[APP_CB]).await;
+        let (app, idp, _, client_id) = spawn_with_idp(backend).await;
         let before = app.isolation.table_counts().await;
         let victim = Browser::new(&app);
         let sent = send_to_idp(&victim, &authorize(&client_id)).await;
@@ -441,10 +445,7 @@ backend_tests! {
     }
 
     async fn unknown_or_inactive_idps_are_refused_before_anything_starts(backend: Backend) {
-        let app = spawn(backend).await;
-        let idp = TestIdp::new();
-        let id = register_idp(&app, &idp, IDP).await;
-        let (_, client_id, _) = create_app(&app, "SAML app", "spa", &[APP_CB]).await;
+        let (app, _idp, id, client_id) = spawn_with_idp(backend).await;
         let browser = Browser::new(&app);
         let page = browser.get(&authorize_url(&client_id, APP_CB, &[("policy", "saml_sso_nobody")])).await;
         assert_eq!(page.status, 400, "{}", page.html);

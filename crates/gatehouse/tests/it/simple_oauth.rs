@@ -4,9 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::flow::*;
-use crate::harness::{
-    backend_tests, basic, call, json_body, TestApp, BOOTSTRAP_ID, BOOTSTRAP_SECRET,
-};
+use crate::harness::{backend_tests, basic, json_body, TestApp, BOOTSTRAP_ID, BOOTSTRAP_SECRET};
 
 const CB: &str = "http://127.0.0.1:5173/cb";
 
@@ -30,8 +28,7 @@ backend_tests! {
         let email = format!("simple.{backend:?}@example.com").to_lowercase();
         sign_up(&Browser::new(&app), &authorize_url(&client_id, CB, &[]), &email, CB).await;
         let admin = app.admin_token("root").await;
-        let (_, users) = call(&app, "GET", &format!("/api/v1/users?search={email}"), &admin, None).await;
-        let id = users["users"][0]["id"].as_i64().unwrap();
+        let id = user_by_email(&app, &email).await["id"].as_i64().unwrap();
 
         let (status, body) = get(&app, &format!("/token/get?id={id}&password={}", urlencode(PASSWORD)), None).await;
         assert_eq!(status, 200);

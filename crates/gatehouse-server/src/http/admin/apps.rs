@@ -79,11 +79,8 @@ fn one_of<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
         .map_or("", |(_, v)| v.as_str())
 }
 
-async fn create(
-    State(state): State<AppState>,
-    posted: AdminForm<Vec<(String, String)>>,
-) -> PageResult {
-    let AdminForm { admin, form } = posted;
+async fn create(posted: AdminForm<Vec<(String, String)>>) -> PageResult {
+    let AdminForm { state, admin, form } = posted;
     let input = NewAppInput {
         name: one_of(&form, "name").to_owned(),
         app_type: one_of(&form, "type").to_owned(),
@@ -180,12 +177,8 @@ async fn detail(
 }
 
 /// The edit form posts every field; unchecked switches are absent, so they read as off.
-async fn update(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    posted: AdminForm<Vec<(String, String)>>,
-) -> PageResult {
-    let AdminForm { admin, form } = posted;
+async fn update(Path(id): Path<i64>, posted: AdminForm<Vec<(String, String)>>) -> PageResult {
+    let AdminForm { state, admin, form } = posted;
     let on = |name: &str| Some(one_of(&form, name) == "on");
     let changes = AppChanges {
         name: Some(one_of(&form, "name").to_owned()),

@@ -55,8 +55,8 @@ struct NewAttributeForm {
     unique: Option<String>,
 }
 
-async fn create(State(state): State<AppState>, posted: Attributes<NewAttributeForm>) -> PageResult {
-    let form = posted.form;
+async fn create(posted: Attributes<NewAttributeForm>) -> PageResult {
+    let FeatureForm { state, form, .. } = posted;
     let regex = form.validation_regex.trim();
     let input = AttributeInput {
         name: Some(form.name),

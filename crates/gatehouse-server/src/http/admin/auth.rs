@@ -126,8 +126,9 @@ impl FromRequestParts<AppState> for AdminUser {
 
 /// A form an admin posted from the panel: the `Origin` is the issuer's (when sent) and the
 /// `csrf_token` field is the session's. Anything else is refused with 403 before the form is
-/// read into `T`.
+/// read into `T`. It carries all its handler works with: the state, the admin and the form.
 pub struct AdminForm<T> {
+    pub state: AppState,
     pub admin: AdminUser,
     pub form: T,
 }
@@ -191,7 +192,11 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for AdminForm<T> {
                 Some(("/admin", w.back)),
             )
         })?;
-        Ok(Self { admin, form })
+        Ok(Self {
+            state: state.clone(),
+            admin,
+            form,
+        })
     }
 }
 

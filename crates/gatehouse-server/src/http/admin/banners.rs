@@ -71,19 +71,15 @@ struct NewBannerForm {
     text: String,
 }
 
-async fn create(State(state): State<AppState>, posted: Banners<NewBannerForm>) -> PageResult {
-    let form = posted.form;
+async fn create(posted: Banners<NewBannerForm>) -> PageResult {
+    let FeatureForm { state, form, .. } = posted;
     banners::create(&state.store, &form.kind, Some(form.text), None).await?;
     Ok(see_other("/admin/banners"))
 }
 
 /// The banner's row posts its text, its switch and one `app` field per app showing it.
-async fn update(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    posted: Banners<Vec<(String, String)>>,
-) -> PageResult {
-    let form = posted.form;
+async fn update(Path(id): Path<i64>, posted: Banners<Vec<(String, String)>>) -> PageResult {
+    let FeatureForm { state, form, .. } = posted;
     let text = form
         .iter()
         .find(|(k, _)| k == "text")

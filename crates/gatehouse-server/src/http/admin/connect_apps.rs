@@ -107,8 +107,8 @@ struct NewAppForm {
     redirect_patterns: String,
 }
 
-async fn create(State(state): State<AppState>, posted: AdminForm<NewAppForm>) -> PageResult {
-    let AdminForm { admin, form } = posted;
+async fn create(posted: AdminForm<NewAppForm>) -> PageResult {
+    let AdminForm { state, admin, form } = posted;
     let new = NewApp {
         name: form.name.trim().to_owned(),
         redirect_url: form.redirect_url.trim().to_owned(),
@@ -146,12 +146,8 @@ struct EditForm {
     is_active: Option<String>,
 }
 
-async fn update(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-    posted: AdminForm<EditForm>,
-) -> PageResult {
-    let AdminForm { form, .. } = posted;
+async fn update(Path(name): Path<String>, posted: AdminForm<EditForm>) -> PageResult {
+    let AdminForm { state, form, .. } = posted;
     let change = AppChange {
         redirect_url: Some(form.redirect_url.trim().to_owned()),
         display_name: Some(form.display_name),
@@ -169,12 +165,8 @@ async fn update(
     Ok(see_other(&format!("/admin/connect-apps/{name}?done=1")))
 }
 
-async fn new_secret(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-    posted: AdminForm<NoFields>,
-) -> PageResult {
-    let admin = posted.admin;
+async fn new_secret(Path(name): Path<String>, posted: AdminForm<NoFields>) -> PageResult {
+    let AdminForm { state, admin, .. } = posted;
     let (app, secret) = connect::rotate_secret(&state.store, &state.keys, &name).await?;
     app_page(&state, &admin, app, Some(secret), None)
 }

@@ -65,8 +65,9 @@ impl<F: PanelFeature> FromRequestParts<AppState> for FeatureAdmin<F> {
     }
 }
 
-/// A CSRF-checked form posted to feature `F`, which is on.
+/// A CSRF-checked form posted to feature `F`, which is on, with the state to handle it.
 pub struct FeatureForm<F, T> {
+    pub state: AppState,
     pub form: T,
     feature: PhantomData<F>,
 }
@@ -75,9 +76,10 @@ impl<F: PanelFeature, T: DeserializeOwned + Send> FromRequest<AppState> for Feat
     type Rejection = Response;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
-        let AdminForm { admin, form } = AdminForm::<T>::from_request(request, state).await?;
-        check::<F>(state, &admin).map_err(IntoResponse::into_response)?;
+        let AdminForm { state, admin, form } = AdminForm::<T>::from_request(request, state).await?;
+        check::<F>(&state, &admin).map_err(IntoResponse::into_response)?;
         Ok(Self {
+            state,
             form,
             feature: PhantomData,
         })

@@ -62,8 +62,8 @@ async fn list(
     Ok(render(StatusCode::OK, &KeysPage { f, keys, overlap }))
 }
 
-async fn rotate(State(state): State<AppState>, posted: AdminForm<NoFields>) -> PageResult {
-    let admin = posted.admin;
+async fn rotate(posted: AdminForm<NoFields>) -> PageResult {
+    let AdminForm { state, admin, .. } = posted;
     let key = state.keys.rotate().await?;
     tracing::info!(kid = %key.kid, admin = %admin.admin.user.auth_id, "signing key rotated from the admin panel");
     Ok(see_other("/admin/keys?rotated=1"))

@@ -182,12 +182,8 @@ struct CleanupForm {
     before: String,
 }
 
-async fn cleanup(
-    State(state): State<AppState>,
-    Path(kind): Path<String>,
-    posted: AdminForm<CleanupForm>,
-) -> PageResult {
-    let AdminForm { form, .. } = posted;
+async fn cleanup(Path(kind): Path<String>, posted: AdminForm<CleanupForm>) -> PageResult {
+    let AdminForm { state, form, .. } = posted;
     let kind = Kind::parse(&kind)?;
     let before = chrono::NaiveDate::parse_from_str(form.before.trim(), "%Y-%m-%d")
         .ok()

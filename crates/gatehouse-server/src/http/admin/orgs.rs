@@ -15,7 +15,9 @@ use super::feature::{FeatureAdmin, FeatureForm};
 use super::i18n::Words;
 use super::view::{buttons, page_number, render, see_other, Frame, PageResult, Paging, PAGE_SIZE};
 use crate::http::api::OrgFeature;
+use crate::http::identity::pages::Chrome;
 use crate::services::orgs;
+use crate::services::signin::Branding;
 use crate::state::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -57,8 +59,8 @@ struct NewOrgForm {
     allow_public_registration: Option<String>,
 }
 
-async fn create(State(state): State<AppState>, posted: Orgs<NewOrgForm>) -> PageResult {
-    let form = posted.form;
+async fn create(posted: Orgs<NewOrgForm>) -> PageResult {
+    let FeatureForm { state, form, .. } = posted;
     let org = orgs::create(
         &state.store,
         &form.name,
@@ -107,64 +109,15 @@ fn branding_fields(w: &Words, org: &OrgRecord) -> Vec<BrandingField> {
     fields
 }
 
-/// The preview's colors: the org's, else the server's.
-struct Preview {
-    layout: String,
-    label: String,
-    primary: String,
-    primary_label: String,
-    primary_border: String,
-    secondary: String,
-    secondary_label: String,
-    secondary_border: String,
-    critical: String,
-    font: String,
-    logo: String,
-}
-
-fn preview(state: &AppState, org: &OrgRecord) -> Preview {
-    let c = &state.config;
-    let pick = |own: &str, server: &str| {
-        if own.is_empty() {
-            server.to_owned()
-        } else {
-            own.to_owned()
-        }
-    };
-    Preview {
-        layout: pick(&org.layout_color, &c.layout_color),
-        label: pick(&org.label_color, &c.label_color),
-        primary: pick(&org.primary_button_color, &c.primary_button_color),
-        primary_label: pick(
-            &org.primary_button_label_color,
-            &c.primary_button_label_color,
-        ),
-        primary_border: pick(
-            &org.primary_button_border_color,
-            &c.primary_button_border_color,
-        ),
-        secondary: pick(&org.secondary_button_color, &c.secondary_button_color),
-        secondary_label: pick(
-            &org.secondary_button_label_color,
-            &c.secondary_button_label_color,
-        ),
-        secondary_border: pick(
-            &org.secondary_button_border_color,
-            &c.secondary_button_border_color,
-        ),
-        critical: pick(&org.critical_indicator_color, &c.critical_indicator_color),
-        font: pick(&org.font_family, &c.font_family),
-        logo: pick(&org.company_logo_url, &c.company_logo_url),
-    }
-}
-
 #[derive(Template)]
 #[template(path = "admin/org.html")]
-struct OrgPage {
+struct OrgPage<'a> {
     f: Frame,
     org: OrgRecord,
     fields: Vec<BrandingField>,
-    preview: Preview,
+    /// The org's branding over the server's, as its sign-in pages show it (a value that fails
+    /// the branding rules shows the server's there, and here too).
+    preview: Chrome<'a>,
     groups: Option<Vec<OrgGroupRecord>>,
     members: Vec<UserRecord>,
     paging: Paging,
@@ -202,10 +155,11 @@ async fn detail(
     };
     let notice = q.done.is_some().then(|| w.saved.to_owned());
     let here = format!("/admin/orgs/{id}");
+    let branding = Branding::from(org.clone());
     let page = OrgPage {
         f: Frame::new(&admin, "orgs", &org.name, &here).with_notice(notice),
         fields: branding_fields(w, &org),
-        preview: preview(&state, &org),
+        preview: Chrome::new(&state.config, &admin.locale, None).branded(Some(&branding)),
         paging: Paging::new(w, page, total, |n| format!("{here}?page={n}")),
         groups,
         members,
@@ -215,12 +169,8 @@ async fn detail(
 }
 
 /// The edit form posts every field; a blank branding field falls back to the server's value.
-async fn update(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    posted: Orgs<Vec<(String, String)>>,
-) -> PageResult {
-    let form = posted.form;
+async fn update(Path(id): Path<i64>, posted: Orgs<Vec<(String, String)>>) -> PageResult {
+    let FeatureForm { state, form, .. } = posted;
     let text = |name: &str| {
         Some(
             form.iter()
@@ -269,22 +219,17 @@ struct GroupForm {
     name: String,
 }
 
-async fn create_group(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    posted: Orgs<GroupForm>,
-) -> PageResult {
-    let form = posted.form;
+async fn create_group(Path(id): Path<i64>, posted: Orgs<GroupForm>) -> PageResult {
+    let FeatureForm { state, form, .. } = posted;
     orgs::create_group(&state.store, id, &form.name).await?;
     Ok(see_other(&format!("/admin/orgs/{id}?done=1")))
 }
 
 async fn rename_group(
-    State(state): State<AppState>,
     Path((id, group_id)): Path<(i64, i64)>,
     posted: Orgs<GroupForm>,
 ) -> PageResult {
-    let form = posted.form;
+    let FeatureForm { state, form, .. } = posted;
     orgs::rename_group(&state.store, group_id, &form.name).await?;
     Ok(see_other(&format!("/admin/orgs/{id}?done=1")))
 }

@@ -40,8 +40,8 @@ struct RoleForm {
     note: String,
 }
 
-async fn create(State(state): State<AppState>, posted: AdminForm<RoleForm>) -> PageResult {
-    let AdminForm { admin, form } = posted;
+async fn create(posted: AdminForm<RoleForm>) -> PageResult {
+    let AdminForm { state, admin, form } = posted;
     let role = state
         .roles()
         .create(&admin.authority(), &form.name, Some(&form.note))
@@ -79,12 +79,8 @@ async fn detail(
     ))
 }
 
-async fn update(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    posted: AdminForm<RoleForm>,
-) -> PageResult {
-    let AdminForm { admin, form } = posted;
+async fn update(Path(id): Path<i64>, posted: AdminForm<RoleForm>) -> PageResult {
+    let AdminForm { state, admin, form } = posted;
     state
         .roles()
         .update(&admin.authority(), id, Some(&form.name), Some(&form.note))

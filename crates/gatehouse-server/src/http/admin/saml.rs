@@ -69,8 +69,8 @@ fn optional(value: String) -> Option<String> {
     (!value.is_empty()).then(|| value.to_owned())
 }
 
-async fn create(State(state): State<AppState>, posted: Saml<NewIdpForm>) -> PageResult {
-    let form = posted.form;
+async fn create(posted: Saml<NewIdpForm>) -> PageResult {
+    let FeatureForm { state, form, .. } = posted;
     let fields = SamlIdpFields {
         name: Some(form.name),
         user_id_attribute: Some(form.user_id_attribute),
@@ -84,12 +84,8 @@ async fn create(State(state): State<AppState>, posted: Saml<NewIdpForm>) -> Page
     Ok(see_other("/admin/saml"))
 }
 
-async fn set_active(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    posted: Saml<ActiveForm>,
-) -> PageResult {
-    let form = posted.form;
+async fn set_active(Path(id): Path<i64>, posted: Saml<ActiveForm>) -> PageResult {
+    let FeatureForm { state, form, .. } = posted;
     let fields = SamlIdpFields {
         is_active: Some(form.is_active()),
         ..SamlIdpFields::default()

@@ -73,11 +73,8 @@ async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
     Ok(render(StatusCode::OK, &ScopesPage { f, scopes, locales }))
 }
 
-async fn create(
-    State(state): State<AppState>,
-    posted: AdminForm<Vec<(String, String)>>,
-) -> PageResult {
-    let AdminForm { form, .. } = posted;
+async fn create(posted: AdminForm<Vec<(String, String)>>) -> PageResult {
+    let AdminForm { state, form, .. } = posted;
     let input = ScopeInput {
         name: field(&form, "name").to_owned(),
         scope_type: field(&form, "type").to_owned(),
@@ -128,12 +125,8 @@ async fn detail(
     ))
 }
 
-async fn update(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    posted: AdminForm<Vec<(String, String)>>,
-) -> PageResult {
-    let AdminForm { form, .. } = posted;
+async fn update(Path(id): Path<i64>, posted: AdminForm<Vec<(String, String)>>) -> PageResult {
+    let AdminForm { state, form, .. } = posted;
     scopes::update(
         &state.store,
         id,

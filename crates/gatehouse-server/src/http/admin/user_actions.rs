@@ -2,7 +2,7 @@
 //! MFA, passkeys, linked sign-in identities, consents, account linking, verification email, deletion. Each is one call of
 //! the service the S2S API uses.
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::routing::post;
 use axum::Router;
 use gatehouse_core::signin::MfaType;
@@ -82,46 +82,9 @@ async fn update_user(
     users::update(state, &admin.authority(), auth_id, update).await?;
     done(auth_id)
 }
-
-buttons! {
-    end_session(state, (auth_id, session_id) => (String, String), _ => AdminForm<NoFields>) {
-        users::end_session(&state.store, &auth_id, &session_id)
-    } => saved(&auth_id);
-    unlock(state, auth_id => String, _ => AdminForm<NoFields>) {
-        users::unlock(&state, &auth_id)
-    } => saved(&auth_id);
-    delete_passkey(state, (auth_id, id) => (String, i64), posted => AdminForm<NoFields>) {
-        users::delete_passkey(&state, &posted.admin.authority(), &auth_id, id)
-    } => saved(&auth_id);
-    unlink_identity(state, (auth_id, id) => (String, i64), posted => AdminForm<NoFields>) {
-        users::unlink_identity(&state, &posted.admin.authority(), &auth_id, id)
-    } => saved(&auth_id);
-    revoke_consent(state, (auth_id, app_id) => (String, i64), _ => AdminForm<NoFields>) {
-        users::revoke_consent(&state.store, &auth_id, app_id)
-    } => saved(&auth_id);
-    unlink(state, auth_id => String, posted => AdminForm<NoFields>) {
-        users::unlink(&state, &posted.admin.authority(), &auth_id)
-    } => saved(&auth_id);
-    send_verification(state, auth_id => String, _ => AdminForm<NoFields>) {
-        users::send_verification_email(&state, &auth_id)
-    } => saved(&auth_id);
-    renew_invitation(state, auth_id => String, _ => AdminForm<NoFields>) {
-        users::renew_invitation(&state, &auth_id, None, None)
-    } => saved(&auth_id);
-    revoke_invitation(state, auth_id => String, _ => AdminForm<NoFields>) {
-        users::revoke_invitation(&state.store, &auth_id)
-    } => saved(&auth_id);
-    delete(state, auth_id => String, posted => AdminForm<NoFields>) {
-        users::delete(&state, &posted.admin.authority(), &auth_id)
-    } => "/admin/users";
-}
-
-async fn set_active(
-    State(state): State<AppState>,
-    Path(auth_id): Path<String>,
-    posted: AdminForm<ActiveForm>,
-) -> PageResult {
-    let AdminForm { admin, form } = posted;
+buttons! { end_session(state, (auth_id, session_id) => (String, String), _ => AdminForm<NoFields>) { users::end_session(&state.store, &auth_id, &session_id) } => saved(&auth_id); unlock(state, auth_id => String, _ => AdminForm<NoFields>) { users::unlock(&state, &auth_id) } => saved(&auth_id); delete_passkey(state, (auth_id, id) => (String, i64), posted => AdminForm<NoFields>) { users::delete_passkey(&state, &posted.admin.authority(), &auth_id, id) } => saved(&auth_id); unlink_identity(state, (auth_id, id) => (String, i64), posted => AdminForm<NoFields>) { users::unlink_identity(&state, &posted.admin.authority(), &auth_id, id) } => saved(&auth_id); revoke_consent(state, (auth_id, app_id) => (String, i64), _ => AdminForm<NoFields>) { users::revoke_consent(&state.store, &auth_id, app_id) } => saved(&auth_id); unlink(state, auth_id => String, posted => AdminForm<NoFields>) { users::unlink(&state, &posted.admin.authority(), &auth_id) } => saved(&auth_id); send_verification(state, auth_id => String, _ => AdminForm<NoFields>) { users::send_verification_email(&state, &auth_id) } => saved(&auth_id); renew_invitation(state, auth_id => String, _ => AdminForm<NoFields>) { users::renew_invitation(&state, &auth_id, None, None) } => saved(&auth_id); revoke_invitation(state, auth_id => String, _ => AdminForm<NoFields>) { users::revoke_invitation(&state.store, &auth_id) } => saved(&auth_id); delete(state, auth_id => String, posted => AdminForm<NoFields>) { users::delete(&state, &posted.admin.authority(), &auth_id) } => "/admin/users"; }
+async fn set_active(Path(auth_id): Path<String>, posted: AdminForm<ActiveForm>) -> PageResult {
+    let AdminForm { state, admin, form } = posted;
     let update = UserUpdate {
         is_active: Some(form.is_active()),
         ..UserUpdate::default()
@@ -131,11 +94,10 @@ async fn set_active(
 
 /// Checkboxes post `role=<name>` once per checked role.
 async fn set_roles(
-    State(state): State<AppState>,
     Path(auth_id): Path<String>,
     posted: AdminForm<Vec<(String, String)>>,
 ) -> PageResult {
-    let AdminForm { admin, form } = posted;
+    let AdminForm { state, admin, form } = posted;
     let roles = form
         .into_iter()
         .filter(|(k, _)| k == "role")
@@ -156,11 +118,10 @@ struct ImpersonateForm {
 
 /// Impersonation needs the admin's own access token, which the panel's session holds.
 async fn impersonate(
-    State(state): State<AppState>,
     Path(auth_id): Path<String>,
     posted: AdminForm<ImpersonateForm>,
 ) -> PageResult {
-    let AdminForm { admin, form } = posted;
+    let AdminForm { state, admin, form } = posted;
     let app_id = form
         .app_id
         .trim()
@@ -189,11 +150,10 @@ async fn impersonate(
 }
 
 async fn reset_mfa(
-    State(state): State<AppState>,
     Path((auth_id, mfa_type)): Path<(String, String)>,
     posted: AdminForm<NoFields>,
 ) -> PageResult {
-    let admin = posted.admin;
+    let AdminForm { state, admin, .. } = posted;
     let Some(mfa_type) = MfaType::parse(&mfa_type) else {
         return Err(ServiceError::NotFound("No such MFA type (otp, email or sms)").into());
     };
@@ -207,12 +167,8 @@ struct LinkForm {
     target_auth_id: String,
 }
 
-async fn link(
-    State(state): State<AppState>,
-    Path(auth_id): Path<String>,
-    posted: AdminForm<LinkForm>,
-) -> PageResult {
-    let AdminForm { admin, form } = posted;
+async fn link(Path(auth_id): Path<String>, posted: AdminForm<LinkForm>) -> PageResult {
+    let AdminForm { state, admin, form } = posted;
     users::link(
         &state,
         &admin.authority(),
@@ -225,11 +181,10 @@ async fn link(
 
 /// Checkboxes post `org=<id>` once per organization the user belongs to.
 async fn set_orgs(
-    State(state): State<AppState>,
     Path(auth_id): Path<String>,
     posted: AdminForm<Vec<(String, String)>>,
 ) -> PageResult {
-    let AdminForm { form, .. } = posted;
+    let AdminForm { state, form, .. } = posted;
     let ids: Vec<i64> = form
         .iter()
         .filter(|(k, _)| k == "org")
@@ -246,22 +201,20 @@ struct MemberForm {
 }
 
 async fn set_org_group(
-    State(state): State<AppState>,
     Path((auth_id, group_id)): Path<(String, i64)>,
     posted: AdminForm<MemberForm>,
 ) -> PageResult {
-    let AdminForm { form, .. } = posted;
+    let AdminForm { state, form, .. } = posted;
     users::set_org_group(&state.store, &auth_id, group_id, form.member == "true").await?;
     done(&auth_id)
 }
 
 /// Each attribute posts `attribute:<id>`; an empty value removes the user's value.
 async fn set_attributes(
-    State(state): State<AppState>,
     Path(auth_id): Path<String>,
     posted: AdminForm<Vec<(String, String)>>,
 ) -> PageResult {
-    let AdminForm { admin, form } = posted;
+    let AdminForm { state, admin, form } = posted;
     let values = form
         .iter()
         .filter_map(|(k, v)| {

@@ -117,8 +117,8 @@ pub(super) struct CreateForm {
     last_name: Option<String>,
 }
 
-async fn create(State(state): State<AppState>, posted: AdminForm<CreateForm>) -> PageResult {
-    let AdminForm { form, .. } = posted;
+async fn create(posted: AdminForm<CreateForm>) -> PageResult {
+    let AdminForm { state, form, .. } = posted;
     let input = NewAccount {
         email: form.email,
         password: form.password,
@@ -140,8 +140,8 @@ pub(super) struct InviteForm {
 }
 
 /// An inactive user emailed a link to accept (the S2S API's invitation).
-async fn invite(State(state): State<AppState>, posted: AdminForm<InviteForm>) -> PageResult {
-    let AdminForm { admin, form } = posted;
+async fn invite(posted: AdminForm<InviteForm>) -> PageResult {
+    let AdminForm { state, admin, form } = posted;
     let blank = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
     let invitation = crate::services::users::Invitation {
         email: form.email,

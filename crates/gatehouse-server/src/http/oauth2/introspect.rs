@@ -4,9 +4,9 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use gatehouse_core::TokenError;
 
 use super::revoke::TokenForm;
-use super::token::presented_client;
 use crate::http::error::OAuthError;
 use crate::http::form::OAuthForm;
 use crate::services::user_tokens;
@@ -17,20 +17,12 @@ pub async fn introspect(
     headers: HeaderMap,
     OAuthForm(form): OAuthForm<TokenForm>,
 ) -> Result<Response, OAuthError> {
-    let presented = presented_client(&headers, form.client_id, form.client_secret)?;
+    let hint = form.token_type_hint.clone();
+    let (client, token) = form.client_and_token(&state, &headers).await?;
     // The endpoint is for authenticated apps only (RFC 7662 §2.1).
-    let client = user_tokens::identify_client(&state, &presented)
-        .await?
-        .ok_or(gatehouse_core::TokenError::ClientAuthenticationRequired)?;
+    let client = client.ok_or(TokenError::ClientAuthenticationRequired)?;
     let now = chrono::Utc::now().timestamp();
-    let answer = user_tokens::introspect(
-        &state,
-        &client,
-        form.token.as_deref().unwrap_or_default(),
-        form.token_type_hint.as_deref(),
-        now,
-    )
-    .await?;
+    let answer = user_tokens::introspect(&state, &client, &token, hint.as_deref(), now).await?;
     let mut response = Json(answer).into_response();
     response
         .headers_mut()

@@ -3,12 +3,13 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use gatehouse_core::TokenError;
 use serde::Deserialize;
 
 use super::token::presented_client;
 use crate::http::error::OAuthError;
 use crate::http::form::OAuthForm;
-use crate::services::user_tokens;
+use crate::services::user_tokens::{self, IdentifiedClient};
 use crate::state::AppState;
 
 /// The form of the revocation and introspection endpoints (RFC 7009 §2.1, RFC 7662 §2.1).
@@ -22,23 +23,28 @@ pub struct TokenForm {
     pub client_secret: Option<String>,
 }
 
+impl TokenForm {
+    /// The client the request authenticates as (HTTP Basic or the form), `None` when it names
+    /// none, and the token asked about.
+    pub async fn client_and_token(
+        self,
+        state: &AppState,
+        headers: &HeaderMap,
+    ) -> Result<(Option<IdentifiedClient>, String), OAuthError> {
+        let presented = presented_client(headers, self.client_id, self.client_secret)?;
+        let client = user_tokens::identify_client(state, &presented).await?;
+        Ok((client, self.token.unwrap_or_default()))
+    }
+}
+
 pub async fn revoke(
     State(state): State<AppState>,
     headers: HeaderMap,
     OAuthForm(form): OAuthForm<TokenForm>,
 ) -> Result<Response, OAuthError> {
-    let presented = presented_client(&headers, form.client_id, form.client_secret)?;
-    let client = user_tokens::identify_client(&state, &presented)
-        .await?
-        .ok_or(gatehouse_core::TokenError::MissingParameter("client_id"))?;
-    let now = chrono::Utc::now().timestamp();
-    user_tokens::revoke(
-        &state,
-        &client,
-        form.token.as_deref().unwrap_or_default(),
-        now,
-    )
-    .await?;
+    let (client, token) = form.client_and_token(&state, &headers).await?;
+    let client = client.ok_or(TokenError::MissingParameter("client_id"))?;
+    user_tokens::revoke(&state, &client, &token, chrono::Utc::now().timestamp()).await?;
     // An empty 200 with no content type: what every client library accepts.
     Ok(StatusCode::OK.into_response())
 }

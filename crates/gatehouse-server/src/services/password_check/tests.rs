@@ -1,8 +1,38 @@
-use gatehouse_core::signin::SignInError;
 use gatehouse_store::UserStore;
 
 use super::*;
 use crate::services::fixture;
+
+/// A fresh store, cache and hasher, which each test's checker reads.
+struct Setup {
+    store: Store,
+    cache: Cache,
+    passwords: Arc<PasswordHasher>,
+}
+
+impl Setup {
+    async fn new() -> Self {
+        Setup {
+            store: fixture::store().await,
+            cache: fixture::cache(),
+            passwords: fixture::passwords(),
+        }
+    }
+
+    /// A checker that locks after `threshold` failures (0: never).
+    fn checker(&self, threshold: u32) -> PasswordChecker<'_, Store> {
+        PasswordChecker {
+            store: &self.store,
+            cache: &self.cache,
+            passwords: &self.passwords,
+            lockout: rules(threshold),
+        }
+    }
+
+    async fn user(&self, email: &str, password: Option<&str>) -> gatehouse_store::UserRecord {
+        fixture::user(&self.store, &self.passwords, email, password).await
+    }
+}
 
 fn rules(threshold: u32) -> LockoutRules {
     LockoutRules {
@@ -11,156 +41,122 @@ fn rules(threshold: u32) -> LockoutRules {
     }
 }
 
-fn sign_in_error(err: ServiceError) -> SignInError {
-    match err {
-        ServiceError::SignIn(err) => err,
+/// The refusal of a check that must fail.
+async fn refusal(
+    checker: &PasswordChecker<'_, Store>,
+    (email, password): (&str, &str),
+    ip: Option<&str>,
+) -> SignInError {
+    match checker.check(email, password, ip).await {
+        Err(ServiceError::SignIn(err)) => err,
         other => panic!("expected a sign-in refusal, got {other:?}"),
     }
 }
 
+const IP: Option<&str> = Some("192.0.2.1");
+
 #[tokio::test]
 async fn right_password_gives_the_account_and_clears_the_count() {
-    let (store, cache, passwords) = (
-        fixture::store().await,
-        fixture::cache(),
-        fixture::passwords(),
-    );
-    let user = fixture::user(&store, &passwords, "ann@example.com", Some("correct horse")).await;
-    let checker = PasswordChecker {
-        store: &store,
-        cache: &cache,
-        passwords: &passwords,
-        lockout: rules(3),
-    };
+    let setup = Setup::new().await;
+    let user = setup.user("ann@example.com", Some("correct horse")).await;
+    let checker = setup.checker(3);
+    let wrong = ("ann@example.com", "wrong");
 
-    let err = checker
-        .check("ann@example.com", "wrong", Some("192.0.2.1"))
-        .await
-        .unwrap_err();
-    assert!(matches!(sign_in_error(err), SignInError::NoUserFound));
+    assert!(matches!(
+        refusal(&checker, wrong, IP).await,
+        SignInError::NoUserFound
+    ));
     let account = checker
-        .check("  Ann@Example.com ", "correct horse", Some("192.0.2.1"))
+        .check("  Ann@Example.com ", "correct horse", IP)
         .await
         .unwrap();
     assert_eq!(account.id, user.id);
     // The earlier failure was forgotten: two more wrong ones do not lock.
     for _ in 0..2 {
-        checker
-            .check("ann@example.com", "wrong", Some("192.0.2.1"))
-            .await
-            .unwrap_err();
+        refusal(&checker, wrong, IP).await;
     }
     checker
-        .check("ann@example.com", "correct horse", Some("192.0.2.1"))
+        .check("ann@example.com", "correct horse", IP)
         .await
         .unwrap();
 }
 
 #[tokio::test]
 async fn the_threshold_locks_even_the_right_password_from_that_ip_only() {
-    let (store, cache, passwords) = (
-        fixture::store().await,
-        fixture::cache(),
-        fixture::passwords(),
-    );
-    fixture::user(&store, &passwords, "bob@example.com", Some("s3cret pass")).await;
-    let checker = PasswordChecker {
-        store: &store,
-        cache: &cache,
-        passwords: &passwords,
-        lockout: rules(2),
-    };
+    let setup = Setup::new().await;
+    setup.user("bob@example.com", Some("s3cret pass")).await;
+    let checker = setup.checker(2);
+    let here = Some("192.0.2.7");
 
     for _ in 0..2 {
-        let err = checker
-            .check("bob@example.com", "nope", Some("192.0.2.7"))
-            .await
-            .unwrap_err();
-        assert!(matches!(sign_in_error(err), SignInError::NoUserFound));
+        let err = refusal(&checker, ("bob@example.com", "nope"), here).await;
+        assert!(matches!(err, SignInError::NoUserFound));
     }
-    let err = checker
-        .check("bob@example.com", "s3cret pass", Some("192.0.2.7"))
-        .await
-        .unwrap_err();
-    assert!(matches!(sign_in_error(err), SignInError::LockedOut));
+    let right = ("bob@example.com", "s3cret pass");
+    assert!(matches!(
+        refusal(&checker, right, here).await,
+        SignInError::LockedOut
+    ));
     // The same email from another address is not locked.
     checker
-        .check("bob@example.com", "s3cret pass", Some("198.51.100.9"))
+        .check(right.0, right.1, Some("198.51.100.9"))
         .await
         .unwrap();
 }
 
 #[tokio::test]
 async fn an_unknown_email_answers_and_counts_like_a_wrong_password() {
-    let (store, cache, passwords) = (
-        fixture::store().await,
-        fixture::cache(),
-        fixture::passwords(),
-    );
-    let checker = PasswordChecker {
-        store: &store,
-        cache: &cache,
-        passwords: &passwords,
-        lockout: rules(1),
-    };
+    let setup = Setup::new().await;
+    let checker = setup.checker(1);
+    let nobody = ("nobody@example.com", "x");
 
-    let err = checker
-        .check("nobody@example.com", "x", None)
-        .await
-        .unwrap_err();
-    assert!(matches!(sign_in_error(err), SignInError::NoUserFound));
-    let err = checker
-        .check("nobody@example.com", "x", None)
-        .await
-        .unwrap_err();
-    assert!(matches!(sign_in_error(err), SignInError::LockedOut));
+    assert!(matches!(
+        refusal(&checker, nobody, None).await,
+        SignInError::NoUserFound
+    ));
+    assert!(matches!(
+        refusal(&checker, nobody, None).await,
+        SignInError::LockedOut
+    ));
 }
 
 #[tokio::test]
 async fn a_disabled_account_is_refused_after_the_password_and_a_passwordless_one_never_matches() {
-    let (store, cache, passwords) = (
-        fixture::store().await,
-        fixture::cache(),
-        fixture::passwords(),
-    );
-    let user = fixture::user(&store, &passwords, "cy@example.com", Some("pass word 1")).await;
-    fixture::user(&store, &passwords, "dee@example.com", None).await;
+    let setup = Setup::new().await;
+    let user = setup.user("cy@example.com", Some("pass word 1")).await;
+    setup.user("dee@example.com", None).await;
     let changes = gatehouse_store::UserChanges {
         is_active: Some(false),
         ..Default::default()
     };
-    store.update_user(user.id, &changes, None).await.unwrap();
-    let checker = PasswordChecker {
-        store: &store,
-        cache: &cache,
-        passwords: &passwords,
-        lockout: rules(0),
-    };
+    setup
+        .store
+        .update_user(user.id, &changes, None)
+        .await
+        .unwrap();
+    let checker = setup.checker(0);
 
-    let err = checker
-        .check("cy@example.com", "pass word 1", None)
-        .await
-        .unwrap_err();
-    assert!(matches!(sign_in_error(err), SignInError::DisabledAccount));
-    let err = checker
-        .check("cy@example.com", "wrong", None)
-        .await
-        .unwrap_err();
-    assert!(matches!(sign_in_error(err), SignInError::NoUserFound));
-    let err = checker
-        .check("dee@example.com", "", None)
-        .await
-        .unwrap_err();
-    assert!(matches!(sign_in_error(err), SignInError::NoUserFound));
+    let cases = [
+        (
+            ("cy@example.com", "pass word 1"),
+            SignInError::DisabledAccount,
+        ),
+        (("cy@example.com", "wrong"), SignInError::NoUserFound),
+        (("dee@example.com", ""), SignInError::NoUserFound),
+    ];
+    for (attempt, expected) in cases {
+        assert_eq!(
+            refusal(&checker, attempt, None).await,
+            expected,
+            "{attempt:?}"
+        );
+    }
     // Threshold 0: no lockout however many failures.
     for _ in 0..5 {
-        checker
-            .check("dee@example.com", "x", None)
-            .await
-            .unwrap_err();
+        refusal(&checker, ("dee@example.com", "x"), None).await;
     }
     assert!(
-        !PasswordLockout::on(&cache, rules(0), "dee@example.com", None)
+        !PasswordLockout::on(&setup.cache, rules(0), "dee@example.com", None)
             .is_locked()
             .await
             .unwrap()

@@ -30,7 +30,6 @@ pub async fn introspect(
     if token.is_empty() {
         return Err(TokenError::MissingParameter("token").into());
     }
-    let caller = client.app.client_id.as_str();
     // The hint only orders the lookups: a token not found as one kind is looked for as the
     // other (RFC 7662 §2.1).
     let kinds = match TokenHint::parse(hint) {
@@ -38,48 +37,59 @@ pub async fn introspect(
         _ => [TokenHint::AccessToken, TokenHint::RefreshToken],
     };
     for kind in kinds {
-        let answer = match kind {
-            TokenHint::AccessToken => access_answer(state, caller, token, now).await?,
-            TokenHint::RefreshToken => refresh_answer(state, caller, token, now).await?,
+        let looked = match kind {
+            TokenHint::AccessToken => find_access(state, token, now).await?,
+            TokenHint::RefreshToken => find_refresh(state, token).await?,
         };
-        if let Some(answer) = answer {
-            return Ok(answer);
+        if let Some(looked) = looked {
+            return Ok(introspection::introspect(
+                &client.app.client_id,
+                &state.config.issuer,
+                Some(looked.found()),
+                now,
+            ));
         }
     }
     Ok(Introspection::INACTIVE)
 }
 
-/// The answer for a valid access token, or `None` when the value is no such token (unsigned,
-/// foreign, expired or revoked tokens are none of ours to describe).
-async fn access_answer(
+/// A token found, with whether its app and user still stand.
+enum Looked {
+    Access(AccessTokenClaims, bool),
+    Refresh(RefreshTokenRecord, String, bool),
+}
+
+impl Looked {
+    fn found(&self) -> FoundToken<'_> {
+        match self {
+            Looked::Access(claims, holders_active) => FoundToken::Access {
+                claims,
+                holders_active: *holders_active,
+            },
+            Looked::Refresh(record, subject, holders_active) => FoundToken::Refresh {
+                stored: stored_refresh(record, subject),
+                holders_active: *holders_active,
+            },
+        }
+    }
+}
+
+/// A valid access token, or `None` when the value is no such token (unsigned, foreign, expired
+/// or revoked tokens are none of ours to describe).
+async fn find_access(
     state: &AppState,
-    caller: &str,
     token: &str,
     now: i64,
-) -> Result<Option<Introspection>, ServiceError> {
+) -> Result<Option<Looked>, ServiceError> {
     let Some(claims) = read_any_access_token(state, token, now).await? else {
         return Ok(None);
     };
-    let found = FoundToken::Access {
-        claims: &claims,
-        holders_active: access_holders_active(state, &claims).await?,
-    };
-    let issuer = state.config.issuer.as_str();
-    Ok(Some(introspection::introspect(
-        caller,
-        issuer,
-        Some(found),
-        now,
-    )))
+    let holders_active = access_holders_active(state, &claims).await?;
+    Ok(Some(Looked::Access(claims, holders_active)))
 }
 
-/// The answer for a stored refresh token, or `None` when no refresh token has this value.
-async fn refresh_answer(
-    state: &AppState,
-    caller: &str,
-    token: &str,
-    now: i64,
-) -> Result<Option<Introspection>, ServiceError> {
+/// The stored refresh token with this value, with its user's `authId`.
+async fn find_refresh(state: &AppState, token: &str) -> Result<Option<Looked>, ServiceError> {
     let hash = sha256_hex(token.as_bytes());
     let Some(record) = state.store.refresh_token_by_hash(&hash).await? else {
         return Ok(None);
@@ -87,18 +97,8 @@ async fn refresh_answer(
     let user = state.store.user_by_id(record.user_id).await?;
     let holders_active =
         app_active(state, &record.client_id).await? && user.as_ref().is_some_and(|u| u.is_active);
-    let subject = user.as_ref().map_or("", |u| u.auth_id.as_str());
-    let found = FoundToken::Refresh {
-        stored: stored_refresh(&record, subject),
-        holders_active,
-    };
-    let issuer = state.config.issuer.as_str();
-    Ok(Some(introspection::introspect(
-        caller,
-        issuer,
-        Some(found),
-        now,
-    )))
+    let subject = user.map(|u| u.auth_id).unwrap_or_default();
+    Ok(Some(Looked::Refresh(record, subject, holders_active)))
 }
 
 fn stored_refresh<'a>(record: &'a RefreshTokenRecord, subject: &'a str) -> StoredRefresh<'a> {

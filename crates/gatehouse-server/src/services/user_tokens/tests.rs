@@ -73,6 +73,18 @@ impl World {
         }
     }
 
+    /// Mints for `scopes` with `refresh`: the tokens, the refresh family and the access `jti`.
+    async fn mint(
+        &self,
+        scopes: &[&str],
+        refresh: RefreshPlan,
+    ) -> (UserTokens, Option<String>, String) {
+        self.issuer()
+            .mint(self.mint_args(scopes, refresh))
+            .await
+            .unwrap()
+    }
+
     fn claims(&self, token: &str) -> Value {
         serde_json::from_slice(&self.keys.verify(token).expect("signed by the ring")).unwrap()
     }
@@ -81,11 +93,7 @@ impl World {
 #[tokio::test]
 async fn the_access_token_names_user_app_scopes_roles_and_lifetime() {
     let w = world().await;
-    let (tokens, family, jti) = w
-        .issuer()
-        .mint(w.mint_args(&["profile"], RefreshPlan::NewFamily))
-        .await
-        .unwrap();
+    let (tokens, family, jti) = w.mint(&["profile"], RefreshPlan::NewFamily).await;
     let access = w.claims(&tokens.access_token);
     assert_eq!(access["iss"], "https://id.example.com");
     assert_eq!(access["sub"], w.user.auth_id.as_str());
@@ -103,11 +111,7 @@ async fn the_access_token_names_user_app_scopes_roles_and_lifetime() {
 #[tokio::test]
 async fn openid_adds_an_id_token_bound_to_the_access_token_and_session() {
     let w = world().await;
-    let (tokens, _, _) = w
-        .issuer()
-        .mint(w.mint_args(&["openid", "profile"], RefreshPlan::None))
-        .await
-        .unwrap();
+    let (tokens, _, _) = w.mint(&["openid", "profile"], RefreshPlan::None).await;
     let id = w.claims(tokens.id_token.as_deref().expect("an ID token"));
     assert_eq!(id["aud"], "spa-client");
     assert_eq!(id["nonce"], "n-1");
@@ -123,10 +127,8 @@ async fn openid_adds_an_id_token_bound_to_the_access_token_and_session() {
 async fn offline_access_stores_only_the_hash_of_a_new_family_token() {
     let w = world().await;
     let (tokens, family, _) = w
-        .issuer()
-        .mint(w.mint_args(&["openid", "offline_access"], RefreshPlan::NewFamily))
-        .await
-        .unwrap();
+        .mint(&["openid", "offline_access"], RefreshPlan::NewFamily)
+        .await;
     let token = tokens.refresh_token.expect("a refresh token");
     assert_eq!(tokens.refresh_token_expires_on, Some(NOW + 86_400));
     assert_eq!(tokens.refresh_token_expires_in, Some(86_400));
@@ -155,11 +157,7 @@ async fn a_rotation_continues_the_family_and_keeps_its_end() {
         family_id: "family-1".into(),
         expires_at: NOW + 50,
     };
-    let (tokens, family, _) = w
-        .issuer()
-        .mint(w.mint_args(&["offline_access"], plan))
-        .await
-        .unwrap();
+    let (tokens, family, _) = w.mint(&["offline_access"], plan).await;
     assert_eq!(family.as_deref(), Some("family-1"));
     assert_eq!(tokens.refresh_token_expires_on, Some(NOW + 50));
     let token = tokens.refresh_token.unwrap();
@@ -171,26 +169,15 @@ async fn a_rotation_continues_the_family_and_keeps_its_end() {
         .unwrap();
     assert_eq!(stored.family_id, "family-1");
     // Without a plan, even `offline_access` gets no new refresh token.
-    let (tokens, family, _) = w
-        .issuer()
-        .mint(w.mint_args(&["offline_access"], RefreshPlan::None))
-        .await
-        .unwrap();
+    let (tokens, family, _) = w.mint(&["offline_access"], RefreshPlan::None).await;
     assert!(tokens.refresh_token.is_none() && family.is_none());
 }
 
 #[tokio::test]
 async fn two_mints_never_share_a_jti_or_a_refresh_token() {
     let w = world().await;
-    let issuer = w.issuer();
-    let (a, _, jti_a) = issuer
-        .mint(w.mint_args(&["offline_access"], RefreshPlan::NewFamily))
-        .await
-        .unwrap();
-    let (b, _, jti_b) = issuer
-        .mint(w.mint_args(&["offline_access"], RefreshPlan::NewFamily))
-        .await
-        .unwrap();
+    let (a, _, jti_a) = w.mint(&["offline_access"], RefreshPlan::NewFamily).await;
+    let (b, _, jti_b) = w.mint(&["offline_access"], RefreshPlan::NewFamily).await;
     assert_ne!(jti_a, jti_b);
     assert_ne!(a.refresh_token, b.refresh_token);
 }
