@@ -340,10 +340,11 @@ async fn admin(config: Config, command: AdminCommand) -> Result<(), String> {
 }
 
 async fn connect_app(config: Config, command: ConnectAppCommand) -> Result<(), String> {
-    use gatehouse_server::services::connect;
+    use gatehouse_server::services::connect::{self, ConnectApps};
     let store = startup::open_store(&config)
         .await
         .map_err(|e| e.to_string())?;
+    let apps = ConnectApps::new(&store, config.allow_http_redirect_uris);
     match command {
         ConnectAppCommand::Create {
             name,
@@ -362,10 +363,7 @@ async fn connect_app(config: Config, command: ConnectAppCommand) -> Result<(), S
                 logo_url,
                 redirect_patterns,
             };
-            let (record, secret) =
-                connect::create(&store, &keys, app, config.allow_http_redirect_uris)
-                    .await
-                    .map_err(|e| e.to_string())?;
+            let (record, secret) = apps.create(&keys, app).await.map_err(|e| e.to_string())?;
             // Shown once; stored sealed with the master key.
             println!(
                 "connect app {} created; sign-in URL {}/connect/{}\napp secret (save it now, it is not shown again): {secret}",
@@ -373,7 +371,7 @@ async fn connect_app(config: Config, command: ConnectAppCommand) -> Result<(), S
             );
         }
         ConnectAppCommand::List => {
-            for app in connect::list(&store).await.map_err(|e| e.to_string())? {
+            for app in apps.list().await.map_err(|e| e.to_string())? {
                 println!(
                     "{}\t{}\t{}",
                     app.name,
@@ -383,7 +381,7 @@ async fn connect_app(config: Config, command: ConnectAppCommand) -> Result<(), S
             }
         }
         ConnectAppCommand::Delete { name } => {
-            connect::delete(&store, &name).await.map_err(|e| match e {
+            apps.delete(&name).await.map_err(|e| match e {
                 gatehouse_server::error::ServiceError::NotFound(_) => {
                     format!("no connect app named {name}")
                 }

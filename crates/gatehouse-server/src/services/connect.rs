@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto::{random_alphanumeric, seal_sauce};
 use crate::error::ServiceError;
+use crate::keys::KeyRing;
 use crate::services::found;
 use crate::state::AppState;
 
@@ -74,108 +75,125 @@ pub fn redirect_patterns(app: &ConnectAppRecord) -> Vec<String> {
 
 /// Creates a connect app; returns it and its secret (shown once).
 /// `allow_http` is the server's `allow_http_redirect_uris`.
-pub async fn create(
-    store: &Store,
-    keys: &crate::keys::KeyRing,
-    app: NewApp,
+/// Managing connect apps: what the S2S API and the admin panel share.
+pub struct ConnectApps<'a> {
+    store: &'a Store,
+    /// Whether `http:` redirect URLs are accepted (`allow_http_redirect_uris`).
     allow_http: bool,
-) -> Result<(ConnectAppRecord, String), ServiceError> {
-    check_app_name(&app.name)?;
-    check_redirect_url(&app.redirect_url, allow_http)?;
-    let display_name = optional_text("displayName", app.display_name.as_deref(), MAX_DISPLAY_NAME)?;
-    let logo_url = logo_url(app.logo_url.as_deref())?;
-    let redirect_patterns = patterns_json(&app.redirect_patterns)?;
-    let secret = random_alphanumeric(32);
-    let record = store
-        .insert_connect_app(&NewConnectApp {
-            name: app.name.clone(),
-            secret_encrypted: keys.seal_bytes(secret.as_bytes(), &seal_context(&app.name)),
-            redirect_url: app.redirect_url,
+}
+
+impl AppState {
+    pub fn connect_apps(&self) -> ConnectApps<'_> {
+        ConnectApps::new(&self.store, self.config.allow_http_redirect_uris)
+    }
+}
+
+impl<'a> ConnectApps<'a> {
+    /// For the CLI, which has a store but no running server.
+    pub fn new(store: &'a Store, allow_http: bool) -> Self {
+        ConnectApps { store, allow_http }
+    }
+
+    /// Creates an app with a new secret, sealed with `keys`; returns it with the secret (shown
+    /// once).
+    pub async fn create(
+        &self,
+        keys: &KeyRing,
+        app: NewApp,
+    ) -> Result<(ConnectAppRecord, String), ServiceError> {
+        check_app_name(&app.name)?;
+        check_redirect_url(&app.redirect_url, self.allow_http)?;
+        let display_name =
+            optional_text("displayName", app.display_name.as_deref(), MAX_DISPLAY_NAME)?;
+        let logo_url = logo_url(app.logo_url.as_deref())?;
+        let redirect_patterns = patterns_json(&app.redirect_patterns)?;
+        let secret = random_alphanumeric(32);
+        let record = self
+            .store
+            .insert_connect_app(&NewConnectApp {
+                name: app.name.clone(),
+                secret_encrypted: keys.seal_bytes(secret.as_bytes(), &seal_context(&app.name)),
+                redirect_url: app.redirect_url,
+                display_name,
+                logo_url,
+                redirect_patterns,
+            })
+            .await
+            .map_err(crate::error::conflict_as(
+                "A connect app with this name already exists",
+            ))?;
+        Ok((record, secret))
+    }
+
+    pub async fn list(&self) -> Result<Vec<ConnectAppRecord>, ServiceError> {
+        Ok(self.store.list_connect_apps().await?)
+    }
+
+    pub async fn get(&self, name: &str) -> Result<ConnectAppRecord, ServiceError> {
+        found(self.store.connect_app(name), NOT_FOUND).await
+    }
+
+    /// Changes an app's settings; everything is checked before anything is written.
+    pub async fn update(
+        &self,
+        name: &str,
+        change: AppChange,
+    ) -> Result<ConnectAppRecord, ServiceError> {
+        if let Some(url) = &change.redirect_url {
+            check_redirect_url(url, self.allow_http)?;
+        }
+        let display_name = change
+            .display_name
+            .as_deref()
+            .map(|v| optional_text("displayName", Some(v), MAX_DISPLAY_NAME))
+            .transpose()?;
+        let logo_url = change
+            .logo_url
+            .as_deref()
+            .map(|v| logo_url(Some(v)))
+            .transpose()?;
+        let redirect_patterns = change
+            .redirect_patterns
+            .as_deref()
+            .map(patterns_json)
+            .transpose()?;
+        let stored = ConnectAppChange {
+            redirect_url: change.redirect_url,
             display_name,
             logo_url,
             redirect_patterns,
-        })
-        .await
-        .map_err(crate::error::conflict_as(
-            "A connect app with this name already exists",
-        ))?;
-    Ok((record, secret))
-}
-
-pub async fn list(store: &Store) -> Result<Vec<ConnectAppRecord>, ServiceError> {
-    Ok(store.list_connect_apps().await?)
-}
-
-pub async fn get(store: &Store, name: &str) -> Result<ConnectAppRecord, ServiceError> {
-    found(store.connect_app(name), "No connect app found").await
-}
-
-/// Changes an app's settings; everything is checked before anything is written.
-pub async fn update(
-    store: &Store,
-    name: &str,
-    change: AppChange,
-    allow_http: bool,
-) -> Result<ConnectAppRecord, ServiceError> {
-    if let Some(url) = &change.redirect_url {
-        check_redirect_url(url, allow_http)?;
+            is_active: change.is_active,
+            secret_encrypted: None,
+        };
+        found(self.store.update_connect_app(name, &stored), NOT_FOUND).await
     }
-    let display_name = change
-        .display_name
-        .as_deref()
-        .map(|v| optional_text("displayName", Some(v), MAX_DISPLAY_NAME))
-        .transpose()?;
-    let logo_url = change
-        .logo_url
-        .as_deref()
-        .map(|v| logo_url(Some(v)))
-        .transpose()?;
-    let redirect_patterns = change
-        .redirect_patterns
-        .as_deref()
-        .map(patterns_json)
-        .transpose()?;
-    let stored = ConnectAppChange {
-        redirect_url: change.redirect_url,
-        display_name,
-        logo_url,
-        redirect_patterns,
-        is_active: change.is_active,
-        secret_encrypted: None,
-    };
-    found(
-        store.update_connect_app(name, &stored),
-        "No connect app found",
-    )
-    .await
-}
 
-/// Replaces an app's secret; the old one stops working at once. Returns the new one (shown once).
-pub async fn rotate_secret(
-    store: &Store,
-    keys: &crate::keys::KeyRing,
-    name: &str,
-) -> Result<(ConnectAppRecord, String), ServiceError> {
-    let secret = random_alphanumeric(32);
-    let change = ConnectAppChange {
-        secret_encrypted: Some(keys.seal_bytes(secret.as_bytes(), &seal_context(name))),
-        ..ConnectAppChange::default()
-    };
-    let record = found(
-        store.update_connect_app(name, &change),
-        "No connect app found",
-    )
-    .await?;
-    Ok((record, secret))
-}
+    /// Replaces an app's secret; the old one stops working at once. Returns the new one (shown
+    /// once).
+    pub async fn rotate_secret(
+        &self,
+        keys: &KeyRing,
+        name: &str,
+    ) -> Result<(ConnectAppRecord, String), ServiceError> {
+        let secret = random_alphanumeric(32);
+        let change = ConnectAppChange {
+            secret_encrypted: Some(keys.seal_bytes(secret.as_bytes(), &seal_context(name))),
+            ..ConnectAppChange::default()
+        };
+        let record = found(self.store.update_connect_app(name, &change), NOT_FOUND).await?;
+        Ok((record, secret))
+    }
 
-pub async fn delete(store: &Store, name: &str) -> Result<(), ServiceError> {
-    if store.delete_connect_app(name).await? {
-        Ok(())
-    } else {
-        Err(ServiceError::NotFound("No connect app found"))
+    pub async fn delete(&self, name: &str) -> Result<(), ServiceError> {
+        if self.store.delete_connect_app(name).await? {
+            Ok(())
+        } else {
+            Err(ServiceError::NotFound(NOT_FOUND))
+        }
     }
 }
+
+const NOT_FOUND: &str = "No connect app found";
 
 /// Where the sauce goes: the app's redirect URL, or `requested` when it matches one of the
 /// app's patterns in full; either must pass today's rules (a URL stored before them may not).

@@ -296,9 +296,8 @@ pub(super) async fn callback(
 /// The page a signed-in user without an admin role sees: a clear refusal and a way out.
 fn refusal(state: &AppState, headers: &HeaderMap, w: &'static Words) -> Response {
     let browser = Browser::from_headers(headers, None, state);
-    let mut response = super::view::refused_page(w, browser.csrf.as_deref().unwrap_or_default());
-    browser.set_csrf_cookie(state, &mut response);
-    response
+    let response = super::view::refused_page(w, browser.csrf.as_deref().unwrap_or_default());
+    browser.with_csrf_cookie(state, response)
 }
 
 /// Ends the panel's session and the browser's single sign-on session. Reached from the panel

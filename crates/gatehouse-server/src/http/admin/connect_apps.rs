@@ -43,7 +43,9 @@ fn sign_in_url(state: &AppState, app: &ConnectAppRecord) -> String {
 }
 
 async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
-    let apps = connect::list(&state.store)
+    let apps = state
+        .connect_apps()
+        .list()
         .await?
         .into_iter()
         .map(|app| ConnectAppRow {
@@ -116,13 +118,7 @@ async fn create(posted: AdminForm<NewAppForm>) -> PageResult {
         logo_url: Some(form.logo_url),
         redirect_patterns: patterns(&form.redirect_patterns),
     };
-    let (app, secret) = connect::create(
-        &state.store,
-        &state.keys,
-        new,
-        state.config.allow_http_redirect_uris,
-    )
-    .await?;
+    let (app, secret) = state.connect_apps().create(&state.keys, new).await?;
     app_page(&state, &admin, app, Some(secret), None)
 }
 
@@ -131,7 +127,7 @@ async fn detail(
     Detail { admin, notice }: Detail,
     Path(name): Path<String>,
 ) -> PageResult {
-    let app = connect::get(&state.store, &name).await?;
+    let app = state.connect_apps().get(&name).await?;
     app_page(&state, &admin, app, None, notice)
 }
 
@@ -155,24 +151,21 @@ async fn update(Path(name): Path<String>, posted: AdminForm<EditForm>) -> PageRe
         redirect_patterns: Some(patterns(&form.redirect_patterns)),
         is_active: Some(form.is_active.as_deref() == Some("on")),
     };
-    connect::update(
-        &state.store,
-        &name,
-        change,
-        state.config.allow_http_redirect_uris,
-    )
-    .await?;
+    state.connect_apps().update(&name, change).await?;
     Ok(see_other(&format!("/admin/connect-apps/{name}?done=1")))
 }
 
 async fn new_secret(Path(name): Path<String>, posted: AdminForm<NoFields>) -> PageResult {
     let AdminForm { state, admin, .. } = posted;
-    let (app, secret) = connect::rotate_secret(&state.store, &state.keys, &name).await?;
+    let (app, secret) = state
+        .connect_apps()
+        .rotate_secret(&state.keys, &name)
+        .await?;
     app_page(&state, &admin, app, Some(secret), None)
 }
 
 buttons! {
     delete(state, name => String, _ => AdminForm<NoFields>) {
-        connect::delete(&state.store, &name)
+        state.connect_apps().delete(&name)
     } => "/admin/connect-apps";
 }

@@ -63,7 +63,7 @@ fn form_page(
     status: StatusCode,
     error: Option<String>,
 ) -> Response {
-    let mut response = render(
+    let response = render(
         status,
         &SetupPage {
             f: Frame::bare(w, w.setup_title),
@@ -75,8 +75,7 @@ fn form_page(
             error,
         },
     );
-    browser.set_csrf_cookie(state, &mut response);
-    response
+    browser.with_csrf_cookie(state, response)
 }
 
 pub(super) async fn page(

@@ -106,7 +106,7 @@ pub async fn list(
     _: Guarded<ReadApp>,
     State(state): State<AppState>,
 ) -> Result<Json<ConnectAppsBody>, ApiError> {
-    let apps = connect::list(&state.store).await?;
+    let apps = state.connect_apps().list().await?;
     Ok(Json(ConnectAppsBody {
         connect_apps: apps
             .iter()
@@ -130,13 +130,7 @@ pub async fn create(
         logo_url: body.logo_url,
         redirect_patterns: body.redirect_patterns,
     };
-    let (app, secret) = connect::create(
-        &state.store,
-        &state.keys,
-        new,
-        state.config.allow_http_redirect_uris,
-    )
-    .await?;
+    let (app, secret) = state.connect_apps().create(&state.keys, new).await?;
     Ok((
         StatusCode::CREATED,
         Json(ConnectAppSecretBody {
@@ -152,7 +146,7 @@ keyed_routes! {
     /// Get an ePass connect app. Requires `read_app`.
     get "/api/v1/connect-apps/{name}", ReadApp ["read_app"];
     fn get(state, _caller, name) -> 200 ConnectAppBody [401, 404] {
-        let app = connect::get(&state.store, &name).await?;
+        let app = state.connect_apps().get(&name).await?;
         ConnectAppBody {
             connect_app: ConnectAppView::new(&app, &state.config.issuer),
         }
@@ -169,12 +163,7 @@ keyed_routes! {
             redirect_patterns: body.redirect_patterns,
             is_active: body.is_active,
         };
-        let app = connect::update(
-            &state.store,
-            &name,
-            change,
-            state.config.allow_http_redirect_uris,
-        )
+        let app = state.connect_apps().update(&name, change)
         .await?;
         ConnectAppBody {
             connect_app: ConnectAppView::new(&app, &state.config.issuer),
@@ -184,7 +173,7 @@ keyed_routes! {
     /// Replace an ePass connect app's secret; the old one stops working at once. Requires `write_app`.
     post "/api/v1/connect-apps/{name}/secret", WriteApp ["write_app"];
     fn rotate_secret(state, _caller, name) -> 200 ConnectAppSecretBody [401, 404] {
-        let (app, secret) = connect::rotate_secret(&state.store, &state.keys, &name).await?;
+        let (app, secret) = state.connect_apps().rotate_secret(&state.keys, &name).await?;
         ConnectAppSecretBody {
             connect_app: ConnectAppView::new(&app, &state.config.issuer),
             secret,
@@ -194,6 +183,6 @@ keyed_routes! {
     /// Delete an ePass connect app. Requires `write_app`.
     delete "/api/v1/connect-apps/{name}", WriteApp ["write_app"];
     fn delete(state, _caller, name) -> 204 [401, 404] {
-        connect::delete(&state.store, &name).await?
+        state.connect_apps().delete(&name).await?
     }
 }

@@ -77,6 +77,12 @@ impl Browser {
                 .is_some_and(|c| constant_time_eq(c.as_bytes(), posted.as_bytes()))
     }
 
+    /// `response` with the CSRF cookie when this request made it.
+    pub fn with_csrf_cookie(&self, state: &AppState, mut response: Response) -> Response {
+        self.set_csrf_cookie(state, &mut response);
+        response
+    }
+
     /// Sets the CSRF cookie when this request made it.
     pub fn set_csrf_cookie(&self, state: &AppState, response: &mut Response) {
         if let (true, Some(token)) = (self.new_csrf, &self.csrf) {

@@ -36,7 +36,7 @@ fn confirm_view(
         None => (StatusCode::OK, None),
     };
     let base = format!("{PATH}?tx={tx_id}");
-    let mut response = render(
+    let response = render(
         status,
         &ConfirmIdentityPage {
             c: Chrome::new(&state.config, locale, Some(&base)).branded(tx.branding.as_ref()),
@@ -47,8 +47,7 @@ fn confirm_view(
         },
         None,
     );
-    browser.set_csrf_cookie(state, &mut response);
-    response
+    browser.with_csrf_cookie(state, response)
 }
 
 async fn confirm_page(page: OwedPage<ConfirmIdentity>) -> Response {

@@ -41,7 +41,7 @@ fn link_view(
     };
     let t = i18n::texts(locale);
     let base = format!("{PATH}?tx={tx_id}");
-    let mut response = render(
+    let response = render(
         status,
         &LinkAccountPage {
             c: Chrome::new(&state.config, locale, Some(&base)).branded(tx.branding.as_ref()),
@@ -57,8 +57,7 @@ fn link_view(
         },
         None,
     );
-    browser.set_csrf_cookie(state, &mut response);
-    response
+    browser.with_csrf_cookie(state, response)
 }
 
 async fn link_page(page: TxPage) -> Response {

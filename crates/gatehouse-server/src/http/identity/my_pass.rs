@@ -152,7 +152,7 @@ async fn view(
         )
     }));
     let apps = users::consented_apps(&state.store, &user.auth_id).await?;
-    let mut response = render(
+    let response = render(
         StatusCode::OK,
         &MyPassPage {
             c: Chrome::new(&state.config, locale, Some(&format!("{ACCOUNT_PAGE}?"))),
@@ -169,8 +169,7 @@ async fn view(
         },
         None,
     );
-    browser.set_csrf_cookie(state, &mut response);
-    Ok(response)
+    Ok(browser.with_csrf_cookie(state, response))
 }
 
 async fn page(

@@ -73,7 +73,7 @@ async fn view(
         None => (StatusCode::OK, None),
     };
     let nonce = crate::crypto::random_token::<16>();
-    let mut response = render(
+    let response = render(
         status,
         &PasskeyPage {
             c: Chrome::new(&state.config, locale, None).branded(tx.branding.as_ref()),
@@ -98,8 +98,7 @@ async fn view(
         },
         Some(&nonce),
     );
-    browser.set_csrf_cookie(state, &mut response);
-    response
+    browser.with_csrf_cookie(state, response)
 }
 
 async fn page<P: StepPage>(page: OwedPage<P>) -> Response {

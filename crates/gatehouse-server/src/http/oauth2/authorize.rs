@@ -203,9 +203,8 @@ pub(crate) async fn authorize(
             )
         }
         Ok(next) => {
-            let mut response = outcome(config, &tx_id, &locale, next);
-            browser.set_csrf_cookie(&state, &mut response);
-            response
+            let response = outcome(config, &tx_id, &locale, next);
+            browser.with_csrf_cookie(&state, response)
         }
         Err(ServiceError::SignIn(SignInError::DisabledAccount)) => {
             let _ = signin::discard(&state, &tx_id).await;
