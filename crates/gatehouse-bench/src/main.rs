@@ -54,49 +54,31 @@ fn parse_options() -> Result<Options, String> {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    if args.next().as_deref() == Some("users-paging") {
-        let postgres = match (args.next().as_deref(), args.next()) {
-            (Some("--postgres"), Some(url)) => Some(url),
-            _ => None,
-        };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("tokio runtime");
-        if let Err(err) = runtime.block_on(users_paging::run(postgres)) {
-            eprintln!("gatehouse-bench: {err}");
-            std::process::exit(1);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize| args.get(i).map(String::as_str);
+    let server = || Path::new(arg(1).unwrap_or("target/release/gatehouse"));
+    let result = match arg(0) {
+        Some("users-paging") => {
+            let postgres = match (arg(1), arg(2)) {
+                (Some("--postgres"), Some(url)) => Some(url.to_owned()),
+                _ => None,
+            };
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+                .and_then(|runtime| runtime.block_on(users_paging::run(postgres)))
         }
-        return;
-    }
-    if std::env::args().nth(1).as_deref() == Some("introspection") {
-        let server = std::env::args()
-            .nth(2)
-            .unwrap_or_else(|| "target/release/gatehouse".into());
-        if let Err(err) = introspection::run(Path::new(&server), 10, 64) {
-            eprintln!("gatehouse-bench: {err}");
-            std::process::exit(1);
+        Some("introspection") => introspection::run(server(), 10, 64),
+        Some("password-sign-in") => {
+            let seconds = arg(2).and_then(|s| s.parse().ok()).unwrap_or(10);
+            // Default: four clients per core, enough to keep every hashing thread's queue full.
+            let clients = arg(3).and_then(|s| s.parse().ok());
+            password_sign_in::run(server(), seconds, clients)
         }
-        return;
-    }
-    if std::env::args().nth(1).as_deref() == Some("password-sign-in") {
-        let server = std::env::args()
-            .nth(2)
-            .unwrap_or_else(|| "target/release/gatehouse".into());
-        let seconds = std::env::args()
-            .nth(3)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(10);
-        // Default: four clients per core, enough to keep every hashing thread's queue full.
-        let clients = std::env::args().nth(4).and_then(|s| s.parse().ok());
-        if let Err(err) = password_sign_in::run(Path::new(&server), seconds, clients) {
-            eprintln!("gatehouse-bench: {err}");
-            std::process::exit(1);
-        }
-        return;
-    }
-    if let Err(err) = run() {
+        _ => run(),
+    };
+    if let Err(err) = result {
         eprintln!("gatehouse-bench: {err}");
         std::process::exit(1);
     }

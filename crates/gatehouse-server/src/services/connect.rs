@@ -13,6 +13,7 @@ use gatehouse_store::{
     AccountStore, ConnectAppChange, ConnectAppRecord, ConnectAppStore, NewConnectApp, Store,
 };
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::crypto::{random_alphanumeric, seal_sauce};
 use crate::error::ServiceError;
@@ -31,22 +32,33 @@ fn seal_context(name: &str) -> String {
     format!("connect-app:{name}")
 }
 
-/// What an operator gives for a new app.
+/// What an operator gives for a new app (the S2S API's body, the panel's and the CLI's fields).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = PostConnectAppReq)]
 pub struct NewApp {
+    /// Kebab-case letters and digits, at most 50 characters; `i` is reserved.
     pub name: String,
+    /// Where the sauce is sent: `https:`, or `http:` to a loopback host (any host when the server sets `allow_http_redirect_uris`); no fragment, no credentials.
     pub redirect_url: String,
     pub display_name: Option<String>,
     pub logo_url: Option<String>,
+    #[serde(default)]
     pub redirect_patterns: Vec<String>,
 }
 
 /// New settings for an app; `None` keeps what it has.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = PutConnectAppReq)]
 pub struct AppChange {
+    /// Where the sauce is sent: `https:`, or `http:` to a loopback host (any host when the server sets `allow_http_redirect_uris`); no fragment, no credentials.
     pub redirect_url: Option<String>,
-    /// `Some("")` clears it.
+    /// An empty string clears it.
     pub display_name: Option<String>,
+    /// An empty string clears it.
     pub logo_url: Option<String>,
+    /// Replaces the patterns.
     pub redirect_patterns: Option<Vec<String>>,
     pub is_active: Option<bool>,
 }

@@ -3,6 +3,8 @@
 
 use gatehouse_core::admin::{AdminRuleError, ManagementChange};
 use gatehouse_store::{OrgStore, RoleStore, Store, UserRecord, UserStore};
+use serde::Deserialize;
+use utoipa::ToSchema;
 
 use crate::error::ServiceError;
 use crate::services::authority::protected_roles;
@@ -10,15 +12,22 @@ use crate::services::found;
 use crate::services::users::{detail, user, UserDetail};
 use crate::state::AppState;
 
-/// An invitation as an admin sends it.
+/// An invitation as an admin sends it (the S2S API's body, the panel's fields).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = PostInvitationReq)]
 pub struct Invitation {
     pub email: String,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub locale: Option<String>,
+    /// The organization the user joins (not a branding-only one).
     pub org_slug: Option<String>,
+    /// Role names; privileged roles need `root`.
+    #[serde(default)]
     pub roles: Vec<String>,
-    /// Where the accept page sends the user afterwards.
+    /// Where the accepted invitation leads (used by the invitation email).
+    #[serde(rename = "signinUrl")]
     pub sign_in_url: Option<String>,
 }
 

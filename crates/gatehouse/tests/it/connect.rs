@@ -7,7 +7,7 @@ use std::process::Command;
 use serde_json::{json, Value};
 
 use crate::flow::*;
-use crate::harness::{backend_tests, call, token_with, TestApp};
+use crate::harness::{backend_tests, call, now, token_with, TestApp};
 
 fn clients_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/clients"))
@@ -52,13 +52,6 @@ fn open(program: &str, script: &str, sauce: &str, secret: &str) -> Option<Value>
     out.status
         .success()
         .then(|| serde_json::from_slice(&out.stdout).unwrap())
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
 }
 
 /// Signs a new user up through `/connect/<name>`; the sauce handed to `landing`.

@@ -380,6 +380,14 @@ pub async fn call(
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// Seconds since the Unix epoch, as the server reckons time.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
 /// An S2S app made through the API, with a token holding all of its scopes.
 pub struct S2sApp {
     pub id: i64,

@@ -81,14 +81,6 @@ async fn stored_password_hash(isolation: &Isolation, auth_id: &str) -> String {
     }
 }
 
-fn totp_now(secret: &[u8]) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    gatehouse_server::crypto::totp_code(secret, now.div_euclid(30))
-}
-
 async fn spawn(backend: Backend) -> TestApp {
     TestApp::spawn_with(backend, |c| {
         c.enable_org = true;
@@ -271,7 +263,11 @@ async fn imports_and_signs_in(app: &TestApp, melody: &MelodyDb) {
     let after = browser
         .post(
             "/identity/v1/view/otp-mfa",
-            &hidden_fields(&page.html, "step-form", &[("code", &totp_now(&secret))]),
+            &hidden_fields(
+                &page.html,
+                "step-form",
+                &[("code", &crate::mfa::totp(&secret, 0))],
+            ),
         )
         .await;
     let done = browser.follow(after, CB).await;

@@ -6,7 +6,7 @@ use gatehouse_core::signin::MfaType;
 use serde_json::{json, Value};
 
 use crate::flow::*;
-use crate::harness::{backend_tests, call, TestApp};
+use crate::harness::{backend_tests, call, now, TestApp};
 use crate::mailbox::Mailbox;
 
 pub(crate) const CB: &str = "http://127.0.0.1:5173/cb";
@@ -21,15 +21,6 @@ pub(crate) fn shown_secret(html: &str) -> Vec<u8> {
     gatehouse_core::mfa::base32_decode(secret).unwrap()
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-/// Two apps: "Strict" with its own MFA settings (`settings`), "Lax" on the server's (none
-/// required); returns the strict app's id and client id, the lax one's, and a root token.
 /// A "Strict" app with its own MFA `settings` beside a "Lax" one on the system's (which asks
 /// for nothing), and a user `email` signed up straight through the lax one. Returns the strict
 /// app's id and client id and a root token.

@@ -10,7 +10,7 @@ use gatehouse_core::grant::AppType;
 use gatehouse_store::{App, AppChanges, ScopeStore};
 
 use super::auth::{AdminForm, AdminUser, NoFields};
-use super::view::{buttons, render, see_other, when, Detail, Frame, PageResult};
+use super::view::{buttons, lines, render, see_other, when, Detail, Frame, PageResult};
 use crate::services::apps::{self, NewAppInput};
 use crate::state::AppState;
 
@@ -54,15 +54,6 @@ async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
             scopes,
         },
     ))
-}
-
-/// One URI per line (blank lines ignored).
-fn lines(text: &str) -> Vec<String> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect()
 }
 
 /// The values of every `name=` field of a posted form.

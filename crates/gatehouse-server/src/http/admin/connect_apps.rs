@@ -11,7 +11,7 @@ use gatehouse_store::ConnectAppRecord;
 use serde::Deserialize;
 
 use super::auth::{AdminForm, AdminUser, NoFields};
-use super::view::{buttons, render, see_other, Detail, Frame, PageResult};
+use super::view::{buttons, lines, render, see_other, Detail, Frame, PageResult};
 use crate::services::connect::{self, AppChange, NewApp};
 use crate::state::AppState;
 
@@ -90,15 +90,6 @@ fn app_page(
     Ok(render(StatusCode::OK, &page))
 }
 
-/// One pattern per line (blank lines ignored).
-fn patterns(text: &str) -> Vec<String> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 #[derive(Default, Deserialize)]
 #[serde(default)]
 struct NewAppForm {
@@ -116,7 +107,7 @@ async fn create(posted: AdminForm<NewAppForm>) -> PageResult {
         redirect_url: form.redirect_url.trim().to_owned(),
         display_name: Some(form.display_name),
         logo_url: Some(form.logo_url),
-        redirect_patterns: patterns(&form.redirect_patterns),
+        redirect_patterns: lines(&form.redirect_patterns),
     };
     let (app, secret) = state.connect_apps().create(&state.keys, new).await?;
     app_page(&state, &admin, app, Some(secret), None)
@@ -148,7 +139,7 @@ async fn update(Path(name): Path<String>, posted: AdminForm<EditForm>) -> PageRe
         redirect_url: Some(form.redirect_url.trim().to_owned()),
         display_name: Some(form.display_name),
         logo_url: Some(form.logo_url),
-        redirect_patterns: Some(patterns(&form.redirect_patterns)),
+        redirect_patterns: Some(lines(&form.redirect_patterns)),
         is_active: Some(form.is_active.as_deref() == Some("on")),
     };
     state.connect_apps().update(&name, change).await?;

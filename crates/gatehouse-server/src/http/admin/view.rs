@@ -350,6 +350,15 @@ macro_rules! buttons {
 }
 pub(super) use buttons;
 
+/// The non-blank lines of a text area, trimmed (one URI or pattern per line).
+pub fn lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// A page of a switched-off feature says so (with the S2S API's message) instead of offering
 /// forms that fail.
 pub fn feature_on(

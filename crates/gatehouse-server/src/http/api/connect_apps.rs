@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use gatehouse_store::{format_timestamp, ConnectAppRecord};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::guard::{Guarded, ReadApp, WriteApp};
@@ -72,33 +72,6 @@ pub struct ConnectAppSecretBody {
     pub secret: String,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PostConnectAppReq {
-    /// Kebab-case letters and digits, at most 50 characters; `i` is reserved.
-    pub name: String,
-    /// Where the sauce is sent: `https:`, or `http:` to a loopback host (any host when the server sets `allow_http_redirect_uris`); no fragment, no credentials.
-    pub redirect_url: String,
-    pub display_name: Option<String>,
-    pub logo_url: Option<String>,
-    #[serde(default)]
-    pub redirect_patterns: Vec<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PutConnectAppReq {
-    /// Where the sauce is sent: `https:`, or `http:` to a loopback host (any host when the server sets `allow_http_redirect_uris`); no fragment, no credentials.
-    pub redirect_url: Option<String>,
-    /// An empty string clears it.
-    pub display_name: Option<String>,
-    /// An empty string clears it.
-    pub logo_url: Option<String>,
-    /// Replaces the patterns.
-    pub redirect_patterns: Option<Vec<String>>,
-    pub is_active: Option<bool>,
-}
-
 /// List ePass connect apps. Requires `read_app`.
 #[utoipa::path(get, path = "/api/v1/connect-apps", tag = "Connect apps", security(("oauth2" = ["read_app"])),
     responses((status = 200, body = ConnectAppsBody), (status = 401, body = ErrorBody)))]
@@ -116,20 +89,13 @@ pub async fn list(
 }
 
 /// Create an ePass connect app; the answer carries its secret, shown only now. Requires `write_app`.
-#[utoipa::path(post, path = "/api/v1/connect-apps", tag = "Connect apps", request_body = PostConnectAppReq, security(("oauth2" = ["write_app"])),
+#[utoipa::path(post, path = "/api/v1/connect-apps", tag = "Connect apps", request_body = NewApp, security(("oauth2" = ["write_app"])),
     responses((status = 201, body = ConnectAppSecretBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create(
     _: Guarded<WriteApp>,
     State(state): State<AppState>,
-    ApiJson(body): ApiJson<PostConnectAppReq>,
+    ApiJson(new): ApiJson<NewApp>,
 ) -> Result<(StatusCode, Json<ConnectAppSecretBody>), ApiError> {
-    let new = NewApp {
-        name: body.name,
-        redirect_url: body.redirect_url,
-        display_name: body.display_name,
-        logo_url: body.logo_url,
-        redirect_patterns: body.redirect_patterns,
-    };
     let (app, secret) = state.connect_apps().create(&state.keys, new).await?;
     Ok((
         StatusCode::CREATED,
@@ -154,15 +120,8 @@ keyed_routes! {
 
     /// Update an ePass connect app (the name stays). Requires `write_app`.
     put "/api/v1/connect-apps/{name}", WriteApp ["write_app"];
-    fn update(state, _caller, name, json body: PutConnectAppReq)
+    fn update(state, _caller, name, json change: AppChange)
     -> 200 ConnectAppBody [400, 401, 404] {
-        let change = AppChange {
-            redirect_url: body.redirect_url,
-            display_name: body.display_name,
-            logo_url: body.logo_url,
-            redirect_patterns: body.redirect_patterns,
-            is_active: body.is_active,
-        };
         let app = state.connect_apps().update(&name, change)
         .await?;
         ConnectAppBody {

@@ -17,22 +17,6 @@ use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct PostInvitationReq {
-    pub email: String,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub locale: Option<String>,
-    /// The organization the user joins (not a branding-only one).
-    pub org_slug: Option<String>,
-    /// Role names; privileged roles need `root`.
-    #[serde(default)]
-    pub roles: Vec<String>,
-    /// Where the accepted invitation leads (used by the invitation email).
-    pub signin_url: Option<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
 pub struct RenewInvitationReq {
     pub locale: Option<String>,
     pub signin_url: Option<String>,
@@ -40,23 +24,14 @@ pub struct RenewInvitationReq {
 
 /// Invite a user: an inactive account with a pending invitation. Requires `write_user`;
 /// privileged roles also require `root`.
-#[utoipa::path(post, path = "/api/v1/users/invitations", tag = "Users", request_body = PostInvitationReq, security(("oauth2" = ["write_user"])),
+#[utoipa::path(post, path = "/api/v1/users/invitations", tag = "Users", request_body = users::Invitation, security(("oauth2" = ["write_user"])),
     responses((status = 200, body = UserBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn invite(
     guard: Guarded<WriteUser>,
     State(state): State<AppState>,
-    ApiJson(body): ApiJson<PostInvitationReq>,
+    ApiJson(invitation): ApiJson<users::Invitation>,
 ) -> Result<Json<UserBody>, ApiError> {
-    check_signin_url(body.signin_url.as_deref())?;
-    let invitation = users::Invitation {
-        email: body.email,
-        first_name: body.first_name,
-        last_name: body.last_name,
-        locale: body.locale,
-        org_slug: body.org_slug,
-        roles: body.roles,
-        sign_in_url: body.signin_url,
-    };
+    check_signin_url(invitation.sign_in_url.as_deref())?;
     let detail = users::invite(&state, &guard.caller.authority(), invitation).await?;
     Ok(Json(UserBody {
         user: detail_view(&state, &detail),
