@@ -138,6 +138,46 @@ pub fn introspect(
     }
 }
 
+/// The media type a caller accepts to get the answer as a signed JWT (RFC 9701).
+pub const JWT_RESPONSE_TYPE: &str = "application/token-introspection+jwt";
+
+/// The `typ` header of a signed answer (RFC 9701 §5).
+pub const JWT_RESPONSE_TYP: &str = "token-introspection+jwt";
+
+/// Whether an `Accept` header asks for the signed answer; a plain JSON answer otherwise.
+pub fn wants_jwt(accept: Option<&str>) -> bool {
+    accept.is_some_and(|a| {
+        a.split(',').any(|t| {
+            t.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case(JWT_RESPONSE_TYPE)
+        })
+    })
+}
+
+/// The claims of a signed answer (RFC 9701 §5): who answers, to whom, when, and the answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignedIntrospection {
+    pub iss: String,
+    /// The caller's client id: the answer is meant for it alone.
+    pub aud: String,
+    pub iat: i64,
+    pub token_introspection: Introspection,
+}
+
+impl SignedIntrospection {
+    pub fn new(issuer: &str, caller: &str, now: i64, answer: Introspection) -> Self {
+        SignedIntrospection {
+            iss: issuer.to_owned(),
+            aud: caller.to_owned(),
+            iat: now,
+            token_introspection: answer,
+        }
+    }
+}
+
 fn access_visible(caller: &str, issuer: &str, claims: &AccessTokenClaims) -> bool {
     claims.azp == caller || claims.aud == caller || claims.aud == issuer
 }
@@ -257,6 +297,23 @@ mod tests {
             holders_active: true,
         });
         assert!(!introspect("web-1", ISSUER, found, NOW).active);
+    }
+
+    #[test]
+    fn the_signed_answer_is_asked_for_by_its_media_type_only() {
+        assert!(wants_jwt(Some("application/token-introspection+jwt")));
+        assert!(wants_jwt(Some(
+            "application/json;q=0.5, Application/Token-Introspection+JWT;q=1"
+        )));
+        assert!(!wants_jwt(Some("application/json")));
+        assert!(!wants_jwt(Some("application/jwt")));
+        assert!(!wants_jwt(None));
+        let signed = SignedIntrospection::new(ISSUER, "rs", NOW, Introspection::INACTIVE);
+        let json = serde_json::to_value(&signed).expect("json");
+        assert_eq!(
+            json,
+            serde_json::json!({"iss": ISSUER, "aud": "rs", "iat": NOW, "token_introspection": {"active": false}})
+        );
     }
 
     #[test]

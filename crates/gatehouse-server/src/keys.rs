@@ -192,6 +192,12 @@ impl KeyRing {
 
     /// Signs claims with the active key, as a compact JWS.
     pub fn sign<C: Serialize>(&self, claims: &C) -> Result<String, ServiceError> {
+        self.sign_typed(claims, "JWT")
+    }
+
+    /// Signs claims with the active key under the header `typ` (for the JWTs whose profile
+    /// names its own type, such as a signed introspection answer).
+    pub fn sign_typed<C: Serialize>(&self, claims: &C, typ: &str) -> Result<String, ServiceError> {
         let set = self.snapshot();
         let key = set
             .keys
@@ -199,7 +205,7 @@ impl KeyRing {
             .ok_or_else(|| ServiceError::Internal("no signing key loaded".into()))?;
         let header = JwtHeader {
             alg: key.algorithm().as_str().to_owned(),
-            typ: Some("JWT".to_owned()),
+            typ: Some(typ.to_owned()),
             kid: Some(key.kid().to_owned()),
         };
         let input = jwt::signing_input(&header, claims);

@@ -46,6 +46,8 @@ pub fn openid_configuration_document(issuer: &str, signing_algorithm: &str) -> s
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         // Only apps with a secret may introspect.
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        // A signed answer on request (RFC 9701), with the server's own key.
+        "introspection_signing_alg_values_supported": [signing_algorithm],
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "email",
             "email_verified", "given_name", "family_name", "first_name", "last_name", "locale", "roles"

@@ -57,7 +57,70 @@ async fn web_user(app: &TestApp, email: &str) -> (String, String, String, Value)
     (auth_id, web, secret, tokens)
 }
 
+/// Introspects `token` as `client` asking for the signed answer (RFC 9701); the answer's
+/// claims, checked with an independent JWT library against the JWKS.
+async fn signed_answer(app: &TestApp, (id, secret): (&str, &str), token: &str) -> Value {
+    let response = app
+        .client
+        .post(app.url("/oauth2/v1/introspect"))
+        .header("Authorization", basic(id, secret))
+        .header("Accept", "application/token-introspection+jwt")
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/token-introspection+jwt"
+    );
+    let jwt = response.text().await.unwrap();
+    let header = jsonwebtoken::decode_header(&jwt).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("token-introspection+jwt"));
+    let jwks: jsonwebtoken::jwk::JwkSet = app.get_json("/.well-known/jwks.json").await;
+    let key = jwks
+        .find(header.kid.as_deref().unwrap())
+        .expect("the signing key is published");
+    let mut validation = jsonwebtoken::Validation::new(header.alg);
+    validation.set_issuer(&[app.base.as_str()]);
+    validation.set_audience(&[id]);
+    validation.validate_exp = false;
+    validation.set_required_spec_claims(&["iss", "aud"]);
+    let key = jsonwebtoken::DecodingKey::from_jwk(key).unwrap();
+    let claims = jsonwebtoken::decode::<Value>(&jwt, &key, &validation)
+        .expect("a valid signed answer")
+        .claims;
+    assert!(claims["iat"].as_i64().is_some(), "{claims}");
+    claims["token_introspection"].clone()
+}
+
 backend_tests! {
+    async fn a_signed_answer_is_for_the_caller_alone(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let root = app.admin_token("root").await;
+        let resource_server = s2s_app(&app, &root, &["read_user"]).await;
+        let rs = (resource_server.client_id.as_str(), resource_server.secret.as_str());
+        let other = s2s_app(&app, &root, &["read_user"]).await;
+        let meta: Value = app.get_json("/.well-known/oauth-authorization-server").await;
+        assert_eq!(meta["introspection_signing_alg_values_supported"], json!(["RS256"]));
+
+        let answer = signed_answer(&app, rs, &other.token).await;
+        assert_eq!((answer["active"].as_bool(), answer["client_id"].as_str()), (Some(true), Some(other.client_id.as_str())), "{answer}");
+        assert_eq!(signed_answer(&app, rs, "not-a-token").await, inactive());
+        // The answer names the caller as its audience, not the token's own app.
+        let response = app.client.post(app.url("/oauth2/v1/introspect"))
+            .header("Authorization", basic(rs.0, rs.1))
+            .header("Accept", "application/token-introspection+jwt")
+            .form(&[("token", other.token.as_str())]).send().await.unwrap();
+        let jwt = response.text().await.unwrap();
+        let claims = crate::harness::jwt_part(&jwt, 1);
+        assert_eq!(claims["aud"], rs.0);
+        assert_ne!(claims["aud"], other.client_id.as_str());
+        // Without the media type the answer stays plain JSON.
+        let (status, plain) = introspect(&app, Some(rs), &[("token", &other.token)]).await;
+        assert_eq!((status, plain["active"].as_bool()), (200, Some(true)));
+    }
+
     async fn the_metadata_documents_advertise_introspection(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         let oauth: Value = app.get_json("/.well-known/oauth-authorization-server").await;

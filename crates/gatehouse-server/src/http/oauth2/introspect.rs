@@ -1,9 +1,12 @@
-//! `POST /oauth2/v1/introspect` (RFC 7662): an S2S or web app asks whether a token stands.
+//! `POST /oauth2/v1/introspect` (RFC 7662): an S2S or web app asks whether a token stands. The
+//! answer is JSON, or a JWT signed by the server for the caller when it asks for one with
+//! `Accept: application/token-introspection+jwt` (RFC 9701).
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use gatehouse_core::introspection::{self, SignedIntrospection};
 use gatehouse_core::TokenError;
 
 use super::revoke::TokenForm;
@@ -23,7 +26,18 @@ pub async fn introspect(
     let client = client.ok_or(TokenError::ClientAuthenticationRequired)?;
     let now = chrono::Utc::now().timestamp();
     let answer = user_tokens::introspect(&state, &client, &token, hint.as_deref(), now).await?;
-    let mut response = Json(answer).into_response();
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let mut response = if introspection::wants_jwt(accept) {
+        let caller = &client.app.client_id;
+        let signed = SignedIntrospection::new(&state.config.issuer, caller, now, answer);
+        let jwt = state
+            .keys
+            .sign_typed(&signed, introspection::JWT_RESPONSE_TYP)?;
+        let media_type = HeaderValue::from_static(introspection::JWT_RESPONSE_TYPE);
+        ([(header::CONTENT_TYPE, media_type)], jwt).into_response()
+    } else {
+        Json(answer).into_response()
+    };
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
