@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use crate::{basic_header, http, with_server, wrk, Load, WrkResult, TOKEN_BODY};
+use crate::{basic_header, http, string_at, with_server, wrk, Load, WrkResult, TOKEN_BODY};
 
 pub fn run(server: &Path, seconds: u64, connections: u32) -> Result<(), String> {
     with_server(server, "introspection", |_, addr, _| {
@@ -59,13 +59,10 @@ fn report(name: &str, result: &WrkResult) {
 
 /// A token of the bench's S2S app (`root`), read from the token endpoint's answer.
 fn s2s_token(addr: &str) -> Result<String, String> {
-    let answer = post(addr, "/oauth2/v1/token", TOKEN_BODY)?;
-    let json: serde_json::Value =
-        serde_json::from_str(&answer).map_err(|e| format!("token answer {answer}: {e}"))?;
-    json["access_token"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or(format!("no access_token in {answer}"))
+    string_at(
+        &post(addr, "/oauth2/v1/token", TOKEN_BODY)?,
+        "/access_token",
+    )
 }
 
 /// The body of a form POST authenticated as the bench's S2S app.

@@ -415,6 +415,16 @@ fn wrk(addr: &str, seconds: u64, connections: u32, load: &Load) -> Result<WrkRes
     })
 }
 
+/// The string at `pointer` (a JSON pointer, `/access_token`) in a JSON answer, or an error
+/// naming the whole answer.
+fn string_at(answer: &str, pointer: &str) -> Result<String, String> {
+    let json: serde_json::Value = serde_json::from_str(answer).unwrap_or_default();
+    json.pointer(pointer)
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+        .ok_or(format!("no {pointer} in the answer: {answer}"))
+}
+
 /// Resident set size of a process, in KiB.
 fn rss_kib(pid: u32) -> Result<u64, String> {
     let status =
@@ -436,6 +446,17 @@ mod tests {
         assert_eq!(base64_standard(b"ab"), "YWI=");
         assert_eq!(base64_standard(b"abc"), "YWJj");
         assert_eq!(base64_standard(b"bench:x"), "YmVuY2g6eA==");
+    }
+
+    #[test]
+    fn strings_are_read_from_answers_and_their_absence_is_said() {
+        assert_eq!(string_at(r#"{"a":{"b":"x"}}"#, "/a/b"), Ok("x".into()));
+        let missing = string_at(r#"{"a":1}"#, "/a").unwrap_err();
+        assert!(
+            missing.contains("/a") && missing.contains(r#"{"a":1}"#),
+            "{missing}"
+        );
+        assert!(string_at("not json", "/a").is_err());
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub struct NewApp {
     pub secret_hash: Option<String>,
     pub redirect_uris: Vec<String>,
     pub scopes: Vec<String>,
+    /// Whether a refresh grant replaces the refresh token (off for clients that keep their
+    /// first one, such as Melody's SDKs).
+    pub rotate_refresh_tokens: bool,
 }
 
 /// Changes to an app: `None` leaves a field as it is; `scopes` replaces the whole set.
@@ -158,7 +161,8 @@ impl AppStore for Store {
     async fn insert_app(&self, app: NewApp) -> Result<App, StoreError> {
         const INSERT: &str =
             "INSERT INTO apps (name, type, client_id, secret_hash, redirect_uris, \
-            created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id";
+            rotate_refresh_tokens, created_at, updated_at) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id";
         let redirect_uris = serde_json::to_string(&app.redirect_uris)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let now = now_utc();
@@ -173,6 +177,7 @@ impl AppStore for Store {
                     &app.client_id,
                     &app.secret_hash,
                     &redirect_uris,
+                    app.rotate_refresh_tokens,
                     now,
                 ),
             )

@@ -33,6 +33,7 @@ pub(crate) async fn app(store: &Store, client_id: &str) -> App {
         secret_hash: None,
         redirect_uris: vec!["https://app.example/cb".into()],
         scopes: Vec::new(),
+        rotate_refresh_tokens: true,
     };
     store.insert_app(app).await.expect("app")
 }

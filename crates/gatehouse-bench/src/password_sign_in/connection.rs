@@ -100,11 +100,7 @@ pub(super) fn admin_token(connection: &mut Connection) -> Result<String, String>
         ),
         TOKEN_BODY,
     )?;
-    let issued: serde_json::Value = serde_json::from_str(&issued).unwrap_or_default();
-    issued["access_token"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or(format!("no admin token: {issued}"))
+    crate::string_at(&issued, "/access_token")
 }
 
 /// Starts an embedded-auth sign-in; returns its session ID.
@@ -115,11 +111,7 @@ pub(super) fn initiate(connection: &mut Connection, client_id: &str) -> Result<S
         &serde_json::json!({"clientId": client_id, "redirectUri": REDIRECT, "codeChallenge": CHALLENGE,
             "codeChallengeMethod": "S256", "scopes": ["openid", "profile"], "locale": "en"}),
     )?;
-    let initiated: serde_json::Value = serde_json::from_str(&initiated).unwrap_or_default();
-    initiated["sessionId"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or(format!("initiate failed: {initiated}"))
+    crate::string_at(&initiated, "/sessionId")
 }
 
 pub(super) fn sign_in(

@@ -286,11 +286,7 @@ pub fn run(server: &Path, seconds: u64, clients: Option<usize>) -> Result<(), St
             &format!("Authorization: Bearer {admin}\r\n"),
             &serde_json::json!({"name": "bench", "type": "spa", "scopes": ["openid", "profile"], "redirectUris": [REDIRECT]}),
         )?;
-        let created: serde_json::Value = serde_json::from_str(&created).unwrap_or_default();
-        let client_id = created["app"]["clientId"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or(format!("app not created: {created}"))?;
+        let client_id = crate::string_at(&created, "/app/clientId")?;
         let email = "bench@example.com";
         let session = initiate(&mut connection, &client_id)?;
         let (status, signed_up) = connection.post_json(

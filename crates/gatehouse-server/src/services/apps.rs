@@ -4,6 +4,9 @@ use gatehouse_core::admin::{bounded_text, may_assign_scopes, redirect_uri, Admin
 use gatehouse_core::grant::AppType;
 use gatehouse_store::{App, AppChanges, AppStore, NewApp, ScopeStore};
 
+use serde::Deserialize;
+use utoipa::ToSchema;
+
 use crate::config::Config;
 use crate::crypto::{random_hex, random_token, sha256_hex};
 use crate::error::{conflict_as, ServiceError};
@@ -12,11 +15,23 @@ use crate::state::AppState;
 
 const NOT_FOUND: &str = "No app found";
 
+/// A new app as the S2S API and the panel send it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = PostAppReq)]
 pub struct NewAppInput {
+    /// 1–50 characters.
     pub name: String,
+    /// `spa`, `s2s` or `web`.
+    #[serde(rename = "type")]
     pub app_type: String,
+    /// Scope names; names that are not scopes are dropped. `root` needs a `root` caller.
     pub scopes: Vec<String>,
+    /// Compared exactly (case kept). Each is `https:`, `http:` to a loopback host (`localhost`, `127.0.0.1`, `[::1]`; any host when the server sets `allow_http_redirect_uris`) or a private-use scheme with a dot (`com.example.app:/cb`); never `javascript:`, `data:`, `file:`, a fragment or `user:password@`.
     pub redirect_uris: Vec<String>,
+    /// Whether a refresh grant replaces the refresh token (RFC 9700 §4.14.2). On unless `false`
+    /// is sent: turn it off only for clients that keep their first refresh token.
+    pub rotate_refresh_tokens: Option<bool>,
 }
 
 fn redirect_uris(state: &AppState, uris: &[String]) -> Result<Vec<String>, ServiceError> {
@@ -81,6 +96,7 @@ pub async fn create(
             secret_hash: Some(sha256_hex(secret.as_bytes())),
             redirect_uris: redirect_uris(state, &input.redirect_uris)?,
             scopes,
+            rotate_refresh_tokens: input.rotate_refresh_tokens.unwrap_or(true),
         })
         .await
         .map_err(conflict_as("An app with this client id already exists"))?;

@@ -59,6 +59,8 @@ pub async fn bootstrap(
             secret_hash: None,
             redirect_uris: admin_redirect_uris(config, &config.bootstrap_admin_redirect_uris),
             scopes: vec!["openid".into(), "profile".into(), "offline_access".into()],
+            // Melody's admin panel keeps its first refresh token (docs/security.md).
+            rotate_refresh_tokens: false,
         })
         .await?;
 
@@ -84,6 +86,7 @@ pub async fn bootstrap(
             secret_hash: Some(sha256_hex(client_secret.as_bytes())),
             redirect_uris: Vec::new(),
             scopes: vec!["root".into()],
+            rotate_refresh_tokens: true,
         })
         .await
         .map_err(|err| match err {

@@ -57,6 +57,7 @@ pub(crate) async fn spa_app(store: &Store) -> App {
             secret_hash: None,
             redirect_uris: vec!["https://app.example.com/cb".into()],
             scopes: vec![],
+            rotate_refresh_tokens: true,
         })
         .await
         .expect("the app is stored")

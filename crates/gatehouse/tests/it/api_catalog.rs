@@ -120,6 +120,12 @@ backend_tests! {
         assert!(body["app"].get("secret").is_none(), "the secret is shown only once");
         let (_, body) = call(&app, "GET", "/api/v1/apps", &root, None).await;
         assert_eq!(body["apps"].as_array().unwrap().len(), 3);
+        // The seeded panel app keeps its refresh token (Melody's panel holds the first one); a
+        // new app rotates unless it asks not to.
+        let rotates = |name: &str| body["apps"].as_array().unwrap().iter().find(|a| a["name"] == name).map(|a| a["rotateRefreshTokens"].clone());
+        assert_eq!(rotates("Admin Panel (SPA)"), Some(json!(false)));
+        assert_eq!(rotates("Admin Panel (S2S)"), Some(json!(true)));
+        assert_eq!(body["apps"].as_array().unwrap().iter().filter(|a| a["rotateRefreshTokens"] == true).count(), 2, "{body}");
         assert!(body["apps"].as_array().unwrap().iter().all(|a| a.get("secret").is_none()));
 
         // A write_app caller manages apps but cannot hand out root.
@@ -151,6 +157,10 @@ backend_tests! {
         assert_eq!(body["app"]["rotateRefreshTokens"], false);
         assert_eq!(body["app"]["scopes"], json!(["openid"]));
         assert_eq!(body["app"]["redirectUris"], json!(["https://Shop.example/Callback"]));
+        let (status, body) = call(&app, "POST", "/api/v1/apps", &writer, Some(json!({
+            "name": "Keeps its token", "type": "spa", "scopes": ["openid"], "redirectUris": ["https://keep.example/cb"], "rotateRefreshTokens": false
+        }))).await;
+        assert_eq!((status, body["app"]["rotateRefreshTokens"].as_bool()), (201, Some(false)), "{body}");
         // Root may hand out root.
         let (status, body) = call(&app, "POST", "/api/v1/apps", &root, Some(json!({
             "name": "Second root", "type": "s2s", "scopes": ["root"], "redirectUris": []

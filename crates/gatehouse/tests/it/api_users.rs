@@ -246,7 +246,8 @@ backend_tests! {
         assert_eq!(sessions[0]["sessionId"], "fam-live");
         assert_eq!(sessions[0]["authId"], auth_id(0));
         assert_eq!(sessions[0]["roles"], json!(["editor"]));
-        assert_eq!(sessions[0]["expiredAt"], "2099-01-01 00:00:00");
+        // A number of seconds, as Melody's spec and panel read it (2099-01-01 00:00:00 UTC).
+        assert_eq!(sessions[0]["expiredAt"], 4_070_908_800_i64);
         assert!(!body.to_string().contains("h1"), "token hashes are never shown");
 
         let (status, body) = call(&app, "DELETE", &format!("{path}/fam-old"), &root, None).await;

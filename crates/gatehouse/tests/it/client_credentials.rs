@@ -44,6 +44,7 @@ async fn add_app(
             secret_hash: secret.map(|s| gatehouse_server::crypto::sha256_hex(s.as_bytes())),
             redirect_uris: vec![],
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            rotate_refresh_tokens: true,
         })
         .await
         .unwrap();

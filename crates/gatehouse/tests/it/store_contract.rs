@@ -32,6 +32,7 @@ fn new_app(client_id: &str) -> NewApp {
         secret_hash: Some("a".repeat(64)),
         redirect_uris: vec!["https://app.example/cb?a=1,2".into()],
         scopes: vec![],
+        rotate_refresh_tokens: true,
     }
 }
 

@@ -77,6 +77,7 @@ async fn create(posted: AdminForm<Vec<(String, String)>>) -> PageResult {
         app_type: one_of(&form, "type").to_owned(),
         scopes: all_of(&form, "scope"),
         redirect_uris: lines(one_of(&form, "redirect_uris")),
+        rotate_refresh_tokens: None,
     };
     let (app, secret) = apps::create(&state, &admin.scopes(), input).await?;
     // Public (SPA) apps never use a secret; confidential ones see theirs once, here.

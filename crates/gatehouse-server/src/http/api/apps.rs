@@ -9,7 +9,7 @@ use super::crud::crud_routes;
 use super::guard::{Guarded, ReadApp, WriteApp};
 use super::json::{ApiJson, RecordId};
 use super::views::{
-    views, AppBody, AppsBody, CreatedAppBody, CreatedAppView, ErrorBody, PostAppReq, PutAppReq,
+    views, AppBody, AppsBody, CreatedAppBody, CreatedAppView, ErrorBody, PutAppReq,
 };
 use crate::http::error::ApiError;
 use crate::services::apps::{self, NewAppInput};
@@ -35,13 +35,7 @@ crud_routes! {
 
     /// Create an app. The response is the only time its secret is shown. Requires `write_app`;
     /// giving the app `root` also requires the caller to hold `root`.
-    create(state, caller, body: PostAppReq) -> CreatedAppBody [400, 401] {
-        let input = NewAppInput {
-            name: body.name,
-            app_type: body.app_type,
-            scopes: body.scopes,
-            redirect_uris: body.redirect_uris,
-        };
+    create(state, caller, input: NewAppInput) -> CreatedAppBody [400, 401] {
         let (app, secret) = apps::create(&state, &caller.scopes, input).await?;
         CreatedAppBody {
             app: CreatedAppView {

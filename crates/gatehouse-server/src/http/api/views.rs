@@ -287,20 +287,6 @@ pub struct CreatedAppBody {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct PostAppReq {
-    /// 1–50 characters.
-    pub name: String,
-    /// `spa`, `s2s` or `web`.
-    #[serde(rename = "type")]
-    pub app_type: String,
-    /// Scope names; names that are not scopes are dropped. `root` needs a `root` caller.
-    pub scopes: Vec<String>,
-    /// Compared exactly (case kept). Each is `https:`, `http:` to a loopback host (`localhost`, `127.0.0.1`, `[::1]`; any host when the server sets `allow_http_redirect_uris`) or a private-use scheme with a dot (`com.example.app:/cb`); never `javascript:`, `data:`, `file:`, a fragment or `user:password@`.
-    pub redirect_uris: Vec<String>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
 pub struct PutAppReq {
     pub name: Option<String>,
     /// Replaces the redirect URIs; the same rules as on creation.

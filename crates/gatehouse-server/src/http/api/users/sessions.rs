@@ -22,8 +22,9 @@ pub struct ActiveSessionView {
     pub client_id: String,
     pub scope: String,
     pub roles: Vec<String>,
-    /// When the current refresh token expires (`YYYY-MM-DD HH:MM:SS` UTC).
-    pub expired_at: String,
+    /// When the current refresh token expires, in seconds since the Unix epoch (a number, as
+    /// Melody's spec and admin panel read it).
+    pub expired_at: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub impersonated_by: Option<String>,
 }
@@ -81,7 +82,7 @@ user_routes! {
                     client_id: s.client_id,
                     scope: s.scope,
                     roles: serde_json::from_str(&s.roles).unwrap_or_default(),
-                    expired_at: format_timestamp(&s.expires_at),
+                    expired_at: s.expires_at.and_utc().timestamp(),
                     impersonated_by: s.impersonated_by,
                 })
                 .collect(),
