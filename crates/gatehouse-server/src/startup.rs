@@ -184,6 +184,23 @@ pub async fn prepare(config: Config) -> Result<Prepared, StartError> {
     prepare_on(config, listener).await
 }
 
+/// `/info`: the configuration under Melody's names, except that what needs email is reported
+/// as it is offered: without an email provider there is no verification and no password reset,
+/// whatever the configuration says, and a client (Melody's admin panel) must not offer them.
+fn info_document(config: &Config, email_configured: bool) -> String {
+    use crate::services::lifecycle::{reset_offered, verification_offered};
+    let mut configs = config.info_configs();
+    configs.insert(
+        "ENABLE_EMAIL_VERIFICATION".into(),
+        json!(verification_offered(config, email_configured)),
+    );
+    configs.insert(
+        "ENABLE_PASSWORD_RESET".into(),
+        json!(reset_offered(config, email_configured)),
+    );
+    json!({ "configs": configs }).to_string()
+}
+
 /// Opens everything the server needs, to serve on an already bound listener.
 pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepared, StartError> {
     let store = open_store(&config).await?;
@@ -192,9 +209,6 @@ pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepare
     let setup_link =
         crate::services::admin_panel::issue_setup_link(&store, &cache, &config).await?;
     let keys = Arc::new(key_ring(&config, &store).await?);
-    let documents = Documents {
-        info: json!({ "configs": config.info_configs() }).to_string(),
-    };
     let passwords = crate::crypto::PasswordHasher::new(
         config.password_hash_memory_kib,
         config.password_hash_iterations,
@@ -204,6 +218,9 @@ pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepare
     .map_err(StartError::Setup)?;
     let mailer = crate::mail::Mailer::from_config(&config)
         .map_err(|e| StartError::Setup(format!("email: {e}")))?;
+    let documents = Documents {
+        info: info_document(&config, mailer.is_configured()),
+    };
     match mailer.provider_name() {
         Some(name) => tracing::info!(provider = name, "email is sent through {name}"),
         None => tracing::warn!(

@@ -18,7 +18,8 @@ pub struct SamlIdpRecord {
     pub updated_at: NaiveDateTime,
 }
 
-/// The fields of an identity provider; `None` leaves a field as it is on update.
+/// The fields of an identity provider; `None` leaves a field as it is on update. An empty
+/// optional attribute (email, first or last name) is stored as none: on update it clears it.
 #[derive(Debug, Clone, Default)]
 pub struct SamlIdpFields {
     pub name: Option<String>,
@@ -76,7 +77,7 @@ impl SamlIdpStore for Store {
         const INSERT: &str = concat!(
             "INSERT INTO saml_idps (name, user_id_attribute, email_attribute, first_name_attribute, \
              last_name_attribute, metadata, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING ",
+             VALUES ($1, $2, NULLIF($3, ''), NULLIF($4, ''), NULLIF($5, ''), $6, $7, $7) RETURNING ",
             idp_columns!()
         );
         self.fetch_one(
@@ -101,9 +102,11 @@ impl SamlIdpStore for Store {
     ) -> Result<Option<SamlIdpRecord>, StoreError> {
         const SQL: &str = concat!(
             "UPDATE saml_idps SET user_id_attribute = COALESCE($2, user_id_attribute), \
-             email_attribute = COALESCE($3, email_attribute), \
-             first_name_attribute = COALESCE($4, first_name_attribute), \
-             last_name_attribute = COALESCE($5, last_name_attribute), \
+             email_attribute = CASE WHEN $3 IS NULL THEN email_attribute ELSE NULLIF($3, '') END, \
+             first_name_attribute = \
+               CASE WHEN $4 IS NULL THEN first_name_attribute ELSE NULLIF($4, '') END, \
+             last_name_attribute = \
+               CASE WHEN $5 IS NULL THEN last_name_attribute ELSE NULLIF($5, '') END, \
              metadata = COALESCE($6, metadata), is_active = COALESCE($7, is_active), updated_at = $8 \
              WHERE id = $1 AND deleted_at IS NULL RETURNING ",
             idp_columns!()

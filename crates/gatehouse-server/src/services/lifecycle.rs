@@ -11,6 +11,7 @@ use gatehouse_core::password::check_new_password;
 use gatehouse_core::signin::SignInError;
 use gatehouse_store::{AccountStore, LifecycleStore, UserStore};
 
+use crate::config::Config;
 use crate::crypto::{sha256_hex, PasswordCheck};
 use crate::error::ServiceError;
 use crate::mail::compose::Mail;
@@ -38,14 +39,22 @@ fn change_email_key(user_id: UserId, email: &str) -> String {
 
 /// Email verification is on and email can be sent.
 pub fn verification_on(state: &AppState) -> bool {
-    state.config.enable_email_verification && state.mailer.is_configured()
+    verification_offered(&state.config, state.mailer.is_configured())
 }
 
 /// Password reset is on, passwordless sign-in off, and email can be sent.
 pub fn reset_on(state: &AppState) -> bool {
-    state.config.enable_password_reset
-        && !state.config.enable_passwordless_sign_in
-        && state.mailer.is_configured()
+    reset_offered(&state.config, state.mailer.is_configured())
+}
+
+/// Whether verification is offered by this configuration with (or without) an email provider.
+pub fn verification_offered(config: &Config, email_configured: bool) -> bool {
+    config.enable_email_verification && email_configured
+}
+
+/// Whether password reset is offered by this configuration with (or without) an email provider.
+pub fn reset_offered(config: &Config, email_configured: bool) -> bool {
+    config.enable_password_reset && !config.enable_passwordless_sign_in && email_configured
 }
 
 /// Changing the email needs verification (the new address gets a code).

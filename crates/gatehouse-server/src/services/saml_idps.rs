@@ -23,6 +23,18 @@ fn attribute(field: &'static str, value: Option<String>) -> Result<Option<String
         .map_err(Into::into)
 }
 
+/// An attribute the provider may leave out: blank means none (as Melody stores it), so an
+/// admin can clear it.
+fn optional_attribute(
+    field: &'static str,
+    value: Option<String>,
+) -> Result<Option<String>, ServiceError> {
+    match value {
+        Some(v) if v.trim().is_empty() => Ok(Some(String::new())),
+        other => attribute(field, other),
+    }
+}
+
 /// Checks and trims every given field.
 fn checked(fields: SamlIdpFields) -> Result<SamlIdpFields, ServiceError> {
     Ok(SamlIdpFields {
@@ -31,9 +43,12 @@ fn checked(fields: SamlIdpFields) -> Result<SamlIdpFields, ServiceError> {
             .map(|n| bounded_text("name", &n, 50))
             .transpose()?,
         user_id_attribute: attribute("userIdAttribute", fields.user_id_attribute)?,
-        email_attribute: attribute("emailAttribute", fields.email_attribute)?,
-        first_name_attribute: attribute("firstNameAttribute", fields.first_name_attribute)?,
-        last_name_attribute: attribute("lastNameAttribute", fields.last_name_attribute)?,
+        email_attribute: optional_attribute("emailAttribute", fields.email_attribute)?,
+        first_name_attribute: optional_attribute(
+            "firstNameAttribute",
+            fields.first_name_attribute,
+        )?,
+        last_name_attribute: optional_attribute("lastNameAttribute", fields.last_name_attribute)?,
         metadata: metadata(fields.metadata)?,
         is_active: fields.is_active,
     })

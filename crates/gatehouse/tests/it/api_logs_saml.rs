@@ -357,6 +357,23 @@ backend_tests! {
         assert_eq!(status, 201, "optional attributes may be left out: {body}");
         assert_eq!(body["idp"]["emailAttribute"], Value::Null);
         let partner = body["idp"]["id"].as_i64().unwrap();
+        // Melody's panel sends blank optional attributes: they are stored as none.
+        let (status, body) = call(&app, "POST", "/api/v1/saml/idps", &root, Some(json!({
+            "name": "blank", "userIdAttribute": "nameid", "emailAttribute": "", "firstNameAttribute": " ",
+            "lastNameAttribute": "", "metadata": "<md:EntityDescriptor/>"
+        }))).await;
+        assert_eq!(status, 201, "blank optional attributes are none: {body}");
+        for field in ["emailAttribute", "firstNameAttribute", "lastNameAttribute"] {
+            assert_eq!(body["idp"][field], Value::Null, "{field}");
+        }
+        let blank = body["idp"]["id"].as_i64().unwrap();
+        let (status, _) = call(&app, "DELETE", &format!("/api/v1/saml/idps/{blank}"), &root, None).await;
+        assert_eq!(status, 204);
+        // A blank required attribute is still refused.
+        let (status, _) = call(&app, "POST", "/api/v1/saml/idps", &root, Some(json!({
+            "name": "blank2", "userIdAttribute": "", "metadata": "<md:EntityDescriptor/>"
+        }))).await;
+        assert_eq!(status, 400);
 
         let (status, body) = call(&app, "GET", "/api/v1/saml/idps", &root, None).await;
         assert_eq!(status, 200);
@@ -386,6 +403,10 @@ backend_tests! {
         assert_eq!(status, 200);
         assert_eq!(body["idp"]["isActive"], true);
         assert_eq!(body["idp"]["emailAttribute"], "email");
+        // A blank optional attribute clears it; the others stay.
+        let (status, body) = call(&app, "PUT", &format!("/api/v1/saml/idps/{id}"), &root, Some(json!({"emailAttribute": ""}))).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!((body["idp"]["emailAttribute"].clone(), body["idp"]["firstNameAttribute"].clone()), (Value::Null, json!("givenName")));
 
         let (status, body) = call(&app, "DELETE", &format!("/api/v1/saml/idps/{id}"), &root, None).await;
         assert_eq!(status, 204, "{body}");

@@ -4,6 +4,18 @@ use serde_json::Value;
 
 use crate::harness::{backend_tests, Backend, TestApp};
 
+/// `/info`'s email verification and password reset flags.
+async fn email_flags(app: &TestApp) -> (Value, Value) {
+    let token = app.admin_token("read_user").await;
+    let request = app.client.get(app.url("/info")).bearer_auth(&token);
+    let body: Value = request.send().await.unwrap().json().await.unwrap();
+    let configs = &body["configs"];
+    (
+        configs["ENABLE_EMAIL_VERIFICATION"].clone(),
+        configs["ENABLE_PASSWORD_RESET"].clone(),
+    )
+}
+
 backend_tests! {
     async fn info_needs_an_s2s_token_and_lists_the_configuration(backend: Backend) {
         let app = TestApp::spawn_with(backend, |c| c.enable_org = true).await;
@@ -42,6 +54,23 @@ backend_tests! {
         assert!(!text.contains(crate::harness::BOOTSTRAP_SECRET));
         assert!(!text.contains(crate::harness::MASTER_KEY));
         assert!(!text.contains("postgres://"));
+    }
+
+    async fn info_reports_email_features_as_they_are_offered(backend: Backend) {
+        // Configured on, but with no email provider nothing can be sent: both are off.
+        let without = TestApp::spawn_with(backend, |c| {
+            c.enable_email_verification = true;
+            c.enable_password_reset = true;
+        }).await;
+        assert_eq!(email_flags(&without).await, (Value::Bool(false), Value::Bool(false)));
+        // With a real SMTP receiver they are on as configured.
+        let mailbox = crate::mailbox::Mailbox::start().await;
+        let with = TestApp::spawn_with(backend, |c| {
+            mailbox.configure(c);
+            c.enable_email_verification = true;
+            c.enable_password_reset = true;
+        }).await;
+        assert_eq!(email_flags(&with).await, (Value::Bool(true), Value::Bool(true)));
     }
 
     async fn health_and_metrics(backend: Backend) {
