@@ -52,12 +52,14 @@ pub enum FoundToken<'a> {
     },
 }
 
-/// The answer: `{"active": false}` alone, or `active: true` with the token's facts.
+/// The answer: `{"active": false}` alone, or `active: true` with the token's facts. Built only
+/// by [`Introspection::INACTIVE`] and [`Introspection::of`], so `active` always says whether
+/// there are facts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Introspection {
-    pub active: bool,
+    active: bool,
     #[serde(flatten)]
-    pub token: Option<ActiveToken>,
+    token: Option<ActiveToken>,
 }
 
 impl Introspection {
@@ -65,6 +67,22 @@ impl Introspection {
         active: false,
         token: None,
     };
+
+    /// An active token and its facts.
+    pub fn of(token: ActiveToken) -> Self {
+        Introspection {
+            active: true,
+            token: Some(token),
+        }
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.active
+    }
+
+    pub fn token(&self) -> Option<&ActiveToken> {
+        self.token.as_ref()
+    }
 }
 
 /// The facts of an active token (RFC 7662 §2.2 member names).
@@ -132,10 +150,7 @@ pub fn introspect(
         }
         _ => return Introspection::INACTIVE,
     };
-    Introspection {
-        active: true,
-        token: Some(token),
-    }
+    Introspection::of(token)
 }
 
 /// The media type a caller accepts to get the answer as a signed JWT (RFC 9701).
@@ -225,8 +240,8 @@ mod tests {
     }
 
     fn active(answer: &Introspection) -> &ActiveToken {
-        assert!(answer.active, "{answer:?}");
-        answer.token.as_ref().expect("facts")
+        assert!(answer.is_active(), "{answer:?}");
+        answer.token().expect("facts")
     }
 
     #[test]
@@ -252,17 +267,17 @@ mod tests {
             Introspection::INACTIVE
         );
         // Its own app and the app it names as audience see it.
-        assert!(introspect("spa-1", ISSUER, access(&c, true), NOW).active);
+        assert!(introspect("spa-1", ISSUER, access(&c, true), NOW).is_active());
         let named = claims("spa-1", "backend");
-        assert!(introspect("backend", ISSUER, access(&named, true), NOW).active);
+        assert!(introspect("backend", ISSUER, access(&named, true), NOW).is_active());
     }
 
     #[test]
     fn expired_or_orphaned_access_tokens_are_inactive() {
         let c = claims("spa-1", ISSUER);
-        assert!(!introspect("backend", ISSUER, access(&c, false), NOW).active);
-        assert!(!introspect("backend", ISSUER, access(&c, true), NOW + 300).active);
-        assert!(!introspect("backend", ISSUER, None, NOW).active);
+        assert!(!introspect("backend", ISSUER, access(&c, false), NOW).is_active());
+        assert!(!introspect("backend", ISSUER, access(&c, true), NOW + 300).is_active());
+        assert!(!introspect("backend", ISSUER, None, NOW).is_active());
     }
 
     #[test]
@@ -284,9 +299,9 @@ mod tests {
         let facts = active(&token);
         assert_eq!(facts.scope, "openid offline_access");
         assert_eq!(facts.token_type, None);
-        assert!(!introspect("backend", ISSUER, found(true), NOW).active);
-        assert!(!introspect("web-1", ISSUER, found(false), NOW).active);
-        assert!(!introspect("web-1", ISSUER, found(true), NOW + 3600).active);
+        assert!(!introspect("backend", ISSUER, found(true), NOW).is_active());
+        assert!(!introspect("web-1", ISSUER, found(false), NOW).is_active());
+        assert!(!introspect("web-1", ISSUER, found(true), NOW + 3600).is_active());
     }
 
     #[test]
@@ -296,7 +311,7 @@ mod tests {
             stored: refresh("web-1", true),
             holders_active: true,
         });
-        assert!(!introspect("web-1", ISSUER, found, NOW).active);
+        assert!(!introspect("web-1", ISSUER, found, NOW).is_active());
     }
 
     #[test]

@@ -64,19 +64,15 @@ struct NewIdpForm {
     metadata: String,
 }
 
-fn optional(value: String) -> Option<String> {
-    let value = value.trim();
-    (!value.is_empty()).then(|| value.to_owned())
-}
-
 async fn create(posted: Saml<NewIdpForm>) -> PageResult {
     let FeatureForm { state, form, .. } = posted;
     let fields = SamlIdpFields {
         name: Some(form.name),
         user_id_attribute: Some(form.user_id_attribute),
-        email_attribute: optional(form.email_attribute),
-        first_name_attribute: optional(form.first_name_attribute),
-        last_name_attribute: optional(form.last_name_attribute),
+        // Blank optional attributes are none (the service's rule, as for the API).
+        email_attribute: Some(form.email_attribute),
+        first_name_attribute: Some(form.first_name_attribute),
+        last_name_attribute: Some(form.last_name_attribute),
         metadata: Some(form.metadata),
         is_active: Some(true),
     };

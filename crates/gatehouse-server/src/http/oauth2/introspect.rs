@@ -4,12 +4,13 @@
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use gatehouse_core::introspection::{self, SignedIntrospection};
 use gatehouse_core::TokenError;
 
 use super::revoke::TokenForm;
+use super::token::no_store;
 use crate::http::error::OAuthError;
 use crate::http::form::OAuthForm;
 use crate::services::user_tokens;
@@ -27,19 +28,15 @@ pub async fn introspect(
     let now = chrono::Utc::now().timestamp();
     let answer = user_tokens::introspect(&state, &client, &token, hint.as_deref(), now).await?;
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    let mut response = if introspection::wants_jwt(accept) {
+    if introspection::wants_jwt(accept) {
         let caller = &client.app.client_id;
         let signed = SignedIntrospection::new(&state.config.issuer, caller, now, answer);
         let jwt = state
             .keys
             .sign_typed(&signed, introspection::JWT_RESPONSE_TYP)?;
         let media_type = HeaderValue::from_static(introspection::JWT_RESPONSE_TYPE);
-        ([(header::CONTENT_TYPE, media_type)], jwt).into_response()
+        Ok(no_store(([(header::CONTENT_TYPE, media_type)], jwt)))
     } else {
-        Json(answer).into_response()
-    };
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(response)
+        Ok(no_store(Json(answer)))
+    }
 }

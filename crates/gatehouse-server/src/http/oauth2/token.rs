@@ -138,8 +138,8 @@ pub async fn token(
     }
 }
 
-/// Token responses must not be cached (RFC 6749 §5.1).
-fn no_store(body: impl IntoResponse) -> Response {
+/// Token responses must not be cached (RFC 6749 §5.1), nor anything else that describes a token.
+pub(super) fn no_store(body: impl IntoResponse) -> Response {
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

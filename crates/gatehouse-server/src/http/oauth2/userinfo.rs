@@ -110,9 +110,5 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap, body: B
             .collect::<Map<String, Value>>();
         body.insert("attributes".into(), Value::Object(attributes));
     }
-    let mut response = Json(Value::Object(body)).into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    super::token::no_store(Json(Value::Object(body)))
 }
