@@ -49,6 +49,8 @@ pub enum AdminRuleError {
     PrivilegedUserNeedsRoot(UserAction),
     #[error("User is not in the organization")]
     UserNotInOrg,
+    #[error("Only spa and web apps sign users in, so only they may use the device flow")]
+    DeviceFlowNeedsUserApp,
     #[error("Invitation must be accepted before activating user")]
     InvitationMustBeAccepted,
     #[error("This account has already been linked with one account")]

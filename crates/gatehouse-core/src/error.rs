@@ -39,6 +39,11 @@ pub enum OAuthErrorCode {
     UnauthorizedClient,
     UnsupportedGrantType,
     InvalidScope,
+    /// RFC 8628 §3.5: the device grant's answers while polling.
+    AuthorizationPending,
+    SlowDown,
+    ExpiredToken,
+    AccessDenied,
 }
 
 impl OAuthErrorCode {
@@ -50,6 +55,10 @@ impl OAuthErrorCode {
             Self::UnauthorizedClient => "unauthorized_client",
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::InvalidScope => "invalid_scope",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::ExpiredToken => "expired_token",
+            Self::AccessDenied => "access_denied",
         }
     }
 }
@@ -101,6 +110,18 @@ pub enum TokenError {
     DisabledAccount,
     #[error("Only an app with a client secret (S2S or server-side web) may introspect tokens")]
     PublicClientCannotIntrospect,
+    #[error("Invalid device_code provided")]
+    InvalidDeviceCode,
+    #[error("The device_code was issued to another client")]
+    DeviceCodeOfAnotherClient,
+    #[error("The user has not yet approved the request on the verification page")]
+    AuthorizationPending,
+    #[error("Polling too fast: wait the interval (5 seconds more after each slow_down) between requests")]
+    SlowDown,
+    #[error("The device_code has expired; start a new device authorization")]
+    ExpiredDeviceCode,
+    #[error("The user denied the request")]
+    DeviceAccessDenied,
 }
 
 impl TokenError {
@@ -128,7 +149,13 @@ impl TokenError {
             | Self::VerifierLockout
             | Self::NotSecured(_)
             | Self::InvalidRefreshToken
-            | Self::DisabledAccount => OAuthErrorCode::InvalidGrant,
+            | Self::DisabledAccount
+            | Self::InvalidDeviceCode
+            | Self::DeviceCodeOfAnotherClient => OAuthErrorCode::InvalidGrant,
+            Self::AuthorizationPending => OAuthErrorCode::AuthorizationPending,
+            Self::SlowDown => OAuthErrorCode::SlowDown,
+            Self::ExpiredDeviceCode => OAuthErrorCode::ExpiredToken,
+            Self::DeviceAccessDenied => OAuthErrorCode::AccessDenied,
         }
     }
 

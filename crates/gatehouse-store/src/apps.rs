@@ -22,6 +22,8 @@ pub struct App {
     pub require_sms_mfa: bool,
     pub allow_email_mfa_as_backup: bool,
     pub rotate_refresh_tokens: bool,
+    /// Whether the app may use the device authorization grant (RFC 8628).
+    pub allow_device_flow: bool,
     pub scopes: Vec<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -38,6 +40,7 @@ pub struct NewApp {
     /// Whether a refresh grant replaces the refresh token (off for clients that keep their
     /// first one, such as Melody's SDKs).
     pub rotate_refresh_tokens: bool,
+    pub allow_device_flow: bool,
 }
 
 /// Changes to an app: `None` leaves a field as it is; `scopes` replaces the whole set.
@@ -53,6 +56,7 @@ pub struct AppChanges {
     pub require_sms_mfa: Option<bool>,
     pub allow_email_mfa_as_backup: Option<bool>,
     pub rotate_refresh_tokens: Option<bool>,
+    pub allow_device_flow: Option<bool>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -71,6 +75,7 @@ struct AppRow {
     require_sms_mfa: bool,
     allow_email_mfa_as_backup: bool,
     rotate_refresh_tokens: bool,
+    allow_device_flow: bool,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
 }
@@ -97,6 +102,7 @@ impl AppRow {
             require_sms_mfa: self.require_sms_mfa,
             allow_email_mfa_as_backup: self.allow_email_mfa_as_backup,
             rotate_refresh_tokens: self.rotate_refresh_tokens,
+            allow_device_flow: self.allow_device_flow,
             scopes,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -108,7 +114,7 @@ macro_rules! app_columns {
     () => {
         "id, name, type, client_id, secret_hash, redirect_uris, is_active, use_system_mfa_config, \
          require_email_mfa, require_otp_mfa, require_sms_mfa, allow_email_mfa_as_backup, \
-         rotate_refresh_tokens, created_at, updated_at"
+         rotate_refresh_tokens, allow_device_flow, created_at, updated_at"
     };
 }
 
@@ -161,8 +167,8 @@ impl AppStore for Store {
     async fn insert_app(&self, app: NewApp) -> Result<App, StoreError> {
         const INSERT: &str =
             "INSERT INTO apps (name, type, client_id, secret_hash, redirect_uris, \
-            rotate_refresh_tokens, created_at, updated_at) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id";
+            rotate_refresh_tokens, allow_device_flow, created_at, updated_at) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id";
         let redirect_uris = serde_json::to_string(&app.redirect_uris)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let now = now_utc();
@@ -178,6 +184,7 @@ impl AppStore for Store {
                     &app.secret_hash,
                     &redirect_uris,
                     app.rotate_refresh_tokens,
+                    app.allow_device_flow,
                     now,
                 ),
             )
@@ -240,7 +247,8 @@ impl AppStore for Store {
             require_otp_mfa = COALESCE($7, require_otp_mfa), \
             require_sms_mfa = COALESCE($8, require_sms_mfa), \
             allow_email_mfa_as_backup = COALESCE($9, allow_email_mfa_as_backup), \
-            rotate_refresh_tokens = COALESCE($10, rotate_refresh_tokens), updated_at = $11 \
+            rotate_refresh_tokens = COALESCE($10, rotate_refresh_tokens), \
+            allow_device_flow = COALESCE($11, allow_device_flow), updated_at = $12 \
             WHERE id = $1 AND deleted_at IS NULL";
         const UNLINK: &str = "UPDATE app_scopes SET deleted_at = $2, updated_at = $2 \
             WHERE app_id = $1 AND deleted_at IS NULL";
@@ -267,6 +275,7 @@ impl AppStore for Store {
                     changes.require_sms_mfa,
                     changes.allow_email_mfa_as_backup,
                     changes.rotate_refresh_tokens,
+                    changes.allow_device_flow,
                     now,
                 ),
             )

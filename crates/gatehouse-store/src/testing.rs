@@ -34,6 +34,7 @@ pub(crate) async fn app(store: &Store, client_id: &str) -> App {
         redirect_uris: vec!["https://app.example/cb".into()],
         scopes: Vec::new(),
         rotate_refresh_tokens: true,
+        allow_device_flow: false,
     };
     store.insert_app(app).await.expect("app")
 }

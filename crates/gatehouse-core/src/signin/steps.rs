@@ -84,6 +84,11 @@ pub enum SignInError {
     SamlIdpMisconfigured { idp: String, reason: String },
     #[error("Invalid SAML response: {0}")]
     InvalidSamlResponse(crate::saml::SamlError),
+    /// The device verification page's code is unknown, used or expired.
+    #[error("This code is not valid. Check the code your device shows; it may have expired.")]
+    UnknownUserCode,
+    #[error("Too many wrong device codes. Please try again after 15 minutes.")]
+    UserCodeLockout,
 }
 
 impl SignInError {
@@ -94,7 +99,8 @@ impl SignInError {
             Self::NoUserFound
             | Self::UnknownTransaction
             | Self::InvitationNotFound
-            | Self::UnknownProvider(_) => ErrorClass::NotFound,
+            | Self::UnknownProvider(_)
+            | Self::UnknownUserCode => ErrorClass::NotFound,
             Self::CsrfMismatch => ErrorClass::Forbidden,
             Self::ProviderUnavailable(_) => ErrorClass::Upstream,
             _ => ErrorClass::Invalid,

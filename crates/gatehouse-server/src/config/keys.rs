@@ -145,6 +145,10 @@ config_keys! {
         sign_in_expires_in: u64 = 1800;
         /// Authorization code lifetime.
         authorization_code_expires_in: u64 = 300, info = "AUTHORIZATION_CODE_EXPIRES_IN";
+        /// How long a device code and its user code (device flow, RFC 8628) wait for the user.
+        device_code_expires_in: u64 = 600;
+        /// Seconds a device must wait between polls of the token endpoint; a faster poll is answered `slow_down`.
+        device_code_interval: u64 = 5;
         /// Access tokens of browser apps.
         spa_access_token_expires_in: u64 = 1800, info = "SPA_ACCESS_TOKEN_EXPIRES_IN";
         /// Refresh tokens of browser apps.
@@ -315,6 +319,8 @@ config_keys! {
         sms_mfa_message_threshold: u32 = 5, info = "SMS_MFA_MESSAGE_THRESHOLD";
         /// Wrong MFA codes (email, SMS, TOTP, passwordless) per user and IP per 30 minutes.
         mfa_code_verify_threshold: u32 = 10, info = "MFA_CODE_VERIFY_THRESHOLD";
+        /// Wrong device codes typed on the `/device` page per IP per 15 minutes.
+        device_user_code_threshold: u32 = 10;
         /// Wrong PKCE verifiers per user and IP per 30 minutes (unset: no limit).
         auth_code_verifier_threshold: Option<u32> = None, info = "AUTH_CODE_VERIFIER_THRESHOLD";
         /// Proxies (IP addresses) whose `X-Forwarded-For` is trusted for the client IP.

@@ -110,6 +110,12 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
             c.mfa_remember_device_expires_in,
         ),
         ("keys_reload_interval", c.keys_reload_interval),
+        ("device_code_expires_in", c.device_code_expires_in),
+        ("device_code_interval", c.device_code_interval),
+        (
+            "device_user_code_threshold",
+            u64::from(c.device_user_code_threshold),
+        ),
     ] {
         if value == 0 {
             return Err(ConfigError::invalid(key, "must be greater than 0"));

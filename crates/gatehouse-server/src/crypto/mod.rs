@@ -87,15 +87,24 @@ pub fn seal_sauce(key: &[u8], plaintext: &[u8]) -> Option<String> {
     Some(gatehouse_core::connect::encode_sauce(&iv, &sealed))
 }
 
-/// A secret of `len` letters and digits, uniform (rejection sampling).
+/// A secret of `len` letters and digits, uniform.
 pub fn random_alphanumeric(len: usize) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    random_from(
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+        len,
+    )
+}
+
+/// `len` characters drawn uniformly from `alphabet` (at most 256 ASCII characters), by
+/// rejection sampling: bytes at or above the largest multiple of its size would bias the draw.
+pub fn random_from(alphabet: &[u8], len: usize) -> String {
+    let size = alphabet.len();
+    let limit = 256 - 256 % size;
     let mut out = String::with_capacity(len);
     while out.len() < len {
         for b in random_bytes::<32>() {
-            // 248 = 4 × 62: bytes at or above it would bias the draw.
-            if b < 248 && out.len() < len {
-                out.push(ALPHABET[usize::from(b) % 62] as char);
+            if usize::from(b) < limit && out.len() < len {
+                out.push(char::from(alphabet[usize::from(b) % size]));
             }
         }
     }

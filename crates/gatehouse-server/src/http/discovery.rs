@@ -6,6 +6,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use gatehouse_core::grant::device_code;
 use gatehouse_core::scope::BUILT_IN_SCOPES;
 use serde_json::json;
 
@@ -36,11 +37,14 @@ pub fn openid_configuration_document(issuer: &str, signing_algorithm: &str) -> s
         "revocation_endpoint": format!("{issuer}/oauth2/v1/revoke"),
         "introspection_endpoint": format!("{issuer}/oauth2/v1/introspect"),
         "end_session_endpoint": format!("{issuer}/oauth2/v1/logout"),
+        "device_authorization_endpoint": format!("{issuer}/oauth2/v1/device_authorization"),
         "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
         "scopes_supported": BUILT_IN_SCOPES,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": [
+            "authorization_code", "refresh_token", "client_credentials", device_code::GRANT_TYPE
+        ],
         "subject_types_supported": ["public"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],

@@ -148,7 +148,19 @@ table! {
         confirm_identity_sign_in_intro,
         current_password,
         confirm_identity_submit,
-        sign_in_again,    }
+        sign_in_again,
+        /// The device verification page (RFC 8628).
+        device_title,
+        device_intro,
+        device_code_label,
+        /// `{app}` is replaced with the app's name.
+        device_confirm_intro,
+        device_confirm_warning,
+        device_approved_title,
+        device_approved_text,
+        device_denied_title,
+        device_denied_text,
+    }
 }
 
 table! {
@@ -268,6 +280,7 @@ table! {
         redirect_uris,
         create_app,
         rotate_refresh_tokens,
+        allow_device_flow,
         use_system_mfa,
         require_email_mfa,
         require_otp_mfa,
@@ -384,6 +397,8 @@ table! {
         unknown_saml_idp,
         saml_idp_misconfigured,
         invalid_saml_response,
+        unknown_user_code,
+        user_code_lockout,
         password_too_weak,
         password_too_long,
         invalid_email,

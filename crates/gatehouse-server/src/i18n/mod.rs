@@ -107,6 +107,8 @@ impl Refusals {
             SignInError::SamePassword => (self.same_password, vec![]),
             SignInError::SameEmail => (self.same_email, vec![]),
             SignInError::InvitationNotFound => (self.invitation_not_found, vec![]),
+            SignInError::UnknownUserCode => (self.unknown_user_code, vec![]),
+            SignInError::UserCodeLockout => (self.user_code_lockout, vec![]),
             SignInError::InvitationExpired => (self.invitation_expired, vec![]),
             SignInError::AlreadyActive => (self.already_active, vec![]),
             SignInError::UnknownProvider(provider) => {

@@ -55,6 +55,8 @@ fn every_sign_in_error() -> Vec<SignInError> {
         SignInError::SamePassword,
         SignInError::SameEmail,
         SignInError::InvitationNotFound,
+        SignInError::UnknownUserCode,
+        SignInError::UserCodeLockout,
         SignInError::InvitationExpired,
         SignInError::AlreadyActive,
         SignInError::UnknownProvider("corp".into()),

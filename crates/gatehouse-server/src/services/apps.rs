@@ -32,6 +32,17 @@ pub struct NewAppInput {
     /// Whether a refresh grant replaces the refresh token (RFC 9700 §4.14.2). On unless `false`
     /// is sent: turn it off only for clients that keep their first refresh token.
     pub rotate_refresh_tokens: Option<bool>,
+    /// Whether the app may use the device authorization grant (RFC 8628). Off unless `true` is
+    /// sent; `spa` and `web` apps only.
+    pub allow_device_flow: Option<bool>,
+}
+
+/// The device flow signs users in: an S2S app has none.
+fn check_device_flow(app_type: AppType, allow: Option<bool>) -> Result<(), AdminRuleError> {
+    match (app_type, allow) {
+        (AppType::S2s, Some(true)) => Err(AdminRuleError::DeviceFlowNeedsUserApp),
+        _ => Ok(()),
+    }
 }
 
 fn redirect_uris(state: &AppState, uris: &[String]) -> Result<Vec<String>, ServiceError> {
@@ -86,6 +97,7 @@ pub async fn create(
     })?;
     let scopes = scope_names(&input.scopes);
     may_assign_scopes(caller_scopes, &scopes)?;
+    check_device_flow(app_type, input.allow_device_flow)?;
     let secret = random_token::<32>();
     let app = state
         .store
@@ -97,6 +109,7 @@ pub async fn create(
             redirect_uris: redirect_uris(state, &input.redirect_uris)?,
             scopes,
             rotate_refresh_tokens: input.rotate_refresh_tokens.unwrap_or(true),
+            allow_device_flow: input.allow_device_flow.unwrap_or(false),
         })
         .await
         .map_err(conflict_as("An app with this client id already exists"))?;
@@ -110,6 +123,7 @@ pub async fn update(
     mut changes: AppChanges,
 ) -> Result<App, ServiceError> {
     let current = get(state, id).await?;
+    check_device_flow(current.app_type, changes.allow_device_flow)?;
     changes.name = changes
         .name
         .map(|n| bounded_text("name", &n, 50))

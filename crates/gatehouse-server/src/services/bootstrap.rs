@@ -61,6 +61,7 @@ pub async fn bootstrap(
             scopes: vec!["openid".into(), "profile".into(), "offline_access".into()],
             // Melody's admin panel keeps its first refresh token (docs/security.md).
             rotate_refresh_tokens: false,
+            allow_device_flow: false,
         })
         .await?;
 
@@ -87,6 +88,7 @@ pub async fn bootstrap(
             redirect_uris: Vec::new(),
             scopes: vec!["root".into()],
             rotate_refresh_tokens: true,
+            allow_device_flow: false,
         })
         .await
         .map_err(|err| match err {

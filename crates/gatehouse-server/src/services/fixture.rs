@@ -58,6 +58,7 @@ pub(crate) async fn spa_app(store: &Store) -> App {
             redirect_uris: vec!["https://app.example.com/cb".into()],
             scopes: vec![],
             rotate_refresh_tokens: true,
+            allow_device_flow: false,
         })
         .await
         .expect("the app is stored")

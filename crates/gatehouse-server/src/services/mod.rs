@@ -14,6 +14,7 @@ pub mod clients;
 pub(crate) mod codes;
 pub mod confirm_identity;
 pub mod connect;
+pub mod device_flow;
 pub mod facebook;
 pub mod federation;
 #[cfg(test)]

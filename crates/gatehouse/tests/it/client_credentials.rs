@@ -45,6 +45,7 @@ async fn add_app(
             redirect_uris: vec![],
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             rotate_refresh_tokens: true,
+            allow_device_flow: false,
         })
         .await
         .unwrap();

@@ -26,6 +26,7 @@ mod client_credentials;
 mod clients;
 mod config_check;
 mod connect;
+mod device_flow;
 mod discovery;
 mod email;
 mod embedded;

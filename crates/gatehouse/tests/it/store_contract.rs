@@ -33,6 +33,7 @@ fn new_app(client_id: &str) -> NewApp {
         redirect_uris: vec!["https://app.example/cb?a=1,2".into()],
         scopes: vec![],
         rotate_refresh_tokens: true,
+        allow_device_flow: false,
     }
 }
 

@@ -78,6 +78,7 @@ async fn create(posted: AdminForm<Vec<(String, String)>>) -> PageResult {
         scopes: all_of(&form, "scope"),
         redirect_uris: lines(one_of(&form, "redirect_uris")),
         rotate_refresh_tokens: None,
+        allow_device_flow: None,
     };
     let (app, secret) = apps::create(&state, &admin.scopes(), input).await?;
     // Public (SPA) apps never use a secret; confidential ones see theirs once, here.
@@ -121,7 +122,7 @@ async fn app_page(
             (s.name, held)
         })
         .collect();
-    let switches = vec![
+    let mut switches = vec![
         ("is_active", w.active, app.is_active),
         (
             "rotate_refresh_tokens",
@@ -146,6 +147,13 @@ async fn app_page(
             app.allow_email_mfa_as_backup,
         ),
     ];
+    if app.app_type != AppType::S2s {
+        switches.push((
+            "allow_device_flow",
+            w.allow_device_flow,
+            app.allow_device_flow,
+        ));
+    }
     let page = AppPage {
         f: Frame::new(admin, "apps", &app.name, &format!("/admin/apps/{}", app.id))
             .with_notice(notice),
@@ -183,6 +191,7 @@ async fn update(Path(id): Path<i64>, posted: AdminForm<Vec<(String, String)>>) -
         require_otp_mfa: on("require_otp_mfa"),
         require_sms_mfa: on("require_sms_mfa"),
         allow_email_mfa_as_backup: on("allow_email_mfa_as_backup"),
+        allow_device_flow: on("allow_device_flow"),
     };
     apps::update(&state, &admin.scopes(), id, changes).await?;
     Ok(see_other(&format!("/admin/apps/{id}?done=1")))

@@ -59,6 +59,7 @@ crud_routes! {
             require_sms_mfa: body.require_sms_mfa,
             allow_email_mfa_as_backup: body.allow_email_mfa_as_backup,
             rotate_refresh_tokens: body.rotate_refresh_tokens,
+            allow_device_flow: body.allow_device_flow,
         };
         let app = apps::update(&state, &caller.scopes, id, changes).await?;
         AppBody { app: (&app).into() }

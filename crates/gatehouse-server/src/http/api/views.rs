@@ -243,6 +243,8 @@ record_view! {
         allow_email_mfa_as_backup: bool = a.allow_email_mfa_as_backup,
         /// Refresh-token rotation with reuse detection (turn off for Melody SDK apps).
         rotate_refresh_tokens: bool = a.rotate_refresh_tokens,
+        /// Whether the app may use the device authorization grant (RFC 8628).
+        allow_device_flow: bool = a.allow_device_flow,
     }
 }
 
@@ -300,6 +302,8 @@ pub struct PutAppReq {
     pub require_sms_mfa: Option<bool>,
     pub allow_email_mfa_as_backup: Option<bool>,
     pub rotate_refresh_tokens: Option<bool>,
+    /// `spa` and `web` apps only.
+    pub allow_device_flow: Option<bool>,
 }
 
 /// Every error: `{error, error_description}`.

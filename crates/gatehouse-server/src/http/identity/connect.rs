@@ -5,16 +5,14 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use gatehouse_core::signin::SignInError;
 use gatehouse_store::ConnectAppStore;
 use serde::Deserialize;
 
 use super::browser::Browser;
 use super::pages::message;
-use super::respond::{outcome, see_other};
 use super::{form_error, i18n};
 use crate::services::connect::{self, ConnectTarget};
-use crate::services::signin::{self, TxCall};
+use crate::services::signin;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -69,41 +67,7 @@ pub(super) async fn start(
             Ok(id) => id,
             Err(err) => return crate::http::error::page_internal_error(config, &locale, &err),
         };
-    let session = match state
-        .sessions()
-        .resume(browser.session.as_deref(), browser.now)
-        .await
-    {
-        Ok(session) => session,
-        Err(err) => return crate::http::error::page_internal_error(config, &locale, &err),
-    };
-    let mut response = match session {
-        None => see_other(&format!(
-            "/identity/v1/view/authorize?tx={tx_id}&locale={locale}"
-        )),
-        Some(session) => {
-            let tx = match signin::load(&state, &tx_id, browser.csrf.as_deref()).await {
-                Ok(tx) => tx,
-                Err(err) => return crate::http::error::page_internal_error(config, &locale, &err),
-            };
-            match signin::sign_in_with_session(
-                TxCall::new(&state, &tx_id, tx, browser.meta()),
-                &session,
-            )
-            .await
-            {
-                Ok(next) => outcome(config, &tx_id, &locale, next),
-                Err(crate::error::ServiceError::SignIn(SignInError::DisabledAccount)) => message(
-                    config,
-                    &locale,
-                    StatusCode::FORBIDDEN,
-                    t.error_title,
-                    &i18n::refusal(&locale, &SignInError::DisabledAccount.into()),
-                ),
-                Err(err) => crate::http::error::page_internal_error(config, &locale, &err),
-            }
-        }
-    };
+    let mut response = super::sign_in_from(&state, &browser, &tx_id, &locale).await;
     browser.set_csrf_cookie(&state, &mut response);
     response
 }

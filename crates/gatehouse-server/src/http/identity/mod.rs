@@ -5,6 +5,7 @@ mod change_email;
 mod confirm_identity;
 mod connect;
 mod consent;
+mod device;
 mod federation;
 mod forms;
 mod invitations;
@@ -69,6 +70,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/identity/v1/view/auth-code-expired", get(expired_page))
         .route("/connect/{name}", get(connect::start))
+        .route(
+            crate::services::device_flow::PAGE,
+            get(device::device_page).post(device::device_submit),
+        )
         .merge(lifecycle::routes())
         .merge(confirm_identity::routes())
         .merge(link_account::routes())
@@ -181,6 +186,39 @@ fn load_error(state: &AppState, locale: &str, err: ServiceError) -> Response {
     match err {
         ServiceError::SignIn(SignInError::WrongStep) => refused_post(state, err),
         other => page_error(state, locale, other),
+    }
+}
+
+/// Where a new transaction `tx_id` goes first: signed in at once by this browser's live
+/// single sign-on session, or to the sign-in page.
+async fn sign_in_from(state: &AppState, browser: &Browser, tx_id: &str, locale: &str) -> Response {
+    let config = &state.config;
+    let session = match state
+        .sessions()
+        .resume(browser.session.as_deref(), browser.now)
+        .await
+    {
+        Ok(session) => session,
+        Err(err) => return crate::http::error::page_internal_error(config, locale, &err),
+    };
+    let Some(session) = session else {
+        return respond::see_other(&sign_in_url(tx_id, locale));
+    };
+    let tx = match signin::load(state, tx_id, browser.csrf.as_deref()).await {
+        Ok(tx) => tx,
+        Err(err) => return crate::http::error::page_internal_error(config, locale, &err),
+    };
+    let call = TxCall::new(state, tx_id, tx, browser.meta());
+    match signin::sign_in_with_session(call, &session).await {
+        Ok(next) => respond::outcome(config, tx_id, locale, next),
+        Err(ServiceError::SignIn(SignInError::DisabledAccount)) => message(
+            config,
+            locale,
+            StatusCode::FORBIDDEN,
+            i18n::texts(locale).error_title,
+            &i18n::refusal(locale, &SignInError::DisabledAccount.into()),
+        ),
+        Err(err) => crate::http::error::page_internal_error(config, locale, &err),
     }
 }
 

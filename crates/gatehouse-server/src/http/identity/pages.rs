@@ -243,7 +243,8 @@ chrome_pages!(
     MyPassPage,
     PasskeyPage,
     StepFormPage,
-    MessagePage
+    MessagePage,
+    DevicePage
 );
 
 impl Page for RespondPage<'_> {
@@ -322,6 +323,30 @@ pub struct ConsentPage<'a> {
     pub app_name: &'a str,
     pub tx: &'a str,
     pub csrf: &'a str,
+    /// (scope name, text shown).
+    pub scopes: Vec<(String, String)>,
+}
+
+/// The device verification page (RFC 8628): the code entry form, or the confirmation of the
+/// device a valid code names.
+#[derive(Template)]
+#[template(path = "device.html")]
+pub struct DevicePage<'a> {
+    pub c: Chrome<'a>,
+    pub locale: &'a str,
+    pub csrf: &'a str,
+    /// The code as typed (entry form) or as stored (confirmation).
+    pub user_code: &'a str,
+    pub error: Option<String>,
+    pub confirm: Option<DeviceConfirm>,
+}
+
+/// What the confirmation shows of the device's request.
+pub struct DeviceConfirm {
+    /// "<app> on a device wants to sign in…", in the page's language.
+    pub intro: String,
+    /// `BCDF-GHJK`.
+    pub shown_code: String,
     /// (scope name, text shown).
     pub scopes: Vec<(String, String)>,
 }

@@ -1,6 +1,7 @@
 //! `/oauth2/v1/*`: the OAuth 2.0 endpoints.
 
 pub(crate) mod authorize;
+mod device_authorization;
 mod introspect;
 mod revoke;
 pub mod token;
@@ -24,4 +25,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/oauth2/v1/revoke", post(revoke::revoke))
         .route("/oauth2/v1/introspect", post(introspect::introspect))
+        .route(
+            "/oauth2/v1/device_authorization",
+            post(device_authorization::device_authorization),
+        )
 }

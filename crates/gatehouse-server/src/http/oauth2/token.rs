@@ -6,14 +6,15 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gatehouse_core::client_auth::parse_basic_authorization;
+use gatehouse_core::grant::device_code;
 use gatehouse_core::TokenError;
 use serde::Deserialize;
 
 use crate::http::error::OAuthError;
 use crate::http::form::OAuthForm;
 use crate::http::web::{client_ip, PeerAddr};
-use crate::services::client_credentials;
 use crate::services::user_tokens::{self, PresentedClient};
+use crate::services::{client_credentials, device_flow};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -24,6 +25,7 @@ pub struct TokenForm {
     redirect_uri: Option<String>,
     code_verifier: Option<String>,
     refresh_token: Option<String>,
+    device_code: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
 }
@@ -132,6 +134,15 @@ pub async fn token(
                 now,
             )
             .await?;
+            Ok(no_store(Json(issued)))
+        }
+        device_code::GRANT_TYPE => {
+            let presented = presented_client(&headers, form.client_id, form.client_secret)?;
+            let client = user_tokens::identify_client(&state, &presented).await?;
+            let ip = client_ip(&headers, peer, &state.config);
+            let device_code = form.device_code.as_deref().unwrap_or_default();
+            let issued =
+                device_flow::poll(&state, client.as_ref(), device_code, ip.as_deref(), now).await?;
             Ok(no_store(Json(issued)))
         }
         _ => Err(TokenError::UnsupportedGrantType.into()),

@@ -175,6 +175,17 @@ async fn finish(
         let page = format!("{ACCOUNT_PAGE}?locale={}", tx.request.locale);
         return Ok(direct(&tx, ACCOUNT_PAGE.to_owned(), page, session_cookie));
     }
+    if let Some(target) = &tx.device {
+        let device = crate::services::device_flow::approve;
+        device(state, target, user.clone(), auth_time, session_id).await?;
+        discard(state, id).await?;
+        let page = format!(
+            "{}?result=approved&locale={}",
+            crate::services::device_flow::PAGE,
+            tx.request.locale
+        );
+        return Ok(direct(&tx, page.clone(), page, session_cookie));
+    }
     if let Some(target) = &tx.connect {
         let redirect =
             crate::services::connect::sauce_redirect(state, target, user.id, meta.now).await?;

@@ -60,6 +60,9 @@ pub async fn answer_consent(
         return Err(SignInError::WrongStep.into());
     }
     if !accept {
+        if let Some(target) = &tx.device {
+            crate::services::device_flow::deny(state, target).await?;
+        }
         discard(state, id).await?;
         return Ok(None);
     }

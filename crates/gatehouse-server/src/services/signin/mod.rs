@@ -60,6 +60,9 @@ pub struct Transaction {
     pub recovery_codes: Option<Vec<String>>,
     /// An ePass connect sign-in: ends with the sauce instead of an authorization code.
     pub connect: Option<crate::services::connect::ConnectTarget>,
+    /// A sign-in approving a device (RFC 8628): ends with the approval instead of a code.
+    #[serde(default)]
+    pub device: Option<crate::services::device_flow::DeviceTarget>,
     /// A sign-in (or policy) for the user's own account page: ends back there.
     #[serde(default)]
     pub account_page: bool,
@@ -215,8 +218,7 @@ pub async fn begin(
         request,
         (app.id, &app.name),
         browser_token,
-        None,
-        false,
+        Ending::Code,
     )
     .await
 }
@@ -248,7 +250,14 @@ pub async fn begin_account(
         policy,
         org: None,
     };
-    begin_for(state, request, (0, title), browser_token, None, true).await
+    begin_for(
+        state,
+        request,
+        (0, title),
+        browser_token,
+        Ending::AccountPage,
+    )
+    .await
 }
 
 /// Starts an ePass connect sign-in for `app` (shown by `display_name`).
@@ -264,10 +273,53 @@ pub async fn begin_connect(
         request,
         (0, display_name),
         browser_token,
-        Some(target),
-        false,
+        Ending::Connect(target),
     )
     .await
+}
+
+/// Starts the sign-in that approves the device `pending` names, on this browser.
+pub async fn begin_device(
+    state: &AppState,
+    pending: &crate::services::device_flow::PendingDevice,
+    locale: String,
+    browser_token: &str,
+) -> Result<String, ServiceError> {
+    let app = &pending.app;
+    let request = AuthorizationRequest {
+        client_id: app.client_id.clone(),
+        // The pages' refusals (a denied consent) land back on the verification page.
+        redirect_uri: format!("{}?locale={locale}", crate::services::device_flow::PAGE),
+        state: String::new(),
+        challenge: None,
+        scopes: pending.grant.scopes.clone(),
+        nonce: None,
+        prompt: gatehouse_core::authorize::Prompt::default(),
+        max_age: None,
+        login_hint: None,
+        response_mode: ResponseMode::Query,
+        locale,
+        policy: None,
+        org: None,
+    };
+    let ending = Ending::Device(pending.target.clone());
+    begin_for(
+        state,
+        request,
+        (app.id, &app.name),
+        Some(browser_token),
+        ending,
+    )
+    .await
+}
+
+/// How a new transaction ends once the user is signed in.
+enum Ending {
+    /// An authorization code for the client.
+    Code,
+    Connect(crate::services::connect::ConnectTarget),
+    Device(crate::services::device_flow::DeviceTarget),
+    AccountPage,
 }
 
 async fn begin_for(
@@ -275,9 +327,14 @@ async fn begin_for(
     request: AuthorizationRequest,
     (app_id, app_name): (i64, &str),
     browser_token: Option<&str>,
-    connect: Option<crate::services::connect::ConnectTarget>,
-    account_page: bool,
+    ending: Ending,
 ) -> Result<String, ServiceError> {
+    let account_page = matches!(ending, Ending::AccountPage);
+    let (connect, device) = match ending {
+        Ending::Connect(target) => (Some(target), None),
+        Ending::Device(target) => (None, Some(target)),
+        Ending::Code | Ending::AccountPage => (None, None),
+    };
     let branding = org_branding(state, request.org.as_deref()).await?;
     let tx = Transaction {
         request,
@@ -290,6 +347,7 @@ async fn begin_for(
         passwordless_email: None,
         recovery_codes: None,
         connect,
+        device,
         account_page,
         pending_link: None,
     };

@@ -7,7 +7,7 @@ use gatehouse_core::ids::UserId;
 use gatehouse_core::lockout::failed_verifier_key;
 use gatehouse_core::scope::grant_scopes;
 use gatehouse_core::TokenError;
-use gatehouse_store::{AccountStore, RefreshTokenStore};
+use gatehouse_store::{AccountStore, App, RefreshTokenStore};
 use serde::{Deserialize, Serialize};
 
 use super::revocation::revoke_access_jti;
@@ -74,22 +74,15 @@ pub async fn exchange_code(
             .await?;
     }
     checked?;
-    let user = active_user(state, issued.user_id).await?;
-    let scopes = grant_scopes(&issued.scopes, &app.scopes);
-    let (tokens, family_id, jti) = state
-        .token_issuer()
-        .mint(Mint {
-            app: &app,
-            user: &user,
-            scopes,
-            nonce: issued.nonce.clone(),
-            auth_time: issued.auth_time,
-            session_id: issued.session_id,
-            refresh: RefreshPlan::NewFamily,
-            impersonated_by: None,
-            now,
-        })
-        .await?;
+    let finished = FinishedSignIn {
+        user_id: issued.user_id,
+        requested: &issued.scopes,
+        nonce: issued.nonce.clone(),
+        auth_time: issued.auth_time,
+        session_id: issued.session_id,
+    };
+    let (tokens, family_id, jti) =
+        sign_in_tokens(state, &app, finished, ("authorization_code", ip), now).await?;
     let redeemed = RedeemedCode {
         family_id,
         jti,
@@ -100,9 +93,46 @@ pub async fn exchange_code(
         .cache
         .set_json(&format!("{USED_CODE_PREFIX}{code}"), &redeemed, ttl)
         .await?;
-    record_sign_in(state, user.id, app.id, ip);
-    state.metrics.token_issued("authorization_code");
     Ok(tokens)
+}
+
+/// A sign-in a grant hands tokens for: the code's, or a device's approval.
+pub(crate) struct FinishedSignIn<'a> {
+    pub user_id: UserId,
+    /// The scopes asked for; those the app no longer holds are dropped.
+    pub requested: &'a [String],
+    pub nonce: Option<String>,
+    pub auth_time: i64,
+    pub session_id: Option<i64>,
+}
+
+/// Mints the tokens of a finished sign-in for `app` (the user must still be active), counts the
+/// sign-in and the grant (`(grant, client ip)`); returns them with the refresh family and `jti`.
+pub(crate) async fn sign_in_tokens(
+    state: &AppState,
+    app: &App,
+    finished: FinishedSignIn<'_>,
+    (grant, ip): (&'static str, Option<&str>),
+    now: i64,
+) -> Result<(UserTokens, Option<String>, String), ServiceError> {
+    let user = active_user(state, finished.user_id).await?;
+    let minted = state
+        .token_issuer()
+        .mint(Mint {
+            app,
+            user: &user,
+            scopes: grant_scopes(finished.requested, &app.scopes),
+            nonce: finished.nonce,
+            auth_time: finished.auth_time,
+            session_id: finished.session_id,
+            refresh: RefreshPlan::NewFamily,
+            impersonated_by: None,
+            now,
+        })
+        .await?;
+    record_sign_in(state, user.id, app.id, ip);
+    state.metrics.token_issued(grant);
+    Ok(minted)
 }
 
 /// A code used twice means it leaked: end what its first use gave (RFC 6749 §4.1.2).

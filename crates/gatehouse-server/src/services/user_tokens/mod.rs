@@ -30,6 +30,7 @@ mod revocation;
 mod userinfo;
 
 pub use code_exchange::exchange_code;
+pub(crate) use code_exchange::{sign_in_tokens, FinishedSignIn};
 pub use impersonation::{impersonate, ImpersonationTokens};
 pub use introspection::introspect;
 pub use refresh::refresh;
