@@ -113,6 +113,32 @@ export async function completeSignIn(page, startUrl, { redirectUri, user, shots,
   throw new Error(`still not back at ${redirectUri} after ${seen.join(', ')}: at ${page.url()}`);
 }
 
+/**
+ * Plays the user of a device sign-in (RFC 8628) on another device: opens `verificationUri` (the
+ * complete one, code filled in), checks the page shows `userCode`, then allows (signing up or in
+ * and consenting on the way) or denies. Returns the page's heading at the end.
+ */
+export async function approveDevice(page, verificationUri, { userCode, user, decision = 'allow', shots }) {
+  await page.goto(verificationUri);
+  const typed = await page.inputValue('#user_code');
+  if (typed !== userCode) throw new Error(`the verification page filled in ${typed}, not ${userCode}`);
+  await shoot(page, shots, 'device-code');
+  await Promise.all([page.waitForEvent('load'), page.click('#submit')]);
+  const shown = await page.$('#user-code');
+  if (!shown) throw new Error(`no confirmation at ${page.url()}: ${(await page.textContent('body')).slice(0, 500)}`);
+  if ((await shown.textContent()) !== userCode) throw new Error(`the confirmation shows ${await shown.textContent()}`);
+  await shoot(page, shots, 'device-confirm');
+  if (decision === 'deny') {
+    await Promise.all([page.waitForEvent('load'), page.click('#deny')]);
+  } else {
+    await Promise.all([page.waitForEvent('load'), page.click('#allow')]);
+    const back = new URL('/device?', verificationUri).href;
+    await completeSignIn(page, null, { redirectUri: back, user, shots });
+  }
+  await shoot(page, shots, `device-${decision}`);
+  return page.textContent('h1');
+}
+
 export function assert(condition, message) {
   if (!condition) throw new Error(`assertion failed: ${message}`);
 }

@@ -101,6 +101,24 @@ async fn web_client_completes_code_flow(
     .await;
 }
 
+/// Runs a device-flow client script (`(program, script)`) for a new app of `kind` with the device
+/// flow on (a secret is passed when the app has one); the user signs up as `user`.
+async fn device_client_signs_in(backend: Backend, (program, script): (&str, &str), kind: &str, user: &str) {
+    // One second between polls keeps the run short; the script still waits it.
+    let app = TestApp::spawn_with(backend, |c| c.device_code_interval = 1).await;
+    let (client_id, secret) = crate::flow::device_app(&app, &format!("{script} device"), kind).await;
+    let mut env = vec![
+        ("ISSUER", app.base.clone()),
+        ("CLIENT_ID", client_id),
+        ("EMAIL", email(user, backend)),
+        ("PASSWORD", PASSWORD.into()),
+    ];
+    if let Some(secret) = secret.filter(|_| kind != "spa") {
+        env.push(("CLIENT_SECRET", secret));
+    }
+    run_client(program, script, &env).await;
+}
+
 /// Runs `email-flows.mjs` for the SPA `client` (id, redirect URI) with the mails `mailbox`
 /// receives, and `env` besides.
 async fn run_email_flows(
@@ -224,6 +242,14 @@ backend_tests! {
 
     async fn authlib_completes_code_flow_refresh_and_revocation(backend: Backend) {
         web_client_completes_code_flow(backend, ("python3", "authlib_flow.py"), "Authlib app", "authlib", "authlib").await;
+    }
+
+    async fn openid_client_runs_the_device_flow_with_chromium_as_the_user(backend: Backend) {
+        device_client_signs_in(backend, ("node", "device-flow.mjs"), "spa", "device-oidc").await;
+    }
+
+    async fn authlib_runs_the_device_flow_with_chromium_as_the_user(backend: Backend) {
+        device_client_signs_in(backend, ("python3", "authlib_device.py"), "web", "device-authlib").await;
     }
 }
 

@@ -57,21 +57,9 @@ fn assert_error(answer: &(u16, Value), status: u16, code: &str) {
     );
 }
 
-/// A SPA app with the device flow turned on through the S2S API; its client id.
+/// A SPA app with the device flow turned on; its client id.
 async fn device_app(app: &TestApp, name: &str) -> String {
-    let (id, client_id, _) = create_app(app, name, "spa", &["https://tv.example/cb"]).await;
-    let token = app.admin_token("root").await;
-    let (status, body) = call(
-        app,
-        "PUT",
-        &format!("/api/v1/apps/{id}"),
-        &token,
-        Some(json!({ "allowDeviceFlow": true })),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["app"]["allowDeviceFlow"], true, "{body}");
-    client_id
+    flow::device_app(app, name, "spa").await.0
 }
 
 /// A device authorization for `client_id` with the test scopes; the answer.
@@ -274,12 +262,8 @@ backend_tests! {
 
     async fn a_confidential_device_app_authenticates(backend: Backend) {
         let app = TestApp::spawn(backend).await;
-        let (id, client_id, secret) = create_app(&app, "Web TV", "web", &["https://web.example/cb"]).await;
+        let (client_id, secret) = flow::device_app(&app, "Web TV", "web").await;
         let secret = secret.unwrap();
-        let token = app.admin_token("root").await;
-        let (status, body) = call(&app, "PUT", &format!("/api/v1/apps/{id}"), &token,
-            Some(json!({ "allowDeviceFlow": true }))).await;
-        assert_eq!(status, 200, "{body}");
         let answer = device_authorization(&app, &[("client_id", &client_id)], None).await;
         assert_error(&(answer.0, answer.1), 401, "invalid_client");
         let answer = device_authorization(&app, &[], Some((&client_id, "wrong"))).await;

@@ -45,6 +45,24 @@ pub async fn create_app(
     )
 }
 
+/// An app of `kind` with the device flow (RFC 8628) turned on through the S2S API; returns its
+/// client id and secret (if any).
+pub async fn device_app(app: &TestApp, name: &str, kind: &str) -> (String, Option<String>) {
+    let (id, client_id, secret) = create_app(app, name, kind, &["https://tv.example/cb"]).await;
+    let token = app.admin_token("root").await;
+    let (status, body) = call(
+        app,
+        "PUT",
+        &format!("/api/v1/apps/{id}"),
+        &token,
+        Some(json!({ "allowDeviceFlow": true })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["app"]["allowDeviceFlow"], true, "{body}");
+    (client_id, secret)
+}
+
 /// A browser: its own cookie jar, no automatic redirects.
 pub struct Browser {
     pub http: reqwest::Client,
