@@ -103,10 +103,16 @@ async fn web_client_completes_code_flow(
 
 /// Runs a device-flow client script (`(program, script)`) for a new app of `kind` with the device
 /// flow on (a secret is passed when the app has one); the user signs up as `user`.
-async fn device_client_signs_in(backend: Backend, (program, script): (&str, &str), kind: &str, user: &str) {
+async fn device_client_signs_in(
+    backend: Backend,
+    (program, script): (&str, &str),
+    kind: &str,
+    user: &str,
+) {
     // One second between polls keeps the run short; the script still waits it.
     let app = TestApp::spawn_with(backend, |c| c.device_code_interval = 1).await;
-    let (client_id, secret) = crate::flow::device_app(&app, &format!("{script} device"), kind).await;
+    let (client_id, secret) =
+        crate::flow::device_app(&app, &format!("{script} device"), kind).await;
     let mut env = vec![
         ("ISSUER", app.base.clone()),
         ("CLIENT_ID", client_id),

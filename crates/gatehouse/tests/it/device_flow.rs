@@ -282,3 +282,35 @@ backend_tests! {
         assert_eq!(body["error"], "authorization_pending", "{body}");
     }
 }
+
+backend_tests! {
+    async fn the_admin_panel_turns_the_device_flow_on_for_user_apps_only(backend: Backend) {
+        use crate::admin::{panel_browser, set_up_admin, ADMIN_EMAIL};
+        let app = TestApp::spawn(backend).await;
+        set_up_admin(&app, ADMIN_EMAIL).await;
+        let (browser, _) = panel_browser(&app, ADMIN_EMAIL, flow::PASSWORD).await;
+        let (id, client_id, _) = create_app(&app, "Panel TV", "spa", &["https://tv.example/cb"]).await;
+        let page = browser.get(&format!("/admin/apps/{id}")).await;
+        assert!(page.html.contains("name=\"allow_device_flow\""), "{}", page.html);
+        let fields = hidden_fields(&page.html, "app-form", &[
+            ("name", "Panel TV"), ("redirect_uris", "https://tv.example/cb"), ("scope", "openid"),
+            ("is_active", "on"), ("allow_device_flow", "on"),
+        ]);
+        let saved = browser.post(&format!("/admin/apps/{id}"), &fields).await;
+        assert_eq!(saved.status, 303, "{}", saved.html);
+        let (status, started, _) = device_authorization(&app, &[("client_id", &client_id)], None).await;
+        assert_eq!(status, 200, "{started}");
+        // An S2S app's page has no such switch, and a forged post cannot turn it on.
+        let token = app.admin_token("root").await;
+        let s2s = crate::harness::s2s_app(&app, &token, &["read_user"]).await;
+        let page = browser.get(&format!("/admin/apps/{}", s2s.id)).await;
+        assert!(!page.html.contains("name=\"allow_device_flow\""), "{}", page.html);
+        let fields = hidden_fields(&page.html, "app-form", &[
+            ("name", "S2S"), ("is_active", "on"), ("allow_device_flow", "on"),
+        ]);
+        let refused = browser.post(&format!("/admin/apps/{}", s2s.id), &fields).await;
+        assert_eq!(refused.status, 400, "{}", refused.html);
+        let (_, body) = call(&app, "GET", &format!("/api/v1/apps/{}", s2s.id), &token, None).await;
+        assert_eq!(body["app"]["allowDeviceFlow"], false, "{body}");
+    }
+}

@@ -29,6 +29,12 @@ backend_tests! {
         assert_eq!(doc["id_token_signing_alg_values_supported"], serde_json::json!(["RS256"]));
         assert_eq!(doc["scopes_supported"].as_array().unwrap().len(), 14);
         assert!(doc["grant_types_supported"].as_array().unwrap().contains(&"client_credentials".into()));
+        assert!(doc["grant_types_supported"].as_array().unwrap()
+            .contains(&"urn:ietf:params:oauth:grant-type:device_code".into()));
+        assert_eq!(doc["device_authorization_endpoint"], app.url("/oauth2/v1/device_authorization"));
+        // RFC 8414's name serves the same document.
+        let metadata: Value = app.get_json("/.well-known/oauth-authorization-server").await;
+        assert_eq!(metadata, doc);
     }
 
     async fn key_rotation_keeps_old_tokens_valid_and_signs_with_the_new_key(backend: Backend) {
