@@ -15,18 +15,10 @@ from pathlib import Path
 import requests
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
-from joserfc import jwt
-from joserfc.jwk import KeySet
+
+from lib.common import need, verified_id_token
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-
-
-def need(name):
-    value = os.environ.get(name)
-    if not value:
-        sys.exit(f"environment variable {name} is required")
-    return value
-
 
 issuer = need("ISSUER")
 client_id = need("CLIENT_ID")
@@ -85,14 +77,7 @@ assert out.strip() == "Your device is signed in", out
 assert token is not None, f"no tokens before the device code expired (saw {seen})"
 assert "authorization_pending" in seen, seen
 
-keys = KeySet.import_key_set(requests.get(meta["jwks_uri"], timeout=10).json())
-claims = jwt.decode(token["id_token"], keys, algorithms=["RS256", "ES256", "EdDSA"]).claims
-jwt.JWTClaimsRegistry(
-    iss={"essential": True, "value": issuer},
-    aud={"essential": True, "value": client_id},
-    exp={"essential": True},
-    sub={"essential": True},
-).validate(claims)
+claims = verified_id_token(meta, token["id_token"], client_id)
 assert claims["email"] == email, claims
 info = session.get(meta["userinfo_endpoint"], timeout=10).json()
 assert info["sub"] == claims["sub"], info

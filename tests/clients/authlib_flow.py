@@ -17,15 +17,8 @@ from pathlib import Path
 import requests
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.integrations.base_client.errors import OAuthError
-from joserfc import jwt
-from joserfc.jwk import KeySet
 
-
-def need(name):
-    value = os.environ.get(name)
-    if not value:
-        sys.exit(f"environment variable {name} is required")
-    return value
+from lib.common import need, verified_id_token
 
 
 issuer = need("ISSUER")
@@ -70,16 +63,7 @@ token = session.fetch_token(
 )
 assert token["token_type"].lower() == "bearer", token
 
-keys = KeySet.import_key_set(requests.get(meta["jwks_uri"], timeout=10).json())
-id_token = jwt.decode(token["id_token"], keys, algorithms=["RS256", "ES256", "EdDSA"])
-claims = id_token.claims
-jwt.JWTClaimsRegistry(
-    iss={"essential": True, "value": issuer},
-    aud={"essential": True, "value": client_id},
-    nonce={"essential": True, "value": nonce},
-    exp={"essential": True},
-    sub={"essential": True},
-).validate(claims)
+claims = verified_id_token(meta, token["id_token"], client_id, nonce)
 assert claims["exp"] > time.time() and claims["email"] == email, claims
 
 info = session.get(meta["userinfo_endpoint"], timeout=10).json()

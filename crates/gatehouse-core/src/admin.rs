@@ -51,6 +51,16 @@ pub enum AdminRuleError {
     UserNotInOrg,
     #[error("Only spa and web apps sign users in, so only they may use the device flow")]
     DeviceFlowNeedsUserApp,
+    #[error("identifier must be an absolute URI without a fragment (at most 2048 characters)")]
+    ResourceIdentifier,
+    #[error("Each scope of a resource server is 1 to 100 characters without spaces")]
+    ResourceScope,
+    #[error(
+        "accessTokenExpiresIn must be between 60 and 86400 seconds, or 0 for the server's lifetime"
+    )]
+    ResourceTokenLifetime,
+    #[error("introspectionClientId must be the client id of an S2S app")]
+    IntrospectionClientNotS2s,
     #[error("Invitation must be accepted before activating user")]
     InvitationMustBeAccepted,
     #[error("This account has already been linked with one account")]

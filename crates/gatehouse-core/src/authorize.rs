@@ -29,6 +29,8 @@ pub struct AuthorizeParams {
     pub policy: Option<String>,
     pub org: Option<String>,
     pub authorize_method: Option<String>,
+    /// RFC 8707: the API the access token is for.
+    pub resource: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +67,37 @@ pub struct AuthorizationRequest {
     pub locale: String,
     pub policy: Option<String>,
     pub org: Option<String>,
+    /// The resource server (its identifier) the access token is for (RFC 8707).
+    #[serde(default)]
+    pub resource: Option<String>,
+}
+
+impl AuthorizationRequest {
+    /// A sign-in the server starts for itself (the account page, an ePass connect app, a device
+    /// approval): no PKCE, nonce or prompt, answered by query to `redirect_uri`.
+    pub fn started_by_server(
+        client_id: String,
+        redirect_uri: String,
+        scopes: Vec<String>,
+        locale: String,
+    ) -> Self {
+        Self {
+            client_id,
+            redirect_uri,
+            state: String::new(),
+            challenge: None,
+            scopes,
+            nonce: None,
+            prompt: Prompt::default(),
+            max_age: None,
+            login_hint: None,
+            response_mode: ResponseMode::Query,
+            locale,
+            policy: None,
+            org: None,
+            resource: None,
+        }
+    }
 }
 
 /// The facts about the client that the first stage needs.
@@ -347,6 +380,8 @@ pub fn check_request(
         locale,
         policy,
         org: nonempty(&params.org),
+        // Checked against the registered resource servers by the caller.
+        resource: None,
     })
 }
 

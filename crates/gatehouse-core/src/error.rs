@@ -39,6 +39,8 @@ pub enum OAuthErrorCode {
     UnauthorizedClient,
     UnsupportedGrantType,
     InvalidScope,
+    /// RFC 8707 §2: a resource that cannot be granted.
+    InvalidTarget,
     /// RFC 8628 §3.5: the device grant's answers while polling.
     AuthorizationPending,
     SlowDown,
@@ -55,6 +57,7 @@ impl OAuthErrorCode {
             Self::UnauthorizedClient => "unauthorized_client",
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::InvalidScope => "invalid_scope",
+            Self::InvalidTarget => "invalid_target",
             Self::AuthorizationPending => "authorization_pending",
             Self::SlowDown => "slow_down",
             Self::ExpiredToken => "expired_token",
@@ -122,6 +125,8 @@ pub enum TokenError {
     ExpiredDeviceCode,
     #[error("The user denied the request")]
     DeviceAccessDenied,
+    #[error("{0}")]
+    InvalidTarget(#[from] crate::resource::ResourceError),
 }
 
 impl TokenError {
@@ -156,6 +161,7 @@ impl TokenError {
             Self::SlowDown => OAuthErrorCode::SlowDown,
             Self::ExpiredDeviceCode => OAuthErrorCode::ExpiredToken,
             Self::DeviceAccessDenied => OAuthErrorCode::AccessDenied,
+            Self::InvalidTarget(_) => OAuthErrorCode::InvalidTarget,
         }
     }
 

@@ -45,6 +45,8 @@ pub enum FoundToken<'a> {
     Access {
         claims: &'a AccessTokenClaims,
         holders_active: bool,
+        /// The caller stands for the token's audience (a resource server's introspection app).
+        caller_serves_audience: bool,
     },
     Refresh {
         stored: StoredRefresh<'a>,
@@ -121,17 +123,22 @@ pub fn introspect(
         Some(FoundToken::Access {
             claims,
             holders_active: true,
-        }) if claims.exp > now && access_visible(caller, issuer, claims) => ActiveToken {
-            scope: claims.scope.clone(),
-            client_id: claims.azp.clone(),
-            sub: claims.sub.clone(),
-            aud: Some(claims.aud.clone()),
-            iss: claims.iss.clone(),
-            exp: claims.exp,
-            iat: Some(claims.iat),
-            jti: Some(claims.jti.clone()),
-            token_type: Some("Bearer"),
-        },
+            caller_serves_audience,
+        }) if claims.exp > now
+            && (caller_serves_audience || access_visible(caller, issuer, claims)) =>
+        {
+            ActiveToken {
+                scope: claims.scope.clone(),
+                client_id: claims.azp.clone(),
+                sub: claims.sub.clone(),
+                aud: Some(claims.aud.clone()),
+                iss: claims.iss.clone(),
+                exp: claims.exp,
+                iat: Some(claims.iat),
+                jti: Some(claims.jti.clone()),
+                token_type: Some("Bearer"),
+            }
+        }
         Some(FoundToken::Refresh {
             stored,
             holders_active: true,
@@ -223,6 +230,7 @@ mod tests {
         Some(FoundToken::Access {
             claims,
             holders_active,
+            caller_serves_audience: false,
         })
     }
 
@@ -270,6 +278,13 @@ mod tests {
         assert!(introspect("spa-1", ISSUER, access(&c, true), NOW).is_active());
         let named = claims("spa-1", "backend");
         assert!(introspect("backend", ISSUER, access(&named, true), NOW).is_active());
+        // The app that stands for the resource server sees it too.
+        let served = Some(FoundToken::Access {
+            claims: &c,
+            holders_active: true,
+            caller_serves_audience: true,
+        });
+        assert!(introspect("orders-api", ISSUER, served, NOW).is_active());
     }
 
     #[test]

@@ -44,6 +44,8 @@ pub enum JwtError {
     BadSignature,
     #[error("the token was issued by another issuer")]
     WrongIssuer,
+    #[error("the token is meant for another audience")]
+    WrongAudience,
     #[error("the token has expired")]
     Expired,
 }
@@ -106,6 +108,10 @@ pub fn check_access_token(
 ) -> Result<(), JwtError> {
     if claims.iss != issuer {
         return Err(JwtError::WrongIssuer);
+    }
+    // This server's own tokens name it as their audience; a resource server's do not.
+    if claims.aud != issuer {
+        return Err(JwtError::WrongAudience);
     }
     if claims.exp <= now {
         return Err(JwtError::Expired);

@@ -26,6 +26,7 @@ pub mod password;
 pub mod pkce;
 pub mod redirect_uri;
 pub mod request_headers;
+pub mod resource;
 pub mod saml;
 pub mod scope;
 pub mod signin;

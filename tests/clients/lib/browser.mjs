@@ -131,7 +131,7 @@ export async function approveDevice(page, verificationUri, { userCode, user, dec
   if (decision === 'deny') {
     await Promise.all([page.waitForEvent('load'), page.click('#deny')]);
   } else {
-    await Promise.all([page.waitForEvent('load'), page.click('#allow')]);
+    await Promise.all([page.waitForEvent('load'), page.click('#accept')]);
     const back = new URL('/device?', verificationUri).href;
     await completeSignIn(page, null, { redirectUri: back, user, shots });
   }

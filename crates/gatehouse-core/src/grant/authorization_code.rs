@@ -23,6 +23,9 @@ pub struct IssuedCode {
     /// The browser session the sign-in belongs to, if any.
     pub session_id: Option<i64>,
     pub expires_at: i64,
+    /// The resource server the access token is for (RFC 8707).
+    #[serde(default)]
+    pub resource: Option<String>,
 }
 
 /// The token request's view of an exchange.
@@ -91,6 +94,7 @@ mod tests {
             auth_time: 100,
             session_id: None,
             expires_at: 400,
+            resource: None,
         }
     }
 

@@ -9,6 +9,13 @@ use super::Config;
 
 const LOCALES: [&str; 3] = crate::i18n::TAGS;
 
+/// `[(name, value), …]` for the named numeric keys of `c`, each name written once.
+macro_rules! named_values {
+    ($c:ident: $($key:ident),* $(,)?) => {
+        [$((stringify!($key), u64::from($c.$key))),*]
+    };
+}
+
 pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
     validate_issuer(&c.issuer)?;
     c.listen.parse::<SocketAddr>().map_err(|_| {
@@ -66,57 +73,16 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
              (generate one with `openssl rand -hex 32`)",
         ));
     }
-    for (key, value) in [
-        (
-            "authorization_code_expires_in",
-            c.authorization_code_expires_in,
-        ),
-        ("spa_access_token_expires_in", c.spa_access_token_expires_in),
-        (
-            "spa_refresh_token_expires_in",
-            c.spa_refresh_token_expires_in,
-        ),
-        ("s2s_access_token_expires_in", c.s2s_access_token_expires_in),
-        ("id_token_expires_in", c.id_token_expires_in),
-        (
-            "impersonation_refresh_token_expires_in",
-            c.impersonation_refresh_token_expires_in,
-        ),
-        (
-            "email_verification_code_expires_in",
-            c.email_verification_code_expires_in,
-        ),
-        (
-            "password_reset_code_expires_in",
-            c.password_reset_code_expires_in,
-        ),
-        (
-            "change_email_code_expires_in",
-            c.change_email_code_expires_in,
-        ),
-        ("email_mfa_code_expires_in", c.email_mfa_code_expires_in),
-        ("sms_mfa_code_expires_in", c.sms_mfa_code_expires_in),
-        ("invitation_expires_in", c.invitation_expires_in),
-        (
-            "passkey_challenge_expires_in",
-            c.passkey_challenge_expires_in,
-        ),
-        (
-            "oidc_code_verifier_expires_in",
-            c.oidc_code_verifier_expires_in,
-        ),
-        (
-            "mfa_remember_device_expires_in",
-            c.mfa_remember_device_expires_in,
-        ),
-        ("keys_reload_interval", c.keys_reload_interval),
-        ("device_code_expires_in", c.device_code_expires_in),
-        ("device_code_interval", c.device_code_interval),
-        (
-            "device_user_code_threshold",
-            u64::from(c.device_user_code_threshold),
-        ),
-    ] {
+    // Lifetimes, intervals and limits where 0 would mean "never" or "always refuse".
+    for (key, value) in named_values!(c:
+        authorization_code_expires_in, spa_access_token_expires_in, spa_refresh_token_expires_in,
+        s2s_access_token_expires_in, id_token_expires_in, impersonation_refresh_token_expires_in,
+        email_verification_code_expires_in, password_reset_code_expires_in,
+        change_email_code_expires_in, email_mfa_code_expires_in, sms_mfa_code_expires_in,
+        invitation_expires_in, passkey_challenge_expires_in, oidc_code_verifier_expires_in,
+        mfa_remember_device_expires_in, keys_reload_interval, device_code_expires_in,
+        device_code_interval, device_user_code_threshold,
+    ) {
         if value == 0 {
             return Err(ConfigError::invalid(key, "must be greater than 0"));
         }

@@ -385,8 +385,10 @@ async fn token_exchange(
         &state,
         None,
         &code,
-        None,
-        Some(&body.code_verifier),
+        user_tokens::CodeProof {
+            code_verifier: Some(&body.code_verifier),
+            ..Default::default()
+        },
         ip.as_deref(),
         now,
     )
@@ -405,7 +407,7 @@ async fn token_refresh(
     ApiJson(body): ApiJson<TokenRefreshBody>,
 ) -> Result<Response, ApiError> {
     let now = chrono::Utc::now().timestamp();
-    let tokens = user_tokens::refresh(&state, None, &body.refresh_token, now).await?;
+    let tokens = user_tokens::refresh(&state, None, (&body.refresh_token, None), now).await?;
     Ok(Json(tokens).into_response())
 }
 

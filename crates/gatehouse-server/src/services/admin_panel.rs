@@ -156,8 +156,11 @@ pub async fn finish_sign_in(
         state,
         None,
         code,
-        Some(&admin_callback_uri(&state.config)),
-        Some(&pending.verifier),
+        user_tokens::CodeProof {
+            redirect_uri: Some(&admin_callback_uri(&state.config)),
+            code_verifier: Some(&pending.verifier),
+            resource: None,
+        },
         ip,
         now,
     )

@@ -2,7 +2,7 @@
 //! "sauce", the user info sealed with the app's secret. Secrets are AES keys, so they are stored
 //! sealed with the master key, never hashed and never in plain text.
 
-use gatehouse_core::authorize::{AuthorizationRequest, Prompt, ResponseMode};
+use gatehouse_core::authorize::AuthorizationRequest;
 use gatehouse_core::connect::{
     check_app_name, check_redirect_patterns, check_redirect_url, optional_text, redirect_allowed,
     sauce_claims, ConnectError,
@@ -227,21 +227,12 @@ pub fn redirect_for(
 
 /// The sign-in request behind `/connect/<app>`: no scopes (so no consent), no code.
 pub fn sign_in_request(app: &ConnectAppRecord, locale: String) -> AuthorizationRequest {
-    AuthorizationRequest {
-        client_id: format!("connect:{}", app.name),
-        redirect_uri: app.redirect_url.clone(),
-        state: String::new(),
-        challenge: None,
-        scopes: Vec::new(),
-        nonce: None,
-        prompt: Prompt::default(),
-        max_age: None,
-        login_hint: None,
-        response_mode: ResponseMode::Query,
+    AuthorizationRequest::started_by_server(
+        format!("connect:{}", app.name),
+        app.redirect_url.clone(),
+        Vec::new(),
         locale,
-        policy: None,
-        org: None,
-    }
+    )
 }
 
 /// The URL that hands the signed-in user to the app: `<redirect>?sauce=…`, sealed now (apps

@@ -305,6 +305,7 @@ pub async fn poll(
         nonce: None,
         auth_time: approval.auth_time,
         session_id: approval.session_id,
+        resource: None,
     };
     let grant_name = "device_code";
     let (tokens, _, _) =

@@ -31,6 +31,7 @@ pub mod outbox;
 pub mod passkeys;
 pub mod password_check;
 pub mod passwordless;
+pub mod resource_servers;
 pub mod roles;
 pub mod saml_idps;
 pub mod saml_sp;

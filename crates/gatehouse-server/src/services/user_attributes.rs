@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use gatehouse_core::admin::{bounded_text, AdminRuleError};
 use gatehouse_store::{Store, UserAttributeFields, UserAttributeRecord, UserAttributeStore};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::error::{conflict_as, ServiceError};
 use crate::services::found;
@@ -11,17 +13,34 @@ use crate::services::found;
 const NOT_FOUND: &str = "No user attribute found";
 const TAKEN: &str = "A user attribute with this name already exists";
 
-/// An attribute as the API speaks of it: locale texts as `(locale, text)` pairs.
+/// A display text in one locale, as posted and as shown.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LocaleText {
+    pub locale: String,
+    pub value: String,
+}
+
+/// Posted locale texts as the services store them: `(locale, text)` pairs.
+pub fn text_pairs(texts: Option<Vec<LocaleText>>) -> Option<Vec<(String, String)>> {
+    texts.map(|l| l.into_iter().map(|t| (t.locale, t.value)).collect())
+}
+
+/// Fields of an attribute, as the S2S API posts them and the panel fills them: all optional on
+/// update, `name` required on create.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = UserAttributeReq)]
 pub struct AttributeInput {
     pub name: Option<String>,
-    pub locales: Option<Vec<(String, String)>>,
+    pub locales: Option<Vec<LocaleText>>,
     pub include_in_sign_up_form: Option<bool>,
     pub required_in_sign_up_form: Option<bool>,
     pub include_in_id_token_body: Option<bool>,
     pub include_in_user_info: Option<bool>,
     pub unique: Option<bool>,
+    /// A regular expression values must match (empty: no check).
     pub validation_regex: Option<String>,
-    pub validation_locales: Option<Vec<(String, String)>>,
+    pub validation_locales: Option<Vec<LocaleText>>,
 }
 
 /// Locale texts are stored as one JSON object `{locale: text}`.
@@ -88,10 +107,12 @@ fn fields(input: AttributeInput) -> Result<UserAttributeFields, ServiceError> {
         required_in_sign_up_form: input.required_in_sign_up_form,
         include_in_id_token_body: input.include_in_id_token_body,
         include_in_user_info: input.include_in_user_info,
-        locales: input.locales.map(locale_object).transpose()?,
+        locales: text_pairs(input.locales).map(locale_object).transpose()?,
         is_unique: input.unique,
         validation_regex: input.validation_regex,
-        validation_locales: input.validation_locales.map(locale_object).transpose()?,
+        validation_locales: text_pairs(input.validation_locales)
+            .map(locale_object)
+            .transpose()?,
     })
 }
 

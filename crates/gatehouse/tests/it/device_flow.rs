@@ -147,7 +147,7 @@ backend_tests! {
         assert_eq!(forged.status, 403, "{}", forged.html);
         let csrf = flow::input_value(&filled.html, "csrf_token").unwrap();
         let foreign = browser.http.post(app.url("/device")).header("Origin", "https://evil.example")
-            .form(&[("user_code", user_code), ("csrf_token", &csrf), ("decision", "allow")])
+            .form(&[("user_code", user_code), ("csrf_token", &csrf), ("decision", "accept")])
             .send().await.unwrap();
         assert_eq!(foreign.status().as_u16(), 403);
         // A wrong code is refused on the page.
@@ -160,7 +160,7 @@ backend_tests! {
         let confirm = type_code(&browser, &typed).await;
         assert_eq!(confirm.status, 200, "{}", confirm.html);
         assert!(confirm.html.contains("TV app") && confirm.html.contains(user_code), "{}", confirm.html);
-        let started_sign_in = decide(&browser, &confirm, "allow").await;
+        let started_sign_in = decide(&browser, &confirm, "accept").await;
         let back = app.url("/device?");
         let sign_in = browser.follow(started_sign_in, &back).await;
         let tx = flow::input_value(&sign_in.html, "tx").expect("the sign-in page");
@@ -214,14 +214,14 @@ backend_tests! {
         let code = denied["device_code"].as_str().unwrap();
         assert_error(&poll(&app, &client_id, code).await, 400, "access_denied");
         // The decision cannot be turned around with a replayed confirmation.
-        let replayed = decide(&browser, &confirm, "allow").await;
+        let replayed = decide(&browser, &confirm, "accept").await;
         assert_eq!(replayed.status, 404, "{}", replayed.html);
         // Denied at the consent step of the sign-in.
         let at_consent = start(&app, &client_id).await;
         let browser = Browser::new(&app);
         let confirm = type_code(&browser, at_consent["user_code"].as_str().unwrap()).await;
         let back = app.url("/device?");
-        let sign_in = browser.follow(decide(&browser, &confirm, "allow").await, &back).await;
+        let sign_in = browser.follow(decide(&browser, &confirm, "accept").await, &back).await;
         let tx = flow::input_value(&sign_in.html, "tx").expect("the sign-in page");
         let email = format!("device-deny.{backend:?}@example.com").to_lowercase();
         let fields = flow::sign_up_form(&browser, &tx, &email, flow::ADA_NAMES).await;

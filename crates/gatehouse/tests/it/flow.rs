@@ -49,15 +49,11 @@ pub async fn create_app(
 /// client id and secret (if any).
 pub async fn device_app(app: &TestApp, name: &str, kind: &str) -> (String, Option<String>) {
     let (id, client_id, secret) = create_app(app, name, kind, &["https://tv.example/cb"]).await;
-    let token = app.admin_token("root").await;
-    let (status, body) = call(
-        app,
-        "PUT",
-        &format!("/api/v1/apps/{id}"),
-        &token,
-        Some(json!({ "allowDeviceFlow": true })),
-    )
-    .await;
+    let (path, on) = (
+        format!("/api/v1/apps/{id}"),
+        json!({ "allowDeviceFlow": true }),
+    );
+    let (status, body) = call(app, "PUT", &path, &app.admin_token("root").await, Some(on)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["app"]["allowDeviceFlow"], true, "{body}");
     (client_id, secret)

@@ -38,6 +38,7 @@ mod introspection;
 mod locales;
 mod mfa;
 mod my_pass;
+mod resource_servers;
 mod saml;
 mod sign_in;
 mod sign_up_attributes;

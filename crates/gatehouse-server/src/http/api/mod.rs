@@ -11,6 +11,7 @@ mod keyed;
 mod logs;
 mod orgs;
 mod paging;
+mod resource_servers;
 mod roles;
 mod saml_idps;
 mod scopes;
@@ -51,6 +52,7 @@ use crate::state::AppState;
         (name = "Logs", description = "Email, SMS and sign-in logs"),
         (name = "SAML", description = "SAML identity providers"),
         (name = "Connect apps", description = "ePass connect apps (`/connect/<name>`)"),
+        (name = "Resource servers", description = "APIs access tokens are issued for (RFC 8707, RFC 9068)"),
     )
 )]
 pub struct ApiDoc;
@@ -151,6 +153,12 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(logs::get_sms))
         .routes(routes!(logs::list_sign_in, logs::delete_sign_in))
         .routes(routes!(logs::get_sign_in))
+        .routes(routes!(resource_servers::list, resource_servers::create))
+        .routes(routes!(
+            resource_servers::get,
+            resource_servers::update,
+            resource_servers::delete
+        ))
         .routes(routes!(saml_idps::list, saml_idps::create))
         .routes(routes!(
             saml_idps::get,

@@ -5,13 +5,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use gatehouse_store::UserAttributeRecord;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::crud::crud_routes;
 use super::guard::{Enabled, Guarded, ReadUser, Root, UserAttributeFeature};
 use super::json::{ApiJson, RecordId};
-use super::views::{locale_texts, record_view, text_pairs, views, ErrorBody, LocaleText};
+use super::views::{locale_texts, record_view, views, ErrorBody, LocaleText};
 use crate::http::error::ApiError;
 use crate::services::user_attributes::{self, AttributeInput};
 use crate::state::AppState;
@@ -44,38 +44,6 @@ pub struct UserAttributeBody {
     pub user_attribute: UserAttributeView,
 }
 
-/// Fields of an attribute; all optional on update, `name` required on create.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct UserAttributeReq {
-    pub name: Option<String>,
-    pub locales: Option<Vec<LocaleText>>,
-    pub include_in_sign_up_form: Option<bool>,
-    pub required_in_sign_up_form: Option<bool>,
-    pub include_in_id_token_body: Option<bool>,
-    pub include_in_user_info: Option<bool>,
-    pub unique: Option<bool>,
-    /// A regular expression values must match (empty: no check).
-    pub validation_regex: Option<String>,
-    pub validation_locales: Option<Vec<LocaleText>>,
-}
-
-impl From<UserAttributeReq> for AttributeInput {
-    fn from(b: UserAttributeReq) -> Self {
-        AttributeInput {
-            name: b.name,
-            locales: text_pairs(b.locales),
-            include_in_sign_up_form: b.include_in_sign_up_form,
-            required_in_sign_up_form: b.required_in_sign_up_form,
-            include_in_id_token_body: b.include_in_id_token_body,
-            include_in_user_info: b.include_in_user_info,
-            unique: b.unique,
-            validation_regex: b.validation_regex,
-            validation_locales: text_pairs(b.validation_locales),
-        }
-    }
-}
-
 crud_routes! {
     tag "User attributes", "/api/v1/user-attributes", "/api/v1/user-attributes/{id}",
     id "The attribute's id",
@@ -96,15 +64,15 @@ crud_routes! {
     }
 
     /// Create a user attribute. Requires `root`.
-    create(state, _caller, body: UserAttributeReq) -> UserAttributeBody [400, 401, 409] {
+    create(state, _caller, body: AttributeInput) -> UserAttributeBody [400, 401, 409] {
         UserAttributeBody {
-            user_attribute: (&user_attributes::create(&state.store, body.into()).await?).into(),
+            user_attribute: (&user_attributes::create(&state.store, body).await?).into(),
         }
     }
 
     /// Update a user attribute. Requires `root`.
-    update(state, _caller, id, body: UserAttributeReq) -> UserAttributeBody [400, 401, 404, 409] {
-        let updated = user_attributes::update(&state.store, id, body.into()).await?;
+    update(state, _caller, id, body: AttributeInput) -> UserAttributeBody [400, 401, 404, 409] {
+        let updated = user_attributes::update(&state.store, id, body).await?;
         UserAttributeBody {
             user_attribute: (&updated).into(),
         }

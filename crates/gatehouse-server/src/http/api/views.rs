@@ -81,17 +81,7 @@ pub struct ScopeBody {
     pub scope: ScopeDetailView,
 }
 
-/// A display text in one locale, as posted and as shown.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct LocaleText {
-    pub locale: String,
-    pub value: String,
-}
-
-/// Posted locale texts as the services take them: `(locale, text)` pairs.
-pub fn text_pairs(texts: Option<Vec<LocaleText>>) -> Option<Vec<(String, String)>> {
-    texts.map(|l| l.into_iter().map(|t| (t.locale, t.value)).collect())
-}
+pub use crate::services::user_attributes::{text_pairs, LocaleText};
 
 /// Locale texts stored as one string, as shown.
 pub fn locale_texts(stored: &str) -> Vec<LocaleText> {

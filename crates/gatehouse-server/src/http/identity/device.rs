@@ -5,12 +5,13 @@
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Form;
 use serde::Deserialize;
 
 use super::browser::Browser;
+use super::forms::Protected;
 use super::pages::{message, render, Chrome, DeviceConfirm, DevicePage};
-use super::{form_error, i18n, refused_post, sign_in_from};
+use super::step::SameSitePost;
+use super::{form_error, i18n, sign_in_from};
 use crate::error::ServiceError;
 use crate::services::device_flow::{self, PendingDevice};
 use crate::services::signin;
@@ -32,8 +33,14 @@ pub(super) struct DeviceForm {
     csrf_token: String,
     user_code: String,
     locale: Option<String>,
-    /// Absent on the code entry form; `allow` or `deny` on the confirmation.
+    /// Absent on the code entry form; `accept` or `deny` on the confirmation.
     decision: Option<String>,
+}
+
+impl Protected for DeviceForm {
+    fn csrf_token(&self) -> &str {
+        &self.csrf_token
+    }
 }
 
 fn page_locale(state: &AppState, asked: Option<&str>) -> String {
@@ -70,25 +77,13 @@ pub(super) async fn device_page(
 ) -> Response {
     let locale = page_locale(&state, q.locale.as_deref());
     let t = i18n::texts(&locale);
-    if q.error.is_some() {
-        let text = t.device_denied_text;
-        return message(
-            &state.config,
-            &locale,
-            StatusCode::OK,
-            t.device_denied_title,
-            text,
-        );
-    }
-    if q.result.as_deref() == Some("approved") {
-        let text = t.device_approved_text;
-        return message(
-            &state.config,
-            &locale,
-            StatusCode::OK,
-            t.device_approved_title,
-            text,
-        );
+    let ended = match (q.error.is_some(), q.result.as_deref()) {
+        (true, _) => Some((t.device_denied_title, t.device_denied_text)),
+        (false, Some("approved")) => Some((t.device_approved_title, t.device_approved_text)),
+        _ => None,
+    };
+    if let Some(notice) = ended {
+        return message(&state.config, &locale, StatusCode::OK, notice.0, notice.1);
     }
     // A code from `verification_uri_complete` is only filled in: the user still confirms it.
     let typed: String = q.user_code.unwrap_or_default().chars().take(20).collect();
@@ -115,18 +110,14 @@ fn confirmation(locale: &str, pending: &PendingDevice) -> DeviceConfirm {
     }
 }
 
-pub(super) async fn device_submit(
-    State(state): State<AppState>,
-    browser: Browser,
-    Form(form): Form<DeviceForm>,
-) -> Response {
+/// A code typed, or the confirmation's answer (the extractor refused forged posts).
+pub(super) async fn device_submit(post: SameSitePost<DeviceForm>) -> Response {
+    let SameSitePost {
+        state,
+        browser,
+        form,
+    } = post;
     let locale = page_locale(&state, form.locale.as_deref());
-    if browser.foreign_origin || !browser.csrf_matches(&form.csrf_token) {
-        return refused_post(
-            &state,
-            gatehouse_core::signin::SignInError::CsrfMismatch.into(),
-        );
-    }
     let typed: String = form.user_code.chars().take(64).collect();
     let ip = browser.ip.as_deref();
     let pending = match device_flow::pending(&state, &typed, ip, browser.now).await {
@@ -134,13 +125,9 @@ pub(super) async fn device_submit(
         Err(err) => return refused(&state, &browser, &locale, &typed, err),
     };
     match form.decision.as_deref() {
-        Some("allow") => {
-            let Some(csrf) = browser.csrf.as_deref() else {
-                return refused_post(
-                    &state,
-                    gatehouse_core::signin::SignInError::CsrfMismatch.into(),
-                );
-            };
+        Some("accept") => {
+            // The extractor checked the browser's token: it has one.
+            let csrf = browser.csrf.as_deref().unwrap_or_default();
             match signin::begin_device(&state, &pending, locale.clone(), csrf).await {
                 Ok(tx_id) => sign_in_from(&state, &browser, &tx_id, &locale).await,
                 Err(err) => refused(&state, &browser, &locale, &typed, err),
@@ -149,14 +136,8 @@ pub(super) async fn device_submit(
         Some("deny") => match device_flow::deny(&state, &pending.target).await {
             Ok(()) => {
                 let t = i18n::texts(&locale);
-                let text = t.device_denied_text;
-                message(
-                    &state.config,
-                    &locale,
-                    StatusCode::OK,
-                    t.device_denied_title,
-                    text,
-                )
+                let (title, text) = (t.device_denied_title, t.device_denied_text);
+                message(&state.config, &locale, StatusCode::OK, title, text)
             }
             Err(err) => refused(&state, &browser, &locale, &typed, err),
         },

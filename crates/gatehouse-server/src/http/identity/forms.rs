@@ -10,10 +10,14 @@ use serde::Deserialize;
 
 use crate::error::ServiceError;
 
-/// What every form posted within a sign-in carries: the transaction and the CSRF token.
-pub trait Posted: serde::de::DeserializeOwned + Send + Sync + 'static {
-    fn tx(&self) -> &str;
+/// What every form the pages post carries: the browser's CSRF token.
+pub trait Protected: serde::de::DeserializeOwned + Send + Sync + 'static {
     fn csrf_token(&self) -> &str;
+}
+
+/// What every form posted within a sign-in carries besides: its transaction.
+pub trait Posted: Protected {
+    fn tx(&self) -> &str;
 }
 
 /// Declares a form: `Name { field: Type, … }` gets `tx` and `csrf_token` besides.
@@ -32,7 +36,9 @@ macro_rules! posted_forms {
             fn tx(&self) -> &str {
                 &self.tx
             }
+        }
 
+        impl Protected for $form {
             fn csrf_token(&self) -> &str {
                 &self.csrf_token
             }

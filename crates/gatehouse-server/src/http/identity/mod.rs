@@ -33,7 +33,7 @@ use gatehouse_core::signin::{SignInError, Step};
 use serde::Deserialize;
 
 use self::browser::Browser;
-use self::forms::{Posted, SignInForm};
+use self::forms::{Posted, Protected, SignInForm};
 use self::pages::{message, render, Chrome, SignInPage};
 use crate::error::ServiceError;
 use crate::http::error::status_of;
@@ -174,7 +174,7 @@ async fn posted_transaction(
 }
 
 /// A posted form must come from a page this browser loaded: the same site, and its CSRF token.
-fn check_form_origin(browser: &Browser, form: &impl Posted) -> Result<(), ServiceError> {
+fn check_form_origin(browser: &Browser, form: &impl Protected) -> Result<(), ServiceError> {
     if browser.foreign_origin || !browser.csrf_matches(form.csrf_token()) {
         return Err(SignInError::CsrfMismatch.into());
     }

@@ -15,9 +15,9 @@ use axum::Form;
 use gatehouse_core::signin::{AtStep, SignInError, Step};
 
 use super::browser::Browser;
-use super::forms::{Posted, TxForm};
+use super::forms::{Posted, Protected, TxForm};
 use super::{
-    form_error, load_error, page_locale, posted_transaction, refused_post, respond, transaction,
+    check_form_origin, form_error, load_error, page_locale, refused_post, respond, transaction,
     PageQuery,
 };
 use crate::error::ServiceError;
@@ -143,18 +143,16 @@ impl<P: StepPage> FromRequestParts<AppState> for OwedPage<P> {
     }
 }
 
-/// A form `F` posted for a transaction of this browser, from this browser's page: a foreign
-/// `Origin` is refused before the body is read, the CSRF token after.
-pub struct PostedTx<F> {
+/// A form `F` posted from this browser's own page: a foreign `Origin` is refused before the
+/// body is read, a CSRF token other than the browser's after. A handler that takes one cannot
+/// run for a forged post.
+pub struct SameSitePost<F> {
     pub state: AppState,
     pub browser: Browser,
     pub form: F,
-    pub tx: Transaction,
-    /// The sign-in's language.
-    pub locale: String,
 }
 
-impl<F: Posted> FromRequest<AppState> for PostedTx<F> {
+impl<F: Protected> FromRequest<AppState> for SameSitePost<F> {
     /// The refusal page.
     type Rejection = Response;
 
@@ -170,12 +168,42 @@ impl<F: Posted> FromRequest<AppState> for PostedTx<F> {
         let Form(form) = Form::<F>::from_request(Request::from_parts(parts, body), state)
             .await
             .map_err(IntoResponse::into_response)?;
-        let tx = posted_transaction(state, &browser, &form)
-            .await
-            .map_err(|err| refused_post(state, err))?;
-        let locale = tx.request.locale.clone();
+        check_form_origin(&browser, &form).map_err(|err| refused_post(state, err))?;
         Ok(Self {
             state: state.clone(),
+            browser,
+            form,
+        })
+    }
+}
+
+/// A form `F` posted for a transaction of this browser, from this browser's page
+/// ([`SameSitePost`], then the transaction).
+pub struct PostedTx<F> {
+    pub state: AppState,
+    pub browser: Browser,
+    pub form: F,
+    pub tx: Transaction,
+    /// The sign-in's language.
+    pub locale: String,
+}
+
+impl<F: Posted> FromRequest<AppState> for PostedTx<F> {
+    /// The refusal page.
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let SameSitePost {
+            state,
+            browser,
+            form,
+        } = SameSitePost::<F>::from_request(req, state).await?;
+        let tx = transaction(&state, &browser, Some(form.tx()))
+            .await
+            .map_err(|err| refused_post(&state, err))?;
+        let locale = tx.request.locale.clone();
+        Ok(Self {
+            state,
             browser,
             form,
             tx,

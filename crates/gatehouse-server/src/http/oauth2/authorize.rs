@@ -4,7 +4,9 @@
 use axum::extract::{Query, RawForm, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use gatehouse_core::authorize::{check_client, check_request, AuthorizeParams, ResponseMode};
+use gatehouse_core::authorize::{
+    check_client, check_request, AuthorizeParams, ClientFacts, ResponseMode,
+};
 use gatehouse_core::signin::SignInError;
 
 use crate::config::Config;
@@ -14,7 +16,7 @@ use crate::http::identity::browser::Browser;
 use crate::http::identity::pages::message;
 use crate::http::identity::respond::{client_error, outcome, see_other};
 use crate::services::signin::TxCall;
-use crate::services::{saml_sp, signin};
+use crate::services::{resource_servers, saml_sp, signin, user_tokens};
 use crate::state::AppState;
 
 pub async fn authorize_get(
@@ -95,19 +97,29 @@ pub(crate) async fn authorize(
     } else {
         ResponseMode::Query
     };
-    let request = match check_request(&params, facts, redirect_uri, &settings) {
-        Ok(request) => request,
-        Err(err) => {
-            return client_error(
-                config,
-                redirect_uri,
-                mode,
-                params.state.as_deref(),
-                err.code,
-                &err.description,
-            )
-        }
+    let refuse = |code: &str, description: &str| {
+        let client_state = params.state.as_deref();
+        client_error(config, redirect_uri, mode, client_state, code, description)
     };
+    // RFC 8707: a named API must be registered and active; the scopes it defines may be asked.
+    let resource = match params.resource.as_deref().filter(|r| !r.is_empty()) {
+        None => None,
+        Some(identifier) => match resource_servers::named(&state, identifier).await {
+            Ok(rs) => Some(rs),
+            Err(ServiceError::Token(err)) => return refuse("invalid_target", &err.to_string()),
+            Err(err) => return refused(config, &page_locale, err),
+        },
+    };
+    let held = user_tokens::held_scopes(app, resource.as_ref());
+    let facts = ClientFacts {
+        scopes: &held,
+        ..facts
+    };
+    let mut request = match check_request(&params, facts, redirect_uri, &settings) {
+        Ok(request) => request,
+        Err(err) => return refuse(err.code, &err.description),
+    };
+    request.resource = resource.map(|rs| rs.identifier);
     let locale = request.locale.clone();
     let prompt = request.prompt;
     let max_age = request.max_age;

@@ -1,7 +1,6 @@
 //! `/oauth2/v1/*`: the OAuth 2.0 endpoints.
 
 pub(crate) mod authorize;
-mod device_authorization;
 mod introspect;
 mod revoke;
 pub mod token;
@@ -27,6 +26,6 @@ pub fn routes() -> Router<AppState> {
         .route("/oauth2/v1/introspect", post(introspect::introspect))
         .route(
             "/oauth2/v1/device_authorization",
-            post(device_authorization::device_authorization),
+            post(token::device_authorization),
         )
 }

@@ -26,6 +26,8 @@ pub struct TokenForm {
     code_verifier: Option<String>,
     refresh_token: Option<String>,
     device_code: Option<String>,
+    /// RFC 8707: the API the access token is for.
+    resource: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
 }
@@ -116,8 +118,11 @@ pub async fn token(
                 &state,
                 client.as_ref(),
                 form.code.as_deref().unwrap_or_default(),
-                Some(form.redirect_uri.as_deref().unwrap_or_default()),
-                form.code_verifier.as_deref(),
+                user_tokens::CodeProof {
+                    redirect_uri: Some(form.redirect_uri.as_deref().unwrap_or_default()),
+                    code_verifier: form.code_verifier.as_deref(),
+                    resource: form.resource.as_deref(),
+                },
                 ip.as_deref(),
                 now,
             )
@@ -130,7 +135,10 @@ pub async fn token(
             let issued = user_tokens::refresh(
                 &state,
                 client.as_ref(),
-                form.refresh_token.as_deref().unwrap_or_default(),
+                (
+                    form.refresh_token.as_deref().unwrap_or_default(),
+                    form.resource.as_deref(),
+                ),
                 now,
             )
             .await?;
@@ -147,6 +155,21 @@ pub async fn token(
         }
         _ => Err(TokenError::UnsupportedGrantType.into()),
     }
+}
+
+/// `POST /oauth2/v1/device_authorization` (RFC 8628 §3.1): a device, authenticated as at the
+/// token endpoint, asks for a device code and the user code its user types on `/device`.
+pub async fn device_authorization(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    OAuthForm(form): OAuthForm<TokenForm>,
+) -> Result<Response, OAuthError> {
+    let presented = presented_client(&headers, form.client_id, form.client_secret)?;
+    let client = user_tokens::identify_client(&state, &presented).await?;
+    let now = chrono::Utc::now().timestamp();
+    let scope = form.scope.as_deref();
+    let issued = device_flow::authorize_device(&state, client.as_ref(), scope, now).await?;
+    Ok(no_store(Json(issued)))
 }
 
 /// Token responses must not be cached (RFC 6749 §5.1), nor anything else that describes a token.

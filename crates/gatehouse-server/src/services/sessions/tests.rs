@@ -127,6 +127,7 @@ async fn ending_everywhere_ends_every_browser_and_revokes_refresh_tokens() {
             scope: "openid offline_access",
             roles: "[]",
             impersonated_by: None,
+            resource: None,
             expires_at: at(NOW + 3600),
         })
         .await

@@ -204,6 +204,7 @@ async fn finish(
         auth_time,
         session_id,
         expires_at: meta.now + state.config.authorization_code_expires_in as i64,
+        resource: tx.request.resource.clone(),
     };
     let ttl = Duration::from_secs(state.config.authorization_code_expires_in);
     state.cache.set_json(&code_key(&code), &issued, ttl).await?;

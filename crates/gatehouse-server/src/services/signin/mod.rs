@@ -234,21 +234,14 @@ pub async fn begin_account(
     title: &str,
     browser_token: Option<&str>,
 ) -> Result<String, ServiceError> {
-    use gatehouse_core::authorize::{Prompt, ResponseMode};
     let request = AuthorizationRequest {
-        client_id: "gatehouse:account".into(),
-        redirect_uri: ACCOUNT_PAGE.into(),
-        state: String::new(),
-        challenge: None,
-        scopes: Vec::new(),
-        nonce: None,
-        prompt: Prompt::default(),
-        max_age: None,
-        login_hint: None,
-        response_mode: ResponseMode::Query,
-        locale,
         policy,
-        org: None,
+        ..AuthorizationRequest::started_by_server(
+            "gatehouse:account".into(),
+            ACCOUNT_PAGE.into(),
+            Vec::new(),
+            locale,
+        )
     };
     begin_for(
         state,
@@ -286,22 +279,11 @@ pub async fn begin_device(
     browser_token: &str,
 ) -> Result<String, ServiceError> {
     let app = &pending.app;
-    let request = AuthorizationRequest {
-        client_id: app.client_id.clone(),
-        // The pages' refusals (a denied consent) land back on the verification page.
-        redirect_uri: format!("{}?locale={locale}", crate::services::device_flow::PAGE),
-        state: String::new(),
-        challenge: None,
-        scopes: pending.grant.scopes.clone(),
-        nonce: None,
-        prompt: gatehouse_core::authorize::Prompt::default(),
-        max_age: None,
-        login_hint: None,
-        response_mode: ResponseMode::Query,
-        locale,
-        policy: None,
-        org: None,
-    };
+    // The pages' refusals (a denied consent) land back on the verification page.
+    let back = format!("{}?locale={locale}", crate::services::device_flow::PAGE);
+    let scopes = pending.grant.scopes.clone();
+    let request =
+        AuthorizationRequest::started_by_server(app.client_id.clone(), back, scopes, locale);
     let ending = Ending::Device(pending.target.clone());
     begin_for(
         state,

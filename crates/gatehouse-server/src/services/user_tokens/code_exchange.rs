@@ -5,14 +5,18 @@ use std::time::Duration;
 use gatehouse_core::grant::authorization_code::{check_exchange, Exchange, IssuedCode};
 use gatehouse_core::ids::UserId;
 use gatehouse_core::lockout::failed_verifier_key;
+use gatehouse_core::resource::check_token_resource;
 use gatehouse_core::scope::grant_scopes;
 use gatehouse_core::TokenError;
 use gatehouse_store::{AccountStore, App, RefreshTokenStore};
 use serde::{Deserialize, Serialize};
 
 use super::revocation::revoke_access_jti;
-use super::{active_user, app_for_grant, IdentifiedClient, Mint, RefreshPlan, UserTokens};
+use super::{
+    active_user, app_for_grant, held_scopes, IdentifiedClient, Mint, RefreshPlan, UserTokens,
+};
 use crate::error::ServiceError;
+use crate::services::resource_servers;
 use crate::services::signin::code_key;
 use crate::state::AppState;
 
@@ -29,16 +33,31 @@ struct RedeemedCode {
 /// How long wrong PKCE verifiers are counted (Melody: 30 minutes).
 const VERIFIER_LOCKOUT_SECS: u64 = 30 * 60;
 
+/// What a code exchange presents besides the code.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CodeProof<'a> {
+    /// The `redirect_uri` sent (empty when none), or `None` when the code never travelled
+    /// through a redirect (the embedded API's session exchange).
+    pub redirect_uri: Option<&'a str>,
+    pub code_verifier: Option<&'a str>,
+    /// RFC 8707 `resource`: none, or the one the authorization named.
+    pub resource: Option<&'a str>,
+}
+
 /// `grant_type=authorization_code`.
 pub async fn exchange_code(
     state: &AppState,
     client: Option<&IdentifiedClient>,
     code: &str,
-    redirect_uri: Option<&str>,
-    code_verifier: Option<&str>,
+    proof: CodeProof<'_>,
     ip: Option<&str>,
     now: i64,
 ) -> Result<UserTokens, ServiceError> {
+    let CodeProof {
+        redirect_uri,
+        code_verifier,
+        resource,
+    } = proof;
     if code.is_empty() {
         return Err(TokenError::MissingParameter("code").into());
     }
@@ -74,12 +93,14 @@ pub async fn exchange_code(
             .await?;
     }
     checked?;
+    check_token_resource(resource, issued.resource.as_deref()).map_err(TokenError::from)?;
     let finished = FinishedSignIn {
         user_id: issued.user_id,
         requested: &issued.scopes,
         nonce: issued.nonce.clone(),
         auth_time: issued.auth_time,
         session_id: issued.session_id,
+        resource: issued.resource.as_deref(),
     };
     let (tokens, family_id, jti) =
         sign_in_tokens(state, &app, finished, ("authorization_code", ip), now).await?;
@@ -104,6 +125,8 @@ pub(crate) struct FinishedSignIn<'a> {
     pub nonce: Option<String>,
     pub auth_time: i64,
     pub session_id: Option<i64>,
+    /// The resource server (identifier) the access token is for, if any.
+    pub resource: Option<&'a str>,
 }
 
 /// Mints the tokens of a finished sign-in for `app` (the user must still be active), counts the
@@ -116,17 +139,23 @@ pub(crate) async fn sign_in_tokens(
     now: i64,
 ) -> Result<(UserTokens, Option<String>, String), ServiceError> {
     let user = active_user(state, finished.user_id).await?;
+    let resource = match finished.resource {
+        Some(identifier) => Some(resource_servers::named(state, identifier).await?),
+        None => None,
+    };
+    let held = held_scopes(app, resource.as_ref());
     let minted = state
         .token_issuer()
         .mint(Mint {
             app,
             user: &user,
-            scopes: grant_scopes(finished.requested, &app.scopes),
+            scopes: grant_scopes(finished.requested, &held),
             nonce: finished.nonce,
             auth_time: finished.auth_time,
             session_id: finished.session_id,
             refresh: RefreshPlan::NewFamily,
             impersonated_by: None,
+            resource: resource.as_ref(),
             now,
         })
         .await?;

@@ -68,6 +68,7 @@ pub async fn impersonate(
             scope: &IMPERSONATION_SCOPES.join(" "),
             roles: &serde_json::Value::from(roles).to_string(),
             impersonated_by: Some(&impersonator.auth_id),
+            resource: None,
             expires_at: DateTime::from_timestamp(expires_on, 0)
                 .unwrap_or_default()
                 .naive_utc(),

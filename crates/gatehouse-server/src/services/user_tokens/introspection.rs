@@ -6,7 +6,9 @@ use gatehouse_core::grant::AppType;
 use gatehouse_core::introspection::{self, FoundToken, Introspection, StoredRefresh, TokenHint};
 use gatehouse_core::jwt::AccessTokenClaims;
 use gatehouse_core::TokenError;
-use gatehouse_store::{AccountStore, RefreshTokenRecord, RefreshTokenStore, UserStore};
+use gatehouse_store::{
+    AccountStore, RefreshTokenRecord, RefreshTokenStore, ResourceServerStore, UserStore,
+};
 
 use super::revocation::read_any_access_token;
 use super::IdentifiedClient;
@@ -42,10 +44,14 @@ pub async fn introspect(
             TokenHint::RefreshToken => find_refresh(state, token).await?,
         };
         if let Some(looked) = looked {
+            let serves = match &looked {
+                Looked::Access(claims, _) => serves_audience(state, client, claims).await?,
+                Looked::Refresh(..) => false,
+            };
             return Ok(introspection::introspect(
                 &client.app.client_id,
                 &state.config.issuer,
-                Some(looked.found()),
+                Some(looked.found(serves)),
                 now,
             ));
         }
@@ -60,11 +66,13 @@ enum Looked {
 }
 
 impl Looked {
-    fn found(&self) -> FoundToken<'_> {
+    /// `serves`: the caller stands for the access token's audience.
+    fn found(&self, serves: bool) -> FoundToken<'_> {
         match self {
             Looked::Access(claims, holders_active) => FoundToken::Access {
                 claims,
                 holders_active: *holders_active,
+                caller_serves_audience: serves,
             },
             Looked::Refresh(record, subject, holders_active) => FoundToken::Refresh {
                 stored: stored_refresh(record, subject),
@@ -114,7 +122,27 @@ fn stored_refresh<'a>(record: &'a RefreshTokenRecord, subject: &'a str) -> Store
     }
 }
 
-/// The token's app is live and active and, for a user's token, so is the user.
+/// Whether `client` is the app a resource server named to introspect its tokens, and the
+/// token is for that resource server.
+async fn serves_audience(
+    state: &AppState,
+    client: &IdentifiedClient,
+    claims: &AccessTokenClaims,
+) -> Result<bool, ServiceError> {
+    if claims.aud == state.config.issuer {
+        return Ok(false);
+    }
+    let rs = state
+        .store
+        .resource_server_by_identifier(&claims.aud)
+        .await?;
+    Ok(rs.is_some_and(|rs| {
+        rs.introspection_client_id.as_deref() == Some(client.app.client_id.as_str())
+    }))
+}
+
+/// The token's app is live and active, its resource server (if any) too, and, for a user's
+/// token, so is the user.
 async fn access_holders_active(
     state: &AppState,
     claims: &AccessTokenClaims,
@@ -122,8 +150,17 @@ async fn access_holders_active(
     if !app_active(state, &claims.azp).await? {
         return Ok(false);
     }
-    // An S2S app's token carries no roles and names the app itself.
-    if claims.roles.is_none() {
+    if claims.aud != state.config.issuer {
+        let rs = state
+            .store
+            .resource_server_by_identifier(&claims.aud)
+            .await?;
+        if !rs.is_some_and(|rs| rs.is_active) {
+            return Ok(false);
+        }
+    }
+    // An S2S app's token names the app itself as its subject.
+    if claims.sub == claims.azp {
         return Ok(true);
     }
     let user = state.store.user_by_auth_id(&claims.sub).await?;

@@ -7,13 +7,14 @@ use chrono::DateTime;
 use gatehouse_core::grant::AppType;
 use gatehouse_core::ids::UserId;
 use gatehouse_core::pkce::left_half_hash;
+use gatehouse_core::resource::{ResourceAccessTokenClaims, ACCESS_TOKEN_TYP};
 use gatehouse_core::tokens::{
     id_token_claims, user_access_token_claims, IdTokenProfile, UserTokenFacts,
 };
 use gatehouse_core::TokenError;
 use gatehouse_store::{
-    AccountStore, App, AttributeAudience, NewRefreshToken, RefreshTokenStore, Store, UserRecord,
-    UserStore,
+    AccountStore, App, AttributeAudience, NewRefreshToken, RefreshTokenStore, ResourceServerRecord,
+    Store, UserRecord, UserStore,
 };
 use serde::Serialize;
 
@@ -29,7 +30,7 @@ mod refresh;
 mod revocation;
 mod userinfo;
 
-pub use code_exchange::exchange_code;
+pub use code_exchange::{exchange_code, CodeProof};
 pub(crate) use code_exchange::{sign_in_tokens, FinishedSignIn};
 pub use impersonation::{impersonate, ImpersonationTokens};
 pub use introspection::introspect;
@@ -129,6 +130,16 @@ async fn app_for_grant(
     Ok(app)
 }
 
+/// The scopes a grant for `app` may carry: the app's, and those the resource server defines
+/// when the token is for one.
+pub fn held_scopes(app: &App, resource: Option<&ResourceServerRecord>) -> Vec<String> {
+    let mut held = app.scopes.clone();
+    if let Some(rs) = resource {
+        held.extend(crate::services::resource_servers::scopes_of(rs));
+    }
+    held
+}
+
 async fn active_user(state: &AppState, user_id: UserId) -> Result<UserRecord, ServiceError> {
     state
         .store
@@ -149,6 +160,8 @@ struct Mint<'a> {
     refresh: RefreshPlan,
     /// The admin acting as this user (tokens minted from an impersonation refresh token).
     impersonated_by: Option<String>,
+    /// The API the access token is for (RFC 8707); `None`: this server (Melody's tokens).
+    resource: Option<&'a ResourceServerRecord>,
     now: i64,
 }
 
@@ -220,7 +233,16 @@ where
             impersonated_by: m.impersonated_by.clone(),
         };
         let access = user_access_token_claims(&facts);
-        let access_token = self.keys.sign(&access)?;
+        let (access_token, expires_in) = match m.resource {
+            None => (self.keys.sign(&access)?, config.access_lifetime),
+            Some(rs) => {
+                let lifetime = rs
+                    .access_token_expires_in
+                    .map_or(config.access_lifetime, |l| l.unsigned_abs());
+                let claims = resource_access_token_claims(&facts, rs, m.auth_time, lifetime);
+                (self.keys.sign_typed(&claims, ACCESS_TOKEN_TYP)?, lifetime)
+            }
+        };
         let id_token = if m.scopes.iter().any(|s| s == "openid") {
             let profile = IdTokenProfile {
                 email: m.user.email.clone(),
@@ -276,6 +298,7 @@ where
                         scope: &m.scopes.join(" "),
                         roles: &roles_json,
                         impersonated_by: m.impersonated_by.as_deref(),
+                        resource: m.resource.map(|rs| rs.identifier.as_str()),
                         expires_at: DateTime::from_timestamp(expires_at, 0)
                             .unwrap_or_default()
                             .naive_utc(),
@@ -287,8 +310,8 @@ where
         };
         let tokens = UserTokens {
             access_token,
-            expires_in: config.access_lifetime,
-            expires_on: access.exp,
+            expires_in,
+            expires_on: m.now + expires_in as i64,
             not_before: m.now,
             token_type: "Bearer",
             scope: access.scope,
@@ -298,6 +321,26 @@ where
             id_token,
         };
         Ok((tokens, family_id, jti))
+    }
+}
+
+/// An RFC 9068 access token's claims for `rs`, from the same facts as this server's own.
+fn resource_access_token_claims(
+    facts: &UserTokenFacts<'_>,
+    rs: &ResourceServerRecord,
+    auth_time: i64,
+    lifetime: u64,
+) -> ResourceAccessTokenClaims {
+    ResourceAccessTokenClaims {
+        iss: facts.issuer.to_owned(),
+        sub: facts.auth_id.to_owned(),
+        aud: rs.identifier.clone(),
+        client_id: facts.client_id.to_owned(),
+        scope: facts.scopes.join(" "),
+        iat: facts.now,
+        exp: facts.now + lifetime as i64,
+        jti: facts.jti.clone(),
+        auth_time,
     }
 }
 

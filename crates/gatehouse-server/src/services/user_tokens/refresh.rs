@@ -2,21 +2,26 @@
 
 use chrono::DateTime;
 use gatehouse_core::grant::refresh_token::{self, RefreshAction, StoredRefreshToken};
+use gatehouse_core::resource::check_token_resource;
 use gatehouse_core::scope::grant_scopes;
 use gatehouse_core::TokenError;
 use gatehouse_store::RefreshTokenStore;
 
-use super::{active_user, app_for_grant, IdentifiedClient, Mint, RefreshPlan, UserTokens};
+use super::{
+    active_user, app_for_grant, held_scopes, IdentifiedClient, Mint, RefreshPlan, UserTokens,
+};
 use crate::crypto::sha256_hex;
 use crate::error::ServiceError;
+use crate::services::resource_servers;
 use crate::state::AppState;
 
 /// `grant_type=refresh_token`: rotation with reuse detection unless the app turned it off;
 /// the app, the user and the user's roles are checked again.
+/// `resource` (RFC 8707) may only name the API the grant was for.
 pub async fn refresh(
     state: &AppState,
     client: Option<&IdentifiedClient>,
-    token: &str,
+    (token, resource): (&str, Option<&str>),
     now: i64,
 ) -> Result<UserTokens, ServiceError> {
     if token.is_empty() {
@@ -55,9 +60,15 @@ pub async fn refresh(
         _ => return Err(TokenError::InvalidRefreshToken.into()),
     };
     let (action, record) = record;
+    check_token_resource(resource, record.resource.as_deref()).map_err(TokenError::from)?;
     let user = active_user(state, record.user_id).await?;
+    // A grant for an API that is gone or switched off gives no more tokens.
+    let resource = match record.resource.as_deref() {
+        Some(identifier) => Some(resource_servers::named(state, identifier).await?),
+        None => None,
+    };
     let requested: Vec<String> = record.scope.split(' ').map(str::to_owned).collect();
-    let scopes = grant_scopes(&requested, &app.scopes);
+    let scopes = grant_scopes(&requested, &held_scopes(&app, resource.as_ref()));
     let refresh = match action {
         RefreshAction::Rotate => {
             let stamp = DateTime::from_timestamp(now, 0)
@@ -90,6 +101,7 @@ pub async fn refresh(
             session_id: record.session_id,
             refresh,
             impersonated_by: record.impersonated_by.clone(),
+            resource: resource.as_ref(),
             now,
         })
         .await?;

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use gatehouse_core::grant::AppType;
 use gatehouse_core::jwt::{self, AccessTokenClaims};
+use gatehouse_core::resource::ResourceAccessTokenClaims;
 use gatehouse_core::TokenError;
 use gatehouse_store::{AccountStore, RefreshTokenStore};
 
@@ -44,8 +45,9 @@ pub async fn access_token_revoked(state: &AppState, jti: &str) -> Result<bool, S
         .is_some())
 }
 
-/// Verifies an access token of any kind (a user's or an S2S app's): signature, issuer, expiry,
-/// not revoked.
+/// Verifies an access token of any kind (a user's, an S2S app's, or one for a resource server
+/// in the RFC 9068 profile, read as this server's shape with `aud` the API and no roles):
+/// signature, issuer, expiry, not revoked.
 pub(super) async fn read_any_access_token(
     state: &AppState,
     token: &str,
@@ -54,12 +56,27 @@ pub(super) async fn read_any_access_token(
     let Ok(payload) = state.keys.verify(token) else {
         return Ok(None);
     };
-    let Ok(claims) = serde_json::from_slice::<AccessTokenClaims>(&payload) else {
-        return Ok(None);
+    let issuer = &state.config.issuer;
+    let claims = match serde_json::from_slice::<AccessTokenClaims>(&payload) {
+        Ok(own) if jwt::check_access_token(&own, issuer, now).is_ok() => own,
+        Ok(_) => return Ok(None),
+        Err(_) => match serde_json::from_slice::<ResourceAccessTokenClaims>(&payload) {
+            Ok(rs) if rs.iss == *issuer && rs.exp > now && rs.aud != *issuer => AccessTokenClaims {
+                iss: rs.iss,
+                sub: rs.sub,
+                azp: rs.client_id,
+                aud: rs.aud,
+                scope: rs.scope,
+                iat: rs.iat,
+                exp: rs.exp,
+                jti: rs.jti,
+                roles: None,
+                impersonated_by: None,
+            },
+            _ => return Ok(None),
+        },
     };
-    if jwt::check_access_token(&claims, &state.config.issuer, now).is_err()
-        || access_token_revoked(state, &claims.jti).await?
-    {
+    if access_token_revoked(state, &claims.jti).await? {
         return Ok(None);
     }
     Ok(Some(claims))
@@ -71,9 +88,10 @@ pub async fn read_access_token(
     token: &str,
     now: i64,
 ) -> Result<Option<AccessTokenClaims>, ServiceError> {
+    // A resource server's token (no roles, another audience) is no good here.
     Ok(read_any_access_token(state, token, now)
         .await?
-        .filter(|claims| claims.roles.is_some()))
+        .filter(|claims| claims.roles.is_some() && claims.aud == state.config.issuer))
 }
 
 /// RFC 7009: revokes a refresh token (its whole family) or an access token. Unknown tokens

@@ -69,6 +69,7 @@ impl World {
             session_id: Some(7),
             refresh,
             impersonated_by: None,
+            resource: None,
             now: NOW,
         }
     }
@@ -180,4 +181,54 @@ async fn two_mints_never_share_a_jti_or_a_refresh_token() {
     let (b, _, jti_b) = w.mint(&["offline_access"], RefreshPlan::NewFamily).await;
     assert_ne!(jti_a, jti_b);
     assert_ne!(a.refresh_token, b.refresh_token);
+}
+
+#[tokio::test]
+async fn a_token_for_a_resource_server_follows_rfc_9068_and_its_lifetime() {
+    let w = world().await;
+    let api = gatehouse_store::ResourceServerRecord {
+        id: 1,
+        identifier: "https://orders.example.com".into(),
+        name: "Orders".into(),
+        scopes: r#"["orders:read"]"#.into(),
+        access_token_expires_in: Some(900),
+        introspection_client_id: None,
+        is_active: true,
+        created_at: chrono::NaiveDateTime::default(),
+        updated_at: chrono::NaiveDateTime::default(),
+    };
+    let args = Mint {
+        resource: Some(&api),
+        ..w.mint_args(
+            &["openid", "orders:read", "offline_access"],
+            RefreshPlan::NewFamily,
+        )
+    };
+    let (tokens, _, jti) = w.issuer().mint(args).await.unwrap();
+    let header = gatehouse_core::jwt::split(&tokens.access_token)
+        .unwrap()
+        .header;
+    assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+    let access = w.claims(&tokens.access_token);
+    assert_eq!(access["aud"], "https://orders.example.com");
+    assert_eq!(access["client_id"], "spa-client");
+    assert_eq!(access["sub"], w.user.auth_id.as_str());
+    assert_eq!(access["auth_time"], NOW - 30);
+    assert_eq!(access["jti"], jti.as_str());
+    assert_eq!(access["exp"], NOW + 900);
+    assert!(access.get("roles").is_none() && access.get("azp").is_none());
+    assert_eq!((tokens.expires_in, tokens.expires_on), (900, NOW + 900));
+    // The ID token is the client's as always; the refresh family remembers the API.
+    let id = w.claims(tokens.id_token.as_deref().expect("an ID token"));
+    assert_eq!(id["aud"], "spa-client");
+    let stored = w
+        .store
+        .refresh_token_by_hash(&sha256_hex(tokens.refresh_token.unwrap().as_bytes()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.resource.as_deref(),
+        Some("https://orders.example.com")
+    );
 }
