@@ -184,3 +184,53 @@ backend_tests! {
         assert!(page.location.unwrap_or_default().contains("error=invalid_target"));
     }
 }
+
+backend_tests! {
+    async fn the_admin_panel_registers_edits_and_deletes_an_api(backend: Backend) {
+        use crate::admin::{panel_browser, set_up_admin, ADMIN_EMAIL};
+        let app = TestApp::spawn(backend).await;
+        set_up_admin(&app, ADMIN_EMAIL).await;
+        let (browser, _) = panel_browser(&app, ADMIN_EMAIL, PASSWORD).await;
+        let page = browser.get("/admin/resource-servers").await;
+        assert_eq!(page.status, 200, "{}", page.html);
+        let fields = hidden_fields(&page.html, "create-resource-server-form", &[
+            ("identifier", API), ("name", "Orders"), ("scopes", "orders:read\n orders:write \n"),
+            ("access_token_expires_in", "900"), ("introspection_client_id", ""),
+        ]);
+        let created = browser.post("/admin/resource-servers", &fields).await;
+        assert_eq!(created.status, 303, "{}", created.html);
+        let root = app.admin_token("root").await;
+        let (_, listed) = call(&app, "GET", "/api/v1/resource-servers", &root, None).await;
+        let rs = &listed["resourceServers"][0];
+        assert_eq!((&rs["identifier"], &rs["scopes"], &rs["accessTokenExpiresIn"]),
+            (&json!(API), &json!(["orders:read", "orders:write"]), &json!(900)), "{listed}");
+        let id = rs["id"].as_i64().unwrap();
+        // A bad lifetime is refused and changes nothing; the edit form switches it off.
+        let page = browser.get("/admin/resource-servers").await;
+        let form_id = format!("resource-server-{id}");
+        let bad = hidden_fields(&page.html, &form_id, &[
+            ("identifier", API), ("name", "Orders"), ("access_token_expires_in", "soon"),
+        ]);
+        let refused = browser.post(&format!("/admin/resource-servers/{id}"), &bad).await;
+        assert_eq!(refused.status, 400, "{}", refused.html);
+        let off = hidden_fields(&page.html, &form_id, &[
+            ("identifier", API), ("name", "Orders v2"), ("scopes", "orders:read"), ("access_token_expires_in", ""),
+        ]);
+        let saved = browser.post(&format!("/admin/resource-servers/{id}"), &off).await;
+        assert_eq!(saved.status, 303, "{}", saved.html);
+        let (_, got) = call(&app, "GET", &format!("/api/v1/resource-servers/{id}"), &root, None).await;
+        let rs = &got["resourceServer"];
+        assert_eq!((&rs["name"], &rs["isActive"], &rs["accessTokenExpiresIn"]),
+            (&json!("Orders v2"), &json!(false), &Value::Null), "{got}");
+        // A post without the panel's CSRF token changes nothing.
+        let forged = browser.post(&format!("/admin/resource-servers/{id}/delete"), &[("csrf_token".into(), "x".into())]).await;
+        assert_eq!(forged.status, 403, "{}", forged.html);
+        let page = browser.get("/admin/resource-servers").await;
+        let delete = hidden_fields(&page.html, &form_id, &[]);
+        let csrf: Vec<(String, String)> = delete.into_iter().filter(|(k, _)| k == "csrf_token").collect();
+        let gone = browser.post(&format!("/admin/resource-servers/{id}/delete"), &csrf).await;
+        assert_eq!(gone.status, 303, "{}", gone.html);
+        let (status, _) = call(&app, "GET", &format!("/api/v1/resource-servers/{id}"), &root, None).await;
+        assert_eq!(status, 404);
+    }
+}

@@ -14,6 +14,7 @@ mod feature;
 mod keys;
 mod logs;
 mod orgs;
+mod resource_servers;
 mod roles;
 mod saml;
 mod scopes;
@@ -48,6 +49,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(attributes::routes())
         .merge(roles::routes())
         .merge(saml::routes())
+        .merge(resource_servers::routes())
         .merge(scopes::routes())
         .merge(keys::routes())
         .route("/admin/account", get(account::page))

@@ -24,7 +24,7 @@ use crate::state::AppState;
 /// (section id, path, label).
 type NavEntry = (&'static str, &'static str, fn(&Words) -> &'static str);
 
-const NAV: [NavEntry; 13] = [
+const NAV: [NavEntry; 14] = [
     ("dashboard", "/admin", |w| w.dashboard),
     ("users", "/admin/users", |w| w.users),
     ("apps", "/admin/apps", |w| w.apps),
@@ -35,6 +35,7 @@ const NAV: [NavEntry; 13] = [
     ("scopes", "/admin/scopes", |w| w.scopes),
     ("logs", "/admin/logs/sign-in", |w| w.logs),
     ("saml", "/admin/saml", |w| w.saml),
+    ("resource-servers", "/admin/resource-servers", |w| w.resource_servers),
     ("connect", "/admin/connect-apps", |w| w.connect_apps),
     ("keys", "/admin/keys", |w| w.keys),
     ("account", "/admin/account", |w| w.account),
