@@ -250,6 +250,31 @@ backend_tests! {
         web_client_completes_code_flow(backend, ("python3", "authlib_flow.py"), "Authlib app", "authlib", "authlib").await;
     }
 
+    async fn a_resource_server_accepts_only_tokens_meant_for_it(backend: Backend) {
+        let origin = app_origin();
+        let app = spawn(backend, &origin).await;
+        let redirect = format!("{origin}/cb");
+        let (_, client_id, _) = create_app(&app, "Orders app", "spa", &[&redirect]).await;
+        let root = app.admin_token("root").await;
+        let api_app = s2s_app(&app, &root, &["read_user"]).await;
+        let resource = "https://orders.example.com/api";
+        let (status, body) = call(&app, "POST", "/api/v1/resource-servers", &root, Some(json!({
+            "identifier": resource, "name": "Orders", "scopes": ["orders:read"],
+            "introspectionClientId": api_app.client_id,
+        }))).await;
+        assert_eq!(status, 201, "{body}");
+        run_client("node", "resource-server.mjs", &[
+            ("ISSUER", app.base.clone()),
+            ("CLIENT_ID", client_id),
+            ("REDIRECT_URI", redirect),
+            ("EMAIL", email("resource-server", backend)),
+            ("PASSWORD", PASSWORD.into()),
+            ("RESOURCE", resource.into()),
+            ("RS_CLIENT_ID", api_app.client_id),
+            ("RS_CLIENT_SECRET", api_app.secret),
+        ]).await;
+    }
+
     async fn openid_client_runs_the_device_flow_with_chromium_as_the_user(backend: Backend) {
         device_client_signs_in(backend, ("node", "device-flow.mjs"), "spa", "device-oidc").await;
     }
