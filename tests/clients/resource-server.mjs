@@ -6,9 +6,11 @@
 // authorization and token requests, the sign-in runs in headless Chromium, then it calls the
 // API with that token, with a token for Gatehouse itself, with a forged one, after revoking it,
 // and after a refresh.
+// Then the API calls a downstream API for the user: it exchanges the user's token for one to
+// that API (RFC 8693, openid-client's `genericGrantRequest`), which names it in `act`.
 // Env: ISSUER, CLIENT_ID (a SPA app), REDIRECT_URI, EMAIL, PASSWORD, RESOURCE (the API's
 // identifier, registered with the scope orders:read), RS_CLIENT_ID, RS_CLIENT_SECRET (the S2S
-// app the API introspects with).
+// app the API introspects and exchanges with), DOWNSTREAM (an API that lets it exchange).
 import { createServer } from 'node:http';
 import * as client from 'openid-client';
 import * as jose from 'jose';
@@ -83,6 +85,29 @@ try {
   assert(claims.aud === resource, `the token's audience: ${JSON.stringify(claims)}`);
   assert((await call('/orders', tokens.access_token)) === 200, 'the API accepts its token (local checks)');
   assert((await call('/orders/introspected', tokens.access_token)) === 200, 'the API accepts its token (introspection)');
+
+  // The API acts for the user downstream (delegation, RFC 8693).
+  const downstream = need('DOWNSTREAM');
+  const exchanged = await client.genericGrantRequest(apiConfig, 'urn:ietf:params:oauth:grant-type:token-exchange', {
+    subject_token: tokens.access_token,
+    subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+    audience: downstream,
+  });
+  assert(exchanged.issued_token_type === 'urn:ietf:params:oauth:token-type:access_token', `exchange answer: ${JSON.stringify(exchanged)}`);
+  const { payload: delegated, protectedHeader } = await jose.jwtVerify(exchanged.access_token, jwks, { issuer, audience: downstream, typ: 'at+jwt' });
+  assert(protectedHeader.typ === 'at+jwt' && delegated.sub === claims.sub && delegated.act?.sub === need('RS_CLIENT_ID'), `delegated token: ${JSON.stringify(delegated)}`);
+  assert((await call('/orders', exchanged.access_token)) === 401, 'the API refuses a token meant for the downstream API');
+  let refusedExchange = false;
+  try {
+    await client.genericGrantRequest(config, 'urn:ietf:params:oauth:grant-type:token-exchange', {
+      subject_token: tokens.access_token,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      audience: downstream,
+    });
+  } catch (error) {
+    refusedExchange = error.error === 'unauthorized_client';
+  }
+  assert(refusedExchange, 'a public app cannot exchange tokens');
 
   // A token for Gatehouse itself (no resource; the browser is still signed in).
   user.signUp = false;

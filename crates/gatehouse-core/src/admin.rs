@@ -61,6 +61,8 @@ pub enum AdminRuleError {
     ResourceTokenLifetime,
     #[error("introspectionClientId must be the client id of an S2S app")]
     IntrospectionClientNotS2s,
+    #[error("tokenExchangeClientIds must be client ids of apps with a secret (s2s or web)")]
+    ExchangeClientNotConfidential,
     #[error("Invitation must be accepted before activating user")]
     InvitationMustBeAccepted,
     #[error("This account has already been linked with one account")]

@@ -127,6 +127,18 @@ pub enum TokenError {
     DeviceAccessDenied,
     #[error("{0}")]
     InvalidTarget(#[from] crate::resource::ResourceError),
+    #[error("{0} must be urn:ietf:params:oauth:token-type:access_token")]
+    UnsupportedTokenType(&'static str),
+    #[error("actor_token is not supported: the calling app is the actor")]
+    ActorTokenNotSupported,
+    #[error("The subject_token is not a user's access token this app may use")]
+    InvalidSubjectToken,
+    #[error("scope may only narrow the subject token's scopes")]
+    ScopeBeyondSubject,
+    #[error("None of the requested scopes is defined by the target API")]
+    NoScopeForTarget,
+    #[error("resource and audience name two different APIs: name one")]
+    TwoTargets,
 }
 
 impl TokenError {
@@ -162,6 +174,11 @@ impl TokenError {
             Self::ExpiredDeviceCode => OAuthErrorCode::ExpiredToken,
             Self::DeviceAccessDenied => OAuthErrorCode::AccessDenied,
             Self::InvalidTarget(_) => OAuthErrorCode::InvalidTarget,
+            Self::UnsupportedTokenType(_) | Self::ActorTokenNotSupported | Self::TwoTargets => {
+                OAuthErrorCode::InvalidRequest
+            }
+            Self::InvalidSubjectToken => OAuthErrorCode::InvalidGrant,
+            Self::ScopeBeyondSubject | Self::NoScopeForTarget => OAuthErrorCode::InvalidScope,
         }
     }
 

@@ -17,6 +17,8 @@ pub enum ResourceError {
     Unknown,
     #[error("The resource is not the one this grant was issued for")]
     NotGranted,
+    #[error("This app may not exchange tokens for this API")]
+    ExchangeNotAllowed,
 }
 
 impl ResourceError {
@@ -76,6 +78,9 @@ pub struct ResourceAccessTokenClaims {
     pub exp: i64,
     pub jti: String,
     pub auth_time: i64,
+    /// Who acts for the user, when the token came from a token exchange (RFC 8693 §4.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<crate::grant::token_exchange::Actor>,
 }
 
 /// The JWT `typ` of RFC 9068 access tokens.

@@ -17,6 +17,9 @@ pub struct ResourceServerRecord {
     pub access_token_expires_in: Option<i64>,
     /// The S2S app that stands for the API when it introspects tokens.
     pub introspection_client_id: Option<String>,
+    /// JSON array of the client ids that may exchange a user's token for one to this API
+    /// (RFC 8693).
+    pub token_exchange_client_ids: String,
     pub is_active: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -31,13 +34,14 @@ pub struct ResourceServerFields {
     pub scopes: Option<String>,
     pub access_token_expires_in: Option<i64>,
     pub introspection_client_id: Option<String>,
+    pub token_exchange_client_ids: Option<String>,
     pub is_active: Option<bool>,
 }
 
 macro_rules! resource_server_columns {
     () => {
         "id, identifier, name, scopes, access_token_expires_in, introspection_client_id, \
-         is_active, created_at, updated_at"
+         token_exchange_client_ids, is_active, created_at, updated_at"
     };
 }
 
@@ -95,8 +99,9 @@ impl ResourceServerStore for Store {
     ) -> Result<ResourceServerRecord, StoreError> {
         const INSERT: &str = concat!(
             "INSERT INTO resource_servers (identifier, name, scopes, access_token_expires_in, \
-             introspection_client_id, is_active, created_at, updated_at) \
-             VALUES ($1, $2, $3, NULLIF($4, 0), NULLIF($5, ''), $6, $7, $7) RETURNING ",
+             introspection_client_id, token_exchange_client_ids, is_active, created_at, \
+             updated_at) VALUES ($1, $2, $3, NULLIF($4, 0), NULLIF($5, ''), $6, $7, $8, $8) \
+             RETURNING ",
             resource_server_columns!()
         );
         self.fetch_one(
@@ -107,6 +112,7 @@ impl ResourceServerStore for Store {
                 f.scopes.as_deref().unwrap_or("[]"),
                 f.access_token_expires_in.unwrap_or(0),
                 f.introspection_client_id.as_deref().unwrap_or_default(),
+                f.token_exchange_client_ids.as_deref().unwrap_or("[]"),
                 f.is_active.unwrap_or(true),
                 now_utc(),
             ),
@@ -126,7 +132,8 @@ impl ResourceServerStore for Store {
              ELSE NULLIF($5, 0) END, \
              introspection_client_id = CASE WHEN $6 IS NULL THEN introspection_client_id \
              ELSE NULLIF($6, '') END, \
-             is_active = COALESCE($7, is_active), updated_at = $8 \
+             token_exchange_client_ids = COALESCE($7, token_exchange_client_ids), \
+             is_active = COALESCE($8, is_active), updated_at = $9 \
              WHERE id = $1 AND deleted_at IS NULL RETURNING ",
             resource_server_columns!()
         );
@@ -139,6 +146,7 @@ impl ResourceServerStore for Store {
                 &f.scopes,
                 f.access_token_expires_in,
                 &f.introspection_client_id,
+                &f.token_exchange_client_ids,
                 f.is_active,
                 now_utc(),
             ),

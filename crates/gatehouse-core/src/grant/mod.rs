@@ -4,6 +4,7 @@ pub mod authorization_code;
 pub mod client_credentials;
 pub mod device_code;
 pub mod refresh_token;
+pub mod token_exchange;
 
 /// The kinds of app (OAuth client) Gatehouse knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

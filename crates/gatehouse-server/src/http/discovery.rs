@@ -6,7 +6,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use gatehouse_core::grant::device_code;
+use gatehouse_core::grant::{device_code, token_exchange};
 use gatehouse_core::scope::BUILT_IN_SCOPES;
 use serde_json::json;
 
@@ -43,7 +43,8 @@ pub fn openid_configuration_document(issuer: &str, signing_algorithm: &str) -> s
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": [
-            "authorization_code", "refresh_token", "client_credentials", device_code::GRANT_TYPE
+            "authorization_code", "refresh_token", "client_credentials", device_code::GRANT_TYPE,
+            token_exchange::GRANT_TYPE
         ],
         "subject_types_supported": ["public"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],

@@ -285,6 +285,7 @@ table! {
         identifier,
         access_token_lifetime,
         introspection_client,
+        token_exchange_clients,
         use_system_mfa,
         require_email_mfa,
         require_otp_mfa,

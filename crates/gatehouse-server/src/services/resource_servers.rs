@@ -33,12 +33,24 @@ pub struct ResourceServerInput {
     /// The client id of the S2S app that stands for the API at the introspection endpoint; an
     /// empty string clears it.
     pub introspection_client_id: Option<String>,
+    /// The client ids of the apps (`s2s` or `web`) that may exchange a user's token for one to
+    /// this API (RFC 8693); replaces them on update.
+    pub token_exchange_client_ids: Option<Vec<String>>,
     pub is_active: Option<bool>,
 }
 
 /// The scope names a resource server defines.
 pub fn scopes_of(record: &ResourceServerRecord) -> Vec<String> {
     serde_json::from_str(&record.scopes).unwrap_or_default()
+}
+
+/// The client ids that may exchange tokens for a resource server.
+pub fn exchange_clients_of(record: &ResourceServerRecord) -> Vec<String> {
+    serde_json::from_str(&record.token_exchange_client_ids).unwrap_or_default()
+}
+
+fn json_list(list: &[String]) -> Result<String, ServiceError> {
+    serde_json::to_string(list).map_err(|e| ServiceError::Internal(e.to_string()))
 }
 
 async fn fields(
@@ -63,7 +75,7 @@ async fn fields(
                     names.push(scope);
                 }
             }
-            Some(serde_json::to_string(&names).map_err(|e| ServiceError::Internal(e.to_string()))?)
+            Some(json_list(&names)?)
         }
     };
     if let Some(lifetime) = input.access_token_expires_in {
@@ -81,6 +93,18 @@ async fn fields(
             return Err(AdminRuleError::IntrospectionClientNotS2s.into());
         }
     }
+    let exchange_clients = match &input.token_exchange_client_ids {
+        None => None,
+        Some(ids) => {
+            for id in ids {
+                let app = state.clients.app(id).await?;
+                if !app.is_some_and(|a| a.app_type != AppType::Spa) {
+                    return Err(AdminRuleError::ExchangeClientNotConfidential.into());
+                }
+            }
+            Some(json_list(ids)?)
+        }
+    };
     Ok(ResourceServerFields {
         identifier: input.identifier,
         name: input
@@ -90,6 +114,7 @@ async fn fields(
         scopes,
         access_token_expires_in: input.access_token_expires_in,
         introspection_client_id: input.introspection_client_id,
+        token_exchange_client_ids: exchange_clients,
         is_active: input.is_active,
     })
 }

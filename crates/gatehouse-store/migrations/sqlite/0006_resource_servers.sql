@@ -1,5 +1,6 @@
 -- APIs (resource servers, RFC 8707) that access tokens may be issued for: the identifier is the
--- token's `aud`; `scopes` is a JSON array of the scope names the API defines.
+-- token's `aud`; `scopes` is a JSON array of the scope names the API defines;
+-- `token_exchange_client_ids` the apps that may exchange a user's token for one to this API.
 CREATE TABLE resource_servers (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     identifier TEXT NOT NULL,
@@ -7,6 +8,7 @@ CREATE TABLE resource_servers (
     scopes TEXT NOT NULL DEFAULT '[]',
     access_token_expires_in INTEGER,
     introspection_client_id TEXT,
+    token_exchange_client_ids TEXT NOT NULL DEFAULT '[]',
     is_active INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1)),
     created_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,
     updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP,

@@ -263,7 +263,14 @@ backend_tests! {
             "introspectionClientId": api_app.client_id,
         }))).await;
         assert_eq!(status, 201, "{body}");
+        let downstream = "https://history.example.com/api";
+        let (status, body) = call(&app, "POST", "/api/v1/resource-servers", &root, Some(json!({
+            "identifier": downstream, "name": "Order history", "scopes": ["orders:read"],
+            "tokenExchangeClientIds": [api_app.client_id],
+        }))).await;
+        assert_eq!(status, 201, "{body}");
         run_client("node", "resource-server.mjs", &[
+            ("DOWNSTREAM", downstream.into()),
             ("ISSUER", app.base.clone()),
             ("CLIENT_ID", client_id),
             ("REDIRECT_URI", redirect),

@@ -46,3 +46,4 @@ mod simple_oauth;
 mod social_oauth;
 mod store_contract;
 mod system;
+mod token_exchange;

@@ -13,7 +13,9 @@ use serde::Deserialize;
 use super::auth::{AdminForm, AdminUser, NoFields};
 use super::view::{buttons, lines, render, see_other, Frame, PageResult};
 use crate::error::ServiceError;
-use crate::services::resource_servers::{self, scopes_of, ResourceServerInput};
+use crate::services::resource_servers::{
+    self, exchange_clients_of, scopes_of, ResourceServerInput,
+};
 use crate::state::AppState;
 
 const PAGE: &str = "/admin/resource-servers";
@@ -29,8 +31,8 @@ pub(super) fn routes() -> Router<AppState> {
 #[template(path = "admin/resource_servers.html")]
 struct ResourceServersPage {
     f: Frame,
-    /// Each with its scopes, one a line.
-    servers: Vec<(ResourceServerRecord, String)>,
+    /// Each with its scopes and its exchange clients, one a line.
+    servers: Vec<(ResourceServerRecord, String, String)>,
 }
 
 async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
@@ -39,10 +41,16 @@ async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
         .into_iter()
         .map(|rs| {
             let scopes = scopes_of(&rs).join("\n");
-            (rs, scopes)
+            let exchangers = exchange_clients_of(&rs).join("\n");
+            (rs, scopes, exchangers)
         })
         .collect();
-    let f = Frame::new(&admin, "resource-servers", admin.words().resource_servers, PAGE);
+    let f = Frame::new(
+        &admin,
+        "resource-servers",
+        admin.words().resource_servers,
+        PAGE,
+    );
     Ok(render(StatusCode::OK, &ResourceServersPage { f, servers }))
 }
 
@@ -55,6 +63,7 @@ struct ResourceServerForm {
     scopes: String,
     access_token_expires_in: String,
     introspection_client_id: String,
+    token_exchange_client_ids: String,
     is_active: Option<String>,
 }
 
@@ -73,6 +82,7 @@ impl ResourceServerForm {
             scopes: Some(lines(&self.scopes)),
             access_token_expires_in: Some(lifetime),
             introspection_client_id: Some(self.introspection_client_id.trim().to_owned()),
+            token_exchange_client_ids: Some(lines(&self.token_exchange_client_ids)),
             is_active: editing.then_some(self.is_active.is_some()),
         })
     }

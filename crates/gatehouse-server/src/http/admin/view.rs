@@ -35,7 +35,9 @@ const NAV: [NavEntry; 14] = [
     ("scopes", "/admin/scopes", |w| w.scopes),
     ("logs", "/admin/logs/sign-in", |w| w.logs),
     ("saml", "/admin/saml", |w| w.saml),
-    ("resource-servers", "/admin/resource-servers", |w| w.resource_servers),
+    ("resource-servers", "/admin/resource-servers", |w| {
+        w.resource_servers
+    }),
     ("connect", "/admin/connect-apps", |w| w.connect_apps),
     ("keys", "/admin/keys", |w| w.keys),
     ("account", "/admin/account", |w| w.account),

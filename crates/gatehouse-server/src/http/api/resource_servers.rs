@@ -13,7 +13,9 @@ use super::guard::{Guarded, ReadApp, WriteApp};
 use super::json::{ApiJson, RecordId};
 use super::views::{record_view, views, ErrorBody};
 use crate::http::error::ApiError;
-use crate::services::resource_servers::{self, scopes_of, ResourceServerInput};
+use crate::services::resource_servers::{
+    self, exchange_clients_of, scopes_of, ResourceServerInput,
+};
 use crate::state::AppState;
 
 record_view! {
@@ -28,6 +30,8 @@ record_view! {
         access_token_expires_in: Option<i64> = r.access_token_expires_in,
         /// The S2S app that may introspect this API's tokens.
         introspection_client_id: Option<String> = r.introspection_client_id.clone(),
+        /// The apps that may exchange a user's token for one to this API (RFC 8693).
+        token_exchange_client_ids: Vec<String> = exchange_clients_of(r),
         is_active: bool = r.is_active,
     }
 }

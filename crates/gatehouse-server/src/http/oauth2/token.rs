@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gatehouse_core::client_auth::parse_basic_authorization;
 use gatehouse_core::grant::device_code;
+use gatehouse_core::grant::token_exchange::{self, ExchangeParams};
 use gatehouse_core::TokenError;
 use serde::Deserialize;
 
@@ -28,6 +29,12 @@ pub struct TokenForm {
     device_code: Option<String>,
     /// RFC 8707: the API the access token is for.
     resource: Option<String>,
+    /// RFC 8693: the token exchanged and what is asked for it.
+    subject_token: Option<String>,
+    subject_token_type: Option<String>,
+    requested_token_type: Option<String>,
+    actor_token: Option<String>,
+    audience: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
 }
@@ -151,6 +158,23 @@ pub async fn token(
             let device_code = form.device_code.as_deref().unwrap_or_default();
             let issued =
                 device_flow::poll(&state, client.as_ref(), device_code, ip.as_deref(), now).await?;
+            Ok(no_store(Json(issued)))
+        }
+        token_exchange::GRANT_TYPE => {
+            let presented = presented_client(&headers, form.client_id, form.client_secret)?;
+            let client = user_tokens::identify_client(&state, &presented).await?;
+            let request = user_tokens::ExchangeRequest {
+                subject_token: form.subject_token.as_deref().unwrap_or_default(),
+                params: ExchangeParams {
+                    subject_token_type: form.subject_token_type.as_deref(),
+                    requested_token_type: form.requested_token_type.as_deref(),
+                    actor_token: form.actor_token.as_deref(),
+                    scope: form.scope.as_deref(),
+                },
+                resource: form.resource.as_deref(),
+                audience: form.audience.as_deref(),
+            };
+            let issued = user_tokens::exchange_token(&state, client.as_ref(), request, now).await?;
             Ok(no_store(Json(issued)))
         }
         _ => Err(TokenError::UnsupportedGrantType.into()),

@@ -129,16 +129,21 @@ async fn serves_audience(
     client: &IdentifiedClient,
     claims: &AccessTokenClaims,
 ) -> Result<bool, ServiceError> {
-    if claims.aud == state.config.issuer {
+    stands_for(state, &client.app.client_id, &claims.aud).await
+}
+
+/// Whether the app `client_id` stands for the resource server `audience` (its introspection
+/// app). This server's own audience has no such app.
+pub(super) async fn stands_for(
+    state: &AppState,
+    client_id: &str,
+    audience: &str,
+) -> Result<bool, ServiceError> {
+    if audience == state.config.issuer {
         return Ok(false);
     }
-    let rs = state
-        .store
-        .resource_server_by_identifier(&claims.aud)
-        .await?;
-    Ok(rs.is_some_and(|rs| {
-        rs.introspection_client_id.as_deref() == Some(client.app.client_id.as_str())
-    }))
+    let rs = state.store.resource_server_by_identifier(audience).await?;
+    Ok(rs.is_some_and(|rs| rs.introspection_client_id.as_deref() == Some(client_id)))
 }
 
 /// The token's app is live and active, its resource server (if any) too, and, for a user's

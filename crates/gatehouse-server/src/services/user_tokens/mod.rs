@@ -28,6 +28,7 @@ mod impersonation;
 mod introspection;
 mod refresh;
 mod revocation;
+mod token_exchange;
 mod userinfo;
 
 pub use code_exchange::{exchange_code, CodeProof};
@@ -36,6 +37,7 @@ pub use impersonation::{impersonate, ImpersonationTokens};
 pub use introspection::introspect;
 pub use refresh::refresh;
 pub use revocation::{access_token_revoked, read_access_token, revoke, revoke_own_refresh_token};
+pub use token_exchange::{exchange_token, ExchangeRequest, ExchangedToken};
 pub use userinfo::{user_for_token, userinfo_extras, UserInfoExtras};
 
 /// Who the client says it is at the token or revocation endpoint.
@@ -341,6 +343,7 @@ fn resource_access_token_claims(
         exp: facts.now + lifetime as i64,
         jti: facts.jti.clone(),
         auth_time,
+        act: None,
     }
 }
 

@@ -45,23 +45,21 @@ pub async fn access_token_revoked(state: &AppState, jti: &str) -> Result<bool, S
         .is_some())
 }
 
-/// Verifies an access token of any kind (a user's, an S2S app's, or one for a resource server
-/// in the RFC 9068 profile, read as this server's shape with `aud` the API and no roles):
-/// signature, issuer, expiry, not revoked.
-pub(super) async fn read_any_access_token(
-    state: &AppState,
-    token: &str,
-    now: i64,
-) -> Result<Option<AccessTokenClaims>, ServiceError> {
-    let Ok(payload) = state.keys.verify(token) else {
-        return Ok(None);
-    };
-    let issuer = &state.config.issuer;
-    let claims = match serde_json::from_slice::<AccessTokenClaims>(&payload) {
-        Ok(own) if jwt::check_access_token(&own, issuer, now).is_ok() => own,
-        Ok(_) => return Ok(None),
-        Err(_) => match serde_json::from_slice::<ResourceAccessTokenClaims>(&payload) {
-            Ok(rs) if rs.iss == *issuer && rs.exp > now && rs.aud != *issuer => AccessTokenClaims {
+/// An access token this server signed, as read back.
+pub(super) enum ReadToken {
+    /// This server's own shape: a user's or an S2S app's, `aud` the issuer.
+    Own(AccessTokenClaims),
+    /// A user's token for a resource server (RFC 9068).
+    Resource(ResourceAccessTokenClaims),
+}
+
+impl ReadToken {
+    /// Either kind in this server's shape: a resource server's token keeps its `aud` and gets
+    /// no roles, so nothing that wants a token for this server takes it.
+    pub(super) fn into_claims(self) -> AccessTokenClaims {
+        match self {
+            ReadToken::Own(claims) => claims,
+            ReadToken::Resource(rs) => AccessTokenClaims {
                 iss: rs.iss,
                 sub: rs.sub,
                 azp: rs.client_id,
@@ -73,13 +71,50 @@ pub(super) async fn read_any_access_token(
                 roles: None,
                 impersonated_by: None,
             },
+        }
+    }
+}
+
+/// Verifies an access token of either kind: signature, issuer, audience (the issuer for this
+/// server's own, anything else for a resource server's), expiry, not revoked.
+pub(super) async fn read_token(
+    state: &AppState,
+    token: &str,
+    now: i64,
+) -> Result<Option<ReadToken>, ServiceError> {
+    let Ok(payload) = state.keys.verify(token) else {
+        return Ok(None);
+    };
+    let issuer = &state.config.issuer;
+    let (read, jti) = match serde_json::from_slice::<AccessTokenClaims>(&payload) {
+        Ok(own) if jwt::check_access_token(&own, issuer, now).is_ok() => {
+            let jti = own.jti.clone();
+            (ReadToken::Own(own), jti)
+        }
+        Ok(_) => return Ok(None),
+        Err(_) => match serde_json::from_slice::<ResourceAccessTokenClaims>(&payload) {
+            Ok(rs) if rs.iss == *issuer && rs.exp > now && rs.aud != *issuer => {
+                let jti = rs.jti.clone();
+                (ReadToken::Resource(rs), jti)
+            }
             _ => return Ok(None),
         },
     };
-    if access_token_revoked(state, &claims.jti).await? {
+    if access_token_revoked(state, &jti).await? {
         return Ok(None);
     }
-    Ok(Some(claims))
+    Ok(Some(read))
+}
+
+/// [`read_token`], in this server's shape.
+pub(super) async fn read_any_access_token(
+    state: &AppState,
+    token: &str,
+    now: i64,
+) -> Result<Option<AccessTokenClaims>, ServiceError> {
+    Ok(read_token(state, token, now)
+        .await?
+        .map(ReadToken::into_claims))
 }
 
 /// Verifies a user access token: signature, issuer, expiry, not revoked, a user subject.
