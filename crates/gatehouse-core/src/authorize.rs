@@ -31,6 +31,8 @@ pub struct AuthorizeParams {
     pub authorize_method: Option<String>,
     /// RFC 8707: the API the access token is for.
     pub resource: Option<String>,
+    /// OIDC Core §3.1.2.1: the authentication levels wanted, preferred first.
+    pub acr_values: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +72,10 @@ pub struct AuthorizationRequest {
     /// The resource server (its identifier) the access token is for (RFC 8707).
     #[serde(default)]
     pub resource: Option<String>,
+    /// `acr_values` asked for two factors: MFA is owed even where the app and user need none,
+    /// and a session that did not pass two factors is not enough.
+    #[serde(default)]
+    pub wants_two_factors: bool,
 }
 
 impl AuthorizationRequest {
@@ -96,6 +102,7 @@ impl AuthorizationRequest {
             policy: None,
             org: None,
             resource: None,
+            wants_two_factors: false,
         }
     }
 }
@@ -382,6 +389,7 @@ pub fn check_request(
         org: nonempty(&params.org),
         // Checked against the registered resource servers by the caller.
         resource: None,
+        wants_two_factors: crate::signin::context::wants_two_factors(params.acr_values.as_deref()),
     })
 }
 

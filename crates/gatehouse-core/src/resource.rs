@@ -78,6 +78,11 @@ pub struct ResourceAccessTokenClaims {
     pub exp: i64,
     pub jti: String,
     pub auth_time: i64,
+    /// The level the sign-in reached and how (RFC 9068 §2.2.1), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
     /// Who acts for the user, when the token came from a token exchange (RFC 8693 §4.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub act: Option<crate::grant::token_exchange::Actor>,

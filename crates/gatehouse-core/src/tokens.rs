@@ -36,6 +36,11 @@ pub struct IdTokenClaims {
     /// Custom attributes flagged for ID tokens (present only when attributes are enabled).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<std::collections::BTreeMap<String, String>>,
+    /// The level the sign-in reached and how (OIDC Core §2, RFC 8176), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
 }
 
 /// What the user-token claims are made from.
@@ -110,6 +115,8 @@ pub fn id_token_claims(
         family_name: pick(&profile.last_name),
         roles: f.roles.to_vec(),
         attributes: None,
+        acr: None,
+        amr: None,
     }
 }
 

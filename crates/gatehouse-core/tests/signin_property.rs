@@ -118,7 +118,8 @@ fn any_event() -> impl Strategy<Value = Event> {
         FirstFactor::Password,
         FirstFactor::SignUp,
         FirstFactor::Passwordless,
-        FirstFactor::StrongFactor,
+        FirstFactor::Passkey,
+        FirstFactor::RecoveryCode,
         FirstFactor::External,
         FirstFactor::Session,
     ]);
@@ -269,7 +270,7 @@ fn check_finished(
             .any(|p| p.user == user && steps.contains(&p.step))
     };
     let skips_mfa = match proof.first_factor() {
-        Some(FirstFactor::StrongFactor | FirstFactor::Session) => true,
+        Some(f) if f.is_strong() || f == FirstFactor::Session => true,
         Some(FirstFactor::External) => world.external_can_bypass_mfa,
         _ => false,
     };

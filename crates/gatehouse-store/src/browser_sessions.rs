@@ -11,6 +11,8 @@ pub struct BrowserSession {
     pub user_id: UserId,
     pub auth_time: NaiveDateTime,
     pub expires_at: NaiveDateTime,
+    /// The methods the session's sign-in passed (JSON array of RFC 8176 values), if known.
+    pub amr: Option<String>,
 }
 
 /// A live session as the management API lists it.
@@ -32,6 +34,7 @@ pub struct NewBrowserSession<'a> {
     pub expires_at: NaiveDateTime,
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
+    pub amr: Option<&'a str>,
 }
 
 pub trait BrowserSessionStore {
@@ -74,8 +77,8 @@ pub trait BrowserSessionStore {
 impl BrowserSessionStore for Store {
     async fn insert_browser_session(&self, s: &NewBrowserSession<'_>) -> Result<i64, StoreError> {
         const SQL: &str = "INSERT INTO browser_sessions (session_hash, user_id, auth_time, \
-            last_seen_at, expires_at, ip, user_agent, created_at, updated_at) \
-            VALUES ($1, $2, $3, $6, $4, $5, $7, $6, $6) RETURNING id";
+            last_seen_at, expires_at, ip, user_agent, amr, created_at, updated_at) \
+            VALUES ($1, $2, $3, $6, $4, $5, $7, $8, $6, $6) RETURNING id";
         let now = now_utc();
         let (id,): (i64,) = self
             .fetch_one(
@@ -88,6 +91,7 @@ impl BrowserSessionStore for Store {
                     s.ip,
                     now,
                     s.user_agent,
+                    s.amr,
                 ),
             )
             .await?;
@@ -99,7 +103,7 @@ impl BrowserSessionStore for Store {
         session_hash: &str,
         now: NaiveDateTime,
     ) -> Result<Option<BrowserSession>, StoreError> {
-        const SQL: &str = "SELECT id, user_id, auth_time, expires_at FROM browser_sessions \
+        const SQL: &str = "SELECT id, user_id, auth_time, expires_at, amr FROM browser_sessions \
             WHERE session_hash = $1 AND revoked_at IS NULL AND expires_at > $2 \
             AND deleted_at IS NULL";
         self.fetch_optional(SQL, (session_hash, now)).await
@@ -173,6 +177,7 @@ mod tests {
             expires_at: at(expires),
             ip: Some("203.0.113.7"),
             user_agent: Some("Firefox"),
+            amr: Some(r#"["pwd"]"#),
         };
         store
             .insert_browser_session(&session)
@@ -197,6 +202,7 @@ mod tests {
             user_id,
             auth_time: at(8),
             expires_at: at(12),
+            amr: Some(r#"["pwd"]"#.into()),
         };
         assert_eq!(found, Some(expected));
         assert_eq!(live(&store, "cookie", 12).await, None);

@@ -33,6 +33,8 @@ pub struct RefreshTokenRecord {
     pub impersonated_by: Option<String>,
     /// The resource server the family's access tokens are for (its identifier), if any.
     pub resource: Option<String>,
+    /// The methods the sign-in passed (JSON array of RFC 8176 values), if known.
+    pub amr: Option<String>,
     pub expires_at: NaiveDateTime,
     pub used_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
@@ -50,6 +52,7 @@ pub struct NewRefreshToken<'a> {
     pub roles: &'a str,
     pub impersonated_by: Option<&'a str>,
     pub resource: Option<&'a str>,
+    pub amr: Option<&'a str>,
     pub expires_at: NaiveDateTime,
 }
 
@@ -87,8 +90,8 @@ pub trait RefreshTokenStore {
 impl RefreshTokenStore for Store {
     async fn insert_refresh_token(&self, t: &NewRefreshToken<'_>) -> Result<(), StoreError> {
         const INSERT: &str = "INSERT INTO refresh_tokens (token_hash, family_id, user_id, app_id, \
-            session_id, scope, roles, impersonated_by, resource, expires_at, created_at, \
-            updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)";
+            session_id, scope, roles, impersonated_by, resource, amr, expires_at, created_at, \
+            updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)";
         self.execute(
             INSERT,
             (
@@ -101,6 +104,7 @@ impl RefreshTokenStore for Store {
                 t.roles,
                 t.impersonated_by,
                 t.resource,
+                t.amr,
                 t.expires_at,
                 now_utc(),
             ),
@@ -114,8 +118,8 @@ impl RefreshTokenStore for Store {
         token_hash: &str,
     ) -> Result<Option<RefreshTokenRecord>, StoreError> {
         const SQL: &str = "SELECT t.id, t.family_id, t.user_id, t.app_id, a.client_id, \
-            t.session_id, t.scope, t.roles, t.impersonated_by, t.resource, t.expires_at, t.used_at, \
-            t.revoked_at FROM refresh_tokens t JOIN apps a ON a.id = t.app_id \
+            t.session_id, t.scope, t.roles, t.impersonated_by, t.resource, t.amr, t.expires_at, \
+            t.used_at, t.revoked_at FROM refresh_tokens t JOIN apps a ON a.id = t.app_id \
             WHERE t.token_hash = $1 AND t.deleted_at IS NULL";
         self.fetch_optional(SQL, (token_hash,)).await
     }
@@ -199,6 +203,7 @@ mod tests {
             roles: r#"["admin"]"#,
             impersonated_by: None,
             resource: None,
+            amr: None,
             expires_at: at(expires),
         };
         store.insert_refresh_token(&token).await.expect("insert");

@@ -26,6 +26,9 @@ pub struct IssuedCode {
     /// The resource server the access token is for (RFC 8707).
     #[serde(default)]
     pub resource: Option<String>,
+    /// How the user proved themselves (RFC 8176).
+    #[serde(default)]
+    pub amr: Vec<String>,
 }
 
 /// The token request's view of an exchange.
@@ -95,6 +98,7 @@ mod tests {
             session_id: None,
             expires_at: 400,
             resource: None,
+            amr: Vec::new(),
         }
     }
 

@@ -63,6 +63,9 @@ pub enum DeviceDecision {
 pub struct Approval {
     pub user: Subject,
     pub auth_time: i64,
+    /// How the user proved themselves (RFC 8176).
+    #[serde(default)]
+    pub amr: Vec<String>,
     /// The browser session the approval was made in, if any.
     pub session_id: Option<i64>,
 }
@@ -128,6 +131,7 @@ mod tests {
                 auth_id: "u-7".into(),
             },
             auth_time: 900,
+            amr: vec!["pwd".into()],
             session_id: Some(3),
         })
     }

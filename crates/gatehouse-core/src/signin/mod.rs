@@ -4,6 +4,7 @@
 //! about the user, the app and the server, and names the one page still owed, or none. Steps are
 //! asked in a fixed order and each at most once, so later capabilities plug in by adding facts.
 
+pub mod context;
 mod next_step;
 mod proof;
 mod steps;

@@ -57,7 +57,7 @@ fn needs(facts: &StepFacts<'_>, kind: MfaType) -> bool {
 
 fn skips_mfa(facts: &StepFacts<'_>) -> bool {
     match facts.first_factor {
-        Some(FirstFactor::StrongFactor | FirstFactor::Session) => true,
+        Some(FirstFactor::Passkey | FirstFactor::RecoveryCode | FirstFactor::Session) => true,
         Some(FirstFactor::External) => facts.external_can_bypass_mfa,
         _ => false,
     }
@@ -180,7 +180,7 @@ pub fn next_step(progress: &Progress, facts: &StepFacts<'_>) -> Option<Step> {
     let local_account = !is_external(facts);
     let fully_authorized = matches!(
         facts.first_factor,
-        Some(FirstFactor::StrongFactor | FirstFactor::Session)
+        Some(FirstFactor::Passkey | FirstFactor::RecoveryCode | FirstFactor::Session)
     );
     if !fully_authorized && local_account {
         if facts.passkey_enrollment_enabled

@@ -56,6 +56,13 @@ impl Proof {
         self.first_factor
     }
 
+    /// The `amr` of what was proven (RFC 8176); `session` is a resumed session's own, if known.
+    pub fn methods(&self, session: Option<&[String]>) -> Vec<String> {
+        self.first_factor
+            .map(|first| super::context::methods(first, &self.progress, session))
+            .unwrap_or_default()
+    }
+
     /// When the first factor was proven (a session's own sign-in time for `Session`).
     pub fn auth_time(&self) -> Option<i64> {
         self.auth_time

@@ -287,6 +287,13 @@ impl From<String> for MfaTypes {
     }
 }
 
+impl FirstFactor {
+    /// Passkeys and recovery codes: strong enough that MFA is skipped.
+    pub fn is_strong(self) -> bool {
+        matches!(self, Self::Passkey | Self::RecoveryCode)
+    }
+}
+
 /// How the user proved who they are first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -294,8 +301,11 @@ pub enum FirstFactor {
     Password,
     SignUp,
     Passwordless,
-    /// Passkey or recovery code: already strong, MFA is skipped.
-    StrongFactor,
+    /// A passkey: already strong, MFA is skipped.
+    Passkey,
+    /// A recovery code stands in for the second factor; MFA is skipped.
+    #[serde(alias = "strong_factor")]
+    RecoveryCode,
     /// An external identity provider (social, OIDC, SAML).
     External,
     /// The browser's single sign-on session.

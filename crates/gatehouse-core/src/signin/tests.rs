@@ -153,7 +153,11 @@ fn verified_otp_users_get_the_code_page_and_remembered_devices_skip_it() {
 
 #[test]
 fn strong_factors_and_sessions_skip_mfa_and_enrollments_but_not_consent_or_policy() {
-    for first in [FirstFactor::StrongFactor, FirstFactor::Session] {
+    for first in [
+        FirstFactor::Passkey,
+        FirstFactor::RecoveryCode,
+        FirstFactor::Session,
+    ] {
         let facts = StepFacts {
             first_factor: Some(first),
             mfa: MfaRequirement {

@@ -55,8 +55,10 @@ pub fn openid_configuration_document(issuer: &str, signing_algorithm: &str) -> s
         "introspection_signing_alg_values_supported": [signing_algorithm],
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "email",
-            "email_verified", "given_name", "family_name", "first_name", "last_name", "locale", "roles"
+            "email_verified", "given_name", "family_name", "first_name", "last_name", "locale", "roles",
+            "acr", "amr"
         ],
+        "acr_values_supported": gatehouse_core::signin::context::ACR_VALUES,
         "id_token_signing_alg_values_supported": [signing_algorithm],
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login", "consent"],

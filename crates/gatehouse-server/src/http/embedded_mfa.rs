@@ -93,7 +93,8 @@ fn success() -> Response {
 
 async fn enrollment_types(s: OwedSession<MfaEnroll>) -> Result<Response, ApiError> {
     let app = s.state.clients.app(&s.tx.request.client_id).await?;
-    let types: Vec<&str> = mfa::enrollment_choices(&s.state, app.as_deref())
+    let wants = s.tx.request.wants_two_factors;
+    let types: Vec<&str> = mfa::enrollment_choices(&s.state, app.as_deref(), wants)
         .into_iter()
         .map(MfaType::as_str)
         .collect();

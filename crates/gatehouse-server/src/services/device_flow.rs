@@ -236,12 +236,13 @@ pub async fn approve(
     state: &AppState,
     target: &DeviceTarget,
     user: Subject,
-    auth_time: i64,
+    (auth_time, amr): (i64, &[String]),
     session_id: Option<i64>,
 ) -> Result<(), ServiceError> {
     let approval = Approval {
         user,
         auth_time,
+        amr: amr.to_vec(),
         session_id,
     };
     decide(state, target, &DeviceDecision::Approved(approval)).await
@@ -306,6 +307,7 @@ pub async fn poll(
         auth_time: approval.auth_time,
         session_id: approval.session_id,
         resource: None,
+        amr: &approval.amr,
     };
     let grant_name = "device_code";
     let (tokens, _, _) =

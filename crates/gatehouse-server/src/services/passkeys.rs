@@ -271,7 +271,7 @@ pub async fn sign_in_with_passkey(
         id: user.id,
         auth_id: user.auth_id,
     };
-    signin::signed_in(state, id, tx, user, FirstFactor::StrongFactor, meta).await
+    signin::signed_in(state, id, tx, user, FirstFactor::Passkey, meta).await
 }
 
 /// The user's passkeys, for the `manage_passkey` page.

@@ -59,12 +59,13 @@ where
 
     /// Starts a session for a user who just signed in; returns its id and the cookie value.
     /// `None` with SSO off.
+    /// `amr`: the methods the sign-in passed, kept so a single sign-on can say them again.
     pub async fn start(
         &self,
         user_id: UserId,
         auth_time: i64,
-        ip: Option<&str>,
-        user_agent: Option<&str>,
+        amr: &[String],
+        (ip, user_agent): (Option<&str>, Option<&str>),
         now: i64,
     ) -> Result<Option<(i64, String)>, ServiceError> {
         if self.idle_lifetime <= 0 {
@@ -73,6 +74,7 @@ where
         let cookie = random_token::<32>();
         let hash = sha256_hex(cookie.as_bytes());
         let user_agent = user_agent.map(|ua| &ua[..ua.floor_char_boundary(512)]);
+        let amr = serde_json::to_string(amr).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let id = self
             .store
             .insert_browser_session(&NewBrowserSession {
@@ -82,6 +84,7 @@ where
                 expires_at: at(now + self.idle_lifetime),
                 ip,
                 user_agent,
+                amr: Some(&amr),
             })
             .await?;
         Ok(Some((id, cookie)))

@@ -87,7 +87,7 @@ pub async fn get_token(
     // The right password, as the sign-in page would have taken it before asking for the
     // second factor; this API has no second step, so a user who owes one gets no token.
     let password_suffices = password_alone_suffices(
-        &mfa::requirement(state, None),
+        &mfa::requirement(state, None, false),
         &account.mfa_types,
         account.otp_verified,
     );

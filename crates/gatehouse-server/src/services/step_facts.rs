@@ -93,6 +93,9 @@ pub(crate) async fn facts_for(
         ),
         None => (MfaTypes::default(), false, Vec::new()),
     };
+    // A request for two factors is not met by a device remembered from an earlier sign-in.
+    let two_factors = tx.request.wants_two_factors;
+    let remembered = if two_factors { Vec::new() } else { remembered };
     let passkey_enrollment_enabled = crate::services::passkeys::passkeys_on(state);
     let (user_has_passkey, user_skips_passkey_enroll) =
         match (tx.user(), passkey_enrollment_enabled) {
@@ -114,8 +117,8 @@ pub(crate) async fn facts_for(
             email_verification_pending,
             consent_enabled: config.enable_user_app_consent,
             scopes_needing_consent: consent_needed,
-            mfa: mfa::requirement(state, app.as_deref()),
-            external_can_bypass_mfa: config.external_sign_in_can_bypass_local_mfa,
+            mfa: mfa::requirement(state, app.as_deref(), two_factors),
+            external_can_bypass_mfa: config.external_sign_in_can_bypass_local_mfa && !two_factors,
             user_otp_verified,
             recovery_code_enabled,
             user_has_recovery_code,

@@ -19,6 +19,7 @@ mod attack_fresh_proof;
 mod attack_pages;
 mod attack_protocol;
 mod attack_signin;
+mod authentication_context;
 mod browser;
 mod captcha;
 mod cli;

@@ -77,7 +77,7 @@ async fn enroll_spec<'a>(
     let app = state.clients.app(&tx.request.client_id).await?;
     let mut spec = FormSpec::new(t.mfa_enroll_title, t.mfa_enroll_intro, ENROLL_PATH, t.save);
     spec.hidden = vec![("tx", tx_id.to_owned())];
-    spec.choices = mfa::enrollment_choices(state, app.as_deref())
+    spec.choices = mfa::enrollment_choices(state, app.as_deref(), tx.request.wants_two_factors)
         .into_iter()
         .map(|k| match k {
             MfaType::Otp => ("otp", t.mfa_otp),

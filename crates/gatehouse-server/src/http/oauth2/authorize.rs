@@ -121,6 +121,7 @@ pub(crate) async fn authorize(
     };
     request.resource = resource.map(|rs| rs.identifier);
     let locale = request.locale.clone();
+    let two_factors = request.wants_two_factors;
     let prompt = request.prompt;
     let max_age = request.max_age;
     let (redirect_uri, client_state) = (request.redirect_uri.clone(), request.state.clone());
@@ -157,6 +158,7 @@ pub(crate) async fn authorize(
         {
             Ok(s) => s.filter(|s| {
                 max_age.is_none_or(|age| browser.now - s.auth_time.and_utc().timestamp() <= age)
+                    && (!two_factors || session_passed_two_factors(s))
             }),
             Err(err) => return crate::http::error::page_internal_error(config, &locale, &err),
         }
@@ -224,6 +226,17 @@ pub(crate) async fn authorize(
         }
         Err(err) => crate::http::error::page_internal_error(config, &locale, &err),
     }
+}
+
+/// Whether a session's sign-in reached two factors: a request that asks for them
+/// (`acr_values`) is not signed in silently by a weaker one.
+fn session_passed_two_factors(session: &gatehouse_store::BrowserSession) -> bool {
+    let amr: Vec<String> = session
+        .amr
+        .as_deref()
+        .and_then(|amr| serde_json::from_str(amr).ok())
+        .unwrap_or_default();
+    gatehouse_core::signin::context::level(&amr) == gatehouse_core::signin::context::LOA_2FA
 }
 
 /// A refused authorize request, shown as a page (never redirected).

@@ -10,8 +10,12 @@ use crate::services::signin::{self, Outcome, StepCall};
 use crate::state::AppState;
 
 /// The types the enrollment page offers: the enforced list, less what the server cannot do.
-pub fn enrollment_choices(state: &AppState, app: Option<&App>) -> Vec<MfaType> {
-    requirement(state, app)
+pub fn enrollment_choices(
+    state: &AppState,
+    app: Option<&App>,
+    wants_two_factors: bool,
+) -> Vec<MfaType> {
+    requirement(state, app, wants_two_factors)
         .enforce_one_of
         .into_iter()
         .filter(|t| match t {
@@ -31,7 +35,9 @@ pub async fn enroll(call: StepCall<'_>, kind: Option<MfaType>) -> Result<Outcome
     let user = account_at(state, &at).await?;
     let app = state.clients.app(&tx.request.client_id).await?;
     let kind = kind
-        .filter(|k| enrollment_choices(state, app.as_deref()).contains(k))
+        .filter(|k| {
+            enrollment_choices(state, app.as_deref(), tx.request.wants_two_factors).contains(k)
+        })
         .ok_or_else(|| SignInError::BadInput("Choose one of the offered methods".into()))?;
     if !user.mfa_types.is_empty() {
         return Err(SignInError::BadInput("User already enrolled with MFA".into()).into());

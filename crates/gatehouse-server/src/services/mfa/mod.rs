@@ -30,10 +30,12 @@ pub use sms_code::{send_sms_code, setup_sms, sms_code_pending, verified_phone, v
 pub(crate) use totp::otp_seal_context;
 pub use totp::{otp_setup, verify_otp, OtpSetup};
 
-/// The factors a sign-in to `app` requires: the app's own settings, or the server's.
-pub fn requirement(state: &AppState, app: Option<&App>) -> MfaRequirement {
+/// The factors a sign-in to `app` requires: the app's own settings, or the server's. A request
+/// that asked for two factors (`acr_values`) owes one even where nothing else requires it: a
+/// user with none enrolls in one the server can deliver.
+pub fn requirement(state: &AppState, app: Option<&App>, wants_two_factors: bool) -> MfaRequirement {
     let config = &state.config;
-    match app {
+    let mut required = match app {
         Some(app) if !app.use_system_mfa_config => MfaRequirement {
             otp: app.require_otp_mfa,
             email: app.require_email_mfa,
@@ -46,7 +48,13 @@ pub fn requirement(state: &AppState, app: Option<&App>) -> MfaRequirement {
             sms: config.sms_mfa_is_required,
             enforce_one_of: config.enforce_one_mfa_enrollment.clone(),
         },
+    };
+    let nothing = !required.otp && !required.email && !required.sms;
+    if wants_two_factors && nothing && required.enforce_one_of.is_empty() {
+        use gatehouse_core::signin::MfaType;
+        required.enforce_one_of = vec![MfaType::Otp, MfaType::Email, MfaType::Sms];
     }
+    required
 }
 
 /// Whether a user facing TOTP or SMS may ask for an email code instead.

@@ -96,6 +96,6 @@ pub async fn sign_in_with_recovery_code(
         id: account.id,
         auth_id: account.auth_id,
     };
-    let factor = gatehouse_core::signin::FirstFactor::StrongFactor;
+    let factor = gatehouse_core::signin::FirstFactor::RecoveryCode;
     signin::signed_in(state, id, tx, user, factor, meta).await
 }

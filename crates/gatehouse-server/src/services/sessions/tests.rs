@@ -22,7 +22,10 @@ fn sessions(store: &Store, idle_lifetime: i64) -> Sessions<'_, Store> {
 
 /// Starts a session at `NOW` (no address, no user agent); its cookie.
 async fn cookie_for(sessions: &Sessions<'_, Store>, user_id: UserId) -> String {
-    let started = sessions.start(user_id, NOW, None, None, NOW).await.unwrap();
+    let started = sessions
+        .start(user_id, NOW, &[], (None, None), NOW)
+        .await
+        .unwrap();
     started.expect("SSO is on").1
 }
 
@@ -32,7 +35,13 @@ async fn a_started_session_resumes_by_its_cookie_and_slides_its_idle_expiry() {
     let sessions = sessions(&store, 600);
 
     let (id, cookie) = sessions
-        .start(user_id, NOW - 5, Some("192.0.2.1"), Some("agent"), NOW)
+        .start(
+            user_id,
+            NOW - 5,
+            &[],
+            (Some("192.0.2.1"), Some("agent")),
+            NOW,
+        )
         .await
         .unwrap()
         .expect("SSO is on");
@@ -91,7 +100,7 @@ async fn with_single_sign_on_off_nothing_starts_or_resumes() {
 
     let off = sessions(&store, 0);
     assert!(off
-        .start(user_id, NOW, None, None, NOW)
+        .start(user_id, NOW, &[], (None, None), NOW)
         .await
         .unwrap()
         .is_none());
@@ -104,7 +113,7 @@ async fn a_long_multibyte_user_agent_is_cut_on_a_character_boundary() {
     let sessions = sessions(&store, 600);
     let agent = "é".repeat(400);
     let started = sessions
-        .start(user_id, NOW, None, Some(&agent), NOW)
+        .start(user_id, NOW, &[], (None, Some(&agent)), NOW)
         .await
         .unwrap();
     assert!(started.is_some());
@@ -128,6 +137,7 @@ async fn ending_everywhere_ends_every_browser_and_revokes_refresh_tokens() {
             roles: "[]",
             impersonated_by: None,
             resource: None,
+            amr: None,
             expires_at: at(NOW + 3600),
         })
         .await

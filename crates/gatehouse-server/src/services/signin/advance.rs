@@ -102,6 +102,7 @@ pub async fn start_over(
     let fresh = Transaction {
         proof: Proof::default(),
         session_id: None,
+        session_methods: None,
         passwordless_email: None,
         recovery_codes: None,
         pending_link: None,
@@ -157,13 +158,20 @@ async fn finish(
 ) -> Result<Completion, ServiceError> {
     let user = tx.proof.user().cloned().ok_or(SignInError::WrongStep)?;
     let auth_time = tx.proof.auth_time().unwrap_or(meta.now);
+    let amr = tx.proof.methods(tx.session_methods.as_deref());
     let mut session_id = tx.session_id;
     let mut session_cookie = None;
     // Browser sign-ins start a single sign-on session; the embedded API has no browser.
     if session_id.is_none() && tx.browser_key.is_some() {
         if let Some((sid, cookie)) = state
             .sessions()
-            .start(user.id, auth_time, meta.ip, meta.user_agent, meta.now)
+            .start(
+                user.id,
+                auth_time,
+                &amr,
+                (meta.ip, meta.user_agent),
+                meta.now,
+            )
             .await?
         {
             session_id = Some(sid);
@@ -177,7 +185,7 @@ async fn finish(
     }
     if let Some(target) = &tx.device {
         let device = crate::services::device_flow::approve;
-        device(state, target, user.clone(), auth_time, session_id).await?;
+        device(state, target, user.clone(), (auth_time, &amr), session_id).await?;
         discard(state, id).await?;
         let page = format!(
             "{}?result=approved&locale={}",
@@ -205,6 +213,7 @@ async fn finish(
         session_id,
         expires_at: meta.now + state.config.authorization_code_expires_in as i64,
         resource: tx.request.resource.clone(),
+        amr,
     };
     let ttl = Duration::from_secs(state.config.authorization_code_expires_in);
     state.cache.set_json(&code_key(&code), &issued, ttl).await?;

@@ -52,6 +52,9 @@ pub struct Transaction {
     #[serde(flatten)]
     proof: Proof,
     pub session_id: Option<i64>,
+    /// The methods the resumed session's sign-in passed (RFC 8176), when it is known.
+    #[serde(default)]
+    pub session_methods: Option<Vec<String>>,
     /// The requested organization's look, when orgs are on and `org` names one.
     pub branding: Option<Branding>,
     /// Passwordless sign-in: the email the code went to, until the code proves it.
@@ -325,6 +328,7 @@ async fn begin_for(
         browser_key: browser_token.map(|t| sha256_hex(t.as_bytes())),
         proof: Proof::default(),
         session_id: None,
+        session_methods: None,
         branding,
         passwordless_email: None,
         recovery_codes: None,

@@ -101,6 +101,7 @@ pub async fn exchange_code(
         auth_time: issued.auth_time,
         session_id: issued.session_id,
         resource: issued.resource.as_deref(),
+        amr: &issued.amr,
     };
     let (tokens, family_id, jti) =
         sign_in_tokens(state, &app, finished, ("authorization_code", ip), now).await?;
@@ -127,6 +128,8 @@ pub(crate) struct FinishedSignIn<'a> {
     pub session_id: Option<i64>,
     /// The resource server (identifier) the access token is for, if any.
     pub resource: Option<&'a str>,
+    /// How the user proved themselves (RFC 8176).
+    pub amr: &'a [String],
 }
 
 /// Mints the tokens of a finished sign-in for `app` (the user must still be active), counts the
@@ -156,6 +159,7 @@ pub(crate) async fn sign_in_tokens(
             refresh: RefreshPlan::NewFamily,
             impersonated_by: None,
             resource: resource.as_ref(),
+            amr: finished.amr,
             now,
         })
         .await?;

@@ -69,6 +69,7 @@ pub async fn impersonate(
             roles: &serde_json::Value::from(roles).to_string(),
             impersonated_by: Some(&impersonator.auth_id),
             resource: None,
+            amr: None,
             expires_at: DateTime::from_timestamp(expires_on, 0)
                 .unwrap_or_default()
                 .naive_utc(),

@@ -164,6 +164,8 @@ struct Mint<'a> {
     impersonated_by: Option<String>,
     /// The API the access token is for (RFC 8707); `None`: this server (Melody's tokens).
     resource: Option<&'a ResourceServerRecord>,
+    /// How the user proved themselves (RFC 8176); empty when not known.
+    amr: &'a [String],
     now: i64,
 }
 
@@ -241,7 +243,8 @@ where
                 let lifetime = rs
                     .access_token_expires_in
                     .map_or(config.access_lifetime, |l| l.unsigned_abs());
-                let claims = resource_access_token_claims(&facts, rs, m.auth_time, lifetime);
+                let mut claims = resource_access_token_claims(&facts, rs, m.auth_time, lifetime);
+                (claims.acr, claims.amr) = authentication_context(m.amr);
                 (self.keys.sign_typed(&claims, ACCESS_TOKEN_TYP)?, lifetime)
             }
         };
@@ -262,6 +265,7 @@ where
                 left_half_hash(&access_token),
                 m.session_id.map(|s| s.to_string()),
             );
+            (claims.acr, claims.amr) = authentication_context(m.amr);
             if config.attributes {
                 let shared = self
                     .store
@@ -286,6 +290,10 @@ where
                 expires_at,
             } => (Some(family_id), expires_at),
         };
+        let amr_json = (!m.amr.is_empty())
+            .then(|| serde_json::to_string(m.amr))
+            .transpose()
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
         let refresh_token = match &family_id {
             Some(family_id) => {
                 let token = random_token::<48>();
@@ -301,6 +309,7 @@ where
                         roles: &roles_json,
                         impersonated_by: m.impersonated_by.as_deref(),
                         resource: m.resource.map(|rs| rs.identifier.as_str()),
+                        amr: amr_json.as_deref(),
                         expires_at: DateTime::from_timestamp(expires_at, 0)
                             .unwrap_or_default()
                             .naive_utc(),
@@ -343,8 +352,19 @@ fn resource_access_token_claims(
         exp: facts.now + lifetime as i64,
         jti: facts.jti.clone(),
         auth_time,
+        acr: None,
+        amr: None,
         act: None,
     }
+}
+
+/// `acr` and `amr` claims for a sign-in's methods; none when they are not known.
+fn authentication_context(amr: &[String]) -> (Option<String>, Option<Vec<String>>) {
+    if amr.is_empty() {
+        return (None, None);
+    }
+    let level = gatehouse_core::signin::context::level(amr);
+    (Some(level.to_owned()), Some(amr.to_vec()))
 }
 
 #[cfg(test)]

@@ -68,6 +68,11 @@ pub async fn refresh(
         None => None,
     };
     let requested: Vec<String> = record.scope.split(' ').map(str::to_owned).collect();
+    let amr: Vec<String> = record
+        .amr
+        .as_deref()
+        .and_then(|amr| serde_json::from_str(amr).ok())
+        .unwrap_or_default();
     let scopes = grant_scopes(&requested, &held_scopes(&app, resource.as_ref()));
     let refresh = match action {
         RefreshAction::Rotate => {
@@ -102,6 +107,7 @@ pub async fn refresh(
             refresh,
             impersonated_by: record.impersonated_by.clone(),
             resource: resource.as_ref(),
+            amr: &amr,
             now,
         })
         .await?;

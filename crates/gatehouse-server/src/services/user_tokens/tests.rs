@@ -70,6 +70,7 @@ impl World {
             refresh,
             impersonated_by: None,
             resource: None,
+            amr: &[],
             now: NOW,
         }
     }
@@ -193,12 +194,15 @@ async fn a_token_for_a_resource_server_follows_rfc_9068_and_its_lifetime() {
         scopes: r#"["orders:read"]"#.into(),
         access_token_expires_in: Some(900),
         introspection_client_id: None,
+        token_exchange_client_ids: "[]".into(),
         is_active: true,
         created_at: chrono::NaiveDateTime::default(),
         updated_at: chrono::NaiveDateTime::default(),
     };
+    let amr = ["pwd".to_owned(), "otp".to_owned(), "mfa".to_owned()];
     let args = Mint {
         resource: Some(&api),
+        amr: &amr,
         ..w.mint_args(
             &["openid", "orders:read", "offline_access"],
             RefreshPlan::NewFamily,
@@ -217,10 +221,13 @@ async fn a_token_for_a_resource_server_follows_rfc_9068_and_its_lifetime() {
     assert_eq!(access["jti"], jti.as_str());
     assert_eq!(access["exp"], NOW + 900);
     assert!(access.get("roles").is_none() && access.get("azp").is_none());
+    assert_eq!(access["acr"], "urn:gatehouse:loa:2fa");
+    assert_eq!(access["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
     assert_eq!((tokens.expires_in, tokens.expires_on), (900, NOW + 900));
     // The ID token is the client's as always; the refresh family remembers the API.
     let id = w.claims(tokens.id_token.as_deref().expect("an ID token"));
     assert_eq!(id["aud"], "spa-client");
+    assert_eq!((&id["acr"], &id["amr"]), (&access["acr"], &access["amr"]));
     let stored = w
         .store
         .refresh_token_by_hash(&sha256_hex(tokens.refresh_token.unwrap().as_bytes()))

@@ -56,15 +56,22 @@ pub async fn exchange_token(
         return Err(TokenError::MissingParameter("subject_token").into());
     }
     let caller = client.app.client_id.as_str();
-    let (subject, auth_time, earlier_actor) =
+    // What the subject token says of the sign-in and its actors carries over.
+    let (subject, auth_time, context, earlier_actor) =
         match read_token(state, request.subject_token, now).await? {
             Some(ReadToken::Resource(rs)) => {
                 let (auth_time, act) = (rs.auth_time, rs.act.clone());
-                (ReadToken::Resource(rs).into_claims(), auth_time, act)
+                let context = (rs.acr.clone(), rs.amr.clone());
+                (
+                    ReadToken::Resource(rs).into_claims(),
+                    auth_time,
+                    context,
+                    act,
+                )
             }
             Some(ReadToken::Own(own)) => {
                 let iat = own.iat;
-                (own, iat, None)
+                (own, iat, (None, None), None)
             }
             None => return Err(TokenError::InvalidSubjectToken.into()),
         };
@@ -112,6 +119,8 @@ pub async fn exchange_token(
         exp,
         jti: random_hex::<16>(),
         auth_time,
+        acr: context.0,
+        amr: context.1,
         act: Some(Actor {
             sub: caller.to_owned(),
             act: earlier_actor.map(Box::new),
