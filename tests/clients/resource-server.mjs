@@ -8,8 +8,9 @@
 // and after a refresh.
 // Then the API calls a downstream API for the user: it exchanges the user's token for one to
 // that API (RFC 8693, openid-client's `genericGrantRequest`), which names it in `act`.
-// Env: ISSUER, CLIENT_ID (a SPA app), REDIRECT_URI, EMAIL, PASSWORD, RESOURCE (the API's
-// identifier, registered with the scope orders:read), RS_CLIENT_ID, RS_CLIENT_SECRET (the S2S
+// The app's ID tokens are ES256 and the API's tokens EdDSA, as each asked.
+// Env: ISSUER, CLIENT_ID (a SPA app with ES256 ID tokens), REDIRECT_URI, EMAIL, PASSWORD, RESOURCE (the API's
+// identifier, registered with the scope orders:read and EdDSA tokens), RS_CLIENT_ID, RS_CLIENT_SECRET (the S2S
 // app the API introspects and exchanges with), DOWNSTREAM (an API that lets it exchange).
 import { createServer } from 'node:http';
 import * as client from 'openid-client';
@@ -60,7 +61,7 @@ async function call(path, token) {
 }
 
 // The app: a public client asking for the API.
-const config = await client.discovery(new URL(issuer), need('CLIENT_ID'), undefined, client.None(), insecure);
+const config = await client.discovery(new URL(issuer), need('CLIENT_ID'), { id_token_signed_response_alg: 'ES256' }, client.None(), insecure);
 async function signIn(page, extra) {
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
@@ -83,6 +84,9 @@ try {
   const tokens = await signIn(page, { resource });
   const claims = jose.decodeJwt(tokens.access_token);
   assert(claims.aud === resource, `the token's audience: ${JSON.stringify(claims)}`);
+  assert(jose.decodeProtectedHeader(tokens.access_token).alg === 'EdDSA', 'the API asked for EdDSA');
+  assert(jose.decodeProtectedHeader(tokens.id_token).alg === 'ES256', 'the app asked for ES256');
+  await jose.jwtVerify(tokens.id_token, jwks, { issuer, audience: need('CLIENT_ID') });
   assert((await call('/orders', tokens.access_token)) === 200, 'the API accepts its token (local checks)');
   assert((await call('/orders/introspected', tokens.access_token)) === 200, 'the API accepts its token (introspection)');
 

@@ -128,10 +128,67 @@ impl KeyRing {
         Ok(key)
     }
 
-    /// Makes a new signing key; the keys it replaces stay published and accepted for the
-    /// configured overlap.
+    /// Signs with the algorithm an app's or an API's setting names (`None`: the server's),
+    /// making its key first if there is none yet.
+    pub async fn sign_for<C: Serialize>(
+        &self,
+        setting: Option<&str>,
+        claims: &C,
+        typ: &str,
+    ) -> Result<String, ServiceError> {
+        match setting.and_then(Algorithm::parse) {
+            None => self.sign_typed(claims, typ),
+            Some(algorithm) => {
+                self.ensure(algorithm).await?;
+                self.sign_as(algorithm, claims, typ)
+            }
+        }
+    }
+
+    /// Makes sure a live key of `algorithm` is loaded (an app or an API signs with it): one
+    /// made by another instance is read; otherwise one is made here.
+    pub async fn ensure(&self, algorithm: Algorithm) -> Result<(), ServiceError> {
+        let has = |ring: &Self| {
+            ring.snapshot()
+                .keys
+                .iter()
+                .any(|k| k.algorithm() == algorithm)
+        };
+        if has(self) {
+            return Ok(());
+        }
+        self.reload().await?;
+        if !has(self) {
+            self.rotate_algorithm(algorithm).await?;
+        }
+        Ok(())
+    }
+
+    /// Makes a new signing key for the server's algorithm and for each other algorithm in use;
+    /// the keys they replace stay published and accepted for the configured overlap. Returns the
+    /// server algorithm's new key.
     pub async fn rotate(&self) -> Result<SigningKeyRecord, ServiceError> {
-        let algorithm = self.algorithm;
+        let others: Vec<Algorithm> = {
+            let set = self.snapshot();
+            let mut others: Vec<Algorithm> = Vec::new();
+            for key in &set.keys {
+                let algorithm = key.algorithm();
+                if algorithm != self.algorithm && !others.contains(&algorithm) {
+                    others.push(algorithm);
+                }
+            }
+            others
+        };
+        for algorithm in others {
+            self.rotate_algorithm(algorithm).await?;
+        }
+        self.rotate_algorithm(self.algorithm).await
+    }
+
+    async fn rotate_algorithm(
+        &self,
+        algorithm: Algorithm,
+    ) -> Result<SigningKeyRecord, ServiceError> {
         let (key, pkcs8) = tokio::task::spawn_blocking(move || SigningKey::generate(algorithm))
             .await
             .map_err(|e| ServiceError::Internal(format!("key generation task: {e}")))?
@@ -198,11 +255,24 @@ impl KeyRing {
     /// Signs claims with the active key under the header `typ` (for the JWTs whose profile
     /// names its own type, such as a signed introspection answer).
     pub fn sign_typed<C: Serialize>(&self, claims: &C, typ: &str) -> Result<String, ServiceError> {
+        self.sign_as(self.algorithm, claims, typ)
+    }
+
+    /// Signs with the newest live key of `algorithm` (see [`KeyRing::ensure`]).
+    pub fn sign_as<C: Serialize>(
+        &self,
+        algorithm: Algorithm,
+        claims: &C,
+        typ: &str,
+    ) -> Result<String, ServiceError> {
         let set = self.snapshot();
         let key = set
             .keys
-            .first()
-            .ok_or_else(|| ServiceError::Internal("no signing key loaded".into()))?;
+            .iter()
+            .find(|k| k.algorithm() == algorithm)
+            .ok_or_else(|| {
+                ServiceError::Internal(format!("no {} signing key loaded", algorithm.as_str()))
+            })?;
         let header = JwtHeader {
             alg: key.algorithm().as_str().to_owned(),
             typ: Some(typ.to_owned()),

@@ -24,6 +24,8 @@ pub struct App {
     pub rotate_refresh_tokens: bool,
     /// Whether the app may use the device authorization grant (RFC 8628).
     pub allow_device_flow: bool,
+    /// The algorithm its ID tokens are signed with; `None`: the server's.
+    pub id_token_signed_response_alg: Option<String>,
     pub scopes: Vec<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -41,6 +43,7 @@ pub struct NewApp {
     /// first one, such as Melody's SDKs).
     pub rotate_refresh_tokens: bool,
     pub allow_device_flow: bool,
+    pub id_token_signed_response_alg: Option<String>,
 }
 
 /// Changes to an app: `None` leaves a field as it is; `scopes` replaces the whole set.
@@ -57,6 +60,8 @@ pub struct AppChanges {
     pub allow_email_mfa_as_backup: Option<bool>,
     pub rotate_refresh_tokens: Option<bool>,
     pub allow_device_flow: Option<bool>,
+    /// An empty string goes back to the server's algorithm.
+    pub id_token_signed_response_alg: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -76,6 +81,7 @@ struct AppRow {
     allow_email_mfa_as_backup: bool,
     rotate_refresh_tokens: bool,
     allow_device_flow: bool,
+    id_token_signed_response_alg: Option<String>,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
 }
@@ -103,6 +109,7 @@ impl AppRow {
             allow_email_mfa_as_backup: self.allow_email_mfa_as_backup,
             rotate_refresh_tokens: self.rotate_refresh_tokens,
             allow_device_flow: self.allow_device_flow,
+            id_token_signed_response_alg: self.id_token_signed_response_alg,
             scopes,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -114,7 +121,8 @@ macro_rules! app_columns {
     () => {
         "id, name, type, client_id, secret_hash, redirect_uris, is_active, use_system_mfa_config, \
          require_email_mfa, require_otp_mfa, require_sms_mfa, allow_email_mfa_as_backup, \
-         rotate_refresh_tokens, allow_device_flow, created_at, updated_at"
+         rotate_refresh_tokens, allow_device_flow, id_token_signed_response_alg, created_at, \
+         updated_at"
     };
 }
 
@@ -167,8 +175,8 @@ impl AppStore for Store {
     async fn insert_app(&self, app: NewApp) -> Result<App, StoreError> {
         const INSERT: &str =
             "INSERT INTO apps (name, type, client_id, secret_hash, redirect_uris, \
-            rotate_refresh_tokens, allow_device_flow, created_at, updated_at) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id";
+            rotate_refresh_tokens, allow_device_flow, id_token_signed_response_alg, created_at, \
+            updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id";
         let redirect_uris = serde_json::to_string(&app.redirect_uris)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let now = now_utc();
@@ -185,6 +193,7 @@ impl AppStore for Store {
                     &redirect_uris,
                     app.rotate_refresh_tokens,
                     app.allow_device_flow,
+                    &app.id_token_signed_response_alg,
                     now,
                 ),
             )
@@ -248,7 +257,9 @@ impl AppStore for Store {
             require_sms_mfa = COALESCE($8, require_sms_mfa), \
             allow_email_mfa_as_backup = COALESCE($9, allow_email_mfa_as_backup), \
             rotate_refresh_tokens = COALESCE($10, rotate_refresh_tokens), \
-            allow_device_flow = COALESCE($11, allow_device_flow), updated_at = $12 \
+            allow_device_flow = COALESCE($11, allow_device_flow), \
+            id_token_signed_response_alg = CASE WHEN $12 IS NULL \
+            THEN id_token_signed_response_alg ELSE NULLIF($12, '') END, updated_at = $13 \
             WHERE id = $1 AND deleted_at IS NULL";
         const UNLINK: &str = "UPDATE app_scopes SET deleted_at = $2, updated_at = $2 \
             WHERE app_id = $1 AND deleted_at IS NULL";
@@ -276,6 +287,7 @@ impl AppStore for Store {
                     changes.allow_email_mfa_as_backup,
                     changes.rotate_refresh_tokens,
                     changes.allow_device_flow,
+                    &changes.id_token_signed_response_alg,
                     now,
                 ),
             )

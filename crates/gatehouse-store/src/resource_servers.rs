@@ -20,6 +20,8 @@ pub struct ResourceServerRecord {
     /// JSON array of the client ids that may exchange a user's token for one to this API
     /// (RFC 8693).
     pub token_exchange_client_ids: String,
+    /// The algorithm its access tokens are signed with; `None`: the server's.
+    pub signing_algorithm: Option<String>,
     pub is_active: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -35,13 +37,15 @@ pub struct ResourceServerFields {
     pub access_token_expires_in: Option<i64>,
     pub introspection_client_id: Option<String>,
     pub token_exchange_client_ids: Option<String>,
+    /// An empty string goes back to the server's algorithm.
+    pub signing_algorithm: Option<String>,
     pub is_active: Option<bool>,
 }
 
 macro_rules! resource_server_columns {
     () => {
         "id, identifier, name, scopes, access_token_expires_in, introspection_client_id, \
-         token_exchange_client_ids, is_active, created_at, updated_at"
+         token_exchange_client_ids, signing_algorithm, is_active, created_at, updated_at"
     };
 }
 
@@ -99,8 +103,9 @@ impl ResourceServerStore for Store {
     ) -> Result<ResourceServerRecord, StoreError> {
         const INSERT: &str = concat!(
             "INSERT INTO resource_servers (identifier, name, scopes, access_token_expires_in, \
-             introspection_client_id, token_exchange_client_ids, is_active, created_at, \
-             updated_at) VALUES ($1, $2, $3, NULLIF($4, 0), NULLIF($5, ''), $6, $7, $8, $8) \
+             introspection_client_id, token_exchange_client_ids, signing_algorithm, is_active, \
+             created_at, updated_at) \
+             VALUES ($1, $2, $3, NULLIF($4, 0), NULLIF($5, ''), $6, NULLIF($7, ''), $8, $9, $9) \
              RETURNING ",
             resource_server_columns!()
         );
@@ -113,6 +118,7 @@ impl ResourceServerStore for Store {
                 f.access_token_expires_in.unwrap_or(0),
                 f.introspection_client_id.as_deref().unwrap_or_default(),
                 f.token_exchange_client_ids.as_deref().unwrap_or("[]"),
+                f.signing_algorithm.as_deref().unwrap_or_default(),
                 f.is_active.unwrap_or(true),
                 now_utc(),
             ),
@@ -133,7 +139,9 @@ impl ResourceServerStore for Store {
              introspection_client_id = CASE WHEN $6 IS NULL THEN introspection_client_id \
              ELSE NULLIF($6, '') END, \
              token_exchange_client_ids = COALESCE($7, token_exchange_client_ids), \
-             is_active = COALESCE($8, is_active), updated_at = $9 \
+             signing_algorithm = CASE WHEN $8 IS NULL THEN signing_algorithm \
+             ELSE NULLIF($8, '') END, \
+             is_active = COALESCE($9, is_active), updated_at = $10 \
              WHERE id = $1 AND deleted_at IS NULL RETURNING ",
             resource_server_columns!()
         );
@@ -147,6 +155,7 @@ impl ResourceServerStore for Store {
                 f.access_token_expires_in,
                 &f.introspection_client_id,
                 &f.token_exchange_client_ids,
+                &f.signing_algorithm,
                 f.is_active,
                 now_utc(),
             ),

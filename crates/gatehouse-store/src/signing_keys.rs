@@ -30,8 +30,9 @@ pub trait SigningKeyStore {
     fn live_signing_keys(&self, now: NaiveDateTime) -> impl StoreFuture<Vec<SigningKeyRecord>>;
     /// Every key ever made, newest first.
     fn all_signing_keys(&self) -> impl StoreFuture<Vec<SigningKeyRecord>>;
-    /// Adds a key that becomes the signing key, and schedules every other live key without a
-    /// retirement time to retire at `retire_others_at` — in one transaction.
+    /// Adds a key that becomes the signing key of its algorithm, and schedules every other live
+    /// key of that algorithm without a retirement time to retire at `retire_others_at` — in one
+    /// transaction. Keys of other algorithms are left as they are.
     fn rotate_in_signing_key(
         &self,
         key: NewSigningKey,
@@ -62,14 +63,14 @@ impl SigningKeyStore for Store {
         retire_others_at: NaiveDateTime,
     ) -> Result<SigningKeyRecord, StoreError> {
         const RETIRE: &str = "UPDATE signing_keys SET retire_at = $1, updated_at = $2 \
-            WHERE retire_at IS NULL AND deleted_at IS NULL";
+            WHERE retire_at IS NULL AND deleted_at IS NULL AND algorithm = $3";
         const INSERT: &str = "INSERT INTO signing_keys (kid, algorithm, public_key, \
             private_key_encrypted, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) \
             RETURNING id, kid, algorithm, public_key, private_key_encrypted, created_at, retire_at";
         let now = now_utc();
         let record = on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
-            sql::execute(&mut *tx, RETIRE, (retire_others_at, now)).await?;
+            sql::execute(&mut *tx, RETIRE, (retire_others_at, now, &key.algorithm)).await?;
             let record: SigningKeyRecord = sql::fetch_one(
                 &mut *tx,
                 INSERT,

@@ -35,6 +35,7 @@ pub(crate) async fn app(store: &Store, client_id: &str) -> App {
         scopes: Vec::new(),
         rotate_refresh_tokens: true,
         allow_device_flow: false,
+        id_token_signed_response_alg: None,
     };
     store.insert_app(app).await.expect("app")
 }

@@ -59,7 +59,8 @@ pub fn openid_configuration_document(issuer: &str, signing_algorithm: &str) -> s
             "acr", "amr"
         ],
         "acr_values_supported": gatehouse_core::signin::context::ACR_VALUES,
-        "id_token_signing_alg_values_supported": [signing_algorithm],
+        // The server's own first; an app may ask for another (`idTokenSignedResponseAlg`).
+        "id_token_signing_alg_values_supported": id_token_algorithms(signing_algorithm),
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login", "consent"],
         "ui_locales_supported": ["en", "fr", "zh-CN"],
@@ -68,6 +69,16 @@ pub fn openid_configuration_document(issuer: &str, signing_algorithm: &str) -> s
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
     })
+}
+
+fn id_token_algorithms(own: &str) -> Vec<&str> {
+    let mut algorithms = vec![own];
+    algorithms.extend(
+        ["RS256", "ES256", "EdDSA"]
+            .into_iter()
+            .filter(|a| *a != own),
+    );
+    algorithms
 }
 
 async fn openid_configuration(State(state): State<AppState>) -> Response {

@@ -261,6 +261,8 @@ pub const CATALOGUE: Catalogue = Catalogue {
         access_token_lifetime: "Access-token lifetime in seconds (blank or 0: the server's)",
         introspection_client: "Client id of the S2S app that may introspect its tokens",
         token_exchange_clients: "Client ids of the apps that may exchange a user's token for one to this API (one a line)",
+        signing_algorithm: "Signing algorithm",
+        server_default: "The server's",
         use_system_mfa: "Use the server’s MFA settings",
         require_email_mfa: "Require email MFA",
         require_otp_mfa: "Require authenticator-app MFA",

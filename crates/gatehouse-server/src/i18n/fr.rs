@@ -259,6 +259,8 @@ pub const CATALOGUE: Catalogue = Catalogue {
         access_token_lifetime: "Durée des jetons d’accès en secondes (vide ou 0 : celle du serveur)",
         introspection_client: "Client id de l’application S2S qui peut introspecter ses jetons",
         token_exchange_clients: "Client ids des applications qui peuvent échanger le jeton d’un utilisateur contre un jeton pour cette API (un par ligne)",
+        signing_algorithm: "Algorithme de signature",
+        server_default: "Celui du serveur",
         use_system_mfa: "Utiliser les réglages MFA du serveur",
         require_email_mfa: "Exiger la MFA par e-mail",
         require_otp_mfa: "Exiger la MFA par application",

@@ -286,6 +286,8 @@ table! {
         access_token_lifetime,
         introspection_client,
         token_exchange_clients,
+        signing_algorithm,
+        server_default,
         use_system_mfa,
         require_email_mfa,
         require_otp_mfa,

@@ -259,6 +259,8 @@ pub const CATALOGUE: Catalogue = Catalogue {
         access_token_lifetime: "访问令牌有效期（秒，留空或 0：使用服务器设置）",
         introspection_client: "可内省其令牌的 S2S 应用的 client id",
         token_exchange_clients: "可将用户令牌换取此 API 令牌的应用 client id（每行一个）",
+        signing_algorithm: "签名算法",
+        server_default: "服务器默认",
         use_system_mfa: "使用服务器的 MFA 设置",
         require_email_mfa: "要求邮件 MFA",
         require_otp_mfa: "要求验证器应用 MFA",

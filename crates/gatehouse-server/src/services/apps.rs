@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::crypto::{random_hex, random_token, sha256_hex};
 use crate::error::{conflict_as, ServiceError};
 use crate::services::found;
+use crate::services::signing_keys::algorithm_setting;
 use crate::state::AppState;
 
 const NOT_FOUND: &str = "No app found";
@@ -35,6 +36,9 @@ pub struct NewAppInput {
     /// Whether the app may use the device authorization grant (RFC 8628). Off unless `true` is
     /// sent; `spa` and `web` apps only.
     pub allow_device_flow: Option<bool>,
+    /// `RS256`, `ES256` or `EdDSA`: what its ID tokens are signed with (the server's algorithm
+    /// when absent).
+    pub id_token_signed_response_alg: Option<String>,
 }
 
 /// The device flow signs users in: an S2S app has none.
@@ -98,6 +102,8 @@ pub async fn create(
     let scopes = scope_names(&input.scopes);
     may_assign_scopes(caller_scopes, &scopes)?;
     check_device_flow(app_type, input.allow_device_flow)?;
+    let field = "idTokenSignedResponseAlg";
+    let id_token_alg = algorithm_setting(state, field, input.id_token_signed_response_alg).await?;
     let secret = random_token::<32>();
     let app = state
         .store
@@ -110,6 +116,7 @@ pub async fn create(
             scopes,
             rotate_refresh_tokens: input.rotate_refresh_tokens.unwrap_or(true),
             allow_device_flow: input.allow_device_flow.unwrap_or(false),
+            id_token_signed_response_alg: id_token_alg.filter(|a| !a.is_empty()),
         })
         .await
         .map_err(conflict_as("An app with this client id already exists"))?;
@@ -124,6 +131,9 @@ pub async fn update(
 ) -> Result<App, ServiceError> {
     let current = get(state, id).await?;
     check_device_flow(current.app_type, changes.allow_device_flow)?;
+    let field = "idTokenSignedResponseAlg";
+    changes.id_token_signed_response_alg =
+        algorithm_setting(state, field, changes.id_token_signed_response_alg.take()).await?;
     changes.name = changes
         .name
         .map(|n| bounded_text("name", &n, 50))

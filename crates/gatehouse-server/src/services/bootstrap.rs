@@ -62,6 +62,7 @@ pub async fn bootstrap(
             // Melody's admin panel keeps its first refresh token (docs/security.md).
             rotate_refresh_tokens: false,
             allow_device_flow: false,
+            id_token_signed_response_alg: None,
         })
         .await?;
 
@@ -89,6 +90,7 @@ pub async fn bootstrap(
             scopes: vec!["root".into()],
             rotate_refresh_tokens: true,
             allow_device_flow: false,
+            id_token_signed_response_alg: None,
         })
         .await
         .map_err(|err| match err {

@@ -59,6 +59,7 @@ pub(crate) async fn spa_app(store: &Store) -> App {
             scopes: vec![],
             rotate_refresh_tokens: true,
             allow_device_flow: false,
+            id_token_signed_response_alg: None,
         })
         .await
         .expect("the app is stored")

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 
 use crate::error::{conflict_as, ServiceError};
 use crate::services::found;
+use crate::services::signing_keys::algorithm_setting;
 use crate::state::AppState;
 
 const NOT_FOUND: &str = "No resource server found";
@@ -36,6 +37,9 @@ pub struct ResourceServerInput {
     /// The client ids of the apps (`s2s` or `web`) that may exchange a user's token for one to
     /// this API (RFC 8693); replaces them on update.
     pub token_exchange_client_ids: Option<Vec<String>>,
+    /// `RS256`, `ES256` or `EdDSA`: what its access tokens are signed with; empty or absent on
+    /// create: the server's `signing_algorithm`.
+    pub signing_algorithm: Option<String>,
     pub is_active: Option<bool>,
 }
 
@@ -105,6 +109,8 @@ async fn fields(
             Some(json_list(ids)?)
         }
     };
+    let signing_algorithm =
+        algorithm_setting(state, "signingAlgorithm", input.signing_algorithm).await?;
     Ok(ResourceServerFields {
         identifier: input.identifier,
         name: input
@@ -115,6 +121,7 @@ async fn fields(
         access_token_expires_in: input.access_token_expires_in,
         introspection_client_id: input.introspection_client_id,
         token_exchange_client_ids: exchange_clients,
+        signing_algorithm,
         is_active: input.is_active,
     })
 }

@@ -49,3 +49,25 @@ pub async fn list(
         })
         .collect())
 }
+
+/// A setting naming the algorithm an app's or an API's tokens are signed with: one of the
+/// algorithms the server can sign with (a key is made for it now if none is live), or an empty
+/// string for the server's own. `None` leaves it unchanged.
+pub async fn algorithm_setting(
+    state: &crate::state::AppState,
+    field: &'static str,
+    value: Option<String>,
+) -> Result<Option<String>, ServiceError> {
+    let value = match value {
+        Some(value) if !value.is_empty() => value,
+        unchanged_or_cleared => return Ok(unchanged_or_cleared),
+    };
+    let algorithm = crate::crypto::Algorithm::parse(&value).ok_or(
+        gatehouse_core::admin::AdminRuleError::OneOf {
+            field,
+            allowed: "RS256, ES256, EdDSA",
+        },
+    )?;
+    state.keys.ensure(algorithm).await?;
+    Ok(Some(value))
+}

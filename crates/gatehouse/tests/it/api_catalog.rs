@@ -248,9 +248,11 @@ async fn the_openapi_document_is_generated_and_swagger_ui_is_served() {
         })
         .sum();
     assert_eq!(
-        operations, 88,
-        "Melody's 81 /api/v1 operations, 6 for connect apps, and /info"
+        operations, 93,
+        "Melody's 81 /api/v1 operations, 6 for connect apps, 5 for resource servers, and /info"
     );
+    let rs = &doc["paths"]["/api/v1/resource-servers"]["post"];
+    assert_eq!(rs["security"][0]["oauth2"][0], "write_app", "{rs}");
     assert!(
         doc["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"].is_object()
     );

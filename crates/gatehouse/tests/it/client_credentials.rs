@@ -46,6 +46,7 @@ async fn add_app(
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             rotate_refresh_tokens: true,
             allow_device_flow: false,
+            id_token_signed_response_alg: None,
         })
         .await
         .unwrap();

@@ -254,13 +254,16 @@ backend_tests! {
         let origin = app_origin();
         let app = spawn(backend, &origin).await;
         let redirect = format!("{origin}/cb");
-        let (_, client_id, _) = create_app(&app, "Orders app", "spa", &[&redirect]).await;
+        let (app_id, client_id, _) = create_app(&app, "Orders app", "spa", &[&redirect]).await;
         let root = app.admin_token("root").await;
+        let (status, body) = call(&app, "PUT", &format!("/api/v1/apps/{app_id}"), &root,
+            Some(json!({ "idTokenSignedResponseAlg": "ES256" }))).await;
+        assert_eq!(status, 200, "{body}");
         let api_app = s2s_app(&app, &root, &["read_user"]).await;
         let resource = "https://orders.example.com/api";
         let (status, body) = call(&app, "POST", "/api/v1/resource-servers", &root, Some(json!({
             "identifier": resource, "name": "Orders", "scopes": ["orders:read"],
-            "introspectionClientId": api_app.client_id,
+            "introspectionClientId": api_app.client_id, "signingAlgorithm": "EdDSA",
         }))).await;
         assert_eq!(status, 201, "{body}");
         let downstream = "https://history.example.com/api";

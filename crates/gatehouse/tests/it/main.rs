@@ -43,6 +43,7 @@ mod resource_servers;
 mod saml;
 mod sign_in;
 mod sign_up_attributes;
+mod signing_algorithms;
 mod simple_oauth;
 mod social_oauth;
 mod store_contract;

@@ -34,6 +34,7 @@ fn new_app(client_id: &str) -> NewApp {
         scopes: vec![],
         rotate_refresh_tokens: true,
         allow_device_flow: false,
+        id_token_signed_response_alg: None,
     }
 }
 

@@ -79,6 +79,7 @@ async fn create(posted: AdminForm<Vec<(String, String)>>) -> PageResult {
         redirect_uris: lines(one_of(&form, "redirect_uris")),
         rotate_refresh_tokens: None,
         allow_device_flow: None,
+        id_token_signed_response_alg: None,
     };
     let (app, secret) = apps::create(&state, &admin.scopes(), input).await?;
     // Public (SPA) apps never use a secret; confidential ones see theirs once, here.
@@ -192,6 +193,9 @@ async fn update(Path(id): Path<i64>, posted: AdminForm<Vec<(String, String)>>) -
         require_sms_mfa: on("require_sms_mfa"),
         allow_email_mfa_as_backup: on("allow_email_mfa_as_backup"),
         allow_device_flow: on("allow_device_flow"),
+        id_token_signed_response_alg: Some(
+            one_of(&form, "id_token_signed_response_alg").to_owned(),
+        ),
     };
     apps::update(&state, &admin.scopes(), id, changes).await?;
     Ok(see_other(&format!("/admin/apps/{id}?done=1")))

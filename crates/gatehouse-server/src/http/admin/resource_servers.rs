@@ -64,6 +64,7 @@ struct ResourceServerForm {
     access_token_expires_in: String,
     introspection_client_id: String,
     token_exchange_client_ids: String,
+    signing_algorithm: String,
     is_active: Option<String>,
 }
 
@@ -83,6 +84,7 @@ impl ResourceServerForm {
             access_token_expires_in: Some(lifetime),
             introspection_client_id: Some(self.introspection_client_id.trim().to_owned()),
             token_exchange_client_ids: Some(lines(&self.token_exchange_client_ids)),
+            signing_algorithm: Some(self.signing_algorithm),
             is_active: editing.then_some(self.is_active.is_some()),
         })
     }

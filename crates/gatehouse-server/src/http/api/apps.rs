@@ -60,6 +60,7 @@ crud_routes! {
             allow_email_mfa_as_backup: body.allow_email_mfa_as_backup,
             rotate_refresh_tokens: body.rotate_refresh_tokens,
             allow_device_flow: body.allow_device_flow,
+            id_token_signed_response_alg: body.id_token_signed_response_alg,
         };
         let app = apps::update(&state, &caller.scopes, id, changes).await?;
         AppBody { app: (&app).into() }

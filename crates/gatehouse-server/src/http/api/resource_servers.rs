@@ -32,6 +32,8 @@ record_view! {
         introspection_client_id: Option<String> = r.introspection_client_id.clone(),
         /// The apps that may exchange a user's token for one to this API (RFC 8693).
         token_exchange_client_ids: Vec<String> = exchange_clients_of(r),
+        /// What its access tokens are signed with; null: the server's `signing_algorithm`.
+        signing_algorithm: Option<String> = r.signing_algorithm.clone(),
         is_active: bool = r.is_active,
     }
 }

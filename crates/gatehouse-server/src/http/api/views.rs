@@ -235,6 +235,8 @@ record_view! {
         rotate_refresh_tokens: bool = a.rotate_refresh_tokens,
         /// Whether the app may use the device authorization grant (RFC 8628).
         allow_device_flow: bool = a.allow_device_flow,
+        /// What its ID tokens are signed with; null: the server's `signing_algorithm`.
+        id_token_signed_response_alg: Option<String> = a.id_token_signed_response_alg.clone(),
     }
 }
 
@@ -294,6 +296,8 @@ pub struct PutAppReq {
     pub rotate_refresh_tokens: Option<bool>,
     /// `spa` and `web` apps only.
     pub allow_device_flow: Option<bool>,
+    /// `RS256`, `ES256` or `EdDSA`; an empty string goes back to the server's algorithm.
+    pub id_token_signed_response_alg: Option<String>,
 }
 
 /// Every error: `{error, error_description}`.

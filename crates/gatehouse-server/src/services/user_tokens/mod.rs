@@ -245,7 +245,9 @@ where
                     .map_or(config.access_lifetime, |l| l.unsigned_abs());
                 let mut claims = resource_access_token_claims(&facts, rs, m.auth_time, lifetime);
                 (claims.acr, claims.amr) = authentication_context(m.amr);
-                (self.keys.sign_typed(&claims, ACCESS_TOKEN_TYP)?, lifetime)
+                let alg = rs.signing_algorithm.as_deref();
+                let token = self.keys.sign_for(alg, &claims, ACCESS_TOKEN_TYP).await?;
+                (token, lifetime)
             }
         };
         let id_token = if m.scopes.iter().any(|s| s == "openid") {
@@ -273,7 +275,8 @@ where
                     .await?;
                 claims.attributes = Some(shared.into_iter().collect());
             }
-            Some(self.keys.sign(&claims)?)
+            let alg = m.app.id_token_signed_response_alg.as_deref();
+            Some(self.keys.sign_for(alg, &claims, "JWT").await?)
         } else {
             None
         };

@@ -126,7 +126,8 @@ pub async fn exchange_token(
             act: earlier_actor.map(Box::new),
         }),
     };
-    let access_token = state.keys.sign_typed(&claims, ACCESS_TOKEN_TYP)?;
+    let alg = api.signing_algorithm.as_deref();
+    let access_token = state.keys.sign_for(alg, &claims, ACCESS_TOKEN_TYP).await?;
     state.metrics.token_issued("token_exchange");
     Ok(ExchangedToken {
         access_token,
