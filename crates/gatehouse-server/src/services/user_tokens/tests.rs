@@ -195,6 +195,7 @@ async fn a_token_for_a_resource_server_follows_rfc_9068_and_its_lifetime() {
         access_token_expires_in: Some(900),
         introspection_client_id: None,
         token_exchange_client_ids: "[]".into(),
+        signing_algorithm: None,
         is_active: true,
         created_at: chrono::NaiveDateTime::default(),
         updated_at: chrono::NaiveDateTime::default(),
