@@ -63,6 +63,10 @@ pub enum AdminRuleError {
     IntrospectionClientNotS2s,
     #[error("tokenExchangeClientIds must be client ids of apps with a secret (s2s or web)")]
     ExchangeClientNotConfidential,
+    #[error("phoneNumber must be in E.164 form, such as +14155550123 (or empty to clear it)")]
+    InvalidPhoneNumber,
+    #[error("address members are text of at most 200 characters (formatted, street_address, locality, region, postal_code, country)")]
+    InvalidAddress,
     #[error("Invitation must be accepted before activating user")]
     InvitationMustBeAccepted,
     #[error("This account has already been linked with one account")]

@@ -11,6 +11,7 @@
 pub mod admin;
 pub mod authorize;
 pub mod branding;
+pub mod claims;
 pub mod client_auth;
 pub mod connect;
 pub mod error;

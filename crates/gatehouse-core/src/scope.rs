@@ -1,10 +1,13 @@
 //! Scope names and sets: parsing a requested `scope` string and granting what an app holds.
 
 /// The scopes every installation has; they cannot be changed or deleted through the API.
-pub const BUILT_IN_SCOPES: [&str; 14] = [
+pub const BUILT_IN_SCOPES: [&str; 17] = [
     "openid",
     "profile",
     "offline_access",
+    "email",
+    "phone",
+    "address",
     "root",
     "read_user",
     "write_user",
@@ -22,7 +25,7 @@ pub const BUILT_IN_SCOPES: [&str; 14] = [
 /// permissions).
 pub fn built_in_scope_type(name: &str) -> &'static str {
     match name {
-        "openid" | "profile" | "offline_access" => "spa",
+        "openid" | "profile" | "offline_access" | "email" | "phone" | "address" => "spa",
         _ => "s2s",
     }
 }

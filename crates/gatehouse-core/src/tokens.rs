@@ -29,6 +29,12 @@ pub struct IdTokenClaims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number_verified: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<crate::claims::Address>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub given_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub family_name: Option<String>,
@@ -80,9 +86,14 @@ pub struct IdTokenProfile {
     pub locale: String,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
+    /// The phone number, and whether this server verified it (by SMS).
+    pub phone_number: Option<String>,
+    pub phone_number_verified: bool,
+    pub address: Option<crate::claims::Address>,
 }
 
-/// ID-token claims; `email` claims only with the `profile` or `email` scope.
+/// ID-token claims; `email` claims only with the `profile` or `email` scope, the phone number
+/// with `phone`, the address with `address` (OIDC Core §5.4).
 #[allow(clippy::too_many_arguments)]
 pub fn id_token_claims(
     f: &UserTokenFacts<'_>,
@@ -95,6 +106,8 @@ pub fn id_token_claims(
 ) -> IdTokenClaims {
     let shows_profile = f.scopes.iter().any(|s| s == "profile" || s == "email");
     let pick = |v: &Option<String>| if shows_profile { v.clone() } else { None };
+    let has = |scope: &str| f.scopes.iter().any(|s| s == scope);
+    let phone = profile.phone_number.clone().filter(|_| has("phone"));
     IdTokenClaims {
         iss: f.issuer.to_owned(),
         sub: f.auth_id.to_owned(),
@@ -111,6 +124,9 @@ pub fn id_token_claims(
         locale: profile.locale.clone(),
         first_name: pick(&profile.first_name),
         last_name: pick(&profile.last_name),
+        phone_number_verified: phone.as_ref().map(|_| profile.phone_number_verified),
+        phone_number: phone,
+        address: profile.address.clone().filter(|_| has("address")),
         given_name: pick(&profile.first_name),
         family_name: pick(&profile.last_name),
         roles: f.roles.to_vec(),
@@ -145,7 +161,35 @@ mod tests {
             locale: "en".into(),
             first_name: Some("Ada".into()),
             last_name: None,
+            phone_number: Some("+14155550123".into()),
+            phone_number_verified: true,
+            address: Some(crate::claims::Address {
+                locality: Some("Springfield".into()),
+                ..Default::default()
+            }),
         }
+    }
+
+    #[test]
+    fn phone_and_address_come_with_their_scopes_only() {
+        let scopes = |list: &[&str]| list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let claims = |list: &[String]| {
+            id_token_claims(&facts(list), &profile(), 30, 900, None, "h".into(), None)
+        };
+        let none = claims(&scopes(&["openid"]));
+        assert!(none.phone_number.is_none() && none.phone_number_verified.is_none());
+        assert!(none.address.is_none());
+        let both = claims(&scopes(&["openid", "phone", "address"]));
+        assert_eq!(both.phone_number.as_deref(), Some("+14155550123"));
+        assert_eq!(both.phone_number_verified, Some(true));
+        let json = serde_json::to_value(&both).unwrap();
+        assert_eq!(
+            json["address"],
+            serde_json::json!({"locality": "Springfield"})
+        );
+        // `email` alone shows the email, as `profile` does.
+        let email = claims(&scopes(&["openid", "email"]));
+        assert_eq!(email.email.as_deref(), Some("a@b.c"));
     }
 
     #[test]

@@ -24,7 +24,12 @@ pub struct UserRecord {
     pub otp_verified: bool,
     pub social_account_id: Option<String>,
     pub social_account_type: Option<String>,
+    pub sms_phone_number: Option<String>,
     pub sms_phone_number_verified: bool,
+    /// The contact phone number (E.164), set by an admin.
+    pub phone_number: Option<String>,
+    /// The postal address: a JSON object of OIDC Core §5.1.1 members.
+    pub address: Option<String>,
     pub linked_auth_id: Option<String>,
     pub org_slug: String,
     pub invitation_token: Option<String>,
@@ -38,7 +43,8 @@ macro_rules! user_columns_u {
     () => {
         "u.id, u.auth_id, u.email, u.first_name, u.last_name, u.email_verified, u.is_active, \
          u.login_count, u.locale, u.mfa_types, u.otp_verified, u.social_account_id, \
-         u.social_account_type, u.sms_phone_number_verified, u.linked_auth_id, u.org_slug, \
+         u.social_account_type, u.sms_phone_number, u.sms_phone_number_verified, u.phone_number, \
+         u.address, u.linked_auth_id, u.org_slug, \
          u.invitation_token, u.invitation_expires_at, u.created_at, u.updated_at"
     };
 }
@@ -52,6 +58,10 @@ pub struct UserChanges {
     pub locale: Option<String>,
     pub org_slug: Option<String>,
     pub is_active: Option<bool>,
+    /// An empty string clears it.
+    pub phone_number: Option<String>,
+    /// JSON; an empty string clears it.
+    pub address: Option<String>,
 }
 
 /// A passkey as listed to admins (never its public key).
@@ -275,7 +285,9 @@ impl UserStore for Store {
     ) -> Result<(), StoreError> {
         const UPDATE: &str = "UPDATE users SET first_name = COALESCE($2, first_name), \
             last_name = COALESCE($3, last_name), locale = COALESCE($4, locale), \
-            org_slug = COALESCE($5, org_slug), is_active = COALESCE($6, is_active), updated_at = $7 \
+            org_slug = COALESCE($5, org_slug), is_active = COALESCE($6, is_active), \
+            phone_number = CASE WHEN $8 IS NULL THEN phone_number ELSE NULLIF($8, '') END, \
+            address = CASE WHEN $9 IS NULL THEN address ELSE NULLIF($9, '') END, updated_at = $7 \
             WHERE id = $1 AND deleted_at IS NULL";
         const DROP_ROLES: &str = "UPDATE user_roles SET deleted_at = $2, updated_at = $2 \
             WHERE user_id = $1 AND deleted_at IS NULL";
@@ -295,6 +307,8 @@ impl UserStore for Store {
                     &c.org_slug,
                     c.is_active,
                     now,
+                    &c.phone_number,
+                    &c.address,
                 ),
             )
             .await?;

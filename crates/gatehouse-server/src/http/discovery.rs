@@ -56,7 +56,7 @@ pub fn openid_configuration_document(issuer: &str, signing_algorithm: &str) -> s
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "email",
             "email_verified", "given_name", "family_name", "first_name", "last_name", "locale", "roles",
-            "acr", "amr"
+            "acr", "amr", "phone_number", "phone_number_verified", "address"
         ],
         "acr_values_supported": gatehouse_core::signin::context::ACR_VALUES,
         // The server's own first; an app may ask for another (`idTokenSignedResponseAlg`).

@@ -10,7 +10,7 @@ backend_tests! {
         let root = app.admin_token("root").await;
         let (status, body) = call(&app, "GET", "/api/v1/scopes", &root, None).await;
         assert_eq!(status, 200);
-        assert_eq!(body["scopes"].as_array().unwrap().len(), 14);
+        assert_eq!(body["scopes"].as_array().unwrap().len(), 17);
         let openid = &body["scopes"][0];
         for field in ["id", "name", "type", "note", "createdAt", "updatedAt", "deletedAt"] {
             assert!(openid.get(field).is_some(), "{field} missing: {openid}");

@@ -46,6 +46,7 @@ mod sign_up_attributes;
 mod signing_algorithms;
 mod simple_oauth;
 mod social_oauth;
+mod standard_claims;
 mod store_contract;
 mod system;
 mod token_exchange;

@@ -51,6 +51,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/admin/users/{auth_id}/delete", post(delete))
         .route("/admin/users/{auth_id}/orgs", post(set_orgs))
         .route("/admin/users/{auth_id}/attributes", post(set_attributes))
+        .route("/admin/users/{auth_id}/contact", post(set_contact))
         .route("/admin/users/{auth_id}/invitation", post(renew_invitation))
         .route(
             "/admin/users/{auth_id}/invitation/revoke",
@@ -207,6 +208,36 @@ async fn set_org_group(
     let AdminForm { state, form, .. } = posted;
     users::set_org_group(&state.store, &auth_id, group_id, form.member == "true").await?;
     done(&auth_id)
+}
+
+/// The contact form: the phone number and the address members; blank ones are cleared.
+#[derive(Default, serde::Deserialize)]
+#[serde(default)]
+struct ContactForm {
+    phone_number: String,
+    street_address: String,
+    locality: String,
+    region: String,
+    postal_code: String,
+    country: String,
+}
+
+async fn set_contact(Path(auth_id): Path<String>, posted: AdminForm<ContactForm>) -> PageResult {
+    let AdminForm { state, admin, form } = posted;
+    let address = gatehouse_core::claims::Address {
+        street_address: Some(form.street_address),
+        locality: Some(form.locality),
+        region: Some(form.region),
+        postal_code: Some(form.postal_code),
+        country: Some(form.country),
+        ..Default::default()
+    };
+    let update = UserUpdate {
+        phone_number: Some(form.phone_number),
+        address: Some(address),
+        ..UserUpdate::default()
+    };
+    update_user(&state, &admin, &auth_id, update).await
 }
 
 /// Each attribute posts `attribute:<id>`; an empty value removes the user's value.

@@ -190,6 +190,9 @@ struct UserPage {
     linked: Option<String>,
     /// With `enable_user_attribute`: (attribute id, name, the user's value) of every attribute.
     attributes: Option<Vec<(i64, String, String)>>,
+    /// The contact phone number and the address members (OIDC Core §5.1.1), as stored.
+    phone_number: String,
+    address: gatehouse_core::claims::Address,
     /// With `enable_org`: (org id, name, member) of every organization, and (group id, name,
     /// member) of the active organization's groups.
     orgs: Option<Vec<(i64, String, bool)>>,
@@ -402,6 +405,12 @@ pub(super) async fn user_page(
         consented,
         spa_apps,
         linked: user.linked_auth_id.clone(),
+        phone_number: user.phone_number.clone().unwrap_or_default(),
+        address: user
+            .address
+            .as_deref()
+            .and_then(|a| serde_json::from_str(a).ok())
+            .unwrap_or_default(),
         attributes,
         impersonation,
         orgs,

@@ -163,6 +163,11 @@ pub struct UserView {
     pub email_verified: bool,
     pub otp_verified: bool,
     pub sms_phone_number_verified: bool,
+    /// The contact phone number (E.164), if set.
+    pub phone_number: Option<String>,
+    /// The postal address (OIDC Core §5.1.1 members), if set.
+    #[schema(value_type = Option<Object>)]
+    pub address: Option<serde_json::Value>,
     pub login_count: i64,
     pub mfa_types: Vec<String>,
     pub is_active: bool,
@@ -191,6 +196,11 @@ impl UserView {
             email_verified: r.email_verified,
             otp_verified: r.otp_verified,
             sms_phone_number_verified: r.sms_phone_number_verified,
+            phone_number: r.phone_number.clone(),
+            address: r
+                .address
+                .as_deref()
+                .and_then(|a| serde_json::from_str(a).ok()),
             login_count: r.login_count,
             mfa_types: r.mfa_types.iter().map(|t| t.as_str().to_owned()).collect(),
             is_active: r.is_active,

@@ -95,6 +95,16 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap, body: B
         body.insert("given_name".into(), json!(user.first_name));
         body.insert("family_name".into(), json!(user.last_name));
     }
+    // The contact claims their scopes ask for (OIDC Core §5.4).
+    let profile = user_tokens::profile_of(&user);
+    if let Some(number) = profile.phone_number.filter(|_| scopes.contains(&"phone")) {
+        body.insert("phone_number".into(), json!(number));
+        let verified = profile.phone_number_verified;
+        body.insert("phone_number_verified".into(), json!(verified));
+    }
+    if let Some(address) = profile.address.filter(|_| scopes.contains(&"address")) {
+        body.insert("address".into(), json!(address));
+    }
     let extras = match user_tokens::userinfo_extras(&state, &user).await {
         Ok(extras) => extras,
         Err(err) => return ApiError::from(err).into_response(),

@@ -251,13 +251,7 @@ where
             }
         };
         let id_token = if m.scopes.iter().any(|s| s == "openid") {
-            let profile = IdTokenProfile {
-                email: m.user.email.clone(),
-                email_verified: m.user.email_verified,
-                locale: m.user.locale.clone(),
-                first_name: m.user.first_name.clone(),
-                last_name: m.user.last_name.clone(),
-            };
+            let profile = profile_of(m.user);
             let mut claims = id_token_claims(
                 &facts,
                 &profile,
@@ -358,6 +352,27 @@ fn resource_access_token_claims(
         acr: None,
         amr: None,
         act: None,
+    }
+}
+
+/// The profile claims of a user (ID token and userinfo): the phone number counts as verified
+/// when it is the number the user proved by SMS.
+pub fn profile_of(user: &UserRecord) -> IdTokenProfile {
+    let phone_number_verified = user.sms_phone_number_verified
+        && user.phone_number.is_some()
+        && user.phone_number == user.sms_phone_number;
+    IdTokenProfile {
+        email: user.email.clone(),
+        email_verified: user.email_verified,
+        locale: user.locale.clone(),
+        first_name: user.first_name.clone(),
+        last_name: user.last_name.clone(),
+        phone_number: user.phone_number.clone(),
+        phone_number_verified,
+        address: user
+            .address
+            .as_deref()
+            .and_then(|a| serde_json::from_str(a).ok()),
     }
 }
 

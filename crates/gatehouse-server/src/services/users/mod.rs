@@ -55,6 +55,10 @@ pub struct UserUpdate {
     pub roles: Option<Vec<String>>,
     /// Attribute id → new value (`None` removes it).
     pub attributes: Option<BTreeMap<i64, Option<String>>>,
+    /// E.164; an empty string clears it.
+    pub phone_number: Option<String>,
+    /// An address with no member clears it.
+    pub address: Option<gatehouse_core::claims::Address>,
 }
 
 pub async fn user(store: &Store, auth_id: &str) -> Result<UserRecord, ServiceError> {
@@ -250,6 +254,22 @@ pub async fn update(
             attribute_writes.push((attribute_id, value));
         }
     }
+    let phone_number = match update.phone_number {
+        Some(number) => {
+            let number = number.trim().to_owned();
+            gatehouse_core::claims::check_phone_number(&number)?;
+            Some(number)
+        }
+        None => None,
+    };
+    let address = match update.address {
+        Some(address) => Some(match address.checked()? {
+            Some(address) => serde_json::to_string(&address)
+                .map_err(|e| ServiceError::Internal(e.to_string()))?,
+            None => String::new(),
+        }),
+        None => None,
+    };
     let org_changed = update
         .org_slug
         .as_deref()
@@ -260,6 +280,8 @@ pub async fn update(
         locale,
         org_slug: update.org_slug,
         is_active: update.is_active,
+        phone_number,
+        address,
     };
     store
         .update_user(current.id, &changes, role_ids.as_deref())

@@ -126,6 +126,12 @@ pub struct PutUserReq {
     /// Attribute id → value, or null to remove it.
     #[schema(value_type = Option<Object>)]
     pub attributes: Option<BTreeMap<String, Option<String>>>,
+    /// The contact phone number in E.164 form (`+14155550123`); an empty string clears it.
+    pub phone_number: Option<String>,
+    /// OIDC Core §5.1.1 members (`formatted`, `street_address`, `locality`, `region`,
+    /// `postal_code`, `country`); an object without any clears it.
+    #[schema(value_type = Option<Object>)]
+    pub address: Option<gatehouse_core::claims::Address>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -183,6 +189,8 @@ user_routes! {
             is_active: body.is_active,
             roles: body.roles,
             attributes,
+            phone_number: body.phone_number,
+            address: body.address,
         };
         let detail = users::update(&state, &caller.authority(), &auth_id, update).await?;
         UserBody {
