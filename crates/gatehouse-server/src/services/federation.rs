@@ -330,7 +330,7 @@ pub(crate) async fn sign_in_as(
 ) -> Result<Outcome, ServiceError> {
     tx.expect_first_factor()?;
     let user = match find_or_create_user(state, provider, &tx, profile).await? {
-        ProviderUser::Found(user) => user,
+        ProviderUser::Found(user) => *user,
         ProviderUser::LinkOffered(link) => {
             // Nobody is signed in yet: the account's password comes first.
             tx.await_first_factor(None)?;
@@ -463,7 +463,7 @@ fn bounded(value: Option<&str>, max: usize) -> Option<String> {
 
 /// Who a provider identity signs in as.
 enum ProviderUser {
-    Found(UserRecord),
+    Found(Box<UserRecord>),
     /// No user yet, and a password account with the same verified email may take the identity.
     LinkOffered(PendingLink),
 }
@@ -478,7 +478,7 @@ async fn find_or_create_user(
         if !user.is_active {
             return Err(SignInError::DisabledAccount.into());
         }
-        return Ok(ProviderUser::Found(user));
+        return Ok(ProviderUser::Found(Box::new(user)));
     }
     // Joining an existing account is no sign-up, so a closed sign-up does not stop it.
     if let Some(link) = account_linking::offer(state, provider, profile).await? {
@@ -503,13 +503,13 @@ async fn find_or_create_user(
         locale: tx.request.locale.clone(),
     };
     match state.store.insert_social_user(&new_user).await {
-        Ok(user) => Ok(ProviderUser::Found(user)),
+        Ok(user) => Ok(ProviderUser::Found(Box::new(user))),
         // Another request made the same identity's user a moment ago.
         Err(StoreError::Conflict(_)) => state
             .store
             .social_user(provider, &profile.subject)
             .await?
-            .map(ProviderUser::Found)
+            .map(|user| ProviderUser::Found(Box::new(user)))
             .ok_or_else(|| ServiceError::Internal("a conflicting social user vanished".into())),
         Err(other) => Err(other.into()),
     }
