@@ -33,6 +33,8 @@ pub struct AuthorizeParams {
     pub resource: Option<String>,
     /// OIDC Core §3.1.2.1: the authentication levels wanted, preferred first.
     pub acr_values: Option<String>,
+    /// OIDC Core §5.5: individual claims asked for (JSON).
+    pub claims: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +78,9 @@ pub struct AuthorizationRequest {
     /// and a session that did not pass two factors is not enough.
     #[serde(default)]
     pub wants_two_factors: bool,
+    /// Claims the `claims` parameter asked for in the ID token (OIDC Core §5.5).
+    #[serde(default)]
+    pub id_token_claims: Vec<String>,
 }
 
 impl AuthorizationRequest {
@@ -103,6 +108,7 @@ impl AuthorizationRequest {
             org: None,
             resource: None,
             wants_two_factors: false,
+            id_token_claims: Vec::new(),
         }
     }
 }
@@ -373,6 +379,11 @@ pub fn check_request(
         pick_locale(requested, settings.supported_locales)
     };
     let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+    let claims = match params.claims.as_deref().filter(|c| !c.trim().is_empty()) {
+        Some(raw) => crate::claims::parse_claims_request(raw)
+            .map_err(|e| RedirectError::invalid_request(e.to_string()))?,
+        None => crate::claims::ClaimsRequest::default(),
+    };
     Ok(AuthorizationRequest {
         client_id: params.client_id.clone().unwrap_or_default(),
         redirect_uri: redirect_uri.to_owned(),
@@ -389,7 +400,9 @@ pub fn check_request(
         org: nonempty(&params.org),
         // Checked against the registered resource servers by the caller.
         resource: None,
-        wants_two_factors: crate::signin::context::wants_two_factors(params.acr_values.as_deref()),
+        wants_two_factors: claims.wants_two_factors
+            || crate::signin::context::wants_two_factors(params.acr_values.as_deref()),
+        id_token_claims: claims.id_token,
     })
 }
 

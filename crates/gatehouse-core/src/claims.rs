@@ -115,3 +115,118 @@ mod tests {
         assert!(unknown.is_err());
     }
 }
+
+/// The `claims` request parameter (OIDC Core §5.5), as far as this server acts on it: the
+/// claims asked for in the ID token, and whether `acr` was asked with two factors among its
+/// values (then the sign-in owes a second factor, as with `acr_values`). The `userinfo`
+/// member is read for its syntax only: userinfo answers by scope.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClaimsRequest {
+    pub id_token: Vec<String>,
+    pub wants_two_factors: bool,
+}
+
+/// The longest `claims` parameter read.
+const MAX_CLAIMS_REQUEST: usize = 4096;
+
+/// Why a `claims` parameter was refused (`invalid_request`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClaimsRequestError {
+    #[error("claims must be a JSON object of at most 4096 characters with id_token and userinfo members")]
+    Malformed,
+    #[error("each requested claim is null or an object with essential (a boolean), value or values (an array)")]
+    BadMember,
+}
+
+/// Reads a `claims` parameter.
+pub fn parse_claims_request(raw: &str) -> Result<ClaimsRequest, ClaimsRequestError> {
+    use serde_json::Value;
+    if raw.len() > MAX_CLAIMS_REQUEST {
+        return Err(ClaimsRequestError::Malformed);
+    }
+    let Ok(Value::Object(top)) = serde_json::from_str::<Value>(raw) else {
+        return Err(ClaimsRequestError::Malformed);
+    };
+    let mut request = ClaimsRequest::default();
+    for (target, members) in &top {
+        let members = match (target.as_str(), members) {
+            ("id_token" | "userinfo", Value::Object(members)) => members,
+            ("id_token" | "userinfo", _) => return Err(ClaimsRequestError::Malformed),
+            // Members this server does not know are passed over (OIDC Core §5.5).
+            _ => continue,
+        };
+        for (name, spec) in members {
+            let values: Vec<&str> = match spec {
+                Value::Null => Vec::new(),
+                Value::Object(spec) => {
+                    if spec.get("essential").is_some_and(|e| !e.is_boolean()) {
+                        return Err(ClaimsRequestError::BadMember);
+                    }
+                    let listed = match spec.get("values") {
+                        None => Vec::new(),
+                        Some(Value::Array(values)) => {
+                            values.iter().filter_map(Value::as_str).collect()
+                        }
+                        Some(_) => return Err(ClaimsRequestError::BadMember),
+                    };
+                    spec.get("value")
+                        .and_then(Value::as_str)
+                        .into_iter()
+                        .chain(listed)
+                        .collect()
+                }
+                _ => return Err(ClaimsRequestError::BadMember),
+            };
+            if target == "id_token" && !request.id_token.contains(name) {
+                request.id_token.push(name.clone());
+            }
+            if name == "acr" {
+                let first_known = values
+                    .into_iter()
+                    .find(|v| crate::signin::context::ACR_VALUES.contains(v));
+                request.wants_two_factors |= first_known == Some(crate::signin::context::LOA_2FA);
+            }
+        }
+    }
+    Ok(request)
+}
+
+#[cfg(test)]
+mod claims_request_tests {
+    use super::*;
+
+    #[test]
+    fn id_token_claims_and_an_acr_level_are_read() {
+        let request = parse_claims_request(
+            r#"{"id_token": {"email": {"essential": true}, "auth_time": null,
+                "acr": {"essential": true, "values": ["urn:gatehouse:loa:2fa"]}},
+                "userinfo": {"phone_number": null}, "other": 1}"#,
+        )
+        .unwrap();
+        assert_eq!(request.id_token, ["email", "auth_time", "acr"]);
+        assert!(request.wants_two_factors);
+        let one =
+            parse_claims_request(r#"{"id_token": {"acr": {"value": "urn:gatehouse:loa:1fa"}}}"#);
+        assert!(!one.unwrap().wants_two_factors);
+    }
+
+    #[test]
+    fn malformed_requests_are_refused() {
+        for bad in [
+            "",
+            "[]",
+            "{",
+            r#"{"id_token": []}"#,
+            r#"{"id_token": {"email": 1}}"#,
+            r#"{"id_token": {"email": {"essential": "yes"}}}"#,
+            r#"{"id_token": {"acr": {"values": "urn:gatehouse:loa:2fa"}}}"#,
+        ] {
+            assert!(parse_claims_request(bad).is_err(), "{bad}");
+        }
+        let huge = format!(r#"{{"id_token": {{"{}": null}}}}"#, "x".repeat(5000));
+        assert_eq!(
+            parse_claims_request(&huge),
+            Err(ClaimsRequestError::Malformed)
+        );
+    }
+}

@@ -23,7 +23,8 @@ pub struct IdTokenClaims {
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email_verified: Option<bool>,
-    pub locale: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -38,7 +39,8 @@ pub struct IdTokenClaims {
     pub given_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub family_name: Option<String>,
-    pub roles: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
     /// Custom attributes flagged for ID tokens (present only when attributes are enabled).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<std::collections::BTreeMap<String, String>>,
@@ -61,6 +63,33 @@ pub struct UserTokenFacts<'a> {
     pub access_lifetime: i64,
     pub jti: String,
     pub impersonated_by: Option<String>,
+    /// The ID token's shape: standard claims only (by scope and `claims` request), or Melody's.
+    pub id_token_shape: IdTokenShape<'a>,
+}
+
+/// Which claims an ID token shows beyond the protocol ones.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IdTokenShape<'a> {
+    /// OIDC's rules only: each claim with its scope (OIDC Core §5.4) or when asked by name;
+    /// no roles, no `first_name`/`last_name`. Off: Melody's shape (roles and locale always,
+    /// email and names with `profile` or `email`).
+    pub standard: bool,
+    /// Claims the `claims` request parameter asked for (OIDC Core §5.5).
+    pub requested: &'a [String],
+}
+
+impl IdTokenShape<'_> {
+    /// Whether the claim `name`, which `scope` releases, is shown.
+    fn shows(&self, scopes: &[String], scope: &str, name: &str) -> bool {
+        let has = |s: &str| scopes.iter().any(|held| held == s);
+        let by_scope = if self.standard {
+            has(scope)
+        } else {
+            // Melody shows email and names with either `profile` or `email`.
+            has(scope) || (matches!(scope, "profile" | "email") && (has("profile") || has("email")))
+        };
+        by_scope || self.requested.iter().any(|r| r == name)
+    }
 }
 
 pub fn user_access_token_claims(f: &UserTokenFacts<'_>) -> AccessTokenClaims {
@@ -104,10 +133,14 @@ pub fn id_token_claims(
     at_hash: String,
     sid: Option<String>,
 ) -> IdTokenClaims {
-    let shows_profile = f.scopes.iter().any(|s| s == "profile" || s == "email");
-    let pick = |v: &Option<String>| if shows_profile { v.clone() } else { None };
-    let has = |scope: &str| f.scopes.iter().any(|s| s == scope);
-    let phone = profile.phone_number.clone().filter(|_| has("phone"));
+    let shape = f.id_token_shape;
+    let shows = |scope: &str, name: &str| shape.shows(f.scopes, scope, name);
+    let melody = !shape.standard;
+    let names = |v: &Option<String>, name: &str| v.clone().filter(|_| shows("profile", name));
+    let phone = profile
+        .phone_number
+        .clone()
+        .filter(|_| shows("phone", "phone_number"));
     IdTokenClaims {
         iss: f.issuer.to_owned(),
         sub: f.auth_id.to_owned(),
@@ -119,17 +152,20 @@ pub fn id_token_claims(
         nonce,
         at_hash,
         sid,
-        email: pick(&profile.email),
-        email_verified: shows_profile.then_some(profile.email_verified),
-        locale: profile.locale.clone(),
-        first_name: pick(&profile.first_name),
-        last_name: pick(&profile.last_name),
+        email: profile.email.clone().filter(|_| shows("email", "email")),
+        email_verified: shows("email", "email_verified").then_some(profile.email_verified),
+        locale: (melody || shows("profile", "locale")).then(|| profile.locale.clone()),
+        first_name: names(&profile.first_name, "first_name").filter(|_| melody),
+        last_name: names(&profile.last_name, "last_name").filter(|_| melody),
         phone_number_verified: phone.as_ref().map(|_| profile.phone_number_verified),
         phone_number: phone,
-        address: profile.address.clone().filter(|_| has("address")),
-        given_name: pick(&profile.first_name),
-        family_name: pick(&profile.last_name),
-        roles: f.roles.to_vec(),
+        address: profile
+            .address
+            .clone()
+            .filter(|_| shows("address", "address")),
+        given_name: names(&profile.first_name, "given_name"),
+        family_name: names(&profile.last_name, "family_name"),
+        roles: (melody || shape.requested.iter().any(|r| r == "roles")).then(|| f.roles.to_vec()),
         attributes: None,
         acr: None,
         amr: None,
@@ -151,6 +187,7 @@ mod tests {
             access_lifetime: 60,
             jti: "j".into(),
             impersonated_by: None,
+            id_token_shape: IdTokenShape::default(),
         }
     }
 
@@ -168,6 +205,32 @@ mod tests {
                 ..Default::default()
             }),
         }
+    }
+
+    #[test]
+    fn the_standard_shape_shows_each_claim_with_its_scope_or_when_asked() {
+        let scopes = vec!["openid".to_owned(), "profile".to_owned()];
+        let requested = vec!["email".to_owned(), "roles".to_owned()];
+        let mut f = facts(&scopes);
+        f.id_token_shape = IdTokenShape {
+            standard: true,
+            requested: &[],
+        };
+        let plain = id_token_claims(&f, &profile(), 30, 900, None, "h".into(), None);
+        assert_eq!(plain.given_name.as_deref(), Some("Ada"));
+        assert_eq!(plain.locale.as_deref(), Some("en"));
+        assert!(plain.email.is_none() && plain.roles.is_none() && plain.first_name.is_none());
+        f.id_token_shape.requested = &requested;
+        let asked = id_token_claims(&f, &profile(), 30, 900, None, "h".into(), None);
+        assert_eq!(asked.email.as_deref(), Some("a@b.c"));
+        assert_eq!(asked.roles, Some(vec![]));
+        // Melody's shape: roles and locale always, email with `profile`.
+        let melody = id_token_claims(&facts(&scopes), &profile(), 30, 900, None, "h".into(), None);
+        assert_eq!(melody.email.as_deref(), Some("a@b.c"));
+        assert!(melody.roles.is_some() && melody.first_name.is_some());
+        let bare = vec!["openid".to_owned()];
+        let melody = id_token_claims(&facts(&bare), &profile(), 30, 900, None, "h".into(), None);
+        assert!(melody.roles.is_some() && melody.locale.is_some() && melody.email.is_none());
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub struct App {
     pub allow_device_flow: bool,
     /// The algorithm its ID tokens are signed with; `None`: the server's.
     pub id_token_signed_response_alg: Option<String>,
+    /// Whether its ID tokens follow OIDC's claim rules only (else Melody's shape).
+    pub standard_claims: bool,
     pub scopes: Vec<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -44,6 +46,7 @@ pub struct NewApp {
     pub rotate_refresh_tokens: bool,
     pub allow_device_flow: bool,
     pub id_token_signed_response_alg: Option<String>,
+    pub standard_claims: bool,
 }
 
 /// Changes to an app: `None` leaves a field as it is; `scopes` replaces the whole set.
@@ -62,6 +65,7 @@ pub struct AppChanges {
     pub allow_device_flow: Option<bool>,
     /// An empty string goes back to the server's algorithm.
     pub id_token_signed_response_alg: Option<String>,
+    pub standard_claims: Option<bool>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -82,6 +86,7 @@ struct AppRow {
     rotate_refresh_tokens: bool,
     allow_device_flow: bool,
     id_token_signed_response_alg: Option<String>,
+    standard_claims: bool,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
 }
@@ -110,6 +115,7 @@ impl AppRow {
             rotate_refresh_tokens: self.rotate_refresh_tokens,
             allow_device_flow: self.allow_device_flow,
             id_token_signed_response_alg: self.id_token_signed_response_alg,
+            standard_claims: self.standard_claims,
             scopes,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -121,8 +127,8 @@ macro_rules! app_columns {
     () => {
         "id, name, type, client_id, secret_hash, redirect_uris, is_active, use_system_mfa_config, \
          require_email_mfa, require_otp_mfa, require_sms_mfa, allow_email_mfa_as_backup, \
-         rotate_refresh_tokens, allow_device_flow, id_token_signed_response_alg, created_at, \
-         updated_at"
+         rotate_refresh_tokens, allow_device_flow, id_token_signed_response_alg, standard_claims, \
+         created_at, updated_at"
     };
 }
 
@@ -176,7 +182,8 @@ impl AppStore for Store {
         const INSERT: &str =
             "INSERT INTO apps (name, type, client_id, secret_hash, redirect_uris, \
             rotate_refresh_tokens, allow_device_flow, id_token_signed_response_alg, created_at, \
-            updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id";
+            updated_at, standard_claims) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) \
+            RETURNING id";
         let redirect_uris = serde_json::to_string(&app.redirect_uris)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let now = now_utc();
@@ -195,6 +202,7 @@ impl AppStore for Store {
                     app.allow_device_flow,
                     &app.id_token_signed_response_alg,
                     now,
+                    app.standard_claims,
                 ),
             )
             .await?;
@@ -259,7 +267,8 @@ impl AppStore for Store {
             rotate_refresh_tokens = COALESCE($10, rotate_refresh_tokens), \
             allow_device_flow = COALESCE($11, allow_device_flow), \
             id_token_signed_response_alg = CASE WHEN $12 IS NULL \
-            THEN id_token_signed_response_alg ELSE NULLIF($12, '') END, updated_at = $13 \
+            THEN id_token_signed_response_alg ELSE NULLIF($12, '') END, \
+            standard_claims = COALESCE($14, standard_claims), updated_at = $13 \
             WHERE id = $1 AND deleted_at IS NULL";
         const UNLINK: &str = "UPDATE app_scopes SET deleted_at = $2, updated_at = $2 \
             WHERE app_id = $1 AND deleted_at IS NULL";
@@ -289,6 +298,7 @@ impl AppStore for Store {
                     changes.allow_device_flow,
                     &changes.id_token_signed_response_alg,
                     now,
+                    changes.standard_claims,
                 ),
             )
             .await?

@@ -36,6 +36,7 @@ pub(crate) async fn app(store: &Store, client_id: &str) -> App {
         rotate_refresh_tokens: true,
         allow_device_flow: false,
         id_token_signed_response_alg: None,
+        standard_claims: false,
     };
     store.insert_app(app).await.expect("app")
 }

@@ -29,6 +29,9 @@ pub struct IssuedCode {
     /// How the user proved themselves (RFC 8176).
     #[serde(default)]
     pub amr: Vec<String>,
+    /// Claims the authorization's `claims` parameter asked for in the ID token.
+    #[serde(default)]
+    pub id_token_claims: Vec<String>,
 }
 
 /// The token request's view of an exchange.
@@ -99,6 +102,7 @@ mod tests {
             expires_at: 400,
             resource: None,
             amr: Vec::new(),
+            id_token_claims: Vec::new(),
         }
     }
 

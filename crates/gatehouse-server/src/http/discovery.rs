@@ -65,7 +65,7 @@ pub fn openid_configuration_document(issuer: &str, signing_algorithm: &str) -> s
         "prompt_values_supported": ["none", "login", "consent"],
         "ui_locales_supported": ["en", "fr", "zh-CN"],
         "authorization_response_iss_parameter_supported": true,
-        "claims_parameter_supported": false,
+        "claims_parameter_supported": true,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
     })

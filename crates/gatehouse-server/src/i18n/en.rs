@@ -259,6 +259,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         create_app: "Create an app",
         rotate_refresh_tokens: "Rotate refresh tokens",
         allow_device_flow: "Allow the device flow (sign-in on another device, RFC 8628)",
+        standard_claims: "ID tokens by OpenID Connect's claim rules only (no roles, no first_name/last_name)",
         resource_servers: "APIs (resource servers)",
         identifier: "Identifier (the tokens' audience, an absolute URI)",
         access_token_lifetime: "Access-token lifetime in seconds (blank or 0: the server's)",

@@ -257,6 +257,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         create_app: "Créer une application",
         rotate_refresh_tokens: "Rotation des jetons de rafraîchissement",
         allow_device_flow: "Autoriser le flux appareil (connexion sur un autre appareil, RFC 8628)",
+        standard_claims: "Jetons d’identité selon les seules règles d’OpenID Connect (sans rôles ni first_name/last_name)",
         resource_servers: "API (serveurs de ressources)",
         identifier: "Identifiant (l’audience des jetons, une URI absolue)",
         access_token_lifetime: "Durée des jetons d’accès en secondes (vide ou 0 : celle du serveur)",

@@ -284,6 +284,7 @@ table! {
         create_app,
         rotate_refresh_tokens,
         allow_device_flow,
+        standard_claims,
         resource_servers,
         identifier,
         access_token_lifetime,

@@ -257,6 +257,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         create_app: "创建应用",
         rotate_refresh_tokens: "轮换刷新令牌",
         allow_device_flow: "允许设备流程（在另一设备上登录，RFC 8628）",
+        standard_claims: "ID 令牌仅按 OpenID Connect 声明规则（不含角色及 first_name/last_name）",
         resource_servers: "API（资源服务器）",
         identifier: "标识符（令牌的受众，绝对 URI）",
         access_token_lifetime: "访问令牌有效期（秒，留空或 0：使用服务器设置）",

@@ -39,6 +39,9 @@ pub struct NewAppInput {
     /// `RS256`, `ES256` or `EdDSA`: what its ID tokens are signed with (the server's algorithm
     /// when absent).
     pub id_token_signed_response_alg: Option<String>,
+    /// ID tokens by OIDC's claim rules only (each claim with its scope or when asked by name,
+    /// no roles); off (the default) keeps Melody's shape.
+    pub standard_claims: Option<bool>,
 }
 
 /// The device flow signs users in: an S2S app has none.
@@ -117,6 +120,7 @@ pub async fn create(
             rotate_refresh_tokens: input.rotate_refresh_tokens.unwrap_or(true),
             allow_device_flow: input.allow_device_flow.unwrap_or(false),
             id_token_signed_response_alg: id_token_alg.filter(|a| !a.is_empty()),
+            standard_claims: input.standard_claims.unwrap_or(false),
         })
         .await
         .map_err(conflict_as("An app with this client id already exists"))?;

@@ -63,6 +63,7 @@ pub async fn bootstrap(
             rotate_refresh_tokens: false,
             allow_device_flow: false,
             id_token_signed_response_alg: None,
+            standard_claims: false,
         })
         .await?;
 
@@ -91,6 +92,7 @@ pub async fn bootstrap(
             rotate_refresh_tokens: true,
             allow_device_flow: false,
             id_token_signed_response_alg: None,
+            standard_claims: false,
         })
         .await
         .map_err(|err| match err {

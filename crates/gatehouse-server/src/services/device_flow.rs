@@ -308,6 +308,7 @@ pub async fn poll(
         session_id: approval.session_id,
         resource: None,
         amr: &approval.amr,
+        id_token_claims: &[],
     };
     let grant_name = "device_code";
     let (tokens, _, _) =

@@ -60,6 +60,7 @@ pub(crate) async fn spa_app(store: &Store) -> App {
             rotate_refresh_tokens: true,
             allow_device_flow: false,
             id_token_signed_response_alg: None,
+            standard_claims: false,
         })
         .await
         .expect("the app is stored")

@@ -47,6 +47,7 @@ async fn add_app(
             rotate_refresh_tokens: true,
             allow_device_flow: false,
             id_token_signed_response_alg: None,
+            standard_claims: false,
         })
         .await
         .unwrap();

@@ -100,3 +100,59 @@ backend_tests! {
         assert!(shown.html.contains("value=\"Lyon\""), "{}", shown.html);
     }
 }
+
+/// The ID token claims a code in `redirect` gives.
+async fn id_token_of(app: &TestApp, client_id: &str, redirect: &str) -> Value {
+    let code = query_param(redirect, "code").unwrap_or_else(|| panic!("no code: {redirect}"));
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", CB),
+        ("code_verifier", VERIFIER),
+        ("client_id", client_id),
+    ];
+    let (status, tokens) = exchange(app, &form).await;
+    assert_eq!(status, 200, "{tokens}");
+    jwt_part(tokens["id_token"].as_str().unwrap(), 1)
+}
+
+backend_tests! {
+    async fn standard_apps_get_only_the_claims_asked_for(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let root = app.admin_token("root").await;
+        let (app_id, client_id, _) = create_app(&app, "Standard", "spa", &[CB]).await;
+        let (status, body) = call(&app, "PUT", &format!("/api/v1/apps/{app_id}"), &root,
+            Some(json!({"standardClaims": true}))).await;
+        assert_eq!((status, &body["app"]["standardClaims"]), (200, &json!(true)), "{body}");
+        let browser = Browser::new(&app);
+        let email = format!("standard.{backend:?}@example.com").to_lowercase();
+        let openid = authorize_url(&client_id, CB, &[("scope", "openid")]);
+        let redirect = sign_up(&browser, &openid, &email, CB).await;
+        let claims = id_token_of(&app, &client_id, &redirect).await;
+        for absent in ["roles", "locale", "email", "first_name", "last_name", "given_name"] {
+            assert!(claims.get(absent).is_none(), "{absent} in {claims}");
+        }
+        // Asked by name with the claims parameter (OIDC Core §5.5).
+        let asked = json!({"id_token": {"email": {"essential": true}, "roles": null, "given_name": null}}).to_string();
+        let url = authorize_url(&client_id, CB, &[("scope", "openid"), ("claims", &asked)]);
+        let page = browser.follow(browser.get(&url).await, CB).await;
+        let claims = id_token_of(&app, &client_id, page.location.as_deref().unwrap()).await;
+        assert_eq!((&claims["email"], &claims["roles"], &claims["given_name"]), (&json!(email), &json!([]), &json!("Ada")), "{claims}");
+        assert!(claims.get("locale").is_none(), "{claims}");
+        // A claims parameter that is not JSON is sent back to the client.
+        let bad = authorize_url(&client_id, CB, &[("claims", "{not json")]);
+        let location = browser.get(&bad).await.location.unwrap_or_default();
+        assert!(location.starts_with(CB) && location.contains("error=invalid_request"), "{location}");
+        // acr asked through claims with two factors: the session is not enough.
+        let acr = json!({"id_token": {"acr": {"essential": true, "values": ["urn:gatehouse:loa:2fa"]}}}).to_string();
+        let url = authorize_url(&client_id, CB, &[("claims", &acr)]);
+        let page = browser.follow(browser.get(&url).await, CB).await;
+        assert!(page.html.contains("sign-in-form"), "{:?} {}", page.location, page.html);
+        // A Melody-shaped app keeps roles and locale without asking.
+        let (_, melody, _) = create_app(&app, "Melody", "spa", &[CB]).await;
+        let page = browser.follow(browser.get(&authorize_url(&melody, CB, &[("scope", "openid")])).await, CB).await;
+        let page = past_consent(&browser, page, CB).await;
+        let claims = id_token_of(&app, &melody, page.location.as_deref().unwrap()).await;
+        assert!(claims["roles"].is_array() && claims["locale"].is_string(), "{claims}");
+    }
+}

@@ -35,6 +35,7 @@ fn new_app(client_id: &str) -> NewApp {
         rotate_refresh_tokens: true,
         allow_device_flow: false,
         id_token_signed_response_alg: None,
+        standard_claims: false,
     }
 }
 

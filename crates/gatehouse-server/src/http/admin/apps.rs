@@ -80,6 +80,7 @@ async fn create(posted: AdminForm<Vec<(String, String)>>) -> PageResult {
         rotate_refresh_tokens: None,
         allow_device_flow: None,
         id_token_signed_response_alg: None,
+        standard_claims: None,
     };
     let (app, secret) = apps::create(&state, &admin.scopes(), input).await?;
     // Public (SPA) apps never use a secret; confidential ones see theirs once, here.
@@ -149,6 +150,7 @@ async fn app_page(
         ),
     ];
     if app.app_type != AppType::S2s {
+        switches.push(("standard_claims", w.standard_claims, app.standard_claims));
         switches.push((
             "allow_device_flow",
             w.allow_device_flow,
@@ -196,6 +198,7 @@ async fn update(Path(id): Path<i64>, posted: AdminForm<Vec<(String, String)>>) -
         id_token_signed_response_alg: Some(
             one_of(&form, "id_token_signed_response_alg").to_owned(),
         ),
+        standard_claims: on("standard_claims"),
     };
     apps::update(&state, &admin.scopes(), id, changes).await?;
     Ok(see_other(&format!("/admin/apps/{id}?done=1")))

@@ -61,6 +61,7 @@ crud_routes! {
             rotate_refresh_tokens: body.rotate_refresh_tokens,
             allow_device_flow: body.allow_device_flow,
             id_token_signed_response_alg: body.id_token_signed_response_alg,
+            standard_claims: body.standard_claims,
         };
         let app = apps::update(&state, &caller.scopes, id, changes).await?;
         AppBody { app: (&app).into() }

@@ -247,6 +247,8 @@ record_view! {
         allow_device_flow: bool = a.allow_device_flow,
         /// What its ID tokens are signed with; null: the server's `signing_algorithm`.
         id_token_signed_response_alg: Option<String> = a.id_token_signed_response_alg.clone(),
+        /// ID tokens by OIDC's claim rules only (else Melody's shape).
+        standard_claims: bool = a.standard_claims,
     }
 }
 
@@ -308,6 +310,9 @@ pub struct PutAppReq {
     pub allow_device_flow: Option<bool>,
     /// `RS256`, `ES256` or `EdDSA`; an empty string goes back to the server's algorithm.
     pub id_token_signed_response_alg: Option<String>,
+    /// ID tokens by OIDC's claim rules only: each claim with its scope or when asked by name,
+    /// no roles or `first_name`/`last_name`.
+    pub standard_claims: Option<bool>,
 }
 
 /// Every error: `{error, error_description}`.

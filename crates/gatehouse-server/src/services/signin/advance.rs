@@ -214,6 +214,7 @@ async fn finish(
         expires_at: meta.now + state.config.authorization_code_expires_in as i64,
         resource: tx.request.resource.clone(),
         amr,
+        id_token_claims: tx.request.id_token_claims.clone(),
     };
     let ttl = Duration::from_secs(state.config.authorization_code_expires_in);
     state.cache.set_json(&code_key(&code), &issued, ttl).await?;

@@ -102,6 +102,7 @@ pub async fn exchange_code(
         session_id: issued.session_id,
         resource: issued.resource.as_deref(),
         amr: &issued.amr,
+        id_token_claims: &issued.id_token_claims,
     };
     let (tokens, family_id, jti) =
         sign_in_tokens(state, &app, finished, ("authorization_code", ip), now).await?;
@@ -130,6 +131,8 @@ pub(crate) struct FinishedSignIn<'a> {
     pub resource: Option<&'a str>,
     /// How the user proved themselves (RFC 8176).
     pub amr: &'a [String],
+    /// Claims the `claims` parameter asked for in the ID token.
+    pub id_token_claims: &'a [String],
 }
 
 /// Mints the tokens of a finished sign-in for `app` (the user must still be active), counts the
@@ -160,6 +163,7 @@ pub(crate) async fn sign_in_tokens(
             impersonated_by: None,
             resource: resource.as_ref(),
             amr: finished.amr,
+            id_token_claims: finished.id_token_claims,
             now,
         })
         .await?;

@@ -9,7 +9,7 @@ use gatehouse_core::ids::UserId;
 use gatehouse_core::pkce::left_half_hash;
 use gatehouse_core::resource::{ResourceAccessTokenClaims, ACCESS_TOKEN_TYP};
 use gatehouse_core::tokens::{
-    id_token_claims, user_access_token_claims, IdTokenProfile, UserTokenFacts,
+    id_token_claims, user_access_token_claims, IdTokenProfile, IdTokenShape, UserTokenFacts,
 };
 use gatehouse_core::TokenError;
 use gatehouse_store::{
@@ -166,6 +166,8 @@ struct Mint<'a> {
     resource: Option<&'a ResourceServerRecord>,
     /// How the user proved themselves (RFC 8176); empty when not known.
     amr: &'a [String],
+    /// Claims the authorization's `claims` parameter asked for in the ID token.
+    id_token_claims: &'a [String],
     now: i64,
 }
 
@@ -235,6 +237,10 @@ where
             access_lifetime: config.access_lifetime as i64,
             jti: jti.clone(),
             impersonated_by: m.impersonated_by.clone(),
+            id_token_shape: IdTokenShape {
+                standard: m.app.standard_claims,
+                requested: m.id_token_claims,
+            },
         };
         let access = user_access_token_claims(&facts);
         let (access_token, expires_in) = match m.resource {

@@ -108,6 +108,7 @@ pub async fn refresh(
             impersonated_by: record.impersonated_by.clone(),
             resource: resource.as_ref(),
             amr: &amr,
+            id_token_claims: &[],
             now,
         })
         .await?;

@@ -71,6 +71,7 @@ impl World {
             impersonated_by: None,
             resource: None,
             amr: &[],
+            id_token_claims: &[],
             now: NOW,
         }
     }

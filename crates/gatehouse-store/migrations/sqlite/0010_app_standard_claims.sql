@@ -1,0 +1,4 @@
+-- Apps whose ID tokens follow OIDC's claim rules only (each claim with its scope or when asked
+-- by name; no roles or Melody's first_name/last_name); off keeps Melody's shape.
+ALTER TABLE apps ADD COLUMN standard_claims INTEGER NOT NULL DEFAULT 0
+    CHECK (standard_claims IN (0, 1));
