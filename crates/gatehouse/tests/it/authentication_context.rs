@@ -5,24 +5,14 @@
 use serde_json::{json, Value};
 
 use crate::flow::*;
-use crate::harness::{backend_tests, jwt_part, TestApp};
+use crate::harness::{backend_tests, TestApp};
 use crate::mfa::{shown_secret, totp, CB};
 
 const TWO_FACTORS: &str = "urn:gatehouse:loa:2fa";
 
 /// The claims of the ID token the code in `redirect` gives.
 async fn id_claims(app: &TestApp, client_id: &str, redirect: &str) -> Value {
-    let code = query_param(redirect, "code").unwrap_or_else(|| panic!("no code: {redirect}"));
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", CB),
-        ("code_verifier", VERIFIER),
-        ("client_id", client_id),
-    ];
-    let (status, tokens) = exchange(app, &form).await;
-    assert_eq!(status, 200, "{tokens}");
-    jwt_part(tokens["id_token"].as_str().unwrap(), 1)
+    id_token_claims(app, client_id, CB, redirect).await
 }
 
 backend_tests! {

@@ -320,14 +320,14 @@ pub async fn exchange(app: &TestApp, form: &[(&str, &str)]) -> (u16, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-/// Exchanges the code an app's final `redirect` carries (PKCE with [`VERIFIER`]) for tokens and
-/// returns the ID token's `sub`.
-pub async fn id_token_subject(
+/// Exchanges the code an app's final `redirect` carries (PKCE with [`VERIFIER`]) for tokens;
+/// returns the ID token's claims.
+pub async fn id_token_claims(
     app: &TestApp,
     client_id: &str,
     redirect_uri: &str,
     redirect: &str,
-) -> String {
+) -> Value {
     let code = query_param(redirect, "code").unwrap_or_else(|| panic!("no code: {redirect}"));
     let (status, tokens) = exchange(
         app,
@@ -341,7 +341,17 @@ pub async fn id_token_subject(
     )
     .await;
     assert_eq!(status, 200, "{tokens}");
-    let claims = crate::harness::jwt_part(tokens["id_token"].as_str().unwrap(), 1);
+    crate::harness::jwt_part(tokens["id_token"].as_str().unwrap(), 1)
+}
+
+/// [`id_token_claims`]' `sub`.
+pub async fn id_token_subject(
+    app: &TestApp,
+    client_id: &str,
+    redirect_uri: &str,
+    redirect: &str,
+) -> String {
+    let claims = id_token_claims(app, client_id, redirect_uri, redirect).await;
     claims["sub"].as_str().unwrap().to_owned()
 }
 
