@@ -81,6 +81,12 @@ pub struct AuthorizationRequest {
     /// Claims the `claims` parameter asked for in the ID token (OIDC Core §5.5).
     #[serde(default)]
     pub id_token_claims: Vec<String>,
+    /// Claims it asked for at userinfo.
+    #[serde(default)]
+    pub userinfo_claims: Vec<String>,
+    /// The account a `sub` value named: only it may finish the sign-in.
+    #[serde(default)]
+    pub expected_subject: Option<String>,
 }
 
 impl AuthorizationRequest {
@@ -109,6 +115,8 @@ impl AuthorizationRequest {
             resource: None,
             wants_two_factors: false,
             id_token_claims: Vec::new(),
+            userinfo_claims: Vec::new(),
+            expected_subject: None,
         }
     }
 }
@@ -403,6 +411,8 @@ pub fn check_request(
         wants_two_factors: claims.wants_two_factors
             || crate::signin::context::wants_two_factors(params.acr_values.as_deref()),
         id_token_claims: claims.id_token,
+        userinfo_claims: claims.userinfo,
+        expected_subject: claims.subject,
     })
 }
 

@@ -117,13 +117,15 @@ mod tests {
 }
 
 /// The `claims` request parameter (OIDC Core §5.5), as far as this server acts on it: the
-/// claims asked for in the ID token, and whether `acr` was asked with two factors among its
-/// values (then the sign-in owes a second factor, as with `acr_values`). The `userinfo`
-/// member is read for its syntax only: userinfo answers by scope.
+/// claims asked for in the ID token and at userinfo, whether `acr` was asked with two factors
+/// among its values (then the sign-in owes a second factor, as with `acr_values`), and the
+/// account a `sub` value names (only that account may finish the sign-in, §3.1.2.2).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClaimsRequest {
     pub id_token: Vec<String>,
+    pub userinfo: Vec<String>,
     pub wants_two_factors: bool,
+    pub subject: Option<String>,
 }
 
 /// The longest `claims` parameter read.
@@ -177,8 +179,17 @@ pub fn parse_claims_request(raw: &str) -> Result<ClaimsRequest, ClaimsRequestErr
                 }
                 _ => return Err(ClaimsRequestError::BadMember),
             };
-            if target == "id_token" && !request.id_token.contains(name) {
-                request.id_token.push(name.clone());
+            let asked = match target.as_str() {
+                "id_token" => &mut request.id_token,
+                _ => &mut request.userinfo,
+            };
+            if !asked.contains(name) {
+                asked.push(name.clone());
+            }
+            if name == "sub" {
+                if let Some(value) = values.first() {
+                    request.subject = Some((*value).to_owned());
+                }
             }
             if name == "acr" {
                 let first_known = values
@@ -207,6 +218,10 @@ mod claims_request_tests {
         asked.sort();
         assert_eq!(asked, ["acr", "auth_time", "email"]);
         assert!(request.wants_two_factors);
+        assert_eq!(request.userinfo, ["phone_number"]);
+        assert_eq!(request.subject, None);
+        let named = parse_claims_request(r#"{"id_token": {"sub": {"value": "user-7"}}}"#);
+        assert_eq!(named.unwrap().subject.as_deref(), Some("user-7"));
         let one =
             parse_claims_request(r#"{"id_token": {"acr": {"value": "urn:gatehouse:loa:1fa"}}}"#);
         assert!(!one.unwrap().wants_two_factors);

@@ -223,6 +223,7 @@ mod tests {
             jti: "j1".into(),
             roles: Some(vec![]),
             impersonated_by: None,
+            userinfo_claims: None,
         }
     }
 

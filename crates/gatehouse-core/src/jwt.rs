@@ -32,6 +32,9 @@ pub struct AccessTokenClaims {
         skip_serializing_if = "Option::is_none"
     )]
     pub impersonated_by: Option<String>,
+    /// Claims the authorization's `claims` parameter asked for at userinfo (OIDC Core §5.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_claims: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -164,6 +167,7 @@ mod tests {
             jti: "j".into(),
             roles: None,
             impersonated_by: None,
+            userinfo_claims: None,
         };
         assert_eq!(
             check_access_token(&claims, "https://id.example", 199),

@@ -65,6 +65,8 @@ pub struct UserTokenFacts<'a> {
     pub impersonated_by: Option<String>,
     /// The ID token's shape: standard claims only (by scope and `claims` request), or Melody's.
     pub id_token_shape: IdTokenShape<'a>,
+    /// Claims the `claims` request parameter asked for at userinfo, carried by the access token.
+    pub userinfo_claims: &'a [String],
 }
 
 /// Which claims an ID token shows beyond the protocol ones.
@@ -104,6 +106,7 @@ pub fn user_access_token_claims(f: &UserTokenFacts<'_>) -> AccessTokenClaims {
         jti: f.jti.clone(),
         roles: Some(f.roles.to_vec()),
         impersonated_by: f.impersonated_by.clone(),
+        userinfo_claims: (!f.userinfo_claims.is_empty()).then(|| f.userinfo_claims.to_vec()),
     }
 }
 
@@ -188,6 +191,7 @@ mod tests {
             jti: "j".into(),
             impersonated_by: None,
             id_token_shape: IdTokenShape::default(),
+            userinfo_claims: &[],
         }
     }
 

@@ -35,6 +35,8 @@ pub struct RefreshTokenRecord {
     pub resource: Option<String>,
     /// The methods the sign-in passed (JSON array of RFC 8176 values), if known.
     pub amr: Option<String>,
+    /// Claims the `claims` parameter asked for at userinfo (JSON array), if any.
+    pub userinfo_claims: Option<String>,
     pub expires_at: NaiveDateTime,
     pub used_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
@@ -53,6 +55,7 @@ pub struct NewRefreshToken<'a> {
     pub impersonated_by: Option<&'a str>,
     pub resource: Option<&'a str>,
     pub amr: Option<&'a str>,
+    pub userinfo_claims: Option<&'a str>,
     pub expires_at: NaiveDateTime,
 }
 
@@ -91,7 +94,8 @@ impl RefreshTokenStore for Store {
     async fn insert_refresh_token(&self, t: &NewRefreshToken<'_>) -> Result<(), StoreError> {
         const INSERT: &str = "INSERT INTO refresh_tokens (token_hash, family_id, user_id, app_id, \
             session_id, scope, roles, impersonated_by, resource, amr, expires_at, created_at, \
-            updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)";
+            updated_at, userinfo_claims) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)";
         self.execute(
             INSERT,
             (
@@ -107,6 +111,7 @@ impl RefreshTokenStore for Store {
                 t.amr,
                 t.expires_at,
                 now_utc(),
+                t.userinfo_claims,
             ),
         )
         .await?;
@@ -118,8 +123,8 @@ impl RefreshTokenStore for Store {
         token_hash: &str,
     ) -> Result<Option<RefreshTokenRecord>, StoreError> {
         const SQL: &str = "SELECT t.id, t.family_id, t.user_id, t.app_id, a.client_id, \
-            t.session_id, t.scope, t.roles, t.impersonated_by, t.resource, t.amr, t.expires_at, \
-            t.used_at, t.revoked_at FROM refresh_tokens t JOIN apps a ON a.id = t.app_id \
+            t.session_id, t.scope, t.roles, t.impersonated_by, t.resource, t.amr, \
+            t.userinfo_claims, t.expires_at, t.used_at, t.revoked_at FROM refresh_tokens t JOIN apps a ON a.id = t.app_id \
             WHERE t.token_hash = $1 AND t.deleted_at IS NULL";
         self.fetch_optional(SQL, (token_hash,)).await
     }
@@ -204,6 +209,7 @@ mod tests {
             impersonated_by: None,
             resource: None,
             amr: None,
+            userinfo_claims: None,
             expires_at: at(expires),
         };
         store.insert_refresh_token(&token).await.expect("insert");

@@ -32,6 +32,9 @@ pub struct IssuedCode {
     /// Claims the authorization's `claims` parameter asked for in the ID token.
     #[serde(default)]
     pub id_token_claims: Vec<String>,
+    /// And at userinfo.
+    #[serde(default)]
+    pub userinfo_claims: Vec<String>,
 }
 
 /// The token request's view of an exchange.
@@ -103,6 +106,7 @@ mod tests {
             resource: None,
             amr: Vec::new(),
             id_token_claims: Vec::new(),
+            userinfo_claims: Vec::new(),
         }
     }
 

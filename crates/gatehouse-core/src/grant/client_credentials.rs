@@ -65,6 +65,7 @@ pub fn access_token_claims(
         jti,
         roles: None,
         impersonated_by: None,
+        userinfo_claims: None,
     }
 }
 

@@ -89,6 +89,9 @@ pub enum SignInError {
     UnknownUserCode,
     #[error("Too many wrong device codes. Please try again after 15 minutes.")]
     UserCodeLockout,
+    /// The request named an account (`claims` with a `sub` value) and another signed in.
+    #[error("The app asked for another account than the one signed in")]
+    NotTheRequestedAccount,
 }
 
 impl SignInError {

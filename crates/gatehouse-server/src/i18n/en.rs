@@ -376,6 +376,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         invalid_saml_response: "Invalid SAML response: {reason}",
         unknown_user_code: "This code is not valid. Check the code your device shows; it may have expired.",
         user_code_lockout: "Too many wrong device codes. Please try again after 15 minutes.",
+        not_the_requested_account: "The app asked for another account than the one signed in",
         password_too_weak: "Password must be at least 8 characters and contain an uppercase letter, a lowercase letter, a number and a symbol",
         password_too_long: "Password must be at most 128 characters",
         invalid_email: "email must be a valid email address",

@@ -375,6 +375,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         invalid_saml_response: "Réponse SAML invalide : {reason}",
         unknown_user_code: "Ce code n’est pas valide. Vérifiez le code affiché par votre appareil ; il a peut-être expiré.",
         user_code_lockout: "Trop de codes d’appareil erronés. Réessayez dans 15 minutes.",
+        not_the_requested_account: "L’application a demandé un autre compte que celui connecté",
         password_too_weak: "Le mot de passe doit comporter au moins 8 caractères, dont une majuscule, une minuscule, un chiffre et un symbole",
         password_too_long: "Le mot de passe doit comporter au plus 128 caractères",
         invalid_email: "Saisissez une adresse e-mail valide",

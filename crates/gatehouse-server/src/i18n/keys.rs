@@ -417,6 +417,7 @@ table! {
         invalid_saml_response,
         unknown_user_code,
         user_code_lockout,
+        not_the_requested_account,
         password_too_weak,
         password_too_long,
         invalid_email,

@@ -109,6 +109,7 @@ impl Refusals {
             SignInError::InvitationNotFound => (self.invitation_not_found, vec![]),
             SignInError::UnknownUserCode => (self.unknown_user_code, vec![]),
             SignInError::UserCodeLockout => (self.user_code_lockout, vec![]),
+            SignInError::NotTheRequestedAccount => (self.not_the_requested_account, vec![]),
             SignInError::InvitationExpired => (self.invitation_expired, vec![]),
             SignInError::AlreadyActive => (self.already_active, vec![]),
             SignInError::UnknownProvider(provider) => {

@@ -57,6 +57,7 @@ fn every_sign_in_error() -> Vec<SignInError> {
         SignInError::InvitationNotFound,
         SignInError::UnknownUserCode,
         SignInError::UserCodeLockout,
+        SignInError::NotTheRequestedAccount,
         SignInError::InvitationExpired,
         SignInError::AlreadyActive,
         SignInError::UnknownProvider("corp".into()),

@@ -374,6 +374,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         invalid_saml_response: "无效的 SAML 响应：{reason}",
         unknown_user_code: "此代码无效。请核对设备上显示的代码；它可能已过期。",
         user_code_lockout: "设备代码错误次数过多，请 15 分钟后重试。",
+        not_the_requested_account: "应用请求的账号与当前登录的账号不同",
         password_too_weak: "密码至少需要 8 个字符，并包含大写字母、小写字母、数字和符号",
         password_too_long: "密码最多 128 个字符",
         invalid_email: "请输入有效的电子邮箱地址",

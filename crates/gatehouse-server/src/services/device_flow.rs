@@ -309,6 +309,7 @@ pub async fn poll(
         resource: None,
         amr: &approval.amr,
         id_token_claims: &[],
+        userinfo_claims: &[],
     };
     let grant_name = "device_code";
     let (tokens, _, _) =

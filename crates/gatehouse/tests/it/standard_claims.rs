@@ -146,3 +146,54 @@ backend_tests! {
         assert!(claims["roles"].is_array() && claims["locale"].is_string(), "{claims}");
     }
 }
+
+backend_tests! {
+    async fn the_claims_parameter_reaches_userinfo_and_names_the_account(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let root = app.admin_token("root").await;
+        let (_, client_id, _) = create_app(&app, "Asker", "spa", &[CB]).await;
+        let email = format!("asker.{backend:?}@example.com").to_lowercase();
+        let browser = Browser::new(&app);
+        let asked = json!({"userinfo": {"phone_number": null, "address": null}}).to_string();
+        let url = authorize_url(&client_id, CB, &[("claims", &asked)]);
+        let redirect = sign_up(&browser, &url, &email, CB).await;
+        let user = user_by_email(&app, &email).await;
+        let auth_id = user["authId"].as_str().unwrap().to_owned();
+        let (status, _) = call(&app, "PUT", &format!("/api/v1/users/{auth_id}"), &root,
+            Some(json!({"phoneNumber": "+14155550123", "address": {"country": "US"}}))).await;
+        assert_eq!(status, 200);
+        let code = query_param(&redirect, "code").unwrap();
+        let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", CB),
+            ("code_verifier", VERIFIER), ("client_id", client_id.as_str())];
+        let (status, tokens) = exchange(&app, &form).await;
+        assert_eq!(status, 200, "{tokens}");
+        let userinfo = |token: String| {
+            let app = &app;
+            async move {
+                app.client.get(app.url("/oauth2/v1/userinfo")).bearer_auth(token).send().await.unwrap()
+                    .json::<Value>().await.unwrap()
+            }
+        };
+        // No `phone` or `address` scope, but asked by name.
+        let info = userinfo(tokens["access_token"].as_str().unwrap().to_owned()).await;
+        assert_eq!((&info["phone_number"], &info["address"]), (&json!("+14155550123"), &json!({"country": "US"})), "{info}");
+        // A refresh keeps asking for them.
+        let refresh = [("grant_type", "refresh_token"), ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ("client_id", client_id.as_str())];
+        let (status, refreshed) = exchange(&app, &refresh).await;
+        assert_eq!(status, 200, "{refreshed}");
+        let info = userinfo(refreshed["access_token"].as_str().unwrap().to_owned()).await;
+        assert_eq!(info["phone_number"], "+14155550123", "{info}");
+
+        // A `sub` value naming another account: the signed-in one may not finish.
+        let other = json!({"id_token": {"sub": {"value": "someone-else"}}}).to_string();
+        let url = authorize_url(&client_id, CB, &[("claims", &other)]);
+        let page = browser.follow(browser.get(&url).await, CB).await;
+        assert_eq!(page.status, 400, "{:?} {}", page.location, page.html);
+        assert!(page.html.contains("another account"), "{}", page.html);
+        let mine = json!({"id_token": {"sub": {"value": auth_id}}}).to_string();
+        let url = authorize_url(&client_id, CB, &[("claims", &mine)]);
+        let page = browser.follow(browser.get(&url).await, CB).await;
+        assert!(page.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", page.html);
+    }
+}

@@ -224,7 +224,8 @@ pub(crate) async fn authorize(
             let _ = signin::discard(&state, &tx_id).await;
             deny("access_denied", &SignInError::DisabledAccount.to_string())
         }
-        Err(err) => crate::http::error::page_internal_error(config, &locale, &err),
+        // A refusal of the sign-in (another account than `claims` named) is shown, not a fault.
+        Err(err) => refused(config, &locale, err),
     }
 }
 

@@ -97,12 +97,18 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap, body: B
     }
     // The contact claims their scopes ask for (OIDC Core §5.4).
     let profile = user_tokens::profile_of(&user);
-    if let Some(number) = profile.phone_number.filter(|_| scopes.contains(&"phone")) {
+    let asked = claims.userinfo_claims.as_deref().unwrap_or_default();
+    let wants =
+        |scope: &str, name: &str| scopes.contains(&scope) || asked.iter().any(|a| a == name);
+    if let Some(number) = profile
+        .phone_number
+        .filter(|_| wants("phone", "phone_number"))
+    {
         body.insert("phone_number".into(), json!(number));
         let verified = profile.phone_number_verified;
         body.insert("phone_number_verified".into(), json!(verified));
     }
-    if let Some(address) = profile.address.filter(|_| scopes.contains(&"address")) {
+    if let Some(address) = profile.address.filter(|_| wants("address", "address")) {
         body.insert("address".into(), json!(address));
     }
     let extras = match user_tokens::userinfo_extras(&state, &user).await {

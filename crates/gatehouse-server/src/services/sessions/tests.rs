@@ -138,6 +138,7 @@ async fn ending_everywhere_ends_every_browser_and_revokes_refresh_tokens() {
             impersonated_by: None,
             resource: None,
             amr: None,
+            userinfo_claims: None,
             expires_at: at(NOW + 3600),
         })
         .await

@@ -157,6 +157,15 @@ async fn finish(
     meta: RequestMeta<'_>,
 ) -> Result<Completion, ServiceError> {
     let user = tx.proof.user().cloned().ok_or(SignInError::WrongStep)?;
+    // `claims` named the account (a `sub` value): no other may finish (OIDC Core §3.1.2.2).
+    if tx
+        .request
+        .expected_subject
+        .as_ref()
+        .is_some_and(|expected| *expected != user.auth_id)
+    {
+        return Err(SignInError::NotTheRequestedAccount.into());
+    }
     let auth_time = tx.proof.auth_time().unwrap_or(meta.now);
     let amr = tx.proof.methods(tx.session_methods.as_deref());
     let mut session_id = tx.session_id;
@@ -215,6 +224,7 @@ async fn finish(
         resource: tx.request.resource.clone(),
         amr,
         id_token_claims: tx.request.id_token_claims.clone(),
+        userinfo_claims: tx.request.userinfo_claims.clone(),
     };
     let ttl = Duration::from_secs(state.config.authorization_code_expires_in);
     state.cache.set_json(&code_key(&code), &issued, ttl).await?;

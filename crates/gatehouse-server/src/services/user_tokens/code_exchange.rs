@@ -103,6 +103,7 @@ pub async fn exchange_code(
         resource: issued.resource.as_deref(),
         amr: &issued.amr,
         id_token_claims: &issued.id_token_claims,
+        userinfo_claims: &issued.userinfo_claims,
     };
     let (tokens, family_id, jti) =
         sign_in_tokens(state, &app, finished, ("authorization_code", ip), now).await?;
@@ -131,8 +132,9 @@ pub(crate) struct FinishedSignIn<'a> {
     pub resource: Option<&'a str>,
     /// How the user proved themselves (RFC 8176).
     pub amr: &'a [String],
-    /// Claims the `claims` parameter asked for in the ID token.
+    /// Claims the `claims` parameter asked for in the ID token and at userinfo.
     pub id_token_claims: &'a [String],
+    pub userinfo_claims: &'a [String],
 }
 
 /// Mints the tokens of a finished sign-in for `app` (the user must still be active), counts the
@@ -164,6 +166,7 @@ pub(crate) async fn sign_in_tokens(
             resource: resource.as_ref(),
             amr: finished.amr,
             id_token_claims: finished.id_token_claims,
+            userinfo_claims: finished.userinfo_claims,
             now,
         })
         .await?;

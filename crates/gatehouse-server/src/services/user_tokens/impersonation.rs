@@ -70,6 +70,7 @@ pub async fn impersonate(
             impersonated_by: Some(&impersonator.auth_id),
             resource: None,
             amr: None,
+            userinfo_claims: None,
             expires_at: DateTime::from_timestamp(expires_on, 0)
                 .unwrap_or_default()
                 .naive_utc(),

@@ -166,8 +166,9 @@ struct Mint<'a> {
     resource: Option<&'a ResourceServerRecord>,
     /// How the user proved themselves (RFC 8176); empty when not known.
     amr: &'a [String],
-    /// Claims the authorization's `claims` parameter asked for in the ID token.
+    /// Claims the authorization's `claims` parameter asked for in the ID token and at userinfo.
     id_token_claims: &'a [String],
+    userinfo_claims: &'a [String],
     now: i64,
 }
 
@@ -241,6 +242,7 @@ where
                 standard: m.app.standard_claims,
                 requested: m.id_token_claims,
             },
+            userinfo_claims: m.userinfo_claims,
         };
         let access = user_access_token_claims(&facts);
         let (access_token, expires_in) = match m.resource {
@@ -297,6 +299,10 @@ where
             .then(|| serde_json::to_string(m.amr))
             .transpose()
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let userinfo_json = (!m.userinfo_claims.is_empty())
+            .then(|| serde_json::to_string(m.userinfo_claims))
+            .transpose()
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
         let refresh_token = match &family_id {
             Some(family_id) => {
                 let token = random_token::<48>();
@@ -313,6 +319,7 @@ where
                         impersonated_by: m.impersonated_by.as_deref(),
                         resource: m.resource.map(|rs| rs.identifier.as_str()),
                         amr: amr_json.as_deref(),
+                        userinfo_claims: userinfo_json.as_deref(),
                         expires_at: DateTime::from_timestamp(expires_at, 0)
                             .unwrap_or_default()
                             .naive_utc(),

@@ -68,6 +68,11 @@ pub async fn refresh(
         None => None,
     };
     let requested: Vec<String> = record.scope.split(' ').map(str::to_owned).collect();
+    let userinfo_claims: Vec<String> = record
+        .userinfo_claims
+        .as_deref()
+        .and_then(|c| serde_json::from_str(c).ok())
+        .unwrap_or_default();
     let amr: Vec<String> = record
         .amr
         .as_deref()
@@ -109,6 +114,7 @@ pub async fn refresh(
             resource: resource.as_ref(),
             amr: &amr,
             id_token_claims: &[],
+            userinfo_claims: &userinfo_claims,
             now,
         })
         .await?;

@@ -70,6 +70,7 @@ impl ReadToken {
                 jti: rs.jti,
                 roles: None,
                 impersonated_by: None,
+                userinfo_claims: None,
             },
         }
     }

@@ -72,6 +72,7 @@ impl World {
             resource: None,
             amr: &[],
             id_token_claims: &[],
+            userinfo_claims: &[],
             now: NOW,
         }
     }
