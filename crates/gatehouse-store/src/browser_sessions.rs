@@ -15,6 +15,13 @@ pub struct BrowserSession {
     pub amr: Option<String>,
 }
 
+impl BrowserSession {
+    /// The methods the session's sign-in passed (RFC 8176); empty when not known.
+    pub fn methods(&self) -> Vec<String> {
+        crate::json_list(self.amr.as_deref())
+    }
+}
+
 /// A live session as the management API lists it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct BrowserSessionSummary {
@@ -34,7 +41,8 @@ pub struct NewBrowserSession<'a> {
     pub expires_at: NaiveDateTime,
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
-    pub amr: Option<&'a str>,
+    /// The methods the sign-in passed (RFC 8176).
+    pub amr: &'a [String],
 }
 
 pub trait BrowserSessionStore {
@@ -91,7 +99,7 @@ impl BrowserSessionStore for Store {
                     s.ip,
                     now,
                     s.user_agent,
-                    s.amr,
+                    crate::list_json(s.amr),
                 ),
             )
             .await?;
@@ -177,7 +185,7 @@ mod tests {
             expires_at: at(expires),
             ip: Some("203.0.113.7"),
             user_agent: Some("Firefox"),
-            amr: Some(r#"["pwd"]"#),
+            amr: &["pwd".to_owned()],
         };
         store
             .insert_browser_session(&session)

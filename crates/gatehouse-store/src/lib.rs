@@ -372,6 +372,19 @@ impl Store {
 }
 
 /// The current UTC time at the one-second precision every stored timestamp has.
+/// A list kept as a JSON array column: NULL when empty.
+pub(crate) fn list_json(list: &[String]) -> Option<String> {
+    (!list.is_empty())
+        .then(|| serde_json::to_string(list).ok())
+        .flatten()
+}
+
+/// A JSON array column read back: empty when NULL or unreadable.
+pub(crate) fn json_list(text: Option<&str>) -> Vec<String> {
+    text.and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or_default()
+}
+
 pub fn now_utc() -> NaiveDateTime {
     let now = Utc::now().naive_utc();
     now.with_nanosecond(0).unwrap_or(now)

@@ -42,6 +42,18 @@ pub struct RefreshTokenRecord {
     pub revoked_at: Option<NaiveDateTime>,
 }
 
+impl RefreshTokenRecord {
+    /// The methods the sign-in passed (RFC 8176); empty when not known.
+    pub fn methods(&self) -> Vec<String> {
+        crate::json_list(self.amr.as_deref())
+    }
+
+    /// The claims the authorization asked for at userinfo.
+    pub fn userinfo_claim_names(&self) -> Vec<String> {
+        crate::json_list(self.userinfo_claims.as_deref())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewRefreshToken<'a> {
     /// SHA-256 (hex) of the token.
@@ -54,8 +66,9 @@ pub struct NewRefreshToken<'a> {
     pub roles: &'a str,
     pub impersonated_by: Option<&'a str>,
     pub resource: Option<&'a str>,
-    pub amr: Option<&'a str>,
-    pub userinfo_claims: Option<&'a str>,
+    /// The methods the sign-in passed (RFC 8176) and the claims asked at userinfo.
+    pub amr: &'a [String],
+    pub userinfo_claims: &'a [String],
     pub expires_at: NaiveDateTime,
 }
 
@@ -108,10 +121,10 @@ impl RefreshTokenStore for Store {
                 t.roles,
                 t.impersonated_by,
                 t.resource,
-                t.amr,
+                crate::list_json(t.amr),
                 t.expires_at,
                 now_utc(),
-                t.userinfo_claims,
+                crate::list_json(t.userinfo_claims),
             ),
         )
         .await?;
@@ -208,8 +221,8 @@ mod tests {
             roles: r#"["admin"]"#,
             impersonated_by: None,
             resource: None,
-            amr: None,
-            userinfo_claims: None,
+            amr: &[],
+            userinfo_claims: &[],
             expires_at: at(expires),
         };
         store.insert_refresh_token(&token).await.expect("insert");

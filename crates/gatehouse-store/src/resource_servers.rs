@@ -27,6 +27,18 @@ pub struct ResourceServerRecord {
     pub updated_at: NaiveDateTime,
 }
 
+impl ResourceServerRecord {
+    /// The scope names it defines.
+    pub fn scope_names(&self) -> Vec<String> {
+        crate::json_list(Some(&self.scopes))
+    }
+
+    /// The client ids that may exchange a user's token for one to it.
+    pub fn exchange_client_ids(&self) -> Vec<String> {
+        crate::json_list(Some(&self.token_exchange_client_ids))
+    }
+}
+
 /// Every field of a resource server; `None` leaves a field as it is on update. An empty
 /// `introspection_client_id` or a `0` lifetime clears it.
 #[derive(Debug, Clone, Default)]

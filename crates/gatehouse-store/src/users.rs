@@ -38,6 +38,15 @@ pub struct UserRecord {
     pub updated_at: NaiveDateTime,
 }
 
+impl UserRecord {
+    /// The postal address, when one is set and readable.
+    pub fn postal_address(&self) -> Option<gatehouse_core::claims::Address> {
+        self.address
+            .as_deref()
+            .and_then(|a| serde_json::from_str(a).ok())
+    }
+}
+
 /// The user columns, qualified with the alias `u`.
 macro_rules! user_columns_u {
     () => {

@@ -43,16 +43,6 @@ pub struct ResourceServerInput {
     pub is_active: Option<bool>,
 }
 
-/// The scope names a resource server defines.
-pub fn scopes_of(record: &ResourceServerRecord) -> Vec<String> {
-    serde_json::from_str(&record.scopes).unwrap_or_default()
-}
-
-/// The client ids that may exchange tokens for a resource server.
-pub fn exchange_clients_of(record: &ResourceServerRecord) -> Vec<String> {
-    serde_json::from_str(&record.token_exchange_client_ids).unwrap_or_default()
-}
-
 fn json_list(list: &[String]) -> Result<String, ServiceError> {
     serde_json::to_string(list).map_err(|e| ServiceError::Internal(e.to_string()))
 }

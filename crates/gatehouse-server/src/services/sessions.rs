@@ -74,7 +74,6 @@ where
         let cookie = random_token::<32>();
         let hash = sha256_hex(cookie.as_bytes());
         let user_agent = user_agent.map(|ua| &ua[..ua.floor_char_boundary(512)]);
-        let amr = serde_json::to_string(amr).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let id = self
             .store
             .insert_browser_session(&NewBrowserSession {
@@ -84,7 +83,7 @@ where
                 expires_at: at(now + self.idle_lifetime),
                 ip,
                 user_agent,
-                amr: Some(&amr),
+                amr,
             })
             .await?;
         Ok(Some((id, cookie)))

@@ -13,9 +13,7 @@ use serde::Deserialize;
 use super::auth::{AdminForm, AdminUser, NoFields};
 use super::view::{buttons, lines, render, see_other, Frame, PageResult};
 use crate::error::ServiceError;
-use crate::services::resource_servers::{
-    self, exchange_clients_of, scopes_of, ResourceServerInput,
-};
+use crate::services::resource_servers::{self, ResourceServerInput};
 use crate::state::AppState;
 
 const PAGE: &str = "/admin/resource-servers";
@@ -40,8 +38,8 @@ async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
         .await?
         .into_iter()
         .map(|rs| {
-            let scopes = scopes_of(&rs).join("\n");
-            let exchangers = exchange_clients_of(&rs).join("\n");
+            let scopes = rs.scope_names().join("\n");
+            let exchangers = rs.exchange_client_ids().join("\n");
             (rs, scopes, exchangers)
         })
         .collect();

@@ -406,11 +406,7 @@ pub(super) async fn user_page(
         spa_apps,
         linked: user.linked_auth_id.clone(),
         phone_number: user.phone_number.clone().unwrap_or_default(),
-        address: user
-            .address
-            .as_deref()
-            .and_then(|a| serde_json::from_str(a).ok())
-            .unwrap_or_default(),
+        address: user.postal_address().unwrap_or_default(),
         attributes,
         impersonation,
         orgs,

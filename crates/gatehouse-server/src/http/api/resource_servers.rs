@@ -13,9 +13,7 @@ use super::guard::{Guarded, ReadApp, WriteApp};
 use super::json::{ApiJson, RecordId};
 use super::views::{record_view, views, ErrorBody};
 use crate::http::error::ApiError;
-use crate::services::resource_servers::{
-    self, exchange_clients_of, scopes_of, ResourceServerInput,
-};
+use crate::services::resource_servers::{self, ResourceServerInput};
 use crate::state::AppState;
 
 record_view! {
@@ -25,13 +23,13 @@ record_view! {
         identifier: String = r.identifier.clone(),
         name: String = r.name.clone(),
         /// The scopes the API defines.
-        scopes: Vec<String> = scopes_of(r),
+        scopes: Vec<String> = r.scope_names(),
         /// Seconds; null: the server's `spa_access_token_expires_in`.
         access_token_expires_in: Option<i64> = r.access_token_expires_in,
         /// The S2S app that may introspect this API's tokens.
         introspection_client_id: Option<String> = r.introspection_client_id.clone(),
         /// The apps that may exchange a user's token for one to this API (RFC 8693).
-        token_exchange_client_ids: Vec<String> = exchange_clients_of(r),
+        token_exchange_client_ids: Vec<String> = r.exchange_client_ids(),
         /// What its access tokens are signed with; null: the server's `signing_algorithm`.
         signing_algorithm: Option<String> = r.signing_algorithm.clone(),
         is_active: bool = r.is_active,

@@ -167,7 +167,7 @@ pub struct UserView {
     pub phone_number: Option<String>,
     /// The postal address (OIDC Core §5.1.1 members), if set.
     #[schema(value_type = Option<Object>)]
-    pub address: Option<serde_json::Value>,
+    pub address: Option<gatehouse_core::claims::Address>,
     pub login_count: i64,
     pub mfa_types: Vec<String>,
     pub is_active: bool,
@@ -197,10 +197,7 @@ impl UserView {
             otp_verified: r.otp_verified,
             sms_phone_number_verified: r.sms_phone_number_verified,
             phone_number: r.phone_number.clone(),
-            address: r
-                .address
-                .as_deref()
-                .and_then(|a| serde_json::from_str(a).ok()),
+            address: r.postal_address(),
             login_count: r.login_count,
             mfa_types: r.mfa_types.iter().map(|t| t.as_str().to_owned()).collect(),
             is_active: r.is_active,

@@ -232,11 +232,7 @@ pub(crate) async fn authorize(
 /// Whether a session's sign-in reached two factors: a request that asks for them
 /// (`acr_values`) is not signed in silently by a weaker one.
 fn session_passed_two_factors(session: &gatehouse_store::BrowserSession) -> bool {
-    let amr: Vec<String> = session
-        .amr
-        .as_deref()
-        .and_then(|amr| serde_json::from_str(amr).ok())
-        .unwrap_or_default();
+    let amr = session.methods();
     gatehouse_core::signin::context::level(&amr) == gatehouse_core::signin::context::LOA_2FA
 }
 

@@ -137,8 +137,8 @@ async fn ending_everywhere_ends_every_browser_and_revokes_refresh_tokens() {
             roles: "[]",
             impersonated_by: None,
             resource: None,
-            amr: None,
-            userinfo_claims: None,
+            amr: &[],
+            userinfo_claims: &[],
             expires_at: at(NOW + 3600),
         })
         .await

@@ -64,9 +64,6 @@ pub async fn sign_in_with_session(
     let auth_time = session.auth_time.and_utc().timestamp();
     tx.proof.sign_in(user, FirstFactor::Session, auth_time)?;
     tx.session_id = Some(session.id);
-    tx.session_methods = session
-        .amr
-        .as_deref()
-        .and_then(|amr| serde_json::from_str(amr).ok());
+    tx.session_methods = session.amr.is_some().then(|| session.methods());
     advance(state, id, tx, meta).await
 }

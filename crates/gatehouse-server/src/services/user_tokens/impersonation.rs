@@ -69,8 +69,8 @@ pub async fn impersonate(
             roles: &serde_json::Value::from(roles).to_string(),
             impersonated_by: Some(&impersonator.auth_id),
             resource: None,
-            amr: None,
-            userinfo_claims: None,
+            amr: &[],
+            userinfo_claims: &[],
             expires_at: DateTime::from_timestamp(expires_on, 0)
                 .unwrap_or_default()
                 .naive_utc(),

@@ -40,18 +40,14 @@ pub async fn introspect(
     };
     for kind in kinds {
         let looked = match kind {
-            TokenHint::AccessToken => find_access(state, token, now).await?,
+            TokenHint::AccessToken => find_access(state, client, token, now).await?,
             TokenHint::RefreshToken => find_refresh(state, token).await?,
         };
         if let Some(looked) = looked {
-            let serves = match &looked {
-                Looked::Access(claims, _) => serves_audience(state, client, claims).await?,
-                Looked::Refresh(..) => false,
-            };
             return Ok(introspection::introspect(
                 &client.app.client_id,
                 &state.config.issuer,
-                Some(looked.found(serves)),
+                Some(looked.found()),
                 now,
             ));
         }
@@ -59,20 +55,20 @@ pub async fn introspect(
     Ok(Introspection::INACTIVE)
 }
 
-/// A token found, with whether its app and user still stand.
+/// A token found, with whether its app and user still stand (and, for an access token, whether
+/// the caller stands for its audience).
 enum Looked {
-    Access(AccessTokenClaims, bool),
+    Access(AccessTokenClaims, bool, bool),
     Refresh(RefreshTokenRecord, String, bool),
 }
 
 impl Looked {
-    /// `serves`: the caller stands for the access token's audience.
-    fn found(&self, serves: bool) -> FoundToken<'_> {
+    fn found(&self) -> FoundToken<'_> {
         match self {
-            Looked::Access(claims, holders_active) => FoundToken::Access {
+            Looked::Access(claims, holders_active, serves) => FoundToken::Access {
                 claims,
                 holders_active: *holders_active,
-                caller_serves_audience: serves,
+                caller_serves_audience: *serves,
             },
             Looked::Refresh(record, subject, holders_active) => FoundToken::Refresh {
                 stored: stored_refresh(record, subject),
@@ -83,17 +79,32 @@ impl Looked {
 }
 
 /// A valid access token, or `None` when the value is no such token (unsigned, foreign, expired
-/// or revoked tokens are none of ours to describe).
+/// or revoked tokens are none of ours to describe). A token for a resource server counts only
+/// while that API is active; its introspection app stands for it.
 async fn find_access(
     state: &AppState,
+    client: &IdentifiedClient,
     token: &str,
     now: i64,
 ) -> Result<Option<Looked>, ServiceError> {
     let Some(claims) = read_any_access_token(state, token, now).await? else {
         return Ok(None);
     };
-    let holders_active = access_holders_active(state, &claims).await?;
-    Ok(Some(Looked::Access(claims, holders_active)))
+    let (api_active, serves) = if claims.aud == state.config.issuer {
+        (true, false)
+    } else {
+        let rs = state
+            .store
+            .resource_server_by_identifier(&claims.aud)
+            .await?;
+        let caller = client.app.client_id.as_str();
+        (
+            rs.as_ref().is_some_and(|rs| rs.is_active),
+            rs.is_some_and(|rs| rs.introspection_client_id.as_deref() == Some(caller)),
+        )
+    };
+    let holders_active = api_active && access_holders_active(state, &claims).await?;
+    Ok(Some(Looked::Access(claims, holders_active, serves)))
 }
 
 /// The stored refresh token with this value, with its user's `authId`.
@@ -122,16 +133,6 @@ fn stored_refresh<'a>(record: &'a RefreshTokenRecord, subject: &'a str) -> Store
     }
 }
 
-/// Whether `client` is the app a resource server named to introspect its tokens, and the
-/// token is for that resource server.
-async fn serves_audience(
-    state: &AppState,
-    client: &IdentifiedClient,
-    claims: &AccessTokenClaims,
-) -> Result<bool, ServiceError> {
-    stands_for(state, &client.app.client_id, &claims.aud).await
-}
-
 /// Whether the app `client_id` stands for the resource server `audience` (its introspection
 /// app). This server's own audience has no such app.
 pub(super) async fn stands_for(
@@ -146,23 +147,13 @@ pub(super) async fn stands_for(
     Ok(rs.is_some_and(|rs| rs.introspection_client_id.as_deref() == Some(client_id)))
 }
 
-/// The token's app is live and active, its resource server (if any) too, and, for a user's
-/// token, so is the user.
+/// The token's app is live and active and, for a user's token, so is the user.
 async fn access_holders_active(
     state: &AppState,
     claims: &AccessTokenClaims,
 ) -> Result<bool, ServiceError> {
     if !app_active(state, &claims.azp).await? {
         return Ok(false);
-    }
-    if claims.aud != state.config.issuer {
-        let rs = state
-            .store
-            .resource_server_by_identifier(&claims.aud)
-            .await?;
-        if !rs.is_some_and(|rs| rs.is_active) {
-            return Ok(false);
-        }
     }
     // An S2S app's token names the app itself as its subject.
     if claims.sub == claims.azp {

@@ -133,13 +133,19 @@ async fn app_for_grant(
 }
 
 /// The scopes a grant for `app` may carry: the app's, and those the resource server defines
-/// when the token is for one.
-pub fn held_scopes(app: &App, resource: Option<&ResourceServerRecord>) -> Vec<String> {
-    let mut held = app.scopes.clone();
-    if let Some(rs) = resource {
-        held.extend(crate::services::resource_servers::scopes_of(rs));
+/// when the token is for one (only then is a list made).
+pub fn held_scopes<'a>(
+    app: &'a App,
+    resource: Option<&ResourceServerRecord>,
+) -> std::borrow::Cow<'a, [String]> {
+    match resource {
+        None => std::borrow::Cow::Borrowed(&app.scopes),
+        Some(rs) => {
+            let mut held = app.scopes.clone();
+            held.extend(rs.scope_names());
+            std::borrow::Cow::Owned(held)
+        }
     }
-    held
 }
 
 async fn active_user(state: &AppState, user_id: UserId) -> Result<UserRecord, ServiceError> {
@@ -295,14 +301,6 @@ where
                 expires_at,
             } => (Some(family_id), expires_at),
         };
-        let amr_json = (!m.amr.is_empty())
-            .then(|| serde_json::to_string(m.amr))
-            .transpose()
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        let userinfo_json = (!m.userinfo_claims.is_empty())
-            .then(|| serde_json::to_string(m.userinfo_claims))
-            .transpose()
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
         let refresh_token = match &family_id {
             Some(family_id) => {
                 let token = random_token::<48>();
@@ -318,8 +316,8 @@ where
                         roles: &roles_json,
                         impersonated_by: m.impersonated_by.as_deref(),
                         resource: m.resource.map(|rs| rs.identifier.as_str()),
-                        amr: amr_json.as_deref(),
-                        userinfo_claims: userinfo_json.as_deref(),
+                        amr: m.amr,
+                        userinfo_claims: m.userinfo_claims,
                         expires_at: DateTime::from_timestamp(expires_at, 0)
                             .unwrap_or_default()
                             .naive_utc(),
@@ -382,10 +380,7 @@ pub fn profile_of(user: &UserRecord) -> IdTokenProfile {
         last_name: user.last_name.clone(),
         phone_number: user.phone_number.clone(),
         phone_number_verified,
-        address: user
-            .address
-            .as_deref()
-            .and_then(|a| serde_json::from_str(a).ok()),
+        address: user.postal_address(),
     }
 }
 

@@ -68,16 +68,7 @@ pub async fn refresh(
         None => None,
     };
     let requested: Vec<String> = record.scope.split(' ').map(str::to_owned).collect();
-    let userinfo_claims: Vec<String> = record
-        .userinfo_claims
-        .as_deref()
-        .and_then(|c| serde_json::from_str(c).ok())
-        .unwrap_or_default();
-    let amr: Vec<String> = record
-        .amr
-        .as_deref()
-        .and_then(|amr| serde_json::from_str(amr).ok())
-        .unwrap_or_default();
+    let (userinfo_claims, amr) = (record.userinfo_claim_names(), record.methods());
     let scopes = grant_scopes(&requested, &held_scopes(&app, resource.as_ref()));
     let refresh = match action {
         RefreshAction::Rotate => {

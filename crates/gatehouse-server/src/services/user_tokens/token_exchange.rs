@@ -18,7 +18,7 @@ use super::revocation::{read_token, ReadToken};
 use super::IdentifiedClient;
 use crate::crypto::random_hex;
 use crate::error::ServiceError;
-use crate::services::resource_servers::{self, exchange_clients_of, scopes_of};
+use crate::services::resource_servers;
 use crate::state::AppState;
 
 /// The exchange's answer (RFC 8693 §2.2.1). No refresh token: the caller exchanges again.
@@ -92,7 +92,7 @@ pub async fn exchange_token(
     };
     let api = resource_servers::named(state, &target).await?;
     let usable = subject.azp == caller || stands_for(state, caller, &subject.aud).await?;
-    let (held, defined) = (parse_scope_list(&subject.scope), scopes_of(&api));
+    let (held, defined) = (parse_scope_list(&subject.scope), api.scope_names());
     let granted = token_exchange::decide(
         &request.params,
         &Subject {
@@ -101,7 +101,7 @@ pub async fn exchange_token(
         },
         &Target {
             scopes: &defined,
-            allows_caller: exchange_clients_of(&api).iter().any(|c| c == caller),
+            allows_caller: api.exchange_client_ids().iter().any(|c| c == caller),
         },
     )?;
     let lifetime = api
