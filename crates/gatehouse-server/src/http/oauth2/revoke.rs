@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use gatehouse_core::TokenError;
 use serde::Deserialize;
 
-use super::token::presented_client;
+use super::token::identified_client;
 use crate::http::error::OAuthError;
 use crate::http::form::OAuthForm;
 use crate::services::user_tokens::{self, IdentifiedClient};
@@ -31,8 +31,7 @@ impl TokenForm {
         state: &AppState,
         headers: &HeaderMap,
     ) -> Result<(Option<IdentifiedClient>, String), OAuthError> {
-        let presented = presented_client(headers, self.client_id, self.client_secret)?;
-        let client = user_tokens::identify_client(state, &presented).await?;
+        let client = identified_client(state, headers, self.client_id, self.client_secret).await?;
         Ok((client, self.token.unwrap_or_default()))
     }
 }

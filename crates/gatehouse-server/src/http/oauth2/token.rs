@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::http::error::OAuthError;
 use crate::http::form::OAuthForm;
 use crate::http::web::{client_ip, PeerAddr};
-use crate::services::user_tokens::{self, PresentedClient};
+use crate::services::user_tokens::{self, IdentifiedClient, PresentedClient};
 use crate::services::{client_credentials, device_flow};
 use crate::state::AppState;
 
@@ -86,6 +86,18 @@ pub fn presented_client(
     }
 }
 
+/// The client a request names or authenticates as ([`presented_client`]), identified (and,
+/// for a confidential app, its secret checked).
+pub async fn identified_client(
+    state: &AppState,
+    headers: &HeaderMap,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+) -> Result<Option<IdentifiedClient>, OAuthError> {
+    let presented = presented_client(headers, client_id, client_secret)?;
+    Ok(user_tokens::identify_client(state, &presented).await?)
+}
+
 pub async fn token(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -118,8 +130,8 @@ pub async fn token(
             Ok(no_store(Json(issued)))
         }
         "authorization_code" => {
-            let presented = presented_client(&headers, form.client_id, form.client_secret)?;
-            let client = user_tokens::identify_client(&state, &presented).await?;
+            let client =
+                identified_client(&state, &headers, form.client_id, form.client_secret).await?;
             let ip = client_ip(&headers, peer, &state.config);
             let issued = user_tokens::exchange_code(
                 &state,
@@ -137,8 +149,8 @@ pub async fn token(
             Ok(no_store(Json(issued)))
         }
         "refresh_token" => {
-            let presented = presented_client(&headers, form.client_id, form.client_secret)?;
-            let client = user_tokens::identify_client(&state, &presented).await?;
+            let client =
+                identified_client(&state, &headers, form.client_id, form.client_secret).await?;
             let issued = user_tokens::refresh(
                 &state,
                 client.as_ref(),
@@ -152,8 +164,8 @@ pub async fn token(
             Ok(no_store(Json(issued)))
         }
         device_code::GRANT_TYPE => {
-            let presented = presented_client(&headers, form.client_id, form.client_secret)?;
-            let client = user_tokens::identify_client(&state, &presented).await?;
+            let client =
+                identified_client(&state, &headers, form.client_id, form.client_secret).await?;
             let ip = client_ip(&headers, peer, &state.config);
             let device_code = form.device_code.as_deref().unwrap_or_default();
             let issued =
@@ -161,8 +173,8 @@ pub async fn token(
             Ok(no_store(Json(issued)))
         }
         token_exchange::GRANT_TYPE => {
-            let presented = presented_client(&headers, form.client_id, form.client_secret)?;
-            let client = user_tokens::identify_client(&state, &presented).await?;
+            let client =
+                identified_client(&state, &headers, form.client_id, form.client_secret).await?;
             let request = user_tokens::ExchangeRequest {
                 subject_token: form.subject_token.as_deref().unwrap_or_default(),
                 params: ExchangeParams {
@@ -188,8 +200,7 @@ pub async fn device_authorization(
     headers: HeaderMap,
     OAuthForm(form): OAuthForm<TokenForm>,
 ) -> Result<Response, OAuthError> {
-    let presented = presented_client(&headers, form.client_id, form.client_secret)?;
-    let client = user_tokens::identify_client(&state, &presented).await?;
+    let client = identified_client(&state, &headers, form.client_id, form.client_secret).await?;
     let now = chrono::Utc::now().timestamp();
     let scope = form.scope.as_deref();
     let issued = device_flow::authorize_device(&state, client.as_ref(), scope, now).await?;

@@ -87,21 +87,21 @@ pub(super) async fn read_token(
         return Ok(None);
     };
     let issuer = &state.config.issuer;
-    let (read, jti) = match serde_json::from_slice::<AccessTokenClaims>(&payload) {
-        Ok(own) if jwt::check_access_token(&own, issuer, now).is_ok() => {
-            let jti = own.jti.clone();
-            (ReadToken::Own(own), jti)
-        }
+    let read = match serde_json::from_slice::<AccessTokenClaims>(&payload) {
+        Ok(own) if jwt::check_access_token(&own, issuer, now).is_ok() => ReadToken::Own(own),
         Ok(_) => return Ok(None),
         Err(_) => match serde_json::from_slice::<ResourceAccessTokenClaims>(&payload) {
             Ok(rs) if rs.iss == *issuer && rs.exp > now && rs.aud != *issuer => {
-                let jti = rs.jti.clone();
-                (ReadToken::Resource(rs), jti)
+                ReadToken::Resource(rs)
             }
             _ => return Ok(None),
         },
     };
-    if access_token_revoked(state, &jti).await? {
+    let jti = match &read {
+        ReadToken::Own(own) => &own.jti,
+        ReadToken::Resource(rs) => &rs.jti,
+    };
+    if access_token_revoked(state, jti).await? {
         return Ok(None);
     }
     Ok(Some(read))
