@@ -51,6 +51,16 @@ pub enum AdminRuleError {
     UserNotInOrg,
     #[error("Only spa and web apps sign users in, so only they may use the device flow")]
     DeviceFlowNeedsUserApp,
+    #[error("tokenEndpointAuthMethod private_key_jwt needs the app's keys: set jwks or jwksUri")]
+    PrivateKeyJwtNeedsKeys,
+    #[error("Only web and s2s apps authenticate, so only they may use private_key_jwt")]
+    PrivateKeyJwtNeedsConfidentialApp,
+    #[error("jwks must be a JWK set ({{\"keys\": [...]}}) of 1 to 20 public signing keys (RSA, EC P-256 or Ed25519), at most 16 KB; a private key is refused")]
+    InvalidJwks,
+    #[error("Register jwks or jwksUri, not both")]
+    JwksAndJwksUri,
+    #[error("jwksUri {0}")]
+    InvalidJwksUri(String),
     #[error("identifier must be an absolute URI without a fragment (at most 2048 characters)")]
     ResourceIdentifier,
     #[error("Each scope of a resource server is 1 to 100 characters without spaces")]
@@ -284,6 +294,43 @@ pub fn authorize_change(
         }
         _ => Ok(()),
     }
+}
+
+/// The keys of a JWK set an app registers (`jwks`): 1 to 20 public signing keys of a type this
+/// server verifies, as compact JSON of at most 16 KB. A private member (`d`, …) is refused, so
+/// a key pasted whole by mistake is not stored.
+pub fn public_key_set(value: &serde_json::Value) -> Result<String, AdminRuleError> {
+    use crate::federation::{fits, Jwk, JwsAlgorithm};
+    const PRIVATE: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "k"];
+    let keys = value
+        .get("keys")
+        .and_then(|k| k.as_array())
+        .filter(|k| (1..=20).contains(&k.len()))
+        .ok_or(AdminRuleError::InvalidJwks)?;
+    for key in keys {
+        let object = key.as_object().ok_or(AdminRuleError::InvalidJwks)?;
+        if PRIVATE.iter().any(|m| object.contains_key(*m)) {
+            return Err(AdminRuleError::InvalidJwks);
+        }
+        let jwk: Jwk =
+            serde_json::from_value(key.clone()).map_err(|_| AdminRuleError::InvalidJwks)?;
+        let usable = [
+            JwsAlgorithm::Rs256,
+            JwsAlgorithm::Ps256,
+            JwsAlgorithm::Es256,
+            JwsAlgorithm::EdDsa,
+        ]
+        .into_iter()
+        .any(|alg| fits(&jwk, alg));
+        if !usable {
+            return Err(AdminRuleError::InvalidJwks);
+        }
+    }
+    let text = value.to_string();
+    if text.len() > 16 * 1024 {
+        return Err(AdminRuleError::InvalidJwks);
+    }
+    Ok(text)
 }
 
 impl AdminRuleError {

@@ -46,6 +46,9 @@ pub enum OAuthErrorCode {
     SlowDown,
     ExpiredToken,
     AccessDenied,
+    /// RFC 9449 §7.1: a DPoP proof that does not hold, and the nonce the server wants.
+    InvalidDpopProof,
+    UseDpopNonce,
 }
 
 impl OAuthErrorCode {
@@ -62,6 +65,8 @@ impl OAuthErrorCode {
             Self::SlowDown => "slow_down",
             Self::ExpiredToken => "expired_token",
             Self::AccessDenied => "access_denied",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }
@@ -139,6 +144,14 @@ pub enum TokenError {
     NoScopeForTarget,
     #[error("resource and audience name two different APIs: name one")]
     TwoTargets,
+    #[error("Use one client authentication per request: a client_assertion alone (its client_id, if sent, the one it names), or the client secret")]
+    TwoClientAuthentications,
+    #[error("{0}")]
+    ClientAssertion(#[from] crate::client_assertion::ClientAssertionError),
+    #[error("{0}")]
+    Dpop(#[from] crate::dpop::DpopError),
+    #[error("{0}")]
+    PushedRequest(#[from] crate::par::ParError),
 }
 
 impl TokenError {
@@ -179,6 +192,13 @@ impl TokenError {
             }
             Self::InvalidSubjectToken => OAuthErrorCode::InvalidGrant,
             Self::ScopeBeyondSubject | Self::NoScopeForTarget => OAuthErrorCode::InvalidScope,
+            Self::ClientAssertion(_) => OAuthErrorCode::InvalidClient,
+            Self::TwoClientAuthentications => OAuthErrorCode::InvalidRequest,
+            Self::Dpop(crate::dpop::DpopError::UseNonce) => OAuthErrorCode::UseDpopNonce,
+            // A bound refresh token used with another key is a grant that does not hold.
+            Self::Dpop(crate::dpop::DpopError::RefreshTokenBound) => OAuthErrorCode::InvalidGrant,
+            Self::Dpop(_) => OAuthErrorCode::InvalidDpopProof,
+            Self::PushedRequest(_) => OAuthErrorCode::InvalidRequest,
         }
     }
 

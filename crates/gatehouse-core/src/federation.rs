@@ -16,7 +16,7 @@ pub const CLOCK_LEEWAY: i64 = 60;
 pub enum FederationError {
     #[error("the provider's ID token is not a valid JWT")]
     Malformed,
-    #[error("the ID token is signed with `{0}`; only RS256, ES256 and EdDSA are accepted")]
+    #[error("the ID token is signed with `{0}`; only RS256, PS256, ES256 and EdDSA are accepted")]
     UnsupportedAlgorithm(String),
     #[error("the ID token is signed with a key the provider does not publish")]
     UnknownKey,
@@ -116,6 +116,8 @@ pub struct JwkSet {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JwsAlgorithm {
     Rs256,
+    /// RSASSA-PSS: what FAPI 2.0 asks of RSA keys.
+    Ps256,
     Es256,
     EdDsa,
 }
@@ -124,15 +126,17 @@ impl JwsAlgorithm {
     pub fn parse(alg: &str) -> Result<Self, FederationError> {
         match alg {
             "RS256" => Ok(Self::Rs256),
+            "PS256" => Ok(Self::Ps256),
             "ES256" => Ok(Self::Es256),
             "EdDSA" => Ok(Self::EdDsa),
             other => Err(FederationError::UnsupportedAlgorithm(other.to_owned())),
         }
     }
 
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Rs256 => "RS256",
+            Self::Ps256 => "PS256",
             Self::Es256 => "ES256",
             Self::EdDsa => "EdDSA",
         }
@@ -147,14 +151,14 @@ fn component(part: Option<&String>, len: Option<usize>) -> bool {
 }
 
 /// Whether `jwk` is a signing key usable with `alg`, its parts well formed.
-fn fits(jwk: &Jwk, alg: JwsAlgorithm) -> bool {
+pub fn fits(jwk: &Jwk, alg: JwsAlgorithm) -> bool {
     if jwk.key_use.as_deref().is_some_and(|u| u != "sig")
         || jwk.alg.as_deref().is_some_and(|a| a != alg.as_str())
     {
         return false;
     }
     match (alg, jwk.kty.as_str(), jwk.crv.as_deref()) {
-        (JwsAlgorithm::Rs256, "RSA", _) => {
+        (JwsAlgorithm::Rs256 | JwsAlgorithm::Ps256, "RSA", _) => {
             component(jwk.n.as_ref(), None) && component(jwk.e.as_ref(), None)
         }
         (JwsAlgorithm::Es256, "EC", Some("P-256")) => {

@@ -103,6 +103,10 @@ pub struct ActiveToken {
     pub jti: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_type: Option<&'static str>,
+    /// The DPoP key a bound token is good with (RFC 9449 §6.2): the resource server checks
+    /// the request's proof against it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<crate::jwt::Confirmation>,
 }
 
 /// What `caller` (an authenticated app's client id) is told about `found`.
@@ -136,7 +140,12 @@ pub fn introspect(
                 exp: claims.exp,
                 iat: Some(claims.iat),
                 jti: Some(claims.jti.clone()),
-                token_type: Some("Bearer"),
+                token_type: Some(if claims.cnf.is_some() {
+                    "DPoP"
+                } else {
+                    "Bearer"
+                }),
+                cnf: claims.cnf.clone(),
             }
         }
         Some(FoundToken::Refresh {
@@ -153,6 +162,7 @@ pub fn introspect(
                 iat: None,
                 jti: None,
                 token_type: None,
+                cnf: None,
             }
         }
         _ => return Introspection::INACTIVE,
@@ -224,6 +234,7 @@ mod tests {
             roles: Some(vec![]),
             impersonated_by: None,
             userinfo_claims: None,
+            cnf: None,
         }
     }
 

@@ -35,6 +35,23 @@ pub struct AccessTokenClaims {
     /// Claims the authorization's `claims` parameter asked for at userinfo (OIDC Core §5.5).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userinfo_claims: Option<Vec<String>>,
+    /// The DPoP key the token is bound to (RFC 9449 §6.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// A token's confirmation claim (RFC 7800): the thumbprint of the key it is bound to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    pub jkt: String,
+}
+
+impl Confirmation {
+    pub fn of(thumbprint: &str) -> Self {
+        Self {
+            jkt: thumbprint.to_owned(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -168,6 +185,7 @@ mod tests {
             roles: None,
             impersonated_by: None,
             userinfo_claims: None,
+            cnf: None,
         };
         assert_eq!(
             check_access_token(&claims, "https://id.example", 199),

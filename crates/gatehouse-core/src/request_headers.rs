@@ -26,6 +26,29 @@ pub fn bearer_token(authorization: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
+/// How an access token was presented (RFC 6750 §2.1, RFC 9449 §7.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenScheme {
+    Bearer,
+    Dpop,
+}
+
+/// The scheme and token of an `Authorization: Bearer <token>` or `DPoP <token>` header.
+pub fn access_token(authorization: &str) -> Option<(TokenScheme, &str)> {
+    let (scheme, token) = authorization.trim().split_once(' ')?;
+    let token = token.trim();
+    if token.is_empty() {
+        return None;
+    }
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Some((TokenScheme::Bearer, token))
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Some((TokenScheme::Dpop, token))
+    } else {
+        None
+    }
+}
+
 /// Whether a `Content-Type` value names `application/x-www-form-urlencoded` (parameters ignored).
 pub fn is_form_content_type(content_type: &str) -> bool {
     content_type.split(';').next().is_some_and(|v| {

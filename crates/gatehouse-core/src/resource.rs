@@ -86,6 +86,9 @@ pub struct ResourceAccessTokenClaims {
     /// Who acts for the user, when the token came from a token exchange (RFC 8693 §4.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub act: Option<crate::grant::token_exchange::Actor>,
+    /// The DPoP key the token is bound to (RFC 9449 §6.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<crate::jwt::Confirmation>,
 }
 
 /// The JWT `typ` of RFC 9068 access tokens.

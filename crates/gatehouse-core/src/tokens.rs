@@ -107,6 +107,7 @@ pub fn user_access_token_claims(f: &UserTokenFacts<'_>) -> AccessTokenClaims {
         roles: Some(f.roles.to_vec()),
         impersonated_by: f.impersonated_by.clone(),
         userinfo_claims: (!f.userinfo_claims.is_empty()).then(|| f.userinfo_claims.to_vec()),
+        cnf: None,
     }
 }
 

@@ -32,6 +32,24 @@ pub enum ServiceError {
     Internal(String),
 }
 
+/// Refusals of the token-endpoint family (client assertions, DPoP proofs, pushed requests) are
+/// token errors, answered with their RFC codes.
+macro_rules! token_refusal {
+    ($($error:ty),*) => {$(
+        impl From<$error> for ServiceError {
+            fn from(err: $error) -> Self {
+                ServiceError::Token(err.into())
+            }
+        }
+    )*};
+}
+
+token_refusal!(
+    gatehouse_core::client_assertion::ClientAssertionError,
+    gatehouse_core::dpop::DpopError,
+    gatehouse_core::par::ParError
+);
+
 impl ServiceError {
     /// What kind of failure this is; each HTTP surface maps the class to its status once.
     pub fn class(&self) -> ErrorClass {

@@ -250,8 +250,16 @@ pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepare
     let federation = Arc::new(crate::services::oidc_metadata::ProviderDirectory::new(
         &config,
     ));
+    let outbound =
+        crate::services::outbound::Outbound::new(config.outbound_allow_private_addresses)
+            .map_err(|e| StartError::Setup(format!("HTTP client: {e}")))?;
+    let client_keys = Arc::new(crate::services::client_keys::ClientKeyDirectory::new(
+        outbound,
+        Duration::from_secs(config.client_jwks_cache_ttl),
+    ));
     let state = AppState {
         http,
+        client_keys,
         mailer: Arc::new(mailer),
         sms: Arc::new(sms),
         passwords: Arc::new(passwords),

@@ -25,6 +25,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Endpoints and keys of the OpenID Connect providers, as last read.
     pub federation: Arc<crate::services::oidc_metadata::ProviderDirectory>,
+    /// Apps' key sets (`jwks`, `jwks_uri`), fetched through the guarded outbound client.
+    pub client_keys: Arc<crate::services::client_keys::ClientKeyDirectory>,
     /// Documents that only change with the configuration, rendered once.
     pub documents: Arc<Documents>,
 }

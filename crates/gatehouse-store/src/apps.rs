@@ -28,6 +28,8 @@ pub struct App {
     pub id_token_signed_response_alg: Option<String>,
     /// Whether its ID tokens follow OIDC's claim rules only (else Melody's shape).
     pub standard_claims: bool,
+    /// How it proves itself and binds its tokens.
+    pub security: ClientSecurity,
     pub scopes: Vec<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -47,6 +49,25 @@ pub struct NewApp {
     pub allow_device_flow: bool,
     pub id_token_signed_response_alg: Option<String>,
     pub standard_claims: bool,
+    pub security: ClientSecurity,
+}
+
+/// How a client proves itself and binds its tokens: pushed authorization requests (RFC 9126),
+/// client authentication with a key (RFC 7523), DPoP-bound tokens (RFC 9449) and signed request
+/// objects (RFC 9101). Checked and changed as one group, since its fields depend on each other.
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct ClientSecurity {
+    /// Authorization requests only through `/oauth2/v1/par`.
+    pub require_pushed_authorization_requests: bool,
+    /// `None`: the app's secret (HTTP Basic or the form); `private_key_jwt`: a signed assertion only.
+    pub token_endpoint_auth_method: Option<String>,
+    /// The app's public keys (a JWKS as JSON), or where it publishes them.
+    pub jwks: Option<String>,
+    pub jwks_uri: Option<String>,
+    /// Every token request must carry a DPoP proof, and its access tokens are bound to the key.
+    pub dpop_bound_access_tokens: bool,
+    /// The algorithm its request objects must be signed with; `None`: any the server accepts.
+    pub request_object_signing_alg: Option<String>,
 }
 
 /// Changes to an app: `None` leaves a field as it is; `scopes` replaces the whole set.
@@ -66,6 +87,8 @@ pub struct AppChanges {
     /// An empty string goes back to the server's algorithm.
     pub id_token_signed_response_alg: Option<String>,
     pub standard_claims: Option<bool>,
+    /// Replaces the whole group.
+    pub security: Option<ClientSecurity>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -87,6 +110,8 @@ struct AppRow {
     allow_device_flow: bool,
     id_token_signed_response_alg: Option<String>,
     standard_claims: bool,
+    #[sqlx(flatten)]
+    security: ClientSecurity,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
 }
@@ -116,6 +141,7 @@ impl AppRow {
             allow_device_flow: self.allow_device_flow,
             id_token_signed_response_alg: self.id_token_signed_response_alg,
             standard_claims: self.standard_claims,
+            security: self.security,
             scopes,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -128,7 +154,8 @@ macro_rules! app_columns {
         "id, name, type, client_id, secret_hash, redirect_uris, is_active, use_system_mfa_config, \
          require_email_mfa, require_otp_mfa, require_sms_mfa, allow_email_mfa_as_backup, \
          rotate_refresh_tokens, allow_device_flow, id_token_signed_response_alg, standard_claims, \
-         created_at, updated_at"
+         require_pushed_authorization_requests, token_endpoint_auth_method, jwks, jwks_uri, \
+         dpop_bound_access_tokens, request_object_signing_alg, created_at, updated_at"
     };
 }
 
@@ -182,7 +209,10 @@ impl AppStore for Store {
         const INSERT: &str =
             "INSERT INTO apps (name, type, client_id, secret_hash, redirect_uris, \
             rotate_refresh_tokens, allow_device_flow, id_token_signed_response_alg, created_at, \
-            updated_at, standard_claims) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) \
+            updated_at, standard_claims, require_pushed_authorization_requests, \
+            token_endpoint_auth_method, jwks, jwks_uri, dpop_bound_access_tokens, \
+            request_object_signing_alg) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16) \
             RETURNING id";
         let redirect_uris = serde_json::to_string(&app.redirect_uris)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -203,6 +233,12 @@ impl AppStore for Store {
                     &app.id_token_signed_response_alg,
                     now,
                     app.standard_claims,
+                    app.security.require_pushed_authorization_requests,
+                    &app.security.token_endpoint_auth_method,
+                    &app.security.jwks,
+                    &app.security.jwks_uri,
+                    app.security.dpop_bound_access_tokens,
+                    &app.security.request_object_signing_alg,
                 ),
             )
             .await?;
@@ -268,7 +304,16 @@ impl AppStore for Store {
             allow_device_flow = COALESCE($11, allow_device_flow), \
             id_token_signed_response_alg = CASE WHEN $12 IS NULL \
             THEN id_token_signed_response_alg ELSE NULLIF($12, '') END, \
-            standard_claims = COALESCE($14, standard_claims), updated_at = $13 \
+            standard_claims = COALESCE($14, standard_claims), updated_at = $13, \
+            require_pushed_authorization_requests = CASE WHEN $15 \
+            THEN $16 ELSE require_pushed_authorization_requests END, \
+            token_endpoint_auth_method = CASE WHEN $15 THEN $17 ELSE token_endpoint_auth_method END, \
+            jwks = CASE WHEN $15 THEN $18 ELSE jwks END, \
+            jwks_uri = CASE WHEN $15 THEN $19 ELSE jwks_uri END, \
+            dpop_bound_access_tokens = CASE WHEN $15 \
+            THEN $20 ELSE dpop_bound_access_tokens END, \
+            request_object_signing_alg = CASE WHEN $15 \
+            THEN $21 ELSE request_object_signing_alg END \
             WHERE id = $1 AND deleted_at IS NULL";
         const UNLINK: &str = "UPDATE app_scopes SET deleted_at = $2, updated_at = $2 \
             WHERE app_id = $1 AND deleted_at IS NULL";
@@ -279,6 +324,7 @@ impl AppStore for Store {
             .transpose()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let now = now_utc();
+        let security = changes.security.clone().unwrap_or_default();
         let updated = on_pool!(self, |pool| {
             let mut tx = pool.begin_write().await?;
             let updated = sql::execute(
@@ -299,6 +345,13 @@ impl AppStore for Store {
                     &changes.id_token_signed_response_alg,
                     now,
                     changes.standard_claims,
+                    changes.security.is_some(),
+                    security.require_pushed_authorization_requests,
+                    &security.token_endpoint_auth_method,
+                    &security.jwks,
+                    &security.jwks_uri,
+                    security.dpop_bound_access_tokens,
+                    &security.request_object_signing_alg,
                 ),
             )
             .await?

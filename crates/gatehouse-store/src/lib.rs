@@ -47,7 +47,7 @@ use sqlx::{PgPool, SqlitePool};
 use crate::sql::{Binds, Row};
 
 pub use accounts::{AccountStore, AttributeAudience, NewSignUp, PasswordAccount};
-pub use apps::{App, AppChanges, AppStore, NewApp};
+pub use apps::{App, AppChanges, AppStore, ClientSecurity, NewApp};
 pub use banners::{BannerChanges, BannerRecord, BannerStore};
 pub use browser_sessions::{
     BrowserSession, BrowserSessionStore, BrowserSessionSummary, NewBrowserSession,

@@ -37,6 +37,8 @@ pub struct RefreshTokenRecord {
     pub amr: Option<String>,
     /// Claims the `claims` parameter asked for at userinfo (JSON array), if any.
     pub userinfo_claims: Option<String>,
+    /// The DPoP key the family is bound to (a public client's, RFC 9449 §5).
+    pub dpop_jkt: Option<String>,
     pub expires_at: NaiveDateTime,
     pub used_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
@@ -69,6 +71,7 @@ pub struct NewRefreshToken<'a> {
     /// The methods the sign-in passed (RFC 8176) and the claims asked at userinfo.
     pub amr: &'a [String],
     pub userinfo_claims: &'a [String],
+    pub dpop_jkt: Option<&'a str>,
     pub expires_at: NaiveDateTime,
 }
 
@@ -107,8 +110,8 @@ impl RefreshTokenStore for Store {
     async fn insert_refresh_token(&self, t: &NewRefreshToken<'_>) -> Result<(), StoreError> {
         const INSERT: &str = "INSERT INTO refresh_tokens (token_hash, family_id, user_id, app_id, \
             session_id, scope, roles, impersonated_by, resource, amr, expires_at, created_at, \
-            updated_at, userinfo_claims) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)";
+            updated_at, userinfo_claims, dpop_jkt) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)";
         self.execute(
             INSERT,
             (
@@ -125,6 +128,7 @@ impl RefreshTokenStore for Store {
                 t.expires_at,
                 now_utc(),
                 crate::list_json(t.userinfo_claims),
+                t.dpop_jkt,
             ),
         )
         .await?;
@@ -137,7 +141,7 @@ impl RefreshTokenStore for Store {
     ) -> Result<Option<RefreshTokenRecord>, StoreError> {
         const SQL: &str = "SELECT t.id, t.family_id, t.user_id, t.app_id, a.client_id, \
             t.session_id, t.scope, t.roles, t.impersonated_by, t.resource, t.amr, \
-            t.userinfo_claims, t.expires_at, t.used_at, t.revoked_at FROM refresh_tokens t JOIN apps a ON a.id = t.app_id \
+            t.userinfo_claims, t.dpop_jkt, t.expires_at, t.used_at, t.revoked_at FROM refresh_tokens t JOIN apps a ON a.id = t.app_id \
             WHERE t.token_hash = $1 AND t.deleted_at IS NULL";
         self.fetch_optional(SQL, (token_hash,)).await
     }
@@ -223,6 +227,7 @@ mod tests {
             resource: None,
             amr: &[],
             userinfo_claims: &[],
+            dpop_jkt: None,
             expires_at: at(expires),
         };
         store.insert_refresh_token(&token).await.expect("insert");

@@ -37,6 +37,7 @@ pub(crate) async fn app(store: &Store, client_id: &str) -> App {
         allow_device_flow: false,
         id_token_signed_response_alg: None,
         standard_claims: false,
+        security: Default::default(),
     };
     store.insert_app(app).await.expect("app")
 }

@@ -66,6 +66,7 @@ pub fn access_token_claims(
         roles: None,
         impersonated_by: None,
         userinfo_claims: None,
+        cnf: None,
     }
 }
 

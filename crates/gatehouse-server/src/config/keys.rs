@@ -470,6 +470,20 @@ config_keys! {
         /// Roles only a `root` caller may assign. This role, every `impersonation_roles` and `admin_panel_roles` role and `super_admin` are protected: without `root` (in the panel, `super_admin`) no caller may create, rename to or from, delete, give or take away one, nor disable, delete, link, unlink or change the MFA or passkeys of a user who holds one.
         privileged_roles: Vec<String> = strings(&["super_admin"]);
     }
+    section "High-assurance clients" {
+        /// Seconds a pushed authorization request's `request_uri` (RFC 9126) stays usable; it is used once.
+        pushed_authorization_request_expires_in: u64 = 60;
+        /// Every app must push its authorization requests to `/oauth2/v1/par` first (apps can also ask for it one by one).
+        require_pushed_authorization_requests: bool = false;
+        /// DPoP proofs (RFC 9449) must carry a nonce from this server (`use_dpop_nonce`, the `DPoP-Nonce` header), so a proof cannot be made ahead of time. Clients fetch one in a first round trip and keep it.
+        dpop_nonce_required: bool = true;
+        /// Seconds a DPoP nonce is handed out for; one stays accepted for twice this.
+        dpop_nonce_lifetime: u64 = 300;
+        /// Seconds an app's key set fetched from its `jwks_uri` is used before it is read again (an assertion signed by a key not in it makes it read again, at most every 30 seconds).
+        client_jwks_cache_ttl: u64 = 300;
+        /// Let the server fetch app documents (`jwks_uri`) from loopback, private and link-local addresses. Off: such addresses, and names resolving to them, are refused, so an app cannot make the server probe the inside network.
+        outbound_allow_private_addresses: bool = false;
+    }
     section "Admin panel" {
         /// Roles besides `super_admin` whose holders may use the admin panel at `/admin` (they act without `root`: no `root` scope, and no change to a protected role or its holders; see `privileged_roles`).
         admin_panel_roles: Vec<String> = Vec::new();

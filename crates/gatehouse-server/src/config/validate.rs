@@ -81,7 +81,8 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
         change_email_code_expires_in, email_mfa_code_expires_in, sms_mfa_code_expires_in,
         invitation_expires_in, passkey_challenge_expires_in, oidc_code_verifier_expires_in,
         mfa_remember_device_expires_in, keys_reload_interval, device_code_expires_in,
-        device_code_interval, device_user_code_threshold,
+        device_code_interval, device_user_code_threshold, pushed_authorization_request_expires_in,
+        dpop_nonce_lifetime,
     ) {
         if value == 0 {
             return Err(ConfigError::invalid(key, "must be greater than 0"));

@@ -19,6 +19,10 @@ pub fn verify<T: DeserializeOwned>(
             DecodingKey::from_rsa_components(&part(&jwk.n), &part(&jwk.e)),
             Algorithm::RS256,
         ),
+        JwsAlgorithm::Ps256 => (
+            DecodingKey::from_rsa_components(&part(&jwk.n), &part(&jwk.e)),
+            Algorithm::PS256,
+        ),
         JwsAlgorithm::Es256 => (
             DecodingKey::from_ec_components(&part(&jwk.x), &part(&jwk.y)),
             Algorithm::ES256,

@@ -6,10 +6,11 @@ use axum::http::header;
 use axum::http::request::Parts;
 use gatehouse_core::grant::AppType;
 use gatehouse_core::jwt::{self, AccessTokenClaims};
+use gatehouse_core::request_headers::{access_token, TokenScheme};
 use gatehouse_core::scope::parse_scope_list;
 
 use super::error::ApiError;
-use crate::services::user_tokens;
+use crate::services::{dpop, user_tokens};
 use crate::state::AppState;
 
 /// A server-to-server caller: an active S2S app presenting a valid, unrevoked access token; its
@@ -27,25 +28,45 @@ impl S2sCaller {
     }
 }
 
-/// The bearer token of a request: `Ok(None)` when there is no Authorization header.
-fn bearer_token(parts: &Parts) -> Result<Option<&str>, ApiError> {
-    if !parts.headers.contains_key(header::AUTHORIZATION) {
+/// The access token of a request (`Bearer` or `DPoP`): `Ok(None)` without an Authorization
+/// header.
+pub fn presented_token(
+    headers: &axum::http::HeaderMap,
+) -> Result<Option<(TokenScheme, &str)>, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
-    }
-    match super::web::bearer(&parts.headers) {
-        Some(token) => Ok(Some(token)),
+    };
+    match value.to_str().ok().and_then(access_token) {
+        Some(found) => Ok(Some(found)),
         None => Err(ApiError::bad_request(
-            "Malformed Authorization header: expected Bearer <token>".into(),
+            "Malformed Authorization header: expected Bearer <token> or DPoP <token>".into(),
         )),
     }
+}
+
+/// A resource's refusal of a token's DPoP proof, with the nonce to use when that was missing.
+pub async fn dpop_refusal(state: &AppState, err: crate::error::ServiceError, now: i64) -> ApiError {
+    let mut refusal = ApiError::from(err);
+    if let ApiError::Dpop {
+        error: gatehouse_core::dpop::DpopError::UseNonce,
+        nonce,
+    } = &mut refusal
+    {
+        match dpop::current_nonce(state, now).await {
+            Ok(current) => *nonce = Some(current),
+            Err(err) => return ApiError::from(err),
+        }
+    }
+    refusal
 }
 
 impl FromRequestParts<AppState> for S2sCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer_token(parts)?
+        let (scheme, token) = presented_token(&parts.headers)?
             .ok_or_else(|| ApiError::unauthorized("A bearer access token is required".into()))?;
+        let now = chrono::Utc::now().timestamp();
         let invalid =
             |reason: &str| ApiError::unauthorized(format!("Invalid access token: {reason}"));
         let payload = state
@@ -54,12 +75,19 @@ impl FromRequestParts<AppState> for S2sCaller {
             .map_err(|e| invalid(&e.to_string()))?;
         let claims: AccessTokenClaims =
             serde_json::from_slice(&payload).map_err(|_| invalid("unexpected claims"))?;
-        jwt::check_access_token(
-            &claims,
-            &state.config.issuer,
-            chrono::Utc::now().timestamp(),
-        )
-        .map_err(|e| invalid(&e.to_string()))?;
+        jwt::check_access_token(&claims, &state.config.issuer, now)
+            .map_err(|e| invalid(&e.to_string()))?;
+        let presented = dpop::PresentedToken {
+            scheme,
+            token,
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+        };
+        if let Err(err) =
+            dpop::check_presented(state, &parts.headers, presented, claims.cnf.as_ref(), now).await
+        {
+            return Err(dpop_refusal(state, err, now).await);
+        }
         if user_tokens::access_token_revoked(state, &claims.jti).await? {
             return Err(invalid("the token was revoked"));
         }

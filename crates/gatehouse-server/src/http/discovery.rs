@@ -10,6 +10,7 @@ use gatehouse_core::grant::{device_code, token_exchange};
 use gatehouse_core::scope::BUILT_IN_SCOPES;
 use serde_json::json;
 
+use crate::config::Config;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -28,7 +29,22 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The discovery document (OpenID Connect Discovery 1.0 §3).
-pub fn openid_configuration_document(issuer: &str, signing_algorithm: &str) -> serde_json::Value {
+pub fn openid_configuration_document(config: &Config) -> serde_json::Value {
+    let issuer = config.issuer.as_str();
+    let signing_algorithm = config.signing_algorithm.as_str();
+    // What a client may authenticate with at each endpoint that takes client authentication.
+    let client_auth = [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "none",
+    ];
+    let confidential_auth = [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+    ];
+    let key_algorithms = ["RS256", "PS256", "ES256", "EdDSA"];
     json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/oauth2/v1/authorize"),
@@ -38,6 +54,8 @@ pub fn openid_configuration_document(issuer: &str, signing_algorithm: &str) -> s
         "introspection_endpoint": format!("{issuer}/oauth2/v1/introspect"),
         "end_session_endpoint": format!("{issuer}/oauth2/v1/logout"),
         "device_authorization_endpoint": format!("{issuer}/oauth2/v1/device_authorization"),
+        "pushed_authorization_request_endpoint": format!("{issuer}/oauth2/v1/par"),
+        "require_pushed_authorization_requests": config.require_pushed_authorization_requests,
         "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
         "scopes_supported": BUILT_IN_SCOPES,
         "response_types_supported": ["code"],
@@ -47,10 +65,14 @@ pub fn openid_configuration_document(issuer: &str, signing_algorithm: &str) -> s
             token_exchange::GRANT_TYPE
         ],
         "subject_types_supported": ["public"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        // Only apps with a secret may introspect.
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": client_auth,
+        "token_endpoint_auth_signing_alg_values_supported": key_algorithms,
+        "revocation_endpoint_auth_methods_supported": client_auth,
+        "revocation_endpoint_auth_signing_alg_values_supported": key_algorithms,
+        // Only confidential apps may introspect.
+        "introspection_endpoint_auth_methods_supported": confidential_auth,
+        "introspection_endpoint_auth_signing_alg_values_supported": key_algorithms,
+        "dpop_signing_alg_values_supported": key_algorithms,
         // A signed answer on request (RFC 9701), with the server's own key.
         "introspection_signing_alg_values_supported": [signing_algorithm],
         "claims_supported": [
@@ -82,8 +104,7 @@ fn id_token_algorithms(own: &str) -> Vec<&str> {
 }
 
 async fn openid_configuration(State(state): State<AppState>) -> Response {
-    let document =
-        openid_configuration_document(&state.config.issuer, &state.config.signing_algorithm);
+    let document = openid_configuration_document(&state.config);
     cacheable(Json(document), "public, max-age=300")
 }
 

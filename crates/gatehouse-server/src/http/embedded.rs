@@ -407,7 +407,7 @@ async fn token_refresh(
     ApiJson(body): ApiJson<TokenRefreshBody>,
 ) -> Result<Response, ApiError> {
     let now = chrono::Utc::now().timestamp();
-    let tokens = user_tokens::refresh(&state, None, (&body.refresh_token, None), now).await?;
+    let tokens = user_tokens::refresh(&state, None, (&body.refresh_token, None), None, now).await?;
     Ok(Json(tokens).into_response())
 }
 
@@ -425,8 +425,9 @@ async fn sign_out(
     let presented = user_tokens::PresentedClient {
         client_id: Some(body.client_id),
         client_secret: None,
+        assertion: None,
     };
-    let client = user_tokens::identify_client(&state, &presented)
+    let client = user_tokens::identify_client(&state, &presented, "/embedded-auth/v1/sign-out")
         .await?
         .ok_or_else(|| ApiError::bad_request("The clientId is required".into()))?;
     let now = chrono::Utc::now().timestamp();

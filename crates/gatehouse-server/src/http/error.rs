@@ -4,6 +4,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use gatehouse_core::dpop::DpopError;
 use gatehouse_core::error::OAuthErrorCode;
 use gatehouse_core::{ErrorClass, TokenError};
 use serde_json::json;
@@ -92,7 +93,16 @@ impl IntoResponse for OAuthError {
 /// `error` code.
 #[derive(Debug)]
 pub enum ApiError {
-    Refused { class: ErrorClass, message: String },
+    Refused {
+        class: ErrorClass,
+        message: String,
+    },
+    /// A DPoP-bound token without a proof that holds (RFC 9449 §7.1): 401 with the `DPoP`
+    /// challenge, and the nonce to use when that is what was missing.
+    Dpop {
+        error: DpopError,
+        nonce: Option<String>,
+    },
     Internal(ServiceError),
 }
 
@@ -117,6 +127,9 @@ impl ApiError {
 
 impl From<ServiceError> for ApiError {
     fn from(err: ServiceError) -> Self {
+        if let ServiceError::Token(TokenError::Dpop(error)) = err {
+            return ApiError::Dpop { error, nonce: None };
+        }
         let class = err.class();
         if class.is_server_fault() {
             return ApiError::Internal(err);
@@ -142,6 +155,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (class, message) = match self {
             ApiError::Refused { class, message } => (class, message),
+            ApiError::Dpop { error, nonce } => return dpop_challenge(&error, nonce.as_deref()),
             ApiError::Internal(err) => return internal_error(&err),
         };
         let mut response = (
@@ -157,6 +171,37 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// The answer of a resource to a DPoP failure (RFC 9449 §7.1): the `DPoP` challenge with the
+/// error code, and the nonce when one is wanted.
+pub fn dpop_challenge(error: &DpopError, nonce: Option<&str>) -> Response {
+    let code = match error {
+        DpopError::UseNonce => "use_dpop_nonce",
+        DpopError::BoundTokenAsBearer | DpopError::NotBound | DpopError::WrongKey => {
+            "invalid_token"
+        }
+        _ => "invalid_dpop_proof",
+    };
+    let description = error.to_string();
+    let mut response = (
+        StatusCode::UNAUTHORIZED,
+        axum::Json(json!({ "error": code, "error_description": description })),
+    )
+        .into_response();
+    let challenge = format!(
+        "DPoP algs=\"RS256 PS256 ES256 EdDSA\", error=\"{code}\", error_description=\"{description}\""
+    );
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        headers.insert(header::WWW_AUTHENTICATE, value);
+    }
+    if let Some(value) = nonce.and_then(|n| HeaderValue::from_str(n).ok()) {
+        headers.insert(crate::services::dpop::DPOP_NONCE, value);
+        let exposed = HeaderValue::from_static("DPoP-Nonce, WWW-Authenticate");
+        headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, exposed);
+    }
+    response
 }
 
 /// Logs the cause with a greppable code and answers 500 (or 503 when a backing service is

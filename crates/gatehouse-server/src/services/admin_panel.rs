@@ -160,6 +160,7 @@ pub async fn finish_sign_in(
             redirect_uri: Some(&admin_callback_uri(&state.config)),
             code_verifier: Some(&pending.verifier),
             resource: None,
+            dpop: None,
         },
         ip,
         now,

@@ -1,8 +1,10 @@
 //! Managing apps (OAuth clients). The secret is returned once, at creation; only its hash is kept.
 
-use gatehouse_core::admin::{bounded_text, may_assign_scopes, redirect_uri, AdminRuleError};
+use gatehouse_core::admin::{
+    bounded_text, may_assign_scopes, public_key_set, redirect_uri, AdminRuleError,
+};
 use gatehouse_core::grant::AppType;
-use gatehouse_store::{App, AppChanges, AppStore, NewApp, ScopeStore};
+use gatehouse_store::{App, AppChanges, AppStore, ClientSecurity, NewApp, ScopeStore};
 
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -12,6 +14,7 @@ use crate::crypto::{random_hex, random_token, sha256_hex};
 use crate::error::{conflict_as, ServiceError};
 use crate::services::found;
 use crate::services::signing_keys::algorithm_setting;
+use crate::services::user_tokens::PRIVATE_KEY_JWT;
 use crate::state::AppState;
 
 const NOT_FOUND: &str = "No app found";
@@ -42,6 +45,104 @@ pub struct NewAppInput {
     /// ID tokens by OIDC's claim rules only (each claim with its scope or when asked by name,
     /// no roles); off (the default) keeps Melody's shape.
     pub standard_claims: Option<bool>,
+    #[serde(flatten)]
+    pub security: ClientSecurityInput,
+}
+
+/// How an app proves itself and binds its tokens, as the S2S API and the panel send it; a field
+/// left out keeps its value.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientSecurityInput {
+    /// Authorization requests only through `/oauth2/v1/par` (RFC 9126).
+    pub require_pushed_authorization_requests: Option<bool>,
+    /// `client_secret_basic` (the default: the secret, by HTTP Basic or in the form) or
+    /// `private_key_jwt` (a JWT signed with one of the app's keys, RFC 7523; web and s2s apps
+    /// with `jwks` or `jwksUri`; the secret is then refused).
+    pub token_endpoint_auth_method: Option<String>,
+    /// The app's public keys: a JWK set (`{"keys": [...]}`) of RSA, EC P-256 or Ed25519 keys;
+    /// `{"keys": []}` removes them.
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
+    /// Where the app publishes its keys: an https URL on a public address; an empty string
+    /// removes it.
+    pub jwks_uri: Option<String>,
+    /// Every token request must carry a DPoP proof (RFC 9449), so its access tokens are bound
+    /// to the app's key.
+    pub dpop_bound_access_tokens: Option<bool>,
+}
+
+impl ClientSecurityInput {
+    fn is_empty(&self) -> bool {
+        self.require_pushed_authorization_requests.is_none()
+            && self.token_endpoint_auth_method.is_none()
+            && self.jwks.is_none()
+            && self.jwks_uri.is_none()
+            && self.dpop_bound_access_tokens.is_none()
+    }
+}
+
+/// The app's settings after `input`, checked as a whole: `private_key_jwt` needs keys and an
+/// app that authenticates, and keys come by value or by URL, not both.
+fn client_security(
+    state: &AppState,
+    app_type: AppType,
+    current: &ClientSecurity,
+    input: ClientSecurityInput,
+) -> Result<ClientSecurity, ServiceError> {
+    let mut next = current.clone();
+    if let Some(on) = input.require_pushed_authorization_requests {
+        next.require_pushed_authorization_requests = on;
+    }
+    if let Some(on) = input.dpop_bound_access_tokens {
+        next.dpop_bound_access_tokens = on;
+    }
+    if let Some(method) = input.token_endpoint_auth_method {
+        next.token_endpoint_auth_method = match method.as_str() {
+            "client_secret_basic" | "client_secret_post" | "" => None,
+            PRIVATE_KEY_JWT => Some(PRIVATE_KEY_JWT.to_owned()),
+            _ => {
+                return Err(AdminRuleError::OneOf {
+                    field: "tokenEndpointAuthMethod",
+                    allowed: "client_secret_basic, client_secret_post, private_key_jwt",
+                }
+                .into())
+            }
+        };
+    }
+    if let Some(jwks) = input.jwks {
+        let empty = jwks
+            .get("keys")
+            .and_then(|k| k.as_array())
+            .is_some_and(|k| k.is_empty());
+        next.jwks = if empty {
+            None
+        } else {
+            Some(public_key_set(&jwks)?)
+        };
+    }
+    if let Some(uri) = input.jwks_uri {
+        let uri = uri.trim();
+        next.jwks_uri = if uri.is_empty() {
+            None
+        } else {
+            let checked = state.client_keys.outbound.check_url(uri);
+            checked.map_err(|e| AdminRuleError::InvalidJwksUri(e.to_string()))?;
+            Some(bounded_text("jwksUri", uri, 2048)?)
+        };
+    }
+    if next.jwks.is_some() && next.jwks_uri.is_some() {
+        return Err(AdminRuleError::JwksAndJwksUri.into());
+    }
+    if next.token_endpoint_auth_method.is_some() {
+        if app_type == AppType::Spa {
+            return Err(AdminRuleError::PrivateKeyJwtNeedsConfidentialApp.into());
+        }
+        if next.jwks.is_none() && next.jwks_uri.is_none() {
+            return Err(AdminRuleError::PrivateKeyJwtNeedsKeys.into());
+        }
+    }
+    Ok(next)
 }
 
 /// The device flow signs users in: an S2S app has none.
@@ -107,6 +208,7 @@ pub async fn create(
     check_device_flow(app_type, input.allow_device_flow)?;
     let field = "idTokenSignedResponseAlg";
     let id_token_alg = algorithm_setting(state, field, input.id_token_signed_response_alg).await?;
+    let security = client_security(state, app_type, &ClientSecurity::default(), input.security)?;
     let secret = random_token::<32>();
     let app = state
         .store
@@ -121,6 +223,7 @@ pub async fn create(
             allow_device_flow: input.allow_device_flow.unwrap_or(false),
             id_token_signed_response_alg: id_token_alg.filter(|a| !a.is_empty()),
             standard_claims: input.standard_claims.unwrap_or(false),
+            security,
         })
         .await
         .map_err(conflict_as("An app with this client id already exists"))?;
@@ -131,9 +234,13 @@ pub async fn update(
     state: &AppState,
     caller_scopes: &[String],
     id: i64,
-    mut changes: AppChanges,
+    (mut changes, security): (AppChanges, ClientSecurityInput),
 ) -> Result<App, ServiceError> {
     let current = get(state, id).await?;
+    if !security.is_empty() {
+        let next = client_security(state, current.app_type, &current.security, security)?;
+        changes.security = Some(next);
+    }
     check_device_flow(current.app_type, changes.allow_device_flow)?;
     let field = "idTokenSignedResponseAlg";
     changes.id_token_signed_response_alg =

@@ -64,6 +64,7 @@ pub async fn bootstrap(
             allow_device_flow: false,
             id_token_signed_response_alg: None,
             standard_claims: false,
+            security: Default::default(),
         })
         .await?;
 
@@ -93,6 +94,7 @@ pub async fn bootstrap(
             allow_device_flow: false,
             id_token_signed_response_alg: None,
             standard_claims: false,
+            security: Default::default(),
         })
         .await
         .map_err(|err| match err {

@@ -257,7 +257,7 @@ pub async fn deny(state: &AppState, target: &DeviceTarget) -> Result<(), Service
 pub async fn poll(
     state: &AppState,
     client: Option<&IdentifiedClient>,
-    device_code: &str,
+    (device_code, dpop): (&str, Option<&str>),
     ip: Option<&str>,
     now: i64,
 ) -> Result<UserTokens, ServiceError> {
@@ -310,6 +310,7 @@ pub async fn poll(
         amr: &approval.amr,
         id_token_claims: &[],
         userinfo_claims: &[],
+        dpop,
     };
     let grant_name = "device_code";
     let (tokens, _, _) =

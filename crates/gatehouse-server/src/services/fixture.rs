@@ -61,6 +61,7 @@ pub(crate) async fn spa_app(store: &Store) -> App {
             allow_device_flow: false,
             id_token_signed_response_alg: None,
             standard_claims: false,
+            security: Default::default(),
         })
         .await
         .expect("the app is stored")

@@ -48,6 +48,7 @@ async fn add_app(
             allow_device_flow: false,
             id_token_signed_response_alg: None,
             standard_claims: false,
+            security: Default::default(),
         })
         .await
         .unwrap();

@@ -36,6 +36,7 @@ fn new_app(client_id: &str) -> NewApp {
         allow_device_flow: false,
         id_token_signed_response_alg: None,
         standard_claims: false,
+        security: Default::default(),
     }
 }
 

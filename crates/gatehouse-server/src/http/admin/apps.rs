@@ -11,7 +11,8 @@ use gatehouse_store::{App, AppChanges, ScopeStore};
 
 use super::auth::{AdminForm, AdminUser, NoFields};
 use super::view::{buttons, lines, render, see_other, when, Detail, Frame, PageResult};
-use crate::services::apps::{self, NewAppInput};
+use crate::error::ServiceError;
+use crate::services::apps::{self, ClientSecurityInput, NewAppInput};
 use crate::state::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -81,6 +82,7 @@ async fn create(posted: AdminForm<Vec<(String, String)>>) -> PageResult {
         allow_device_flow: None,
         id_token_signed_response_alg: None,
         standard_claims: None,
+        security: Default::default(),
     };
     let (app, secret) = apps::create(&state, &admin.scopes(), input).await?;
     // Public (SPA) apps never use a secret; confidential ones see theirs once, here.
@@ -100,6 +102,8 @@ struct AppPage {
     scopes: Vec<(String, bool)>,
     /// (field, label, on).
     switches: Vec<(&'static str, &'static str, bool)>,
+    /// The registered JWK set, pretty-printed for the text area.
+    jwks: String,
 }
 
 async fn app_page(
@@ -149,7 +153,17 @@ async fn app_page(
             app.allow_email_mfa_as_backup,
         ),
     ];
+    switches.push((
+        "dpop_bound_access_tokens",
+        w.dpop_bound,
+        app.security.dpop_bound_access_tokens,
+    ));
     if app.app_type != AppType::S2s {
+        switches.push((
+            "require_pushed_authorization_requests",
+            w.require_par,
+            app.security.require_pushed_authorization_requests,
+        ));
         switches.push(("standard_claims", w.standard_claims, app.standard_claims));
         switches.push((
             "allow_device_flow",
@@ -157,9 +171,15 @@ async fn app_page(
             app.allow_device_flow,
         ));
     }
+    let jwks = app.security.jwks.as_deref().map_or(String::new(), |j| {
+        serde_json::from_str::<serde_json::Value>(j)
+            .and_then(|v| serde_json::to_string_pretty(&v))
+            .unwrap_or_default()
+    });
     let page = AppPage {
         f: Frame::new(admin, "apps", &app.name, &format!("/admin/apps/{}", app.id))
             .with_notice(notice),
+        jwks,
         created: when(&app.created_at),
         redirect_uris: app.redirect_uris.join("\n"),
         secret,
@@ -199,9 +219,35 @@ async fn update(Path(id): Path<i64>, posted: AdminForm<Vec<(String, String)>>) -
             one_of(&form, "id_token_signed_response_alg").to_owned(),
         ),
         standard_claims: on("standard_claims"),
+        security: None,
     };
-    apps::update(&state, &admin.scopes(), id, changes).await?;
+    let security = security_input(&form)?;
+    apps::update(&state, &admin.scopes(), id, (changes, security)).await?;
     Ok(see_other(&format!("/admin/apps/{id}?done=1")))
+}
+
+/// The key settings of the edit form. Fields a page does not show (an spa app has no keys)
+/// are absent and keep their values; an empty key set removes the keys.
+fn security_input(form: &[(String, String)]) -> Result<ClientSecurityInput, ServiceError> {
+    let present = |name: &str| form.iter().any(|(k, _)| k == name);
+    let field = |name: &str| present(name).then(|| one_of(form, name).trim().to_owned());
+    let jwks = match field("jwks") {
+        None => None,
+        Some(text) if text.is_empty() => Some(serde_json::json!({ "keys": [] })),
+        Some(text) => Some(
+            serde_json::from_str(&text)
+                .map_err(|_| gatehouse_core::admin::AdminRuleError::InvalidJwks)?,
+        ),
+    };
+    Ok(ClientSecurityInput {
+        require_pushed_authorization_requests: Some(
+            one_of(form, "require_pushed_authorization_requests") == "on",
+        ),
+        token_endpoint_auth_method: field("token_endpoint_auth_method"),
+        jwks,
+        jwks_uri: field("jwks_uri"),
+        dpop_bound_access_tokens: Some(one_of(form, "dpop_bound_access_tokens") == "on"),
+    })
 }
 
 buttons! {

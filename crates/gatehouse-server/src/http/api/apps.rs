@@ -62,8 +62,9 @@ crud_routes! {
             allow_device_flow: body.allow_device_flow,
             id_token_signed_response_alg: body.id_token_signed_response_alg,
             standard_claims: body.standard_claims,
+            security: None,
         };
-        let app = apps::update(&state, &caller.scopes, id, changes).await?;
+        let app = apps::update(&state, &caller.scopes, id, (changes, body.security)).await?;
         AppBody { app: (&app).into() }
     }
 

@@ -246,6 +246,27 @@ record_view! {
         id_token_signed_response_alg: Option<String> = a.id_token_signed_response_alg.clone(),
         /// ID tokens by OIDC's claim rules only (else Melody's shape).
         standard_claims: bool = a.standard_claims,
+        /// Authorization requests only through `/oauth2/v1/par` (RFC 9126).
+        require_pushed_authorization_requests: bool = a.security.require_pushed_authorization_requests,
+        /// `client_secret_basic` (the secret, by HTTP Basic or in the form), `private_key_jwt`, or
+        /// `none` (spa apps).
+        token_endpoint_auth_method: String = auth_method(a).to_owned(),
+        /// The app's public keys (a JWK set), if registered by value.
+        #[schema(value_type = Option<Object>)]
+        jwks: Option<serde_json::Value> = a.security.jwks.as_deref().and_then(|j| serde_json::from_str(j).ok()),
+        /// Where the app publishes its keys.
+        jwks_uri: Option<String> = a.security.jwks_uri.clone(),
+        /// Every token request must carry a DPoP proof (RFC 9449).
+        dpop_bound_access_tokens: bool = a.security.dpop_bound_access_tokens,
+    }
+}
+
+/// How the app authenticates at the token endpoint (RFC 7591 names).
+fn auth_method(app: &App) -> &str {
+    match (&app.security.token_endpoint_auth_method, app.app_type) {
+        (Some(method), _) => method,
+        (None, gatehouse_core::grant::AppType::Spa) => "none",
+        (None, _) => "client_secret_basic",
     }
 }
 
@@ -310,6 +331,8 @@ pub struct PutAppReq {
     /// ID tokens by OIDC's claim rules only: each claim with its scope or when asked by name,
     /// no roles or `first_name`/`last_name`.
     pub standard_claims: Option<bool>,
+    #[serde(flatten)]
+    pub security: crate::services::apps::ClientSecurityInput,
 }
 
 /// Every error: `{error, error_description}`.

@@ -1,13 +1,17 @@
 //! `GET|POST /oauth2/v1/authorize`: checks the request, then resumes the browser's single
 //! sign-on session or sends it to the sign-in page.
 
-use axum::extract::{Query, RawForm, State};
+use std::sync::Arc;
+
+use axum::extract::{RawForm, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use gatehouse_core::authorize::{
-    check_client, check_request, AuthorizeParams, ClientFacts, ResponseMode,
+    check_client, check_request, AuthorizationRequest, AuthorizeParams, ClientFacts, ResponseMode,
 };
+use gatehouse_core::par::Pairs;
 use gatehouse_core::signin::SignInError;
+use gatehouse_store::App;
 
 use crate::config::Config;
 use crate::error::ServiceError;
@@ -16,15 +20,19 @@ use crate::http::identity::browser::Browser;
 use crate::http::identity::pages::message;
 use crate::http::identity::respond::{client_error, outcome, see_other};
 use crate::services::signin::TxCall;
-use crate::services::{resource_servers, saml_sp, signin, user_tokens};
+use crate::services::{par, resource_servers, saml_sp, signin, user_tokens};
 use crate::state::AppState;
 
 pub async fn authorize_get(
     State(state): State<AppState>,
     browser: Browser,
-    Query(params): Query<AuthorizeParams>,
+    RawQuery(query): RawQuery,
 ) -> Response {
-    authorize(state, browser, params).await
+    let query = query.unwrap_or_default();
+    match serde_urlencoded::from_str::<Pairs>(&query) {
+        Ok(pairs) => authorize_pairs(state, browser, pairs).await,
+        Err(_) => unreadable(&state.config, "The query could not be read"),
+    }
 }
 
 pub async fn authorize_post(
@@ -32,15 +40,134 @@ pub async fn authorize_post(
     browser: Browser,
     RawForm(body): RawForm,
 ) -> Response {
-    match serde_urlencoded::from_bytes::<AuthorizeParams>(&body) {
-        Ok(params) => authorize(state, browser, params).await,
-        Err(_) => bad_request(
+    match serde_urlencoded::from_bytes::<Pairs>(&body) {
+        Ok(pairs) => authorize_pairs(state, browser, pairs).await,
+        Err(_) => unreadable(
             &state.config,
-            "en",
-            StatusCode::BAD_REQUEST,
             "The request body could not be read as a form",
         ),
     }
+}
+
+fn unreadable(config: &Config, detail: &str) -> Response {
+    bad_request(config, "en", StatusCode::BAD_REQUEST, detail)
+}
+
+/// The parameters the endpoint goes on with: the request's own, or the pushed request its
+/// `request_uri` names (RFC 9126 §4), taken once.
+async fn authorize_pairs(state: AppState, browser: Browser, pairs: Pairs) -> Response {
+    let pairs = match par::resolve(&state, pairs).await {
+        Ok(pairs) => pairs,
+        Err(ServiceError::Token(err)) => {
+            return bad_request(
+                &state.config,
+                "en",
+                StatusCode::BAD_REQUEST,
+                &err.to_string(),
+            )
+        }
+        Err(err) => return crate::http::error::page_internal_error(&state.config, "en", &err),
+    };
+    match params_of(&pairs) {
+        Some(params) => authorize(state, browser, params).await,
+        None => unreadable(
+            &state.config,
+            "The request repeats a parameter or holds one that is not text",
+        ),
+    }
+}
+
+/// The authorization parameters of a form or query; `None` when one is given twice.
+pub(crate) fn params_of(pairs: &Pairs) -> Option<AuthorizeParams> {
+    let encoded = serde_urlencoded::to_string(pairs).ok()?;
+    serde_urlencoded::from_str(&encoded).ok()
+}
+
+/// Why an authorization request is refused.
+pub(crate) enum Refusal {
+    /// The client or its redirect URI cannot be trusted: shown, never redirected.
+    Shown {
+        status: StatusCode,
+        detail: String,
+    },
+    /// Sent back to the client (RFC 6749 §4.1.2.1).
+    Redirected {
+        code: String,
+        description: String,
+    },
+    Internal(ServiceError),
+}
+
+/// What a checked request leads to: the app and the request the sign-in goes on with, or a
+/// refusal. Shared by the endpoint and the pushed requests (RFC 9126 §2.1: a push is checked
+/// as the request itself would be). `pushed` says whether the request came through a push.
+pub(crate) async fn check_authorization(
+    state: &AppState,
+    params: &AuthorizeParams,
+    pushed: bool,
+) -> Result<(Arc<App>, AuthorizationRequest), Refusal> {
+    let config = &state.config;
+    let settings = signin::authorize_settings(config, signin::RequestSurface::Pages);
+    let shown = |status: StatusCode, detail: &str| Refusal::Shown {
+        status,
+        detail: detail.to_owned(),
+    };
+    let app = match params.client_id.as_deref().filter(|c| !c.is_empty()) {
+        Some(client_id) => state
+            .clients
+            .app(client_id)
+            .await
+            .map_err(Refusal::Internal)?,
+        None => None,
+    };
+    let facts = app.as_deref().map(signin::client_facts);
+    // Client and redirect URI problems are shown, never redirected.
+    let redirect_uri = check_client(params, facts, &settings)
+        .map_err(|err| shown(status_of(err.class()), &err.to_string()))?;
+    // An app registered before the redirect-URI rules may still hold a `javascript:` URI.
+    if !crate::services::apps::may_redirect_to(config, redirect_uri) {
+        return Err(shown(
+            StatusCode::BAD_REQUEST,
+            "The registered redirect_uri is not allowed: use https, loopback http or a private-use scheme with a dot",
+        ));
+    }
+    let (Some(app), Some(facts)) = (app.as_ref(), facts) else {
+        return Err(shown(StatusCode::NOT_FOUND, "No SPA app found"));
+    };
+    let redirected = |code: &str, description: String| Refusal::Redirected {
+        code: code.to_owned(),
+        description,
+    };
+    if !pushed
+        && (config.require_pushed_authorization_requests
+            || app.security.require_pushed_authorization_requests)
+    {
+        let err = gatehouse_core::par::ParError::PushRequired;
+        return Err(redirected("invalid_request", err.to_string()));
+    }
+    // RFC 8707: a named API must be registered and active; the scopes it defines may be asked.
+    let resource = match params.resource.as_deref().filter(|r| !r.is_empty()) {
+        None => None,
+        Some(identifier) => match resource_servers::named(state, identifier).await {
+            Ok(rs) => Some(rs),
+            Err(ServiceError::Token(err)) => {
+                return Err(redirected("invalid_target", err.to_string()))
+            }
+            Err(ServiceError::SignIn(err)) => {
+                return Err(shown(status_of(err.class()), &err.to_string()))
+            }
+            Err(err) => return Err(Refusal::Internal(err)),
+        },
+    };
+    let held = user_tokens::held_scopes(app, resource.as_ref());
+    let facts = ClientFacts {
+        scopes: &held,
+        ..facts
+    };
+    let mut request = check_request(params, facts, redirect_uri, &settings)
+        .map_err(|err| redirected(err.code, err.description))?;
+    request.resource = resource.map(|rs| rs.identifier);
+    Ok((Arc::clone(app), request))
 }
 
 /// The authorize request (also `/saml/sp/v1/login`).
@@ -50,76 +177,38 @@ pub(crate) async fn authorize(
     params: AuthorizeParams,
 ) -> Response {
     let config = &state.config;
-    let settings = signin::authorize_settings(config, signin::RequestSurface::Pages);
     let page_locale =
         gatehouse_core::authorize::pick_locale(params.locale.as_deref(), &config.supported_locales);
-    let app = match params.client_id.as_deref().filter(|c| !c.is_empty()) {
-        Some(client_id) => match state.clients.app(client_id).await {
-            Ok(app) => app,
-            Err(err) => return crate::http::error::page_internal_error(config, &page_locale, &err),
-        },
-        None => None,
-    };
-    let facts = app.as_deref().map(signin::client_facts);
-    // Client and redirect URI problems are shown, never redirected.
-    let redirect_uri = match check_client(&params, facts, &settings) {
-        Ok(uri) => uri,
-        Err(err) => {
-            return bad_request(
+    let (app, request) = match check_authorization(&state, &params, false).await {
+        Ok(checked) => checked,
+        Err(Refusal::Shown { status, detail }) => {
+            return bad_request(config, &page_locale, status, &detail)
+        }
+        Err(Refusal::Redirected { code, description }) => {
+            // The client and redirect URI were checked before anything is redirected.
+            let redirect_uri = params.redirect_uri.as_deref().unwrap_or_default();
+            let mode = if params.authorize_method.as_deref() == Some("popup") {
+                ResponseMode::WebMessage
+            } else if params.response_mode.as_deref() == Some("form_post") {
+                ResponseMode::FormPost
+            } else {
+                ResponseMode::Query
+            };
+            let client_state = params.state.as_deref();
+            return client_error(
                 config,
-                &page_locale,
-                status_of(err.class()),
-                &err.to_string(),
-            )
+                redirect_uri,
+                mode,
+                client_state,
+                &code,
+                &description,
+            );
+        }
+        Err(Refusal::Internal(err)) => {
+            return crate::http::error::page_internal_error(config, &page_locale, &err)
         }
     };
-    // An app registered before the redirect-URI rules may still hold a `javascript:` URI.
-    if !crate::services::apps::may_redirect_to(config, redirect_uri) {
-        return bad_request(
-            config,
-            &page_locale,
-            StatusCode::BAD_REQUEST,
-            "The registered redirect_uri is not allowed: use https, loopback http or a private-use scheme with a dot",
-        );
-    }
-    let (Some(app), Some(facts)) = (app.as_deref(), facts) else {
-        return bad_request(
-            config,
-            &page_locale,
-            StatusCode::NOT_FOUND,
-            "No SPA app found",
-        );
-    };
-    let mode = if params.authorize_method.as_deref() == Some("popup") {
-        ResponseMode::WebMessage
-    } else if params.response_mode.as_deref() == Some("form_post") {
-        ResponseMode::FormPost
-    } else {
-        ResponseMode::Query
-    };
-    let refuse = |code: &str, description: &str| {
-        let client_state = params.state.as_deref();
-        client_error(config, redirect_uri, mode, client_state, code, description)
-    };
-    // RFC 8707: a named API must be registered and active; the scopes it defines may be asked.
-    let resource = match params.resource.as_deref().filter(|r| !r.is_empty()) {
-        None => None,
-        Some(identifier) => match resource_servers::named(&state, identifier).await {
-            Ok(rs) => Some(rs),
-            Err(ServiceError::Token(err)) => return refuse("invalid_target", &err.to_string()),
-            Err(err) => return refused(config, &page_locale, err),
-        },
-    };
-    let held = user_tokens::held_scopes(app, resource.as_ref());
-    let facts = ClientFacts {
-        scopes: &held,
-        ..facts
-    };
-    let mut request = match check_request(&params, facts, redirect_uri, &settings) {
-        Ok(request) => request,
-        Err(err) => return refuse(err.code, &err.description),
-    };
-    request.resource = resource.map(|rs| rs.identifier);
+    let app = app.as_ref();
     let locale = request.locale.clone();
     let two_factors = request.wants_two_factors;
     let prompt = request.prompt;

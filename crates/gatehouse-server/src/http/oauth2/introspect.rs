@@ -22,7 +22,9 @@ pub async fn introspect(
     OAuthForm(form): OAuthForm<TokenForm>,
 ) -> Result<Response, OAuthError> {
     let hint = form.token_type_hint.clone();
-    let (client, token) = form.client_and_token(&state, &headers).await?;
+    let (client, token) = form
+        .client_and_token(&state, &headers, "/oauth2/v1/introspect")
+        .await?;
     // The endpoint is for authenticated apps only (RFC 7662 §2.1).
     let client = client.ok_or(TokenError::ClientAuthenticationRequired)?;
     let now = chrono::Utc::now().timestamp();

@@ -2,6 +2,7 @@
 
 pub(crate) mod authorize;
 mod introspect;
+mod par;
 mod revoke;
 pub mod token;
 mod userinfo;
@@ -22,6 +23,7 @@ pub fn routes() -> Router<AppState> {
             "/oauth2/v1/userinfo",
             get(userinfo::userinfo).post(userinfo::userinfo),
         )
+        .route(par::PAR_PATH, post(par::push))
         .route("/oauth2/v1/revoke", post(revoke::revoke))
         .route("/oauth2/v1/introspect", post(introspect::introspect))
         .route(

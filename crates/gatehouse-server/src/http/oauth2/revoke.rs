@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use gatehouse_core::TokenError;
 use serde::Deserialize;
 
-use super::token::identified_client;
+use super::token::{identified_client, ClientAuthForm};
 use crate::http::error::OAuthError;
 use crate::http::form::OAuthForm;
 use crate::services::user_tokens::{self, IdentifiedClient};
@@ -19,8 +19,8 @@ pub struct TokenForm {
     /// Revocation looks both kinds up whatever the hint (RFC 7009 §2.1 allows it);
     /// introspection looks first for the kind hinted.
     pub token_type_hint: Option<String>,
-    pub client_id: Option<String>,
-    pub client_secret: Option<String>,
+    #[serde(flatten)]
+    pub client: ClientAuthForm,
 }
 
 impl TokenForm {
@@ -30,8 +30,9 @@ impl TokenForm {
         self,
         state: &AppState,
         headers: &HeaderMap,
+        endpoint: &str,
     ) -> Result<(Option<IdentifiedClient>, String), OAuthError> {
-        let client = identified_client(state, headers, self.client_id, self.client_secret).await?;
+        let client = identified_client(state, headers, self.client, endpoint).await?;
         Ok((client, self.token.unwrap_or_default()))
     }
 }
@@ -41,7 +42,9 @@ pub async fn revoke(
     headers: HeaderMap,
     OAuthForm(form): OAuthForm<TokenForm>,
 ) -> Result<Response, OAuthError> {
-    let (client, token) = form.client_and_token(&state, &headers).await?;
+    let (client, token) = form
+        .client_and_token(&state, &headers, "/oauth2/v1/revoke")
+        .await?;
     let client = client.ok_or(TokenError::MissingParameter("client_id"))?;
     user_tokens::revoke(&state, &client, &token, chrono::Utc::now().timestamp()).await?;
     // An empty 200 with no content type: what every client library accepts.

@@ -14,8 +14,9 @@ use serde::Deserialize;
 use crate::http::error::OAuthError;
 use crate::http::form::OAuthForm;
 use crate::http::web::{client_ip, PeerAddr};
+use crate::services::client_credentials::S2sAuthentication;
 use crate::services::user_tokens::{self, IdentifiedClient, PresentedClient};
-use crate::services::{client_credentials, device_flow};
+use crate::services::{client_credentials, device_flow, dpop};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -35,8 +36,18 @@ pub struct TokenForm {
     requested_token_type: Option<String>,
     actor_token: Option<String>,
     audience: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
+    #[serde(flatten)]
+    client: ClientAuthForm,
+}
+
+/// How a client authenticates in a form (RFC 6749 §2.3.1, RFC 7523 §2.2): its id and secret,
+/// or a signed assertion. HTTP Basic comes in the header instead.
+#[derive(Debug, Default, Deserialize)]
+pub struct ClientAuthForm {
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub client_assertion_type: Option<String>,
+    pub client_assertion: Option<String>,
 }
 
 /// A body `client_id` naming another client than HTTP Basic (RFC 6749 §2.3.1: one client
@@ -49,13 +60,28 @@ fn another_client() -> OAuthError {
     }
 }
 
-/// The client's claimed identity: HTTP Basic (`client_secret_basic`) or form fields
-/// (`client_secret_post`, or a public client naming itself). Both at once is refused.
+/// The client's claimed identity: HTTP Basic (`client_secret_basic`), form fields
+/// (`client_secret_post`, or a public client naming itself) or a signed assertion
+/// (`private_key_jwt`). Two at once is refused.
 pub fn presented_client(
     headers: &HeaderMap,
-    form_id: Option<String>,
-    form_secret: Option<String>,
+    form: ClientAuthForm,
 ) -> Result<PresentedClient, OAuthError> {
+    let ClientAuthForm {
+        client_id: form_id,
+        client_secret: form_secret,
+        client_assertion_type,
+        client_assertion,
+    } = form;
+    let assertion = match (client_assertion_type, client_assertion) {
+        (None, None) => None,
+        (Some(kind), Some(assertion)) => Some((kind, assertion)),
+        (None, Some(_)) => return Err(TokenError::MissingParameter("client_assertion_type").into()),
+        (Some(_), None) => return Err(TokenError::MissingParameter("client_assertion").into()),
+    };
+    if assertion.is_some() && headers.contains_key(header::AUTHORIZATION) {
+        return Err(TokenError::TwoClientAuthentications.into());
+    }
     match headers.get(header::AUTHORIZATION) {
         Some(value) => {
             let value = value
@@ -77,41 +103,100 @@ pub fn presented_client(
             Ok(PresentedClient {
                 client_id: Some(basic.client_id),
                 client_secret: Some(basic.client_secret),
+                assertion: None,
             })
         }
         None => Ok(PresentedClient {
             client_id: form_id,
             client_secret: form_secret,
+            assertion,
         }),
     }
 }
 
-/// The client a request names or authenticates as ([`presented_client`]), identified (and,
-/// for a confidential app, its secret checked).
+/// The client a request to `endpoint` (its path) names or authenticates as
+/// ([`presented_client`]), identified (and, for a confidential app, its secret or assertion
+/// checked).
 pub async fn identified_client(
     state: &AppState,
     headers: &HeaderMap,
-    client_id: Option<String>,
-    client_secret: Option<String>,
+    form: ClientAuthForm,
+    endpoint: &str,
 ) -> Result<Option<IdentifiedClient>, OAuthError> {
-    let presented = presented_client(headers, client_id, client_secret)?;
-    Ok(user_tokens::identify_client(state, &presented).await?)
+    let presented = presented_client(headers, form)?;
+    Ok(user_tokens::identify_client(state, &presented, endpoint).await?)
 }
+
+pub const TOKEN_PATH: &str = "/oauth2/v1/token";
 
 pub async fn token(
     State(state): State<AppState>,
     headers: HeaderMap,
     PeerAddr(peer): PeerAddr,
     OAuthForm(form): OAuthForm<TokenForm>,
+) -> Response {
+    let now = chrono::Utc::now().timestamp();
+    let result = match dpop::token_request_key(&state, &headers, TOKEN_PATH, now).await {
+        Ok(key) => grant(&state, &headers, peer, form, key.as_deref(), now).await,
+        Err(err) => Err(err.into()),
+    };
+    with_dpop_nonce(&state, &headers, result.into_response(), now).await
+}
+
+/// A request that sent a DPoP proof is answered with the nonce its next proof must carry
+/// (RFC 9449 §8), whether it succeeded or was told `use_dpop_nonce`.
+pub async fn with_dpop_nonce(
+    state: &AppState,
+    headers: &HeaderMap,
+    mut response: Response,
+    now: i64,
+) -> Response {
+    if !state.config.dpop_nonce_required || !headers.contains_key(dpop::DPOP) {
+        return response;
+    }
+    match dpop::current_nonce(state, now).await {
+        Ok(nonce) => {
+            if let Ok(value) = HeaderValue::from_str(&nonce) {
+                response.headers_mut().insert(dpop::DPOP_NONCE, value);
+                let exposed = HeaderValue::from_static("DPoP-Nonce");
+                response
+                    .headers_mut()
+                    .insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, exposed);
+            }
+            response
+        }
+        Err(err) => OAuthError::from(err).into_response(),
+    }
+}
+
+/// The grant asked for; `dpop` is the thumbprint of the key a valid DPoP proof was made with.
+async fn grant(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: Option<std::net::SocketAddr>,
+    form: TokenForm,
+    dpop: Option<&str>,
+    now: i64,
 ) -> Result<Response, OAuthError> {
+    let state = state.clone();
     let grant_type = form
         .grant_type
         .as_deref()
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let now = chrono::Utc::now().timestamp();
     match grant_type.as_str() {
         "client_credentials" => {
+            let scope = form.scope.as_deref();
+            // An S2S app authenticates with HTTP Basic (melody.md §3.2) or, when it has keys,
+            // with a signed assertion.
+            if form.client.client_assertion.is_some() {
+                let client = identified_client(&state, headers, form.client, TOKEN_PATH)
+                    .await?
+                    .ok_or(TokenError::ClientAuthenticationRequired)?;
+                let auth = S2sAuthentication::Assertion(&client);
+                let issued = client_credentials::issue(&state, auth, scope, dpop, now).await?;
+                return Ok(no_store(Json(issued)));
+            }
             let authorization = headers
                 .get(header::AUTHORIZATION)
                 .ok_or(TokenError::ClientAuthenticationRequired)?
@@ -119,20 +204,20 @@ pub async fn token(
                 .map_err(|_| TokenError::MalformedAuthorizationHeader)?;
             let credentials = parse_basic_authorization(authorization)?;
             if form
+                .client
                 .client_id
                 .as_deref()
                 .is_some_and(|id| id != credentials.client_id)
             {
                 return Err(another_client());
             }
-            let issued =
-                client_credentials::issue(&state, &credentials, form.scope.as_deref(), now).await?;
+            let auth = S2sAuthentication::Secret(&credentials);
+            let issued = client_credentials::issue(&state, auth, scope, dpop, now).await?;
             Ok(no_store(Json(issued)))
         }
         "authorization_code" => {
-            let client =
-                identified_client(&state, &headers, form.client_id, form.client_secret).await?;
-            let ip = client_ip(&headers, peer, &state.config);
+            let client = identified_client(&state, headers, form.client, TOKEN_PATH).await?;
+            let ip = client_ip(headers, peer, &state.config);
             let issued = user_tokens::exchange_code(
                 &state,
                 client.as_ref(),
@@ -141,6 +226,7 @@ pub async fn token(
                     redirect_uri: Some(form.redirect_uri.as_deref().unwrap_or_default()),
                     code_verifier: form.code_verifier.as_deref(),
                     resource: form.resource.as_deref(),
+                    dpop,
                 },
                 ip.as_deref(),
                 now,
@@ -149,8 +235,7 @@ pub async fn token(
             Ok(no_store(Json(issued)))
         }
         "refresh_token" => {
-            let client =
-                identified_client(&state, &headers, form.client_id, form.client_secret).await?;
+            let client = identified_client(&state, headers, form.client, TOKEN_PATH).await?;
             let issued = user_tokens::refresh(
                 &state,
                 client.as_ref(),
@@ -158,23 +243,28 @@ pub async fn token(
                     form.refresh_token.as_deref().unwrap_or_default(),
                     form.resource.as_deref(),
                 ),
+                dpop,
                 now,
             )
             .await?;
             Ok(no_store(Json(issued)))
         }
         device_code::GRANT_TYPE => {
-            let client =
-                identified_client(&state, &headers, form.client_id, form.client_secret).await?;
-            let ip = client_ip(&headers, peer, &state.config);
+            let client = identified_client(&state, headers, form.client, TOKEN_PATH).await?;
+            let ip = client_ip(headers, peer, &state.config);
             let device_code = form.device_code.as_deref().unwrap_or_default();
-            let issued =
-                device_flow::poll(&state, client.as_ref(), device_code, ip.as_deref(), now).await?;
+            let issued = device_flow::poll(
+                &state,
+                client.as_ref(),
+                (device_code, dpop),
+                ip.as_deref(),
+                now,
+            )
+            .await?;
             Ok(no_store(Json(issued)))
         }
         token_exchange::GRANT_TYPE => {
-            let client =
-                identified_client(&state, &headers, form.client_id, form.client_secret).await?;
+            let client = identified_client(&state, headers, form.client, TOKEN_PATH).await?;
             let request = user_tokens::ExchangeRequest {
                 subject_token: form.subject_token.as_deref().unwrap_or_default(),
                 params: ExchangeParams {
@@ -185,6 +275,7 @@ pub async fn token(
                 },
                 resource: form.resource.as_deref(),
                 audience: form.audience.as_deref(),
+                dpop,
             };
             let issued = user_tokens::exchange_token(&state, client.as_ref(), request, now).await?;
             Ok(no_store(Json(issued)))
@@ -200,7 +291,8 @@ pub async fn device_authorization(
     headers: HeaderMap,
     OAuthForm(form): OAuthForm<TokenForm>,
 ) -> Result<Response, OAuthError> {
-    let client = identified_client(&state, &headers, form.client_id, form.client_secret).await?;
+    let path = "/oauth2/v1/device_authorization";
+    let client = identified_client(&state, &headers, form.client, path).await?;
     let now = chrono::Utc::now().timestamp();
     let scope = form.scope.as_deref();
     let issued = device_flow::authorize_device(&state, client.as_ref(), scope, now).await?;

@@ -2,14 +2,18 @@
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use gatehouse_core::request_headers::{self, TokenScheme};
 use gatehouse_store::format_timestamp;
 use serde_json::{json, Map, Value};
 
+use crate::http::auth::dpop_refusal;
 use crate::http::error::ApiError;
-use crate::services::user_tokens;
+use crate::services::{dpop, user_tokens};
+
+pub const USERINFO_PATH: &str = "/oauth2/v1/userinfo";
 use crate::state::AppState;
 
 fn unauthorized(description: &str) -> Response {
@@ -26,17 +30,19 @@ fn unauthorized(description: &str) -> Response {
     response
 }
 
-/// The access token from the Authorization header, or (POST) the `access_token` form field.
-fn access_token(headers: &HeaderMap, body: &[u8]) -> Option<String> {
+/// The access token from the Authorization header (`Bearer` or `DPoP`), or (POST) the
+/// `access_token` form field.
+fn access_token(headers: &HeaderMap, body: &[u8]) -> Option<(TokenScheme, String)> {
     // A request that sends an Authorization header is judged by it alone.
-    if headers.contains_key(header::AUTHORIZATION) {
-        return crate::http::web::bearer(headers).map(str::to_owned);
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let (scheme, token) = request_headers::access_token(value.to_str().ok()?)?;
+        return Some((scheme, token.to_owned()));
     }
     serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
         .ok()?
         .into_iter()
         .find(|(k, _)| k == "access_token")
-        .map(|(_, v)| v)
+        .map(|(_, v)| (TokenScheme::Bearer, v))
 }
 
 fn user_fields(
@@ -65,9 +71,14 @@ fn user_fields(
     map
 }
 
-pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn userinfo(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let now = chrono::Utc::now().timestamp();
-    let Some(token) = access_token(&headers, &body) else {
+    let Some((scheme, token)) = access_token(&headers, &body) else {
         return unauthorized("A bearer access token is required");
     };
     let claims = match user_tokens::read_access_token(&state, &token, now).await {
@@ -75,6 +86,17 @@ pub async fn userinfo(State(state): State<AppState>, headers: HeaderMap, body: B
         Ok(None) => return unauthorized("The access token is invalid, expired or revoked"),
         Err(err) => return ApiError::from(err).into_response(),
     };
+    let presented = dpop::PresentedToken {
+        scheme,
+        token: &token,
+        method: method.as_str(),
+        path: USERINFO_PATH,
+    };
+    if let Err(err) =
+        dpop::check_presented(&state, &headers, presented, claims.cnf.as_ref(), now).await
+    {
+        return dpop_refusal(&state, err, now).await.into_response();
+    }
     let scopes: Vec<&str> = claims.scope.split(' ').collect();
     if !scopes.iter().any(|s| *s == "openid" || *s == "profile") {
         return unauthorized("The access token needs the openid or profile scope");

@@ -42,6 +42,8 @@ pub struct CodeProof<'a> {
     pub code_verifier: Option<&'a str>,
     /// RFC 8707 `resource`: none, or the one the authorization named.
     pub resource: Option<&'a str>,
+    /// The thumbprint of the DPoP key the request proved (RFC 9449).
+    pub dpop: Option<&'a str>,
 }
 
 /// `grant_type=authorization_code`.
@@ -57,6 +59,7 @@ pub async fn exchange_code(
         redirect_uri,
         code_verifier,
         resource,
+        dpop,
     } = proof;
     if code.is_empty() {
         return Err(TokenError::MissingParameter("code").into());
@@ -104,6 +107,7 @@ pub async fn exchange_code(
         amr: &issued.amr,
         id_token_claims: &issued.id_token_claims,
         userinfo_claims: &issued.userinfo_claims,
+        dpop,
     };
     let (tokens, family_id, jti) =
         sign_in_tokens(state, &app, finished, ("authorization_code", ip), now).await?;
@@ -135,6 +139,8 @@ pub(crate) struct FinishedSignIn<'a> {
     /// Claims the `claims` parameter asked for in the ID token and at userinfo.
     pub id_token_claims: &'a [String],
     pub userinfo_claims: &'a [String],
+    /// The DPoP key the token request proved.
+    pub dpop: Option<&'a str>,
 }
 
 /// Mints the tokens of a finished sign-in for `app` (the user must still be active), counts the
@@ -167,6 +173,7 @@ pub(crate) async fn sign_in_tokens(
             amr: finished.amr,
             id_token_claims: finished.id_token_claims,
             userinfo_claims: finished.userinfo_claims,
+            dpop: finished.dpop,
             now,
         })
         .await?;

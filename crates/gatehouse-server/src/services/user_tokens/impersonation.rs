@@ -71,6 +71,7 @@ pub async fn impersonate(
             resource: None,
             amr: &[],
             userinfo_claims: &[],
+            dpop_jkt: None,
             expires_at: DateTime::from_timestamp(expires_on, 0)
                 .unwrap_or_default()
                 .naive_utc(),

@@ -4,8 +4,10 @@
 use std::sync::Arc;
 
 use chrono::DateTime;
+use gatehouse_core::client_assertion::ClientAssertionError;
 use gatehouse_core::grant::AppType;
 use gatehouse_core::ids::UserId;
+use gatehouse_core::jwt::Confirmation;
 use gatehouse_core::pkce::left_half_hash;
 use gatehouse_core::resource::{ResourceAccessTokenClaims, ACCESS_TOKEN_TYP};
 use gatehouse_core::tokens::{
@@ -45,6 +47,8 @@ pub use userinfo::{user_for_token, userinfo_extras, UserInfoExtras};
 pub struct PresentedClient {
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
+    /// A signed JWT (`private_key_jwt`, RFC 7523) and its `client_assertion_type`.
+    pub assertion: Option<(String, String)>,
 }
 
 /// A client identified (and, for confidential apps, authenticated).
@@ -72,12 +76,23 @@ pub struct UserTokens {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
 }
-/// Identifies the client from Basic auth or the form. Public apps name themselves; confidential
-/// ones must prove their secret.
+/// Identifies the client from Basic auth, the form or a signed assertion. Public apps name
+/// themselves; confidential ones must prove their secret, or sign an assertion with their key
+/// when they authenticate with `private_key_jwt`. `endpoint` is the path the request came to
+/// (an assertion may name its URL as audience).
 pub async fn identify_client(
     state: &AppState,
     presented: &PresentedClient,
+    endpoint: &str,
 ) -> Result<Option<IdentifiedClient>, ServiceError> {
+    if let Some((assertion_type, assertion)) = &presented.assertion {
+        let app =
+            key_authenticated_app(state, presented, assertion_type, assertion, endpoint).await?;
+        return Ok(Some(IdentifiedClient {
+            app,
+            authenticated: true,
+        }));
+    }
     let Some(client_id) = presented.client_id.as_deref().filter(|c| !c.is_empty()) else {
         return Ok(None);
     };
@@ -86,6 +101,9 @@ pub async fn identify_client(
         .app(client_id)
         .await?
         .ok_or(TokenError::UnknownClient)?;
+    if app.security.token_endpoint_auth_method.as_deref() == Some(PRIVATE_KEY_JWT) {
+        return Err(ClientAssertionError::AssertionRequired.into());
+    }
     let secret = presented.client_secret.as_deref().filter(|s| !s.is_empty());
     let authenticated = match (app.app_type, secret) {
         (AppType::Spa, _) => false,
@@ -101,6 +119,65 @@ pub async fn identify_client(
         return Err(TokenError::AppDisabled.into());
     }
     Ok(Some(IdentifiedClient { app, authenticated }))
+}
+
+/// The `token_endpoint_auth_method` of apps that sign assertions.
+pub const PRIVATE_KEY_JWT: &str = "private_key_jwt";
+
+/// The app a `private_key_jwt` assertion authenticates (RFC 7523 §3): its claims name it, its
+/// keys verify it, this server is its audience, and its `jti` has not been seen while it is valid.
+async fn key_authenticated_app(
+    state: &AppState,
+    presented: &PresentedClient,
+    assertion_type: &str,
+    assertion: &str,
+    endpoint: &str,
+) -> Result<Arc<App>, ServiceError> {
+    use gatehouse_core::client_assertion::{self, ASSERTION_TYPE};
+    if assertion_type != ASSERTION_TYPE {
+        return Err(ClientAssertionError::WrongType.into());
+    }
+    if presented.client_secret.is_some() {
+        return Err(TokenError::TwoClientAuthentications.into());
+    }
+    let jwt = gatehouse_core::jwt::split(assertion).map_err(|_| ClientAssertionError::Malformed)?;
+    let unverified = client_assertion::read_claims(&jwt)?;
+    // RFC 7521 §4.2: a client_id beside the assertion must be the one it names.
+    if presented
+        .client_id
+        .as_deref()
+        .is_some_and(|id| id != unverified.sub)
+    {
+        return Err(TokenError::TwoClientAuthentications.into());
+    }
+    let app = state
+        .clients
+        .app(&unverified.sub)
+        .await?
+        .ok_or(TokenError::UnknownClient)?;
+    if app.security.token_endpoint_auth_method.as_deref() != Some(PRIVATE_KEY_JWT) {
+        return Err(ClientAssertionError::AssertionNotAllowed.into());
+    }
+    let claims: client_assertion::AssertionClaims =
+        state.client_keys.verify(&app, assertion, &jwt).await?;
+    let issuer = state.config.issuer.as_str();
+    let endpoint_url = format!("{issuer}{endpoint}");
+    let now = chrono::Utc::now().timestamp();
+    client_assertion::check_claims(&claims, &app.client_id, &[issuer, &endpoint_url], now)?;
+    if !app.is_active {
+        return Err(TokenError::AppDisabled.into());
+    }
+    // Remembered while the assertion could still be accepted.
+    let remembered = (claims.exp - now + client_assertion::CLOCK_LEEWAY).max(1) as u64;
+    let key = format!("CA-{}-{}", app.client_id, sha256_hex(claims.jti.as_bytes()));
+    let first_use = state
+        .cache
+        .set_if_absent(&key, "1", std::time::Duration::from_secs(remembered))
+        .await?;
+    if !first_use {
+        return Err(ClientAssertionError::Replayed.into());
+    }
+    Ok(app)
 }
 
 /// The app a grant is for: the identified client, or (public apps only) the one named by the
@@ -175,13 +252,20 @@ struct Mint<'a> {
     /// Claims the authorization's `claims` parameter asked for in the ID token and at userinfo.
     id_token_claims: &'a [String],
     userinfo_claims: &'a [String],
+    /// The thumbprint of the DPoP key the request proved, to which the access token is bound.
+    dpop: Option<&'a str>,
     now: i64,
 }
 
 enum RefreshPlan {
     None,
     NewFamily,
-    Continue { family_id: String, expires_at: i64 },
+    /// A rotation: the family goes on, bound to the key it was bound to.
+    Continue {
+        family_id: String,
+        expires_at: i64,
+        dpop_jkt: Option<String>,
+    },
 }
 
 /// The lifetimes and switches minting reads from the configuration.
@@ -232,6 +316,7 @@ where
         m: Mint<'_>,
     ) -> Result<(UserTokens, Option<String>, String), ServiceError> {
         let config = self.settings;
+        crate::services::dpop::check_required(m.app, m.dpop)?;
         let roles = self.store.user_role_names(m.user.id).await?;
         let jti = random_hex::<16>();
         let facts = UserTokenFacts {
@@ -250,7 +335,8 @@ where
             },
             userinfo_claims: m.userinfo_claims,
         };
-        let access = user_access_token_claims(&facts);
+        let mut access = user_access_token_claims(&facts);
+        access.cnf = m.dpop.map(Confirmation::of);
         let (access_token, expires_in) = match m.resource {
             None => (self.keys.sign(&access)?, config.access_lifetime),
             Some(rs) => {
@@ -259,6 +345,7 @@ where
                     .map_or(config.access_lifetime, |l| l.unsigned_abs());
                 let mut claims = resource_access_token_claims(&facts, rs, m.auth_time, lifetime);
                 (claims.acr, claims.amr) = authentication_context(m.amr);
+                claims.cnf = access.cnf.clone();
                 let alg = rs.signing_algorithm.as_deref();
                 let token = self.keys.sign_for(alg, &claims, ACCESS_TOKEN_TYP).await?;
                 (token, lifetime)
@@ -289,17 +376,22 @@ where
             None
         };
         let offline = m.scopes.iter().any(|s| s == "offline_access");
-        let (family_id, expires_at) = match m.refresh {
-            RefreshPlan::None => (None, 0),
+        // A public client's refresh tokens are bound to its DPoP key (RFC 9449 §5): only the
+        // key's holder can use them. A confidential client's are bound to its authentication.
+        let new_binding = m.dpop.filter(|_| m.app.app_type == AppType::Spa);
+        let (family_id, expires_at, dpop_jkt) = match m.refresh {
+            RefreshPlan::None => (None, 0, None),
             RefreshPlan::NewFamily if offline => (
                 Some(random_hex::<16>()),
                 m.now + config.refresh_lifetime as i64,
+                new_binding.map(str::to_owned),
             ),
-            RefreshPlan::NewFamily => (None, 0),
+            RefreshPlan::NewFamily => (None, 0, None),
             RefreshPlan::Continue {
                 family_id,
                 expires_at,
-            } => (Some(family_id), expires_at),
+                dpop_jkt,
+            } => (Some(family_id), expires_at, dpop_jkt),
         };
         let refresh_token = match &family_id {
             Some(family_id) => {
@@ -318,6 +410,7 @@ where
                         resource: m.resource.map(|rs| rs.identifier.as_str()),
                         amr: m.amr,
                         userinfo_claims: m.userinfo_claims,
+                        dpop_jkt: dpop_jkt.as_deref(),
                         expires_at: DateTime::from_timestamp(expires_at, 0)
                             .unwrap_or_default()
                             .naive_utc(),
@@ -332,7 +425,7 @@ where
             expires_in,
             expires_on: m.now + expires_in as i64,
             not_before: m.now,
-            token_type: "Bearer",
+            token_type: crate::services::client_credentials::token_type(m.dpop),
             scope: access.scope,
             refresh_token_expires_in: refresh_token.as_ref().map(|_| expires_at - m.now),
             refresh_token_expires_on: refresh_token.as_ref().map(|_| expires_at),
@@ -363,6 +456,7 @@ fn resource_access_token_claims(
         acr: None,
         amr: None,
         act: None,
+        cnf: None,
     }
 }
 

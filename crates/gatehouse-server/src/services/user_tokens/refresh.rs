@@ -1,6 +1,7 @@
 //! `grant_type=refresh_token`: rotation with reuse detection.
 
 use chrono::DateTime;
+use gatehouse_core::dpop::DpopError;
 use gatehouse_core::grant::refresh_token::{self, RefreshAction, StoredRefreshToken};
 use gatehouse_core::resource::check_token_resource;
 use gatehouse_core::scope::grant_scopes;
@@ -22,6 +23,7 @@ pub async fn refresh(
     state: &AppState,
     client: Option<&IdentifiedClient>,
     (token, resource): (&str, Option<&str>),
+    dpop: Option<&str>,
     now: i64,
 ) -> Result<UserTokens, ServiceError> {
     if token.is_empty() {
@@ -60,6 +62,14 @@ pub async fn refresh(
         _ => return Err(TokenError::InvalidRefreshToken.into()),
     };
     let (action, record) = record;
+    // A family bound to a DPoP key is good only with a proof made with that key.
+    if record
+        .dpop_jkt
+        .as_deref()
+        .is_some_and(|bound| dpop != Some(bound))
+    {
+        return Err(TokenError::from(DpopError::RefreshTokenBound).into());
+    }
     check_token_resource(resource, record.resource.as_deref()).map_err(TokenError::from)?;
     let user = active_user(state, record.user_id).await?;
     // A grant for an API that is gone or switched off gives no more tokens.
@@ -87,6 +97,7 @@ pub async fn refresh(
             RefreshPlan::Continue {
                 family_id: record.family_id.clone(),
                 expires_at: record.expires_at.and_utc().timestamp(),
+                dpop_jkt: record.dpop_jkt.clone(),
             }
         }
         RefreshAction::Reuse => RefreshPlan::None,
@@ -106,6 +117,7 @@ pub async fn refresh(
             amr: &amr,
             id_token_claims: &[],
             userinfo_claims: &userinfo_claims,
+            dpop,
             now,
         })
         .await?;

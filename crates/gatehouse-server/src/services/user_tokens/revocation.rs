@@ -71,6 +71,7 @@ impl ReadToken {
                 roles: None,
                 impersonated_by: None,
                 userinfo_claims: None,
+                cnf: rs.cnf,
             },
         }
     }

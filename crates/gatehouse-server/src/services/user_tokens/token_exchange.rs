@@ -40,6 +40,8 @@ pub struct ExchangeRequest<'a> {
     /// subject token's API.
     pub resource: Option<&'a str>,
     pub audience: Option<&'a str>,
+    /// The thumbprint of the DPoP key the request proved, to which the new token is bound.
+    pub dpop: Option<&'a str>,
 }
 
 pub async fn exchange_token(
@@ -52,6 +54,7 @@ pub async fn exchange_token(
     if client.app.app_type == AppType::Spa || !client.authenticated {
         return Err(TokenError::GrantNotAllowed("token-exchange").into());
     }
+    crate::services::dpop::check_required(&client.app, request.dpop)?;
     if request.subject_token.is_empty() {
         return Err(TokenError::MissingParameter("subject_token").into());
     }
@@ -125,6 +128,7 @@ pub async fn exchange_token(
             sub: caller.to_owned(),
             act: earlier_actor.map(Box::new),
         }),
+        cnf: request.dpop.map(gatehouse_core::jwt::Confirmation::of),
     };
     let alg = api.signing_algorithm.as_deref();
     let access_token = state.keys.sign_for(alg, &claims, ACCESS_TOKEN_TYP).await?;
@@ -132,7 +136,7 @@ pub async fn exchange_token(
     Ok(ExchangedToken {
         access_token,
         issued_token_type: ACCESS_TOKEN_TYPE,
-        token_type: "Bearer",
+        token_type: crate::services::client_credentials::token_type(request.dpop),
         expires_in: exp - now,
         scope: claims.scope,
     })

@@ -1,0 +1,78 @@
+//! `POST /oauth2/v1/par` (RFC 9126): a client pushes its authorization request, authenticated as
+//! at the token endpoint, and gets a one-time `request_uri` to send the browser with.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use gatehouse_core::par::{self, Pairs};
+use gatehouse_core::TokenError;
+use serde_json::json;
+
+use super::authorize::{check_authorization, params_of, Refusal};
+use super::token::{identified_client, no_store, ClientAuthForm};
+use crate::http::error::OAuthError;
+use crate::http::form::OAuthForm;
+use crate::services;
+use crate::state::AppState;
+
+pub const PAR_PATH: &str = "/oauth2/v1/par";
+
+/// The client's credentials, taken out of the pushed parameters: they authenticate the push
+/// and are not part of the authorization request.
+fn client_auth(pairs: &mut Pairs) -> ClientAuthForm {
+    let mut take = |name: &str| {
+        let at = pairs.iter().position(|(n, _)| n == name)?;
+        Some(pairs.remove(at).1)
+    };
+    let client_secret = take("client_secret");
+    let client_assertion_type = take("client_assertion_type");
+    let client_assertion = take("client_assertion");
+    let client_id = pairs
+        .iter()
+        .find(|(n, _)| n == "client_id")
+        .map(|(_, v)| v.clone());
+    ClientAuthForm {
+        client_id,
+        client_secret,
+        client_assertion_type,
+        client_assertion,
+    }
+}
+
+fn invalid_request(description: String) -> OAuthError {
+    OAuthError::InvalidRequest {
+        status: StatusCode::BAD_REQUEST,
+        description,
+    }
+}
+
+pub async fn push(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    OAuthForm(mut pairs): OAuthForm<Pairs>,
+) -> Result<Response, OAuthError> {
+    let auth = client_auth(&mut pairs);
+    let client = identified_client(&state, &headers, auth, PAR_PATH)
+        .await?
+        .ok_or(TokenError::MissingParameter("client_id"))?;
+    // HTTP Basic names the client; the request names it too (RFC 9126 §2.1).
+    if !pairs.iter().any(|(n, _)| n == "client_id") {
+        pairs.push(("client_id".into(), client.app.client_id.clone()));
+    }
+    par::check_push(&pairs).map_err(TokenError::from)?;
+    let params = params_of(&pairs)
+        .ok_or_else(|| invalid_request("The request repeats a parameter".into()))?;
+    match check_authorization(&state, &params, true).await {
+        Ok(_) => {}
+        Err(Refusal::Shown { detail, .. }) => return Err(invalid_request(detail)),
+        Err(Refusal::Redirected { code, description }) => {
+            let body = json!({ "error": code, "error_description": description });
+            return Ok(no_store((StatusCode::BAD_REQUEST, Json(body))));
+        }
+        Err(Refusal::Internal(err)) => return Err(err.into()),
+    }
+    let (request_uri, expires_in) = services::par::push(&state, &pairs).await?;
+    let body = json!({ "request_uri": request_uri, "expires_in": expires_in });
+    Ok(no_store((StatusCode::CREATED, Json(body))).into_response())
+}
