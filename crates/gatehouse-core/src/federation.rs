@@ -128,7 +128,8 @@ impl JwsAlgorithm {
             "RS256" => Ok(Self::Rs256),
             "PS256" => Ok(Self::Ps256),
             "ES256" => Ok(Self::Es256),
-            "EdDSA" => Ok(Self::EdDsa),
+            // RFC 9864's fully-specified name, which current JOSE libraries write.
+            "EdDSA" | "Ed25519" => Ok(Self::EdDsa),
             other => Err(FederationError::UnsupportedAlgorithm(other.to_owned())),
         }
     }
@@ -152,8 +153,9 @@ fn component(part: Option<&String>, len: Option<usize>) -> bool {
 
 /// Whether `jwk` is a signing key usable with `alg`, its parts well formed.
 pub fn fits(jwk: &Jwk, alg: JwsAlgorithm) -> bool {
+    let named = |a: &str| JwsAlgorithm::parse(a).ok() == Some(alg);
     if jwk.key_use.as_deref().is_some_and(|u| u != "sig")
-        || jwk.alg.as_deref().is_some_and(|a| a != alg.as_str())
+        || jwk.alg.as_deref().is_some_and(|a| !named(a))
     {
         return false;
     }

@@ -56,7 +56,7 @@ async fn login(
                 .and_then(gatehouse_core::saml::saml_policy)
                 .is_some() =>
         {
-            crate::http::oauth2::authorize::authorize(state, browser, params).await
+            crate::http::oauth2::authorize::authorize(state, browser, params, false).await
         }
         _ => message(
             &state.config,

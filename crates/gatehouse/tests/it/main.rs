@@ -34,6 +34,7 @@ mod embedded;
 mod federation;
 mod federation_upstream;
 mod flow;
+mod high_assurance;
 mod import;
 mod introspection;
 mod locales;

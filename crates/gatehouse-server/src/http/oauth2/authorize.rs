@@ -56,6 +56,7 @@ fn unreadable(config: &Config, detail: &str) -> Response {
 /// The parameters the endpoint goes on with: the request's own, or the pushed request its
 /// `request_uri` names (RFC 9126 §4), taken once.
 async fn authorize_pairs(state: AppState, browser: Browser, pairs: Pairs) -> Response {
+    let pushed = pairs.iter().any(|(name, _)| name == "request_uri");
     let pairs = match par::resolve(&state, pairs).await {
         Ok(pairs) => pairs,
         Err(ServiceError::Token(err)) => {
@@ -69,7 +70,7 @@ async fn authorize_pairs(state: AppState, browser: Browser, pairs: Pairs) -> Res
         Err(err) => return crate::http::error::page_internal_error(&state.config, "en", &err),
     };
     match params_of(&pairs) {
-        Some(params) => authorize(state, browser, params).await,
+        Some(params) => authorize(state, browser, params, pushed).await,
         None => unreadable(
             &state.config,
             "The request repeats a parameter or holds one that is not text",
@@ -170,16 +171,18 @@ pub(crate) async fn check_authorization(
     Ok((Arc::clone(app), request))
 }
 
-/// The authorize request (also `/saml/sp/v1/login`).
+/// The authorize request (also `/saml/sp/v1/login`); `pushed` when its parameters came from a
+/// pushed request.
 pub(crate) async fn authorize(
     state: AppState,
     browser: Browser,
     params: AuthorizeParams,
+    pushed: bool,
 ) -> Response {
     let config = &state.config;
     let page_locale =
         gatehouse_core::authorize::pick_locale(params.locale.as_deref(), &config.supported_locales);
-    let (app, request) = match check_authorization(&state, &params, false).await {
+    let (app, request) = match check_authorization(&state, &params, pushed).await {
         Ok(checked) => checked,
         Err(Refusal::Shown { status, detail }) => {
             return bad_request(config, &page_locale, status, &detail)

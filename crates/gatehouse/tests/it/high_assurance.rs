@@ -1,0 +1,190 @@
+//! High-assurance clients: pushed authorization requests (RFC 9126), `private_key_jwt`
+//! (RFC 7523) and DPoP-bound tokens (RFC 9449), driven end to end by openid-client with the
+//! sign-in in headless Chromium, and their settings' rules through the S2S API.
+
+use serde_json::json;
+
+use crate::clients::{app_origin, run_client};
+use crate::flow::{create_app, PASSWORD};
+use crate::harness::{backend_tests, call, s2s_app, TestApp};
+
+async fn form_post(app: &TestApp, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    app.client
+        .post(app.url(path))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+backend_tests! {
+    async fn openid_client_pushes_signs_assertions_and_binds_tokens_to_dpop_keys(backend: Backend) {
+        let origin = app_origin();
+        // The app's keys are served by the client script on loopback.
+        let app = TestApp::spawn_with(backend, |c| {
+            c.cors_allowed_origins = vec![origin.clone()];
+            c.outbound_allow_private_addresses = true;
+        })
+        .await;
+        let redirect = format!("{origin}/cb");
+        let (app_id, client_id, _) = create_app(&app, "High-assurance app", "web", &[&redirect]).await;
+        let root = app.admin_token("root").await;
+        let s2s = s2s_app(&app, &root, &["root"]).await;
+        run_client("node", "high-assurance.mjs", &[
+            ("ISSUER", app.base.clone()),
+            ("ADMIN_TOKEN", root),
+            ("APP_ID", app_id.to_string()),
+            ("CLIENT_ID", client_id),
+            ("REDIRECT_URI", redirect),
+            ("EMAIL", format!("high-assurance.{backend:?}@example.com").to_lowercase()),
+            ("PASSWORD", PASSWORD.into()),
+            ("S2S_APP_ID", s2s.id.to_string()),
+            ("S2S_CLIENT_ID", s2s.client_id),
+        ]).await;
+    }
+
+    async fn key_settings_are_checked_as_a_whole(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let root = app.admin_token("root").await;
+        let (web_id, _, _) = create_app(&app, "Keyed app", "web", &["https://app.example/cb"]).await;
+        let (spa_id, _, _) = create_app(&app, "Browser app", "spa", &["https://app.example/cb"]).await;
+        let put = |id: i64, body: serde_json::Value| {
+            let root = root.clone();
+            let app = &app;
+            async move { call(app, "PUT", &format!("/api/v1/apps/{id}"), &root, Some(body)).await }
+        };
+        let jwk = json!({"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"});
+        let mut private = jwk.clone();
+        private["d"] = json!("nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A");
+        for (id, body, expected) in [
+            (web_id, json!({"tokenEndpointAuthMethod": "private_key_jwt"}), "jwksUri"),
+            (spa_id, json!({"tokenEndpointAuthMethod": "private_key_jwt", "jwks": {"keys": [jwk]}}), "web and s2s"),
+            (web_id, json!({"jwks": {"keys": [private]}}), "private key is refused"),
+            (web_id, json!({"jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}}), "jwks must be"),
+            (web_id, json!({"jwks": {"keys": [jwk]}, "jwksUri": "https://keys.example/jwks.json"}), "not both"),
+            (web_id, json!({"jwksUri": "http://keys.example/jwks.json"}), "not an https URL"),
+            (web_id, json!({"jwksUri": "https://127.0.0.1/jwks.json"}), "loopback, private"),
+            (web_id, json!({"jwksUri": "https://169.254.169.254/latest/meta-data"}), "loopback, private"),
+            (web_id, json!({"tokenEndpointAuthMethod": "tls_client_auth"}), "tokenEndpointAuthMethod must be"),
+        ] {
+            let (status, answer) = put(id, body.clone()).await;
+            assert_eq!(status, 400, "{body} -> {answer}");
+            let description = answer["error_description"].as_str().unwrap_or_default();
+            assert!(description.contains(expected), "{body} -> {description}");
+        }
+        // Refused changes changed nothing.
+        let (_, shown) = call(&app, "GET", &format!("/api/v1/apps/{web_id}"), &root, None).await;
+        assert_eq!(shown["app"]["tokenEndpointAuthMethod"], "client_secret_basic", "{shown}");
+        assert_eq!(shown["app"]["jwks"], serde_json::Value::Null, "{shown}");
+        let (status, body) = put(web_id, json!({
+            "tokenEndpointAuthMethod": "private_key_jwt", "jwks": {"keys": [jwk]},
+            "requirePushedAuthorizationRequests": true, "dpopBoundAccessTokens": true,
+        })).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["app"]["tokenEndpointAuthMethod"], "private_key_jwt");
+        assert_eq!(body["app"]["jwks"]["keys"][0]["x"], jwk["x"]);
+        assert_eq!(body["app"]["requirePushedAuthorizationRequests"], true);
+        assert_eq!(body["app"]["dpopBoundAccessTokens"], true);
+        // Keys cannot be taken away while the app authenticates with them.
+        let (status, body) = put(web_id, json!({"jwks": {"keys": []}})).await;
+        assert_eq!(status, 400, "{body}");
+        let (status, body) = put(web_id, json!({"tokenEndpointAuthMethod": "client_secret_basic", "jwks": {"keys": []}})).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["app"]["jwks"], serde_json::Value::Null);
+    }
+
+    async fn a_jwks_uri_resolving_inside_is_not_fetched(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let root = app.admin_token("root").await;
+        let s2s = s2s_app(&app, &root, &["read_user"]).await;
+        // A host name passes registration; where it resolves is checked at each fetch.
+        let (status, body) = call(&app, "PUT", &format!("/api/v1/apps/{}", s2s.id), &root, Some(json!({
+            "tokenEndpointAuthMethod": "private_key_jwt", "jwksUri": "https://localhost:9/jwks.json",
+        }))).await;
+        assert_eq!(status, 200, "{body}");
+        let assertion = unsigned_assertion(&s2s.client_id, &app.base);
+        let response = form_post(&app, "/oauth2/v1/token", &[
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+            ("client_assertion", &assertion),
+        ]).await;
+        assert_eq!(response.status(), 401);
+        let answer: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(answer["error"], "invalid_client", "{answer}");
+        assert!(answer["error_description"].as_str().unwrap().contains("jwks_uri could not be read"), "{answer}");
+        // Its secret is no longer accepted either.
+        let response = app.client_credentials(&s2s.client_id, &s2s.secret, "read_user").await;
+        assert_eq!(response.status(), 401);
+    }
+
+    async fn pushed_requests_are_checked_when_pushed_and_used_once(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let (_, client_id, _) = create_app(&app, "Pushing app", "spa", &["https://app.example/cb"]).await;
+        let push = |extra: Vec<(&'static str, String)>| {
+            let mut params: Vec<(&str, String)> = vec![
+                ("client_id", client_id.clone()),
+                ("redirect_uri", "https://app.example/cb".into()),
+                ("response_type", "code".into()),
+                ("scope", "openid".into()),
+                ("state", "s".into()),
+                ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+                ("code_challenge_method", "S256".into()),
+            ];
+            for (name, value) in extra {
+                params.retain(|(n, _)| *n != name);
+                params.push((name, value));
+            }
+            let app = &app;
+            async move {
+                let params: Vec<(&str, &str)> = params.iter().map(|(n, v)| (*n, v.as_str())).collect();
+                let response = form_post(app, "/oauth2/v1/par", &params).await;
+                let status = response.status().as_u16();
+                (status, response.json::<serde_json::Value>().await.unwrap())
+            }
+        };
+        let (status, body) = push(vec![]).await;
+        assert_eq!(status, 201, "{body}");
+        assert!(body["request_uri"].as_str().unwrap().starts_with("urn:ietf:params:oauth:request_uri:"));
+        assert_eq!(body["expires_in"], 60);
+        // Checked as the authorization request itself would be.
+        for (extra, error) in [
+            (vec![("redirect_uri", "https://attacker.example/cb".to_owned())], "invalid_request"),
+            (vec![("code_challenge_method", "plain".to_owned())], "invalid_request"),
+            (vec![("request_uri", "urn:ietf:params:oauth:request_uri:abc".to_owned())], "invalid_request"),
+            (vec![("client_id", "no-such-app".to_owned())], "invalid_client"),
+        ] {
+            let (status, body) = push(extra.clone()).await;
+            assert!(status == 400 || status == 401, "{extra:?} -> {status} {body}");
+            assert_eq!(body["error"], error, "{extra:?} -> {body}");
+        }
+        // Used once: the second authorize with the same request_uri is refused.
+        let (_, body) = push(vec![]).await;
+        let request_uri = body["request_uri"].as_str().unwrap();
+        let query = serde_urlencoded::to_string([("client_id", client_id.as_str()), ("request_uri", request_uri)]).unwrap();
+        let first = app.client.get(app.url(&format!("/oauth2/v1/authorize?{query}"))).send().await.unwrap();
+        // The browser goes on to the sign-in (this client follows the redirect without cookies).
+        let status = first.status();
+        let page = first.text().await.unwrap();
+        assert!(status != 400 && !page.contains("request_uri"), "{status} {page}");
+        let second = app.client.get(app.url(&format!("/oauth2/v1/authorize?{query}"))).send().await.unwrap();
+        assert_eq!(second.status(), 400);
+        assert!(second.text().await.unwrap().contains("request_uri is unknown, expired or already used"));
+        // Another client cannot use it.
+        let (_, body) = push(vec![]).await;
+        let request_uri = body["request_uri"].as_str().unwrap();
+        let query = serde_urlencoded::to_string([("client_id", "someone-else"), ("request_uri", request_uri)]).unwrap();
+        let other = app.client.get(app.url(&format!("/oauth2/v1/authorize?{query}"))).send().await.unwrap();
+        assert_eq!(other.status(), 400);
+    }
+}
+
+/// A well-formed assertion whose signature cannot verify: enough to reach the key fetch.
+fn unsigned_assertion(client_id: &str, audience: &str) -> String {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    let now = chrono::Utc::now().timestamp();
+    let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"ES256","kid":"k1"}"#);
+    let claims =
+        json!({"iss": client_id, "sub": client_id, "aud": audience, "exp": now + 60, "jti": "j1"});
+    let claims = URL_SAFE_NO_PAD.encode(claims.to_string());
+    format!("{header}.{claims}.{}", URL_SAFE_NO_PAD.encode([0u8; 64]))
+}

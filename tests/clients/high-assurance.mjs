@@ -1,0 +1,214 @@
+// High-assurance clients, driven by openid-client: a web app that authenticates with
+// private_key_jwt (RFC 7523, its keys at a jwks_uri this script serves), must push its
+// authorization requests (PAR, RFC 9126) and binds its tokens to a DPoP key (RFC 9449, with the
+// server's nonce round); the sign-in runs in headless Chromium. Then an S2S app with its keys
+// registered by value gets a DPoP-bound token by client credentials and calls /info and the S2S
+// API with it. Each protection is also attacked by hand (jose builds the forged proofs and
+// assertions): a replayed proof, a proof for another URL or method, a bound token sent as Bearer
+// or with another key, a reused request_uri, a pushed request tampered with at authorize, a
+// request not pushed, an assertion replayed or aimed at another audience.
+// Env: ISSUER, ADMIN_TOKEN (root), APP_ID and CLIENT_ID (a web app), REDIRECT_URI, EMAIL,
+// PASSWORD, S2S_APP_ID and S2S_CLIENT_ID (an S2S app holding root).
+import { createServer } from 'node:http';
+import * as client from 'openid-client';
+import * as jose from 'jose';
+import { assert, completeSignIn, json, launch, need, serveApp } from './lib/browser.mjs';
+
+const issuer = need('ISSUER');
+const clientId = need('CLIENT_ID');
+const redirectUri = need('REDIRECT_URI');
+const user = { email: need('EMAIL'), password: need('PASSWORD'), signUp: true };
+const insecure = { execute: [client.allowInsecureRequests] };
+
+async function admin(method, path, body) {
+  const response = await fetch(`${issuer}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${need('ADMIN_TOKEN')}`, 'content-type': 'application/json' },
+    body: body && JSON.stringify(body),
+  });
+  const answer = await json(response);
+  assert(response.ok, `${method} ${path}: ${response.status} ${JSON.stringify(answer)}`);
+  return answer;
+}
+
+// The web app's keys, published at a jwks_uri the server fetches.
+const appKeys = await jose.generateKeyPair('ES256', { extractable: true });
+const appJwk = { ...(await jose.exportJWK(appKeys.publicKey)), kid: 'app-1', alg: 'ES256', use: 'sig' };
+let jwksServed = 0;
+const jwksServer = createServer((req, res) => {
+  jwksServed += 1;
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ keys: [appJwk] }));
+});
+await new Promise((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
+const jwksUri = `http://127.0.0.1:${jwksServer.address().port}/jwks.json`;
+await admin('PUT', `/api/v1/apps/${need('APP_ID')}`, {
+  tokenEndpointAuthMethod: 'private_key_jwt', jwksUri, requirePushedAuthorizationRequests: true,
+});
+
+const config = await client.discovery(new URL(issuer), clientId, {}, client.PrivateKeyJwt({ key: appKeys.privateKey, kid: 'app-1' }), insecure);
+const meta = config.serverMetadata();
+assert(meta.pushed_authorization_request_endpoint === `${issuer}/oauth2/v1/par`, 'PAR endpoint in discovery');
+assert(meta.token_endpoint_auth_methods_supported.includes('private_key_jwt'), 'private_key_jwt in discovery');
+assert(meta.dpop_signing_alg_values_supported.includes('ES256'), 'DPoP algorithms in discovery');
+
+// A request that is not pushed is refused: the app requires PAR.
+const direct = client.buildAuthorizationUrl(config, {
+  redirect_uri: redirectUri, scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256',
+});
+const directAnswer = await fetch(direct, { redirect: 'manual' });
+const refusedAt = directAnswer.headers.get('location') || '';
+assert(refusedAt.startsWith(redirectUri) && refusedAt.includes('error=invalid_request'), `unpushed request: ${directAnswer.status} ${refusedAt}`);
+
+const verifier = client.randomPKCECodeVerifier();
+const state = client.randomState();
+const nonce = client.randomNonce();
+const pushedParams = {
+  redirect_uri: redirectUri,
+  scope: 'openid profile offline_access',
+  state,
+  nonce,
+  code_challenge: await client.calculatePKCECodeChallenge(verifier),
+  code_challenge_method: 'S256',
+};
+const url = await client.buildAuthorizationUrlWithPAR(config, pushedParams);
+assert(url.searchParams.get('request_uri')?.startsWith('urn:ietf:params:oauth:request_uri:'), `PAR url: ${url}`);
+assert(!url.searchParams.has('scope'), 'the front channel carries only client_id and request_uri');
+
+// A pushed request tampered with at authorize is refused, and so is a reused request_uri.
+const other = await client.buildAuthorizationUrlWithPAR(config, pushedParams);
+const tampered = new URL(other);
+tampered.searchParams.set('redirect_uri', 'https://attacker.example/cb');
+const tamperedAnswer = await fetch(tampered, { redirect: 'manual' });
+assert(tamperedAnswer.status === 400 && (await tamperedAnswer.text()).includes('redirect_uri'), `tampered PAR: ${tamperedAnswer.status}`);
+const reusedAnswer = await fetch(other, { redirect: 'manual' });
+assert(reusedAnswer.status === 400, `a request_uri whose first use was refused still worked: ${reusedAnswer.status}`);
+
+const stopApp = await serveApp(new URL(redirectUri).origin);
+const browser = await launch();
+let callback;
+try {
+  const page = await (await browser.newContext()).newPage();
+  ({ url: callback } = await completeSignIn(page, url.href, { redirectUri, user }));
+} finally {
+  await browser.close();
+  await stopApp();
+}
+const replayedUri = await fetch(url, { redirect: 'manual' });
+assert(replayedUri.status === 400, `a used request_uri worked again: ${replayedUri.status}`);
+
+// DPoP: openid-client meets the server's nonce (use_dpop_nonce, then a retry with it).
+const dpopKeys = await client.randomDPoPKeyPair('ES256');
+const dpop = client.getDPoPHandle(config, dpopKeys);
+const tokens = await client.authorizationCodeGrant(config, new URL(callback), {
+  pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true,
+}, undefined, { DPoP: dpop });
+assert(tokens.token_type.toLowerCase() === 'dpop', `token_type ${tokens.token_type}`);
+const thumbprint = await jose.calculateJwkThumbprint(await jose.exportJWK(dpopKeys.publicKey));
+const accessClaims = jose.decodeJwt(tokens.access_token);
+assert(accessClaims.cnf?.jkt === thumbprint, `cnf.jkt ${JSON.stringify(accessClaims.cnf)} is not ${thumbprint}`);
+assert(jwksServed >= 1, 'the server read the app keys from its jwks_uri');
+const sub = tokens.claims().sub;
+const info = await client.fetchUserInfo(config, tokens.access_token, sub, { DPoP: dpop });
+assert(info.sub === sub && info.email === user.email, `userinfo with DPoP: ${JSON.stringify(info)}`);
+
+// Proofs made by hand, to attack the checks one at a time.
+const userinfo = `${issuer}/oauth2/v1/userinfo`;
+let serverNonce;
+async function proof(keys, { htm = 'GET', htu = userinfo, token = tokens.access_token, nonce = serverNonce } = {}) {
+  const jwk = await jose.exportJWK(keys.publicKey);
+  const ath = token && Buffer.from(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(token))).toString('base64url');
+  return new jose.SignJWT({ htm, htu, ath, nonce, jti: crypto.randomUUID() })
+    .setProtectedHeader({ typ: 'dpop+jwt', alg: 'ES256', jwk })
+    .setIssuedAt()
+    .sign(keys.privateKey);
+}
+async function callUserinfo(authorization, dpopProof) {
+  const headers = { authorization };
+  if (dpopProof) headers.dpop = dpopProof;
+  const response = await fetch(userinfo, { headers });
+  serverNonce = response.headers.get('dpop-nonce') || serverNonce;
+  return { status: response.status, challenge: response.headers.get('www-authenticate') || '' };
+}
+// Without a nonce, the resource asks for one.
+const first = await callUserinfo(`DPoP ${tokens.access_token}`, await proof(dpopKeys, { nonce: undefined }));
+assert(first.status === 401 && first.challenge.includes('use_dpop_nonce') && serverNonce, `no nonce: ${JSON.stringify(first)}`);
+const good = await proof(dpopKeys);
+assert((await callUserinfo(`DPoP ${tokens.access_token}`, good)).status === 200, 'a proof with the nonce');
+const cases = [
+  ['a replayed proof', `DPoP ${tokens.access_token}`, good],
+  ['the bound token as Bearer', `Bearer ${tokens.access_token}`, undefined],
+  ['the bound token without a proof', `DPoP ${tokens.access_token}`, undefined],
+  ['a proof made with another key', `DPoP ${tokens.access_token}`, await proof(await client.randomDPoPKeyPair('ES256'))],
+  ['a proof for another URL', `DPoP ${tokens.access_token}`, await proof(dpopKeys, { htu: `${issuer}/info` })],
+  ['a proof for another method', `DPoP ${tokens.access_token}`, await proof(dpopKeys, { htm: 'POST' })],
+  ['a proof for another token', `DPoP ${tokens.access_token}`, await proof(dpopKeys, { token: 'another-token' })],
+];
+for (const [name, authorization, dpopProof] of cases) {
+  const answer = await callUserinfo(authorization, dpopProof);
+  assert(answer.status === 401 && answer.challenge.startsWith('DPoP'), `${name} was accepted: ${JSON.stringify(answer)}`);
+}
+
+// The refresh grant, with the same key: a new bound access token.
+const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token, undefined, { DPoP: dpop });
+assert(jose.decodeJwt(refreshed.access_token).cnf?.jkt === thumbprint, 'the refreshed token is bound');
+
+// private_key_jwt attacked: an assertion replayed, or aimed at another audience.
+async function assertion(aud) {
+  return new jose.SignJWT({ jti: crypto.randomUUID() })
+    .setProtectedHeader({ alg: 'ES256', kid: 'app-1' })
+    .setIssuer(clientId).setSubject(clientId).setAudience(aud)
+    .setIssuedAt().setExpirationTime('60s')
+    .sign(appKeys.privateKey);
+}
+async function introspect(clientAssertion) {
+  const response = await fetch(`${issuer}/oauth2/v1/introspect`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      token: refreshed.access_token,
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: clientAssertion,
+    }),
+  });
+  return { status: response.status, body: await json(response) };
+}
+const once = await assertion(issuer);
+const introspected = await introspect(once);
+assert(introspected.status === 200 && introspected.body.active && introspected.body.cnf?.jkt === thumbprint, `introspection: ${JSON.stringify(introspected)}`);
+const replayed = await introspect(once);
+assert(replayed.status === 401 && replayed.body.error === 'invalid_client', `a replayed assertion: ${JSON.stringify(replayed)}`);
+const elsewhere = await introspect(await assertion('https://other-server.example'));
+assert(elsewhere.status === 401 && elsewhere.body.error === 'invalid_client', `an assertion for another audience: ${JSON.stringify(elsewhere)}`);
+const secretTried = await fetch(`${issuer}/oauth2/v1/token`, {
+  method: 'POST',
+  headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${clientId}:guess`).toString('base64')}` },
+  body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token }),
+});
+assert(secretTried.status === 401, `a private_key_jwt app was let in with a secret: ${secretTried.status}`);
+jwksServer.close();
+
+// An S2S app with its key registered by value: client credentials with private_key_jwt, the
+// token bound to a DPoP key, then /info and the S2S API with it.
+const s2sKeys = await jose.generateKeyPair('EdDSA', { extractable: true });
+const s2sJwk = { ...(await jose.exportJWK(s2sKeys.publicKey)), kid: 's2s-1' };
+await admin('PUT', `/api/v1/apps/${need('S2S_APP_ID')}`, {
+  tokenEndpointAuthMethod: 'private_key_jwt', jwks: { keys: [s2sJwk] },
+});
+const s2s = new client.Configuration(meta, need('S2S_CLIENT_ID'), {}, client.PrivateKeyJwt({ key: s2sKeys.privateKey, kid: 's2s-1' }));
+client.allowInsecureRequests(s2s);
+const s2sDpop = client.getDPoPHandle(s2s, await client.randomDPoPKeyPair('ES256'));
+let s2sTokens;
+try {
+  s2sTokens = await client.clientCredentialsGrant(s2s, { scope: 'root' }, { DPoP: s2sDpop });
+} catch (error) {
+  throw new Error(`client credentials with private_key_jwt: ${error.response ? await error.response.text() : error}`);
+}
+assert(s2sTokens.token_type.toLowerCase() === 'dpop' && jose.decodeJwt(s2sTokens.access_token).cnf?.jkt, 'a bound S2S token');
+for (const path of ['/info', '/api/v1/users']) {
+  const response = await client.fetchProtectedResource(s2s, s2sTokens.access_token, new URL(`${issuer}${path}`), 'GET', undefined, undefined, { DPoP: s2sDpop });
+  assert(response.status === 200, `${path} with DPoP: ${response.status}`);
+  const bare = await fetch(`${issuer}${path}`, { headers: { authorization: `Bearer ${s2sTokens.access_token}` } });
+  assert(bare.status === 401, `${path} took the bound token as Bearer: ${bare.status}`);
+}
+console.log('high-assurance: ok');
