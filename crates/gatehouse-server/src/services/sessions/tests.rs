@@ -139,6 +139,7 @@ async fn ending_everywhere_ends_every_browser_and_revokes_refresh_tokens() {
             resource: None,
             amr: &[],
             userinfo_claims: &[],
+            dpop_jkt: None,
             expires_at: at(NOW + 3600),
         })
         .await

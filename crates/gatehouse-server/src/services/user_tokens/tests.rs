@@ -73,6 +73,7 @@ impl World {
             amr: &[],
             id_token_claims: &[],
             userinfo_claims: &[],
+            dpop: None,
             now: NOW,
         }
     }
@@ -160,6 +161,7 @@ async fn a_rotation_continues_the_family_and_keeps_its_end() {
     let plan = RefreshPlan::Continue {
         family_id: "family-1".into(),
         expires_at: NOW + 50,
+        dpop_jkt: None,
     };
     let (tokens, family, _) = w.mint(&["offline_access"], plan).await;
     assert_eq!(family.as_deref(), Some("family-1"));
