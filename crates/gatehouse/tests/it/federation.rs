@@ -301,7 +301,7 @@ backend_tests! {
             ("unsigned", Box::new(|p: &LocalProvider, nonce: &str| {
                 let header = JwtHeader { alg: "none".into(), typ: None, kid: None };
                 format!("{}.", signing_input(&header, &p.claims("mallory", nonce)))
-            }), "only RS256, ES256 and EdDSA"),
+            }), "only RS256, PS256, ES256 and EdDSA"),
         ];
         for (name, forge, words) in cases {
             let (browser, page) = sign_in_page(&app, &client_id).await;
