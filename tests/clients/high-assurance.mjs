@@ -186,6 +186,58 @@ const secretTried = await fetch(`${issuer}/oauth2/v1/token`, {
   body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token }),
 });
 assert(secretTried.status === 401, `a private_key_jwt app was let in with a secret: ${secretTried.status}`);
+
+// Signed request objects (JAR, RFC 9101) by value: the app no longer requires PAR but its
+// request objects must be ES256. A second sign-in, with the account made above.
+await admin('PUT', `/api/v1/apps/${need('APP_ID')}`, {
+  requirePushedAuthorizationRequests: false, requestObjectSigningAlg: 'ES256',
+});
+const jarVerifier = client.randomPKCECodeVerifier();
+const jarState = client.randomState();
+const jarParams = {
+  redirect_uri: redirectUri,
+  scope: 'openid profile',
+  state: jarState,
+  code_challenge: await client.calculatePKCECodeChallenge(jarVerifier),
+  code_challenge_method: 'S256',
+};
+const signing = { key: appKeys.privateKey, kid: 'app-1' };
+const jarUrl = await client.buildAuthorizationUrlWithJAR(config, jarParams, signing);
+assert(jarUrl.searchParams.get('request') && !jarUrl.searchParams.has('redirect_uri'), `JAR url: ${jarUrl}`);
+// Forged or tampered request objects are refused before anything is redirected.
+const strangerKeys = await jose.generateKeyPair('ES256', { extractable: true });
+const forgedJar = await client.buildAuthorizationUrlWithJAR(config, jarParams, { key: strangerKeys.privateKey, kid: 'app-1' });
+const jarTampered = new URL(jarUrl);
+jarTampered.searchParams.set('scope', 'openid root');
+const edKeys = await jose.generateKeyPair('EdDSA', { extractable: true });
+const wrongAlg = await client.buildAuthorizationUrlWithJAR(config, jarParams, { key: edKeys.privateKey, kid: 'app-1' });
+for (const [name, attempt, words] of [
+  ['signed by another key', forgedJar, 'not signed by a key'],
+  ['with a changed query parameter', jarTampered, 'scope parameter differs'],
+  ['in another algorithm than registered', wrongAlg, 'must be signed with ES256'],
+]) {
+  const answer = await fetch(attempt, { redirect: 'manual' });
+  const text = await answer.text();
+  assert(answer.status === 400 && text.includes(words), `a request object ${name}: ${answer.status} ${text.slice(0, 200)}`);
+}
+// A request object inside a pushed request (RFC 9126 §3) is taken too.
+const pushedJar = await client.buildAuthorizationUrlWithPAR(config, { request: jarUrl.searchParams.get('request') });
+const pushedAnswer = await fetch(pushedJar, { redirect: 'manual' });
+assert(pushedAnswer.status === 303 && !(pushedAnswer.headers.get('location') || '').includes('error='), `pushed JAR: ${pushedAnswer.status} ${pushedAnswer.headers.get('location')}`);
+const stopJarApp = await serveApp(new URL(redirectUri).origin);
+const jarBrowser = await launch();
+let jarCallback;
+try {
+  const page = await (await jarBrowser.newContext()).newPage();
+  ({ url: jarCallback } = await completeSignIn(page, jarUrl.href, { redirectUri, user: { email: user.email, password: user.password } }));
+} finally {
+  await jarBrowser.close();
+  await stopJarApp();
+}
+const jarTokens = await client.authorizationCodeGrant(config, new URL(jarCallback), {
+  pkceCodeVerifier: jarVerifier, expectedState: jarState, idTokenExpected: true,
+}, undefined, { DPoP: dpop });
+assert(jarTokens.claims().sub === sub, 'the JAR sign-in is the same user');
 jwksServer.close();
 
 // An S2S app with its key registered by value: client credentials with private_key_jwt, the

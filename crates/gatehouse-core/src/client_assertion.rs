@@ -9,8 +9,9 @@ use crate::jwt::UnverifiedJwt;
 
 /// The only `client_assertion_type` there is.
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-/// The longest an assertion may stay valid: it bounds how long its `jti` is remembered.
-pub const MAX_LIFETIME: i64 = 300;
+/// The longest an assertion may stay valid: it bounds how long its `jti` is remembered. An
+/// hour, as common client libraries (Authlib) make them.
+pub const MAX_LIFETIME: i64 = 3600;
 /// Seconds of clock difference tolerated between the client and us.
 pub const CLOCK_LEEWAY: i64 = 30;
 

@@ -49,6 +49,8 @@ pub enum OAuthErrorCode {
     /// RFC 9449 §7.1: a DPoP proof that does not hold, and the nonce the server wants.
     InvalidDpopProof,
     UseDpopNonce,
+    /// RFC 9101 §6.3: a request object that does not hold.
+    InvalidRequestObject,
 }
 
 impl OAuthErrorCode {
@@ -67,6 +69,7 @@ impl OAuthErrorCode {
             Self::AccessDenied => "access_denied",
             Self::InvalidDpopProof => "invalid_dpop_proof",
             Self::UseDpopNonce => "use_dpop_nonce",
+            Self::InvalidRequestObject => "invalid_request_object",
         }
     }
 }
@@ -152,6 +155,8 @@ pub enum TokenError {
     Dpop(#[from] crate::dpop::DpopError),
     #[error("{0}")]
     PushedRequest(#[from] crate::par::ParError),
+    #[error("{0}")]
+    RequestObject(#[from] crate::request_object::RequestObjectError),
 }
 
 impl TokenError {
@@ -199,6 +204,7 @@ impl TokenError {
             Self::Dpop(crate::dpop::DpopError::RefreshTokenBound) => OAuthErrorCode::InvalidGrant,
             Self::Dpop(_) => OAuthErrorCode::InvalidDpopProof,
             Self::PushedRequest(_) => OAuthErrorCode::InvalidRequest,
+            Self::RequestObject(_) => OAuthErrorCode::InvalidRequestObject,
         }
     }
 

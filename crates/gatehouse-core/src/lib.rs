@@ -30,6 +30,7 @@ pub mod password;
 pub mod pkce;
 pub mod redirect_uri;
 pub mod request_headers;
+pub mod request_object;
 pub mod resource;
 pub mod saml;
 pub mod scope;

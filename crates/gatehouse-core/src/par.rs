@@ -41,7 +41,7 @@ fn value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// The request the authorization endpoint goes on with: the pushed one. The query must name
+/// The request the authorization endpoint goes on with: the pushed one (or a request object's). The query must name
 /// the client that pushed it, and may repeat a pushed parameter (as OpenID Connect clients do
 /// with `scope` and `response_type`) but never change or add one: a parameter an attacker
 /// could slip into the front channel is refused, not silently dropped.
@@ -50,7 +50,7 @@ pub fn take_pushed(query: &[(String, String)], pushed: Pairs) -> Result<Pairs, P
         return Err(ParError::AnotherClient);
     }
     for (name, given) in query {
-        if name == "client_id" || name == "request_uri" {
+        if name == "client_id" || name == "request_uri" || name == "request" {
             continue;
         }
         if value(&pushed, name) != Some(given.as_str()) {

@@ -47,7 +47,8 @@ macro_rules! token_refusal {
 token_refusal!(
     gatehouse_core::client_assertion::ClientAssertionError,
     gatehouse_core::dpop::DpopError,
-    gatehouse_core::par::ParError
+    gatehouse_core::par::ParError,
+    gatehouse_core::request_object::RequestObjectError
 );
 
 impl ServiceError {

@@ -88,7 +88,10 @@ pub fn openid_configuration_document(config: &Config) -> serde_json::Value {
         "ui_locales_supported": ["en", "fr", "zh-CN"],
         "authorization_response_iss_parameter_supported": true,
         "claims_parameter_supported": true,
-        "request_parameter_supported": false,
+        // Request objects by value and inside pushed requests (RFC 9101), signed with the
+        // app's registered keys; never fetched from a client's URL.
+        "request_parameter_supported": true,
+        "request_object_signing_alg_values_supported": key_algorithms,
         "request_uri_parameter_supported": false,
     })
 }

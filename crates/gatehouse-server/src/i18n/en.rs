@@ -264,6 +264,8 @@ pub const CATALOGUE: Catalogue = Catalogue {
         dpop_bound: "Access tokens bound to the app's DPoP key (every token request carries a proof, RFC 9449)",
         client_authentication: "Client authentication at the token endpoint",
         app_jwks: "Public keys (JWK set, JSON)",
+        request_object_alg: "Signed request objects (JAR, RFC 9101): algorithm",
+        any_algorithm: "Any accepted algorithm",
         jwks_uri: "Public keys URL (jwks_uri)",
         resource_servers: "APIs (resource servers)",
         identifier: "Identifier (the tokens' audience, an absolute URI)",

@@ -262,6 +262,8 @@ pub const CATALOGUE: Catalogue = Catalogue {
         dpop_bound: "Jetons d’accès liés à la clé DPoP de l’application (chaque demande de jeton porte une preuve, RFC 9449)",
         client_authentication: "Authentification du client au point de jeton",
         app_jwks: "Clés publiques (jeu JWK, JSON)",
+        request_object_alg: "Objets de requête signés (JAR, RFC 9101) : algorithme",
+        any_algorithm: "Tout algorithme accepté",
         jwks_uri: "URL des clés publiques (jwks_uri)",
         resource_servers: "API (serveurs de ressources)",
         identifier: "Identifiant (l’audience des jetons, une URI absolue)",

@@ -289,6 +289,8 @@ table! {
         dpop_bound,
         client_authentication,
         app_jwks,
+        request_object_alg,
+        any_algorithm,
         jwks_uri,
         resource_servers,
         identifier,

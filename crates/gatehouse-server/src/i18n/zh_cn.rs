@@ -262,6 +262,8 @@ pub const CATALOGUE: Catalogue = Catalogue {
         dpop_bound: "访问令牌绑定到应用的 DPoP 密钥（每个令牌请求都带证明，RFC 9449）",
         client_authentication: "令牌端点的客户端认证",
         app_jwks: "公钥（JWK 集，JSON）",
+        request_object_alg: "签名请求对象（JAR，RFC 9101）：算法",
+        any_algorithm: "任何可接受的算法",
         jwks_uri: "公钥地址（jwks_uri）",
         resource_servers: "API（资源服务器）",
         identifier: "标识符（令牌的受众，绝对 URI）",

@@ -70,6 +70,9 @@ pub struct ClientSecurityInput {
     /// Every token request must carry a DPoP proof (RFC 9449), so its access tokens are bound
     /// to the app's key.
     pub dpop_bound_access_tokens: Option<bool>,
+    /// `RS256`, `PS256`, `ES256` or `EdDSA`: the only algorithm its signed request objects
+    /// (RFC 9101) may use; an empty string accepts any of them.
+    pub request_object_signing_alg: Option<String>,
 }
 
 impl ClientSecurityInput {
@@ -79,6 +82,7 @@ impl ClientSecurityInput {
             && self.jwks.is_none()
             && self.jwks_uri.is_none()
             && self.dpop_bound_access_tokens.is_none()
+            && self.request_object_signing_alg.is_none()
     }
 }
 
@@ -96,6 +100,19 @@ fn client_security(
     }
     if let Some(on) = input.dpop_bound_access_tokens {
         next.dpop_bound_access_tokens = on;
+    }
+    if let Some(alg) = input.request_object_signing_alg {
+        next.request_object_signing_alg = match alg.as_str() {
+            "" => None,
+            "RS256" | "PS256" | "ES256" | "EdDSA" => Some(alg),
+            _ => {
+                return Err(AdminRuleError::OneOf {
+                    field: "requestObjectSigningAlg",
+                    allowed: "RS256, PS256, ES256, EdDSA (or empty)",
+                }
+                .into())
+            }
+        };
     }
     if let Some(method) = input.token_endpoint_auth_method {
         next.token_endpoint_auth_method = match method.as_str() {

@@ -43,6 +43,19 @@ backend_tests! {
         ]).await;
     }
 
+    async fn authlib_authenticates_with_private_key_jwt(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let root = app.admin_token("root").await;
+        let s2s = s2s_app(&app, &root, &["root"]).await;
+        run_client("python3", "authlib_private_key_jwt.py", &[
+            ("ISSUER", app.base.clone()),
+            ("ADMIN_TOKEN", root),
+            ("APP_ID", s2s.id.to_string()),
+            ("CLIENT_ID", s2s.client_id),
+            ("CLIENT_SECRET", s2s.secret),
+        ]).await;
+    }
+
     async fn key_settings_are_checked_as_a_whole(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         let root = app.admin_token("root").await;

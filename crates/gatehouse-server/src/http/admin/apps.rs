@@ -247,6 +247,7 @@ fn security_input(form: &[(String, String)]) -> Result<ClientSecurityInput, Serv
         jwks,
         jwks_uri: field("jwks_uri"),
         dpop_bound_access_tokens: Some(one_of(form, "dpop_bound_access_tokens") == "on"),
+        request_object_signing_alg: field("request_object_signing_alg"),
     })
 }
 

@@ -258,6 +258,8 @@ record_view! {
         jwks_uri: Option<String> = a.security.jwks_uri.clone(),
         /// Every token request must carry a DPoP proof (RFC 9449).
         dpop_bound_access_tokens: bool = a.security.dpop_bound_access_tokens,
+        /// The algorithm its request objects (RFC 9101) must use; null: any accepted one.
+        request_object_signing_alg: Option<String> = a.security.request_object_signing_alg.clone(),
     }
 }
 

@@ -20,7 +20,7 @@ use crate::http::identity::browser::Browser;
 use crate::http::identity::pages::message;
 use crate::http::identity::respond::{client_error, outcome, see_other};
 use crate::services::signin::TxCall;
-use crate::services::{par, resource_servers, saml_sp, signin, user_tokens};
+use crate::services::{par, request_objects, resource_servers, saml_sp, signin, user_tokens};
 use crate::state::AppState;
 
 pub async fn authorize_get(
@@ -57,7 +57,11 @@ fn unreadable(config: &Config, detail: &str) -> Response {
 /// `request_uri` names (RFC 9126 §4), taken once.
 async fn authorize_pairs(state: AppState, browser: Browser, pairs: Pairs) -> Response {
     let pushed = pairs.iter().any(|(name, _)| name == "request_uri");
-    let pairs = match par::resolve(&state, pairs).await {
+    let resolved = match par::resolve(&state, pairs).await {
+        Ok(pairs) => request_objects::resolve(&state, pairs).await,
+        Err(err) => Err(err),
+    };
+    let pairs = match resolved {
         Ok(pairs) => pairs,
         Err(ServiceError::Token(err)) => {
             return bad_request(

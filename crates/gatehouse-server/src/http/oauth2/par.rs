@@ -61,6 +61,12 @@ pub async fn push(
         pairs.push(("client_id".into(), client.app.client_id.clone()));
     }
     par::check_push(&pairs).map_err(TokenError::from)?;
+    // A signed request object (RFC 9126 §3): its parameters are the request.
+    if let Some(at) = pairs.iter().position(|(name, _)| name == "request") {
+        let (_, request) = pairs.remove(at);
+        let object = services::request_objects::unpack(&state, &client.app, &request).await?;
+        pairs = par::take_pushed(&pairs, object).map_err(TokenError::from)?;
+    }
     let params = params_of(&pairs)
         .ok_or_else(|| invalid_request("The request repeats a parameter".into()))?;
     match check_authorization(&state, &params, true).await {
