@@ -1,7 +1,8 @@
-// High-assurance clients, driven by openid-client: a web app that authenticates with
-// private_key_jwt (RFC 7523, its keys at a jwks_uri this script serves), must push its
-// authorization requests (PAR, RFC 9126) and binds its tokens to a DPoP key (RFC 9449, with the
-// server's nonce round); the sign-in runs in headless Chromium. Then an S2S app with its keys
+// High-assurance clients, driven by openid-client: a web app held to the FAPI 2.0 Security
+// Profile, so it authenticates with private_key_jwt (RFC 7523, its keys at a jwks_uri this script
+// serves), must push its authorization requests (PAR, RFC 9126) with PKCE, and binds its tokens to
+// a DPoP key (RFC 9449, with the server's nonce round); the sign-in runs in headless Chromium and
+// the DPoP-bound token is used at userinfo. Then an S2S app with its keys
 // registered by value gets a DPoP-bound token by client credentials and calls /info and the S2S
 // API with it. Each protection is also attacked by hand (jose builds the forged proofs and
 // assertions): a replayed proof, a proof for another URL or method, a bound token sent as Bearer
@@ -43,7 +44,7 @@ const jwksServer = createServer((req, res) => {
 await new Promise((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
 const jwksUri = `http://127.0.0.1:${jwksServer.address().port}/jwks.json`;
 await admin('PUT', `/api/v1/apps/${need('APP_ID')}`, {
-  tokenEndpointAuthMethod: 'private_key_jwt', jwksUri, requirePushedAuthorizationRequests: true,
+  tokenEndpointAuthMethod: 'private_key_jwt', jwksUri, fapi2SecurityProfile: true, idTokenSignedResponseAlg: 'ES256',
 });
 
 const config = await client.discovery(new URL(issuer), clientId, {}, client.PrivateKeyJwt({ key: appKeys.privateKey, kid: 'app-1' }), insecure);
@@ -52,7 +53,7 @@ assert(meta.pushed_authorization_request_endpoint === `${issuer}/oauth2/v1/par`,
 assert(meta.token_endpoint_auth_methods_supported.includes('private_key_jwt'), 'private_key_jwt in discovery');
 assert(meta.dpop_signing_alg_values_supported.includes('ES256'), 'DPoP algorithms in discovery');
 
-// A request that is not pushed is refused: the app requires PAR.
+// A request that is not pushed is refused: FAPI 2.0 requires PAR.
 const direct = client.buildAuthorizationUrl(config, {
   redirect_uri: redirectUri, scope: 'openid', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256',
 });
@@ -152,6 +153,23 @@ for (const [name, authorization, dpopProof] of cases) {
 // The refresh grant, with the same key: a new bound access token.
 const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token, undefined, { DPoP: dpop });
 assert(jose.decodeJwt(refreshed.access_token).cnf?.jkt === thumbprint, 'the refreshed token is bound');
+assert(!refreshed.refresh_token, 'FAPI 2.0: refresh tokens are sender-constrained, not rotated');
+// FAPI 2.0: a token request without a DPoP proof is refused.
+const unbound = await fetch(`${issuer}/oauth2/v1/token`, {
+  method: 'POST',
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  body: new URLSearchParams({
+    grant_type: 'refresh_token', refresh_token: tokens.refresh_token,
+    client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+    client_assertion: await new jose.SignJWT({ jti: crypto.randomUUID() })
+      .setProtectedHeader({ alg: 'ES256', kid: 'app-1' })
+      .setIssuer(clientId).setSubject(clientId).setAudience(issuer)
+      .setIssuedAt().setExpirationTime('60s')
+      .sign(appKeys.privateKey),
+  }),
+});
+const unboundAnswer = await json(unbound);
+assert(unbound.status === 400 && unboundAnswer.error === 'invalid_dpop_proof', `a FAPI token request without DPoP: ${JSON.stringify(unboundAnswer)}`);
 
 // private_key_jwt attacked: an assertion replayed, or aimed at another audience.
 async function assertion(aud) {
@@ -187,10 +205,10 @@ const secretTried = await fetch(`${issuer}/oauth2/v1/token`, {
 });
 assert(secretTried.status === 401, `a private_key_jwt app was let in with a secret: ${secretTried.status}`);
 
-// Signed request objects (JAR, RFC 9101) by value: the app no longer requires PAR but its
+// Signed request objects (JAR, RFC 9101) by value: the app is no longer held to FAPI but its
 // request objects must be ES256. A second sign-in, with the account made above.
 await admin('PUT', `/api/v1/apps/${need('APP_ID')}`, {
-  requirePushedAuthorizationRequests: false, requestObjectSigningAlg: 'ES256',
+  fapi2SecurityProfile: false, requestObjectSigningAlg: 'ES256',
 });
 const jarVerifier = client.randomPKCECodeVerifier();
 const jarState = client.randomState();

@@ -8,8 +8,12 @@
 //!
 //! introspection: `POST /oauth2/v1/introspect` of an S2S token as a share of `GET /info` with the
 //! same token (a JWT check and no database), measured in the same run.
+//!
+//! key-clients: client credentials with `private_key_jwt` and with a DPoP proof, each as a share
+//! of the plain (HTTP Basic, bearer) rate measured in the same run.
 
 mod introspection;
+mod key_clients;
 mod password_sign_in;
 mod users_paging;
 
@@ -70,6 +74,7 @@ fn main() {
                 .and_then(|runtime| runtime.block_on(users_paging::run(postgres)))
         }
         Some("introspection") => introspection::run(server(), 10, 64),
+        Some("key-clients") => key_clients::run(server(), 10, 64),
         Some("password-sign-in") => {
             let seconds = arg(2).and_then(|s| s.parse().ok()).unwrap_or(10);
             // Default: four clients per core, enough to keep every hashing thread's queue full.
@@ -366,11 +371,6 @@ impl Load {
 
 /// Runs wrk with one thread (the server gets the other cores) against `addr`.
 fn wrk(addr: &str, seconds: u64, connections: u32, load: &Load) -> Result<WrkResult, String> {
-    let script = std::env::temp_dir().join(format!(
-        "gatehouse-bench-{}-{}.lua",
-        std::process::id(),
-        load.path.replace('/', "_")
-    ));
     let mut lua = format!("wrk.method = \"{}\"\n", load.method);
     if !load.body.is_empty() {
         lua.push_str(&format!("wrk.body = \"{}\"\n", load.body));
@@ -378,6 +378,21 @@ fn wrk(addr: &str, seconds: u64, connections: u32, load: &Load) -> Result<WrkRes
     for (name, value) in &load.headers {
         lua.push_str(&format!("wrk.headers[\"{name}\"] = \"{value}\"\n"));
     }
+    wrk_lua(addr, (seconds, connections), load.path, &lua)
+}
+
+/// Runs wrk with one thread and the Lua `lua` (which may define `request()`) against `path`.
+fn wrk_lua(
+    addr: &str,
+    (seconds, connections): (u64, u32),
+    path: &str,
+    lua: &str,
+) -> Result<WrkResult, String> {
+    let script = std::env::temp_dir().join(format!(
+        "gatehouse-bench-{}-{}.lua",
+        std::process::id(),
+        path.replace('/', "_")
+    ));
     std::fs::write(&script, lua).map_err(|e| e.to_string())?;
     let output = Command::new("wrk")
         .args([
@@ -388,7 +403,7 @@ fn wrk(addr: &str, seconds: u64, connections: u32, load: &Load) -> Result<WrkRes
             "-s",
         ])
         .arg(&script)
-        .arg(format!("http://{addr}{}", load.path))
+        .arg(format!("http://{addr}{path}"))
         .output()
         .map_err(|e| format!("cannot run wrk (apt-get install wrk): {e}"))?;
     let _ = std::fs::remove_file(&script);

@@ -61,6 +61,8 @@ pub enum AdminRuleError {
     JwksAndJwksUri,
     #[error("jwksUri {0}")]
     InvalidJwksUri(String),
+    #[error("{0}")]
+    Fapi(#[from] crate::fapi::FapiError),
     #[error("identifier must be an absolute URI without a fragment (at most 2048 characters)")]
     ResourceIdentifier,
     #[error("Each scope of a resource server is 1 to 100 characters without spaces")]

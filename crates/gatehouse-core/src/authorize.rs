@@ -87,6 +87,9 @@ pub struct AuthorizationRequest {
     /// The account a `sub` value named: only it may finish the sign-in.
     #[serde(default)]
     pub expected_subject: Option<String>,
+    /// The app is held to FAPI 2.0: its code lives no more than the profile allows.
+    #[serde(default)]
+    pub fapi: bool,
 }
 
 impl AuthorizationRequest {
@@ -117,6 +120,7 @@ impl AuthorizationRequest {
             id_token_claims: Vec::new(),
             userinfo_claims: Vec::new(),
             expected_subject: None,
+            fapi: false,
         }
     }
 }
@@ -413,6 +417,7 @@ pub fn check_request(
         id_token_claims: claims.id_token,
         userinfo_claims: claims.userinfo,
         expected_subject: claims.subject,
+        fapi: false,
     })
 }
 

@@ -157,6 +157,8 @@ pub enum TokenError {
     PushedRequest(#[from] crate::par::ParError),
     #[error("{0}")]
     RequestObject(#[from] crate::request_object::RequestObjectError),
+    #[error("{0}")]
+    Fapi(#[from] crate::fapi::FapiError),
 }
 
 impl TokenError {
@@ -205,6 +207,11 @@ impl TokenError {
             Self::Dpop(_) => OAuthErrorCode::InvalidDpopProof,
             Self::PushedRequest(_) => OAuthErrorCode::InvalidRequest,
             Self::RequestObject(_) => OAuthErrorCode::InvalidRequestObject,
+            Self::Fapi(
+                crate::fapi::FapiError::KeyAuthenticationRequired
+                | crate::fapi::FapiError::AlgorithmNotAllowed(_),
+            ) => OAuthErrorCode::InvalidClient,
+            Self::Fapi(_) => OAuthErrorCode::InvalidRequest,
         }
     }
 

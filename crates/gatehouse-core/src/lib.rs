@@ -17,6 +17,7 @@ pub mod client_auth;
 pub mod connect;
 pub mod dpop;
 pub mod error;
+pub mod fapi;
 pub mod federation;
 pub mod grant;
 pub mod ids;

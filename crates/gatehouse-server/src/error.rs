@@ -48,7 +48,8 @@ token_refusal!(
     gatehouse_core::client_assertion::ClientAssertionError,
     gatehouse_core::dpop::DpopError,
     gatehouse_core::par::ParError,
-    gatehouse_core::request_object::RequestObjectError
+    gatehouse_core::request_object::RequestObjectError,
+    gatehouse_core::fapi::FapiError
 );
 
 impl ServiceError {

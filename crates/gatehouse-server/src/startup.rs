@@ -266,6 +266,7 @@ pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepare
         clients: Arc::new(ClientCache::new(
             store.clone(),
             Duration::from_secs(config.client_cache_ttl),
+            config.fapi2_security_profile,
         )),
         config: Arc::new(config),
         store,

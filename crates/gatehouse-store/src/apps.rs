@@ -68,6 +68,8 @@ pub struct ClientSecurity {
     pub dpop_bound_access_tokens: bool,
     /// The algorithm its request objects must be signed with; `None`: any the server accepts.
     pub request_object_signing_alg: Option<String>,
+    /// Held to the FAPI 2.0 Security Profile.
+    pub fapi2_security_profile: bool,
 }
 
 /// Changes to an app: `None` leaves a field as it is; `scopes` replaces the whole set.
@@ -155,7 +157,8 @@ macro_rules! app_columns {
          require_email_mfa, require_otp_mfa, require_sms_mfa, allow_email_mfa_as_backup, \
          rotate_refresh_tokens, allow_device_flow, id_token_signed_response_alg, standard_claims, \
          require_pushed_authorization_requests, token_endpoint_auth_method, jwks, jwks_uri, \
-         dpop_bound_access_tokens, request_object_signing_alg, created_at, updated_at"
+         dpop_bound_access_tokens, request_object_signing_alg, fapi2_security_profile, created_at, \
+         updated_at"
     };
 }
 
@@ -211,8 +214,8 @@ impl AppStore for Store {
             rotate_refresh_tokens, allow_device_flow, id_token_signed_response_alg, created_at, \
             updated_at, standard_claims, require_pushed_authorization_requests, \
             token_endpoint_auth_method, jwks, jwks_uri, dpop_bound_access_tokens, \
-            request_object_signing_alg) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16) \
+            request_object_signing_alg, fapi2_security_profile) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
             RETURNING id";
         let redirect_uris = serde_json::to_string(&app.redirect_uris)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -239,6 +242,7 @@ impl AppStore for Store {
                     &app.security.jwks_uri,
                     app.security.dpop_bound_access_tokens,
                     &app.security.request_object_signing_alg,
+                    app.security.fapi2_security_profile,
                 ),
             )
             .await?;
@@ -313,7 +317,8 @@ impl AppStore for Store {
             dpop_bound_access_tokens = CASE WHEN $15 \
             THEN $20 ELSE dpop_bound_access_tokens END, \
             request_object_signing_alg = CASE WHEN $15 \
-            THEN $21 ELSE request_object_signing_alg END \
+            THEN $21 ELSE request_object_signing_alg END, \
+            fapi2_security_profile = CASE WHEN $15 THEN $22 ELSE fapi2_security_profile END \
             WHERE id = $1 AND deleted_at IS NULL";
         const UNLINK: &str = "UPDATE app_scopes SET deleted_at = $2, updated_at = $2 \
             WHERE app_id = $1 AND deleted_at IS NULL";
@@ -352,6 +357,7 @@ impl AppStore for Store {
                     &security.jwks_uri,
                     security.dpop_bound_access_tokens,
                     &security.request_object_signing_alg,
+                    security.fapi2_security_profile,
                 ),
             )
             .await?

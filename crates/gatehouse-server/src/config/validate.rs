@@ -73,6 +73,12 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
              (generate one with `openssl rand -hex 32`)",
         ));
     }
+    if c.fapi2_security_profile && c.signing_algorithm == "RS256" {
+        return Err(ConfigError::invalid(
+            "signing_algorithm",
+            "must be ES256 or EdDSA with fapi2_security_profile: FAPI 2.0 does not allow RS256",
+        ));
+    }
     // Lifetimes, intervals and limits where 0 would mean "never" or "always refuse".
     for (key, value) in named_values!(c:
         authorization_code_expires_in, spa_access_token_expires_in, spa_refresh_token_expires_in,

@@ -266,6 +266,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         app_jwks: "Public keys (JWK set, JSON)",
         request_object_alg: "Signed request objects (JAR, RFC 9101): algorithm",
         any_algorithm: "Any accepted algorithm",
+        fapi2: "Held to the FAPI 2.0 Security Profile (PAR, PKCE, private_key_jwt, DPoP, 60-second codes)",
         jwks_uri: "Public keys URL (jwks_uri)",
         resource_servers: "APIs (resource servers)",
         identifier: "Identifier (the tokens' audience, an absolute URI)",

@@ -290,6 +290,7 @@ table! {
         client_authentication,
         app_jwks,
         request_object_alg,
+        fapi2,
         any_algorithm,
         jwks_uri,
         resource_servers,

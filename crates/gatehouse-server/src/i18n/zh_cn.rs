@@ -264,6 +264,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         app_jwks: "公钥（JWK 集，JSON）",
         request_object_alg: "签名请求对象（JAR，RFC 9101）：算法",
         any_algorithm: "任何可接受的算法",
+        fapi2: "遵循 FAPI 2.0 安全配置（PAR、PKCE、private_key_jwt、DPoP、60 秒授权码）",
         jwks_uri: "公钥地址（jwks_uri）",
         resource_servers: "API（资源服务器）",
         identifier: "标识符（令牌的受众，绝对 URI）",

@@ -73,6 +73,10 @@ pub struct ClientSecurityInput {
     /// `RS256`, `PS256`, `ES256` or `EdDSA`: the only algorithm its signed request objects
     /// (RFC 9101) may use; an empty string accepts any of them.
     pub request_object_signing_alg: Option<String>,
+    /// Hold the app to the FAPI 2.0 Security Profile: pushed requests, PKCE S256,
+    /// `private_key_jwt`, DPoP-bound tokens, 60-second codes, no refresh-token rotation, no
+    /// RS256. `web` and `s2s` apps on `private_key_jwt` whose ID tokens are ES256 or EdDSA.
+    pub fapi2_security_profile: Option<bool>,
 }
 
 impl ClientSecurityInput {
@@ -83,6 +87,7 @@ impl ClientSecurityInput {
             && self.jwks_uri.is_none()
             && self.dpop_bound_access_tokens.is_none()
             && self.request_object_signing_alg.is_none()
+            && self.fapi2_security_profile.is_none()
     }
 }
 
@@ -90,11 +95,14 @@ impl ClientSecurityInput {
 /// app that authenticates, and keys come by value or by URL, not both.
 fn client_security(
     state: &AppState,
-    app_type: AppType,
+    (app_type, id_token_alg): (AppType, Option<&str>),
     current: &ClientSecurity,
     input: ClientSecurityInput,
 ) -> Result<ClientSecurity, ServiceError> {
     let mut next = current.clone();
+    if let Some(on) = input.fapi2_security_profile {
+        next.fapi2_security_profile = on;
+    }
     if let Some(on) = input.require_pushed_authorization_requests {
         next.require_pushed_authorization_requests = on;
     }
@@ -157,6 +165,19 @@ fn client_security(
         }
         if next.jwks.is_none() && next.jwks_uri.is_none() {
             return Err(AdminRuleError::PrivateKeyJwtNeedsKeys.into());
+        }
+    }
+    if next.fapi2_security_profile {
+        use gatehouse_core::fapi::FapiError;
+        if app_type == AppType::Spa {
+            return Err(AdminRuleError::from(FapiError::PublicClient).into());
+        }
+        if next.token_endpoint_auth_method.is_none() {
+            return Err(AdminRuleError::from(FapiError::KeyAuthenticationRequired).into());
+        }
+        let server = state.config.signing_algorithm.as_str();
+        if app_type != AppType::S2s && id_token_alg.unwrap_or(server) == "RS256" {
+            return Err(AdminRuleError::from(FapiError::IdTokenAlgorithm).into());
         }
     }
     Ok(next)
@@ -225,7 +246,13 @@ pub async fn create(
     check_device_flow(app_type, input.allow_device_flow)?;
     let field = "idTokenSignedResponseAlg";
     let id_token_alg = algorithm_setting(state, field, input.id_token_signed_response_alg).await?;
-    let security = client_security(state, app_type, &ClientSecurity::default(), input.security)?;
+    let id_alg = id_token_alg.as_deref().filter(|a| !a.is_empty());
+    let security = client_security(
+        state,
+        (app_type, id_alg),
+        &ClientSecurity::default(),
+        input.security,
+    )?;
     let secret = random_token::<32>();
     let app = state
         .store
@@ -254,8 +281,16 @@ pub async fn update(
     (mut changes, security): (AppChanges, ClientSecurityInput),
 ) -> Result<App, ServiceError> {
     let current = get(state, id).await?;
-    if !security.is_empty() {
-        let next = client_security(state, current.app_type, &current.security, security)?;
+    // The ID-token algorithm the app will have: FAPI 2.0 does not allow RS256.
+    let id_alg = match changes.id_token_signed_response_alg.as_deref() {
+        Some(changed) => Some(changed).filter(|a| !a.is_empty()),
+        None => current.id_token_signed_response_alg.as_deref(),
+    };
+    let still_fapi =
+        security.fapi2_security_profile.is_none() && current.security.fapi2_security_profile;
+    if !security.is_empty() || still_fapi {
+        let kind = (current.app_type, id_alg);
+        let next = client_security(state, kind, &current.security, security)?;
         changes.security = Some(next);
     }
     check_device_flow(current.app_type, changes.allow_device_flow)?;

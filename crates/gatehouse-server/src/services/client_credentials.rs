@@ -55,6 +55,7 @@ pub async fn issue(
         S2sAuthentication::Assertion(_) => true,
         S2sAuthentication::Secret(credentials) => app.as_deref().is_some_and(|app| {
             app.security.token_endpoint_auth_method.is_none()
+                && !app.security.fapi2_security_profile
                 && crate::services::clients::secret_matches(app, &credentials.client_secret)
         }),
     })?;

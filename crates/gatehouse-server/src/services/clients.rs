@@ -14,6 +14,8 @@ use crate::error::ServiceError;
 pub struct ClientCache {
     store: Store,
     ttl: Duration,
+    /// `fapi2_security_profile`: every app is held to FAPI 2.0, whatever its own setting.
+    all_fapi: bool,
     entries: RwLock<HashMap<String, (Arc<App>, Instant)>>,
 }
 
@@ -21,10 +23,11 @@ pub struct ClientCache {
 const MAX_ENTRIES: usize = 10_000;
 
 impl ClientCache {
-    pub fn new(store: Store, ttl: Duration) -> Self {
+    pub fn new(store: Store, ttl: Duration, all_fapi: bool) -> Self {
         Self {
             store,
             ttl,
+            all_fapi,
             entries: RwLock::new(HashMap::new()),
         }
     }
@@ -38,10 +41,11 @@ impl ClientCache {
                 }
             }
         }
-        let Some(app) = self.store.app_by_client_id(client_id).await? else {
+        let Some(mut app) = self.store.app_by_client_id(client_id).await? else {
             self.forget(client_id);
             return Ok(None);
         };
+        app.security.fapi2_security_profile |= self.all_fapi;
         let app = Arc::new(app);
         if !self.ttl.is_zero() {
             let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());

@@ -121,7 +121,8 @@ pub async fn token_request_key(
 
 /// An app that asked for DPoP-bound access tokens must send a proof with every token request.
 pub fn check_required(app: &App, dpop: Option<&str>) -> Result<(), TokenError> {
-    if app.security.dpop_bound_access_tokens && dpop.is_none() {
+    let bound = app.security.dpop_bound_access_tokens || app.security.fapi2_security_profile;
+    if bound && dpop.is_none() {
         return Err(DpopError::ProofRequired.into());
     }
     Ok(())

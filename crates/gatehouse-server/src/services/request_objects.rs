@@ -26,6 +26,11 @@ pub async fn unpack(state: &AppState, app: &App, request: &str) -> Result<Pairs,
             return Err(RequestObjectError::WrongAlgorithm(wanted.to_owned()).into());
         }
     }
+    if app.security.fapi2_security_profile {
+        let alg =
+            JwsAlgorithm::parse(&jwt.header.alg).map_err(|_| RequestObjectError::Malformed)?;
+        gatehouse_core::fapi::algorithm_allowed(alg)?;
+    }
     let claims: serde_json::Map<String, serde_json::Value> = state
         .client_keys
         .verify(app, request, &jwt)

@@ -106,6 +106,47 @@ backend_tests! {
         assert_eq!(body["app"]["jwks"], serde_json::Value::Null);
     }
 
+    async fn the_fapi_profile_is_for_keyed_confidential_apps_and_holds_them_to_it(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let root = app.admin_token("root").await;
+        let (web_id, web_client, _) = create_app(&app, "Bank app", "web", &["https://bank.example/cb"]).await;
+        let (spa_id, _, _) = create_app(&app, "Bank spa", "spa", &["https://bank.example/cb"]).await;
+        let jwk = json!({"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"});
+        for (id, body, expected) in [
+            (spa_id, json!({"fapi2SecurityProfile": true}), "a spa app cannot"),
+            (web_id, json!({"fapi2SecurityProfile": true}), "private_key_jwt"),
+            (web_id, json!({"fapi2SecurityProfile": true, "tokenEndpointAuthMethod": "private_key_jwt", "jwks": {"keys": [jwk]}}), "ES256 or EdDSA"),
+        ] {
+            let (status, answer) = call(&app, "PUT", &format!("/api/v1/apps/{id}"), &root, Some(body.clone())).await;
+            assert_eq!(status, 400, "{body} -> {answer}");
+            let description = answer["error_description"].as_str().unwrap_or_default();
+            assert!(description.contains(expected), "{body} -> {description}");
+        }
+        let (status, answer) = call(&app, "PUT", &format!("/api/v1/apps/{web_id}"), &root, Some(json!({
+            "fapi2SecurityProfile": true, "tokenEndpointAuthMethod": "private_key_jwt",
+            "jwks": {"keys": [jwk]}, "idTokenSignedResponseAlg": "EdDSA",
+        }))).await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["app"]["fapi2SecurityProfile"], true);
+        // Its ID tokens cannot go back to RS256 while it is held to the profile.
+        let (status, _) = call(&app, "PUT", &format!("/api/v1/apps/{web_id}"), &root, Some(json!({"idTokenSignedResponseAlg": "RS256"}))).await;
+        assert_eq!(status, 400);
+        // A request that is not pushed is sent back refused; a secret is no way in.
+        let query = serde_urlencoded::to_string([
+            ("client_id", web_client.as_str()), ("redirect_uri", "https://bank.example/cb"),
+            ("response_type", "code"), ("scope", "openid"), ("state", "s"),
+            ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"), ("code_challenge_method", "S256"),
+        ]).unwrap();
+        let plain = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let refused = plain.get(app.url(&format!("/oauth2/v1/authorize?{query}"))).send().await.unwrap();
+        let location = refused.headers()["location"].to_str().unwrap().to_owned();
+        assert!(location.starts_with("https://bank.example/cb?") && location.contains("error=invalid_request"), "{location}");
+        let with_secret = form_post(&app, "/oauth2/v1/par", &[("client_id", &web_client), ("client_secret", "guess")]).await;
+        assert_eq!(with_secret.status(), 401);
+        let answer: serde_json::Value = with_secret.json().await.unwrap();
+        assert!(answer["error_description"].as_str().unwrap().contains("FAPI 2.0 requires client authentication with private_key_jwt"), "{answer}");
+    }
+
     async fn a_jwks_uri_resolving_inside_is_not_fetched(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         let root = app.admin_token("root").await;

@@ -158,6 +158,13 @@ async fn app_page(
         w.dpop_bound,
         app.security.dpop_bound_access_tokens,
     ));
+    if app.app_type != AppType::Spa {
+        switches.push((
+            "fapi2_security_profile",
+            w.fapi2,
+            app.security.fapi2_security_profile,
+        ));
+    }
     if app.app_type != AppType::S2s {
         switches.push((
             "require_pushed_authorization_requests",
@@ -248,6 +255,7 @@ fn security_input(form: &[(String, String)]) -> Result<ClientSecurityInput, Serv
         jwks_uri: field("jwks_uri"),
         dpop_bound_access_tokens: Some(one_of(form, "dpop_bound_access_tokens") == "on"),
         request_object_signing_alg: field("request_object_signing_alg"),
+        fapi2_security_profile: Some(one_of(form, "fapi2_security_profile") == "on"),
     })
 }
 

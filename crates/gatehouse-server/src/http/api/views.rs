@@ -260,6 +260,8 @@ record_view! {
         dpop_bound_access_tokens: bool = a.security.dpop_bound_access_tokens,
         /// The algorithm its request objects (RFC 9101) must use; null: any accepted one.
         request_object_signing_alg: Option<String> = a.security.request_object_signing_alg.clone(),
+        /// Held to the FAPI 2.0 Security Profile.
+        fapi2_security_profile: bool = a.security.fapi2_security_profile,
     }
 }
 

@@ -57,6 +57,15 @@ fn unreadable(config: &Config, detail: &str) -> Response {
 /// `request_uri` names (RFC 9126 §4), taken once.
 async fn authorize_pairs(state: AppState, browser: Browser, pairs: Pairs) -> Response {
     let pushed = pairs.iter().any(|(name, _)| name == "request_uri");
+    if pushed && pairs.iter().any(|(name, _)| name == "request") {
+        let err = gatehouse_core::request_object::RequestObjectError::ByReference;
+        return bad_request(
+            &state.config,
+            "en",
+            StatusCode::BAD_REQUEST,
+            &err.to_string(),
+        );
+    }
     let resolved = match par::resolve(&state, pairs).await {
         Ok(pairs) => request_objects::resolve(&state, pairs).await,
         Err(err) => Err(err),
@@ -143,9 +152,15 @@ pub(crate) async fn check_authorization(
         code: code.to_owned(),
         description,
     };
+    let fapi = app.security.fapi2_security_profile;
+    if fapi && app.app_type == gatehouse_core::grant::AppType::Spa {
+        let err = gatehouse_core::fapi::FapiError::PublicClient;
+        return Err(shown(StatusCode::BAD_REQUEST, &err.to_string()));
+    }
     if !pushed
         && (config.require_pushed_authorization_requests
-            || app.security.require_pushed_authorization_requests)
+            || app.security.require_pushed_authorization_requests
+            || fapi)
     {
         let err = gatehouse_core::par::ParError::PushRequired;
         return Err(redirected("invalid_request", err.to_string()));
@@ -172,6 +187,17 @@ pub(crate) async fn check_authorization(
     let mut request = check_request(params, facts, redirect_uri, &settings)
         .map_err(|err| redirected(err.code, err.description))?;
     request.resource = resource.map(|rs| rs.identifier);
+    if fapi {
+        let s256 = request
+            .challenge
+            .as_ref()
+            .is_some_and(|c| c.method == gatehouse_core::pkce::ChallengeMethod::S256);
+        if !s256 {
+            let err = gatehouse_core::fapi::FapiError::PkceRequired;
+            return Err(redirected("invalid_request", err.to_string()));
+        }
+        request.fapi = true;
+    }
     Ok((Arc::clone(app), request))
 }
 

@@ -210,6 +210,10 @@ async fn finish(
         return Ok(direct(&tx, redirect.clone(), redirect, session_cookie));
     }
     let code = random_token::<32>();
+    let code_lifetime = gatehouse_core::fapi::code_lifetime(
+        state.config.authorization_code_expires_in,
+        tx.request.fapi,
+    );
     let issued = IssuedCode {
         client_id: tx.request.client_id.clone(),
         redirect_uri: tx.request.redirect_uri.clone(),
@@ -220,13 +224,13 @@ async fn finish(
         auth_id: user.auth_id,
         auth_time,
         session_id,
-        expires_at: meta.now + state.config.authorization_code_expires_in as i64,
+        expires_at: meta.now + code_lifetime as i64,
         resource: tx.request.resource.clone(),
         amr,
         id_token_claims: tx.request.id_token_claims.clone(),
         userinfo_claims: tx.request.userinfo_claims.clone(),
     };
-    let ttl = Duration::from_secs(state.config.authorization_code_expires_in);
+    let ttl = Duration::from_secs(code_lifetime);
     state.cache.set_json(&code_key(&code), &issued, ttl).await?;
     discard(state, id).await?;
     Ok(Completion {

@@ -101,6 +101,9 @@ pub async fn identify_client(
         .app(client_id)
         .await?
         .ok_or(TokenError::UnknownClient)?;
+    if app.security.fapi2_security_profile {
+        return Err(gatehouse_core::fapi::FapiError::KeyAuthenticationRequired.into());
+    }
     if app.security.token_endpoint_auth_method.as_deref() == Some(PRIVATE_KEY_JWT) {
         return Err(ClientAssertionError::AssertionRequired.into());
     }
@@ -160,6 +163,11 @@ async fn key_authenticated_app(
     }
     let claims: client_assertion::AssertionClaims =
         state.client_keys.verify(&app, assertion, &jwt).await?;
+    if app.security.fapi2_security_profile {
+        let alg = gatehouse_core::federation::JwsAlgorithm::parse(&jwt.header.alg)
+            .map_err(|_| ClientAssertionError::UnsupportedAlgorithm(jwt.header.alg.clone()))?;
+        gatehouse_core::fapi::algorithm_allowed(alg)?;
+    }
     let issuer = state.config.issuer.as_str();
     let endpoint_url = format!("{issuer}{endpoint}");
     let now = chrono::Utc::now().timestamp();

@@ -47,7 +47,9 @@ pub async fn refresh(
             revoked: r.revoked_at.is_some(),
         }),
         client.map(|c| c.app.client_id.as_str()),
-        app.as_ref().is_none_or(|a| a.rotate_refresh_tokens),
+        // FAPI 2.0 §5.3.2.1: its refresh tokens are sender-constrained, not rotated.
+        app.as_ref()
+            .is_none_or(|a| a.rotate_refresh_tokens && !a.security.fapi2_security_profile),
         now,
     );
     let (record, app) = match (decision, stored, app) {
