@@ -26,6 +26,115 @@ pub fn routes() -> Router<AppState> {
             get(openid_configuration),
         )
         .route("/.well-known/jwks.json", get(jwks))
+        .route(
+            "/.well-known/oauth-protected-resource",
+            get(own_resource_metadata),
+        )
+        .route(PROTECTED_RESOURCE_PATH, get(resource_server_metadata))
+}
+
+/// Where a registered resource server's metadata (RFC 9728) is served, by `?resource=`.
+pub const PROTECTED_RESOURCE_PATH: &str = "/oauth2/v1/protected-resource";
+/// Algorithms of the proofs and keys this server's resources accept.
+const RESOURCE_ALGORITHMS: [&str; 4] = ["RS256", "PS256", "ES256", "EdDSA"];
+
+/// Protected resource metadata (RFC 9728 §2) of this server's own APIs (`/api/v1`, `/info`,
+/// userinfo): one resource, the issuer, whose tokens name the issuer as audience.
+fn own_resource_metadata_document(config: &Config) -> serde_json::Value {
+    let issuer = config.issuer.as_str();
+    json!({
+        "resource": issuer,
+        "resource_name": "Gatehouse",
+        "authorization_servers": [issuer],
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "scopes_supported": BUILT_IN_SCOPES,
+        "bearer_methods_supported": ["header"],
+        "dpop_signing_alg_values_supported": RESOURCE_ALGORITHMS,
+        "resource_documentation": format!("{issuer}/api/v1/swagger"),
+    })
+}
+
+async fn own_resource_metadata(State(state): State<AppState>) -> Response {
+    cacheable(
+        Json(own_resource_metadata_document(&state.config)),
+        "public, max-age=300",
+    )
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct ResourceQuery {
+    resource: Option<String>,
+}
+
+/// A registered resource server's metadata (RFC 9728 §2), for it to serve or point to from its
+/// `WWW-Authenticate` (`resource_metadata`): only for an identifier asked by name, only while the
+/// API is active, so the list of APIs cannot be read from here.
+async fn resource_server_metadata(
+    State(state): State<AppState>,
+    axum::extract::Query(query): axum::extract::Query<ResourceQuery>,
+) -> Response {
+    let not_found = || {
+        let body = json!({
+            "error": "not_found",
+            "error_description": "No active resource server has this identifier: ask with ?resource=<identifier>",
+        });
+        (axum::http::StatusCode::NOT_FOUND, Json(body)).into_response()
+    };
+    let Some(identifier) = query.resource.filter(|r| !r.is_empty()) else {
+        return not_found();
+    };
+    let rs = match crate::services::resource_servers::named(&state, &identifier).await {
+        Ok(rs) => rs,
+        Err(crate::error::ServiceError::Token(_)) => return not_found(),
+        Err(err) => return crate::http::error::ApiError::from(err).into_response(),
+    };
+    let issuer = state.config.issuer.as_str();
+    let signing = rs
+        .signing_algorithm
+        .clone()
+        .unwrap_or_else(|| state.config.signing_algorithm.clone());
+    let document = json!({
+        "resource": rs.identifier,
+        "resource_name": rs.name,
+        "authorization_servers": [issuer],
+        "scopes_supported": rs.scope_names(),
+        "bearer_methods_supported": ["header"],
+        // The access tokens it receives are RFC 9068 JWTs signed with this server's keys.
+        "resource_signing_alg_values_supported": [signing],
+        "dpop_signing_alg_values_supported": RESOURCE_ALGORITHMS,
+    });
+    cacheable(Json(document), "public, max-age=300")
+}
+
+/// A 401 from one of this server's token-protected resources points to their metadata
+/// (RFC 9728 §5.1), so a client can find the authorization server from the refusal alone.
+pub async fn point_to_resource_metadata(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    if response.status() != axum::http::StatusCode::UNAUTHORIZED {
+        return response;
+    }
+    let Some(challenge) = response
+        .headers()
+        .get(header::WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+        .filter(|c| c.starts_with("Bearer ") || c.starts_with("DPoP "))
+    else {
+        return response;
+    };
+    let pointed = format!(
+        "{challenge}, resource_metadata=\"{}/.well-known/oauth-protected-resource\"",
+        state.config.issuer
+    );
+    if let Ok(value) = HeaderValue::from_str(&pointed) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
 }
 
 /// The discovery document (OpenID Connect Discovery 1.0 §3).

@@ -49,6 +49,10 @@ pub fn router(state: AppState) -> Router {
             state.config.metrics_enabled && state.config.metrics_listen.is_empty(),
         ))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            discovery::point_to_resource_metadata,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(PropagateRequestIdLayer::x_request_id())

@@ -242,3 +242,92 @@ fn unsigned_assertion(client_id: &str, audience: &str) -> String {
     let claims = URL_SAFE_NO_PAD.encode(claims.to_string());
     format!("{header}.{claims}.{}", URL_SAFE_NO_PAD.encode([0u8; 64]))
 }
+
+mod protected_resources {
+    use serde_json::{json, Value};
+
+    use crate::harness::{backend_tests, call, s2s_app, TestApp};
+
+    /// The `resource_metadata` URL of a `WWW-Authenticate` challenge.
+    fn metadata_url(challenge: &str) -> Option<String> {
+        let (_, rest) = challenge.split_once("resource_metadata=\"")?;
+        rest.split_once('"').map(|(url, _)| url.to_owned())
+    }
+
+    backend_tests! {
+        async fn an_agent_finds_the_server_from_a_refusal_alone(backend: Backend) {
+            let app = TestApp::spawn(backend).await;
+            let root = app.admin_token("root").await;
+            let s2s = s2s_app(&app, &root, &["read_user"]).await;
+            // Refused without a token, the agent reads where the resource's metadata is.
+            let refused = app.client.get(app.url("/api/v1/users")).send().await.unwrap();
+            assert_eq!(refused.status(), 401);
+            let challenge = refused.headers()["www-authenticate"].to_str().unwrap().to_owned();
+            let metadata_at = metadata_url(&challenge).unwrap_or_else(|| panic!("{challenge}"));
+            assert_eq!(metadata_at, app.url("/.well-known/oauth-protected-resource"));
+            let metadata: Value = app.client.get(&metadata_at).send().await.unwrap().json().await.unwrap();
+            assert_eq!(metadata["resource"], app.base, "{metadata}");
+            // From there the authorization server, its token endpoint, a token, and the API.
+            let server = metadata["authorization_servers"][0].as_str().unwrap();
+            let server_metadata: Value = app.client
+                .get(format!("{server}/.well-known/oauth-authorization-server"))
+                .send().await.unwrap().json().await.unwrap();
+            assert_eq!(server_metadata["issuer"], server);
+            let token: Value = app.client
+                .post(server_metadata["token_endpoint"].as_str().unwrap())
+                .basic_auth(&s2s.client_id, Some(&s2s.secret))
+                .form(&[("grant_type", "client_credentials"), ("scope", "read_user")])
+                .send().await.unwrap().json().await.unwrap();
+            let access = token["access_token"].as_str().unwrap();
+            let served = app.client.get(app.url("/api/v1/users")).bearer_auth(access).send().await.unwrap();
+            assert_eq!(served.status(), 200);
+            // userinfo and /info point the same way; the token endpoint (client credentials) does not.
+            for path in ["/oauth2/v1/userinfo", "/info"] {
+                let refused = app.client.get(app.url(path)).bearer_auth("not-a-token").send().await.unwrap();
+                assert_eq!(refused.status(), 401, "{path}");
+                let challenge = refused.headers()["www-authenticate"].to_str().unwrap();
+                assert!(metadata_url(challenge).is_some(), "{path}: {challenge}");
+            }
+            let token_refused = app.client.post(app.url("/oauth2/v1/token"))
+                .basic_auth("nobody", Some("nothing")).form(&[("grant_type", "client_credentials"), ("scope", "read_user")])
+                .send().await.unwrap();
+            assert_eq!(token_refused.status(), 401);
+            let challenge = token_refused.headers()["www-authenticate"].to_str().unwrap();
+            assert!(metadata_url(challenge).is_none(), "{challenge}");
+        }
+
+        async fn a_registered_api_has_its_metadata_by_name_only(backend: Backend) {
+            let app = TestApp::spawn(backend).await;
+            let root = app.admin_token("root").await;
+            let identifier = "https://orders.example.com/api";
+            let (status, body) = call(&app, "POST", "/api/v1/resource-servers", &root, Some(json!({
+                "identifier": identifier, "name": "Orders", "scopes": ["orders:read"], "signingAlgorithm": "ES256",
+            }))).await;
+            assert_eq!(status, 201, "{body}");
+            let id = body["resourceServer"]["id"].as_i64().unwrap_or_else(|| panic!("{body}"));
+            let query = serde_urlencoded::to_string([("resource", identifier)]).unwrap();
+            let url = app.url(&format!("/oauth2/v1/protected-resource?{query}"));
+            let metadata: Value = app.client.get(&url).send().await.unwrap().json().await.unwrap();
+            assert_eq!(metadata["resource"], identifier);
+            assert_eq!(metadata["resource_name"], "Orders");
+            assert_eq!(metadata["authorization_servers"], json!([app.base]));
+            assert_eq!(metadata["scopes_supported"], json!(["orders:read"]));
+            assert_eq!(metadata["resource_signing_alg_values_supported"], json!(["ES256"]));
+            // No listing, no unknown identifiers, nothing for a switched-off API.
+            for path in ["/oauth2/v1/protected-resource", "/oauth2/v1/protected-resource?resource=https%3A%2F%2Fother.example"] {
+                let answer = app.client.get(app.url(path)).send().await.unwrap();
+                assert_eq!(answer.status(), 404, "{path}");
+            }
+            let (status, body) = call(&app, "PUT", &format!("/api/v1/resource-servers/{id}"), &root, Some(json!({"isActive": false}))).await;
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(app.client.get(&url).send().await.unwrap().status(), 404);
+            // The server's own identifier as a resource means its own tokens.
+            let s2s = s2s_app(&app, &root, &["read_user"]).await;
+            let token = app.client.post(app.url("/oauth2/v1/token"))
+                .basic_auth(&s2s.client_id, Some(&s2s.secret))
+                .form(&[("grant_type", "client_credentials"), ("scope", "read_user"), ("resource", app.base.as_str())])
+                .send().await.unwrap();
+            assert_eq!(token.status(), 200);
+        }
+    }
+}

@@ -166,7 +166,9 @@ pub(crate) async fn check_authorization(
         return Err(redirected("invalid_request", err.to_string()));
     }
     // RFC 8707: a named API must be registered and active; the scopes it defines may be asked.
-    let resource = match params.resource.as_deref().filter(|r| !r.is_empty()) {
+    // This server itself (its RFC 9728 identifier, the issuer) is the default, not an API.
+    let named = params.resource.as_deref();
+    let resource = match named.filter(|r| !r.is_empty() && *r != config.issuer) {
         None => None,
         Some(identifier) => match resource_servers::named(state, identifier).await {
             Ok(rs) => Some(rs),

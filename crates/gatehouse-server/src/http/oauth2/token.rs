@@ -179,6 +179,11 @@ async fn grant(
     now: i64,
 ) -> Result<Response, OAuthError> {
     let state = state.clone();
+    let mut form = form;
+    // This server's own identifier as a resource (RFC 9728) means its own tokens, as no resource.
+    if form.resource.as_deref() == Some(state.config.issuer.as_str()) {
+        form.resource = None;
+    }
     let grant_type = form
         .grant_type
         .as_deref()
