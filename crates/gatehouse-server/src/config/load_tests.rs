@@ -99,6 +99,21 @@ fn bad_values_name_the_key() {
 }
 
 #[test]
+fn the_fapi_profile_for_every_app_needs_a_signing_algorithm_it_allows() {
+    let err = from_env(&[("GATEHOUSE_FAPI2_SECURITY_PROFILE", "true")]).unwrap_err();
+    assert!(
+        matches!(&err, ConfigError::Invalid { key, .. } if key == "signing_algorithm"),
+        "{err}"
+    );
+    let config = from_env(&[
+        ("GATEHOUSE_FAPI2_SECURITY_PROFILE", "true"),
+        ("GATEHOUSE_SIGNING_ALGORITHM", "ES256"),
+    ])
+    .unwrap();
+    assert!(config.fapi2_security_profile);
+}
+
+#[test]
 fn file_keys_are_checked_and_env_wins() {
     let dir = std::env::temp_dir().join(format!("gh-config-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
