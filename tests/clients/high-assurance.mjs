@@ -13,7 +13,7 @@
 import { createServer } from 'node:http';
 import * as client from 'openid-client';
 import * as jose from 'jose';
-import { assert, completeSignIn, json, launch, need, serveApp } from './lib/browser.mjs';
+import { assert, json, need, signInOnce } from './lib/browser.mjs';
 
 const issuer = need('ISSUER');
 const clientId = need('CLIENT_ID');
@@ -85,16 +85,7 @@ assert(tamperedAnswer.status === 400 && (await tamperedAnswer.text()).includes('
 const reusedAnswer = await fetch(other, { redirect: 'manual' });
 assert(reusedAnswer.status === 400, `a request_uri whose first use was refused still worked: ${reusedAnswer.status}`);
 
-const stopApp = await serveApp(new URL(redirectUri).origin);
-const browser = await launch();
-let callback;
-try {
-  const page = await (await browser.newContext()).newPage();
-  ({ url: callback } = await completeSignIn(page, url.href, { redirectUri, user }));
-} finally {
-  await browser.close();
-  await stopApp();
-}
+const callback = await signInOnce(url.href, { redirectUri, user });
 const replayedUri = await fetch(url, { redirect: 'manual' });
 assert(replayedUri.status === 400, `a used request_uri worked again: ${replayedUri.status}`);
 
@@ -242,16 +233,8 @@ for (const [name, attempt, words] of [
 const pushedJar = await client.buildAuthorizationUrlWithPAR(config, { request: jarUrl.searchParams.get('request') });
 const pushedAnswer = await fetch(pushedJar, { redirect: 'manual' });
 assert(pushedAnswer.status === 303 && !(pushedAnswer.headers.get('location') || '').includes('error='), `pushed JAR: ${pushedAnswer.status} ${pushedAnswer.headers.get('location')}`);
-const stopJarApp = await serveApp(new URL(redirectUri).origin);
-const jarBrowser = await launch();
-let jarCallback;
-try {
-  const page = await (await jarBrowser.newContext()).newPage();
-  ({ url: jarCallback } = await completeSignIn(page, jarUrl.href, { redirectUri, user: { email: user.email, password: user.password } }));
-} finally {
-  await jarBrowser.close();
-  await stopJarApp();
-}
+const signedIn = { email: user.email, password: user.password };
+const jarCallback = await signInOnce(jarUrl.href, { redirectUri, user: signedIn });
 const jarTokens = await client.authorizationCodeGrant(config, new URL(jarCallback), {
   pkceCodeVerifier: jarVerifier, expectedState: jarState, idTokenExpected: true,
 }, undefined, { DPoP: dpop });

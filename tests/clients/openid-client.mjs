@@ -7,7 +7,7 @@
 // RS_CLIENT_ID, RS_CLIENT_SECRET (an S2S app standing for a resource server).
 import * as client from 'openid-client';
 import * as jose from 'jose';
-import { assert, completeSignIn, json, launch, need, serveApp } from './lib/browser.mjs';
+import { assert, json, need, signInOnce } from './lib/browser.mjs';
 
 const issuer = need('ISSUER');
 const clientId = need('CLIENT_ID');
@@ -33,17 +33,7 @@ const url = client.buildAuthorizationUrl(config, {
   code_challenge_method: 'S256',
 });
 
-const stopApp = await serveApp(new URL(redirectUri).origin);
-const browser = await launch();
-let callback;
-try {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  ({ url: callback } = await completeSignIn(page, url.href, { redirectUri, user }));
-} finally {
-  await browser.close();
-  await stopApp();
-}
+const callback = await signInOnce(url.href, { redirectUri, user });
 
 // The library checks state, iss, the code exchange, the ID token's signature, nonce, aud, exp.
 const tokens = await client.authorizationCodeGrant(config, new URL(callback), {

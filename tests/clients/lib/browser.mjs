@@ -114,6 +114,23 @@ export async function completeSignIn(page, startUrl, { redirectUri, user, shots,
 }
 
 /**
+ * One sign-in in a fresh headless browser, with the app served at `redirectUri`'s origin:
+ * `startUrl` through Gatehouse's pages (completeSignIn) and back; returns the callback URL.
+ */
+export async function signInOnce(startUrl, { redirectUri, user }) {
+  const stopApp = await serveApp(new URL(redirectUri).origin);
+  const browser = await launch();
+  try {
+    const page = await (await browser.newContext()).newPage();
+    const { url } = await completeSignIn(page, startUrl, { redirectUri, user });
+    return url;
+  } finally {
+    await browser.close();
+    await stopApp();
+  }
+}
+
+/**
  * Plays the user of a device sign-in (RFC 8628) on another device: opens `verificationUri` (the
  * complete one, code filled in), checks the page shows `userCode`, then allows (signing up or in
  * and consenting on the way) or denies. Returns the page's heading at the end.
