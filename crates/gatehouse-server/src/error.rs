@@ -18,6 +18,9 @@ pub enum ServiceError {
     /// A connect app's settings were refused.
     #[error(transparent)]
     Connect(#[from] gatehouse_core::connect::ConnectError),
+    /// A self-registration was refused (RFC 7591).
+    #[error(transparent)]
+    Registration(#[from] crate::services::registration::RegistrationError),
     /// The named thing does not exist (the message is what clients show).
     #[error("{0}")]
     NotFound(&'static str),
@@ -60,6 +63,7 @@ impl ServiceError {
             ServiceError::SignIn(err) => err.class(),
             ServiceError::Rule(err) => err.class(),
             ServiceError::Connect(err) => err.class(),
+            ServiceError::Registration(err) => err.class(),
             ServiceError::NotFound(_) => ErrorClass::NotFound,
             ServiceError::Conflict(_) => ErrorClass::Conflict,
             // A value that cannot be written as JSON is a bug, not an outage.
@@ -79,6 +83,7 @@ impl ServiceError {
             | ServiceError::SignIn(_)
             | ServiceError::Rule(_)
             | ServiceError::Connect(_)
+            | ServiceError::Registration(_)
             | ServiceError::NotFound(_)
             | ServiceError::Conflict(_) => "GH-CLIENT",
             ServiceError::Store(StoreError::Conflict(_)) => "GH-CONFLICT",

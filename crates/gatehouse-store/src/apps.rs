@@ -70,6 +70,8 @@ pub struct ClientSecurity {
     pub request_object_signing_alg: Option<String>,
     /// Held to the FAPI 2.0 Security Profile.
     pub fapi2_security_profile: bool,
+    /// SHA-256 (hex) of its registration access token, when it registered itself (RFC 7591).
+    pub registration_token_hash: Option<String>,
 }
 
 /// Changes to an app: `None` leaves a field as it is; `scopes` replaces the whole set.
@@ -157,8 +159,8 @@ macro_rules! app_columns {
          require_email_mfa, require_otp_mfa, require_sms_mfa, allow_email_mfa_as_backup, \
          rotate_refresh_tokens, allow_device_flow, id_token_signed_response_alg, standard_claims, \
          require_pushed_authorization_requests, token_endpoint_auth_method, jwks, jwks_uri, \
-         dpop_bound_access_tokens, request_object_signing_alg, fapi2_security_profile, created_at, \
-         updated_at"
+         dpop_bound_access_tokens, request_object_signing_alg, fapi2_security_profile, \
+         registration_token_hash, created_at, updated_at"
     };
 }
 
@@ -175,6 +177,8 @@ pub trait AppStore {
     /// Soft-deletes the app and its scope links; whether it existed.
     fn delete_app(&self, id: i64) -> impl StoreFuture<bool>;
     fn set_app_secret_hash(&self, app_id: i64, secret_hash: &str) -> impl StoreFuture<()>;
+    /// Records the hash of a self-registered app's registration access token (RFC 7592).
+    fn set_app_registration_token_hash(&self, app_id: i64, hash: &str) -> impl StoreFuture<()>;
 }
 
 impl Store {
@@ -260,6 +264,17 @@ impl AppStore for Store {
     async fn set_app_secret_hash(&self, app_id: i64, secret_hash: &str) -> Result<(), StoreError> {
         const SQL: &str = "UPDATE apps SET secret_hash = $2, updated_at = $3 WHERE id = $1";
         self.execute(SQL, (app_id, secret_hash, now_utc())).await?;
+        Ok(())
+    }
+
+    async fn set_app_registration_token_hash(
+        &self,
+        app_id: i64,
+        hash: &str,
+    ) -> Result<(), StoreError> {
+        const SQL: &str =
+            "UPDATE apps SET registration_token_hash = $2, updated_at = $3 WHERE id = $1";
+        self.execute(SQL, (app_id, hash, now_utc())).await?;
         Ok(())
     }
 

@@ -481,6 +481,12 @@ config_keys! {
         dpop_nonce_lifetime: u64 = 300;
         /// Seconds an app's key set fetched from its `jwks_uri` is used before it is read again (an assertion signed by a key not in it makes it read again, at most every 30 seconds).
         client_jwks_cache_ttl: u64 = 300;
+        /// Who may register an app at `/oauth2/v1/register` (RFC 7591): `off`, `token` (with an initial access token made through `POST /api/v1/registration-tokens`), or `open` (anyone).
+        client_registration: String = "off".into();
+        /// The scopes a self-registered app may hold; it gets those it asks for among them (all of them when it asks for none).
+        client_registration_scopes: Vec<String> = strings(&["openid", "profile", "email", "offline_access"]);
+        /// Seconds an initial access token for registration stays usable; it registers one app.
+        client_registration_token_expires_in: u64 = 86_400;
         /// Hold every app to the FAPI 2.0 Security Profile (apps can also be held one by one): pushed requests, PKCE S256, `private_key_jwt`, DPoP-bound tokens, 60-second codes, no refresh-token rotation, no RS256. `signing_algorithm` must then be ES256 or EdDSA, and spa apps cannot sign users in.
         fapi2_security_profile: bool = false;
         /// Let the server fetch app documents (`jwks_uri`) from loopback, private and link-local addresses. Off: such addresses, and names resolving to them, are refused, so an app cannot make the server probe the inside network.

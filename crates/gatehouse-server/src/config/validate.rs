@@ -73,6 +73,11 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
              (generate one with `openssl rand -hex 32`)",
         ));
     }
+    one_of(
+        "client_registration",
+        &c.client_registration,
+        &["off", "token", "open"],
+    )?;
     if c.fapi2_security_profile && c.signing_algorithm == "RS256" {
         return Err(ConfigError::invalid(
             "signing_algorithm",
@@ -88,7 +93,7 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
         invitation_expires_in, passkey_challenge_expires_in, oidc_code_verifier_expires_in,
         mfa_remember_device_expires_in, keys_reload_interval, device_code_expires_in,
         device_code_interval, device_user_code_threshold, pushed_authorization_request_expires_in,
-        dpop_nonce_lifetime,
+        dpop_nonce_lifetime, client_registration_token_expires_in,
     ) {
         if value == 0 {
             return Err(ConfigError::invalid(key, "must be greater than 0"));

@@ -154,7 +154,7 @@ pub fn openid_configuration_document(config: &Config) -> serde_json::Value {
         "private_key_jwt",
     ];
     let key_algorithms = ["RS256", "PS256", "ES256", "EdDSA"];
-    json!({
+    let mut document = json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/oauth2/v1/authorize"),
         "token_endpoint": format!("{issuer}/oauth2/v1/token"),
@@ -202,7 +202,12 @@ pub fn openid_configuration_document(config: &Config) -> serde_json::Value {
         "request_parameter_supported": true,
         "request_object_signing_alg_values_supported": key_algorithms,
         "request_uri_parameter_supported": false,
-    })
+    });
+    // Dynamic client registration (RFC 7591), when the operator allows it.
+    if config.client_registration != "off" {
+        document["registration_endpoint"] = format!("{issuer}/oauth2/v1/register").into();
+    }
+    document
 }
 
 fn id_token_algorithms(own: &str) -> Vec<&str> {

@@ -266,6 +266,8 @@ pub const CATALOGUE: Catalogue = Catalogue {
         app_jwks: "Public keys (JWK set, JSON)",
         request_object_alg: "Signed request objects (JAR, RFC 9101): algorithm",
         any_algorithm: "Any accepted algorithm",
+        registration: "Registration",
+        self_registered: "Registered by itself (RFC 7591); it can read, change and delete its registration with its registration access token",
         fapi2: "Held to the FAPI 2.0 Security Profile (PAR, PKCE, private_key_jwt, DPoP, 60-second codes)",
         jwks_uri: "Public keys URL (jwks_uri)",
         resource_servers: "APIs (resource servers)",

@@ -264,6 +264,8 @@ pub const CATALOGUE: Catalogue = Catalogue {
         app_jwks: "Clés publiques (jeu JWK, JSON)",
         request_object_alg: "Objets de requête signés (JAR, RFC 9101) : algorithme",
         any_algorithm: "Tout algorithme accepté",
+        registration: "Enregistrement",
+        self_registered: "Enregistrée par elle-même (RFC 7591) ; elle peut lire, modifier et supprimer son enregistrement avec son jeton d’accès d’enregistrement",
         fapi2: "Soumise au profil de sécurité FAPI 2.0 (PAR, PKCE, private_key_jwt, DPoP, codes de 60 secondes)",
         jwks_uri: "URL des clés publiques (jwks_uri)",
         resource_servers: "API (serveurs de ressources)",

@@ -291,6 +291,8 @@ table! {
         app_jwks,
         request_object_alg,
         fapi2,
+        registration,
+        self_registered,
         any_algorithm,
         jwks_uri,
         resource_servers,

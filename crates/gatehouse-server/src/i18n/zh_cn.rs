@@ -264,6 +264,8 @@ pub const CATALOGUE: Catalogue = Catalogue {
         app_jwks: "公钥（JWK 集，JSON）",
         request_object_alg: "签名请求对象（JAR，RFC 9101）：算法",
         any_algorithm: "任何可接受的算法",
+        registration: "注册",
+        self_registered: "由应用自行注册（RFC 7591）；它可用其注册访问令牌读取、修改和删除注册信息",
         fapi2: "遵循 FAPI 2.0 安全配置（PAR、PKCE、private_key_jwt、DPoP、60 秒授权码）",
         jwks_uri: "公钥地址（jwks_uri）",
         resource_servers: "API（资源服务器）",

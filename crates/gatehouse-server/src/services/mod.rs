@@ -35,6 +35,7 @@ pub mod par;
 pub mod passkeys;
 pub mod password_check;
 pub mod passwordless;
+pub mod registration;
 pub mod request_objects;
 pub mod resource_servers;
 pub mod roles;

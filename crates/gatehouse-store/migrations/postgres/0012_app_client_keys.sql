@@ -12,3 +12,6 @@ ALTER TABLE apps ADD COLUMN request_object_signing_alg TEXT;
 ALTER TABLE apps ADD COLUMN fapi2_security_profile BOOLEAN NOT NULL DEFAULT FALSE;
 -- The DPoP key (RFC 7638 thumbprint) a public client's refresh family is bound to (RFC 9449 §5).
 ALTER TABLE refresh_tokens ADD COLUMN dpop_jkt TEXT;
+-- Apps registered by themselves (RFC 7591): the SHA-256 of the token that reads, changes and
+-- deletes their registration (RFC 7592).
+ALTER TABLE apps ADD COLUMN registration_token_hash TEXT;

@@ -15,3 +15,6 @@ ALTER TABLE apps ADD COLUMN fapi2_security_profile INTEGER NOT NULL DEFAULT 0
     CHECK (fapi2_security_profile IN (0, 1));
 -- The DPoP key (RFC 7638 thumbprint) a public client's refresh family is bound to (RFC 9449 §5).
 ALTER TABLE refresh_tokens ADD COLUMN dpop_jkt TEXT;
+-- Apps registered by themselves (RFC 7591): the SHA-256 of the token that reads, changes and
+-- deletes their registration (RFC 7592).
+ALTER TABLE apps ADD COLUMN registration_token_hash TEXT;

@@ -56,6 +56,51 @@ backend_tests! {
         ]).await;
     }
 
+    async fn openid_client_and_authlib_register_themselves(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |c| c.client_registration = "token".into()).await;
+        let root = app.admin_token("root").await;
+        let redirect = "https://registered.example/cb".to_owned();
+        run_client("node", "registration.mjs", &[
+            ("ISSUER", app.base.clone()),
+            ("ADMIN_TOKEN", root.clone()),
+            ("REDIRECT_URI", redirect.clone()),
+        ]).await;
+        let (status, body) = call(&app, "POST", "/api/v1/registration-tokens", &root, None).await;
+        assert_eq!(status, 201, "{body}");
+        run_client("python3", "authlib_registration.py", &[
+            ("ISSUER", app.base.clone()),
+            ("INITIAL_TOKEN", body["initialAccessToken"].as_str().unwrap().to_owned()),
+            ("REDIRECT_URI", redirect),
+        ]).await;
+        // The registered apps are ordinary apps: listed and editable through the API.
+        let (_, apps) = call(&app, "GET", "/api/v1/apps", &root, None).await;
+        assert!(apps["apps"].as_array().unwrap().iter().any(|a| a["name"] == "Authlib registered"), "{apps}");
+    }
+
+    async fn registration_is_off_until_the_operator_allows_it(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let root = app.admin_token("root").await;
+        let answer = app.client.post(app.url("/oauth2/v1/register"))
+            .json(&json!({"redirect_uris": ["https://x.example/cb"]})).send().await.unwrap();
+        assert_eq!(answer.status(), 404);
+        let discovery: serde_json::Value = app.get_json("/.well-known/openid-configuration").await;
+        assert!(discovery.get("registration_endpoint").is_none(), "{discovery}");
+        let (status, _) = call(&app, "POST", "/api/v1/registration-tokens", &root, None).await;
+        assert_eq!(status, 400);
+        let open = TestApp::spawn_with(backend, |c| c.client_registration = "open".into()).await;
+        let answer = open.client.post(open.url("/oauth2/v1/register"))
+            .json(&json!({"redirect_uris": ["https://x.example/cb"], "token_endpoint_auth_method": "none"}))
+            .send().await.unwrap();
+        assert_eq!(answer.status(), 201);
+        let body: serde_json::Value = answer.json().await.unwrap();
+        assert!(body["client_secret"].is_null() && body["token_endpoint_auth_method"] == "none", "{body}");
+        let token = open.admin_token("root").await;
+        let (status, _) = call(&open, "POST", "/api/v1/registration-tokens", &token, None).await;
+        assert_eq!(status, 400, "no initial token in open mode");
+        let malformed = open.client.post(open.url("/oauth2/v1/register")).body("{not json").send().await.unwrap();
+        assert_eq!(malformed.status(), 400);
+    }
+
     async fn key_settings_are_checked_as_a_whole(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         let root = app.admin_token("root").await;

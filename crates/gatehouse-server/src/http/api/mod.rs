@@ -11,6 +11,7 @@ mod keyed;
 mod logs;
 mod orgs;
 mod paging;
+mod registration_tokens;
 mod resource_servers;
 mod roles;
 mod saml_idps;
@@ -153,6 +154,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(logs::get_sms))
         .routes(routes!(logs::list_sign_in, logs::delete_sign_in))
         .routes(routes!(logs::get_sign_in))
+        .routes(routes!(registration_tokens::create))
         .routes(routes!(resource_servers::list, resource_servers::create))
         .routes(routes!(
             resource_servers::get,

@@ -3,6 +3,7 @@
 pub(crate) mod authorize;
 mod introspect;
 mod par;
+mod register;
 mod revoke;
 pub mod token;
 mod userinfo;
@@ -24,6 +25,13 @@ pub fn routes() -> Router<AppState> {
             get(userinfo::userinfo).post(userinfo::userinfo),
         )
         .route(par::PAR_PATH, post(par::push))
+        .route("/oauth2/v1/register", post(register::register))
+        .route(
+            "/oauth2/v1/register/{client_id}",
+            get(register::read)
+                .put(register::update)
+                .delete(register::delete),
+        )
         .route("/oauth2/v1/revoke", post(revoke::revoke))
         .route("/oauth2/v1/introspect", post(introspect::introspect))
         .route(
