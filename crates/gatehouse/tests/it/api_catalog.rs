@@ -248,9 +248,32 @@ async fn the_openapi_document_is_generated_and_swagger_ui_is_served() {
         })
         .sum();
     assert_eq!(
-        operations, 93,
-        "Melody's 81 /api/v1 operations, 6 for connect apps, 5 for resource servers, and /info"
+        operations, 94,
+        "Melody's 81 /api/v1 operations, 6 for connect apps, 5 for resource servers, \
+         1 for registration tokens, and /info"
     );
+    let token = &doc["paths"]["/api/v1/registration-tokens"]["post"];
+    assert_eq!(token["security"][0]["oauth2"][0], "root", "{token}");
+    // The app bodies carry the key, PAR, DPoP and FAPI settings.
+    let schemas = &doc["components"]["schemas"];
+    let text = |name: &str| serde_json::to_string(&schemas[name]).unwrap();
+    for body in ["PostAppReq", "PutAppReq"] {
+        assert!(
+            text(body).contains("#/components/schemas/ClientSecurityInput"),
+            "{body}"
+        );
+    }
+    for setting in [
+        "tokenEndpointAuthMethod",
+        "jwksUri",
+        "dpopBoundAccessTokens",
+        "fapi2SecurityProfile",
+    ] {
+        assert!(
+            text("ClientSecurityInput").contains(setting) && text("AppView").contains(setting),
+            "{setting}"
+        );
+    }
     let rs = &doc["paths"]["/api/v1/resource-servers"]["post"];
     assert_eq!(rs["security"][0]["oauth2"][0], "write_app", "{rs}");
     assert!(
