@@ -13,7 +13,7 @@
 import { createServer } from 'node:http';
 import * as client from 'openid-client';
 import * as jose from 'jose';
-import { assert, json, need, signInOnce } from './lib/browser.mjs';
+import { assert, codeFlow, json, need, signInOnce } from './lib/browser.mjs';
 
 const issuer = need('ISSUER');
 const clientId = need('CLIENT_ID');
@@ -61,17 +61,7 @@ const directAnswer = await fetch(direct, { redirect: 'manual' });
 const refusedAt = directAnswer.headers.get('location') || '';
 assert(refusedAt.startsWith(redirectUri) && refusedAt.includes('error=invalid_request'), `unpushed request: ${directAnswer.status} ${refusedAt}`);
 
-const verifier = client.randomPKCECodeVerifier();
-const state = client.randomState();
-const nonce = client.randomNonce();
-const pushedParams = {
-  redirect_uri: redirectUri,
-  scope: 'openid profile offline_access',
-  state,
-  nonce,
-  code_challenge: await client.calculatePKCECodeChallenge(verifier),
-  code_challenge_method: 'S256',
-};
+const { verifier, state, nonce, params: pushedParams } = await codeFlow(client, redirectUri);
 const url = await client.buildAuthorizationUrlWithPAR(config, pushedParams);
 assert(url.searchParams.get('request_uri')?.startsWith('urn:ietf:params:oauth:request_uri:'), `PAR url: ${url}`);
 assert(!url.searchParams.has('scope'), 'the front channel carries only client_id and request_uri');

@@ -7,7 +7,7 @@
 // RS_CLIENT_ID, RS_CLIENT_SECRET (an S2S app standing for a resource server).
 import * as client from 'openid-client';
 import * as jose from 'jose';
-import { assert, json, need, signInOnce } from './lib/browser.mjs';
+import { assert, codeFlow, json, need, signInOnce } from './lib/browser.mjs';
 
 const issuer = need('ISSUER');
 const clientId = need('CLIENT_ID');
@@ -21,17 +21,8 @@ client.enableNonRepudiationChecks(config);
 const meta = config.serverMetadata();
 assert(meta.issuer === issuer && meta.end_session_endpoint, 'discovery document');
 
-const verifier = client.randomPKCECodeVerifier();
-const state = client.randomState();
-const nonce = client.randomNonce();
-const url = client.buildAuthorizationUrl(config, {
-  redirect_uri: redirectUri,
-  scope: 'openid profile offline_access',
-  state,
-  nonce,
-  code_challenge: await client.calculatePKCECodeChallenge(verifier),
-  code_challenge_method: 'S256',
-});
+const { verifier, state, nonce, params } = await codeFlow(client, redirectUri);
+const url = client.buildAuthorizationUrl(config, params);
 
 const callback = await signInOnce(url.href, { redirectUri, user });
 

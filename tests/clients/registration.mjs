@@ -87,6 +87,11 @@ const renamed = await manage('PUT', registered.registration_access_token, {
 });
 const renamedBody = await json(renamed);
 assert(renamed.status === 200 && renamedBody.client_name === 'Renamed app', `update: ${JSON.stringify(renamedBody)}`);
+// A replacement that leaves the keys out would leave a private_key_jwt client without them.
+const keyless = await manage('PUT', registered.registration_access_token, {
+  client_id: registered.client_id, redirect_uris: [redirectUri], token_endpoint_auth_method: 'private_key_jwt',
+});
+assert(keyless.status === 400 && (await json(keyless)).error === 'invalid_client_metadata', `a keyless replacement: ${keyless.status}`);
 const otherIat = await initialToken();
 const other = await register({ ...metadata, client_name: 'Other app' }, otherIat);
 assert(other.status === 201, `second registration: ${JSON.stringify(other.body)}`);

@@ -114,6 +114,25 @@ export async function completeSignIn(page, startUrl, { redirectUri, user, shots,
 }
 
 /**
+ * The parameters of a code-flow request with PKCE (S256), state and nonce, as openid-client
+ * builds them, with the values the callback is checked against.
+ */
+export async function codeFlow(client, redirectUri, scope = 'openid profile offline_access') {
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const params = {
+    redirect_uri: redirectUri,
+    scope,
+    state,
+    nonce,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  };
+  return { verifier, state, nonce, params };
+}
+
+/**
  * One sign-in in a fresh headless browser, with the app served at `redirectUri`'s origin:
  * `startUrl` through Gatehouse's pages (completeSignIn) and back; returns the callback URL.
  */

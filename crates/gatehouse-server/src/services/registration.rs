@@ -313,10 +313,22 @@ pub async fn update(
         ),
         ..AppChanges::default()
     };
+    // A replacement (RFC 7592 §2.2): what the client leaves out goes back to its default.
     let mut security = security_input(&metadata);
     if app_type == AppType::Web && security.token_endpoint_auth_method.is_none() {
         security.token_endpoint_auth_method = Some("client_secret_basic".into());
     }
+    let keyless = serde_json::json!({ "keys": [] });
+    security.jwks = Some(security.jwks.unwrap_or(keyless));
+    security.jwks_uri = Some(security.jwks_uri.unwrap_or_default());
+    security.request_object_signing_alg =
+        Some(security.request_object_signing_alg.unwrap_or_default());
+    security.dpop_bound_access_tokens = Some(security.dpop_bound_access_tokens.unwrap_or(false));
+    security.require_pushed_authorization_requests = Some(
+        security
+            .require_pushed_authorization_requests
+            .unwrap_or(false),
+    );
     let updated = apps::update(state, &["root".to_owned()], app.id, (changes, security))
         .await
         .map_err(as_registration_error)?;
