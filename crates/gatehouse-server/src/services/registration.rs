@@ -214,7 +214,6 @@ pub async fn register(
     state: &AppState,
     initial_token: Option<&str>,
     metadata: ClientMetadata,
-    now: i64,
 ) -> Result<Registration, ServiceError> {
     match state.config.client_registration.as_str() {
         "open" => {}
@@ -254,7 +253,7 @@ pub async fn register(
     // A public client has no secret, and one on private_key_jwt could not use it.
     let uses_secret = app_type != AppType::Spa && app.security.token_endpoint_auth_method.is_none();
     let secret = uses_secret.then_some(secret);
-    Ok(describe(state, &app, secret, Some(registration_token), now))
+    Ok(describe(state, &app, secret, Some(registration_token)))
 }
 
 /// The app a registration access token manages (RFC 7592 §3): its own, compared in constant time.
@@ -287,7 +286,6 @@ pub async fn update(
     state: &AppState,
     app: &App,
     metadata: ClientMetadata,
-    now: i64,
 ) -> Result<Registration, ServiceError> {
     if metadata.client_id.as_deref() != Some(app.client_id.as_str()) {
         return Err(invalid("client_id must be the client's own"));
@@ -332,7 +330,7 @@ pub async fn update(
     let updated = apps::update(state, &["root".to_owned()], app.id, (changes, security))
         .await
         .map_err(as_registration_error)?;
-    Ok(describe(state, &updated, None, None, now))
+    Ok(describe(state, &updated, None, None))
 }
 
 /// Deletes a registration (RFC 7592 §2.3).
@@ -346,7 +344,6 @@ pub fn describe(
     app: &App,
     secret: Option<String>,
     registration_access_token: Option<String>,
-    now: i64,
 ) -> Registration {
     let method = match (&app.security.token_endpoint_auth_method, app.app_type) {
         (Some(method), _) => method.clone(),
@@ -357,11 +354,7 @@ pub fn describe(
         client_id: app.client_id.clone(),
         client_secret_expires_at: secret.as_ref().map(|_| 0),
         client_secret: secret,
-        client_id_issued_at: if registration_access_token.is_some() {
-            now
-        } else {
-            app.created_at.and_utc().timestamp()
-        },
+        client_id_issued_at: app.created_at.and_utc().timestamp(),
         registration_access_token,
         registration_client_uri: format!(
             "{}{REGISTER_PATH}/{}",

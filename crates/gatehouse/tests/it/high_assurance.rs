@@ -65,6 +65,10 @@ backend_tests! {
             ("ADMIN_TOKEN", root.clone()),
             ("REDIRECT_URI", redirect.clone()),
         ]).await;
+        // Only a root caller makes initial tokens; an app manager does not.
+        let manager = s2s_app(&app, &root, &["read_app", "write_app"]).await;
+        let (status, _) = call(&app, "POST", "/api/v1/registration-tokens", &manager.token, None).await;
+        assert_eq!(status, 401);
         let (status, body) = call(&app, "POST", "/api/v1/registration-tokens", &root, None).await;
         assert_eq!(status, 201, "{body}");
         run_client("python3", "authlib_registration.py", &[

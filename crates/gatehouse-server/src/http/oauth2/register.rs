@@ -45,9 +45,8 @@ fn metadata(body: &Bytes) -> Result<ClientMetadata, ServiceError> {
 }
 
 pub async fn register(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let now = chrono::Utc::now().timestamp();
     let registered = match metadata(&body) {
-        Ok(m) => registration::register(&state, bearer(&headers), m, now).await,
+        Ok(m) => registration::register(&state, bearer(&headers), m).await,
         Err(err) => Err(err),
     };
     match registered {
@@ -61,9 +60,8 @@ pub async fn read(
     Path(client_id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let now = chrono::Utc::now().timestamp();
     match registration::managed_app(&state, &client_id, bearer(&headers)).await {
-        Ok(app) => no_store(Json(registration::describe(&state, &app, None, None, now))),
+        Ok(app) => no_store(Json(registration::describe(&state, &app, None, None))),
         Err(err) => refused(err),
     }
 }
@@ -74,10 +72,9 @@ pub async fn update(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let now = chrono::Utc::now().timestamp();
     let updated = match registration::managed_app(&state, &client_id, bearer(&headers)).await {
         Ok(app) => match metadata(&body) {
-            Ok(m) => registration::update(&state, &app, m, now).await,
+            Ok(m) => registration::update(&state, &app, m).await,
             Err(err) => Err(err),
         },
         Err(err) => Err(err),

@@ -174,12 +174,10 @@ async fn grant(
     state: &AppState,
     headers: &HeaderMap,
     peer: Option<std::net::SocketAddr>,
-    form: TokenForm,
+    mut form: TokenForm,
     dpop: Option<&str>,
     now: i64,
 ) -> Result<Response, OAuthError> {
-    let state = state.clone();
-    let mut form = form;
     // This server's own identifier as a resource (RFC 9728) means its own tokens, as no resource.
     if form.resource.as_deref() == Some(state.config.issuer.as_str()) {
         form.resource = None;
@@ -195,11 +193,11 @@ async fn grant(
             // An S2S app authenticates with HTTP Basic (melody.md §3.2) or, when it has keys,
             // with a signed assertion.
             if form.client.client_assertion.is_some() {
-                let client = identified_client(&state, headers, form.client, TOKEN_PATH)
+                let client = identified_client(state, headers, form.client, TOKEN_PATH)
                     .await?
                     .ok_or(TokenError::ClientAuthenticationRequired)?;
                 let auth = S2sAuthentication::Assertion(&client);
-                let issued = client_credentials::issue(&state, auth, scope, dpop, now).await?;
+                let issued = client_credentials::issue(state, auth, scope, dpop, now).await?;
                 return Ok(no_store(Json(issued)));
             }
             let authorization = headers
@@ -217,14 +215,14 @@ async fn grant(
                 return Err(another_client());
             }
             let auth = S2sAuthentication::Secret(&credentials);
-            let issued = client_credentials::issue(&state, auth, scope, dpop, now).await?;
+            let issued = client_credentials::issue(state, auth, scope, dpop, now).await?;
             Ok(no_store(Json(issued)))
         }
         "authorization_code" => {
-            let client = identified_client(&state, headers, form.client, TOKEN_PATH).await?;
+            let client = identified_client(state, headers, form.client, TOKEN_PATH).await?;
             let ip = client_ip(headers, peer, &state.config);
             let issued = user_tokens::exchange_code(
-                &state,
+                state,
                 client.as_ref(),
                 form.code.as_deref().unwrap_or_default(),
                 user_tokens::CodeProof {
@@ -240,9 +238,9 @@ async fn grant(
             Ok(no_store(Json(issued)))
         }
         "refresh_token" => {
-            let client = identified_client(&state, headers, form.client, TOKEN_PATH).await?;
+            let client = identified_client(state, headers, form.client, TOKEN_PATH).await?;
             let issued = user_tokens::refresh(
-                &state,
+                state,
                 client.as_ref(),
                 (
                     form.refresh_token.as_deref().unwrap_or_default(),
@@ -255,11 +253,11 @@ async fn grant(
             Ok(no_store(Json(issued)))
         }
         device_code::GRANT_TYPE => {
-            let client = identified_client(&state, headers, form.client, TOKEN_PATH).await?;
+            let client = identified_client(state, headers, form.client, TOKEN_PATH).await?;
             let ip = client_ip(headers, peer, &state.config);
             let device_code = form.device_code.as_deref().unwrap_or_default();
             let issued = device_flow::poll(
-                &state,
+                state,
                 client.as_ref(),
                 (device_code, dpop),
                 ip.as_deref(),
@@ -269,7 +267,7 @@ async fn grant(
             Ok(no_store(Json(issued)))
         }
         token_exchange::GRANT_TYPE => {
-            let client = identified_client(&state, headers, form.client, TOKEN_PATH).await?;
+            let client = identified_client(state, headers, form.client, TOKEN_PATH).await?;
             let request = user_tokens::ExchangeRequest {
                 subject_token: form.subject_token.as_deref().unwrap_or_default(),
                 params: ExchangeParams {
@@ -282,7 +280,7 @@ async fn grant(
                 audience: form.audience.as_deref(),
                 dpop,
             };
-            let issued = user_tokens::exchange_token(&state, client.as_ref(), request, now).await?;
+            let issued = user_tokens::exchange_token(state, client.as_ref(), request, now).await?;
             Ok(no_store(Json(issued)))
         }
         _ => Err(TokenError::UnsupportedGrantType.into()),
