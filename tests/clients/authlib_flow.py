@@ -46,14 +46,16 @@ url, state = session.create_authorization_url(
 )
 
 driver = Path(__file__).with_name("drive.mjs")
-callback = subprocess.run(
+driven = subprocess.run(
     ["node", str(driver), url, redirect_uri],
     env={**os.environ, "SIGN_UP": "1"},
-    check=True,
     capture_output=True,
     text=True,
     timeout=120,
-).stdout.strip()
+)
+# The browser's own account of a failure is what tells a flaky page from a broken one.
+assert driven.returncode == 0, f"drive.mjs failed ({driven.returncode}):\n{driven.stdout}\n{driven.stderr}"
+callback = driven.stdout.strip()
 
 token = session.fetch_token(
     meta["token_endpoint"],

@@ -24,6 +24,7 @@ pub mod ids;
 pub mod introspection;
 pub mod jwt;
 pub mod lockout;
+pub mod logout;
 pub mod melody;
 pub mod mfa;
 pub mod par;

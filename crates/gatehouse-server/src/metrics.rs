@@ -42,6 +42,8 @@ pub struct Metrics {
     tokens: Mutex<BTreeMap<&'static str, u64>>,
     emails_sent: std::sync::atomic::AtomicU64,
     emails_failed: std::sync::atomic::AtomicU64,
+    logout_notices_sent: std::sync::atomic::AtomicU64,
+    logout_notices_failed: std::sync::atomic::AtomicU64,
 }
 
 impl Metrics {
@@ -85,6 +87,16 @@ impl Metrics {
             &self.emails_sent
         } else {
             &self.emails_failed
+        };
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Counts one attempt at a back-channel logout notice.
+    pub fn logout_notice(&self, settled: bool) {
+        let counter = if settled {
+            &self.logout_notices_sent
+        } else {
+            &self.logout_notices_failed
         };
         counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
@@ -152,6 +164,21 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "gatehouse_emails_total{{result=\"{result}\"}} {}",
+                counter.load(std::sync::atomic::Ordering::Relaxed)
+            );
+        }
+        out.push_str(
+            "# HELP gatehouse_logout_notices_total Back-channel logout attempts by result.\n",
+        );
+        out.push_str("# TYPE gatehouse_logout_notices_total counter\n");
+        let results = [
+            ("sent", &self.logout_notices_sent),
+            ("failed", &self.logout_notices_failed),
+        ];
+        for (result, counter) in results {
+            let _ = writeln!(
+                out,
+                "gatehouse_logout_notices_total{{result=\"{result}\"}} {}",
                 counter.load(std::sync::atomic::Ordering::Relaxed)
             );
         }

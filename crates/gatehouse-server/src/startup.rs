@@ -142,6 +142,7 @@ impl Prepared {
             .state
             .keys
             .spawn_reloader(Duration::from_secs(self.state.config.keys_reload_interval));
+        let logout_sender = crate::services::logout_notices::spawn_sender(self.state.clone());
         let store = self.state.store.clone();
         let metrics = match self.state.config.metrics_listen.as_str() {
             "" => None,
@@ -164,6 +165,7 @@ impl Prepared {
         .with_graceful_shutdown(shutdown)
         .await;
         reloader.abort();
+        logout_sender.abort();
         if let Some(metrics) = metrics {
             metrics.abort();
         }
@@ -275,6 +277,7 @@ pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepare
         metrics: Arc::new(Metrics::default()),
         federation,
         documents: Arc::new(documents),
+        logout_wake: Arc::new(tokio::sync::Notify::new()),
     };
     Ok(Prepared {
         listener,

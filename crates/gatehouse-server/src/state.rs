@@ -29,6 +29,8 @@ pub struct AppState {
     pub client_keys: Arc<crate::services::client_keys::ClientKeyDirectory>,
     /// Documents that only change with the configuration, rendered once.
     pub documents: Arc<Documents>,
+    /// Wakes the back-channel logout sender when this instance has ended a session.
+    pub logout_wake: Arc<tokio::sync::Notify>,
 }
 
 pub struct Documents {

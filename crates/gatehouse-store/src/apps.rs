@@ -30,6 +30,8 @@ pub struct App {
     pub standard_claims: bool,
     /// How it proves itself and binds its tokens.
     pub security: ClientSecurity,
+    /// Where it hears that a user's session ended.
+    pub logout: LogoutChannels,
     pub scopes: Vec<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
@@ -50,6 +52,20 @@ pub struct NewApp {
     pub id_token_signed_response_alg: Option<String>,
     pub standard_claims: bool,
     pub security: ClientSecurity,
+    pub logout: LogoutChannels,
+}
+
+/// Where an app hears that a user's session at the server ended: OIDC back-channel logout (a
+/// logout token POSTed to it) and front-channel logout (a page loaded in an iframe).
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct LogoutChannels {
+    pub backchannel_logout_uri: Option<String>,
+    /// Its logout tokens must name the session (`sid`); notices about every session of a user
+    /// are then not sent to it.
+    pub backchannel_logout_session_required: bool,
+    pub frontchannel_logout_uri: Option<String>,
+    /// Its front-channel calls carry `iss` and `sid`.
+    pub frontchannel_logout_session_required: bool,
 }
 
 /// How a client proves itself and binds its tokens: pushed authorization requests (RFC 9126),
@@ -93,6 +109,8 @@ pub struct AppChanges {
     pub standard_claims: Option<bool>,
     /// Replaces the whole group.
     pub security: Option<ClientSecurity>,
+    /// Replaces the whole group.
+    pub logout: Option<LogoutChannels>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -116,6 +134,8 @@ struct AppRow {
     standard_claims: bool,
     #[sqlx(flatten)]
     security: ClientSecurity,
+    #[sqlx(flatten)]
+    logout: LogoutChannels,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
 }
@@ -146,6 +166,7 @@ impl AppRow {
             id_token_signed_response_alg: self.id_token_signed_response_alg,
             standard_claims: self.standard_claims,
             security: self.security,
+            logout: self.logout,
             scopes,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -160,7 +181,8 @@ macro_rules! app_columns {
          rotate_refresh_tokens, allow_device_flow, id_token_signed_response_alg, standard_claims, \
          require_pushed_authorization_requests, token_endpoint_auth_method, jwks, jwks_uri, \
          dpop_bound_access_tokens, request_object_signing_alg, fapi2_security_profile, \
-         registration_token_hash, created_at, updated_at"
+         registration_token_hash, backchannel_logout_uri, backchannel_logout_session_required, \
+         frontchannel_logout_uri, frontchannel_logout_session_required, created_at, updated_at"
     };
 }
 
@@ -218,9 +240,11 @@ impl AppStore for Store {
             rotate_refresh_tokens, allow_device_flow, id_token_signed_response_alg, created_at, \
             updated_at, standard_claims, require_pushed_authorization_requests, \
             token_endpoint_auth_method, jwks, jwks_uri, dpop_bound_access_tokens, \
-            request_object_signing_alg, fapi2_security_profile) \
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-            RETURNING id";
+            request_object_signing_alg, fapi2_security_profile, backchannel_logout_uri, \
+            backchannel_logout_session_required, frontchannel_logout_uri, \
+            frontchannel_logout_session_required) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+            $18, $19, $20, $21) RETURNING id";
         let redirect_uris = serde_json::to_string(&app.redirect_uris)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let now = now_utc();
@@ -247,6 +271,10 @@ impl AppStore for Store {
                     app.security.dpop_bound_access_tokens,
                     &app.security.request_object_signing_alg,
                     app.security.fapi2_security_profile,
+                    &app.logout.backchannel_logout_uri,
+                    app.logout.backchannel_logout_session_required,
+                    &app.logout.frontchannel_logout_uri,
+                    app.logout.frontchannel_logout_session_required,
                 ),
             )
             .await?;
@@ -335,6 +363,9 @@ impl AppStore for Store {
             THEN $21 ELSE request_object_signing_alg END, \
             fapi2_security_profile = CASE WHEN $15 THEN $22 ELSE fapi2_security_profile END \
             WHERE id = $1 AND deleted_at IS NULL";
+        const SET_LOGOUT: &str = "UPDATE apps SET backchannel_logout_uri = $2, \
+            backchannel_logout_session_required = $3, frontchannel_logout_uri = $4, \
+            frontchannel_logout_session_required = $5 WHERE id = $1";
         const UNLINK: &str = "UPDATE app_scopes SET deleted_at = $2, updated_at = $2 \
             WHERE app_id = $1 AND deleted_at IS NULL";
         let redirect_uris = changes
@@ -378,6 +409,16 @@ impl AppStore for Store {
             .await?
             .rows_affected()
                 == 1;
+            if let (true, Some(logout)) = (updated, &changes.logout) {
+                let values = (
+                    id,
+                    &logout.backchannel_logout_uri,
+                    logout.backchannel_logout_session_required,
+                    &logout.frontchannel_logout_uri,
+                    logout.frontchannel_logout_session_required,
+                );
+                sql::execute(&mut *tx, SET_LOGOUT, values).await?;
+            }
             if updated {
                 if let Some(scopes) = &changes.scopes {
                     sql::execute(&mut *tx, UNLINK, (id, now)).await?;

@@ -3,7 +3,8 @@
 use chrono::NaiveDateTime;
 use gatehouse_core::ids::UserId;
 
-use crate::{now_utc, Store, StoreError, StoreFuture};
+use crate::sql::{self, Binds};
+use crate::{now_utc, on_pool, Store, StoreError, StoreFuture};
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct BrowserSession {
@@ -33,6 +34,22 @@ pub struct BrowserSessionSummary {
     pub user_agent: Option<String>,
 }
 
+/// What signing a user out everywhere ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedOut {
+    pub browsers: u64,
+    pub tokens: u64,
+}
+
+/// An app a session signed in to that takes front-channel logouts.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct FrontChannelApp {
+    pub client_id: String,
+    pub frontchannel_logout_uri: String,
+    /// Whether it wants `iss` and `sid` with the call.
+    pub frontchannel_logout_session_required: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewBrowserSession<'a> {
     pub session_hash: &'a str,
@@ -60,6 +77,8 @@ pub trait BrowserSessionStore {
         now: NaiveDateTime,
         expires_at: NaiveDateTime,
     ) -> impl StoreFuture<()>;
+    /// Ends a session; each app it signed in to that takes back-channel logouts is owed a
+    /// notice, written in the same transaction.
     fn revoke_browser_session(&self, id: i64) -> impl StoreFuture<()>;
     /// The user's live sessions, oldest first.
     fn user_browser_sessions(
@@ -67,13 +86,30 @@ pub trait BrowserSessionStore {
         user_id: UserId,
         now: NaiveDateTime,
     ) -> impl StoreFuture<Vec<BrowserSessionSummary>>;
-    /// Ends every live session of the user; how many there were.
-    fn revoke_all_user_browser_sessions(
+    /// Signs the user out everywhere in one transaction: every live session ends, every refresh
+    /// token is revoked, and each app told of logouts is owed a notice (per session it signed
+    /// in to, else one for the user when it held a refresh token).
+    fn sign_out_everywhere(
         &self,
         user_id: UserId,
         now: NaiveDateTime,
+    ) -> impl StoreFuture<SignedOut>;
+    /// Notes that the session signed in to the app (the app holds an ID token with its `sid`).
+    fn record_session_app(
+        &self,
+        session_id: i64,
+        app_id: i64,
+        now: NaiveDateTime,
+    ) -> impl StoreFuture<()>;
+    /// The apps the session signed in to that take front-channel logouts.
+    fn session_front_channels(&self, session_id: i64) -> impl StoreFuture<Vec<FrontChannelApp>>;
+    /// Ends (and owes notices for) at most `limit` sessions that ran out idle; how many.
+    fn end_expired_browser_sessions(
+        &self,
+        now: NaiveDateTime,
+        limit: i64,
     ) -> impl StoreFuture<u64>;
-    /// Ends one of the user's live sessions; whether there was one.
+    /// Ends one of the user's live sessions (owing notices as above); whether there was one.
     fn revoke_user_browser_session(
         &self,
         user_id: UserId,
@@ -130,9 +166,10 @@ impl BrowserSessionStore for Store {
     }
 
     async fn revoke_browser_session(&self, id: i64) -> Result<(), StoreError> {
-        const SQL: &str =
-            "UPDATE browser_sessions SET revoked_at = $2, updated_at = $2 WHERE id = $1";
-        self.execute(SQL, (id, now_utc())).await?;
+        const SQL: &str = "UPDATE browser_sessions SET revoked_at = $2, updated_at = $2 \
+            WHERE id = $1 AND revoked_at IS NULL RETURNING id";
+        let now = now_utc();
+        self.end_sessions(SQL, (id, now), now).await?;
         Ok(())
     }
 
@@ -155,19 +192,115 @@ impl BrowserSessionStore for Store {
     ) -> Result<bool, StoreError> {
         const SQL: &str = "UPDATE browser_sessions SET revoked_at = $3, updated_at = $3 \
             WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3 \
-            AND deleted_at IS NULL";
-        let ended = self.execute(SQL, (id, user_id, now)).await?;
+            AND deleted_at IS NULL RETURNING id";
+        let ended = self.end_sessions(SQL, (id, user_id, now), now).await?;
         Ok(ended > 0)
     }
 
-    async fn revoke_all_user_browser_sessions(
+    async fn sign_out_everywhere(
         &self,
         user_id: UserId,
         now: NaiveDateTime,
+    ) -> Result<SignedOut, StoreError> {
+        const END: &str = "UPDATE browser_sessions SET revoked_at = $2, updated_at = $2 \
+            WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND deleted_at IS NULL \
+            RETURNING id";
+        // Apps that hold the user's refresh tokens but no session's: told of the user, no `sid`
+        // (unless they need one). Read before the sessions end, so it can leave those apps out.
+        const OWE_TOKEN_APPS: &str = "INSERT INTO logout_notices \
+            (app_id, subject, session_id, next_attempt_at, created_at) \
+            SELECT DISTINCT a.id, u.auth_id, CAST(NULL AS BIGINT), $2, $2 FROM refresh_tokens r \
+            JOIN apps a ON a.id = r.app_id JOIN users u ON u.id = r.user_id \
+            WHERE r.user_id = $1 AND r.revoked_at IS NULL AND r.expires_at > $2 \
+            AND r.deleted_at IS NULL AND a.deleted_at IS NULL \
+            AND a.backchannel_logout_uri IS NOT NULL \
+            AND NOT a.backchannel_logout_session_required \
+            AND a.id NOT IN (SELECT sa.app_id FROM browser_session_apps sa \
+            JOIN browser_sessions s ON s.id = sa.session_id WHERE s.user_id = $1 \
+            AND s.revoked_at IS NULL AND s.expires_at > $2 AND s.deleted_at IS NULL)";
+        const REVOKE_TOKENS: &str = "UPDATE refresh_tokens SET revoked_at = $2, updated_at = $2 \
+            WHERE user_id = $1 AND revoked_at IS NULL";
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            sql::execute(&mut *tx, OWE_TOKEN_APPS, (user_id, now)).await?;
+            let ended: Vec<(i64,)> = sql::fetch_all(&mut *tx, END, (user_id, now)).await?;
+            for (id,) in &ended {
+                sql::execute(&mut *tx, OWE_SESSION_APPS, (*id, now)).await?;
+            }
+            let tokens = sql::execute(&mut *tx, REVOKE_TOKENS, (user_id, now))
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            Ok(SignedOut {
+                browsers: ended.len() as u64,
+                tokens,
+            })
+        })
+    }
+
+    async fn record_session_app(
+        &self,
+        session_id: i64,
+        app_id: i64,
+        now: NaiveDateTime,
+    ) -> Result<(), StoreError> {
+        const SQL: &str = "INSERT INTO browser_session_apps (session_id, app_id, created_at) \
+            VALUES ($1, $2, $3) ON CONFLICT (session_id, app_id) DO NOTHING";
+        self.execute(SQL, (session_id, app_id, now)).await?;
+        Ok(())
+    }
+
+    async fn session_front_channels(
+        &self,
+        session_id: i64,
+    ) -> Result<Vec<FrontChannelApp>, StoreError> {
+        const SQL: &str = "SELECT a.client_id, a.frontchannel_logout_uri, \
+            a.frontchannel_logout_session_required FROM browser_session_apps sa \
+            JOIN apps a ON a.id = sa.app_id WHERE sa.session_id = $1 AND a.deleted_at IS NULL \
+            AND a.is_active AND a.frontchannel_logout_uri IS NOT NULL ORDER BY a.id";
+        self.fetch_all(SQL, (session_id,)).await
+    }
+
+    async fn end_expired_browser_sessions(
+        &self,
+        now: NaiveDateTime,
+        limit: i64,
     ) -> Result<u64, StoreError> {
-        const SQL: &str = "UPDATE browser_sessions SET revoked_at = $2, updated_at = $2 \
-            WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND deleted_at IS NULL";
-        self.execute(SQL, (user_id, now)).await
+        // Stamped with the expiry itself: the session ended then, not when the sweep saw it.
+        const SQL: &str = "UPDATE browser_sessions SET revoked_at = expires_at, updated_at = $1 \
+            WHERE id IN (SELECT id FROM browser_sessions WHERE revoked_at IS NULL \
+            AND deleted_at IS NULL AND expires_at <= $1 ORDER BY expires_at LIMIT $2) \
+            AND revoked_at IS NULL RETURNING id";
+        self.end_sessions(SQL, (now, limit), now).await
+    }
+}
+
+/// Owes each app session `$1` signed in to, that takes back-channel logouts, a notice.
+const OWE_SESSION_APPS: &str = "INSERT INTO logout_notices \
+    (app_id, subject, session_id, next_attempt_at, created_at) \
+    SELECT a.id, u.auth_id, s.id, $2, $2 FROM browser_session_apps sa \
+    JOIN browser_sessions s ON s.id = sa.session_id JOIN apps a ON a.id = sa.app_id \
+    JOIN users u ON u.id = s.user_id \
+    WHERE sa.session_id = $1 AND a.deleted_at IS NULL AND a.backchannel_logout_uri IS NOT NULL";
+
+impl Store {
+    /// Runs `update` (an `UPDATE browser_sessions … RETURNING id`) and owes the notices of the
+    /// sessions it ended, in one transaction; how many ended.
+    async fn end_sessions<'q>(
+        &self,
+        update: &'q str,
+        params: impl Binds<'q>,
+        now: NaiveDateTime,
+    ) -> Result<u64, StoreError> {
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let ended: Vec<(i64,)> = sql::fetch_all(&mut *tx, update, params).await?;
+            for (id,) in &ended {
+                sql::execute(&mut *tx, OWE_SESSION_APPS, (*id, now)).await?;
+            }
+            tx.commit().await?;
+            Ok(ended.len() as u64)
+        })
     }
 }
 
@@ -291,9 +424,10 @@ mod tests {
 
         assert_eq!(
             store
-                .revoke_all_user_browser_sessions(owner, at(10))
+                .sign_out_everywhere(owner, at(10))
                 .await
-                .expect("end"),
+                .expect("end")
+                .browsers,
             2
         );
         assert_eq!(live(&store, "two", 10).await, None);

@@ -17,6 +17,7 @@ mod error;
 mod import;
 mod lifecycle;
 mod listing;
+mod logout_notices;
 mod logs;
 mod melody_source;
 mod mfa;
@@ -47,10 +48,11 @@ use sqlx::{PgPool, SqlitePool};
 use crate::sql::{Binds, Row};
 
 pub use accounts::{AccountStore, AttributeAudience, NewSignUp, PasswordAccount};
-pub use apps::{App, AppChanges, AppStore, ClientSecurity, NewApp};
+pub use apps::{App, AppChanges, AppStore, ClientSecurity, LogoutChannels, NewApp};
 pub use banners::{BannerChanges, BannerRecord, BannerStore};
 pub use browser_sessions::{
-    BrowserSession, BrowserSessionStore, BrowserSessionSummary, NewBrowserSession,
+    BrowserSession, BrowserSessionStore, BrowserSessionSummary, FrontChannelApp,
+    NewBrowserSession, SignedOut,
 };
 pub use cache::{Cache, CacheError};
 pub use connect_apps::{ConnectAppChange, ConnectAppRecord, ConnectAppStore, NewConnectApp};
@@ -58,6 +60,7 @@ pub use error::StoreError;
 pub use import::{ImportOutcome, ImportTx};
 pub use lifecycle::{InvitedUser, LifecycleStore};
 pub use listing::Page;
+pub use logout_notices::{LogoutNotice, LogoutNoticeStore};
 pub use logs::{LogKind, LogStore, MessageLog, MessageLogRecord, NewMessageLog, SignInLogRecord};
 pub use melody_source::{MelodySource, MelodySourceError, SourceTableRows};
 pub use mfa::{MfaStore, StoredPasskey};

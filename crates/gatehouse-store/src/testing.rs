@@ -38,6 +38,7 @@ pub(crate) async fn app(store: &Store, client_id: &str) -> App {
         id_token_signed_response_alg: None,
         standard_claims: false,
         security: Default::default(),
+        logout: Default::default(),
     };
     store.insert_app(app).await.expect("app")
 }

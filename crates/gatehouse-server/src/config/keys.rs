@@ -489,8 +489,10 @@ config_keys! {
         client_registration_token_expires_in: u64 = 86_400;
         /// Hold every app to the FAPI 2.0 Security Profile (apps can also be held one by one): pushed requests, PKCE S256, `private_key_jwt`, DPoP-bound tokens, 60-second codes, no refresh-token rotation, no RS256. `signing_algorithm` must then be ES256 or EdDSA, and spa apps cannot sign users in.
         fapi2_security_profile: bool = false;
-        /// Let the server fetch app documents (`jwks_uri`) from loopback, private and link-local addresses. Off: such addresses, and names resolving to them, are refused, so an app cannot make the server probe the inside network.
+        /// Let the server call app-chosen URLs (`jwks_uri`, `backchannel_logout_uri`) on loopback, private and link-local addresses, and over plain http. Off: such addresses, and names resolving to them, are refused, so an app cannot make the server probe the inside network.
         outbound_allow_private_addresses: bool = false;
+        /// Seconds between rounds of the back-channel logout sender on each instance: notices owed by other instances, retries, and sessions that ran out idle (a logout on this instance is sent at once).
+        logout_notice_interval: u64 = 5;
     }
     section "Admin panel" {
         /// Roles besides `super_admin` whose holders may use the admin panel at `/admin` (they act without `root`: no `root` scope, and no change to a protected role or its holders; see `privileged_roles`).

@@ -154,6 +154,7 @@ pub fn openid_configuration_document(config: &Config) -> serde_json::Value {
         "private_key_jwt",
     ];
     let key_algorithms = ["RS256", "PS256", "ES256", "EdDSA"];
+    let sessions = config.server_session_expires_in > 0;
     let mut document = json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/oauth2/v1/authorize"),
@@ -162,6 +163,12 @@ pub fn openid_configuration_document(config: &Config) -> serde_json::Value {
         "revocation_endpoint": format!("{issuer}/oauth2/v1/revoke"),
         "introspection_endpoint": format!("{issuer}/oauth2/v1/introspect"),
         "end_session_endpoint": format!("{issuer}/oauth2/v1/logout"),
+        // Apps hear of sessions ending (OIDC Back-Channel and Front-Channel Logout 1.0); which
+        // session, and the front channel at all, only where there are sessions (single sign-on).
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": sessions,
+        "frontchannel_logout_supported": sessions,
+        "frontchannel_logout_session_supported": sessions,
         "device_authorization_endpoint": format!("{issuer}/oauth2/v1/device_authorization"),
         "pushed_authorization_request_endpoint": format!("{issuer}/oauth2/v1/par"),
         "require_pushed_authorization_requests": config.require_pushed_authorization_requests,
@@ -187,7 +194,7 @@ pub fn openid_configuration_document(config: &Config) -> serde_json::Value {
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "email",
             "email_verified", "given_name", "family_name", "first_name", "last_name", "locale", "roles",
-            "acr", "amr", "phone_number", "phone_number_verified", "address"
+            "acr", "amr", "phone_number", "phone_number_verified", "address", "sid"
         ],
         "acr_values_supported": gatehouse_core::signin::context::ACR_VALUES,
         // The server's own first; an app may ask for another (`idTokenSignedResponseAlg`).

@@ -4,7 +4,9 @@ use gatehouse_core::admin::{
     bounded_text, may_assign_scopes, public_key_set, redirect_uri, AdminRuleError,
 };
 use gatehouse_core::grant::AppType;
-use gatehouse_store::{App, AppChanges, AppStore, ClientSecurity, NewApp, ScopeStore};
+use gatehouse_store::{
+    App, AppChanges, AppStore, ClientSecurity, LogoutChannels, NewApp, ScopeStore,
+};
 
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -47,6 +49,90 @@ pub struct NewAppInput {
     pub standard_claims: Option<bool>,
     #[serde(flatten)]
     pub security: ClientSecurityInput,
+    #[serde(flatten)]
+    pub logout: LogoutChannelsInput,
+}
+
+/// Where an app hears that a user's session ended (OIDC Back-Channel and Front-Channel Logout
+/// 1.0), as the S2S API and the panel send it; a field left out keeps its value, an empty URI
+/// removes it. `spa` and `web` apps only.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LogoutChannelsInput {
+    /// Where a logout token is POSTed when a session the app signed in to ends (logout, an
+    /// admin's action, a password reset, expiry), retried for about a day. `https:` (`http:`
+    /// to a loopback host), no fragment, on a public address unless the server sets
+    /// `outbound_allow_private_addresses`.
+    pub backchannel_logout_uri: Option<String>,
+    /// Logout tokens must name the session (`sid`): the app is then not told when every session
+    /// of a user ends at once without one it signed in to.
+    pub backchannel_logout_session_required: Option<bool>,
+    /// The page the signed-out page loads in a hidden iframe: the scheme, host and port of one
+    /// of the app's redirect URIs, no fragment.
+    pub frontchannel_logout_uri: Option<String>,
+    /// The front-channel call carries `iss` and `sid`.
+    pub frontchannel_logout_session_required: Option<bool>,
+}
+
+impl LogoutChannelsInput {
+    fn is_empty(&self) -> bool {
+        self.backchannel_logout_uri.is_none()
+            && self.backchannel_logout_session_required.is_none()
+            && self.frontchannel_logout_uri.is_none()
+            && self.frontchannel_logout_session_required.is_none()
+    }
+}
+
+/// The app's logout channels after `input`: URIs checked (a back-channel one must be an address
+/// the server may call), front-channel on the origin of a redirect URI, none for an S2S app.
+fn logout_channels(
+    state: &AppState,
+    (app_type, redirect_uris): (AppType, &[String]),
+    current: &LogoutChannels,
+    input: LogoutChannelsInput,
+) -> Result<LogoutChannels, ServiceError> {
+    use gatehouse_core::logout::logout_uri;
+    let allow_http = state.config.allow_http_redirect_uris;
+    let mut next = current.clone();
+    if let Some(on) = input.backchannel_logout_session_required {
+        next.backchannel_logout_session_required = on;
+    }
+    if let Some(on) = input.frontchannel_logout_session_required {
+        next.frontchannel_logout_session_required = on;
+    }
+    if let Some(uri) = input.backchannel_logout_uri {
+        let field = "backchannelLogoutUri";
+        next.backchannel_logout_uri = match uri.trim() {
+            "" => None,
+            uri => {
+                let uri = logout_uri(field, uri, allow_http, None)?;
+                let outbound = &state.client_keys.outbound;
+                outbound
+                    .check_url(&uri)
+                    .map_err(|e| AdminRuleError::LogoutUri {
+                        field,
+                        problem: e.to_string(),
+                    })?;
+                Some(uri)
+            }
+        };
+    }
+    if let Some(uri) = input.frontchannel_logout_uri {
+        next.frontchannel_logout_uri = match uri.trim() {
+            "" => None,
+            uri => Some(logout_uri(
+                "frontchannelLogoutUri",
+                uri,
+                allow_http,
+                Some(redirect_uris),
+            )?),
+        };
+    }
+    let any = next.backchannel_logout_uri.is_some() || next.frontchannel_logout_uri.is_some();
+    if any && app_type == AppType::S2s {
+        return Err(AdminRuleError::LogoutNeedsUserApp.into());
+    }
+    Ok(next)
 }
 
 /// How an app proves itself and binds its tokens, as the S2S API and the panel send it; a field
@@ -253,6 +339,13 @@ pub async fn create(
         &ClientSecurity::default(),
         input.security,
     )?;
+    let redirect_uris = redirect_uris(state, &input.redirect_uris)?;
+    let logout = logout_channels(
+        state,
+        (app_type, &redirect_uris),
+        &LogoutChannels::default(),
+        input.logout,
+    )?;
     let secret = random_token::<32>();
     let app = state
         .store
@@ -261,13 +354,14 @@ pub async fn create(
             app_type,
             client_id: random_hex::<16>(),
             secret_hash: Some(sha256_hex(secret.as_bytes())),
-            redirect_uris: redirect_uris(state, &input.redirect_uris)?,
+            redirect_uris,
             scopes,
             rotate_refresh_tokens: input.rotate_refresh_tokens.unwrap_or(true),
             allow_device_flow: input.allow_device_flow.unwrap_or(false),
             id_token_signed_response_alg: id_token_alg.filter(|a| !a.is_empty()),
             standard_claims: input.standard_claims.unwrap_or(false),
             security,
+            logout,
         })
         .await
         .map_err(conflict_as("An app with this client id already exists"))?;
@@ -278,7 +372,7 @@ pub async fn update(
     state: &AppState,
     caller_scopes: &[String],
     id: i64,
-    (mut changes, security): (AppChanges, ClientSecurityInput),
+    (mut changes, security, logout): (AppChanges, ClientSecurityInput, LogoutChannelsInput),
 ) -> Result<App, ServiceError> {
     let current = get(state, id).await?;
     // The ID-token algorithm the app will have: FAPI 2.0 does not allow RS256.
@@ -305,6 +399,19 @@ pub async fn update(
         .redirect_uris
         .map(|uris| redirect_uris(state, &uris))
         .transpose()?;
+    // Checked against the redirect URIs the app will have, whichever of the two changed.
+    let front_channel_moved = changes.redirect_uris.is_some()
+        && current.logout.frontchannel_logout_uri.is_some()
+        && logout.frontchannel_logout_uri.is_none();
+    if !logout.is_empty() || front_channel_moved {
+        let uris = changes.redirect_uris.as_deref().unwrap_or(&current.redirect_uris);
+        let mut logout = logout;
+        if front_channel_moved {
+            logout.frontchannel_logout_uri = current.logout.frontchannel_logout_uri.clone();
+        }
+        let kind = (current.app_type, uris);
+        changes.logout = Some(logout_channels(state, kind, &current.logout, logout)?);
+    }
     if let Some(scopes) = &changes.scopes {
         let scopes = scope_names(scopes);
         let known = state.store.scope_names().await?;

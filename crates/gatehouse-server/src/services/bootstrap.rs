@@ -65,6 +65,7 @@ pub async fn bootstrap(
             id_token_signed_response_alg: None,
             standard_claims: false,
             security: Default::default(),
+            logout: Default::default(),
         })
         .await?;
 
@@ -95,6 +96,7 @@ pub async fn bootstrap(
             id_token_signed_response_alg: None,
             standard_claims: false,
             security: Default::default(),
+            logout: Default::default(),
         })
         .await
         .map_err(|err| match err {

@@ -62,6 +62,7 @@ pub(crate) async fn spa_app(store: &Store) -> App {
             id_token_signed_response_alg: None,
             standard_claims: false,
             security: Default::default(),
+            logout: Default::default(),
         })
         .await
         .expect("the app is stored")

@@ -24,6 +24,7 @@ pub(crate) mod fixture;
 pub mod google_identity;
 pub mod invitations;
 pub mod lifecycle;
+pub mod logout_notices;
 pub mod logs;
 pub mod melody_import;
 pub mod mfa;

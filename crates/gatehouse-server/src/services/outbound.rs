@@ -123,6 +123,41 @@ impl Outbound {
         Ok(parsed)
     }
 
+    /// POSTs a form to `url` (a logout token to an app); the status it answered. The answer's
+    /// body is not read.
+    pub async fn post_form(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+    ) -> Result<u16, OutboundError> {
+        let parsed = self.check_url(url)?;
+        let body = serde_urlencoded::to_string(form).unwrap_or_default();
+        let response = self
+            .http
+            .post(parsed)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| Self::send_error(url, e))?;
+        Ok(response.status().as_u16())
+    }
+
+    /// A failed send in our terms: the resolver's refusal travels as a connect error.
+    fn send_error(url: &str, e: reqwest::Error) -> OutboundError {
+        if format!("{e:?}").contains("no public address") {
+            OutboundError::InsideAddress(url.to_owned())
+        } else {
+            OutboundError::Unreachable {
+                url: url.to_owned(),
+                reason: e.without_url().to_string(),
+            }
+        }
+    }
+
     /// The JSON document at `url`, at most [`MAX_DOCUMENT_BYTES`].
     pub async fn fetch_json(&self, url: &str) -> Result<serde_json::Value, OutboundError> {
         let parsed = self.check_url(url)?;
@@ -136,14 +171,7 @@ impl Outbound {
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
-            .map_err(|e| {
-                // The resolver's refusal travels as a connect error.
-                if format!("{e:?}").contains("no public address") {
-                    OutboundError::InsideAddress(url.to_owned())
-                } else {
-                    unreachable(e.without_url().to_string())
-                }
-            })?;
+            .map_err(|e| Self::send_error(url, e))?;
         if !response.status().is_success() {
             return Err(unreachable(format!("status {}", response.status())));
         }

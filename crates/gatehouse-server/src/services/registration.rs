@@ -10,7 +10,7 @@ use gatehouse_store::{App, AppChanges, AppStore};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::apps::{self, ClientSecurityInput, NewAppInput};
+use super::apps::{self, ClientSecurityInput, LogoutChannelsInput, NewAppInput};
 use super::user_tokens::PRIVATE_KEY_JWT;
 use crate::crypto::{constant_time_eq, random_token, sha256_hex};
 use crate::error::ServiceError;
@@ -72,6 +72,10 @@ pub struct ClientMetadata {
     pub dpop_bound_access_tokens: Option<bool>,
     pub require_pushed_authorization_requests: Option<bool>,
     pub request_object_signing_alg: Option<String>,
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: Option<bool>,
+    pub frontchannel_logout_uri: Option<String>,
+    pub frontchannel_logout_session_required: Option<bool>,
     /// RFC 7592 §2.2: an update names the client it is for.
     pub client_id: Option<String>,
 }
@@ -102,6 +106,12 @@ pub struct Registration {
     pub id_token_signed_response_alg: Option<String>,
     pub dpop_bound_access_tokens: bool,
     pub require_pushed_authorization_requests: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frontchannel_logout_uri: Option<String>,
+    pub frontchannel_logout_session_required: bool,
 }
 
 fn invalid(message: impl Into<String>) -> ServiceError {
@@ -175,6 +185,21 @@ fn security_input(m: &ClientMetadata) -> ClientSecurityInput {
     }
 }
 
+/// The logout channels asked for; on a replacement (RFC 7592 §2.2) what is left out goes.
+fn logout_input(m: &ClientMetadata, replace: bool) -> LogoutChannelsInput {
+    let uri = |u: &Option<String>| match (u, replace) {
+        (None, true) => Some(String::new()),
+        (other, _) => other.clone(),
+    };
+    let switch = |on: Option<bool>| if replace { Some(on.unwrap_or(false)) } else { on };
+    LogoutChannelsInput {
+        backchannel_logout_uri: uri(&m.backchannel_logout_uri),
+        backchannel_logout_session_required: switch(m.backchannel_logout_session_required),
+        frontchannel_logout_uri: uri(&m.frontchannel_logout_uri),
+        frontchannel_logout_session_required: switch(m.frontchannel_logout_session_required),
+    }
+}
+
 /// Management rules' refusals in RFC 7591's terms.
 fn as_registration_error(err: ServiceError) -> ServiceError {
     match err {
@@ -241,6 +266,7 @@ pub async fn register(
         id_token_signed_response_alg: metadata.id_token_signed_response_alg.clone(),
         standard_claims: Some(true),
         security: security_input(&metadata),
+        logout: logout_input(&metadata, false),
     };
     let (app, secret) = apps::create(state, &[], input)
         .await
@@ -327,7 +353,8 @@ pub async fn update(
             .require_pushed_authorization_requests
             .unwrap_or(false),
     );
-    let updated = apps::update(state, &["root".to_owned()], app.id, (changes, security))
+    let edit = (changes, security, logout_input(&metadata, true));
+    let updated = apps::update(state, &["root".to_owned()], app.id, edit)
         .await
         .map_err(as_registration_error)?;
     Ok(describe(state, &updated, None, None))
@@ -375,5 +402,9 @@ pub fn describe(
         id_token_signed_response_alg: app.id_token_signed_response_alg.clone(),
         dpop_bound_access_tokens: app.security.dpop_bound_access_tokens,
         require_pushed_authorization_requests: app.security.require_pushed_authorization_requests,
+        backchannel_logout_uri: app.logout.backchannel_logout_uri.clone(),
+        backchannel_logout_session_required: app.logout.backchannel_logout_session_required,
+        frontchannel_logout_uri: app.logout.frontchannel_logout_uri.clone(),
+        frontchannel_logout_session_required: app.logout.frontchannel_logout_session_required,
     }
 }

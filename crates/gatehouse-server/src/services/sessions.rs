@@ -20,9 +20,12 @@ fn at(unix: i64) -> NaiveDateTime {
 
 /// Single sign-on sessions: the browser-session store and the configured idle lifetime (0 =
 /// single sign-on off). Ending everywhere also revokes refresh tokens, hence the second trait.
+/// Ending a session owes its apps logout notices (the store writes them with the end); `wake`
+/// tells this instance's sender to send them now.
 pub struct Sessions<'a, S> {
     pub store: &'a S,
     pub idle_lifetime: i64,
+    pub wake: Option<&'a tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -30,6 +33,7 @@ impl AppState {
         Sessions {
             store: &self.store,
             idle_lifetime: self.config.server_session_expires_in as i64,
+            wake: Some(&self.logout_wake),
         }
     }
 }
@@ -89,29 +93,42 @@ where
         Ok(Some((id, cookie)))
     }
 
-    /// Ends the browser's session (logout).
-    pub async fn end(&self, cookie: Option<&str>, now: i64) -> Result<(), ServiceError> {
+    /// Ends the browser's session (logout); the session that ended, if one was live.
+    pub async fn end(&self, cookie: Option<&str>, now: i64) -> Result<Option<i64>, ServiceError> {
         let Some(cookie) = cookie else {
-            return Ok(());
+            return Ok(None);
         };
         let hash = sha256_hex(cookie.as_bytes());
-        if let Some(session) = self.store.live_browser_session(&hash, at(now)).await? {
-            self.store.revoke_browser_session(session.id).await?;
+        let Some(session) = self.store.live_browser_session(&hash, at(now)).await? else {
+            return Ok(None);
+        };
+        self.store.revoke_browser_session(session.id).await?;
+        self.wake_sender();
+        Ok(Some(session.id))
+    }
+
+    /// Ends one of the user's sessions (an admin's or the user's own action); whether it was live.
+    pub async fn end_one(&self, user_id: UserId, id: i64, now: i64) -> Result<bool, ServiceError> {
+        let ended = self
+            .store
+            .revoke_user_browser_session(user_id, id, at(now))
+            .await?;
+        self.wake_sender();
+        Ok(ended)
+    }
+
+    fn wake_sender(&self) {
+        if let Some(wake) = self.wake {
+            wake.notify_one();
         }
-        Ok(())
     }
 
     /// Signs the user out everywhere: every browser session ends and every refresh token is
     /// revoked. Access tokens already issued run out at their own expiry.
     pub async fn end_everywhere(&self, user_id: UserId, now: i64) -> Result<(), ServiceError> {
-        let browsers = self
-            .store
-            .revoke_all_user_browser_sessions(user_id, at(now))
-            .await?;
-        let tokens = self
-            .store
-            .revoke_user_refresh_tokens(user_id, at(now))
-            .await?;
+        let ended = self.store.sign_out_everywhere(user_id, at(now)).await?;
+        self.wake_sender();
+        let (browsers, tokens) = (ended.browsers, ended.tokens);
         tracing::info!(%user_id, browsers, tokens, "signed out everywhere");
         Ok(())
     }

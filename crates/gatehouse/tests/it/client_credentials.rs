@@ -49,6 +49,7 @@ async fn add_app(
             id_token_signed_response_alg: None,
             standard_claims: false,
             security: Default::default(),
+            logout: Default::default(),
         })
         .await
         .unwrap();

@@ -37,6 +37,7 @@ fn new_app(client_id: &str) -> NewApp {
         id_token_signed_response_alg: None,
         standard_claims: false,
         security: Default::default(),
+        logout: Default::default(),
     }
 }
 

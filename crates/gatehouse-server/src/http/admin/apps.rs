@@ -12,7 +12,7 @@ use gatehouse_store::{App, AppChanges, ScopeStore};
 use super::auth::{AdminForm, AdminUser, NoFields};
 use super::view::{buttons, lines, render, see_other, when, Detail, Frame, PageResult};
 use crate::error::ServiceError;
-use crate::services::apps::{self, ClientSecurityInput, NewAppInput};
+use crate::services::apps::{self, ClientSecurityInput, LogoutChannelsInput, NewAppInput};
 use crate::state::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -83,6 +83,7 @@ async fn create(posted: AdminForm<Vec<(String, String)>>) -> PageResult {
         id_token_signed_response_alg: None,
         standard_claims: None,
         security: Default::default(),
+        logout: Default::default(),
     };
     let (app, secret) = apps::create(&state, &admin.scopes(), input).await?;
     // Public (SPA) apps never use a secret; confidential ones see theirs once, here.
@@ -227,9 +228,11 @@ async fn update(Path(id): Path<i64>, posted: AdminForm<Vec<(String, String)>>) -
         ),
         standard_claims: on("standard_claims"),
         security: None,
+        logout: None,
     };
     let security = security_input(&form)?;
-    apps::update(&state, &admin.scopes(), id, (changes, security)).await?;
+    let logout = logout_input(&form);
+    apps::update(&state, &admin.scopes(), id, (changes, security, logout)).await?;
     Ok(see_other(&format!("/admin/apps/{id}?done=1")))
 }
 
@@ -257,6 +260,20 @@ fn security_input(form: &[(String, String)]) -> Result<ClientSecurityInput, Serv
         request_object_signing_alg: field("request_object_signing_alg"),
         fapi2_security_profile: Some(one_of(form, "fapi2_security_profile") == "on"),
     })
+}
+
+/// The logout settings of the edit form (absent on an S2S app's page, so kept).
+fn logout_input(form: &[(String, String)]) -> LogoutChannelsInput {
+    let present = |name: &str| form.iter().any(|(k, _)| k == name);
+    let field = |name: &str| present(name).then(|| one_of(form, name).trim().to_owned());
+    let shown = present("backchannel_logout_uri");
+    let switch = |name: &str| shown.then(|| one_of(form, name) == "on");
+    LogoutChannelsInput {
+        backchannel_logout_uri: field("backchannel_logout_uri"),
+        backchannel_logout_session_required: switch("backchannel_logout_session_required"),
+        frontchannel_logout_uri: field("frontchannel_logout_uri"),
+        frontchannel_logout_session_required: switch("frontchannel_logout_session_required"),
+    }
 }
 
 buttons! {

@@ -63,8 +63,10 @@ crud_routes! {
             id_token_signed_response_alg: body.id_token_signed_response_alg,
             standard_claims: body.standard_claims,
             security: None,
+            logout: None,
         };
-        let app = apps::update(&state, &caller.scopes, id, (changes, body.security)).await?;
+        let edit = (changes, body.security, body.logout);
+        let app = apps::update(&state, &caller.scopes, id, edit).await?;
         AppBody { app: (&app).into() }
     }
 

@@ -262,6 +262,14 @@ record_view! {
         request_object_signing_alg: Option<String> = a.security.request_object_signing_alg.clone(),
         /// Held to the FAPI 2.0 Security Profile.
         fapi2_security_profile: bool = a.security.fapi2_security_profile,
+        /// Where logout tokens are POSTed (OIDC Back-Channel Logout 1.0).
+        backchannel_logout_uri: Option<String> = a.logout.backchannel_logout_uri.clone(),
+        /// Logout tokens always name the session (`sid`).
+        backchannel_logout_session_required: bool = a.logout.backchannel_logout_session_required,
+        /// The page loaded in an iframe at logout (OIDC Front-Channel Logout 1.0).
+        frontchannel_logout_uri: Option<String> = a.logout.frontchannel_logout_uri.clone(),
+        /// The front-channel call carries `iss` and `sid`.
+        frontchannel_logout_session_required: bool = a.logout.frontchannel_logout_session_required,
     }
 }
 
@@ -337,6 +345,8 @@ pub struct PutAppReq {
     pub standard_claims: Option<bool>,
     #[serde(flatten)]
     pub security: crate::services::apps::ClientSecurityInput,
+    #[serde(flatten)]
+    pub logout: crate::services::apps::LogoutChannelsInput,
 }
 
 /// Every error: `{error, error_description}`.

@@ -7,12 +7,14 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gatehouse_core::grant::AppType;
+use gatehouse_core::logout::frontchannel_logout_url;
+use gatehouse_store::BrowserSessionStore;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::browser::Browser;
 use super::i18n;
-use super::pages::message;
+use super::pages::{allow_frames, message, render, Chrome, SignedOutPage};
 use super::respond::see_other;
 use crate::http::error::{ApiError, OAuthError};
 use crate::http::form::OAuthForm;
@@ -140,32 +142,77 @@ pub async fn end_session(
             .cloned(),
         (None, None) => None,
     };
-    if let Err(err) = state
+    let ended = match state
         .sessions()
         .end(browser.session.as_deref(), browser.now)
         .await
     {
-        return crate::http::error::page_internal_error(&state.config, &locale, &err);
-    }
-    let mut response = match redirect {
-        Some(uri) => {
-            let target = match q.state.as_deref().filter(|s| !s.is_empty()) {
-                Some(s) => {
-                    let sep = if uri.contains('?') { '&' } else { '?' };
-                    format!(
-                        "{uri}{sep}{}",
-                        serde_urlencoded::to_string([("state", s)]).unwrap_or_default()
+        Ok(ended) => ended,
+        Err(err) => return crate::http::error::page_internal_error(&state.config, &locale, &err),
+    };
+    let target = redirect.map(|uri| match q.state.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => {
+            let sep = if uri.contains('?') { '&' } else { '?' };
+            let query = serde_urlencoded::to_string([("state", s)]).unwrap_or_default();
+            format!("{uri}{sep}{query}")
+        }
+        None => uri,
+    });
+    let front_channels = match ended {
+        Some(session_id) => match state.store.session_front_channels(session_id).await {
+            Ok(apps) => apps
+                .into_iter()
+                .map(|app| {
+                    frontchannel_logout_url(
+                        &app.frontchannel_logout_uri,
+                        app.frontchannel_logout_session_required,
+                        &state.config.issuer,
+                        session_id,
                     )
-                }
-                None => uri,
-            };
+                })
+                .collect(),
+            Err(err) => {
+                let err = crate::error::ServiceError::from(err);
+                return crate::http::error::page_internal_error(&state.config, &locale, &err);
+            }
+        },
+        None => Vec::new(),
+    };
+    let mut response = match (target, front_channels.is_empty()) {
+        (Some(target), true) => {
             let mut r = see_other(&target);
             *r.status_mut() = StatusCode::FOUND;
             r
         }
-        None => signed_out_page(&state, &locale),
+        (target, false) => front_channel_page(&state, &locale, front_channels, target),
+        (None, true) => signed_out_page(&state, &locale),
     };
     forget_session(&state, &mut response);
+    response
+}
+
+/// The signed-out page that tells the apps' front channels, then goes on to `next`.
+fn front_channel_page(
+    state: &AppState,
+    locale: &str,
+    frames: Vec<String>,
+    next: Option<String>,
+) -> Response {
+    let nonce = crate::crypto::random_token::<16>();
+    let mut origins: Vec<String> = frames
+        .iter()
+        .filter_map(|f| gatehouse_core::web_url::WebUrl::parse(f).map(|u| u.origin()))
+        .collect();
+    origins.sort();
+    origins.dedup();
+    let page = SignedOutPage {
+        c: Chrome::new(&state.config, locale, None),
+        frames,
+        next,
+        nonce: &nonce,
+    };
+    let mut response = render(StatusCode::OK, &page, Some(&nonce));
+    allow_frames(&mut response, &origins.join(" "));
     response
 }
 

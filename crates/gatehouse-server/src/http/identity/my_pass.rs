@@ -318,7 +318,7 @@ async fn end_session(
     Form(form): Form<TxForm>,
 ) -> Response {
     let ended = match posted_account(&state, &browser, &form).await {
-        Ok(auth_id) => users::end_session(&state.store, &auth_id, &id).await,
+        Ok(auth_id) => users::end_session(&state, &auth_id, &id).await,
         Err(err) => Err(err),
     };
     back_or_refused(&state, ended)

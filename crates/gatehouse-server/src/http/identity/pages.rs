@@ -244,7 +244,8 @@ chrome_pages!(
     PasskeyPage,
     StepFormPage,
     MessagePage,
-    DevicePage
+    DevicePage,
+    SignedOutPage
 );
 
 impl Page for RespondPage<'_> {
@@ -489,6 +490,32 @@ pub struct MessagePage<'a> {
     pub text: &'a str,
     pub is_error: bool,
     pub link: Option<String>,
+}
+
+/// The signed-out page that loads the apps' front-channel logout pages in hidden iframes, then
+/// goes on to `next` (the app's post-logout redirect) once they loaded or after five seconds.
+#[derive(Template)]
+#[template(path = "signed_out.html")]
+pub struct SignedOutPage<'a> {
+    pub c: Chrome<'a>,
+    pub frames: Vec<String>,
+    pub next: Option<String>,
+    pub nonce: &'a str,
+}
+
+/// Lets a page frame `origins` (space-separated), and nothing else.
+pub fn allow_frames(response: &mut Response, origins: &str) {
+    let current = response
+        .headers()
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let policy = format!("{current}; frame-src {origins}");
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
 }
 
 /// The auto-submitting `form_post` page, or the popup's `postMessage` page.

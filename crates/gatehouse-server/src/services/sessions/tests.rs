@@ -17,6 +17,7 @@ fn sessions(store: &Store, idle_lifetime: i64) -> Sessions<'_, Store> {
     Sessions {
         store,
         idle_lifetime,
+        wake: None,
     }
 }
 

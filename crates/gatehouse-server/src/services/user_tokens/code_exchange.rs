@@ -8,7 +8,7 @@ use gatehouse_core::lockout::failed_verifier_key;
 use gatehouse_core::resource::check_token_resource;
 use gatehouse_core::scope::grant_scopes;
 use gatehouse_core::TokenError;
-use gatehouse_store::{AccountStore, App, RefreshTokenStore};
+use gatehouse_store::{AccountStore, App, BrowserSessionStore, RefreshTokenStore};
 use serde::{Deserialize, Serialize};
 
 use super::revocation::revoke_access_jti;
@@ -177,6 +177,14 @@ pub(crate) async fn sign_in_tokens(
             now,
         })
         .await?;
+    if let Some(session_id) = finished.session_id {
+        // The app now holds the session's `sid`: its end is the app's to hear of.
+        let when = chrono::DateTime::from_timestamp(now, 0).unwrap_or_default();
+        state
+            .store
+            .record_session_app(session_id, app.id, when.naive_utc())
+            .await?;
+    }
     record_sign_in(state, user.id, app.id, ip);
     state.metrics.token_issued(grant);
     Ok(minted)

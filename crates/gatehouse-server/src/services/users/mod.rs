@@ -286,6 +286,11 @@ pub async fn update(
     store
         .update_user(current.id, &changes, role_ids.as_deref())
         .await?;
+    if current.is_active && changes.is_active == Some(false) {
+        // A disabled user is signed out, and the apps they signed in to are told.
+        let now = chrono::Utc::now().timestamp();
+        state.sessions().end_everywhere(current.id, now).await?;
+    }
     if org_changed {
         // Groups belong to the previous organization.
         for (group_id, _) in store.user_org_groups(current.id).await? {
@@ -308,6 +313,9 @@ pub async fn delete(
     auth_id: &str,
 ) -> Result<(), ServiceError> {
     let current = target(state, authority, auth_id, UserAction::Delete).await?;
+    // Signed out first, so the apps they signed in to are told.
+    let now = chrono::Utc::now().timestamp();
+    state.sessions().end_everywhere(current.id, now).await?;
     state.store.delete_user(current.id).await?;
     Ok(())
 }

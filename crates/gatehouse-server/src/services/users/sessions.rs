@@ -4,6 +4,7 @@ use gatehouse_store::{Store, UserRecord};
 
 use super::user;
 use crate::error::ServiceError;
+use crate::state::AppState;
 
 /// What the management API lists as a user's sessions.
 pub struct UserSessions {
@@ -33,24 +34,23 @@ pub async fn active_sessions(store: &Store, auth_id: &str) -> Result<UserSession
 /// Ends a session: a refresh-token family (every token of it stops working) or, for a
 /// `browser-<id>` session, the browser's single sign-on (its next sign-in asks again).
 pub async fn end_session(
-    store: &Store,
+    state: &AppState,
     auth_id: &str,
     session_id: &str,
 ) -> Result<(), ServiceError> {
-    use gatehouse_store::{BrowserSessionStore, RefreshTokenStore};
-    let current = user(store, auth_id).await?;
-    let now = gatehouse_store::now_utc();
+    use gatehouse_store::RefreshTokenStore;
+    let current = user(&state.store, auth_id).await?;
+    let now = chrono::Utc::now().timestamp();
     let ended = match session_id
         .strip_prefix(BROWSER_SESSION_PREFIX)
         .map(str::parse::<i64>)
     {
-        Some(Ok(id)) => {
-            store
-                .revoke_user_browser_session(current.id, id, now)
-                .await?
-        }
+        Some(Ok(id)) => state.sessions().end_one(current.id, id, now).await?,
         Some(Err(_)) => false,
-        None => store.revoke_session(current.id, session_id, now).await?,
+        None => {
+            let now = gatehouse_store::now_utc();
+            state.store.revoke_session(current.id, session_id, now).await?
+        }
     };
     if !ended {
         return Err(ServiceError::NotFound("No active session found"));

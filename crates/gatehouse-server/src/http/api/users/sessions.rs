@@ -94,6 +94,6 @@ user_routes! {
     delete "/api/v1/users/{authId}/active-sessions/{sessionId}", WriteUser ["write_user"];
     fn end_session(state, _caller, auth_id / session_id: String "sessionId" "The session's id")
     -> 204 [401, 404] {
-        users::end_session(&state.store, &auth_id, &session_id).await?
+        users::end_session(&state, &auth_id, &session_id).await?
     }
 }
