@@ -167,6 +167,11 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v)
 }
 
+/// `value` encoded for a query string.
+pub fn urlencode(value: &str) -> String {
+    serde_urlencoded::to_string([("v", value)]).unwrap()[2..].to_owned()
+}
+
 pub fn authorize_url(client_id: &str, redirect_uri: &str, extra: &[(&str, &str)]) -> String {
     let challenge = challenge(VERIFIER);
     let mut params = vec![

@@ -38,6 +38,7 @@ mod high_assurance;
 mod import;
 mod introspection;
 mod locales;
+mod logout_channels;
 mod mfa;
 mod my_pass;
 mod resource_servers;

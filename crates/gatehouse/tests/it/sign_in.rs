@@ -546,7 +546,3 @@ backend_tests! {
         }
     }
 }
-
-fn urlencode(value: &str) -> String {
-    serde_urlencoded::to_string([("v", value)]).unwrap()[2..].to_owned()
-}

@@ -71,13 +71,6 @@ backend_tests! {
     }
 }
 
-fn urlencode(text: &str) -> String {
-    serde_urlencoded::to_string([("", text)])
-        .unwrap()
-        .trim_start_matches('=')
-        .to_owned()
-}
-
 /// Expired tokens are told apart from unknown ones; GET can be switched off; the API is off by
 /// default.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
