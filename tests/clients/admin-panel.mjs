@@ -83,6 +83,23 @@ try {
   const secret = (await admin.textContent('#client-secret')).trim();
   assert(secret.length >= 40, 'the secret is shown once');
   await shoot(admin, 'app-created-secret');
+  // Its logout channels: a front channel off the redirect URIs' origin is refused, then both save.
+  const appUrl = new URL(await admin.getAttribute('#app-form', 'action'), admin.url()).href;
+  await admin.fill('#app-frontchannel-logout-uri', 'https://elsewhere.example/logout');
+  await submit(admin, '#save-app');
+  const offOrigin = await admin.$('[role=alert]');
+  assert(offOrigin && (await offOrigin.textContent()).includes('frontchannelLogoutUri'), 'a front channel on another origin is refused');
+  await admin.goto(appUrl);
+  await admin.fill('#app-backchannel-logout-uri', 'https://billing.example.com/backchannel');
+  await admin.check('#backchannel_logout_session_required');
+  await admin.fill('#app-frontchannel-logout-uri', 'https://billing.example.com/frontchannel');
+  await submit(admin, '#save-app');
+  await noRefusal(admin, 'save logout channels');
+  await admin.goto(appUrl);
+  assert(await admin.inputValue('#app-backchannel-logout-uri') === 'https://billing.example.com/backchannel', 'the back channel is kept');
+  assert(await admin.isChecked('#backchannel_logout_session_required'), 'sid required is kept');
+  assert(await admin.inputValue('#app-frontchannel-logout-uri') === 'https://billing.example.com/frontchannel', 'the front channel is kept');
+  assert(!(await admin.isChecked('#frontchannel_logout_session_required')), 'an unchecked switch stays off');
   await admin.goto(`${panel}/apps`);
   await admin.fill('#app-name', 'Storefront');
   await admin.selectOption('#app-type', 'spa');

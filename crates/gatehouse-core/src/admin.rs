@@ -60,7 +60,10 @@ pub enum AdminRuleError {
     #[error("Register jwks or jwksUri, not both")]
     JwksAndJwksUri,
     #[error("{field} {problem}")]
-    LogoutUri { field: &'static str, problem: String },
+    LogoutUri {
+        field: &'static str,
+        problem: String,
+    },
     #[error("Only spa and web apps sign users in, so only they take logout notices")]
     LogoutNeedsUserApp,
     #[error("jwksUri {0}")]

@@ -76,8 +76,8 @@ pub fn frontchannel_logout_url(
         return uri.to_owned();
     }
     let sid = session_id.to_string();
-    let query = serde_urlencoded::to_string([("iss", issuer), ("sid", sid.as_str())])
-        .unwrap_or_default();
+    let query =
+        serde_urlencoded::to_string([("iss", issuer), ("sid", sid.as_str())]).unwrap_or_default();
     let separator = if uri.contains('?') { '&' } else { '?' };
     format!("{uri}{separator}{query}")
 }
@@ -137,13 +137,24 @@ mod tests {
             1000,
         );
         let json = serde_json::to_value(&claims).unwrap();
-        assert_eq!(json["events"][BACKCHANNEL_LOGOUT_EVENT], serde_json::json!({}));
+        assert_eq!(
+            json["events"][BACKCHANNEL_LOGOUT_EVENT],
+            serde_json::json!({})
+        );
         assert_eq!(json["sid"], "42");
         assert_eq!(json["exp"], 1000 + LOGOUT_TOKEN_LIFETIME);
         assert!(json.get("nonce").is_none());
-        let everywhere =
-            logout_token_claims("https://id.example", "app-1", ("user-1", None), "j2".into(), 0);
-        assert!(serde_json::to_value(everywhere).unwrap().get("sid").is_none());
+        let everywhere = logout_token_claims(
+            "https://id.example",
+            "app-1",
+            ("user-1", None),
+            "j2".into(),
+            0,
+        );
+        assert!(serde_json::to_value(everywhere)
+            .unwrap()
+            .get("sid")
+            .is_none());
     }
 
     #[test]
@@ -181,7 +192,12 @@ mod tests {
 
     #[test]
     fn logout_uris_are_absolute_https_without_fragment() {
-        let ok = logout_uri("backchannelLogoutUri", " https://app.example/bc ", false, None);
+        let ok = logout_uri(
+            "backchannelLogoutUri",
+            " https://app.example/bc ",
+            false,
+            None,
+        );
         assert_eq!(ok.unwrap(), "https://app.example/bc");
         for bad in [
             "/relative",
@@ -195,7 +211,13 @@ mod tests {
         }
         assert!(logout_uri("f", "http://127.0.0.1:9/bc", false, None).is_ok());
         assert!(logout_uri("f", "http://app.internal/bc", true, None).is_ok());
-        assert!(logout_uri("f", &format!("https://a.example/{}", "x".repeat(2100)), false, None).is_err());
+        assert!(logout_uri(
+            "f",
+            &format!("https://a.example/{}", "x".repeat(2100)),
+            false,
+            None
+        )
+        .is_err());
     }
 
     #[test]
@@ -203,7 +225,10 @@ mod tests {
         let redirects = ["https://app.example/cb".to_owned()];
         assert!(logout_uri("f", "https://app.example/fc", false, Some(&redirects)).is_ok());
         for other in ["https://evil.example/fc", "https://app.example:8443/fc"] {
-            assert!(logout_uri("f", other, false, Some(&redirects)).is_err(), "{other}");
+            assert!(
+                logout_uri("f", other, false, Some(&redirects)).is_err(),
+                "{other}"
+            );
         }
     }
 }

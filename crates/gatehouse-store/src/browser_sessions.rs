@@ -104,11 +104,8 @@ pub trait BrowserSessionStore {
     /// The apps the session signed in to that take front-channel logouts.
     fn session_front_channels(&self, session_id: i64) -> impl StoreFuture<Vec<FrontChannelApp>>;
     /// Ends (and owes notices for) at most `limit` sessions that ran out idle; how many.
-    fn end_expired_browser_sessions(
-        &self,
-        now: NaiveDateTime,
-        limit: i64,
-    ) -> impl StoreFuture<u64>;
+    fn end_expired_browser_sessions(&self, now: NaiveDateTime, limit: i64)
+        -> impl StoreFuture<u64>;
     /// Ends one of the user's live sessions (owing notices as above); whether there was one.
     fn revoke_user_browser_session(
         &self,

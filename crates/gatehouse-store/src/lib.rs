@@ -51,8 +51,8 @@ pub use accounts::{AccountStore, AttributeAudience, NewSignUp, PasswordAccount};
 pub use apps::{App, AppChanges, AppStore, ClientSecurity, LogoutChannels, NewApp};
 pub use banners::{BannerChanges, BannerRecord, BannerStore};
 pub use browser_sessions::{
-    BrowserSession, BrowserSessionStore, BrowserSessionSummary, FrontChannelApp,
-    NewBrowserSession, SignedOut,
+    BrowserSession, BrowserSessionStore, BrowserSessionSummary, FrontChannelApp, NewBrowserSession,
+    SignedOut,
 };
 pub use cache::{Cache, CacheError};
 pub use connect_apps::{ConnectAppChange, ConnectAppRecord, ConnectAppStore, NewConnectApp};

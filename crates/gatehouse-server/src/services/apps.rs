@@ -404,7 +404,10 @@ pub async fn update(
         && current.logout.frontchannel_logout_uri.is_some()
         && logout.frontchannel_logout_uri.is_none();
     if !logout.is_empty() || front_channel_moved {
-        let uris = changes.redirect_uris.as_deref().unwrap_or(&current.redirect_uris);
+        let uris = changes
+            .redirect_uris
+            .as_deref()
+            .unwrap_or(&current.redirect_uris);
         let mut logout = logout;
         if front_channel_moved {
             logout.frontchannel_logout_uri = current.logout.frontchannel_logout_uri.clone();

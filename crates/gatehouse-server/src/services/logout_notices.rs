@@ -108,7 +108,12 @@ async fn send(state: &AppState, notice: LogoutNotice, now: i64) -> Result<(), Se
     let failure = match answer {
         Ok(status) if settled_by(status) => {
             if status >= 400 {
-                tracing::warn!(code = "GH-LOGOUT", client_id, status, "an app refused its logout token");
+                tracing::warn!(
+                    code = "GH-LOGOUT",
+                    client_id,
+                    status,
+                    "an app refused its logout token"
+                );
             }
             state.metrics.logout_notice(true);
             return Ok(state.store.finish_logout_notice(notice.id).await?);

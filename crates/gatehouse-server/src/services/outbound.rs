@@ -125,11 +125,7 @@ impl Outbound {
 
     /// POSTs a form to `url` (a logout token to an app); the status it answered. The answer's
     /// body is not read.
-    pub async fn post_form(
-        &self,
-        url: &str,
-        form: &[(&str, &str)],
-    ) -> Result<u16, OutboundError> {
+    pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Result<u16, OutboundError> {
         let parsed = self.check_url(url)?;
         let body = serde_urlencoded::to_string(form).unwrap_or_default();
         let response = self

@@ -191,7 +191,13 @@ fn logout_input(m: &ClientMetadata, replace: bool) -> LogoutChannelsInput {
         (None, true) => Some(String::new()),
         (other, _) => other.clone(),
     };
-    let switch = |on: Option<bool>| if replace { Some(on.unwrap_or(false)) } else { on };
+    let switch = |on: Option<bool>| {
+        if replace {
+            Some(on.unwrap_or(false))
+        } else {
+            on
+        }
+    };
     LogoutChannelsInput {
         backchannel_logout_uri: uri(&m.backchannel_logout_uri),
         backchannel_logout_session_required: switch(m.backchannel_logout_session_required),

@@ -258,9 +258,22 @@ async fn the_openapi_document_is_generated_and_swagger_ui_is_served() {
     let schemas = &doc["components"]["schemas"];
     let text = |name: &str| serde_json::to_string(&schemas[name]).unwrap();
     for body in ["PostAppReq", "PutAppReq"] {
+        for group in ["ClientSecurityInput", "LogoutChannelsInput"] {
+            assert!(
+                text(body).contains(&format!("#/components/schemas/{group}")),
+                "{body} {group}"
+            );
+        }
+    }
+    for setting in [
+        "backchannelLogoutUri",
+        "backchannelLogoutSessionRequired",
+        "frontchannelLogoutUri",
+        "frontchannelLogoutSessionRequired",
+    ] {
         assert!(
-            text(body).contains("#/components/schemas/ClientSecurityInput"),
-            "{body}"
+            text("LogoutChannelsInput").contains(setting) && text("AppView").contains(setting),
+            "{setting}"
         );
     }
     for setting in [

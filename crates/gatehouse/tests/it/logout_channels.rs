@@ -71,7 +71,11 @@ impl Receiver {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let tokens = self.tokens.lock().unwrap().clone();
-        assert!(tokens.len() >= n, "{} of {n} logout tokens arrived", tokens.len());
+        assert!(
+            tokens.len() >= n,
+            "{} of {n} logout tokens arrived",
+            tokens.len()
+        );
         tokens
             .iter()
             .map(|token| {
@@ -79,7 +83,10 @@ impl Receiver {
                 let claims = jwt_part(token, 1);
                 assert_eq!(claims["events"], json!({ EVENT: {} }), "{claims}");
                 assert!(claims.get("nonce").is_none(), "{claims}");
-                assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 120);
+                assert_eq!(
+                    claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+                    120
+                );
                 claims
             })
             .collect()
@@ -87,7 +94,10 @@ impl Receiver {
 }
 
 /// A server whose sender runs every second and may call loopback apps.
-async fn spawn(backend: Backend, adjust: impl FnOnce(&mut gatehouse_server::config::Config)) -> TestApp {
+async fn spawn(
+    backend: Backend,
+    adjust: impl FnOnce(&mut gatehouse_server::config::Config),
+) -> TestApp {
     TestApp::spawn_with(backend, |c| {
         c.outbound_allow_private_addresses = true;
         c.logout_notice_interval = 1;
@@ -98,12 +108,25 @@ async fn spawn(backend: Backend, adjust: impl FnOnce(&mut gatehouse_server::conf
 
 async fn set_channels(app: &TestApp, id: i64, channels: Value) -> (u16, Value) {
     let root = app.admin_token("root").await;
-    call(app, "PUT", &format!("/api/v1/apps/{id}"), &root, Some(channels)).await
+    call(
+        app,
+        "PUT",
+        &format!("/api/v1/apps/{id}"),
+        &root,
+        Some(channels),
+    )
+    .await
 }
 
 /// Signs a new user up through `client_id` in `browser` and exchanges the code: the ID token's
 /// claims.
-async fn signed_up(app: &TestApp, browser: &Browser, client_id: &str, cb: &str, email: &str) -> Value {
+async fn signed_up(
+    app: &TestApp,
+    browser: &Browser,
+    client_id: &str,
+    cb: &str,
+    email: &str,
+) -> Value {
     let redirect = sign_up(browser, &authorize_url(client_id, cb, &[]), email, cb).await;
     id_token_claims(app, client_id, cb, &redirect).await
 }

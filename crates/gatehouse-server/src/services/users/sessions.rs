@@ -49,7 +49,10 @@ pub async fn end_session(
         Some(Err(_)) => false,
         None => {
             let now = gatehouse_store::now_utc();
-            state.store.revoke_session(current.id, session_id, now).await?
+            state
+                .store
+                .revoke_session(current.id, session_id, now)
+                .await?
         }
     };
     if !ended {
