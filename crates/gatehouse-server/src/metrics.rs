@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -40,10 +41,31 @@ pub struct Metrics {
     /// route → (method, status) → stats; keyed so that a seen route costs no allocation.
     requests: Mutex<BTreeMap<String, ByMethodAndStatus>>,
     tokens: Mutex<BTreeMap<&'static str, u64>>,
-    emails_sent: std::sync::atomic::AtomicU64,
-    emails_failed: std::sync::atomic::AtomicU64,
-    logout_notices_sent: std::sync::atomic::AtomicU64,
-    logout_notices_failed: std::sync::atomic::AtomicU64,
+    emails: Outcomes,
+    logout_notices: Outcomes,
+}
+
+/// Attempts at something sent out, by result.
+#[derive(Default)]
+struct Outcomes {
+    sent: AtomicU64,
+    failed: AtomicU64,
+}
+
+impl Outcomes {
+    fn count(&self, sent: bool) {
+        let counter = if sent { &self.sent } else { &self.failed };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One counter family, `name{result="sent|failed"}`.
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        for (result, counter) in [("sent", &self.sent), ("failed", &self.failed)] {
+            let value = counter.load(Ordering::Relaxed);
+            let _ = writeln!(out, "{name}{{result=\"{result}\"}} {value}");
+        }
+    }
 }
 
 impl Metrics {
@@ -83,22 +105,12 @@ impl Metrics {
 
     /// Counts one delivery attempt of an email.
     pub fn record_email(&self, success: bool) {
-        let counter = if success {
-            &self.emails_sent
-        } else {
-            &self.emails_failed
-        };
-        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.emails.count(success);
     }
 
     /// Counts one attempt at a back-channel logout notice.
     pub fn logout_notice(&self, settled: bool) {
-        let counter = if settled {
-            &self.logout_notices_sent
-        } else {
-            &self.logout_notices_failed
-        };
-        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.logout_notices.count(settled);
     }
 
     /// The text exposition format.
@@ -158,30 +170,10 @@ impl Metrics {
                 "gatehouse_tokens_issued_total{{grant=\"{grant}\"}} {count}"
             );
         }
-        out.push_str("# HELP gatehouse_emails_total Email delivery attempts by result.\n");
-        out.push_str("# TYPE gatehouse_emails_total counter\n");
-        for (result, counter) in [("sent", &self.emails_sent), ("failed", &self.emails_failed)] {
-            let _ = writeln!(
-                out,
-                "gatehouse_emails_total{{result=\"{result}\"}} {}",
-                counter.load(std::sync::atomic::Ordering::Relaxed)
-            );
-        }
-        out.push_str(
-            "# HELP gatehouse_logout_notices_total Back-channel logout attempts by result.\n",
-        );
-        out.push_str("# TYPE gatehouse_logout_notices_total counter\n");
-        let results = [
-            ("sent", &self.logout_notices_sent),
-            ("failed", &self.logout_notices_failed),
-        ];
-        for (result, counter) in results {
-            let _ = writeln!(
-                out,
-                "gatehouse_logout_notices_total{{result=\"{result}\"}} {}",
-                counter.load(std::sync::atomic::Ordering::Relaxed)
-            );
-        }
+        let help = "Email delivery attempts by result.";
+        self.emails.render(&mut out, "gatehouse_emails_total", help);
+        let help = "Back-channel logout attempts by result.";
+        self.logout_notices.render(&mut out, "gatehouse_logout_notices_total", help);
         out
     }
 }
@@ -195,7 +187,13 @@ mod tests {
         let metrics = Metrics::default();
         metrics.observe_request("POST", "/oauth2/v1/token", 200, Duration::from_millis(2));
         metrics.token_issued("client_credentials");
+        metrics.record_email(true);
+        metrics.logout_notice(false);
         let text = metrics.render();
+        assert!(text.contains("# TYPE gatehouse_emails_total counter\n"), "{text}");
+        assert!(text.contains("gatehouse_emails_total{result=\"sent\"} 1\n"));
+        assert!(text.contains("gatehouse_logout_notices_total{result=\"failed\"} 1\n"));
+        assert!(text.contains("gatehouse_logout_notices_total{result=\"sent\"} 0\n"));
         assert!(text.contains(
             "gatehouse_http_requests_total{method=\"POST\",route=\"/oauth2/v1/token\",status=\"200\"} 1"
         ));
