@@ -14,6 +14,7 @@ pub mod branding;
 pub mod claims;
 pub mod client_assertion;
 pub mod client_auth;
+pub mod client_metadata;
 pub mod connect;
 pub mod dpop;
 pub mod error;

@@ -173,7 +173,8 @@ impl Metrics {
         let help = "Email delivery attempts by result.";
         self.emails.render(&mut out, "gatehouse_emails_total", help);
         let help = "Back-channel logout attempts by result.";
-        self.logout_notices.render(&mut out, "gatehouse_logout_notices_total", help);
+        self.logout_notices
+            .render(&mut out, "gatehouse_logout_notices_total", help);
         out
     }
 }
@@ -190,7 +191,10 @@ mod tests {
         metrics.record_email(true);
         metrics.logout_notice(false);
         let text = metrics.render();
-        assert!(text.contains("# TYPE gatehouse_emails_total counter\n"), "{text}");
+        assert!(
+            text.contains("# TYPE gatehouse_emails_total counter\n"),
+            "{text}"
+        );
         assert!(text.contains("gatehouse_emails_total{result=\"sent\"} 1\n"));
         assert!(text.contains("gatehouse_logout_notices_total{result=\"failed\"} 1\n"));
         assert!(text.contains("gatehouse_logout_notices_total{result=\"sent\"} 0\n"));

@@ -259,6 +259,8 @@ pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepare
         outbound,
         Duration::from_secs(config.client_jwks_cache_ttl),
     ));
+    let client_documents = crate::services::client_documents::ClientDocuments::new(&config)
+        .map_err(|e| StartError::Setup(format!("HTTP client: {e}")))?;
     let state = AppState {
         http,
         client_keys,
@@ -269,6 +271,7 @@ pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepare
             store.clone(),
             Duration::from_secs(config.client_cache_ttl),
             config.fapi2_security_profile,
+            client_documents,
         )),
         config: Arc::new(config),
         store,

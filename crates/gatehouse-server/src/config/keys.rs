@@ -491,6 +491,10 @@ config_keys! {
         fapi2_security_profile: bool = false;
         /// Let the server call app-chosen URLs (`jwks_uri`, `backchannel_logout_uri`) on loopback, private and link-local addresses, and over plain http. Off: such addresses, and names resolving to them, are refused, so an app cannot make the server probe the inside network.
         outbound_allow_private_addresses: bool = false;
+        /// Hosts whose https URLs are accepted as client ids (client ID metadata documents): the server reads the JSON document at such a `client_id` (at most 5 KiB, through the same guards as `jwks_uri`) and keeps it as an app. A host, `*.domain` for any name under it, or `*` for any public host; empty (the default) turns this off.
+        client_id_metadata_document_hosts: Vec<String> = Vec::new();
+        /// Seconds a client metadata document is used before it is read again.
+        client_id_metadata_document_ttl: u64 = 300;
         /// Seconds between rounds of the back-channel logout sender on each instance: notices owed by other instances, retries, and sessions that ran out idle (a logout on this instance is sent at once).
         logout_notice_interval: u64 = 5;
     }

@@ -165,6 +165,8 @@ pub fn openid_configuration_document(config: &Config) -> serde_json::Value {
         "end_session_endpoint": format!("{issuer}/oauth2/v1/logout"),
         // Apps hear of sessions ending (OIDC Back-Channel and Front-Channel Logout 1.0); which
         // session, and the front channel at all, only where there are sessions (single sign-on).
+        "client_id_metadata_document_supported":
+            !config.client_id_metadata_document_hosts.is_empty(),
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": sessions,
         "frontchannel_logout_supported": sessions,

@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 
 use gatehouse_store::{App, AppStore, Store};
 
+use gatehouse_core::client_metadata::is_client_url;
+
+use super::client_documents::ClientDocuments;
 use crate::crypto::{constant_time_eq, sha256_hex};
 use crate::error::ServiceError;
 
@@ -16,6 +19,8 @@ pub struct ClientCache {
     ttl: Duration,
     /// `fapi2_security_profile`: every app is held to FAPI 2.0, whatever its own setting.
     all_fapi: bool,
+    /// Client ids that are URLs of metadata documents, when any host is allowed.
+    documents: Option<ClientDocuments>,
     entries: RwLock<HashMap<String, (Arc<App>, Instant)>>,
 }
 
@@ -23,11 +28,17 @@ pub struct ClientCache {
 const MAX_ENTRIES: usize = 10_000;
 
 impl ClientCache {
-    pub fn new(store: Store, ttl: Duration, all_fapi: bool) -> Self {
+    pub fn new(
+        store: Store,
+        ttl: Duration,
+        all_fapi: bool,
+        documents: Option<ClientDocuments>,
+    ) -> Self {
         Self {
             store,
             ttl,
             all_fapi,
+            documents,
             entries: RwLock::new(HashMap::new()),
         }
     }
@@ -41,7 +52,13 @@ impl ClientCache {
                 }
             }
         }
-        let Some(mut app) = self.store.app_by_client_id(client_id).await? else {
+        let found = match &self.documents {
+            Some(documents) if is_client_url(client_id) => {
+                documents.resolve(&self.store, client_id).await?
+            }
+            _ => self.store.app_by_client_id(client_id).await?,
+        };
+        let Some(mut app) = found else {
             self.forget(client_id);
             return Ok(None);
         };

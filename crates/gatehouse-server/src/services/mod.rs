@@ -10,6 +10,7 @@ pub mod banners;
 pub mod bootstrap;
 pub mod captcha;
 pub mod client_credentials;
+pub mod client_documents;
 pub mod client_keys;
 pub mod clients;
 pub(crate) mod codes;

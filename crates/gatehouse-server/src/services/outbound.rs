@@ -21,8 +21,8 @@ pub enum OutboundError {
     InsideAddress(String),
     #[error("`{url}` could not be read: {reason}")]
     Unreachable { url: String, reason: String },
-    #[error("`{0}` answered a document larger than 64 KiB")]
-    TooLarge(String),
+    #[error("`{url}` answered a document larger than {limit} bytes")]
+    TooLarge { url: String, limit: usize },
     #[error("`{0}` did not answer a JSON document")]
     NotJson(String),
 }
@@ -156,10 +156,23 @@ impl Outbound {
 
     /// The JSON document at `url`, at most [`MAX_DOCUMENT_BYTES`].
     pub async fn fetch_json(&self, url: &str) -> Result<serde_json::Value, OutboundError> {
+        self.fetch_json_within(url, MAX_DOCUMENT_BYTES).await
+    }
+
+    /// The JSON document at `url`, at most `limit` bytes.
+    pub async fn fetch_json_within(
+        &self,
+        url: &str,
+        limit: usize,
+    ) -> Result<serde_json::Value, OutboundError> {
         let parsed = self.check_url(url)?;
         let unreachable = |reason: String| OutboundError::Unreachable {
             url: url.to_owned(),
             reason,
+        };
+        let too_large = || OutboundError::TooLarge {
+            url: url.to_owned(),
+            limit,
         };
         let mut response = self
             .http
@@ -173,9 +186,9 @@ impl Outbound {
         }
         if response
             .content_length()
-            .is_some_and(|len| len > MAX_DOCUMENT_BYTES as u64)
+            .is_some_and(|len| len > limit as u64)
         {
-            return Err(OutboundError::TooLarge(url.to_owned()));
+            return Err(too_large());
         }
         let mut body = Vec::new();
         while let Some(chunk) = response
@@ -183,8 +196,8 @@ impl Outbound {
             .await
             .map_err(|e| unreachable(e.without_url().to_string()))?
         {
-            if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
-                return Err(OutboundError::TooLarge(url.to_owned()));
+            if body.len() + chunk.len() > limit {
+                return Err(too_large());
             }
             body.extend_from_slice(&chunk);
         }

@@ -29,3 +29,6 @@ CREATE INDEX logout_notices_next_attempt_at_idx ON logout_notices (next_attempt_
 -- Sessions that ran out idle are ended (and told to their apps) by a sweep over this index.
 CREATE INDEX browser_sessions_live_expires_at_idx ON browser_sessions (expires_at)
     WHERE revoked_at IS NULL AND deleted_at IS NULL;
+
+-- Client ids may be the https URL of a client metadata document.
+ALTER TABLE apps ALTER COLUMN client_id TYPE VARCHAR(2048);

@@ -24,6 +24,7 @@ mod browser;
 mod captcha;
 mod cli;
 mod client_credentials;
+mod client_documents;
 mod clients;
 mod config_check;
 mod connect;
