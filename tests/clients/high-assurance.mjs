@@ -254,4 +254,39 @@ for (const path of ['/info', '/api/v1/users']) {
   const bare = await fetch(`${issuer}${path}`, { headers: { authorization: `Bearer ${s2sTokens.access_token}` } });
   assert(bare.status === 401, `${path} took the bound token as Bearer: ${bare.status}`);
 }
+// An S2S app made with client_secret_jwt: its assertions are HMACs of its secret (RFC 7523).
+const made = await admin('POST', '/api/v1/apps', {
+  name: 'HMAC caller', type: 's2s', scopes: ['read_user'], redirectUris: [], tokenEndpointAuthMethod: 'client_secret_jwt',
+});
+const hmacId = made.app.clientId;
+const hmacSecret = made.app.secret;
+assert(made.app.tokenEndpointAuthMethod === 'client_secret_jwt' && hmacSecret, `client_secret_jwt app: ${JSON.stringify(made.app)}`);
+assert(meta.token_endpoint_auth_methods_supported.includes('client_secret_jwt'), 'client_secret_jwt in discovery');
+const hmacClient = new client.Configuration(meta, hmacId, {}, client.ClientSecretJwt(hmacSecret));
+client.allowInsecureRequests(hmacClient);
+let hmacTokens;
+try {
+  hmacTokens = await client.clientCredentialsGrant(hmacClient, { scope: 'read_user' });
+} catch (error) {
+  throw new Error(`client credentials with client_secret_jwt: ${error.response ? await error.response.text() : error}`);
+}
+assert(jose.decodeJwt(hmacTokens.access_token).scope === 'read_user', 'an S2S token by client_secret_jwt');
+async function tokenWith(form) {
+  const response = await fetch(meta.token_endpoint, { method: 'POST', body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'read_user', ...form }) });
+  return { status: response.status, body: await json(response) };
+}
+const hmacAssertion = (key, aud = issuer) => new jose.SignJWT({ jti: crypto.randomUUID() })
+  .setProtectedHeader({ alg: 'HS256' }).setIssuer(hmacId).setSubject(hmacId).setAudience(aud)
+  .setIssuedAt().setExpirationTime('1m').sign(new TextEncoder().encode(key));
+const assertionForm = (assertion) => ({ client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion });
+const hmacOnce = await hmacAssertion(hmacSecret);
+assert((await tokenWith(assertionForm(hmacOnce))).status === 200, 'a hand-made HMAC assertion works');
+const hmacReplayed = await tokenWith(assertionForm(hmacOnce));
+assert(hmacReplayed.status === 401 && hmacReplayed.body.error === 'invalid_client', `a replayed HMAC assertion: ${JSON.stringify(hmacReplayed)}`);
+const guessed = await tokenWith(assertionForm(await hmacAssertion('not-the-secret-but-long-enough-0123456789')));
+assert(guessed.status === 401 && guessed.body.error_description.includes('client secret'), `an HMAC with another secret: ${JSON.stringify(guessed)}`);
+const hmacElsewhere = await tokenWith(assertionForm(await hmacAssertion(hmacSecret, 'https://other.example')));
+assert(hmacElsewhere.status === 401, `an HMAC assertion for another audience: ${hmacElsewhere.status}`);
+const plain = await tokenWith({ client_id: hmacId, client_secret: hmacSecret });
+assert(plain.status === 401 && plain.body.error === 'invalid_client', `the bare secret of a client_secret_jwt app: ${JSON.stringify(plain)}`);
 console.log('high-assurance: ok');

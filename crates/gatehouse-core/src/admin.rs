@@ -51,6 +51,8 @@ pub enum AdminRuleError {
     UserNotInOrg,
     #[error("Only spa and web apps sign users in, so only they may use the device flow")]
     DeviceFlowNeedsUserApp,
+    #[error("tokenEndpointAuthMethod client_secret_jwt needs a secret the server can read: create the app with it (an app made before keeps only its secret's hash)")]
+    ClientSecretJwtNeedsReadableSecret,
     #[error("tokenEndpointAuthMethod private_key_jwt needs the app's keys: set jwks or jwksUri")]
     PrivateKeyJwtNeedsKeys,
     #[error("Only web and s2s apps authenticate, so only they may use private_key_jwt")]

@@ -40,13 +40,17 @@ pub enum ClientAssertionError {
     UnsupportedAlgorithm(String),
     #[error("client_assertion is not signed by a key the app has registered")]
     BadSignature,
+    #[error(
+        "client_assertion is not an HS256, HS384 or HS512 JWT made with the app's client secret"
+    )]
+    BadSecretSignature,
     #[error("The app has no keys to check a client_assertion: register jwks or jwks_uri")]
     NoKeys,
     #[error("The app's jwks_uri could not be read")]
     KeysUnavailable,
-    #[error("This app authenticates with private_key_jwt only")]
+    #[error("This app authenticates with a client_assertion only (private_key_jwt or client_secret_jwt)")]
     AssertionRequired,
-    #[error("This app does not authenticate with private_key_jwt: use its client secret")]
+    #[error("This app does not authenticate with a client_assertion: use its client secret")]
     AssertionNotAllowed,
 }
 

@@ -88,6 +88,8 @@ pub struct ClientSecurity {
     pub fapi2_security_profile: bool,
     /// SHA-256 (hex) of its registration access token, when it registered itself (RFC 7591).
     pub registration_token_hash: Option<String>,
+    /// Its client secret sealed with the master key (base64), kept only for `client_secret_jwt`.
+    pub secret_sealed: Option<String>,
 }
 
 /// Changes to an app: `None` leaves a field as it is; `scopes` replaces the whole set.
@@ -181,7 +183,7 @@ macro_rules! app_columns {
          rotate_refresh_tokens, allow_device_flow, id_token_signed_response_alg, standard_claims, \
          require_pushed_authorization_requests, token_endpoint_auth_method, jwks, jwks_uri, \
          dpop_bound_access_tokens, request_object_signing_alg, fapi2_security_profile, \
-         registration_token_hash, backchannel_logout_uri, backchannel_logout_session_required, \
+         registration_token_hash, secret_sealed, backchannel_logout_uri, backchannel_logout_session_required, \
          frontchannel_logout_uri, frontchannel_logout_session_required, created_at, updated_at"
     };
 }
@@ -201,6 +203,8 @@ pub trait AppStore {
     fn set_app_secret_hash(&self, app_id: i64, secret_hash: &str) -> impl StoreFuture<()>;
     /// Records the hash of a self-registered app's registration access token (RFC 7592).
     fn set_app_registration_token_hash(&self, app_id: i64, hash: &str) -> impl StoreFuture<()>;
+    /// Keeps the app's secret sealed (for `client_secret_jwt`).
+    fn set_app_secret_sealed(&self, app_id: i64, sealed: &str) -> impl StoreFuture<()>;
 }
 
 impl Store {
@@ -303,6 +307,12 @@ impl AppStore for Store {
         const SQL: &str =
             "UPDATE apps SET registration_token_hash = $2, updated_at = $3 WHERE id = $1";
         self.execute(SQL, (app_id, hash, now_utc())).await?;
+        Ok(())
+    }
+
+    async fn set_app_secret_sealed(&self, app_id: i64, sealed: &str) -> Result<(), StoreError> {
+        const SQL: &str = "UPDATE apps SET secret_sealed = $2, updated_at = $3 WHERE id = $1";
+        self.execute(SQL, (app_id, sealed, now_utc())).await?;
         Ok(())
     }
 

@@ -57,6 +57,24 @@ pub fn verify<T: DeserializeOwned>(
         })
 }
 
+/// The claims of `token` if it is an HMAC JWS (HS256, HS384 or HS512) made with `secret`
+/// (`client_secret_jwt`, RFC 7523); `None` for another algorithm or a bad signature.
+pub fn verify_hmac<T: DeserializeOwned>(token: &str, secret: &[u8]) -> Option<T> {
+    let algorithm = match jsonwebtoken::decode_header(token).ok()?.alg {
+        algorithm @ (Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) => algorithm,
+        _ => return None,
+    };
+    let mut validation = Validation::new(algorithm);
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    let key = DecodingKey::from_secret(secret);
+    jsonwebtoken::decode::<T>(token, &key, &validation)
+        .ok()
+        .map(|data| data.claims)
+}
+
 fn verify_ed25519<T: DeserializeOwned>(token: &str, jwk: &Jwk) -> Result<T, FederationError> {
     use aws_lc_rs::signature::{UnparsedPublicKey, ED25519};
     use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};

@@ -145,15 +145,21 @@ pub fn openid_configuration_document(config: &Config) -> serde_json::Value {
     let client_auth = [
         "client_secret_basic",
         "client_secret_post",
+        "client_secret_jwt",
         "private_key_jwt",
         "none",
     ];
     let confidential_auth = [
         "client_secret_basic",
         "client_secret_post",
+        "client_secret_jwt",
         "private_key_jwt",
     ];
     let key_algorithms = ["RS256", "PS256", "ES256", "EdDSA"];
+    // Client assertions: signed with the app's key, or an HMAC with its secret.
+    let assertion_algorithms = [
+        "RS256", "PS256", "ES256", "EdDSA", "HS256", "HS384", "HS512",
+    ];
     let sessions = config.server_session_expires_in > 0;
     let mut document = json!({
         "issuer": issuer,
@@ -184,12 +190,12 @@ pub fn openid_configuration_document(config: &Config) -> serde_json::Value {
         ],
         "subject_types_supported": ["public"],
         "token_endpoint_auth_methods_supported": client_auth,
-        "token_endpoint_auth_signing_alg_values_supported": key_algorithms,
+        "token_endpoint_auth_signing_alg_values_supported": assertion_algorithms,
         "revocation_endpoint_auth_methods_supported": client_auth,
-        "revocation_endpoint_auth_signing_alg_values_supported": key_algorithms,
+        "revocation_endpoint_auth_signing_alg_values_supported": assertion_algorithms,
         // Only confidential apps may introspect.
         "introspection_endpoint_auth_methods_supported": confidential_auth,
-        "introspection_endpoint_auth_signing_alg_values_supported": key_algorithms,
+        "introspection_endpoint_auth_signing_alg_values_supported": assertion_algorithms,
         "dpop_signing_alg_values_supported": key_algorithms,
         // A signed answer on request (RFC 9701), with the server's own key.
         "introspection_signing_alg_values_supported": [signing_algorithm],

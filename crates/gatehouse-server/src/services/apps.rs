@@ -16,7 +16,7 @@ use crate::crypto::{random_hex, random_token, sha256_hex};
 use crate::error::{conflict_as, ServiceError};
 use crate::services::found;
 use crate::services::signing_keys::algorithm_setting;
-use crate::services::user_tokens::PRIVATE_KEY_JWT;
+use crate::services::user_tokens::{CLIENT_SECRET_JWT, PRIVATE_KEY_JWT};
 use crate::state::AppState;
 
 const NOT_FOUND: &str = "No app found";
@@ -142,9 +142,11 @@ fn logout_channels(
 pub struct ClientSecurityInput {
     /// Authorization requests only through `/oauth2/v1/par` (RFC 9126).
     pub require_pushed_authorization_requests: Option<bool>,
-    /// `client_secret_basic` (the default: the secret, by HTTP Basic or in the form) or
-    /// `private_key_jwt` (a JWT signed with one of the app's keys, RFC 7523; web and s2s apps
-    /// with `jwks` or `jwksUri`; the secret is then refused).
+    /// `client_secret_basic` (the default: the secret, by HTTP Basic or in the form),
+    /// `client_secret_jwt` (a JWT that is an HMAC of the secret, RFC 7523; only when the app is
+    /// created with it, since only then is the secret kept, sealed) or `private_key_jwt` (a JWT
+    /// signed with one of the app's keys; web and s2s apps with `jwks` or `jwksUri`). With
+    /// either JWT method the bare secret is refused.
     pub token_endpoint_auth_method: Option<String>,
     /// The app's public keys: a JWK set (`{"keys": [...]}`) of RSA, EC P-256 or Ed25519 keys;
     /// `{"keys": []}` removes them.
@@ -212,13 +214,13 @@ fn client_security(
         next.token_endpoint_auth_method = match method.as_str() {
             "client_secret_basic" | "client_secret_post" | "" => None,
             PRIVATE_KEY_JWT => Some(PRIVATE_KEY_JWT.to_owned()),
-            _ => {
-                return Err(AdminRuleError::OneOf {
-                    field: "tokenEndpointAuthMethod",
-                    allowed: "client_secret_basic, client_secret_post, private_key_jwt",
-                }
-                .into())
+            CLIENT_SECRET_JWT => Some(CLIENT_SECRET_JWT.to_owned()),
+            _ => return Err(AdminRuleError::OneOf {
+                field: "tokenEndpointAuthMethod",
+                allowed:
+                    "client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt",
             }
+            .into()),
         };
     }
     if let Some(jwks) = input.jwks {
@@ -249,7 +251,8 @@ fn client_security(
         if app_type == AppType::Spa {
             return Err(AdminRuleError::PrivateKeyJwtNeedsConfidentialApp.into());
         }
-        if next.jwks.is_none() && next.jwks_uri.is_none() {
+        let keyed = next.token_endpoint_auth_method.as_deref() == Some(PRIVATE_KEY_JWT);
+        if keyed && next.jwks.is_none() && next.jwks_uri.is_none() {
             return Err(AdminRuleError::PrivateKeyJwtNeedsKeys.into());
         }
     }
@@ -258,7 +261,7 @@ fn client_security(
         if app_type == AppType::Spa {
             return Err(AdminRuleError::from(FapiError::PublicClient).into());
         }
-        if next.token_endpoint_auth_method.is_none() {
+        if next.token_endpoint_auth_method.as_deref() != Some(PRIVATE_KEY_JWT) {
             return Err(AdminRuleError::from(FapiError::KeyAuthenticationRequired).into());
         }
         let server = state.config.signing_algorithm.as_str();
@@ -267,6 +270,11 @@ fn client_security(
         }
     }
     Ok(next)
+}
+
+/// What an app's sealed secret is bound to, so it cannot be moved to another app's row.
+pub fn secret_context(client_id: &str) -> String {
+    format!("app-secret:{client_id}")
 }
 
 /// The device flow signs users in: an S2S app has none.
@@ -365,6 +373,15 @@ pub async fn create(
         })
         .await
         .map_err(conflict_as("An app with this client id already exists"))?;
+    if app.security.token_endpoint_auth_method.as_deref() == Some(CLIENT_SECRET_JWT) {
+        // An HMAC is checked with the secret itself: kept sealed with the master key.
+        let sealed = state
+            .keys
+            .seal_secret(secret.as_bytes(), &secret_context(&app.client_id));
+        state.store.set_app_secret_sealed(app.id, &sealed).await?;
+        let app = found(state.store.app_by_id(app.id), NOT_FOUND).await?;
+        return Ok((app, secret));
+    }
     Ok((app, secret))
 }
 
@@ -385,6 +402,10 @@ pub async fn update(
     if !security.is_empty() || still_fapi {
         let kind = (current.app_type, id_alg);
         let next = client_security(state, kind, &current.security, security)?;
+        let secret_jwt = next.token_endpoint_auth_method.as_deref() == Some(CLIENT_SECRET_JWT);
+        if secret_jwt && current.security.secret_sealed.is_none() {
+            return Err(AdminRuleError::ClientSecretJwtNeedsReadableSecret.into());
+        }
         changes.security = Some(next);
     }
     check_device_flow(current.app_type, changes.allow_device_flow)?;

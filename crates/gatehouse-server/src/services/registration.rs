@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::apps::{self, ClientSecurityInput, LogoutChannelsInput, NewAppInput};
-use super::user_tokens::PRIVATE_KEY_JWT;
+use super::user_tokens::{CLIENT_SECRET_JWT, PRIVATE_KEY_JWT};
 use crate::crypto::{constant_time_eq, random_token, sha256_hex};
 use crate::error::ServiceError;
 use crate::state::AppState;
@@ -151,10 +151,12 @@ fn shape(state: &AppState, m: &ClientMetadata) -> Result<(AppType, Vec<String>),
         .unwrap_or("client_secret_basic")
     {
         "none" => AppType::Spa,
-        "client_secret_basic" | "client_secret_post" | PRIVATE_KEY_JWT => AppType::Web,
+        "client_secret_basic" | "client_secret_post" | CLIENT_SECRET_JWT | PRIVATE_KEY_JWT => {
+            AppType::Web
+        }
         other => {
             return Err(invalid(format!(
-                "token_endpoint_auth_method: {other} is not supported (none, client_secret_basic, client_secret_post, private_key_jwt)"
+                "token_endpoint_auth_method: {other} is not supported (none, client_secret_basic, client_secret_post, client_secret_jwt, private_key_jwt)"
             )))
         }
     };
@@ -283,7 +285,8 @@ pub async fn register(
         .set_app_registration_token_hash(app.id, &sha256_hex(registration_token.as_bytes()))
         .await?;
     // A public client has no secret, and one on private_key_jwt could not use it.
-    let uses_secret = app_type != AppType::Spa && app.security.token_endpoint_auth_method.is_none();
+    let method = app.security.token_endpoint_auth_method.as_deref();
+    let uses_secret = app_type != AppType::Spa && method != Some(PRIVATE_KEY_JWT);
     let secret = uses_secret.then_some(secret);
     Ok(describe(state, &app, secret, Some(registration_token)))
 }

@@ -32,3 +32,7 @@ CREATE INDEX browser_sessions_live_expires_at_idx ON browser_sessions (expires_a
 
 -- Client ids may be the https URL of a client metadata document.
 ALTER TABLE apps ALTER COLUMN client_id TYPE VARCHAR(2048);
+
+-- The client secret sealed with the master key, for apps that authenticate with
+-- client_secret_jwt (an HMAC needs the secret itself; other apps keep only its hash).
+ALTER TABLE apps ADD COLUMN secret_sealed TEXT;

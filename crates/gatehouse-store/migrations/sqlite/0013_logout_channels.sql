@@ -31,3 +31,7 @@ CREATE INDEX logout_notices_next_attempt_at_idx ON logout_notices (next_attempt_
 -- Sessions that ran out idle are ended (and told to their apps) by a sweep over this index.
 CREATE INDEX browser_sessions_live_expires_at_idx ON browser_sessions (expires_at)
     WHERE revoked_at IS NULL AND deleted_at IS NULL;
+
+-- The client secret sealed with the master key, for apps that authenticate with
+-- client_secret_jwt (an HMAC needs the secret itself; other apps keep only its hash).
+ALTER TABLE apps ADD COLUMN secret_sealed TEXT;

@@ -128,6 +128,9 @@ backend_tests! {
             (web_id, json!({"jwksUri": "https://127.0.0.1/jwks.json"}), "loopback, private"),
             (web_id, json!({"jwksUri": "https://169.254.169.254/latest/meta-data"}), "loopback, private"),
             (web_id, json!({"tokenEndpointAuthMethod": "tls_client_auth"}), "tokenEndpointAuthMethod must be"),
+            // Only an app created with it has a secret the server can read for an HMAC.
+            (web_id, json!({"tokenEndpointAuthMethod": "client_secret_jwt"}), "create the app with it"),
+            (spa_id, json!({"tokenEndpointAuthMethod": "client_secret_jwt"}), "web and s2s"),
         ] {
             let (status, answer) = put(id, body.clone()).await;
             assert_eq!(status, 400, "{body} -> {answer}");

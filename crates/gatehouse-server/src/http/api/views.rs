@@ -248,7 +248,8 @@ record_view! {
         standard_claims: bool = a.standard_claims,
         /// Authorization requests only through `/oauth2/v1/par` (RFC 9126).
         require_pushed_authorization_requests: bool = a.security.require_pushed_authorization_requests,
-        /// `client_secret_basic` (the secret, by HTTP Basic or in the form), `private_key_jwt`, or
+        /// `client_secret_basic` (the secret, by HTTP Basic or in the form), `client_secret_jwt`,
+        /// `private_key_jwt`, or
         /// `none` (spa apps).
         token_endpoint_auth_method: String = auth_method(a).to_owned(),
         /// The app's public keys (a JWK set), if registered by value.

@@ -104,7 +104,7 @@ pub async fn identify_client(
     if app.security.fapi2_security_profile {
         return Err(gatehouse_core::fapi::FapiError::KeyAuthenticationRequired.into());
     }
-    if app.security.token_endpoint_auth_method.as_deref() == Some(PRIVATE_KEY_JWT) {
+    if app.security.token_endpoint_auth_method.is_some() {
         return Err(ClientAssertionError::AssertionRequired.into());
     }
     let secret = presented.client_secret.as_deref().filter(|s| !s.is_empty());
@@ -124,8 +124,10 @@ pub async fn identify_client(
     Ok(Some(IdentifiedClient { app, authenticated }))
 }
 
-/// The `token_endpoint_auth_method` of apps that sign assertions.
+/// The `token_endpoint_auth_method` of apps that sign assertions with their keys.
 pub const PRIVATE_KEY_JWT: &str = "private_key_jwt";
+/// The `token_endpoint_auth_method` of apps that make assertions with their secret (an HMAC).
+pub const CLIENT_SECRET_JWT: &str = "client_secret_jwt";
 
 /// The app a `private_key_jwt` assertion authenticates (RFC 7523 §3): its claims name it, its
 /// keys verify it, this server is its audience, and its `jti` has not been seen while it is valid.
@@ -158,11 +160,12 @@ async fn key_authenticated_app(
         .app(&unverified.sub)
         .await?
         .ok_or(TokenError::UnknownClient)?;
-    if app.security.token_endpoint_auth_method.as_deref() != Some(PRIVATE_KEY_JWT) {
-        return Err(ClientAssertionError::AssertionNotAllowed.into());
-    }
     let claims: client_assertion::AssertionClaims =
-        state.client_keys.verify(&app, assertion, &jwt).await?;
+        match app.security.token_endpoint_auth_method.as_deref() {
+            Some(PRIVATE_KEY_JWT) => state.client_keys.verify(&app, assertion, &jwt).await?,
+            Some(CLIENT_SECRET_JWT) => secret_signed_claims(state, &app, assertion)?,
+            _ => return Err(ClientAssertionError::AssertionNotAllowed.into()),
+        };
     if app.security.fapi2_security_profile {
         let alg = gatehouse_core::federation::JwsAlgorithm::parse(&jwt.header.alg)
             .map_err(|_| ClientAssertionError::UnsupportedAlgorithm(jwt.header.alg.clone()))?;
@@ -186,6 +189,23 @@ async fn key_authenticated_app(
         return Err(ClientAssertionError::Replayed.into());
     }
     Ok(app)
+}
+
+/// The claims of a `client_secret_jwt` assertion made with the app's (sealed) secret.
+fn secret_signed_claims(
+    state: &AppState,
+    app: &App,
+    assertion: &str,
+) -> Result<gatehouse_core::client_assertion::AssertionClaims, ServiceError> {
+    let sealed = app
+        .security
+        .secret_sealed
+        .as_deref()
+        .ok_or(ClientAssertionError::BadSecretSignature)?;
+    let context = crate::services::apps::secret_context(&app.client_id);
+    let secret = state.keys.open_secret(sealed, &context)?;
+    crate::crypto::jws::verify_hmac(assertion, &secret)
+        .ok_or_else(|| ClientAssertionError::BadSecretSignature.into())
 }
 
 /// The app a grant is for: the identified client, or (public apps only) the one named by the
