@@ -7,7 +7,8 @@
 // API with it. Each protection is also attacked by hand (jose builds the forged proofs and
 // assertions): a replayed proof, a proof for another URL or method, a bound token sent as Bearer
 // or with another key, a reused request_uri, a pushed request tampered with at authorize, a
-// request not pushed, an assertion replayed or aimed at another audience.
+// request not pushed, an assertion replayed or aimed at another audience, an RS256 DPoP proof
+// from the FAPI app. An S2S app made with client_secret_jwt gets a token with HMAC assertions.
 // Env: ISSUER, ADMIN_TOKEN (root), APP_ID and CLIENT_ID (a web app), REDIRECT_URI, EMAIL,
 // PASSWORD, S2S_APP_ID and S2S_CLIENT_ID (an S2S app holding root).
 import { createServer } from 'node:http';
@@ -78,6 +79,14 @@ assert(reusedAnswer.status === 400, `a request_uri whose first use was refused s
 const callback = await signInOnce(url.href, { redirectUri, user });
 const replayedUri = await fetch(url, { redirect: 'manual' });
 assert(replayedUri.status === 400, `a used request_uri worked again: ${replayedUri.status}`);
+
+// FAPI 2.0 signs with PS256, ES256 or EdDSA only: an RS256 proof is refused before the code is
+// touched, so the real exchange below still works.
+const rsaDpop = client.getDPoPHandle(config, await client.randomDPoPKeyPair('RS256'));
+const rsaRefusal = await client.authorizationCodeGrant(config, new URL(callback), {
+  pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true,
+}, undefined, { DPoP: rsaDpop }).then(() => null, (error) => error);
+assert(rsaRefusal?.error === 'invalid_dpop_proof' && rsaRefusal.error_description.includes('FAPI'), `an RS256 DPoP proof for a FAPI app: ${rsaRefusal}`);
 
 // DPoP: openid-client meets the server's nonce (use_dpop_nonce, then a retry with it).
 const dpopKeys = await client.randomDPoPKeyPair('ES256');

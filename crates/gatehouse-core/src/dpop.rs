@@ -28,6 +28,8 @@ pub enum DpopError {
     SeveralProofs,
     #[error("The DPoP proof is signed with `{0}`; RS256, PS256, ES256 and EdDSA are accepted")]
     UnsupportedAlgorithm(String),
+    #[error("FAPI 2.0 allows DPoP proofs signed with PS256, ES256 or EdDSA, not RS256")]
+    FapiAlgorithm,
     #[error("The DPoP proof's jwk holds a private key: send the public key only")]
     PrivateKey,
     #[error("The DPoP proof's signature does not verify with its jwk")]
@@ -217,6 +219,11 @@ fn normalized_url(url: &str) -> Option<String> {
         parsed.rest
     };
     Some(format!("{}://{}{port}{path}", parsed.scheme, parsed.host))
+}
+
+/// A proof for an app held to FAPI 2.0 must use one of the profile's algorithms (§5.4.1).
+pub fn check_fapi_algorithm(algorithm: JwsAlgorithm) -> Result<(), DpopError> {
+    crate::fapi::algorithm_allowed(algorithm).map_err(|_| DpopError::FapiAlgorithm)
 }
 
 #[cfg(test)]

@@ -56,6 +56,8 @@ impl ClientCache {
             Some(documents) if is_client_url(client_id) => {
                 documents.resolve(&self.store, client_id).await?
             }
+            // Turned off: apps once kept from documents are not used either.
+            None if is_client_url(client_id) => None,
             _ => self.store.app_by_client_id(client_id).await?,
         };
         let Some(mut app) = found else {

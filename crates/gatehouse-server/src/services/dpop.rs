@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderName};
 use gatehouse_core::dpop::{self, DpopError, ProofTarget};
+use gatehouse_core::federation::JwsAlgorithm;
 use gatehouse_core::jwt::Confirmation;
 use gatehouse_core::request_headers::TokenScheme;
 use gatehouse_core::TokenError;
@@ -66,14 +67,23 @@ async fn nonce_accepted(state: &AppState, nonce: &str, now: i64) -> Result<bool,
     Ok(false)
 }
 
-/// Checks a proof for `target` (RFC 9449 §4.3) and returns its key's thumbprint. The `jti` is
-/// recorded last, so a proof refused for another reason can be corrected and sent again.
+/// The key a valid proof was made with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvenKey {
+    /// Its RFC 7638 thumbprint, what tokens are bound to.
+    pub thumbprint: String,
+    /// What the proof was signed with.
+    pub algorithm: JwsAlgorithm,
+}
+
+/// Checks a proof for `target` (RFC 9449 §4.3) and returns its key. The `jti` is recorded last,
+/// so a proof refused for another reason can be corrected and sent again.
 async fn verify(
     state: &AppState,
     proof: &str,
     target: ProofTarget<'_>,
     now: i64,
-) -> Result<String, ServiceError> {
+) -> Result<ProvenKey, ServiceError> {
     let read = dpop::read_proof(proof)?;
     jws::verify::<serde_json::Value>(proof, read.algorithm, &read.jwk)
         .map_err(|_| DpopError::BadSignature)?;
@@ -96,17 +106,20 @@ async fn verify(
     if !state.cache.set_if_absent(&key, "1", ttl).await? {
         return Err(DpopError::Replayed.into());
     }
-    Ok(read.thumbprint)
+    Ok(ProvenKey {
+        thumbprint: read.thumbprint,
+        algorithm: read.algorithm,
+    })
 }
 
-/// At the token endpoint: the thumbprint of the key a valid proof was made with, `None` when
-/// the request carries none.
+/// At the token endpoint: the key a valid proof was made with, `None` when the request carries
+/// none.
 pub async fn token_request_key(
     state: &AppState,
     headers: &HeaderMap,
     path: &str,
     now: i64,
-) -> Result<Option<String>, ServiceError> {
+) -> Result<Option<ProvenKey>, ServiceError> {
     let Some(proof) = proof_of(headers)? else {
         return Ok(None);
     };
@@ -117,6 +130,16 @@ pub async fn token_request_key(
         access_token: None,
     };
     verify(state, proof, target, now).await.map(Some)
+}
+
+/// An app held to FAPI 2.0 proves its DPoP key with the profile's algorithms only.
+pub fn check_fapi_proof(app: &App, key: Option<&ProvenKey>) -> Result<(), DpopError> {
+    match key {
+        Some(key) if app.security.fapi2_security_profile => {
+            dpop::check_fapi_algorithm(key.algorithm)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// An app that asked for DPoP-bound access tokens must send a proof with every token request.
@@ -163,7 +186,7 @@ pub async fn check_presented(
         url: &url,
         access_token: Some(presented.token),
     };
-    let thumbprint = verify(state, proof, target, now).await?;
+    let thumbprint = verify(state, proof, target, now).await?.thumbprint;
     if thumbprint != cnf.jkt {
         return Err(DpopError::WrongKey.into());
     }

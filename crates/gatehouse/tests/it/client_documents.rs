@@ -128,6 +128,11 @@ backend_tests! {
         let (status, location, _) = authorize(&app, &client_id, &moved).await;
         assert!(status == 302 || status == 303 || status == 200, "{status} {location:?}");
 
+        // With the setting off, a kept document client is no longer used.
+        let off = TestApp::spawn_on(app.isolation.clone(), |_| {}).await;
+        let (status, _, html) = authorize(&off, &client_id, &moved).await;
+        assert_eq!(status, 404, "documents turned off: {html}");
+
         // An operator's disabling holds through the refreshes.
         let (status, _) = call(&app, "PUT", &format!("/api/v1/apps/{}", kept["id"]), &root, Some(json!({ "isActive": false }))).await;
         assert_eq!(status, 200);

@@ -128,7 +128,7 @@ backend_tests! {
         assert_eq!(oauth, oidc, "one document under both names");
         assert_eq!(oauth["issuer"], app.base);
         assert_eq!(oauth["introspection_endpoint"], app.url("/oauth2/v1/introspect"));
-        assert_eq!(oauth["introspection_endpoint_auth_methods_supported"], json!(["client_secret_basic", "client_secret_post", "private_key_jwt"]));
+        assert_eq!(oauth["introspection_endpoint_auth_methods_supported"], json!(["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt"]));
     }
 
     async fn only_apps_with_a_secret_may_introspect(backend: Backend) {

@@ -137,7 +137,7 @@ pub async fn token(
 ) -> Response {
     let now = chrono::Utc::now().timestamp();
     let result = match dpop::token_request_key(&state, &headers, TOKEN_PATH, now).await {
-        Ok(key) => grant(&state, &headers, peer, form, key.as_deref(), now).await,
+        Ok(key) => grant(&state, &headers, peer, form, key.as_ref(), now).await,
         Err(err) => Err(err.into()),
     };
     with_dpop_nonce(&state, &headers, result.into_response(), now).await
@@ -169,15 +169,30 @@ pub async fn with_dpop_nonce(
     }
 }
 
-/// The grant asked for; `dpop` is the thumbprint of the key a valid DPoP proof was made with.
+/// The client of a grant, identified as everywhere, whose DPoP proof (if any) its profile allows.
+async fn grant_client(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: ClientAuthForm,
+    key: Option<&dpop::ProvenKey>,
+) -> Result<Option<IdentifiedClient>, OAuthError> {
+    let client = identified_client(state, headers, form, TOKEN_PATH).await?;
+    if let Some(client) = &client {
+        dpop::check_fapi_proof(&client.app, key).map_err(crate::error::ServiceError::from)?;
+    }
+    Ok(client)
+}
+
+/// The grant asked for; `key` is the key a valid DPoP proof was made with.
 async fn grant(
     state: &AppState,
     headers: &HeaderMap,
     peer: Option<std::net::SocketAddr>,
     mut form: TokenForm,
-    dpop: Option<&str>,
+    key: Option<&dpop::ProvenKey>,
     now: i64,
 ) -> Result<Response, OAuthError> {
+    let dpop = key.map(|k| k.thumbprint.as_str());
     // This server's own identifier as a resource (RFC 9728) means its own tokens, as no resource.
     if form.resource.as_deref() == Some(state.config.issuer.as_str()) {
         form.resource = None;
@@ -193,7 +208,7 @@ async fn grant(
             // An S2S app authenticates with HTTP Basic (melody.md §3.2) or, when it has keys,
             // with a signed assertion.
             if form.client.client_assertion.is_some() {
-                let client = identified_client(state, headers, form.client, TOKEN_PATH)
+                let client = grant_client(state, headers, form.client, key)
                     .await?
                     .ok_or(TokenError::ClientAuthenticationRequired)?;
                 let auth = S2sAuthentication::Assertion(&client);
@@ -219,7 +234,7 @@ async fn grant(
             Ok(no_store(Json(issued)))
         }
         "authorization_code" => {
-            let client = identified_client(state, headers, form.client, TOKEN_PATH).await?;
+            let client = grant_client(state, headers, form.client, key).await?;
             let ip = client_ip(headers, peer, &state.config);
             let issued = user_tokens::exchange_code(
                 state,
@@ -238,7 +253,7 @@ async fn grant(
             Ok(no_store(Json(issued)))
         }
         "refresh_token" => {
-            let client = identified_client(state, headers, form.client, TOKEN_PATH).await?;
+            let client = grant_client(state, headers, form.client, key).await?;
             let issued = user_tokens::refresh(
                 state,
                 client.as_ref(),
@@ -253,7 +268,7 @@ async fn grant(
             Ok(no_store(Json(issued)))
         }
         device_code::GRANT_TYPE => {
-            let client = identified_client(state, headers, form.client, TOKEN_PATH).await?;
+            let client = grant_client(state, headers, form.client, key).await?;
             let ip = client_ip(headers, peer, &state.config);
             let device_code = form.device_code.as_deref().unwrap_or_default();
             let issued = device_flow::poll(
@@ -267,7 +282,7 @@ async fn grant(
             Ok(no_store(Json(issued)))
         }
         token_exchange::GRANT_TYPE => {
-            let client = identified_client(state, headers, form.client, TOKEN_PATH).await?;
+            let client = grant_client(state, headers, form.client, key).await?;
             let request = user_tokens::ExchangeRequest {
                 subject_token: form.subject_token.as_deref().unwrap_or_default(),
                 params: ExchangeParams {
