@@ -62,8 +62,11 @@ const directAnswer = await fetch(direct, { redirect: 'manual' });
 const refusedAt = directAnswer.headers.get('location') || '';
 assert(refusedAt.startsWith(redirectUri) && refusedAt.includes('error=invalid_request'), `unpushed request: ${directAnswer.status} ${refusedAt}`);
 
+// The DPoP key is proven at the push already, so the code is bound to it (RFC 9449 §10.1).
+const dpopKeys = await client.randomDPoPKeyPair('ES256');
+const dpop = client.getDPoPHandle(config, dpopKeys);
 const { verifier, state, nonce, params: pushedParams } = await codeFlow(client, redirectUri);
-const url = await client.buildAuthorizationUrlWithPAR(config, pushedParams);
+const url = await client.buildAuthorizationUrlWithPAR(config, pushedParams, { DPoP: dpop });
 assert(url.searchParams.get('request_uri')?.startsWith('urn:ietf:params:oauth:request_uri:'), `PAR url: ${url}`);
 assert(!url.searchParams.has('scope'), 'the front channel carries only client_id and request_uri');
 
@@ -89,8 +92,6 @@ const rsaRefusal = await client.authorizationCodeGrant(config, new URL(callback)
 assert(rsaRefusal?.error === 'invalid_dpop_proof' && rsaRefusal.error_description.includes('FAPI'), `an RS256 DPoP proof for a FAPI app: ${rsaRefusal}`);
 
 // DPoP: openid-client meets the server's nonce (use_dpop_nonce, then a retry with it).
-const dpopKeys = await client.randomDPoPKeyPair('ES256');
-const dpop = client.getDPoPHandle(config, dpopKeys);
 const tokens = await client.authorizationCodeGrant(config, new URL(callback), {
   pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true,
 }, undefined, { DPoP: dpop });
@@ -102,6 +103,22 @@ assert(jwksServed >= 1, 'the server read the app keys from its jwks_uri');
 const sub = tokens.claims().sub;
 const info = await client.fetchUserInfo(config, tokens.access_token, sub, { DPoP: dpop });
 assert(info.sub === sub && info.email === user.email, `userinfo with DPoP: ${JSON.stringify(info)}`);
+
+// A push whose proof is made with one key while its dpop_jkt names another is refused; a code
+// bound at the push to one key cannot be exchanged with another.
+const otherKeys = await client.randomDPoPKeyPair('ES256');
+const otherDpop = client.getDPoPHandle(config, otherKeys);
+const otherThumbprint = await jose.calculateJwkThumbprint(await jose.exportJWK(otherKeys.publicKey));
+const mismatched = await client.buildAuthorizationUrlWithPAR(config, { ...pushedParams, dpop_jkt: otherThumbprint }, { DPoP: dpop })
+  .then(() => null, (error) => error);
+assert(mismatched?.error === 'invalid_dpop_proof', `a push naming another key than its proof: ${mismatched}`);
+const boundFlow = await codeFlow(client, redirectUri);
+const boundUrl = await client.buildAuthorizationUrlWithPAR(config, boundFlow.params, { DPoP: otherDpop });
+const boundCallback = await signInOnce(boundUrl.href, { redirectUri, user: { email: user.email, password: user.password } });
+const stolen = await client.authorizationCodeGrant(config, new URL(boundCallback), {
+  pkceCodeVerifier: boundFlow.verifier, expectedState: boundFlow.state, expectedNonce: boundFlow.nonce, idTokenExpected: true,
+}, undefined, { DPoP: dpop }).then(() => null, (error) => error);
+assert(stolen?.error === 'invalid_grant' && stolen.error_description.includes('dpop_jkt'), `a bound code with another key: ${stolen}`);
 
 // Proofs made by hand, to attack the checks one at a time.
 const userinfo = `${issuer}/oauth2/v1/userinfo`;

@@ -35,6 +35,8 @@ pub struct AuthorizeParams {
     pub acr_values: Option<String>,
     /// OIDC Core §5.5: individual claims asked for (JSON).
     pub claims: Option<String>,
+    /// RFC 9449 §10: the thumbprint of the DPoP key the code will be exchanged with.
+    pub dpop_jkt: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,6 +92,9 @@ pub struct AuthorizationRequest {
     /// The app is held to FAPI 2.0: its code lives no more than the profile allows.
     #[serde(default)]
     pub fapi: bool,
+    /// The DPoP key (RFC 7638 thumbprint) the code must be exchanged with (RFC 9449 §10).
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
 }
 
 impl AuthorizationRequest {
@@ -121,6 +126,7 @@ impl AuthorizationRequest {
             userinfo_claims: Vec::new(),
             expected_subject: None,
             fapi: false,
+            dpop_jkt: None,
         }
     }
 }
@@ -391,6 +397,14 @@ pub fn check_request(
         pick_locale(requested, settings.supported_locales)
     };
     let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+    let dpop_jkt = nonempty(&params.dpop_jkt);
+    if dpop_jkt
+        .as_deref()
+        .is_some_and(|j| !crate::dpop::is_thumbprint(j))
+    {
+        let refusal = crate::dpop::DpopError::MalformedThumbprint.to_string();
+        return Err(RedirectError::invalid_request(refusal));
+    }
     let claims = match params.claims.as_deref().filter(|c| !c.trim().is_empty()) {
         Some(raw) => crate::claims::parse_claims_request(raw)
             .map_err(|e| RedirectError::invalid_request(e.to_string()))?,
@@ -418,6 +432,7 @@ pub fn check_request(
         userinfo_claims: claims.userinfo,
         expected_subject: claims.subject,
         fapi: false,
+        dpop_jkt,
     })
 }
 

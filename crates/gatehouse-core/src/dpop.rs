@@ -60,6 +60,14 @@ pub enum DpopError {
     ProofRequired,
     #[error("This refresh token is bound to a DPoP key: send a proof made with it")]
     RefreshTokenBound,
+    #[error(
+        "This authorization code is bound to a DPoP key (dpop_jkt): send a proof made with it"
+    )]
+    CodeBound,
+    #[error("dpop_jkt must be the base64url SHA-256 thumbprint of a JWK (43 characters)")]
+    MalformedThumbprint,
+    #[error("dpop_jkt names another key than the DPoP proof sent with the pushed request")]
+    ThumbprintMismatch,
 }
 
 /// A proof's header: the public key it is signed with travels in it.
@@ -226,8 +234,46 @@ pub fn check_fapi_algorithm(algorithm: JwsAlgorithm) -> Result<(), DpopError> {
     crate::fapi::algorithm_allowed(algorithm).map_err(|_| DpopError::FapiAlgorithm)
 }
 
+/// Whether `value` can be an RFC 7638 SHA-256 thumbprint (`dpop_jkt`, RFC 9449 §10).
+pub fn is_thumbprint(value: &str) -> bool {
+    value.len() == 43
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A code bound to a key at authorize (`dpop_jkt`, RFC 9449 §10) is exchanged only with a proof
+/// made with that key.
+pub fn check_code_key(bound: Option<&str>, proven: Option<&str>) -> Result<(), DpopError> {
+    match bound {
+        Some(jkt) if proven != Some(jkt) => Err(DpopError::CodeBound),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_code_bound_at_authorize_needs_the_same_key() {
+        let jkt = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
+        assert!(is_thumbprint(jkt));
+        for bad in [
+            "",
+            "short",
+            &"a".repeat(44),
+            "NzbLsXh8uDCcd+6MNwXF4W/7noWXFZAfHkxZsRGC9Xs",
+        ] {
+            assert!(!is_thumbprint(bad), "{bad}");
+        }
+        assert_eq!(check_code_key(Some(jkt), Some(jkt)), Ok(()));
+        assert_eq!(check_code_key(Some(jkt), None), Err(DpopError::CodeBound));
+        assert_eq!(
+            check_code_key(Some(jkt), Some("other")),
+            Err(DpopError::CodeBound)
+        );
+        assert_eq!(check_code_key(None, Some(jkt)), Ok(()));
+    }
     use super::*;
 
     #[test]

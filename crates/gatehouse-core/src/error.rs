@@ -203,7 +203,9 @@ impl TokenError {
             Self::TwoClientAuthentications => OAuthErrorCode::InvalidRequest,
             Self::Dpop(crate::dpop::DpopError::UseNonce) => OAuthErrorCode::UseDpopNonce,
             // A bound refresh token used with another key is a grant that does not hold.
-            Self::Dpop(crate::dpop::DpopError::RefreshTokenBound) => OAuthErrorCode::InvalidGrant,
+            Self::Dpop(
+                crate::dpop::DpopError::RefreshTokenBound | crate::dpop::DpopError::CodeBound,
+            ) => OAuthErrorCode::InvalidGrant,
             Self::Dpop(_) => OAuthErrorCode::InvalidDpopProof,
             Self::PushedRequest(_) => OAuthErrorCode::InvalidRequest,
             Self::RequestObject(_) => OAuthErrorCode::InvalidRequestObject,

@@ -35,6 +35,9 @@ pub struct IssuedCode {
     /// And at userinfo.
     #[serde(default)]
     pub userinfo_claims: Vec<String>,
+    /// The DPoP key the code must be exchanged with (RFC 9449 §10).
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
 }
 
 /// The token request's view of an exchange.
@@ -107,6 +110,7 @@ mod tests {
             amr: Vec::new(),
             id_token_claims: Vec::new(),
             userinfo_claims: Vec::new(),
+            dpop_jkt: None,
         }
     }
 

@@ -18,6 +18,29 @@ async fn form_post(app: &TestApp, path: &str, form: &[(&str, &str)]) -> reqwest:
 }
 
 backend_tests! {
+    async fn a_code_bound_to_a_dpop_key_at_authorize_needs_a_proof_with_it(backend: Backend) {
+        use crate::flow::{authorize_url, exchange, query_param, sign_up, Browser, VERIFIER};
+        let app = TestApp::spawn(backend).await;
+        let cb = "https://app.example/cb";
+        let (_, client_id, _) = create_app(&app, "Bound app", "spa", &[cb]).await;
+        let browser = Browser::new(&app);
+        let page = browser.get(&authorize_url(&client_id, cb, &[("dpop_jkt", "not-a-thumbprint")])).await;
+        let refused = page.location.unwrap_or_default();
+        assert_eq!(query_param(&refused, "error").as_deref(), Some("invalid_request"), "{refused}");
+        assert!(query_param(&refused, "error_description").unwrap_or_default().contains("dpop_jkt"), "{refused}");
+
+        let jkt = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
+        let redirect = sign_up(&browser, &authorize_url(&client_id, cb, &[("dpop_jkt", jkt)]), "bound@example.com", cb).await;
+        let code = query_param(&redirect, "code").unwrap();
+        let (status, body) = exchange(&app, &[
+            ("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", cb),
+            ("code_verifier", VERIFIER), ("client_id", &client_id),
+        ]).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"], "invalid_grant");
+        assert!(body["error_description"].as_str().unwrap().contains("dpop_jkt"), "{body}");
+    }
+
     async fn openid_client_pushes_signs_assertions_and_binds_tokens_to_dpop_keys(backend: Backend) {
         let origin = app_origin();
         // The app's keys are served by the client script on loopback.

@@ -5,12 +5,13 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use gatehouse_core::dpop::DpopError;
 use gatehouse_core::par::{self, Pairs};
 use gatehouse_core::TokenError;
 use serde_json::json;
 
 use super::authorize::{check_authorization, params_of, Refusal};
-use super::token::{identified_client, no_store, ClientAuthForm};
+use super::token::{identified_client, no_store, with_dpop_nonce, ClientAuthForm};
 use crate::http::error::OAuthError;
 use crate::http::form::OAuthForm;
 use crate::services;
@@ -47,15 +48,44 @@ fn invalid_request(description: String) -> OAuthError {
     }
 }
 
+/// A DPoP proof sent with the push binds the code to its key (RFC 9449 §10.1): its thumbprint
+/// becomes the request's `dpop_jkt`, which may not name another key.
+fn bind_to_key(pairs: &mut Pairs, key: &services::dpop::ProvenKey) -> Result<(), OAuthError> {
+    match pairs.iter().find(|(name, _)| name == "dpop_jkt") {
+        Some((_, named)) if *named != key.thumbprint => {
+            Err(crate::error::ServiceError::from(DpopError::ThumbprintMismatch).into())
+        }
+        Some(_) => Ok(()),
+        None => {
+            pairs.push(("dpop_jkt".into(), key.thumbprint.clone()));
+            Ok(())
+        }
+    }
+}
+
 pub async fn push(
     State(state): State<AppState>,
     headers: HeaderMap,
-    OAuthForm(mut pairs): OAuthForm<Pairs>,
+    OAuthForm(pairs): OAuthForm<Pairs>,
+) -> Response {
+    let now = chrono::Utc::now().timestamp();
+    let pushed = pushed(&state, &headers, pairs, now).await;
+    with_dpop_nonce(&state, &headers, pushed.into_response(), now).await
+}
+
+async fn pushed(
+    state: &AppState,
+    headers: &HeaderMap,
+    mut pairs: Pairs,
+    now: i64,
 ) -> Result<Response, OAuthError> {
+    let key = services::dpop::token_request_key(state, headers, PAR_PATH, now).await?;
     let auth = client_auth(&mut pairs);
-    let client = identified_client(&state, &headers, auth, PAR_PATH)
+    let client = identified_client(state, headers, auth, PAR_PATH)
         .await?
         .ok_or(TokenError::MissingParameter("client_id"))?;
+    services::dpop::check_fapi_proof(&client.app, key.as_ref())
+        .map_err(crate::error::ServiceError::from)?;
     // HTTP Basic names the client; the request names it too (RFC 9126 §2.1).
     if !pairs.iter().any(|(n, _)| n == "client_id") {
         pairs.push(("client_id".into(), client.app.client_id.clone()));
@@ -64,12 +94,15 @@ pub async fn push(
     // A signed request object (RFC 9126 §3): its parameters are the request.
     if let Some(at) = pairs.iter().position(|(name, _)| name == "request") {
         let (_, request) = pairs.remove(at);
-        let object = services::request_objects::unpack(&state, &client.app, &request).await?;
+        let object = services::request_objects::unpack(state, &client.app, &request).await?;
         pairs = par::take_pushed(&pairs, object).map_err(TokenError::from)?;
+    }
+    if let Some(key) = &key {
+        bind_to_key(&mut pairs, key)?;
     }
     let params = params_of(&pairs)
         .ok_or_else(|| invalid_request("The request repeats a parameter".into()))?;
-    match check_authorization(&state, &params, true).await {
+    match check_authorization(state, &params, true).await {
         Ok(_) => {}
         Err(Refusal::Shown { detail, .. }) => return Err(invalid_request(detail)),
         Err(Refusal::Redirected { code, description }) => {
@@ -78,7 +111,7 @@ pub async fn push(
         }
         Err(Refusal::Internal(err)) => return Err(err.into()),
     }
-    let (request_uri, expires_in) = services::par::push(&state, &pairs).await?;
+    let (request_uri, expires_in) = services::par::push(state, &pairs).await?;
     let body = json!({ "request_uri": request_uri, "expires_in": expires_in });
     Ok(no_store((StatusCode::CREATED, Json(body))).into_response())
 }

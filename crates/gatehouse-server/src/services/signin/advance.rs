@@ -229,6 +229,7 @@ async fn finish(
         amr,
         id_token_claims: tx.request.id_token_claims.clone(),
         userinfo_claims: tx.request.userinfo_claims.clone(),
+        dpop_jkt: tx.request.dpop_jkt.clone(),
     };
     let ttl = Duration::from_secs(code_lifetime);
     state.cache.set_json(&code_key(&code), &issued, ttl).await?;

@@ -96,6 +96,7 @@ pub async fn exchange_code(
             .await?;
     }
     checked?;
+    gatehouse_core::dpop::check_code_key(issued.dpop_jkt.as_deref(), dpop)?;
     check_token_resource(resource, issued.resource.as_deref()).map_err(TokenError::from)?;
     let finished = FinishedSignIn {
         user_id: issued.user_id,
