@@ -15,6 +15,8 @@ pub mod cache;
 mod connect_apps;
 mod error;
 mod import;
+#[cfg(test)]
+mod landed_migrations;
 mod lifecycle;
 mod listing;
 mod logout_notices;

@@ -8,10 +8,5 @@ ALTER TABLE apps ADD COLUMN jwks TEXT;
 ALTER TABLE apps ADD COLUMN jwks_uri TEXT;
 ALTER TABLE apps ADD COLUMN dpop_bound_access_tokens BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE apps ADD COLUMN request_object_signing_alg TEXT;
--- Held to the FAPI 2.0 Security Profile: PAR, PKCE S256, private_key_jwt, DPoP, short codes.
-ALTER TABLE apps ADD COLUMN fapi2_security_profile BOOLEAN NOT NULL DEFAULT FALSE;
 -- The DPoP key (RFC 7638 thumbprint) a public client's refresh family is bound to (RFC 9449 §5).
 ALTER TABLE refresh_tokens ADD COLUMN dpop_jkt TEXT;
--- Apps registered by themselves (RFC 7591): the SHA-256 of the token that reads, changes and
--- deletes their registration (RFC 7592).
-ALTER TABLE apps ADD COLUMN registration_token_hash TEXT;

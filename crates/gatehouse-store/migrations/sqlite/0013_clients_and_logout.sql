@@ -1,3 +1,12 @@
+-- Clients, continued: the FAPI 2.0 switch, self-registration, logout channels (with the
+-- sessions' apps and the notices owed to them), URL client ids and sealed secrets.
+-- Held to the FAPI 2.0 Security Profile: PAR, PKCE S256, private_key_jwt, DPoP, short codes.
+ALTER TABLE apps ADD COLUMN fapi2_security_profile INTEGER NOT NULL DEFAULT 0
+    CHECK (fapi2_security_profile IN (0, 1));
+-- Apps registered by themselves (RFC 7591): the SHA-256 of the token that reads, changes and
+-- deletes their registration (RFC 7592).
+ALTER TABLE apps ADD COLUMN registration_token_hash TEXT;
+
 -- OIDC back-channel and front-channel logout: where each app hears that a user's session ended.
 ALTER TABLE apps ADD COLUMN backchannel_logout_uri TEXT;
 ALTER TABLE apps ADD COLUMN backchannel_logout_session_required INTEGER NOT NULL DEFAULT 0
