@@ -50,6 +50,9 @@ assert(madeUp.status === 401, `a made-up initial token: ${madeUp.status}`);
 const tokenForBadMetadata = await initialToken();
 const s2sGrant = await register({ ...metadata, grant_types: ['client_credentials'] }, tokenForBadMetadata);
 assert(s2sGrant.status === 400 && s2sGrant.body.error === 'invalid_client_metadata', `client_credentials: ${JSON.stringify(s2sGrant)}`);
+// Metadata outside the policy does not use up the token.
+const corrected = await register({ ...metadata, client_name: 'Corrected app' }, tokenForBadMetadata);
+assert(corrected.status === 201, `the token after refused metadata: ${JSON.stringify(corrected)}`);
 const badRedirect = await register({ ...metadata, redirect_uris: ['javascript:alert(1)'] }, await initialToken());
 assert(badRedirect.status === 400 && badRedirect.body.error === 'invalid_redirect_uri', `javascript: redirect: ${JSON.stringify(badRedirect)}`);
 

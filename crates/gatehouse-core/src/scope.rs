@@ -55,6 +55,19 @@ pub fn grant_scopes(requested: &[String], app_scopes: &[String]) -> Vec<String> 
         .collect()
 }
 
+/// The scopes a client that describes itself (registration, a metadata document) gets: those
+/// of `allowed` it asks for, in its order, or all of them when it asks for none.
+pub fn offered_scopes(asked: Option<&str>, allowed: &[String]) -> Vec<String> {
+    match asked.filter(|a| !a.trim().is_empty()) {
+        None => allowed.to_vec(),
+        Some(asked) => asked
+            .split_ascii_whitespace()
+            .filter(|s| allowed.iter().any(|a| a == s))
+            .map(str::to_owned)
+            .collect(),
+    }
+}
+
 /// Whether a caller's scopes satisfy a guard: the named scope, or `root`.
 pub fn satisfies(held: &[String], required: &str) -> bool {
     held.iter().any(|s| s == required || s == ROOT_SCOPE)
@@ -63,6 +76,18 @@ pub fn satisfies(held: &[String], required: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_self_described_client_gets_the_allowed_scopes_it_asks_for() {
+        let allowed = vec!["openid".to_owned(), "profile".to_owned()];
+        assert_eq!(offered_scopes(None, &allowed), allowed);
+        assert_eq!(offered_scopes(Some("  "), &allowed), allowed);
+        assert_eq!(
+            offered_scopes(Some("profile root openid"), &allowed),
+            ["profile", "openid"]
+        );
+        assert!(offered_scopes(Some("root"), &allowed).is_empty());
+    }
 
     fn strings(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()

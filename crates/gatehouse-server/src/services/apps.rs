@@ -83,8 +83,9 @@ impl LogoutChannelsInput {
     }
 }
 
-/// The app's logout channels after `input`: URIs checked (a back-channel one must be an address
-/// the server may call), front-channel on the origin of a redirect URI, none for an S2S app.
+/// The app's logout channels after `input`, checked as a whole: a new back-channel URI must be
+/// an address the server may call; the front-channel URI must be on the origin of one of
+/// `redirect_uris` (the ones the app will have); an S2S app has none.
 fn logout_channels(
     state: &AppState,
     (app_type, redirect_uris): (AppType, &[String]),
@@ -118,15 +119,12 @@ fn logout_channels(
         };
     }
     if let Some(uri) = input.frontchannel_logout_uri {
-        next.frontchannel_logout_uri = match uri.trim() {
-            "" => None,
-            uri => Some(logout_uri(
-                "frontchannelLogoutUri",
-                uri,
-                allow_http,
-                Some(redirect_uris),
-            )?),
-        };
+        next.frontchannel_logout_uri = Some(uri).filter(|u| !u.trim().is_empty());
+    }
+    if let Some(uri) = &next.frontchannel_logout_uri {
+        let field = "frontchannelLogoutUri";
+        let checked = logout_uri(field, uri, allow_http, Some(redirect_uris))?;
+        next.frontchannel_logout_uri = Some(checked);
     }
     let any = next.backchannel_logout_uri.is_some() || next.frontchannel_logout_uri.is_some();
     if any && app_type == AppType::S2s {
@@ -270,6 +268,15 @@ fn client_security(
         }
     }
     Ok(next)
+}
+
+/// How the app authenticates at the token endpoint, in RFC 7591's names.
+pub fn token_endpoint_auth_method(app: &App) -> &str {
+    match (&app.security.token_endpoint_auth_method, app.app_type) {
+        (Some(method), _) => method,
+        (None, AppType::Spa) => "none",
+        (None, _) => "client_secret_basic",
+    }
 }
 
 /// What an app's sealed secret is bound to, so it cannot be moved to another app's row.
@@ -420,19 +427,12 @@ pub async fn update(
         .redirect_uris
         .map(|uris| redirect_uris(state, &uris))
         .transpose()?;
-    // Checked against the redirect URIs the app will have, whichever of the two changed.
-    let front_channel_moved = changes.redirect_uris.is_some()
-        && current.logout.frontchannel_logout_uri.is_some()
-        && logout.frontchannel_logout_uri.is_none();
-    if !logout.is_empty() || front_channel_moved {
+    // The front channel must stay on a redirect URI's origin, whichever of the two changed.
+    if !logout.is_empty() || changes.redirect_uris.is_some() {
         let uris = changes
             .redirect_uris
             .as_deref()
             .unwrap_or(&current.redirect_uris);
-        let mut logout = logout;
-        if front_channel_moved {
-            logout.frontchannel_logout_uri = current.logout.frontchannel_logout_uri.clone();
-        }
         let kind = (current.app_type, uris);
         changes.logout = Some(logout_channels(state, kind, &current.logout, logout)?);
     }

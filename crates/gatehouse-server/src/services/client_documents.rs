@@ -13,6 +13,7 @@ use gatehouse_core::client_metadata::{
     client_url_host, host_allowed, read_document, ClientDocument, MAX_DOCUMENT_BYTES,
 };
 use gatehouse_core::grant::AppType;
+use gatehouse_core::scope::offered_scopes;
 use gatehouse_store::{App, AppChanges, AppStore, ClientSecurity, NewApp, Store, StoreError};
 
 use super::outbound::Outbound;
@@ -122,14 +123,7 @@ impl ClientDocuments {
             let checked = self.outbound.check_url(uri);
             checked.map_err(|e| AdminRuleError::InvalidJwksUri(e.to_string()))?;
         }
-        let scopes = match read.scope.as_deref() {
-            Some(asked) => asked
-                .split_whitespace()
-                .filter(|s| self.scopes.iter().any(|a| a == s))
-                .map(str::to_owned)
-                .collect(),
-            None => self.scopes.clone(),
-        };
+        let scopes = offered_scopes(read.scope.as_deref(), &self.scopes);
         Ok(DocumentApp {
             name: display_name(read.client_name.as_deref(), host),
             app_type: if read.private_key_jwt {

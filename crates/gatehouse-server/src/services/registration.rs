@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use gatehouse_core::grant::AppType;
+use gatehouse_core::scope::offered_scopes;
 use gatehouse_store::{App, AppChanges, AppStore};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -161,15 +162,7 @@ fn shape(state: &AppState, m: &ClientMetadata) -> Result<(AppType, Vec<String>),
         }
     };
     let allowed = &state.config.client_registration_scopes;
-    let scopes: Vec<String> = match m.scope.as_deref().filter(|s| !s.trim().is_empty()) {
-        None => allowed.clone(),
-        Some(asked) => asked
-            .split_whitespace()
-            .filter(|s| allowed.iter().any(|a| a == s))
-            .map(str::to_owned)
-            .collect(),
-    };
-    Ok((app_type, scopes))
+    Ok((app_type, offered_scopes(m.scope.as_deref(), allowed)))
 }
 
 fn security_input(m: &ClientMetadata) -> ClientSecurityInput {
@@ -242,23 +235,32 @@ pub async fn issue_initial_token(state: &AppState) -> Result<(String, u64), Serv
     Ok((token, lifetime))
 }
 
-/// Registers an app (RFC 7591 §3): open, or with an initial access token (used up here).
+/// Registers an app (RFC 7591 §3): open, or with an initial access token (used up here, once
+/// the metadata passed the policy).
 pub async fn register(
     state: &AppState,
     initial_token: Option<&str>,
     metadata: ClientMetadata,
 ) -> Result<Registration, ServiceError> {
-    match state.config.client_registration.as_str() {
-        "open" => {}
+    let token_key = match state.config.client_registration.as_str() {
+        "open" => None,
         "token" => {
             let token = initial_token.ok_or(RegistrationError::InitialTokenRequired)?;
-            if state.cache.take(&initial_token_key(token)).await?.is_none() {
+            let key = initial_token_key(token);
+            if state.cache.get(&key).await?.is_none() {
                 return Err(RegistrationError::InitialTokenRequired.into());
             }
+            Some(key)
         }
         _ => return Err(RegistrationError::Off.into()),
-    }
+    };
     let (app_type, scopes) = shape(state, &metadata)?;
+    // Used up only by metadata the policy takes: a mistake there does not cost the token.
+    if let Some(key) = token_key {
+        if state.cache.take(&key).await?.is_none() {
+            return Err(RegistrationError::InitialTokenRequired.into());
+        }
+    }
     let name = metadata
         .client_name
         .clone()
@@ -381,11 +383,6 @@ pub fn describe(
     secret: Option<String>,
     registration_access_token: Option<String>,
 ) -> Registration {
-    let method = match (&app.security.token_endpoint_auth_method, app.app_type) {
-        (Some(method), _) => method.clone(),
-        (None, AppType::Spa) => "none".into(),
-        (None, _) => "client_secret_basic".into(),
-    };
     Registration {
         client_id: app.client_id.clone(),
         client_secret_expires_at: secret.as_ref().map(|_| 0),
@@ -400,7 +397,7 @@ pub fn describe(
         redirect_uris: app.redirect_uris.clone(),
         grant_types: vec!["authorization_code", "refresh_token"],
         response_types: ["code"],
-        token_endpoint_auth_method: method,
+        token_endpoint_auth_method: apps::token_endpoint_auth_method(app).to_owned(),
         scope: app.scopes.join(" "),
         jwks: app
             .security

@@ -254,38 +254,40 @@ async fn the_openapi_document_is_generated_and_swagger_ui_is_served() {
     );
     let token = &doc["paths"]["/api/v1/registration-tokens"]["post"];
     assert_eq!(token["security"][0]["oauth2"][0], "root", "{token}");
-    // The app bodies carry the key, PAR, DPoP and FAPI settings.
+    // The app bodies carry the key, PAR, DPoP and FAPI settings, and the logout channels.
     let schemas = &doc["components"]["schemas"];
     let text = |name: &str| serde_json::to_string(&schemas[name]).unwrap();
-    for body in ["PostAppReq", "PutAppReq"] {
-        for group in ["ClientSecurityInput", "LogoutChannelsInput"] {
+    let groups = [
+        (
+            "ClientSecurityInput",
+            [
+                "tokenEndpointAuthMethod",
+                "jwksUri",
+                "dpopBoundAccessTokens",
+                "fapi2SecurityProfile",
+            ],
+        ),
+        (
+            "LogoutChannelsInput",
+            [
+                "backchannelLogoutUri",
+                "backchannelLogoutSessionRequired",
+                "frontchannelLogoutUri",
+                "frontchannelLogoutSessionRequired",
+            ],
+        ),
+    ];
+    for (group, settings) in groups {
+        for body in ["PostAppReq", "PutAppReq"] {
+            let reference = format!("#/components/schemas/{group}");
+            assert!(text(body).contains(&reference), "{body} {group}");
+        }
+        for setting in settings {
             assert!(
-                text(body).contains(&format!("#/components/schemas/{group}")),
-                "{body} {group}"
+                text(group).contains(setting) && text("AppView").contains(setting),
+                "{setting}"
             );
         }
-    }
-    for setting in [
-        "backchannelLogoutUri",
-        "backchannelLogoutSessionRequired",
-        "frontchannelLogoutUri",
-        "frontchannelLogoutSessionRequired",
-    ] {
-        assert!(
-            text("LogoutChannelsInput").contains(setting) && text("AppView").contains(setting),
-            "{setting}"
-        );
-    }
-    for setting in [
-        "tokenEndpointAuthMethod",
-        "jwksUri",
-        "dpopBoundAccessTokens",
-        "fapi2SecurityProfile",
-    ] {
-        assert!(
-            text("ClientSecurityInput").contains(setting) && text("AppView").contains(setting),
-            "{setting}"
-        );
     }
     let rs = &doc["paths"]["/api/v1/resource-servers"]["post"];
     assert_eq!(rs["security"][0]["oauth2"][0], "write_app", "{rs}");

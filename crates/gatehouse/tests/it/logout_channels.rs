@@ -225,6 +225,36 @@ backend_tests! {
         ]).await;
     }
 
+    async fn a_logout_ends_only_the_browsers_own_session_whatever_hint_it_sends(backend: Backend) {
+        let app = spawn(backend, |_| {}).await;
+        let r = Receiver::start(&[]).await;
+        let cb = r.url("/cb");
+        let (id, client_id, _) = create_app(&app, "Shop", "spa", &[&cb]).await;
+        let (status, body) = set_channels(&app, id, json!({ "backchannelLogoutUri": r.url("/bc") })).await;
+        assert_eq!(status, 200, "{body}");
+        let victim = Browser::new(&app);
+        let redirect = sign_up(&victim, &authorize_url(&client_id, &cb, &[]), "victim@example.com", &cb).await;
+        let code = query_param(&redirect, "code").unwrap();
+        let (status, tokens) = exchange(&app, &[
+            ("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", &cb),
+            ("code_verifier", VERIFIER), ("client_id", &client_id),
+        ]).await;
+        assert_eq!(status, 200, "{tokens}");
+        let hint = tokens["id_token"].as_str().unwrap();
+
+        // Another browser (no session, or its own) sends the victim's ID token as the hint.
+        let attacker = Browser::new(&app);
+        signed_up(&app, &attacker, &client_id, &cb, "attacker@example.com").await;
+        let out = attacker.get(&format!("/oauth2/v1/logout?id_token_hint={hint}&post_logout_redirect_uri={}", urlencode(&cb))).await;
+        assert_eq!(out.status, 302, "{}", out.html);
+        let claims = r.wait_for(1, 10).await;
+        assert_ne!(claims[0]["sub"], jwt_part(hint, 1)["sub"], "only the attacker's own session ended");
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(r.count(), 1);
+        let page = victim.get(&authorize_url(&client_id, &cb, &[("prompt", "none")])).await;
+        assert!(query_param(page.location.as_deref().unwrap(), "code").is_some(), "the victim is still signed in");
+    }
+
     async fn admin_actions_and_expiry_end_sessions_and_tell_the_apps(backend: Backend) {
         let app = spawn(backend, |_| {}).await;
         let r = Receiver::start(&[]).await;

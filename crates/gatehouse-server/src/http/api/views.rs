@@ -251,7 +251,7 @@ record_view! {
         /// `client_secret_basic` (the secret, by HTTP Basic or in the form), `client_secret_jwt`,
         /// `private_key_jwt`, or
         /// `none` (spa apps).
-        token_endpoint_auth_method: String = auth_method(a).to_owned(),
+        token_endpoint_auth_method: String = crate::services::apps::token_endpoint_auth_method(a).to_owned(),
         /// The app's public keys (a JWK set), if registered by value.
         #[schema(value_type = Option<Object>)]
         jwks: Option<serde_json::Value> = a.security.jwks.as_deref().and_then(|j| serde_json::from_str(j).ok()),
@@ -271,15 +271,6 @@ record_view! {
         frontchannel_logout_uri: Option<String> = a.logout.frontchannel_logout_uri.clone(),
         /// The front-channel call carries `iss` and `sid`.
         frontchannel_logout_session_required: bool = a.logout.frontchannel_logout_session_required,
-    }
-}
-
-/// How the app authenticates at the token endpoint (RFC 7591 names).
-fn auth_method(app: &App) -> &str {
-    match (&app.security.token_endpoint_auth_method, app.app_type) {
-        (Some(method), _) => method,
-        (None, gatehouse_core::grant::AppType::Spa) => "none",
-        (None, _) => "client_secret_basic",
     }
 }
 

@@ -11,6 +11,7 @@ use serde_json::json;
 use super::token::no_store;
 use crate::error::ServiceError;
 use crate::http::error::ApiError;
+use crate::http::web::bearer;
 use crate::services::registration::{self, ClientMetadata, RegistrationError};
 use crate::state::AppState;
 
@@ -33,10 +34,6 @@ fn refused(err: ServiceError) -> Response {
     response
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
-    crate::http::web::bearer(headers)
-}
-
 fn metadata(body: &Bytes) -> Result<ClientMetadata, ServiceError> {
     serde_json::from_slice(body).map_err(|e| {
         RegistrationError::InvalidMetadata(format!("the body is not client metadata JSON: {e}"))
@@ -45,11 +42,9 @@ fn metadata(body: &Bytes) -> Result<ClientMetadata, ServiceError> {
 }
 
 pub async fn register(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let registered = match metadata(&body) {
-        Ok(m) => registration::register(&state, bearer(&headers), m).await,
-        Err(err) => Err(err),
-    };
-    match registered {
+    let registered =
+        async { registration::register(&state, bearer(&headers), metadata(&body)?).await };
+    match registered.await {
         Ok(answer) => no_store((StatusCode::CREATED, Json(answer))),
         Err(err) => refused(err),
     }
@@ -72,14 +67,11 @@ pub async fn update(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let updated = match registration::managed_app(&state, &client_id, bearer(&headers)).await {
-        Ok(app) => match metadata(&body) {
-            Ok(m) => registration::update(&state, &app, m).await,
-            Err(err) => Err(err),
-        },
-        Err(err) => Err(err),
+    let updated = async {
+        let app = registration::managed_app(&state, &client_id, bearer(&headers)).await?;
+        registration::update(&state, &app, metadata(&body)?).await
     };
-    match updated {
+    match updated.await {
         Ok(answer) => no_store(Json(answer)),
         Err(err) => refused(err),
     }
@@ -90,11 +82,11 @@ pub async fn delete(
     Path(client_id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let deleted = match registration::managed_app(&state, &client_id, bearer(&headers)).await {
-        Ok(app) => registration::delete(&state, &app).await,
-        Err(err) => Err(err),
+    let deleted = async {
+        let app = registration::managed_app(&state, &client_id, bearer(&headers)).await?;
+        registration::delete(&state, &app).await
     };
-    match deleted {
+    match deleted.await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(err) => refused(err),
     }
