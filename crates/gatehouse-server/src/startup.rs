@@ -220,8 +220,10 @@ pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepare
     .map_err(StartError::Setup)?;
     let mailer = crate::mail::Mailer::from_config(&config)
         .map_err(|e| StartError::Setup(format!("email: {e}")))?;
+    let discovery = crate::http::openid_configuration_document(&config);
     let documents = Documents {
         info: info_document(&config, mailer.is_configured()),
+        openid_configuration: discovery.to_string().into(),
     };
     match mailer.provider_name() {
         Some(name) => tracing::info!(provider = name, "email is sent through {name}"),

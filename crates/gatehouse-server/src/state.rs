@@ -35,4 +35,6 @@ pub struct AppState {
 
 pub struct Documents {
     pub info: String,
+    /// The discovery document (it depends on the configuration only), as served.
+    pub openid_configuration: axum::body::Bytes,
 }

@@ -235,9 +235,11 @@ fn id_token_algorithms(own: &str) -> Vec<&str> {
     algorithms
 }
 
+/// Rendered once at start-up: the document depends on the configuration only.
 async fn openid_configuration(State(state): State<AppState>) -> Response {
-    let document = openid_configuration_document(&state.config);
-    cacheable(Json(document), "public, max-age=300")
+    let json = HeaderValue::from_static("application/json");
+    let body = state.documents.openid_configuration.clone();
+    cacheable(([(header::CONTENT_TYPE, json)], body), "public, max-age=300")
 }
 
 async fn jwks(State(state): State<AppState>) -> Response {
