@@ -44,7 +44,6 @@ pub struct SignedOut {
 /// An app a session signed in to that takes front-channel logouts.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct FrontChannelApp {
-    pub client_id: String,
     pub frontchannel_logout_uri: String,
     /// Whether it wants `iss` and `sid` with the call.
     pub frontchannel_logout_session_required: bool,
@@ -251,7 +250,7 @@ impl BrowserSessionStore for Store {
         &self,
         session_id: i64,
     ) -> Result<Vec<FrontChannelApp>, StoreError> {
-        const SQL: &str = "SELECT a.client_id, a.frontchannel_logout_uri, \
+        const SQL: &str = "SELECT a.frontchannel_logout_uri, \
             a.frontchannel_logout_session_required FROM browser_session_apps sa \
             JOIN apps a ON a.id = sa.app_id WHERE sa.session_id = $1 AND a.deleted_at IS NULL \
             AND a.is_active AND a.frontchannel_logout_uri IS NOT NULL ORDER BY a.id";

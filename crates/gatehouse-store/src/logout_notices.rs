@@ -45,8 +45,6 @@ pub trait LogoutNoticeStore {
         next_attempt_at: NaiveDateTime,
         error: &str,
     ) -> impl StoreFuture<()>;
-    /// How many notices are waiting (sent or not yet).
-    fn pending_logout_notices(&self) -> impl StoreFuture<i64>;
 }
 
 impl LogoutNoticeStore for Store {
@@ -90,12 +88,5 @@ impl LogoutNoticeStore for Store {
             "UPDATE logout_notices SET next_attempt_at = $2, last_error = $3 WHERE id = $1";
         self.execute(SQL, (id, next_attempt_at, error)).await?;
         Ok(())
-    }
-
-    async fn pending_logout_notices(&self) -> Result<i64, StoreError> {
-        let (count,): (i64,) = self
-            .fetch_one("SELECT COUNT(*) FROM logout_notices", ())
-            .await?;
-        Ok(count)
     }
 }

@@ -239,7 +239,10 @@ fn id_token_algorithms(own: &str) -> Vec<&str> {
 async fn openid_configuration(State(state): State<AppState>) -> Response {
     let json = HeaderValue::from_static("application/json");
     let body = state.documents.openid_configuration.clone();
-    cacheable(([(header::CONTENT_TYPE, json)], body), "public, max-age=300")
+    cacheable(
+        ([(header::CONTENT_TYPE, json)], body),
+        "public, max-age=300",
+    )
 }
 
 async fn jwks(State(state): State<AppState>) -> Response {
