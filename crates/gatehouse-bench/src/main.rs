@@ -9,9 +9,13 @@
 //! introspection: `POST /oauth2/v1/introspect` of an S2S token as a share of `GET /info` with the
 //! same token (a JWT check and no database), measured in the same run.
 //!
+//! hot-paths: userinfo, `/info` and the JWKS against the bare HTTP stack answering the same
+//! bytes, and the rotating refresh-token grant against the raw RSA signing rate.
+//!
 //! key-clients: client credentials with `private_key_jwt` and with a DPoP proof, each as a share
 //! of the plain (HTTP Basic, bearer) rate measured in the same run.
 
+mod hot_paths;
 mod introspection;
 mod key_clients;
 mod password_sign_in;
@@ -75,6 +79,12 @@ fn main() {
         }
         Some("introspection") => introspection::run(server(), 10, 64),
         Some("key-clients") => key_clients::run(server(), 10, 64),
+        Some("hot-paths") => hot_paths::run(
+            server(),
+            Path::new(arg(2).unwrap_or("target/release/gatehouse-bench-reference")),
+            10,
+            64,
+        ),
         Some("password-sign-in") => {
             let seconds = arg(2).and_then(|s| s.parse().ok()).unwrap_or(10);
             // Default: four clients per core, enough to keep every hashing thread's queue full.

@@ -8,13 +8,13 @@ use crate::{basic_header, status_of, TOKEN_BODY};
 
 /// One client's keep-alive connection to the server, as a browser or an app's backend keeps
 /// one: the load then costs the server HTTP work, not a TCP handshake per request.
-pub(super) struct Connection {
+pub(crate) struct Connection {
     addr: String,
     stream: Option<BufReader<TcpStream>>,
 }
 
 impl Connection {
-    pub(super) fn new(addr: &str) -> Self {
+    pub(crate) fn new(addr: &str) -> Self {
         Self {
             addr: addr.to_owned(),
             stream: None,
@@ -23,7 +23,7 @@ impl Connection {
 
     /// POSTs `body` with the extra `headers` (each ending in CRLF); returns the status and the
     /// response body. A connection the server closed is opened again once.
-    fn post(&mut self, path: &str, headers: &str, body: &str) -> Result<(u16, String), String> {
+    pub(crate) fn post(&mut self, path: &str, headers: &str, body: &str) -> Result<(u16, String), String> {
         let request = format!(
             "POST {path} HTTP/1.1\r\nHost: {}\r\nOrigin: {ORIGIN}\r\n{headers}Content-Length: {}\r\n\r\n{body}",
             self.addr,
@@ -39,7 +39,7 @@ impl Connection {
     }
 
     /// POSTs `body` as JSON, with the extra `headers`.
-    pub(super) fn post_json(
+    pub(crate) fn post_json(
         &mut self,
         path: &str,
         headers: &str,
@@ -91,7 +91,7 @@ impl Connection {
 }
 
 /// An access token for the management API, from the bootstrap client.
-pub(super) fn admin_token(connection: &mut Connection) -> Result<String, String> {
+pub(crate) fn admin_token(connection: &mut Connection) -> Result<String, String> {
     let (_, issued) = connection.post(
         "/oauth2/v1/token",
         &format!(
@@ -103,13 +103,22 @@ pub(super) fn admin_token(connection: &mut Connection) -> Result<String, String>
     crate::string_at(&issued, "/access_token")
 }
 
-/// Starts an embedded-auth sign-in; returns its session ID.
-pub(super) fn initiate(connection: &mut Connection, client_id: &str) -> Result<String, String> {
+/// Starts an embedded-auth sign-in for `openid profile`; returns its session ID.
+pub(crate) fn initiate(connection: &mut Connection, client_id: &str) -> Result<String, String> {
+    initiate_for(connection, client_id, &["openid", "profile"])
+}
+
+/// Starts an embedded-auth sign-in asking for `scopes`; returns its session ID.
+pub(crate) fn initiate_for(
+    connection: &mut Connection,
+    client_id: &str,
+    scopes: &[&str],
+) -> Result<String, String> {
     let (_, initiated) = connection.post_json(
         "/embedded-auth/v1/initiate",
         "",
         &serde_json::json!({"clientId": client_id, "redirectUri": REDIRECT, "codeChallenge": CHALLENGE,
-            "codeChallengeMethod": "S256", "scopes": ["openid", "profile"], "locale": "en"}),
+            "codeChallengeMethod": "S256", "scopes": scopes, "locale": "en"}),
     )?;
     crate::string_at(&initiated, "/sessionId")
 }

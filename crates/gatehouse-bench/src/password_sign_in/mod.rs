@@ -15,13 +15,15 @@ use crate::{rss_kib, start_server};
 use connection::{admin_token, initiate, sign_in, Connection};
 use usage::Usage;
 
-mod connection;
+pub(crate) mod connection;
 mod usage;
 
-const ORIGIN: &str = "http://bench.local";
-const REDIRECT: &str = "http://bench.local/cb";
-const PASSWORD: &str = "Bench-passw0rd!";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+pub(crate) const ORIGIN: &str = "http://bench.local";
+pub(crate) const REDIRECT: &str = "https://bench.local/cb";
+pub(crate) const PASSWORD: &str = "Bench-passw0rd!";
+/// A PKCE pair (S256): the challenge is the verifier's SHA-256, base64url.
+pub(crate) const VERIFIER: &str = "gatehouse-bench-code-verifier-0123456789abcdefghij";
+const CHALLENGE: &str = "5kSDh2VysG38UqhoQ3Kt6vNyEc3rvpTOrT9TX5eLZkk";
 
 /// The Argon2id parameters the server runs with: its defaults, or what the environment it
 /// inherits from this process sets (`GATEHOUSE_PASSWORD_HASH_*`).
