@@ -1,8 +1,11 @@
 //! The key ring: the signing keys this instance uses, loaded from the store (decrypted with the
 //! master key) and refreshed on an interval so a rotation made elsewhere is picked up.
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
+
+use axum::body::Bytes;
 
 use chrono::TimeDelta;
 use gatehouse_core::jwt::{self, JwtError, JwtHeader};
@@ -15,7 +18,46 @@ use crate::error::ServiceError;
 /// The live keys, newest (signing) first, and the JWKS document made from them.
 struct KeySet {
     keys: Vec<Arc<SigningKey>>,
-    jwks: Arc<str>,
+    jwks: Bytes,
+    /// Tokens one of `keys` was found to have signed, with their payloads. A token is the same
+    /// bytes at each use, so its signature is checked once per key set: a set without a key
+    /// starts with none of the tokens that key signed.
+    verified: RwLock<HashMap<Box<str>, Arc<[u8]>>>,
+}
+
+/// How many verified tokens a key set keeps: about 1.5 KiB each (token and payload).
+const VERIFIED_TOKENS: usize = 4096;
+
+/// Longer tokens are verified at each use rather than kept.
+const LONGEST_KEPT_TOKEN: usize = 4096;
+
+impl KeySet {
+    fn new(keys: Vec<Arc<SigningKey>>, jwks: Bytes) -> Self {
+        Self {
+            keys,
+            jwks,
+            verified: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn verified(&self, token: &str) -> Option<Arc<[u8]>> {
+        let verified = self.verified.read().unwrap_or_else(|e| e.into_inner());
+        verified.get(token).map(Arc::clone)
+    }
+
+    fn keep_verified(&self, token: &str, payload: &Arc<[u8]>) {
+        if token.len() > LONGEST_KEPT_TOKEN {
+            return;
+        }
+        let mut verified = self.verified.write().unwrap_or_else(|e| e.into_inner());
+        if verified.len() >= VERIFIED_TOKENS {
+            // Room for the newest: one arbitrary token goes (the map's order is random).
+            if let Some(old) = verified.keys().next().cloned() {
+                verified.remove(&old);
+            }
+        }
+        verified.insert(token.into(), Arc::clone(payload));
+    }
 }
 
 pub struct KeyRing {
@@ -49,10 +91,10 @@ impl KeyRing {
             master_key,
             algorithm,
             overlap,
-            current: RwLock::new(Arc::new(KeySet {
-                keys: Vec::new(),
-                jwks: Arc::from("{\"keys\":[]}"),
-            })),
+            current: RwLock::new(Arc::new(KeySet::new(
+                Vec::new(),
+                Bytes::from_static(b"{\"keys\":[]}"),
+            ))),
         };
         ring.reload().await?;
         if ring.snapshot().keys.is_empty() {
@@ -99,10 +141,8 @@ impl KeyRing {
                 "signing keys loaded"
             );
         }
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(KeySet {
-            keys,
-            jwks: Arc::from(jwks),
-        });
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) =
+            Arc::new(KeySet::new(keys, Bytes::from(jwks)));
         Ok(())
     }
 
@@ -242,9 +282,9 @@ impl KeyRing {
             .map_err(|e| ServiceError::Internal(format!("sealed secret: {e}")))
     }
 
-    /// The JWKS document, active key first.
-    pub fn jwks(&self) -> Arc<str> {
-        Arc::clone(&self.snapshot().jwks)
+    /// The JWKS document, active key first, as served.
+    pub fn jwks(&self) -> Bytes {
+        self.snapshot().jwks.clone()
     }
 
     /// Signs claims with the active key, as a compact JWS.
@@ -285,9 +325,12 @@ impl KeyRing {
 
     /// Checks the signature of a compact JWS against the live keys (chosen by `kid`), returning
     /// the payload bytes.
-    pub fn verify(&self, token: &str) -> Result<Vec<u8>, JwtError> {
-        let parts = jwt::split(token)?;
+    pub fn verify(&self, token: &str) -> Result<Arc<[u8]>, JwtError> {
         let set = self.snapshot();
+        if let Some(payload) = set.verified(token) {
+            return Ok(payload);
+        }
+        let parts = jwt::split(token)?;
         let key = set
             .keys
             .iter()
@@ -299,7 +342,9 @@ impl KeyRing {
         if !key.verify(parts.signing_input.as_bytes(), &parts.signature) {
             return Err(JwtError::BadSignature);
         }
-        Ok(parts.payload)
+        let payload: Arc<[u8]> = parts.payload.into();
+        set.keep_verified(token, &payload);
+        Ok(payload)
     }
 
     /// Reloads every `interval` until the process ends.

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 /// A static name for the methods Gatehouse serves, so recording a request allocates nothing.
@@ -26,20 +26,21 @@ const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
 ];
 
+/// Counters, so that recording a request already seen takes a shared lock and no wait.
 #[derive(Default)]
 struct RouteStats {
-    count: u64,
-    sum_seconds: f64,
-    buckets: [u64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_nanos: AtomicU64,
+    buckets: [AtomicU64; BUCKETS.len()],
 }
 
 /// (method, status) → stats for one route.
-type ByMethodAndStatus = BTreeMap<(&'static str, u16), RouteStats>;
+type ByMethodAndStatus = BTreeMap<(&'static str, u16), Arc<RouteStats>>;
 
 #[derive(Default)]
 pub struct Metrics {
     /// route → (method, status) → stats; keyed so that a seen route costs no allocation.
-    requests: Mutex<BTreeMap<String, ByMethodAndStatus>>,
+    requests: RwLock<BTreeMap<String, ByMethodAndStatus>>,
     tokens: Mutex<BTreeMap<&'static str, u64>>,
     emails: Outcomes,
     logout_notices: Outcomes,
@@ -76,20 +77,27 @@ impl Metrics {
         status: u16,
         elapsed: Duration,
     ) {
-        let seconds = elapsed.as_secs_f64();
-        let mut requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
-        if !requests.contains_key(route) {
-            requests.insert(route.to_owned(), BTreeMap::new());
-        }
-        let Some(by_method) = requests.get_mut(route) else {
-            return;
+        let seen = self
+            .requests
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(route)
+            .and_then(|by_method| by_method.get(&(method, status)).cloned());
+        let stats = match seen {
+            Some(stats) => stats,
+            None => {
+                let mut requests = self.requests.write().unwrap_or_else(|e| e.into_inner());
+                let by_method = requests.entry(route.to_owned()).or_default();
+                Arc::clone(by_method.entry((method, status)).or_default())
+            }
         };
-        let stats = by_method.entry((method, status)).or_default();
-        stats.count += 1;
-        stats.sum_seconds += seconds;
-        for (bucket, bound) in stats.buckets.iter_mut().zip(BUCKETS) {
+        let seconds = elapsed.as_secs_f64();
+        stats.count.fetch_add(1, Ordering::Relaxed);
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        stats.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
+        for (bucket, bound) in stats.buckets.iter().zip(BUCKETS) {
             if seconds <= bound {
-                *bucket += 1;
+                bucket.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
@@ -120,7 +128,7 @@ impl Metrics {
             "# HELP gatehouse_http_requests_total HTTP requests by method, route and status.\n",
         );
         out.push_str("# TYPE gatehouse_http_requests_total counter\n");
-        let requests = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        let requests = self.requests.read().unwrap_or_else(|e| e.into_inner());
         let rows = || {
             requests.iter().flat_map(|(route, by_method)| {
                 by_method
@@ -132,14 +140,19 @@ impl Metrics {
             let _ = writeln!(
                 out,
                 "gatehouse_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {}",
-                stats.count
+                stats.count.load(Ordering::Relaxed)
             );
         }
         out.push_str("# HELP gatehouse_http_request_duration_seconds HTTP request latency by method, route and status.\n");
         out.push_str("# TYPE gatehouse_http_request_duration_seconds histogram\n");
         for (method, route, status, stats) in rows() {
             let labels = format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"");
-            for (bound, count) in BUCKETS.iter().zip(stats.buckets) {
+            // One reading of the counters, so the lines of one series agree with each other
+            // as far as a request recorded meanwhile allows.
+            let count = stats.count.load(Ordering::Relaxed);
+            let sum_seconds = stats.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
+            for (bound, bucket) in BUCKETS.iter().zip(&stats.buckets) {
+                let count = bucket.load(Ordering::Relaxed);
                 let _ = writeln!(
                     out,
                     "gatehouse_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}"
@@ -147,18 +160,15 @@ impl Metrics {
             }
             let _ = writeln!(
                 out,
-                "gatehouse_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-                stats.count
+                "gatehouse_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}"
             );
             let _ = writeln!(
                 out,
-                "gatehouse_http_request_duration_seconds_sum{{{labels}}} {}",
-                stats.sum_seconds
+                "gatehouse_http_request_duration_seconds_sum{{{labels}}} {sum_seconds}"
             );
             let _ = writeln!(
                 out,
-                "gatehouse_http_request_duration_seconds_count{{{labels}}} {}",
-                stats.count
+                "gatehouse_http_request_duration_seconds_count{{{labels}}} {count}"
             );
         }
         drop(requests);

@@ -16,7 +16,7 @@ use crate::keys::KeyRing;
 use crate::metrics::Metrics;
 use crate::services::bootstrap::{self, GeneratedCredentials};
 use crate::services::clients::ClientCache;
-use crate::state::{AppState, Documents};
+use crate::state::{AppState, Documents, Shared};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -222,7 +222,7 @@ pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepare
         .map_err(|e| StartError::Setup(format!("email: {e}")))?;
     let discovery = crate::http::openid_configuration_document(&config);
     let documents = Documents {
-        info: info_document(&config, mailer.is_configured()),
+        info: info_document(&config, mailer.is_configured()).into(),
         openid_configuration: discovery.to_string().into(),
     };
     match mailer.provider_name() {
@@ -263,7 +263,13 @@ pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepare
     ));
     let client_documents = crate::services::client_documents::ClientDocuments::new(&config)
         .map_err(|e| StartError::Setup(format!("HTTP client: {e}")))?;
-    let state = AppState {
+    let user_views = crate::services::user_views::UserViews::new(
+        store.clone(),
+        Duration::from_secs(config.user_cache_ttl),
+        config.enable_user_attribute,
+    );
+    let state = AppState::new(Shared {
+        user_views,
         http,
         client_keys,
         mailer: Arc::new(mailer),
@@ -283,7 +289,7 @@ pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepare
         federation,
         documents: Arc::new(documents),
         logout_wake: Arc::new(tokio::sync::Notify::new()),
-    };
+    });
     Ok(Prepared {
         listener,
         state,

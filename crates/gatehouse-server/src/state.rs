@@ -10,8 +10,25 @@ use crate::keys::KeyRing;
 use crate::metrics::Metrics;
 use crate::services::clients::ClientCache;
 
+/// Cheap to clone: one reference count, taken by every request's extractors.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub config: Arc<Config>,
     pub store: Store,
     pub cache: Cache,
@@ -31,10 +48,13 @@ pub struct AppState {
     pub documents: Arc<Documents>,
     /// Wakes the back-channel logout sender when this instance has ended a session.
     pub logout_wake: Arc<tokio::sync::Notify>,
+    /// Users as userinfo shows them, kept for `user_cache_ttl`.
+    pub user_views: crate::services::user_views::UserViews,
 }
 
 pub struct Documents {
-    pub info: String,
+    /// `/info`'s answer, as served.
+    pub info: axum::body::Bytes,
     /// The discovery document (it depends on the configuration only), as served.
     pub openid_configuration: axum::body::Bytes,
 }

@@ -139,6 +139,7 @@ impl AccountStore for Store {
         user_id: UserId,
         password_hash: &str,
     ) -> Result<(), StoreError> {
+        let _changed = self.writing_user_data();
         const SQL: &str = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
         self.execute(SQL, (user_id, password_hash, now_utc()))
             .await?;
@@ -151,6 +152,7 @@ impl AccountStore for Store {
         first_name: Option<&str>,
         last_name: Option<&str>,
     ) -> Result<(), StoreError> {
+        let _changed = self.writing_user_data();
         const SQL: &str =
             "UPDATE users SET first_name = $2, last_name = $3, updated_at = $4 WHERE id = $1";
         self.execute(SQL, (user_id, first_name, last_name, now_utc()))

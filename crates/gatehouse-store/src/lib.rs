@@ -40,6 +40,8 @@ mod users;
 
 use std::future::Future;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{NaiveDateTime, Timelike, Utc};
@@ -219,10 +221,23 @@ macro_rules! pool_fetch {
     };
 }
 
+/// Moves the user-data generation on when dropped ([`Store::writing_user_data`]).
+pub(crate) struct UserDataWrite<'a>(&'a AtomicU64);
+
+impl Drop for UserDataWrite<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
 /// The durable store. Cheap to clone: it holds a connection pool.
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Database,
+    /// Counts the committed writes to what userinfo shows (users, their roles, role names,
+    /// attribute values and definitions), so a cache of those facts knows when its copy may
+    /// be older than the database ([`Store::user_data_generation`]).
+    user_data: Arc<AtomicU64>,
 }
 
 impl Store {
@@ -267,7 +282,7 @@ impl Store {
                 "database_url must start with sqlite:, postgres:// or postgresql://".into(),
             ));
         };
-        Ok(Self { db })
+        Ok(Self::over(db))
     }
 
     /// A migrated SQLite database in memory, empty but for what the migrations seed: the
@@ -286,11 +301,30 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
-        let store = Self {
-            db: Database::Sqlite(pool),
-        };
+        let store = Self::over(Database::Sqlite(pool));
         store.migrate().await?;
         Ok(store)
+    }
+
+    fn over(db: Database) -> Self {
+        Self {
+            db,
+            user_data: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// How many writes to user data this store has committed (see [`Store`]'s `user_data`).
+    /// A copy read after this value was taken is current unless the value has moved on since.
+    pub fn user_data_generation(&self) -> u64 {
+        self.user_data.load(Ordering::Acquire)
+    }
+
+    /// The first statement of every method that writes user data: the guard moves the
+    /// generation on when the method ends, after its commit (or its failure, which changed
+    /// nothing and costs a cache only a read). A reader that took the generation before its
+    /// read and saw the old rows then holds a generation already behind.
+    pub(crate) fn writing_user_data(&self) -> UserDataWrite<'_> {
+        UserDataWrite(&self.user_data)
     }
 
     pub fn backend(&self) -> Backend {

@@ -37,6 +37,7 @@ pub trait LifecycleStore {
 
 impl LifecycleStore for Store {
     async fn set_email_verified(&self, user_id: UserId) -> Result<(), StoreError> {
+        let _changed = self.writing_user_data();
         const SQL: &str =
             "UPDATE users SET email_verified = (1 = 1), updated_at = $2 WHERE id = $1";
         self.execute(SQL, (user_id, now_utc())).await?;
@@ -44,6 +45,7 @@ impl LifecycleStore for Store {
     }
 
     async fn change_email(&self, user_id: UserId, email: &str) -> Result<(), StoreError> {
+        let _changed = self.writing_user_data();
         const TAKEN: &str = "SELECT COUNT(*) FROM users WHERE email = $1 AND id <> $2 \
             AND social_account_id IS NULL AND deleted_at IS NULL";
         const SQL: &str = "UPDATE users SET email = $2, email_verified = (1 = 1), updated_at = $3 \
@@ -72,6 +74,7 @@ impl LifecycleStore for Store {
         token_hash: &str,
         password_hash: &str,
     ) -> Result<bool, StoreError> {
+        let _changed = self.writing_user_data();
         const SQL: &str = "UPDATE users SET password_hash = $3, is_active = (1 = 1), \
             email_verified = (1 = 1), invitation_token = NULL, invitation_expires_at = NULL, \
             updated_at = $4 WHERE id = $1 AND invitation_token = $2 AND deleted_at IS NULL";

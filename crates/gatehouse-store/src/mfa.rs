@@ -91,6 +91,7 @@ impl MfaStore for Store {
     }
 
     async fn set_skip_passkey_enroll(&self, user_id: UserId, skip: bool) -> Result<(), StoreError> {
+        let _changed = self.writing_user_data();
         const SQL: &str =
             "UPDATE users SET skip_passkey_enroll = $2, updated_at = $3 WHERE id = $1";
         self.execute(SQL, (user_id, skip, now_utc())).await?;
@@ -110,6 +111,7 @@ impl MfaStore for Store {
     }
 
     async fn set_otp_secret(&self, user_id: UserId, sealed: &str) -> Result<(), StoreError> {
+        let _changed = self.writing_user_data();
         const SQL: &str = "UPDATE users SET otp_secret = $2, otp_verified = (1 = 0), \
             updated_at = $3 WHERE id = $1";
         self.execute(SQL, (user_id, sealed, now_utc())).await?;
@@ -163,6 +165,7 @@ impl MfaStore for Store {
     }
 
     async fn set_sms_phone(&self, user_id: UserId, number: &str) -> Result<(), StoreError> {
+        let _changed = self.writing_user_data();
         const SQL: &str = "UPDATE users SET sms_phone_number = $2, \
             sms_phone_number_verified = (1 = 0), updated_at = $3 WHERE id = $1";
         self.execute(SQL, (user_id, number, now_utc())).await?;
@@ -170,6 +173,7 @@ impl MfaStore for Store {
     }
 
     async fn confirm_sms(&self, user_id: UserId, mfa_types: &str) -> Result<(), StoreError> {
+        let _changed = self.writing_user_data();
         const SQL: &str = "UPDATE users SET sms_phone_number_verified = (1 = 1), mfa_types = $2, \
             updated_at = $3 WHERE id = $1";
         self.execute(SQL, (user_id, mfa_types, now_utc())).await?;
@@ -177,6 +181,7 @@ impl MfaStore for Store {
     }
 
     async fn confirm_otp(&self, user_id: UserId, mfa_types: &str) -> Result<(), StoreError> {
+        let _changed = self.writing_user_data();
         const SQL: &str = "UPDATE users SET otp_verified = (1 = 1), mfa_types = $2, \
             updated_at = $3 WHERE id = $1";
         self.execute(SQL, (user_id, mfa_types, now_utc())).await?;

@@ -181,6 +181,7 @@ impl OrgStore for Store {
     }
 
     async fn update_org(&self, id: i64, c: &OrgChanges) -> Result<Option<OrgRecord>, StoreError> {
+        let _changed = self.writing_user_data();
         const UPDATE: &str = concat!(
             "UPDATE orgs SET name = COALESCE($2, name), slug = COALESCE($3, slug), \
              company_logo_url = COALESCE($4, company_logo_url), \
@@ -411,6 +412,7 @@ impl OrgStore for Store {
     }
 
     async fn set_user_orgs(&self, user_id: UserId, org_ids: &[i64]) -> Result<(), StoreError> {
+        let _changed = self.writing_user_data();
         const DROP: &str = "UPDATE user_orgs SET deleted_at = $2, updated_at = $2 \
             WHERE user_id = $1 AND deleted_at IS NULL";
         const ADD: &str = "INSERT INTO user_orgs (user_id, org_id, created_at, updated_at) \

@@ -73,6 +73,7 @@ impl RoleStore for Store {
         name: Option<&str>,
         note: Option<&str>,
     ) -> Result<Option<RoleRecord>, StoreError> {
+        let _changed = self.writing_user_data();
         const SQL: &str = concat!(
             "UPDATE roles SET name = COALESCE($2, name), note = COALESCE($3, note), updated_at = $4 \
              WHERE id = $1 AND deleted_at IS NULL RETURNING ",
@@ -82,6 +83,7 @@ impl RoleStore for Store {
     }
 
     async fn delete_role(&self, id: i64) -> Result<bool, StoreError> {
+        let _changed = self.writing_user_data();
         self.soft_delete_cascade(ROLES.delete, &[soft_delete!("user_roles", "role_id")], id)
             .await
     }

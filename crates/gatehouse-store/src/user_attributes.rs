@@ -127,6 +127,7 @@ impl UserAttributeStore for Store {
         id: i64,
         f: &UserAttributeFields,
     ) -> Result<Option<UserAttributeRecord>, StoreError> {
+        let _changed = self.writing_user_data();
         const SQL: &str = concat!(
             "UPDATE user_attributes SET name = COALESCE($2, name), \
              include_in_sign_up_form = COALESCE($3, include_in_sign_up_form), \
@@ -159,6 +160,7 @@ impl UserAttributeStore for Store {
     }
 
     async fn delete_user_attribute(&self, id: i64) -> Result<bool, StoreError> {
+        let _changed = self.writing_user_data();
         self.soft_delete_cascade(
             ATTRIBUTES.delete,
             &[soft_delete!("user_attribute_values", "user_attribute_id")],
@@ -173,6 +175,7 @@ impl UserAttributeStore for Store {
         attribute_id: i64,
         value: Option<&str>,
     ) -> Result<(), StoreError> {
+        let _changed = self.writing_user_data();
         const CLEAR: &str = "UPDATE user_attribute_values SET deleted_at = $3, updated_at = $3 \
             WHERE user_id = $1 AND user_attribute_id = $2 AND deleted_at IS NULL";
         const INSERT: &str =

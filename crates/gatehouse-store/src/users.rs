@@ -210,6 +210,7 @@ impl UserStore for Store {
         user_id: UserId,
         invitation: Option<(&str, NaiveDateTime)>,
     ) -> Result<(), StoreError> {
+        let _changed = self.writing_user_data();
         const SQL: &str = "UPDATE users SET invitation_token = $2, invitation_expires_at = $3, \
             updated_at = $4 WHERE id = $1";
         let (hash, expires) = match invitation {
@@ -292,6 +293,7 @@ impl UserStore for Store {
         c: &UserChanges,
         role_ids: Option<&[i64]>,
     ) -> Result<(), StoreError> {
+        let _changed = self.writing_user_data();
         const UPDATE: &str = "UPDATE users SET first_name = COALESCE($2, first_name), \
             last_name = COALESCE($3, last_name), locale = COALESCE($4, locale), \
             org_slug = COALESCE($5, org_slug), is_active = COALESCE($6, is_active), \
@@ -333,6 +335,7 @@ impl UserStore for Store {
     }
 
     async fn delete_user(&self, user_id: UserId) -> Result<(), StoreError> {
+        let _changed = self.writing_user_data();
         self.soft_delete_cascade(
             soft_delete!("users", "id"),
             &[
@@ -370,6 +373,7 @@ impl UserStore for Store {
         b: UserId,
         linked: Option<(&str, &str)>,
     ) -> Result<(), StoreError> {
+        let _changed = self.writing_user_data();
         const SQL: &str = "UPDATE users SET linked_auth_id = $2, updated_at = $3 WHERE id = $1";
         let (a_to, b_to) = match linked {
             Some((a_links_to, b_links_to)) => (Some(a_links_to), Some(b_links_to)),
@@ -392,6 +396,7 @@ impl UserStore for Store {
         clear_otp: bool,
         clear_sms: bool,
     ) -> Result<(), StoreError> {
+        let _changed = self.writing_user_data();
         const SQL: &str = "UPDATE users SET mfa_types = $2, \
             otp_secret = CASE WHEN $3 THEN NULL ELSE otp_secret END, \
             otp_verified = CASE WHEN $3 THEN (1 = 0) ELSE otp_verified END, \

@@ -121,6 +121,8 @@ config_keys! {
         redis_key_prefix: String = "gatehouse:".into();
         /// Seconds an instance may serve a client's app record (secret hash, scopes, active flag) from memory before reading it again.
         client_cache_ttl: u64 = 5;
+        /// Seconds an instance may serve what userinfo shows of a user (account, roles, linked account, attributes) from memory. A change made through the same instance is seen at once; one made through another instance within this time. 0 reads the database on every request.
+        user_cache_ttl: u64 = 5;
     }
     section "Keys" {
         /// 32-byte key (64 hex characters or base64) that encrypts signing keys at rest. Required with PostgreSQL; with SQLite it is generated into `data_dir/master.key` when unset.

@@ -253,7 +253,7 @@ async fn jwks(State(state): State<AppState>) -> Response {
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),
             )],
-            body.to_string(),
+            body,
         ),
         // Short, so a rotated-in key is fetched soon after it appears.
         "public, max-age=60",

@@ -23,7 +23,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::json;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 
 pub use api::openapi_json;
 pub use discovery::openid_configuration_document;
@@ -37,14 +39,20 @@ pub fn router(state: AppState) -> Router {
             oauth2::routes()
                 .merge(identity::logout_routes())
                 .merge(embedded::routes(state.clone()))
-                .layer(cors::browser_endpoints(&state.config)),
+                .layer(middleware::from_fn_with_state(
+                    cors::browser_endpoints(&state.config),
+                    cors::apply,
+                )),
         )
         .merge(identity::routes())
         .merge(admin::routes(state.clone()))
         .merge(api::routes())
         .merge(compat::routes(&state.config))
         .merge(saml::routes(&state.config))
-        .merge(discovery::routes().layer(cors::public_documents()))
+        .merge(discovery::routes().layer(middleware::from_fn_with_state(
+            cors::public_documents(),
+            cors::apply,
+        )))
         .merge(system::routes(
             state.config.metrics_enabled && state.config.metrics_listen.is_empty(),
         ))
@@ -56,8 +64,42 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetRequestIdLayer::x_request_id(RequestIds::default()))
         .with_state(state)
+}
+
+/// Request IDs in the UUID v4 shape: this process's random half and a count. Unique without a
+/// call to the system's random source per request (they are labels, not secrets).
+#[derive(Clone)]
+struct RequestIds {
+    process: u64,
+    next: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Default for RequestIds {
+    fn default() -> Self {
+        Self {
+            process: uuid::Uuid::new_v4().as_u64_pair().0,
+            next: Default::default(),
+        }
+    }
+}
+
+impl MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _request: &axum::http::Request<B>) -> Option<RequestId> {
+        let count = self
+            .next
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&self.process.to_be_bytes());
+        bytes[8..].copy_from_slice(&count.to_be_bytes());
+        let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
+        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let text = id.hyphenated().encode_lower(&mut text);
+        axum::http::HeaderValue::from_str(text)
+            .ok()
+            .map(RequestId::new)
+    }
 }
 
 async fn not_found() -> Response {

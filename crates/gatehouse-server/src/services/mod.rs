@@ -53,6 +53,7 @@ pub mod social_oauth;
 pub mod step_facts;
 pub mod user_attributes;
 pub mod user_tokens;
+pub mod user_views;
 pub mod users;
 
 /// The row a store lookup found, or `NotFound` with what the API answers for a missing one.

@@ -35,6 +35,7 @@ mod embedded;
 mod federation;
 mod federation_upstream;
 mod flow;
+mod freshness;
 mod high_assurance;
 mod import;
 mod introspection;

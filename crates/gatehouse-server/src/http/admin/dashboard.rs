@@ -18,8 +18,8 @@ struct DashboardPage {
 }
 
 /// The `/info` configs as rows, values shown as JSON text where they are not plain strings.
-fn settings(info: &str) -> Vec<(String, String)> {
-    let parsed: serde_json::Value = serde_json::from_str(info).unwrap_or_default();
+fn settings(info: &[u8]) -> Vec<(String, String)> {
+    let parsed: serde_json::Value = serde_json::from_slice(info).unwrap_or_default();
     parsed["configs"]
         .as_object()
         .map(|configs| {

@@ -6,11 +6,13 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gatehouse_core::request_headers::{self, TokenScheme};
-use gatehouse_store::format_timestamp;
-use serde_json::{json, Map, Value};
+use gatehouse_core::claims::Address;
+use serde::Serialize;
+use serde_json::json;
 
 use crate::http::auth::dpop_refusal;
 use crate::http::error::ApiError;
+use crate::services::user_views::ShownUser;
 use crate::services::{dpop, user_tokens};
 
 pub const USERINFO_PATH: &str = "/oauth2/v1/userinfo";
@@ -45,30 +47,72 @@ fn access_token(headers: &HeaderMap, body: &[u8]) -> Option<(TokenScheme, String
         .map(|(_, v)| (TokenScheme::Bearer, v))
 }
 
-fn user_fields(
-    user: &gatehouse_store::UserRecord,
-    roles: Vec<String>,
-    names: bool,
-) -> Map<String, Value> {
-    let mut map = Map::new();
-    map.insert("authId".into(), json!(user.auth_id));
-    map.insert("email".into(), json!(user.email));
-    map.insert("locale".into(), json!(user.locale));
-    map.insert(
-        "createdAt".into(),
-        json!(format_timestamp(&user.created_at)),
-    );
-    map.insert(
-        "updatedAt".into(),
-        json!(format_timestamp(&user.updated_at)),
-    );
-    map.insert("emailVerified".into(), json!(user.email_verified));
-    map.insert("roles".into(), json!(roles));
-    if names {
-        map.insert("firstName".into(), json!(user.first_name));
-        map.insert("lastName".into(), json!(user.last_name));
+/// Melody's fields of an account (the user's own, and their linked account's).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AccountFields<'a> {
+    auth_id: &'a str,
+    email: Option<&'a str>,
+    locale: &'a str,
+    created_at: &'a str,
+    updated_at: &'a str,
+    email_verified: bool,
+    roles: &'a [String],
+    /// With `enable_names`: the names, `null` when not given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_name: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_name: Option<Option<&'a str>>,
+}
+
+impl<'a> AccountFields<'a> {
+    fn of(shown: &'a ShownUser, names: bool) -> Self {
+        let user = &shown.record;
+        Self {
+            auth_id: &user.auth_id,
+            email: user.email.as_deref(),
+            locale: &user.locale,
+            created_at: &shown.created_at,
+            updated_at: &shown.updated_at,
+            email_verified: user.email_verified,
+            roles: &shown.roles,
+            first_name: names.then_some(user.first_name.as_deref()),
+            last_name: names.then_some(user.last_name.as_deref()),
+        }
     }
-    map
+}
+
+/// The answer: Melody's fields, then the standard claims the token's scopes and `claims`
+/// parameter ask for.
+#[derive(Serialize)]
+struct UserInfoAnswer<'a> {
+    #[serde(flatten)]
+    account: AccountFields<'a>,
+    sub: &'a str,
+    email_verified: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    given_name: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    family_name: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone_number: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    phone_number_verified: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    address: Option<&'a Address>,
+    #[serde(rename = "linkedAccount")]
+    linked_account: Option<AccountFields<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attributes: Option<Attributes<'a>>,
+}
+
+/// Shared attributes as one object, name to value.
+struct Attributes<'a>(&'a [(String, String)]);
+
+impl Serialize for Attributes<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(name, value)| (name, value)))
+    }
 }
 
 pub async fn userinfo(
@@ -101,52 +145,39 @@ pub async fn userinfo(
     if !scopes.iter().any(|s| *s == "openid" || *s == "profile") {
         return unauthorized("The access token needs the openid or profile scope");
     }
-    let (user, roles) = match user_tokens::user_for_token(&state, &claims).await {
-        Ok(Some(found)) => found,
+    let view = match state.user_views.view(&claims.sub).await {
+        Ok(Some(view)) => view,
         Ok(None) => return ApiError::not_found("No user found".into()).into_response(),
         Err(err) => return ApiError::from(err).into_response(),
     };
+    let user = &view.user.record;
     if !user.is_active {
         return ApiError::bad_request("Try to access a disabled account".into()).into_response();
     }
     let names = state.config.enable_names;
-    let mut body = user_fields(&user, roles, names);
-    body.insert("sub".into(), json!(user.auth_id));
-    body.insert("email_verified".into(), json!(user.email_verified));
-    if names {
-        body.insert("given_name".into(), json!(user.first_name));
-        body.insert("family_name".into(), json!(user.last_name));
-    }
     // The contact claims their scopes ask for (OIDC Core §5.4).
-    let profile = user_tokens::profile_of(&user);
+    let profile = &view.profile;
     let asked = claims.userinfo_claims.as_deref().unwrap_or_default();
     let wants =
         |scope: &str, name: &str| scopes.contains(&scope) || asked.iter().any(|a| a == name);
-    if let Some(number) = profile
+    let phone_number = profile
         .phone_number
-        .filter(|_| wants("phone", "phone_number"))
-    {
-        body.insert("phone_number".into(), json!(number));
-        let verified = profile.phone_number_verified;
-        body.insert("phone_number_verified".into(), json!(verified));
-    }
-    if let Some(address) = profile.address.filter(|_| wants("address", "address")) {
-        body.insert("address".into(), json!(address));
-    }
-    let extras = match user_tokens::userinfo_extras(&state, &user).await {
-        Ok(extras) => extras,
-        Err(err) => return ApiError::from(err).into_response(),
+        .as_deref()
+        .filter(|_| wants("phone", "phone_number"));
+    let answer = UserInfoAnswer {
+        account: AccountFields::of(&view.user, names),
+        sub: &user.auth_id,
+        email_verified: user.email_verified,
+        given_name: names.then_some(user.first_name.as_deref()),
+        family_name: names.then_some(user.last_name.as_deref()),
+        phone_number,
+        phone_number_verified: phone_number.map(|_| profile.phone_number_verified),
+        address: profile
+            .address
+            .as_ref()
+            .filter(|_| wants("address", "address")),
+        linked_account: view.linked.as_ref().map(|l| AccountFields::of(l, names)),
+        attributes: view.attributes.as_deref().map(Attributes),
     };
-    let linked = extras.linked.map_or(Value::Null, |(other, roles)| {
-        Value::Object(user_fields(&other, roles, names))
-    });
-    body.insert("linkedAccount".into(), linked);
-    if let Some(attributes) = extras.attributes {
-        let attributes = attributes
-            .into_iter()
-            .map(|(name, value)| (name, json!(value)))
-            .collect::<Map<String, Value>>();
-        body.insert("attributes".into(), Value::Object(attributes));
-    }
-    super::token::no_store(Json(Value::Object(body)))
+    super::token::no_store(Json(answer))
 }

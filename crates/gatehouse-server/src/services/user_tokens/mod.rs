@@ -31,7 +31,6 @@ mod introspection;
 mod refresh;
 mod revocation;
 mod token_exchange;
-mod userinfo;
 
 pub use code_exchange::{exchange_code, CodeProof};
 pub(crate) use code_exchange::{sign_in_tokens, FinishedSignIn};
@@ -40,7 +39,6 @@ pub use introspection::introspect;
 pub use refresh::refresh;
 pub use revocation::{access_token_revoked, read_access_token, revoke, revoke_own_refresh_token};
 pub use token_exchange::{exchange_token, ExchangeRequest, ExchangedToken};
-pub use userinfo::{user_for_token, userinfo_extras, UserInfoExtras};
 
 /// Who the client says it is at the token or revocation endpoint.
 #[derive(Debug, Clone, Default)]

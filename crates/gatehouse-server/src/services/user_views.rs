@@ -1,0 +1,139 @@
+//! What userinfo shows about the user an access token names, kept in memory for a short,
+//! configured time (`user_cache_ttl`) so a page load does not read the database.
+//!
+//! A change written through this instance is seen at once: the store counts its committed
+//! writes to user data (`Store::user_data_generation`), and a view read before the latest one
+//! is never served. A change written by another instance is seen within the time to live.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use gatehouse_core::tokens::IdTokenProfile;
+use gatehouse_store::{
+    format_timestamp, AccountStore, AttributeAudience, Store, UserRecord, UserStore,
+};
+
+use crate::error::ServiceError;
+
+/// A user as userinfo shows them, with what each answer would otherwise work out again.
+pub struct UserView {
+    pub user: ShownUser,
+    /// The standard claims (OIDC Core §5.1) of the user.
+    pub profile: IdTokenProfile,
+    /// The linked account, when there is one.
+    pub linked: Option<ShownUser>,
+    /// Attributes flagged for userinfo (`enable_user_attribute`).
+    pub attributes: Option<Vec<(String, String)>>,
+}
+
+/// An account with its roles and its timestamps as answers show them.
+pub struct ShownUser {
+    pub record: UserRecord,
+    pub roles: Vec<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl ShownUser {
+    fn new(record: UserRecord, roles: Vec<String>) -> Self {
+        Self {
+            created_at: format_timestamp(&record.created_at),
+            updated_at: format_timestamp(&record.updated_at),
+            record,
+            roles,
+        }
+    }
+}
+
+struct Entry {
+    view: Arc<UserView>,
+    fetched: Instant,
+    /// The store's user-data generation read before the view was.
+    generation: u64,
+}
+
+pub struct UserViews {
+    store: Store,
+    ttl: Duration,
+    attributes: bool,
+    entries: RwLock<HashMap<String, Entry>>,
+}
+
+/// Beyond this many users the views are cleared rather than grown.
+const MAX_ENTRIES: usize = 4096;
+
+impl UserViews {
+    pub fn new(store: Store, ttl: Duration, attributes: bool) -> Self {
+        Self {
+            store,
+            ttl,
+            attributes,
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The live user with this `authId`, as userinfo shows them; `None` when there is none.
+    pub async fn view(&self, auth_id: &str) -> Result<Option<Arc<UserView>>, ServiceError> {
+        // Read first: a write committed after this point moves the generation on, so what
+        // is read below can only be kept under a generation that is already behind.
+        let generation = self.store.user_data_generation();
+        if !self.ttl.is_zero() {
+            let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(entry) = entries.get(auth_id) {
+                if entry.generation == generation && entry.fetched.elapsed() < self.ttl {
+                    return Ok(Some(Arc::clone(&entry.view)));
+                }
+            }
+        }
+        let Some(view) = self.read(auth_id).await? else {
+            return Ok(None);
+        };
+        let view = Arc::new(view);
+        if !self.ttl.is_zero() {
+            let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+            let entry = Entry {
+                view: Arc::clone(&view),
+                fetched: Instant::now(),
+                generation,
+            };
+            entries.insert(auth_id.to_owned(), entry);
+        }
+        Ok(Some(view))
+    }
+
+    async fn read(&self, auth_id: &str) -> Result<Option<UserView>, ServiceError> {
+        let Some(user) = self.store.user_by_auth_id(auth_id).await? else {
+            return Ok(None);
+        };
+        let roles = self.store.user_role_names(user.id).await?;
+        let linked = match user.linked_auth_id.as_deref() {
+            Some(linked) => match self.store.user_by_auth_id(linked).await? {
+                Some(other) => {
+                    let roles = self.store.user_role_names(other.id).await?;
+                    Some(ShownUser::new(other, roles))
+                }
+                None => None,
+            },
+            None => None,
+        };
+        let attributes = if self.attributes {
+            Some(
+                self.store
+                    .shared_attributes(user.id, AttributeAudience::UserInfo)
+                    .await?,
+            )
+        } else {
+            None
+        };
+        Ok(Some(UserView {
+            profile: crate::services::user_tokens::profile_of(&user),
+            user: ShownUser::new(user, roles),
+            linked,
+            attributes,
+        }))
+    }
+}
