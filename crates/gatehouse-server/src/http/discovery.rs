@@ -108,14 +108,9 @@ async fn resource_server_metadata(
 
 /// A 401 from one of this server's token-protected resources points to their metadata
 /// (RFC 9728 §5.1), so a client can find the authorization server from the refusal alone.
-pub async fn point_to_resource_metadata(
-    State(state): State<AppState>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let mut response = next.run(request).await;
+pub fn point_to_resource_metadata(response: &mut Response, issuer: &str) {
     if response.status() != axum::http::StatusCode::UNAUTHORIZED {
-        return response;
+        return;
     }
     let Some(challenge) = response
         .headers()
@@ -123,18 +118,16 @@ pub async fn point_to_resource_metadata(
         .and_then(|v| v.to_str().ok())
         .filter(|c| c.starts_with("Bearer ") || c.starts_with("DPoP "))
     else {
-        return response;
+        return;
     };
     let pointed = format!(
-        "{challenge}, resource_metadata=\"{}/.well-known/oauth-protected-resource\"",
-        state.config.issuer
+        "{challenge}, resource_metadata=\"{issuer}/.well-known/oauth-protected-resource\""
     );
     if let Ok(value) = HeaderValue::from_str(&pointed) {
         response
             .headers_mut()
             .insert(header::WWW_AUTHENTICATE, value);
     }
-    response
 }
 
 /// The discovery document (OpenID Connect Discovery 1.0 §3).

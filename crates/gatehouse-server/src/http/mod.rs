@@ -19,13 +19,11 @@ pub mod web;
 use std::time::Instant;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::json;
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
 
 pub use api::openapi_json;
 pub use discovery::openid_configuration_document;
@@ -58,18 +56,16 @@ pub fn router(state: AppState) -> Router {
         ))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
-            state.clone(),
-            discovery::point_to_resource_metadata,
+            (state.clone(), RequestIds::default()),
+            observe,
         ))
-        .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(RequestIds::default()))
         .with_state(state)
 }
 
-/// Request IDs in the UUID v4 shape: this process's random half and a count. Unique without a
-/// call to the system's random source per request (they are labels, not secrets).
+/// Request IDs (`X-Request-Id`) in the UUID v4 shape: this process's random half and a count.
+/// Unique without a call to the system's random source per request (they are labels, not
+/// secrets).
 #[derive(Clone)]
 struct RequestIds {
     process: u64,
@@ -85,8 +81,8 @@ impl Default for RequestIds {
     }
 }
 
-impl MakeRequestId for RequestIds {
-    fn make_request_id<B>(&mut self, _request: &axum::http::Request<B>) -> Option<RequestId> {
+impl RequestIds {
+    fn next(&self) -> Option<HeaderValue> {
         let count = self
             .next
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -96,11 +92,11 @@ impl MakeRequestId for RequestIds {
         let id = uuid::Builder::from_random_bytes(bytes).into_uuid();
         let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
         let text = id.hyphenated().encode_lower(&mut text);
-        axum::http::HeaderValue::from_str(text)
-            .ok()
-            .map(RequestId::new)
+        HeaderValue::from_str(text).ok()
     }
 }
+
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 async fn not_found() -> Response {
     (
@@ -110,12 +106,29 @@ async fn not_found() -> Response {
         .into_response()
 }
 
-/// Records each request's latency and status by route, and logs it at debug level.
-async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// What every request goes through, in one layer (each layer costs every request a copy and
+/// an allocation): its ID (`X-Request-Id`, kept when the caller sent one, and answered), a
+/// 401's pointer to the resource metadata, its latency and status recorded by route and
+/// logged at debug level.
+async fn observe(
+    State((state, ids)): State<(AppState, RequestIds)>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
+    let id = match request.headers().get(X_REQUEST_ID) {
+        Some(sent) => Some(sent.clone()),
+        None => ids.next().inspect(|made| {
+            request.headers_mut().insert(X_REQUEST_ID, made.clone());
+        }),
+    };
     let method = method_name(request.method());
     let route = request.extensions().get::<MatchedPath>().cloned();
-    let response = next.run(request).await;
+    let mut response = next.run(request).await;
+    discovery::point_to_resource_metadata(&mut response, &state.config.issuer);
+    if let Some(id) = id {
+        response.headers_mut().entry(X_REQUEST_ID).or_insert(id);
+    }
     let elapsed = started.elapsed();
     let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
     let status = response.status().as_u16();
