@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use crate::password_sign_in::connection::{admin_token, initiate_for, Connection};
 use crate::password_sign_in::{PASSWORD, REDIRECT, VERIFIER};
-use crate::{http, raw_rsa_sign_rate, status_of, string_at, with_server, wrk, wrk_lua, Load};
 use crate::WrkResult;
+use crate::{http, raw_rsa_sign_rate, status_of, string_at, with_server, wrk, wrk_lua, Load};
 
 const USERINFO: &str = "/oauth2/v1/userinfo";
 const INFO: &str = "/info";
@@ -61,7 +61,8 @@ fn measure(addr: &str, reference: &Path, seconds: u64, connections: u32) -> Resu
     let first = user_tokens(&mut connection, &client_id, "bench@example.com", true)?;
     let mut refresh_tokens = vec![first.1];
     for _ in 0..connections {
-        refresh_tokens.push(user_tokens(&mut connection, &client_id, "bench@example.com", false)?.1);
+        refresh_tokens
+            .push(user_tokens(&mut connection, &client_id, "bench@example.com", false)?.1);
     }
     let access_token = first.0;
     // One refresh before the load, so a refusal is reported with its reason.
@@ -77,7 +78,14 @@ fn measure(addr: &str, reference: &Path, seconds: u64, connections: u32) -> Resu
     let bare = with_reference(reference, &bodies, |reference_addr| {
         [&userinfo, &info, &jwks]
             .into_iter()
-            .map(|load| wrk(reference_addr, seconds, connections, &Load::bearer(load.path, "")))
+            .map(|load| {
+                wrk(
+                    reference_addr,
+                    seconds,
+                    connections,
+                    &Load::bearer(load.path, ""),
+                )
+            })
             .collect::<Result<Vec<_>, _>>()
     })?;
     let mut measured = Vec::new();
@@ -134,7 +142,12 @@ fn measure(addr: &str, reference: &Path, seconds: u64, connections: u32) -> Resu
         };
         println!(
             "  {:<31} : {:>8.0}/s of {:>8.0}/s ({}) = {share:.2}  ({goal}; p50 {}, p99 {})",
-            row.name, row.rate.requests_per_sec, row.limit, row.limit_name, row.rate.p50, row.rate.p99
+            row.name,
+            row.rate.requests_per_sec,
+            row.limit,
+            row.limit_name,
+            row.rate.p50,
+            row.rate.p99
         );
         failed += row.rate.non_2xx;
     }
@@ -183,7 +196,8 @@ fn with_reference<T>(
     bodies: &[(&str, Vec<u8>)],
     measure: impl FnOnce(&str) -> Result<T, String>,
 ) -> Result<T, String> {
-    let folder = std::env::temp_dir().join(format!("gatehouse-bench-reference-{}", std::process::id()));
+    let folder =
+        std::env::temp_dir().join(format!("gatehouse-bench-reference-{}", std::process::id()));
     std::fs::create_dir_all(&folder).map_err(|e| e.to_string())?;
     let mut command = Command::new(binary);
     for (i, (path, body)) in bodies.iter().enumerate() {
@@ -232,7 +246,11 @@ fn user_tokens(
     email: &str,
     sign_up: bool,
 ) -> Result<(String, String), String> {
-    let session = initiate_for(connection, client_id, &["openid", "profile", "offline_access"])?;
+    let session = initiate_for(
+        connection,
+        client_id,
+        &["openid", "profile", "offline_access"],
+    )?;
     let step = if sign_up { "sign-up" } else { "sign-in" };
     let (status, answer) = connection.post_json(
         &format!("/embedded-auth/v1/{session}/{step}"),

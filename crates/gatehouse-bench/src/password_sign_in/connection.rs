@@ -23,7 +23,12 @@ impl Connection {
 
     /// POSTs `body` with the extra `headers` (each ending in CRLF); returns the status and the
     /// response body. A connection the server closed is opened again once.
-    pub(crate) fn post(&mut self, path: &str, headers: &str, body: &str) -> Result<(u16, String), String> {
+    pub(crate) fn post(
+        &mut self,
+        path: &str,
+        headers: &str,
+        body: &str,
+    ) -> Result<(u16, String), String> {
         let request = format!(
             "POST {path} HTTP/1.1\r\nHost: {}\r\nOrigin: {ORIGIN}\r\n{headers}Content-Length: {}\r\n\r\n{body}",
             self.addr,

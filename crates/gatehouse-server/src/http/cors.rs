@@ -123,7 +123,10 @@ mod tests {
     #[test]
     fn a_configured_origin_is_allowed_and_its_preflight_says_what_it_may_send() {
         let answer = browser_policy().answer_headers(&from("https://app.example.com"), true);
-        assert_eq!(answer[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://app.example.com");
+        assert_eq!(
+            answer[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+            "https://app.example.com"
+        );
         assert_eq!(answer[header::ACCESS_CONTROL_ALLOW_METHODS], "GET,POST");
         assert_eq!(
             answer[header::ACCESS_CONTROL_ALLOW_HEADERS],

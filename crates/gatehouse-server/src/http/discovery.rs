@@ -120,9 +120,8 @@ pub fn point_to_resource_metadata(response: &mut Response, issuer: &str) {
     else {
         return;
     };
-    let pointed = format!(
-        "{challenge}, resource_metadata=\"{issuer}/.well-known/oauth-protected-resource\""
-    );
+    let pointed =
+        format!("{challenge}, resource_metadata=\"{issuer}/.well-known/oauth-protected-resource\"");
     if let Ok(value) = HeaderValue::from_str(&pointed) {
         response
             .headers_mut()

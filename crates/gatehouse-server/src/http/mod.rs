@@ -83,9 +83,7 @@ impl Default for RequestIds {
 
 impl RequestIds {
     fn next(&self) -> Option<HeaderValue> {
-        let count = self
-            .next
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let count = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut bytes = [0u8; 16];
         bytes[..8].copy_from_slice(&self.process.to_be_bytes());
         bytes[8..].copy_from_slice(&count.to_be_bytes());
@@ -143,4 +141,22 @@ async fn observe(
         "request"
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_distinct_uuids_of_version_4() {
+        let ids = RequestIds::default();
+        let (first, second) = (ids.next().unwrap(), ids.next().unwrap());
+        assert_ne!(first, second);
+        for id in [first, second] {
+            let parsed = uuid::Uuid::parse_str(id.to_str().unwrap()).unwrap();
+            assert_eq!(parsed.get_version_num(), 4);
+        }
+        // Another process (another maker) starts from another random half.
+        assert_ne!(RequestIds::default().next(), RequestIds::default().next());
+    }
 }

@@ -137,3 +137,53 @@ impl UserViews {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::fixture;
+
+    #[tokio::test]
+    async fn a_view_is_kept_until_the_store_writes_user_data() {
+        let store = fixture::store().await;
+        let user = fixture::user(&store, &fixture::passwords(), "ada@example.com", None).await;
+        let views = UserViews::new(store.clone(), Duration::from_secs(3600), false);
+        let first = views.view(&user.auth_id).await.unwrap().unwrap();
+        let again = views.view(&user.auth_id).await.unwrap().unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "a second read within the lifetime is the copy"
+        );
+
+        // Counting a sign-in changes nothing userinfo shows: the copy stays.
+        store.increment_login_count(user.id).await.unwrap();
+        let kept = views.view(&user.auth_id).await.unwrap().unwrap();
+        assert!(Arc::ptr_eq(&first, &kept));
+
+        store.set_names(user.id, Some("Ada"), None).await.unwrap();
+        let fresh = views.view(&user.auth_id).await.unwrap().unwrap();
+        assert_eq!(fresh.user.record.first_name.as_deref(), Some("Ada"));
+    }
+
+    #[tokio::test]
+    async fn without_a_lifetime_every_read_goes_to_the_store_and_a_missing_user_is_none() {
+        let store = fixture::store().await;
+        let user = fixture::user(&store, &fixture::passwords(), "bob@example.com", None).await;
+        let views = UserViews::new(store.clone(), Duration::ZERO, false);
+        let first = views.view(&user.auth_id).await.unwrap().unwrap();
+        let again = views.view(&user.auth_id).await.unwrap().unwrap();
+        assert!(!Arc::ptr_eq(&first, &again));
+        assert!(views.view("no-such-user").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_copy_older_than_its_lifetime_is_read_again() {
+        let store = fixture::store().await;
+        let user = fixture::user(&store, &fixture::passwords(), "cy@example.com", None).await;
+        let views = UserViews::new(store.clone(), Duration::from_millis(50), false);
+        let first = views.view(&user.auth_id).await.unwrap().unwrap();
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        let later = views.view(&user.auth_id).await.unwrap().unwrap();
+        assert!(!Arc::ptr_eq(&first, &later));
+    }
+}

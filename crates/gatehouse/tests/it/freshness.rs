@@ -70,7 +70,11 @@ async fn seen_within(
     bound: Duration,
     seen: impl Fn(u16, &Value) -> bool,
 ) {
-    let slack = if bound.is_zero() { Duration::ZERO } else { Duration::from_secs(1) };
+    let slack = if bound.is_zero() {
+        Duration::ZERO
+    } else {
+        Duration::from_secs(1)
+    };
     let started = Instant::now();
     loop {
         let (status, body) = get(app, path, token).await;
@@ -84,14 +88,6 @@ async fn seen_within(
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-/// Signs `email` up in a browser on `app` and exchanges the code: the user's `sub` and access
-/// token.
-async fn signed_up(app: &TestApp, client_id: &str, email: &str) -> (String, String) {
-    let browser = Browser::new(app);
-    let redirect = sign_up(&browser, &authorize_url(client_id, CB, &[]), email, CB).await;
-    tokens_from(app, client_id, &redirect).await
 }
 
 async fn tokens_from(app: &TestApp, client_id: &str, redirect: &str) -> (String, String) {
@@ -109,30 +105,43 @@ async fn tokens_from(app: &TestApp, client_id: &str, redirect: &str) -> (String,
     .await;
     assert_eq!(status, 200, "{tokens}");
     let access = tokens["access_token"].as_str().unwrap().to_owned();
-    let sub = crate::harness::jwt_part(&access, 1)["sub"].as_str().unwrap().to_owned();
+    let sub = crate::harness::jwt_part(&access, 1)["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     (sub, access)
 }
 
 /// The changes to a user that userinfo must show, each made through `by` to a user of its own
 /// and seen through `on` within `bound`.
-async fn user_changes(by: &TestApp, on: &TestApp, bound: Duration, label: &str) {
+async fn user_changes(by: &TestApp, on: &TestApp, mailbox: &Mailbox, bound: Duration, label: &str) {
     let root = by.admin_token("root").await;
     let (_, client_id, _) = create_app(by, "Fresh", "spa", &[CB]).await;
-    let (status, body) = call(by, "POST", "/api/v1/roles", &root, Some(json!({"name": "editor"}))).await;
+    let (status, body) = call(
+        by,
+        "POST",
+        "/api/v1/roles",
+        &root,
+        Some(json!({"name": "editor"})),
+    )
+    .await;
     assert!(status == 201 || status == 200, "{body}");
     let userinfo = "/oauth2/v1/userinfo";
     let user = |name: &str| format!("{name}.{label}@example.com");
 
     // Each user is first read through `on`, so a copy is there to be found stale.
-    let (sub, token) = signed_up(by, &client_id, &user("roles")).await;
+    let (sub, token) = signed_up(by, mailbox, &client_id, &user("roles")).await;
     let (status, body) = get(on, userinfo, &token).await;
     assert_eq!((status, &body["roles"]), (200, &json!([])), "{body}");
     let path = format!("/api/v1/users/{sub}");
     let (status, body) = call(by, "PUT", &path, &root, Some(json!({"roles": ["editor"]}))).await;
     assert_eq!(status, 200, "{body}");
-    seen_within(on, userinfo, &token, bound, |s, b| s == 200 && b["roles"] == json!(["editor"])).await;
+    seen_within(on, userinfo, &token, bound, |s, b| {
+        s == 200 && b["roles"] == json!(["editor"])
+    })
+    .await;
 
-    let (sub, token) = signed_up(by, &client_id, &user("disabled")).await;
+    let (sub, token) = signed_up(by, mailbox, &client_id, &user("disabled")).await;
     assert_eq!(get(on, userinfo, &token).await.0, 200);
     let path = format!("/api/v1/users/{sub}");
     let (status, body) = call(by, "PUT", &path, &root, Some(json!({"isActive": false}))).await;
@@ -142,14 +151,14 @@ async fn user_changes(by: &TestApp, on: &TestApp, bound: Duration, label: &str) 
     })
     .await;
 
-    let (sub, token) = signed_up(by, &client_id, &user("deleted")).await;
+    let (sub, token) = signed_up(by, mailbox, &client_id, &user("deleted")).await;
     assert_eq!(get(on, userinfo, &token).await.0, 200);
     let (status, body) = call(by, "DELETE", &format!("/api/v1/users/{sub}"), &root, None).await;
     assert!(status == 200 || status == 204, "{body}");
     seen_within(on, userinfo, &token, bound, |s, _| s == 404 || s == 401).await;
 
     // A revoked token goes on the shared deny-list: every instance refuses it at once.
-    let (_, token) = signed_up(by, &client_id, &user("revoked")).await;
+    let (_, token) = signed_up(by, mailbox, &client_id, &user("revoked")).await;
     assert_eq!(get(on, userinfo, &token).await.0, 200);
     let revoked = by
         .client
@@ -184,9 +193,19 @@ async fn app_changes(by: &TestApp, on: &TestApp, bound: Duration) {
     let caller = s2s_app(by, &root, &["read_user", "read_app"]).await;
     assert_eq!(get(on, "/api/v1/users", &caller.token).await.0, 200);
     let path = format!("/api/v1/apps/{}", caller.id);
-    let (status, body) = call(by, "PUT", &path, &root, Some(json!({"scopes": ["read_app"]}))).await;
+    let (status, body) = call(
+        by,
+        "PUT",
+        &path,
+        &root,
+        Some(json!({"scopes": ["read_app"]})),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
-    seen_within(on, "/api/v1/users", &caller.token, bound, |s, _| s == 401 || s == 403).await;
+    seen_within(on, "/api/v1/users", &caller.token, bound, |s, _| {
+        s == 401 || s == 403
+    })
+    .await;
 
     let caller = s2s_app(by, &root, &["read_user"]).await;
     assert_eq!(get(on, "/info", &caller.token).await.0, 200);
@@ -202,23 +221,57 @@ async fn app_changes(by: &TestApp, on: &TestApp, bound: Duration) {
     assert_eq!(get(on, "/info", &caller.token).await.0, 401);
 }
 
-/// An invited user who accepted (so their address is verified), signed in to `client_id`: their
-/// browser and access token.
-async fn invited_user(app: &TestApp, mailbox: &Mailbox, client_id: &str, email: &str) -> (Browser, String) {
+/// A user of `client_id`, invited and accepted (so their address is verified) and signed in:
+/// their `sub` and access token.
+async fn signed_up(
+    app: &TestApp,
+    mailbox: &Mailbox,
+    client_id: &str,
+    email: &str,
+) -> (String, String) {
+    let (_, sub, token) = invited_user(app, mailbox, client_id, email).await;
+    (sub, token)
+}
+
+/// [`signed_up`], with the user's browser.
+async fn invited_user(
+    app: &TestApp,
+    mailbox: &Mailbox,
+    client_id: &str,
+    email: &str,
+) -> (Browser, String, String) {
     let root = app.admin_token("root").await;
-    let (status, body) = call(app, "POST", "/api/v1/users/invitations", &root, Some(json!({ "email": email }))).await;
+    let (status, body) = call(
+        app,
+        "POST",
+        "/api/v1/users/invitations",
+        &root,
+        Some(json!({ "email": email })),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     let invite = mailbox.with_subject(email, "You are invited").await;
     let browser = Browser::new(app);
-    let page = browser.get(&invite.link(&app.url("/identity/v1/view/accept-invitation"))).await;
+    let page = browser
+        .get(&invite.link(&app.url("/identity/v1/view/accept-invitation")))
+        .await;
     let fields = hidden_fields(&page.html, "step-form", &[("password", PASSWORD)]);
-    let accepted = browser.post("/identity/v1/view/accept-invitation", &fields).await;
+    let accepted = browser
+        .post("/identity/v1/view/accept-invitation", &fields)
+        .await;
     assert_eq!(accepted.status, 200, "{}", accepted.html);
-    let signed = sign_in(&browser, &authorize_url(client_id, CB, &[]), email, PASSWORD, CB).await;
+    let signed = sign_in(
+        &browser,
+        &authorize_url(client_id, CB, &[]),
+        email,
+        PASSWORD,
+        CB,
+    )
+    .await;
     let page = browser.follow(signed, CB).await;
     let redirect = finish_consent(&browser, page, CB).await;
-    let (_, token) = tokens_from(app, client_id, &redirect).await;
-    (browser, token)
+    let (sub, token) = tokens_from(app, client_id, &redirect).await;
+    (browser, sub, token)
 }
 
 /// The user changes their address on `by` (the change-email policy, with the emailed code);
@@ -226,9 +279,13 @@ async fn invited_user(app: &TestApp, mailbox: &Mailbox, client_id: &str, email: 
 async fn email_change(by: &TestApp, on: &TestApp, mailbox: &Mailbox, bound: Duration, label: &str) {
     let (_, client_id, _) = create_app(by, "Fresh", "spa", &[CB]).await;
     let email = format!("before.{label}@example.com");
-    let (browser, token) = invited_user(by, mailbox, &client_id, &email).await;
+    let (browser, _, token) = invited_user(by, mailbox, &client_id, &email).await;
     let (status, body) = get(on, "/oauth2/v1/userinfo", &token).await;
-    assert_eq!((status, body["email"].as_str()), (200, Some(email.as_str())), "{body}");
+    assert_eq!(
+        (status, body["email"].as_str()),
+        (200, Some(email.as_str())),
+        "{body}"
+    );
 
     let url = authorize_url(&client_id, CB, &[("policy", "change_email")]);
     let page = browser.follow(browser.get(&url).await, CB).await;
@@ -236,12 +293,20 @@ async fn email_change(by: &TestApp, on: &TestApp, mailbox: &Mailbox, bound: Dura
     assert!(page.html.contains("Change your email"), "{}", page.html);
     let new_email = format!("after.{label}@example.com");
     let fields = hidden_fields(&page.html, "step-form", &[("email", &new_email)]);
-    let sent = browser.post("/identity/v1/view/change-email", &fields).await;
+    let sent = browser
+        .post("/identity/v1/view/change-email", &fields)
+        .await;
     assert_eq!(sent.status, 200, "{}", sent.html);
     let code = mailbox.first_to(&new_email).await.code();
     let fields = hidden_fields(&sent.html, "step-form", &[("code", &code)]);
-    let done = browser.post("/identity/v1/view/change-email", &fields).await;
-    assert!(done.location.as_deref().is_some_and(|l| l.starts_with(CB)), "{}", done.html);
+    let done = browser
+        .post("/identity/v1/view/change-email", &fields)
+        .await;
+    assert!(
+        done.location.as_deref().is_some_and(|l| l.starts_with(CB)),
+        "{}",
+        done.html
+    );
     seen_within(on, "/oauth2/v1/userinfo", &token, bound, |s, b| {
         s == 200 && b["email"] == new_email.as_str()
     })
@@ -253,7 +318,7 @@ backend_tests! {
         let mailbox = Mailbox::start().await;
         let app = one_instance(backend, &mailbox).await;
         let label = format!("{backend:?}").to_lowercase();
-        user_changes(&app, &app, Duration::ZERO, &label).await;
+        user_changes(&app, &app, &mailbox, Duration::ZERO, &label).await;
         app_changes(&app, &app, Duration::ZERO).await;
         email_change(&app, &app, &mailbox, Duration::ZERO, &label).await;
     }
@@ -263,7 +328,7 @@ backend_tests! {
         let (first, second) = two_instances(backend, &mailbox).await;
         let label = format!("pair.{backend:?}").to_lowercase();
         let bound = Duration::from_secs(TTL);
-        user_changes(&first, &second, bound, &label).await;
+        user_changes(&first, &second, &mailbox, bound, &label).await;
         app_changes(&first, &second, bound).await;
         email_change(&first, &second, &mailbox, bound, &label).await;
     }

@@ -5,8 +5,8 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use gatehouse_core::request_headers::{self, TokenScheme};
 use gatehouse_core::claims::Address;
+use gatehouse_core::request_headers::{self, TokenScheme};
 use serde::Serialize;
 use serde_json::json;
 
