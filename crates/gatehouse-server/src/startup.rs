@@ -268,8 +268,14 @@ pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepare
         Duration::from_secs(config.user_cache_ttl),
         config.enable_user_attribute,
     );
+    // The in-process cache is read as fast as a copy of it would be.
+    let revocation_check_ttl = match cache {
+        gatehouse_store::Cache::Memory(_) => Duration::ZERO,
+        gatehouse_store::Cache::Redis(_) => Duration::from_secs(config.revocation_check_ttl),
+    };
     let state = AppState::new(Shared {
         user_views,
+        revocations: crate::services::memo::Memo::new(revocation_check_ttl, 65_536),
         http,
         client_keys,
         mailer: Arc::new(mailer),

@@ -50,6 +50,9 @@ pub struct Shared {
     pub logout_wake: Arc<tokio::sync::Notify>,
     /// Users as userinfo shows them, kept for `user_cache_ttl`.
     pub user_views: crate::services::user_views::UserViews,
+    /// Whether an access token (by `jti`) was on the shared deny-list when last read, kept for
+    /// `revocation_check_ttl` (Redis only).
+    pub revocations: crate::services::memo::Memo<bool>,
 }
 
 pub struct Documents {

@@ -123,6 +123,8 @@ config_keys! {
         client_cache_ttl: u64 = 5;
         /// Seconds an instance may serve what userinfo shows of a user (account, roles, linked account, attributes) from memory. A change made through the same instance is seen at once; one made through another instance within this time. 0 reads the database on every request.
         user_cache_ttl: u64 = 5;
+        /// Seconds an instance may trust its last reading of the shared deny-list (Redis) for an access token. A token revoked through this instance is refused here at once; one revoked through another instance, within this time. 0 asks Redis on every request. The in-process cache needs no such copy.
+        revocation_check_ttl: u64 = 1;
     }
     section "Keys" {
         /// 32-byte key (64 hex characters or base64) that encrypts signing keys at rest. Required with PostgreSQL; with SQLite it is generated into `data_dir/master.key` when unset.

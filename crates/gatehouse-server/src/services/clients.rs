@@ -2,26 +2,25 @@
 //! endpoint does not read the database on every request. A change made on this instance is
 //! seen at once (`forget`); one made elsewhere within `ttl`.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use gatehouse_store::{App, AppStore, Store};
 
 use gatehouse_core::client_metadata::is_client_url;
 
 use super::client_documents::ClientDocuments;
+use super::memo::Memo;
 use crate::crypto::{constant_time_eq, sha256_hex};
 use crate::error::ServiceError;
 
 pub struct ClientCache {
     store: Store,
-    ttl: Duration,
     /// `fapi2_security_profile`: every app is held to FAPI 2.0, whatever its own setting.
     all_fapi: bool,
     /// Client ids that are URLs of metadata documents, when any host is allowed.
     documents: Option<ClientDocuments>,
-    entries: RwLock<HashMap<String, (Arc<App>, Instant)>>,
+    apps: Memo<Arc<App>>,
 }
 
 /// Beyond this many entries the cache is cleared rather than grown (a flood of distinct ids).
@@ -36,21 +35,15 @@ impl ClientCache {
     ) -> Self {
         Self {
             store,
-            ttl,
             all_fapi,
             documents,
-            entries: RwLock::new(HashMap::new()),
+            apps: Memo::new(ttl, MAX_ENTRIES),
         }
     }
 
     pub async fn app(&self, client_id: &str) -> Result<Option<Arc<App>>, ServiceError> {
-        if !self.ttl.is_zero() {
-            let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-            if let Some((app, fetched)) = entries.get(client_id) {
-                if fetched.elapsed() < self.ttl {
-                    return Ok(Some(Arc::clone(app)));
-                }
-            }
+        if let Some(app) = self.apps.get(client_id) {
+            return Ok(Some(app));
         }
         let found = match &self.documents {
             Some(documents) if is_client_url(client_id) => {
@@ -66,22 +59,13 @@ impl ClientCache {
         };
         app.security.fapi2_security_profile |= self.all_fapi;
         let app = Arc::new(app);
-        if !self.ttl.is_zero() {
-            let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-            if entries.len() >= MAX_ENTRIES {
-                entries.clear();
-            }
-            entries.insert(client_id.to_owned(), (Arc::clone(&app), Instant::now()));
-        }
+        self.apps.insert(client_id, Arc::clone(&app));
         Ok(Some(app))
     }
 
     /// Drops a cached app after it changed.
     pub fn forget(&self, client_id: &str) {
-        self.entries
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(client_id);
+        self.apps.forget(client_id);
     }
 }
 

@@ -28,6 +28,7 @@ pub mod lifecycle;
 pub mod logout_notices;
 pub mod logs;
 pub mod melody_import;
+pub mod memo;
 pub mod mfa;
 pub mod oidc_metadata;
 pub mod orgs;

@@ -5,15 +5,15 @@
 //! writes to user data (`Store::user_data_generation`), and a view read before the latest one
 //! is never served. A change written by another instance is seen within the time to live.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use gatehouse_core::tokens::IdTokenProfile;
 use gatehouse_store::{
     format_timestamp, AccountStore, AttributeAudience, Store, UserRecord, UserStore,
 };
 
+use super::memo::Memo;
 use crate::error::ServiceError;
 
 /// A user as userinfo shows them, with what each answer would otherwise work out again.
@@ -46,18 +46,11 @@ impl ShownUser {
     }
 }
 
-struct Entry {
-    view: Arc<UserView>,
-    fetched: Instant,
-    /// The store's user-data generation read before the view was.
-    generation: u64,
-}
-
 pub struct UserViews {
     store: Store,
-    ttl: Duration,
     attributes: bool,
-    entries: RwLock<HashMap<String, Entry>>,
+    /// Each view with the store's user-data generation read before it was.
+    views: Memo<(Arc<UserView>, u64)>,
 }
 
 /// Beyond this many users the views are cleared rather than grown.
@@ -67,9 +60,8 @@ impl UserViews {
     pub fn new(store: Store, ttl: Duration, attributes: bool) -> Self {
         Self {
             store,
-            ttl,
             attributes,
-            entries: RwLock::new(HashMap::new()),
+            views: Memo::new(ttl, MAX_ENTRIES),
         }
     }
 
@@ -78,30 +70,16 @@ impl UserViews {
         // Read first: a write committed after this point moves the generation on, so what
         // is read below can only be kept under a generation that is already behind.
         let generation = self.store.user_data_generation();
-        if !self.ttl.is_zero() {
-            let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-            if let Some(entry) = entries.get(auth_id) {
-                if entry.generation == generation && entry.fetched.elapsed() < self.ttl {
-                    return Ok(Some(Arc::clone(&entry.view)));
-                }
+        if let Some((view, read_at)) = self.views.get(auth_id) {
+            if read_at == generation {
+                return Ok(Some(view));
             }
         }
         let Some(view) = self.read(auth_id).await? else {
             return Ok(None);
         };
         let view = Arc::new(view);
-        if !self.ttl.is_zero() {
-            let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-            if entries.len() >= MAX_ENTRIES {
-                entries.clear();
-            }
-            let entry = Entry {
-                view: Arc::clone(&view),
-                fetched: Instant::now(),
-                generation,
-            };
-            entries.insert(auth_id.to_owned(), entry);
-        }
+        self.views.insert(auth_id, (Arc::clone(&view), generation));
         Ok(Some(view))
     }
 

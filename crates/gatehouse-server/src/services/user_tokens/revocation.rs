@@ -32,17 +32,24 @@ pub(super) async fn revoke_access_jti(
             )
             .await?;
     }
+    state.revocations.insert(jti, true);
     Ok(())
 }
 
-/// Whether the access token with this `jti` was revoked (the deny-list lives in the shared
-/// cache, so every instance sees a revocation).
+/// Whether the access token with this `jti` was revoked. The deny-list lives in the shared
+/// cache, so every instance sees a revocation: this one at once, another within
+/// `revocation_check_ttl` (its copy of the last reading).
 pub async fn access_token_revoked(state: &AppState, jti: &str) -> Result<bool, ServiceError> {
-    Ok(state
+    if let Some(revoked) = state.revocations.get(jti) {
+        return Ok(revoked);
+    }
+    let revoked = state
         .cache
         .get(&format!("{REVOKED_ACCESS_PREFIX}{jti}"))
         .await?
-        .is_some())
+        .is_some();
+    state.revocations.insert(jti, revoked);
+    Ok(revoked)
 }
 
 /// An access token this server signed, as read back.
