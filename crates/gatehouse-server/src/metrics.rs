@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
 /// A static name for the methods Gatehouse serves, so recording a request allocates nothing.
@@ -31,11 +31,25 @@ const BUCKETS: [f64; 12] = [
 struct RouteStats {
     count: AtomicU64,
     sum_nanos: AtomicU64,
+    /// Requests by the first bucket they fit (the exposition's buckets are cumulative: each
+    /// is the sum of those up to it), so a request counts in one place.
     buckets: [AtomicU64; BUCKETS.len()],
 }
 
+impl RouteStats {
+    fn record(&self, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        self.count.fetch_add(1, Ordering::Relaxed);
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
+        if let Some(first) = BUCKETS.iter().position(|bound| seconds <= *bound) {
+            self.buckets[first].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// (method, status) → stats for one route.
-type ByMethodAndStatus = BTreeMap<(&'static str, u16), Arc<RouteStats>>;
+type ByMethodAndStatus = BTreeMap<(&'static str, u16), RouteStats>;
 
 #[derive(Default)]
 pub struct Metrics {
@@ -77,29 +91,19 @@ impl Metrics {
         status: u16,
         elapsed: Duration,
     ) {
-        let seen = self
-            .requests
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(route)
-            .and_then(|by_method| by_method.get(&(method, status)).cloned());
-        let stats = match seen {
-            Some(stats) => stats,
-            None => {
-                let mut requests = self.requests.write().unwrap_or_else(|e| e.into_inner());
-                let by_method = requests.entry(route.to_owned()).or_default();
-                Arc::clone(by_method.entry((method, status)).or_default())
-            }
-        };
-        let seconds = elapsed.as_secs_f64();
-        stats.count.fetch_add(1, Ordering::Relaxed);
-        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
-        stats.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
-        for (bucket, bound) in stats.buckets.iter().zip(BUCKETS) {
-            if seconds <= bound {
-                bucket.fetch_add(1, Ordering::Relaxed);
+        {
+            let requests = self.requests.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(stats) = requests.get(route).and_then(|m| m.get(&(method, status))) {
+                stats.record(elapsed);
+                return;
             }
         }
+        let mut requests = self.requests.write().unwrap_or_else(|e| e.into_inner());
+        let by_method = requests.entry(route.to_owned()).or_default();
+        by_method
+            .entry((method, status))
+            .or_default()
+            .record(elapsed);
     }
 
     pub fn token_issued(&self, grant: &'static str) {
@@ -151,8 +155,10 @@ impl Metrics {
             // as far as a request recorded meanwhile allows.
             let count = stats.count.load(Ordering::Relaxed);
             let sum_seconds = stats.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
+            let mut cumulative = 0;
             for (bound, bucket) in BUCKETS.iter().zip(&stats.buckets) {
-                let count = bucket.load(Ordering::Relaxed);
+                cumulative += bucket.load(Ordering::Relaxed);
+                let count = cumulative;
                 let _ = writeln!(
                     out,
                     "gatehouse_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}"
@@ -213,6 +219,23 @@ mod tests {
         ));
         assert!(text.contains("le=\"0.0025\"} 1"));
         assert!(text.contains("le=\"0.001\"} 0"));
+        // The buckets are cumulative: a slower request counts in its bucket and every later one.
+        metrics.observe_request("POST", "/oauth2/v1/token", 200, Duration::from_millis(20));
+        let text = metrics.render();
+        let series = "method=\"POST\",route=\"/oauth2/v1/token\",status=\"200\"";
+        for (bound, count) in [
+            ("0.001", 0),
+            ("0.0025", 1),
+            ("0.01", 1),
+            ("0.025", 2),
+            ("+Inf", 2),
+        ] {
+            let line = format!("gatehouse_http_request_duration_seconds_bucket{{{series},le=\"{bound}\"}} {count}\n");
+            assert!(text.contains(&line), "{line} in {text}");
+        }
+        assert!(text.contains(&format!(
+            "gatehouse_http_request_duration_seconds_count{{{series}}} 2\n"
+        )));
         assert!(text.contains("gatehouse_tokens_issued_total{grant=\"client_credentials\"} 1"));
     }
 }

@@ -2,7 +2,7 @@
 //! CORS headers at all; a browser app's own origin must be configured to call the rest.
 //!
 //! A policy is made once and shared (`Arc`): the router copies each route's middleware for
-//! every request, so what it holds must be cheap to copy.
+//! every request, so what it holds must be cheap to copy. Public documents need no policy.
 
 use std::sync::Arc;
 
@@ -13,13 +13,13 @@ use axum::response::{IntoResponse, Response};
 
 use crate::config::Config;
 
-/// Who may read the answers of a group of routes, and what their preflights allow.
+/// Which origins may read the answers of a group of routes, and what their preflights allow.
 pub struct CorsPolicy {
-    /// The origins allowed, exactly as browsers send them; `None` allows any (`*`).
-    origins: Option<Vec<HeaderValue>>,
+    /// The origins allowed, exactly as browsers send them.
+    origins: Vec<HeaderValue>,
     methods: HeaderValue,
-    headers: Option<HeaderValue>,
-    max_age: Option<HeaderValue>,
+    headers: HeaderValue,
+    max_age: HeaderValue,
 }
 
 /// Token, userinfo, revoke, logout and the embedded API: only the configured origins.
@@ -31,49 +31,47 @@ pub fn browser_endpoints(config: &Config) -> Arc<CorsPolicy> {
         .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok())
         .collect();
     Arc::new(CorsPolicy {
-        origins: Some(origins),
+        origins,
         methods: HeaderValue::from_static("GET,POST"),
-        headers: Some(HeaderValue::from_static("authorization,content-type,dpop")),
-        max_age: Some(HeaderValue::from_static("600")),
+        headers: HeaderValue::from_static("authorization,content-type,dpop"),
+        max_age: HeaderValue::from_static("600"),
     })
 }
 
-/// Discovery and JWKS: public documents any origin may read.
-pub fn public_documents() -> Arc<CorsPolicy> {
-    Arc::new(CorsPolicy {
-        origins: None,
-        methods: HeaderValue::from_static("GET"),
-        headers: None,
-        max_age: None,
-    })
+/// Discovery and JWKS are public documents any origin may read: their handlers mark their own
+/// answers with this, and their routes answer `OPTIONS` with [`public_preflight`], so they
+/// need no middleware.
+pub fn mark_public(headers: &mut HeaderMap) {
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+}
+
+/// A preflight for a public document: any origin may `GET` it.
+pub async fn public_preflight() -> Response {
+    let mut response = StatusCode::OK.into_response();
+    let headers = response.headers_mut();
+    mark_public(headers);
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET"),
+    );
+    response
 }
 
 impl CorsPolicy {
-    /// The `Access-Control-Allow-Origin` a request from `origin` gets, if any.
-    fn allowed_origin(&self, origin: Option<&HeaderValue>) -> Option<HeaderValue> {
-        match &self.origins {
-            None => Some(HeaderValue::from_static("*")),
-            Some(list) => origin.filter(|o| list.contains(o)).cloned(),
-        }
-    }
-
     /// Adds the CORS headers of an answer to a request from `origin` to `headers`.
     fn mark(&self, origin: Option<&HeaderValue>, preflight: bool, headers: &mut HeaderMap) {
-        if let Some(origin) = self.allowed_origin(origin) {
-            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        if let Some(origin) = origin.filter(|o| self.origins.contains(o)) {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
         }
-        if self.origins.is_some() {
-            // The answer depends on the origin: caches must keep one per origin.
-            headers.append(header::VARY, HeaderValue::from_static("origin"));
-        }
+        // The answer depends on the origin: caches must keep one per origin.
+        headers.append(header::VARY, HeaderValue::from_static("origin"));
         if preflight {
             headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, self.methods.clone());
-            if let Some(allowed) = &self.headers {
-                headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, allowed.clone());
-            }
-            if let Some(max_age) = &self.max_age {
-                headers.insert(header::ACCESS_CONTROL_MAX_AGE, max_age.clone());
-            }
+            headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, self.headers.clone());
+            headers.insert(header::ACCESS_CONTROL_MAX_AGE, self.max_age.clone());
         }
     }
 
@@ -149,11 +147,18 @@ mod tests {
         assert!(answer.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
     }
 
-    #[test]
-    fn public_documents_are_readable_from_anywhere() {
-        let answer = public_documents().answer_headers(&from("https://any.example"), false);
-        assert_eq!(answer[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
-        assert!(answer.get(header::VARY).is_none());
-        assert!(answer.get(header::ACCESS_CONTROL_ALLOW_METHODS).is_none());
+    #[tokio::test]
+    async fn public_documents_are_readable_from_anywhere() {
+        let preflight = public_preflight().await;
+        assert_eq!(preflight.status(), StatusCode::OK);
+        assert_eq!(
+            preflight.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+            "*"
+        );
+        assert_eq!(
+            preflight.headers()[header::ACCESS_CONTROL_ALLOW_METHODS],
+            "GET"
+        );
+        assert!(preflight.headers().get(header::VARY).is_none());
     }
 }

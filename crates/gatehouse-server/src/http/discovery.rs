@@ -10,6 +10,7 @@ use gatehouse_core::grant::{device_code, token_exchange};
 use gatehouse_core::scope::BUILT_IN_SCOPES;
 use serde_json::json;
 
+use super::cors;
 use crate::config::Config;
 use crate::state::AppState;
 
@@ -17,20 +18,26 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route(
             "/.well-known/openid-configuration",
-            get(openid_configuration),
+            get(openid_configuration).options(cors::public_preflight),
         )
         // RFC 8414's metadata: every member it defines is in the discovery document already
         // (introspection, revocation, PKCE methods), so both names serve one document.
         .route(
             "/.well-known/oauth-authorization-server",
-            get(openid_configuration),
+            get(openid_configuration).options(cors::public_preflight),
         )
-        .route("/.well-known/jwks.json", get(jwks))
+        .route(
+            "/.well-known/jwks.json",
+            get(jwks).options(cors::public_preflight),
+        )
         .route(
             "/.well-known/oauth-protected-resource",
-            get(own_resource_metadata),
+            get(own_resource_metadata).options(cors::public_preflight),
         )
-        .route(PROTECTED_RESOURCE_PATH, get(resource_server_metadata))
+        .route(
+            PROTECTED_RESOURCE_PATH,
+            get(resource_server_metadata).options(cors::public_preflight),
+        )
 }
 
 /// Where a registered resource server's metadata (RFC 9728) is served, by `?resource=`.
@@ -70,6 +77,16 @@ struct ResourceQuery {
 /// `WWW-Authenticate` (`resource_metadata`): only for an identifier asked by name, only while the
 /// API is active, so the list of APIs cannot be read from here.
 async fn resource_server_metadata(
+    state: State<AppState>,
+    query: axum::extract::Query<ResourceQuery>,
+) -> Response {
+    // Its refusals are public too: a browser app may read why.
+    let mut response = resource_server_answer(state, query).await;
+    cors::mark_public(response.headers_mut());
+    response
+}
+
+async fn resource_server_answer(
     State(state): State<AppState>,
     axum::extract::Query(query): axum::extract::Query<ResourceQuery>,
 ) -> Response {
@@ -252,11 +269,14 @@ async fn jwks(State(state): State<AppState>) -> Response {
     )
 }
 
+/// A public document's answer: any origin may read it, caches may keep it.
 fn cacheable(body: impl IntoResponse, cache_control: &'static str) -> Response {
     let mut response = body.into_response();
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static(cache_control),
     );
+    super::cors::mark_public(headers);
     response
 }

@@ -47,10 +47,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes())
         .merge(compat::routes(&state.config))
         .merge(saml::routes(&state.config))
-        .merge(discovery::routes().layer(middleware::from_fn_with_state(
-            cors::public_documents(),
-            cors::apply,
-        )))
+        .merge(discovery::routes())
         .merge(system::routes(
             state.config.metrics_enabled && state.config.metrics_listen.is_empty(),
         ))
@@ -105,26 +102,21 @@ async fn not_found() -> Response {
 }
 
 /// What every request goes through, in one layer (each layer costs every request a copy and
-/// an allocation): its ID (`X-Request-Id`, kept when the caller sent one, and answered), a
+/// an allocation): its ID (`X-Request-Id`: the caller's, or a new one) on the answer, a
 /// 401's pointer to the resource metadata, its latency and status recorded by route and
 /// logged at debug level.
 async fn observe(
     State((state, ids)): State<(AppState, RequestIds)>,
-    mut request: Request,
+    request: Request,
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let id = match request.headers().get(X_REQUEST_ID) {
-        Some(sent) => Some(sent.clone()),
-        None => ids.next().inspect(|made| {
-            request.headers_mut().insert(X_REQUEST_ID, made.clone());
-        }),
-    };
+    let sent_id = request.headers().get(X_REQUEST_ID).cloned();
     let method = method_name(request.method());
     let route = request.extensions().get::<MatchedPath>().cloned();
     let mut response = next.run(request).await;
     discovery::point_to_resource_metadata(&mut response, &state.config.issuer);
-    if let Some(id) = id {
+    if let Some(id) = sent_id.or_else(|| ids.next()) {
         response.headers_mut().entry(X_REQUEST_ID).or_insert(id);
     }
     let elapsed = started.elapsed();
