@@ -15,7 +15,7 @@ use axum::Router;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.is_empty() || args.len() % 2 != 0 {
+    if args.is_empty() || !args.len().is_multiple_of(2) {
         eprintln!("usage: gatehouse-bench-reference PATH FILE [PATH FILE …]");
         return ExitCode::from(2);
     }

@@ -58,11 +58,40 @@ struct AccountFields<'a> {
     updated_at: &'a str,
     email_verified: bool,
     roles: &'a [String],
-    /// With `enable_names`: the names, `null` when not given.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    first_name: Option<Option<&'a str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    last_name: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "NameField::is_off")]
+    first_name: NameField<'a>,
+    #[serde(skip_serializing_if = "NameField::is_off")]
+    last_name: NameField<'a>,
+}
+
+/// A name, shown only with `enable_names`, and then `null` when not given.
+#[derive(Clone, Copy)]
+enum NameField<'a> {
+    Off,
+    Shown(Option<&'a str>),
+}
+
+impl<'a> NameField<'a> {
+    fn new(names: bool, name: &'a Option<String>) -> Self {
+        if names {
+            Self::Shown(name.as_deref())
+        } else {
+            Self::Off
+        }
+    }
+
+    fn is_off(&self) -> bool {
+        matches!(self, Self::Off)
+    }
+}
+
+impl Serialize for NameField<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Shown(Some(name)) => serializer.serialize_str(name),
+            Self::Shown(None) | Self::Off => serializer.serialize_none(),
+        }
+    }
 }
 
 impl<'a> AccountFields<'a> {
@@ -76,8 +105,8 @@ impl<'a> AccountFields<'a> {
             updated_at: &shown.updated_at,
             email_verified: user.email_verified,
             roles: &shown.roles,
-            first_name: names.then_some(user.first_name.as_deref()),
-            last_name: names.then_some(user.last_name.as_deref()),
+            first_name: NameField::new(names, &user.first_name),
+            last_name: NameField::new(names, &user.last_name),
         }
     }
 }
@@ -90,10 +119,10 @@ struct UserInfoAnswer<'a> {
     account: AccountFields<'a>,
     sub: &'a str,
     email_verified: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    given_name: Option<Option<&'a str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    family_name: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "NameField::is_off")]
+    given_name: NameField<'a>,
+    #[serde(skip_serializing_if = "NameField::is_off")]
+    family_name: NameField<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     phone_number: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -168,8 +197,8 @@ pub async fn userinfo(
         account: AccountFields::of(&view.user, names),
         sub: &user.auth_id,
         email_verified: user.email_verified,
-        given_name: names.then_some(user.first_name.as_deref()),
-        family_name: names.then_some(user.last_name.as_deref()),
+        given_name: NameField::new(names, &user.first_name),
+        family_name: NameField::new(names, &user.last_name),
         phone_number,
         phone_number_verified: phone_number.map(|_| profile.phone_number_verified),
         address: profile
