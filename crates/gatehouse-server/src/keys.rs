@@ -364,3 +364,49 @@ impl KeyRing {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::fixture;
+
+    async fn ring(overlap: Duration) -> KeyRing {
+        KeyRing::load(
+            fixture::store().await,
+            MasterKey::generate(),
+            Algorithm::Es256,
+            overlap,
+        )
+        .await
+        .expect("a key ring with its first key")
+    }
+
+    #[tokio::test]
+    async fn a_verified_token_is_answered_again_and_a_forged_one_never() {
+        let ring = ring(Duration::from_secs(60)).await;
+        let token = ring.sign(&serde_json::json!({"sub": "ada"})).unwrap();
+        let first = ring.verify(&token).unwrap();
+        let again = ring.verify(&token).unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "the second check is the kept payload"
+        );
+        // Another payload under the same signature is not the kept token.
+        let (head, rest) = token.split_once('.').unwrap();
+        let (_, signature) = rest.split_once('.').unwrap();
+        let forged = format!("{head}.eyJzdWIiOiJldmUifQ.{signature}");
+        assert!(ring.verify(&forged).is_err());
+        assert!(ring.verify(&forged).is_err(), "a failed check is not kept");
+    }
+
+    #[tokio::test]
+    async fn a_token_of_a_key_no_longer_live_is_refused_though_it_was_verified_before() {
+        let ring = ring(Duration::ZERO).await;
+        let token = ring.sign(&serde_json::json!({"sub": "ada"})).unwrap();
+        assert!(ring.verify(&token).is_ok());
+        // Rotating with no overlap takes the old key out of the live set at once.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        ring.rotate().await.unwrap();
+        assert!(matches!(ring.verify(&token), Err(JwtError::UnknownKey)));
+    }
+}

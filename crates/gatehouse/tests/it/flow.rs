@@ -333,6 +333,18 @@ pub async fn id_token_claims(
     redirect_uri: &str,
     redirect: &str,
 ) -> Value {
+    let tokens = code_tokens(app, client_id, redirect_uri, redirect).await;
+    crate::harness::jwt_part(tokens["id_token"].as_str().unwrap(), 1)
+}
+
+/// Exchanges the code an app's final `redirect` carries (PKCE with [`VERIFIER`]); the token
+/// endpoint's answer, which must be a success.
+pub async fn code_tokens(
+    app: &TestApp,
+    client_id: &str,
+    redirect_uri: &str,
+    redirect: &str,
+) -> Value {
     let code = query_param(redirect, "code").unwrap_or_else(|| panic!("no code: {redirect}"));
     let (status, tokens) = exchange(
         app,
@@ -346,7 +358,7 @@ pub async fn id_token_claims(
     )
     .await;
     assert_eq!(status, 200, "{tokens}");
-    crate::harness::jwt_part(tokens["id_token"].as_str().unwrap(), 1)
+    tokens
 }
 
 /// [`id_token_claims`]' `sub`.

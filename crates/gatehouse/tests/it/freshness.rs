@@ -94,20 +94,9 @@ async fn seen_within(
     }
 }
 
+/// The user's `sub` and access token from the code `redirect` carries.
 async fn tokens_from(app: &TestApp, client_id: &str, redirect: &str) -> (String, String) {
-    let code = query_param(redirect, "code").unwrap_or_else(|| panic!("no code: {redirect}"));
-    let (status, tokens) = exchange(
-        app,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", CB),
-            ("code_verifier", VERIFIER),
-            ("client_id", client_id),
-        ],
-    )
-    .await;
-    assert_eq!(status, 200, "{tokens}");
+    let tokens = code_tokens(app, client_id, CB, redirect).await;
     let access = tokens["access_token"].as_str().unwrap().to_owned();
     let sub = crate::harness::jwt_part(&access, 1)["sub"]
         .as_str()
