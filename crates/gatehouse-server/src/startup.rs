@@ -224,6 +224,9 @@ pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepare
     let documents = Documents {
         info: info_document(&config, mailer.is_configured()).into(),
         openid_configuration: discovery.to_string().into(),
+        resource_metadata: crate::http::own_resource_metadata_document(&config)
+            .to_string()
+            .into(),
     };
     match mailer.provider_name() {
         Some(name) => tracing::info!(provider = name, "email is sent through {name}"),
@@ -276,6 +279,11 @@ pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepare
     let state = AppState::new(Shared {
         user_views,
         revocations: crate::services::memo::Memo::new(revocation_check_ttl, 65_536),
+        // A window's nonce never changes; keep each for the two windows it is good for.
+        dpop_nonces: crate::services::memo::Memo::new(
+            Duration::from_secs(config.dpop_nonce_lifetime.max(1) * 2),
+            16,
+        ),
         http,
         client_keys,
         mailer: Arc::new(mailer),

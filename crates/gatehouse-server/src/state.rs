@@ -53,6 +53,8 @@ pub struct Shared {
     /// Whether an access token (by `jti`) was on the shared deny-list when last read, kept for
     /// `revocation_check_ttl` (Redis only).
     pub revocations: crate::services::memo::Memo<bool>,
+    /// The DPoP nonces of the current and last windows, as read from the shared cache.
+    pub dpop_nonces: crate::services::memo::Memo<String>,
 }
 
 pub struct Documents {
@@ -60,4 +62,6 @@ pub struct Documents {
     pub info: axum::body::Bytes,
     /// The discovery document (it depends on the configuration only), as served.
     pub openid_configuration: axum::body::Bytes,
+    /// This server's own protected resource metadata (RFC 9728), as served.
+    pub resource_metadata: axum::body::Bytes,
 }

@@ -47,7 +47,7 @@ const RESOURCE_ALGORITHMS: [&str; 4] = ["RS256", "PS256", "ES256", "EdDSA"];
 
 /// Protected resource metadata (RFC 9728 §2) of this server's own APIs (`/api/v1`, `/info`,
 /// userinfo): one resource, the issuer, whose tokens name the issuer as audience.
-fn own_resource_metadata_document(config: &Config) -> serde_json::Value {
+pub fn own_resource_metadata_document(config: &Config) -> serde_json::Value {
     let issuer = config.issuer.as_str();
     json!({
         "resource": issuer,
@@ -62,8 +62,10 @@ fn own_resource_metadata_document(config: &Config) -> serde_json::Value {
 }
 
 async fn own_resource_metadata(State(state): State<AppState>) -> Response {
+    let json = HeaderValue::from_static("application/json");
+    let body = state.documents.resource_metadata.clone();
     cacheable(
-        Json(own_resource_metadata_document(&state.config)),
+        ([(header::CONTENT_TYPE, json)], body),
         "public, max-age=300",
     )
 }

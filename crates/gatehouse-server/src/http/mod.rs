@@ -26,7 +26,7 @@ use axum::Router;
 use serde_json::json;
 
 pub use api::openapi_json;
-pub use discovery::openid_configuration_document;
+pub use discovery::{openid_configuration_document, own_resource_metadata_document};
 
 use crate::metrics::method_name;
 use crate::state::AppState;

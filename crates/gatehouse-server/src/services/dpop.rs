@@ -2,8 +2,11 @@
 //! serves (userinfo, `/info`, the S2S API), the nonces it hands out, and the replay cache.
 //!
 //! Nonces are random and shared through the cache, one per `dpop_nonce_lifetime` window, so every
-//! instance hands out and accepts the same ones; a nonce stays good through the next window. A
-//! flushed cache makes clients fetch a new nonce: it fails closed.
+//! instance hands out and accepts the same ones; a nonce stays good through the next window.
+//! A window's nonce is set once, so each instance keeps its copy of the two it accepts and asks
+//! the cache only for a window it has not seen. A flushed cache makes the instances that had not
+//! read a window's nonce choose a new one: a client sent between them is asked for the nonce
+//! again (fails closed) until the windows move on.
 
 use std::time::Duration;
 
@@ -35,7 +38,7 @@ pub fn proof_of(headers: &HeaderMap) -> Result<Option<&str>, DpopError> {
 /// The nonce clients must put in their next proof.
 pub async fn current_nonce(state: &AppState, now: i64) -> Result<String, ServiceError> {
     let key = nonce_key(state, now, 0);
-    if let Some(nonce) = state.cache.get(&key).await? {
+    if let Some(nonce) = stored_nonce(state, &key).await? {
         return Ok(nonce);
     }
     let kept = Duration::from_secs(state.config.dpop_nonce_lifetime * 2 + 60);
@@ -44,7 +47,20 @@ pub async fn current_nonce(state: &AppState, now: i64) -> Result<String, Service
         .set_if_absent(&key, &random_token::<24>(), kept)
         .await?;
     // Another instance may have set its own first: every instance answers the stored one.
-    Ok(state.cache.get(&key).await?.unwrap_or_default())
+    Ok(stored_nonce(state, &key).await?.unwrap_or_default())
+}
+
+/// The nonce of a window, from this instance's copy or the shared cache. A window's nonce is
+/// set once (`set_if_absent`), so a copy of it stays true for the window's life.
+async fn stored_nonce(state: &AppState, key: &str) -> Result<Option<String>, ServiceError> {
+    if let Some(nonce) = state.dpop_nonces.get(key) {
+        return Ok(Some(nonce));
+    }
+    let stored = state.cache.get(key).await?;
+    if let Some(nonce) = &stored {
+        state.dpop_nonces.insert(key, nonce.clone());
+    }
+    Ok(stored)
 }
 
 fn nonce_key(state: &AppState, now: i64, windows_back: i64) -> String {
@@ -54,13 +70,8 @@ fn nonce_key(state: &AppState, now: i64, windows_back: i64) -> String {
 
 async fn nonce_accepted(state: &AppState, nonce: &str, now: i64) -> Result<bool, ServiceError> {
     for back in [0, 1] {
-        if state
-            .cache
-            .get(&nonce_key(state, now, back))
-            .await?
-            .as_deref()
-            == Some(nonce)
-        {
+        let stored = stored_nonce(state, &nonce_key(state, now, back)).await?;
+        if stored.as_deref() == Some(nonce) {
             return Ok(true);
         }
     }
