@@ -172,6 +172,7 @@ pub(crate) async fn sign_in_tokens(
             impersonated_by: None,
             resource: resource.as_ref(),
             amr: finished.amr,
+            id_token: true,
             id_token_claims: finished.id_token_claims,
             userinfo_claims: finished.userinfo_claims,
             dpop: finished.dpop,

@@ -275,6 +275,9 @@ struct Mint<'a> {
     resource: Option<&'a ResourceServerRecord>,
     /// How the user proved themselves (RFC 8176); empty when not known.
     amr: &'a [String],
+    /// Whether the answer carries an ID token (when `openid` is granted). A refresh answers
+    /// without one, so it must not spend a signature on it.
+    id_token: bool,
     /// Claims the authorization's `claims` parameter asked for in the ID token and at userinfo.
     id_token_claims: &'a [String],
     userinfo_claims: &'a [String],
@@ -377,7 +380,7 @@ where
                 (token, lifetime)
             }
         };
-        let id_token = if m.scopes.iter().any(|s| s == "openid") {
+        let id_token = if m.id_token && m.scopes.iter().any(|s| s == "openid") {
             let profile = profile_of(m.user);
             let mut claims = id_token_claims(
                 &facts,

@@ -104,7 +104,8 @@ pub async fn refresh(
         }
         RefreshAction::Reuse => RefreshPlan::None,
     };
-    let (mut tokens, _, _) = state
+    // A refresh answers with an access token (and its successor refresh token); no ID token.
+    let (tokens, _, _) = state
         .token_issuer()
         .mint(Mint {
             app: &app,
@@ -117,14 +118,13 @@ pub async fn refresh(
             impersonated_by: record.impersonated_by.clone(),
             resource: resource.as_ref(),
             amr: &amr,
+            id_token: false,
             id_token_claims: &[],
             userinfo_claims: &userinfo_claims,
             dpop,
             now,
         })
         .await?;
-    // A refresh answers with an access token (and its successor refresh token); no ID token.
-    tokens.id_token = None;
     state.metrics.token_issued("refresh_token");
     Ok(tokens)
 }

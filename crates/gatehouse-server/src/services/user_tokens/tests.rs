@@ -71,6 +71,7 @@ impl World {
             impersonated_by: None,
             resource: None,
             amr: &[],
+            id_token: true,
             id_token_claims: &[],
             userinfo_claims: &[],
             dpop: None,
