@@ -106,6 +106,19 @@ async fn spawn(
     .await
 }
 
+/// A server with one single-page app, "Shop", whose back-channel logout goes to a receiver:
+/// the server, the receiver, its callback URL and the app's client id.
+async fn shop_with_back_channel(backend: Backend) -> (TestApp, Receiver, String, String) {
+    let app = spawn(backend, |_| {}).await;
+    let r = Receiver::start(&[]).await;
+    let cb = r.url("/cb");
+    let (id, client_id, _) = create_app(&app, "Shop", "spa", &[&cb]).await;
+    let (status, body) =
+        set_channels(&app, id, json!({ "backchannelLogoutUri": r.url("/bc") })).await;
+    assert_eq!(status, 200, "{body}");
+    (app, r, cb, client_id)
+}
+
 async fn set_channels(app: &TestApp, id: i64, channels: Value) -> (u16, Value) {
     let root = app.admin_token("root").await;
     call(
@@ -226,20 +239,10 @@ backend_tests! {
     }
 
     async fn a_logout_ends_only_the_browsers_own_session_whatever_hint_it_sends(backend: Backend) {
-        let app = spawn(backend, |_| {}).await;
-        let r = Receiver::start(&[]).await;
-        let cb = r.url("/cb");
-        let (id, client_id, _) = create_app(&app, "Shop", "spa", &[&cb]).await;
-        let (status, body) = set_channels(&app, id, json!({ "backchannelLogoutUri": r.url("/bc") })).await;
-        assert_eq!(status, 200, "{body}");
+        let (app, r, cb, client_id) = shop_with_back_channel(backend).await;
         let victim = Browser::new(&app);
         let redirect = sign_up(&victim, &authorize_url(&client_id, &cb, &[]), "victim@example.com", &cb).await;
-        let code = query_param(&redirect, "code").unwrap();
-        let (status, tokens) = exchange(&app, &[
-            ("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", &cb),
-            ("code_verifier", VERIFIER), ("client_id", &client_id),
-        ]).await;
-        assert_eq!(status, 200, "{tokens}");
+        let tokens = code_tokens(&app, &client_id, &cb, &redirect).await;
         let hint = tokens["id_token"].as_str().unwrap();
 
         // Another browser (no session, or its own) sends the victim's ID token as the hint.
@@ -256,12 +259,7 @@ backend_tests! {
     }
 
     async fn admin_actions_and_expiry_end_sessions_and_tell_the_apps(backend: Backend) {
-        let app = spawn(backend, |_| {}).await;
-        let r = Receiver::start(&[]).await;
-        let cb = r.url("/cb");
-        let (id, client_id, _) = create_app(&app, "Shop", "spa", &[&cb]).await;
-        let (status, body) = set_channels(&app, id, json!({ "backchannelLogoutUri": r.url("/bc") })).await;
-        assert_eq!(status, 200, "{body}");
+        let (app, r, cb, client_id) = shop_with_back_channel(backend).await;
         let root = app.admin_token("root").await;
 
         // An admin ends the browser session through the S2S API.
