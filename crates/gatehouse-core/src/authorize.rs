@@ -244,9 +244,26 @@ pub fn check_client<'a>(
     Ok(redirect_uri)
 }
 
-/// Picks the page language: the first of `requested` (Melody's `locale`, then the space-separated
-/// `ui_locales`) that is supported, matched case-insensitively and by primary language
-/// (`zh` → `zh-CN`); otherwise the first supported locale.
+/// The language of a sign-in's pages, asked in this order: the space-separated `ui_locales`
+/// (OIDC Core §3.1.2.1, the user's preference as the app knows it), Melody's `locale`, then what
+/// the browser says (`browser`: the language picked last on a page, then `Accept-Language`, most
+/// wanted first). The first supported one wins; else the first supported locale.
+pub fn negotiate_locale(
+    ui_locales: Option<&str>,
+    locale: Option<&str>,
+    browser: &[&str],
+    supported: &[String],
+) -> String {
+    let requested = ui_locales
+        .unwrap_or_default()
+        .split_ascii_whitespace()
+        .chain(locale)
+        .chain(browser.iter().copied());
+    pick_locale(requested, supported)
+}
+
+/// Picks a language: the first of `requested` that is supported, matched case-insensitively and
+/// by primary language (`zh` → `zh-CN`); otherwise the first supported locale.
 pub fn pick_locale<'a>(
     requested: impl IntoIterator<Item = &'a str>,
     supported: &[String],
@@ -386,16 +403,12 @@ pub fn check_request(
             )))
         }
     };
-    let locale = {
-        let requested = params.locale.as_deref().into_iter().chain(
-            params
-                .ui_locales
-                .as_deref()
-                .unwrap_or_default()
-                .split_ascii_whitespace(),
-        );
-        pick_locale(requested, settings.supported_locales)
-    };
+    let locale = negotiate_locale(
+        params.ui_locales.as_deref(),
+        params.locale.as_deref(),
+        &[],
+        settings.supported_locales,
+    );
     let nonempty = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
     let dpop_jkt = nonempty(&params.dpop_jkt);
     if dpop_jkt

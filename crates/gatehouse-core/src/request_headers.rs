@@ -87,9 +87,74 @@ pub fn client_ip<'a>(
         .unwrap_or(peer)
 }
 
+/// The language tags of an `Accept-Language` header (RFC 9110 §12.5.4), most wanted first (equal
+/// weights keep their order). Tags with `q=0` or a malformed weight, and `*`, are left out; at
+/// most 16 are read, so a huge header costs no more than a short one.
+pub fn accepted_languages(header: &str) -> Vec<&str> {
+    let mut tags: Vec<(u16, &str)> = header
+        .split(',')
+        .take(16)
+        .filter_map(|part| {
+            let mut pieces = part.split(';');
+            let tag = pieces.next()?.trim();
+            let valid = !tag.is_empty()
+                && tag.len() <= 35
+                && tag.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+            if !valid {
+                return None;
+            }
+            let mut weight = 1000;
+            for param in pieces {
+                if let Some(q) = param.trim().strip_prefix("q=") {
+                    weight = quality(q)?;
+                }
+            }
+            (weight > 0).then_some((weight, tag))
+        })
+        .collect();
+    // A stable sort keeps the header's order among equal weights.
+    tags.sort_by_key(|(weight, _)| std::cmp::Reverse(*weight));
+    tags.into_iter().map(|(_, tag)| tag).collect()
+}
+
+/// A `q` value in thousandths (`0`, `0.5`, `1.000`); `None` when it is not one.
+fn quality(q: &str) -> Option<u16> {
+    let (whole, fraction) = q.split_once('.').unwrap_or((q, ""));
+    if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let thousandths = format!("{fraction:0<3}").parse::<u16>().ok()?;
+    match whole {
+        "0" => Some(thousandths),
+        "1" if thousandths == 0 => Some(1000),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accepted_languages_are_ordered_by_weight() {
+        assert_eq!(
+            accepted_languages("fr-CH, fr;q=0.9, en;q=0.8, de;q=0.7, *;q=0.5"),
+            ["fr-CH", "fr", "en", "de"]
+        );
+        assert_eq!(
+            accepted_languages("de;q=0.5, ar, he;q=0.5"),
+            ["ar", "de", "he"]
+        );
+        assert_eq!(accepted_languages("ja;q=0, ko"), ["ko"]);
+        // Malformed weights and tags are dropped, not guessed at.
+        assert_eq!(
+            accepted_languages("en;q=2, fr;q=abc, es;q=0.5555, <script>, it;q=1.0, pt-BR;q=.5"),
+            ["it"]
+        );
+        assert!(accepted_languages("").is_empty());
+        let huge = "xx;q=0.1,".repeat(10_000);
+        assert_eq!(accepted_languages(&huge).len(), 16);
+    }
 
     #[test]
     fn cookies_are_found_by_exact_name() {

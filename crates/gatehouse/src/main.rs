@@ -11,7 +11,7 @@ use gatehouse_store::{format_timestamp, now_utc};
 #[derive(Parser)]
 #[command(
     name = "gatehouse",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("GATEHOUSE_COMMIT"), ")"),
     about = "OAuth 2.0 / OpenID Connect authentication server"
 )]
 struct Cli {

@@ -281,6 +281,30 @@ fn melody_extras_are_read() {
 }
 
 #[test]
+fn locale_is_negotiated_ui_locales_then_locale_then_the_browser() {
+    let supported = strings(&["en", "fr", "de", "ar"]);
+    let browser = ["ar", "fr"];
+    let pick = |ui, locale| negotiate_locale(ui, locale, &browser, &supported);
+    assert_eq!(pick(Some("xx de"), Some("fr")), "de");
+    assert_eq!(pick(Some("xx"), Some("fr")), "fr");
+    assert_eq!(pick(None, Some("xx")), "ar");
+    assert_eq!(pick(Some(""), None), "ar");
+    assert_eq!(negotiate_locale(None, None, &["xx"], &supported), "en");
+    // The request's own order: ui_locales first.
+    let p = AuthorizeParams {
+        ui_locales: Some("de-AT fr".into()),
+        locale: Some("fr".into()),
+        ..params()
+    };
+    let f = fixture();
+    let mut s = settings(&f);
+    let with_de = strings(&["en", "fr", "de"]);
+    s.supported_locales = &with_de;
+    let req = check_request(&p, facts(&f, AppType::Spa), "u", &s).unwrap();
+    assert_eq!(req.locale, "de");
+}
+
+#[test]
 fn locale_falls_back_to_the_first_supported() {
     let supported = strings(&["fr", "en"]);
     assert_eq!(pick_locale(["de"], &supported), "fr");

@@ -195,8 +195,8 @@ config_keys! {
         terms_link: String = String::new(), info = "TERMS_LINK";
         /// Privacy policy link shown on sign-up.
         privacy_policy_link: String = String::new(), info = "PRIVACY_POLICY_LINK";
-        /// Locales offered, from `en`, `fr`, `zh-CN`; the first is the fallback.
-        supported_locales: Vec<String> = strings(&["en", "fr", "zh-CN"]), info = "SUPPORTED_LOCALES";
+        /// Locales offered, from `en`, `fr`, `zh-CN`, `de`, `es`, `pt-BR`, `it`, `ja`, `ko`, `ru`, `ar`, `he` (`ar` and `he` are laid out right to left); the first is the fallback. A sign-in's language is the first offered one of its `ui_locales`, its `locale`, the language the browser picked last on a page, then the browser's `Accept-Language`.
+        supported_locales: Vec<String> = strings(&crate::i18n::TAGS), info = "SUPPORTED_LOCALES";
         /// Show the locale selector (hidden anyway with one locale).
         enable_locale_selector: bool = true, info = "ENABLE_LOCALE_SELECTOR";
         /// Font family of the pages.
@@ -473,6 +473,8 @@ config_keys! {
         impersonation_roles: Vec<String> = strings(&["super_admin"]);
         /// Roles only a `root` caller may assign. This role, every `impersonation_roles` and `admin_panel_roles` role and `super_admin` are protected: without `root` (in the panel, `super_admin`) no caller may create, rename to or from, delete, give or take away one, nor disable, delete, link, unlink or change the MFA or passkeys of a user who holds one.
         privileged_roles: Vec<String> = strings(&["super_admin"]);
+        /// Client ids of S2S apps whose `/api/v1` refusals are answered as plain text, the message alone, as Melody Auth answers them (same status). List the S2S app that Melody's admin panel signs in with: the panel shows an error body as it is, and a JSON one as `[object Object]`. Other callers, and refusals made before the token is known (a missing or invalid token), keep the JSON body.
+        api_text_error_clients: Vec<String> = Vec::new();
     }
     section "High-assurance clients" {
         /// Seconds a pushed authorization request's `request_uri` (RFC 9126) stays usable; it is used once.

@@ -9,6 +9,7 @@ use gatehouse_core::jwt::{self, AccessTokenClaims};
 use gatehouse_core::request_headers::{access_token, TokenScheme};
 use gatehouse_core::scope::parse_scope_list;
 
+use super::api::text_errors::TextRefusals;
 use super::error::ApiError;
 use crate::services::{dpop, user_tokens};
 use crate::state::AppState;
@@ -97,6 +98,11 @@ impl FromRequestParts<AppState> for S2sCaller {
             .await?
             .filter(|app| app.is_active && app.app_type == AppType::S2s)
             .ok_or_else(|| invalid("the token does not belong to an active S2S app"))?;
+        if state.config.api_text_error_clients.contains(&app.client_id) {
+            if let Some(refusals) = parts.extensions.get::<TextRefusals>() {
+                refusals.want();
+            }
+        }
         // The token's scopes that the app still holds: a scope taken from the app stops working
         // at once on this instance, and within the client cache's lifetime on the others.
         let scopes = parse_scope_list(&claims.scope)

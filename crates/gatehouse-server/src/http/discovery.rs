@@ -220,7 +220,7 @@ pub fn openid_configuration_document(config: &Config) -> serde_json::Value {
         "id_token_signing_alg_values_supported": id_token_algorithms(signing_algorithm),
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login", "consent"],
-        "ui_locales_supported": ["en", "fr", "zh-CN"],
+        "ui_locales_supported": config.supported_locales,
         "authorization_response_iss_parameter_supported": true,
         "claims_parameter_supported": true,
         // Request objects by value and inside pushed requests (RFC 9101), signed with the

@@ -151,6 +151,11 @@ pub fn api_error_code(class: ErrorClass) -> &'static str {
     }
 }
 
+/// The message of a refusal, kept beside its JSON body for callers that want the text alone
+/// (`api::text_errors`).
+#[derive(Clone)]
+pub struct RefusalMessage(pub String);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (class, message) = match self {
@@ -163,6 +168,7 @@ impl IntoResponse for ApiError {
             axum::Json(json!({ "error": api_error_code(class), "error_description": message })),
         )
             .into_response();
+        response.extensions_mut().insert(RefusalMessage(message));
         if class == ErrorClass::Unauthenticated {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -42,7 +42,7 @@ pub fn router(state: AppState) -> Router {
                     cors::apply,
                 )),
         )
-        .merge(identity::routes())
+        .merge(identity::routes(state.clone()))
         .merge(admin::routes(state.clone()))
         .merge(api::routes())
         .merge(compat::routes(&state.config))

@@ -1,14 +1,23 @@
 //! Every text Gatehouse shows or sends, in each language it speaks: the pages, the admin panel,
 //! the emails, the text messages and the refusals shown on pages. One table per language
-//! (`en.rs`, `fr.rs`, `zh_cn.rs`), each a literal of the structs in `keys.rs`, so a key missing
+//! (`en.rs`, `fr.rs`, …), each a literal of the structs in `keys.rs`, so a key missing
 //! from a language does not compile; the tests below check that no text is empty and that every
 //! translation keeps its English text's `{…}` placeholders.
 //!
 //! The JSON answers (OAuth, the embedded and management APIs) keep the errors' English messages.
 
+mod ar;
+mod de;
 mod en;
+mod es;
 mod fr;
+mod he;
+mod it;
+mod ja;
 mod keys;
+mod ko;
+mod pt_br;
+mod ru;
 mod zh_cn;
 
 use gatehouse_core::admin::AdminRuleError;
@@ -30,13 +39,35 @@ pub struct Catalogue {
 }
 
 /// Every language, in the order pickers list them.
-pub const LANGUAGES: [&Catalogue; 3] = [&en::CATALOGUE, &fr::CATALOGUE, &zh_cn::CATALOGUE];
+pub const LANGUAGES: [&Catalogue; 12] = [
+    &en::CATALOGUE,
+    &fr::CATALOGUE,
+    &zh_cn::CATALOGUE,
+    &de::CATALOGUE,
+    &es::CATALOGUE,
+    &pt_br::CATALOGUE,
+    &it::CATALOGUE,
+    &ja::CATALOGUE,
+    &ko::CATALOGUE,
+    &ru::CATALOGUE,
+    &ar::CATALOGUE,
+    &he::CATALOGUE,
+];
 
 /// The tags of [`LANGUAGES`], the values `supported_locales` accepts.
-pub const TAGS: [&str; 3] = [
+pub const TAGS: [&str; 12] = [
     en::CATALOGUE.page.lang,
     fr::CATALOGUE.page.lang,
     zh_cn::CATALOGUE.page.lang,
+    de::CATALOGUE.page.lang,
+    es::CATALOGUE.page.lang,
+    pt_br::CATALOGUE.page.lang,
+    it::CATALOGUE.page.lang,
+    ja::CATALOGUE.page.lang,
+    ko::CATALOGUE.page.lang,
+    ru::CATALOGUE.page.lang,
+    ar::CATALOGUE.page.lang,
+    he::CATALOGUE.page.lang,
 ];
 
 /// The catalogue of `locale` (compared case-insensitively; a bare `zh` is Simplified Chinese),
@@ -51,6 +82,34 @@ pub fn catalogue(locale: &str) -> &'static Catalogue {
         .into_iter()
         .find(|c| c.page.lang.eq_ignore_ascii_case(locale))
         .unwrap_or(&en::CATALOGUE)
+}
+
+/// The writing direction of a language tag, as HTML's `dir` names it: `rtl` for Arabic and
+/// Hebrew (and the other right-to-left scripts a deployment might add), `ltr` for the rest.
+pub fn direction(lang: &str) -> &'static str {
+    let primary = lang.split(['-', '_']).next().unwrap_or(lang);
+    if ["ar", "he", "fa", "ur", "yi"]
+        .iter()
+        .any(|rtl| rtl.eq_ignore_ascii_case(primary))
+    {
+        "rtl"
+    } else {
+        "ltr"
+    }
+}
+
+impl Texts {
+    /// The pages' writing direction (`dir`).
+    pub fn dir(&self) -> &'static str {
+        direction(self.lang)
+    }
+}
+
+impl Words {
+    /// The panel's writing direction (`dir`).
+    pub fn dir(&self) -> &'static str {
+        direction(self.lang)
+    }
 }
 
 /// The pages' texts in `locale`.

@@ -98,16 +98,81 @@ fn every_language_has_every_text_with_the_english_placeholders() {
     }
 }
 
+/// Texts that are the same word in a language as in English (a code, a loanword the language
+/// uses as it is). Any other text equal to its English one was left untranslated.
+const SAME_AS_ENGLISH: &[(&str, &str)] = &[
+    ("fr", "page.code_label"),
+    ("fr", "panel.invitation"),
+    ("fr", "panel.app_type"),
+    ("fr", "panel.note"),
+    ("fr", "panel.ip"),
+    ("zh-CN", "panel.swagger"),
+    ("zh-CN", "panel.ip"),
+    ("de", "page.code_label"),
+    ("de", "panel.text"),
+    ("de", "panel.name"),
+    ("de", "panel.status"),
+    ("de", "panel.region"),
+    ("de", "panel.passkeys"),
+    ("de", "panel.ip"),
+    ("es", "panel.roles"),
+    ("es", "panel.no"),
+    ("es", "panel.ip"),
+    ("pt-BR", "panel.ip"),
+    ("it", "page.password"),
+    ("it", "panel.password"),
+    ("it", "panel.email"),
+    ("it", "panel.no"),
+    ("it", "panel.ip"),
+    ("ko", "panel.swagger"),
+    ("ru", "panel.ip"),
+];
+
+#[test]
+fn no_text_is_left_in_english() {
+    let english = catalogue("en");
+    let mut left = Vec::new();
+    for language in LANGUAGES.into_iter().skip(1) {
+        let lang = language.page.lang;
+        for ((table, entries), (_, english_entries)) in
+            tables(language).into_iter().zip(tables(english))
+        {
+            for ((key, text), (_, english_text)) in entries.into_iter().zip(english_entries) {
+                let at = format!("{table}.{key}");
+                if text == english_text && !SAME_AS_ENGLISH.contains(&(lang, at.as_str())) {
+                    left.push(format!("{lang} {at}: {text}"));
+                }
+            }
+        }
+    }
+    assert!(left.is_empty(), "left in English:\n{}", left.join("\n"));
+}
+
+#[test]
+fn right_to_left_languages_say_so() {
+    for language in LANGUAGES {
+        let rtl = matches!(language.page.lang, "ar" | "he");
+        assert_eq!(language.page.dir(), if rtl { "rtl" } else { "ltr" });
+        assert_eq!(language.panel.dir(), language.page.dir());
+    }
+    assert_eq!(direction("AR-EG"), "rtl");
+    assert_eq!(direction("fa"), "rtl");
+}
+
 #[test]
 fn supported_tags_are_the_catalogues_and_each_finds_its_own() {
-    assert_eq!(TAGS, ["en", "fr", "zh-CN"]);
+    assert_eq!(
+        TAGS,
+        ["en", "fr", "zh-CN", "de", "es", "pt-BR", "it", "ja", "ko", "ru", "ar", "he"]
+    );
     for (tag, language) in TAGS.into_iter().zip(LANGUAGES) {
         assert_eq!(language.page.lang, tag);
         assert_eq!(catalogue(tag).page.lang, tag);
         assert_eq!(catalogue(&tag.to_uppercase()).page.lang, tag);
     }
     assert_eq!(catalogue("zh").page.lang, "zh-CN");
-    assert_eq!(catalogue("de").page.lang, "en");
+    assert_eq!(catalogue("pt-br").page.lang, "pt-BR");
+    assert_eq!(catalogue("xx").page.lang, "en");
     assert_eq!(catalogue("").page.lang, "en");
 }
 
@@ -123,7 +188,7 @@ fn english_refusals_are_the_errors_own_messages() {
 
 #[test]
 fn refusals_are_translated_and_keep_the_values_they_name() {
-    for locale in ["fr", "zh-CN"] {
+    for locale in TAGS.into_iter().filter(|tag| *tag != "en") {
         for err in every_sign_in_error() {
             let english = err.to_string();
             let shown = refusal(locale, &err.clone().into());

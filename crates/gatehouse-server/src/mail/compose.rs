@@ -62,6 +62,7 @@ struct Message<'a> {
 #[template(path = "email/message.html")]
 struct HtmlMessage<'a> {
     lang: &'a str,
+    dir: &'a str,
     logo_url: &'a str,
     sender_name: &'a str,
     m: &'a Message<'a>,
@@ -136,6 +137,7 @@ pub fn compose(
     };
     let html = render(&HtmlMessage {
         lang: language.page.lang,
+        dir: language.page.dir(),
         logo_url: &branding.logo_url,
         sender_name: &branding.sender_name,
         m: &message,

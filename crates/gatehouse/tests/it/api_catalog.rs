@@ -228,6 +228,68 @@ backend_tests! {
         assert_eq!(call(&app, "GET", "/api/v1/roles/1/users", &both, None).await.0, 200);
         let _ = (BOOTSTRAP_ID, BOOTSTRAP_SECRET);
     }
+
+    /// Melody's admin panel shows an error body as it is: the S2S apps listed in
+    /// `api_text_error_clients` get the message alone, everyone else keeps the JSON.
+    async fn listed_s2s_apps_get_their_refusals_as_plain_text(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |c| {
+            c.api_text_error_clients = vec![BOOTSTRAP_ID.to_owned()];
+        })
+        .await;
+        let root = app.admin_token("root").await;
+        let listed_reader = app.admin_token("read_user").await;
+        let unlisted = token_with(&app, &root, &["root"]).await;
+
+        let (status, kind, text) = raw(&app, "GET", "/api/v1/users/no-such-user", Some(&root), None).await;
+        assert_eq!((status, kind.as_str(), text.as_str()), (404, "text/plain; charset=utf-8", "No user found"));
+        let (status, kind, text) = raw(&app, "POST", "/api/v1/scopes", Some(&listed_reader), Some("{}")).await;
+        assert_eq!((status, kind.as_str(), text.as_str()), (401, "text/plain; charset=utf-8", "Insufficient scope: this operation requires write_scope"));
+        // A malformed body is refused as text too, and creates nothing.
+        let (status, kind, text) = raw(&app, "POST", "/api/v1/scopes", Some(&root), Some("{\"name\": ")).await;
+        assert_eq!((status, kind.as_str()), (400, "text/plain; charset=utf-8"), "{text}");
+        assert!(!text.is_empty() && !text.starts_with('{'), "{text}");
+        let (_, scopes) = call(&app, "GET", "/api/v1/scopes", &root, None).await;
+        assert_eq!(scopes["scopes"].as_array().unwrap().len(), 17);
+        // Answers that are not refusals keep their JSON.
+        let (status, kind, _) = raw(&app, "GET", "/api/v1/scopes", Some(&root), None).await;
+        assert_eq!((status, kind.as_str()), (200, "application/json"));
+
+        // Another app, and a request whose caller is not known, keep the JSON refusal.
+        let (status, body) = call(&app, "GET", "/api/v1/users/no-such-user", &unlisted, None).await;
+        assert_eq!((status, body["error_description"].as_str()), (404, Some("No user found")));
+        let (status, kind, text) = raw(&app, "GET", "/api/v1/users", None, None).await;
+        assert_eq!((status, kind.as_str()), (401, "application/json"), "{text}");
+        let forged = format!("{root}x");
+        let (status, kind, _) = raw(&app, "GET", "/api/v1/users", Some(&forged), None).await;
+        assert_eq!((status, kind.as_str()), (401, "application/json"));
+    }
+}
+
+/// Status, content type and body text of a request with an optional bearer token and JSON body.
+async fn raw(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> (u16, String, String) {
+    let mut request = app.client.request(method.parse().unwrap(), app.url(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let kind = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, kind, response.text().await.unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -89,7 +89,7 @@ backend_tests! {
 
         let before = app.isolation.table_counts().await;
         for (payload, status, message) in [
-            (json!({"locale": "de"}), 400, "locale must be one of the supported locales".to_string()),
+            (json!({"locale": "xx"}), 400, "locale must be one of the supported locales".to_string()),
             (json!({"attributes": {attribute.to_string(): "abc"}}), 400, "Value for attribute \"badge\" does not match the validation rule".to_string()),
             (json!({"attributes": {"999": "1"}}), 404, "No user attribute found".to_string()),
             (json!({"firstName": "x".repeat(51)}), 400, "firstName must be at most 50 characters".to_string()),

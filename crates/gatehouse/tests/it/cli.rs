@@ -236,3 +236,26 @@ backend_tests! {
         }
     }
 }
+
+/// `--version` names the commit the binary was built from, so a report can say what ran.
+#[test]
+fn version_names_the_commit_it_was_built_from() {
+    let output = gatehouse().arg("--version").output().unwrap();
+    assert!(output.status.success());
+    let shown = String::from_utf8(output.stdout).unwrap();
+    let head = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    let head = String::from_utf8(head.stdout).unwrap();
+    let head = head.trim();
+    assert_eq!(head.len(), 12, "the tests run in a git checkout");
+    let expected = format!("gatehouse {} (commit {head}", env!("CARGO_PKG_VERSION"));
+    assert!(
+        shown.starts_with(&expected),
+        "{shown:?} should start with {expected:?}"
+    );
+    let rest = &shown[expected.len()..];
+    assert!(rest == ")\n" || rest == "-modified)\n", "{shown:?}");
+}

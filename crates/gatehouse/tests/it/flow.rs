@@ -83,6 +83,21 @@ impl Browser {
         }
     }
 
+    /// A browser whose every request says `Accept-Language: <languages>`.
+    pub fn speaking(app: &TestApp, languages: &str) -> Self {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::ACCEPT_LANGUAGE, languages.parse().unwrap());
+        Self {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .default_headers(headers)
+                .build()
+                .unwrap(),
+            base: app.url(""),
+        }
+    }
+
     fn absolute(&self, url: &str) -> String {
         if url.starts_with('/') {
             format!("{}{url}", self.base)

@@ -1,5 +1,6 @@
-//! The pages' language: refusals shown on a French or Chinese page speak that language, while
-//! the JSON answers keep their English messages.
+//! The pages' language: which one a sign-in speaks (`ui_locales`, `locale`, the language picked
+//! on a page, `Accept-Language`), right-to-left layout, and refusals shown on a page in its
+//! language while the JSON answers keep their English messages.
 
 use serde_json::json;
 
@@ -66,5 +67,90 @@ backend_tests! {
         assert_eq!(refused.status().as_u16(), 400);
         let body: serde_json::Value = refused.json().await.unwrap();
         assert!(body["error_description"].as_str().is_some_and(|d| d.starts_with("Password must be at least 8 characters")), "{body}");
+    }
+
+    async fn the_page_language_is_negotiated_and_a_picked_one_is_remembered(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let (_, client_id, _) = create_app(&app, "Shop", "spa", &[CB]).await;
+        let arabic = Browser::speaking(&app, "xx, ar;q=0.9, ja;q=0.5");
+        let page = open_sign_in(&arabic, &client_id, &[]).await;
+        assert_eq!(html_language(&page.html), ("ar".into(), "rtl".into()));
+        // The request's own languages come first: `ui_locales`, then `locale`.
+        let page = open_sign_in(&arabic, &client_id, &[("ui_locales", "xx de"), ("locale", "fr")]).await;
+        assert_eq!(html_language(&page.html), ("de".into(), "ltr".into()));
+        let page = open_sign_in(&arabic, &client_id, &[("locale", "fr")]).await;
+        assert_eq!(html_language(&page.html), ("fr".into(), "ltr".into()));
+        // Weights are honoured: Japanese outranks a lower Korean.
+        let page = open_sign_in(&Browser::speaking(&app, "ko;q=0.2, ja;q=0.8"), &client_id, &[]).await;
+        assert_eq!(html_language(&page.html).0, "ja");
+
+        // Korean picked with a page's language link is remembered for the next sign-in.
+        let page = open_sign_in(&arabic, &client_id, &[]).await;
+        let tx = input_value(&page.html, "tx").unwrap();
+        let picked = arabic.get(&format!("/identity/v1/view/authorize?tx={tx}&locale=ko&picked=1")).await;
+        assert_eq!(html_language(&picked.html).0, "ko");
+        let page = open_sign_in(&arabic, &client_id, &[]).await;
+        assert_eq!(html_language(&page.html).0, "ko");
+        // The app's own choice comes first, and is not remembered as the user's.
+        let page = open_sign_in(&arabic, &client_id, &[("locale", "he")]).await;
+        assert_eq!(html_language(&page.html), ("he".into(), "rtl".into()));
+        // A language the server does not offer is never remembered, nor shown.
+        let _ = arabic.get(&format!("/identity/v1/view/authorize?tx={tx}&locale=xx&picked=1")).await;
+        let page = open_sign_in(&arabic, &client_id, &[]).await;
+        assert_eq!(html_language(&page.html).0, "ko");
+        let page = open_sign_in(&Browser::speaking(&app, "tlh, *"), &client_id, &[]).await;
+        assert_eq!(html_language(&page.html).0, "en");
+    }
+}
+
+/// The sign-in page an authorization request with `extra` parameters leads to.
+async fn open_sign_in(browser: &Browser, client_id: &str, extra: &[(&str, &str)]) -> Page {
+    let url = authorize_url(client_id, CB, extra);
+    let page = browser.follow(browser.get(&url).await, CB).await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    page
+}
+
+/// The `lang` and `dir` of a page's `<html>` element.
+fn html_language(html: &str) -> (String, String) {
+    let start = html.find("<html").expect("an html element");
+    let tag = &html[start..start + html[start..].find('>').unwrap()];
+    let attribute = |name: &str| {
+        let at = tag
+            .find(&format!("{name}=\""))
+            .map(|i| i + name.len() + 2)?;
+        Some(tag[at..at + tag[at..].find('"')?].to_owned())
+    };
+    (
+        attribute("lang").unwrap_or_default(),
+        attribute("dir").unwrap_or_default(),
+    )
+}
+
+/// Arabic and Hebrew sign-in pages in Chromium lay out right to left, German left to right, and
+/// a language picked on a page is remembered; screenshots in `test-artifacts/sign-in-<lang>.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_pages_in_chromium_speak_the_browsers_language() {
+    let app = TestApp::spawn(crate::harness::Backend::Sqlite).await;
+    let origin = crate::clients::app_origin();
+    let redirect = format!("{origin}/cb");
+    let (_, client_id, _) = create_app(&app, "Shop", "spa", &[&redirect]).await;
+    crate::clients::run_client(
+        "node",
+        "languages.mjs",
+        &[
+            ("ISSUER", app.base.clone()),
+            ("CLIENT_ID", client_id),
+            ("REDIRECT_URI", redirect),
+        ],
+    )
+    .await;
+    let shots =
+        std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-artifacts"));
+    for lang in ["ar", "he", "de"] {
+        let size = std::fs::metadata(shots.join(format!("sign-in-{lang}.png")))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        assert!(size > 5_000, "screenshot sign-in-{lang} missing or blank");
     }
 }

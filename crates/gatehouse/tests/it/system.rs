@@ -39,7 +39,7 @@ backend_tests! {
         assert_eq!(configs["AUTH_SERVER_URL"], app.base);
         assert_eq!(configs["ENABLE_ORG"], true);
         assert_eq!(configs["S2S_ACCESS_TOKEN_EXPIRES_IN"], 3600);
-        assert_eq!(configs["SUPPORTED_LOCALES"], serde_json::json!(["en", "fr", "zh-CN"]));
+        assert_eq!(configs["SUPPORTED_LOCALES"], serde_json::json!(["en", "fr", "zh-CN", "de", "es", "pt-BR", "it", "ja", "ko", "ru", "ar", "he"]));
         for key in [
             "SUPPORTED_LOCALES", "ENABLE_NAMES", "ENABLE_USER_APP_CONSENT", "ENABLE_EMAIL_VERIFICATION",
             "ENABLE_ORG", "ENABLE_ORG_GROUP", "ENABLE_APP_BANNER", "ENABLE_USER_ATTRIBUTE",

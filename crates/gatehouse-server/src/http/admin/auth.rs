@@ -26,8 +26,8 @@ pub const ADMIN_COOKIE: &str = "gh_admin";
 /// The `state` of a sign-in this browser started.
 const LOGIN_COOKIE: &str = "gh_admin_login";
 const LOCALE_COOKIE: &str = "gh_admin_locale";
-/// The languages the panel speaks.
-const PANEL_LOCALES: [&str; 3] = ["en", "zh-CN", "fr"];
+/// The languages the panel speaks: every language of the catalogue.
+const PANEL_LOCALES: [&str; 12] = crate::i18n::TAGS;
 
 /// An admin holding an admin role now, with the panel's language.
 pub struct AdminUser {
@@ -61,9 +61,8 @@ pub fn panel_locale(config: &crate::config::Config, headers: &HeaderMap) -> Stri
     let accepted = headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .split(',')
-        .map(|part| part.split(';').next().unwrap_or_default().trim());
+        .map(gatehouse_core::request_headers::accepted_languages)
+        .unwrap_or_default();
     gatehouse_core::authorize::pick_locale(chosen.into_iter().chain(accepted), &supported)
 }
 

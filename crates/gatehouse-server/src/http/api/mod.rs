@@ -16,6 +16,7 @@ mod resource_servers;
 mod roles;
 mod saml_idps;
 mod scopes;
+pub mod text_errors;
 pub(crate) mod user_attributes;
 mod users;
 mod views;
@@ -189,5 +190,7 @@ pub fn routes() -> Router<AppState> {
     let swagger: Router<AppState> = SwaggerUi::new("/api/v1/swagger")
         .url("/api/v1/openapi.json", doc)
         .into();
-    router.merge(swagger)
+    router
+        .layer(axum::middleware::from_fn(text_errors::layer))
+        .merge(swagger)
 }

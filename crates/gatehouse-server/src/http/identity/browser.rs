@@ -7,6 +7,10 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use axum::response::Response;
 
+use gatehouse_core::authorize::negotiate_locale;
+use gatehouse_core::request_headers::accepted_languages;
+
+use crate::config::Config;
 use crate::crypto::{constant_time_eq, random_token};
 use crate::http::web::{client_ip, cookie, foreign_origin, peer, set_cookie, CSRF_COOKIE};
 use crate::services::sessions::SESSION_COOKIE;
@@ -25,7 +29,13 @@ pub struct Browser {
     pub now: i64,
     /// The remember-device cookie (MFA skipped on this device for a while).
     pub device: Option<String>,
+    /// The languages this browser asks for, most wanted first: the one picked last on a page
+    /// (`LOCALE_COOKIE`), then `Accept-Language`.
+    pub locales: Vec<String>,
 }
+
+/// The cookie that remembers the language a user picked on a page.
+pub const LOCALE_COOKIE: &str = "gh_locale";
 
 impl Browser {
     pub fn from_headers(
@@ -55,7 +65,25 @@ impl Browser {
             device: cookie(&state.config, headers, crate::services::mfa::DEVICE_COOKIE)
                 .filter(|v| v.len() <= 200)
                 .map(str::to_owned),
+            locales: browser_locales(&state.config, headers),
         }
+    }
+
+    /// The page language for a request that names `ui_locales` and `locale` (either may be
+    /// absent), with this browser's languages after them.
+    pub fn locale(
+        &self,
+        state: &AppState,
+        ui_locales: Option<&str>,
+        locale: Option<&str>,
+    ) -> String {
+        let browser: Vec<&str> = self.locales.iter().map(String::as_str).collect();
+        negotiate_locale(
+            ui_locales,
+            locale,
+            &browser,
+            &state.config.supported_locales,
+        )
     }
 
     pub fn meta(&self) -> RequestMeta<'_> {
@@ -92,6 +120,61 @@ impl Browser {
             );
         }
     }
+}
+
+/// The picked language, then the `Accept-Language` tags (a few; the header is bounded).
+fn browser_locales(config: &Config, headers: &HeaderMap) -> Vec<String> {
+    let picked = cookie(config, headers, LOCALE_COOKIE).filter(|v| v.len() <= 35);
+    let accepted = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(accepted_languages)
+        .unwrap_or_default();
+    picked
+        .into_iter()
+        .chain(accepted)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Remembers the language a user picks with a page's language links (`?locale=…&picked=1` on a
+/// page; the `locale` the pages pass along from the app's request is not a pick): later
+/// sign-ins that name no language start in it.
+pub async fn remember_picked_locale(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path();
+    let page = request.method() == axum::http::Method::GET
+        && (path.starts_with("/identity/v1/view/") || path == "/i");
+    let picked = page
+        .then(|| request.uri().query())
+        .flatten()
+        .and_then(|query| {
+            let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(query).ok()?;
+            let picked = pairs
+                .iter()
+                .any(|(name, value)| name == "picked" && value == "1");
+            picked.then_some(())?;
+            pairs.into_iter().find(|(name, _)| name == "locale")
+        })
+        .and_then(|(_, wanted)| {
+            state
+                .config
+                .supported_locales
+                .iter()
+                .find(|tag| tag.eq_ignore_ascii_case(&wanted))
+                .cloned()
+        });
+    let mut response = next.run(request).await;
+    if let Some(tag) = picked {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(&state.config, LOCALE_COOKIE, &tag, Some(365 * 24 * 3600)),
+        );
+    }
+    response
 }
 
 impl FromRequestParts<AppState> for Browser {

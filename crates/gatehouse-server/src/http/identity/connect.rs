@@ -28,8 +28,7 @@ pub(super) async fn start(
     Query(q): Query<ConnectQuery>,
 ) -> Response {
     let config = &state.config;
-    let locale =
-        gatehouse_core::authorize::pick_locale(q.locale.as_deref(), &config.supported_locales);
+    let locale = browser.locale(&state, None, q.locale.as_deref());
     let t = i18n::texts(&locale);
     let app = match state.store.connect_app(&name).await {
         Ok(Some(app)) if app.is_active => app,

@@ -43,10 +43,6 @@ impl Protected for DeviceForm {
     }
 }
 
-fn page_locale(state: &AppState, asked: Option<&str>) -> String {
-    gatehouse_core::authorize::pick_locale(asked, &state.config.supported_locales)
-}
-
 /// The entry form (with a refusal, when a typed code failed) or the confirmation.
 fn device_form(
     state: &AppState,
@@ -75,7 +71,7 @@ pub(super) async fn device_page(
     browser: Browser,
     Query(q): Query<DeviceQuery>,
 ) -> Response {
-    let locale = page_locale(&state, q.locale.as_deref());
+    let locale = browser.locale(&state, None, q.locale.as_deref());
     let t = i18n::texts(&locale);
     let ended = match (q.error.is_some(), q.result.as_deref()) {
         (true, _) => Some((t.device_denied_title, t.device_denied_text)),
@@ -117,7 +113,7 @@ pub(super) async fn device_submit(post: SameSitePost<DeviceForm>) -> Response {
         browser,
         form,
     } = post;
-    let locale = page_locale(&state, form.locale.as_deref());
+    let locale = browser.locale(&state, None, form.locale.as_deref());
     let typed: String = form.user_code.chars().take(64).collect();
     let ip = browser.ip.as_deref();
     let pending = match device_flow::pending(&state, &typed, ip, browser.now).await {

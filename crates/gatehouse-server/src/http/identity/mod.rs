@@ -42,7 +42,7 @@ use crate::services::captcha::{self, CaptchaPage};
 use crate::services::signin::{self, Transaction, TxCall};
 use crate::state::AppState;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route(
             "/identity/v1/view/authorize",
@@ -86,6 +86,10 @@ pub fn routes() -> Router<AppState> {
         .merge(sms::routes())
         .merge(change_email::routes())
         .merge(invitations::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            browser::remember_picked_locale,
+        ))
 }
 
 /// The self-service flows the account page offers, as (policy, label in `locale`).

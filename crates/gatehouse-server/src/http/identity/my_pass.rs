@@ -40,10 +40,6 @@ pub(super) fn routes() -> axum::Router<AppState> {
         .route("/i/sign-out", post(sign_out))
 }
 
-fn locale_of(state: &AppState, locale: Option<&str>) -> String {
-    gatehouse_core::authorize::pick_locale(locale, &state.config.supported_locales)
-}
-
 /// The signed-in browser's session, if any.
 async fn session(
     state: &AppState,
@@ -177,7 +173,7 @@ async fn page(
     browser: Browser,
     Query(q): Query<MyPassQuery>,
 ) -> Response {
-    let locale = locale_of(&state, q.locale.as_deref());
+    let locale = browser.locale(&state, None, q.locale.as_deref());
     match session(&state, &browser).await {
         Ok(Some(s)) => {
             let notice = q
@@ -201,7 +197,7 @@ async fn policy(
     Path(policy): Path<String>,
     Query(q): Query<MyPassQuery>,
 ) -> Response {
-    let locale = locale_of(&state, q.locale.as_deref());
+    let locale = browser.locale(&state, None, q.locale.as_deref());
     let t = i18n::texts(&locale);
     let Some((policy, _)) = policies(&state, t).into_iter().find(|(p, _)| *p == policy) else {
         return message(

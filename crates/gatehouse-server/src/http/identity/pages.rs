@@ -117,7 +117,8 @@ impl<'a> Chrome<'a> {
                     let other = texts(l);
                     (
                         (other.lang, other.language_name),
-                        format!("{base}&locale={}", other.lang),
+                        // `picked` marks the user's own choice, which is remembered.
+                        format!("{base}&locale={}&picked=1", other.lang),
                         other.lang == t.lang,
                     )
                 })

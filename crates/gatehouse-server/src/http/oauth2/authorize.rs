@@ -212,9 +212,12 @@ pub(crate) async fn authorize(
     pushed: bool,
 ) -> Response {
     let config = &state.config;
-    let page_locale =
-        gatehouse_core::authorize::pick_locale(params.locale.as_deref(), &config.supported_locales);
-    let (app, request) = match check_authorization(&state, &params, pushed).await {
+    let page_locale = browser.locale(
+        &state,
+        params.ui_locales.as_deref(),
+        params.locale.as_deref(),
+    );
+    let (app, mut request) = match check_authorization(&state, &params, pushed).await {
         Ok(checked) => checked,
         Err(Refusal::Shown { status, detail }) => {
             return bad_request(config, &page_locale, status, &detail)
@@ -244,6 +247,8 @@ pub(crate) async fn authorize(
         }
     };
     let app = app.as_ref();
+    // The request's own languages came first; the browser's follow them.
+    request.locale = page_locale;
     let locale = request.locale.clone();
     let two_factors = request.wants_two_factors;
     let prompt = request.prompt;
