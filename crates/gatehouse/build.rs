@@ -1,21 +1,22 @@
 //! Build facts for the `gatehouse` binary.
 //!
-//! - `GATEHOUSE_COMMIT`: the git commit the binary is built from, shown by `--version`. A build
-//!   outside a git checkout (a source tarball) takes it from the `GATEHOUSE_COMMIT` environment
-//!   variable, or says `unknown`.
+//! - `BUILT_FROM_COMMIT`: the git commit the binary is built from, shown by `--version`. A build
+//!   outside a git checkout (a source tarball) takes it from the `BUILT_FROM_COMMIT` environment
+//!   variable, or says `unknown`. (Not a `GATEHOUSE_` name: cargo also sets it when it runs the
+//!   binary's tests, and the server refuses unknown `GATEHOUSE_` variables.)
 //! - Relative relocations are packed (`DT_RELR`, glibc 2.36 or later): the loader then reads a
 //!   few kilobytes at start instead of a megabyte of relocation entries, which stayed resident.
 
 use std::process::Command;
 
 fn main() {
-    println!("cargo:rerun-if-env-changed=GATEHOUSE_COMMIT");
-    let commit = std::env::var("GATEHOUSE_COMMIT")
+    println!("cargo:rerun-if-env-changed=BUILT_FROM_COMMIT");
+    let commit = std::env::var("BUILT_FROM_COMMIT")
         .ok()
         .filter(|c| !c.is_empty())
         .or_else(git_commit)
         .unwrap_or_else(|| "unknown".to_owned());
-    println!("cargo:rustc-env=GATEHOUSE_COMMIT={commit}");
+    println!("cargo:rustc-env=BUILT_FROM_COMMIT={commit}");
 
     let target = std::env::var("TARGET").unwrap_or_default();
     if target.ends_with("-linux-gnu") {

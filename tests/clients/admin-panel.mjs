@@ -1,11 +1,13 @@
 // The admin panel in headless Chromium, the acceptance path: first-run setup → sign in as
 // super_admin → create an app → create a user → assign a role → search the user → disable →
 // the user's sign-in is refused → re-enable → the user signs in → impersonate → sign-in log.
-// A screenshot of every page lands in test-artifacts/ (prefix SHOTS).
+// A screenshot of every page lands in test-artifacts/ (prefix SHOTS), and each page passes
+// axe-core at WCAG 2.2 AA.
 // Env: ISSUER, SETUP_LINK, ADMIN_EMAIL, USER_EMAIL, PASSWORD, APP_ORIGIN, ROLE, SHOTS.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ARTIFACTS, assert, completeSignIn, json, launch, need, serveApp } from './lib/browser.mjs';
+import { audit } from './lib/a11y.mjs';
 
 const issuer = need('ISSUER');
 const adminEmail = need('ADMIN_EMAIL');
@@ -21,6 +23,7 @@ const taken = [];
 const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
 
 async function shoot(page, name) {
+  await audit(page, name);
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, `${shots}-${name}.png`), fullPage: true });
   taken.push(name);
@@ -256,10 +259,12 @@ try {
     await noRefusal(admin, id);
     await shoot(admin, `page-${id.replace('nav-', '')}`);
   }
-  for (const [locale, heading] of [['zh-CN', '用户'], ['fr', 'Utilisateurs']]) {
+  for (const [locale, heading, dir] of [['zh-CN', '用户', 'ltr'], ['ar', 'المستخدمون', 'rtl'], ['he', 'משתמשים', 'rtl'], ['fr', 'Utilisateurs', 'ltr']]) {
     await admin.goto(`${panel}/users`);
     await Promise.all([admin.waitForEvent('load'), admin.click(`footer.locales a[lang="${locale}"]`)]);
     assert((await admin.textContent('main h1')).trim() === heading, `users page in ${locale}`);
+    const shown = await admin.evaluate(() => [document.documentElement.dir, getComputedStyle(document.querySelector('main')).direction]);
+    assert(shown[0] === dir && shown[1] === dir, `users page in ${locale} laid out ${shown}`);
     await shoot(admin, `users-${locale}`);
   }
   const phone = await (await browser.newContext({ locale: 'en', viewport: { width: 390, height: 844 }, storageState: await admin.context().storageState() })).newPage();

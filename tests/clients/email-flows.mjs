@@ -5,6 +5,7 @@
 // Env: ISSUER, CLIENT_ID, REDIRECT_URI, MAIL_DIR, EMAIL, PASSWORD, MODE, INVITED_EMAIL (accounts).
 import { createHash, randomBytes } from 'node:crypto';
 import { assert, completeSignIn, launch, need, serveApp, waitForMail } from './lib/browser.mjs';
+import { audit } from './lib/a11y.mjs';
 
 const issuer = need('ISSUER');
 const clientId = need('CLIENT_ID');
@@ -58,6 +59,7 @@ try {
     page = await context.newPage();
     await page.goto(authorizeUrl());
     await Promise.all([page.waitForURL(/reset-password/), page.click('#forgot-password-link')]);
+    await audit(page, 'reset-password');
     await page.fill('#email', email);
     await submitAndWait(page, '#submit');
     const reset = await waitForMail(email, 'Reset your password');
@@ -76,6 +78,7 @@ try {
     page = await context.newPage();
     const invitation = await waitForMail(invited, 'You are invited');
     await page.goto(invitation.link(`${issuer}/identity/v1/view/accept-invitation`));
+    await audit(page, 'accept-invitation');
     await page.fill('#password', password);
     await submitAndWait(page, '#submit');
     const done = await page.textContent('main');

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use gatehouse_server::config::{self, Config, ConfigSource};
 use gatehouse_server::startup;
 use gatehouse_store::{format_timestamp, now_utc};
@@ -11,7 +11,7 @@ use gatehouse_store::{format_timestamp, now_utc};
 #[derive(Parser)]
 #[command(
     name = "gatehouse",
-    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("GATEHOUSE_COMMIT"), ")"),
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("BUILT_FROM_COMMIT"), ")"),
     about = "OAuth 2.0 / OpenID Connect authentication server"
 )]
 struct Cli {
@@ -43,6 +43,14 @@ enum Command {
     /// Import users, apps and the rest from another server's database.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Print the shell completion script for SHELL (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), as packaged in gatehouse(1).
+    #[command(hide = true)]
+    Man,
 }
 
 #[derive(Subcommand)]
@@ -130,6 +138,28 @@ enum ConfigCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve);
+    // Generated from the argument parser itself, so they cannot drift from it.
+    match command {
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "gatehouse",
+                &mut std::io::stdout(),
+            );
+            return ExitCode::SUCCESS;
+        }
+        Command::Man => {
+            return match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("gatehouse: cannot write the manual page: {err}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        _ => {}
+    }
     if matches!(command, Command::Configuration(ConfigCommand::Example)) {
         print!("{}", config::example_toml());
         return ExitCode::SUCCESS;
@@ -170,6 +200,7 @@ fn main() -> ExitCode {
             Command::ConnectApp(command) => connect_app(config, command).await,
             Command::Import(command) => import(config, command).await,
             Command::Admin(command) => admin(config, command).await,
+            Command::Completions { .. } | Command::Man => Ok(()),
         }
     });
     match result {

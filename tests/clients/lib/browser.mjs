@@ -6,6 +6,7 @@ import { createServer } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { audit } from './a11y.mjs';
 
 export const ARTIFACTS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test-artifacts');
 
@@ -41,7 +42,9 @@ export async function serveApp(appOrigin, handler) {
   return () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); });
 }
 
+/** Audits the page (axe-core, WCAG 2.2 AA) and, with `shots`, takes its screenshot. */
 async function shoot(page, shots, name) {
+  await audit(page, shots ? `${shots}-${name}` : name);
   if (!shots) return;
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, `${shots}-${name}.png`), fullPage: true });

@@ -5,6 +5,7 @@ mod harness;
 mod mailbox;
 mod melody_fixture;
 
+mod accessibility;
 mod account_linking;
 mod admin;
 mod admin_browser;

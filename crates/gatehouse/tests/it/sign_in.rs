@@ -540,7 +540,7 @@ backend_tests! {
         let browser = Browser::new(&app);
         for (locale, lang, word) in [("zh-CN", "zh-CN", "登录"), ("fr", "fr", "Connexion"), ("en", "en", "Sign in"), ("zh", "zh-CN", "登录")] {
             let page = browser.follow(browser.get(&authorize_url(&spa, SPA_CB, &[("locale", locale)])).await, SPA_CB).await;
-            assert!(page.html.contains(&format!("<html lang=\"{lang}\">")), "{locale}");
+            assert!(page.html.contains(&format!("<html lang=\"{lang}\" dir=\"ltr\">")), "{locale}");
             assert!(page.html.contains(word), "{locale}");
             assert!(page.html.contains("name=\"csrf_token\""));
         }
