@@ -32,7 +32,7 @@ async fn non_root_token(app: &TestApp, root: &str) -> String {
 }
 
 /// One row in `email_logs` or `sms_logs`, written at `at` (`YYYY-MM-DD HH:MM:SS`).
-async fn message_row(app: &TestApp, table: &str, receiver: &str, at: &str) {
+pub(crate) async fn message_row(app: &TestApp, table: &str, receiver: &str, at: &str) {
     app.isolation
         .execute(
             &format!(

@@ -54,6 +54,8 @@ pub(crate) async fn run_client(program: &str, script: &str, env: &[(&str, String
         stdout.contains(": ok"),
         "{script} ended without its ok line:\n{stdout}\n{stderr}"
     );
+    // Shown with `--nocapture`.
+    println!("{stdout}");
 }
 
 /// A server whose CORS lets the app's scripts call the token, userinfo and logout endpoints.

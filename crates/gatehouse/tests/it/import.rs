@@ -11,20 +11,20 @@ use crate::melody_fixture::*;
 
 const EMBEDDED_ORIGIN: &str = "http://127.0.0.1:5173";
 
-struct Run {
+pub(crate) struct Run {
     ok: bool,
     stdout: String,
     stderr: String,
 }
 
 impl Run {
-    fn report(&self) -> Value {
+    pub(crate) fn report(&self) -> Value {
         assert!(self.ok, "import failed: {}{}", self.stdout, self.stderr);
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
     }
 }
 
-fn import(isolation: &Isolation, source: &[String], extra: &[&str]) -> Run {
+pub(crate) fn import(isolation: &Isolation, source: &[String], extra: &[&str]) -> Run {
     let output = gatehouse()
         .envs(isolation.env())
         .args(["import", "melody"])

@@ -42,6 +42,7 @@ mod import;
 mod introspection;
 mod locales;
 mod logout_channels;
+mod melody_contract;
 mod mfa;
 mod my_pass;
 mod resource_servers;
