@@ -69,7 +69,7 @@ fn bad_values_name_the_key() {
         ("GATEHOUSE_SIGNING_ALGORITHM", "HS256", "signing_algorithm"),
         (
             "GATEHOUSE_SUPPORTED_LOCALES",
-            r#"["de"]"#,
+            r#"["xx"]"#,
             "supported_locales",
         ),
         (

@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 use crate::config::Config;
 use crate::crypto::{random_hex, random_token, sha256_hex};
 use crate::error::{conflict_as, ServiceError};
+use crate::services::bootstrap::{admin_callback_uri, ADMIN_SPA_APP_NAME};
 use crate::services::found;
 use crate::services::signing_keys::algorithm_setting;
 use crate::services::user_tokens::{CLIENT_SECRET_JWT, PRIVATE_KEY_JWT};
@@ -324,11 +325,30 @@ fn scope_names(scopes: &[String]) -> Vec<String> {
 }
 
 pub async fn list(state: &AppState) -> Result<Vec<App>, ServiceError> {
-    Ok(state.store.list_apps().await?)
+    let apps = state.store.list_apps().await?;
+    Ok(apps.into_iter().map(|app| shown(state, app)).collect())
 }
 
 pub async fn get(state: &AppState, id: i64) -> Result<App, ServiceError> {
-    found(state.store.app_by_id(id), NOT_FOUND).await
+    Ok(shown(
+        state,
+        found(state.store.app_by_id(id), NOT_FOUND).await?,
+    ))
+}
+
+/// An app as lists and reads show it. The built-in panel's callback is the server's own
+/// business: it is left out of the admin SPA app's redirect URIs (Melody's panel would list it
+/// and offer it for impersonation), and `update` keeps it when those URIs are replaced.
+fn shown(state: &AppState, mut app: App) -> App {
+    if is_admin_spa(&app) {
+        let callback = admin_callback_uri(&state.config);
+        app.redirect_uris.retain(|uri| *uri != callback);
+    }
+    app
+}
+
+fn is_admin_spa(app: &App) -> bool {
+    app.name == ADMIN_SPA_APP_NAME && app.app_type == AppType::Spa
 }
 
 /// Creates an app; returns it with its secret, which is not stored and cannot be shown again.
@@ -427,6 +447,12 @@ pub async fn update(
         .redirect_uris
         .map(|uris| redirect_uris(state, &uris))
         .transpose()?;
+    if let (true, Some(uris)) = (is_admin_spa(&current), changes.redirect_uris.as_mut()) {
+        let callback = admin_callback_uri(&state.config);
+        if !uris.contains(&callback) {
+            uris.push(callback);
+        }
+    }
     // The front channel must stay on a redirect URI's origin, whichever of the two changed.
     if !logout.is_empty() || changes.redirect_uris.is_some() {
         let uris = changes
@@ -447,7 +473,7 @@ pub async fn update(
     }
     let app = found(state.store.update_app(id, &changes), NOT_FOUND).await?;
     state.clients.forget(&current.client_id);
-    Ok(app)
+    Ok(shown(state, app))
 }
 
 pub async fn delete(state: &AppState, id: i64) -> Result<(), ServiceError> {

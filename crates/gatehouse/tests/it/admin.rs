@@ -106,6 +106,33 @@ backend_tests! {
         assert!(restarted.setup_link.is_none());
     }
 
+    /// The built-in panel's callback stays out of the admin SPA app as the API shows it (Melody's
+    /// panel lists those URIs and offers them for impersonation), and survives their replacement.
+    async fn the_panel_callback_is_kept_but_not_shown(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        set_up_admin(&app, "root@example.com").await;
+        let root = app.admin_token("root").await;
+        let callback = app.url("/admin/callback");
+        let (_, listed) = crate::harness::call(&app, "GET", "/api/v1/apps", &root, None).await;
+        let spa = listed["apps"].as_array().unwrap().iter()
+            .find(|a| a["name"] == "Admin Panel (SPA)").expect("the seeded admin SPA app").clone();
+        let shown = |app: &serde_json::Value| app["redirectUris"].as_array().unwrap().iter().map(|u| u.as_str().unwrap().to_owned()).collect::<Vec<_>>();
+        assert!(!shown(&spa).contains(&callback), "{spa}");
+        let id = spa["id"].as_i64().unwrap();
+        let (status, body) = crate::harness::call(&app, "GET", &format!("/api/v1/apps/{id}"), &root, None).await;
+        assert_eq!(status, 200);
+        assert!(!shown(&body["app"]).contains(&callback), "{body}");
+        let (status, body) = crate::harness::call(&app, "PUT", &format!("/api/v1/apps/{id}"), &root,
+            Some(serde_json::json!({ "redirectUris": ["https://panel.example/en/dashboard"] }))).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(shown(&body["app"]), ["https://panel.example/en/dashboard"]);
+        // The built-in panel still signs in through its callback.
+        let (browser, page) = panel_browser(&app, "root@example.com", PASSWORD).await;
+        let page = browser.follow(page, NOWHERE).await;
+        assert_eq!(page.status, 200, "{}", page.html);
+        assert!(page.html.contains("id=\"content\""), "{}", page.html);
+    }
+
     async fn a_user_without_an_admin_role_is_refused(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         let email = format!("plain.{backend:?}@example.com").to_lowercase();
