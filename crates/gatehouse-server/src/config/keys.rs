@@ -475,6 +475,8 @@ config_keys! {
         privileged_roles: Vec<String> = strings(&["super_admin"]);
         /// Client ids of S2S apps whose `/api/v1` refusals are answered as plain text, the message alone, as Melody Auth answers them (same status). List the S2S app that Melody's admin panel signs in with: the panel shows an error body as it is, and a JSON one as `[object Object]`. Other callers, and refusals made before the token is known (a missing or invalid token), keep the JSON body.
         api_text_error_clients: Vec<String> = Vec::new();
+        /// Whether apps created through the API or the panel without `rotateRefreshTokens` rotate their refresh tokens (RFC 9700). Set it to false where Melody's admin panel creates the apps: it cannot set the field, and Melody's SDKs keep the first refresh token, so with rotation every other page load fails. Self-registered clients (RFC 7591) always rotate.
+        rotate_refresh_tokens_by_default: bool = true;
     }
     section "High-assurance clients" {
         /// Seconds a pushed authorization request's `request_uri` (RFC 9126) stays usable; it is used once.

@@ -7,7 +7,7 @@ use gatehouse_core::signin::MfaType;
 use super::load::ConfigError;
 use super::Config;
 
-const LOCALES: [&str; 12] = crate::i18n::TAGS;
+const LOCALES: [&str; crate::i18n::TAGS.len()] = crate::i18n::TAGS;
 
 /// `[(name, value), …]` for the named numeric keys of `c`, each name written once.
 macro_rules! named_values {

@@ -55,20 +55,15 @@ pub const LANGUAGES: [&Catalogue; 12] = [
 ];
 
 /// The tags of [`LANGUAGES`], the values `supported_locales` accepts.
-pub const TAGS: [&str; 12] = [
-    en::CATALOGUE.page.lang,
-    fr::CATALOGUE.page.lang,
-    zh_cn::CATALOGUE.page.lang,
-    de::CATALOGUE.page.lang,
-    es::CATALOGUE.page.lang,
-    pt_br::CATALOGUE.page.lang,
-    it::CATALOGUE.page.lang,
-    ja::CATALOGUE.page.lang,
-    ko::CATALOGUE.page.lang,
-    ru::CATALOGUE.page.lang,
-    ar::CATALOGUE.page.lang,
-    he::CATALOGUE.page.lang,
-];
+pub const TAGS: [&str; LANGUAGES.len()] = {
+    let mut tags = [""; LANGUAGES.len()];
+    let mut i = 0;
+    while i < tags.len() {
+        tags[i] = LANGUAGES[i].page.lang;
+        i += 1;
+    }
+    tags
+};
 
 /// The catalogue of `locale` (compared case-insensitively; a bare `zh` is Simplified Chinese),
 /// English for anything else.

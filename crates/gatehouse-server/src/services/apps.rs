@@ -391,7 +391,9 @@ pub async fn create(
             secret_hash: Some(sha256_hex(secret.as_bytes())),
             redirect_uris,
             scopes,
-            rotate_refresh_tokens: input.rotate_refresh_tokens.unwrap_or(true),
+            rotate_refresh_tokens: input
+                .rotate_refresh_tokens
+                .unwrap_or(state.config.rotate_refresh_tokens_by_default),
             allow_device_flow: input.allow_device_flow.unwrap_or(false),
             id_token_signed_response_alg: id_token_alg.filter(|a| !a.is_empty()),
             standard_claims: input.standard_claims.unwrap_or(false),

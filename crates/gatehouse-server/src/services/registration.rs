@@ -271,7 +271,8 @@ pub async fn register(
         app_type: app_type.as_str().to_owned(),
         scopes,
         redirect_uris: metadata.redirect_uris.clone(),
-        rotate_refresh_tokens: None,
+        // Self-registered clients follow RFC 9700 whatever the default for managed apps.
+        rotate_refresh_tokens: Some(true),
         allow_device_flow: None,
         id_token_signed_response_alg: metadata.id_token_signed_response_alg.clone(),
         standard_claims: Some(true),

@@ -229,6 +229,28 @@ backend_tests! {
         let _ = (BOOTSTRAP_ID, BOOTSTRAP_SECRET);
     }
 
+    /// Where Melody's panel creates the apps (it cannot set `rotateRefreshTokens`), the operator
+    /// chooses what an app created without the field does; asking still wins.
+    async fn the_rotation_default_of_new_apps_is_the_operators(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |c| c.rotate_refresh_tokens_by_default = false).await;
+        let root = app.admin_token("root").await;
+        for (asked, rotates) in [(None, false), (Some(true), true), (Some(false), false)] {
+            let mut body = json!({"name": "Panel-made app", "type": "spa", "scopes": ["openid"], "redirectUris": ["https://app.example/cb"]});
+            if let Some(asked) = asked {
+                body["rotateRefreshTokens"] = json!(asked);
+            }
+            let (status, created) = call(&app, "POST", "/api/v1/apps", &root, Some(body)).await;
+            assert_eq!(status, 201, "{created}");
+            assert_eq!(created["app"]["rotateRefreshTokens"], rotates, "asked {asked:?}");
+        }
+        let default = TestApp::spawn(backend).await;
+        let root = default.admin_token("root").await;
+        let (_, created) = call(&default, "POST", "/api/v1/apps", &root, Some(json!({
+            "name": "API-made app", "type": "spa", "scopes": ["openid"], "redirectUris": ["https://app.example/cb"]
+        }))).await;
+        assert_eq!(created["app"]["rotateRefreshTokens"], true, "{created}");
+    }
+
     /// Melody's admin panel shows an error body as it is: the S2S apps listed in
     /// `api_text_error_clients` get the message alone, everyone else keeps the JSON.
     async fn listed_s2s_apps_get_their_refusals_as_plain_text(backend: Backend) {

@@ -36,15 +36,7 @@ async fn spawn_behind_proxy(backend: crate::harness::Backend) -> TestApp {
 fn browser_from(app: &TestApp, ip: &str) -> Browser {
     let mut headers = HeaderMap::new();
     headers.insert("x-forwarded-for", HeaderValue::from_str(ip).unwrap());
-    Browser {
-        http: reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .default_headers(headers)
-            .build()
-            .unwrap(),
-        base: app.url(""),
-    }
+    Browser::with_headers(app, headers)
 }
 
 /// Posts the sign-in form of a fresh sign-in page; returns the status and the page with the

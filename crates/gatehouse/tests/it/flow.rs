@@ -73,20 +73,18 @@ pub struct Page {
 
 impl Browser {
     pub fn new(app: &TestApp) -> Self {
-        Self {
-            http: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            base: app.url(""),
-        }
+        Self::with_headers(app, reqwest::header::HeaderMap::new())
     }
 
     /// A browser whose every request says `Accept-Language: <languages>`.
     pub fn speaking(app: &TestApp, languages: &str) -> Self {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(reqwest::header::ACCEPT_LANGUAGE, languages.parse().unwrap());
+        Self::with_headers(app, headers)
+    }
+
+    /// A browser (cookies kept, redirects not followed) sending `headers` with every request.
+    pub fn with_headers(app: &TestApp, headers: reqwest::header::HeaderMap) -> Self {
         Self {
             http: reqwest::Client::builder()
                 .cookie_store(true)

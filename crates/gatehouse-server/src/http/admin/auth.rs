@@ -27,7 +27,7 @@ pub const ADMIN_COOKIE: &str = "gh_admin";
 const LOGIN_COOKIE: &str = "gh_admin_login";
 const LOCALE_COOKIE: &str = "gh_admin_locale";
 /// The languages the panel speaks: every language of the catalogue.
-const PANEL_LOCALES: [&str; 12] = crate::i18n::TAGS;
+const PANEL_LOCALES: [&str; crate::i18n::TAGS.len()] = crate::i18n::TAGS;
 
 /// An admin holding an admin role now, with the panel's language.
 pub struct AdminUser {
