@@ -123,7 +123,12 @@ fn quality(q: &str) -> Option<u16> {
     if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let thousandths = format!("{fraction:0<3}").parse::<u16>().ok()?;
+    // "5" is 500 thousandths, "05" is 50: the digits padded with zeros to three.
+    let thousandths = fraction
+        .bytes()
+        .chain(std::iter::repeat(b'0'))
+        .take(3)
+        .fold(0u16, |n, digit| n * 10 + u16::from(digit - b'0'));
     match whole {
         "0" => Some(thousandths),
         "1" if thousandths == 0 => Some(1000),

@@ -98,6 +98,15 @@ backend_tests! {
         let _ = arabic.get(&format!("/identity/v1/view/authorize?tx={tx}&locale=xx&picked=1")).await;
         let page = open_sign_in(&arabic, &client_id, &[]).await;
         assert_eq!(html_language(&page.html).0, "ko");
+        // A forged cookie names nothing the server offers: the browser's own language is used.
+        // (A fixed Cookie header hides the browser's other cookies, so only the first answer,
+        // the redirect's target rendered from the authorize request, is read.)
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("cookie", "gh_locale=<script>".parse().unwrap());
+        headers.insert("accept-language", "ja".parse().unwrap());
+        let forged = Browser::with_headers(&app, headers);
+        let page = forged.follow(forged.get(&authorize_url(&client_id, CB, &[])).await, CB).await;
+        assert_eq!(html_language(&page.html).0, "ja");
         let page = open_sign_in(&Browser::speaking(&app, "tlh, *"), &client_id, &[]).await;
         assert_eq!(html_language(&page.html).0, "en");
     }

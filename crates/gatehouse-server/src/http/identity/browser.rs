@@ -137,36 +137,30 @@ fn browser_locales(config: &Config, headers: &HeaderMap) -> Vec<String> {
         .collect()
 }
 
-/// Remembers the language a user picks with a page's language links (`?locale=…&picked=1` on a
-/// page; the `locale` the pages pass along from the app's request is not a pick): later
-/// sign-ins that name no language start in it.
+/// Remembers the language a user picks with a page's language links (`?locale=…&picked=1`; the
+/// `locale` the pages pass along from the app's request is not a pick): later sign-ins that
+/// name no language start in it. Only an offered tag is stored, as the server spells it.
 pub async fn remember_picked_locale(
     axum::extract::State(state): axum::extract::State<AppState>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let path = request.uri().path();
-    let page = request.method() == axum::http::Method::GET
-        && (path.starts_with("/identity/v1/view/") || path == "/i");
-    let picked = page
-        .then(|| request.uri().query())
-        .flatten()
-        .and_then(|query| {
-            let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(query).ok()?;
-            let picked = pairs
-                .iter()
-                .any(|(name, value)| name == "picked" && value == "1");
-            picked.then_some(())?;
-            pairs.into_iter().find(|(name, _)| name == "locale")
-        })
-        .and_then(|(_, wanted)| {
-            state
-                .config
-                .supported_locales
-                .iter()
-                .find(|tag| tag.eq_ignore_ascii_case(&wanted))
-                .cloned()
-        });
+    let picked = request.uri().query().and_then(|query| {
+        let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(query).ok()?;
+        if !pairs
+            .iter()
+            .any(|(name, value)| name == "picked" && value == "1")
+        {
+            return None;
+        }
+        let (_, wanted) = pairs.into_iter().find(|(name, _)| name == "locale")?;
+        state
+            .config
+            .supported_locales
+            .iter()
+            .find(|tag| tag.eq_ignore_ascii_case(&wanted))
+            .cloned()
+    });
     let mut response = next.run(request).await;
     if let Some(tag) = picked {
         response.headers_mut().append(
