@@ -11,15 +11,21 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
 use gatehouse_core::authorize::{check_client, check_request, AuthorizeParams};
 use gatehouse_core::signin::{AtStep, SignInError, Step};
 use serde::Deserialize;
-use serde_json::json;
+use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
 
 use super::api::json::ApiJson;
-use super::api::user_attributes::UserAttributeView;
+use super::api::user_attributes::{UserAttributeView, UserAttributesBody};
+use super::api::ErrorBody;
+use super::embedded_views::{
+    AuthRes, ConsentInfo, ConsentScope, SessionBody, SessionPath, SuccessBody,
+};
 use super::error::ApiError;
 use super::identity::step::{Consent, StepPage};
 use super::web::{client_ip, peer};
@@ -27,34 +33,54 @@ use crate::error::ServiceError;
 use crate::services::signin::{
     self, Outcome, RequestMeta, SignUpInput, StepCall, Transaction, TxCall,
 };
-use crate::services::user_tokens;
+use crate::services::user_attributes::LocaleText;
+use crate::services::user_tokens::{self, UserTokens};
 use crate::state::AppState;
 
 /// Where a finished embedded session keeps its authorization code until `token-exchange`.
 const SESSION_CODE_PREFIX: &str = "ES-";
 
-pub fn routes(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route("/embedded-auth/v1/initiate", post(initiate))
-        .route("/embedded-auth/v1/{session_id}/sign-in", post(sign_in))
-        .route(
-            "/embedded-auth/v1/{session_id}/sign-up",
-            get(sign_up_fields).post(sign_up),
-        )
-        .route(
-            "/embedded-auth/v1/{session_id}/app-consent",
-            get(consent_info).post(consent),
-        )
-        .route("/embedded-auth/v1/token-exchange", post(token_exchange))
-        .route("/embedded-auth/v1/token-refresh", post(token_refresh))
-        .route("/embedded-auth/v1/sign-out", post(sign_out))
-        .route(
-            "/embedded-auth/v1/reset-password-code",
-            post(reset_password_code),
-        )
-        .route("/embedded-auth/v1/reset-password", post(reset_password))
+/// What the document says besides its paths (which [`embedded_router`] adds, one registration a
+/// route): the title, how the API is switched on and the tags.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Gatehouse Embedded Auth API", description = "Sign-in as JSON, for apps that draw their own sign-in UI. `initiate` answers a `sessionId`; each step answers `{sessionId, nextStep, success}` until `success` is true, then `token-exchange` gives the tokens. Off until `embedded_auth_origins` is set: every route then answers 400 `Embedded auth feature is not enabled`. A request with an `Origin` header must come from the issuer or one of those origins (else 400 `Request from unexpected origin`). Refusals are `{error, error_description}`; an unknown or expired session is 404 `Invalid session id provided`."),
+    tags(
+        (name = "Sign-in", description = "Starting a session, signing in or up, consent"),
+        (name = "MFA", description = "Enrolling and proving a second factor: TOTP, email or SMS codes"),
+        (name = "Recovery codes", description = "Issuing recovery codes and signing in with one"),
+        (name = "Passkeys", description = "Enrolling a passkey and signing in with one"),
+        (name = "Tokens", description = "Tokens for a finished session, refreshing them, signing out"),
+        (name = "Password reset", description = "Resetting a forgotten password with an emailed code"),
+    )
+)]
+pub struct EmbeddedDoc;
+
+/// Every `/embedded-auth/v1` route, each registered once with its OpenAPI operation.
+fn embedded_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(EmbeddedDoc::openapi())
+        .routes(routes!(initiate))
+        .routes(routes!(sign_in))
+        .routes(routes!(sign_up_fields, sign_up))
+        .routes(routes!(consent_info, consent))
+        .routes(routes!(token_exchange))
+        .routes(routes!(token_refresh))
+        .routes(routes!(sign_out))
+        .routes(routes!(reset_password_code))
+        .routes(routes!(reset_password))
         .merge(super::embedded_mfa::routes())
-        .route_layer(middleware::from_fn_with_state(state, origin_guard))
+}
+
+/// The embedded routes behind the origin guard, and apart from them (unguarded, since the
+/// guard refuses everything while the API is off) Swagger UI at `/api/v1/embedded-swagger`
+/// with the document at `/api/v1/embedded-openapi.json`.
+pub fn routes(state: AppState) -> (Router<AppState>, Router<AppState>) {
+    let (router, doc) = embedded_router().split_for_parts();
+    let guarded = router.route_layer(middleware::from_fn_with_state(state, origin_guard));
+    let swagger = SwaggerUi::new("/api/v1/embedded-swagger")
+        .url("/api/v1/embedded-openapi.json", doc)
+        .into();
+    (guarded, swagger)
 }
 
 /// Runs before any body is read, so a disabled feature or a foreign origin is the answer.
@@ -98,18 +124,37 @@ pub(super) fn meta<'a>(ip: &'a Option<String>) -> RequestMeta<'a> {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct InitiateBody {
+    /// A `spa` or `web` app.
     client_id: String,
+    /// One of the app's redirect URIs, or one of `embedded_auth_origins`.
     redirect_uri: String,
+    /// The PKCE challenge the `codeVerifier` of `token-exchange` must answer.
     code_challenge: String,
+    /// `S256` (`plain` too when `enable_plain_pkce_method` is set).
+    #[schema(example = "S256")]
     code_challenge_method: String,
+    #[schema(example = json!(["openid", "profile", "offline_access"]))]
     scopes: Vec<String>,
+    /// The language of emails and texts sent during the sign-in; a supported locale, else the
+    /// first.
     locale: Option<String>,
+    /// The slug of the organization whose branding the sign-in uses.
     org: Option<String>,
 }
 
+/// Start a sign-in session for an app (PKCE required).
+///
+/// The session id is the handle of every later call. The sign-in must finish within
+/// `sign_in_expires_in`, and a finished session be exchanged within
+/// `authorization_code_expires_in`.
+#[utoipa::path(post, path = "/embedded-auth/v1/initiate", tag = "Sign-in", request_body = InitiateBody,
+    responses((status = 200, description = "The session", body = SessionBody),
+        (status = 400, description = "The API is off, the origin is not allowed, the PKCE challenge is missing or invalid, or none of the scopes is the app's", body = ErrorBody),
+        (status = 401, description = "An S2S app, or a redirect URI neither registered nor an embedded origin", body = ErrorBody),
+        (status = 404, description = "No such app", body = ErrorBody)))]
 async fn initiate(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<InitiateBody>,
@@ -138,7 +183,7 @@ async fn initiate(
     let request = check_request(&params, facts, redirect_uri, &settings)
         .map_err(|e| ApiError::bad_request(e.description))?;
     let session_id = signin::begin(&state, request, app, None).await?;
-    Ok(Json(json!({ "sessionId": session_id })).into_response())
+    Ok(Json(SessionBody { session_id }).into_response())
 }
 
 /// Answers a step in Melody's `AuthRes` shape; a finished session parks its code.
@@ -148,11 +193,11 @@ pub(super) async fn auth_res(
     outcome: Outcome,
 ) -> Result<Response, ApiError> {
     match outcome {
-        Outcome::Step(step) => Ok(Json(json!({
-            "sessionId": session_id,
-            "nextStep": step.as_str(),
-            "success": false,
-        }))
+        Outcome::Step(step) => Ok(Json(AuthRes {
+            session_id: session_id.to_owned(),
+            next_step: Some(step.as_str()),
+            success: false,
+        })
         .into_response()),
         Outcome::Done(done) => {
             let ttl = Duration::from_secs(state.config.authorization_code_expires_in);
@@ -165,7 +210,12 @@ pub(super) async fn auth_res(
                 )
                 .await
                 .map_err(ServiceError::from)?;
-            Ok(Json(json!({ "sessionId": session_id, "success": true })).into_response())
+            Ok(Json(AuthRes {
+                session_id: session_id.to_owned(),
+                next_step: None,
+                success: true,
+            })
+            .into_response())
         }
     }
 }
@@ -274,12 +324,17 @@ pub(super) async fn step_done(
     auth_res(state, session_id, outcome?).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 struct SignInBody {
     email: String,
     password: String,
 }
 
+/// Sign in with email and password.
+#[utoipa::path(post, path = "/embedded-auth/v1/{sessionId}/sign-in", tag = "Sign-in", params(SessionPath), request_body = SignInBody,
+    responses((status = 200, description = "Signed in; the next step, if any", body = AuthRes),
+        (status = 400, description = "Password sign-in is off, the session is past its first factor, the account is disabled or locked out", body = ErrorBody),
+        (status = 404, description = "Unknown session, or no account with this email and password", body = ErrorBody)))]
 async fn sign_in(s: Session, ApiJson(body): ApiJson<SignInBody>) -> Result<Response, ApiError> {
     let meta = meta(&s.ip);
     let outcome = signin::sign_in_with_password(
@@ -291,24 +346,31 @@ async fn sign_in(s: Session, ApiJson(body): ApiJson<SignInBody>) -> Result<Respo
     step_done(&s.state, &s.id, outcome).await
 }
 
+/// The custom user attributes of the sign-up form (none unless `enable_user_attribute`).
+#[utoipa::path(get, path = "/embedded-auth/v1/{sessionId}/sign-up", tag = "Sign-in", params(SessionPath),
+    responses((status = 200, description = "The attributes to ask for", body = UserAttributesBody),
+        (status = 400, body = ErrorBody),
+        (status = 404, description = "Unknown session", body = ErrorBody)))]
 async fn sign_up_fields(s: Session) -> Result<Response, ApiError> {
-    let attributes: Vec<UserAttributeView> = signin::sign_up_attributes(&s.state)
+    let user_attributes: Vec<UserAttributeView> = signin::sign_up_attributes(&s.state)
         .await?
         .iter()
         .map(UserAttributeView::from)
         .collect();
-    Ok(Json(json!({ "userAttributes": attributes })).into_response())
+    Ok(Json(UserAttributesBody { user_attributes }).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct SignUpBody {
     email: String,
+    /// Must meet the password rules.
     password: String,
     first_name: Option<String>,
     last_name: Option<String>,
-    /// `{"<attributeId>": value}`.
+    /// `{"<attributeId>": value}`, for the attributes of the sign-up form.
     #[serde(default)]
+    #[schema(example = json!({"1": "value of attribute 1"}))]
     attributes: BTreeMap<String, String>,
 }
 
@@ -322,6 +384,11 @@ fn attribute_values(raw: BTreeMap<String, String>) -> Result<BTreeMap<i64, Strin
         .collect()
 }
 
+/// Create an account and sign it in.
+#[utoipa::path(post, path = "/embedded-auth/v1/{sessionId}/sign-up", tag = "Sign-in", params(SessionPath), request_body = SignUpBody,
+    responses((status = 200, description = "Signed up and in; the next step, if any", body = AuthRes),
+        (status = 400, description = "Sign-up is off, the email is invalid or taken, the password is weak, or an attribute is missing or invalid", body = ErrorBody),
+        (status = 404, description = "Unknown session", body = ErrorBody)))]
 async fn sign_up(s: Session, ApiJson(body): ApiJson<SignUpBody>) -> Result<Response, ApiError> {
     let input = SignUpInput {
         email: body.email,
@@ -334,22 +401,33 @@ async fn sign_up(s: Session, ApiJson(body): ApiJson<SignUpBody>) -> Result<Respo
     step_done(&s.state, &s.id, outcome).await
 }
 
+/// The scopes waiting for the user's consent, and the app's name.
+#[utoipa::path(get, path = "/embedded-auth/v1/{sessionId}/app-consent", tag = "Sign-in", params(SessionPath),
+    responses((status = 200, description = "What to ask the user", body = ConsentInfo),
+        (status = 400, body = ErrorBody),
+        (status = 404, description = "Unknown session", body = ErrorBody)))]
 async fn consent_info(s: Session) -> Result<Response, ApiError> {
-    let scopes: Vec<_> = signin::consent_scopes(&s.state, &s.tx)
+    let scopes = signin::consent_scopes(&s.state, &s.tx)
         .await?
         .into_iter()
-        .map(|scope| {
-            let locales: Vec<_> = scope
+        .map(|scope| ConsentScope {
+            name: scope.name,
+            locales: scope
                 .locales
                 .into_iter()
-                .map(|(locale, value)| json!({ "locale": locale, "value": value }))
-                .collect();
-            json!({ "name": scope.name, "locales": locales })
+                .map(|(locale, value)| LocaleText { locale, value })
+                .collect(),
         })
         .collect();
-    Ok(Json(json!({ "scopes": scopes, "appName": s.tx.app_name })).into_response())
+    let app_name = s.tx.app_name;
+    Ok(Json(ConsentInfo { scopes, app_name }).into_response())
 }
 
+/// Grant the app the scopes it asked for (the session is at `consent`). No body.
+#[utoipa::path(post, path = "/embedded-auth/v1/{sessionId}/app-consent", tag = "Sign-in", params(SessionPath),
+    responses((status = 200, description = "Consent recorded; the next step, if any", body = AuthRes),
+        (status = 400, description = "The session is not at `consent`", body = ErrorBody),
+        (status = 404, description = "Unknown session", body = ErrorBody)))]
 async fn consent(s: OwedSession<Consent>) -> Result<Response, ApiError> {
     match signin::answer_consent(
         StepCall::new(&s.state, &s.id, s.tx, s.at, meta(&s.ip)),
@@ -362,13 +440,24 @@ async fn consent(s: OwedSession<Consent>) -> Result<Response, ApiError> {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct TokenExchangeBody {
+    /// A session whose last answer had `success: true`.
     session_id: String,
+    /// The PKCE verifier of the `codeChallenge` given to `initiate`.
     code_verifier: String,
 }
 
+/// Exchange a finished session for tokens, once.
+///
+/// The answer is the token endpoint's: an ID token with `openid`, a refresh token with
+/// `offline_access`.
+#[utoipa::path(post, path = "/embedded-auth/v1/token-exchange", tag = "Tokens", request_body = TokenExchangeBody,
+    responses((status = 200, description = "The tokens", body = UserTokens),
+        (status = 400, description = "Wrong code verifier (too many lock the user out for a while)", body = ErrorBody),
+        (status = 401, description = "The app is disabled, or is a `web` app (it must use the token endpoint with its secret)", body = ErrorBody),
+        (status = 404, description = "No finished session with this id (unknown, not finished, expired or already exchanged)", body = ErrorBody)))]
 async fn token_exchange(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -396,12 +485,20 @@ async fn token_exchange(
     Ok(Json(tokens).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct TokenRefreshBody {
     refresh_token: String,
 }
 
+/// New tokens for a refresh token.
+///
+/// An app that rotates refresh tokens gets a new one and the old one is spent (its reuse
+/// revokes the whole sign-in); no ID token.
+#[utoipa::path(post, path = "/embedded-auth/v1/token-refresh", tag = "Tokens", request_body = TokenRefreshBody,
+    responses((status = 200, description = "The tokens", body = UserTokens),
+        (status = 400, description = "Unknown, expired, revoked or reused refresh token, or the user is disabled", body = ErrorBody),
+        (status = 401, description = "The app is disabled, or is a `web` app", body = ErrorBody)))]
 async fn token_refresh(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<TokenRefreshBody>,
@@ -411,13 +508,21 @@ async fn token_refresh(
     Ok(Json(tokens).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct SignOutBody {
     refresh_token: String,
+    /// The app the refresh token was issued to.
     client_id: String,
 }
 
+/// Sign out: revoke the refresh token and the others of its sign-in.
+///
+/// An unknown token is not an error.
+#[utoipa::path(post, path = "/embedded-auth/v1/sign-out", tag = "Tokens", request_body = SignOutBody,
+    responses((status = 200, description = "Signed out (empty body)"),
+        (status = 400, description = "No `clientId`, or the token belongs to another app", body = ErrorBody),
+        (status = 401, description = "Unknown or disabled app, or a `web` app", body = ErrorBody)))]
 async fn sign_out(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<SignOutBody>,
@@ -435,13 +540,19 @@ async fn sign_out(
     Ok(StatusCode::OK.into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 struct ResetCodeBody {
     email: String,
+    /// The email's language; a supported locale, else the first.
     locale: Option<String>,
 }
 
-/// Emails a password-reset code; the answer is the same whether or not the email has an account.
+/// Email a password-reset code.
+///
+/// The answer is the same whether or not the email has an account.
+#[utoipa::path(post, path = "/embedded-auth/v1/reset-password-code", tag = "Password reset", request_body = ResetCodeBody,
+    responses((status = 200, description = "Sent, if the email has an account", body = SuccessBody),
+        (status = 400, description = "Password reset is off, the email is invalid, or this email and IP asked too often today", body = ErrorBody)))]
 async fn reset_password_code(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -450,17 +561,22 @@ async fn reset_password_code(
     let locale = body.locale.unwrap_or_default();
     crate::services::lifecycle::request_password_reset(&state, &body.email, &locale, ip.as_deref())
         .await?;
-    Ok(Json(json!({ "success": true })).into_response())
+    Ok(Json(SuccessBody { success: true }).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 struct ResetBody {
     email: String,
+    /// The code `reset-password-code` emailed.
     code: String,
+    /// The new password; must meet the password rules.
     password: String,
 }
 
-/// Sets a new password with the emailed code.
+/// Set a new password with the emailed code.
+#[utoipa::path(post, path = "/embedded-auth/v1/reset-password", tag = "Password reset", request_body = ResetBody,
+    responses((status = 200, description = "The password is changed", body = SuccessBody),
+        (status = 400, description = "Password reset is off, the code is wrong (or the email has no account), too many wrong codes, or the password is weak or unchanged", body = ErrorBody)))]
 async fn reset_password(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -474,5 +590,5 @@ async fn reset_password(
         ip.as_deref(),
     )
     .await?;
-    Ok(Json(json!({ "success": true })).into_response())
+    Ok(Json(SuccessBody { success: true }).into_response())
 }

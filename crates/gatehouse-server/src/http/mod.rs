@@ -8,6 +8,7 @@ mod cors;
 mod discovery;
 mod embedded;
 mod embedded_mfa;
+mod embedded_views;
 pub mod error;
 mod form;
 pub mod identity;
@@ -32,11 +33,12 @@ use crate::metrics::method_name;
 use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
+    let (embedded, embedded_swagger) = embedded::routes(state.clone());
     Router::new()
         .merge(
             oauth2::routes()
                 .merge(identity::logout_routes())
-                .merge(embedded::routes(state.clone()))
+                .merge(embedded)
                 .layer(middleware::from_fn_with_state(
                     cors::browser_endpoints(&state.config),
                     cors::apply,
@@ -45,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .merge(identity::routes(state.clone()))
         .merge(admin::routes(state.clone()))
         .merge(api::routes())
+        .merge(embedded_swagger)
         .merge(compat::routes(&state.config))
         .merge(saml::routes(&state.config))
         .merge(discovery::routes())

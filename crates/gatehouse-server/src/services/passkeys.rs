@@ -104,19 +104,23 @@ pub async fn enroll_options(state: &AppState, user_id: UserId) -> Result<Value, 
     }))
 }
 
-/// A registration response (the JSON form browsers and SimpleWebAuthn produce).
-#[derive(Debug, Deserialize)]
+/// A registration response (the JSON form browsers and SimpleWebAuthn produce). Other fields
+/// (`rawId`, `type`, `clientExtensionResults`…) are accepted and not read.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RegistrationResponse {
+    /// The credential id, base64url.
     pub id: String,
     pub response: AttestationResponse,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AttestationResponse {
+    /// Base64url.
     #[serde(rename = "clientDataJSON")]
     pub client_data_json: String,
+    /// Base64url CBOR; any attestation format (the statement is not checked).
     pub attestation_object: String,
 }
 
@@ -187,15 +191,17 @@ pub async fn sign_in_options(state: &AppState) -> Result<Value, ServiceError> {
     }))
 }
 
-/// An authentication response (JSON form).
-#[derive(Debug, Deserialize)]
+/// An authentication response (JSON form). Other fields are accepted and not read.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthenticationResponse {
+    /// The credential id, base64url.
     pub id: String,
     pub response: AssertionResponse,
 }
 
-#[derive(Debug, Deserialize)]
+/// Each field base64url.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AssertionResponse {
     #[serde(rename = "clientDataJSON")]

@@ -389,3 +389,133 @@ async fn the_openapi_document_is_generated_and_swagger_ui_is_served() {
     let html = page.text().await.unwrap();
     assert!(html.contains("swagger-ui"), "{html}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_openapi_document_lists_exactly_the_embedded_routes() {
+    const ORIGIN: &str = "http://127.0.0.1:5173";
+    const CB: &str = "http://127.0.0.1:5173/cb";
+    let app = TestApp::spawn_with(crate::harness::Backend::Sqlite, |c| {
+        c.embedded_auth_origins = vec![ORIGIN.into()]
+    })
+    .await;
+    let doc: Value = app.get_json("/api/v1/embedded-openapi.json").await;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert_eq!(doc["info"]["title"], "Gatehouse Embedded Auth API");
+    let methods = ["get", "post", "put", "patch", "delete"];
+    let mut operations = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        assert!(path.starts_with("/embedded-auth/v1/"), "{path}");
+        for method in item.as_object().unwrap().keys() {
+            if methods.contains(&method.as_str()) {
+                operations.push((path.clone(), method.clone()));
+            }
+        }
+    }
+    assert_eq!(
+        operations.len(),
+        30,
+        "Melody's 31 operations without user-orgs (2) and app-banners, plus reset-password and \
+         the recovery codes' confirmation: {operations:?}"
+    );
+    let schemas = &doc["components"]["schemas"];
+    for schema in ["AuthRes", "InitiateBody", "UserTokens", "ErrorBody"] {
+        assert!(schemas[schema].is_object(), "{schema}");
+    }
+
+    // Every documented operation is routed, with a live session so no step is a 404 for want
+    // of one; an empty body is refused by the handler (400), never by the router.
+    let (_, client_id, _) = crate::flow::create_app(&app, "Embedded", "spa", &[CB]).await;
+    let initiate = json!({
+        "clientId": client_id, "redirectUri": CB, "codeChallenge": crate::flow::challenge(crate::flow::VERIFIER),
+        "codeChallengeMethod": "S256", "scopes": ["openid"], "locale": "en",
+    });
+    let (status, body) =
+        crate::harness::post_from_origin(&app, "/embedded-auth/v1/initiate", ORIGIN, initiate)
+            .await;
+    assert_eq!(status, 200, "{body}");
+    let session = body["sessionId"].as_str().unwrap();
+    let send = |method: &str, path: &str| {
+        let url = app.url(&path.replace("{sessionId}", session));
+        let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let request = app
+            .client
+            .request(method.clone(), url)
+            .header("Origin", ORIGIN);
+        async move {
+            let request = if method == reqwest::Method::GET {
+                request
+            } else {
+                request.json(&json!({}))
+            };
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap())
+        }
+    };
+    for (path, method) in &operations {
+        let (status, body) = send(method, path).await;
+        assert!(
+            ![404, 405].contains(&status),
+            "{method} {path}: {status} {body}"
+        );
+    }
+    // …and the server answers no other method on those paths, and nothing else under them.
+    for path in doc["paths"].as_object().unwrap().keys() {
+        for method in methods {
+            if !operations.contains(&(path.clone(), method.to_owned())) {
+                let (status, body) = send(method, path).await;
+                assert_eq!(status, 405, "{method} {path}: {body}");
+            }
+        }
+    }
+    let (status, _) = send("get", "/embedded-auth/v1/{sessionId}/no-such-step").await;
+    assert_eq!(status, 404, "the probe tells a missing route apart");
+
+    // The guard covers the API, not its documentation.
+    let (status, _) = crate::harness::post_from_origin(
+        &app,
+        "/embedded-auth/v1/initiate",
+        "https://evil.example",
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let foreign = app
+        .client
+        .get(app.url("/api/v1/embedded-openapi.json"))
+        .header("Origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 200);
+
+    // Both Swagger UIs: the bare path redirects to the slash, the page loads, and each page
+    // is set up with its own document.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for (ui, document) in [
+        ("/api/v1/swagger", "/api/v1/openapi.json"),
+        ("/api/v1/embedded-swagger", "/api/v1/embedded-openapi.json"),
+    ] {
+        let bare = no_redirects.get(app.url(ui)).send().await.unwrap();
+        assert!(bare.status().is_redirection(), "{ui}: {}", bare.status());
+        assert_eq!(bare.headers()["location"], format!("{ui}/").as_str());
+        let page = app.client.get(app.url(ui)).send().await.unwrap();
+        assert_eq!(page.status(), 200, "{ui}");
+        assert_eq!(page.url().path(), format!("{ui}/"));
+        let html = page.text().await.unwrap();
+        assert!(html.contains("swagger-ui"), "{html}");
+        let init = app
+            .client
+            .get(app.url(&format!("{ui}/swagger-initializer.js")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(init.contains(&format!("\"{document}\"")), "{ui}: {init}");
+    }
+}

@@ -57,20 +57,26 @@ pub struct IdentifiedClient {
 }
 
 /// The token endpoint's answer for users (melody.md §3.2 field names).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserTokens {
     pub access_token: String,
+    /// Seconds.
     pub expires_in: u64,
+    /// Unix time, seconds.
     pub expires_on: i64,
     pub not_before: i64,
+    /// `Bearer`, or `DPoP` for a DPoP-bound token.
+    #[schema(example = "Bearer")]
     pub token_type: &'static str,
     pub scope: String,
+    /// With `offline_access`; after a refresh, only when the app rotates refresh tokens.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token_expires_in: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token_expires_on: Option<i64>,
+    /// With `openid`, when a sign-in is exchanged (not on refresh).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
 }
