@@ -5,29 +5,17 @@
 //    then /i, a policy page, the device page, the expired and error pages, the signed-out page;
 //    each is audited.
 // 2. In a fresh browser, with the keyboard only: sign-in → TOTP code → consent? → back at the app.
+// The second-factor, policy, recovery and other account pages: accessibility-account.mjs.
 // Env: ISSUER, CLIENT_ID, REDIRECT_URI, EMAIL, PASSWORD.
-import { createHmac } from 'node:crypto';
 import { assert, authorizeRequest, launch, need, serveApp } from './lib/browser.mjs';
 import { audit, audited } from './lib/a11y.mjs';
+import { totp } from './lib/totp.mjs';
 
 const issuer = need('ISSUER');
 const clientId = need('CLIENT_ID');
 const redirectUri = need('REDIRECT_URI');
 const email = need('EMAIL');
 const password = need('PASSWORD');
-
-/** RFC 6238 TOTP (SHA-1, 6 digits, 30 s) of a base32 secret, `offset` steps away from now. */
-function totp(secret, offset = 0) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of secret.replace(/[\s=]/g, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
-  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30_000) + offset));
-  const mac = createHmac('sha1', key).update(counter).digest();
-  const at = mac[mac.length - 1] & 0xf;
-  return String((mac.readUInt32BE(at) & 0x7fffffff) % 1_000_000).padStart(6, '0');
-}
 
 const pageName = (page) => new URL(page.url()).pathname.replace(/^\/identity\/v1\/view\//, '').replace(/^\//, '') || 'root';
 

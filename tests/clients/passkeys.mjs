@@ -1,9 +1,11 @@
 // Passkeys in headless Chromium with DevTools virtual authenticators: enroll one after
 // sign-up, add a second through the manage_passkey policy, sign in with each, delete one, and
-// see it refused. Env: ISSUER (on localhost: WebAuthn takes no IP address as RP id),
+// see it refused; the enrollment page, the list of passkeys and the refusal are audited
+// (axe-core, WCAG 2.2 AA). Env: ISSUER (on localhost: WebAuthn takes no IP address as RP id),
 // CLIENT_ID, REDIRECT_URI, EMAIL, PASSWORD.
 import { createHash, randomBytes } from 'node:crypto';
 import { assert, launch, need, serveApp } from './lib/browser.mjs';
+import { audit } from './lib/a11y.mjs';
 
 const issuer = need('ISSUER');
 const clientId = need('CLIENT_ID');
@@ -76,6 +78,7 @@ try {
   await submit(page, '#submit');
   await submit(page, '#accept');
   assert((await page.textContent('h1')).includes('Sign in faster'), `enrollment page: ${await page.textContent('main')}`);
+  await audit(page, 'passkey-enroll');
   await usePasskey(page);
   assert(page.url().startsWith(redirectUri), `back at the app after enrolling: ${page.url()} ${await page.textContent('body')}`);
   const firstCredentials = (await cdp.send('WebAuthn.getCredentials', { authenticatorId: first })).credentials;
@@ -95,6 +98,7 @@ try {
   await usePasskey(page);
   const listed = await page.$$('#passkeys li');
   assert(listed.length === 2, `two passkeys listed, got ${listed.length}`);
+  await audit(page, 'manage-passkey (two listed)');
   await submit(page, '#submit');
   assert(page.url().startsWith(redirectUri), `back after managing: ${page.url()}`);
 
@@ -121,6 +125,7 @@ try {
   assert(!url.startsWith(redirectUri), 'the deleted passkey no longer signs in');
   const refusal = await page.textContent('[role=alert]');
   assert(refusal.includes('Invalid passkey request'), `refusal: ${refusal}`);
+  await audit(page, 'authorize (passkey refused)');
   console.log('passkeys: ok');
 } finally {
   await browser.close();

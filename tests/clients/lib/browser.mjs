@@ -192,17 +192,18 @@ export async function json(response) {
 }
 
 /**
- * Waits (up to 15 s) for a message to `to` with `subject` in the folder the test's SMTP receiver
- * writes to (`MAIL_DIR`); returns `{subject, text, html, code(), link(prefix)}`.
+ * Waits (up to 15 s) for the `nth` (1-based) message to `to` with `subject` in the folder the
+ * test's SMTP receiver writes to (`MAIL_DIR`); returns `{subject, text, html, code(), link(prefix)}`.
  */
-export async function waitForMail(to, subject) {
+export async function waitForMail(to, subject, nth = 1) {
   const { readdirSync, readFileSync } = await import('node:fs');
   const dir = need('MAIL_DIR');
   for (let i = 0; i < 150; i += 1) {
     const names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
+    let matched = 0;
     for (const name of names) {
       const mail = JSON.parse(readFileSync(join(dir, name), 'utf8'));
-      if (mail.subject === subject && mail.to.some((t) => t.toLowerCase() === to.toLowerCase())) {
+      if (mail.subject === subject && mail.to.some((t) => t.toLowerCase() === to.toLowerCase()) && ++matched === nth) {
         return {
           ...mail,
           code: () => {

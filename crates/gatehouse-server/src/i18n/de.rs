@@ -74,6 +74,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         magic_link_sent: "Wir haben einen Anmeldelink an Ihre E-Mail-Adresse gesendet. Öffnen Sie ihn in diesem Browser, um fortzufahren.",
         continue_with_email: "Mit E-Mail fortfahren",
         otp_manual: "Oder geben Sie diesen Schlüssel manuell ein:",
+        otp_qr_code: "QR-Code für Ihre Authenticator-App",
         remember_device: "Dieses Gerät 30 Tage lang merken",
         mfa_enroll_title: "Zweiten Anmeldeschritt hinzufügen",
         mfa_enroll_intro: "Wählen Sie, wie Sie bei jeder Anmeldung bestätigen, dass Sie es sind.",

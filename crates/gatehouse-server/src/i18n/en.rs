@@ -76,6 +76,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         magic_link_sent: "We sent a sign-in link to your email address. Open it in this browser to continue.",
         continue_with_email: "Continue with email",
         otp_manual: "Or enter this key by hand:",
+        otp_qr_code: "QR code for your authenticator app",
         remember_device: "Remember this device for 30 days",
         mfa_enroll_title: "Add a second sign-in step",
         mfa_enroll_intro: "Choose how you will confirm it is you each time you sign in.",

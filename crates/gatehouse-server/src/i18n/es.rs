@@ -74,6 +74,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         magic_link_sent: "Hemos enviado un enlace de inicio de sesión a su dirección de correo electrónico. Ábralo en este navegador para continuar.",
         continue_with_email: "Continuar con el correo electrónico",
         otp_manual: "O introduzca esta clave manualmente:",
+        otp_qr_code: "Código QR para su aplicación de autenticación",
         remember_device: "Recordar este dispositivo durante 30 días",
         mfa_enroll_title: "Añadir un segundo paso de inicio de sesión",
         mfa_enroll_intro: "Elija cómo confirmará su identidad cada vez que inicie sesión.",

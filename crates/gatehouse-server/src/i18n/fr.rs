@@ -74,6 +74,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         magic_link_sent: "Nous avons envoyé un lien de connexion à votre adresse e-mail. Ouvrez-le dans ce navigateur pour continuer.",
         continue_with_email: "Continuer avec l'e-mail",
         otp_manual: "Ou saisissez cette clé à la main :",
+        otp_qr_code: "QR code pour votre application d'authentification",
         remember_device: "Se souvenir de cet appareil pendant 30 jours",
         mfa_enroll_title: "Ajouter une seconde étape de connexion",
         mfa_enroll_intro: "Choisissez comment vous confirmerez votre identité à chaque connexion.",

@@ -74,6 +74,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         magic_link_sent: "שלחנו קישור כניסה לכתובת האימייל שלך. יש לפתוח אותו בדפדפן הזה כדי להמשיך.",
         continue_with_email: "המשך עם אימייל",
         otp_manual: "או להזין את המפתח הזה ידנית:",
+        otp_qr_code: "קוד QR לאפליקציית האימות",
         remember_device: "לזכור את המכשיר הזה למשך 30 יום",
         mfa_enroll_title: "הוספת שלב כניסה שני",
         mfa_enroll_intro: "יש לבחור כיצד לאמת את זהותך בכל כניסה.",

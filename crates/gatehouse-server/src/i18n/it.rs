@@ -74,6 +74,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         magic_link_sent: "Abbiamo inviato un link di accesso al tuo indirizzo email. Aprilo in questo browser per continuare.",
         continue_with_email: "Continua con l’email",
         otp_manual: "Oppure inserisci questa chiave manualmente:",
+        otp_qr_code: "Codice QR per la tua app di autenticazione",
         remember_device: "Ricorda questo dispositivo per 30 giorni",
         mfa_enroll_title: "Aggiungi un secondo passaggio di accesso",
         mfa_enroll_intro: "Scegli come confermerai la tua identità a ogni accesso.",

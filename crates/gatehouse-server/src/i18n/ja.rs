@@ -74,6 +74,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         magic_link_sent: "メールアドレスにログイン用リンクを送信しました。続行するには、このブラウザでリンクを開いてください。",
         continue_with_email: "メールアドレスで続行",
         otp_manual: "または、次のキーを手動で入力してください：",
+        otp_qr_code: "認証アプリ用のQRコード",
         remember_device: "このデバイスを30日間記憶する",
         mfa_enroll_title: "2段階目の認証を追加",
         mfa_enroll_intro: "ログインのたびに本人確認を行う方法を選択してください。",

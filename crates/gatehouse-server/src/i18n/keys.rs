@@ -92,6 +92,7 @@ table! {
         magic_link_sent,
         continue_with_email,
         otp_manual,
+        otp_qr_code,
         remember_device,
         mfa_enroll_title,
         mfa_enroll_intro,

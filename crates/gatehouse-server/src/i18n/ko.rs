@@ -74,6 +74,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         magic_link_sent: "이메일 주소로 로그인 링크를 보냈습니다. 계속하려면 이 브라우저에서 링크를 여십시오.",
         continue_with_email: "이메일로 계속",
         otp_manual: "또는 다음 키를 직접 입력하십시오:",
+        otp_qr_code: "인증 앱용 QR 코드",
         remember_device: "이 기기를 30일 동안 기억",
         mfa_enroll_title: "2차 인증 수단 추가",
         mfa_enroll_intro: "로그인할 때마다 본인임을 확인할 방법을 선택하십시오.",

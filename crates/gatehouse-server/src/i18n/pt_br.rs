@@ -74,6 +74,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         magic_link_sent: "Enviamos um link de login para seu endereço de e-mail. Abra-o neste navegador para continuar.",
         continue_with_email: "Continuar com e-mail",
         otp_manual: "Ou digite esta chave manualmente:",
+        otp_qr_code: "Código QR para o seu aplicativo autenticador",
         remember_device: "Lembrar deste dispositivo por 30 dias",
         mfa_enroll_title: "Adicionar uma segunda etapa de login",
         mfa_enroll_intro: "Escolha como você vai confirmar sua identidade sempre que fizer login.",

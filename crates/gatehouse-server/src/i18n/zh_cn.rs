@@ -74,6 +74,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         magic_link_sent: "我们已向您的电子邮箱发送了登录链接，请在此浏览器中打开以继续。",
         continue_with_email: "使用邮箱继续",
         otp_manual: "或手动输入此密钥：",
+        otp_qr_code: "用于身份验证器应用的二维码",
         remember_device: "在此设备上记住我 30 天",
         mfa_enroll_title: "添加第二步验证",
         mfa_enroll_intro: "请选择每次登录时确认身份的方式。",

@@ -22,7 +22,7 @@ pub(super) fn routes() -> axum::Router<AppState> {
     axum::Router::new().route(SMS_PATH, get(sms_page).post(sms_submit))
 }
 
-/// The SMS page: the number to set up, or the code sent to the verified one.
+/// The SMS page: the number to set up, or the code sent to the number on file.
 async fn sms_spec<'a>(
     state: &AppState,
     t: &'a i18n::Texts,
@@ -53,8 +53,8 @@ async fn sms_spec<'a>(
             format!("{EMAIL_PATH}?tx={tx_id}&backup=sms&locale={}", t.lang),
         ));
     }
-    let intro = match mfa::verified_phone(state, user_id).await? {
-        Some(masked) if !setup => format!("{} {masked}", t.sms_intro),
+    let intro = match mfa::texted_phone(state, user_id).await? {
+        Some((masked, _)) if !setup => format!("{} {masked}", t.sms_intro),
         _ => String::new(),
     };
     Ok((spec, intro))
@@ -141,7 +141,7 @@ async fn sms_submit(post: OwedPost<SmsMfa, CodeForm>) -> Response {
     }
 }
 
-/// The SMS code form (after a setup or a resend, or with a refusal).
+/// The SMS code form (after a setup or a resend, or with a refusal), naming the number texted.
 async fn code_page(
     page: (&AppState, &Browser, &str),
     tx: &Transaction,
@@ -149,12 +149,12 @@ async fn code_page(
     refusal: Option<Refusal>,
 ) -> Response {
     let t = i18n::texts(page.2);
-    let spec = async {
-        let shown = sms_spec(page.0, t, tx, (tx_id, user_id), false).await;
-        shown.map(|(spec, _)| FormSpec {
-            intro: t.sms_setup_intro,
-            ..spec
-        })
+    let (mut spec, intro) = match sms_spec(page.0, t, tx, (tx_id, user_id), false).await {
+        Ok(shown) => shown,
+        Err(err) => return page_error(page.0, page.2, err),
     };
-    spec_page(page, tx, spec, refusal).await
+    if !intro.is_empty() {
+        spec.intro = &intro;
+    }
+    spec_page(page, tx, async { Ok(spec) }, refusal).await
 }

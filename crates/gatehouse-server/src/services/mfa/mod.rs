@@ -26,7 +26,9 @@ pub use recovery_codes::{
     store_recovery_codes, RECOVERY_CODES,
 };
 pub use remember_device::{remember, remembered, DEVICE_COOKIE};
-pub use sms_code::{send_sms_code, setup_sms, sms_code_pending, verified_phone, verify_sms_code};
+pub use sms_code::{
+    send_sms_code, setup_sms, sms_code_pending, texted_phone, verified_phone, verify_sms_code,
+};
 pub(crate) use totp::otp_seal_context;
 pub use totp::{otp_setup, verify_otp, OtpSetup};
 

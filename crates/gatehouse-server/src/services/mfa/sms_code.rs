@@ -16,19 +16,31 @@ fn sms_code_key(id: &str, user_id: UserId) -> String {
     format!("SMC-{id}-{user_id}")
 }
 
-/// The user's SMS number (masked but the last 4 digits) once verified, for the code page.
+/// The user's SMS number once verified, masked as [`texted_phone`].
 pub async fn verified_phone(
     state: &AppState,
     user_id: UserId,
 ) -> Result<Option<String>, ServiceError> {
+    Ok(texted_phone(state, user_id)
+        .await?
+        .filter(|(_, verified)| *verified)
+        .map(|(masked, _)| masked))
+}
+
+/// The number codes go to (masked but the last 4 digits) and whether it is verified yet: the
+/// code page names it even right after the setup.
+pub async fn texted_phone(
+    state: &AppState,
+    user_id: UserId,
+) -> Result<Option<(String, bool)>, ServiceError> {
     Ok(state
         .store
         .sms_phone(user_id)
         .await?
-        .filter(|(_, verified)| *verified)
-        .map(|(number, _)| {
+        .map(|(number, verified)| {
             let keep = number.len().saturating_sub(4);
-            format!("{}{}", "•".repeat(keep.saturating_sub(1)), &number[keep..])
+            let masked = format!("{}{}", "•".repeat(keep.saturating_sub(1)), &number[keep..]);
+            (masked, verified)
         }))
 }
 
