@@ -1,6 +1,6 @@
 //! Real outside clients against the running server: headless Chromium on the pages, Melody's own
-//! browser SDK, openid-client (npm) and Authlib (PyPI). The scripts live in `tests/clients/`;
-//! the test command installs their packages.
+//! browser SDKs (plain and React), openid-client (npm) and Authlib (PyPI). The scripts live in
+//! `tests/clients/`; the test command installs their packages.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -146,6 +146,44 @@ async fn run_email_flows(
     run_client("node", "email-flows.mjs", &all).await;
 }
 
+/// Runs a script that drives one of Melody's browser SDKs in an app page served at a free
+/// origin, registered as an SPA with its callback and post-logout URIs; the user is `user`.
+async fn melody_browser_app_signs_in_refreshes_and_logs_out(
+    backend: Backend,
+    script: &str,
+    app_name: &str,
+    user: &str,
+) {
+    let origin = app_origin();
+    let app = spawn(backend, &origin).await;
+    let cb = format!("{origin}/cb");
+    let out = format!("{origin}/signed-out");
+    let (app_id, client_id, _) = create_app(&app, app_name, "spa", &[&cb, &out]).await;
+    // Melody's SDKs keep the first refresh token, so this app turns rotation off.
+    let token = app.admin_token("root").await;
+    let (status, body) = call(
+        &app,
+        "PUT",
+        &format!("/api/v1/apps/{app_id}"),
+        &token,
+        Some(json!({ "rotateRefreshTokens": false })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    run_client(
+        "node",
+        script,
+        &[
+            ("ISSUER", app.base.clone()),
+            ("CLIENT_ID", client_id),
+            ("APP_ORIGIN", origin.clone()),
+            ("EMAIL", email(user, backend)),
+            ("PASSWORD", PASSWORD.into()),
+        ],
+    )
+    .await;
+}
+
 backend_tests! {
     async fn chromium_signs_up_consents_and_returns_with_a_code_in_english_and_chinese(backend: Backend) {
         let origin = app_origin();
@@ -225,23 +263,11 @@ backend_tests! {
     }
 
     async fn melody_sdk_signs_in_refreshes_and_logs_out_unchanged(backend: Backend) {
-        let origin = app_origin();
-        let app = spawn(backend, &origin).await;
-        let cb = format!("{origin}/cb");
-        let out = format!("{origin}/signed-out");
-        let (app_id, client_id, _) = create_app(&app, "Melody SDK app", "spa", &[&cb, &out]).await;
-        // Melody's SDKs keep the first refresh token, so this app turns rotation off.
-        let token = app.admin_token("root").await;
-        let (status, body) = call(&app, "PUT", &format!("/api/v1/apps/{app_id}"), &token,
-            Some(json!({ "rotateRefreshTokens": false }))).await;
-        assert_eq!(status, 200, "{body}");
-        run_client("node", "melody-sdk.mjs", &[
-            ("ISSUER", app.base.clone()),
-            ("CLIENT_ID", client_id),
-            ("APP_ORIGIN", origin.clone()),
-            ("EMAIL", email("melody-sdk", backend)),
-            ("PASSWORD", PASSWORD.into()),
-        ]).await;
+        melody_browser_app_signs_in_refreshes_and_logs_out(backend, "melody-sdk.mjs", "Melody SDK app", "melody-sdk").await;
+    }
+
+    async fn melody_react_sdk_signs_in_refreshes_and_logs_out_in_a_react_app(backend: Backend) {
+        melody_browser_app_signs_in_refreshes_and_logs_out(backend, "melody-react.mjs", "Melody React app", "melody-react").await;
     }
 
     async fn openid_client_completes_code_flow_refresh_and_revocation(backend: Backend) {
