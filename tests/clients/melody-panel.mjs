@@ -76,6 +76,21 @@ async function openPanelSignIn(page) {
   ]);
 }
 
+/**
+ * Fills the section's "new" form with `fill`, saves, lands on the created item's page, then finds
+ * it in the section's list: screenshots `<name>-new`, `<name>-edit` and `<section>`.
+ */
+async function createItem(page, section, name, shown, fill) {
+  await page.goto(`${panel}/en/${section}/new`);
+  await fill();
+  await page_(page, `${name}-new`);
+  await save(page);
+  await page.waitForURL(new RegExp(`/en/${section}/\\d+$`));
+  await page_(page, `${name}-edit`, shown);
+  await page.goto(`${panel}/en/${section}`);
+  await page_(page, section, shown);
+}
+
 /** Clicks Save and waits for the panel's write to Gatehouse to be answered. */
 async function save(page) {
   const [response] = await Promise.all([
@@ -214,48 +229,31 @@ try {
   await page_(page, 'app-edit', 'Storefront (web)');
   assert((await api('GET', `/api/v1/apps/${spa.id}`)).app.name === 'Storefront (web)', 'the panel renamed the app');
 
-  // Scopes.
+  // Scopes, orgs, user attributes: create, open, list.
   console.log('scopes');
-  await page.goto(`${panel}/en/scopes/new`);
-  await page.getByTestId('nameInput').fill('read:orders');
-  await page.getByTestId('noteInput').fill('Read orders');
-  await page.getByTestId('typeSelect').click();
-  await page.getByTestId('typeSelect-s2sOption').click();
-  await page_(page, 'scope-new');
-  await save(page);
-  await page.waitForURL(/\/en\/scopes\/\d+$/);
-  await page_(page, 'scope-edit', 'read:orders');
+  await createItem(page, 'scopes', 'scope', 'read:orders', async () => {
+    await page.getByTestId('nameInput').fill('read:orders');
+    await page.getByTestId('noteInput').fill('Read orders');
+    await page.getByTestId('typeSelect').click();
+    await page.getByTestId('typeSelect-s2sOption').click();
+  });
   const scope = (await api('GET', '/api/v1/scopes')).scopes.find((s) => s.name === 'read:orders');
   assert(scope && scope.type === 's2s', `the scope: ${JSON.stringify(scope)}`);
-  await page.goto(`${panel}/en/scopes`);
-  await page_(page, 'scopes', 'read:orders');
 
-  // Orgs.
   console.log('orgs');
-  await page.goto(`${panel}/en/orgs/new`);
-  await page.getByTestId('nameInput').fill('Acme');
-  await page.getByTestId('slugInput').fill('acme');
-  await page_(page, 'org-new');
-  await save(page);
-  await page.waitForURL(/\/en\/orgs\/\d+$/);
-  await page_(page, 'org-edit', 'acme');
+  await createItem(page, 'orgs', 'org', 'acme', async () => {
+    await page.getByTestId('nameInput').fill('Acme');
+    await page.getByTestId('slugInput').fill('acme');
+  });
   const org = (await api('GET', '/api/v1/orgs')).orgs.find((o) => o.slug === 'acme');
   assert(org && org.name === 'Acme', `the org: ${JSON.stringify(org)}`);
-  await page.goto(`${panel}/en/orgs`);
-  await page_(page, 'orgs', 'Acme');
 
-  // User attributes.
   console.log('user attributes');
-  await page.goto(`${panel}/en/user-attributes/new`);
-  await page.getByTestId('nameInput').fill('department');
-  await page_(page, 'user-attribute-new');
-  await save(page);
-  await page.waitForURL(/\/en\/user-attributes\/\d+$/);
-  await page_(page, 'user-attribute-edit', 'department');
+  await createItem(page, 'user-attributes', 'user-attribute', 'department', async () => {
+    await page.getByTestId('nameInput').fill('department');
+  });
   const attributes = (await api('GET', '/api/v1/user-attributes')).userAttributes;
   assert(attributes.some((a) => a.name === 'department'), `the attribute: ${JSON.stringify(attributes)}`);
-  await page.goto(`${panel}/en/user-attributes`);
-  await page_(page, 'user-attributes', 'department');
 
   // Logs: both sign-ins of this run are there, and one opens.
   console.log('logs');
