@@ -150,6 +150,9 @@ pub struct AuthorizeSettings<'a> {
     /// Whether the caller serves the policy pages (`Step::POLICY_PAGES`); the embedded API
     /// serves none.
     pub policy_pages: bool,
+    /// Only SPA apps may start a sign-in: the embedded API's token exchange takes no client
+    /// secret, so a `web` app's sign-in there could never be exchanged.
+    pub spa_only: bool,
     pub blocked_policies: &'a [String],
     /// Outside providers a `oidc_sso_<name>` policy may send the browser straight to.
     pub federated_providers: Vec<&'a str>,
@@ -228,7 +231,7 @@ pub fn check_client<'a>(
     if !client.is_active {
         return Err(ClientError::DisabledApp);
     }
-    if client.app_type == AppType::S2s {
+    if client.app_type == AppType::S2s || (settings.spa_only && client.app_type != AppType::Spa) {
         return Err(ClientError::NotABrowserApp);
     }
     let redirect_uri = params

@@ -1,7 +1,7 @@
 //! Scope names and sets: parsing a requested `scope` string and granting what an app holds.
 
 /// The scopes every installation has; they cannot be changed or deleted through the API.
-pub const BUILT_IN_SCOPES: [&str; 17] = [
+pub const BUILT_IN_SCOPES: [&str; 19] = [
     "openid",
     "profile",
     "offline_access",
@@ -19,6 +19,9 @@ pub const BUILT_IN_SCOPES: [&str; 17] = [
     "write_scope",
     "read_org",
     "write_org",
+    // SCIM 2.0 provisioning at /scim/v2.
+    "read_scim",
+    "write_scim",
 ];
 
 /// Which kind of app a scope is meant for (`spa` scopes are user-facing, `s2s` scopes are API

@@ -7,15 +7,17 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 
-use chrono::TimeDelta;
+use chrono::{DateTime, NaiveDateTime, TimeDelta};
 use gatehouse_core::jwt::{self, JwtError, JwtHeader};
+use gatehouse_core::key_rotation::{self, KeyTimes, RotationSchedule, RotationStep};
 use gatehouse_store::{now_utc, NewSigningKey, SigningKeyRecord, SigningKeyStore, Store};
 use serde::Serialize;
 
 use crate::crypto::{Algorithm, MasterKey, SigningKey};
 use crate::error::ServiceError;
 
-/// The live keys, newest (signing) first, and the JWKS document made from them.
+/// The live keys, those that sign first (newest first), then the published next keys; and the
+/// JWKS document made from them.
 struct KeySet {
     keys: Vec<Arc<SigningKey>>,
     jwks: Bytes,
@@ -65,6 +67,7 @@ pub struct KeyRing {
     master_key: MasterKey,
     algorithm: Algorithm,
     overlap: Duration,
+    schedule: RotationSchedule,
     current: RwLock<Arc<KeySet>>,
 }
 
@@ -76,6 +79,32 @@ impl std::fmt::Debug for KeyRing {
 
 fn associated_data(kid: &str) -> Vec<u8> {
     format!("gatehouse signing key {kid}").into_bytes()
+}
+
+fn unix(at: NaiveDateTime) -> i64 {
+    at.and_utc().timestamp()
+}
+
+fn from_unix(at: i64) -> NaiveDateTime {
+    DateTime::from_timestamp(at, 0)
+        .map(|d| d.naive_utc())
+        .unwrap_or(NaiveDateTime::MAX)
+}
+
+/// What the rotation schedule reads of a stored key.
+pub fn key_times(record: &SigningKeyRecord) -> KeyTimes {
+    KeyTimes {
+        id: record.id,
+        active_from: unix(record.active_from()),
+        retire_at: record.retire_at.map(unix),
+    }
+}
+
+async fn generate(algorithm: Algorithm) -> Result<(SigningKey, Vec<u8>), ServiceError> {
+    tokio::task::spawn_blocking(move || SigningKey::generate(algorithm))
+        .await
+        .map_err(|e| ServiceError::Internal(format!("key generation task: {e}")))?
+        .map_err(|e| ServiceError::Internal(e.to_string()))
 }
 
 impl KeyRing {
@@ -91,6 +120,11 @@ impl KeyRing {
             master_key,
             algorithm,
             overlap,
+            schedule: RotationSchedule {
+                interval: 0,
+                prepublish: 0,
+                overlap: 0,
+            },
             current: RwLock::new(Arc::new(KeySet::new(
                 Vec::new(),
                 Bytes::from_static(b"{\"keys\":[]}"),
@@ -107,6 +141,16 @@ impl KeyRing {
         Ok(ring)
     }
 
+    /// Rotates on `schedule` as well as by hand (see [`Self::rotate_on_schedule`]).
+    pub fn with_schedule(mut self, schedule: RotationSchedule) -> Self {
+        self.schedule = schedule;
+        self
+    }
+
+    pub fn schedule(&self) -> RotationSchedule {
+        self.schedule
+    }
+
     fn snapshot(&self) -> Arc<KeySet> {
         self.current
             .read()
@@ -114,9 +158,14 @@ impl KeyRing {
             .clone()
     }
 
-    /// Reads the live keys from the store again; keys already loaded are reused.
+    /// Reads the live keys from the store again; keys already loaded are reused. A published
+    /// next key starts signing at the first reload after its activation time.
     pub async fn reload(&self) -> Result<(), ServiceError> {
-        let records = self.store.live_signing_keys(now_utc()).await?;
+        let now = now_utc();
+        let mut records = self.store.live_signing_keys(now).await?;
+        // Stable: the keys that sign stay newest first, ahead of those not signing yet, so the
+        // first key of an algorithm is the one that signs.
+        records.sort_by_key(|r| key_rotation::is_pending(&key_times(r), unix(now)));
         let old = self.snapshot();
         let unchanged = records.len() == old.keys.len()
             && records.iter().zip(&old.keys).all(|(r, k)| r.kid == k.kid());
@@ -229,10 +278,7 @@ impl KeyRing {
         &self,
         algorithm: Algorithm,
     ) -> Result<SigningKeyRecord, ServiceError> {
-        let (key, pkcs8) = tokio::task::spawn_blocking(move || SigningKey::generate(algorithm))
-            .await
-            .map_err(|e| ServiceError::Internal(format!("key generation task: {e}")))?
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let (key, pkcs8) = generate(algorithm).await?;
         let overlap = TimeDelta::from_std(self.overlap).unwrap_or(TimeDelta::MAX);
         let record = self
             .store
@@ -250,6 +296,74 @@ impl KeyRing {
             .await?;
         self.reload().await?;
         Ok(record)
+    }
+
+    /// One step of the rotation schedule at `now`: for each algorithm in use whose next key is
+    /// due, makes one and publishes it. Another instance may have published it first; then this
+    /// one's key is dropped. Returns the keys this instance published.
+    pub async fn rotate_on_schedule(
+        &self,
+        now: NaiveDateTime,
+    ) -> Result<Vec<SigningKeyRecord>, ServiceError> {
+        if !self.schedule.is_on() {
+            return Ok(Vec::new());
+        }
+        let records = self.store.live_signing_keys(now).await?;
+        let mut algorithms: Vec<&str> = Vec::new();
+        for record in &records {
+            if !algorithms.contains(&record.algorithm.as_str()) {
+                algorithms.push(&record.algorithm);
+            }
+        }
+        let mut published = Vec::new();
+        for name in algorithms {
+            let times: Vec<KeyTimes> = records
+                .iter()
+                .filter(|r| r.algorithm == name)
+                .map(key_times)
+                .collect();
+            let RotationStep::PublishNext {
+                predecessor,
+                activate_at,
+                retire_replaced_at,
+            } = key_rotation::plan(&times, unix(now), self.schedule).step
+            else {
+                continue;
+            };
+            let algorithm = Algorithm::parse(name).ok_or_else(|| {
+                ServiceError::Internal(format!("signing keys of unknown algorithm {name}"))
+            })?;
+            let (key, pkcs8) = generate(algorithm).await?;
+            let new = NewSigningKey {
+                kid: key.kid().to_owned(),
+                algorithm: name.to_owned(),
+                public_key: key.spki_der().to_vec(),
+                private_key_encrypted: self.master_key.seal(&pkcs8, &associated_data(key.kid())),
+            };
+            let record = self
+                .store
+                .publish_next_signing_key(
+                    new,
+                    predecessor,
+                    from_unix(activate_at),
+                    from_unix(retire_replaced_at),
+                )
+                .await?;
+            match record {
+                Some(record) => {
+                    tracing::info!(kid = %record.kid, algorithm = name, activates = %record.active_from(), "next signing key published on schedule");
+                    published.push(record);
+                }
+                None => tracing::debug!(
+                    algorithm = name,
+                    "another instance published the next signing key first"
+                ),
+            }
+        }
+        if !published.is_empty() {
+            self.reload().await?;
+        }
+        Ok(published)
     }
 
     /// Encrypts bytes with the master key, bound to `context` (connect app secrets).
@@ -347,7 +461,8 @@ impl KeyRing {
         Ok(payload)
     }
 
-    /// Reloads every `interval` until the process ends.
+    /// Reloads every `interval` until the process ends, first taking the rotation schedule's
+    /// step when it is on.
     pub fn spawn_reloader(self: &Arc<Self>, interval: Duration) -> tokio::task::JoinHandle<()> {
         let ring = Arc::downgrade(self);
         tokio::spawn(async move {
@@ -357,6 +472,9 @@ impl KeyRing {
             loop {
                 ticker.tick().await;
                 let Some(ring) = ring.upgrade() else { break };
+                if let Err(err) = ring.rotate_on_schedule(now_utc()).await {
+                    tracing::warn!(code = "GH-KEY-ROTATION", error = %err, "scheduled key rotation failed; trying again at the next reload");
+                }
                 if let Err(err) = ring.reload().await {
                     tracing::warn!(error = %err, "reloading signing keys failed; keeping the loaded ones");
                 }

@@ -1,5 +1,6 @@
 //! The Gatehouse server: configuration, services and the HTTP surface.
 
+pub mod backup;
 pub mod config;
 pub mod crypto;
 pub mod error;

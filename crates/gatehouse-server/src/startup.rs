@@ -17,6 +17,7 @@ use crate::metrics::Metrics;
 use crate::services::bootstrap::{self, GeneratedCredentials};
 use crate::services::clients::ClientCache;
 use crate::state::{AppState, Documents, Shared};
+use gatehouse_core::key_rotation::RotationSchedule;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -110,13 +111,19 @@ pub async fn open_cache(config: &Config) -> Result<Cache, StartError> {
 pub async fn key_ring(config: &Config, store: &Store) -> Result<KeyRing, StartError> {
     let algorithm = Algorithm::parse(&config.signing_algorithm)
         .ok_or_else(|| StartError::Setup("signing_algorithm is not supported".into()))?;
+    let seconds = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
     Ok(KeyRing::load(
         store.clone(),
         master_key(config)?,
         algorithm,
         Duration::from_secs(config.key_rotation_overlap),
     )
-    .await?)
+    .await?
+    .with_schedule(RotationSchedule {
+        interval: seconds(config.key_rotation_interval),
+        prepublish: seconds(config.key_prepublish),
+        overlap: seconds(config.key_rotation_overlap),
+    }))
 }
 
 /// A server that is listening, with what it generated at start-up.
@@ -143,6 +150,7 @@ impl Prepared {
             .keys
             .spawn_reloader(Duration::from_secs(self.state.config.keys_reload_interval));
         let logout_sender = crate::services::logout_notices::spawn_sender(self.state.clone());
+        let log_pruner = crate::services::retention::spawn_pruner(self.state.clone());
         let store = self.state.store.clone();
         let metrics = match self.state.config.metrics_listen.as_str() {
             "" => None,
@@ -166,6 +174,7 @@ impl Prepared {
         .await;
         reloader.abort();
         logout_sender.abort();
+        log_pruner.abort();
         if let Some(metrics) = metrics {
             metrics.abort();
         }
@@ -312,22 +321,53 @@ pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepare
     })
 }
 
-/// Installs the log subscriber: human-readable or JSON, filtered by `log_level`.
+/// Installs the log subscriber: human-readable or JSON, filtered by `log_level`, on stderr.
+/// Every line written while a request is handled carries its `request_id` (the `request`
+/// span; in JSON under `span` and `spans`).
 pub fn init_logging(config: &Config) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let level = match config.log_level.as_str() {
         "silent" => "off",
         other => other,
     };
     let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let colour = log_colour(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     let result = if config.log_format == "json" {
-        builder.json().try_init()
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .try_init()
     } else {
-        builder.try_init()
+        builder.with_ansi(colour).try_init()
     };
     // Already installed (tests start several servers in one process): keep the first.
     let _ = result;
+}
+
+/// Colours only for a person at a terminal: files, pipes and journald get plain text, and
+/// `NO_COLOR` set to anything but the empty string turns them off (https://no-color.org).
+fn log_colour(to_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    to_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::log_colour;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn logs_are_coloured_only_at_a_terminal_without_no_color() {
+        assert!(log_colour(true, None));
+        assert!(log_colour(true, Some(OsStr::new(""))));
+        assert!(!log_colour(true, Some(OsStr::new("1"))));
+        assert!(!log_colour(false, None));
+    }
 }

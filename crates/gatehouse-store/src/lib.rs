@@ -9,6 +9,7 @@
 
 mod accounts;
 mod apps;
+mod backup;
 mod banners;
 mod browser_sessions;
 pub mod cache;
@@ -17,6 +18,7 @@ mod error;
 mod import;
 #[cfg(test)]
 mod landed_migrations;
+mod leases;
 mod lifecycle;
 mod listing;
 mod logout_notices;
@@ -53,6 +55,7 @@ use crate::sql::{Binds, Row};
 
 pub use accounts::{AccountStore, AttributeAudience, NewSignUp, PasswordAccount};
 pub use apps::{App, AppChanges, AppStore, ClientSecurity, LogoutChannels, NewApp};
+pub use backup::{check_sqlite_file, latest_sqlite_schema, SchemaVersion};
 pub use banners::{BannerChanges, BannerRecord, BannerStore};
 pub use browser_sessions::{
     BrowserSession, BrowserSessionStore, BrowserSessionSummary, FrontChannelApp, NewBrowserSession,
@@ -62,6 +65,7 @@ pub use cache::{Cache, CacheError};
 pub use connect_apps::{ConnectAppChange, ConnectAppRecord, ConnectAppStore, NewConnectApp};
 pub use error::StoreError;
 pub use import::{ImportOutcome, ImportTx};
+pub use leases::LeaseStore;
 pub use lifecycle::{InvitedUser, LifecycleStore};
 pub use listing::Page;
 pub use logout_notices::{LogoutNotice, LogoutNoticeStore};

@@ -87,6 +87,15 @@ pub trait LogStore {
     ) -> impl StoreFuture<()>;
     /// Soft-deletes the live rows of a log written before `before` (UTC); returns how many.
     fn delete_logs_before(&self, log: LogKind, before: NaiveDateTime) -> impl StoreFuture<u64>;
+    /// Removes at most `limit` rows of a log written before `before` (UTC), soft-deleted or
+    /// not, oldest first; returns how many. Each call is one short statement, so pruning a
+    /// large log in calls leaves the table free to writers in between.
+    fn purge_logs_before(
+        &self,
+        log: LogKind,
+        before: NaiveDateTime,
+        limit: i64,
+    ) -> impl StoreFuture<u64>;
 }
 
 /// One delivery to record.
@@ -184,5 +193,20 @@ impl LogStore for Store {
             log.table()
         );
         self.execute(&sql, (before, now_utc())).await
+    }
+
+    async fn purge_logs_before(
+        &self,
+        log: LogKind,
+        before: NaiveDateTime,
+        limit: i64,
+    ) -> Result<u64, StoreError> {
+        // The inner query walks the created_at index; the outer delete goes by primary key.
+        let table = log.table();
+        let sql = format!(
+            "DELETE FROM {table} WHERE id IN \
+             (SELECT id FROM {table} WHERE created_at < $1 ORDER BY created_at LIMIT $2)"
+        );
+        self.execute(&sql, (before, limit)).await
     }
 }

@@ -1,4 +1,4 @@
-//! The `gatehouse` command: serve, migrate, keys, config, connect-app, import.
+//! The `gatehouse` command: serve, migrate, backup, restore, keys, config, connect-app, import.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,6 +28,21 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Copy the embedded (SQLite) database to FILE, consistently, while the server runs.
+    Backup {
+        /// The file to write; it must not exist unless --force is given.
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+        /// Replace FILE if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Replace the embedded (SQLite) database with a backup; the server must be stopped.
+    Restore {
+        /// The backup made by `gatehouse backup`.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+    },
     /// Manage token signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -194,6 +209,8 @@ fn main() -> ExitCode {
         match command {
             Command::Serve => serve(config).await,
             Command::Migrate => migrate(config).await,
+            Command::Backup { to, force } => backup(config, to, force).await,
+            Command::Restore { from } => restore(config, from).await,
             Command::Keys(KeysCommand::Rotate) => rotate_keys(config).await,
             Command::Keys(KeysCommand::List) => list_keys(config).await,
             Command::Configuration(_) => Ok(()),
@@ -214,6 +231,9 @@ fn main() -> ExitCode {
 
 async fn serve(config: Config) -> Result<(), String> {
     let issuer = config.issuer.clone();
+    // Held until the process ends: `gatehouse restore` refuses while it is.
+    let _serving =
+        gatehouse_server::backup::hold_serving_lock(&config).map_err(|e| e.to_string())?;
     let prepared = startup::prepare(config).await.map_err(|e| e.to_string())?;
     if let Some(generated) = &prepared.generated_credentials {
         // Shown once, on the console only; only its hash is stored.
@@ -267,6 +287,41 @@ async fn migrate(config: Config) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     println!("migrations applied");
+    Ok(())
+}
+
+async fn backup(config: Config, to: PathBuf, force: bool) -> Result<(), String> {
+    let database = gatehouse_server::backup::backup(&config, &to, force)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("backed up {} to {}", database.display(), to.display());
+    println!("{}", gatehouse_server::backup::master_key_reminder(&config));
+    Ok(())
+}
+
+async fn restore(config: Config, from: PathBuf) -> Result<(), String> {
+    let restored = gatehouse_server::backup::restore(&config, &from)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "restored {} from {} (schema version {})",
+        restored.database.display(),
+        from.display(),
+        restored.version.0
+    );
+    if let Some(kept) = &restored.kept {
+        println!("the database it replaced is kept as {}", kept.display());
+    }
+    if restored.version < restored.supported {
+        println!(
+            "the backup's schema is older than this binary's ({}); it is migrated when the server next starts",
+            restored.supported.0
+        );
+    }
+    println!(
+        "The server reads the master key from {}: it must be the key the backup was made with.",
+        gatehouse_server::backup::master_key_place(&config)
+    );
     Ok(())
 }
 

@@ -65,6 +65,7 @@ fn settings(f: &Fixture) -> AuthorizeSettings<'_> {
         embedded_origins: &[],
         supported_locales: &f.locales,
         policy_pages: true,
+        spa_only: false,
         blocked_policies: &f.blocked,
         federated_providers: vec!["corp"],
         saml_sso: true,
@@ -117,6 +118,17 @@ fn client_problems_are_not_redirected() {
         check_client(&p, Some(facts(&f, AppType::S2s)), &settings(&f)),
         Err(ClientError::NotABrowserApp)
     );
+    // The embedded API takes SPA apps only: a `web` app's session could never be exchanged.
+    let spa_only = AuthorizeSettings {
+        spa_only: true,
+        ..settings(&f)
+    };
+    assert_eq!(
+        check_client(&p, Some(facts(&f, AppType::Web)), &spa_only),
+        Err(ClientError::NotABrowserApp)
+    );
+    assert!(check_client(&p, Some(facts(&f, AppType::Web)), &settings(&f)).is_ok());
+    assert!(check_client(&p, Some(facts(&f, AppType::Spa)), &spa_only).is_ok());
     let disabled = ClientFacts {
         is_active: false,
         ..facts(&f, AppType::Spa)

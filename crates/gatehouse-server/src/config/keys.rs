@@ -135,6 +135,10 @@ config_keys! {
         key_rotation_overlap: u64 = 86_400;
         /// Seconds between checks for keys rotated by another process or instance.
         keys_reload_interval: u64 = 10;
+        /// Seconds between scheduled rotations of the signing keys (7776000 for 90 days), counted from when the signing key started signing. One instance makes each new key, however many run. 0 (the default) rotates only by hand (`gatehouse keys rotate`, the panel).
+        key_rotation_interval: u64 = 0;
+        /// Seconds before it starts signing that a scheduled key is published in the JWKS, so relying parties' cached key sets hold it before the first token it signs. At least `keys_reload_interval` and less than `key_rotation_interval`.
+        key_prepublish: u64 = 3600;
     }
     section "Bootstrap" {
         /// Client id of the admin S2S app made on first start (holds `root`). Generated and printed once when unset.
@@ -469,6 +473,12 @@ config_keys! {
         enable_sms_log: bool = false, info = "ENABLE_SMS_LOG";
         /// Keep a log of sign-ins.
         enable_sign_in_log: bool = false, info = "ENABLE_SIGN_IN_LOG";
+        /// Days a sign-in log entry is kept before it is removed for good; 0 keeps them forever. One instance prunes, hourly, in small batches.
+        sign_in_log_retention_days: u64 = 90;
+        /// Days a sent-email log entry is kept; 0 keeps them forever.
+        email_log_retention_days: u64 = 90;
+        /// Days a sent-SMS log entry is kept; 0 keeps them forever.
+        sms_log_retention_days: u64 = 90;
         /// Roles whose holders may impersonate users (through the admin panel or the S2S API).
         impersonation_roles: Vec<String> = strings(&["super_admin"]);
         /// Roles only a `root` caller may assign. This role, every `impersonation_roles` and `admin_panel_roles` role and `super_admin` are protected: without `root` (in the panel, `super_admin`) no caller may create, rename to or from, delete, give or take away one, nor disable, delete, link, unlink or change the MFA or passkeys of a user who holds one.

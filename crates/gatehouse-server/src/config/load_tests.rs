@@ -114,6 +114,29 @@ fn the_fapi_profile_for_every_app_needs_a_signing_algorithm_it_allows() {
 }
 
 #[test]
+fn the_key_prepublish_time_fits_between_the_reload_interval_and_the_rotation_interval() {
+    let refused = |vars: &[(&str, &str)]| {
+        let err = from_env(vars).unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::Invalid { key, .. } if key == "key_prepublish"),
+            "{vars:?}: {err}"
+        );
+    };
+    refused(&[("GATEHOUSE_KEY_ROTATION_INTERVAL", "3600")]);
+    refused(&[
+        ("GATEHOUSE_KEY_ROTATION_INTERVAL", "7776000"),
+        ("GATEHOUSE_KEY_PREPUBLISH", "5"),
+    ]);
+    let config = from_env(&[("GATEHOUSE_KEY_ROTATION_INTERVAL", "7776000")]).unwrap();
+    assert_eq!(
+        (config.key_rotation_interval, config.key_prepublish),
+        (7_776_000, 3600)
+    );
+    // Off (the default), the prepublish time is not looked at.
+    assert!(from_env(&[("GATEHOUSE_KEY_PREPUBLISH", "0")]).is_ok());
+}
+
+#[test]
 fn file_keys_are_checked_and_env_wins() {
     let dir = std::env::temp_dir().join(format!("gh-config-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

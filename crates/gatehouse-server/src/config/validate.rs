@@ -112,6 +112,27 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
             ),
         ));
     }
+    if c.key_rotation_interval > 0 {
+        if c.key_prepublish < c.keys_reload_interval {
+            return Err(ConfigError::invalid(
+                "key_prepublish",
+                format!(
+                    "must be at least keys_reload_interval ({} s), so every instance has loaded \
+                     the next key before it signs",
+                    c.keys_reload_interval
+                ),
+            ));
+        }
+        if c.key_prepublish >= c.key_rotation_interval {
+            return Err(ConfigError::invalid(
+                "key_prepublish",
+                format!(
+                    "must be less than key_rotation_interval ({} s)",
+                    c.key_rotation_interval
+                ),
+            ));
+        }
+    }
     if c.supported_locales.is_empty() {
         return Err(ConfigError::invalid(
             "supported_locales",
@@ -120,19 +141,6 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
     }
     for locale in &c.supported_locales {
         one_of("supported_locales", locale, &LOCALES)?;
-    }
-    // Sign-in steps whose pages this version does not serve yet: refuse them at start-up
-    // rather than strand users half-way through a sign-in.
-    for (key, on) in [(
-        "allow_user_switch_org_on_sign_in",
-        c.allow_user_switch_org_on_sign_in,
-    )] {
-        if on {
-            return Err(ConfigError::invalid(
-                key,
-                "this sign-in step is not available in this version of Gatehouse; leave it off",
-            ));
-        }
     }
     if c.password_hash_iterations == 0 || c.password_hash_parallelism == 0 {
         return Err(ConfigError::invalid(

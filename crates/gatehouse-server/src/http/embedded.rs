@@ -12,7 +12,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{middleware, Json, Router};
-use gatehouse_core::authorize::{check_client, check_request, AuthorizeParams};
+use gatehouse_core::authorize::{check_client, check_request, AuthorizeParams, ClientError};
 use gatehouse_core::signin::{AtStep, SignInError, Step};
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
@@ -33,7 +33,6 @@ use crate::error::ServiceError;
 use crate::services::signin::{
     self, Outcome, RequestMeta, SignUpInput, StepCall, Transaction, TxCall,
 };
-use crate::services::user_attributes::LocaleText;
 use crate::services::user_tokens::{self, UserTokens};
 use crate::state::AppState;
 
@@ -52,6 +51,7 @@ const SESSION_CODE_PREFIX: &str = "ES-";
         (name = "Passkeys", description = "Enrolling a passkey and signing in with one"),
         (name = "Tokens", description = "Tokens for a finished session, refreshing them, signing out"),
         (name = "Password reset", description = "Resetting a forgotten password with an emailed code"),
+        (name = "Organizations and banners", description = "Choosing the organization a sign-in is for, and the banners the app's sign-in shows"),
     )
 )]
 pub struct EmbeddedDoc;
@@ -69,6 +69,7 @@ fn embedded_router() -> OpenApiRouter<AppState> {
         .routes(routes!(reset_password_code))
         .routes(routes!(reset_password))
         .merge(super::embedded_mfa::routes())
+        .merge(super::embedded_orgs::routes())
 }
 
 /// The embedded routes behind the origin guard, and apart from them (unguarded, since the
@@ -127,7 +128,7 @@ pub(super) fn meta<'a>(ip: &'a Option<String>) -> RequestMeta<'a> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct InitiateBody {
-    /// A `spa` or `web` app.
+    /// A `spa` app (other apps sign in through the authorization endpoint).
     client_id: String,
     /// One of the app's redirect URIs, or one of `embedded_auth_origins`.
     redirect_uri: String,
@@ -153,8 +154,8 @@ struct InitiateBody {
 #[utoipa::path(post, path = "/embedded-auth/v1/initiate", tag = "Sign-in", request_body = InitiateBody,
     responses((status = 200, description = "The session", body = SessionBody),
         (status = 400, description = "The API is off, the origin is not allowed, the PKCE challenge is missing or invalid, or none of the scopes is the app's", body = ErrorBody),
-        (status = 401, description = "An S2S app, or a redirect URI neither registered nor an embedded origin", body = ErrorBody),
-        (status = 404, description = "No such app", body = ErrorBody)))]
+        (status = 401, description = "Not a `spa` app (`A SPA request sent to a non-SPA app`), or a redirect URI neither registered nor an embedded origin", body = ErrorBody),
+        (status = 404, description = "No such app (`No SPA app found`)", body = ErrorBody)))]
 async fn initiate(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<InitiateBody>,
@@ -173,16 +174,15 @@ async fn initiate(
         org: body.org,
         ..AuthorizeParams::default()
     };
-    let app = state.clients.app(&body.client_id).await?;
-    let facts = app.as_deref().map(signin::client_facts);
-    let redirect_uri = check_client(&params, facts, &settings)
-        .map_err(|e| ApiError::refused(e.class(), e.to_string()))?;
-    let (Some(app), Some(facts)) = (app.as_deref(), facts) else {
-        return Err(ApiError::not_found("No SPA app found".into()));
+    let refused = |e: ClientError| ApiError::refused(e.class(), e.to_string());
+    let Some(app) = state.clients.app(&body.client_id).await? else {
+        return Err(refused(ClientError::UnknownClient));
     };
+    let facts = signin::client_facts(&app);
+    let redirect_uri = check_client(&params, Some(facts), &settings).map_err(refused)?;
     let request = check_request(&params, facts, redirect_uri, &settings)
         .map_err(|e| ApiError::bad_request(e.description))?;
-    let session_id = signin::begin(&state, request, app, None).await?;
+    let session_id = signin::begin(&state, request, &app, None).await?;
     Ok(Json(SessionBody { session_id }).into_response())
 }
 
@@ -410,14 +410,7 @@ async fn consent_info(s: Session) -> Result<Response, ApiError> {
     let scopes = signin::consent_scopes(&s.state, &s.tx)
         .await?
         .into_iter()
-        .map(|scope| ConsentScope {
-            name: scope.name,
-            locales: scope
-                .locales
-                .into_iter()
-                .map(|(locale, value)| LocaleText { locale, value })
-                .collect(),
-        })
+        .filter_map(ConsentScope::from_service)
         .collect();
     let app_name = s.tx.app_name;
     Ok(Json(ConsentInfo { scopes, app_name }).into_response())

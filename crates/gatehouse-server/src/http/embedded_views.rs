@@ -1,10 +1,12 @@
 //! JSON answers of the embedded auth API (melody.md §6), typed so its OpenAPI document shows
 //! them, and the session id every `/{sessionId}/…` route takes.
 
+use gatehouse_store::{format_timestamp, BannerRecord, OrgRecord, ScopeLocaleRecord};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::services::user_attributes::LocaleText;
+use crate::services::signin;
+use crate::services::user_attributes::{locale_pairs, LocaleText};
 
 /// The session a route acts on. It only describes the parameter: the session extractors read it.
 #[derive(IntoParams)]
@@ -51,11 +53,135 @@ pub struct ConsentInfo {
     pub app_name: String,
 }
 
+/// A scope waiting for consent: its stored record, as the S2S API shows scopes.
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct ConsentScope {
+    pub id: i64,
     pub name: String,
+    /// `spa` (user-facing) or `s2s` (API permission).
+    #[serde(rename = "type")]
+    pub scope_type: String,
+    pub note: String,
     /// The scope's description in each language it has one in.
+    pub locales: Vec<ConsentScopeLocale>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+}
+
+impl ConsentScope {
+    /// The answer for a scope with a record; Melody leaves out requested scopes without one.
+    pub fn from_service(scope: signin::ConsentScope) -> Option<Self> {
+        let record = scope.record?;
+        Some(Self {
+            id: record.id,
+            name: record.name,
+            scope_type: record.scope_type,
+            note: record.note,
+            locales: scope.locales.iter().map(ConsentScopeLocale::from).collect(),
+            created_at: format_timestamp(&record.created_at),
+            updated_at: format_timestamp(&record.updated_at),
+            deleted_at: None,
+        })
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsentScopeLocale {
+    pub id: i64,
+    pub scope_id: i64,
+    #[schema(example = "en")]
+    pub locale: String,
+    pub value: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+}
+
+impl From<&ScopeLocaleRecord> for ConsentScopeLocale {
+    fn from(l: &ScopeLocaleRecord) -> Self {
+        Self {
+            id: l.id,
+            scope_id: l.scope_id,
+            locale: l.locale.clone(),
+            value: l.value.clone(),
+            created_at: format_timestamp(&l.created_at),
+            updated_at: format_timestamp(&l.updated_at),
+            deleted_at: None,
+        }
+    }
+}
+
+/// The organizations the user may sign in for.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserOrgsBody {
+    pub orgs: Vec<UserOrg>,
+    /// The slug of the user's active organization (empty when there is none).
+    pub active_org_slug: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserOrg {
+    pub id: i64,
+    pub name: String,
+    pub slug: String,
+    pub company_logo_url: String,
+}
+
+impl From<&OrgRecord> for UserOrg {
+    fn from(org: &OrgRecord) -> Self {
+        Self {
+            id: org.id,
+            name: org.name.clone(),
+            slug: org.slug.clone(),
+            company_logo_url: org.company_logo_url.clone(),
+        }
+    }
+}
+
+/// The banners the app's sign-in shows.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppBannersBody {
+    pub banners: Vec<AppBanner>,
+}
+
+/// An active banner linked to the session's app.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AppBanner {
+    pub id: i64,
+    /// `info`, `warning`, `error` or `success`.
+    #[serde(rename = "type")]
+    pub banner_type: String,
+    /// The text where no locale text matches.
+    pub text: String,
+    pub is_active: bool,
     pub locales: Vec<LocaleText>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted_at: Option<String>,
+}
+
+impl From<&BannerRecord> for AppBanner {
+    fn from(b: &BannerRecord) -> Self {
+        Self {
+            id: b.id,
+            banner_type: b.banner_type.clone(),
+            text: b.text.clone(),
+            is_active: b.is_active,
+            locales: locale_pairs(&b.locales)
+                .into_iter()
+                .map(|(locale, value)| LocaleText { locale, value })
+                .collect(),
+            created_at: format_timestamp(&b.created_at),
+            updated_at: format_timestamp(&b.updated_at),
+            deleted_at: None,
+        }
+    }
 }
 
 /// The second factors the user may enroll.

@@ -8,12 +8,14 @@ mod cors;
 mod discovery;
 mod embedded;
 mod embedded_mfa;
+mod embedded_orgs;
 mod embedded_views;
 pub mod error;
 mod form;
 pub mod identity;
 mod oauth2;
 mod saml;
+mod scim;
 pub(crate) mod system;
 pub mod web;
 
@@ -50,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .merge(embedded_swagger)
         .merge(compat::routes(&state.config))
         .merge(saml::routes(&state.config))
+        .merge(scim::routes())
         .merge(discovery::routes())
         .merge(system::routes(
             state.config.metrics_enabled && state.config.metrics_listen.is_empty(),
@@ -104,38 +107,78 @@ async fn not_found() -> Response {
         .into_response()
 }
 
+/// The ID of the request being handled (`X-Request-Id`): in the request's extensions for
+/// whatever records what the request did, and in the `request` span every log line of the
+/// request is written in.
+#[derive(Clone, Debug)]
+pub struct RequestId(HeaderValue);
+
+impl RequestId {
+    pub fn as_str(&self) -> &str {
+        // Only ever built from visible ASCII (see `RequestId::for_request`).
+        self.0.to_str().unwrap_or_default()
+    }
+
+    /// The caller's ID when it is a plain label, or a new one: the ID is written into log
+    /// lines, so a long or odd one (spaces, quotes) is replaced rather than echoed.
+    fn for_request(sent: Option<&HeaderValue>, ids: &RequestIds) -> Option<Self> {
+        let usable = |v: &&HeaderValue| {
+            (1..=128).contains(&v.len())
+                && v.as_bytes()
+                    .iter()
+                    .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\\'))
+        };
+        match sent.filter(usable) {
+            Some(value) => Some(Self(value.clone())),
+            None => ids.next().map(Self),
+        }
+    }
+}
+
 /// What every request goes through, in one layer (each layer costs every request a copy and
-/// an allocation): its ID (`X-Request-Id`: the caller's, or a new one) on the answer, a
-/// 401's pointer to the resource metadata, its latency and status recorded by route and
-/// logged at debug level.
+/// an allocation): its ID (`X-Request-Id`: the caller's, or a new one) on the answer and on
+/// every log line written while it is handled, a 401's pointer to the resource metadata, its
+/// latency and status recorded by route and logged at debug level.
 async fn observe(
     State((state, ids)): State<(AppState, RequestIds)>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
+    use tracing::Instrument;
     let started = Instant::now();
-    let sent_id = request.headers().get(X_REQUEST_ID).cloned();
+    let id = RequestId::for_request(request.headers().get(X_REQUEST_ID), &ids);
+    let span = match &id {
+        Some(id) => tracing::info_span!("request", request_id = %id.as_str()),
+        None => tracing::Span::none(),
+    };
     let method = method_name(request.method());
     let route = request.extensions().get::<MatchedPath>().cloned();
-    let mut response = next.run(request).await;
-    discovery::point_to_resource_metadata(&mut response, &state.config.issuer);
-    if let Some(id) = sent_id.or_else(|| ids.next()) {
-        response.headers_mut().entry(X_REQUEST_ID).or_insert(id);
+    if let Some(id) = &id {
+        request.extensions_mut().insert(id.clone());
     }
-    let elapsed = started.elapsed();
-    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
-    let status = response.status().as_u16();
-    state
-        .metrics
-        .observe_request(method, route, status, elapsed);
-    tracing::debug!(
-        method,
-        route,
-        status,
-        elapsed_us = elapsed.as_micros() as u64,
-        "request"
-    );
-    response
+    async move {
+        let mut response = next.run(request).await;
+        discovery::point_to_resource_metadata(&mut response, &state.config.issuer);
+        if let Some(RequestId(id)) = id {
+            response.headers_mut().insert(X_REQUEST_ID, id);
+        }
+        let elapsed = started.elapsed();
+        let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+        let status = response.status().as_u16();
+        state
+            .metrics
+            .observe_request(method, route, status, elapsed);
+        tracing::debug!(
+            method,
+            route,
+            status,
+            elapsed_us = elapsed.as_micros() as u64,
+            "request"
+        );
+        response
+    }
+    .instrument(span)
+    .await
 }
 
 #[cfg(test)]
@@ -153,5 +196,25 @@ mod tests {
         }
         // Another process (another maker) starts from another random half.
         assert_ne!(RequestIds::default().next(), RequestIds::default().next());
+    }
+
+    #[test]
+    fn a_plain_caller_request_id_is_kept_and_an_odd_one_replaced() {
+        let ids = RequestIds::default();
+        let sent = HeaderValue::from_static("trace-42.abc");
+        let kept = RequestId::for_request(Some(&sent), &ids).unwrap();
+        assert_eq!(kept.as_str(), "trace-42.abc");
+        let long = HeaderValue::from_str(&"a".repeat(129)).unwrap();
+        for odd in [
+            HeaderValue::from_static("a b"),
+            HeaderValue::from_static("x\"y"),
+            long,
+        ] {
+            let replaced = RequestId::for_request(Some(&odd), &ids).unwrap();
+            assert!(uuid::Uuid::parse_str(replaced.as_str()).is_ok(), "{odd:?}");
+        }
+        assert!(
+            uuid::Uuid::parse_str(RequestId::for_request(None, &ids).unwrap().as_str()).is_ok()
+        );
     }
 }

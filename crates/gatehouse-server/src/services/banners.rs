@@ -51,6 +51,17 @@ pub async fn list(store: &Store) -> Result<Vec<Banner>, ServiceError> {
     with_links(store, store.list_banners().await?).await
 }
 
+/// The active banners linked to an app: what its sign-in shows.
+pub async fn shown_for_app(store: &Store, app_id: i64) -> Result<Vec<BannerRecord>, ServiceError> {
+    let links = store.banner_app_links().await?;
+    Ok(store
+        .list_banners()
+        .await?
+        .into_iter()
+        .filter(|banner| banner.is_active && links.contains(&(banner.id, app_id)))
+        .collect())
+}
+
 pub async fn get(store: &Store, id: i64) -> Result<Banner, ServiceError> {
     let record = found(store.banner_by_id(id), NOT_FOUND).await?;
     with_links(store, vec![record])

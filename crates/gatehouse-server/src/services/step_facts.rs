@@ -104,6 +104,14 @@ pub(crate) async fn facts_for(
             }
             _ => (false, false),
         };
+    // Nothing to choose, nothing to ask: a user in no organization is not stopped at the choice.
+    let org_switch_enabled = match (tx.user(), crate::services::signin::org_switch_on(state)) {
+        (Some(signed), true) => {
+            use gatehouse_store::OrgStore;
+            !state.store.user_orgs(signed.id).await?.is_empty()
+        }
+        _ => false,
+    };
     let recovery_code_enabled = mfa::recovery_codes_on(state);
     let user_has_recovery_code = match (tx.user(), recovery_code_enabled) {
         (Some(signed), true) => mfa::has_recovery_codes(state, signed.id).await?,
@@ -125,6 +133,7 @@ pub(crate) async fn facts_for(
             passkey_enrollment_enabled,
             user_has_passkey,
             user_skips_passkey_enroll,
+            org_switch_enabled,
             policy: policy_step(state, tx.request.policy.as_deref()),
             stale_proof: !tx
                 .proof()

@@ -10,7 +10,7 @@ backend_tests! {
         let root = app.admin_token("root").await;
         let (status, body) = call(&app, "GET", "/api/v1/scopes", &root, None).await;
         assert_eq!(status, 200);
-        assert_eq!(body["scopes"].as_array().unwrap().len(), 17);
+        assert_eq!(body["scopes"].as_array().unwrap().len(), 19);
         let openid = &body["scopes"][0];
         for field in ["id", "name", "type", "note", "createdAt", "updatedAt", "deletedAt"] {
             assert!(openid.get(field).is_some(), "{field} missing: {openid}");
@@ -271,7 +271,7 @@ backend_tests! {
         assert_eq!((status, kind.as_str()), (400, "text/plain; charset=utf-8"), "{text}");
         assert!(!text.is_empty() && !text.starts_with('{'), "{text}");
         let (_, scopes) = call(&app, "GET", "/api/v1/scopes", &root, None).await;
-        assert_eq!(scopes["scopes"].as_array().unwrap().len(), 17);
+        assert_eq!(scopes["scopes"].as_array().unwrap().len(), 19);
         // Answers that are not refusals keep their JSON.
         let (status, kind, _) = raw(&app, "GET", "/api/v1/scopes", Some(&root), None).await;
         assert_eq!((status, kind.as_str()), (200, "application/json"));
@@ -413,10 +413,20 @@ async fn the_embedded_openapi_document_lists_exactly_the_embedded_routes() {
     }
     assert_eq!(
         operations.len(),
-        30,
-        "Melody's 31 operations without user-orgs (2) and app-banners, plus reset-password and \
-         the recovery codes' confirmation: {operations:?}"
+        33,
+        "Melody's 31 operations, plus reset-password and the recovery codes' confirmation: \
+         {operations:?}"
     );
+    for (path, method) in [
+        ("/embedded-auth/v1/{sessionId}/user-orgs", "get"),
+        ("/embedded-auth/v1/{sessionId}/user-orgs", "post"),
+        ("/embedded-auth/v1/{sessionId}/app-banners", "get"),
+    ] {
+        assert!(
+            operations.contains(&(path.to_owned(), method.to_owned())),
+            "{method} {path}"
+        );
+    }
     let schemas = &doc["components"]["schemas"];
     for schema in ["AuthRes", "InitiateBody", "UserTokens", "ErrorBody"] {
         assert!(schemas[schema].is_object(), "{schema}");

@@ -405,6 +405,54 @@ backend_tests! {
         assert_eq!(user["user"]["org"]["slug"], "globex", "{user}");
     }
 
+    async fn switch_org_on_sign_in_asks_members_which_organization_to_enter(backend: Backend) {
+        let app = TestApp::spawn_with(backend, |c| {
+            c.enable_org = true;
+            c.allow_user_switch_org_on_sign_in = true;
+        })
+        .await;
+        let root = app.admin_token("root").await;
+        let mut org_ids = Vec::new();
+        for (name, slug) in [("Acme", "acme"), ("Globex", "globex"), ("Initech", "initech")] {
+            let (status, body) = call(&app, "POST", "/api/v1/orgs", &root, Some(json!({"name": name, "slug": slug}))).await;
+            assert_eq!(status, 201, "{body}");
+            org_ids.push(body["org"]["id"].as_i64().unwrap());
+        }
+        let (_, client_id, _) = create_app(&app, "Org app", "spa", &[SPA_CB]).await;
+        // A user in no organization has nothing to choose and is not asked.
+        let first = Browser::new(&app);
+        let redirect = sign_up(&first, &authorize_url(&client_id, SPA_CB, &[]), "switch@example.com", SPA_CB).await;
+        let (_, tokens) = exchange(&app, &[("grant_type", "authorization_code"), ("code", &code_from(&redirect)), ("redirect_uri", SPA_CB), ("code_verifier", VERIFIER), ("client_id", &client_id)]).await;
+        let auth_id = jwt_part(tokens["id_token"].as_str().unwrap(), 1)["sub"].as_str().unwrap().to_owned();
+        let (status, body) = call(&app, "POST", &format!("/api/v1/users/{auth_id}/orgs"), &root, Some(json!({"orgs": [org_ids[0], org_ids[1]]}))).await;
+        assert_eq!(status, 200, "{body}");
+
+        // A member is asked at the end of the sign-in, and offered only their organizations.
+        let browser = Browser::new(&app);
+        let page = sign_in(&browser, &authorize_url(&client_id, SPA_CB, &[]), "switch@example.com", PASSWORD, SPA_CB).await;
+        let page = browser.follow(page, SPA_CB).await;
+        assert_eq!(page.status, 200, "{}", page.html);
+        assert!(page.html.contains("/identity/v1/view/switch-org") && page.html.contains("value=\"acme\"") && page.html.contains("value=\"globex\""), "{}", page.html);
+        assert!(!page.html.contains("value=\"initech\""), "not a member of Initech");
+        // Another page's form cannot answer this step, nor can a foreign organization.
+        let wrong_step = browser.post("/identity/v1/view/change-org", &form_fields(&page.html, &[("org", "acme")])).await;
+        assert_ne!(wrong_step.location.as_deref().map(|l| l.starts_with(SPA_CB)), Some(true), "the change-org page did not finish the sign-in");
+        let refused = browser.post("/identity/v1/view/switch-org", &form_fields(&page.html, &[("org", "initech")])).await;
+        assert_eq!(refused.status, 400, "{}", refused.html);
+        let (_, user) = call(&app, "GET", &format!("/api/v1/users/{auth_id}"), &root, None).await;
+        assert_ne!(user["user"]["org"]["slug"], "initech", "a refused choice changed nothing");
+        let done = browser.post("/identity/v1/view/switch-org", &form_fields(&refused.html, &[("org", "globex")])).await;
+        let loc = done.location.clone().unwrap_or_else(|| panic!("no redirect: {}", done.html));
+        assert!(loc.starts_with(SPA_CB) && query_param(&loc, "code").is_some(), "{loc}");
+        let (_, user) = call(&app, "GET", &format!("/api/v1/users/{auth_id}"), &root, None).await;
+        assert_eq!(user["user"]["org"]["slug"], "globex", "{user}");
+        // Posted again after the sign-in finished, the step is refused.
+        let again = browser.post("/identity/v1/view/switch-org", &form_fields(&refused.html, &[("org", "acme")])).await;
+        assert_ne!(again.status, 200, "{}", again.html);
+        let (_, user) = call(&app, "GET", &format!("/api/v1/users/{auth_id}"), &root, None).await;
+        assert_eq!(user["user"]["org"]["slug"], "globex", "a replayed step changed nothing");
+    }
+
     async fn root_impersonation_gives_an_admin_a_refresh_token_acting_as_the_user(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         let root = app.admin_token("root").await;

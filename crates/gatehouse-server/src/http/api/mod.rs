@@ -22,7 +22,7 @@ mod users;
 mod views;
 
 pub(crate) use guard::{
-    AppBannerFeature, FeatureFlag, OrgFeature, SamlSpFeature, UserAttributeFeature,
+    AppBannerFeature, Enabled, FeatureFlag, OrgFeature, SamlSpFeature, UserAttributeFeature,
 };
 pub use views::ErrorBody;
 

@@ -26,8 +26,8 @@ async fn consent_lines(
         let own = scope
             .locales
             .into_iter()
-            .find(|(l, _)| l.eq_ignore_ascii_case(locale))
-            .map(|(_, text)| text);
+            .find(|l| l.locale.eq_ignore_ascii_case(locale))
+            .map(|l| l.value);
         let note = Some(scope.note).filter(|n| !n.is_empty());
         let text = own
             .or_else(|| t.scope_text(&scope.name).map(str::to_owned))

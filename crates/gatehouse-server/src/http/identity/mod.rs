@@ -68,6 +68,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/identity/v1/view/change-org",
             policy::policy_route::<step::ChangeOrg>(),
         )
+        .route(
+            "/identity/v1/view/switch-org",
+            policy::policy_route::<step::SwitchOrg>(),
+        )
         .route("/identity/v1/view/auth-code-expired", get(expired_page))
         .route("/connect/{name}", get(connect::start))
         .route(

@@ -1,4 +1,5 @@
-//! The policy pages a sign-in can end with: change password, update names, change org.
+//! The policy pages a sign-in can end with: change password, update names, change org; and
+//! the `switch_org` step, the same organization choice at the end of every sign-in.
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -31,7 +32,7 @@ fn policy_view(
     let t = i18n::texts(locale);
     let title = match step {
         Step::ChangePassword => t.change_password_title,
-        Step::ChangeOrg => t.change_org_title,
+        Step::ChangeOrg | Step::SwitchOrg => t.change_org_title,
         _ => t.update_info_title,
     };
     let action = respond::step_path(step).unwrap_or_default();
@@ -65,7 +66,7 @@ async fn policy_fields(
     let user = state.store.user_by_id(user_id).await?;
     Ok(match step {
         Step::ChangePassword => PolicyFieldsOwned::NewPassword,
-        Step::ChangeOrg => {
+        Step::ChangeOrg | Step::SwitchOrg => {
             let active = chosen
                 .map(str::to_owned)
                 .or_else(|| user.as_ref().map(|u| u.org_slug.trim().to_owned()))
@@ -134,7 +135,7 @@ async fn policy_submit<P: StepPage>(post: OwedPost<P, PolicyForm>) -> Response {
     let (first, last) = (form.first_name.as_deref(), form.last_name.as_deref());
     let applied = match step {
         Step::ChangePassword => users::change_own_password(state, user_id, &form.password).await,
-        Step::ChangeOrg => {
+        Step::ChangeOrg | Step::SwitchOrg => {
             let org = form.org.as_deref().unwrap_or_default();
             users::change_own_org(state, user_id, org).await
         }

@@ -14,7 +14,7 @@ use crate::http::web::set_cookie;
 use crate::services::sessions::SESSION_COOKIE;
 use crate::services::signin::{Completion, Outcome};
 
-/// The page that serves a step, if this version has one.
+/// The page that serves a step.
 pub fn step_path(step: Step) -> Option<&'static str> {
     match step {
         Step::LinkAccount => Some(super::link_account::PATH),
@@ -35,8 +35,8 @@ pub fn step_path(step: Step) -> Option<&'static str> {
         Step::ChangePassword => Some("/identity/v1/view/change-password"),
         Step::UpdateInfo => Some("/identity/v1/view/update-info"),
         Step::ChangeOrg => Some("/identity/v1/view/change-org"),
+        Step::SwitchOrg => Some("/identity/v1/view/switch-org"),
         Step::ConfirmIdentity => Some(super::confirm_identity::PATH),
-        _ => None,
     }
 }
 

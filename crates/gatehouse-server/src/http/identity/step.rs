@@ -46,6 +46,7 @@ step_pages! {
     ChangePassword: ChangePassword;
     UpdateInfo: UpdateInfo;
     ChangeOrg: ChangeOrg;
+    SwitchOrg: SwitchOrg;
     ChangeEmail: ChangeEmail;
     MfaEnroll: MfaEnroll;
     OtpSetup: OtpSetup;

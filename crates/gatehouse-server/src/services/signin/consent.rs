@@ -1,7 +1,7 @@
 //! The consent page: which scopes to ask for, and the user's answer.
 
 use gatehouse_core::signin::{SignInError, Step};
-use gatehouse_store::AccountStore;
+use gatehouse_store::{AccountStore, ScopeLocaleRecord, ScopeRecord};
 
 use super::complete_step;
 use super::{discard, Outcome, StepCall, Transaction};
@@ -13,8 +13,10 @@ pub struct ConsentScope {
     pub name: String,
     /// The scope's note (empty for unknown scopes).
     pub note: String,
-    /// `(locale, text)` pairs.
-    pub locales: Vec<(String, String)>,
+    /// The stored scope (`None` for a scope with no record).
+    pub record: Option<ScopeRecord>,
+    /// The scope's description in each locale it has one in.
+    pub locales: Vec<ScopeLocaleRecord>,
 }
 
 /// The scopes still needing consent, with their stored descriptions.
@@ -27,22 +29,15 @@ pub async fn consent_scopes(
     let records = state.store.list_scopes().await?;
     let mut scopes = Vec::with_capacity(wanted.len());
     for name in wanted {
-        let (note, locales) = match records.iter().find(|r| r.name == name) {
-            Some(record) => (
-                record.note.clone(),
-                state
-                    .store
-                    .scope_locales(record.id)
-                    .await?
-                    .into_iter()
-                    .map(|l| (l.locale, l.value))
-                    .collect(),
-            ),
-            None => (String::new(), Vec::new()),
+        let record = records.iter().find(|r| r.name == name).cloned();
+        let locales = match &record {
+            Some(record) => state.store.scope_locales(record.id).await?,
+            None => Vec::new(),
         };
         scopes.push(ConsentScope {
             name,
-            note,
+            note: record.as_ref().map(|r| r.note.clone()).unwrap_or_default(),
+            record,
             locales,
         });
     }

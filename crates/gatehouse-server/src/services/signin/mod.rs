@@ -25,12 +25,14 @@ mod advance;
 mod branding;
 mod consent;
 mod first_factor;
+mod org_switch;
 
 pub use advance::{advance, at_step, complete_step, passed, signed_in, start_over, Passed};
 use branding::org_branding;
 pub use branding::Branding;
 pub use consent::{answer_consent, consent_scopes, scopes_needing_consent, ConsentScope};
 pub use first_factor::{password_sign_in_on, sign_in_with_password, sign_in_with_session};
+pub use org_switch::{org_choices, org_switch_on, switch_org, OrgChoices};
 
 const TRANSACTION_PREFIX: &str = "TX-";
 const CODE_PREFIX: &str = "AC-";
@@ -184,6 +186,7 @@ pub fn authorize_settings(
         embedded_origins: &config.embedded_auth_origins,
         supported_locales: &config.supported_locales,
         policy_pages: pages,
+        spa_only: surface == RequestSurface::EmbeddedApi,
         blocked_policies: &config.blocked_policies,
         // Only the pages can send a browser to a provider.
         federated_providers: if pages {
