@@ -259,7 +259,7 @@ config_keys! {
         enable_org: bool = false, info = "ENABLE_ORG";
         /// Organization groups (with `enable_org`).
         enable_org_group: bool = true, info = "ENABLE_ORG_GROUP";
-        /// Let users switch their active organization while signing in.
+        /// End each sign-in of a user who belongs to an organization with the choice of which one is active (`/identity/v1/view/switch-org`, the embedded API's `user-orgs`).
         allow_user_switch_org_on_sign_in: bool = false, info = "ALLOW_USER_SWITCH_ORG_ON_SIGN_IN";
         /// Custom user attributes.
         enable_user_attribute: bool = false, info = "ENABLE_USER_ATTRIBUTE";
