@@ -46,9 +46,15 @@ fn refusal((status, body): (u16, Value)) -> (u16, String) {
     )
 }
 
-/// A new session signed up as `email` and past consent: at `switch_org`. Returns the session and
-/// the user's auth id.
-async fn signed_up_at_switch_org(app: &TestApp, client_id: &str, email: &str) -> (String, String) {
+/// `email` signs up (not asked which organization: they are in none), is made a member of
+/// `orgs`, and signs in again in a new session, which stops at `switch_org`. Returns that session
+/// and the user's auth id.
+async fn member_at_switch_org(
+    app: &TestApp,
+    client_id: &str,
+    email: &str,
+    orgs: &[i64],
+) -> (String, String) {
     let session = initiate(app, client_id).await;
     let (_, body) = post(
         app,
@@ -65,7 +71,11 @@ async fn signed_up_at_switch_org(app: &TestApp, client_id: &str, email: &str) ->
         json!({}),
     )
     .await;
-    assert_eq!(body["nextStep"], "switch_org", "{body}");
+    assert_eq!(
+        (body["success"].as_bool(), body.get("nextStep")),
+        (Some(true), None),
+        "no organization, no choice: {body}"
+    );
     let root = app.admin_token("root").await;
     let (_, users) = call(
         app,
@@ -79,6 +89,24 @@ async fn signed_up_at_switch_org(app: &TestApp, client_id: &str, email: &str) ->
         .as_str()
         .unwrap_or_else(|| panic!("{users}"))
         .to_owned();
+    let (status, body) = call(
+        app,
+        "POST",
+        &format!("/api/v1/users/{auth_id}/orgs"),
+        &root,
+        Some(json!({"orgs": orgs})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let session = initiate(app, client_id).await;
+    let (_, body) = post(
+        app,
+        &format!("/embedded-auth/v1/{session}/sign-in"),
+        ORIGIN,
+        json!({"email": email, "password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(body["nextStep"], "switch_org", "{body}");
     (session, auth_id)
 }
 
@@ -210,9 +238,7 @@ backend_tests! {
         let (s, _) = post(&app, &format!("/embedded-auth/v1/{fresh}/user-orgs"), ORIGIN, json!({"org": "acme"})).await;
         assert_eq!(s, 400, "not before consent");
 
-        let (session, auth_id) = signed_up_at_switch_org(&app, &client_id, "member@example.com").await;
-        let (status, body) = call(&app, "POST", &format!("/api/v1/users/{auth_id}/orgs"), &root, Some(json!({"orgs": [org_ids[0], org_ids[1]]}))).await;
-        assert_eq!(status, 200, "{body}");
+        let (session, auth_id) = member_at_switch_org(&app, &client_id, "member@example.com", &[org_ids[0], org_ids[1]]).await;
         let (s, orgs) = get(&app, &format!("/embedded-auth/v1/{session}/user-orgs")).await;
         assert_eq!(s, 200, "{orgs}");
         let slugs: Vec<&str> = orgs["orgs"].as_array().unwrap().iter().map(|o| o["slug"].as_str().unwrap()).collect();
@@ -222,7 +248,7 @@ backend_tests! {
         assert_eq!(orgs["activeOrgSlug"], "");
 
         // Another user's session, an unknown session, an org the user is not in: refused.
-        let (other, _) = signed_up_at_switch_org(&app, &client_id, "outsider@example.com").await;
+        let (other, _) = member_at_switch_org(&app, &client_id, "outsider@example.com", &[org_ids[2]]).await;
         assert_eq!(refusal(post(&app, &format!("/embedded-auth/v1/{other}/user-orgs"), ORIGIN, json!({"org": "acme"})).await), (404, "No organization found".into()));
         assert_eq!(refusal(get(&app, "/embedded-auth/v1/no-such-session/user-orgs").await), (404, "Invalid session id provided".into()));
         assert_eq!(refusal(post(&app, "/embedded-auth/v1/no-such-session/user-orgs", ORIGIN, json!({"org": "acme"})).await), (404, "Invalid session id provided".into()));
