@@ -30,6 +30,7 @@ mod refresh_tokens;
 mod resource_servers;
 mod roles;
 mod saml_idps;
+mod scim_users;
 mod scopes;
 mod settings;
 mod signing_keys;
@@ -77,6 +78,7 @@ pub use refresh_tokens::{ActiveSession, NewRefreshToken, RefreshTokenRecord, Ref
 pub use resource_servers::{ResourceServerFields, ResourceServerRecord, ResourceServerStore};
 pub use roles::{RoleRecord, RoleStore};
 pub use saml_idps::{SamlIdpFields, SamlIdpRecord, SamlIdpStore};
+pub use scim_users::ScimUserStore;
 pub use scopes::{NewScope, ScopeChanges, ScopeLocaleRecord, ScopeRecord, ScopeStore};
 pub use settings::SettingsStore;
 pub use signing_keys::{NewSigningKey, SigningKeyRecord, SigningKeyStore};

@@ -507,13 +507,15 @@ fn schema_documents(base: &str) -> Vec<Value> {
                 attribute("familyName", "string", "readWrite", false, vec![]),
             ],
         ),
+        // Every account has an email: declared required so clients send one (an email
+        // userName alone is also accepted when a user is created).
         multi(attribute(
             "emails",
             "complex",
             "readWrite",
-            false,
+            true,
             vec![
-                attribute("value", "string", "readWrite", false, vec![]),
+                attribute("value", "string", "readWrite", true, vec![]),
                 email_type,
                 attribute("primary", "boolean", "readWrite", false, vec![]),
             ],

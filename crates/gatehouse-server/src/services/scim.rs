@@ -9,8 +9,8 @@ use gatehouse_core::scim::{
 };
 use gatehouse_core::ErrorClass;
 use gatehouse_store::{
-    AccountStore, LifecycleStore, NewSignUp, RoleRecord, RoleStore, StoreError, UserRecord,
-    UserStore,
+    AccountStore, LifecycleStore, NewSignUp, RoleRecord, RoleStore, ScimUserStore, StoreError,
+    UserRecord, UserStore,
 };
 use serde_json::{json, Value};
 
@@ -99,9 +99,17 @@ fn with_meta(
     resource
 }
 
-/// The user as SCIM shows it: `userName` is the email, `id` the authId.
+/// The userName SCIM shows: the one a provisioning client gave, else the email (else the authId).
+fn user_name_of(user: &UserRecord) -> &str {
+    user.scim_user_name
+        .as_deref()
+        .or(user.email.as_deref())
+        .unwrap_or(&user.auth_id)
+}
+
+/// The user as SCIM shows it: `id` is the authId, `userName` and `externalId` what the
+/// provisioning client gave (`userName` falls back to the email).
 pub fn user_json(user: &UserRecord, base: &str) -> Value {
-    let email = user.email.clone().unwrap_or_else(|| user.auth_id.clone());
     let mut name = serde_json::Map::new();
     for (key, value) in [
         ("givenName", &user.first_name),
@@ -114,10 +122,13 @@ pub fn user_json(user: &UserRecord, base: &str) -> Value {
     let mut resource = json!({
         "schemas": [USER_SCHEMA],
         "id": user.auth_id,
-        "userName": email,
+        "userName": user_name_of(user),
         "active": user.is_active,
     });
     if let Some(object) = resource.as_object_mut() {
+        if let Some(external_id) = &user.scim_external_id {
+            object.insert("externalId".into(), Value::from(external_id.as_str()));
+        }
         if !name.is_empty() {
             object.insert("name".into(), Value::Object(name));
         }
@@ -142,7 +153,7 @@ pub fn group_json(role: &RoleRecord, members: &[UserRecord], base: &str) -> Valu
         .iter()
         .map(|u| {
             json!({"value": u.auth_id, "$ref": format!("{base}/Users/{}", u.auth_id),
-                   "display": u.email.clone().unwrap_or_default(), "type": "User"})
+                   "display": user_name_of(u), "type": "User"})
         })
         .collect();
     let mut resource =
@@ -180,16 +191,78 @@ fn active_of(resource: &Value) -> std::result::Result<Option<bool>, ScimError> {
     }
 }
 
-/// Refuses a userName or email that is not the user's email: SCIM does not change emails here
-/// (a change of sign-in address goes through verification).
+/// The primary (else the first) `emails[].value` of a resource.
+fn given_email(resource: &Value) -> Option<&str> {
+    let Some(Value::Array(emails)) = get_attr(resource, "emails") else {
+        return None;
+    };
+    let primary = emails
+        .iter()
+        .find(|e| get_attr(e, "primary").and_then(Value::as_bool) == Some(true));
+    primary
+        .into_iter()
+        .chain(emails.iter())
+        .find_map(|e| text(e, &["value"]))
+}
+
+/// The account's email for a new SCIM user: the primary (or first) email given, else the
+/// userName when it is an email address.
+fn email_for_new_user(body: &Value, user_name: &str) -> std::result::Result<String, ScimError> {
+    match given_email(body) {
+        Some(email) => email_address(email)
+            .map_err(|_| ScimError::invalid_value(format!("{email} is not an email address"))),
+        None => email_address(user_name).map_err(|_| {
+            ScimError::invalid_value("an email is needed: give emails or an email userName")
+        }),
+    }
+}
+
+/// The userName a resource asks for: required, and not blank.
+fn user_name_in(resource: &Value) -> std::result::Result<&str, ScimError> {
+    text(resource, &["userName"])
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| ScimError::invalid_value("userName is required"))
+}
+
+/// Writes the userName and externalId `wanted` asks for when they differ from the user's; a
+/// userName another user shows is a `uniqueness` refusal.
+async fn write_scim_fields(state: &AppState, user: &UserRecord, wanted: &Value) -> Result<()> {
+    let user_name = user_name_in(wanted)?;
+    let external_id = text(wanted, &["externalId"]);
+    if user_name == user_name_of(user) && external_id == user.scim_external_id.as_deref() {
+        return Ok(());
+    }
+    let stored = if user.scim_user_name.is_none() && user.email.as_deref() == Some(user_name) {
+        None
+    } else {
+        Some(user_name)
+    };
+    if stored.is_some()
+        && state
+            .store
+            .scim_user_name_taken(user_name, Some(user.id))
+            .await?
+    {
+        return Err(uniqueness("A user with this userName already exists").into());
+    }
+    state
+        .store
+        .set_scim_fields(user.id, stored, external_id)
+        .await
+        .map_err(|err| match err {
+            StoreError::Conflict(_) => {
+                ScimFailure::Scim(uniqueness("A user with this userName already exists"))
+            }
+            other => other.into(),
+        })
+}
+
+/// Refuses emails other than the user's: SCIM does not change emails here (a change of sign-in
+/// address goes through verification).
 fn same_email(user: &UserRecord, resource: &Value) -> std::result::Result<(), ScimError> {
     let current = user.email.clone().unwrap_or_else(|| user.auth_id.clone());
     let differs = |v: &str| !v.trim().eq_ignore_ascii_case(&current);
-    if text(resource, &["userName"]).is_some_and(differs) {
-        return Err(ScimError::mutability(
-            "userName (the email) cannot be changed through SCIM",
-        ));
-    }
     if let Some(Value::Array(emails)) = get_attr(resource, "emails") {
         if emails
             .iter()
@@ -250,10 +323,8 @@ pub async fn create_user(
     body: &Value,
     base: &str,
 ) -> Result<Value> {
-    let user_name = text(body, &["userName"])
-        .ok_or_else(|| ScimError::invalid_value("userName is required"))?;
-    let email = email_address(user_name)
-        .map_err(|_| ScimError::invalid_value("userName must be an email address"))?;
+    let user_name = user_name_in(body)?;
+    let email = email_for_new_user(body, user_name)?;
     let password_hash = match text(body, &["password"]) {
         Some(password) => {
             check_new_password(password).map_err(|e| ScimError::invalid_value(e.to_string()))?;
@@ -261,8 +332,11 @@ pub async fn create_user(
         }
         None => None,
     };
+    if state.store.scim_user_name_taken(user_name, None).await? {
+        return Err(uniqueness("A user with this userName already exists").into());
+    }
     if state.store.password_account(&email).await?.is_some() {
-        return Err(uniqueness().into());
+        return Err(uniqueness("A user with this email already exists").into());
     }
     let update = user_update(body, false)?;
     let locale = state
@@ -283,9 +357,12 @@ pub async fn create_user(
         })
         .await
         .map_err(|err| match err {
-            StoreError::Conflict(_) => ScimFailure::Scim(uniqueness()),
+            StoreError::Conflict(_) => {
+                ScimFailure::Scim(uniqueness("A user with this email already exists"))
+            }
             other => other.into(),
         })?;
+    write_scim_fields(state, &user, body).await?;
     // The provisioning system vouches for the address, as an admin does.
     state.store.set_email_verified(user.id).await?;
     if update.is_active == Some(false) {
@@ -298,11 +375,11 @@ pub async fn create_user(
     get_user(state, &user.auth_id, base).await
 }
 
-fn uniqueness() -> ScimError {
+fn uniqueness(detail: &str) -> ScimError {
     ScimError {
         status: 409,
         scim_type: Some("uniqueness"),
-        detail: "A user with this userName already exists".into(),
+        detail: detail.into(),
     }
 }
 
@@ -330,7 +407,9 @@ pub async fn replace_user(
     let user = users::user(&state.store, auth_id).await?;
     precondition(&user_json(&user, base), if_match)?;
     same_email(&user, body)?;
-    users::update(state, authority, auth_id, user_update(body, true)?).await?;
+    let update = user_update(body, true)?;
+    write_scim_fields(state, &user, body).await?;
+    users::update(state, authority, auth_id, update).await?;
     get_user(state, auth_id, base).await
 }
 
@@ -349,6 +428,7 @@ pub async fn patch_user(
     apply_patch(&mut patched, ops, USER_READ_ONLY)?;
     same_email(&user, &patched)?;
     let mut update = user_update(&patched, true)?;
+    write_scim_fields(state, &user, &patched).await?;
     // Only what the patch changed is written.
     if update.is_active == Some(user.is_active) {
         update.is_active = None;

@@ -77,6 +77,40 @@ backend_tests! {
         assert_eq!((status, gone["status"].as_str()), (404, Some("404")));
     }
 
+    async fn user_names_and_external_ids_round_trip(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let root = app.admin_token("root").await;
+        let token = token_with(&app, &root, &["read_scim", "write_scim"]).await;
+        let user = |name: &str, emails: Value| json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": name, "externalId": "ext-1", "emails": emails});
+        let (status, err) = call(&app, "POST", "/scim/v2/Users", &token, Some(user("bjensen", json!([])))).await;
+        assert_eq!((status, err["scimType"].as_str()), (400, Some("invalidValue")), "{err}");
+        let (status, created) = call(&app, "POST", "/scim/v2/Users", &token,
+            Some(user("bjensen", json!([{"value": "b@example.com", "primary": true}])))).await;
+        assert_eq!(status, 201, "{created}");
+        assert_eq!((created["userName"].as_str(), created["externalId"].as_str()), (Some("bjensen"), Some("ext-1")));
+        assert_eq!(created["emails"][0]["value"], "b@example.com");
+        let (status, dup) = call(&app, "POST", "/scim/v2/Users", &token,
+            Some(user("BJENSEN", json!([{"value": "c@example.com"}])))).await;
+        assert_eq!((status, dup["scimType"].as_str()), (409, Some("uniqueness")));
+        let (_, list) = call(&app, "GET", "/scim/v2/Users?filter=userName%20eq%20%22bjensen%22", &token, None).await;
+        assert_eq!(list["totalResults"], 1);
+        let path = format!("/scim/v2/Users/{}", created["id"].as_str().unwrap());
+        let (status, patched) = call(&app, "PATCH", &path, &token, Some(patch(json!([
+            {"op": "replace", "path": "userName", "value": "barbara"},
+            {"op": "remove", "path": "externalId"},
+        ])))).await;
+        assert_eq!(status, 200, "{patched}");
+        assert_eq!(patched["userName"], "barbara");
+        assert!(patched.get("externalId").is_none(), "{patched}");
+        let (status, other) = call(&app, "POST", "/scim/v2/Users", &token, Some(user("d@example.com", Value::Null))).await;
+        assert_eq!((status, other["emails"][0]["value"].as_str()), (201, Some("d@example.com")), "{other}");
+        let (status, taken) = call(&app, "PATCH", &path, &token, Some(patch(json!([
+            {"op": "replace", "path": "userName", "value": "D@example.com"},
+        ])))).await;
+        assert_eq!((status, taken["scimType"].as_str()), (409, Some("uniqueness")));
+    }
+
     async fn groups_are_roles_with_members(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         let root = app.admin_token("root").await;
@@ -121,7 +155,7 @@ backend_tests! {
         assert_eq!((status, config["patch"]["supported"].as_bool()), (200, Some(true)));
     }
 
-    async fn the_scim_checker_and_client_find_no_failure(backend: Backend) {
+    async fn the_scim_checker_finds_only_the_known_gaps_and_the_client_round_trips(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         let root = app.admin_token("root").await;
         let token = token_with(&app, &root, &["read_scim", "write_scim"]).await;
