@@ -84,6 +84,7 @@ fn authorization_request(query: &[u8], public_client: bool) {
         blocked_policies: &blocked,
         federated_providers: vec!["corp"],
         saml_sso: true,
+        spa_only: false,
     };
     let Ok(redirect_uri) = check_client(&params, Some(client), &settings) else {
         return;
