@@ -36,21 +36,24 @@ pub fn routes() -> Router<AppState> {
         .route("/scim/v2/ResourceTypes/{id}", get(resource_type))
         .route("/scim/v2/Schemas", get(schemas))
         .route("/scim/v2/Schemas/{id}", get(schema))
-        .route("/scim/v2/Users", get(list_users).post(create_user))
+        .route("/scim/v2/Users", get(list::<USERS>).post(create::<USERS>))
         .route(
             "/scim/v2/Users/{id}",
-            get(get_user)
-                .put(replace_user)
-                .patch(patch_user)
-                .delete(delete_user),
+            get(read::<USERS>)
+                .put(replace::<USERS>)
+                .patch(patch::<USERS>)
+                .delete(delete::<USERS>),
         )
-        .route("/scim/v2/Groups", get(list_groups).post(create_group))
+        .route(
+            "/scim/v2/Groups",
+            get(list::<GROUPS>).post(create::<GROUPS>),
+        )
         .route(
             "/scim/v2/Groups/{id}",
-            get(get_group)
-                .put(replace_group)
-                .patch(patch_group)
-                .delete(delete_group),
+            get(read::<GROUPS>)
+                .put(replace::<GROUPS>)
+                .patch(patch::<GROUPS>)
+                .delete(delete::<GROUPS>),
         )
         .route("/scim/v2/{*rest}", axum::routing::any(unknown_endpoint))
 }
@@ -220,35 +223,53 @@ fn shown(mut resource: Value, query: &HashMap<String, String>) -> Value {
     resource
 }
 
-async fn list_users(
+// Users and groups share their handlers: `IS_GROUP` picks the service functions behind them.
+const USERS: bool = false;
+const GROUPS: bool = true;
+
+async fn list<const IS_GROUP: bool>(
     _: ScimCaller<Read>,
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Answer {
     let filter = filter_of(&query)?;
-    let found = service::list_users(&state, filter.as_ref(), &base(&state)).await?;
+    let (filter, base) = (filter.as_ref(), base(&state));
+    let found = if IS_GROUP {
+        service::list_groups(&state, filter, &base).await?
+    } else {
+        service::list_users(&state, filter, &base).await?
+    };
     list_response(found, &query)
 }
 
-async fn get_user(
+async fn read<const IS_GROUP: bool>(
     _: ScimCaller<Read>,
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Answer {
-    let user = service::get_user(&state, &id, &base(&state)).await?;
-    Ok(resource_response(StatusCode::OK, &shown(user, &query)))
+    let base = base(&state);
+    let resource = if IS_GROUP {
+        service::get_group(&state, &id, &base).await?
+    } else {
+        service::get_user(&state, &id, &base).await?
+    };
+    Ok(resource_response(StatusCode::OK, &shown(resource, &query)))
 }
 
-async fn create_user(
+async fn create<const IS_GROUP: bool>(
     caller: ScimCaller<Write>,
     State(state): State<AppState>,
     body: Bytes,
 ) -> Answer {
-    let body = body_json(&body)?;
-    let user = service::create_user(&state, &caller.authority(), &body, &base(&state)).await?;
-    let mut response = resource_response(StatusCode::CREATED, &user);
-    if let Some(location) = user["meta"]["location"]
+    let (body, authority, base) = (body_json(&body)?, caller.authority(), base(&state));
+    let resource = if IS_GROUP {
+        service::create_group(&state, &authority, &body, &base).await?
+    } else {
+        service::create_user(&state, &authority, &body, &base).await?
+    };
+    let mut response = resource_response(StatusCode::CREATED, &resource);
+    if let Some(location) = resource["meta"]["location"]
         .as_str()
         .and_then(|l| HeaderValue::from_str(l).ok())
     {
@@ -257,27 +278,24 @@ async fn create_user(
     Ok(response)
 }
 
-async fn replace_user(
+async fn replace<const IS_GROUP: bool>(
     caller: ScimCaller<Write>,
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Answer {
-    let body = body_json(&body)?;
-    let user = service::replace_user(
-        &state,
-        &caller.authority(),
-        &id,
-        &body,
-        if_match(&headers),
-        &base(&state),
-    )
-    .await?;
-    Ok(resource_response(StatusCode::OK, &user))
+    let (body, authority, base) = (body_json(&body)?, caller.authority(), base(&state));
+    let version = if_match(&headers);
+    let resource = if IS_GROUP {
+        service::replace_group(&state, &authority, &id, &body, version, &base).await?
+    } else {
+        service::replace_user(&state, &authority, &id, &body, version, &base).await?
+    };
+    Ok(resource_response(StatusCode::OK, &resource))
 }
 
-async fn patch_user(
+async fn patch<const IS_GROUP: bool>(
     caller: ScimCaller<Write>,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -285,126 +303,27 @@ async fn patch_user(
     body: Bytes,
 ) -> Answer {
     let ops = parse_patch_request(&body_json(&body)?)?;
-    let user = service::patch_user(
-        &state,
-        &caller.authority(),
-        &id,
-        &ops,
-        if_match(&headers),
-        &base(&state),
-    )
-    .await?;
-    Ok(resource_response(StatusCode::OK, &user))
+    let (authority, base, version) = (caller.authority(), base(&state), if_match(&headers));
+    let resource = if IS_GROUP {
+        service::patch_group(&state, &authority, &id, &ops, version, &base).await?
+    } else {
+        service::patch_user(&state, &authority, &id, &ops, version, &base).await?
+    };
+    Ok(resource_response(StatusCode::OK, &resource))
 }
 
-async fn delete_user(
+async fn delete<const IS_GROUP: bool>(
     caller: ScimCaller<Write>,
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Answer {
-    service::delete_user(
-        &state,
-        &caller.authority(),
-        &id,
-        if_match(&headers),
-        &base(&state),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-async fn list_groups(
-    _: ScimCaller<Read>,
-    State(state): State<AppState>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Answer {
-    let filter = filter_of(&query)?;
-    let found = service::list_groups(&state, filter.as_ref(), &base(&state)).await?;
-    list_response(found, &query)
-}
-
-async fn get_group(
-    _: ScimCaller<Read>,
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Answer {
-    let group = service::get_group(&state, &id, &base(&state)).await?;
-    Ok(resource_response(StatusCode::OK, &shown(group, &query)))
-}
-
-async fn create_group(
-    caller: ScimCaller<Write>,
-    State(state): State<AppState>,
-    body: Bytes,
-) -> Answer {
-    let body = body_json(&body)?;
-    let group = service::create_group(&state, &caller.authority(), &body, &base(&state)).await?;
-    let mut response = resource_response(StatusCode::CREATED, &group);
-    if let Some(location) = group["meta"]["location"]
-        .as_str()
-        .and_then(|l| HeaderValue::from_str(l).ok())
-    {
-        response.headers_mut().insert(header::LOCATION, location);
+    let (authority, base, version) = (caller.authority(), base(&state), if_match(&headers));
+    if IS_GROUP {
+        service::delete_group(&state, &authority, &id, version, &base).await?
+    } else {
+        service::delete_user(&state, &authority, &id, version, &base).await?
     }
-    Ok(response)
-}
-
-async fn replace_group(
-    caller: ScimCaller<Write>,
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Answer {
-    let body = body_json(&body)?;
-    let group = service::replace_group(
-        &state,
-        &caller.authority(),
-        &id,
-        &body,
-        if_match(&headers),
-        &base(&state),
-    )
-    .await?;
-    Ok(resource_response(StatusCode::OK, &group))
-}
-
-async fn patch_group(
-    caller: ScimCaller<Write>,
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Answer {
-    let ops = parse_patch_request(&body_json(&body)?)?;
-    let group = service::patch_group(
-        &state,
-        &caller.authority(),
-        &id,
-        &ops,
-        if_match(&headers),
-        &base(&state),
-    )
-    .await?;
-    Ok(resource_response(StatusCode::OK, &group))
-}
-
-async fn delete_group(
-    caller: ScimCaller<Write>,
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Answer {
-    service::delete_group(
-        &state,
-        &caller.authority(),
-        &id,
-        if_match(&headers),
-        &base(&state),
-    )
-    .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
