@@ -111,6 +111,38 @@ backend_tests! {
         assert_eq!((status, taken["scimType"].as_str()), (409, Some("uniqueness")));
     }
 
+    async fn a_scim_token_cannot_reach_super_admin_or_its_holders(backend: Backend) {
+        let app = TestApp::spawn(backend).await;
+        let root = app.admin_token("root").await;
+        let token = token_with(&app, &root, &["read_scim", "write_scim"]).await;
+        let (_, admin) = call(&app, "POST", "/scim/v2/Users", &token, Some(new_user("boss@example.com"))).await;
+        let (_, plain) = call(&app, "POST", "/scim/v2/Users", &token, Some(new_user("plain@example.com"))).await;
+        let (admin, plain) = (admin["id"].as_str().unwrap().to_owned(), plain["id"].as_str().unwrap().to_owned());
+        let (status, body) = call(&app, "PUT", &format!("/api/v1/users/{admin}"), &root, Some(json!({"roles": ["super_admin"]}))).await;
+        assert_eq!(status, 200, "{body}");
+        let (_, list) = call(&app, "GET", "/scim/v2/Groups?filter=displayName%20eq%20%22super_admin%22", &token, None).await;
+        let group = format!("/scim/v2/Groups/{}", list["Resources"][0]["id"].as_str().unwrap_or_else(|| panic!("{list}")));
+
+        // Joining the protected role, renaming it, emptying or deleting it: refused.
+        let (status, _) = call(&app, "PATCH", &group, &token, Some(patch(json!([{"op": "add", "path": "members", "value": [{"value": plain}]}])))).await;
+        assert!(status >= 400, "adding a member to super_admin: {status}");
+        let (status, _) = call(&app, "PATCH", &group, &token, Some(patch(json!([{"op": "remove", "path": "members"}])))).await;
+        assert!(status >= 400, "emptying super_admin: {status}");
+        let (status, _) = call(&app, "DELETE", &group, &token, None).await;
+        assert!(status >= 400, "deleting super_admin: {status}");
+        // Its holder cannot be disabled, renamed or deleted.
+        let holder = format!("/scim/v2/Users/{admin}");
+        let (status, _) = call(&app, "PATCH", &holder, &token, Some(patch(json!([{"op": "replace", "path": "active", "value": false}])))).await;
+        assert!(status >= 400, "disabling a super_admin: {status}");
+        let (status, _) = call(&app, "DELETE", &holder, &token, None).await;
+        assert!(status >= 400, "deleting a super_admin: {status}");
+
+        let (_, user) = call(&app, "GET", &format!("/api/v1/users/{plain}"), &root, None).await;
+        assert!(!user["user"]["roles"].as_array().unwrap().iter().any(|r| r == "super_admin"), "{user}");
+        let (_, user) = call(&app, "GET", &format!("/api/v1/users/{admin}"), &root, None).await;
+        assert_eq!((user["user"]["isActive"].as_bool(), user["user"]["roles"].clone()), (Some(true), json!(["super_admin"])), "{user}");
+    }
+
     async fn groups_are_roles_with_members(backend: Backend) {
         let app = TestApp::spawn(backend).await;
         let root = app.admin_token("root").await;
