@@ -129,7 +129,7 @@ impl AccountStore for Store {
                 ),
                 READ
             );
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(user)
         })
     }
@@ -225,7 +225,7 @@ impl AccountStore for Store {
                     .await?;
                 }
             }
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(())
         })
     }

@@ -285,7 +285,7 @@ impl AppStore for Store {
             for scope in &app.scopes {
                 sql::execute(&mut *tx, LINK_SCOPE, (id, scope, now)).await?;
             }
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok::<_, StoreError>(())
         })?;
         self.app_by_client_id(&app.client_id)
@@ -437,7 +437,7 @@ impl AppStore for Store {
                     }
                 }
             }
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok::<_, StoreError>(updated)
         })?;
         if updated {

@@ -117,7 +117,7 @@ impl BannerStore for Store {
                     sql::execute(&mut *tx, LINK, (id, app_id, now)).await?;
                 }
             }
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(record)
         })
     }

@@ -226,7 +226,7 @@ impl BrowserSessionStore for Store {
             let tokens = sql::execute(&mut *tx, REVOKE_TOKENS, (user_id, now))
                 .await?
                 .rows_affected();
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(SignedOut {
                 browsers: ended.len() as u64,
                 tokens,
@@ -294,7 +294,7 @@ impl Store {
             for (id,) in &ended {
                 sql::execute(&mut *tx, OWE_SESSION_APPS, (*id, now)).await?;
             }
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(ended.len() as u64)
         })
     }

@@ -93,7 +93,7 @@ impl ConnectAppStore for Store {
                 ),
                 &read
             );
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(record)
         })
     }
@@ -156,7 +156,7 @@ impl ConnectAppStore for Store {
                 return Ok(None);
             }
             let record: ConnectAppRecord = sql::fetch_one(&mut *tx, &read, (name,)).await?;
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(Some(record))
         })
     }

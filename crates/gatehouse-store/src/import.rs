@@ -6,6 +6,7 @@ use gatehouse_core::ids::UserId;
 use gatehouse_core::melody::{Cell, Record, Table};
 use sqlx::{Postgres, Sqlite, Transaction};
 
+use crate::changes::RecordChanges;
 use crate::{now_utc, BeginWrite, Database, Store, StoreError};
 
 /// What became of one record.
@@ -177,8 +178,14 @@ impl ImportTx {
 
     pub async fn commit(self) -> Result<(), StoreError> {
         match self.tx {
-            Tx::Sqlite(tx) => tx.commit().await?,
-            Tx::Postgres(tx) => tx.commit().await?,
+            Tx::Sqlite(mut tx) => {
+                tx.record_changes().await?;
+                tx.commit().await?
+            }
+            Tx::Postgres(mut tx) => {
+                tx.record_changes().await?;
+                tx.commit().await?
+            }
         }
         Ok(())
     }

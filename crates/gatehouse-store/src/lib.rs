@@ -13,6 +13,7 @@ mod backup;
 mod banners;
 mod browser_sessions;
 pub mod cache;
+pub mod changes;
 mod connect_apps;
 mod error;
 mod import;
@@ -214,14 +215,28 @@ pub enum Backend {
 }
 
 /// A `Store` method that runs the `sql` module's query function of the same name on the pool.
+/// A write while a change is pending runs in a transaction of its own that records the change
+/// when `$touched` says the statement touched a row.
 macro_rules! pool_fetch {
-    ($(#[$doc:meta])* $name:ident -> $output:ty) => {
+    ($(#[$doc:meta])* $name:ident -> $output:ty, |$row:ident| $touched:expr) => {
         $(#[$doc])*
         pub(crate) async fn $name<'q, O: Row>(
             &self,
             sql: &'q str,
             params: impl Binds<'q>,
         ) -> Result<$output, StoreError> {
+            if changes::pending() && changes::is_write(sql) {
+                return on_pool!(self, |pool| {
+                    let mut tx = pool.begin_write().await?;
+                    let $row = sql::$name(&mut *tx, sql, params).await?;
+                    if $touched {
+                        self.commit(tx).await?;
+                    } else {
+                        tx.commit().await?;
+                    }
+                    Ok($row)
+                });
+            }
             on_pool!(self, |pool| sql::$name(pool, sql, params).await)
         }
     };
@@ -244,6 +259,7 @@ pub struct Store {
     /// attribute values and definitions), so a cache of those facts knows when its copy may
     /// be older than the database ([`Store::user_data_generation`]).
     user_data: Arc<AtomicU64>,
+    outbox: Arc<tokio::sync::Notify>,
 }
 
 impl Store {
@@ -316,6 +332,7 @@ impl Store {
         Self {
             db,
             user_data: Arc::new(AtomicU64::new(0)),
+            outbox: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -369,7 +386,7 @@ impl Store {
             for dependent in dependents {
                 sql::execute(&mut *tx, dependent, (id, now)).await?;
             }
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(deleted.rows_affected() > 0)
         })
     }
@@ -380,24 +397,59 @@ impl Store {
         sql: &'q str,
         params: impl Binds<'q>,
     ) -> Result<u64, StoreError> {
+        if changes::pending() && changes::is_write(sql) {
+            return on_pool!(self, |pool| {
+                let mut tx = pool.begin_write().await?;
+                let touched = sql::execute(&mut *tx, sql, params).await?.rows_affected();
+                if touched > 0 {
+                    self.commit(tx).await?;
+                } else {
+                    tx.commit().await?;
+                }
+                Ok(touched)
+            });
+        }
         on_pool!(self, |pool| Ok(sql::execute(pool, sql, params)
             .await?
             .rows_affected()))
     }
 
+    /// Commits a write transaction with the task's pending changes recorded in it, and wakes
+    /// the webhook sender when they raised events.
+    pub(crate) async fn commit<DB: sqlx::Database>(
+        &self,
+        mut tx: sqlx::Transaction<'static, DB>,
+    ) -> Result<(), StoreError>
+    where
+        DB::Connection: changes::RecordChanges,
+    {
+        use changes::RecordChanges as _;
+        let evented = tx.record_changes().await?;
+        tx.commit().await?;
+        if evented {
+            self.outbox.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Woken when a committed change raised webhook events (the sender waits on it).
+    pub fn outbox_signal(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.outbox)
+    }
+
     pool_fetch!(
         /// The row a query on the pool returns, if any.
-        fetch_optional -> Option<O>
+        fetch_optional -> Option<O>, |row| row.is_some()
     );
 
     pool_fetch!(
         /// The one row a query on the pool returns; none is an error.
-        fetch_one -> O
+        fetch_one -> O, |row| { let _ = &row; true }
     );
 
     pool_fetch!(
         /// Every row a query on the pool returns.
-        fetch_all -> Vec<O>
+        fetch_all -> Vec<O>, |rows| !rows.is_empty()
     );
 
     /// A page of rows, and how many rows there are in all: two statements, each with its values.

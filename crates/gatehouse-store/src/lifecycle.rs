@@ -57,7 +57,7 @@ impl LifecycleStore for Store {
                 return Err(StoreError::Conflict("users.email".into()));
             }
             sql::execute(&mut *tx, SQL, (user_id, email, now_utc())).await?;
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(())
         })
     }

@@ -134,7 +134,7 @@ impl MfaStore for Store {
             for hash in code_hashes {
                 sql::execute(&mut *tx, INSERT, (user_id, hash, now)).await?;
             }
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(())
         })
     }

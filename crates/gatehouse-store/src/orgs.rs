@@ -248,7 +248,7 @@ impl OrgStore for Store {
                     sql::execute(&mut *tx, RESLUG, (&old, &record.slug, now)).await?;
                 }
             }
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(record)
         })
     }
@@ -430,7 +430,7 @@ impl OrgStore for Store {
                 sql::execute(&mut *tx, ADD, (user_id, org_id, now)).await?;
             }
             sql::execute(&mut *tx, CLEAR_ACTIVE, (user_id, now)).await?;
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(())
         })
     }
@@ -453,7 +453,7 @@ impl OrgStore for Store {
             if member {
                 sql::execute(&mut *tx, ADD, (user_id, group_id, now)).await?;
             }
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(())
         })
     }

@@ -202,7 +202,7 @@ impl RefreshTokenStore for Store {
             let mut tx = pool.begin_write().await?;
             let (live,): (i64,) = sql::fetch_one(&mut *tx, LIVE, (user_id, family_id, now)).await?;
             sql::execute(&mut *tx, REVOKE, (user_id, family_id, stamp)).await?;
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(live > 0)
         })
     }

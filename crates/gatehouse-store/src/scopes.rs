@@ -128,7 +128,7 @@ impl ScopeStore for Store {
             for (locale, value) in locales {
                 sql::execute(&mut *tx, INSERT_LOCALE, (record.id, locale, value, now)).await?;
             }
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(record)
         })
     }
@@ -159,7 +159,7 @@ impl ScopeStore for Store {
                     }
                 }
             }
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(record)
         })
     }

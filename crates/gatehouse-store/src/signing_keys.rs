@@ -112,7 +112,7 @@ impl SigningKeyStore for Store {
                 ),
             )
             .await?;
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok::<_, StoreError>(record)
         })?;
         Ok(record)
@@ -162,7 +162,7 @@ impl SigningKeyStore for Store {
                 (retire_others_at, now, &key.algorithm, record.id),
             )
             .await?;
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(Some(record))
         })
     }

@@ -103,7 +103,7 @@ impl SocialAccountStore for Store {
                 ),
                 READ
             );
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(user)
         })
     }
@@ -128,7 +128,7 @@ impl SocialAccountStore for Store {
             }
             let linked: LinkedIdentity =
                 sql::fetch_one(&mut *tx, INSERT, (user_id, provider, subject, now)).await?;
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(linked)
         })
     }

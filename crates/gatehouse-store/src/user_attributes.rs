@@ -188,7 +188,7 @@ impl UserAttributeStore for Store {
             if let Some(value) = value {
                 sql::execute(&mut *tx, INSERT, (user_id, attribute_id, value, now)).await?;
             }
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(())
         })
     }

@@ -204,7 +204,7 @@ impl UserStore for Store {
             if let Some((org_id, _)) = &u.org {
                 sql::execute(&mut *tx, ADD_ORG, (id, org_id, now)).await?;
             }
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(())
         })
     }
@@ -333,7 +333,7 @@ impl UserStore for Store {
                     sql::execute(&mut *tx, ADD_ROLE, (user_id, role_id, now)).await?;
                 }
             }
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(())
         })
     }
@@ -388,7 +388,7 @@ impl UserStore for Store {
             let mut tx = pool.begin_write().await?;
             sql::execute(&mut *tx, SQL, (a, a_to, now)).await?;
             sql::execute(&mut *tx, SQL, (b, b_to, now)).await?;
-            tx.commit().await?;
+            self.commit(tx).await?;
             Ok(())
         })
     }
