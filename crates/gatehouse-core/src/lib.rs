@@ -11,11 +11,13 @@
 pub mod admin;
 pub mod authorize;
 pub mod branding;
+pub mod charts;
 pub mod claims;
 pub mod client_assertion;
 pub mod client_auth;
 pub mod client_metadata;
 pub mod connect;
+pub mod dashboard;
 pub mod dpop;
 pub mod error;
 pub mod fapi;
@@ -44,5 +46,6 @@ pub mod social_profiles;
 pub mod tokens;
 pub mod web_url;
 pub mod webauthn;
+pub mod webhooks;
 
 pub use error::{ErrorClass, TokenError};
