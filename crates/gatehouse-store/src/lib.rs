@@ -9,6 +9,7 @@
 
 mod accounts;
 mod apps;
+mod audit;
 mod backup;
 mod banners;
 mod browser_sessions;
@@ -57,6 +58,7 @@ use crate::sql::{Binds, Row};
 
 pub use accounts::{AccountStore, AttributeAudience, NewSignUp, PasswordAccount};
 pub use apps::{App, AppChanges, AppStore, ClientSecurity, LogoutChannels, NewApp};
+pub use audit::{AuditFilter, AuditRecord, AuditStore};
 pub use backup::{check_sqlite_file, latest_sqlite_schema, SchemaVersion};
 pub use banners::{BannerChanges, BannerRecord, BannerStore};
 pub use browser_sessions::{
