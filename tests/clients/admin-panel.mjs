@@ -68,8 +68,12 @@ try {
   await admin.goto(panel);
   await completeSignIn(admin, null, { redirectUri: panel, user: { email: adminEmail, password }, shots: `${shots}-admin` });
   assert((await admin.textContent('#admin-email')).trim() === adminEmail, 'signed in as the admin');
-  assert((await admin.$$('#server-info tbody tr')).length > 10, 'the dashboard shows the server configuration');
+  assert((await admin.$$('#chart-sign-ins svg[role=img]')).length === 1, 'the dashboard draws its charts');
   await shoot(admin, 'dashboard');
+  await admin.click('#nav-configuration');
+  await admin.waitForSelector('#server-info');
+  assert((await admin.$$('#server-info tbody tr')).length > 10, 'the configuration page shows the server configuration');
+  await admin.goto(panel);
 
   // Keyboard: the first Tab reaches the skip link.
   await admin.keyboard.press('Tab');

@@ -14,7 +14,11 @@
 //!
 //! key-clients: client credentials with `private_key_jwt` and with a DPoP proof, each as a share
 //! of the plain (HTTP Basic, bearer) rate measured in the same run.
+//!
+//! dashboard: each admin-dashboard chart's store queries at a million users (and three million
+//! sign-ins), on SQLite or PostgreSQL, against the row-by-row queries they replace.
 
+mod dashboard;
 mod hot_paths;
 mod introspection;
 mod key_clients;
@@ -76,6 +80,24 @@ fn main() {
                 .build()
                 .map_err(|e| e.to_string())
                 .and_then(|runtime| runtime.block_on(users_paging::run(postgres)))
+        }
+        Some("dashboard") => {
+            let value = |flag: &str| {
+                args.iter()
+                    .position(|a| a == flag)
+                    .and_then(|i| args.get(i + 1))
+                    .cloned()
+            };
+            let users = value("--users")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1_000_000);
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+                .and_then(|runtime| {
+                    runtime.block_on(dashboard::run(value("--postgres"), value("--redis"), users))
+                })
         }
         Some("introspection") => introspection::run(server(), 10, 64),
         Some("key-clients") => key_clients::run(server(), 10, 64),

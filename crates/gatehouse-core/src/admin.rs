@@ -72,6 +72,8 @@ pub enum AdminRuleError {
     InvalidJwksUri(String),
     #[error("{0}")]
     Fapi(#[from] crate::fapi::FapiError),
+    #[error("{0}")]
+    Webhook(#[from] crate::webhooks::WebhookError),
     #[error("identifier must be an absolute URI without a fragment (at most 2048 characters)")]
     ResourceIdentifier,
     #[error("Each scope of a resource server is 1 to 100 characters without spaces")]
@@ -236,6 +238,8 @@ pub enum UserAction {
     RemovePasskey,
     LinkAccounts,
     UnlinkIdentity,
+    ChangeEmail,
+    SetPassword,
 }
 
 impl UserAction {
@@ -247,6 +251,8 @@ impl UserAction {
             Self::RemovePasskey => "remove a passkey of",
             Self::LinkAccounts => "link or unlink",
             Self::UnlinkIdentity => "unlink a sign-in identity of",
+            Self::ChangeEmail => "change the email of",
+            Self::SetPassword => "set or remove the password of",
         }
     }
 }

@@ -4,6 +4,10 @@
 
 use crate::ids::UserId;
 
+/// The cache's set of marks of locked accounts: each account (its email) locked out from some
+/// IP is marked until that lockout ends, so the admin dashboard counts them in one step.
+pub const LOCKED_ACCOUNTS: &str = "LOCKED-ACCOUNTS";
+
 /// The failed-password counter of an email, per client IP when the IP is known.
 pub fn failed_login_key(email: &str, ip: Option<&str>) -> String {
     match ip {

@@ -1,7 +1,7 @@
 //! Scope names and sets: parsing a requested `scope` string and granting what an app holds.
 
 /// The scopes every installation has; they cannot be changed or deleted through the API.
-pub const BUILT_IN_SCOPES: [&str; 19] = [
+pub const BUILT_IN_SCOPES: [&str; 21] = [
     "openid",
     "profile",
     "offline_access",
@@ -22,6 +22,9 @@ pub const BUILT_IN_SCOPES: [&str; 19] = [
     // SCIM 2.0 provisioning at /scim/v2.
     "read_scim",
     "write_scim",
+    // Webhook endpoints and their delivery logs at /api/v1/webhooks.
+    "read_webhooks",
+    "write_webhooks",
 ];
 
 /// Which kind of app a scope is meant for (`spa` scopes are user-facing, `s2s` scopes are API

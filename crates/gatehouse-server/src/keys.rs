@@ -10,11 +10,13 @@ use axum::body::Bytes;
 use chrono::{DateTime, NaiveDateTime, TimeDelta};
 use gatehouse_core::jwt::{self, JwtError, JwtHeader};
 use gatehouse_core::key_rotation::{self, KeyTimes, RotationSchedule, RotationStep};
+use gatehouse_store::changes::recording;
 use gatehouse_store::{now_utc, NewSigningKey, SigningKeyRecord, SigningKeyStore, Store};
 use serde::Serialize;
 
 use crate::crypto::{Algorithm, MasterKey, SigningKey};
 use crate::error::ServiceError;
+use crate::services::signing_keys;
 
 /// The live keys, those that sign first (newest first), then the published next keys; and the
 /// JWKS document made from them.
@@ -280,20 +282,17 @@ impl KeyRing {
     ) -> Result<SigningKeyRecord, ServiceError> {
         let (key, pkcs8) = generate(algorithm).await?;
         let overlap = TimeDelta::from_std(self.overlap).unwrap_or(TimeDelta::MAX);
-        let record = self
-            .store
-            .rotate_in_signing_key(
-                NewSigningKey {
-                    kid: key.kid().to_owned(),
-                    algorithm: algorithm.as_str().to_owned(),
-                    public_key: key.spki_der().to_vec(),
-                    private_key_encrypted: self
-                        .master_key
-                        .seal(&pkcs8, &associated_data(key.kid())),
-                },
-                now_utc() + overlap,
-            )
-            .await?;
+        let new = NewSigningKey {
+            kid: key.kid().to_owned(),
+            algorithm: algorithm.as_str().to_owned(),
+            public_key: key.spki_der().to_vec(),
+            private_key_encrypted: self.master_key.seal(&pkcs8, &associated_data(key.kid())),
+        };
+        let retire_replaced_at = now_utc() + overlap;
+        let keys = self.store.all_signing_keys().await?;
+        let change = signing_keys::key_made(&new, &keys, retire_replaced_at);
+        let write = self.store.rotate_in_signing_key(new, retire_replaced_at);
+        let record = recording(change, write).await?;
         self.reload().await?;
         Ok(record)
     }
@@ -340,15 +339,22 @@ impl KeyRing {
                 public_key: key.spki_der().to_vec(),
                 private_key_encrypted: self.master_key.seal(&pkcs8, &associated_data(key.kid())),
             };
-            let record = self
-                .store
-                .publish_next_signing_key(
-                    new,
-                    predecessor,
-                    from_unix(activate_at),
-                    from_unix(retire_replaced_at),
-                )
-                .await?;
+            let (activate_at, retire_replaced_at) =
+                (from_unix(activate_at), from_unix(retire_replaced_at));
+            let change = signing_keys::key_published(
+                &new,
+                &records,
+                predecessor,
+                activate_at,
+                retire_replaced_at,
+            );
+            let write = self.store.publish_next_signing_key(
+                new,
+                predecessor,
+                activate_at,
+                retire_replaced_at,
+            );
+            let record = recording(change, write).await?;
             match record {
                 Some(record) => {
                     tracing::info!(kid = %record.kid, algorithm = name, activates = %record.active_from(), "next signing key published on schedule");

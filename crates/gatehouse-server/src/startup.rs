@@ -150,6 +150,7 @@ impl Prepared {
             .keys
             .spawn_reloader(Duration::from_secs(self.state.config.keys_reload_interval));
         let logout_sender = crate::services::logout_notices::spawn_sender(self.state.clone());
+        let webhook_sender = crate::services::webhooks::spawn_sender(self.state.clone());
         let log_pruner = crate::services::retention::spawn_pruner(self.state.clone());
         let store = self.state.store.clone();
         let metrics = match self.state.config.metrics_listen.as_str() {
@@ -174,6 +175,7 @@ impl Prepared {
         .await;
         reloader.abort();
         logout_sender.abort();
+        webhook_sender.abort();
         log_pruner.abort();
         if let Some(metrics) = metrics {
             metrics.abort();
@@ -269,6 +271,10 @@ pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepare
     let outbound =
         crate::services::outbound::Outbound::new(config.outbound_allow_private_addresses)
             .map_err(|e| StartError::Setup(format!("HTTP client: {e}")))?;
+    let webhook_outbound = Arc::new(
+        crate::services::outbound::Outbound::new(config.webhook_allow_private_addresses)
+            .map_err(|e| StartError::Setup(format!("HTTP client: {e}")))?,
+    );
     let client_keys = Arc::new(crate::services::client_keys::ClientKeyDirectory::new(
         outbound,
         Duration::from_secs(config.client_jwks_cache_ttl),
@@ -312,6 +318,7 @@ pub async fn prepare_on(config: Config, listener: TcpListener) -> Result<Prepare
         federation,
         documents: Arc::new(documents),
         logout_wake: Arc::new(tokio::sync::Notify::new()),
+        webhook_outbound,
     });
     Ok(Prepared {
         listener,

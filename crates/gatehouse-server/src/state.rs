@@ -46,6 +46,8 @@ pub struct Shared {
     pub client_keys: Arc<crate::services::client_keys::ClientKeyDirectory>,
     /// Documents that only change with the configuration, rendered once.
     pub documents: Arc<Documents>,
+    /// The client webhook deliveries leave through (`webhook_allow_private_addresses`).
+    pub webhook_outbound: Arc<crate::services::outbound::Outbound>,
     /// Wakes the back-channel logout sender when this instance has ended a session.
     pub logout_wake: Arc<tokio::sync::Notify>,
     /// Users as userinfo shows them, kept for `user_cache_ttl`.

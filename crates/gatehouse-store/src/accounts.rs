@@ -46,6 +46,8 @@ pub trait AccountStore {
     /// Creates a signed-up user; a taken email is `StoreError::Conflict`.
     fn insert_sign_up(&self, user: &NewSignUp) -> impl StoreFuture<UserRecord>;
     fn set_password_hash(&self, user_id: UserId, password_hash: &str) -> impl StoreFuture<()>;
+    /// Removes the user's password: they sign in by other means (a reset, a code, a provider).
+    fn clear_password_hash(&self, user_id: UserId) -> impl StoreFuture<()>;
     fn set_names(
         &self,
         user_id: UserId,
@@ -143,6 +145,13 @@ impl AccountStore for Store {
         const SQL: &str = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
         self.execute(SQL, (user_id, password_hash, now_utc()))
             .await?;
+        Ok(())
+    }
+
+    async fn clear_password_hash(&self, user_id: UserId) -> Result<(), StoreError> {
+        let _changed = self.writing_user_data();
+        const SQL: &str = "UPDATE users SET password_hash = NULL, updated_at = $2 WHERE id = $1";
+        self.execute(SQL, (user_id, now_utc())).await?;
         Ok(())
     }
 

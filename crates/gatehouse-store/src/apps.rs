@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use gatehouse_core::grant::AppType;
 
+use crate::changes::RecordChanges as _;
 use crate::{now_utc, on_pool, soft_delete, sql, Store, StoreError, StoreFuture};
 
 /// An app as stored, with the names of the scopes it holds.
@@ -282,10 +283,16 @@ impl AppStore for Store {
                 ),
             )
             .await?;
+            // Recorded while the app is the last row inserted: a `created` change names it
+            // (the scope links that follow are rows of their own).
+            let evented = tx.record_changes().await?;
             for scope in &app.scopes {
                 sql::execute(&mut *tx, LINK_SCOPE, (id, scope, now)).await?;
             }
             self.commit(tx).await?;
+            if evented {
+                self.outbox.notify_one();
+            }
             Ok::<_, StoreError>(())
         })?;
         self.app_by_client_id(&app.client_id)

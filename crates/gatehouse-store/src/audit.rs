@@ -72,9 +72,6 @@ pub trait AuditStore {
         before: Option<i64>,
         limit: i64,
     ) -> impl StoreFuture<Vec<AuditRecord>>;
-
-    /// Deletes up to `limit` records older than `cutoff`; how many went.
-    fn prune_audit_records(&self, cutoff: NaiveDateTime, limit: i64) -> impl StoreFuture<u64>;
 }
 
 impl AuditStore for Store {
@@ -107,16 +104,6 @@ impl AuditStore for Store {
             .await?;
         Ok(rows.into_iter().map(AuditRecord::from).collect())
     }
-
-    async fn prune_audit_records(
-        &self,
-        cutoff: NaiveDateTime,
-        limit: i64,
-    ) -> Result<u64, StoreError> {
-        const SQL: &str = "DELETE FROM audit_log WHERE id IN \
-            (SELECT id FROM audit_log WHERE created_at < $1 ORDER BY id LIMIT $2)";
-        self.execute(SQL, (cutoff, limit)).await
-    }
 }
 
 #[cfg(test)]
@@ -124,7 +111,7 @@ mod tests {
     use super::*;
     use crate::changes::{acting_as, recording, Actor, ActorKind, Change};
     use crate::testing::store;
-    use crate::RoleStore;
+    use crate::{LogStore, RoleStore};
 
     #[tokio::test]
     async fn records_are_filtered_and_paged_newest_first() {
@@ -202,6 +189,7 @@ mod tests {
             .await
             .expect("none")
             .is_empty());
-        assert_eq!(store.prune_audit_records(later, 2).await.expect("prune"), 2);
+        let purged = store.purge_logs_before(crate::LogKind::Audit, later, 2);
+        assert_eq!(purged.await.expect("prune"), 2);
     }
 }

@@ -189,6 +189,83 @@ impl Cache {
         }
     }
 
+    /// How long the item under `key` has left, or `None` when there is none.
+    pub async fn time_left(&self, key: &str) -> Result<Option<Duration>, CacheError> {
+        match self {
+            Cache::Memory(m) => Ok(m.time_left(key)),
+            Cache::Redis(r) => {
+                let millis: i64 = redis::cmd("PTTL")
+                    .arg(r.key(key))
+                    .query_async(&mut r.conn())
+                    .await?;
+                // -2: no such key; -1: a key without expiry, which this cache never writes.
+                Ok(u64::try_from(millis).ok().map(Duration::from_millis))
+            }
+        }
+    }
+
+    /// Marks `member` of the set `set` for `ttl` from now; a mark that already ends later
+    /// stays. A set of marks is counted in one step, however many keys the cache holds.
+    pub async fn mark(&self, set: &str, member: &str, ttl: Duration) -> Result<(), CacheError> {
+        match self {
+            Cache::Memory(m) => {
+                m.mark(set, member, ttl);
+                Ok(())
+            }
+            Cache::Redis(r) => {
+                // A sorted set scored by the end of each mark (Unix milliseconds).
+                let now = unix_millis();
+                let end = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
+                let _: () = redis::pipe()
+                    .atomic()
+                    .cmd("ZADD")
+                    .arg(r.key(set))
+                    .arg("GT")
+                    .arg(end)
+                    .arg(member)
+                    .ignore()
+                    .cmd("ZREMRANGEBYSCORE")
+                    .arg(r.key(set))
+                    .arg("-inf")
+                    .arg(now)
+                    .ignore()
+                    .query_async(&mut r.conn())
+                    .await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Removes the mark of `member` in `set`.
+    pub async fn unmark(&self, set: &str, member: &str) -> Result<(), CacheError> {
+        match self {
+            Cache::Memory(m) => {
+                m.unmark(set, member);
+                Ok(())
+            }
+            Cache::Redis(r) => {
+                let _: () = r.conn().zrem(r.key(set), member).await?;
+                Ok(())
+            }
+        }
+    }
+
+    /// How many members of `set` are marked now.
+    pub async fn count_marked(&self, set: &str) -> Result<i64, CacheError> {
+        match self {
+            Cache::Memory(m) => Ok(m.count_marked(set)),
+            Cache::Redis(r) => {
+                let count: i64 = redis::cmd("ZCOUNT")
+                    .arg(r.key(set))
+                    .arg(format!("({}", unix_millis()))
+                    .arg("+inf")
+                    .query_async(&mut r.conn())
+                    .await?;
+                Ok(count)
+            }
+        }
+    }
+
     pub async fn ping(&self) -> Result<(), CacheError> {
         match self {
             Cache::Memory(_) => Ok(()),
@@ -198,6 +275,14 @@ impl Cache {
             }
         }
     }
+}
+
+/// Milliseconds since the Unix epoch by this machine's clock: marks in Redis are shared by
+/// every instance, so they end at a wall-clock time rather than at an `Instant`.
+fn unix_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn ttl_secs(ttl: Duration) -> u64 {
@@ -239,10 +324,12 @@ struct Entry {
     expires_at: Instant,
 }
 
-/// The in-process cache: a map with deadlines, swept of expired entries as it grows.
+/// The in-process cache: a map with deadlines, swept of expired entries as it grows, and the
+/// sets of marks ([`Cache::mark`]), each a map of member to deadline.
 #[derive(Default)]
 pub struct MemoryCache {
     entries: Mutex<Entries>,
+    marks: Mutex<HashMap<String, HashMap<String, Instant>>>,
 }
 
 #[derive(Default)]
@@ -316,6 +403,41 @@ impl MemoryCache {
         1
     }
 
+    fn time_left(&self, key: &str) -> Option<Duration> {
+        let now = Instant::now();
+        self.lock()
+            .live(key, now)
+            .map(|e| e.expires_at.saturating_duration_since(now))
+    }
+
+    fn lock_marks(&self) -> std::sync::MutexGuard<'_, HashMap<String, HashMap<String, Instant>>> {
+        self.marks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn mark(&self, set: &str, member: &str, ttl: Duration) {
+        let now = Instant::now();
+        let end = now + ttl;
+        let mut marks = self.lock_marks();
+        let members = marks.entry(set.to_owned()).or_default();
+        members.retain(|_, until| *until > now);
+        let until = members.entry(member.to_owned()).or_insert(end);
+        *until = (*until).max(end);
+    }
+
+    fn unmark(&self, set: &str, member: &str) {
+        if let Some(members) = self.lock_marks().get_mut(set) {
+            members.remove(member);
+        }
+    }
+
+    fn count_marked(&self, set: &str) -> i64 {
+        let now = Instant::now();
+        self.lock_marks().get(set).map_or(0, |members| {
+            let live = members.values().filter(|until| **until > now).count();
+            i64::try_from(live).unwrap_or(i64::MAX)
+        })
+    }
+
     fn keys_with_prefix(&self, prefix: &str) -> Vec<String> {
         let now = Instant::now();
         let entries = self.lock();
@@ -327,5 +449,41 @@ impl MemoryCache {
             .collect();
         keys.sort();
         keys
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn marks_are_counted_once_per_member_until_they_end_or_are_removed() {
+        let cache = Cache::in_memory();
+        let hour = Duration::from_secs(3600);
+        assert_eq!(cache.count_marked("locked").await.unwrap(), 0);
+        cache.mark("locked", "a@example.com", hour).await.unwrap();
+        cache.mark("locked", "a@example.com", hour).await.unwrap();
+        cache.mark("locked", "b@example.com", hour).await.unwrap();
+        cache.mark("other", "a@example.com", hour).await.unwrap();
+        assert_eq!(cache.count_marked("locked").await.unwrap(), 2);
+        cache.unmark("locked", "a@example.com").await.unwrap();
+        assert_eq!(cache.count_marked("locked").await.unwrap(), 1);
+        cache
+            .mark("locked", "c@example.com", Duration::ZERO)
+            .await
+            .unwrap();
+        assert_eq!(cache.count_marked("locked").await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn time_left_is_that_of_the_item_and_none_without_one() {
+        let cache = Cache::in_memory();
+        assert_eq!(cache.time_left("FLA-x").await.unwrap(), None);
+        cache
+            .increment("FLA-x", Duration::from_secs(600))
+            .await
+            .unwrap();
+        let left = cache.time_left("FLA-x").await.unwrap().unwrap();
+        assert!(left <= Duration::from_secs(600) && left > Duration::from_secs(590));
     }
 }

@@ -105,35 +105,38 @@ pub struct FieldChange {
     pub after: Value,
 }
 
-/// Field names whose values are never recorded, whole words of a snake or camel case name.
+/// The last words of the names of fields whose values are never recorded.
 const SECRET_WORDS: [&str; 9] = [
     "secret", "password", "hash", "code", "token", "key", "otp", "seed", "sealed",
 ];
 
-/// Whether a field holds a secret or a code (its value is recorded as `"[redacted]"`).
+/// Whether a field holds a secret or a code (its value is recorded as `"[redacted]"`): its
+/// name's last word (snake or camel case) is one of [`SECRET_WORDS`].
 pub fn is_secret_field(name: &str) -> bool {
-    let mut words = Vec::new();
-    let mut word = String::new();
+    let mut words = vec![String::new()];
     for c in name.chars() {
-        if c == '_' || c == '-' || c == '.' || c.is_ascii_uppercase() {
-            if !word.is_empty() {
-                words.push(std::mem::take(&mut word));
-            }
+        let boundary = matches!(c, '_' | '-' | '.') || c.is_ascii_uppercase();
+        if boundary && words.last().is_some_and(|w| !w.is_empty()) {
+            words.push(String::new());
         }
-        if c.is_alphanumeric() {
+        if let (true, Some(word)) = (c.is_alphanumeric(), words.last_mut()) {
             word.push(c.to_ascii_lowercase());
         }
     }
-    words.push(word);
-    words
-        .iter()
-        .any(|w| SECRET_WORDS.iter().any(|s| w == s || w == &format!("{s}s")))
+    // The last word says what the value is: `clientSecret` is a secret, `tokenExchangeClientIds`
+    // are ids.
+    words.last().is_some_and(|last| {
+        SECRET_WORDS
+            .iter()
+            .any(|s| last == s || *last == format!("{s}s"))
+    })
 }
 
 const REDACTED: &str = "[redacted]";
 
 fn shown(field: &str, value: Value) -> Value {
-    if value.is_null() || !is_secret_field(field) {
+    // A switch or a number tells no secret (`otpVerified`, `passwordExpiresIn`).
+    if value.is_null() || value.is_boolean() || value.is_number() || !is_secret_field(field) {
         value
     } else {
         Value::String(REDACTED.into())
@@ -323,6 +326,20 @@ where
     recording_all(vec![change], write).await
 }
 
+impl crate::Store {
+    /// Records a change that no other write of the database makes (an unlock kept in the
+    /// cache, a sign-in event), in a transaction of its own.
+    pub async fn record_change(&self, change: Change) -> Result<(), StoreError> {
+        recording(change, async {
+            crate::on_pool!(self, |pool| {
+                let tx = pool.begin_write().await?;
+                self.commit(tx).await
+            })
+        })
+        .await
+    }
+}
+
 /// Whether a change waits for the current task's next write.
 pub(crate) fn pending() -> bool {
     SCOPE
@@ -388,6 +405,16 @@ fn event_data(change: &Change, id: &str) -> String {
     Value::Object(data).to_string()
 }
 
+/// Who a change is recorded as: a caller no guard named who changes a user's own account
+/// (a sign-up, a reset with an emailed code, the account pages) is that user.
+fn actor_of<'a>(actor: &'a Actor, change: &Change, id: &'a str) -> (ActorKind, &'a str) {
+    if actor.kind == ActorKind::Anonymous && change.resource == "user" {
+        (ActorKind::User, id)
+    } else {
+        (actor.kind, actor.id.as_str())
+    }
+}
+
 /// Writes the pending changes on a connection inside a write transaction.
 pub(crate) trait RecordChanges {
     /// Writes the task's pending changes; whether an outbox event was written.
@@ -416,10 +443,11 @@ macro_rules! record_changes_on {
                         .or_else(|| created.clone())
                         .unwrap_or_default();
                     if change.audited {
+                        let (kind, actor_id) = actor_of(&actor, change, &id);
                         let params = (
                             now,
-                            actor.kind.as_str(),
-                            actor.id.as_str(),
+                            kind.as_str(),
+                            actor_id,
                             actor.ip.as_deref(),
                             actor.request_id.as_deref(),
                             change.resource,

@@ -38,10 +38,12 @@ mod settings;
 mod signing_keys;
 mod social;
 mod sql;
+mod stats;
 #[cfg(test)]
 mod testing;
 mod user_attributes;
 mod users;
+mod webhooks;
 
 use std::future::Future;
 use std::str::FromStr;
@@ -81,13 +83,18 @@ pub use refresh_tokens::{ActiveSession, NewRefreshToken, RefreshTokenRecord, Ref
 pub use resource_servers::{ResourceServerFields, ResourceServerRecord, ResourceServerStore};
 pub use roles::{RoleRecord, RoleStore};
 pub use saml_idps::{SamlIdpFields, SamlIdpRecord, SamlIdpStore};
-pub use scim_users::ScimUserStore;
+pub use scim_users::{ScimUserFields, ScimUserStore};
 pub use scopes::{NewScope, ScopeChanges, ScopeLocaleRecord, ScopeRecord, ScopeStore};
 pub use settings::SettingsStore;
 pub use signing_keys::{NewSigningKey, SigningKeyRecord, SigningKeyStore};
 pub use social::{LinkedIdentity, NewSocialUser, SocialAccountStore};
+pub use stats::{CountedEvent, DailyCount, StatsStore, UserTotals};
 pub use user_attributes::{UserAttributeFields, UserAttributeRecord, UserAttributeStore};
 pub use users::{NewInvitedUser, PasskeyRecord, UserChanges, UserRecord, UserStore};
+pub use webhooks::{
+    AttemptOutcome, DeliveryFilter, DeliveryRecord, DeliveryStatus, DueDelivery,
+    NewWebhookEndpoint, Resent, WebhookEndpointChanges, WebhookEndpointRecord, WebhookStore,
+};
 
 /// What every store call returns: a future of `Result<T, StoreError>` that can be sent to
 /// another thread (the server awaits store calls inside spawned tasks).
@@ -388,7 +395,12 @@ impl Store {
             for dependent in dependents {
                 sql::execute(&mut *tx, dependent, (id, now)).await?;
             }
-            self.commit(tx).await?;
+            // A change is recorded only when the row was there to delete.
+            if deleted.rows_affected() > 0 {
+                self.commit(tx).await?;
+            } else {
+                tx.commit().await?;
+            }
             Ok(deleted.rows_affected() > 0)
         })
     }

@@ -23,6 +23,9 @@ pub trait LifecycleStore {
     /// Gives the user a new (verified) email; another live password account holding it is
     /// `StoreError::Conflict`.
     fn change_email(&self, user_id: UserId, email: &str) -> impl StoreFuture<()>;
+    /// Gives the user a new email that an admin or provisioning client set, unverified until
+    /// the user proves they receive mail there; a taken email is `StoreError::Conflict`.
+    fn assign_email(&self, user_id: UserId, email: &str) -> impl StoreFuture<()>;
     /// The live user whose pending invitation has this token hash.
     fn invited_user(&self, token_hash: &str) -> impl StoreFuture<Option<InvitedUser>>;
     /// Accepts the invitation: sets the password, activates the account, marks the email
@@ -35,6 +38,33 @@ pub trait LifecycleStore {
     ) -> impl StoreFuture<bool>;
 }
 
+impl Store {
+    /// Sets the user's email and whether it is verified, unless another live password account
+    /// holds it.
+    async fn set_email(
+        &self,
+        user_id: UserId,
+        email: &str,
+        verified: bool,
+    ) -> Result<(), StoreError> {
+        let _changed = self.writing_user_data();
+        const TAKEN: &str = "SELECT COUNT(*) FROM users WHERE email = $1 AND id <> $2 \
+            AND social_account_id IS NULL AND deleted_at IS NULL";
+        const SQL: &str = "UPDATE users SET email = $2, email_verified = $3, updated_at = $4 \
+            WHERE id = $1";
+        on_pool!(self, |pool| {
+            let mut tx = pool.begin_write().await?;
+            let (taken,): (i64,) = sql::fetch_one(&mut *tx, TAKEN, (email, user_id)).await?;
+            if taken > 0 {
+                return Err(StoreError::Conflict("users.email".into()));
+            }
+            sql::execute(&mut *tx, SQL, (user_id, email, verified, now_utc())).await?;
+            self.commit(tx).await?;
+            Ok(())
+        })
+    }
+}
+
 impl LifecycleStore for Store {
     async fn set_email_verified(&self, user_id: UserId) -> Result<(), StoreError> {
         let _changed = self.writing_user_data();
@@ -45,21 +75,11 @@ impl LifecycleStore for Store {
     }
 
     async fn change_email(&self, user_id: UserId, email: &str) -> Result<(), StoreError> {
-        let _changed = self.writing_user_data();
-        const TAKEN: &str = "SELECT COUNT(*) FROM users WHERE email = $1 AND id <> $2 \
-            AND social_account_id IS NULL AND deleted_at IS NULL";
-        const SQL: &str = "UPDATE users SET email = $2, email_verified = (1 = 1), updated_at = $3 \
-            WHERE id = $1";
-        on_pool!(self, |pool| {
-            let mut tx = pool.begin_write().await?;
-            let (taken,): (i64,) = sql::fetch_one(&mut *tx, TAKEN, (email, user_id)).await?;
-            if taken > 0 {
-                return Err(StoreError::Conflict("users.email".into()));
-            }
-            sql::execute(&mut *tx, SQL, (user_id, email, now_utc())).await?;
-            self.commit(tx).await?;
-            Ok(())
-        })
+        self.set_email(user_id, email, true).await
+    }
+
+    async fn assign_email(&self, user_id: UserId, email: &str) -> Result<(), StoreError> {
+        self.set_email(user_id, email, false).await
     }
 
     async fn invited_user(&self, token_hash: &str) -> Result<Option<InvitedUser>, StoreError> {
@@ -156,5 +176,18 @@ mod tests {
         let changed = store.user_by_id(a.id).await.expect("read").expect("user");
         assert_eq!(changed.email.as_deref(), Some("c@example.com"));
         assert!(changed.email_verified);
+
+        let taken = store.assign_email(a.id, "b@example.com").await;
+        assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+        store
+            .assign_email(a.id, "d@example.com")
+            .await
+            .expect("assign");
+        let assigned = store.user_by_id(a.id).await.expect("read").expect("user");
+        assert_eq!(assigned.email.as_deref(), Some("d@example.com"));
+        assert!(
+            !assigned.email_verified,
+            "an assigned email is not verified"
+        );
     }
 }

@@ -12,6 +12,8 @@ pub enum LogKind {
     Email,
     Sms,
     SignIn,
+    /// The audit trail (read through [`crate::AuditStore`]).
+    Audit,
 }
 
 impl LogKind {
@@ -20,6 +22,7 @@ impl LogKind {
             LogKind::Email => "email_logs",
             LogKind::Sms => "sms_logs",
             LogKind::SignIn => "sign_in_logs",
+            LogKind::Audit => "audit_log",
         }
     }
 }

@@ -34,6 +34,10 @@ pub struct UserRecord {
     pub scim_user_name: Option<String>,
     /// The SCIM `externalId` a provisioning client gave.
     pub scim_external_id: Option<String>,
+    /// The `type` and `primary` a provisioning client gave the email (SCIM shows `work` and
+    /// `true` when `None`).
+    pub scim_email_type: Option<String>,
+    pub scim_email_primary: Option<bool>,
     pub linked_auth_id: Option<String>,
     pub org_slug: String,
     pub invitation_token: Option<String>,
@@ -57,7 +61,8 @@ macro_rules! user_columns_u {
         "u.id, u.auth_id, u.email, u.first_name, u.last_name, u.email_verified, u.is_active, \
          u.login_count, u.locale, u.mfa_types, u.otp_verified, u.social_account_id, \
          u.social_account_type, u.sms_phone_number, u.sms_phone_number_verified, u.phone_number, \
-         u.address, u.scim_user_name, u.scim_external_id, u.linked_auth_id, u.org_slug, \
+         u.address, u.scim_user_name, u.scim_external_id, u.scim_email_type, \
+         u.scim_email_primary, u.linked_auth_id, u.org_slug, \
          u.invitation_token, u.invitation_expires_at, u.created_at, u.updated_at"
     };
 }

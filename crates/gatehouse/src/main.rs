@@ -211,12 +211,13 @@ fn main() -> ExitCode {
             Command::Migrate => migrate(config).await,
             Command::Backup { to, force } => backup(config, to, force).await,
             Command::Restore { from } => restore(config, from).await,
-            Command::Keys(KeysCommand::Rotate) => rotate_keys(config).await,
             Command::Keys(KeysCommand::List) => list_keys(config).await,
             Command::Configuration(_) => Ok(()),
-            Command::ConnectApp(command) => connect_app(config, command).await,
-            Command::Import(command) => import(config, command).await,
-            Command::Admin(command) => admin(config, command).await,
+            // The commands that change data record it as the command line's.
+            Command::Keys(KeysCommand::Rotate) => as_cli(rotate_keys(config)).await,
+            Command::ConnectApp(command) => as_cli(connect_app(config, command)).await,
+            Command::Import(command) => as_cli(import(config, command)).await,
+            Command::Admin(command) => as_cli(admin(config, command)).await,
             Command::Completions { .. } | Command::Man => Ok(()),
         }
     });
@@ -227,6 +228,11 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs a command whose changes the audit trail records as made by `cli`.
+async fn as_cli<T>(work: impl std::future::Future<Output = T>) -> T {
+    gatehouse_store::changes::acting_as(gatehouse_store::changes::Actor::cli(), work).await
 }
 
 async fn serve(config: Config) -> Result<(), String> {

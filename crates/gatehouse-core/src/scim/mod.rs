@@ -1,13 +1,18 @@
 //! SCIM 2.0 (RFC 7643, RFC 7644) without I/O: the filter language, PATCH paths and applying a
-//! PATCH to a resource held as JSON. The server turns resources into JSON and back.
+//! PATCH to a resource held as JSON, list and search requests, and the discovery documents.
+//! The server turns resources into JSON and back.
 
+mod discovery;
 mod filter;
 mod patch;
+mod search;
 
+pub use discovery::{listed, Discovery, EnterpriseAttribute, Kept, ScimGroups};
 pub use filter::{parse_filter, AttrPath, CompareOp, Filter};
 pub use patch::{
     apply_patch, parse_patch_path, parse_patch_request, PatchOp, PatchOpKind, PatchPath,
 };
+pub use search::{ListQuery, SEARCH_REQUEST_SCHEMA};
 
 use serde_json::{Map, Value};
 
@@ -112,13 +117,44 @@ pub fn get_attr<'a>(object: &'a Value, attribute: &str) -> Option<&'a Value> {
     key_of(object, attribute).and_then(|k| object.get(&k))
 }
 
+/// The extension schema an attribute name is in (`urn…:enterprise:2.0:User:department`, or
+/// the extension's URN itself), and the attribute in it, if any.
+fn in_extension(name: &str) -> Option<(&'static str, Option<&str>)> {
+    let urn = ENTERPRISE_USER_SCHEMA;
+    let head = name.get(..urn.len())?;
+    if !head.eq_ignore_ascii_case(urn) {
+        return None;
+    }
+    match name.get(urn.len()..)? {
+        "" => Some((urn, None)),
+        rest => rest.strip_prefix(':').map(|a| (urn, Some(a))),
+    }
+}
+
 /// Keeps only the requested attributes of a resource (`attributes`), or drops the excluded ones
-/// (`excludedAttributes`); `id` and `schemas` are always returned (RFC 7644 §3.4.2.5).
+/// (`excludedAttributes`); `id` and `schemas` are always returned (RFC 7644 §3.4.2.5). An
+/// extension's attribute asked for keeps the whole extension; one excluded drops only itself.
 pub fn project(resource: &mut Value, attributes: &[String], excluded: &[String]) {
     let Some(object) = resource.as_object_mut() else {
         return;
     };
-    let top = |name: &String| strip_core_urn(name).split('.').next().map(str::to_owned);
+    if attributes.is_empty() {
+        for (urn, attribute) in excluded.iter().filter_map(|e| in_extension(e)) {
+            if let (Some(attribute), Some(Value::Object(extension))) =
+                (attribute, object.get_mut(urn))
+            {
+                if let Some(key) = key_of(extension, attribute) {
+                    extension.remove(&key);
+                }
+            }
+        }
+    }
+    let top = |name: &String| match in_extension(name) {
+        Some((urn, None)) => Some(urn.to_owned()),
+        Some((_, Some(_))) if attributes.is_empty() => None,
+        Some((urn, Some(_))) => Some(urn.to_owned()),
+        None => strip_core_urn(name).split('.').next().map(str::to_owned),
+    };
     let keep = |key: &str| {
         ["id", "schemas", "meta"]
             .iter()
@@ -200,6 +236,34 @@ mod tests {
         let mut user = json!({"id": "1", "userName": "a", "active": true});
         project(&mut user, &[], &["ACTIVE".into()]);
         assert_eq!(user, json!({"id": "1", "userName": "a"}));
+    }
+
+    #[test]
+    fn projection_reaches_into_the_enterprise_extension() {
+        let user = json!({"id": "1", "userName": "a", ENTERPRISE_USER_SCHEMA: {"department": "d", "division": "v"}});
+        let mut shown = user.clone();
+        project(
+            &mut shown,
+            &[format!("{ENTERPRISE_USER_SCHEMA}:department")],
+            &[],
+        );
+        assert_eq!(
+            shown,
+            json!({"id": "1", ENTERPRISE_USER_SCHEMA: {"department": "d", "division": "v"}})
+        );
+        let mut shown = user.clone();
+        project(
+            &mut shown,
+            &[],
+            &[format!("{ENTERPRISE_USER_SCHEMA}:Department")],
+        );
+        assert_eq!(
+            shown,
+            json!({"id": "1", "userName": "a", ENTERPRISE_USER_SCHEMA: {"division": "v"}})
+        );
+        let mut shown = user;
+        project(&mut shown, &[], &[ENTERPRISE_USER_SCHEMA.to_owned()]);
+        assert_eq!(shown, json!({"id": "1", "userName": "a"}));
     }
 
     #[test]

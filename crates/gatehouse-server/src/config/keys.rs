@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use gatehouse_core::scim::ScimGroups;
 use gatehouse_core::signin::MfaType;
 use serde::{Deserialize, Serialize};
 
@@ -479,10 +480,14 @@ config_keys! {
         email_log_retention_days: u64 = 90;
         /// Days a sent-SMS log entry is kept; 0 keeps them forever.
         sms_log_retention_days: u64 = 90;
+        /// Days an audit record (who changed what) is kept; 0 keeps them forever. Kept a year by default: the trail answers questions asked long after the change.
+        audit_log_retention_days: u64 = 365;
         /// Roles whose holders may impersonate users (through the admin panel or the S2S API).
         impersonation_roles: Vec<String> = strings(&["super_admin"]);
         /// Roles only a `root` caller may assign. This role, every `impersonation_roles` and `admin_panel_roles` role and `super_admin` are protected: without `root` (in the panel, `super_admin`) no caller may create, rename to or from, delete, give or take away one, nor disable, delete, link, unlink or change the MFA or passkeys of a user who holds one.
         privileged_roles: Vec<String> = strings(&["super_admin"]);
+        /// What SCIM Groups (`/scim/v2/Groups`) are: `roles`, or `org_groups` (organization groups, each named `org-slug/group name`; needs `enable_org` and `enable_org_group`). Either way the other kind cannot be reached through SCIM.
+        scim_groups: ScimGroups = ScimGroups::Roles;
         /// Client ids of S2S apps whose `/api/v1` refusals are answered as plain text, the message alone, as Melody Auth answers them (same status). List the S2S app that Melody's admin panel signs in with: the panel shows an error body as it is, and a JSON one as `[object Object]`. Other callers, and refusals made before the token is known (a missing or invalid token), keep the JSON body.
         api_text_error_clients: Vec<String> = Vec::new();
         /// Whether apps created through the API or the panel without `rotateRefreshTokens` rotate their refresh tokens (RFC 9700). Set it to false where Melody's admin panel creates the apps: it cannot set the field, and Melody's SDKs keep the first refresh token, so with rotation every other page load fails. Self-registered clients (RFC 7591) always rotate.
@@ -515,6 +520,16 @@ config_keys! {
         client_id_metadata_document_ttl: u64 = 300;
         /// Seconds between rounds of the back-channel logout sender on each instance: notices owed by other instances, retries, and sessions that ran out idle (a logout on this instance is sent at once).
         logout_notice_interval: u64 = 5;
+    }
+    section "Webhooks" {
+        /// Let webhook endpoints be on loopback, private and link-local addresses, and over plain http. Off: such URLs, and names resolving to such addresses, are refused when an endpoint is registered and again at every delivery, so a webhook cannot make the server probe the inside network.
+        webhook_allow_private_addresses: bool = false;
+        /// Seconds before the first retry of a failed webhook delivery; each later retry waits twice as long (at most 6 hours), and a delivery is given up once its retries would pass a day.
+        webhook_retry_base_seconds: u64 = 10;
+        /// Seconds between rounds of the webhook sender on each instance: deliveries owed by other instances and retries (an event raised on this instance is sent at once).
+        webhook_poll_interval: u64 = 5;
+        /// Days a webhook delivery is kept in the delivery log once delivered or given up (its event goes with the last one); 0 keeps them forever. Pruned with the other logs.
+        webhook_log_retention_days: u64 = 30;
     }
     section "Admin panel" {
         /// Roles besides `super_admin` whose holders may use the admin panel at `/admin` (they act without `root`: no `root` scope, and no change to a protected role or its holders; see `privileged_roles`).

@@ -207,3 +207,19 @@ fn typed_lists_are_parsed_once_at_load() {
         assert!(err.contains(var), "{err}");
     }
 }
+
+#[test]
+fn scim_groups_is_roles_or_org_groups_and_org_groups_need_organizations() {
+    use gatehouse_core::scim::ScimGroups;
+    assert_eq!(from_env(&[]).unwrap().scim_groups, ScimGroups::Roles);
+    let err = from_env(&[("GATEHOUSE_SCIM_GROUPS", "org_groups")]).unwrap_err();
+    assert!(err.to_string().contains("scim_groups"), "{err}");
+    let config = from_env(&[
+        ("GATEHOUSE_SCIM_GROUPS", "org_groups"),
+        ("GATEHOUSE_ENABLE_ORG", "true"),
+    ])
+    .unwrap();
+    assert_eq!(config.scim_groups, ScimGroups::OrgGroups);
+    let err = from_env(&[("GATEHOUSE_SCIM_GROUPS", "teams")]).unwrap_err();
+    assert!(err.to_string().contains("scim_groups"), "{err}");
+}

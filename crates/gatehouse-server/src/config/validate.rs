@@ -23,6 +23,14 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
     })?;
     one_of("environment", &c.environment, &["prod", "dev"])?;
     one_of("log_format", &c.log_format, &["text", "json"])?;
+    if c.scim_groups == gatehouse_core::scim::ScimGroups::OrgGroups
+        && !(c.enable_org && c.enable_org_group)
+    {
+        return Err(ConfigError::invalid(
+            "scim_groups",
+            "org_groups needs enable_org and enable_org_group",
+        ));
+    }
     one_of(
         "signing_algorithm",
         &c.signing_algorithm,
@@ -93,7 +101,8 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
         invitation_expires_in, passkey_challenge_expires_in, oidc_code_verifier_expires_in,
         mfa_remember_device_expires_in, keys_reload_interval, device_code_expires_in,
         device_code_interval, device_user_code_threshold, pushed_authorization_request_expires_in,
-        dpop_nonce_lifetime, client_registration_token_expires_in,
+        dpop_nonce_lifetime, client_registration_token_expires_in, webhook_retry_base_seconds,
+        webhook_poll_interval,
     ) {
         if value == 0 {
             return Err(ConfigError::invalid(key, "must be greater than 0"));

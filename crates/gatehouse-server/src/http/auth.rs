@@ -13,6 +13,7 @@ use super::api::text_errors::TextRefusals;
 use super::error::ApiError;
 use crate::services::{dpop, user_tokens};
 use crate::state::AppState;
+use gatehouse_store::changes::{self, ActorKind};
 
 /// A server-to-server caller: an active S2S app presenting a valid, unrevoked access token; its
 /// scopes are the token's that the app holds now.
@@ -109,6 +110,8 @@ impl FromRequestParts<AppState> for S2sCaller {
             .into_iter()
             .filter(|scope| app.scopes.contains(scope))
             .collect();
+        // What this request changes is recorded as the app's.
+        changes::identify(ActorKind::App, &app.client_id);
         Ok(S2sCaller {
             client_id: app.client_id.clone(),
             scopes,

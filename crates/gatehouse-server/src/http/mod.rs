@@ -1,7 +1,7 @@
 //! The HTTP surface: routers by area, one error mapping, guards.
 
 mod admin;
-mod api;
+pub(crate) mod api;
 pub mod auth;
 mod compat;
 mod cors;
@@ -26,6 +26,7 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use gatehouse_store::changes;
 use serde_json::json;
 
 pub use api::openapi_json;
@@ -156,8 +157,17 @@ async fn observe(
     if let Some(id) = &id {
         request.extensions_mut().insert(id.clone());
     }
+    // The changes the request makes name its address and ID; a guard names the caller.
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0);
+    let actor = changes::Actor::request(
+        web::client_ip(request.headers(), peer, &state.config),
+        id.as_ref().map(|id| id.as_str().to_owned()),
+    );
     async move {
-        let mut response = next.run(request).await;
+        let mut response = changes::acting_as(actor, next.run(request)).await;
         discovery::point_to_resource_metadata(&mut response, &state.config.issuer);
         if let Some(RequestId(id)) = id {
             response.headers_mut().insert(X_REQUEST_ID, id);

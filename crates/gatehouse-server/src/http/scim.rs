@@ -1,5 +1,6 @@
-//! `/scim/v2`: SCIM 2.0 provisioning (RFC 7644) for users and groups (our roles), with S2S
-//! tokens holding `read_scim` / `write_scim` (or `root`). Discovery needs no token.
+//! `/scim/v2`: SCIM 2.0 provisioning (RFC 7644) for users and groups (roles or organization
+//! groups), with S2S tokens holding `read_scim` / `write_scim` (or `root`); `POST /.search` is a
+//! read. Discovery needs no token.
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -9,11 +10,11 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use gatehouse_core::scim::{
-    attribute_list, paging, parse_filter, parse_patch_request, project, Filter, ScimError,
-    ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, LIST_RESPONSE_SCHEMA, USER_SCHEMA,
+    attribute_list, listed, paging, parse_patch_request, project, ListQuery, ScimError,
+    LIST_RESPONSE_SCHEMA,
 };
 use gatehouse_core::scope::satisfies;
 use serde_json::{json, Value};
@@ -36,7 +37,9 @@ pub fn routes() -> Router<AppState> {
         .route("/scim/v2/ResourceTypes/{id}", get(resource_type))
         .route("/scim/v2/Schemas", get(schemas))
         .route("/scim/v2/Schemas/{id}", get(schema))
+        .route("/scim/v2/.search", post(search_all))
         .route("/scim/v2/Users", get(list::<USERS>).post(create::<USERS>))
+        .route("/scim/v2/Users/.search", post(search::<USERS>))
         .route(
             "/scim/v2/Users/{id}",
             get(read::<USERS>)
@@ -48,6 +51,7 @@ pub fn routes() -> Router<AppState> {
             "/scim/v2/Groups",
             get(list::<GROUPS>).post(create::<GROUPS>),
         )
+        .route("/scim/v2/Groups/.search", post(search::<GROUPS>))
         .route(
             "/scim/v2/Groups/{id}",
             get(read::<GROUPS>)
@@ -181,27 +185,15 @@ fn body_json(body: &Bytes) -> Result<Value, Refusal> {
 }
 
 /// A page of `resources` as a ListResponse, with `attributes`/`excludedAttributes` applied.
-fn list_response(mut resources: Vec<Value>, query: &HashMap<String, String>) -> Answer {
-    let number = |name: &str| -> Result<Option<i64>, Refusal> {
-        query
-            .get(name)
-            .map(|v| {
-                v.parse::<i64>().map_err(|_| {
-                    ScimError::invalid_value(format!("{name} must be an integer")).into()
-                })
-            })
-            .transpose()
-    };
-    let (start, count) = paging(number("startIndex")?, number("count")?, MAX_RESULTS);
+fn list_response(mut resources: Vec<Value>, query: &ListQuery) -> Answer {
+    let (start, count) = paging(query.start_index, query.count, MAX_RESULTS);
     let total = resources.len();
-    let attributes = attribute_list(query.get("attributes").map(String::as_str));
-    let excluded = attribute_list(query.get("excludedAttributes").map(String::as_str));
     let page: Vec<Value> = resources
         .drain(..)
         .skip(usize::try_from(start - 1).unwrap_or(usize::MAX))
         .take(usize::try_from(count).unwrap_or(0))
         .map(|mut r| {
-            project(&mut r, &attributes, &excluded);
+            project(&mut r, &query.attributes, &query.excluded_attributes);
             r
         })
         .collect();
@@ -210,10 +202,6 @@ fn list_response(mut resources: Vec<Value>, query: &HashMap<String, String>) -> 
         &json!({"schemas": [LIST_RESPONSE_SCHEMA], "totalResults": total, "startIndex": start,
                 "itemsPerPage": page.len(), "Resources": page}),
     ))
-}
-
-fn filter_of(query: &HashMap<String, String>) -> Result<Option<Filter>, Refusal> {
-    Ok(query.get("filter").map(|f| parse_filter(f)).transpose()?)
 }
 
 fn shown(mut resource: Value, query: &HashMap<String, String>) -> Value {
@@ -227,18 +215,39 @@ fn shown(mut resource: Value, query: &HashMap<String, String>) -> Value {
 const USERS: bool = false;
 const GROUPS: bool = true;
 
+/// The resources of one type that `query` asks for, as a ListResponse.
+async fn listing<const IS_GROUP: bool>(state: &AppState, query: &ListQuery) -> Answer {
+    let (filter, base) = (query.filter.as_ref(), base(state));
+    let found = if IS_GROUP {
+        service::list_groups(state, filter, &base).await?
+    } else {
+        service::list_users(state, filter, &base).await?
+    };
+    list_response(found, query)
+}
+
 async fn list<const IS_GROUP: bool>(
     _: ScimCaller<Read>,
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Answer {
-    let filter = filter_of(&query)?;
-    let (filter, base) = (filter.as_ref(), base(&state));
-    let found = if IS_GROUP {
-        service::list_groups(&state, filter, &base).await?
-    } else {
-        service::list_users(&state, filter, &base).await?
-    };
+    listing::<IS_GROUP>(&state, &ListQuery::from_query(&query)?).await
+}
+
+/// `POST /Users/.search`, `POST /Groups/.search` (RFC 7644 §3.4.3): a list request in the body.
+async fn search<const IS_GROUP: bool>(
+    _: ScimCaller<Read>,
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Answer {
+    let query = ListQuery::from_search_request(&body_json(&body)?)?;
+    listing::<IS_GROUP>(&state, &query).await
+}
+
+/// `POST /.search`: users and groups together.
+async fn search_all(_: ScimCaller<Read>, State(state): State<AppState>, body: Bytes) -> Answer {
+    let query = ListQuery::from_search_request(&body_json(&body)?)?;
+    let found = service::search_all(&state, query.filter.as_ref(), &base(&state)).await?;
     list_response(found, &query)
 }
 
@@ -327,162 +336,49 @@ async fn delete<const IS_GROUP: bool>(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-// Discovery (RFC 7644 §4, RFC 7643 §5-7).
+// Discovery (RFC 7644 §4, RFC 7643 §5-7): the documents come from `gatehouse_core::scim`, as
+// this deployment maps groups and the enterprise extension.
 
-async fn service_provider_config(State(state): State<AppState>) -> Response {
+async fn service_provider_config(State(state): State<AppState>) -> Answer {
     let base = base(&state);
-    scim_response(
+    let discovery = service::discovery(&state, &base, MAX_RESULTS).await?;
+    Ok(scim_response(
         StatusCode::OK,
-        &json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
-            "patch": {"supported": true},
-            "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
-            "filter": {"supported": true, "maxResults": MAX_RESULTS},
-            "changePassword": {"supported": false},
-            "sort": {"supported": false},
-            "etag": {"supported": true},
-            "authenticationSchemes": [{
-                "type": "oauthbearertoken",
-                "name": "OAuth Bearer Token",
-                "description": "A client-credentials access token holding read_scim / write_scim (or root)",
-                "primary": true,
-            }],
-            "meta": {"resourceType": "ServiceProviderConfig", "location": format!("{base}/ServiceProviderConfig")},
-        }),
-    )
+        &discovery.service_provider_config(),
+    ))
 }
 
-fn resource_type_documents(base: &str) -> Vec<Value> {
-    [("User", "/Users", "User accounts", USER_SCHEMA), ("Group", "/Groups", "Groups (roles)", GROUP_SCHEMA)]
-        .into_iter()
-        .map(|(id, endpoint, description, schema)| {
-            json!({
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
-                "id": id, "name": id, "endpoint": endpoint, "description": description,
-                "schema": schema, "schemaExtensions": [],
-                "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/{id}")},
-            })
-        })
-        .collect()
-}
-
-fn listed(resources: Vec<Value>) -> Response {
-    scim_response(
+async fn resource_types(State(state): State<AppState>) -> Answer {
+    let base = base(&state);
+    let discovery = service::discovery(&state, &base, MAX_RESULTS).await?;
+    Ok(scim_response(
         StatusCode::OK,
-        &json!({"schemas": [LIST_RESPONSE_SCHEMA], "totalResults": resources.len(), "startIndex": 1,
-                "itemsPerPage": resources.len(), "Resources": resources}),
-    )
-}
-
-async fn resource_types(State(state): State<AppState>) -> Response {
-    listed(resource_type_documents(&base(&state)))
+        &listed(discovery.resource_types()),
+    ))
 }
 
 async fn resource_type(State(state): State<AppState>, Path(id): Path<String>) -> Answer {
-    resource_type_documents(&base(&state))
+    let base = base(&state);
+    let discovery = service::discovery(&state, &base, MAX_RESULTS).await?;
+    discovery
+        .resource_types()
         .into_iter()
         .find(|r| r["id"] == id.as_str())
         .map(|r| scim_response(StatusCode::OK, &r))
         .ok_or_else(|| ScimError::status(404, "No such resource type").into())
 }
 
-/// One attribute definition (RFC 7643 §7).
-fn attribute(name: &str, kind: &str, mutability: &str, required: bool, sub: Vec<Value>) -> Value {
-    let mut definition = json!({
-        "name": name, "type": kind, "multiValued": false, "description": name, "required": required,
-        "caseExact": false, "mutability": mutability,
-        "returned": if mutability == "writeOnly" { "never" } else { "default" },
-        "uniqueness": "none",
-    });
-    if !sub.is_empty() {
-        definition["subAttributes"] = Value::Array(sub);
-    }
-    definition
-}
-
-fn multi(mut definition: Value) -> Value {
-    definition["multiValued"] = Value::Bool(true);
-    definition
-}
-
-fn schema_documents(base: &str) -> Vec<Value> {
-    let mut user_name = attribute("userName", "string", "readWrite", true, vec![]);
-    user_name["uniqueness"] = json!("server");
-    let mut member_ref = attribute("$ref", "reference", "immutable", false, vec![]);
-    member_ref["referenceTypes"] = json!(["User"]);
-    let mut email_type = attribute("type", "string", "readWrite", false, vec![]);
-    email_type["canonicalValues"] = json!(["work"]);
-    let mut display_name = attribute("displayName", "string", "readWrite", true, vec![]);
-    display_name["uniqueness"] = json!("server");
-    let user = vec![
-        user_name,
-        attribute(
-            "name",
-            "complex",
-            "readWrite",
-            false,
-            vec![
-                attribute("givenName", "string", "readWrite", false, vec![]),
-                attribute("familyName", "string", "readWrite", false, vec![]),
-            ],
-        ),
-        // Every account has an email: declared required so clients send one (an email
-        // userName alone is also accepted when a user is created).
-        multi(attribute(
-            "emails",
-            "complex",
-            "readWrite",
-            true,
-            vec![
-                attribute("value", "string", "readWrite", true, vec![]),
-                email_type,
-                attribute("primary", "boolean", "readWrite", false, vec![]),
-            ],
-        )),
-        attribute("active", "boolean", "readWrite", false, vec![]),
-        attribute("password", "string", "writeOnly", false, vec![]),
-    ];
-    let group = vec![
-        display_name,
-        multi(attribute(
-            "members",
-            "complex",
-            "readWrite",
-            false,
-            vec![
-                attribute("value", "string", "immutable", false, vec![]),
-                member_ref,
-                attribute("display", "string", "readOnly", false, vec![]),
-                attribute("type", "string", "immutable", false, vec![]),
-            ],
-        )),
-    ];
-    [
-        (USER_SCHEMA, "User", "User Account", user),
-        (GROUP_SCHEMA, "Group", "Group (a role)", group),
-    ]
-    .into_iter()
-    .map(|(id, name, description, attributes)| {
-        json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
-            "id": id, "name": name, "description": description, "attributes": attributes,
-            "meta": {"resourceType": "Schema", "location": format!("{base}/Schemas/{id}")},
-        })
-    })
-    .collect()
-}
-
-async fn schemas(State(state): State<AppState>) -> Response {
-    listed(schema_documents(&base(&state)))
+async fn schemas(State(state): State<AppState>) -> Answer {
+    let base = base(&state);
+    let discovery = service::discovery(&state, &base, MAX_RESULTS).await?;
+    Ok(scim_response(StatusCode::OK, &listed(discovery.schemas())))
 }
 
 async fn schema(State(state): State<AppState>, Path(id): Path<String>) -> Answer {
-    if id == ENTERPRISE_USER_SCHEMA {
-        return Err(
-            ScimError::status(404, "The enterprise extension is accepted but not stored").into(),
-        );
-    }
-    schema_documents(&base(&state))
+    let base = base(&state);
+    let discovery = service::discovery(&state, &base, MAX_RESULTS).await?;
+    discovery
+        .schemas()
         .into_iter()
         .find(|s| s["id"] == id.as_str())
         .map(|s| scim_response(StatusCode::OK, &s))

@@ -126,6 +126,12 @@ const SAME_AS_ENGLISH: &[(&str, &str)] = &[
     ("it", "panel.ip"),
     ("ko", "panel.swagger"),
     ("ru", "panel.ip"),
+    ("fr", "panel.webhooks"),
+    ("fr", "panel.description"),
+    ("de", "panel.webhooks"),
+    ("es", "panel.webhooks"),
+    ("pt-BR", "panel.webhooks"),
+    ("he", "panel.webhooks"),
 ];
 
 #[test]

@@ -69,15 +69,23 @@ pub async fn create(
         .first()
         .cloned()
         .unwrap_or_else(|| "en".to_owned());
-    let user = store
-        .insert_sign_up(&NewSignUp {
-            auth_id: uuid::Uuid::new_v4().to_string(),
-            email: account.email,
-            password_hash: Some(password_hash),
-            first_name: account.first_name,
-            last_name: account.last_name,
-            locale,
-        })
+    let auth_id = uuid::Uuid::new_v4().to_string();
+    let change = crate::services::audit::user_created(
+        &auth_id,
+        Some(&account.email),
+        account.first_name.as_deref(),
+        account.last_name.as_deref(),
+        gatehouse_core::webhooks::USER_CREATED,
+    );
+    let new_user = NewSignUp {
+        auth_id,
+        email: account.email,
+        password_hash: Some(password_hash),
+        first_name: account.first_name,
+        last_name: account.last_name,
+        locale,
+    };
+    let user = gatehouse_store::changes::recording(change, store.insert_sign_up(&new_user))
         .await
         .map_err(|err| match err {
             StoreError::Conflict(_) => SignInError::EmailInUse.into(),

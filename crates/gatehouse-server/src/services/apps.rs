@@ -8,7 +8,10 @@ use gatehouse_store::{
     App, AppChanges, AppStore, ClientSecurity, LogoutChannels, NewApp, ScopeStore,
 };
 
-use serde::Deserialize;
+use gatehouse_core::webhooks::{APP_CREATED, APP_DELETED, APP_UPDATED};
+use gatehouse_store::changes::{recording, Change};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::config::Config;
@@ -21,6 +24,105 @@ use crate::services::user_tokens::{CLIENT_SECRET_JWT, PRIVATE_KEY_JWT};
 use crate::state::AppState;
 
 const NOT_FOUND: &str = "No app found";
+
+/// The fields of an app the audit trail records (a secret's hash or sealed copy never); in a
+/// change, `None` leaves a field as it is.
+#[derive(Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AppFields<'a> {
+    name: Option<&'a str>,
+    #[serde(rename = "type")]
+    app_type: Option<&'a str>,
+    client_id: Option<&'a str>,
+    redirect_uris: Option<&'a [String]>,
+    scopes: Option<&'a [String]>,
+    is_active: Option<bool>,
+    rotate_refresh_tokens: Option<bool>,
+    allow_device_flow: Option<bool>,
+    id_token_signed_response_alg: Option<&'a str>,
+    standard_claims: Option<bool>,
+    use_system_mfa_config: Option<bool>,
+    require_email_mfa: Option<bool>,
+    require_otp_mfa: Option<bool>,
+    require_sms_mfa: Option<bool>,
+    allow_email_mfa_as_backup: Option<bool>,
+    token_endpoint_auth_method: Option<&'a str>,
+    jwks_uri: Option<&'a str>,
+    backchannel_logout_uri: Option<&'a str>,
+    frontchannel_logout_uri: Option<&'a str>,
+}
+
+impl<'a> AppFields<'a> {
+    fn of(app: &'a App) -> Self {
+        Self {
+            name: Some(&app.name),
+            app_type: Some(app.app_type.as_str()),
+            client_id: Some(&app.client_id),
+            redirect_uris: Some(&app.redirect_uris),
+            scopes: Some(&app.scopes),
+            is_active: Some(app.is_active),
+            rotate_refresh_tokens: Some(app.rotate_refresh_tokens),
+            allow_device_flow: Some(app.allow_device_flow),
+            id_token_signed_response_alg: app.id_token_signed_response_alg.as_deref(),
+            standard_claims: Some(app.standard_claims),
+            use_system_mfa_config: Some(app.use_system_mfa_config),
+            require_email_mfa: Some(app.require_email_mfa),
+            require_otp_mfa: Some(app.require_otp_mfa),
+            require_sms_mfa: Some(app.require_sms_mfa),
+            allow_email_mfa_as_backup: Some(app.allow_email_mfa_as_backup),
+            token_endpoint_auth_method: app.security.token_endpoint_auth_method.as_deref(),
+            jwks_uri: app.security.jwks_uri.as_deref(),
+            backchannel_logout_uri: app.logout.backchannel_logout_uri.as_deref(),
+            frontchannel_logout_uri: app.logout.frontchannel_logout_uri.as_deref(),
+        }
+    }
+
+    fn new_app(app: &'a NewApp) -> Self {
+        Self {
+            name: Some(&app.name),
+            app_type: Some(app.app_type.as_str()),
+            client_id: Some(&app.client_id),
+            redirect_uris: Some(&app.redirect_uris),
+            scopes: Some(&app.scopes),
+            is_active: Some(true),
+            rotate_refresh_tokens: Some(app.rotate_refresh_tokens),
+            allow_device_flow: Some(app.allow_device_flow),
+            id_token_signed_response_alg: app.id_token_signed_response_alg.as_deref(),
+            standard_claims: Some(app.standard_claims),
+            token_endpoint_auth_method: app.security.token_endpoint_auth_method.as_deref(),
+            jwks_uri: app.security.jwks_uri.as_deref(),
+            backchannel_logout_uri: app.logout.backchannel_logout_uri.as_deref(),
+            frontchannel_logout_uri: app.logout.frontchannel_logout_uri.as_deref(),
+            ..Self::default()
+        }
+    }
+
+    fn set(changes: &'a AppChanges) -> Self {
+        let security = changes.security.as_ref();
+        let logout = changes.logout.as_ref();
+        Self {
+            name: changes.name.as_deref(),
+            redirect_uris: changes.redirect_uris.as_deref(),
+            scopes: changes.scopes.as_deref(),
+            is_active: changes.is_active,
+            rotate_refresh_tokens: changes.rotate_refresh_tokens,
+            allow_device_flow: changes.allow_device_flow,
+            id_token_signed_response_alg: changes.id_token_signed_response_alg.as_deref(),
+            standard_claims: changes.standard_claims,
+            use_system_mfa_config: changes.use_system_mfa_config,
+            require_email_mfa: changes.require_email_mfa,
+            require_otp_mfa: changes.require_otp_mfa,
+            require_sms_mfa: changes.require_sms_mfa,
+            allow_email_mfa_as_backup: changes.allow_email_mfa_as_backup,
+            token_endpoint_auth_method: security
+                .and_then(|s| s.token_endpoint_auth_method.as_deref()),
+            jwks_uri: security.and_then(|s| s.jwks_uri.as_deref()),
+            backchannel_logout_uri: logout.and_then(|l| l.backchannel_logout_uri.as_deref()),
+            frontchannel_logout_uri: logout.and_then(|l| l.frontchannel_logout_uri.as_deref()),
+            ..Self::default()
+        }
+    }
+}
 
 /// A new app as the S2S API and the panel send it.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -382,24 +484,27 @@ pub async fn create(
         input.logout,
     )?;
     let secret = random_token::<32>();
-    let app = state
-        .store
-        .insert_app(NewApp {
-            name,
-            app_type,
-            client_id: random_hex::<16>(),
-            secret_hash: Some(sha256_hex(secret.as_bytes())),
-            redirect_uris,
-            scopes,
-            rotate_refresh_tokens: input
-                .rotate_refresh_tokens
-                .unwrap_or(state.config.rotate_refresh_tokens_by_default),
-            allow_device_flow: input.allow_device_flow.unwrap_or(false),
-            id_token_signed_response_alg: id_token_alg.filter(|a| !a.is_empty()),
-            standard_claims: input.standard_claims.unwrap_or(false),
-            security,
-            logout,
-        })
+    let new = NewApp {
+        name,
+        app_type,
+        client_id: random_hex::<16>(),
+        secret_hash: Some(sha256_hex(secret.as_bytes())),
+        redirect_uris,
+        scopes,
+        rotate_refresh_tokens: input
+            .rotate_refresh_tokens
+            .unwrap_or(state.config.rotate_refresh_tokens_by_default),
+        allow_device_flow: input.allow_device_flow.unwrap_or(false),
+        id_token_signed_response_alg: id_token_alg.filter(|a| !a.is_empty()),
+        standard_claims: input.standard_claims.unwrap_or(false),
+        security,
+        logout,
+    };
+    let event = json!({"clientId": new.client_id, "name": new.name, "type": new.app_type.as_str()});
+    let change = Change::created("app")
+        .fields_new(&AppFields::new_app(&new))
+        .event(APP_CREATED, event);
+    let app = recording(change, state.store.insert_app(new))
         .await
         .map_err(conflict_as("An app with this client id already exists"))?;
     if app.security.token_endpoint_auth_method.as_deref() == Some(CLIENT_SECRET_JWT) {
@@ -473,14 +578,26 @@ pub async fn update(
         may_assign_scopes(caller_scopes, &scopes)?;
         changes.scopes = Some(scopes);
     }
-    let app = found(state.store.update_app(id, &changes), NOT_FOUND).await?;
+    let change = Change::of("app", id, "updated")
+        .fields_set(&AppFields::of(&current), &AppFields::set(&changes));
+    let changed: Vec<&str> = change.fields.iter().map(|f| f.field.as_str()).collect();
+    let name = changes.name.as_deref().unwrap_or(&current.name);
+    let event = json!({"clientId": current.client_id, "name": name, "changed": changed});
+    let change = change.event(APP_UPDATED, event);
+    let app = found(
+        recording(change, state.store.update_app(id, &changes)),
+        NOT_FOUND,
+    )
+    .await?;
     state.clients.forget(&current.client_id);
     Ok(shown(state, app))
 }
 
 pub async fn delete(state: &AppState, id: i64) -> Result<(), ServiceError> {
     let current = get(state, id).await?;
-    if !state.store.delete_app(id).await? {
+    let event = json!({"clientId": current.client_id, "name": current.name});
+    let change = Change::of("app", id, "deleted").event(APP_DELETED, event);
+    if !recording(change, state.store.delete_app(id)).await? {
         return Err(ServiceError::NotFound(NOT_FOUND));
     }
     state.clients.forget(&current.client_id);

@@ -9,10 +9,12 @@ use gatehouse_core::connect::{
 };
 use gatehouse_core::ids::UserId;
 use gatehouse_core::signin::SignInError;
+use gatehouse_store::changes::{recording, Change};
 use gatehouse_store::{
     AccountStore, ConnectAppChange, ConnectAppRecord, ConnectAppStore, NewConnectApp, Store,
 };
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 use utoipa::ToSchema;
 
 use crate::crypto::{random_alphanumeric, seal_sauce};
@@ -85,6 +87,34 @@ pub fn redirect_patterns(app: &ConnectAppRecord) -> Vec<String> {
     serde_json::from_str(&app.redirect_patterns).unwrap_or_default()
 }
 
+/// Stored patterns as the audit trail shows them: the list, not its text.
+fn stored_list(stored: &str) -> Value {
+    serde_json::from_str(stored).unwrap_or_else(|_| json!(stored))
+}
+
+/// The settings an update may change, by their API names; a cleared text is `""`.
+fn record_json(app: &ConnectAppRecord) -> Value {
+    json!({
+        "redirectUrl": app.redirect_url,
+        "displayName": app.display_name.as_deref().unwrap_or_default(),
+        "logoUrl": app.logo_url.as_deref().unwrap_or_default(),
+        "redirectPatterns": stored_list(&app.redirect_patterns),
+        "isActive": app.is_active,
+    })
+}
+
+/// What an update sets (`null`: left as it is), named as in [`record_json`].
+fn change_json(change: &ConnectAppChange) -> Value {
+    let text = |v: &Option<Option<String>>| v.as_ref().map(|v| v.clone().unwrap_or_default());
+    json!({
+        "redirectUrl": change.redirect_url,
+        "displayName": text(&change.display_name),
+        "logoUrl": text(&change.logo_url),
+        "redirectPatterns": change.redirect_patterns.as_deref().map(stored_list),
+        "isActive": change.is_active,
+    })
+}
+
 /// Creates a connect app; returns it and its secret (shown once).
 /// `allow_http` is the server's `allow_http_redirect_uris`.
 /// Managing connect apps: what the S2S API and the admin panel share.
@@ -120,16 +150,23 @@ impl<'a> ConnectApps<'a> {
         let logo_url = logo_url(app.logo_url.as_deref())?;
         let redirect_patterns = patterns_json(&app.redirect_patterns)?;
         let secret = random_alphanumeric(32);
-        let record = self
-            .store
-            .insert_connect_app(&NewConnectApp {
-                name: app.name.clone(),
-                secret_encrypted: keys.seal_bytes(secret.as_bytes(), &seal_context(&app.name)),
-                redirect_url: app.redirect_url,
-                display_name,
-                logo_url,
-                redirect_patterns,
-            })
+        let new = NewConnectApp {
+            name: app.name.clone(),
+            secret_encrypted: keys.seal_bytes(secret.as_bytes(), &seal_context(&app.name)),
+            redirect_url: app.redirect_url,
+            display_name,
+            logo_url,
+            redirect_patterns,
+        };
+        // Apps are named by their name, not by the row's id.
+        let change = Change::of("connect_app", &new.name, "created").fields_new(&json!({
+            "name": new.name,
+            "redirectUrl": new.redirect_url,
+            "displayName": new.display_name,
+            "logoUrl": new.logo_url,
+            "redirectPatterns": Some(&app.redirect_patterns).filter(|p| !p.is_empty()),
+        }));
+        let record = recording(change, self.store.insert_connect_app(&new))
             .await
             .map_err(crate::error::conflict_as(
                 "A connect app with this name already exists",
@@ -177,7 +214,11 @@ impl<'a> ConnectApps<'a> {
             is_active: change.is_active,
             secret_encrypted: None,
         };
-        found(self.store.update_connect_app(name, &stored), NOT_FOUND).await
+        let current = self.get(name).await?;
+        let recorded = Change::of("connect_app", name, "updated")
+            .fields_set(&record_json(&current), &change_json(&stored));
+        let write = self.store.update_connect_app(name, &stored);
+        found(recording(recorded, write), NOT_FOUND).await
     }
 
     /// Replaces an app's secret; the old one stops working at once. Returns the new one (shown
@@ -192,12 +233,15 @@ impl<'a> ConnectApps<'a> {
             secret_encrypted: Some(keys.seal_bytes(secret.as_bytes(), &seal_context(name))),
             ..ConnectAppChange::default()
         };
-        let record = found(self.store.update_connect_app(name, &change), NOT_FOUND).await?;
+        let write = self.store.update_connect_app(name, &change);
+        let rotated = Change::of("connect_app", name, "secret_rotated");
+        let record = found(recording(rotated, write), NOT_FOUND).await?;
         Ok((record, secret))
     }
 
     pub async fn delete(&self, name: &str) -> Result<(), ServiceError> {
-        if self.store.delete_connect_app(name).await? {
+        let change = Change::of("connect_app", name, "deleted");
+        if recording(change, self.store.delete_connect_app(name)).await? {
             Ok(())
         } else {
             Err(ServiceError::NotFound(NOT_FOUND))
@@ -274,4 +318,108 @@ pub async fn sauce_redirect(
         '?'
     };
     Ok(format!("{}{sep}sauce={sauce}", target.redirect_url))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::crypto::{Algorithm, MasterKey};
+    use crate::services::fixture::{self, audit_row, audit_trail, AuditRow};
+
+    async fn ring(store: &Store) -> KeyRing {
+        KeyRing::load(
+            store.clone(),
+            MasterKey::generate(),
+            Algorithm::Es256,
+            Duration::from_secs(60),
+        )
+        .await
+        .expect("a key ring")
+    }
+
+    fn new_app(name: &str) -> NewApp {
+        NewApp {
+            name: name.into(),
+            redirect_url: "https://shop.example/connect".into(),
+            display_name: Some("Shop".into()),
+            logo_url: None,
+            redirect_patterns: Vec::new(),
+        }
+    }
+
+    /// The connect apps' rows of the audit trail (the key ring records its first key).
+    async fn app_trail(store: &Store) -> Vec<AuditRow> {
+        let mut trail = audit_trail(store).await;
+        trail.retain(|row| row.0 == "connect_app");
+        trail
+    }
+
+    #[tokio::test]
+    async fn connect_app_changes_are_recorded_by_name_and_the_secret_never() {
+        let store = fixture::store().await;
+        let keys = ring(&store).await;
+        let apps = ConnectApps::new(&store, false);
+        apps.create(&keys, new_app("shop")).await.unwrap();
+        let change = AppChange {
+            display_name: Some(String::new()),
+            redirect_patterns: Some(vec!["https://shop.example/*".into()]),
+            is_active: Some(false),
+            ..AppChange::default()
+        };
+        apps.update("shop", change).await.unwrap();
+        apps.rotate_secret(&keys, "shop").await.unwrap();
+        apps.delete("shop").await.unwrap();
+        assert_eq!(
+            app_trail(&store).await,
+            [
+                audit_row(
+                    "connect_app",
+                    "shop",
+                    "created",
+                    json!({
+                        "name": [null, "shop"],
+                        "redirectUrl": [null, "https://shop.example/connect"],
+                        "displayName": [null, "Shop"],
+                    })
+                ),
+                audit_row(
+                    "connect_app",
+                    "shop",
+                    "updated",
+                    json!({
+                        "displayName": ["Shop", ""],
+                        "redirectPatterns": [[], ["https://shop.example/*"]],
+                        "isActive": [true, false],
+                    })
+                ),
+                audit_row("connect_app", "shop", "secret_rotated", json!({})),
+                audit_row("connect_app", "shop", "deleted", json!({})),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn refused_connect_app_changes_record_nothing() {
+        let store = fixture::store().await;
+        let keys = ring(&store).await;
+        let apps = ConnectApps::new(&store, false);
+        apps.create(&keys, new_app("shop")).await.unwrap();
+        assert!(apps.create(&keys, new_app("shop")).await.is_err());
+        assert!(apps.create(&keys, new_app("Not Kebab")).await.is_err());
+        let plain_http = AppChange {
+            redirect_url: Some("http://shop.example/connect".into()),
+            ..AppChange::default()
+        };
+        assert!(apps.update("shop", plain_http).await.is_err());
+        assert!(apps.update("gone", AppChange::default()).await.is_err());
+        assert!(apps.rotate_secret(&keys, "gone").await.is_err());
+        assert!(apps.delete("gone").await.is_err());
+        let trail = app_trail(&store).await;
+        let actions: Vec<&str> = trail.iter().map(|row| row.2.as_str()).collect();
+        assert_eq!(actions, ["created"]);
+    }
 }

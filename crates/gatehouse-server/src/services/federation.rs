@@ -502,7 +502,15 @@ async fn find_or_create_user(
         last_name: bounded(profile.last_name.as_deref(), 50),
         locale: tx.request.locale.clone(),
     };
-    match state.store.insert_social_user(&new_user).await {
+    let change = crate::services::audit::user_created(
+        &new_user.auth_id,
+        new_user.email.as_deref(),
+        new_user.first_name.as_deref(),
+        new_user.last_name.as_deref(),
+        gatehouse_core::webhooks::USER_SIGNED_UP,
+    );
+    let insert = state.store.insert_social_user(&new_user);
+    match gatehouse_store::changes::recording(change, insert).await {
         Ok(user) => Ok(ProviderUser::Found(Box::new(user))),
         // Another request made the same identity's user a moment ago.
         Err(StoreError::Conflict(_)) => state

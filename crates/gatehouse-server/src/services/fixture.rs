@@ -67,3 +67,43 @@ pub(crate) async fn spa_app(store: &Store) -> App {
         .await
         .expect("the app is stored")
 }
+
+/// One row of the audit trail: resource, resource id, action and `{field: [before, after]}`.
+pub(crate) type AuditRow = (String, String, String, serde_json::Value);
+
+/// The audit trail, oldest first.
+pub(crate) async fn audit_trail(store: &Store) -> Vec<AuditRow> {
+    use gatehouse_store::{AuditFilter, AuditStore};
+    use serde_json::{json, Map, Value};
+    let mut records = store
+        .audit_records(&AuditFilter::default(), None, 1000)
+        .await
+        .expect("the audit trail reads");
+    records.reverse();
+    records
+        .into_iter()
+        .map(|r| {
+            let fields: Map<String, Value> = r
+                .changes
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| {
+                    let name = c["field"].as_str().unwrap_or_default().to_owned();
+                    (name, json!([c["before"], c["after"]]))
+                })
+                .collect();
+            (r.resource, r.resource_id, r.action, Value::Object(fields))
+        })
+        .collect()
+}
+
+/// An expected row of [`audit_trail`].
+pub(crate) fn audit_row(
+    resource: &str,
+    id: impl ToString,
+    action: &str,
+    fields: serde_json::Value,
+) -> AuditRow {
+    (resource.into(), id.to_string(), action.into(), fields)
+}

@@ -114,19 +114,26 @@ pub async fn invite(
     }
     let (token, token_hash, expires_at) = new_invitation(state);
     let auth_id = uuid::Uuid::new_v4().to_string();
-    store
-        .insert_invited_user(&gatehouse_store::NewInvitedUser {
-            auth_id: auth_id.clone(),
-            email,
-            first_name: invitation.first_name.map(|n| n.trim().to_owned()),
-            last_name: invitation.last_name.map(|n| n.trim().to_owned()),
-            locale,
-            org,
-            role_ids,
-            invitation_token_hash: token_hash,
-            invitation_expires_at: expires_at,
-        })
-        .await?;
+    let change = crate::services::audit::user_created(
+        &auth_id,
+        Some(&email),
+        invitation.first_name.as_deref().map(str::trim),
+        invitation.last_name.as_deref().map(str::trim),
+        gatehouse_core::webhooks::USER_CREATED,
+    );
+    let new_user = gatehouse_store::NewInvitedUser {
+        auth_id: auth_id.clone(),
+        email,
+        first_name: invitation.first_name.map(|n| n.trim().to_owned()),
+        last_name: invitation.last_name.map(|n| n.trim().to_owned()),
+        locale,
+        org,
+        role_ids,
+        invitation_token_hash: token_hash,
+        invitation_expires_at: expires_at,
+    };
+    let insert = store.insert_invited_user(&new_user);
+    gatehouse_store::changes::recording(change, insert).await?;
     let created = user(store, &auth_id).await?;
     send_invitation(
         state,

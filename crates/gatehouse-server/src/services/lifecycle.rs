@@ -9,6 +9,8 @@ use gatehouse_core::ids::UserId;
 use gatehouse_core::lockout::{failed_login_prefix, Counter};
 use gatehouse_core::password::check_new_password;
 use gatehouse_core::signin::SignInError;
+use gatehouse_core::webhooks;
+use gatehouse_store::changes::{recording, Change};
 use gatehouse_store::{AccountStore, LifecycleStore, UserStore};
 
 use crate::config::Config;
@@ -19,7 +21,7 @@ use crate::services::codes::{
     check_counted_code, clear_failures, new_code, within_email_code_limit, within_send_limit,
     WINDOW,
 };
-use crate::services::outbox;
+use crate::services::{audit, outbox};
 use crate::state::AppState;
 
 /// The password-reset request limit is per day.
@@ -146,7 +148,12 @@ pub async fn verify_email(
         (threshold, SignInError::VerificationLockout),
     )
     .await?;
-    state.store.set_email_verified(user.id).await?;
+    let change = audit::user_change(&user, "email_verified", webhooks::USER_EMAIL_VERIFIED).field(
+        "emailVerified",
+        false,
+        true,
+    );
+    recording(change, state.store.set_email_verified(user.id)).await?;
     state.cache.delete(&verification_key(user.id)).await?;
     Ok(())
 }
@@ -249,7 +256,9 @@ pub async fn reset_password(
         return Err(SignInError::SamePassword.into());
     }
     let hash = state.passwords.hash(password.to_owned()).await?;
-    state.store.set_password_hash(account.id, &hash).await?;
+    let user = audit::user_by_id(state, account.id).await?;
+    let change = audit::user_change(&user, "password_reset", webhooks::USER_PASSWORD_RESET);
+    recording(change, state.store.set_password_hash(account.id, &hash)).await?;
     state.cache.delete(&reset_key(account.id)).await?;
     clear_failures(state, Counter::FailedResetCode, &subject, ip).await?;
     if state.config.end_sessions_on_password_reset {
@@ -270,6 +279,10 @@ pub async fn reset_password(
                 state.cache.delete(&key).await?;
             }
         }
+        state
+            .cache
+            .unmark(gatehouse_core::lockout::LOCKED_ACCOUNTS, &email)
+            .await?;
     }
     Ok(())
 }
@@ -341,9 +354,13 @@ pub async fn change_email(
         (threshold, SignInError::ChangeEmailLockout),
     )
     .await?;
-    state
-        .store
-        .change_email(user_id, &new_email)
+    let user = audit::user_by_id(state, user_id).await?;
+    let change = audit::user_change(&user, "email_changed", webhooks::USER_UPDATED).field(
+        "email",
+        &user.email,
+        &new_email,
+    );
+    recording(change, state.store.change_email(user_id, &new_email))
         .await
         .map_err(|err| match err {
             gatehouse_store::StoreError::Conflict(_) => SignInError::EmailInUse.into(),
@@ -415,10 +432,19 @@ pub async fn accept_invitation(
     let user = invitation(state, token).await?;
     check_new_password(password).map_err(|e| SignInError::BadInput(e.to_string()))?;
     let hash = state.passwords.hash(password.to_owned()).await?;
-    let accepted = state
-        .store
-        .accept_invitation(user.id, &sha256_hex(token.trim().as_bytes()), &hash)
-        .await?;
+    let change = Change::of("user", &user.auth_id, "invitation_accepted")
+        .field("isActive", false, true)
+        .event(
+            webhooks::USER_ENABLED,
+            serde_json::json!({"authId": user.auth_id}),
+        );
+    let accepted = recording(
+        change,
+        state
+            .store
+            .accept_invitation(user.id, &sha256_hex(token.trim().as_bytes()), &hash),
+    )
+    .await?;
     if !accepted {
         return Err(SignInError::InvitationNotFound.into());
     }

@@ -5,6 +5,7 @@ pub mod account_linking;
 pub mod admin_accounts;
 pub mod admin_panel;
 pub mod apps;
+pub mod audit;
 pub mod authority;
 pub mod banners;
 pub mod bootstrap;
@@ -16,6 +17,7 @@ pub mod clients;
 pub(crate) mod codes;
 pub mod confirm_identity;
 pub mod connect;
+pub mod dashboard;
 pub mod device_flow;
 pub mod dpop;
 pub mod facebook;
@@ -58,6 +60,7 @@ pub mod user_attributes;
 pub mod user_tokens;
 pub mod user_views;
 pub mod users;
+pub mod webhooks;
 
 /// The row a store lookup found, or `NotFound` with what the API answers for a missing one.
 pub(crate) async fn found<T, E>(

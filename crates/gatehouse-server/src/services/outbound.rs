@@ -142,6 +142,30 @@ impl Outbound {
         Ok(response.status().as_u16())
     }
 
+    /// POSTs a JSON body with `headers` to `url` (a webhook delivery); the status it answered.
+    /// The answer's body is not read.
+    pub async fn post_json(
+        &self,
+        url: &str,
+        headers: &[(&'static str, String)],
+        body: String,
+    ) -> Result<u16, OutboundError> {
+        let parsed = self.check_url(url)?;
+        let mut request = self
+            .http
+            .post(parsed)
+            .header(reqwest::header::CONTENT_TYPE, "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let response = request
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| Self::send_error(url, e))?;
+        Ok(response.status().as_u16())
+    }
+
     /// A failed send in our terms: the resolver's refusal travels as a connect error.
     fn send_error(url: &str, e: reqwest::Error) -> OutboundError {
         if format!("{e:?}").contains("no public address") {

@@ -1,10 +1,12 @@
 //! Sending email off the request path: a request composes the message and returns; delivery,
-//! its server-log line and its email-log row happen in the background.
+//! its server-log line, its email-log row and its count on the dashboard happen in the
+//! background.
 
-use gatehouse_store::{LogStore, MessageLog, NewMessageLog, OrgStore};
+use gatehouse_store::{CountedEvent, LogStore, MessageLog, NewMessageLog, OrgStore};
 
 use crate::error::ServiceError;
 use crate::mail::compose::{compose, redact, Mail, MailBranding};
+use crate::services::dashboard::count_event;
 use crate::state::AppState;
 
 /// The sender name and logo for a user in organization `org_slug` (empty: the server's).
@@ -58,6 +60,12 @@ pub async fn send(
             }
         };
         state.metrics.record_email(success);
+        let delivery = if success {
+            CountedEvent::EmailSent
+        } else {
+            CountedEvent::EmailFailed
+        };
+        count_event(&state.store, delivery);
         if state.config.enable_email_log {
             let content = redact(&email.html, &composed.secrets);
             let response = redact(&response, &composed.secrets);
@@ -89,6 +97,12 @@ pub fn send_sms(state: &AppState, to: &str, text: &str, secret: &str) {
                 (false, err.to_string())
             }
         };
+        let delivery = if success {
+            CountedEvent::SmsSent
+        } else {
+            CountedEvent::SmsFailed
+        };
+        count_event(&state.store, delivery);
         if state.config.enable_sms_log {
             let secrets = [secret];
             let response = redact(&response, &secrets);

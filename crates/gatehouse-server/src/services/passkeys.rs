@@ -161,15 +161,18 @@ pub async fn enroll(
     {
         return Err(SignInError::BadInput("This passkey is already registered".into()).into());
     }
-    state
-        .store
-        .insert_passkey(
-            user_id,
-            &credential_id,
-            &key.to_stored(),
-            i64::from(auth.sign_count),
-        )
-        .await?;
+    let user = crate::services::audit::user_by_id(state, user_id).await?;
+    let change = crate::services::audit::user_change(
+        &user,
+        "passkey_added",
+        gatehouse_core::webhooks::USER_PASSKEY_ADDED,
+    );
+    let stored = key.to_stored();
+    let write =
+        state
+            .store
+            .insert_passkey(user_id, &credential_id, &stored, i64::from(auth.sign_count));
+    gatehouse_store::changes::recording(change, write).await?;
     state.store.set_skip_passkey_enroll(user_id, false).await?;
     Ok(())
 }
@@ -294,7 +297,15 @@ pub async fn remove(
     user_id: UserId,
     passkey_id: i64,
 ) -> Result<(), ServiceError> {
-    if state.store.delete_passkey(user_id, passkey_id).await? {
+    let user = crate::services::audit::user_by_id(state, user_id).await?;
+    let mut change = crate::services::audit::user_change(
+        &user,
+        "passkey_removed",
+        gatehouse_core::webhooks::USER_PASSKEY_REMOVED,
+    );
+    change.data["passkeyId"] = serde_json::json!(passkey_id);
+    let write = state.store.delete_passkey(user_id, passkey_id);
+    if gatehouse_store::changes::recording(change, write).await? {
         Ok(())
     } else {
         Err(ServiceError::NotFound("No such passkey"))

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse_core::ids::UserId;
-use gatehouse_core::lockout::failed_login_key;
+use gatehouse_core::lockout::{failed_login_key, LOCKED_ACCOUNTS};
 use gatehouse_core::signin::SignInError;
-use gatehouse_store::{AccountStore, Cache, PasswordAccount, Store};
+use gatehouse_store::{AccountStore, Cache, CountedEvent, PasswordAccount, StatsStore, Store};
 
 use crate::config::Config;
 use crate::crypto::{PasswordCheck, PasswordHasher};
@@ -47,6 +47,7 @@ impl LockoutRules {
 /// takes a secret (password, recovery code, the Simple-OAuth token API).
 pub(crate) struct PasswordLockout<'a> {
     cache: &'a Cache,
+    subject: String,
     key: String,
     rules: LockoutRules,
 }
@@ -59,6 +60,7 @@ impl<'a> PasswordLockout<'a> {
     fn on(cache: &'a Cache, rules: LockoutRules, subject: &str, ip: Option<&str>) -> Self {
         Self {
             cache,
+            subject: subject.to_owned(),
             key: failed_login_key(subject, ip),
             rules,
         }
@@ -69,10 +71,24 @@ impl<'a> PasswordLockout<'a> {
             && self.cache.counter(&self.key).await? >= i64::from(self.rules.threshold))
     }
 
-    /// Counts a wrong secret.
-    pub(crate) async fn failed(&self) -> Result<(), ServiceError> {
-        if self.rules.threshold > 0 {
-            self.cache.increment(&self.key, self.rules.ttl()).await?;
+    /// Counts a wrong secret. The failure that locks an account that exists marks it locked
+    /// for the dashboard until its counter ends (an unknown email locks too, but is no account
+    /// to count). The mark is made in the background, so the answer takes as long either way.
+    pub(crate) async fn failed(&self, account_exists: bool) -> Result<(), ServiceError> {
+        if self.rules.threshold == 0 {
+            return Ok(());
+        }
+        let failures = self.cache.increment(&self.key, self.rules.ttl()).await?;
+        if account_exists && failures >= i64::from(self.rules.threshold) {
+            let (cache, key, subject) =
+                (self.cache.clone(), self.key.clone(), self.subject.clone());
+            let ttl = self.rules.ttl();
+            tokio::spawn(async move {
+                let left = cache.time_left(&key).await.ok().flatten().unwrap_or(ttl);
+                if let Err(err) = cache.mark(LOCKED_ACCOUNTS, &subject, left).await {
+                    tracing::warn!(error = %err, "could not mark a locked account");
+                }
+            });
         }
         Ok(())
     }
@@ -104,11 +120,25 @@ impl AppState {
 
 impl<S> PasswordChecker<'_, S>
 where
-    S: AccountStore + Clone + Send + Sync + 'static,
+    S: AccountStore + StatsStore + Clone + Send + Sync + 'static,
 {
     /// The password account of `email` if `password` is its password, with the lockout counted
     /// per email and client IP. Unknown email and wrong password answer alike, in the same time.
+    /// A refusal counts as a failed sign-in on the dashboard.
     pub(crate) async fn check(
+        &self,
+        email: &str,
+        password: &str,
+        ip: Option<&str>,
+    ) -> Result<PasswordAccount, ServiceError> {
+        let checked = self.check_uncounted(email, password, ip).await;
+        if matches!(checked, Err(ServiceError::SignIn(_))) {
+            crate::services::dashboard::count_event(self.store, CountedEvent::FailedSignIn);
+        }
+        checked
+    }
+
+    async fn check_uncounted(
         &self,
         email: &str,
         password: &str,
@@ -130,8 +160,9 @@ where
             .await?;
         // An unknown email counts like a wrong password, so "locked" says nothing about which
         // emails have accounts.
+        let account_exists = account.is_some();
         let (Some(account), PasswordCheck::Match { rehash }) = (account, check) else {
-            lockout.failed().await?;
+            lockout.failed(account_exists).await?;
             return Err(SignInError::NoUserFound.into());
         };
         if !account.is_active {

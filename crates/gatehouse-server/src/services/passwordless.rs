@@ -101,17 +101,24 @@ pub async fn verify_passwordless(call: TxCall<'_>, code: &str) -> Result<Outcome
             if tx.branding.as_ref().is_some_and(|b| !b.allow_sign_up) {
                 return Err(SignInError::NoUserFound.into());
             }
-            let created = state
-                .store
-                .insert_sign_up(&NewSignUp {
-                    auth_id: uuid::Uuid::new_v4().to_string(),
-                    email: email.clone(),
-                    password_hash: None,
-                    first_name: None,
-                    last_name: None,
-                    locale: tx.request.locale.clone(),
-                })
-                .await?;
+            let auth_id = uuid::Uuid::new_v4().to_string();
+            let change = crate::services::audit::user_created(
+                &auth_id,
+                Some(&email),
+                None,
+                None,
+                gatehouse_core::webhooks::USER_SIGNED_UP,
+            );
+            let new_user = NewSignUp {
+                auth_id,
+                email: email.clone(),
+                password_hash: None,
+                first_name: None,
+                last_name: None,
+                locale: tx.request.locale.clone(),
+            };
+            let insert = state.store.insert_sign_up(&new_user);
+            let created = gatehouse_store::changes::recording(change, insert).await?;
             // The code just proved the address.
             use gatehouse_store::LifecycleStore;
             state.store.set_email_verified(created.id).await?;

@@ -5,8 +5,10 @@ use gatehouse_core::admin::{bounded_text, AdminRuleError};
 use gatehouse_core::grant::AppType;
 use gatehouse_core::resource::{check_identifier, ResourceError};
 use gatehouse_core::TokenError;
-use gatehouse_store::{ResourceServerFields, ResourceServerRecord, ResourceServerStore};
+use gatehouse_store::changes::{recording, Change};
+use gatehouse_store::{ResourceServerFields, ResourceServerRecord, ResourceServerStore, Store};
 use serde::Deserialize;
+use serde_json::{json, Value};
 use utoipa::ToSchema;
 
 use crate::error::{conflict_as, ServiceError};
@@ -116,6 +118,39 @@ async fn fields(
     })
 }
 
+/// A stored JSON list as the audit trail shows it: the list, not its text.
+fn stored_list(stored: &str) -> Value {
+    serde_json::from_str(stored).unwrap_or_else(|_| json!(stored))
+}
+
+/// The fields a request may set, by their API names, as the audit trail compares them.
+fn record_json(r: &ResourceServerRecord) -> Value {
+    json!({
+        "identifier": r.identifier,
+        "name": r.name,
+        "scopes": stored_list(&r.scopes),
+        "accessTokenExpiresIn": r.access_token_expires_in.unwrap_or_default(),
+        "introspectionClientId": r.introspection_client_id.as_deref().unwrap_or_default(),
+        "tokenExchangeClientIds": stored_list(&r.token_exchange_client_ids),
+        "signingAlgorithm": r.signing_algorithm.as_deref().unwrap_or_default(),
+        "isActive": r.is_active,
+    })
+}
+
+/// What a request sets (`null`: left as it is), named as in [`record_json`].
+fn fields_json(f: &ResourceServerFields) -> Value {
+    json!({
+        "identifier": f.identifier,
+        "name": f.name,
+        "scopes": f.scopes.as_deref().map(stored_list),
+        "accessTokenExpiresIn": f.access_token_expires_in,
+        "introspectionClientId": f.introspection_client_id,
+        "tokenExchangeClientIds": f.token_exchange_client_ids.as_deref().map(stored_list),
+        "signingAlgorithm": f.signing_algorithm,
+        "isActive": f.is_active,
+    })
+}
+
 pub async fn list(state: &AppState) -> Result<Vec<ResourceServerRecord>, ServiceError> {
     Ok(state.store.list_resource_servers().await?)
 }
@@ -139,9 +174,17 @@ pub async fn create(
         .into());
     }
     let fields = fields(state, input).await?;
-    state
-        .store
-        .insert_resource_server(&fields)
+    insert(&state.store, &fields).await
+}
+
+/// The writes take only the store (what is written was checked against the state before), so
+/// the unit tests run them on an in-memory database.
+async fn insert(
+    store: &Store,
+    fields: &ResourceServerFields,
+) -> Result<ResourceServerRecord, ServiceError> {
+    let change = Change::created("resource_server").fields_new(&fields_json(fields));
+    recording(change, store.insert_resource_server(fields))
         .await
         .map_err(conflict_as(TAKEN))
 }
@@ -151,18 +194,36 @@ pub async fn update(
     id: i64,
     input: ResourceServerInput,
 ) -> Result<ResourceServerRecord, ServiceError> {
-    get(state, id).await?;
+    let current = get(state, id).await?;
     let fields = fields(state, input).await?;
-    state
-        .store
-        .update_resource_server(id, &fields)
+    apply(&state.store, &current, &fields).await
+}
+
+async fn apply(
+    store: &Store,
+    current: &ResourceServerRecord,
+    fields: &ResourceServerFields,
+) -> Result<ResourceServerRecord, ServiceError> {
+    let change = Change::of("resource_server", current.id, "updated")
+        .fields_set(&record_json(current), &fields_json(fields));
+    recording(change, store.update_resource_server(current.id, fields))
         .await
         .map_err(conflict_as(TAKEN))?
         .ok_or(ServiceError::NotFound(NOT_FOUND))
 }
 
 pub async fn delete(state: &AppState, id: i64) -> Result<(), ServiceError> {
-    if !state.store.delete_resource_server(id).await? {
+    remove(&state.store, id).await
+}
+
+async fn remove(store: &Store, id: i64) -> Result<(), ServiceError> {
+    // Read first: a delete of several statements records its change even when the server is
+    // not there.
+    let current = found(store.resource_server_by_id(id), NOT_FOUND).await?;
+    let change = Change::of("resource_server", id, "deleted")
+        .field("identifier", &current.identifier, Value::Null)
+        .field("name", &current.name, Value::Null);
+    if !recording(change, store.delete_resource_server(id)).await? {
         return Err(ServiceError::NotFound(NOT_FOUND));
     }
     Ok(())
@@ -181,4 +242,111 @@ pub async fn named(
         .await?
         .filter(|rs| rs.is_active)
         .ok_or_else(|| TokenError::from(ResourceError::Unknown).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::services::fixture::{self, audit_row, audit_trail};
+
+    fn new_api(identifier: &str) -> ResourceServerFields {
+        ResourceServerFields {
+            identifier: Some(identifier.into()),
+            name: Some("Reports".into()),
+            scopes: Some(r#"["reports:read"]"#.into()),
+            ..ResourceServerFields::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn resource_server_changes_are_recorded_with_what_they_changed() {
+        let store = fixture::store().await;
+        let api = insert(&store, &new_api("https://api.example"))
+            .await
+            .unwrap();
+        let change = ResourceServerFields {
+            name: Some("Reports API".into()),
+            scopes: Some(r#"["reports:read","reports:write"]"#.into()),
+            is_active: Some(false),
+            ..ResourceServerFields::default()
+        };
+        apply(&store, &api, &change).await.unwrap();
+        remove(&store, api.id).await.unwrap();
+        assert_eq!(
+            audit_trail(&store).await,
+            [
+                audit_row(
+                    "resource_server",
+                    api.id,
+                    "created",
+                    json!({
+                        "identifier": [null, "https://api.example"],
+                        "name": [null, "Reports"],
+                        "scopes": [null, ["reports:read"]],
+                    })
+                ),
+                audit_row(
+                    "resource_server",
+                    api.id,
+                    "updated",
+                    json!({
+                        "name": ["Reports", "Reports API"],
+                        "scopes": [["reports:read"], ["reports:read", "reports:write"]],
+                        "isActive": [true, false],
+                    })
+                ),
+                audit_row(
+                    "resource_server",
+                    api.id,
+                    "deleted",
+                    json!({
+                        "identifier": ["https://api.example", null],
+                        "name": ["Reports API", null],
+                    })
+                ),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn refused_resource_server_changes_record_nothing() {
+        let store = fixture::store().await;
+        let api = insert(&store, &new_api("https://api.example"))
+            .await
+            .unwrap();
+        let other = insert(&store, &new_api("https://other.example"))
+            .await
+            .unwrap();
+        assert!(insert(&store, &new_api("https://api.example"))
+            .await
+            .is_err());
+        let taken = ResourceServerFields {
+            identifier: Some("https://api.example".into()),
+            ..ResourceServerFields::default()
+        };
+        assert!(matches!(
+            apply(&store, &other, &taken).await,
+            Err(ServiceError::Conflict(_))
+        ));
+        remove(&store, api.id).await.unwrap();
+        let gone = apply(&store, &api, &ResourceServerFields::default()).await;
+        assert!(matches!(gone, Err(ServiceError::NotFound(_))), "{gone:?}");
+        assert!(remove(&store, api.id).await.is_err());
+        let trail = audit_trail(&store).await;
+        let actions: Vec<(&str, &str)> = trail
+            .iter()
+            .map(|(_, id, action, _)| (id.as_str(), action.as_str()))
+            .collect();
+        let (api_id, other_id) = (api.id.to_string(), other.id.to_string());
+        assert_eq!(
+            actions,
+            [
+                (api_id.as_str(), "created"),
+                (other_id.as_str(), "created"),
+                (api_id.as_str(), "deleted"),
+            ]
+        );
+    }
 }

@@ -23,13 +23,13 @@ const PASS_INTERVAL: Duration = Duration::from_secs(3600);
 pub const BATCH: i64 = 1000;
 const BATCH_PAUSE: Duration = Duration::from_millis(50);
 
-/// Each log with its retention in days (0: kept forever). A new log (audit, webhook
-/// deliveries) is one more line here.
-pub fn retention(config: &Config) -> [(LogKind, u64); 3] {
+/// Each log with its retention in days (0: kept forever). A new log is one more line here.
+pub fn retention(config: &Config) -> [(LogKind, u64); 4] {
     [
         (LogKind::SignIn, config.sign_in_log_retention_days),
         (LogKind::Email, config.email_log_retention_days),
         (LogKind::Sms, config.sms_log_retention_days),
+        (LogKind::Audit, config.audit_log_retention_days),
     ]
 }
 

@@ -4,7 +4,9 @@
 use gatehouse_core::admin::{
     bounded_text, is_built_in_role, AdminRuleError, ManagementChange, ProtectedRoles,
 };
+use gatehouse_store::changes::{recording, Change};
 use gatehouse_store::{RoleRecord, RoleStore, Store, UserRecord};
+use serde_json::{json, Value};
 
 use super::authority::{protected_roles, Authority};
 use crate::error::{conflict_as, ServiceError};
@@ -53,8 +55,12 @@ impl<S: RoleStore + Sync> Roles<'_, S> {
             return Err(AdminRuleError::BuiltInRole.into());
         }
         authority.allows(self.protected, ManagementChange::CreateRole(&name))?;
-        self.store
-            .insert_role(&name, note.unwrap_or_default())
+        let note = note.unwrap_or_default();
+        let change = Change::created("role").fields_new(&json!({
+            "name": name,
+            "note": Some(note).filter(|n| !n.is_empty()),
+        }));
+        recording(change, self.store.insert_role(&name, note))
             .await
             .map_err(conflict_as(TAKEN))
     }
@@ -75,8 +81,11 @@ impl<S: RoleStore + Sync> Roles<'_, S> {
             let from = &current.name;
             authority.allows(self.protected, ManagementChange::RenameRole { from, to })?;
         }
-        self.store
-            .update_role(id, name.as_deref(), note)
+        let change = Change::of("role", id, "updated").fields_set(
+            &json!({"name": current.name, "note": current.note}),
+            &json!({"name": name, "note": note}),
+        );
+        recording(change, self.store.update_role(id, name.as_deref(), note))
             .await
             .map_err(conflict_as(TAKEN))?
             .ok_or(ServiceError::NotFound(NOT_FOUND))
@@ -88,7 +97,8 @@ impl<S: RoleStore + Sync> Roles<'_, S> {
             return Err(AdminRuleError::BuiltInRole.into());
         }
         authority.allows(self.protected, ManagementChange::DeleteRole(&current.name))?;
-        if !self.store.delete_role(id).await? {
+        let change = Change::of("role", id, "deleted").field("name", &current.name, Value::Null);
+        if !recording(change, self.store.delete_role(id)).await? {
             return Err(ServiceError::NotFound(NOT_FOUND));
         }
         Ok(())

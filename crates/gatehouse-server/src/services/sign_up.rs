@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use gatehouse_core::admin::{email_address, AdminRuleError};
 use gatehouse_core::password::check_new_password;
 use gatehouse_core::signin::{FirstFactor, SignInError, Step};
+use gatehouse_core::webhooks;
+use gatehouse_store::changes::recording;
 use gatehouse_store::{AccountStore, NewSignUp, UserAttributeRecord, UserAttributeStore};
 
 use crate::error::ServiceError;
@@ -13,7 +15,7 @@ use crate::services::signin::{
     at_step, complete_step, signed_in, Outcome, RequestMeta, SignedInUser, StepCall, Transaction,
     TxCall,
 };
-use crate::services::{lifecycle, user_attributes};
+use crate::services::{audit, lifecycle, user_attributes};
 use crate::state::AppState;
 
 /// New-account fields from the sign-up form.
@@ -78,16 +80,23 @@ pub async fn sign_up(
     }
     let attributes = checked_attributes(state, &input.attributes, &tx.request.locale).await?;
     let password_hash = state.passwords.hash(input.password).await?;
-    let user = state
-        .store
-        .insert_sign_up(&NewSignUp {
-            auth_id: uuid::Uuid::new_v4().to_string(),
-            email,
-            password_hash: Some(password_hash),
-            first_name,
-            last_name,
-            locale: tx.request.locale.clone(),
-        })
+    let auth_id = uuid::Uuid::new_v4().to_string();
+    let change = audit::user_created(
+        &auth_id,
+        Some(&email),
+        first_name.as_deref(),
+        last_name.as_deref(),
+        webhooks::USER_SIGNED_UP,
+    );
+    let new_user = NewSignUp {
+        auth_id,
+        email,
+        password_hash: Some(password_hash),
+        first_name,
+        last_name,
+        locale: tx.request.locale.clone(),
+    };
+    let user = recording(change, state.store.insert_sign_up(&new_user))
         .await
         .map_err(|err| match err {
             gatehouse_store::StoreError::Conflict(_) => SignInError::EmailInUse.into(),

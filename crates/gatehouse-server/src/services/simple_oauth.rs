@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use gatehouse_core::ids::UserId;
 use gatehouse_core::mfa::password_alone_suffices;
-use gatehouse_store::AccountStore;
+use gatehouse_store::{AccountStore, CountedEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -57,6 +57,7 @@ pub async fn get_token(
     };
     let lockout = PasswordLockout::new(state, &subject, ip);
     if lockout.is_locked().await? {
+        crate::services::dashboard::count_event(&state.store, CountedEvent::FailedSignIn);
         return Ok(refusal(
             401,
             "Account temporarily locked due to excessive login failures",
@@ -79,8 +80,9 @@ pub async fn get_token(
     let Some(account) = account.filter(|a| matched && a.is_active) else {
         // Wrong passwords count toward the lockout, for real and unknown ids alike.
         if !matched {
-            lockout.failed().await?;
+            lockout.failed(user.is_some()).await?;
         }
+        crate::services::dashboard::count_event(&state.store, CountedEvent::FailedSignIn);
         return Ok(refusal(301, "PFALSE"));
     };
     lockout.clear().await?;

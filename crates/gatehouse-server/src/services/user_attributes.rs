@@ -3,8 +3,10 @@
 use std::collections::BTreeMap;
 
 use gatehouse_core::admin::{bounded_text, AdminRuleError};
+use gatehouse_store::changes::{recording, Change};
 use gatehouse_store::{Store, UserAttributeFields, UserAttributeRecord, UserAttributeStore};
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 use utoipa::ToSchema;
 
 use crate::error::{conflict_as, ServiceError};
@@ -116,6 +118,41 @@ fn fields(input: AttributeInput) -> Result<UserAttributeFields, ServiceError> {
     })
 }
 
+/// Stored locale texts as the audit trail shows them: the object, not its text.
+fn stored_texts(stored: &str) -> Value {
+    serde_json::from_str(stored).unwrap_or_else(|_| json!(stored))
+}
+
+/// An attribute's fields by their API names, as the audit trail compares them.
+fn record_json(a: &UserAttributeRecord) -> Value {
+    json!({
+        "name": a.name,
+        "locales": stored_texts(&a.locales),
+        "includeInSignUpForm": a.include_in_sign_up_form,
+        "requiredInSignUpForm": a.required_in_sign_up_form,
+        "includeInIdTokenBody": a.include_in_id_token_body,
+        "includeInUserInfo": a.include_in_user_info,
+        "unique": a.is_unique,
+        "validationRegex": a.validation_regex.as_deref().unwrap_or_default(),
+        "validationLocales": stored_texts(&a.validation_locales),
+    })
+}
+
+/// The fields a request sets (`null`: left as they are), named as in [`record_json`].
+fn fields_json(f: &UserAttributeFields) -> Value {
+    json!({
+        "name": f.name,
+        "locales": f.locales.as_deref().map(stored_texts),
+        "includeInSignUpForm": f.include_in_sign_up_form,
+        "requiredInSignUpForm": f.required_in_sign_up_form,
+        "includeInIdTokenBody": f.include_in_id_token_body,
+        "includeInUserInfo": f.include_in_user_info,
+        "unique": f.is_unique,
+        "validationRegex": f.validation_regex,
+        "validationLocales": f.validation_locales.as_deref().map(stored_texts),
+    })
+}
+
 pub async fn list(store: &Store) -> Result<Vec<UserAttributeRecord>, ServiceError> {
     Ok(store.list_user_attributes().await?)
 }
@@ -135,8 +172,9 @@ pub async fn create(
         }
         .into());
     }
-    store
-        .insert_user_attribute(&fields(input)?)
+    let fields = fields(input)?;
+    let change = Change::created("user_attribute").fields_new(&fields_json(&fields));
+    recording(change, store.insert_user_attribute(&fields))
         .await
         .map_err(conflict_as(TAKEN))
 }
@@ -146,17 +184,119 @@ pub async fn update(
     id: i64,
     input: AttributeInput,
 ) -> Result<UserAttributeRecord, ServiceError> {
-    get(store, id).await?;
-    store
-        .update_user_attribute(id, &fields(input)?)
+    let current = get(store, id).await?;
+    let fields = fields(input)?;
+    let change = Change::of("user_attribute", id, "updated")
+        .fields_set(&record_json(&current), &fields_json(&fields));
+    recording(change, store.update_user_attribute(id, &fields))
         .await
         .map_err(conflict_as(TAKEN))?
         .ok_or(ServiceError::NotFound(NOT_FOUND))
 }
 
 pub async fn delete(store: &Store, id: i64) -> Result<(), ServiceError> {
-    if !store.delete_user_attribute(id).await? {
+    // Read first: a delete of several statements records its change even when the attribute
+    // is not there.
+    let current = get(store, id).await?;
+    let change =
+        Change::of("user_attribute", id, "deleted").field("name", &current.name, Value::Null);
+    if !recording(change, store.delete_user_attribute(id)).await? {
         return Err(ServiceError::NotFound(NOT_FOUND));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::services::fixture::{self, audit_row, audit_trail};
+
+    fn named(name: &str) -> AttributeInput {
+        AttributeInput {
+            name: Some(name.into()),
+            locales: None,
+            include_in_sign_up_form: None,
+            required_in_sign_up_form: None,
+            include_in_id_token_body: None,
+            include_in_user_info: None,
+            unique: None,
+            validation_regex: None,
+            validation_locales: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn attribute_changes_are_recorded_with_what_they_changed() {
+        let store = fixture::store().await;
+        let created = create(
+            &store,
+            AttributeInput {
+                include_in_user_info: Some(true),
+                ..named("team")
+            },
+        )
+        .await
+        .unwrap();
+        let id = created.id;
+        let change = AttributeInput {
+            name: None,
+            locales: Some(vec![LocaleText {
+                locale: "en".into(),
+                value: "Team".into(),
+            }]),
+            include_in_user_info: Some(true),
+            unique: Some(true),
+            ..named("")
+        };
+        update(&store, id, change).await.unwrap();
+        delete(&store, id).await.unwrap();
+        assert_eq!(
+            audit_trail(&store).await,
+            [
+                audit_row(
+                    "user_attribute",
+                    id,
+                    "created",
+                    json!({"name": [null, "team"], "includeInUserInfo": [null, true]})
+                ),
+                audit_row(
+                    "user_attribute",
+                    id,
+                    "updated",
+                    json!({"locales": [{}, {"en": "Team"}], "unique": [false, true]})
+                ),
+                audit_row(
+                    "user_attribute",
+                    id,
+                    "deleted",
+                    json!({"name": ["team", null]})
+                ),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn refused_attribute_changes_record_nothing() {
+        let store = fixture::store().await;
+        let team = create(&store, named("team")).await.unwrap();
+        assert!(create(&store, named("team")).await.is_err());
+        let bad_rule = AttributeInput {
+            validation_regex: Some("(".into()),
+            ..named("other")
+        };
+        assert!(create(&store, bad_rule).await.is_err());
+        assert!(update(&store, 9_999, named("x")).await.is_err());
+        assert!(delete(&store, 9_999).await.is_err());
+        assert_eq!(
+            audit_trail(&store).await,
+            [audit_row(
+                "user_attribute",
+                team.id,
+                "created",
+                json!({"name": [null, "team"]})
+            )]
+        );
+    }
 }

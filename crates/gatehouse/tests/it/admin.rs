@@ -99,7 +99,7 @@ backend_tests! {
         // The admin signs in to the panel and holds super_admin.
         let (_, dashboard) = panel_browser(&app, ADMIN_EMAIL, PASSWORD).await;
         assert_eq!(dashboard.status, 200, "{}", dashboard.html);
-        assert!(dashboard.html.contains(ADMIN_EMAIL) && dashboard.html.contains("server-info"), "{}", dashboard.html);
+        assert!(dashboard.html.contains(ADMIN_EMAIL) && dashboard.html.contains("chart-sign-ins"), "{}", dashboard.html);
         // With an admin in place, a restart prints no link.
         let isolation = app.stop().await;
         let restarted = TestApp::spawn_on(isolation, |_| {}).await;

@@ -27,7 +27,7 @@ backend_tests! {
         assert_eq!(doc["token_endpoint"], app.url("/oauth2/v1/token"));
         assert_eq!(doc["jwks_uri"], app.url("/.well-known/jwks.json"));
         assert_eq!(doc["id_token_signing_alg_values_supported"], serde_json::json!(["RS256", "ES256", "EdDSA"]));
-        assert_eq!(doc["scopes_supported"].as_array().unwrap().len(), 19);
+        assert_eq!(doc["scopes_supported"].as_array().unwrap().len(), 21);
         assert!(doc["grant_types_supported"].as_array().unwrap().contains(&"client_credentials".into()));
         assert!(doc["grant_types_supported"].as_array().unwrap()
             .contains(&"urn:ietf:params:oauth:grant-type:device_code".into()));

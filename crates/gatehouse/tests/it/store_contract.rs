@@ -190,3 +190,54 @@ fn store_queries_use_contiguous_numbered_placeholders() {
     }
     assert!(checked >= 8, "only {checked} queries found");
 }
+
+backend_tests! {
+    /// The dashboard's counts (migration 0018's triggers, one per dialect) agree on both stores.
+    async fn dashboard_counts_follow_users_factors_passkeys_and_sign_ins(backend: Backend) {
+        use gatehouse_store::{DailyCount, MfaStore, StatsStore, UserTotals};
+        let isolation = Isolation::new(backend).await;
+        let store = store_for(&isolation).await;
+        let ada = store.insert_sign_up(&sign_up(1)).await.unwrap();
+        let grace = store.insert_sign_up(&sign_up(2)).await.unwrap();
+        store.insert_sign_up(&sign_up(3)).await.unwrap();
+        store.confirm_otp(ada.id, "otp,email").await.unwrap();
+        store.confirm_sms(grace.id, "sms").await.unwrap();
+        store.insert_passkey(grace.id, "cred-1", "key", 0).await.unwrap();
+        store.insert_passkey(grace.id, "cred-2", "key", 0).await.unwrap();
+        let expected = UserTotals { users: 3, with_otp: 1, with_sms_mfa: 1, with_email_mfa: 1, with_mfa: 2, with_passkeys: 1 };
+        assert_eq!(store.user_totals().await.unwrap(), expected);
+        store.set_mfa_types(ada.id, "email", true, false).await.unwrap();
+        store.delete_user(grace.id).await.unwrap();
+        let expected = UserTotals { users: 2, with_otp: 0, with_sms_mfa: 0, with_email_mfa: 1, with_mfa: 1, with_passkeys: 0 };
+        assert_eq!(store.user_totals().await.unwrap(), expected);
+
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2030, 1, d).unwrap();
+        let at = |d: u32| day(d).and_hms_opt(12, 0, 0).unwrap();
+        store.record_sign_in(ada.id, at(1)).await.unwrap();
+        store.record_sign_in(ada.id, at(1)).await.unwrap();
+        store.record_sign_in(ada.id, at(2)).await.unwrap();
+        let read = |count| store.daily_counts(count, day(1), day(2));
+        assert_eq!(read(DailyCount::SignIns).await.unwrap(), [(day(1), 2), (day(2), 1)]);
+        // Ada's latest sign-in moved to the 2nd: the 1st counts nobody now.
+        assert_eq!(read(DailyCount::LastSignIns).await.unwrap(), [(day(1), 0), (day(2), 1)]);
+        let today = gatehouse_store::now_utc().date();
+        let sign_ups = store.daily_counts(DailyCount::SignUps, today, today).await.unwrap();
+        assert_eq!(sign_ups, [(today, 3)]);
+    }
+
+    async fn cache_marks_count_each_member_once_until_removed(backend: Backend) {
+        let cache = cache_for(&Isolation::new(backend).await).await;
+        let hour = Duration::from_secs(3600);
+        cache.mark("locked", "a@example.com", hour).await.unwrap();
+        cache.mark("locked", "a@example.com", Duration::from_secs(60)).await.unwrap();
+        cache.mark("locked", "b@example.com", hour).await.unwrap();
+        assert_eq!(cache.count_marked("locked").await.unwrap(), 2);
+        assert_eq!(cache.count_marked("other").await.unwrap(), 0);
+        cache.unmark("locked", "b@example.com").await.unwrap();
+        assert_eq!(cache.count_marked("locked").await.unwrap(), 1);
+        cache.increment("counter", Duration::from_secs(600)).await.unwrap();
+        let left = cache.time_left("counter").await.unwrap().unwrap();
+        assert!(left > Duration::from_secs(590) && left <= Duration::from_secs(600), "{left:?}");
+        assert_eq!(cache.time_left("absent").await.unwrap(), None);
+    }
+}

@@ -20,6 +20,7 @@ use crate::http::web::{client_ip, cookie, foreign_origin, peer};
 use crate::services::admin_panel::{self, PanelAdmin, SignedIn};
 use crate::services::sessions;
 use crate::state::AppState;
+use gatehouse_store::changes::{self, ActorKind};
 
 /// The panel's session cookie (only its SHA-256 names the session in the cache).
 pub const ADMIN_COOKIE: &str = "gh_admin";
@@ -98,7 +99,11 @@ impl FromRequestParts<AppState> for AdminUser {
             None => Ok(None),
         };
         match (admin, session_id) {
-            (Ok(Some(admin)), Some(_)) => Ok(Self { admin, locale }),
+            (Ok(Some(admin)), Some(_)) => {
+                // What this request changes is recorded as this admin's.
+                changes::identify(ActorKind::Admin, admin.user.auth_id.as_str());
+                Ok(Self { admin, locale })
+            }
             (Err(err), _) => Err(crate::http::error::page_internal_error(
                 &state.config,
                 &locale,

@@ -6,8 +6,10 @@
 mod account;
 mod apps;
 mod attributes;
+mod audit;
 mod auth;
 mod banners;
+mod configuration;
 mod connect_apps;
 mod dashboard;
 mod feature;
@@ -22,6 +24,7 @@ mod setup;
 mod user_actions;
 mod users;
 mod view;
+mod webhooks;
 
 use axum::middleware;
 use axum::routing::{get, post};
@@ -33,6 +36,7 @@ use crate::state::AppState;
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/admin", get(dashboard::page))
+        .route("/admin/configuration", get(configuration::page))
         .route("/admin/assets/admin.css", get(view::stylesheet))
         .route("/admin/assets/preview.js", get(view::preview_script))
         .route("/admin/sign-in", get(auth::sign_in))
@@ -43,9 +47,11 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .merge(users::routes())
         .merge(apps::routes())
         .merge(logs::routes())
+        .merge(audit::routes())
         .merge(orgs::routes())
         .merge(banners::routes())
         .merge(connect_apps::routes())
+        .merge(webhooks::routes())
         .merge(attributes::routes())
         .merge(roles::routes())
         .merge(saml::routes())

@@ -193,6 +193,8 @@ struct UserPage {
     /// The contact phone number and the address members (OIDC Core §5.1.1), as stored.
     phone_number: String,
     address: gatehouse_core::claims::Address,
+    /// The latest changes recorded about the user.
+    rows: Vec<super::audit::AuditRow>,
     /// With `enable_org`: (org id, name, member) of every organization, and (group id, name,
     /// member) of the active organization's groups.
     orgs: Option<Vec<(i64, String, bool)>>,
@@ -412,6 +414,7 @@ pub(super) async fn user_page(
         orgs,
         groups,
         facts,
+        rows: super::audit::user_history(state, auth_id).await?,
     };
     Ok(render(StatusCode::OK, &page))
 }

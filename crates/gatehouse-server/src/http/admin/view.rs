@@ -24,7 +24,7 @@ use crate::state::AppState;
 /// (section id, path, label).
 type NavEntry = (&'static str, &'static str, fn(&Words) -> &'static str);
 
-const NAV: [NavEntry; 14] = [
+const NAV: [NavEntry; 17] = [
     ("dashboard", "/admin", |w| w.dashboard),
     ("users", "/admin/users", |w| w.users),
     ("apps", "/admin/apps", |w| w.apps),
@@ -34,12 +34,15 @@ const NAV: [NavEntry; 14] = [
     ("roles", "/admin/roles", |w| w.roles),
     ("scopes", "/admin/scopes", |w| w.scopes),
     ("logs", "/admin/logs/sign-in", |w| w.logs),
+    ("audit", "/admin/audit", |w| w.audit_trail),
     ("saml", "/admin/saml", |w| w.saml),
     ("resource-servers", "/admin/resource-servers", |w| {
         w.resource_servers
     }),
     ("connect", "/admin/connect-apps", |w| w.connect_apps),
+    ("webhooks", "/admin/webhooks", |w| w.webhooks),
     ("keys", "/admin/keys", |w| w.keys),
+    ("configuration", "/admin/configuration", |w| w.configuration),
     ("account", "/admin/account", |w| w.account),
 ];
 

@@ -64,6 +64,8 @@ requirements! {
     WriteOrg => ["write_org"];
     ReadOrgAndUser => ["read_org", "read_user"];
     WriteOrgAndUser => ["write_org", "write_user"];
+    ReadWebhooks => ["read_webhooks"];
+    WriteWebhooks => ["write_webhooks"];
     Root => ["root"];
 }
 

@@ -65,11 +65,15 @@ pub struct SignInLogBody {
 
 /// `before` as `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` or RFC 3339, taken as UTC.
 fn parse_before(query: &HashMap<String, String>) -> Result<NaiveDateTime, ApiError> {
-    let raw = query
+    query
         .get("before")
-        .map(|v| v.trim())
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| ApiError::bad_request(BAD_BEFORE.into()))?;
+        .and_then(|raw| parse_utc(raw))
+        .ok_or_else(|| ApiError::bad_request(BAD_BEFORE.into()))
+}
+
+/// A time as `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS` or RFC 3339, taken as UTC.
+pub(super) fn parse_utc(raw: &str) -> Option<NaiveDateTime> {
+    let raw = raw.trim();
     DateTime::parse_from_rfc3339(raw)
         .map(|t| t.naive_utc())
         .or_else(|_| NaiveDateTime::parse_from_str(raw, "%Y-%m-%d %H:%M:%S"))
@@ -78,7 +82,7 @@ fn parse_before(query: &HashMap<String, String>) -> Result<NaiveDateTime, ApiErr
             NaiveDate::parse_from_str(raw, "%Y-%m-%d")
                 .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
         })
-        .map_err(|_| ApiError::bad_request(BAD_BEFORE.into()))
+        .ok()
 }
 
 async fn delete_before(

@@ -2,6 +2,7 @@
 //! handlers' annotations) and Swagger UI (served from the binary).
 
 mod apps;
+pub(crate) mod audit;
 mod banners;
 mod connect_apps;
 mod crud;
@@ -20,6 +21,7 @@ pub mod text_errors;
 pub(crate) mod user_attributes;
 mod users;
 mod views;
+mod webhooks;
 
 pub(crate) use guard::{
     AppBannerFeature, Enabled, FeatureFlag, OrgFeature, SamlSpFeature, UserAttributeFeature,
@@ -51,10 +53,11 @@ use crate::state::AppState;
         (name = "User attributes", description = "Custom profile fields"),
         (name = "App banners", description = "Banners on the sign-in pages"),
         (name = "Users", description = "People who sign in"),
-        (name = "Logs", description = "Email, SMS and sign-in logs"),
+        (name = "Logs", description = "Email, SMS and sign-in logs, and the audit trail"),
         (name = "SAML", description = "SAML identity providers"),
         (name = "Connect apps", description = "ePass connect apps (`/connect/<name>`)"),
         (name = "Resource servers", description = "APIs access tokens are issued for (RFC 8707, RFC 9068)"),
+        (name = "Webhooks", description = "Endpoints sent signed events (Standard Webhooks), and their delivery logs"),
     )
 )]
 pub struct ApiDoc;
@@ -75,6 +78,14 @@ impl Modify for ClientCredentialsSecurity {
             ("write_scope", "Write access to scope"),
             ("read_org", "Read access to org"),
             ("write_org", "Write access to org"),
+            (
+                "read_webhooks",
+                "Read access to webhook endpoints and their delivery logs",
+            ),
+            (
+                "write_webhooks",
+                "Write access to webhook endpoints, their secrets and deliveries",
+            ),
         ]);
         let flow = Flow::ClientCredentials(ClientCredentials::new("/oauth2/v1/token", scopes));
         let components = openapi.components.get_or_insert_with(Default::default);
@@ -155,6 +166,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(logs::get_sms))
         .routes(routes!(logs::list_sign_in, logs::delete_sign_in))
         .routes(routes!(logs::get_sign_in))
+        .routes(routes!(audit::list_audit))
         .routes(routes!(registration_tokens::create))
         .routes(routes!(resource_servers::list, resource_servers::create))
         .routes(routes!(
@@ -175,6 +187,11 @@ fn api_router() -> OpenApiRouter<AppState> {
             connect_apps::delete
         ))
         .routes(routes!(connect_apps::rotate_secret))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::resend))
 }
 
 /// The OpenAPI document as served at `/api/v1/openapi.json`.

@@ -43,15 +43,30 @@ pub async fn enroll(call: StepCall<'_>, kind: Option<MfaType>) -> Result<Outcome
         return Err(SignInError::BadInput("User already enrolled with MFA".into()).into());
     }
     let types = MfaTypes::default().with(kind);
-    state
+    let change = crate::services::audit::user_change(
+        &user,
+        "mfa_enrolled",
+        gatehouse_core::webhooks::USER_MFA_ENROLLED,
+    )
+    .field("mfaTypes", "", types.to_list());
+    let list = types.to_list();
+    let write = state
         .store
-        .set_mfa_types(user.id, &types.to_list(), kind == MfaType::Otp, false)
-        .await?;
+        .set_mfa_types(user.id, &list, kind == MfaType::Otp, false);
+    gatehouse_store::changes::recording(change, write).await?;
     signin::complete_step(StepCall::new(state, id, tx, at, meta)).await
 }
 
 /// The `reset_mfa` policy: every factor and its secrets removed.
 pub async fn reset_own_mfa(state: &AppState, user_id: UserId) -> Result<(), ServiceError> {
-    state.store.set_mfa_types(user_id, "", true, true).await?;
+    let user = crate::services::audit::user_by_id(state, user_id).await?;
+    let change = crate::services::audit::user_change(
+        &user,
+        "mfa_reset",
+        gatehouse_core::webhooks::USER_MFA_RESET,
+    )
+    .field("mfaTypes", user.mfa_types.to_list(), "");
+    let write = state.store.set_mfa_types(user_id, "", true, true);
+    gatehouse_store::changes::recording(change, write).await?;
     Ok(())
 }

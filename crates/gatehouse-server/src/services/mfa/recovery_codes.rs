@@ -3,10 +3,11 @@
 use gatehouse_core::ids::UserId;
 use gatehouse_core::mfa::base32_encode;
 use gatehouse_core::signin::SignInError;
-use gatehouse_store::{AccountStore, MfaStore};
+use gatehouse_store::{AccountStore, CountedEvent, MfaStore};
 
 use crate::crypto::{random_bytes, sha256_hex};
 use crate::error::ServiceError;
+use crate::services::dashboard::count_event;
 use crate::services::signin::{self, Outcome, TxCall};
 use crate::state::AppState;
 
@@ -72,6 +73,7 @@ pub async fn sign_in_with_recovery_code(
     let email = email.trim().to_lowercase();
     let lockout = signin::PasswordLockout::new(state, &email, meta.ip);
     if lockout.is_locked().await? {
+        count_event(&state.store, CountedEvent::FailedSignIn);
         return Err(SignInError::LockedOut.into());
     }
     let account = state.store.password_account(&email).await?;
@@ -84,8 +86,10 @@ pub async fn sign_in_with_recovery_code(
         }
         None => false,
     };
+    let account_exists = account.is_some();
     let Some(account) = account.filter(|_| spent) else {
-        lockout.failed().await?;
+        lockout.failed(account_exists).await?;
+        count_event(&state.store, CountedEvent::FailedSignIn);
         return Err(SignInError::NoUserFound.into());
     };
     if !account.is_active {

@@ -1,6 +1,7 @@
 use gatehouse_core::admin::{AdminRuleError, ProtectedRoles};
 use gatehouse_core::ids::UserId;
 use gatehouse_store::{Store, UserChanges, UserStore};
+use serde_json::{json, Value};
 
 use super::*;
 use crate::services::fixture;
@@ -147,4 +148,68 @@ async fn users_lists_the_holders_of_a_role() {
         .map(|u| u.id)
         .collect();
     assert_eq!(holders, vec![holder.id]);
+}
+
+fn row(id: i64, action: &str, fields: Value) -> fixture::AuditRow {
+    fixture::audit_row("role", id, action, fields)
+}
+
+#[tokio::test]
+async fn role_changes_are_recorded_with_what_they_changed() {
+    let store = fixture::store().await;
+    let roles = roles_with(&store, &[]);
+    let role = roles
+        .create(&root(), "editor", Some("edits"))
+        .await
+        .unwrap();
+    roles
+        .update(&root(), role.id, Some("writer"), Some("edits"))
+        .await
+        .unwrap();
+    roles.delete(&root(), role.id).await.unwrap();
+    assert_eq!(
+        fixture::audit_trail(&store).await,
+        [
+            row(
+                role.id,
+                "created",
+                json!({"name": [null, "editor"], "note": [null, "edits"]})
+            ),
+            row(role.id, "updated", json!({"name": ["editor", "writer"]})),
+            row(role.id, "deleted", json!({"name": ["writer", null]})),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn refused_role_changes_record_nothing() {
+    let store = fixture::store().await;
+    let privileged = vec!["auditor".to_owned()];
+    let roles = roles_with(&store, &privileged);
+    let team = roles.create(&root(), "team", None).await.unwrap();
+    let refused = [
+        roles.create(&root(), "team", None).await.unwrap_err(),
+        roles
+            .create(&root(), "super_admin", None)
+            .await
+            .unwrap_err(),
+        roles
+            .create(&not_root(), "auditor", None)
+            .await
+            .unwrap_err(),
+        roles
+            .update(&root(), team.id, Some(&"r".repeat(51)), None)
+            .await
+            .unwrap_err(),
+        roles
+            .update(&root(), 9_999, Some("x"), None)
+            .await
+            .unwrap_err(),
+        roles.delete(&root(), 9_999).await.unwrap_err(),
+    ];
+    assert_eq!(refused.len(), 6);
+    assert_eq!(
+        fixture::audit_trail(&store).await,
+        [row(team.id, "created", json!({"name": [null, "team"]}))]
+    );
 }

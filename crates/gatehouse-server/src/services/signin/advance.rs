@@ -167,6 +167,7 @@ async fn finish(
         return Err(SignInError::NotTheRequestedAccount.into());
     }
     let auth_time = tx.proof.auth_time().unwrap_or(meta.now);
+    crate::services::audit::signed_in(state, &user.auth_id, &tx.request.client_id).await?;
     let amr = tx.proof.methods(tx.session_methods.as_deref());
     let mut session_id = tx.session_id;
     let mut session_cookie = None;

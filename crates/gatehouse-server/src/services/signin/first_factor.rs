@@ -21,10 +21,17 @@ pub async fn sign_in_with_password(
         return Err(SignInError::FeatureOff("Password sign-in").into());
     }
     tx.expect_first_factor()?;
-    let account = state
+    let account = match state
         .password_checker()
         .check(email, password, meta.ip)
-        .await?;
+        .await
+    {
+        Ok(account) => account,
+        Err(err) => {
+            crate::services::audit::sign_in_failed(state, email, meta.ip, &err).await;
+            return Err(err);
+        }
+    };
     let known = KnownFactors {
         user_id: account.id,
         mfa_types: account.mfa_types,

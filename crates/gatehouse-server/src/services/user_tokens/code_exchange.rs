@@ -8,7 +8,7 @@ use gatehouse_core::lockout::failed_verifier_key;
 use gatehouse_core::resource::check_token_resource;
 use gatehouse_core::scope::grant_scopes;
 use gatehouse_core::TokenError;
-use gatehouse_store::{AccountStore, App, BrowserSessionStore, RefreshTokenStore};
+use gatehouse_store::{AccountStore, App, BrowserSessionStore, RefreshTokenStore, StatsStore};
 use serde::{Deserialize, Serialize};
 
 use super::revocation::revoke_access_jti;
@@ -216,7 +216,11 @@ pub(super) fn record_sign_in(state: &AppState, user_id: UserId, app_id: i64, ip:
     let state = state.clone();
     let ip = ip.map(str::to_owned);
     tokio::spawn(async move {
-        if let Err(err) = state.store.increment_login_count(user_id).await {
+        if let Err(err) = state
+            .store
+            .record_sign_in(user_id, gatehouse_store::now_utc())
+            .await
+        {
             tracing::warn!(error = %err, "could not count a sign-in");
         }
         if state.config.enable_sign_in_log {

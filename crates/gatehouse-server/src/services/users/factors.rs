@@ -4,8 +4,12 @@ use gatehouse_core::admin::UserAction;
 use gatehouse_core::signin::MfaType;
 use gatehouse_store::{PasskeyRecord, Store, UserStore};
 
+use gatehouse_core::webhooks;
+use gatehouse_store::changes::recording;
+
 use super::{remove_owned, target, user};
 use crate::error::ServiceError;
+use crate::services::audit;
 use crate::services::authority::Authority;
 use crate::state::AppState;
 
@@ -20,14 +24,26 @@ pub async fn set_mfa(
 ) -> Result<(), ServiceError> {
     let current = target(state, authority, auth_id, UserAction::ChangeMfa).await?;
     // Enrolling again moves the factor last, as Melody's list does.
-    let types = current.mfa_types.without(mfa_type);
+    let before = current.mfa_types.to_list();
+    let types = current.mfa_types.clone().without(mfa_type);
     let types = if enroll { types.with(mfa_type) } else { types };
     let clear_otp = mfa_type == MfaType::Otp;
     let clear_sms = mfa_type == MfaType::Sms && !enroll;
-    state
-        .store
-        .set_mfa_types(current.id, &types.to_list(), clear_otp, clear_sms)
-        .await?;
+    let (action, event) = if enroll {
+        ("mfa_enrolled", webhooks::USER_MFA_ENROLLED)
+    } else {
+        ("mfa_reset", webhooks::USER_MFA_RESET)
+    };
+    let mut change =
+        audit::user_change(&current, action, event).field("mfaTypes", before, types.to_list());
+    change.data["mfaType"] = serde_json::json!(mfa_type.as_str());
+    recording(
+        change,
+        state
+            .store
+            .set_mfa_types(current.id, &types.to_list(), clear_otp, clear_sms),
+    )
+    .await?;
     Ok(())
 }
 
@@ -44,7 +60,9 @@ pub async fn delete_passkey(
 ) -> Result<(), ServiceError> {
     let action = UserAction::RemovePasskey;
     remove_owned(state, authority, auth_id, action, "No passkey found", |u| {
-        state.store.delete_passkey(u.id, passkey_id)
+        let mut change = audit::user_change(u, "passkey_removed", webhooks::USER_PASSKEY_REMOVED);
+        change.data["passkeyId"] = serde_json::json!(passkey_id);
+        recording(change, state.store.delete_passkey(u.id, passkey_id))
     })
     .await
 }

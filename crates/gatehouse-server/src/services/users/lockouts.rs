@@ -44,5 +44,12 @@ pub async fn unlock(state: &AppState, auth_id: &str) -> Result<(), ServiceError>
             state.cache.delete(&key).await?;
         }
     }
+    state
+        .cache
+        .unmark(gatehouse_core::lockout::LOCKED_ACCOUNTS, email)
+        .await?;
+    // Kept in the cache, so recorded on its own.
+    let change = gatehouse_store::changes::Change::of("user", &current.auth_id, "unlocked");
+    state.store.record_change(change).await?;
     Ok(())
 }

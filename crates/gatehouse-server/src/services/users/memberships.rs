@@ -21,7 +21,15 @@ pub async fn set_orgs(store: &Store, auth_id: &str, org_ids: &[i64]) -> Result<(
             return Err(ServiceError::NotFound("No organization found"));
         }
     }
-    store.set_user_orgs(current.id, &ids).await?;
+    let held: Vec<i64> = store
+        .user_orgs(current.id)
+        .await?
+        .iter()
+        .map(|o| o.id)
+        .collect();
+    let change = gatehouse_store::changes::Change::of("user", &current.auth_id, "orgs_set")
+        .field("orgs", held, &ids);
+    gatehouse_store::changes::recording(change, store.set_user_orgs(current.id, &ids)).await?;
     Ok(())
 }
 
@@ -43,8 +51,17 @@ pub async fn set_org_group(
         .await?
         .filter(|g| g.org_id == org.id)
         .ok_or(ServiceError::NotFound("Organization group not found"))?;
-    store
-        .set_org_group_member(current.id, group.id, member)
-        .await?;
+    let action = if member {
+        "org_group_joined"
+    } else {
+        "org_group_left"
+    };
+    let change = gatehouse_store::changes::Change::of("user", &current.auth_id, action).field(
+        "orgGroup",
+        (!member).then_some(group.id),
+        member.then_some(group.id),
+    );
+    let write = store.set_org_group_member(current.id, group.id, member);
+    gatehouse_store::changes::recording(change, write).await?;
     Ok(())
 }

@@ -8,12 +8,18 @@ use gatehouse_store::{
     UserAttributeStore, UserChanges, UserRecord, UserStore,
 };
 
+use gatehouse_core::webhooks;
+use gatehouse_store::changes::{recording, recording_all, Change};
+use serde_json::{json, Value};
+
+use super::audit;
 use super::authority::{protected_roles, Authority};
 use crate::error::ServiceError;
 use crate::services::found;
 use crate::state::AppState;
 
 mod connections;
+mod credentials;
 mod factors;
 mod lockouts;
 mod memberships;
@@ -23,6 +29,7 @@ mod sessions;
 pub use connections::{
     consented_apps, link, linked_identities, revoke_consent, unlink, unlink_identity,
 };
+pub use credentials::{may_change_sign_in, set_email, set_password};
 pub use factors::{delete_passkey, passkeys, set_mfa};
 pub use lockouts::{locked_ips, unlock};
 pub use memberships::{orgs, set_org_group, set_orgs};
@@ -205,6 +212,7 @@ pub async fn update(
             return Err(AdminRuleError::UserNotInOrg.into());
         }
     }
+    let mut role_changes = Vec::new();
     let role_ids = match &update.roles {
         Some(names) => {
             let held = store.user_role_names(current.id).await?;
@@ -214,6 +222,12 @@ pub async fn update(
             };
             authority.allows(protected_roles(&state.config), change)?;
             let all = store.list_roles().await?;
+            for role in &all {
+                let (had, wants) = (held.contains(&role.name), names.contains(&role.name));
+                if had != wants {
+                    role_changes.push(audit::role_change(&current, &role.name, wants));
+                }
+            }
             // Unknown names are ignored, as Melody does.
             Some(
                 all.iter()
@@ -283,9 +297,12 @@ pub async fn update(
         phone_number,
         address,
     };
-    store
-        .update_user(current.id, &changes, role_ids.as_deref())
-        .await?;
+    let recorded = user_update_changes(&current, &changes, role_changes);
+    recording_all(
+        recorded,
+        store.update_user(current.id, &changes, role_ids.as_deref()),
+    )
+    .await?;
     if current.is_active && changes.is_active == Some(false) {
         // A disabled user is signed out, and the apps they signed in to are told.
         let now = chrono::Utc::now().timestamp();
@@ -300,9 +317,14 @@ pub async fn update(
         }
     }
     for (attribute_id, value) in attribute_writes {
-        store
-            .set_user_attribute_value(current.id, attribute_id, value.as_deref())
-            .await?;
+        let change = Change::of("user", &current.auth_id, "attribute_set")
+            .field(&format!("attribute:{attribute_id}"), Value::Null, &value)
+            .event(webhooks::USER_UPDATED, audit::user_data(&current));
+        recording(
+            change,
+            store.set_user_attribute_value(current.id, attribute_id, value.as_deref()),
+        )
+        .await?;
     }
     detail(state, auth_id).await
 }
@@ -316,8 +338,53 @@ pub async fn delete(
     // Signed out first, so the apps they signed in to are told.
     let now = chrono::Utc::now().timestamp();
     state.sessions().end_everywhere(current.id, now).await?;
-    state.store.delete_user(current.id).await?;
+    let change = audit::user_change(&current, "deleted", webhooks::USER_DELETED);
+    recording(change, state.store.delete_user(current.id)).await?;
     Ok(())
+}
+
+/// What an update records: the fields it sets that differ, the switch of `isActive`, and each
+/// role given or taken.
+fn user_update_changes(
+    current: &UserRecord,
+    changes: &UserChanges,
+    role_changes: Vec<Change>,
+) -> Vec<Change> {
+    let before = json!({
+        "firstName": current.first_name,
+        "lastName": current.last_name,
+        "locale": current.locale,
+        "orgSlug": current.org_slug,
+        "phoneNumber": current.phone_number,
+        "address": current.address,
+    });
+    let after = json!({
+        "firstName": changes.first_name,
+        "lastName": changes.last_name,
+        "locale": changes.locale,
+        "orgSlug": changes.org_slug,
+        "phoneNumber": changes.phone_number,
+        "address": changes.address,
+    });
+    let mut recorded = Vec::new();
+    let updated = Change::of("user", &current.auth_id, "updated").fields_set(&before, &after);
+    if !updated.fields.is_empty() {
+        recorded.push(updated.event(webhooks::USER_UPDATED, audit::user_data(current)));
+    }
+    match changes.is_active {
+        Some(active) if active != current.is_active => {
+            let (action, event) = if active {
+                ("enabled", webhooks::USER_ENABLED)
+            } else {
+                ("disabled", webhooks::USER_DISABLED)
+            };
+            let change = audit::user_change(current, action, event);
+            recorded.push(change.field("isActive", current.is_active, active));
+        }
+        _ => {}
+    }
+    recorded.extend(role_changes);
+    recorded
 }
 
 pub use crate::services::invitations::{invite, renew_invitation, revoke_invitation, Invitation};

@@ -2,9 +2,12 @@
 
 use gatehouse_core::admin::AdminRuleError;
 use gatehouse_core::ids::UserId;
+use gatehouse_core::webhooks;
+use gatehouse_store::changes::recording;
 use gatehouse_store::{OrgRecord, UserChanges, UserStore};
 
 use crate::error::ServiceError;
+use crate::services::audit;
 use crate::state::AppState;
 
 /// The organizations a signed-in user may switch between (the `change_org` policy).
@@ -33,7 +36,13 @@ pub async fn change_own_org(
         org_slug: Some(slug.to_owned()),
         ..UserChanges::default()
     };
-    state.store.update_user(user_id, &changes, None).await?;
+    let user = audit::user_by_id(state, user_id).await?;
+    let change = audit::user_change(&user, "updated", webhooks::USER_UPDATED).field(
+        "orgSlug",
+        &user.org_slug,
+        slug,
+    );
+    recording(change, state.store.update_user(user_id, &changes, None)).await?;
     Ok(())
 }
 
@@ -71,7 +80,8 @@ pub async fn change_own_password(
         }
     }
     let hash = state.passwords.hash(password.to_owned()).await?;
-    state.store.set_password_hash(user_id, &hash).await?;
+    let change = audit::user_change(&user, "password_changed", webhooks::USER_PASSWORD_CHANGED);
+    recording(change, state.store.set_password_hash(user_id, &hash)).await?;
     Ok(())
 }
 
@@ -97,9 +107,16 @@ pub async fn update_own_names(
     if state.config.names_is_required && (first.is_none() || last.is_none()) {
         return Err(SignInError::BadInput("First name and last name are required".into()).into());
     }
-    state
-        .store
-        .set_names(user_id, first.as_deref(), last.as_deref())
-        .await?;
+    let user = audit::user_by_id(state, user_id).await?;
+    let change = audit::user_change(&user, "updated", webhooks::USER_UPDATED)
+        .field("firstName", &user.first_name, &first)
+        .field("lastName", &user.last_name, &last);
+    recording(
+        change,
+        state
+            .store
+            .set_names(user_id, first.as_deref(), last.as_deref()),
+    )
+    .await?;
     Ok(())
 }
