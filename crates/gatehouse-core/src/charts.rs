@@ -167,7 +167,7 @@ pub fn daily_bars(chart: &DailyBars<'_>) -> String {
     let y_of = |v: u64| PLOT_BOTTOM - plot_height * (v as f64 / top as f64);
     // Grid lines at zero, the middle (when it is a whole number) and the top.
     let mut marks = vec![0, top];
-    if top % 2 == 0 {
+    if top.is_multiple_of(2) {
         marks.insert(1, top / 2);
     }
     for mark in marks {

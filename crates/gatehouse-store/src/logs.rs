@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use gatehouse_core::ids::UserId;
 
 use crate::listing::Page;
-use crate::{now_utc, Store, StoreError, StoreFuture};
+use crate::{now_utc, Store, StoreError, StoreFuture, WebhookStore};
 
 /// Which log. The table name comes from this fixed match, never from a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +14,9 @@ pub enum LogKind {
     SignIn,
     /// The audit trail (read through [`crate::AuditStore`]).
     Audit,
+    /// Webhook deliveries once delivered or given up, and their events (read through
+    /// [`crate::WebhookStore`]); pending ones are never removed.
+    WebhookDeliveries,
 }
 
 impl LogKind {
@@ -23,6 +26,7 @@ impl LogKind {
             LogKind::Sms => "sms_logs",
             LogKind::SignIn => "sign_in_logs",
             LogKind::Audit => "audit_log",
+            LogKind::WebhookDeliveries => "webhook_deliveries",
         }
     }
 }
@@ -191,6 +195,10 @@ impl LogStore for Store {
         log: LogKind,
         before: NaiveDateTime,
     ) -> Result<u64, StoreError> {
+        if log == LogKind::WebhookDeliveries {
+            // Kept without soft deletes: settled deliveries go for good.
+            return self.purge_webhook_deliveries_before(before, i64::MAX).await;
+        }
         let sql = format!(
             "UPDATE {} SET deleted_at = $2, updated_at = $2 WHERE created_at < $1 AND deleted_at IS NULL",
             log.table()
@@ -204,6 +212,9 @@ impl LogStore for Store {
         before: NaiveDateTime,
         limit: i64,
     ) -> Result<u64, StoreError> {
+        if log == LogKind::WebhookDeliveries {
+            return self.purge_webhook_deliveries_before(before, limit).await;
+        }
         // The inner query walks the created_at index; the outer delete goes by primary key.
         let table = log.table();
         let sql = format!(

@@ -573,7 +573,7 @@ mod tests {
     use super::*;
     use crate::changes::{recording, Change};
     use crate::testing::{at, store};
-    use crate::RoleStore;
+    use crate::{LogKind, LogStore, RoleStore};
 
     fn new_endpoint<'a>(url: &'a str, events: &'a [&'static str]) -> NewWebhookEndpoint<'a> {
         NewWebhookEndpoint {
@@ -814,7 +814,7 @@ mod tests {
         // Retention takes settled deliveries only, then their events.
         assert_eq!(
             store
-                .purge_webhook_deliveries_before(at(20), 100)
+                .purge_logs_before(LogKind::WebhookDeliveries, at(20), 100)
                 .await
                 .expect("purge"),
             1

@@ -24,12 +24,16 @@ pub const BATCH: i64 = 1000;
 const BATCH_PAUSE: Duration = Duration::from_millis(50);
 
 /// Each log with its retention in days (0: kept forever). A new log is one more line here.
-pub fn retention(config: &Config) -> [(LogKind, u64); 4] {
+pub fn retention(config: &Config) -> [(LogKind, u64); 5] {
     [
         (LogKind::SignIn, config.sign_in_log_retention_days),
         (LogKind::Email, config.email_log_retention_days),
         (LogKind::Sms, config.sms_log_retention_days),
         (LogKind::Audit, config.audit_log_retention_days),
+        (
+            LogKind::WebhookDeliveries,
+            config.webhook_log_retention_days,
+        ),
     ]
 }
 

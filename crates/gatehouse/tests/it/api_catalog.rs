@@ -332,9 +332,9 @@ async fn the_openapi_document_is_generated_and_swagger_ui_is_served() {
         })
         .sum();
     assert_eq!(
-        operations, 102,
+        operations, 103,
         "Melody's 81 /api/v1 operations, 6 for connect apps, 5 for resource servers, \
-         1 for registration tokens, 8 for webhooks, and /info"
+         1 for registration tokens, 1 for the audit trail, 8 for webhooks, and /info"
     );
     let token = &doc["paths"]["/api/v1/registration-tokens"]["post"];
     assert_eq!(token["security"][0]["oauth2"][0], "root", "{token}");
