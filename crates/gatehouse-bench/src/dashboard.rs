@@ -88,7 +88,7 @@ fn fill(postgres: bool) -> Vec<String> {
             .to_owned(),
         format!(
             "{}INSERT INTO sign_in_logs (user_id, ip, detail, created_at, updated_at) \
-             SELECT (i * 7919) % $1 + 1, '192.0.2.1', '{{\"appId\":1}}', {}, {} FROM {}",
+             SELECT (CAST(i AS BIGINT) * 7919) % $1 + 1, '192.0.2.1', '{{\"appId\":1}}', {}, {} FROM {}",
             with_sign_ins,
             ago(90),
             ago(90),
