@@ -10,7 +10,7 @@ backend_tests! {
         let root = app.admin_token("root").await;
         let (status, body) = call(&app, "GET", "/api/v1/scopes", &root, None).await;
         assert_eq!(status, 200);
-        assert_eq!(body["scopes"].as_array().unwrap().len(), 19);
+        assert_eq!(body["scopes"].as_array().unwrap().len(), 21);
         let openid = &body["scopes"][0];
         for field in ["id", "name", "type", "note", "createdAt", "updatedAt", "deletedAt"] {
             assert!(openid.get(field).is_some(), "{field} missing: {openid}");
@@ -271,7 +271,7 @@ backend_tests! {
         assert_eq!((status, kind.as_str()), (400, "text/plain; charset=utf-8"), "{text}");
         assert!(!text.is_empty() && !text.starts_with('{'), "{text}");
         let (_, scopes) = call(&app, "GET", "/api/v1/scopes", &root, None).await;
-        assert_eq!(scopes["scopes"].as_array().unwrap().len(), 19);
+        assert_eq!(scopes["scopes"].as_array().unwrap().len(), 21);
         // Answers that are not refusals keep their JSON.
         let (status, kind, _) = raw(&app, "GET", "/api/v1/scopes", Some(&root), None).await;
         assert_eq!((status, kind.as_str()), (200, "application/json"));

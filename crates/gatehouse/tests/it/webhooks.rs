@@ -11,8 +11,11 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::clients::run_client;
-use crate::flow::PASSWORD;
+use crate::flow::{
+    authorize_url, create_app, error_text, id_token_subject, sign_in, sign_up, Browser, PASSWORD,
+};
 use crate::harness::{backend_tests, call, token_with, Backend, Isolation, TestApp};
+use crate::mailbox::Mailbox;
 
 /// A running receiver and the folder it records into.
 pub struct Receiver {
@@ -257,6 +260,98 @@ backend_tests! {
         assert!(audit[0].1.contains(&receiver.url("ok")), "{audit:?}");
     }
 
+    /// A receiver subscribed to the user and org events gets one of each kind, each signed, as
+    /// a user signs up, fails to sign in until locked, and apps change the user and an org.
+    async fn user_and_org_events_reach_a_receiver_signed(backend: Backend) {
+        const CB: &str = "https://shop.example.com/cb";
+        let receiver = Receiver::start().await;
+        let mailbox = Mailbox::start().await;
+        let app = TestApp::spawn_with(backend, |c| {
+            quick(c);
+            mailbox.configure(c);
+            c.enable_org = true;
+            c.enable_email_verification = false;
+            c.account_lockout_threshold = 2;
+        })
+        .await;
+        let root = app.admin_token("root").await;
+        let token = token_with(&app, &root, &["read_webhooks", "write_webhooks"]).await;
+        let wanted = [
+            "user.signed_up", "user.signed_in", "user.sign_in_failed", "user.locked", "user.updated",
+            "user.role_assigned", "user.role_removed", "user.disabled", "user.enabled",
+            "user.mfa_enrolled", "user.mfa_reset", "user.created", "user.deleted",
+            "org.created", "org.updated", "org.member_added", "org.member_removed", "org.deleted",
+        ];
+        let (endpoint, secret) = register(&app, &token, &receiver.url("users"), &wanted).await;
+        receiver.set_secrets("users", &[&secret]);
+
+        let (_, client_id, _) = create_app(&app, "Shop", "spa", &[CB]).await;
+        let authorize = authorize_url(&client_id, CB, &[]);
+        let back = sign_up(&Browser::new(&app), &authorize, "ada@example.com", CB).await;
+        let ada = id_token_subject(&app, &client_id, CB, &back).await;
+        for _ in 0..2 {
+            let page = sign_in(&Browser::new(&app), &authorize, "ada@example.com", "Wrong-passw0rd!", CB).await;
+            assert!(!error_text(&page.html).is_empty(), "{}", page.html);
+        }
+
+        let user = format!("/api/v1/users/{ada}");
+        let (status, body) = call(&app, "POST", "/api/v1/roles", &root, Some(json!({"name": "support"}))).await;
+        assert_eq!(status, 201, "{body}");
+        for (method, path, body) in [
+            ("PUT", user.clone(), Some(json!({"firstName": "Augusta"}))),
+            ("PUT", user.clone(), Some(json!({"roles": ["support"]}))),
+            ("PUT", user.clone(), Some(json!({"roles": []}))),
+            ("PUT", user.clone(), Some(json!({"isActive": false}))),
+            ("PUT", user.clone(), Some(json!({"isActive": true}))),
+            ("POST", format!("{user}/otp-mfa"), None),
+            ("DELETE", format!("{user}/otp-mfa"), None),
+        ] {
+            let (status, answer) = call(&app, method, &path, &root, body).await;
+            assert!(status < 300, "{method} {path}: {status} {answer}");
+        }
+        let (status, body) = call(&app, "POST", "/api/v1/orgs", &root, Some(json!({"name": "Acme", "slug": "acme"}))).await;
+        assert_eq!(status, 201, "{body}");
+        let org = body["org"]["id"].as_i64().unwrap();
+        for (method, path, body) in [
+            ("PUT", format!("/api/v1/orgs/{org}"), Some(json!({"name": "Acme Inc"}))),
+            ("POST", format!("{user}/orgs"), Some(json!({"orgs": [org]}))),
+            ("POST", format!("{user}/orgs"), Some(json!({"orgs": []}))),
+            ("DELETE", format!("/api/v1/orgs/{org}"), None),
+            ("POST", "/api/v1/users/invitations".to_owned(), Some(json!({"email": "grace@example.com"}))),
+            ("DELETE", user.clone(), None),
+        ] {
+            let (status, answer) = call(&app, method, &path, &root, body).await;
+            assert!(status < 300, "{method} {path}: {status} {answer}");
+        }
+
+        let records = receiver
+            .wait_for("users", 60, "one delivery of each event type", |r| {
+                wanted.iter().all(|t| accepted(r).iter().any(|a| a["body"]["type"] == *t))
+            })
+            .await;
+        for record in &records {
+            assert_eq!((record["status"].as_i64(), &record["verified_with"]), (Some(204), &json!([0])), "{record}");
+        }
+        let of = |kind: &str| {
+            let found = records.iter().find(|r| r["body"]["type"] == kind).unwrap();
+            found["body"]["data"].clone()
+        };
+        for kind in wanted.iter().filter(|t| t.starts_with("user.") && **t != "user.created") {
+            assert_eq!(of(kind)["id"], ada.as_str(), "{kind}: {}", of(kind));
+        }
+        assert_eq!(of("user.created")["email"], "grace@example.com");
+        for kind in wanted.iter().filter(|t| t.starts_with("org.")) {
+            assert_eq!(of(kind)["id"], org.to_string(), "{kind}: {}", of(kind));
+        }
+        assert_eq!(of("org.member_added")["userId"], ada.as_str());
+        assert_eq!(of("org.member_removed")["userId"], ada.as_str());
+        // Each event once: a message id is never delivered twice.
+        let ids: std::collections::HashSet<&str> = records.iter().map(|r| r["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), records.len());
+        let log = settled(&app, &token, endpoint).await;
+        assert_eq!(log.len(), records.len());
+    }
+
     async fn a_receiver_that_fails_twice_gets_the_message_on_the_third_attempt(backend: Backend) {
         let receiver = Receiver::start().await;
         let app = TestApp::spawn_with(backend, quick).await;
@@ -403,8 +498,9 @@ backend_tests! {
         assert!(answer.to_string().contains("https"), "{answer}");
         let (_, list) = call(&app, "GET", "/api/v1/webhooks", &token, None).await;
         assert_eq!(list["webhooks"], json!([]));
-        // A public https URL is taken.
-        let (status, answer) = call(&app, "POST", "/api/v1/webhooks", &token, Some(json!({"url": "https://93.184.215.14/in", "events": ["user.created"]}))).await;
+        // A public https URL is taken (switched off: the tests send nothing off this machine).
+        let body = json!({"url": "https://93.184.215.14/in", "events": ["user.created"], "isActive": false});
+        let (status, answer) = call(&app, "POST", "/api/v1/webhooks", &token, Some(body)).await;
         assert_eq!(status, 201, "{answer}");
         // Nor can an endpoint be moved inside afterwards.
         let path = format!("/api/v1/webhooks/{}", answer["webhook"]["id"]);

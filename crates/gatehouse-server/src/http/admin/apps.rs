@@ -10,7 +10,9 @@ use gatehouse_core::grant::AppType;
 use gatehouse_store::{App, AppChanges, ScopeStore};
 
 use super::auth::{AdminForm, AdminUser, NoFields};
-use super::view::{buttons, lines, render, see_other, when, Detail, Frame, PageResult};
+use super::view::{
+    all_of, buttons, lines, one_of, render, see_other, when, Detail, Frame, PageResult,
+};
 use crate::error::ServiceError;
 use crate::services::apps::{self, ClientSecurityInput, LogoutChannelsInput, NewAppInput};
 use crate::state::AppState;
@@ -55,20 +57,6 @@ async fn list(State(state): State<AppState>, admin: AdminUser) -> PageResult {
             scopes,
         },
     ))
-}
-
-/// The values of every `name=` field of a posted form.
-fn all_of(form: &[(String, String)], name: &str) -> Vec<String> {
-    form.iter()
-        .filter(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .collect()
-}
-
-fn one_of<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
-    form.iter()
-        .find(|(k, _)| k == name)
-        .map_or("", |(_, v)| v.as_str())
 }
 
 async fn create(posted: AdminForm<Vec<(String, String)>>) -> PageResult {

@@ -356,6 +356,21 @@ macro_rules! buttons {
 }
 pub(super) use buttons;
 
+/// The values of every `name=` field of a posted form.
+pub fn all_of(form: &[(String, String)], name: &str) -> Vec<String> {
+    form.iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .collect()
+}
+
+/// The value of a posted form's first `name=` field (empty when there is none).
+pub fn one_of<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
+}
+
 /// The non-blank lines of a text area, trimmed (one URI or pattern per line).
 pub fn lines(text: &str) -> Vec<String> {
     text.lines()

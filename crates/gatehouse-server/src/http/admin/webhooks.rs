@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::auth::{AdminForm, AdminUser, NoFields};
 use super::i18n::Words;
-use super::view::{buttons, render, see_other, when, Detail, Frame, PageResult};
+use super::view::{all_of, buttons, one_of, render, see_other, when, Detail, Frame, PageResult};
 use crate::services::webhooks::{self, EndpointChangeInput, NewEndpointInput};
 use crate::state::AppState;
 
@@ -30,20 +30,6 @@ pub(super) fn routes() -> Router<AppState> {
             "/admin/webhooks/{id}/deliveries/{delivery}/resend",
             post(resend),
         )
-}
-
-/// The values of every `name=` field of a posted form.
-fn all_of(form: &[(String, String)], name: &str) -> Vec<String> {
-    form.iter()
-        .filter(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .collect()
-}
-
-fn one_of<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
-    form.iter()
-        .find(|(k, _)| k == name)
-        .map_or("", |(_, v)| v.as_str())
 }
 
 #[derive(Template)]

@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use gatehouse_core::scim::{
     apply_patch, get_attr, Filter, PatchOp, ScimError, ScimGroups, GROUP_SCHEMA,
 };
+use gatehouse_store::changes::{recording, Change};
 use gatehouse_store::{OrgRecord, OrgStore, RoleStore, ScimUserStore, UserRecord, UserStore};
 use serde_json::{json, Value};
 
@@ -265,10 +266,7 @@ async fn set_member(
             .into());
         }
     }
-    state
-        .store
-        .set_org_group_member(user.id, group.id, member)
-        .await?;
+    users::set_org_group(&state.store, auth_id, group.id, member).await?;
     Ok(())
 }
 
@@ -302,11 +300,19 @@ async fn write_group(
         }
     }
     let external_id = text(wanted, &["externalId"]);
-    if external_id != text(current, &["externalId"]) {
-        state
+    let before = text(current, &["externalId"]);
+    if external_id != before {
+        let resource = match group.org {
+            None => "role",
+            Some(_) => "org_group",
+        };
+        let change =
+            Change::of(resource, group.id, "updated").field("scimExternalId", before, external_id);
+        let groups = state.config.scim_groups;
+        let write = state
             .store
-            .set_group_external_id(state.config.scim_groups, group.id, external_id)
-            .await?;
+            .set_group_external_id(groups, group.id, external_id);
+        recording(change, write).await?;
     }
     let (before, after) = (member_ids(current), member_ids(wanted));
     for id in after.iter().filter(|id| !before.contains(id)) {

@@ -7,6 +7,8 @@ use gatehouse_core::scim::{
     apply_patch, get_attr, Filter, PatchOp, PatchOpKind, ScimError, ENTERPRISE_USER_SCHEMA,
     USER_SCHEMA,
 };
+use gatehouse_core::webhooks;
+use gatehouse_store::changes::recording;
 use gatehouse_store::{
     AccountStore, LifecycleStore, NewSignUp, OrgStore, ScimUserFields, ScimUserStore, StoreError,
     UserRecord, UserStore,
@@ -15,6 +17,7 @@ use serde_json::{json, Value};
 
 use super::enterprise::EnterpriseMap;
 use super::{precondition, text, uniqueness, with_meta, Result, ScimFailure};
+use crate::services::audit;
 use crate::services::authority::Authority;
 use crate::services::users::{self, UserUpdate};
 use crate::state::AppState;
@@ -356,9 +359,16 @@ async fn write_scim_fields(
     {
         return Ok(());
     }
-    state
-        .store
-        .set_scim_fields(user.id, fields)
+    let change = audit::user_change(user, "scim_fields_set", webhooks::USER_UPDATED)
+        .field("scimUserName", &user.scim_user_name, fields.user_name)
+        .field("scimExternalId", &user.scim_external_id, fields.external_id)
+        .field("scimEmailType", &user.scim_email_type, fields.email_type)
+        .field(
+            "scimEmailPrimary",
+            user.scim_email_primary,
+            fields.email_primary,
+        );
+    recording(change, state.store.set_scim_fields(user.id, fields))
         .await
         .map_err(|err| match err {
             StoreError::Conflict(_) => ScimFailure::Scim(uniqueness(NAME_TAKEN)),

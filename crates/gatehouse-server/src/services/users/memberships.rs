@@ -1,6 +1,9 @@
 //! A user's organization memberships and groups.
 
+use gatehouse_core::webhooks::{ORG_MEMBER_ADDED, ORG_MEMBER_REMOVED};
+use gatehouse_store::changes::{recording, recording_all, Change};
 use gatehouse_store::{OrgRecord, OrgStore, Store};
+use serde_json::json;
 
 use super::user;
 use crate::error::ServiceError;
@@ -27,9 +30,17 @@ pub async fn set_orgs(store: &Store, auth_id: &str, org_ids: &[i64]) -> Result<(
         .iter()
         .map(|o| o.id)
         .collect();
-    let change = gatehouse_store::changes::Change::of("user", &current.auth_id, "orgs_set")
-        .field("orgs", held, &ids);
-    gatehouse_store::changes::recording(change, store.set_user_orgs(current.id, &ids)).await?;
+    let member = json!({ "userId": current.auth_id });
+    let joined = ids.iter().filter(|id| !held.contains(id)).map(|org| {
+        Change::event_only("org", org, ORG_MEMBER_ADDED).event(ORG_MEMBER_ADDED, member.clone())
+    });
+    let left = held.iter().filter(|id| !ids.contains(id)).map(|org| {
+        Change::event_only("org", org, ORG_MEMBER_REMOVED).event(ORG_MEMBER_REMOVED, member.clone())
+    });
+    let mut changes =
+        vec![Change::of("user", &current.auth_id, "orgs_set").field("orgs", &held, &ids)];
+    changes.extend(joined.chain(left));
+    recording_all(changes, store.set_user_orgs(current.id, &ids)).await?;
     Ok(())
 }
 
@@ -56,12 +67,12 @@ pub async fn set_org_group(
     } else {
         "org_group_left"
     };
-    let change = gatehouse_store::changes::Change::of("user", &current.auth_id, action).field(
+    let change = Change::of("user", &current.auth_id, action).field(
         "orgGroup",
         (!member).then_some(group.id),
         member.then_some(group.id),
     );
     let write = store.set_org_group_member(current.id, group.id, member);
-    gatehouse_store::changes::recording(change, write).await?;
+    recording(change, write).await?;
     Ok(())
 }
