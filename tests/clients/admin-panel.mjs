@@ -197,6 +197,24 @@ try {
   assert((await admin.textContent('#log-entries')).includes(userEmail), 'the sign-in log lists the user');
   await shoot(admin, 'logs-sign-in');
 
+  // The audit trail names the admin for each change made above, filtered by action; the
+  // user's page shows their history; a malformed date is refused.
+  await admin.click('#nav-audit');
+  await admin.waitForSelector('#audit-filter');
+  await admin.fill('#action', 'role_assigned');
+  await submit(admin, '#filter');
+  const assigned = await admin.$$eval('#audit-entries tbody tr', (trs) => trs.map((tr) => tr.textContent));
+  assert(assigned.length === 1, `one role assignment is recorded: ${assigned}`);
+  assert(assigned[0].includes(role) && assigned[0].includes('admin'), `the record names the role and the admin: ${assigned[0]}`);
+  await shoot(admin, 'audit-filtered');
+  await admin.goto(`${panel}/audit?from=yesterday`);
+  assert((await admin.$('[role=alert]')) !== null, 'a malformed date is refused');
+  await admin.goto(userUrl);
+  const history = await admin.textContent('#history');
+  for (const action of ['created', 'role_assigned', 'disabled', 'enabled']) {
+    assert(history.includes(action), `the user's history shows ${action}: ${history}`);
+  }
+
   // An organization with its branding, previewed live as it is typed, then saved.
   await admin.goto(`${panel}/orgs`);
   await admin.fill('#org-name', 'Acme');

@@ -304,6 +304,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         audit_trail: "سجل التدقيق",
         actor: "من",
         resource_label: "المورد",
+        resource_id_label: "معرّف المورد",
         action_label: "الإجراء",
         changes_label: "التغييرات",
         history: "السجل",

@@ -304,6 +304,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         audit_trail: "Prüfprotokoll",
         actor: "Wer",
         resource_label: "Ressource",
+        resource_id_label: "Ressourcen-ID",
         action_label: "Aktion",
         changes_label: "Änderungen",
         history: "Verlauf",

@@ -306,6 +306,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         audit_trail: "Audit trail",
         actor: "Who",
         resource_label: "Resource",
+        resource_id_label: "Resource id",
         action_label: "Action",
         changes_label: "Changes",
         history: "History",

@@ -304,6 +304,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         audit_trail: "Registro de auditoría",
         actor: "Quién",
         resource_label: "Recurso",
+        resource_id_label: "ID del recurso",
         action_label: "Acción",
         changes_label: "Cambios",
         history: "Historial",

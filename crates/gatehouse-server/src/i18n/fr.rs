@@ -304,6 +304,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         audit_trail: "Journal d'audit",
         actor: "Qui",
         resource_label: "Ressource",
+        resource_id_label: "Identifiant de la ressource",
         action_label: "Opération",
         changes_label: "Modifications",
         history: "Historique",

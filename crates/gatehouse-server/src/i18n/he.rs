@@ -304,6 +304,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         audit_trail: "יומן ביקורת",
         actor: "מי",
         resource_label: "משאב",
+        resource_id_label: "מזהה משאב",
         action_label: "פעולה",
         changes_label: "שינויים",
         history: "היסטוריה",

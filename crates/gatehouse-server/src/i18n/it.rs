@@ -304,6 +304,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         audit_trail: "Registro di controllo",
         actor: "Chi",
         resource_label: "Risorsa",
+        resource_id_label: "ID della risorsa",
         action_label: "Azione",
         changes_label: "Modifiche",
         history: "Cronologia",

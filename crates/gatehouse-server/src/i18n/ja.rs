@@ -304,6 +304,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         audit_trail: "監査ログ",
         actor: "実行者",
         resource_label: "リソース",
+        resource_id_label: "リソース ID",
         action_label: "操作",
         changes_label: "変更内容",
         history: "履歴",

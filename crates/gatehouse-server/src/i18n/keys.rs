@@ -333,6 +333,7 @@ table! {
         audit_trail,
         actor,
         resource_label,
+        resource_id_label,
         action_label,
         changes_label,
         history,

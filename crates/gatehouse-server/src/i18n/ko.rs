@@ -304,6 +304,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         audit_trail: "감사 로그",
         actor: "수행자",
         resource_label: "리소스",
+        resource_id_label: "리소스 ID",
         action_label: "작업",
         changes_label: "변경 내용",
         history: "기록",

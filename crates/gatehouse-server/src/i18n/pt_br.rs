@@ -304,6 +304,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         audit_trail: "Trilha de auditoria",
         actor: "Quem",
         resource_label: "Recurso",
+        resource_id_label: "ID do recurso",
         action_label: "Ação",
         changes_label: "Alterações",
         history: "Histórico",

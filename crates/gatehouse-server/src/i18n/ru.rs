@@ -304,6 +304,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         audit_trail: "Журнал аудита",
         actor: "Кто",
         resource_label: "Ресурс",
+        resource_id_label: "ID ресурса",
         action_label: "Действие",
         changes_label: "Изменения",
         history: "История",

@@ -304,6 +304,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         audit_trail: "审计日志",
         actor: "操作者",
         resource_label: "资源",
+        resource_id_label: "资源 ID",
         action_label: "操作",
         changes_label: "变更",
         history: "历史",

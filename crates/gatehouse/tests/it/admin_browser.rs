@@ -36,7 +36,7 @@ backend_tests! {
             ("SHOTS", shots.clone()),
         ]).await;
         let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../test-artifacts"));
-        for page in ["setup", "dashboard", "app-created-secret", "apps", "users-search", "user-disabled", "user-sign-in-refused", "user-impersonation", "user-detail", "logs-sign-in", "page-users", "org-branding", "page-orgs", "page-attributes", "page-banners", "page-roles", "page-scopes", "page-keys", "page-account", "page-saml", "users-phone", "users-zh-CN", "users-ar", "users-he", "users-fr"] {
+        for page in ["setup", "dashboard", "app-created-secret", "apps", "users-search", "user-disabled", "user-sign-in-refused", "user-impersonation", "user-detail", "logs-sign-in", "audit-filtered", "page-audit", "page-users", "org-branding", "page-orgs", "page-attributes", "page-banners", "page-roles", "page-scopes", "page-keys", "page-account", "page-saml", "users-phone", "users-zh-CN", "users-ar", "users-he", "users-fr"] {
             let size = std::fs::metadata(dir.join(format!("{shots}-{page}.png"))).map(|m| m.len()).unwrap_or(0);
             assert!(size > 5_000, "screenshot {shots}-{page} missing or blank");
         }
