@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse_store::{Cache, Store};
+use gatehouse_store::{
+    Cache, CacheError, ConnectFailure, DatabaseOptions, RedisOptions, Store, StoreError,
+};
 use serde_json::json;
 use tokio::net::TcpListener;
 
@@ -49,9 +51,49 @@ pub fn database_url(config: &Config) -> Result<String, StartError> {
 
 /// Connects to the database and applies pending migrations.
 pub async fn open_store(config: &Config) -> Result<Store, StartError> {
-    let store = Store::connect(&database_url(config)?, config.database_max_connections).await?;
+    let options = DatabaseOptions {
+        max_connections: config.database_max_connections,
+        connect_timeout: Duration::from_secs(config.database_connect_timeout),
+        statement_timeout: (config.database_statement_timeout > 0)
+            .then(|| Duration::from_secs(config.database_statement_timeout)),
+        ca_pem: ca_file("database_ca_file", &config.database_ca_file)?,
+    };
+    let store = Store::connect_with(&database_url(config)?, &options)
+        .await
+        .map_err(|err| match err {
+            StoreError::Connect { failure, .. } => StartError::Setup(match failure {
+                ConnectFailure::Tls => {
+                    format!("database_url: {err} (check its sslmode and database_ca_file)")
+                }
+                ConnectFailure::Timeout => {
+                    format!("database_url: {err} (database_connect_timeout)")
+                }
+                ConnectFailure::Refused => format!("database_url: {err}"),
+            }),
+            other => StartError::Store(other),
+        })?;
     store.migrate().await?;
     Ok(store)
+}
+
+/// The CA certificates in the PEM file named by the key `key`, if one is named: read once at
+/// start, so a missing or wrong file stops the start with the key's name rather than failing
+/// each connection later.
+fn ca_file(key: &str, path: &str) -> Result<Option<Vec<u8>>, StartError> {
+    if path.is_empty() {
+        return Ok(None);
+    }
+    let pem = std::fs::read(path)
+        .map_err(|e| StartError::Setup(format!("{key}: cannot read {path}: {e}")))?;
+    if !pem
+        .windows(b"-----BEGIN CERTIFICATE-----".len())
+        .any(|w| w == b"-----BEGIN CERTIFICATE-----")
+    {
+        return Err(StartError::Setup(format!(
+            "{key}: {path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+        )));
+    }
+    Ok(Some(pem))
 }
 
 /// The configured master key; with the embedded database, the one in `data_dir/master.key`,
@@ -102,9 +144,28 @@ pub async fn open_cache(config: &Config) -> Result<Cache, StartError> {
     if config.redis_url.is_empty() {
         return Ok(Cache::in_memory());
     }
-    let cache = Cache::redis(config.redis_url.expose(), &config.redis_key_prefix).await?;
-    cache.ping().await?;
-    Ok(cache)
+    let options = RedisOptions {
+        connect_timeout: Duration::from_secs(config.redis_connect_timeout),
+        ca_pem: ca_file("redis_ca_file", &config.redis_ca_file)?,
+    };
+    Cache::redis_with(
+        config.redis_url.expose(),
+        &config.redis_key_prefix,
+        &options,
+    )
+    .await
+    .map_err(|err| match err {
+        CacheError::Connect { .. } => {
+            let hint = if config.redis_url.expose().starts_with("rediss://") {
+                "over TLS, the server's certificate must be signed by redis_ca_file or a CA \
+                 the system trusts"
+            } else {
+                "a server that expects TLS needs a rediss:// URL"
+            };
+            StartError::Setup(format!("redis_url: {err} ({hint})"))
+        }
+        other => StartError::Cache(other),
+    })
 }
 
 /// The key ring for this configuration, loaded from the store.

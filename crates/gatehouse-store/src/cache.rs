@@ -5,17 +5,39 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
     #[error("invalid Redis URL: {0}")]
     InvalidUrl(String),
+    /// Redis could not be reached, or refused the connection (TLS, timeout).
+    #[error("cannot connect to Redis at {target}: {reason}")]
+    Connect { target: String, reason: String },
     #[error("Redis error: {0}")]
     Redis(#[from] redis::RedisError),
     #[error("could not encode a cache item: {0}")]
     Encode(#[from] serde_json::Error),
+}
+
+/// How to connect to Redis, beyond its URL.
+#[derive(Debug, Clone)]
+pub struct RedisOptions {
+    /// How long one attempt to connect (TCP, TLS handshake and greeting) may take.
+    pub connect_timeout: Duration,
+    /// PEM certificates of the authorities that signed the server's certificate, trusted
+    /// instead of the system's (`rediss://` only).
+    pub ca_pem: Option<Vec<u8>>,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(1),
+            ca_pem: None,
+        }
+    }
 }
 
 /// One cache, chosen at start-up. Cheap to clone.
@@ -42,8 +64,47 @@ impl Cache {
     /// Connects to Redis; every key is stored under `prefix` so several deployments can share one
     /// server.
     pub async fn redis(url: &str, prefix: &str) -> Result<Self, CacheError> {
-        let client = redis::Client::open(url).map_err(|e| CacheError::InvalidUrl(e.to_string()))?;
-        let manager = ConnectionManager::new(client).await?;
+        Self::redis_with(url, prefix, &RedisOptions::default()).await
+    }
+
+    /// Connects to Redis at `url` (`redis://…`, or `rediss://…` over TLS) with `options`, and
+    /// checks the connection with a PING.
+    pub async fn redis_with(
+        url: &str,
+        prefix: &str,
+        options: &RedisOptions,
+    ) -> Result<Self, CacheError> {
+        let client = match &options.ca_pem {
+            Some(pem) => redis::Client::build_with_tls(
+                url,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.clone()),
+                },
+            ),
+            None => redis::Client::open(url),
+        }
+        .map_err(|e| CacheError::InvalidUrl(e.to_string()))?;
+        // The host and port only: the URL may hold a password.
+        let target = client.get_connection_info().addr().to_string();
+        let config =
+            ConnectionManagerConfig::new().set_connection_timeout(Some(options.connect_timeout));
+        // One attempt first, so a wrong URL, certificate or CA stops the start at once rather
+        // than after the manager's retries; from then on the manager reconnects by itself.
+        let probe = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(options.connect_timeout))
+            .set_response_timeout(Some(options.connect_timeout));
+        let connected = async {
+            let mut first = client
+                .get_multiplexed_async_connection_with_config(&probe)
+                .await?;
+            let _: String = redis::cmd("PING").query_async(&mut first).await?;
+            ConnectionManager::new_with_config(client, config).await
+        };
+        let manager = connected.await.map_err(|err| CacheError::Connect {
+            target,
+            reason: err.to_string(),
+        })?;
         Ok(Cache::Redis(RedisCache {
             manager,
             prefix: prefix.to_owned(),

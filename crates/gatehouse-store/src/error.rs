@@ -10,6 +10,14 @@ pub enum StoreError {
     /// A stored value could not be read back (a bug or a hand-edited row).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
+    /// The database could not be reached, or refused the connection (TLS, timeout).
+    #[error("cannot connect to {target}: {reason}")]
+    Connect {
+        /// What was connected to, without credentials (`PostgreSQL at host:port`).
+        target: String,
+        reason: String,
+        failure: ConnectFailure,
+    },
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
     #[error("migration failed: {0}")]
@@ -25,4 +33,15 @@ impl From<sqlx::Error> for StoreError {
         }
         StoreError::Database(err)
     }
+}
+
+/// What stopped a connection to the database, for the hint shown beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectFailure {
+    /// The TLS handshake: the server's certificate was refused, or TLS was not offered.
+    Tls,
+    /// No connection within the connect timeout (the server is down or unreachable).
+    Timeout,
+    /// Anything else: refused, reset, or turned away by the server (`pg_hba.conf`, sign-in).
+    Refused,
 }

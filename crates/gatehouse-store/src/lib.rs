@@ -15,6 +15,7 @@ mod banners;
 mod browser_sessions;
 pub mod cache;
 pub mod changes;
+mod connect;
 mod connect_apps;
 mod error;
 mod import;
@@ -52,8 +53,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{NaiveDateTime, Timelike, Utc};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{PgPool, SqlitePool};
 
 use crate::sql::{Binds, Row};
@@ -67,9 +67,10 @@ pub use browser_sessions::{
     BrowserSession, BrowserSessionStore, BrowserSessionSummary, FrontChannelApp, NewBrowserSession,
     SignedOut,
 };
-pub use cache::{Cache, CacheError};
+pub use cache::{Cache, CacheError, RedisOptions};
+pub use connect::{postgres_url_verifies_certificate, DatabaseOptions};
 pub use connect_apps::{ConnectAppChange, ConnectAppRecord, ConnectAppStore, NewConnectApp};
-pub use error::StoreError;
+pub use error::{ConnectFailure, StoreError};
 pub use import::{ImportOutcome, ImportTx};
 pub use leases::LeaseStore;
 pub use lifecycle::{InvitedUser, LifecycleStore};
@@ -272,50 +273,6 @@ pub struct Store {
 }
 
 impl Store {
-    /// Connects to `url`: `postgres://…`/`postgresql://…`, or `sqlite:PATH` (the file is created
-    /// when missing).
-    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
-        let db = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let options = PgConnectOptions::from_str(url)
-                .map_err(|e| StoreError::Config(format!("invalid PostgreSQL URL: {e}")))?;
-            let pool = PgPoolOptions::new()
-                .max_connections(max_connections)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect_with(options)
-                .await?;
-            Database::Postgres(pool)
-        } else if url.starts_with("sqlite:") {
-            let options = SqliteConnectOptions::from_str(url)
-                .map_err(|e| StoreError::Config(format!("invalid SQLite URL: {e}")))?
-                .create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10));
-            // An in-memory database exists once per connection, so it must have exactly one.
-            let max = if url.contains(":memory:") {
-                1
-            } else {
-                max_connections
-            };
-            // A SQLite connection is a file handle in this process: pinging it before each
-            // use (the pool's default) only costs a round trip to its worker thread, a
-            // third of what a query costs. The pool still pings it on release.
-            let pool = SqlitePoolOptions::new()
-                .max_connections(max)
-                .test_before_acquire(false)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect_with(options)
-                .await?;
-            Database::Sqlite(pool)
-        } else {
-            return Err(StoreError::Config(
-                "database_url must start with sqlite:, postgres:// or postgresql://".into(),
-            ));
-        };
-        Ok(Self::over(db))
-    }
-
     /// A migrated SQLite database in memory, empty but for what the migrations seed: the
     /// store fixture for unit tests here and in the server crate. Each connection to
     /// `sqlite::memory:` is a database of its own, so the pool holds exactly one connection
@@ -370,7 +327,18 @@ impl Store {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.db {
             Database::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
-            Database::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+            Database::Postgres(pool) => {
+                // A migration may rebuild an index over every row: it runs without the
+                // configured statement_timeout, on a connection closed afterwards.
+                let mut conn = pool.acquire().await?;
+                conn.close_on_drop();
+                sqlx::query("SET statement_timeout = 0")
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::migrate!("./migrations/postgres")
+                    .run(&mut *conn)
+                    .await?;
+            }
         }
         Ok(())
     }

@@ -112,12 +112,22 @@ config_keys! {
         log_format: String = "text".into();
     }
     section "Storage" {
-        /// Database URL: `sqlite:PATH` or `postgres://…`. Empty means the SQLite file `gatehouse.db` in `data_dir`.
+        /// Database URL: `sqlite:PATH` or `postgres://…`. Empty means the SQLite file `gatehouse.db` in `data_dir`. For PostgreSQL over TLS add `sslmode` to the URL: `?sslmode=require` encrypts without checking the server's certificate, `?sslmode=verify-full` also checks that it was signed by a trusted CA (the system's, or `database_ca_file`) for the host in the URL.
         database_url: Secret = Secret::default(), secret = true;
+        /// PEM file of the CA certificate(s) that signed the PostgreSQL server's certificate (a managed service's CA bundle), trusted besides the system's. Needs `sslmode=verify-full` (or `verify-ca`) in `database_url`. Read at start; a missing or unreadable file stops the start.
+        database_ca_file: String = String::new();
         /// Most database connections this instance opens.
         database_max_connections: u32 = 8;
-        /// Redis URL (`redis://…`) for the shared cache. Empty means an in-process cache.
+        /// Seconds a request waits for a database connection (a free one from the pool, or a new one: TCP, TLS and sign-in) before it fails. At start, an unreachable database stops the start after this long.
+        database_connect_timeout: u64 = 10;
+        /// Seconds PostgreSQL lets one statement run before cancelling it (its `statement_timeout`, set on each connection; migrations run without it). 0 leaves the server's own setting. A connection pooler that refuses start-up parameters needs 0 here and `ALTER ROLE … SET statement_timeout` instead.
+        database_statement_timeout: u64 = 0;
+        /// Redis URL for the shared cache: `redis://…`, or `rediss://…` over TLS (the server's certificate checked against the system's CAs, or `redis_ca_file`). Empty means an in-process cache.
         redis_url: Secret = Secret::default(), secret = true;
+        /// PEM file of the CA certificate(s) that signed the Redis server's certificate, trusted instead of the system's. Needs a `rediss://` `redis_url`. Read at start; a missing or unreadable file stops the start.
+        redis_ca_file: String = String::new();
+        /// Seconds one attempt to connect to Redis (TCP, TLS and greeting) may take. At start one attempt is made, so a wrong URL or certificate stops the start at once; a connection lost later is retried a few times with backoff.
+        redis_connect_timeout: u64 = 1;
         /// Prefix of every Redis key, so deployments can share a Redis server.
         redis_key_prefix: String = "gatehouse:".into();
         /// Seconds an instance may serve a client's app record (secret hash, scopes, active flag) from memory before reading it again.

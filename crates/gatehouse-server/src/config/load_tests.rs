@@ -223,3 +223,73 @@ fn scim_groups_is_roles_or_org_groups_and_org_groups_need_organizations() {
     let err = from_env(&[("GATEHOUSE_SCIM_GROUPS", "teams")]).unwrap_err();
     assert!(err.to_string().contains("scim_groups"), "{err}");
 }
+
+#[test]
+fn managed_service_connections_are_checked_against_their_urls() {
+    const PG: &str = "postgres://db.example.com/gatehouse";
+    let refused = |vars: &[(&str, &str)], key: &str| {
+        let err = from_env(vars).unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::Invalid { key: k, .. } if k == key),
+            "{vars:?}: {err}"
+        );
+    };
+    let master_key = "00".repeat(32);
+    let master = ("GATEHOUSE_MASTER_KEY", master_key.as_str());
+    // A CA file that the URL's sslmode would ignore, or given to SQLite.
+    for url in [
+        PG,
+        "postgres://db.example.com/gatehouse?sslmode=require",
+        "sqlite:x.db",
+    ] {
+        refused(
+            &[
+                ("GATEHOUSE_DATABASE_URL", url),
+                ("GATEHOUSE_DATABASE_CA_FILE", "/etc/gatehouse/db-ca.pem"),
+                master,
+            ],
+            "database_ca_file",
+        );
+    }
+    let config = from_env(&[
+        (
+            "GATEHOUSE_DATABASE_URL",
+            "postgres://db.example.com/gatehouse?sslmode=verify-full",
+        ),
+        ("GATEHOUSE_DATABASE_CA_FILE", "/etc/gatehouse/db-ca.pem"),
+        ("GATEHOUSE_DATABASE_CONNECT_TIMEOUT", "3"),
+        ("GATEHOUSE_DATABASE_STATEMENT_TIMEOUT", "30"),
+        master,
+    ])
+    .unwrap();
+    assert_eq!(config.database_connect_timeout, 3);
+    assert_eq!(config.database_statement_timeout, 30);
+    refused(
+        &[("GATEHOUSE_DATABASE_STATEMENT_TIMEOUT", "30")],
+        "database_statement_timeout",
+    );
+    refused(
+        &[("GATEHOUSE_DATABASE_CONNECT_TIMEOUT", "0")],
+        "database_connect_timeout",
+    );
+    refused(
+        &[("GATEHOUSE_REDIS_CONNECT_TIMEOUT", "0")],
+        "redis_connect_timeout",
+    );
+    // A Redis CA file needs TLS.
+    refused(
+        &[
+            ("GATEHOUSE_REDIS_URL", "redis://cache.example.com:6379"),
+            ("GATEHOUSE_REDIS_CA_FILE", "/etc/gatehouse/redis-ca.pem"),
+        ],
+        "redis_ca_file",
+    );
+    let config = from_env(&[
+        ("GATEHOUSE_REDIS_URL", "rediss://cache.example.com:6380"),
+        ("GATEHOUSE_REDIS_CA_FILE", "/etc/gatehouse/redis-ca.pem"),
+        ("GATEHOUSE_REDIS_CONNECT_TIMEOUT", "5"),
+    ])
+    .unwrap();
+    assert_eq!(config.redis_ca_file, "/etc/gatehouse/redis-ca.pem");
+    assert_eq!(config.redis_connect_timeout, 5);
+}

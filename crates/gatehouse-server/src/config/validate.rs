@@ -42,30 +42,8 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
             "must be at least 1024",
         ));
     }
-    if c.database_max_connections == 0 {
-        return Err(ConfigError::invalid(
-            "database_max_connections",
-            "must be at least 1",
-        ));
-    }
+    validate_storage(c)?;
     let url = c.database_url.expose();
-    if !(url.is_empty()
-        || url.starts_with("sqlite:")
-        || url.starts_with("postgres://")
-        || url.starts_with("postgresql://"))
-    {
-        return Err(ConfigError::invalid(
-            "database_url",
-            "must be empty, sqlite:PATH, postgres://… or postgresql://…",
-        ));
-    }
-    let redis = c.redis_url.expose();
-    if !(redis.is_empty() || redis.starts_with("redis://") || redis.starts_with("rediss://")) {
-        return Err(ConfigError::invalid(
-            "redis_url",
-            "must be empty, redis://… or rediss://…",
-        ));
-    }
     if !c.master_key.is_empty() && crate::crypto::MasterKey::parse(c.master_key.expose()).is_err() {
         return Err(ConfigError::invalid(
             "master_key",
@@ -209,6 +187,69 @@ pub(super) fn validate(c: &Config) -> Result<(), ConfigError> {
     validate_branding(c)?;
     super::oidc_providers::validate(&c.oidc_auth_providers)?;
     super::oidc_providers::validate_social(c)?;
+    Ok(())
+}
+
+/// The database and Redis URLs, and how to reach them: pool, timeouts, TLS.
+fn validate_storage(c: &Config) -> Result<(), ConfigError> {
+    if c.database_max_connections == 0 {
+        return Err(ConfigError::invalid(
+            "database_max_connections",
+            "must be at least 1",
+        ));
+    }
+    for (key, value) in named_values!(c: database_connect_timeout, redis_connect_timeout) {
+        if value == 0 {
+            return Err(ConfigError::invalid(key, "must be greater than 0"));
+        }
+    }
+    let url = c.database_url.expose();
+    let postgres = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    if !(url.is_empty() || url.starts_with("sqlite:") || postgres) {
+        return Err(ConfigError::invalid(
+            "database_url",
+            "must be empty, sqlite:PATH, postgres://… or postgresql://…",
+        ));
+    }
+    if !c.database_ca_file.is_empty() {
+        if !postgres {
+            return Err(ConfigError::invalid(
+                "database_ca_file",
+                "is used only with PostgreSQL (a postgres:// database_url)",
+            ));
+        }
+        // The URL's own errors are the connection's to report; only a URL that parses and
+        // would ignore the CA is refused here.
+        if matches!(
+            gatehouse_store::postgres_url_verifies_certificate(url),
+            Ok(false)
+        ) {
+            return Err(ConfigError::invalid(
+                "database_ca_file",
+                "is checked only with sslmode=verify-full (or verify-ca): add \
+                 ?sslmode=verify-full to database_url",
+            ));
+        }
+    }
+    if c.database_statement_timeout > 0 && !postgres {
+        return Err(ConfigError::invalid(
+            "database_statement_timeout",
+            "is used only with PostgreSQL (a postgres:// database_url); leave it 0 with SQLite",
+        ));
+    }
+    let redis = c.redis_url.expose();
+    if !(redis.is_empty() || redis.starts_with("redis://") || redis.starts_with("rediss://")) {
+        return Err(ConfigError::invalid(
+            "redis_url",
+            "must be empty, redis://… or rediss://…",
+        ));
+    }
+    if !c.redis_ca_file.is_empty() && !redis.starts_with("rediss://") {
+        return Err(ConfigError::invalid(
+            "redis_ca_file",
+            "is used only over TLS: redis_url must start with rediss://",
+        ));
+    }
     Ok(())
 }
 

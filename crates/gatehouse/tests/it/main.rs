@@ -1,6 +1,7 @@
 //! Black-box tests: the real server on an ephemeral port with a fresh database, on SQLite with
 //! the in-process cache and on PostgreSQL with Redis.
 
+mod cluster;
 mod harness;
 mod mailbox;
 mod melody_fixture;
@@ -61,5 +62,6 @@ mod social_oauth;
 mod standard_claims;
 mod store_contract;
 mod system;
+mod tls_backends;
 mod token_exchange;
 mod webhooks;
