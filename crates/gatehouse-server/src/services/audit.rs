@@ -2,6 +2,7 @@
 //! (each is written by the store in the transaction of the write it describes).
 
 use gatehouse_core::ids::UserId;
+use gatehouse_core::signin::MfaTypes;
 use gatehouse_core::webhooks;
 use gatehouse_store::changes::Change;
 use gatehouse_store::{AccountStore, AuditFilter, AuditRecord, AuditStore, Store, UserRecord};
@@ -67,6 +68,15 @@ pub fn user_created(
 /// A change to `user`, raising `event`.
 pub fn user_change(user: &UserRecord, action: &'static str, event: &'static str) -> Change {
     Change::of("user", &user.auth_id, action).event(event, user_data(user))
+}
+
+/// The user enrolled in MFA, leaving them with `types`.
+pub fn mfa_enrolled(user: &UserRecord, types: &MfaTypes) -> Change {
+    user_change(user, "mfa_enrolled", webhooks::USER_MFA_ENROLLED).field(
+        "mfaTypes",
+        user.mfa_types.to_list(),
+        types.to_list(),
+    )
 }
 
 /// An event about `user` that changes nothing the audit trail keeps (a sign-in).

@@ -43,12 +43,8 @@ pub async fn enroll(call: StepCall<'_>, kind: Option<MfaType>) -> Result<Outcome
         return Err(SignInError::BadInput("User already enrolled with MFA".into()).into());
     }
     let types = MfaTypes::default().with(kind);
-    let change = crate::services::audit::user_change(
-        &user,
-        "mfa_enrolled",
-        gatehouse_core::webhooks::USER_MFA_ENROLLED,
-    )
-    .field("mfaTypes", "", types.to_list());
+    // The user has no factor yet (checked above).
+    let change = crate::services::audit::mfa_enrolled(&user, &types);
     let list = types.to_list();
     let write = state
         .store

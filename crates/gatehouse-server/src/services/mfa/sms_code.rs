@@ -122,14 +122,8 @@ pub async fn verify_sms_code(call: StepCall<'_>, code: &str) -> Result<Outcome, 
     }
     let user = account_at(state, &at).await?;
     spend_sent_code(state, &sms_code_key(id, user.id), user.id, code, meta.ip).await?;
-    let before = user.mfa_types.to_list();
     let types = user.mfa_types.clone().with(MfaType::Sms);
-    let change = crate::services::audit::user_change(
-        &user,
-        "mfa_enrolled",
-        gatehouse_core::webhooks::USER_MFA_ENROLLED,
-    )
-    .field("mfaTypes", before, types.to_list());
+    let change = crate::services::audit::mfa_enrolled(&user, &types);
     let list = types.to_list();
     let write = state.store.confirm_sms(user.id, &list);
     gatehouse_store::changes::recording(change, write).await?;

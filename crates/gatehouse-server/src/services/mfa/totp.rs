@@ -103,14 +103,8 @@ pub async fn verify_otp(call: StepCall<'_>, code: &str) -> Result<Outcome, Servi
     }
     right_code(state, user.id, meta.ip).await?;
     if !user.otp_verified {
-        let before = user.mfa_types.to_list();
         let types = user.mfa_types.clone().with(MfaType::Otp);
-        let change = crate::services::audit::user_change(
-            &user,
-            "mfa_enrolled",
-            gatehouse_core::webhooks::USER_MFA_ENROLLED,
-        )
-        .field("mfaTypes", before, types.to_list());
+        let change = crate::services::audit::mfa_enrolled(&user, &types);
         let list = types.to_list();
         let write = state.store.confirm_otp(user.id, &list);
         gatehouse_store::changes::recording(change, write).await?;
