@@ -6,13 +6,13 @@
 //! against the rows they count, times each chart's store calls (median of 51), the writes the
 //! counting adds to a sign-in, and the row-by-row queries the counts replace.
 
-use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use chrono::{Days, NaiveDate};
 use gatehouse_core::ids::UserId;
 use gatehouse_store::{now_utc, Cache, CountedEvent, DailyCount, StatsStore, Store, UserTotals};
-use sqlx::migrate::Migrator;
+
+use crate::seed::{self, Pool};
 
 /// The first migration the benchmark's database is not made with: the dashboard's counts.
 const DASHBOARD_MIGRATION: i64 = 18;
@@ -22,15 +22,8 @@ const SMS: i64 = 100_000;
 const WEBHOOK_EVENTS: i64 = 20_000;
 const RUNS: usize = 51;
 
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../gatehouse-store/migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../gatehouse-store/migrations/postgres");
-
-const PASSWORD_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA";
-
-/// The bulk fill, per dialect (`$1`: the number of users): users created over three years (a
-/// tenth with TOTP, a tenth with email codes, one in 25 with TOTP and SMS, one in a hundred
-/// deleted), a passkey for a tenth, three million sign-ins, 300,000 emails and 100,000 texts
+/// The bulk fill after the users (`seed-users`'), per dialect (`$1`: the number of users): a
+/// passkey for a tenth of the users, three million sign-ins, 300,000 emails and 100,000 texts
 /// over the 90 days the logs keep, and 20,000 webhook deliveries of which half are delivered.
 fn fill(postgres: bool) -> Vec<String> {
     // `n(i)` counts from 1 to `limit`; `ago(d)` is a time up to `d` days back, spread by `i`.
@@ -56,33 +49,16 @@ fn fill(postgres: bool) -> Vec<String> {
             )
         }
     };
-    let (now, name) = if postgres {
-        (
-            "(now() AT TIME ZONE 'utc')",
-            "lpad(CAST(i AS TEXT), 9, '0')",
-        )
+    let now = if postgres {
+        "(now() AT TIME ZONE 'utc')"
     } else {
-        ("datetime('now')", "printf('%09d', i)")
+        "datetime('now')"
     };
-    let (with_users, users) = numbers("$1");
     let (with_sign_ins, sign_ins) = numbers(&SIGN_INS.to_string());
     let (with_emails, emails) = numbers(&EMAILS.to_string());
     let (with_sms, sms) = numbers(&SMS.to_string());
     let (with_events, events) = numbers(&WEBHOOK_EVENTS.to_string());
     vec![
-        format!(
-            "{}INSERT INTO users (auth_id, email, password_hash, first_name, last_name, mfa_types, \
-             created_at, updated_at, deleted_at) \
-             SELECT 'bench-' || {name}, 'user' || i || '@example.com', '{PASSWORD_HASH}', \
-             'First' || i, 'Last' || i, \
-             CASE WHEN i % 10 = 0 THEN 'otp' WHEN i % 10 = 1 THEN 'email' \
-             WHEN i % 25 = 2 THEN 'otp,sms' ELSE '' END, {}, {}, \
-             CASE WHEN i % 100 = 50 THEN {now} END FROM {}",
-            with_users,
-            ago(1095),
-            ago(1095),
-            users,
-        ),
         "INSERT INTO user_passkeys (user_id, credential_id, public_key) \
          SELECT id, 'credential-' || id, 'key' FROM users WHERE id % 10 = 3"
             .to_owned(),
@@ -126,72 +102,6 @@ fn fill(postgres: bool) -> Vec<String> {
              FROM webhook_events e, webhook_endpoints p"
         ),
     ]
-}
-
-/// The benchmark's database, through its own pool (bulk statements and the row-by-row
-/// queries are not the store's).
-enum Pool {
-    Sqlite(sqlx::SqlitePool),
-    Postgres(sqlx::PgPool),
-}
-
-macro_rules! on {
-    ($pool:expr, |$p:ident| $body:expr) => {
-        match $pool {
-            Pool::Sqlite($p) => $body,
-            Pool::Postgres($p) => $body,
-        }
-    };
-}
-
-impl Pool {
-    async fn run(&self, sql: &str, users: Option<i64>) -> Result<(), String> {
-        on!(self, |p| {
-            let query = sqlx::query(sql);
-            let query = match users {
-                Some(n) => query.bind(n),
-                None => query,
-            };
-            query
-                .execute(p)
-                .await
-                .map(|_| ())
-                .map_err(|e| format!("{e}: {sql}"))
-        })
-    }
-
-    /// The first column of the first row of `sql`, with `$1` bound to `since` when given.
-    async fn number(&self, sql: &str, since: Option<chrono::NaiveDateTime>) -> Result<i64, String> {
-        on!(self, |p| {
-            let query = sqlx::query_as::<_, (i64,)>(sql);
-            let query = match since {
-                Some(at) => query.bind(at),
-                None => query,
-            };
-            query
-                .fetch_one(p)
-                .await
-                .map(|(n,)| n)
-                .map_err(|e| format!("{e}: {sql}"))
-        })
-    }
-
-    /// Rows of (text, count) from `sql`, with `$1` bound to `since`.
-    async fn pairs(
-        &self,
-        sql: &str,
-        since: chrono::NaiveDateTime,
-    ) -> Result<Vec<(String, i64)>, String> {
-        on!(self, |p| sqlx::query_as::<_, (String, i64)>(sql)
-            .bind(since)
-            .fetch_all(p)
-            .await
-            .map_err(|e| format!("{e}: {sql}")))
-    }
-
-    async fn close(&self) {
-        on!(self, |p| p.close().await)
-    }
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -297,40 +207,10 @@ async fn measure(
     users: i64,
 ) -> Result<(), String> {
     // The schema as it was before the dashboard, filled in bulk.
-    let pool = if postgres {
-        Pool::Postgres(
-            sqlx::PgPool::connect(url)
-                .await
-                .map_err(|e| e.to_string())?,
-        )
-    } else {
-        let options = url
-            .parse::<sqlx::sqlite::SqliteConnectOptions>()
-            .map_err(|e| e.to_string())?
-            .create_if_missing(true)
-            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
-        Pool::Sqlite(
-            sqlx::SqlitePool::connect_with(options)
-                .await
-                .map_err(|e| e.to_string())?,
-        )
-    };
-    let all = if postgres {
-        &POSTGRES_MIGRATIONS
-    } else {
-        &SQLITE_MIGRATIONS
-    };
-    let before = Migrator {
-        migrations: Cow::Owned(
-            all.iter()
-                .filter(|m| m.version < DASHBOARD_MIGRATION)
-                .cloned()
-                .collect(),
-        ),
-        ..Migrator::DEFAULT
-    };
-    on!(&pool, |p| before.run(p).await.map_err(|e| e.to_string()))?;
+    let pool = Pool::connect(url).await?;
+    pool.migrate_before(DASHBOARD_MIGRATION).await?;
     let filled = Instant::now();
+    seed::seed_users(&pool, users).await?;
     for sql in fill(postgres) {
         let binds = sql.contains("$1").then_some(users);
         pool.run(&sql, binds).await?;

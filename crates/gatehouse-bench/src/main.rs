@@ -15,15 +15,29 @@
 //! key-clients: client credentials with `private_key_jwt` and with a DPoP proof, each as a share
 //! of the plain (HTTP Basic, bearer) rate measured in the same run.
 //!
+//! `--seed-users N` before or after any of these: the server's database holds N seeded users
+//! (as `seed-users` makes them) before it starts.
+//!
 //! dashboard: each admin-dashboard chart's store queries at a million users (and three million
 //! sign-ins), on SQLite or PostgreSQL, against the row-by-row queries they replace.
+//!
+//! seed-users: fills a SQLite or PostgreSQL database with N varied users, fast.
+//!
+//! melody-import: `gatehouse import melody` of a Melody database of a million users, timed
+//! through the binary, into SQLite or PostgreSQL.
+//!
+//! users-search: the admin user search (email prefix, email fragment, name) and the user list's
+//! deep pages at a million users, on SQLite or PostgreSQL.
 
 mod dashboard;
 mod hot_paths;
 mod introspection;
 mod key_clients;
+mod melody_import;
 mod password_sign_in;
+mod seed;
 mod users_paging;
+mod users_search;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -49,7 +63,7 @@ fn parse_options() -> Result<Options, String> {
         seconds: 10,
         connections: 64,
     };
-    let mut args = std::env::args().skip(1);
+    let mut args = arguments()?.into_iter();
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
         match arg.as_str() {
@@ -65,8 +79,33 @@ fn parse_options() -> Result<Options, String> {
     Ok(options)
 }
 
+/// `--seed-users N` (any benchmark that starts a server): the server's database is seeded with
+/// N users (`seed-users`) before it starts, to measure its paths with a large user base.
+static SEED_USERS: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+
+/// The arguments without `--seed-users N`, which is kept in [`SEED_USERS`].
+fn arguments() -> Result<Vec<String>, String> {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(i) = args.iter().position(|a| a == "--seed-users") {
+        let count = args
+            .get(i + 1)
+            .and_then(|n| n.parse::<i64>().ok())
+            .filter(|n| *n > 0)
+            .ok_or("--seed-users needs a number of users")?;
+        let _ = SEED_USERS.set(count);
+        args.drain(i..i + 2);
+    }
+    Ok(args)
+}
+
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args = match arguments() {
+        Ok(args) => args,
+        Err(err) => {
+            eprintln!("gatehouse-bench: {err}");
+            std::process::exit(2);
+        }
+    };
     let arg = |i: usize| args.get(i).map(String::as_str);
     let server = || Path::new(arg(1).unwrap_or("target/release/gatehouse"));
     let result = match arg(0) {
@@ -99,6 +138,44 @@ fn main() {
                     runtime.block_on(dashboard::run(value("--postgres"), value("--redis"), users))
                 })
         }
+        Some("seed-users") => {
+            let count = arg(1)
+                .and_then(|n| n.parse::<i64>().ok())
+                .filter(|n| *n > 0);
+            let url = flag_value(&args, "--database-url")
+                .or_else(|| std::env::var("GATEHOUSE_DATABASE_URL").ok())
+                .unwrap_or_else(|| "sqlite:gatehouse-seed.db".to_owned());
+            match count {
+                Some(count) => {
+                    current_thread().and_then(|runtime| runtime.block_on(seed::run(count, &url)))
+                }
+                None => Err("usage: seed-users N [--database-url URL]".to_owned()),
+            }
+        }
+        Some("melody-import") => {
+            let users = flag_value(&args, "--users")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1_000_000);
+            let binary = args
+                .get(1)
+                .filter(|a| !a.starts_with("--"))
+                .map_or(Path::new("target/release/gatehouse"), |a| Path::new(a));
+            current_thread().and_then(|runtime| {
+                runtime.block_on(melody_import::run(
+                    binary,
+                    users,
+                    flag_value(&args, "--postgres"),
+                ))
+            })
+        }
+        Some("users-search") => {
+            let users = flag_value(&args, "--users")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1_000_000);
+            current_thread().and_then(|runtime| {
+                runtime.block_on(users_search::run(flag_value(&args, "--postgres"), users))
+            })
+        }
         Some("introspection") => introspection::run(server(), 10, 64),
         Some("key-clients") => key_clients::run(server(), 10, 64),
         Some("hot-paths") => hot_paths::run(
@@ -119,6 +196,21 @@ fn main() {
         eprintln!("gatehouse-bench: {err}");
         std::process::exit(1);
     }
+}
+
+/// The value after `flag` among `args`.
+fn flag_value(args: &[String], flag: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == flag)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+fn current_thread() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 fn run() -> Result<(), String> {
@@ -232,7 +324,24 @@ fn measure(
     Ok(())
 }
 
+/// Seeds the SQLite database in `data_dir` with [`SEED_USERS`] users, when asked and not done.
+fn seed_data_dir(data_dir: &Path) -> Result<(), String> {
+    let Some(&count) = SEED_USERS.get() else {
+        return Ok(());
+    };
+    let database = data_dir.join("gatehouse.db");
+    if database.exists() {
+        return Ok(());
+    }
+    let url = format!("sqlite:{}", database.display());
+    // On a thread of its own: callers may already be inside a runtime.
+    thread::spawn(move || current_thread()?.block_on(seed::run(count, &url)))
+        .join()
+        .map_err(|_| "seeding the users panicked".to_owned())?
+}
+
 fn start_server(binary: &Path, data_dir: &Path) -> Result<(Child, String), String> {
+    seed_data_dir(data_dir)?;
     // The server runs in its data folder, so a relative path must be resolved first.
     let binary = binary
         .canonicalize()

@@ -43,6 +43,7 @@ mod stats;
 #[cfg(test)]
 mod testing;
 mod user_attributes;
+mod user_search;
 mod users;
 mod webhooks;
 
@@ -91,6 +92,7 @@ pub use signing_keys::{NewSigningKey, SigningKeyRecord, SigningKeyStore};
 pub use social::{LinkedIdentity, NewSocialUser, SocialAccountStore};
 pub use stats::{CountedEvent, DailyCount, StatsStore, UserTotals};
 pub use user_attributes::{UserAttributeFields, UserAttributeRecord, UserAttributeStore};
+pub use user_search::{UserList, UserPage, UserSearchStore, COUNT_EXACT_UP_TO};
 pub use users::{NewInvitedUser, PasskeyRecord, UserChanges, UserRecord, UserStore};
 pub use webhooks::{
     AttemptOutcome, DeliveryFilter, DeliveryRecord, DeliveryStatus, DueDelivery,

@@ -106,7 +106,13 @@ impl MelodySource {
         let mut present = Vec::new();
         let mut absent_columns = Vec::new();
         for &column in table.columns {
-            let probe = format!("SELECT \"{column}\" FROM \"{}\" WHERE 1 = 0", table.name);
+            // Qualified by the table: SQLite reads an unknown double-quoted name alone as a
+            // string literal, so `SELECT "socialAccountId"` would "find" a missing column and
+            // read its name as every row's value.
+            let probe = format!(
+                "SELECT \"{0}\".\"{column}\" FROM \"{0}\" WHERE 1 = 0",
+                table.name
+            );
             if self.answers(&probe).await? {
                 present.push(column);
             } else if table.key_columns.contains(&column) {

@@ -4,7 +4,8 @@ use chrono::NaiveDateTime;
 use gatehouse_core::ids::UserId;
 use gatehouse_core::signin::MfaTypes;
 
-use crate::listing::{like_pattern, Page};
+use crate::listing::Page;
+use crate::user_search::{UserPage, UserSearchStore};
 use crate::{now_utc, on_pool, soft_delete, sql, Store, StoreError, StoreFuture};
 
 /// A user row with every column the API's User shape needs.
@@ -120,7 +121,8 @@ pub trait UserStore {
         invitation: Option<(&str, NaiveDateTime)>,
     ) -> impl StoreFuture<()>;
     /// Users matching `search` (first name, last name or email; case-insensitive substring),
-    /// oldest first, and how many match in all.
+    /// oldest first, and how many match in all (an estimate above
+    /// [`crate::user_search::COUNT_EXACT_UP_TO`]; see [`UserSearchStore::search_users`]).
     fn list_users(
         &self,
         search: Option<&str>,
@@ -236,38 +238,9 @@ impl UserStore for Store {
         search: Option<&str>,
         page: Option<Page>,
     ) -> Result<(Vec<UserRecord>, i64), StoreError> {
-        // Without a search the plain query walks the primary key; the search one cannot.
-        const ROWS: &str = concat!(
-            "SELECT ",
-            user_columns_u!(),
-            " FROM users u WHERE u.deleted_at IS NULL ORDER BY u.id LIMIT $1 OFFSET $2"
-        );
-        const COUNT: &str = "SELECT COUNT(*) FROM users u WHERE u.deleted_at IS NULL";
-        const SEARCH_ROWS: &str = concat!(
-            "SELECT ",
-            user_columns_u!(),
-            " FROM users u WHERE u.deleted_at IS NULL AND LOWER(COALESCE(u.first_name, '') \
-             || ' ' || COALESCE(u.last_name, '') || ' ' || COALESCE(u.email, '')) LIKE $3 ESCAPE '\\' \
-             ORDER BY u.id LIMIT $1 OFFSET $2"
-        );
-        const SEARCH_COUNT: &str = "SELECT COUNT(*) FROM users u WHERE u.deleted_at IS NULL \
-             AND LOWER(COALESCE(u.first_name, '') || ' ' || COALESCE(u.last_name, '') || ' ' || \
-             COALESCE(u.email, '')) LIKE $1 ESCAPE '\\'";
-        let pattern = search
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(like_pattern);
-        let (limit, offset) = Page::limit_offset(page);
-        match &pattern {
-            None => self.fetch_page((ROWS, (limit, offset)), (COUNT, ())).await,
-            Some(pattern) => {
-                self.fetch_page(
-                    (SEARCH_ROWS, (limit, offset, pattern)),
-                    (SEARCH_COUNT, (pattern,)),
-                )
-                .await
-            }
-        }
+        let page = page.map_or(UserPage::All, UserPage::Number);
+        let found = self.search_users(search, page).await?;
+        Ok((found.users, found.count))
     }
 
     async fn user_by_auth_id(&self, auth_id: &str) -> Result<Option<UserRecord>, StoreError> {

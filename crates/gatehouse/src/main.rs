@@ -499,9 +499,16 @@ async fn import(config: Config, command: ImportCommand) -> Result<(), String> {
         _ => return Err("give either --from URL or --from-sqlite FILE".into()),
     };
     // The whole source is read before the target is opened: a bad source changes nothing.
+    let started = std::time::Instant::now();
     let tables = melody_import::read_source(&location)
         .await
         .map_err(|e| e.to_string())?;
+    let rows: usize = tables.iter().filter_map(|t| t.rows.as_ref()).map(Vec::len).sum();
+    eprintln!(
+        "read {rows} rows of Melody's {} tables in {:.1} s",
+        tables.len(),
+        started.elapsed().as_secs_f64()
+    );
     let store = startup::open_store(&config)
         .await
         .map_err(|e| e.to_string())?;
@@ -512,7 +519,25 @@ async fn import(config: Config, command: ImportCommand) -> Result<(), String> {
     let keys = startup::key_ring(&config, &store)
         .await
         .map_err(|e| e.to_string())?;
-    let report = melody_import::import(&store, &keys, &tables, dry_run)
+    // Progress on stderr (the report, JSON or text, stays alone on stdout): at most once a
+    // second, and each table's end.
+    let mut last_shown = std::time::Instant::now();
+    let mut show = |p: melody_import::ImportProgress| {
+        let finished = p.done == p.total;
+        if p.total == 0 || (!finished && last_shown.elapsed().as_secs() < 1) {
+            return;
+        }
+        last_shown = std::time::Instant::now();
+        eprintln!(
+            "{}: {} of {} rows ({}%), {:.0} s",
+            p.table,
+            p.done,
+            p.total,
+            p.done * 100 / p.total,
+            started.elapsed().as_secs_f64()
+        );
+    };
+    let report = melody_import::import(&store, &keys, &tables, dry_run, &mut show)
         .await
         .map_err(|e| e.to_string())?;
     if json {

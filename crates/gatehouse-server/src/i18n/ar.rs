@@ -236,6 +236,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         previous: "السابق",
         next: "التالي",
         page_of: "الصفحة {page} من {pages} · الإجمالي {total}",
+        about_total: "نحو {total}",
         nothing_found: "لم يُعثر على أي نتائج.",
         create_user: "إنشاء مستخدم",
         create: "إنشاء",

@@ -236,6 +236,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         previous: "Zurück",
         next: "Weiter",
         page_of: "Seite {page} von {pages} · {total} insgesamt",
+        about_total: "etwa {total}",
         nothing_found: "Nichts gefunden.",
         create_user: "Benutzer erstellen",
         create: "Erstellen",

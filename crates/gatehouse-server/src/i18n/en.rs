@@ -238,6 +238,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         previous: "Previous",
         next: "Next",
         page_of: "Page {page} of {pages} · {total} in all",
+        about_total: "about {total}",
         nothing_found: "Nothing found.",
         create_user: "Create a user",
         create: "Create",

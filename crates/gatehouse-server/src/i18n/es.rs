@@ -236,6 +236,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         previous: "Anterior",
         next: "Siguiente",
         page_of: "Página {page} de {pages} · {total} en total",
+        about_total: "unos {total}",
         nothing_found: "No se ha encontrado nada.",
         create_user: "Crear un usuario",
         create: "Crear",

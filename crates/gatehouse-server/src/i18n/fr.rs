@@ -236,6 +236,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         previous: "Précédent",
         next: "Suivant",
         page_of: "Page {page} sur {pages} · {total} au total",
+        about_total: "environ {total}",
         nothing_found: "Aucun résultat.",
         create_user: "Créer un utilisateur",
         create: "Créer",

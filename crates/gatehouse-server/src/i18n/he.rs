@@ -236,6 +236,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         previous: "הקודם",
         next: "הבא",
         page_of: "עמוד {page} מתוך {pages} · {total} בסך הכול",
+        about_total: "כ־{total}",
         nothing_found: "לא נמצאו תוצאות.",
         create_user: "יצירת משתמש",
         create: "יצירה",

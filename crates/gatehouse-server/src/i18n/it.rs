@@ -236,6 +236,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         previous: "Precedente",
         next: "Successiva",
         page_of: "Pagina {page} di {pages} · {total} in totale",
+        about_total: "circa {total}",
         nothing_found: "Nessun risultato.",
         create_user: "Crea un utente",
         create: "Crea",

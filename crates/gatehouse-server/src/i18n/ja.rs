@@ -236,6 +236,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         previous: "前へ",
         next: "次へ",
         page_of: "{page} / {pages} ページ・全 {total} 件",
+        about_total: "約 {total}",
         nothing_found: "見つかりませんでした。",
         create_user: "ユーザーを作成",
         create: "作成",

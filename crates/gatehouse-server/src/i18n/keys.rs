@@ -265,6 +265,7 @@ table! {
         previous,
         next,
         page_of,
+        about_total,
         nothing_found,
         create_user,
         create,
@@ -516,11 +517,16 @@ impl Texts {
 }
 
 impl Words {
-    /// "Page 2 of 7 · 130 in all".
-    pub fn page_line(&self, page: u32, pages: u32, total: i64) -> String {
+    /// "Page 2 of 7 · 130 in all", or "… · about 990000 in all" when `total` is an estimate.
+    pub fn page_line(&self, page: u32, pages: u32, total: i64, estimated: bool) -> String {
+        let total = if estimated {
+            self.about_total.replace("{total}", &total.to_string())
+        } else {
+            total.to_string()
+        };
         self.page_of
             .replace("{page}", &page.to_string())
             .replace("{pages}", &pages.to_string())
-            .replace("{total}", &total.to_string())
+            .replace("{total}", &total)
     }
 }

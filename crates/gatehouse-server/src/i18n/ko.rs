@@ -236,6 +236,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         previous: "이전",
         next: "다음",
         page_of: "{pages}페이지 중 {page}페이지 · 총 {total}건",
+        about_total: "약 {total}",
         nothing_found: "항목이 없습니다.",
         create_user: "사용자 만들기",
         create: "만들기",

@@ -236,6 +236,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         previous: "Anterior",
         next: "Próximo",
         page_of: "Página {page} de {pages} · {total} no total",
+        about_total: "cerca de {total}",
         nothing_found: "Nada encontrado.",
         create_user: "Criar um usuário",
         create: "Criar",

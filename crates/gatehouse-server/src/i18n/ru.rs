@@ -236,6 +236,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         previous: "Назад",
         next: "Далее",
         page_of: "Страница {page} из {pages} · всего {total}",
+        about_total: "около {total}",
         nothing_found: "Ничего не найдено.",
         create_user: "Создать пользователя",
         create: "Создать",

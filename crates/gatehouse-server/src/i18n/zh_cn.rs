@@ -236,6 +236,7 @@ pub const CATALOGUE: Catalogue = Catalogue {
         previous: "上一页",
         next: "下一页",
         page_of: "第 {page}/{pages} 页 · 共 {total} 条",
+        about_total: "约 {total}",
         nothing_found: "没有结果。",
         create_user: "创建用户",
         create: "创建",

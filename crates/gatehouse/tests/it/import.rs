@@ -2,7 +2,7 @@
 //! imported by the real binary into a running server's database; the users sign in with their
 //! Melody passwords and TOTP, the S2S app keeps its secret, the S2S API shows what came along.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::cli::gatehouse;
 use crate::flow::*;
@@ -172,9 +172,13 @@ async fn passkey_sign_in(app: &TestApp) {
 
 /// Everything a first import from `melody` must show.
 async fn imports_and_signs_in(app: &TestApp, melody: &MelodyDb) {
-    let report = import(&app.isolation, &melody.args(), &["--json"]).report();
+    let run = import(&app.isolation, &melody.args(), &["--json"]);
+    let report = run.report();
     assert_eq!(report["dryRun"], false);
     assert_eq!(counts(&report, "user"), (3, 2, 0), "{report}");
+    // Progress goes to stderr, each table's end at least; the JSON stays alone on stdout.
+    assert!(run.stderr.contains("rows of Melody's"), "{}", run.stderr);
+    assert!(run.stderr.contains("user: 3 of 3 rows (100%)"), "{}", run.stderr);
     assert_eq!(
         table(&report, "user")["skipped"]["deleted in Melody (deletedAt is set)"],
         1
@@ -433,6 +437,41 @@ backend_tests! {
         assert_eq!(orgs["orgs"][0]["slug"], "acme-gatehouse");
     }
 
+    async fn an_older_melody_lacking_later_columns_reads_them_as_missing(backend: Backend) {
+        let app = spawn(backend).await;
+        // Only the key columns: a D1 export of a release before the others existed. SQLite
+        // would read a missing double-quoted column as its own name, a string.
+        let melody = MelodyDb::empty_sqlite(&app.isolation, "melody-old");
+        let mut statements: Vec<String> = [
+            "\"role\" (\"id\" INTEGER PRIMARY KEY, \"name\" TEXT NOT NULL)",
+            "\"scope\" (\"id\" INTEGER PRIMARY KEY, \"name\" TEXT NOT NULL)",
+            "\"app\" (\"id\" INTEGER PRIMARY KEY, \"clientId\" TEXT NOT NULL, \"type\" TEXT NOT NULL)",
+            "\"app_scope\" (\"appId\" INTEGER NOT NULL, \"scopeId\" INTEGER NOT NULL)",
+            "\"user\" (\"id\" INTEGER PRIMARY KEY, \"authId\" TEXT NOT NULL, \"email\" TEXT, \"password\" TEXT)",
+            "\"user_role\" (\"userId\" INTEGER NOT NULL, \"roleId\" INTEGER NOT NULL)",
+        ]
+        .iter()
+        .map(|table| format!("CREATE TABLE {table}"))
+        .collect();
+        statements.push(format!(
+            "INSERT INTO \"user\" VALUES (1, '{ADA}', 'old-ada@melody.example', NULL), \
+             (2, '{GRACE}', 'old-grace@melody.example', NULL)"
+        ));
+        melody.execute(&statements).await;
+        let report = import(&app.isolation, &melody.args(), &["--json"]).report();
+        // Two users with no social account: before, both "had" the account "socialAccountId".
+        assert_eq!(counts(&report, "user"), (2, 2, 0), "{report}");
+        let absent = table(&report, "user")["absentColumns"].to_string();
+        assert!(absent.contains("socialAccountId") && absent.contains("recoveryCodeHash"), "{absent}");
+        assert_eq!(table(&report, "user")["notes"], json!({}), "no value was read from a missing column");
+        let token = app.admin_token("root").await;
+        let (status, body) = call(&app, "GET", &format!("/api/v1/users/{GRACE}"), &token, None).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["user"]["socialAccountId"], Value::Null, "{body}");
+        assert_eq!(body["user"]["firstName"], "", "{body}");
+        assert_eq!(body["user"]["locale"], "en", "{body}");
+    }
+
     async fn a_target_that_was_never_started_is_refused(backend: Backend) {
         let isolation = Isolation::new(backend).await;
         let melody = MelodyDb::build(&isolation, backend == Backend::PostgresRedis).await;
@@ -441,8 +480,9 @@ backend_tests! {
         assert!(run.stderr.contains("has not been set up yet"), "{}", run.stderr);
         let tables = isolation.table_counts().await;
         assert!(tables.iter().any(|(name, _)| name == "users"), "migrations ran");
-        // The migrations themselves seed the dashboard's counters (at zero).
-        let seeded = ["_sqlx_migrations", "user_counts"];
+        // The migrations themselves seed the dashboard's counters (at zero), and SQLite's
+        // search index (FTS5) keeps its settings in tables of its own.
+        let seeded = ["_sqlx_migrations", "user_counts", "users_search_config", "users_search_data"];
         let written: i64 = tables.iter().filter(|(name, _)| !seeded.contains(&name.as_str())).map(|(_, rows)| rows).sum();
         assert_eq!(written, 0, "nothing but the migrations is written: {tables:?}");
     }

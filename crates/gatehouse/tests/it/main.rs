@@ -1,7 +1,6 @@
 //! Black-box tests: the real server on an ephemeral port with a fresh database, on SQLite with
 //! the in-process cache and on PostgreSQL with Redis.
 
-mod cluster;
 mod harness;
 mod mailbox;
 mod melody_fixture;
@@ -30,6 +29,7 @@ mod cli;
 mod client_credentials;
 mod client_documents;
 mod clients;
+mod cluster;
 mod config_check;
 mod connect;
 mod device_flow;
@@ -64,4 +64,5 @@ mod store_contract;
 mod system;
 mod tls_backends;
 mod token_exchange;
+mod user_search;
 mod webhooks;

@@ -296,7 +296,8 @@ backend_tests! {
     }
 
     async fn confidential_web_apps_authenticate_and_codes_expire(backend: Backend) {
-        let app = TestApp::spawn_with(backend, |c| c.authorization_code_expires_in = 1).await;
+        // Three seconds: long enough for a sign-in and an exchange on a loaded machine.
+        let app = TestApp::spawn_with(backend, |c| c.authorization_code_expires_in = 3).await;
         let (_, web, secret) = create_app(&app, "Web", "web", &[WEB_CB]).await;
         let secret = secret.expect("web apps get a secret");
         let browser = Browser::new(&app);
@@ -320,7 +321,7 @@ backend_tests! {
         assert_eq!(s, 400);
         // An expired code is refused.
         let code = code_from(browser.get(&url).await.location.as_deref().unwrap());
-        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
         post[1] = ("code", code.as_str());
         let (s, b) = exchange(&app, &post).await;
         assert_eq!((s, b["error"].as_str()), (400, Some("invalid_grant")), "{b}");

@@ -81,10 +81,10 @@ async fn list(
     let w = admin.words();
     let search = q.search.unwrap_or_default();
     let page = page_number(q.page);
-    let (found, total) = users::list(
+    let found = users::search(
         &state.store,
         Some(search.as_str()).filter(|s| !s.trim().is_empty()),
-        Some(Page {
+        gatehouse_store::UserPage::Number(Page {
             size: PAGE_SIZE,
             number: page,
         }),
@@ -101,8 +101,8 @@ async fn list(
         StatusCode::OK,
         &UsersPage {
             f: Frame::new(&admin, "users", w.users, "/admin/users").with_notice(notice),
-            rows: found.iter().map(UserRow::from).collect(),
-            paging: Paging::new(w, page, total, query),
+            rows: found.users.iter().map(UserRow::from).collect(),
+            paging: Paging::counted(w, page, found.count, found.count_is_estimate, query),
             search,
         },
     ))

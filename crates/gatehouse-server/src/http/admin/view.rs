@@ -414,11 +414,22 @@ pub const PAGE_SIZE: u32 = 20;
 impl Paging {
     /// `link(n)` is the URL of page `n`.
     pub fn new(w: &Words, page: u32, total: i64, link: impl Fn(u32) -> String) -> Self {
+        Self::counted(w, page, total, false, link)
+    }
+
+    /// As [`Paging::new`], for a `total` that may be an estimate (then shown as one).
+    pub fn counted(
+        w: &Words,
+        page: u32,
+        total: i64,
+        estimated: bool,
+        link: impl Fn(u32) -> String,
+    ) -> Self {
         let pages = u32::try_from((total.max(0) + i64::from(PAGE_SIZE) - 1) / i64::from(PAGE_SIZE))
             .unwrap_or(u32::MAX)
             .max(1);
         Self {
-            line: w.page_line(page, pages, total),
+            line: w.page_line(page, pages, total, estimated),
             previous: (page > 1).then(|| link(page - 1)),
             next: (page < pages).then(|| link(page + 1)),
         }

@@ -68,12 +68,25 @@ pub async fn ensure_target_ready(store: &Store) -> Result<(), ImportError> {
     Ok(())
 }
 
-/// Imports what `read_source` read into the target.
+/// How far an import has come: `done` of the `total` rows of `table`. Handed to the caller
+/// every [`PROGRESS_EVERY`] rows and at each table's end, so a long import can show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportProgress {
+    pub table: &'static str,
+    pub done: usize,
+    pub total: usize,
+}
+
+/// Rows between two progress reports.
+pub const PROGRESS_EVERY: usize = 10_000;
+
+/// Imports what `read_source` read into the target, telling `progress` how far it has come.
 pub async fn import(
     store: &Store,
     keys: &KeyRing,
     tables: &[SourceTableRows],
     dry_run: bool,
+    progress: &mut dyn FnMut(ImportProgress),
 ) -> Result<ImportReport, ImportError> {
     ensure_target_ready(store).await?;
     let mut ids = IdMap::default();
@@ -93,7 +106,7 @@ pub async fn import(
         tables: Vec::with_capacity(tables.len()),
     };
     for source in tables {
-        let table_report = match import_table(&mut tx, keys, source, &mut ids).await {
+        let table_report = match import_table(&mut tx, keys, source, &mut ids, progress).await {
             Ok(table_report) => table_report,
             Err(err) => {
                 tx.rollback().await?;
@@ -115,15 +128,27 @@ async fn import_table(
     keys: &KeyRing,
     source: &SourceTableRows,
     ids: &mut IdMap,
+    progress: &mut dyn FnMut(ImportProgress),
 ) -> Result<TableReport, ImportError> {
     let table = source.table;
+    let total = source.rows.as_ref().map_or(0, Vec::len);
+    let mut tell = |done: usize| {
+        progress(ImportProgress {
+            table: table.name,
+            done,
+            total,
+        })
+    };
     let mut report = TableReport {
         table: table.name,
         present_in_source: source.rows.is_some(),
         absent_columns: source.absent_columns.clone(),
         ..TableReport::default()
     };
-    for row in source.rows.iter().flatten() {
+    for (done, row) in source.rows.iter().flatten().enumerate() {
+        if done > 0 && done % PROGRESS_EVERY == 0 {
+            tell(done);
+        }
         report.read += 1;
         let melody_id = row.id();
         match map_row(table, row, ids) {
@@ -162,6 +187,7 @@ async fn import_table(
             }
         }
     }
+    tell(total);
     Ok(report)
 }
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use gatehouse_core::admin::{bounded_text, AdminRuleError, ManagementChange, UserAction};
 use gatehouse_store::{
     LinkedIdentity, OrgRecord, OrgStore, Page, RoleStore, SocialAccountStore, Store,
-    UserAttributeStore, UserChanges, UserRecord, UserStore,
+    UserAttributeStore, UserChanges, UserList, UserPage, UserRecord, UserSearchStore, UserStore,
 };
 
 use gatehouse_core::webhooks;
@@ -131,6 +131,15 @@ pub async fn list(
     page: Option<Page>,
 ) -> Result<(Vec<UserRecord>, i64), ServiceError> {
     Ok(store.list_users(search, page).await?)
+}
+
+/// A page of the user list and the count of every match (see [`UserSearchStore::search_users`]).
+pub async fn search(
+    store: &Store,
+    search: Option<&str>,
+    page: UserPage,
+) -> Result<UserList, ServiceError> {
+    Ok(store.search_users(search, page).await?)
 }
 
 pub async fn detail(state: &AppState, auth_id: &str) -> Result<UserDetail, ServiceError> {

@@ -12,11 +12,11 @@ use utoipa::ToSchema;
 use super::guard::{Guarded, ReadUser, WriteUser};
 use super::json::{positive_id, ApiJson};
 use super::orgs::OrgView;
-use super::paging::{ListQuery, UsersPage};
 use super::views::{ErrorBody, UserView};
 use crate::http::error::ApiError;
 use crate::services::users::{self, UserDetail, UserUpdate};
 use crate::state::AppState;
+use listing::{UserListBody, UserListQuery};
 
 /// Handlers under `/api/v1/users/{authId}` (the key every user route starts from).
 macro_rules! user_routes {
@@ -33,6 +33,7 @@ pub(super) mod factors;
 pub(super) mod impersonation;
 pub(super) mod invitations;
 pub(super) mod linked_accounts;
+pub(super) mod listing;
 pub(super) mod lockouts;
 pub(super) mod org_memberships;
 pub(super) mod sessions;
@@ -145,16 +146,20 @@ fn success() -> SuccessBody {
 }
 
 /// List users, paged and searched. Requires `read_user`.
+///
+/// A search of three characters or more is answered from a trigram index; `after` (a
+/// `nextCursor`) pages at the same cost at any depth. `count` is exact up to 10,000 matches and
+/// an estimate above, as `countIsEstimate` says.
 #[utoipa::path(get, path = "/api/v1/users", tag = "Users", security(("oauth2" = ["read_user"])),
-    params(ListQuery),
-    responses((status = 200, body = UsersPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    params(UserListQuery),
+    responses((status = 200, body = UserListBody), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
     _: Guarded<ReadUser>,
     State(state): State<AppState>,
-    query: ListQuery,
-) -> Result<Json<UsersPage>, ApiError> {
-    let found = users::list(&state.store, query.search.as_deref(), query.page()).await?;
-    Ok(Json(UsersPage::new(&state, found)))
+    query: UserListQuery,
+) -> Result<Json<UserListBody>, ApiError> {
+    let found = users::search(&state.store, query.search.as_deref(), query.page()).await?;
+    Ok(Json(UserListBody::new(&state, found)))
 }
 
 user_routes! {
