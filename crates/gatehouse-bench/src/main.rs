@@ -15,6 +15,9 @@
 //! key-clients: client credentials with `private_key_jwt` and with a DPoP proof, each as a share
 //! of the plain (HTTP Basic, bearer) rate measured in the same run.
 //!
+//! memory: resident memory idle on a first and a second start, under the client-credentials load
+//! and after it, against the bare HTTP stack's.
+//!
 //! `--seed-users N` before or after any of these: the server's database holds N seeded users
 //! (as `seed-users` makes them) before it starts.
 //!
@@ -34,6 +37,8 @@ mod hot_paths;
 mod introspection;
 mod key_clients;
 mod melody_import;
+mod memory;
+mod mixed_load;
 mod password_sign_in;
 mod seed;
 mod users_paging;
@@ -176,8 +181,15 @@ fn main() {
                 runtime.block_on(users_search::run(flag_value(&args, "--postgres"), users))
             })
         }
+        Some("mixed-load") => mixed_load::run(&args[1..]),
         Some("introspection") => introspection::run(server(), 10, 64),
         Some("key-clients") => key_clients::run(server(), 10, 64),
+        Some("memory") => memory::run(
+            server(),
+            Path::new(arg(2).unwrap_or("target/release/gatehouse-bench-reference")),
+            10,
+            64,
+        ),
         Some("hot-paths") => hot_paths::run(
             server(),
             Path::new(arg(2).unwrap_or("target/release/gatehouse-bench-reference")),

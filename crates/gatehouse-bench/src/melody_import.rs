@@ -19,6 +19,8 @@ use crate::seed;
 
 /// A bcrypt hash of Melody's shape (cost 12); the import keeps it for the first sign-in.
 const BCRYPT: &str = "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW";
+/// The master key of a PostgreSQL target (a scratch database, dropped at the end).
+const MASTER_KEY: &str = "6d656c6f64792d696d706f72742d62656e63682d6d61737465722d6b65792121";
 /// A base32 TOTP secret of 20 bytes, as Melody keeps it.
 const OTP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 
@@ -70,7 +72,11 @@ async fn make_source(path: &Path, users: i64) -> Result<(), String> {
     let user_roles = "INSERT INTO \"user_role\" (\"userId\", \"roleId\") \
                       SELECT \"id\", 2 + \"id\" % 2 FROM \"user\" WHERE \"id\" % 20 = 3";
     let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
-    for sql in SCHEMA.iter().copied().chain([fill.as_str(), roles, user_roles]) {
+    for sql in SCHEMA
+        .iter()
+        .copied()
+        .chain([fill.as_str(), roles, user_roles])
+    {
         tx.execute(sql).await.map_err(|e| format!("{e}: {sql}"))?;
     }
     tx.commit().await.map_err(|e| e.to_string())?;
@@ -116,7 +122,9 @@ async fn measure(
         made.elapsed().as_secs_f64()
     );
     if let Some(url) = target {
+        // PostgreSQL needs the key every instance shares; the import opens the same keys.
         std::env::set_var("GATEHOUSE_DATABASE_URL", url);
+        std::env::set_var("GATEHOUSE_MASTER_KEY", MASTER_KEY);
     }
     // Started once, the server sets the target up (scopes, roles, admin apps) as an import needs.
     let (mut child, _) = crate::start_server(server, &data_dir)?;

@@ -157,6 +157,10 @@ mod tests {
                 ServiceError::Cache(CacheError::InvalidUrl("x".into())),
                 ErrorClass::Unavailable,
             ),
+            (
+                ServiceError::Cache(CacheError::Timeout(std::time::Duration::from_secs(1))),
+                ErrorClass::Unavailable,
+            ),
             (ServiceError::Internal("bug".into()), ErrorClass::Internal),
             (
                 ServiceError::Cache(CacheError::Encode(

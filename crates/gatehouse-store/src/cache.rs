@@ -17,6 +17,9 @@ pub enum CacheError {
     Connect { target: String, reason: String },
     #[error("Redis error: {0}")]
     Redis(#[from] redis::RedisError),
+    /// No answer in time: Redis is away and the connection is being made again.
+    #[error("Redis did not answer within {} ms", .0.as_millis())]
+    Timeout(Duration),
     #[error("could not encode a cache item: {0}")]
     Encode(#[from] serde_json::Error),
 }
@@ -24,7 +27,8 @@ pub enum CacheError {
 /// How to connect to Redis, beyond its URL.
 #[derive(Debug, Clone)]
 pub struct RedisOptions {
-    /// How long one attempt to connect (TCP, TLS handshake and greeting) may take.
+    /// How long one attempt to connect (TCP, TLS handshake and greeting) may take, and how long
+    /// a command waits for a connection while Redis is away before it fails.
     pub connect_timeout: Duration,
     /// PEM certificates of the authorities that signed the server's certificate, trusted
     /// instead of the system's (`rediss://` only).
@@ -87,8 +91,11 @@ impl Cache {
         .map_err(|e| CacheError::InvalidUrl(e.to_string()))?;
         // The host and port only: the URL may hold a password.
         let target = client.get_connection_info().addr().to_string();
-        let config =
-            ConnectionManagerConfig::new().set_connection_timeout(Some(options.connect_timeout));
+        // While Redis is away the manager keeps trying, at least every half second, so a
+        // returning Redis is used again within that; commands meanwhile fail after `wait`.
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(options.connect_timeout))
+            .set_max_delay(RECONNECT_MAX_DELAY);
         // One attempt first, so a wrong URL, certificate or CA stops the start at once rather
         // than after the manager's retries; from then on the manager reconnects by itself.
         let probe = redis::AsyncConnectionConfig::new()
@@ -108,6 +115,7 @@ impl Cache {
         Ok(Cache::Redis(RedisCache {
             manager,
             prefix: prefix.to_owned(),
+            wait: options.connect_timeout,
         }))
     }
 
@@ -121,7 +129,7 @@ impl Cache {
     pub async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
         match self {
             Cache::Memory(m) => Ok(m.get(key)),
-            Cache::Redis(r) => Ok(r.conn().get(r.key(key)).await?),
+            Cache::Redis(r) => r.run(r.conn().get(r.key(key))).await,
         }
     }
 
@@ -132,8 +140,8 @@ impl Cache {
                 Ok(())
             }
             Cache::Redis(r) => {
-                let _: () = r.conn().set_ex(r.key(key), value, ttl_secs(ttl)).await?;
-                Ok(())
+                r.run(r.conn().set_ex(r.key(key), value, ttl_secs(ttl)))
+                    .await
             }
         }
     }
@@ -159,14 +167,14 @@ impl Cache {
         match self {
             Cache::Memory(m) => Ok(m.set_if_absent(key, value, ttl)),
             Cache::Redis(r) => {
-                let stored: Option<String> = redis::cmd("SET")
+                let set = redis::cmd("SET")
                     .arg(r.key(key))
                     .arg(value)
                     .arg("EX")
                     .arg(ttl_secs(ttl))
                     .arg("NX")
-                    .query_async(&mut r.conn())
-                    .await?;
+                    .to_owned();
+                let stored: Option<String> = r.run(set.query_async(&mut r.conn())).await?;
                 Ok(stored.is_some())
             }
         }
@@ -176,10 +184,10 @@ impl Cache {
     pub async fn take(&self, key: &str) -> Result<Option<String>, CacheError> {
         match self {
             Cache::Memory(m) => Ok(m.take(key)),
-            Cache::Redis(r) => Ok(redis::cmd("GETDEL")
-                .arg(r.key(key))
-                .query_async(&mut r.conn())
-                .await?),
+            Cache::Redis(r) => {
+                let take = redis::cmd("GETDEL").arg(r.key(key)).to_owned();
+                r.run(take.query_async(&mut r.conn())).await
+            }
         }
     }
 
@@ -189,10 +197,7 @@ impl Cache {
                 m.take(key);
                 Ok(())
             }
-            Cache::Redis(r) => {
-                let _: () = r.conn().del(r.key(key)).await?;
-                Ok(())
-            }
+            Cache::Redis(r) => r.run(r.conn().del(r.key(key))).await,
         }
     }
 
@@ -212,7 +217,7 @@ impl Cache {
             Cache::Memory(m) => Ok(m.increment(key, ttl)),
             Cache::Redis(r) => {
                 let key = r.key(key);
-                let (count,): (i64,) = redis::pipe()
+                let pipe = redis::pipe()
                     .atomic()
                     .cmd("SET")
                     .arg(&key)
@@ -222,8 +227,8 @@ impl Cache {
                     .arg("NX")
                     .ignore()
                     .incr(&key, 1)
-                    .query_async(&mut r.conn())
-                    .await?;
+                    .to_owned();
+                let (count,): (i64,) = r.run(pipe.query_async(&mut r.conn())).await?;
                 Ok(count)
             }
         }
@@ -235,15 +240,19 @@ impl Cache {
             Cache::Memory(m) => Ok(m.keys_with_prefix(prefix)),
             Cache::Redis(r) => {
                 let pattern = format!("{}*", escape_glob(&r.key(prefix)));
-                let mut conn = r.conn();
-                let mut found = Vec::new();
-                let mut iter: redis::AsyncIter<'_, String> = conn.scan_match(pattern).await?;
-                while let Some(item) = iter.next_item().await {
-                    let key = item?;
-                    if let Some(stripped) = key.strip_prefix(&r.prefix) {
-                        found.push(stripped.to_owned());
+                let scan = async {
+                    let mut conn = r.conn();
+                    let mut found = Vec::new();
+                    let mut iter: redis::AsyncIter<'_, String> = conn.scan_match(pattern).await?;
+                    while let Some(item) = iter.next_item().await {
+                        let key = item?;
+                        if let Some(stripped) = key.strip_prefix(&r.prefix) {
+                            found.push(stripped.to_owned());
+                        }
                     }
-                }
+                    Ok(found)
+                };
+                let mut found = r.run(scan).await?;
                 found.sort();
                 Ok(found)
             }
@@ -255,10 +264,8 @@ impl Cache {
         match self {
             Cache::Memory(m) => Ok(m.time_left(key)),
             Cache::Redis(r) => {
-                let millis: i64 = redis::cmd("PTTL")
-                    .arg(r.key(key))
-                    .query_async(&mut r.conn())
-                    .await?;
+                let pttl = redis::cmd("PTTL").arg(r.key(key)).to_owned();
+                let millis: i64 = r.run(pttl.query_async(&mut r.conn())).await?;
                 // -2: no such key; -1: a key without expiry, which this cache never writes.
                 Ok(u64::try_from(millis).ok().map(Duration::from_millis))
             }
@@ -277,7 +284,7 @@ impl Cache {
                 // A sorted set scored by the end of each mark (Unix milliseconds).
                 let now = unix_millis();
                 let end = now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
-                let _: () = redis::pipe()
+                let pipe = redis::pipe()
                     .atomic()
                     .cmd("ZADD")
                     .arg(r.key(set))
@@ -290,9 +297,8 @@ impl Cache {
                     .arg("-inf")
                     .arg(now)
                     .ignore()
-                    .query_async(&mut r.conn())
-                    .await?;
-                Ok(())
+                    .to_owned();
+                r.run(pipe.query_async(&mut r.conn())).await
             }
         }
     }
@@ -304,10 +310,7 @@ impl Cache {
                 m.unmark(set, member);
                 Ok(())
             }
-            Cache::Redis(r) => {
-                let _: () = r.conn().zrem(r.key(set), member).await?;
-                Ok(())
-            }
+            Cache::Redis(r) => r.run(r.conn().zrem(r.key(set), member)).await,
         }
     }
 
@@ -316,13 +319,12 @@ impl Cache {
         match self {
             Cache::Memory(m) => Ok(m.count_marked(set)),
             Cache::Redis(r) => {
-                let count: i64 = redis::cmd("ZCOUNT")
+                let zcount = redis::cmd("ZCOUNT")
                     .arg(r.key(set))
                     .arg(format!("({}", unix_millis()))
                     .arg("+inf")
-                    .query_async(&mut r.conn())
-                    .await?;
-                Ok(count)
+                    .to_owned();
+                r.run(zcount.query_async(&mut r.conn())).await
             }
         }
     }
@@ -331,7 +333,7 @@ impl Cache {
         match self {
             Cache::Memory(_) => Ok(()),
             Cache::Redis(r) => {
-                let _: String = redis::cmd("PING").query_async(&mut r.conn()).await?;
+                let _: String = r.run(redis::cmd("PING").query_async(&mut r.conn())).await?;
                 Ok(())
             }
         }
@@ -361,15 +363,33 @@ fn escape_glob(text: &str) -> String {
     out
 }
 
+/// The longest pause between two attempts to reconnect to Redis (the manager's backoff).
+const RECONNECT_MAX_DELAY: Duration = Duration::from_millis(500);
+
 #[derive(Clone)]
 pub struct RedisCache {
     manager: ConnectionManager,
     prefix: String,
+    /// The longest a command waits, for the connection (made again while Redis is away) and
+    /// for its answer.
+    wait: Duration,
 }
 
 impl RedisCache {
     fn conn(&self) -> ConnectionManager {
         self.manager.clone()
+    }
+
+    /// Runs one command, or fails after `wait`: without the bound a command waits for the
+    /// manager's whole round of reconnection attempts (seconds) while Redis is away.
+    async fn run<T>(
+        &self,
+        command: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, CacheError> {
+        match tokio::time::timeout(self.wait, command).await {
+            Ok(answer) => Ok(answer?),
+            Err(_) => Err(CacheError::Timeout(self.wait)),
+        }
     }
 
     fn key(&self, key: &str) -> String {

@@ -81,6 +81,7 @@ impl Store {
                 .max_connections(max)
                 .test_before_acquire(false)
                 .acquire_timeout(options.connect_timeout)
+                .after_release(|conn, _| Box::pin(outside_any_transaction(conn)))
                 .connect_with(connect)
                 .await?;
             Database::Sqlite(pool)
@@ -91,6 +92,17 @@ impl Store {
         };
         Ok(Self::over(db))
     }
+}
+
+/// Whether a released SQLite connection may go back to the pool: only outside any
+/// transaction. On a full disk (or an I/O error) SQLite rolls a transaction back by itself, so
+/// the driver's own ROLLBACK fails and it would count the connection as still inside one,
+/// refusing every later `BEGIN` on it for good; such a connection is closed instead. The ping
+/// first lets the rollback queued by a dropped transaction run.
+async fn outside_any_transaction(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::{Connection, TransactionManager};
+    conn.ping().await?;
+    Ok(<sqlx::Sqlite as sqlx::Database>::TransactionManager::get_transaction_depth(conn) == 0)
 }
 
 async fn connect_postgres(
@@ -158,4 +170,24 @@ async fn connect_postgres(
 
 fn rustls_error(err: &std::io::Error) -> Option<&rustls::Error> {
     err.get_ref()?.downcast_ref::<rustls::Error>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a full disk does: SQLite rolls the transaction back under the driver, whose own
+    /// ROLLBACK then fails. The connection must not come back from the pool stuck in it.
+    #[tokio::test]
+    async fn a_transaction_sqlite_rolled_back_itself_does_not_poison_the_pool() {
+        let store = Store::connect("sqlite::memory:", 1).await.unwrap();
+        let Database::Sqlite(pool) = &store.db else {
+            panic!("not SQLite");
+        };
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.unwrap();
+        sqlx::query("ROLLBACK").execute(&mut *tx).await.unwrap();
+        drop(tx);
+        let again = pool.begin_with("BEGIN IMMEDIATE").await;
+        assert!(again.is_ok(), "{:?}", again.err());
+    }
 }

@@ -503,7 +503,11 @@ async fn import(config: Config, command: ImportCommand) -> Result<(), String> {
     let tables = melody_import::read_source(&location)
         .await
         .map_err(|e| e.to_string())?;
-    let rows: usize = tables.iter().filter_map(|t| t.rows.as_ref()).map(Vec::len).sum();
+    let rows: usize = tables
+        .iter()
+        .filter_map(|t| t.rows.as_ref())
+        .map(Vec::len)
+        .sum();
     eprintln!(
         "read {rows} rows of Melody's {} tables in {:.1} s",
         tables.len(),

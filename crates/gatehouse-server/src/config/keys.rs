@@ -126,7 +126,7 @@ config_keys! {
         redis_url: Secret = Secret::default(), secret = true;
         /// PEM file of the CA certificate(s) that signed the Redis server's certificate, trusted instead of the system's. Needs a `rediss://` `redis_url`. Read at start; a missing or unreadable file stops the start.
         redis_ca_file: String = String::new();
-        /// Seconds one attempt to connect to Redis (TCP, TLS and greeting) may take. At start one attempt is made, so a wrong URL or certificate stops the start at once; a connection lost later is retried a few times with backoff.
+        /// Seconds one attempt to connect to Redis (TCP, TLS and greeting) may take, and the longest a request waits for Redis while it is away (it then answers 503). At start one attempt is made, so a wrong URL or certificate stops the start at once; a connection lost later is made again in the background, at least every half second.
         redis_connect_timeout: u64 = 1;
         /// Prefix of every Redis key, so deployments can share a Redis server.
         redis_key_prefix: String = "gatehouse:".into();

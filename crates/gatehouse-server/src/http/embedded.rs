@@ -16,9 +16,7 @@ use gatehouse_core::authorize::{check_client, check_request, AuthorizeParams, Cl
 use gatehouse_core::signin::{AtStep, SignInError, Step};
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use super::api::json::ApiJson;
 use super::api::user_attributes::{UserAttributeView, UserAttributesBody};
@@ -28,6 +26,7 @@ use super::embedded_views::{
 };
 use super::error::ApiError;
 use super::identity::step::{Consent, StepPage};
+use super::openapi::{routes, DocumentedRouter};
 use super::web::{client_ip, peer};
 use crate::error::ServiceError;
 use crate::services::signin::{
@@ -57,8 +56,8 @@ const SESSION_CODE_PREFIX: &str = "ES-";
 pub struct EmbeddedDoc;
 
 /// Every `/embedded-auth/v1` route, each registered once with its OpenAPI operation.
-fn embedded_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(EmbeddedDoc::openapi())
+fn embedded_router() -> DocumentedRouter<AppState> {
+    DocumentedRouter::new(EmbeddedDoc::openapi)
         .routes(routes!(initiate))
         .routes(routes!(sign_in))
         .routes(routes!(sign_up_fields, sign_up))
@@ -76,11 +75,13 @@ fn embedded_router() -> OpenApiRouter<AppState> {
 /// guard refuses everything while the API is off) Swagger UI at `/api/v1/embedded-swagger`
 /// with the document at `/api/v1/embedded-openapi.json`.
 pub fn routes(state: AppState) -> (Router<AppState>, Router<AppState>) {
-    let (router, doc) = embedded_router().split_for_parts();
+    let (router, documentation) = embedded_router().split_for_parts();
     let guarded = router.route_layer(middleware::from_fn_with_state(state, origin_guard));
-    let swagger = SwaggerUi::new("/api/v1/embedded-swagger")
-        .url("/api/v1/embedded-openapi.json", doc)
-        .into();
+    let swagger = Router::from(
+        SwaggerUi::new("/api/v1/embedded-swagger")
+            .config(Config::new(["/api/v1/embedded-openapi.json"])),
+    )
+    .route("/api/v1/embedded-openapi.json", documentation.serve());
     (guarded, swagger)
 }
 

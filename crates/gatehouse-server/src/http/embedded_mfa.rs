@@ -6,8 +6,6 @@ use axum::Json;
 use gatehouse_core::signin::{AtStep, MfaType, SignInError, Step};
 use serde::Deserialize;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::api::json::ApiJson;
 use super::api::ErrorBody;
@@ -21,14 +19,15 @@ use super::identity::step::{
     email_code_owed, EmailCode, MfaEnroll, Otp, OtpMfa, OtpSetup, PasskeyEnroll,
     RecoveryCodeEnroll, SmsMfa, StepPage,
 };
+use super::openapi::{routes, DocumentedRouter};
 use crate::error::ServiceError;
 use crate::services::signin::{self, StepCall, TxCall};
 use crate::services::{mfa, passkeys};
 use crate::state::AppState;
 
 /// The second-factor routes, each registered once with its OpenAPI operation.
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+pub fn routes() -> DocumentedRouter<AppState> {
+    DocumentedRouter::part()
         .routes(routes!(enrollment_types, enroll))
         .routes(routes!(otp_setup))
         .routes(routes!(otp_info, otp_verify))

@@ -6,8 +6,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use utoipa::ToSchema;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::api::json::ApiJson;
 use super::api::{AppBannerFeature, Enabled, ErrorBody, FeatureFlag, OrgFeature};
@@ -17,12 +15,13 @@ use super::embedded_views::{
 };
 use super::error::ApiError;
 use super::identity::step::SwitchOrg;
+use super::openapi::{routes, DocumentedRouter};
 use crate::services::{banners, signin};
 use crate::state::AppState;
 
 /// The organization and banner routes, each registered once with its OpenAPI operation.
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+pub fn routes() -> DocumentedRouter<AppState> {
+    DocumentedRouter::part()
         .routes(routes!(user_orgs, switch_org))
         .routes(routes!(app_banners))
 }

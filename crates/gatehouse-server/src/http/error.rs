@@ -235,11 +235,17 @@ pub fn page_internal_error(
     let code = err.internal_code();
     tracing::error!(code, error = %err, "page request failed");
     let status = status_of(err.class());
+    // A backing service that is away is not the server's fault: say it will pass.
+    let title = if status == StatusCode::SERVICE_UNAVAILABLE {
+        "Temporarily unavailable"
+    } else {
+        "Server error"
+    };
     super::identity::pages::message(
         config,
         locale,
         status,
-        "Server error",
+        title,
         &format!("The server could not complete the request ({code}). Try again later."),
     )
 }

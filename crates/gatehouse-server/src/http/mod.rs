@@ -14,6 +14,7 @@ pub mod error;
 mod form;
 pub mod identity;
 mod oauth2;
+mod openapi;
 mod saml;
 mod scim;
 pub(crate) mod system;

@@ -178,7 +178,11 @@ async fn imports_and_signs_in(app: &TestApp, melody: &MelodyDb) {
     assert_eq!(counts(&report, "user"), (3, 2, 0), "{report}");
     // Progress goes to stderr, each table's end at least; the JSON stays alone on stdout.
     assert!(run.stderr.contains("rows of Melody's"), "{}", run.stderr);
-    assert!(run.stderr.contains("user: 3 of 3 rows (100%)"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("user: 3 of 3 rows (100%)"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(
         table(&report, "user")["skipped"]["deleted in Melody (deletedAt is set)"],
         1

@@ -3,11 +3,8 @@
 //! those an operator meets with a managed database.
 
 use std::fs;
-use std::net::TcpListener;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::os::unix::process::CommandExt;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use gatehouse_server::config::{Config, Secret};
@@ -16,17 +13,21 @@ use serde_json::json;
 use sqlx::Connection;
 
 use crate::harness::{call, Backend, Isolation, TestApp};
+use crate::own_backends::{Postgres, Redis, ServerTls, Setup, TempDir};
 
-/// Sent in every URL and never needed (the test server trusts local connections): no error
-/// message may repeat it.
+/// Both servers' password, sent in every URL: no error message may repeat it.
 const PASSWORD: &str = "never-shown-pw-4711";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgresql_and_redis_over_tls_serve_a_flow_and_refuse_what_they_cannot_trust() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("gh_tls");
     let certs = Certificates::make(&dir.0);
-    let postgres = Postgres::start(&dir.0, &certs);
-    let redis = Redis::start(&dir.0, &certs);
+    let setup = || Setup {
+        tls: Some(&certs.server),
+        password: Some(PASSWORD),
+    };
+    let postgres = Postgres::start(&dir.0, setup());
+    let redis = Redis::start(&dir.0, setup());
     postgres.wait_ready().await;
     redis.wait_ready();
 
@@ -47,9 +48,9 @@ async fn a_flow_runs_with_both_certificates_verified(
 ) {
     let isolation = isolation(dir, &postgres.url("verify-full"));
     let app = TestApp::spawn_on(isolation, |c| {
-        c.database_ca_file = certs.ca.display().to_string();
+        c.database_ca_file = certs.server.ca.display().to_string();
         c.redis_url = Secret::new(redis.url("rediss"));
-        c.redis_ca_file = certs.ca.display().to_string();
+        c.redis_ca_file = certs.server.ca.display().to_string();
         c.database_statement_timeout = 1;
         c.database_max_connections = 3;
     })
@@ -125,7 +126,7 @@ async fn require_encrypts_without_a_ca_file(
 ) {
     let app = TestApp::spawn_on(isolation(dir, &postgres.url("require")), |c| {
         c.redis_url = Secret::new(redis.url("rediss"));
-        c.redis_ca_file = certs.ca.display().to_string();
+        c.redis_ca_file = certs.server.ca.display().to_string();
     })
     .await;
     let token = app.admin_token("root").await;
@@ -144,7 +145,7 @@ async fn verify_full_with_the_wrong_ca_is_refused(
     let error = start_error(isolation(dir, &postgres.url("verify-full")), |c| {
         c.database_ca_file = certs.other_ca.display().to_string();
         c.redis_url = Secret::new(redis.url("rediss"));
-        c.redis_ca_file = certs.ca.display().to_string();
+        c.redis_ca_file = certs.server.ca.display().to_string();
     })
     .await;
     assert!(
@@ -222,7 +223,7 @@ async fn plaintext_to_a_tls_only_postgresql_is_refused(
 ) {
     let error = start_error(isolation(dir, &postgres.url("disable")), |c| {
         c.redis_url = Secret::new(redis.url("rediss"));
-        c.redis_ca_file = certs.ca.display().to_string();
+        c.redis_ca_file = certs.server.ca.display().to_string();
     })
     .await;
     assert!(
@@ -256,13 +257,11 @@ async fn start_error(isolation: Isolation, adjust: impl FnOnce(&mut Config)) -> 
     error
 }
 
-/// A CA that signs the servers' certificate (for `localhost` and `127.0.0.1`), and another
-/// CA that signed nothing here.
+/// The servers' certificate (for `localhost` and `127.0.0.1`) with the CA that signed it, and
+/// another CA that signed nothing here.
 struct Certificates {
-    ca: PathBuf,
+    server: ServerTls,
     other_ca: PathBuf,
-    server_cert: PathBuf,
-    server_key: PathBuf,
 }
 
 impl Certificates {
@@ -291,263 +290,19 @@ impl Certificates {
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         let cert = params.signed_by(&key, &issuer).unwrap();
         let certs = Self {
-            ca: dir.join("ca.pem"),
+            server: ServerTls {
+                ca: dir.join("ca.pem"),
+                cert: dir.join("server.crt"),
+                key: dir.join("server.key"),
+            },
             other_ca: dir.join("other-ca.pem"),
-            server_cert: dir.join("server.crt"),
-            server_key: dir.join("server.key"),
         };
-        fs::write(&certs.ca, ca_pem).unwrap();
+        fs::write(&certs.server.ca, ca_pem).unwrap();
         fs::write(&certs.other_ca, other_ca_pem).unwrap();
-        fs::write(&certs.server_cert, cert.pem()).unwrap();
-        fs::write(&certs.server_key, key.serialize_pem()).unwrap();
+        fs::write(&certs.server.cert, cert.pem()).unwrap();
+        fs::write(&certs.server.key, key.serialize_pem()).unwrap();
         // PostgreSQL refuses a key file others can read.
-        fs::set_permissions(&certs.server_key, fs::Permissions::from_mode(0o600)).unwrap();
+        fs::set_permissions(&certs.server.key, fs::Permissions::from_mode(0o600)).unwrap();
         certs
-    }
-}
-
-/// A directory removed at the end, servers' files included.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("gh_tls_{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A server process, stopped (SIGTERM, then SIGKILL) when dropped, even when a check fails.
-struct Daemon {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn spawn(mut command: Command, log: PathBuf) -> Self {
-        let out = fs::File::create(&log).unwrap();
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
-        Self { child, log }
-    }
-
-    fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A PostgreSQL cluster in the test's directory that accepts only TLS connections over TCP.
-struct Postgres {
-    port: u16,
-    daemon: Daemon,
-}
-
-impl Postgres {
-    fn start(dir: &Path, certs: &Certificates) -> Self {
-        let bin = postgres_bin_dir();
-        // PostgreSQL will not run as root: as root, the test runs it as `postgres` and gives
-        // that user the directory.
-        let owner = (fs::metadata("/proc/self").unwrap().uid() == 0).then(|| {
-            let id = |flag: &str| -> u32 {
-                let out = Command::new("id")
-                    .args([flag, "postgres"])
-                    .output()
-                    .unwrap();
-                String::from_utf8(out.stdout)
-                    .unwrap()
-                    .trim()
-                    .parse()
-                    .unwrap()
-            };
-            (id("-u"), id("-g"))
-        });
-        let as_owner = |command: &mut Command| {
-            if let Some((uid, gid)) = owner {
-                command.uid(uid).gid(gid);
-            }
-        };
-        if let Some((uid, gid)) = owner {
-            for path in [dir, certs.server_cert.as_path(), certs.server_key.as_path()] {
-                std::os::unix::fs::chown(path, Some(uid), Some(gid)).unwrap();
-            }
-        }
-        let data = dir.join("pgdata");
-        let mut initdb = Command::new(bin.join("initdb"));
-        initdb
-            .arg("-D")
-            .arg(&data)
-            .args([
-                "-U",
-                "postgres",
-                "-A",
-                "trust",
-                "-N",
-                "--no-locale",
-                "-E",
-                "UTF8",
-            ])
-            .env("LC_ALL", "C")
-            .current_dir(dir);
-        as_owner(&mut initdb);
-        let out = initdb.output().unwrap();
-        assert!(
-            out.status.success(),
-            "initdb: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        // TCP connections must be encrypted: a plaintext one finds no entry.
-        fs::write(
-            data.join("pg_hba.conf"),
-            "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
-        )
-        .unwrap();
-        let port = free_port();
-        let mut server = Command::new(bin.join("postgres"));
-        server
-            .arg("-D")
-            .arg(&data)
-            .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
-            .arg("-c")
-            .arg(format!("unix_socket_directories={}", dir.display()))
-            .args([
-                "-c",
-                "ssl=on",
-                "-c",
-                "fsync=off",
-                "-c",
-                "max_connections=30",
-            ])
-            .arg("-c")
-            .arg(format!("ssl_cert_file={}", certs.server_cert.display()))
-            .arg("-c")
-            .arg(format!("ssl_key_file={}", certs.server_key.display()))
-            .current_dir(dir);
-        as_owner(&mut server);
-        let daemon = Daemon::spawn(server, dir.join("postgres.log"));
-        Self { port, daemon }
-    }
-
-    /// Gatehouse's URL for this server with this `sslmode`.
-    fn url(&self, sslmode: &str) -> String {
-        format!(
-            "postgres://postgres:{PASSWORD}@127.0.0.1:{}/postgres?sslmode={sslmode}",
-            self.port
-        )
-    }
-
-    async fn admin(&self) -> sqlx::PgConnection {
-        sqlx::PgConnection::connect(&self.url("require"))
-            .await
-            .unwrap()
-    }
-
-    async fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            match sqlx::PgConnection::connect(&self.url("require")).await {
-                Ok(conn) => return conn.close().await.unwrap(),
-                Err(e) if Instant::now() > deadline => {
-                    panic!("PostgreSQL did not start: {e}\n{}", self.daemon.log())
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-            }
-        }
-    }
-}
-
-/// The newest installed PostgreSQL's programs (Debian keeps them out of `PATH`).
-fn postgres_bin_dir() -> PathBuf {
-    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
-        .expect("PostgreSQL server programs in /usr/lib/postgresql (scripts/test installs them)")
-        .filter_map(|entry| {
-            let entry = entry.ok()?;
-            let version = entry.file_name().to_str()?.parse().ok()?;
-            let bin = entry.path().join("bin");
-            bin.join("initdb").exists().then_some((version, bin))
-        })
-        .collect();
-    versions.sort();
-    versions
-        .pop()
-        .expect("an initdb under /usr/lib/postgresql/*/bin")
-        .1
-}
-
-/// A Redis server that listens only for TLS, with a password as a managed one has.
-struct Redis {
-    port: u16,
-    daemon: Daemon,
-}
-
-impl Redis {
-    fn start(dir: &Path, certs: &Certificates) -> Self {
-        let port = free_port();
-        let mut server = Command::new("redis-server");
-        server
-            .args(["--port", "0", "--tls-port", &port.to_string()])
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .arg("--tls-cert-file")
-            .arg(&certs.server_cert)
-            .arg("--tls-key-file")
-            .arg(&certs.server_key)
-            .arg("--tls-ca-cert-file")
-            .arg(&certs.ca)
-            .args(["--tls-auth-clients", "no", "--requirepass", PASSWORD])
-            .arg("--dir")
-            .arg(dir);
-        let daemon = Daemon::spawn(server, dir.join("redis.log"));
-        Self { port, daemon }
-    }
-
-    fn url(&self, scheme: &str) -> String {
-        format!("{scheme}://:{PASSWORD}@127.0.0.1:{}", self.port)
-    }
-
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "Redis did not start:\n{}",
-                self.daemon.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
     }
 }

@@ -31,10 +31,9 @@ pub use views::ErrorBody;
 use axum::Router;
 use utoipa::openapi::security::{ClientCredentials, Flow, OAuth2, Scopes, SecurityScheme};
 use utoipa::{Modify, OpenApi};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
+use super::openapi::{routes, DocumentedRouter};
 use crate::state::AppState;
 
 /// What the document says besides its paths (which [`api_router`] adds, one registration a
@@ -94,8 +93,8 @@ impl Modify for ClientCredentialsSecurity {
 }
 
 /// Every `/api/v1` route (and `/info`), each registered once with its OpenAPI operation.
-fn api_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+fn api_router() -> DocumentedRouter<AppState> {
+    DocumentedRouter::new(ApiDoc::openapi)
         .routes(routes!(crate::http::system::info))
         .routes(routes!(scopes::list, scopes::create))
         .routes(routes!(scopes::get, scopes::update, scopes::delete))
@@ -196,18 +195,17 @@ fn api_router() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document as served at `/api/v1/openapi.json`.
 pub fn openapi_json() -> String {
-    api_router()
-        .into_openapi()
-        .to_pretty_json()
-        .unwrap_or_default()
+    let (_, documentation) = api_router().split_for_parts();
+    documentation.build().to_pretty_json().unwrap_or_default()
 }
 
 pub fn routes() -> Router<AppState> {
-    let (router, doc) = api_router().split_for_parts();
+    let (router, documentation) = api_router().split_for_parts();
     let swagger: Router<AppState> = SwaggerUi::new("/api/v1/swagger")
-        .url("/api/v1/openapi.json", doc)
+        .config(Config::new(["/api/v1/openapi.json"]))
         .into();
     router
         .layer(axum::middleware::from_fn(text_errors::layer))
         .merge(swagger)
+        .route("/api/v1/openapi.json", documentation.serve())
 }
