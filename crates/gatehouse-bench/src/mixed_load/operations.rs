@@ -40,10 +40,10 @@ impl Operation {
         }
     }
 
-    /// The operation of the `n`th request: a fixed cycle of 20 with the mix's shares (30 %
+    /// The operation of the `n`th request: a fixed cycle of 10 with the mix's shares (30 %
     /// client credentials, 30 % userinfo, 20 % refresh, 10 % sign-ins, 10 % user creation).
     pub(super) fn nth(n: u64) -> Operation {
-        const CYCLE: [Operation; 20] = {
+        const CYCLE: [Operation; 10] = {
             use Operation::*;
             [
                 ClientCredentials,
@@ -56,19 +56,9 @@ impl Operation {
                 Userinfo,
                 Refresh,
                 CreateUser,
-                ClientCredentials,
-                Userinfo,
-                Refresh,
-                ClientCredentials,
-                Userinfo,
-                PasswordSignIn,
-                ClientCredentials,
-                Userinfo,
-                Refresh,
-                CreateUser,
             ]
         };
-        CYCLE[(n % 20) as usize]
+        CYCLE[(n % 10) as usize]
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::process::{Child, Command};
 
 use crate::flow::{
@@ -20,19 +20,13 @@ use crate::flow::{
 };
 use crate::harness::{basic, fresh_temp_dir, Backend, Isolation, BOOTSTRAP_ID, BOOTSTRAP_SECRET};
 use crate::mailbox::{Mailbox, SENDER, SMTP_PASSWORD, SMTP_USER};
+use crate::own_backends::free_port;
+use crate::served::{browser_at, create_spa, last_lines, root_token};
 
 /// HAProxy's names of the instances, which it sends back in `X-Served-By`.
 const NAMES: [&str; 3] = ["gh1", "gh2", "gh3"];
 const LOCKOUT_THRESHOLD: usize = 4;
 const DEVICE_CODE_THRESHOLD: usize = 3;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 struct Instance {
     name: &'static str,
@@ -193,51 +187,17 @@ impl Cluster {
 
     /// The end of HAProxy's log, for a failure message.
     fn haproxy_log_tail(&self) -> String {
-        let log = self.haproxy_log();
-        let lines: Vec<_> = log.lines().collect();
-        lines[lines.len().saturating_sub(30)..].join("\n")
+        last_lines(&self.haproxy_log(), 30)
     }
 
-    /// A browser (cookie jar, no automatic redirects) on the public URL.
+    /// A browser on the public URL.
     fn browser(&self) -> Browser {
-        Browser {
-            http: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            base: self.issuer.clone(),
-        }
+        browser_at(&self.issuer)
     }
 
-    async fn admin_token(&self) -> String {
-        let response = reqwest::Client::new()
-            .post(self.url("/oauth2/v1/token"))
-            .header("Authorization", basic(BOOTSTRAP_ID, BOOTSTRAP_SECRET))
-            .form(&[("grant_type", "client_credentials"), ("scope", "root")])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        let body: Value = response.json().await.unwrap();
-        body["access_token"].as_str().unwrap().to_owned()
-    }
-
-    /// An SPA made through the S2S API; its client id.
     async fn create_spa(&self, redirect: &str) -> String {
-        let response = reqwest::Client::new()
-            .post(self.url("/api/v1/apps"))
-            .bearer_auth(self.admin_token().await)
-            .json(&json!({
-                "name": "Cluster app", "type": "spa", "redirectUris": [redirect],
-                "scopes": ["openid", "profile", "offline_access"],
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201);
-        let body: Value = response.json().await.unwrap();
-        body["app"]["clientId"].as_str().unwrap().to_owned()
+        let admin = root_token(&self.balancer).await;
+        create_spa(&self.balancer, &admin, "Cluster app", redirect).await
     }
 }
 

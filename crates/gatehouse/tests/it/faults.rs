@@ -11,12 +11,13 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::process::{Child, Command};
 
 use crate::flow::{authorize_url, form_fields, query_param, sign_up, Browser, PASSWORD, VERIFIER};
-use crate::harness::{basic, BOOTSTRAP_ID, BOOTSTRAP_SECRET, MASTER_KEY};
+use crate::harness::{BOOTSTRAP_ID, BOOTSTRAP_SECRET, MASTER_KEY};
 use crate::own_backends::{free_port, Postgres, Redis, Setup, Shutdown, TempDir};
+use crate::served::{browser_at, create_spa, last_lines, root_token};
 
 mod load;
 use load::{report, Fault, Load, Outcome, Verdict};
@@ -393,51 +394,19 @@ impl Gatehouse {
     }
 
     fn log_tail(&self) -> String {
-        let log = self.log();
-        let lines: Vec<_> = log.lines().collect();
-        lines[lines.len().saturating_sub(40)..].join("\n")
+        last_lines(&self.log(), 40)
     }
 
-    /// A browser (cookie jar, no automatic redirects).
     fn browser(&self) -> Browser {
-        Browser {
-            http: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            base: self.base.clone(),
-        }
+        browser_at(&self.base)
     }
 
     async fn admin_token(&self) -> String {
-        let response = reqwest::Client::new()
-            .post(self.url("/oauth2/v1/token"))
-            .header("Authorization", basic(BOOTSTRAP_ID, BOOTSTRAP_SECRET))
-            .form(&[("grant_type", "client_credentials"), ("scope", "root")])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        let body: Value = response.json().await.unwrap();
-        body["access_token"].as_str().unwrap().to_owned()
+        root_token(&self.base).await
     }
 
-    /// An SPA made through the S2S API; its client id.
     async fn create_spa(&self, admin: &str) -> String {
-        let response = reqwest::Client::new()
-            .post(self.url("/api/v1/apps"))
-            .bearer_auth(admin)
-            .json(&json!({
-                "name": "Fault app", "type": "spa", "redirectUris": [CB],
-                "scopes": ["openid", "profile", "offline_access"],
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201);
-        let body: Value = response.json().await.unwrap();
-        body["app"]["clientId"].as_str().unwrap().to_owned()
+        create_spa(&self.base, admin, "Fault app", CB).await
     }
 
     async fn exchange_code(&self, client_id: &str, code: &str) -> (u16, Value) {

@@ -56,6 +56,7 @@ mod resource_servers;
 mod retention;
 mod saml;
 mod scim;
+mod served;
 mod sign_in;
 mod sign_up_attributes;
 mod signing_algorithms;
