@@ -97,12 +97,17 @@ impl Store {
 /// Whether a released SQLite connection may go back to the pool: only outside any
 /// transaction. On a full disk (or an I/O error) SQLite rolls a transaction back by itself, so
 /// the driver's own ROLLBACK fails and it would count the connection as still inside one,
-/// refusing every later `BEGIN` on it for good; such a connection is closed instead. The ping
-/// first lets the rollback queued by a dropped transaction run.
+/// refusing every later `BEGIN` on it for good; such a connection is closed instead. Most
+/// releases are outside any transaction and cost one atomic read; only a connection still
+/// counting one is pinged, which lets the rollback queued by a dropped transaction run first.
 async fn outside_any_transaction(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
     use sqlx::{Connection, TransactionManager};
+    let depth = <sqlx::Sqlite as sqlx::Database>::TransactionManager::get_transaction_depth;
+    if depth(conn) == 0 {
+        return Ok(true);
+    }
     conn.ping().await?;
-    Ok(<sqlx::Sqlite as sqlx::Database>::TransactionManager::get_transaction_depth(conn) == 0)
+    Ok(depth(conn) == 0)
 }
 
 async fn connect_postgres(

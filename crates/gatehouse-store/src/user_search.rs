@@ -5,10 +5,8 @@
 
 use gatehouse_core::ids::UserId;
 
-use sqlx::Executor;
-
 use crate::listing::{like_pattern, Page};
-use crate::sql::{Binds, Params, Row, RowOf};
+use crate::sql::{fetch_all_planned, Binds, Row};
 use crate::users::{user_columns_u, UserRecord};
 use crate::{on_pool, Database, Store, StoreError, StoreFuture};
 
@@ -160,32 +158,6 @@ impl Term {
             pattern: like_pattern(term),
             phrase,
         })
-    }
-}
-
-/// Every row of a query planned for its values on each run. A statement the driver keeps
-/// prepared gets a generic plan from PostgreSQL after five runs, and a generic plan cannot tell a
-/// rare search term from a common one: it walks the primary key and reads the whole table
-/// (a second at a million users) where the trigram index answers in milliseconds.
-fn fetch_all_planned<'q, 'c, DB, O, E, P>(
-    conn: E,
-    sql: &'q str,
-    params: P,
-) -> impl StoreFuture<Vec<O>> + use<'q, 'c, DB, O, E, P>
-where
-    DB: sqlx::Database + sqlx::database::HasStatementCache,
-    O: RowOf<DB>,
-    E: Executor<'c, Database = DB>,
-    P: Params<'q, DB>,
-{
-    // The values become arguments at once, so the future holds only those (as `sql` does).
-    let arguments = params.into_arguments();
-    async move {
-        let arguments = arguments.map_err(sqlx::Error::Encode)?;
-        Ok(sqlx::query_as_with(sql, arguments)
-            .persistent(false)
-            .fetch_all(conn)
-            .await?)
     }
 }
 

@@ -21,7 +21,7 @@ use crate::flow::{
 use crate::harness::{basic, fresh_temp_dir, Backend, Isolation, BOOTSTRAP_ID, BOOTSTRAP_SECRET};
 use crate::mailbox::{Mailbox, SENDER, SMTP_PASSWORD, SMTP_USER};
 use crate::own_backends::free_port;
-use crate::served::{browser_at, create_spa, last_lines, root_token};
+use crate::served::{browser_at, create_spa, last_lines, root_token, serve_command};
 
 /// HAProxy's names of the instances, which it sends back in `X-Served-By`.
 const NAMES: [&str; 3] = ["gh1", "gh2", "gh3"];
@@ -118,21 +118,10 @@ impl Cluster {
         for name in NAMES {
             let port = free_port();
             let log_path = isolation.data_dir.join(format!("{name}.log"));
-            let log = std::fs::File::create(&log_path).unwrap();
-            let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
-            for (var, _) in std::env::vars() {
-                if var.starts_with("GATEHOUSE_") {
-                    command.env_remove(var);
-                }
-            }
-            let mut process = command
-                .arg("serve")
+            let mut process = serve_command(&log_path)
                 .envs(isolation.env())
                 .envs(settings.iter().map(|(k, v)| (*k, v.as_str())))
                 .env("GATEHOUSE_LISTEN", format!("127.0.0.1:{port}"))
-                .stdout(Stdio::from(log.try_clone().unwrap()))
-                .stderr(Stdio::from(log))
-                .kill_on_drop(true)
                 .spawn()
                 .unwrap();
             // One at a time: the first one migrates the schema and makes the first key.

@@ -8,16 +8,15 @@
 //! user their sign-in in progress, cleanly.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 use crate::flow::{authorize_url, form_fields, query_param, sign_up, Browser, PASSWORD, VERIFIER};
 use crate::harness::{BOOTSTRAP_ID, BOOTSTRAP_SECRET, MASTER_KEY};
 use crate::own_backends::{free_port, Postgres, Redis, Setup, Shutdown, TempDir};
-use crate::served::{browser_at, create_spa, last_lines, root_token};
+use crate::served::{browser_at, create_spa, last_lines, root_token, serve_command};
 
 mod load;
 use load::{report, Fault, Load, Outcome, Verdict};
@@ -324,7 +323,6 @@ impl Gatehouse {
         let data_dir = dir.join("gatehouse");
         std::fs::create_dir_all(&data_dir).unwrap();
         let log = dir.join("gatehouse.log");
-        let out = std::fs::File::create(&log).unwrap();
         let timeout = CONNECT_TIMEOUT.as_secs().to_string();
         let settings = [
             ("GATEHOUSE_DATA_DIR", data_dir.display().to_string()),
@@ -340,20 +338,7 @@ impl Gatehouse {
             ("GATEHOUSE_DATABASE_CONNECT_TIMEOUT", timeout.clone()),
             ("GATEHOUSE_REDIS_CONNECT_TIMEOUT", timeout),
         ];
-        let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
-        for (var, _) in std::env::vars() {
-            if var.starts_with("GATEHOUSE_") {
-                command.env_remove(var);
-            }
-        }
-        let mut process = command
-            .arg("serve")
-            .envs(settings)
-            .stdout(Stdio::from(out.try_clone().unwrap()))
-            .stderr(Stdio::from(out))
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
+        let mut process = serve_command(&log).envs(settings).spawn().unwrap();
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {

@@ -1,7 +1,11 @@
 //! Requests to a `gatehouse` process a test started itself (the cluster and fault tests), made
 //! at its base URL as any client would.
 
+use std::path::Path;
+use std::process::Stdio;
+
 use serde_json::{json, Value};
+use tokio::process::Command;
 
 use crate::flow::Browser;
 use crate::harness::{basic, BOOTSTRAP_ID, BOOTSTRAP_SECRET};
@@ -54,4 +58,22 @@ pub async fn create_spa(base: &str, admin: &str, name: &str, redirect: &str) -> 
 pub fn last_lines(log: &str, n: usize) -> String {
     let lines: Vec<_> = log.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// `gatehouse serve` as a process of its own: none of this test process's `GATEHOUSE_`
+/// variables, its output to a new file at `log`, killed when dropped.
+pub fn serve_command(log: &Path) -> Command {
+    let out = std::fs::File::create(log).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+    for (var, _) in std::env::vars() {
+        if var.starts_with("GATEHOUSE_") {
+            command.env_remove(var);
+        }
+    }
+    command
+        .arg("serve")
+        .stdout(Stdio::from(out.try_clone().unwrap()))
+        .stderr(Stdio::from(out))
+        .kill_on_drop(true);
+    command
 }
