@@ -133,6 +133,37 @@ impl Cache {
         }
     }
 
+    /// The values at two keys, read in one round trip.
+    pub async fn get_two(
+        &self,
+        first: &str,
+        second: &str,
+    ) -> Result<(Option<String>, Option<String>), CacheError> {
+        match self {
+            Cache::Memory(m) => Ok((m.get(first), m.get(second))),
+            Cache::Redis(r) => {
+                let command = redis::cmd("MGET")
+                    .arg(r.key(first))
+                    .arg(r.key(second))
+                    .to_owned();
+                let (a, b): (Option<String>, Option<String>) =
+                    r.run(command.query_async(&mut r.conn())).await?;
+                Ok((a, b))
+            }
+        }
+    }
+
+    /// Stores `value` with no end: it goes only when deleted or when the cache loses it.
+    pub async fn set_forever(&self, key: &str, value: &str) -> Result<(), CacheError> {
+        match self {
+            Cache::Memory(m) => {
+                m.set(key, value, FOREVER);
+                Ok(())
+            }
+            Cache::Redis(r) => r.run(r.conn().set(r.key(key), value)).await,
+        }
+    }
+
     pub async fn set(&self, key: &str, value: &str, ttl: Duration) -> Result<(), CacheError> {
         match self {
             Cache::Memory(m) => {
@@ -362,6 +393,9 @@ fn escape_glob(text: &str) -> String {
     }
     out
 }
+
+/// "No end" for the in-process cache: a century.
+const FOREVER: Duration = Duration::from_secs(100 * 365 * 86_400);
 
 /// The longest pause between two attempts to reconnect to Redis (the manager's backoff).
 const RECONNECT_MAX_DELAY: Duration = Duration::from_millis(500);

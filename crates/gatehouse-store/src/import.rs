@@ -28,6 +28,9 @@ enum Tx {
 /// An import in progress. Dropped without `commit`, it writes nothing.
 pub struct ImportTx {
     tx: Tx,
+    /// The users written, counted on PostgreSQL once at the end (its counting triggers are
+    /// deferred for the import: see migration 0022).
+    imported_users: Vec<i64>,
 }
 
 /// Runs `$body` with `$conn` bound to the transaction's connection, on either backend.
@@ -92,9 +95,18 @@ impl Store {
     pub async fn begin_import(&self) -> Result<ImportTx, StoreError> {
         let tx = match &self.db {
             Database::Sqlite(pool) => Tx::Sqlite(pool.begin_write().await?),
-            Database::Postgres(pool) => Tx::Postgres(pool.begin_write().await?),
+            Database::Postgres(pool) => {
+                let mut tx = pool.begin_write().await?;
+                sqlx::query("SET LOCAL gatehouse.deferred_counts = 'on'")
+                    .execute(&mut *tx)
+                    .await?;
+                Tx::Postgres(tx)
+            }
         };
-        Ok(ImportTx { tx })
+        Ok(ImportTx {
+            tx,
+            imported_users: Vec::new(),
+        })
     }
 }
 
@@ -130,7 +142,11 @@ impl ImportTx {
                 return Ok(ImportOutcome::Conflict(columns));
             }
         }
-        self.insert(record).await.map(ImportOutcome::Inserted)
+        let id = self.insert(record).await?;
+        if record.table == Table::Users && matches!(self.tx, Tx::Postgres(_)) {
+            self.imported_users.push(id);
+        }
+        Ok(ImportOutcome::Inserted(id))
     }
 
     async fn insert(&mut self, record: &Record) -> Result<i64, StoreError> {
@@ -183,6 +199,7 @@ impl ImportTx {
                 tx.commit().await?
             }
             Tx::Postgres(mut tx) => {
+                count_imported(&mut tx, &self.imported_users).await?;
                 tx.record_changes().await?;
                 tx.commit().await?
             }
@@ -197,4 +214,39 @@ impl ImportTx {
         }
         Ok(())
     }
+}
+
+/// Counts on PostgreSQL what the deferred triggers skipped: the imported users toward the
+/// dashboard's totals and their sign-up days, and the users holding passkeys afresh (the import
+/// may have given passkeys to users that were there before).
+async fn count_imported(
+    tx: &mut Transaction<'static, Postgres>,
+    imported_users: &[i64],
+) -> Result<(), StoreError> {
+    const USER_TOTALS: &str = "UPDATE user_counts SET count = user_counts.count + added.n \
+        FROM (SELECT counted, COUNT(*) AS n FROM users, unnest(user_count_names(mfa_types)) AS counted \
+              WHERE id = ANY($1) AND deleted_at IS NULL GROUP BY counted) AS added \
+        WHERE user_counts.name = added.counted";
+    const SIGN_UP_DAYS: &str = "INSERT INTO daily_counts (name, day, count) \
+        SELECT 'sign_ups', CAST(created_at AS DATE), COUNT(*) FROM users WHERE id = ANY($1) GROUP BY 2 \
+        ON CONFLICT (name, day) DO UPDATE SET count = daily_counts.count + excluded.count";
+    const PASSKEY_HOLDERS: &str = "UPDATE user_counts SET count = \
+        (SELECT COUNT(DISTINCT p.user_id) FROM user_passkeys p JOIN users u ON u.id = p.user_id \
+         WHERE p.deleted_at IS NULL AND u.deleted_at IS NULL) \
+        WHERE name = 'users_with_passkeys'";
+    sqlx::query("SET LOCAL gatehouse.deferred_counts = 'off'")
+        .execute(&mut **tx)
+        .await?;
+    if !imported_users.is_empty() {
+        sqlx::query(USER_TOTALS)
+            .bind(imported_users)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query(SIGN_UP_DAYS)
+            .bind(imported_users)
+            .execute(&mut **tx)
+            .await?;
+    }
+    sqlx::query(PASSKEY_HOLDERS).execute(&mut **tx).await?;
+    Ok(())
 }

@@ -18,6 +18,7 @@ pub mod changes;
 mod connect;
 mod connect_apps;
 mod error;
+mod held_denials;
 mod import;
 #[cfg(test)]
 mod landed_migrations;
@@ -72,6 +73,7 @@ pub use cache::{Cache, CacheError, RedisOptions};
 pub use connect::{postgres_url_verifies_certificate, DatabaseOptions};
 pub use connect_apps::{ConnectAppChange, ConnectAppRecord, ConnectAppStore, NewConnectApp};
 pub use error::{ConnectFailure, StoreError};
+pub use held_denials::{DenialKind, DenialStore, HeldDenial};
 pub use import::{ImportOutcome, ImportTx};
 pub use leases::LeaseStore;
 pub use lifecycle::{InvitedUser, LifecycleStore};

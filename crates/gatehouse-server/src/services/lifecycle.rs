@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use gatehouse_core::admin::email_address;
 use gatehouse_core::ids::UserId;
-use gatehouse_core::lockout::{failed_login_prefix, Counter};
+use gatehouse_core::lockout::Counter;
 use gatehouse_core::password::check_new_password;
 use gatehouse_core::signin::SignInError;
 use gatehouse_core::webhooks;
@@ -270,19 +270,7 @@ pub async fn reset_password(
     }
     if state.config.unlock_account_via_password_reset {
         // Whoever reset the password owns the mailbox: lockouts of the old password are moot.
-        for key in state
-            .cache
-            .keys_with_prefix(&failed_login_prefix(&email))
-            .await?
-        {
-            if gatehouse_core::lockout::failed_login_ip(&email, &key).is_some() {
-                state.cache.delete(&key).await?;
-            }
-        }
-        state
-            .cache
-            .unmark(gatehouse_core::lockout::LOCKED_ACCOUNTS, &email)
-            .await?;
+        crate::services::users::lift_lockouts(state, &email).await?;
     }
     Ok(())
 }

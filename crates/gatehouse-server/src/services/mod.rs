@@ -25,6 +25,7 @@ pub mod federation;
 #[cfg(test)]
 pub(crate) mod fixture;
 pub mod google_identity;
+pub(crate) mod held_denials;
 pub mod invitations;
 pub mod lifecycle;
 pub mod logout_notices;

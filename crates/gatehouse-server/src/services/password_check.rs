@@ -11,11 +11,14 @@ use std::time::Duration;
 use gatehouse_core::ids::UserId;
 use gatehouse_core::lockout::{failed_login_key, LOCKED_ACCOUNTS};
 use gatehouse_core::signin::SignInError;
-use gatehouse_store::{AccountStore, Cache, CountedEvent, PasswordAccount, StatsStore, Store};
+use gatehouse_store::{
+    AccountStore, Cache, CountedEvent, DenialKind, DenialStore, PasswordAccount, StatsStore, Store,
+};
 
 use crate::config::Config;
 use crate::crypto::{PasswordCheck, PasswordHasher};
 use crate::error::ServiceError;
+use crate::services::held_denials::HeldDenials;
 use crate::state::AppState;
 
 /// The configured failed-secret lockout: how many failures lock, and for how long (0 = until an
@@ -44,22 +47,41 @@ impl LockoutRules {
 }
 
 /// The failed-password lockout of an email, per client IP: shared by every first factor that
-/// takes a secret (password, recovery code, the Simple-OAuth token API).
-pub(crate) struct PasswordLockout<'a> {
-    cache: &'a Cache,
+/// takes a secret (password, recovery code, the Simple-OAuth token API). A lockout is held in
+/// the database too, so a cache that loses its counters does not lift it.
+pub(crate) struct PasswordLockout<'a, S> {
+    denials: HeldDenials<'a, S>,
     subject: String,
     key: String,
     rules: LockoutRules,
 }
 
-impl<'a> PasswordLockout<'a> {
+impl<'a> PasswordLockout<'a, Store> {
     pub(crate) fn new(state: &'a AppState, subject: &str, ip: Option<&str>) -> Self {
-        Self::on(&state.cache, LockoutRules::of(&state.config), subject, ip)
+        Self::on(
+            &state.cache,
+            &state.store,
+            LockoutRules::of(&state.config),
+            subject,
+            ip,
+        )
     }
+}
 
-    fn on(cache: &'a Cache, rules: LockoutRules, subject: &str, ip: Option<&str>) -> Self {
+impl<'a, S: DenialStore> PasswordLockout<'a, S> {
+    fn on(
+        cache: &'a Cache,
+        store: &'a S,
+        rules: LockoutRules,
+        subject: &str,
+        ip: Option<&str>,
+    ) -> Self {
         Self {
-            cache,
+            denials: HeldDenials {
+                cache,
+                store,
+                lockout_threshold: rules.threshold,
+            },
             subject: subject.to_owned(),
             key: failed_login_key(subject, ip),
             rules,
@@ -67,24 +89,40 @@ impl<'a> PasswordLockout<'a> {
     }
 
     pub(crate) async fn is_locked(&self) -> Result<bool, ServiceError> {
-        Ok(self.rules.threshold > 0
-            && self.cache.counter(&self.key).await? >= i64::from(self.rules.threshold))
+        if self.rules.threshold == 0 {
+            return Ok(false);
+        }
+        let failures: i64 = self
+            .denials
+            .read(&self.key)
+            .await?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        Ok(failures >= i64::from(self.rules.threshold))
     }
 
-    /// Counts a wrong secret. The failure that locks an account that exists marks it locked
-    /// for the dashboard until its counter ends (an unknown email locks too, but is no account
-    /// to count). The mark is made in the background, so the answer takes as long either way.
+    /// Counts a wrong secret. The failure that locks holds the lockout in the database, for
+    /// an unknown email too, so the answer takes as long either way. An account that exists is
+    /// also marked locked for the dashboard until its counter ends (in the background).
     pub(crate) async fn failed(&self, account_exists: bool) -> Result<(), ServiceError> {
         if self.rules.threshold == 0 {
             return Ok(());
         }
-        let failures = self.cache.increment(&self.key, self.rules.ttl()).await?;
-        if account_exists && failures >= i64::from(self.rules.threshold) {
-            let (cache, key, subject) =
-                (self.cache.clone(), self.key.clone(), self.subject.clone());
-            let ttl = self.rules.ttl();
+        let cache = self.denials.cache;
+        let failures = cache.increment(&self.key, self.rules.ttl()).await?;
+        if failures < i64::from(self.rules.threshold) {
+            return Ok(());
+        }
+        let left = cache
+            .time_left(&self.key)
+            .await?
+            .unwrap_or(self.rules.ttl());
+        self.denials
+            .hold(DenialKind::Lockout, &self.key, &self.subject, left)
+            .await?;
+        if account_exists {
+            let (cache, subject) = (cache.clone(), self.subject.clone());
             tokio::spawn(async move {
-                let left = cache.time_left(&key).await.ok().flatten().unwrap_or(ttl);
                 if let Err(err) = cache.mark(LOCKED_ACCOUNTS, &subject, left).await {
                     tracing::warn!(error = %err, "could not mark a locked account");
                 }
@@ -94,7 +132,7 @@ impl<'a> PasswordLockout<'a> {
     }
 
     pub(crate) async fn clear(&self) -> Result<(), ServiceError> {
-        self.cache.delete(&self.key).await?;
+        self.denials.cache.delete(&self.key).await?;
         Ok(())
     }
 }
@@ -120,7 +158,7 @@ impl AppState {
 
 impl<S> PasswordChecker<'_, S>
 where
-    S: AccountStore + StatsStore + Clone + Send + Sync + 'static,
+    S: AccountStore + StatsStore + DenialStore + Clone + Send + Sync + 'static,
 {
     /// The password account of `email` if `password` is its password, with the lockout counted
     /// per email and client IP. Unknown email and wrong password answer alike, in the same time.
@@ -145,7 +183,7 @@ where
         ip: Option<&str>,
     ) -> Result<PasswordAccount, ServiceError> {
         let email = email.trim().to_lowercase();
-        let lockout = PasswordLockout::on(self.cache, self.lockout, &email, ip);
+        let lockout = PasswordLockout::on(self.cache, self.store, self.lockout, &email, ip);
         if lockout.is_locked().await? {
             return Err(SignInError::LockedOut.into());
         }

@@ -5,7 +5,7 @@
 //! 3 s, and Redis is flushed. During an outage every answer is a success or a clear 503 within the
 //! configured timeout, never a 500 or a driver's message; the instance recovers by itself within
 //! 5 s of the service's return; every write answered 2xx is there afterwards; a flush costs a
-//! user their sign-in in progress, cleanly.
+//! user their sign-in in progress, cleanly, and lifts no lockout and revives no revoked token.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -35,6 +35,10 @@ const CALM: Duration = Duration::from_secs(1);
 const CB: &str = "http://127.0.0.1:5173/cb";
 /// The users the sign-in journeys sign in as, one per journey task.
 const JOURNEY_USERS: [&str; 2] = ["ada@example.com", "grace@example.com"];
+/// A user locked out (by wrong passwords) before Redis loses everything.
+const LOCKED_USER: &str = "locked-out@example.com";
+/// `account_lockout_threshold` here.
+const LOCKOUT_THRESHOLD: usize = 3;
 /// Words of driver and library messages that must not reach a client.
 const DRIVER_WORDS: [&str; 14] = [
     "sqlx",
@@ -68,7 +72,7 @@ async fn outages_of_postgresql_and_redis_answer_503_in_time_and_lose_no_acknowle
     let gatehouse = Gatehouse::start(&dir.0, &postgres, &redis).await;
     let admin = gatehouse.admin_token().await;
     let client_id = gatehouse.create_spa(&admin).await;
-    for email in JOURNEY_USERS {
+    for email in JOURNEY_USERS.into_iter().chain([LOCKED_USER]) {
         let browser = gatehouse.browser();
         sign_up(&browser, &authorize_url(&client_id, CB, &[]), email, CB).await;
     }
@@ -78,6 +82,7 @@ async fn outages_of_postgresql_and_redis_answer_503_in_time_and_lose_no_acknowle
     load.wait_for_successes(Instant::now(), "the load to run")
         .await;
     let mut faults = Vec::new();
+    let denials = Denials::make(&gatehouse, &client_id).await;
 
     // PostgreSQL: an immediate shutdown (as a crash: sessions cut, WAL replayed at the next
     // start), 3 s down, started again.
@@ -105,6 +110,9 @@ async fn outages_of_postgresql_and_redis_answer_503_in_time_and_lose_no_acknowle
         .wait_for_successes(back, "recovery from the Redis restart")
         .await;
     faults.push(Fault::outage("Redis restarted", down, back, steady));
+    denials
+        .still_hold(&gatehouse, &client_id, "after the Redis restart")
+        .await;
     tokio::time::sleep(CALM).await;
 
     // FLUSHALL: no outage, but a code issued before it and a sign-in in progress are gone.
@@ -134,6 +142,9 @@ async fn outages_of_postgresql_and_redis_answer_503_in_time_and_lose_no_acknowle
         outage: false,
         ..Fault::outage("FLUSHALL", flushed, flushed, steady)
     });
+    denials
+        .still_hold(&gatehouse, &client_id, "after FLUSHALL")
+        .await;
     tokio::time::sleep(CALM).await;
 
     let (outcomes, acknowledged) = load.finish().await;
@@ -249,6 +260,77 @@ async fn a_flushed_code_and_sign_in_are_refused_cleanly(
     assert_eq!(status, 200, "signing in again after FLUSHALL: {body}");
 }
 
+/// What losing Redis must not undo: a lockout and a revoked access token.
+struct Denials {
+    revoked_access_token: String,
+    /// The locked user's sign-in with the right password: status and the error shown.
+    locked_answer: (u16, String),
+}
+
+impl Denials {
+    /// Locks [`LOCKED_USER`] out with wrong passwords, and revokes an access token.
+    async fn make(gatehouse: &Gatehouse, client_id: &str) -> Self {
+        for _ in 0..LOCKOUT_THRESHOLD {
+            let answer =
+                password_sign_in(gatehouse, client_id, LOCKED_USER, "wrong password").await;
+            assert!(answer.0 >= 400, "a wrong password: {answer:?}");
+        }
+        let locked_answer = password_sign_in(gatehouse, client_id, LOCKED_USER, PASSWORD).await;
+        assert!(
+            locked_answer.0 >= 400 && locked_answer.1.to_lowercase().contains("lock"),
+            "the right password once locked out: {locked_answer:?}"
+        );
+        let code = signed_in_code(gatehouse, client_id, JOURNEY_USERS[0]).await;
+        let (status, tokens) = gatehouse.exchange_code(client_id, &code).await;
+        assert_eq!(status, 200, "{tokens}");
+        let token = tokens["access_token"].as_str().unwrap().to_owned();
+        assert_eq!(gatehouse.userinfo_status(&token).await, 200);
+        let revoked = reqwest::Client::new()
+            .post(gatehouse.url("/oauth2/v1/revoke"))
+            .form(&[("token", token.as_str()), ("client_id", client_id)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(revoked.status(), 200);
+        assert_eq!(gatehouse.userinfo_status(&token).await, 401, "revoked");
+        Self {
+            revoked_access_token: token,
+            locked_answer,
+        }
+    }
+
+    /// Both still refused, as before the loss.
+    async fn still_hold(&self, gatehouse: &Gatehouse, client_id: &str, when: &str) {
+        assert_eq!(
+            gatehouse.userinfo_status(&self.revoked_access_token).await,
+            401,
+            "{when}: a revoked access token is accepted again"
+        );
+        let answer = password_sign_in(gatehouse, client_id, LOCKED_USER, PASSWORD).await;
+        assert_eq!(answer, self.locked_answer, "{when}: the lockout was lifted");
+        println!("{when}: the revoked token is still refused, the lockout still holds");
+    }
+}
+
+/// Posts `email` and `password` on a fresh sign-in page: the status and the error shown.
+async fn password_sign_in(
+    gatehouse: &Gatehouse,
+    client_id: &str,
+    email: &str,
+    password: &str,
+) -> (u16, String) {
+    let browser = gatehouse.browser();
+    let page = crate::flow::sign_in(
+        &browser,
+        &authorize_url(client_id, CB, &[]),
+        email,
+        password,
+        CB,
+    )
+    .await;
+    (page.status, crate::flow::error_text(&page.html))
+}
+
 /// Signs `email` in with a fresh browser; the code the client gets (not exchanged).
 async fn signed_in_code(gatehouse: &Gatehouse, client_id: &str, email: &str) -> String {
     let browser = gatehouse.browser();
@@ -337,6 +419,12 @@ impl Gatehouse {
             ("GATEHOUSE_LOG_LEVEL", "warn".into()),
             ("GATEHOUSE_DATABASE_CONNECT_TIMEOUT", timeout.clone()),
             ("GATEHOUSE_REDIS_CONNECT_TIMEOUT", timeout),
+            // Every access token's check asks the cache, so a revocation the cache lost shows.
+            ("GATEHOUSE_REVOCATION_CHECK_TTL", "0".into()),
+            (
+                "GATEHOUSE_ACCOUNT_LOCKOUT_THRESHOLD",
+                LOCKOUT_THRESHOLD.to_string(),
+            ),
         ];
         let mut process = serve_command(&log).envs(settings).spawn().unwrap();
         let client = reqwest::Client::new();
@@ -392,6 +480,17 @@ impl Gatehouse {
 
     async fn create_spa(&self, admin: &str) -> String {
         create_spa(&self.base, admin, "Fault app", CB).await
+    }
+
+    async fn userinfo_status(&self, access_token: &str) -> u16 {
+        reqwest::Client::new()
+            .get(self.url("/oauth2/v1/userinfo"))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
     }
 
     async fn exchange_code(&self, client_id: &str, code: &str) -> (u16, Value) {

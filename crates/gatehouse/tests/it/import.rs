@@ -81,6 +81,42 @@ async fn stored_password_hash(isolation: &Isolation, auth_id: &str) -> String {
     }
 }
 
+/// The dashboard's stored totals (users, with TOTP, with email MFA, with passkeys, sign-ups
+/// summed over every day) and the same counted row by row: an import must keep them equal
+/// (on PostgreSQL it counts once at the end instead of per row).
+async fn stored_and_recounted_totals(isolation: &Isolation) -> ([i64; 5], [i64; 5]) {
+    const STORED: &str = "SELECT \
+        (SELECT count FROM user_counts WHERE name = 'users'), \
+        (SELECT count FROM user_counts WHERE name = 'users_with_otp'), \
+        (SELECT count FROM user_counts WHERE name = 'users_with_email_mfa'), \
+        (SELECT count FROM user_counts WHERE name = 'users_with_passkeys'), \
+        (SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM daily_counts WHERE name = 'sign_ups')";
+    const RECOUNTED: &str = "SELECT \
+        (SELECT COUNT(*) FROM users WHERE deleted_at IS NULL), \
+        (SELECT COUNT(*) FROM users WHERE deleted_at IS NULL AND ',' || COALESCE(mfa_types, '') || ',' LIKE '%,otp,%'), \
+        (SELECT COUNT(*) FROM users WHERE deleted_at IS NULL AND ',' || COALESCE(mfa_types, '') || ',' LIKE '%,email,%'), \
+        (SELECT COUNT(DISTINCT p.user_id) FROM user_passkeys p JOIN users u ON u.id = p.user_id \
+         WHERE p.deleted_at IS NULL AND u.deleted_at IS NULL), \
+        (SELECT COUNT(*) FROM users)";
+    type Five = (i64, i64, i64, i64, i64);
+    macro_rules! read_both {
+        ($pool:expr) => {{
+            let pool = $pool;
+            let stored: Five = sqlx::query_as(STORED).fetch_one(&pool).await.unwrap();
+            let recounted: Five = sqlx::query_as(RECOUNTED).fetch_one(&pool).await.unwrap();
+            pool.close().await;
+            (stored, recounted)
+        }};
+    }
+    let url = &isolation.database_url;
+    let (a, b) = if url.starts_with("sqlite:") {
+        read_both!(sqlx::SqlitePool::connect(url).await.unwrap())
+    } else {
+        read_both!(sqlx::PgPool::connect(url).await.unwrap())
+    };
+    ([a.0, a.1, a.2, a.3, a.4], [b.0, b.1, b.2, b.3, b.4])
+}
+
 async fn spawn(backend: Backend) -> TestApp {
     TestApp::spawn_with(backend, |c| {
         c.enable_org = true;
@@ -189,6 +225,12 @@ async fn imports_and_signs_in(app: &TestApp, melody: &MelodyDb) {
     );
     let notes = table(&report, "user")["notes"].to_string();
     assert!(notes.contains("user.recoveryCodeHash"), "{notes}");
+    let (stored, recounted) = stored_and_recounted_totals(&app.isolation).await;
+    assert_eq!(
+        stored, recounted,
+        "the dashboard's totals count the imported users"
+    );
+    assert!(recounted[0] >= 2 && recounted[3] >= 1, "{recounted:?}");
     let expected = [
         ("app", (5, 2, 2), "two admin apps map onto Gatehouse's own"),
         ("role", (3, 1, 1), "super_admin is Gatehouse's own"),

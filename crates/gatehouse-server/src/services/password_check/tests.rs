@@ -155,10 +155,63 @@ async fn a_disabled_account_is_refused_after_the_password_and_a_passwordless_one
     for _ in 0..5 {
         refusal(&checker, ("dee@example.com", "x"), None).await;
     }
-    assert!(
-        !PasswordLockout::on(&setup.cache, rules(0), "dee@example.com", None)
-            .is_locked()
-            .await
-            .unwrap()
+    assert!(!PasswordLockout::on(
+        &setup.cache,
+        &setup.store,
+        rules(0),
+        "dee@example.com",
+        None
+    )
+    .is_locked()
+    .await
+    .unwrap());
+}
+
+#[tokio::test]
+async fn a_lockout_outlives_the_cache_losing_its_counters_until_lifted() {
+    let setup = Setup::new().await;
+    setup.user("eve@example.com", Some("pass word 1")).await;
+    let right = ("eve@example.com", "pass word 1");
+    for _ in 0..2 {
+        refusal(&setup.checker(2), ("eve@example.com", "wrong"), IP).await;
+    }
+    assert_eq!(
+        refusal(&setup.checker(2), right, IP).await,
+        SignInError::LockedOut
     );
+    // The cache loses everything: a Redis flush, the in-process cache at a restart.
+    let emptied = fixture::cache();
+    let after_loss = PasswordChecker {
+        cache: &emptied,
+        ..setup.checker(2)
+    };
+    assert_eq!(
+        refusal(&after_loss, right, IP).await,
+        SignInError::LockedOut,
+        "a lost counter does not lift the lockout"
+    );
+    // The lockout is of that IP only, as before the loss.
+    after_loss
+        .check(right.0, right.1, Some("198.51.100.7"))
+        .await
+        .unwrap();
+    // An admin's unlock ends it for good: held and counted.
+    HeldDenials {
+        cache: &emptied,
+        store: &setup.store,
+        lockout_threshold: 2,
+    }
+    .lift_lockouts(right.0)
+    .await
+    .unwrap();
+    emptied
+        .delete(&failed_login_key(right.0, IP))
+        .await
+        .unwrap();
+    let emptied_again = fixture::cache();
+    let after_unlock = PasswordChecker {
+        cache: &emptied_again,
+        ..setup.checker(2)
+    };
+    after_unlock.check(right.0, right.1, IP).await.unwrap();
 }

@@ -6,7 +6,7 @@ use gatehouse_core::grant::AppType;
 use gatehouse_core::jwt::{self, AccessTokenClaims};
 use gatehouse_core::resource::ResourceAccessTokenClaims;
 use gatehouse_core::TokenError;
-use gatehouse_store::{AccountStore, RefreshTokenStore};
+use gatehouse_store::{AccountStore, DenialKind, RefreshTokenStore};
 
 use super::IdentifiedClient;
 use crate::crypto::sha256_hex;
@@ -16,6 +16,9 @@ use crate::state::AppState;
 /// A revoked access token's `jti`, kept until the token would have expired anyway.
 const REVOKED_ACCESS_PREFIX: &str = "RAT-";
 
+/// Revokes the access token with this `jti` until it would have expired anyway: in the shared
+/// cache, where every request reads it, and held in the database, so a cache that loses its
+/// contents gets it back rather than accepting the token again.
 pub(super) async fn revoke_access_jti(
     state: &AppState,
     jti: &str,
@@ -23,14 +26,13 @@ pub(super) async fn revoke_access_jti(
 ) -> Result<(), ServiceError> {
     let left = exp - chrono::Utc::now().timestamp();
     if left > 0 {
+        let key = format!("{REVOKED_ACCESS_PREFIX}{jti}");
+        let left = Duration::from_secs(left as u64);
         state
-            .cache
-            .set(
-                &format!("{REVOKED_ACCESS_PREFIX}{jti}"),
-                "1",
-                Duration::from_secs(left as u64),
-            )
+            .held_denials()
+            .hold(DenialKind::RevokedAccessToken, &key, jti, left)
             .await?;
+        state.cache.set(&key, "1", left).await?;
     }
     state.revocations.insert(jti, true);
     Ok(())
@@ -44,8 +46,8 @@ pub async fn access_token_revoked(state: &AppState, jti: &str) -> Result<bool, S
         return Ok(revoked);
     }
     let revoked = state
-        .cache
-        .get(&format!("{REVOKED_ACCESS_PREFIX}{jti}"))
+        .held_denials()
+        .read(&format!("{REVOKED_ACCESS_PREFIX}{jti}"))
         .await?
         .is_some();
     state.revocations.insert(jti, revoked);

@@ -31,6 +31,7 @@ pub use connections::{
 };
 pub use credentials::{may_change_sign_in, set_email, set_password};
 pub use factors::{delete_passkey, passkeys, set_mfa};
+pub(crate) use lockouts::lift_lockouts;
 pub use lockouts::{locked_ips, unlock};
 pub use memberships::{orgs, set_org_group, set_orgs};
 pub use own_account::{change_own_org, change_own_password, own_orgs, update_own_names};
