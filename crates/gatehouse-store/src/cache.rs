@@ -297,7 +297,7 @@ impl Cache {
             Cache::Redis(r) => {
                 let pttl = redis::cmd("PTTL").arg(r.key(key)).to_owned();
                 let millis: i64 = r.run(pttl.query_async(&mut r.conn())).await?;
-                // -2: no such key; -1: a key without expiry, which this cache never writes.
+                // -2: no such key; -1: a key without expiry (`set_forever`): neither has a time.
                 Ok(u64::try_from(millis).ok().map(Duration::from_millis))
             }
         }

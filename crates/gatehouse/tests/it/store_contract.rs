@@ -111,6 +111,51 @@ backend_tests! {
         assert!(cache.set_if_absent("step", "3", Duration::from_secs(1)).await.unwrap());
     }
 
+    async fn held_denials_stay_until_they_end_or_are_lifted_and_the_cache_reads_two_keys_at_once(backend: Backend) {
+        use chrono::Timelike;
+        use gatehouse_store::{DenialKind, DenialStore, HeldDenial};
+        let isolation = Isolation::new(backend).await;
+        let store = store_for(&isolation).await;
+        let now = chrono::Utc::now().naive_utc().with_nanosecond(0).unwrap();
+        let held = |kind, key: &str, subject: &str, secs: i64| HeldDenial {
+            kind,
+            key: key.into(),
+            subject: subject.into(),
+            expires_at: now + chrono::Duration::seconds(secs),
+        };
+        let lockout = held(DenialKind::Lockout, "FLA-a@b.c-1.2.3.4", "a@b.c", 60);
+        let other_ip = held(DenialKind::Lockout, "FLA-a@b.c-5.6.7.8", "a@b.c", 60);
+        let revoked = held(DenialKind::RevokedAccessToken, "RAT-j1", "j1", 30);
+        for denial in [&lockout, &other_ip, &revoked] {
+            store.hold_denial(denial, now).await.unwrap();
+        }
+        // Holding the same key again moves its end rather than adding a row.
+        let extended = held(DenialKind::Lockout, "FLA-a@b.c-1.2.3.4", "a@b.c", 120);
+        store.hold_denial(&extended, now).await.unwrap();
+        let mut in_force = store.denials_in_force(now).await.unwrap();
+        in_force.sort_by(|a, b| a.key.cmp(&b.key));
+        assert_eq!(in_force, vec![extended.clone(), other_ip.clone(), revoked.clone()]);
+        // Ended ones are not in force, and the next hold sweeps them away.
+        let later = now + chrono::Duration::seconds(90);
+        assert_eq!(store.denials_in_force(later).await.unwrap(), vec![extended.clone()]);
+        // Lifting a subject's lockouts leaves the revocations, and another kind's same subject.
+        assert_eq!(store.lift_denials(DenialKind::Lockout, "a@b.c").await.unwrap(), 2);
+        assert_eq!(store.lift_denials(DenialKind::Lockout, "j1").await.unwrap(), 0);
+        assert_eq!(store.denials_in_force(now).await.unwrap(), vec![revoked]);
+
+        let cache = cache_for(&isolation).await;
+        cache.set("one", "1", Duration::from_secs(5)).await.unwrap();
+        cache.set_forever("two", "2").await.unwrap();
+        assert_eq!(
+            cache.get_two("one", "two").await.unwrap(),
+            (Some("1".into()), Some("2".into()))
+        );
+        assert_eq!(cache.get_two("none", "two").await.unwrap(), (None, Some("2".into())));
+        if let Some(left) = cache.time_left("two").await.unwrap() {
+            assert!(left > Duration::from_secs(365 * 86_400), "{left:?}");
+        }
+    }
+
     async fn cache_counters_count_within_their_window(backend: Backend) {
         let isolation = Isolation::new(backend).await;
         let cache = cache_for(&isolation).await;
