@@ -97,9 +97,15 @@ impl Store {
             Database::Sqlite(pool) => Tx::Sqlite(pool.begin_write().await?),
             Database::Postgres(pool) => {
                 let mut tx = pool.begin_write().await?;
-                sqlx::query("SET LOCAL gatehouse.deferred_counts = 'on'")
-                    .execute(&mut *tx)
-                    .await?;
+                // The lookups are prepared once and run a million times while the tables grow
+                // from empty: a plan cached for the empty table reads every row, each time.
+                // Planning each run for the table as it is keeps them index lookups.
+                for setting in [
+                    "SET LOCAL gatehouse.deferred_counts = 'on'",
+                    "SET LOCAL plan_cache_mode = force_custom_plan",
+                ] {
+                    sqlx::query(setting).execute(&mut *tx).await?;
+                }
                 Tx::Postgres(tx)
             }
         };
