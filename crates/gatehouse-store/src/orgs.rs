@@ -282,6 +282,10 @@ impl OrgStore for Store {
         const FILTER: &str = " FROM users u WHERE u.org_slug = $1 AND u.deleted_at IS NULL \
             AND ($2 = '' OR LOWER(COALESCE(u.first_name, '') || ' ' || COALESCE(u.last_name, '') \
             || ' ' || COALESCE(u.email, '')) LIKE $2 ESCAPE '\\')";
+        // A NUL is in no name or email, and PostgreSQL refuses one in text: nothing matches.
+        if search.is_some_and(|s| s.contains('\0')) {
+            return Ok((Vec::new(), 0));
+        }
         let pattern = search
             .map(str::trim)
             .filter(|s| !s.is_empty())

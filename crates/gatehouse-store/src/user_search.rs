@@ -265,6 +265,16 @@ impl UserSearchStore for Store {
         search: Option<&str>,
         page: UserPage,
     ) -> Result<UserList, StoreError> {
+        // No name or email holds a NUL, and neither database takes one inside a search (FTS5
+        // reads it as the string's end, PostgreSQL refuses it in text): nothing matches.
+        if search.is_some_and(|s| s.contains('\0')) {
+            return Ok(UserList {
+                users: Vec::new(),
+                count: 0,
+                count_is_estimate: false,
+                next_after: None,
+            });
+        }
         let term = Term::parse(search);
         let (limit, after, offset) = match page {
             UserPage::All => (i64::MAX, 0, 0),

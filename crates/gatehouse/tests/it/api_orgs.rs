@@ -60,6 +60,8 @@ backend_tests! {
         assert_eq!(body["count"], 1);
         let (_, body) = call(&app, "GET", &format!("/api/v1/orgs/{id}/users?search=%25"), &root, None).await;
         assert_eq!(body["count"], 0, "LIKE wildcards in a search match literally");
+        let (status, body) = call(&app, "GET", &format!("/api/v1/orgs/{id}/users?search=bo%00b"), &root, None).await;
+        assert_eq!((status, &body["count"]), (200, &json!(0)), "a NUL matches nobody: {body}");
         let (_, body) = call(&app, "GET", &format!("/api/v1/orgs/{id}/all-users"), &root, None).await;
         assert_eq!(body["count"], 3);
 

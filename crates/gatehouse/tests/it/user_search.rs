@@ -116,6 +116,13 @@ backend_tests! {
         assert_eq!(found(&app, &reader, "a_a").await, Vec::<String>::new());
         assert_eq!(found(&app, &reader, "a%g").await, Vec::<String>::new());
         assert_eq!(found(&app, &reader, "\\").await, Vec::<String>::new());
+        // A NUL (found by fuzzing: FTS5 read it as the end of the phrase and failed with 500)
+        // is in no name or email, short or long, on any page.
+        for term in ["\0", "ada\0", "ada\0lovelace"] {
+            assert_eq!(found(&app, &reader, term).await, Vec::<String>::new(), "{term:?}");
+        }
+        let (status, body) = call(&app, "GET", "/api/v1/users?search=ada%00x&page_size=5&page_number=2", &reader, None).await;
+        assert_eq!((status, &body["users"]), (200, &json!([])), "{body}");
     }
 
     async fn the_index_follows_renames_and_deletions(backend: Backend) {
