@@ -106,9 +106,9 @@ impl<S: DenialStore> HeldDenials<'_, S> {
         self.cache
             .set_forever(RESTORED_MARK, &now.and_utc().timestamp().to_string())
             .await?;
-        // The in-process cache starts empty every time; a shared cache losing its contents is
-        // worth an operator's attention.
-        if matches!(self.cache, Cache::Redis(_)) {
+        // The in-process cache starts empty every time, and so does a new deployment's Redis;
+        // a shared cache that lost denials in force is worth an operator's attention.
+        if matches!(self.cache, Cache::Redis(_)) && !denials.is_empty() {
             tracing::warn!(
                 denials = denials.len(),
                 "the cache had lost its contents: held lockouts and revoked tokens put back"
