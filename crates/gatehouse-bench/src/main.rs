@@ -18,6 +18,9 @@
 //! memory: resident memory idle on a first and a second start, under the client-credentials load
 //! and after it, against the bare HTTP stack's.
 //!
+//! startup-code: profiles a first start (valgrind's callgrind) and writes the functions it ran as
+//! the release build's symbol-ordering file, which keeps the code resident at rest together.
+//!
 //! `--seed-users N` before or after any of these: the server's database holds N seeded users
 //! (as `seed-users` makes them) before it starts.
 //!
@@ -41,6 +44,7 @@ mod memory;
 mod mixed_load;
 mod password_sign_in;
 mod seed;
+mod startup_code;
 mod users_paging;
 mod users_search;
 
@@ -189,6 +193,14 @@ fn main() {
             Path::new(arg(2).unwrap_or("target/release/gatehouse-bench-reference")),
             10,
             64,
+        ),
+        Some("startup-code") => startup_code::run(
+            Path::new(
+                arg(1)
+                    .filter(|a| !a.starts_with("--"))
+                    .unwrap_or("target/release/gatehouse"),
+            ),
+            Path::new(&flag_value(&args, "--out").unwrap_or(startup_code::ORDER_FILE.to_owned())),
         ),
         Some("hot-paths") => hot_paths::run(
             server(),
@@ -355,12 +367,30 @@ fn seed_data_dir(data_dir: &Path) -> Result<(), String> {
 }
 
 fn start_server(binary: &Path, data_dir: &Path) -> Result<(Child, String), String> {
+    start_server_under(&[], binary, data_dir)
+}
+
+/// Starts the server as [`start_server`] does, run by `wrapper` (a profiler and its arguments)
+/// when one is given.
+fn start_server_under(
+    wrapper: &[String],
+    binary: &Path,
+    data_dir: &Path,
+) -> Result<(Child, String), String> {
     seed_data_dir(data_dir)?;
     // The server runs in its data folder, so a relative path must be resolved first.
     let binary = binary
         .canonicalize()
         .map_err(|e| format!("cannot find {}: {e}", binary.display()))?;
-    let mut child = Command::new(&binary)
+    let mut command = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut command = Command::new(program);
+            command.args(args).arg(&binary);
+            command
+        }
+        None => Command::new(&binary),
+    };
+    let mut child = command
         .current_dir(data_dir)
         .env("GATEHOUSE_LISTEN", "127.0.0.1:0")
         .env("GATEHOUSE_DATA_DIR", data_dir)
@@ -413,16 +443,27 @@ fn status_of(response: &str) -> u16 {
 }
 
 fn wait_for_discovery(addr: &str, started: Instant) -> Result<Duration, String> {
+    wait_for_discovery_within(addr, started, Duration::from_secs(30))
+}
+
+fn wait_for_discovery_within(
+    addr: &str,
+    started: Instant,
+    limit: Duration,
+) -> Result<Duration, String> {
     let request = format!(
         "GET /.well-known/openid-configuration HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
     );
-    while started.elapsed() < Duration::from_secs(30) {
+    while started.elapsed() < limit {
         if http(addr, &request).map(|r| status_of(&r)) == Ok(200) {
             return Ok(started.elapsed());
         }
         thread::sleep(Duration::from_millis(5));
     }
-    Err("discovery was not served within 30 s".into())
+    Err(format!(
+        "discovery was not served within {} s",
+        limit.as_secs()
+    ))
 }
 
 fn basic_header() -> String {

@@ -21,7 +21,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::{
-    http, http_token_status, run_wrk, start_server, status_of, wait_for_discovery, wrk, Load,
+    http, http_token_status, startup_code, run_wrk, start_server, status_of, wait_for_discovery, wrk, Load,
     Options,
 };
 
@@ -305,5 +305,16 @@ pub fn run(server: &Path, reference: &Path, seconds: u64, connections: u32) -> R
         size(server) as f64 / 1e6,
         size(reference) as f64 / 1e6
     );
+    // A stale list (after a toolchain or dependency update) lets the start's code spread again.
+    match startup_code::coverage(Path::new(startup_code::ORDER_FILE), server) {
+        Some((found, listed)) => println!(
+            "  start-up code ordering            : {found} of the {listed} symbols of {} are in the server (`startup-code` makes the list anew)",
+            startup_code::ORDER_FILE
+        ),
+        None => println!(
+            "  start-up code ordering            : cannot compare {} with the server's symbols",
+            startup_code::ORDER_FILE
+        ),
+    }
     Ok(())
 }

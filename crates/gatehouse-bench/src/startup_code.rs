@@ -1,0 +1,252 @@
+//! `gatehouse-bench startup-code [SERVER] [--out FILE]`: lists the functions of the server's own
+//! binary that a first start and its warm-up token request run (the `memory` benchmark's idle
+//! reading), as the linker's symbol-ordering file (`crates/gatehouse/startup-symbols.txt`).
+//!
+//! Why: the kernel maps a block of the executable around each code page a process touches, so
+//! a start that runs a little of every crate keeps most of the binary resident. A release build
+//! on the bundled LLD lays the listed functions side by side at the front of the code
+//! (`crates/gatehouse/build.rs`), and the start touches a few contiguous megabytes instead.
+//!
+//! How: the server runs under valgrind's callgrind, which records every function executed. The
+//! symbols' hashes follow the build (compiler, dependency versions, profile), not the source;
+//! the module hash ThinLTO appends to some names does follow the source, so the list leaves it
+//! out (`NAME.llvm.*`). The list thus holds through code changes; after a toolchain or
+//! dependency update, run this again (the `memory` benchmark prints how many of the listed
+//! names the binary still has).
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::{http_token_status, start_server_under, wait_for_discovery_within};
+
+/// Under callgrind the start is some fifty times slower.
+const START_LIMIT: Duration = Duration::from_secs(600);
+
+/// How long the profiled server is left idle after the warm-up, as the `memory` benchmark does.
+const SETTLE: Duration = Duration::from_secs(2);
+
+/// The default place of the ordering file, relative to the repository root.
+pub const ORDER_FILE: &str = "crates/gatehouse/startup-symbols.txt";
+
+pub fn run(server: &Path, out: &Path) -> Result<(), String> {
+    if !server.exists() {
+        return Err(format!(
+            "{} not found: build it with `cargo build --release -p gatehouse`",
+            server.display()
+        ));
+    }
+    let server = server
+        .canonicalize()
+        .map_err(|e| format!("cannot find {}: {e}", server.display()))?;
+    let scratch =
+        std::env::temp_dir().join(format!("gatehouse-bench-startup-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&scratch);
+    let data_dir = scratch.join("data");
+    std::fs::create_dir_all(&data_dir).map_err(|e| e.to_string())?;
+    let result = profile(&server, &data_dir, &scratch.join("callgrind.out")).and_then(|profile| {
+        let defined = defined_symbols(&server)?;
+        let executed = executed_functions(&profile, &server);
+        let mut seen = HashSet::new();
+        let listed: Vec<String> = executed
+            .iter()
+            .filter(|name| defined.contains(*name))
+            .map(|name| stable_name(name))
+            .filter(|name| seen.insert(name.clone()))
+            .collect();
+        if listed.is_empty() {
+            return Err("the profile names none of the binary's symbols".to_owned());
+        }
+        std::fs::write(out, ordering_file(&listed))
+            .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+        println!(
+            "{} functions ran at start ({} of them in the binary's symbol table): written to {}",
+            executed.len(),
+            listed.len(),
+            out.display()
+        );
+        Ok(())
+    });
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
+}
+
+/// Runs the server under callgrind through its start, one token request and a short idle, and
+/// returns the profile's text.
+fn profile(server: &Path, data_dir: &Path, out: &Path) -> Result<String, String> {
+    let valgrind = [
+        "valgrind".to_owned(),
+        "--tool=callgrind".to_owned(),
+        "--demangle=no".to_owned(),
+        "--compress-strings=no".to_owned(),
+        "--compress-pos=no".to_owned(),
+        "--dump-line=no".to_owned(),
+        format!("--callgrind-out-file={}", out.display()),
+        format!("--log-file={}.log", out.display()),
+    ];
+    let started = Instant::now();
+    let (mut child, addr) = start_server_under(&valgrind, server, data_dir)
+        .map_err(|e| format!("{e} (is valgrind installed? `apt-get install valgrind`)"))?;
+    let warmed = wait_for_discovery_within(&addr, started, START_LIMIT)
+        .and_then(|_| http_token_status(&addr));
+    if warmed.is_ok() {
+        std::thread::sleep(SETTLE);
+    }
+    // SIGTERM lets callgrind write the profile as the server exits.
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    match warmed {
+        Ok(200) => {}
+        other => return Err(format!("the warm-up token request answered {other:?}")),
+    }
+    std::fs::read_to_string(out).map_err(|e| format!("no profile at {}: {e}", out.display()))
+}
+
+/// The functions of `binary` that `profile` (callgrind's uncompressed output) saw run, each once,
+/// in the order the profile first names them.
+fn executed_functions(profile: &str, binary: &Path) -> Vec<String> {
+    let binary = binary.to_string_lossy();
+    let mut in_binary = false;
+    let mut seen = HashSet::new();
+    let mut names = Vec::new();
+    for line in profile.lines() {
+        if let Some(object) = line.strip_prefix("ob=") {
+            in_binary = object == binary;
+        } else if let Some(name) = line.strip_prefix("fn=") {
+            if in_binary && seen.insert(name) {
+                names.push(name.to_owned());
+            }
+        }
+    }
+    names
+}
+
+/// `name` as the list holds it: ThinLTO names a function it made visible across its modules
+/// `NAME.llvm.<hash of the module>`, and that hash changes with any code of the module, so the
+/// list keeps `NAME.llvm.*` (matched by section name at link time).
+fn stable_name(name: &str) -> String {
+    match name.find(".llvm.") {
+        Some(at) => format!("{}.llvm.*", &name[..at]),
+        None => name.to_owned(),
+    }
+}
+
+/// The names of the functions and data `binary` defines (its symbol table, read by `nm`).
+fn defined_symbols(binary: &Path) -> Result<HashSet<String>, String> {
+    let output = Command::new("nm")
+        .arg("--defined-only")
+        .arg(binary)
+        .output()
+        .map_err(|e| format!("cannot run nm (binutils): {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "nm {}: {}",
+            binary.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    Ok(symbol_names(&String::from_utf8_lossy(&output.stdout)))
+}
+
+/// The names in `nm` output (`address type name` per line).
+fn symbol_names(nm: &str) -> HashSet<String> {
+    nm.lines()
+        .filter_map(|line| line.split_whitespace().nth(2))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn ordering_file(symbols: &[String]) -> String {
+    let mut text = String::from(
+        "# The functions a first start and its warm-up token request run, laid first in the code\n\
+         # of a release build (crates/gatehouse/build.rs); `NAME.llvm.*` stands for a function\n\
+         # ThinLTO renamed with its module's hash. Made by `gatehouse-bench startup-code`: run it\n\
+         # again after a toolchain or dependency update, or when `memory` reports names missing.\n",
+    );
+    for symbol in symbols {
+        text.push_str(symbol);
+        text.push('\n');
+    }
+    text
+}
+
+/// How many of the symbols listed in the ordering file at `order` the binary at `binary`
+/// defines: `(found, listed)`, or `None` when either cannot be read.
+pub fn coverage(order: &Path, binary: &Path) -> Option<(usize, usize)> {
+    let listed: Vec<String> = std::fs::read_to_string(order)
+        .ok()?
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(str::to_owned)
+        .collect();
+    let defined = defined_symbols(binary).ok()?;
+    let stable: HashSet<String> = defined.iter().map(|name| stable_name(name)).collect();
+    let found = listed.iter().filter(|name| stable.contains(*name)).count();
+    Some((found, listed.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_binarys_functions_are_taken_once_each_in_first_seen_order() {
+        let profile = "\
+version: 1
+ob=/usr/lib/x86_64-linux-gnu/libc.so.6
+fn=malloc
+ob=/srv/gatehouse
+fn=_ZN4main17h0123456789abcdefE
+calls=1 0
+cob=/usr/lib/x86_64-linux-gnu/libc.so.6
+cfn=malloc
+fn=_ZN5setup17h1111111111111111E
+ob=/usr/lib/x86_64-linux-gnu/libc.so.6
+fn=free
+ob=/srv/gatehouse
+fn=_ZN4main17h0123456789abcdefE
+";
+        assert_eq!(
+            executed_functions(profile, Path::new("/srv/gatehouse")),
+            [
+                "_ZN4main17h0123456789abcdefE",
+                "_ZN5setup17h1111111111111111E"
+            ]
+        );
+    }
+
+    #[test]
+    fn nm_lines_give_their_names() {
+        let names = symbol_names(
+            "0000000000012340 T _ZN4main17h0123456789abcdefE\n\
+             0000000000012400 t helper\n\
+             \n",
+        );
+        assert!(names.contains("_ZN4main17h0123456789abcdefE"));
+        assert!(names.contains("helper"));
+        assert_eq!(names.len(), 2);
+    }
+
+    #[test]
+    fn a_name_thinlto_made_visible_is_kept_without_its_module_hash() {
+        assert_eq!(
+            stable_name("_ZN4main17h0123456789abcdefE.llvm.14999853910158849138"),
+            "_ZN4main17h0123456789abcdefE.llvm.*"
+        );
+        assert_eq!(
+            stable_name("_ZN4main17h0123456789abcdefE"),
+            "_ZN4main17h0123456789abcdefE"
+        );
+    }
+
+    #[test]
+    fn the_file_is_comments_then_one_symbol_a_line() {
+        let text = ordering_file(&["a".to_owned(), "b".to_owned()]);
+        let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(lines, ["a", "b"]);
+    }
+}
