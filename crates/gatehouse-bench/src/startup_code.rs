@@ -48,12 +48,14 @@ pub fn run(server: &Path, out: &Path) -> Result<(), String> {
     let result = profile(&server, &data_dir, &scratch.join("callgrind.out")).and_then(|profile| {
         let defined = defined_symbols(&server)?;
         let executed = executed_functions(&profile, &server);
-        let mut seen = HashSet::new();
+        // Sorted: only being together matters to the layout, and a list made anew then
+        // differs from the last one by what changed.
         let listed: Vec<String> = executed
             .iter()
             .filter(|name| defined.contains(*name))
             .map(|name| stable_name(name))
-            .filter(|name| seen.insert(name.clone()))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
             .collect();
         if listed.is_empty() {
             return Err("the profile names none of the binary's symbols".to_owned());

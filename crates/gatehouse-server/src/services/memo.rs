@@ -10,7 +10,19 @@ use std::time::{Duration, Instant};
 pub struct Memo<V> {
     ttl: Duration,
     capacity: usize,
-    entries: RwLock<HashMap<Box<str>, (V, Instant)>>,
+    entries: RwLock<Entries<V>>,
+}
+
+/// The fewest entries a sweep waits for: below it, a sweep would cost more than it frees.
+const FIRST_SWEEP_AT: usize = 64;
+
+struct Entries<V> {
+    map: HashMap<Box<str>, (V, Instant)>,
+    /// The size at which expired entries are next swept out: twice what the last sweep kept,
+    /// so sweeping costs O(1) per insert while the memo holds about what its time to live
+    /// covers. Without it, a memo of per-token answers grew to its capacity under a steady
+    /// load, one entry per token, although all but the last second's had expired.
+    sweep_at: usize,
 }
 
 impl<V: Clone> Memo<V> {
@@ -20,7 +32,10 @@ impl<V: Clone> Memo<V> {
         Self {
             ttl,
             capacity,
-            entries: RwLock::new(HashMap::new()),
+            entries: RwLock::new(Entries {
+                map: HashMap::new(),
+                sweep_at: FIRST_SWEEP_AT,
+            }),
         }
     }
 
@@ -30,7 +45,7 @@ impl<V: Clone> Memo<V> {
             return None;
         }
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        let (value, kept) = entries.get(key)?;
+        let (value, kept) = entries.map.get(key)?;
         (kept.elapsed() < self.ttl).then(|| value.clone())
     }
 
@@ -39,16 +54,25 @@ impl<V: Clone> Memo<V> {
             return;
         }
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= self.capacity && !entries.contains_key(key) {
-            entries.clear();
+        let Entries { map, sweep_at } = &mut *entries;
+        if map.len() >= *sweep_at && !map.contains_key(key) {
+            let ttl = self.ttl;
+            map.retain(|_, (_, kept)| kept.elapsed() < ttl);
+            // Give back the table a burst left behind, keeping room to grow.
+            map.shrink_to(map.len() * 2);
+            *sweep_at = (map.len() * 2).max(FIRST_SWEEP_AT);
         }
-        entries.insert(key.into(), (value, Instant::now()));
+        if map.len() >= self.capacity && !map.contains_key(key) {
+            map.clear();
+        }
+        map.insert(key.into(), (value, Instant::now()));
     }
 
     pub fn forget(&self, key: &str) {
         self.entries
             .write()
             .unwrap_or_else(|e| e.into_inner())
+            .map
             .remove(key);
     }
 }
@@ -67,6 +91,22 @@ mod tests {
         memo.insert("b", 2);
         std::thread::sleep(Duration::from_millis(60));
         assert_eq!(memo.get("b"), None);
+    }
+
+    #[test]
+    fn expired_entries_are_swept_out_as_new_ones_come_so_a_steady_load_stays_small() {
+        let memo = Memo::new(Duration::from_millis(30), 1_000_000);
+        for round in 0..5 {
+            for i in 0..1_000 {
+                memo.insert(&format!("{round}-{i}"), i);
+            }
+            std::thread::sleep(Duration::from_millis(40));
+        }
+        memo.insert("last", 0);
+        let held = memo.entries.read().unwrap().map.len();
+        // The last round and what its sweeps could not yet drop, not all 5,000.
+        assert!(held <= 2_001, "{held} entries held");
+        assert_eq!(memo.get("last"), Some(0));
     }
 
     #[test]

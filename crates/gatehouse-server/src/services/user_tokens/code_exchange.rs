@@ -117,12 +117,24 @@ pub async fn exchange_code(
         jti,
         exp: tokens.expires_on,
     };
-    let ttl = Duration::from_secs(state.config.spa_access_token_expires_in);
     state
         .cache
-        .set_json(&format!("{USED_CODE_PREFIX}{code}"), &redeemed, ttl)
+        .set_json(
+            &format!("{USED_CODE_PREFIX}{code}"),
+            &redeemed,
+            used_code_mark_lifetime(issued.expires_at, now),
+        )
         .await?;
     Ok(tokens)
+}
+
+/// How long a redeemed code's mark is kept: as long as the code itself would have lived. A
+/// second exchange can only come while the code is valid (the rightful client sends its code
+/// at once, so whoever redeems it first, the other side's attempt falls in that time); after
+/// the code's end an exchange is refused as unknown either way. Keeping the mark for the
+/// access token's lifetime instead held every sign-in's mark for half an hour.
+fn used_code_mark_lifetime(code_expires_at: i64, now: i64) -> Duration {
+    Duration::from_secs(u64::try_from(code_expires_at.saturating_sub(now)).unwrap_or(0).max(1))
 }
 
 /// A sign-in a grant hands tokens for: the code's, or a device's approval.
@@ -234,4 +246,20 @@ pub(super) fn record_sign_in(state: &AppState, user_id: UserId, app_id: i64, ip:
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_redeemed_codes_mark_lives_as_long_as_the_code_would_have() {
+        assert_eq!(
+            used_code_mark_lifetime(1_300, 1_000),
+            Duration::from_secs(300)
+        );
+        // Redeemed in its last second, or (clock steps) after it: still marked for a second.
+        assert_eq!(used_code_mark_lifetime(1_000, 1_000), Duration::from_secs(1));
+        assert_eq!(used_code_mark_lifetime(900, 1_000), Duration::from_secs(1));
+    }
 }
