@@ -34,10 +34,13 @@ fn main() {
     let release = std::env::var("PROFILE").is_ok_and(|p| p == "release");
     if release && links_with_bundled_lld(&target) {
         if let Ok(listed) = std::fs::read_to_string(&order) {
-            let out = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+            let out =
+                std::path::PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
             let (symbols, script) = startup_layout(&listed);
-            let (symbols_file, script_file) =
-                (out.join("startup-order.txt"), out.join("startup-sections.ld"));
+            let (symbols_file, script_file) = (
+                out.join("startup-order.txt"),
+                out.join("startup-sections.ld"),
+            );
             std::fs::write(&symbols_file, symbols).expect("OUT_DIR is writable");
             std::fs::write(&script_file, script).expect("OUT_DIR is writable");
             println!(

@@ -21,8 +21,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::{
-    http, http_token_status, startup_code, run_wrk, start_server, status_of, wait_for_discovery, wrk, Load,
-    Options,
+    http, http_token_status, run_wrk, start_server, startup_code, status_of, wait_for_discovery,
+    wrk, Load, Options,
 };
 
 /// How long a process is left alone before an idle reading.

@@ -134,7 +134,11 @@ pub async fn exchange_code(
 /// the code's end an exchange is refused as unknown either way. Keeping the mark for the
 /// access token's lifetime instead held every sign-in's mark for half an hour.
 fn used_code_mark_lifetime(code_expires_at: i64, now: i64) -> Duration {
-    Duration::from_secs(u64::try_from(code_expires_at.saturating_sub(now)).unwrap_or(0).max(1))
+    Duration::from_secs(
+        u64::try_from(code_expires_at.saturating_sub(now))
+            .unwrap_or(0)
+            .max(1),
+    )
 }
 
 /// A sign-in a grant hands tokens for: the code's, or a device's approval.
@@ -259,7 +263,10 @@ mod tests {
             Duration::from_secs(300)
         );
         // Redeemed in its last second, or (clock steps) after it: still marked for a second.
-        assert_eq!(used_code_mark_lifetime(1_000, 1_000), Duration::from_secs(1));
+        assert_eq!(
+            used_code_mark_lifetime(1_000, 1_000),
+            Duration::from_secs(1)
+        );
         assert_eq!(used_code_mark_lifetime(900, 1_000), Duration::from_secs(1));
     }
 }
