@@ -8,6 +8,15 @@ use gatehouse_server::config::{self, Config, ConfigSource};
 use gatehouse_server::startup;
 use gatehouse_store::{format_timestamp, now_utc};
 
+/// mimalloc, for Rust and (with `override`) for the C libraries' `malloc` too. glibc's
+/// allocator gives each busy thread an arena of its own (the runtime's workers, one per SQLite
+/// connection, the hashing threads) and keeps what is freed in the middle of each: under a
+/// steady load the process grew by some 12 MiB over six minutes with the live heap up by 2
+/// (heaptrack), and only a `malloc_trim` (an unsafe call) gives it back. mimalloc returns freed
+/// pages to the system on its own, shortly after.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "gatehouse",

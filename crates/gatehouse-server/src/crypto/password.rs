@@ -14,9 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-use argon2::password_hash::{
-    Output, ParamsString, PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString,
-};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 use crate::error::ServiceError;
@@ -40,8 +38,6 @@ pub struct PasswordHasher {
     jobs: mpsc::Sender<Job>,
     /// Working buffers the hashing threads have allocated (one each, at most).
     buffers: Arc<AtomicUsize>,
-    /// A hash of a random password, verified when there is no account so timing says nothing.
-    dummy: String,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -137,10 +133,6 @@ impl PasswordHasher {
     ) -> Result<Self, String> {
         let params = Params::new(memory_kib, iterations, parallelism, None)
             .map_err(|err| format!("invalid Argon2id parameters: {err}"))?;
-        let dummy = argon2(&params)
-            .hash_password(super::random_hex::<16>().as_bytes(), &salt())
-            .map_err(|err| format!("cannot hash with these Argon2id parameters: {err}"))?
-            .to_string();
         let concurrency = if concurrency == 0 {
             std::thread::available_parallelism().map_or(2, |n| n.get())
         } else {
@@ -161,7 +153,6 @@ impl PasswordHasher {
             params,
             jobs,
             buffers,
-            dummy,
         })
     }
 
@@ -215,22 +206,27 @@ impl PasswordHasher {
         stored: Option<String>,
     ) -> Result<PasswordCheck, ServiceError> {
         let params = self.params.clone();
-        let (stored, known) = match stored {
-            Some(hash) => (hash, true),
-            None => (self.dummy.clone(), false),
+        let Some(stored) = stored else {
+            // No account: the work of checking a hash this server made (with a fresh salt), so
+            // the answer's timing does not say whether the account exists.
+            return self
+                .run(move |memory| {
+                    let _ = argon2id_output(&params, password.as_bytes(), salt().as_salt(), memory);
+                    PasswordCheck::Mismatch
+                })
+                .await;
         };
         self.run(move |memory| {
             if stored.starts_with("$2") {
                 return match bcrypt::verify(password.as_bytes(), &stored) {
-                    Ok(true) if known => PasswordCheck::Match { rehash: true },
+                    Ok(true) => PasswordCheck::Match { rehash: true },
                     _ => PasswordCheck::Mismatch,
                 };
             }
             let Ok(parsed) = PasswordHash::new(&stored) else {
                 return PasswordCheck::Mismatch;
             };
-            let ok = verify_argon2(&params, password.as_bytes(), &parsed, memory);
-            if !ok || !known {
+            if !verify_argon2(&params, password.as_bytes(), &parsed, memory) {
                 return PasswordCheck::Mismatch;
             }
             let current = Params::try_from(&parsed).ok();
@@ -248,6 +244,8 @@ impl PasswordHasher {
 
 #[cfg(test)]
 mod tests {
+    use argon2::password_hash::PasswordHasher as _;
+
     use super::*;
 
     fn small() -> PasswordHasher {
@@ -281,6 +279,22 @@ mod tests {
                 .unwrap(),
             PasswordCheck::Mismatch
         );
+    }
+
+    #[tokio::test]
+    async fn an_unknown_account_costs_a_hash_as_a_known_one_does() {
+        let hasher = small();
+        assert_eq!(
+            hasher.buffers.load(Ordering::Relaxed),
+            0,
+            "nothing hashed at start"
+        );
+        assert_eq!(
+            hasher.verify("Passw0rd!".into(), None).await.unwrap(),
+            PasswordCheck::Mismatch
+        );
+        // The check ran on a hashing thread in its working memory, as a real one does.
+        assert_eq!(hasher.buffers.load(Ordering::Relaxed), 1);
     }
 
     #[tokio::test]
