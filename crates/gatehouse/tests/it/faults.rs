@@ -127,6 +127,7 @@ async fn outages_of_postgresql_and_redis_answer_503_in_time_and_lose_no_acknowle
     assert_eq!(sign_in_page.status, 200, "{}", sign_in_page.html);
     let flushed = Instant::now();
     redis.flushall();
+    let flush_done = Instant::now();
     a_flushed_code_and_sign_in_are_refused_cleanly(
         &gatehouse,
         &client_id,
@@ -148,8 +149,10 @@ async fn outages_of_postgresql_and_redis_answer_503_in_time_and_lose_no_acknowle
     tokio::time::sleep(CALM).await;
 
     let (outcomes, acknowledged) = load.finish().await;
-    // When Redis lost everything: its restart (it keeps nothing on disk) and the flush.
-    let wipes = [faults[1].down, flushed];
+    // When Redis lost everything: its restart (it keeps nothing on disk) and the flush. Each is
+    // a span, from just before the command to its end: a journey may begin, and store its
+    // state, while the command is on its way, and lose that state with the rest.
+    let wipes = [(faults[1].down, faults[1].back), (flushed, flush_done)];
     let judged: Vec<_> = outcomes
         .iter()
         .map(|o| (o, o.judge(&faults, &wipes)))

@@ -108,7 +108,9 @@ impl Outcome {
                 .is_some_and(|l| l.contains("error="))
     }
 
-    pub fn judge(&self, faults: &[Fault], wipes: &[Instant]) -> Verdict {
+    /// `wipes`: the spans in which Redis lost what it held (from just before the command to
+    /// its end).
+    pub fn judge(&self, faults: &[Fault], wipes: &[(Instant, Instant)]) -> Verdict {
         if self.succeeded() {
             return Verdict::Success;
         }
@@ -125,8 +127,10 @@ impl Outcome {
             };
         }
         let ended = self.started + self.took;
-        let lost_state =
-            self.step.needs_redis_state() && wipes.iter().any(|w| self.journey < *w && ended > *w);
+        let lost_state = self.step.needs_redis_state()
+            && wipes
+                .iter()
+                .any(|&(from, to)| self.journey < to && ended > from);
         if lost_state && matches!(self.status, 400 | 401 | 403 | 404) {
             return match self.clean_body() {
                 Ok(()) => Verdict::Lost,
