@@ -2,12 +2,12 @@
 //! reports it, against the bare HTTP stack's on this machine (`gatehouse-bench-reference`: the
 //! same runtime, axum and hyper, serving one document), read at each step of a server's life:
 //!
-//! 1. a first start on an empty data folder (SQLite, in-process cache), a second after its
-//!    warm-up token request: idle;
+//! 1. a first start on an empty data folder (SQLite, in-process cache), 12 s after its warm-up
+//!    token request (each background loop has run once: [`IDLE_AFTER`]): idle;
 //! 2. the client-credentials load (wrk, 64 keep-alive connections, 10 s), sampled every 100 ms:
 //!    the peak;
-//! 3. two seconds after the load: idle again;
-//! 4. a second start over the same data (nothing to create): idle.
+//! 3. 12 s after the load: idle again;
+//! 4. a second start over the same data (nothing to create), 12 s after its warm-up: idle.
 //!
 //! Each reading splits the resident set into the process's own memory (anonymous: heap, stacks,
 //! written data) and the files it maps, the binary's own pages apart; and counts the threads.
@@ -25,7 +25,13 @@ use crate::{
     wrk, Load, Options,
 };
 
-/// How long a process is left alone before an idle reading.
+/// How long the server is left alone before an idle reading: long enough for each of its
+/// background loops to run once (the logout-notice and webhook rounds every 5 s, the signing
+/// keys' reload every 10 s by default). A reading taken sooner missed the code those loops run,
+/// about a mebibyte of the binary's pages that an idle server then keeps.
+pub const IDLE_AFTER: Duration = Duration::from_secs(12);
+
+/// How long the bare HTTP stack (no background work) is left alone before its idle reading.
 const SETTLE: Duration = Duration::from_secs(2);
 
 /// One look at a process's memory, in KiB.
@@ -152,7 +158,7 @@ fn started_server(binary: &Path, data_dir: &Path) -> Result<(Child, String), Str
     let warmed = wait_for_discovery(&addr, started).and_then(|_| http_token_status(&addr));
     match warmed {
         Ok(200) => {
-            thread::sleep(SETTLE);
+            thread::sleep(IDLE_AFTER);
             Ok((server, addr))
         }
         other => {
@@ -189,7 +195,7 @@ fn measure_server(binary: &Path, seconds: u64, connections: u32) -> Result<Serve
             if wrk.non_2xx > 0 {
                 return Err(format!("{} token requests failed", wrk.non_2xx));
             }
-            thread::sleep(SETTLE);
+            thread::sleep(IDLE_AFTER);
             let after_load = Reading::of(pid)?;
             Ok((first_idle, load_peak, after_load, wrk.requests_per_sec))
         })();

@@ -1,6 +1,8 @@
 //! `gatehouse-bench startup-code [SERVER] [--out FILE]`: lists the functions of the server's own
-//! binary that a first start and its warm-up token request run (the `memory` benchmark's idle
-//! reading), as the linker's symbol-ordering file (`crates/gatehouse/startup-symbols.txt`).
+//! binary that a first start, its warm-up token request and the idle time after it run, and
+//! then a second start over the same data (what every restart is), as the linker's
+//! symbol-ordering file (`crates/gatehouse/startup-symbols.txt`). The idle time is that of the
+//! `memory` benchmark's idle readings, long enough for each background loop to run once.
 //!
 //! Why: the kernel maps a block of the executable around each code page a process touches, so
 //! a start that runs a little of every crate keeps most of the binary resident. A release build
@@ -19,13 +21,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::memory::IDLE_AFTER;
 use crate::{http_token_status, start_server_under, wait_for_discovery_within};
 
 /// Under callgrind the start is some fifty times slower.
 const START_LIMIT: Duration = Duration::from_secs(600);
-
-/// How long the profiled server is left idle after the warm-up, as the `memory` benchmark does.
-const SETTLE: Duration = Duration::from_secs(2);
 
 /// The default place of the ordering file, relative to the repository root.
 pub const ORDER_FILE: &str = "crates/gatehouse/startup-symbols.txt";
@@ -45,9 +45,17 @@ pub fn run(server: &Path, out: &Path) -> Result<(), String> {
     let _ = std::fs::remove_dir_all(&scratch);
     let data_dir = scratch.join("data");
     std::fs::create_dir_all(&data_dir).map_err(|e| e.to_string())?;
-    let result = profile(&server, &data_dir, &scratch.join("callgrind.out")).and_then(|profile| {
+    let profiles =
+        profile(&server, &data_dir, &scratch.join("first.callgrind")).and_then(|first| {
+            let second = profile(&server, &data_dir, &scratch.join("second.callgrind"))?;
+            Ok([first, second])
+        });
+    let result = profiles.and_then(|profiles| {
         let defined = defined_symbols(&server)?;
-        let executed = executed_functions(&profile, &server);
+        let executed: Vec<String> = profiles
+            .iter()
+            .flat_map(|profile| executed_functions(profile, &server))
+            .collect();
         // Sorted: only being together matters to the layout, and a list made anew then
         // differs from the last one by what changed.
         let listed: Vec<String> = executed
@@ -63,8 +71,8 @@ pub fn run(server: &Path, out: &Path) -> Result<(), String> {
         std::fs::write(out, ordering_file(&listed))
             .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
         println!(
-            "{} functions ran at start ({} of them in the binary's symbol table): written to {}",
-            executed.len(),
+            "{} functions ran at the two starts ({} of them in the binary's symbol table): written to {}",
+            executed.iter().collect::<HashSet<_>>().len(),
             listed.len(),
             out.display()
         );
@@ -74,8 +82,8 @@ pub fn run(server: &Path, out: &Path) -> Result<(), String> {
     result
 }
 
-/// Runs the server under callgrind through its start, one token request and a short idle, and
-/// returns the profile's text.
+/// Runs the server on `data_dir` under callgrind through its start, one token request and the
+/// idle time of the `memory` benchmark, and returns the profile's text.
 fn profile(server: &Path, data_dir: &Path, out: &Path) -> Result<String, String> {
     let valgrind = [
         "valgrind".to_owned(),
@@ -93,7 +101,7 @@ fn profile(server: &Path, data_dir: &Path, out: &Path) -> Result<String, String>
     let warmed = wait_for_discovery_within(&addr, started, START_LIMIT)
         .and_then(|_| http_token_status(&addr));
     if warmed.is_ok() {
-        std::thread::sleep(SETTLE);
+        std::thread::sleep(IDLE_AFTER);
     }
     // SIGTERM lets callgrind write the profile as the server exits.
     let _ = Command::new("kill")
@@ -163,10 +171,11 @@ fn symbol_names(nm: &str) -> HashSet<String> {
 
 fn ordering_file(symbols: &[String]) -> String {
     let mut text = String::from(
-        "# The functions a first start and its warm-up token request run, laid first in the code\n\
-         # of a release build (crates/gatehouse/build.rs); `NAME.llvm.*` stands for a function\n\
-         # ThinLTO renamed with its module's hash. Made by `gatehouse-bench startup-code`: run it\n\
-         # again after a toolchain or dependency update, or when `memory` reports names missing.\n",
+        "# The functions a first start, its warm-up token request, its idle time and a second\n\
+         # start run, laid first in the code of a release build (crates/gatehouse/build.rs);\n\
+         # `NAME.llvm.*` stands for a function ThinLTO renamed with its module's hash. Made by\n\
+         # `gatehouse-bench startup-code`: run it again after a toolchain or dependency update,\n\
+         # or when `memory` reports names missing.\n",
     );
     for symbol in symbols {
         text.push_str(symbol);

@@ -1,7 +1,8 @@
 //! The master key: AES-256-GCM over secrets kept at rest (signing keys today).
 
-use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+// ring, not aws-lc, for AES-GCM: see the notes of `crate::crypto`.
 use base64::{engine::general_purpose::STANDARD, Engine};
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum MasterKeyError {
@@ -116,6 +117,43 @@ mod tests {
             key.open(&tampered, b"signing_key:abc"),
             Err(MasterKeyError::Decrypt)
         );
+    }
+
+    /// Keys stored by earlier releases were sealed with aws-lc: they must still open, and what
+    /// is sealed now must open with aws-lc too (the same AES-256-GCM, nonce ‖ ciphertext ‖ tag).
+    #[test]
+    fn seals_as_aws_lc_does_both_ways() {
+        use aws_lc_rs::aead as lc;
+        let key = MasterKey::generate();
+        let theirs =
+            lc::LessSafeKey::new(lc::UnboundKey::new(&lc::AES_256_GCM, &key.bytes).unwrap());
+
+        let nonce = [7u8; NONCE_LEN];
+        let mut sealed_by_aws_lc = b"old private key".to_vec();
+        theirs
+            .seal_in_place_append_tag(
+                lc::Nonce::assume_unique_for_key(nonce),
+                lc::Aad::from(b"signing_key:old"),
+                &mut sealed_by_aws_lc,
+            )
+            .unwrap();
+        let stored = [nonce.as_slice(), &sealed_by_aws_lc].concat();
+        assert_eq!(
+            key.open(&stored, b"signing_key:old").unwrap(),
+            b"old private key"
+        );
+
+        let sealed = key.seal(b"new private key", b"signing_key:new");
+        let (nonce, body) = sealed.split_at(NONCE_LEN);
+        let mut body = body.to_vec();
+        let plain = theirs
+            .open_in_place(
+                lc::Nonce::try_assume_unique_for_key(nonce).unwrap(),
+                lc::Aad::from(b"signing_key:new"),
+                &mut body,
+            )
+            .unwrap();
+        assert_eq!(plain, b"new private key");
     }
 
     #[test]
