@@ -214,6 +214,7 @@ impl Prepared {
         let webhook_sender = crate::services::webhooks::spawn_sender(self.state.clone());
         let log_pruner = crate::services::retention::spawn_pruner(self.state.clone());
         let store = self.state.store.clone();
+        let connection_trimmer = spawn_connection_trimmer(store.clone());
         let metrics = match self.state.config.metrics_listen.as_str() {
             "" => None,
             _ if !self.state.config.metrics_enabled => None,
@@ -238,12 +239,33 @@ impl Prepared {
         logout_sender.abort();
         webhook_sender.abort();
         log_pruner.abort();
+        connection_trimmer.abort();
         if let Some(metrics) = metrics {
             metrics.abort();
         }
         store.close().await;
         result
     }
+}
+
+/// How often the embedded database's surplus connections are looked for: one found idle at a
+/// look is closed (see [`Store::close_surplus_connections`]).
+const CONNECTION_TRIM_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Keeps the embedded database at one open connection while it is not busy; the first look is
+/// right away, for what the start opened.
+fn spawn_connection_trimmer(store: Store) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut looks = tokio::time::interval(CONNECTION_TRIM_INTERVAL);
+        looks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            looks.tick().await;
+            let closed = store.close_surplus_connections().await;
+            if closed > 0 {
+                tracing::debug!(closed, "idle database connections closed");
+            }
+        }
+    })
 }
 
 /// Binds the configured address and opens everything the server needs.

@@ -195,4 +195,56 @@ mod tests {
         let again = pool.begin_with("BEGIN IMMEDIATE").await;
         assert!(again.is_ok(), "{:?}", again.err());
     }
+
+    /// Waits until every open connection is back in the pool (a released one is handed back
+    /// by a task of its own).
+    async fn all_idle(store: &Store) -> (u32, usize) {
+        for _ in 0..200 {
+            let (open, idle) = store.connections();
+            if open as usize == idle {
+                return (open, idle);
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        store.connections()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn surplus_sqlite_connections_close_only_when_none_is_in_use() {
+        let dir = std::env::temp_dir().join(format!("gh_store_surplus_{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite:{}", dir.join("gatehouse.db").display());
+        let store = Store::connect(&url, 4).await.unwrap();
+        store.migrate().await.unwrap();
+        let Database::Sqlite(pool) = &store.db else {
+            panic!("not SQLite");
+        };
+        let held = [
+            pool.acquire().await.unwrap(),
+            pool.acquire().await.unwrap(),
+            pool.acquire().await.unwrap(),
+        ];
+        // One in use: nothing is closed, not even the idle ones beside it.
+        let [first, second, third] = held;
+        drop((first, second));
+        while store.connections().1 < 2 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(store.close_surplus_connections().await, 0);
+        assert_eq!(store.connections().0, 3);
+        drop(third);
+        assert_eq!(all_idle(&store).await, (3, 3));
+        assert_eq!(store.close_surplus_connections().await, 2);
+        assert_eq!(store.connections(), (1, 1));
+        // A lone connection stays, and the data is still there through it.
+        assert_eq!(store.close_surplus_connections().await, 0);
+        let (tables,): (i64,) = sqlx::query_as("SELECT count(*) FROM sqlite_master")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert!(tables > 0);
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
