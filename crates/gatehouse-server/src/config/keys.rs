@@ -116,7 +116,7 @@ config_keys! {
         database_url: Secret = Secret::default(), secret = true;
         /// PEM file of the CA certificate(s) that signed the PostgreSQL server's certificate (a managed service's CA bundle), trusted besides the system's. Needs `sslmode=verify-full` (or `verify-ca`) in `database_url`. Read at start; a missing or unreadable file stops the start.
         database_ca_file: String = String::new();
-        /// Most database connections this instance opens.
+        /// Most database connections this instance opens. The embedded SQLite database closes all but one of them when it finds none in use (it looks every 2 s), so a server at rest holds one.
         database_max_connections: u32 = 8;
         /// Seconds a request waits for a database connection (a free one from the pool, or a new one: TCP, TLS and sign-in) before it fails. At start, an unreachable database stops the start after this long.
         database_connect_timeout: u64 = 10;
