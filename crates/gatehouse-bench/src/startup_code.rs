@@ -73,11 +73,12 @@ pub fn run(server: &Path, out: &Path) -> Result<(), String> {
             return Err("the profile names none of the binary's symbols".to_owned());
         }
         let stable_defined: HashSet<String> = defined.keys().map(|n| stable_name(n)).collect();
-        let kept: BTreeSet<String> = std::fs::read_to_string(out)
+        // What earlier rounds found natively, while the binary still has it.
+        let previous: BTreeSet<String> = std::fs::read_to_string(out)
             .map(|text| native_section(&text))
             .unwrap_or_default()
             .into_iter()
-            .filter(|name| stable_defined.contains(name) && !listed.contains(name))
+            .filter(|name| stable_defined.contains(name))
             .collect();
         let seen = match native_run(&server, &scratch) {
             Ok(seen) => seen,
@@ -86,12 +87,13 @@ pub fn run(server: &Path, out: &Path) -> Result<(), String> {
                 Vec::new()
             }
         };
-        let added: BTreeSet<String> = with_aliases(&seen, &defined)
+        let native: BTreeSet<String> = with_aliases(&seen, &defined)
             .iter()
             .map(|name| stable_name(name))
-            .filter(|name| !listed.contains(name) && !kept.contains(name))
+            .chain(previous.iter().cloned())
+            .filter(|name| !listed.contains(name))
             .collect();
-        let native: BTreeSet<String> = kept.union(&added).cloned().collect();
+        let added = native.difference(&previous).count();
         std::fs::write(out, ordering_file(&listed, &native))
             .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
         println!(
@@ -99,10 +101,10 @@ pub fn run(server: &Path, out: &Path) -> Result<(), String> {
             executed.iter().collect::<HashSet<_>>().len(),
             listed.len(),
             native.len(),
-            added.len(),
+            added,
             out.display()
         );
-        if !added.is_empty() {
+        if added > 0 {
             println!(
                 "build again (cargo build --release -p gatehouse) and run this again until a round adds none"
             );

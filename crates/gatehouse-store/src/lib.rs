@@ -454,7 +454,8 @@ impl Store {
     }
 
     /// The connections the store holds open: `(open, of them idle)`.
-    pub fn connections(&self) -> (u32, usize) {
+    #[cfg(test)]
+    pub(crate) fn connections(&self) -> (u32, usize) {
         on_pool!(self, |pool| (pool.size(), pool.num_idle()))
     }
 
